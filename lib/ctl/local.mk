@@ -1,0 +1,1 @@
+# lib/ctl/local.mk

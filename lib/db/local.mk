@@ -1,0 +1,1 @@
+# lib/db/local.mk

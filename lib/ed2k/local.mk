@@ -1,0 +1,1 @@
+# lib/ed2k/local.mk

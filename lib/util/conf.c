@@ -1,0 +1,419 @@
+/* conf.c: parser and key table for muleteer.conf. The format is one
+ * "key = value" per line, '#' or ';' starting a comment line, values
+ * optionally in double quotes; anything else is an error with its line. */
+#include "config.h"
+
+#include "util/conf.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef enum { CONF_STR, CONF_INT, CONF_BOOL, CONF_LEVEL } conf_type_t;
+
+typedef struct {
+    const char *key;
+    conf_type_t type;
+    const char *def; /* default, as text; NULL means "" */
+    long long min, max;
+} conf_key_t;
+
+/* Keep in step with docs/configuration.md. */
+static const conf_key_t conf_keys[] = {
+    { "node_name", CONF_STR, NULL, 0, 0 },
+    { "state_dir", CONF_STR, NULL, 0, 0 },
+    { "database", CONF_STR, "host=${state_dir}/pg dbname=muleteer", 0, 0 },
+    { "db_connect_timeout", CONF_INT, "5", 1, 300 },
+    { "control_socket", CONF_STR, "${state_dir}/run/muleteerd.sock", 0, 0 },
+    { "log_file", CONF_STR, "", 0, 0 },
+    { "log_level", CONF_LEVEL, "info", 0, 0 },
+    { "status_interval", CONF_INT, "5", 1, 3600 },
+    { "tcp_port", CONF_INT, "4662", 1, 65535 },
+    { "udp_port", CONF_INT, "4672", 0, 65535 },
+    { "web_username", CONF_STR, "admin", 0, 0 },
+    { "web_password", CONF_STR, "", 0, 0 },
+    { "api_key", CONF_STR, "", 0, 0 },
+    { "http_max_body", CONF_INT, "8388608", 1024, 1073741824 },
+};
+#define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
+
+struct conf {
+    char *values[N_KEYS];   /* NULL: default */
+    char *expanded[N_KEYS]; /* cache for ${state_dir} expansion */
+    char *path;
+    char *default_state_dir;
+    char *default_node_name;
+};
+
+static int
+key_index(const char *key)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(conf_keys[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+conf_t *
+conf_new(void)
+{
+    conf_t *c = xcalloc(1, sizeof *c);
+    c->default_state_dir = xstrdup(".");
+    char host[256];
+    if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "muleteer");
+    host[sizeof host - 1] = '\0';
+    c->default_node_name = xstrdup(host);
+    return c;
+}
+
+static void
+clear_expanded(conf_t *c)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        free(c->expanded[i]);
+        c->expanded[i] = NULL;
+    }
+}
+
+void
+conf_free(conf_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < N_KEYS; i++)
+        free(c->values[i]);
+    clear_expanded(c);
+    free(c->path);
+    free(c->default_state_dir);
+    free(c->default_node_name);
+    free(c);
+}
+
+static int
+parse_int(const char *s, long long *out)
+{
+    if (*s == '\0')
+        return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = { "1", "yes", "true", "on" };
+    static const char *const no[] = { "0", "no", "false", "off" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Validates value for key k; the message does not include the location. */
+static int
+validate(const conf_key_t *k, const char *value, mt_error_t **err)
+{
+    long long n;
+    bool b;
+    switch (k->type) {
+    case CONF_STR:
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                mt_error_set(err, MT_ERR_INVALID,
+                             "%s: control characters are not allowed", k->key);
+                return -1;
+            }
+        }
+        if (strcmp(k->key, "node_name") == 0 && *value == '\0') {
+            mt_error_set(err, MT_ERR_INVALID, "node_name: must not be empty");
+            return -1;
+        }
+        return 0;
+    case CONF_INT:
+        if (parse_int(value, &n) != 0 || n < k->min || n > k->max) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "%s: expected an integer from %lld to %lld, got \"%s\"",
+                         k->key, k->min, k->max, value);
+            return -1;
+        }
+        return 0;
+    case CONF_BOOL:
+        if (parse_bool(value, &b) != 0) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "%s: expected yes or no, got \"%s\"", k->key, value);
+            return -1;
+        }
+        return 0;
+    case CONF_LEVEL:
+        if (strcasecmp(value, "error") && strcasecmp(value, "warn") &&
+            strcasecmp(value, "info") && strcasecmp(value, "debug")) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "%s: expected error, warn, info or debug, got \"%s\"",
+                         k->key, value);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+int
+conf_set(conf_t *c, const char *key, const char *value, mt_error_t **err)
+{
+    int i = key_index(key);
+    if (i < 0) {
+        mt_error_set(err, MT_ERR_INVALID, "unknown key \"%s\"", key);
+        return -1;
+    }
+    if (validate(&conf_keys[i], value, err) != 0)
+        return -1;
+    free(c->values[i]);
+    c->values[i] = xstrdup(value);
+    clear_expanded(c);
+    return 0;
+}
+
+static char *
+trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+static bool
+valid_key_syntax(const char *k)
+{
+    if (*k == '\0')
+        return false;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+            return false;
+    return true;
+}
+
+int
+conf_load_string(conf_t *c, const char *text, const char *name, mt_error_t **err)
+{
+    char *values[N_KEYS] = { 0 };
+    int set_on_line[N_KEYS] = { 0 };
+    char *copy = xstrdup(text);
+    int lineno = 0;
+    int rc = 0;
+
+    /* strtok_r would skip empty lines and miscount; walk by hand. */
+    char *line = copy;
+    while (line != NULL) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        lineno++;
+        char *s = trim(line);
+        if (*s != '\0' && *s != '#' && *s != ';') {
+            char *eq = strchr(s, '=');
+            if (eq == NULL) {
+                mt_error_set(err, MT_ERR_INVALID,
+                             "%s:%d: expected \"key = value\", got \"%.60s\"",
+                             name, lineno, s);
+                rc = -1;
+                break;
+            }
+            *eq = '\0';
+            char *key = trim(s);
+            char *value = trim(eq + 1);
+            size_t vlen = strlen(value);
+            if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+                value[vlen - 1] = '\0';
+                value++;
+            }
+            int i = valid_key_syntax(key) ? key_index(key) : -1;
+            if (i < 0) {
+                mt_error_set(err, MT_ERR_INVALID, "%s:%d: unknown key \"%.60s\"",
+                             name, lineno, key);
+                rc = -1;
+                break;
+            }
+            if (set_on_line[i] != 0) {
+                mt_error_set(err, MT_ERR_INVALID,
+                             "%s:%d: duplicate key \"%s\" (first set on line %d)",
+                             name, lineno, key, set_on_line[i]);
+                rc = -1;
+                break;
+            }
+            mt_error_t *verr = NULL;
+            if (validate(&conf_keys[i], value, &verr) != 0) {
+                mt_error_set(err, MT_ERR_INVALID, "%s:%d: %s", name, lineno,
+                             verr->message);
+                mt_error_free(verr);
+                rc = -1;
+                break;
+            }
+            values[i] = xstrdup(value);
+            set_on_line[i] = lineno;
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(copy);
+
+    if (rc == 0) {
+        for (size_t i = 0; i < N_KEYS; i++) {
+            if (values[i] != NULL) {
+                free(c->values[i]);
+                c->values[i] = values[i];
+            }
+        }
+        clear_expanded(c);
+    } else {
+        for (size_t i = 0; i < N_KEYS; i++)
+            free(values[i]);
+    }
+    return rc;
+}
+
+int
+conf_load_file(conf_t *c, const char *path, mt_error_t **err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        mt_error_set(err, MT_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* A configuration file is small; refuse anything absurd. */
+    const size_t max = 1 << 20;
+    char *buf = xmalloc(max + 1);
+    size_t n = fread(buf, 1, max + 1, f);
+    int ioerr = ferror(f);
+    fclose(f);
+    if (ioerr) {
+        free(buf);
+        mt_error_set(err, MT_ERR_IO, "cannot read %s", path);
+        return -1;
+    }
+    if (n > max) {
+        free(buf);
+        mt_error_set(err, MT_ERR_TOO_LARGE, "%s: larger than 1 MiB", path);
+        return -1;
+    }
+    if (memchr(buf, '\0', n) != NULL) {
+        free(buf);
+        mt_error_set(err, MT_ERR_INVALID, "%s: contains a NUL byte", path);
+        return -1;
+    }
+    buf[n] = '\0';
+    int rc = conf_load_string(c, buf, path, err);
+    free(buf);
+    if (rc == 0) {
+        free(c->path);
+        c->path = xstrdup(path);
+        const char *slash = strrchr(path, '/');
+        free(c->default_state_dir);
+        c->default_state_dir = slash == NULL ? xstrdup(".")
+                               : slash == path ? xstrdup("/")
+                                               : xstrndup(path, (size_t)(slash - path));
+        clear_expanded(c);
+    }
+    return rc;
+}
+
+static const char *
+raw_value(const conf_t *c, int i)
+{
+    if (c->values[i] != NULL)
+        return c->values[i];
+    if (strcmp(conf_keys[i].key, "state_dir") == 0)
+        return c->default_state_dir;
+    if (strcmp(conf_keys[i].key, "node_name") == 0)
+        return c->default_node_name;
+    return conf_keys[i].def != NULL ? conf_keys[i].def : "";
+}
+
+static int
+checked_index(const char *key, conf_type_t type)
+{
+    int i = key_index(key);
+    if (i < 0 || conf_keys[i].type != type) {
+        fprintf(stderr, "conf: key %s used with the wrong type\n", key);
+        abort();
+    }
+    return i;
+}
+
+const char *
+conf_get_str(const conf_t *c, const char *key)
+{
+    int i = key_index(key);
+    if (i < 0 || (conf_keys[i].type != CONF_STR && conf_keys[i].type != CONF_LEVEL))
+        checked_index(key, CONF_STR); /* aborts */
+    const char *v = raw_value(c, i);
+    const char *var = "${state_dir}";
+    if (strstr(v, var) == NULL)
+        return v;
+    if (c->expanded[i] == NULL) {
+        const char *sd = raw_value(c, key_index("state_dir"));
+        size_t cap = strlen(v) + 1;
+        for (const char *p = v; (p = strstr(p, var)) != NULL; p += strlen(var))
+            cap += strlen(sd);
+        char *out = xmalloc(cap);
+        char *o = out;
+        for (const char *p = v; *p;) {
+            if (strncmp(p, var, strlen(var)) == 0) {
+                size_t l = strlen(sd);
+                memcpy(o, sd, l);
+                o += l;
+                p += strlen(var);
+            } else {
+                *o++ = *p++;
+            }
+        }
+        *o = '\0';
+        ((conf_t *)c)->expanded[i] = out;
+    }
+    return c->expanded[i];
+}
+
+long long
+conf_get_int(const conf_t *c, const char *key)
+{
+    int i = checked_index(key, CONF_INT);
+    long long v = 0;
+    if (parse_int(raw_value(c, i), &v) != 0)
+        abort(); /* defaults are valid and set values were validated */
+    return v;
+}
+
+bool
+conf_get_bool(const conf_t *c, const char *key)
+{
+    int i = checked_index(key, CONF_BOOL);
+    bool b = false;
+    if (parse_bool(raw_value(c, i), &b) != 0)
+        abort();
+    return b;
+}
+
+const char *
+conf_path(const conf_t *c)
+{
+    return c->path;
+}

@@ -1,0 +1,14 @@
+# lib/util/local.mk: allocation, errors, logging, configuration file.
+noinst_LIBRARIES += lib/libmtutil.a
+lib_libmtutil_a_SOURCES = \
+	lib/util/xalloc.c lib/util/xalloc.h \
+	lib/util/error.c lib/util/error.h \
+	lib/util/log.c lib/util/log.h \
+	lib/util/conf.c lib/util/conf.h
+lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+
+check_PROGRAMS += tests/unit/check_util
+TESTS += tests/unit/check_util
+tests_unit_check_util_SOURCES = tests/unit/check_util.c
+tests_unit_check_util_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_util_LDADD = lib/libmtutil.a $(CHECK_LIBS) $(PTHREAD_LIBS)

@@ -1,0 +1,36 @@
+/* log.h: leveled logging to stderr or a file, one line per message with a
+ * UTC timestamp; safe to call from any thread. */
+#ifndef MT_UTIL_LOG_H
+#define MT_UTIL_LOG_H
+
+#include "util/error.h"
+
+typedef enum {
+    LOG_LEVEL_ERROR = 0,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+} log_level_t;
+
+/* log_open: sends messages to path (appending), or to stderr when path is
+ * NULL or empty. The path is kept so log_reopen() can follow a rotation. */
+int log_open(const char *path, mt_error_t **err);
+/* log_reopen: reopens the file given to log_open (after logrotate). */
+int log_reopen(mt_error_t **err);
+void log_close(void);
+void log_set_level(log_level_t level);
+log_level_t log_get_level(void);
+/* log_level_parse: "error", "warn", "info" or "debug"; -1 otherwise. */
+int log_level_parse(const char *s, log_level_t *out);
+/* log_set_ident: the program name printed on every line. */
+void log_set_ident(const char *ident);
+
+void log_msg(log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif
