@@ -14,3 +14,20 @@ AM_TESTS_ENVIRONMENT = \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; export UBSAN_OPTIONS;
 
 EXTRA_DIST += tests/fixtures
+
+# Fuzz targets. Each module's local.mk adds its targets with
+#   MT_FUZZ_TARGETS += tests/fuzz/fuzz_<name>
+# plus sources/LDADD, and a corpus in tests/fuzz/corpus/<name>/.
+# Without --enable-fuzzers a target is linked with standalone_main.c and run
+# by `make check` over its corpus (TAP); with --enable-fuzzers (clang) it is
+# linked with libFuzzer and run by tests/fuzz/run-fuzzers.sh.
+if FUZZERS
+FUZZ_MAIN =
+FUZZ_LDFLAGS = -fsanitize=fuzzer
+FUZZ_CFLAGS = -fsanitize=fuzzer-no-link
+else
+FUZZ_MAIN = tests/fuzz/standalone_main.c
+FUZZ_LDFLAGS =
+FUZZ_CFLAGS =
+endif
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c
