@@ -1,2 +1,323 @@
-/* main.c placeholder */
-int main(void) { return 0; }
+/* main.c: muleteerd's entry point: command line, configuration, start-up
+ * of the event loop, control socket, database worker and periodic jobs,
+ * and an orderly shutdown on SIGTERM/SIGINT. */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "daemon/db_worker.h"
+#include "daemon/periodic.h"
+#include "daemon/status.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static const ctlsrv_command_t commands[] = {
+    { "ping", status_cmd_ping, "check that the daemon answers" },
+    { "status", status_cmd_status, "version, uptime, ports and database state" },
+};
+
+static void
+job_status(void *ctx)
+{
+    status_publish(ctx, false);
+}
+
+/* The periodic job table; intervals from the configuration are applied in
+ * apply_intervals(). */
+static periodic_job_t periodic_jobs[] = {
+    { "status", 5000, job_status, 1 },
+};
+
+static void
+apply_intervals(muleteerd_t *d)
+{
+    int ms = (int)conf_get_int(d->conf, "status_interval") * 1000;
+    if (d->periodic != NULL)
+        periodic_set_interval(d->periodic, "status", ms);
+    else
+        periodic_jobs[0].interval_ms = ms;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: muleteerd [-c FILE] [--migrate | --check-config]\n"
+            "\n"
+            "  -c, --config FILE  configuration file (default: $MULETEER_CONF, else\n"
+            "                     $MULETEER_VAR/muleteer.conf, else var/muleteer.conf)\n"
+            "      --migrate      apply database migrations and exit\n"
+            "      --check-config check the configuration file and exit\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         this help\n"
+            "\n"
+            "muleteerd runs in the foreground and logs to stderr or log_file.\n"
+            "SIGTERM/SIGINT stop it; SIGHUP reloads the configuration and reopens the log.\n");
+}
+
+static char *
+default_conf_file(void)
+{
+    const char *c = getenv("MULETEER_CONF");
+    if (c != NULL && *c != '\0')
+        return xstrdup(c);
+    const char *var = getenv("MULETEER_VAR");
+    if (var != NULL && *var != '\0')
+        return xasprintf("%s/muleteer.conf", var);
+    return xstrdup("var/muleteer.conf");
+}
+
+static conf_t *
+load_conf(const char *file, mt_error_t **err)
+{
+    conf_t *conf = conf_new();
+    if (conf_load_file(conf, file, err) != 0) {
+        conf_free(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+static int
+run_migrations(const conf_t *conf)
+{
+    mt_error_t *err = NULL;
+    PGconn *c = db_connect(conf_get_str(conf, "database"), "muleteerd-migrate",
+                           (int)conf_get_int(conf, "db_connect_timeout"), &err);
+    int applied = 0, version = 0;
+    if (c == NULL || db_migrate(c, db_migrations, db_n_migrations, &applied, &err) != 0 ||
+        db_schema_version(c, &version, &err) != 0) {
+        fprintf(stderr, "muleteerd: %s\n", err->message);
+        mt_error_free(err);
+        PQfinish(c);
+        return 1;
+    }
+    PQfinish(c);
+    printf("database schema at version %d (%d migration%s applied now)\n", version, applied,
+           applied == 1 ? "" : "s");
+    return 0;
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    muleteerd_t *d = arg;
+    log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    muleteerd_t *d = arg;
+    mt_error_t *err = NULL;
+    conf_t *conf = load_conf(d->conf_file, &err);
+    if (conf == NULL) {
+        log_error("SIGHUP: keeping the running configuration: %s", err->message);
+        mt_error_free(err);
+        return;
+    }
+    if (log_open(conf_get_str(conf, "log_file"), &err) != 0) {
+        log_error("SIGHUP: %s", err->message);
+        mt_error_clear(&err);
+    }
+    log_level_t level = LOG_LEVEL_INFO;
+    log_level_parse(conf_get_str(conf, "log_level"), &level);
+    log_set_level(level);
+    static const char *const restart_str[] = { "node_name", "database", "control_socket",
+                                               "state_dir" };
+    static const char *const restart_int[] = { "tcp_port", "udp_port" };
+    for (size_t i = 0; i < sizeof restart_str / sizeof restart_str[0]; i++)
+        if (strcmp(conf_get_str(conf, restart_str[i]), conf_get_str(d->conf, restart_str[i])) != 0)
+            log_warn("SIGHUP: a change to %s takes effect after a restart", restart_str[i]);
+    for (size_t i = 0; i < sizeof restart_int / sizeof restart_int[0]; i++)
+        if (conf_get_int(conf, restart_int[i]) != conf_get_int(d->conf, restart_int[i]))
+            log_warn("SIGHUP: a change to %s takes effect after a restart", restart_int[i]);
+    conf_free(d->conf);
+    d->conf = conf;
+    apply_intervals(d);
+    log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
+}
+
+static int
+ensure_dir(const char *path, mt_error_t **err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            mt_error_set(err, MT_ERR_INVALID, "state_dir %s is not a directory", path);
+            return -1;
+        }
+        return 0;
+    }
+    if (mkdir(path, 0750) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot create state_dir %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "migrate", no_argument, NULL, 'm' },
+        { "check-config", no_argument, NULL, 'k' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char *conf_file = NULL;
+    int migrate_only = 0, check_only = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            free(conf_file);
+            conf_file = xstrdup(optarg);
+            break;
+        case 'm':
+            migrate_only = 1;
+            break;
+        case 'k':
+            check_only = 1;
+            break;
+        case 'V':
+            printf("muleteerd %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "muleteerd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (conf_file == NULL)
+        conf_file = default_conf_file();
+
+    log_set_ident("muleteerd");
+    mt_error_t *err = NULL;
+    conf_t *conf = load_conf(conf_file, &err);
+    if (conf == NULL) {
+        fprintf(stderr, "muleteerd: %s\n", err->message);
+        mt_error_free(err);
+        free(conf_file);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration OK\n", conf_file);
+        conf_free(conf);
+        free(conf_file);
+        return 0;
+    }
+    if (migrate_only) {
+        int rc = run_migrations(conf);
+        conf_free(conf);
+        free(conf_file);
+        return rc;
+    }
+
+    log_level_t level = LOG_LEVEL_INFO;
+    log_level_parse(conf_get_str(conf, "log_level"), &level);
+    log_set_level(level);
+    if (log_open(conf_get_str(conf, "log_file"), &err) != 0) {
+        fprintf(stderr, "muleteerd: %s\n", err->message);
+        mt_error_free(err);
+        conf_free(conf);
+        free(conf_file);
+        return 1;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+
+    muleteerd_t d = { 0 };
+    d.conf = conf;
+    d.conf_file = conf_file;
+    d.started_at = time(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &d.started_mono);
+    d.base = event_base_new();
+    if (d.base == NULL) {
+        log_error("cannot create the event loop");
+        return 1;
+    }
+    int rc = 1;
+    if (ensure_dir(conf_get_str(conf, "state_dir"), &err) != 0)
+        goto out;
+    d.ctl = ctlsrv_new(d.base, conf_get_str(conf, "control_socket"), commands,
+                       sizeof commands / sizeof commands[0], &d, &err);
+    if (d.ctl == NULL)
+        goto out;
+    d.db = dbw_new(conf_get_str(conf, "database"), (int)conf_get_int(conf, "db_connect_timeout"),
+                   100000);
+    if (dbw_start(d.db, &err) != 0)
+        goto out;
+
+    d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
+    d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
+    d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+    evsignal_add(d.sig_term, NULL);
+    evsignal_add(d.sig_int, NULL);
+    evsignal_add(d.sig_hup, NULL);
+
+    apply_intervals(&d);
+    d.periodic = periodic_new(d.base, periodic_jobs,
+                              sizeof periodic_jobs / sizeof periodic_jobs[0], &d);
+
+    log_info("muleteerd %s started: node %s, pid %ld, control socket %s", PACKAGE_VERSION,
+             conf_get_str(conf, "node_name"), (long)getpid(), ctlsrv_path(d.ctl));
+    event_base_dispatch(d.base);
+
+    /* Orderly shutdown: stop taking commands, record the stop, let the
+     * database worker finish what it can within a few seconds. */
+    periodic_free(d.periodic);
+    d.periodic = NULL;
+    ctlsrv_free(d.ctl);
+    d.ctl = NULL;
+    status_publish(&d, true);
+    dbw_stop(d.db, 3000);
+    log_info("muleteerd stopped");
+    rc = 0;
+out:
+    if (err != NULL) {
+        log_error("%s", err->message);
+        mt_error_free(err);
+    }
+    periodic_free(d.periodic);
+    ctlsrv_free(d.ctl);
+    dbw_free(d.db);
+    if (d.sig_term != NULL) {
+        event_free(d.sig_term);
+        event_free(d.sig_int);
+        event_free(d.sig_hup);
+    }
+    event_base_free(d.base);
+    conf_free(d.conf);
+    free(d.conf_file);
+    log_close();
+    libevent_global_shutdown();
+    return rc;
+}

@@ -1,1 +1,6 @@
-# sql/local.mk
+# sql/local.mk: the migrations, in order. Add new ones at the end; never
+# edit one that has been released. They are compiled into lib/libmtdb.a.
+MIGRATIONS = \
+	sql/001_init.sql
+
+EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -21,13 +21,10 @@ EXTRA_DIST += tests/fixtures
 # Without --enable-fuzzers a target is linked with standalone_main.c and run
 # by `make check` over its corpus (TAP); with --enable-fuzzers (clang) it is
 # linked with libFuzzer and run by tests/fuzz/run-fuzzers.sh.
+# FUZZ_CFLAGS and FUZZ_LDFLAGS come from configure.
 if FUZZERS
 FUZZ_MAIN =
-FUZZ_LDFLAGS = -fsanitize=fuzzer
-FUZZ_CFLAGS = -fsanitize=fuzzer-no-link
 else
 FUZZ_MAIN = tests/fuzz/standalone_main.c
-FUZZ_LDFLAGS =
-FUZZ_CFLAGS =
 endif
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c

@@ -1,0 +1,390 @@
+/* control.c: control-socket server. Each client is a bufferevent; lines
+ * are parsed with lib/ctl and every bad line gets an error reply without
+ * disturbing other clients or the daemon. */
+#include "config.h"
+
+#include "ctl/proto.h"
+#include "daemon/control.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CTLSRV_MAX_CLIENTS 64
+#define CTLSRV_IDLE_SECONDS 600
+/* A client that stops reading replies is dropped past this much output. */
+#define CTLSRV_MAX_OUTPUT (8 * 1024 * 1024)
+
+typedef struct ctl_conn {
+    struct ctl_conn *prev, *next;
+    ctlsrv_t *srv;
+    struct bufferevent *bev;
+    bool discarding;   /* inside an over-long line: drop until newline */
+    bool closing;      /* close once the output is flushed */
+} ctl_conn_t;
+
+struct ctlsrv {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *resume_ev; /* re-enables accept after EMFILE */
+    char *path;
+    const ctlsrv_command_t *commands;
+    size_t n_commands;
+    void *ctx;
+    ctl_conn_t *clients;
+    size_t n_clients;
+};
+
+static void
+conn_free(ctl_conn_t *c)
+{
+    ctlsrv_t *srv = c->srv;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    srv->n_clients--;
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static void
+send_line(ctl_conn_t *c, char *line)
+{
+    bufferevent_write(c->bev, line, strlen(line));
+    free(line);
+}
+
+static void
+send_error(ctl_conn_t *c, json_object *id, ctl_errcode_t code, const char *msg)
+{
+    send_line(c, ctl_reply_error(id, code, msg));
+}
+
+static int
+cmd_help(ctlsrv_t *srv, json_object **result)
+{
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < srv->n_commands; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(srv->commands[i].name));
+        json_object_object_add(o, "summary", json_object_new_string(srv->commands[i].summary));
+        json_object_array_add(list, o);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "commands", list);
+    *result = o;
+    return 0;
+}
+
+static void
+handle_line(ctl_conn_t *c, const char *line, size_t len)
+{
+    ctlsrv_t *srv = c->srv;
+    ctl_request_t *req = NULL;
+    json_object *id = NULL;
+    mt_error_t *err = NULL;
+    if (ctl_request_parse(line, len, &req, &id, &err) != 0) {
+        log_debug("control: bad request: %s", err->message);
+        send_error(c, id, (ctl_errcode_t)err->code, err->message);
+        mt_error_free(err);
+        json_object_put(id);
+        return;
+    }
+    const char *name = ctl_request_cmd(req);
+    json_object *result = NULL;
+    int rc = -1;
+    bool found = false;
+    if (strcmp(name, "help") == 0) {
+        found = true;
+        rc = cmd_help(srv, &result);
+    } else {
+        for (size_t i = 0; i < srv->n_commands; i++) {
+            if (strcmp(srv->commands[i].name, name) == 0) {
+                found = true;
+                rc = srv->commands[i].fn(srv->ctx, ctl_request_args(req), &result, &err);
+                break;
+            }
+        }
+    }
+    if (!found) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "unknown command \"%s\" (try \"help\")", name);
+        send_error(c, ctl_request_id(req), CTL_E_UNKNOWN_COMMAND, msg);
+    } else if (rc != 0) {
+        send_error(c, ctl_request_id(req),
+                   err != NULL ? ctl_errcode_from_mt(err->code) : CTL_E_INTERNAL,
+                   err != NULL ? err->message : "command failed");
+    } else if (ctl_request_id(req) != NULL) {
+        send_line(c, ctl_reply_result(ctl_request_id(req), result));
+    }
+    /* A request without an id is fire-and-forget: no reply on success. */
+    json_object_put(result);
+    mt_error_free(err);
+    ctl_request_free(req);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+    ctl_conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (!c->closing) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail == 0)
+            break;
+        size_t eol_len = 0;
+        struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+        if (c->discarding) {
+            if (eol.pos < 0) {
+                evbuffer_drain(in, avail);
+                break;
+            }
+            evbuffer_drain(in, (size_t)eol.pos + 1);
+            c->discarding = false;
+            continue;
+        }
+        if (eol.pos < 0) {
+            if (avail >= CTL_MAX_LINE) {
+                send_error(c, NULL, CTL_E_LINE_TOO_LONG, "line longer than 65535 bytes; "
+                                                         "skipped up to the next newline");
+                evbuffer_drain(in, avail);
+                c->discarding = true;
+            }
+            break;
+        }
+        size_t len = (size_t)eol.pos;
+        if (len >= CTL_MAX_LINE) {
+            send_error(c, NULL, CTL_E_LINE_TOO_LONG, "line longer than 65535 bytes");
+            evbuffer_drain(in, len + 1);
+            continue;
+        }
+        char *line = xmalloc(len + 1);
+        evbuffer_remove(in, line, len);
+        evbuffer_drain(in, 1);
+        line[len] = '\0';
+        /* Blank lines (a human pressing Enter) are ignored. */
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+            i++;
+        if (i < len)
+            handle_line(c, line, len);
+        free(line);
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > CTLSRV_MAX_OUTPUT) {
+            log_warn("control: client does not read its replies; closing it");
+            conn_free(c);
+            return;
+        }
+    }
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+    ctl_conn_t *c = arg;
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_free(c);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    ctl_conn_t *c = arg;
+    if (what & BEV_EVENT_TIMEOUT)
+        log_debug("control: closing an idle client");
+    else if (what & BEV_EVENT_ERROR)
+        log_debug("control: client error: %s", strerror(EVUTIL_SOCKET_ERROR()));
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_free(c);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+          void *arg)
+{
+    (void)l;
+    (void)sa;
+    (void)salen;
+    ctlsrv_t *srv = arg;
+    struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    ctl_conn_t *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->bev = bev;
+    c->next = srv->clients;
+    if (srv->clients != NULL)
+        srv->clients->prev = c;
+    srv->clients = c;
+    srv->n_clients++;
+    bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    struct timeval idle = { CTLSRV_IDLE_SECONDS, 0 };
+    bufferevent_set_timeouts(bev, &idle, &idle);
+    if (srv->n_clients > CTLSRV_MAX_CLIENTS) {
+        send_error(c, NULL, CTL_E_BUSY, "too many control clients");
+        c->closing = true;
+        bufferevent_enable(bev, EV_WRITE);
+        return;
+    }
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ctlsrv_t *srv = arg;
+    evconnlistener_enable(srv->listener);
+}
+
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+    ctlsrv_t *srv = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    log_warn("control: accept failed: %s", strerror(e));
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        /* Out of descriptors: pause accepting instead of spinning. */
+        evconnlistener_disable(l);
+        struct timeval tv = { 1, 0 };
+        evtimer_add(srv->resume_ev, &tv);
+    }
+}
+
+/* Creates the directory holding the socket, and its parents. */
+static int
+make_parent_dirs(const char *path, mt_error_t **err)
+{
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; rc == 0; p++) {
+            if (*p == '/' || *p == '\0') {
+                char saved = *p;
+                *p = '\0';
+                if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+                    mt_error_set(err, MT_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+                    rc = -1;
+                }
+                *p = saved;
+                if (saved == '\0')
+                    break;
+            }
+        }
+    }
+    free(dir);
+    return rc;
+}
+
+ctlsrv_t *
+ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *commands,
+           size_t n_commands, void *ctx, mt_error_t **err)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "control_socket path is too long for a Unix socket (%zu bytes, at most %zu): %s",
+                     strlen(path), sizeof sa.sun_path - 1, path);
+        return NULL;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (make_parent_dirs(path, err) != 0)
+        return NULL;
+
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            mt_error_set(err, MT_ERR_EXISTS, "%s exists and is not a socket", path);
+            return NULL;
+        }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            close(probe);
+            mt_error_set(err, MT_ERR_EXISTS,
+                         "another muleteerd is already running (it answers on %s)", path);
+            return NULL;
+        }
+        if (probe >= 0)
+            close(probe);
+        unlink(path); /* stale socket left by a killed daemon */
+    }
+
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        mt_error_set(err, MT_ERR_IO, "socket: %s", strerror(errno));
+        return NULL;
+    }
+    mode_t old = umask(0117);
+    int brc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int bind_errno = errno;
+    umask(old);
+    if (brc != 0 || chmod(path, 0660) != 0 || listen(fd, 32) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot listen on %s: %s", path,
+                     strerror(brc != 0 ? bind_errno : errno));
+        close(fd);
+        return NULL;
+    }
+    ctlsrv_t *srv = xcalloc(1, sizeof *srv);
+    srv->base = base;
+    srv->path = xstrdup(path);
+    srv->commands = commands;
+    srv->n_commands = n_commands;
+    srv->ctx = ctx;
+    srv->listener = evconnlistener_new(base, on_accept, srv,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+    if (srv->listener == NULL) {
+        mt_error_set(err, MT_ERR_IO, "cannot watch %s", path);
+        close(fd);
+        unlink(path);
+        free(srv->path);
+        free(srv);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(srv->listener, on_accept_error);
+    srv->resume_ev = evtimer_new(base, on_resume, srv);
+    return srv;
+}
+
+void
+ctlsrv_free(ctlsrv_t *srv)
+{
+    if (srv == NULL)
+        return;
+    while (srv->clients != NULL)
+        conn_free(srv->clients);
+    evconnlistener_free(srv->listener);
+    event_free(srv->resume_ev);
+    unlink(srv->path);
+    free(srv->path);
+    free(srv);
+}
+
+size_t
+ctlsrv_client_count(const ctlsrv_t *srv)
+{
+    return srv->n_clients;
+}
+
+const char *
+ctlsrv_path(const ctlsrv_t *srv)
+{
+    return srv->path;
+}

@@ -1,0 +1,40 @@
+/* control.h: the daemon side of the control socket: a Unix-socket listener
+ * on the event loop that reads newline-delimited JSON requests, dispatches
+ * them through a command table and writes replies
+ * (docs/control-protocol.md). */
+#ifndef MT_DAEMON_CONTROL_H
+#define MT_DAEMON_CONTROL_H
+
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+typedef struct ctlsrv ctlsrv_t;
+
+/* A command handler: fills *result (a new reference) and returns 0, or
+ * returns -1 with err set (err->code an MT_ERR_* code, mapped to the
+ * protocol's error codes). args is always an object. */
+typedef int (*ctlsrv_cmd_fn)(void *ctx, json_object *args, json_object **result,
+                             mt_error_t **err);
+
+typedef struct {
+    const char *name;
+    ctlsrv_cmd_fn fn;
+    const char *summary; /* one line, listed by the "help" command */
+} ctlsrv_command_t;
+
+/* ctlsrv_new: listens on path (mode 0660, parent directory created). Fails
+ * when another daemon already answers on path, or path exists and is not a
+ * socket. The table must outlive the server. */
+ctlsrv_t *ctlsrv_new(struct event_base *base, const char *path,
+                     const ctlsrv_command_t *commands, size_t n_commands, void *ctx,
+                     mt_error_t **err);
+/* ctlsrv_free: closes every client and the listener and removes the
+ * socket file. */
+void ctlsrv_free(ctlsrv_t *srv);
+size_t ctlsrv_client_count(const ctlsrv_t *srv);
+const char *ctlsrv_path(const ctlsrv_t *srv);
+
+#endif

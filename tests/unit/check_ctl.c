@@ -1,0 +1,343 @@
+/* check_ctl.c: unit tests for lib/ctl: request/reply codec and the
+ * blocking client against an in-process fake daemon. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl/client.h"
+#include "ctl/proto.h"
+#include "util/xalloc.h"
+
+static ctl_request_t *
+parse_ok(const char *line)
+{
+    ctl_request_t *req = NULL;
+    mt_error_t *err = NULL;
+    int rc = ctl_request_parse(line, strlen(line), &req, NULL, &err);
+    ck_assert_msg(rc == 0, "parse of %s failed: %s", line, err ? err->message : "?");
+    return req;
+}
+
+static void
+parse_bad(const char *line, size_t len, ctl_errcode_t code, const char *needle,
+          const char *expect_id)
+{
+    ctl_request_t *req = NULL;
+    mt_error_t *err = NULL;
+    json_object *id = NULL;
+    int rc = ctl_request_parse(line, len, &req, &id, &err);
+    ck_assert_msg(rc == -1, "parse of \"%.*s\" succeeded", (int)(len > 60 ? 60 : len), line);
+    ck_assert_ptr_null(req);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->code, code);
+    ck_assert_msg(strstr(err->message, needle) != NULL, "\"%s\" lacks \"%s\"", err->message,
+                  needle);
+    if (expect_id == NULL) {
+        ck_assert_ptr_null(id);
+    } else {
+        ck_assert_ptr_nonnull(id);
+        ck_assert_str_eq(json_object_to_json_string(id), expect_id);
+    }
+    json_object_put(id);
+    mt_error_free(err);
+}
+
+START_TEST(test_request_parse)
+{
+    ctl_request_t *r = parse_ok("{\"id\":7,\"cmd\":\"status\"}");
+    ck_assert_str_eq(ctl_request_cmd(r), "status");
+    ck_assert_int_eq(json_object_get_int(ctl_request_id(r)), 7);
+    ck_assert(json_object_is_type(ctl_request_args(r), json_type_object));
+    ctl_request_free(r);
+
+    r = parse_ok("  {\"cmd\":\"ping\",\"id\":\"abc\",\"args\":{\"x\":[1,2]}}\r");
+    ck_assert_str_eq(json_object_get_string(ctl_request_id(r)), "abc");
+    ck_assert_int_eq(json_object_object_length(ctl_request_args(r)), 1);
+    ctl_request_free(r);
+
+    /* No id is allowed (fire and forget); args null is allowed. */
+    r = parse_ok("{\"cmd\":\"ping\",\"args\":null}");
+    ck_assert_ptr_null(ctl_request_id(r));
+    ctl_request_free(r);
+}
+END_TEST
+
+START_TEST(test_request_errors)
+{
+    const char *s;
+    parse_bad("", 0, CTL_E_PARSE, "malformed JSON", NULL);
+    parse_bad("{", 1, CTL_E_PARSE, "malformed JSON", NULL);
+    parse_bad("{\"id\":1,\"cmd\":\"ping\"} x", 23, CTL_E_PARSE, "malformed JSON", NULL);
+    parse_bad("{id:1}  ", 8, CTL_E_PARSE, "malformed JSON", NULL);
+    parse_bad("[1,2]", 5, CTL_E_INVALID_REQUEST, "must be a JSON object", NULL);
+    s = "{\"id\":3}";
+    parse_bad(s, strlen(s), CTL_E_INVALID_REQUEST, "\"cmd\" must be a string", "3");
+    s = "{\"id\":3,\"cmd\":5}";
+    parse_bad(s, strlen(s), CTL_E_INVALID_REQUEST, "\"cmd\" must be a string", "3");
+    s = "{\"id\":\"q\",\"cmd\":\"nope nope\"}";
+    parse_bad(s, strlen(s), CTL_E_UNKNOWN_COMMAND, "unknown command", "\"q\"");
+    s = "{\"id\":1,\"cmd\":\"ping\",\"args\":[1]}";
+    parse_bad(s, strlen(s), CTL_E_INVALID_REQUEST, "\"args\" must be an object", "1");
+    s = "{\"id\":1.5,\"cmd\":\"ping\"}";
+    parse_bad(s, strlen(s), CTL_E_INVALID_REQUEST, "\"id\" must be", NULL);
+    s = "{\"id\":1,\"cmd\":\"ping\",\"extra\":1}";
+    parse_bad(s, strlen(s), CTL_E_INVALID_REQUEST, "unknown member \"extra\"", "1");
+    /* NUL inside the line */
+    parse_bad("{\"id\":1,\0\"cmd\":\"ping\"}", 22, CTL_E_PARSE, "NUL", NULL);
+    /* invalid UTF-8 */
+    s = "{\"id\":1,\"cmd\":\"ping\",\"args\":{\"a\":\"\xff\"}}";
+    parse_bad(s, strlen(s), CTL_E_PARSE, "malformed JSON", NULL);
+    /* too long */
+    char *big = xmalloc(CTL_MAX_LINE + 10);
+    memset(big, ' ', CTL_MAX_LINE + 10);
+    parse_bad(big, CTL_MAX_LINE + 10, CTL_E_LINE_TOO_LONG, "longer than", NULL);
+    free(big);
+    /* nesting deeper than the tokenizer allows */
+    char deep[400];
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    parse_bad(deep, sizeof deep, CTL_E_PARSE, "malformed JSON", NULL);
+}
+END_TEST
+
+START_TEST(test_reply_roundtrip)
+{
+    json_object *id = json_object_new_int(42);
+    json_object *res = json_tokener_parse("{\"pong\":true}");
+    char *line = ctl_reply_result(id, res);
+    ck_assert_str_eq(line, "{\"id\":42,\"result\":{\"pong\":true}}\n");
+    ctl_reply_t *r = NULL;
+    ck_assert_int_eq(ctl_reply_parse(line, strlen(line) - 1, &r, NULL), 0);
+    ck_assert(!ctl_reply_is_error(r));
+    ck_assert_int_eq(json_object_get_int(ctl_reply_id(r)), 42);
+    json_object *b = NULL;
+    ck_assert(json_object_object_get_ex(ctl_reply_result_obj(r), "pong", &b));
+    ctl_reply_free(r);
+    free(line);
+
+    line = ctl_reply_error(NULL, CTL_E_UNKNOWN_COMMAND, "unknown command \"x\"");
+    ck_assert_str_eq(line, "{\"id\":null,\"error\":{\"code\":\"unknown_command\","
+                           "\"message\":\"unknown command \\\"x\\\"\"}}\n");
+    ck_assert_int_eq(ctl_reply_parse(line, strlen(line) - 1, &r, NULL), 0);
+    ck_assert(ctl_reply_is_error(r));
+    ck_assert_int_eq(ctl_reply_error_code(r), CTL_E_UNKNOWN_COMMAND);
+    ck_assert_str_eq(ctl_reply_error_message(r), "unknown command \"x\"");
+    ctl_reply_free(r);
+    free(line);
+
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ctl_reply_parse("{\"id\":1}", 8, &r, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_PROTOCOL);
+    mt_error_clear(&err);
+    const char *both = "{\"id\":1,\"result\":1,\"error\":{}}";
+    ck_assert_int_eq(ctl_reply_parse(both, strlen(both), &r, &err), -1);
+    mt_error_clear(&err);
+    const char *noc = "{\"id\":1,\"error\":{\"message\":\"m\"}}";
+    ck_assert_int_eq(ctl_reply_parse(noc, strlen(noc), &r, &err), -1);
+    mt_error_clear(&err);
+
+    line = ctl_request_encode(9, "status", NULL);
+    ck_assert_str_eq(line, "{\"id\":9,\"cmd\":\"status\"}\n");
+    free(line);
+
+    json_object_put(id);
+    json_object_put(res);
+    ck_assert_str_eq(ctl_errcode_name(CTL_E_LINE_TOO_LONG), "line_too_long");
+    ck_assert_int_eq(ctl_errcode_parse("busy"), CTL_E_BUSY);
+    ck_assert_int_eq(ctl_errcode_parse("zzz"), 0);
+}
+END_TEST
+
+/* A fake daemon: accepts one connection and plays a script of replies. */
+static char sock_dir[64];
+static char sock_path[128];
+
+static pid_t
+fake_daemon(const char *const *script)
+{
+    snprintf(sock_dir, sizeof sock_dir, "/tmp/check_ctl.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(sock_dir));
+    snprintf(sock_path, sizeof sock_path, "%s/s.sock", sock_dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, sock_path);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int c = accept(fd, NULL, NULL);
+        char buf[4096];
+        for (size_t i = 0; script[i] != NULL; i++) {
+            /* wait for a request line before each reply */
+            size_t got = 0;
+            while (got < sizeof buf) {
+                ssize_t n = read(c, buf + got, 1);
+                if (n <= 0)
+                    _exit(0);
+                if (buf[got++] == '\n')
+                    break;
+            }
+            if (strcmp(script[i], "SLEEP") == 0) {
+                sleep(5);
+                continue;
+            }
+            if (strcmp(script[i], "CLOSE") == 0)
+                _exit(0);
+            if (write(c, script[i], strlen(script[i])) < 0)
+                _exit(1);
+        }
+        sleep(1);
+        _exit(0);
+    }
+    close(fd);
+    return pid;
+}
+
+static void
+reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    unlink(sock_path);
+    rmdir(sock_dir);
+}
+
+START_TEST(test_client_calls)
+{
+    const char *script[] = {
+        "{\"id\":1,\"result\":{\"pong\":true}}\n",
+        /* an unrelated line first (no id), then the reply split in two */
+        "{\"id\":null,\"result\":{\"event\":1}}\n{\"id\":2,\"error\":{\"code\":\"not_found\",\"message\":\"no such download\"}}\n",
+        "{\"id\":3,\"result\":5}\n",
+        NULL,
+    };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    ck_assert_ptr_nonnull(res);
+    json_object_put(res);
+    ck_assert_int_eq(ctl_client_call(c, "status", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_NOT_FOUND);
+    ck_assert_str_eq(err->message, "no such download");
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_NOT_FOUND);
+    mt_error_clear(&err);
+    ck_assert_int_eq(ctl_client_call(c, "x", NULL, &res, &err), 0);
+    ck_assert_int_eq(json_object_get_int(res), 5);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+START_TEST(test_client_failures)
+{
+    mt_error_t *err = NULL;
+    /* nobody listening */
+    ck_assert_ptr_null(ctl_client_connect("/tmp/definitely-not-a-socket.sock", 500, &err));
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err->message, "muleteerd is not running"));
+    mt_error_clear(&err);
+    /* path too long for sun_path */
+    char longp[300];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[0] = '/';
+    longp[sizeof longp - 1] = '\0';
+    ck_assert_ptr_null(ctl_client_connect(longp, 500, &err));
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+
+    /* silent daemon: timeout; then the client is unusable */
+    const char *silent[] = { "SLEEP", NULL };
+    pid_t pid = fake_daemon(silent);
+    ctl_client_t *c = ctl_client_connect(sock_path, 300, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_TIMEOUT);
+    mt_error_clear(&err);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    ctl_client_free(c);
+    reap(pid);
+
+    /* daemon closes mid-call; garbage reply */
+    const char *closing[] = { "CLOSE", NULL };
+    pid = fake_daemon(closing);
+    c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    ctl_client_free(c);
+    reap(pid);
+
+    const char *garbage[] = { "this is not json\n", NULL };
+    pid = fake_daemon(garbage);
+    c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_PROTOCOL);
+    mt_error_clear(&err);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+START_TEST(test_socket_path)
+{
+    char dir[] = "/tmp/check_ctl_var.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    setenv("MULETEER_VAR", dir, 1);
+    char *p = ctl_socket_path();
+    char *want = xasprintf("%s/run/muleteerd.sock", dir);
+    ck_assert_str_eq(p, want);
+    free(p);
+    free(want);
+    char *conf = xasprintf("%s/muleteer.conf", dir);
+    FILE *f = fopen(conf, "w");
+    fputs("control_socket = /tmp/elsewhere.sock\n", f);
+    fclose(f);
+    p = ctl_socket_path();
+    ck_assert_str_eq(p, "/tmp/elsewhere.sock");
+    free(p);
+    unsetenv("MULETEER_VAR");
+    p = ctl_socket_path();
+    ck_assert_str_eq(p, "var/run/muleteerd.sock");
+    free(p);
+    unlink(conf);
+    free(conf);
+    rmdir(dir);
+}
+END_TEST
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    Suite *s = suite_create("ctl");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_request_parse);
+    tcase_add_test(tc, test_request_errors);
+    tcase_add_test(tc, test_reply_roundtrip);
+    tcase_add_test(tc, test_client_calls);
+    tcase_add_test(tc, test_client_failures);
+    tcase_add_test(tc, test_socket_path);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,267 @@
+/* check_db.c: unit tests for lib/db (connection helpers and the migrations
+ * runner) against a real, private PostgreSQL cluster started for the test
+ * by tools/pgcluster.sh. */
+#include "config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "db/migrate.h"
+#include "util/xalloc.h"
+
+static char tmpdir[] = "/tmp/check_db.XXXXXX";
+static char *pgcluster;
+static char *pghost;
+
+/* run: runs "tools/pgcluster.sh SUBCOMMAND TMPDIR [ARG]" and aborts on failure. */
+static void
+run(const char *subcommand, const char *arg)
+{
+    char *cmd = xasprintf("%s %s %s %s", pgcluster, subcommand, tmpdir, arg);
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "# command failed (%d): %s\n", rc, cmd);
+        abort();
+    }
+    free(cmd);
+}
+
+static void
+cluster_up(void)
+{
+    const char *src = getenv("MT_SRCDIR");
+    pgcluster = xasprintf("%s/tools/pgcluster.sh", src != NULL ? src : ".");
+    if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0755) != 0)
+        abort();
+    run("init", "");
+    run("start", "");
+    pghost = xasprintf("%s/pg", tmpdir);
+}
+
+static void
+cluster_down(void)
+{
+    run("stop", "immediate");
+    char *cmd = xasprintf("rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# could not remove %s\n", tmpdir);
+    free(cmd);
+    free(pgcluster);
+    free(pghost);
+}
+
+/* A fresh database per test, so tests do not see each other's schema. */
+static PGconn *
+fresh_db(const char *name)
+{
+    run("createdb", name);
+    char *ci = xasprintf("host=%s dbname=%s user=muleteer", pghost, name);
+    mt_error_t *err = NULL;
+    PGconn *c = db_connect(ci, "check_db", 5, &err);
+    ck_assert_msg(c != NULL, "connect: %s", err ? err->message : "?");
+    free(ci);
+    return c;
+}
+
+static int
+count(PGconn *c, const char *sql)
+{
+    PGresult *r = db_query(c, sql, 0, NULL, NULL);
+    ck_assert_ptr_nonnull(r);
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+START_TEST(test_connect_errors)
+{
+    mt_error_t *err = NULL;
+    char *ci = xasprintf("host=%s/nowhere dbname=x", tmpdir);
+    ck_assert_ptr_null(db_connect(ci, "t", 2, &err));
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err->message, "cannot connect to PostgreSQL"));
+    ck_assert_ptr_null(strchr(err->message, '\n'));
+    mt_error_clear(&err);
+    free(ci);
+    ck_assert_ptr_null(db_connect("this is = not valid", "t", 2, &err));
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+}
+END_TEST
+
+START_TEST(test_query_helpers)
+{
+    PGconn *c = fresh_db("t_query");
+    mt_error_t *err = NULL;
+    const char *p[] = { "21", NULL };
+    PGresult *r = db_query(c, "SELECT $1::int * 2, $2::text IS NULL", 2, p, &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "42");
+    ck_assert_str_eq(PQgetvalue(r, 0, 1), "t");
+    PQclear(r);
+    /* the session runs in UTC */
+    ck_assert_int_eq(count(c, "SELECT (current_setting('TimeZone') = 'UTC')::int"), 1);
+    ck_assert_int_eq(db_exec(c, "SELECT * FROM no_such_table", &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_DB);
+    ck_assert_ptr_nonnull(strstr(err->message, "no_such_table"));
+    mt_error_clear(&err);
+    /* A terminated backend is a broken connection, not a statement error. */
+    db_exec(c, "SELECT pg_terminate_backend(pg_backend_pid())", NULL);
+    ck_assert_int_eq(db_exec(c, "SELECT 1", &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    ck_assert(db_is_broken(c));
+    mt_error_clear(&err);
+    PQfinish(c);
+    ck_assert(db_is_broken(NULL));
+}
+END_TEST
+
+START_TEST(test_migrate_real_schema)
+{
+    PGconn *c = fresh_db("t_real");
+    int applied = -1, version = -1;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(db_schema_version(c, &version, &err), 0);
+    ck_assert_int_eq(version, 0);
+    ck_assert_msg(db_migrate(c, db_migrations, db_n_migrations, &applied, &err) == 0,
+                  "migrate: %s", err ? err->message : "");
+    ck_assert_int_eq(applied, (int)db_n_migrations);
+    ck_assert_int_eq(db_schema_version(c, &version, &err), 0);
+    ck_assert_int_eq(version, db_migrations[db_n_migrations - 1].version);
+    /* The first migration's tables exist. */
+    const char *tables[] = { "daemon_status", "categories", "downloads", "history",
+                             "transfer_samples" };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        const char *p[] = { tables[i] };
+        PGresult *r = db_query(c, "SELECT to_regclass($1) IS NOT NULL", 1, p, &err);
+        ck_assert_str_eq(PQgetvalue(r, 0, 0), "t");
+        PQclear(r);
+    }
+    /* Running again applies nothing. */
+    ck_assert_int_eq(db_migrate(c, db_migrations, db_n_migrations, &applied, &err), 0);
+    ck_assert_int_eq(applied, 0);
+    ck_assert_int_eq(count(c, "SELECT count(*) FROM schema_migrations"), (int)db_n_migrations);
+    /* The schema rejects bad rows. */
+    ck_assert_int_eq(db_exec(c, "INSERT INTO downloads (node, hash, name, size, state) VALUES"
+                                " ('n', 'XYZ', 'f', 1, 'queued')", &err), -1);
+    mt_error_clear(&err);
+    ck_assert_int_eq(db_exec(c, "INSERT INTO history (node, hash, name, size, status, started_at)"
+                                " VALUES ('n', repeat('a', 32), 'f', 1, 'bogus', now())", &err), -1);
+    mt_error_clear(&err);
+    PQfinish(c);
+}
+END_TEST
+
+static const db_migration_t good[] = {
+    { 1, "001_a.sql", "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);" },
+    { 2, "002_b.sql", "CREATE TABLE b (y int);" },
+};
+static const db_migration_t bad_second[] = {
+    { 1, "001_a.sql", "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);" },
+    { 2, "002_b.sql", "CREATE TABLE b (y int);" },
+    { 3, "003_c.sql", "CREATE TABLE c (z int); INSERT INTO c VALUES ('not a number');" },
+};
+static const db_migration_t edited[] = {
+    { 1, "001_a.sql", "CREATE TABLE a (x bigint);" },
+    { 2, "002_b.sql", "CREATE TABLE b (y int);" },
+};
+static const db_migration_t older[] = {
+    { 1, "001_a.sql", "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);" },
+};
+
+START_TEST(test_migrate_failures)
+{
+    PGconn *c = fresh_db("t_fail");
+    int applied = 0;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(db_migrate(c, bad_second, 3, &applied, &err), -1);
+    ck_assert_int_eq(applied, 2);
+    ck_assert_ptr_nonnull(strstr(err->message, "migration 003_c.sql failed"));
+    ck_assert_ptr_nonnull(strstr(err->message, "not a number"));
+    mt_error_clear(&err);
+    /* Nothing of the failed migration is kept; the others are. */
+    ck_assert_int_eq(count(c, "SELECT count(*) FROM schema_migrations"), 2);
+    ck_assert_int_eq(count(c, "SELECT (to_regclass('c') IS NULL)::int"), 1);
+    ck_assert_int_eq(count(c, "SELECT count(*) FROM a"), 1);
+
+    ck_assert_int_eq(db_migrate(c, edited, 2, &applied, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "migration 001_a.sql was changed"));
+    mt_error_clear(&err);
+
+    ck_assert_int_eq(db_migrate(c, older, 1, &applied, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "002_b.sql"));
+    ck_assert_ptr_nonnull(strstr(err->message, "older than the database schema"));
+    mt_error_clear(&err);
+
+    ck_assert_int_eq(db_migrate(c, good, 2, &applied, &err), 0);
+    ck_assert_int_eq(applied, 0);
+    /* The lock is released after a failure: another session can migrate. */
+    ck_assert_int_eq(count(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+    PQfinish(c);
+}
+END_TEST
+
+struct racer {
+    char *conninfo;
+    int applied;
+    int rc;
+};
+
+static void *
+race(void *arg)
+{
+    struct racer *r = arg;
+    PGconn *c = db_connect(r->conninfo, "race", 5, NULL);
+    r->rc = c == NULL ? -1 : db_migrate(c, db_migrations, db_n_migrations, &r->applied, NULL);
+    PQfinish(c);
+    return NULL;
+}
+
+START_TEST(test_migrate_concurrent)
+{
+    PGconn *c = fresh_db("t_race");
+    PQfinish(c);
+    struct racer r[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        r[i].conninfo = xasprintf("host=%s dbname=t_race user=muleteer", pghost);
+        r[i].applied = 0;
+        r[i].rc = 0;
+        pthread_create(&th[i], NULL, race, &r[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(r[i].rc, 0);
+        total += r[i].applied;
+        free(r[i].conninfo);
+    }
+    ck_assert_int_eq(total, (int)db_n_migrations);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("db");
+    TCase *tc = tcase_create("postgresql");
+    tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
+    tcase_add_test(tc, test_connect_errors);
+    tcase_add_test(tc, test_query_helpers);
+    tcase_add_test(tc, test_migrate_real_schema);
+    tcase_add_test(tc, test_migrate_failures);
+    tcase_add_test(tc, test_migrate_concurrent);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,80 @@
+# lib.sh: shell functions shared by run.sh, tools/pgcluster.sh and the
+# integration tests. Source it; it defines functions and MULETEER_USER only.
+#
+# As root, Muleteer's services (PostgreSQL, muleteerd, lighttpd and the
+# FastCGI programs) run as an unprivileged system user, MULETEER_USER
+# (default "muleteer"): initdb refuses root, and network daemons have no
+# business running as root. As any other user they run as that user.
+
+MULETEER_USER=${MULETEER_USER:-muleteer}
+
+# ensure_service_user: creates the system user when running as root.
+ensure_service_user() {
+  [ "$(id -u)" = 0 ] || return 0
+  if ! id "$MULETEER_USER" >/dev/null 2>&1; then
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin "$MULETEER_USER"
+  fi
+}
+
+# make_traversable DIR: lets the service user reach DIR, giving search
+# permission (o+x, nothing becomes readable) to each ancestor that lacks it,
+# and saying so.
+make_traversable() {
+  [ "$(id -u)" = 0 ] || return 0
+  _d=$1
+  while [ "$_d" != "/" ] && [ -n "$_d" ]; do
+    if ! as_service_user test -x "$_d" 2>/dev/null; then
+      echo "note: giving user $MULETEER_USER search permission on $_d (chmod o+x)" >&2
+      chmod o+x "$_d"
+    fi
+    _d=$(dirname "$_d")
+  done
+}
+
+# as_service_user CMD...: runs CMD as the service user (as ourselves when
+# not root). setpriv execs CMD in place, so "$!" after "as_service_user CMD &"
+# is CMD's own PID and signals reach it directly.
+as_service_user() {
+  if [ "$(id -u)" = 0 ]; then
+    setpriv --reuid="$MULETEER_USER" --regid="$MULETEER_USER" --init-groups -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# service_prefix: prints nothing, or the setpriv command line that runs a
+# command as the service user, for "${prefix[@]}" CMD & in bash, so that $!
+# is the service's own PID (a function run in the background would be a
+# subshell, and signalling it would orphan the service).
+service_prefix() {
+  if [ "$(id -u)" = 0 ]; then
+    echo "setpriv --reuid=$MULETEER_USER --regid=$MULETEER_USER --init-groups --"
+  fi
+}
+
+# chown_service DIR...: gives DIRs to the service user when root.
+chown_service() {
+  [ "$(id -u)" = 0 ] || return 0
+  chown "$MULETEER_USER:" "$@"
+}
+
+# port_in_use PORT [tcp|udp]: true when something listens on PORT.
+port_in_use() {
+  if [ "${2:-tcp}" = udp ]; then
+    ss -Hlun "sport = :$1" 2>/dev/null | grep -q .
+  else
+    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+  fi
+}
+
+# free_port: prints a TCP port between 20000 and 59999 that nothing uses
+# (for tests; it is random so parallel runs rarely collide).
+free_port() {
+  while :; do
+    _p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+    if ! port_in_use "$_p" tcp && ! port_in_use "$_p" udp; then
+      echo "$_p"; return 0
+    fi
+  done
+}
