@@ -1,0 +1,10 @@
+#!/bin/sh
+# check-layering.sh: fails when lib/ includes a header from daemon/ or
+# cgi-bin/, or when cgi-bin/ includes one from daemon/.
+top=${1:-.}
+rc=0
+bad=$(grep -rnE '#[[:space:]]*include[[:space:]]*"[^"]*(daemon|cgi-bin)/' "$top/lib" 2>/dev/null)
+if [ -n "$bad" ]; then echo "lib/ must not include daemon/ or cgi-bin/ headers:"; echo "$bad"; rc=1; fi
+bad=$(grep -rnE '#[[:space:]]*include[[:space:]]*"[^"]*daemon/' "$top/cgi-bin" 2>/dev/null)
+if [ -n "$bad" ]; then echo "cgi-bin/ must not include daemon/ headers:"; echo "$bad"; rc=1; fi
+exit $rc
