@@ -1,0 +1,95 @@
+# lib.sh: TAP output and process clean-up for the integration tests, which
+# run the real stack (PostgreSQL, muleteerd, lighttpd, the FastCGI
+# programs) through run.sh in temporary directories. Source it.
+
+: "${MT_SRCDIR:?run the integration tests through make check}"
+: "${MT_BUILDDIR:?run the integration tests through make check}"
+. "$MT_SRCDIR/tools/lib.sh"
+
+TAP_N=0
+TAP_FAILED=0
+CLEANUP_DIRS=()
+CLEANUP_PIDS=()
+CLEANUP_PG=()
+
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# check DESC CMD...: one test point, passing when CMD succeeds.
+check() {
+  local desc=$1; shift
+  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# eventually SECONDS CMD...: retries CMD every 0.2 s until it succeeds.
+eventually() {
+  local secs=$1; shift
+  local end=$(( $(date +%s) + secs ))
+  while :; do
+    "$@" && return 0
+    [ "$(date +%s)" -ge "$end" ] && return 1
+    sleep 0.2
+  done
+}
+
+# tmpdir: a new temporary directory (removed at exit), reachable by the
+# service user.
+tmpdir() {
+  local d; d=$(mktemp -d /tmp/mt-it.XXXXXX)
+  chmod 0755 "$d"
+  CLEANUP_DIRS+=("$d")
+  echo "$d"
+}
+
+# start_runsh VAR LOG [ENV=VALUE...]: starts ./run.sh in the background in
+# its own session with MULETEER_VAR=VAR (and the given variables), using the
+# existing build; sets RUNSH_PID. Waits until it says it is running.
+start_runsh() {
+  local var=$1 log=$2; shift 2
+  env MULETEER_VAR="$var" MULETEER_BUILD="$MT_BUILDDIR" MULETEER_SKIP_BUILD=1 "$@" \
+    setsid "$MT_SRCDIR/run.sh" >"$log" 2>&1 &
+  RUNSH_PID=$!
+  CLEANUP_PIDS+=("$RUNSH_PID")
+  eventually 90 grep -q 'Press Ctrl-C to stop' "$log"
+}
+
+# stop_runsh PID: SIGTERM, then waits for run.sh to stop everything.
+stop_runsh() {
+  kill -TERM "$1" 2>/dev/null || return 1
+  local i
+  for i in $(seq 1 300); do
+    kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# processes_of DIR: PIDs of processes whose command line mentions DIR.
+processes_of() { pgrep -f -- "$1" || true; }
+
+conf_key() { sed -n "s/^[ \t]*$2[ \t]*=[ \t]*//p" "$1/muleteer.conf" | tail -n 1; }
+
+cleanup() {
+  local p d
+  for p in "${CLEANUP_PIDS[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  sleep 1
+  for p in "${CLEANUP_PIDS[@]}"; do
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  for d in "${CLEANUP_PG[@]}" "${CLEANUP_DIRS[@]}"; do
+    "$MT_SRCDIR/tools/pgcluster.sh" stop "$d" immediate >/dev/null 2>&1 || true
+  done
+  for d in "${CLEANUP_DIRS[@]}"; do
+    # Anything still running from a test directory is stopped by PID.
+    for p in $(processes_of "$d"); do kill -KILL "$p" 2>/dev/null || true; done
+    rm -rf "$d"
+  done
+}
+
+finish() {
+  echo "1..$TAP_N"
+  [ "$TAP_FAILED" = 0 ]
+}

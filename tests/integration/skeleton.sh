@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# skeleton.sh: the walking skeleton end to end, as a user runs it: run.sh
+# brings up PostgreSQL, muleteerd and lighttpd with the qbit FastCGI
+# program; HTTP, the control socket, PostgreSQL outages, bad input, bad
+# configuration, restarts and two side-by-side instances. TAP output.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+trap cleanup EXIT
+
+CLI="$MT_BUILDDIR/bin/muleteer"
+PSQL() { as_service_user psql "$1" -XAtq -c "$2" 2>/dev/null; }
+
+# ---- instance A: run.sh against an external PostgreSQL (MULETEER_DB) ----
+EXT=$(tmpdir)
+"$MT_SRCDIR/tools/pgcluster.sh" init "$EXT" >/dev/null &&
+  "$MT_SRCDIR/tools/pgcluster.sh" start "$EXT" >/dev/null &&
+  "$MT_SRCDIR/tools/pgcluster.sh" createdb "$EXT" muleteer >/dev/null
+CLEANUP_PG+=("$EXT")
+EXT_DB=$("$MT_SRCDIR/tools/pgcluster.sh" conninfo "$EXT")
+
+A=$(tmpdir)
+PA=$(free_port)
+if start_runsh "$A" "$A.out" MULETEER_DB="$EXT_DB" MULETEER_HTTP_PORT="$PA" \
+     MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
+  ok "run.sh starts everything and says it is running"
+else
+  not_ok "run.sh starts everything and says it is running"; diag "$(tail -n 20 "$A.out")"
+  finish; exit 1
+fi
+RUNSH_A=$RUNSH_PID
+SOCK_A="$A/run/muleteerd.sock"
+
+check "run.sh prints the API URL" grep -q "http://127.0.0.1:$PA/api/v2/" "$A.out"
+PASS_A=$(conf_key "$A" web_password)
+KEY_A=$(conf_key "$A" api_key)
+check "run.sh prints the generated password and API key" \
+  eval '[ ${#PASS_A} -ge 16 ] && [ ${#KEY_A} -ge 32 ] && grep -q "$PASS_A" "$A.out" && grep -q "$KEY_A" "$A.out"'
+check "muleteer.conf is mode 0600" eval '[ "$(stat -c %a "$A/muleteer.conf")" = 600 ]'
+check "the configured ports come from MULETEER_*_PORT" \
+  eval '[ "$(conf_key "$A" tcp_port)" = $((PA + 1)) ] && [ "$(conf_key "$A" udp_port)" = $((PA + 2)) ]'
+
+# ---- HTTP through lighttpd and the FastCGI program ----
+body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")
+check "GET /api/v2/app/version answers v5.0.0" [ "$body" = "v5.0.0" ]
+body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/webapiVersion")
+check "GET /api/v2/app/webapiVersion answers a bare N.N.N" [ "$body" = "2.11.2" ]
+hdrs=$(curl -sS -D - -o /dev/null -d "" "http://127.0.0.1:$PA/api/v2/app/version")
+check "POST app/version works too, text/plain like qBittorrent" \
+  eval 'echo "$hdrs" | grep -q "^HTTP/1.1 200" && echo "$hdrs" | grep -qi "^content-type: text/plain; charset=UTF-8"'
+check "no Server header, as qBittorrent" eval '! echo "$hdrs" | grep -qi "^server:"'
+body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/buildInfo")
+check "GET app/buildInfo is JSON with bitness and zlib" \
+  eval 'echo "$body" | grep -q "\"bitness\":64" && echo "$body" | grep -q "\"zlib\":\"1\."'
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PA/api/v2/app/webapiversion")
+check "action names are case-sensitive (lower-case is 404)" [ "$code" = 404 ]
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:$PA/api/v2/app/version")
+check "a method other than GET/POST is a 400, like qBittorrent" [ "$code" = 400 ]
+
+# ---- malformed HTTP ----
+out=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PA/api/v2/app/version?name=%zz")
+check "a bad percent-escape in the query is a 400 Bad Request" [ "$out" = "Bad Request 400" ]
+out=$(printf -- '--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue' |
+  curl -s -w ' %{http_code}' -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary @- \
+  "http://127.0.0.1:$PA/api/v2/app/version")
+check "a multipart body without its closing boundary is a 400" [ "$out" = "Bad Request 400" ]
+head -c $((9 * 1024 * 1024)) /dev/zero >"$A.big"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data-binary @"$A.big" "http://127.0.0.1:$PA/api/v2/app/version")
+check "a body over http_max_body is a 413" [ "$code" = 413 ]
+exec 3<>"/dev/tcp/127.0.0.1/$PA" && printf 'GARBAGE \x01\x02 / HTTP/9.9\r\n\r\n' >&3 && timeout 5 cat <&3 >"$A.raw"; exec 3>&-
+check "a garbage request line gets lighttpd's 400" grep -qE '^HTTP/1.[01] 400' "$A.raw"
+body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")
+check "lighttpd and qbit still answer after the bad requests" [ "$body" = "v5.0.0" ]
+
+# ---- the control socket ----
+out=$("$CLI" --socket "$SOCK_A" status)
+check "muleteer status answers" eval 'echo "$out" | grep -q "^muleteerd 0.1.0" && echo "$out" | grep -q "database: *connected"'
+out=$(MULETEER_VAR=$A "$CLI" --json status)
+check "muleteer finds the daemon through MULETEER_VAR; --json prints JSON" \
+  eval 'echo "$out" | grep -q "\"tcp_port\": *$((PA + 1))"'
+out=$(MULETEER_VAR=/nonexistent "$CLI" status 2>&1); rc=$?
+check "muleteer says clearly when no daemon runs (exit 3)" \
+  eval '[ $rc = 3 ] && echo "$out" | grep -q "muleteerd is not running"'
+replies=$( { printf '{"id":1,"cmd":"nope"}\nnot json\n{"id":2,"cmd":"ping","args":[1]}\n[1,2]\n'
+             head -c 70000 /dev/zero | tr '\0' x; printf '\n{"id":3,"cmd":"ping"}\n'; } |
+           socat -t 3 - "UNIX-CONNECT:$SOCK_A")
+check "unknown command gets an unknown_command error" \
+  eval 'echo "$replies" | grep -q "\"id\":1,\"error\":{\"code\":\"unknown_command\""'
+check "malformed JSON gets a parse_error" eval 'echo "$replies" | grep -q "\"code\":\"parse_error\""'
+check "bad args get an invalid_request error with the id" \
+  eval 'echo "$replies" | grep -q "\"id\":2,\"error\":{\"code\":\"invalid_request\""'
+check "an over-long line gets a line_too_long error" eval 'echo "$replies" | grep -q "\"code\":\"line_too_long\""'
+check "the connection still works after the bad lines" eval 'echo "$replies" | grep -q "\"id\":3,\"result\":{\"pong\":true}"'
+check "the daemon still answers other clients" eval '"$CLI" --socket "$SOCK_A" ping >/dev/null'
+
+# ---- daemon_status in PostgreSQL; reload with a shorter interval ----
+pid_a=$(MULETEER_VAR=$A "$CLI" --json status | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -1)
+echo "status_interval = 1" >>"$A/muleteer.conf"
+kill -HUP "$pid_a"
+fresh() { [ "$(PSQL "$EXT_DB" "SELECT (now() - heartbeat < interval '2 s' AND stopped_at IS NULL AND pid = $pid_a)::int FROM daemon_status")" = 1 ]; }
+check "daemon_status has a fresh heartbeat after SIGHUP set status_interval = 1" eventually 10 fresh
+check "the reload is logged" grep -q "configuration reloaded" "$A/log/muleteerd.log"
+
+# ---- PostgreSQL outage ----
+"$MT_SRCDIR/tools/pgcluster.sh" stop "$EXT" fast >/dev/null
+down() { "$CLI" --socket "$SOCK_A" status | grep -q "NOT CONNECTED"; }
+check "with PostgreSQL stopped, muleteer status answers and says the database is down" eventually 10 down
+check "with PostgreSQL stopped, HTTP still answers" eval '[ "$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")" = v5.0.0 ]'
+sleep 2
+check "the daemon is still running during the outage" kill -0 "$pid_a"
+"$MT_SRCDIR/tools/pgcluster.sh" start "$EXT" >/dev/null
+up() { "$CLI" --socket "$SOCK_A" status | grep -q "database: *connected"; }
+check "after PostgreSQL comes back the daemon reconnects" eventually 20 up
+check "and daemon_status is fresh again" eventually 10 fresh
+
+# ---- bad configuration ----
+printf 'tcp_port = 4662\nno_such_key = 1\n' >"$A/bad.conf"
+out=$("$MT_BUILDDIR/bin/muleteerd" -c "$A/bad.conf" --check-config 2>&1); rc=$?
+check "muleteerd rejects a bad config naming file, line and key" \
+  eval '[ $rc = 1 ] && echo "$out" | grep -q "bad.conf:2: unknown key \"no_such_key\""'
+printf 'tcp_port = 99999\n' >"$A/bad.conf"
+out=$("$MT_BUILDDIR/bin/muleteerd" -c "$A/bad.conf" 2>&1); rc=$?
+check "muleteerd refuses to start with an out-of-range value" \
+  eval '[ $rc = 1 ] && echo "$out" | grep -q "bad.conf:1: tcp_port: expected an integer from 1 to 65535"'
+cp -p "$A/muleteer.conf" "$A/good.conf"
+echo "this line is not a setting" >>"$A/muleteer.conf"
+kill -HUP "$pid_a"
+reload_refused() { grep -q "keeping the running configuration" "$A/log/muleteerd.log"; }
+check "SIGHUP with a broken config keeps the daemon running on the old one" \
+  eval 'eventually 5 reload_refused && kill -0 $pid_a && "$CLI" --socket "$SOCK_A" ping >/dev/null'
+out=$(MULETEER_CONF="$A/muleteer.conf" REQUEST_METHOD=GET REQUEST_URI=/api/v2/app/version \
+      "$MT_BUILDDIR/cgi-bin/qbit.fcgi" 2>/dev/null)
+check "qbit answers a broken config with a 500 naming the line" \
+  eval 'echo "$out" | grep -q "^Status: 500" && echo "$out" | grep -q "muleteer.conf:[0-9]*: expected \"key = value\""'
+cp -p "$A/good.conf" "$A/muleteer.conf"
+
+# ---- kill -9 of the daemon: run.sh starts it again ----
+kill -KILL "$pid_a"
+restarted() { "$CLI" --socket "$SOCK_A" ping >/dev/null 2>&1; }
+check "after kill -9, run.sh restarts muleteerd and it answers" eventually 15 restarted
+
+# ---- instance B side by side: private PostgreSQL cluster under its var ----
+B=$(tmpdir)
+PB=$(free_port)
+if start_runsh "$B" "$B.out" MULETEER_HTTP_PORT="$PB" MULETEER_TCP_PORT=$((PB + 1)) MULETEER_UDP_PORT=$((PB + 2)); then
+  ok "a second instance starts beside the first"
+else
+  not_ok "a second instance starts beside the first"; diag "$(tail -n 20 "$B.out")"
+fi
+RUNSH_B=$RUNSH_PID
+check "instance B runs its private cluster on a socket inside its var" test -S "$B/pg/.s.PGSQL.5432"
+check "instance B's PostgreSQL listens on no TCP port" \
+  eval '! grep -q "listening on IPv" "$B/log/postgresql.log"'
+check "both instances answer HTTP" eval '[ "$(curl -fsS "http://127.0.0.1:$PB/api/v2/app/version")" = v5.0.0 ] &&
+  [ "$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")" = v5.0.0 ]'
+check "each CLI reaches its own daemon" eval 'MULETEER_VAR=$B "$CLI" --json status | grep -q "\"tcp_port\": *$((PB + 1))" &&
+  MULETEER_VAR=$A "$CLI" --json status | grep -q "\"tcp_port\": *$((PA + 1))"'
+out=$(MULETEER_VAR=$B MULETEER_BUILD=$MT_BUILDDIR MULETEER_SKIP_BUILD=1 MULETEER_HTTP_PORT=$(free_port) \
+      "$MT_SRCDIR/run.sh" 2>&1); rc=$?
+check "run.sh refuses to start a second copy on the same state directory" \
+  eval '[ $rc != 0 ] && echo "$out" | grep -q "already running"'
+
+# ---- stop and start again: state is kept ----
+started_b=$(PSQL "$("$MT_SRCDIR/tools/pgcluster.sh" conninfo "$B")" "SELECT extract(epoch FROM started_at)::bigint FROM daemon_status" || true)
+check "SIGTERM stops run.sh" stop_runsh "$RUNSH_B"
+check "every process of instance B is gone" eval '[ -z "$(processes_of "$B")" ]'
+check "the daemon logged a clean stop" grep -q "muleteerd stopped" "$B/log/muleteerd.log"
+PASS_B=$(conf_key "$B" web_password)
+sleep 1
+if start_runsh "$B" "$B.out2" MULETEER_HTTP_PORT="$PB"; then ok "run.sh starts again on the same state"; else not_ok "run.sh starts again on the same state"; fi
+RUNSH_B=$RUNSH_PID
+check "the second run keeps the password" eval '[ "$(conf_key "$B" web_password)" = "$PASS_B" ] && ! grep -q "new credentials" "$B.out2"'
+check "the second run applies no migration again" grep -q "(0 migrations applied now)" "$B.out2"
+check "the database kept its rows across the restart" \
+  eval '[ -n "$started_b" ] && [ "$(PSQL "$("$MT_SRCDIR/tools/pgcluster.sh" conninfo "$B")" "SELECT count(*) FROM schema_migrations")" -ge 1 ]'
+check "SIGTERM stops run.sh again" stop_runsh "$RUNSH_B"
+check "SIGTERM stops instance A" stop_runsh "$RUNSH_A"
+check "every process of instance A is gone" eval '[ -z "$(processes_of "$A")" ]'
+
+# ---- nothing the sanitizers or the programs complained about ----
+bad=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$A"/log/* "$B"/log/* 2>/dev/null || true)
+check "no sanitizer reports in any log" [ -z "$bad" ]
+[ -n "$bad" ] && diag "$(grep -hE -A5 'AddressSanitizer|LeakSanitizer|runtime error:' $bad | head -40)"
+
+finish
