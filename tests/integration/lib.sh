@@ -33,13 +33,14 @@ eventually() {
   done
 }
 
-# tmpdir: a new temporary directory (removed at exit), reachable by the
-# service user.
-tmpdir() {
+# mk_tmpdir NAME: sets the variable NAME to a new temporary directory
+# (removed at exit) that the service user can reach. (Not a $(...)
+# function: the clean-up list must be kept by this shell.)
+mk_tmpdir() {
   local d; d=$(mktemp -d /tmp/mt-it.XXXXXX)
   chmod 0755 "$d"
   CLEANUP_DIRS+=("$d")
-  echo "$d"
+  printf -v "$1" '%s' "$d"
 }
 
 # start_runsh VAR LOG [ENV=VALUE...]: starts ./run.sh in the background in
@@ -85,7 +86,7 @@ cleanup() {
   for d in "${CLEANUP_DIRS[@]}"; do
     # Anything still running from a test directory is stopped by PID.
     for p in $(processes_of "$d"); do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$d"
+    rm -rf "$d" "$d".*
   done
 }
 

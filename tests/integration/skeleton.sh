@@ -11,14 +11,14 @@ CLI="$MT_BUILDDIR/bin/muleteer"
 PSQL() { as_service_user psql "$1" -XAtq -c "$2" 2>/dev/null; }
 
 # ---- instance A: run.sh against an external PostgreSQL (MULETEER_DB) ----
-EXT=$(tmpdir)
+mk_tmpdir EXT
 "$MT_SRCDIR/tools/pgcluster.sh" init "$EXT" >/dev/null &&
   "$MT_SRCDIR/tools/pgcluster.sh" start "$EXT" >/dev/null &&
   "$MT_SRCDIR/tools/pgcluster.sh" createdb "$EXT" muleteer >/dev/null
 CLEANUP_PG+=("$EXT")
 EXT_DB=$("$MT_SRCDIR/tools/pgcluster.sh" conninfo "$EXT")
 
-A=$(tmpdir)
+mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_DB="$EXT_DB" MULETEER_HTTP_PORT="$PA" \
      MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -140,7 +140,7 @@ restarted() { "$CLI" --socket "$SOCK_A" ping >/dev/null 2>&1; }
 check "after kill -9, run.sh restarts muleteerd and it answers" eventually 15 restarted
 
 # ---- instance B side by side: private PostgreSQL cluster under its var ----
-B=$(tmpdir)
+mk_tmpdir B
 PB=$(free_port)
 if start_runsh "$B" "$B.out" MULETEER_HTTP_PORT="$PB" MULETEER_TCP_PORT=$((PB + 1)) MULETEER_UDP_PORT=$((PB + 2)); then
   ok "a second instance starts beside the first"

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# webservers.sh: the FastCGI programs behind nginx (spawn-fcgi) and Apache
+# (mod_proxy_fcgi, mod_fcgid and plain CGI), set up as README.md says, next
+# to a running Muleteer. TAP output.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+trap cleanup EXIT
+
+QBIT="$MT_BUILDDIR/cgi-bin/qbit.fcgi"
+mk_tmpdir A
+PA=$(free_port)
+if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
+  ok "Muleteer runs (run.sh)"
+else
+  not_ok "Muleteer runs (run.sh)"; diag "$(tail -n 20 "$A.out")"; finish; exit 1
+fi
+
+# expect_api NAME BASE: the three answers every set-up must give.
+expect_api() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w ' %{http_code}' "$base/api/v2/app/version")
+  check "$name: GET app/version" [ "$out" = "v5.0.0 200" ]
+  out=$(curl -s -w ' %{http_code}' "$base/api/v2/app/nothing")
+  check "$name: unknown path is 404" [ "$out" = "Not Found 404" ]
+  out=$(curl -s -w ' %{http_code}' -d 'x=%zz' "$base/api/v2/app/webapiVersion")
+  check "$name: malformed body is 400" [ "$out" = "Bad Request 400" ]
+  out=$(curl -s "$base/api/v2/app/buildInfo")
+  check "$name: buildInfo JSON" eval 'echo "$out" | grep -q "\"bitness\":64"'
+}
+
+# ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
+mk_tmpdir S
+install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/qbit.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn.pid" -- "$QBIT" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn.pid")")
+check "spawn-fcgi starts qbit.fcgi as $MULETEER_USER" \
+  eval '[ "$(ps -o user= -p "$(cat "$S/spawn.pid")")" = "$MULETEER_USER" ]'
+
+# ---- nginx ----
+mk_tmpdir N
+PN=$(free_port)
+cat >"$N/nginx.conf" <<EOF
+daemon off;
+user www-data;
+pid $N/nginx.pid;
+error_log $N/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path $N/body;
+  fastcgi_temp_path $N/fastcgi;
+  proxy_temp_path $N/proxy;
+  uwsgi_temp_path $N/uwsgi;
+  scgi_temp_path $N/scgi;
+  server {
+    listen 127.0.0.1:$PN;
+    location /api/v2/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/qbit.sock;
+    }
+  }
+}
+EOF
+setsid nginx -c "$N/nginx.conf" 2>"$N/stderr" &
+CLEANUP_PIDS+=("$!")
+if eventually 10 curl -fs -o /dev/null "http://127.0.0.1:$PN/api/v2/app/version"; then
+  ok "nginx starts"
+  expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
+else
+  not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
+fi
+
+# ---- Apache ----
+# start_apache DIR PORT MPM EXTRA-CONFIG: a foreground Apache on PORT.
+start_apache() {
+  local d=$1 port=$2 mpm=$3 extra=$4
+  mkdir -p "$d/fcgid"; chown www-data "$d/fcgid"
+  cat >"$d/httpd.conf" <<EOF
+ServerRoot /etc/apache2
+DefaultRuntimeDir $d
+PidFile $d/httpd.pid
+ErrorLog $d/error.log
+Listen 127.0.0.1:$port
+User www-data
+Group www-data
+ServerName localhost
+DocumentRoot $d
+LoadModule mpm_${mpm}_module /usr/lib/apache2/modules/mod_mpm_${mpm}.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+$extra
+EOF
+  # Its own session: on shutdown Apache signals its whole process group.
+  setsid apache2 -f "$d/httpd.conf" -DFOREGROUND 2>"$d/stderr" &
+  CLEANUP_PIDS+=("$!")
+  eventually 10 curl -fs -o /dev/null "http://127.0.0.1:$port/api/v2/app/version"
+}
+
+mk_tmpdir AP
+PP=$(free_port)
+if start_apache "$AP" "$PP" event "
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so
+ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
+<Location /api/v2/>
+    CGIPassAuth On
+</Location>"; then
+  ok "Apache with mod_proxy_fcgi starts"
+  expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+else
+  not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
+fi
+kill -TERM "$(cat "$AP/httpd.pid" 2>/dev/null)" 2>/dev/null
+
+# mod_fcgid and mod_cgi run the program as www-data: give it a readable
+# copy of the configuration, as README.md says (chgrp www-data, 0640).
+mk_tmpdir C
+cp "$A/muleteer.conf" "$C/muleteer.conf"
+chgrp www-data "$C/muleteer.conf"; chmod 0640 "$C/muleteer.conf"
+for handler in fcgid-script cgi-script; do
+  mk_tmpdir AF
+  PF=$(free_port)
+  if start_apache "$AF" "$PF" prefork "
+LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+LoadModule env_module /usr/lib/apache2/modules/mod_env.so
+LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so
+LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so
+FcgidIPCDir $AF/fcgid
+FcgidProcessTableFile $AF/fcgid_shm
+FcgidInitialEnv MULETEER_CONF $C/muleteer.conf
+SetEnv MULETEER_CONF $C/muleteer.conf
+ScriptAlias /api/v2/ $QBIT/
+<Location /api/v2/>
+    SetHandler $handler
+    Options +ExecCGI
+    CGIPassAuth On
+</Location>"; then
+    ok "Apache with $handler starts"
+    expect_api "Apache $handler" "http://127.0.0.1:$PF"
+  else
+    not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
+  fi
+  kill -TERM "$(cat "$AF/httpd.pid" 2>/dev/null)" 2>/dev/null
+done
+
+check "SIGTERM stops run.sh" stop_runsh "$RUNSH_PID"
+finish
