@@ -3,7 +3,7 @@ noinst_LIBRARIES += lib/libmtctl.a
 lib_libmtctl_a_SOURCES = \
 	lib/ctl/proto.c lib/ctl/proto.h \
 	lib/ctl/client.c lib/ctl/client.h
-lib_libmtctl_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+lib_libmtctl_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 
 check_PROGRAMS += tests/unit/check_ctl
 TESTS += tests/unit/check_ctl
@@ -11,10 +11,9 @@ tests_unit_check_ctl_SOURCES = tests/unit/check_ctl.c
 tests_unit_check_ctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_ctl_LDADD = lib/libmtctl.a lib/libmtutil.a $(JSONC_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 
-if FUZZERS
+MT_FUZZ_TARGETS += tests/fuzz/fuzz_ctl_request
 check_PROGRAMS += tests/fuzz/fuzz_ctl_request
-else
-check_PROGRAMS += tests/fuzz/fuzz_ctl_request
+if !FUZZERS
 TESTS += tests/fuzz/fuzz_ctl_request
 endif
 tests_fuzz_fuzz_ctl_request_SOURCES = tests/fuzz/fuzz_ctl_request.c $(FUZZ_MAIN)
