@@ -1,12 +1,26 @@
 # daemon/local.mk: muleteerd, the daemon that owns the eD2K network and
-# writes its state into PostgreSQL. Built as bin/muleteerd.
-bin_PROGRAMS += bin/muleteerd
-bin_muleteerd_SOURCES = \
-	daemon/main.c daemon/daemon.h \
+# writes its state into PostgreSQL. Built as bin/muleteerd; everything but
+# main.c is also a library so unit tests can link the modules.
+DAEMON_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(PTHREAD_CFLAGS)
+DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a \
+	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(PTHREAD_LIBS)
+
+noinst_LIBRARIES += daemon/libmuleteerd.a
+daemon_libmuleteerd_a_SOURCES = \
+	daemon/daemon.h \
 	daemon/control.c daemon/control.h \
 	daemon/db_worker.c daemon/db_worker.h \
 	daemon/periodic.c daemon/periodic.h \
 	daemon/status.c daemon/status.h
-bin_muleteerd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(PTHREAD_CFLAGS)
-bin_muleteerd_LDADD = lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a \
-	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(PTHREAD_LIBS)
+daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
+
+bin_PROGRAMS += bin/muleteerd
+bin_muleteerd_SOURCES = daemon/main.c
+bin_muleteerd_CFLAGS = $(DAEMON_CFLAGS)
+bin_muleteerd_LDADD = $(DAEMON_LIBS)
+
+check_PROGRAMS += tests/unit/check_control
+TESTS += tests/unit/check_control
+tests_unit_check_control_SOURCES = tests/unit/check_control.c
+tests_unit_check_control_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_control_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

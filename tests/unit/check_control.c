@@ -1,0 +1,285 @@
+/* check_control.c: unit tests for the daemon's control-socket server
+ * (daemon/control.c) on a real libevent loop and real Unix sockets. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/control.h"
+#include "util/xalloc.h"
+
+static int calls;
+
+static int
+cmd_echo(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)ctx;
+    calls++;
+    json_object *fail = NULL;
+    if (json_object_object_get_ex(args, "fail", &fail)) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no such thing: %s", json_object_get_string(fail));
+        return -1;
+    }
+    *result = json_object_get(args);
+    return 0;
+}
+
+static const ctlsrv_command_t commands[] = {
+    { "echo", cmd_echo, "returns its arguments" },
+};
+
+static char dir[64];
+static char path[128];
+static struct event_base *base;
+static ctlsrv_t *srv;
+
+static void
+setup(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(dir, sizeof dir, "/tmp/check_control.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/run/d.sock", dir);
+    base = event_base_new();
+    mt_error_t *err = NULL;
+    srv = ctlsrv_new(base, path, commands, 1, NULL, &err);
+    ck_assert_msg(srv != NULL, "ctlsrv_new: %s", err ? err->message : "?");
+    calls = 0;
+}
+
+static void
+teardown(void)
+{
+    ctlsrv_free(srv);
+    event_base_free(base);
+    char *run = xasprintf("%s/run", dir);
+    rmdir(run);
+    free(run);
+    rmdir(dir);
+}
+
+static int
+client(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+static void
+send_str(int fd, const char *s)
+{
+    ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Runs the loop until fd has received a newline-terminated line count
+ * `lines` times (or 2 s pass); returns what arrived. */
+static char *
+recv_lines(int fd, int lines)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *buf = xmalloc(cap);
+    for (int i = 0; i < 400; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n > 0)
+            len += (size_t)n;
+        int seen = 0;
+        for (size_t k = 0; k < len; k++)
+            seen += buf[k] == '\n';
+        if (seen >= lines)
+            break;
+        if (n == 0)
+            break;
+        usleep(5000);
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+START_TEST(test_reply_and_errors)
+{
+    int fd = client();
+    /* split across writes, CRLF, a blank line, then a pipelined pair */
+    send_str(fd, "{\"id\":1,\"cmd\":\"ec");
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    send_str(fd, "ho\",\"args\":{\"x\":1}}\r\n\n{\"id\":2,\"cmd\":\"echo\",\"args\":{\"fail\":\"f\"}}\n"
+                 "{\"id\":3,\"cmd\":\"zzz\"}\n{\"id\":4,\"cmd\":\"help\"}\n");
+    char *out = recv_lines(fd, 4);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":1,\"result\":{\"x\":1}}\n"));
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":2,\"error\":{\"code\":\"not_found\",\"message\":\"no such thing: f\"}}\n"));
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":3,\"error\":{\"code\":\"unknown_command\""));
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":4,\"result\":{\"commands\":[{\"name\":\"echo\""));
+    /* replies come in request order */
+    ck_assert(strstr(out, "\"id\":1") < strstr(out, "\"id\":2"));
+    ck_assert(strstr(out, "\"id\":2") < strstr(out, "\"id\":3"));
+    free(out);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_fire_and_forget)
+{
+    int fd = client();
+    send_str(fd, "{\"cmd\":\"echo\"}\n{\"cmd\":\"echo\",\"args\":{\"fail\":1}}\n{\"id\":9,\"cmd\":\"echo\"}\n");
+    char *out = recv_lines(fd, 2);
+    /* the successful id-less request got no reply; the failing one did */
+    ck_assert_int_eq(calls, 3);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":null,\"error\":{\"code\":\"not_found\""));
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":9,\"result\":{}}"));
+    ck_assert_ptr_null(strstr(out, "{\"id\":null,\"result\""));
+    free(out);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_long_line)
+{
+    int fd = client();
+    size_t n = 200000;
+    char *big = xmalloc(n);
+    memset(big, 'a', n);
+    size_t off = 0;
+    /* feed it in pieces while the loop runs, as a slow client would */
+    while (off < n) {
+        ssize_t w = write(fd, big + off, n - off > 8192 ? 8192 : n - off);
+        if (w > 0)
+            off += (size_t)w;
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    }
+    free(big);
+    send_str(fd, "\n{\"id\":5,\"cmd\":\"echo\"}\n");
+    char *out = recv_lines(fd, 2);
+    ck_assert_ptr_nonnull(strstr(out, "\"code\":\"line_too_long\""));
+    /* exactly one error for the whole long line, and the next line works */
+    ck_assert_ptr_null(strstr(strstr(out, "line_too_long") + 1, "line_too_long"));
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":5,\"result\":{}}"));
+    free(out);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_client_limit)
+{
+    int fds[70];
+    for (int i = 0; i < 70; i++) {
+        fds[i] = client();
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    }
+    for (int i = 0; i < 5; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_le(ctlsrv_client_count(srv), 64);
+    char *out = recv_lines(fds[69], 1);
+    ck_assert_ptr_nonnull(strstr(out, "\"code\":\"busy\""));
+    free(out);
+    /* the first clients still work */
+    send_str(fds[0], "{\"id\":1,\"cmd\":\"echo\"}\n");
+    out = recv_lines(fds[0], 1);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":1,\"result\":{}}"));
+    free(out);
+    for (int i = 0; i < 70; i++)
+        close(fds[i]);
+    for (int i = 0; i < 10; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(ctlsrv_client_count(srv), 0);
+}
+END_TEST
+
+START_TEST(test_socket_file)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 0777, 0660);
+    /* a second server on the same path refuses: the first one answers */
+    mt_error_t *err = NULL;
+    ck_assert_ptr_null(ctlsrv_new(base, path, commands, 1, NULL, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "already running"));
+    mt_error_clear(&err);
+    /* a stale socket (nobody listening) is replaced */
+    ctlsrv_free(srv);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, path);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd);
+    srv = ctlsrv_new(base, path, commands, 1, NULL, &err);
+    ck_assert_ptr_nonnull(srv);
+    /* a regular file at the path is never deleted */
+    char *other = xasprintf("%s/file", dir);
+    FILE *f = fopen(other, "w");
+    fclose(f);
+    ck_assert_ptr_null(ctlsrv_new(base, other, commands, 1, NULL, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "is not a socket"));
+    mt_error_clear(&err);
+    ck_assert_int_eq(access(other, F_OK), 0);
+    unlink(other);
+    free(other);
+    /* too long a path */
+    char longp[200];
+    memset(longp, 'x', sizeof longp - 1);
+    longp[0] = '/';
+    longp[sizeof longp - 1] = '\0';
+    ck_assert_ptr_null(ctlsrv_new(base, longp, commands, 1, NULL, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "too long"));
+    mt_error_clear(&err);
+}
+END_TEST
+
+START_TEST(test_free_removes_socket)
+{
+    int fd = client();
+    for (int i = 0; i < 20 && ctlsrv_client_count(srv) == 0; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    ck_assert_int_eq(ctlsrv_client_count(srv), 1);
+    ctlsrv_free(srv);
+    srv = NULL;
+    ck_assert_int_ne(access(path, F_OK), 0);
+    /* libevent closes a freed bufferevent's socket from the loop */
+    for (int i = 0; i < 5; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    char c;
+    fcntl(fd, F_SETFL, 0);
+    ck_assert_int_eq(read(fd, &c, 1), 0); /* the client sees EOF */
+    close(fd);
+    mt_error_t *err = NULL;
+    srv = ctlsrv_new(base, path, commands, 1, NULL, &err);
+    ck_assert_ptr_nonnull(srv);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("control");
+    TCase *tc = tcase_create("server");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_reply_and_errors);
+    tcase_add_test(tc, test_fire_and_forget);
+    tcase_add_test(tc, test_long_line);
+    tcase_add_test(tc, test_client_limit);
+    tcase_add_test(tc, test_socket_file);
+    tcase_add_test(tc, test_free_removes_socket);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
