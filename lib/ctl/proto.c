@@ -185,8 +185,6 @@ ctl_request_parse(const char *line, size_t len, ctl_request_t **out,
         json_object_put(root);
         return -1;
     }
-    if (id_out != NULL && id != NULL)
-        *id_out = json_object_get(id);
     int rc = -1;
     json_object_object_foreach(root, key, val)
     {
@@ -217,6 +215,9 @@ ctl_request_parse(const char *line, size_t len, ctl_request_t **out,
     *out = req;
     rc = 0;
 out:
+    /* On failure the caller gets the id, to put into the error reply. */
+    if (rc != 0 && id_out != NULL && id != NULL)
+        *id_out = json_object_get(id);
     json_object_put(root);
     return rc;
 }

@@ -1,1 +1,68 @@
-# lib/ed2k/local.mk
+# lib/ed2k/local.mk: the eD2K wire codec (hashes, links, packet framing,
+# tags), its unit tests and its fuzz targets.
+noinst_LIBRARIES += lib/libmted2k.a
+lib_libmted2k_a_SOURCES = \
+	lib/ed2k/hash.c lib/ed2k/hash.h \
+	lib/ed2k/link.c lib/ed2k/link.h \
+	lib/ed2k/packet.c lib/ed2k/packet.h \
+	lib/ed2k/tag.c lib/ed2k/tag.h \
+	lib/ed2k/text.c lib/ed2k/text.h
+# FUZZ_CFLAGS is empty unless --enable-fuzzers: then the library carries the
+# coverage instrumentation libFuzzer needs.
+lib_libmted2k_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CFLAGS) $(ZLIB_CFLAGS)
+
+ED2K_LIBS = lib/libmted2k.a lib/libmtutil.a $(NETTLE_LIBS) $(EVENT_LIBS) $(ZLIB_LIBS)
+
+ED2K_UNIT_TESTS = \
+	tests/unit/check_ed2k_hash \
+	tests/unit/check_ed2k_link \
+	tests/unit/check_ed2k_packet \
+	tests/unit/check_ed2k_tag
+check_PROGRAMS += $(ED2K_UNIT_TESTS)
+TESTS += $(ED2K_UNIT_TESTS)
+ED2K_CHECK_CC_FLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CFLAGS) $(ZLIB_CFLAGS)
+ED2K_CHECK_LINK = $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_unit_check_ed2k_hash_SOURCES = tests/unit/check_ed2k_hash.c
+tests_unit_check_ed2k_hash_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_hash_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_link_SOURCES = tests/unit/check_ed2k_link.c
+tests_unit_check_ed2k_link_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_link_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_packet_SOURCES = tests/unit/check_ed2k_packet.c
+tests_unit_check_ed2k_packet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_packet_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_tag_SOURCES = tests/unit/check_ed2k_tag.c
+tests_unit_check_ed2k_tag_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
+
+# Fuzz targets: replayed over their corpus by `make check` in normal builds,
+# run by tests/fuzz/run-fuzzers.sh when built with --enable-fuzzers.
+ED2K_FUZZERS = \
+	tests/fuzz/fuzz_ed2k_link \
+	tests/fuzz/fuzz_ed2k_tag \
+	tests/fuzz/fuzz_ed2k_packet
+check_PROGRAMS += $(ED2K_FUZZERS)
+if !FUZZERS
+TESTS += $(ED2K_FUZZERS)
+endif
+ED2K_FUZZ_CC_FLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(EVENT_CFLAGS)
+ED2K_FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+ED2K_FUZZ_LINK = $(ED2K_LIBS) $(PTHREAD_LIBS)
+tests_fuzz_fuzz_ed2k_link_SOURCES = tests/fuzz/fuzz_ed2k_link.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_link_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_link"'
+tests_fuzz_fuzz_ed2k_link_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_link_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_link_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_tag_SOURCES = tests/fuzz/fuzz_ed2k_tag.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_tag_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_tag"'
+tests_fuzz_fuzz_ed2k_tag_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_tag_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_tag_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_packet_SOURCES = tests/fuzz/fuzz_ed2k_packet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_packet_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_packet"'
+tests_fuzz_fuzz_ed2k_packet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_packet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_packet_LDADD = $(ED2K_FUZZ_LINK)
