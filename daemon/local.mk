@@ -14,6 +14,8 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/status.c daemon/status.h
 daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
 
+include daemon/storage.mk
+
 bin_PROGRAMS += bin/muleteerd
 bin_muleteerd_SOURCES = daemon/main.c
 bin_muleteerd_CFLAGS = $(DAEMON_CFLAGS)

@@ -1,0 +1,2 @@
+# daemon/storage.mk: part files, range sets and block selection (filled in
+# by the storage module).
