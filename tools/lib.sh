@@ -22,13 +22,18 @@ ensure_service_user() {
 # and saying so.
 make_traversable() {
   [ "$(id -u)" = 0 ] || return 0
-  _d=$1
-  while [ "$_d" != "/" ] && [ -n "$_d" ]; do
-    if ! as_service_user test -x "$_d" 2>/dev/null; then
-      echo "note: giving user $MULETEER_USER search permission on $_d (chmod o+x)" >&2
-      chmod o+x "$_d"
+  # From the root down, so only the directories that really block are changed.
+  _path=""
+  _rest=${1#/}
+  while [ -n "$_rest" ]; do
+    _part=${_rest%%/*}
+    if [ "$_part" = "$_rest" ]; then _rest=""; else _rest=${_rest#*/}; fi
+    [ -n "$_part" ] || continue
+    _path="$_path/$_part"
+    if ! as_service_user test -x "$_path" 2>/dev/null; then
+      echo "note: giving user $MULETEER_USER search permission on $_path (chmod o+x)" >&2
+      chmod o+x "$_path"
     fi
-    _d=$(dirname "$_d")
   done
 }
 
