@@ -1,17 +1,23 @@
 # daemon/local.mk: muleteerd, the daemon that owns the eD2K network and
 # writes its state into PostgreSQL. Built as bin/muleteerd; everything but
 # main.c is also a library so unit tests can link the modules.
-DAEMON_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(PTHREAD_CFLAGS)
-DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a \
-	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(PTHREAD_LIBS)
+DAEMON_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS) \
+	$(ZLIB_CFLAGS) $(PTHREAD_CFLAGS)
+DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmted2k.a lib/libmtutil.a \
+	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
 
 noinst_LIBRARIES += daemon/libmuleteerd.a
 daemon_libmuleteerd_a_SOURCES = \
 	daemon/daemon.h \
 	daemon/control.c daemon/control.h \
 	daemon/db_worker.c daemon/db_worker.h \
+	daemon/identity.c daemon/identity.h \
+	daemon/net.c daemon/net.h \
 	daemon/periodic.c daemon/periodic.h \
-	daemon/status.c daemon/status.h
+	daemon/ratelimit.c daemon/ratelimit.h \
+	daemon/shared.c daemon/shared.h \
+	daemon/status.c daemon/status.h \
+	daemon/worker.c daemon/worker.h
 daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
 
 include daemon/storage.mk
@@ -26,3 +32,9 @@ TESTS += tests/unit/check_control
 tests_unit_check_control_SOURCES = tests/unit/check_control.c
 tests_unit_check_control_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_control_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_daemon_base
+TESTS += tests/unit/check_daemon_base
+tests_unit_check_daemon_base_SOURCES = tests/unit/check_daemon_base.c
+tests_unit_check_daemon_base_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_daemon_base_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

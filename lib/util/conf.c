@@ -39,6 +39,19 @@ static const conf_key_t conf_keys[] = {
     { "web_password", CONF_STR, "", 0, 0 },
     { "api_key", CONF_STR, "", 0, 0 },
     { "http_max_body", CONF_INT, "8388608", 1024, 1073741824 },
+    { "nickname", CONF_STR, "Muleteer", 0, 0 },
+    { "temp_dir", CONF_STR, "${state_dir}/temp", 0, 0 },
+    { "incoming_dir", CONF_STR, "${state_dir}/incoming", 0, 0 },
+    { "shared_dirs", CONF_STR, "", 0, 0 },
+    { "rescan_interval", CONF_INT, "3600", 0, 604800 },
+    { "max_upload", CONF_INT, "0", 0, 10000000 },
+    { "max_download", CONF_INT, "0", 0, 10000000 },
+    { "upload_slots", CONF_INT, "4", 1, 100 },
+    { "max_connections", CONF_INT, "250", 10, 10000 },
+    { "max_sources_per_file", CONF_INT, "100", 1, 5000 },
+    { "filter_lan", CONF_BOOL, "yes", 0, 0 },
+    { "save_interval", CONF_INT, "10", 1, 3600 },
+    { "worker_threads", CONF_INT, "2", 1, 64 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

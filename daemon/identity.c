@@ -1,0 +1,79 @@
+/* identity.c: loading and creating the persistent user hash. */
+#include "config.h"
+
+#include "daemon/identity.h"
+#include "ed2k/hash.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static int
+save(const char *path, const uint8_t hash[16], mt_error_t **err)
+{
+    char hex[33];
+    ed2k_hash_to_hex(hash, hex);
+    char *tmp = xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = -1;
+    if (fd < 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    char line[34];
+    memcpy(line, hex, 32);
+    line[32] = '\n';
+    if (write(fd, line, 33) != 33 || fsync(fd) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(tmp);
+    return rc;
+}
+
+int
+identity_load(const char *path, uint8_t hash[16], mt_error_t **err)
+{
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        char buf[64] = { 0 };
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            buf[--n] = '\0';
+        if (n != 32 || ed2k_hash_from_hex(buf, hash) != 0) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "%s does not hold a user hash (32 hex digits); fix or remove it "
+                         "(a new hash makes peers that knew the old one ban this client)",
+                         path);
+            return -1;
+        }
+        return 0;
+    }
+    if (errno != ENOENT) {
+        mt_error_set(err, MT_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (getrandom(hash, 16, 0) != 16) {
+        mt_error_set(err, MT_ERR_IO, "getrandom: %s", strerror(errno));
+        return -1;
+    }
+    hash[5] = 14;
+    hash[14] = 111;
+    return save(path, hash, err);
+}
