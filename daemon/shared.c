@@ -87,6 +87,14 @@ cmp_path(const void *a, const void *b)
     return strcmp(fa->path, fb->path);
 }
 
+/* qsort must not be given a NULL array, even an empty one. */
+static void
+sort_files(shared_file_t **list, size_t n, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(list, n, sizeof *list, cmp);
+}
+
 shared_t *
 shared_new(struct event_base *base, worker_pool_t *pool, const char *cache_path,
            const char *dirs, const char *extra_dir)
@@ -401,12 +409,12 @@ scan_run(void *arg)
     scan_job_t *j = arg;
     if (j->load_cache) {
         j->loaded = cache_load(j->s->cache_path, &j->n_loaded);
-        qsort(j->loaded, j->n_loaded, sizeof *j->loaded, cmp_path);
+        sort_files(j->loaded, j->n_loaded, cmp_path);
     }
     for (size_t i = 0; i < j->s->n_dirs; i++)
         scan_dir(j, j->s->dirs[i]);
     /* Sorted by path for a stable cache file. */
-    qsort(j->result, j->n_result, sizeof *j->result, cmp_path);
+    sort_files(j->result, j->n_result, cmp_path);
     if (j->n_hashed > 0 || j->load_cache || j->n_result != j->n_known)
         cache_save(j->s->cache_path, j->result, j->n_result);
 }
@@ -445,7 +453,7 @@ scan_done(void *arg, int cancelled)
         s->n_files = j->n_result;
         j->result = NULL;
         /* Files added during the scan that it did not see. */
-        qsort(s->files, s->n_files, sizeof *s->files, cmp_path);
+        sort_files(s->files, s->n_files, cmp_path);
         size_t n_before = s->n_files;
         for (size_t i = 0; i < s->n_added; i++) {
             shared_file_t *a = s->added[i];
@@ -457,7 +465,7 @@ scan_done(void *arg, int cancelled)
             }
         }
         s->n_added = 0;
-        qsort(s->files, s->n_files, sizeof *s->files, cmp_hash);
+        sort_files(s->files, s->n_files, cmp_hash);
         s->cache_loaded = true;
         s->last_hashed = j->n_hashed;
         s->generation++;
@@ -493,7 +501,7 @@ start_scan(shared_t *s)
     j->load_cache = !s->cache_loaded;
     j->known = xmemdup(s->files, s->n_files * sizeof *s->files);
     j->n_known = s->n_files;
-    qsort(j->known, j->n_known, sizeof *j->known, cmp_path);
+    sort_files(j->known, j->n_known, cmp_path);
     s->scanning = true;
     worker_submit(s->pool, scan_run, scan_done, j);
 }
@@ -544,14 +552,14 @@ shared_add(shared_t *s, const char *path, uint64_t size, int64_t mtime,
         if (strcmp(s->files[i]->path, path) == 0) {
             file_free(s->files[i]);
             s->files[i] = f;
-            qsort(s->files, s->n_files, sizeof *s->files, cmp_hash);
+            sort_files(s->files, s->n_files, cmp_hash);
             s->generation++;
             return;
         }
     }
     s->files = xreallocarray(s->files, s->n_files + 1, sizeof *s->files);
     s->files[s->n_files++] = f;
-    qsort(s->files, s->n_files, sizeof *s->files, cmp_hash);
+    sort_files(s->files, s->n_files, cmp_hash);
     s->generation++;
 }
 
