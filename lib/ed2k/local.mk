@@ -2,6 +2,8 @@
 # tags), its unit tests and its fuzz targets.
 noinst_LIBRARIES += lib/libmted2k.a
 lib_libmted2k_a_SOURCES = \
+	lib/ed2k/c2c.c lib/ed2k/c2c.h lib/ed2k/opcodes.h \
+	lib/ed2k/c2s.c lib/ed2k/c2s.h \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
@@ -14,6 +16,8 @@ lib_libmted2k_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CF
 ED2K_LIBS = lib/libmted2k.a lib/libmtutil.a $(NETTLE_LIBS) $(EVENT_LIBS) $(ZLIB_LIBS)
 
 ED2K_UNIT_TESTS = \
+	tests/unit/check_ed2k_c2c \
+	tests/unit/check_ed2k_c2s \
 	tests/unit/check_ed2k_hash \
 	tests/unit/check_ed2k_link \
 	tests/unit/check_ed2k_packet \
@@ -22,6 +26,12 @@ check_PROGRAMS += $(ED2K_UNIT_TESTS)
 TESTS += $(ED2K_UNIT_TESTS)
 ED2K_CHECK_CC_FLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CFLAGS) $(ZLIB_CFLAGS)
 ED2K_CHECK_LINK = $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_unit_check_ed2k_c2s_SOURCES = tests/unit/check_ed2k_c2s.c
+tests_unit_check_ed2k_c2s_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_c2s_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_c2c_SOURCES = tests/unit/check_ed2k_c2c.c
+tests_unit_check_ed2k_c2c_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_c2c_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_hash_SOURCES = tests/unit/check_ed2k_hash.c
 tests_unit_check_ed2k_hash_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_hash_LDADD = $(ED2K_CHECK_LINK)
@@ -40,7 +50,9 @@ tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
 ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_link \
 	tests/fuzz/fuzz_ed2k_tag \
-	tests/fuzz/fuzz_ed2k_packet
+	tests/fuzz/fuzz_ed2k_packet \
+	tests/fuzz/fuzz_ed2k_c2c \
+	tests/fuzz/fuzz_ed2k_c2s
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -66,3 +78,15 @@ tests_fuzz_fuzz_ed2k_packet_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_packet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_packet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_packet_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_c2c_SOURCES = tests/fuzz/fuzz_ed2k_c2c.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_c2c_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_c2c"'
+tests_fuzz_fuzz_ed2k_c2c_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_c2c_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_c2c_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_c2s_SOURCES = tests/fuzz/fuzz_ed2k_c2s.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_c2s_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_c2s"'
+tests_fuzz_fuzz_ed2k_c2s_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_c2s_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_c2s_LDADD = $(ED2K_FUZZ_LINK)
