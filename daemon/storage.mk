@@ -1,2 +1,44 @@
-# daemon/storage.mk: part files, range sets and block selection (filled in
-# by the storage module).
+# daemon/storage.mk: part files, range sets and block selection (the storage
+# module), with their unit tests and the metadata parser's fuzz target.
+daemon_libmuleteerd_a_SOURCES += \
+	daemon/rangeset.c daemon/rangeset.h \
+	daemon/partfile.c daemon/partfile.h \
+	daemon/blocksel.c daemon/blocksel.h
+
+STORAGE_UNIT_TESTS = \
+	tests/unit/check_rangeset \
+	tests/unit/check_partfile \
+	tests/unit/check_blocksel
+check_PROGRAMS += $(STORAGE_UNIT_TESTS)
+TESTS += $(STORAGE_UNIT_TESTS)
+# DAEMON_CFLAGS/DAEMON_LIBS (daemon/local.mk) carry nettle and the eD2K
+# library the module needs.
+STORAGE_CHECK_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+STORAGE_CHECK_LINK = $(DAEMON_LIBS) $(CHECK_LIBS)
+tests_unit_check_rangeset_SOURCES = tests/unit/check_rangeset.c
+tests_unit_check_rangeset_CFLAGS = $(STORAGE_CHECK_CFLAGS)
+tests_unit_check_rangeset_LDADD = $(STORAGE_CHECK_LINK)
+tests_unit_check_partfile_SOURCES = tests/unit/check_partfile.c
+tests_unit_check_partfile_CFLAGS = $(STORAGE_CHECK_CFLAGS)
+tests_unit_check_partfile_LDADD = $(STORAGE_CHECK_LINK)
+tests_unit_check_blocksel_SOURCES = tests/unit/check_blocksel.c
+tests_unit_check_blocksel_CFLAGS = $(STORAGE_CHECK_CFLAGS)
+tests_unit_check_blocksel_LDADD = $(STORAGE_CHECK_LINK)
+
+# Fuzz target for the metadata parser. partfile.c and rangeset.c are
+# compiled into it (with FUZZ_CFLAGS) rather than taken from the daemon
+# library, so libFuzzer sees their coverage.
+MT_FUZZ_TARGETS += tests/fuzz/fuzz_partfile_met
+check_PROGRAMS += tests/fuzz/fuzz_partfile_met
+if !FUZZERS
+TESTS += tests/fuzz/fuzz_partfile_met
+endif
+tests_fuzz_fuzz_partfile_met_SOURCES = tests/fuzz/fuzz_partfile_met.c \
+	daemon/partfile.c daemon/rangeset.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_partfile_met_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/partfile_met"'
+tests_fuzz_fuzz_partfile_met_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) \
+	$(NETTLE_CFLAGS) $(PTHREAD_CFLAGS)
+tests_fuzz_fuzz_partfile_met_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_partfile_met_LDADD = lib/libmted2k.a lib/libmtutil.a $(JSONC_LIBS) \
+	$(NETTLE_LIBS) $(PTHREAD_LIBS)
