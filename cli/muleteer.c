@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,16 @@ usage(FILE *out)
             "commands:\n"
             "  status             what the daemon is doing: version, uptime, database\n"
             "  ping               check that the daemon answers\n"
+            "  add LINK [--category NAME]   download an ed2k://|file|...| link\n"
+            "  downloads          the downloads, with progress, speed and sources\n"
+            "  pause HASH | resume HASH | stop HASH\n"
+            "  delete HASH [--files]   cancel a download and remove its temporary data;\n"
+            "                     with --files, remove a complete shared file from disk\n"
+            "  shared             the shared files\n"
+            "  rescan             scan the shared directories again\n"
+            "  uploads            upload slots and queue\n"
+            "  limits [--up KIB] [--down KIB]   show or set the transfer limits (0: none)\n"
+            "  connect HOST:PORT  connect to an eD2K server; disconnect; server\n"
             "  help               the commands the daemon knows\n"
             "  call CMD [JSON]    send any control command with a JSON object of arguments\n"
             "\n"
@@ -72,6 +83,29 @@ format_duration(long long s, char *buf, size_t len)
 }
 
 static void
+print_server(json_object *srv)
+{
+    if (srv == NULL)
+        return;
+    json_object *lowid = NULL;
+    if (strcmp(str(srv, "state"), "connected") == 0) {
+        json_object_object_get_ex(srv, "lowid", &lowid);
+        printf("eD2K server:     %s:%lld (%s), %s %lld, %lld users, %lld files\n", str(srv, "host"),
+               num(srv, "port"), str(srv, "name"),
+               lowid != NULL && json_object_get_boolean(lowid) ? "LowID" : "HighID",
+               num(srv, "client_id"), num(srv, "users"), num(srv, "files"));
+    } else {
+        json_object *host = NULL;
+        json_object_object_get_ex(srv, "host", &host);
+        if (host != NULL)
+            printf("eD2K server:     %s (%s:%lld)\n", str(srv, "state"), str(srv, "host"),
+                   num(srv, "port"));
+        else
+            printf("eD2K server:     %s\n", str(srv, "state"));
+    }
+}
+
+static void
 print_status(json_object *r)
 {
     char up[64];
@@ -89,8 +123,74 @@ print_status(json_object *r)
         printf("database:        NOT CONNECTED since %s: %s\n", str(db, "since"),
                str(db, "error"));
     printf("eD2K ports:      TCP %lld, UDP %lld\n", num(r, "tcp_port"), num(r, "udp_port"));
+    json_object *srv = NULL, *t = NULL;
+    if (json_object_object_get_ex(r, "server", &srv))
+        print_server(srv);
+    if (json_object_object_get_ex(r, "transfers", &t)) {
+        printf("transfers:       %lld download(s) at %lld B/s, %lld shared file(s), uploading "
+               "%lld B/s in %lld slot(s), %lld queued, %lld connection(s)\n",
+               num(t, "downloads"), num(t, "download_rate"), num(t, "shared_files"),
+               num(t, "upload_rate"), num(t, "upload_slots"), num(t, "upload_queue"),
+               num(t, "connections"));
+    }
     printf("control socket:  %s\n", str(r, "control_socket"));
     printf("config file:     %s\n", str(r, "config_file"));
+}
+
+static void
+human_size(long long n, char *buf, size_t len)
+{
+    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static void
+print_download(json_object *d)
+{
+    char size[32], rate[32];
+    human_size(num(d, "size"), size, sizeof size);
+    human_size(num(d, "rate"), rate, sizeof rate);
+    json_object *prog = NULL, *src = NULL;
+    json_object_object_get_ex(d, "progress", &prog);
+    json_object_object_get_ex(d, "sources", &src);
+    printf("%s  %5.1f%%  %-11s %10s %10s/s  %lld/%lld sources  %s\n", str(d, "hash"),
+           prog != NULL ? json_object_get_double(prog) * 100.0 : 0.0, str(d, "state"), size, rate,
+           num(src, "transferring"), num(src, "total"), str(d, "name"));
+}
+
+static void
+print_downloads(json_object *r)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(r, "downloads", &list) ||
+        json_object_array_length(list) == 0) {
+        printf("no downloads\n");
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(list); i++)
+        print_download(json_object_array_get_idx(list, i));
+}
+
+static void
+print_shared(json_object *r)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(r, "files", &list) || json_object_array_length(list) == 0) {
+        printf("no shared files\n");
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *f = json_object_array_get_idx(list, i);
+        char size[32];
+        human_size(num(f, "size"), size, sizeof size);
+        printf("%s %10s  %s\n", str(f, "hash"), size, str(f, "path"));
+    }
 }
 
 static void
@@ -152,27 +252,101 @@ main(int argc, char **argv)
     }
     const char *cmd = argv[optind++];
     json_object *args = NULL;
+    int nargs = argc - optind;
+    char **av = argv + optind;
     if (strcmp(cmd, "call") == 0) {
-        if (optind >= argc || argc - optind > 2) {
+        if (nargs < 1 || nargs > 2) {
             fprintf(stderr, "muleteer: usage: muleteer call CMD [JSON-OBJECT]\n");
             return EXIT_USAGE;
         }
-        cmd = argv[optind++];
-        if (optind < argc) {
-            args = json_tokener_parse(argv[optind]);
+        cmd = av[0];
+        if (nargs == 2) {
+            args = json_tokener_parse(av[1]);
             if (args == NULL || !json_object_is_type(args, json_type_object)) {
                 fprintf(stderr, "muleteer: arguments must be a JSON object, e.g. '{\"x\":1}'\n");
                 json_object_put(args);
                 return EXIT_USAGE;
             }
         }
-    } else if (strcmp(cmd, "status") != 0 && strcmp(cmd, "ping") != 0 &&
-               strcmp(cmd, "help") != 0) {
+    } else if (strcmp(cmd, "add") == 0) {
+        const char *category = NULL, *link = NULL;
+        for (int i = 0; i < nargs; i++) {
+            if (strcmp(av[i], "--category") == 0 && i + 1 < nargs)
+                category = av[++i];
+            else if (link == NULL)
+                link = av[i];
+            else
+                link = NULL, i = nargs;
+        }
+        if (link == NULL) {
+            fprintf(stderr, "muleteer: usage: muleteer add LINK [--category NAME]\n");
+            return EXIT_USAGE;
+        }
+        args = json_object_new_object();
+        json_object_object_add(args, "link", json_object_new_string(link));
+        if (category != NULL)
+            json_object_object_add(args, "category", json_object_new_string(category));
+    } else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
+               strcmp(cmd, "stop") == 0 || strcmp(cmd, "delete") == 0) {
+        bool files = false;
+        const char *hash = NULL;
+        for (int i = 0; i < nargs; i++) {
+            if (strcmp(cmd, "delete") == 0 && strcmp(av[i], "--files") == 0)
+                files = true;
+            else if (hash == NULL)
+                hash = av[i];
+            else
+                hash = NULL, i = nargs;
+        }
+        if (hash == NULL) {
+            fprintf(stderr, "muleteer: usage: muleteer %s HASH%s\n", cmd,
+                    strcmp(cmd, "delete") == 0 ? " [--files]" : "");
+            return EXIT_USAGE;
+        }
+        args = json_object_new_object();
+        json_object_object_add(args, "hash", json_object_new_string(hash));
+        if (files)
+            json_object_object_add(args, "delete_files", json_object_new_boolean(1));
+    } else if (strcmp(cmd, "connect") == 0) {
+        const char *colon = nargs == 1 ? strrchr(av[0], ':') : NULL;
+        char *end = NULL;
+        long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+        if (colon == NULL || colon == av[0] || *end != '\0' || port < 1 || port > 65535) {
+            fprintf(stderr, "muleteer: usage: muleteer connect HOST:PORT\n");
+            return EXIT_USAGE;
+        }
+        args = json_object_new_object();
+        json_object_object_add(args, "host",
+                               json_object_new_string_len(av[0], (int)(colon - av[0])));
+        json_object_object_add(args, "port", json_object_new_int((int)port));
+    } else if (strcmp(cmd, "limits") == 0) {
+        args = json_object_new_object();
+        for (int i = 0; i < nargs; i++) {
+            const char *key = strcmp(av[i], "--up") == 0     ? "max_upload"
+                              : strcmp(av[i], "--down") == 0 ? "max_download"
+                                                             : NULL;
+            char *end = NULL;
+            long long v = i + 1 < nargs ? strtoll(av[i + 1], &end, 10) : -1;
+            if (key == NULL || end == NULL || *end != '\0' || v < 0) {
+                fprintf(stderr, "muleteer: usage: muleteer limits [--up KIB] [--down KIB]\n");
+                json_object_put(args);
+                return EXIT_USAGE;
+            }
+            json_object_object_add(args, key, json_object_new_int64(v));
+            i++;
+        }
+    } else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "ping") == 0 ||
+               strcmp(cmd, "help") == 0 || strcmp(cmd, "downloads") == 0 ||
+               strcmp(cmd, "shared") == 0 || strcmp(cmd, "rescan") == 0 ||
+               strcmp(cmd, "uploads") == 0 || strcmp(cmd, "disconnect") == 0 ||
+               strcmp(cmd, "server") == 0) {
+        if (nargs > 0) {
+            fprintf(stderr, "muleteer: %s takes no arguments\n", cmd);
+            return EXIT_USAGE;
+        }
+    } else {
         fprintf(stderr, "muleteer: unknown command \"%s\"\n", cmd);
         usage(stderr);
-        return EXIT_USAGE;
-    } else if (optind < argc) {
-        fprintf(stderr, "muleteer: %s takes no arguments\n", cmd);
         return EXIT_USAGE;
     }
 
@@ -210,6 +384,68 @@ main(int argc, char **argv)
         printf("pong\n");
     } else if (strcmp(cmd, "help") == 0) {
         print_help(result);
+    } else if (strcmp(cmd, "downloads") == 0) {
+        print_downloads(result);
+    } else if (strcmp(cmd, "shared") == 0) {
+        print_shared(result);
+    } else if (strcmp(cmd, "add") == 0 || strcmp(cmd, "pause") == 0 ||
+               strcmp(cmd, "resume") == 0 || strcmp(cmd, "stop") == 0) {
+        print_download(result);
+    } else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
+               strcmp(cmd, "server") == 0) {
+        print_server(result);
+    } else if (strcmp(cmd, "rescan") == 0) {
+        printf("scanning the shared directories\n");
+    } else if (strcmp(cmd, "delete") == 0) {
+        printf("deleted the %s%s%s\n", str(result, "deleted"),
+               strcmp(str(result, "deleted"), "file") == 0 ? " " : "",
+               strcmp(str(result, "deleted"), "file") == 0 ? str(result, "path") : "");
+    } else if (strcmp(cmd, "uploads") == 0) {
+        json_object *slots = NULL;
+        json_object_object_get_ex(result, "slots", &slots);
+        char rate[32];
+        human_size(num(result, "rate"), rate, sizeof rate);
+        printf("uploading %s/s in %zu slot(s), %lld client(s) queued\n", rate,
+               slots != NULL ? json_object_array_length(slots) : 0, num(result, "queued"));
+        for (size_t i = 0; slots != NULL && i < json_object_array_length(slots); i++) {
+            json_object *e = json_object_array_get_idx(slots, i);
+            char sent[32];
+            human_size(num(e, "sent"), sent, sizeof sent);
+            printf("  %s  %10s sent  %s\n", str(e, "hash"), sent, str(e, "peer"));
+        }
+    } else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
+               strcmp(cmd, "server") == 0) {
+        print_server(result);
+    } else if (strcmp(cmd, "rescan") == 0) {
+        printf("scanning the shared directories\n");
+    } else if (strcmp(cmd, "delete") == 0) {
+        printf("deleted the %s%s%s\n", str(result, "deleted"),
+               strcmp(str(result, "deleted"), "file") == 0 ? " " : "",
+               strcmp(str(result, "deleted"), "file") == 0 ? str(result, "path") : "");
+    } else if (strcmp(cmd, "uploads") == 0) {
+        json_object *slots = NULL;
+        json_object_object_get_ex(result, "slots", &slots);
+        char rate[32];
+        human_size(num(result, "rate"), rate, sizeof rate);
+        printf("uploading %s/s in %zu slot(s), %lld client(s) queued\n", rate,
+               slots != NULL ? json_object_array_length(slots) : 0, num(result, "queued"));
+        for (size_t i = 0; slots != NULL && i < json_object_array_length(slots); i++) {
+            json_object *e = json_object_array_get_idx(slots, i);
+            char sent[32];
+            human_size(num(e, "sent"), sent, sizeof sent);
+            printf("  %s  %10s sent  %s\n", str(e, "hash"), sent, str(e, "peer"));
+        }
+    } else if (strcmp(cmd, "limits") == 0) {
+        if (num(result, "max_upload") > 0)
+            printf("upload limit:   %lld KiB/s\n", num(result, "max_upload"));
+        else
+            printf("upload limit:   none\n");
+        if (num(result, "max_download") > 0)
+            printf("download limit: %lld KiB/s\n", num(result, "max_download"));
+        else
+            printf("download limit: none\n");
+        printf("rates now:      up %lld B/s, down %lld B/s\n", num(result, "upload_rate"),
+               num(result, "download_rate"));
     } else {
         print_json(result);
     }

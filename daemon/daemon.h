@@ -6,10 +6,19 @@
 #include <event2/event.h>
 #include <time.h>
 
+#include <stdint.h>
+
 #include "daemon/control.h"
 #include "daemon/db_worker.h"
 #include "daemon/periodic.h"
+#include "daemon/worker.h"
 #include "util/conf.h"
+
+struct shared;
+struct peer_mgr;
+struct dlq;
+struct ulq;
+struct srvconn;
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -21,6 +30,18 @@ typedef struct muleteerd {
     ctlsrv_t *ctl;
     periodic_t *periodic;
     struct event *sig_term, *sig_int, *sig_hup;
+    worker_pool_t *workers;   /* blocking work */
+    uint8_t userhash[16];     /* identity.c */
+    struct shared *shared;    /* complete files we share */
+    struct peer_mgr *peers;   /* peer connections */
+    struct dlq *downloads;
+    struct ulq *uploads;
+    struct srvconn *server;   /* the eD2K server connection */
+    /* what the eD2K server told us (0 while not connected) */
+    uint32_t client_id;
+    uint32_t server_ip;
+    uint16_t server_port;
+    uint32_t public_ip;       /* our address as others see it, 0 if unknown */
 } muleteerd_t;
 
 #endif

@@ -14,7 +14,11 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/identity.c daemon/identity.h \
 	daemon/net.c daemon/net.h \
 	daemon/periodic.c daemon/periodic.h \
-	daemon/ratelimit.c daemon/ratelimit.h \
+	daemon/peer.c daemon/peer.h \
+	daemon/download.c daemon/download.h \
+	daemon/upload.c daemon/upload.h \
+	daemon/cmd_transfer.c daemon/cmd_transfer.h \
+	daemon/server.c daemon/server.h \
 	daemon/shared.c daemon/shared.h \
 	daemon/status.c daemon/status.h \
 	daemon/worker.c daemon/worker.h

@@ -14,11 +14,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/cmd_transfer.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/db_worker.h"
+#include "daemon/download.h"
+#include "daemon/identity.h"
+#include "daemon/peer.h"
 #include "daemon/periodic.h"
+#include "daemon/server.h"
+#include "daemon/shared.h"
 #include "daemon/status.h"
+#include "daemon/upload.h"
+#include "daemon/worker.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "util/conf.h"
@@ -28,6 +36,19 @@
 static const ctlsrv_command_t commands[] = {
     { "ping", status_cmd_ping, "check that the daemon answers" },
     { "status", status_cmd_status, "version, uptime, ports and database state" },
+    { "add", cmd_add, "add a download from an ed2k link: {link, category}" },
+    { "downloads", cmd_downloads, "list the downloads with progress, speed and sources" },
+    { "pause", cmd_pause, "pause a download: {hash}" },
+    { "resume", cmd_resume, "resume a paused or stopped download: {hash}" },
+    { "stop", cmd_stop, "stop a download: {hash}" },
+    { "delete", cmd_delete, "delete a download, or a complete file with delete_files: {hash, delete_files}" },
+    { "shared", cmd_shared, "list the shared files" },
+    { "rescan", cmd_rescan, "scan the shared directories again" },
+    { "uploads", cmd_uploads, "upload slots and queue" },
+    { "limits", cmd_limits, "get or set {max_upload, max_download} in KiB/s (0: unlimited)" },
+    { "connect", srv_cmd_connect, "connect to an eD2K server: {host, port}" },
+    { "disconnect", srv_cmd_disconnect, "disconnect from the eD2K server" },
+    { "server", srv_cmd_server, "the eD2K server connection" },
 };
 
 static void
@@ -36,10 +57,35 @@ job_status(void *ctx)
     status_publish(ctx, false);
 }
 
+static void
+job_transfers(void *ctx)
+{
+    muleteerd_t *d = ctx;
+    peer_mgr_tick(d->peers);
+    srv_tick(d->server);
+    dlq_tick(d->downloads);
+    ulq_tick(d->uploads);
+}
+
+static void
+job_rescan(void *ctx)
+{
+    muleteerd_t *d = ctx;
+    static time_t last;
+    time_t now = time(NULL);
+    long long every = conf_get_int(d->conf, "rescan_interval");
+    if (every > 0 && now - last >= every) {
+        last = now;
+        shared_rescan(d->shared, NULL, NULL);
+    }
+}
+
 /* The periodic job table; intervals from the configuration are applied in
  * apply_intervals(). */
 static periodic_job_t periodic_jobs[] = {
     { "status", 5000, job_status, 1 },
+    { "transfers", 1000, job_transfers, 0 },
+    { "rescan", 60000, job_rescan, 0 },
 };
 
 static void
@@ -51,6 +97,9 @@ apply_intervals(muleteerd_t *d)
     else
         periodic_jobs[0].interval_ms = ms;
 }
+
+/* ensure_dir is below; declared here for main's start-up. */
+static int ensure_dir(const char *path, mt_error_t **err);
 
 static void
 usage(FILE *out)
@@ -276,6 +325,28 @@ main(int argc, char **argv)
     if (dbw_start(d.db, &err) != 0)
         goto out;
 
+    /* The transfer engine. */
+    char *hash_file = xasprintf("%s/userhash", conf_get_str(conf, "state_dir"));
+    int idrc = identity_load(hash_file, d.userhash, &err);
+    free(hash_file);
+    if (idrc != 0 || ensure_dir(conf_get_str(conf, "incoming_dir"), &err) != 0 ||
+        ensure_dir(conf_get_str(conf, "temp_dir"), &err) != 0)
+        goto out;
+    d.workers = worker_pool_new(d.base, (int)conf_get_int(conf, "worker_threads"));
+    char *cache = xasprintf("%s/known.json", conf_get_str(conf, "state_dir"));
+    d.shared = shared_new(d.base, d.workers, cache, conf_get_str(conf, "shared_dirs"),
+                          conf_get_str(conf, "incoming_dir"));
+    free(cache);
+    shared_rescan(d.shared, NULL, NULL);
+    d.peers = peer_mgr_new(&d);
+    d.uploads = ulq_new(&d);
+    d.downloads = dlq_new(&d);
+    d.server = srv_new(&d);
+    if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
+        ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
+        dlq_load(d.downloads, &err) != 0)
+        goto out;
+
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
     d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
@@ -291,17 +362,31 @@ main(int argc, char **argv)
              conf_get_str(conf, "node_name"), (long)getpid(), ctlsrv_path(d.ctl));
     event_base_dispatch(d.base);
 
-    /* Orderly shutdown: stop taking commands, record the stop, let the
-     * database worker finish what it can within a few seconds. */
+    /* Orderly shutdown: stop taking commands, tell peers, save every part
+     * file, let workers finish, record the stop, let the database worker
+     * finish what it can within a few seconds. */
     periodic_free(d.periodic);
     d.periodic = NULL;
     ctlsrv_free(d.ctl);
     d.ctl = NULL;
+    dlq_shutdown(d.downloads);
     status_publish(&d, true);
-    dbw_stop(d.db, 3000);
-    log_info("muleteerd stopped");
     rc = 0;
 out:
+    if (d.workers != NULL) {
+        worker_pool_drain(d.workers, 10000);
+        worker_pool_free(d.workers); /* runs the last completions */
+        d.workers = NULL;
+    }
+    srv_free(d.server);
+    ulq_free(d.uploads);
+    dlq_free(d.downloads);
+    peer_mgr_free(d.peers);
+    shared_free(d.shared);
+    if (d.db != NULL)
+        dbw_stop(d.db, 3000);
+    if (rc == 0)
+        log_info("muleteerd stopped");
     if (err != NULL) {
         log_error("%s", err->message);
         mt_error_free(err);

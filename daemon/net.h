@@ -17,6 +17,20 @@ net_is_lowid(uint32_t id)
     return id < NET_LOWID_LIMIT;
 }
 
+/* net_ip_to_host / net_ip_from_host: between the eD2K form and the
+ * host-order number a<<24|b<<16|c<<8|d (as part files store sources). */
+static inline uint32_t
+net_ip_to_host(uint32_t ip)
+{
+    return (ip & 0xff) << 24 | ((ip >> 8) & 0xff) << 16 | ((ip >> 16) & 0xff) << 8 | ip >> 24;
+}
+
+static inline uint32_t
+net_ip_from_host(uint32_t h)
+{
+    return net_ip_to_host(h); /* the same byte swap */
+}
+
 uint32_t net_ip_from_in_addr(struct in_addr a);
 struct in_addr net_ip_to_in_addr(uint32_t ip);
 /* net_ip_str: dotted quad into buf (at least 16 bytes); returns buf. */

@@ -3,6 +3,11 @@
 #include "config.h"
 
 #include "daemon/status.h"
+#include "daemon/download.h"
+#include "daemon/peer.h"
+#include "daemon/server.h"
+#include "daemon/shared.h"
+#include "daemon/upload.h"
 #include "db/db.h"
 #include "util/xalloc.h"
 
@@ -117,6 +122,19 @@ status_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t
     json_object_object_add(db, "jobs_failed", json_object_new_int64((int64_t)ds.jobs_failed));
     json_object_object_add(db, "jobs_dropped", json_object_new_int64((int64_t)ds.jobs_dropped));
     json_object_object_add(o, "database", db);
+    if (d->server != NULL)
+        json_object_object_add(o, "server", srv_to_json(d->server));
+    if (d->peers != NULL) {
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "connections", json_object_new_int64((int64_t)peer_mgr_connections(d->peers)));
+        json_object_object_add(t, "downloads", json_object_new_int64((int64_t)dlq_count(d->downloads)));
+        json_object_object_add(t, "shared_files", json_object_new_int64((int64_t)shared_count(d->shared)));
+        json_object_object_add(t, "download_rate", json_object_new_int64((int64_t)dlq_rate(d->downloads)));
+        json_object_object_add(t, "upload_rate", json_object_new_int64((int64_t)ulq_rate(d->uploads)));
+        json_object_object_add(t, "upload_slots", json_object_new_int64((int64_t)ulq_slots_used(d->uploads)));
+        json_object_object_add(t, "upload_queue", json_object_new_int64((int64_t)ulq_queue_length(d->uploads)));
+        json_object_object_add(o, "transfers", t);
+    }
     *result = o;
     return 0;
 }

@@ -52,6 +52,8 @@ static const conf_key_t conf_keys[] = {
     { "filter_lan", CONF_BOOL, "yes", 0, 0 },
     { "save_interval", CONF_INT, "10", 1, 3600 },
     { "worker_threads", CONF_INT, "2", 1, 64 },
+    { "servers", CONF_STR, "", 0, 0 },
+    { "server_autoconnect", CONF_BOOL, "yes", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -86,7 +86,8 @@ cleanup() {
   for d in "${CLEANUP_DIRS[@]}"; do
     # Anything still running from a test directory is stopped by PID.
     for p in $(processes_of "$d"); do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$d" "$d".*
+    # MT_KEEP_TEST_DIRS=1 keeps them (logs!) for debugging a failure.
+    if [ "${MT_KEEP_TEST_DIRS:-0}" = 1 ]; then echo "# kept $d" >&2; else rm -rf "$d" "$d".*; fi
   done
 }
 

@@ -1,5 +1,5 @@
 /* check_daemon_base.c: unit tests for the daemon's small building blocks:
- * worker pool, user hash, IPv4 classes, rate limiter and shared files. */
+ * worker pool, user hash, IPv4 classes and shared files. */
 #include "config.h"
 
 #include <check.h>
@@ -16,7 +16,6 @@
 
 #include "daemon/identity.h"
 #include "daemon/net.h"
-#include "daemon/ratelimit.h"
 #include "daemon/shared.h"
 #include "daemon/worker.h"
 #include "ed2k/hash.h"
@@ -158,35 +157,6 @@ START_TEST(test_net)
     ck_assert_int_eq(net_ip_parse("localhost", &ip), -1);
     struct in_addr a = net_ip_to_in_addr(0x0100007f);
     ck_assert_uint_eq(net_ip_from_in_addr(a), 0x0100007f);
-}
-END_TEST
-
-/* ---- rate limiter ---- */
-
-START_TEST(test_ratelimit)
-{
-    ratelimit_t *rl = ratelimit_new(0, 0);
-    ck_assert_uint_eq(ratelimit_available(rl), SIZE_MAX);
-    ck_assert_int_eq(ratelimit_wait_ms(rl, 1 << 30), 0);
-    ratelimit_free(rl);
-    rl = ratelimit_new(100000, 20000); /* starts with a full bucket */
-    ck_assert_uint_ge(ratelimit_available(rl), 19000);
-    ck_assert_uint_le(ratelimit_available(rl), 20000);
-    ratelimit_spend(rl, 20000);
-    ck_assert_uint_lt(ratelimit_available(rl), 2000);
-    int w = ratelimit_wait_ms(rl, 10000);
-    ck_assert_int_ge(w, 50);
-    ck_assert_int_le(w, 110);
-    usleep(120000);
-    ck_assert_uint_ge(ratelimit_available(rl), 10000);
-    ck_assert_uint_le(ratelimit_available(rl), 20000); /* capped at the burst */
-    /* a lower rate keeps the debt: 10 kB at 50 kB/s is 200 ms */
-    ratelimit_spend(rl, ratelimit_available(rl));
-    ratelimit_set_rate(rl, 50000, 20000);
-    w = ratelimit_wait_ms(rl, 10000);
-    ck_assert_int_ge(w, 150);
-    ck_assert_int_le(w, 210);
-    ratelimit_free(rl);
 }
 END_TEST
 
@@ -351,7 +321,6 @@ main(void)
     tcase_add_test(tc, test_worker_pool);
     tcase_add_test(tc, test_identity);
     tcase_add_test(tc, test_net);
-    tcase_add_test(tc, test_ratelimit);
     tcase_add_test(tc, test_shared_scan);
     tcase_add_test(tc, test_shared_bad_cache);
     suite_add_tcase(s, tc);

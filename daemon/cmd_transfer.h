@@ -1,0 +1,22 @@
+/* cmd_transfer.h: the control commands for downloads, shared files and
+ * limits (docs/control-protocol.md): add, downloads, pause, resume, stop,
+ * delete, shared, rescan, uploads, limits. */
+#ifndef MT_DAEMON_CMD_TRANSFER_H
+#define MT_DAEMON_CMD_TRANSFER_H
+
+#include <json-c/json.h>
+
+#include "util/error.h"
+
+int cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_downloads(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_pause(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_resume(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_stop(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+
+#endif

@@ -1,0 +1,1745 @@
+/* download.c: downloads and their sources. Each source is a conversation
+ * with one peer about one file: file request (§5.3), hash set (§5.4), a
+ * place in the peer's upload queue (§5.5), three block requests in flight
+ * and the data (§5.6), source exchange (§5.8). Parts are verified and the
+ * finished file moved on worker threads (partfile.c). */
+#include "config.h"
+
+#include "daemon/download.h"
+#include "daemon/blocksel.h"
+#include "daemon/daemon.h"
+#include "daemon/net.h"
+#include "daemon/rangeset.h"
+#include "daemon/shared.h"
+#include "daemon/worker.h"
+#include "ed2k/c2c.h"
+#include "ed2k/hash.h"
+#include "ed2k/link.h"
+#include "ed2k/opcodes.h"
+#include "ed2k/text.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define BLOCKS_IN_FLIGHT 3
+#define ASK_TIMEOUT 60          /* seconds for an answer to a file request */
+#define DATA_TIMEOUT 100        /* seconds without data while downloading (§5.10) */
+#define FIRST_DATA_TIMEOUT 30   /* seconds from a slot to its first data */
+#define REASK_INTERVAL 1740     /* 29 minutes (§5.5) */
+#define MIN_UPLOAD_REQ_GAP 600  /* aMule/eMule call faster re-asks aggressive */
+#define NONEEDED_RETRY 600
+#define SX2_INTERVAL 2400       /* ask a peer for sources at most every 40 min */
+#define MAX_FAILURES 10
+#define CORRUPT_BAN_THRESHOLD 2 /* corrupt parts a peer may send before a ban */
+#define BAN_SECONDS 7200
+#define MAX_CONTRIBUTORS 32
+
+typedef enum {
+    SRC_IDLE = 0,   /* waiting for next_ask */
+    SRC_CONNECTING, /* waiting for the peer's connection */
+    SRC_ASKING,     /* file request sent */
+    SRC_HASHSET,    /* hash set requested */
+    SRC_WAIT_SLOT,  /* OP_STARTUPLOADREQ sent */
+    SRC_QUEUED,     /* in the peer's upload queue */
+    SRC_DOWNLOADING,
+    SRC_NO_NEEDED,  /* has nothing we need now */
+} src_state_t;
+
+static const char *const src_state_names[] = {
+    "idle", "connecting", "asking", "hashset", "waiting", "queued", "downloading", "no-needed-parts",
+};
+
+typedef struct block {
+    uint64_t start, end;
+    rangeset_t *got;
+    ed2k_inflater_t *inf;
+} block_t;
+
+typedef struct dl_source dl_source_t;
+
+/* The download side's state of one peer (peer_dl_data). */
+typedef struct dl_peer {
+    dl_source_t *head;   /* this peer's sources, one per download */
+    dl_source_t *active; /* the one talking to the peer now */
+} dl_peer_t;
+
+struct dl_source {
+    download_t *dl;
+    peer_t *peer;
+    dl_source_t *next_in_dl;
+    dl_source_t *next_in_peer;
+    src_state_t state;
+    bool got_name, got_status;
+    bool complete;     /* has the whole file */
+    uint8_t *parts;    /* per ED2K part, when not complete */
+    bool counted;      /* its parts are in the download's availability */
+    uint16_t rank;
+    time_t next_ask, asked_at, upload_req_at, last_data, sx_asked_at;
+    unsigned failures, quick_retries, corrupt;
+    block_t blocks[BLOCKS_IN_FLIGHT];
+    size_t n_blocks;
+    uint64_t received;
+    uint64_t received_at_slot; /* received when the current slot began */
+    time_t slot_at;
+};
+
+typedef struct part_info {
+    bool verifying;
+    size_t n_contrib;
+    uint32_t contrib[MAX_CONTRIBUTORS]; /* IPs that wrote into the part */
+} part_info_t;
+
+struct download {
+    dlq_t *q;
+    partfile_t *pf;
+    char hex[33];
+    dl_source_t *sources;
+    size_t n_sources;
+    uint16_t *availability;
+    part_info_t *parts;
+    size_t n_parts;
+    dl_source_t *hashset_asker;
+    bool completing, deleted, saving, failed;
+    bool recovered; /* resumed from disk: data may be there beyond the metadata */
+    char *error;
+    int refs; /* worker jobs in flight */
+    /* speed */
+    uint64_t bytes_tick;
+    double rate;
+};
+
+struct dlq {
+    muleteerd_t *d;
+    download_t **dls;
+    size_t n;
+    time_t last_save;
+};
+
+static time_t
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void
+block_clear(block_t *b)
+{
+    rangeset_free(b->got);
+    ed2k_inflater_free(b->inf);
+    memset(b, 0, sizeof *b);
+}
+
+static void
+src_drop_blocks(dl_source_t *s)
+{
+    for (size_t i = 0; i < s->n_blocks; i++)
+        block_clear(&s->blocks[i]);
+    s->n_blocks = 0;
+}
+
+static void
+src_remove_block(dl_source_t *s, size_t i)
+{
+    block_clear(&s->blocks[i]);
+    memmove(&s->blocks[i], &s->blocks[i + 1], (s->n_blocks - i - 1) * sizeof s->blocks[0]);
+    s->n_blocks--;
+    memset(&s->blocks[s->n_blocks], 0, sizeof s->blocks[0]);
+}
+
+static void
+avail_update(download_t *dl, dl_source_t *s, int delta)
+{
+    for (size_t i = 0; i < dl->n_parts; i++) {
+        if (!s->complete && (s->parts == NULL || !s->parts[i]))
+            continue;
+        int v = (int)dl->availability[i] + delta;
+        dl->availability[i] = (uint16_t)(v < 0 ? 0 : v > 65535 ? 65535 : v);
+    }
+}
+
+static void
+src_uncount(dl_source_t *s)
+{
+    if (s->counted) {
+        avail_update(s->dl, s, -1);
+        s->counted = false;
+    }
+}
+
+static dl_peer_t *
+dlpeer(peer_t *p, bool create)
+{
+    dl_peer_t *dp = peer_dl_data(p);
+    if (dp == NULL && create) {
+        dp = xcalloc(1, sizeof *dp);
+        peer_set_dl_data(p, dp);
+    }
+    return dp;
+}
+
+static void
+src_set_state(dl_source_t *s, src_state_t st)
+{
+    if (s->state != st)
+        log_debug("download %s: source %s: %s -> %s", s->dl->hex, peer_desc(s->peer),
+                  src_state_names[s->state], src_state_names[st]);
+    s->state = st;
+    dl_peer_t *dp = dlpeer(s->peer, false);
+    if (dp != NULL && dp->active == s &&
+        (st == SRC_IDLE || st == SRC_NO_NEEDED || st == SRC_CONNECTING))
+        dp->active = NULL;
+}
+
+static void
+src_free(dl_source_t *s)
+{
+    download_t *dl = s->dl;
+    src_uncount(s);
+    src_drop_blocks(s);
+    if (dl->hashset_asker == s)
+        dl->hashset_asker = NULL;
+    /* unlink from the download */
+    for (dl_source_t **pp = &dl->sources; *pp != NULL; pp = &(*pp)->next_in_dl) {
+        if (*pp == s) {
+            *pp = s->next_in_dl;
+            dl->n_sources--;
+            break;
+        }
+    }
+    /* unlink from the peer */
+    dl_peer_t *dp = dlpeer(s->peer, false);
+    if (dp != NULL) {
+        if (dp->active == s)
+            dp->active = NULL;
+        for (dl_source_t **pp = &dp->head; *pp != NULL; pp = &(*pp)->next_in_peer) {
+            if (*pp == s) {
+                *pp = s->next_in_peer;
+                break;
+            }
+        }
+        if (dp->head == NULL) {
+            free(dp);
+            peer_set_dl_data(s->peer, NULL);
+        }
+    }
+    free(s->parts);
+    free(s);
+}
+
+static dl_source_t *
+src_of(download_t *dl, peer_t *p)
+{
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (s->peer == p)
+            return s;
+    return NULL;
+}
+
+/* The source of peer p for the file hash (NULL when p is not one). */
+static dl_source_t *
+src_for_hash(dlq_t *q, peer_t *p, const uint8_t hash[16])
+{
+    download_t *dl = dlq_find(q, hash);
+    return dl != NULL ? src_of(dl, p) : NULL;
+}
+
+static bool
+dl_is_active(const download_t *dl)
+{
+    return !dl->deleted && !dl->completing && !dl->failed &&
+           pf_state(dl->pf) == PF_STATE_ACTIVE && !pf_is_complete(dl->pf);
+}
+
+/* Parts of the download this source has and we still lack. */
+static bool
+src_has_needed(const dl_source_t *s)
+{
+    partfile_t *pf = s->dl->pf;
+    size_t n = pf_data_part_count(pf);
+    for (size_t i = 0; i < n; i++) {
+        if (pf_is_part_verified(pf, i))
+            continue;
+        if (s->complete || (s->parts != NULL && s->parts[i]))
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------- speaking to a peer */
+
+static void
+send_file_request(dl_source_t *s)
+{
+    download_t *dl = s->dl;
+    peer_t *p = s->peer;
+    struct evbuffer *out = peer_out(p);
+    const ed2k_caps_t *c = peer_caps(p);
+    partfile_t *pf = dl->pf;
+    size_t n_parts = pf_part_count(pf);
+    uint8_t *mine = xcalloc(n_parts, 1);
+    for (size_t i = 0; i < n_parts; i++)
+        mine[i] = pf_is_part_verified(pf, i);
+    uint8_t *bitmap = xcalloc(ed2k_partstatus_bytes(n_parts) + 1, 1);
+    ed2k_partstatus_pack(mine, n_parts, bitmap);
+    ed2k_extinfo_t ext = { 0 };
+    if (c->ext_req_ver >= 1) {
+        /* Always the real bitmap with its count (§5.3). */
+        ext.has_parts = true;
+        ext.parts.count = (uint16_t)n_parts;
+        ext.parts.bitmap = bitmap;
+        if (c->ext_req_ver >= 2) {
+            ext.has_complete_sources = true;
+            size_t complete = 0;
+            for (dl_source_t *o = dl->sources; o != NULL; o = o->next_in_dl)
+                complete += o->complete;
+            ext.complete_sources = (uint16_t)(complete > 65535 ? 65535 : complete);
+        }
+    }
+    /* One-part files have no status request: the answer to the name
+     * request is enough, and the source then has the whole file. */
+    bool want_status = pf_data_part_count(pf) > 1;
+    time_t now = now_s();
+    mt_error_t *err = NULL;
+    if (c->multipacket || c->ext_multipacket) {
+        ed2k_multipacket_t m = { 0 };
+        memcpy(m.hash, pf_hash(pf), 16);
+        m.ext = c->ext_multipacket;
+        m.size = pf_size(pf);
+        m.req_filename = true;
+        m.extinfo = ext;
+        m.req_status = want_status;
+        /* SX2 only inside the multipacket (aMule drops the standalone form,
+         * §5.8), and not too often. */
+        if (c->sx2 && (s->sx_asked_at == 0 || now - s->sx_asked_at >= SX2_INTERVAL) &&
+            dl->n_sources < (size_t)conf_get_int(dl->q->d->conf, "max_sources_per_file")) {
+            m.req_sources2 = true;
+            m.sx2_version = 4;
+            m.sx2_options = 0;
+            s->sx_asked_at = now;
+        }
+        if (ed2k_multipacket_encode(out, &m, &err) != 0) {
+            log_error("download %s: %s", dl->hex, err->message);
+            mt_error_free(err);
+        }
+    } else {
+        ed2k_requestfilename_encode(out, pf_hash(pf), c->ext_req_ver >= 1 ? &ext : NULL, NULL);
+        if (want_status)
+            ed2k_setreqfileid_encode(out, pf_hash(pf));
+    }
+    free(mine);
+    free(bitmap);
+    s->got_name = false;
+    s->got_status = !want_status;
+    if (!want_status) {
+        s->complete = true;
+        free(s->parts);
+        s->parts = NULL;
+    }
+    s->asked_at = now;
+    src_set_state(s, SRC_ASKING);
+}
+
+static void
+src_start(dl_source_t *s)
+{
+    dl_peer_t *dp = dlpeer(s->peer, true);
+    if (dp->active != NULL && dp->active != s)
+        return; /* the peer is busy with another of our files */
+    dp->active = s;
+    send_file_request(s);
+}
+
+static void
+send_upload_request(dl_source_t *s)
+{
+    time_t now = now_s();
+    /* An uploader keeps, per client, the blocks it already sent and drops
+     * requests for them (aMule's AddReqBlock). After our crash or a broken
+     * connection it may still hold an old upload session for us, and would
+     * silently ignore the blocks we ask for again. OP_CANCELTRANSFER ends
+     * any such session (harmless when there is none) before we ask. */
+    ed2k_canceltransfer_encode(peer_out(s->peer));
+    ed2k_startuploadreq_encode(peer_out(s->peer), pf_hash(s->dl->pf));
+    s->upload_req_at = now;
+    s->asked_at = now;
+    src_set_state(s, SRC_WAIT_SLOT);
+}
+
+static void schedule_verification(download_t *dl, size_t part, bool speculative);
+
+/* After the file information: hash set, then a place in the queue. */
+static void
+src_proceed(dl_source_t *s)
+{
+    download_t *dl = s->dl;
+    partfile_t *pf = dl->pf;
+    if (!dl_is_active(dl)) {
+        src_set_state(s, SRC_IDLE);
+        s->next_ask = now_s() + 60;
+        return;
+    }
+    if (pf_size(pf) >= ED2K_PARTSIZE && !pf_has_hashset(pf) &&
+        (dl->hashset_asker == NULL || dl->hashset_asker == s)) {
+        dl->hashset_asker = s;
+        ed2k_hashsetrequest_encode(peer_out(s->peer), pf_hash(pf));
+        s->asked_at = now_s();
+        src_set_state(s, SRC_HASHSET);
+        return;
+    }
+    if (!src_has_needed(s)) {
+        src_set_state(s, SRC_NO_NEEDED);
+        s->next_ask = now_s() + NONEEDED_RETRY;
+        return;
+    }
+    send_upload_request(s);
+}
+
+static void
+send_cancel(dl_source_t *s)
+{
+    struct evbuffer *out = peer_out(s->peer);
+    if (out != NULL)
+        ed2k_canceltransfer_encode(out);
+}
+
+/* Builds the union of every source's blocks in flight. */
+static rangeset_t *
+requested_ranges(const download_t *dl)
+{
+    rangeset_t *r = rangeset_new();
+    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        for (size_t i = 0; i < s->n_blocks; i++)
+            rangeset_add(r, s->blocks[i].start, s->blocks[i].end);
+    return r;
+}
+
+static void
+request_blocks(dl_source_t *s)
+{
+    download_t *dl = s->dl;
+    partfile_t *pf = dl->pf;
+    if (s->n_blocks >= BLOCKS_IN_FLIGHT || !dl_is_active(dl) || peer_out(s->peer) == NULL)
+        return;
+    rangeset_t *requested = requested_ranges(dl);
+    rangeset_t *mine = rangeset_new();
+    for (size_t i = 0; i < s->n_blocks; i++)
+        rangeset_add(mine, s->blocks[i].start, s->blocks[i].end);
+    /* Parts being verified are off limits, even in the end game: a write
+     * would void a check of what is already on disk (crash recovery). */
+    for (size_t i = 0; i < dl->n_parts; i++) {
+        uint64_t ps, pe;
+        if (dl->parts[i].verifying && pf_part_range(pf, i, &ps, &pe) == 0 && pe > ps)
+            rangeset_add(mine, ps, pe);
+    }
+    blocksel_block_t picked[BLOCKS_IN_FLIGHT];
+    size_t want = BLOCKS_IN_FLIGHT - s->n_blocks;
+    const uint8_t *parts = s->complete ? NULL : s->parts;
+    int n = blocksel_pick_n(pf, requested, parts, dl->availability, false, want, mine, picked);
+    if (n == 0 && s->n_blocks == 0)
+        /* End game: what is left is already asked of others; ask again. */
+        n = blocksel_pick_n(pf, requested, parts, dl->availability, true, want, mine, picked);
+    rangeset_free(requested);
+    rangeset_free(mine);
+    if (n <= 0) {
+        bool verifying = false;
+        for (size_t i = 0; i < dl->n_parts; i++)
+            verifying |= dl->parts[i].verifying;
+        if (s->n_blocks == 0 && !verifying) {
+            /* Nothing for this source: leave its slot to others. */
+            send_cancel(s);
+            src_set_state(s, SRC_NO_NEEDED);
+            s->next_ask = now_s() + NONEEDED_RETRY / 4;
+        }
+        return;
+    }
+    ed2k_range_t ranges[BLOCKS_IN_FLIGHT];
+    bool i64 = false;
+    for (int i = 0; i < n; i++) {
+        block_t *b = &s->blocks[s->n_blocks++];
+        b->start = picked[i].start;
+        b->end = picked[i].end;
+        b->got = rangeset_new();
+        ranges[i].start = b->start;
+        ranges[i].end = b->end;
+        if (b->end > 0xFFFFFFFFu)
+            i64 = true;
+    }
+    mt_error_t *err = NULL;
+    if (ed2k_requestparts_encode(peer_out(s->peer), pf_hash(pf), ranges, (size_t)n, i64, &err) !=
+        0) {
+        log_error("download %s: %s", dl->hex, err->message);
+        mt_error_free(err);
+    }
+}
+
+/* --------------------------------------------------------------- receiving */
+
+static void
+note_contributor(download_t *dl, uint64_t start, uint64_t end, uint32_t ip)
+{
+    for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
+         part++) {
+        part_info_t *pi = &dl->parts[part];
+        bool known = false;
+        for (size_t i = 0; i < pi->n_contrib; i++)
+            known |= pi->contrib[i] == ip;
+        if (!known && pi->n_contrib < MAX_CONTRIBUTORS)
+            pi->contrib[pi->n_contrib++] = ip;
+    }
+}
+
+static void
+check_parts(download_t *dl, uint64_t start, uint64_t end)
+{
+    for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
+         part++)
+        if (pf_is_part_filled(dl->pf, part) && !pf_is_part_verified(dl->pf, part))
+            schedule_verification(dl, part, false);
+}
+
+static int
+write_data(dl_source_t *s, block_t *b, uint64_t offset, const uint8_t *data, size_t len,
+           mt_error_t **err)
+{
+    download_t *dl = s->dl;
+    if (offset < b->start || offset + len > b->end || offset + len < offset) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "data outside the requested block");
+        return -1;
+    }
+    if (pf_write(dl->pf, offset, data, len, err) != 0)
+        return -1;
+    rangeset_add(b->got, offset, offset + len);
+    note_contributor(dl, offset, offset + len, peer_ip(s->peer));
+    pf_add_downloaded_bytes(dl->pf, len);
+    s->received += len;
+    dl->bytes_tick += len;
+    s->last_data = now_s();
+    return 0;
+}
+
+static void
+block_progress(dl_source_t *s, size_t i)
+{
+    download_t *dl = s->dl;
+    block_t *b = &s->blocks[i];
+    uint64_t start = b->start, end = b->end;
+    bool done = rangeset_contains(b->got, start, end) ||
+                rangeset_contains(pf_filled(dl->pf), start, end);
+    if (!done)
+        return;
+    src_remove_block(s, i);
+    check_parts(dl, start, end);
+    if (s->state == SRC_DOWNLOADING)
+        request_blocks(s);
+}
+
+static size_t
+find_block(const dl_source_t *s, uint64_t start, uint64_t end)
+{
+    for (size_t i = 0; i < s->n_blocks; i++)
+        if (start >= s->blocks[i].start && end <= s->blocks[i].end)
+            return i;
+    return SIZE_MAX;
+}
+
+static int
+on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error_t **err)
+{
+    ed2k_sendingpart_t sp;
+    if (ed2k_sendingpart_decode(pkt->payload, pkt->len, i64, &sp, err) != 0)
+        return -1;
+    dl_source_t *s = src_for_hash(q, p, sp.hash);
+    if (s == NULL || s->state != SRC_DOWNLOADING)
+        return 1; /* late data after a cancel: ignore */
+    size_t i = find_block(s, sp.start, sp.end);
+    if (i == SIZE_MAX) {
+        log_debug("download %s: %s sent unrequested data [%llu,%llu)", s->dl->hex,
+                  peer_desc(p), (unsigned long long)sp.start, (unsigned long long)sp.end);
+        return 1;
+    }
+    mt_error_t *werr = NULL;
+    if (write_data(s, &s->blocks[i], sp.start, sp.data, sp.len, &werr) != 0) {
+        log_error("download %s: %s", s->dl->hex, werr->message);
+        mt_error_free(werr);
+        return 1;
+    }
+    block_progress(s, i);
+    return 1;
+}
+
+typedef struct {
+    dl_source_t *s;
+    block_t *b;
+} sink_ctx_t;
+
+static int
+inflate_sink(void *ctx, uint64_t offset, const uint8_t *data, size_t len, mt_error_t **err)
+{
+    sink_ctx_t *c = ctx;
+    return write_data(c->s, c->b, offset, data, len, err);
+}
+
+static int
+on_compressedpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error_t **err)
+{
+    ed2k_compressedpart_t cp;
+    if (ed2k_compressedpart_decode(pkt->payload, pkt->len, i64, &cp, err) != 0)
+        return -1;
+    dl_source_t *s = src_for_hash(q, p, cp.hash);
+    if (s == NULL || s->state != SRC_DOWNLOADING)
+        return 1;
+    size_t i;
+    for (i = 0; i < s->n_blocks; i++)
+        if (s->blocks[i].start == cp.start)
+            break;
+    if (i == s->n_blocks)
+        return 1;
+    block_t *b = &s->blocks[i];
+    if (b->inf == NULL)
+        b->inf = ed2k_inflater_new(b->start, cp.packed_size, (size_t)(b->end - b->start));
+    sink_ctx_t ctx = { s, b };
+    mt_error_t *ierr = NULL;
+    if (ed2k_inflater_feed(b->inf, cp.data, cp.len, inflate_sink, &ctx, &ierr) != 0) {
+        /* Drop the block and ask for it again (§5.6); the connection stays. */
+        log_info("download %s: compressed block from %s dropped: %s", s->dl->hex, peer_desc(p),
+                 ierr->message);
+        mt_error_free(ierr);
+        src_remove_block(s, i);
+        request_blocks(s);
+        return 1;
+    }
+    if (ed2k_inflater_is_done(b->inf)) {
+        ed2k_inflater_free(b->inf);
+        b->inf = NULL;
+        if (!rangeset_contains(b->got, b->start, b->end) &&
+            !rangeset_contains(pf_filled(s->dl->pf), b->start, b->end)) {
+            /* The stream ended short of the block; ask for the rest. */
+            src_remove_block(s, i);
+            request_blocks(s);
+            return 1;
+        }
+    }
+    block_progress(s, i);
+    return 1;
+}
+
+static void
+set_parts(dl_source_t *s, const ed2k_partstatus_t *ps)
+{
+    download_t *dl = s->dl;
+    src_uncount(s);
+    free(s->parts);
+    s->parts = NULL;
+    if (ps->count == 0) {
+        s->complete = true;
+    } else {
+        s->complete = false;
+        s->parts = xcalloc(dl->n_parts, 1);
+        ed2k_partstatus_unpack(ps->bitmap, ps->count, s->parts);
+        bool all = true;
+        for (size_t i = 0; i < pf_data_part_count(dl->pf); i++)
+            all &= s->parts[i] != 0;
+        s->complete = all;
+    }
+    avail_update(dl, s, +1);
+    s->counted = true;
+}
+
+static int
+take_status(dl_source_t *s, const ed2k_partstatus_t *ps, mt_error_t **err)
+{
+    if (ed2k_partstatus_check(ps, pf_size(s->dl->pf), "file status", err) != 0)
+        return -1;
+    set_parts(s, ps);
+    s->got_status = true;
+    return 0;
+}
+
+static void
+take_name(dl_source_t *s, const uint8_t *name, size_t len)
+{
+    (void)name;
+    (void)len; /* the name of our download comes from the link */
+    s->got_name = true;
+}
+
+static void
+maybe_proceed(dl_source_t *s)
+{
+    if (s->state == SRC_ASKING && s->got_name && s->got_status) {
+        if (s->complete && !s->counted) {
+            avail_update(s->dl, s, +1);
+            s->counted = true;
+        }
+        src_proceed(s);
+    }
+}
+
+static void
+add_sx_sources(download_t *dl, const ed2k_answersources_t *as)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < as->count; i++) {
+        uint32_t id = as->sources[i].id;
+        if (as->version >= 3)
+            id = ed2k_c2c_id_from_hybrid(id);
+        if (net_is_lowid(id))
+            continue; /* a LowID needs a server callback */
+        if (dl_add_source(dl, id, as->sources[i].port) == 0)
+            added++;
+    }
+    if (added > 0)
+        log_info("download %s: %zu new source(s) by source exchange", dl->hex, added);
+}
+
+static void src_closed(dl_source_t *s, bool data_flowed);
+
+int
+dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
+{
+    dlq_t *q = d->downloads;
+    dl_peer_t *dp = dlpeer(p, false);
+    dl_source_t *act = dp != NULL ? dp->active : NULL;
+    uint8_t hash[16];
+    dl_source_t *s;
+
+    if (pkt->proto == ED2K_PROTO_EDONKEY) {
+        switch (pkt->opcode) {
+        case ED2K_OP_REQFILENAMEANSWER: {
+            ed2k_reqfilenameanswer_t a;
+            if (ed2k_reqfilenameanswer_decode(pkt->payload, pkt->len, &a, err) != 0)
+                return -1;
+            if ((s = src_for_hash(q, p, a.hash)) != NULL && s->state == SRC_ASKING) {
+                take_name(s, a.name, a.name_len);
+                maybe_proceed(s);
+            }
+            return 1;
+        }
+        case ED2K_OP_FILESTATUS: {
+            ed2k_filestatus_t fs;
+            if (ed2k_filestatus_decode(pkt->payload, pkt->len, &fs, err) != 0)
+                return -1;
+            if ((s = src_for_hash(q, p, fs.hash)) == NULL)
+                return 1;
+            if (take_status(s, &fs.status, err) != 0)
+                return -1;
+            maybe_proceed(s);
+            return 1;
+        }
+        case ED2K_OP_FILEREQANSNOFIL:
+            if (ed2k_filereqansnofil_decode(pkt->payload, pkt->len, hash, err) != 0)
+                return -1;
+            if ((s = src_for_hash(q, p, hash)) != NULL) {
+                log_info("download %s: %s does not have the file", s->dl->hex, peer_desc(p));
+                pf_remove_source(s->dl->pf, net_ip_to_host(peer_ip(p)), peer_port(p));
+                src_free(s);
+            }
+            return 1;
+        case ED2K_OP_HASHSETANSWER: {
+            ed2k_hashsetanswer_t hs;
+            if (ed2k_hashsetanswer_decode(pkt->payload, pkt->len, &hs, err) != 0)
+                return -1;
+            if ((s = src_for_hash(q, p, hs.hash)) == NULL || s->state != SRC_HASHSET)
+                return 1;
+            download_t *dl = s->dl;
+            if (ed2k_hashsetanswer_verify(&hs, pf_size(dl->pf), err) != 0 ||
+                pf_set_hashset(dl->pf, (const uint8_t(*)[16])hs.hashes, hs.count, err) != 0)
+                return -1;
+            dl->hashset_asker = NULL;
+            log_info("download %s: hash set received from %s", dl->hex, peer_desc(p));
+            /* Parts already on disk can be checked now; after a restart,
+             * also what was written after the last save. */
+            for (size_t i = 0; i < pf_data_part_count(dl->pf); i++)
+                if (!pf_is_part_verified(dl->pf, i) &&
+                    (dl->recovered || pf_is_part_filled(dl->pf, i)))
+                    schedule_verification(dl, i, !pf_is_part_filled(dl->pf, i));
+            src_proceed(s);
+            return 1;
+        }
+        case ED2K_OP_ACCEPTUPLOADREQ:
+            s = act;
+            if (s == NULL && dp != NULL)
+                for (dl_source_t *o = dp->head; o != NULL; o = o->next_in_peer)
+                    if (o->state == SRC_QUEUED || o->state == SRC_WAIT_SLOT)
+                        s = o;
+            if (s == NULL || !dl_is_active(s->dl) || !src_has_needed(s)) {
+                ed2k_canceltransfer_encode(peer_out(p));
+                return 1;
+            }
+            dp->active = s;
+            log_info("download %s: %s gave us an upload slot", s->dl->hex, peer_desc(p));
+            src_set_state(s, SRC_DOWNLOADING);
+            s->last_data = s->slot_at = now_s();
+            s->received_at_slot = s->received;
+            request_blocks(s);
+            return 1;
+        case ED2K_OP_QUEUERANK: {
+            uint32_t rank;
+            if (ed2k_queuerank_decode(pkt->payload, pkt->len, &rank, err) != 0)
+                return -1;
+            if (act != NULL && act->state == SRC_WAIT_SLOT) {
+                act->rank = (uint16_t)(rank > 65535 ? 65535 : rank);
+                act->next_ask = now_s() + REASK_INTERVAL;
+                src_set_state(act, SRC_QUEUED);
+            }
+            return 1;
+        }
+        case ED2K_OP_OUTOFPARTREQS:
+            if (act != NULL && act->state == SRC_DOWNLOADING) {
+                src_drop_blocks(act);
+                act->next_ask = now_s() + REASK_INTERVAL;
+                src_set_state(act, SRC_QUEUED);
+            }
+            return 1;
+        case ED2K_OP_SENDINGPART:
+            return on_sendingpart(q, p, pkt, false, err);
+        }
+        return 0;
+    }
+
+    switch (pkt->opcode) {
+    case ED2K_OP_MULTIPACKETANSWER: {
+        ed2k_multipacket_answer_t a;
+        if (ed2k_multipacket_answer_decode(pkt->payload, pkt->len, &a, err) != 0)
+            return -1;
+        if ((s = src_for_hash(q, p, a.hash)) == NULL || s->state != SRC_ASKING)
+            return 1;
+        if (a.has_name)
+            take_name(s, a.name, a.name_len);
+        if (a.has_status && take_status(s, &a.status, err) != 0)
+            return -1;
+        if (a.has_aich && pf_aich_root(s->dl->pf) == NULL)
+            pf_set_aich_root(s->dl->pf, a.aich);
+        maybe_proceed(s);
+        return 1;
+    }
+    case ED2K_OP_QUEUERANKING: {
+        uint16_t rank;
+        if (ed2k_queueranking_decode(pkt->payload, pkt->len, &rank, err) != 0)
+            return -1;
+        if (act != NULL && (act->state == SRC_WAIT_SLOT || act->state == SRC_QUEUED)) {
+            act->rank = rank;
+            act->next_ask = now_s() + REASK_INTERVAL;
+            src_set_state(act, SRC_QUEUED);
+            log_debug("download %s: queued at %s, rank %u", act->dl->hex, peer_desc(p), rank);
+        }
+        return 1;
+    }
+    case ED2K_OP_SENDINGPART_I64:
+        return on_sendingpart(q, p, pkt, true, err);
+    case ED2K_OP_COMPRESSEDPART:
+        return on_compressedpart(q, p, pkt, false, err);
+    case ED2K_OP_COMPRESSEDPART_I64:
+        return on_compressedpart(q, p, pkt, true, err);
+    case ED2K_OP_ANSWERSOURCES2:
+    case ED2K_OP_ANSWERSOURCES: {
+        ed2k_answersources_t as;
+        int rc = pkt->opcode == ED2K_OP_ANSWERSOURCES2
+                     ? ed2k_answersources2_decode(pkt->payload, pkt->len, &as, err)
+                     : ed2k_answersources_decode(pkt->payload, pkt->len, peer_caps(p)->sx1_ver, &as,
+                                                 err);
+        if (rc != 0)
+            return -1;
+        download_t *dl = dlq_find(q, as.hash);
+        if (dl != NULL && src_of(dl, p) != NULL)
+            add_sx_sources(dl, &as);
+        ed2k_answersources_clear(&as);
+        return 1;
+    }
+    case ED2K_OP_AICHFILEHASHANS:
+        return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------- connection events */
+
+void
+dl_on_peer_ready(muleteerd_t *d, peer_t *p)
+{
+    (void)d;
+    dl_peer_t *dp = dlpeer(p, false);
+    if (dp == NULL)
+        return;
+    /* A source that was waiting for this connection, or any idle one whose
+     * time has come, starts its conversation. A queued source waits: the
+     * peer connected to give it a slot (OP_ACCEPTUPLOADREQ follows). */
+    dl_source_t *pick = NULL;
+    for (dl_source_t *s = dp->head; s != NULL; s = s->next_in_peer) {
+        if (!dl_is_active(s->dl))
+            continue;
+        if (s->state == SRC_CONNECTING) {
+            pick = s;
+            break;
+        }
+        if (pick == NULL && s->state == SRC_IDLE && now_s() >= s->next_ask)
+            pick = s;
+    }
+    if (pick != NULL) {
+        pick->failures = 0;
+        src_start(pick);
+    }
+    for (dl_source_t *s = dp->head; s != NULL; s = s->next_in_peer)
+        if (s->state == SRC_CONNECTING && s != pick)
+            src_set_state(s, SRC_IDLE);
+}
+
+static void
+src_closed(dl_source_t *s, bool data_flowed)
+{
+    time_t now = now_s();
+    src_drop_blocks(s);
+    if (s->dl->hashset_asker == s)
+        s->dl->hashset_asker = NULL;
+    switch (s->state) {
+    case SRC_QUEUED:
+        return; /* still in their queue; re-ask on schedule */
+    case SRC_CONNECTING:
+        s->failures++;
+        s->next_ask = now + (time_t)(30u << (s->failures < 6 ? s->failures : 6));
+        break;
+    case SRC_DOWNLOADING:
+    case SRC_WAIT_SLOT:
+        /* Reconnect soon, but not so often that the peer calls us
+         * aggressive (§5.5): two quick retries, then its schedule. */
+        if (data_flowed && s->quick_retries < 2) {
+            s->quick_retries++;
+            s->next_ask = now + 10;
+        } else {
+            s->failures++;
+            s->next_ask = s->upload_req_at + MIN_UPLOAD_REQ_GAP;
+            if (s->next_ask < now + 30)
+                s->next_ask = now + 30;
+        }
+        break;
+    case SRC_NO_NEEDED:
+        return;
+    default:
+        s->failures++;
+        s->next_ask = now + 60;
+        break;
+    }
+    src_set_state(s, SRC_IDLE);
+}
+
+void
+dl_on_peer_closed(muleteerd_t *d, peer_t *p, const char *reason)
+{
+    (void)d;
+    dl_peer_t *dp = dlpeer(p, false);
+    if (dp == NULL)
+        return;
+    dl_source_t *next;
+    for (dl_source_t *s = dp->head; s != NULL; s = next) {
+        next = s->next_in_peer;
+        bool flowed = s->state == SRC_DOWNLOADING && s->received > 0;
+        if (s->state != SRC_IDLE && s->state != SRC_NO_NEEDED && s->state != SRC_QUEUED)
+            log_debug("download %s: lost %s: %s", s->dl->hex, peer_desc(p), reason);
+        src_closed(s, flowed);
+        if (s->failures >= MAX_FAILURES) {
+            log_info("download %s: dropping source %s after %u failures", s->dl->hex,
+                     peer_desc(p), s->failures);
+            src_free(s);
+        }
+    }
+    dp = dlpeer(p, false);
+    if (dp != NULL)
+        dp->active = NULL;
+}
+
+/* ------------------------------------------------------------ verification */
+
+typedef struct {
+    download_t *dl;
+    pf_verify_job_t *job;
+} verify_ctx_t;
+
+static void download_release(download_t *dl);
+
+static void
+verify_run(void *arg)
+{
+    verify_ctx_t *c = arg;
+    pf_verify_run(c->job);
+}
+
+/* A corrupt part: every peer that wrote into it loses trust; one that does
+ * it again (CORRUPT_BAN_THRESHOLD parts) is banned and dropped as a
+ * source. */
+static void
+punish(download_t *dl, size_t part)
+{
+    part_info_t *pi = &dl->parts[part];
+    peer_t *ban[MAX_CONTRIBUTORS];
+    size_t n_ban = 0;
+    for (size_t i = 0; i < pi->n_contrib; i++) {
+        for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+            if (peer_ip(s->peer) != pi->contrib[i])
+                continue;
+            s->corrupt++;
+            log_info("download %s: %s wrote into corrupt part %zu (%u so far)", dl->hex,
+                     peer_desc(s->peer), part, s->corrupt);
+            if (s->corrupt >= CORRUPT_BAN_THRESHOLD)
+                ban[n_ban++] = s->peer;
+            break;
+        }
+    }
+    pi->n_contrib = 0;
+    /* Act after the walk: banning closes connections, which changes the
+     * source lists. */
+    for (size_t i = 0; i < n_ban; i++) {
+        dl_source_t *s = src_of(dl, ban[i]);
+        if (s != NULL) {
+            pf_remove_source(dl->pf, net_ip_to_host(peer_ip(ban[i])), peer_port(ban[i]));
+            src_free(s);
+        }
+        peer_ban(ban[i], "sent corrupt data", BAN_SECONDS);
+    }
+}
+
+static void
+verify_done(void *arg, int cancelled)
+{
+    verify_ctx_t *c = arg;
+    download_t *dl = c->dl;
+    size_t part = pf_verify_part(c->job);
+    dl->parts[part].verifying = false;
+    if (!cancelled && !dl->deleted) {
+        pf_verify_result_t r = pf_verify_apply(dl->pf, c->job);
+        switch (r) {
+        case PF_VERIFY_OK:
+            dl->parts[part].n_contrib = 0;
+            log_info("download %s: part %zu verified%s", dl->hex, part,
+                     pf_verify_is_speculative(c->job) ? " (found complete on disk)" : "");
+            break;
+        case PF_VERIFY_CORRUPT:
+            log_warn("download %s: part %zu is corrupt; downloading it again", dl->hex, part);
+            punish(dl, part);
+            break;
+        case PF_VERIFY_UNCHANGED:
+            if (!pf_verify_is_speculative(c->job))
+                schedule_verification(dl, part, false);
+            break;
+        case PF_VERIFY_ERROR:
+            log_error("download %s: cannot verify part %zu: %s", dl->hex, part,
+                      pf_verify_error(c->job));
+            break;
+        }
+    }
+    pf_verify_job_free(c->job);
+    free(c);
+    download_release(dl);
+}
+
+static void
+schedule_verification(download_t *dl, size_t part, bool speculative)
+{
+    if (part >= dl->n_parts || dl->parts[part].verifying || dl->deleted)
+        return;
+    pf_verify_job_t *job = pf_verify_prepare(dl->pf, part, speculative);
+    if (job == NULL)
+        return;
+    verify_ctx_t *c = xcalloc(1, sizeof *c);
+    c->dl = dl;
+    c->job = job;
+    dl->parts[part].verifying = true;
+    dl->refs++;
+    worker_submit(dl->q->d->workers, verify_run, verify_done, c);
+}
+
+/* -------------------------------------------------------------- completion */
+
+typedef struct {
+    download_t *dl;
+    pf_complete_job_t *job;
+    int rc;
+    char *error;
+    ed2k_hash_result_t hash;
+} complete_ctx_t;
+
+static void
+complete_run(void *arg)
+{
+    complete_ctx_t *c = arg;
+    mt_error_t *err = NULL;
+    c->rc = pf_complete_run(c->job, &err);
+    if (c->rc != 0) {
+        c->error = xstrdup(err->message);
+        mt_error_free(err);
+    } else if (ed2k_hash_file(pf_complete_path(c->job), &c->hash, &err) != 0) {
+        /* Moved but unreadable: it is still complete; shared on rescan. */
+        log_warn("%s", err->message);
+        mt_error_free(err);
+        memset(&c->hash, 0, sizeof c->hash);
+    }
+}
+
+static void dl_remove(download_t *dl);
+
+static void
+complete_done(void *arg, int cancelled)
+{
+    complete_ctx_t *c = arg;
+    download_t *dl = c->dl;
+    muleteerd_t *d = dl->q->d;
+    if (cancelled) {
+        dl->completing = false;
+    } else if (c->rc != 0) {
+        log_error("download %s: completing failed: %s", dl->hex, c->error);
+        dl->completing = false;
+        dl->failed = true;
+        free(dl->error);
+        dl->error = xstrdup(c->error);
+    } else {
+        const char *path = pf_complete_path(c->job);
+        log_info("download %s: complete: %s", dl->hex, path);
+        struct stat st;
+        if (c->hash.size > 0 && stat(path, &st) == 0)
+            shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, &c->hash);
+        dl->deleted = true; /* leaves the queue */
+        dl_remove(dl);
+    }
+    ed2k_hash_result_clear(&c->hash);
+    pf_complete_job_free(c->job);
+    free(c->error);
+    free(c);
+    download_release(dl);
+}
+
+static void
+maybe_complete(download_t *dl)
+{
+    if (dl->completing || dl->deleted || dl->failed || !pf_is_complete(dl->pf))
+        return;
+    /* Free the peers' slots first. */
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        if (s->state == SRC_DOWNLOADING || s->state == SRC_WAIT_SLOT || s->state == SRC_QUEUED)
+            send_cancel(s);
+        src_drop_blocks(s);
+        src_set_state(s, SRC_IDLE);
+    }
+    pf_set_completed_at(dl->pf, time(NULL));
+    pf_save_now(dl->pf, NULL);
+    muleteerd_t *d = dl->q->d;
+    pf_complete_job_t *job = pf_complete_prepare(dl->pf, conf_get_str(d->conf, "incoming_dir"));
+    if (job == NULL)
+        return;
+    dl->completing = true;
+    complete_ctx_t *c = xcalloc(1, sizeof *c);
+    c->dl = dl;
+    c->job = job;
+    dl->refs++;
+    log_info("download %s: all parts verified; checking and moving the file", dl->hex);
+    worker_submit(d->workers, complete_run, complete_done, c);
+}
+
+/* ----------------------------------------------------------------- saving */
+
+typedef struct {
+    download_t *dl;
+    pf_save_job_t *job;
+    int rc;
+} save_ctx_t;
+
+static void
+save_run(void *arg)
+{
+    save_ctx_t *c = arg;
+    mt_error_t *err = NULL;
+    c->rc = pf_save_run(c->job, &err);
+    if (c->rc != 0) {
+        log_error("%s", err->message);
+        mt_error_free(err);
+    }
+}
+
+static void
+save_done(void *arg, int cancelled)
+{
+    save_ctx_t *c = arg;
+    download_t *dl = c->dl;
+    dl->saving = false;
+    if ((cancelled || c->rc != 0) && !dl->deleted)
+        pf_save_failed(dl->pf);
+    pf_save_job_free(c->job);
+    free(c);
+    download_release(dl);
+}
+
+static void
+save_async(download_t *dl)
+{
+    if (dl->saving || dl->deleted || !pf_is_dirty(dl->pf))
+        return;
+    pf_save_job_t *job = pf_save_prepare(dl->pf);
+    if (job == NULL)
+        return;
+    save_ctx_t *c = xcalloc(1, sizeof *c);
+    c->dl = dl;
+    c->job = job;
+    dl->saving = true;
+    dl->refs++;
+    worker_submit(dl->q->d->workers, save_run, save_done, c);
+}
+
+/* ------------------------------------------------------------ the queue */
+
+static download_t *
+download_new(dlq_t *q, partfile_t *pf)
+{
+    download_t *dl = xcalloc(1, sizeof *dl);
+    dl->q = q;
+    dl->pf = pf;
+    ed2k_hash_to_hex(pf_hash(pf), dl->hex);
+    dl->n_parts = pf_part_count(pf);
+    dl->availability = xcalloc(dl->n_parts, sizeof *dl->availability);
+    dl->parts = xcalloc(dl->n_parts, sizeof *dl->parts);
+    q->dls = xreallocarray(q->dls, q->n + 1, sizeof *q->dls);
+    q->dls[q->n++] = dl;
+    return dl;
+}
+
+static void
+download_free(download_t *dl)
+{
+    while (dl->sources != NULL)
+        src_free(dl->sources);
+    pf_free(dl->pf);
+    free(dl->availability);
+    free(dl->parts);
+    free(dl->error);
+    free(dl);
+}
+
+/* Drops a job's reference; a deleted download is freed with its last. */
+static void
+download_release(download_t *dl)
+{
+    dl->refs--;
+    if (dl->deleted && dl->refs == 0)
+        download_free(dl);
+}
+
+/* Takes dl out of the queue (it is freed once no job refers to it). */
+static void
+dl_remove(download_t *dl)
+{
+    dlq_t *q = dl->q;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->dls[i] == dl) {
+            memmove(&q->dls[i], &q->dls[i + 1], (q->n - i - 1) * sizeof *q->dls);
+            q->n--;
+            break;
+        }
+    }
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        if (s->state == SRC_DOWNLOADING || s->state == SRC_WAIT_SLOT || s->state == SRC_QUEUED)
+            send_cancel(s);
+    }
+    while (dl->sources != NULL)
+        src_free(dl->sources);
+    dl->deleted = true;
+    if (dl->refs == 0)
+        download_free(dl);
+}
+
+dlq_t *
+dlq_new(muleteerd_t *d)
+{
+    dlq_t *q = xcalloc(1, sizeof *q);
+    q->d = d;
+    q->last_save = now_s();
+    return q;
+}
+
+static void
+restore_sources(download_t *dl)
+{
+    for (size_t i = 0; i < pf_source_count(dl->pf); i++) {
+        pf_source_t src;
+        if (pf_get_source(dl->pf, i, &src))
+            dl_add_source(dl, net_ip_from_host(src.ip), src.port);
+    }
+}
+
+static void
+loaded_cb(partfile_t *pf, void *ctx)
+{
+    dlq_t *q = ctx;
+    if (dlq_find(q, pf_hash(pf)) != NULL) {
+        pf_free(pf);
+        return;
+    }
+    download_t *dl = download_new(q, pf);
+    dl->recovered = true;
+    restore_sources(dl);
+    /* Crash recovery: whatever is on disk for a part that is not verified
+     * is checked against the part hash rather than trusted or discarded. */
+    size_t n = pf_data_part_count(pf);
+    for (size_t i = 0; i < n; i++)
+        if (!pf_is_part_verified(pf, i))
+            schedule_verification(dl, i, !pf_is_part_filled(pf, i));
+    log_info("download %s: resumed \"%s\" (%llu of %llu bytes verified, %zu sources)", dl->hex,
+             pf_name(pf), (unsigned long long)pf_verified_bytes(pf),
+             (unsigned long long)pf_size(pf), dl->n_sources);
+    maybe_complete(dl);
+}
+
+static void
+failed_cb(const char *path, const mt_error_t *err, void *ctx)
+{
+    (void)ctx;
+    log_error("cannot resume %s: %s", path, err->message);
+}
+
+int
+dlq_load(dlq_t *q, mt_error_t **err)
+{
+    const char *dir = conf_get_str(q->d->conf, "temp_dir");
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        mt_error_set(err, MT_ERR_IO, "cannot create temp_dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (pf_load_dir(dir, loaded_cb, failed_cb, q) < 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot read temp_dir %s", dir);
+        return -1;
+    }
+    return 0;
+}
+
+void
+dlq_shutdown(dlq_t *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        download_t *dl = q->dls[i];
+        for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+            if (s->state == SRC_DOWNLOADING)
+                send_cancel(s);
+        mt_error_t *err = NULL;
+        if (!dl->deleted && pf_save_now(dl->pf, &err) != 0) {
+            log_error("download %s: cannot save: %s", dl->hex, err->message);
+            mt_error_free(err);
+        }
+    }
+}
+
+void
+dlq_free(dlq_t *q)
+{
+    if (q == NULL)
+        return;
+    for (size_t i = 0; i < q->n; i++) {
+        q->dls[i]->deleted = true;
+        if (q->dls[i]->refs == 0)
+            download_free(q->dls[i]);
+        /* else: freed by its last job's completion (worker_pool_free runs
+         * them before the pool goes) */
+    }
+    free(q->dls);
+    free(q);
+}
+
+static void
+source_tick(dl_source_t *s, time_t now)
+{
+    download_t *dl = s->dl;
+    switch (s->state) {
+    case SRC_IDLE:
+    case SRC_NO_NEEDED:
+    case SRC_QUEUED:
+        if (now < s->next_ask || !dl_is_active(dl))
+            return;
+        if (s->state == SRC_QUEUED && now - s->upload_req_at < MIN_UPLOAD_REQ_GAP)
+            return;
+        if (peer_is_ready(s->peer)) {
+            dl_peer_t *dp = dlpeer(s->peer, true);
+            if (dp->active == NULL || dp->active == s)
+                src_start(s);
+        } else if (peer_state(s->peer) == PEER_DISCONNECTED) {
+            if (peer_connect(s->peer) == 0) {
+                src_set_state(s, SRC_CONNECTING);
+            } else {
+                s->next_ask = now + 20;
+            }
+        }
+        return;
+    case SRC_CONNECTING:
+        if (peer_state(s->peer) == PEER_DISCONNECTED)
+            src_closed(s, false);
+        return;
+    case SRC_ASKING:
+    case SRC_HASHSET:
+    case SRC_WAIT_SLOT:
+        if (now - s->asked_at > ASK_TIMEOUT)
+            peer_close(s->peer, "no answer to our request");
+        return;
+    case SRC_DOWNLOADING:
+        if (s->received == s->received_at_slot && s->n_blocks > 0 &&
+            now - s->slot_at > FIRST_DATA_TIMEOUT) {
+            log_info("download %s: %s gave a slot but no data in %d s; asking again", dl->hex,
+                     peer_desc(s->peer), FIRST_DATA_TIMEOUT);
+            src_drop_blocks(s);
+            send_upload_request(s); /* cancels the slot first */
+        } else if (now - s->last_data > DATA_TIMEOUT) {
+            log_info("download %s: no data from %s for %d s; reconnecting", dl->hex,
+                     peer_desc(s->peer), DATA_TIMEOUT);
+            send_cancel(s);
+            peer_close(s->peer, "download timed out");
+        } else if (s->n_blocks < BLOCKS_IN_FLIGHT) {
+            request_blocks(s);
+        }
+        return;
+    }
+}
+
+void
+dlq_tick(dlq_t *q)
+{
+    time_t now = now_s();
+    muleteerd_t *d = q->d;
+    bool save = now - q->last_save >= conf_get_int(d->conf, "save_interval");
+    if (save)
+        q->last_save = now;
+    for (size_t i = 0; i < q->n; i++) {
+        download_t *dl = q->dls[i];
+        /* speed: exponential average over about 5 s */
+        dl->rate = dl->rate * 0.8 + (double)dl->bytes_tick * 0.2;
+        dl->bytes_tick = 0;
+        dl_source_t *next;
+        for (dl_source_t *s = dl->sources; s != NULL; s = next) {
+            next = s->next_in_dl;
+            source_tick(s, now);
+        }
+        if (i < q->n && q->dls[i] == dl) {
+            maybe_complete(dl);
+            if (save)
+                save_async(dl);
+        }
+    }
+}
+
+/* --------------------------------------------------------------- commands */
+
+download_t *
+dlq_find(const dlq_t *q, const uint8_t hash[16])
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (memcmp(pf_hash(q->dls[i]->pf), hash, 16) == 0)
+            return q->dls[i];
+    return NULL;
+}
+
+download_t *
+dlq_find_hex(const dlq_t *q, const char *hex)
+{
+    uint8_t h[16];
+    if (ed2k_hash_from_hex(hex, h) != 0)
+        return NULL;
+    return dlq_find(q, h);
+}
+
+size_t
+dlq_count(const dlq_t *q)
+{
+    return q->n;
+}
+
+download_t *
+dlq_get(const dlq_t *q, size_t i)
+{
+    return i < q->n ? q->dls[i] : NULL;
+}
+
+uint64_t
+dlq_rate(const dlq_t *q)
+{
+    double r = 0;
+    for (size_t i = 0; i < q->n; i++)
+        r += q->dls[i]->rate;
+    return (uint64_t)r;
+}
+
+int
+dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
+{
+    muleteerd_t *d = dl->q->d;
+    if (port == 0 || ip == 0 || net_is_lowid(ip))
+        return -1;
+    if (conf_get_bool(d->conf, "filter_lan") && (net_is_reserved(ip) || net_is_lan(ip)))
+        return -1;
+    if (port == (uint16_t)conf_get_int(d->conf, "tcp_port") &&
+        (net_is_reserved(ip) || ip == d->public_ip))
+        return -1; /* ourselves */
+    if (peer_mgr_is_banned(d->peers, ip))
+        return -1;
+    if (dl->n_sources >= (size_t)conf_get_int(d->conf, "max_sources_per_file"))
+        return -1;
+    peer_t *p = peer_get(d->peers, ip, port);
+    if (src_of(dl, p) != NULL)
+        return -1;
+    dl_source_t *s = xcalloc(1, sizeof *s);
+    s->dl = dl;
+    s->peer = p;
+    s->next_in_dl = dl->sources;
+    dl->sources = s;
+    dl->n_sources++;
+    dl_peer_t *dp = dlpeer(p, true);
+    s->next_in_peer = dp->head;
+    dp->head = s;
+    s->state = SRC_IDLE;
+    s->next_ask = 0;
+    pf_add_source(dl->pf, net_ip_to_host(ip), port, NULL);
+    return 0;
+}
+
+/* Resolving host names of link sources happens on a worker. */
+typedef struct {
+    dlq_t *q;
+    uint8_t hash[16];
+    char *host;
+    uint16_t port;
+    uint32_t ip;
+    int rc;
+} resolve_ctx_t;
+
+static void
+resolve_run(void *arg)
+{
+    resolve_ctx_t *c = arg;
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    c->rc = getaddrinfo(c->host, NULL, &hints, &res);
+    if (c->rc == 0 && res != NULL)
+        c->ip = net_ip_from_in_addr(((struct sockaddr_in *)res->ai_addr)->sin_addr);
+    freeaddrinfo(res);
+}
+
+static void
+resolve_done(void *arg, int cancelled)
+{
+    resolve_ctx_t *c = arg;
+    if (!cancelled) {
+        download_t *dl = dlq_find(c->q, c->hash);
+        if (c->rc != 0)
+            log_info("cannot resolve source %s: %s", c->host, gai_strerror(c->rc));
+        else if (dl != NULL)
+            dl_add_source(dl, c->ip, c->port);
+    }
+    free(c->host);
+    free(c);
+}
+
+static void
+add_link_sources(dlq_t *q, download_t *dl, const ed2k_link_t *l)
+{
+    for (size_t i = 0; i < l->n_sources; i++) {
+        uint32_t ip;
+        if (net_ip_parse(l->sources[i].host, &ip) == 0) {
+            dl_add_source(dl, ip, l->sources[i].port);
+            continue;
+        }
+        resolve_ctx_t *c = xcalloc(1, sizeof *c);
+        c->q = q;
+        memcpy(c->hash, l->hash, 16);
+        c->host = xstrdup(l->sources[i].host);
+        c->port = l->sources[i].port;
+        worker_submit(q->d->workers, resolve_run, resolve_done, c);
+    }
+}
+
+int
+dlq_add_link(dlq_t *q, const char *text, const char *category, const char *added_by,
+             const char *added_via, download_t **out, mt_error_t **err)
+{
+    if (out != NULL)
+        *out = NULL;
+    ed2k_link_t *l = NULL;
+    if (ed2k_link_parse(text, &l, err) != 0)
+        return -1;
+    int rc = -1;
+    if (l->type != ED2K_LINK_FILE) {
+        mt_error_set(err, MT_ERR_INVALID, "not a file link");
+        goto out;
+    }
+    download_t *dl = dlq_find(q, l->hash);
+    if (dl != NULL) {
+        add_link_sources(q, dl, l);
+        mt_error_set(err, MT_ERR_EXISTS, "already downloading %s", dl->hex);
+        if (out != NULL)
+            *out = dl;
+        goto out;
+    }
+    if (shared_find(q->d->shared, l->hash) != NULL) {
+        mt_error_set(err, MT_ERR_EXISTS, "this file is already complete and shared");
+        goto out;
+    }
+    const char *dir = conf_get_str(q->d->conf, "temp_dir");
+    mkdir(dir, 0750);
+    partfile_t *pf = pf_create(dir, l->hash, l->size, l->name, err);
+    if (pf == NULL)
+        goto out;
+    if (l->n_part_hashes > 0 &&
+        pf_set_hashset(pf, (const uint8_t(*)[16])l->part_hashes, l->n_part_hashes, err) != 0) {
+        pf_delete_files(pf, NULL);
+        pf_free(pf);
+        goto out;
+    }
+    if (l->has_aich)
+        pf_set_aich_root(pf, l->aich);
+    if ((category != NULL && *category != '\0' && pf_set_category(pf, category, err) != 0) ||
+        (added_by != NULL && pf_set_added_by(pf, added_by, err) != 0) ||
+        (added_via != NULL && pf_set_added_via(pf, added_via, err) != 0)) {
+        pf_delete_files(pf, NULL);
+        pf_free(pf);
+        goto out;
+    }
+    pf_set_added_at(pf, time(NULL));
+    dl = download_new(q, pf);
+    add_link_sources(q, dl, l);
+    /* Saved at once, with the link's sources: a crash right after the add
+     * loses nothing. */
+    if (pf_save_now(pf, err) != 0) {
+        pf_delete_files(pf, NULL);
+        dl_remove(dl);
+        dl = NULL;
+        goto out;
+    }
+    log_info("download %s: added \"%s\" (%llu bytes, %zu source(s))", dl->hex, pf_name(pf),
+             (unsigned long long)l->size, l->n_sources);
+    if (out != NULL)
+        *out = dl;
+    rc = 0;
+out:
+    ed2k_link_free(l);
+    return rc;
+}
+
+static void
+stop_sources(download_t *dl)
+{
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        if (s->state == SRC_DOWNLOADING || s->state == SRC_WAIT_SLOT || s->state == SRC_QUEUED)
+            send_cancel(s);
+        src_drop_blocks(s);
+        src_set_state(s, SRC_IDLE);
+    }
+}
+
+int
+dl_pause(download_t *dl)
+{
+    pf_set_state(dl->pf, PF_STATE_PAUSED);
+    stop_sources(dl);
+    save_async(dl);
+    return 0;
+}
+
+int
+dl_stop(download_t *dl)
+{
+    pf_set_state(dl->pf, PF_STATE_STOPPED);
+    stop_sources(dl);
+    save_async(dl);
+    return 0;
+}
+
+int
+dl_resume(download_t *dl)
+{
+    pf_set_state(dl->pf, PF_STATE_ACTIVE);
+    dl->failed = false;
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        s->next_ask = 0;
+        s->failures = 0;
+    }
+    save_async(dl);
+    return 0;
+}
+
+int
+dl_delete(download_t *dl, mt_error_t **err)
+{
+    if (dl->completing) {
+        mt_error_set(err, MT_ERR_EXISTS, "the download is being completed");
+        return -1;
+    }
+    int rc = pf_delete_files(dl->pf, err);
+    log_info("download %s: deleted", dl->hex);
+    dl_remove(dl);
+    return rc;
+}
+
+partfile_t *
+dl_partfile(const download_t *dl)
+{
+    return dl->pf;
+}
+
+json_object *
+dl_to_json(const download_t *dl)
+{
+    partfile_t *pf = dl->pf;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "hash", json_object_new_string(dl->hex));
+    json_object_object_add(o, "name", json_object_new_string(pf_name(pf)));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)pf_size(pf)));
+    json_object_object_add(o, "done", json_object_new_int64((int64_t)pf_done_bytes(pf)));
+    json_object_object_add(o, "verified", json_object_new_int64((int64_t)pf_verified_bytes(pf)));
+    const char *state = dl->failed                          ? "error"
+                        : dl->completing                    ? "moving"
+                        : pf_state(pf) != PF_STATE_ACTIVE   ? pf_state_name(pf_state(pf))
+                                                            : NULL;
+    size_t transferring = 0, queued = 0, complete = 0;
+    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        transferring += s->state == SRC_DOWNLOADING;
+        queued += s->state == SRC_QUEUED;
+        complete += s->complete;
+    }
+    bool verifying = false;
+    for (size_t i = 0; i < dl->n_parts; i++)
+        verifying |= dl->parts[i].verifying;
+    if (state == NULL)
+        state = transferring > 0 ? "downloading" : verifying ? "checking" : queued > 0 ? "queued"
+                                                                                       : "stalled";
+    json_object_object_add(o, "state", json_object_new_string(state));
+    json_object_object_add(o, "progress",
+                           json_object_new_double(pf_size(pf) ? (double)pf_done_bytes(pf) /
+                                                                    (double)pf_size(pf)
+                                                              : 0.0));
+    json_object_object_add(o, "rate", json_object_new_int64((int64_t)dl->rate));
+    json_object *src = json_object_new_object();
+    json_object_object_add(src, "total", json_object_new_int64((int64_t)dl->n_sources));
+    json_object_object_add(src, "transferring", json_object_new_int64((int64_t)transferring));
+    json_object_object_add(src, "queued", json_object_new_int64((int64_t)queued));
+    json_object_object_add(src, "complete", json_object_new_int64((int64_t)complete));
+    json_object_object_add(o, "sources", src);
+    json_object *peers = json_object_new_array();
+    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "peer", json_object_new_string(peer_desc(s->peer)));
+        json_object_object_add(e, "state", json_object_new_string(src_state_names[s->state]));
+        json_object_object_add(e, "received", json_object_new_int64((int64_t)s->received));
+        json_object_object_add(e, "rank", json_object_new_int(s->rank));
+        json_object_array_add(peers, e);
+    }
+    json_object_object_add(o, "peers", peers);
+    json_object_object_add(o, "category", pf_category(pf) != NULL
+                                              ? json_object_new_string(pf_category(pf))
+                                              : NULL);
+    json_object_object_add(o, "priority", json_object_new_int(pf_priority(pf)));
+    json_object_object_add(o, "added_at", json_object_new_int64((int64_t)pf_added_at(pf)));
+    json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
+    json_object_object_add(o, "error", dl->error != NULL ? json_object_new_string(dl->error) : NULL);
+    return o;
+}

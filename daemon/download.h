@@ -1,0 +1,69 @@
+/* download.h: the download queue: downloads (part files) and their sources,
+ * the per-source conversation of ed2k-protocol.md §5.3-5.8 (file request,
+ * hash set, upload queue, block requests, data), part verification and
+ * completion. */
+#ifndef MT_DAEMON_DOWNLOAD_H
+#define MT_DAEMON_DOWNLOAD_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/partfile.h"
+#include "daemon/peer.h"
+#include "ed2k/packet.h"
+#include "util/error.h"
+
+struct muleteerd;
+typedef struct dlq dlq_t;
+typedef struct download download_t;
+
+dlq_t *dlq_new(struct muleteerd *d);
+/* dlq_load: resumes every download found in temp_dir (a bad metadata file
+ * is logged and left alone); queues the speculative verification of parts
+ * that are not verified yet (crash recovery). */
+int dlq_load(dlq_t *q, mt_error_t **err);
+/* dlq_free: saves nothing; call dlq_shutdown first. */
+void dlq_free(dlq_t *q);
+/* dlq_shutdown: tells sources we stop and saves every part file
+ * synchronously. */
+void dlq_shutdown(dlq_t *q);
+/* dlq_tick: once a second: asks sources, timeouts, speeds, saves. */
+void dlq_tick(dlq_t *q);
+
+/* dlq_add_link: starts a download from an ed2k file link (its sources, if
+ * any, are used). MT_ERR_INVALID for a bad link (the message says what),
+ * MT_ERR_EXISTS when the file is already being downloaded (its new sources
+ * are still added) or already shared. */
+int dlq_add_link(dlq_t *q, const char *link, const char *category, const char *added_by,
+                 const char *added_via, download_t **out, mt_error_t **err);
+download_t *dlq_find(const dlq_t *q, const uint8_t hash[16]);
+/* dlq_find_hex: by 32 hex digits (either case). */
+download_t *dlq_find_hex(const dlq_t *q, const char *hex);
+size_t dlq_count(const dlq_t *q);
+download_t *dlq_get(const dlq_t *q, size_t i);
+/* dlq_rate: total download rate, bytes per second. */
+uint64_t dlq_rate(const dlq_t *q);
+
+/* dl_add_source: a source for d (ip in eD2K form). Returns 0 when added,
+ * -1 when filtered (reserved/LAN address, ourselves, limit) or known. */
+int dl_add_source(download_t *dl, uint32_t ip, uint16_t port);
+
+int dl_pause(download_t *dl);
+int dl_resume(download_t *dl);
+int dl_stop(download_t *dl);
+/* dl_delete: cancels the download and removes its temporary files. */
+int dl_delete(download_t *dl, mt_error_t **err);
+
+partfile_t *dl_partfile(const download_t *dl);
+/* dl_to_json: a description for the control socket (caller puts it). */
+json_object *dl_to_json(const download_t *dl);
+
+/* Called by peer.c. */
+void dl_on_peer_ready(struct muleteerd *d, peer_t *p);
+void dl_on_peer_closed(struct muleteerd *d, peer_t *p, const char *reason);
+/* dl_on_packet: 1 handled, 0 not a download-side packet, -1 protocol error
+ * (err set; the connection is closed). */
+int dl_on_packet(struct muleteerd *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err);
+
+#endif

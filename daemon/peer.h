@@ -1,0 +1,79 @@
+/* peer.h: other eD2K clients and the TCP connections to them: listening,
+ * connecting, the OP_HELLO handshake, framing, and handing each packet to
+ * the download or upload side (ed2k-protocol.md §5). */
+#ifndef MT_DAEMON_PEER_H
+#define MT_DAEMON_PEER_H
+
+#include <event2/buffer.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ed2k/c2c.h"
+#include "util/error.h"
+
+struct muleteerd;
+typedef struct peer peer_t;
+typedef struct peer_mgr peer_mgr_t;
+
+/* Connection states. */
+typedef enum {
+    PEER_DISCONNECTED = 0,
+    PEER_CONNECTING,   /* TCP connect in progress (outgoing) */
+    PEER_HELLO_SENT,   /* outgoing: OP_HELLO sent, waiting for the answer */
+    PEER_WAIT_HELLO,   /* incoming: waiting for OP_HELLO */
+    PEER_READY,        /* handshake done: requests may flow both ways */
+} peer_state_t;
+
+peer_mgr_t *peer_mgr_new(struct muleteerd *d);
+/* peer_mgr_listen: accepts peers on TCP port (all addresses). */
+int peer_mgr_listen(peer_mgr_t *m, uint16_t port, mt_error_t **err);
+void peer_mgr_free(peer_mgr_t *m);
+/* peer_mgr_tick: once a second: timeouts, forgetting idle peers, bans. */
+void peer_mgr_tick(peer_mgr_t *m);
+size_t peer_mgr_connections(const peer_mgr_t *m);
+/* peer_mgr_set_limits: global upload and download limits in bytes per
+ * second over all peer connections (0: unlimited); libevent's rate-limit
+ * group shares them fairly between connections. */
+void peer_mgr_set_limits(peer_mgr_t *m, uint64_t up, uint64_t down);
+void peer_mgr_get_limits(const peer_mgr_t *m, uint64_t *up, uint64_t *down);
+
+/* peer_get: the peer at ip:port (eD2K IP form, port in host order),
+ * created when unknown. */
+peer_t *peer_get(peer_mgr_t *m, uint32_t ip, uint16_t port);
+/* peer_connect: connects (and says hello) unless connected or connecting.
+ * Returns 0, or -1 when it cannot now (connection limits, banned peer,
+ * socket error); the download side retries later. */
+int peer_connect(peer_t *p);
+/* peer_close: closes the connection (the peer object stays while users
+ * hold it). The download and upload sides are told. */
+void peer_close(peer_t *p, const char *reason);
+/* peer_ban: closes and refuses the peer's IP for seconds. */
+void peer_ban(peer_t *p, const char *reason, int seconds);
+bool peer_mgr_is_banned(peer_mgr_t *m, uint32_t ip);
+
+peer_state_t peer_state(const peer_t *p);
+bool peer_is_ready(const peer_t *p);
+uint32_t peer_ip(const peer_t *p);
+uint16_t peer_port(const peer_t *p);
+uint16_t peer_udp_port(const peer_t *p);
+/* peer_hash: the user hash from its hello, or NULL before it. */
+const uint8_t *peer_hash(const peer_t *p);
+const char *peer_name(const peer_t *p);
+const ed2k_caps_t *peer_caps(const peer_t *p);
+/* peer_desc: "name (ip:port)" for logs; valid until the next call. */
+const char *peer_desc(const peer_t *p);
+
+/* peer_out: the connection's output buffer, to append encoded packets to;
+ * NULL when not ready. peer_out_len: bytes not yet sent. */
+struct evbuffer *peer_out(peer_t *p);
+size_t peer_out_len(const peer_t *p);
+/* peer_touch: marks activity, keeping an idle connection open. */
+void peer_touch(peer_t *p);
+
+/* Slots for the download and upload sides' state of this peer. */
+void *peer_dl_data(const peer_t *p);
+void peer_set_dl_data(peer_t *p, void *data);
+void *peer_ul_data(const peer_t *p);
+void peer_set_ul_data(peer_t *p, void *data);
+
+#endif

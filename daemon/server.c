@@ -1,0 +1,654 @@
+/* server.c: one eD2K server connection: resolve, connect, log in
+ * (OP_LOGINREQUEST, §3.1), take the id (OP_IDCHANGE, §3.2), offer shared
+ * files and downloads (§3.4), ask sources for downloads and take the
+ * answers (§3.6), answer LowID callbacks, and reconnect with backoff. */
+#include "config.h"
+
+#include "daemon/server.h"
+#include "daemon/daemon.h"
+#include "daemon/download.h"
+#include "daemon/net.h"
+#include "daemon/partfile.h"
+#include "daemon/peer.h"
+#include "daemon/shared.h"
+#include "daemon/worker.h"
+#include "ed2k/c2s.h"
+#include "ed2k/hash.h"
+#include "ed2k/packet.h"
+#include "ed2k/text.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define SRV_CONNECT_TIMEOUT 30
+#define SRV_LOGIN_TIMEOUT 60
+#define SRV_SOURCES_INTERVAL 800   /* per download (aMule SERVERREASKTIME, §3.6) */
+#define SRV_SOURCES_PER_TICK 2     /* keep under servers' flood limits */
+#define SRV_OFFER_PER_PACKET 200
+#define SRV_MAX_MESSAGES 20
+#define SRV_MAX_PAYLOAD 2000000
+
+typedef enum {
+    SRV_IDLE = 0,
+    SRV_RESOLVING,
+    SRV_CONNECTING,
+    SRV_LOGGING_IN,
+    SRV_CONNECTED,
+} srv_state_t;
+
+static const char *const state_names[] = { "disconnected", "resolving", "connecting",
+                                           "logging in", "connected" };
+
+typedef struct src_ask {
+    uint8_t hash[16];
+    time_t at;
+} src_ask_t;
+
+struct srvconn {
+    muleteerd_t *d;
+    srv_state_t state;
+    char *host;
+    uint16_t port;
+    uint32_t ip;            /* eD2K form, once resolved */
+    bool wanted;            /* keep (re)connecting */
+    struct bufferevent *bev;
+    time_t deadline, retry_at;
+    int backoff;
+    uint32_t resolve_gen;
+    /* what the server said */
+    uint32_t client_id, flags;
+    uint32_t users, files;
+    char *name, *description;
+    char *messages[SRV_MAX_MESSAGES];
+    size_t n_messages;
+    /* publishing and source requests */
+    uint64_t offered_generation;
+    size_t offered_downloads;
+    src_ask_t *asks;
+    size_t n_asks;
+};
+
+static time_t
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static void
+clear_session(srvconn_t *s)
+{
+    s->client_id = 0;
+    s->flags = 0;
+    s->users = s->files = 0;
+    free(s->name);
+    free(s->description);
+    s->name = s->description = NULL;
+    s->offered_generation = 0;
+    s->offered_downloads = 0;
+    free(s->asks);
+    s->asks = NULL;
+    s->n_asks = 0;
+    muleteerd_t *d = s->d;
+    d->client_id = 0;
+    d->server_ip = 0;
+    d->server_port = 0;
+}
+
+static void
+drop(srvconn_t *s, const char *why, bool retry)
+{
+    if (s->bev != NULL) {
+        bufferevent_free(s->bev);
+        s->bev = NULL;
+    }
+    if (s->state != SRV_IDLE)
+        log_info("server %s:%u: %s", s->host != NULL ? s->host : "?", s->port, why);
+    s->state = SRV_IDLE;
+    clear_session(s);
+    if (retry && s->wanted) {
+        s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
+        s->retry_at = now_s() + s->backoff;
+    }
+}
+
+static void
+add_message(srvconn_t *s, const char *line)
+{
+    if (s->n_messages == SRV_MAX_MESSAGES) {
+        free(s->messages[0]);
+        memmove(&s->messages[0], &s->messages[1], (SRV_MAX_MESSAGES - 1) * sizeof s->messages[0]);
+        s->n_messages--;
+    }
+    s->messages[s->n_messages++] = xstrdup(line);
+}
+
+/* ------------------------------------------------------------ publishing */
+
+static void
+offer_files(srvconn_t *s)
+{
+    muleteerd_t *d = s->d;
+    size_t n_shared = shared_count(d->shared), n_dl = dlq_count(d->downloads);
+    ed2k_offer_t *offers = xcalloc(n_shared + n_dl + 1, sizeof *offers);
+    size_t n = 0;
+    for (size_t i = 0; i < n_shared; i++) {
+        shared_file_t *f = shared_get(d->shared, i);
+        memcpy(offers[n].hash, f->hash, 16);
+        offers[n].name = f->name;
+        offers[n].size = f->size;
+        offers[n].complete = true;
+        offers[n].type = ed2k_filetype_for_name(f->name);
+        n++;
+    }
+    for (size_t i = 0; i < n_dl; i++) {
+        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
+        memcpy(offers[n].hash, pf_hash(pf), 16);
+        offers[n].name = pf_name(pf);
+        offers[n].size = pf_size(pf);
+        offers[n].complete = false;
+        offers[n].type = ed2k_filetype_for_name(pf_name(pf));
+        n++;
+    }
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    uint16_t port = (uint16_t)conf_get_int(d->conf, "tcp_port");
+    size_t total = 0;
+    for (size_t off = 0; off < n || off == 0; off += SRV_OFFER_PER_PACKET) {
+        size_t chunk = n - off < SRV_OFFER_PER_PACKET ? n - off : SRV_OFFER_PER_PACKET;
+        struct evbuffer *payload = evbuffer_new();
+        size_t written = 0;
+        mt_error_t *err = NULL;
+        if (ed2k_offerfiles_payload(payload, offers + off, chunk, s->flags, s->client_id, port,
+                                    &written, &err) != 0) {
+            log_error("server: cannot encode the file offer: %s", err->message);
+            mt_error_free(err);
+            evbuffer_free(payload);
+            break;
+        }
+        total += written;
+        size_t len = evbuffer_get_length(payload);
+        ed2k_packet_t *pkt =
+            ed2k_packet_new(ED2K_PROTO_EDONKEY, ED2K_SOP_OFFERFILES, evbuffer_pullup(payload, -1), len);
+        evbuffer_free(payload);
+        if (s->flags & ED2K_SRV_TCPFLG_COMPRESSION)
+            ed2k_packet_pack(pkt, ED2K_INFLATE_LIMIT_SERVER);
+        ed2k_packet_write(out, pkt, NULL);
+        ed2k_packet_free(pkt);
+        if (n == 0)
+            break;
+    }
+    free(offers);
+    s->offered_generation = shared_generation(d->shared);
+    s->offered_downloads = n_dl;
+    log_info("server: offered %zu file(s)", total);
+}
+
+/* -------------------------------------------------------------- sources */
+
+static src_ask_t *
+ask_of(srvconn_t *s, const uint8_t hash[16])
+{
+    for (size_t i = 0; i < s->n_asks; i++)
+        if (memcmp(s->asks[i].hash, hash, 16) == 0)
+            return &s->asks[i];
+    s->asks = xreallocarray(s->asks, s->n_asks + 1, sizeof *s->asks);
+    src_ask_t *a = &s->asks[s->n_asks++];
+    memcpy(a->hash, hash, 16);
+    a->at = 0;
+    return a;
+}
+
+static void
+ask_sources(srvconn_t *s)
+{
+    muleteerd_t *d = s->d;
+    time_t now = now_s();
+    int sent = 0;
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    for (size_t i = 0; i < dlq_count(d->downloads) && sent < SRV_SOURCES_PER_TICK; i++) {
+        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
+        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+            continue;
+        if (pf_size(pf) > 0xFFFFFFFFu && !(s->flags & ED2K_SRV_TCPFLG_LARGEFILES))
+            continue;
+        src_ask_t *a = ask_of(s, pf_hash(pf));
+        if (a->at != 0 && now - a->at < SRV_SOURCES_INTERVAL)
+            continue;
+        a->at = now;
+        ed2k_getsources_encode(out, pf_hash(pf), pf_size(pf), false);
+        sent++;
+    }
+}
+
+static void
+take_sources(srvconn_t *s, const ed2k_foundsources_t *fs)
+{
+    muleteerd_t *d = s->d;
+    download_t *dl = dlq_find(d->downloads, fs->hash);
+    if (dl == NULL)
+        return;
+    size_t added = 0, lowids = 0;
+    for (size_t i = 0; i < fs->count; i++) {
+        uint32_t id = fs->sources[i].id;
+        if (net_is_lowid(id)) {
+            lowids++; /* reachable only through a callback */
+            continue;
+        }
+        if (dl_add_source(dl, id, fs->sources[i].port) == 0)
+            added++;
+    }
+    log_info("server: %zu source(s) for %s: %zu new, %zu LowID", fs->count,
+             pf_name(dl_partfile(dl)), added, lowids);
+}
+
+/* ------------------------------------------------------------- receiving */
+
+static int
+handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
+{
+    muleteerd_t *d = s->d;
+    if (pkt->proto == ED2K_PROTO_PACKED) {
+        if (ed2k_packet_unpack(pkt, ED2K_INFLATE_LIMIT_SERVER, err) != 0)
+            return -1;
+        pkt->proto = ED2K_PROTO_EDONKEY; /* a server's packed packets are 0xE3 (§1.1) */
+    }
+    if (pkt->proto != ED2K_PROTO_EDONKEY)
+        return 0;
+    switch (pkt->opcode) {
+    case ED2K_SOP_SERVERMESSAGE: {
+        const uint8_t *text;
+        size_t len, ulen;
+        if (ed2k_servermessage_decode(pkt->payload, pkt->len, &text, &len, err) != 0)
+            return -1;
+        char *u = ed2k_text_to_utf8(text, len, &ulen);
+        char *save = NULL;
+        for (char *line = strtok_r(u, "\r\n", &save); line != NULL;
+             line = strtok_r(NULL, "\r\n", &save)) {
+            log_info("server message: %s", line);
+            add_message(s, line);
+        }
+        free(u);
+        return 0;
+    }
+    case ED2K_SOP_IDCHANGE: {
+        ed2k_idchange_t id;
+        if (ed2k_idchange_decode(pkt->payload, pkt->len, &id, err) != 0)
+            return -1;
+        if (id.id == 0) {
+            mt_error_set(err, MT_ERR_PROTOCOL, "the server refused the login (id 0)");
+            return -1;
+        }
+        bool first = s->state != SRV_CONNECTED;
+        s->client_id = id.id;
+        s->flags = id.has_flags ? id.flags : 0;
+        s->state = SRV_CONNECTED;
+        s->backoff = 0;
+        d->client_id = id.id;
+        d->server_ip = s->ip;
+        d->server_port = s->port;
+        if (!net_is_lowid(id.id))
+            d->public_ip = id.id;
+        else if (id.has_reported_ip)
+            d->public_ip = id.reported_ip;
+        char ip[16];
+        log_info("server %s:%u: connected with %s %u%s%s", s->host, s->port,
+                 net_is_lowid(id.id) ? "LowID" : "HighID", id.id,
+                 net_is_lowid(id.id) ? "" : " = ", net_is_lowid(id.id) ? "" : net_ip_str(id.id, ip));
+        if (first)
+            offer_files(s);
+        return 0;
+    }
+    case ED2K_SOP_SERVERSTATUS:
+        return ed2k_serverstatus_decode(pkt->payload, pkt->len, &s->users, &s->files, err);
+    case ED2K_SOP_SERVERIDENT: {
+        ed2k_serverident_t si;
+        if (ed2k_serverident_decode(pkt->payload, pkt->len, &si, err) != 0)
+            return -1;
+        free(s->name);
+        free(s->description);
+        s->name = si.name;
+        s->description = si.description;
+        si.name = si.description = NULL;
+        ed2k_serverident_clear(&si);
+        return 0;
+    }
+    case ED2K_SOP_SERVERLIST:
+        return 0; /* the server list is kept by the servers module (later) */
+    case ED2K_SOP_FOUNDSOURCES:
+    case ED2K_SOP_FOUNDSOURCES_OBFU: {
+        ed2k_foundsources_t fs;
+        if (ed2k_foundsources_decode(pkt->payload, pkt->len,
+                                     pkt->opcode == ED2K_SOP_FOUNDSOURCES_OBFU, &fs, err) != 0)
+            return -1;
+        take_sources(s, &fs);
+        ed2k_foundsources_clear(&fs);
+        return 0;
+    }
+    case ED2K_SOP_CALLBACKREQUESTED: {
+        ed2k_callbackrequested_t cr;
+        if (ed2k_callbackrequested_decode(pkt->payload, pkt->len, &cr, err) != 0)
+            return -1;
+        /* A client wants something from us, a LowID: connect to it. */
+        char ip[16];
+        log_info("server: callback requested by %s:%u", net_ip_str(cr.ip, ip), cr.port);
+        peer_t *p = peer_get(d->peers, cr.ip, cr.port);
+        if (peer_connect(p) != 0)
+            log_info("server: cannot call back %s:%u now", ip, cr.port);
+        return 0;
+    }
+    case ED2K_SOP_CALLBACK_FAIL:
+        log_info("server: a callback failed");
+        return 0;
+    case ED2K_SOP_REJECT:
+        log_warn("server: the server rejected our last command");
+        return 0;
+    }
+    log_debug("server: ignoring opcode 0x%02x", pkt->opcode);
+    return 0;
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+    srvconn_t *s = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    for (;;) {
+        ed2k_packet_t *pkt = NULL;
+        mt_error_t *err = NULL;
+        ed2k_frame_status_t st = ed2k_packet_decode_evbuffer(in, SRV_MAX_PAYLOAD, &pkt, &err);
+        if (st == ED2K_FRAME_NEED_MORE)
+            return;
+        if (st == ED2K_FRAME_ERROR || handle(s, pkt, &err) != 0) {
+            char *why = xasprintf("protocol error: %s", err != NULL ? err->message : "?");
+            mt_error_free(err);
+            ed2k_packet_free(pkt);
+            drop(s, why, true);
+            free(why);
+            return;
+        }
+        ed2k_packet_free(pkt);
+        if (s->bev != bev)
+            return;
+    }
+}
+
+static void
+send_login(srvconn_t *s)
+{
+    muleteerd_t *d = s->d;
+    /* Only what Muleteer does: zlib-packed packets, new tags, Unicode,
+     * large files. No obfuscation, no aux port. */
+    uint32_t caps = ED2K_SRVCAP_ZLIB | ED2K_SRVCAP_NEWTAGS | ED2K_SRVCAP_UNICODE |
+                    ED2K_SRVCAP_LARGEFILES;
+    uint32_t version = (uint32_t)0x4D << 24 | 0u << 17 | 1u << 10 | 0u << 7;
+    mt_error_t *err = NULL;
+    if (ed2k_login_encode(bufferevent_get_output(s->bev), d->userhash, 0,
+                          (uint16_t)conf_get_int(d->conf, "tcp_port"),
+                          conf_get_str(d->conf, "nickname"), caps, version, &err) != 0) {
+        log_error("server: cannot encode the login: %s", err->message);
+        mt_error_free(err);
+    }
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    srvconn_t *s = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        s->state = SRV_LOGGING_IN;
+        s->deadline = now_s() + SRV_LOGIN_TIMEOUT;
+        int one = 1;
+        setsockopt(bufferevent_getfd(s->bev), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        send_login(s);
+        return;
+    }
+    if (what & BEV_EVENT_EOF)
+        drop(s, "the server closed the connection", true);
+    else if (what & BEV_EVENT_ERROR)
+        drop(s, strerror(EVUTIL_SOCKET_ERROR()), true);
+}
+
+static void
+start_connect(srvconn_t *s)
+{
+    muleteerd_t *d = s->d;
+    s->bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
+    sa.sin_addr = net_ip_to_in_addr(s->ip);
+    bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    s->state = SRV_CONNECTING;
+    s->deadline = now_s() + SRV_CONNECT_TIMEOUT;
+    if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&sa, sizeof sa) != 0)
+        drop(s, "cannot connect", true);
+}
+
+/* ------------------------------------------------------------ resolving */
+
+typedef struct {
+    srvconn_t *s;
+    uint32_t gen;
+    char *host;
+    uint32_t ip;
+    int rc;
+} resolve_t;
+
+static void
+resolve_run(void *arg)
+{
+    resolve_t *r = arg;
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    r->rc = getaddrinfo(r->host, NULL, &hints, &res);
+    if (r->rc == 0 && res != NULL)
+        r->ip = net_ip_from_in_addr(((struct sockaddr_in *)res->ai_addr)->sin_addr);
+    freeaddrinfo(res);
+}
+
+static void
+resolve_done(void *arg, int cancelled)
+{
+    resolve_t *r = arg;
+    srvconn_t *s = r->s;
+    if (!cancelled && r->gen == s->resolve_gen && s->state == SRV_RESOLVING) {
+        if (r->rc != 0) {
+            char *why = xasprintf("cannot resolve %s: %s", r->host, gai_strerror(r->rc));
+            drop(s, why, true);
+            free(why);
+        } else {
+            s->ip = r->ip;
+            start_connect(s);
+        }
+    }
+    free(r->host);
+    free(r);
+}
+
+static void
+begin(srvconn_t *s)
+{
+    s->state = SRV_RESOLVING;
+    s->resolve_gen++;
+    uint32_t ip;
+    if (net_ip_parse(s->host, &ip) == 0) {
+        s->ip = ip;
+        start_connect(s);
+        return;
+    }
+    resolve_t *r = xcalloc(1, sizeof *r);
+    r->s = s;
+    r->gen = s->resolve_gen;
+    r->host = xstrdup(s->host);
+    worker_submit(s->d->workers, resolve_run, resolve_done, r);
+}
+
+/* ------------------------------------------------------------------ API */
+
+srvconn_t *
+srv_new(muleteerd_t *d)
+{
+    srvconn_t *s = xcalloc(1, sizeof *s);
+    s->d = d;
+    /* The first "host:port" of the configured servers, if any. */
+    const char *list = conf_get_str(d->conf, "servers");
+    if (*list != '\0' && conf_get_bool(d->conf, "server_autoconnect")) {
+        char *copy = xstrdup(list);
+        char *comma = strchr(copy, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        char *colon = strrchr(copy, ':');
+        long port = colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
+        if (colon != NULL && port > 0 && port < 65536) {
+            *colon = '\0';
+            s->host = xstrdup(copy);
+            s->port = (uint16_t)port;
+            s->wanted = true;
+            s->retry_at = 0;
+        } else {
+            log_error("servers: \"%s\" is not host:port", copy);
+        }
+        free(copy);
+    }
+    return s;
+}
+
+void
+srv_free(srvconn_t *s)
+{
+    if (s == NULL)
+        return;
+    s->wanted = false;
+    drop(s, "shutting down", false);
+    for (size_t i = 0; i < s->n_messages; i++)
+        free(s->messages[i]);
+    free(s->host);
+    free(s);
+}
+
+int
+srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
+{
+    if (host == NULL || *host == '\0' || strlen(host) > 255 || port == 0) {
+        mt_error_set(err, MT_ERR_INVALID, "a server needs a host and a port");
+        return -1;
+    }
+    drop(s, "connecting elsewhere", false);
+    free(s->host);
+    s->host = xstrdup(host);
+    s->port = port;
+    s->wanted = true;
+    s->backoff = 0;
+    begin(s);
+    return 0;
+}
+
+void
+srv_disconnect(srvconn_t *s)
+{
+    s->wanted = false;
+    drop(s, "disconnected on request", false);
+}
+
+void
+srv_tick(srvconn_t *s)
+{
+    time_t now = now_s();
+    switch (s->state) {
+    case SRV_IDLE:
+        if (s->wanted && s->host != NULL && now >= s->retry_at)
+            begin(s);
+        return;
+    case SRV_CONNECTING:
+    case SRV_LOGGING_IN:
+        if (now >= s->deadline)
+            drop(s, s->state == SRV_CONNECTING ? "connection timed out" : "no answer to the login",
+                 true);
+        return;
+    case SRV_RESOLVING:
+        return;
+    case SRV_CONNECTED:
+        if (shared_generation(s->d->shared) != s->offered_generation ||
+            dlq_count(s->d->downloads) != s->offered_downloads)
+            offer_files(s);
+        ask_sources(s);
+        return;
+    }
+}
+
+bool
+srv_is_connected(const srvconn_t *s)
+{
+    return s->state == SRV_CONNECTED;
+}
+
+json_object *
+srv_to_json(const srvconn_t *s)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "state", json_object_new_string(state_names[s->state]));
+    json_object_object_add(o, "host", s->host != NULL ? json_object_new_string(s->host) : NULL);
+    json_object_object_add(o, "port", json_object_new_int(s->port));
+    if (s->state == SRV_CONNECTED) {
+        json_object_object_add(o, "client_id", json_object_new_int64(s->client_id));
+        json_object_object_add(o, "lowid", json_object_new_boolean(net_is_lowid(s->client_id)));
+        json_object_object_add(o, "name", s->name != NULL ? json_object_new_string(s->name) : NULL);
+        json_object_object_add(o, "users", json_object_new_int64(s->users));
+        json_object_object_add(o, "files", json_object_new_int64(s->files));
+    }
+    json_object *msgs = json_object_new_array();
+    for (size_t i = 0; i < s->n_messages; i++)
+        json_object_array_add(msgs, json_object_new_string(s->messages[i]));
+    json_object_object_add(o, "messages", msgs);
+    return o;
+}
+
+int
+srv_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    json_object *h = NULL, *p = NULL;
+    if (!json_object_object_get_ex(args, "host", &h) || !json_object_is_type(h, json_type_string) ||
+        !json_object_object_get_ex(args, "port", &p) || !json_object_is_type(p, json_type_int) ||
+        json_object_get_int64(p) < 1 || json_object_get_int64(p) > 65535) {
+        mt_error_set(err, MT_ERR_INVALID, "connect needs \"host\" (string) and \"port\" (1-65535)");
+        return -1;
+    }
+    if (srv_connect(d->server, json_object_get_string(h), (uint16_t)json_object_get_int64(p),
+                    err) != 0)
+        return -1;
+    *result = srv_to_json(d->server);
+    return 0;
+}
+
+int
+srv_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    srv_disconnect(d->server);
+    *result = srv_to_json(d->server);
+    return 0;
+}
+
+int
+srv_cmd_server(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    *result = srv_to_json(d->server);
+    return 0;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# transfers.sh: Muleteer and real amuled 2.3.3 moving files over eD2K on
+# loopback, through the server fixture (tests/fixtures/ed2k_server):
+#   (a) Muleteer downloads a multi-part file from amuled, (c) survives a
+#   kill -9 in the middle without downloading verified parts again,
+#   (b) amuled downloads from Muleteer (a LowID: the server relays the
+#   callback), (d) a second Muleteer downloads from amuled and Muleteer at
+#   once. Bytes are compared with the originals. TAP output.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+. "$MT_SRCDIR/tests/integration/amule.sh"
+trap 'amule_stop_all; cleanup' EXIT
+
+CLI="$MT_BUILDDIR/bin/muleteer"
+PARTSIZE=9728000
+declare -A MULE_PID=()
+
+# start_mule NAME DIR TCP_PORT [CONF-LINE...]: muleteerd with its own state
+# directory (no database: transfers do not need one), in its own session.
+start_mule() {
+  local name=$1 dir=$2 tcp=$3; shift 3
+  mkdir -p "$dir"
+  {
+    echo "state_dir = $dir"
+    echo "database = host=$dir/no-database dbname=none"
+    echo "log_file = $dir/muleteerd.log"
+    echo "log_level = debug"
+    echo "nickname = mule-$name"
+    echo "tcp_port = $tcp"
+    echo "udp_port = $((tcp + 1))"
+    echo "filter_lan = no"
+    echo "save_interval = 1"
+    echo "rescan_interval = 0"
+    printf '%s\n' "$@"
+  } >"$dir/muleteer.conf"
+  setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
+  MULE_PID[$name]=$!
+  CLEANUP_PIDS+=("$!")
+  eventually 15 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
+}
+mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout 10 "$@"; }
+json_num() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" <<<"$1" | head -n 1; }
+
+mk_tmpdir T
+
+# ---- the server, the amuled seeder and Muleteer A (a LowID) ----
+SP=$(free_port); AP=$(free_port); SEEDP=$(free_port); S2P=$(free_port); BP=$(free_port)
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --lowid-port "$AP" --keep-offers \
+  --log "$T/server.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -q 'listening' "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
+
+head -c 26000000 /dev/urandom >"$T/seeded.bin"      # 3 parts
+head -c 12000000 /dev/urandom >"$T/muleshared.bin"  # 2 parts
+amule_start SEED "$T/seed" "$SEEDP" $((SEEDP + 1)) $((SEEDP + 2)) "$SP"
+check "amuled seeder starts" eval 'amule_share SEED "$T/seeded.bin"'
+SEED_HASH=$(rhash --printf '%{ed2k}' "$T/seeded.bin")
+check "amuled lists the file with the hash rhash computes" [ "${AMULE_HASH,,}" = "$SEED_HASH" ]
+
+mkdir -p "$T/a/share"
+cp "$T/muleshared.bin" "$T/a/share/"
+start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "servers = 127.0.0.1:$SP"
+check "Muleteer A starts" mcli "$T/a" ping
+lowid() { mcli "$T/a" --json server | grep -q '"lowid": *true'; }
+check "Muleteer A logs in to the server as a LowID" eventually 20 lowid
+offered() { grep -q "offer conn=[0-9]* id=[0-9]* files=1" "$T/server.log"; }
+check "Muleteer A offers its shared file to the server" eventually 20 offered
+
+# ---- (a) + (c): download from amuled, kill -9 halfway, resume ----
+LINK="ed2k://|file|seeded.bin|26000000|$SEED_HASH|/|sources,127.0.0.1:$SEEDP|/"
+out=$(mcli "$T/a" add "$LINK")
+check "muleteer add takes the link" eval 'grep -q "$SEED_HASH" <<<"$out"'
+one_part() { v=$(json_num "$(mcli "$T/a" --json downloads)" verified); [ -n "$v" ] && [ "$v" -ge $PARTSIZE ]; }
+if eventually 150 one_part; then ok "a first part from amuled is verified"; else not_ok "a first part from amuled is verified"; fi
+sleep 2 # let the metadata saving the verified part reach the disk
+kill -KILL "${MULE_PID[A]}"
+wait "${MULE_PID[A]}" 2>/dev/null
+verified_before=$(grep -c 'part [0-9]* verified' "$T/a/muleteerd.log")
+start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "servers = 127.0.0.1:$SP"
+check "after kill -9 Muleteer A resumes the download with its verified parts" \
+  eval 'grep -E "resumed \"seeded.bin\" \(([1-9][0-9]*) of" "$T/a/muleteerd.log" | grep -qv "(0 of"'
+complete_a() { [ -f "$T/a/incoming/seeded.bin" ]; }
+if eventually 240 complete_a; then ok "the download completes"; else not_ok "the download completes"; diag "$(mcli "$T/a" downloads)"; fi
+check "(a) the downloaded file is identical to amuled's" cmp -s "$T/a/incoming/seeded.bin" "$T/seeded.bin"
+dups=$(grep -o 'part [0-9]* verified' "$T/a/muleteerd.log" | sort | uniq -d)
+check "(c) no part was verified twice (nothing verified was downloaded again)" [ -z "$dups" ]
+check "the completed file is shared" eval 'mcli "$T/a" shared | grep -q seeded.bin'
+
+# ---- (b): amuled downloads from Muleteer through a LowID callback ----
+MS_HASH=$(rhash --printf '%{ed2k}' "$T/muleshared.bin")
+amule_start S2 "$T/s2" "$S2P" $((S2P + 1)) $((S2P + 2)) "$SP"
+check "a second amuled logs in to the server" eventually 60 amule_connected S2
+check "amuled takes the link of Muleteer's file" \
+  amule_add S2 "ed2k://|file|muleshared.bin|12000000|$MS_HASH|/"
+if amule_wait_complete S2 muleshared.bin 300; then ok "amuled's download completes"; else not_ok "amuled's download completes"; fi
+check "(b) amuled got Muleteer's file byte for byte" cmp -s "$T/s2/Incoming/muleshared.bin" "$T/muleshared.bin"
+check "the server relayed amuled's callback to Muleteer" grep -q "callback .* relayed=" "$T/server.log"
+check "Muleteer served amuled from an upload slot" grep -q "upload: slot for mt-S2" "$T/a/muleteerd.log"
+
+# ---- (d): Muleteer B from two sources at once (amuled and Muleteer A) ----
+mcli "$T/a" limits --up 200 >/dev/null   # keep A from finishing it alone
+start_mule B "$T/b" "$BP"
+mcli "$T/b" add "ed2k://|file|seeded.bin|26000000|$SEED_HASH|/|sources,127.0.0.1:$SEEDP,127.0.0.1:$AP|/" >/dev/null
+two_at_once() { [ "$(mcli "$T/b" --json downloads | grep -c '"state": *"downloading"')" -ge 3 ]; }  # the download's own state, and two peers
+check "(d) two sources send to Muleteer B at the same time" eventually 120 two_at_once
+complete_b() { [ -f "$T/b/incoming/seeded.bin" ]; }
+if eventually 240 complete_b; then ok "B's download completes"; else not_ok "B's download completes"; diag "$(mcli "$T/b" downloads)"; fi
+check "B's file is identical" cmp -s "$T/b/incoming/seeded.bin" "$T/seeded.bin"
+check "both sources gave B data" eval 'grep -q "mule-A .*gave us an upload slot" "$T/b/muleteerd.log" &&
+  grep -q "mt-SEED .*gave us an upload slot" "$T/b/muleteerd.log"'
+
+# ---- clean stops, no sanitizer reports ----
+for n in A B; do
+  kill -TERM "${MULE_PID[$n]}"
+  wait "${MULE_PID[$n]}"; rc=$?
+  check "Muleteer $n stops cleanly on SIGTERM" [ "$rc" = 0 ]
+done
+bad=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/a/stderr "$T"/b/stderr 2>/dev/null || true)
+check "no sanitizer reports" [ -z "$bad" ]
+[ -n "$bad" ] && diag "$(cat $bad | head -40)"
+finish
