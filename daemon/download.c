@@ -95,6 +95,11 @@ typedef struct part_info {
     bool verifying;
     size_t n_contrib;
     uint32_t contrib[MAX_CONTRIBUTORS]; /* IPs that wrote into the part */
+    /* After a corrupt part that several peers wrote into, the part is
+     * downloaded again from one source at a time (owner), so a second
+     * failure points at one peer. */
+    bool exclusive;
+    struct dl_source *owner;
 } part_info_t;
 
 struct download {
@@ -189,9 +194,21 @@ dlpeer(peer_t *p, bool create)
     return dp;
 }
 
+/* A source that stops downloading gives up the parts it had to itself. */
+static void
+release_parts(dl_source_t *s)
+{
+    download_t *dl = s->dl;
+    for (size_t i = 0; i < dl->n_parts; i++)
+        if (dl->parts[i].owner == s)
+            dl->parts[i].owner = NULL;
+}
+
 static void
 src_set_state(dl_source_t *s, src_state_t st)
 {
+    if (s->state == SRC_DOWNLOADING && st != SRC_DOWNLOADING)
+        release_parts(s);
     if (s->state != st)
         log_debug("download %s: source %s: %s -> %s", s->dl->hex, peer_desc(s->peer),
                   src_state_names[s->state], src_state_names[st]);
@@ -206,6 +223,7 @@ static void
 src_free(dl_source_t *s)
 {
     download_t *dl = s->dl;
+    release_parts(s);
     src_uncount(s);
     src_drop_blocks(s);
     if (dl->hashset_asker == s)
@@ -437,10 +455,13 @@ request_blocks(dl_source_t *s)
     for (size_t i = 0; i < s->n_blocks; i++)
         rangeset_add(mine, s->blocks[i].start, s->blocks[i].end);
     /* Parts being verified are off limits, even in the end game: a write
-     * would void a check of what is already on disk (crash recovery). */
+     * would void a check of what is already on disk (crash recovery). So
+     * are parts another source has to itself after a corruption. */
     for (size_t i = 0; i < dl->n_parts; i++) {
         uint64_t ps, pe;
-        if (dl->parts[i].verifying && pf_part_range(pf, i, &ps, &pe) == 0 && pe > ps)
+        part_info_t *pi = &dl->parts[i];
+        bool other_owner = pi->exclusive && pi->owner != NULL && pi->owner != s;
+        if ((pi->verifying || other_owner) && pf_part_range(pf, i, &ps, &pe) == 0 && pe > ps)
             rangeset_add(mine, ps, pe);
     }
     blocksel_block_t picked[BLOCKS_IN_FLIGHT];
@@ -470,6 +491,9 @@ request_blocks(dl_source_t *s)
         block_t *b = &s->blocks[s->n_blocks++];
         b->start = picked[i].start;
         b->end = picked[i].end;
+        part_info_t *pi = &dl->parts[b->start / ED2K_PARTSIZE];
+        if (pi->exclusive && pi->owner == NULL)
+            pi->owner = s;
         b->got = rangeset_new();
         ranges[i].start = b->start;
         ranges[i].end = b->end;
@@ -975,37 +999,46 @@ verify_run(void *arg)
     pf_verify_run(c->job);
 }
 
-/* A corrupt part: every peer that wrote into it loses trust; one that does
- * it again (CORRUPT_BAN_THRESHOLD parts) is banned and dropped as a
- * source. */
+/* A corrupt part. When one peer wrote all of it, that peer loses trust,
+ * and one that does it again (CORRUPT_BAN_THRESHOLD parts) is banned and
+ * dropped as a source. When several did, nobody can be blamed yet (Muleteer
+ * has no AICH recovery): the part is downloaded again from a single source,
+ * so that a second failure has one author. */
 static void
 punish(download_t *dl, size_t part)
 {
     part_info_t *pi = &dl->parts[part];
-    peer_t *ban[MAX_CONTRIBUTORS];
-    size_t n_ban = 0;
-    for (size_t i = 0; i < pi->n_contrib; i++) {
-        for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-            if (peer_ip(s->peer) != pi->contrib[i])
-                continue;
-            s->corrupt++;
-            log_info("download %s: %s wrote into corrupt part %zu (%u so far)", dl->hex,
-                     peer_desc(s->peer), part, s->corrupt);
-            if (s->corrupt >= CORRUPT_BAN_THRESHOLD)
-                ban[n_ban++] = s->peer;
-            break;
-        }
+    if (pi->n_contrib > 1) {
+        log_info("download %s: %zu peers wrote into corrupt part %zu; it goes to one source "
+                 "next time",
+                 dl->hex, pi->n_contrib, part);
+        pi->exclusive = true;
+        pi->owner = NULL;
+        pi->n_contrib = 0;
+        return;
+    }
+    peer_t *ban = NULL;
+    for (dl_source_t *s = dl->sources; s != NULL && pi->n_contrib == 1; s = s->next_in_dl) {
+        if (peer_ip(s->peer) != pi->contrib[0])
+            continue;
+        s->corrupt++;
+        log_info("download %s: %s sent corrupt part %zu (%u so far)", dl->hex, peer_desc(s->peer),
+                 part, s->corrupt);
+        if (s->corrupt >= CORRUPT_BAN_THRESHOLD)
+            ban = s->peer;
+        break;
     }
     pi->n_contrib = 0;
+    pi->owner = NULL;
     /* Act after the walk: banning closes connections, which changes the
      * source lists. */
-    for (size_t i = 0; i < n_ban; i++) {
-        dl_source_t *s = src_of(dl, ban[i]);
-        if (s != NULL) {
-            pf_remove_source(dl->pf, net_ip_to_host(peer_ip(ban[i])), peer_port(ban[i]));
-            src_free(s);
+    if (ban != NULL) {
+        dl_source_t *bs = src_of(dl, ban);
+        if (bs != NULL) {
+            pf_remove_source(dl->pf, net_ip_to_host(peer_ip(ban)), peer_port(ban));
+            src_free(bs);
         }
-        peer_ban(ban[i], "sent corrupt data", BAN_SECONDS);
+        peer_ban(ban, "sent corrupt data", BAN_SECONDS);
     }
 }
 
@@ -1021,6 +1054,8 @@ verify_done(void *arg, int cancelled)
         switch (r) {
         case PF_VERIFY_OK:
             dl->parts[part].n_contrib = 0;
+            dl->parts[part].exclusive = false;
+            dl->parts[part].owner = NULL;
             log_info("download %s: part %zu verified%s", dl->hex, part,
                      pf_verify_is_speculative(c->job) ? " (found complete on disk)" : "");
             break;
@@ -1066,7 +1101,6 @@ typedef struct {
     pf_complete_job_t *job;
     int rc;
     char *error;
-    ed2k_hash_result_t hash;
 } complete_ctx_t;
 
 static void
@@ -1078,11 +1112,6 @@ complete_run(void *arg)
     if (c->rc != 0) {
         c->error = xstrdup(err->message);
         mt_error_free(err);
-    } else if (ed2k_hash_file(pf_complete_path(c->job), &c->hash, &err) != 0) {
-        /* Moved but unreadable: it is still complete; shared on rescan. */
-        log_warn("%s", err->message);
-        mt_error_free(err);
-        memset(&c->hash, 0, sizeof c->hash);
     }
 }
 
@@ -1106,12 +1135,12 @@ complete_done(void *arg, int cancelled)
         const char *path = pf_complete_path(c->job);
         log_info("download %s: complete: %s", dl->hex, path);
         struct stat st;
-        if (c->hash.size > 0 && stat(path, &st) == 0)
-            shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, &c->hash);
+        const ed2k_hash_result_t *h = pf_complete_hash(c->job);
+        if (h != NULL && stat(path, &st) == 0)
+            shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, h);
         dl->deleted = true; /* leaves the queue */
         dl_remove(dl);
     }
-    ed2k_hash_result_clear(&c->hash);
     pf_complete_job_free(c->job);
     free(c->error);
     free(c);

@@ -1909,6 +1909,7 @@ struct pf_complete_job {
     bool force_copy;
     char *final_path;
     pf_shared_t *shared;
+    ed2k_hash_result_t result; /* the whole-file hash computed by the run */
 };
 
 pf_complete_job_t *
@@ -1937,6 +1938,12 @@ pf_complete_force_copy(pf_complete_job_t *job)
     job->force_copy = true;
 }
 
+const ed2k_hash_result_t *
+pf_complete_hash(const pf_complete_job_t *job)
+{
+    return job->final_path != NULL ? &job->result : NULL;
+}
+
 const char *
 pf_complete_path(const pf_complete_job_t *job)
 {
@@ -1955,6 +1962,7 @@ pf_complete_job_free(pf_complete_job_t *job)
     free(job->incoming_dir);
     free(job->name);
     free(job->final_path);
+    ed2k_hash_result_clear(&job->result);
     shared_unref(job->shared);
     free(job);
 }
@@ -2116,14 +2124,14 @@ pf_complete_run(pf_complete_job_t *job, mt_error_t **err)
 {
     free(job->final_path);
     job->final_path = NULL;
-    ed2k_hash_result_t r;
-    memset(&r, 0, sizeof r);
-    if (ed2k_hash_file(job->data_path, &r, err) != 0)
+    ed2k_hash_result_clear(&job->result);
+    ed2k_hash_result_t *r = &job->result;
+    if (ed2k_hash_file(job->data_path, r, err) != 0)
         return -1;
-    bool ok = r.size == job->size && memcmp(r.file_hash, job->hash, ED2K_HASH_LEN) == 0;
-    bool aich_ok = !job->has_aich || memcmp(r.aich_root, job->aich, ED2K_AICH_LEN) == 0;
-    ed2k_hash_result_clear(&r);
+    bool ok = r->size == job->size && memcmp(r->file_hash, job->hash, ED2K_HASH_LEN) == 0;
+    bool aich_ok = !job->has_aich || memcmp(r->aich_root, job->aich, ED2K_AICH_LEN) == 0;
     if (!ok || !aich_ok) {
+        ed2k_hash_result_clear(r);
         mt_error_set(err, MT_ERR_INVALID, "%s does not match its %s; not moved", job->data_path,
                      ok ? "AICH root" : "file hash");
         return -1;

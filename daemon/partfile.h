@@ -275,6 +275,10 @@ pf_complete_job_t *pf_complete_prepare(partfile_t *pf, const char *incoming_dir)
 int pf_complete_run(pf_complete_job_t *job, mt_error_t **err);
 /* pf_complete_path: where the file went (NULL before a successful run). */
 const char *pf_complete_path(const pf_complete_job_t *job);
+/* pf_complete_hash: the hashes (file, parts, AICH) the run computed of the
+ * completed file, to share it without reading it again (NULL before a
+ * successful run). Owned by the job. */
+const ed2k_hash_result_t *pf_complete_hash(const pf_complete_job_t *job);
 /* pf_complete_force_copy: test hook; the move behaves as if rename had
  * failed with EXDEV. */
 void pf_complete_force_copy(pf_complete_job_t *job);

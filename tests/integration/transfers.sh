@@ -45,10 +45,13 @@ mk_tmpdir T
 
 # ---- the server, the amuled seeder and Muleteer A (a LowID) ----
 SP=$(free_port); AP=$(free_port); SEEDP=$(free_port); S2P=$(free_port); BP=$(free_port)
-"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --lowid-port "$AP" --keep-offers \
-  --log "$T/server.log" &
+# HighIDs without the port check: aMule silently refuses a third client
+# from one IP (UploadQueue.cpp, "no more than 3 clients from the same IP"),
+# and on loopback every peer, and the server's port check, is 127.0.0.1.
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --highid-all --lowid-port "$AP" \
+  --keep-offers --log "$T/server.log" &
 CLEANUP_PIDS+=("$!")
-eventually 10 grep -q 'listening' "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
+eventually 10 grep -qs 'listening' "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
 
 head -c 26000000 /dev/urandom >"$T/seeded.bin"      # 3 parts
 head -c 12000000 /dev/urandom >"$T/muleshared.bin"  # 2 parts

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# large_file.sh: a file over 4 GiB goes from one muleteerd to another on
+# loopback: 64-bit sizes in links, part files and hash sets, the I64 block
+# requests and data packets (compressed ones for the zero-filled stretches),
+# parts on both sides of the 4 GiB line. The file is sparse (zeros) with
+# random data at the start, around 4 GiB and at the end. TAP output.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+trap cleanup EXIT
+
+CLI="$MT_BUILDDIR/bin/muleteer"
+declare -A MULE_PID=()
+
+# start_mule NAME DIR TCP_PORT [CONF-LINE...] (as in transfers.sh)
+start_mule() {
+  local name=$1 dir=$2 tcp=$3; shift 3
+  mkdir -p "$dir"
+  {
+    echo "state_dir = $dir"
+    echo "database = host=$dir/no-database dbname=none"
+    echo "log_file = $dir/muleteerd.log"
+    echo "log_level = info"
+    echo "nickname = mule-$name"
+    echo "tcp_port = $tcp"
+    echo "udp_port = $((tcp + 1))"
+    echo "filter_lan = no"
+    echo "rescan_interval = 0"
+    printf '%s\n' "$@"
+  } >"$dir/muleteer.conf"
+  setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
+  MULE_PID[$name]=$!
+  CLEANUP_PIDS+=("$!")
+  eventually 15 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
+}
+mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout 30 "$@"; }
+
+mk_tmpdir T
+SIZE=$((4 * 1024 * 1024 * 1024 + 12345678))   # 4 GiB + 12,345,678 bytes: 443 parts
+mkdir -p "$T/a/share"
+F="$T/a/share/large.bin"
+truncate -s "$SIZE" "$F"
+for off in 0 $((4 * 1024 * 1024 * 1024 - 3000000)) $((SIZE - 2000000)); do
+  head -c 2000000 /dev/urandom | dd of="$F" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
+done
+check "a sparse file of $SIZE bytes is made" [ "$(stat -c %s "$F")" = "$SIZE" ]
+
+AP=$(free_port); BP=$(free_port)
+start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share"
+hashed() { mcli "$T/a" shared | grep -q large.bin; }
+check "Muleteer A hashes and shares it" eventually 240 hashed
+HASH=$(mcli "$T/a" shared | awk '/large.bin/ { print $1 }')
+check "A's eD2K hash is rhash's" [ "$HASH" = "$(rhash --printf '%{ed2k}' "$F")" ]
+
+start_mule B "$T/b" "$BP"
+out=$(mcli "$T/b" add "ed2k://|file|large.bin|$SIZE|$HASH|/|sources,127.0.0.1:$AP|/")
+check "Muleteer B takes a link with a size over 4 GiB" eval 'grep -q "large.bin" <<<"$out"'
+done_b() { [ -f "$T/b/incoming/large.bin" ]; }
+if eventually 600 done_b; then ok "B completes the download"; else not_ok "B completes the download"; diag "$(mcli "$T/b" downloads)"; fi
+check "B's file is identical" cmp -s "$T/b/incoming/large.bin" "$F"
+check "parts above 4 GiB were verified" grep -q "part 442 verified" "$T/b/muleteerd.log"
+check "B shares the completed file under the same hash" eval 'mcli "$T/b" shared | grep -q "^$HASH"'
+for n in A B; do
+  kill -TERM "${MULE_PID[$n]}"
+  wait "${MULE_PID[$n]}"; rc=$?
+  check "Muleteer $n stops cleanly" [ "$rc" = 0 ]
+done
+bad=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/a/stderr "$T"/b/stderr 2>/dev/null || true)
+check "no sanitizer reports" [ -z "$bad" ]
+finish
