@@ -71,6 +71,12 @@ struct partfile {
     uint64_t verified_bytes;
     uint64_t save_seq;
     pf_shared_t *shared;
+    /* Every byte not filled is a hole of the sparse file (a new download, or
+     * a corrupt part whose range was punched out), so zeros need not be
+     * written: they are already there, and the file stays sparse. False
+     * after a load (data written after the last save may lie in the gaps)
+     * and when punching a hole fails. */
+    bool holes_clean;
 };
 
 static pf_shared_t *
@@ -982,6 +988,7 @@ pf_create(const char *temp_dir, const uint8_t hash[ED2K_HASH_LEN], uint64_t size
     m->added_at = (int64_t)time(NULL);
     pf = pf_new(temp_dir, m, fd);
     pf->dirty = true;
+    pf->holes_clean = true;
     if (pf_save_now(pf, err) != 0) {
         unlink(data_path);
         pf_free(pf);
@@ -1612,7 +1619,10 @@ pf_write(partfile_t *pf, uint64_t offset, const void *data, size_t len, mt_error
     /* Only the gaps of the filled set are written: what is filled stays as
      * it is (verified parts are always fully filled). */
     while (rangeset_first_gap(pf->m->filled, x, end, &gs, &ge)) {
-        if (pwrite_all(pf->fd, bytes + (gs - offset), (size_t)(ge - gs), gs) != 0) {
+        const uint8_t *chunk = bytes + (gs - offset);
+        size_t n = (size_t)(ge - gs);
+        bool zeros = pf->holes_clean && chunk[0] == 0 && memcmp(chunk, chunk + 1, n - 1) == 0;
+        if (!zeros && pwrite_all(pf->fd, chunk, n, gs) != 0) {
             mt_error_set(err, MT_ERR_IO, "cannot write %s at %llu: %s", pf->data_path,
                          (unsigned long long)gs, strerror(errno));
             return -1;
@@ -1722,6 +1732,11 @@ pf_verify_apply(partfile_t *pf, pf_verify_job_t *job)
     if (job->speculative)
         return PF_VERIFY_UNCHANGED;
     rangeset_remove(pf->m->filled, job->start, job->end);
+    /* Punch the corrupt bytes out, so the gap reads as zeros again. */
+    if (pf->holes_clean &&
+        fallocate(pf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)job->start,
+                  (off_t)(job->end - job->start)) != 0)
+        pf->holes_clean = false;
     pf->part_gen[p]++;
     pf->dirty = true;
     return PF_VERIFY_CORRUPT;

@@ -57,6 +57,8 @@ check "Muleteer B takes a link with a size over 4 GiB" eval 'grep -q "large.bin"
 done_b() { [ -f "$T/b/incoming/large.bin" ]; }
 if eventually 600 done_b; then ok "B completes the download"; else not_ok "B completes the download"; diag "$(mcli "$T/b" downloads)"; fi
 check "B's file is identical" cmp -s "$T/b/incoming/large.bin" "$F"
+used=$(( $(stat -c '%b * %B' "$T/b/incoming/large.bin") ))
+check "and as sparse as the original (zeros are not written: $used bytes on disk)" [ "$used" -lt $((64 * 1024 * 1024)) ]
 check "parts above 4 GiB were verified" grep -q "part 442 verified" "$T/b/muleteerd.log"
 check "B shares the completed file under the same hash" eval 'mcli "$T/b" shared | grep -q "^$HASH"'
 for n in A B; do

@@ -973,6 +973,83 @@ START_TEST(test_corrupt_part_discarded)
 }
 END_TEST
 
+
+/* Zeros are not written into a new download's holes (the file stays
+ * sparse); a corrupt part is punched out; after a load, gaps may hold stale
+ * bytes, so zeros are written for real. */
+START_TEST(test_zero_holes)
+{
+    const uint64_t size = PS + 100000;
+    uint8_t *content = xcalloc(size, 1);
+    for (int i = 0; i < 100; i++) {
+        content[1000 + i] = (uint8_t)(i + 1);
+        content[PS + 5000 + i] = (uint8_t)(i + 7);
+    }
+    ed2k_hash_result_t hr;
+    ed2k_hash_memory(content, size, &hr);
+    mt_error_t *err = NULL;
+    partfile_t *pf = pf_create(dir, hr.file_hash, size, "zeros.bin", &err);
+    ck_assert_ptr_nonnull(pf);
+    ck_assert_int_eq(pf_set_hashset(pf, (const uint8_t (*)[16])hr.part_hashes,
+                                    hr.n_part_hashes, NULL), 0);
+    /* part 1 gets a corrupt non-zero byte first */
+    uint8_t junk = 0xEE;
+    ck_assert_int_eq(pf_write(pf, PS + 50000, &junk, 1, NULL), 0);
+    for (uint64_t off = 0; off < size; off += 10240) {
+        size_t n = size - off < 10240 ? (size_t)(size - off) : 10240;
+        ck_assert_int_eq(pf_write(pf, off, content + off, n, NULL), 0);
+    }
+    struct stat st;
+    ck_assert_int_eq(stat(pf_data_path(pf), &st), 0);
+    ck_assert_int_lt((long long)st.st_blocks * 512, 1 << 20); /* ~10 MB of zeros not written */
+    ck_assert_int_eq(verify(pf, 0, false), PF_VERIFY_OK);
+    ck_assert_int_eq(verify(pf, 1, false), PF_VERIFY_CORRUPT);
+    /* the corrupt byte is gone from the disk: the gap reads as zeros */
+    int fd = open(pf_data_path(pf), O_RDONLY);
+    uint8_t b = 1;
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)(PS + 50000)), 1);
+    ck_assert_int_eq(b, 0);
+    close(fd);
+    for (uint64_t off = PS; off < size; off += 10240) {
+        size_t n = size - off < 10240 ? (size_t)(size - off) : 10240;
+        ck_assert_int_eq(pf_write(pf, off, content + off, n, NULL), 0);
+    }
+    ck_assert_int_eq(verify(pf, 1, false), PF_VERIFY_OK);
+    ck_assert(pf_is_complete(pf));
+    pf_free(pf);
+    ed2k_hash_result_clear(&hr);
+
+    /* After a load: stale bytes in a gap are overwritten by real zeros. */
+    ed2k_hash_memory(content, size, &hr);
+    char *met = NULL;
+    mkdir(dir, 0755);
+    char *sub = xasprintf("%s/reload", dir);
+    mkdir(sub, 0755);
+    pf = pf_create(sub, hr.file_hash, size, "zeros.bin", &err);
+    ck_assert_ptr_nonnull(pf);
+    ck_assert_int_eq(pf_set_hashset(pf, (const uint8_t (*)[16])hr.part_hashes,
+                                    hr.n_part_hashes, NULL), 0);
+    save(pf);
+    fd = open(pf_data_path(pf), O_WRONLY);
+    ck_assert_int_eq(pwrite(fd, &junk, 1, 77), 1); /* written "before a crash", not saved */
+    close(fd);
+    met = xstrdup(pf_met_path(pf));
+    pf_free(pf);
+    pf = pf_load(met, &err);
+    ck_assert_ptr_nonnull(pf);
+    for (uint64_t off = 0; off < PS; off += 10240)
+        ck_assert_int_eq(pf_write(pf, off, content + off, 10240 < PS - off ? 10240 : (size_t)(PS - off), NULL), 0);
+    ck_assert_int_eq(verify(pf, 0, false), PF_VERIFY_OK);
+    pf_delete_files(pf, NULL);
+    pf_free(pf);
+    free(met);
+    rmdir(sub);
+    free(sub);
+    ed2k_hash_result_clear(&hr);
+    free(content);
+}
+END_TEST
+
 START_TEST(test_verified_writes_ignored)
 {
     ed2k_hash_result_t hr;
@@ -1713,6 +1790,7 @@ main(void)
     tcase_add_test(tc, test_atomic_save);
     tcase_add_test(tc, test_save_jobs_order);
     tcase_add_test(tc, test_corrupt_part_discarded);
+    tcase_add_test(tc, test_zero_holes);
     tcase_add_test(tc, test_verified_writes_ignored);
     tcase_add_test(tc, test_verify_stale_and_io_error);
     tcase_add_test(tc, test_sizes);
