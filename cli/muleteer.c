@@ -25,7 +25,9 @@ usage(FILE *out)
             "commands:\n"
             "  status             what the daemon is doing: version, uptime, database\n"
             "  ping               check that the daemon answers\n"
-            "  add LINK [--category NAME]   download an ed2k://|file|...| link\n"
+            "  add LINK [--category NAME] [--priority low|normal|high]\n"
+            "                     download an ed2k://|file|...| link\n"
+            "  priority HASH low|normal|high   change a download's priority\n"
             "  downloads          the downloads, with progress, speed and sources\n"
             "  pause HASH | resume HASH | stop HASH\n"
             "  delete HASH [--files]   cancel a download and remove its temporary data;\n"
@@ -269,23 +271,36 @@ main(int argc, char **argv)
             }
         }
     } else if (strcmp(cmd, "add") == 0) {
-        const char *category = NULL, *link = NULL;
+        const char *category = NULL, *link = NULL, *prio = NULL;
         for (int i = 0; i < nargs; i++) {
             if (strcmp(av[i], "--category") == 0 && i + 1 < nargs)
                 category = av[++i];
+            else if (strcmp(av[i], "--priority") == 0 && i + 1 < nargs)
+                prio = av[++i];
             else if (link == NULL)
                 link = av[i];
             else
                 link = NULL, i = nargs;
         }
         if (link == NULL) {
-            fprintf(stderr, "muleteer: usage: muleteer add LINK [--category NAME]\n");
+            fprintf(stderr, "muleteer: usage: muleteer add LINK [--category NAME] "
+                            "[--priority low|normal|high]\n");
             return EXIT_USAGE;
         }
         args = json_object_new_object();
         json_object_object_add(args, "link", json_object_new_string(link));
         if (category != NULL)
             json_object_object_add(args, "category", json_object_new_string(category));
+        if (prio != NULL)
+            json_object_object_add(args, "priority", json_object_new_string(prio));
+    } else if (strcmp(cmd, "priority") == 0) {
+        if (nargs != 2) {
+            fprintf(stderr, "muleteer: usage: muleteer priority HASH low|normal|high\n");
+            return EXIT_USAGE;
+        }
+        args = json_object_new_object();
+        json_object_object_add(args, "hash", json_object_new_string(av[0]));
+        json_object_object_add(args, "priority", json_object_new_string(av[1]));
     } else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
                strcmp(cmd, "stop") == 0 || strcmp(cmd, "delete") == 0) {
         bool files = false;
@@ -389,7 +404,8 @@ main(int argc, char **argv)
     } else if (strcmp(cmd, "shared") == 0) {
         print_shared(result);
     } else if (strcmp(cmd, "add") == 0 || strcmp(cmd, "pause") == 0 ||
-               strcmp(cmd, "resume") == 0 || strcmp(cmd, "stop") == 0) {
+               strcmp(cmd, "resume") == 0 || strcmp(cmd, "stop") == 0 ||
+               strcmp(cmd, "priority") == 0) {
         print_download(result);
     } else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
                strcmp(cmd, "server") == 0) {

@@ -79,14 +79,20 @@ int
 cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
     muleteerd_t *d = ctx;
-    const char *link, *category, *added_by, *added_via;
+    const char *link, *category, *added_by, *added_via, *prio_name;
     if (arg_str(args, "link", true, &link, 65536, err) != 0 ||
         arg_str(args, "category", false, &category, 255, err) != 0 ||
+        arg_str(args, "priority", false, &prio_name, 16, err) != 0 ||
         arg_str(args, "added_by", false, &added_by, 255, err) != 0 ||
         arg_str(args, "added_via", false, &added_via, 255, err) != 0)
         return -1;
+    int prio = DL_PRIO_NORMAL;
+    if (prio_name != NULL && dl_priority_parse(prio_name, &prio) != 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
+        return -1;
+    }
     download_t *dl = NULL;
-    if (dlq_add_link(d->downloads, link, category, added_by != NULL ? added_by : "cli",
+    if (dlq_add_link(d->downloads, link, category, prio, added_by != NULL ? added_by : "cli",
                      added_via != NULL ? added_via : "native", &dl, err) != 0)
         return -1;
     *result = dl_to_json(dl);
@@ -118,6 +124,24 @@ change_state(void *ctx, json_object *args, json_object **result, mt_error_t **er
     if (dl == NULL)
         return -1;
     fn(dl);
+    *result = dl_to_json(dl);
+    return 0;
+}
+
+int
+cmd_priority(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *name;
+    int prio;
+    download_t *dl = arg_download(d, args, err);
+    if (dl == NULL || arg_str(args, "priority", true, &name, 16, err) != 0)
+        return -1;
+    if (dl_priority_parse(name, &prio) != 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
+        return -1;
+    }
+    dl_set_priority(dl, prio);
     *result = dl_to_json(dl);
     return 0;
 }

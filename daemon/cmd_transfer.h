@@ -10,6 +10,7 @@
 
 int cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_downloads(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_priority(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_pause(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_resume(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_stop(void *ctx, json_object *args, json_object **result, mt_error_t **err);

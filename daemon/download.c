@@ -1433,6 +1433,42 @@ source_tick(dl_source_t *s, time_t now)
     }
 }
 
+int
+dl_priority_parse(const char *s, int *out)
+{
+    if (strcmp(s, "low") == 0)
+        *out = DL_PRIO_LOW;
+    else if (strcmp(s, "normal") == 0)
+        *out = DL_PRIO_NORMAL;
+    else if (strcmp(s, "high") == 0)
+        *out = DL_PRIO_HIGH;
+    else
+        return -1;
+    return 0;
+}
+
+const char *
+dl_priority_name(int prio)
+{
+    return prio < 0 ? "low" : prio > 0 ? "high" : "normal";
+}
+
+void
+dl_set_priority(download_t *dl, int prio)
+{
+    pf_set_priority(dl->pf, prio < 0 ? DL_PRIO_LOW : prio > 0 ? DL_PRIO_HIGH : DL_PRIO_NORMAL);
+    save_async(dl);
+}
+
+/* Downloads by priority, highest first (stable within a priority), so
+ * their sources get the connection slots first. */
+static int
+cmp_priority(const void *a, const void *b)
+{
+    const download_t *da = *(download_t *const *)a, *db = *(download_t *const *)b;
+    return pf_priority(db->pf) - pf_priority(da->pf);
+}
+
 void
 dlq_tick(dlq_t *q)
 {
@@ -1441,6 +1477,15 @@ dlq_tick(dlq_t *q)
     bool save = now - q->last_save >= conf_get_int(d->conf, "save_interval");
     if (save)
         q->last_save = now;
+    if (q->n > 1) {
+        /* insertion sort: stable, and the list is almost always sorted */
+        for (size_t i = 1; i < q->n; i++)
+            for (size_t j = i; j > 0 && cmp_priority(&q->dls[j - 1], &q->dls[j]) > 0; j--) {
+                download_t *t = q->dls[j];
+                q->dls[j] = q->dls[j - 1];
+                q->dls[j - 1] = t;
+            }
+    }
     for (size_t i = 0; i < q->n; i++) {
         download_t *dl = q->dls[i];
         /* speed: exponential average over about 5 s */
@@ -1588,8 +1633,8 @@ add_link_sources(dlq_t *q, download_t *dl, const ed2k_link_t *l)
 }
 
 int
-dlq_add_link(dlq_t *q, const char *text, const char *category, const char *added_by,
-             const char *added_via, download_t **out, mt_error_t **err)
+dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
+             const char *added_by, const char *added_via, download_t **out, mt_error_t **err)
 {
     if (out != NULL)
         *out = NULL;
@@ -1634,6 +1679,7 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, const char *added
         goto out;
     }
     pf_set_added_at(pf, time(NULL));
+    pf_set_priority(pf, priority);
     dl = download_new(q, pf);
     add_link_sources(q, dl, l);
     /* Saved at once, with the link's sources: a crash right after the add
@@ -1766,7 +1812,7 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "category", pf_category(pf) != NULL
                                               ? json_object_new_string(pf_category(pf))
                                               : NULL);
-    json_object_object_add(o, "priority", json_object_new_int(pf_priority(pf)));
+    json_object_object_add(o, "priority", json_object_new_string(dl_priority_name(pf_priority(pf))));
     json_object_object_add(o, "added_at", json_object_new_int64((int64_t)pf_added_at(pf)));
     json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
     json_object_object_add(o, "error", dl->error != NULL ? json_object_new_string(dl->error) : NULL);

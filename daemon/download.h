@@ -35,8 +35,9 @@ void dlq_tick(dlq_t *q);
  * any, are used). MT_ERR_INVALID for a bad link (the message says what),
  * MT_ERR_EXISTS when the file is already being downloaded (its new sources
  * are still added) or already shared. */
-int dlq_add_link(dlq_t *q, const char *link, const char *category, const char *added_by,
-                 const char *added_via, download_t **out, mt_error_t **err);
+int dlq_add_link(dlq_t *q, const char *link, const char *category, int priority,
+                 const char *added_by, const char *added_via, download_t **out,
+                 mt_error_t **err);
 download_t *dlq_find(const dlq_t *q, const uint8_t hash[16]);
 /* dlq_find_hex: by 32 hex digits (either case). */
 download_t *dlq_find_hex(const dlq_t *q, const char *hex);
@@ -48,6 +49,14 @@ uint64_t dlq_rate(const dlq_t *q);
 /* dl_add_source: a source for d (ip in eD2K form). Returns 0 when added,
  * -1 when filtered (reserved/LAN address, ourselves, limit) or known. */
 int dl_add_source(download_t *dl, uint32_t ip, uint16_t port);
+
+/* Download priorities (stored in the part file): sources of higher
+ * priority downloads are asked first. */
+enum { DL_PRIO_LOW = -1, DL_PRIO_NORMAL = 0, DL_PRIO_HIGH = 1 };
+/* dl_priority_parse: "low", "normal" or "high"; -1 for anything else. */
+int dl_priority_parse(const char *s, int *out);
+const char *dl_priority_name(int prio);
+void dl_set_priority(download_t *dl, int prio);
 
 int dl_pause(download_t *dl);
 int dl_resume(download_t *dl);

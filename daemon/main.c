@@ -36,8 +36,9 @@
 static const ctlsrv_command_t commands[] = {
     { "ping", status_cmd_ping, "check that the daemon answers" },
     { "status", status_cmd_status, "version, uptime, ports and database state" },
-    { "add", cmd_add, "add a download from an ed2k link: {link, category}" },
+    { "add", cmd_add, "add a download from an ed2k link: {link, category, priority}" },
     { "downloads", cmd_downloads, "list the downloads with progress, speed and sources" },
+    { "priority", cmd_priority, "set a download's priority: {hash, priority: low|normal|high}" },
     { "pause", cmd_pause, "pause a download: {hash}" },
     { "resume", cmd_resume, "resume a paused or stopped download: {hash}" },
     { "stop", cmd_stop, "stop a download: {hash}" },

@@ -104,6 +104,9 @@ check "Muleteer served amuled from an upload slot" grep -q "upload: slot for mt-
 mcli "$T/a" limits --up 200 >/dev/null   # keep A from finishing it alone
 start_mule B "$T/b" "$BP"
 mcli "$T/b" add "ed2k://|file|seeded.bin|26000000|$SEED_HASH|/|sources,127.0.0.1:$SEEDP,127.0.0.1:$AP|/" >/dev/null
+check "a download's priority can be set" eval 'mcli "$T/b" --json priority "$SEED_HASH" high | grep -q "\"priority\": *\"high\""'
+out=$(mcli "$T/b" priority "$SEED_HASH" urgent 2>&1); rc=$?
+check "a bad priority is refused with a clear error" eval '[ $rc = 1 ] && grep -q "must be low, normal or high" <<<"$out"'
 two_at_once() { [ "$(mcli "$T/b" --json downloads | grep -c '"state": *"downloading"')" -ge 3 ]; }  # the download's own state, and two peers
 check "(d) two sources send to Muleteer B at the same time" eventually 120 two_at_once
 complete_b() { [ -f "$T/b/incoming/seeded.bin" ]; }
