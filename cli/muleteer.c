@@ -429,28 +429,6 @@ main(int argc, char **argv)
             human_size(num(e, "sent"), sent, sizeof sent);
             printf("  %s  %10s sent  %s\n", str(e, "hash"), sent, str(e, "peer"));
         }
-    } else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
-               strcmp(cmd, "server") == 0) {
-        print_server(result);
-    } else if (strcmp(cmd, "rescan") == 0) {
-        printf("scanning the shared directories\n");
-    } else if (strcmp(cmd, "delete") == 0) {
-        printf("deleted the %s%s%s\n", str(result, "deleted"),
-               strcmp(str(result, "deleted"), "file") == 0 ? " " : "",
-               strcmp(str(result, "deleted"), "file") == 0 ? str(result, "path") : "");
-    } else if (strcmp(cmd, "uploads") == 0) {
-        json_object *slots = NULL;
-        json_object_object_get_ex(result, "slots", &slots);
-        char rate[32];
-        human_size(num(result, "rate"), rate, sizeof rate);
-        printf("uploading %s/s in %zu slot(s), %lld client(s) queued\n", rate,
-               slots != NULL ? json_object_array_length(slots) : 0, num(result, "queued"));
-        for (size_t i = 0; slots != NULL && i < json_object_array_length(slots); i++) {
-            json_object *e = json_object_array_get_idx(slots, i);
-            char sent[32];
-            human_size(num(e, "sent"), sent, sizeof sent);
-            printf("  %s  %10s sent  %s\n", str(e, "hash"), sent, str(e, "peer"));
-        }
     } else if (strcmp(cmd, "limits") == 0) {
         if (num(result, "max_upload") > 0)
             printf("upload limit:   %lld KiB/s\n", num(result, "max_upload"));

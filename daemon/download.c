@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/net.h"
 #include "daemon/rangeset.h"
+#include "daemon/resolve.h"
 #include "daemon/shared.h"
 #include "daemon/worker.h"
 #include "ed2k/c2c.h"
@@ -17,12 +18,12 @@
 #include "ed2k/link.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/text.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,14 +128,6 @@ struct dlq {
     size_t n;
     time_t last_save;
 };
-
-static time_t
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -328,7 +321,7 @@ send_file_request(dl_source_t *s)
     /* One-part files have no status request: the answer to the name
      * request is enough, and the source then has the whole file. */
     bool want_status = pf_data_part_count(pf) > 1;
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     mt_error_t *err = NULL;
     if (c->multipacket || c->ext_multipacket) {
         ed2k_multipacket_t m = { 0 };
@@ -382,7 +375,7 @@ src_start(dl_source_t *s)
 static void
 send_upload_request(dl_source_t *s)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     /* An uploader keeps, per client, the blocks it already sent and drops
      * requests for them (aMule's AddReqBlock). After our crash or a broken
      * connection it may still hold an old upload session for us, and would
@@ -405,20 +398,20 @@ src_proceed(dl_source_t *s)
     partfile_t *pf = dl->pf;
     if (!dl_is_active(dl)) {
         src_set_state(s, SRC_IDLE);
-        s->next_ask = now_s() + 60;
+        s->next_ask = clock_mono_s() + 60;
         return;
     }
     if (pf_size(pf) >= ED2K_PARTSIZE && !pf_has_hashset(pf) &&
         (dl->hashset_asker == NULL || dl->hashset_asker == s)) {
         dl->hashset_asker = s;
         ed2k_hashsetrequest_encode(peer_out(s->peer), pf_hash(pf));
-        s->asked_at = now_s();
+        s->asked_at = clock_mono_s();
         src_set_state(s, SRC_HASHSET);
         return;
     }
     if (!src_has_needed(s)) {
         src_set_state(s, SRC_NO_NEEDED);
-        s->next_ask = now_s() + NONEEDED_RETRY;
+        s->next_ask = clock_mono_s() + NONEEDED_RETRY;
         return;
     }
     send_upload_request(s);
@@ -481,7 +474,7 @@ request_blocks(dl_source_t *s)
             /* Nothing for this source: leave its slot to others. */
             send_cancel(s);
             src_set_state(s, SRC_NO_NEEDED);
-            s->next_ask = now_s() + NONEEDED_RETRY / 4;
+            s->next_ask = clock_mono_s() + NONEEDED_RETRY / 4;
         }
         return;
     }
@@ -549,7 +542,7 @@ write_data(dl_source_t *s, block_t *b, uint64_t offset, const uint8_t *data, siz
     pf_add_downloaded_bytes(dl->pf, len);
     s->received += len;
     dl->bytes_tick += len;
-    s->last_data = now_s();
+    s->last_data = clock_mono_s();
     return 0;
 }
 
@@ -805,7 +798,7 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
             dp->active = s;
             log_info("download %s: %s gave us an upload slot", s->dl->hex, peer_desc(p));
             src_set_state(s, SRC_DOWNLOADING);
-            s->last_data = s->slot_at = now_s();
+            s->last_data = s->slot_at = clock_mono_s();
             s->received_at_slot = s->received;
             request_blocks(s);
             return 1;
@@ -815,7 +808,7 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
                 return -1;
             if (act != NULL && act->state == SRC_WAIT_SLOT) {
                 act->rank = (uint16_t)(rank > 65535 ? 65535 : rank);
-                act->next_ask = now_s() + REASK_INTERVAL;
+                act->next_ask = clock_mono_s() + REASK_INTERVAL;
                 src_set_state(act, SRC_QUEUED);
             }
             return 1;
@@ -823,7 +816,7 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
         case ED2K_OP_OUTOFPARTREQS:
             if (act != NULL && act->state == SRC_DOWNLOADING) {
                 src_drop_blocks(act);
-                act->next_ask = now_s() + REASK_INTERVAL;
+                act->next_ask = clock_mono_s() + REASK_INTERVAL;
                 src_set_state(act, SRC_QUEUED);
             }
             return 1;
@@ -855,7 +848,7 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
             return -1;
         if (act != NULL && (act->state == SRC_WAIT_SLOT || act->state == SRC_QUEUED)) {
             act->rank = rank;
-            act->next_ask = now_s() + REASK_INTERVAL;
+            act->next_ask = clock_mono_s() + REASK_INTERVAL;
             src_set_state(act, SRC_QUEUED);
             log_debug("download %s: queued at %s, rank %u", act->dl->hex, peer_desc(p), rank);
         }
@@ -908,7 +901,7 @@ dl_on_peer_ready(muleteerd_t *d, peer_t *p)
             pick = s;
             break;
         }
-        if (pick == NULL && s->state == SRC_IDLE && now_s() >= s->next_ask)
+        if (pick == NULL && s->state == SRC_IDLE && clock_mono_s() >= s->next_ask)
             pick = s;
     }
     if (pick != NULL) {
@@ -923,7 +916,7 @@ dl_on_peer_ready(muleteerd_t *d, peer_t *p)
 static void
 src_closed(dl_source_t *s, bool data_flowed)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     src_drop_blocks(s);
     if (s->dl->hashset_asker == s)
         s->dl->hashset_asker = NULL;
@@ -1289,7 +1282,7 @@ dlq_new(muleteerd_t *d)
 {
     dlq_t *q = xcalloc(1, sizeof *q);
     q->d = d;
-    q->last_save = now_s();
+    q->last_save = clock_mono_s();
     return q;
 }
 
@@ -1472,7 +1465,7 @@ cmp_priority(const void *a, const void *b)
 void
 dlq_tick(dlq_t *q)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     muleteerd_t *d = q->d;
     bool save = now - q->last_save >= conf_get_int(d->conf, "save_interval");
     if (save)
@@ -1578,57 +1571,38 @@ dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
     return 0;
 }
 
-/* Resolving host names of link sources happens on a worker. */
+/* A link source given by host name, resolved on a worker. */
 typedef struct {
     dlq_t *q;
     uint8_t hash[16];
     char *host;
     uint16_t port;
-    uint32_t ip;
-    int rc;
-} resolve_ctx_t;
+} link_source_t;
 
 static void
-resolve_run(void *arg)
+link_source_resolved(void *ctx, uint32_t ip, const char *error)
 {
-    resolve_ctx_t *c = arg;
-    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
-    c->rc = getaddrinfo(c->host, NULL, &hints, &res);
-    if (c->rc == 0 && res != NULL)
-        c->ip = net_ip_from_in_addr(((struct sockaddr_in *)res->ai_addr)->sin_addr);
-    freeaddrinfo(res);
-}
-
-static void
-resolve_done(void *arg, int cancelled)
-{
-    resolve_ctx_t *c = arg;
-    if (!cancelled) {
-        download_t *dl = dlq_find(c->q, c->hash);
-        if (c->rc != 0)
-            log_info("cannot resolve source %s: %s", c->host, gai_strerror(c->rc));
-        else if (dl != NULL)
-            dl_add_source(dl, c->ip, c->port);
-    }
-    free(c->host);
-    free(c);
+    link_source_t *ls = ctx;
+    download_t *dl = error == NULL ? dlq_find(ls->q, ls->hash) : NULL;
+    if (error != NULL)
+        log_info("cannot resolve source %s: %s", ls->host, error);
+    else if (dl != NULL)
+        dl_add_source(dl, ip, ls->port);
+    free(ls->host);
+    free(ls);
 }
 
 static void
 add_link_sources(dlq_t *q, download_t *dl, const ed2k_link_t *l)
 {
+    (void)dl;
     for (size_t i = 0; i < l->n_sources; i++) {
-        uint32_t ip;
-        if (net_ip_parse(l->sources[i].host, &ip) == 0) {
-            dl_add_source(dl, ip, l->sources[i].port);
-            continue;
-        }
-        resolve_ctx_t *c = xcalloc(1, sizeof *c);
-        c->q = q;
-        memcpy(c->hash, l->hash, 16);
-        c->host = xstrdup(l->sources[i].host);
-        c->port = l->sources[i].port;
-        worker_submit(q->d->workers, resolve_run, resolve_done, c);
+        link_source_t *ls = xcalloc(1, sizeof *ls);
+        ls->q = q;
+        memcpy(ls->hash, l->hash, 16);
+        ls->host = xstrdup(l->sources[i].host);
+        ls->port = l->sources[i].port;
+        resolve_ipv4(q->d->workers, ls->host, link_source_resolved, ls);
     }
 }
 

@@ -19,6 +19,7 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/upload.c daemon/upload.h \
 	daemon/cmd_transfer.c daemon/cmd_transfer.h \
 	daemon/server.c daemon/server.h \
+	daemon/resolve.c daemon/resolve.h \
 	daemon/shared.c daemon/shared.h \
 	daemon/status.c daemon/status.h \
 	daemon/worker.c daemon/worker.h

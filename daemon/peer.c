@@ -10,6 +10,7 @@
 #include "daemon/upload.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/packet.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -77,14 +78,6 @@ struct peer_mgr {
     ban_t *bans;
     size_t n_bans;
 };
-
-static time_t
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 static void
 update_desc(peer_t *p)
@@ -173,7 +166,7 @@ peer_close(peer_t *p, const char *reason)
 bool
 peer_mgr_is_banned(peer_mgr_t *m, uint32_t ip)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     for (size_t i = 0; i < m->n_bans; i++)
         if (m->bans[i].ip == ip && m->bans[i].until > now)
             return true;
@@ -188,7 +181,7 @@ peer_ban(peer_t *p, const char *reason, int seconds)
     if (m->n_bans < PEER_MAX_BANS) {
         m->bans = xreallocarray(m->bans, m->n_bans + 1, sizeof *m->bans);
         m->bans[m->n_bans].ip = p->ip;
-        m->bans[m->n_bans].until = now_s() + seconds;
+        m->bans[m->n_bans].until = clock_mono_s() + seconds;
         m->n_bans++;
     }
     peer_close(p, reason);
@@ -337,7 +330,7 @@ became_ready(peer_t *p)
 {
     set_state(p, PEER_READY);
     p->deadline = 0;
-    p->last_activity = now_s();
+    p->last_activity = clock_mono_s();
     log_debug("peer %s: ready (%s)", p->desc, p->outgoing ? "outgoing" : "incoming");
     ul_on_peer_ready(p->mgr->d, p);
     dl_on_peer_ready(p->mgr->d, p);
@@ -410,7 +403,7 @@ dispatch(peer_t **pp, ed2k_packet_t *pkt)
         mt_error_free(err);
         return -1;
     }
-    p->last_activity = now_s();
+    p->last_activity = clock_mono_s();
     switch (p->state) {
     case PEER_WAIT_HELLO:
         if (pkt->proto != ED2K_PROTO_EDONKEY || pkt->opcode != ED2K_OP_HELLO) {
@@ -517,7 +510,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         setsockopt(bufferevent_getfd(p->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         set_state(p, PEER_HELLO_SENT);
-        p->deadline = now_s() + PEER_HELLO_TIMEOUT;
+        p->deadline = clock_mono_s() + PEER_HELLO_TIMEOUT;
         send_hello(p, false);
         return;
     }
@@ -559,7 +552,7 @@ peer_connect(peer_t *p)
     p->outgoing = true;
     setup_bev(p, bev);
     set_state(p, PEER_CONNECTING);
-    p->deadline = now_s() + PEER_CONNECT_TIMEOUT;
+    p->deadline = clock_mono_s() + PEER_CONNECT_TIMEOUT;
     if (bufferevent_socket_connect(bev, (struct sockaddr *)&sa, sizeof sa) != 0) {
         drop_connection(p);
         return -1;
@@ -594,7 +587,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     p->outgoing = false;
     setup_bev(p, bev);
     set_state(p, PEER_WAIT_HELLO);
-    p->deadline = now_s() + PEER_HELLO_TIMEOUT;
+    p->deadline = clock_mono_s() + PEER_HELLO_TIMEOUT;
     log_debug("peer %s: incoming connection", p->desc);
 }
 
@@ -686,7 +679,7 @@ peer_mgr_free(peer_mgr_t *m)
 void
 peer_mgr_tick(peer_mgr_t *m)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     peer_t *next;
     for (peer_t *p = m->peers; p != NULL; p = next) {
         next = p->next;
@@ -796,7 +789,7 @@ peer_out_len(const peer_t *p)
 void
 peer_touch(peer_t *p)
 {
-    p->last_activity = now_s();
+    p->last_activity = clock_mono_s();
 }
 
 void *

@@ -10,12 +10,14 @@
 #include "daemon/net.h"
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
+#include "daemon/resolve.h"
 #include "daemon/shared.h"
 #include "daemon/worker.h"
 #include "ed2k/c2s.h"
 #include "ed2k/hash.h"
 #include "ed2k/packet.h"
 #include "ed2k/text.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -23,7 +25,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,14 +80,6 @@ struct srvconn {
     size_t n_asks;
 };
 
-static time_t
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 static void
 clear_session(srvconn_t *s)
 {
@@ -120,7 +113,7 @@ drop(srvconn_t *s, const char *why, bool retry)
     clear_session(s);
     if (retry && s->wanted) {
         s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
-        s->retry_at = now_s() + s->backoff;
+        s->retry_at = clock_mono_s() + s->backoff;
     }
 }
 
@@ -214,7 +207,7 @@ static void
 ask_sources(srvconn_t *s)
 {
     muleteerd_t *d = s->d;
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     int sent = 0;
     struct evbuffer *out = bufferevent_get_output(s->bev);
     for (size_t i = 0; i < dlq_count(d->downloads) && sent < SRV_SOURCES_PER_TICK; i++) {
@@ -409,7 +402,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
     srvconn_t *s = arg;
     if (what & BEV_EVENT_CONNECTED) {
         s->state = SRV_LOGGING_IN;
-        s->deadline = now_s() + SRV_LOGIN_TIMEOUT;
+        s->deadline = clock_mono_s() + SRV_LOGIN_TIMEOUT;
         int one = 1;
         setsockopt(bufferevent_getfd(s->bev), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
         send_login(s);
@@ -431,7 +424,7 @@ start_connect(srvconn_t *s)
     bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->state = SRV_CONNECTING;
-    s->deadline = now_s() + SRV_CONNECT_TIMEOUT;
+    s->deadline = clock_mono_s() + SRV_CONNECT_TIMEOUT;
     if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&sa, sizeof sa) != 0)
         drop(s, "cannot connect", true);
 }
@@ -441,38 +434,23 @@ start_connect(srvconn_t *s)
 typedef struct {
     srvconn_t *s;
     uint32_t gen;
-    char *host;
-    uint32_t ip;
-    int rc;
-} resolve_t;
+} resolving_t;
 
 static void
-resolve_run(void *arg)
+resolved(void *ctx, uint32_t ip, const char *error)
 {
-    resolve_t *r = arg;
-    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
-    r->rc = getaddrinfo(r->host, NULL, &hints, &res);
-    if (r->rc == 0 && res != NULL)
-        r->ip = net_ip_from_in_addr(((struct sockaddr_in *)res->ai_addr)->sin_addr);
-    freeaddrinfo(res);
-}
-
-static void
-resolve_done(void *arg, int cancelled)
-{
-    resolve_t *r = arg;
+    resolving_t *r = ctx;
     srvconn_t *s = r->s;
-    if (!cancelled && r->gen == s->resolve_gen && s->state == SRV_RESOLVING) {
-        if (r->rc != 0) {
-            char *why = xasprintf("cannot resolve %s: %s", r->host, gai_strerror(r->rc));
+    if (r->gen == s->resolve_gen && s->state == SRV_RESOLVING) {
+        if (error != NULL) {
+            char *why = xasprintf("cannot resolve %s: %s", s->host, error);
             drop(s, why, true);
             free(why);
         } else {
-            s->ip = r->ip;
+            s->ip = ip;
             start_connect(s);
         }
     }
-    free(r->host);
     free(r);
 }
 
@@ -481,17 +459,10 @@ begin(srvconn_t *s)
 {
     s->state = SRV_RESOLVING;
     s->resolve_gen++;
-    uint32_t ip;
-    if (net_ip_parse(s->host, &ip) == 0) {
-        s->ip = ip;
-        start_connect(s);
-        return;
-    }
-    resolve_t *r = xcalloc(1, sizeof *r);
+    resolving_t *r = xcalloc(1, sizeof *r);
     r->s = s;
     r->gen = s->resolve_gen;
-    r->host = xstrdup(s->host);
-    worker_submit(s->d->workers, resolve_run, resolve_done, r);
+    resolve_ipv4(s->d->workers, s->host, resolved, r);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -564,7 +535,7 @@ srv_disconnect(srvconn_t *s)
 void
 srv_tick(srvconn_t *s)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     switch (s->state) {
     case SRV_IDLE:
         if (s->wanted && s->host != NULL && now >= s->retry_at)

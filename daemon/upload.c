@@ -15,6 +15,7 @@
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
 #include "ed2k/opcodes.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -84,14 +85,6 @@ struct ulq {
     uint64_t bytes_tick;
     double rate;
 };
-
-static time_t
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 /* ------------------------------------------------------------ the files */
 
@@ -262,7 +255,7 @@ send_accept(ul_client_t *c)
 {
     ed2k_acceptuploadreq_encode(peer_out(c->peer));
     c->accepted = true;
-    c->last_request = now_s();
+    c->last_request = clock_mono_s();
 }
 
 static void
@@ -270,8 +263,8 @@ grant_slot(ulq_t *q, ul_client_t *c)
 {
     client_detach(q, c);
     c->state = UL_SLOT;
-    c->slot_since = now_s();
-    c->last_request = now_s();
+    c->slot_since = clock_mono_s();
+    c->last_request = clock_mono_s();
     c->sent_in_slot = 0;
     c->accepted = false;
     list_append(&q->slots, &q->n_slots, c);
@@ -282,7 +275,7 @@ grant_slot(ulq_t *q, ul_client_t *c)
         /* cannot reach it now (a LowID, or limits): back to the queue */
         list_remove(&q->slots, &q->n_slots, c);
         c->state = UL_QUEUED;
-        c->no_connect_until = now_s() + 120;
+        c->no_connect_until = clock_mono_s() + 120;
         list_append(&q->queue, &q->n_queue, c);
     }
 }
@@ -293,7 +286,7 @@ static void
 fill_slots(ulq_t *q)
 {
     size_t max = (size_t)conf_get_int(q->d->conf, "upload_slots");
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     ul_client_t *c = q->queue, *next;
     size_t tried = 0, n = q->n_queue;
     while (q->n_slots < max && c != NULL && tried++ < n) {
@@ -313,7 +306,7 @@ end_slot(ulq_t *q, ul_client_t *c, bool requeue)
     c->n_done = 0;
     if (requeue && c->has_file) {
         c->state = UL_QUEUED;
-        c->queued_at = now_s();
+        c->queued_at = clock_mono_s();
         list_append(&q->queue, &q->n_queue, c);
     }
     fill_slots(q);
@@ -560,7 +553,7 @@ on_multipacket(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, bool ext, mt
     ul_client_t *c = client_of(d->uploads, p, true);
     memcpy(c->hash, m.hash, 16);
     c->has_file = true;
-    c->last_seen = now_s();
+    c->last_seen = clock_mono_s();
     ed2k_multipacket_answer_t a = { 0 };
     memcpy(a.hash, m.hash, 16);
     uint8_t *bitmap = NULL;
@@ -598,7 +591,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
         return;
     }
     ul_client_t *c = client_of(q, p, true);
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     if (c->state == UL_QUEUED && now - c->last_seen < 590)
         c->fast_asks++; /* aMule bans after a few; we only count */
     memcpy(c->hash, hash, 16);
@@ -655,7 +648,7 @@ on_requestparts(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_erro
     } else if (!find_file(q->d, rp.hash, &f)) {
         return 1;
     }
-    c->last_request = now_s();
+    c->last_request = clock_mono_s();
     for (size_t i = 0; i < rp.n; i++) {
         ul_block_t b = { rp.ranges[i].start, rp.ranges[i].end };
         /* aMule's checks: not past the end, not over 3 blocks, only what we
@@ -795,7 +788,7 @@ ul_on_peer_closed(muleteerd_t *d, peer_t *p)
         /* Stays in the queue: it comes back and asks again. If we could
          * not even reach it for its slot, not again for a while. */
         if (!c->accepted)
-            c->no_connect_until = now_s() + 120;
+            c->no_connect_until = clock_mono_s() + 120;
         end_slot(q, c, true);
     } else if (c->state == UL_NONE) {
         client_forget(q, c);
@@ -849,7 +842,7 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         } else if (c == NULL) {
             ed2k_queuefull_encode(out);
         } else {
-            c->last_seen = now_s();
+            c->last_seen = clock_mono_s();
             ed2k_reaskack_t ack = { 0 };
             uint8_t *bitmap = NULL;
             if (udp_ver >= 4) {
@@ -923,7 +916,7 @@ ulq_free(ulq_t *q)
 void
 ulq_tick(ulq_t *q)
 {
-    time_t now = now_s();
+    time_t now = clock_mono_s();
     q->rate = q->rate * 0.8 + (double)q->bytes_tick * 0.2;
     q->bytes_tick = 0;
     for (ul_client_t *c = q->slots, *next; c != NULL; c = next) {

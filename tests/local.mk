@@ -33,4 +33,4 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c
 TESTS += tests/integration/skeleton.sh tests/integration/webservers.sh tests/integration/transfers.sh \
 	tests/integration/large_file.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/skeleton.sh tests/integration/webservers.sh \
-	tests/integration/transfers.sh tests/integration/large_file.sh
+	tests/integration/transfers.sh tests/integration/large_file.sh tests/integration/mule.sh

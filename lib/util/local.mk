@@ -1,6 +1,7 @@
 # lib/util/local.mk: allocation, errors, logging, configuration file.
 noinst_LIBRARIES += lib/libmtutil.a
 lib_libmtutil_a_SOURCES = \
+	lib/util/clock.h \
 	lib/util/xalloc.c lib/util/xalloc.h \
 	lib/util/error.c lib/util/error.h \
 	lib/util/log.c lib/util/log.h \

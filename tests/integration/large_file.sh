@@ -6,33 +6,10 @@
 # random data at the start, around 4 GiB and at the end. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
+. "$MT_SRCDIR/tests/integration/mule.sh"
 trap cleanup EXIT
 
-CLI="$MT_BUILDDIR/bin/muleteer"
-declare -A MULE_PID=()
-
-# start_mule NAME DIR TCP_PORT [CONF-LINE...] (as in transfers.sh)
-start_mule() {
-  local name=$1 dir=$2 tcp=$3; shift 3
-  mkdir -p "$dir"
-  {
-    echo "state_dir = $dir"
-    echo "database = host=$dir/no-database dbname=none"
-    echo "log_file = $dir/muleteerd.log"
-    echo "log_level = info"
-    echo "nickname = mule-$name"
-    echo "tcp_port = $tcp"
-    echo "udp_port = $((tcp + 1))"
-    echo "filter_lan = no"
-    echo "rescan_interval = 0"
-    printf '%s\n' "$@"
-  } >"$dir/muleteer.conf"
-  setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
-  MULE_PID[$name]=$!
-  CLEANUP_PIDS+=("$!")
-  eventually 15 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
-}
-mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout 30 "$@"; }
+MULE_LOG_LEVEL=info MULE_CLI_TIMEOUT=30
 
 mk_tmpdir T
 SIZE=$((4 * 1024 * 1024 * 1024 + 12345678))   # 4 GiB + 12,345,678 bytes: 443 parts

@@ -9,37 +9,10 @@
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/amule.sh"
+. "$MT_SRCDIR/tests/integration/mule.sh"
 trap 'amule_stop_all; cleanup' EXIT
 
-CLI="$MT_BUILDDIR/bin/muleteer"
 PARTSIZE=9728000
-declare -A MULE_PID=()
-
-# start_mule NAME DIR TCP_PORT [CONF-LINE...]: muleteerd with its own state
-# directory (no database: transfers do not need one), in its own session.
-start_mule() {
-  local name=$1 dir=$2 tcp=$3; shift 3
-  mkdir -p "$dir"
-  {
-    echo "state_dir = $dir"
-    echo "database = host=$dir/no-database dbname=none"
-    echo "log_file = $dir/muleteerd.log"
-    echo "log_level = debug"
-    echo "nickname = mule-$name"
-    echo "tcp_port = $tcp"
-    echo "udp_port = $((tcp + 1))"
-    echo "filter_lan = no"
-    echo "save_interval = 1"
-    echo "rescan_interval = 0"
-    printf '%s\n' "$@"
-  } >"$dir/muleteer.conf"
-  setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
-  MULE_PID[$name]=$!
-  CLEANUP_PIDS+=("$!")
-  eventually 15 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
-}
-mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout 10 "$@"; }
-json_num() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" <<<"$1" | head -n 1; }
 
 mk_tmpdir T
 

@@ -1,0 +1,36 @@
+# mule.sh: sourced by integration tests that run muleteerd directly (no
+# run.sh, no database), one state directory per daemon.
+#   start_mule NAME DIR TCP_PORT [CONF-LINE...]  start it in its own session;
+#                                  MULE_PID[NAME] holds its pid
+#   mcli DIR ARGS...                the muleteer CLI on that daemon's socket
+#   json_num JSON KEY               the first number under KEY
+# MULE_LOG_LEVEL (default debug) and MULE_CLI_TIMEOUT (default 10) tune them.
+
+CLI="$MT_BUILDDIR/bin/muleteer"
+declare -A MULE_PID=()
+
+start_mule() {
+  local name=$1 dir=$2 tcp=$3; shift 3
+  mkdir -p "$dir"
+  {
+    echo "state_dir = $dir"
+    echo "database = host=$dir/no-database dbname=none"
+    echo "log_file = $dir/muleteerd.log"
+    echo "log_level = ${MULE_LOG_LEVEL:-debug}"
+    echo "nickname = mule-$name"
+    echo "tcp_port = $tcp"
+    echo "udp_port = $((tcp + 1))"
+    echo "filter_lan = no"
+    echo "save_interval = 1"
+    echo "rescan_interval = 0"
+    printf '%s\n' "$@"
+  } >"$dir/muleteer.conf"
+  setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
+  MULE_PID[$name]=$!
+  CLEANUP_PIDS+=("$!")
+  eventually 15 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
+}
+
+mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout "${MULE_CLI_TIMEOUT:-10}" "$@"; }
+
+json_num() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" <<<"$1" | head -n 1; }
