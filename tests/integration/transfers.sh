@@ -83,7 +83,8 @@ check "a bad priority is refused with a clear error" eval '[ $rc = 1 ] && grep -
 two_at_once() { [ "$(mcli "$T/b" --json downloads | grep -c '"state": *"downloading"')" -ge 3 ]; }  # the download's own state, and two peers
 check "(d) two sources send to Muleteer B at the same time" eventually 120 two_at_once
 complete_b() { [ -f "$T/b/incoming/seeded.bin" ]; }
-if eventually 240 complete_b; then ok "B's download completes"; else not_ok "B's download completes"; diag "$(mcli "$T/b" downloads)"; fi
+if eventually 240 complete_b; then ok "B's download completes"; else not_ok "B's download completes"
+  diag "$(mcli "$T/b" downloads 2>&1; tail -n 30 "$T/b/muleteerd.log")"; fi
 check "B's file is identical" cmp -s "$T/b/incoming/seeded.bin" "$T/seeded.bin"
 check "both sources gave B data" eval 'grep -q "mule-A .*gave us an upload slot" "$T/b/muleteerd.log" &&
   grep -q "mt-SEED .*gave us an upload slot" "$T/b/muleteerd.log"'
