@@ -33,7 +33,8 @@
 #define BLOCKS_IN_FLIGHT 3
 #define ASK_TIMEOUT 60          /* seconds for an answer to a file request */
 #define DATA_TIMEOUT 100        /* seconds without data while downloading (§5.10) */
-#define FIRST_DATA_TIMEOUT 30   /* seconds from a slot to its first data */
+#define SLOT_STALL_TIMEOUT 30   /* seconds without data for blocks in flight */
+#define MAX_SLOT_STALLS 2       /* new slots asked before the connection is closed */
 #define REASK_INTERVAL 1740     /* 29 minutes (§5.5) */
 #define MIN_UPLOAD_REQ_GAP 600  /* aMule/eMule call faster re-asks aggressive */
 #define NONEEDED_RETRY 600
@@ -84,18 +85,27 @@ struct dl_source {
     bool counted;      /* its parts are in the download's availability */
     uint16_t rank;
     time_t next_ask, asked_at, upload_req_at, last_data, sx_asked_at;
-    unsigned failures, quick_retries, corrupt;
+    unsigned failures, quick_retries, corrupt, slot_stalls;
     block_t blocks[BLOCKS_IN_FLIGHT];
     size_t n_blocks;
     uint64_t received;
-    uint64_t received_at_slot; /* received when the current slot began */
-    time_t slot_at;
+    /* Blocks asked for in the current slot: an uploader drops a request
+     * for a block it already sent in the session (aMule's AddReqBlock),
+     * so asking for one again takes a new slot. */
+    rangeset_t *slot_asked;
+    uint64_t id; /* unique within the download: blame for corrupt parts */
 };
+
+/* A source that wrote new data into a part. */
+typedef struct contributor {
+    uint64_t src; /* dl_source_t.id */
+    uint32_t ip;
+} contributor_t;
 
 typedef struct part_info {
     bool verifying;
     size_t n_contrib;
-    uint32_t contrib[MAX_CONTRIBUTORS]; /* IPs that wrote into the part */
+    contributor_t contrib[MAX_CONTRIBUTORS];
     /* After a corrupt part that several peers wrote into, the part is
      * downloaded again from one source at a time (owner), so a second
      * failure points at one peer. */
@@ -113,6 +123,7 @@ struct download {
     part_info_t *parts;
     size_t n_parts;
     dl_source_t *hashset_asker;
+    uint64_t next_src_id;
     bool completing, deleted, saving, failed;
     bool recovered; /* resumed from disk: data may be there beyond the metadata */
     char *error;
@@ -245,8 +256,18 @@ src_free(dl_source_t *s)
             peer_set_dl_data(s->peer, NULL);
         }
     }
+    rangeset_free(s->slot_asked);
     free(s->parts);
     free(s);
+}
+
+static dl_source_t *
+src_by_id(download_t *dl, uint64_t id)
+{
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (s->id == id)
+            return s;
+    return NULL;
 }
 
 static dl_source_t *
@@ -457,6 +478,8 @@ request_blocks(dl_source_t *s)
         if ((pi->verifying || other_owner) && pf_part_range(pf, i, &ps, &pe) == 0 && pe > ps)
             rangeset_add(mine, ps, pe);
     }
+    rangeset_t *allowed_again = rangeset_copy(mine);
+    rangeset_add_set(mine, s->slot_asked);
     blocksel_block_t picked[BLOCKS_IN_FLIGHT];
     size_t want = BLOCKS_IN_FLIGHT - s->n_blocks;
     const uint8_t *parts = s->complete ? NULL : s->parts;
@@ -464,8 +487,21 @@ request_blocks(dl_source_t *s)
     if (n == 0 && s->n_blocks == 0)
         /* End game: what is left is already asked of others; ask again. */
         n = blocksel_pick_n(pf, requested, parts, dl->availability, true, want, mine, picked);
+    /* Only blocks this slot already had are left (a corrupt part, a block
+     * given up): the peer would ignore them, so ask for a new slot. */
+    bool new_slot = n == 0 && s->n_blocks == 0 && rangeset_total(s->slot_asked) > 0 &&
+                    blocksel_pick_n(pf, requested, parts, dl->availability, true, 1,
+                                    allowed_again, picked) > 0;
+    rangeset_free(allowed_again);
     rangeset_free(requested);
     rangeset_free(mine);
+    if (new_slot) {
+        log_info("download %s: what %s could send was already asked in this slot; "
+                 "asking for a new one",
+                 dl->hex, peer_desc(s->peer));
+        send_upload_request(s); /* cancels this slot first */
+        return;
+    }
     if (n <= 0) {
         bool verifying = false;
         for (size_t i = 0; i < dl->n_parts; i++)
@@ -488,6 +524,7 @@ request_blocks(dl_source_t *s)
         if (pi->exclusive && pi->owner == NULL)
             pi->owner = s;
         b->got = rangeset_new();
+        rangeset_add(s->slot_asked, b->start, b->end);
         ranges[i].start = b->start;
         ranges[i].end = b->end;
         if (b->end > 0xFFFFFFFFu)
@@ -503,17 +540,21 @@ request_blocks(dl_source_t *s)
 
 /* --------------------------------------------------------------- receiving */
 
+/* Remembers that s wrote bytes of [start, end) that were not on disk yet
+ * (a rewrite of filled bytes changes nothing, so it cannot be to blame). */
 static void
-note_contributor(download_t *dl, uint64_t start, uint64_t end, uint32_t ip)
+note_contributor(download_t *dl, const dl_source_t *s, uint64_t start, uint64_t end)
 {
+    if (rangeset_contains(pf_filled(dl->pf), start, end))
+        return;
     for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
          part++) {
         part_info_t *pi = &dl->parts[part];
         bool known = false;
         for (size_t i = 0; i < pi->n_contrib; i++)
-            known |= pi->contrib[i] == ip;
+            known |= pi->contrib[i].src == s->id;
         if (!known && pi->n_contrib < MAX_CONTRIBUTORS)
-            pi->contrib[pi->n_contrib++] = ip;
+            pi->contrib[pi->n_contrib++] = (contributor_t){ s->id, peer_ip(s->peer) };
     }
 }
 
@@ -527,22 +568,31 @@ check_parts(download_t *dl, uint64_t start, uint64_t end)
 }
 
 static int
+write_range(dl_source_t *s, uint64_t offset, const uint8_t *data, size_t len, mt_error_t **err)
+{
+    download_t *dl = s->dl;
+    note_contributor(dl, s, offset, offset + len);
+    if (pf_write(dl->pf, offset, data, len, err) != 0)
+        return -1;
+    pf_add_downloaded_bytes(dl->pf, len);
+    s->slot_stalls = 0;
+    s->received += len;
+    dl->bytes_tick += len;
+    s->last_data = clock_mono_s();
+    return 0;
+}
+
+static int
 write_data(dl_source_t *s, block_t *b, uint64_t offset, const uint8_t *data, size_t len,
            mt_error_t **err)
 {
-    download_t *dl = s->dl;
     if (offset < b->start || offset + len > b->end || offset + len < offset) {
         mt_error_set(err, MT_ERR_PROTOCOL, "data outside the requested block");
         return -1;
     }
-    if (pf_write(dl->pf, offset, data, len, err) != 0)
+    if (write_range(s, offset, data, len, err) != 0)
         return -1;
     rangeset_add(b->got, offset, offset + len);
-    note_contributor(dl, offset, offset + len, peer_ip(s->peer));
-    pf_add_downloaded_bytes(dl->pf, len);
-    s->received += len;
-    dl->bytes_tick += len;
-    s->last_data = clock_mono_s();
     return 0;
 }
 
@@ -571,6 +621,50 @@ find_block(const dl_source_t *s, uint64_t start, uint64_t end)
     return SIZE_MAX;
 }
 
+/* Data for no block in flight: the answer to a request the uploader took
+ * into a new slot after it ended the old one (the two crossed on the
+ * wire), or to a block given up. The uploader will not send it again in
+ * this slot, so what the file still needs of it is kept: the gaps, outside
+ * parts being verified and parts another source has to itself. */
+static void
+take_unrequested(dl_source_t *s, uint64_t start, const uint8_t *data, size_t len)
+{
+    download_t *dl = s->dl;
+    uint64_t end = start + len;
+    size_t kept = 0;
+    if (!dl_is_active(dl) || end < start || end > pf_size(dl->pf))
+        return;
+    for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
+         part++) {
+        part_info_t *pi = &dl->parts[part];
+        uint64_t ps, pe;
+        if (pi->verifying || pf_is_part_verified(dl->pf, part) ||
+            (pi->exclusive && pi->owner != s) || pf_part_range(dl->pf, part, &ps, &pe) != 0)
+            continue;
+        uint64_t from = start > ps ? start : ps, to = end < pe ? end : pe, gs, ge;
+        while (from < to && rangeset_first_gap(pf_filled(dl->pf), from, to, &gs, &ge)) {
+            mt_error_t *err = NULL;
+            if (write_range(s, gs, data + (gs - start), (size_t)(ge - gs), &err) != 0) {
+                log_error("download %s: %s", dl->hex, err->message);
+                mt_error_free(err);
+                return;
+            }
+            kept += (size_t)(ge - gs);
+            from = ge;
+        }
+    }
+    log_debug("download %s: %s sent unrequested data [%llu,%llu); %zu bytes kept", dl->hex,
+              peer_desc(s->peer), (unsigned long long)start, (unsigned long long)end, kept);
+    if (kept == 0)
+        return;
+    for (size_t i = s->n_blocks; i-- > 0;)
+        if (rangeset_contains(pf_filled(dl->pf), s->blocks[i].start, s->blocks[i].end))
+            src_remove_block(s, i);
+    check_parts(dl, start, end);
+    if (s->state == SRC_DOWNLOADING)
+        request_blocks(s);
+}
+
 static int
 on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error_t **err)
 {
@@ -582,8 +676,7 @@ on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error
         return 1; /* late data after a cancel: ignore */
     size_t i = find_block(s, sp.start, sp.end);
     if (i == SIZE_MAX) {
-        log_debug("download %s: %s sent unrequested data [%llu,%llu)", s->dl->hex,
-                  peer_desc(p), (unsigned long long)sp.start, (unsigned long long)sp.end);
+        take_unrequested(s, sp.start, sp.data, sp.len);
         return 1;
     }
     mt_error_t *werr = NULL;
@@ -798,8 +891,8 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
             dp->active = s;
             log_info("download %s: %s gave us an upload slot", s->dl->hex, peer_desc(p));
             src_set_state(s, SRC_DOWNLOADING);
-            s->last_data = s->slot_at = clock_mono_s();
-            s->received_at_slot = s->received;
+            s->last_data = clock_mono_s();
+            rangeset_clear(s->slot_asked);
             request_blocks(s);
             return 1;
         case ED2K_OP_QUEUERANK: {
@@ -1008,11 +1101,21 @@ punish(download_t *dl, size_t part)
         pi->exclusive = true;
         pi->owner = NULL;
         pi->n_contrib = 0;
+        /* Blocks of it still in flight would make a second author. */
+        uint64_t ps, pe;
+        if (pf_part_range(dl->pf, part, &ps, &pe) == 0)
+            for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+                for (size_t i = s->n_blocks; i-- > 0;)
+                    if (s->blocks[i].start < pe && s->blocks[i].end > ps)
+                        src_remove_block(s, i);
         return;
     }
     peer_t *ban = NULL;
+    if (pi->n_contrib == 1 && src_by_id(dl, pi->contrib[0].src) == NULL)
+        log_info("download %s: the peer that sent corrupt part %zu is no longer a source",
+                 dl->hex, part);
     for (dl_source_t *s = dl->sources; s != NULL && pi->n_contrib == 1; s = s->next_in_dl) {
-        if (peer_ip(s->peer) != pi->contrib[0])
+        if (s->id != pi->contrib[0].src)
             continue;
         s->corrupt++;
         log_info("download %s: %s sent corrupt part %zu (%u so far)", dl->hex, peer_desc(s->peer),
@@ -1408,12 +1511,23 @@ source_tick(dl_source_t *s, time_t now)
             peer_close(s->peer, "no answer to our request");
         return;
     case SRC_DOWNLOADING:
-        if (s->received == s->received_at_slot && s->n_blocks > 0 &&
-            now - s->slot_at > FIRST_DATA_TIMEOUT) {
-            log_info("download %s: %s gave a slot but no data in %d s; asking again", dl->hex,
-                     peer_desc(s->peer), FIRST_DATA_TIMEOUT);
+        /* An uploader that lost our requests (they crossed the end of a
+         * slot, or it holds an old session for us) sends nothing more in
+         * this slot: a new one clears that, and the connection goes when
+         * new slots do not help either. */
+        if (s->n_blocks > 0 && now - s->last_data > SLOT_STALL_TIMEOUT &&
+            s->slot_stalls < MAX_SLOT_STALLS) {
+            s->slot_stalls++;
+            log_info("download %s: no data from %s for %d s in this slot; asking for a new one",
+                     dl->hex, peer_desc(s->peer), SLOT_STALL_TIMEOUT);
             src_drop_blocks(s);
             send_upload_request(s); /* cancels the slot first */
+        } else if (s->n_blocks > 0 && now - s->last_data > SLOT_STALL_TIMEOUT) {
+            log_info("download %s: no data from %s in %u slots; reconnecting", dl->hex,
+                     peer_desc(s->peer), s->slot_stalls + 1);
+            s->slot_stalls = 0;
+            send_cancel(s);
+            peer_close(s->peer, "download timed out");
         } else if (now - s->last_data > DATA_TIMEOUT) {
             log_info("download %s: no data from %s for %d s; reconnecting", dl->hex,
                      peer_desc(s->peer), DATA_TIMEOUT);
@@ -1559,6 +1673,8 @@ dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
     dl_source_t *s = xcalloc(1, sizeof *s);
     s->dl = dl;
     s->peer = p;
+    s->id = ++dl->next_src_id;
+    s->slot_asked = rangeset_new();
     s->next_in_dl = dl->sources;
     dl->sources = s;
     dl->n_sources++;

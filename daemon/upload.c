@@ -436,6 +436,16 @@ start_read(ulq_t *q, ul_client_t *c)
     worker_submit(q->d->workers, read_run, read_done, j);
 }
 
+/* The slot has sent its part's worth: back to the queue. */
+static void
+slot_over(ulq_t *q, ul_client_t *c)
+{
+    ed2k_outofpartreqs_encode(peer_out(c->peer));
+    log_info("upload: slot of %s ends after %llu bytes", peer_desc(c->peer),
+             (unsigned long long)c->sent_in_slot);
+    end_slot(q, c, true);
+}
+
 /* Moves encoded data from the clients' buffers to their sockets: each slot
  * in turn, within the token bucket and the socket watermark. */
 static void
@@ -450,8 +460,14 @@ pump(ulq_t *q)
             next = c->next;
             if (!peer_is_ready(c->peer))
                 continue;
+            /* One part per slot (eMule): no block is read past it, and the
+             * slot ends once what was read is sent. */
+            bool slot_used = c->sent_in_slot >= SLOT_BYTES;
             if (evbuffer_get_length(c->ready) == 0) {
-                start_read(q, c);
+                if (!slot_used)
+                    start_read(q, c);
+                else if (!c->reading)
+                    slot_over(q, c);
                 continue;
             }
             if (peer_out_len(c->peer) >= SEND_WATERMARK)
@@ -466,17 +482,13 @@ pump(ulq_t *q)
             c->sent_total += chunk;
             q->bytes_tick += chunk;
             peer_touch(c->peer);
-            if (evbuffer_get_length(c->ready) == 0)
+            if (evbuffer_get_length(c->ready) > 0) {
+                if (peer_out_len(c->peer) < SEND_WATERMARK)
+                    more = true;
+            } else if (c->sent_in_slot < SLOT_BYTES) {
                 start_read(q, c);
-            if (evbuffer_get_length(c->ready) > 0 && peer_out_len(c->peer) < SEND_WATERMARK)
-                more = true;
-            /* One part per slot (eMule): then back to the queue. */
-            if (c->sent_in_slot >= SLOT_BYTES && evbuffer_get_length(c->ready) == 0 &&
-                !c->reading) {
-                ed2k_outofpartreqs_encode(peer_out(c->peer));
-                log_info("upload: slot of %s ends after %llu bytes", peer_desc(c->peer),
-                         (unsigned long long)c->sent_in_slot);
-                end_slot(q, c, true);
+            } else if (!c->reading) {
+                slot_over(q, c);
             }
         }
     }

@@ -34,6 +34,12 @@ check "Muleteer B takes a link with a size over 4 GiB" eval 'grep -q "large.bin"
 done_b() { [ -f "$T/b/incoming/large.bin" ]; }
 if eventually 600 done_b; then ok "B completes the download"; else not_ok "B completes the download"; diag "$(mcli "$T/b" downloads)"; fi
 check "B's file is identical" cmp -s "$T/b/incoming/large.bin" "$F"
+# An upload slot carries one part (9,728,000 bytes + 20 KiB, as eMule),
+# plus at most the one block read when the limit was reached.
+slots=$(sed -n 's/.*upload: slot of .* ends after \([0-9]*\) bytes.*/\1/p' "$T/a/muleteerd.log")
+max=$(sort -n <<<"$slots" | tail -n 1)
+check "A's upload slots end after one part each ($(wc -l <<<"$slots") slots, largest ${max:-none})" \
+  eval '[ -n "$max" ] && [ "$max" -le $((9728000 + 20480 + 184320 + 4096)) ]'
 used=$(( $(stat -c '%b * %B' "$T/b/incoming/large.bin") ))
 check "and as sparse as the original (zeros are not written: $used bytes on disk)" [ "$used" -lt $((64 * 1024 * 1024)) ]
 check "parts above 4 GiB were verified" grep -q "part 442 verified" "$T/b/muleteerd.log"

@@ -1,13 +1,14 @@
 # mule.sh: sourced by integration tests that run muleteerd directly (no
 # run.sh, no database), one state directory per daemon.
 #   start_mule NAME DIR TCP_PORT [CONF-LINE...]  start it in its own session;
-#                                  MULE_PID[NAME] holds its pid
+#                                  MULE_PID[NAME] and MULE_DIR[NAME] hold its
+#                                  pid and state directory
 #   mcli DIR ARGS...                the muleteer CLI on that daemon's socket
 #   json_num JSON KEY               the first number under KEY
 # MULE_LOG_LEVEL (default debug) and MULE_CLI_TIMEOUT (default 10) tune them.
 
 CLI="$MT_BUILDDIR/bin/muleteer"
-declare -A MULE_PID=()
+declare -A MULE_PID=() MULE_DIR=()
 
 start_mule() {
   local name=$1 dir=$2 tcp=$3; shift 3
@@ -27,8 +28,9 @@ start_mule() {
   } >"$dir/muleteer.conf"
   setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
   MULE_PID[$name]=$!
+  MULE_DIR[$name]=$dir
   CLEANUP_PIDS+=("$!")
-  eventually 15 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
+  eventually 20 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
 }
 
 mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout "${MULE_CLI_TIMEOUT:-10}" "$@"; }
