@@ -182,10 +182,11 @@ on_read(struct bufferevent *bev, void *arg)
         if (i < len)
             handle_line(c, line, len);
         free(line);
+        /* A client that pipelines without reading its replies is not read
+         * from until they drain (on_write): memory stays bounded. */
         if (evbuffer_get_length(bufferevent_get_output(bev)) > CTLSRV_MAX_OUTPUT) {
-            log_warn("control: client does not read its replies; closing it");
-            conn_free(c);
-            return;
+            bufferevent_disable(bev, EV_READ);
+            break;
         }
     }
 }
@@ -194,8 +195,12 @@ static void
 on_write(struct bufferevent *bev, void *arg)
 {
     ctl_conn_t *c = arg;
-    if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
         conn_free(c);
+    } else if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ)) {
+        bufferevent_enable(bev, EV_READ);
+        on_read(bev, c); /* requests that arrived meanwhile */
+    }
 }
 
 static void

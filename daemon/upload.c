@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_QUEUE 2000
 #define MAX_BLOCK_LEN (3 * ED2K_EMBLOCKSIZE) /* aMule's limit per requested block */
@@ -67,7 +68,8 @@ typedef struct ul_client {
     bool reading;           /* a worker is reading a block */
     bool forgotten;         /* detached from its peer; freed when idle */
     struct evbuffer *ready; /* encoded packets waiting for the socket */
-    uint64_t sent_in_slot;
+    uint64_t sent_in_slot;  /* bytes on the wire */
+    uint64_t read_in_slot;  /* bytes of the file read for it */
     uint64_t sent_total;
 } ul_client_t;
 
@@ -266,6 +268,7 @@ grant_slot(ulq_t *q, ul_client_t *c)
     c->slot_since = clock_mono_s();
     c->last_request = clock_mono_s();
     c->sent_in_slot = 0;
+    c->read_in_slot = 0;
     c->accepted = false;
     list_append(&q->slots, &q->n_slots, c);
     log_info("upload: slot for %s", peer_desc(c->peer));
@@ -340,6 +343,29 @@ compressible_name(const char *name)
     return true;
 }
 
+/* Whether deflating the block is worth it: three 4 KiB samples (start,
+ * middle, end) must shrink by a tenth at level 1. Random or already
+ * packed data is then sent as it is without deflating all of it, which
+ * would cost most of the upload's CPU for nothing. */
+static bool
+looks_compressible(const uint8_t *buf, size_t len)
+{
+    enum { SAMPLE = 4096 };
+    if (len < 3 * SAMPLE)
+        return true;
+    const size_t at[3] = { 0, len / 2 - SAMPLE / 2, len - SAMPLE };
+    uLong in = 0, out = 0;
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t z[SAMPLE + SAMPLE / 8 + 64];
+        uLongf zlen = sizeof z;
+        if (compress2(z, &zlen, buf + at[i], SAMPLE, 1) != Z_OK)
+            return false;
+        in += SAMPLE;
+        out += zlen;
+    }
+    return out * 10 < in * 9;
+}
+
 static void
 read_run(void *arg)
 {
@@ -369,7 +395,7 @@ read_run(void *arg)
     j->out = evbuffer_new();
     mt_error_t *err = NULL;
     int done = 0;
-    if (j->compress) {
+    if (j->compress && looks_compressible(buf, len)) {
         ed2k_deflate_status_t st = ed2k_compressedpart_encode_block(j->out, j->hash, j->start, buf,
                                                                     len, 1, j->i64, &err);
         done = st == ED2K_DEFLATE_OK;
@@ -405,10 +431,20 @@ read_done(void *arg, int cancelled)
     client_maybe_free(c);
 }
 
+/* One part per slot (eMule's SESSIONMAXTRANS), but only while somebody
+ * waits for a slot: as in aMule, a slot nobody else wants is not taken
+ * away (ending it would only cost the peer a round of requests). */
+static bool
+slot_used_up(const ulq_t *q, const ul_client_t *c)
+{
+    return c->read_in_slot >= SLOT_BYTES && q->n_queue > 0;
+}
+
 static void
 start_read(ulq_t *q, ul_client_t *c)
 {
-    if (c->reading || c->n_pending == 0 || evbuffer_get_length(c->ready) > 0)
+    if (c->reading || c->n_pending == 0 || evbuffer_get_length(c->ready) > 0 ||
+        slot_used_up(q, c))
         return;
     ul_file_t f;
     if (!find_file(q->d, c->hash, &f)) {
@@ -423,6 +459,7 @@ start_read(ulq_t *q, ul_client_t *c)
         c->n_done--;
     }
     c->done[c->n_done++] = b;
+    c->read_in_slot += b.end - b.start;
     read_job_t *j = xcalloc(1, sizeof *j);
     j->q = q;
     j->c = c;
@@ -441,7 +478,8 @@ static void
 slot_over(ulq_t *q, ul_client_t *c)
 {
     ed2k_outofpartreqs_encode(peer_out(c->peer));
-    log_info("upload: slot of %s ends after %llu bytes", peer_desc(c->peer),
+    log_info("upload: slot of %s ends after %llu bytes of the file (%llu sent)",
+             peer_desc(c->peer), (unsigned long long)c->read_in_slot,
              (unsigned long long)c->sent_in_slot);
     end_slot(q, c, true);
 }
@@ -460,11 +498,10 @@ pump(ulq_t *q)
             next = c->next;
             if (!peer_is_ready(c->peer))
                 continue;
-            /* One part per slot (eMule): no block is read past it, and the
-             * slot ends once what was read is sent. */
-            bool slot_used = c->sent_in_slot >= SLOT_BYTES;
+            /* A used-up slot reads no more blocks, and ends once what
+             * was read is sent. */
             if (evbuffer_get_length(c->ready) == 0) {
-                if (!slot_used)
+                if (!slot_used_up(q, c))
                     start_read(q, c);
                 else if (!c->reading)
                     slot_over(q, c);
@@ -485,7 +522,7 @@ pump(ulq_t *q)
             if (evbuffer_get_length(c->ready) > 0) {
                 if (peer_out_len(c->peer) < SEND_WATERMARK)
                     more = true;
-            } else if (c->sent_in_slot < SLOT_BYTES) {
+            } else if (!slot_used_up(q, c)) {
                 start_read(q, c);
             } else if (!c->reading) {
                 slot_over(q, c);

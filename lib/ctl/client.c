@@ -139,8 +139,10 @@ send_all(ctl_client_t *c, const char *data, size_t len, long long deadline, mt_e
 static char *
 read_line(ctl_client_t *c, size_t *len_out, long long deadline, mt_error_t **err)
 {
+    size_t scanned = 0; /* bytes of c->buf known to hold no newline */
     for (;;) {
-        char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+        char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
+        scanned = c->len;
         if (nl != NULL) {
             size_t l = (size_t)(nl - c->buf);
             char *line = xmalloc(l + 1); /* may hold NULs: the parser checks */
@@ -151,8 +153,8 @@ read_line(ctl_client_t *c, size_t *len_out, long long deadline, mt_error_t **err
             *len_out = l;
             return line;
         }
-        if (c->len >= CTL_MAX_LINE) {
-            mt_error_set(err, MT_ERR_PROTOCOL, "reply longer than %d bytes", CTL_MAX_LINE - 1);
+        if (c->len >= CTL_MAX_REPLY) {
+            mt_error_set(err, MT_ERR_PROTOCOL, "reply longer than %d bytes", CTL_MAX_REPLY - 1);
             return NULL;
         }
         if (c->cap - c->len < 4096) {

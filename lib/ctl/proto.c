@@ -297,8 +297,8 @@ int
 ctl_reply_parse(const char *line, size_t len, ctl_reply_t **out, mt_error_t **err)
 {
     *out = NULL;
-    if (len >= CTL_MAX_LINE) {
-        mt_error_set(err, MT_ERR_PROTOCOL, "reply longer than %d bytes", CTL_MAX_LINE - 1);
+    if (len >= CTL_MAX_REPLY) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "reply longer than %d bytes", CTL_MAX_REPLY - 1);
         return -1;
     }
     json_object *root = parse_json(line, len, err, MT_ERR_PROTOCOL);

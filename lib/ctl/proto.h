@@ -9,8 +9,11 @@
 
 #include "util/error.h"
 
-/* Longest line either side accepts, newline included. */
+/* Longest request line muleteerd accepts, newline included. */
 #define CTL_MAX_LINE 65536
+/* Longest reply line a client accepts, newline included: lists of every
+ * shared file or download can be long (about 200 bytes per entry). */
+#define CTL_MAX_REPLY (64 * 1024 * 1024)
 /* Longest string id accepted. */
 #define CTL_MAX_ID_LEN 64
 

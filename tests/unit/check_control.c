@@ -35,8 +35,26 @@ cmd_echo(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     return 0;
 }
 
+/* A reply longer than the 8 MiB of waiting output a client may leave. */
+#define BIG_REPLY (12 * 1024 * 1024)
+
+static int
+cmd_big(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)ctx;
+    (void)args;
+    (void)err;
+    char *s = xmalloc(BIG_REPLY + 1);
+    memset(s, 'b', BIG_REPLY);
+    s[BIG_REPLY] = '\0';
+    *result = json_object_new_string(s);
+    free(s);
+    return 0;
+}
+
 static const ctlsrv_command_t commands[] = {
     { "echo", cmd_echo, "returns its arguments" },
+    { "big", cmd_big, "returns a long string" },
 };
 
 static char dir[64];
@@ -53,7 +71,7 @@ setup(void)
     snprintf(path, sizeof path, "%s/run/d.sock", dir);
     base = event_base_new();
     mt_error_t *err = NULL;
-    srv = ctlsrv_new(base, path, commands, 1, NULL, &err);
+    srv = ctlsrv_new(base, path, commands, sizeof commands / sizeof commands[0], NULL, &err);
     ck_assert_msg(srv != NULL, "ctlsrv_new: %s", err ? err->message : "?");
     calls = 0;
 }
@@ -95,9 +113,13 @@ recv_lines(int fd, int lines)
     char *buf = xmalloc(cap);
     for (int i = 0; i < 400; i++) {
         event_base_loop(base, EVLOOP_NONBLOCK);
+        if (cap - len < 65536)
+            buf = xrealloc(buf, cap *= 2);
         ssize_t n = read(fd, buf + len, cap - len - 1);
-        if (n > 0)
+        if (n > 0) {
             len += (size_t)n;
+            i = 0; /* 2 s without data, not in all */
+        }
         int seen = 0;
         for (size_t k = 0; k < len; k++)
             seen += buf[k] == '\n';
@@ -173,6 +195,24 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+START_TEST(test_long_reply)
+{
+    int fd = client();
+    send_str(fd, "{\"id\":1,\"cmd\":\"big\"}\n");
+    /* the client reads slowly at first: the reply waits in the server */
+    for (int i = 0; i < 20; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    send_str(fd, "{\"id\":2,\"cmd\":\"echo\"}\n");
+    char *out = recv_lines(fd, 2);
+    ck_assert_uint_gt(strlen(out), BIG_REPLY);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":2,\"result\":{}}\n"));
+    free(out);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_client_limit)
 {
     int fds[70];
@@ -217,7 +257,7 @@ START_TEST(test_socket_file)
     strcpy(sa.sun_path, path);
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     close(fd);
-    srv = ctlsrv_new(base, path, commands, 1, NULL, &err);
+    srv = ctlsrv_new(base, path, commands, sizeof commands / sizeof commands[0], NULL, &err);
     ck_assert_ptr_nonnull(srv);
     /* a regular file at the path is never deleted */
     char *other = xasprintf("%s/file", dir);
@@ -259,7 +299,7 @@ START_TEST(test_free_removes_socket)
     ck_assert_int_eq(read(fd, &c, 1), 0); /* the client sees EOF */
     close(fd);
     mt_error_t *err = NULL;
-    srv = ctlsrv_new(base, path, commands, 1, NULL, &err);
+    srv = ctlsrv_new(base, path, commands, sizeof commands / sizeof commands[0], NULL, &err);
     ck_assert_ptr_nonnull(srv);
 }
 END_TEST
@@ -273,6 +313,7 @@ main(void)
     tcase_add_test(tc, test_reply_and_errors);
     tcase_add_test(tc, test_fire_and_forget);
     tcase_add_test(tc, test_long_line);
+    tcase_add_test(tc, test_long_reply);
     tcase_add_test(tc, test_client_limit);
     tcase_add_test(tc, test_socket_file);
     tcase_add_test(tc, test_free_removes_socket);

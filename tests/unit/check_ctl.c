@@ -192,6 +192,17 @@ fake_daemon(const char *const *script)
             }
             if (strcmp(script[i], "CLOSE") == 0)
                 _exit(0);
+            if (strncmp(script[i], "BIG ", 4) == 0) {
+                /* "BIG <id>": a 5,000,000-character string result */
+                static char big[5000000];
+                memset(big, 'a', sizeof big);
+                char head[64];
+                int hl = snprintf(head, sizeof head, "{\"id\":%s,\"result\":\"", script[i] + 4);
+                if (write(c, head, (size_t)hl) < 0 || write(c, big, sizeof big) < 0 ||
+                    write(c, "\"}\n", 3) < 0)
+                    _exit(1);
+                continue;
+            }
             if (write(c, script[i], strlen(script[i])) < 0)
                 _exit(1);
         }
@@ -235,6 +246,28 @@ START_TEST(test_client_calls)
     mt_error_clear(&err);
     ck_assert_int_eq(ctl_client_call(c, "x", NULL, &res, &err), 0);
     ck_assert_int_eq(json_object_get_int(res), 5);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+/* Long replies (every shared file, every download) are far over the
+ * request limit; they arrive in many reads. */
+START_TEST(test_client_long_reply)
+{
+    const char *script[] = { "BIG 1", "{\"id\":2,\"result\":7}\n", NULL };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 5000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    ck_assert_msg(ctl_client_call(c, "shared", NULL, &res, &err) == 0, "call: %s",
+                  err != NULL ? err->message : "?");
+    ck_assert_int_eq(json_object_get_string_len(res), 5000000);
+    json_object_put(res);
+    ck_assert_int_eq(ctl_client_call(c, "x", NULL, &res, &err), 0);
+    ck_assert_int_eq(json_object_get_int(res), 7);
     json_object_put(res);
     ctl_client_free(c);
     reap(pid);
@@ -332,6 +365,7 @@ main(void)
     tcase_add_test(tc, test_request_errors);
     tcase_add_test(tc, test_reply_roundtrip);
     tcase_add_test(tc, test_client_calls);
+    tcase_add_test(tc, test_client_long_reply);
     tcase_add_test(tc, test_client_failures);
     tcase_add_test(tc, test_socket_path);
     suite_add_tcase(s, tc);
