@@ -1,9 +1,16 @@
 # bench/local.mk: benchmarks that print Muleteer's figures beside a
-# reference tool's. Not part of `make check`; run the scripts by hand.
+# reference tool's. Not part of `make check`; run the scripts by hand, after
+# `make bench-programs` (in a build configured without sanitizers).
 noinst_PROGRAMS += bench/ed2k_hashfile
 bench_ed2k_hashfile_SOURCES = bench/ed2k_hashfile.c
 bench_ed2k_hashfile_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
 bench_ed2k_hashfile_LDADD = lib/libmted2k.a lib/libmtutil.a $(NETTLE_LIBS) $(EVENT_LIBS) \
 	$(ZLIB_LIBS) $(PTHREAD_LIBS)
-EXTRA_DIST += bench/bench_hash.sh
-EXTRA_DIST += bench/bench_http.sh
+
+# Everything the scripts run: the hasher, the daemon and its client, and the
+# eD2K server fixture (a check program, so not built by plain `make`).
+.PHONY: bench-programs
+bench-programs: bench/ed2k_hashfile bin/muleteerd bin/muleteer tests/fixtures/ed2k_server
+
+EXTRA_DIST += bench/bench_hash.sh bench/bench_http.sh bench/bench_transfer.sh \
+	bench/bench_memory.sh bench/bench_lib.sh

@@ -47,9 +47,19 @@ void ed2k_hasher_free(ed2k_hasher_t *h);
 /* ed2k_hash_result_clear: frees the part hashes; accepts NULL. */
 void ed2k_hash_result_clear(ed2k_hash_result_t *r);
 
-/* ed2k_hash_file: streams the file at path through a hasher. Returns 0, or
- * -1 with MT_ERR_IO (message names the path and strerror). */
+/* ed2k_hash_file: hashes the file at path (ed2k_hash_fd on it). Returns 0,
+ * or -1 with MT_ERR_IO (message names the path and strerror) or
+ * ed2k_hash_fd's errors. */
 int ed2k_hash_file(const char *path, ed2k_hash_result_t *out, mt_error_t **err);
+/* ed2k_hash_fd: hashes the open file fd, reading it once. A regular file is
+ * read with pread from offset 0 to the size fstat gives (its file offset is
+ * not moved) by two threads, each hashing whole parts, MD4 and AICH blocks
+ * from the same buffer; a file of one part by the caller alone. Anything
+ * else (a pipe) is read with read() to its end. Blocks; call it from a
+ * worker thread. name is only used in error messages. Returns 0, or -1 with
+ * MT_ERR_IO on a read error or when the file ends early (it shrank), or
+ * MT_ERR_TOO_LARGE for a regular file over ED2K_MAX_FILE_SIZE. */
+int ed2k_hash_fd(int fd, const char *name, ed2k_hash_result_t *out, mt_error_t **err);
 /* ed2k_hash_memory: hashes a buffer in one go. */
 void ed2k_hash_memory(const void *data, size_t len, ed2k_hash_result_t *out);
 

@@ -1,12 +1,16 @@
 /* check_ed2k_hash.c: unit tests for lib/ed2k/hash: the §11.1 vectors through
- * files and odd-sized chunks, part counts, hex/base32, and rhash as oracle. */
+ * files and odd-sized chunks, the threaded file hasher against the streaming
+ * one, read errors, part counts, hex/base32, and rhash as oracle. */
 #include "config.h"
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +234,134 @@ START_TEST(test_hash_file_errors)
 }
 END_TEST
 
+/* Sizes around the part boundaries: ed2k_hash_file hashes a file of two
+ * data parts or more on two threads, part by part; below that on one. */
+static const uint64_t threaded_sizes[] = {
+    0, 1, ED2K_PARTSIZE - 1, ED2K_PARTSIZE, ED2K_PARTSIZE + 1,
+    2 * ED2K_PARTSIZE,            /* exact multiple, threaded */
+    3 * ED2K_PARTSIZE + 200003,   /* 3 parts and a bit */
+    7 * ED2K_PARTSIZE + 184321,   /* odd part count: one thread does more */
+};
+
+static void
+assert_same_result(const ed2k_hash_result_t *a, const ed2k_hash_result_t *b, uint64_t size)
+{
+    ck_assert_msg(a->size == size && b->size == size, "size %llu", (unsigned long long)size);
+    ck_assert_msg(memcmp(a->file_hash, b->file_hash, ED2K_HASH_LEN) == 0,
+                  "size %llu: file hashes differ", (unsigned long long)size);
+    ck_assert_msg(memcmp(a->aich_root, b->aich_root, ED2K_AICH_LEN) == 0,
+                  "size %llu: AICH roots differ", (unsigned long long)size);
+    ck_assert_uint_eq(a->n_part_hashes, b->n_part_hashes);
+    ck_assert_uint_eq(a->n_part_hashes, ed2k_hash_count(size));
+    if (a->n_part_hashes > 0)
+        ck_assert(memcmp(a->part_hashes, b->part_hashes, a->n_part_hashes * ED2K_HASH_LEN) == 0);
+}
+
+/* ed2k_hash_file (threaded for two parts or more) gives exactly what the
+ * streaming hasher gives, fed with odd-sized chunks, on random data. */
+START_TEST(test_threaded_matches_streaming)
+{
+    uint64_t size = threaded_sizes[_i];
+    char name[32];
+    snprintf(name, sizeof name, "threaded%d", _i);
+    char *path = write_file(name, size, 0, 0x2545F4914F6CDD1DULL + (uint64_t)_i);
+
+    ed2k_hash_result_t par;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ed2k_hash_file(path, &par, &err), 0);
+    ck_assert_ptr_null(err);
+
+    ed2k_hasher_t *h = ed2k_hasher_new();
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    enum { CHUNK = 99991 }; /* a prime: chunks straddle blocks and parts */
+    uint8_t *buf = xmalloc(CHUNK);
+    size_t n;
+    while ((n = fread(buf, 1, CHUNK, f)) > 0)
+        ed2k_hasher_update(h, buf, n);
+    fclose(f);
+    free(buf);
+    ed2k_hash_result_t seq;
+    ed2k_hasher_finish(h, &seq);
+    ed2k_hasher_free(h);
+    assert_same_result(&par, &seq, size);
+
+    /* The same through an open descriptor, whose offset stays where it was;
+     * and a pipe of the same bytes takes the read() path. */
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq((int)lseek(fd, 5, SEEK_SET), 5);
+    ed2k_hash_result_t viafd;
+    ck_assert_int_eq(ed2k_hash_fd(fd, name, &viafd, NULL), 0);
+    ck_assert_int_eq((int)lseek(fd, 0, SEEK_CUR), 5);
+    close(fd);
+    assert_same_result(&viafd, &seq, size);
+    ed2k_hash_result_clear(&viafd);
+    if (size <= 2 * ED2K_PARTSIZE) {
+        char *cmd = xasprintf("cat '%s'", path);
+        FILE *p = popen(cmd, "r");
+        free(cmd);
+        ck_assert_ptr_nonnull(p);
+        ed2k_hash_result_t viapipe;
+        ck_assert_int_eq(ed2k_hash_fd(fileno(p), "a pipe", &viapipe, NULL), 0);
+        ck_assert_int_eq(pclose(p), 0);
+        assert_same_result(&viapipe, &seq, size);
+        ed2k_hash_result_clear(&viapipe);
+    }
+
+    ed2k_hash_result_clear(&par);
+    ed2k_hash_result_clear(&seq);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+/* Read errors in the threaded path come back as one MT_ERR_IO naming the
+ * file, with both threads stopped and joined (no leak, no hang). */
+START_TEST(test_threaded_read_errors)
+{
+    uint64_t size = 3 * ED2K_PARTSIZE + 7;
+    char *path = write_file("unreadable", size, 0x5a, 0);
+    ed2k_hash_result_t r;
+    mt_error_t *err = NULL;
+
+    /* A descriptor open for writing only: every pread fails with EBADF. */
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ed2k_hash_fd(fd, path, &r, &err), -1);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->code, MT_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err->message, path));
+    ck_assert_ptr_nonnull(strstr(err->message, strerror(EBADF)));
+    mt_error_clear(&err);
+    close(fd);
+
+    /* Without read permission (root reads anyway: then it just works). */
+    ck_assert_int_eq(chmod(path, 0), 0);
+    if (geteuid() != 0) {
+        ck_assert_int_eq(ed2k_hash_file(path, &r, &err), -1);
+        ck_assert_int_eq(err->code, MT_ERR_IO);
+        ck_assert_ptr_nonnull(strstr(err->message, path));
+        ck_assert_ptr_nonnull(strstr(err->message, strerror(EACCES)));
+        mt_error_clear(&err);
+    } else {
+        ck_assert_int_eq(ed2k_hash_file(path, &r, &err), 0);
+        ed2k_hash_result_clear(&r);
+    }
+
+    /* Over the eD2K maximum (a sparse file): refused before any read. */
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(truncate(path, (off_t)ED2K_MAX_FILE_SIZE + 1), 0);
+    ck_assert_int_eq(ed2k_hash_file(path, &r, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_TOO_LARGE);
+    ck_assert_ptr_nonnull(strstr(err->message, path));
+    mt_error_clear(&err);
+
+    unlink(path);
+    free(path);
+}
+END_TEST
+
 START_TEST(test_part_counts)
 {
     const uint64_t P = ED2K_PARTSIZE;
@@ -401,6 +533,9 @@ hash_suite(void)
     tcase_add_loop_test(tc, test_vectors, 0, sizeof vectors / sizeof vectors[0]);
     tcase_add_test(tc, test_hash_memory_and_free_null);
     tcase_add_test(tc, test_hash_file_errors);
+    tcase_add_loop_test(tc, test_threaded_matches_streaming, 0,
+                        sizeof threaded_sizes / sizeof threaded_sizes[0]);
+    tcase_add_test(tc, test_threaded_read_errors);
     tcase_add_test(tc, test_part_counts);
     tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_base32);
