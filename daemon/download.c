@@ -963,6 +963,8 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
         if (rc != 0)
             return -1;
         download_t *dl = dlq_find(q, as.hash);
+        log_debug("%s answered source exchange (v%u) with %zu source(s)", peer_desc(p),
+                  (unsigned)as.version, as.count);
         if (dl != NULL && src_of(dl, p) != NULL)
             add_sx_sources(dl, &as);
         ed2k_answersources_clear(&as);

@@ -575,6 +575,7 @@ answer_sources(muleteerd_t *d, peer_t *p, const uint8_t hash[16])
     }
     if (k > 0)
         ed2k_answersources2_encode(peer_out(p), 4, hash, src, k, NULL);
+    log_debug("upload: %zu source(s) given to %s by source exchange", k, peer_desc(p));
     free(src);
 }
 
