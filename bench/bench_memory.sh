@@ -8,8 +8,7 @@
 # files are put into its shared directory (muleteerd: shared_dirs, then
 # `muleteer rescan`; amuled: Incoming, then `reload shared`) and it is
 # given time to hash them until it lists them all (the shared-file count of
-# `muleteer status`: `muleteer shared` cannot answer with 10,000 files;
-# `amulecmd show shared`), then the 1,000 links are added (`muleteer add`,
+# `muleteer status`; `amulecmd show shared`), then the 1,000 links are added (`muleteer add`,
 # `amulecmd add`), and after MT_BENCH_SETTLE seconds VmRSS and VmHWM (peak)
 # are read from /proc/PID/status. muleteerd runs without a database, as
 # in the transfer tests: its writer then keeps up to 10,000 pending jobs,

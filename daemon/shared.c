@@ -269,11 +269,24 @@ cache_load(const char *path, size_t *n_out)
     return out;
 }
 
+/* Writes the cache one entry at a time (a tree of 100,000 entries would
+ * cost its size in memory), to a temporary file that replaces the old one
+ * once it is on disk. */
 static int
 cache_save(const char *path, shared_file_t *const *files, size_t n)
 {
-    json_object *arr = json_object_new_array();
     char hex[2 * ED2K_AICH_LEN + 1];
+    char *tmp = xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (out == NULL) {
+        log_warn("shared: cannot save the cache %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+        return -1;
+    }
+    fprintf(out, "{\"version\":%d,\"files\":[", CACHE_VERSION);
     for (size_t i = 0; i < n; i++) {
         const shared_file_t *f = files[i];
         json_object *e = json_object_new_object();
@@ -290,34 +303,26 @@ cache_save(const char *path, shared_file_t *const *files, size_t n)
             json_object_array_add(parts, json_object_new_string(hex));
         }
         json_object_object_add(e, "parts", parts);
-        json_object_array_add(arr, e);
+        fputs(i > 0 ? ",\n" : "\n", out);
+        fputs(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN), out);
+        json_object_put(e);
     }
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "version", json_object_new_int(CACHE_VERSION));
-    json_object_object_add(root, "files", arr);
-    const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-    char *tmp = xasprintf("%s.tmp", path);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        size_t len = strlen(text), off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, text + off, len - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        if (off == len && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
-        if (off != len)
-            close(fd);
+    fputs("\n]}\n", out);
+    int rc = fflush(out) == 0 && !ferror(out) && fsync(fd) == 0 ? 0 : -1;
+    int saved_errno = errno;
+    if (fclose(out) != 0 && rc == 0) {
+        rc = -1;
+        saved_errno = errno;
     }
-    if (rc != 0)
-        log_warn("shared: cannot save the cache %s: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -1;
+        saved_errno = errno;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        log_warn("shared: cannot save the cache %s: %s", path, strerror(saved_errno));
+    }
     free(tmp);
-    json_object_put(root);
     return rc;
 }
 
