@@ -744,6 +744,12 @@ peer_port(const peer_t *p)
     return p->port;
 }
 
+uint32_t
+peer_client_id(const peer_t *p)
+{
+    return p->client_id;
+}
+
 uint16_t
 peer_udp_port(const peer_t *p)
 {

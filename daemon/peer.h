@@ -56,6 +56,9 @@ bool peer_is_ready(const peer_t *p);
 uint32_t peer_ip(const peer_t *p);
 uint16_t peer_port(const peer_t *p);
 uint16_t peer_udp_port(const peer_t *p);
+/* peer_client_id: the eD2K id from its hello (0 before it, or when it is
+ * on no server). */
+uint32_t peer_client_id(const peer_t *p);
 /* peer_hash: the user hash from its hello, or NULL before it. */
 const uint8_t *peer_hash(const peer_t *p);
 const char *peer_name(const peer_t *p);

@@ -550,28 +550,49 @@ schedule_pump(ulq_t *q)
 
 /* ------------------------------------------------------------- requests */
 
+/* add_source: appends ip:port (eD2K IP form) unless it is the asking peer
+ * or already listed. */
+static void
+add_source(ed2k_sx_source_t *src, size_t *k, size_t max, peer_t *asker, uint32_t ip,
+           uint16_t port)
+{
+    if (*k >= max || ip == 0 || port == 0 || (ip == peer_ip(asker) && port == peer_port(asker)))
+        return;
+    uint32_t id = ed2k_c2c_id_to_hybrid(ip);
+    for (size_t i = 0; i < *k; i++)
+        if (src[i].id == id && src[i].port == port)
+            return;
+    src[*k].id = id;
+    src[*k].port = port;
+    (*k)++;
+}
+
+/* answer_sources: OP_ANSWERSOURCES2 with the sources we know for a file:
+ * those of its download, and the HighID peers that are asking us for it
+ * (as aMule does for the files it shares). Nothing when we know none. */
 static void
 answer_sources(muleteerd_t *d, peer_t *p, const uint8_t hash[16])
 {
-    download_t *dl = dlq_find(d->downloads, hash);
-    if (dl == NULL)
-        return;
-    partfile_t *pf = dl_partfile(dl);
-    size_t n = pf_source_count(pf);
-    if (n == 0)
-        return;
-    ed2k_sx_source_t *src = xcalloc(n, sizeof *src);
+    enum { MAX_SX_SOURCES = 500 };
+    ed2k_sx_source_t *src = xcalloc(MAX_SX_SOURCES, sizeof *src);
     size_t k = 0;
-    for (size_t i = 0; i < n && k < 500; i++) {
-        pf_source_t ps;
-        if (!pf_get_source(pf, i, &ps))
+    download_t *dl = dlq_find(d->downloads, hash);
+    if (dl != NULL) {
+        partfile_t *pf = dl_partfile(dl);
+        size_t n = pf_source_count(pf);
+        for (size_t i = 0; i < n; i++) {
+            pf_source_t ps;
+            if (pf_get_source(pf, i, &ps))
+                add_source(src, &k, MAX_SX_SOURCES, p, net_ip_from_host(ps.ip), ps.port);
+        }
+    }
+    for (ul_client_t *c = d->uploads->all; c != NULL; c = c->all_next) {
+        if (c->peer == NULL || c->peer == p || c->forgotten || !c->has_file ||
+            memcmp(c->hash, hash, 16) != 0)
             continue;
-        uint32_t ip = net_ip_from_host(ps.ip);
-        if (ip == peer_ip(p) && ps.port == peer_port(p))
-            continue;
-        src[k].id = ed2k_c2c_id_to_hybrid(ip);
-        src[k].port = ps.port;
-        k++;
+        uint32_t id = peer_client_id(c->peer);
+        if (!ed2k_c2c_is_lowid(id) && id == peer_ip(c->peer))
+            add_source(src, &k, MAX_SX_SOURCES, p, id, peer_port(c->peer));
     }
     if (k > 0)
         ed2k_answersources2_encode(peer_out(p), 4, hash, src, k, NULL);
