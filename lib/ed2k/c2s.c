@@ -1,10 +1,11 @@
 /* c2s.c: encoders and strict decoders for the client side of the
- * client-to-server TCP protocol (ed2k-protocol.md §3). */
+ * client-to-server protocol, TCP (ed2k-protocol.md §3) and UDP (§4). */
 #include "config.h"
 
 #include "ed2k/c2s.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/packet.h"
+#include "ed2k/servermet.h"
 #include "ed2k/tag.h"
 #include "ed2k/text.h"
 #include "util/xalloc.h"
@@ -301,25 +302,24 @@ ed2k_getsources_encode(struct evbuffer *out, const uint8_t hash[16], uint64_t si
     frame(out, obfu ? ED2K_SOP_GETSOURCES_OBFU : ED2K_SOP_GETSOURCES, b, NULL);
 }
 
-int
-ed2k_foundsources_decode(const uint8_t *p, size_t len, bool obfu, ed2k_foundsources_t *out,
-                         mt_error_t **err)
+/* read_foundsources: one <hash><count u8><sources> block from r (shared by
+ * OP_FOUNDSOURCES(_OBFU) and OP_GLOBFOUNDSOURCES). */
+static int
+read_foundsources(ed2k_reader_t *r, size_t len, bool obfu, ed2k_foundsources_t *out,
+                  const char *what, mt_error_t **err)
 {
     memset(out, 0, sizeof *out);
-    ed2k_reader_t r;
-    ed2k_reader_init(&r, p, len);
     uint8_t n;
-    const char *what = obfu ? "OP_FOUNDSOURCES_OBFU" : "OP_FOUNDSOURCES";
-    if (ed2k_read_hash16(&r, out->hash) != 0 || ed2k_read_u8(&r, &n) != 0) {
+    if (ed2k_read_hash16(r, out->hash) != 0 || ed2k_read_u8(r, &n) != 0) {
         mt_error_set(err, MT_ERR_PROTOCOL, "%s: payload is %zu bytes, too short", what, len);
         return -1;
     }
     out->sources = xcalloc(n ? n : 1, sizeof *out->sources);
     for (size_t i = 0; i < n; i++) {
         ed2k_found_source_t *s = &out->sources[i];
-        if (ed2k_read_u32(&r, &s->id) != 0 || ed2k_read_u16(&r, &s->port) != 0 ||
-            (obfu && ed2k_read_u8(&r, &s->cryptopts) != 0) ||
-            (obfu && (s->cryptopts & 0x80) && ed2k_read_hash16(&r, s->user_hash) != 0)) {
+        if (ed2k_read_u32(r, &s->id) != 0 || ed2k_read_u16(r, &s->port) != 0 ||
+            (obfu && ed2k_read_u8(r, &s->cryptopts) != 0) ||
+            (obfu && (s->cryptopts & 0x80) && ed2k_read_hash16(r, s->user_hash) != 0)) {
             mt_error_set(err, MT_ERR_PROTOCOL, "%s: source %zu of %u is cut short", what, i + 1, n);
             ed2k_foundsources_clear(out);
             return -1;
@@ -328,6 +328,16 @@ ed2k_foundsources_decode(const uint8_t *p, size_t len, bool obfu, ed2k_foundsour
         out->count++;
     }
     return 0;
+}
+
+int
+ed2k_foundsources_decode(const uint8_t *p, size_t len, bool obfu, ed2k_foundsources_t *out,
+                         mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    return read_foundsources(&r, len, obfu, out,
+                             obfu ? "OP_FOUNDSOURCES_OBFU" : "OP_FOUNDSOURCES", err);
 }
 
 void
@@ -360,4 +370,332 @@ ed2k_callbackrequested_decode(const uint8_t *p, size_t len, ed2k_callbackrequest
     if (ed2k_read_u8(&r, &out->cryptopts) == 0 && ed2k_read_hash16(&r, out->user_hash) == 0)
         out->has_crypt = true;
     return 0;
+}
+
+/* Client <-> server UDP (§4). */
+
+/* udp_frame: appends e3 <opcode> <payload> to out and frees payload. */
+static void
+udp_frame(struct evbuffer *out, uint8_t opcode, struct evbuffer *payload)
+{
+    size_t n = evbuffer_get_length(payload);
+    ed2k_udp_append(out, ED2K_PROTO_EDONKEY, opcode, n ? evbuffer_pullup(payload, -1) : NULL, n);
+    evbuffer_free(payload);
+}
+
+static void
+udp_u32(struct evbuffer *out, uint8_t opcode, uint32_t v)
+{
+    struct evbuffer *b = evbuffer_new();
+    ed2k_write_u32(b, v);
+    udp_frame(out, opcode, b);
+}
+
+uint32_t
+ed2k_globservstat_challenge(uint16_t rnd)
+{
+    return 0x55AA0000u + rnd;
+}
+
+void
+ed2k_globservstatreq_encode(struct evbuffer *out, uint32_t challenge)
+{
+    udp_u32(out, ED2K_SOP_GLOBSERVSTATREQ, challenge);
+}
+
+int
+ed2k_globservstatres_decode(const uint8_t *p, size_t len, ed2k_servstat_t *out, mt_error_t **err)
+{
+    memset(out, 0, sizeof *out);
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    if (len < 12) {
+        mt_error_set(err, MT_ERR_PROTOCOL,
+                     "OP_GLOBSERVSTATRES: payload is %zu bytes, expected at least 12", len);
+        return -1;
+    }
+    ed2k_read_u32(&r, &out->challenge);
+    ed2k_read_u32(&r, &out->users);
+    ed2k_read_u32(&r, &out->files);
+    /* The groups and their thresholds of aMule's ServerUDPSocket.cpp: a
+     * length between two thresholds leaves the partial group unread. */
+    if (len >= 16) {
+        ed2k_read_u32(&r, &out->max_users);
+        out->has_max_users = true;
+    }
+    if (len >= 24) {
+        ed2k_read_u32(&r, &out->soft_files);
+        ed2k_read_u32(&r, &out->hard_files);
+        out->has_limits = true;
+    }
+    if (len >= 28) {
+        ed2k_read_u32(&r, &out->udp_flags);
+        out->has_udp_flags = true;
+    }
+    if (len >= 32) {
+        ed2k_read_u32(&r, &out->lowid_users);
+        out->has_lowid_users = true;
+    }
+    if (len >= 40) {
+        ed2k_read_u16(&r, &out->obfu_udp_port);
+        ed2k_read_u16(&r, &out->obfu_tcp_port);
+        ed2k_read_u32(&r, &out->udp_key);
+        out->has_obfuscation = true;
+    }
+    return 0;
+}
+
+void
+ed2k_globservstatres_encode(struct evbuffer *out, const ed2k_servstat_t *st)
+{
+    int groups = st->has_obfuscation ? 5 : st->has_lowid_users ? 4 : st->has_udp_flags ? 3
+               : st->has_limits ? 2 : st->has_max_users ? 1 : 0;
+    struct evbuffer *b = evbuffer_new();
+    ed2k_write_u32(b, st->challenge);
+    ed2k_write_u32(b, st->users);
+    ed2k_write_u32(b, st->files);
+    if (groups >= 1)
+        ed2k_write_u32(b, st->max_users);
+    if (groups >= 2) {
+        ed2k_write_u32(b, st->soft_files);
+        ed2k_write_u32(b, st->hard_files);
+    }
+    if (groups >= 3)
+        ed2k_write_u32(b, st->udp_flags);
+    if (groups >= 4)
+        ed2k_write_u32(b, st->lowid_users);
+    if (groups >= 5) {
+        ed2k_write_u16(b, st->obfu_udp_port);
+        ed2k_write_u16(b, st->obfu_tcp_port);
+        ed2k_write_u32(b, st->udp_key);
+    }
+    udp_frame(out, ED2K_SOP_GLOBSERVSTATRES, b);
+}
+
+/* The low half of a description challenge: read as the first u16 of the
+ * answer, it is an impossible string length (aMule's INV_SERV_DESC_LEN). */
+#define DESC_CHALLENGE_MARK 0xF0FFu
+
+uint32_t
+ed2k_serverdesc_challenge(uint16_t rnd)
+{
+    return (uint32_t)rnd << 16 | DESC_CHALLENGE_MARK;
+}
+
+void
+ed2k_serverdescreq_encode(struct evbuffer *out, uint32_t challenge)
+{
+    udp_u32(out, ED2K_SOP_SERVER_DESC_REQ, challenge);
+}
+
+static void
+desc_text(char **dst, const ed2k_tag_t *t)
+{
+    if (ed2k_tag_is_str(t)) {
+        free(*dst);
+        *dst = ed2k_server_text(t->v.data, t->v.len);
+    }
+}
+
+int
+ed2k_serverdescres_decode(const uint8_t *p, size_t len, ed2k_serverdesc_t *out, mt_error_t **err)
+{
+    memset(out, 0, sizeof *out);
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    if (len >= 8 && (p[0] | p[1] << 8) == DESC_CHALLENGE_MARK) {
+        ed2k_taglist_t *tags = NULL;
+        ed2k_read_u32(&r, &out->challenge);
+        out->has_challenge = true;
+        if (ed2k_taglist_read(&r, ED2K_TAGCOUNT_U32, 0, &tags, err) != 0) {
+            mt_error_prefix(err, "OP_SERVER_DESC_RES");
+            return -1;
+        }
+        /* A later tag replaces an earlier one, as aMule's setters do. */
+        for (size_t i = 0; i < ed2k_taglist_count(tags); i++) {
+            const ed2k_tag_t *t = ed2k_taglist_get(tags, i);
+            if (t->name != NULL)
+                continue;
+            switch (t->id) {
+            case ED2K_ST_SERVERNAME:
+                desc_text(&out->name, t);
+                break;
+            case ED2K_ST_DESCRIPTION:
+                desc_text(&out->description, t);
+                break;
+            case ED2K_ST_DYNIP:
+                desc_text(&out->dynip, t);
+                break;
+            case ED2K_ST_VERSION:
+                if (ed2k_tag_is_int(t)) {
+                    free(out->version);
+                    out->version = ed2k_server_version_text((uint32_t)t->v.u);
+                } else {
+                    desc_text(&out->version, t);
+                }
+                break;
+            case ED2K_ST_AUXPORTSLIST:
+                desc_text(&out->aux_ports, t);
+                break;
+            default:
+                break;
+            }
+        }
+        ed2k_taglist_free(tags);
+        return 0;
+    }
+    const uint8_t *name, *desc;
+    size_t nlen, dlen;
+    if (ed2k_read_string16(&r, &name, &nlen) != 0 || ed2k_read_string16(&r, &desc, &dlen) != 0) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "OP_SERVER_DESC_RES: payload of %zu bytes is cut short",
+                     len);
+        return -1;
+    }
+    out->name = ed2k_server_text(name, nlen);
+    out->description = ed2k_server_text(desc, dlen);
+    return 0;
+}
+
+void
+ed2k_serverdesc_clear(ed2k_serverdesc_t *d)
+{
+    free(d->name);
+    free(d->description);
+    free(d->dynip);
+    free(d->version);
+    free(d->aux_ports);
+    memset(d, 0, sizeof *d);
+}
+
+int
+ed2k_serverdescres_encode(struct evbuffer *out, const ed2k_serverdesc_t *d, mt_error_t **err)
+{
+    const struct {
+        uint8_t id;
+        const char *s;
+    } f[] = {
+        { ED2K_ST_SERVERNAME, d->name }, { ED2K_ST_DESCRIPTION, d->description },
+        { ED2K_ST_DYNIP, d->dynip },     { ED2K_ST_VERSION, d->version },
+        { ED2K_ST_AUXPORTSLIST, d->aux_ports },
+    };
+    ed2k_taglist_t *tags = ed2k_taglist_new();
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].s != NULL)
+            ed2k_taglist_add_str(tags, f[i].id, f[i].s, strlen(f[i].s));
+    struct evbuffer *b = evbuffer_new();
+    ed2k_write_u32(b, d->challenge);
+    int rc = ed2k_taglist_write(b, tags, ED2K_TAGCOUNT_U32, ED2K_TAGFORM_CLASSIC, err);
+    ed2k_taglist_free(tags);
+    if (rc != 0) {
+        evbuffer_free(b);
+        mt_error_prefix(err, "OP_SERVER_DESC_RES");
+        return -1;
+    }
+    udp_frame(out, ED2K_SOP_SERVER_DESC_RES, b);
+    return 0;
+}
+
+size_t
+ed2k_globgetsources_encode(struct evbuffer *out, const uint8_t (*hashes)[16],
+                           const uint64_t *sizes, size_t n, uint32_t udp_flags, size_t *used)
+{
+    bool with_size = udp_flags & ED2K_SRV_UDPFLG_EXT_GETSOURCES2;
+    bool large = udp_flags & ED2K_SRV_UDPFLG_LARGEFILES;
+    size_t max = (udp_flags & ED2K_SRV_UDPFLG_EXT_GETSOURCES) ? ED2K_GLOBGETSOURCES_MAX : 1;
+    struct evbuffer *b = evbuffer_new();
+    size_t put = 0, i = 0;
+    for (; i < n && put < max; i++) {
+        if (sizes[i] > 0xFFFFFFFFu && !large)
+            continue; /* aMule: "server doesn't support it" */
+        ed2k_write_hash16(b, hashes[i]);
+        if (with_size) {
+            if (sizes[i] > 0xFFFFFFFFu) {
+                ed2k_write_u32(b, 0);
+                ed2k_write_u64(b, sizes[i]);
+            } else {
+                ed2k_write_u32(b, (uint32_t)sizes[i]);
+            }
+        }
+        put++;
+    }
+    /* Large files right after a full datagram are skipped now rather than
+     * left at the head of the caller's next batch. */
+    while (i < n && sizes[i] > 0xFFFFFFFFu && !large)
+        i++;
+    if (used != NULL)
+        *used = i;
+    if (put == 0) {
+        evbuffer_free(b);
+        return 0;
+    }
+    udp_frame(out, with_size ? ED2K_SOP_GLOBGETSOURCES2 : ED2K_SOP_GLOBGETSOURCES, b);
+    return put;
+}
+
+int
+ed2k_globfoundsources_decode(const uint8_t *p, size_t len, ed2k_foundsources_t **out, size_t *n,
+                             mt_error_t **err)
+{
+    *out = NULL;
+    *n = 0;
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    /* Every block takes 17 bytes or more: that bounds the array. */
+    size_t cap = len / 17 + 1, k = 0;
+    ed2k_foundsources_t *v = xcalloc(cap, sizeof *v);
+    for (;;) {
+        if (read_foundsources(&r, len, false, &v[k], "OP_GLOBFOUNDSOURCES", err) != 0) {
+            if (k > 0)
+                mt_error_prefix(err, "block %zu", k + 1);
+            ed2k_globfoundsources_free(v, k);
+            return -1;
+        }
+        k++;
+        /* aMule (ServerUDPSocket.cpp) looks for another block only when
+         * more than 2 bytes are left, and stops at one without e3 9b. */
+        size_t left = ed2k_reader_remaining(&r);
+        const uint8_t *q = p + (len - left);
+        if (left <= 2 || q[0] != ED2K_PROTO_EDONKEY || q[1] != ED2K_SOP_GLOBFOUNDSOURCES)
+            break;
+        ed2k_read_skip(&r, 2);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void
+ed2k_globfoundsources_free(ed2k_foundsources_t *fs, size_t n)
+{
+    if (fs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ed2k_foundsources_clear(&fs[i]);
+    free(fs);
+}
+
+uint8_t
+ed2k_globsearchreq_encode(struct evbuffer *out, const uint8_t *tree, size_t tree_len,
+                          uint32_t udp_flags, bool large_files)
+{
+    bool getfiles = udp_flags & ED2K_SRV_UDPFLG_EXT_GETFILES;
+    bool large = udp_flags & ED2K_SRV_UDPFLG_LARGEFILES;
+    if (tree_len == 0 || (large_files && !large))
+        return 0;
+    uint8_t op;
+    struct evbuffer *b = evbuffer_new();
+    if (getfiles && large) {
+        /* One compact tag: 89 0e 01 (aMule's CTagVarInt written new-style). */
+        ed2k_taglist_t *tags = ed2k_taglist_new();
+        ed2k_taglist_add_uint(tags, ED2K_CT_SERVER_UDPSEARCH_FLAGS, 0,
+                              ED2K_SRVCAP_UDP_NEWTAGS_LARGEFILES);
+        ed2k_taglist_write(b, tags, ED2K_TAGCOUNT_U32, ED2K_TAGFORM_COMPACT, NULL);
+        ed2k_taglist_free(tags);
+        op = ED2K_SOP_GLOBSEARCHREQ3;
+    } else {
+        op = getfiles ? ED2K_SOP_GLOBSEARCHREQ2 : ED2K_SOP_GLOBSEARCHREQ;
+    }
+    ed2k_write_bytes(b, tree, tree_len);
+    udp_frame(out, op, b);
+    return op;
 }

@@ -814,3 +814,42 @@ ed2k_link_add_source(ed2k_link_t *l, const char *host, uint16_t port)
     s->host = xstrdup(host);
     s->port = port;
 }
+
+int
+ed2k_server_link_parse(const char *text, ed2k_server_link_t *out, mt_error_t **err)
+{
+    memset(out, 0, sizeof *out);
+    ed2k_link_t *l = NULL;
+    if (ed2k_link_parse(text, &l, err) != 0)
+        return -1;
+    int rc = 0;
+    switch (l->type) {
+    case ED2K_LINK_SERVER:
+        out->kind = ED2K_SERVER_LINK_SERVER;
+        out->host = l->host;
+        out->port = l->port;
+        l->host = NULL;
+        break;
+    case ED2K_LINK_SERVERLIST:
+        out->kind = ED2K_SERVER_LINK_LIST;
+        out->url = l->url;
+        l->url = NULL;
+        break;
+    default:
+        mt_error_set(err, MT_ERR_INVALID, "a file link is not a server link");
+        rc = -1;
+        break;
+    }
+    ed2k_link_free(l);
+    return rc;
+}
+
+void
+ed2k_server_link_clear(ed2k_server_link_t *l)
+{
+    if (l == NULL)
+        return;
+    free(l->host);
+    free(l->url);
+    memset(l, 0, sizeof *l);
+}

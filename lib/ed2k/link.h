@@ -88,4 +88,24 @@ ed2k_link_t *ed2k_link_from_hash(const char *name, const ed2k_hash_result_t *r);
 /* ed2k_link_add_source: appends a source (host copied). */
 void ed2k_link_add_source(ed2k_link_t *l, const char *host, uint16_t port);
 
+/* A server or server-list link on its own, for callers that take no file
+ * link (adding servers): the same parser, a smaller result. */
+typedef enum {
+    ED2K_SERVER_LINK_SERVER = 1, /* ed2k://|server|host|port|/ */
+    ED2K_SERVER_LINK_LIST,       /* ed2k://|serverlist|url|/ */
+} ed2k_server_link_kind_t;
+
+typedef struct ed2k_server_link {
+    ed2k_server_link_kind_t kind;
+    char *host;    /* SERVER: dotted IPv4 or host name (owned) */
+    uint16_t port; /* SERVER: 1..65535 */
+    char *url;     /* LIST: percent-decoded http:// or https:// URL (owned) */
+} ed2k_server_link_t;
+
+/* ed2k_server_link_parse: ed2k_link_parse's rules and messages, and
+ * MT_ERR_INVALID "a file link is not a server link" for a file link. Fills
+ * *out (clear it with ed2k_server_link_clear); on error *out is zeroed. */
+int ed2k_server_link_parse(const char *text, ed2k_server_link_t *out, mt_error_t **err);
+void ed2k_server_link_clear(ed2k_server_link_t *l);
+
 #endif

@@ -7,6 +7,8 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
+	lib/ed2k/search.c lib/ed2k/search.h \
+	lib/ed2k/servermet.c lib/ed2k/servermet.h \
 	lib/ed2k/tag.c lib/ed2k/tag.h \
 	lib/ed2k/text.c lib/ed2k/text.h
 # FUZZ_CFLAGS is empty unless --enable-fuzzers: then the library carries the
@@ -21,6 +23,8 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_hash \
 	tests/unit/check_ed2k_link \
 	tests/unit/check_ed2k_packet \
+	tests/unit/check_ed2k_search \
+	tests/unit/check_ed2k_servermet \
 	tests/unit/check_ed2k_tag
 check_PROGRAMS += $(ED2K_UNIT_TESTS)
 TESTS += $(ED2K_UNIT_TESTS)
@@ -41,6 +45,12 @@ tests_unit_check_ed2k_link_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_packet_SOURCES = tests/unit/check_ed2k_packet.c
 tests_unit_check_ed2k_packet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_packet_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_search_SOURCES = tests/unit/check_ed2k_search.c
+tests_unit_check_ed2k_search_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_search_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_servermet_SOURCES = tests/unit/check_ed2k_servermet.c
+tests_unit_check_ed2k_servermet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_servermet_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_tag_SOURCES = tests/unit/check_ed2k_tag.c
 tests_unit_check_ed2k_tag_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
@@ -52,7 +62,9 @@ ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_tag \
 	tests/fuzz/fuzz_ed2k_packet \
 	tests/fuzz/fuzz_ed2k_c2c \
-	tests/fuzz/fuzz_ed2k_c2s
+	tests/fuzz/fuzz_ed2k_c2s \
+	tests/fuzz/fuzz_ed2k_search \
+	tests/fuzz/fuzz_ed2k_servermet
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -90,3 +102,15 @@ tests_fuzz_fuzz_ed2k_c2s_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_c2s_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_c2s_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_c2s_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_search_SOURCES = tests/fuzz/fuzz_ed2k_search.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_search_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_search"'
+tests_fuzz_fuzz_ed2k_search_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_search_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_search_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_servermet_SOURCES = tests/fuzz/fuzz_ed2k_servermet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_servermet_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_servermet"'
+tests_fuzz_fuzz_ed2k_servermet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_servermet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_servermet_LDADD = $(ED2K_FUZZ_LINK)

@@ -1,5 +1,6 @@
 /* fuzz_ed2k_link.c: libFuzzer target for the ed2k link parser; every link it
- * accepts must format to a link that parses back to an equal one. */
+ * accepts must format to a link that parses back to an equal one, and the
+ * server-link parser must agree with it. */
 #include "config.h"
 
 #include <stdint.h>
@@ -55,6 +56,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ed2k_link_t *l = NULL;
     mt_error_t *err = NULL;
+    /* ed2k_server_link_parse agrees with ed2k_link_parse on server links
+     * and refuses everything else with a message. */
+    ed2k_server_link_t sl;
+    mt_error_t *serr = NULL;
+    int src = ed2k_server_link_parse(s, &sl, &serr);
+    if (ed2k_link_parse(s, &l, NULL) == 0 && l->type != ED2K_LINK_FILE) {
+        if (src != 0 || (l->type == ED2K_LINK_SERVER) != (sl.kind == ED2K_SERVER_LINK_SERVER)
+            || (sl.host != NULL && (l->host == NULL || strcmp(sl.host, l->host) != 0))
+            || (sl.url != NULL && (l->url == NULL || strcmp(sl.url, l->url) != 0))
+            || sl.port != l->port)
+            fail("server link parsed differently", s, NULL);
+    } else if (src == 0 || serr == NULL || sl.host != NULL || sl.url != NULL) {
+        fail("server link accepted or refused without a message", s, NULL);
+    }
+    ed2k_server_link_clear(&sl);
+    mt_error_free(serr);
+    ed2k_link_free(l);
+    l = NULL;
     if (ed2k_link_parse(s, &l, &err) == 0) {
         if (err != NULL || l == NULL)
             fail("success with an error set", s, NULL);

@@ -301,6 +301,63 @@ START_TEST(test_server_links)
     l = parse_ok("ed2k://|serverlist|https://x.example/?a|b|/");
     ck_assert_str_eq(l->url, "https://x.example/?a|b");
     ed2k_link_free(l);
+
+    /* aMule's tolerances: spaces, a missing final '/', a percent-encoded
+     * host (UnescapeHTML), leading zeros in the port (StrToULong). */
+    l = parse_ok("  ed2k://| server | 176.103.48.36 | 04184 |  ");
+    ck_assert_str_eq(l->host, "176.103.48.36");
+    ck_assert_uint_eq(l->port, 4184);
+    ed2k_link_free(l);
+    l = parse_ok("ed2k://|server|ed2k%2Eexample%2enet|4661|/");
+    ck_assert_str_eq(l->host, "ed2k.example.net");
+    ed2k_link_free(l);
+    parse_fails("ed2k://|server|1.2.3.4|46a1|/", MT_ERR_INVALID, "port must be 1..65535, not "
+                "\"46a1\"");
+    parse_fails("ed2k://|server|1.2.3.4|-1|/", MT_ERR_INVALID, "port must be 1..65535");
+    parse_fails("ed2k://|server|1.2.3|4661|/", MT_ERR_INVALID, "server host \"1.2.3\" is "
+                "neither");
+    parse_fails("ed2k://|server|1.2.3.4:4661|/", MT_ERR_INVALID, "missing the port");
+    parse_fails("ed2k://|server|%20|4661|/", MT_ERR_INVALID, "is neither");
+    parse_fails("ed2k://|server| |4661|/", MT_ERR_INVALID, "server link is missing the host");
+    parse_fails("ed2k://|server|1.2.3.4|4661/", MT_ERR_INVALID, "missing trailing |/");
+    parse_fails("ed2k://|serverlist|/server.met|/", MT_ERR_INVALID,
+                "must start with http:// or https://");
+    parse_fails("ed2k://|serverlist|http://|/", MT_ERR_INVALID,
+                "must start with http:// or https://");
+}
+END_TEST
+
+START_TEST(test_server_link_api)
+{
+    ed2k_server_link_t sl;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ed2k_server_link_parse("ed2k://|server|ed2k.example.net|4661|/", &sl, &err),
+                     0);
+    ck_assert_int_eq(sl.kind, ED2K_SERVER_LINK_SERVER);
+    ck_assert_str_eq(sl.host, "ed2k.example.net");
+    ck_assert_uint_eq(sl.port, 4661);
+    ck_assert_ptr_null(sl.url);
+    ed2k_server_link_clear(&sl);
+    ck_assert_ptr_null(sl.host);
+    ck_assert_int_eq(ed2k_server_link_parse("ed2k://|serverlist|http://x.example/s%20.met|/", &sl,
+                                            &err),
+                     0);
+    ck_assert_int_eq(sl.kind, ED2K_SERVER_LINK_LIST);
+    ck_assert_str_eq(sl.url, "http://x.example/s .met");
+    ck_assert_ptr_null(sl.host);
+    ed2k_server_link_clear(&sl);
+    ck_assert_int_eq(ed2k_server_link_parse("ed2k://|file|a.txt|1|" H_A "|/", &sl, &err), -1);
+    ck_assert_str_eq(err->message, "a file link is not a server link");
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_ptr_null(sl.host);
+    mt_error_clear(&err);
+    ck_assert_int_eq(ed2k_server_link_parse("ed2k://|server|1.2.3.4|0|/", &sl, &err), -1);
+    ck_assert_str_eq(err->message, "port must be 1..65535, not \"0\"");
+    mt_error_clear(&err);
+    ck_assert_int_eq(ed2k_server_link_parse("ed2k://|bogus|1|/", &sl, &err), -1);
+    ck_assert_str_eq(err->message, "unknown link type \"bogus\"");
+    mt_error_clear(&err);
+    ed2k_server_link_clear(NULL);
 }
 END_TEST
 
@@ -419,6 +476,7 @@ link_suite(void)
     tcase_add_test(tc, test_tolerances);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_server_links);
+    tcase_add_test(tc, test_server_link_api);
     tcase_add_test(tc, test_format_from_hash);
     tcase_add_test(tc, test_format_escaping);
     tcase_add_test(tc, test_round_trips);
