@@ -36,7 +36,18 @@ usage(FILE *out)
             "  rescan             scan the shared directories again\n"
             "  uploads            upload slots and queue\n"
             "  limits [--up KIB] [--down KIB]   show or set the transfer limits (0: none)\n"
-            "  connect HOST:PORT  connect to an eD2K server; disconnect; server\n"
+            "  connect [HOST:PORT]   connect to an eD2K server (none: the best of the\n"
+            "                     list, then the next); disconnect; server\n"
+            "  servers            the server list\n"
+            "  servers add HOST:PORT [--static] [--priority low|normal|high]\n"
+            "  servers remove HOST:PORT\n"
+            "  servers import SOURCE   a server.met path, an http(s) URL of one, or an\n"
+            "                     ed2k://|server|...|/ or ed2k://|serverlist|...|/ link\n"
+            "  search [--local] [--wait SECONDS] EXPRESSION...\n"
+            "                     search the network and print results as they come;\n"
+            "                     words, \"phrases\", AND OR NOT, ( ), type:video,\n"
+            "                     ext:mkv, min:700M, max:2G, avail:5 (docs/search.md)\n"
+            "  search-results ID  a search's results so far\n"
             "  help               the commands the daemon knows\n"
             "  call CMD [JSON]    send any control command with a JSON object of arguments\n"
             "\n"
@@ -210,6 +221,160 @@ print_help(json_object *r)
     }
 }
 
+/* host_port: "HOST:PORT" into a new args object {key: HOST, port: PORT}. */
+static int
+host_port(const char *text, const char *key, json_object **args)
+{
+    const char *colon = strrchr(text, ':');
+    char *end = NULL;
+    long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == text || end == colon + 1 || *end != '\0' || port < 1 ||
+        port > 65535)
+        return -1;
+    *args = json_object_new_object();
+    json_object_object_add(*args, key, json_object_new_string_len(text, (int)(colon - text)));
+    json_object_object_add(*args, "port", json_object_new_int((int)port));
+    return 0;
+}
+
+static void
+print_servers(json_object *r)
+{
+    json_object *list = json_object_object_get(r, "servers");
+    if (list == NULL || json_object_array_length(list) == 0) {
+        printf("no servers: add some with muleteer servers add HOST:PORT or servers import\n");
+    }
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        char where[300];
+        snprintf(where, sizeof where, "%s:%lld", str(e, "address"), num(e, "port"));
+        printf("%s %-24s %-6s %8lld users %10lld files  ping %4lld ms  fails %lld%s  %s\n",
+               json_object_get_boolean(json_object_object_get(e, "connected")) ? "*" : " ", where,
+               str(e, "priority"), num(e, "users"), num(e, "files"), num(e, "ping_ms"),
+               num(e, "failures"),
+               json_object_get_boolean(json_object_object_get(e, "is_static")) ? " static" : "",
+               str(e, "name"));
+    }
+    json_object *imps = json_object_object_get(r, "imports");
+    for (size_t i = 0; imps != NULL && i < json_object_array_length(imps); i++) {
+        json_object *m = json_object_array_get_idx(imps, i);
+        printf("import %s: %s, %lld new of %lld%s%s\n", str(m, "url"), str(m, "state"),
+               num(m, "added"), num(m, "total"), *str(m, "error") != '\0' ? ": " : "",
+               str(m, "error"));
+    }
+}
+
+static void
+print_result(json_object *e)
+{
+    char size[32];
+    human_size(num(e, "size"), size, sizeof size);
+    printf("%s %10s %5lld src %5lld complete  %s\n", str(e, "hash"), size, num(e, "sources"),
+           num(e, "complete_sources"), str(e, "name"));
+    printf("    ed2k://|file|");
+    for (const char *p = str(e, "name"); *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch == '|' || ch == '%' || ch >= 0x7F)
+            printf("%%%02X", ch);
+        else
+            putchar(ch);
+    }
+    printf("|%lld|%s|/\n", num(e, "size"), str(e, "hash"));
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* follow_search: prints a search's results as they come, until it ends or
+ * wait_s seconds pass. */
+static int
+follow_search(ctl_client_t *c, json_object *started, int wait_s)
+{
+    long long id = num(started, "id");
+    printf("search %lld: %s\n", id, str(started, "normalized"));
+    size_t shown = 0;
+    time_t end = time(NULL) + wait_s;
+    for (;;) {
+        json_object *args = json_object_new_object(), *r = NULL;
+        json_object_object_add(args, "id", json_object_new_int64(id));
+        json_object_object_add(args, "offset", json_object_new_int64((int64_t)shown));
+        mt_error_t *err = NULL;
+        int rc = ctl_client_call(c, "search-results", args, &r, &err);
+        json_object_put(args);
+        if (rc != 0) {
+            fprintf(stderr, "muleteer: %s\n", err->message);
+            mt_error_free(err);
+            return EXIT_CMD_ERROR;
+        }
+        json_object *list = json_object_object_get(r, "results");
+        for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++)
+            print_result(json_object_array_get_idx(list, i));
+        shown += list != NULL ? json_object_array_length(list) : 0;
+        json_object *sr = json_object_object_get(r, "search");
+        bool running = strcmp(str(sr, "state"), "running") == 0;
+        if (!running || time(NULL) >= end) {
+            printf("search %lld: %s, %zu result(s) from %lld server(s)%s%s\n", id,
+                   running ? "still running" : str(sr, "state"), shown,
+                   num(sr, "servers_asked"), *str(sr, "error") != '\0' ? ": " : "",
+                   str(sr, "error"));
+            json_object_put(r);
+            return EXIT_OK;
+        }
+        json_object_put(r);
+        fflush(stdout);
+        sleep_ms(500);
+    }
+}
+
+/* follow_import: for a URL import, waits until the daemon has fetched it. */
+static int
+follow_import(ctl_client_t *c, json_object *r)
+{
+    json_object *imp = json_object_object_get(r, "import");
+    if (imp == NULL) {
+        printf("%lld new server(s) of %lld\n", num(r, "added"), num(r, "total"));
+        return EXIT_OK;
+    }
+    const char *url = str(imp, "url");
+    char *want = xstrdup(url);
+    for (int i = 0; i < 180; i++) {
+        sleep_ms(500);
+        json_object *l = NULL;
+        mt_error_t *err = NULL;
+        if (ctl_client_call(c, "servers", NULL, &l, &err) != 0) {
+            fprintf(stderr, "muleteer: %s\n", err->message);
+            mt_error_free(err);
+            free(want);
+            return EXIT_CMD_ERROR;
+        }
+        json_object *imps = json_object_object_get(l, "imports");
+        for (size_t k = 0; imps != NULL && k < json_object_array_length(imps); k++) {
+            json_object *m = json_object_array_get_idx(imps, k);
+            if (strcmp(str(m, "url"), want) != 0 || strcmp(str(m, "state"), "fetching") == 0)
+                continue;
+            int st = EXIT_OK;
+            if (strcmp(str(m, "state"), "done") == 0) {
+                printf("%lld new server(s) of %lld from %s\n", num(m, "added"), num(m, "total"),
+                       want);
+            } else {
+                fprintf(stderr, "muleteer: %s\n", str(m, "error"));
+                st = EXIT_CMD_ERROR;
+            }
+            json_object_put(l);
+            free(want);
+            return st;
+        }
+        json_object_put(l);
+    }
+    fprintf(stderr, "muleteer: still fetching %s; see muleteer servers\n", want);
+    free(want);
+    return EXIT_CMD_ERROR;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -222,6 +387,7 @@ main(int argc, char **argv)
     };
     const char *socket_opt = NULL;
     int as_json = 0, timeout_s = 10, opt;
+    int search_wait = 120;
     while ((opt = getopt_long(argc, argv, "+s:jt:h", opts, NULL)) != -1) {
         switch (opt) {
         case 's':
@@ -323,17 +489,82 @@ main(int argc, char **argv)
         if (files)
             json_object_object_add(args, "delete_files", json_object_new_boolean(1));
     } else if (strcmp(cmd, "connect") == 0) {
-        const char *colon = nargs == 1 ? strrchr(av[0], ':') : NULL;
-        char *end = NULL;
-        long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
-        if (colon == NULL || colon == av[0] || *end != '\0' || port < 1 || port > 65535) {
-            fprintf(stderr, "muleteer: usage: muleteer connect HOST:PORT\n");
+        if (nargs > 1 || (nargs == 1 && host_port(av[0], "host", &args) != 0)) {
+            fprintf(stderr, "muleteer: usage: muleteer connect [HOST:PORT]\n");
+            return EXIT_USAGE;
+        }
+    } else if (strcmp(cmd, "servers") == 0) {
+        const char *sub = nargs > 0 ? av[0] : "list";
+        if (strcmp(sub, "list") == 0 && nargs <= 1) {
+            /* no arguments */
+        } else if ((strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0) && nargs >= 2 &&
+                   host_port(av[1], "address", &args) == 0) {
+            cmd = strcmp(sub, "add") == 0 ? "server-add" : "server-remove";
+            for (int i = 2; i < nargs; i++) {
+                if (strcmp(cmd, "server-add") == 0 && strcmp(av[i], "--static") == 0)
+                    json_object_object_add(args, "static", json_object_new_boolean(1));
+                else if (strcmp(cmd, "server-add") == 0 && strcmp(av[i], "--priority") == 0 &&
+                         i + 1 < nargs)
+                    json_object_object_add(args, "priority", json_object_new_string(av[++i]));
+                else {
+                    fprintf(stderr, "muleteer: unexpected \"%s\"\n", av[i]);
+                    json_object_put(args);
+                    return EXIT_USAGE;
+                }
+            }
+        } else if (strcmp(sub, "import") == 0 && nargs == 2) {
+            cmd = "servers-import";
+            args = json_object_new_object();
+            json_object_object_add(args, "source", json_object_new_string(av[1]));
+        } else {
+            fprintf(stderr, "muleteer: usage: muleteer servers [add HOST:PORT [--static] "
+                            "[--priority P] | remove HOST:PORT | import SOURCE]\n");
+            json_object_put(args);
+            return EXIT_USAGE;
+        }
+    } else if (strcmp(cmd, "search") == 0) {
+        bool local = false;
+        size_t qlen = 0;
+        char *query = xstrdup("");
+        for (int i = 0; i < nargs; i++) {
+            if (strcmp(av[i], "--local") == 0) {
+                local = true;
+            } else if (strcmp(av[i], "--wait") == 0 && i + 1 < nargs) {
+                char *end;
+                long v = strtol(av[++i], &end, 10);
+                if (*end != '\0' || v < 0 || v > 3600) {
+                    fprintf(stderr, "muleteer: --wait wants 0 to 3600 seconds\n");
+                    free(query);
+                    return EXIT_USAGE;
+                }
+                search_wait = (int)v;
+            } else {
+                size_t l = strlen(av[i]);
+                query = xrealloc(query, qlen + l + 2);
+                if (qlen > 0)
+                    query[qlen++] = ' ';
+                memcpy(query + qlen, av[i], l + 1);
+                qlen += l;
+            }
+        }
+        if (qlen == 0) {
+            fprintf(stderr, "muleteer: usage: muleteer search [--local] [--wait SECONDS] EXPRESSION...\n");
+            free(query);
             return EXIT_USAGE;
         }
         args = json_object_new_object();
-        json_object_object_add(args, "host",
-                               json_object_new_string_len(av[0], (int)(colon - av[0])));
-        json_object_object_add(args, "port", json_object_new_int((int)port));
+        json_object_object_add(args, "query", json_object_new_string(query));
+        json_object_object_add(args, "scope", json_object_new_string(local ? "local" : "global"));
+        free(query);
+    } else if (strcmp(cmd, "search-results") == 0) {
+        char *end = NULL;
+        long long id = nargs == 1 ? strtoll(av[0], &end, 10) : 0;
+        if (nargs != 1 || *end != '\0' || id <= 0) {
+            fprintf(stderr, "muleteer: usage: muleteer search-results ID\n");
+            return EXIT_USAGE;
+        }
+        args = json_object_new_object();
+        json_object_object_add(args, "id", json_object_new_int64(id));
     } else if (strcmp(cmd, "limits") == 0) {
         args = json_object_new_object();
         for (int i = 0; i < nargs; i++) {
@@ -410,6 +641,25 @@ main(int argc, char **argv)
     } else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
                strcmp(cmd, "server") == 0) {
         print_server(result);
+    } else if (strcmp(cmd, "servers") == 0) {
+        print_servers(result);
+    } else if (strcmp(cmd, "server-add") == 0) {
+        printf("%s %s:%lld\n", json_object_get_boolean(json_object_object_get(result, "added"))
+                                  ? "added" : "already listed:",
+               str(result, "address"), num(result, "port"));
+    } else if (strcmp(cmd, "server-remove") == 0) {
+        printf("removed\n");
+    } else if (strcmp(cmd, "servers-import") == 0) {
+        status = follow_import(c, result);
+    } else if (strcmp(cmd, "search") == 0) {
+        status = follow_search(c, result, search_wait);
+    } else if (strcmp(cmd, "search-results") == 0) {
+        json_object *sr = json_object_object_get(result, "search");
+        json_object *list = json_object_object_get(result, "results");
+        for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++)
+            print_result(json_object_array_get_idx(list, i));
+        printf("search %lld: %s, %lld result(s)\n", num(sr, "id"), str(sr, "state"),
+               num(sr, "results"));
     } else if (strcmp(cmd, "rescan") == 0) {
         printf("scanning the shared directories\n");
     } else if (strcmp(cmd, "delete") == 0) {

@@ -19,6 +19,8 @@ struct peer_mgr;
 struct dlq;
 struct ulq;
 struct srvconn;
+struct serverlist;
+struct searches;
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -37,6 +39,8 @@ typedef struct muleteerd {
     struct dlq *downloads;
     struct ulq *uploads;
     struct srvconn *server;   /* the eD2K server connection */
+    struct serverlist *serverlist; /* the servers we know */
+    struct searches *searches;     /* searches on the network */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

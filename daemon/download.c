@@ -1658,11 +1658,17 @@ int
 dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
 {
     muleteerd_t *d = dl->q->d;
-    if (port == 0 || ip == 0 || net_is_lowid(ip))
+    bool lowid = net_is_lowid(ip);
+    if (port == 0 || ip == 0)
         return -1;
-    if (conf_get_bool(d->conf, "filter_lan") && (net_is_reserved(ip) || net_is_lan(ip)))
+    /* A LowID is reached through a callback from the server we are on
+     * (§3.6): only while we are a HighID there, and never kept across
+     * sessions (the server gives it another LowID next time). */
+    if (lowid && (d->server_ip == 0 || net_is_lowid(d->client_id) || ip == d->client_id))
         return -1;
-    if (port == (uint16_t)conf_get_int(d->conf, "tcp_port") &&
+    if (!lowid && conf_get_bool(d->conf, "filter_lan") && (net_is_reserved(ip) || net_is_lan(ip)))
+        return -1;
+    if (!lowid && port == (uint16_t)conf_get_int(d->conf, "tcp_port") &&
         (net_is_reserved(ip) || ip == d->public_ip))
         return -1; /* ourselves */
     if (peer_mgr_is_banned(d->peers, ip))
@@ -1685,7 +1691,8 @@ dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
     dp->head = s;
     s->state = SRC_IDLE;
     s->next_ask = 0;
-    pf_add_source(dl->pf, net_ip_to_host(ip), port, NULL);
+    if (!lowid)
+        pf_add_source(dl->pf, net_ip_to_host(ip), port, NULL);
     return 0;
 }
 
@@ -1735,7 +1742,8 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
         return -1;
     int rc = -1;
     if (l->type != ED2K_LINK_FILE) {
-        mt_error_set(err, MT_ERR_INVALID, "not a file link");
+        mt_error_set(err, MT_ERR_INVALID,
+                     "a server link, not a file link: use servers-import (muleteer servers import)");
         goto out;
     }
     download_t *dl = dlq_find(q, l->hash);

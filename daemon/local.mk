@@ -2,9 +2,9 @@
 # writes its state into PostgreSQL. Built as bin/muleteerd; everything but
 # main.c is also a library so unit tests can link the modules.
 DAEMON_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS) \
-	$(ZLIB_CFLAGS) $(PTHREAD_CFLAGS)
+	$(ZLIB_CFLAGS) $(CURL_CFLAGS) $(PTHREAD_CFLAGS)
 DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmted2k.a lib/libmtutil.a \
-	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
+	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS)
 
 noinst_LIBRARIES += daemon/libmuleteerd.a
 daemon_libmuleteerd_a_SOURCES = \
@@ -19,6 +19,8 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/upload.c daemon/upload.h \
 	daemon/cmd_transfer.c daemon/cmd_transfer.h \
 	daemon/server.c daemon/server.h \
+	daemon/serverlist.c daemon/serverlist.h \
+	daemon/search.c daemon/search.h \
 	daemon/resolve.c daemon/resolve.h \
 	daemon/shared.c daemon/shared.h \
 	daemon/status.c daemon/status.h \

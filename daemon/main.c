@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <curl/curl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -24,6 +25,8 @@
 #include "daemon/peer.h"
 #include "daemon/periodic.h"
 #include "daemon/server.h"
+#include "daemon/serverlist.h"
+#include "daemon/search.h"
 #include "daemon/shared.h"
 #include "daemon/status.h"
 #include "daemon/upload.h"
@@ -51,6 +54,15 @@ static const ctlsrv_command_t commands[] = {
     { "connect", srv_cmd_connect, "connect to an eD2K server: {host, port}" },
     { "disconnect", srv_cmd_disconnect, "disconnect from the eD2K server" },
     { "server", srv_cmd_server, "the eD2K server connection" },
+    { "servers", sl_cmd_servers, "the server list and recent imports" },
+    { "server-add", sl_cmd_server_add, "add a server: {address, port, priority, static}" },
+    { "server-remove", sl_cmd_server_remove, "remove a server: {address, port}" },
+    { "search", search_cmd_search, "start a search: {query, scope: global|local}; returns its id" },
+    { "search-results", search_cmd_results, "a search and its results: {id, offset, limit}" },
+    { "search-more", search_cmd_more, "ask the server for the next page of a search: {id}" },
+    { "search-stop", search_cmd_stop, "stop a search: {id}" },
+    { "searches", search_cmd_list, "the searches in memory" },
+    { "servers-import", sl_cmd_servers_import, "import servers: {source: server.met path, http(s) URL or ed2k server/serverlist link}" },
 };
 
 static void
@@ -64,6 +76,8 @@ job_transfers(void *ctx)
 {
     muleteerd_t *d = ctx;
     peer_mgr_tick(d->peers);
+    sl_tick(d->serverlist);
+    search_tick(d->searches);
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
@@ -245,6 +259,7 @@ main(int argc, char **argv)
      * (a fifth of the daemon's memory with 10,000 shared files). */
     mallopt(M_ARENA_MAX, 2);
 #endif
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
         { "migrate", no_argument, NULL, 'm' },
@@ -360,6 +375,9 @@ main(int argc, char **argv)
     d.peers = peer_mgr_new(&d);
     d.uploads = ulq_new(&d);
     d.downloads = dlq_new(&d);
+    d.serverlist = sl_new(&d);
+    d.searches = search_new(&d);
+    sl_set_udp_listener(d.serverlist, srv_on_udp, &d);
     d.server = srv_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
@@ -398,6 +416,8 @@ out:
         d.workers = NULL;
     }
     srv_free(d.server);
+    sl_free(d.serverlist);
+    search_free(d.searches);
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     peer_mgr_free(d.peers);

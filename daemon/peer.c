@@ -7,6 +7,7 @@
 #include "daemon/daemon.h"
 #include "daemon/download.h"
 #include "daemon/net.h"
+#include "daemon/server.h"
 #include "daemon/upload.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/packet.h"
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #define PEER_CONNECT_TIMEOUT 40    /* seconds, §5.10 */
+#define PEER_CALLBACK_TIMEOUT 45   /* a LowID's callback through the server */
 #define PEER_HELLO_TIMEOUT 40
 #define PEER_IDLE_TIMEOUT 600      /* a ready connection nobody uses */
 #define PEER_MAX_CONNECTING 40     /* half-open connections at once */
@@ -276,14 +278,29 @@ take_hello(peer_t *p, const ed2k_packet_t *pkt, bool answer, peer_t **pp)
     if (h.has_udp_ports)
         p->udp_port = h.udp_port;
     uint16_t port = h.tcp_port;
+    uint32_t hello_server_ip = h.server_ip;
+    uint16_t hello_server_port = h.server_port;
     ed2k_hello_clear(&h);
 
     if (!p->outgoing) {
         /* The address this client listens on is now known: join an
          * existing peer there (a source we know), if any. */
         p->port = port;
+        /* A LowID we asked the server to call back (§3.6) says its LowID and
+         * the server it is on: it is the peer waiting under that LowID. */
+        bool callback = net_is_lowid(p->client_id) && p->client_id != 0 &&
+                        d->server_ip != 0 && hello_server_ip == d->server_ip &&
+                        hello_server_port == d->server_port;
         for (peer_t *q = p->mgr->peers; q != NULL; q = q->next) {
-            if (q != p && q->ip == p->ip && q->port == port) {
+            if (q == p)
+                continue;
+            if (callback && q->ip == p->client_id && q->port == port &&
+                q->state == PEER_CONNECTING && q->bev == NULL) {
+                log_debug("peer %s: the callback of LowID %u", p->desc, p->client_id);
+                p = merge_into(p, q);
+                break;
+            }
+            if (q->ip == p->ip && q->port == port) {
                 if (q->state == PEER_READY || q->state == PEER_HELLO_SENT) {
                     log_debug("peer %s: duplicate connection, keeping the first", p->desc);
                     return -1;
@@ -544,6 +561,17 @@ peer_connect(peer_t *p)
     if (m->n_connecting >= PEER_MAX_CONNECTING ||
         m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections"))
         return -1;
+    if (net_is_lowid(p->ip)) {
+        /* A LowID cannot be reached: the server asks it to connect to us
+         * (OP_CALLBACKREQUEST, §3.6); its hello then joins this peer. */
+        if (srv_request_callback(d->server, p->ip) != 0)
+            return -1;
+        p->outgoing = true;
+        set_state(p, PEER_CONNECTING);
+        p->deadline = clock_mono_s() + PEER_CALLBACK_TIMEOUT;
+        log_debug("peer %s: asked the server for a callback", p->desc);
+        return 0;
+    }
     struct bufferevent *bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return -1;

@@ -11,8 +11,11 @@
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
 #include "daemon/resolve.h"
+#include "daemon/search.h"
+#include "daemon/serverlist.h"
 #include "daemon/shared.h"
 #include "daemon/worker.h"
+#include "db/db.h"
 #include "ed2k/c2s.h"
 #include "ed2k/hash.h"
 #include "ed2k/packet.h"
@@ -26,6 +29,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +43,10 @@
 #define SRV_OFFER_PER_PACKET 200
 #define SRV_MAX_MESSAGES 20
 #define SRV_MAX_PAYLOAD 2000000
+#define SRV_NEXT_DELAY 2           /* seconds before trying the next server */
+#define SRV_MAX_TRIED 64
+#define SRV_UDP_SOURCES_SPACING 5  /* seconds between two servers asked over UDP */
+#define SRV_UDP_SOURCES_REASK 1200 /* a server asked again at most every 20 min */
 
 typedef enum {
     SRV_IDLE = 0,
@@ -63,6 +71,12 @@ struct srvconn {
     uint16_t port;
     uint32_t ip;            /* eD2K form, once resolved */
     bool wanted;            /* keep (re)connecting */
+    bool pinned;            /* to host:port only (a manual connect) */
+    sl_server_t *cur;       /* its entry in the server list, or NULL */
+    const sl_server_t *tried[SRV_MAX_TRIED]; /* this round of automatic tries */
+    size_t n_tried;
+    time_t last_tx;         /* monotonic: our last packet to the server */
+    time_t next_udp_sources; /* monotonic */
     struct bufferevent *bev;
     time_t deadline, retry_at;
     int backoff;
@@ -100,6 +114,9 @@ clear_session(srvconn_t *s)
     d->server_port = 0;
 }
 
+/* drop: closes the connection. retry: it failed (or broke) and the next
+ * attempt follows: another server at once in automatic mode, else the same
+ * one after a growing delay. */
 static void
 drop(srvconn_t *s, const char *why, bool retry)
 {
@@ -107,14 +124,70 @@ drop(srvconn_t *s, const char *why, bool retry)
         bufferevent_free(s->bev);
         s->bev = NULL;
     }
+    bool was_connected = s->state == SRV_CONNECTED;
+    if (s->d->searches != NULL)
+        search_on_server_lost(s->d->searches);
     if (s->state != SRV_IDLE)
         log_info("server %s:%u: %s", s->host != NULL ? s->host : "?", s->port, why);
+    srv_state_t old = s->state;
     s->state = SRV_IDLE;
     clear_session(s);
-    if (retry && s->wanted) {
-        s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
-        s->retry_at = clock_mono_s() + s->backoff;
+    serverlist_t *sl = s->d->serverlist;
+    if (s->cur != NULL) {
+        if (was_connected)
+            sl_connected(sl, s->cur, false);
+        else if (retry && old != SRV_IDLE && sl_failed(sl, s->cur, why))
+            s->cur = NULL; /* dropped from the list */
     }
+    if (retry && s->wanted) {
+        time_t now = clock_mono_s();
+        if (!s->pinned && sl_count(sl) > 1) {
+            /* the next server soon; a pause after a whole round */
+            s->retry_at = now + SRV_NEXT_DELAY;
+            if (s->n_tried >= sl_count(sl) || s->n_tried == SRV_MAX_TRIED) {
+                s->n_tried = 0;
+                s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
+                s->retry_at = now + s->backoff;
+            }
+        } else {
+            s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
+            s->retry_at = now + (was_connected ? SRV_NEXT_DELAY : s->backoff);
+        }
+    }
+}
+
+/* store_message: a server message line into server_messages. */
+typedef struct {
+    char *node, *address, *level, *text;
+    int port;
+} msg_row_t;
+
+static void
+msg_row_free(void *arg)
+{
+    msg_row_t *m = arg;
+    free(m->node);
+    free(m->address);
+    free(m->level);
+    free(m->text);
+    free(m);
+}
+
+static int
+msg_row_write(PGconn *conn, void *arg, mt_error_t **err)
+{
+    msg_row_t *m = arg;
+    char port[8];
+    snprintf(port, sizeof port, "%d", m->port);
+    const char *params[] = { m->node, m->address, port, m->level, m->text };
+    PGresult *res = db_query(conn,
+                             "INSERT INTO server_messages (node, address, port, level, message)"
+                             " VALUES ($1, $2, $3, $4, $5)",
+                             5, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
 }
 
 static void
@@ -154,6 +227,17 @@ offer_files(srvconn_t *s)
         offers[n].complete = false;
         offers[n].type = ed2k_filetype_for_name(pf_name(pf));
         n++;
+    }
+    /* Within the server's limits (from its UDP status): the soft limit is
+     * what it wants at most, the hard one what it accepts at most. */
+    size_t limit = SIZE_MAX;
+    if (s->cur != NULL && s->cur->soft_files > 0)
+        limit = s->cur->soft_files;
+    else if (s->cur != NULL && s->cur->hard_files > 0)
+        limit = s->cur->hard_files;
+    if (n > limit) {
+        log_info("server: offering %zu of %zu files (the server's limit)", limit, n);
+        n = limit;
     }
     struct evbuffer *out = bufferevent_get_output(s->bev);
     uint16_t port = (uint16_t)conf_get_int(d->conf, "tcp_port");
@@ -225,8 +309,10 @@ ask_sources(srvconn_t *s)
     }
 }
 
+/* take_sources: sources a server found; over UDP (another server than
+ * ours) only HighIDs are any use. */
 static void
-take_sources(srvconn_t *s, const ed2k_foundsources_t *fs)
+take_sources(srvconn_t *s, const ed2k_foundsources_t *fs, bool udp)
 {
     muleteerd_t *d = s->d;
     download_t *dl = dlq_find(d->downloads, fs->hash);
@@ -236,8 +322,11 @@ take_sources(srvconn_t *s, const ed2k_foundsources_t *fs)
     for (size_t i = 0; i < fs->count; i++) {
         uint32_t id = fs->sources[i].id;
         if (net_is_lowid(id)) {
-            lowids++; /* reachable only through a callback */
-            continue;
+            /* reachable only through a callback from this server, and not
+             * at all when we are a LowID too (§3.6) */
+            lowids++;
+            if (udp || id == s->client_id || net_is_lowid(s->client_id))
+                continue;
         }
         if (dl_add_source(dl, id, fs->sources[i].port) == 0)
             added++;
@@ -269,8 +358,39 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         char *save = NULL;
         for (char *line = strtok_r(u, "\r\n", &save); line != NULL;
              line = strtok_r(NULL, "\r\n", &save)) {
-            log_info("server message: %s", line);
+            /* no control characters reach the logs or the database */
+            for (char *c = line; *c != '\0'; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7F)
+                    *c = ' ';
+            if (strlen(line) > 1024)
+                line[1024] = '\0';
+            const char *level = "info";
+            if (strncasecmp(line, "ERROR", 5) == 0) {
+                level = "error";
+                log_warn("server %s:%u says: %s", s->host, s->port, line);
+            } else if (strncasecmp(line, "WARNING", 7) == 0) {
+                level = "warning";
+                log_warn("server %s:%u says: %s", s->host, s->port, line);
+            } else {
+                log_info("server message: %s", line);
+            }
+            if (strncmp(line, "[emDynIP: ", 10) == 0 && s->cur != NULL)
+                log_info("server %s:%u has a dynamic IP (%s)", s->host, s->port, line + 10);
+            else if (strncasecmp(line, "server version", 14) == 0 && s->cur != NULL) {
+                const char *v = line + 14;
+                while (*v == ' ' || *v == ':')
+                    v++;
+                free(s->cur->version);
+                s->cur->version = xstrdup(v);
+            }
             add_message(s, line);
+            msg_row_t *m = xcalloc(1, sizeof *m);
+            m->node = xstrdup(conf_get_str(d->conf, "node_name"));
+            m->address = xstrdup(s->host);
+            m->port = s->port;
+            m->level = xstrdup(level);
+            m->text = xstrdup(line);
+            dbw_submit(d->db, NULL, msg_row_write, m, msg_row_free);
         }
         free(u);
         return 0;
@@ -299,12 +419,30 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         log_info("server %s:%u: connected with %s %u%s%s", s->host, s->port,
                  net_is_lowid(id.id) ? "LowID" : "HighID", id.id,
                  net_is_lowid(id.id) ? "" : " = ", net_is_lowid(id.id) ? "" : net_ip_str(id.id, ip));
-        if (first)
+        if (first) {
+            s->n_tried = 0;
+            if (s->cur != NULL) {
+                s->cur->tcp_flags = s->flags;
+                if (s->cur->ip == 0)
+                    s->cur->ip = s->ip;
+                sl_connected(d->serverlist, s->cur, true);
+            }
+            if (conf_get_bool(d->conf, "server_update_list"))
+                ed2k_packet_append(bufferevent_get_output(s->bev), ED2K_PROTO_EDONKEY,
+                                   ED2K_SOP_GETSERVERLIST, NULL, 0, NULL);
             offer_files(s);
+        }
         return 0;
     }
     case ED2K_SOP_SERVERSTATUS:
-        return ed2k_serverstatus_decode(pkt->payload, pkt->len, &s->users, &s->files, err);
+        if (ed2k_serverstatus_decode(pkt->payload, pkt->len, &s->users, &s->files, err) != 0)
+            return -1;
+        if (s->cur != NULL) {
+            s->cur->users = s->users;
+            s->cur->files = s->files;
+            sl_changed(d->serverlist);
+        }
+        return 0;
     case ED2K_SOP_SERVERIDENT: {
         ed2k_serverident_t si;
         if (ed2k_serverident_decode(pkt->payload, pkt->len, &si, err) != 0)
@@ -315,17 +453,41 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         s->description = si.description;
         si.name = si.description = NULL;
         ed2k_serverident_clear(&si);
+        if (s->cur != NULL) {
+            free(s->cur->name);
+            free(s->cur->description);
+            s->cur->name = s->name != NULL ? xstrdup(s->name) : NULL;
+            s->cur->description = s->description != NULL ? xstrdup(s->description) : NULL;
+            sl_changed(d->serverlist);
+        }
         return 0;
     }
-    case ED2K_SOP_SERVERLIST:
-        return 0; /* the server list is kept by the servers module (later) */
+    case ED2K_SOP_SERVERLIST: {
+        ed2k_serverlist_t list;
+        if (ed2k_serverlist_decode(pkt->payload, pkt->len, &list, err) != 0)
+            return -1;
+        size_t added = 0;
+        for (size_t i = 0; i < list.count && conf_get_bool(d->conf, "server_update_list"); i++) {
+            char ip[16];
+            bool is_new = false;
+            if (list.ips[i] == 0 || (net_is_reserved(list.ips[i]) && !net_is_reserved(s->ip)))
+                continue;
+            if (sl_add(d->serverlist, net_ip_str(list.ips[i], ip), list.ports[i], "server list",
+                       &is_new, NULL) != NULL && is_new)
+                added++;
+        }
+        log_info("server %s:%u: a list of %zu server(s), %zu new", s->host, s->port, list.count,
+                 added);
+        ed2k_serverlist_clear(&list);
+        return 0;
+    }
     case ED2K_SOP_FOUNDSOURCES:
     case ED2K_SOP_FOUNDSOURCES_OBFU: {
         ed2k_foundsources_t fs;
         if (ed2k_foundsources_decode(pkt->payload, pkt->len,
                                      pkt->opcode == ED2K_SOP_FOUNDSOURCES_OBFU, &fs, err) != 0)
             return -1;
-        take_sources(s, &fs);
+        take_sources(s, &fs, false);
         ed2k_foundsources_clear(&fs);
         return 0;
     }
@@ -341,6 +503,9 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
             log_info("server: cannot call back %s:%u now", ip, cr.port);
         return 0;
     }
+    case ED2K_SOP_SEARCHRESULT:
+        search_on_tcp_result(d->searches, pkt->payload, pkt->len);
+        return 0;
     case ED2K_SOP_CALLBACK_FAIL:
         log_info("server: a callback failed");
         return 0;
@@ -403,8 +568,18 @@ on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         s->state = SRV_LOGGING_IN;
         s->deadline = clock_mono_s() + SRV_LOGIN_TIMEOUT;
-        int one = 1;
-        setsockopt(bufferevent_getfd(s->bev), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        /* A silent dead connection: TCP keepalive probes after 2 min of
+         * quiet, and unacknowledged data (our periodic keepalive offer)
+         * fails the socket after 2 min. */
+        evutil_socket_t fd = bufferevent_getfd(s->bev);
+        int one = 1, idle = 120, intvl = 30, cnt = 4;
+        unsigned int user_timeout = 120000;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+        s->last_tx = clock_mono_s();
         send_login(s);
         return;
     }
@@ -472,26 +647,9 @@ srv_new(muleteerd_t *d)
 {
     srvconn_t *s = xcalloc(1, sizeof *s);
     s->d = d;
-    /* The first "host:port" of the configured servers, if any. */
-    const char *list = conf_get_str(d->conf, "servers");
-    if (*list != '\0' && conf_get_bool(d->conf, "server_autoconnect")) {
-        char *copy = xstrdup(list);
-        char *comma = strchr(copy, ',');
-        if (comma != NULL)
-            *comma = '\0';
-        char *colon = strrchr(copy, ':');
-        long port = colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
-        if (colon != NULL && port > 0 && port < 65536) {
-            *colon = '\0';
-            s->host = xstrdup(copy);
-            s->port = (uint16_t)port;
-            s->wanted = true;
-            s->retry_at = 0;
-        } else {
-            log_error("servers: \"%s\" is not host:port", copy);
-        }
-        free(copy);
-    }
+    /* Automatic: the best server of the list, then the next. */
+    s->wanted = conf_get_bool(d->conf, "server_autoconnect");
+    s->retry_at = 0;
     return s;
 }
 
@@ -508,6 +666,17 @@ srv_free(srvconn_t *s)
     free(s);
 }
 
+/* set_target: the server to try next (its list entry, or host:port). */
+static void
+set_target(srvconn_t *s, sl_server_t *e, const char *host, uint16_t port)
+{
+    char *h = xstrdup(e != NULL ? e->address : host);
+    free(s->host);
+    s->host = h;
+    s->port = e != NULL ? e->port : port;
+    s->cur = e;
+}
+
 int
 srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
 {
@@ -515,13 +684,33 @@ srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
         mt_error_set(err, MT_ERR_INVALID, "a server needs a host and a port");
         return -1;
     }
+    sl_server_t *e = sl_add(s->d->serverlist, host, port, "user", NULL, err);
+    if (e == NULL)
+        return -1;
     drop(s, "connecting elsewhere", false);
-    free(s->host);
-    s->host = xstrdup(host);
-    s->port = port;
+    set_target(s, e, host, port);
     s->wanted = true;
+    s->pinned = true;
     s->backoff = 0;
     begin(s);
+    return 0;
+}
+
+int
+srv_connect_auto(srvconn_t *s, mt_error_t **err)
+{
+    if (sl_count(s->d->serverlist) == 0) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "the server list is empty: add or import servers first");
+        return -1;
+    }
+    if (s->state != SRV_IDLE && !s->pinned)
+        return 0; /* already on it */
+    drop(s, "connecting to the best server", false);
+    s->wanted = true;
+    s->pinned = false;
+    s->backoff = 0;
+    s->n_tried = 0;
+    s->retry_at = 0;
     return 0;
 }
 
@@ -532,13 +721,179 @@ srv_disconnect(srvconn_t *s)
     drop(s, "disconnected on request", false);
 }
 
+int
+srv_request_callback(srvconn_t *s, uint32_t lowid)
+{
+    if (s->state != SRV_CONNECTED || net_is_lowid(s->client_id) || !net_is_lowid(lowid))
+        return -1;
+    ed2k_callbackrequest_encode(bufferevent_get_output(s->bev), lowid);
+    s->last_tx = clock_mono_s();
+    log_info("server: asking LowID %u to call us back", lowid);
+    return 0;
+}
+
+int
+srv_search(srvconn_t *s, const uint8_t *tree, size_t len)
+{
+    if (s->state != SRV_CONNECTED)
+        return -1;
+    ed2k_packet_append(bufferevent_get_output(s->bev), ED2K_PROTO_EDONKEY,
+                       ED2K_SOP_SEARCHREQUEST, tree, len, NULL);
+    s->last_tx = clock_mono_s();
+    return 0;
+}
+
+int
+srv_search_more(srvconn_t *s)
+{
+    if (s->state != SRV_CONNECTED)
+        return -1;
+    ed2k_packet_append(bufferevent_get_output(s->bev), ED2K_PROTO_EDONKEY,
+                       ED2K_SOP_QUERY_MORE_RESULT, NULL, 0, NULL);
+    s->last_tx = clock_mono_s();
+    return 0;
+}
+
+const sl_server_t *
+srv_current(const srvconn_t *s)
+{
+    return s->state != SRV_IDLE ? s->cur : NULL;
+}
+
+uint32_t
+srv_tcp_flags(const srvconn_t *s)
+{
+    return s->state == SRV_CONNECTED ? s->flags : 0;
+}
+
+void
+srv_on_udp(void *ctx, sl_server_t *from, uint8_t opcode, const uint8_t *payload, size_t len)
+{
+    muleteerd_t *d = ctx;
+    if (opcode == ED2K_SOP_GLOBSEARCHRES) {
+        search_on_udp_result(d->searches, from, payload, len);
+    } else if (opcode == ED2K_SOP_GLOBFOUNDSOURCES) {
+        ed2k_foundsources_t *fs = NULL;
+        size_t n = 0;
+        mt_error_t *err = NULL;
+        if (ed2k_globfoundsources_decode(payload, len, &fs, &n, &err) != 0) {
+            log_debug("server %s:%u: bad UDP sources: %s", from->address, from->port, err->message);
+            mt_error_free(err);
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            take_sources(d->server, &fs[i], true);
+        ed2k_globfoundsources_free(fs, n);
+    } else {
+        log_debug("server %s:%u: UDP opcode 0x%02x ignored", from->address, from->port, opcode);
+    }
+}
+
+void
+srv_forget(srvconn_t *s, const sl_server_t *e)
+{
+    if (s->cur == e)
+        s->cur = NULL;
+    for (size_t i = 0; i < s->n_tried; i++)
+        if (s->tried[i] == e)
+            s->tried[i] = NULL;
+}
+
+/* next_target: picks the next server in automatic mode; false when there
+ * is none to try now. */
+static bool
+next_target(srvconn_t *s)
+{
+    if (s->pinned && s->host != NULL)
+        return true;
+    serverlist_t *sl = s->d->serverlist;
+    sl_server_t *e = sl_pick(sl, s->tried, s->n_tried);
+    if (e == NULL && s->n_tried > 0) {
+        s->n_tried = 0;
+        e = sl_pick(sl, s->tried, 0);
+    }
+    if (e == NULL)
+        return false;
+    if (s->n_tried < SRV_MAX_TRIED)
+        s->tried[s->n_tried++] = e;
+    set_target(s, e, NULL, 0);
+    return true;
+}
+
+/* udp_sources: every few seconds, the active downloads' hashes to the
+ * next other server over UDP (OP_GLOBGETSOURCES(2), §4), in batches the
+ * server's flags allow; each server at most every 20 minutes. */
+static void
+udp_sources(srvconn_t *s, time_t now)
+{
+    if (now < s->next_udp_sources)
+        return;
+    s->next_udp_sources = now + SRV_UDP_SOURCES_SPACING;
+    muleteerd_t *d = s->d;
+    serverlist_t *sl = d->serverlist;
+    sl_server_t *target = NULL;
+    for (size_t i = 0; i < sl_count(sl); i++) {
+        sl_server_t *e = sl_get(sl, i);
+        if (e == s->cur || e->ip == 0 || e->failures > 0 ||
+            (e->udp_sources_at != 0 && now - e->udp_sources_at < SRV_UDP_SOURCES_REASK))
+            continue;
+        if (target == NULL || e->udp_sources_at < target->udp_sources_at)
+            target = e;
+    }
+    if (target == NULL)
+        return;
+    size_t n = 0, cap = dlq_count(d->downloads);
+    uint8_t(*hashes)[16] = xcalloc(cap + 1, sizeof *hashes);
+    uint64_t *sizes = xcalloc(cap + 1, sizeof *sizes);
+    for (size_t i = 0; i < cap; i++) {
+        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
+        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+            continue;
+        memcpy(hashes[n], pf_hash(pf), 16);
+        sizes[n++] = pf_size(pf);
+    }
+    target->udp_sources_at = now;
+    size_t off = 0, datagrams = 0;
+    while (off < n && datagrams < 20) {
+        struct evbuffer *b = evbuffer_new();
+        size_t used = 0;
+        size_t put = ed2k_globgetsources_encode(b, (const uint8_t(*)[16])hashes + off, sizes + off,
+                                                n - off, target->udp_flags, &used);
+        if (put > 0)
+            sl_udp_send(sl, target, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+        evbuffer_free(b);
+        if (used == 0)
+            break;
+        off += used;
+        datagrams++;
+    }
+    if (n > 0)
+        log_debug("server %s:%u: asked for sources of %zu file(s) over UDP", target->address,
+                  target->port, n);
+    free(hashes);
+    free(sizes);
+}
+
+static void
+keepalive(srvconn_t *s, time_t now)
+{
+    long every = conf_get_int(s->d->conf, "server_keepalive");
+    if (every <= 0 || now - s->last_tx < every)
+        return;
+    /* an empty OP_OFFERFILES, as eMule's keep-alive (§3.4) */
+    static const uint8_t empty[4] = { 0, 0, 0, 0 };
+    ed2k_packet_append(bufferevent_get_output(s->bev), ED2K_PROTO_EDONKEY, ED2K_SOP_OFFERFILES,
+                       empty, sizeof empty, NULL);
+    s->last_tx = now;
+}
+
 void
 srv_tick(srvconn_t *s)
 {
     time_t now = clock_mono_s();
     switch (s->state) {
     case SRV_IDLE:
-        if (s->wanted && s->host != NULL && now >= s->retry_at)
+        if (s->wanted && now >= s->retry_at && next_target(s))
             begin(s);
         return;
     case SRV_CONNECTING:
@@ -549,12 +904,18 @@ srv_tick(srvconn_t *s)
         return;
     case SRV_RESOLVING:
         return;
-    case SRV_CONNECTED:
+    case SRV_CONNECTED: {
+        size_t before = evbuffer_get_length(bufferevent_get_output(s->bev));
         if (shared_generation(s->d->shared) != s->offered_generation ||
             dlq_count(s->d->downloads) != s->offered_downloads)
             offer_files(s);
         ask_sources(s);
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) != before)
+            s->last_tx = now;
+        keepalive(s, now);
+        udp_sources(s, now);
         return;
+    }
     }
 }
 
@@ -590,15 +951,21 @@ srv_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t *
 {
     muleteerd_t *d = ctx;
     json_object *h = NULL, *p = NULL;
-    if (!json_object_object_get_ex(args, "host", &h) || !json_object_is_type(h, json_type_string) ||
-        !json_object_object_get_ex(args, "port", &p) || !json_object_is_type(p, json_type_int) ||
-        json_object_get_int64(p) < 1 || json_object_get_int64(p) > 65535) {
-        mt_error_set(err, MT_ERR_INVALID, "connect needs \"host\" (string) and \"port\" (1-65535)");
+    bool has_host = json_object_object_get_ex(args, "host", &h) && h != NULL;
+    bool has_port = json_object_object_get_ex(args, "port", &p) && p != NULL;
+    if (!has_host && !has_port) {
+        if (srv_connect_auto(d->server, err) != 0)
+            return -1;
+    } else if (!has_host || !json_object_is_type(h, json_type_string) || !has_port ||
+               !json_object_is_type(p, json_type_int) || json_object_get_int64(p) < 1 ||
+               json_object_get_int64(p) > 65535) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "connect needs \"host\" (string) and \"port\" (1-65535), or neither for the best server of the list");
+        return -1;
+    } else if (srv_connect(d->server, json_object_get_string(h),
+                           (uint16_t)json_object_get_int64(p), err) != 0) {
         return -1;
     }
-    if (srv_connect(d->server, json_object_get_string(h), (uint16_t)json_object_get_int64(p),
-                    err) != 0)
-        return -1;
     *result = srv_to_json(d->server);
     return 0;
 }

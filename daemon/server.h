@@ -19,8 +19,32 @@ void srv_free(srvconn_t *s);
 /* srv_connect: (re)connects to host:port (a name or a dotted IPv4; the name
  * is resolved on a worker). Any current connection is dropped. */
 int srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err);
+/* srv_connect_auto: connects to the best server of the list, then the
+ * next when one fails (the automatic mode, as at start-up). Fails when the
+ * list is empty. */
+int srv_connect_auto(srvconn_t *s, mt_error_t **err);
 /* srv_disconnect: drops the connection and stops reconnecting. */
 void srv_disconnect(srvconn_t *s);
+/* srv_request_callback: asks the server to have LowID `lowid` (a client
+ * on the same server) connect to us (OP_CALLBACKREQUEST, §3.6). -1 when
+ * not connected, or when we are a LowID ourselves (LowIDs cannot reach
+ * each other). */
+int srv_request_callback(srvconn_t *s, uint32_t lowid);
+/* srv_search: sends OP_SEARCHREQUEST with an encoded search tree;
+ * srv_search_more: OP_QUERY_MORE_RESULT. -1 when not connected. */
+int srv_search(srvconn_t *s, const uint8_t *tree, size_t len);
+int srv_search_more(srvconn_t *s);
+/* srv_current: the list entry of the server we are connected (or
+ * connecting) to, or NULL. srv_tcp_flags: its TCP flags (0 if none). */
+const struct sl_server *srv_current(const srvconn_t *s);
+uint32_t srv_tcp_flags(const srvconn_t *s);
+/* srv_on_udp: the server list's listener for server UDP answers (found
+ * sources, search results); ctx is the daemon. */
+void srv_on_udp(void *ctx, struct sl_server *from, uint8_t opcode, const uint8_t *payload,
+                size_t len);
+/* srv_forget: the server list is about to free entry e. */
+struct sl_server;
+void srv_forget(srvconn_t *s, const struct sl_server *e);
 /* srv_tick: once a second: timeouts, reconnects, re-offers, source
  * requests. */
 void srv_tick(srvconn_t *s);

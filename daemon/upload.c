@@ -556,8 +556,9 @@ static void
 add_source(ed2k_sx_source_t *src, size_t *k, size_t max, peer_t *asker, uint32_t ip,
            uint16_t port)
 {
-    if (*k >= max || ip == 0 || port == 0 || (ip == peer_ip(asker) && port == peer_port(asker)))
-        return;
+    if (*k >= max || ip == 0 || port == 0 || net_is_lowid(ip) ||
+        (ip == peer_ip(asker) && port == peer_port(asker)))
+        return; /* a LowID is of no use without its server */
     uint32_t id = ed2k_c2c_id_to_hybrid(ip);
     for (size_t i = 0; i < *k; i++)
         if (src[i].id == id && src[i].port == port)

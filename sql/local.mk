@@ -1,6 +1,7 @@
 # sql/local.mk: the migrations, in order. Add new ones at the end; never
 # edit one that has been released. They are compiled into lib/libmtdb.a.
 MIGRATIONS = \
-	sql/001_init.sql
+	sql/001_init.sql \
+	sql/002_servers_searches.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

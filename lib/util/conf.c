@@ -54,6 +54,12 @@ static const conf_key_t conf_keys[] = {
     { "worker_threads", CONF_INT, "2", 1, 64 },
     { "servers", CONF_STR, "", 0, 0 },
     { "server_autoconnect", CONF_BOOL, "yes", 0, 0 },
+    { "server_max_failures", CONF_INT, "3", 0, 1000 },
+    { "server_udp_status", CONF_BOOL, "yes", 0, 0 },
+    { "server_status_interval", CONF_INT, "1800", 10, 86400 },
+    { "server_update_list", CONF_BOOL, "yes", 0, 0 },
+    { "server_keepalive", CONF_INT, "600", 0, 86400 },
+    { "search_retention_days", CONF_INT, "7", 0, 3650 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

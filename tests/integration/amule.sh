@@ -179,6 +179,24 @@ amule_share() {
   eventually 60 _amule_hashed "$n" "$base"
 }
 
+# amule_search_download NAME WORDS FILE_NAME: a local search on amuled's
+# server ("search local WORDS"), then "download N" of the result named
+# FILE_NAME ("results" lists "N.    name   size  sources", from 0).
+# amulecmd takes "download N" only in the session that listed the results,
+# so both go to one amulecmd on its stdin. AMULE_RESULTS keeps the listing.
+amule_search_download() {
+  local n=$1 words=$2 file=$3 num
+  AMULE_RESULTS=
+  amule_cmd "$n" search local "$words" >/dev/null
+  _amule_result() { AMULE_RESULTS=$(amule_cmd "$1" results); grep -qF "$2" <<<"$AMULE_RESULTS"; }
+  eventually 30 _amule_result "$n" "$file" || return 1
+  num=$(grep -F "$file" <<<"$AMULE_RESULTS" | head -n 1 | grep -oE '^ *[0-9]+\.' | grep -oE '[0-9]+')
+  [ -n "$num" ] || return 1
+  printf 'results\ndownload %s\nquit\n' "$num" |
+    timeout "${AMULE_CMD_TIMEOUT:-20}" amulecmd -h 127.0.0.1 -p "${AMULE_EC[$n]}" -P "$AMULE_PASSWORD" 2>&1 |
+    grep -qF "Download File: $num $file"
+}
+
 # amule_add NAME LINK
 amule_add() { amule_cmd "$1" add "$2" | grep -qiE 'succe|added'; }
 

@@ -113,6 +113,18 @@ up() { "$CLI" --socket "$SOCK_A" status | grep -q "database: *connected"; }
 check "after PostgreSQL comes back the daemon reconnects" eventually 20 up
 check "and daemon_status is fresh again" eventually 10 fresh
 
+# ---- the server list and searches reach their tables ----
+DEADP=$(free_port)
+"$CLI" --socket "$SOCK_A" servers add "127.0.0.1:$DEADP" --static --priority high >/dev/null
+srv_row() { [ "$(PSQL "$EXT_DB" "SELECT is_static::int || priority FROM servers WHERE address = '127.0.0.1' AND port = $DEADP")" = 1high ]; }
+check "a server added with muleteer servers add reaches the servers table" eventually 15 srv_row
+"$CLI" --socket "$SOCK_A" search --wait 0 "skeleton probe" >/dev/null
+search_row() { [ "$(PSQL "$EXT_DB" "SELECT count(*) FROM searches WHERE expression = 'skeleton probe' AND scope = 'global'")" = 1 ]; }
+check "a search is written to the searches table" eventually 15 search_row
+"$CLI" --socket "$SOCK_A" servers remove "127.0.0.1:$DEADP" >/dev/null
+srv_gone() { [ "$(PSQL "$EXT_DB" "SELECT count(*) FROM servers WHERE port = $DEADP")" = 0 ]; }
+check "a removed server leaves the table" eventually 15 srv_gone
+
 # ---- bad configuration ----
 printf 'tcp_port = 4662\nno_such_key = 1\n' >"$A/bad.conf"
 out=$("$MT_BUILDDIR/bin/muleteerd" -c "$A/bad.conf" --check-config 2>&1); rc=$?

@@ -63,11 +63,14 @@ check "(c) no part was verified twice (nothing verified was downloaded again)" [
 check "the completed file is shared" eval 'mcli "$T/a" shared | grep -q seeded.bin'
 
 # ---- (b): amuled downloads from Muleteer through a LowID callback ----
-MS_HASH=$(rhash --printf '%{ed2k}' "$T/muleshared.bin")
 amule_start S2 "$T/s2" "$S2P" $((S2P + 1)) $((S2P + 2)) "$SP"
 check "a second amuled logs in to the server" eventually 60 amule_connected S2
-check "amuled takes the link of Muleteer's file" \
-  amule_add S2 "ed2k://|file|muleshared.bin|12000000|$MS_HASH|/"
+if amule_search_download S2 muleshared muleshared.bin; then
+  ok "amuled finds Muleteer's file by a search on the server and downloads it"
+else
+  not_ok "amuled finds Muleteer's file by a search on the server and downloads it"
+  diag "$AMULE_RESULTS" "$(grep "search" "$T/server.log" | tail -n 3)"
+fi
 if amule_wait_complete S2 muleshared.bin 300; then ok "amuled's download completes"; else not_ok "amuled's download completes"; fi
 check "(b) amuled got Muleteer's file byte for byte" cmp -s "$T/s2/Incoming/muleshared.bin" "$T/muleshared.bin"
 check "the server relayed amuled's callback to Muleteer" grep -q "callback .* relayed=" "$T/server.log"

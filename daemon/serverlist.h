@@ -1,0 +1,104 @@
+/* serverlist.h: the eD2K servers Muleteer knows (ed2k-protocol.md §3, §4,
+ * §8.1): kept in memory, in $state_dir/server.met and in the servers
+ * table; imported from server.met files, URLs and links; pinged over UDP
+ * for their status; ordered for the connection to try. */
+#ifndef MT_DAEMON_SERVERLIST_H
+#define MT_DAEMON_SERVERLIST_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/error.h"
+
+struct muleteerd;
+typedef struct serverlist serverlist_t;
+
+typedef enum { SL_PRIO_LOW = -1, SL_PRIO_NORMAL = 0, SL_PRIO_HIGH = 1 } sl_priority_t;
+
+/* One server. Owned by the list; a pointer stays valid until the server is
+ * removed (sl_remove, or dropped after failures). Fields are read by the
+ * connection and search modules; change them through sl_* calls. */
+typedef struct sl_server {
+    char *address;          /* dotted IPv4 or host name, as given */
+    uint32_t ip;            /* eD2K form; 0 until resolved (host names) */
+    uint16_t port;
+    char *name, *description, *version;
+    uint32_t users, files, max_users, lowid_users;
+    uint32_t soft_files, hard_files;
+    uint32_t tcp_flags, udp_flags;
+    uint32_t ping_ms;       /* 0: unknown */
+    uint32_t failures;      /* in a row */
+    time_t last_seen;       /* wall clock; 0: never */
+    bool is_static;
+    sl_priority_t priority;
+    const char *source;     /* static string: "config", "server.met", ... */
+    /* UDP status request in flight */
+    uint32_t challenge;
+    int64_t stat_sent_ms;   /* monotonic ms; 0: none in flight */
+    time_t next_stat;       /* monotonic s */
+    bool connected;
+    time_t udp_sources_at;  /* monotonic: last UDP source request (server.c) */
+} sl_server_t;
+
+/* sl_new: loads $state_dir/server.met (a missing file is an empty list, a
+ * bad one is logged and kept aside as server.met.bad), adds the `servers`
+ * of the configuration as static servers, opens the UDP socket for server
+ * status, sources and searches. */
+serverlist_t *sl_new(struct muleteerd *d);
+void sl_free(serverlist_t *sl);
+
+size_t sl_count(const serverlist_t *sl);
+sl_server_t *sl_get(serverlist_t *sl, size_t i);
+/* sl_find: the server at address:port (address compared as text, and as
+ * an IP against resolved servers). */
+sl_server_t *sl_find(serverlist_t *sl, const char *address, uint16_t port);
+sl_server_t *sl_find_ip(serverlist_t *sl, uint32_t ip, uint16_t port);
+/* sl_add: adds a server (or updates is_static/priority of a known one
+ * when from the user). Returns it, or NULL with err for a bad address or
+ * port. *added tells whether it is new. */
+sl_server_t *sl_add(serverlist_t *sl, const char *address, uint16_t port, const char *source,
+                    bool *added, mt_error_t **err);
+int sl_remove(serverlist_t *sl, const char *address, uint16_t port, mt_error_t **err);
+/* sl_import_met: adds the servers of a server.met image; counts in *added
+ * (new) and *total (entries read). */
+int sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char *source,
+                  size_t *added, size_t *total, mt_error_t **err);
+
+/* The connection's reports. sl_failed counts a failure (a server that
+ * fails server_max_failures times in a row is dropped unless static; the
+ * pointer is then invalid, and sl_failed returns true). */
+bool sl_failed(serverlist_t *sl, sl_server_t *s, const char *why);
+void sl_connected(serverlist_t *sl, sl_server_t *s, bool connected);
+void sl_changed(serverlist_t *sl);
+/* sl_next: the best server to try after `after` (NULL: the best of all):
+ * by priority, then fewest failures, then lowest ping; NULL when the list
+ * is empty or every server was tried (wrapped around to `first`). */
+sl_server_t *sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried);
+
+/* sl_tick: once a second: UDP status requests (one server every few
+ * seconds, each every server_status_interval), timeouts, saving server.met
+ * and the table. */
+void sl_tick(serverlist_t *sl);
+
+/* sl_udp_send: sends a server UDP datagram (e3 <opcode> <payload>) to a
+ * server's UDP port (TCP port + 4, §4). */
+void sl_udp_send(serverlist_t *sl, const sl_server_t *s, const uint8_t *data, size_t len);
+/* A listener for server UDP answers other than status (found sources,
+ * search results): called with the server (NULL when unknown) and the
+ * datagram. */
+typedef void (*sl_udp_fn)(void *ctx, sl_server_t *s, uint8_t opcode, const uint8_t *payload,
+                          size_t len);
+void sl_set_udp_listener(serverlist_t *sl, sl_udp_fn fn, void *ctx);
+
+json_object *sl_server_to_json(const sl_server_t *s);
+
+/* Control commands. */
+int sl_cmd_servers(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int sl_cmd_server_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int sl_cmd_server_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+
+#endif
