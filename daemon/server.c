@@ -59,9 +59,16 @@ typedef enum {
 static const char *const state_names[] = { "disconnected", "resolving", "connecting",
                                            "logging in", "connected" };
 
+#define SRV_UDP_ASKED_MAX 32
+
 typedef struct src_ask {
     uint8_t hash[16];
-    time_t at;
+    time_t at;                  /* last OP_GETSOURCES to our server */
+    struct {
+        const void *server;     /* an sl_server_t asked over UDP (compared only) */
+        time_t at;
+    } udp[SRV_UDP_ASKED_MAX];   /* the latest, oldest replaced first */
+    size_t n_udp;
 } src_ask_t;
 
 struct srvconn {
@@ -77,6 +84,7 @@ struct srvconn {
     size_t n_tried;
     time_t last_tx;         /* monotonic: our last packet to the server */
     time_t next_udp_sources; /* monotonic */
+    size_t udp_cursor;       /* the next server to ask over UDP */
     struct bufferevent *bev;
     time_t deadline, retry_at;
     int backoff;
@@ -282,8 +290,8 @@ ask_of(srvconn_t *s, const uint8_t hash[16])
             return &s->asks[i];
     s->asks = xreallocarray(s->asks, s->n_asks + 1, sizeof *s->asks);
     src_ask_t *a = &s->asks[s->n_asks++];
+    memset(a, 0, sizeof *a);
     memcpy(a->hash, hash, 16);
-    a->at = 0;
     return a;
 }
 
@@ -820,9 +828,40 @@ next_target(srvconn_t *s)
     return true;
 }
 
-/* udp_sources: every few seconds, the active downloads' hashes to the
- * next other server over UDP (OP_GLOBGETSOURCES(2), §4), in batches the
- * server's flags allow; each server at most every 20 minutes. */
+/* udp_due: whether download hash a may be asked of server e over UDP now
+ * (not in the last 20 minutes). */
+static bool
+udp_due(const src_ask_t *a, const sl_server_t *e, time_t now)
+{
+    for (size_t i = 0; i < a->n_udp; i++)
+        if (a->udp[i].server == e)
+            return now - a->udp[i].at >= SRV_UDP_SOURCES_REASK;
+    return true;
+}
+
+static void
+udp_mark(src_ask_t *a, const sl_server_t *e, time_t now)
+{
+    size_t k = a->n_udp;
+    for (size_t i = 0; i < a->n_udp; i++)
+        if (a->udp[i].server == e)
+            k = i;
+    if (k == a->n_udp && a->n_udp == SRV_UDP_ASKED_MAX) {
+        k = 0;
+        for (size_t i = 1; i < a->n_udp; i++)
+            if (a->udp[i].at < a->udp[k].at)
+                k = i;
+    } else if (k == a->n_udp) {
+        a->n_udp++;
+    }
+    a->udp[k].server = e;
+    a->udp[k].at = now;
+}
+
+/* udp_sources: every few seconds, one other server (in turn) gets the
+ * hashes of the active downloads it was not asked for in the last 20
+ * minutes, over UDP (OP_GLOBGETSOURCES(2), §4), in the batches its flags
+ * allow. Not our own server (it has OP_GETSOURCES), nor failing ones. */
 static void
 udp_sources(srvconn_t *s, time_t now)
 {
@@ -831,47 +870,53 @@ udp_sources(srvconn_t *s, time_t now)
     s->next_udp_sources = now + SRV_UDP_SOURCES_SPACING;
     muleteerd_t *d = s->d;
     serverlist_t *sl = d->serverlist;
-    sl_server_t *target = NULL;
-    for (size_t i = 0; i < sl_count(sl); i++) {
-        sl_server_t *e = sl_get(sl, i);
-        if (e == s->cur || e->ip == 0 || e->failures > 0 ||
-            (e->udp_sources_at != 0 && now - e->udp_sources_at < SRV_UDP_SOURCES_REASK))
-            continue;
-        if (target == NULL || e->udp_sources_at < target->udp_sources_at)
-            target = e;
-    }
-    if (target == NULL)
+    size_t cap = dlq_count(d->downloads), count = sl_count(sl);
+    if (cap == 0 || count == 0)
         return;
-    size_t n = 0, cap = dlq_count(d->downloads);
-    uint8_t(*hashes)[16] = xcalloc(cap + 1, sizeof *hashes);
-    uint64_t *sizes = xcalloc(cap + 1, sizeof *sizes);
-    for (size_t i = 0; i < cap; i++) {
-        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
-        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+    uint8_t(*hashes)[16] = xcalloc(cap, sizeof *hashes);
+    uint64_t *sizes = xcalloc(cap, sizeof *sizes);
+    size_t *asks = xcalloc(cap, sizeof *asks); /* indexes: s->asks may move */
+    for (size_t tries = 0; tries < count; tries++) {
+        sl_server_t *e = sl_get(sl, s->udp_cursor++ % count);
+        if (e == s->cur || e->ip == 0 || e->failures > 0)
             continue;
-        memcpy(hashes[n], pf_hash(pf), 16);
-        sizes[n++] = pf_size(pf);
+        size_t n = 0;
+        for (size_t i = 0; i < cap; i++) {
+            partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
+            if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+                continue;
+            src_ask_t *a = ask_of(s, pf_hash(pf));
+            if (!udp_due(a, e, now))
+                continue;
+            memcpy(hashes[n], pf_hash(pf), 16);
+            sizes[n] = pf_size(pf);
+            asks[n++] = (size_t)(a - s->asks);
+        }
+        if (n == 0)
+            continue;
+        size_t off = 0, datagrams = 0;
+        while (off < n && datagrams < 20) {
+            struct evbuffer *b = evbuffer_new();
+            size_t used = 0;
+            size_t put = ed2k_globgetsources_encode(b, (const uint8_t(*)[16])hashes + off,
+                                                    sizes + off, n - off, e->udp_flags, &used);
+            if (put > 0)
+                sl_udp_send(sl, e, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+            evbuffer_free(b);
+            if (used == 0)
+                break;
+            for (size_t i = off; i < off + used; i++)
+                udp_mark(&s->asks[asks[i]], e, now);
+            off += used;
+            datagrams++;
+        }
+        log_info("server %s:%u: asked for sources of %zu file(s) over UDP", e->address, e->port,
+                 off);
+        break; /* one server per turn */
     }
-    target->udp_sources_at = now;
-    size_t off = 0, datagrams = 0;
-    while (off < n && datagrams < 20) {
-        struct evbuffer *b = evbuffer_new();
-        size_t used = 0;
-        size_t put = ed2k_globgetsources_encode(b, (const uint8_t(*)[16])hashes + off, sizes + off,
-                                                n - off, target->udp_flags, &used);
-        if (put > 0)
-            sl_udp_send(sl, target, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-        evbuffer_free(b);
-        if (used == 0)
-            break;
-        off += used;
-        datagrams++;
-    }
-    if (n > 0)
-        log_debug("server %s:%u: asked for sources of %zu file(s) over UDP", target->address,
-                  target->port, n);
     free(hashes);
     free(sizes);
+    free(asks);
 }
 
 static void

@@ -40,7 +40,6 @@ typedef struct sl_server {
     int64_t stat_sent_ms;   /* monotonic ms; 0: none in flight */
     time_t next_stat;       /* monotonic s */
     bool connected;
-    time_t udp_sources_at;  /* monotonic: last UDP source request (server.c) */
 } sl_server_t;
 
 /* sl_new: loads $state_dir/server.met (a missing file is an empty list, a

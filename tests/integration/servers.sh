@@ -22,10 +22,15 @@ CLEANUP_PIDS+=("$!")
 # F2: another server, reached only over UDP by A (global search).
 "$FIX" --port "$S2P" --name fixture-two --highid-all --log "$T/f2.log" &
 CLEANUP_PIDS+=("$!")
-# F3: a server that breaks the protocol after the login.
+# F3, F4, F5: servers that break the protocol after the login.
 "$FIX" --port "$S3P" --name fixture-bad --highid-all --garbage overlong --log "$T/f3.log" &
 CLEANUP_PIDS+=("$!")
-for f in f1 f2 f3; do
+S4P=$(free_port); S5P=$(free_port)
+"$FIX" --port "$S4P" --name fixture-truncated --highid-all --garbage truncated --log "$T/f4.log" &
+CLEANUP_PIDS+=("$!")
+"$FIX" --port "$S5P" --name fixture-bad-results --highid-all --garbage bad-results --log "$T/f5.log" &
+CLEANUP_PIDS+=("$!")
+for f in f1 f2 f3 f4 f5; do
   eventually 10 grep -qs listening "$T/$f.log" || { not_ok "server fixture $f starts"; finish; exit 1; }
 done
 
@@ -129,10 +134,25 @@ if eventually 300 done_a; then ok "A downloads the result from the LowID amuled"
 fi
 check "the downloaded file is identical" cmp -s "$T/a/incoming/$NEEDLE" "$T/$NEEDLE"
 
-# ---- a server that sends garbage ----
+# ---- sources over UDP from another server ----
+mcli "$T/a" add "ed2k://|file|$HAY|3000000|$HAY_HASH|/" >/dev/null
+check "A asks F2 for sources over UDP" eventually 30 grep -q "udp-getsources from=.* found=1" "$T/f2.log"
+done_hay() { [ -f "$T/a/incoming/$HAY" ]; }
+check "A downloads from the source F2 gave over UDP" eventually 60 done_hay
+check "that file is identical" cmp -s "$T/a/incoming/$HAY" "$T/b/share/$HAY"
+
+# ---- servers that send garbage ----
 mcli "$T/a" connect "127.0.0.1:$S3P" >/dev/null
 check "A drops a server that announces a 100 MB packet" eventually 30 grep -q \
   "127.0.0.1:$S3P: protocol error" "$T/a/muleteerd.log"
+mcli "$T/a" connect "127.0.0.1:$S4P" >/dev/null
+check "A drops a server that sends a truncated OP_IDCHANGE" eventually 30 grep -q \
+  "127.0.0.1:$S4P: protocol error" "$T/a/muleteerd.log"
+mcli "$T/a" connect "127.0.0.1:$S5P" >/dev/null
+check "A ignores a search result packet whose count lies" eventually 30 grep -q \
+  "a bad result packet from the server" "$T/a/muleteerd.log"
+check "and stays connected to that server" eval 'mcli "$T/a" --json server | grep -q "\"port\": *$S5P" &&
+  mcli "$T/a" --json server | grep -q "\"state\": *\"connected\""'
 check "A keeps running" mcli "$T/a" ping
 mcli "$T/a" connect >/dev/null
 check "connect without an address goes back to the best server" eventually 30 highid

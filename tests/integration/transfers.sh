@@ -71,7 +71,10 @@ else
   not_ok "amuled finds Muleteer's file by a search on the server and downloads it"
   diag "$AMULE_RESULTS" "$(grep "search" "$T/server.log" | tail -n 3)"
 fi
-if amule_wait_complete S2 muleshared.bin 300; then ok "amuled's download completes"; else not_ok "amuled's download completes"; fi
+if amule_wait_complete S2 muleshared.bin 420; then ok "amuled's download completes"; else
+  not_ok "amuled's download completes"
+  diag "$(amule_cmd S2 show dl)" "$(grep -E "mt-S2|callback" "$T/a/muleteerd.log" | grep -v "block\|sent" | tail -n 15)"
+fi
 check "(b) amuled got Muleteer's file byte for byte" cmp -s "$T/s2/Incoming/muleshared.bin" "$T/muleshared.bin"
 check "the server relayed amuled's callback to Muleteer" grep -q "callback .* relayed=" "$T/server.log"
 check "Muleteer served amuled from an upload slot" grep -q "upload: slot for mt-S2" "$T/a/muleteerd.log"
