@@ -21,6 +21,7 @@ struct ulq;
 struct srvconn;
 struct serverlist;
 struct searches;
+struct dbsync;
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -41,6 +42,7 @@ typedef struct muleteerd {
     struct srvconn *server;   /* the eD2K server connection */
     struct serverlist *serverlist; /* the servers we know */
     struct searches *searches;     /* searches on the network */
+    struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -8,6 +8,7 @@
 #include "daemon/download.h"
 #include "daemon/blocksel.h"
 #include "daemon/daemon.h"
+#include "daemon/dbsync.h"
 #include "daemon/net.h"
 #include "daemon/rangeset.h"
 #include "daemon/resolve.h"
@@ -1236,6 +1237,8 @@ complete_done(void *arg, int cancelled)
         const ed2k_hash_result_t *h = pf_complete_hash(c->job);
         if (h != NULL && stat(path, &st) == 0)
             shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, h);
+        if (d->dbsync != NULL)
+            dbs_download_completed(d->dbsync, dl, path);
         dl->deleted = true; /* leaves the queue */
         dl_remove(dl);
     }
@@ -1851,6 +1854,9 @@ dl_delete(download_t *dl, mt_error_t **err)
     }
     int rc = pf_delete_files(dl->pf, err);
     log_info("download %s: deleted", dl->hex);
+    muleteerd_t *d = dl->q->d;
+    if (d->dbsync != NULL)
+        dbs_download_deleted(d->dbsync, dl->hex);
     dl_remove(dl);
     return rc;
 }

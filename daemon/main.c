@@ -27,6 +27,7 @@
 #include "daemon/server.h"
 #include "daemon/serverlist.h"
 #include "daemon/search.h"
+#include "daemon/dbsync.h"
 #include "daemon/shared.h"
 #include "daemon/status.h"
 #include "daemon/upload.h"
@@ -78,6 +79,7 @@ job_transfers(void *ctx)
     peer_mgr_tick(d->peers);
     sl_tick(d->serverlist);
     search_tick(d->searches);
+    dbs_tick(d->dbsync);
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
@@ -377,6 +379,7 @@ main(int argc, char **argv)
     d.downloads = dlq_new(&d);
     d.serverlist = sl_new(&d);
     d.searches = search_new(&d);
+    d.dbsync = dbs_new(&d);
     sl_set_udp_listener(d.serverlist, srv_on_udp, &d);
     d.server = srv_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
@@ -418,6 +421,7 @@ out:
     srv_free(d.server);
     sl_free(d.serverlist);
     search_free(d.searches);
+    dbs_free(d.dbsync);
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     peer_mgr_free(d.peers);

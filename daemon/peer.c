@@ -849,3 +849,12 @@ peer_set_ul_data(peer_t *p, void *data)
 {
     p->ul_data = data;
 }
+
+void
+peer_mgr_totals(const peer_mgr_t *m, uint64_t *down, uint64_t *up)
+{
+    ev_uint64_t r = 0, w = 0;
+    bufferevent_rate_limit_group_get_totals(m->limits, &r, &w);
+    *down = r;
+    *up = w;
+}

@@ -36,6 +36,9 @@ size_t peer_mgr_connections(const peer_mgr_t *m);
  * group shares them fairly between connections. */
 void peer_mgr_set_limits(peer_mgr_t *m, uint64_t up, uint64_t down);
 void peer_mgr_get_limits(const peer_mgr_t *m, uint64_t *up, uint64_t *down);
+/* peer_mgr_totals: bytes received and sent on peer connections since the
+ * start (protocol included). */
+void peer_mgr_totals(const peer_mgr_t *m, uint64_t *down, uint64_t *up);
 
 /* peer_get: the peer at ip:port (eD2K IP form, port in host order),
  * created when unknown. */

@@ -2,6 +2,7 @@
 # edit one that has been released. They are compiled into lib/libmtdb.a.
 MIGRATIONS = \
 	sql/001_init.sql \
-	sql/002_servers_searches.sql
+	sql/002_servers_searches.sql \
+	sql/004_download_states.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

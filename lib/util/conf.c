@@ -60,6 +60,7 @@ static const conf_key_t conf_keys[] = {
     { "server_update_list", CONF_BOOL, "yes", 0, 0 },
     { "server_keepalive", CONF_INT, "600", 0, 86400 },
     { "search_retention_days", CONF_INT, "7", 0, 3650 },
+    { "sample_interval", CONF_INT, "15", 1, 3600 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -5,7 +5,8 @@
 #                                  pid and state directory
 #   mcli DIR ARGS...                the muleteer CLI on that daemon's socket
 #   json_num JSON KEY               the first number under KEY
-# MULE_LOG_LEVEL (default debug) and MULE_CLI_TIMEOUT (default 10) tune them.
+# MULE_LOG_LEVEL (default debug) and MULE_CLI_TIMEOUT (default 10) tune them;
+# MULE_DATABASE, a libpq connection string, gives the daemon a database.
 
 CLI="$MT_BUILDDIR/bin/muleteer"
 declare -A MULE_PID=() MULE_DIR=()
@@ -15,7 +16,7 @@ start_mule() {
   mkdir -p "$dir"
   {
     echo "state_dir = $dir"
-    echo "database = host=$dir/no-database dbname=none"
+    echo "database = ${MULE_DATABASE:-host=$dir/no-database dbname=none}"
     echo "log_file = $dir/muleteerd.log"
     echo "log_level = ${MULE_LOG_LEVEL:-debug}"
     echo "nickname = mule-$name"

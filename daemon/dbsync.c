@@ -1,0 +1,352 @@
+/* dbsync.c: the downloads table and the transfer samples. Each second the
+ * rows of downloads whose state changed go to the database worker in one
+ * multi-row upsert; after the database comes back, every row is written
+ * again and rows of downloads the daemon no longer has are deleted. A
+ * sample every sample_interval seconds carries the bytes moved since the
+ * last one; PostgreSQL adds them to the node's last totals, so totals
+ * never go backwards, across restarts and crashes too. */
+#include "config.h"
+
+#include "daemon/dbsync.h"
+#include "daemon/daemon.h"
+#include "daemon/download.h"
+#include "daemon/partfile.h"
+#include "daemon/peer.h"
+#include "daemon/upload.h"
+#include "db/db.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dbsync {
+    muleteerd_t *d;
+    json_object *sent;        /* hex -> the row last handed to the worker */
+    bool was_connected;
+    bool need_full;
+    int64_t last_sample_ms;   /* monotonic */
+    uint64_t last_down, last_up;
+};
+
+/* ----------------------------------------------------------- the rows */
+
+/* db_state: the downloads.state value for the state the control socket
+ * shows. */
+static const char *
+db_state(const char *s)
+{
+    static const char *const ok[] = { "queued", "downloading", "stalled", "paused", "stopped",
+                                      "checking", "moving", "completed", "error", "missing" };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(s, ok[i]) == 0)
+            return ok[i];
+    return "stalled";
+}
+
+static int64_t
+jnum(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) && v != NULL ? json_object_get_int64(v) : 0;
+}
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) && v != NULL ? json_object_get_string(v) : NULL;
+}
+
+static json_object *
+opt_str(const char *s)
+{
+    return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+/* row_of: the downloads row of a download (without node and updated_at). */
+static json_object *
+row_of(dbsync_t *s, const download_t *dl)
+{
+    json_object *j = dl_to_json(dl);
+    partfile_t *pf = dl_partfile(dl);
+    json_object *src = NULL;
+    json_object_object_get_ex(j, "sources", &src);
+    const char *incoming = conf_get_str(s->d->conf, "incoming_dir");
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "hash", json_object_new_string(jstr(j, "hash")));
+    json_object_object_add(r, "name", json_object_new_string(pf_name(pf)));
+    json_object_object_add(r, "size", json_object_new_int64((int64_t)pf_size(pf)));
+    json_object_object_add(r, "category", opt_str(pf_category(pf)));
+    json_object_object_add(r, "priority", json_object_new_int(pf_priority(pf)));
+    json_object_object_add(r, "state", json_object_new_string(db_state(jstr(j, "state"))));
+    json_object_object_add(r, "done_bytes", json_object_new_int64(jnum(j, "done")));
+    json_object_object_add(r, "verified_bytes", json_object_new_int64(jnum(j, "verified")));
+    json_object_object_add(r, "dl_speed", json_object_new_int64(jnum(j, "rate")));
+    json_object_object_add(r, "sources", json_object_new_int64(jnum(src, "total")));
+    json_object_object_add(r, "complete_sources", json_object_new_int64(jnum(src, "complete")));
+    json_object_object_add(r, "transferring_sources",
+                           json_object_new_int64(jnum(src, "transferring")));
+    json_object_object_add(r, "added_at", json_object_new_int64((int64_t)pf_added_at(pf)));
+    json_object_object_add(r, "completed_at", json_object_new_int64(0));
+    json_object_object_add(r, "save_path", json_object_new_string(incoming));
+    char *content = xasprintf("%s/%s", incoming, pf_name(pf));
+    json_object_object_add(r, "content_path", json_object_new_string(content));
+    free(content);
+    json_object_object_add(r, "error", opt_str(jstr(j, "error")));
+    json_object_object_add(r, "added_by", json_object_new_string(pf_added_by(pf) != NULL ? pf_added_by(pf) : ""));
+    json_object_object_add(r, "added_via", json_object_new_string(pf_added_via(pf) != NULL ? pf_added_via(pf) : ""));
+    json_object_put(j);
+    return r;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+typedef struct {
+    char *node;
+    char *rows;     /* JSON array */
+    bool full;      /* delete the rows of downloads not in rows (not completed ones) */
+    char *delete_hex;
+} rows_job_t;
+
+static void
+rows_job_free(void *arg)
+{
+    rows_job_t *j = arg;
+    free(j->node);
+    free(j->rows);
+    free(j->delete_hex);
+    free(j);
+}
+
+#define ROWS_SQL                                                                               \
+    "INSERT INTO downloads (node, hash, name, size, category, priority, state, done_bytes,"     \
+    " verified_bytes, dl_speed, sources, complete_sources, transferring_sources, added_at,"    \
+    " completed_at, save_path, content_path, error, added_by, added_via, updated_at)"          \
+    " SELECT $1, hash, name, size, category, priority, state, done_bytes, verified_bytes,"     \
+    "  dl_speed, sources, complete_sources, transferring_sources, to_timestamp(added_at),"     \
+    "  to_timestamp(NULLIF(completed_at, 0)), save_path, content_path, error, added_by,"       \
+    "  added_via, now()"                                                                       \
+    " FROM json_to_recordset($2::json) AS x(hash text, name text, size bigint, category text," \
+    "  priority smallint, state text, done_bytes bigint, verified_bytes bigint,"               \
+    "  dl_speed bigint, sources int, complete_sources int, transferring_sources int,"          \
+    "  added_at bigint, completed_at bigint, save_path text, content_path text, error text,"   \
+    "  added_by text, added_via text)"                                                         \
+    " ON CONFLICT (node, hash) DO UPDATE SET name = EXCLUDED.name, size = EXCLUDED.size,"      \
+    "  category = EXCLUDED.category, priority = EXCLUDED.priority, state = EXCLUDED.state,"    \
+    "  done_bytes = EXCLUDED.done_bytes, verified_bytes = EXCLUDED.verified_bytes,"            \
+    "  dl_speed = EXCLUDED.dl_speed, sources = EXCLUDED.sources,"                              \
+    "  complete_sources = EXCLUDED.complete_sources,"                                          \
+    "  transferring_sources = EXCLUDED.transferring_sources, added_at = EXCLUDED.added_at,"    \
+    "  completed_at = EXCLUDED.completed_at, save_path = EXCLUDED.save_path,"                  \
+    "  content_path = EXCLUDED.content_path, error = EXCLUDED.error,"                          \
+    "  added_by = EXCLUDED.added_by, added_via = EXCLUDED.added_via, updated_at = now()"
+
+static int
+rows_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    rows_job_t *j = arg;
+    PGresult *res;
+    if (j->rows != NULL) {
+        const char *params[] = { j->node, j->rows };
+        res = db_query(conn, ROWS_SQL, 2, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    if (j->full) {
+        const char *params[] = { j->node, j->rows != NULL ? j->rows : "[]" };
+        res = db_query(conn,
+                       "DELETE FROM downloads d WHERE d.node = $1 AND d.state <> 'completed'"
+                       " AND NOT EXISTS (SELECT 1 FROM json_to_recordset($2::json) AS x(hash text)"
+                       " WHERE x.hash = d.hash)",
+                       2, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    if (j->delete_hex != NULL) {
+        const char *params[] = { j->node, j->delete_hex };
+        res = db_query(conn, "DELETE FROM downloads WHERE node = $1 AND hash = $2", 2, params, err);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
+static void
+submit_rows(dbsync_t *s, json_object *arr, bool full, const char *delete_hex)
+{
+    rows_job_t *j = xcalloc(1, sizeof *j);
+    j->node = xstrdup(conf_get_str(s->d->conf, "node_name"));
+    if (arr != NULL && json_object_array_length(arr) > 0)
+        j->rows = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    j->full = full;
+    j->delete_hex = delete_hex != NULL ? xstrdup(delete_hex) : NULL;
+    /* a full sync replaces a pending full sync; deltas keep their order */
+    dbw_submit(s->d->db, full ? "downloads_full" : NULL, rows_job_run, j, rows_job_free);
+}
+
+typedef struct {
+    char node[256];
+    char at[32], interval[24], dl_rate[24], ul_rate[24], dl_delta[24], ul_delta[24];
+    char active[16], sources[16];
+} sample_job_t;
+
+static int
+sample_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    sample_job_t *j = arg;
+    const char *params[] = { j->node, j->at, j->interval, j->dl_rate, j->ul_rate,
+                             j->dl_delta, j->ul_delta, j->active, j->sources };
+    PGresult *res = db_query(
+        conn,
+        "INSERT INTO transfer_samples (node, sampled_at, interval_ms, dl_rate, ul_rate, dl_total,"
+        " ul_total, active_transfers, connected_sources)"
+        " SELECT $1, to_timestamp($2::double precision), $3, $4, $5,"
+        "  COALESCE(last.dl_total, 0) + $6::bigint, COALESCE(last.ul_total, 0) + $7::bigint, $8, $9"
+        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT dl_total, ul_total FROM transfer_samples"
+        "  WHERE node = $1 ORDER BY sampled_at DESC LIMIT 1) AS last ON true"
+        " ON CONFLICT (node, sampled_at) DO NOTHING",
+        9, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- tick */
+
+static void
+sync_rows(dbsync_t *s, bool full)
+{
+    dlq_t *q = s->d->downloads;
+    json_object *changed = json_object_new_array();
+    json_object *now_sent = json_object_new_object();
+    for (size_t i = 0; i < dlq_count(q); i++) {
+        download_t *dl = dlq_get(q, i);
+        json_object *row = row_of(s, dl);
+        const char *hex = json_object_get_string(json_object_object_get(row, "hash"));
+        const char *text = json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN);
+        json_object *prev = NULL;
+        bool same = json_object_object_get_ex(s->sent, hex, &prev) &&
+                    strcmp(json_object_get_string(prev), text) == 0;
+        json_object_object_add(now_sent, hex, json_object_new_string(text));
+        if (full || !same)
+            json_object_array_add(changed, row);
+        else
+            json_object_put(row);
+    }
+    /* downloads that left without a hook (should not happen): their rows
+     * are cleaned by the next full sync */
+    json_object_put(s->sent);
+    s->sent = now_sent;
+    if (full || json_object_array_length(changed) > 0)
+        submit_rows(s, changed, full, NULL);
+    json_object_put(changed);
+}
+
+static void
+take_sample(dbsync_t *s, int64_t now_ms)
+{
+    uint64_t down = 0, up = 0;
+    peer_mgr_totals(s->d->peers, &down, &up);
+    int64_t elapsed = now_ms - s->last_sample_ms;
+    if (elapsed <= 0)
+        return;
+    uint64_t dd = down - s->last_down, du = up - s->last_up;
+    s->last_down = down;
+    s->last_up = up;
+    s->last_sample_ms = now_ms;
+    size_t active = 0;
+    dlq_t *q = s->d->downloads;
+    for (size_t i = 0; i < dlq_count(q); i++) {
+        json_object *j = dl_to_json(dlq_get(q, i));
+        json_object *src = NULL;
+        if (json_object_object_get_ex(j, "sources", &src) && jnum(src, "transferring") > 0)
+            active++;
+        json_object_put(j);
+    }
+    sample_job_t *j = xcalloc(1, sizeof *j);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(j->node, sizeof j->node, "%s", conf_get_str(s->d->conf, "node_name"));
+    snprintf(j->at, sizeof j->at, "%lld.%03ld", (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+    snprintf(j->interval, sizeof j->interval, "%lld", (long long)elapsed);
+    snprintf(j->dl_rate, sizeof j->dl_rate, "%llu", (unsigned long long)(dd * 1000 / (uint64_t)elapsed));
+    snprintf(j->ul_rate, sizeof j->ul_rate, "%llu", (unsigned long long)(du * 1000 / (uint64_t)elapsed));
+    snprintf(j->dl_delta, sizeof j->dl_delta, "%llu", (unsigned long long)dd);
+    snprintf(j->ul_delta, sizeof j->ul_delta, "%llu", (unsigned long long)du);
+    snprintf(j->active, sizeof j->active, "%zu", active + ulq_slots_used(s->d->uploads));
+    snprintf(j->sources, sizeof j->sources, "%zu", peer_mgr_connections(s->d->peers));
+    dbw_submit(s->d->db, NULL, sample_job_run, j, free);
+}
+
+dbsync_t *
+dbs_new(muleteerd_t *d)
+{
+    dbsync_t *s = xcalloc(1, sizeof *s);
+    s->d = d;
+    s->sent = json_object_new_object();
+    s->need_full = true;
+    s->last_sample_ms = clock_mono_ms();
+    return s;
+}
+
+void
+dbs_free(dbsync_t *s)
+{
+    if (s == NULL)
+        return;
+    json_object_put(s->sent);
+    free(s);
+}
+
+void
+dbs_tick(dbsync_t *s)
+{
+    dbw_status_t st;
+    dbw_get_status(s->d->db, &st);
+    if (!st.connected)
+        s->need_full = true; /* what is queued now may be dropped: write all again */
+    if (st.connected) {
+        sync_rows(s, s->need_full);
+        s->need_full = false;
+    }
+    int64_t now_ms = clock_mono_ms();
+    /* the tick is about a second; a little early is on time */
+    if (now_ms - s->last_sample_ms >= conf_get_int(s->d->conf, "sample_interval") * 1000 - 200)
+        take_sample(s, now_ms);
+}
+
+void
+dbs_download_completed(dbsync_t *s, const download_t *dl, const char *path)
+{
+    json_object *row = row_of(s, dl);
+    json_object_object_add(row, "state", json_object_new_string("completed"));
+    json_object_object_add(row, "completed_at", json_object_new_int64((int64_t)time(NULL)));
+    json_object_object_add(row, "done_bytes", json_object_new_int64(json_object_get_int64(
+                                                  json_object_object_get(row, "size"))));
+    json_object_object_add(row, "verified_bytes", json_object_new_int64(json_object_get_int64(
+                                                      json_object_object_get(row, "size"))));
+    json_object_object_add(row, "dl_speed", json_object_new_int64(0));
+    json_object_object_add(row, "transferring_sources", json_object_new_int64(0));
+    json_object_object_add(row, "content_path", json_object_new_string(path));
+    json_object_object_del(s->sent, json_object_get_string(json_object_object_get(row, "hash")));
+    json_object *arr = json_object_new_array();
+    json_object_array_add(arr, row);
+    submit_rows(s, arr, false, NULL);
+    json_object_put(arr);
+}
+
+void
+dbs_download_deleted(dbsync_t *s, const char *hex)
+{
+    json_object_object_del(s->sent, hex);
+    submit_rows(s, NULL, false, hex);
+}

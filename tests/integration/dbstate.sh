@@ -1,0 +1,79 @@
+#!/bin/bash
+# dbstate.sh: what the daemon writes into PostgreSQL during real transfers
+# between two muleteerds: the downloads table (live rows, the completed
+# row), transfer samples whose totals never go backwards (a PostgreSQL
+# stop and start in the middle, a kill -9 of the downloader). TAP output.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+. "$MT_SRCDIR/tests/integration/mule.sh"
+trap cleanup EXIT
+PSQL() { as_service_user psql "$DB" -XAtq -c "$1" 2>/dev/null; }
+PGC="$MT_SRCDIR/tools/pgcluster.sh"
+
+mk_tmpdir PG
+"$PGC" init "$PG" >/dev/null && "$PGC" start "$PG" >/dev/null && "$PGC" createdb "$PG" muleteer >/dev/null
+CLEANUP_PG+=("$PG")
+DB=$("$PGC" conninfo "$PG")
+
+mk_tmpdir T
+AP=$(free_port); BP=$(free_port)
+mkdir -p "$T/a/share"
+head -c 20000000 /dev/urandom >"$T/a/share/movie.bin"
+HASH=$(rhash --printf '%{ed2k}' "$T/a/share/movie.bin")
+MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" "sample_interval = 1"
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
+check "both daemons start with the database" eval 'mcli "$T/a" ping >/dev/null && mcli "$T/b" ping >/dev/null'
+shared() { mcli "$T/a" shared | grep -q movie.bin; }
+check "A shares the file" eventually 30 shared
+
+mcli "$T/b" limits --down 1500 >/dev/null    # about 14 s for the file
+mcli "$T/b" add "ed2k://|file|movie.bin|20000000|$HASH|/|sources,127.0.0.1:$AP|/" >/dev/null
+row() { PSQL "SELECT state || ':' || (done_bytes > 0)::int || ':' || added_via FROM downloads WHERE node = 'node-b' AND hash = '$HASH'"; }
+downloading() { [ "$(row)" = "downloading:1:native" ]; }
+check "the download's row is in the downloads table, downloading" eventually 20 downloading
+
+# PostgreSQL stops in the middle: the transfer goes on, the rows catch up
+done_db() { PSQL "SELECT done_bytes FROM downloads WHERE node = 'node-b' AND hash = '$HASH'"; }
+before=$(done_db)
+"$PGC" stop "$PG" >/dev/null
+done_now() { json_num "$(mcli "$T/b" --json downloads)" done; }
+d1=$(done_now); sleep 3; d2=$(done_now)
+check "with PostgreSQL stopped the download goes on" [ "${d2:-0}" -gt "${d1:-0}" ]
+"$PGC" start "$PG" >/dev/null
+caught_up() { [ "$(done_db)" -gt "${before:-0}" ] 2>/dev/null; }
+check "after PostgreSQL is back the row catches up" eventually 20 caught_up
+
+# kill -9 of the downloader: samples' totals must not go back
+kill -9 "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
+mcli "$T/b" limits --down 0 >/dev/null
+complete() { [ -f "$T/b/incoming/movie.bin" ]; }
+check "the download completes after a kill -9 and restart" eventually 90 complete
+check "the file is identical" cmp -s "$T/b/incoming/movie.bin" "$T/a/share/movie.bin"
+completed_row() { [ "$(PSQL "SELECT state || ':' || (completed_at IS NOT NULL)::int || ':' || content_path || ':' || done_bytes FROM downloads WHERE node = 'node-b' AND hash = '$HASH'")" = "completed:1:$T/b/incoming/movie.bin:20000000" ]; }
+check "the completed row stays, with its path and completion time" eventually 10 completed_row
+
+samples() { [ "$(PSQL "SELECT count(*) FROM transfer_samples WHERE node = 'node-b' AND interval_ms BETWEEN 700 AND 1300")" -ge 10 ]; }
+check "B writes a sample a second" eventually 20 samples
+backwards=$(PSQL "SELECT count(*) FROM (SELECT dl_total < lag(dl_total) OVER w OR ul_total < lag(ul_total) OVER w AS back FROM transfer_samples WHERE node IN ('node-a', 'node-b') WINDOW w AS (PARTITION BY node ORDER BY sampled_at)) x WHERE back")
+check "totals never go backwards (PostgreSQL restart, kill -9)" [ "$backwards" = 0 ]
+# (what the killed daemon received after its last sample is not counted)
+check "B's download total covers most of the file" eval '[ "$(PSQL "SELECT max(dl_total) >= 15000000 FROM transfer_samples WHERE node = '"'"'node-b'"'"'")" = t ]'
+check "A's upload total covers the file" eval '[ "$(PSQL "SELECT max(ul_total) >= 20000000 FROM transfer_samples WHERE node = '"'"'node-a'"'"'")" = t ]'
+check "rates are averages over each interval" eval '[ "$(PSQL "SELECT count(*) FROM transfer_samples WHERE node = '"'"'node-b'"'"' AND dl_rate > 0 AND interval_ms BETWEEN 500 AND 3000")" -ge 3 ]'
+
+# a deleted download leaves the table
+mcli "$T/b" add "ed2k://|file|other.bin|1000|0123456789abcdef0123456789abcdef|/" >/dev/null
+other() { [ "$(PSQL "SELECT count(*) FROM downloads WHERE node = 'node-b' AND hash = '0123456789abcdef0123456789abcdef'")" = "$1" ]; }
+check "a new download gets its row" eventually 10 other 1
+mcli "$T/b" delete 0123456789abcdef0123456789abcdef >/dev/null
+check "a deleted download's row goes" eventually 10 other 0
+
+for n in A B; do
+  kill -TERM "${MULE_PID[$n]}"; wait "${MULE_PID[$n]}"; rc=$?
+  check "Muleteer $n stops cleanly" [ "$rc" = 0 ]
+done
+bad=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/a/stderr "$T"/b/stderr 2>/dev/null || true)
+check "no sanitizer reports" [ -z "$bad" ]
+[ -n "$bad" ] && diag "$(cat $bad | head -40)"
+finish
