@@ -22,6 +22,7 @@ struct srvconn;
 struct serverlist;
 struct searches;
 struct dbsync;
+struct history;
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -43,6 +44,7 @@ typedef struct muleteerd {
     struct serverlist *serverlist; /* the servers we know */
     struct searches *searches;     /* searches on the network */
     struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
+    struct history *history;       /* download history events */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -9,6 +9,7 @@
 #include "daemon/blocksel.h"
 #include "daemon/daemon.h"
 #include "daemon/dbsync.h"
+#include "daemon/history.h"
 #include "daemon/net.h"
 #include "daemon/rangeset.h"
 #include "daemon/resolve.h"
@@ -1230,6 +1231,8 @@ complete_done(void *arg, int cancelled)
         dl->failed = true;
         free(dl->error);
         dl->error = xstrdup(c->error);
+        if (d->history != NULL)
+            hist_event(d->history, dl, HIST_FAILED);
     } else {
         const char *path = pf_complete_path(c->job);
         log_info("download %s: complete: %s", dl->hex, path);
@@ -1237,6 +1240,8 @@ complete_done(void *arg, int cancelled)
         const ed2k_hash_result_t *h = pf_complete_hash(c->job);
         if (h != NULL && stat(path, &st) == 0)
             shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, h);
+        if (d->history != NULL)
+            hist_event(d->history, dl, HIST_COMPLETED);
         if (d->dbsync != NULL)
             dbs_download_completed(d->dbsync, dl, path);
         dl->deleted = true; /* leaves the queue */
@@ -1795,6 +1800,8 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
     }
     log_info("download %s: added \"%s\" (%llu bytes, %zu source(s))", dl->hex, pf_name(pf),
              (unsigned long long)l->size, l->n_sources);
+    if (q->d->history != NULL)
+        hist_event(q->d->history, dl, HIST_STARTED);
     if (out != NULL)
         *out = dl;
     rc = 0;
@@ -1826,6 +1833,9 @@ dl_pause(download_t *dl)
 int
 dl_stop(download_t *dl)
 {
+    muleteerd_t *d = dl->q->d;
+    if (pf_state(dl->pf) != PF_STATE_STOPPED && d->history != NULL)
+        hist_event(d->history, dl, HIST_STOPPED);
     pf_set_state(dl->pf, PF_STATE_STOPPED);
     stop_sources(dl);
     save_async(dl);
@@ -1835,6 +1845,9 @@ dl_stop(download_t *dl)
 int
 dl_resume(download_t *dl)
 {
+    muleteerd_t *d = dl->q->d;
+    if ((pf_state(dl->pf) == PF_STATE_STOPPED || dl->failed) && d->history != NULL)
+        hist_event(d->history, dl, HIST_RESUMED);
     pf_set_state(dl->pf, PF_STATE_ACTIVE);
     dl->failed = false;
     for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
@@ -1855,6 +1868,8 @@ dl_delete(download_t *dl, mt_error_t **err)
     int rc = pf_delete_files(dl->pf, err);
     log_info("download %s: deleted", dl->hex);
     muleteerd_t *d = dl->q->d;
+    if (d->history != NULL)
+        hist_event(d->history, dl, HIST_DELETED);
     if (d->dbsync != NULL)
         dbs_download_deleted(d->dbsync, dl->hex);
     dl_remove(dl);

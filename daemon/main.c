@@ -28,6 +28,7 @@
 #include "daemon/serverlist.h"
 #include "daemon/search.h"
 #include "daemon/dbsync.h"
+#include "daemon/history.h"
 #include "daemon/shared.h"
 #include "daemon/status.h"
 #include "daemon/upload.h"
@@ -80,6 +81,7 @@ job_transfers(void *ctx)
     sl_tick(d->serverlist);
     search_tick(d->searches);
     dbs_tick(d->dbsync);
+    hist_tick(d->history);
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
@@ -380,6 +382,7 @@ main(int argc, char **argv)
     d.serverlist = sl_new(&d);
     d.searches = search_new(&d);
     d.dbsync = dbs_new(&d);
+    d.history = hist_new(&d);
     sl_set_udp_listener(d.serverlist, srv_on_udp, &d);
     d.server = srv_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
@@ -422,6 +425,7 @@ out:
     sl_free(d.serverlist);
     search_free(d.searches);
     dbs_free(d.dbsync);
+    hist_free(d.history);
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     peer_mgr_free(d.peers);

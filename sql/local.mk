@@ -3,6 +3,7 @@
 MIGRATIONS = \
 	sql/001_init.sql \
 	sql/002_servers_searches.sql \
-	sql/004_download_states.sql
+	sql/004_download_states.sql \
+	sql/005_history_events.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -2,7 +2,10 @@
 # dbstate.sh: what the daemon writes into PostgreSQL during real transfers
 # between two muleteerds: the downloads table (live rows, the completed
 # row), transfer samples whose totals never go backwards (a PostgreSQL
-# stop and start in the middle, a kill -9 of the downloader). TAP output.
+# stop and start in the middle, a kill -9 of the downloader), and history:
+# add, stop, resume, delete, re-add, complete, attribution, events that
+# wait out an outage and a kill -9 in the journal, each applied once.
+# TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/mule.sh"
@@ -63,11 +66,38 @@ check "A's upload total covers the file" eval '[ "$(PSQL "SELECT max(ul_total) >
 check "rates are averages over each interval" eval '[ "$(PSQL "SELECT count(*) FROM transfer_samples WHERE node = '"'"'node-b'"'"' AND dl_rate > 0 AND interval_ms BETWEEN 500 AND 3000")" -ge 3 ]'
 
 # a deleted download leaves the table
-mcli "$T/b" add "ed2k://|file|other.bin|1000|0123456789abcdef0123456789abcdef|/" >/dev/null
-other() { [ "$(PSQL "SELECT count(*) FROM downloads WHERE node = 'node-b' AND hash = '0123456789abcdef0123456789abcdef'")" = "$1" ]; }
+OH=0123456789abcdef0123456789abcdef
+mcli "$T/b" add "ed2k://|file|other.bin|1000|$OH|/" >/dev/null
+other() { [ "$(PSQL "SELECT count(*) FROM downloads WHERE node = 'node-b' AND hash = '$OH'")" = "$1" ]; }
 check "a new download gets its row" eventually 10 other 1
-mcli "$T/b" delete 0123456789abcdef0123456789abcdef >/dev/null
+mcli "$T/b" stop "$OH" >/dev/null
+hist() { PSQL "SELECT string_agg(status || ':' || (completed_at IS NOT NULL)::int || ':' || (deleted_at IS NOT NULL)::int || ':' || added_by || ':' || added_via, ',' ORDER BY id) FROM history WHERE node = 'node-b' AND hash = '$1'"; }
+check "stop is a history transition" eventually 10 eval '[ "$(hist $OH)" = "stopped:0:0:cli:native" ]'
+mcli "$T/b" resume "$OH" >/dev/null
+check "resume makes it downloading again" eventually 10 eval '[ "$(hist $OH)" = "downloading:0:0:cli:native" ]'
+mcli "$T/b" delete "$OH" >/dev/null
 check "a deleted download's row goes" eventually 10 other 0
+check "and its history row says deleted" eventually 10 eval '[ "$(hist $OH)" = "deleted:0:1:cli:native" ]'
+mcli "$T/b" add "ed2k://|file|other.bin|1000|$OH|/" >/dev/null
+check "a re-added download starts a new history row" eventually 10 eval \
+  '[ "$(hist $OH)" = "deleted:0:1:cli:native,downloading:0:0:cli:native" ]'
+check "the completed download's history: started and completed, by the CLI" eventually 10 eval \
+  '[ "$(hist $HASH)" = "completed:1:0:cli:native" ]'
+
+# history events survive a PostgreSQL outage and a kill -9
+"$PGC" stop "$PG" >/dev/null
+H3=fedcba9876543210fedcba9876543210
+mcli "$T/b" add "ed2k://|file|third.bin|2000|$H3|/" >/dev/null
+mcli "$T/b" stop "$H3" >/dev/null
+kill -9 "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
+"$PGC" start "$PG" >/dev/null
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
+check "events of an outage reach history after a kill -9 and restart" eventually 20 eval \
+  '[ "$(hist $H3)" = "stopped:0:0:cli:native" ]'
+check "every event was applied once" eval \
+  '[ "$(PSQL "SELECT count(*) FROM history_events WHERE node = '"'"'node-b'"'"'")" = 9 ] &&
+   [ "$(PSQL "SELECT count(*) FROM history WHERE node = '"'"'node-b'"'"'")" = 4 ]'
+check "the journal is emptied once the database has it" eventually 10 eval '[ ! -s "$T/b/history.journal" ]'
 
 for n in A B; do
   kill -TERM "${MULE_PID[$n]}"; wait "${MULE_PID[$n]}"; rc=$?

@@ -1,0 +1,276 @@
+/* history.c: download history events, journaled on disk before they are
+ * acknowledged and applied to PostgreSQL exactly once (history.h). The
+ * journal is JSON lines; a torn last line (a crash mid-write) is skipped.
+ * Events are rare (a handful per download), so the append and its
+ * fdatasync run on the loop thread: a transition is not reported done
+ * before its event is on disk. */
+#include "config.h"
+
+#include "daemon/history.h"
+#include "daemon/daemon.h"
+#include "daemon/download.h"
+#include "daemon/partfile.h"
+#include "db/db.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HIST_MAX_JOURNAL (64u << 20) /* bytes read back at start */
+
+static const char *
+kind_name(hist_kind_t k)
+{
+    switch (k) {
+    case HIST_STARTED: return "started";
+    case HIST_STOPPED: return "stopped";
+    case HIST_RESUMED: return "resumed";
+    case HIST_COMPLETED: return "completed";
+    case HIST_DELETED: return "deleted";
+    case HIST_FAILED: return "failed";
+    }
+    return "started";
+}
+
+struct history {
+    muleteerd_t *d;
+    char *path;
+    int fd;
+    uint64_t seq;
+    int64_t run_ms;          /* this run's id prefix */
+    /* counts of journaled events submitted and applied (applied is
+     * written by the database worker thread) */
+    pthread_mutex_t lock;
+    uint64_t submitted, applied;
+    uint64_t dropped_seen;
+};
+
+typedef struct {
+    history_t *h;
+    char *node;
+    char *event;   /* the JSON line */
+} ev_job_t;
+
+static void
+ev_job_free(void *arg)
+{
+    ev_job_t *j = arg;
+    free(j->node);
+    free(j->event);
+    free(j);
+}
+
+/* One statement per event: the id into history_events first (nothing more
+ * happens when it was applied before), then the history row: a new row for
+ * "started", else the latest row of that hash updated (or, when there is
+ * none, created with the event's status). */
+static const char EV_SQL[] =
+    "WITH e AS (SELECT * FROM json_to_record($2::json) AS x(id text, kind text, hash text,"
+    "   name text, size bigint, category text, at double precision, downloaded bigint,"
+    "   added_by text, added_via text)),"
+    " ev AS (INSERT INTO history_events (node, event_id, kind) SELECT $1, id, kind FROM e"
+    "   ON CONFLICT (node, event_id) DO NOTHING RETURNING event_id),"
+    " st AS (SELECT CASE e.kind WHEN 'started' THEN 'downloading' WHEN 'resumed' THEN 'downloading'"
+    "   ELSE e.kind END AS status FROM e),"
+    " upd AS (UPDATE history h SET status = st.status,"
+    "   completed_at = CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at) ELSE h.completed_at END,"
+    "   deleted_at = CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) ELSE h.deleted_at END,"
+    "   downloaded_bytes = GREATEST(h.downloaded_bytes, e.downloaded),"
+    "   name = e.name, category = e.category"
+    "   FROM e, st WHERE e.kind <> 'started' AND EXISTS (SELECT 1 FROM ev)"
+    "   AND h.id = (SELECT max(id) FROM history WHERE node = $1 AND hash = e.hash)"
+    "   RETURNING h.id)"
+    " INSERT INTO history (node, hash, name, size, category, status, started_at, completed_at,"
+    "   deleted_at, downloaded_bytes, added_by, added_via)"
+    " SELECT $1, e.hash, e.name, e.size, e.category, st.status, to_timestamp(e.at),"
+    "   CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at) END,"
+    "   CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) END, e.downloaded, e.added_by,"
+    "   e.added_via FROM e, st"
+    " WHERE EXISTS (SELECT 1 FROM ev) AND (e.kind = 'started' OR (NOT EXISTS (SELECT 1 FROM upd)"
+    "   AND NOT EXISTS (SELECT 1 FROM history WHERE node = $1 AND hash = e.hash)))";
+
+static int
+ev_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    ev_job_t *j = arg;
+    const char *params[] = { j->node, j->event };
+    PGresult *res = db_query(conn, EV_SQL, 2, params, err);
+    if (res == NULL) {
+        if (PQstatus(conn) == CONNECTION_OK) {
+            /* not the connection: a bad event; count it as done so the
+             * journal can be emptied (the error is logged by the worker) */
+            pthread_mutex_lock(&j->h->lock);
+            j->h->applied++;
+            pthread_mutex_unlock(&j->h->lock);
+        }
+        return -1;
+    }
+    PQclear(res);
+    pthread_mutex_lock(&j->h->lock);
+    j->h->applied++;
+    pthread_mutex_unlock(&j->h->lock);
+    return 0;
+}
+
+static void
+submit(history_t *h, const char *line)
+{
+    ev_job_t *j = xcalloc(1, sizeof *j);
+    j->h = h;
+    j->node = xstrdup(conf_get_str(h->d->conf, "node_name"));
+    j->event = xstrdup(line);
+    pthread_mutex_lock(&h->lock);
+    h->submitted++;
+    pthread_mutex_unlock(&h->lock);
+    dbw_submit(h->d->db, NULL, ev_job_run, j, ev_job_free);
+}
+
+/* replay: submits every readable line of the journal. */
+static size_t
+replay(history_t *h)
+{
+    FILE *f = fopen(h->path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = 0, total = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0 && total < HIST_MAX_JOURNAL) {
+        total += (size_t)len;
+        if (line[len - 1] != '\n')
+            break; /* torn last line */
+        line[len - 1] = '\0';
+        json_object *o = json_tokener_parse(line);
+        json_object *id = NULL;
+        if (o != NULL && json_object_is_type(o, json_type_object) &&
+            json_object_object_get_ex(o, "id", &id)) {
+            submit(h, line);
+            n++;
+        }
+        json_object_put(o);
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+history_t *
+hist_new(muleteerd_t *d)
+{
+    history_t *h = xcalloc(1, sizeof *h);
+    h->d = d;
+    pthread_mutex_init(&h->lock, NULL);
+    h->path = xasprintf("%s/history.journal", conf_get_str(d->conf, "state_dir"));
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    h->run_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    size_t n = replay(h);
+    if (n > 0)
+        log_info("history: %zu event(s) of an earlier run to write", n);
+    h->fd = open(h->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (h->fd < 0)
+        log_error("history: cannot open %s: %s (events go straight to the database)", h->path,
+                  strerror(errno));
+    return h;
+}
+
+void
+hist_free(history_t *h)
+{
+    if (h == NULL)
+        return;
+    if (h->fd >= 0)
+        close(h->fd);
+    pthread_mutex_destroy(&h->lock);
+    free(h->path);
+    free(h);
+}
+
+void
+hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
+{
+    partfile_t *pf = dl_partfile(dl);
+    char hex[33];
+    json_object *j = dl_to_json(dl);
+    snprintf(hex, sizeof hex, "%s", json_object_get_string(json_object_object_get(j, "hash")));
+    json_object_put(j);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    json_object *o = json_object_new_object();
+    char *id = xasprintf("%lld-%llu", (long long)h->run_ms, (unsigned long long)++h->seq);
+    json_object_object_add(o, "id", json_object_new_string(id));
+    free(id);
+    json_object_object_add(o, "kind", json_object_new_string(kind_name(kind)));
+    json_object_object_add(o, "hash", json_object_new_string(hex));
+    json_object_object_add(o, "name", json_object_new_string(pf_name(pf)));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)pf_size(pf)));
+    json_object_object_add(o, "category",
+                           pf_category(pf) != NULL ? json_object_new_string(pf_category(pf)) : NULL);
+    json_object_object_add(o, "at", json_object_new_double((double)tv.tv_sec + tv.tv_usec / 1e6));
+    json_object_object_add(o, "downloaded",
+                           json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
+    json_object_object_add(o, "added_by",
+                           json_object_new_string(pf_added_by(pf) != NULL ? pf_added_by(pf) : ""));
+    json_object_object_add(o, "added_via",
+                           json_object_new_string(pf_added_via(pf) != NULL ? pf_added_via(pf) : ""));
+    const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    if (h->fd >= 0) {
+        char *rec = xasprintf("%s\n", line);
+        size_t len = strlen(rec), off = 0;
+        while (off < len) {
+            ssize_t w = write(h->fd, rec + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                log_error("history: cannot write %s: %s", h->path, strerror(errno));
+                break;
+            }
+            off += (size_t)w;
+        }
+        if (fdatasync(h->fd) != 0)
+            log_error("history: cannot sync %s: %s", h->path, strerror(errno));
+        free(rec);
+    }
+    log_info("history: %s %s", kind_name(kind), hex);
+    submit(h, line);
+    json_object_put(o);
+}
+
+void
+hist_tick(history_t *h)
+{
+    dbw_status_t st;
+    dbw_get_status(h->d->db, &st);
+    pthread_mutex_lock(&h->lock);
+    bool all_applied = h->submitted > 0 && h->applied >= h->submitted;
+    pthread_mutex_unlock(&h->lock);
+    if (all_applied && h->fd >= 0) {
+        /* everything journaled is in the database: start the journal afresh */
+        if (ftruncate(h->fd, 0) == 0) {
+            pthread_mutex_lock(&h->lock);
+            h->submitted -= h->applied;
+            h->applied = 0;
+            pthread_mutex_unlock(&h->lock);
+        }
+    }
+    if (st.jobs_dropped > h->dropped_seen) {
+        /* the queue overflowed during an outage: the journal has it all */
+        h->dropped_seen = st.jobs_dropped;
+        pthread_mutex_lock(&h->lock);
+        h->submitted = h->applied = 0;
+        pthread_mutex_unlock(&h->lock);
+        size_t n = replay(h);
+        log_warn("history: database jobs were dropped; %zu journaled event(s) submitted again", n);
+    }
+}
