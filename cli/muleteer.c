@@ -43,6 +43,11 @@ usage(FILE *out)
             "  servers remove HOST:PORT\n"
             "  servers import SOURCE   a server.met path, an http(s) URL of one, or an\n"
             "                     ed2k://|server|...|/ or ed2k://|serverlist|...|/ link\n"
+            "  categories         the download categories\n"
+            "  category add NAME [--path DIR] [--priority N] [--colour RRGGBB] [--comment TEXT]\n"
+            "  category edit NAME [--rename NEW] [--path DIR] [--priority N] [--colour RRGGBB]\n"
+            "                     [--comment TEXT]\n"
+            "  category remove NAME   its downloads go on without a category\n"
             "  search [--local] [--wait SECONDS] EXPRESSION...\n"
             "                     search the network and print results as they come;\n"
             "                     words, \"phrases\", AND OR NOT, ( ), type:video,\n"
@@ -556,6 +561,42 @@ main(int argc, char **argv)
         json_object_object_add(args, "query", json_object_new_string(query));
         json_object_object_add(args, "scope", json_object_new_string(local ? "local" : "global"));
         free(query);
+    } else if (strcmp(cmd, "category") == 0) {
+        const char *sub = nargs >= 2 ? av[0] : "";
+        if (strcmp(sub, "add") != 0 && strcmp(sub, "edit") != 0 && strcmp(sub, "remove") != 0) {
+            fprintf(stderr, "muleteer: usage: muleteer category add|edit|remove NAME [OPTIONS]\n");
+            return EXIT_USAGE;
+        }
+        cmd = strcmp(sub, "add") == 0 ? "category-add" : strcmp(sub, "edit") == 0 ? "category-edit"
+                                                                                : "category-remove";
+        args = json_object_new_object();
+        json_object_object_add(args, "name", json_object_new_string(av[1]));
+        for (int i = 2; i < nargs; i++) {
+            const char *o = av[i], *v = i + 1 < nargs ? av[i + 1] : NULL;
+            char *end = NULL;
+            if (v == NULL || strcmp(cmd, "category-remove") == 0) {
+                fprintf(stderr, "muleteer: unexpected \"%s\"\n", o);
+                json_object_put(args);
+                return EXIT_USAGE;
+            }
+            if (strcmp(o, "--path") == 0)
+                json_object_object_add(args, "incoming_path", json_object_new_string(v));
+            else if (strcmp(o, "--comment") == 0)
+                json_object_object_add(args, "comment", json_object_new_string(v));
+            else if (strcmp(o, "--rename") == 0 && strcmp(cmd, "category-edit") == 0)
+                json_object_object_add(args, "new_name", json_object_new_string(v));
+            else if (strcmp(o, "--priority") == 0 && (strtol(v, &end, 10), *end == '\0'))
+                json_object_object_add(args, "priority", json_object_new_int((int)strtol(v, NULL, 10)));
+            else if (strcmp(o, "--colour") == 0 && (strtol(v[0] == '#' ? v + 1 : v, &end, 16), *end == '\0'))
+                json_object_object_add(args, "colour",
+                                       json_object_new_int((int)strtol(v[0] == '#' ? v + 1 : v, NULL, 16)));
+            else {
+                fprintf(stderr, "muleteer: bad option \"%s %s\"\n", o, v);
+                json_object_put(args);
+                return EXIT_USAGE;
+            }
+            i++;
+        }
     } else if (strcmp(cmd, "search-results") == 0) {
         char *end = NULL;
         long long id = nargs == 1 ? strtoll(av[0], &end, 10) : 0;
@@ -585,7 +626,7 @@ main(int argc, char **argv)
                strcmp(cmd, "help") == 0 || strcmp(cmd, "downloads") == 0 ||
                strcmp(cmd, "shared") == 0 || strcmp(cmd, "rescan") == 0 ||
                strcmp(cmd, "uploads") == 0 || strcmp(cmd, "disconnect") == 0 ||
-               strcmp(cmd, "server") == 0) {
+               strcmp(cmd, "server") == 0 || strcmp(cmd, "categories") == 0) {
         if (nargs > 0) {
             fprintf(stderr, "muleteer: %s takes no arguments\n", cmd);
             return EXIT_USAGE;
@@ -643,6 +684,19 @@ main(int argc, char **argv)
         print_server(result);
     } else if (strcmp(cmd, "servers") == 0) {
         print_servers(result);
+    } else if (strcmp(cmd, "categories") == 0) {
+        json_object *list = json_object_object_get(result, "categories");
+        if (list == NULL || json_object_array_length(list) == 0)
+            printf("no categories\n");
+        for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+            json_object *k = json_object_array_get_idx(list, i);
+            printf("%-20s %s  priority %lld  #%06llx  %s\n", str(k, "name"), str(k, "incoming_path"),
+                   num(k, "priority"), (unsigned long long)num(k, "colour"), str(k, "comment"));
+        }
+    } else if (strcmp(cmd, "category-add") == 0 || strcmp(cmd, "category-edit") == 0) {
+        printf("%s  %s\n", str(result, "name"), str(result, "incoming_path"));
+    } else if (strcmp(cmd, "category-remove") == 0) {
+        printf("removed; %lld download(s) without a category now\n", num(result, "downloads"));
     } else if (strcmp(cmd, "server-add") == 0) {
         printf("%s %s:%lld\n", json_object_get_boolean(json_object_object_get(result, "added"))
                                   ? "added" : "already listed:",

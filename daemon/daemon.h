@@ -23,6 +23,7 @@ struct serverlist;
 struct searches;
 struct dbsync;
 struct history;
+struct categories;
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -45,6 +46,7 @@ typedef struct muleteerd {
     struct searches *searches;     /* searches on the network */
     struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
     struct history *history;       /* download history events */
+    struct categories *categories; /* download categories */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -9,6 +9,7 @@
 
 #include "daemon/dbsync.h"
 #include "daemon/daemon.h"
+#include "daemon/category.h"
 #include "daemon/download.h"
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
@@ -76,7 +77,7 @@ row_of(dbsync_t *s, const download_t *dl)
     partfile_t *pf = dl_partfile(dl);
     json_object *src = NULL;
     json_object_object_get_ex(j, "sources", &src);
-    const char *incoming = conf_get_str(s->d->conf, "incoming_dir");
+    const char *incoming = cat_incoming(s->d->categories, pf_category(pf));
     json_object *r = json_object_new_object();
     json_object_object_add(r, "hash", json_object_new_string(jstr(j, "hash")));
     json_object_object_add(r, "name", json_object_new_string(pf_name(pf)));

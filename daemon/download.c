@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dbsync.h"
 #include "daemon/history.h"
+#include "daemon/category.h"
 #include "daemon/net.h"
 #include "daemon/rangeset.h"
 #include "daemon/resolve.h"
@@ -1268,7 +1269,10 @@ maybe_complete(download_t *dl)
     pf_set_completed_at(dl->pf, time(NULL));
     pf_save_now(dl->pf, NULL);
     muleteerd_t *d = dl->q->d;
-    pf_complete_job_t *job = pf_complete_prepare(dl->pf, conf_get_str(d->conf, "incoming_dir"));
+    /* the category's incoming directory (made when the category was) */
+    const char *incoming = d->categories != NULL ? cat_incoming(d->categories, pf_category(dl->pf))
+                                                 : conf_get_str(d->conf, "incoming_dir");
+    pf_complete_job_t *job = pf_complete_prepare(dl->pf, incoming);
     if (job == NULL)
         return;
     dl->completing = true;
@@ -1766,6 +1770,10 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
         mt_error_set(err, MT_ERR_EXISTS, "this file is already complete and shared");
         goto out;
     }
+    /* a new category is created, as qBittorrent does */
+    if (category != NULL && *category != '\0' && q->d->categories != NULL &&
+        cat_ensure(q->d->categories, category, err) != 0)
+        goto out;
     const char *dir = conf_get_str(q->d->conf, "temp_dir");
     mkdir(dir, 0750);
     partfile_t *pf = pf_create(dir, l->hash, l->size, l->name, err);

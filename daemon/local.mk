@@ -13,6 +13,7 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/db_worker.c daemon/db_worker.h \
 	daemon/dbsync.c daemon/dbsync.h \
 	daemon/history.c daemon/history.h \
+	daemon/category.c daemon/category.h \
 	daemon/identity.c daemon/identity.h \
 	daemon/net.c daemon/net.h \
 	daemon/periodic.c daemon/periodic.h \

@@ -29,6 +29,7 @@
 #include "daemon/search.h"
 #include "daemon/dbsync.h"
 #include "daemon/history.h"
+#include "daemon/category.h"
 #include "daemon/shared.h"
 #include "daemon/status.h"
 #include "daemon/upload.h"
@@ -59,6 +60,10 @@ static const ctlsrv_command_t commands[] = {
     { "servers", sl_cmd_servers, "the server list and recent imports" },
     { "server-add", sl_cmd_server_add, "add a server: {address, port, priority, static}" },
     { "server-remove", sl_cmd_server_remove, "remove a server: {address, port}" },
+    { "categories", cat_cmd_list, "the download categories" },
+    { "category-add", cat_cmd_add, "add a category: {name, incoming_path, priority, colour, comment}" },
+    { "category-edit", cat_cmd_edit, "change or rename a category: {name, new_name, incoming_path, priority, colour, comment}" },
+    { "category-remove", cat_cmd_remove, "remove a category (its downloads keep going, without one): {name}" },
     { "search", search_cmd_search, "start a search: {query, scope: global|local}; returns its id" },
     { "search-results", search_cmd_results, "a search and its results: {id, offset, limit}" },
     { "search-more", search_cmd_more, "ask the server for the next page of a search: {id}" },
@@ -82,6 +87,7 @@ job_transfers(void *ctx)
     search_tick(d->searches);
     dbs_tick(d->dbsync);
     hist_tick(d->history);
+    cat_tick(d->categories);
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
@@ -383,6 +389,7 @@ main(int argc, char **argv)
     d.searches = search_new(&d);
     d.dbsync = dbs_new(&d);
     d.history = hist_new(&d);
+    d.categories = cat_new(&d);
     sl_set_udp_listener(d.serverlist, srv_on_udp, &d);
     d.server = srv_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
@@ -426,6 +433,7 @@ out:
     search_free(d.searches);
     dbs_free(d.dbsync);
     hist_free(d.history);
+    cat_free(d.categories);
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     peer_mgr_free(d.peers);

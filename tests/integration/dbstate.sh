@@ -23,10 +23,12 @@ AP=$(free_port); BP=$(free_port)
 mkdir -p "$T/a/share"
 head -c 20000000 /dev/urandom >"$T/a/share/movie.bin"
 HASH=$(rhash --printf '%{ed2k}' "$T/a/share/movie.bin")
+head -c 1500000 /dev/urandom >"$T/a/share/episode.bin"
+EP=$(rhash --printf '%{ed2k}' "$T/a/share/episode.bin")
 MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" "sample_interval = 1"
 MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
 check "both daemons start with the database" eval 'mcli "$T/a" ping >/dev/null && mcli "$T/b" ping >/dev/null'
-shared() { mcli "$T/a" shared | grep -q movie.bin; }
+shared() { [ "$(mcli "$T/a" shared | grep -c "movie.bin\|episode.bin")" = 2 ]; }
 check "A shares the file" eventually 30 shared
 
 mcli "$T/b" limits --down 1500 >/dev/null    # about 14 s for the file
@@ -65,6 +67,28 @@ check "B's download total covers most of the file" eval '[ "$(PSQL "SELECT max(d
 check "A's upload total covers the file" eval '[ "$(PSQL "SELECT max(ul_total) >= 20000000 FROM transfer_samples WHERE node = '"'"'node-a'"'"'")" = t ]'
 check "rates are averages over each interval" eval '[ "$(PSQL "SELECT count(*) FROM transfer_samples WHERE node = '"'"'node-b'"'"' AND dl_rate > 0 AND interval_ms BETWEEN 500 AND 3000")" -ge 3 ]'
 
+# categories: created, used for the incoming directory, renamed, removed
+out=$(mcli "$T/b" category add tv --path "$T/b/tv" --colour ff0000 --comment "series" 2>&1)
+check "a category is created with its incoming directory" eval '[ -d "$T/b/tv" ] && grep -q "$T/b/tv" <<<"$out"'
+cat_row() { PSQL "SELECT string_agg(name || ':' || incoming_path || ':' || colour, ',' ORDER BY name) FROM categories WHERE node = 'node-b'"; }
+check "the category reaches the categories table" eventually 10 eval '[ "$(cat_row)" = "tv:$T/b/tv:16711680" ]'
+out=$(mcli "$T/b" category add bad --path /proc/sys/muleteer 2>&1); rc=$?
+check "a path the daemon cannot create is refused clearly" eval '[ $rc = 1 ] && grep -q "cannot create /proc/sys/muleteer" <<<"$out"'
+out=$(mcli "$T/b" category add "../up" 2>&1); rc=$?
+check "a name with .. is refused" eval '[ $rc = 1 ] && grep -q "\.\." <<<"$out"'
+mcli "$T/b" add --category tv "ed2k://|file|episode.bin|1500000|$EP|/|sources,127.0.0.1:$AP|/" >/dev/null
+ep_done() { [ -f "$T/b/tv/episode.bin" ]; }
+check "a download of a category completes into its directory" eventually 60 ep_done
+check "its row says where" eventually 10 eval '[ "$(PSQL "SELECT content_path FROM downloads WHERE node = '"'"'node-b'"'"' AND hash = '"'"'$EP'"'"'")" = "$T/b/tv/episode.bin" ]'
+mcli "$T/b" category edit tv --rename shows >/dev/null
+check "a renamed category is renamed in the table" eventually 10 eval '[ "$(cat_row)" = "shows:$T/b/tv:16711680" ]'
+mcli "$T/b" add --category auto "ed2k://|file|auto.bin|3000|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|/" >/dev/null
+check "a download naming a new category creates it" eventually 10 eval \
+  '[ "$(cat_row)" = "auto:$T/b/incoming/auto:0,shows:$T/b/tv:16711680" ] && [ -d "$T/b/incoming/auto" ]'
+mcli "$T/b" delete aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >/dev/null
+mcli "$T/b" category remove shows >/dev/null
+check "a removed category leaves the table" eventually 10 eval '[ "$(cat_row)" = "auto:$T/b/incoming/auto:0" ]'
+
 # a deleted download leaves the table
 OH=0123456789abcdef0123456789abcdef
 mcli "$T/b" add "ed2k://|file|other.bin|1000|$OH|/" >/dev/null
@@ -95,8 +119,8 @@ MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interva
 check "events of an outage reach history after a kill -9 and restart" eventually 20 eval \
   '[ "$(hist $H3)" = "stopped:0:0:cli:native" ]'
 check "every event was applied once" eval \
-  '[ "$(PSQL "SELECT count(*) FROM history_events WHERE node = '"'"'node-b'"'"'")" = 9 ] &&
-   [ "$(PSQL "SELECT count(*) FROM history WHERE node = '"'"'node-b'"'"'")" = 4 ]'
+  '[ "$(PSQL "SELECT count(*) FROM history_events WHERE node = '"'"'node-b'"'"'")" = 13 ] &&
+   [ "$(PSQL "SELECT count(*) FROM history WHERE node = '"'"'node-b'"'"'")" = 6 ]'
 check "the journal is emptied once the database has it" eventually 10 eval '[ ! -s "$T/b/history.journal" ]'
 
 for n in A B; do

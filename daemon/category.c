@@ -1,0 +1,537 @@
+/* category.c: download categories: validation, incoming directories
+ * (created, and refused when not writable), $state_dir/categories.json
+ * (rewritten atomically on each change: changes are rare and small), the
+ * categories table (replaced as a whole after a change or an outage), and
+ * the control commands. Renaming or removing a category updates the
+ * downloads that carry it. */
+#include "config.h"
+
+#include "daemon/category.h"
+#include "daemon/daemon.h"
+#include "daemon/download.h"
+#include "daemon/partfile.h"
+#include "db/db.h"
+#include "ed2k/text.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CAT_MAX 1000
+#define CAT_MAX_NAME 255
+
+typedef struct cat {
+    char *name, *path, *comment;
+    int priority;
+    int colour;          /* 0xRRGGBB */
+    time_t created;
+} cat_t;
+
+struct categories {
+    muleteerd_t *d;
+    cat_t *v;
+    size_t n;
+    char *file;
+    bool dirty_db;
+    bool was_connected;
+};
+
+static void
+cat_clear(cat_t *c)
+{
+    free(c->name);
+    free(c->path);
+    free(c->comment);
+}
+
+static cat_t *
+find(const categories_t *c, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < c->n; i++)
+        if (strcmp(c->v[i].name, name) == 0)
+            return &c->v[i];
+    return NULL;
+}
+
+bool
+cat_exists(const categories_t *c, const char *name)
+{
+    return find(c, name) != NULL;
+}
+
+const char *
+cat_incoming(const categories_t *c, const char *name)
+{
+    const cat_t *k = find(c, name);
+    return k != NULL ? k->path : conf_get_str(c->d->conf, "incoming_dir");
+}
+
+/* ------------------------------------------------------------ checking */
+
+static int
+check_name(const char *name, mt_error_t **err)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (len == 0 || len > CAT_MAX_NAME || !ed2k_utf8_is_valid(name, len)) {
+        mt_error_set(err, MT_ERR_INVALID, "a category name is 1-%d bytes of UTF-8", CAT_MAX_NAME);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7F || name[i] == '\\') {
+            mt_error_set(err, MT_ERR_INVALID, "a category name has no control characters or '\\\\'");
+            return -1;
+        }
+    /* '/' makes subcategories, as in qBittorrent, but no empty, "." or ".."
+     * parts: the name also names a directory */
+    const char *p = name;
+    while (*p != '\0') {
+        const char *e = strchr(p, '/');
+        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "\"%s\": a category name cannot have empty, \".\" or \"..\" parts", name);
+            return -1;
+        }
+        p += n + (e != NULL ? 1 : 0);
+        if (e != NULL && *p == '\0') {
+            mt_error_set(err, MT_ERR_INVALID, "\"%s\": a category name cannot end with '/'", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* mkdirs: mkdir -p, mode 0750. */
+static int
+mkdirs(const char *path)
+{
+    char *copy = xstrdup(path);
+    for (char *p = copy + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0750) != 0 && errno != EEXIST) {
+            free(copy);
+            return -1;
+        }
+        *p = '/';
+    }
+    int rc = mkdir(copy, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    free(copy);
+    return rc;
+}
+
+/* check_path: an absolute directory the daemon can create and write to. */
+static int
+check_path(const char *path, mt_error_t **err)
+{
+    if (path == NULL || path[0] != '/' || strlen(path) >= PATH_MAX) {
+        mt_error_set(err, MT_ERR_INVALID, "an incoming path must be an absolute directory path");
+        return -1;
+    }
+    for (const char *p = path; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20) {
+            mt_error_set(err, MT_ERR_INVALID, "an incoming path has no control characters");
+            return -1;
+        }
+    struct stat st;
+    if (mkdirs(path) != 0 || stat(path, &st) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        mt_error_set(err, MT_ERR_INVALID, "%s is not a directory", path);
+        return -1;
+    }
+    if (access(path, W_OK | X_OK) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot write to %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- the file */
+
+static json_object *
+cat_json(const cat_t *k)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(k->name));
+    json_object_object_add(o, "incoming_path", json_object_new_string(k->path));
+    json_object_object_add(o, "priority", json_object_new_int(k->priority));
+    json_object_object_add(o, "colour", json_object_new_int(k->colour));
+    json_object_object_add(o, "comment", json_object_new_string(k->comment != NULL ? k->comment : ""));
+    json_object_object_add(o, "created", json_object_new_int64((int64_t)k->created));
+    return o;
+}
+
+static json_object *
+all_json(const categories_t *c)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < c->n; i++)
+        json_object_array_add(arr, cat_json(&c->v[i]));
+    return arr;
+}
+
+static int
+save(categories_t *c, mt_error_t **err)
+{
+    json_object *arr = all_json(c);
+    const char *text = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY);
+    char *tmp = xasprintf("%s.tmp", c->file);
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        size_t len = strlen(text), off = 0;
+        while (off < len) {
+            ssize_t w = write(fd, text + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        bool ok = off == len && fsync(fd) == 0;
+        if (close(fd) == 0 && ok && rename(tmp, c->file) == 0)
+            rc = 0;
+    }
+    if (rc != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot save %s: %s", c->file, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    json_object_put(arr);
+    c->dirty_db = true;
+    return rc;
+}
+
+static void
+load(categories_t *c)
+{
+    json_object *arr = json_object_from_file(c->file);
+    if (arr == NULL) {
+        if (access(c->file, F_OK) == 0) {
+            char *bad = xasprintf("%s.bad", c->file);
+            log_warn("categories: %s is unreadable; kept aside as %s", c->file, bad);
+            rename(c->file, bad);
+            free(bad);
+        }
+        return;
+    }
+    for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr) &&
+                       c->n < CAT_MAX;
+         i++) {
+        json_object *o = json_object_array_get_idx(arr, i), *v;
+        const char *name = json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : NULL;
+        const char *path = json_object_object_get_ex(o, "incoming_path", &v) ? json_object_get_string(v) : NULL;
+        if (check_name(name, NULL) != 0 || path == NULL || path[0] != '/' || find(c, name) != NULL) {
+            log_warn("categories: skipping a bad entry in %s", c->file);
+            continue;
+        }
+        c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
+        cat_t *k = &c->v[c->n++];
+        memset(k, 0, sizeof *k);
+        k->name = xstrdup(name);
+        k->path = xstrdup(path);
+        k->priority = json_object_object_get_ex(o, "priority", &v) ? json_object_get_int(v) : 0;
+        k->colour = json_object_object_get_ex(o, "colour", &v) ? json_object_get_int(v) & 0xFFFFFF : 0;
+        k->comment = xstrdup(json_object_object_get_ex(o, "comment", &v) ? json_object_get_string(v) : "");
+        k->created = json_object_object_get_ex(o, "created", &v) ? (time_t)json_object_get_int64(v) : time(NULL);
+    }
+    json_object_put(arr);
+}
+
+/* ------------------------------------------------------------ database */
+
+typedef struct {
+    char *node, *rows;
+} cat_job_t;
+
+static void
+cat_job_free(void *arg)
+{
+    cat_job_t *j = arg;
+    free(j->node);
+    free(j->rows);
+    free(j);
+}
+
+static int
+cat_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    cat_job_t *j = arg;
+    const char *params[] = { j->node, j->rows };
+    PGresult *res = db_query(
+        conn,
+        "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(name text, incoming_path text,"
+        "  priority int, colour int, comment text, created bigint)),"
+        " gone AS (DELETE FROM categories c WHERE c.node = $1 AND NOT EXISTS"
+        "  (SELECT 1 FROM r WHERE r.name = c.name))"
+        " INSERT INTO categories (node, name, incoming_path, priority, colour, comment, created_at)"
+        " SELECT $1, name, incoming_path, priority, colour, comment, to_timestamp(created) FROM r"
+        " ON CONFLICT (node, name) DO UPDATE SET incoming_path = EXCLUDED.incoming_path,"
+        "  priority = EXCLUDED.priority, colour = EXCLUDED.colour, comment = EXCLUDED.comment",
+        2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+void
+cat_tick(categories_t *c)
+{
+    dbw_status_t st;
+    dbw_get_status(c->d->db, &st);
+    if (st.connected && !c->was_connected)
+        c->dirty_db = true;
+    c->was_connected = st.connected;
+    if (!c->dirty_db || !st.connected)
+        return;
+    cat_job_t *j = xcalloc(1, sizeof *j);
+    j->node = xstrdup(conf_get_str(c->d->conf, "node_name"));
+    json_object *arr = all_json(c);
+    j->rows = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    json_object_put(arr);
+    dbw_submit(c->d->db, "categories", cat_job_run, j, cat_job_free);
+    c->dirty_db = false;
+}
+
+/* ---------------------------------------------------------------- life */
+
+categories_t *
+cat_new(muleteerd_t *d)
+{
+    categories_t *c = xcalloc(1, sizeof *c);
+    c->d = d;
+    c->file = xasprintf("%s/categories.json", conf_get_str(d->conf, "state_dir"));
+    load(c);
+    c->dirty_db = true;
+    return c;
+}
+
+void
+cat_free(categories_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        cat_clear(&c->v[i]);
+    free(c->v);
+    free(c->file);
+    free(c);
+}
+
+static char *
+default_path(const categories_t *c, const char *name)
+{
+    return xasprintf("%s/%s", conf_get_str(c->d->conf, "incoming_dir"), name);
+}
+
+/* add: a new category after its checks; *out the new entry. */
+static int
+add(categories_t *c, const char *name, const char *path, int priority, int colour,
+    const char *comment, mt_error_t **err)
+{
+    if (check_name(name, err) != 0)
+        return -1;
+    if (find(c, name) != NULL) {
+        mt_error_set(err, MT_ERR_EXISTS, "category \"%s\" exists already", name);
+        return -1;
+    }
+    if (c->n >= CAT_MAX) {
+        mt_error_set(err, MT_ERR_TOO_LARGE, "at most %d categories", CAT_MAX);
+        return -1;
+    }
+    char *p = path != NULL && *path != '\0' ? xstrdup(path) : default_path(c, name);
+    if (check_path(p, err) != 0) {
+        free(p);
+        return -1;
+    }
+    c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
+    cat_t *k = &c->v[c->n++];
+    memset(k, 0, sizeof *k);
+    k->name = xstrdup(name);
+    k->path = p;
+    k->priority = priority;
+    k->colour = colour;
+    k->comment = xstrdup(comment != NULL ? comment : "");
+    k->created = time(NULL);
+    log_info("categories: added \"%s\" (%s)", name, p);
+    return save(c, err);
+}
+
+int
+cat_ensure(categories_t *c, const char *name, mt_error_t **err)
+{
+    if (name == NULL || *name == '\0' || find(c, name) != NULL)
+        return 0;
+    return add(c, name, NULL, 0, 0, NULL, err);
+}
+
+/* ------------------------------------------------------------ commands */
+
+static int
+opt_str(json_object *args, const char *key, size_t max, const char **out, mt_error_t **err)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) > max) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be a string of at most %zu bytes", key, max);
+        return -1;
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+static int
+opt_int(json_object *args, const char *key, int lo, int hi, bool *has, int *out, mt_error_t **err)
+{
+    json_object *v = NULL;
+    *has = false;
+    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo ||
+        json_object_get_int64(v) > hi) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be an integer %d-%d", key, lo, hi);
+        return -1;
+    }
+    *has = true;
+    *out = (int)json_object_get_int64(v);
+    return 0;
+}
+
+int
+cat_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "categories", all_json(d->categories));
+    return 0;
+}
+
+int
+cat_cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *name, *path, *comment;
+    bool hp, hc;
+    int prio = 0, colour = 0;
+    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
+        opt_str(args, "incoming_path", PATH_MAX, &path, err) != 0 ||
+        opt_str(args, "comment", 4096, &comment, err) != 0 ||
+        opt_int(args, "priority", -100, 100, &hp, &prio, err) != 0 ||
+        opt_int(args, "colour", 0, 0xFFFFFF, &hc, &colour, err) != 0)
+        return -1;
+    if (add(d->categories, name, path, prio, colour, comment, err) != 0)
+        return -1;
+    *result = cat_json(find(d->categories, name));
+    return 0;
+}
+
+int
+cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    categories_t *c = d->categories;
+    const char *name, *new_name, *path, *comment;
+    bool hp, hc;
+    int prio = 0, colour = 0;
+    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
+        opt_str(args, "new_name", CAT_MAX_NAME + 1, &new_name, err) != 0 ||
+        opt_str(args, "incoming_path", PATH_MAX, &path, err) != 0 ||
+        opt_str(args, "comment", 4096, &comment, err) != 0 ||
+        opt_int(args, "priority", -100, 100, &hp, &prio, err) != 0 ||
+        opt_int(args, "colour", 0, 0xFFFFFF, &hc, &colour, err) != 0)
+        return -1;
+    cat_t *k = find(c, name);
+    if (k == NULL) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no category \"%s\"", name != NULL ? name : "");
+        return -1;
+    }
+    bool renaming = new_name != NULL && strcmp(new_name, k->name) != 0;
+    if (renaming && check_name(new_name, err) != 0)
+        return -1;
+    if (renaming && find(c, new_name) != NULL) {
+        mt_error_set(err, MT_ERR_EXISTS, "category \"%s\" exists already", new_name);
+        return -1;
+    }
+    if (path != NULL && *path != '\0' && check_path(path, err) != 0)
+        return -1;
+    if (renaming) {
+        /* the downloads that carry the old name carry the new one */
+        dlq_t *q = d->downloads;
+        for (size_t i = 0; i < dlq_count(q); i++) {
+            partfile_t *pf = dl_partfile(dlq_get(q, i));
+            if (pf_category(pf) != NULL && strcmp(pf_category(pf), k->name) == 0)
+                pf_set_category(pf, new_name, NULL);
+        }
+        log_info("categories: \"%s\" renamed \"%s\"", k->name, new_name);
+        free(k->name);
+        k->name = xstrdup(new_name);
+    }
+    if (path != NULL && *path != '\0') {
+        free(k->path);
+        k->path = xstrdup(path);
+    }
+    if (comment != NULL) {
+        free(k->comment);
+        k->comment = xstrdup(comment);
+    }
+    if (hp)
+        k->priority = prio;
+    if (hc)
+        k->colour = colour;
+    if (save(c, err) != 0)
+        return -1;
+    *result = cat_json(k);
+    return 0;
+}
+
+int
+cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    categories_t *c = d->categories;
+    const char *name;
+    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0)
+        return -1;
+    cat_t *k = find(c, name);
+    if (k == NULL) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no category \"%s\"", name != NULL ? name : "");
+        return -1;
+    }
+    size_t cleared = 0;
+    dlq_t *q = d->downloads;
+    for (size_t i = 0; i < dlq_count(q); i++) {
+        partfile_t *pf = dl_partfile(dlq_get(q, i));
+        if (pf_category(pf) != NULL && strcmp(pf_category(pf), k->name) == 0) {
+            pf_set_category(pf, NULL, NULL);
+            cleared++;
+        }
+    }
+    log_info("categories: removed \"%s\" (%zu download(s) without a category now)", k->name, cleared);
+    cat_clear(k);
+    size_t idx = (size_t)(k - c->v);
+    memmove(&c->v[idx], &c->v[idx + 1], (c->n - idx - 1) * sizeof *c->v);
+    c->n--;
+    if (save(c, err) != 0)
+        return -1;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "removed", json_object_new_boolean(true));
+    json_object_object_add(*result, "downloads", json_object_new_int64((int64_t)cleared));
+    return 0;
+}
