@@ -31,6 +31,7 @@ struct dbsync {
     bool was_connected;
     bool need_full;
     int64_t last_sample_ms;   /* monotonic */
+    int64_t next_prune_ms;    /* monotonic */
     uint64_t last_down, last_up;
 };
 
@@ -221,6 +222,46 @@ sample_job_run(PGconn *conn, void *arg, mt_error_t **err)
     return 0;
 }
 
+typedef struct {
+    char node[256];
+    char raw[16], m1[16], coarse[16], history[16];
+} prune_job_t;
+
+/* prune_job_run: muleteer_prune (006) with the configured retention. */
+static int
+prune_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    prune_job_t *j = arg;
+    const char *params[] = { j->node, j->raw, j->m1, j->coarse, j->history[0] ? j->history : NULL };
+    PGresult *res = db_query(conn,
+                             "SELECT * FROM muleteer_prune($1, make_interval(days => $2::int),"
+                             " make_interval(days => $3::int), make_interval(days => $4::int),"
+                             " make_interval(days => $5::int))",
+                             5, params, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1)
+        log_info("database: pruned %s samples, %s 1-minute and %s coarser rollups, %s history rows",
+                 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                 PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return 0;
+}
+
+static void
+prune(dbsync_t *s)
+{
+    conf_t *c = s->d->conf;
+    prune_job_t *j = xcalloc(1, sizeof *j);
+    snprintf(j->node, sizeof j->node, "%s", conf_get_str(c, "node_name"));
+    snprintf(j->raw, sizeof j->raw, "%lld", conf_get_int(c, "retention_samples_days"));
+    snprintf(j->m1, sizeof j->m1, "%lld", conf_get_int(c, "retention_1m_days"));
+    snprintf(j->coarse, sizeof j->coarse, "%lld", conf_get_int(c, "retention_coarse_days"));
+    if (conf_get_int(c, "retention_history_days") > 0)
+        snprintf(j->history, sizeof j->history, "%lld", conf_get_int(c, "retention_history_days"));
+    dbw_submit(s->d->db, "prune", prune_job_run, j, free);
+}
+
 /* ---------------------------------------------------------------- tick */
 
 static void
@@ -296,6 +337,7 @@ dbs_new(muleteerd_t *d)
     s->sent = json_object_new_object();
     s->need_full = true;
     s->last_sample_ms = clock_mono_ms();
+    s->next_prune_ms = s->last_sample_ms + 60000; /* a minute after start, then hourly */
     return s;
 }
 
@@ -320,6 +362,10 @@ dbs_tick(dbsync_t *s)
         s->need_full = false;
     }
     int64_t now_ms = clock_mono_ms();
+    if (now_ms >= s->next_prune_ms) {
+        s->next_prune_ms = now_ms + 3600 * 1000;
+        prune(s);
+    }
     /* the tick is about a second; a little early is on time */
     if (now_ms - s->last_sample_ms >= conf_get_int(s->d->conf, "sample_interval") * 1000 - 200)
         take_sample(s, now_ms);

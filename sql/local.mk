@@ -4,6 +4,8 @@ MIGRATIONS = \
 	sql/001_init.sql \
 	sql/002_servers_searches.sql \
 	sql/004_download_states.sql \
-	sql/005_history_events.sql
+	sql/005_history_events.sql \
+	sql/006_rollups_reporting.sql \
+	sql/007_status_lag.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -61,6 +61,10 @@ static const conf_key_t conf_keys[] = {
     { "server_keepalive", CONF_INT, "600", 0, 86400 },
     { "search_retention_days", CONF_INT, "7", 0, 3650 },
     { "sample_interval", CONF_INT, "15", 1, 3600 },
+    { "retention_samples_days", CONF_INT, "2", 1, 36500 },
+    { "retention_1m_days", CONF_INT, "14", 1, 36500 },
+    { "retention_coarse_days", CONF_INT, "400", 1, 36500 },
+    { "retention_history_days", CONF_INT, "0", 0, 36500 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -26,7 +26,7 @@ HASH=$(rhash --printf '%{ed2k}' "$T/a/share/movie.bin")
 head -c 1500000 /dev/urandom >"$T/a/share/episode.bin"
 EP=$(rhash --printf '%{ed2k}' "$T/a/share/episode.bin")
 MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" "sample_interval = 1"
-MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1" "status_interval = 1"
 check "both daemons start with the database" eval 'mcli "$T/a" ping >/dev/null && mcli "$T/b" ping >/dev/null'
 shared() { [ "$(mcli "$T/a" shared | grep -c "movie.bin\|episode.bin")" = 2 ]; }
 check "A shares the file" eventually 30 shared
@@ -44,7 +44,11 @@ before=$(done_db)
 done_now() { json_num "$(mcli "$T/b" --json downloads)" done; }
 d1=$(done_now); sleep 3; d2=$(done_now)
 check "with PostgreSQL stopped the download goes on" [ "${d2:-0}" -gt "${d1:-0}" ]
+sleep 2
 "$PGC" start "$PG" >/dev/null
+# the heartbeat queued during the outage is written first: it shows the lag
+lagged() { [ "$(PSQL "SELECT db_lag_ms > 1000 AND db_queued > 0 FROM daemon_status WHERE node = 'node-b'")" = t ]; }
+check "daemon_status shows the writer's lag after an outage" eventually 10 lagged
 caught_up() { [ "$(done_db)" -gt "${before:-0}" ] 2>/dev/null; }
 check "after PostgreSQL is back the row catches up" eventually 20 caught_up
 
@@ -122,6 +126,8 @@ check "every event was applied once" eval \
   '[ "$(PSQL "SELECT count(*) FROM history_events WHERE node = '"'"'node-b'"'"'")" = 13 ] &&
    [ "$(PSQL "SELECT count(*) FROM history WHERE node = '"'"'node-b'"'"'")" = 6 ]'
 check "the journal is emptied once the database has it" eventually 10 eval '[ ! -s "$T/b/history.journal" ]'
+
+check "the retention job runs a minute after the start" eventually 60 grep -q "database: pruned" "$T/a/muleteerd.log"
 
 for n in A B; do
   kill -TERM "${MULE_PID[$n]}"; wait "${MULE_PID[$n]}"; rc=$?
