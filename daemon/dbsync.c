@@ -13,12 +13,15 @@
 #include "daemon/download.h"
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
+#include "daemon/shared.h"
+#include "ed2k/hash.h"
 #include "daemon/upload.h"
 #include "db/db.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <event2/buffer.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +31,15 @@
 struct dbsync {
     muleteerd_t *d;
     json_object *sent;        /* hex -> the row last handed to the worker */
+    json_object *ul_prev;     /* hex -> [uploaded bytes, monotonic ms] a second ago */
+    json_object *ul_speed;    /* hex -> bytes/s computed then */
     bool was_connected;
     bool need_full;
     int64_t last_sample_ms;   /* monotonic */
     int64_t next_prune_ms;    /* monotonic */
+    uint64_t shared_gen;      /* shared files' generation last written */
+    uint64_t shared_stats;    /* their upload statistics last written */
+    int64_t next_shared_ms;   /* at most every 5 s */
     uint64_t last_down, last_up;
 };
 
@@ -89,6 +97,30 @@ row_of(dbsync_t *s, const download_t *dl)
     json_object_object_add(r, "done_bytes", json_object_new_int64(jnum(j, "done")));
     json_object_object_add(r, "verified_bytes", json_object_new_int64(jnum(j, "verified")));
     json_object_object_add(r, "dl_speed", json_object_new_int64(jnum(j, "rate")));
+    /* upload speed: the growth of its upload count since the last tick */
+    uint64_t up = pf_uploaded_bytes(pf);
+    int64_t now_ms = clock_mono_ms(), ul_speed = 0;
+    json_object *prev = NULL;
+    const char *hex = jstr(j, "hash");
+    if (json_object_object_get_ex(s->ul_prev, hex, &prev)) {
+        int64_t pb = json_object_get_int64(json_object_array_get_idx(prev, 0));
+        int64_t pt = json_object_get_int64(json_object_array_get_idx(prev, 1));
+        if (now_ms > pt && (int64_t)up >= pb)
+            ul_speed = ((int64_t)up - pb) * 1000 / (now_ms - pt);
+        if (now_ms - pt < 900)
+            ul_speed = -1; /* too soon: keep the last value (below) */
+    }
+    if (ul_speed >= 0) {
+        json_object *cur = json_object_new_array();
+        json_object_array_add(cur, json_object_new_int64((int64_t)up));
+        json_object_array_add(cur, json_object_new_int64(now_ms));
+        json_object_object_add(s->ul_prev, hex, cur);
+        json_object_object_add(s->ul_speed, hex, json_object_new_int64(ul_speed));
+    }
+    json_object *last_speed = NULL;
+    json_object_object_get_ex(s->ul_speed, hex, &last_speed);
+    json_object_object_add(r, "uploaded_bytes", json_object_new_int64((int64_t)up));
+    json_object_object_add(r, "ul_speed", json_object_new_int64(last_speed != NULL ? json_object_get_int64(last_speed) : 0));
     json_object_object_add(r, "sources", json_object_new_int64(jnum(src, "total")));
     json_object_object_add(r, "complete_sources", json_object_new_int64(jnum(src, "complete")));
     json_object_object_add(r, "transferring_sources",
@@ -127,21 +159,23 @@ rows_job_free(void *arg)
 
 #define ROWS_SQL                                                                               \
     "INSERT INTO downloads (node, hash, name, size, category, priority, state, done_bytes,"     \
-    " verified_bytes, dl_speed, sources, complete_sources, transferring_sources, added_at,"    \
+    " verified_bytes, uploaded_bytes, dl_speed, ul_speed, sources, complete_sources,"         \
+    " transferring_sources, added_at,"                                                         \
     " completed_at, save_path, content_path, error, added_by, added_via, updated_at)"          \
     " SELECT $1, hash, name, size, category, priority, state, done_bytes, verified_bytes,"     \
-    "  dl_speed, sources, complete_sources, transferring_sources, to_timestamp(added_at),"     \
+    "  uploaded_bytes, dl_speed, ul_speed, sources, complete_sources, transferring_sources, to_timestamp(added_at),"     \
     "  to_timestamp(NULLIF(completed_at, 0)), save_path, content_path, error, added_by,"       \
     "  added_via, now()"                                                                       \
     " FROM json_to_recordset($2::json) AS x(hash text, name text, size bigint, category text," \
     "  priority smallint, state text, done_bytes bigint, verified_bytes bigint,"               \
-    "  dl_speed bigint, sources int, complete_sources int, transferring_sources int,"          \
+    "  uploaded_bytes bigint, dl_speed bigint, ul_speed bigint, sources int, complete_sources int, transferring_sources int,"          \
     "  added_at bigint, completed_at bigint, save_path text, content_path text, error text,"   \
     "  added_by text, added_via text)"                                                         \
     " ON CONFLICT (node, hash) DO UPDATE SET name = EXCLUDED.name, size = EXCLUDED.size,"      \
     "  category = EXCLUDED.category, priority = EXCLUDED.priority, state = EXCLUDED.state,"    \
     "  done_bytes = EXCLUDED.done_bytes, verified_bytes = EXCLUDED.verified_bytes,"            \
-    "  dl_speed = EXCLUDED.dl_speed, sources = EXCLUDED.sources,"                              \
+    "  uploaded_bytes = EXCLUDED.uploaded_bytes, dl_speed = EXCLUDED.dl_speed,"                \
+    "  ul_speed = EXCLUDED.ul_speed, sources = EXCLUDED.sources,"                              \
     "  complete_sources = EXCLUDED.complete_sources,"                                          \
     "  transferring_sources = EXCLUDED.transferring_sources, added_at = EXCLUDED.added_at,"    \
     "  completed_at = EXCLUDED.completed_at, save_path = EXCLUDED.save_path,"                  \
@@ -262,6 +296,95 @@ prune(dbsync_t *s)
     dbw_submit(s->d->db, "prune", prune_job_run, j, free);
 }
 
+/* The shared files, replaced as a whole (by path) when the list or its
+ * statistics changed, at most every 5 seconds. */
+typedef struct {
+    char *node, *rows;
+} shared_job_t;
+
+static void
+shared_job_free(void *arg)
+{
+    shared_job_t *j = arg;
+    free(j->node);
+    free(j->rows);
+    free(j);
+}
+
+static int
+shared_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    shared_job_t *j = arg;
+    const char *params[] = { j->node, j->rows };
+    PGresult *res = db_query(
+        conn,
+        "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(hash text, path text, name text,"
+        "  size bigint, aich text, mtime bigint, uploaded bigint, requests int)),"
+        " gone AS (DELETE FROM shared_files f WHERE f.node = $1 AND NOT EXISTS"
+        "  (SELECT 1 FROM r WHERE r.path = f.path))"
+        " INSERT INTO shared_files (node, hash, path, name, size, aich, modified_at, uploaded_bytes,"
+        "  requests, updated_at)"
+        " SELECT $1, hash, path, name, size, aich, to_timestamp(mtime), uploaded, requests, now()"
+        " FROM r ON CONFLICT (node, path) DO UPDATE SET hash = EXCLUDED.hash,"
+        "  name = EXCLUDED.name, size = EXCLUDED.size, aich = EXCLUDED.aich,"
+        "  modified_at = EXCLUDED.modified_at, uploaded_bytes = EXCLUDED.uploaded_bytes,"
+        "  requests = EXCLUDED.requests, updated_at = now()"
+        " WHERE (shared_files.hash, shared_files.size, shared_files.uploaded_bytes,"
+        "  shared_files.requests) IS DISTINCT FROM (EXCLUDED.hash, EXCLUDED.size,"
+        "  EXCLUDED.uploaded_bytes, EXCLUDED.requests)",
+        2, params, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static void
+sync_shared(dbsync_t *s, bool force, int64_t now_ms)
+{
+    shared_t *sh = s->d->shared;
+    uint64_t gen = shared_generation(sh), stats = 0;
+    size_t n = shared_count(sh);
+    for (size_t i = 0; i < n; i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        stats += f->uploaded + f->requests;
+    }
+    if (!force && (now_ms < s->next_shared_ms || (gen == s->shared_gen && stats == s->shared_stats)))
+        return;
+    s->next_shared_ms = now_ms + 5000;
+    s->shared_gen = gen;
+    s->shared_stats = stats;
+    /* written row by row: 10,000 files are a few MB of JSON */
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, "[", 1);
+    char hex[ED2K_HASH_HEX_LEN + 1];
+    for (size_t i = 0; i < n; i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        json_object *o = json_object_new_object();
+        ed2k_hash_to_hex(f->hash, hex);
+        json_object_object_add(o, "hash", json_object_new_string(hex));
+        json_object_object_add(o, "path", json_object_new_string(f->path));
+        json_object_object_add(o, "name", json_object_new_string(f->name));
+        json_object_object_add(o, "size", json_object_new_int64((int64_t)f->size));
+        char aich[64];
+        ed2k_base32_encode(f->aich, ED2K_AICH_LEN, aich);
+        json_object_object_add(o, "aich", json_object_new_string(aich));
+        json_object_object_add(o, "mtime", json_object_new_int64(f->mtime));
+        json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)f->uploaded));
+        json_object_object_add(o, "requests", json_object_new_int64(f->requests));
+        if (i > 0)
+            evbuffer_add(b, ",", 1);
+        evbuffer_add_printf(b, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    evbuffer_add(b, "]", 2); /* with the NUL */
+    shared_job_t *j = xcalloc(1, sizeof *j);
+    j->node = xstrdup(conf_get_str(s->d->conf, "node_name"));
+    j->rows = xstrdup((const char *)evbuffer_pullup(b, -1));
+    evbuffer_free(b);
+    dbw_submit(s->d->db, "shared_files", shared_job_run, j, shared_job_free);
+}
+
 /* ---------------------------------------------------------------- tick */
 
 static void
@@ -335,6 +458,8 @@ dbs_new(muleteerd_t *d)
     dbsync_t *s = xcalloc(1, sizeof *s);
     s->d = d;
     s->sent = json_object_new_object();
+    s->ul_prev = json_object_new_object();
+    s->ul_speed = json_object_new_object();
     s->need_full = true;
     s->last_sample_ms = clock_mono_ms();
     s->next_prune_ms = s->last_sample_ms + 60000; /* a minute after start, then hourly */
@@ -347,6 +472,8 @@ dbs_free(dbsync_t *s)
     if (s == NULL)
         return;
     json_object_put(s->sent);
+    json_object_put(s->ul_prev);
+    json_object_put(s->ul_speed);
     free(s);
 }
 
@@ -357,11 +484,12 @@ dbs_tick(dbsync_t *s)
     dbw_get_status(s->d->db, &st);
     if (!st.connected)
         s->need_full = true; /* what is queued now may be dropped: write all again */
+    int64_t now_ms = clock_mono_ms();
     if (st.connected) {
         sync_rows(s, s->need_full);
+        sync_shared(s, s->need_full, now_ms);
         s->need_full = false;
     }
-    int64_t now_ms = clock_mono_ms();
     if (now_ms >= s->next_prune_ms) {
         s->next_prune_ms = now_ms + 3600 * 1000;
         prune(s);
@@ -384,7 +512,10 @@ dbs_download_completed(dbsync_t *s, const download_t *dl, const char *path)
     json_object_object_add(row, "dl_speed", json_object_new_int64(0));
     json_object_object_add(row, "transferring_sources", json_object_new_int64(0));
     json_object_object_add(row, "content_path", json_object_new_string(path));
-    json_object_object_del(s->sent, json_object_get_string(json_object_object_get(row, "hash")));
+    const char *hex = json_object_get_string(json_object_object_get(row, "hash"));
+    json_object_object_del(s->sent, hex);
+    json_object_object_del(s->ul_prev, hex);
+    json_object_object_del(s->ul_speed, hex);
     json_object *arr = json_object_new_array();
     json_object_array_add(arr, row);
     submit_rows(s, arr, false, NULL);
@@ -395,5 +526,7 @@ void
 dbs_download_deleted(dbsync_t *s, const char *hex)
 {
     json_object_object_del(s->sent, hex);
+    json_object_object_del(s->ul_prev, hex);
+    json_object_object_del(s->ul_speed, hex);
     submit_rows(s, NULL, false, hex);
 }

@@ -518,6 +518,14 @@ pump(ulq_t *q)
             c->sent_in_slot += chunk;
             c->sent_total += chunk;
             q->bytes_tick += chunk;
+            /* the file's own upload count (shared_files, downloads) */
+            ul_file_t uf;
+            if (c->has_file && find_file(q->d, c->hash, &uf)) {
+                if (uf.shared != NULL)
+                    uf.shared->uploaded += chunk;
+                else if (uf.pf != NULL)
+                    pf_add_uploaded_bytes(uf.pf, chunk);
+            }
             peer_touch(c->peer);
             if (evbuffer_get_length(c->ready) > 0) {
                 if (peer_out_len(c->peer) < SEND_WATERMARK)

@@ -6,6 +6,7 @@ MIGRATIONS = \
 	sql/004_download_states.sql \
 	sql/005_history_events.sql \
 	sql/006_rollups_reporting.sql \
-	sql/007_status_lag.sql
+	sql/007_status_lag.sql \
+	sql/008_shared_files.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

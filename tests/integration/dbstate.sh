@@ -62,6 +62,10 @@ check "the file is identical" cmp -s "$T/b/incoming/movie.bin" "$T/a/share/movie
 completed_row() { [ "$(PSQL "SELECT state || ':' || (completed_at IS NOT NULL)::int || ':' || content_path || ':' || done_bytes FROM downloads WHERE node = 'node-b' AND hash = '$HASH'")" = "completed:1:$T/b/incoming/movie.bin:20000000" ]; }
 check "the completed row stays, with its path and completion time" eventually 10 completed_row
 
+shared_rows() { [ "$(PSQL "SELECT string_agg(name, ',' ORDER BY name) FROM shared_files WHERE node = 'node-a'")" = "episode.bin,movie.bin" ] &&
+  [ "$(PSQL "SELECT hash || ':' || size || ':' || (requests > 0)::int || ':' || (uploaded_bytes >= 20000000)::int FROM shared_files WHERE node = 'node-a' AND name = 'movie.bin'")" = "$HASH:20000000:1:1" ] &&
+  [ "$(PSQL "SELECT count(*) FROM shared_files WHERE node = 'node-b' AND path = '$T/b/incoming/movie.bin'")" = 1 ]; }
+check "shared files reach the shared_files table, with their requests; a completed download too" eventually 15 shared_rows
 samples() { [ "$(PSQL "SELECT count(*) FROM transfer_samples WHERE node = 'node-b' AND interval_ms BETWEEN 700 AND 1300")" -ge 10 ]; }
 check "B writes a sample a second" eventually 20 samples
 backwards=$(PSQL "SELECT count(*) FROM (SELECT dl_total < lag(dl_total) OVER w OR ul_total < lag(ul_total) OVER w AS back FROM transfer_samples WHERE node IN ('node-a', 'node-b') WINDOW w AS (PARTITION BY node ORDER BY sampled_at)) x WHERE back")
