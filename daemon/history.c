@@ -77,6 +77,7 @@ ev_job_free(void *arg)
 static const char EV_SQL[] =
     "WITH e AS (SELECT * FROM json_to_record($2::json) AS x(id text, kind text, hash text,"
     "   name text, size bigint, category text, at double precision, downloaded bigint,"
+    "   uploaded bigint,"
     "   added_by text, added_via text)),"
     " ev AS (INSERT INTO history_events (node, event_id, kind) SELECT $1, id, kind FROM e"
     "   ON CONFLICT (node, event_id) DO NOTHING RETURNING event_id),"
@@ -86,15 +87,17 @@ static const char EV_SQL[] =
     "   completed_at = CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at) ELSE h.completed_at END,"
     "   deleted_at = CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) ELSE h.deleted_at END,"
     "   downloaded_bytes = GREATEST(h.downloaded_bytes, e.downloaded),"
+    "   uploaded_bytes = GREATEST(h.uploaded_bytes, COALESCE(e.uploaded, 0)),"
     "   name = e.name, category = e.category"
     "   FROM e, st WHERE e.kind <> 'started' AND EXISTS (SELECT 1 FROM ev)"
     "   AND h.id = (SELECT max(id) FROM history WHERE node = $1 AND hash = e.hash)"
     "   RETURNING h.id)"
     " INSERT INTO history (node, hash, name, size, category, status, started_at, completed_at,"
-    "   deleted_at, downloaded_bytes, added_by, added_via)"
+    "   deleted_at, downloaded_bytes, uploaded_bytes, added_by, added_via)"
     " SELECT $1, e.hash, e.name, e.size, e.category, st.status, to_timestamp(e.at),"
     "   CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at) END,"
-    "   CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) END, e.downloaded, e.added_by,"
+    "   CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) END, e.downloaded,"
+    "   COALESCE(e.uploaded, 0), e.added_by,"
     "   e.added_via FROM e, st"
     " WHERE EXISTS (SELECT 1 FROM ev) AND (e.kind = 'started' OR (NOT EXISTS (SELECT 1 FROM upd)"
     "   AND NOT EXISTS (SELECT 1 FROM history WHERE node = $1 AND hash = e.hash)))";
@@ -220,6 +223,7 @@ hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
     json_object_object_add(o, "at", json_object_new_double((double)tv.tv_sec + tv.tv_usec / 1e6));
     json_object_object_add(o, "downloaded",
                            json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
+    json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
     json_object_object_add(o, "added_by",
                            json_object_new_string(pf_added_by(pf) != NULL ? pf_added_by(pf) : ""));
     json_object_object_add(o, "added_via",

@@ -53,6 +53,7 @@ struct serverlist {
     time_t save_at;           /* monotonic; 0: nothing to save */
     time_t next_stat_at;
     bool saving;
+    bool db_was_connected;
     evutil_socket_t udp_fd;
     struct event *udp_ev;
     sl_udp_fn listener;
@@ -1015,6 +1016,16 @@ sl_tick(serverlist_t *sl)
         if (due != NULL)
             send_stat(sl, due);
     }
+    /* after an outage the table is written again (a queued job may have
+     * been dropped) */
+    dbw_status_t ds;
+    dbw_get_status(sl->d->db, &ds);
+    if (ds.connected && !sl->db_was_connected) {
+        sl->dirty_db = true;
+        if (sl->save_at == 0)
+            sl->save_at = now;
+    }
+    sl->db_was_connected = ds.connected;
     if (sl->save_at != 0 && now >= sl->save_at) {
         sl->save_at = 0;
         if (sl->dirty_met)

@@ -32,6 +32,7 @@ AMULE_PASSWORD_MD5=$(printf '%s' "$AMULE_PASSWORD" | md5sum | cut -d' ' -f1)
 AMULE_STALL_SECS=${AMULE_STALL_SECS:-40}
 AMULE_RECVQ_SECS=${AMULE_RECVQ_SECS:-5}
 AMULE_MAX_RESTARTS=${AMULE_MAX_RESTARTS:-8}
+AMULE_COMPLETING_SECS=${AMULE_COMPLETING_SECS:-60}
 AMULE_RESTARTS=0
 AMULE_HASH=
 declare -gA AMULE_DIR=() AMULE_PID=() AMULE_EC=() AMULE_TCP=() AMULE_UDP=() AMULE_SERVER=()
@@ -342,7 +343,7 @@ _amule_sockets() {
 amule_wait_complete() {
   local n=$1 file=$2 timeout=$3; shift 3
   local peers=("$@")
-  local end=$(( $(date +%s) + timeout )) last="" last_change stuck p why
+  local end=$(( $(date +%s) + timeout )) last="" last_change stuck p why completing_since=
   local restarts0=$AMULE_RESTARTS
   last_change=$(date +%s)
   _AMULE_RQ=()
@@ -355,8 +356,14 @@ amule_wait_complete() {
     _amule_stuck_socket "$n" "${peers[@]}"; stuck=$_AMULE_STUCK
     AMULE_CMD_TIMEOUT=8 amule_is_complete "$n" "$file" && return 0
     p=$(AMULE_CMD_TIMEOUT=8 amule_progress "$n" "$file")
-    # 100% is the completion itself (hash check, move): not a stall.
-    if [ "$p" != "$last" ] || [ "$p" = 100.0 ]; then last=$p; last_change=$(date +%s); fi
+    # 100% is the completion itself (hash check, move): not a stall, unless
+    # amuled stays "Completing" for AMULE_COMPLETING_SECS (seen under load
+    # in CI; a restart makes it check the file again and finish).
+    if [ "$p" = 100.0 ]; then
+      [ -n "$completing_since" ] || completing_since=$(date +%s)
+      [ $(( $(date +%s) - completing_since )) -lt "$AMULE_COMPLETING_SECS" ] && last_change=$(date +%s)
+      last=$p
+    elif [ "$p" != "$last" ]; then last=$p; last_change=$(date +%s); completing_since=; fi
     why=
     # A stuck socket is a stall once the download stands still as well: an
     # uploader may leave a request unread for a while as it sends.
@@ -369,7 +376,7 @@ amule_wait_complete() {
       diag "stall at ${last:-?}%: $why; restarting ${peers[*]} $n"
       _amule_sockets "$n" "${peers[@]}"
       amule_restart "${peers[@]}" "$n" || return 1
-      last_change=$(date +%s); _AMULE_RQ=()
+      last_change=$(date +%s); _AMULE_RQ=(); completing_since=
     fi
     sleep 2
   done

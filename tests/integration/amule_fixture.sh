@@ -181,7 +181,7 @@ if [ -n "${MT_AMULE_FAKE_STALL:-}" ]; then
 fi
 
 # ---- completion ----
-if amule_wait_complete B "$FILE_NAME" 150 A; then
+if amule_wait_complete B "$FILE_NAME" 300 A; then
   ok "B completes the download ($(( $(date +%s) - T1 )) s, $AMULE_RESTARTS amuled restart(s))"
 else
   not_ok "B completes the download"

@@ -116,6 +116,13 @@ check "a re-added download starts a new history row" eventually 10 eval \
 check "the completed download's history: started and completed, by the CLI" eventually 10 eval \
   '[ "$(hist $HASH)" = "completed:1:0:cli:native" ]'
 
+# attribution: who added a download, and through what
+AH=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+mcli "$T/b" call add '{"link": "ed2k://|file|arr.bin|4000|'$AH'|/", "added_by": "sonarr", "added_via": "api-v2"}' >/dev/null
+check "history keeps who added a download and through what" eventually 10 eval '[ "$(hist $AH)" = "downloading:0:0:sonarr:api-v2" ]'
+check "and so does its downloads row" eventually 10 eval \
+  '[ "$(PSQL "SELECT added_by || '"'"':'"'"' || added_via FROM downloads WHERE node = '"'"'node-b'"'"' AND hash = '"'"'$AH'"'"'")" = sonarr:api-v2 ]'
+
 # history events survive a PostgreSQL outage and a kill -9
 "$PGC" stop "$PG" >/dev/null
 H3=fedcba9876543210fedcba9876543210
@@ -127,8 +134,8 @@ MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interva
 check "events of an outage reach history after a kill -9 and restart" eventually 20 eval \
   '[ "$(hist $H3)" = "stopped:0:0:cli:native" ]'
 check "every event was applied once" eval \
-  '[ "$(PSQL "SELECT count(*) FROM history_events WHERE node = '"'"'node-b'"'"'")" = 13 ] &&
-   [ "$(PSQL "SELECT count(*) FROM history WHERE node = '"'"'node-b'"'"'")" = 6 ]'
+  '[ "$(PSQL "SELECT count(*) FROM history_events WHERE node = '"'"'node-b'"'"'")" = 14 ] &&
+   [ "$(PSQL "SELECT count(*) FROM history WHERE node = '"'"'node-b'"'"'")" = 7 ]'
 check "the journal is emptied once the database has it" eventually 10 eval '[ ! -s "$T/b/history.journal" ]'
 
 check "the retention job runs a minute after the start" eventually 60 grep -q "database: pruned" "$T/a/muleteerd.log"
