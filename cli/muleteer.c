@@ -69,6 +69,16 @@ print_json(json_object *o)
                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* opt: the string under key, or "" when it is missing or null. */
+static const char *
+opt(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (o != NULL && json_object_object_get_ex(o, key, &v) && v != NULL)
+        return json_object_get_string(v);
+    return "";
+}
+
 static const char *
 str(json_object *o, const char *key)
 {
@@ -264,8 +274,8 @@ print_servers(json_object *r)
     for (size_t i = 0; imps != NULL && i < json_object_array_length(imps); i++) {
         json_object *m = json_object_array_get_idx(imps, i);
         printf("import %s: %s, %lld new of %lld%s%s\n", str(m, "url"), str(m, "state"),
-               num(m, "added"), num(m, "total"), *str(m, "error") != '\0' ? ": " : "",
-               str(m, "error"));
+               num(m, "added"), num(m, "total"), *opt(m, "error") != '\0' ? ": " : "",
+               opt(m, "error"));
     }
 }
 
@@ -324,8 +334,8 @@ follow_search(ctl_client_t *c, json_object *started, int wait_s)
         if (!running || time(NULL) >= end) {
             printf("search %lld: %s, %zu result(s) from %lld server(s)%s%s\n", id,
                    running ? "still running" : str(sr, "state"), shown,
-                   num(sr, "servers_asked"), *str(sr, "error") != '\0' ? ": " : "",
-                   str(sr, "error"));
+                   num(sr, "servers_asked"), *opt(sr, "error") != '\0' ? ": " : "",
+                   opt(sr, "error"));
             json_object_put(r);
             return EXIT_OK;
         }
