@@ -19,14 +19,19 @@ CLEANUP_PG+=("$PG")
 DB=$("$PGC" conninfo "$PG")
 
 mk_tmpdir T
-AP=$(free_port); BP=$(free_port)
+AP=$(free_port); BP=$(free_port); SP=$(free_port)
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --highid-all --log "$T/server.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs listening "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
 mkdir -p "$T/a/share"
 head -c 20000000 /dev/urandom >"$T/a/share/movie.bin"
 HASH=$(rhash --printf '%{ed2k}' "$T/a/share/movie.bin")
 head -c 1500000 /dev/urandom >"$T/a/share/episode.bin"
 EP=$(rhash --printf '%{ed2k}' "$T/a/share/episode.bin")
-MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" "sample_interval = 1"
-MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1" "status_interval = 1"
+MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" "sample_interval = 1" \
+  "servers = 127.0.0.1:$SP"
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1" "status_interval = 1" \
+  "servers = 127.0.0.1:$SP"
 check "both daemons start with the database" eval 'mcli "$T/a" ping >/dev/null && mcli "$T/b" ping >/dev/null'
 shared() { [ "$(mcli "$T/a" shared | grep -c "movie.bin\|episode.bin")" = 2 ]; }
 check "A shares the file" eventually 30 shared
@@ -75,6 +80,15 @@ check "B's download total covers most of the file" eval '[ "$(PSQL "SELECT max(d
 check "A's upload total covers the file" eval '[ "$(PSQL "SELECT max(ul_total) >= 20000000 FROM transfer_samples WHERE node = '"'"'node-a'"'"'")" = t ]'
 check "rates are averages over each interval" eval '[ "$(PSQL "SELECT count(*) FROM transfer_samples WHERE node = '"'"'node-b'"'"' AND dl_rate > 0 AND interval_ms BETWEEN 500 AND 3000")" -ge 3 ]'
 
+# the server list and a search, into their tables
+srv_row() { [ "$(PSQL "SELECT connected::int || ':' || is_static::int FROM servers WHERE node = 'node-b' AND port = $SP")" = 1:1 ]; }
+check "B's server is in the servers table, connected" eventually 20 srv_row
+offered() { grep -q "offer conn=[0-9]* id=[0-9]* files=2" "$T/server.log"; }
+check "A publishes its files on the server" eventually 20 offered
+mcli "$T/b" search --local --wait 10 episode >/dev/null
+result_row() { [ "$(PSQL "SELECT r.name || ':' || r.size || ':' || s.state FROM search_results r JOIN searches s ON s.node = r.node AND s.id = r.search_id WHERE r.node = 'node-b' AND r.hash = '$EP'")" = "episode.bin:1500000:finished" ]; }
+check "a search and its result reach searches and search_results" eventually 10 result_row
+
 # categories: created, used for the incoming directory, renamed, removed
 out=$(mcli "$T/b" category add tv --path "$T/b/tv" --colour ff0000 --comment "series" 2>&1)
 check "a category is created with its incoming directory" eval '[ -d "$T/b/tv" ] && grep -q "$T/b/tv" <<<"$out"'
@@ -99,11 +113,13 @@ check "a removed category leaves the table" eventually 10 eval '[ "$(cat_row)" =
 
 # a deleted download leaves the table
 OH=0123456789abcdef0123456789abcdef
+hist() { PSQL "SELECT string_agg(status || ':' || (completed_at IS NOT NULL)::int || ':' || (deleted_at IS NOT NULL)::int || ':' || added_by || ':' || added_via, ',' ORDER BY id) FROM history WHERE node = 'node-b' AND hash = '$1'"; }
 mcli "$T/b" add "ed2k://|file|other.bin|1000|$OH|/" >/dev/null
 other() { [ "$(PSQL "SELECT count(*) FROM downloads WHERE node = 'node-b' AND hash = '$OH'")" = "$1" ]; }
 check "a new download gets its row" eventually 10 other 1
+mcli "$T/b" pause "$OH" >/dev/null
+check "pausing is no history transition" eventually 10 eval '[ "$(hist $OH)" = "downloading:0:0:cli:native" ]'
 mcli "$T/b" stop "$OH" >/dev/null
-hist() { PSQL "SELECT string_agg(status || ':' || (completed_at IS NOT NULL)::int || ':' || (deleted_at IS NOT NULL)::int || ':' || added_by || ':' || added_via, ',' ORDER BY id) FROM history WHERE node = 'node-b' AND hash = '$1'"; }
 check "stop is a history transition" eventually 10 eval '[ "$(hist $OH)" = "stopped:0:0:cli:native" ]'
 mcli "$T/b" resume "$OH" >/dev/null
 check "resume makes it downloading again" eventually 10 eval '[ "$(hist $OH)" = "downloading:0:0:cli:native" ]'
