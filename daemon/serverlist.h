@@ -70,11 +70,13 @@ int sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char 
  * fails server_max_failures times in a row is dropped unless static; the
  * pointer is then invalid, and sl_failed returns true). */
 bool sl_failed(serverlist_t *sl, sl_server_t *s, const char *why);
+/* sl_connected: the connection logged in to s (failures cleared), or left
+ * it. sl_changed: fields of a server changed (the table is written again). */
 void sl_connected(serverlist_t *sl, sl_server_t *s, bool connected);
 void sl_changed(serverlist_t *sl);
-/* sl_next: the best server to try after `after` (NULL: the best of all):
- * by priority, then fewest failures, then lowest ping; NULL when the list
- * is empty or every server was tried (wrapped around to `first`). */
+/* sl_pick: the best server not among the n_tried in `tried`: high
+ * priority first, then static, then fewest failures, then lowest ping
+ * (unknown last); NULL when the list is empty or all were tried. */
 sl_server_t *sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried);
 
 /* sl_tick: once a second: UDP status requests (one server every few
