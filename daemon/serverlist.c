@@ -683,6 +683,42 @@ send_stat(serverlist_t *sl, sl_server_t *s)
     s->next_stat = clock_mono_s() + conf_get_int(sl->d->conf, "server_status_interval");
 }
 
+/* send_desc: asks a server without a name for its name and description
+ * (OP_SERVER_DESC_REQ, §4), as aMule does after a status answer. */
+static void
+send_desc(serverlist_t *sl, sl_server_t *s)
+{
+    struct evbuffer *b = evbuffer_new();
+    s->desc_challenge = ed2k_serverdesc_challenge((uint16_t)(random() & 0xFFFF));
+    ed2k_serverdescreq_encode(b, s->desc_challenge);
+    sl_udp_send(sl, s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+    evbuffer_free(b);
+}
+
+static void
+on_desc(serverlist_t *sl, sl_server_t *s, const uint8_t *p, size_t len)
+{
+    ed2k_serverdesc_t desc;
+    mt_error_t *err = NULL;
+    if (s->desc_challenge == 0)
+        return; /* not asked */
+    if (ed2k_serverdescres_decode(p, len, &desc, &err) != 0) {
+        log_debug("servers: bad description from %s:%u: %s", s->address, s->port, err->message);
+        mt_error_free(err);
+        return;
+    }
+    if (desc.has_challenge && desc.challenge != s->desc_challenge) {
+        ed2k_serverdesc_clear(&desc);
+        return;
+    }
+    s->desc_challenge = 0;
+    set_str(&s->name, desc.name);
+    set_str(&s->description, desc.description);
+    set_str(&s->version, desc.version);
+    ed2k_serverdesc_clear(&desc);
+    mark_changed(sl);
+}
+
 static void
 on_stat(serverlist_t *sl, sl_server_t *s, const uint8_t *p, size_t len)
 {
@@ -715,6 +751,8 @@ on_stat(serverlist_t *sl, sl_server_t *s, const uint8_t *p, size_t len)
     s->failures = 0;
     s->last_seen = time(NULL);
     mark_changed(sl);
+    if (s->name == NULL || s->name[0] == '\0')
+        send_desc(sl, s);
 }
 
 static void
@@ -742,6 +780,8 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         }
         if (buf[1] == ED2K_SOP_GLOBSERVSTATRES)
             on_stat(sl, s, buf + 2, (size_t)n - 2);
+        else if (buf[1] == ED2K_SOP_SERVER_DESC_RES)
+            on_desc(sl, s, buf + 2, (size_t)n - 2);
         else if (sl->listener != NULL)
             sl->listener(sl->listener_ctx, s, buf[1], buf + 2, (size_t)n - 2);
     }

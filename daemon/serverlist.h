@@ -40,6 +40,7 @@ typedef struct sl_server {
     int64_t stat_sent_ms;   /* monotonic ms; 0: none in flight */
     time_t next_stat;       /* monotonic s */
     bool connected;
+    uint32_t desc_challenge; /* OP_SERVER_DESC_REQ in flight (0: none) */
 } sl_server_t;
 
 /* sl_new: loads $state_dir/server.met (a missing file is an empty list, a

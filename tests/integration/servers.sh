@@ -95,6 +95,8 @@ check "A adds the servers of the server's list" eventually 20 eval \
   'mcli "$T/a" --json servers | grep -q "\"port\": *$S2P"'
 pinged() { mcli "$T/a" --json servers | tr -d '\n ' | grep -q "\"port\":$S2P,[^}]*\"ping_ms\":[1-9]"; }
 check "A learns F2's status over UDP (ping, users, files)" eventually 40 pinged
+named() { mcli "$T/a" --json servers | tr -d '\n ' | grep -q "\"port\":$S2P,[^}]*\"name\":\"fixture-two\""; }
+check "and F2's name, asked over UDP as it had none" eventually 20 named
 grep -q "udp-stat" "$T/f2.log" || diag "$(tail -5 "$T/f2.log")"
 check "A writes its server list to server.met" eventually 15 grep -qa fixture-one "$T/a/server.met"
 
