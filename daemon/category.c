@@ -12,6 +12,7 @@
 #include "daemon/partfile.h"
 #include "db/db.h"
 #include "ed2k/text.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -187,28 +188,7 @@ save(categories_t *c, mt_error_t **err)
 {
     json_object *arr = all_json(c);
     const char *text = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY);
-    char *tmp = xasprintf("%s.tmp", c->file);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        size_t len = strlen(text), off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, text + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        bool ok = off == len && fsync(fd) == 0;
-        if (close(fd) == 0 && ok && rename(tmp, c->file) == 0)
-            rc = 0;
-    }
-    if (rc != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot save %s: %s", c->file, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
+    int rc = mt_file_write_atomic(c->file, text, strlen(text), 0600, err);
     json_object_put(arr);
     c->dirty_db = true;
     return rc;

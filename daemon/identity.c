@@ -3,6 +3,7 @@
 
 #include "daemon/identity.h"
 #include "ed2k/hash.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -16,34 +17,10 @@
 static int
 save(const char *path, const uint8_t hash[16], mt_error_t **err)
 {
-    char hex[33];
-    ed2k_hash_to_hex(hash, hex);
-    char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = -1;
-    if (fd < 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    char line[34];
-    memcpy(line, hex, 32);
+    char line[ED2K_HASH_HEX_LEN + 2];
+    ed2k_hash_to_hex(hash, line);
     line[32] = '\n';
-    if (write(fd, line, 33) != 33 || fsync(fd) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(tmp);
-    return rc;
+    return mt_file_write_atomic(path, line, 33, 0600, err);
 }
 
 int

@@ -14,6 +14,7 @@
 #include "ed2k/link.h"
 #include "ed2k/servermet.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -380,44 +381,13 @@ sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char *sou
     return 0;
 }
 
-static uint8_t *
-read_file(const char *path, size_t max, size_t *len, mt_error_t **err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        mt_error_set(err, errno == ENOENT ? MT_ERR_NOT_FOUND : MT_ERR_IO, "cannot open %s: %s",
-                     path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-        mt_error_set(err, MT_ERR_INVALID, "%s is not a regular file of at most %zu bytes", path,
-                     max);
-        close(fd);
-        return NULL;
-    }
-    uint8_t *buf = xmalloc((size_t)st.st_size + 1);
-    size_t off = 0;
-    while (off < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + off, (size_t)st.st_size - off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        off += (size_t)r;
-    }
-    close(fd);
-    *len = off;
-    return buf;
-}
-
 static void
 load_met(serverlist_t *sl)
 {
     char *path = met_path(sl);
     size_t len = 0, added, total;
     mt_error_t *err = NULL;
-    uint8_t *data = read_file(path, SL_MAX_MET_BYTES, &len, &err);
+    uint8_t *data = mt_file_read(path, SL_MAX_MET_BYTES, &len, &err);
     if (data == NULL) {
         if (err->code != MT_ERR_NOT_FOUND)
             log_warn("servers: %s", err->message);
@@ -451,33 +421,13 @@ static void
 met_save_run(void *arg)
 {
     met_save_t *j = arg;
-    char *tmp = xasprintf("%s.tmp", j->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    j->rc = -1;
-    if (fd >= 0) {
-        size_t len = evbuffer_get_length(j->data);
-        const uint8_t *p = evbuffer_pullup(j->data, -1);
-        size_t off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, p + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        if (off == len && fsync(fd) == 0) {
-            if (close(fd) == 0 && rename(tmp, j->path) == 0)
-                j->rc = 0;
-        } else {
-            close(fd);
-        }
-    }
+    mt_error_t *err = NULL;
+    j->rc = mt_file_write_atomic(j->path, evbuffer_pullup(j->data, -1),
+                                 evbuffer_get_length(j->data), 0600, &err);
     if (j->rc != 0) {
-        snprintf(j->error, sizeof j->error, "%s", strerror(errno));
-        unlink(tmp);
+        snprintf(j->error, sizeof j->error, "%s", err->message);
+        mt_error_free(err);
     }
-    free(tmp);
 }
 
 static void
@@ -487,7 +437,7 @@ met_save_done(void *arg, int cancelled)
     if (!cancelled) {
         j->sl->saving = false;
         if (j->rc != 0) {
-            log_warn("servers: cannot save %s: %s", j->path, j->error);
+            log_warn("servers: %s", j->error);
             j->sl->dirty_met = true;
         }
     }
@@ -1010,7 +960,7 @@ sl_free(serverlist_t *sl)
         if (j.data != NULL) {
             met_save_run(&j);
             if (j.rc != 0)
-                log_warn("servers: cannot save %s: %s", j.path, j.error);
+                log_warn("servers: %s", j.error);
             evbuffer_free(j.data);
         }
         free(j.path);
@@ -1223,7 +1173,7 @@ sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_err
         json_object_object_add(o, "import", import_to_json(imp));
     } else {
         size_t len = 0, added = 0, total = 0;
-        uint8_t *data = read_file(source, SL_MAX_MET_BYTES, &len, err);
+        uint8_t *data = mt_file_read(source, SL_MAX_MET_BYTES, &len, err);
         if (data == NULL || sl_import_met(sl, data, len, "server.met import", &added, &total, err) != 0) {
             free(data);
             json_object_put(o);

@@ -1,11 +1,13 @@
-# lib/util/local.mk: allocation, errors, logging, configuration file.
+# lib/util/local.mk: allocation, errors, logging, configuration file, whole
+# files.
 noinst_LIBRARIES += lib/libmtutil.a
 lib_libmtutil_a_SOURCES = \
 	lib/util/clock.h \
 	lib/util/xalloc.c lib/util/xalloc.h \
 	lib/util/error.c lib/util/error.h \
 	lib/util/log.c lib/util/log.h \
-	lib/util/conf.c lib/util/conf.h
+	lib/util/conf.c lib/util/conf.h \
+	lib/util/file.c lib/util/file.h
 lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 
 check_PROGRAMS += tests/unit/check_util

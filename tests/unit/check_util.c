@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "util/conf.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -145,6 +147,47 @@ START_TEST(test_log_file)
 }
 END_TEST
 
+START_TEST(test_file_atomic)
+{
+    char dir[] = "/tmp/check_util.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *path = xasprintf("%s/f", dir), *tmp = xasprintf("%s/f.tmp", dir);
+    mt_error_t *err = NULL;
+    size_t len = 0;
+    ck_assert_ptr_null(mt_file_read(path, 100, &len, &err));
+    ck_assert_int_eq(err->code, MT_ERR_NOT_FOUND);
+    mt_error_clear(&err);
+    ck_assert_int_eq(mt_file_write_atomic(path, "first", 5, 0600, &err), 0);
+    ck_assert_int_eq(mt_file_write_atomic(path, "second", 6, 0600, &err), 0);
+    uint8_t *data = mt_file_read(path, 100, &len, &err);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_str_eq((char *)data, "second");
+    free(data);
+    ck_assert_int_eq(access(tmp, F_OK), -1); /* no temporary left */
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    /* too large, not a regular file, a directory that is not there */
+    ck_assert_ptr_null(mt_file_read(path, 5, &len, &err));
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+    ck_assert_ptr_null(mt_file_read(dir, 100, &len, &err));
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+    char *bad = xasprintf("%s/missing/f", dir);
+    ck_assert_int_eq(mt_file_write_atomic(bad, "x", 1, 0600, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err->message, "missing"));
+    mt_error_clear(&err);
+    unlink(path);
+    rmdir(dir);
+    free(bad);
+    free(path);
+    free(tmp);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -156,6 +199,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_errors);
     tcase_add_test(tc, test_conf_file);
     tcase_add_test(tc, test_log_file);
+    tcase_add_test(tc, test_file_atomic);
     suite_add_tcase(s, tc);
     return s;
 }
