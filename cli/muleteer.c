@@ -665,9 +665,10 @@ main(int argc, char **argv)
     if (rc != 0) {
         int remote = ctl_client_last_error(c) != 0;
         if (as_json && remote) {
+            json_object *msg = json_object_new_string(err->message);
             printf("{\"error\":{\"code\":\"%s\",\"message\":%s}}\n",
-                   ctl_errcode_name(ctl_client_last_error(c)),
-                   json_object_to_json_string(json_object_new_string(err->message)));
+                   ctl_errcode_name(ctl_client_last_error(c)), json_object_to_json_string(msg));
+            json_object_put(msg);
         } else {
             fprintf(stderr, "muleteer: %s\n", err->message);
         }

@@ -3,12 +3,13 @@
  * (rewritten atomically on each change: changes are rare and small), the
  * categories table (replaced as a whole after a change or an outage), and
  * the control commands. Renaming or removing a category updates the
- * downloads that carry it. */
+ * downloads and finished downloads that carry it. */
 #include "config.h"
 
 #include "daemon/category.h"
 #include "daemon/daemon.h"
 #include "daemon/download.h"
+#include "daemon/finished.h"
 #include "daemon/partfile.h"
 #include "db/db.h"
 #include "ed2k/text.h"
@@ -459,6 +460,8 @@ cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **er
             if (pf_category(pf) != NULL && strcmp(pf_category(pf), k->name) == 0)
                 pf_set_category(pf, new_name, NULL);
         }
+        if (d->finished != NULL)
+            fin_category_renamed(d->finished, k->name, new_name);
         log_info("categories: \"%s\" renamed \"%s\"", k->name, new_name);
         free(k->name);
         k->name = xstrdup(new_name);
@@ -503,6 +506,8 @@ cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **
             cleared++;
         }
     }
+    if (d->finished != NULL)
+        cleared += fin_category_renamed(d->finished, k->name, NULL);
     log_info("categories: removed \"%s\" (%zu download(s) without a category now)", k->name, cleared);
     cat_clear(k);
     size_t idx = (size_t)(k - c->v);

@@ -1,11 +1,15 @@
-/* cmd_transfer.c: control commands over the download queue, the shared
- * files, the upload queue and the transfer limits. Arguments come from
- * another process and are checked like any other input. */
+/* cmd_transfer.c: control commands over the download queue, the finished
+ * downloads, their attributes (category, tags, share limits, force start),
+ * the shared files, the upload queue and the transfer limits. Arguments
+ * come from another process and are checked like any other input. */
 #include "config.h"
 
 #include "daemon/cmd_transfer.h"
+#include "daemon/category.h"
 #include "daemon/daemon.h"
+#include "daemon/dlattr.h"
 #include "daemon/download.h"
+#include "daemon/finished.h"
 #include "daemon/peer.h"
 #include "daemon/shared.h"
 #include "daemon/upload.h"
@@ -15,6 +19,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,42 +63,118 @@ arg_bool(json_object *args, const char *key, bool *out, mt_error_t **err)
     return 0;
 }
 
-static download_t *
-arg_download(muleteerd_t *d, json_object *args, mt_error_t **err)
+/* arg_get: the argument key, NULL when absent or null. */
+static json_object *
+arg_get(json_object *args, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(args, key, &v) ? v : NULL;
+}
+
+/* What a hash names: an active download or a finished one. */
+typedef struct {
+    download_t *dl;
+    fin_rec_t *fin;
+} target_t;
+
+/* arg_target: the download or finished download named by "hash";
+ * MT_ERR_NOT_FOUND when there is neither. */
+static int
+arg_target(muleteerd_t *d, json_object *args, target_t *t, mt_error_t **err)
 {
     const char *hex;
+    t->dl = NULL;
+    t->fin = NULL;
     if (arg_str(args, "hash", true, &hex, 64, err) != 0)
-        return NULL;
+        return -1;
     uint8_t h[16];
     if (ed2k_hash_from_hex(hex, h) != 0) {
         mt_error_set(err, MT_ERR_INVALID, "\"hash\" must be 32 hex digits");
-        return NULL;
+        return -1;
     }
-    download_t *dl = dlq_find(d->downloads, h);
-    if (dl == NULL)
+    t->dl = dlq_find(d->downloads, h);
+    if (t->dl == NULL && d->finished != NULL)
+        t->fin = fin_find(d->finished, h);
+    if (t->dl == NULL && t->fin == NULL) {
         mt_error_set(err, MT_ERR_NOT_FOUND, "no download with hash %s", hex);
-    return dl;
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *
+target_json(const target_t *t)
+{
+    return t->dl != NULL ? dl_to_json(t->dl) : fin_to_json(t->fin);
+}
+
+static const dla_tags_t *
+target_tags(const target_t *t)
+{
+    return t->dl != NULL ? pf_tags(dl_partfile(t->dl)) : fin_tags(t->fin);
+}
+
+/* set_tags: gives t the tag set tags. */
+static int
+set_tags(muleteerd_t *d, const target_t *t, const dla_tags_t *tags, mt_error_t **err)
+{
+    if (t->dl != NULL) {
+        dl_set_tags(t->dl, tags);
+        return 0;
+    }
+    return fin_set_tags(d->finished, t->fin, tags, err);
+}
+
+/* Share limits given as arguments; each absent one keeps *ratio / *minutes
+ * unless required. */
+static int
+arg_limits(json_object *args, bool required, double *ratio, int *minutes, mt_error_t **err)
+{
+    json_object *r = arg_get(args, "ratio_limit"), *m = arg_get(args, "seeding_time_limit");
+    if (required && (r == NULL || m == NULL)) {
+        mt_error_set(err, MT_ERR_INVALID, "missing argument \"%s\"",
+                     r == NULL ? "ratio_limit" : "seeding_time_limit");
+        return -1;
+    }
+    if (r != NULL && dla_parse_ratio_limit(r, "ratio_limit", ratio, err) != 0)
+        return -1;
+    if (m != NULL && dla_parse_seeding_time_limit(m, "seeding_time_limit", minutes, err) != 0)
+        return -1;
+    return 0;
 }
 
 int
 cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
     muleteerd_t *d = ctx;
-    const char *link, *category, *added_by, *added_via, *prio_name;
+    const char *link, *prio_name;
+    dl_add_opts_t o = DL_ADD_OPTS_INIT;
+    dla_tags_t tags = { 0 };
     if (arg_str(args, "link", true, &link, 65536, err) != 0 ||
-        arg_str(args, "category", false, &category, 255, err) != 0 ||
+        arg_str(args, "category", false, &o.category, 255, err) != 0 ||
         arg_str(args, "priority", false, &prio_name, 16, err) != 0 ||
-        arg_str(args, "added_by", false, &added_by, 255, err) != 0 ||
-        arg_str(args, "added_via", false, &added_via, 255, err) != 0)
+        arg_str(args, "added_by", false, &o.added_by, 255, err) != 0 ||
+        arg_str(args, "added_via", false, &o.added_via, 255, err) != 0 ||
+        arg_bool(args, "stopped", &o.stopped, err) != 0 ||
+        arg_bool(args, "force_start", &o.force_start, err) != 0 ||
+        arg_limits(args, false, &o.ratio_limit, &o.seeding_time_limit, err) != 0 ||
+        dla_tags_parse(arg_get(args, "tags"), "tags", &tags, err) != 0)
         return -1;
-    int prio = DL_PRIO_NORMAL;
-    if (prio_name != NULL && dl_priority_parse(prio_name, &prio) != 0) {
+    o.priority = DL_PRIO_NORMAL;
+    if (prio_name != NULL && dl_priority_parse(prio_name, &o.priority) != 0) {
         mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
+        dla_tags_clear(&tags);
         return -1;
     }
+    if (o.added_by == NULL)
+        o.added_by = "cli";
+    if (o.added_via == NULL)
+        o.added_via = "native";
+    o.tags = &tags;
     download_t *dl = NULL;
-    if (dlq_add_link(d->downloads, link, category, prio, added_by != NULL ? added_by : "cli",
-                     added_via != NULL ? added_via : "native", &dl, err) != 0)
+    int rc = dlq_add_link(d->downloads, link, &o, &dl, err);
+    dla_tags_clear(&tags);
+    if (rc != 0)
         return -1;
     *result = dl_to_json(dl);
     return 0;
@@ -108,23 +189,30 @@ cmd_downloads(void *ctx, json_object *args, json_object **result, mt_error_t **e
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < dlq_count(d->downloads); i++)
         json_object_array_add(arr, dl_to_json(dlq_get(d->downloads, i)));
+    json_object *fin = json_object_new_array();
+    for (size_t i = 0; d->finished != NULL && i < fin_count(d->finished); i++)
+        json_object_array_add(fin, fin_to_json(fin_get(d->finished, i)));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "downloads", arr);
+    json_object_object_add(o, "finished", fin);
     json_object_object_add(o, "rate", json_object_new_int64((int64_t)dlq_rate(d->downloads)));
     *result = o;
     return 0;
 }
 
+/* pause, resume, stop: a finished download is seeded until removed, and
+ * these change nothing for it (qBittorrent's stoppedUP is a display). */
 static int
 change_state(void *ctx, json_object *args, json_object **result, mt_error_t **err,
              int (*fn)(download_t *))
 {
     muleteerd_t *d = ctx;
-    download_t *dl = arg_download(d, args, err);
-    if (dl == NULL)
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
         return -1;
-    fn(dl);
-    *result = dl_to_json(dl);
+    if (t.dl != NULL)
+        fn(t.dl);
+    *result = target_json(&t);
     return 0;
 }
 
@@ -134,15 +222,146 @@ cmd_priority(void *ctx, json_object *args, json_object **result, mt_error_t **er
     muleteerd_t *d = ctx;
     const char *name;
     int prio;
-    download_t *dl = arg_download(d, args, err);
-    if (dl == NULL || arg_str(args, "priority", true, &name, 16, err) != 0)
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0 || arg_str(args, "priority", true, &name, 16, err) != 0)
         return -1;
     if (dl_priority_parse(name, &prio) != 0) {
         mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
         return -1;
     }
-    dl_set_priority(dl, prio);
-    *result = dl_to_json(dl);
+    if (t.dl != NULL)
+        dl_set_priority(t.dl, prio);
+    else if (fin_set_priority(d->finished, t.fin, prio, err) != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+/* set-category: {hash, category}: an existing category, or "" / null for
+ * none. An active download completes into the category's directory; a
+ * finished one only changes its label (its file stays where it is). */
+int
+cmd_set_category(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    const char *category;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(args, "category", &v)) {
+        mt_error_set(err, MT_ERR_INVALID, "missing argument \"category\" (\"\" or null: none)");
+        return -1;
+    }
+    if (arg_str(args, "category", false, &category, 255, err) != 0)
+        return -1;
+    if (category != NULL && *category == '\0')
+        category = NULL;
+    if (category != NULL && (d->categories == NULL || !cat_exists(d->categories, category))) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no such category: %s", category);
+        return -1;
+    }
+    if (t.dl != NULL) {
+        if (dl_set_category(t.dl, category, err) != 0)
+            return -1;
+    } else if (fin_set_category(d->finished, t.fin, category, err) != 0) {
+        return -1;
+    }
+    *result = target_json(&t);
+    return 0;
+}
+
+/* tags-add: {hash, tags}: the tags are added to the download's. */
+int
+cmd_tags_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    dla_tags_t add = { 0 }, now = { 0 };
+    if (arg_target(d, args, &t, err) != 0 ||
+        dla_tags_parse(arg_get(args, "tags"), "tags", &add, err) != 0)
+        return -1;
+    int rc = -1;
+    if (add.n == 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"tags\" must name at least one tag");
+        goto out;
+    }
+    dla_tags_copy(&now, target_tags(&t));
+    if (dla_tags_add_all(&now, &add, err) != 0 || set_tags(d, &t, &now, err) != 0)
+        goto out;
+    *result = target_json(&t);
+    rc = 0;
+out:
+    dla_tags_clear(&add);
+    dla_tags_clear(&now);
+    return rc;
+}
+
+/* tags-remove: {hash, tags}: those tags go; without tags (absent, null or
+ * empty, as qBittorrent's removeTags) every tag goes. */
+int
+cmd_tags_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    dla_tags_t rm = { 0 }, now = { 0 };
+    if (arg_target(d, args, &t, err) != 0 ||
+        dla_tags_parse(arg_get(args, "tags"), "tags", &rm, err) != 0)
+        return -1;
+    if (rm.n > 0) {
+        dla_tags_copy(&now, target_tags(&t));
+        for (size_t i = 0; i < rm.n; i++)
+            dla_tags_remove(&now, rm.v[i]);
+    }
+    int rc = set_tags(d, &t, &now, err);
+    dla_tags_clear(&rm);
+    dla_tags_clear(&now);
+    if (rc != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+/* share-limits: {hash, ratio_limit, seeding_time_limit}, both required. */
+int
+cmd_share_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    double ratio = DLA_LIMIT_GLOBAL;
+    int minutes = DLA_LIMIT_GLOBAL;
+    if (arg_target(d, args, &t, err) != 0 || arg_limits(args, true, &ratio, &minutes, err) != 0)
+        return -1;
+    if (t.dl != NULL) {
+        if (dl_set_share_limits(t.dl, ratio, minutes, err) != 0)
+            return -1;
+    } else if (fin_set_share_limits(d->finished, t.fin, ratio, minutes, err) != 0) {
+        return -1;
+    }
+    *result = target_json(&t);
+    return 0;
+}
+
+/* force-start: {hash, value}: true sets the flag and resumes a paused or
+ * stopped download; false clears the flag. */
+int
+cmd_force_start(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    json_object *v = arg_get(args, "value");
+    if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
+        mt_error_set(err, MT_ERR_INVALID, "\"value\" must be true or false");
+        return -1;
+    }
+    bool on = json_object_get_boolean(v);
+    if (t.dl != NULL)
+        dl_set_force_start(t.dl, on);
+    else if (fin_set_force_start(d->finished, t.fin, on, err) != 0)
+        return -1;
+    *result = target_json(&t);
     return 0;
 }
 
@@ -187,6 +406,23 @@ cmd_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err)
             return -1;
         }
         json_object_object_add(o, "deleted", json_object_new_string("download"));
+        *result = o;
+        return 0;
+    }
+    fin_rec_t *fin = d->finished != NULL ? fin_find(d->finished, h) : NULL;
+    if (fin != NULL) {
+        /* A finished download: forgotten; its file stays unless asked. */
+        char *path = xstrdup(fin_content_path(fin));
+        bool removed = false;
+        if (fin_remove(d->finished, fin, delete_files, &removed, err) != 0) {
+            free(path);
+            json_object_put(o);
+            return -1;
+        }
+        json_object_object_add(o, "deleted", json_object_new_string("finished"));
+        json_object_object_add(o, "path", json_object_new_string(path));
+        json_object_object_add(o, "file_removed", json_object_new_boolean(removed));
+        free(path);
         *result = o;
         return 0;
     }

@@ -1,6 +1,7 @@
-/* cmd_transfer.h: the control commands for downloads, shared files and
- * limits (docs/control-protocol.md): add, downloads, pause, resume, stop,
- * delete, shared, rescan, uploads, limits. */
+/* cmd_transfer.h: the control commands for downloads, finished downloads,
+ * shared files and limits (docs/control-protocol.md): add, downloads,
+ * priority, pause, resume, stop, delete, set-category, tags-add,
+ * tags-remove, share-limits, force-start, shared, rescan, uploads, limits. */
 #ifndef MT_DAEMON_CMD_TRANSFER_H
 #define MT_DAEMON_CMD_TRANSFER_H
 
@@ -15,6 +16,11 @@ int cmd_pause(void *ctx, json_object *args, json_object **result, mt_error_t **e
 int cmd_resume(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_stop(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_set_category(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_tags_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_tags_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_share_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_force_start(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err);

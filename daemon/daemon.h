@@ -24,6 +24,7 @@ struct searches;
 struct dbsync;
 struct history;
 struct categories;
+struct finished;
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -47,6 +48,7 @@ typedef struct muleteerd {
     struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
     struct history *history;       /* download history events */
     struct categories *categories; /* download categories */
+    struct finished *finished;     /* completed downloads still listed */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -1,7 +1,8 @@
 /* dbsync.c: the downloads table and the transfer samples. Each second the
- * rows of downloads whose state changed go to the database worker in one
- * multi-row upsert; after the database comes back, every row is written
- * again and rows of downloads the daemon no longer has are deleted. A
+ * rows of downloads and finished downloads whose state changed go to the
+ * database worker in one multi-row upsert; after the database comes back,
+ * every row is written again and rows of downloads the daemon no longer
+ * has (active or finished) are deleted. A
  * sample every sample_interval seconds carries the bytes moved since the
  * last one; PostgreSQL adds them to the node's last totals, so totals
  * never go backwards, across restarts and crashes too. */
@@ -11,6 +12,7 @@
 #include "daemon/daemon.h"
 #include "daemon/category.h"
 #include "daemon/download.h"
+#include "daemon/finished.h"
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
 #include "daemon/shared.h"
@@ -78,6 +80,45 @@ opt_str(const char *s)
     return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+/* ul_speed: a file's upload speed, the growth of its upload count up
+ * since the last tick (the last value when asked again within a second). */
+static int64_t
+ul_speed_of(dbsync_t *s, const char *hex, uint64_t up)
+{
+    int64_t now_ms = clock_mono_ms(), ul_speed = 0;
+    json_object *prev = NULL;
+    if (json_object_object_get_ex(s->ul_prev, hex, &prev)) {
+        int64_t pb = json_object_get_int64(json_object_array_get_idx(prev, 0));
+        int64_t pt = json_object_get_int64(json_object_array_get_idx(prev, 1));
+        if (now_ms > pt && (int64_t)up >= pb)
+            ul_speed = ((int64_t)up - pb) * 1000 / (now_ms - pt);
+        if (now_ms - pt < 900)
+            ul_speed = -1; /* too soon: keep the last value (below) */
+    }
+    if (ul_speed >= 0) {
+        json_object *cur = json_object_new_array();
+        json_object_array_add(cur, json_object_new_int64((int64_t)up));
+        json_object_array_add(cur, json_object_new_int64(now_ms));
+        json_object_object_add(s->ul_prev, hex, cur);
+        json_object_object_add(s->ul_speed, hex, json_object_new_int64(ul_speed));
+    }
+    json_object *last_speed = NULL;
+    json_object_object_get_ex(s->ul_speed, hex, &last_speed);
+    return last_speed != NULL ? json_object_get_int64(last_speed) : 0;
+}
+
+/* add_attrs: the columns of dlattr.h and last_activity (0: never). */
+static void
+add_attrs(json_object *r, const dla_tags_t *tags, double ratio_limit, int seeding_time_limit,
+          bool force_start, time_t last_activity)
+{
+    json_object_object_add(r, "tags", dla_tags_to_json(tags));
+    json_object_object_add(r, "ratio_limit", json_object_new_double(ratio_limit));
+    json_object_object_add(r, "seeding_time_limit", json_object_new_int(seeding_time_limit));
+    json_object_object_add(r, "force_start", json_object_new_boolean(force_start));
+    json_object_object_add(r, "last_activity", json_object_new_int64((int64_t)last_activity));
+}
+
 /* row_of: the downloads row of a download (without node and updated_at). */
 static json_object *
 row_of(dbsync_t *s, const download_t *dl)
@@ -97,30 +138,10 @@ row_of(dbsync_t *s, const download_t *dl)
     json_object_object_add(r, "done_bytes", json_object_new_int64(jnum(j, "done")));
     json_object_object_add(r, "verified_bytes", json_object_new_int64(jnum(j, "verified")));
     json_object_object_add(r, "dl_speed", json_object_new_int64(jnum(j, "rate")));
-    /* upload speed: the growth of its upload count since the last tick */
     uint64_t up = pf_uploaded_bytes(pf);
-    int64_t now_ms = clock_mono_ms(), ul_speed = 0;
-    json_object *prev = NULL;
-    const char *hex = jstr(j, "hash");
-    if (json_object_object_get_ex(s->ul_prev, hex, &prev)) {
-        int64_t pb = json_object_get_int64(json_object_array_get_idx(prev, 0));
-        int64_t pt = json_object_get_int64(json_object_array_get_idx(prev, 1));
-        if (now_ms > pt && (int64_t)up >= pb)
-            ul_speed = ((int64_t)up - pb) * 1000 / (now_ms - pt);
-        if (now_ms - pt < 900)
-            ul_speed = -1; /* too soon: keep the last value (below) */
-    }
-    if (ul_speed >= 0) {
-        json_object *cur = json_object_new_array();
-        json_object_array_add(cur, json_object_new_int64((int64_t)up));
-        json_object_array_add(cur, json_object_new_int64(now_ms));
-        json_object_object_add(s->ul_prev, hex, cur);
-        json_object_object_add(s->ul_speed, hex, json_object_new_int64(ul_speed));
-    }
-    json_object *last_speed = NULL;
-    json_object_object_get_ex(s->ul_speed, hex, &last_speed);
     json_object_object_add(r, "uploaded_bytes", json_object_new_int64((int64_t)up));
-    json_object_object_add(r, "ul_speed", json_object_new_int64(last_speed != NULL ? json_object_get_int64(last_speed) : 0));
+    json_object_object_add(r, "ul_speed",
+                           json_object_new_int64(ul_speed_of(s, jstr(j, "hash"), up)));
     json_object_object_add(r, "sources", json_object_new_int64(jnum(src, "total")));
     json_object_object_add(r, "complete_sources", json_object_new_int64(jnum(src, "complete")));
     json_object_object_add(r, "transferring_sources",
@@ -134,7 +155,45 @@ row_of(dbsync_t *s, const download_t *dl)
     json_object_object_add(r, "error", opt_str(jstr(j, "error")));
     json_object_object_add(r, "added_by", json_object_new_string(pf_added_by(pf) != NULL ? pf_added_by(pf) : ""));
     json_object_object_add(r, "added_via", json_object_new_string(pf_added_via(pf) != NULL ? pf_added_via(pf) : ""));
+    add_attrs(r, pf_tags(pf), pf_ratio_limit(pf), pf_seeding_time_limit(pf), pf_force_start(pf),
+              pf_last_activity(pf));
     json_object_put(j);
+    return r;
+}
+
+/* row_of_finished: the row of a finished download: state completed (or
+ * missing), its final paths, its upload counters. */
+static json_object *
+row_of_finished(dbsync_t *s, const fin_rec_t *f)
+{
+    json_object *r = json_object_new_object();
+    int64_t size = (int64_t)fin_size(f);
+    json_object_object_add(r, "hash", json_object_new_string(fin_hex(f)));
+    json_object_object_add(r, "name", json_object_new_string(fin_name(f)));
+    json_object_object_add(r, "size", json_object_new_int64(size));
+    json_object_object_add(r, "category", opt_str(fin_category(f)));
+    json_object_object_add(r, "priority", json_object_new_int(fin_priority(f)));
+    json_object_object_add(r, "state", json_object_new_string(fin_state(f)));
+    json_object_object_add(r, "done_bytes", json_object_new_int64(size));
+    json_object_object_add(r, "verified_bytes", json_object_new_int64(size));
+    json_object_object_add(r, "dl_speed", json_object_new_int64(0));
+    uint64_t up = fin_uploaded(f);
+    json_object_object_add(r, "uploaded_bytes", json_object_new_int64((int64_t)up));
+    json_object_object_add(r, "ul_speed", json_object_new_int64(ul_speed_of(s, fin_hex(f), up)));
+    json_object_object_add(r, "sources", json_object_new_int64(0));
+    json_object_object_add(r, "complete_sources", json_object_new_int64(0));
+    json_object_object_add(r, "transferring_sources", json_object_new_int64(0));
+    json_object_object_add(r, "added_at", json_object_new_int64((int64_t)fin_added_at(f)));
+    json_object_object_add(r, "completed_at", json_object_new_int64((int64_t)fin_completed_at(f)));
+    json_object_object_add(r, "save_path", json_object_new_string(fin_save_path(f)));
+    json_object_object_add(r, "content_path", json_object_new_string(fin_content_path(f)));
+    json_object_object_add(r, "error", NULL);
+    json_object_object_add(r, "added_by",
+                           json_object_new_string(fin_added_by(f) != NULL ? fin_added_by(f) : ""));
+    json_object_object_add(r, "added_via",
+                           json_object_new_string(fin_added_via(f) != NULL ? fin_added_via(f) : ""));
+    add_attrs(r, fin_tags(f), fin_ratio_limit(f), fin_seeding_time_limit(f), fin_force_start(f),
+              fin_last_activity(f));
     return r;
 }
 
@@ -143,7 +202,8 @@ row_of(dbsync_t *s, const download_t *dl)
 typedef struct {
     char *node;
     char *rows;     /* JSON array */
-    bool full;      /* delete the rows of downloads not in rows (not completed ones) */
+    bool full;      /* delete the rows of downloads not in rows */
+    bool keep_completed; /* ... but not completed ones (finished.h: import pending) */
     char *delete_hex;
 } rows_job_t;
 
@@ -161,16 +221,19 @@ rows_job_free(void *arg)
     "INSERT INTO downloads (node, hash, name, size, category, priority, state, done_bytes,"     \
     " verified_bytes, uploaded_bytes, dl_speed, ul_speed, sources, complete_sources,"         \
     " transferring_sources, added_at,"                                                         \
-    " completed_at, save_path, content_path, error, added_by, added_via, updated_at)"          \
+    " completed_at, save_path, content_path, error, added_by, added_via, tags, ratio_limit,"   \
+    " seeding_time_limit, force_start, last_activity, updated_at)"                             \
     " SELECT $1, hash, name, size, category, priority, state, done_bytes, verified_bytes,"     \
     "  uploaded_bytes, dl_speed, ul_speed, sources, complete_sources, transferring_sources, to_timestamp(added_at),"     \
     "  to_timestamp(NULLIF(completed_at, 0)), save_path, content_path, error, added_by,"       \
-    "  added_via, now()"                                                                       \
+    "  added_via, ARRAY(SELECT json_array_elements_text(tags)), ratio_limit,"                  \
+    "  seeding_time_limit, force_start, to_timestamp(NULLIF(last_activity, 0)), now()"         \
     " FROM json_to_recordset($2::json) AS x(hash text, name text, size bigint, category text," \
     "  priority smallint, state text, done_bytes bigint, verified_bytes bigint,"               \
     "  uploaded_bytes bigint, dl_speed bigint, ul_speed bigint, sources int, complete_sources int, transferring_sources int,"          \
     "  added_at bigint, completed_at bigint, save_path text, content_path text, error text,"   \
-    "  added_by text, added_via text)"                                                         \
+    "  added_by text, added_via text, tags json, ratio_limit double precision,"                \
+    "  seeding_time_limit int, force_start boolean, last_activity bigint)"                     \
     " ON CONFLICT (node, hash) DO UPDATE SET name = EXCLUDED.name, size = EXCLUDED.size,"      \
     "  category = EXCLUDED.category, priority = EXCLUDED.priority, state = EXCLUDED.state,"    \
     "  done_bytes = EXCLUDED.done_bytes, verified_bytes = EXCLUDED.verified_bytes,"            \
@@ -180,7 +243,10 @@ rows_job_free(void *arg)
     "  transferring_sources = EXCLUDED.transferring_sources, added_at = EXCLUDED.added_at,"    \
     "  completed_at = EXCLUDED.completed_at, save_path = EXCLUDED.save_path,"                  \
     "  content_path = EXCLUDED.content_path, error = EXCLUDED.error,"                          \
-    "  added_by = EXCLUDED.added_by, added_via = EXCLUDED.added_via, updated_at = now()"
+    "  added_by = EXCLUDED.added_by, added_via = EXCLUDED.added_via, tags = EXCLUDED.tags,"    \
+    "  ratio_limit = EXCLUDED.ratio_limit, seeding_time_limit = EXCLUDED.seeding_time_limit,"  \
+    "  force_start = EXCLUDED.force_start, last_activity = EXCLUDED.last_activity,"            \
+    "  updated_at = now()"
 
 static int
 rows_job_run(PGconn *conn, void *arg, mt_error_t **err)
@@ -197,9 +263,13 @@ rows_job_run(PGconn *conn, void *arg, mt_error_t **err)
     if (j->full) {
         const char *params[] = { j->node, j->rows != NULL ? j->rows : "[]" };
         res = db_query(conn,
-                       "DELETE FROM downloads d WHERE d.node = $1 AND d.state <> 'completed'"
-                       " AND NOT EXISTS (SELECT 1 FROM json_to_recordset($2::json) AS x(hash text)"
-                       " WHERE x.hash = d.hash)",
+                       j->keep_completed
+                           ? "DELETE FROM downloads d WHERE d.node = $1 AND d.state <> 'completed'"
+                             " AND NOT EXISTS (SELECT 1 FROM json_to_recordset($2::json) AS"
+                             " x(hash text) WHERE x.hash = d.hash)"
+                           : "DELETE FROM downloads d WHERE d.node = $1"
+                             " AND NOT EXISTS (SELECT 1 FROM json_to_recordset($2::json) AS"
+                             " x(hash text) WHERE x.hash = d.hash)",
                        2, params, err);
         if (res == NULL)
             return -1;
@@ -223,6 +293,7 @@ submit_rows(dbsync_t *s, json_object *arr, bool full, const char *delete_hex)
     if (arr != NULL && json_object_array_length(arr) > 0)
         j->rows = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
     j->full = full;
+    j->keep_completed = s->d->finished == NULL || fin_keeps_legacy_rows(s->d->finished);
     j->delete_hex = delete_hex != NULL ? xstrdup(delete_hex) : NULL;
     /* a full sync replaces a pending full sync; deltas keep their order */
     dbw_submit(s->d->db, full ? "downloads_full" : NULL, rows_job_run, j, rows_job_free);
@@ -391,11 +462,13 @@ static void
 sync_rows(dbsync_t *s, bool full)
 {
     dlq_t *q = s->d->downloads;
+    finished_t *fin = s->d->finished;
     json_object *changed = json_object_new_array();
     json_object *now_sent = json_object_new_object();
-    for (size_t i = 0; i < dlq_count(q); i++) {
-        download_t *dl = dlq_get(q, i);
-        json_object *row = row_of(s, dl);
+    size_t n_dl = dlq_count(q), n_fin = fin != NULL ? fin_count(fin) : 0;
+    for (size_t i = 0; i < n_dl + n_fin; i++) {
+        json_object *row = i < n_dl ? row_of(s, dlq_get(q, i))
+                                    : row_of_finished(s, fin_get(fin, i - n_dl));
         const char *hex = json_object_get_string(json_object_object_get(row, "hash"));
         const char *text = json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN);
         json_object *prev = NULL;
@@ -497,29 +570,6 @@ dbs_tick(dbsync_t *s)
     /* the tick is about a second; a little early is on time */
     if (now_ms - s->last_sample_ms >= conf_get_int(s->d->conf, "sample_interval") * 1000 - 200)
         take_sample(s, now_ms);
-}
-
-void
-dbs_download_completed(dbsync_t *s, const download_t *dl, const char *path)
-{
-    json_object *row = row_of(s, dl);
-    json_object_object_add(row, "state", json_object_new_string("completed"));
-    json_object_object_add(row, "completed_at", json_object_new_int64((int64_t)time(NULL)));
-    json_object_object_add(row, "done_bytes", json_object_new_int64(json_object_get_int64(
-                                                  json_object_object_get(row, "size"))));
-    json_object_object_add(row, "verified_bytes", json_object_new_int64(json_object_get_int64(
-                                                      json_object_object_get(row, "size"))));
-    json_object_object_add(row, "dl_speed", json_object_new_int64(0));
-    json_object_object_add(row, "transferring_sources", json_object_new_int64(0));
-    json_object_object_add(row, "content_path", json_object_new_string(path));
-    const char *hex = json_object_get_string(json_object_object_get(row, "hash"));
-    json_object_object_del(s->sent, hex);
-    json_object_object_del(s->ul_prev, hex);
-    json_object_object_del(s->ul_speed, hex);
-    json_object *arr = json_object_new_array();
-    json_object_array_add(arr, row);
-    submit_rows(s, arr, false, NULL);
-    json_object_put(arr);
 }
 
 void

@@ -9,6 +9,7 @@
 #include "daemon/blocksel.h"
 #include "daemon/daemon.h"
 #include "daemon/dbsync.h"
+#include "daemon/finished.h"
 #include "daemon/history.h"
 #include "daemon/category.h"
 #include "daemon/net.h"
@@ -578,6 +579,7 @@ write_range(dl_source_t *s, uint64_t offset, const uint8_t *data, size_t len, mt
     if (pf_write(dl->pf, offset, data, len, err) != 0)
         return -1;
     pf_add_downloaded_bytes(dl->pf, len);
+    pf_set_last_activity(dl->pf, time(NULL));
     s->slot_stalls = 0;
     s->received += len;
     dl->bytes_tick += len;
@@ -1243,8 +1245,9 @@ complete_done(void *arg, int cancelled)
             shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, h);
         if (d->history != NULL)
             hist_event(d->history, dl, HIST_COMPLETED);
-        if (d->dbsync != NULL)
-            dbs_download_completed(d->dbsync, dl, path);
+        /* it stays listed, as a finished download, until removed */
+        if (d->finished != NULL)
+            fin_add_download(d->finished, dl, path);
         dl->deleted = true; /* leaves the queue */
         dl_remove(dl);
     }
@@ -1744,11 +1747,17 @@ add_link_sources(dlq_t *q, download_t *dl, const ed2k_link_t *l)
 }
 
 int
-dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
-             const char *added_by, const char *added_via, download_t **out, mt_error_t **err)
+dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **out,
+             mt_error_t **err)
 {
+    const char *category = o->category, *added_by = o->added_by, *added_via = o->added_via;
     if (out != NULL)
         *out = NULL;
+    if (!dla_ratio_limit_is_valid(o->ratio_limit) ||
+        !dla_seeding_time_limit_is_valid(o->seeding_time_limit)) {
+        mt_error_set(err, MT_ERR_INVALID, "share limits out of range");
+        return -1;
+    }
     ed2k_link_t *l = NULL;
     if (ed2k_link_parse(text, &l, err) != 0)
         return -1;
@@ -1764,6 +1773,10 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
         mt_error_set(err, MT_ERR_EXISTS, "already downloading %s", dl->hex);
         if (out != NULL)
             *out = dl;
+        goto out;
+    }
+    if (q->d->finished != NULL && fin_find(q->d->finished, l->hash) != NULL) {
+        mt_error_set(err, MT_ERR_EXISTS, "this file is already complete (a finished download)");
         goto out;
     }
     if (shared_find(q->d->shared, l->hash) != NULL) {
@@ -1795,7 +1808,13 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
         goto out;
     }
     pf_set_added_at(pf, time(NULL));
-    pf_set_priority(pf, priority);
+    pf_set_priority(pf, o->priority);
+    if (o->tags != NULL)
+        pf_set_tags(pf, o->tags);
+    pf_set_share_limits(pf, o->ratio_limit, o->seeding_time_limit, NULL);
+    pf_set_force_start(pf, o->force_start);
+    if (o->stopped)
+        pf_set_state(pf, PF_STATE_STOPPED);
     dl = download_new(q, pf);
     add_link_sources(q, dl, l);
     /* Saved at once, with the link's sources: a crash right after the add
@@ -1806,10 +1825,13 @@ dlq_add_link(dlq_t *q, const char *text, const char *category, int priority,
         dl = NULL;
         goto out;
     }
-    log_info("download %s: added \"%s\" (%llu bytes, %zu source(s))", dl->hex, pf_name(pf),
-             (unsigned long long)l->size, l->n_sources);
-    if (q->d->history != NULL)
+    log_info("download %s: added \"%s\" (%llu bytes, %zu source(s))%s", dl->hex, pf_name(pf),
+             (unsigned long long)l->size, l->n_sources, o->stopped ? ", stopped" : "");
+    if (q->d->history != NULL) {
         hist_event(q->d->history, dl, HIST_STARTED);
+        if (o->stopped)
+            hist_event(q->d->history, dl, HIST_STOPPED);
+    }
     if (out != NULL)
         *out = dl;
     rc = 0;
@@ -1864,6 +1886,42 @@ dl_resume(download_t *dl)
     }
     save_async(dl);
     return 0;
+}
+
+int
+dl_set_category(download_t *dl, const char *category, mt_error_t **err)
+{
+    if (pf_set_category(dl->pf, category, err) != 0)
+        return -1;
+    save_async(dl);
+    return 0;
+}
+
+void
+dl_set_tags(download_t *dl, const dla_tags_t *tags)
+{
+    pf_set_tags(dl->pf, tags);
+    save_async(dl);
+}
+
+int
+dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
+                    mt_error_t **err)
+{
+    if (pf_set_share_limits(dl->pf, ratio_limit, seeding_time_limit, err) != 0)
+        return -1;
+    save_async(dl);
+    return 0;
+}
+
+void
+dl_set_force_start(download_t *dl, bool on)
+{
+    pf_set_force_start(dl->pf, on);
+    if (on && (pf_state(dl->pf) != PF_STATE_ACTIVE || dl->failed))
+        dl_resume(dl); /* saves */
+    else
+        save_async(dl);
 }
 
 int
@@ -1944,6 +2002,14 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "priority", json_object_new_string(dl_priority_name(pf_priority(pf))));
     json_object_object_add(o, "added_at", json_object_new_int64((int64_t)pf_added_at(pf)));
     json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
+    json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
+    json_object_object_add(o, "tags", dla_tags_to_json(pf_tags(pf)));
+    json_object_object_add(o, "ratio_limit", json_object_new_double(pf_ratio_limit(pf)));
+    json_object_object_add(o, "seeding_time_limit",
+                           json_object_new_int(pf_seeding_time_limit(pf)));
+    json_object_object_add(o, "force_start", json_object_new_boolean(pf_force_start(pf)));
+    json_object_object_add(o, "last_activity",
+                           json_object_new_int64((int64_t)pf_last_activity(pf)));
     json_object_object_add(o, "error", dl->error != NULL ? json_object_new_string(dl->error) : NULL);
     return o;
 }

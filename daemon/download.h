@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/dlattr.h"
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
 #include "ed2k/packet.h"
@@ -31,12 +32,25 @@ void dlq_shutdown(dlq_t *q);
 /* dlq_tick: once a second: asks sources, timeouts, speeds, saves. */
 void dlq_tick(dlq_t *q);
 
+/* What a new download starts with. Initialise with DL_ADD_OPTS_INIT. */
+typedef struct dl_add_opts {
+    const char *category;       /* NULL or "": none; a new name creates the category */
+    int priority;               /* DL_PRIO_* */
+    const char *added_by, *added_via;
+    const dla_tags_t *tags;     /* NULL: none; a valid set */
+    double ratio_limit;         /* dlattr.h; DLA_LIMIT_GLOBAL by default */
+    int seeding_time_limit;
+    bool stopped;               /* added in the stopped state (not started) */
+    bool force_start;
+} dl_add_opts_t;
+#define DL_ADD_OPTS_INIT \
+    { .ratio_limit = DLA_LIMIT_GLOBAL, .seeding_time_limit = DLA_LIMIT_GLOBAL }
+
 /* dlq_add_link: starts a download from an ed2k file link (its sources, if
- * any, are used). MT_ERR_INVALID for a bad link (the message says what),
- * MT_ERR_EXISTS when the file is already being downloaded (its new sources
- * are still added) or already shared. */
-int dlq_add_link(dlq_t *q, const char *link, const char *category, int priority,
-                 const char *added_by, const char *added_via, download_t **out,
+ * any, are used). MT_ERR_INVALID for a bad link or option (the message says
+ * what), MT_ERR_EXISTS when the file is already being downloaded (its new
+ * sources are still added), finished or shared. */
+int dlq_add_link(dlq_t *q, const char *link, const dl_add_opts_t *opts, download_t **out,
                  mt_error_t **err);
 download_t *dlq_find(const dlq_t *q, const uint8_t hash[16]);
 /* dlq_find_hex: by 32 hex digits (either case). */
@@ -61,6 +75,15 @@ void dl_set_priority(download_t *dl, int prio);
 int dl_pause(download_t *dl);
 int dl_resume(download_t *dl);
 int dl_stop(download_t *dl);
+/* Attributes, saved with the part file. dl_set_category: the download
+ * completes into the category's incoming directory (checked by the
+ * caller; NULL or "": none). dl_set_force_start: true also resumes a
+ * paused or stopped download. */
+int dl_set_category(download_t *dl, const char *category, mt_error_t **err);
+void dl_set_tags(download_t *dl, const dla_tags_t *tags);
+int dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
+                        mt_error_t **err);
+void dl_set_force_start(download_t *dl, bool on);
 /* dl_delete: cancels the download and removes its temporary files. */
 int dl_delete(download_t *dl, mt_error_t **err);
 

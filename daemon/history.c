@@ -11,6 +11,7 @@
 #include "daemon/download.h"
 #include "daemon/partfile.h"
 #include "db/db.h"
+#include "ed2k/hash.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -73,18 +74,24 @@ ev_job_free(void *arg)
 /* One statement per event: the id into history_events first (nothing more
  * happens when it was applied before), then the history row: a new row for
  * "started", else the latest row of that hash updated (or, when there is
- * none, created with the event's status). */
+ * none, created with the event's status). The deletion of a finished
+ * download ("completed": true) sets deleted_at and keeps the status
+ * completed: the download did complete. Journal lines of older versions
+ * lack "completed" and "completed_at" (NULL: false, none). */
 static const char EV_SQL[] =
     "WITH e AS (SELECT * FROM json_to_record($2::json) AS x(id text, kind text, hash text,"
     "   name text, size bigint, category text, at double precision, downloaded bigint,"
     "   uploaded bigint,"
-    "   added_by text, added_via text)),"
+    "   added_by text, added_via text, completed boolean, completed_at double precision)),"
     " ev AS (INSERT INTO history_events (node, event_id, kind) SELECT $1, id, kind FROM e"
     "   ON CONFLICT (node, event_id) DO NOTHING RETURNING event_id),"
-    " st AS (SELECT CASE e.kind WHEN 'started' THEN 'downloading' WHEN 'resumed' THEN 'downloading'"
+    " st AS (SELECT CASE WHEN e.kind IN ('started', 'resumed') THEN 'downloading'"
+    "   WHEN e.kind = 'deleted' AND COALESCE(e.completed, false) THEN 'completed'"
     "   ELSE e.kind END AS status FROM e),"
     " upd AS (UPDATE history h SET status = st.status,"
-    "   completed_at = CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at) ELSE h.completed_at END,"
+    "   completed_at = CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at)"
+    "     WHEN h.completed_at IS NULL AND e.completed_at > 0 THEN to_timestamp(e.completed_at)"
+    "     ELSE h.completed_at END,"
     "   deleted_at = CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) ELSE h.deleted_at END,"
     "   downloaded_bytes = GREATEST(h.downloaded_bytes, e.downloaded),"
     "   uploaded_bytes = GREATEST(h.uploaded_bytes, COALESCE(e.uploaded, 0)),"
@@ -95,7 +102,8 @@ static const char EV_SQL[] =
     " INSERT INTO history (node, hash, name, size, category, status, started_at, completed_at,"
     "   deleted_at, downloaded_bytes, uploaded_bytes, added_by, added_via)"
     " SELECT $1, e.hash, e.name, e.size, e.category, st.status, to_timestamp(e.at),"
-    "   CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at) END,"
+    "   CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at)"
+    "     WHEN e.completed_at > 0 THEN to_timestamp(e.completed_at) END,"
     "   CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) END, e.downloaded,"
     "   COALESCE(e.uploaded, 0), e.added_by,"
     "   e.added_via FROM e, st"
@@ -205,9 +213,23 @@ hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
 {
     partfile_t *pf = dl_partfile(dl);
     char hex[33];
-    json_object *j = dl_to_json(dl);
-    snprintf(hex, sizeof hex, "%s", json_object_get_string(json_object_object_get(j, "hash")));
-    json_object_put(j);
+    ed2k_hash_to_hex(pf_hash(pf), hex);
+    hist_info_t info = {
+        .hex = hex,
+        .name = pf_name(pf),
+        .size = pf_size(pf),
+        .category = pf_category(pf),
+        .downloaded = pf_downloaded_bytes(pf),
+        .uploaded = pf_uploaded_bytes(pf),
+        .added_by = pf_added_by(pf),
+        .added_via = pf_added_via(pf),
+    };
+    hist_event_info(h, &info, kind);
+}
+
+void
+hist_event_info(history_t *h, const hist_info_t *in, hist_kind_t kind)
+{
     struct timeval tv;
     gettimeofday(&tv, NULL);
     json_object *o = json_object_new_object();
@@ -215,19 +237,22 @@ hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
     json_object_object_add(o, "id", json_object_new_string(id));
     free(id);
     json_object_object_add(o, "kind", json_object_new_string(kind_name(kind)));
-    json_object_object_add(o, "hash", json_object_new_string(hex));
-    json_object_object_add(o, "name", json_object_new_string(pf_name(pf)));
-    json_object_object_add(o, "size", json_object_new_int64((int64_t)pf_size(pf)));
+    json_object_object_add(o, "hash", json_object_new_string(in->hex));
+    json_object_object_add(o, "name", json_object_new_string(in->name));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)in->size));
     json_object_object_add(o, "category",
-                           pf_category(pf) != NULL ? json_object_new_string(pf_category(pf)) : NULL);
+                           in->category != NULL ? json_object_new_string(in->category) : NULL);
     json_object_object_add(o, "at", json_object_new_double((double)tv.tv_sec + tv.tv_usec / 1e6));
-    json_object_object_add(o, "downloaded",
-                           json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
-    json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
+    json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)in->downloaded));
+    json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)in->uploaded));
     json_object_object_add(o, "added_by",
-                           json_object_new_string(pf_added_by(pf) != NULL ? pf_added_by(pf) : ""));
+                           json_object_new_string(in->added_by != NULL ? in->added_by : ""));
     json_object_object_add(o, "added_via",
-                           json_object_new_string(pf_added_via(pf) != NULL ? pf_added_via(pf) : ""));
+                           json_object_new_string(in->added_via != NULL ? in->added_via : ""));
+    if (in->completed) {
+        json_object_object_add(o, "completed", json_object_new_boolean(true));
+        json_object_object_add(o, "completed_at", json_object_new_int64(in->completed_at));
+    }
     const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     if (h->fd >= 0) {
         char *rec = xasprintf("%s\n", line);
@@ -246,7 +271,7 @@ hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
             log_error("history: cannot sync %s: %s", h->path, strerror(errno));
         free(rec);
     }
-    log_info("history: %s %s", kind_name(kind), hex);
+    log_info("history: %s %s", kind_name(kind), in->hex);
     submit(h, line);
     json_object_put(o);
 }

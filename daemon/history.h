@@ -8,6 +8,7 @@
 #ifndef MT_DAEMON_HISTORY_H
 #define MT_DAEMON_HISTORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct muleteerd;
@@ -30,6 +31,24 @@ void hist_free(history_t *h);
 /* hist_event: records an event for a download (its name, size, category,
  * attribution and bytes are read from it now). */
 void hist_event(history_t *h, const struct download *dl, hist_kind_t kind);
+
+/* What an event says about its download, for downloads that are no longer
+ * a download_t (finished ones). Strings are copied. */
+typedef struct hist_info {
+    const char *hex;       /* 32 lower-case hex digits */
+    const char *name;
+    uint64_t size;
+    const char *category;  /* NULL: none */
+    uint64_t downloaded, uploaded;
+    const char *added_by, *added_via;
+    /* the download had completed (completed_at: when, Unix time): its
+     * deletion keeps the history row's status "completed" */
+    bool completed;
+    int64_t completed_at;
+} hist_info_t;
+
+/* hist_event_info: records an event described by info. */
+void hist_event_info(history_t *h, const hist_info_t *info, hist_kind_t kind);
 /* hist_tick: once a second: empties the journal when everything in it is
  * in the database; submits it again after jobs were dropped. */
 void hist_tick(history_t *h);

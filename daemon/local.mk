@@ -19,6 +19,7 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/periodic.c daemon/periodic.h \
 	daemon/peer.c daemon/peer.h \
 	daemon/download.c daemon/download.h \
+	daemon/finished.c daemon/finished.h \
 	daemon/upload.c daemon/upload.h \
 	daemon/cmd_transfer.c daemon/cmd_transfer.h \
 	daemon/server.c daemon/server.h \
@@ -48,3 +49,9 @@ TESTS += tests/unit/check_daemon_base
 tests_unit_check_daemon_base_SOURCES = tests/unit/check_daemon_base.c
 tests_unit_check_daemon_base_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_daemon_base_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_finished
+TESTS += tests/unit/check_finished
+tests_unit_check_finished_SOURCES = tests/unit/check_finished.c
+tests_unit_check_finished_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_finished_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/db_worker.h"
 #include "daemon/download.h"
+#include "daemon/finished.h"
 #include "daemon/identity.h"
 #include "daemon/peer.h"
 #include "daemon/periodic.h"
@@ -43,13 +44,18 @@
 static const ctlsrv_command_t commands[] = {
     { "ping", status_cmd_ping, "check that the daemon answers" },
     { "status", status_cmd_status, "version, uptime, ports and database state" },
-    { "add", cmd_add, "add a download from an ed2k link: {link, category, priority}" },
-    { "downloads", cmd_downloads, "list the downloads with progress, speed and sources" },
+    { "add", cmd_add, "add a download from an ed2k link: {link, category, priority, tags, ratio_limit, seeding_time_limit, stopped, force_start}" },
+    { "downloads", cmd_downloads, "list the downloads with progress, speed and sources, and the finished ones" },
     { "priority", cmd_priority, "set a download's priority: {hash, priority: low|normal|high}" },
     { "pause", cmd_pause, "pause a download: {hash}" },
     { "resume", cmd_resume, "resume a paused or stopped download: {hash}" },
     { "stop", cmd_stop, "stop a download: {hash}" },
-    { "delete", cmd_delete, "delete a download, or a complete file with delete_files: {hash, delete_files}" },
+    { "delete", cmd_delete, "delete a download, forget a finished one, or remove a complete file with delete_files: {hash, delete_files}" },
+    { "set-category", cmd_set_category, "set a download's category (an existing one; \"\" or null: none): {hash, category}" },
+    { "tags-add", cmd_tags_add, "add tags to a download: {hash, tags: [..] or \"a,b\"}" },
+    { "tags-remove", cmd_tags_remove, "remove tags from a download (all without tags): {hash, tags}" },
+    { "share-limits", cmd_share_limits, "set a download's share limits (-2 global, -1 unlimited): {hash, ratio_limit, seeding_time_limit}" },
+    { "force-start", cmd_force_start, "set or clear force start (true also resumes): {hash, value}" },
     { "shared", cmd_shared, "list the shared files" },
     { "rescan", cmd_rescan, "scan the shared directories again" },
     { "uploads", cmd_uploads, "upload slots and queue" },
@@ -88,6 +94,7 @@ job_transfers(void *ctx)
     dbs_tick(d->dbsync);
     hist_tick(d->history);
     cat_tick(d->categories);
+    fin_tick(d->finished);
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
@@ -381,6 +388,8 @@ main(int argc, char **argv)
     d.shared = shared_new(d.base, d.workers, cache, conf_get_str(conf, "shared_dirs"),
                           conf_get_str(conf, "incoming_dir"));
     free(cache);
+    /* before the first scan, which then shares the finished files too */
+    d.finished = finished_new(&d);
     shared_rescan(d.shared, NULL, NULL);
     d.peers = peer_mgr_new(&d);
     d.uploads = ulq_new(&d);
@@ -436,6 +445,7 @@ out:
     cat_free(d.categories);
     ulq_free(d.uploads);
     dlq_free(d.downloads);
+    finished_free(d.finished); /* saves changed counters */
     peer_mgr_free(d.peers);
     shared_free(d.shared);
     if (d.db != NULL)

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "daemon/partfile.h"
+#include "daemon/dlattr.h"
 #include "ed2k/text.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -46,6 +47,11 @@ struct pf_meta {
     pf_state_t state;
     int64_t added_at, completed_at;
     uint64_t downloaded, uploaded;
+    dla_tags_t tags;
+    double ratio_limit;     /* DLA_LIMIT_GLOBAL by default */
+    int seeding_time_limit; /* minutes; DLA_LIMIT_GLOBAL by default */
+    bool force_start;
+    int64_t last_activity;  /* Unix time of the last byte in or out, 0: never */
     pf_source_t *sources;
     size_t n_sources;
 };
@@ -372,6 +378,8 @@ meta_new(const uint8_t hash[ED2K_HASH_LEN], uint64_t size)
     if (is_phantom(size, m->n_parts - 1))
         m->verified[m->n_parts - 1] = 1;
     m->state = PF_STATE_ACTIVE;
+    m->ratio_limit = DLA_LIMIT_GLOBAL;
+    m->seeding_time_limit = DLA_LIMIT_GLOBAL;
     return m;
 }
 
@@ -387,6 +395,7 @@ pf_meta_free(pf_meta_t *m)
     free(m->category);
     free(m->added_by);
     free(m->added_via);
+    dla_tags_clear(&m->tags);
     free(m->sources);
     free(m);
 }
@@ -474,6 +483,11 @@ pf_meta_to_json(const pf_meta_t *m)
     add_string(o, "added_via", m->added_via);
     json_object_object_add(o, "downloaded_bytes", json_object_new_int64((int64_t)m->downloaded));
     json_object_object_add(o, "uploaded_bytes", json_object_new_int64((int64_t)m->uploaded));
+    json_object_object_add(o, "tags", dla_tags_to_json(&m->tags));
+    json_object_object_add(o, "ratio_limit", json_object_new_double(m->ratio_limit));
+    json_object_object_add(o, "seeding_time_limit", json_object_new_int(m->seeding_time_limit));
+    json_object_object_add(o, "force_start", json_object_new_boolean(m->force_start));
+    json_object_object_add(o, "last_activity", json_object_new_int64(m->last_activity));
     json_object *sources = json_object_new_array();
     for (size_t i = 0; i < m->n_sources; i++) {
         const pf_source_t *src = &m->sources[i];
@@ -777,6 +791,38 @@ parse_sources(json_object *root, pf_meta_t *m, mt_error_t **err)
     return 0;
 }
 
+/* The attributes of dlattr.h; each optional, with its default when absent
+ * (metadata written before they existed). */
+static int
+parse_attrs(json_object *root, pf_meta_t *m, mt_error_t **err)
+{
+    json_object *v;
+    int64_t x;
+    if (json_object_object_get_ex(root, "tags", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_array))
+            return perr(err, MT_ERR_INVALID, "\"tags\" must be an array of strings");
+        if (dla_tags_parse(v, "tags", &m->tags, err) != 0)
+            return -1;
+    }
+    if (json_object_object_get_ex(root, "ratio_limit", &v) &&
+        dla_parse_ratio_limit(v, "ratio_limit", &m->ratio_limit, err) != 0)
+        return -1;
+    if (json_object_object_get_ex(root, "seeding_time_limit", &v) &&
+        dla_parse_seeding_time_limit(v, "seeding_time_limit", &m->seeding_time_limit, err) != 0)
+        return -1;
+    if (json_object_object_get_ex(root, "force_start", &v)) {
+        if (!json_object_is_type(v, json_type_boolean))
+            return perr(err, MT_ERR_INVALID, "\"force_start\" must be true or false");
+        m->force_start = json_object_get_boolean(v);
+    }
+    if (json_object_object_get_ex(root, "last_activity", &v)) {
+        if (get_int(v, "\"last_activity\"", 0, INT64_MAX, &x, err) < 0)
+            return -1;
+        m->last_activity = x;
+    }
+    return 0;
+}
+
 static int
 parse_meta(json_object *root, pf_meta_t **out, mt_error_t **err)
 {
@@ -866,7 +912,7 @@ parse_meta(json_object *root, pf_meta_t **out, mt_error_t **err)
             goto out;
         m->uploaded = (uint64_t)x;
     }
-    if (parse_sources(root, m, err) < 0)
+    if (parse_attrs(root, m, err) < 0 || parse_sources(root, m, err) < 0)
         goto out;
     rc = 0;
 out:
@@ -1527,6 +1573,73 @@ void
 pf_add_uploaded_bytes(partfile_t *pf, uint64_t n)
 {
     pf->m->uploaded = counter_add(pf->m->uploaded, n);
+    pf->dirty = true;
+}
+
+const dla_tags_t *
+pf_tags(const partfile_t *pf)
+{
+    return &pf->m->tags;
+}
+
+void
+pf_set_tags(partfile_t *pf, const dla_tags_t *tags)
+{
+    dla_tags_copy(&pf->m->tags, tags);
+    pf->dirty = true;
+}
+
+double
+pf_ratio_limit(const partfile_t *pf)
+{
+    return pf->m->ratio_limit;
+}
+
+int
+pf_seeding_time_limit(const partfile_t *pf)
+{
+    return pf->m->seeding_time_limit;
+}
+
+int
+pf_set_share_limits(partfile_t *pf, double ratio_limit, int seeding_time_limit, mt_error_t **err)
+{
+    if (!dla_ratio_limit_is_valid(ratio_limit) ||
+        !dla_seeding_time_limit_is_valid(seeding_time_limit)) {
+        mt_error_set(err, MT_ERR_INVALID, "share limits out of range");
+        return -1;
+    }
+    pf->m->ratio_limit = ratio_limit;
+    pf->m->seeding_time_limit = seeding_time_limit;
+    pf->dirty = true;
+    return 0;
+}
+
+bool
+pf_force_start(const partfile_t *pf)
+{
+    return pf->m->force_start;
+}
+
+void
+pf_set_force_start(partfile_t *pf, bool on)
+{
+    pf->m->force_start = on;
+    pf->dirty = true;
+}
+
+time_t
+pf_last_activity(const partfile_t *pf)
+{
+    return (time_t)pf->m->last_activity;
+}
+
+void
+pf_set_last_activity(partfile_t *pf, time_t t)
+{
+    if (pf->m->last_activity == (int64_t)t || t < 0)
+        return;
+    pf->m->last_activity = (int64_t)t;
     pf->dirty = true;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "daemon/dlattr.h"
 #include "daemon/rangeset.h"
 #include "ed2k/hash.h"
 #include "util/error.h"
@@ -180,6 +181,21 @@ void pf_add_downloaded_bytes(partfile_t *pf, uint64_t n);
 uint64_t pf_uploaded_bytes(const partfile_t *pf);
 void pf_set_uploaded_bytes(partfile_t *pf, uint64_t n);
 void pf_add_uploaded_bytes(partfile_t *pf, uint64_t n);
+
+/* The attributes of dlattr.h. pf_set_tags copies tags (already a valid
+ * set). pf_set_share_limits: MT_ERR_INVALID (nothing changed) unless both
+ * limits are valid. pf_set_last_activity: the Unix time of the last byte
+ * received or sent (marks the metadata dirty only when it changes). */
+const dla_tags_t *pf_tags(const partfile_t *pf);
+void pf_set_tags(partfile_t *pf, const dla_tags_t *tags);
+double pf_ratio_limit(const partfile_t *pf);
+int pf_seeding_time_limit(const partfile_t *pf);
+int pf_set_share_limits(partfile_t *pf, double ratio_limit, int seeding_time_limit,
+                        mt_error_t **err);
+bool pf_force_start(const partfile_t *pf);
+void pf_set_force_start(partfile_t *pf, bool on);
+time_t pf_last_activity(const partfile_t *pf);
+void pf_set_last_activity(partfile_t *pf, time_t t);
 
 /* Known sources, oldest first, at most PF_MAX_SOURCES. pf_add_source adds
  * or refreshes (moves to the newest end; a NULL userhash keeps a known one)

@@ -1,5 +1,6 @@
-/* shared.c: scanning and hashing the shared directories on a worker thread,
- * the known-files cache (JSON, saved atomically) and lookups by hash. */
+/* shared.c: scanning and hashing the shared directories (and single files
+ * shared wherever they are: finished downloads) on a worker thread, the
+ * known-files cache (JSON, saved atomically) and lookups by hash. */
 #include "config.h"
 
 #include "daemon/shared.h"
@@ -25,6 +26,8 @@ struct shared {
     char *cache_path;
     char **dirs;
     size_t n_dirs;
+    shared_pin_t *extra;   /* single files shared wherever they are, by path */
+    size_t n_extra;
     shared_file_t **files; /* sorted by hash */
     size_t n_files;
     bool cache_loaded;
@@ -148,6 +151,9 @@ shared_free(shared_t *s)
     for (size_t i = 0; i < s->n_dirs; i++)
         free(s->dirs[i]);
     free(s->dirs);
+    for (size_t i = 0; i < s->n_extra; i++)
+        free(s->extra[i].path);
+    free(s->extra);
     free_waiters(s->waiting);
     free_waiters(s->waiting_next);
     free(s->cache_path);
@@ -330,6 +336,8 @@ cache_save(const char *path, shared_file_t *const *files, size_t n)
 
 typedef struct {
     shared_t *s;             /* read only: dirs, cache_path */
+    shared_pin_t *extra;     /* a copy of s->extra (owned) */
+    size_t n_extra;
     bool load_cache;
     shared_file_t **known;   /* current list by path (not owned) */
     size_t n_known;
@@ -367,6 +375,39 @@ result_add(scan_job_t *j, shared_file_t *f)
     j->result[j->n_result++] = f;
 }
 
+/* scan_file: lists path when it is a regular file of a size eD2K can
+ * share, from the known list or the cache when unchanged, else hashed;
+ * with want_hash, only when its hash is that one. */
+static void
+scan_file(scan_job_t *j, const char *path, const uint8_t *want_hash)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > ED2K_MAX_FILE_SIZE)
+        return;
+    shared_file_t *f = lookup_path(j->known, j->n_known, path);
+    if (f == NULL)
+        f = lookup_path(j->loaded, j->n_loaded, path);
+    if (f != NULL && f->size == (uint64_t)st.st_size && f->mtime == (int64_t)st.st_mtime) {
+        if (want_hash == NULL || memcmp(f->hash, want_hash, ED2K_HASH_LEN) == 0)
+            result_add(j, f);
+        return;
+    }
+    ed2k_hash_result_t r;
+    mt_error_t *err = NULL;
+    if (ed2k_hash_file(path, &r, &err) == 0 && r.size == (uint64_t)st.st_size) {
+        j->n_hashed++;
+        if (want_hash == NULL || memcmp(r.file_hash, want_hash, ED2K_HASH_LEN) == 0)
+            result_add(j, file_new(path, r.size, (int64_t)st.st_mtime, &r));
+        else
+            log_warn("shared: %s is not the file it should be (another hash); not shared", path);
+    } else if (err != NULL) {
+        log_warn("shared: %s", err->message);
+    }
+    ed2k_hash_result_clear(&r);
+    mt_error_free(err);
+}
+
 static void
 scan_dir(scan_job_t *j, const char *dir)
 {
@@ -380,29 +421,7 @@ scan_dir(scan_job_t *j, const char *dir)
         if (e->d_name[0] == '.')
             continue; /* hidden files and temp names (".x.tmp") */
         char *path = xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-            (uint64_t)st.st_size > ED2K_MAX_FILE_SIZE) {
-            free(path);
-            continue;
-        }
-        shared_file_t *f = lookup_path(j->known, j->n_known, path);
-        if (f == NULL)
-            f = lookup_path(j->loaded, j->n_loaded, path);
-        if (f != NULL && f->size == (uint64_t)st.st_size && f->mtime == (int64_t)st.st_mtime) {
-            result_add(j, f);
-        } else {
-            ed2k_hash_result_t r;
-            mt_error_t *err = NULL;
-            if (ed2k_hash_file(path, &r, &err) == 0 && r.size == (uint64_t)st.st_size) {
-                result_add(j, file_new(path, r.size, (int64_t)st.st_mtime, &r));
-                j->n_hashed++;
-            } else if (err != NULL) {
-                log_warn("shared: %s", err->message);
-            }
-            ed2k_hash_result_clear(&r);
-            mt_error_free(err);
-        }
+        scan_file(j, path, NULL);
         free(path);
     }
     closedir(d);
@@ -418,6 +437,12 @@ scan_run(void *arg)
     }
     for (size_t i = 0; i < j->s->n_dirs; i++)
         scan_dir(j, j->s->dirs[i]);
+    /* Single files, unless a directory listed them already. */
+    sort_files(j->result, j->n_result, cmp_path);
+    size_t n_dirs_found = j->n_result;
+    for (size_t i = 0; i < j->n_extra; i++)
+        if (lookup_path(j->result, n_dirs_found, j->extra[i].path) == NULL)
+            scan_file(j, j->extra[i].path, j->extra[i].hash);
     /* Sorted by path for a stable cache file. */
     sort_files(j->result, j->n_result, cmp_path);
     if (j->n_hashed > 0 || j->load_cache || j->n_result != j->n_known)
@@ -479,6 +504,9 @@ scan_done(void *arg, int cancelled)
     free(j->result);
     free(j->loaded);
     free(j->known);
+    for (size_t i = 0; i < j->n_extra; i++)
+        free(j->extra[i].path);
+    free(j->extra);
     free(j);
     s->scanning = false;
     waiter_t *w = s->waiting;
@@ -506,6 +534,14 @@ start_scan(shared_t *s)
     j->load_cache = !s->cache_loaded;
     j->known = xmemdup(s->files, s->n_files * sizeof *s->files);
     j->n_known = s->n_files;
+    if (s->n_extra > 0) {
+        j->extra = xcalloc(s->n_extra, sizeof *j->extra);
+        for (size_t i = 0; i < s->n_extra; i++) {
+            j->extra[i] = s->extra[i];
+            j->extra[i].path = xstrdup(s->extra[i].path);
+        }
+        j->n_extra = s->n_extra;
+    }
     sort_files(j->known, j->n_known, cmp_path);
     s->scanning = true;
     worker_submit(s->pool, scan_run, scan_done, j);
@@ -539,6 +575,67 @@ bool
 shared_is_scanning(const shared_t *s)
 {
     return s->scanning;
+}
+
+bool
+shared_has_scanned(const shared_t *s)
+{
+    return s->cache_loaded;
+}
+
+static int
+cmp_pin(const void *a, const void *b)
+{
+    return strcmp(((const shared_pin_t *)a)->path, ((const shared_pin_t *)b)->path);
+}
+
+void
+shared_set_files(shared_t *s, const shared_pin_t *pins, size_t n)
+{
+    for (size_t i = 0; i < s->n_extra; i++)
+        free(s->extra[i].path);
+    free(s->extra);
+    s->extra = NULL;
+    s->n_extra = 0;
+    if (n == 0)
+        return;
+    s->extra = xcalloc(n, sizeof *s->extra);
+    for (size_t i = 0; i < n; i++) {
+        s->extra[i] = pins[i];
+        s->extra[i].path = xstrdup(pins[i].path);
+    }
+    qsort(s->extra, n, sizeof *s->extra, cmp_pin);
+    /* each path once */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && strcmp(s->extra[k - 1].path, s->extra[i].path) == 0)
+            free(s->extra[i].path);
+        else
+            s->extra[k++] = s->extra[i];
+    }
+    s->n_extra = k;
+}
+
+bool
+shared_has_file(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN], const char *path)
+{
+    /* the list is sorted by hash: find the first of that hash, then walk */
+    size_t lo = 0, hi = s->n_files;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (memcmp(s->files[mid]->hash, hash, ED2K_HASH_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < s->n_files && memcmp(s->files[i]->hash, hash, ED2K_HASH_LEN) == 0; i++)
+        if (strcmp(s->files[i]->path, path) == 0)
+            return true;
+    for (size_t i = 0; i < s->n_added; i++)
+        if (memcmp(s->added[i]->hash, hash, ED2K_HASH_LEN) == 0 &&
+            strcmp(s->added[i]->path, path) == 0)
+            return true;
+    return false;
 }
 
 void

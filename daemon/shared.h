@@ -1,7 +1,8 @@
 /* shared.h: the complete files Muleteer shares: every regular file of the
- * shared directories and the incoming directory, hashed (eD2K + AICH) on a
- * worker thread, with a cache keyed by path, size and mtime so a restart
- * re-hashes nothing that did not change. */
+ * shared directories and the incoming directory, plus single files named
+ * by the finished downloads, hashed (eD2K + AICH) on a worker thread, with
+ * a cache keyed by path, size and mtime so a restart re-hashes nothing that
+ * did not change. */
 #ifndef MT_DAEMON_SHARED_H
 #define MT_DAEMON_SHARED_H
 
@@ -44,6 +45,24 @@ void shared_free(shared_t *s);
  * be NULL) is called on the loop thread when the scan it triggered ends. */
 void shared_rescan(shared_t *s, void (*done)(void *ctx), void *ctx);
 bool shared_is_scanning(const shared_t *s);
+/* shared_has_scanned: a scan has finished since shared_new (before it, the
+ * list is empty or holds only shared_add's files). */
+bool shared_has_scanned(const shared_t *s);
+
+/* A single file to share wherever it is, if it has that hash. */
+typedef struct shared_pin {
+    char *path;
+    uint8_t hash[ED2K_HASH_LEN];
+} shared_pin_t;
+
+/* shared_set_files: single files to share wherever they are (the files of
+ * finished downloads, which may lie in a category directory outside the
+ * shared directories), from the next scan on; copied. A file is listed
+ * when it is a regular file with the expected hash at scan time (a file
+ * that changed, or a path from a damaged record, is not shared). */
+void shared_set_files(shared_t *s, const shared_pin_t *pins, size_t n);
+/* shared_has_file: the list holds the file at path with that hash. */
+bool shared_has_file(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN], const char *path);
 
 /* shared_add: lists a file that was just hashed elsewhere (a completed
  * download); takes a copy of r's hashes. */

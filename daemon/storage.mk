@@ -1,6 +1,8 @@
-# daemon/storage.mk: part files, range sets and block selection (the storage
-# module), with their unit tests and the metadata parser's fuzz target.
+# daemon/storage.mk: part files, range sets, block selection and the
+# download attributes part files keep (the storage module), with their unit
+# tests and the metadata parser's fuzz target.
 daemon_libmuleteerd_a_SOURCES += \
+	daemon/dlattr.c daemon/dlattr.h \
 	daemon/rangeset.c daemon/rangeset.h \
 	daemon/partfile.c daemon/partfile.h \
 	daemon/blocksel.c daemon/blocksel.h
@@ -25,7 +27,7 @@ tests_unit_check_blocksel_SOURCES = tests/unit/check_blocksel.c
 tests_unit_check_blocksel_CFLAGS = $(STORAGE_CHECK_CFLAGS)
 tests_unit_check_blocksel_LDADD = $(STORAGE_CHECK_LINK)
 
-# Fuzz target for the metadata parser. partfile.c and rangeset.c are
+# Fuzz target for the metadata parser. partfile.c, dlattr.c and rangeset.c are
 # compiled into it (with FUZZ_CFLAGS) rather than taken from the daemon
 # library, so libFuzzer sees their coverage.
 MT_FUZZ_TARGETS += tests/fuzz/fuzz_partfile_met
@@ -34,7 +36,7 @@ if !FUZZERS
 TESTS += tests/fuzz/fuzz_partfile_met
 endif
 tests_fuzz_fuzz_partfile_met_SOURCES = tests/fuzz/fuzz_partfile_met.c \
-	daemon/partfile.c daemon/rangeset.c $(FUZZ_MAIN)
+	daemon/partfile.c daemon/dlattr.c daemon/rangeset.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_partfile_met_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/partfile_met"'
 tests_fuzz_fuzz_partfile_met_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) \

@@ -8,6 +8,7 @@
 #include "daemon/upload.h"
 #include "daemon/daemon.h"
 #include "daemon/download.h"
+#include "daemon/finished.h"
 #include "daemon/net.h"
 #include "daemon/partfile.h"
 #include "daemon/shared.h"
@@ -521,10 +522,15 @@ pump(ulq_t *q)
             /* the file's own upload count (shared_files, downloads) */
             ul_file_t uf;
             if (c->has_file && find_file(q->d, c->hash, &uf)) {
-                if (uf.shared != NULL)
+                if (uf.shared != NULL) {
                     uf.shared->uploaded += chunk;
-                else if (uf.pf != NULL)
+                    /* a finished download's own count (downloads table) */
+                    if (q->d->finished != NULL)
+                        fin_on_upload(q->d->finished, c->hash, chunk);
+                } else if (uf.pf != NULL) {
                     pf_add_uploaded_bytes(uf.pf, chunk);
+                    pf_set_last_activity(uf.pf, time(NULL));
+                }
             }
             peer_touch(c->peer);
             if (evbuffer_get_length(c->ready) > 0) {

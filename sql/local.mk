@@ -7,6 +7,7 @@ MIGRATIONS = \
 	sql/005_history_events.sql \
 	sql/006_rollups_reporting.sql \
 	sql/007_status_lag.sql \
-	sql/008_shared_files.sql
+	sql/008_shared_files.sql \
+	sql/009_download_attrs.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

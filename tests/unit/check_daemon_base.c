@@ -1,5 +1,6 @@
 /* check_daemon_base.c: unit tests for the daemon's small building blocks:
- * worker pool, user hash, IPv4 classes and shared files. */
+ * worker pool, user hash, IPv4 classes and shared files (directories and
+ * single pinned files). */
 #include "config.h"
 
 #include <check.h>
@@ -274,6 +275,66 @@ START_TEST(test_shared_scan)
 }
 END_TEST
 
+/* Single files outside the shared directories (finished downloads in a
+ * category directory) are listed when they have the expected hash. */
+START_TEST(test_shared_pinned)
+{
+    struct event_base *base = event_base_new();
+    worker_pool_t *pool = worker_pool_new(base, 1);
+    char *share = xasprintf("%s/share", tmp), *cat = xasprintf("%s/cat", tmp);
+    mkdir(share, 0755);
+    mkdir(cat, 0755);
+    char *in_share = xasprintf("%s/s.bin", share), *pinned = xasprintf("%s/p.bin", cat);
+    char *other = xasprintf("%s/o.bin", cat), *gone = xasprintf("%s/gone.bin", cat);
+    write_file(in_share, 3000, 11);
+    write_file(pinned, 4000, 12);
+    write_file(other, 5000, 13);
+    ed2k_hash_result_t rs, rp, ro;
+    ck_assert_int_eq(ed2k_hash_file(in_share, &rs, NULL), 0);
+    ck_assert_int_eq(ed2k_hash_file(pinned, &rp, NULL), 0);
+    ck_assert_int_eq(ed2k_hash_file(other, &ro, NULL), 0);
+    char *cache = xasprintf("%s/known.json", tmp);
+    shared_t *s = shared_new(base, pool, cache, share, NULL);
+    ck_assert(!shared_has_scanned(s));
+    shared_pin_t pins[4] = {
+        { pinned, { 0 } },
+        { other, { 0 } },    /* another hash than expected: not listed */
+        { gone, { 0 } },     /* no such file */
+        { in_share, { 0 } }, /* in a shared directory already: listed once */
+    };
+    memcpy(pins[0].hash, rp.file_hash, 16);
+    memcpy(pins[1].hash, rs.file_hash, 16);
+    memcpy(pins[2].hash, rp.file_hash, 16);
+    memcpy(pins[3].hash, rs.file_hash, 16);
+    shared_set_files(s, pins, 4);
+    scan_and_wait(base, pool, s);
+    ck_assert(shared_has_scanned(s));
+    ck_assert_int_eq(shared_count(s), 2);
+    ck_assert(shared_has_file(s, rp.file_hash, pinned));
+    ck_assert(shared_has_file(s, rs.file_hash, in_share));
+    ck_assert(!shared_has_file(s, rs.file_hash, other));
+    ck_assert(!shared_has_file(s, ro.file_hash, other));
+    ck_assert(!shared_has_file(s, rp.file_hash, in_share));
+    ck_assert_ptr_null(shared_find(s, ro.file_hash));
+    /* a file that goes is no longer listed; unpinned ones go too */
+    unlink(pinned);
+    scan_and_wait(base, pool, s);
+    ck_assert(!shared_has_file(s, rp.file_hash, pinned));
+    ck_assert_int_eq(shared_count(s), 1);
+    write_file(pinned, 4000, 12);
+    shared_set_files(s, NULL, 0);
+    scan_and_wait(base, pool, s);
+    ck_assert(!shared_has_file(s, rp.file_hash, pinned));
+    shared_free(s);
+    worker_pool_free(pool);
+    event_base_free(base);
+    ed2k_hash_result_clear(&rs);
+    ed2k_hash_result_clear(&rp);
+    ed2k_hash_result_clear(&ro);
+    free(share), free(cat), free(in_share), free(pinned), free(other), free(gone), free(cache);
+}
+END_TEST
+
 START_TEST(test_shared_bad_cache)
 {
     struct event_base *base = event_base_new();
@@ -323,6 +384,7 @@ main(void)
     tcase_add_test(tc, test_net);
     tcase_add_test(tc, test_shared_scan);
     tcase_add_test(tc, test_shared_bad_cache);
+    tcase_add_test(tc, test_shared_pinned);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

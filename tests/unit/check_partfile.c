@@ -1540,6 +1540,101 @@ START_TEST(test_setters)
 }
 END_TEST
 
+/* Tags, share limits, force start and last activity (dlattr.h): kept
+ * across a save, defaults for metadata written before they existed, every
+ * value checked by the parser. */
+START_TEST(test_attrs)
+{
+    ed2k_hash_result_t hr;
+    partfile_t *pf = new_download(1000, "attrs.bin", false, &hr);
+    ck_assert_uint_eq(pf_tags(pf)->n, 0);
+    ck_assert(pf_ratio_limit(pf) == DLA_LIMIT_GLOBAL);
+    ck_assert_int_eq(pf_seeding_time_limit(pf), DLA_LIMIT_GLOBAL);
+    ck_assert(!pf_force_start(pf));
+    ck_assert_int_eq(pf_last_activity(pf), 0);
+    save(pf);
+    dla_tags_t t = { 0 };
+    ck_assert_int_eq(dla_tags_add(&t, "tv", 2, NULL), 0);
+    ck_assert_int_eq(dla_tags_add(&t, "\xc3\xa9t\xc3\xa9", 5, NULL), 0);
+    pf_set_tags(pf, &t);
+    ck_assert(pf_is_dirty(pf));
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(pf_set_share_limits(pf, 9998.5, 10, &err), -1);
+    mt_error_clear(&err);
+    ck_assert_int_eq(pf_set_share_limits(pf, 1, 525601, &err), -1);
+    mt_error_clear(&err);
+    ck_assert(pf_ratio_limit(pf) == DLA_LIMIT_GLOBAL);
+    ck_assert_int_eq(pf_set_share_limits(pf, 2.25, 90, &err), 0);
+    pf_set_force_start(pf, true);
+    pf_set_last_activity(pf, 1700000123);
+    save(pf);
+    pf_set_last_activity(pf, 1700000123); /* unchanged: nothing to save */
+    ck_assert(!pf_is_dirty(pf));
+    pf = reload(pf);
+    ck_assert(dla_tags_equal(pf_tags(pf), &t));
+    ck_assert(pf_ratio_limit(pf) == 2.25);
+    ck_assert_int_eq(pf_seeding_time_limit(pf), 90);
+    ck_assert(pf_force_start(pf));
+    ck_assert_int_eq(pf_last_activity(pf), 1700000123);
+    pf_free(pf);
+    dla_tags_clear(&t);
+    ed2k_hash_result_clear(&hr);
+
+    /* metadata of an earlier version: the defaults */
+    pf_meta_t *m = NULL;
+    const char *old = SMALL("");
+    ck_assert_int_eq(pf_parse_met(old, strlen(old), &m, NULL), 0);
+    char *text = pf_meta_to_json(m);
+    ck_assert_ptr_nonnull(strstr(text, "\"ratio_limit\": -2.0"));
+    ck_assert_ptr_nonnull(strstr(text, "\"seeding_time_limit\": -2"));
+    ck_assert_ptr_nonnull(strstr(text, "\"force_start\": false"));
+    ck_assert_ptr_nonnull(strstr(text, "\"last_activity\": 0"));
+    free(text);
+    pf_meta_free(m);
+
+    const parse_case_t cases[] = {
+        { SMALL(",\"tags\":[\"b\",\" a \",\"b\"],\"ratio_limit\":-1,\"seeding_time_limit\":-1,"
+                "\"force_start\":true,\"last_activity\":5"), 0, NULL },
+        { SMALL(",\"tags\":null,\"ratio_limit\":0.5,\"seeding_time_limit\":525600"), 0, NULL },
+        { SMALL(",\"ratio_limit\":9998,\"seeding_time_limit\":0"), 0, NULL },
+        { SMALL(",\"tags\":\"a,b\""), MT_ERR_INVALID, "\"tags\"" },
+        { SMALL(",\"tags\":[1]"), MT_ERR_INVALID, "\"tags\"" },
+        { SMALL(",\"tags\":[\"a,b\"]"), MT_ERR_INVALID, "\"tags\"" },
+        { SMALL(",\"tags\":[\"\"]"), MT_ERR_INVALID, "\"tags\"" },
+        { SMALL(",\"tags\":[\"a\\u0001\"]"), MT_ERR_INVALID, "\"tags\"" },
+        { SMALL(",\"ratio_limit\":-3"), MT_ERR_INVALID, "\"ratio_limit\"" },
+        { SMALL(",\"ratio_limit\":9998.01"), MT_ERR_INVALID, "\"ratio_limit\"" },
+        { SMALL(",\"ratio_limit\":\"1\""), MT_ERR_INVALID, "\"ratio_limit\"" },
+        { SMALL(",\"ratio_limit\":1e999"), MT_ERR_INVALID, "" },
+        { SMALL(",\"seeding_time_limit\":1.5"), MT_ERR_INVALID, "\"seeding_time_limit\"" },
+        { SMALL(",\"seeding_time_limit\":-5"), MT_ERR_INVALID, "\"seeding_time_limit\"" },
+        { SMALL(",\"force_start\":1"), MT_ERR_INVALID, "\"force_start\"" },
+        { SMALL(",\"last_activity\":-1"), MT_ERR_INVALID, "\"last_activity\"" },
+    };
+    run_cases(cases, sizeof cases / sizeof cases[0]);
+    /* tags are normalised: trimmed, sorted, each once */
+    const char *j = cases[0].json;
+    ck_assert_int_eq(pf_parse_met(j, strlen(j), &m, NULL), 0);
+    text = pf_meta_to_json(m);
+    ck_assert_ptr_nonnull(strstr(text, "\"tags\": [\n    \"a\",\n    \"b\"\n  ]"));
+    free(text);
+    pf_meta_free(m);
+    /* more than 32 tags */
+    char *many = xstrdup("\"0\"");
+    for (int i = 1; i <= DLA_MAX_TAGS; i++) {
+        char *n = xasprintf("%s,\"%d\"", many, i);
+        free(many);
+        many = n;
+    }
+    char *jm = xasprintf(SMALL(",\"tags\":[%s]"), many);
+    ck_assert_int_eq(pf_parse_met(jm, strlen(jm), &m, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "at most 32"));
+    mt_error_clear(&err);
+    free(jm);
+    free(many);
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert(pf_name_is_valid("a"));
@@ -1799,6 +1894,7 @@ main(void)
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_sources);
     tcase_add_test(tc, test_setters);
+    tcase_add_test(tc, test_attrs);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_complete_collisions);
     tcase_add_test(tc, test_complete_copy);
