@@ -50,7 +50,7 @@ RUN_PKGS="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
   libxml2-dev libpq-dev check libevent-dev nettle-dev zlib1g-dev libcurl4-openssl-dev postgresql
   postgresql-client lighttpd curl iproute2 procps"
 CHECK_PKGS="rhash clang libclang-rt-dev socat amule-daemon amule-utils nginx-light spawn-fcgi apache2
-  libapache2-mod-fcgid"
+  libapache2-mod-fcgid jq"
 
 install_packages() {
   local want="$RUN_PKGS" missing=() p
@@ -129,9 +129,20 @@ get_key() { sed -n "s/^[ \t]*$1[ \t]*=[ \t]*//p" "$CONF" | tail -n 1; }
 
 random_token() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
+# The first web password in clear, for the banner (like Jenkins'
+# initialAdminPassword); muleteer.conf only holds its PBKDF2 hash.
+# `muleteer passwd` removes it.
+PWFILE="$VAR/web-password"
+
 write_config() {
   if [ ! -f "$CONF" ]; then
     say "writing $CONF with new credentials"
+    local pw hash
+    pw=$(random_token 12)
+    hash=$(printf '%s\n' "$pw" | "$BUILD/bin/muleteer" hash-password) && [ -n "$hash" ] ||
+      die "could not hash the web password with $BUILD/bin/muleteer hash-password"
+    (umask 077; printf '%s\n' "$pw" >"$PWFILE")
+    chown_service "$PWFILE"
     (umask 077
      cat >"$CONF" <<CONF
 # muleteer.conf: written by run.sh on first run; keys are documented in
@@ -145,7 +156,7 @@ log_level = info
 tcp_port = ${MULETEER_TCP_PORT:-4662}
 udp_port = ${MULETEER_UDP_PORT:-4672}
 web_username = admin
-web_password = $(random_token 12)
+web_password = $hash
 api_key = $(random_token 16)
 CONF
     )
@@ -191,6 +202,19 @@ STOPPING=0
 
 ctl_socket() { local s; s=$(get_key control_socket); echo "${s:-$VAR/run/muleteerd.sock}"; }
 
+# banner_password: the password for the banner: the first one, kept in
+# $PWFILE; a plain-text web_password of an older or hand-edited file; or
+# word that it was changed.
+banner_password() {
+  local p
+  if [ -f "$PWFILE" ]; then head -n 1 "$PWFILE"; return; fi
+  p=$(get_key web_password)
+  case "$p" in
+    'pbkdf2-sha256$'*) echo "(changed with muleteer passwd; not shown)" ;;
+    *) echo "$p" ;;
+  esac
+}
+
 start_daemon() {
   local -a su; read -r -a su <<<"$(service_prefix)"
   "${su[@]}" "$BUILD/bin/muleteerd" -c "$CONF" 2>>"$VAR/log/muleteerd.stderr" &
@@ -213,7 +237,10 @@ start_httpd() {
   HTTPD_PID=$!
   local i
   for i in $(seq 1 100); do
-    if curl -fs -o /dev/null "http://$HTTP_BIND:$HTTP_PORT/api/v2/app/version"; then return 0; fi
+    # qbit answers: 403 (not logged in, as qBittorrent) means it runs
+    case $(curl -s -o /dev/null -w '%{http_code}' "http://$HTTP_BIND:$HTTP_PORT/api/v2/app/version") in
+      200|403) return 0 ;;
+    esac
     kill -0 "$HTTPD_PID" 2>/dev/null || break
     sleep 0.1
   done
@@ -268,7 +295,7 @@ run_foreground() {
 Muleteer is running.
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
   Username:         $(get_key web_username)
-  Password:         $(get_key web_password)
+  Password:         $(banner_password)
   API key:          $(get_key api_key)
   Command line:     $cli status
   Logs:             $VAR/log/

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ctl/client.h"
+#include "passwd.h"
 #include "util/xalloc.h"
 
 /* Exit statuses, documented in usage(). */
@@ -56,10 +57,17 @@ usage(FILE *out)
             "  help               the commands the daemon knows\n"
             "  call CMD [JSON]    send any control command with a JSON object of arguments\n"
             "\n"
+            "without the daemon:\n"
+            "  hash-password      read a password on stdin, print its pbkdf2-sha256 string\n"
+            "                     (for web_password in muleteer.conf)\n"
+            "  passwd             read a new web password on stdin and write its hash to\n"
+            "                     web_password in $MULETEER_CONF, else\n"
+            "                     $MULETEER_VAR/muleteer.conf, else var/muleteer.conf\n"
+            "\n"
             "The daemon's socket is --socket PATH, else $MULETEER_VAR/run/muleteerd.sock\n"
             "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
-            "Exit status: 0 ok, 1 the daemon answered with an error, 2 usage, 3 daemon\n"
-            "unreachable.\n");
+            "Exit status: 0 ok, 1 the daemon answered with an error (or hash-password or\n"
+            "passwd failed), 2 usage, 3 daemon unreachable.\n");
 }
 
 static void
@@ -437,6 +445,15 @@ main(int argc, char **argv)
     json_object *args = NULL;
     int nargs = argc - optind;
     char **av = argv + optind;
+    if (strcmp(cmd, "hash-password") == 0 || strcmp(cmd, "passwd") == 0) {
+        if (nargs > 0) {
+            fprintf(stderr, "muleteer: %s takes no arguments (the password comes on stdin)\n",
+                    cmd);
+            return EXIT_USAGE;
+        }
+        int rc = strcmp(cmd, "passwd") == 0 ? passwd_change_command() : passwd_hash_command();
+        return rc == 0 ? EXIT_OK : EXIT_CMD_ERROR;
+    }
     if (strcmp(cmd, "call") == 0) {
         if (nargs < 1 || nargs > 2) {
             fprintf(stderr, "muleteer: usage: muleteer call CMD [JSON-OBJECT]\n");

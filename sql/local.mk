@@ -8,6 +8,7 @@ MIGRATIONS = \
 	sql/006_rollups_reporting.sql \
 	sql/007_status_lag.sql \
 	sql/008_shared_files.sql \
-	sql/009_download_attrs.sql
+	sql/009_download_attrs.sql \
+	sql/010_web_auth.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -1,0 +1,404 @@
+/* auth.c: who is calling a FastCGI program: sessions (SID cookie, rows in
+ * web_sessions), Bearer API keys and HTTP Basic, with per-address bans
+ * after failed logins (auth_failures). Every process sees the same rows. */
+#include "config.h"
+
+#include "http/auth.h"
+#include "db/db.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* A session id: SID_BYTES random bytes as lower-case hex. */
+#define SID_BYTES 32
+#define SID_LEN (2 * SID_BYTES)
+
+void
+http_auth_conf_from(http_auth_conf_t *ac, const conf_t *conf)
+{
+    ac->username = conf_get_str(conf, "web_username");
+    ac->password = conf_get_str(conf, "web_password");
+    ac->api_key = conf_get_str(conf, "api_key");
+    ac->session_timeout = (int)conf_get_int(conf, "web_session_timeout");
+    ac->max_failures = (int)conf_get_int(conf, "web_max_auth_failures");
+    ac->ban_seconds = (int)conf_get_int(conf, "web_ban_duration");
+}
+
+/* ---- helpers ---- */
+
+/* query: db_query, with any failure reported as MT_ERR_UNAVAILABLE (to a
+ * caller, authentication without its tables is a service that is down). */
+static PGresult *
+query(PGconn *db, const char *sql, int n, const char *const *params, mt_error_t **err)
+{
+    mt_error_t *e = NULL;
+    PGresult *r = db_query(db, sql, n, params, &e);
+    if (r == NULL) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "authentication needs the database: %s",
+                     e != NULL ? e->message : "unknown error");
+        mt_error_free(e);
+    }
+    return r;
+}
+
+static void
+to_hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* sid_key: the database key of a session id, the hex SHA-256 of the id. */
+static void
+sid_key(const char *sid, char out[2 * SHA256_DIGEST_SIZE + 1])
+{
+    uint8_t d[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, strlen(sid), (const uint8_t *)sid);
+    sha256_digest(&ctx, sizeof d, d);
+    to_hex(d, sizeof d, out);
+}
+
+/* sid_is_wellformed: the shape of the ids http_auth_login hands out, so a
+ * junk cookie costs no query. */
+static bool
+sid_is_wellformed(const char *sid)
+{
+    size_t n = 0;
+    for (; sid[n] != '\0'; n++)
+        if (!((sid[n] >= '0' && sid[n] <= '9') || (sid[n] >= 'a' && sid[n] <= 'f')))
+            return false;
+    return n == SID_LEN;
+}
+
+static char *
+new_sid(mt_error_t **err)
+{
+    uint8_t b[SID_BYTES];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t r = getrandom(b + got, sizeof b - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            mt_error_set(err, MT_ERR_INTERNAL, "getrandom: %s", strerror(errno));
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    char *sid = xmalloc(SID_LEN + 1);
+    to_hex(b, sizeof b, sid);
+    explicit_bzero(b, sizeof b);
+    return sid;
+}
+
+/* ---- the verified-credentials cache ----
+ * A PBKDF2 run takes tens of milliseconds on purpose; clients that send
+ * Basic on every request would pay it every time. The cache keeps the
+ * SHA-256 of the last "stored string, user, password" that matched, so
+ * the same credentials against the same configured password skip it. A
+ * wrong password never hits (it is not cached), and a changed
+ * web_password changes the key. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t cache_key[SHA256_DIGEST_SIZE];
+static bool cache_set;
+
+static void
+cache_key_of(const char *stored, const char *user, const char *pass,
+             uint8_t out[SHA256_DIGEST_SIZE])
+{
+    /* None of the three holds a NUL byte, so NUL separators are
+     * unambiguous. */
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, strlen(stored) + 1, (const uint8_t *)stored);
+    sha256_update(&ctx, strlen(user) + 1, (const uint8_t *)user);
+    sha256_update(&ctx, strlen(pass), (const uint8_t *)pass);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+}
+
+static bool
+password_ok(const char *stored, const char *user, const char *pass)
+{
+    uint8_t key[SHA256_DIGEST_SIZE];
+    cache_key_of(stored, user, pass, key);
+    pthread_mutex_lock(&cache_lock);
+    bool hit = cache_set && memeql_sec(key, cache_key, sizeof key);
+    pthread_mutex_unlock(&cache_lock);
+    if (hit)
+        return true;
+    if (!http_auth_password_verify(stored, pass))
+        return false;
+    pthread_mutex_lock(&cache_lock);
+    memcpy(cache_key, key, sizeof key);
+    cache_set = true;
+    pthread_mutex_unlock(&cache_lock);
+    return true;
+}
+
+/* credentials_ok: the user and password against the configuration. Both
+ * are always checked, so the time taken does not tell a wrong name from a
+ * wrong password. */
+static bool
+credentials_ok(const http_auth_conf_t *ac, const char *user, const char *pass)
+{
+    if (ac->password == NULL || ac->password[0] == '\0')
+        return false; /* password logins are disabled */
+    bool user_ok = ac->username == NULL || ac->username[0] == '\0' ||
+                   http_auth_key_equal(user, ac->username);
+    bool pass_ok = password_ok(ac->password, user, pass);
+    return user_ok && pass_ok;
+}
+
+/* ---- bans ---- */
+
+/* ban_state: *banned when addr is banned now; *has_row when it has a
+ * failure row at all (so a success knows whether there is a count to
+ * reset). */
+static int
+ban_state(PGconn *db, const char *addr, bool *banned, bool *has_row, mt_error_t **err)
+{
+    const char *p[] = { addr };
+    PGresult *r = query(db,
+                        "SELECT coalesce(banned_until > now(), false) FROM auth_failures"
+                        " WHERE remote_addr = $1",
+                        1, p, err);
+    if (r == NULL)
+        return -1;
+    *has_row = PQntuples(r) == 1;
+    *banned = *has_row && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return 0;
+}
+
+/* count_failure: one more failed attempt from addr. The count starts again
+ * when the previous failure is older than ban_seconds or a ban has run
+ * out; reaching max_failures bans the address for ban_seconds. */
+static int
+count_failure(PGconn *db, const http_auth_conf_t *ac, const char *addr, mt_error_t **err)
+{
+    if (ac->ban_seconds <= 0)
+        return 0; /* no bans: nothing to count toward */
+    char max[16], secs[16];
+    snprintf(max, sizeof max, "%d", ac->max_failures > 0 ? ac->max_failures : 1);
+    snprintf(secs, sizeof secs, "%d", ac->ban_seconds);
+    const char *p[] = { addr, max, secs };
+    PGresult *r = query(
+        db,
+        "INSERT INTO auth_failures AS f (remote_addr, failures, last_failure, banned_until)"
+        " VALUES ($1, 1, now(),"
+        "         CASE WHEN 1 >= $2::int THEN now() + $3::int * interval '1 second' END)"
+        " ON CONFLICT (remote_addr) DO UPDATE SET"
+        "  failures = CASE WHEN f.last_failure <= now() - $3::int * interval '1 second'"
+        "                    OR f.banned_until <= now() THEN 1 ELSE f.failures + 1 END,"
+        "  last_failure = now(),"
+        "  banned_until = CASE WHEN (CASE WHEN f.last_failure <= now() - $3::int * interval '1 second'"
+        "                                   OR f.banned_until <= now() THEN 1"
+        "                                 ELSE f.failures + 1 END) >= $2::int"
+        "                      THEN now() + $3::int * interval '1 second' END",
+        3, p, err);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* attempt: user and pass from addr, as a login or a Basic header. Returns
+ * an HTTP_AUTH_LOGIN_* outcome or -1; *had_failures tells a success that
+ * addr had a failure row to reset. */
+static int
+attempt(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
+        const char *pass, bool *had_failures, mt_error_t **err)
+{
+    bool banned = false, has_row = false;
+    *had_failures = false;
+    if (ac->ban_seconds > 0 && ban_state(db, addr, &banned, &has_row, err) != 0)
+        return -1;
+    if (banned)
+        return HTTP_AUTH_LOGIN_BANNED;
+    if (!credentials_ok(ac, user, pass))
+        return count_failure(db, ac, addr, err) != 0 ? -1 : HTTP_AUTH_LOGIN_FAILED;
+    *had_failures = has_row;
+    return HTTP_AUTH_LOGIN_OK;
+}
+
+static int
+reset_failures(PGconn *db, const char *addr, mt_error_t **err)
+{
+    const char *p[] = { addr };
+    PGresult *r = query(db, "DELETE FROM auth_failures WHERE remote_addr = $1", 1, p, err);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* ---- sessions ---- */
+
+/* session_user: the user of a live session whose id is sid, renewed when
+ * due, or NULL (*found false). One statement: the SELECT, and an UPDATE
+ * that runs only when the expiry is outside [now + 0.9 timeout, now +
+ * timeout], i.e. more than a tenth of the timeout after the last renewal
+ * (or the timeout was shortened since). */
+static int
+session_user(PGconn *db, const http_auth_conf_t *ac, const char *sid, char **user,
+             mt_error_t **err)
+{
+    char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
+    sid_key(sid, key);
+    snprintf(secs, sizeof secs, "%d", ac->session_timeout > 0 ? ac->session_timeout : 1);
+    const char *p[] = { key, secs, ac->username != NULL ? ac->username : "" };
+    PGresult *r = query(
+        db,
+        "WITH s AS ("
+        "  SELECT sid_hash, username, expires_at FROM web_sessions"
+        "   WHERE sid_hash = $1 AND expires_at > now() AND ($3 = '' OR username = $3)),"
+        " renewed AS ("
+        "  UPDATE web_sessions w"
+        "     SET last_seen = now(), expires_at = now() + $2::int * interval '1 second'"
+        "    FROM s"
+        "   WHERE w.sid_hash = s.sid_hash"
+        "     AND NOT (s.expires_at BETWEEN now() + $2::int * interval '0.9 second'"
+        "                               AND now() + $2::int * interval '1 second'))"
+        " SELECT username FROM s",
+        3, p, err);
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 1)
+        *user = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+int
+http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *req,
+                http_auth_method_t *method, char **user, mt_error_t **err)
+{
+    *method = HTTP_AUTH_NONE;
+    *user = NULL;
+    mt_error_t *db_err = NULL;
+
+    const char *sid = http_request_cookie(req, HTTP_AUTH_COOKIE);
+    if (sid != NULL && sid_is_wellformed(sid)) {
+        if (session_user(db, ac, sid, user, &db_err) == 0 && *user != NULL) {
+            *method = HTTP_AUTH_SESSION;
+            return 0;
+        }
+    }
+
+    /* The API key needs no database: it still works when a session could
+     * not be looked up. */
+    const char *bearer = http_request_bearer(req);
+    if (bearer != NULL && http_auth_key_equal(bearer, ac->api_key)) {
+        mt_error_free(db_err);
+        *method = HTTP_AUTH_API_KEY;
+        *user = xstrdup(HTTP_AUTH_API_USER);
+        return 0;
+    }
+    if (db_err != NULL) {
+        mt_error_propagate(err, db_err);
+        return -1;
+    }
+
+    const char *u = NULL, *pw = NULL;
+    if (http_request_basic_auth(req, &u, &pw) == 0) {
+        const char *addr = http_request_remote_addr(req);
+        bool reset = false;
+        int rc = attempt(db, ac, addr, u, pw, &reset, err);
+        if (rc < 0)
+            return -1;
+        if (rc == HTTP_AUTH_LOGIN_OK) {
+            if (reset && reset_failures(db, addr, err) != 0)
+                return -1;
+            *method = HTTP_AUTH_BASIC;
+            *user = xstrdup(u);
+        }
+    }
+    return 0;
+}
+
+int
+http_auth_login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
+                const char *pass, char **sid_out, mt_error_t **err)
+{
+    *sid_out = NULL;
+    if (addr == NULL)
+        addr = "";
+    if (user == NULL)
+        user = "";
+    if (pass == NULL)
+        pass = "";
+
+    /* Housekeeping: expired sessions, and failure rows that count for
+     * nothing any more (too old to add to a count, no ban running). */
+    char ban[16];
+    snprintf(ban, sizeof ban, "%d", ac->ban_seconds > 0 ? ac->ban_seconds : 0);
+    const char *pc[] = { ban };
+    PGresult *r = query(db,
+                        "WITH gone AS (DELETE FROM web_sessions WHERE expires_at <= now())"
+                        " DELETE FROM auth_failures"
+                        "  WHERE last_failure <= now() - $1::int * interval '1 second'"
+                        "    AND (banned_until IS NULL OR banned_until <= now())",
+                        1, pc, err);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+
+    bool reset = false;
+    int rc = attempt(db, ac, addr, user, pass, &reset, err);
+    if (rc != HTTP_AUTH_LOGIN_OK)
+        return rc;
+
+    char *sid = new_sid(err);
+    if (sid == NULL)
+        return -1;
+    char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
+    sid_key(sid, key);
+    snprintf(secs, sizeof secs, "%d", ac->session_timeout > 0 ? ac->session_timeout : 1);
+    /* The name stored is the configured one, or the one given when any
+     * name is accepted. */
+    const char *name = ac->username != NULL && ac->username[0] != '\0' ? ac->username : user;
+    const char *p[] = { key, name, addr, secs };
+    r = query(db,
+              "WITH reset AS (DELETE FROM auth_failures WHERE remote_addr = $3)"
+              " INSERT INTO web_sessions"
+              "   (sid_hash, username, remote_addr, created_at, last_seen, expires_at)"
+              " VALUES ($1, $2, $3, now(), now(), now() + $4::int * interval '1 second')",
+              4, p, err);
+    if (r == NULL) {
+        free(sid);
+        return -1;
+    }
+    PQclear(r);
+    *sid_out = sid;
+    return HTTP_AUTH_LOGIN_OK;
+}
+
+int
+http_auth_logout(PGconn *db, const char *sid, mt_error_t **err)
+{
+    if (sid == NULL || *sid == '\0')
+        return 0;
+    char key[2 * SHA256_DIGEST_SIZE + 1];
+    sid_key(sid, key);
+    const char *p[] = { key };
+    PGresult *r = query(db, "DELETE FROM web_sessions WHERE sid_hash = $1", 1, p, err);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,127 @@
+/* auth.h: web authentication shared by every FastCGI program: sessions in
+ * PostgreSQL behind a SID cookie, HTTP Basic, Bearer API keys, bans after
+ * failed logins, and the PBKDF2 password strings of web_password.
+ *
+ * Two files implement it: auth.c (sessions, bans, who is calling; needs
+ * libpq and lib/db) and password.c (hashing and constant-time comparisons;
+ * needs only nettle, so the muleteer CLI links it without libpq).
+ *
+ * Where things live: web_sessions and auth_failures (sql/010_web_auth.sql,
+ * docs/schema.md). A session id never reaches the database in clear: rows
+ * are keyed by the SHA-256 (hex) of the id. Every statement binds its
+ * values as parameters; nothing from a request is pasted into SQL text. */
+#ifndef MT_HTTP_AUTH_H
+#define MT_HTTP_AUTH_H
+
+#include <libpq-fe.h>
+
+#include "http/request.h"
+#include "util/conf.h"
+#include "util/error.h"
+
+/* The name of the cookie holding the session id. */
+#define HTTP_AUTH_COOKIE "SID"
+/* The identity of a caller that used the API key. */
+#define HTTP_AUTH_API_USER "api"
+
+typedef struct {
+    const char *username;      /* web_username; "" = any name */
+    const char *password;      /* web_password as configured: a "pbkdf2-sha256$..." string or
+                                * plain text; "" = password logins disabled */
+    const char *api_key;       /* "" = no API key */
+    int session_timeout;       /* seconds, sliding */
+    int max_failures;          /* failed logins before a ban */
+    int ban_seconds;           /* 0 = no bans (failures are not counted) */
+} http_auth_conf_t;
+
+/* http_auth_conf_from: fills ac from conf's web_username, web_password,
+ * api_key, web_session_timeout, web_max_auth_failures and
+ * web_ban_duration. The strings belong to conf: ac is valid while conf
+ * lives and is not reloaded. */
+void http_auth_conf_from(http_auth_conf_t *ac, const conf_t *conf);
+
+typedef enum {
+    HTTP_AUTH_NONE = 0,
+    HTTP_AUTH_SESSION,
+    HTTP_AUTH_BASIC,
+    HTTP_AUTH_API_KEY,
+} http_auth_method_t;
+
+/* http_auth_check: who is calling. Tries, in order:
+ * - the SID cookie: a live session (one SQL statement, which also pushes
+ *   the expiry to now + session_timeout once more than a tenth of the
+ *   timeout has passed since the last renewal; a session whose username is
+ *   no longer the configured one is not valid);
+ * - "Authorization: Bearer KEY" equal to api_key: user HTTP_AUTH_API_USER;
+ * - HTTP Basic with the web username and password. This is a login attempt
+ *   from REMOTE_ADDR like http_auth_login: refused while that address is
+ *   banned, and a wrong password counts as a failure. A per-process cache
+ *   of the last matching credentials spares clients that send Basic on
+ *   every request (Radarr) a PBKDF2 run each time.
+ * Returns 0 and sets *method (HTTP_AUTH_NONE when nothing valid) and *user
+ * (a malloc'ed copy the caller frees; NULL for NONE). Returns -1 with err
+ * (MT_ERR_UNAVAILABLE, naming the cause) when the database failed; *method
+ * is then HTTP_AUTH_NONE and *user NULL. The API key needs no database: a
+ * valid Bearer key gives 0 and HTTP_AUTH_API_KEY even then. */
+int http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *req,
+                    http_auth_method_t *method, char **user, mt_error_t **err);
+
+/* Outcomes of http_auth_login. */
+enum { HTTP_AUTH_LOGIN_OK = 0, HTTP_AUTH_LOGIN_FAILED = 1, HTTP_AUTH_LOGIN_BANNED = 2 };
+
+/* http_auth_login: a login attempt from addr (NULL is taken as "").
+ * Returns:
+ * - HTTP_AUTH_LOGIN_OK: *sid_out gets a new session id (malloc'ed, 64
+ *   lower-case hex characters: 256 bits from getrandom()); the address's
+ *   failure count is reset;
+ * - HTTP_AUTH_LOGIN_FAILED: wrong user or password, or password logins are
+ *   disabled (web_password empty); counted toward a ban: after
+ *   max_failures failures, each within ban_seconds of the previous one,
+ *   the address is banned for ban_seconds;
+ * - HTTP_AUTH_LOGIN_BANNED: addr is banned; nothing is checked or counted;
+ * - -1 with err (MT_ERR_UNAVAILABLE) when the database failed, or
+ *   (MT_ERR_INTERNAL) when the system gave no randomness.
+ * Each call also deletes expired sessions and stale failure rows. */
+int http_auth_login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
+                    const char *pass, char **sid_out, mt_error_t **err);
+
+/* http_auth_logout: deletes the session of this id; an unknown, NULL or
+ * empty id is no error. -1 with err (MT_ERR_UNAVAILABLE) when the
+ * database failed. */
+int http_auth_logout(PGconn *db, const char *sid, mt_error_t **err);
+
+/* ---- password.c ---- */
+
+/* Defaults and bounds of the password strings:
+ * "pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>", standard
+ * base64 with padding, a 16-byte salt and a 32-byte PBKDF2-HMAC-SHA256. */
+#define HTTP_AUTH_PBKDF2_ITERATIONS 100000
+#define HTTP_AUTH_PBKDF2_MAX_ITERATIONS 10000000
+#define HTTP_AUTH_PBKDF2_PREFIX "pbkdf2-sha256$"
+
+/* http_auth_password_hash: a new password string for password, with a
+ * random salt and HTTP_AUTH_PBKDF2_ITERATIONS iterations. The caller frees
+ * it. NULL only when getrandom() fails. */
+char *http_auth_password_hash(const char *password);
+
+/* http_auth_password_verify: 1 when password matches stored, 0 otherwise.
+ * stored is a password string as above, or anything else, taken as a
+ * plain-text password (compared in constant time: SHA-256 digests of both
+ * with memeql_sec). A stored value starting with "pbkdf2-sha256$" that is
+ * malformed (bad number or base64, iterations outside 1 to
+ * HTTP_AUTH_PBKDF2_MAX_ITERATIONS, salt or hash of another length) never
+ * matches; neither does an empty stored value or a NULL argument. */
+int http_auth_password_verify(const char *stored, const char *password);
+
+/* http_auth_password_is_hashed: 1 when stored is a well-formed password
+ * string (it may still be any password's), 0 for plain text or a
+ * malformed one. */
+int http_auth_password_is_hashed(const char *stored);
+
+/* http_auth_key_equal: 1 when a and b are the same string, in time that
+ * depends on neither their contents nor their lengths (SHA-256 of both,
+ * compared with memeql_sec); for API keys. An empty or NULL string never
+ * matches (so an unset key cannot be matched by an empty one). */
+int http_auth_key_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,922 @@
+/* check_auth.c: unit tests for lib/http/auth.h: password strings and
+ * constant-time comparisons, then sessions, Basic, Bearer and bans against
+ * a private PostgreSQL cluster started by tools/pgcluster.sh. */
+#include "config.h"
+
+#include <check.h>
+#include <nettle/base64.h>
+#include <nettle/pbkdf2.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "db/migrate.h"
+#include "http/auth.h"
+#include "util/conf.h"
+#include "util/xalloc.h"
+
+/* Made with Python's hashlib.pbkdf2_hmac('sha256', b'hunter2',
+ * bytes(range(16)), N, 32): an independent known answer. */
+#define KNOWN_1000 \
+    "pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$9VUOiRGfWTzTZixtfaW9P3qQ4lzS3CIfWKYWbHcnU9M="
+#define KNOWN_1 \
+    "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA="
+
+/* ---- password strings ---- */
+
+START_TEST(test_password_round_trip)
+{
+    char *h = http_auth_password_hash("correct horse");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_msg(strncmp(h, "pbkdf2-sha256$100000$", 21) == 0, "format: %s", h);
+    /* 16-byte salt (24 base64 characters), 32-byte hash (44). */
+    const char *salt = h + 21, *d = strchr(salt, '$');
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq((int)(d - salt), 24);
+    ck_assert_int_eq((int)strlen(d + 1), 44);
+    ck_assert_int_eq(http_auth_password_is_hashed(h), 1);
+    ck_assert_int_eq(http_auth_password_verify(h, "correct horse"), 1);
+    ck_assert_int_eq(http_auth_password_verify(h, "correct horsE"), 0);
+    ck_assert_int_eq(http_auth_password_verify(h, "correct horse "), 0);
+    ck_assert_int_eq(http_auth_password_verify(h, ""), 0);
+    ck_assert_int_eq(http_auth_password_verify(h, NULL), 0);
+    /* A new salt each time. */
+    char *h2 = http_auth_password_hash("correct horse");
+    ck_assert_str_ne(h, h2);
+    ck_assert_int_eq(http_auth_password_verify(h2, "correct horse"), 1);
+    free(h);
+    free(h2);
+    /* The empty password can be hashed and checked too. */
+    h = http_auth_password_hash("");
+    ck_assert_int_eq(http_auth_password_verify(h, ""), 1);
+    ck_assert_int_eq(http_auth_password_verify(h, "x"), 0);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_password_known_answer)
+{
+    ck_assert_int_eq(http_auth_password_verify(KNOWN_1000, "hunter2"), 1);
+    ck_assert_int_eq(http_auth_password_verify(KNOWN_1000, "hunter3"), 0);
+    /* The iteration count is taken from the string. */
+    ck_assert_int_eq(http_auth_password_verify(KNOWN_1, "hunter2"), 1);
+    char *swapped = xstrdup(KNOWN_1000);
+    memcpy(strstr(swapped, "$1000$"), "$1001$", 6);
+    ck_assert_int_eq(http_auth_password_verify(swapped, "hunter2"), 0);
+    free(swapped);
+}
+END_TEST
+
+START_TEST(test_password_plain)
+{
+    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3cret"), 1);
+    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3creT"), 0);
+    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3cret "), 0);
+    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3cre"), 0);
+    ck_assert_int_eq(http_auth_password_verify("s3cret", ""), 0);
+    ck_assert_int_eq(http_auth_password_is_hashed("s3cret"), 0);
+    /* Empty means disabled: nothing matches, not even "". */
+    ck_assert_int_eq(http_auth_password_verify("", ""), 0);
+    ck_assert_int_eq(http_auth_password_verify(NULL, ""), 0);
+    /* Without the '$' it is just a plain password that happens to look like
+     * the prefix. */
+    ck_assert_int_eq(http_auth_password_verify("pbkdf2-sha256", "pbkdf2-sha256"), 1);
+}
+END_TEST
+
+START_TEST(test_password_malformed)
+{
+    static const char *const bad[] = {
+        /* iterations */
+        "pbkdf2-sha256$0$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$-1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$+1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$01$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$ 1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$1e3$AAECAwQFBgcICQoLDA0ODw==$9VUOiRGfWTzTZixtfaW9P3qQ4lzS3CIfWKYWbHcnU9M=",
+        "pbkdf2-sha256$10000001$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$99999999999999999999$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        /* salt: bad character, no padding, blank inside, filler bits set,
+         * 15 and 17 bytes */
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0OD!==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$1$AAECAwQFBgcI CQoLDA0ODw=$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODx==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0O$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODxA=$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=",
+        /* hash: filler bits set, 31 and 33 bytes, URL-safe alphabet,
+         * trailing data */
+        "pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$9VUOiRGfWTzTZixtfaW9P3qQ4lzS3CIfWKYWbHcnU9N=",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+g==",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vAA",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd--iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR-vA=",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA=$",
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==$agw5Fd++iqqa5x5dvH02ifmCDvjnoVibfSlIxNIR+vA= ",
+        /* fields missing */
+        "pbkdf2-sha256$1$AAECAwQFBgcICQoLDA0ODw==",
+        "pbkdf2-sha256$1",
+        "pbkdf2-sha256$",
+        "pbkdf2-sha256$1$$",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(http_auth_password_verify(bad[i], "hunter2") == 0, "matched: %s", bad[i]);
+        ck_assert_msg(http_auth_password_is_hashed(bad[i]) == 0, "well-formed: %s", bad[i]);
+        /* Never taken as plain text either. */
+        ck_assert_msg(http_auth_password_verify(bad[i], bad[i]) == 0, "plain: %s", bad[i]);
+    }
+    ck_assert_int_eq(http_auth_password_is_hashed(KNOWN_1), 1);
+}
+END_TEST
+
+START_TEST(test_key_equal)
+{
+    ck_assert_int_eq(http_auth_key_equal("abc", "abc"), 1);
+    ck_assert_int_eq(http_auth_key_equal("abc", "abd"), 0);
+    ck_assert_int_eq(http_auth_key_equal("abc", "abcd"), 0);
+    ck_assert_int_eq(http_auth_key_equal("abcd", "abc"), 0);
+    ck_assert_int_eq(http_auth_key_equal("abc", "ABC"), 0);
+    ck_assert_int_eq(http_auth_key_equal("", ""), 0);
+    ck_assert_int_eq(http_auth_key_equal("", "abc"), 0);
+    ck_assert_int_eq(http_auth_key_equal(NULL, "abc"), 0);
+    ck_assert_int_eq(http_auth_key_equal("abc", NULL), 0);
+    char a[2001], b[2001];
+    memset(a, 'k', 2000);
+    a[2000] = '\0';
+    memcpy(b, a, sizeof a);
+    ck_assert_int_eq(http_auth_key_equal(a, b), 1);
+    b[1999] = 'j';
+    ck_assert_int_eq(http_auth_key_equal(a, b), 0);
+}
+END_TEST
+
+START_TEST(test_conf_from)
+{
+    conf_t *c = conf_new();
+    http_auth_conf_t ac;
+    http_auth_conf_from(&ac, c);
+    ck_assert_str_eq(ac.username, "admin");
+    ck_assert_str_eq(ac.password, "");
+    ck_assert_str_eq(ac.api_key, "");
+    ck_assert_int_eq(ac.session_timeout, 3600);
+    ck_assert_int_eq(ac.max_failures, 5);
+    ck_assert_int_eq(ac.ban_seconds, 3600);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(conf_load_string(c,
+                                      "web_username =\n"
+                                      "web_password = " KNOWN_1 "\n"
+                                      "api_key = k3y\n"
+                                      "web_session_timeout = 60\n"
+                                      "web_max_auth_failures = 1000\n"
+                                      "web_ban_duration = 0\n",
+                                      "t.conf", &err),
+                     0);
+    http_auth_conf_from(&ac, c);
+    ck_assert_str_eq(ac.username, "");
+    ck_assert_str_eq(ac.password, KNOWN_1);
+    ck_assert_str_eq(ac.api_key, "k3y");
+    ck_assert_int_eq(ac.session_timeout, 60);
+    ck_assert_int_eq(ac.max_failures, 1000);
+    ck_assert_int_eq(ac.ban_seconds, 0);
+    static const char *const refused[][2] = {
+        { "web_session_timeout", "59" },     { "web_session_timeout", "2592001" },
+        { "web_max_auth_failures", "0" },    { "web_max_auth_failures", "1001" },
+        { "web_ban_duration", "-1" },        { "web_ban_duration", "31536001" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        ck_assert_msg(conf_set(c, refused[i][0], refused[i][1], &err) == -1, "%s = %s accepted",
+                      refused[i][0], refused[i][1]);
+        ck_assert_ptr_nonnull(strstr(err->message, refused[i][0]));
+        mt_error_clear(&err);
+    }
+    ck_assert_int_eq(conf_set(c, "web_session_timeout", "2592000", &err), 0);
+    ck_assert_int_eq(conf_set(c, "web_ban_duration", "31536000", &err), 0);
+    conf_free(c);
+}
+END_TEST
+
+/* ---- PostgreSQL ---- */
+
+static char tmpdir[] = "/tmp/check_auth.XXXXXX";
+static char *pgcluster;
+static char *pghost;
+
+static void
+run(const char *subcommand, const char *arg)
+{
+    char *cmd = xasprintf("%s %s %s %s", pgcluster, subcommand, tmpdir, arg);
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "# command failed (%d): %s\n", rc, cmd);
+        abort();
+    }
+    free(cmd);
+}
+
+static void
+cluster_up(void)
+{
+    const char *src = getenv("MT_SRCDIR");
+    pgcluster = xasprintf("%s/tools/pgcluster.sh", src != NULL ? src : ".");
+    if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0755) != 0)
+        abort();
+    run("init", "");
+    run("start", "");
+    pghost = xasprintf("%s/pg", tmpdir);
+}
+
+static void
+cluster_down(void)
+{
+    run("stop", "immediate");
+    char *cmd = xasprintf("rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# could not remove %s\n", tmpdir);
+    free(cmd);
+    free(pgcluster);
+    free(pghost);
+}
+
+static PGconn *
+connect_to(const char *name)
+{
+    char *ci = xasprintf("host=%s dbname=%s user=muleteer", pghost, name);
+    mt_error_t *err = NULL;
+    PGconn *c = db_connect(ci, "check_auth", 5, &err);
+    ck_assert_msg(c != NULL, "connect: %s", err ? err->message : "?");
+    free(ci);
+    return c;
+}
+
+/* A fresh, migrated database per test, so tests do not see each other's
+ * sessions and bans. */
+static PGconn *
+fresh_db(const char *name)
+{
+    run("createdb", name);
+    PGconn *c = connect_to(name);
+    mt_error_t *err = NULL;
+    ck_assert_msg(db_migrate(c, db_migrations, db_n_migrations, NULL, &err) == 0, "migrate: %s",
+                  err ? err->message : "?");
+    return c;
+}
+
+/* sql1: the one value of a query (a new string), with up to two text
+ * parameters. */
+static char *
+sql1(PGconn *c, const char *sql, const char *p1, const char *p2)
+{
+    const char *p[] = { p1, p2 };
+    int n = p2 != NULL ? 2 : p1 != NULL ? 1 : 0;
+    mt_error_t *err = NULL;
+    PGresult *r = db_query(c, sql, n, p, &err);
+    ck_assert_msg(r != NULL, "%s: %s", sql, err ? err->message : "?");
+    ck_assert_msg(PQntuples(r) == 1, "%s: %d rows", sql, PQntuples(r));
+    char *v = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static int
+sql_int(PGconn *c, const char *sql, const char *p1)
+{
+    char *v = sql1(c, sql, p1, NULL);
+    int n = atoi(v);
+    free(v);
+    return n;
+}
+
+static void
+sql_exec(PGconn *c, const char *sql, const char *p1)
+{
+    const char *p[] = { p1 };
+    mt_error_t *err = NULL;
+    PGresult *r = db_query(c, sql, p1 != NULL ? 1 : 0, p, &err);
+    ck_assert_msg(r != NULL, "%s: %s", sql, err ? err->message : "?");
+    PQclear(r);
+}
+
+/* A request as a FastCGI program gets it: cookie, Authorization header
+ * and client address (any may be NULL). */
+static http_request_t *
+request(const char *cookie, const char *authorization, const char *addr)
+{
+    char *env[6];
+    size_t n = 0;
+    env[n++] = xstrdup("REQUEST_METHOD=GET");
+    env[n++] = xstrdup("REQUEST_URI=/api/v2/app/version");
+    if (cookie != NULL)
+        env[n++] = xasprintf("HTTP_COOKIE=%s", cookie);
+    if (authorization != NULL)
+        env[n++] = xasprintf("HTTP_AUTHORIZATION=%s", authorization);
+    env[n++] = xasprintf("REMOTE_ADDR=%s", addr != NULL ? addr : "127.0.0.1");
+    env[n] = NULL;
+    mt_error_t *err = NULL;
+    http_request_t *req = http_request_new(env, NULL, 0, NULL, &err);
+    ck_assert_msg(req != NULL, "request: %s", err ? err->message : "?");
+    for (size_t i = 0; i < n; i++)
+        free(env[i]);
+    return req;
+}
+
+static char *
+basic(const char *user, const char *pass)
+{
+    char *up = xasprintf("%s:%s", user, pass);
+    size_t n = strlen(up);
+    char *out = xmalloc(6 + BASE64_ENCODE_RAW_LENGTH(n) + 1);
+    memcpy(out, "Basic ", 6);
+    base64_encode_raw(out + 6, n, (const uint8_t *)up);
+    out[6 + BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
+    free(up);
+    return out;
+}
+
+/* check: http_auth_check on a request built from the arguments; returns
+ * the method and puts the user (or NULL) in *user. Fails the test on a
+ * database error. */
+static http_auth_method_t
+check(PGconn *db, const http_auth_conf_t *ac, const char *cookie, const char *authorization,
+      const char *addr, char **user)
+{
+    http_request_t *req = request(cookie, authorization, addr);
+    http_auth_method_t m = (http_auth_method_t)-1;
+    char *u = (char *)"unset";
+    mt_error_t *err = NULL;
+    int rc = http_auth_check(db, ac, req, &m, &u, &err);
+    ck_assert_msg(rc == 0, "http_auth_check: %s", err ? err->message : "?");
+    ck_assert_ptr_null(err);
+    if (m == HTTP_AUTH_NONE)
+        ck_assert_ptr_null(u);
+    else
+        ck_assert_ptr_nonnull(u);
+    http_request_free(req);
+    if (user != NULL)
+        *user = u;
+    else
+        free(u);
+    return m;
+}
+
+static char *
+sid_cookie(const char *sid)
+{
+    return xasprintf("lang=en; SID=%s; theme=dark", sid);
+}
+
+static int
+login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
+      const char *pass, char **sid)
+{
+    char *s = (char *)"unset";
+    mt_error_t *err = NULL;
+    int rc = http_auth_login(db, ac, addr, user, pass, &s, &err);
+    ck_assert_msg(rc >= 0, "http_auth_login: %s", err ? err->message : "?");
+    ck_assert_ptr_null(err);
+    if (rc == HTTP_AUTH_LOGIN_OK)
+        ck_assert_ptr_nonnull(s);
+    else
+        ck_assert_ptr_null(s);
+    if (sid != NULL)
+        *sid = s;
+    else
+        free(s);
+    return rc;
+}
+
+static http_auth_conf_t
+conf_with(const char *password)
+{
+    http_auth_conf_t ac = {
+        .username = "admin",
+        .password = password,
+        .api_key = "0123456789abcdef0123456789abcdef",
+        .session_timeout = 3600,
+        .max_failures = 5,
+        .ban_seconds = 3600,
+    };
+    return ac;
+}
+
+START_TEST(test_session_life)
+{
+    PGconn *db = fresh_db("t_life");
+    http_auth_conf_t ac = conf_with(KNOWN_1000);
+    char *sid = NULL, *sid2 = NULL, *user = NULL;
+    ck_assert_int_eq(login(db, &ac, "10.0.0.1", "admin", "hunter2", &sid), HTTP_AUTH_LOGIN_OK);
+    /* 64 hex characters: cookie-safe, 256 random bits. */
+    ck_assert_int_eq((int)strlen(sid), 64);
+    ck_assert_int_eq((int)strspn(sid, "0123456789abcdef"), 64);
+    ck_assert_int_eq(login(db, &ac, "10.0.0.1", "admin", "hunter2", &sid2), HTTP_AUTH_LOGIN_OK);
+    ck_assert_str_ne(sid, sid2);
+
+    /* The row: keyed by the SHA-256 of the id, never the id itself. */
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 2);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT count(*) FROM web_sessions WHERE username = 'admin'"
+                             " AND remote_addr = '10.0.0.1'"
+                             " AND sid_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')"
+                             " AND expires_at BETWEEN now() + interval '3590 s'"
+                             "                    AND now() + interval '3601 s'",
+                             sid),
+                     1);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT count(*) FROM web_sessions s"
+                             " WHERE position($1 in s::text) > 0",
+                             sid),
+                     0);
+
+    char *cookie = sid_cookie(sid);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, &user), HTTP_AUTH_SESSION);
+    ck_assert_str_eq(user, "admin");
+    free(user);
+    /* Junk and unknown ids are nobody. */
+    ck_assert_int_eq(check(db, &ac, "SID=zzz", NULL, NULL, NULL), HTTP_AUTH_NONE);
+    char *other = xasprintf("SID=%.63s0", sid2);
+    if (strcmp(other + 4, sid2) == 0)
+        other[67] = '1';
+    ck_assert_int_eq(check(db, &ac, other, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    free(other);
+    char *upper = xasprintf("SID=%s", sid);
+    for (char *p = upper + 4; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    ck_assert_int_eq(check(db, &ac, upper, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    free(upper);
+    ck_assert_int_eq(check(db, &ac, NULL, NULL, NULL, NULL), HTTP_AUTH_NONE);
+
+    /* Logout kills this session only. */
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(http_auth_logout(db, sid, &err), 0);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    char *cookie2 = sid_cookie(sid2);
+    ck_assert_int_eq(check(db, &ac, cookie2, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
+    ck_assert_int_eq(http_auth_logout(db, sid, &err), 0);
+    ck_assert_int_eq(http_auth_logout(db, NULL, &err), 0);
+    ck_assert_int_eq(http_auth_logout(db, "", &err), 0);
+    ck_assert_int_eq(http_auth_logout(db, "not-a-session", &err), 0);
+    ck_assert_ptr_null(err);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
+
+    /* A session of a name that is no longer the configured one is void. */
+    http_auth_conf_t renamed = ac;
+    renamed.username = "root";
+    ck_assert_int_eq(check(db, &renamed, cookie2, NULL, NULL, NULL), HTTP_AUTH_NONE);
+
+    free(cookie);
+    free(cookie2);
+    free(sid);
+    free(sid2);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_session_expiry)
+{
+    PGconn *db = fresh_db("t_expiry");
+    http_auth_conf_t ac = conf_with("plain pw");
+    char *sid = NULL, *sid2 = NULL;
+    ck_assert_int_eq(login(db, &ac, "10.0.0.2", "admin", "plain pw", &sid), HTTP_AUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    sql_exec(db, "UPDATE web_sessions SET expires_at = now() - interval '1 s'", NULL);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    /* An expired session is not revived by being asked for ... */
+    ck_assert_int_eq(sql_int(db, "SELECT (expires_at < now())::int FROM web_sessions", NULL), 1);
+    /* ... and the next login deletes it. */
+    ck_assert_int_eq(login(db, &ac, "10.0.0.2", "admin", "plain pw", &sid2), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT count(*) FROM web_sessions"
+                             " WHERE sid_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+                             sid2),
+                     1);
+
+    /* A session not used for its timeout ends (1 s here; the
+     * configuration allows 60 s at least). */
+    free(cookie);
+    cookie = sid_cookie(sid2);
+    http_auth_conf_t short_ac = ac;
+    short_ac.session_timeout = 1;
+    free(sid);
+    ck_assert_int_eq(login(db, &short_ac, "10.0.0.2", "admin", "plain pw", &sid),
+                     HTTP_AUTH_LOGIN_OK);
+    char *cookie1 = sid_cookie(sid);
+    ck_assert_int_eq(check(db, &short_ac, cookie1, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    sleep(2);
+    ck_assert_int_eq(check(db, &short_ac, cookie1, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    free(cookie1);
+    free(cookie);
+    free(sid);
+    free(sid2);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_session_sliding)
+{
+    PGconn *db = fresh_db("t_sliding");
+    http_auth_conf_t ac = conf_with("plain pw");
+    ac.session_timeout = 600;
+    char *sid = NULL;
+    ck_assert_int_eq(login(db, &ac, "10.0.0.3", "admin", "plain pw", &sid), HTTP_AUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+
+    /* Renewed less than a tenth of the timeout ago: the check writes
+     * nothing. */
+    sql_exec(db,
+             "UPDATE web_sessions SET expires_at = date_trunc('second', now()) + interval '590 s',"
+             " last_seen = '2001-01-01Z'",
+             NULL);
+    char *before = sql1(db, "SELECT expires_at FROM web_sessions", NULL, NULL);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    char *after = sql1(db, "SELECT expires_at FROM web_sessions", NULL, NULL);
+    ck_assert_str_eq(before, after);
+    ck_assert_int_eq(sql_int(db, "SELECT extract(year FROM last_seen)::int FROM web_sessions",
+                             NULL),
+                     2001);
+    free(before);
+    free(after);
+
+    /* Older than that: pushed to now + timeout, last_seen now. */
+    sql_exec(db, "UPDATE web_sessions SET expires_at = now() + interval '100 s'", NULL);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT (expires_at BETWEEN now() + interval '590 s'"
+                             "                       AND now() + interval '601 s'"
+                             "        AND last_seen > now() - interval '5 s')::int"
+                             " FROM web_sessions",
+                             NULL),
+                     1);
+
+    /* A timeout shortened in the configuration applies at once. */
+    sql_exec(db, "UPDATE web_sessions SET expires_at = now() + interval '30 days'", NULL);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT (expires_at <= now() + interval '601 s')::int"
+                             " FROM web_sessions",
+                             NULL),
+                     1);
+    free(cookie);
+    free(sid);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_login_credentials)
+{
+    PGconn *db = fresh_db("t_creds");
+    http_auth_conf_t ac = conf_with(KNOWN_1000);
+    char *sid = NULL, *user = NULL;
+    ck_assert_int_eq(login(db, &ac, "10.0.1.1", "admin", "hunter3", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.2", "root", "hunter2", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.3", "Admin", "hunter2", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.4", "", "", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.5", NULL, NULL, NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 0);
+    /* Each failure was counted against its address. */
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE failures = 1", NULL), 5);
+
+    /* web_username empty: any name, and the session carries it. */
+    http_auth_conf_t any = ac;
+    any.username = "";
+    ck_assert_int_eq(login(db, &any, "10.0.1.6", "sonarr", "hunter2", &sid), HTTP_AUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+    ck_assert_int_eq(check(db, &any, cookie, NULL, NULL, &user), HTTP_AUTH_SESSION);
+    ck_assert_str_eq(user, "sonarr");
+    free(user);
+    free(cookie);
+    free(sid);
+
+    /* web_password empty: password logins are off, whatever is sent. */
+    http_auth_conf_t off = ac;
+    off.password = "";
+    ck_assert_int_eq(login(db, &off, "10.0.1.7", "admin", "", NULL), HTTP_AUTH_LOGIN_FAILED);
+    char *b = basic("admin", "");
+    ck_assert_int_eq(check(db, &off, NULL, b, "10.0.1.7", NULL), HTTP_AUTH_NONE);
+    free(b);
+
+    /* A plain-text web_password (a hand-edited file) works too. */
+    http_auth_conf_t plain = ac;
+    plain.password = "hunter2";
+    ck_assert_int_eq(login(db, &plain, "10.0.1.8", "admin", "hunter2", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &plain, "10.0.1.8", "admin", "hunter", NULL),
+                     HTTP_AUTH_LOGIN_FAILED);
+    PQfinish(db);
+}
+END_TEST
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(test_basic_and_bearer)
+{
+    PGconn *db = fresh_db("t_basic");
+    /* Many iterations, so a PBKDF2 run is slow enough to tell from a cache
+     * hit. */
+    static const char slow_pw[] = "slow and steady";
+    uint8_t salt[16], hash[32];
+    for (int i = 0; i < 16; i++)
+        salt[i] = (uint8_t)(0xa0 + i);
+    pbkdf2_hmac_sha256(strlen(slow_pw), (const uint8_t *)slow_pw, 2000000, sizeof salt, salt,
+                       sizeof hash, hash);
+    char s64[25], h64[45];
+    base64_encode_raw(s64, sizeof salt, salt);
+    s64[24] = '\0';
+    base64_encode_raw(h64, sizeof hash, hash);
+    h64[44] = '\0';
+    char *stored = xasprintf("pbkdf2-sha256$2000000$%s$%s", s64, h64);
+    http_auth_conf_t ac = conf_with(NULL);
+    ac.password = stored;
+    char *user = NULL;
+
+    char *good = basic("admin", slow_pw);
+    double t0 = now_s();
+    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", &user), HTTP_AUTH_BASIC);
+    double t1 = now_s();
+    ck_assert_str_eq(user, "admin");
+    free(user);
+    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", NULL), HTTP_AUTH_BASIC);
+    double t2 = now_s();
+    ck_assert_msg((t2 - t1) * 5 < (t1 - t0), "no cache: first %.3f s, second %.3f s", t1 - t0,
+                  t2 - t1);
+
+    /* The cache never lets a wrong password through, nor a wrong name. */
+    char *wrong = basic("admin", "slow and steadY");
+    ck_assert_int_eq(check(db, &ac, NULL, wrong, "10.0.2.2", NULL), HTTP_AUTH_NONE);
+    char *wrong_user = basic("root", slow_pw);
+    ck_assert_int_eq(check(db, &ac, NULL, wrong_user, "10.0.2.2", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(sql_int(db, "SELECT failures FROM auth_failures WHERE remote_addr = $1",
+                             "10.0.2.2"),
+                     2);
+    /* A changed web_password is not served from the cache (which holds
+     * these credentials again first). */
+    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", NULL), HTTP_AUTH_BASIC);
+    http_auth_conf_t changed = ac;
+    changed.password = KNOWN_1;
+    ck_assert_int_eq(check(db, &changed, NULL, good, "10.0.2.1", NULL), HTTP_AUTH_NONE);
+
+    /* Bearer: the API key, identity "api". */
+    ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef0123456789abcdef", NULL, &user),
+                     HTTP_AUTH_API_KEY);
+    ck_assert_str_eq(user, "api");
+    free(user);
+    ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef0123456789abcdeF", NULL, NULL),
+                     HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef", NULL, NULL), HTTP_AUTH_NONE);
+    http_auth_conf_t nokey = ac;
+    nokey.api_key = "";
+    ck_assert_int_eq(check(db, &nokey, NULL, "Bearer x", NULL, NULL), HTTP_AUTH_NONE);
+    /* The API key works without the database. */
+    http_request_t *req = request(NULL, "Bearer 0123456789abcdef0123456789abcdef", NULL);
+    http_auth_method_t m;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(http_auth_check(NULL, &ac, req, &m, &user, &err), 0);
+    ck_assert_int_eq(m, HTTP_AUTH_API_KEY);
+    free(user);
+    http_request_free(req);
+
+    /* A valid session comes first: bad Basic beside it is not even
+     * tried (nothing counted). */
+    char *sid = NULL;
+    ac.password = "plain";
+    ck_assert_int_eq(login(db, &ac, "10.0.2.3", "admin", "plain", &sid), HTTP_AUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+    ck_assert_int_eq(check(db, &ac, cookie, wrong, "10.0.2.3", NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1",
+                             "10.0.2.3"),
+                     0);
+    free(cookie);
+    free(sid);
+    free(good);
+    free(wrong);
+    free(wrong_user);
+    free(stored);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_bans)
+{
+    PGconn *db = fresh_db("t_bans");
+    http_auth_conf_t ac = conf_with("right");
+    const char *a = "192.0.2.1", *b = "192.0.2.2";
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(sql_int(db, "SELECT (banned_until IS NULL)::int FROM auth_failures"
+                                 " WHERE remote_addr = $1", a),
+                     1);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    /* Five failures: banned, even with the right password, and for Basic. */
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_BANNED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_BANNED);
+    char *good = basic("admin", "right");
+    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT (failures = 5 AND banned_until BETWEEN now() + interval '3590 s'"
+                             " AND now() + interval '3601 s')::int FROM auth_failures"
+                             " WHERE remote_addr = $1",
+                             a),
+                     1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 0);
+    /* Another address is not banned. */
+    ck_assert_int_eq(login(db, &ac, b, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(check(db, &ac, NULL, good, b, NULL), HTTP_AUTH_BASIC);
+
+    /* The ban runs out: the right password works and clears the count. */
+    sql_exec(db, "UPDATE auth_failures SET banned_until = now() - interval '1 s'", NULL);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1", a),
+                     0);
+
+    /* A success resets the count: 4 + success + 4 is no ban. */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+    /* ... and so does a success over Basic. */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), HTTP_AUTH_BASIC);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1", a),
+                     0);
+
+    /* Failures over Basic count toward the same ban. */
+    char *bad = basic("admin", "wrong");
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.3", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(login(db, &ac, "192.0.2.3", "admin", "right", NULL), HTTP_AUTH_LOGIN_BANNED);
+
+    /* An old failure does not add to a new count. */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(login(db, &ac, "192.0.2.4", "admin", "wrong", NULL),
+                         HTTP_AUTH_LOGIN_FAILED);
+    sql_exec(db, "UPDATE auth_failures SET last_failure = now() - interval '2 hours'"
+                 " WHERE remote_addr = $1", "192.0.2.4");
+    ck_assert_int_eq(login(db, &ac, "192.0.2.4", "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    /* (the login's housekeeping dropped the stale row first) */
+    ck_assert_int_eq(sql_int(db, "SELECT failures FROM auth_failures WHERE remote_addr = $1",
+                             "192.0.2.4"),
+                     1);
+    /* Same through Basic, which does no housekeeping: the upsert restarts
+     * the count itself. */
+    sql_exec(db, "UPDATE auth_failures SET failures = 4, last_failure = now() - interval '2 hours'"
+                 " WHERE remote_addr = $1", "192.0.2.4");
+    ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.4", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(sql_int(db, "SELECT (failures = 1 AND banned_until IS NULL)::int"
+                                 " FROM auth_failures WHERE remote_addr = $1", "192.0.2.4"),
+                     1);
+    /* After a ban runs out, counting starts again from one. */
+    sql_exec(db, "UPDATE auth_failures SET banned_until = now() - interval '1 s'"
+                 " WHERE remote_addr = $1", "192.0.2.3");
+    ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.3", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(sql_int(db, "SELECT (failures = 1 AND banned_until IS NULL)::int"
+                                 " FROM auth_failures WHERE remote_addr = $1", "192.0.2.3"),
+                     1);
+
+    /* web_max_auth_failures = 1: the first failure bans. */
+    http_auth_conf_t strict = ac;
+    strict.max_failures = 1;
+    ck_assert_int_eq(login(db, &strict, "192.0.2.5", "admin", "wrong", NULL),
+                     HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &strict, "192.0.2.5", "admin", "right", NULL),
+                     HTTP_AUTH_LOGIN_BANNED);
+
+    /* web_ban_duration = 0: no bans, nothing counted. */
+    http_auth_conf_t lax = ac;
+    lax.ban_seconds = 0;
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(login(db, &lax, "192.0.2.6", "admin", "wrong", NULL),
+                         HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &lax, "192.0.2.6", "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1",
+                             "192.0.2.6"),
+                     0);
+    free(good);
+    free(bad);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_report_role_cannot_read)
+{
+    PGconn *db = fresh_db("t_report");
+    http_auth_conf_t ac = conf_with("pw");
+    ck_assert_int_eq(login(db, &ac, "10.0.3.1", "admin", "pw", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.3.2", "admin", "no", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(sql_int(db,
+                             "SELECT (has_table_privilege('muleteer_report', 'web_sessions', 'SELECT')"
+                             " OR has_table_privilege('muleteer_report', 'auth_failures', 'SELECT'))::int",
+                             NULL),
+                     0);
+    /* The role works (it reads history) but gets nothing of these. */
+    sql_exec(db, "SET ROLE muleteer_report", NULL);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM history", NULL), 0);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(db_exec(db, "SELECT * FROM web_sessions", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "permission denied"));
+    mt_error_clear(&err);
+    ck_assert_int_eq(db_exec(db, "SELECT * FROM auth_failures", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "permission denied"));
+    mt_error_clear(&err);
+    sql_exec(db, "RESET ROLE", NULL);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_database_failures)
+{
+    /* No migrations: the tables are missing. */
+    run("createdb", "t_bare");
+    PGconn *bare = connect_to("t_bare");
+    http_auth_conf_t ac = conf_with("pw");
+    char *sid = NULL, *user = NULL;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(http_auth_login(bare, &ac, "10.0.4.1", "admin", "pw", &sid, &err), -1);
+    ck_assert_ptr_null(sid);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    ck_assert_int_eq(http_auth_logout(bare, "x", &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    PQfinish(bare);
+
+    /* A connection that is gone. */
+    PGconn *db = fresh_db("t_gone");
+    ck_assert_int_eq(login(db, &ac, "10.0.4.1", "admin", "pw", &sid), HTTP_AUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+    db_exec(db, "SELECT pg_terminate_backend(pg_backend_pid())", NULL);
+    http_request_t *req = request(cookie, NULL, NULL);
+    http_auth_method_t m = HTTP_AUTH_SESSION;
+    user = (char *)"unset";
+    ck_assert_int_eq(http_auth_check(db, &ac, req, &m, &user, &err), -1);
+    ck_assert_int_eq(m, HTTP_AUTH_NONE);
+    ck_assert_ptr_null(user);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err->message, "database"));
+    mt_error_clear(&err);
+    http_request_free(req);
+    char *b = basic("admin", "pw");
+    req = request(NULL, b, NULL);
+    ck_assert_int_eq(http_auth_check(db, &ac, req, &m, &user, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    http_request_free(req);
+    char *sid2 = NULL;
+    ck_assert_int_eq(http_auth_login(db, &ac, "10.0.4.1", "admin", "pw", &sid2, &err), -1);
+    ck_assert_ptr_null(sid2);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    free(b);
+    free(cookie);
+    free(sid);
+    PQfinish(db);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("auth");
+    TCase *tc = tcase_create("password");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_password_round_trip);
+    tcase_add_test(tc, test_password_known_answer);
+    tcase_add_test(tc, test_password_plain);
+    tcase_add_test(tc, test_password_malformed);
+    tcase_add_test(tc, test_key_equal);
+    tcase_add_test(tc, test_conf_from);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("postgresql");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
+    tcase_add_test(tc, test_session_life);
+    tcase_add_test(tc, test_session_expiry);
+    tcase_add_test(tc, test_session_sliding);
+    tcase_add_test(tc, test_login_credentials);
+    tcase_add_test(tc, test_basic_and_bearer);
+    tcase_add_test(tc, test_bans);
+    tcase_add_test(tc, test_report_role_cannot_read);
+    tcase_add_test(tc, test_database_failures);
+    suite_add_tcase(s, tc);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
