@@ -6,12 +6,26 @@ cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 
 CGI_LIBS = cgi-bin/libcgicommon.a lib/libmthttp.a lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a \
-	$(FCGI_LIBS) $(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(PTHREAD_LIBS)
+	$(FCGI_LIBS) $(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(PTHREAD_LIBS)
 
 # /api/v2: the qBittorrent-compatible API, built as cgi-bin/qbit.fcgi (the
 # name works for FastCGI and, with a .fcgi/.cgi handler, for plain CGI).
+# Its pure rules (hashes, links, states, names) are a library of their own
+# so tests/unit/check_qbit links them without FastCGI or PostgreSQL.
+noinst_LIBRARIES += cgi-bin/libqbitlogic.a
+cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h
+cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+
 pkglibexec_PROGRAMS = cgi-bin/qbit.fcgi
-cgi_bin_qbit_fcgi_SOURCES = cgi-bin/qbit/main.c cgi-bin/qbit/app.c cgi-bin/qbit/qbit.h
+cgi_bin_qbit_fcgi_SOURCES = cgi-bin/qbit/main.c cgi-bin/qbit/app.c cgi-bin/qbit/auth.c \
+	cgi-bin/qbit/info.c cgi-bin/qbit/actions.c cgi-bin/qbit/qbit.h
 cgi_bin_qbit_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_qbit_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(ZLIB_CFLAGS)
-cgi_bin_qbit_fcgi_LDADD = $(CGI_LIBS) $(ZLIB_LIBS)
+cgi_bin_qbit_fcgi_LDADD = cgi-bin/libqbitlogic.a lib/libmted2k.a $(CGI_LIBS) $(ZLIB_LIBS) -lm
+
+check_PROGRAMS += tests/unit/check_qbit
+TESTS += tests/unit/check_qbit
+tests_unit_check_qbit_SOURCES = tests/unit/check_qbit.c
+tests_unit_check_qbit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_qbit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_qbit_LDADD = cgi-bin/libqbitlogic.a $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)

@@ -9,6 +9,7 @@ MIGRATIONS = \
 	sql/007_status_lag.sql \
 	sql/008_shared_files.sql \
 	sql/009_download_attrs.sql \
-	sql/010_web_auth.sql
+	sql/010_web_auth.sql \
+	sql/011_qbit.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

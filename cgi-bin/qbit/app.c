@@ -1,12 +1,14 @@
-/* app.c: the app/ scope of /api/v2: version, webapiVersion and buildInfo,
- * answered as qBittorrent answers them (text/plain without a newline, or
- * JSON). */
+/* app.c: the app/ scope of /api/v2: version, webapiVersion, buildInfo,
+ * preferences and defaultSavePath, answered as qBittorrent answers them
+ * (text/plain without a newline, or JSON). */
 #include "config.h"
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <event2/event.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <zlib.h>
 
 #include "qbit/qbit.h"
@@ -49,8 +51,106 @@ qbit_app_build_info(http_request_t *req, http_response_t *resp, void *ctx)
     json_object_object_add(o, "json-c", json_object_new_string(json_c_version()));
     json_object_object_add(o, "libevent", json_object_new_string(event_get_version()));
     json_object_object_add(o, "libpq", json_object_new_string(libpq));
-    qbit_common_headers(resp);
-    int rc = http_response_json(resp, 200, o);
+    int rc = qbit_json(resp, o);
     json_object_put(o);
     return rc;
+}
+
+static void
+add_bool(json_object *o, const char *k, bool v)
+{
+    json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static void
+add_int(json_object *o, const char *k, int64_t v)
+{
+    json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void
+add_str(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v));
+}
+
+/* The keys download clients read, with values that tell them the truth
+ * about Muleteer where a setting exists, and otherwise what makes
+ * Sonarr's and Radarr's completed-download handling work:
+ * - a global share ratio of 0 with the pause action (0): a completed
+ *   download has reached its limit and is reported stoppedUP, so an Arr
+ *   may remove it after import (it stays shared on eD2K until removed);
+ * - queueing on (the priority actions work), DHT on (magnets without
+ *   trackers are accepted);
+ * - save_path the default incoming directory, temp_path the temporary one
+ *   (eD2K downloads always use it). */
+int
+qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    const conf_t *c = cgienv_conf(q->env);
+    json_object *o = json_object_new_object();
+    const char *port = http_request_env(req, "SERVER_PORT");
+    add_str(o, "add_trackers", "");
+    add_bool(o, "add_trackers_enabled", false);
+    add_bool(o, "anonymous_mode", false);
+    add_bool(o, "auto_tmm_enabled", false);
+    add_str(o, "banned_IPs", "");
+    add_bool(o, "bypass_local_auth", false);
+    add_bool(o, "category_changed_tmm_enabled", false);
+    add_bool(o, "dht", true);
+    add_int(o, "dl_limit", conf_get_int(c, "max_download") * 1024);
+    add_int(o, "encryption", 0);
+    add_bool(o, "incomplete_files_ext", false);
+    add_int(o, "listen_port", conf_get_int(c, "tcp_port"));
+    add_str(o, "locale", "en");
+    add_bool(o, "lsd", false);
+    add_int(o, "max_active_downloads", -1);
+    add_int(o, "max_active_torrents", -1);
+    add_int(o, "max_active_uploads", -1);
+    add_int(o, "max_connec", conf_get_int(c, "max_connections"));
+    add_int(o, "max_connec_per_torrent", conf_get_int(c, "max_sources_per_file"));
+    add_bool(o, "max_inactive_seeding_time_enabled", false);
+    add_int(o, "max_inactive_seeding_time", -1);
+    add_int(o, "max_ratio", 0);
+    add_int(o, "max_ratio_act", 0);
+    add_bool(o, "max_ratio_enabled", true);
+    add_int(o, "max_seeding_time", -1);
+    add_bool(o, "max_seeding_time_enabled", false);
+    add_int(o, "max_uploads", conf_get_int(c, "upload_slots"));
+    add_int(o, "max_uploads_per_torrent", conf_get_int(c, "upload_slots"));
+    add_bool(o, "pex", false);
+    add_bool(o, "preallocate_all", false);
+    add_bool(o, "queueing_enabled", true);
+    add_bool(o, "random_port", false);
+    add_str(o, "save_path", conf_get_str(c, "incoming_dir"));
+    add_bool(o, "save_path_changed_tmm_enabled", false);
+    json_object_object_add(o, "scan_dirs", json_object_new_object());
+    add_bool(o, "start_paused_enabled", false);
+    add_str(o, "temp_path", conf_get_str(c, "temp_dir"));
+    add_bool(o, "temp_path_enabled", true);
+    add_str(o, "torrent_content_layout", "Original");
+    add_bool(o, "torrent_changed_tmm_enabled", false);
+    add_str(o, "torrent_stop_condition", "None");
+    add_int(o, "up_limit", conf_get_int(c, "max_upload") * 1024);
+    add_bool(o, "upnp", false);
+    add_bool(o, "use_https", false);
+    add_str(o, "web_ui_address", "*");
+    add_int(o, "web_ui_ban_duration", conf_get_int(c, "web_ban_duration"));
+    add_bool(o, "web_ui_csrf_protection_enabled", true);
+    add_int(o, "web_ui_max_auth_fail_count", conf_get_int(c, "web_max_auth_failures"));
+    add_int(o, "web_ui_port", port != NULL ? atoi(port) : 0);
+    add_int(o, "web_ui_session_timeout", conf_get_int(c, "web_session_timeout"));
+    add_str(o, "web_ui_username", conf_get_str(c, "web_username"));
+    int rc = qbit_json(resp, o);
+    json_object_put(o);
+    return rc;
+}
+
+int
+qbit_app_default_save_path(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)req;
+    qbit_t *q = ctx;
+    return qbit_text(resp, 200, conf_get_str(cgienv_conf(q->env), "incoming_dir"));
 }

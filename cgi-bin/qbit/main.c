@@ -1,17 +1,61 @@
-/* main.c: cgi-bin/qbit, the /api/v2 FastCGI program: its route table and
- * the qBittorrent-style answers for unknown paths, wrong methods and bad
- * requests. Runs under FastCGI or as a plain CGI program. */
+/* main.c: cgi-bin/qbit, the /api/v2 FastCGI program: its route table, the
+ * authentication and CSRF checks that run before every route, the
+ * qBittorrent-style answers for unknown paths, wrong methods and bad
+ * requests, and the helpers the handlers share. Runs under FastCGI or as a
+ * plain CGI program. */
 #include "config.h"
 
+#include <event2/buffer.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "qbit/qbit.h"
+#include "util/clock.h"
+#include "util/log.h"
 
+#define GP (HTTP_M_GET | HTTP_M_POST)
+#define P HTTP_M_POST
+
+/* Action names are camelCase, matched exactly; the all-lowercase spelling
+ * of each is accepted too (see not_found). */
 static const http_route_t routes[] = {
-    { HTTP_M_GET | HTTP_M_POST, "/api/v2/app/version", qbit_app_version, QBIT_PUBLIC },
-    { HTTP_M_GET | HTTP_M_POST, "/api/v2/app/webapiVersion", qbit_app_webapi_version, QBIT_PUBLIC },
-    { HTTP_M_GET | HTTP_M_POST, "/api/v2/app/buildInfo", qbit_app_build_info, QBIT_PUBLIC },
+    { P, "/api/v2/auth/login", qbit_auth_login, QBIT_PUBLIC },
+    { P, "/api/v2/auth/logout", qbit_auth_logout, QBIT_AUTH },
+    { GP, "/api/v2/app/version", qbit_app_version, QBIT_AUTH },
+    { GP, "/api/v2/app/webapiVersion", qbit_app_webapi_version, QBIT_AUTH },
+    { GP, "/api/v2/app/buildInfo", qbit_app_build_info, QBIT_AUTH },
+    { GP, "/api/v2/app/preferences", qbit_app_preferences, QBIT_AUTH },
+    { GP, "/api/v2/app/defaultSavePath", qbit_app_default_save_path, QBIT_AUTH },
+    { GP, "/api/v2/transfer/info", qbit_transfer_info, QBIT_AUTH },
+    { GP, "/api/v2/sync/maindata", qbit_sync_maindata, QBIT_AUTH },
+    { GP, "/api/v2/torrents/info", qbit_torrents_info, QBIT_AUTH },
+    { GP, "/api/v2/torrents/properties", qbit_torrents_properties, QBIT_AUTH },
+    { GP, "/api/v2/torrents/files", qbit_torrents_files, QBIT_AUTH },
+    { GP, "/api/v2/torrents/categories", qbit_torrents_categories, QBIT_AUTH },
+    { GP, "/api/v2/torrents/tags", qbit_torrents_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/add", qbit_torrents_add, QBIT_AUTH },
+    { P, "/api/v2/torrents/delete", qbit_torrents_delete, QBIT_AUTH },
+    { P, "/api/v2/torrents/pause", qbit_torrents_pause, QBIT_AUTH },
+    { P, "/api/v2/torrents/stop", qbit_torrents_pause, QBIT_AUTH },
+    { P, "/api/v2/torrents/resume", qbit_torrents_resume, QBIT_AUTH },
+    { P, "/api/v2/torrents/start", qbit_torrents_resume, QBIT_AUTH },
+    { P, "/api/v2/torrents/createCategory", qbit_torrents_create_category, QBIT_AUTH },
+    { P, "/api/v2/torrents/editCategory", qbit_torrents_edit_category, QBIT_AUTH },
+    { P, "/api/v2/torrents/removeCategories", qbit_torrents_remove_categories, QBIT_AUTH },
+    { P, "/api/v2/torrents/setCategory", qbit_torrents_set_category, QBIT_AUTH },
+    { P, "/api/v2/torrents/setShareLimits", qbit_torrents_set_share_limits, QBIT_AUTH },
+    { P, "/api/v2/torrents/topPrio", qbit_torrents_top_prio, QBIT_AUTH },
+    { P, "/api/v2/torrents/bottomPrio", qbit_torrents_bottom_prio, QBIT_AUTH },
+    { P, "/api/v2/torrents/increasePrio", qbit_torrents_increase_prio, QBIT_AUTH },
+    { P, "/api/v2/torrents/decreasePrio", qbit_torrents_decrease_prio, QBIT_AUTH },
+    { P, "/api/v2/torrents/setForceStart", qbit_torrents_set_force_start, QBIT_AUTH },
+    { P, "/api/v2/torrents/addTags", qbit_torrents_add_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/removeTags", qbit_torrents_remove_tags, QBIT_AUTH },
 };
+
+/* ------------------------------------------------------------ answers */
 
 void
 qbit_common_headers(http_response_t *resp)
@@ -33,27 +77,265 @@ qbit_text(http_response_t *resp, int status, const char *text)
     return http_response_text(resp, status, text);
 }
 
-/* A configuration error is answered on every route, in the API's own
- * format, rather than by a crashing process. */
+int
+qbit_json(http_response_t *resp, json_object *o)
+{
+    qbit_common_headers(resp);
+    return http_response_json(resp, 200, o);
+}
+
+int
+qbit_json_text(http_response_t *resp, const char *text, size_t len)
+{
+    qbit_common_headers(resp);
+    http_response_set_status(resp, 200);
+    http_response_set_header(resp, "Content-Type", "application/json");
+    struct evbuffer *b = http_response_body(resp);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    return evbuffer_add(b, text, len);
+}
+
+/* ------------------------------------------------- database and daemon */
+
+PGconn *
+qbit_db(qbit_t *q, http_response_t *resp)
+{
+    mt_error_t *err = NULL;
+    PGconn *db = cgienv_db(q->env, &err);
+    if (db == NULL) {
+        log_warn("database: %s", err != NULL ? err->message : "unavailable");
+        mt_error_free(err);
+        qbit_text(resp, 503, "Database unavailable");
+    }
+    return db;
+}
+
+const char *
+qbit_node(qbit_t *q)
+{
+    return conf_get_str(cgienv_conf(q->env), "node_name");
+}
+
+int
+qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
+          json_object **result, mt_error_t **err)
+{
+    json_object *res = NULL;
+    if (q->ctl == NULL) {
+        mt_error_t *cerr = NULL;
+        q->ctl = cgienv_ctl(q->env, &cerr);
+        if (q->ctl == NULL) {
+            log_warn("daemon: %s", cerr != NULL ? cerr->message : "unavailable");
+            mt_error_free(cerr);
+            qbit_text(resp, 503, "Muleteer daemon unavailable");
+            return -2;
+        }
+    }
+    mt_error_t *e = NULL;
+    if (ctl_client_call(q->ctl, cmd, args, &res, &e) != 0) {
+        if (e != NULL && (e->code == MT_ERR_UNAVAILABLE || e->code == MT_ERR_TIMEOUT ||
+                          e->code == MT_ERR_PROTOCOL) &&
+            ctl_client_last_error(q->ctl) == 0) {
+            /* the connection broke: not an answer from the daemon */
+            log_warn("daemon: %s: %s", cmd, e->message);
+            mt_error_free(e);
+            ctl_client_free(q->ctl);
+            q->ctl = NULL;
+            qbit_text(resp, 503, "Muleteer daemon unavailable");
+            return -2;
+        }
+        if (err != NULL)
+            *err = e;
+        else
+            mt_error_free(e);
+        return -1;
+    }
+    if (result != NULL)
+        *result = res;
+    else
+        json_object_put(res);
+    return 0;
+}
+
+void
+qbit_wait_db(qbit_t *q, const char *sql, const char *const *params, int n)
+{
+    const char *all[8];
+    if (n > 7)
+        return;
+    all[0] = qbit_node(q);
+    for (int i = 0; i < n; i++)
+        all[i + 1] = params[i];
+    for (;;) {
+        mt_error_t *err = NULL;
+        PGconn *db = cgienv_db(q->env, &err);
+        mt_error_free(err);
+        if (db == NULL)
+            return;
+        PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
+        bool found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+        bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+        PQclear(r);
+        if (found || failed || clock_mono_ms() >= q->deadline)
+            return;
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* --------------------------------------------------------- parameters */
+
+const char *
+qbit_param(http_request_t *req, http_response_t *resp, const char *name)
+{
+    const char *v = http_request_param(req, name);
+    if (v == NULL)
+        qbit_text(resp, 400, "Bad Request");
+    return v;
+}
+
+int
+qbit_hashes(http_request_t *req, http_response_t *resp, qbit_hashes_t *out)
+{
+    const char *v = qbit_param(req, resp, "hashes");
+    if (v == NULL)
+        return -1;
+    if (qbit_hashes_parse(v, out) != 0) {
+        qbit_text(resp, 400, "Bad Request");
+        return -1;
+    }
+    return 0;
+}
+
+PGresult *
+qbit_all_hashes(qbit_t *q, http_response_t *resp)
+{
+    PGconn *db = qbit_db(q, resp);
+    if (db == NULL)
+        return NULL;
+    const char *params[] = { qbit_node(q) };
+    PGresult *r = PQexecParams(db, "SELECT hash FROM downloads WHERE node = $1 ORDER BY added_at",
+                               1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("database: %s", PQerrorMessage(db));
+        PQclear(r);
+        qbit_text(resp, 503, "Database unavailable");
+        return NULL;
+    }
+    return r;
+}
+
+/* -------------------------------------------------------------- hooks */
+
+/* host_of: the host[:port] part of an absolute URL (Origin, Referer) into
+ * out; "" when there is none. */
+static void
+host_of(const char *url, char *out, size_t size)
+{
+    out[0] = '\0';
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* cross_site: qBittorrent's CSRF rule: an Origin or Referer naming another
+ * host than the request's Host header is refused (401). Clients that send
+ * neither (the Arrs) pass. */
+static bool
+cross_site(http_request_t *req)
+{
+    const char *host = http_request_header(req, "Host");
+    if (host == NULL || *host == '\0')
+        return false;
+    const char *hdrs[] = { "Origin", "Referer" };
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = http_request_header(req, hdrs[i]);
+        if (v == NULL || *v == '\0')
+            continue;
+        char h[256];
+        host_of(v, h, sizeof h);
+        if (strcasecmp(h, host) != 0)
+            return true;
+    }
+    return false;
+}
+
+/* Runs before every request, matched or not: configuration errors, CSRF,
+ * then authentication (qBittorrent answers 403 before 404, so unknown
+ * paths are hidden from callers who are not logged in). */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
-    (void)route;
-    (void)req;
     qbit_t *q = ctx;
+    free(q->user);
+    q->user = NULL;
+    ctl_client_free(q->ctl);
+    q->ctl = NULL;
+    q->deadline = clock_mono_ms() + QBIT_WAIT_MS;
     const mt_error_t *cerr = cgienv_error(q->env);
     if (cerr != NULL) {
         qbit_text(resp, 500, cerr->message);
         return 1;
     }
+    if (cross_site(req)) {
+        qbit_text(resp, 401, "Unauthorized");
+        return 1;
+    }
+    /* public routes need no login, also for the wrong method (405) */
+    if (route == NULL) {
+        for (size_t i = 0; i < HTTP_N_ROUTES(routes); i++)
+            if ((routes[i].flags & QBIT_PUBLIC) &&
+                strcmp(routes[i].pattern, http_request_path(req)) == 0)
+                return 0;
+    } else if (route->flags & QBIT_PUBLIC) {
+        return 0;
+    }
+    /* The API key works without the database; everything else needs it. */
+    mt_error_t *err = NULL;
+    PGconn *db = cgienv_db(q->env, &err);
+    mt_error_free(err);
+    err = NULL;
+    http_auth_method_t method = HTTP_AUTH_NONE;
+    if (http_auth_check(db, &q->auth, req, &method, &q->user, &err) != 0) {
+        log_warn("auth: %s", err != NULL ? err->message : "database error");
+        mt_error_free(err);
+        qbit_text(resp, 503, "Database unavailable");
+        return 1;
+    }
+    if (method == HTTP_AUTH_NONE) {
+        qbit_text(resp, 403, "Forbidden");
+        return 1;
+    }
     return 0;
 }
 
+/* No exact match: the all-lowercase alias of an action, else 404. */
 static int
 not_found(http_request_t *req, http_response_t *resp, void *ctx)
 {
-    (void)req;
-    (void)ctx;
+    const char *path = http_request_path(req);
+    unsigned bit = http_method_bit(http_request_method(req));
+    if (bit == HTTP_M_HEAD)
+        bit = HTTP_M_GET;
+    for (size_t i = 0; i < HTTP_N_ROUTES(routes); i++) {
+        if (strcasecmp(routes[i].pattern, path) != 0)
+            continue;
+        /* only the lowercase spelling is an alias, not any mixed case */
+        for (const char *c = path; *c != '\0'; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                return qbit_text(resp, 404, "Not Found");
+        if (!(routes[i].methods & bit)) {
+            http_router_set_allow(resp, routes[i].methods);
+            return qbit_text(resp, 405, "Method Not Allowed");
+        }
+        return routes[i].handler(req, resp, ctx);
+    }
     return qbit_text(resp, 404, "Not Found");
 }
 
@@ -85,6 +367,7 @@ int
 main(void)
 {
     qbit_t q = { .env = cgienv_new("qbit") };
+    http_auth_conf_from(&q.auth, cgienv_conf(q.env));
     http_router_t router = {
         .routes = routes,
         .n_routes = HTTP_N_ROUTES(routes),
@@ -101,6 +384,8 @@ main(void)
     };
     app.limits.max_body = (size_t)conf_get_int(cgienv_conf(q.env), "http_max_body");
     int rc = http_serve(&app);
+    free(q.user);
+    ctl_client_free(q.ctl);
     cgienv_free(q.env);
     return rc;
 }

@@ -31,33 +31,45 @@ RUNSH_A=$RUNSH_PID
 SOCK_A="$A/run/muleteerd.sock"
 
 check "run.sh prints the API URL" grep -q "http://127.0.0.1:$PA/api/v2/" "$A.out"
-PASS_A=$(conf_key "$A" web_password)
+PASS_A=$(head -n 1 "$A/web-password" 2>/dev/null)
 KEY_A=$(conf_key "$A" api_key)
-check "run.sh prints the generated password and API key" \
-  eval '[ ${#PASS_A} -ge 16 ] && [ ${#KEY_A} -ge 32 ] && grep -q "$PASS_A" "$A.out" && grep -q "$KEY_A" "$A.out"'
+check "run.sh prints the generated password (kept in web-password) and API key" \
+  eval '[ ${#PASS_A} -ge 16 ] && [ ${#KEY_A} -ge 32 ] && grep -q "Password: *$PASS_A\$" "$A.out" && grep -q "$KEY_A" "$A.out"'
 check "muleteer.conf is mode 0600" eval '[ "$(stat -c %a "$A/muleteer.conf")" = 600 ]'
+check "web-password is mode 0600" eval '[ "$(stat -c %a "$A/web-password")" = 600 ]'
+check "muleteer.conf holds the password's PBKDF2 string, never the password" \
+  eval '[[ "$(conf_key "$A" web_password)" =~ ^pbkdf2-sha256\$100000\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$ ]] &&
+        [ -n "$PASS_A" ] && ! grep -qF "$PASS_A" "$A/muleteer.conf"'
 check "the configured ports come from MULETEER_*_PORT" \
   eval '[ "$(conf_key "$A" tcp_port)" = $((PA + 1)) ] && [ "$(conf_key "$A" udp_port)" = $((PA + 2)) ]'
 
 # ---- HTTP through lighttpd and the FastCGI program ----
-body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")
+# Every route but auth/login needs a login (403 otherwise, as qBittorrent);
+# the API key as a Bearer token is the simplest one. tests/integration/arr.sh
+# covers the logins themselves.
+AUTH_A="Authorization: Bearer $KEY_A"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PA/api/v2/app/version")
+check "without a login /api/v2 answers 403, as qBittorrent" [ "$code" = 403 ]
+body=$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/version")
 check "GET /api/v2/app/version answers v5.0.0" [ "$body" = "v5.0.0" ]
-body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/webapiVersion")
+body=$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/webapiVersion")
 check "GET /api/v2/app/webapiVersion answers a bare N.N.N" [ "$body" = "2.11.2" ]
-hdrs=$(curl -sS -D - -o /dev/null -d "" "http://127.0.0.1:$PA/api/v2/app/version")
+hdrs=$(curl -sS -H "$AUTH_A" -D - -o /dev/null -d "" "http://127.0.0.1:$PA/api/v2/app/version")
 check "POST app/version works too, text/plain like qBittorrent" \
   eval 'echo "$hdrs" | grep -q "^HTTP/1.1 200" && echo "$hdrs" | grep -qi "^content-type: text/plain; charset=UTF-8"'
 check "no Server header, as qBittorrent" eval '! echo "$hdrs" | grep -qi "^server:"'
-body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/buildInfo")
+body=$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/buildInfo")
 check "GET app/buildInfo is JSON with bitness and zlib" \
   eval 'echo "$body" | grep -q "\"bitness\":64" && echo "$body" | grep -q "\"zlib\":\"1\."'
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PA/api/v2/app/webapiversion")
-check "action names are case-sensitive (lower-case is 404)" [ "$code" = 404 ]
-code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:$PA/api/v2/app/version")
+body=$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/webapiversion")
+check "the all-lowercase alias of an action answers too" [ "$body" = "2.11.2" ]
+code=$(curl -s -H "$AUTH_A" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PA/api/v2/app/webapiVERSION")
+check "other spellings are 404 (matching is case-sensitive)" [ "$code" = 404 ]
+code=$(curl -s -H "$AUTH_A" -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:$PA/api/v2/app/version")
 check "a method other than GET/POST is a 400, like qBittorrent" [ "$code" = 400 ]
 
 # ---- malformed HTTP ----
-out=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PA/api/v2/app/version?name=%zz")
+out=$(curl -s -H "$AUTH_A" -w ' %{http_code}' "http://127.0.0.1:$PA/api/v2/app/version?name=%zz")
 check "a bad percent-escape in the query is a 400 Bad Request" [ "$out" = "Bad Request 400" ]
 out=$(printf -- '--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue' |
   curl -s -w ' %{http_code}' -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary @- \
@@ -69,7 +81,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-ww
 check "a body over http_max_body is a 413" [ "$code" = 413 ]
 exec 3<>"/dev/tcp/127.0.0.1/$PA" && printf 'GARBAGE \x01\x02 / HTTP/9.9\r\n\r\n' >&3 && timeout 5 cat <&3 >"$A.raw"; exec 3>&-
 check "a garbage request line gets lighttpd's 400" grep -qE '^HTTP/1.[01] 400' "$A.raw"
-body=$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")
+body=$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/version")
 check "lighttpd and qbit still answer after the bad requests" [ "$body" = "v5.0.0" ]
 
 # ---- the control socket ----
@@ -105,7 +117,10 @@ check "the reload is logged" grep -q "configuration reloaded" "$A/log/muleteerd.
 "$MT_SRCDIR/tools/pgcluster.sh" stop "$EXT" fast >/dev/null
 down() { "$CLI" --socket "$SOCK_A" status | grep -q "NOT CONNECTED"; }
 check "with PostgreSQL stopped, muleteer status answers and says the database is down" eventually 10 down
-check "with PostgreSQL stopped, HTTP still answers" eval '[ "$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")" = v5.0.0 ]'
+check "with PostgreSQL stopped, HTTP still answers (the API key needs no database)" \
+  eval '[ "$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/version")" = v5.0.0 ]'
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/torrents/info")
+check "with PostgreSQL stopped, a route that reads it answers 503" [ "$code" = 503 ]
 sleep 2
 check "the daemon is still running during the outage" kill -0 "$pid_a"
 "$MT_SRCDIR/tools/pgcluster.sh" start "$EXT" >/dev/null
@@ -163,8 +178,9 @@ RUNSH_B=$RUNSH_PID
 check "instance B runs its private cluster on a socket inside its var" test -S "$B/pg/.s.PGSQL.5432"
 check "instance B's PostgreSQL listens on no TCP port" \
   eval '! grep -q "listening on IPv" "$B/log/postgresql.log"'
-check "both instances answer HTTP" eval '[ "$(curl -fsS "http://127.0.0.1:$PB/api/v2/app/version")" = v5.0.0 ] &&
-  [ "$(curl -fsS "http://127.0.0.1:$PA/api/v2/app/version")" = v5.0.0 ]'
+KEY_B=$(conf_key "$B" api_key)
+check "both instances answer HTTP" eval '[ "$(curl -fsS -H "Authorization: Bearer $KEY_B" "http://127.0.0.1:$PB/api/v2/app/version")" = v5.0.0 ] &&
+  [ "$(curl -fsS -H "$AUTH_A" "http://127.0.0.1:$PA/api/v2/app/version")" = v5.0.0 ]'
 check "each CLI reaches its own daemon" eval 'MULETEER_VAR=$B "$CLI" --json status | grep -q "\"tcp_port\": *$((PB + 1))" &&
   MULETEER_VAR=$A "$CLI" --json status | grep -q "\"tcp_port\": *$((PA + 1))"'
 out=$(MULETEER_VAR=$B MULETEER_BUILD=$MT_BUILDDIR MULETEER_SKIP_BUILD=1 MULETEER_HTTP_PORT=$(free_port) \
@@ -177,15 +193,43 @@ started_b=$(PSQL "$("$MT_SRCDIR/tools/pgcluster.sh" conninfo "$B")" "SELECT extr
 check "SIGTERM stops run.sh" stop_runsh "$RUNSH_B"
 check "every process of instance B is gone" eval '[ -z "$(processes_of "$B")" ]'
 check "the daemon logged a clean stop" grep -q "muleteerd stopped" "$B/log/muleteerd.log"
-PASS_B=$(conf_key "$B" web_password)
+PASS_B=$(head -n 1 "$B/web-password" 2>/dev/null)
+HASH_B=$(conf_key "$B" web_password)
 sleep 1
 if start_runsh "$B" "$B.out2" MULETEER_HTTP_PORT="$PB"; then ok "run.sh starts again on the same state"; else not_ok "run.sh starts again on the same state"; fi
 RUNSH_B=$RUNSH_PID
-check "the second run keeps the password" eval '[ "$(conf_key "$B" web_password)" = "$PASS_B" ] && ! grep -q "new credentials" "$B.out2"'
+check "the second run keeps the password" \
+  eval '[ -n "$PASS_B" ] && [ "$(head -n 1 "$B/web-password")" = "$PASS_B" ] && [ "$(conf_key "$B" web_password)" = "$HASH_B" ] &&
+        grep -q "Password: *$PASS_B\$" "$B.out2" && ! grep -q "new credentials" "$B.out2"'
 check "the second run applies no migration again" grep -q "(0 migrations applied now)" "$B.out2"
 check "the database kept its rows across the restart" \
   eval '[ -n "$started_b" ] && [ "$(PSQL "$("$MT_SRCDIR/tools/pgcluster.sh" conninfo "$B")" "SELECT count(*) FROM schema_migrations")" -ge 1 ]'
 check "SIGTERM stops run.sh again" stop_runsh "$RUNSH_B"
+
+# ---- muleteer passwd: a new hash in muleteer.conf, nothing else touched ----
+cp -p "$B/muleteer.conf" "$B/conf.before"
+owner_b=$(stat -c %U:%G "$B/muleteer.conf")
+out=$(echo "a new web password" | MULETEER_VAR=$B "$CLI" passwd 2>&1); rc=$?
+check "muleteer passwd succeeds and says where it wrote" eval '[ $rc = 0 ] && echo "$out" | grep -q "changed in $B/muleteer.conf"'
+new_hash=$(conf_key "$B" web_password)
+check "muleteer passwd writes a new PBKDF2 string to web_password" \
+  eval '[ "$new_hash" != "$HASH_B" ] && [[ "$new_hash" =~ ^pbkdf2-sha256\$100000\$ ]] && ! grep -q "a new web password" "$B/muleteer.conf"'
+check "muleteer passwd keeps every other line, the mode 0600 and the owner" \
+  eval 'diff <(grep -v "^web_password" "$B/conf.before") <(grep -v "^web_password" "$B/muleteer.conf") >/dev/null &&
+        [ "$(grep -c "^web_password" "$B/muleteer.conf")" = 1 ] &&
+        [ "$(stat -c %a "$B/muleteer.conf")" = 600 ] && [ "$(stat -c %U:%G "$B/muleteer.conf")" = "$owner_b" ] &&
+        [ ! -e "$B/muleteer.conf.tmp" ]'
+check "muleteer passwd removes web-password" test ! -e "$B/web-password"
+out=$(printf '' | MULETEER_VAR=$B "$CLI" passwd 2>&1); rc=$?
+check "muleteer passwd without a password changes nothing" \
+  eval '[ $rc = 1 ] && [ "$(conf_key "$B" web_password)" = "$new_hash" ]'
+if start_runsh "$B" "$B.out3" MULETEER_HTTP_PORT="$PB"; then
+  check "after muleteer passwd, the banner says the password was changed" \
+    eval 'grep -q "Password: *(changed with muleteer passwd; not shown)" "$B.out3" && [ "$(conf_key "$B" web_password)" = "$new_hash" ]'
+  check "SIGTERM stops run.sh a third time" stop_runsh "$RUNSH_PID"
+else
+  not_ok "run.sh starts after muleteer passwd"; diag "$(tail -n 20 "$B.out3")"
+fi
 check "SIGTERM stops instance A" stop_runsh "$RUNSH_A"
 check "every process of instance A is gone" eval '[ -z "$(processes_of "$A")" ]'
 

@@ -15,17 +15,35 @@ else
   not_ok "Muleteer runs (run.sh)"; diag "$(tail -n 20 "$A.out")"; finish; exit 1
 fi
 
-# expect_api NAME BASE: the three answers every set-up must give.
+KEY=$(conf_key "$A" api_key)
+PASS=$(head -n 1 "$A/web-password")
+# answers URL: the program answered (403 without a login, as qBittorrent).
+answers() { case $(curl -s -o /dev/null -w '%{http_code}' "$1") in 200|403) return 0 ;; esac; return 1; }
+
+# expect_api NAME BASE [login]: the answers every set-up must give; the
+# Authorization header must reach the program (Apache: CGIPassAuth). With
+# "login", the program can also reach PostgreSQL: a login gives a cookie
+# that works.
 expect_api() {
   local name=$1 base=$2 out
   out=$(curl -s -w ' %{http_code}' "$base/api/v2/app/version")
-  check "$name: GET app/version" [ "$out" = "v5.0.0 200" ]
-  out=$(curl -s -w ' %{http_code}' "$base/api/v2/app/nothing")
+  check "$name: no login, 403" [ "$out" = "Forbidden 403" ]
+  out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $KEY" "$base/api/v2/app/version")
+  check "$name: GET app/version with the API key" [ "$out" = "v5.0.0 200" ]
+  out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $KEY" "$base/api/v2/app/nothing")
   check "$name: unknown path is 404" [ "$out" = "Not Found 404" ]
   out=$(curl -s -w ' %{http_code}' -d 'x=%zz' "$base/api/v2/app/webapiVersion")
   check "$name: malformed body is 400" [ "$out" = "Bad Request 400" ]
-  out=$(curl -s "$base/api/v2/app/buildInfo")
+  out=$(curl -s -H "Authorization: Bearer $KEY" "$base/api/v2/app/buildInfo")
   check "$name: buildInfo JSON" eval 'echo "$out" | grep -q "\"bitness\":64"'
+  if [ "${3:-}" = login ]; then
+    local jar; jar=$(mktemp "$A/jar.XXXXXX")
+    out=$(curl -s -c "$jar" --data-urlencode username=admin --data-urlencode "password=$PASS" \
+      "$base/api/v2/auth/login")
+    check "$name: auth/login answers Ok." [ "$out" = "Ok." ]
+    out=$(curl -s -b "$jar" "$base/api/v2/torrents/categories")
+    check "$name: the session cookie works" [ "$out" = "{}" ]
+  fi
 }
 
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
@@ -64,9 +82,9 @@ http {
 EOF
 setsid nginx -c "$N/nginx.conf" 2>"$N/stderr" &
 CLEANUP_PIDS+=("$!")
-if eventually 10 curl -fs -o /dev/null "http://127.0.0.1:$PN/api/v2/app/version"; then
+if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   ok "nginx starts"
-  expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
+  expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -93,7 +111,7 @@ EOF
   # Its own session: on shutdown Apache signals its whole process group.
   setsid apache2 -f "$d/httpd.conf" -DFOREGROUND 2>"$d/stderr" &
   CLEANUP_PIDS+=("$!")
-  eventually 10 curl -fs -o /dev/null "http://127.0.0.1:$port/api/v2/app/version"
+  eventually 10 answers "http://127.0.0.1:$port/api/v2/app/version"
 }
 
 mk_tmpdir AP
@@ -106,7 +124,7 @@ ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
     CGIPassAuth On
 </Location>"; then
   ok "Apache with mod_proxy_fcgi starts"
-  expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi

@@ -1,0 +1,621 @@
+/* actions.c: the mutating routes of /api/v2 (add, delete, pause/resume,
+ * categories, share limits, priorities, force start, tags). Each checks
+ * its parameters the way qBittorrent does and sends control commands to
+ * the daemon; unknown hashes are a silent no-op, as in qBittorrent. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qbit/qbit.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* ------------------------------------------------------- per-hash loop */
+
+typedef int (*each_fn)(qbit_t *q, http_response_t *resp, const char *md4, void *arg);
+
+/* for_each_hash: runs fn for every hash of `hashes` ("all": every download
+ * of this node). Stops at fn's -2 (the answer is already set). Returns 0,
+ * or -1 after an answer. */
+static int
+for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn, void *arg)
+{
+    qbit_hashes_t h;
+    if (qbit_hashes(req, resp, &h) != 0)
+        return -1;
+    if (h.all) {
+        PGresult *r = qbit_all_hashes(q, resp);
+        if (r == NULL)
+            return -1;
+        for (int i = 0; i < PQntuples(r); i++)
+            if (fn(q, resp, PQgetvalue(r, i, 0), arg) == -2) {
+                PQclear(r);
+                return -1;
+            }
+        PQclear(r);
+        return 0;
+    }
+    for (size_t i = 0; i < h.n; i++)
+        if (fn(q, resp, h.md4[i], arg) == -2)
+            return -1;
+    return 0;
+}
+
+/* What a change looks like in PostgreSQL once it has landed: a query over
+ * $1 = node, $2 = hash and the optional $3, $4 (see qbit_wait_db). */
+typedef struct {
+    const char *sql;
+    const char *arg[2];
+    int n_args;
+} wait_t;
+
+#define ROW_WHERE "SELECT 1 FROM downloads WHERE node = $1 AND hash = $2 AND "
+
+/* call_hash: cmd with {"hash": md4} plus extra's members (extra not
+ * consumed), then waits for the change to show when w is given. A
+ * download the daemon does not know is skipped; another refusal is logged
+ * and skipped (qBittorrent answers 200 regardless). */
+static int
+call_hash(qbit_t *q, http_response_t *resp, const char *cmd, const char *md4, json_object *extra,
+          const wait_t *w)
+{
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "hash", json_object_new_string(md4));
+    if (extra != NULL) {
+        json_object_object_foreach(extra, k, v)
+            json_object_object_add(args, k, json_object_get(v));
+    }
+    mt_error_t *err = NULL;
+    int rc = qbit_call(q, resp, cmd, args, NULL, &err);
+    json_object_put(args);
+    if (rc == -1 && err != NULL && err->code != MT_ERR_NOT_FOUND)
+        log_warn("%s %s: %s", cmd, md4, err->message);
+    mt_error_free(err);
+    if (rc == 0 && w != NULL && w->sql != NULL) {
+        const char *p[3] = { md4, w->arg[0], w->arg[1] };
+        qbit_wait_db(q, w->sql, p, 1 + w->n_args);
+    }
+    return rc;
+}
+
+typedef struct {
+    const char *cmd;
+    json_object *extra;
+    const wait_t *wait;
+} simple_t;
+
+static int
+each_cmd(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
+{
+    const simple_t *a = arg;
+    return call_hash(q, resp, a->cmd, md4, a->extra, a->wait);
+}
+
+/* simple: a route that runs one daemon command on each hash (waiting for
+ * each change to show, per w), then answers 200 with an empty body. */
+static int
+simple(http_request_t *req, http_response_t *resp, void *ctx, const char *cmd, json_object *extra,
+       const wait_t *w)
+{
+    simple_t a = { cmd, extra, w };
+    int rc = for_each_hash(ctx, req, resp, each_cmd, &a);
+    json_object_put(extra);
+    if (rc != 0)
+        return 0;
+    return qbit_text(resp, 200, NULL);
+}
+
+/* text_array: a PostgreSQL text[] literal of strings (a new string). */
+static char *
+text_array(const char *const *v, int n)
+{
+    size_t len = 3;
+    for (int i = 0; i < n; i++)
+        len += 2 * strlen(v[i]) + 3;
+    char *out = xmalloc(len), *o = out;
+    *o++ = '{';
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = ',';
+        *o++ = '"';
+        for (const char *c = v[i]; *c != '\0'; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+/* ----------------------------------------------------------------- add */
+
+static void
+add_number_arg(json_object *args, http_request_t *req, const char *param, const char *key,
+               bool integer)
+{
+    const char *v = http_request_param(req, param);
+    if (v == NULL || *v == '\0')
+        return;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(d))
+        return; /* qBittorrent ignores what it cannot read */
+    if (integer)
+        json_object_object_add(args, key, json_object_new_int64((int64_t)d));
+    else
+        json_object_object_add(args, key, json_object_new_double(d));
+}
+
+int
+qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    /* .torrent uploads: Muleteer has no BitTorrent */
+    const http_param_t *file = http_request_find_param(req, HTTP_SRC_FORM, "torrents", NULL);
+    if (file != NULL && file->filename != NULL) {
+        char *msg = xasprintf("Error: '%s' is not a valid torrent file. Muleteer downloads "
+                              "ed2k:// links and eD2K magnets only.",
+                              file->filename);
+        qbit_text(resp, 415, msg);
+        free(msg);
+        return 0;
+    }
+    const char *urls = http_request_param(req, "urls");
+    if (urls == NULL || *urls == '\0')
+        return qbit_text(resp, 200, "Fails.");
+
+    json_object *common = json_object_new_object();
+    const char *cat = http_request_param(req, "category");
+    if (cat != NULL && *cat != '\0') {
+        if (!qbit_category_valid(cat)) {
+            json_object_put(common);
+            return qbit_text(resp, 409, "Incorrect category name");
+        }
+        json_object_object_add(common, "category", json_object_new_string(cat));
+    }
+    /* 4.x sends paused, 5.x stopped; either stops it */
+    bool stopped = false, b;
+    if (qbit_bool_parse(http_request_param(req, "paused"), &b) == 0 && b)
+        stopped = true;
+    if (qbit_bool_parse(http_request_param(req, "stopped"), &b) == 0 && b)
+        stopped = true;
+    if (stopped)
+        json_object_object_add(common, "stopped", json_object_new_boolean(true));
+    add_number_arg(common, req, "ratioLimit", "ratio_limit", false);
+    add_number_arg(common, req, "seedingTimeLimit", "seeding_time_limit", true);
+    const char *tv = http_request_param(req, "tags");
+    if (tv != NULL && *tv != '\0') {
+        char *buf;
+        const char *tags[32];
+        int n = qbit_tags_parse(tv, &buf, tags, 32);
+        if (n < 0) {
+            free(buf);
+            json_object_put(common);
+            return qbit_text(resp, 400, "Invalid tag name");
+        }
+        json_object *arr = json_object_new_array();
+        for (int i = 0; i < n; i++)
+            json_object_array_add(arr, json_object_new_string(tags[i]));
+        json_object_object_add(common, "tags", arr);
+        free(buf);
+    }
+    json_object_object_add(common, "added_by",
+                           json_object_new_string(q->user != NULL ? q->user : ""));
+    json_object_object_add(common, "added_via", json_object_new_string("api-v2"));
+
+    int added = 0;
+    char *copy = xstrdup(urls);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        mt_error_t *err = NULL;
+        char *link = qbit_link_to_ed2k(line, &err);
+        if (link == NULL) {
+            log_info("add: refused %.80s: %s", line, err->message);
+            mt_error_free(err);
+            continue;
+        }
+        json_object *args = json_object_new_object();
+        json_object_object_foreach(common, k, v)
+            json_object_object_add(args, k, json_object_get(v));
+        json_object_object_add(args, "link", json_object_new_string(link));
+        free(link);
+        json_object *res = NULL;
+        int rc = qbit_call(q, resp, "add", args, &res, &err);
+        json_object_put(args);
+        json_object *h = NULL;
+        if (rc == 0 && json_object_object_get_ex(res, "hash", &h)) {
+            /* Sonarr reads the item right after adding it */
+            const char *p[] = { json_object_get_string(h) };
+            qbit_wait_db(q, "SELECT 1 FROM downloads WHERE node = $1 AND hash = lower($2)", p, 1);
+        }
+        json_object_put(res);
+        if (rc == -2) {
+            free(copy);
+            json_object_put(common);
+            return 0;
+        }
+        if (rc == 0)
+            added++;
+        else
+            log_info("add: %s", err != NULL ? err->message : "refused");
+        mt_error_free(err);
+    }
+    free(copy);
+    json_object_put(common);
+    return qbit_text(resp, 200, added > 0 ? "Ok." : "Fails.");
+}
+
+/* -------------------------------------------------- delete, stop, start */
+
+int
+qbit_torrents_delete(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    /* deleteFiles missing means false: Sonarr leaves it out when it wants
+     * the data kept (qBittorrent would answer 400). */
+    bool del = false;
+    qbit_bool_parse(http_request_param(req, "deleteFiles"), &del);
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "delete_files", json_object_new_boolean(del));
+    static const wait_t w = {
+        "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM downloads WHERE node = $1 AND hash = $2)",
+        { NULL, NULL }, 0
+    };
+    return simple(req, resp, ctx, "delete", extra, &w);
+}
+
+int
+qbit_torrents_pause(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    static const wait_t w = { ROW_WHERE "state NOT IN ('downloading', 'stalled', 'queued')",
+                             { NULL, NULL }, 0 };
+    return simple(req, resp, ctx, "pause", NULL, &w);
+}
+
+int
+qbit_torrents_resume(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    static const wait_t w = { ROW_WHERE "state NOT IN ('paused', 'stopped')", { NULL, NULL }, 0 };
+    return simple(req, resp, ctx, "resume", NULL, &w);
+}
+
+/* ---------------------------------------------------------- categories */
+
+/* category_dir: savePath as the daemon's incoming_path: "" keeps the
+ * default, a relative path is under incoming_dir (as qBittorrent puts it
+ * under its save path). A new string or NULL. */
+static char *
+category_dir(qbit_t *q, const char *save_path)
+{
+    if (save_path == NULL || *save_path == '\0')
+        return NULL;
+    if (save_path[0] == '/')
+        return xstrdup(save_path);
+    return xasprintf("%s/%s", conf_get_str(cgienv_conf(q->env), "incoming_dir"), save_path);
+}
+
+int
+qbit_torrents_create_category(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    const char *name = qbit_param(req, resp, "category");
+    if (name == NULL)
+        return 0;
+    if (*name == '\0')
+        return qbit_text(resp, 400, "Category cannot be empty");
+    if (!qbit_category_valid(name))
+        return qbit_text(resp, 409, "Incorrect category name");
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "name", json_object_new_string(name));
+    char *dir = category_dir(q, http_request_param(req, "savePath"));
+    if (dir != NULL)
+        json_object_object_add(args, "incoming_path", json_object_new_string(dir));
+    free(dir);
+    mt_error_t *err = NULL;
+    int rc = qbit_call(q, resp, "category-add", args, NULL, &err);
+    json_object_put(args);
+    if (rc == -2)
+        return 0;
+    if (rc == -1) {
+        log_info("createCategory %s: %s", name, err != NULL ? err->message : "refused");
+        mt_error_free(err);
+        return qbit_text(resp, 409, "Unable to create category");
+    }
+    const char *p[] = { name };
+    qbit_wait_db(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", p, 1);
+    return qbit_text(resp, 200, NULL);
+}
+
+int
+qbit_torrents_edit_category(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    const char *name = qbit_param(req, resp, "category");
+    if (name == NULL)
+        return 0;
+    const char *save_path = qbit_param(req, resp, "savePath");
+    if (save_path == NULL)
+        return 0;
+    if (*name == '\0')
+        return qbit_text(resp, 400, "Category cannot be empty");
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "name", json_object_new_string(name));
+    char *dir = category_dir(q, save_path);
+    if (dir == NULL)
+        dir = xasprintf("%s/%s", conf_get_str(cgienv_conf(q->env), "incoming_dir"), name);
+    json_object_object_add(args, "incoming_path", json_object_new_string(dir));
+    mt_error_t *err = NULL;
+    int rc = qbit_call(q, resp, "category-edit", args, NULL, &err);
+    json_object_put(args);
+    if (rc == -1) {
+        log_info("editCategory %s: %s", name, err != NULL ? err->message : "refused");
+        mt_error_free(err);
+        qbit_text(resp, 409, "Unable to edit category");
+    } else if (rc == 0) {
+        const char *p[] = { name, dir };
+        qbit_wait_db(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2"
+                        " AND incoming_path = $3", p, 2);
+        qbit_text(resp, 200, NULL);
+    }
+    free(dir);
+    return 0;
+}
+
+int
+qbit_torrents_remove_categories(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    const char *names = qbit_param(req, resp, "categories");
+    if (names == NULL)
+        return 0;
+    char *copy = xstrdup(names);
+    char *save = NULL;
+    for (char *n = strtok_r(copy, "\n", &save); n != NULL; n = strtok_r(NULL, "\n", &save)) {
+        json_object *args = json_object_new_object();
+        json_object_object_add(args, "name", json_object_new_string(n));
+        int rc = qbit_call(q, resp, "category-remove", args, NULL, NULL);
+        json_object_put(args);
+        if (rc == -2) {
+            free(copy);
+            return 0;
+        }
+        if (rc == 0) {
+            const char *p[] = { n };
+            qbit_wait_db(q, "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM categories"
+                            " WHERE node = $1 AND name = $2)", p, 1);
+        }
+    }
+    free(copy);
+    return qbit_text(resp, 200, NULL);
+}
+
+/* category_exists: 1, 0, or -1 after answering 503. */
+static int
+category_exists(qbit_t *q, http_response_t *resp, const char *name)
+{
+    PGconn *db = qbit_db(q, resp);
+    if (db == NULL)
+        return -1;
+    const char *params[] = { qbit_node(q), name };
+    PGresult *r = PQexecParams(db, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", 2,
+                               NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("database: %s", PQerrorMessage(db));
+        PQclear(r);
+        qbit_text(resp, 503, "Database unavailable");
+        return -1;
+    }
+    int found = PQntuples(r) > 0;
+    PQclear(r);
+    return found;
+}
+
+int
+qbit_torrents_set_category(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *cat = qbit_param(req, resp, "category");
+    if (cat == NULL)
+        return 0;
+    /* unlike add, setCategory never creates a category */
+    if (*cat != '\0') {
+        int found = qbit_category_valid(cat) ? category_exists(q, resp, cat) : 0;
+        if (found < 0)
+            return 0;
+        if (found == 0)
+            return qbit_text(resp, 409, "Incorrect category name");
+    }
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "category", json_object_new_string(cat));
+    wait_t w = { ROW_WHERE "coalesce(category, '') = $3", { cat }, 1 };
+    return simple(req, resp, ctx, "set-category", extra, &w);
+}
+
+/* --------------------------------------------- limits, priority, force */
+
+int
+qbit_torrents_set_share_limits(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *rv = qbit_param(req, resp, "ratioLimit");
+    if (rv == NULL)
+        return 0;
+    const char *tv = qbit_param(req, resp, "seedingTimeLimit");
+    if (tv == NULL)
+        return 0;
+    /* what qBittorrent's toDouble/toInt give: 0 for unreadable text */
+    char *end;
+    double ratio = strtod(rv, &end);
+    if (*end != '\0' || end == rv || !isfinite(ratio))
+        ratio = 0;
+    long long minutes = strtoll(tv, &end, 10);
+    if (*end != '\0' || end == tv)
+        minutes = 0;
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "ratio_limit", json_object_new_double(ratio));
+    json_object_object_add(extra, "seeding_time_limit", json_object_new_int64(minutes));
+    char rs[64], ms[32];
+    snprintf(rs, sizeof rs, "%.17g", ratio);
+    snprintf(ms, sizeof ms, "%lld", minutes);
+    wait_t w = { ROW_WHERE "ratio_limit = $3::float8 AND seeding_time_limit = $4::bigint",
+                 { rs, ms }, 2 };
+    return simple(req, resp, ctx, "share-limits", extra, &w);
+}
+
+/* eD2K has three download priorities; qBittorrent's queue moves map onto
+ * them: top = high, bottom = low, increase/decrease one step. */
+typedef enum { PRIO_TOP, PRIO_BOTTOM, PRIO_UP, PRIO_DOWN } prio_move_t;
+
+static int
+each_prio(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
+{
+    prio_move_t move = *(prio_move_t *)arg;
+    static const char *const names[] = { "low", "normal", "high" };
+    int level = 1;
+    if (move == PRIO_UP || move == PRIO_DOWN) {
+        PGconn *db = qbit_db(q, resp);
+        if (db == NULL)
+            return -2;
+        const char *params[] = { qbit_node(q), md4 };
+        PGresult *r = PQexecParams(db,
+                                   "SELECT priority FROM downloads WHERE node = $1 AND hash = $2",
+                                   2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            PQclear(r);
+            qbit_text(resp, 503, "Database unavailable");
+            return -2;
+        }
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            return 0;
+        }
+        level = atoi(PQgetvalue(r, 0, 0)) + 1; /* -1..1 -> 0..2 */
+        PQclear(r);
+        level += move == PRIO_UP ? 1 : -1;
+        if (level < 0)
+            level = 0;
+        if (level > 2)
+            level = 2;
+    } else {
+        level = move == PRIO_TOP ? 2 : 0;
+    }
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "priority", json_object_new_string(names[level]));
+    char lv[8];
+    snprintf(lv, sizeof lv, "%d", level - 1);
+    wait_t w = { ROW_WHERE "(priority = $3::int OR state = 'completed')", { lv }, 1 };
+    int rc = call_hash(q, resp, "priority", md4, extra, &w);
+    json_object_put(extra);
+    return rc;
+}
+
+static int
+prio(http_request_t *req, http_response_t *resp, void *ctx, prio_move_t move)
+{
+    if (for_each_hash(ctx, req, resp, each_prio, &move) != 0)
+        return 0;
+    return qbit_text(resp, 200, NULL);
+}
+
+int
+qbit_torrents_top_prio(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return prio(req, resp, ctx, PRIO_TOP);
+}
+
+int
+qbit_torrents_bottom_prio(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return prio(req, resp, ctx, PRIO_BOTTOM);
+}
+
+int
+qbit_torrents_increase_prio(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return prio(req, resp, ctx, PRIO_UP);
+}
+
+int
+qbit_torrents_decrease_prio(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return prio(req, resp, ctx, PRIO_DOWN);
+}
+
+int
+qbit_torrents_set_force_start(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *v = qbit_param(req, resp, "value");
+    if (v == NULL)
+        return 0;
+    bool value = false; /* qBittorrent: unreadable means false */
+    qbit_bool_parse(v, &value);
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "value", json_object_new_boolean(value));
+    wait_t w = { ROW_WHERE "force_start = $3::bool", { value ? "true" : "false" }, 1 };
+    return simple(req, resp, ctx, "force-start", extra, &w);
+}
+
+/* ---------------------------------------------------------------- tags */
+
+static int
+tags_route(http_request_t *req, http_response_t *resp, void *ctx, bool add)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *tv = add ? qbit_param(req, resp, "tags") : http_request_param(req, "tags");
+    if (add && tv == NULL)
+        return 0;
+    char *buf = NULL;
+    const char *tags[32];
+    int n = qbit_tags_parse(tv, &buf, tags, 32);
+    if (n < 0) {
+        free(buf);
+        return qbit_text(resp, 400, "Invalid tag name");
+    }
+    if (add && n == 0) {
+        free(buf);
+        return qbit_text(resp, 200, NULL); /* nothing to add */
+    }
+    json_object *extra = json_object_new_object();
+    char *lit = NULL;
+    wait_t w = { ROW_WHERE "cardinality(tags) = 0", { NULL, NULL }, 0 };
+    if (n > 0) {
+        json_object *arr = json_object_new_array();
+        for (int i = 0; i < n; i++)
+            json_object_array_add(arr, json_object_new_string(tags[i]));
+        json_object_object_add(extra, "tags", arr);
+        lit = text_array(tags, n);
+        w.sql = add ? ROW_WHERE "$3::text[] <@ tags" : ROW_WHERE "NOT (tags && $3::text[])";
+        w.arg[0] = lit;
+        w.n_args = 1;
+    }
+    int rc = simple(req, resp, ctx, add ? "tags-add" : "tags-remove", extra, &w);
+    free(lit);
+    free(buf);
+    return rc;
+}
+
+int
+qbit_torrents_add_tags(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return tags_route(req, resp, ctx, true);
+}
+
+int
+qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return tags_route(req, resp, ctx, false);
+}

@@ -1,0 +1,370 @@
+/* logic.c: the pure rules of the qBittorrent adapter (hashes, accepted
+ * links and magnets, state names, category names, booleans, tags); no
+ * HTTP, no SQL, so tests/unit/check_qbit.c covers them directly. */
+#include "config.h"
+
+#include "qbit/logic.h"
+#include "ed2k/hash.h"
+#include "ed2k/link.h"
+#include "ed2k/text.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool
+all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static void
+lower_copy(char *dst, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)tolower((unsigned char)src[i]);
+    dst[n] = '\0';
+}
+
+qbit_hash_rc_t
+qbit_hash_parse(const char *s, char md4[33])
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if ((n != 32 && n != 40) || !all_hex(s, n))
+        return QBIT_HASH_MALFORMED;
+    if (n == 40 && memcmp(s + 32, QBIT_HASH_PAD, 8) != 0)
+        return QBIT_HASH_FOREIGN;
+    lower_copy(md4, s, 32);
+    return QBIT_HASH_OK;
+}
+
+int
+qbit_hashes_parse(const char *s, qbit_hashes_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (strcmp(s, "all") == 0) {
+        out->all = true;
+        return 0;
+    }
+    size_t entries = 0;
+    const char *p = s;
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (++entries > QBIT_MAX_HASHES)
+            return -1;
+        char one[41];
+        char md4[33];
+        if (len <= 40) {
+            memcpy(one, p, len);
+            one[len] = '\0';
+            if (qbit_hash_parse(one, md4) == QBIT_HASH_OK) {
+                bool dup = false;
+                for (size_t i = 0; i < out->n && !dup; i++)
+                    dup = strcmp(out->md4[i], md4) == 0;
+                if (!dup)
+                    memcpy(out->md4[out->n++], md4, 33);
+            }
+        }
+        if (bar == NULL)
+            break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- magnets */
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* uri_decode: a magnet parameter value, percent-decoded, '+' read as a
+ * space (as libtorrent reads magnets). NULL for a bad escape or %00. */
+static char *
+uri_decode(const char *s, size_t len)
+{
+    char *out = xmalloc(len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            if (i + 2 >= len) {
+                free(out);
+                return NULL;
+            }
+            int a = hexval((unsigned char)s[i + 1]), b = hexval((unsigned char)s[i + 2]);
+            if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+                free(out);
+                return NULL;
+            }
+            out[o++] = (char)(a * 16 + b);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static bool
+prefix_ci(const char *s, size_t len, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    return len >= pl && strncasecmp(s, prefix, pl) == 0;
+}
+
+/* magnet_to_ed2k: the ed2k link text for a magnet, or NULL with err. */
+static char *
+magnet_to_ed2k(const char *m, mt_error_t **err)
+{
+    const char *q = m + strlen("magnet:?");
+    char md4[33] = "";
+    bool have_md4 = false, conflict = false;
+    char *name = NULL;
+    uint64_t size = 0;
+    bool have_size = false;
+    while (*q != '\0') {
+        const char *amp = strchr(q, '&');
+        size_t len = amp != NULL ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        if (eq != NULL) {
+            size_t klen = (size_t)(eq - q);
+            const char *v = eq + 1;
+            size_t vlen = len - klen - 1;
+            char cand[33];
+            bool found = false;
+            if (klen >= 2 && strncmp(q, "xt", 2) == 0) {
+                if (prefix_ci(v, vlen, "urn:ed2k:") && vlen == 9 + 32 && all_hex(v + 9, 32)) {
+                    lower_copy(cand, v + 9, 32);
+                    found = true;
+                } else if (prefix_ci(v, vlen, "urn:ed2khash:") && vlen == 13 + 32 &&
+                           all_hex(v + 13, 32)) {
+                    lower_copy(cand, v + 13, 32);
+                    found = true;
+                } else if (prefix_ci(v, vlen, "urn:btih:") && vlen == 9 + 40 &&
+                           all_hex(v + 9, 40) && memcmp(v + 9 + 32, QBIT_HASH_PAD, 8) == 0) {
+                    lower_copy(cand, v + 9, 32);
+                    found = true;
+                }
+                if (found) {
+                    if (have_md4 && strcmp(md4, cand) != 0)
+                        conflict = true;
+                    memcpy(md4, cand, 33);
+                    have_md4 = true;
+                }
+            } else if (klen == 2 && strncmp(q, "xl", 2) == 0) {
+                char num[24];
+                if (vlen == 0 || vlen >= sizeof num) {
+                    free(name);
+                    mt_error_set(err, MT_ERR_INVALID, "the magnet's xl is not a size");
+                    return NULL;
+                }
+                memcpy(num, v, vlen);
+                num[vlen] = '\0';
+                char *end;
+                unsigned long long x = strtoull(num, &end, 10);
+                if (*end != '\0' || !isdigit((unsigned char)num[0]) || x == 0 ||
+                    x > ED2K_MAX_FILE_SIZE) {
+                    free(name);
+                    mt_error_set(err, MT_ERR_INVALID, "the magnet's xl is not a valid size");
+                    return NULL;
+                }
+                size = x;
+                have_size = true;
+            } else if (klen == 2 && strncmp(q, "dn", 2) == 0 && name == NULL) {
+                name = uri_decode(v, vlen);
+                if (name == NULL) {
+                    mt_error_set(err, MT_ERR_INVALID, "the magnet's dn has a bad escape");
+                    return NULL;
+                }
+            }
+        }
+        if (amp == NULL)
+            break;
+        q = amp + 1;
+    }
+    if (!have_md4) {
+        free(name);
+        mt_error_set(err, MT_ERR_UNSUPPORTED,
+                     "the magnet has no eD2K hash (xt=urn:ed2k: or a btih ending in 00000000)");
+        return NULL;
+    }
+    if (conflict) {
+        free(name);
+        mt_error_set(err, MT_ERR_INVALID, "the magnet names two different eD2K hashes");
+        return NULL;
+    }
+    if (!have_size || name == NULL || *name == '\0') {
+        free(name);
+        mt_error_set(err, MT_ERR_INVALID, "an eD2K magnet needs xl (the size) and dn (the name)");
+        return NULL;
+    }
+    ed2k_link_t l = { .type = ED2K_LINK_FILE, .name = name, .size = size };
+    ed2k_hash_from_hex(md4, l.hash);
+    char *text = ed2k_link_format(&l);
+    free(name);
+    return text;
+}
+
+char *
+qbit_link_to_ed2k(const char *url, mt_error_t **err)
+{
+    while (*url == ' ' || *url == '\t' || *url == '\r')
+        url++;
+    size_t len = strlen(url);
+    while (len > 0 && (url[len - 1] == ' ' || url[len - 1] == '\t' || url[len - 1] == '\r'))
+        len--;
+    char *line = xstrndup(url, len);
+    char *text = NULL;
+    if (strncasecmp(line, "magnet:?", 8) == 0) {
+        text = magnet_to_ed2k(line, err);
+    } else if (strncasecmp(line, "ed2k://", 7) == 0) {
+        text = xstrdup(line);
+    } else {
+        mt_error_set(err, MT_ERR_UNSUPPORTED, "not an ed2k:// link or an eD2K magnet");
+    }
+    free(line);
+    if (text == NULL)
+        return NULL;
+    /* Parsing checks everything (size range, name rules) and normalises. */
+    ed2k_link_t *l = NULL;
+    if (ed2k_link_parse(text, &l, err) != 0) {
+        free(text);
+        return NULL;
+    }
+    free(text);
+    if (l->type != ED2K_LINK_FILE) {
+        ed2k_link_free(l);
+        mt_error_set(err, MT_ERR_UNSUPPORTED, "only ed2k:// file links can be downloaded");
+        return NULL;
+    }
+    char *out = ed2k_link_format(l);
+    ed2k_link_free(l);
+    return out;
+}
+
+/* --------------------------------------------------------------- states */
+
+const char *const qbit_db_states[] = { "queued",   "downloading", "stalled",   "paused",
+                                       "stopped",  "checking",    "moving",    "completed",
+                                       "error",    "missing" };
+const size_t qbit_n_db_states = sizeof qbit_db_states / sizeof qbit_db_states[0];
+
+const char *
+qbit_state(const char *s, bool force_start)
+{
+    static const struct {
+        const char *db, *qbit;
+    } map[] = {
+        { "downloading", "downloading" }, { "stalled", "stalledDL" },
+        { "queued", "queuedDL" },         { "checking", "checkingDL" },
+        { "moving", "moving" },           { "paused", "stoppedDL" },
+        { "stopped", "stoppedDL" },       { "error", "error" },
+        { "missing", "missingFiles" },    { "completed", "stoppedUP" },
+    };
+    if (s == NULL)
+        return "unknown";
+    if (force_start && (strcmp(s, "downloading") == 0 || strcmp(s, "stalled") == 0 ||
+                        strcmp(s, "queued") == 0))
+        return "forcedDL";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(s, map[i].db) == 0)
+            return map[i].qbit;
+    return "unknown";
+}
+
+/* ----------------------------------------------------- names and values */
+
+bool
+qbit_category_valid(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > 255 || !ed2k_utf8_is_valid(name, n))
+        return false;
+    if (name[0] == '/' || name[n - 1] == '/')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            return false;
+        if (c == '/' && name[i + 1] == '/')
+            return false;
+    }
+    /* no "." or ".." part: a category is a directory under incoming_dir */
+    const char *p = name;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (slash == NULL)
+            break;
+        p = slash + 1;
+    }
+    return true;
+}
+
+int
+qbit_bool_parse(const char *s, bool *out)
+{
+    if (s != NULL && strcasecmp(s, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (s != NULL && strcasecmp(s, "false") == 0) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+int
+qbit_tags_parse(const char *s, char **buf, const char **tags, size_t max)
+{
+    *buf = xstrdup(s != NULL ? s : "");
+    size_t n = 0;
+    char *p = *buf;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            p[--len] = '\0';
+        if (len > 0) {
+            if (len > 64 || !ed2k_utf8_is_valid(p, len))
+                return -1;
+            for (size_t i = 0; i < len; i++)
+                if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                    return -1;
+            bool dup = false;
+            for (size_t i = 0; i < n && !dup; i++)
+                dup = strcmp(tags[i], p) == 0;
+            if (!dup) {
+                if (n == max)
+                    return -1;
+                tags[n++] = p;
+            }
+        }
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return (int)n;
+}

@@ -1,0 +1,80 @@
+/* logic.h: the pure rules of the qBittorrent adapter, kept apart from
+ * HTTP and SQL so they can be unit-tested: hashes (the eD2K MD4 padded to
+ * a 40-hex "infohash"), the links and magnets torrents/add accepts, the
+ * state names, category names, booleans and tag lists. */
+#ifndef MT_CGI_QBIT_LOGIC_H
+#define MT_CGI_QBIT_LOGIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* The padding that turns a 32-hex MD4 into the 40-hex hash qBittorrent
+ * clients expect (the aMuTorrent/eMuleBB convention). */
+#define QBIT_HASH_PAD "00000000"
+/* Most hashes one request may name (`hashes=a|b|...`). */
+#define QBIT_MAX_HASHES 100
+
+typedef enum {
+    QBIT_HASH_OK = 0,      /* md4 filled */
+    QBIT_HASH_MALFORMED,   /* not 32 or 40 hex digits */
+    QBIT_HASH_FOREIGN,     /* 40 hex digits without the padding: a hash no
+                              eD2K download can have */
+} qbit_hash_rc_t;
+
+/* qbit_hash_parse: a hash as clients send it: 40 hex digits ending in
+ * QBIT_HASH_PAD, or a bare 32-hex MD4, any case, no blanks. md4 gets the
+ * MD4 in lower case. */
+qbit_hash_rc_t qbit_hash_parse(const char *s, char md4[33]);
+
+/* A `hashes` parameter: "all", or 1..QBIT_MAX_HASHES hashes separated by
+ * '|'. Malformed and foreign hashes are dropped (qBittorrent ignores
+ * them), duplicates too. */
+typedef struct {
+    bool all;
+    size_t n;                            /* valid MD4s in md4 */
+    char md4[QBIT_MAX_HASHES][33];
+} qbit_hashes_t;
+
+/* qbit_hashes_parse: 0, or -1 when there are more than QBIT_MAX_HASHES
+ * entries or the value is empty (a 400). */
+int qbit_hashes_parse(const char *s, qbit_hashes_t *out);
+
+/* qbit_link_to_ed2k: one line of torrents/add `urls` turned into the
+ * ed2k:// file link the daemon's `add` takes (a new string). Accepted:
+ * - an ed2k://|file|...|/ link (checked, returned normalised);
+ * - a magnet carrying xt=urn:ed2k:<md4> (or urn:ed2khash:), or a padded
+ *   btih (xt=urn:btih:<md4>00000000), with xl (the size) and dn (the name).
+ * Anything else (a plain BitTorrent magnet, http URLs, garbage) fails with
+ * MT_ERR_UNSUPPORTED or MT_ERR_INVALID and a message saying why. */
+char *qbit_link_to_ed2k(const char *url, mt_error_t **err);
+
+/* qbit_state: the qBittorrent 5.x state for a downloads.state value. A
+ * completed download is stoppedUP (what Arr removal after import needs);
+ * a forced one that is not stopped is forcedDL. Unknown values give
+ * "unknown" (which Sonarr shows as downloading with a warning). */
+const char *qbit_state(const char *db_state, bool force_start);
+
+/* The downloads.state values, for building SQL from the same table. */
+extern const char *const qbit_db_states[];
+extern const size_t qbit_n_db_states;
+
+/* qbit_category_valid: qBittorrent's category name rule (no '\\', no
+ * leading, trailing or doubled '/') plus Muleteer's (valid UTF-8, no
+ * control characters, at most 255 bytes, no "." or ".." part). Empty is
+ * not valid (callers answer it separately). */
+bool qbit_category_valid(const char *name);
+
+/* qbit_bool_parse: "true"/"false" in any case (what .NET and qBittorrent
+ * send). 0, or -1 for anything else. */
+int qbit_bool_parse(const char *s, bool *out);
+
+/* qbit_tags_parse: a comma-separated tag list: each tag trimmed, empty
+ * ones dropped, duplicates dropped. Returns the count (0..max) stored in
+ * tags (pointers into buf, a copy of s the caller frees), or -1 when a tag
+ * is invalid (over 64 bytes, control characters, invalid UTF-8) or there
+ * are more than max. */
+int qbit_tags_parse(const char *s, char **buf, const char **tags, size_t max);
+
+#endif
