@@ -287,6 +287,14 @@ qbit_state(const char *s, bool force_start)
     return "unknown";
 }
 
+const char *
+qbit_seed_state(bool limit_reached, bool uploading)
+{
+    if (limit_reached)
+        return "stoppedUP";
+    return uploading ? "uploading" : "stalledUP";
+}
+
 /* ----------------------------------------------------- names and values */
 
 bool

@@ -202,14 +202,21 @@ req GET "torrents/files?hash=$HASH40"
 check "files: one entry named as the file, index 0, size" \
   jqt --arg n "$EPISODE" --argjson s "$SIZE" 'length == 1 and .[0].name == $n and .[0].index == 0 and .[0].size == $s'
 
-completed() { req GET "torrents/info?hashes=$HASH40"; jqt '.[0].state == "stoppedUP"'; }
+completed() { req GET "torrents/info?hashes=$HASH40"; jqt '.[0].progress == 1 and .[0].completion_on > 0'; }
 if eventually 300 completed; then
-  ok "the download completes from amuled (sources from the server) and reads stoppedUP"
+  ok "the download completes from amuled (sources from the server)"
 else
-  not_ok "the download completes from amuled (sources from the server) and reads stoppedUP"
+  not_ok "the download completes from amuled (sources from the server)"
   diag "$BODY" "$(tail -n 30 "$VAR/log/muleteerd.log")"
 fi
 CONTENT=$(jq -r '.[0].content_path' <<<"$BODY")
+check "with its own share goal (ratio 2, 30 min) not reached it still seeds: stalledUP or uploading" \
+  jqt '.[0].state == "stalledUP" or .[0].state == "uploading"'
+req POST torrents/setShareLimits --data-urlencode "hashes=$HASH40" --data-urlencode ratioLimit=-2 \
+  --data-urlencode seedingTimeLimit=-2
+stopped_up() { req GET "torrents/info?hashes=$HASH40"; jqt '.[0].state == "stoppedUP"'; }
+check "back on the global limit (ratio 0, reached at once): stoppedUP, so Sonarr may remove it" \
+  eventually 5 stopped_up
 check "completed: progress 1, amount_left 0, completion_on set, size = completed" \
   jqt --argjson s "$SIZE" '.[0].progress == 1 and .[0].amount_left == 0 and .[0].completion_on > 0
        and .[0].completed == $s and .[0].eta == 8640000'
@@ -306,6 +313,17 @@ req POST torrents/createCategory -d ''
 check "createCategory without the parameter: 400" is 400 "Bad Request"
 req POST torrents/createCategory --data-urlencode category=tv/sub
 check "a nested category name is valid" is 200 ""
+req POST torrents/editCategory --data-urlencode category=tv/sub --data-urlencode savePath=elsewhere
+check "editCategory: 200" is 200 ""
+req GET torrents/categories
+check "a relative savePath is under the incoming directory" \
+  jqt --arg p "$VAR/incoming/elsewhere" '.["tv/sub"].savePath == $p'
+req POST torrents/editCategory --data-urlencode category=nope --data-urlencode savePath=
+check "editCategory of an unknown category: 409" is 409 "Unable to edit category"
+req POST torrents/removeCategories --data-urlencode $'categories=tv/sub\nnope'
+check "removeCategories (newline-separated, unknown names ignored): 200" is 200 ""
+req GET torrents/categories
+check "the removed category is gone" jqt 'has("tv/sub") | not'
 req POST torrents/setCategory --data-urlencode "hashes=$HASH40" --data-urlencode category=nope
 check "setCategory to an unknown category: 409 (no auto-create)" is 409 "Incorrect category name"
 req POST torrents/setCategory --data-urlencode "hashes=$HASH40"
@@ -326,10 +344,23 @@ printf 'd8:announce0:e' >"$T/junk.torrent"
 req POST torrents/add -F "torrents=@$T/junk.torrent;type=application/x-bittorrent" -F category=tv-sonarr
 check "a .torrent upload: 415" eval '[ "$CODE" = 415 ] && grep -q "junk.torrent" <<<"$BODY"'
 MD4C=fedcba9876543210fedcba98765432$(printf '%02x' $((RANDOM % 256)))
-req POST torrents/add -F "urls=magnet:?xt=urn:ed2k:$MD4C&xl=1000&dn=multi.bin" -F category=tv-sonarr -F tags=a,b
+req POST torrents/add -F "urls=magnet:?xt=urn:ed2k:$MD4C&xl=1000&dn=multi.bin" -F category=made-on-add -F tags=a,b
 check "multipart bodies are read too" is 200 Ok.
-mp_row() { req GET "torrents/info?hashes=$MD4C"; jqt '.[0].name == "multi.bin" and .[0].tags == "a, b"'; }
-check "the multipart add shows, with its tags" eventually 5 mp_row
+mp_row() { req GET "torrents/info?hashes=$MD4C"; jqt '.[0].name == "multi.bin" and .[0].tags == "a, b" and .[0].category == "made-on-add"'; }
+check "the multipart add shows, with its tags and category" eventually 5 mp_row
+req GET torrents/categories
+check "add with an unknown category creates it, as qBittorrent does" jqt 'has("made-on-add")'
+req GET torrents/tags
+check "torrents/tags lists the tags in use" jqt 'index("a") != null and index("b") != null'
+req POST torrents/removeTags -F "hashes=$MD4C" -F tags=a
+untagged_a() { req GET "torrents/info?hashes=$MD4C"; jqt '.[0].tags == "b"'; }
+check "removeTags removes one tag" eventually 5 untagged_a
+req POST torrents/bottomPrio -F "hashes=$MD4C"
+req POST torrents/increasePrio -F "hashes=$MD4C"
+check "bottomPrio then increasePrio: normal priority again (200 each)" eval \
+  'is 200 "" && sql_is "SELECT priority FROM downloads WHERE hash = '"'$MD4C'"'" 0'
+req POST torrents/decreasePrio -F "hashes=$MD4C"
+check "decreasePrio: low" sql_is "SELECT priority FROM downloads WHERE hash = '$MD4C'" -1
 req POST torrents/delete -F "hashes=$MD4C" -F deleteFiles=true
 check "a multipart delete" is 200 ""
 head -c $((9 * 1024 * 1024)) /dev/zero | tr '\0' a >"$T/big"

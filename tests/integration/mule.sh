@@ -31,7 +31,11 @@ start_mule() {
   MULE_PID[$name]=$!
   MULE_DIR[$name]=$dir
   CLEANUP_PIDS+=("$!")
-  eventually 20 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1
+  if ! eventually 20 "$CLI" --socket "$dir/run/muleteerd.sock" ping >/dev/null 2>&1; then
+    # say why in the test's log: the directory is gone after the run
+    diag "muleteerd $name did not start:" "$(tail -n 5 "$dir/stderr" "$dir/muleteerd.log" 2>&1)"
+    return 1
+  fi
 }
 
 mcli() { local dir=$1; shift; "$CLI" --socket "$dir/run/muleteerd.sock" --timeout "${MULE_CLI_TIMEOUT:-10}" "$@"; }

@@ -126,6 +126,10 @@ START_TEST(test_states)
     ck_assert_str_eq(qbit_state("completed", true), "stoppedUP");
     ck_assert_str_eq(qbit_state("bogus", false), "unknown");
     ck_assert_str_eq(qbit_state(NULL, false), "unknown");
+    ck_assert_str_eq(qbit_seed_state(true, true), "stoppedUP");
+    ck_assert_str_eq(qbit_seed_state(true, false), "stoppedUP");
+    ck_assert_str_eq(qbit_seed_state(false, true), "uploading");
+    ck_assert_str_eq(qbit_seed_state(false, false), "stalledUP");
     /* every database state has a real qBittorrent name */
     for (size_t i = 0; i < qbit_n_db_states; i++)
         ck_assert_str_ne(qbit_state(qbit_db_states[i], false), "unknown");
