@@ -142,8 +142,13 @@ drop(srvconn_t *s, const char *why, bool retry)
     clear_session(s);
     serverlist_t *sl = s->d->serverlist;
     if (s->cur != NULL) {
-        if (was_connected)
+        if (was_connected) {
             sl_connected(sl, s->cur, false);
+            /* a new round that starts with the other servers: the one
+             * that just died is the last to be tried again */
+            s->n_tried = 0;
+            s->tried[s->n_tried++] = s->cur;
+        }
         else if (retry && old != SRV_IDLE && sl_failed(sl, s->cur, why))
             s->cur = NULL; /* dropped from the list */
     }
@@ -382,9 +387,10 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
             } else {
                 log_info("server message: %s", line);
             }
-            if (strncmp(line, "[emDynIP: ", 10) == 0 && s->cur != NULL)
-                log_info("server %s:%u has a dynamic IP (%s)", s->host, s->port, line + 10);
-            else if (strncasecmp(line, "server version", 14) == 0 && s->cur != NULL) {
+            char dynip[64];
+            if (s->cur != NULL && ed2k_servermessage_dynip(line, dynip, sizeof dynip) == 0)
+                sl_set_dynip(d->serverlist, s->cur, dynip);
+            if (strncasecmp(line, "server version", 14) == 0 && s->cur != NULL) {
                 const char *v = line + 14;
                 while (*v == ' ' || *v == ':')
                     v++;
@@ -576,12 +582,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         s->state = SRV_LOGGING_IN;
         s->deadline = clock_mono_s() + SRV_LOGIN_TIMEOUT;
-        /* A silent dead connection: TCP keepalive probes after 2 min of
+        /* A silent dead connection (a server or route gone without a
+         * FIN or RST): TCP keepalive probes after server_dead_timeout of
          * quiet, and unacknowledged data (our periodic keepalive offer)
-         * fails the socket after 2 min. */
+         * fails the socket after server_dead_timeout. */
         evutil_socket_t fd = bufferevent_getfd(s->bev);
-        int one = 1, idle = 120, intvl = 30, cnt = 4;
-        unsigned int user_timeout = 120000;
+        long dead = conf_get_int(s->d->conf, "server_dead_timeout");
+        int one = 1, idle = (int)dead, intvl = (int)(dead >= 8 ? dead / 4 : 2), cnt = 4;
+        unsigned int user_timeout = (unsigned int)dead * 1000;
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);

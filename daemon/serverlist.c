@@ -248,6 +248,24 @@ sl_failed(serverlist_t *sl, sl_server_t *s, const char *why)
 }
 
 void
+sl_set_dynip(serverlist_t *sl, sl_server_t *s, const char *host)
+{
+    if (strcasecmp(s->address, host) == 0)
+        return;
+    for (size_t i = 0; i < sl->n; i++)
+        if (sl->v[i] != s && sl->v[i]->port == s->port &&
+            strcasecmp(sl->v[i]->address, host) == 0 && !sl->v[i]->connected) {
+            remove_at(sl, i); /* the same server, listed under its name */
+            break;
+        }
+    log_info("servers: %s:%u has a dynamic IP; it is %s:%u from now on", s->address, s->port, host,
+             s->port);
+    free(s->address);
+    s->address = xstrdup(host);
+    mark_changed(sl);
+}
+
+void
 sl_connected(serverlist_t *sl, sl_server_t *s, bool connected)
 {
     s->connected = connected;

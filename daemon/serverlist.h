@@ -74,6 +74,11 @@ bool sl_failed(serverlist_t *sl, sl_server_t *s, const char *why);
 /* sl_connected: the connection logged in to s (failures cleared), or left
  * it. sl_changed: fields of a server changed (the table is written again). */
 void sl_connected(serverlist_t *sl, sl_server_t *s, bool connected);
+/* sl_set_dynip: s announced a dynamic IP under host name host ("[emDynIP:
+ * host]"): its address becomes the name, resolved again at each connect,
+ * and server.met keeps it as the entry's dynip. Another entry with that
+ * name and port goes (a duplicate). The IP resolved now stays. */
+void sl_set_dynip(serverlist_t *sl, sl_server_t *s, const char *host);
 void sl_changed(serverlist_t *sl);
 /* sl_pick: the best server not among the n_tried in `tried`: high
  * priority first, then static, then fewest failures, then lowest ping

@@ -106,6 +106,40 @@ ed2k_servermessage_decode(const uint8_t *p, size_t len, const uint8_t **text, si
 }
 
 int
+ed2k_servermessage_dynip(const char *line, char *out, size_t size)
+{
+    static const char marker[] = "[emDynIP: ";
+    const char *p = line != NULL ? strstr(line, marker) : NULL;
+    if (p == NULL)
+        return -1;
+    p += sizeof marker - 1;
+    const char *end = strchr(p, ']');
+    if (end == NULL)
+        return -1;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    size_t n = (size_t)(end - p);
+    if (n == 0 || n > 50 || n >= size)
+        return -1;
+    bool all_ip_chars = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return -1;
+        if (!((c >= '0' && c <= '9') || c == '.'))
+            all_ip_chars = false;
+    }
+    if (all_ip_chars || p[0] == '-' || p[0] == '.')
+        return -1; /* an address, not a name */
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int
 ed2k_serverstatus_decode(const uint8_t *p, size_t len, uint32_t *users, uint32_t *files,
                          mt_error_t **err)
 {

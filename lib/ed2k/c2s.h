@@ -132,6 +132,14 @@ void ed2k_idchange_encode(struct evbuffer *out, const ed2k_idchange_t *id);
 /* OP_SERVERMESSAGE: <len u16><text> (text borrowed, raw bytes). */
 int ed2k_servermessage_decode(const uint8_t *p, size_t len, const uint8_t **text, size_t *text_len,
                               mt_error_t **err);
+/* ed2k_servermessage_dynip: the host name a server with a dynamic IP
+ * announces in a message line, "... [emDynIP: host.example.org] ...": the
+ * text between the marker and the next ']', trimmed, 1-50 characters of
+ * letters, digits, '-', '_' and '.', and not an IPv4 address (as eMule
+ * checks it). 0 with the name in out (size >= 51), or -1 when the line has
+ * none or a bad one. */
+int ed2k_servermessage_dynip(const char *line, char *out, size_t size);
+
 /* OP_SERVERSTATUS: <users u32><files u32>. */
 int ed2k_serverstatus_decode(const uint8_t *p, size_t len, uint32_t *users, uint32_t *files,
                              mt_error_t **err);

@@ -62,6 +62,7 @@ static const conf_key_t conf_keys[] = {
     { "server_status_interval", CONF_INT, "1800", 10, 86400 },
     { "server_update_list", CONF_BOOL, "yes", 0, 0 },
     { "server_keepalive", CONF_INT, "600", 0, 86400 },
+    { "server_dead_timeout", CONF_INT, "120", 5, 3600 },
     { "search_retention_days", CONF_INT, "7", 0, 3650 },
     { "sample_interval", CONF_INT, "15", 1, 3600 },
     { "retention_samples_days", CONF_INT, "2", 1, 36500 },

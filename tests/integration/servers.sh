@@ -159,6 +159,26 @@ check "A keeps running" mcli "$T/a" ping
 mcli "$T/a" connect >/dev/null
 check "connect without an address goes back to the best server" eventually 30 highid
 
+# ---- a server with a dynamic IP announces its host name ----
+S6P=$(free_port)
+"$FIX" --port "$S6P" --name fixture-dynip --highid-all --message "Welcome [emDynIP: localhost]" \
+  --log "$T/f6.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs listening "$T/f6.log"
+mcli "$T/a" connect "127.0.0.1:$S6P" >/dev/null
+dyn_named() {
+  mcli "$T/a" --json servers | tr -d '\n ' | grep -q "\"address\":\"localhost\",\"port\":$S6P,"
+}
+check "[emDynIP: localhost] turns the entry into localhost:PORT" eventually 20 dyn_named
+check "and no entry by IP is left for it" eval \
+  '! mcli "$T/a" --json servers | tr -d "\n " | grep -q "\"address\":\"127.0.0.1\",\"port\":$S6P,"'
+check "server.met keeps the name (dynip)" eventually 20 grep -q localhost "$T/a/server.met"
+mcli "$T/a" disconnect >/dev/null
+mcli "$T/a" connect "localhost:$S6P" >/dev/null
+dyn_back() { [ "$(grep -c 'login conn=' "$T/f6.log")" -ge 2 ] && mcli "$T/a" --json server | grep -q '"state": *"connected"'; }
+check "A connects to it again by that name" eventually 20 dyn_back
+mcli "$T/a" connect >/dev/null
+
 # ---- clean stops, no sanitizer reports ----
 for n in A B; do
   kill -TERM "${MULE_PID[$n]}"

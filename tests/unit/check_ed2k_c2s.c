@@ -228,6 +228,32 @@ datagram(struct evbuffer *out, uint8_t opcode, size_t *payload_len)
     return p + 2;
 }
 
+START_TEST(test_servermessage_dynip)
+{
+    char out[64];
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: srv.example.org]", out, sizeof out), 0);
+    ck_assert_str_eq(out, "srv.example.org");
+    /* anywhere in the line, blanks trimmed */
+    ck_assert_int_eq(ed2k_servermessage_dynip("Welcome! [emDynIP:   my-srv_1.dyndns.tv ] bye", out,
+                                              sizeof out), 0);
+    ck_assert_str_eq(out, "my-srv_1.dyndns.tv");
+    /* not a name: none, empty, an address, too long, bad characters, unclosed */
+    ck_assert_int_eq(ed2k_servermessage_dynip("server version 17.15", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: ]", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: 1.2.3.4]", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: 123]", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip(
+                         "[emDynIP: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org]", out,
+                         sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: evil/../host]", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: a b]", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: host.org", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: -host.org]", out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip(NULL, out, sizeof out), -1);
+    ck_assert_int_eq(ed2k_servermessage_dynip("[emDynIP: host.org]", out, 5), -1);
+}
+END_TEST
+
 START_TEST(test_udp_servstat)
 {
     ck_assert_uint_eq(ed2k_globservstat_challenge(0), 0x55AA0000u);
@@ -570,6 +596,7 @@ main(void)
     tcase_add_test(tc, test_udp_getsources);
     tcase_add_test(tc, test_udp_foundsources);
     tcase_add_test(tc, test_udp_search);
+    tcase_add_test(tc, test_servermessage_dynip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
