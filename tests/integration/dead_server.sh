@@ -14,8 +14,14 @@ NSM=mt-dead-m$$   # Muleteer and the near server
 NSF=mt-dead-f$$   # the far server
 remove_ns() { ip netns del "$NSM" 2>/dev/null; ip netns del "$NSF" 2>/dev/null; true; }
 trap 'cleanup; remove_ns' EXIT
+# nsx NS CMD...: CMD in namespace NS. nsenter only switches the network
+# namespace (`ip netns exec` and `ip -n` also remount /sys, which fails in
+# a chroot).
+# (Background services are started with nsenter itself, so that $! is
+# their PID.)
+nsx() { local ns=$1; shift; nsenter --no-fork --net="/run/netns/$ns" "$@"; }
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "$NSM" 2>/dev/null; then
+if [ "$(id -u)" != 0 ] || ! ip netns add "$NSM" 2>/dev/null || ! nsx "$NSM" true 2>/dev/null; then
   echo "1..0 # SKIP network namespaces need root"
   exit 0
 fi
@@ -23,20 +29,20 @@ ip netns add "$NSF"
 ip link add "vm$$" type veth peer name "vf$$"
 ip link set "vm$$" netns "$NSM"
 ip link set "vf$$" netns "$NSF"
-ip -n "$NSM" addr add 10.213.7.1/24 dev "vm$$"
-ip -n "$NSF" addr add 10.213.7.2/24 dev "vf$$"
-for ns in "$NSM" "$NSF"; do ip -n "$ns" link set lo up; done
-ip -n "$NSM" link set "vm$$" up
-ip -n "$NSF" link set "vf$$" up
+nsx "$NSM" ip addr add 10.213.7.1/24 dev "vm$$"
+nsx "$NSF" ip addr add 10.213.7.2/24 dev "vf$$"
+for ns in "$NSM" "$NSF"; do nsx "$ns" ip link set lo up; done
+nsx "$NSM" ip link set "vm$$" up
+nsx "$NSF" ip link set "vf$$" up
 check "the namespaces and their link are up" eval \
-  'ip -n "$NSM" -br addr show "vm$$" | grep -q "10.213.7.1/24" && ip -n "$NSF" -br link show "vf$$" | grep -q UP'
+  'nsx "$NSM" ip -br addr show "vm$$" | grep -q "10.213.7.1/24" && nsx "$NSF" ip -br link show "vf$$" | grep -q UP'
 
 mk_tmpdir T
 FIX="$MT_BUILDDIR/tests/fixtures/ed2k_server"
 FARP=$(free_port); NEARP=$(free_port); MP=$(free_port)
-ip netns exec "$NSF" "$FIX" --port "$FARP" --bind 10.213.7.2 --name far --highid-all --log "$T/far.log" &
+nsenter --no-fork --net="/run/netns/$NSF" "$FIX" --port "$FARP" --bind 10.213.7.2 --name far --highid-all --log "$T/far.log" &
 CLEANUP_PIDS+=("$!")
-ip netns exec "$NSM" "$FIX" --port "$NEARP" --name near --highid-all --log "$T/near.log" &
+nsenter --no-fork --net="/run/netns/$NSM" "$FIX" --port "$NEARP" --name near --highid-all --log "$T/near.log" &
 CLEANUP_PIDS+=("$!")
 for f in far near; do
   eventually 10 grep -qs listening "$T/$f.log" || { not_ok "fixture $f starts"; finish; exit 1; }
@@ -58,7 +64,7 @@ server_dead_timeout = 6
 server_max_failures = 0
 servers = 127.0.0.1:$NEARP
 EOF
-ip netns exec "$NSM" setsid "$MT_BUILDDIR/bin/muleteerd" -c "$T/m/muleteer.conf" 2>>"$T/m/stderr" &
+nsenter --no-fork --net="/run/netns/$NSM" setsid "$MT_BUILDDIR/bin/muleteerd" -c "$T/m/muleteer.conf" 2>>"$T/m/stderr" &
 MPID=$!
 CLEANUP_PIDS+=("$MPID")
 check "Muleteer starts in its namespace" eventually 20 mcli "$T/m" ping
@@ -71,9 +77,9 @@ check "automatic mode picks the far server first (high priority)" eventually 20 
 # The far side goes away under the connection. A permanent neighbour
 # entry keeps the kernel from answering "no route to host" once ARP fails:
 # the packets just vanish, as behind a router that lost the server.
-mac=$(ip -n "$NSF" -br link show "vf$$" | awk '{ print $3 }')
-ip -n "$NSM" neigh replace 10.213.7.2 lladdr "$mac" dev "vm$$" nud permanent
-ip -n "$NSF" link set "vf$$" down
+mac=$(nsx "$NSF" ip -br link show "vf$$" | awk '{ print $3 }')
+nsx "$NSM" ip neigh replace 10.213.7.2 lladdr "$mac" dev "vm$$" nud permanent
+nsx "$NSF" ip link set "vf$$" down
 t0=$(date +%s)
 check "the silent dead connection is noticed and Muleteer moves to the near server" eventually 40 on "$NEARP"
 took=$(( $(date +%s) - t0 ))
