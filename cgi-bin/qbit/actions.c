@@ -401,18 +401,11 @@ qbit_torrents_remove_categories(http_request_t *req, http_response_t *resp, void
 static int
 category_exists(qbit_t *q, http_response_t *resp, const char *name)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
+    const char *params[] = { name };
+    PGresult *r =
+        qbit_query(q, resp, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", 1, params);
+    if (r == NULL)
         return -1;
-    const char *params[] = { qbit_node(q), name };
-    PGresult *r = PQexecParams(db, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", 2,
-                               NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return -1;
-    }
     int found = PQntuples(r) > 0;
     PQclear(r);
     return found;
@@ -484,18 +477,12 @@ each_prio(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
     static const char *const names[] = { "low", "normal", "high" };
     int level = 1;
     if (move == PRIO_UP || move == PRIO_DOWN) {
-        PGconn *db = qbit_db(q, resp);
-        if (db == NULL)
+        const char *params[] = { md4 };
+        PGresult *r = qbit_query(q, resp,
+                                 "SELECT priority FROM downloads WHERE node = $1 AND hash = $2", 1,
+                                 params);
+        if (r == NULL)
             return -2;
-        const char *params[] = { qbit_node(q), md4 };
-        PGresult *r = PQexecParams(db,
-                                   "SELECT priority FROM downloads WHERE node = $1 AND hash = $2",
-                                   2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            PQclear(r);
-            qbit_text(resp, 503, "Database unavailable");
-            return -2;
-        }
         if (PQntuples(r) == 0) {
             PQclear(r);
             return 0;

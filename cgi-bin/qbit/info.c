@@ -228,22 +228,13 @@ static PGresult *
 run_rows(qbit_t *q, http_response_t *resp, const col_t *cols, size_t n, bool skip_hash,
          const filter_t *f, const col_t *sort, bool reverse)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
-        return NULL;
     char *sql = build_query(cols, n, skip_hash, sort, reverse,
                             conf_get_int(cgienv_conf(q->env), "max_sources_per_file"));
     char activity[4];
     snprintf(activity, sizeof activity, "%d", f->activity);
-    const char *params[] = { qbit_node(q), f->states, activity, f->category, f->tag, f->hashes };
-    PGresult *r = PQexecParams(db, sql, 6, NULL, params, NULL, NULL, 0);
+    const char *params[] = { f->states, activity, f->category, f->tag, f->hashes };
+    PGresult *r = qbit_query(q, resp, sql, 5, params);
     free(sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return NULL;
-    }
     return r;
 }
 
@@ -343,18 +334,10 @@ static size_t cache_bytes;
 static long long
 generation(qbit_t *q, http_response_t *resp)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
+    PGresult *r =
+        qbit_query(q, resp, "SELECT generation FROM download_changes WHERE node = $1", 0, NULL);
+    if (r == NULL)
         return -1;
-    const char *params[] = { qbit_node(q) };
-    PGresult *r = PQexecParams(db, "SELECT generation FROM download_changes WHERE node = $1", 1,
-                               NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return -1;
-    }
     long long g = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
     return g;
@@ -613,20 +596,10 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
 static json_object *
 categories_object(qbit_t *q, http_response_t *resp)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
+    PGresult *r = qbit_query(
+        q, resp, "SELECT name, incoming_path FROM categories WHERE node = $1 ORDER BY name", 0, NULL);
+    if (r == NULL)
         return NULL;
-    const char *params[] = { qbit_node(q) };
-    PGresult *r = PQexecParams(db,
-                               "SELECT name, incoming_path FROM categories WHERE node = $1"
-                               " ORDER BY name",
-                               1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return NULL;
-    }
     json_object *o = json_object_new_object();
     for (int i = 0; i < PQntuples(r); i++) {
         json_object *c = json_object_new_object();
@@ -641,20 +614,12 @@ categories_object(qbit_t *q, http_response_t *resp)
 static json_object *
 tags_array(qbit_t *q, http_response_t *resp)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
+    PGresult *r = qbit_query(q, resp,
+                             "SELECT DISTINCT unnest(tags) AS tag FROM downloads"
+                             " WHERE node = $1 ORDER BY tag",
+                             0, NULL);
+    if (r == NULL)
         return NULL;
-    const char *params[] = { qbit_node(q) };
-    PGresult *r = PQexecParams(db,
-                               "SELECT DISTINCT unnest(tags) AS tag FROM downloads"
-                               " WHERE node = $1 ORDER BY tag",
-                               1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return NULL;
-    }
     json_object *a = json_object_new_array();
     for (int i = 0; i < PQntuples(r); i++)
         json_object_array_add(a, json_object_new_string(PQgetvalue(r, i, 0)));
@@ -693,12 +658,8 @@ qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx)
 static json_object *
 transfer_object(qbit_t *q, http_response_t *resp)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
-        return NULL;
-    const char *params[] = { qbit_node(q) };
-    PGresult *r = PQexecParams(
-        db,
+    PGresult *r = qbit_query(
+        q, resp,
         "WITH last AS (SELECT * FROM transfer_samples WHERE node = $1"
         "              ORDER BY sampled_at DESC LIMIT 1),"
         " start AS (SELECT s.dl_total, s.ul_total FROM transfer_samples s, daemon_status ds"
@@ -708,13 +669,9 @@ transfer_object(qbit_t *q, http_response_t *resp)
         " greatest(coalesce((SELECT dl_total FROM last), 0) - coalesce((SELECT dl_total FROM start), 0), 0),"
         " greatest(coalesce((SELECT ul_total FROM last), 0) - coalesce((SELECT ul_total FROM start), 0), 0),"
         " coalesce((SELECT dl_total FROM last), 0), coalesce((SELECT ul_total FROM last), 0)",
-        1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
+        0, NULL);
+    if (r == NULL)
         return NULL;
-    }
     long long v[6];
     for (int i = 0; i < 6; i++)
         v[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);

@@ -116,6 +116,27 @@ qbit_node(qbit_t *q)
     return conf_get_str(cgienv_conf(q->env), "node_name");
 }
 
+PGresult *
+qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n, const char *const *params)
+{
+    PGconn *db = qbit_db(q, resp);
+    if (db == NULL)
+        return NULL;
+    const char *all[8] = { qbit_node(q) };
+    if (n > 7)
+        n = 7;
+    for (int i = 0; i < n; i++)
+        all[i + 1] = params[i];
+    PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("database: %s", PQerrorMessage(db));
+        PQclear(r);
+        qbit_text(resp, 503, "Database unavailable");
+        return NULL;
+    }
+    return r;
+}
+
 int
 qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
           json_object **result, mt_error_t **err)
@@ -210,19 +231,8 @@ qbit_hashes(http_request_t *req, http_response_t *resp, qbit_hashes_t *out)
 PGresult *
 qbit_all_hashes(qbit_t *q, http_response_t *resp)
 {
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
-        return NULL;
-    const char *params[] = { qbit_node(q) };
-    PGresult *r = PQexecParams(db, "SELECT hash FROM downloads WHERE node = $1 ORDER BY added_at",
-                               1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return NULL;
-    }
-    return r;
+    return qbit_query(q, resp, "SELECT hash FROM downloads WHERE node = $1 ORDER BY added_at", 0,
+                      NULL);
 }
 
 /* -------------------------------------------------------------- hooks */

@@ -52,6 +52,11 @@ int qbit_json_text(http_response_t *resp, const char *text, size_t len);
 PGconn *qbit_db(qbit_t *q, http_response_t *resp);
 /* qbit_node: this daemon's node name (rows of other nodes are not ours). */
 const char *qbit_node(qbit_t *q);
+/* qbit_query: a query returning rows, $1 bound to the node and $2... to
+ * params (n of them, at most 7). NULL after answering 503 (database down
+ * or the query failed); the caller PQclears the result. */
+PGresult *qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n,
+                     const char *const *params);
 
 /* qbit_call: a control command to the daemon. 0 with *result (may be
  * NULL when not wanted); -1 with *err for the daemon's refusal (err->code
