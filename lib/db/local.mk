@@ -14,6 +14,6 @@ lib/db/migrations_data.c: $(MIGRATIONS) $(top_srcdir)/build-aux/embed-sql.sh $(t
 
 check_PROGRAMS += tests/unit/check_db
 TESTS += tests/unit/check_db
-tests_unit_check_db_SOURCES = tests/unit/check_db.c
+tests_unit_check_db_SOURCES = tests/unit/check_db.c tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_check_db_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_db_LDADD = lib/libmtdb.a lib/libmtutil.a $(PQ_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)

@@ -52,7 +52,7 @@ tests_fuzz_fuzz_http_request_LDADD = $(HTTP_TEST_LIBS) $(PTHREAD_LIBS)
 # cluster (tools/pgcluster.sh), password strings, constant-time compares.
 check_PROGRAMS += tests/unit/check_auth
 TESTS += tests/unit/check_auth
-tests_unit_check_auth_SOURCES = tests/unit/check_auth.c
+tests_unit_check_auth_SOURCES = tests/unit/check_auth.c tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_check_auth_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS) \
 	$(EVENT_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_check_auth_LDADD = lib/libmthttp.a $(HTTP_AUTH_LIBS) $(HTTP_TEST_LIBS) $(CHECK_LIBS) \

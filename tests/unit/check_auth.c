@@ -18,6 +18,7 @@
 #include "db/migrate.h"
 #include "http/auth.h"
 #include "util/conf.h"
+#include "pgtest.h"
 #include "util/xalloc.h"
 
 /* Made with Python's hashlib.pbkdf2_hmac('sha256', b'hunter2',
@@ -202,50 +203,22 @@ END_TEST
 
 /* ---- PostgreSQL ---- */
 
-static char tmpdir[] = "/tmp/check_auth.XXXXXX";
-static char *pgcluster;
-static char *pghost;
-
-static void
-run(const char *subcommand, const char *arg)
-{
-    char *cmd = xasprintf("%s %s %s %s", pgcluster, subcommand, tmpdir, arg);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "# command failed (%d): %s\n", rc, cmd);
-        abort();
-    }
-    free(cmd);
-}
-
 static void
 cluster_up(void)
 {
-    const char *src = getenv("MT_SRCDIR");
-    pgcluster = xasprintf("%s/tools/pgcluster.sh", src != NULL ? src : ".");
-    if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0755) != 0)
-        abort();
-    run("init", "");
-    run("start", "");
-    pghost = xasprintf("%s/pg", tmpdir);
+    pgtest_up("check_auth");
 }
 
 static void
 cluster_down(void)
 {
-    run("stop", "immediate");
-    char *cmd = xasprintf("rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "# could not remove %s\n", tmpdir);
-    free(cmd);
-    free(pgcluster);
-    free(pghost);
+    pgtest_down();
 }
 
 static PGconn *
 connect_to(const char *name)
 {
-    char *ci = xasprintf("host=%s dbname=%s user=muleteer", pghost, name);
+    char *ci = pgtest_conninfo(name);
     mt_error_t *err = NULL;
     PGconn *c = db_connect(ci, "check_auth", 5, &err);
     ck_assert_msg(c != NULL, "connect: %s", err ? err->message : "?");
@@ -258,7 +231,7 @@ connect_to(const char *name)
 static PGconn *
 fresh_db(const char *name)
 {
-    run("createdb", name);
+    pgtest_createdb(name);
     PGconn *c = connect_to(name);
     mt_error_t *err = NULL;
     ck_assert_msg(db_migrate(c, db_migrations, db_n_migrations, NULL, &err) == 0, "migrate: %s",
@@ -840,7 +813,7 @@ END_TEST
 START_TEST(test_database_failures)
 {
     /* No migrations: the tables are missing. */
-    run("createdb", "t_bare");
+    pgtest_createdb("t_bare");
     PGconn *bare = connect_to("t_bare");
     http_auth_conf_t ac = conf_with("pw");
     char *sid = NULL, *user = NULL;

@@ -13,55 +13,27 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "pgtest.h"
 #include "util/xalloc.h"
-
-static char tmpdir[] = "/tmp/check_db.XXXXXX";
-static char *pgcluster;
-static char *pghost;
-
-/* run: runs "tools/pgcluster.sh SUBCOMMAND TMPDIR [ARG]" and aborts on failure. */
-static void
-run(const char *subcommand, const char *arg)
-{
-    char *cmd = xasprintf("%s %s %s %s", pgcluster, subcommand, tmpdir, arg);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "# command failed (%d): %s\n", rc, cmd);
-        abort();
-    }
-    free(cmd);
-}
 
 static void
 cluster_up(void)
 {
-    const char *src = getenv("MT_SRCDIR");
-    pgcluster = xasprintf("%s/tools/pgcluster.sh", src != NULL ? src : ".");
-    if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0755) != 0)
-        abort();
-    run("init", "");
-    run("start", "");
-    pghost = xasprintf("%s/pg", tmpdir);
+    pgtest_up("check_db");
 }
 
 static void
 cluster_down(void)
 {
-    run("stop", "immediate");
-    char *cmd = xasprintf("rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "# could not remove %s\n", tmpdir);
-    free(cmd);
-    free(pgcluster);
-    free(pghost);
+    pgtest_down();
 }
 
 /* A fresh database per test, so tests do not see each other's schema. */
 static PGconn *
 fresh_db(const char *name)
 {
-    run("createdb", name);
-    char *ci = xasprintf("host=%s dbname=%s user=muleteer", pghost, name);
+    pgtest_createdb(name);
+    char *ci = pgtest_conninfo(name);
     mt_error_t *err = NULL;
     PGconn *c = db_connect(ci, "check_db", 5, &err);
     ck_assert_msg(c != NULL, "connect: %s", err ? err->message : "?");
@@ -82,7 +54,7 @@ count(PGconn *c, const char *sql)
 START_TEST(test_connect_errors)
 {
     mt_error_t *err = NULL;
-    char *ci = xasprintf("host=%s/nowhere dbname=x", tmpdir);
+    char *ci = xasprintf("host=%s/nowhere dbname=x", pgtest_dir());
     ck_assert_ptr_null(db_connect(ci, "t", 2, &err));
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(err->message, "cannot connect to PostgreSQL"));
@@ -230,7 +202,7 @@ START_TEST(test_migrate_concurrent)
     struct racer r[4];
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
-        r[i].conninfo = xasprintf("host=%s dbname=t_race user=muleteer", pghost);
+        r[i].conninfo = pgtest_conninfo("t_race");
         r[i].applied = 0;
         r[i].rc = 0;
         pthread_create(&th[i], NULL, race, &r[i]);
