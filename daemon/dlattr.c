@@ -3,46 +3,12 @@
 #include "config.h"
 
 #include "daemon/dlattr.h"
+#include "ed2k/text.h"
 #include "util/xalloc.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Decodes one strict UTF-8 character; its length, 0 when invalid. */
-static size_t
-utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    if (len == 0)
-        return 0;
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v, min;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return n;
-}
 
 static bool
 text_ok(const char *s, size_t len, bool no_comma)
@@ -51,7 +17,7 @@ text_ok(const char *s, size_t len, bool no_comma)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = ed2k_utf8_next(p + i, len - i, &cp);
         if (n == 0 || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
             (no_comma && cp == ','))
             return false;

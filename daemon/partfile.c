@@ -233,41 +233,6 @@ dup_cloexec(int fd)
 /* ------------------------------------------------------------------------ */
 /* UTF-8 and names                                                          */
 
-/* Decodes one strict UTF-8 character; returns its length, 0 if invalid. */
-static size_t
-utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    if (len == 0)
-        return 0;
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v, min;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return n;
-}
-
 static bool
 is_control(uint32_t cp)
 {
@@ -282,7 +247,7 @@ text_ok(const char *s, size_t len, bool is_name)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = ed2k_utf8_next(p + i, len - i, &cp);
         if (n == 0 || is_control(cp) || (is_name && cp == '/'))
             return false;
         i += n;
@@ -331,7 +296,7 @@ pf_name_sanitize(const char *name, size_t max_bytes)
     size_t o = 0, i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = ed2k_utf8_next(p + i, len - i, &cp);
         if (n == 0) {
             out[o++] = '_';
             i++;

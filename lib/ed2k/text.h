@@ -7,6 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ed2k_utf8_next: decodes the strict UTF-8 character at s (len bytes
+ * left) into *cp; returns its length in bytes, or 0 when the bytes there
+ * are not one (overlong, surrogate, above U+10FFFF, cut short) or len is 0. */
+size_t ed2k_utf8_next(const void *s, size_t len, uint32_t *cp);
+
 /* ed2k_utf8_is_valid: strict UTF-8 (no overlong forms, no surrogates,
  * nothing above U+10FFFF). NUL bytes are valid. */
 bool ed2k_utf8_is_valid(const void *s, size_t len);
