@@ -11,12 +11,9 @@ set -u
 . "$MT_SRCDIR/tests/integration/mule.sh"
 trap cleanup EXIT
 PSQL() { as_service_user psql "$DB" -XAtq -c "$1" 2>/dev/null; }
-PGC="$MT_SRCDIR/tools/pgcluster.sh"
 
 mk_tmpdir PG
-"$PGC" init "$PG" >/dev/null && "$PGC" start "$PG" >/dev/null && "$PGC" createdb "$PG" muleteer >/dev/null
-CLEANUP_PG+=("$PG")
-DB=$("$PGC" conninfo "$PG")
+private_pg "$PG"
 
 mk_tmpdir T
 AP=$(free_port); BP=$(free_port); SP=$(free_port)

@@ -69,6 +69,15 @@ stop_runsh() {
 # processes_of DIR: PIDs of processes whose command line mentions DIR.
 processes_of() { pgrep -f -- "$1" || true; }
 
+# private_pg DIR: a private PostgreSQL cluster in DIR (stopped at exit) with
+# a database "muleteer"; sets DB to its conninfo. $PGC is the script.
+PGC="$MT_SRCDIR/tools/pgcluster.sh"
+private_pg() {
+  "$PGC" init "$1" >/dev/null && "$PGC" start "$1" >/dev/null && "$PGC" createdb "$1" muleteer >/dev/null
+  CLEANUP_PG+=("$1")
+  DB=$("$PGC" conninfo "$1")
+}
+
 conf_key() { sed -n "s/^[ \t]*$2[ \t]*=[ \t]*//p" "$1/muleteer.conf" | tail -n 1; }
 
 cleanup() {

@@ -9,12 +9,9 @@
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
-PGC="$MT_SRCDIR/tools/pgcluster.sh"
 
 mk_tmpdir T
-"$PGC" init "$T" >/dev/null && "$PGC" start "$T" >/dev/null && "$PGC" createdb "$T" muleteer >/dev/null
-CLEANUP_PG+=("$T")
-DB=$("$PGC" conninfo "$T")
+private_pg "$T"
 HOST="$T/pg"
 
 # Q SQL: runs SQL as the cluster's superuser (the daemon's role); prints
