@@ -14,6 +14,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "util/xalloc.h"
 
 START_TEST(test_error_first_wins)
@@ -188,6 +189,23 @@ START_TEST(test_file_atomic)
 }
 END_TEST
 
+/* Random hex ids: the right length and alphabet, and no two alike. */
+START_TEST(test_random_hex)
+{
+    char a[33], b[33], big[301];
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(mt_random_hex(a, 16, &err), 0);
+    ck_assert_int_eq(mt_random_hex(b, 16, &err), 0);
+    ck_assert_uint_eq(strlen(a), 32);
+    ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 32);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(mt_random_hex(big, 150, &err), 0); /* more than one chunk */
+    ck_assert_uint_eq(strlen(big), 300);
+    ck_assert_uint_eq(strspn(big, "0123456789abcdef"), 300);
+    ck_assert_ptr_null(err);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -200,6 +218,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_file);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_file_atomic);
+    tcase_add_test(tc, test_random_hex);
     suite_add_tcase(s, tc);
     return s;
 }
