@@ -198,6 +198,20 @@ print_download(json_object *d)
     printf("%s  %5.1f%%  %-11s %10s %10s/s  %lld/%lld sources  %s\n", str(d, "hash"),
            prog != NULL ? json_object_get_double(prog) * 100.0 : 0.0, str(d, "state"), size, rate,
            num(src, "transferring"), num(src, "total"), str(d, "name"));
+    /* sources that were offered but not taken, and why */
+    json_object *dropped = NULL;
+    if (!json_object_object_get_ex(d, "sources_dropped", &dropped) ||
+        !json_object_is_type(dropped, json_type_object))
+        return;
+    const char *sep = "    sources dropped: ";
+    json_object_object_foreach(dropped, why, n) {
+        if (json_object_get_int64(n) > 0) {
+            printf("%s%lld %s", sep, (long long)json_object_get_int64(n), why);
+            sep = ", ";
+        }
+    }
+    if (sep[0] == ',')
+        printf("\n");
 }
 
 static void

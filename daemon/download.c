@@ -131,6 +131,7 @@ struct download {
     bool completing, deleted, saving, failed;
     bool recovered; /* resumed from disk: data may be there beyond the metadata */
     char *error;
+    uint32_t dropped[DL_SRC_N_VERDICTS]; /* sources not taken, by verdict */
     int refs; /* worker jobs in flight */
     /* speed */
     uint64_t bytes_tick;
@@ -145,6 +146,45 @@ struct dlq {
 };
 
 /* ---------------------------------------------------------------- helpers */
+
+static const struct {
+    const char *key, *reason;
+} src_verdicts[DL_SRC_N_VERDICTS] = {
+    [DL_SRC_ADDED] = { "added", "added" },
+    [DL_SRC_KNOWN] = { "known", "already a source" },
+    [DL_SRC_INVALID] = { "invalid", "address or port 0" },
+    [DL_SRC_LOWID] = { "lowid", "a LowID, and we are not a HighID on its server" },
+    [DL_SRC_LAN] = { "lan", "a LAN or reserved address (filter_lan = yes)" },
+    [DL_SRC_SELF] = { "self", "our own address" },
+    [DL_SRC_BANNED] = { "banned", "a banned address" },
+    [DL_SRC_LIMIT] = { "limit", "max_sources_per_file reached" },
+    [DL_SRC_UNRESOLVED] = { "unresolved", "the host name did not resolve" },
+};
+
+const char *
+dl_src_verdict_key(dl_src_verdict_t v)
+{
+    return v < DL_SRC_N_VERDICTS ? src_verdicts[v].key : "?";
+}
+
+const char *
+dl_src_verdict_reason(dl_src_verdict_t v)
+{
+    return v < DL_SRC_N_VERDICTS ? src_verdicts[v].reason : "?";
+}
+
+static bool
+src_is_drop(dl_src_verdict_t v)
+{
+    return v != DL_SRC_ADDED && v != DL_SRC_KNOWN;
+}
+
+static void
+count_drop(download_t *dl, dl_src_verdict_t v)
+{
+    if (src_is_drop(v) && dl->dropped[v] < UINT32_MAX)
+        dl->dropped[v]++;
+}
 
 static void
 block_clear(block_t *b)
@@ -805,18 +845,24 @@ maybe_proceed(dl_source_t *s)
 static void
 add_sx_sources(download_t *dl, const ed2k_answersources_t *as)
 {
-    size_t added = 0;
+    size_t added = 0, dropped = 0;
     for (size_t i = 0; i < as->count; i++) {
         uint32_t id = as->sources[i].id;
         if (as->version >= 3)
             id = ed2k_c2c_id_from_hybrid(id);
-        if (net_is_lowid(id))
-            continue; /* a LowID needs a server callback */
-        if (dl_add_source(dl, id, as->sources[i].port) == 0)
-            added++;
+        dl_src_verdict_t v = DL_SRC_LOWID; /* a LowID needs a server callback */
+        if (!net_is_lowid(id))
+            v = dl_add_source(dl, id, as->sources[i].port);
+        else
+            count_drop(dl, v);
+        added += v == DL_SRC_ADDED;
+        dropped += src_is_drop(v);
     }
     if (added > 0)
         log_info("download %s: %zu new source(s) by source exchange", dl->hex, added);
+    if (dropped > 0)
+        log_debug("download %s: %zu source(s) from source exchange dropped (see sources_dropped)",
+                  dl->hex, dropped);
 }
 
 static void src_closed(dl_source_t *s, bool data_flowed);
@@ -1669,30 +1715,46 @@ dlq_rate(const dlq_t *q)
     return (uint64_t)r;
 }
 
-int
-dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
+/* The verdict on ip:port as a source of dl, before anything changes. */
+static dl_src_verdict_t
+src_verdict(const download_t *dl, uint32_t ip, uint16_t port)
 {
     muleteerd_t *d = dl->q->d;
     bool lowid = net_is_lowid(ip);
     if (port == 0 || ip == 0)
-        return -1;
+        return DL_SRC_INVALID;
     /* A LowID is reached through a callback from the server we are on
      * (§3.6): only while we are a HighID there, and never kept across
      * sessions (the server gives it another LowID next time). */
     if (lowid && (d->server_ip == 0 || net_is_lowid(d->client_id) || ip == d->client_id))
-        return -1;
+        return DL_SRC_LOWID;
     if (!lowid && conf_get_bool(d->conf, "filter_lan") && (net_is_reserved(ip) || net_is_lan(ip)))
-        return -1;
+        return DL_SRC_LAN;
     if (!lowid && port == (uint16_t)conf_get_int(d->conf, "tcp_port") &&
         (net_is_reserved(ip) || ip == d->public_ip))
-        return -1; /* ourselves */
+        return DL_SRC_SELF;
     if (peer_mgr_is_banned(d->peers, ip))
-        return -1;
+        return DL_SRC_BANNED;
+    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (peer_ip(s->peer) == ip && peer_port(s->peer) == port)
+            return DL_SRC_KNOWN;
     if (dl->n_sources >= (size_t)conf_get_int(d->conf, "max_sources_per_file"))
-        return -1;
+        return DL_SRC_LIMIT;
+    return DL_SRC_ADDED;
+}
+
+dl_src_verdict_t
+dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
+{
+    muleteerd_t *d = dl->q->d;
+    dl_src_verdict_t v = src_verdict(dl, ip, port);
+    if (v != DL_SRC_ADDED) {
+        count_drop(dl, v);
+        return v;
+    }
     peer_t *p = peer_get(d->peers, ip, port);
     if (src_of(dl, p) != NULL)
-        return -1;
+        return DL_SRC_KNOWN;
     dl_source_t *s = xcalloc(1, sizeof *s);
     s->dl = dl;
     s->peer = p;
@@ -1706,9 +1768,9 @@ dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
     dp->head = s;
     s->state = SRC_IDLE;
     s->next_ask = 0;
-    if (!lowid)
+    if (!net_is_lowid(ip))
         pf_add_source(dl->pf, net_ip_to_host(ip), port, NULL);
-    return 0;
+    return DL_SRC_ADDED;
 }
 
 /* A link source given by host name, resolved on a worker. */
@@ -1719,15 +1781,21 @@ typedef struct {
     uint16_t port;
 } link_source_t;
 
+/* A source the user typed into a link is never dropped in silence: the
+ * log says which and why, and the download counts it. */
 static void
 link_source_resolved(void *ctx, uint32_t ip, const char *error)
 {
     link_source_t *ls = ctx;
-    download_t *dl = error == NULL ? dlq_find(ls->q, ls->hash) : NULL;
-    if (error != NULL)
-        log_info("cannot resolve source %s: %s", ls->host, error);
+    download_t *dl = dlq_find(ls->q, ls->hash);
+    dl_src_verdict_t v = DL_SRC_UNRESOLVED;
+    if (dl != NULL && error == NULL)
+        v = dl_add_source(dl, ip, ls->port);
     else if (dl != NULL)
-        dl_add_source(dl, ip, ls->port);
+        count_drop(dl, v);
+    if (dl != NULL && src_is_drop(v))
+        log_info("download %s: link source %s:%u dropped: %s%s%s", dl->hex, ls->host, ls->port,
+                 dl_src_verdict_reason(v), error != NULL ? ": " : "", error != NULL ? error : "");
     free(ls->host);
     free(ls);
 }
@@ -1986,6 +2054,12 @@ dl_to_json(const download_t *dl)
     json_object_object_add(src, "queued", json_object_new_int64((int64_t)queued));
     json_object_object_add(src, "complete", json_object_new_int64((int64_t)complete));
     json_object_object_add(o, "sources", src);
+    json_object *dropped = json_object_new_object();
+    for (int v = 0; v < DL_SRC_N_VERDICTS; v++)
+        if (src_is_drop((dl_src_verdict_t)v))
+            json_object_object_add(dropped, dl_src_verdict_key((dl_src_verdict_t)v),
+                                   json_object_new_int64(dl->dropped[v]));
+    json_object_object_add(o, "sources_dropped", dropped);
     json_object *peers = json_object_new_array();
     for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
         json_object *e = json_object_new_object();
