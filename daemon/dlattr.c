@@ -4,6 +4,7 @@
 
 #include "daemon/dlattr.h"
 #include "ed2k/text.h"
+#include "util/random.h"
 #include "util/xalloc.h"
 
 #include <math.h>
@@ -309,4 +310,17 @@ dla_parse_seeding_time_limit(json_object *v, const char *what, int *out, mt_erro
     }
     *out = (int)json_object_get_int64(v);
     return 0;
+}
+
+bool
+dla_id_is_valid(const char *s)
+{
+    return s != NULL && strlen(s) == DLA_ID_LEN &&
+           strspn(s, "0123456789abcdef") == DLA_ID_LEN;
+}
+
+int
+dla_id_new(char *out, mt_error_t **err)
+{
+    return mt_random_hex(out, DLA_ID_LEN / 2, err);
 }

@@ -65,6 +65,16 @@ bool dla_seeding_time_limit_is_valid(int64_t minutes);
 int dla_parse_ratio_limit(json_object *v, const char *what, double *out, mt_error_t **err);
 int dla_parse_seeding_time_limit(json_object *v, const char *what, int *out, mt_error_t **err);
 
+/* A download id: 32 lower-case hex digits, random, given to a download
+ * when it is added and kept by its part file and its finished record. It
+ * names one download's life (re-adding the same file makes another), so
+ * each history row belongs to exactly one download (docs/schema.md). */
+#define DLA_ID_LEN 32
+bool dla_id_is_valid(const char *s);
+/* dla_id_new: a new download id in out (DLA_ID_LEN + 1 bytes). MT_ERR_IO
+ * when the kernel has no random bytes. */
+int dla_id_new(char *out, mt_error_t **err);
+
 /* dla_text_is_valid: len bytes (at most max) of strict UTF-8 without
  * control characters (C0, DEL, C1) or NUL. */
 bool dla_text_is_valid(const char *s, size_t len, size_t max);

@@ -1199,9 +1199,16 @@ verify_done(void *arg, int cancelled)
     size_t part = pf_verify_part(c->job);
     dl->parts[part].verifying = false;
     if (!cancelled && !dl->deleted) {
+        uint64_t done_before = pf_done_bytes(dl->pf);
         pf_verify_result_t r = pf_verify_apply(dl->pf, c->job);
         switch (r) {
         case PF_VERIFY_OK:
+            /* Bytes found complete on disk after a crash were received
+             * after the last metadata save, which holds the downloaded
+             * counter too: they count now, so that the counter (and the
+             * history's downloaded_bytes) stays exact across crashes. */
+            if (pf_verify_is_speculative(c->job) && pf_done_bytes(dl->pf) > done_before)
+                pf_add_downloaded_bytes(dl->pf, pf_done_bytes(dl->pf) - done_before);
             dl->parts[part].n_contrib = 0;
             dl->parts[part].exclusive = false;
             dl->parts[part].owner = NULL;
@@ -1394,6 +1401,18 @@ download_new(dlq_t *q, partfile_t *pf)
     dl->n_parts = pf_part_count(pf);
     dl->availability = xcalloc(dl->n_parts, sizeof *dl->availability);
     dl->parts = xcalloc(dl->n_parts, sizeof *dl->parts);
+    /* Every download has an id; part files of older versions get one now
+     * (saved with the next metadata save). */
+    if (pf_download_id(pf) == NULL) {
+        char id[DLA_ID_LEN + 1];
+        mt_error_t *err = NULL;
+        if (dla_id_new(id, &err) == 0) {
+            pf_set_download_id(pf, id);
+        } else {
+            log_error("download %s: no download id: %s", dl->hex, err->message);
+            mt_error_free(err);
+        }
+    }
     q->dls = xreallocarray(q->dls, q->n + 1, sizeof *q->dls);
     q->dls[q->n++] = dl;
     return dl;
@@ -2075,6 +2094,9 @@ dl_to_json(const download_t *dl)
                                               : NULL);
     json_object_object_add(o, "priority", json_object_new_string(dl_priority_name(pf_priority(pf))));
     json_object_object_add(o, "added_at", json_object_new_int64((int64_t)pf_added_at(pf)));
+    json_object_object_add(o, "download_id", pf_download_id(pf) != NULL
+                                                 ? json_object_new_string(pf_download_id(pf))
+                                                 : NULL);
     json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
     json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
     json_object_object_add(o, "tags", dla_tags_to_json(pf_tags(pf)));

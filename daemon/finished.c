@@ -50,6 +50,7 @@ struct fin_rec {
     char *added_by, *added_via; /* NULL: unknown */
     uint64_t downloaded, uploaded;
     bool missing;
+    char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
 };
 
 /* The result of the import job, shared with the database thread (which
@@ -290,6 +291,14 @@ rec_parse(json_object *o, mt_error_t **err)
     if (get_path(o, "content_path", &r->content_path, err) != 0 ||
         get_path(o, "save_path", &r->save_path, err) != 0)
         goto fail;
+    if (json_object_object_get_ex(o, "download_id", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_string) ||
+            !dla_id_is_valid(json_object_get_string(v))) {
+            bad(err, "\"%s\" must be %d lower-case hex digits", "download_id", DLA_ID_LEN);
+            goto fail;
+        }
+        memcpy(r->download_id, json_object_get_string(v), DLA_ID_LEN + 1);
+    }
     return r;
 fail:
     rec_free(r);
@@ -326,6 +335,7 @@ rec_file_json(const fin_rec_t *r)
     json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)r->uploaded));
     json_object_object_add(o, "last_activity", json_object_new_int64(r->last_activity));
     json_object_object_add(o, "missing", json_object_new_boolean(r->missing));
+    add_opt_str(o, "download_id", fin_download_id(r));
     return o;
 }
 
@@ -355,6 +365,7 @@ fin_to_json(const fin_rec_t *r)
     json_object_object_add(o, "last_activity", json_object_new_int64(r->last_activity));
     add_opt_str(o, "added_by", r->added_by);
     add_opt_str(o, "added_via", r->added_via);
+    add_opt_str(o, "download_id", fin_download_id(r));
     return o;
 }
 
@@ -429,6 +440,19 @@ keep_aside(const char *path, const void *data, size_t len)
     free(bad_path);
 }
 
+/* give_id: a new download id for r; false (logged) when there is none. */
+static bool
+give_id(fin_rec_t *r)
+{
+    mt_error_t *err = NULL;
+    if (dla_id_new(r->download_id, &err) == 0)
+        return true;
+    log_error("finished %s: no download id: %s", r->hex, err->message);
+    mt_error_free(err);
+    r->download_id[0] = '\0';
+    return false;
+}
+
 /* add_records: the valid records of arr; the others are logged (where
  * names the source) and counted in *skipped. An existing hash is kept. */
 static size_t
@@ -461,6 +485,9 @@ add_records(finished_t *f, json_object *arr, const char *where, size_t *skipped)
             (*skipped)++;
             continue;
         }
+        /* records of older versions get an id now, saved with the next save */
+        if (r->download_id[0] == '\0' && give_id(r))
+            f->dirty = true;
         insert(f, r);
         added++;
     }
@@ -875,6 +902,12 @@ fin_added_via(const fin_rec_t *r)
     return r->added_via;
 }
 
+const char *
+fin_download_id(const fin_rec_t *r)
+{
+    return r->download_id[0] != '\0' ? r->download_id : NULL;
+}
+
 uint64_t
 fin_downloaded(const fin_rec_t *r)
 {
@@ -941,6 +974,10 @@ fin_add_download(finished_t *f, const download_t *dl, const char *content_path)
     r->added_via = pf_added_via(pf) != NULL ? xstrdup(pf_added_via(pf)) : NULL;
     r->downloaded = pf_downloaded_bytes(pf);
     r->uploaded = pf_uploaded_bytes(pf);
+    if (pf_download_id(pf) != NULL)
+        memcpy(r->download_id, pf_download_id(pf), DLA_ID_LEN + 1);
+    else
+        give_id(r);
     insert(f, r);
     log_info("finished %s: \"%s\" listed as finished (%s)", r->hex, r->name, r->content_path);
     share_files(f);
@@ -1061,6 +1098,7 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
     if (d != NULL && d->history != NULL) {
         hist_info_t info = {
             .hex = r->hex,
+            .download_id = fin_download_id(r),
             .name = r->name,
             .size = r->size,
             .category = r->category,

@@ -75,6 +75,9 @@ const char *fin_save_path(const fin_rec_t *r);
 const char *fin_content_path(const fin_rec_t *r);
 const char *fin_added_by(const fin_rec_t *r);
 const char *fin_added_via(const fin_rec_t *r);
+/* fin_download_id: the id of the download that became this record
+ * (dlattr.h); NULL only when no random bytes could be had for it. */
+const char *fin_download_id(const fin_rec_t *r);
 uint64_t fin_downloaded(const fin_rec_t *r);
 uint64_t fin_uploaded(const fin_rec_t *r);
 time_t fin_last_activity(const fin_rec_t *r);

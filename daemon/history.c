@@ -9,6 +9,7 @@
 #include "daemon/history.h"
 #include "daemon/daemon.h"
 #include "daemon/download.h"
+#include "daemon/finished.h"
 #include "daemon/partfile.h"
 #include "db/db.h"
 #include "ed2k/hash.h"
@@ -54,6 +55,7 @@ struct history {
     pthread_mutex_t lock;
     uint64_t submitted, applied;
     uint64_t dropped_seen;
+    bool reconciled; /* hist_reconcile ran: run it again after dropped jobs */
 };
 
 typedef struct {
@@ -72,43 +74,51 @@ ev_job_free(void *arg)
 }
 
 /* One statement per event: the id into history_events first (nothing more
- * happens when it was applied before), then the history row: a new row for
- * "started", else the latest row of that hash updated (or, when there is
- * none, created with the event's status). The deletion of a finished
- * download ("completed": true) sets deleted_at and keeps the status
- * completed: the download did complete. Journal lines of older versions
- * lack "completed" and "completed_at" (NULL: false, none). */
+ * happens when it was applied before), then the history row of the event's
+ * download: the row with its download id; for an event of an older
+ * version (no id), the latest row of its hash; for an id no row has yet,
+ * the latest row of its hash written before download ids existed (012),
+ * adopted. "started" with no such row makes a new row; so does any other
+ * event that finds none. The deletion of a finished download ("completed":
+ * true) sets deleted_at and keeps the status completed: the download did
+ * complete. Journal lines of older versions lack "download_id",
+ * "completed" and "completed_at" (NULL: none, false, none). */
 static const char EV_SQL[] =
     "WITH e AS (SELECT * FROM json_to_record($2::json) AS x(id text, kind text, hash text,"
-    "   name text, size bigint, category text, at double precision, downloaded bigint,"
-    "   uploaded bigint,"
+    "   download_id text, name text, size bigint, category text, at double precision,"
+    "   downloaded bigint, uploaded bigint,"
     "   added_by text, added_via text, completed boolean, completed_at double precision)),"
     " ev AS (INSERT INTO history_events (node, event_id, kind) SELECT $1, id, kind FROM e"
     "   ON CONFLICT (node, event_id) DO NOTHING RETURNING event_id),"
     " st AS (SELECT CASE WHEN e.kind IN ('started', 'resumed') THEN 'downloading'"
     "   WHEN e.kind = 'deleted' AND COALESCE(e.completed, false) THEN 'completed'"
     "   ELSE e.kind END AS status FROM e),"
+    " target AS (SELECT COALESCE("
+    "   (SELECT h.id FROM history h WHERE h.node = $1 AND h.download_id = e.download_id),"
+    "   CASE WHEN e.kind <> 'started' THEN (SELECT max(h.id) FROM history h"
+    "     WHERE h.node = $1 AND h.hash = e.hash"
+    "     AND (e.download_id IS NULL OR h.download_id IS NULL)) END) AS id FROM e),"
     " upd AS (UPDATE history h SET status = st.status,"
     "   completed_at = CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at)"
     "     WHEN h.completed_at IS NULL AND e.completed_at > 0 THEN to_timestamp(e.completed_at)"
     "     ELSE h.completed_at END,"
-    "   deleted_at = CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) ELSE h.deleted_at END,"
+    "   deleted_at = CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at)"
+    "     WHEN e.kind IN ('started', 'resumed') THEN NULL ELSE h.deleted_at END,"
     "   downloaded_bytes = GREATEST(h.downloaded_bytes, e.downloaded),"
     "   uploaded_bytes = GREATEST(h.uploaded_bytes, COALESCE(e.uploaded, 0)),"
-    "   name = e.name, category = e.category"
-    "   FROM e, st WHERE e.kind <> 'started' AND EXISTS (SELECT 1 FROM ev)"
-    "   AND h.id = (SELECT max(id) FROM history WHERE node = $1 AND hash = e.hash)"
+    "   name = e.name, category = e.category,"
+    "   download_id = COALESCE(h.download_id, e.download_id)"
+    "   FROM e, st, target WHERE h.id = target.id AND EXISTS (SELECT 1 FROM ev)"
     "   RETURNING h.id)"
-    " INSERT INTO history (node, hash, name, size, category, status, started_at, completed_at,"
-    "   deleted_at, downloaded_bytes, uploaded_bytes, added_by, added_via)"
-    " SELECT $1, e.hash, e.name, e.size, e.category, st.status, to_timestamp(e.at),"
+    " INSERT INTO history (node, hash, download_id, name, size, category, status, started_at,"
+    "   completed_at, deleted_at, downloaded_bytes, uploaded_bytes, added_by, added_via)"
+    " SELECT $1, e.hash, e.download_id, e.name, e.size, e.category, st.status, to_timestamp(e.at),"
     "   CASE WHEN e.kind = 'completed' THEN to_timestamp(e.at)"
     "     WHEN e.completed_at > 0 THEN to_timestamp(e.completed_at) END,"
     "   CASE WHEN e.kind = 'deleted' THEN to_timestamp(e.at) END, e.downloaded,"
     "   COALESCE(e.uploaded, 0), e.added_by,"
-    "   e.added_via FROM e, st"
-    " WHERE EXISTS (SELECT 1 FROM ev) AND (e.kind = 'started' OR (NOT EXISTS (SELECT 1 FROM upd)"
-    "   AND NOT EXISTS (SELECT 1 FROM history WHERE node = $1 AND hash = e.hash)))";
+    "   e.added_via FROM e, st, target"
+    " WHERE EXISTS (SELECT 1 FROM ev) AND target.id IS NULL AND NOT EXISTS (SELECT 1 FROM upd)";
 
 static int
 ev_job_run(PGconn *conn, void *arg, mt_error_t **err)
@@ -216,6 +226,7 @@ hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
     ed2k_hash_to_hex(pf_hash(pf), hex);
     hist_info_t info = {
         .hex = hex,
+        .download_id = pf_download_id(pf),
         .name = pf_name(pf),
         .size = pf_size(pf),
         .category = pf_category(pf),
@@ -238,6 +249,8 @@ hist_event_info(history_t *h, const hist_info_t *in, hist_kind_t kind)
     free(id);
     json_object_object_add(o, "kind", json_object_new_string(kind_name(kind)));
     json_object_object_add(o, "hash", json_object_new_string(in->hex));
+    if (in->download_id != NULL)
+        json_object_object_add(o, "download_id", json_object_new_string(in->download_id));
     json_object_object_add(o, "name", json_object_new_string(in->name));
     json_object_object_add(o, "size", json_object_new_int64((int64_t)in->size));
     json_object_object_add(o, "category",
@@ -276,6 +289,109 @@ hist_event_info(history_t *h, const hist_info_t *in, hist_kind_t kind)
     json_object_put(o);
 }
 
+/* ---- reconciliation with the downloads the daemon has (at start) ---- */
+
+/* Three statements in one transaction, over the daemon's downloads ($2: a
+ * JSON array of {download_id, hash, active, status}): rows written before
+ * download ids (012) are adopted by the download of their hash that has no
+ * row of its own yet; open rows (downloading, stopped) of downloads the
+ * daemon no longer has are closed as deleted; an active download's row
+ * says what it does now. */
+static const char *const RECONCILE_SQL[] = {
+    "UPDATE history h SET download_id = l.download_id"
+    " FROM json_to_recordset($2::json) AS l(download_id text, hash text)"
+    " WHERE h.id = (SELECT max(id) FROM history"
+    "   WHERE node = $1 AND hash = l.hash AND download_id IS NULL)"
+    " AND NOT EXISTS (SELECT 1 FROM history WHERE node = $1 AND download_id = l.download_id)",
+    "UPDATE history h SET status = 'deleted', deleted_at = now()"
+    " WHERE h.node = $1 AND h.status IN ('downloading', 'stopped')"
+    " AND (h.download_id IS NULL OR h.download_id NOT IN"
+    "   (SELECT download_id FROM json_to_recordset($2::json) AS l(download_id text)))",
+    "UPDATE history h SET status = l.status, deleted_at = NULL"
+    " FROM json_to_recordset($2::json) AS l(download_id text, active boolean, status text)"
+    " WHERE h.node = $1 AND h.download_id = l.download_id AND l.active"
+    " AND (h.status IS DISTINCT FROM l.status OR h.deleted_at IS NOT NULL)",
+};
+
+typedef struct {
+    char *node;
+    char *live; /* the JSON array */
+} rec_job_t;
+
+static void
+rec_job_free(void *arg)
+{
+    rec_job_t *j = arg;
+    free(j->node);
+    free(j->live);
+    free(j);
+}
+
+static int
+rec_job_run(PGconn *conn, void *arg, mt_error_t **err)
+{
+    rec_job_t *j = arg;
+    const char *params[] = { j->node, j->live };
+    if (db_exec(conn, "BEGIN", err) != 0)
+        return -1;
+    long changed[3] = { 0 };
+    for (size_t i = 0; i < sizeof RECONCILE_SQL / sizeof RECONCILE_SQL[0]; i++) {
+        PGresult *res = db_query(conn, RECONCILE_SQL[i], 2, params, err);
+        if (res == NULL) {
+            if (!db_is_broken(conn))
+                db_exec(conn, "ROLLBACK", NULL);
+            return -1;
+        }
+        changed[i] = atol(PQcmdTuples(res));
+        PQclear(res);
+    }
+    if (db_exec(conn, "COMMIT", err) != 0)
+        return -1;
+    if (changed[0] + changed[1] + changed[2] > 0)
+        log_info("history: %ld row(s) adopted by their download, %ld closed (their download is "
+                 "gone), %ld brought up to date",
+                 changed[0], changed[1], changed[2]);
+    return 0;
+}
+
+static void
+add_live(json_object *arr, const char *id, const uint8_t hash[16], bool active,
+         const char *status)
+{
+    if (id == NULL)
+        return;
+    char hex[33];
+    ed2k_hash_to_hex(hash, hex);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "download_id", json_object_new_string(id));
+    json_object_object_add(o, "hash", json_object_new_string(hex));
+    json_object_object_add(o, "active", json_object_new_boolean(active));
+    json_object_object_add(o, "status", json_object_new_string(status));
+    json_object_array_add(arr, o);
+}
+
+void
+hist_reconcile(history_t *h)
+{
+    muleteerd_t *d = h->d;
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; d->downloads != NULL && i < dlq_count(d->downloads); i++) {
+        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
+        add_live(arr, pf_download_id(pf), pf_hash(pf), true,
+                 pf_state(pf) == PF_STATE_STOPPED ? "stopped" : "downloading");
+    }
+    for (size_t i = 0; d->finished != NULL && i < fin_count(d->finished); i++) {
+        fin_rec_t *r = fin_get(d->finished, i);
+        add_live(arr, fin_download_id(r), fin_hash(r), false, "completed");
+    }
+    rec_job_t *j = xcalloc(1, sizeof *j);
+    j->node = xstrdup(conf_get_str(d->conf, "node_name"));
+    j->live = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    json_object_put(arr);
+    h->reconciled = true;
+    dbw_submit(d->db, "history-reconcile", rec_job_run, j, rec_job_free);
+}
+
 void
 hist_tick(history_t *h)
 {
@@ -301,5 +417,7 @@ hist_tick(history_t *h)
         pthread_mutex_unlock(&h->lock);
         size_t n = replay(h);
         log_warn("history: database jobs were dropped; %zu journaled event(s) submitted again", n);
+        if (h->reconciled)
+            hist_reconcile(h); /* it may have been one of them */
     }
 }

@@ -36,6 +36,7 @@ void hist_event(history_t *h, const struct download *dl, hist_kind_t kind);
  * a download_t (finished ones). Strings are copied. */
 typedef struct hist_info {
     const char *hex;       /* 32 lower-case hex digits */
+    const char *download_id; /* dlattr.h; NULL: unknown (the latest row of the hash) */
     const char *name;
     uint64_t size;
     const char *category;  /* NULL: none */
@@ -49,6 +50,14 @@ typedef struct hist_info {
 
 /* hist_event_info: records an event described by info. */
 void hist_event_info(history_t *h, const hist_info_t *info, hist_kind_t kind);
+/* hist_reconcile: once the downloads and finished downloads are loaded
+ * (at start): the history rows of this node are matched to them by
+ * download id. A row of a download the daemon no longer has (its part
+ * file gone, the temporary directory changed) that still says
+ * downloading or stopped is closed as deleted; a live download's row says
+ * what it does now (downloading or stopped); rows written before download
+ * ids existed are adopted by the download of their hash. */
+void hist_reconcile(history_t *h);
 /* hist_tick: once a second: empties the journal when everything in it is
  * in the database; submits it again after jobs were dropped. */
 void hist_tick(history_t *h);

@@ -405,6 +405,8 @@ main(int argc, char **argv)
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0)
         goto out;
+    /* history rows of downloads that are gone, or of an older version */
+    hist_reconcile(d.history);
 
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);

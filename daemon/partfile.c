@@ -43,6 +43,7 @@ struct pf_meta {
     size_t n_parts;    /* ED2K parts */
     uint8_t *verified; /* n_parts flags; the phantom part is always set */
     char *category, *added_by, *added_via; /* NULL: none */
+    char download_id[DLA_ID_LEN + 1];      /* "": none yet */
     int priority;
     pf_state_t state;
     int64_t added_at, completed_at;
@@ -446,6 +447,8 @@ pf_meta_to_json(const pf_meta_t *m)
     json_object_object_add(o, "completed_at", json_object_new_int64(m->completed_at));
     add_string(o, "added_by", m->added_by);
     add_string(o, "added_via", m->added_via);
+    if (m->download_id[0] != '\0')
+        json_object_object_add(o, "download_id", json_object_new_string(m->download_id));
     json_object_object_add(o, "downloaded_bytes", json_object_new_int64((int64_t)m->downloaded));
     json_object_object_add(o, "uploaded_bytes", json_object_new_int64((int64_t)m->uploaded));
     json_object_object_add(o, "tags", dla_tags_to_json(&m->tags));
@@ -842,6 +845,15 @@ parse_meta(json_object *root, pf_meta_t **out, mt_error_t **err)
         get_opt_string(root, "added_by", &m->added_by, err) < 0 ||
         get_opt_string(root, "added_via", &m->added_via, err) < 0)
         goto out;
+    if (json_object_object_get_ex(root, "download_id", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_string) ||
+            !dla_id_is_valid(json_object_get_string(v))) {
+            perr(err, MT_ERR_INVALID, "\"download_id\" must be %d lower-case hex digits",
+                 DLA_ID_LEN);
+            goto out;
+        }
+        memcpy(m->download_id, json_object_get_string(v), DLA_ID_LEN + 1);
+    }
     if (json_object_object_get_ex(root, "priority", &v)) {
         if (get_int(v, "\"priority\"", INT_MIN, INT_MAX, &x, err) < 0)
             goto out;
@@ -1462,6 +1474,22 @@ pf_set_completed_at(partfile_t *pf, time_t t)
 {
     pf->m->completed_at = (int64_t)t;
     pf->dirty = true;
+}
+
+const char *
+pf_download_id(const partfile_t *pf)
+{
+    return pf->m->download_id[0] != '\0' ? pf->m->download_id : NULL;
+}
+
+int
+pf_set_download_id(partfile_t *pf, const char *id)
+{
+    if (!dla_id_is_valid(id))
+        return -1;
+    memcpy(pf->m->download_id, id, DLA_ID_LEN + 1);
+    pf->dirty = true;
+    return 0;
 }
 
 const char *

@@ -170,6 +170,11 @@ void pf_set_added_at(partfile_t *pf, time_t t);
 /* pf_completed_at: 0 until set. */
 time_t pf_completed_at(const partfile_t *pf);
 void pf_set_completed_at(partfile_t *pf, time_t t);
+/* pf_download_id: the download's id (dlattr.h), NULL when the metadata
+ * has none (written by an older version). pf_set_download_id: -1 unless
+ * dla_id_is_valid(id). */
+const char *pf_download_id(const partfile_t *pf);
+int pf_set_download_id(partfile_t *pf, const char *id);
 const char *pf_added_by(const partfile_t *pf);
 int pf_set_added_by(partfile_t *pf, const char *who, mt_error_t **err);
 const char *pf_added_via(const partfile_t *pf);

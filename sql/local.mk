@@ -10,6 +10,7 @@ MIGRATIONS = \
 	sql/008_shared_files.sql \
 	sql/009_download_attrs.sql \
 	sql/010_web_auth.sql \
-	sql/011_qbit.sql
+	sql/011_qbit.sql \
+	sql/012_history_download_id.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

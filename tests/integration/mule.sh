@@ -5,7 +5,8 @@
 #                                  pid and state directory
 #   mcli DIR ARGS...                the muleteer CLI on that daemon's socket
 #   json_num JSON KEY               the first number under KEY
-# MULE_LOG_LEVEL (default debug) and MULE_CLI_TIMEOUT (default 10) tune them;
+# MULE_LOG_LEVEL (default debug), MULE_CLI_TIMEOUT (default 10) and
+# MULE_FILTER_LAN (default no) and MULE_SAVE_INTERVAL (default 1) tune them;
 # MULE_DATABASE, a libpq connection string, gives the daemon a database.
 
 CLI="$MT_BUILDDIR/bin/muleteer"
@@ -22,8 +23,8 @@ start_mule() {
     echo "nickname = mule-$name"
     echo "tcp_port = $tcp"
     echo "udp_port = $((tcp + 1))"
-    echo "filter_lan = no"
-    echo "save_interval = 1"
+    echo "filter_lan = ${MULE_FILTER_LAN:-no}"
+    echo "save_interval = ${MULE_SAVE_INTERVAL:-1}"
     echo "rescan_interval = 0"
     printf '%s\n' "$@"
   } >"$dir/muleteer.conf"

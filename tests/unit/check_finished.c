@@ -301,7 +301,8 @@ START_TEST(test_finished_round_trip)
                         " \"seeding_time_limit\": 60, \"force_start\": true, \"priority\": 7,"
                         " \"added_at\": 100, \"completed_at\": 200, \"added_by\": \"sonarr\","
                         " \"added_via\": \"api-v2\", \"downloaded\": 150, \"uploaded\": 30,"
-                        " \"last_activity\": 300, \"missing\": true") ","
+                        " \"last_activity\": 300, \"missing\": true,"
+                        " \"download_id\": \"00112233445566778899aabbccddeeff\"") ","
                 REC(H1, "") "]}");
     f = finished_new(&d);
     ck_assert_uint_eq(fin_count(f), 2);
@@ -336,6 +337,11 @@ START_TEST(test_finished_round_trip)
     ck_assert(fin_ratio_limit(r1) == DLA_LIMIT_GLOBAL);
     ck_assert_int_eq(fin_seeding_time_limit(r1), DLA_LIMIT_GLOBAL);
     ck_assert_str_eq(fin_state(r1), "completed");
+    /* a record of an older version gets a download id, kept from then on */
+    ck_assert_str_eq(fin_download_id(r), "00112233445566778899aabbccddeeff");
+    ck_assert(dla_id_is_valid(fin_download_id(r1)));
+    char id1[DLA_ID_LEN + 1];
+    memcpy(id1, fin_download_id(r1), sizeof id1);
 
     json_object *j = fin_to_json(r);
     ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "state")), "missing");
@@ -369,8 +375,10 @@ START_TEST(test_finished_round_trip)
     ck_assert_int_eq(fin_seeding_time_limit(r1), 5);
     ck_assert(fin_force_start(r1));
     ck_assert_int_eq(fin_priority(r1), -1);
+    ck_assert_str_eq(fin_download_id(r1), id1);
     r = fin_find(f, h);
     ck_assert_str_eq(fin_category(r), "series");
+    ck_assert_str_eq(fin_download_id(r), "00112233445566778899aabbccddeeff");
     ck_assert_uint_eq(fin_uploaded(r), 1030);
     /* removal without a shared list: the file is never touched */
     bool removed = true;
@@ -409,6 +417,7 @@ START_TEST(test_finished_hostile)
         REC("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", ", \"uploaded\": -1") ","
         REC("ffffffffffffffffffffffffffffffff", ", \"category\": \"a\\u0007\"") ","
         REC("abababababababababababababababab", ", \"force_start\": \"yes\"") ","
+        REC("acacacacacacacacacacacacacacacac", ", \"download_id\": \"XYZ\"") ","
         "{\"name\": \"nohash.bin\"}, \"text\", 42, null, [[[1]]], {},"
         REC(H1, ", \"name\": \"duplicate.bin\"") "]}";
     write_state("finished.json", mixed);

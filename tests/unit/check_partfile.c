@@ -243,6 +243,10 @@ START_TEST(test_round_trip)
     pf_set_completed_at(pf, 0);
     ck_assert_int_eq(pf_set_added_by(pf, "sonarr \xc3\xa9", NULL), 0);
     ck_assert_int_eq(pf_set_added_via(pf, "qbit-api", NULL), 0);
+    ck_assert_ptr_null(pf_download_id(pf)); /* the download layer gives one */
+    ck_assert_int_eq(pf_set_download_id(pf, "0123456789ABCDEF0123456789abcdef"), -1);
+    ck_assert_int_eq(pf_set_download_id(pf, "0123456789abcdef0123456789abcde"), -1);
+    ck_assert_int_eq(pf_set_download_id(pf, "0123456789abcdef0123456789abcdef"), 0);
     pf_add_downloaded_bytes(pf, 49900);
     pf_add_downloaded_bytes(pf, 19993);
     pf_set_uploaded_bytes(pf, 1ULL << 40);
@@ -267,6 +271,7 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(pf_completed_at(pf), 0);
     ck_assert_str_eq(pf_added_by(pf), "sonarr \xc3\xa9");
     ck_assert_str_eq(pf_added_via(pf), "qbit-api");
+    ck_assert_str_eq(pf_download_id(pf), "0123456789abcdef0123456789abcdef");
     ck_assert_uint_eq(pf_downloaded_bytes(pf), 49900 + 19993);
     ck_assert_uint_eq(pf_uploaded_bytes(pf), 1ULL << 40);
     ck_assert_uint_eq(pf_source_count(pf), 2);
@@ -525,6 +530,10 @@ START_TEST(test_parse_small)
         { SMALL(",\"category\":\"a\\tb\""), MT_ERR_INVALID, "\"category\"" },
         { SMALL(",\"added_by\":\"a\\u007fb\""), MT_ERR_INVALID, "\"added_by\"" },
         { SMALL(",\"added_via\":[]"), MT_ERR_INVALID, "\"added_via\"" },
+        { SMALL(",\"download_id\":\"0123456789ABCDEF0123456789abcdef\""), MT_ERR_INVALID,
+          "\"download_id\"" },
+        { SMALL(",\"download_id\":\"0123\""), MT_ERR_INVALID, "\"download_id\"" },
+        { SMALL(",\"download_id\":7"), MT_ERR_INVALID, "\"download_id\"" },
         { SMALL(",\"priority\":2147483648"), MT_ERR_INVALID, "\"priority\"" },
         { SMALL(",\"priority\":1.5"), MT_ERR_INVALID, "integer" },
         { SMALL(",\"state\":\"running\""), MT_ERR_INVALID, "\"state\"" },
