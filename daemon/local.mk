@@ -27,6 +27,7 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/search.c daemon/search.h \
 	daemon/resolve.c daemon/resolve.h \
 	daemon/shared.c daemon/shared.h \
+	daemon/srvpolicy.c daemon/srvpolicy.h \
 	daemon/status.c daemon/status.h \
 	daemon/worker.c daemon/worker.h
 daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
@@ -55,3 +56,9 @@ TESTS += tests/unit/check_finished
 tests_unit_check_finished_SOURCES = tests/unit/check_finished.c
 tests_unit_check_finished_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_finished_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_srvpolicy
+TESTS += tests/unit/check_srvpolicy
+tests_unit_check_srvpolicy_SOURCES = tests/unit/check_srvpolicy.c
+tests_unit_check_srvpolicy_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_srvpolicy_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

@@ -1,7 +1,8 @@
 /* server.c: one eD2K server connection: resolve, connect, log in
  * (OP_LOGINREQUEST, §3.1), take the id (OP_IDCHANGE, §3.2), offer shared
  * files and downloads (§3.4), ask sources for downloads and take the
- * answers (§3.6), answer LowID callbacks, and reconnect with backoff. */
+ * answers (§3.6), answer LowID callbacks, and reconnect with the back-off
+ * of daemon/srvpolicy.c. */
 #include "config.h"
 
 #include "daemon/server.h"
@@ -14,6 +15,7 @@
 #include "daemon/search.h"
 #include "daemon/serverlist.h"
 #include "daemon/shared.h"
+#include "daemon/srvpolicy.h"
 #include "daemon/worker.h"
 #include "db/db.h"
 #include "ed2k/c2s.h"
@@ -33,13 +35,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #define SRV_CONNECT_TIMEOUT 30
 #define SRV_LOGIN_TIMEOUT 60
-#define SRV_SOURCES_INTERVAL 800   /* per download (aMule SERVERREASKTIME, §3.6) */
-#define SRV_SOURCES_PER_TICK 2     /* keep under servers' flood limits */
+/* OP_GETSOURCES pacing. Each download is asked of our server at most
+ * every 800 s (aMule's SERVERREASKTIME; eMule waits 15 min: §3.6, §5.10),
+ * counted from the last time it was asked of any server, whatever the
+ * sessions in between, so a server that hangs up on a request is not sent
+ * it again by each new session. And at most 5 requests at once, then one
+ * every 20 s: eMule's average (15 files per TCP frame, then 300 s,
+ * `DownloadQueue.cpp` ProcessLocalRequests), spread out, so that no
+ * (re)connection brings a burst. */
+#define SRV_SOURCES_INTERVAL 800
+#define SRV_SOURCES_BURST 5
+#define SRV_SOURCES_EVERY 20
+#define SRV_ROUND_PAUSE 30         /* first pause after a whole round failed */
 #define SRV_OFFER_PER_PACKET 200
 #define SRV_MAX_MESSAGES 20
 #define SRV_MAX_PAYLOAD 2000000
@@ -61,9 +74,11 @@ static const char *const state_names[] = { "disconnected", "resolving", "connect
 
 #define SRV_UDP_ASKED_MAX 32
 
+/* What was asked for one download, kept across sessions (pruned when the
+ * download is gone). */
 typedef struct src_ask {
     uint8_t hash[16];
-    time_t at;                  /* last OP_GETSOURCES to our server */
+    time_t at;                  /* last OP_GETSOURCES to a server (any) */
     struct {
         const void *server;     /* an sl_server_t asked over UDP (compared only) */
         time_t at;
@@ -87,7 +102,14 @@ struct srvconn {
     size_t udp_cursor;       /* the next server to ask over UDP */
     struct bufferevent *bev;
     time_t deadline, retry_at;
-    int backoff;
+    /* Back-off: each server has its own (sl_server_t.retry); `own` is a
+     * copy of the current target's, kept when its entry leaves the list
+     * (a pinned server dropped after failures); `rounds` pauses the
+     * automatic mode after a whole round of failures. Only a session that
+     * lasted resets them (srvpol_session_lasted), or a user's connect. */
+    srvpol_backoff_t own, rounds;
+    time_t session_start;   /* monotonic: the login */
+    bool session_good;      /* this session lasted or answered */
     uint32_t resolve_gen;
     /* what the server said */
     uint32_t client_id, flags;
@@ -98,8 +120,9 @@ struct srvconn {
     /* publishing and source requests */
     uint64_t offered_generation;
     size_t offered_downloads;
-    src_ask_t *asks;
+    src_ask_t *asks;            /* across sessions */
     size_t n_asks;
+    srvpol_pace_t pace;         /* OP_GETSOURCES, across sessions */
 };
 
 static void
@@ -113,18 +136,102 @@ clear_session(srvconn_t *s)
     s->name = s->description = NULL;
     s->offered_generation = 0;
     s->offered_downloads = 0;
-    free(s->asks);
-    s->asks = NULL;
-    s->n_asks = 0;
+    s->session_good = false;
     muleteerd_t *d = s->d;
     d->client_id = 0;
     d->server_ip = 0;
     d->server_port = 0;
 }
 
+static uint32_t
+jitter_seed(void)
+{
+    uint32_t r;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint32_t)random();
+    return r;
+}
+
+/* backoff_of: the back-off of the current target. */
+static srvpol_backoff_t *
+backoff_of(srvconn_t *s)
+{
+    return s->cur != NULL ? &s->cur->retry : &s->own;
+}
+
+/* note_failure: the attempt on the current target failed (connect, login,
+ * or a session that did not last: `up` seconds after the login, -1 when
+ * there was none). Its back-off grows and the list counts a failure; the
+ * log says so when the pause grows, not at every attempt once it is at
+ * server_retry_max. */
+static void
+note_failure(srvconn_t *s, const char *why, long up, time_t now)
+{
+    conf_t *conf = s->d->conf;
+    long min = conf_get_int(conf, "server_retry_min"), max = conf_get_int(conf, "server_retry_max");
+    srvpol_backoff_t *bo = backoff_of(s);
+    bool grew = false;
+    long delay = srvpol_fail(bo, min, max, now, jitter_seed(), &grew);
+    s->own = *bo;
+    char *what = up >= 0 ? xasprintf("%s %lds after the login", why, up) : xstrdup(why);
+    bool gone = s->cur != NULL && sl_failed(s->d->serverlist, s->cur, what); /* logs it */
+    if (gone)
+        s->cur = NULL; /* dropped from the list; bo with it */
+    if (gone && !s->pinned) {
+        /* nothing more to say: it will not be tried again */
+    } else if (grew) {
+        log_info("server %s:%u: %s: counted as a failure (%u in a row), next attempt in %lds%s",
+                 s->host != NULL ? s->host : "?", s->port, what, s->own.step, delay,
+                 srvpol_base(min, max, s->own.step) >= max ? " (the longest pause)" : "");
+    } else {
+        log_debug("server %s:%u: %s: counted as a failure (%u in a row), next attempt in %lds",
+                  s->host != NULL ? s->host : "?", s->port, what, s->own.step, delay);
+    }
+    free(what);
+}
+
+/* earliest_attempt: when the next attempt can be made at the soonest: the
+ * pinned server's back-off, else the first server of the list to be out
+ * of its back-off (0: now, or nothing to wait for). */
+static time_t
+earliest_attempt(srvconn_t *s, time_t now)
+{
+    if (s->pinned)
+        return backoff_of(s)->until;
+    time_t wait = 0;
+    if (sl_pick(s->d->serverlist, NULL, 0, now, &wait) != NULL)
+        return 0;
+    return wait;
+}
+
+/* plan_retry: when to try again after a drop. A failure in automatic mode
+ * moves on to the next server soon; after a whole round of failures the
+ * connection pauses (SRV_ROUND_PAUSE doubling to server_retry_max). Each
+ * server also waits out its own back-off. */
+static void
+plan_retry(srvconn_t *s, bool failed, time_t now)
+{
+    serverlist_t *sl = s->d->serverlist;
+    s->retry_at = now + SRV_NEXT_DELAY;
+    if (failed && !s->pinned && sl_count(sl) > 1 &&
+        (s->n_tried >= sl_count(sl) || s->n_tried == SRV_MAX_TRIED)) {
+        bool grew = false;
+        long pause = srvpol_fail(&s->rounds, SRV_ROUND_PAUSE,
+                                 conf_get_int(s->d->conf, "server_retry_max"), now, jitter_seed(),
+                                 &grew);
+        s->n_tried = 0;
+        s->retry_at = now + pause;
+        if (grew)
+            log_info("servers: no server of the list took us; the next round in %lds", pause);
+    }
+    time_t at = earliest_attempt(s, now);
+    if (at > s->retry_at)
+        s->retry_at = at;
+}
+
 /* drop: closes the connection. retry: it failed (or broke) and the next
- * attempt follows: another server at once in automatic mode, else the same
- * one after a growing delay. */
+ * attempt follows (plan_retry). A session that lasted and then broke is no
+ * failure: a new round starts in which that server comes last. */
 static void
 drop(srvconn_t *s, const char *why, bool retry)
 {
@@ -132,41 +239,54 @@ drop(srvconn_t *s, const char *why, bool retry)
         bufferevent_free(s->bev);
         s->bev = NULL;
     }
+    time_t now = clock_mono_s();
     bool was_connected = s->state == SRV_CONNECTED;
+    bool failed = retry && s->state != SRV_IDLE && !(was_connected && s->session_good);
+    long up = was_connected ? (long)(now - s->session_start) : -1;
     if (s->d->searches != NULL)
         search_on_server_lost(s->d->searches);
-    if (s->state != SRV_IDLE)
+    if (s->state != SRV_IDLE && !failed)
         log_info("server %s:%u: %s", s->host != NULL ? s->host : "?", s->port, why);
-    srv_state_t old = s->state;
     s->state = SRV_IDLE;
     clear_session(s);
     serverlist_t *sl = s->d->serverlist;
-    if (s->cur != NULL) {
-        if (was_connected) {
-            sl_connected(sl, s->cur, false);
-            /* a new round that starts with the other servers: the one
-             * that just died is the last to be tried again */
-            s->n_tried = 0;
+    if (s->cur != NULL && was_connected)
+        sl_connected(sl, s->cur, false);
+    if (was_connected && !failed) {
+        s->n_tried = 0;
+        if (s->cur != NULL)
             s->tried[s->n_tried++] = s->cur;
-        }
-        else if (retry && old != SRV_IDLE && sl_failed(sl, s->cur, why))
-            s->cur = NULL; /* dropped from the list */
     }
-    if (retry && s->wanted) {
-        time_t now = clock_mono_s();
-        if (!s->pinned && sl_count(sl) > 1) {
-            /* the next server soon; a pause after a whole round */
-            s->retry_at = now + SRV_NEXT_DELAY;
-            if (s->n_tried >= sl_count(sl) || s->n_tried == SRV_MAX_TRIED) {
-                s->n_tried = 0;
-                s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
-                s->retry_at = now + s->backoff;
-            }
-        } else {
-            s->backoff = s->backoff == 0 ? 30 : (s->backoff * 2 > 600 ? 600 : s->backoff * 2);
-            s->retry_at = now + (was_connected ? SRV_NEXT_DELAY : s->backoff);
-        }
-    }
+    if (failed)
+        note_failure(s, why, up, now);
+    if (retry && s->wanted)
+        plan_retry(s, failed, now);
+}
+
+/* session_lasted: the session counts as good (srvpol_session_lasted): the
+ * back-offs and the server's failures are cleared. */
+static void
+session_lasted(srvconn_t *s)
+{
+    if (s->session_good)
+        return;
+    s->session_good = true;
+    if (s->cur != NULL)
+        sl_good_session(s->d->serverlist, s->cur);
+    srvpol_reset(&s->own);
+    srvpol_reset(&s->rounds);
+    log_debug("server %s:%u: the session is good; back-off cleared", s->host, s->port);
+}
+
+/* check_session: a useful answer, or enough time up, makes the session
+ * good. */
+static void
+check_session(srvconn_t *s, time_t now, bool useful)
+{
+    if (s->state == SRV_CONNECTED && !s->session_good &&
+        srvpol_session_lasted(s->session_start, now, conf_get_int(s->d->conf, "server_min_session"),
+                              useful))
+        session_lasted(s);
 }
 
 /* store_message: a server message line into server_messages. */
@@ -300,26 +420,44 @@ ask_of(srvconn_t *s, const uint8_t hash[16])
     return a;
 }
 
+/* prune_asks: forgets what was asked for downloads that are gone. */
+static void
+prune_asks(srvconn_t *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_asks; i++)
+        if (dlq_find(s->d->downloads, s->asks[i].hash) != NULL)
+            s->asks[k++] = s->asks[i];
+    s->n_asks = k;
+}
+
+/* ask_sources: OP_GETSOURCES (§3.6) for the active downloads that are
+ * due, within the pace (SRV_SOURCES_*). */
 static void
 ask_sources(srvconn_t *s)
 {
     muleteerd_t *d = s->d;
     time_t now = clock_mono_s();
-    int sent = 0;
+    srvpol_pace_t probe = s->pace;
+    if (!srvpol_pace_take(&probe, now, SRV_SOURCES_EVERY, SRV_SOURCES_BURST))
+        return; /* nothing may be sent now: no need to look */
     struct evbuffer *out = bufferevent_get_output(s->bev);
-    for (size_t i = 0; i < dlq_count(d->downloads) && sent < SRV_SOURCES_PER_TICK; i++) {
+    for (size_t i = 0; i < dlq_count(d->downloads); i++) {
         partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
         if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
             continue;
         if (pf_size(pf) > 0xFFFFFFFFu && !(s->flags & ED2K_SRV_TCPFLG_LARGEFILES))
             continue;
         src_ask_t *a = ask_of(s, pf_hash(pf));
-        if (a->at != 0 && now - a->at < SRV_SOURCES_INTERVAL)
+        if (!srvpol_reask_due(a->at, now, SRV_SOURCES_INTERVAL))
             continue;
+        if (!srvpol_pace_take(&s->pace, now, SRV_SOURCES_EVERY, SRV_SOURCES_BURST))
+            break;
         a->at = now;
         ed2k_getsources_encode(out, pf_hash(pf), pf_size(pf), false);
-        sent++;
     }
+    if (s->n_asks > dlq_count(d->downloads) + 64)
+        prune_asks(s);
 }
 
 /* take_sources: sources a server found; over UDP (another server than
@@ -421,7 +559,10 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         s->client_id = id.id;
         s->flags = id.has_flags ? id.flags : 0;
         s->state = SRV_CONNECTED;
-        s->backoff = 0;
+        if (first) {
+            s->session_start = clock_mono_s();
+            s->session_good = false;
+        }
         d->client_id = id.id;
         d->server_ip = s->ip;
         d->server_port = s->port;
@@ -503,6 +644,7 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
             return -1;
         take_sources(s, &fs, false);
         ed2k_foundsources_clear(&fs);
+        check_session(s, clock_mono_s(), true);
         return 0;
     }
     case ED2K_SOP_CALLBACKREQUESTED: {
@@ -519,6 +661,7 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
     }
     case ED2K_SOP_SEARCHRESULT:
         search_on_tcp_result(d->searches, pkt->payload, pkt->len);
+        check_session(s, clock_mono_s(), true);
         return 0;
     case ED2K_SOP_CALLBACK_FAIL:
         log_info("server: a callback failed");
@@ -678,6 +821,7 @@ srv_free(srvconn_t *s)
     drop(s, "shutting down", false);
     for (size_t i = 0; i < s->n_messages; i++)
         free(s->messages[i]);
+    free(s->asks);
     free(s->host);
     free(s);
 }
@@ -707,7 +851,10 @@ srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
     set_target(s, e, host, port);
     s->wanted = true;
     s->pinned = true;
-    s->backoff = 0;
+    /* the user's word: now, whatever the back-off, which a failure then
+     * continues */
+    s->own = e->retry;
+    srvpol_reset(&s->rounds);
     begin(s);
     return 0;
 }
@@ -724,7 +871,7 @@ srv_connect_auto(srvconn_t *s, mt_error_t **err)
     drop(s, "connecting to the best server", false);
     s->wanted = true;
     s->pinned = false;
-    s->backoff = 0;
+    srvpol_reset(&s->rounds);
     s->n_tried = 0;
     s->retry_at = 0;
     return 0;
@@ -813,26 +960,43 @@ srv_forget(srvconn_t *s, const sl_server_t *e)
     for (size_t i = 0; i < s->n_tried; i++)
         if (s->tried[i] == e)
             s->tried[i] = NULL;
+    for (size_t i = 0; i < s->n_asks; i++)
+        for (size_t k = 0; k < s->asks[i].n_udp; k++)
+            if (s->asks[i].udp[k].server == e)
+                s->asks[i].udp[k].server = NULL;
 }
 
-/* next_target: picks the next server in automatic mode; false when there
- * is none to try now. */
+/* next_target: the server to try now: the pinned one once its back-off
+ * is over; in automatic mode the best one not yet tried in this round and
+ * out of its back-off, or, when no untried one is, a new round among
+ * those that are. False when there is none to try now (retry_at then says
+ * when there will be, if that is known). */
 static bool
-next_target(srvconn_t *s)
+next_target(srvconn_t *s, time_t now)
 {
-    if (s->pinned && s->host != NULL)
-        return true;
-    serverlist_t *sl = s->d->serverlist;
-    sl_server_t *e = sl_pick(sl, s->tried, s->n_tried);
-    if (e == NULL && s->n_tried > 0) {
-        s->n_tried = 0;
-        e = sl_pick(sl, s->tried, 0);
-    }
-    if (e == NULL)
+    if (s->pinned && s->host != NULL) {
+        const srvpol_backoff_t *bo = backoff_of(s);
+        if (srvpol_ready(bo, now))
+            return true;
+        s->retry_at = bo->until;
         return false;
+    }
+    serverlist_t *sl = s->d->serverlist;
+    time_t wait = 0;
+    sl_server_t *e = sl_pick(sl, s->tried, s->n_tried, now, NULL);
+    if (e == NULL) {
+        s->n_tried = 0;
+        e = sl_pick(sl, s->tried, 0, now, &wait);
+    }
+    if (e == NULL) {
+        if (wait != 0)
+            s->retry_at = wait;
+        return false;
+    }
     if (s->n_tried < SRV_MAX_TRIED)
         s->tried[s->n_tried++] = e;
     set_target(s, e, NULL, 0);
+    s->own = e->retry;
     return true;
 }
 
@@ -946,7 +1110,7 @@ srv_tick(srvconn_t *s)
     time_t now = clock_mono_s();
     switch (s->state) {
     case SRV_IDLE:
-        if (s->wanted && now >= s->retry_at && next_target(s))
+        if (s->wanted && now >= s->retry_at && next_target(s, now))
             begin(s);
         return;
     case SRV_CONNECTING:
@@ -967,6 +1131,7 @@ srv_tick(srvconn_t *s)
             s->last_tx = now;
         keepalive(s, now);
         udp_sources(s, now);
+        check_session(s, now, false);
         return;
     }
     }
@@ -985,6 +1150,11 @@ srv_to_json(const srvconn_t *s)
     json_object_object_add(o, "state", json_object_new_string(state_names[s->state]));
     json_object_object_add(o, "host", s->host != NULL ? json_object_new_string(s->host) : NULL);
     json_object_object_add(o, "port", json_object_new_int(s->port));
+    if (s->state == SRV_IDLE && s->wanted) {
+        time_t now = clock_mono_s();
+        json_object_object_add(o, "retry_in",
+                               json_object_new_int64(s->retry_at > now ? s->retry_at - now : 0));
+    }
     if (s->state == SRV_CONNECTED) {
         json_object_object_add(o, "client_id", json_object_new_int64(s->client_id));
         json_object_object_add(o, "lowid", json_object_new_boolean(net_is_lowid(s->client_id)));

@@ -269,10 +269,17 @@ void
 sl_connected(serverlist_t *sl, sl_server_t *s, bool connected)
 {
     s->connected = connected;
-    if (connected) {
-        s->failures = 0;
+    if (connected)
         s->last_seen = time(NULL);
-    }
+    mark_changed(sl);
+}
+
+void
+sl_good_session(serverlist_t *sl, sl_server_t *s)
+{
+    s->failures = 0;
+    srvpol_reset(&s->retry);
+    s->last_seen = time(NULL);
     mark_changed(sl);
 }
 
@@ -298,17 +305,28 @@ better(const sl_server_t *a, const sl_server_t *b)
 }
 
 sl_server_t *
-sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried)
+sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried, time_t now,
+        time_t *wait)
 {
     sl_server_t *best = NULL;
+    time_t earliest = 0;
     for (size_t i = 0; i < sl->n; i++) {
         sl_server_t *s = sl->v[i];
         bool seen = false;
         for (size_t k = 0; k < n_tried && !seen; k++)
             seen = tried[k] == s;
-        if (!seen && (best == NULL || better(s, best)))
+        if (seen)
+            continue;
+        if (!srvpol_ready(&s->retry, now)) {
+            if (earliest == 0 || s->retry.until < earliest)
+                earliest = s->retry.until;
+            continue;
+        }
+        if (best == NULL || better(s, best))
             best = s;
     }
+    if (wait != NULL)
+        *wait = best == NULL ? earliest : 0;
     return best;
 }
 

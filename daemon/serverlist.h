@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "daemon/srvpolicy.h"
 #include "util/error.h"
 
 struct muleteerd;
@@ -31,6 +32,8 @@ typedef struct sl_server {
     uint32_t tcp_flags, udp_flags;
     uint32_t ping_ms;       /* 0: unknown */
     uint32_t failures;      /* in a row */
+    srvpol_backoff_t retry; /* TCP attempts: no new one before retry.until
+                             * (only a session that lasted resets it) */
     time_t last_seen;       /* wall clock; 0: never */
     bool is_static;
     sl_priority_t priority;
@@ -71,19 +74,26 @@ int sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char 
  * fails server_max_failures times in a row is dropped unless static; the
  * pointer is then invalid, and sl_failed returns true). */
 bool sl_failed(serverlist_t *sl, sl_server_t *s, const char *why);
-/* sl_connected: the connection logged in to s (failures cleared), or left
- * it. sl_changed: fields of a server changed (the table is written again). */
+/* sl_connected: the connection logged in to s, or left it. A login alone
+ * clears nothing: sl_good_session does, once the session has lasted (see
+ * srvpol_session_lasted). sl_changed: fields of a server changed (the
+ * table is written again). */
 void sl_connected(serverlist_t *sl, sl_server_t *s, bool connected);
+void sl_good_session(serverlist_t *sl, sl_server_t *s);
 /* sl_set_dynip: s announced a dynamic IP under host name host ("[emDynIP:
  * host]"): its address becomes the name, resolved again at each connect,
  * and server.met keeps it as the entry's dynip. Another entry with that
  * name and port goes (a duplicate). The IP resolved now stays. */
 void sl_set_dynip(serverlist_t *sl, sl_server_t *s, const char *host);
 void sl_changed(serverlist_t *sl);
-/* sl_pick: the best server not among the n_tried in `tried`: high
- * priority first, then static, then fewest failures, then lowest ping
- * (unknown last); NULL when the list is empty or all were tried. */
-sl_server_t *sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried);
+/* sl_pick: the best server not among the n_tried in `tried` whose retry
+ * back-off is over at `now` (monotonic): high priority first, then static,
+ * then fewest failures, then lowest ping (unknown last). NULL when the
+ * list is empty, or all were tried, or the others still wait: then *wait
+ * (optional) is the earliest time one of those others may be tried, or 0
+ * when none waits. */
+sl_server_t *sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried,
+                     time_t now, time_t *wait);
 
 /* sl_tick: once a second: UDP status requests (one server every few
  * seconds, each every server_status_interval), timeouts, saving server.met

@@ -30,11 +30,19 @@ endif
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c
 
 # Integration tests: the real stack through run.sh (tests/integration/lib.sh).
-TESTS += tests/integration/skeleton.sh tests/integration/webservers.sh tests/integration/transfers.sh \
-	tests/integration/large_file.sh tests/integration/servers.sh tests/integration/dbstate.sh \
-	tests/integration/reporting.sh tests/integration/arr.sh tests/integration/finished.sh \
-	tests/integration/dead_server.sh tests/integration/accounting.sh
-EXTRA_DIST += tests/integration/lib.sh tests/integration/skeleton.sh tests/integration/webservers.sh \
-	tests/integration/transfers.sh tests/integration/large_file.sh tests/integration/mule.sh \
-	tests/integration/servers.sh tests/integration/dbstate.sh tests/integration/reporting.sh tests/integration/arr.sh \
-	tests/integration/finished.sh tests/integration/dead_server.sh tests/integration/accounting.sh
+# One per line, so that adding one touches one line.
+INTEGRATION_TESTS = \
+	tests/integration/skeleton.sh \
+	tests/integration/webservers.sh \
+	tests/integration/transfers.sh \
+	tests/integration/large_file.sh \
+	tests/integration/servers.sh \
+	tests/integration/dbstate.sh \
+	tests/integration/reporting.sh \
+	tests/integration/arr.sh \
+	tests/integration/finished.sh \
+	tests/integration/dead_server.sh \
+	tests/integration/accounting.sh \
+	tests/integration/server_backoff.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
