@@ -12,9 +12,9 @@
 #include "daemon/finished.h"
 #include "daemon/partfile.h"
 #include "db/db.h"
-#include "ed2k/text.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -82,7 +82,7 @@ static int
 check_name(const char *name, mt_error_t **err)
 {
     size_t len = name != NULL ? strlen(name) : 0;
-    if (len == 0 || len > CAT_MAX_NAME || !ed2k_utf8_is_valid(name, len)) {
+    if (len == 0 || len > CAT_MAX_NAME || !mt_utf8_is_valid(name, len)) {
         mt_error_set(err, MT_ERR_INVALID, "a category name is 1-%d bytes of UTF-8", CAT_MAX_NAME);
         return -1;
     }
