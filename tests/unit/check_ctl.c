@@ -109,6 +109,62 @@ START_TEST(test_request_errors)
 }
 END_TEST
 
+/* Overlong forms, surrogates and code points above U+10FFFF pass JSON
+ * parsers; the codec refuses them (and U+0000) with the argument named,
+ * and the id, so the caller's call ends at once. */
+START_TEST(test_request_text)
+{
+    static const struct {
+        const char *line;
+        ctl_errcode_t code;
+        const char *needle;
+        const char *id;
+    } cases[] = {
+        { "{\"id\":1,\"cmd\":\"category-add\",\"args\":{\"name\":\"tv\",\"incoming_path\":\"/x\xc0\xaf\"}}",
+          CTL_E_INVALID_ARGS, "incoming_path: invalid UTF-8", "1" },
+        { "{\"id\":2,\"cmd\":\"category-add\",\"args\":{\"name\":\"tv\",\"comment\":\"\xed\xa0\x80\"}}",
+          CTL_E_INVALID_ARGS, "comment: invalid UTF-8", "2" },
+        { "{\"id\":3,\"cmd\":\"add\",\"args\":{\"tags\":[\"ok\",\"\xf4\x90\x80\x80\"]}}",
+          CTL_E_INVALID_ARGS, "tags[1]: invalid UTF-8", "3" },
+        { "{\"id\":4,\"cmd\":\"x\",\"args\":{\"a\":{\"b\":[1,{\"c\":\"\xe0\x80\xaf\"}]}}}",
+          CTL_E_INVALID_ARGS, "a.b[1].c: invalid UTF-8", "4" },
+        { "{\"id\":5,\"cmd\":\"x\",\"args\":{\"name\":\"a\\u0000b\"}}",
+          CTL_E_INVALID_ARGS, "name: contains U+0000", "5" },
+        { "{\"id\":6,\"cmd\":\"x\",\"args\":{\"a\":{\"\xc0\xaf\":1}}}",
+          CTL_E_INVALID_ARGS, "a: a member name has invalid UTF-8", "6" },
+        { "{\"id\":7,\"cmd\":\"x\",\"\xed\xa0\x80\":1}",
+          CTL_E_INVALID_REQUEST, "member name is not valid UTF-8", "7" },
+        /* an id that is not text is no id to answer with */
+        { "{\"id\":\"\xc0\xaf\",\"cmd\":\"x\"}", CTL_E_INVALID_REQUEST, "\"id\" must be", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        parse_bad(cases[i].line, strlen(cases[i].line), cases[i].code, cases[i].needle,
+                  cases[i].id);
+    /* JSON escapes of lone surrogates become U+FFFD: valid text */
+    ctl_request_t *r = parse_ok("{\"id\":1,\"cmd\":\"x\",\"args\":{\"a\":\"\\ud800\","
+                                "\"b\":\"caf\xc3\xa9 \\ud83d\\ude00\"}}");
+    ctl_request_free(r);
+    /* ctl_check_text on its own; NULL and non-strings are fine */
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ctl_check_text(NULL, &err), 0);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "n", json_object_new_int(5));
+    json_object_object_add(o, "ok", json_object_new_string("\xc3\xa9"));
+    ck_assert_int_eq(ctl_check_text(o, &err), 0);
+    json_object_object_add(o, "bad", json_object_new_string("\xed\xa0\x80"));
+    ck_assert_int_eq(ctl_check_text(o, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_str_eq(err->message, "bad: invalid UTF-8");
+    mt_error_clear(&err);
+    json_object_put(o);
+    json_object *str = json_object_new_string("\xf4\x90\x80\x80");
+    ck_assert_int_eq(ctl_check_text(str, &err), -1);
+    ck_assert_str_eq(err->message, "args: invalid UTF-8");
+    mt_error_clear(&err);
+    json_object_put(str);
+}
+END_TEST
+
 START_TEST(test_reply_roundtrip)
 {
     json_object *id = json_object_new_int(42);
@@ -363,6 +419,7 @@ main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_request_parse);
     tcase_add_test(tc, test_request_errors);
+    tcase_add_test(tc, test_request_text);
     tcase_add_test(tc, test_reply_roundtrip);
     tcase_add_test(tc, test_client_calls);
     tcase_add_test(tc, test_client_long_reply);
