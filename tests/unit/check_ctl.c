@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/client.h"
@@ -233,6 +234,12 @@ fake_daemon(const char *const *script)
         int c = accept(fd, NULL, NULL);
         char buf[4096];
         for (size_t i = 0; script[i] != NULL; i++) {
+            if (strcmp(script[i], "DROP") == 0) {
+                /* close the idle connection; the client comes back */
+                close(c);
+                c = accept(fd, NULL, NULL);
+                continue;
+            }
             /* wait for a request line before each reply */
             size_t got = 0;
             while (got < sizeof buf) {
@@ -383,6 +390,113 @@ START_TEST(test_client_failures)
 }
 END_TEST
 
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An error reply without an id (the daemon could not read the request's
+ * id: invalid UTF-8, an over-long line) ends the call at once; the
+ * connection stays usable. */
+START_TEST(test_client_idless_error)
+{
+    const char *script[] = {
+        "{\"id\":null,\"error\":{\"code\":\"parse_error\",\"message\":\"malformed JSON: "
+        "invalid utf-8 string\"}}\n",
+        "{\"id\":null,\"error\":{\"code\":\"line_too_long\",\"message\":\"line longer than "
+        "65535 bytes\"}}\n",
+        "{\"id\":3,\"result\":{\"pong\":true}}\n",
+        NULL,
+    };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 10000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    long long t0 = mono_ms();
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_lt(mono_ms() - t0, 2000); /* not the 10 s timeout */
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err->message, "invalid utf-8"));
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_PARSE);
+    mt_error_clear(&err);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_TOO_LARGE);
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_LINE_TOO_LONG);
+    mt_error_clear(&err);
+    ck_assert_int_lt(mono_ms() - t0, 4000);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    ck_assert_ptr_nonnull(res);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+/* What the daemon would refuse is refused before it is sent; the next
+ * request goes through on the same connection. */
+START_TEST(test_client_refuses)
+{
+    /* refused requests use up no id: the next one is still 1 */
+    const char *script[] = { "{\"id\":1,\"result\":1}\n", NULL };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "incoming_path", json_object_new_string("/srv/\xed\xa0\x80"));
+    ck_assert_int_eq(ctl_client_call(c, "category-add", args, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_str_eq(err->message, "incoming_path: invalid UTF-8");
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_INVALID_ARGS);
+    mt_error_clear(&err);
+    json_object_put(args);
+    char *big = xmalloc(CTL_MAX_LINE + 1);
+    memset(big, 'a', CTL_MAX_LINE);
+    big[CTL_MAX_LINE] = '\0';
+    args = json_object_new_object();
+    json_object_object_add(args, "incoming_path", json_object_new_string(big));
+    free(big);
+    ck_assert_int_eq(ctl_client_call(c, "category-add", args, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_TOO_LARGE);
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_LINE_TOO_LONG);
+    mt_error_clear(&err);
+    json_object_put(args);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    ck_assert_int_eq(json_object_get_int(res), 1);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+/* The daemon closes idle connections (and drops idle ones to make room):
+ * the next call reconnects instead of failing. */
+START_TEST(test_client_reconnects)
+{
+    const char *script[] = { "{\"id\":1,\"result\":1}\n", "DROP", "{\"id\":2,\"result\":2}\n",
+                             NULL };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    json_object_put(res);
+    usleep(200000); /* the fake daemon closes the connection meanwhile */
+    ck_assert_msg(ctl_client_call(c, "ping", NULL, &res, &err) == 0, "call: %s",
+                  err != NULL ? err->message : "?");
+    ck_assert_int_eq(json_object_get_int(res), 2);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
 START_TEST(test_socket_path)
 {
     char dir[] = "/tmp/check_ctl_var.XXXXXX";
@@ -424,6 +538,9 @@ main(void)
     tcase_add_test(tc, test_client_calls);
     tcase_add_test(tc, test_client_long_reply);
     tcase_add_test(tc, test_client_failures);
+    tcase_add_test(tc, test_client_idless_error);
+    tcase_add_test(tc, test_client_refuses);
+    tcase_add_test(tc, test_client_reconnects);
     tcase_add_test(tc, test_socket_path);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
