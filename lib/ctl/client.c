@@ -91,8 +91,17 @@ open_socket(const char *path, int timeout_ms, mt_error_t **err)
                 return -1;
             }
         }
-        mt_error_set(err, MT_ERR_UNAVAILABLE, "muleteerd is not running (cannot connect to %s: %s)",
-                     path, strerror(errno));
+        if (errno == EACCES || errno == EPERM) {
+            /* The daemon may well be running: this user may not use it. */
+            mt_error_set(err, MT_ERR_PERMISSION,
+                         "permission denied on the control socket %s (it is for muleteerd's "
+                         "user and group: run as that user or join its group)",
+                         path);
+        } else {
+            mt_error_set(err, MT_ERR_UNAVAILABLE,
+                         "muleteerd is not running (cannot connect to %s: %s)", path,
+                         strerror(errno));
+        }
         close(fd);
         return -1;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -497,6 +498,42 @@ START_TEST(test_client_reconnects)
 }
 END_TEST
 
+/* A socket this user may not use is a permission error naming it, not
+ * "muleteerd is not running". */
+START_TEST(test_client_permission)
+{
+    const char *script[] = { NULL };
+    pid_t pid = fake_daemon(script);
+    ck_assert_int_eq(chmod(sock_path, 0600), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        /* as root, become nobody, for whom the socket is closed; as
+         * anyone else, close the socket to ourselves */
+        if (geteuid() == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(10);
+        } else if (chmod(sock_path, 0) != 0) {
+            _exit(11);
+        }
+        mt_error_t *err = NULL;
+        ctl_client_t *c = ctl_client_connect(sock_path, 500, &err);
+        if (c != NULL)
+            _exit(12);
+        if (err->code != MT_ERR_PERMISSION)
+            _exit(13);
+        if (strstr(err->message, "permission denied") == NULL ||
+            strstr(err->message, sock_path) == NULL ||
+            strstr(err->message, "not running") != NULL)
+            _exit(14);
+        _exit(0);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+    reap(pid);
+}
+END_TEST
+
 START_TEST(test_socket_path)
 {
     char dir[] = "/tmp/check_ctl_var.XXXXXX";
@@ -541,6 +578,7 @@ main(void)
     tcase_add_test(tc, test_client_idless_error);
     tcase_add_test(tc, test_client_refuses);
     tcase_add_test(tc, test_client_reconnects);
+    tcase_add_test(tc, test_client_permission);
     tcase_add_test(tc, test_socket_path);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
