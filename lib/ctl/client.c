@@ -248,7 +248,7 @@ ctl_client_call(ctl_client_t *c, const char *cmd, json_object *args,
         return rc;
     }
     char *line = ctl_request_encode(c->next_id, cmd, args);
-    if (strlen(line) >= CTL_MAX_LINE) {
+    if (strlen(line) > CTL_MAX_LINE) { /* the line and its newline */
         mt_error_set(&why, MT_ERR_TOO_LARGE, "request longer than %d bytes", CTL_MAX_LINE - 1);
         int rc = refuse(c, CTL_E_LINE_TOO_LONG, why, err);
         mt_error_free(why);

@@ -467,9 +467,20 @@ START_TEST(test_client_refuses)
     ck_assert_int_eq(ctl_client_last_error(c), CTL_E_LINE_TOO_LONG);
     mt_error_clear(&err);
     json_object_put(args);
-    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    /* a line of exactly 65,535 bytes before its newline is sent */
+    const char *frame = "{\"id\":1,\"cmd\":\"ping\",\"args\":{\"a\":\"\"}}";
+    size_t fill = CTL_MAX_LINE - 1 - strlen(frame);
+    big = xmalloc(fill + 1);
+    memset(big, 'a', fill);
+    big[fill] = '\0';
+    args = json_object_new_object();
+    json_object_object_add(args, "a", json_object_new_string(big));
+    free(big);
+    ck_assert_msg(ctl_client_call(c, "ping", args, &res, &err) == 0, "call: %s",
+                  err != NULL ? err->message : "?");
     ck_assert_int_eq(json_object_get_int(res), 1);
     json_object_put(res);
+    json_object_put(args);
     ctl_client_free(c);
     reap(pid);
 }
