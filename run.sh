@@ -8,6 +8,7 @@
 #   MULETEER_VAR        state directory (default: var/ beside this script)
 #   MULETEER_HTTP_PORT  HTTP port (8080); MULETEER_HTTP_BIND address (127.0.0.1)
 #   MULETEER_TCP_PORT   eD2K TCP port (4662); MULETEER_UDP_PORT eD2K UDP port (4672)
+#   MULETEER_FCGI_PROCS processes lighttpd runs of each FastCGI program (4)
 #   MULETEER_DB         libpq connection string of another PostgreSQL to use
 #                       instead of the private cluster in $MULETEER_VAR/pg
 #   MULETEER_BUILD      build directory (default: build/ beside this script)
@@ -34,6 +35,7 @@ VAR=$(cd "$VAR" && pwd)
 BUILD=${MULETEER_BUILD:-$ROOT/build}
 HTTP_PORT=${MULETEER_HTTP_PORT:-8080}
 HTTP_BIND=${MULETEER_HTTP_BIND:-127.0.0.1}
+FCGI_PROCS=${MULETEER_FCGI_PROCS:-4}
 CONF="$VAR/muleteer.conf"
 
 say() { printf '==> %s\n' "$*"; }
@@ -41,6 +43,8 @@ die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
 valid_port() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
 valid_port "$HTTP_PORT" || die "MULETEER_HTTP_PORT must be a port number (1-65535), not \"$HTTP_PORT\""
+[[ "$FCGI_PROCS" =~ ^[0-9]+$ ]] && [ "$FCGI_PROCS" -ge 1 ] && [ "$FCGI_PROCS" -le 64 ] ||
+  die "MULETEER_FCGI_PROCS must be a number of processes (1-64), not \"$FCGI_PROCS\""
 for v in MULETEER_TCP_PORT MULETEER_UDP_PORT; do
   if [ -n "${!v:-}" ] && ! valid_port "${!v}"; then die "$v must be a port number (1-65535), not \"${!v}\""; fi
 done
@@ -232,7 +236,8 @@ start_daemon() {
 start_httpd() {
   local -a su; read -r -a su <<<"$(service_prefix)"
   MULETEER_VAR=$VAR MULETEER_CGI_DIR=$BUILD/cgi-bin MULETEER_HTTP_PORT=$HTTP_PORT \
-    MULETEER_HTTP_BIND=$HTTP_BIND "${su[@]}" lighttpd -D -f "$ROOT/lighttpd.conf" \
+    MULETEER_HTTP_BIND=$HTTP_BIND MULETEER_FCGI_PROCS=$FCGI_PROCS \
+    "${su[@]}" lighttpd -D -f "$ROOT/lighttpd.conf" \
     2>>"$VAR/log/lighttpd.stderr" &
   HTTPD_PID=$!
   local i

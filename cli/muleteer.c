@@ -15,7 +15,13 @@
 #include "util/xalloc.h"
 
 /* Exit statuses, documented in usage(). */
-enum { EXIT_OK = 0, EXIT_CMD_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+enum {
+    EXIT_OK = 0,
+    EXIT_CMD_ERROR = 1,
+    EXIT_USAGE = 2,
+    EXIT_UNREACHABLE = 3,
+    EXIT_PERMISSION = 4, /* the socket is there, but not for this user */
+};
 
 static void
 usage(FILE *out)
@@ -67,7 +73,8 @@ usage(FILE *out)
             "The daemon's socket is --socket PATH, else $MULETEER_VAR/run/muleteerd.sock\n"
             "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
             "Exit status: 0 ok, 1 the daemon answered with an error (or hash-password or\n"
-            "passwd failed), 2 usage, 3 daemon unreachable.\n");
+            "passwd failed), 2 usage, 3 daemon unreachable, 4 no permission to use the\n"
+            "daemon's socket.\n");
 }
 
 static void
@@ -684,10 +691,11 @@ main(int argc, char **argv)
     ctl_client_t *c = ctl_client_connect(path, timeout_s * 1000, &err);
     if (c == NULL) {
         fprintf(stderr, "muleteer: %s\n", err->message);
+        int st = err->code == MT_ERR_PERMISSION ? EXIT_PERMISSION : EXIT_UNREACHABLE;
         mt_error_free(err);
         free(path);
         json_object_put(args);
-        return EXIT_UNREACHABLE;
+        return st;
     }
     json_object *result = NULL;
     int rc = ctl_client_call(c, cmd, args, &result, &err);
@@ -703,7 +711,9 @@ main(int argc, char **argv)
         } else {
             fprintf(stderr, "muleteer: %s\n", err->message);
         }
-        status = remote ? EXIT_CMD_ERROR : EXIT_UNREACHABLE;
+        status = remote                           ? EXIT_CMD_ERROR
+                 : err->code == MT_ERR_PERMISSION ? EXIT_PERMISSION
+                                                  : EXIT_UNREACHABLE;
         mt_error_free(err);
     } else if (as_json) {
         print_json(result);

@@ -12,14 +12,16 @@
 #include "daemon/finished.h"
 #include "daemon/partfile.h"
 #include "db/db.h"
-#include "ed2k/text.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +84,7 @@ static int
 check_name(const char *name, mt_error_t **err)
 {
     size_t len = name != NULL ? strlen(name) : 0;
-    if (len == 0 || len > CAT_MAX_NAME || !ed2k_utf8_is_valid(name, len)) {
+    if (len == 0 || len > CAT_MAX_NAME || !mt_utf8_is_valid(name, len)) {
         mt_error_set(err, MT_ERR_INVALID, "a category name is 1-%d bytes of UTF-8", CAT_MAX_NAME);
         return -1;
     }
@@ -195,6 +197,70 @@ save(categories_t *c, mt_error_t **err)
     return rc;
 }
 
+static char *
+default_path(const categories_t *c, const char *name)
+{
+    return xasprintf("%s/%s", conf_get_str(c->d->conf, "incoming_dir"), name);
+}
+
+/* path_text_ok: what check_path asks of a path's text: strict UTF-8
+ * without C0 control characters. */
+static bool
+path_text_ok(const char *s)
+{
+    if (s == NULL || !mt_utf8_is_valid(s, strlen(s)))
+        return false;
+    for (const char *p = s; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20)
+            return false;
+    return true;
+}
+
+/* load_entry: one category of the file, checked as a command would check
+ * it. A file written by an older version may hold what is refused today
+ * (invalid UTF-8 in a path or a comment, an out-of-range number), which
+ * would make every write of the categories table fail: such a field is
+ * replaced by its default (the file keeps the old value until the next
+ * change rewrites it, so the warning comes at every start until then). */
+static void
+load_entry(categories_t *c, json_object *o)
+{
+    json_object *v;
+    const char *name = json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : NULL;
+    const char *path =
+        json_object_object_get_ex(o, "incoming_path", &v) ? json_object_get_string(v) : NULL;
+    if (check_name(name, NULL) != 0 || path == NULL || path[0] != '/' || find(c, name) != NULL) {
+        log_warn("categories: skipping a bad entry in %s", c->file);
+        return;
+    }
+    c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
+    cat_t *k = &c->v[c->n++];
+    memset(k, 0, sizeof *k);
+    k->name = xstrdup(name);
+    if (path_text_ok(path) && strlen(path) < PATH_MAX) {
+        k->path = xstrdup(path);
+    } else {
+        k->path = default_path(c, name);
+        log_warn("categories: \"%s\": its incoming path in %s is not valid UTF-8 text; using %s", name,
+                 c->file, k->path);
+    }
+    const char *comment =
+        json_object_object_get_ex(o, "comment", &v) ? json_object_get_string(v) : "";
+    if (comment != NULL && mt_utf8_is_valid(comment, strlen(comment)) && strlen(comment) <= 4096) {
+        k->comment = xstrdup(comment);
+    } else {
+        k->comment = xstrdup("");
+        log_warn("categories: \"%s\": its comment in %s is not valid UTF-8; dropped", name,
+                 c->file);
+    }
+    int64_t prio = json_object_object_get_ex(o, "priority", &v) ? json_object_get_int64(v) : 0;
+    k->priority = prio >= -100 && prio <= 100 ? (int)prio : 0;
+    k->colour = json_object_object_get_ex(o, "colour", &v) ? json_object_get_int(v) & 0xFFFFFF : 0;
+    int64_t created = json_object_object_get_ex(o, "created", &v) ? json_object_get_int64(v) : -1;
+    /* PostgreSQL's to_timestamp refuses what is far out of range */
+    k->created = created >= 0 && created <= INT64_C(253402300799) ? (time_t)created : time(NULL);
+}
+
 static void
 load(categories_t *c)
 {
@@ -210,24 +276,8 @@ load(categories_t *c)
     }
     for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr) &&
                        c->n < CAT_MAX;
-         i++) {
-        json_object *o = json_object_array_get_idx(arr, i), *v;
-        const char *name = json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : NULL;
-        const char *path = json_object_object_get_ex(o, "incoming_path", &v) ? json_object_get_string(v) : NULL;
-        if (check_name(name, NULL) != 0 || path == NULL || path[0] != '/' || find(c, name) != NULL) {
-            log_warn("categories: skipping a bad entry in %s", c->file);
-            continue;
-        }
-        c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
-        cat_t *k = &c->v[c->n++];
-        memset(k, 0, sizeof *k);
-        k->name = xstrdup(name);
-        k->path = xstrdup(path);
-        k->priority = json_object_object_get_ex(o, "priority", &v) ? json_object_get_int(v) : 0;
-        k->colour = json_object_object_get_ex(o, "colour", &v) ? json_object_get_int(v) & 0xFFFFFF : 0;
-        k->comment = xstrdup(json_object_object_get_ex(o, "comment", &v) ? json_object_get_string(v) : "");
-        k->created = json_object_object_get_ex(o, "created", &v) ? (time_t)json_object_get_int64(v) : time(NULL);
-    }
+         i++)
+        load_entry(c, json_object_array_get_idx(arr, i));
     json_object_put(arr);
 }
 
@@ -310,12 +360,6 @@ cat_free(categories_t *c)
     free(c->v);
     free(c->file);
     free(c);
-}
-
-static char *
-default_path(const categories_t *c, const char *name)
-{
-    return xasprintf("%s/%s", conf_get_str(c->d->conf, "incoming_dir"), name);
 }
 
 /* add: a new category after its checks; *out the new entry. */

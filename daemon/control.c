@@ -1,10 +1,12 @@
 /* control.c: control-socket server. Each client is a bufferevent; lines
  * are parsed with lib/ctl and every bad line gets an error reply without
- * disturbing other clients or the daemon. */
+ * disturbing other clients or the daemon. Idle clients are closed after a
+ * few seconds, and make room for newcomers when every slot is taken. */
 #include "config.h"
 
 #include "ctl/proto.h"
 #include "daemon/control.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -13,16 +15,17 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CTLSRV_MAX_CLIENTS 64
-#define CTLSRV_IDLE_SECONDS 600
-/* A client that stops reading replies is dropped past this much output. */
+/* A client that stops reading replies is not read from past this much
+ * output (on_read, on_write). */
 #define CTLSRV_MAX_OUTPUT (8 * 1024 * 1024)
 
 typedef struct ctl_conn {
@@ -31,6 +34,8 @@ typedef struct ctl_conn {
     struct bufferevent *bev;
     bool discarding;   /* inside an over-long line: drop until newline */
     bool closing;      /* close once the output is flushed */
+    int64_t idle_since; /* monotonic ms since when idle; -1: a request in progress */
+    uint64_t idle_order; /* orders clients that became idle in the same ms */
 } ctl_conn_t;
 
 struct ctlsrv {
@@ -43,6 +48,9 @@ struct ctlsrv {
     void *ctx;
     ctl_conn_t *clients;
     size_t n_clients;
+    size_t max_clients;
+    int idle_ms, evict_idle_ms;
+    uint64_t idle_count; /* clients that became idle so far */
 };
 
 static void
@@ -59,6 +67,74 @@ conn_free(ctl_conn_t *c)
     bufferevent_free(c->bev);
     free(c);
 }
+
+/* ------------------------------------------------------- idleness */
+
+/* in_progress: a request is under way: part of a line has arrived (or an
+ * over-long one is being skipped), or replies wait to be written. */
+static bool
+in_progress(const ctl_conn_t *c)
+{
+    return c->discarding || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+           evbuffer_get_length(bufferevent_get_output(c->bev)) > 0;
+}
+
+/* settle: after any activity, starts or stops the idle clock and sets the
+ * timeout that applies: idle_ms while idle, the stall time otherwise. */
+static void
+settle(ctl_conn_t *c)
+{
+    if (c->closing)
+        return;
+    struct timeval stall = { CTLSRV_STALL_SECONDS, 0 };
+    if (in_progress(c)) {
+        c->idle_since = -1;
+        bufferevent_set_timeouts(c->bev, &stall, &stall);
+        return;
+    }
+    if (c->idle_since < 0) {
+        c->idle_since = clock_mono_ms();
+        c->idle_order = ++c->srv->idle_count;
+    }
+    int ms = c->srv->idle_ms;
+    struct timeval idle = { ms / 1000, (ms % 1000) * 1000 };
+    bufferevent_set_timeouts(c->bev, &idle, &stall);
+}
+
+/* unread_bytes: bytes the client sent that the loop has not read yet (a
+ * request that just arrived makes a client busy, not idle). */
+static int
+unread_bytes(const ctl_conn_t *c)
+{
+    int n = 0;
+    if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) != 0)
+        return 0;
+    return n;
+}
+
+/* make_room: closes the client idle the longest, if one has been idle for
+ * at least evict_idle_ms. Returns whether one was closed. */
+static bool
+make_room(ctlsrv_t *srv)
+{
+    int64_t limit = clock_mono_ms() - srv->evict_idle_ms;
+    ctl_conn_t *oldest = NULL;
+    for (ctl_conn_t *c = srv->clients; c != NULL; c = c->next) {
+        if (c->closing || c->idle_since < 0 || c->idle_since > limit || in_progress(c) ||
+            unread_bytes(c) > 0)
+            continue;
+        if (oldest == NULL || c->idle_order < oldest->idle_order)
+            oldest = c;
+    }
+    if (oldest == NULL)
+        return false;
+    log_debug("control: closing a client idle for %lld ms to make room for a new one",
+              (long long)(clock_mono_ms() - oldest->idle_since));
+    conn_free(oldest);
+    return true;
+}
+
+/* ------------------------------------------------------------ lines */
 
 static void
 send_line(ctl_conn_t *c, char *line)
@@ -189,6 +265,7 @@ on_read(struct bufferevent *bev, void *arg)
             break;
         }
     }
+    settle(c);
 }
 
 static void
@@ -200,6 +277,8 @@ on_write(struct bufferevent *bev, void *arg)
     } else if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ)) {
         bufferevent_enable(bev, EV_READ);
         on_read(bev, c); /* requests that arrived meanwhile */
+    } else {
+        settle(c); /* the replies are out: idle from now */
     }
 }
 
@@ -209,7 +288,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     ctl_conn_t *c = arg;
     if (what & BEV_EVENT_TIMEOUT)
-        log_debug("control: closing an idle client");
+        log_debug("control: closing %s client", c->idle_since >= 0 ? "an idle" : "a stalled");
     else if (what & BEV_EVENT_ERROR)
         log_debug("control: client error: %s", strerror(EVUTIL_SOCKET_ERROR()));
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
@@ -229,23 +308,28 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         evutil_closesocket(fd);
         return;
     }
+    /* Every slot taken: an idle client makes room (oldest idle first). */
+    if (srv->n_clients >= srv->max_clients)
+        make_room(srv);
     ctl_conn_t *c = xcalloc(1, sizeof *c);
     c->srv = srv;
     c->bev = bev;
+    c->idle_since = -1;
     c->next = srv->clients;
     if (srv->clients != NULL)
         srv->clients->prev = c;
     srv->clients = c;
     srv->n_clients++;
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
-    struct timeval idle = { CTLSRV_IDLE_SECONDS, 0 };
-    bufferevent_set_timeouts(bev, &idle, &idle);
-    if (srv->n_clients > CTLSRV_MAX_CLIENTS) {
-        send_error(c, NULL, CTL_E_BUSY, "too many control clients");
+    if (srv->n_clients > srv->max_clients) {
+        send_error(c, NULL, CTL_E_BUSY, "too many control clients, all of them busy");
         c->closing = true;
+        struct timeval t = { CTLSRV_STALL_SECONDS, 0 };
+        bufferevent_set_timeouts(bev, &t, &t);
         bufferevent_enable(bev, EV_WRITE);
         return;
     }
+    settle(c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -353,6 +437,7 @@ ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *co
     srv->commands = commands;
     srv->n_commands = n_commands;
     srv->ctx = ctx;
+    ctlsrv_set_limits(srv, 0, 0, 0);
     srv->listener = evconnlistener_new(base, on_accept, srv,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
     if (srv->listener == NULL) {
@@ -386,6 +471,14 @@ size_t
 ctlsrv_client_count(const ctlsrv_t *srv)
 {
     return srv->n_clients;
+}
+
+void
+ctlsrv_set_limits(ctlsrv_t *srv, size_t max_clients, int idle_ms, int evict_idle_ms)
+{
+    srv->max_clients = max_clients > 0 ? max_clients : CTLSRV_MAX_CLIENTS;
+    srv->idle_ms = idle_ms > 0 ? idle_ms : CTLSRV_IDLE_MS;
+    srv->evict_idle_ms = evict_idle_ms > 0 ? evict_idle_ms : CTLSRV_EVICT_IDLE_MS;
 }
 
 const char *

@@ -13,6 +13,24 @@
 
 typedef struct ctlsrv ctlsrv_t;
 
+/* Client limits, for a local socket: its clients are the CLI, scripts and
+ * the FastCGI processes (each keeps its connection between requests, and
+ * reconnects when it was closed). A client has a request in progress from
+ * the first byte of a line until its reply has been written out; it is
+ * idle otherwise. */
+/* Clients at once. When all are taken, the client idle the longest (at
+ * least CTLSRV_EVICT_IDLE_MS) is closed to make room for the newcomer; a
+ * newcomer finds no room ("busy") only while every client has a request in
+ * progress or was active within CTLSRV_EVICT_IDLE_MS. */
+#define CTLSRV_MAX_CLIENTS 128
+#define CTLSRV_EVICT_IDLE_MS 1000
+/* An idle client is closed after this long. */
+#define CTLSRV_IDLE_MS 10000
+/* A client in the middle of a request is never closed for idleness; one
+ * that moves no byte of it for this long (a line left unfinished, replies
+ * left unread) is closed. */
+#define CTLSRV_STALL_SECONDS 600
+
 /* A command handler: fills *result (a new reference) and returns 0, or
  * returns -1 with err set (err->code an MT_ERR_* code, mapped to the
  * protocol's error codes). args is always an object. */
@@ -35,6 +53,9 @@ ctlsrv_t *ctlsrv_new(struct event_base *base, const char *path,
  * socket file. */
 void ctlsrv_free(ctlsrv_t *srv);
 size_t ctlsrv_client_count(const ctlsrv_t *srv);
+/* ctlsrv_set_limits: other limits than the CTLSRV_* defaults (tests); 0
+ * keeps a default. Applies to clients that connect or settle afterwards. */
+void ctlsrv_set_limits(ctlsrv_t *srv, size_t max_clients, int idle_ms, int evict_idle_ms);
 const char *ctlsrv_path(const ctlsrv_t *srv);
 
 #endif

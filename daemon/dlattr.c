@@ -3,8 +3,8 @@
 #include "config.h"
 
 #include "daemon/dlattr.h"
-#include "ed2k/text.h"
 #include "util/random.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <math.h>
@@ -18,7 +18,7 @@ text_ok(const char *s, size_t len, bool no_comma)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = ed2k_utf8_next(p + i, len - i, &cp);
+        size_t n = mt_utf8_next(p + i, len - i, &cp);
         if (n == 0 || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
             (no_comma && cp == ','))
             return false;

@@ -4,8 +4,8 @@
 
 #include "daemon/partfile.h"
 #include "daemon/dlattr.h"
-#include "ed2k/text.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <arpa/inet.h>
@@ -248,7 +248,7 @@ text_ok(const char *s, size_t len, bool is_name)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = ed2k_utf8_next(p + i, len - i, &cp);
+        size_t n = mt_utf8_next(p + i, len - i, &cp);
         if (n == 0 || is_control(cp) || (is_name && cp == '/'))
             return false;
         i += n;
@@ -297,7 +297,7 @@ pf_name_sanitize(const char *name, size_t max_bytes)
     size_t o = 0, i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = ed2k_utf8_next(p + i, len - i, &cp);
+        size_t n = mt_utf8_next(p + i, len - i, &cp);
         if (n == 0) {
             out[o++] = '_';
             i++;

@@ -43,6 +43,7 @@ INTEGRATION_TESTS = \
 	tests/integration/finished.sh \
 	tests/integration/dead_server.sh \
 	tests/integration/accounting.sh \
-	tests/integration/server_backoff.sh
+	tests/integration/server_backoff.sh \
+	tests/integration/hostile_api.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

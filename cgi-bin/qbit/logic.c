@@ -6,7 +6,7 @@
 #include "qbit/logic.h"
 #include "ed2k/hash.h"
 #include "ed2k/link.h"
-#include "ed2k/text.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <ctype.h>
@@ -301,7 +301,7 @@ bool
 qbit_category_valid(const char *name)
 {
     size_t n = name != NULL ? strlen(name) : 0;
-    if (n == 0 || n > 255 || !ed2k_utf8_is_valid(name, n))
+    if (n == 0 || n > 255 || !mt_utf8_is_valid(name, n))
         return false;
     if (name[0] == '/' || name[n - 1] == '/')
         return false;
@@ -356,7 +356,7 @@ qbit_tags_parse(const char *s, char **buf, const char **tags, size_t max)
         while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
             p[--len] = '\0';
         if (len > 0) {
-            if (len > 64 || !ed2k_utf8_is_valid(p, len))
+            if (len > 64 || !mt_utf8_is_valid(p, len))
                 return -1;
             for (size_t i = 0; i < len; i++)
                 if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)

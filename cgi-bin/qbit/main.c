@@ -154,15 +154,22 @@ qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
     }
     mt_error_t *e = NULL;
     if (ctl_client_call(q->ctl, cmd, args, &res, &e) != 0) {
-        if (e != NULL && (e->code == MT_ERR_UNAVAILABLE || e->code == MT_ERR_TIMEOUT ||
-                          e->code == MT_ERR_PROTOCOL) &&
-            ctl_client_last_error(q->ctl) == 0) {
+        ctl_errcode_t code = ctl_client_last_error(q->ctl);
+        if (code == 0) {
             /* the connection broke: not an answer from the daemon */
-            log_warn("daemon: %s: %s", cmd, e->message);
+            log_warn("daemon: %s: %s", cmd, e != NULL ? e->message : "failed");
             mt_error_free(e);
             ctl_client_free(q->ctl);
             q->ctl = NULL;
             qbit_text(resp, 503, "Muleteer daemon unavailable");
+            return -2;
+        }
+        if (code == CTL_E_PARSE || code == CTL_E_INVALID_REQUEST || code == CTL_E_LINE_TOO_LONG) {
+            /* the request could not even be read (or was not sent): what
+             * the HTTP request carried was bad, whatever the command */
+            log_info("daemon: %s: %s", cmd, e != NULL ? e->message : "refused");
+            mt_error_free(e);
+            qbit_text(resp, 400, "Bad Request");
             return -2;
         }
         if (err != NULL)

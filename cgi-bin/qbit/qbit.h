@@ -59,9 +59,12 @@ PGresult *qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n,
                      const char *const *params);
 
 /* qbit_call: a control command to the daemon. 0 with *result (may be
- * NULL when not wanted); -1 with *err for the daemon's refusal (err->code
- * tells which: MT_ERR_NOT_FOUND, MT_ERR_EXISTS, MT_ERR_INVALID...); -2
- * after answering 503 because the daemon cannot be reached. */
+ * NULL when not wanted); -1 with *err for the daemon's refusal of the
+ * command (err->code tells which: MT_ERR_NOT_FOUND, MT_ERR_EXISTS,
+ * MT_ERR_INVALID...); -2 after answering: 503 when the daemon cannot be
+ * reached (or does not answer in time), 400 when the request could not be
+ * read at all (parse_error, invalid_request, line_too_long: e.g. a
+ * parameter too long for a control line). */
 int qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
               json_object **result, mt_error_t **err);
 

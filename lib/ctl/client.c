@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 
 struct ctl_client {
     int fd;
+    char *path;      /* to reconnect after the daemon closed an idle connection */
     int timeout_ms;
     long long next_id;
     char *buf; /* received bytes not yet consumed */
@@ -57,20 +59,22 @@ wait_fd(int fd, short events, long long deadline, mt_error_t **err)
     }
 }
 
-ctl_client_t *
-ctl_client_connect(const char *path, int timeout_ms, mt_error_t **err)
+/* open_socket: a connected, non-blocking socket to the daemon at path, or
+ * -1 with err set. */
+static int
+open_socket(const char *path, int timeout_ms, mt_error_t **err)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof sa.sun_path) {
         mt_error_set(err, MT_ERR_INVALID, "socket path too long (%zu bytes, at most %zu): %s",
                      strlen(path), sizeof sa.sun_path - 1, path);
-        return NULL;
+        return -1;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         mt_error_set(err, MT_ERR_IO, "socket: %s", strerror(errno));
-        return NULL;
+        return -1;
     }
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         if (errno == EAGAIN || errno == EINPROGRESS) {
@@ -80,21 +84,39 @@ ctl_client_connect(const char *path, int timeout_ms, mt_error_t **err)
                 socklen_t sl = sizeof soerr;
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
                 if (soerr == 0)
-                    goto connected;
+                    return fd;
                 errno = soerr;
             } else {
                 close(fd);
-                return NULL;
+                return -1;
             }
         }
-        mt_error_set(err, MT_ERR_UNAVAILABLE, "muleteerd is not running (cannot connect to %s: %s)",
-                     path, strerror(errno));
+        if (errno == EACCES || errno == EPERM) {
+            /* The daemon may well be running: this user may not use it. */
+            mt_error_set(err, MT_ERR_PERMISSION,
+                         "permission denied on the control socket %s (it is for muleteerd's "
+                         "user and group: run as that user or join its group)",
+                         path);
+        } else {
+            mt_error_set(err, MT_ERR_UNAVAILABLE,
+                         "muleteerd is not running (cannot connect to %s: %s)", path,
+                         strerror(errno));
+        }
         close(fd);
-        return NULL;
+        return -1;
     }
-connected:;
+    return fd;
+}
+
+ctl_client_t *
+ctl_client_connect(const char *path, int timeout_ms, mt_error_t **err)
+{
+    int fd = open_socket(path, timeout_ms, err);
+    if (fd < 0)
+        return NULL;
     ctl_client_t *c = xcalloc(1, sizeof *c);
     c->fd = fd;
+    c->path = xstrdup(path);
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     c->next_id = 1;
     return c;
@@ -107,6 +129,7 @@ ctl_client_free(ctl_client_t *c)
         return;
     if (c->fd >= 0)
         close(c->fd);
+    free(c->path);
     free(c->buf);
     free(c);
 }
@@ -183,6 +206,29 @@ read_line(ctl_client_t *c, size_t *len_out, long long deadline, mt_error_t **err
     }
 }
 
+/* closed_while_idle: the daemon closed the connection while no call was
+ * waiting (its idle timeout, or room made for a new client): nothing was
+ * sent since, so the next request can go on a new connection. */
+static bool
+closed_while_idle(ctl_client_t *c)
+{
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    if (c->len > 0 || poll(&p, 1, 0) <= 0)
+        return false;
+    char byte;
+    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* refuse: a request that is not sent, as the daemon would refuse it. */
+static int
+refuse(ctl_client_t *c, ctl_errcode_t code, const mt_error_t *why, mt_error_t **err)
+{
+    c->last_error = code;
+    mt_error_set(err, ctl_errcode_to_mt(code), "%s", why->message);
+    return -1;
+}
+
 int
 ctl_client_call(ctl_client_t *c, const char *cmd, json_object *args,
                 json_object **result, mt_error_t **err)
@@ -193,9 +239,33 @@ ctl_client_call(ctl_client_t *c, const char *cmd, json_object *args,
         mt_error_set(err, MT_ERR_UNAVAILABLE, "not connected to muleteerd");
         return -1;
     }
+    /* What the daemon would refuse is refused here, at once and with the
+     * argument named (docs/control-protocol.md). */
+    mt_error_t *why = NULL;
+    if (ctl_check_text(args, &why) != 0) {
+        int rc = refuse(c, CTL_E_INVALID_ARGS, why, err);
+        mt_error_free(why);
+        return rc;
+    }
+    char *line = ctl_request_encode(c->next_id, cmd, args);
+    if (strlen(line) > CTL_MAX_LINE) { /* the line and its newline */
+        mt_error_set(&why, MT_ERR_TOO_LARGE, "request longer than %d bytes", CTL_MAX_LINE - 1);
+        int rc = refuse(c, CTL_E_LINE_TOO_LONG, why, err);
+        mt_error_free(why);
+        free(line);
+        return rc;
+    }
+    if (closed_while_idle(c)) {
+        int fd = open_socket(c->path, c->timeout_ms, err);
+        if (fd < 0) {
+            free(line);
+            goto broken;
+        }
+        close(c->fd);
+        c->fd = fd;
+    }
     long long deadline = now_ms() + c->timeout_ms;
     long long id = c->next_id++;
-    char *line = ctl_request_encode(id, cmd, args);
     int rc = send_all(c, line, strlen(line), deadline, err);
     free(line);
     if (rc != 0)
@@ -211,8 +281,12 @@ ctl_client_call(ctl_client_t *c, const char *cmd, json_object *args,
         if (rc != 0)
             goto broken;
         json_object *rid = ctl_reply_id(reply);
-        if (rid == NULL || !json_object_is_type(rid, json_type_int) ||
-            json_object_get_int64(rid) != id) {
+        /* An error without an id is the daemon refusing a line before it
+         * could read the id (not JSON, invalid UTF-8, too long). Only one
+         * request is ever waiting on this connection: it is ours. */
+        bool idless_error = rid == NULL && ctl_reply_is_error(reply);
+        if (!idless_error && (rid == NULL || !json_object_is_type(rid, json_type_int) ||
+                              json_object_get_int64(rid) != id)) {
             /* Not ours (an event, or a reply to an abandoned call). */
             ctl_reply_free(reply);
             continue;

@@ -12,8 +12,10 @@ typedef struct ctl_client ctl_client_t;
 
 /* ctl_client_connect: connects to the daemon's socket at path. Every call
  * on the client gives up after timeout_ms. Fails with MT_ERR_UNAVAILABLE
- * when no daemon listens there, MT_ERR_INVALID for a path too long for a
- * Unix socket. Free with ctl_client_free. */
+ * when no daemon listens there (no socket, connection refused),
+ * MT_ERR_PERMISSION when this user may not use the socket (the message
+ * names it), MT_ERR_INVALID for a path too long for a Unix socket. Free
+ * with ctl_client_free. */
 ctl_client_t *ctl_client_connect(const char *path, int timeout_ms, mt_error_t **err);
 void ctl_client_free(ctl_client_t *c);
 
@@ -21,8 +23,15 @@ void ctl_client_free(ctl_client_t *c);
  * waits for its reply. On success *result holds a new reference (put it
  * with json_object_put). On a daemon error reply returns -1 with err->code
  * the matching MT_ERR_* code and the daemon's message, and
- * ctl_client_last_error() tells the protocol code. Connection problems give
- * MT_ERR_UNAVAILABLE, MT_ERR_TIMEOUT or MT_ERR_PROTOCOL. */
+ * ctl_client_last_error() tells the protocol code; an error reply without
+ * an id (the daemon could not read the request: parse_error,
+ * line_too_long) is the answer to the call too. A request the daemon would
+ * refuse is not sent: a string that is not strict UTF-8 or holds U+0000
+ * (ctl_check_text) is CTL_E_INVALID_ARGS, a line over CTL_MAX_LINE
+ * CTL_E_LINE_TOO_LONG, both at once and with the connection kept. When
+ * the daemon closed the connection while it was idle, the call reconnects
+ * first. Connection problems give MT_ERR_UNAVAILABLE, MT_ERR_PERMISSION,
+ * MT_ERR_TIMEOUT or MT_ERR_PROTOCOL, with ctl_client_last_error() 0. */
 int ctl_client_call(ctl_client_t *c, const char *cmd, json_object *args,
                     json_object **result, mt_error_t **err);
 /* ctl_client_last_error: the protocol error code of the last error reply,

@@ -4,8 +4,10 @@
 #include "config.h"
 
 #include "ctl/proto.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +130,125 @@ parse_json(const char *line, size_t len, mt_error_t **err, int code)
     return obj;
 }
 
+/* ------------------------------------------------------------- text */
+
+/* text_fault: why len bytes of s are not text fit to cross the socket, or
+ * NULL when they are. */
+static const char *
+text_fault(const char *s, size_t len)
+{
+    if (!mt_utf8_is_valid(s, len))
+        return "invalid UTF-8";
+    if (memchr(s, '\0', len) != NULL)
+        return "contains U+0000";
+    return NULL;
+}
+
+/* cut_utf8: the longest prefix of valid UTF-8 s of at most max bytes that
+ * ends on a character boundary (messages quote names; a reply must stay
+ * valid UTF-8). */
+static int
+cut_utf8(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* A path into the arguments, for messages: "tags[1]", "filter.name". */
+typedef struct {
+    char buf[192];
+    size_t len;
+} argpath_t;
+
+static size_t
+path_push_key(argpath_t *p, const char *key)
+{
+    size_t saved = p->len;
+    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "%s%.*s", p->len > 0 ? "." : "",
+                     cut_utf8(key, 64), key);
+    if (n < 0 || (size_t)n >= sizeof p->buf - p->len)
+        p->buf[p->len] = '\0'; /* too deep to name: the path stops here */
+    else
+        p->len += (size_t)n;
+    return saved;
+}
+
+static size_t
+path_push_index(argpath_t *p, size_t i)
+{
+    size_t saved = p->len;
+    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "[%zu]", i);
+    if (n < 0 || (size_t)n >= sizeof p->buf - p->len)
+        p->buf[p->len] = '\0';
+    else
+        p->len += (size_t)n;
+    return saved;
+}
+
+static void
+path_pop(argpath_t *p, size_t saved)
+{
+    p->len = saved;
+    p->buf[saved] = '\0';
+}
+
+static int
+check_text_at(json_object *v, argpath_t *path, mt_error_t **err)
+{
+    const char *why;
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        why = text_fault(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        if (why != NULL) {
+            mt_error_set(err, MT_ERR_INVALID, "%s: %s", path->len > 0 ? path->buf : "args", why);
+            return -1;
+        }
+        return 0;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val)
+        {
+            why = text_fault(key, strlen(key));
+            if (why != NULL) {
+                mt_error_set(err, MT_ERR_INVALID, "%s: a member name has %s",
+                             path->len > 0 ? path->buf : "args", why);
+                return -1;
+            }
+            size_t saved = path_push_key(path, key);
+            int rc = check_text_at(val, path, err);
+            path_pop(path, saved);
+            if (rc != 0)
+                return -1;
+        }
+        return 0;
+    }
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            size_t saved = path_push_index(path, i);
+            int rc = check_text_at(json_object_array_get_idx(v, i), path, err);
+            path_pop(path, saved);
+            if (rc != 0)
+                return -1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int
+ctl_check_text(json_object *v, mt_error_t **err)
+{
+    argpath_t path = { .len = 0 };
+    path.buf[0] = '\0';
+    return v != NULL ? check_text_at(v, &path, err) : 0;
+}
+
+/* ---------------------------------------------------------- requests */
+
 static int
 valid_id(json_object *id)
 {
@@ -137,7 +258,9 @@ valid_id(json_object *id)
     case json_type_int:
         return 1;
     case json_type_string:
-        return json_object_get_string_len(id) <= CTL_MAX_ID_LEN;
+        return json_object_get_string_len(id) <= CTL_MAX_ID_LEN &&
+               text_fault(json_object_get_string(id),
+                          (size_t)json_object_get_string_len(id)) == NULL;
     default:
         return 0;
     }
@@ -189,8 +312,13 @@ ctl_request_parse(const char *line, size_t len, ctl_request_t **out,
     json_object_object_foreach(root, key, val)
     {
         (void)val;
+        if (text_fault(key, strlen(key)) != NULL) {
+            mt_error_set(err, CTL_E_INVALID_REQUEST, "a member name is not valid UTF-8");
+            goto out;
+        }
         if (strcmp(key, "id") != 0 && strcmp(key, "cmd") != 0 && strcmp(key, "args") != 0) {
-            mt_error_set(err, CTL_E_INVALID_REQUEST, "unknown member \"%.40s\"", key);
+            mt_error_set(err, CTL_E_INVALID_REQUEST, "unknown member \"%.*s\"",
+                         cut_utf8(key, 40), key);
             goto out;
         }
     }
@@ -206,6 +334,12 @@ ctl_request_parse(const char *line, size_t len, ctl_request_t **out,
     if (json_object_object_get_ex(root, "args", &args) && args != NULL &&
         !json_object_is_type(args, json_type_object)) {
         mt_error_set(err, CTL_E_INVALID_REQUEST, "\"args\" must be an object");
+        goto out;
+    }
+    mt_error_t *terr = NULL;
+    if (ctl_check_text(args, &terr) != 0) {
+        mt_error_set(err, CTL_E_INVALID_ARGS, "%s", terr->message);
+        mt_error_free(terr);
         goto out;
     }
     ctl_request_t *req = xcalloc(1, sizeof *req);

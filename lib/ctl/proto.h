@@ -40,13 +40,26 @@ int ctl_errcode_to_mt(ctl_errcode_t code);
 /* ctl_errcode_from_mt: the reply code for a generic mt_error code. */
 ctl_errcode_t ctl_errcode_from_mt(int mt_code);
 
+/* ctl_check_text: every string in v, at any depth (values and member
+ * names), is strict UTF-8 (mt_utf8_is_valid: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) without U+0000. v may be NULL. On
+ * failure returns -1 with MT_ERR_INVALID and a message naming the
+ * argument, its path from v: "incoming_path: invalid UTF-8",
+ * "tags[1]: invalid UTF-8", "filter.name: contains U+0000". The daemon
+ * refuses such a request (invalid_args); the client refuses to send one. */
+int ctl_check_text(json_object *v, mt_error_t **err);
+
 typedef struct ctl_request ctl_request_t;
 
 /* ctl_request_parse: parses one line (without its newline; embedded NUL
- * bytes are an error). On success *out is a new request. On failure
- * returns -1 with err->code a ctl_errcode_t, and *id_out (when not NULL)
- * holds the request's id if one could be read, else NULL; the caller puts
- * it with json_object_put. */
+ * bytes are an error). Every string must be strict UTF-8 without U+0000:
+ * bytes that are no UTF-8 at all make the line a parse_error; overlong
+ * forms, surrogates, code points above U+10FFFF and U+0000 (which JSON
+ * parsers let through) are an invalid_args error naming the argument
+ * (ctl_check_text), or invalid_request in the id or a member name. On
+ * success *out is a new request. On failure returns -1 with err->code a
+ * ctl_errcode_t, and *id_out (when not NULL) holds the request's id if one
+ * could be read, else NULL; the caller puts it with json_object_put. */
 int ctl_request_parse(const char *line, size_t len, ctl_request_t **out,
                       json_object **id_out, mt_error_t **err);
 void ctl_request_free(ctl_request_t *req);

@@ -16,6 +16,7 @@
 #include "ed2k/packet.h"
 #include "ed2k/tag.h"
 #include "ed2k/text.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /* Search tree node types (§3.5). */
@@ -184,45 +185,6 @@ count_operators(const node_t *n)
 /* ------------------------------------------------------------------ */
 /* UTF-8 */
 
-/* utf8_next: the length (1..4) of the valid UTF-8 sequence at p and its
- * code point, or 0 when the bytes there are not valid UTF-8 (the rules of
- * ed2k_utf8_is_valid). */
-static size_t
-utf8_next(const uint8_t *p, size_t len, uint32_t *cp)
-{
-    uint8_t c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        v = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len - 1 < n)
-        return 0;
-    for (size_t k = 1; k <= n; k++) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        v = v << 6 | (p[k] & 0x3F);
-    }
-    if ((n == 2 && v < 0x800) || (n == 3 && v < 0x10000) || v > 0x10FFFF ||
-        (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return n + 1;
-}
-
 static bool
 is_control(uint32_t cp)
 {
@@ -245,7 +207,7 @@ text_is_clean(const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = mt_utf8_next(p + i, len - i, &cp);
         if (n == 0 || is_control(cp))
             return false;
         i += n;
@@ -805,7 +767,7 @@ check_text(const char *expr, size_t len, mt_error_t **err)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = mt_utf8_next(p + i, len - i, &cp);
         if (n == 0) {
             mt_error_set(err, MT_ERR_INVALID,
                          "search expression is not valid UTF-8 (byte 0x%02x at position %zu)",
@@ -1059,7 +1021,7 @@ put_quoted(struct evbuffer *b, const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = mt_utf8_next(p + i, len - i, &cp);
         if (n == 0 || is_control(cp)) {
             size_t k = n == 0 ? 1 : n;
             for (size_t j = 0; j < k; j++) {
@@ -1354,7 +1316,7 @@ clean_text(const void *raw, size_t len)
     size_t o = 0, i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = utf8_next((const uint8_t *)u + i, n - i, &cp);
+        size_t k = mt_utf8_next((const uint8_t *)u + i, n - i, &cp);
         if (k == 0) {
             i++;
             continue;
@@ -1398,7 +1360,7 @@ ed2k_search_sanitize_name(const void *raw, size_t len)
     size_t o = 0, i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t k = utf8_next((const uint8_t *)u + i, n - i, &cp);
+        size_t k = mt_utf8_next((const uint8_t *)u + i, n - i, &cp);
         if (k == 0) {
             i++; /* cannot happen: ed2k_text_to_utf8 returns UTF-8 */
             continue;

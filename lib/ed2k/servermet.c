@@ -13,6 +13,7 @@
 #include "ed2k/packet.h"
 #include "ed2k/tag.h"
 #include "ed2k/text.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 static const uint8_t bom[3] = { 0xEF, 0xBB, 0xBF };
@@ -380,7 +381,7 @@ check_text(const char *s)
     size_t len = strlen(s);
     if (len > ED2K_SERVER_TEXT_MAX)
         return "is too long";
-    if (!ed2k_utf8_is_valid(s, len))
+    if (!mt_utf8_is_valid(s, len))
         return "is not valid UTF-8";
     for (size_t i = 0; i < len; i++) {
         size_t k;

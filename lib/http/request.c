@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include "http/request.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,12 +312,22 @@ parse_urlencoded(http_request_t *req, const char *s, size_t n, const char *what,
             }
             if (check_name_len(req, what, nlen, err) < 0)
                 return -1;
+            if (!mt_utf8_is_valid(name, nlen)) {
+                mt_error_set(err, MT_ERR_INVALID, "invalid UTF-8 in %s parameter name \"%s\"",
+                             what, quote_for_msg(qbuf, sizeof qbuf, name, nlen));
+                return -1;
+            }
             const char *vs = eq ? eq + 1 : pe;
             char *value = arena_alloc(req, (size_t)(pe - vs) + 1);
             rc = pct_decode(vs, (size_t)(pe - vs), 1, value, &vlen);
             if (rc != DECODE_OK) {
                 mt_error_set(err, MT_ERR_INVALID, "%s in %s parameter \"%s\"",
                              rc == DECODE_NUL ? "NUL byte (%00)" : "bad percent-escape", what,
+                             quote_for_msg(qbuf, sizeof qbuf, name, nlen));
+                return -1;
+            }
+            if (!mt_utf8_is_valid(value, vlen)) {
+                mt_error_set(err, MT_ERR_INVALID, "invalid UTF-8 in %s parameter \"%s\"", what,
                              quote_for_msg(qbuf, sizeof qbuf, name, nlen));
                 return -1;
             }
@@ -566,6 +578,34 @@ find_delimiter(const uint8_t *from, const uint8_t *end, const char *delim, size_
     return NULL;
 }
 
+/* check_part_text: the text of a multipart part is UTF-8: its name, its
+ * file name, and its value unless it is a file (a file name, or a
+ * Content-Type other than text/...: RFC 7578 section 4.4 makes text/plain
+ * the default). */
+static int
+check_part_text(const part_t *part, const char *filename, const uint8_t *value, size_t len,
+                size_t idx, mt_error_t **err)
+{
+    char qbuf[MSG_NAME_BUF];
+    const char *name = quote_for_msg(qbuf, sizeof qbuf, part->disp.name, part->disp.name_len);
+    if (!mt_utf8_is_valid(part->disp.name, part->disp.name_len)) {
+        mt_error_set(err, MT_ERR_INVALID, "invalid UTF-8 in the name of multipart part %zu", idx);
+        return -1;
+    }
+    if (filename != NULL && !mt_utf8_is_valid(filename, strlen(filename))) {
+        mt_error_set(err, MT_ERR_INVALID, "invalid UTF-8 in the file name of form parameter \"%s\"",
+                     name);
+        return -1;
+    }
+    bool is_file = filename != NULL ||
+                   (part->content_type != NULL && strncasecmp(part->content_type, "text/", 5) != 0);
+    if (!is_file && !mt_utf8_is_valid(value, len)) {
+        mt_error_set(err, MT_ERR_INVALID, "invalid UTF-8 in form parameter \"%s\"", name);
+        return -1;
+    }
+    return 0;
+}
+
 /* parse_multipart: the body is
  *   [preamble CRLF] --boundary *WSP CRLF part
  *   *(CRLF --boundary *WSP CRLF part) CRLF --boundary-- [epilogue]
@@ -662,6 +702,8 @@ parse_multipart(http_request_t *req, const char *boundary, size_t blen, pvec_t *
         const char *filename = part.disp.filename;
         if (filename == NULL && part.disp.filename_ext != NULL)
             filename = decode_ext_filename(req, part.disp.filename_ext, part.disp.filename_ext_len);
+        if (check_part_text(&part, filename, p, (size_t)(q - p), idx, err) < 0)
+            return -1;
         http_param_t prm = {
             .name = part.disp.name,
             .value = arena_strndup(req, (const char *)p, (size_t)(q - p)),

@@ -73,7 +73,13 @@ typedef struct {
  * be NULL for the defaults.
  * Fails (NULL) with MT_ERR_INVALID for malformed input, the message naming
  * what was wrong (e.g. "bad percent-escape in query parameter \"name\""),
- * or MT_ERR_TOO_LARGE for a limit. A malformed Authorization header is not
+ * or MT_ERR_TOO_LARGE for a limit. Parameters are text: every name and
+ * value of the query and of a url-encoded form, and the name, file name
+ * and (unless the part is a file: it has a file name, or a Content-Type
+ * other than text/...) value of a multipart part must be strict UTF-8
+ * (util/utf8.h), else "invalid UTF-8 in query parameter \"name\"": no
+ * program ever sees an overlong form, a surrogate or a code point above
+ * U+10FFFF (PostgreSQL and the control socket refuse them). A malformed Authorization header is not
  * an error: the auth accessors just report it as absent.
  * Body forms parsed: application/x-www-form-urlencoded and
  * multipart/form-data (RFC 7578, RFC 2046 delimiters); any other body is

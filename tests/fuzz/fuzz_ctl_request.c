@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl/proto.h"
+#include "util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +21,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ctl_request_parse(line, size, &req, &id, &err) == 0) {
         /* A parsed request must survive being answered and re-read. */
         char *reply = ctl_reply_result(ctl_request_id(req), ctl_request_args(req));
+        /* what the daemon accepted and echoes is strict UTF-8 */
+        if (!mt_utf8_is_valid(reply, strlen(reply)))
+            abort();
         ctl_reply_t *r = NULL;
         if (ctl_reply_parse(reply, strlen(reply) - 1, &r, NULL) != 0)
             abort();
@@ -30,6 +34,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (err == NULL)
             abort();
         char *reply = ctl_reply_error(id, (ctl_errcode_t)err->code, err->message);
+        /* an error reply (its id, its message quoting names) too */
+        if (!mt_utf8_is_valid(reply, strlen(reply)))
+            abort();
         free(reply);
         mt_error_free(err);
         json_object_put(id);

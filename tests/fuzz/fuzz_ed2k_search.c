@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ed2k/search.h"
-#include "ed2k/text.h"
+#include "util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +18,7 @@ static bool
 clean(const char *s)
 {
     size_t len = strlen(s);
-    if (!ed2k_utf8_is_valid(s, len))
+    if (!mt_utf8_is_valid(s, len))
         return false;
     for (size_t i = 0; i < len; i++)
         if ((uint8_t)s[i] < 0x20 || s[i] == 0x7f)

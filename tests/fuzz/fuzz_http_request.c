@@ -10,14 +10,17 @@
  * also served through http_serve_one() from memory. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
 #include "http/http.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -146,6 +149,13 @@ exercise(const http_request_t *req)
         const http_param_t *p = http_request_params(req, srcs[s], &n);
         for (size_t i = 0; i < n; i++) {
             if (p[i].value[p[i].value_len] != '\0' || p[i].name == NULL)
+                abort();
+            /* text parameters are strict UTF-8; only files keep any bytes */
+            bool is_file = p[i].filename != NULL ||
+                           (p[i].content_type != NULL &&
+                            strncasecmp(p[i].content_type, "text/", 5) != 0);
+            if (!mt_utf8_is_valid(p[i].name, strlen(p[i].name)) ||
+                (!is_file && !mt_utf8_is_valid(p[i].value, p[i].value_len)))
                 abort();
             const http_param_t *f = http_request_find_param(req, srcs[s], p[i].name, NULL);
             if (f == NULL || strcmp(f->name, p[i].name) != 0)

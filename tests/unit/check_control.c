@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,9 @@ END_TEST
 
 START_TEST(test_client_limit)
 {
+    /* 64 clients that all just arrived: none has been idle long enough
+     * to make room, so the 65th and later are told the daemon is busy */
+    ctlsrv_set_limits(srv, 64, 0, 0);
     int fds[70];
     for (int i = 0; i < 70; i++) {
         fds[i] = client();
@@ -236,6 +240,94 @@ START_TEST(test_client_limit)
     for (int i = 0; i < 10; i++)
         event_base_loop(base, EVLOOP_NONBLOCK);
     ck_assert_int_eq(ctlsrv_client_count(srv), 0);
+}
+END_TEST
+
+/* is_closed: the server closed fd (EOF), after running the loop a little. */
+static bool
+is_closed(int fd)
+{
+    for (int i = 0; i < 5; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void
+run_for(int ms)
+{
+    for (int i = 0; i < ms / 10; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(10000);
+    }
+}
+
+/* More idle clients than the limit: a newcomer is answered at once, the
+ * clients idle the longest make room for it, and a client in the middle
+ * of a request is never the one dropped. */
+START_TEST(test_idle_clients_make_room)
+{
+    enum { N = CTLSRV_MAX_CLIENTS };
+    static int fds[N + 3];
+    for (int i = 0; i < N; i++) {
+        fds[i] = client();
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    }
+    run_for(50);
+    ck_assert_uint_eq(ctlsrv_client_count(srv), N);
+    /* the oldest client starts a request and stops half-way */
+    send_str(fds[0], "{\"id\":1,\"cmd\":\"ec");
+    run_for(CTLSRV_EVICT_IDLE_MS + 300);
+    for (int k = 0; k < 3; k++) {
+        fds[N + k] = client();
+        send_str(fds[N + k], "{\"id\":7,\"cmd\":\"echo\",\"args\":{\"n\":1}}\n");
+        char *out = recv_lines(fds[N + k], 1);
+        ck_assert_msg(strstr(out, "{\"id\":7,\"result\":{\"n\":1}}") != NULL,
+                      "newcomer %d got: %s", k, out);
+        free(out);
+    }
+    ck_assert_uint_le(ctlsrv_client_count(srv), N);
+    /* the three idle the longest went (fds[1..3]); fds[0], busy, stayed */
+    for (int i = 1; i <= 3; i++)
+        ck_assert_msg(is_closed(fds[i]), "client %d still open", i);
+    ck_assert(!is_closed(fds[4]));
+    ck_assert(!is_closed(fds[0]));
+    send_str(fds[0], "ho\"}\n");
+    char *out = recv_lines(fds[0], 1);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":1,\"result\":{}}"));
+    free(out);
+    for (int i = 0; i < N + 3; i++)
+        close(fds[i]);
+    run_for(50);
+    ck_assert_uint_eq(ctlsrv_client_count(srv), 0);
+}
+END_TEST
+
+/* An idle client is closed after the idle time; one in the middle of a
+ * request is not. */
+START_TEST(test_idle_timeout)
+{
+    ctlsrv_set_limits(srv, 0, 300, 0);
+    int idle = client(), busy = client(), answered = client();
+    send_str(busy, "{\"id\":1,");
+    send_str(answered, "{\"id\":2,\"cmd\":\"echo\"}\n");
+    char *out = recv_lines(answered, 1);
+    ck_assert_ptr_nonnull(strstr(out, "\"id\":2"));
+    free(out);
+    run_for(600);
+    ck_assert(is_closed(idle));
+    ck_assert(is_closed(answered)); /* idle again once answered */
+    ck_assert(!is_closed(busy));
+    ck_assert_uint_eq(ctlsrv_client_count(srv), 1);
+    send_str(busy, "\"cmd\":\"echo\"}\n");
+    out = recv_lines(busy, 1);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":1,\"result\":{}}"));
+    free(out);
+    close(idle);
+    close(busy);
+    close(answered);
 }
 END_TEST
 
@@ -315,6 +407,8 @@ main(void)
     tcase_add_test(tc, test_long_line);
     tcase_add_test(tc, test_long_reply);
     tcase_add_test(tc, test_client_limit);
+    tcase_add_test(tc, test_idle_clients_make_room);
+    tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_socket_file);
     tcase_add_test(tc, test_free_removes_socket);
     suite_add_tcase(s, tc);

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/client.h"
@@ -109,6 +111,62 @@ START_TEST(test_request_errors)
 }
 END_TEST
 
+/* Overlong forms, surrogates and code points above U+10FFFF pass JSON
+ * parsers; the codec refuses them (and U+0000) with the argument named,
+ * and the id, so the caller's call ends at once. */
+START_TEST(test_request_text)
+{
+    static const struct {
+        const char *line;
+        ctl_errcode_t code;
+        const char *needle;
+        const char *id;
+    } cases[] = {
+        { "{\"id\":1,\"cmd\":\"category-add\",\"args\":{\"name\":\"tv\",\"incoming_path\":\"/x\xc0\xaf\"}}",
+          CTL_E_INVALID_ARGS, "incoming_path: invalid UTF-8", "1" },
+        { "{\"id\":2,\"cmd\":\"category-add\",\"args\":{\"name\":\"tv\",\"comment\":\"\xed\xa0\x80\"}}",
+          CTL_E_INVALID_ARGS, "comment: invalid UTF-8", "2" },
+        { "{\"id\":3,\"cmd\":\"add\",\"args\":{\"tags\":[\"ok\",\"\xf4\x90\x80\x80\"]}}",
+          CTL_E_INVALID_ARGS, "tags[1]: invalid UTF-8", "3" },
+        { "{\"id\":4,\"cmd\":\"x\",\"args\":{\"a\":{\"b\":[1,{\"c\":\"\xe0\x80\xaf\"}]}}}",
+          CTL_E_INVALID_ARGS, "a.b[1].c: invalid UTF-8", "4" },
+        { "{\"id\":5,\"cmd\":\"x\",\"args\":{\"name\":\"a\\u0000b\"}}",
+          CTL_E_INVALID_ARGS, "name: contains U+0000", "5" },
+        { "{\"id\":6,\"cmd\":\"x\",\"args\":{\"a\":{\"\xc0\xaf\":1}}}",
+          CTL_E_INVALID_ARGS, "a: a member name has invalid UTF-8", "6" },
+        { "{\"id\":7,\"cmd\":\"x\",\"\xed\xa0\x80\":1}",
+          CTL_E_INVALID_REQUEST, "member name is not valid UTF-8", "7" },
+        /* an id that is not text is no id to answer with */
+        { "{\"id\":\"\xc0\xaf\",\"cmd\":\"x\"}", CTL_E_INVALID_REQUEST, "\"id\" must be", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        parse_bad(cases[i].line, strlen(cases[i].line), cases[i].code, cases[i].needle,
+                  cases[i].id);
+    /* JSON escapes of lone surrogates become U+FFFD: valid text */
+    ctl_request_t *r = parse_ok("{\"id\":1,\"cmd\":\"x\",\"args\":{\"a\":\"\\ud800\","
+                                "\"b\":\"caf\xc3\xa9 \\ud83d\\ude00\"}}");
+    ctl_request_free(r);
+    /* ctl_check_text on its own; NULL and non-strings are fine */
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ctl_check_text(NULL, &err), 0);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "n", json_object_new_int(5));
+    json_object_object_add(o, "ok", json_object_new_string("\xc3\xa9"));
+    ck_assert_int_eq(ctl_check_text(o, &err), 0);
+    json_object_object_add(o, "bad", json_object_new_string("\xed\xa0\x80"));
+    ck_assert_int_eq(ctl_check_text(o, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_str_eq(err->message, "bad: invalid UTF-8");
+    mt_error_clear(&err);
+    json_object_put(o);
+    json_object *str = json_object_new_string("\xf4\x90\x80\x80");
+    ck_assert_int_eq(ctl_check_text(str, &err), -1);
+    ck_assert_str_eq(err->message, "args: invalid UTF-8");
+    mt_error_clear(&err);
+    json_object_put(str);
+}
+END_TEST
+
 START_TEST(test_reply_roundtrip)
 {
     json_object *id = json_object_new_int(42);
@@ -177,6 +235,12 @@ fake_daemon(const char *const *script)
         int c = accept(fd, NULL, NULL);
         char buf[4096];
         for (size_t i = 0; script[i] != NULL; i++) {
+            if (strcmp(script[i], "DROP") == 0) {
+                /* close the idle connection; the client comes back */
+                close(c);
+                c = accept(fd, NULL, NULL);
+                continue;
+            }
             /* wait for a request line before each reply */
             size_t got = 0;
             while (got < sizeof buf) {
@@ -327,6 +391,160 @@ START_TEST(test_client_failures)
 }
 END_TEST
 
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An error reply without an id (the daemon could not read the request's
+ * id: invalid UTF-8, an over-long line) ends the call at once; the
+ * connection stays usable. */
+START_TEST(test_client_idless_error)
+{
+    const char *script[] = {
+        "{\"id\":null,\"error\":{\"code\":\"parse_error\",\"message\":\"malformed JSON: "
+        "invalid utf-8 string\"}}\n",
+        "{\"id\":null,\"error\":{\"code\":\"line_too_long\",\"message\":\"line longer than "
+        "65535 bytes\"}}\n",
+        "{\"id\":3,\"result\":{\"pong\":true}}\n",
+        NULL,
+    };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 10000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    long long t0 = mono_ms();
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_lt(mono_ms() - t0, 2000); /* not the 10 s timeout */
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err->message, "invalid utf-8"));
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_PARSE);
+    mt_error_clear(&err);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_TOO_LARGE);
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_LINE_TOO_LONG);
+    mt_error_clear(&err);
+    ck_assert_int_lt(mono_ms() - t0, 4000);
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    ck_assert_ptr_nonnull(res);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+/* What the daemon would refuse is refused before it is sent; the next
+ * request goes through on the same connection. */
+START_TEST(test_client_refuses)
+{
+    /* refused requests use up no id: the next one is still 1 */
+    const char *script[] = { "{\"id\":1,\"result\":1}\n", NULL };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "incoming_path", json_object_new_string("/srv/\xed\xa0\x80"));
+    ck_assert_int_eq(ctl_client_call(c, "category-add", args, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_str_eq(err->message, "incoming_path: invalid UTF-8");
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_INVALID_ARGS);
+    mt_error_clear(&err);
+    json_object_put(args);
+    char *big = xmalloc(CTL_MAX_LINE + 1);
+    memset(big, 'a', CTL_MAX_LINE);
+    big[CTL_MAX_LINE] = '\0';
+    args = json_object_new_object();
+    json_object_object_add(args, "incoming_path", json_object_new_string(big));
+    free(big);
+    ck_assert_int_eq(ctl_client_call(c, "category-add", args, &res, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_TOO_LARGE);
+    ck_assert_int_eq(ctl_client_last_error(c), CTL_E_LINE_TOO_LONG);
+    mt_error_clear(&err);
+    json_object_put(args);
+    /* a line of exactly 65,535 bytes before its newline is sent */
+    const char *frame = "{\"id\":1,\"cmd\":\"ping\",\"args\":{\"a\":\"\"}}";
+    size_t fill = CTL_MAX_LINE - 1 - strlen(frame);
+    big = xmalloc(fill + 1);
+    memset(big, 'a', fill);
+    big[fill] = '\0';
+    args = json_object_new_object();
+    json_object_object_add(args, "a", json_object_new_string(big));
+    free(big);
+    ck_assert_msg(ctl_client_call(c, "ping", args, &res, &err) == 0, "call: %s",
+                  err != NULL ? err->message : "?");
+    ck_assert_int_eq(json_object_get_int(res), 1);
+    json_object_put(res);
+    json_object_put(args);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+/* The daemon closes idle connections (and drops idle ones to make room):
+ * the next call reconnects instead of failing. */
+START_TEST(test_client_reconnects)
+{
+    const char *script[] = { "{\"id\":1,\"result\":1}\n", "DROP", "{\"id\":2,\"result\":2}\n",
+                             NULL };
+    pid_t pid = fake_daemon(script);
+    mt_error_t *err = NULL;
+    ctl_client_t *c = ctl_client_connect(sock_path, 2000, &err);
+    ck_assert_ptr_nonnull(c);
+    json_object *res = NULL;
+    ck_assert_int_eq(ctl_client_call(c, "ping", NULL, &res, &err), 0);
+    json_object_put(res);
+    usleep(200000); /* the fake daemon closes the connection meanwhile */
+    ck_assert_msg(ctl_client_call(c, "ping", NULL, &res, &err) == 0, "call: %s",
+                  err != NULL ? err->message : "?");
+    ck_assert_int_eq(json_object_get_int(res), 2);
+    json_object_put(res);
+    ctl_client_free(c);
+    reap(pid);
+}
+END_TEST
+
+/* A socket this user may not use is a permission error naming it, not
+ * "muleteerd is not running". */
+START_TEST(test_client_permission)
+{
+    const char *script[] = { NULL };
+    pid_t pid = fake_daemon(script);
+    ck_assert_int_eq(chmod(sock_path, 0600), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        /* as root, become nobody, for whom the socket is closed; as
+         * anyone else, close the socket to ourselves */
+        if (geteuid() == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(10);
+        } else if (chmod(sock_path, 0) != 0) {
+            _exit(11);
+        }
+        mt_error_t *err = NULL;
+        ctl_client_t *c = ctl_client_connect(sock_path, 500, &err);
+        if (c != NULL)
+            _exit(12);
+        if (err->code != MT_ERR_PERMISSION)
+            _exit(13);
+        if (strstr(err->message, "permission denied") == NULL ||
+            strstr(err->message, sock_path) == NULL ||
+            strstr(err->message, "not running") != NULL)
+            _exit(14);
+        _exit(0);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+    reap(pid);
+}
+END_TEST
+
 START_TEST(test_socket_path)
 {
     char dir[] = "/tmp/check_ctl_var.XXXXXX";
@@ -363,10 +581,15 @@ main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_request_parse);
     tcase_add_test(tc, test_request_errors);
+    tcase_add_test(tc, test_request_text);
     tcase_add_test(tc, test_reply_roundtrip);
     tcase_add_test(tc, test_client_calls);
     tcase_add_test(tc, test_client_long_reply);
     tcase_add_test(tc, test_client_failures);
+    tcase_add_test(tc, test_client_idless_error);
+    tcase_add_test(tc, test_client_refuses);
+    tcase_add_test(tc, test_client_reconnects);
+    tcase_add_test(tc, test_client_permission);
     tcase_add_test(tc, test_socket_path);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

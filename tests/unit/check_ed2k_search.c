@@ -12,7 +12,7 @@
 #include "ed2k/c2s.h"
 #include "ed2k/search.h"
 #include "ed2k/tag.h"
-#include "ed2k/text.h"
+#include "util/utf8.h"
 
 /* bytes_of: test notation for wire bytes: hex pairs, spaces ignored,
  * 'text' for ASCII. Returns the length. */
@@ -1124,7 +1124,7 @@ START_TEST(test_sanitize_name)
         memcpy(raw + 2 * i, "\xc3\xa9", 2);
     s = ed2k_search_sanitize_name(raw, 1000);
     ck_assert_uint_eq(strlen(s), 254);
-    ck_assert(ed2k_utf8_is_valid(s, strlen(s)));
+    ck_assert(mt_utf8_is_valid(s, strlen(s)));
     free(s);
     /* three-byte characters with an extension */
     for (int i = 0; i < 330; i++)
@@ -1133,7 +1133,7 @@ START_TEST(test_sanitize_name)
     s = ed2k_search_sanitize_name(raw, 995);
     ck_assert_uint_le(strlen(s), 255);
     ck_assert_uint_eq(strlen(s), 250 / 3 * 3 + 5);
-    ck_assert(ed2k_utf8_is_valid(s, strlen(s)));
+    ck_assert(mt_utf8_is_valid(s, strlen(s)));
     ck_assert_str_eq(s + strlen(s) - 5, ".flac");
     free(s);
     /* no usable extension (too long, or with a space): a plain cut */

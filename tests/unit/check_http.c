@@ -233,6 +233,76 @@ START_TEST(test_query_errors)
 }
 END_TEST
 
+/* Every text parameter is strict UTF-8 (util/utf8): overlong forms,
+ * surrogates and code points above U+10FFFF are a 400 before any handler
+ * sees them, whether they come in the query, a url-encoded form or a
+ * multipart text part; file parts keep their bytes. */
+START_TEST(test_params_utf8)
+{
+    static const char *const bad[] = { "%C0%AF", "%ED%A0%80", "%F4%90%80%80", "%FF", "%C3",
+                                       "a%E2%82" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char uri[128], body[128];
+        snprintf(uri, sizeof uri, "REQUEST_URI=/api/v2/torrents/info?category=%s", bad[i]);
+        expect_error(ENV("REQUEST_METHOD=GET", uri), NULL, 0, MT_ERR_INVALID,
+                     "invalid UTF-8 in query parameter \"category\"");
+        snprintf(uri, sizeof uri, "REQUEST_URI=/p?x%s=1", bad[i]);
+        expect_error(ENV("REQUEST_METHOD=GET", uri), NULL, 0, MT_ERR_INVALID,
+                     "invalid UTF-8 in query parameter name \"x");
+        snprintf(body, sizeof body, "category=tv&savePath=/srv/%s", bad[i]);
+        expect_error(ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/torrents/createCategory",
+                         "CONTENT_TYPE=application/x-www-form-urlencoded"),
+                     body, strlen(body), MT_ERR_INVALID,
+                     "invalid UTF-8 in form parameter \"savePath\"");
+    }
+    /* valid UTF-8 of every length passes, decoded */
+    http_request_t *req =
+        get("REQUEST_URI=/p?c=caf%C3%A9%E2%82%AC%F0%9F%98%80&%F4%8F%BF%BF=%EF%BF%BF");
+    ck_assert_str_eq(http_request_query(req, "c"), "caf\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    ck_assert_str_eq(http_request_query(req, "\xf4\x8f\xbf\xbf"), "\xef\xbf\xbf");
+    http_request_free(req);
+
+    /* multipart: a text part (no file name, no or a text/ Content-Type) */
+    static const char text_part[] = "--b0undary\r\n"
+                                    "Content-Disposition: form-data; name=\"category\"\r\n\r\n"
+                                    "tv\xed\xa0\x80\r\n--b0undary--";
+    expect_multipart_error(text_part, sizeof text_part - 1, MT_ERR_INVALID,
+                           "invalid UTF-8 in form parameter \"category\"");
+    static const char typed_text[] = "--b0undary\r\n"
+                                     "Content-Disposition: form-data; name=\"urls\"\r\n"
+                                     "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                                     "\xc0\xaf\r\n--b0undary--";
+    expect_multipart_error(typed_text, sizeof typed_text - 1, MT_ERR_INVALID,
+                           "invalid UTF-8 in form parameter \"urls\"");
+    static const char bad_name[] = "--b0undary\r\n"
+                                   "Content-Disposition: form-data; name=\"x\xf4\x90\x80\x80\"\r\n\r\n"
+                                   "v\r\n--b0undary--";
+    expect_multipart_error(bad_name, sizeof bad_name - 1, MT_ERR_INVALID,
+                           "invalid UTF-8 in the name of multipart part 1");
+    static const char bad_file[] = "--b0undary\r\n"
+                                   "Content-Disposition: form-data; name=\"torrents\"; "
+                                   "filename=\"a\xc0\xaf.torrent\"\r\n\r\n"
+                                   "d4:info\r\n--b0undary--";
+    expect_multipart_error(bad_file, sizeof bad_file - 1, MT_ERR_INVALID,
+                           "invalid UTF-8 in the file name of form parameter \"torrents\"");
+    /* files keep any bytes: with a file name, or a non-text Content-Type */
+    static const char files[] = "--b0undary\r\n"
+                                "Content-Disposition: form-data; name=\"torrents\"; "
+                                "filename=\"t.torrent\"\r\n\r\n"
+                                "\xed\xa0\x80\xff\r\n--b0undary\r\n"
+                                "Content-Disposition: form-data; name=\"blob\"\r\n"
+                                "Content-Type: application/x-bittorrent\r\n\r\n"
+                                "\xc0\xaf\xff\r\n--b0undary--";
+    req = multipart(files, sizeof files - 1);
+    size_t n;
+    const http_param_t *p = http_request_params(req, HTTP_SRC_FORM, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_mem_eq(p[0].value, "\xed\xa0\x80\xff", 4);
+    ck_assert_mem_eq(p[1].value, "\xc0\xaf\xff", 3);
+    http_request_free(req);
+}
+END_TEST
+
 /* ---- paths and environment ---- */
 
 START_TEST(test_path_decoding)
@@ -1660,6 +1730,7 @@ http_suite(void)
     TCase *tc = tcase_create("request");
     tcase_add_test(tc, test_query_parsing);
     tcase_add_test(tc, test_query_errors);
+    tcase_add_test(tc, test_params_utf8);
     tcase_add_test(tc, test_path_decoding);
     tcase_add_test(tc, test_headers_env);
     tcase_add_test(tc, test_json_body);

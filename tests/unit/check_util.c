@@ -15,6 +15,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 START_TEST(test_error_first_wins)
@@ -206,6 +207,87 @@ START_TEST(test_random_hex)
 }
 END_TEST
 
+/* The strict decoder: every boundary of RFC 3629 table 3.7, each side. */
+START_TEST(test_utf8_next)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        size_t want_len; /* 0: refused */
+        uint32_t want_cp;
+    } cases[] = {
+        { "", 0, 0, 0 },
+        { "\0", 1, 1, 0 },
+        { "A", 1, 1, 'A' },
+        { "\x7f", 1, 1, 0x7F },
+        { "\xc2\x80", 2, 2, 0x80 },
+        { "\xdf\xbf", 2, 2, 0x7FF },
+        { "\xe0\xa0\x80", 3, 3, 0x800 },
+        { "\xed\x9f\xbf", 3, 3, 0xD7FF },
+        { "\xee\x80\x80", 3, 3, 0xE000 },
+        { "\xef\xbf\xbf", 3, 3, 0xFFFF },
+        { "\xf0\x90\x80\x80", 4, 4, 0x10000 },
+        { "\xf4\x8f\xbf\xbf", 4, 4, 0x10FFFF },
+        { "\xc3\xa9xyz", 5, 2, 0xE9 },          /* only the first character */
+        /* overlong forms */
+        { "\xc0\xaf", 2, 0, 0 },                /* '/' */
+        { "\xc1\xbf", 2, 0, 0 },
+        { "\xe0\x80\xaf", 3, 0, 0 },
+        { "\xe0\x9f\xbf", 3, 0, 0 },
+        { "\xf0\x80\x80\xaf", 4, 0, 0 },
+        { "\xf0\x8f\xbf\xbf", 4, 0, 0 },
+        /* surrogates */
+        { "\xed\xa0\x80", 3, 0, 0 },            /* U+D800 */
+        { "\xed\xbf\xbf", 3, 0, 0 },            /* U+DFFF */
+        /* above U+10FFFF, and lead bytes that cannot start anything */
+        { "\xf4\x90\x80\x80", 4, 0, 0 },
+        { "\xf7\xbf\xbf\xbf", 4, 0, 0 },
+        { "\xf8\x88\x80\x80\x80", 5, 0, 0 },
+        { "\xff", 1, 0, 0 },
+        { "\x80", 1, 0, 0 },                    /* a stray continuation byte */
+        /* cut short, or a missing continuation byte */
+        { "\xc3", 1, 0, 0 },
+        { "\xe2\x82", 2, 0, 0 },
+        { "\xf0\x9f\x98", 3, 0, 0 },
+        { "\xc3\x28", 2, 0, 0 },
+        { "\xe2\x28\xa1", 3, 0, 0 },
+        { "\xf0\x9f\x28\x80", 4, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t cp = 0xDEADBEEF;
+        size_t n = mt_utf8_next(cases[i].s, cases[i].len, &cp);
+        ck_assert_msg(n == cases[i].want_len, "case %zu: length %zu, want %zu", i, n,
+                      cases[i].want_len);
+        if (n > 0)
+            ck_assert_msg(cp == cases[i].want_cp, "case %zu: U+%04X, want U+%04X", i,
+                          (unsigned)cp, (unsigned)cases[i].want_cp);
+        /* a string that starts with a refused sequence is not valid */
+        if (n == 0 && cases[i].len > 0)
+            ck_assert_msg(!mt_utf8_is_valid(cases[i].s, cases[i].len), "case %zu valid", i);
+        if (n == cases[i].len)
+            ck_assert_msg(mt_utf8_is_valid(cases[i].s, cases[i].len), "case %zu invalid", i);
+    }
+    /* the length given is respected: a valid sequence is cut short */
+    uint32_t cp;
+    ck_assert_uint_eq(mt_utf8_next("\xe2\x82\xac", 2, &cp), 0);
+    ck_assert_uint_eq(mt_utf8_next("\xe2\x82\xac", 3, &cp), 3);
+    ck_assert_uint_eq(cp, 0x20AC);
+}
+END_TEST
+
+START_TEST(test_utf8_is_valid)
+{
+    const char *ok = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+    ck_assert(mt_utf8_is_valid(ok, strlen(ok)));
+    ck_assert(mt_utf8_is_valid("", 0));
+    ck_assert(mt_utf8_is_valid("a\0b", 3)); /* NUL is a character */
+    /* one bad byte anywhere spoils it */
+    const char *bad[] = { "x\xc0\xafy", "tv\xed\xa0\x80", "\xf4\x90\x80\x80 end", "end \xc3" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!mt_utf8_is_valid(bad[i], strlen(bad[i])), "accepted case %zu", i);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -219,6 +301,8 @@ util_suite(void)
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_file_atomic);
     tcase_add_test(tc, test_random_hex);
+    tcase_add_test(tc, test_utf8_next);
+    tcase_add_test(tc, test_utf8_is_valid);
     suite_add_tcase(s, tc);
     return s;
 }
