@@ -1,5 +1,5 @@
 # lib/util/local.mk: allocation, errors, logging, configuration file, whole
-# files.
+# files, user-given directory paths.
 noinst_LIBRARIES += lib/libmtutil.a
 lib_libmtutil_a_SOURCES = \
 	lib/util/clock.h \
@@ -7,7 +7,8 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/error.c lib/util/error.h \
 	lib/util/log.c lib/util/log.h \
 	lib/util/conf.c lib/util/conf.h \
-	lib/util/file.c lib/util/file.h
+	lib/util/file.c lib/util/file.h \
+	lib/util/path.c lib/util/path.h
 lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 
 check_PROGRAMS += tests/unit/check_util
