@@ -228,7 +228,7 @@ start_daemon() {
     kill -0 "$DAEMON_PID" 2>/dev/null || break
     sleep 0.1
   done
-  tail -n 5 "$VAR/log/muleteerd.log" "$VAR/log/muleteerd.stderr" 2>/dev/null >&2 || true
+  tail -n 5 "$VAR/log/muleteerd.log" "$VAR/log/muleteerd.stderr" >&2 2>/dev/null || true
   echo "run.sh: muleteerd did not start (logs in $VAR/log/)" >&2
   return 1
 }
@@ -248,7 +248,7 @@ start_httpd() {
     kill -0 "$HTTPD_PID" 2>/dev/null || break
     sleep 0.1
   done
-  tail -n 5 "$VAR/log/lighttpd-error.log" "$VAR/log/lighttpd.stderr" 2>/dev/null >&2 || true
+  tail -n 5 "$VAR/log/lighttpd-error.log" "$VAR/log/lighttpd.stderr" >&2 2>/dev/null || true
   echo "run.sh: lighttpd did not start (logs in $VAR/log/)" >&2
   return 1
 }
