@@ -219,6 +219,9 @@ banner_password() {
   esac
 }
 
+# start_daemon, start_httpd: start the service and wait until it answers;
+# 1 (after showing the end of its logs) when it does not within 10 s. The
+# first start dies on that; the supervisor counts it as one more crash.
 start_daemon() {
   local -a su; read -r -a su <<<"$(service_prefix)"
   "${su[@]}" "$BUILD/bin/muleteerd" -c "$CONF" 2>>"$VAR/log/muleteerd.stderr" &
@@ -229,8 +232,9 @@ start_daemon() {
     kill -0 "$DAEMON_PID" 2>/dev/null || break
     sleep 0.1
   done
-  tail -n 5 "$VAR/log/muleteerd.log" "$VAR/log/muleteerd.stderr" 2>/dev/null >&2 || true
-  die "muleteerd did not start (logs in $VAR/log/)"
+  tail -n 5 "$VAR/log/muleteerd.log" "$VAR/log/muleteerd.stderr" >&2 2>/dev/null || true
+  echo "run.sh: muleteerd did not start (logs in $VAR/log/)" >&2
+  return 1
 }
 
 start_httpd() {
@@ -249,8 +253,9 @@ start_httpd() {
     kill -0 "$HTTPD_PID" 2>/dev/null || break
     sleep 0.1
   done
-  tail -n 5 "$VAR/log/lighttpd-error.log" "$VAR/log/lighttpd.stderr" 2>/dev/null >&2 || true
-  die "lighttpd did not start (logs in $VAR/log/)"
+  tail -n 5 "$VAR/log/lighttpd-error.log" "$VAR/log/lighttpd.stderr" >&2 2>/dev/null || true
+  echo "run.sh: lighttpd did not start (logs in $VAR/log/)" >&2
+  return 1
 }
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
@@ -289,9 +294,9 @@ run_foreground() {
   trap on_signal INT TERM
   trap 'stop_all' EXIT
   say "starting muleteerd"
-  start_daemon
+  start_daemon || exit 1
   say "starting lighttpd on http://$HTTP_BIND:$HTTP_PORT/"
-  start_httpd
+  start_httpd || exit 1
 
   local cli="$BUILD/bin/muleteer"
   [ "$VAR" != "$ROOT/var" ] && cli="MULETEER_VAR=$VAR $cli"
@@ -307,8 +312,17 @@ Muleteer is running.
 Press Ctrl-C to stop.
 EOF
 
-  # Supervise: restart a service that dies, at most 5 times a minute.
-  local restarts=() now
+  supervise
+  exit 0
+}
+
+# supervise: until Ctrl-C/SIGTERM, restarts a service that died: at most 5
+# restarts in any 60 s, however far apart the crashes are; a sixth crash
+# within a minute gives up and stops everything. Every command here runs
+# under set -e, so each one that may fail is tested (if, ||): an untested
+# failure would stop the whole stack.
+supervise() {
+  local restarts=() recent=() now t rc
   while [ "$STOPPING" = 0 ]; do
     sleep 1 &
     wait $! 2>/dev/null || true
@@ -316,7 +330,12 @@ EOF
     now=$(date +%s)
     if ! kill -0 "$DAEMON_PID" 2>/dev/null || ! kill -0 "$HTTPD_PID" 2>/dev/null ||
        { [ "$PG_STARTED" = 1 ] && ! "$ROOT/tools/pgcluster.sh" status "$VAR"; }; then
-      restarts=($(for t in "${restarts[@]}"; do [ $((now - t)) -lt 60 ] && echo "$t"; done) "$now")
+      # the restarts of the last minute, and this one
+      recent=()
+      for t in ${restarts[@]+"${restarts[@]}"}; do
+        if [ $((now - t)) -lt 60 ]; then recent+=("$t"); fi
+      done
+      restarts=(${recent[@]+"${recent[@]}"} "$now")
       if [ ${#restarts[@]} -gt 5 ]; then
         echo "run.sh: services keep dying; giving up (logs in $VAR/log/)" >&2
         exit 1
@@ -326,18 +345,19 @@ EOF
       say "PostgreSQL stopped; starting it again"
       "$ROOT/tools/pgcluster.sh" start "$VAR" || true
     fi
+    # a service that fails to come back is found dead on the next round
+    # and counted again
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-      local rc=0; wait "$DAEMON_PID" 2>/dev/null || rc=$?
+      rc=0; wait "$DAEMON_PID" 2>/dev/null || rc=$?
       say "muleteerd exited (status $rc); starting it again"
-      start_daemon
+      start_daemon || true
     fi
     if ! kill -0 "$HTTPD_PID" 2>/dev/null; then
-      local rc=0; wait "$HTTPD_PID" 2>/dev/null || rc=$?
+      rc=0; wait "$HTTPD_PID" 2>/dev/null || rc=$?
       say "lighttpd exited (status $rc); starting it again"
-      start_httpd
+      start_httpd || true
     fi
   done
-  exit 0
 }
 
 # ------------------------------------------------------------------- tests

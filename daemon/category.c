@@ -1,5 +1,6 @@
 /* category.c: download categories: validation, incoming directories
- * (created, and refused when not writable), $state_dir/categories.json
+ * (confined to incoming_dir and download_roots, created, and refused when
+ * not writable), $state_dir/categories.json
  * (rewritten atomically on each change: changes are rare and small), the
  * categories table (replaced as a whole after a change or an outage), and
  * the control commands. Renaming or removing a category updates the
@@ -14,6 +15,7 @@
 #include "db/db.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -133,33 +135,88 @@ mkdirs(const char *path)
     return rc;
 }
 
-/* check_path: an absolute directory the daemon can create and write to. */
-static int
-check_path(const char *path, mt_error_t **err)
+/* confine: path (relative: under incoming_dir) as an absolute, normalized
+ * path inside incoming_dir or one of download_roots, its symbolic links
+ * resolved for the check (util/path.h); a new string, or NULL with err
+ * naming the argument. Creates nothing. */
+static char *
+confine(const categories_t *c, const char *path, mt_error_t **err)
 {
-    if (path == NULL || path[0] != '/' || strlen(path) >= PATH_MAX) {
-        mt_error_set(err, MT_ERR_INVALID, "an incoming path must be an absolute directory path");
-        return -1;
+    const char *incoming = conf_get_str(c->d->conf, "incoming_dir");
+    char *list = xstrdup(conf_get_str(c->d->conf, "download_roots"));
+    const char **roots = xcalloc(strlen(list) / 2 + 2, sizeof *roots);
+    size_t n = 0;
+    roots[n++] = incoming;
+    char *save = NULL;
+    for (char *r = strtok_r(list, ":", &save); r != NULL; r = strtok_r(NULL, ":", &save))
+        roots[n++] = r;
+    mt_error_t *e = NULL;
+    char *out = mt_path_confine(path, incoming, roots, n, &e);
+    if (out == NULL) {
+        mt_error_set(err, e->code == MT_ERR_IO ? MT_ERR_IO : MT_ERR_INVALID, "incoming_path: %s",
+                     e->message);
+        mt_error_free(e);
+    }
+    free(roots);
+    free(list);
+    return out;
+}
+
+/* check_path: path as a directory inside the roots (see confine) that the
+ * daemon creates if need be and can write to. The absolute, normalized
+ * path (a new string), or NULL with err. */
+static char *
+check_path(const categories_t *c, const char *path, mt_error_t **err)
+{
+    if (path == NULL || *path == '\0' || strlen(path) >= PATH_MAX) {
+        mt_error_set(err, MT_ERR_INVALID, "incoming_path: a directory path of 1-%d bytes",
+                     PATH_MAX - 1);
+        return NULL;
     }
     for (const char *p = path; *p != '\0'; p++)
         if ((unsigned char)*p < 0x20) {
-            mt_error_set(err, MT_ERR_INVALID, "an incoming path has no control characters");
-            return -1;
+            mt_error_set(err, MT_ERR_INVALID, "incoming_path: no control characters");
+            return NULL;
         }
+    char *dir = confine(c, path, err);
+    if (dir == NULL)
+        return NULL;
     struct stat st;
-    if (mkdirs(path) != 0 || stat(path, &st) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-        return -1;
+    if (mkdirs(dir) != 0 || stat(dir, &st) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+        goto fail;
     }
     if (!S_ISDIR(st.st_mode)) {
-        mt_error_set(err, MT_ERR_INVALID, "%s is not a directory", path);
-        return -1;
+        mt_error_set(err, MT_ERR_INVALID, "%s is not a directory", dir);
+        goto fail;
     }
-    if (access(path, W_OK | X_OK) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot write to %s: %s", path, strerror(errno));
-        return -1;
+    if (access(dir, W_OK | X_OK) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot write to %s: %s", dir, strerror(errno));
+        goto fail;
     }
-    return 0;
+    return dir;
+fail:
+    free(dir);
+    return NULL;
+}
+
+const char *
+cat_complete_dir(const categories_t *c, const char *name)
+{
+    const cat_t *k = find(c, name);
+    const char *incoming = conf_get_str(c->d->conf, "incoming_dir");
+    if (k == NULL)
+        return incoming;
+    mt_error_t *err = NULL;
+    char *dir = confine(c, k->path, &err);
+    if (dir == NULL) {
+        log_warn("categories: \"%s\": %s; its completed downloads go to %s", k->name,
+                 err->message, incoming);
+        mt_error_free(err);
+        return incoming;
+    }
+    free(dir);
+    return k->path;
 }
 
 /* ----------------------------------------------------------- the file */
@@ -195,6 +252,24 @@ save(categories_t *c, mt_error_t **err)
     json_object_put(arr);
     c->dirty_db = true;
     return rc;
+}
+
+/* loaded_path: the incoming path of a category read from the file; one
+ * outside the roots (saved by an older version, or download_roots changed
+ * since) is not used: its downloads go to incoming_dir. A new string. */
+static char *
+loaded_path(const categories_t *c, const char *name, const char *path)
+{
+    mt_error_t *err = NULL;
+    char *dir = confine(c, path, &err);
+    if (dir != NULL) {
+        free(dir);
+        return xstrdup(path);
+    }
+    const char *incoming = conf_get_str(c->d->conf, "incoming_dir");
+    log_warn("categories: \"%s\": %s; using %s instead", name, err->message, incoming);
+    mt_error_free(err);
+    return xstrdup(incoming);
 }
 
 static char *
@@ -238,7 +313,7 @@ load_entry(categories_t *c, json_object *o)
     memset(k, 0, sizeof *k);
     k->name = xstrdup(name);
     if (path_text_ok(path) && strlen(path) < PATH_MAX) {
-        k->path = xstrdup(path);
+        k->path = loaded_path(c, name, path);
     } else {
         k->path = default_path(c, name);
         log_warn("categories: \"%s\": its incoming path in %s is not valid UTF-8 text; using %s", name,
@@ -377,11 +452,11 @@ add(categories_t *c, const char *name, const char *path, int priority, int colou
         mt_error_set(err, MT_ERR_TOO_LARGE, "at most %d categories", CAT_MAX);
         return -1;
     }
-    char *p = path != NULL && *path != '\0' ? xstrdup(path) : default_path(c, name);
-    if (check_path(p, err) != 0) {
-        free(p);
+    char *def = path != NULL && *path != '\0' ? NULL : default_path(c, name);
+    char *p = check_path(c, def != NULL ? def : path, err);
+    free(def);
+    if (p == NULL)
         return -1;
-    }
     c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
     cat_t *k = &c->v[c->n++];
     memset(k, 0, sizeof *k);
@@ -494,7 +569,8 @@ cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **er
         mt_error_set(err, MT_ERR_EXISTS, "category \"%s\" exists already", new_name);
         return -1;
     }
-    if (path != NULL && *path != '\0' && check_path(path, err) != 0)
+    char *dir = NULL;
+    if (path != NULL && *path != '\0' && (dir = check_path(c, path, err)) == NULL)
         return -1;
     if (renaming) {
         /* the downloads that carry the old name carry the new one */
@@ -510,9 +586,9 @@ cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **er
         free(k->name);
         k->name = xstrdup(new_name);
     }
-    if (path != NULL && *path != '\0') {
+    if (dir != NULL) {
         free(k->path);
-        k->path = xstrdup(path);
+        k->path = dir;
     }
     if (comment != NULL) {
         free(k->comment);

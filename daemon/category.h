@@ -18,6 +18,11 @@ void cat_free(categories_t *c);
 /* cat_incoming: the incoming directory of a category (NULL or unknown:
  * the daemon's incoming_dir). */
 const char *cat_incoming(const categories_t *c, const char *name);
+/* cat_complete_dir: where a completed download of category name is moved:
+ * its incoming directory, checked again against incoming_dir and
+ * download_roots with the symbolic links as they are now (a link may have
+ * been changed since the category was made), else incoming_dir (logged). */
+const char *cat_complete_dir(const categories_t *c, const char *name);
 bool cat_exists(const categories_t *c, const char *name);
 /* cat_ensure: creates a category with the default path when it does not
  * exist (as qBittorrent does when a download names one). */

@@ -1325,9 +1325,11 @@ maybe_complete(download_t *dl)
     pf_set_completed_at(dl->pf, time(NULL));
     pf_save_now(dl->pf, NULL);
     muleteerd_t *d = dl->q->d;
-    /* the category's incoming directory (made when the category was) */
-    const char *incoming = d->categories != NULL ? cat_incoming(d->categories, pf_category(dl->pf))
-                                                 : conf_get_str(d->conf, "incoming_dir");
+    /* the category's incoming directory (made when the category was),
+     * still inside incoming_dir or download_roots */
+    const char *incoming = d->categories != NULL
+                               ? cat_complete_dir(d->categories, pf_category(dl->pf))
+                               : conf_get_str(d->conf, "incoming_dir");
     pf_complete_job_t *job = pf_complete_prepare(dl->pf, incoming);
     if (job == NULL)
         return;

@@ -44,6 +44,9 @@ INTEGRATION_TESTS = \
 	tests/integration/dead_server.sh \
 	tests/integration/accounting.sh \
 	tests/integration/server_backoff.sh \
-	tests/integration/hostile_api.sh
+	tests/integration/hostile_api.sh \
+	tests/integration/save_paths.sh \
+	tests/integration/bans.sh \
+	tests/integration/supervise.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

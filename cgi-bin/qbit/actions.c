@@ -291,7 +291,10 @@ qbit_torrents_resume(http_request_t *req, http_response_t *resp, void *ctx)
 
 /* category_dir: savePath as the daemon's incoming_path: "" keeps the
  * default, a relative path is under incoming_dir (as qBittorrent puts it
- * under its save path). A new string or NULL. */
+ * under its save path). The daemon confines it to incoming_dir and
+ * download_roots; a path outside is refused there (and answered 409 here,
+ * as qBittorrent answers a category it cannot create or edit). A new
+ * string or NULL. */
 static char *
 category_dir(qbit_t *q, const char *save_path)
 {
@@ -353,18 +356,23 @@ qbit_torrents_edit_category(http_request_t *req, http_response_t *resp, void *ct
         dir = xasprintf("%s/%s", conf_get_str(cgienv_conf(q->env), "incoming_dir"), name);
     json_object_object_add(args, "incoming_path", json_object_new_string(dir));
     mt_error_t *err = NULL;
-    int rc = qbit_call(q, resp, "category-edit", args, NULL, &err);
+    json_object *res = NULL, *v = NULL;
+    int rc = qbit_call(q, resp, "category-edit", args, &res, &err);
     json_object_put(args);
     if (rc == -1) {
         log_info("editCategory %s: %s", name, err != NULL ? err->message : "refused");
         mt_error_free(err);
         qbit_text(resp, 409, "Unable to edit category");
     } else if (rc == 0) {
-        const char *p[] = { name, dir };
+        /* the path as the daemon keeps it (normalized) */
+        const char *p[] = { name, json_object_object_get_ex(res, "incoming_path", &v)
+                                      ? json_object_get_string(v)
+                                      : dir };
         qbit_wait_db(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2"
                         " AND incoming_path = $3", p, 2);
         qbit_text(resp, 200, NULL);
     }
+    json_object_put(res);
     free(dir);
     return 0;
 }

@@ -45,8 +45,7 @@ qbit_auth_login(http_request_t *req, http_response_t *resp, void *ctx)
         return qbit_text(resp, 503, "Database unavailable");
     }
     if (rc == HTTP_AUTH_LOGIN_BANNED)
-        return qbit_text(resp, 403, "Your IP address has been banned after too many failed "
-                                    "authentication attempts.");
+        return qbit_text(resp, 403, QBIT_BANNED);
     if (rc != HTTP_AUTH_LOGIN_OK) {
         log_info("failed login from %s", addr);
         return qbit_text(resp, 200, "Fails.");

@@ -285,7 +285,8 @@ cross_site(http_request_t *req)
 
 /* Runs before every request, matched or not: configuration errors, CSRF,
  * then authentication (qBittorrent answers 403 before 404, so unknown
- * paths are hidden from callers who are not logged in). */
+ * paths are hidden from callers who are not logged in). A banned address
+ * gets 403 on every route, whatever credentials it sends. */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -326,7 +327,11 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
         return 1;
     }
     if (method == HTTP_AUTH_NONE) {
-        qbit_text(resp, 403, "Forbidden");
+        /* a banned address is told so, whatever it sent (a session or the
+         * API key too), as qBittorrent tells it on login */
+        bool banned = false;
+        http_auth_banned(db, &q->auth, http_request_remote_addr(req), &banned, NULL);
+        qbit_text(resp, 403, banned ? QBIT_BANNED : "Forbidden");
         return 1;
     }
     return 0;

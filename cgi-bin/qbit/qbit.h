@@ -27,6 +27,9 @@ enum {
     QBIT_PUBLIC = 1, /* no login needed (auth/login only) */
 };
 
+/* The 403 text qBittorrent gives a banned address (transcripts 45-46). */
+#define QBIT_BANNED "Your IP address has been banned after too many failed authentication attempts."
+
 typedef struct {
     cgienv_t *env;
     http_auth_conf_t auth;

@@ -1,6 +1,7 @@
 /* auth.c: who is calling a FastCGI program: sessions (SID cookie, rows in
  * web_sessions), Bearer API keys and HTTP Basic, with per-address bans
- * after failed logins (auth_failures). Every process sees the same rows. */
+ * after failed logins (auth_failures) that refuse every method while they
+ * last. Every process sees the same rows. */
 #include "config.h"
 
 #include "http/auth.h"
@@ -185,6 +186,17 @@ ban_state(PGconn *db, const char *addr, bool *banned, bool *has_row, mt_error_t 
     return 0;
 }
 
+int
+http_auth_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool *banned,
+                 mt_error_t **err)
+{
+    bool has_row = false;
+    *banned = false;
+    if (ac->ban_seconds <= 0)
+        return 0; /* no bans */
+    return ban_state(db, addr != NULL ? addr : "", banned, &has_row, err);
+}
+
 /* count_failure: one more failed attempt from addr. The count starts again
  * when the previous failure is older than ban_seconds or a ban has run
  * out; reaching max_failures bans the address for ban_seconds. */
@@ -284,6 +296,34 @@ session_user(PGconn *db, const http_auth_conf_t *ac, const char *sid, char **use
     return 0;
 }
 
+/* unless_banned: valid credentials (*method, *user) from addr are refused
+ * (HTTP_AUTH_NONE) while addr is banned: a ban stops every method, not
+ * only logins. When the ban cannot be looked up, -1 with err, unless
+ * db_optional (the API key, which works without the database: then
+ * nothing can be banned or looked up either). */
+static int
+unless_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool db_optional,
+              http_auth_method_t *method, char **user, mt_error_t **err)
+{
+    bool banned = false;
+    mt_error_t *e = NULL;
+    int rc = http_auth_banned(db, ac, addr, &banned, &e);
+    if (rc != 0 && db_optional) {
+        mt_error_free(e);
+        return 0;
+    }
+    if (rc != 0 || banned) {
+        *method = HTTP_AUTH_NONE;
+        free(*user);
+        *user = NULL;
+    }
+    if (rc != 0) {
+        mt_error_propagate(err, e);
+        return -1;
+    }
+    return 0;
+}
+
 int
 http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *req,
                 http_auth_method_t *method, char **user, mt_error_t **err)
@@ -291,12 +331,13 @@ http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *re
     *method = HTTP_AUTH_NONE;
     *user = NULL;
     mt_error_t *db_err = NULL;
+    const char *addr = http_request_remote_addr(req);
 
     const char *sid = http_request_cookie(req, HTTP_AUTH_COOKIE);
     if (sid != NULL && sid_is_wellformed(sid)) {
         if (session_user(db, ac, sid, user, &db_err) == 0 && *user != NULL) {
             *method = HTTP_AUTH_SESSION;
-            return 0;
+            return unless_banned(db, ac, addr, false, method, user, err);
         }
     }
 
@@ -307,7 +348,7 @@ http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *re
         mt_error_free(db_err);
         *method = HTTP_AUTH_API_KEY;
         *user = xstrdup(HTTP_AUTH_API_USER);
-        return 0;
+        return unless_banned(db, ac, addr, true, method, user, err);
     }
     if (db_err != NULL) {
         mt_error_propagate(err, db_err);
@@ -316,7 +357,6 @@ http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *re
 
     const char *u = NULL, *pw = NULL;
     if (http_request_basic_auth(req, &u, &pw) == 0) {
-        const char *addr = http_request_remote_addr(req);
         bool reset = false;
         int rc = attempt(db, ac, addr, u, pw, &reset, err);
         if (rc < 0)

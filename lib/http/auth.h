@@ -14,6 +14,7 @@
 #define MT_HTTP_AUTH_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "http/request.h"
 #include "util/conf.h"
@@ -58,13 +59,24 @@ typedef enum {
  *   banned, and a wrong password counts as a failure. A per-process cache
  *   of the last matching credentials spares clients that send Basic on
  *   every request (Radarr) a PBKDF2 run each time.
+ * While REMOTE_ADDR is banned (http_auth_banned) every method is refused:
+ * a session opened before the ban and the API key give HTTP_AUTH_NONE
+ * too, until the ban ends (one more query for valid credentials).
  * Returns 0 and sets *method (HTTP_AUTH_NONE when nothing valid) and *user
  * (a malloc'ed copy the caller frees; NULL for NONE). Returns -1 with err
  * (MT_ERR_UNAVAILABLE, naming the cause) when the database failed; *method
  * is then HTTP_AUTH_NONE and *user NULL. The API key needs no database: a
- * valid Bearer key gives 0 and HTTP_AUTH_API_KEY even then. */
+ * valid Bearer key gives 0 and HTTP_AUTH_API_KEY even then (no ban can be
+ * looked up, nor counted, without it). */
 int http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *req,
                     http_auth_method_t *method, char **user, mt_error_t **err);
+
+/* http_auth_banned: *banned when addr (NULL is taken as "") is banned now
+ * (never when bans are off: ban_seconds 0). -1 with err
+ * (MT_ERR_UNAVAILABLE) when the database failed. A caller that refused a
+ * request can use it to answer a banned address as such. */
+int http_auth_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool *banned,
+                     mt_error_t **err);
 
 /* Outcomes of http_auth_login. */
 enum { HTTP_AUTH_LOGIN_OK = 0, HTTP_AUTH_LOGIN_FAILED = 1, HTTP_AUTH_LOGIN_BANNED = 2 };

@@ -46,6 +46,7 @@ static const conf_key_t conf_keys[] = {
     { "temp_dir", CONF_STR, "${state_dir}/temp", 0, 0 },
     { "incoming_dir", CONF_STR, "${state_dir}/incoming", 0, 0 },
     { "shared_dirs", CONF_STR, "", 0, 0 },
+    { "download_roots", CONF_STR, "", 0, 0 },
     { "rescan_interval", CONF_INT, "3600", 0, 604800 },
     { "max_upload", CONF_INT, "0", 0, 10000000 },
     { "max_download", CONF_INT, "0", 0, 10000000 },
@@ -160,6 +161,23 @@ parse_bool(const char *s, bool *out)
     return -1;
 }
 
+/* validate_dir_list: a ':'-separated list of absolute directories (each
+ * starting with '/' or "${state_dir}"; empty entries are skipped). */
+static int
+validate_dir_list(const char *key, const char *value, mt_error_t **err)
+{
+    for (const char *p = value; *p != '\0';) {
+        size_t n = strcspn(p, ":");
+        if (n > 0 && p[0] != '/' && strncmp(p, "${state_dir}", strlen("${state_dir}")) != 0) {
+            mt_error_set(err, MT_ERR_INVALID, "%s: \"%.*s\" is not an absolute directory path",
+                         key, (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
 /* Validates value for key k; the message does not include the location. */
 static int
 validate(const conf_key_t *k, const char *value, mt_error_t **err)
@@ -179,6 +197,8 @@ validate(const conf_key_t *k, const char *value, mt_error_t **err)
             mt_error_set(err, MT_ERR_INVALID, "node_name: must not be empty");
             return -1;
         }
+        if (strcmp(k->key, "download_roots") == 0)
+            return validate_dir_list(k->key, value, err);
         return 0;
     case CONF_INT:
         if (parse_int(value, &n) != 0 || n < k->min || n > k->max) {

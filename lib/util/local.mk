@@ -1,5 +1,5 @@
 # lib/util/local.mk: allocation, errors, logging, configuration file, whole
-# files, random identifiers, UTF-8.
+# files, random identifiers, UTF-8, user-given directory paths.
 noinst_LIBRARIES += lib/libmtutil.a
 lib_libmtutil_a_SOURCES = \
 	lib/util/clock.h \
@@ -9,7 +9,8 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/conf.c lib/util/conf.h \
 	lib/util/file.c lib/util/file.h \
 	lib/util/random.c lib/util/random.h \
-	lib/util/utf8.c lib/util/utf8.h
+	lib/util/utf8.c lib/util/utf8.h \
+	lib/util/path.c lib/util/path.h
 # FUZZ_CFLAGS: the fuzz targets see coverage of the UTF-8 decoder too.
 lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(PTHREAD_CFLAGS)
 

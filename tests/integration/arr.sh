@@ -425,6 +425,7 @@ noauth POST auth/login --data-urlencode username=sonarr --data-urlencode "passwo
 check "the sixth, even with the right password: 403 banned" \
   is 403 "Your IP address has been banned after too many failed authentication attempts."
 noauth GET app/version -H "Authorization: Bearer $KEY"
-check "the API key still works while the address is banned from logging in" is 200 v5.0.0
+check "the API key is refused too while the address is banned" \
+  is 403 "Your IP address has been banned after too many failed authentication attempts."
 
 finish

@@ -27,8 +27,11 @@ head -c 1500000 /dev/urandom >"$T/a/share/episode.bin"
 EP=$(rhash --printf '%{ed2k}' "$T/a/share/episode.bin")
 MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" "sample_interval = 1" \
   "servers = 127.0.0.1:$SP"
+# B's categories may also live in $T/b/tv, and in /proc/sys (where nothing
+# can be created: the refusal is checked below)
+B_ROOTS="download_roots = $T/b/tv:/proc/sys"
 MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1" "status_interval = 1" \
-  "servers = 127.0.0.1:$SP"
+  "servers = 127.0.0.1:$SP" "$B_ROOTS"
 check "both daemons start with the database" eval 'mcli "$T/a" ping >/dev/null && mcli "$T/b" ping >/dev/null'
 shared() { [ "$(mcli "$T/a" shared | grep -c "movie.bin\|episode.bin")" = 2 ]; }
 check "A shares the file" eventually 30 shared
@@ -56,7 +59,7 @@ check "after PostgreSQL is back the row catches up" eventually 20 caught_up
 
 # kill -9 of the downloader: samples' totals must not go back
 kill -9 "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
-MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1" "$B_ROOTS"
 mcli "$T/b" limits --down 0 >/dev/null
 complete() { [ -f "$T/b/incoming/movie.bin" ]; }
 check "the download completes after a kill -9 and restart" eventually 90 complete
@@ -143,7 +146,7 @@ mcli "$T/b" add "ed2k://|file|third.bin|2000|$H3|/" >/dev/null
 mcli "$T/b" stop "$H3" >/dev/null
 kill -9 "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
 "$PGC" start "$PG" >/dev/null
-MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1"
+MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "sample_interval = 1" "$B_ROOTS"
 check "events of an outage reach history after a kill -9 and restart" eventually 20 eval \
   '[ "$(hist $H3)" = "stopped:0:0:cli:native" ]'
 check "every event was applied once" eval \

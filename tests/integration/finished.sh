@@ -30,6 +30,7 @@ FM=$(rhash --printf '%{ed2k}' "$T/a/share/film.bin")
 EP_LINK="ed2k://|file|episode.bin|1500000|$EP|/|sources,127.0.0.1:$AP|/"
 FM_LINK="ed2k://|file|film.bin|1000000|$FM|/|sources,127.0.0.1:$AP|/"
 start_b() { MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "status_interval = 1" \
+  "download_roots = $T/b/tv" \
   "servers = 127.0.0.1:$SP"; }
 MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "node_name = node-a" \
   "servers = 127.0.0.1:$SP"

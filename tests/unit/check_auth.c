@@ -1,6 +1,7 @@
 /* check_auth.c: unit tests for lib/http/auth.h: password strings and
- * constant-time comparisons, then sessions, Basic, Bearer and bans against
- * a private PostgreSQL cluster started by tools/pgcluster.sh. */
+ * constant-time comparisons, then sessions, Basic, Bearer and bans (which
+ * refuse every method while they last) against a private PostgreSQL
+ * cluster started by tools/pgcluster.sh. */
 #include "config.h"
 
 #include <check.h>
@@ -784,6 +785,79 @@ START_TEST(test_bans)
 }
 END_TEST
 
+START_TEST(test_ban_refuses_every_method)
+{
+    PGconn *db = fresh_db("t_ban_all");
+    http_auth_conf_t ac = conf_with("right");
+    const char *a = "198.51.100.1", *b = "198.51.100.2";
+    const char *key = "Bearer 0123456789abcdef0123456789abcdef";
+    char *sid = NULL;
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", &sid), HTTP_AUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+    char *good = basic("admin", "right");
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, NULL, key, a, NULL), HTTP_AUTH_API_KEY);
+    bool banned = true;
+    ck_assert_int_eq(http_auth_banned(db, &ac, a, &banned, NULL), 0);
+    ck_assert(!banned);
+
+    /* Banned by wrong passwords from the same address... */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(http_auth_banned(db, &ac, a, &banned, NULL), 0);
+    ck_assert(banned);
+    /* ... every method is refused there: the session opened before the
+     * ban, the API key, Basic, and a login */
+    char *user = (char *)"unset";
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, &user), HTTP_AUTH_NONE);
+    ck_assert_ptr_null(user);
+    ck_assert_int_eq(check(db, &ac, NULL, key, a, &user), HTTP_AUTH_NONE);
+    ck_assert_ptr_null(user);
+    ck_assert_int_eq(check(db, &ac, cookie, key, a, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_BANNED);
+    /* the refusals did not end the session nor add failures */
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
+    ck_assert_int_eq(sql_int(db, "SELECT failures FROM auth_failures WHERE remote_addr = $1", a),
+                     5);
+    /* Another address is not banned: the same session and key work there. */
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, b, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, NULL, key, b, NULL), HTTP_AUTH_API_KEY);
+    ck_assert_int_eq(http_auth_banned(db, &ac, b, &banned, NULL), 0);
+    ck_assert(!banned);
+    /* Without bans (web_ban_duration 0) a ban row counts for nothing. */
+    http_auth_conf_t lax = ac;
+    lax.ban_seconds = 0;
+    ck_assert_int_eq(check(db, &lax, cookie, NULL, a, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(http_auth_banned(db, &lax, a, &banned, NULL), 0);
+    ck_assert(!banned);
+
+    /* The ban ends: the session and the key work again. */
+    sql_exec(db, "UPDATE auth_failures SET banned_until = now() - interval '1 s'", NULL);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, &user), HTTP_AUTH_SESSION);
+    ck_assert_str_eq(user, "admin");
+    free(user);
+    ck_assert_int_eq(check(db, &ac, NULL, key, a, NULL), HTTP_AUTH_API_KEY);
+
+    /* The API key works without the database (no ban can be looked up);
+     * a session needs it. */
+    http_request_t *req = request(NULL, key, a);
+    http_auth_method_t m;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(http_auth_check(NULL, &ac, req, &m, &user, &err), 0);
+    ck_assert_int_eq(m, HTTP_AUTH_API_KEY);
+    free(user);
+    http_request_free(req);
+    ck_assert_int_eq(http_auth_banned(NULL, &ac, a, &banned, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    free(good);
+    free(cookie);
+    free(sid);
+    PQfinish(db);
+}
+END_TEST
+
 START_TEST(test_report_role_cannot_read)
 {
     PGconn *db = fresh_db("t_report");
@@ -883,6 +957,7 @@ main(void)
     tcase_add_test(tc, test_login_credentials);
     tcase_add_test(tc, test_basic_and_bearer);
     tcase_add_test(tc, test_bans);
+    tcase_add_test(tc, test_ban_refuses_every_method);
     tcase_add_test(tc, test_report_role_cannot_read);
     tcase_add_test(tc, test_database_failures);
     suite_add_tcase(s, tc);

@@ -1,5 +1,5 @@
 /* check_util.c: unit tests for lib/util (errors, configuration file,
- * logging). */
+ * logging, whole files, user-given directory paths). */
 #include "config.h"
 
 #include <check.h>
@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/random.h"
 #include "util/utf8.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 
 START_TEST(test_error_first_wins)
@@ -91,6 +92,12 @@ START_TEST(test_conf_errors)
     expect_conf_error("log_level = loud\n", "b.conf:1: log_level: expected error, warn, info or debug");
     expect_conf_error("Tcp_Port = 1\n", "unknown key");
     expect_conf_error("web_password = a\x01" "b\n", "control characters");
+    expect_conf_error("download_roots = /srv/tv:films\n",
+                      "b.conf:1: download_roots: \"films\" is not an absolute directory path");
+    conf_t *c = conf_new();
+    ck_assert_int_eq(conf_set(c, "download_roots", "/srv/tv::${state_dir}/more:", NULL), 0);
+    ck_assert_str_eq(conf_get_str(c, "download_roots"), "/srv/tv::./more:");
+    conf_free(c);
 }
 END_TEST
 
@@ -288,6 +295,240 @@ START_TEST(test_utf8_is_valid)
 }
 END_TEST
 
+/* ---- paths ---- */
+
+START_TEST(test_path_normalize)
+{
+    static const char *const cases[][2] = {
+        { "/", "/" },
+        { "", "." },
+        { ".", "." },
+        { "//a///b/", "/a/b" },
+        { "/a/./b/.", "/a/b" },
+        { "/a/b/..", "/a" },
+        { "/a/..", "/" },
+        { "/..", "/" },
+        { "/../../tmp/x", "/tmp/x" },
+        { "/srv/in/../../../../tmp/x", "/tmp/x" },
+        { "/srv/in/a/../b", "/srv/in/b" },
+        { "/srv/in/..hidden/...", "/srv/in/..hidden/..." },
+        { "a/b/../c", "a/c" },
+        { "a/..", "." },
+        { "a/../..", ".." },
+        { "../../tmp/x", "../../tmp/x" },
+        { "../a/..", ".." },
+        { "./a/./", "a" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = mt_path_normalize(cases[i][0]);
+        ck_assert_msg(strcmp(n, cases[i][1]) == 0, "normalize(\"%s\") = \"%s\", expected \"%s\"",
+                      cases[i][0], n, cases[i][1]);
+        free(n);
+    }
+    char *j = mt_path_join("/srv/in", "../../../../tmp/x");
+    ck_assert_str_eq(j, "/tmp/x");
+    free(j);
+    j = mt_path_join("/srv/in", "/dev/shm//x/");
+    ck_assert_str_eq(j, "/dev/shm/x");
+    free(j);
+    j = mt_path_join("/srv/in/", "tv/s1");
+    ck_assert_str_eq(j, "/srv/in/tv/s1");
+    free(j);
+}
+END_TEST
+
+START_TEST(test_path_within)
+{
+    ck_assert(mt_path_is_within("/srv/in", "/srv/in"));
+    ck_assert(mt_path_is_within("/srv/in/tv", "/srv/in"));
+    ck_assert(!mt_path_is_within("/srv/incoming", "/srv/in"));
+    ck_assert(!mt_path_is_within("/srv", "/srv/in"));
+    ck_assert(!mt_path_is_within("/tmp/x", "/srv/in"));
+    ck_assert(mt_path_is_within("/anything", "/"));
+}
+END_TEST
+
+/* A tree for the confinement tests: DIR/in (incoming), DIR/media (another
+ * root), DIR/outside, and links. */
+typedef struct {
+    char dir[64];
+    char *in, *media, *outside;
+} tree_t;
+
+static void
+tree_make(tree_t *t)
+{
+    strcpy(t->dir, "/tmp/check_path.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(t->dir));
+    t->in = xasprintf("%s/in", t->dir);
+    t->media = xasprintf("%s/media", t->dir);
+    t->outside = xasprintf("%s/outside", t->dir);
+    ck_assert_int_eq(mkdir(t->in, 0700), 0);
+    ck_assert_int_eq(mkdir(t->media, 0700), 0);
+    ck_assert_int_eq(mkdir(t->outside, 0700), 0);
+}
+
+static void
+tree_free(tree_t *t)
+{
+    char *cmd = xasprintf("rm -rf '%s'", t->dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    free(t->in);
+    free(t->media);
+    free(t->outside);
+}
+
+/* confined: mt_path_confine's answer, or NULL; *code the error code. */
+static char *
+confined(const tree_t *t, const char *path, size_t n_roots, int *code)
+{
+    const char *roots[] = { t->in, t->media };
+    mt_error_t *err = NULL;
+    char *out = mt_path_confine(path, t->in, roots, n_roots, &err);
+    *code = err != NULL ? err->code : 0;
+    if (out == NULL)
+        ck_assert_ptr_nonnull(err);
+    mt_error_free(err);
+    return out;
+}
+
+static void
+refused(const tree_t *t, const char *path, size_t n_roots)
+{
+    int code = 0;
+    char *out = confined(t, path, n_roots, &code);
+    ck_assert_msg(out == NULL, "\"%s\" was accepted as %s", path, out);
+    ck_assert_int_eq(code, MT_ERR_INVALID);
+}
+
+static void
+accepted(const tree_t *t, const char *path, size_t n_roots, const char *expect)
+{
+    int code = 0;
+    char *out = confined(t, path, n_roots, &code);
+    ck_assert_msg(out != NULL, "\"%s\" was refused", path);
+    ck_assert_str_eq(out, expect);
+    free(out);
+}
+
+START_TEST(test_path_confine_attacks)
+{
+    tree_t t;
+    tree_make(&t);
+    /* the attack strings of the report, and their relatives */
+    const char *attacks[] = { "/tmp/x", "../../../../tmp/x", "/dev/shm/x", "..", "../in2",
+                              "a/../../x", "/", "/tmp", "//tmp//x" };
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
+        refused(&t, attacks[i], 2);
+    char *p = xasprintf("%s/../outside/x", t.in);
+    refused(&t, p, 2);
+    free(p);
+    p = xasprintf("%s2/x", t.in); /* a sibling sharing the prefix */
+    refused(&t, p, 2);
+    free(p);
+    int code = 0;
+    ck_assert_ptr_null(confined(&t, "", 2, &code));
+    ck_assert_int_eq(code, MT_ERR_INVALID);
+    tree_free(&t);
+}
+END_TEST
+
+START_TEST(test_path_confine_roots)
+{
+    tree_t t;
+    tree_make(&t);
+    /* relative paths are under incoming; absolute ones are normalized */
+    char *e = xasprintf("%s/tv", t.in);
+    accepted(&t, "tv", 1, e);
+    accepted(&t, "./tv/", 1, e);
+    accepted(&t, "x/../tv", 1, e);
+    char *abs = xasprintf("%s//tv/.", t.in);
+    accepted(&t, abs, 1, e);
+    free(abs);
+    free(e);
+    accepted(&t, t.in, 1, t.in);
+    accepted(&t, ".", 1, t.in);
+    /* parts that do not exist yet are fine */
+    e = xasprintf("%s/a/b/c", t.in);
+    accepted(&t, "a/b/c", 1, e);
+    free(e);
+    /* the second root only counts when it is in the list */
+    e = xasprintf("%s/films", t.media);
+    refused(&t, e, 1);
+    accepted(&t, e, 2, e);
+    accepted(&t, "../media/films", 2, e);
+    refused(&t, "../media/films", 1);
+    free(e);
+    tree_free(&t);
+}
+END_TEST
+
+START_TEST(test_path_confine_links)
+{
+    tree_t t;
+    tree_make(&t);
+    /* a link inside a root that points out of the roots */
+    char *link = xasprintf("%s/escape", t.in);
+    ck_assert_int_eq(symlink(t.outside, link), 0);
+    refused(&t, "escape", 2);
+    refused(&t, "escape/x", 2);
+    refused(&t, "escape/x/y", 2);
+    refused(&t, link, 2);
+    free(link);
+    link = xasprintf("%s/tmp", t.in);
+    ck_assert_int_eq(symlink("/tmp", link), 0);
+    refused(&t, "tmp/x", 2);
+    free(link);
+    /* a dangling link is no way out either */
+    link = xasprintf("%s/dangling", t.in);
+    char *target = xasprintf("%s/not-yet", t.outside);
+    ck_assert_int_eq(symlink(target, link), 0);
+    int code = 0;
+    ck_assert_ptr_null(confined(&t, "dangling/x", 2, &code));
+    ck_assert_ptr_null(confined(&t, "dangling", 2, &code));
+    free(target);
+    free(link);
+    /* a link from one root into another is fine: it ends inside */
+    link = xasprintf("%s/films", t.in);
+    ck_assert_int_eq(symlink(t.media, link), 0);
+    char *e = xasprintf("%s/films/new", t.in);
+    accepted(&t, "films/new", 2, e);
+    refused(&t, "films/new", 1);
+    free(e);
+    free(link);
+    /* a root that is itself a link: resolved on both sides */
+    char *real = xasprintf("%s/real-root", t.dir), *alias = xasprintf("%s/alias-root", t.dir);
+    ck_assert_int_eq(mkdir(real, 0700), 0);
+    ck_assert_int_eq(symlink(real, alias), 0);
+    const char *roots[] = { alias };
+    char *p = xasprintf("%s/x", alias);
+    char *out = mt_path_confine(p, alias, roots, 1, NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, p);
+    free(out);
+    free(p);
+    p = xasprintf("%s/x", real);
+    out = mt_path_confine(p, alias, roots, 1, NULL);
+    ck_assert_ptr_nonnull(out);
+    free(out);
+    free(p);
+    /* mt_path_resolve: links of the existing part, the rest as written */
+    p = xasprintf("%s/a/b", alias);
+    out = mt_path_resolve(p, NULL);
+    char *want_real = realpath(real, NULL);
+    char *want2 = xasprintf("%s/a/b", want_real);
+    ck_assert_str_eq(out, want2);
+    free(want_real);
+    free(want2);
+    free(out);
+    free(p);
+    free(real);
+    free(alias);
+    tree_free(&t);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -303,6 +544,13 @@ util_suite(void)
     tcase_add_test(tc, test_random_hex);
     tcase_add_test(tc, test_utf8_next);
     tcase_add_test(tc, test_utf8_is_valid);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("path");
+    tcase_add_test(tc, test_path_normalize);
+    tcase_add_test(tc, test_path_within);
+    tcase_add_test(tc, test_path_confine_attacks);
+    tcase_add_test(tc, test_path_confine_roots);
+    tcase_add_test(tc, test_path_confine_links);
     suite_add_tcase(s, tc);
     return s;
 }
