@@ -5,6 +5,7 @@
 
 #include "daemon/shared.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <dirent.h>
@@ -346,6 +347,8 @@ typedef struct {
     shared_file_t **result;  /* new list: pointers into known/loaded or new */
     size_t n_result, cap_result;
     size_t n_hashed;
+    size_t n_bad_names;      /* files not shared: their path is not UTF-8 */
+    char *first_bad_name;    /* the first of them, cleaned for the log */
 } scan_job_t;
 
 static shared_file_t *
@@ -375,12 +378,43 @@ result_add(scan_job_t *j, shared_file_t *f)
     j->result[j->n_result++] = f;
 }
 
+/* printable_path: path for the log, each byte that is not part of a UTF-8
+ * character or is a control character shown as '?'. Caller frees. */
+static char *
+printable_path(const char *path)
+{
+    size_t len = strlen(path), o = 0;
+    char *out = xmalloc(len + 1);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = mt_utf8_next(path + i, len - i, &cp);
+        if (n == 0 || cp < 0x20 || cp == 0x7F) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memcpy(out + o, path + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* scan_file: lists path when it is a regular file of a size eD2K can
  * share, from the known list or the cache when unchanged, else hashed;
  * with want_hash, only when its hash is that one. */
 static void
 scan_file(scan_job_t *j, const char *path, const uint8_t *want_hash)
 {
+    /* A name that is not strict UTF-8 cannot be offered on eD2K nor
+     * written to PostgreSQL (one such row would stop every write of the
+     * shared_files table): the file is not shared, and the scan says so. */
+    if (!mt_utf8_is_valid(path, strlen(path))) {
+        if (j->n_bad_names++ == 0)
+            j->first_bad_name = printable_path(path);
+        return;
+    }
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         (uint64_t)st.st_size > ED2K_MAX_FILE_SIZE)
@@ -500,7 +534,12 @@ scan_done(void *arg, int cancelled)
         s->last_hashed = j->n_hashed;
         s->generation++;
         log_info("shared: %zu file(s) shared, %zu hashed in this scan", s->n_files, j->n_hashed);
+        if (j->n_bad_names > 0)
+            log_warn("shared: %zu file(s) not shared: their names are not valid UTF-8 (rename "
+                     "them to share them), the first like \"%s\"",
+                     j->n_bad_names, j->first_bad_name);
     }
+    free(j->first_bad_name);
     free(j->result);
     free(j->loaded);
     free(j->known);

@@ -209,11 +209,15 @@ START_TEST(test_shared_scan)
     write_file(empty, 0, 4);
     char *sub = xasprintf("%s/subdir", dir1);
     mkdir(sub, 0755);
+    /* names that are not strict UTF-8 (a surrogate, an overlong '/') */
+    char *bad1 = xasprintf("%s/tv\xed\xa0\x80.bin", dir1), *bad2 = xasprintf("%s/x\xc0\xaf", dir1);
+    write_file(bad1, 3000, 6);
+    write_file(bad2, 3000, 7);
     char *cache = xasprintf("%s/known.json", tmp);
 
     shared_t *s = shared_new(base, pool, cache, dir1, dir2);
     scan_and_wait(base, pool, s);
-    ck_assert_int_eq(shared_count(s), 2); /* no hidden, empty or directory */
+    ck_assert_int_eq(shared_count(s), 2); /* no hidden, empty, badly named or directory */
     ed2k_hash_result_t ra, rb;
     ck_assert_int_eq(ed2k_hash_file(a, &ra, NULL), 0);
     ck_assert_int_eq(ed2k_hash_file(b, &rb, NULL), 0);
@@ -271,6 +275,9 @@ START_TEST(test_shared_scan)
     ed2k_hash_result_clear(&ra);
     ed2k_hash_result_clear(&rb);
     ed2k_hash_result_clear(&rb2);
+    unlink(bad1);
+    unlink(bad2);
+    free(bad1), free(bad2);
     free(dir1), free(dir2), free(a), free(b), free(hidden), free(empty), free(sub), free(cache);
 }
 END_TEST
