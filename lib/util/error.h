@@ -19,6 +19,7 @@ enum mt_error_code {
     MT_ERR_UNAVAILABLE,  /* a service (daemon, database) is unreachable */
     MT_ERR_TIMEOUT,
     MT_ERR_INTERNAL,
+    MT_ERR_NO_SPACE,     /* a disk or quota is full (ENOSPC, EDQUOT) */
 };
 
 typedef struct mt_error {
