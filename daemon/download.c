@@ -1783,17 +1783,21 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
         mt_error_set(err, MT_ERR_EXISTS, "this file is already complete and shared");
         goto out;
     }
-    /* a new category is created, as qBittorrent does */
-    if (category != NULL && *category != '\0' && q->d->categories != NULL &&
-        cat_ensure(q->d->categories, category, err) != 0)
-        goto out;
     const char *dir = conf_get_str(q->d->conf, "temp_dir");
     mkdir(dir, 0750);
+    /* An add that cannot be honoured (no descriptor, no room, no access)
+     * fails here and leaves nothing behind (pf_create). */
     partfile_t *pf = pf_create(dir, l->hash, l->size, l->name, err);
-    if (pf == NULL)
+    if (pf == NULL) {
+        mt_error_prefix(err, "cannot add \"%s\"", l->name);
         goto out;
-    if (l->n_part_hashes > 0 &&
-        pf_set_hashset(pf, (const uint8_t(*)[16])l->part_hashes, l->n_part_hashes, err) != 0) {
+    }
+    /* a new category is created, as qBittorrent does (once the download
+     * exists, so that a failed add creates no category either) */
+    if ((category != NULL && *category != '\0' && q->d->categories != NULL &&
+         cat_ensure(q->d->categories, category, err) != 0) ||
+        (l->n_part_hashes > 0 &&
+         pf_set_hashset(pf, (const uint8_t(*)[16])l->part_hashes, l->n_part_hashes, err) != 0)) {
         pf_delete_files(pf, NULL);
         pf_free(pf);
         goto out;
