@@ -198,6 +198,9 @@ print_download(json_object *d)
     printf("%s  %5.1f%%  %-11s %10s %10s/s  %lld/%lld sources  %s\n", str(d, "hash"),
            prog != NULL ? json_object_get_double(prog) * 100.0 : 0.0, str(d, "state"), size, rate,
            num(src, "transferring"), num(src, "total"), str(d, "name"));
+    json_object *error = NULL;
+    if (json_object_object_get_ex(d, "error", &error) && json_object_is_type(error, json_type_string))
+        printf("    error: %s\n", json_object_get_string(error));
 }
 
 static void
