@@ -219,6 +219,9 @@ print_download(json_object *d)
     }
     if (sep[0] == ',')
         printf("\n");
+    json_object *error = NULL;
+    if (json_object_object_get_ex(d, "error", &error) && json_object_is_type(error, json_type_string))
+        printf("    error: %s\n", json_object_get_string(error));
 }
 
 static void

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #define BLOCKS_IN_FLIGHT 3
@@ -47,6 +48,18 @@
 #define CORRUPT_BAN_THRESHOLD 2 /* corrupt parts a peer may send before a ban */
 #define BAN_SECONDS 7200
 #define MAX_CONTRIBUTORS 32
+/* Storage trouble (a full disk, a write or move refused): the first
+ * re-check after IO_RETRY_FIRST seconds, then twice as long each time, up
+ * to IO_RETRY_MAX_SPACE while waiting for free space (a cheap statvfs) and
+ * IO_RETRY_MAX otherwise (the I/O itself is tried again). A download that
+ * went IO_CALM seconds without trouble starts again from the first delay. */
+#define IO_RETRY_FIRST 5
+#define IO_RETRY_MAX_SPACE 60
+#define IO_RETRY_MAX 300
+#define IO_CALM 600
+/* Free space a full temporary directory must have again before writing
+ * resumes: a few blocks. */
+#define IO_ROOM (4 * ED2K_EMBLOCKSIZE)
 
 typedef enum {
     SRC_IDLE = 0,   /* waiting for next_ask */
@@ -132,6 +145,15 @@ struct download {
     bool recovered; /* resumed from disk: data may be there beyond the metadata */
     char *error;
     uint32_t dropped[DL_SRC_N_VERDICTS]; /* sources not taken, by verdict */
+    /* Storage trouble: the download is in the error state and does no disk
+     * I/O (its sources are stopped, data still arriving is dropped) until
+     * a re-check at io_retry_at finds the trouble gone. */
+    bool io_error;
+    bool io_move;     /* the move into incoming failed: the re-check retries it */
+    bool io_no_space; /* a full disk: the re-check waits for free space */
+    bool io_stop;     /* its sources are still to be stopped */
+    time_t io_retry_at, io_ok_since; /* monotonic */
+    unsigned io_backoff;             /* seconds */
     int refs; /* worker jobs in flight */
     /* speed */
     uint64_t bytes_tick;
@@ -143,6 +165,7 @@ struct dlq {
     download_t **dls;
     size_t n;
     time_t last_save;
+    bool io_stops; /* some download has io_stop set */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -334,7 +357,7 @@ src_for_hash(dlq_t *q, peer_t *p, const uint8_t hash[16])
 static bool
 dl_is_active(const download_t *dl)
 {
-    return !dl->deleted && !dl->completing && !dl->failed &&
+    return !dl->deleted && !dl->completing && !dl->failed && !dl->io_error &&
            pf_state(dl->pf) == PF_STATE_ACTIVE && !pf_is_complete(dl->pf);
 }
 
@@ -611,13 +634,27 @@ check_parts(download_t *dl, uint64_t start, uint64_t end)
             schedule_verification(dl, part, false);
 }
 
+static void storage_trouble(download_t *dl, const mt_error_t *err, bool move);
+
+/* Writes received data. When the disk refuses it, the download goes into
+ * the error state (once: what arrives after that is dropped, never written
+ * in part) and the data will be asked for again once the trouble is gone. */
 static int
 write_range(dl_source_t *s, uint64_t offset, const uint8_t *data, size_t len, mt_error_t **err)
 {
     download_t *dl = s->dl;
-    note_contributor(dl, s, offset, offset + len);
-    if (pf_write(dl->pf, offset, data, len, err) != 0)
+    if (dl->io_error) {
+        mt_error_set(err, MT_ERR_IO, "%s", dl->error);
         return -1;
+    }
+    note_contributor(dl, s, offset, offset + len);
+    mt_error_t *werr = NULL;
+    if (pf_write(dl->pf, offset, data, len, &werr) != 0) {
+        if (werr->code != MT_ERR_INVALID)
+            storage_trouble(dl, werr, false);
+        mt_error_propagate(err, werr);
+        return -1;
+    }
     pf_add_downloaded_bytes(dl->pf, len);
     pf_set_last_activity(dl->pf, time(NULL));
     s->slot_stalls = 0;
@@ -690,7 +727,8 @@ take_unrequested(dl_source_t *s, uint64_t start, const uint8_t *data, size_t len
         while (from < to && rangeset_first_gap(pf_filled(dl->pf), from, to, &gs, &ge)) {
             mt_error_t *err = NULL;
             if (write_range(s, gs, data + (gs - start), (size_t)(ge - gs), &err) != 0) {
-                log_error("download %s: %s", dl->hex, err->message);
+                if (!dl->io_error)
+                    log_error("download %s: %s", dl->hex, err->message);
                 mt_error_free(err);
                 return;
             }
@@ -726,7 +764,8 @@ on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error
     }
     mt_error_t *werr = NULL;
     if (write_data(s, &s->blocks[i], sp.start, sp.data, sp.len, &werr) != 0) {
-        log_error("download %s: %s", s->dl->hex, werr->message);
+        if (!s->dl->io_error)
+            log_error("download %s: %s", s->dl->hex, werr->message);
         mt_error_free(werr);
         return 1;
     }
@@ -866,6 +905,18 @@ add_sx_sources(download_t *dl, const ed2k_answersources_t *as)
 }
 
 static void src_closed(dl_source_t *s, bool data_flowed);
+static void apply_io_stops(dlq_t *q);
+
+/* After a data packet: a download whose disk refused the data stops its
+ * sources now (not while the packet was being taken apart: a compressed
+ * block's inflater was still running). */
+static int
+after_data(dlq_t *q, int rc)
+{
+    if (q->io_stops)
+        apply_io_stops(q);
+    return rc;
+}
 
 int
 dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
@@ -965,7 +1016,7 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
             }
             return 1;
         case ED2K_OP_SENDINGPART:
-            return on_sendingpart(q, p, pkt, false, err);
+            return after_data(q, on_sendingpart(q, p, pkt, false, err));
         }
         return 0;
     }
@@ -999,11 +1050,11 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
         return 1;
     }
     case ED2K_OP_SENDINGPART_I64:
-        return on_sendingpart(q, p, pkt, true, err);
+        return after_data(q, on_sendingpart(q, p, pkt, true, err));
     case ED2K_OP_COMPRESSEDPART:
-        return on_compressedpart(q, p, pkt, false, err);
+        return after_data(q, on_compressedpart(q, p, pkt, false, err));
     case ED2K_OP_COMPRESSEDPART_I64:
-        return on_compressedpart(q, p, pkt, true, err);
+        return after_data(q, on_compressedpart(q, p, pkt, true, err));
     case ED2K_OP_ANSWERSOURCES2:
     case ED2K_OP_ANSWERSOURCES: {
         ed2k_answersources_t as;
@@ -1256,19 +1307,16 @@ typedef struct {
     download_t *dl;
     pf_complete_job_t *job;
     int rc;
-    char *error;
+    mt_error_t *err;
 } complete_ctx_t;
 
 static void
 complete_run(void *arg)
 {
     complete_ctx_t *c = arg;
-    mt_error_t *err = NULL;
-    c->rc = pf_complete_run(c->job, &err);
-    if (c->rc != 0) {
-        c->error = xstrdup(err->message);
-        mt_error_free(err);
-    }
+    c->rc = pf_complete_run(c->job, &c->err);
+    if (c->rc != 0 && c->err == NULL)
+        mt_error_set(&c->err, MT_ERR_IO, "the file could not be moved");
 }
 
 static void dl_remove(download_t *dl);
@@ -1281,12 +1329,18 @@ complete_done(void *arg, int cancelled)
     muleteerd_t *d = dl->q->d;
     if (cancelled) {
         dl->completing = false;
+    } else if (c->rc != 0 && c->err->code != MT_ERR_INVALID) {
+        /* The file could not be moved (a full or refused incoming
+         * directory): it stays complete in the temporary directory, and the
+         * move is tried again once the trouble looks gone. */
+        dl->completing = false;
+        storage_trouble(dl, c->err, true);
     } else if (c->rc != 0) {
-        log_error("download %s: completing failed: %s", dl->hex, c->error);
+        log_error("download %s: completing failed: %s", dl->hex, c->err->message);
         dl->completing = false;
         dl->failed = true;
         free(dl->error);
-        dl->error = xstrdup(c->error);
+        dl->error = xstrdup(c->err->message);
         if (d->history != NULL)
             hist_event(d->history, dl, HIST_FAILED);
     } else {
@@ -1305,15 +1359,27 @@ complete_done(void *arg, int cancelled)
         dl_remove(dl);
     }
     pf_complete_job_free(c->job);
-    free(c->error);
+    mt_error_free(c->err);
     free(c);
     download_release(dl);
+}
+
+/* The incoming directory the download completes into: its category's
+ * (made when the category was), else incoming_dir. */
+static const char *
+incoming_of(const download_t *dl)
+{
+    muleteerd_t *d = dl->q->d;
+    /* the category's incoming directory (made when the category was),
+     * still inside incoming_dir or download_roots */
+    return d->categories != NULL ? cat_complete_dir(d->categories, pf_category(dl->pf))
+                                 : conf_get_str(d->conf, "incoming_dir");
 }
 
 static void
 maybe_complete(download_t *dl)
 {
-    if (dl->completing || dl->deleted || dl->failed || !pf_is_complete(dl->pf))
+    if (dl->completing || dl->deleted || dl->failed || dl->io_error || !pf_is_complete(dl->pf))
         return;
     /* Free the peers' slots first. */
     for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
@@ -1325,12 +1391,7 @@ maybe_complete(download_t *dl)
     pf_set_completed_at(dl->pf, time(NULL));
     pf_save_now(dl->pf, NULL);
     muleteerd_t *d = dl->q->d;
-    /* the category's incoming directory (made when the category was),
-     * still inside incoming_dir or download_roots */
-    const char *incoming = d->categories != NULL
-                               ? cat_complete_dir(d->categories, pf_category(dl->pf))
-                               : conf_get_str(d->conf, "incoming_dir");
-    pf_complete_job_t *job = pf_complete_prepare(dl->pf, incoming);
+    pf_complete_job_t *job = pf_complete_prepare(dl->pf, incoming_of(dl));
     if (job == NULL)
         return;
     dl->completing = true;
@@ -1348,18 +1409,14 @@ typedef struct {
     download_t *dl;
     pf_save_job_t *job;
     int rc;
+    mt_error_t *err;
 } save_ctx_t;
 
 static void
 save_run(void *arg)
 {
     save_ctx_t *c = arg;
-    mt_error_t *err = NULL;
-    c->rc = pf_save_run(c->job, &err);
-    if (c->rc != 0) {
-        log_error("%s", err->message);
-        mt_error_free(err);
-    }
+    c->rc = pf_save_run(c->job, &c->err);
 }
 
 static void
@@ -1368,9 +1425,15 @@ save_done(void *arg, int cancelled)
     save_ctx_t *c = arg;
     download_t *dl = c->dl;
     dl->saving = false;
-    if ((cancelled || c->rc != 0) && !dl->deleted)
+    if ((cancelled || c->rc != 0) && !dl->deleted) {
         pf_save_failed(dl->pf);
+        /* The metadata cannot be written (the previous save stays on
+         * disk): no more data is taken until it can. */
+        if (c->err != NULL)
+            storage_trouble(dl, c->err, false);
+    }
     pf_save_job_free(c->job);
+    mt_error_free(c->err);
     free(c);
     download_release(dl);
 }
@@ -1378,7 +1441,7 @@ save_done(void *arg, int cancelled)
 static void
 save_async(download_t *dl)
 {
-    if (dl->saving || dl->deleted || !pf_is_dirty(dl->pf))
+    if (dl->saving || dl->deleted || !pf_is_dirty(dl->pf) || (dl->io_error && !dl->io_move))
         return;
     pf_save_job_t *job = pf_save_prepare(dl->pf);
     if (job == NULL)
@@ -1389,6 +1452,123 @@ save_async(download_t *dl)
     dl->saving = true;
     dl->refs++;
     worker_submit(dl->q->d->workers, save_run, save_done, c);
+}
+
+/* -------------------------------------------------------- storage trouble */
+
+static void stop_sources(download_t *dl);
+
+static unsigned
+io_next_backoff(const download_t *dl)
+{
+    unsigned cap = dl->io_no_space ? IO_RETRY_MAX_SPACE : IO_RETRY_MAX;
+    unsigned b = dl->io_backoff * 2;
+    return b < IO_RETRY_FIRST ? IO_RETRY_FIRST : b > cap ? cap : b;
+}
+
+/* storage_trouble: the disk refused a write, a metadata save (move false)
+ * or the move into incoming (move true). The download goes into the error
+ * state with err's message, which the control socket, the downloads table
+ * and /api/v2 show, and does no more disk I/O until io_recheck. Logged
+ * once. */
+static void
+storage_trouble(download_t *dl, const mt_error_t *err, bool move)
+{
+    if (dl->io_error || dl->deleted)
+        return;
+    time_t now = clock_mono_s();
+    dl->io_error = true;
+    dl->io_move = move;
+    dl->io_no_space = err->code == MT_ERR_NO_SPACE;
+    dl->io_backoff = dl->io_backoff == 0 || now - dl->io_ok_since >= IO_CALM
+                         ? IO_RETRY_FIRST
+                         : io_next_backoff(dl);
+    dl->io_retry_at = now + dl->io_backoff;
+    free(dl->error);
+    dl->error = xstrdup(err->message);
+    log_error("download %s: %s; %s until %s (checked again in %u s)", dl->hex, err->message,
+              move ? "the file stays in the temporary directory" : "its transfers stop",
+              dl->io_no_space ? "there is room again" : "this is solved", dl->io_backoff);
+    if (!move) {
+        dl->io_stop = true;
+        dl->q->io_stops = true;
+    }
+}
+
+/* Stops the sources of downloads that ran into storage trouble. */
+static void
+apply_io_stops(dlq_t *q)
+{
+    q->io_stops = false;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->dls[i]->io_stop) {
+            q->dls[i]->io_stop = false;
+            stop_sources(q->dls[i]);
+        }
+    }
+}
+
+/* has_room: whether the file system of dir has need bytes free for us
+ * (true when that cannot be told: the I/O itself will say). */
+static bool
+has_room(const char *dir, uint64_t need)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) != 0)
+        return true;
+    return (uint64_t)sv.f_bavail * sv.f_frsize >= need;
+}
+
+static bool
+same_fs(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+/* clear_trouble: the download leaves the error state of storage trouble
+ * and goes back to what it was doing: its sources are asked again, or the
+ * move is tried again (maybe_complete). */
+static void
+clear_trouble(download_t *dl)
+{
+    dl->io_error = false;
+    dl->io_stop = false;
+    dl->io_ok_since = clock_mono_s();
+    free(dl->error);
+    dl->error = NULL;
+    if (dl->io_move)
+        return;
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+        s->next_ask = 0;
+        s->failures = 0;
+    }
+}
+
+/* io_recheck: the periodic re-check of a download in storage trouble. A
+ * full disk must have room again first (statvfs: the temporary directory
+ * a few blocks, the incoming directory the whole file when the move is a
+ * copy); otherwise the I/O is simply tried again. */
+static void
+io_recheck(download_t *dl, time_t now)
+{
+    const char *temp = conf_get_str(dl->q->d->conf, "temp_dir");
+    if (dl->io_no_space) {
+        const char *dir = dl->io_move ? incoming_of(dl) : temp;
+        uint64_t need = IO_ROOM;
+        if (dl->io_move && !same_fs(dir, temp))
+            need += pf_size(dl->pf);
+        if (!has_room(dir, need)) {
+            dl->io_backoff = io_next_backoff(dl);
+            dl->io_retry_at = now + dl->io_backoff;
+            log_debug("download %s: still no room in %s; checked again in %u s", dl->hex, dir,
+                      dl->io_backoff);
+            return;
+        }
+    }
+    log_info("download %s: %s again (it failed with: %s)", dl->hex,
+             dl->io_move ? "moving the file" : "downloading", dl->error);
+    clear_trouble(dl);
 }
 
 /* ------------------------------------------------------------ the queue */
@@ -1677,8 +1857,12 @@ dlq_tick(dlq_t *q)
                 q->dls[j - 1] = t;
             }
     }
+    if (q->io_stops)
+        apply_io_stops(q);
     for (size_t i = 0; i < q->n; i++) {
         download_t *dl = q->dls[i];
+        if (dl->io_error && now >= dl->io_retry_at)
+            io_recheck(dl, now);
         /* speed: exponential average over about 5 s */
         dl->rate = dl->rate * 0.8 + (double)dl->bytes_tick * 0.2;
         dl->bytes_tick = 0;
@@ -1872,17 +2056,21 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
         mt_error_set(err, MT_ERR_EXISTS, "this file is already complete and shared");
         goto out;
     }
-    /* a new category is created, as qBittorrent does */
-    if (category != NULL && *category != '\0' && q->d->categories != NULL &&
-        cat_ensure(q->d->categories, category, err) != 0)
-        goto out;
     const char *dir = conf_get_str(q->d->conf, "temp_dir");
     mkdir(dir, 0750);
+    /* An add that cannot be honoured (no descriptor, no room, no access)
+     * fails here and leaves nothing behind (pf_create). */
     partfile_t *pf = pf_create(dir, l->hash, l->size, l->name, err);
-    if (pf == NULL)
+    if (pf == NULL) {
+        mt_error_prefix(err, "cannot add \"%s\"", l->name);
         goto out;
-    if (l->n_part_hashes > 0 &&
-        pf_set_hashset(pf, (const uint8_t(*)[16])l->part_hashes, l->n_part_hashes, err) != 0) {
+    }
+    /* a new category is created, as qBittorrent does (once the download
+     * exists, so that a failed add creates no category either) */
+    if ((category != NULL && *category != '\0' && q->d->categories != NULL &&
+         cat_ensure(q->d->categories, category, err) != 0) ||
+        (l->n_part_hashes > 0 &&
+         pf_set_hashset(pf, (const uint8_t(*)[16])l->part_hashes, l->n_part_hashes, err) != 0)) {
         pf_delete_files(pf, NULL);
         pf_free(pf);
         goto out;
@@ -1969,6 +2157,10 @@ dl_resume(download_t *dl)
         hist_event(d->history, dl, HIST_RESUMED);
     pf_set_state(dl->pf, PF_STATE_ACTIVE);
     dl->failed = false;
+    if (dl->io_error)
+        clear_trouble(dl); /* tried again now */
+    free(dl->error);
+    dl->error = NULL;
     for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
         s->next_ask = 0;
         s->failures = 0;
@@ -2047,7 +2239,7 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "size", json_object_new_int64((int64_t)pf_size(pf)));
     json_object_object_add(o, "done", json_object_new_int64((int64_t)pf_done_bytes(pf)));
     json_object_object_add(o, "verified", json_object_new_int64((int64_t)pf_verified_bytes(pf)));
-    const char *state = dl->failed                          ? "error"
+    const char *state = dl->failed || dl->io_error          ? "error"
                         : dl->completing                    ? "moving"
                         : pf_state(pf) != PF_STATE_ACTIVE   ? pf_state_name(pf_state(pf))
                                                             : NULL;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "daemon/download.h"
 #include "daemon/finished.h"
 #include "daemon/identity.h"
+#include "daemon/partfile.h"
 #include "daemon/peer.h"
 #include "daemon/periodic.h"
 #include "daemon/server.h"
@@ -142,6 +144,27 @@ apply_intervals(muleteerd_t *d)
         periodic_jobs[0].interval_ms = ms;
 }
 
+/* Part files borrow their descriptors from a cache of max_open_files
+ * (partfile.h). It never takes more than a quarter of the process's limit
+ * on open files, so that connections, the database and the log keep room
+ * whatever the number of downloads. */
+static void
+apply_open_files(const muleteerd_t *d)
+{
+    long long want = conf_get_int(d->conf, "max_open_files"), max = want;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        long long quarter = (long long)rl.rlim_cur / 4;
+        if (max > quarter)
+            max = quarter > 1 ? quarter : 1;
+    }
+    if (max < want)
+        log_warn("max_open_files %lld is more than a quarter of the open file limit (%lld); "
+                 "part files use at most %lld descriptors",
+                 want, (long long)rl.rlim_cur, max);
+    pf_set_max_open_files((size_t)max);
+}
+
 /* ensure_dir is below; declared here for main's start-up. */
 static int ensure_dir(const char *path, mt_error_t **err);
 
@@ -246,6 +269,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     conf_free(d->conf);
     d->conf = conf;
     apply_intervals(d);
+    apply_open_files(d);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 
@@ -383,6 +407,7 @@ main(int argc, char **argv)
     if (idrc != 0 || ensure_dir(conf_get_str(conf, "incoming_dir"), &err) != 0 ||
         ensure_dir(conf_get_str(conf, "temp_dir"), &err) != 0)
         goto out;
+    apply_open_files(&d);
     d.workers = worker_pool_new(d.base, (int)conf_get_int(conf, "worker_threads"));
     char *cache = xasprintf("%s/known.json", conf_get_str(conf, "state_dir"));
     d.shared = shared_new(d.base, d.workers, cache, conf_get_str(conf, "shared_dirs"),
@@ -448,6 +473,7 @@ out:
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     finished_free(d.finished); /* saves changed counters */
+    pf_close_files();
     peer_mgr_free(d.peers);
     shared_free(d.shared);
     if (d.db != NULL)

@@ -4,6 +4,7 @@
 
 #include "daemon/partfile.h"
 #include "daemon/dlattr.h"
+#include "daemon/fdcache.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -71,7 +72,6 @@ typedef struct pf_shared {
 struct partfile {
     pf_meta_t *m;
     char *temp_dir, *data_path, *met_path, *tmp_path;
-    int fd;
     bool dirty;
     uint32_t *part_gen; /* per part: bumped whenever its bytes change */
     size_t n_verified;  /* verified parts, phantom included */
@@ -225,10 +225,60 @@ dir_of(const char *path)
     return xstrndup(path, (size_t)(slash - path));
 }
 
+/* An I/O error's code: MT_ERR_NO_SPACE for a full disk or quota. */
 static int
-dup_cloexec(int fd)
+io_code(int e)
 {
-    return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return e == ENOSPC || e == EDQUOT ? MT_ERR_NO_SPACE : MT_ERR_IO;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors                                                              */
+
+/* The data files' descriptors, shared by every part file (loop thread):
+ * a part file holds no descriptor of its own, it borrows one from here
+ * for each write, so the number of downloads does not matter. Jobs on
+ * workers open their own by path. */
+static fdcache_t *pf_fds;
+
+static fdcache_t *
+fds(void)
+{
+    if (pf_fds == NULL)
+        pf_fds = fdc_new(PF_DEFAULT_OPEN_FILES);
+    return pf_fds;
+}
+
+void
+pf_set_max_open_files(size_t n)
+{
+    fdc_set_max(fds(), n);
+}
+
+size_t
+pf_open_files(void)
+{
+    return pf_fds != NULL ? fdc_open_count(pf_fds) : 0;
+}
+
+void
+pf_close_files(void)
+{
+    fdc_free(pf_fds);
+    pf_fds = NULL;
+}
+
+/* Borrows the data file's descriptor; give it back with data_fd_put. */
+static int
+data_fd_get(partfile_t *pf)
+{
+    return fdc_checkout(fds(), pf, pf->data_path, O_RDWR);
+}
+
+static void
+data_fd_put(partfile_t *pf)
+{
+    fdc_checkin(fds(), pf);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -936,13 +986,12 @@ recount_verified(partfile_t *pf)
     }
 }
 
-/* Takes ownership of m and fd. */
+/* Takes ownership of m. */
 static partfile_t *
-pf_new(const char *temp_dir, pf_meta_t *m, int fd)
+pf_new(const char *temp_dir, pf_meta_t *m)
 {
     partfile_t *pf = xcalloc(1, sizeof *pf);
     pf->m = m;
-    pf->fd = fd;
     pf->temp_dir = xstrdup(temp_dir);
     pf->data_path = met_path_for(temp_dir, m->hash, ".part");
     pf->met_path = met_path_for(temp_dir, m->hash, ".part.met");
@@ -958,8 +1007,7 @@ pf_free(partfile_t *pf)
 {
     if (pf == NULL)
         return;
-    if (pf->fd >= 0)
-        close(pf->fd);
+    fdc_close(fds(), pf);
     pf_meta_free(pf->m);
     free(pf->temp_dir);
     free(pf->data_path);
@@ -994,26 +1042,35 @@ pf_create(const char *temp_dir, const uint8_t hash[ED2K_HASH_LEN], uint64_t size
         mt_error_set(err, MT_ERR_EXISTS, "%s already exists", met_path);
         goto out;
     }
-    int fd = open(data_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    /* The descriptor is only needed to size the file: later writes borrow
+     * one from the cache. */
+    int fd = fdc_open(fds(), data_path, O_RDWR | O_CREAT | O_EXCL, 0666);
     if (fd < 0) {
-        mt_error_set(err, errno == EEXIST ? MT_ERR_EXISTS : MT_ERR_IO, "cannot create %s: %s",
-                     data_path, strerror(errno));
+        mt_error_set(err, errno == EEXIST ? MT_ERR_EXISTS : io_code(errno),
+                     "cannot create %s: %s", data_path, strerror(errno));
         goto out;
     }
-    if (ftruncate(fd, (off_t)size) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot size %s: %s", data_path, strerror(errno));
-        close(fd);
+    int rc = ftruncate(fd, (off_t)size);
+    int e = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc != 0) {
+        mt_error_set(err, io_code(e), "cannot size %s: %s", data_path, strerror(e));
         unlink(data_path);
         goto out;
     }
     pf_meta_t *m = meta_new(hash, size);
     m->name = xstrdup(name);
     m->added_at = (int64_t)time(NULL);
-    pf = pf_new(temp_dir, m, fd);
+    pf = pf_new(temp_dir, m);
     pf->dirty = true;
     pf->holes_clean = true;
     if (pf_save_now(pf, err) != 0) {
-        unlink(data_path);
+        /* Nothing of it stays: a save can fail after its rename (syncing
+         * the directory), so the metadata goes too. */
+        pf_delete_files(pf, NULL);
         pf_free(pf);
         pf = NULL;
     }
@@ -1113,7 +1170,7 @@ pf_load(const char *met_path, mt_error_t **err)
     char *temp_dir = dir_of(met_path);
     char *data_path = met_path_for(temp_dir, m->hash, ".part");
     partfile_t *pf = NULL;
-    int fd = open(data_path, O_RDWR | O_CLOEXEC);
+    int fd = fdc_open(fds(), data_path, O_RDWR, 0);
     struct stat st;
     if (fd < 0) {
         mt_error_set(err, errno == ENOENT ? MT_ERR_NOT_FOUND : MT_ERR_IO,
@@ -1130,12 +1187,11 @@ pf_load(const char *met_path, mt_error_t **err)
         goto fail;
     }
     if ((uint64_t)st.st_size < m->size && ftruncate(fd, (off_t)m->size) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot extend %s: %s", data_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot extend %s: %s", data_path, strerror(errno));
         goto fail;
     }
-    pf = pf_new(temp_dir, m, fd);
+    pf = pf_new(temp_dir, m);
     m = NULL;
-    fd = -1;
 fail:
     if (fd >= 0)
         close(fd);
@@ -1722,23 +1778,39 @@ pf_write(partfile_t *pf, uint64_t offset, const void *data, size_t len, mt_error
     }
     const uint8_t *bytes = data;
     uint64_t end = offset + len, x = offset, gs, ge;
+    int fd = -1, rc = 0;
     /* Only the gaps of the filled set are written: what is filled stays as
      * it is (verified parts are always fully filled). */
     while (rangeset_first_gap(pf->m->filled, x, end, &gs, &ge)) {
         const uint8_t *chunk = bytes + (gs - offset);
         size_t n = (size_t)(ge - gs);
         bool zeros = pf->holes_clean && chunk[0] == 0 && memcmp(chunk, chunk + 1, n - 1) == 0;
-        if (!zeros && pwrite_all(pf->fd, chunk, n, gs) != 0) {
-            mt_error_set(err, MT_ERR_IO, "cannot write %s at %llu: %s", pf->data_path,
-                         (unsigned long long)gs, strerror(errno));
+        if (!zeros && fd < 0 && (fd = data_fd_get(pf)) < 0) {
+            mt_error_set(err, io_code(errno), "cannot open %s: %s", pf->data_path,
+                         strerror(errno));
             return -1;
+        }
+        if (!zeros && pwrite_all(fd, chunk, n, gs) != 0) {
+            int e = errno;
+            mt_error_set(err, io_code(e), "cannot write %s at %llu: %s", pf->data_path,
+                         (unsigned long long)gs, strerror(e));
+            /* A short write (a full disk) may have put part of the chunk
+             * on disk: it stays unfilled, and its hole is punched again so
+             * that the gap still reads as zeros (and the space is free). */
+            if (pf->holes_clean && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                             (off_t)gs, (off_t)n) != 0)
+                pf->holes_clean = false;
+            rc = -1;
+            break;
         }
         rangeset_add(pf->m->filled, gs, ge);
         bump_parts(pf, gs, ge);
         pf->dirty = true;
         x = ge;
     }
-    return 0;
+    if (fd >= 0)
+        data_fd_put(pf);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1746,8 +1818,7 @@ pf_write(partfile_t *pf, uint64_t offset, const void *data, size_t len, mt_error
 
 struct pf_verify_job {
     uint8_t file_hash[ED2K_HASH_LEN];
-    int fd;
-    int dup_errno;
+    char *data_path;
     size_t part;
     uint64_t start, end;
     uint8_t expect[ED2K_HASH_LEN];
@@ -1770,8 +1841,7 @@ pf_verify_prepare(partfile_t *pf, size_t part, bool speculative)
         return NULL;
     pf_verify_job_t *job = xcalloc(1, sizeof *job);
     memcpy(job->file_hash, pf->m->hash, ED2K_HASH_LEN);
-    job->fd = dup_cloexec(pf->fd);
-    job->dup_errno = errno;
+    job->data_path = xstrdup(pf->data_path);
     job->part = part;
     job->start = s;
     job->end = e;
@@ -1787,9 +1857,11 @@ pf_verify_run(pf_verify_job_t *job)
     free(job->error);
     job->error = NULL;
     job->ran = false;
-    if (job->fd < 0) {
-        job->error = xasprintf("cannot duplicate the data file descriptor: %s",
-                               strerror(job->dup_errno));
+    /* A descriptor of its own, for the time of the read: a worker never
+     * borrows from the loop thread's cache. */
+    int fd = fdc_open(NULL, job->data_path, O_RDONLY, 0);
+    if (fd < 0) {
+        job->error = xasprintf("cannot open %s: %s", job->data_path, strerror(errno));
         return -1;
     }
     uint8_t *buf = xmalloc(IO_CHUNK);
@@ -1797,16 +1869,18 @@ pf_verify_run(pf_verify_job_t *job)
     md4_init(&ctx);
     for (uint64_t off = job->start; off < job->end;) {
         size_t n = job->end - off < IO_CHUNK ? (size_t)(job->end - off) : IO_CHUNK;
-        if (pread_all(job->fd, buf, n, off) != 0) {
+        if (pread_all(fd, buf, n, off) != 0) {
             job->error = xasprintf("cannot read part %zu at %llu: %s", job->part,
                                    (unsigned long long)off, strerror(errno));
             free(buf);
+            close(fd);
             return -1;
         }
         md4_update(&ctx, n, buf);
         off += n;
     }
     free(buf);
+    close(fd);
     uint8_t got[ED2K_HASH_LEN];
     md4_digest(&ctx, ED2K_HASH_LEN, got);
     job->matched = memcmp(got, job->expect, ED2K_HASH_LEN) == 0;
@@ -1839,10 +1913,14 @@ pf_verify_apply(partfile_t *pf, pf_verify_job_t *job)
         return PF_VERIFY_UNCHANGED;
     rangeset_remove(pf->m->filled, job->start, job->end);
     /* Punch the corrupt bytes out, so the gap reads as zeros again. */
-    if (pf->holes_clean &&
-        fallocate(pf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)job->start,
-                  (off_t)(job->end - job->start)) != 0)
-        pf->holes_clean = false;
+    if (pf->holes_clean) {
+        int fd = data_fd_get(pf);
+        if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                (off_t)job->start, (off_t)(job->end - job->start)) != 0)
+            pf->holes_clean = false;
+        if (fd >= 0)
+            data_fd_put(pf);
+    }
     pf->part_gen[p]++;
     pf->dirty = true;
     return PF_VERIFY_CORRUPT;
@@ -1877,8 +1955,7 @@ pf_verify_job_free(pf_verify_job_t *job)
 {
     if (job == NULL)
         return;
-    if (job->fd >= 0)
-        close(job->fd);
+    free(job->data_path);
     free(job->error);
     free(job);
 }
@@ -1899,8 +1976,7 @@ pf_unverified_parts(const partfile_t *pf, size_t *out, size_t max)
 struct pf_save_job {
     char *json;
     size_t len;
-    char *met_path, *tmp_path, *dir;
-    int data_fd, dup_errno;
+    char *data_path, *met_path, *tmp_path, *dir;
     uint64_t seq;
     pf_shared_t *shared;
 };
@@ -1919,11 +1995,10 @@ pf_save_prepare(partfile_t *pf)
     pf_save_job_t *job = xcalloc(1, sizeof *job);
     job->json = pf_meta_to_json(pf->m);
     job->len = strlen(job->json);
+    job->data_path = xstrdup(pf->data_path);
     job->met_path = xstrdup(pf->met_path);
     job->tmp_path = xstrdup(pf->tmp_path);
     job->dir = xstrdup(pf->temp_dir);
-    job->data_fd = dup_cloexec(pf->fd);
-    job->dup_errno = errno;
     job->seq = ++pf->save_seq;
     job->shared = shared_ref(pf->shared);
     pf->dirty = false;
@@ -1933,18 +2008,6 @@ pf_save_prepare(partfile_t *pf)
 int
 pf_save_run(pf_save_job_t *job, mt_error_t **err)
 {
-    if (job->data_fd < 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot duplicate the data file descriptor: %s",
-                     strerror(job->dup_errno));
-        return -1;
-    }
-    /* Everything the snapshot calls filled was written before it was taken;
-     * flush it before the metadata that says so can exist. */
-    if (fdatasync(job->data_fd) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot flush the data of %s: %s", job->met_path,
-                     strerror(errno));
-        return -1;
-    }
     pf_shared_t *sh = job->shared;
     pthread_mutex_lock(&sh->lock);
     int rc = -1;
@@ -1952,30 +2015,49 @@ pf_save_run(pf_save_job_t *job, mt_error_t **err)
         rc = 0; /* deleted or completed, or a newer snapshot is on disk */
         goto out;
     }
-    int fd = open(job->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* Everything the snapshot calls filled was written before it was taken;
+     * flush it before the metadata that says so can exist (through a
+     * descriptor of the job's own: fdatasync flushes the file, whichever
+     * descriptor wrote it). */
+    int fd = fdc_open(NULL, job->data_path, O_RDONLY, 0);
+    if (fd < 0 || fdatasync(fd) != 0) {
+        int e = errno;
+        mt_error_set(err, io_code(e), "cannot flush the data of %s: %s", job->met_path,
+                     strerror(e));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    close(fd);
+    /* On any failure below (a full disk among others) the temporary file
+     * goes and H.part.met stays the previous complete save. */
+    fd = open(job->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot create %s: %s", job->tmp_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot create %s: %s", job->tmp_path,
+                     strerror(errno));
         goto out;
     }
     if (write_all(fd, job->json, job->len) != 0 || fsync(fd) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", job->tmp_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot write %s: %s", job->tmp_path, strerror(errno));
         close(fd);
         unlink(job->tmp_path);
         goto out;
     }
     if (close(fd) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", job->tmp_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot write %s: %s", job->tmp_path, strerror(errno));
         unlink(job->tmp_path);
         goto out;
     }
     if (rename(job->tmp_path, job->met_path) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot rename %s: %s", job->tmp_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot rename %s: %s", job->tmp_path,
+                     strerror(errno));
         unlink(job->tmp_path);
         goto out;
     }
     sh->written_seq = job->seq;
     if (fsync_dir(job->dir) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot sync the directory %s: %s", job->dir, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot sync the directory %s: %s", job->dir,
+                     strerror(errno));
         goto out;
     }
     rc = 0;
@@ -1995,9 +2077,8 @@ pf_save_job_free(pf_save_job_t *job)
 {
     if (job == NULL)
         return;
-    if (job->data_fd >= 0)
-        close(job->data_fd);
     free(job->json);
+    free(job->data_path);
     free(job->met_path);
     free(job->tmp_path);
     free(job->dir);
@@ -2038,6 +2119,7 @@ pf_complete_prepare(partfile_t *pf, const char *incoming_dir)
 {
     if (!pf_is_complete(pf))
         return NULL;
+    fdc_close(fds(), pf); /* nothing is written any more; the file moves */
     pf_complete_job_t *job = xcalloc(1, sizeof *job);
     job->data_path = xstrdup(pf->data_path);
     job->met_path = xstrdup(pf->met_path);
@@ -2191,7 +2273,7 @@ copy_into(pf_complete_job_t *job, mt_error_t **err)
     int rc = -1, in = -1, out = -1;
     in = open(job->data_path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot open %s: %s", job->data_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot open %s: %s", job->data_path, strerror(errno));
         goto done;
     }
     out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -2201,22 +2283,22 @@ copy_into(pf_complete_job_t *job, mt_error_t **err)
         out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     }
     if (out < 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot create %s: %s", tmp, strerror(errno));
         goto done;
     }
     if (copy_fd(in, out, job->size) != 0 || fsync(out) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot copy %s to %s: %s", job->data_path, tmp,
+        mt_error_set(err, io_code(errno), "cannot copy %s to %s: %s", job->data_path, tmp,
                      strerror(errno));
         goto cleanup;
     }
     if (close(out) != 0) {
         out = -1;
-        mt_error_set(err, MT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot write %s: %s", tmp, strerror(errno));
         goto cleanup;
     }
     out = -1;
     if (move_to_free_name(tmp, job->incoming_dir, job->name, &job->final_path) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot name the file in %s: %s", job->incoming_dir,
+        mt_error_set(err, io_code(errno), "cannot name the file in %s: %s", job->incoming_dir,
                      strerror(errno));
         goto cleanup;
     }
@@ -2259,7 +2341,7 @@ pf_complete_run(pf_complete_job_t *job, mt_error_t **err)
     }
     int fd = open(job->data_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fdatasync(fd) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot flush %s: %s", job->data_path, strerror(errno));
+        mt_error_set(err, io_code(errno), "cannot flush %s: %s", job->data_path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -2271,7 +2353,7 @@ pf_complete_run(pf_complete_job_t *job, mt_error_t **err)
     } else if (move_to_free_name(job->data_path, job->incoming_dir, job->name,
                                  &job->final_path) != 0) {
         if (errno != EXDEV) {
-            mt_error_set(err, MT_ERR_IO, "cannot move %s into %s: %s", job->data_path,
+            mt_error_set(err, io_code(errno), "cannot move %s into %s: %s", job->data_path,
                          job->incoming_dir, strerror(errno));
             return -1;
         }
@@ -2300,6 +2382,7 @@ pf_complete_run(pf_complete_job_t *job, mt_error_t **err)
 int
 pf_delete_files(partfile_t *pf, mt_error_t **err)
 {
+    fdc_close(fds(), pf);
     pf_shared_t *sh = pf->shared;
     pthread_mutex_lock(&sh->lock);
     sh->gone = true;

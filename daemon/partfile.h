@@ -55,7 +55,9 @@ typedef struct pf_source {
  * name (see pf_name_is_valid) in temp_dir, which must exist. Creates the
  * sparse data file (ftruncate to size) and saves the metadata (blocking,
  * with fsyncs). Errors: MT_ERR_EXISTS when H.part or H.part.met exists,
- * MT_ERR_INVALID for a bad size or name, MT_ERR_IO. Free with pf_free. */
+ * MT_ERR_INVALID for a bad size or name, MT_ERR_NO_SPACE, MT_ERR_IO (the
+ * message says why: too many open files, permission denied...); on any
+ * error nothing of the download is left on disk. Free with pf_free. */
 partfile_t *pf_create(const char *temp_dir, const uint8_t hash[ED2K_HASH_LEN], uint64_t size,
                       const char *name, mt_error_t **err);
 
@@ -77,8 +79,27 @@ int pf_load_dir(const char *temp_dir, void (*loaded)(partfile_t *pf, void *ctx),
                 void (*failed)(const char *path, const mt_error_t *err, void *ctx), void *ctx);
 
 /* pf_free: closes the download without saving; accepts NULL. Jobs still
- * running keep their own file descriptors and stay valid. */
+ * running stay valid (they open the files themselves). */
 void pf_free(partfile_t *pf);
+
+/* ---- Descriptors ----
+ *
+ * A partfile holds no file descriptor: writes (loop thread) borrow the data
+ * file's from a cache shared by all part files that keeps at most
+ * pf_set_max_open_files descriptors open, closing the least recently used
+ * (daemon/fdcache.h); jobs on workers open their own for the time they run.
+ * So the number of downloads does not bound anything: thousands need no
+ * more descriptors than the cache holds plus one per worker. I/O errors
+ * are MT_ERR_NO_SPACE when the disk or quota is full (ENOSPC, EDQUOT),
+ * else MT_ERR_IO (EMFILE, EACCES, EIO...). */
+#define PF_DEFAULT_OPEN_FILES 32
+/* pf_set_max_open_files: at most n (at least 1) data files open at once;
+ * the default is PF_DEFAULT_OPEN_FILES. Loop thread. */
+void pf_set_max_open_files(size_t n);
+/* pf_open_files: data file descriptors the cache holds open now. */
+size_t pf_open_files(void);
+/* pf_close_files: closes them all and frees the cache (at exit). */
+void pf_close_files(void);
 
 /* ---- The metadata parser (also the fuzz target's entry point) ---- */
 
@@ -219,7 +240,9 @@ bool pf_get_source(const partfile_t *pf, size_t i, pf_source_t *out);
  * covers every verified part), so a part that is fully filled never changes
  * under a verification. Marks what was written filled and the metadata
  * dirty. MT_ERR_INVALID when [offset, offset+len) goes beyond the size;
- * MT_ERR_IO (what was written before the error stays filled). */
+ * MT_ERR_NO_SPACE (a full disk) or MT_ERR_IO: the gaps written before the
+ * error stay filled, the one that failed stays unfilled (bytes a short
+ * write left there are never trusted). */
 int pf_write(partfile_t *pf, uint64_t offset, const void *data, size_t len, mt_error_t **err);
 
 /* ---- Verification of one part ---- */
@@ -240,8 +263,8 @@ typedef enum {
  * speculative) not fully filled. A speculative job checks whatever is on
  * disk (after a restart) and never discards anything. */
 pf_verify_job_t *pf_verify_prepare(partfile_t *pf, size_t part, bool speculative);
-/* pf_verify_run (any thread): reads the part with pread from the job's own
- * file descriptor and hashes it. 0 when the part was read (match or not:
+/* pf_verify_run (any thread): reads the part with pread from a descriptor
+ * of its own (opened and closed in the run) and hashes it. 0 when the part was read (match or not:
  * see pf_verify_apply); -1 on an I/O error (pf_verify_error says which). */
 int pf_verify_run(pf_verify_job_t *job);
 /* pf_verify_apply (loop thread, with the partfile the job came from). */
@@ -264,14 +287,14 @@ typedef struct pf_save_job pf_save_job_t;
 /* pf_is_dirty: the metadata changed since the last pf_save_prepare. */
 bool pf_is_dirty(const partfile_t *pf);
 /* pf_save_prepare (loop thread): NULL when clean; else serialises the
- * metadata, keeps a duplicate of the data file descriptor and marks the
- * partfile clean. */
+ * metadata and marks the partfile clean. */
 pf_save_job_t *pf_save_prepare(partfile_t *pf);
-/* pf_save_run (any thread): fdatasync(data), write H.part.met.tmp, fsync
- * it, rename it over H.part.met, fsync the directory. Jobs of one partfile
- * are serialised internally and an older snapshot never replaces a newer
- * one; after the files were deleted or completed the job does nothing. On
- * -1 call pf_save_failed. */
+/* pf_save_run (any thread): fdatasync(data) (through a descriptor of its
+ * own), write H.part.met.tmp, fsync it, rename it over H.part.met, fsync
+ * the directory. Jobs of one partfile are serialised internally and an
+ * older snapshot never replaces a newer one; after the files were deleted
+ * or completed the job does nothing. On -1 (MT_ERR_NO_SPACE, MT_ERR_IO)
+ * H.part.met is still the previous save; call pf_save_failed. */
 int pf_save_run(pf_save_job_t *job, mt_error_t **err);
 /* pf_save_failed (loop thread): marks the metadata dirty again. */
 void pf_save_failed(partfile_t *pf);

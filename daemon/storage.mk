@@ -5,11 +5,13 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/dlattr.c daemon/dlattr.h \
 	daemon/rangeset.c daemon/rangeset.h \
 	daemon/partfile.c daemon/partfile.h \
+	daemon/fdcache.c daemon/fdcache.h \
 	daemon/blocksel.c daemon/blocksel.h
 
 STORAGE_UNIT_TESTS = \
 	tests/unit/check_rangeset \
 	tests/unit/check_partfile \
+	tests/unit/check_fdcache \
 	tests/unit/check_blocksel
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
@@ -23,11 +25,14 @@ tests_unit_check_rangeset_LDADD = $(STORAGE_CHECK_LINK)
 tests_unit_check_partfile_SOURCES = tests/unit/check_partfile.c
 tests_unit_check_partfile_CFLAGS = $(STORAGE_CHECK_CFLAGS)
 tests_unit_check_partfile_LDADD = $(STORAGE_CHECK_LINK)
+tests_unit_check_fdcache_SOURCES = tests/unit/check_fdcache.c
+tests_unit_check_fdcache_CFLAGS = $(STORAGE_CHECK_CFLAGS)
+tests_unit_check_fdcache_LDADD = $(STORAGE_CHECK_LINK)
 tests_unit_check_blocksel_SOURCES = tests/unit/check_blocksel.c
 tests_unit_check_blocksel_CFLAGS = $(STORAGE_CHECK_CFLAGS)
 tests_unit_check_blocksel_LDADD = $(STORAGE_CHECK_LINK)
 
-# Fuzz target for the metadata parser. partfile.c, dlattr.c and rangeset.c are
+# Fuzz target for the metadata parser. partfile.c, fdcache.c, dlattr.c and rangeset.c are
 # compiled into it (with FUZZ_CFLAGS) rather than taken from the daemon
 # library, so libFuzzer sees their coverage.
 MT_FUZZ_TARGETS += tests/fuzz/fuzz_partfile_met
@@ -36,7 +41,7 @@ if !FUZZERS
 TESTS += tests/fuzz/fuzz_partfile_met
 endif
 tests_fuzz_fuzz_partfile_met_SOURCES = tests/fuzz/fuzz_partfile_met.c \
-	daemon/partfile.c daemon/dlattr.c daemon/rangeset.c $(FUZZ_MAIN)
+	daemon/partfile.c daemon/fdcache.c daemon/dlattr.c daemon/rangeset.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_partfile_met_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/partfile_met"'
 tests_fuzz_fuzz_partfile_met_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) \

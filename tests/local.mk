@@ -47,6 +47,8 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_api.sh \
 	tests/integration/save_paths.sh \
 	tests/integration/bans.sh \
-	tests/integration/supervise.sh
+	tests/integration/supervise.sh \
+	tests/integration/descriptors.sh \
+	tests/integration/disk_full.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

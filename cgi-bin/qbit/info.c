@@ -38,7 +38,7 @@ typedef struct {
 #define HASH40_EXPR "d.hash || '" QBIT_HASH_PAD "'"
 
 /* torrents/info: every key of qBittorrent 4.5.2's example, same JSON
- * types, plus the two 5.x inactive-seeding keys. */
+ * types, plus the 5.x keys comment and the two inactive-seeding ones. */
 static const col_t info_cols[] = {
     { "added_on", EPOCH("d.added_at") },
     { "amount_left", "d.size - d.done" },
@@ -46,6 +46,8 @@ static const col_t info_cols[] = {
     { "availability",
       "CASE WHEN d.state = 'completed' THEN -1::float8 ELSE d.complete_sources::float8 END" },
     { "category", "coalesce(d.category, '')" },
+    /* qBittorrent 5's torrent comment: where an errored download says why */
+    { "comment", "coalesce(d.error, '')" },
     { "completed", DONE_EXPR },
     { "completion_on", "coalesce(" EPOCH("d.completed_at") ", 0)" },
     { "content_path", "d.content_path" },
@@ -102,7 +104,7 @@ static const col_t info_cols[] = {
 /* torrents/properties: the keys of 4.5.2's answer. */
 static const col_t prop_cols[] = {
     { "addition_date", EPOCH("d.added_at") },
-    { "comment", "''" },
+    { "comment", "coalesce(d.error, '')" },
     { "completion_date", "coalesce(" EPOCH("d.completed_at") ", -1)" },
     { "created_by", "''" },
     { "creation_date", "-1" },

@@ -40,6 +40,8 @@ static const struct {
     { CTL_E_UNAVAILABLE, "unavailable", MT_ERR_UNAVAILABLE },
     { CTL_E_BUSY, "busy", MT_ERR_UNAVAILABLE },
     { CTL_E_INTERNAL, "internal", MT_ERR_INTERNAL },
+    { CTL_E_IO, "io_error", MT_ERR_IO },
+    { CTL_E_NO_SPACE, "no_space", MT_ERR_NO_SPACE },
 };
 #define N_ERRCODES (sizeof errcodes / sizeof errcodes[0])
 
@@ -87,6 +89,10 @@ ctl_errcode_from_mt(int mt_code)
     case MT_ERR_DB:
     case MT_ERR_TIMEOUT:
         return CTL_E_UNAVAILABLE;
+    case MT_ERR_IO:
+        return CTL_E_IO;
+    case MT_ERR_NO_SPACE:
+        return CTL_E_NO_SPACE;
     default:
         return CTL_E_INTERNAL;
     }

@@ -29,6 +29,8 @@ typedef enum {
     CTL_E_UNAVAILABLE,     /* "unavailable": e.g. the database is down */
     CTL_E_BUSY,            /* "busy": too many clients */
     CTL_E_INTERNAL,        /* "internal" */
+    CTL_E_IO,              /* "io_error": a file could not be read or written */
+    CTL_E_NO_SPACE,        /* "no_space": a disk or quota is full */
 } ctl_errcode_t;
 
 /* ctl_errcode_name: the wire name of a code ("internal" for unknown). */

@@ -56,6 +56,7 @@ static const conf_key_t conf_keys[] = {
     { "filter_lan", CONF_BOOL, "yes", 0, 0 },
     { "save_interval", CONF_INT, "10", 1, 3600 },
     { "worker_threads", CONF_INT, "2", 1, 64 },
+    { "max_open_files", CONF_INT, "32", 1, 10000 },
     { "servers", CONF_STR, "", 0, 0 },
     { "server_autoconnect", CONF_BOOL, "yes", 0, 0 },
     { "server_max_failures", CONF_INT, "3", 0, 1000 },

@@ -20,6 +20,7 @@ enum mt_error_code {
     MT_ERR_TIMEOUT,
     MT_ERR_INTERNAL,
     MT_ERR_PERMISSION,   /* refused by file permissions (EACCES, EPERM) */
+    MT_ERR_NO_SPACE,     /* a disk or quota is full (ENOSPC, EDQUOT) */
 };
 
 typedef struct mt_error {

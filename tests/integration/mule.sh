@@ -5,9 +5,11 @@
 #                                  pid and state directory
 #   mcli DIR ARGS...                the muleteer CLI on that daemon's socket
 #   json_num JSON KEY               the first number under KEY
-# MULE_LOG_LEVEL (default debug), MULE_CLI_TIMEOUT (default 10) and
+# MULE_LOG_LEVEL (default debug), MULE_CLI_TIMEOUT (default 10),
 # MULE_FILTER_LAN (default no) and MULE_SAVE_INTERVAL (default 1) tune them;
-# MULE_DATABASE, a libpq connection string, gives the daemon a database.
+# MULE_DATABASE, a libpq connection string, gives the daemon a database;
+# MULE_WRAP, a command that execs its arguments (e.g. "prlimit --nofile=128"),
+# starts the daemon through it.
 
 CLI="$MT_BUILDDIR/bin/muleteer"
 declare -A MULE_PID=() MULE_DIR=()
@@ -28,7 +30,8 @@ start_mule() {
     echo "rescan_interval = 0"
     printf '%s\n' "$@"
   } >"$dir/muleteer.conf"
-  setsid "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
+  # shellcheck disable=SC2086 # MULE_WRAP is a command line
+  setsid ${MULE_WRAP:-} "$MT_BUILDDIR/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" &
   MULE_PID[$name]=$!
   MULE_DIR[$name]=$dir
   CLEANUP_PIDS+=("$!")

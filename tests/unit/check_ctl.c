@@ -212,6 +212,11 @@ START_TEST(test_reply_roundtrip)
     ck_assert_str_eq(ctl_errcode_name(CTL_E_LINE_TOO_LONG), "line_too_long");
     ck_assert_int_eq(ctl_errcode_parse("busy"), CTL_E_BUSY);
     ck_assert_int_eq(ctl_errcode_parse("zzz"), 0);
+    /* file errors are neither bugs nor bad arguments */
+    ck_assert_str_eq(ctl_errcode_name(ctl_errcode_from_mt(MT_ERR_IO)), "io_error");
+    ck_assert_str_eq(ctl_errcode_name(ctl_errcode_from_mt(MT_ERR_NO_SPACE)), "no_space");
+    ck_assert_int_eq(ctl_errcode_to_mt(ctl_errcode_parse("no_space")), MT_ERR_NO_SPACE);
+    ck_assert_int_eq(ctl_errcode_to_mt(ctl_errcode_parse("io_error")), MT_ERR_IO);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1878,6 +1879,344 @@ START_TEST(test_complete_refused)
 }
 END_TEST
 
+/* ---- descriptors: part files share a small cache (fdcache.h) ---- */
+
+/* Descriptors this process has open. */
+static int
+count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own */
+}
+
+/* Whether this process has a descriptor open on path. */
+static bool
+fd_open_on(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL) {
+        char link[300], target[4096];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            found = strcmp(target, path) == 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* The content of download k: distinct for every k. */
+static uint8_t *
+make_data_k(uint64_t size, unsigned k)
+{
+    uint8_t *d = xmalloc(size);
+    for (uint64_t i = 0; i < size; i++)
+        d[i] = byte_at(i + (uint64_t)k * 7919);
+    return d;
+}
+
+static partfile_t *
+new_download_k(uint64_t size, unsigned k, const uint8_t *data)
+{
+    ed2k_hash_result_t hr;
+    ed2k_hash_memory(data, size, &hr);
+    char name[32];
+    snprintf(name, sizeof name, "many-%u.bin", k);
+    mt_error_t *err = NULL;
+    partfile_t *pf = pf_create(dir, hr.file_hash, size, name, &err);
+    ck_assert_msg(pf != NULL, "pf_create %u: %s", k, err ? err->message : "?");
+    ed2k_hash_result_clear(&hr);
+    return pf;
+}
+
+#define N_MANY (PF_DEFAULT_OPEN_FILES + 16)
+#define MANY_SIZE 300000u
+
+/* More part files than the cache holds, written in turns packet by packet
+ * (every write another file): at no time are more than the cache's
+ * descriptors open, every byte lands where it belongs, and nothing is
+ * left open once the downloads are freed. */
+START_TEST(test_many_files_few_descriptors)
+{
+    int base = count_fds();
+    partfile_t *pfs[N_MANY];
+    uint8_t *data[N_MANY];
+    for (unsigned k = 0; k < N_MANY; k++) {
+        data[k] = make_data_k(MANY_SIZE, k);
+        pfs[k] = new_download_k(MANY_SIZE, k, data[k]);
+    }
+    ck_assert_int_le(count_fds(), base + PF_DEFAULT_OPEN_FILES);
+    int most = 0;
+    for (uint64_t off = 0; off < MANY_SIZE; off += 10240) {
+        size_t n = MANY_SIZE - off < 10240 ? (size_t)(MANY_SIZE - off) : 10240;
+        for (unsigned k = 0; k < N_MANY; k++)
+            if (pf_write(pfs[k], off, data[k] + off, n, NULL) != 0)
+                ck_abort_msg("pf_write %u at %llu", k, (unsigned long long)off);
+        int now = count_fds();
+        most = now > most ? now : most;
+    }
+    ck_assert_int_le(most, base + PF_DEFAULT_OPEN_FILES);
+    ck_assert_uint_eq(pf_open_files(), PF_DEFAULT_OPEN_FILES);
+    for (unsigned k = 0; k < N_MANY; k++) {
+        /* read back on the verification's own descriptor, and byte for byte */
+        ck_assert_uint_eq(pf_done_bytes(pfs[k]), MANY_SIZE);
+        ck_assert_int_eq(verify(pfs[k], 0, false), PF_VERIFY_OK);
+        size_t len;
+        char *disk = read_file(pf_data_path(pfs[k]), &len);
+        ck_assert_uint_eq(len, MANY_SIZE);
+        ck_assert_msg(memcmp(disk, data[k], MANY_SIZE) == 0, "download %u differs on disk", k);
+        free(disk);
+        save(pfs[k]);
+    }
+    ck_assert_int_le(count_fds(), base + PF_DEFAULT_OPEN_FILES);
+    for (unsigned k = 0; k < N_MANY; k++)
+        pf_free(pfs[k]);
+    ck_assert_uint_eq(pf_open_files(), 0);
+    ck_assert_int_eq(count_fds(), base);
+    /* loading them all opens nothing for good either */
+    n_loaded = n_failed = 0;
+    ck_assert_int_eq(pf_load_dir(dir, on_loaded, on_failed, NULL), N_MANY);
+    ck_assert_int_eq(n_failed, 0);
+    ck_assert_int_eq(count_fds(), base);
+    for (unsigned k = 0; k < N_MANY; k++)
+        free(data[k]);
+}
+END_TEST
+
+/* The least recently used descriptor is the one closed; a smaller maximum
+ * applies at once. */
+START_TEST(test_descriptor_lru)
+{
+    int base = count_fds();
+    pf_set_max_open_files(2);
+    uint8_t *data[3];
+    partfile_t *pfs[3];
+    for (unsigned k = 0; k < 3; k++) {
+        data[k] = make_data_k(50000, k + 100);
+        pfs[k] = new_download_k(50000, k + 100, data[k]);
+    }
+    ck_assert_int_eq(count_fds(), base); /* creating keeps nothing open */
+    ck_assert_int_eq(pf_write(pfs[0], 0, data[0], 1000, NULL), 0);
+    ck_assert_int_eq(pf_write(pfs[1], 0, data[1], 1000, NULL), 0);
+    ck_assert_int_eq(pf_write(pfs[0], 1000, data[0] + 1000, 1000, NULL), 0); /* 0 is newer */
+    ck_assert_int_eq(pf_write(pfs[2], 0, data[2], 1000, NULL), 0);
+    ck_assert(fd_open_on(pf_data_path(pfs[0])));
+    ck_assert(!fd_open_on(pf_data_path(pfs[1])));
+    ck_assert(fd_open_on(pf_data_path(pfs[2])));
+    ck_assert_int_eq(pf_write(pfs[1], 1000, data[1] + 1000, 1000, NULL), 0);
+    ck_assert(!fd_open_on(pf_data_path(pfs[0])));
+    ck_assert(fd_open_on(pf_data_path(pfs[1])));
+    ck_assert_int_eq(count_fds(), base + 2);
+    pf_set_max_open_files(1);
+    ck_assert_int_eq(count_fds(), base + 1);
+    ck_assert(fd_open_on(pf_data_path(pfs[1])));
+    /* A download deleted or completed leaves no descriptor behind. */
+    ck_assert_int_eq(pf_delete_files(pfs[1], NULL), 0);
+    ck_assert_int_eq(count_fds(), base);
+    for (unsigned k = 0; k < 3; k++) {
+        pf_free(pfs[k]);
+        free(data[k]);
+    }
+    ck_assert_int_eq(count_fds(), base);
+    pf_set_max_open_files(PF_DEFAULT_OPEN_FILES);
+}
+END_TEST
+
+/* Part files keep working when the process is out of descriptors: the
+ * cache gives its idle ones up. */
+START_TEST(test_descriptor_exhaustion)
+{
+    uint8_t *data[4];
+    partfile_t *pfs[4];
+    for (unsigned k = 0; k < 4; k++) {
+        data[k] = make_data_k(20000, k + 200);
+        pfs[k] = new_download_k(20000, k + 200, data[k]);
+        ck_assert_int_eq(pf_write(pfs[k], 0, data[k], 5000, NULL), 0);
+    }
+    ck_assert_uint_eq(pf_open_files(), 4);
+    /* every descriptor of the process is in use: no file can be opened
+     * unless the cache closes one of its own */
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)count_fds() + 3; /* + stdin, stdout, stderr slack */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    int hog[8], n_hog = 0;
+    while (n_hog < 8 && (hog[n_hog] = open("/dev/null", O_RDONLY)) >= 0)
+        n_hog++;
+    ck_assert_int_eq(open("/dev/null", O_RDONLY), -1);
+    uint8_t *more = make_data_k(20000, 300);
+    partfile_t *extra = new_download_k(20000, 300, more); /* creating needs two */
+    ck_assert_int_eq(pf_write(extra, 0, more, 20000, NULL), 0);
+    for (unsigned k = 0; k < 4; k++)
+        ck_assert_int_eq(pf_write(pfs[k], 5000, data[k] + 5000, 15000, NULL), 0);
+    while (n_hog > 0)
+        close(hog[--n_hog]);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_int_eq(verify(extra, 0, false), PF_VERIFY_OK);
+    for (unsigned k = 0; k < 4; k++) {
+        ck_assert_int_eq(verify(pfs[k], 0, false), PF_VERIFY_OK);
+        pf_free(pfs[k]);
+        free(data[k]);
+    }
+    pf_free(extra);
+    free(more);
+}
+END_TEST
+
+/* ---- a full disk ---- */
+
+/* A write or a metadata save that meets a full disk is MT_ERR_NO_SPACE;
+ * nothing is marked filled and the previous metadata stays as it was. A
+ * short write (the disk filled in the middle of it) leaves no trace: the
+ * bytes it put on disk are not filled and read as zeros again. */
+START_TEST(test_no_space)
+{
+    ed2k_hash_result_t hr;
+    const uint64_t size = 200000;
+    partfile_t *pf = new_download(size, "full.bin", false, &hr);
+    write_range(pf, 0, 50000);
+    save(pf);
+    char *met = xstrdup(pf_met_path(pf));
+    char *tmp = xasprintf("%s.tmp", met);
+    char *before = read_file(met, NULL);
+
+    /* the metadata save: its temporary file is on a full device */
+    ck_assert_int_eq(symlink("/dev/full", tmp), 0);
+    write_range(pf, 50000, 60000);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(pf_save_now(pf, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_NO_SPACE);
+    ck_assert_ptr_nonnull(strstr(err->message, "No space left on device"));
+    mt_error_clear(&err);
+    char *after = read_file(met, NULL);
+    ck_assert_str_eq(before, after);
+    free(after);
+    ck_assert(!exists(tmp));
+    ck_assert(pf_is_dirty(pf));
+    save(pf);
+    pf = reload(pf);
+    ck_assert_uint_eq(pf_done_bytes(pf), 60000);
+
+    /* a data write on a full device */
+    char *data = xstrdup(pf_data_path(pf));
+    char *aside = xasprintf("%s.aside", data);
+    ck_assert_int_eq(rename(data, aside), 0);
+    ck_assert_int_eq(symlink("/dev/full", data), 0);
+    uint8_t buf[4096];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = byte_at(60000 + i);
+    ck_assert_int_eq(pf_write(pf, 60000, buf, sizeof buf, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_NO_SPACE);
+    mt_error_clear(&err);
+    ck_assert_uint_eq(pf_done_bytes(pf), 60000);
+    ck_assert(!pf_is_dirty(pf));
+    pf_free(pf);
+    ck_assert_int_eq(unlink(data), 0);
+    ck_assert_int_eq(rename(aside, data), 0);
+    pf = pf_load(met, &err);
+    ck_assert_ptr_nonnull(pf);
+    ck_assert_uint_eq(pf_done_bytes(pf), 60000);
+    check_disk_bytes(data, 0, 60000);
+    pf_free(pf);
+
+    /* a short write: the file size limit cuts a write in the middle (a new
+     * download, whose gaps are holes that read as zeros) */
+    uint8_t *content = make_data_k(size, 400);
+    for (size_t i = 0; i < size; i++)
+        content[i] |= 1; /* no zero byte */
+    pf = new_download_k(size, 400, content);
+    ck_assert_int_eq(pf_write(pf, 0, content, 60000, NULL), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 100000;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_eq(pf_write(pf, 90000, content + 90000, 20000, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_IO);
+    mt_error_clear(&err);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    ck_assert_uint_eq(pf_done_bytes(pf), 60000);
+    uint8_t *back = xmalloc(20000);
+    int fd = open(pf_data_path(pf), O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, back, 20000, 90000), 20000);
+    close(fd);
+    for (size_t i = 0; i < 20000; i++)
+        if (back[i] != 0)
+            ck_abort_msg("byte %zu of the failed write is on disk", 90000 + i);
+    free(back);
+    /* the download goes on: the rest is written, the part matches */
+    ck_assert_int_eq(pf_write(pf, 60000, content + 60000, size - 60000, NULL), 0);
+    ck_assert_int_eq(verify(pf, 0, false), PF_VERIFY_OK);
+    size_t len;
+    char *disk = read_file(pf_data_path(pf), &len);
+    ck_assert_uint_eq(len, size);
+    ck_assert(memcmp(disk, content, size) == 0);
+    free(disk);
+    free(content);
+    pf_free(pf);
+    free(data);
+    free(aside);
+    free(before);
+    free(met);
+    free(tmp);
+    ed2k_hash_result_clear(&hr);
+}
+END_TEST
+
+/* Creating a download that cannot be created leaves nothing behind. */
+START_TEST(test_create_leaves_nothing)
+{
+    ed2k_hash_result_t hr;
+    uint8_t *d = make_data(5000);
+    ed2k_hash_memory(d, 5000, &hr);
+    free(d);
+    char hex[33];
+    ed2k_hash_to_hex(hr.file_hash, hex);
+    /* the metadata cannot be written (a full device under its name) */
+    char *tmp = xasprintf("%s/%s.part.met.tmp", dir, hex);
+    ck_assert_int_eq(symlink("/dev/full", tmp), 0);
+    mt_error_t *err = NULL;
+    ck_assert_ptr_null(pf_create(dir, hr.file_hash, 5000, "nothing.bin", &err));
+    ck_assert_int_eq(err->code, MT_ERR_NO_SPACE);
+    mt_error_clear(&err);
+    ck_assert_int_eq(count_entries(dir), 1); /* incoming/ */
+    /* no descriptor to be had */
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)count_fds() + 3;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    int hog[8], n_hog = 0;
+    while (n_hog < 8 && (hog[n_hog] = open("/dev/null", O_RDONLY)) >= 0)
+        n_hog++;
+    partfile_t *pf = pf_create(dir, hr.file_hash, 5000, "nothing.bin", &err);
+    while (n_hog > 0)
+        close(hog[--n_hog]);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_ptr_null(pf);
+    ck_assert_int_eq(err->code, MT_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err->message, "Too many open files"));
+    mt_error_clear(&err);
+    ck_assert_int_eq(count_entries(dir), 1);
+    free(tmp);
+    ed2k_hash_result_clear(&hr);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1908,6 +2247,11 @@ main(void)
     tcase_add_test(tc, test_complete_collisions);
     tcase_add_test(tc, test_complete_copy);
     tcase_add_test(tc, test_complete_refused);
+    tcase_add_test(tc, test_many_files_few_descriptors);
+    tcase_add_test(tc, test_descriptor_lru);
+    tcase_add_test(tc, test_descriptor_exhaustion);
+    tcase_add_test(tc, test_no_space);
+    tcase_add_test(tc, test_create_leaves_nothing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
