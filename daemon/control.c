@@ -5,13 +5,13 @@
 
 #include "ctl/proto.h"
 #include "daemon/control.h"
+#include "daemon/listener.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +35,7 @@ typedef struct ctl_conn {
 
 struct ctlsrv {
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *resume_ev; /* re-enables accept after EMFILE */
+    listener_t *listener; /* backs off when descriptors run out */
     char *path;
     const ctlsrv_command_t *commands;
     size_t n_commands;
@@ -217,10 +216,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-          void *arg)
+on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    (void)l;
     (void)sa;
     (void)salen;
     ctlsrv_t *srv = arg;
@@ -247,29 +244,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         return;
     }
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-static void
-on_resume(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    ctlsrv_t *srv = arg;
-    evconnlistener_enable(srv->listener);
-}
-
-static void
-on_accept_error(struct evconnlistener *l, void *arg)
-{
-    ctlsrv_t *srv = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    log_warn("control: accept failed: %s", strerror(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        /* Out of descriptors: pause accepting instead of spinning. */
-        evconnlistener_disable(l);
-        struct timeval tv = { 1, 0 };
-        evtimer_add(srv->resume_ev, &tv);
-    }
 }
 
 /* Creates the directory holding the socket, and its parents. */
@@ -353,8 +327,7 @@ ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *co
     srv->commands = commands;
     srv->n_commands = n_commands;
     srv->ctx = ctx;
-    srv->listener = evconnlistener_new(base, on_accept, srv,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+    srv->listener = listener_new(base, fd, "control", on_accept, srv);
     if (srv->listener == NULL) {
         mt_error_set(err, MT_ERR_IO, "cannot watch %s", path);
         close(fd);
@@ -363,8 +336,6 @@ ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *co
         free(srv);
         return NULL;
     }
-    evconnlistener_set_error_cb(srv->listener, on_accept_error);
-    srv->resume_ev = evtimer_new(base, on_resume, srv);
     return srv;
 }
 
@@ -375,8 +346,7 @@ ctlsrv_free(ctlsrv_t *srv)
         return;
     while (srv->clients != NULL)
         conn_free(srv->clients);
-    evconnlistener_free(srv->listener);
-    event_free(srv->resume_ev);
+    listener_free(srv->listener);
     unlink(srv->path);
     free(srv->path);
     free(srv);

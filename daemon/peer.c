@@ -6,6 +6,7 @@
 #include "daemon/peer.h"
 #include "daemon/daemon.h"
 #include "daemon/download.h"
+#include "daemon/listener.h"
 #include "daemon/net.h"
 #include "daemon/server.h"
 #include "daemon/upload.h"
@@ -18,7 +19,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -69,7 +69,7 @@ typedef struct ban {
 
 struct peer_mgr {
     muleteerd_t *d;
-    struct evconnlistener *listener;
+    listener_t *listener;
     /* The global upload and download limits, on every peer socket. */
     struct bufferevent_rate_limit_group *limits;
     uint64_t up_limit, down_limit;
@@ -590,10 +590,8 @@ peer_connect(peer_t *p)
 }
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-          void *arg)
+on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    (void)l;
     (void)salen;
     peer_mgr_t *m = arg;
     muleteerd_t *d = m->d;
@@ -617,14 +615,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     set_state(p, PEER_WAIT_HELLO);
     p->deadline = clock_mono_s() + PEER_HELLO_TIMEOUT;
     log_debug("peer %s: incoming connection", p->desc);
-}
-
-static void
-on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    log_warn("peers: accept failed: %s", strerror(EVUTIL_SOCKET_ERROR()));
 }
 
 static struct ev_token_bucket_cfg *
@@ -675,16 +665,12 @@ peer_mgr_listen(peer_mgr_t *m, uint16_t port, mt_error_t **err)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
     sa.sin_addr.s_addr = htonl(INADDR_ANY);
-    m->listener = evconnlistener_new_bind(
-        m->d->base, on_accept, m,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
-        (struct sockaddr *)&sa, sizeof sa);
+    m->listener = listener_new_bind(m->d->base, (struct sockaddr *)&sa, sizeof sa, 128, "peers",
+                                    on_accept, m, err);
     if (m->listener == NULL) {
-        mt_error_set(err, MT_ERR_IO, "cannot listen on TCP port %u: %s", port,
-                     strerror(errno));
+        mt_error_prefix(err, "cannot listen on TCP port %u", port);
         return -1;
     }
-    evconnlistener_set_error_cb(m->listener, on_accept_error);
     return 0;
 }
 
@@ -693,8 +679,7 @@ peer_mgr_free(peer_mgr_t *m)
 {
     if (m == NULL)
         return;
-    if (m->listener != NULL)
-        evconnlistener_free(m->listener);
+    listener_free(m->listener);
     while (m->peers != NULL) {
         drop_connection(m->peers);
         peer_free(m->peers);
