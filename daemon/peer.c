@@ -1,6 +1,7 @@
 /* peer.c: peer objects, the TCP listener, outgoing connections with their
- * timeouts, the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1)
- * and the dispatch of packets to download.c and upload.c. */
+ * timeouts, the connection budget (per address, incoming and outgoing),
+ * the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1) and the
+ * dispatch of packets to download.c and upload.c. */
 #include "config.h"
 
 #include "daemon/peer.h"
@@ -29,7 +30,13 @@
 
 #define PEER_CONNECT_TIMEOUT 40    /* seconds, §5.10 */
 #define PEER_CALLBACK_TIMEOUT 45   /* a LowID's callback through the server */
-#define PEER_HELLO_TIMEOUT 40
+#define PEER_HELLO_TIMEOUT 40      /* for the answer to our OP_HELLO */
+/* eMule and aMule give every socket 40 s (CONNECTION_TIMEOUT), the first
+ * packet included. A client that connects sends OP_HELLO at once (there is
+ * no obfuscation handshake before it: Muleteer does not advertise it), so
+ * 10 s leaves a slow link plenty of time while an address that connects
+ * and stays silent cannot hold a connection slot for long. */
+#define PEER_INCOMING_HELLO_TIMEOUT 10
 #define PEER_IDLE_TIMEOUT 600      /* a ready connection nobody uses */
 #define PEER_MAX_CONNECTING 40     /* half-open connections at once */
 #define PEER_MAX_PAYLOAD 2000000   /* §1.1 */
@@ -45,6 +52,8 @@
 struct peer {
     peer_mgr_t *mgr;
     peer_t *prev, *next;
+    /* The live connections (any state but DISCONNECTED), oldest first. */
+    peer_t *conn_prev, *conn_next;
     uint32_t ip;
     uint16_t port;
     uint16_t udp_port;
@@ -75,7 +84,8 @@ struct peer_mgr {
     uint64_t up_limit, down_limit;
     peer_t *peers;
     size_t n_peers;
-    size_t n_connected;  /* any state but DISCONNECTED */
+    peer_t *conns, *conns_tail; /* the peers in any state but DISCONNECTED */
+    size_t n_connected;
     size_t n_connecting;
     ban_t *bans;
     size_t n_bans;
@@ -121,6 +131,34 @@ peer_free(peer_t *p)
 }
 
 static void
+conn_link(peer_mgr_t *m, peer_t *p)
+{
+    p->conn_next = NULL;
+    p->conn_prev = m->conns_tail;
+    if (m->conns_tail != NULL)
+        m->conns_tail->conn_next = p;
+    else
+        m->conns = p;
+    m->conns_tail = p;
+    m->n_connected++;
+}
+
+static void
+conn_unlink(peer_mgr_t *m, peer_t *p)
+{
+    if (p->conn_prev != NULL)
+        p->conn_prev->conn_next = p->conn_next;
+    else
+        m->conns = p->conn_next;
+    if (p->conn_next != NULL)
+        p->conn_next->conn_prev = p->conn_prev;
+    else
+        m->conns_tail = p->conn_prev;
+    p->conn_prev = p->conn_next = NULL;
+    m->n_connected--;
+}
+
+static void
 set_state(peer_t *p, peer_state_t s)
 {
     peer_mgr_t *m = p->mgr;
@@ -129,9 +167,9 @@ set_state(peer_t *p, peer_state_t s)
     if (s == PEER_CONNECTING)
         m->n_connecting++;
     if (p->state == PEER_DISCONNECTED && s != PEER_DISCONNECTED)
-        m->n_connected++;
+        conn_link(m, p);
     if (p->state != PEER_DISCONNECTED && s == PEER_DISCONNECTED)
-        m->n_connected--;
+        conn_unlink(m, p);
     p->state = s;
 }
 
@@ -161,6 +199,66 @@ peer_close(peer_t *p, const char *reason)
         ul_on_peer_closed(p->mgr->d, p);
         dl_on_peer_closed(p->mgr->d, p, reason);
     }
+}
+
+/* ---- the connection budget ---- */
+
+/* The oldest connection still waiting for its OP_HELLO (incoming, never
+ * identified): the first to go when room is needed. */
+static peer_t *
+oldest_unidentified(const peer_mgr_t *m)
+{
+    for (peer_t *q = m->conns; q != NULL; q = q->conn_next)
+        if (q->state == PEER_WAIT_HELLO)
+            return q;
+    return NULL;
+}
+
+/* Makes room for one more connection when all max_connections are taken,
+ * by closing the oldest unidentified one; false when there is none. */
+static bool
+make_room(peer_mgr_t *m, const char *why)
+{
+    peer_t *idle = oldest_unidentified(m);
+    if (idle == NULL)
+        return false;
+    peer_close(idle, why);
+    return true;
+}
+
+/* admit_incoming: whether a connection from ip may be accepted. One
+ * address holds at most max_connections_per_ip incoming connections;
+ * incoming connections never take the outgoing_reserve share of
+ * max_connections, kept for our connections to sources; when the budget
+ * is full, the oldest connection still waiting for its OP_HELLO is closed
+ * to make room (an address that connects and stays silent goes first). */
+static bool
+admit_incoming(peer_mgr_t *m, uint32_t ip)
+{
+    const conf_t *conf = m->d->conf;
+    size_t max = (size_t)conf_get_int(conf, "max_connections");
+    size_t per_ip = (size_t)conf_get_int(conf, "max_connections_per_ip");
+    size_t in_max = max - max * (size_t)conf_get_int(conf, "outgoing_reserve") / 100;
+    size_t incoming = 0, from_ip = 0;
+    for (peer_t *q = m->conns; q != NULL; q = q->conn_next) {
+        if (q->outgoing)
+            continue;
+        incoming++;
+        from_ip += q->ip == ip;
+    }
+    char addr[16];
+    if (from_ip >= per_ip) {
+        log_debug("peers: refused a connection from %s: %zu from that address already",
+                  net_ip_str(ip, addr), from_ip);
+        return false;
+    }
+    if (incoming < in_max && m->n_connected < max)
+        return true;
+    if (make_room(m, "no hello yet, and the connection budget is full"))
+        return true;
+    log_debug("peers: refused a connection from %s: %zu incoming connections, %zu in all",
+              net_ip_str(ip, addr), incoming, m->n_connected);
+    return false;
 }
 
 /* ---- bans ---- */
@@ -558,8 +656,10 @@ peer_connect(peer_t *p)
         return 0;
     if (peer_mgr_is_banned(m, p->ip) || p->port == 0)
         return -1;
-    if (m->n_connecting >= PEER_MAX_CONNECTING ||
-        m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections"))
+    if (m->n_connecting >= PEER_MAX_CONNECTING)
+        return -1;
+    if (m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections") &&
+        !make_room(m, "no hello yet, and a source needs the room"))
         return -1;
     if (net_is_lowid(p->ip)) {
         /* A LowID cannot be reached: the server asks it to connect to us
@@ -597,8 +697,7 @@ on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
     muleteerd_t *d = m->d;
     struct sockaddr_in *sin = (struct sockaddr_in *)sa;
     uint32_t ip = net_ip_from_in_addr(sin->sin_addr);
-    if (sa->sa_family != AF_INET || peer_mgr_is_banned(m, ip) ||
-        m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections")) {
+    if (sa->sa_family != AF_INET || peer_mgr_is_banned(m, ip) || !admit_incoming(m, ip)) {
         evutil_closesocket(fd);
         return;
     }
@@ -613,7 +712,7 @@ on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
     p->outgoing = false;
     setup_bev(p, bev);
     set_state(p, PEER_WAIT_HELLO);
-    p->deadline = clock_mono_s() + PEER_HELLO_TIMEOUT;
+    p->deadline = clock_mono_s() + PEER_INCOMING_HELLO_TIMEOUT;
     log_debug("peer %s: incoming connection", p->desc);
 }
 

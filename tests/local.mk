@@ -33,8 +33,9 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c
 TESTS += tests/integration/skeleton.sh tests/integration/webservers.sh tests/integration/transfers.sh \
 	tests/integration/large_file.sh tests/integration/servers.sh tests/integration/dbstate.sh \
 	tests/integration/reporting.sh tests/integration/arr.sh tests/integration/finished.sh \
-	tests/integration/dead_server.sh tests/integration/descriptors.sh
+	tests/integration/dead_server.sh tests/integration/descriptors.sh tests/integration/starvation.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/skeleton.sh tests/integration/webservers.sh \
 	tests/integration/transfers.sh tests/integration/large_file.sh tests/integration/mule.sh \
 	tests/integration/servers.sh tests/integration/dbstate.sh tests/integration/reporting.sh tests/integration/arr.sh \
-	tests/integration/finished.sh tests/integration/dead_server.sh tests/integration/descriptors.sh
+	tests/integration/finished.sh tests/integration/dead_server.sh tests/integration/descriptors.sh \
+	tests/integration/starvation.sh

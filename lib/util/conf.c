@@ -51,6 +51,8 @@ static const conf_key_t conf_keys[] = {
     { "max_download", CONF_INT, "0", 0, 10000000 },
     { "upload_slots", CONF_INT, "4", 1, 100 },
     { "max_connections", CONF_INT, "250", 10, 10000 },
+    { "max_connections_per_ip", CONF_INT, "3", 1, 1000 },
+    { "outgoing_reserve", CONF_INT, "20", 0, 90 },
     { "max_sources_per_file", CONF_INT, "100", 1, 5000 },
     { "filter_lan", CONF_BOOL, "yes", 0, 0 },
     { "save_interval", CONF_INT, "10", 1, 3600 },
