@@ -53,6 +53,7 @@ static const conf_key_t conf_keys[] = {
     { "max_connections", CONF_INT, "250", 10, 10000 },
     { "max_connections_per_ip", CONF_INT, "3", 1, 1000 },
     { "outgoing_reserve", CONF_INT, "20", 0, 90 },
+    { "peer_ban_time", CONF_INT, "7200", 60, 31536000 },
     { "max_sources_per_file", CONF_INT, "100", 1, 5000 },
     { "filter_lan", CONF_BOOL, "yes", 0, 0 },
     { "save_interval", CONF_INT, "10", 1, 3600 },
