@@ -6,6 +6,7 @@
 
 #include "ctl/proto.h"
 #include "daemon/control.h"
+#include "daemon/listener.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -13,7 +14,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,8 +40,7 @@ typedef struct ctl_conn {
 
 struct ctlsrv {
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *resume_ev; /* re-enables accept after EMFILE */
+    listener_t *listener; /* backs off when descriptors run out */
     char *path;
     const ctlsrv_command_t *commands;
     size_t n_commands;
@@ -296,10 +295,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-          void *arg)
+on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    (void)l;
     (void)sa;
     (void)salen;
     ctlsrv_t *srv = arg;
@@ -331,29 +328,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     }
     settle(c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-static void
-on_resume(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    ctlsrv_t *srv = arg;
-    evconnlistener_enable(srv->listener);
-}
-
-static void
-on_accept_error(struct evconnlistener *l, void *arg)
-{
-    ctlsrv_t *srv = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    log_warn("control: accept failed: %s", strerror(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        /* Out of descriptors: pause accepting instead of spinning. */
-        evconnlistener_disable(l);
-        struct timeval tv = { 1, 0 };
-        evtimer_add(srv->resume_ev, &tv);
-    }
 }
 
 /* Creates the directory holding the socket, and its parents. */
@@ -438,8 +412,7 @@ ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *co
     srv->n_commands = n_commands;
     srv->ctx = ctx;
     ctlsrv_set_limits(srv, 0, 0, 0);
-    srv->listener = evconnlistener_new(base, on_accept, srv,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+    srv->listener = listener_new(base, fd, "control", on_accept, srv);
     if (srv->listener == NULL) {
         mt_error_set(err, MT_ERR_IO, "cannot watch %s", path);
         close(fd);
@@ -448,8 +421,6 @@ ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *co
         free(srv);
         return NULL;
     }
-    evconnlistener_set_error_cb(srv->listener, on_accept_error);
-    srv->resume_ev = evtimer_new(base, on_resume, srv);
     return srv;
 }
 
@@ -460,8 +431,7 @@ ctlsrv_free(ctlsrv_t *srv)
         return;
     while (srv->clients != NULL)
         conn_free(srv->clients);
-    evconnlistener_free(srv->listener);
-    event_free(srv->resume_ev);
+    listener_free(srv->listener);
     unlink(srv->path);
     free(srv->path);
     free(srv);

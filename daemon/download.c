@@ -46,7 +46,6 @@
 #define SX2_INTERVAL 2400       /* ask a peer for sources at most every 40 min */
 #define MAX_FAILURES 10
 #define CORRUPT_BAN_THRESHOLD 2 /* corrupt parts a peer may send before a ban */
-#define BAN_SECONDS 7200
 #define MAX_CONTRIBUTORS 32
 /* Storage trouble (a full disk, a write or move refused): the first
  * re-check after IO_RETRY_FIRST seconds, then twice as long each time, up
@@ -352,6 +351,20 @@ src_for_hash(dlq_t *q, peer_t *p, const uint8_t hash[16])
 {
     download_t *dl = dlq_find(q, hash);
     return dl != NULL ? src_of(dl, p) : NULL;
+}
+
+/* ban_source: p sent dl what no honest client sends: it stops being a
+ * source of dl and its address is banned for peer_ban_time seconds (the
+ * connection closes; its other downloads cannot reach it either). */
+static void
+ban_source(download_t *dl, peer_t *p, const char *reason)
+{
+    dl_source_t *s = src_of(dl, p);
+    if (s != NULL) {
+        pf_remove_source(dl->pf, net_ip_to_host(peer_ip(p)), peer_port(p));
+        src_free(s);
+    }
+    peer_ban(p, reason, (int)conf_get_int(dl->q->d->conf, "peer_ban_time"));
 }
 
 static bool
@@ -755,6 +768,13 @@ on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error
     if (ed2k_sendingpart_decode(pkt->payload, pkt->len, i64, &sp, err) != 0)
         return -1;
     dl_source_t *s = src_for_hash(q, p, sp.hash);
+    if (s != NULL && sp.end > pf_size(s->dl->pf)) {
+        /* Data for a block we never asked for is possible (a request that
+         * crossed the end of a slot); data past the end of the file is
+         * not: nobody asked for it. */
+        ban_source(s->dl, p, "sent data past the end of the file");
+        return 1;
+    }
     if (s == NULL || s->state != SRC_DOWNLOADING)
         return 1; /* late data after a cancel: ignore */
     size_t i = find_block(s, sp.start, sp.end);
@@ -776,13 +796,16 @@ on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error
 typedef struct {
     dl_source_t *s;
     block_t *b;
+    bool failed; /* writing failed: the error is ours, not the peer's */
 } sink_ctx_t;
 
 static int
 inflate_sink(void *ctx, uint64_t offset, const uint8_t *data, size_t len, mt_error_t **err)
 {
     sink_ctx_t *c = ctx;
-    return write_data(c->s, c->b, offset, data, len, err);
+    int rc = write_data(c->s, c->b, offset, data, len, err);
+    c->failed = rc != 0;
+    return rc;
 }
 
 static int
@@ -792,6 +815,10 @@ on_compressedpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_er
     if (ed2k_compressedpart_decode(pkt->payload, pkt->len, i64, &cp, err) != 0)
         return -1;
     dl_source_t *s = src_for_hash(q, p, cp.hash);
+    if (s != NULL && cp.start >= pf_size(s->dl->pf)) {
+        ban_source(s->dl, p, "sent data past the end of the file");
+        return 1;
+    }
     if (s == NULL || s->state != SRC_DOWNLOADING)
         return 1;
     size_t i;
@@ -803,10 +830,23 @@ on_compressedpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_er
     block_t *b = &s->blocks[i];
     if (b->inf == NULL)
         b->inf = ed2k_inflater_new(b->start, cp.packed_size, (size_t)(b->end - b->start));
-    sink_ctx_t ctx = { s, b };
+    sink_ctx_t ctx = { s, b, false };
     mt_error_t *ierr = NULL;
-    if (ed2k_inflater_feed(b->inf, cp.data, cp.len, inflate_sink, &ctx, &ierr) != 0) {
-        /* Drop the block and ask for it again (§5.6); the connection stays. */
+    if (ed2k_inflater_feed(b->inf, cp.data, cp.len, inflate_sink, &ctx, &ierr) != 0 &&
+        !ctx.failed) {
+        /* A stream that inflates beyond the block, does not inflate, or
+         * does not end where it says: no honest client sends one (each
+         * block is one zlib stream, §5.6), and asking again would get the
+         * same, for ever. aMule only ignores the rest of such a stream;
+         * Muleteer drops and bans the peer, as for corrupt parts. */
+        char *why = xasprintf("sent a bad compressed block (%s)", ierr->message);
+        mt_error_free(ierr);
+        ban_source(s->dl, p, why);
+        free(why);
+        return 1;
+    }
+    if (ierr != NULL) {
+        /* Writing failed: drop the block and ask for it again. */
         log_info("download %s: compressed block from %s dropped: %s", s->dl->hex, peer_desc(p),
                  ierr->message);
         mt_error_free(ierr);
@@ -1232,14 +1272,8 @@ punish(download_t *dl, size_t part)
     pi->owner = NULL;
     /* Act after the walk: banning closes connections, which changes the
      * source lists. */
-    if (ban != NULL) {
-        dl_source_t *bs = src_of(dl, ban);
-        if (bs != NULL) {
-            pf_remove_source(dl->pf, net_ip_to_host(peer_ip(ban)), peer_port(ban));
-            src_free(bs);
-        }
-        peer_ban(ban, "sent corrupt data", BAN_SECONDS);
-    }
+    if (ban != NULL)
+        ban_source(dl, ban, "sent corrupt data");
 }
 
 static void

@@ -15,6 +15,7 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/history.c daemon/history.h \
 	daemon/category.c daemon/category.h \
 	daemon/identity.c daemon/identity.h \
+	daemon/listener.c daemon/listener.h \
 	daemon/net.c daemon/net.h \
 	daemon/periodic.c daemon/periodic.h \
 	daemon/peer.c daemon/peer.h \

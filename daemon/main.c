@@ -115,6 +115,14 @@ job_rescan(void *ctx)
     }
 }
 
+/* Writes the count of repeated log lines held back (log.h). */
+static void
+job_log(void *ctx)
+{
+    (void)ctx;
+    log_tick();
+}
+
 /* Gives the heap's free pages back to the system. Big transient
  * allocations (the known-files cache written as one JSON tree, long
  * control replies) leave free memory that glibc keeps otherwise. */
@@ -132,6 +140,7 @@ static periodic_job_t periodic_jobs[] = {
     { "transfers", 1000, job_transfers, 0 },
     { "rescan", 60000, job_rescan, 0 },
     { "trim", 10000, job_trim, 0 },
+    { "log", 1000, job_log, 0 },
 };
 
 static void

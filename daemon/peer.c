@@ -1,11 +1,13 @@
 /* peer.c: peer objects, the TCP listener, outgoing connections with their
- * timeouts, the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1)
- * and the dispatch of packets to download.c and upload.c. */
+ * timeouts, the connection budget (per address, incoming and outgoing),
+ * the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1) and the
+ * dispatch of packets to download.c and upload.c. */
 #include "config.h"
 
 #include "daemon/peer.h"
 #include "daemon/daemon.h"
 #include "daemon/download.h"
+#include "daemon/listener.h"
 #include "daemon/net.h"
 #include "daemon/server.h"
 #include "daemon/upload.h"
@@ -18,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -29,7 +30,13 @@
 
 #define PEER_CONNECT_TIMEOUT 40    /* seconds, §5.10 */
 #define PEER_CALLBACK_TIMEOUT 45   /* a LowID's callback through the server */
-#define PEER_HELLO_TIMEOUT 40
+#define PEER_HELLO_TIMEOUT 40      /* for the answer to our OP_HELLO */
+/* eMule and aMule give every socket 40 s (CONNECTION_TIMEOUT), the first
+ * packet included. A client that connects sends OP_HELLO at once (there is
+ * no obfuscation handshake before it: Muleteer does not advertise it), so
+ * 10 s leaves a slow link plenty of time while an address that connects
+ * and stays silent cannot hold a connection slot for long. */
+#define PEER_INCOMING_HELLO_TIMEOUT 10
 #define PEER_IDLE_TIMEOUT 600      /* a ready connection nobody uses */
 #define PEER_MAX_CONNECTING 40     /* half-open connections at once */
 #define PEER_MAX_PAYLOAD 2000000   /* §1.1 */
@@ -45,6 +52,8 @@
 struct peer {
     peer_mgr_t *mgr;
     peer_t *prev, *next;
+    /* The live connections (any state but DISCONNECTED), oldest first. */
+    peer_t *conn_prev, *conn_next;
     uint32_t ip;
     uint16_t port;
     uint16_t udp_port;
@@ -69,13 +78,14 @@ typedef struct ban {
 
 struct peer_mgr {
     muleteerd_t *d;
-    struct evconnlistener *listener;
+    listener_t *listener;
     /* The global upload and download limits, on every peer socket. */
     struct bufferevent_rate_limit_group *limits;
     uint64_t up_limit, down_limit;
     peer_t *peers;
     size_t n_peers;
-    size_t n_connected;  /* any state but DISCONNECTED */
+    peer_t *conns, *conns_tail; /* the peers in any state but DISCONNECTED */
+    size_t n_connected;
     size_t n_connecting;
     ban_t *bans;
     size_t n_bans;
@@ -121,6 +131,34 @@ peer_free(peer_t *p)
 }
 
 static void
+conn_link(peer_mgr_t *m, peer_t *p)
+{
+    p->conn_next = NULL;
+    p->conn_prev = m->conns_tail;
+    if (m->conns_tail != NULL)
+        m->conns_tail->conn_next = p;
+    else
+        m->conns = p;
+    m->conns_tail = p;
+    m->n_connected++;
+}
+
+static void
+conn_unlink(peer_mgr_t *m, peer_t *p)
+{
+    if (p->conn_prev != NULL)
+        p->conn_prev->conn_next = p->conn_next;
+    else
+        m->conns = p->conn_next;
+    if (p->conn_next != NULL)
+        p->conn_next->conn_prev = p->conn_prev;
+    else
+        m->conns_tail = p->conn_prev;
+    p->conn_prev = p->conn_next = NULL;
+    m->n_connected--;
+}
+
+static void
 set_state(peer_t *p, peer_state_t s)
 {
     peer_mgr_t *m = p->mgr;
@@ -129,9 +167,9 @@ set_state(peer_t *p, peer_state_t s)
     if (s == PEER_CONNECTING)
         m->n_connecting++;
     if (p->state == PEER_DISCONNECTED && s != PEER_DISCONNECTED)
-        m->n_connected++;
+        conn_link(m, p);
     if (p->state != PEER_DISCONNECTED && s == PEER_DISCONNECTED)
-        m->n_connected--;
+        conn_unlink(m, p);
     p->state = s;
 }
 
@@ -161,6 +199,66 @@ peer_close(peer_t *p, const char *reason)
         ul_on_peer_closed(p->mgr->d, p);
         dl_on_peer_closed(p->mgr->d, p, reason);
     }
+}
+
+/* ---- the connection budget ---- */
+
+/* The oldest connection still waiting for its OP_HELLO (incoming, never
+ * identified): the first to go when room is needed. */
+static peer_t *
+oldest_unidentified(const peer_mgr_t *m)
+{
+    for (peer_t *q = m->conns; q != NULL; q = q->conn_next)
+        if (q->state == PEER_WAIT_HELLO)
+            return q;
+    return NULL;
+}
+
+/* Makes room for one more connection when all max_connections are taken,
+ * by closing the oldest unidentified one; false when there is none. */
+static bool
+make_room(peer_mgr_t *m, const char *why)
+{
+    peer_t *idle = oldest_unidentified(m);
+    if (idle == NULL)
+        return false;
+    peer_close(idle, why);
+    return true;
+}
+
+/* admit_incoming: whether a connection from ip may be accepted. One
+ * address holds at most max_connections_per_ip incoming connections;
+ * incoming connections never take the outgoing_reserve share of
+ * max_connections, kept for our connections to sources; when the budget
+ * is full, the oldest connection still waiting for its OP_HELLO is closed
+ * to make room (an address that connects and stays silent goes first). */
+static bool
+admit_incoming(peer_mgr_t *m, uint32_t ip)
+{
+    const conf_t *conf = m->d->conf;
+    size_t max = (size_t)conf_get_int(conf, "max_connections");
+    size_t per_ip = (size_t)conf_get_int(conf, "max_connections_per_ip");
+    size_t in_max = max - max * (size_t)conf_get_int(conf, "outgoing_reserve") / 100;
+    size_t incoming = 0, from_ip = 0;
+    for (peer_t *q = m->conns; q != NULL; q = q->conn_next) {
+        if (q->outgoing)
+            continue;
+        incoming++;
+        from_ip += q->ip == ip;
+    }
+    char addr[16];
+    if (from_ip >= per_ip) {
+        log_debug("peers: refused a connection from %s: %zu from that address already",
+                  net_ip_str(ip, addr), from_ip);
+        return false;
+    }
+    if (incoming < in_max && m->n_connected < max)
+        return true;
+    if (make_room(m, "no hello yet, and the connection budget is full"))
+        return true;
+    log_debug("peers: refused a connection from %s: %zu incoming connections, %zu in all",
+              net_ip_str(ip, addr), incoming, m->n_connected);
+    return false;
 }
 
 /* ---- bans ---- */
@@ -558,8 +656,10 @@ peer_connect(peer_t *p)
         return 0;
     if (peer_mgr_is_banned(m, p->ip) || p->port == 0)
         return -1;
-    if (m->n_connecting >= PEER_MAX_CONNECTING ||
-        m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections"))
+    if (m->n_connecting >= PEER_MAX_CONNECTING)
+        return -1;
+    if (m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections") &&
+        !make_room(m, "no hello yet, and a source needs the room"))
         return -1;
     if (net_is_lowid(p->ip)) {
         /* A LowID cannot be reached: the server asks it to connect to us
@@ -590,17 +690,14 @@ peer_connect(peer_t *p)
 }
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-          void *arg)
+on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    (void)l;
     (void)salen;
     peer_mgr_t *m = arg;
     muleteerd_t *d = m->d;
     struct sockaddr_in *sin = (struct sockaddr_in *)sa;
     uint32_t ip = net_ip_from_in_addr(sin->sin_addr);
-    if (sa->sa_family != AF_INET || peer_mgr_is_banned(m, ip) ||
-        m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections")) {
+    if (sa->sa_family != AF_INET || peer_mgr_is_banned(m, ip) || !admit_incoming(m, ip)) {
         evutil_closesocket(fd);
         return;
     }
@@ -615,16 +712,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     p->outgoing = false;
     setup_bev(p, bev);
     set_state(p, PEER_WAIT_HELLO);
-    p->deadline = clock_mono_s() + PEER_HELLO_TIMEOUT;
+    p->deadline = clock_mono_s() + PEER_INCOMING_HELLO_TIMEOUT;
     log_debug("peer %s: incoming connection", p->desc);
-}
-
-static void
-on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    log_warn("peers: accept failed: %s", strerror(EVUTIL_SOCKET_ERROR()));
 }
 
 static struct ev_token_bucket_cfg *
@@ -675,16 +764,12 @@ peer_mgr_listen(peer_mgr_t *m, uint16_t port, mt_error_t **err)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
     sa.sin_addr.s_addr = htonl(INADDR_ANY);
-    m->listener = evconnlistener_new_bind(
-        m->d->base, on_accept, m,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
-        (struct sockaddr *)&sa, sizeof sa);
+    m->listener = listener_new_bind(m->d->base, (struct sockaddr *)&sa, sizeof sa, 128, "peers",
+                                    on_accept, m, err);
     if (m->listener == NULL) {
-        mt_error_set(err, MT_ERR_IO, "cannot listen on TCP port %u: %s", port,
-                     strerror(errno));
+        mt_error_prefix(err, "cannot listen on TCP port %u", port);
         return -1;
     }
-    evconnlistener_set_error_cb(m->listener, on_accept_error);
     return 0;
 }
 
@@ -693,8 +778,7 @@ peer_mgr_free(peer_mgr_t *m)
 {
     if (m == NULL)
         return;
-    if (m->listener != NULL)
-        evconnlistener_free(m->listener);
+    listener_free(m->listener);
     while (m->peers != NULL) {
         drop_connection(m->peers);
         peer_free(m->peers);

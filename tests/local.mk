@@ -49,6 +49,8 @@ INTEGRATION_TESTS = \
 	tests/integration/bans.sh \
 	tests/integration/supervise.sh \
 	tests/integration/descriptors.sh \
-	tests/integration/disk_full.sh
+	tests/integration/disk_full.sh \
+	tests/integration/accept_flood.sh \
+	tests/integration/starvation.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

@@ -1,5 +1,7 @@
 /* log.c: the process-wide logger. Each message is formatted in full and
- * written with one write(2), so lines from threads never interleave. */
+ * written with one write(2), so lines from threads never interleave; a
+ * message repeated word for word is written once and then counted, as
+ * syslogd does ("last message repeated N times"). */
 #include "config.h"
 
 #include "util/log.h"
@@ -8,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,26 @@ static char log_ident[32] = "muleteer";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/* The longest line written; longer messages are cut. */
+#define LOG_LINE_MAX 2048
+#define LOG_REPEAT_WINDOW_MS_DEFAULT 10000
+
+/* Repeat reduction: the last message written (level and text, without the
+ * timestamp), and how many identical ones came since without being
+ * written. One message is remembered, so memory stays bounded whatever is
+ * logged; a summary is written when another message comes, and at least
+ * once per window while the repeats go on (log_tick writes it when they
+ * have stopped). All under log_lock. */
+static struct {
+    bool valid;
+    log_level_t level;
+    size_t len;
+    char text[LOG_LINE_MAX];
+    unsigned long long repeats;
+    struct timespec since; /* monotonic: when written, or summarised last */
+} log_last;
+static long log_repeat_window_ms = LOG_REPEAT_WINDOW_MS_DEFAULT;
+
 static int
 open_file(const char *path, mt_error_t **err)
 {
@@ -33,6 +56,69 @@ open_file(const char *path, mt_error_t **err)
         mt_error_set(err, MT_ERR_IO, "cannot open log file %s: %s", path,
                      strerror(errno));
     return fd;
+}
+
+/* The line prefix: UTC timestamp, program, pid and level. */
+static size_t
+format_prefix(char *buf, size_t cap, log_level_t level)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s[%ld] %s: ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, (int)(tv.tv_usec / 1000), log_ident, (long)getpid(),
+                     level_names[level]);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* Writes len bytes to the log; the caller holds log_lock. */
+static void
+write_locked(const char *line, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(log_fd, line + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+static long
+ms_since(const struct timespec *t, const struct timespec *now)
+{
+    return (long)(now->tv_sec - t->tv_sec) * 1000 + (now->tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Writes the count of the repeats not written, if any; caller holds
+ * log_lock. */
+static void
+flush_repeats_locked(const struct timespec *now)
+{
+    if (!log_last.valid || log_last.repeats == 0)
+        return;
+    char line[256];
+    size_t n = format_prefix(line, sizeof line, log_last.level);
+    int m = snprintf(line + n, sizeof line - n, "last message repeated %llu time%s\n",
+                     log_last.repeats, log_last.repeats == 1 ? "" : "s");
+    if (m > 0)
+        write_locked(line, n + (size_t)m < sizeof line ? n + (size_t)m : sizeof line - 1);
+    log_last.repeats = 0;
+    log_last.since = *now;
+}
+
+/* Forgets the last message (a new destination), writing its count first. */
+static void
+reset_repeats_locked(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    flush_repeats_locked(&now);
+    log_last.valid = false;
 }
 
 int
@@ -45,6 +131,7 @@ log_open(const char *path, mt_error_t **err)
             return -1;
     }
     pthread_mutex_lock(&log_lock);
+    reset_repeats_locked();
     if (log_fd != STDERR_FILENO)
         close(log_fd);
     log_fd = fd;
@@ -64,6 +151,7 @@ log_reopen(mt_error_t **err)
         if (fd < 0) {
             rc = -1;
         } else {
+            reset_repeats_locked();
             close(log_fd);
             log_fd = fd;
         }
@@ -76,6 +164,7 @@ void
 log_close(void)
 {
     pthread_mutex_lock(&log_lock);
+    reset_repeats_locked();
     if (log_fd != STDERR_FILENO)
         close(log_fd);
     log_fd = STDERR_FILENO;
@@ -115,46 +204,78 @@ log_set_ident(const char *ident)
 }
 
 void
+log_set_repeat_window(long ms)
+{
+    pthread_mutex_lock(&log_lock);
+    reset_repeats_locked();
+    log_repeat_window_ms = ms > 0 ? ms : 0;
+    pthread_mutex_unlock(&log_lock);
+}
+
+void
+log_tick(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&log_lock);
+    if (log_last.valid && log_last.repeats > 0 &&
+        ms_since(&log_last.since, &now) >= log_repeat_window_ms)
+        flush_repeats_locked(&now);
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* A repeat of the last message is counted instead of written; the count is
+ * written once a window has passed. Returns whether msg was one. The
+ * caller holds log_lock. */
+static bool
+is_repeat_locked(log_level_t level, const char *text, size_t len, const struct timespec *now)
+{
+    if (log_repeat_window_ms == 0)
+        return false;
+    if (log_last.valid && log_last.level == level && log_last.len == len &&
+        memcmp(log_last.text, text, len) == 0) {
+        log_last.repeats++;
+        if (ms_since(&log_last.since, now) >= log_repeat_window_ms)
+            flush_repeats_locked(now);
+        return true;
+    }
+    flush_repeats_locked(now);
+    log_last.valid = true;
+    log_last.level = level;
+    log_last.len = len;
+    memcpy(log_last.text, text, len);
+    log_last.repeats = 0;
+    log_last.since = *now;
+    return false;
+}
+
+void
 log_msg(log_level_t level, const char *fmt, ...)
 {
     if (level > log_level)
         return;
 
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-
-    char line[2048];
-    int n = snprintf(line, sizeof line,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s[%ld] %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), log_ident,
-                     (long)getpid(), level_names[level]);
+    char line[LOG_LINE_MAX];
+    size_t n = format_prefix(line, sizeof line, level);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     va_end(ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    size_t len = n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof line - 2)
         len = sizeof line - 2; /* truncated */
     /* Control characters from untrusted text never reach the log raw. */
-    for (size_t i = (size_t)n; i < len; i++) {
+    for (size_t i = n; i < len; i++) {
         unsigned char c = (unsigned char)line[i];
         if (c < 0x20 || c == 0x7f)
             line[i] = '?';
     }
     line[len++] = '\n';
 
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&log_lock);
-    ssize_t off = 0;
-    while ((size_t)off < len) {
-        ssize_t w = write(log_fd, line + off, len - (size_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += w;
-    }
+    if (!is_repeat_locked(level, line + n, len - n, &now))
+        write_locked(line, len);
     pthread_mutex_unlock(&log_lock);
 }

@@ -1,5 +1,9 @@
 /* log.h: leveled logging to stderr or a file, one line per message with a
- * UTC timestamp; safe to call from any thread. */
+ * UTC timestamp; safe to call from any thread. A message identical to the
+ * previous one (same level and text) is not written again: it is counted,
+ * and "last message repeated N times" is written when another message
+ * comes, or once per window (10 s) while the repeats go on, so a loop
+ * that logs cannot fill the disk. */
 #ifndef MT_UTIL_LOG_H
 #define MT_UTIL_LOG_H
 
@@ -24,6 +28,14 @@ log_level_t log_get_level(void);
 int log_level_parse(const char *s, log_level_t *out);
 /* log_set_ident: the program name printed on every line. */
 void log_set_ident(const char *ident);
+
+/* log_set_repeat_window: how long repeats of one message are only counted
+ * before their count is written (milliseconds; 0 writes every message). */
+void log_set_repeat_window(long ms);
+/* log_tick: writes the count of repeats held back for a window or longer;
+ * call it now and then (the daemon does, every second) so the count does
+ * not wait for the next message. */
+void log_tick(void);
 
 void log_msg(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,11 @@
 #   error), and completes it once G is added to the download. Unknown
 #   opcodes are not a reason to drop a peer: that download completes from
 #   the bad peer alone, on one connection.
+#   Bad data: a compressed block that inflates far beyond the block (a
+#   bomb), one that does not inflate, and data past the end of the file,
+#   each from a bad peer at an address of its own: after the first such
+#   block the peer is banned (logged once), is asked nothing more, and a
+#   later connection from its address is refused.
 # Every muleteerd is stopped with SIGTERM and must exit 0 without sanitizer
 # reports (CI builds them with ASan/UBSan; leaks are reported at exit).
 set -u
@@ -222,6 +227,56 @@ for a in bogus-tags overlong truncated garbage hash-offset; do
 done
 check "G was never blamed or banned by A" \
   eval '! grep -E "corrupt part| banned " "$T/a/muleteerd.log" | grep -q "127.0.0.1:$GP"'
+
+# ============================= bad data =============================
+# Each bad peer is the only source of its file and has an address of its
+# own (bans are by address).
+DATA_ABUSE=(bomb bad-zlib past-end)
+declare -A DIP=([bomb]=127.0.0.4 [bad-zlib]=127.0.0.5 [past-end]=127.0.0.6)
+declare -A WHY=([bomb]="sent a bad compressed block (.*inflates beyond"
+  [bad-zlib]="sent a bad compressed block (.*corrupt zlib data"
+  [past-end]="sent data past the end of the file")
+for a in "${DATA_ABUSE[@]}"; do
+  head -c 3000000 /dev/urandom >"$T/$a.bin"
+  PORT[$a]=$(free_port)
+  start_bad "$T/data-$a.log" "${DIP[$a]}" "${PORT[$a]}" "$T/$a.bin" --misbehave "$a"
+  HASH[$a]=$(hash_of "$T/data-$a.log")
+  mcli "$T/a" add "ed2k://|file|$a.bin|3000000|${HASH[$a]}|/|sources,${DIP[$a]}:${PORT[$a]}|/" >/dev/null
+done
+T1=$(date +%s)
+for a in "${DATA_ABUSE[@]}"; do
+  ban_re="peer bad_peer (${DIP[$a]}:${PORT[$a]}): banned for 7200 s: ${WHY[$a]}"
+  if eventually 30 grep -q "$ban_re" "$T/a/muleteerd.log"; then
+    ok "$a: the peer is banned after its bad block (in $(( $(date +%s) - T1 )) s)"
+  else
+    not_ok "$a: the peer is banned after its bad block"
+    diag "$(grep -F "(${DIP[$a]}:" "$T/a/muleteerd.log" | tail -n 5)" "$(tail -n 5 "$T/data-$a.log")"
+  fi
+done
+sleep 3 # what it would be asked next comes now
+# asked_nothing_more LOG: one connection, and no request after the first
+# bad block.
+asked_nothing_more() {
+  [ "$(grep -c ' connect conn=' "$1")" = 1 ] &&
+    awk '/ misbehave conn=/ { m = 1 } m && / request conn=/ { more = 1 }
+         END { exit !(m && !more) }' "$1"
+}
+# connection_closed_from ADDRESS: a connection to A's eD2K port from that
+# address is closed by A within 5 s (one that is kept open times out).
+connection_closed_from() { timeout 5 socat -u "TCP:127.0.0.1:$AP,bind=$1" - >/dev/null 2>&1; }
+for a in "${DATA_ABUSE[@]}"; do
+  check "$a: the ban is logged once" \
+    eval '[ "$(grep -c "(${DIP[$a]}:[0-9]*): banned " "$T/a/muleteerd.log")" = 1 ]'
+  check "$a: it was asked nothing after the bad block" asked_nothing_more "$T/data-$a.log"
+  check "$a: a later connection from its address is refused" connection_closed_from "${DIP[$a]}"
+  st=$(download_state "$T/a" "${HASH[$a]}")
+  check "$a: the download is kept, not in error (state $st)" \
+    eval '[ "$st" != error ] && [ "$st" != gone ]'
+done
+check "a connection from another address is kept open" \
+  eval '! timeout 3 socat -u "TCP:127.0.0.1:$AP,bind=127.0.0.7" - >/dev/null 2>&1'
+check "A survived the bad data" alive A
+check "A answers status" answers_status A
 
 # ---- clean stops, no sanitizer reports ----
 for n in A D G; do

@@ -156,6 +156,100 @@ START_TEST(test_log_file)
 }
 END_TEST
 
+/* read_log: the file's lines, without their "TIMESTAMP ident[pid] "
+ * prefix, into out (level, ": " and text), joined by '|'. */
+static void
+read_log(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    out[0] = '\0';
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *p = strchr(line, ']');
+        ck_assert_ptr_nonnull(p);
+        p += 2;
+        p[strcspn(p, "\n")] = '\0';
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "|" : "", p);
+    }
+    fclose(f);
+}
+
+/* A message logged again and again is written once, then counted: the
+ * count comes before the next different message (syslogd's "last message
+ * repeated N times"); levels and texts must both match. */
+START_TEST(test_log_repeats)
+{
+    char dir[] = "/tmp/check_log.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *path = xasprintf("%s/x.log", dir);
+    ck_assert_int_eq(log_open(path, NULL), 0);
+    log_set_level(LOG_LEVEL_INFO);
+    for (int i = 0; i < 100000; i++)
+        log_warn("peers: accept failed: %s", "Too many open files");
+    log_info("peers: accept failed: Too many open files"); /* another level */
+    log_info("peers: accept failed: Too many open files");
+    log_info("other %d", 1);
+    log_info("other %d", 2);
+    log_info("other %d", 2);
+    log_close();
+    char got[4096];
+    read_log(path, got, sizeof got);
+    ck_assert_str_eq(got, "warn: peers: accept failed: Too many open files|"
+                          "warn: last message repeated 99999 times|"
+                          "info: peers: accept failed: Too many open files|"
+                          "info: last message repeated 1 time|"
+                          "info: other 1|"
+                          "info: other 2|"
+                          "info: last message repeated 1 time");
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_lt(st.st_size, 1000);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
+END_TEST
+
+/* While the repeats go on, their count is written once per window; when
+ * they stop, log_tick writes it after the window; a window of 0 writes
+ * every message. */
+START_TEST(test_log_repeat_window)
+{
+    char dir[] = "/tmp/check_log.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *path = xasprintf("%s/x.log", dir);
+    ck_assert_int_eq(log_open(path, NULL), 0);
+    log_set_level(LOG_LEVEL_INFO);
+    log_set_repeat_window(300);
+    log_info("spin");
+    log_info("spin");
+    log_info("spin");
+    usleep(400 * 1000);
+    log_info("spin"); /* the window has passed: the count is written */
+    log_info("spin");
+    log_tick();       /* within the window: nothing yet */
+    usleep(400 * 1000);
+    log_tick();       /* after it */
+    log_tick();
+    log_set_repeat_window(0);
+    log_info("again");
+    log_info("again");
+    log_set_repeat_window(10000);
+    log_close();
+    char got[4096];
+    read_log(path, got, sizeof got);
+    ck_assert_str_eq(got, "info: spin|"
+                          "info: last message repeated 3 times|"
+                          "info: last message repeated 1 time|"
+                          "info: again|"
+                          "info: again");
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
+END_TEST
+
 START_TEST(test_file_atomic)
 {
     char dir[] = "/tmp/check_util.XXXXXX";
@@ -540,6 +634,8 @@ util_suite(void)
     tcase_add_test(tc, test_conf_errors);
     tcase_add_test(tc, test_conf_file);
     tcase_add_test(tc, test_log_file);
+    tcase_add_test(tc, test_log_repeats);
+    tcase_add_test(tc, test_log_repeat_window);
     tcase_add_test(tc, test_file_atomic);
     tcase_add_test(tc, test_random_hex);
     tcase_add_test(tc, test_utf8_next);
