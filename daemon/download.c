@@ -178,7 +178,7 @@ static const struct {
     [DL_SRC_LOWID] = { "lowid", "a LowID, and we are not a HighID on its server" },
     [DL_SRC_LAN] = { "lan", "a LAN or reserved address (filter_lan = yes)" },
     [DL_SRC_SELF] = { "self", "our own address" },
-    [DL_SRC_BANNED] = { "banned", "a banned address" },
+    [DL_SRC_BANNED] = { "banned", "its address is under a ban" },
     [DL_SRC_LIMIT] = { "limit", "max_sources_per_file reached" },
     [DL_SRC_UNRESOLVED] = { "unresolved", "the host name did not resolve" },
 };
