@@ -160,8 +160,8 @@ cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
         arg_limits(args, false, &o.ratio_limit, &o.seeding_time_limit, err) != 0 ||
         dla_tags_parse(arg_get(args, "tags"), "tags", &tags, err) != 0)
         return -1;
-    o.priority = DL_PRIO_NORMAL;
-    if (prio_name != NULL && dl_priority_parse(prio_name, &o.priority) != 0) {
+    o.priority = DLA_PRIO_NORMAL;
+    if (prio_name != NULL && dla_priority_parse(prio_name, &o.priority) != 0) {
         mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
         dla_tags_clear(&tags);
         return -1;
@@ -225,7 +225,7 @@ cmd_priority(void *ctx, json_object *args, json_object **result, mt_error_t **er
     target_t t;
     if (arg_target(d, args, &t, err) != 0 || arg_str(args, "priority", true, &name, 16, err) != 0)
         return -1;
-    if (dl_priority_parse(name, &prio) != 0) {
+    if (dla_priority_parse(name, &prio) != 0) {
         mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
         return -1;
     }

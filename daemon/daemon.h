@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "daemon/bus.h"
 #include "daemon/control.h"
 #include "daemon/db_worker.h"
 #include "daemon/periodic.h"
@@ -37,6 +38,7 @@ typedef struct muleteerd {
     periodic_t *periodic;
     struct event *sig_term, *sig_int, *sig_hup;
     worker_pool_t *workers;   /* blocking work */
+    bus_t *bus;               /* events between the modules (bus.h) */
     uint8_t userhash[16];     /* identity.c */
     struct shared *shared;    /* complete files we share */
     struct peer_mgr *peers;   /* peer connections */

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "daemon/dbsync.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/category.h"
 #include "daemon/download.h"
@@ -525,6 +526,18 @@ take_sample(dbsync_t *s, int64_t now_ms)
     dbw_submit(s->d->db, NULL, sample_job_run, j, free);
 }
 
+/* A download (active or finished) was deleted: its row goes at once. */
+static void
+on_deleted(void *ctx, const bus_dl_deleted_t *ev)
+{
+    dbsync_t *s = ctx;
+    const char *hex = ev->info->hex;
+    json_object_object_del(s->sent, hex);
+    json_object_object_del(s->ul_prev, hex);
+    json_object_object_del(s->ul_speed, hex);
+    submit_rows(s, NULL, false, hex);
+}
+
 dbsync_t *
 dbs_new(muleteerd_t *d)
 {
@@ -536,6 +549,7 @@ dbs_new(muleteerd_t *d)
     s->need_full = true;
     s->last_sample_ms = clock_mono_ms();
     s->next_prune_ms = s->last_sample_ms + 60000; /* a minute after start, then hourly */
+    bus_on_dl_deleted(d->bus, on_deleted, s);
     return s;
 }
 
@@ -544,6 +558,7 @@ dbs_free(dbsync_t *s)
 {
     if (s == NULL)
         return;
+    bus_unsubscribe_ctx(s->d->bus, s);
     json_object_put(s->sent);
     json_object_put(s->ul_prev);
     json_object_put(s->ul_speed);
@@ -572,11 +587,3 @@ dbs_tick(dbsync_t *s)
         take_sample(s, now_ms);
 }
 
-void
-dbs_download_deleted(dbsync_t *s, const char *hex)
-{
-    json_object_object_del(s->sent, hex);
-    json_object_object_del(s->ul_prev, hex);
-    json_object_object_del(s->ul_speed, hex);
-    submit_rows(s, NULL, false, hex);
-}

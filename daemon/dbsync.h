@@ -11,6 +11,8 @@
 struct muleteerd;
 typedef struct dbsync dbsync_t;
 
+/* dbs_new: also subscribes to dl_deleted: the row of a deleted download
+ * (active or finished) goes at once. */
 dbsync_t *dbs_new(struct muleteerd *d);
 void dbs_free(dbsync_t *s);
 /* dbs_tick: once a second: changed download rows (a download that
@@ -18,7 +20,5 @@ void dbs_free(dbsync_t *s);
  * sample when its interval is due, a full re-sync after the database came
  * back. */
 void dbs_tick(dbsync_t *s);
-/* dbs_download_deleted: its row goes (an active or a finished download). */
-void dbs_download_deleted(dbsync_t *s, const char *hex);
 
 #endif

@@ -324,3 +324,23 @@ dla_id_new(char *out, mt_error_t **err)
 {
     return mt_random_hex(out, DLA_ID_LEN / 2, err);
 }
+
+int
+dla_priority_parse(const char *s, int *out)
+{
+    if (strcmp(s, "low") == 0)
+        *out = DLA_PRIO_LOW;
+    else if (strcmp(s, "normal") == 0)
+        *out = DLA_PRIO_NORMAL;
+    else if (strcmp(s, "high") == 0)
+        *out = DLA_PRIO_HIGH;
+    else
+        return -1;
+    return 0;
+}
+
+const char *
+dla_priority_name(int prio)
+{
+    return prio < 0 ? "low" : prio > 0 ? "high" : "normal";
+}

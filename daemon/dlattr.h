@@ -65,6 +65,15 @@ bool dla_seeding_time_limit_is_valid(int64_t minutes);
 int dla_parse_ratio_limit(json_object *v, const char *what, double *out, mt_error_t **err);
 int dla_parse_seeding_time_limit(json_object *v, const char *what, int *out, mt_error_t **err);
 
+/* Download priorities (kept in the part file and the finished record):
+ * the sources of higher priority downloads are asked first. */
+enum { DLA_PRIO_LOW = -1, DLA_PRIO_NORMAL = 0, DLA_PRIO_HIGH = 1 };
+/* dla_priority_parse: "low", "normal" or "high"; -1 for anything else.
+ * dla_priority_name: the name of a priority (values below 0 are low,
+ * above 0 high). */
+int dla_priority_parse(const char *s, int *out);
+const char *dla_priority_name(int prio);
+
 /* A download id: 32 lower-case hex digits, random, given to a download
  * when it is added and kept by its part file and its finished record. It
  * names one download's life (re-adding the same file makes another), so

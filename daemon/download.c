@@ -8,9 +8,8 @@
 #include "daemon/download.h"
 #include "daemon/blocksel.h"
 #include "daemon/daemon.h"
-#include "daemon/dbsync.h"
+#include "daemon/bus.h"
 #include "daemon/finished.h"
-#include "daemon/history.h"
 #include "daemon/category.h"
 #include "daemon/net.h"
 #include "daemon/rangeset.h"
@@ -206,6 +205,60 @@ count_drop(download_t *dl, dl_src_verdict_t v)
 {
     if (src_is_drop(v) && dl->dropped[v] < UINT32_MAX)
         dl->dropped[v]++;
+}
+
+/* dl_info: what the bus says of the download (its strings are the part
+ * file's: valid until it changes). */
+static void
+dl_info(const download_t *dl, bus_dl_info_t *info)
+{
+    partfile_t *pf = dl->pf;
+    *info = (bus_dl_info_t){
+        .hex = dl->hex,
+        .download_id = pf_download_id(pf),
+        .name = pf_name(pf),
+        .size = pf_size(pf),
+        .category = pf_category(pf),
+        .downloaded = pf_downloaded_bytes(pf),
+        .uploaded = pf_uploaded_bytes(pf),
+        .added_by = pf_added_by(pf),
+        .added_via = pf_added_via(pf),
+    };
+}
+
+/* bus_state: the download's state for the bus. */
+static bus_dl_state_t
+bus_state(const download_t *dl)
+{
+    if (dl->failed)
+        return BUS_DLS_FAILED;
+    if (dl->io_error)
+        return BUS_DLS_ERROR;
+    switch (pf_state(dl->pf)) {
+    case PF_STATE_PAUSED:
+        return BUS_DLS_PAUSED;
+    case PF_STATE_STOPPED:
+        return BUS_DLS_STOPPED;
+    default:
+        return BUS_DLS_ACTIVE;
+    }
+}
+
+/* publish_state: tells the bus the download went from one state to the
+ * one it is in now (nothing when they are the same). */
+static void
+publish_state(const download_t *dl, bus_dl_state_t from)
+{
+    bus_dl_state_t to = bus_state(dl);
+    if (to == from)
+        return;
+    bus_dl_info_t info;
+    dl_info(dl, &info);
+    bus_dl_state_ev_t ev = { .info = &info, .dl = dl, .from = from, .to = to, .error = dl->error };
+    if (to == BUS_DLS_FAILED)
+        bus_publish_dl_failed(dl->q->d->bus, &ev);
+    else
+        bus_publish_dl_state(dl->q->d->bus, &ev);
 }
 
 static void
@@ -1371,12 +1424,12 @@ complete_done(void *arg, int cancelled)
         storage_trouble(dl, c->err, true);
     } else if (c->rc != 0) {
         log_error("download %s: completing failed: %s", dl->hex, c->err->message);
+        bus_dl_state_t from = bus_state(dl);
         dl->completing = false;
         dl->failed = true;
         free(dl->error);
         dl->error = xstrdup(c->err->message);
-        if (d->history != NULL)
-            hist_event(d->history, dl, HIST_FAILED);
+        publish_state(dl, from);
     } else {
         const char *path = pf_complete_path(c->job);
         log_info("download %s: complete: %s", dl->hex, path);
@@ -1384,11 +1437,12 @@ complete_done(void *arg, int cancelled)
         const ed2k_hash_result_t *h = pf_complete_hash(c->job);
         if (h != NULL && stat(path, &st) == 0)
             shared_add(d->shared, path, (uint64_t)st.st_size, (int64_t)st.st_mtime, h);
-        if (d->history != NULL)
-            hist_event(d->history, dl, HIST_COMPLETED);
-        /* it stays listed, as a finished download, until removed */
-        if (d->finished != NULL)
-            fin_add_download(d->finished, dl, path);
+        /* history records it; it stays listed, as a finished download,
+         * until removed */
+        bus_dl_info_t info;
+        dl_info(dl, &info);
+        bus_publish_dl_completed(
+            d->bus, &(bus_dl_completed_t){ .info = &info, .dl = dl, .pf = dl->pf, .path = path });
         dl->deleted = true; /* leaves the queue */
         dl_remove(dl);
     }
@@ -1511,6 +1565,7 @@ storage_trouble(download_t *dl, const mt_error_t *err, bool move)
     if (dl->io_error || dl->deleted)
         return;
     time_t now = clock_mono_s();
+    bus_dl_state_t from = bus_state(dl);
     dl->io_error = true;
     dl->io_move = move;
     dl->io_no_space = err->code == MT_ERR_NO_SPACE;
@@ -1527,6 +1582,7 @@ storage_trouble(download_t *dl, const mt_error_t *err, bool move)
         dl->io_stop = true;
         dl->q->io_stops = true;
     }
+    publish_state(dl, from);
 }
 
 /* Stops the sources of downloads that ran into storage trouble. */
@@ -1560,11 +1616,11 @@ same_fs(const char *a, const char *b)
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
 }
 
-/* clear_trouble: the download leaves the error state of storage trouble
+/* leave_trouble: the download leaves the error state of storage trouble
  * and goes back to what it was doing: its sources are asked again, or the
  * move is tried again (maybe_complete). */
 static void
-clear_trouble(download_t *dl)
+leave_trouble(download_t *dl)
 {
     dl->io_error = false;
     dl->io_stop = false;
@@ -1577,6 +1633,15 @@ clear_trouble(download_t *dl)
         s->next_ask = 0;
         s->failures = 0;
     }
+}
+
+/* clear_trouble: leave_trouble, told to the bus. */
+static void
+clear_trouble(download_t *dl)
+{
+    bus_dl_state_t from = bus_state(dl);
+    leave_trouble(dl);
+    publish_state(dl, from);
 }
 
 /* io_recheck: the periodic re-check of a download in storage trouble. A
@@ -1838,30 +1903,10 @@ source_tick(dl_source_t *s, time_t now)
     }
 }
 
-int
-dl_priority_parse(const char *s, int *out)
-{
-    if (strcmp(s, "low") == 0)
-        *out = DL_PRIO_LOW;
-    else if (strcmp(s, "normal") == 0)
-        *out = DL_PRIO_NORMAL;
-    else if (strcmp(s, "high") == 0)
-        *out = DL_PRIO_HIGH;
-    else
-        return -1;
-    return 0;
-}
-
-const char *
-dl_priority_name(int prio)
-{
-    return prio < 0 ? "low" : prio > 0 ? "high" : "normal";
-}
-
 void
 dl_set_priority(download_t *dl, int prio)
 {
-    pf_set_priority(dl->pf, prio < 0 ? DL_PRIO_LOW : prio > 0 ? DL_PRIO_HIGH : DL_PRIO_NORMAL);
+    pf_set_priority(dl->pf, prio < 0 ? DLA_PRIO_LOW : prio > 0 ? DLA_PRIO_HIGH : DLA_PRIO_NORMAL);
     save_async(dl);
 }
 
@@ -2138,11 +2183,10 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
     }
     log_info("download %s: added \"%s\" (%llu bytes, %zu source(s))%s", dl->hex, pf_name(pf),
              (unsigned long long)l->size, l->n_sources, o->stopped ? ", stopped" : "");
-    if (q->d->history != NULL) {
-        hist_event(q->d->history, dl, HIST_STARTED);
-        if (o->stopped)
-            hist_event(q->d->history, dl, HIST_STOPPED);
-    }
+    bus_dl_info_t info;
+    dl_info(dl, &info);
+    bus_publish_dl_added(q->d->bus,
+                         &(bus_dl_added_t){ .info = &info, .dl = dl, .stopped = o->stopped });
     if (out != NULL)
         *out = dl;
     rc = 0;
@@ -2165,7 +2209,9 @@ stop_sources(download_t *dl)
 int
 dl_pause(download_t *dl)
 {
+    bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_PAUSED);
+    publish_state(dl, from);
     stop_sources(dl);
     save_async(dl);
     return 0;
@@ -2174,10 +2220,9 @@ dl_pause(download_t *dl)
 int
 dl_stop(download_t *dl)
 {
-    muleteerd_t *d = dl->q->d;
-    if (pf_state(dl->pf) != PF_STATE_STOPPED && d->history != NULL)
-        hist_event(d->history, dl, HIST_STOPPED);
+    bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_STOPPED);
+    publish_state(dl, from);
     stop_sources(dl);
     save_async(dl);
     return 0;
@@ -2186,15 +2231,14 @@ dl_stop(download_t *dl)
 int
 dl_resume(download_t *dl)
 {
-    muleteerd_t *d = dl->q->d;
-    if ((pf_state(dl->pf) == PF_STATE_STOPPED || dl->failed) && d->history != NULL)
-        hist_event(d->history, dl, HIST_RESUMED);
+    bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_ACTIVE);
     dl->failed = false;
     if (dl->io_error)
-        clear_trouble(dl); /* tried again now */
+        leave_trouble(dl); /* tried again now */
     free(dl->error);
     dl->error = NULL;
+    publish_state(dl, from);
     for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
         s->next_ask = 0;
         s->failures = 0;
@@ -2248,11 +2292,9 @@ dl_delete(download_t *dl, mt_error_t **err)
     }
     int rc = pf_delete_files(dl->pf, err);
     log_info("download %s: deleted", dl->hex);
-    muleteerd_t *d = dl->q->d;
-    if (d->history != NULL)
-        hist_event(d->history, dl, HIST_DELETED);
-    if (d->dbsync != NULL)
-        dbs_download_deleted(d->dbsync, dl->hex);
+    bus_dl_info_t info;
+    dl_info(dl, &info);
+    bus_publish_dl_deleted(dl->q->d->bus, &(bus_dl_deleted_t){ .info = &info, .dl = dl });
     dl_remove(dl);
     return rc;
 }
@@ -2320,7 +2362,7 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "category", pf_category(pf) != NULL
                                               ? json_object_new_string(pf_category(pf))
                                               : NULL);
-    json_object_object_add(o, "priority", json_object_new_string(dl_priority_name(pf_priority(pf))));
+    json_object_object_add(o, "priority", json_object_new_string(dla_priority_name(pf_priority(pf))));
     json_object_object_add(o, "added_at", json_object_new_int64((int64_t)pf_added_at(pf)));
     json_object_object_add(o, "download_id", pf_download_id(pf) != NULL
                                                  ? json_object_new_string(pf_download_id(pf))

@@ -35,7 +35,7 @@ void dlq_tick(dlq_t *q);
 /* What a new download starts with. Initialise with DL_ADD_OPTS_INIT. */
 typedef struct dl_add_opts {
     const char *category;       /* NULL or "": none; a new name creates the category */
-    int priority;               /* DL_PRIO_* */
+    int priority;               /* DLA_PRIO_* */
     const char *added_by, *added_via;
     const dla_tags_t *tags;     /* NULL: none; a valid set */
     double ratio_limit;         /* dlattr.h; DLA_LIMIT_GLOBAL by default */
@@ -87,12 +87,8 @@ const char *dl_src_verdict_reason(dl_src_verdict_t v);
  * is DL_SRC_KNOWN. */
 dl_src_verdict_t dl_add_source(download_t *dl, uint32_t ip, uint16_t port);
 
-/* Download priorities (stored in the part file): sources of higher
- * priority downloads are asked first. */
-enum { DL_PRIO_LOW = -1, DL_PRIO_NORMAL = 0, DL_PRIO_HIGH = 1 };
-/* dl_priority_parse: "low", "normal" or "high"; -1 for anything else. */
-int dl_priority_parse(const char *s, int *out);
-const char *dl_priority_name(int prio);
+/* dl_set_priority: DLA_PRIO_* (stored in the part file): sources of
+ * higher priority downloads are asked first. */
 void dl_set_priority(download_t *dl, int prio);
 
 int dl_pause(download_t *dl);

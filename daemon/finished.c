@@ -6,10 +6,8 @@
 #include "config.h"
 
 #include "daemon/finished.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dbsync.h"
-#include "daemon/download.h"
-#include "daemon/history.h"
 #include "daemon/partfile.h"
 #include "daemon/shared.h"
 #include "db/db.h"
@@ -44,7 +42,7 @@ struct fin_rec {
     double ratio_limit;
     int seeding_time_limit;
     bool force_start;
-    int priority;   /* DL_PRIO_* */
+    int priority;   /* DLA_PRIO_* */
     int64_t added_at, completed_at, last_activity;
     char *save_path, *content_path;
     char *added_by, *added_via; /* NULL: unknown */
@@ -73,6 +71,8 @@ struct finished {
     int64_t next_save_ms;
     uint64_t seen_generation; /* shared files' generation last compared */
     fin_import_t *import;
+    fin_active_fn is_active; /* fin_set_active_check */
+    void *is_active_ctx;
 };
 
 /* ------------------------------------------------------------- records */
@@ -277,7 +277,7 @@ rec_parse(json_object *o, mt_error_t **err)
     }
     if (get_int(o, "priority", INT_MIN, INT_MAX, 0, &x, err) != 0)
         goto fail;
-    r->priority = x < 0 ? DL_PRIO_LOW : x > 0 ? DL_PRIO_HIGH : DL_PRIO_NORMAL;
+    r->priority = x < 0 ? DLA_PRIO_LOW : x > 0 ? DLA_PRIO_HIGH : DLA_PRIO_NORMAL;
     if (get_int(o, "added_at", 0, FIN_MAX_TIME, 0, &r->added_at, err) != 0 ||
         get_int(o, "completed_at", 0, FIN_MAX_TIME, 0, &r->completed_at, err) != 0 ||
         get_int(o, "last_activity", 0, FIN_MAX_TIME, 0, &r->last_activity, err) != 0)
@@ -355,7 +355,7 @@ fin_to_json(const fin_rec_t *r)
     json_object_object_add(o, "ratio_limit", json_object_new_double(r->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(r->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(r->force_start));
-    json_object_object_add(o, "priority", json_object_new_string(dl_priority_name(r->priority)));
+    json_object_object_add(o, "priority", json_object_new_string(dla_priority_name(r->priority)));
     json_object_object_add(o, "added_at", json_object_new_int64(r->added_at));
     json_object_object_add(o, "completed_at", json_object_new_int64(r->completed_at));
     json_object_object_add(o, "save_path", json_object_new_string(r->save_path));
@@ -477,8 +477,7 @@ add_records(finished_t *f, json_object *arr, const char *where, size_t *skipped)
         }
         bool found;
         find_index(f, r->hash, &found);
-        bool active = f->d != NULL && f->d->downloads != NULL &&
-                      dlq_find(f->d->downloads, r->hash) != NULL;
+        bool active = f->is_active != NULL && f->is_active(f->is_active_ctx, r->hash);
         if (found || active) {
             log_warn("finished: %s: record %zu skipped: %s is listed already", where, i, r->hex);
             rec_free(r);
@@ -701,6 +700,20 @@ take_import(finished_t *f)
 
 /* ------------------------------------------------------------- life */
 
+/* A download completed: its record, from its part file. */
+static void
+on_completed(void *ctx, const bus_dl_completed_t *ev)
+{
+    fin_add_partfile(ctx, ev->pf, ev->path);
+}
+
+void
+fin_set_active_check(finished_t *f, fin_active_fn fn, void *ctx)
+{
+    f->is_active = fn;
+    f->is_active_ctx = ctx;
+}
+
 finished_t *
 finished_new(muleteerd_t *d)
 {
@@ -711,6 +724,7 @@ finished_new(muleteerd_t *d)
     share_files(f);
     if (!f->imported)
         start_import(f);
+    bus_on_dl_completed(d->bus, on_completed, f);
     return f;
 }
 
@@ -719,6 +733,7 @@ finished_free(finished_t *f)
 {
     if (f == NULL)
         return;
+    bus_unsubscribe_ctx(f->d->bus, f);
     if (f->dirty || f->counters_dirty) {
         mt_error_t *err = NULL;
         if (fin_save(f, &err) != 0) {
@@ -947,9 +962,8 @@ clamp_time(time_t t)
 }
 
 void
-fin_add_download(finished_t *f, const download_t *dl, const char *content_path)
+fin_add_partfile(finished_t *f, const partfile_t *pf, const char *content_path)
 {
-    partfile_t *pf = dl_partfile(dl);
     fin_rec_t *r = xcalloc(1, sizeof *r);
     memcpy(r->hash, pf_hash(pf), ED2K_HASH_LEN);
     ed2k_hash_to_hex(r->hash, r->hex);
@@ -960,8 +974,8 @@ fin_add_download(finished_t *f, const download_t *dl, const char *content_path)
     r->ratio_limit = pf_ratio_limit(pf);
     r->seeding_time_limit = pf_seeding_time_limit(pf);
     r->force_start = pf_force_start(pf);
-    r->priority = pf_priority(pf) < 0 ? DL_PRIO_LOW : pf_priority(pf) > 0 ? DL_PRIO_HIGH
-                                                                        : DL_PRIO_NORMAL;
+    r->priority = pf_priority(pf) < 0 ? DLA_PRIO_LOW : pf_priority(pf) > 0 ? DLA_PRIO_HIGH
+                                                                        : DLA_PRIO_NORMAL;
     r->added_at = clamp_time(pf_added_at(pf));
     r->completed_at = clamp_time(pf_completed_at(pf) > 0 ? pf_completed_at(pf) : time(NULL));
     r->last_activity = clamp_time(pf_last_activity(pf));
@@ -1058,7 +1072,7 @@ fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err)
 int
 fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err)
 {
-    r->priority = priority < 0 ? DL_PRIO_LOW : priority > 0 ? DL_PRIO_HIGH : DL_PRIO_NORMAL;
+    r->priority = priority < 0 ? DLA_PRIO_LOW : priority > 0 ? DLA_PRIO_HIGH : DLA_PRIO_NORMAL;
     return changed(f, err);
 }
 
@@ -1095,8 +1109,8 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
         log_warn("finished %s: %s is not the shared file of this download; left on disk",
                  r->hex, r->content_path);
     }
-    if (d != NULL && d->history != NULL) {
-        hist_info_t info = {
+    {
+        bus_dl_info_t info = {
             .hex = r->hex,
             .download_id = fin_download_id(r),
             .name = r->name,
@@ -1109,10 +1123,9 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
             .completed = true,
             .completed_at = r->completed_at,
         };
-        hist_event_info(d->history, &info, HIST_DELETED);
+        /* the history keeps its row, completed; its downloads row goes */
+        bus_publish_dl_deleted(d != NULL ? d->bus : NULL, &(bus_dl_deleted_t){ .info = &info });
     }
-    if (d != NULL && d->dbsync != NULL)
-        dbs_download_deleted(d->dbsync, r->hex);
     log_info("finished %s: \"%s\" forgotten", r->hex, r->name);
     rec_free(r);
     memmove(&f->v[at], &f->v[at + 1], (f->n - at - 1) * sizeof *f->v);

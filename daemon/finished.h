@@ -19,7 +19,7 @@
 #define FIN_MAX_FILE_SIZE (64u << 20) /* largest finished.json read */
 
 struct muleteerd;
-struct download;
+struct partfile;
 typedef struct finished finished_t;
 typedef struct fin_rec fin_rec_t;
 
@@ -48,10 +48,15 @@ size_t fin_count(const finished_t *f);
 fin_rec_t *fin_get(const finished_t *f, size_t i);
 fin_rec_t *fin_find(const finished_t *f, const uint8_t hash[16]);
 
-/* fin_add_download: the record of a download whose file was moved to
+/* fin_add_partfile: the record of a download whose file was moved to
  * content_path (its part file's attributes and counters are copied);
- * saved at once (a failed save is logged and retried by fin_tick). */
-void fin_add_download(finished_t *f, const struct download *dl, const char *content_path);
+ * saved at once (a failed save is logged and retried by fin_tick).
+ * finished_new subscribes it to the bus's dl_completed. */
+void fin_add_partfile(finished_t *f, const struct partfile *pf, const char *content_path);
+/* fin_set_active_check: fn tells whether a hash is an active download,
+ * whose record an import must not add. */
+typedef bool (*fin_active_fn)(void *ctx, const uint8_t hash[16]);
+void fin_set_active_check(finished_t *f, fin_active_fn fn, void *ctx);
 /* fin_on_upload: bytes of the file with that hash were sent to a peer. */
 void fin_on_upload(finished_t *f, const uint8_t hash[16], uint64_t bytes);
 /* fin_category_renamed: records labelled old take new_name (NULL: none);
@@ -97,8 +102,8 @@ int fin_set_share_limits(finished_t *f, fin_rec_t *r, double ratio_limit, int se
                          mt_error_t **err);
 int fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err);
 int fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err);
-/* fin_remove: forgets r (freed), records the history event "deleted" (the
- * history row stays "completed"), deletes its downloads row. With
+/* fin_remove: forgets r (freed) and publishes dl_deleted (its history row
+ * stays "completed", its downloads row goes). With
  * delete_file it also removes the file from disk, when the shared list
  * holds it at content_path with the record's hash (a file that changed or
  * is gone is left alone; *file_removed says which), and rescans the shared

@@ -7,12 +7,9 @@
 #include "config.h"
 
 #include "daemon/history.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/download.h"
-#include "daemon/finished.h"
-#include "daemon/partfile.h"
 #include "db/db.h"
-#include "ed2k/hash.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -29,6 +26,15 @@
 #include <unistd.h>
 
 #define HIST_MAX_JOURNAL (64u << 20) /* bytes read back at start */
+
+typedef enum {
+    HIST_STARTED = 0,
+    HIST_STOPPED,
+    HIST_RESUMED,
+    HIST_COMPLETED,
+    HIST_DELETED,
+    HIST_FAILED,
+} hist_kind_t;
 
 static const char *
 kind_name(hist_kind_t k)
@@ -55,7 +61,7 @@ struct history {
     pthread_mutex_t lock;
     uint64_t submitted, applied;
     uint64_t dropped_seen;
-    bool reconciled; /* hist_reconcile ran: run it again after dropped jobs */
+    char *live; /* hist_reconcile's list as JSON: submitted again after dropped jobs */
 };
 
 typedef struct {
@@ -186,6 +192,48 @@ replay(history_t *h)
     return n;
 }
 
+/* ---- the downloads' events ---- */
+
+static void record(history_t *h, const bus_dl_info_t *in, hist_kind_t kind);
+
+static void
+on_added(void *ctx, const bus_dl_added_t *ev)
+{
+    record(ctx, ev->info, HIST_STARTED);
+    if (ev->stopped)
+        record(ctx, ev->info, HIST_STOPPED);
+}
+
+/* Pausing is no transition of the history; neither is storage trouble
+ * (it clears by itself). */
+static void
+on_state(void *ctx, const bus_dl_state_ev_t *ev)
+{
+    if (ev->to == BUS_DLS_STOPPED)
+        record(ctx, ev->info, HIST_STOPPED);
+    else if ((ev->from == BUS_DLS_STOPPED || ev->from == BUS_DLS_FAILED) &&
+             (ev->to == BUS_DLS_ACTIVE || ev->to == BUS_DLS_PAUSED))
+        record(ctx, ev->info, HIST_RESUMED);
+}
+
+static void
+on_failed(void *ctx, const bus_dl_state_ev_t *ev)
+{
+    record(ctx, ev->info, HIST_FAILED);
+}
+
+static void
+on_completed(void *ctx, const bus_dl_completed_t *ev)
+{
+    record(ctx, ev->info, HIST_COMPLETED);
+}
+
+static void
+on_deleted(void *ctx, const bus_dl_deleted_t *ev)
+{
+    record(ctx, ev->info, HIST_DELETED);
+}
+
 history_t *
 hist_new(muleteerd_t *d)
 {
@@ -199,6 +247,11 @@ hist_new(muleteerd_t *d)
     size_t n = replay(h);
     if (n > 0)
         log_info("history: %zu event(s) of an earlier run to write", n);
+    bus_on_dl_added(d->bus, on_added, h);
+    bus_on_dl_state(d->bus, on_state, h);
+    bus_on_dl_failed(d->bus, on_failed, h);
+    bus_on_dl_completed(d->bus, on_completed, h);
+    bus_on_dl_deleted(d->bus, on_deleted, h);
     h->fd = open(h->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (h->fd < 0)
         log_error("history: cannot open %s: %s (events go straight to the database)", h->path,
@@ -211,35 +264,18 @@ hist_free(history_t *h)
 {
     if (h == NULL)
         return;
+    bus_unsubscribe_ctx(h->d->bus, h);
     if (h->fd >= 0)
         close(h->fd);
     pthread_mutex_destroy(&h->lock);
+    free(h->live);
     free(h->path);
     free(h);
 }
 
-void
-hist_event(history_t *h, const download_t *dl, hist_kind_t kind)
-{
-    partfile_t *pf = dl_partfile(dl);
-    char hex[33];
-    ed2k_hash_to_hex(pf_hash(pf), hex);
-    hist_info_t info = {
-        .hex = hex,
-        .download_id = pf_download_id(pf),
-        .name = pf_name(pf),
-        .size = pf_size(pf),
-        .category = pf_category(pf),
-        .downloaded = pf_downloaded_bytes(pf),
-        .uploaded = pf_uploaded_bytes(pf),
-        .added_by = pf_added_by(pf),
-        .added_via = pf_added_via(pf),
-    };
-    hist_event_info(h, &info, kind);
-}
-
-void
-hist_event_info(history_t *h, const hist_info_t *in, hist_kind_t kind)
+/* record: journals an event and submits it to the database. */
+static void
+record(history_t *h, const bus_dl_info_t *in, hist_kind_t kind)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -327,6 +363,17 @@ rec_job_free(void *arg)
     free(j);
 }
 
+static int rec_job_run(PGconn *conn, void *arg, mt_error_t **err);
+
+static void
+submit_reconcile(history_t *h)
+{
+    rec_job_t *j = xcalloc(1, sizeof *j);
+    j->node = xstrdup(conf_get_str(h->d->conf, "node_name"));
+    j->live = xstrdup(h->live);
+    dbw_submit(h->d->db, "history-reconcile", rec_job_run, j, rec_job_free);
+}
+
 static int
 rec_job_run(PGconn *conn, void *arg, mt_error_t **err)
 {
@@ -354,42 +401,27 @@ rec_job_run(PGconn *conn, void *arg, mt_error_t **err)
     return 0;
 }
 
-static void
-add_live(json_object *arr, const char *id, const uint8_t hash[16], bool active,
-         const char *status)
-{
-    if (id == NULL)
-        return;
-    char hex[33];
-    ed2k_hash_to_hex(hash, hex);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "download_id", json_object_new_string(id));
-    json_object_object_add(o, "hash", json_object_new_string(hex));
-    json_object_object_add(o, "active", json_object_new_boolean(active));
-    json_object_object_add(o, "status", json_object_new_string(status));
-    json_object_array_add(arr, o);
-}
-
 void
-hist_reconcile(history_t *h)
+hist_reconcile(history_t *h, const hist_live_t *live, size_t n)
 {
-    muleteerd_t *d = h->d;
     json_object *arr = json_object_new_array();
-    for (size_t i = 0; d->downloads != NULL && i < dlq_count(d->downloads); i++) {
-        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
-        add_live(arr, pf_download_id(pf), pf_hash(pf), true,
-                 pf_state(pf) == PF_STATE_STOPPED ? "stopped" : "downloading");
+    for (size_t i = 0; i < n; i++) {
+        if (live[i].download_id == NULL)
+            continue;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "download_id", json_object_new_string(live[i].download_id));
+        json_object_object_add(o, "hash", json_object_new_string(live[i].hex));
+        json_object_object_add(o, "active", json_object_new_boolean(live[i].active));
+        json_object_object_add(o, "status",
+                               json_object_new_string(!live[i].active  ? "completed"
+                                                      : live[i].stopped ? "stopped"
+                                                                        : "downloading"));
+        json_object_array_add(arr, o);
     }
-    for (size_t i = 0; d->finished != NULL && i < fin_count(d->finished); i++) {
-        fin_rec_t *r = fin_get(d->finished, i);
-        add_live(arr, fin_download_id(r), fin_hash(r), false, "completed");
-    }
-    rec_job_t *j = xcalloc(1, sizeof *j);
-    j->node = xstrdup(conf_get_str(d->conf, "node_name"));
-    j->live = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    free(h->live);
+    h->live = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
     json_object_put(arr);
-    h->reconciled = true;
-    dbw_submit(d->db, "history-reconcile", rec_job_run, j, rec_job_free);
+    submit_reconcile(h);
 }
 
 void
@@ -417,7 +449,7 @@ hist_tick(history_t *h)
         pthread_mutex_unlock(&h->lock);
         size_t n = replay(h);
         log_warn("history: database jobs were dropped; %zu journaled event(s) submitted again", n);
-        if (h->reconciled)
-            hist_reconcile(h); /* it may have been one of them */
+        if (h->live != NULL)
+            submit_reconcile(h); /* it may have been one of them */
     }
 }

@@ -9,6 +9,7 @@ DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmted2k.a
 noinst_LIBRARIES += daemon/libmuleteerd.a
 daemon_libmuleteerd_a_SOURCES = \
 	daemon/daemon.h \
+	daemon/bus.c daemon/bus.h \
 	daemon/control.c daemon/control.h \
 	daemon/db_worker.c daemon/db_worker.h \
 	daemon/dbsync.c daemon/dbsync.h \
@@ -39,6 +40,12 @@ bin_PROGRAMS += bin/muleteerd
 bin_muleteerd_SOURCES = daemon/main.c
 bin_muleteerd_CFLAGS = $(DAEMON_CFLAGS)
 bin_muleteerd_LDADD = $(DAEMON_LIBS)
+
+check_PROGRAMS += tests/unit/check_bus
+TESTS += tests/unit/check_bus
+tests_unit_check_bus_SOURCES = tests/unit/check_bus.c
+tests_unit_check_bus_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_bus_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/check_control
 TESTS += tests/unit/check_control

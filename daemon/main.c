@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/bus.h"
 #include "daemon/cmd_transfer.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
@@ -38,6 +39,7 @@
 #include "daemon/upload.h"
 #include "daemon/worker.h"
 #include "db/db.h"
+#include "ed2k/hash.h"
 #include "db/migrate.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -172,6 +174,29 @@ apply_open_files(const muleteerd_t *d)
                  "part files use at most %lld descriptors",
                  want, (long long)rl.rlim_cur, max);
     pf_set_max_open_files((size_t)max);
+}
+
+/* reconcile_history: the history rows of downloads that are gone, or of
+ * an older version, against the downloads loaded at start. */
+static void
+reconcile_history(muleteerd_t *d)
+{
+    size_t n = dlq_count(d->downloads), m = fin_count(d->finished);
+    hist_live_t *live = xcalloc(n + m + 1, sizeof *live);
+    char(*hex)[33] = xcalloc(n + m + 1, sizeof *hex);
+    for (size_t i = 0; i < n; i++) {
+        partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
+        ed2k_hash_to_hex(pf_hash(pf), hex[i]);
+        live[i] = (hist_live_t){ .download_id = pf_download_id(pf), .hex = hex[i], .active = true,
+                                 .stopped = pf_state(pf) == PF_STATE_STOPPED };
+    }
+    for (size_t i = 0; i < m; i++) {
+        fin_rec_t *r = fin_get(d->finished, i);
+        live[n + i] = (hist_live_t){ .download_id = fin_download_id(r), .hex = fin_hex(r) };
+    }
+    hist_reconcile(d->history, live, n + m);
+    free(hex);
+    free(live);
 }
 
 /* ensure_dir is below; declared here for main's start-up. */
@@ -397,6 +422,7 @@ main(int argc, char **argv)
         log_error("cannot create the event loop");
         return 1;
     }
+    d.bus = bus_new();
     int rc = 1;
     if (ensure_dir(conf_get_str(conf, "state_dir"), &err) != 0)
         goto out;
@@ -439,8 +465,7 @@ main(int argc, char **argv)
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0)
         goto out;
-    /* history rows of downloads that are gone, or of an older version */
-    hist_reconcile(d.history);
+    reconcile_history(&d);
 
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
@@ -501,6 +526,7 @@ out:
         event_free(d.sig_int);
         event_free(d.sig_hup);
     }
+    bus_free(d.bus);
     event_base_free(d.base);
     conf_free(d.conf);
     free(d.conf_file);
