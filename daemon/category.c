@@ -1,17 +1,15 @@
 /* category.c: download categories: validation, incoming directories
  * (confined to incoming_dir and download_roots, created, and refused when
- * not writable), $state_dir/categories.json
- * (rewritten atomically on each change: changes are rare and small), the
- * categories table (replaced as a whole after a change or an outage), and
- * the control commands. Renaming or removing a category updates the
- * downloads and finished downloads that carry it. */
+ * not writable), $state_dir/categories.json (rewritten atomically on each
+ * change: changes are rare and small) and the categories table (replaced
+ * as a whole after a change or an outage). Each change is published on the
+ * bus: the downloads and finished downloads that carry a category follow
+ * its renaming or removal. */
 #include "config.h"
 
 #include "daemon/category.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/download.h"
-#include "daemon/finished.h"
-#include "daemon/partfile.h"
 #include "db/db.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -31,8 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAT_MAX 1000
-#define CAT_MAX_NAME 255
 
 typedef struct cat {
     char *name, *path, *comment;
@@ -437,10 +433,9 @@ cat_free(categories_t *c)
     free(c);
 }
 
-/* add: a new category after its checks; *out the new entry. */
-static int
-add(categories_t *c, const char *name, const char *path, int priority, int colour,
-    const char *comment, mt_error_t **err)
+int
+cat_add(categories_t *c, const char *name, const char *path, int priority, int colour,
+        const char *comment, mt_error_t **err)
 {
     if (check_name(name, err) != 0)
         return -1;
@@ -467,7 +462,10 @@ add(categories_t *c, const char *name, const char *path, int priority, int colou
     k->comment = xstrdup(comment != NULL ? comment : "");
     k->created = time(NULL);
     log_info("categories: added \"%s\" (%s)", name, p);
-    return save(c, err);
+    int rc = save(c, err);
+    bus_publish_cat_added(c->d->bus,
+                          &(bus_category_t){ .name = k->name, .old_name = k->name, .path = k->path });
+    return rc;
 }
 
 int
@@ -475,93 +473,20 @@ cat_ensure(categories_t *c, const char *name, mt_error_t **err)
 {
     if (name == NULL || *name == '\0' || find(c, name) != NULL)
         return 0;
-    return add(c, name, NULL, 0, 0, NULL, err);
+    return cat_add(c, name, NULL, 0, 0, NULL, err);
 }
 
-/* ------------------------------------------------------------ commands */
-
-static int
-opt_str(json_object *args, const char *key, size_t max, const char **out, mt_error_t **err)
-{
-    json_object *v = NULL;
-    *out = NULL;
-    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) > max) {
-        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be a string of at most %zu bytes", key, max);
-        return -1;
-    }
-    *out = json_object_get_string(v);
-    return 0;
-}
-
-static int
-opt_int(json_object *args, const char *key, int lo, int hi, bool *has, int *out, mt_error_t **err)
-{
-    json_object *v = NULL;
-    *has = false;
-    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo ||
-        json_object_get_int64(v) > hi) {
-        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be an integer %d-%d", key, lo, hi);
-        return -1;
-    }
-    *has = true;
-    *out = (int)json_object_get_int64(v);
-    return 0;
-}
+/* ------------------------------------------------------------ changes */
 
 int
-cat_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+cat_edit(categories_t *c, const char *name, const cat_change_t *ch, mt_error_t **err)
 {
-    (void)args;
-    (void)err;
-    muleteerd_t *d = ctx;
-    *result = json_object_new_object();
-    json_object_object_add(*result, "categories", all_json(d->categories));
-    return 0;
-}
-
-int
-cat_cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    muleteerd_t *d = ctx;
-    const char *name, *path, *comment;
-    bool hp, hc;
-    int prio = 0, colour = 0;
-    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
-        opt_str(args, "incoming_path", PATH_MAX, &path, err) != 0 ||
-        opt_str(args, "comment", 4096, &comment, err) != 0 ||
-        opt_int(args, "priority", -100, 100, &hp, &prio, err) != 0 ||
-        opt_int(args, "colour", 0, 0xFFFFFF, &hc, &colour, err) != 0)
-        return -1;
-    if (add(d->categories, name, path, prio, colour, comment, err) != 0)
-        return -1;
-    *result = cat_json(find(d->categories, name));
-    return 0;
-}
-
-int
-cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    muleteerd_t *d = ctx;
-    categories_t *c = d->categories;
-    const char *name, *new_name, *path, *comment;
-    bool hp, hc;
-    int prio = 0, colour = 0;
-    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
-        opt_str(args, "new_name", CAT_MAX_NAME + 1, &new_name, err) != 0 ||
-        opt_str(args, "incoming_path", PATH_MAX, &path, err) != 0 ||
-        opt_str(args, "comment", 4096, &comment, err) != 0 ||
-        opt_int(args, "priority", -100, 100, &hp, &prio, err) != 0 ||
-        opt_int(args, "colour", 0, 0xFFFFFF, &hc, &colour, err) != 0)
-        return -1;
     cat_t *k = find(c, name);
     if (k == NULL) {
         mt_error_set(err, MT_ERR_NOT_FOUND, "no category \"%s\"", name != NULL ? name : "");
         return -1;
     }
+    const char *new_name = ch->new_name;
     bool renaming = new_name != NULL && strcmp(new_name, k->name) != 0;
     if (renaming && check_name(new_name, err) != 0)
         return -1;
@@ -570,18 +495,10 @@ cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **er
         return -1;
     }
     char *dir = NULL;
-    if (path != NULL && *path != '\0' && (dir = check_path(c, path, err)) == NULL)
+    if (ch->path != NULL && *ch->path != '\0' && (dir = check_path(c, ch->path, err)) == NULL)
         return -1;
+    char *old_name = xstrdup(k->name);
     if (renaming) {
-        /* the downloads that carry the old name carry the new one */
-        dlq_t *q = d->downloads;
-        for (size_t i = 0; i < dlq_count(q); i++) {
-            partfile_t *pf = dl_partfile(dlq_get(q, i));
-            if (pf_category(pf) != NULL && strcmp(pf_category(pf), k->name) == 0)
-                pf_set_category(pf, new_name, NULL);
-        }
-        if (d->finished != NULL)
-            fin_category_renamed(d->finished, k->name, new_name);
         log_info("categories: \"%s\" renamed \"%s\"", k->name, new_name);
         free(k->name);
         k->name = xstrdup(new_name);
@@ -590,53 +507,48 @@ cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **er
         free(k->path);
         k->path = dir;
     }
-    if (comment != NULL) {
+    if (ch->comment != NULL) {
         free(k->comment);
-        k->comment = xstrdup(comment);
+        k->comment = xstrdup(ch->comment);
     }
-    if (hp)
-        k->priority = prio;
-    if (hc)
-        k->colour = colour;
-    if (save(c, err) != 0)
-        return -1;
-    *result = cat_json(k);
-    return 0;
+    if (ch->has_priority)
+        k->priority = ch->priority;
+    if (ch->has_colour)
+        k->colour = ch->colour;
+    /* the downloads that carry the old name carry the new one */
+    bus_publish_cat_changed(c->d->bus,
+                            &(bus_category_t){ .name = k->name, .old_name = old_name, .path = k->path });
+    free(old_name);
+    return save(c, err);
 }
 
 int
-cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+cat_remove(categories_t *c, const char *name, mt_error_t **err)
 {
-    muleteerd_t *d = ctx;
-    categories_t *c = d->categories;
-    const char *name;
-    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0)
-        return -1;
     cat_t *k = find(c, name);
     if (k == NULL) {
         mt_error_set(err, MT_ERR_NOT_FOUND, "no category \"%s\"", name != NULL ? name : "");
         return -1;
     }
-    size_t cleared = 0;
-    dlq_t *q = d->downloads;
-    for (size_t i = 0; i < dlq_count(q); i++) {
-        partfile_t *pf = dl_partfile(dlq_get(q, i));
-        if (pf_category(pf) != NULL && strcmp(pf_category(pf), k->name) == 0) {
-            pf_set_category(pf, NULL, NULL);
-            cleared++;
-        }
-    }
-    if (d->finished != NULL)
-        cleared += fin_category_renamed(d->finished, k->name, NULL);
-    log_info("categories: removed \"%s\" (%zu download(s) without a category now)", k->name, cleared);
+    /* the downloads that carry it carry none from now on */
+    bus_publish_cat_removed(c->d->bus, &(bus_category_t){ .name = k->name, .old_name = k->name });
+    log_info("categories: removed \"%s\"", k->name);
     cat_clear(k);
     size_t idx = (size_t)(k - c->v);
     memmove(&c->v[idx], &c->v[idx + 1], (c->n - idx - 1) * sizeof *c->v);
     c->n--;
-    if (save(c, err) != 0)
-        return -1;
-    *result = json_object_new_object();
-    json_object_object_add(*result, "removed", json_object_new_boolean(true));
-    json_object_object_add(*result, "downloads", json_object_new_int64((int64_t)cleared));
-    return 0;
+    return save(c, err);
+}
+
+json_object *
+cat_to_json(const categories_t *c, const char *name)
+{
+    const cat_t *k = find(c, name);
+    return k != NULL ? cat_json(k) : NULL;
+}
+
+json_object *
+cat_list_json(const categories_t *c)
+{
+    return all_json(c);
 }

@@ -30,9 +30,29 @@ int cat_ensure(categories_t *c, const char *name, mt_error_t **err);
 /* cat_tick: writes the table after changes and after a database outage. */
 void cat_tick(categories_t *c);
 
-int cat_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int cat_cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* Changes, each saved (categories.json) and published on the bus. cat_add:
+ * a new category (path NULL or "": incoming_dir/NAME; a relative one is
+ * under incoming_dir; confined to incoming_dir and download_roots, and
+ * created): MT_ERR_INVALID for a bad name or path, MT_ERR_EXISTS,
+ * MT_ERR_TOO_LARGE past CAT_MAX; cat_added. cat_edit: the members of ch
+ * that are set (NULL / has_* false: unchanged): MT_ERR_NOT_FOUND, and the
+ * errors of cat_add; cat_changed. cat_remove: MT_ERR_NOT_FOUND;
+ * cat_removed. MT_ERR_IO when the change was made but not saved. */
+#define CAT_MAX 1000
+#define CAT_MAX_NAME 255
+int cat_add(categories_t *c, const char *name, const char *path, int priority, int colour,
+            const char *comment, mt_error_t **err);
+typedef struct cat_change {
+    const char *new_name, *path, *comment;
+    bool has_priority, has_colour;
+    int priority, colour;
+} cat_change_t;
+int cat_edit(categories_t *c, const char *name, const cat_change_t *ch, mt_error_t **err);
+int cat_remove(categories_t *c, const char *name, mt_error_t **err);
+/* cat_to_json: {name, incoming_path, priority, colour, comment, created},
+ * NULL when there is no such category; cat_list_json: all of them, an
+ * array. The caller puts them. */
+json_object *cat_to_json(const categories_t *c, const char *name);
+json_object *cat_list_json(const categories_t *c);
 
 #endif

@@ -1743,12 +1743,39 @@ dl_remove(download_t *dl)
         download_free(dl);
 }
 
+/* relabel: the downloads labelled old take new_name (NULL: none); saved
+ * with the next metadata save. */
+static void
+relabel(dlq_t *q, const char *old, const char *new_name)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        partfile_t *pf = q->dls[i]->pf;
+        if (pf_category(pf) != NULL && strcmp(pf_category(pf), old) == 0)
+            pf_set_category(pf, new_name, NULL);
+    }
+}
+
+static void
+on_cat_changed(void *ctx, const bus_category_t *ev)
+{
+    if (strcmp(ev->old_name, ev->name) != 0)
+        relabel(ctx, ev->old_name, ev->name);
+}
+
+static void
+on_cat_removed(void *ctx, const bus_category_t *ev)
+{
+    relabel(ctx, ev->name, NULL);
+}
+
 dlq_t *
 dlq_new(muleteerd_t *d)
 {
     dlq_t *q = xcalloc(1, sizeof *q);
     q->d = d;
     q->last_save = clock_mono_s();
+    bus_on_cat_changed(d->bus, on_cat_changed, q);
+    bus_on_cat_removed(d->bus, on_cat_removed, q);
     return q;
 }
 
@@ -1828,6 +1855,7 @@ dlq_free(dlq_t *q)
 {
     if (q == NULL)
         return;
+    bus_unsubscribe_ctx(q->d->bus, q);
     for (size_t i = 0; i < q->n; i++) {
         q->dls[i]->deleted = true;
         if (q->dls[i]->refs == 0)

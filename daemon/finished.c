@@ -700,6 +700,20 @@ take_import(finished_t *f)
 
 /* ------------------------------------------------------------- life */
 
+/* A category renamed or removed: the records that carry it follow. */
+static void
+on_cat_changed(void *ctx, const bus_category_t *ev)
+{
+    if (strcmp(ev->old_name, ev->name) != 0)
+        fin_category_renamed(ctx, ev->old_name, ev->name);
+}
+
+static void
+on_cat_removed(void *ctx, const bus_category_t *ev)
+{
+    fin_category_renamed(ctx, ev->name, NULL);
+}
+
 /* A download completed: its record, from its part file. */
 static void
 on_completed(void *ctx, const bus_dl_completed_t *ev)
@@ -725,6 +739,8 @@ finished_new(muleteerd_t *d)
     if (!f->imported)
         start_import(f);
     bus_on_dl_completed(d->bus, on_completed, f);
+    bus_on_cat_changed(d->bus, on_cat_changed, f);
+    bus_on_cat_removed(d->bus, on_cat_removed, f);
     return f;
 }
 

@@ -24,6 +24,7 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/finished.c daemon/finished.h \
 	daemon/upload.c daemon/upload.h \
 	daemon/cmd_transfer.c daemon/cmd_transfer.h \
+	daemon/cmd_category.c daemon/cmd_category.h \
 	daemon/server.c daemon/server.h \
 	daemon/serverlist.c daemon/serverlist.h \
 	daemon/search.c daemon/search.h \

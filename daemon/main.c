@@ -34,6 +34,7 @@
 #include "daemon/dbsync.h"
 #include "daemon/history.h"
 #include "daemon/category.h"
+#include "daemon/cmd_category.h"
 #include "daemon/shared.h"
 #include "daemon/status.h"
 #include "daemon/upload.h"
