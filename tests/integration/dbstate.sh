@@ -85,6 +85,10 @@ srv_row() { [ "$(PSQL "SELECT connected::int || ':' || is_static::int FROM serve
 check "B's server is in the servers table, connected" eventually 20 srv_row
 offered() { grep -q "offer conn=[0-9]* id=[0-9]* files=2" "$T/server.log"; }
 check "A publishes its files on the server" eventually 20 offered
+# (the servers row above may still say what B had before its kill -9: a
+# local search needs the live connection)
+b_connected() { mcli "$T/b" --json server | grep -q '"state": *"connected"'; }
+eventually 20 b_connected
 mcli "$T/b" search --local --wait 10 episode >/dev/null
 result_row() { [ "$(PSQL "SELECT r.name || ':' || r.size || ':' || s.state FROM search_results r JOIN searches s ON s.node = r.node AND s.id = r.search_id WHERE r.node = 'node-b' AND r.hash = '$EP'")" = "episode.bin:1500000:finished" ]; }
 check "a search and its result reach searches and search_results" eventually 10 result_row
