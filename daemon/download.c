@@ -1011,10 +1011,11 @@ after_data(dlq_t *q, int rc)
     return rc;
 }
 
-int
-dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
+/* on_packet: a packet of the download side (peer_handler_t). */
+static int
+on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
 {
-    dlq_t *q = d->downloads;
+    dlq_t *q = ctx;
     dl_peer_t *dp = dlpeer(p, false);
     dl_source_t *act = dp != NULL ? dp->active : NULL;
     uint8_t hash[16];
@@ -1173,10 +1174,10 @@ dl_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
 
 /* ---------------------------------------------------- connection events */
 
-void
-dl_on_peer_ready(muleteerd_t *d, peer_t *p)
+static void
+on_peer_ready(void *ctx, peer_t *p)
 {
-    (void)d;
+    (void)ctx;
     dl_peer_t *dp = dlpeer(p, false);
     if (dp == NULL)
         return;
@@ -1241,10 +1242,10 @@ src_closed(dl_source_t *s, bool data_flowed)
     src_set_state(s, SRC_IDLE);
 }
 
-void
-dl_on_peer_closed(muleteerd_t *d, peer_t *p, const char *reason)
+static void
+on_peer_closed(void *ctx, peer_t *p, const char *reason)
 {
-    (void)d;
+    (void)ctx;
     dl_peer_t *dp = dlpeer(p, false);
     if (dp == NULL)
         return;
@@ -1776,6 +1777,10 @@ dlq_new(muleteerd_t *d)
     q->last_save = clock_mono_s();
     bus_on_cat_changed(d->bus, on_cat_changed, q);
     bus_on_cat_removed(d->bus, on_cat_removed, q);
+    peer_mgr_add_handler(d->peers, &(peer_handler_t){ .ready = on_peer_ready,
+                                                      .closed = on_peer_closed,
+                                                      .packet = on_packet,
+                                                      .ctx = q });
     return q;
 }
 

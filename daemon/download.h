@@ -19,6 +19,8 @@ struct muleteerd;
 typedef struct dlq dlq_t;
 typedef struct download download_t;
 
+/* dlq_new: the download side; handles its packets on d->peers (peer.h),
+ * follows category changes on d->bus. */
 dlq_t *dlq_new(struct muleteerd *d);
 /* dlq_load: resumes every download found in temp_dir (a bad metadata file
  * is logged and left alone); queues the speculative verification of parts
@@ -110,11 +112,5 @@ partfile_t *dl_partfile(const download_t *dl);
 /* dl_to_json: a description for the control socket (caller puts it). */
 json_object *dl_to_json(const download_t *dl);
 
-/* Called by peer.c. */
-void dl_on_peer_ready(struct muleteerd *d, peer_t *p);
-void dl_on_peer_closed(struct muleteerd *d, peer_t *p, const char *reason);
-/* dl_on_packet: 1 handled, 0 not a download-side packet, -1 protocol error
- * (err set; the connection is closed). */
-int dl_on_packet(struct muleteerd *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err);
 
 #endif

@@ -453,8 +453,9 @@ main(int argc, char **argv)
     d.finished = finished_new(&d);
     shared_rescan(d.shared, NULL, NULL);
     d.peers = peer_mgr_new(&d);
-    d.uploads = ulq_new(&d);
+    /* the download side first: packets go to it first (peer.h) */
     d.downloads = dlq_new(&d);
+    d.uploads = ulq_new(&d);
     d.serverlist = sl_new(&d);
     d.searches = search_new(&d);
     d.dbsync = dbs_new(&d);

@@ -5,12 +5,10 @@
 #include "config.h"
 
 #include "daemon/peer.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/download.h"
 #include "daemon/listener.h"
 #include "daemon/net.h"
-#include "daemon/server.h"
-#include "daemon/upload.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/packet.h"
 #include "util/clock.h"
@@ -89,6 +87,10 @@ struct peer_mgr {
     size_t n_connecting;
     ban_t *bans;
     size_t n_bans;
+    peer_handler_t handlers[PEER_MAX_HANDLERS];
+    size_t n_handlers;
+    int (*request_callback)(void *ctx, uint32_t lowid);
+    void *request_callback_ctx;
 };
 
 static void
@@ -195,9 +197,15 @@ peer_close(peer_t *p, const char *reason)
     bool was_ready = p->state == PEER_READY;
     log_debug("peer %s: closing: %s", p->desc, reason);
     drop_connection(p);
+    if (was_ready)
+        bus_publish_peer_closed(p->mgr->d->bus, &(bus_peer_t){ .peer = p,
+                                                               .outgoing = p->outgoing,
+                                                               .reason = reason });
     if (was_ready || p->outgoing) {
-        ul_on_peer_closed(p->mgr->d, p);
-        dl_on_peer_closed(p->mgr->d, p, reason);
+        peer_mgr_t *m = p->mgr;
+        for (size_t i = m->n_handlers; i-- > 0;)
+            if (m->handlers[i].closed != NULL)
+                m->handlers[i].closed(m->handlers[i].ctx, p, reason);
     }
 }
 
@@ -447,8 +455,12 @@ became_ready(peer_t *p)
     p->deadline = 0;
     p->last_activity = clock_mono_s();
     log_debug("peer %s: ready (%s)", p->desc, p->outgoing ? "outgoing" : "incoming");
-    ul_on_peer_ready(p->mgr->d, p);
-    dl_on_peer_ready(p->mgr->d, p);
+    bus_publish_peer_connected(p->mgr->d->bus,
+                               &(bus_peer_t){ .peer = p, .outgoing = p->outgoing });
+    peer_mgr_t *m = p->mgr;
+    for (size_t i = m->n_handlers; i-- > 0;)
+        if (m->handlers[i].ready != NULL)
+            m->handlers[i].ready(m->handlers[i].ctx, p);
 }
 
 /* Packets any ready peer may send that neither side owns. */
@@ -556,9 +568,11 @@ dispatch(peer_t **pp, ed2k_packet_t *pkt)
         send_hello(*pp, true);
         return 0;
     }
-    int rc = dl_on_packet(p->mgr->d, p, pkt, &err);
-    if (rc == 0)
-        rc = ul_on_packet(p->mgr->d, p, pkt, &err);
+    int rc = 0;
+    peer_mgr_t *m = p->mgr;
+    for (size_t i = 0; rc == 0 && i < m->n_handlers; i++)
+        if (m->handlers[i].packet != NULL)
+            rc = m->handlers[i].packet(m->handlers[i].ctx, p, pkt, &err);
     if (rc == 0)
         rc = handle_misc(p, pkt);
     if (rc == 0) {
@@ -612,8 +626,10 @@ on_write(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     peer_t *p = arg;
-    if (p->state == PEER_READY)
-        ul_on_peer_writable(p->mgr->d, p);
+    peer_mgr_t *m = p->mgr;
+    for (size_t i = 0; i < m->n_handlers && p->state == PEER_READY; i++)
+        if (m->handlers[i].writable != NULL)
+            m->handlers[i].writable(m->handlers[i].ctx, p);
 }
 
 static void
@@ -664,7 +680,8 @@ peer_connect(peer_t *p)
     if (net_is_lowid(p->ip)) {
         /* A LowID cannot be reached: the server asks it to connect to us
          * (OP_CALLBACKREQUEST, §3.6); its hello then joins this peer. */
-        if (srv_request_callback(d->server, p->ip) != 0)
+        if (m->request_callback == NULL ||
+            m->request_callback(m->request_callback_ctx, p->ip) != 0)
             return -1;
         p->outgoing = true;
         set_state(p, PEER_CONNECTING);
@@ -740,6 +757,22 @@ peer_mgr_new(muleteerd_t *d)
     m->limits = bufferevent_rate_limit_group_new(d->base, cfg);
     ev_token_bucket_cfg_free(cfg);
     return m;
+}
+
+void
+peer_mgr_add_handler(peer_mgr_t *m, const peer_handler_t *h)
+{
+    if (m->n_handlers < PEER_MAX_HANDLERS)
+        m->handlers[m->n_handlers++] = *h;
+    else
+        log_error("peers: more than %d handlers; one ignored", PEER_MAX_HANDLERS);
+}
+
+void
+peer_mgr_set_callback_requester(peer_mgr_t *m, int (*fn)(void *ctx, uint32_t lowid), void *ctx)
+{
+    m->request_callback = fn;
+    m->request_callback_ctx = ctx;
 }
 
 void

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ed2k/c2c.h"
+#include "ed2k/packet.h"
 #include "util/error.h"
 
 struct muleteerd;
@@ -39,6 +40,30 @@ void peer_mgr_get_limits(const peer_mgr_t *m, uint64_t *up, uint64_t *down);
 /* peer_mgr_totals: bytes received and sent on peer connections since the
  * start (protocol included). */
 void peer_mgr_totals(const peer_mgr_t *m, uint64_t *down, uint64_t *up);
+
+/* What the higher layers do with peers: a handler each (the download
+ * side, the upload side), added at start-up. A packet goes to each handler
+ * in the order they were added until one takes it: packet returns 1
+ * (handled), 0 (not its packet) or -1 (a protocol error, err set: the
+ * connection is closed). writable: the output buffer drained below its
+ * low-water mark. ready (handshake done) and closed go in the reverse
+ * order: the side added last sets up first and cleans up before the one
+ * added first may connect again. Each is optional. */
+typedef struct peer_handler {
+    void (*ready)(void *ctx, peer_t *p);
+    void (*closed)(void *ctx, peer_t *p, const char *reason);
+    int (*packet)(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err);
+    void (*writable)(void *ctx, peer_t *p);
+    void *ctx;
+} peer_handler_t;
+/* peer_mgr_add_handler: h is copied; at most PEER_MAX_HANDLERS. */
+#define PEER_MAX_HANDLERS 4
+void peer_mgr_add_handler(peer_mgr_t *m, const peer_handler_t *h);
+/* peer_mgr_set_callback_requester: how to reach a LowID source (ask our
+ * server to have it connect to us, ed2k-protocol.md §3.6): fn returns 0
+ * when the request went out. Without one, LowIDs cannot be reached. */
+void peer_mgr_set_callback_requester(peer_mgr_t *m, int (*fn)(void *ctx, uint32_t lowid),
+                                     void *ctx);
 
 /* peer_get: the peer at ip:port (eD2K IP form, port in host order),
  * created when unknown. */

@@ -801,6 +801,20 @@ begin(srvconn_t *s)
 
 /* ------------------------------------------------------------------ API */
 
+/* request_callback: OP_CALLBACKREQUEST for a LowID source (§3.6), on
+ * behalf of the peers. */
+static int
+request_callback(void *ctx, uint32_t lowid)
+{
+    srvconn_t *s = ctx;
+    if (s->state != SRV_CONNECTED || net_is_lowid(s->client_id) || !net_is_lowid(lowid))
+        return -1;
+    ed2k_callbackrequest_encode(bufferevent_get_output(s->bev), lowid);
+    s->last_tx = clock_mono_s();
+    log_info("server: asking LowID %u to call us back", lowid);
+    return 0;
+}
+
 srvconn_t *
 srv_new(muleteerd_t *d)
 {
@@ -809,6 +823,8 @@ srv_new(muleteerd_t *d)
     /* Automatic: the best server of the list, then the next. */
     s->wanted = conf_get_bool(d->conf, "server_autoconnect");
     s->retry_at = 0;
+    /* the peers reach a LowID source through us (§3.6) */
+    peer_mgr_set_callback_requester(d->peers, request_callback, s);
     return s;
 }
 
@@ -882,17 +898,6 @@ srv_disconnect(srvconn_t *s)
 {
     s->wanted = false;
     drop(s, "disconnected on request", false);
-}
-
-int
-srv_request_callback(srvconn_t *s, uint32_t lowid)
-{
-    if (s->state != SRV_CONNECTED || net_is_lowid(s->client_id) || !net_is_lowid(lowid))
-        return -1;
-    ed2k_callbackrequest_encode(bufferevent_get_output(s->bev), lowid);
-    s->last_tx = clock_mono_s();
-    log_info("server: asking LowID %u to call us back", lowid);
-    return 0;
 }
 
 int

@@ -25,11 +25,6 @@ int srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
 int srv_connect_auto(srvconn_t *s, mt_error_t **err);
 /* srv_disconnect: drops the connection and stops reconnecting. */
 void srv_disconnect(srvconn_t *s);
-/* srv_request_callback: asks the server to have LowID `lowid` (a client
- * on the same server) connect to us (OP_CALLBACKREQUEST, §3.6). -1 when
- * not connected, or when we are a LowID ourselves (LowIDs cannot reach
- * each other). */
-int srv_request_callback(srvconn_t *s, uint32_t lowid);
 /* srv_search: sends OP_SEARCHREQUEST with an encoded search tree;
  * srv_search_more: OP_QUERY_MORE_RESULT. -1 when not connected. */
 int srv_search(srvconn_t *s, const uint8_t *tree, size_t len);

@@ -750,10 +750,12 @@ on_requestparts(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_erro
     return 1;
 }
 
-int
-ul_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
+/* on_packet: a packet of the upload side (peer_handler_t). */
+static int
+on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
 {
-    ulq_t *q = d->uploads;
+    ulq_t *q = ctx;
+    muleteerd_t *d = q->d;
     struct evbuffer *out = peer_out(p);
     uint8_t hash[16];
     ul_file_t f;
@@ -854,19 +856,20 @@ ul_on_packet(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **e
 
 /* ------------------------------------------------------ connection events */
 
-void
-ul_on_peer_ready(muleteerd_t *d, peer_t *p)
+static void
+on_peer_ready(void *ctx, peer_t *p)
 {
-    ul_client_t *c = client_of(d->uploads, p, false);
+    ul_client_t *c = client_of(ctx, p, false);
     /* We connected to give it the slot it was waiting for. */
     if (c != NULL && c->state == UL_SLOT && !c->accepted)
         send_accept(c);
 }
 
-void
-ul_on_peer_closed(muleteerd_t *d, peer_t *p)
+static void
+on_peer_closed(void *ctx, peer_t *p, const char *reason)
 {
-    ulq_t *q = d->uploads;
+    (void)reason;
+    ulq_t *q = ctx;
     ul_client_t *c = client_of(q, p, false);
     if (c == NULL)
         return;
@@ -881,12 +884,12 @@ ul_on_peer_closed(muleteerd_t *d, peer_t *p)
     }
 }
 
-void
-ul_on_peer_writable(muleteerd_t *d, peer_t *p)
+static void
+on_peer_writable(void *ctx, peer_t *p)
 {
-    ul_client_t *c = client_of(d->uploads, p, false);
+    ul_client_t *c = client_of(ctx, p, false);
     if (c != NULL && c->state == UL_SLOT)
-        schedule_pump(d->uploads);
+        schedule_pump(ctx);
 }
 
 /* ------------------------------------------------------------------ UDP */
@@ -977,6 +980,11 @@ ulq_new(muleteerd_t *d)
     q->d = d;
     q->udp_fd = -1;
     q->pump_ev = evtimer_new(d->base, on_pump, q);
+    peer_mgr_add_handler(d->peers, &(peer_handler_t){ .ready = on_peer_ready,
+                                                      .closed = on_peer_closed,
+                                                      .packet = on_packet,
+                                                      .writable = on_peer_writable,
+                                                      .ctx = q });
     return q;
 }
 

@@ -15,6 +15,7 @@
 struct muleteerd;
 typedef struct ulq ulq_t;
 
+/* ulq_new: the upload side; handles its packets on d->peers (peer.h). */
 ulq_t *ulq_new(struct muleteerd *d);
 /* ulq_listen_udp: the client UDP port (0: none). */
 int ulq_listen_udp(ulq_t *q, uint16_t port, mt_error_t **err);
@@ -27,11 +28,5 @@ size_t ulq_slots_used(const ulq_t *q);
 size_t ulq_queue_length(const ulq_t *q);
 /* ulq_to_json: slots and queue for the control socket. */
 json_object *ulq_to_json(const ulq_t *q);
-
-/* Called by peer.c. */
-void ul_on_peer_ready(struct muleteerd *d, peer_t *p);
-void ul_on_peer_closed(struct muleteerd *d, peer_t *p);
-void ul_on_peer_writable(struct muleteerd *d, peer_t *p);
-int ul_on_packet(struct muleteerd *d, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err);
 
 #endif
