@@ -5,7 +5,8 @@ cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 
-CGI_LIBS = cgi-bin/libcgicommon.a lib/libmthttp.a lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a \
+CGI_LIBS = cgi-bin/libcgicommon.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtctl.a \
+	lib/libmtdb.a lib/libmtutil.a \
 	$(FCGI_LIBS) $(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(PTHREAD_LIBS)
 
 # /api/v2: the qBittorrent-compatible API, built as cgi-bin/qbit.fcgi (the

@@ -15,10 +15,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "http/auth.h"
 #include "util/conf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
+#include "webauth/password.h"
 
 /* Longest password accepted, in bytes. */
 #define MAX_PASSWORD 1024

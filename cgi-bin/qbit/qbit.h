@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 #include "common/cgienv.h"
-#include "http/auth.h"
 #include "http/http.h"
 #include "qbit/logic.h"
+#include "webauth/auth.h"
 
 /* What Muleteer claims to be (see ../shared/arr-contract.md §1.8): the
  * qBittorrent 5.0 line, whose state and action names it uses. */

@@ -1,4 +1,4 @@
-/* check_auth.c: unit tests for lib/http/auth.h: password strings and
+/* check_auth.c: unit tests for lib/webauth: password strings and
  * constant-time comparisons, then sessions, Basic, Bearer and bans (which
  * refuse every method while they last) against a private PostgreSQL
  * cluster started by tools/pgcluster.sh. */
@@ -17,10 +17,11 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
-#include "http/auth.h"
 #include "util/conf.h"
 #include "pgtest.h"
 #include "util/xalloc.h"
+#include "webauth/auth.h"
+#include "webauth/password.h"
 
 /* Made with Python's hashlib.pbkdf2_hmac('sha256', b'hunter2',
  * bytes(range(16)), N, 32): an independent known answer. */

@@ -4,9 +4,10 @@
  * last. Every process sees the same rows. */
 #include "config.h"
 
-#include "http/auth.h"
+#include "webauth/auth.h"
 #include "db/db.h"
 #include "util/xalloc.h"
+#include "webauth/password.h"
 
 #include <errno.h>
 #include <nettle/memops.h>

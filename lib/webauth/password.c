@@ -1,9 +1,9 @@
 /* password.c: the web password strings ("pbkdf2-sha256$N$salt$hash",
  * PBKDF2-HMAC-SHA256 from nettle) and constant-time comparisons of
- * passwords and API keys. Declared in auth.h; needs no database. */
+ * passwords and API keys. Needs no database. */
 #include "config.h"
 
-#include "http/auth.h"
+#include "webauth/password.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
