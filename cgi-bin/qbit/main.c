@@ -319,18 +319,18 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     PGconn *db = cgienv_db(q->env, &err);
     mt_error_free(err);
     err = NULL;
-    http_auth_method_t method = HTTP_AUTH_NONE;
-    if (http_auth_check(db, &q->auth, req, &method, &q->user, &err) != 0) {
+    webauth_method_t method = WEBAUTH_NONE;
+    if (webauth_check(db, &q->auth, req, &method, &q->user, &err) != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
         qbit_text(resp, 503, "Database unavailable");
         return 1;
     }
-    if (method == HTTP_AUTH_NONE) {
+    if (method == WEBAUTH_NONE) {
         /* a banned address is told so, whatever it sent (a session or the
          * API key too), as qBittorrent tells it on login */
         bool banned = false;
-        http_auth_banned(db, &q->auth, http_request_remote_addr(req), &banned, NULL);
+        webauth_banned(db, &q->auth, http_request_remote_addr(req), &banned, NULL);
         qbit_text(resp, 403, banned ? QBIT_BANNED : "Forbidden");
         return 1;
     }
@@ -389,7 +389,7 @@ int
 main(void)
 {
     qbit_t q = { .env = cgienv_new("qbit") };
-    http_auth_conf_from(&q.auth, cgienv_conf(q.env));
+    webauth_conf_from(&q.auth, cgienv_conf(q.env));
     http_router_t router = {
         .routes = routes,
         .n_routes = HTTP_N_ROUTES(routes),

@@ -32,7 +32,7 @@ enum {
 
 typedef struct {
     cgienv_t *env;
-    http_auth_conf_t auth;
+    webauth_conf_t auth;
     /* per request, reset by the before hook */
     char *user;         /* who is calling ("api" for the API key) */
     ctl_client_t *ctl;  /* the daemon, connected on first use */

@@ -7,33 +7,33 @@
 /* Defaults and bounds of the password strings:
  * "pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>", standard
  * base64 with padding, a 16-byte salt and a 32-byte PBKDF2-HMAC-SHA256. */
-#define HTTP_AUTH_PBKDF2_ITERATIONS 100000
-#define HTTP_AUTH_PBKDF2_MAX_ITERATIONS 10000000
-#define HTTP_AUTH_PBKDF2_PREFIX "pbkdf2-sha256$"
+#define WEBAUTH_PBKDF2_ITERATIONS 100000
+#define WEBAUTH_PBKDF2_MAX_ITERATIONS 10000000
+#define WEBAUTH_PBKDF2_PREFIX "pbkdf2-sha256$"
 
-/* http_auth_password_hash: a new password string for password, with a
- * random salt and HTTP_AUTH_PBKDF2_ITERATIONS iterations. The caller frees
+/* webauth_password_hash: a new password string for password, with a
+ * random salt and WEBAUTH_PBKDF2_ITERATIONS iterations. The caller frees
  * it. NULL only when getrandom() fails. */
-char *http_auth_password_hash(const char *password);
+char *webauth_password_hash(const char *password);
 
-/* http_auth_password_verify: 1 when password matches stored, 0 otherwise.
+/* webauth_password_verify: 1 when password matches stored, 0 otherwise.
  * stored is a password string as above, or anything else, taken as a
  * plain-text password (compared in constant time: SHA-256 digests of both
  * with memeql_sec). A stored value starting with "pbkdf2-sha256$" that is
  * malformed (bad number or base64, iterations outside 1 to
- * HTTP_AUTH_PBKDF2_MAX_ITERATIONS, salt or hash of another length) never
+ * WEBAUTH_PBKDF2_MAX_ITERATIONS, salt or hash of another length) never
  * matches; neither does an empty stored value or a NULL argument. */
-int http_auth_password_verify(const char *stored, const char *password);
+int webauth_password_verify(const char *stored, const char *password);
 
-/* http_auth_password_is_hashed: 1 when stored is a well-formed password
+/* webauth_password_is_hashed: 1 when stored is a well-formed password
  * string (it may still be any password's), 0 for plain text or a
  * malformed one. */
-int http_auth_password_is_hashed(const char *stored);
+int webauth_password_is_hashed(const char *stored);
 
-/* http_auth_key_equal: 1 when a and b are the same string, in time that
+/* webauth_key_equal: 1 when a and b are the same string, in time that
  * depends on neither their contents nor their lengths (SHA-256 of both,
  * compared with memeql_sec); for API keys. An empty or NULL string never
  * matches (so an unset key cannot be matched by an empty one). */
-int http_auth_key_equal(const char *a, const char *b);
+int webauth_key_equal(const char *a, const char *b);
 
 #endif
