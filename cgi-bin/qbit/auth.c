@@ -15,7 +15,7 @@ int
 qbit_auth_login(http_request_t *req, http_response_t *resp, void *ctx)
 {
     qbit_t *q = ctx;
-    PGconn *db = qbit_db(q, resp);
+    PGconn *db = cgidb_conn(q->env, resp);
     if (db == NULL)
         return 0;
     mt_error_t *err = NULL;
@@ -27,7 +27,7 @@ qbit_auth_login(http_request_t *req, http_response_t *resp, void *ctx)
         char *user = NULL;
         if (webauth_check(db, &q->auth, req, &method, &user, &err) != 0) {
             mt_error_free(err);
-            return qbit_text(resp, 503, "Database unavailable");
+            return qbit_text(resp, 503, CGIDB_UNAVAILABLE);
         }
         free(user);
         if (method == WEBAUTH_SESSION)
@@ -42,7 +42,7 @@ qbit_auth_login(http_request_t *req, http_response_t *resp, void *ctx)
     if (rc < 0) {
         log_warn("login: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
-        return qbit_text(resp, 503, "Database unavailable");
+        return qbit_text(resp, 503, CGIDB_UNAVAILABLE);
     }
     if (rc == WEBAUTH_LOGIN_BANNED)
         return qbit_text(resp, 403, QBIT_BANNED);
@@ -63,13 +63,13 @@ qbit_auth_logout(http_request_t *req, http_response_t *resp, void *ctx)
     qbit_t *q = ctx;
     const char *sid = http_request_cookie(req, "SID");
     if (sid != NULL) {
-        PGconn *db = qbit_db(q, resp);
+        PGconn *db = cgidb_conn(q->env, resp);
         if (db == NULL)
             return 0;
         mt_error_t *err = NULL;
         if (webauth_logout(db, sid, &err) != 0) {
             mt_error_free(err);
-            return qbit_text(resp, 503, "Database unavailable");
+            return qbit_text(resp, 503, CGIDB_UNAVAILABLE);
         }
     }
     /* the cookie expires "yesterday", as qBittorrent writes it */
