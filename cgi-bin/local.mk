@@ -1,11 +1,17 @@
 # cgi-bin/local.mk: the FastCGI programs, one per route family, and the
 # code they share. Each also works as a plain CGI program.
+# cgi-bin/common: the configuration, database connection and daemon
+# connection of a program (cgienv), its queries and read-your-writes waits
+# (cgidb), and its daemon calls with their HTTP statuses (cgictl).
 noinst_LIBRARIES += cgi-bin/libcgicommon.a
-cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h
+cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h \
+	cgi-bin/common/cgidb.c cgi-bin/common/cgidb.h \
+	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 
-CGI_LIBS = cgi-bin/libcgicommon.a lib/libmthttp.a lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a \
+CGI_LIBS = cgi-bin/libcgicommon.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtctl.a \
+	lib/libmtdb.a lib/libmtutil.a \
 	$(FCGI_LIBS) $(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(PTHREAD_LIBS)
 
 # /api/v2: the qBittorrent-compatible API, built as cgi-bin/qbit.fcgi (the
@@ -29,3 +35,12 @@ tests_unit_check_qbit_SOURCES = tests/unit/check_qbit.c
 tests_unit_check_qbit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_qbit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_qbit_LDADD = cgi-bin/libqbitlogic.a $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+# cgi-bin/common without a network or PostgreSQL: failures as statuses, a
+# fake daemon on a Unix socket, the request's clean-up.
+check_PROGRAMS += tests/unit/check_cgicommon
+TESTS += tests/unit/check_cgicommon
+tests_unit_check_cgicommon_SOURCES = tests/unit/check_cgicommon.c
+tests_unit_check_cgicommon_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_cgicommon_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
+tests_unit_check_cgicommon_LDADD = $(CGI_LIBS) $(CHECK_LIBS)

@@ -2,8 +2,8 @@
 # Built as bin/muleteer.
 bin_PROGRAMS += bin/muleteer
 bin_muleteer_SOURCES = cli/muleteer.c cli/passwd.c cli/passwd.h
-# PQ_CFLAGS only for the declarations in http/auth.h: the password
-# functions it uses (lib/http/password.c) need nettle, not libpq.
-bin_muleteer_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS)
-bin_muleteer_LDADD = lib/libmthttp.a lib/libmtctl.a lib/libmtutil.a $(JSONC_LIBS) $(NETTLE_LIBS) \
+# Password hashing (hash-password, passwd) is lib/webauth/password.c:
+# nettle, not libpq.
+bin_muleteer_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(NETTLE_CFLAGS)
+bin_muleteer_LDADD = lib/libmtwebauth.a lib/libmtctl.a lib/libmtutil.a $(JSONC_LIBS) $(NETTLE_LIBS) \
 	$(PTHREAD_LIBS)

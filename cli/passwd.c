@@ -15,10 +15,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "http/auth.h"
 #include "util/conf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
+#include "webauth/password.h"
 
 /* Longest password accepted, in bytes. */
 #define MAX_PASSWORD 1024
@@ -132,7 +132,7 @@ hash_new_password(void)
     char *pw = read_new_password();
     if (pw == NULL)
         return NULL;
-    char *hash = http_auth_password_hash(pw);
+    char *hash = webauth_password_hash(pw);
     free_secret(pw);
     if (hash == NULL)
         fprintf(stderr, "muleteer: no random bytes for a salt (getrandom failed: %s)\n",

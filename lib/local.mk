@@ -6,3 +6,4 @@ include lib/ed2k/local.mk
 include lib/ctl/local.mk
 include lib/db/local.mk
 include lib/http/local.mk
+include lib/webauth/local.mk

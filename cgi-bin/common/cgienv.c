@@ -1,9 +1,11 @@
 /* cgienv.c: configuration, database and control-socket access shared by
- * the FastCGI programs; one instance lives for the whole process. */
+ * the FastCGI programs, and the state of the request being served; one
+ * instance lives for the whole process. */
 #include "config.h"
 
 #include "common/cgienv.h"
 #include "db/db.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -12,9 +14,13 @@
 
 struct cgienv {
     char *program;
+    cgienv_answer_fn answer;
     conf_t *conf;
     mt_error_t *conf_error;
     PGconn *db;
+    /* the current request's, reset by cgienv_request_end */
+    ctl_client_t *ctl; /* the daemon, connected on first use */
+    int64_t deadline;  /* monotonic ms; 0 until first asked for */
 };
 
 static char *
@@ -28,10 +34,11 @@ conf_file_path(void)
 }
 
 cgienv_t *
-cgienv_new(const char *program)
+cgienv_new(const char *program, cgienv_answer_fn answer)
 {
     cgienv_t *env = xcalloc(1, sizeof *env);
     env->program = xstrdup(program);
+    env->answer = answer;
     log_set_ident(program);
     env->conf = conf_new();
     char *path = conf_file_path();
@@ -52,6 +59,7 @@ cgienv_free(cgienv_t *env)
 {
     if (env == NULL)
         return;
+    cgienv_request_end(env);
     PQfinish(env->db);
     conf_free(env->conf);
     mt_error_free(env->conf_error);
@@ -71,6 +79,29 @@ cgienv_conf(const cgienv_t *env)
     return env->conf;
 }
 
+const char *
+cgienv_node(const cgienv_t *env)
+{
+    return conf_get_str(env->conf, "node_name");
+}
+
+int
+cgienv_answer(const cgienv_t *env, http_response_t *resp, int status, const char *message)
+{
+    if (env->answer != NULL)
+        return env->answer(resp, status, message);
+    return http_response_text(resp, status, message);
+}
+
+bool
+cgienv_answer_conf_error(const cgienv_t *env, http_response_t *resp)
+{
+    if (env->conf_error == NULL)
+        return false;
+    cgienv_answer(env, resp, 500, env->conf_error->message);
+    return true;
+}
+
 PGconn *
 cgienv_db(cgienv_t *env, mt_error_t **err)
 {
@@ -88,5 +119,38 @@ cgienv_db(cgienv_t *env, mt_error_t **err)
 ctl_client_t *
 cgienv_ctl(cgienv_t *env, mt_error_t **err)
 {
-    return ctl_client_connect(conf_get_str(env->conf, "control_socket"), 10000, err);
+    return ctl_client_connect(conf_get_str(env->conf, "control_socket"), CGIENV_CTL_TIMEOUT_MS,
+                              err);
+}
+
+/* ---- the current request ---- */
+
+ctl_client_t *
+cgienv_request_ctl(cgienv_t *env, mt_error_t **err)
+{
+    if (env->ctl == NULL)
+        env->ctl = cgienv_ctl(env, err);
+    return env->ctl;
+}
+
+void
+cgienv_request_ctl_drop(cgienv_t *env)
+{
+    ctl_client_free(env->ctl);
+    env->ctl = NULL;
+}
+
+int64_t
+cgienv_request_deadline(cgienv_t *env)
+{
+    if (env->deadline == 0)
+        env->deadline = clock_mono_ms() + CGIENV_WAIT_MS;
+    return env->deadline;
+}
+
+void
+cgienv_request_end(cgienv_t *env)
+{
+    cgienv_request_ctl_drop(env);
+    env->deadline = 0;
 }

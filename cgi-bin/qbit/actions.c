@@ -19,7 +19,7 @@
 typedef int (*each_fn)(qbit_t *q, http_response_t *resp, const char *md4, void *arg);
 
 /* for_each_hash: runs fn for every hash of `hashes` ("all": every download
- * of this node). Stops at fn's -2 (the answer is already set). Returns 0,
+ * of this node). Stops at fn's CGICTL_ANSWERED (the answer is set). Returns 0,
  * or -1 after an answer. */
 static int
 for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn, void *arg)
@@ -32,7 +32,7 @@ for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn,
         if (r == NULL)
             return -1;
         for (int i = 0; i < PQntuples(r); i++)
-            if (fn(q, resp, PQgetvalue(r, i, 0), arg) == -2) {
+            if (fn(q, resp, PQgetvalue(r, i, 0), arg) == CGICTL_ANSWERED) {
                 PQclear(r);
                 return -1;
             }
@@ -40,13 +40,13 @@ for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn,
         return 0;
     }
     for (size_t i = 0; i < h.n; i++)
-        if (fn(q, resp, h.md4[i], arg) == -2)
+        if (fn(q, resp, h.md4[i], arg) == CGICTL_ANSWERED)
             return -1;
     return 0;
 }
 
 /* What a change looks like in PostgreSQL once it has landed: a query over
- * $1 = node, $2 = hash and the optional $3, $4 (see qbit_wait_db). */
+ * $1 = node, $2 = hash and the optional $3, $4 (see cgidb_wait). */
 typedef struct {
     const char *sql;
     const char *arg[2];
@@ -70,14 +70,14 @@ call_hash(qbit_t *q, http_response_t *resp, const char *cmd, const char *md4, js
             json_object_object_add(args, k, json_object_get(v));
     }
     mt_error_t *err = NULL;
-    int rc = qbit_call(q, resp, cmd, args, NULL, &err);
+    int rc = cgictl_call(q->env, resp, cmd, args, NULL, &err);
     json_object_put(args);
-    if (rc == -1 && err != NULL && err->code != MT_ERR_NOT_FOUND)
+    if (rc == CGICTL_REFUSED && err != NULL && err->code != MT_ERR_NOT_FOUND)
         log_warn("%s %s: %s", cmd, md4, err->message);
     mt_error_free(err);
-    if (rc == 0 && w != NULL && w->sql != NULL) {
+    if (rc == CGICTL_OK && w != NULL && w->sql != NULL) {
         const char *p[3] = { md4, w->arg[0], w->arg[1] };
-        qbit_wait_db(q, w->sql, p, 1 + w->n_args);
+        cgidb_wait(q->env, w->sql, p, 1 + w->n_args);
     }
     return rc;
 }
@@ -229,21 +229,22 @@ qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
         json_object_object_add(args, "link", json_object_new_string(link));
         free(link);
         json_object *res = NULL;
-        int rc = qbit_call(q, resp, "add", args, &res, &err);
+        int rc = cgictl_call(q->env, resp, "add", args, &res, &err);
         json_object_put(args);
         json_object *h = NULL;
-        if (rc == 0 && json_object_object_get_ex(res, "hash", &h)) {
+        if (rc == CGICTL_OK && json_object_object_get_ex(res, "hash", &h)) {
             /* Sonarr reads the item right after adding it */
             const char *p[] = { json_object_get_string(h) };
-            qbit_wait_db(q, "SELECT 1 FROM downloads WHERE node = $1 AND hash = lower($2)", p, 1);
+            cgidb_wait(q->env, "SELECT 1 FROM downloads WHERE node = $1 AND hash = lower($2)", p,
+                       1);
         }
         json_object_put(res);
-        if (rc == -2) {
+        if (rc == CGICTL_ANSWERED) {
             free(copy);
             json_object_put(common);
             return 0;
         }
-        if (rc == 0)
+        if (rc == CGICTL_OK)
             added++;
         else
             log_info("add: %s", err != NULL ? err->message : "refused");
@@ -323,17 +324,17 @@ qbit_torrents_create_category(http_request_t *req, http_response_t *resp, void *
         json_object_object_add(args, "incoming_path", json_object_new_string(dir));
     free(dir);
     mt_error_t *err = NULL;
-    int rc = qbit_call(q, resp, "category-add", args, NULL, &err);
+    int rc = cgictl_call(q->env, resp, "category-add", args, NULL, &err);
     json_object_put(args);
-    if (rc == -2)
+    if (rc == CGICTL_ANSWERED)
         return 0;
-    if (rc == -1) {
+    if (rc == CGICTL_REFUSED) {
         log_info("createCategory %s: %s", name, err != NULL ? err->message : "refused");
         mt_error_free(err);
         return qbit_text(resp, 409, "Unable to create category");
     }
     const char *p[] = { name };
-    qbit_wait_db(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", p, 1);
+    cgidb_wait(q->env, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", p, 1);
     return qbit_text(resp, 200, NULL);
 }
 
@@ -357,19 +358,19 @@ qbit_torrents_edit_category(http_request_t *req, http_response_t *resp, void *ct
     json_object_object_add(args, "incoming_path", json_object_new_string(dir));
     mt_error_t *err = NULL;
     json_object *res = NULL, *v = NULL;
-    int rc = qbit_call(q, resp, "category-edit", args, &res, &err);
+    int rc = cgictl_call(q->env, resp, "category-edit", args, &res, &err);
     json_object_put(args);
-    if (rc == -1) {
+    if (rc == CGICTL_REFUSED) {
         log_info("editCategory %s: %s", name, err != NULL ? err->message : "refused");
         mt_error_free(err);
         qbit_text(resp, 409, "Unable to edit category");
-    } else if (rc == 0) {
+    } else if (rc == CGICTL_OK) {
         /* the path as the daemon keeps it (normalized) */
         const char *p[] = { name, json_object_object_get_ex(res, "incoming_path", &v)
                                       ? json_object_get_string(v)
                                       : dir };
-        qbit_wait_db(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2"
-                        " AND incoming_path = $3", p, 2);
+        cgidb_wait(q->env, "SELECT 1 FROM categories WHERE node = $1 AND name = $2"
+                           " AND incoming_path = $3", p, 2);
         qbit_text(resp, 200, NULL);
     }
     json_object_put(res);
@@ -389,16 +390,16 @@ qbit_torrents_remove_categories(http_request_t *req, http_response_t *resp, void
     for (char *n = strtok_r(copy, "\n", &save); n != NULL; n = strtok_r(NULL, "\n", &save)) {
         json_object *args = json_object_new_object();
         json_object_object_add(args, "name", json_object_new_string(n));
-        int rc = qbit_call(q, resp, "category-remove", args, NULL, NULL);
+        int rc = cgictl_call(q->env, resp, "category-remove", args, NULL, NULL);
         json_object_put(args);
-        if (rc == -2) {
+        if (rc == CGICTL_ANSWERED) {
             free(copy);
             return 0;
         }
-        if (rc == 0) {
+        if (rc == CGICTL_OK) {
             const char *p[] = { n };
-            qbit_wait_db(q, "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM categories"
-                            " WHERE node = $1 AND name = $2)", p, 1);
+            cgidb_wait(q->env, "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM categories"
+                               " WHERE node = $1 AND name = $2)", p, 1);
         }
     }
     free(copy);
@@ -410,8 +411,8 @@ static int
 category_exists(qbit_t *q, http_response_t *resp, const char *name)
 {
     const char *params[] = { name };
-    PGresult *r =
-        qbit_query(q, resp, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", 1, params);
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT 1 FROM categories WHERE node = $1 AND name = $2", 1, params);
     if (r == NULL)
         return -1;
     int found = PQntuples(r) > 0;
@@ -486,11 +487,11 @@ each_prio(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
     int level = 1;
     if (move == PRIO_UP || move == PRIO_DOWN) {
         const char *params[] = { md4 };
-        PGresult *r = qbit_query(q, resp,
-                                 "SELECT priority FROM downloads WHERE node = $1 AND hash = $2", 1,
-                                 params);
+        PGresult *r = cgidb_query(q->env, resp,
+                                  "SELECT priority FROM downloads WHERE node = $1 AND hash = $2",
+                                  1, params);
         if (r == NULL)
-            return -2;
+            return CGICTL_ANSWERED;
         if (PQntuples(r) == 0) {
             PQclear(r);
             return 0;

@@ -15,7 +15,7 @@ int
 qbit_auth_login(http_request_t *req, http_response_t *resp, void *ctx)
 {
     qbit_t *q = ctx;
-    PGconn *db = qbit_db(q, resp);
+    PGconn *db = cgidb_conn(q->env, resp);
     if (db == NULL)
         return 0;
     mt_error_t *err = NULL;
@@ -23,30 +23,30 @@ qbit_auth_login(http_request_t *req, http_response_t *resp, void *ctx)
      * the credentials, and keeps its cookie (qBittorrent does this). */
     const char *sid = http_request_cookie(req, "SID");
     if (sid != NULL) {
-        http_auth_method_t method = HTTP_AUTH_NONE;
+        webauth_method_t method = WEBAUTH_NONE;
         char *user = NULL;
-        if (http_auth_check(db, &q->auth, req, &method, &user, &err) != 0) {
+        if (webauth_check(db, &q->auth, req, &method, &user, &err) != 0) {
             mt_error_free(err);
-            return qbit_text(resp, 503, "Database unavailable");
+            return qbit_text(resp, 503, CGIDB_UNAVAILABLE);
         }
         free(user);
-        if (method == HTTP_AUTH_SESSION)
+        if (method == WEBAUTH_SESSION)
             return qbit_text(resp, 200, "Ok.");
     }
     const char *u = http_request_param(req, "username");
     const char *p = http_request_param(req, "password");
     const char *addr = http_request_remote_addr(req);
     char *new_sid = NULL;
-    int rc = http_auth_login(db, &q->auth, addr, u != NULL ? u : "", p != NULL ? p : "",
-                             &new_sid, &err);
+    int rc = webauth_login(db, &q->auth, addr, u != NULL ? u : "", p != NULL ? p : "",
+                           &new_sid, &err);
     if (rc < 0) {
         log_warn("login: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
-        return qbit_text(resp, 503, "Database unavailable");
+        return qbit_text(resp, 503, CGIDB_UNAVAILABLE);
     }
-    if (rc == HTTP_AUTH_LOGIN_BANNED)
+    if (rc == WEBAUTH_LOGIN_BANNED)
         return qbit_text(resp, 403, QBIT_BANNED);
-    if (rc != HTTP_AUTH_LOGIN_OK) {
+    if (rc != WEBAUTH_LOGIN_OK) {
         log_info("failed login from %s", addr);
         return qbit_text(resp, 200, "Fails.");
     }
@@ -63,13 +63,13 @@ qbit_auth_logout(http_request_t *req, http_response_t *resp, void *ctx)
     qbit_t *q = ctx;
     const char *sid = http_request_cookie(req, "SID");
     if (sid != NULL) {
-        PGconn *db = qbit_db(q, resp);
+        PGconn *db = cgidb_conn(q->env, resp);
         if (db == NULL)
             return 0;
         mt_error_t *err = NULL;
-        if (http_auth_logout(db, sid, &err) != 0) {
+        if (webauth_logout(db, sid, &err) != 0) {
             mt_error_free(err);
-            return qbit_text(resp, 503, "Database unavailable");
+            return qbit_text(resp, 503, CGIDB_UNAVAILABLE);
         }
     }
     /* the cookie expires "yesterday", as qBittorrent writes it */

@@ -235,7 +235,7 @@ run_rows(qbit_t *q, http_response_t *resp, const col_t *cols, size_t n, bool ski
     char activity[4];
     snprintf(activity, sizeof activity, "%d", f->activity);
     const char *params[] = { f->states, activity, f->category, f->tag, f->hashes };
-    PGresult *r = qbit_query(q, resp, sql, 5, params);
+    PGresult *r = cgidb_query(q->env, resp, sql, 5, params);
     free(sql);
     return r;
 }
@@ -336,8 +336,8 @@ static size_t cache_bytes;
 static long long
 generation(qbit_t *q, http_response_t *resp)
 {
-    PGresult *r =
-        qbit_query(q, resp, "SELECT generation FROM download_changes WHERE node = $1", 0, NULL);
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT generation FROM download_changes WHERE node = $1", 0, NULL);
     if (r == NULL)
         return -1;
     long long g = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
@@ -598,8 +598,9 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
 static json_object *
 categories_object(qbit_t *q, http_response_t *resp)
 {
-    PGresult *r = qbit_query(
-        q, resp, "SELECT name, incoming_path FROM categories WHERE node = $1 ORDER BY name", 0, NULL);
+    PGresult *r = cgidb_query(
+        q->env, resp, "SELECT name, incoming_path FROM categories WHERE node = $1 ORDER BY name", 0,
+        NULL);
     if (r == NULL)
         return NULL;
     json_object *o = json_object_new_object();
@@ -616,10 +617,10 @@ categories_object(qbit_t *q, http_response_t *resp)
 static json_object *
 tags_array(qbit_t *q, http_response_t *resp)
 {
-    PGresult *r = qbit_query(q, resp,
-                             "SELECT DISTINCT unnest(tags) AS tag FROM downloads"
-                             " WHERE node = $1 ORDER BY tag",
-                             0, NULL);
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT DISTINCT unnest(tags) AS tag FROM downloads"
+                              " WHERE node = $1 ORDER BY tag",
+                              0, NULL);
     if (r == NULL)
         return NULL;
     json_object *a = json_object_new_array();
@@ -660,8 +661,8 @@ qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx)
 static json_object *
 transfer_object(qbit_t *q, http_response_t *resp)
 {
-    PGresult *r = qbit_query(
-        q, resp,
+    PGresult *r = cgidb_query(
+        q->env, resp,
         "WITH last AS (SELECT * FROM transfer_samples WHERE node = $1"
         "              ORDER BY sampled_at DESC LIMIT 1),"
         " start AS (SELECT s.dl_total, s.ul_total FROM transfer_samples s, daemon_status ds"

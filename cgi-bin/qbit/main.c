@@ -1,18 +1,16 @@
 /* main.c: cgi-bin/qbit, the /api/v2 FastCGI program: its route table, the
  * authentication and CSRF checks that run before every route, the
  * qBittorrent-style answers for unknown paths, wrong methods and bad
- * requests, and the helpers the handlers share. Runs under FastCGI or as a
- * plain CGI program. */
+ * requests, and the qBittorrent answers and parameters the handlers
+ * share. Runs under FastCGI or as a plain CGI program. */
 #include "config.h"
 
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "qbit/qbit.h"
-#include "util/clock.h"
 #include "util/log.h"
 
 #define GP (HTTP_M_GET | HTTP_M_POST)
@@ -95,122 +93,6 @@ qbit_json_text(http_response_t *resp, const char *text, size_t len)
     return evbuffer_add(b, text, len);
 }
 
-/* ------------------------------------------------- database and daemon */
-
-PGconn *
-qbit_db(qbit_t *q, http_response_t *resp)
-{
-    mt_error_t *err = NULL;
-    PGconn *db = cgienv_db(q->env, &err);
-    if (db == NULL) {
-        log_warn("database: %s", err != NULL ? err->message : "unavailable");
-        mt_error_free(err);
-        qbit_text(resp, 503, "Database unavailable");
-    }
-    return db;
-}
-
-const char *
-qbit_node(qbit_t *q)
-{
-    return conf_get_str(cgienv_conf(q->env), "node_name");
-}
-
-PGresult *
-qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n, const char *const *params)
-{
-    PGconn *db = qbit_db(q, resp);
-    if (db == NULL)
-        return NULL;
-    const char *all[8] = { qbit_node(q) };
-    if (n > 7)
-        n = 7;
-    for (int i = 0; i < n; i++)
-        all[i + 1] = params[i];
-    PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
-        PQclear(r);
-        qbit_text(resp, 503, "Database unavailable");
-        return NULL;
-    }
-    return r;
-}
-
-int
-qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
-          json_object **result, mt_error_t **err)
-{
-    json_object *res = NULL;
-    if (q->ctl == NULL) {
-        mt_error_t *cerr = NULL;
-        q->ctl = cgienv_ctl(q->env, &cerr);
-        if (q->ctl == NULL) {
-            log_warn("daemon: %s", cerr != NULL ? cerr->message : "unavailable");
-            mt_error_free(cerr);
-            qbit_text(resp, 503, "Muleteer daemon unavailable");
-            return -2;
-        }
-    }
-    mt_error_t *e = NULL;
-    if (ctl_client_call(q->ctl, cmd, args, &res, &e) != 0) {
-        ctl_errcode_t code = ctl_client_last_error(q->ctl);
-        if (code == 0) {
-            /* the connection broke: not an answer from the daemon */
-            log_warn("daemon: %s: %s", cmd, e != NULL ? e->message : "failed");
-            mt_error_free(e);
-            ctl_client_free(q->ctl);
-            q->ctl = NULL;
-            qbit_text(resp, 503, "Muleteer daemon unavailable");
-            return -2;
-        }
-        if (code == CTL_E_PARSE || code == CTL_E_INVALID_REQUEST || code == CTL_E_LINE_TOO_LONG) {
-            /* the request could not even be read (or was not sent): what
-             * the HTTP request carried was bad, whatever the command */
-            log_info("daemon: %s: %s", cmd, e != NULL ? e->message : "refused");
-            mt_error_free(e);
-            qbit_text(resp, 400, "Bad Request");
-            return -2;
-        }
-        if (err != NULL)
-            *err = e;
-        else
-            mt_error_free(e);
-        return -1;
-    }
-    if (result != NULL)
-        *result = res;
-    else
-        json_object_put(res);
-    return 0;
-}
-
-void
-qbit_wait_db(qbit_t *q, const char *sql, const char *const *params, int n)
-{
-    const char *all[8];
-    if (n > 7)
-        return;
-    all[0] = qbit_node(q);
-    for (int i = 0; i < n; i++)
-        all[i + 1] = params[i];
-    for (;;) {
-        mt_error_t *err = NULL;
-        PGconn *db = cgienv_db(q->env, &err);
-        mt_error_free(err);
-        if (db == NULL)
-            return;
-        PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
-        bool found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
-        bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
-        PQclear(r);
-        if (found || failed || clock_mono_ms() >= q->deadline)
-            return;
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* --------------------------------------------------------- parameters */
 
 const char *
@@ -238,8 +120,8 @@ qbit_hashes(http_request_t *req, http_response_t *resp, qbit_hashes_t *out)
 PGresult *
 qbit_all_hashes(qbit_t *q, http_response_t *resp)
 {
-    return qbit_query(q, resp, "SELECT hash FROM downloads WHERE node = $1 ORDER BY added_at", 0,
-                      NULL);
+    return cgidb_query(q->env, resp, "SELECT hash FROM downloads WHERE node = $1 ORDER BY added_at",
+                       0, NULL);
 }
 
 /* -------------------------------------------------------------- hooks */
@@ -291,16 +173,8 @@ static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
     qbit_t *q = ctx;
-    free(q->user);
-    q->user = NULL;
-    ctl_client_free(q->ctl);
-    q->ctl = NULL;
-    q->deadline = clock_mono_ms() + QBIT_WAIT_MS;
-    const mt_error_t *cerr = cgienv_error(q->env);
-    if (cerr != NULL) {
-        qbit_text(resp, 500, cerr->message);
+    if (cgienv_answer_conf_error(q->env, resp))
         return 1;
-    }
     if (cross_site(req)) {
         qbit_text(resp, 401, "Unauthorized");
         return 1;
@@ -319,18 +193,18 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     PGconn *db = cgienv_db(q->env, &err);
     mt_error_free(err);
     err = NULL;
-    http_auth_method_t method = HTTP_AUTH_NONE;
-    if (http_auth_check(db, &q->auth, req, &method, &q->user, &err) != 0) {
+    webauth_method_t method = WEBAUTH_NONE;
+    if (webauth_check(db, &q->auth, req, &method, &q->user, &err) != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
-        qbit_text(resp, 503, "Database unavailable");
+        qbit_text(resp, 503, CGIDB_UNAVAILABLE);
         return 1;
     }
-    if (method == HTTP_AUTH_NONE) {
+    if (method == WEBAUTH_NONE) {
         /* a banned address is told so, whatever it sent (a session or the
          * API key too), as qBittorrent tells it on login */
         bool banned = false;
-        http_auth_banned(db, &q->auth, http_request_remote_addr(req), &banned, NULL);
+        webauth_banned(db, &q->auth, http_request_remote_addr(req), &banned, NULL);
         qbit_text(resp, 403, banned ? QBIT_BANNED : "Forbidden");
         return 1;
     }
@@ -385,11 +259,22 @@ bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
               err->code == MT_ERR_TOO_LARGE ? "Payload Too Large" : "Bad Request");
 }
 
+/* After every request: what it kept goes (the caller's name, the daemon
+ * connection, the wait deadline). */
+static void
+request_end(void *ctx)
+{
+    qbit_t *q = ctx;
+    free(q->user);
+    q->user = NULL;
+    cgienv_request_end(q->env);
+}
+
 int
 main(void)
 {
-    qbit_t q = { .env = cgienv_new("qbit") };
-    http_auth_conf_from(&q.auth, cgienv_conf(q.env));
+    qbit_t q = { .env = cgienv_new("qbit", qbit_text) };
+    webauth_conf_from(&q.auth, cgienv_conf(q.env));
     http_router_t router = {
         .routes = routes,
         .n_routes = HTTP_N_ROUTES(routes),
@@ -403,11 +288,10 @@ main(void)
         .limits = http_limits_default(),
         .ctx = &q,
         .on_bad_request = bad_request,
+        .on_request_end = request_end,
     };
     app.limits.max_body = (size_t)conf_get_int(cgienv_conf(q.env), "http_max_body");
     int rc = http_serve(&app);
-    free(q.user);
-    ctl_client_free(q.ctl);
     cgienv_free(q.env);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* qbit.h: internals of cgi-bin/qbit, the qBittorrent-Web-API-compatible
- * /api/v2 program: its context, the helpers its handlers share (database,
- * daemon, parameters, answers) and the handlers of its route table. */
+ * /api/v2 program: its context, what its handlers share besides
+ * cgi-bin/common (qBittorrent's answers and parameters) and the handlers
+ * of its route table. */
 #ifndef MT_CGI_QBIT_H
 #define MT_CGI_QBIT_H
 
@@ -8,10 +9,12 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "common/cgictl.h"
+#include "common/cgidb.h"
 #include "common/cgienv.h"
-#include "http/auth.h"
 #include "http/http.h"
 #include "qbit/logic.h"
+#include "webauth/auth.h"
 
 /* What Muleteer claims to be (see ../shared/arr-contract.md §1.8): the
  * qBittorrent 5.0 line, whose state and action names it uses. */
@@ -31,53 +34,22 @@ enum {
 #define QBIT_BANNED "Your IP address has been banned after too many failed authentication attempts."
 
 typedef struct {
-    cgienv_t *env;
-    http_auth_conf_t auth;
-    /* per request, reset by the before hook */
-    char *user;         /* who is calling ("api" for the API key) */
-    ctl_client_t *ctl;  /* the daemon, connected on first use */
-    int64_t deadline;   /* monotonic ms: how long qbit_wait_db may wait */
+    cgienv_t *env; /* configuration, database, daemon (cgi-bin/common) */
+    webauth_conf_t auth;
+    /* per request, freed after it (main.c's request_end) */
+    char *user; /* who is calling ("api" for the API key) */
 } qbit_t;
-
-/* How long a change may wait for PostgreSQL to show it (see qbit_wait_db). */
-#define QBIT_WAIT_MS 3000
 
 /* Sets the headers real qBittorrent puts on every API answer. */
 void qbit_common_headers(http_response_t *resp);
-/* Answers a short text/plain body the way qBittorrent does. */
+/* Answers a short text/plain body the way qBittorrent does; also the
+ * program's cgienv_answer_fn, so the 503s and 400s of cgi-bin/common
+ * come in this form. */
 int qbit_text(http_response_t *resp, int status, const char *text);
 /* Answers a JSON value (not consumed). */
 int qbit_json(http_response_t *resp, json_object *o);
 /* Answers raw JSON text. */
 int qbit_json_text(http_response_t *resp, const char *text, size_t len);
-
-/* qbit_db: the database, or NULL after answering 503. */
-PGconn *qbit_db(qbit_t *q, http_response_t *resp);
-/* qbit_node: this daemon's node name (rows of other nodes are not ours). */
-const char *qbit_node(qbit_t *q);
-/* qbit_query: a query returning rows, $1 bound to the node and $2... to
- * params (n of them, at most 7). NULL after answering 503 (database down
- * or the query failed); the caller PQclears the result. */
-PGresult *qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n,
-                     const char *const *params);
-
-/* qbit_call: a control command to the daemon. 0 with *result (may be
- * NULL when not wanted); -1 with *err for the daemon's refusal of the
- * command (err->code tells which: MT_ERR_NOT_FOUND, MT_ERR_EXISTS,
- * MT_ERR_INVALID...); -2 after answering: 503 when the daemon cannot be
- * reached (or does not answer in time), 400 when the request could not be
- * read at all (parse_error, invalid_request, line_too_long: e.g. a
- * parameter too long for a control line). */
-int qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
-              json_object **result, mt_error_t **err);
-
-/* qbit_wait_db: waits (polling, until the request's deadline) for sql, a
- * query over $1 = the node and params, to return a row: a change the
- * daemon made reaches PostgreSQL within about a second, and a client that
- * reads right after changing (Sonarr creates a category, then lists them)
- * must see it. Returns quietly on timeout or a database error: the change
- * was made either way. */
-void qbit_wait_db(qbit_t *q, const char *sql, const char *const *params, int n);
 
 /* qbit_param: a required parameter, or NULL after answering 400. */
 const char *qbit_param(http_request_t *req, http_response_t *resp, const char *name);

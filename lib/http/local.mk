@@ -1,21 +1,16 @@
 # lib/http/local.mk: FastCGI request parsing, responses, the route-table
 # dispatcher and the serving loop shared by every program in cgi-bin/.
+# Pure HTTP: no database (web authentication is lib/webauth).
 noinst_LIBRARIES += lib/libmthttp.a
 lib_libmthttp_a_SOURCES = \
 	lib/http/http.h \
 	lib/http/request.c lib/http/request.h \
 	lib/http/response.c lib/http/response.h \
 	lib/http/router.c lib/http/router.h \
-	lib/http/server.c lib/http/server.h \
-	lib/http/auth.c lib/http/auth.h \
-	lib/http/password.c
+	lib/http/server.c lib/http/server.h
 # FUZZ_CFLAGS (empty unless --enable-fuzzers) gives libFuzzer coverage of
 # the parsers themselves, not only of the fuzz target.
-lib_libmthttp_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) \
-	$(PQ_CFLAGS) $(NETTLE_CFLAGS) $(PTHREAD_CFLAGS)
-# A program calling lib/http/auth.h links these after lib/libmthttp.a:
-# auth.c needs lib/db and libpq, password.c only nettle.
-HTTP_AUTH_LIBS = lib/libmtdb.a $(PQ_LIBS) $(NETTLE_LIBS)
+lib_libmthttp_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS)
 
 HTTP_TEST_LIBS = lib/libmthttp.a lib/libmtutil.a $(FCGI_LIBS) $(EVENT_LIBS) $(JSONC_LIBS)
 
@@ -47,13 +42,3 @@ tests_fuzz_fuzz_http_request_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_http_request_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_http_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_http_request_LDADD = $(HTTP_TEST_LIBS) $(PTHREAD_LIBS)
-
-# Web authentication: sessions and bans against a private PostgreSQL
-# cluster (tools/pgcluster.sh), password strings, constant-time compares.
-check_PROGRAMS += tests/unit/check_auth
-TESTS += tests/unit/check_auth
-tests_unit_check_auth_SOURCES = tests/unit/check_auth.c tests/unit/pgtest.c tests/unit/pgtest.h
-tests_unit_check_auth_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS) \
-	$(EVENT_CFLAGS) $(JSONC_CFLAGS)
-tests_unit_check_auth_LDADD = lib/libmthttp.a $(HTTP_AUTH_LIBS) $(HTTP_TEST_LIBS) $(CHECK_LIBS) \
-	$(PTHREAD_LIBS)

@@ -198,6 +198,8 @@ http_serve_one(const http_app_t *app, char *const *envp, http_read_fn read_fn, v
     int rc = http_response_write(resp, write_fn, write_ctx);
     if (rc < 0)
         log_debug("%s: could not write the answer (client gone?)", app_name(app));
+    if (app->on_request_end != NULL)
+        app->on_request_end(app->ctx);
     if (to_drain > 0)
         drain(read_fn, read_ctx, to_drain);
     free(body);

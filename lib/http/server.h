@@ -28,6 +28,14 @@ typedef struct {
      * own format. Default, or when it leaves the status unset: 400 or 413
      * text/plain with the message. */
     void (*on_bad_request)(http_response_t *resp, const mt_error_t *err, void *ctx);
+    /* Optional: runs once after every request, when its answer has been
+     * written (or writing it failed), whatever the answer was: a
+     * handler's, a failed handler's 500, a refused request's 400 or 413,
+     * a hook's. The one place where a program frees what it kept for the
+     * request (a daemon connection, the caller's name), so that no
+     * handler has to. Run by http_serve_one, so by http_serve under
+     * FastCGI and as plain CGI; not by http_handle. */
+    void (*on_request_end)(void *ctx);
 } http_app_t;
 
 /* http_serve: runs the program; returns the process exit status. SIGPIPE
@@ -55,7 +63,8 @@ typedef ssize_t (*http_read_fn)(void *ctx, void *buf, size_t len);
  * there without CONTENT_LENGTH is a 400, and unread body bytes are
  * drained (up to 16 MiB) after the answer so the server's writes never
  * fail. A plain CGI stdin (framed = 0) is read only as far as
- * CONTENT_LENGTH. Returns 0, or -1 when writing the answer failed. */
+ * CONTENT_LENGTH. app->on_request_end runs after the answer is written,
+ * before any draining. Returns 0, or -1 when writing the answer failed. */
 int http_serve_one(const http_app_t *app, char *const *envp, http_read_fn read_fn, void *read_ctx,
                    int framed, http_write_fn write_fn, void *write_ctx);
 

@@ -1,4 +1,4 @@
-/* check_auth.c: unit tests for lib/http/auth.h: password strings and
+/* check_auth.c: unit tests for lib/webauth: password strings and
  * constant-time comparisons, then sessions, Basic, Bearer and bans (which
  * refuse every method while they last) against a private PostgreSQL
  * cluster started by tools/pgcluster.sh. */
@@ -17,10 +17,11 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
-#include "http/auth.h"
 #include "util/conf.h"
 #include "pgtest.h"
 #include "util/xalloc.h"
+#include "webauth/auth.h"
+#include "webauth/password.h"
 
 /* Made with Python's hashlib.pbkdf2_hmac('sha256', b'hunter2',
  * bytes(range(16)), N, 32): an independent known answer. */
@@ -33,7 +34,7 @@
 
 START_TEST(test_password_round_trip)
 {
-    char *h = http_auth_password_hash("correct horse");
+    char *h = webauth_password_hash("correct horse");
     ck_assert_ptr_nonnull(h);
     ck_assert_msg(strncmp(h, "pbkdf2-sha256$100000$", 21) == 0, "format: %s", h);
     /* 16-byte salt (24 base64 characters), 32-byte hash (44). */
@@ -41,53 +42,53 @@ START_TEST(test_password_round_trip)
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq((int)(d - salt), 24);
     ck_assert_int_eq((int)strlen(d + 1), 44);
-    ck_assert_int_eq(http_auth_password_is_hashed(h), 1);
-    ck_assert_int_eq(http_auth_password_verify(h, "correct horse"), 1);
-    ck_assert_int_eq(http_auth_password_verify(h, "correct horsE"), 0);
-    ck_assert_int_eq(http_auth_password_verify(h, "correct horse "), 0);
-    ck_assert_int_eq(http_auth_password_verify(h, ""), 0);
-    ck_assert_int_eq(http_auth_password_verify(h, NULL), 0);
+    ck_assert_int_eq(webauth_password_is_hashed(h), 1);
+    ck_assert_int_eq(webauth_password_verify(h, "correct horse"), 1);
+    ck_assert_int_eq(webauth_password_verify(h, "correct horsE"), 0);
+    ck_assert_int_eq(webauth_password_verify(h, "correct horse "), 0);
+    ck_assert_int_eq(webauth_password_verify(h, ""), 0);
+    ck_assert_int_eq(webauth_password_verify(h, NULL), 0);
     /* A new salt each time. */
-    char *h2 = http_auth_password_hash("correct horse");
+    char *h2 = webauth_password_hash("correct horse");
     ck_assert_str_ne(h, h2);
-    ck_assert_int_eq(http_auth_password_verify(h2, "correct horse"), 1);
+    ck_assert_int_eq(webauth_password_verify(h2, "correct horse"), 1);
     free(h);
     free(h2);
     /* The empty password can be hashed and checked too. */
-    h = http_auth_password_hash("");
-    ck_assert_int_eq(http_auth_password_verify(h, ""), 1);
-    ck_assert_int_eq(http_auth_password_verify(h, "x"), 0);
+    h = webauth_password_hash("");
+    ck_assert_int_eq(webauth_password_verify(h, ""), 1);
+    ck_assert_int_eq(webauth_password_verify(h, "x"), 0);
     free(h);
 }
 END_TEST
 
 START_TEST(test_password_known_answer)
 {
-    ck_assert_int_eq(http_auth_password_verify(KNOWN_1000, "hunter2"), 1);
-    ck_assert_int_eq(http_auth_password_verify(KNOWN_1000, "hunter3"), 0);
+    ck_assert_int_eq(webauth_password_verify(KNOWN_1000, "hunter2"), 1);
+    ck_assert_int_eq(webauth_password_verify(KNOWN_1000, "hunter3"), 0);
     /* The iteration count is taken from the string. */
-    ck_assert_int_eq(http_auth_password_verify(KNOWN_1, "hunter2"), 1);
+    ck_assert_int_eq(webauth_password_verify(KNOWN_1, "hunter2"), 1);
     char *swapped = xstrdup(KNOWN_1000);
     memcpy(strstr(swapped, "$1000$"), "$1001$", 6);
-    ck_assert_int_eq(http_auth_password_verify(swapped, "hunter2"), 0);
+    ck_assert_int_eq(webauth_password_verify(swapped, "hunter2"), 0);
     free(swapped);
 }
 END_TEST
 
 START_TEST(test_password_plain)
 {
-    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3cret"), 1);
-    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3creT"), 0);
-    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3cret "), 0);
-    ck_assert_int_eq(http_auth_password_verify("s3cret", "s3cre"), 0);
-    ck_assert_int_eq(http_auth_password_verify("s3cret", ""), 0);
-    ck_assert_int_eq(http_auth_password_is_hashed("s3cret"), 0);
+    ck_assert_int_eq(webauth_password_verify("s3cret", "s3cret"), 1);
+    ck_assert_int_eq(webauth_password_verify("s3cret", "s3creT"), 0);
+    ck_assert_int_eq(webauth_password_verify("s3cret", "s3cret "), 0);
+    ck_assert_int_eq(webauth_password_verify("s3cret", "s3cre"), 0);
+    ck_assert_int_eq(webauth_password_verify("s3cret", ""), 0);
+    ck_assert_int_eq(webauth_password_is_hashed("s3cret"), 0);
     /* Empty means disabled: nothing matches, not even "". */
-    ck_assert_int_eq(http_auth_password_verify("", ""), 0);
-    ck_assert_int_eq(http_auth_password_verify(NULL, ""), 0);
+    ck_assert_int_eq(webauth_password_verify("", ""), 0);
+    ck_assert_int_eq(webauth_password_verify(NULL, ""), 0);
     /* Without the '$' it is just a plain password that happens to look like
      * the prefix. */
-    ck_assert_int_eq(http_auth_password_verify("pbkdf2-sha256", "pbkdf2-sha256"), 1);
+    ck_assert_int_eq(webauth_password_verify("pbkdf2-sha256", "pbkdf2-sha256"), 1);
 }
 END_TEST
 
@@ -127,41 +128,41 @@ START_TEST(test_password_malformed)
         "pbkdf2-sha256$1$$",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(http_auth_password_verify(bad[i], "hunter2") == 0, "matched: %s", bad[i]);
-        ck_assert_msg(http_auth_password_is_hashed(bad[i]) == 0, "well-formed: %s", bad[i]);
+        ck_assert_msg(webauth_password_verify(bad[i], "hunter2") == 0, "matched: %s", bad[i]);
+        ck_assert_msg(webauth_password_is_hashed(bad[i]) == 0, "well-formed: %s", bad[i]);
         /* Never taken as plain text either. */
-        ck_assert_msg(http_auth_password_verify(bad[i], bad[i]) == 0, "plain: %s", bad[i]);
+        ck_assert_msg(webauth_password_verify(bad[i], bad[i]) == 0, "plain: %s", bad[i]);
     }
-    ck_assert_int_eq(http_auth_password_is_hashed(KNOWN_1), 1);
+    ck_assert_int_eq(webauth_password_is_hashed(KNOWN_1), 1);
 }
 END_TEST
 
 START_TEST(test_key_equal)
 {
-    ck_assert_int_eq(http_auth_key_equal("abc", "abc"), 1);
-    ck_assert_int_eq(http_auth_key_equal("abc", "abd"), 0);
-    ck_assert_int_eq(http_auth_key_equal("abc", "abcd"), 0);
-    ck_assert_int_eq(http_auth_key_equal("abcd", "abc"), 0);
-    ck_assert_int_eq(http_auth_key_equal("abc", "ABC"), 0);
-    ck_assert_int_eq(http_auth_key_equal("", ""), 0);
-    ck_assert_int_eq(http_auth_key_equal("", "abc"), 0);
-    ck_assert_int_eq(http_auth_key_equal(NULL, "abc"), 0);
-    ck_assert_int_eq(http_auth_key_equal("abc", NULL), 0);
+    ck_assert_int_eq(webauth_key_equal("abc", "abc"), 1);
+    ck_assert_int_eq(webauth_key_equal("abc", "abd"), 0);
+    ck_assert_int_eq(webauth_key_equal("abc", "abcd"), 0);
+    ck_assert_int_eq(webauth_key_equal("abcd", "abc"), 0);
+    ck_assert_int_eq(webauth_key_equal("abc", "ABC"), 0);
+    ck_assert_int_eq(webauth_key_equal("", ""), 0);
+    ck_assert_int_eq(webauth_key_equal("", "abc"), 0);
+    ck_assert_int_eq(webauth_key_equal(NULL, "abc"), 0);
+    ck_assert_int_eq(webauth_key_equal("abc", NULL), 0);
     char a[2001], b[2001];
     memset(a, 'k', 2000);
     a[2000] = '\0';
     memcpy(b, a, sizeof a);
-    ck_assert_int_eq(http_auth_key_equal(a, b), 1);
+    ck_assert_int_eq(webauth_key_equal(a, b), 1);
     b[1999] = 'j';
-    ck_assert_int_eq(http_auth_key_equal(a, b), 0);
+    ck_assert_int_eq(webauth_key_equal(a, b), 0);
 }
 END_TEST
 
 START_TEST(test_conf_from)
 {
     conf_t *c = conf_new();
-    http_auth_conf_t ac;
-    http_auth_conf_from(&ac, c);
+    webauth_conf_t ac;
+    webauth_conf_from(&ac, c);
     ck_assert_str_eq(ac.username, "admin");
     ck_assert_str_eq(ac.password, "");
     ck_assert_str_eq(ac.api_key, "");
@@ -178,7 +179,7 @@ START_TEST(test_conf_from)
                                       "web_ban_duration = 0\n",
                                       "t.conf", &err),
                      0);
-    http_auth_conf_from(&ac, c);
+    webauth_conf_from(&ac, c);
     ck_assert_str_eq(ac.username, "");
     ck_assert_str_eq(ac.password, KNOWN_1);
     ck_assert_str_eq(ac.api_key, "k3y");
@@ -311,21 +312,21 @@ basic(const char *user, const char *pass)
     return out;
 }
 
-/* check: http_auth_check on a request built from the arguments; returns
+/* check: webauth_check on a request built from the arguments; returns
  * the method and puts the user (or NULL) in *user. Fails the test on a
  * database error. */
-static http_auth_method_t
-check(PGconn *db, const http_auth_conf_t *ac, const char *cookie, const char *authorization,
+static webauth_method_t
+check(PGconn *db, const webauth_conf_t *ac, const char *cookie, const char *authorization,
       const char *addr, char **user)
 {
     http_request_t *req = request(cookie, authorization, addr);
-    http_auth_method_t m = (http_auth_method_t)-1;
+    webauth_method_t m = (webauth_method_t)-1;
     char *u = (char *)"unset";
     mt_error_t *err = NULL;
-    int rc = http_auth_check(db, ac, req, &m, &u, &err);
-    ck_assert_msg(rc == 0, "http_auth_check: %s", err ? err->message : "?");
+    int rc = webauth_check(db, ac, req, &m, &u, &err);
+    ck_assert_msg(rc == 0, "webauth_check: %s", err ? err->message : "?");
     ck_assert_ptr_null(err);
-    if (m == HTTP_AUTH_NONE)
+    if (m == WEBAUTH_NONE)
         ck_assert_ptr_null(u);
     else
         ck_assert_ptr_nonnull(u);
@@ -344,15 +345,15 @@ sid_cookie(const char *sid)
 }
 
 static int
-login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
+login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
       const char *pass, char **sid)
 {
     char *s = (char *)"unset";
     mt_error_t *err = NULL;
-    int rc = http_auth_login(db, ac, addr, user, pass, &s, &err);
-    ck_assert_msg(rc >= 0, "http_auth_login: %s", err ? err->message : "?");
+    int rc = webauth_login(db, ac, addr, user, pass, &s, &err);
+    ck_assert_msg(rc >= 0, "webauth_login: %s", err ? err->message : "?");
     ck_assert_ptr_null(err);
-    if (rc == HTTP_AUTH_LOGIN_OK)
+    if (rc == WEBAUTH_LOGIN_OK)
         ck_assert_ptr_nonnull(s);
     else
         ck_assert_ptr_null(s);
@@ -363,10 +364,10 @@ login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user
     return rc;
 }
 
-static http_auth_conf_t
+static webauth_conf_t
 conf_with(const char *password)
 {
-    http_auth_conf_t ac = {
+    webauth_conf_t ac = {
         .username = "admin",
         .password = password,
         .api_key = "0123456789abcdef0123456789abcdef",
@@ -380,13 +381,13 @@ conf_with(const char *password)
 START_TEST(test_session_life)
 {
     PGconn *db = fresh_db("t_life");
-    http_auth_conf_t ac = conf_with(KNOWN_1000);
+    webauth_conf_t ac = conf_with(KNOWN_1000);
     char *sid = NULL, *sid2 = NULL, *user = NULL;
-    ck_assert_int_eq(login(db, &ac, "10.0.0.1", "admin", "hunter2", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.0.1", "admin", "hunter2", &sid), WEBAUTH_LOGIN_OK);
     /* 64 hex characters: cookie-safe, 256 random bits. */
     ck_assert_int_eq((int)strlen(sid), 64);
     ck_assert_int_eq((int)strspn(sid, "0123456789abcdef"), 64);
-    ck_assert_int_eq(login(db, &ac, "10.0.0.1", "admin", "hunter2", &sid2), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.0.1", "admin", "hunter2", &sid2), WEBAUTH_LOGIN_OK);
     ck_assert_str_ne(sid, sid2);
 
     /* The row: keyed by the SHA-256 of the id, never the id itself. */
@@ -406,42 +407,42 @@ START_TEST(test_session_life)
                      0);
 
     char *cookie = sid_cookie(sid);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, &user), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, &user), WEBAUTH_SESSION);
     ck_assert_str_eq(user, "admin");
     free(user);
     /* Junk and unknown ids are nobody. */
-    ck_assert_int_eq(check(db, &ac, "SID=zzz", NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, "SID=zzz", NULL, NULL, NULL), WEBAUTH_NONE);
     char *other = xasprintf("SID=%.63s0", sid2);
     if (strcmp(other + 4, sid2) == 0)
         other[67] = '1';
-    ck_assert_int_eq(check(db, &ac, other, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, other, NULL, NULL, NULL), WEBAUTH_NONE);
     free(other);
     char *upper = xasprintf("SID=%s", sid);
     for (char *p = upper + 4; *p; p++)
         if (*p >= 'a' && *p <= 'f')
             *p = (char)(*p - 'a' + 'A');
-    ck_assert_int_eq(check(db, &ac, upper, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, upper, NULL, NULL, NULL), WEBAUTH_NONE);
     free(upper);
-    ck_assert_int_eq(check(db, &ac, NULL, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, NULL, NULL, NULL), WEBAUTH_NONE);
 
     /* Logout kills this session only. */
     mt_error_t *err = NULL;
-    ck_assert_int_eq(http_auth_logout(db, sid, &err), 0);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(webauth_logout(db, sid, &err), 0);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), WEBAUTH_NONE);
     char *cookie2 = sid_cookie(sid2);
-    ck_assert_int_eq(check(db, &ac, cookie2, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie2, NULL, NULL, NULL), WEBAUTH_SESSION);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
-    ck_assert_int_eq(http_auth_logout(db, sid, &err), 0);
-    ck_assert_int_eq(http_auth_logout(db, NULL, &err), 0);
-    ck_assert_int_eq(http_auth_logout(db, "", &err), 0);
-    ck_assert_int_eq(http_auth_logout(db, "not-a-session", &err), 0);
+    ck_assert_int_eq(webauth_logout(db, sid, &err), 0);
+    ck_assert_int_eq(webauth_logout(db, NULL, &err), 0);
+    ck_assert_int_eq(webauth_logout(db, "", &err), 0);
+    ck_assert_int_eq(webauth_logout(db, "not-a-session", &err), 0);
     ck_assert_ptr_null(err);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
 
     /* A session of a name that is no longer the configured one is void. */
-    http_auth_conf_t renamed = ac;
+    webauth_conf_t renamed = ac;
     renamed.username = "root";
-    ck_assert_int_eq(check(db, &renamed, cookie2, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &renamed, cookie2, NULL, NULL, NULL), WEBAUTH_NONE);
 
     free(cookie);
     free(cookie2);
@@ -454,17 +455,17 @@ END_TEST
 START_TEST(test_session_expiry)
 {
     PGconn *db = fresh_db("t_expiry");
-    http_auth_conf_t ac = conf_with("plain pw");
+    webauth_conf_t ac = conf_with("plain pw");
     char *sid = NULL, *sid2 = NULL;
-    ck_assert_int_eq(login(db, &ac, "10.0.0.2", "admin", "plain pw", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.0.2", "admin", "plain pw", &sid), WEBAUTH_LOGIN_OK);
     char *cookie = sid_cookie(sid);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), WEBAUTH_SESSION);
     sql_exec(db, "UPDATE web_sessions SET expires_at = now() - interval '1 s'", NULL);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), WEBAUTH_NONE);
     /* An expired session is not revived by being asked for ... */
     ck_assert_int_eq(sql_int(db, "SELECT (expires_at < now())::int FROM web_sessions", NULL), 1);
     /* ... and the next login deletes it. */
-    ck_assert_int_eq(login(db, &ac, "10.0.0.2", "admin", "plain pw", &sid2), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.0.2", "admin", "plain pw", &sid2), WEBAUTH_LOGIN_OK);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
     ck_assert_int_eq(sql_int(db,
                              "SELECT count(*) FROM web_sessions"
@@ -476,15 +477,15 @@ START_TEST(test_session_expiry)
      * configuration allows 60 s at least). */
     free(cookie);
     cookie = sid_cookie(sid2);
-    http_auth_conf_t short_ac = ac;
+    webauth_conf_t short_ac = ac;
     short_ac.session_timeout = 1;
     free(sid);
     ck_assert_int_eq(login(db, &short_ac, "10.0.0.2", "admin", "plain pw", &sid),
-                     HTTP_AUTH_LOGIN_OK);
+                     WEBAUTH_LOGIN_OK);
     char *cookie1 = sid_cookie(sid);
-    ck_assert_int_eq(check(db, &short_ac, cookie1, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &short_ac, cookie1, NULL, NULL, NULL), WEBAUTH_SESSION);
     sleep(2);
-    ck_assert_int_eq(check(db, &short_ac, cookie1, NULL, NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &short_ac, cookie1, NULL, NULL, NULL), WEBAUTH_NONE);
     free(cookie1);
     free(cookie);
     free(sid);
@@ -496,10 +497,10 @@ END_TEST
 START_TEST(test_session_sliding)
 {
     PGconn *db = fresh_db("t_sliding");
-    http_auth_conf_t ac = conf_with("plain pw");
+    webauth_conf_t ac = conf_with("plain pw");
     ac.session_timeout = 600;
     char *sid = NULL;
-    ck_assert_int_eq(login(db, &ac, "10.0.0.3", "admin", "plain pw", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.0.3", "admin", "plain pw", &sid), WEBAUTH_LOGIN_OK);
     char *cookie = sid_cookie(sid);
 
     /* Renewed less than a tenth of the timeout ago: the check writes
@@ -509,7 +510,7 @@ START_TEST(test_session_sliding)
              " last_seen = '2001-01-01Z'",
              NULL);
     char *before = sql1(db, "SELECT expires_at FROM web_sessions", NULL, NULL);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), WEBAUTH_SESSION);
     char *after = sql1(db, "SELECT expires_at FROM web_sessions", NULL, NULL);
     ck_assert_str_eq(before, after);
     ck_assert_int_eq(sql_int(db, "SELECT extract(year FROM last_seen)::int FROM web_sessions",
@@ -520,7 +521,7 @@ START_TEST(test_session_sliding)
 
     /* Older than that: pushed to now + timeout, last_seen now. */
     sql_exec(db, "UPDATE web_sessions SET expires_at = now() + interval '100 s'", NULL);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), WEBAUTH_SESSION);
     ck_assert_int_eq(sql_int(db,
                              "SELECT (expires_at BETWEEN now() + interval '590 s'"
                              "                       AND now() + interval '601 s'"
@@ -531,7 +532,7 @@ START_TEST(test_session_sliding)
 
     /* A timeout shortened in the configuration applies at once. */
     sql_exec(db, "UPDATE web_sessions SET expires_at = now() + interval '30 days'", NULL);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, NULL), WEBAUTH_SESSION);
     ck_assert_int_eq(sql_int(db,
                              "SELECT (expires_at <= now() + interval '601 s')::int"
                              " FROM web_sessions",
@@ -546,42 +547,42 @@ END_TEST
 START_TEST(test_login_credentials)
 {
     PGconn *db = fresh_db("t_creds");
-    http_auth_conf_t ac = conf_with(KNOWN_1000);
+    webauth_conf_t ac = conf_with(KNOWN_1000);
     char *sid = NULL, *user = NULL;
-    ck_assert_int_eq(login(db, &ac, "10.0.1.1", "admin", "hunter3", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &ac, "10.0.1.2", "root", "hunter2", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &ac, "10.0.1.3", "Admin", "hunter2", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &ac, "10.0.1.4", "", "", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &ac, "10.0.1.5", NULL, NULL, NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.1", "admin", "hunter3", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.2", "root", "hunter2", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.3", "Admin", "hunter2", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.4", "", "", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.1.5", NULL, NULL, NULL), WEBAUTH_LOGIN_FAILED);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 0);
     /* Each failure was counted against its address. */
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE failures = 1", NULL), 5);
 
     /* web_username empty: any name, and the session carries it. */
-    http_auth_conf_t any = ac;
+    webauth_conf_t any = ac;
     any.username = "";
-    ck_assert_int_eq(login(db, &any, "10.0.1.6", "sonarr", "hunter2", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &any, "10.0.1.6", "sonarr", "hunter2", &sid), WEBAUTH_LOGIN_OK);
     char *cookie = sid_cookie(sid);
-    ck_assert_int_eq(check(db, &any, cookie, NULL, NULL, &user), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &any, cookie, NULL, NULL, &user), WEBAUTH_SESSION);
     ck_assert_str_eq(user, "sonarr");
     free(user);
     free(cookie);
     free(sid);
 
     /* web_password empty: password logins are off, whatever is sent. */
-    http_auth_conf_t off = ac;
+    webauth_conf_t off = ac;
     off.password = "";
-    ck_assert_int_eq(login(db, &off, "10.0.1.7", "admin", "", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &off, "10.0.1.7", "admin", "", NULL), WEBAUTH_LOGIN_FAILED);
     char *b = basic("admin", "");
-    ck_assert_int_eq(check(db, &off, NULL, b, "10.0.1.7", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &off, NULL, b, "10.0.1.7", NULL), WEBAUTH_NONE);
     free(b);
 
     /* A plain-text web_password (a hand-edited file) works too. */
-    http_auth_conf_t plain = ac;
+    webauth_conf_t plain = ac;
     plain.password = "hunter2";
-    ck_assert_int_eq(login(db, &plain, "10.0.1.8", "admin", "hunter2", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &plain, "10.0.1.8", "admin", "hunter2", NULL), WEBAUTH_LOGIN_OK);
     ck_assert_int_eq(login(db, &plain, "10.0.1.8", "admin", "hunter", NULL),
-                     HTTP_AUTH_LOGIN_FAILED);
+                     WEBAUTH_LOGIN_FAILED);
     PQfinish(db);
 }
 END_TEST
@@ -611,53 +612,53 @@ START_TEST(test_basic_and_bearer)
     base64_encode_raw(h64, sizeof hash, hash);
     h64[44] = '\0';
     char *stored = xasprintf("pbkdf2-sha256$2000000$%s$%s", s64, h64);
-    http_auth_conf_t ac = conf_with(NULL);
+    webauth_conf_t ac = conf_with(NULL);
     ac.password = stored;
     char *user = NULL;
 
     char *good = basic("admin", slow_pw);
     double t0 = now_s();
-    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", &user), HTTP_AUTH_BASIC);
+    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", &user), WEBAUTH_BASIC);
     double t1 = now_s();
     ck_assert_str_eq(user, "admin");
     free(user);
-    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", NULL), HTTP_AUTH_BASIC);
+    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", NULL), WEBAUTH_BASIC);
     double t2 = now_s();
     ck_assert_msg((t2 - t1) * 5 < (t1 - t0), "no cache: first %.3f s, second %.3f s", t1 - t0,
                   t2 - t1);
 
     /* The cache never lets a wrong password through, nor a wrong name. */
     char *wrong = basic("admin", "slow and steadY");
-    ck_assert_int_eq(check(db, &ac, NULL, wrong, "10.0.2.2", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, wrong, "10.0.2.2", NULL), WEBAUTH_NONE);
     char *wrong_user = basic("root", slow_pw);
-    ck_assert_int_eq(check(db, &ac, NULL, wrong_user, "10.0.2.2", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, wrong_user, "10.0.2.2", NULL), WEBAUTH_NONE);
     ck_assert_int_eq(sql_int(db, "SELECT failures FROM auth_failures WHERE remote_addr = $1",
                              "10.0.2.2"),
                      2);
     /* A changed web_password is not served from the cache (which holds
      * these credentials again first). */
-    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", NULL), HTTP_AUTH_BASIC);
-    http_auth_conf_t changed = ac;
+    ck_assert_int_eq(check(db, &ac, NULL, good, "10.0.2.1", NULL), WEBAUTH_BASIC);
+    webauth_conf_t changed = ac;
     changed.password = KNOWN_1;
-    ck_assert_int_eq(check(db, &changed, NULL, good, "10.0.2.1", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &changed, NULL, good, "10.0.2.1", NULL), WEBAUTH_NONE);
 
     /* Bearer: the API key, identity "api". */
     ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef0123456789abcdef", NULL, &user),
-                     HTTP_AUTH_API_KEY);
+                     WEBAUTH_API_KEY);
     ck_assert_str_eq(user, "api");
     free(user);
     ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef0123456789abcdeF", NULL, NULL),
-                     HTTP_AUTH_NONE);
-    ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef", NULL, NULL), HTTP_AUTH_NONE);
-    http_auth_conf_t nokey = ac;
+                     WEBAUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef", NULL, NULL), WEBAUTH_NONE);
+    webauth_conf_t nokey = ac;
     nokey.api_key = "";
-    ck_assert_int_eq(check(db, &nokey, NULL, "Bearer x", NULL, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &nokey, NULL, "Bearer x", NULL, NULL), WEBAUTH_NONE);
     /* The API key works without the database. */
     http_request_t *req = request(NULL, "Bearer 0123456789abcdef0123456789abcdef", NULL);
-    http_auth_method_t m;
+    webauth_method_t m;
     mt_error_t *err = NULL;
-    ck_assert_int_eq(http_auth_check(NULL, &ac, req, &m, &user, &err), 0);
-    ck_assert_int_eq(m, HTTP_AUTH_API_KEY);
+    ck_assert_int_eq(webauth_check(NULL, &ac, req, &m, &user, &err), 0);
+    ck_assert_int_eq(m, WEBAUTH_API_KEY);
     free(user);
     http_request_free(req);
 
@@ -665,9 +666,9 @@ START_TEST(test_basic_and_bearer)
      * tried (nothing counted). */
     char *sid = NULL;
     ac.password = "plain";
-    ck_assert_int_eq(login(db, &ac, "10.0.2.3", "admin", "plain", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.2.3", "admin", "plain", &sid), WEBAUTH_LOGIN_OK);
     char *cookie = sid_cookie(sid);
-    ck_assert_int_eq(check(db, &ac, cookie, wrong, "10.0.2.3", NULL), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, wrong, "10.0.2.3", NULL), WEBAUTH_SESSION);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1",
                              "10.0.2.3"),
                      0);
@@ -684,19 +685,19 @@ END_TEST
 START_TEST(test_bans)
 {
     PGconn *db = fresh_db("t_bans");
-    http_auth_conf_t ac = conf_with("right");
+    webauth_conf_t ac = conf_with("right");
     const char *a = "192.0.2.1", *b = "192.0.2.2";
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
     ck_assert_int_eq(sql_int(db, "SELECT (banned_until IS NULL)::int FROM auth_failures"
                                  " WHERE remote_addr = $1", a),
                      1);
-    ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
     /* Five failures: banned, even with the right password, and for Basic. */
-    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_BANNED);
-    ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_BANNED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), WEBAUTH_LOGIN_BANNED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_BANNED);
     char *good = basic("admin", "right");
-    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), WEBAUTH_NONE);
     ck_assert_int_eq(sql_int(db,
                              "SELECT (failures = 5 AND banned_until BETWEEN now() + interval '3590 s'"
                              " AND now() + interval '3601 s')::int FROM auth_failures"
@@ -705,42 +706,42 @@ START_TEST(test_bans)
                      1);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 0);
     /* Another address is not banned. */
-    ck_assert_int_eq(login(db, &ac, b, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
-    ck_assert_int_eq(check(db, &ac, NULL, good, b, NULL), HTTP_AUTH_BASIC);
+    ck_assert_int_eq(login(db, &ac, b, "admin", "right", NULL), WEBAUTH_LOGIN_OK);
+    ck_assert_int_eq(check(db, &ac, NULL, good, b, NULL), WEBAUTH_BASIC);
 
     /* The ban runs out: the right password works and clears the count. */
     sql_exec(db, "UPDATE auth_failures SET banned_until = now() - interval '1 s'", NULL);
-    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), WEBAUTH_LOGIN_OK);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1", a),
                      0);
 
     /* A success resets the count: 4 + success + 4 is no ban. */
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), WEBAUTH_LOGIN_OK);
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), WEBAUTH_LOGIN_OK);
     /* ... and so does a success over Basic. */
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), HTTP_AUTH_BASIC);
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), WEBAUTH_BASIC);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1", a),
                      0);
 
     /* Failures over Basic count toward the same ban. */
     char *bad = basic("admin", "wrong");
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.3", NULL), HTTP_AUTH_NONE);
-    ck_assert_int_eq(login(db, &ac, "192.0.2.3", "admin", "right", NULL), HTTP_AUTH_LOGIN_BANNED);
+        ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.3", NULL), WEBAUTH_NONE);
+    ck_assert_int_eq(login(db, &ac, "192.0.2.3", "admin", "right", NULL), WEBAUTH_LOGIN_BANNED);
 
     /* An old failure does not add to a new count. */
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(login(db, &ac, "192.0.2.4", "admin", "wrong", NULL),
-                         HTTP_AUTH_LOGIN_FAILED);
+                         WEBAUTH_LOGIN_FAILED);
     sql_exec(db, "UPDATE auth_failures SET last_failure = now() - interval '2 hours'"
                  " WHERE remote_addr = $1", "192.0.2.4");
-    ck_assert_int_eq(login(db, &ac, "192.0.2.4", "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "192.0.2.4", "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
     /* (the login's housekeeping dropped the stale row first) */
     ck_assert_int_eq(sql_int(db, "SELECT failures FROM auth_failures WHERE remote_addr = $1",
                              "192.0.2.4"),
@@ -749,33 +750,33 @@ START_TEST(test_bans)
      * the count itself. */
     sql_exec(db, "UPDATE auth_failures SET failures = 4, last_failure = now() - interval '2 hours'"
                  " WHERE remote_addr = $1", "192.0.2.4");
-    ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.4", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.4", NULL), WEBAUTH_NONE);
     ck_assert_int_eq(sql_int(db, "SELECT (failures = 1 AND banned_until IS NULL)::int"
                                  " FROM auth_failures WHERE remote_addr = $1", "192.0.2.4"),
                      1);
     /* After a ban runs out, counting starts again from one. */
     sql_exec(db, "UPDATE auth_failures SET banned_until = now() - interval '1 s'"
                  " WHERE remote_addr = $1", "192.0.2.3");
-    ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.3", NULL), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, bad, "192.0.2.3", NULL), WEBAUTH_NONE);
     ck_assert_int_eq(sql_int(db, "SELECT (failures = 1 AND banned_until IS NULL)::int"
                                  " FROM auth_failures WHERE remote_addr = $1", "192.0.2.3"),
                      1);
 
     /* web_max_auth_failures = 1: the first failure bans. */
-    http_auth_conf_t strict = ac;
+    webauth_conf_t strict = ac;
     strict.max_failures = 1;
     ck_assert_int_eq(login(db, &strict, "192.0.2.5", "admin", "wrong", NULL),
-                     HTTP_AUTH_LOGIN_FAILED);
+                     WEBAUTH_LOGIN_FAILED);
     ck_assert_int_eq(login(db, &strict, "192.0.2.5", "admin", "right", NULL),
-                     HTTP_AUTH_LOGIN_BANNED);
+                     WEBAUTH_LOGIN_BANNED);
 
     /* web_ban_duration = 0: no bans, nothing counted. */
-    http_auth_conf_t lax = ac;
+    webauth_conf_t lax = ac;
     lax.ban_seconds = 0;
     for (int i = 0; i < 10; i++)
         ck_assert_int_eq(login(db, &lax, "192.0.2.6", "admin", "wrong", NULL),
-                         HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(login(db, &lax, "192.0.2.6", "admin", "right", NULL), HTTP_AUTH_LOGIN_OK);
+                         WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &lax, "192.0.2.6", "admin", "right", NULL), WEBAUTH_LOGIN_OK);
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM auth_failures WHERE remote_addr = $1",
                              "192.0.2.6"),
                      0);
@@ -788,67 +789,67 @@ END_TEST
 START_TEST(test_ban_refuses_every_method)
 {
     PGconn *db = fresh_db("t_ban_all");
-    http_auth_conf_t ac = conf_with("right");
+    webauth_conf_t ac = conf_with("right");
     const char *a = "198.51.100.1", *b = "198.51.100.2";
     const char *key = "Bearer 0123456789abcdef0123456789abcdef";
     char *sid = NULL;
-    ck_assert_int_eq(login(db, &ac, a, "admin", "right", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", &sid), WEBAUTH_LOGIN_OK);
     char *cookie = sid_cookie(sid);
     char *good = basic("admin", "right");
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, NULL), HTTP_AUTH_SESSION);
-    ck_assert_int_eq(check(db, &ac, NULL, key, a, NULL), HTTP_AUTH_API_KEY);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, NULL), WEBAUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, NULL, key, a, NULL), WEBAUTH_API_KEY);
     bool banned = true;
-    ck_assert_int_eq(http_auth_banned(db, &ac, a, &banned, NULL), 0);
+    ck_assert_int_eq(webauth_banned(db, &ac, a, &banned, NULL), 0);
     ck_assert(!banned);
 
     /* Banned by wrong passwords from the same address... */
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), HTTP_AUTH_LOGIN_FAILED);
-    ck_assert_int_eq(http_auth_banned(db, &ac, a, &banned, NULL), 0);
+        ck_assert_int_eq(login(db, &ac, a, "admin", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(webauth_banned(db, &ac, a, &banned, NULL), 0);
     ck_assert(banned);
     /* ... every method is refused there: the session opened before the
      * ban, the API key, Basic, and a login */
     char *user = (char *)"unset";
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, &user), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, &user), WEBAUTH_NONE);
     ck_assert_ptr_null(user);
-    ck_assert_int_eq(check(db, &ac, NULL, key, a, &user), HTTP_AUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, key, a, &user), WEBAUTH_NONE);
     ck_assert_ptr_null(user);
-    ck_assert_int_eq(check(db, &ac, cookie, key, a, NULL), HTTP_AUTH_NONE);
-    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), HTTP_AUTH_NONE);
-    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), HTTP_AUTH_LOGIN_BANNED);
+    ck_assert_int_eq(check(db, &ac, cookie, key, a, NULL), WEBAUTH_NONE);
+    ck_assert_int_eq(check(db, &ac, NULL, good, a, NULL), WEBAUTH_NONE);
+    ck_assert_int_eq(login(db, &ac, a, "admin", "right", NULL), WEBAUTH_LOGIN_BANNED);
     /* the refusals did not end the session nor add failures */
     ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_sessions", NULL), 1);
     ck_assert_int_eq(sql_int(db, "SELECT failures FROM auth_failures WHERE remote_addr = $1", a),
                      5);
     /* Another address is not banned: the same session and key work there. */
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, b, NULL), HTTP_AUTH_SESSION);
-    ck_assert_int_eq(check(db, &ac, NULL, key, b, NULL), HTTP_AUTH_API_KEY);
-    ck_assert_int_eq(http_auth_banned(db, &ac, b, &banned, NULL), 0);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, b, NULL), WEBAUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, NULL, key, b, NULL), WEBAUTH_API_KEY);
+    ck_assert_int_eq(webauth_banned(db, &ac, b, &banned, NULL), 0);
     ck_assert(!banned);
     /* Without bans (web_ban_duration 0) a ban row counts for nothing. */
-    http_auth_conf_t lax = ac;
+    webauth_conf_t lax = ac;
     lax.ban_seconds = 0;
-    ck_assert_int_eq(check(db, &lax, cookie, NULL, a, NULL), HTTP_AUTH_SESSION);
-    ck_assert_int_eq(http_auth_banned(db, &lax, a, &banned, NULL), 0);
+    ck_assert_int_eq(check(db, &lax, cookie, NULL, a, NULL), WEBAUTH_SESSION);
+    ck_assert_int_eq(webauth_banned(db, &lax, a, &banned, NULL), 0);
     ck_assert(!banned);
 
     /* The ban ends: the session and the key work again. */
     sql_exec(db, "UPDATE auth_failures SET banned_until = now() - interval '1 s'", NULL);
-    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, &user), HTTP_AUTH_SESSION);
+    ck_assert_int_eq(check(db, &ac, cookie, NULL, a, &user), WEBAUTH_SESSION);
     ck_assert_str_eq(user, "admin");
     free(user);
-    ck_assert_int_eq(check(db, &ac, NULL, key, a, NULL), HTTP_AUTH_API_KEY);
+    ck_assert_int_eq(check(db, &ac, NULL, key, a, NULL), WEBAUTH_API_KEY);
 
     /* The API key works without the database (no ban can be looked up);
      * a session needs it. */
     http_request_t *req = request(NULL, key, a);
-    http_auth_method_t m;
+    webauth_method_t m;
     mt_error_t *err = NULL;
-    ck_assert_int_eq(http_auth_check(NULL, &ac, req, &m, &user, &err), 0);
-    ck_assert_int_eq(m, HTTP_AUTH_API_KEY);
+    ck_assert_int_eq(webauth_check(NULL, &ac, req, &m, &user, &err), 0);
+    ck_assert_int_eq(m, WEBAUTH_API_KEY);
     free(user);
     http_request_free(req);
-    ck_assert_int_eq(http_auth_banned(NULL, &ac, a, &banned, &err), -1);
+    ck_assert_int_eq(webauth_banned(NULL, &ac, a, &banned, &err), -1);
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     mt_error_clear(&err);
     free(good);
@@ -861,9 +862,9 @@ END_TEST
 START_TEST(test_report_role_cannot_read)
 {
     PGconn *db = fresh_db("t_report");
-    http_auth_conf_t ac = conf_with("pw");
-    ck_assert_int_eq(login(db, &ac, "10.0.3.1", "admin", "pw", NULL), HTTP_AUTH_LOGIN_OK);
-    ck_assert_int_eq(login(db, &ac, "10.0.3.2", "admin", "no", NULL), HTTP_AUTH_LOGIN_FAILED);
+    webauth_conf_t ac = conf_with("pw");
+    ck_assert_int_eq(login(db, &ac, "10.0.3.1", "admin", "pw", NULL), WEBAUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.3.2", "admin", "no", NULL), WEBAUTH_LOGIN_FAILED);
     ck_assert_int_eq(sql_int(db,
                              "SELECT (has_table_privilege('muleteer_report', 'web_sessions', 'SELECT')"
                              " OR has_table_privilege('muleteer_report', 'auth_failures', 'SELECT'))::int",
@@ -889,28 +890,28 @@ START_TEST(test_database_failures)
     /* No migrations: the tables are missing. */
     pgtest_createdb("t_bare");
     PGconn *bare = connect_to("t_bare");
-    http_auth_conf_t ac = conf_with("pw");
+    webauth_conf_t ac = conf_with("pw");
     char *sid = NULL, *user = NULL;
     mt_error_t *err = NULL;
-    ck_assert_int_eq(http_auth_login(bare, &ac, "10.0.4.1", "admin", "pw", &sid, &err), -1);
+    ck_assert_int_eq(webauth_login(bare, &ac, "10.0.4.1", "admin", "pw", &sid, &err), -1);
     ck_assert_ptr_null(sid);
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     mt_error_clear(&err);
-    ck_assert_int_eq(http_auth_logout(bare, "x", &err), -1);
+    ck_assert_int_eq(webauth_logout(bare, "x", &err), -1);
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     mt_error_clear(&err);
     PQfinish(bare);
 
     /* A connection that is gone. */
     PGconn *db = fresh_db("t_gone");
-    ck_assert_int_eq(login(db, &ac, "10.0.4.1", "admin", "pw", &sid), HTTP_AUTH_LOGIN_OK);
+    ck_assert_int_eq(login(db, &ac, "10.0.4.1", "admin", "pw", &sid), WEBAUTH_LOGIN_OK);
     char *cookie = sid_cookie(sid);
     db_exec(db, "SELECT pg_terminate_backend(pg_backend_pid())", NULL);
     http_request_t *req = request(cookie, NULL, NULL);
-    http_auth_method_t m = HTTP_AUTH_SESSION;
+    webauth_method_t m = WEBAUTH_SESSION;
     user = (char *)"unset";
-    ck_assert_int_eq(http_auth_check(db, &ac, req, &m, &user, &err), -1);
-    ck_assert_int_eq(m, HTTP_AUTH_NONE);
+    ck_assert_int_eq(webauth_check(db, &ac, req, &m, &user, &err), -1);
+    ck_assert_int_eq(m, WEBAUTH_NONE);
     ck_assert_ptr_null(user);
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(err->message, "database"));
@@ -918,12 +919,12 @@ START_TEST(test_database_failures)
     http_request_free(req);
     char *b = basic("admin", "pw");
     req = request(NULL, b, NULL);
-    ck_assert_int_eq(http_auth_check(db, &ac, req, &m, &user, &err), -1);
+    ck_assert_int_eq(webauth_check(db, &ac, req, &m, &user, &err), -1);
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     mt_error_clear(&err);
     http_request_free(req);
     char *sid2 = NULL;
-    ck_assert_int_eq(http_auth_login(db, &ac, "10.0.4.1", "admin", "pw", &sid2, &err), -1);
+    ck_assert_int_eq(webauth_login(db, &ac, "10.0.4.1", "admin", "pw", &sid2, &err), -1);
     ck_assert_ptr_null(sid2);
     ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
     mt_error_clear(&err);

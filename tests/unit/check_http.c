@@ -1509,6 +1509,103 @@ START_TEST(test_serve_one)
 }
 END_TEST
 
+/* ---- the end-of-request hook ---- */
+
+/* What on_request_end saw. r comes first: the handlers and before_auth
+ * take the context as an rctx_t. */
+typedef struct {
+    rctx_t r;
+    int ends;              /* times the hook ran */
+    const sink_t *sink;    /* the current request's output */
+    size_t written_at_end; /* bytes of it written when the hook ran */
+} endctx_t;
+
+static void
+count_end(void *ctx)
+{
+    endctx_t *e = ctx;
+    e->ends++;
+    e->written_at_end = e->sink->len;
+}
+
+/* serve_ended: one request through http_serve_one; the hook must have run
+ * exactly once, after the whole answer was written. Returns the output. */
+static char *
+serve_ended(const http_app_t *app, endctx_t *e, char *const *env, const char *body, int framed)
+{
+    sink_t s = { NULL, 0, 0, 0, 0 };
+    reader_t rd = { body, strlen(body), 0, 0, 0 };
+    int before = e->ends;
+    e->sink = &s;
+    ck_assert_int_eq(http_serve_one(app, env, mem_read, &rd, framed, sink_write, &s), 0);
+    ck_assert_int_eq(e->ends, before + 1);
+    ck_assert_uint_gt(s.len, 0);
+    ck_assert_uint_eq(e->written_at_end, s.len);
+    return s.buf;
+}
+
+START_TEST(test_request_end_hook)
+{
+    const http_router_t router = {
+        .routes = test_routes,
+        .n_routes = HTTP_N_ROUTES(test_routes),
+        .before = before_auth,
+    };
+    endctx_t e = { 0 };
+    http_app_t app = { .name = "test", .router = &router, .ctx = &e, .on_request_end = count_end };
+    app.limits.max_body = 16;
+    const struct {
+        char *const *env;
+        const char *body;
+        const char *status;
+    } cases[] = {
+        /* the handler answered */
+        { ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login"), "", "200 OK" },
+        /* the handler failed */
+        { ENV("REQUEST_METHOD=GET", "REQUEST_URI=/fail"), "", "500 Internal Server Error" },
+        /* the before hook refused */
+        { ENV("REQUEST_METHOD=GET", "REQUEST_URI=/api/v2/app/webapiVersion"), "", "403 Forbidden" },
+        /* no route */
+        { ENV("REQUEST_METHOD=GET", "REQUEST_URI=/nope", "HTTP_COOKIE=SID=1"), "", "404 Not Found" },
+        /* the request could not be parsed */
+        { ENV("REQUEST_METHOD=GET", "REQUEST_URI=/a%zz"), "", "400 Bad Request" },
+        /* refused before its body was read: bad length, too long, too short */
+        { ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login", "CONTENT_LENGTH=x"), "",
+          "400 Bad Request" },
+        { ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login", "CONTENT_LENGTH=17"),
+          "01234567890123456", "413 Content Too Large" },
+        { ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login", "CONTENT_LENGTH=9"), "abc",
+          "400 Bad Request" },
+    };
+    for (int framed = 0; framed <= 1; framed++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char *out = serve_ended(&app, &e, cases[i].env, cases[i].body, framed);
+            char *want = xasprintf("Status: %s\r\n", cases[i].status);
+            ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "case %zu: %s", i, out);
+            free(want);
+            free(out);
+        }
+    }
+    ck_assert_int_eq(e.ends, 16);
+    /* A client gone before the answer: the hook runs all the same. */
+    sink_t gone = { NULL, 0, 0, 0, 1 };
+    reader_t rd = { "", 0, 0, 0, 0 };
+    e.sink = &gone;
+    ck_assert_int_eq(http_serve_one(&app, ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login"),
+                                    mem_read, &rd, 1, sink_write, &gone),
+                     -1);
+    ck_assert_int_eq(e.ends, 17);
+    /* Without a hook nothing changes. */
+    app.on_request_end = NULL;
+    sink_t s = { NULL, 0, 0, 0, 0 };
+    ck_assert_int_eq(http_serve_one(&app, ENV("REQUEST_METHOD=GET", "REQUEST_URI=/fail"),
+                                    mem_read, &rd, 1, sink_write, &s),
+                     0);
+    ck_assert_int_eq(e.ends, 17);
+    free(s.buf);
+}
+END_TEST
+
 /* ---- http_echo as a real CGI process ---- */
 
 static char *
@@ -1723,6 +1820,41 @@ START_TEST(test_cgi_process_errors)
 }
 END_TEST
 
+/* The end-of-request hook in a real CGI process: once per request, after
+ * an answer, a failed handler and a refused body alike. */
+START_TEST(test_cgi_process_request_end)
+{
+    char log_path[] = "/tmp/check_http_end.XXXXXX";
+    int fd = mkstemp(log_path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char *log_var = xasprintf("HTTP_ECHO_END_LOG=%s", log_path);
+    proc_result_t r = run_cgi(ENV("REQUEST_METHOD=GET", "REQUEST_URI=/hello", log_var), "", 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "\r\n\r\nhello\n"));
+    free(r.out);
+    r = run_cgi(ENV("REQUEST_METHOD=GET", "REQUEST_URI=/fail", log_var), "", 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "Status: 500 Internal Server Error\r\n"));
+    free(r.out);
+    r = run_cgi(ENV("REQUEST_METHOD=POST", "REQUEST_URI=/echo", "CONTENT_LENGTH=2000000",
+                    log_var),
+                "abc", 3);
+    ck_assert_ptr_nonnull(strstr(r.out, "Status: 413 Content Too Large\r\n"));
+    free(r.out);
+    FILE *f = fopen(log_path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[64];
+    int lines = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        ck_assert_msg(strncmp(line, "end ", 4) == 0, "line: %s", line);
+        lines++;
+    }
+    fclose(f);
+    ck_assert_int_eq(lines, 3);
+    unlink(log_path);
+    free(log_var);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1758,9 +1890,11 @@ http_suite(void)
     tc = tcase_create("server");
     tcase_add_test(tc, test_handle_end_to_end);
     tcase_add_test(tc, test_serve_one);
+    tcase_add_test(tc, test_request_end_hook);
     tcase_add_test(tc, test_cgi_process_form);
     tcase_add_test(tc, test_cgi_process_multipart);
     tcase_add_test(tc, test_cgi_process_errors);
+    tcase_add_test(tc, test_cgi_process_request_end);
     suite_add_tcase(s, tc);
     return s;
 }

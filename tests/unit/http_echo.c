@@ -1,9 +1,12 @@
 /* http_echo.c: a minimal program on http_serve for tests: it answers with
- * the request's method, path, parameters and credentials as JSON. */
+ * the request's method, path, parameters and credentials as JSON, and
+ * notes each end of a request in $HTTP_ECHO_END_LOG when that is set. */
 #include "config.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "http/http.h"
 
@@ -81,6 +84,22 @@ static const http_route_t routes[] = {
     { HTTP_M_GET, "/hello", fixed, 0 },
 };
 
+/* on_request_end: appends "end" and the pid to $HTTP_ECHO_END_LOG, so
+ * check_http sees the hook run once per request in a real process. */
+static void
+request_end(void *ctx)
+{
+    (void)ctx;
+    const char *path = getenv("HTTP_ECHO_END_LOG");
+    if (path == NULL || *path == '\0')
+        return;
+    FILE *f = fopen(path, "a");
+    if (f == NULL)
+        return;
+    fprintf(f, "end %ld\n", (long)getpid());
+    fclose(f);
+}
+
 static const http_router_t router = {
     .routes = routes,
     .n_routes = HTTP_N_ROUTES(routes),
@@ -93,6 +112,7 @@ main(void)
         .name = "http_echo",
         .router = &router,
         .limits = http_limits_default(),
+        .on_request_end = request_end,
     };
     app.limits.max_body = 1024 * 1024;
     return http_serve(&app);

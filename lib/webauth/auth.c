@@ -4,9 +4,10 @@
  * last. Every process sees the same rows. */
 #include "config.h"
 
-#include "http/auth.h"
+#include "webauth/auth.h"
 #include "db/db.h"
 #include "util/xalloc.h"
+#include "webauth/password.h"
 
 #include <errno.h>
 #include <nettle/memops.h>
@@ -24,7 +25,7 @@
 #define SID_LEN (2 * SID_BYTES)
 
 void
-http_auth_conf_from(http_auth_conf_t *ac, const conf_t *conf)
+webauth_conf_from(webauth_conf_t *ac, const conf_t *conf)
 {
     ac->username = conf_get_str(conf, "web_username");
     ac->password = conf_get_str(conf, "web_password");
@@ -74,7 +75,7 @@ sid_key(const char *sid, char out[2 * SHA256_DIGEST_SIZE + 1])
     to_hex(d, sizeof d, out);
 }
 
-/* sid_is_wellformed: the shape of the ids http_auth_login hands out, so a
+/* sid_is_wellformed: the shape of the ids webauth_login hands out, so a
  * junk cookie costs no query. */
 static bool
 sid_is_wellformed(const char *sid)
@@ -142,7 +143,7 @@ password_ok(const char *stored, const char *user, const char *pass)
     pthread_mutex_unlock(&cache_lock);
     if (hit)
         return true;
-    if (!http_auth_password_verify(stored, pass))
+    if (!webauth_password_verify(stored, pass))
         return false;
     pthread_mutex_lock(&cache_lock);
     memcpy(cache_key, key, sizeof key);
@@ -155,12 +156,12 @@ password_ok(const char *stored, const char *user, const char *pass)
  * are always checked, so the time taken does not tell a wrong name from a
  * wrong password. */
 static bool
-credentials_ok(const http_auth_conf_t *ac, const char *user, const char *pass)
+credentials_ok(const webauth_conf_t *ac, const char *user, const char *pass)
 {
     if (ac->password == NULL || ac->password[0] == '\0')
         return false; /* password logins are disabled */
     bool user_ok = ac->username == NULL || ac->username[0] == '\0' ||
-                   http_auth_key_equal(user, ac->username);
+                   webauth_key_equal(user, ac->username);
     bool pass_ok = password_ok(ac->password, user, pass);
     return user_ok && pass_ok;
 }
@@ -187,8 +188,8 @@ ban_state(PGconn *db, const char *addr, bool *banned, bool *has_row, mt_error_t 
 }
 
 int
-http_auth_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool *banned,
-                 mt_error_t **err)
+webauth_banned(PGconn *db, const webauth_conf_t *ac, const char *addr, bool *banned,
+               mt_error_t **err)
 {
     bool has_row = false;
     *banned = false;
@@ -201,7 +202,7 @@ http_auth_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool 
  * when the previous failure is older than ban_seconds or a ban has run
  * out; reaching max_failures bans the address for ban_seconds. */
 static int
-count_failure(PGconn *db, const http_auth_conf_t *ac, const char *addr, mt_error_t **err)
+count_failure(PGconn *db, const webauth_conf_t *ac, const char *addr, mt_error_t **err)
 {
     if (ac->ban_seconds <= 0)
         return 0; /* no bans: nothing to count toward */
@@ -230,10 +231,10 @@ count_failure(PGconn *db, const http_auth_conf_t *ac, const char *addr, mt_error
 }
 
 /* attempt: user and pass from addr, as a login or a Basic header. Returns
- * an HTTP_AUTH_LOGIN_* outcome or -1; *had_failures tells a success that
+ * an WEBAUTH_LOGIN_* outcome or -1; *had_failures tells a success that
  * addr had a failure row to reset. */
 static int
-attempt(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
+attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
         const char *pass, bool *had_failures, mt_error_t **err)
 {
     bool banned = false, has_row = false;
@@ -241,11 +242,11 @@ attempt(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *us
     if (ac->ban_seconds > 0 && ban_state(db, addr, &banned, &has_row, err) != 0)
         return -1;
     if (banned)
-        return HTTP_AUTH_LOGIN_BANNED;
+        return WEBAUTH_LOGIN_BANNED;
     if (!credentials_ok(ac, user, pass))
-        return count_failure(db, ac, addr, err) != 0 ? -1 : HTTP_AUTH_LOGIN_FAILED;
+        return count_failure(db, ac, addr, err) != 0 ? -1 : WEBAUTH_LOGIN_FAILED;
     *had_failures = has_row;
-    return HTTP_AUTH_LOGIN_OK;
+    return WEBAUTH_LOGIN_OK;
 }
 
 static int
@@ -267,7 +268,7 @@ reset_failures(PGconn *db, const char *addr, mt_error_t **err)
  * timeout], i.e. more than a tenth of the timeout after the last renewal
  * (or the timeout was shortened since). */
 static int
-session_user(PGconn *db, const http_auth_conf_t *ac, const char *sid, char **user,
+session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, char **user,
              mt_error_t **err)
 {
     char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
@@ -297,23 +298,23 @@ session_user(PGconn *db, const http_auth_conf_t *ac, const char *sid, char **use
 }
 
 /* unless_banned: valid credentials (*method, *user) from addr are refused
- * (HTTP_AUTH_NONE) while addr is banned: a ban stops every method, not
+ * (WEBAUTH_NONE) while addr is banned: a ban stops every method, not
  * only logins. When the ban cannot be looked up, -1 with err, unless
  * db_optional (the API key, which works without the database: then
  * nothing can be banned or looked up either). */
 static int
-unless_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool db_optional,
-              http_auth_method_t *method, char **user, mt_error_t **err)
+unless_banned(PGconn *db, const webauth_conf_t *ac, const char *addr, bool db_optional,
+              webauth_method_t *method, char **user, mt_error_t **err)
 {
     bool banned = false;
     mt_error_t *e = NULL;
-    int rc = http_auth_banned(db, ac, addr, &banned, &e);
+    int rc = webauth_banned(db, ac, addr, &banned, &e);
     if (rc != 0 && db_optional) {
         mt_error_free(e);
         return 0;
     }
     if (rc != 0 || banned) {
-        *method = HTTP_AUTH_NONE;
+        *method = WEBAUTH_NONE;
         free(*user);
         *user = NULL;
     }
@@ -325,18 +326,18 @@ unless_banned(PGconn *db, const http_auth_conf_t *ac, const char *addr, bool db_
 }
 
 int
-http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *req,
-                http_auth_method_t *method, char **user, mt_error_t **err)
+webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
+              webauth_method_t *method, char **user, mt_error_t **err)
 {
-    *method = HTTP_AUTH_NONE;
+    *method = WEBAUTH_NONE;
     *user = NULL;
     mt_error_t *db_err = NULL;
     const char *addr = http_request_remote_addr(req);
 
-    const char *sid = http_request_cookie(req, HTTP_AUTH_COOKIE);
+    const char *sid = http_request_cookie(req, WEBAUTH_COOKIE);
     if (sid != NULL && sid_is_wellformed(sid)) {
         if (session_user(db, ac, sid, user, &db_err) == 0 && *user != NULL) {
-            *method = HTTP_AUTH_SESSION;
+            *method = WEBAUTH_SESSION;
             return unless_banned(db, ac, addr, false, method, user, err);
         }
     }
@@ -344,10 +345,10 @@ http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *re
     /* The API key needs no database: it still works when a session could
      * not be looked up. */
     const char *bearer = http_request_bearer(req);
-    if (bearer != NULL && http_auth_key_equal(bearer, ac->api_key)) {
+    if (bearer != NULL && webauth_key_equal(bearer, ac->api_key)) {
         mt_error_free(db_err);
-        *method = HTTP_AUTH_API_KEY;
-        *user = xstrdup(HTTP_AUTH_API_USER);
+        *method = WEBAUTH_API_KEY;
+        *user = xstrdup(WEBAUTH_API_USER);
         return unless_banned(db, ac, addr, true, method, user, err);
     }
     if (db_err != NULL) {
@@ -361,10 +362,10 @@ http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *re
         int rc = attempt(db, ac, addr, u, pw, &reset, err);
         if (rc < 0)
             return -1;
-        if (rc == HTTP_AUTH_LOGIN_OK) {
+        if (rc == WEBAUTH_LOGIN_OK) {
             if (reset && reset_failures(db, addr, err) != 0)
                 return -1;
-            *method = HTTP_AUTH_BASIC;
+            *method = WEBAUTH_BASIC;
             *user = xstrdup(u);
         }
     }
@@ -372,8 +373,8 @@ http_auth_check(PGconn *db, const http_auth_conf_t *ac, const http_request_t *re
 }
 
 int
-http_auth_login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const char *user,
-                const char *pass, char **sid_out, mt_error_t **err)
+webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
+              const char *pass, char **sid_out, mt_error_t **err)
 {
     *sid_out = NULL;
     if (addr == NULL)
@@ -400,7 +401,7 @@ http_auth_login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const 
 
     bool reset = false;
     int rc = attempt(db, ac, addr, user, pass, &reset, err);
-    if (rc != HTTP_AUTH_LOGIN_OK)
+    if (rc != WEBAUTH_LOGIN_OK)
         return rc;
 
     char *sid = new_sid(err);
@@ -425,11 +426,11 @@ http_auth_login(PGconn *db, const http_auth_conf_t *ac, const char *addr, const 
     }
     PQclear(r);
     *sid_out = sid;
-    return HTTP_AUTH_LOGIN_OK;
+    return WEBAUTH_LOGIN_OK;
 }
 
 int
-http_auth_logout(PGconn *db, const char *sid, mt_error_t **err)
+webauth_logout(PGconn *db, const char *sid, mt_error_t **err)
 {
     if (sid == NULL || *sid == '\0')
         return 0;

@@ -1,9 +1,9 @@
 /* password.c: the web password strings ("pbkdf2-sha256$N$salt$hash",
  * PBKDF2-HMAC-SHA256 from nettle) and constant-time comparisons of
- * passwords and API keys. Declared in auth.h; needs no database. */
+ * passwords and API keys. Needs no database. */
 #include "config.h"
 
-#include "http/auth.h"
+#include "webauth/password.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -71,7 +71,7 @@ b64_decode_exact(const char *s, size_t len, uint8_t *out, size_t want)
     return 0;
 }
 
-/* parse_iterations: 1 to HTTP_AUTH_PBKDF2_MAX_ITERATIONS in plain decimal
+/* parse_iterations: 1 to WEBAUTH_PBKDF2_MAX_ITERATIONS in plain decimal
  * (no sign, blanks or leading zeros) in the len characters at s. */
 static long
 parse_iterations(const char *s, size_t len)
@@ -85,7 +85,7 @@ parse_iterations(const char *s, size_t len)
         v = v * 10 + (s[i] - '0');
     }
     /* nettle aborts on 0 iterations: never let one through. */
-    return v >= 1 && v <= HTTP_AUTH_PBKDF2_MAX_ITERATIONS ? v : -1;
+    return v >= 1 && v <= WEBAUTH_PBKDF2_MAX_ITERATIONS ? v : -1;
 }
 
 /* parse_hashed: splits a password string into its parts; -1 when it is
@@ -94,8 +94,8 @@ static int
 parse_hashed(const char *stored, long *iterations, uint8_t salt[SALT_LEN],
              uint8_t hash[HASH_LEN])
 {
-    size_t plen = strlen(HTTP_AUTH_PBKDF2_PREFIX);
-    if (strncmp(stored, HTTP_AUTH_PBKDF2_PREFIX, plen) != 0)
+    size_t plen = strlen(WEBAUTH_PBKDF2_PREFIX);
+    if (strncmp(stored, WEBAUTH_PBKDF2_PREFIX, plen) != 0)
         return -1;
     const char *it = stored + plen;
     const char *d1 = strchr(it, '$');
@@ -118,7 +118,7 @@ parse_hashed(const char *stored, long *iterations, uint8_t salt[SALT_LEN],
 }
 
 char *
-http_auth_password_hash(const char *password)
+webauth_password_hash(const char *password)
 {
     uint8_t salt[SALT_LEN], hash[HASH_LEN];
     char salt64[BASE64_ENCODE_RAW_LENGTH(SALT_LEN) + 1];
@@ -126,18 +126,18 @@ http_auth_password_hash(const char *password)
     if (password == NULL || fill_random(salt, sizeof salt) != 0)
         return NULL;
     pbkdf2_hmac_sha256(strlen(password), (const uint8_t *)password,
-                       HTTP_AUTH_PBKDF2_ITERATIONS, sizeof salt, salt, sizeof hash, hash);
+                       WEBAUTH_PBKDF2_ITERATIONS, sizeof salt, salt, sizeof hash, hash);
     base64_encode_raw(salt64, sizeof salt, salt);
     salt64[sizeof salt64 - 1] = '\0';
     base64_encode_raw(hash64, sizeof hash, hash);
     hash64[sizeof hash64 - 1] = '\0';
     explicit_bzero(hash, sizeof hash);
-    return xasprintf("%s%d$%s$%s", HTTP_AUTH_PBKDF2_PREFIX, HTTP_AUTH_PBKDF2_ITERATIONS,
+    return xasprintf("%s%d$%s$%s", WEBAUTH_PBKDF2_PREFIX, WEBAUTH_PBKDF2_ITERATIONS,
                      salt64, hash64);
 }
 
 int
-http_auth_password_is_hashed(const char *stored)
+webauth_password_is_hashed(const char *stored)
 {
     long iterations;
     uint8_t salt[SALT_LEN], hash[HASH_LEN];
@@ -145,11 +145,11 @@ http_auth_password_is_hashed(const char *stored)
 }
 
 int
-http_auth_password_verify(const char *stored, const char *password)
+webauth_password_verify(const char *stored, const char *password)
 {
     if (stored == NULL || password == NULL || *stored == '\0')
         return 0;
-    if (strncmp(stored, HTTP_AUTH_PBKDF2_PREFIX, strlen(HTTP_AUTH_PBKDF2_PREFIX)) != 0) {
+    if (strncmp(stored, WEBAUTH_PBKDF2_PREFIX, strlen(WEBAUTH_PBKDF2_PREFIX)) != 0) {
         /* Plain text (a hand-edited file): compare digests, so the time
          * taken says nothing about how much of the password matched. */
         uint8_t a[SHA256_DIGEST_SIZE], b[SHA256_DIGEST_SIZE];
@@ -171,7 +171,7 @@ http_auth_password_verify(const char *stored, const char *password)
 }
 
 int
-http_auth_key_equal(const char *a, const char *b)
+webauth_key_equal(const char *a, const char *b)
 {
     if (a == NULL || b == NULL || *a == '\0' || *b == '\0')
         return 0;

@@ -1,0 +1,83 @@
+/* cgidb.c: the database access every FastCGI handler shares: a 503 in the
+ * route's format when PostgreSQL is away, node-bound queries, waits for a
+ * change to show. */
+#include "config.h"
+
+#include "common/cgidb.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <stdbool.h>
+#include <time.h>
+
+PGconn *
+cgidb_conn(cgienv_t *env, http_response_t *resp)
+{
+    mt_error_t *err = NULL;
+    PGconn *db = cgienv_db(env, &err);
+    if (db == NULL) {
+        log_warn("database: %s", err != NULL ? err->message : "unavailable");
+        mt_error_free(err);
+        cgienv_answer(env, resp, 503, CGIDB_UNAVAILABLE);
+    }
+    return db;
+}
+
+/* bind: all[0] = the node, then the n params; false when n is too many. */
+static bool
+bind(cgienv_t *env, const char *all[CGIDB_MAX_PARAMS + 1], const char *const *params, int n)
+{
+    if (n < 0 || n > CGIDB_MAX_PARAMS)
+        return false;
+    all[0] = cgienv_node(env);
+    for (int i = 0; i < n; i++)
+        all[i + 1] = params[i];
+    return true;
+}
+
+PGresult *
+cgidb_query(cgienv_t *env, http_response_t *resp, const char *sql, int n,
+            const char *const *params)
+{
+    const char *all[CGIDB_MAX_PARAMS + 1];
+    if (n < 0)
+        n = 0;
+    if (n > CGIDB_MAX_PARAMS)
+        n = CGIDB_MAX_PARAMS;
+    bind(env, all, params, n);
+    PGconn *db = cgidb_conn(env, resp);
+    if (db == NULL)
+        return NULL;
+    PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("database: %s", PQerrorMessage(db));
+        PQclear(r);
+        cgienv_answer(env, resp, 503, CGIDB_UNAVAILABLE);
+        return NULL;
+    }
+    return r;
+}
+
+void
+cgidb_wait(cgienv_t *env, const char *sql, const char *const *params, int n)
+{
+    const char *all[CGIDB_MAX_PARAMS + 1];
+    if (!bind(env, all, params, n))
+        return;
+    int64_t deadline = cgienv_request_deadline(env);
+    for (;;) {
+        mt_error_t *err = NULL;
+        PGconn *db = cgienv_db(env, &err);
+        mt_error_free(err);
+        if (db == NULL)
+            return;
+        PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
+        bool found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+        bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+        PQclear(r);
+        if (found || failed || clock_mono_ms() >= deadline)
+            return;
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}

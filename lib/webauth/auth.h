@@ -1,0 +1,102 @@
+/* auth.h: web authentication shared by every FastCGI program: sessions in
+ * PostgreSQL behind a SID cookie, HTTP Basic, Bearer API keys and bans
+ * after failed logins. Needs libpq and lib/db; the password strings it
+ * checks are webauth/password.h's, which need neither.
+ *
+ * Where things live: web_sessions and auth_failures (sql/010_web_auth.sql,
+ * docs/schema.md). A session id never reaches the database in clear: rows
+ * are keyed by the SHA-256 (hex) of the id. Every statement binds its
+ * values as parameters; nothing from a request is pasted into SQL text. */
+#ifndef MT_WEBAUTH_AUTH_H
+#define MT_WEBAUTH_AUTH_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "http/request.h"
+#include "util/conf.h"
+#include "util/error.h"
+
+/* The name of the cookie holding the session id. */
+#define WEBAUTH_COOKIE "SID"
+/* The identity of a caller that used the API key. */
+#define WEBAUTH_API_USER "api"
+
+typedef struct {
+    const char *username;      /* web_username; "" = any name */
+    const char *password;      /* web_password as configured: a "pbkdf2-sha256$..." string or
+                                * plain text; "" = password logins disabled */
+    const char *api_key;       /* "" = no API key */
+    int session_timeout;       /* seconds, sliding */
+    int max_failures;          /* failed logins before a ban */
+    int ban_seconds;           /* 0 = no bans (failures are not counted) */
+} webauth_conf_t;
+
+/* webauth_conf_from: fills ac from conf's web_username, web_password,
+ * api_key, web_session_timeout, web_max_auth_failures and
+ * web_ban_duration. The strings belong to conf: ac is valid while conf
+ * lives and is not reloaded. */
+void webauth_conf_from(webauth_conf_t *ac, const conf_t *conf);
+
+typedef enum {
+    WEBAUTH_NONE = 0,
+    WEBAUTH_SESSION,
+    WEBAUTH_BASIC,
+    WEBAUTH_API_KEY,
+} webauth_method_t;
+
+/* webauth_check: who is calling. Tries, in order:
+ * - the SID cookie: a live session (one SQL statement, which also pushes
+ *   the expiry to now + session_timeout once more than a tenth of the
+ *   timeout has passed since the last renewal; a session whose username is
+ *   no longer the configured one is not valid);
+ * - "Authorization: Bearer KEY" equal to api_key: user WEBAUTH_API_USER;
+ * - HTTP Basic with the web username and password. This is a login attempt
+ *   from REMOTE_ADDR like webauth_login: refused while that address is
+ *   banned, and a wrong password counts as a failure. A per-process cache
+ *   of the last matching credentials spares clients that send Basic on
+ *   every request (Radarr) a PBKDF2 run each time.
+ * While REMOTE_ADDR is banned (webauth_banned) every method is refused:
+ * a session opened before the ban and the API key give WEBAUTH_NONE
+ * too, until the ban ends (one more query for valid credentials).
+ * Returns 0 and sets *method (WEBAUTH_NONE when nothing valid) and *user
+ * (a malloc'ed copy the caller frees; NULL for NONE). Returns -1 with err
+ * (MT_ERR_UNAVAILABLE, naming the cause) when the database failed; *method
+ * is then WEBAUTH_NONE and *user NULL. The API key needs no database: a
+ * valid Bearer key gives 0 and WEBAUTH_API_KEY even then (no ban can be
+ * looked up, nor counted, without it). */
+int webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
+                  webauth_method_t *method, char **user, mt_error_t **err);
+
+/* webauth_banned: *banned when addr (NULL is taken as "") is banned now
+ * (never when bans are off: ban_seconds 0). -1 with err
+ * (MT_ERR_UNAVAILABLE) when the database failed. A caller that refused a
+ * request can use it to answer a banned address as such. */
+int webauth_banned(PGconn *db, const webauth_conf_t *ac, const char *addr, bool *banned,
+                   mt_error_t **err);
+
+/* Outcomes of webauth_login. */
+enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 };
+
+/* webauth_login: a login attempt from addr (NULL is taken as "").
+ * Returns:
+ * - WEBAUTH_LOGIN_OK: *sid_out gets a new session id (malloc'ed, 64
+ *   lower-case hex characters: 256 bits from getrandom()); the address's
+ *   failure count is reset;
+ * - WEBAUTH_LOGIN_FAILED: wrong user or password, or password logins are
+ *   disabled (web_password empty); counted toward a ban: after
+ *   max_failures failures, each within ban_seconds of the previous one,
+ *   the address is banned for ban_seconds;
+ * - WEBAUTH_LOGIN_BANNED: addr is banned; nothing is checked or counted;
+ * - -1 with err (MT_ERR_UNAVAILABLE) when the database failed, or
+ *   (MT_ERR_INTERNAL) when the system gave no randomness.
+ * Each call also deletes expired sessions and stale failure rows. */
+int webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
+                  const char *pass, char **sid_out, mt_error_t **err);
+
+/* webauth_logout: deletes the session of this id; an unknown, NULL or
+ * empty id is no error. -1 with err (MT_ERR_UNAVAILABLE) when the
+ * database failed. */
+int webauth_logout(PGconn *db, const char *sid, mt_error_t **err);
+
+#endif
