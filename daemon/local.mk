@@ -32,7 +32,9 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/shared.c daemon/shared.h \
 	daemon/srvpolicy.c daemon/srvpolicy.h \
 	daemon/status.c daemon/status.h \
-	daemon/worker.c daemon/worker.h
+	daemon/worker.c daemon/worker.h \
+	daemon/store/search_tables.c daemon/store/search_tables.h \
+	daemon/store/server_tables.c daemon/store/server_tables.h
 daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
 
 include daemon/storage.mk

@@ -457,12 +457,11 @@ main(int argc, char **argv)
     d.downloads = dlq_new(&d);
     d.uploads = ulq_new(&d);
     d.serverlist = sl_new(&d);
+    d.server = srv_new(&d);
     d.searches = search_new(&d);
     d.dbsync = dbs_new(&d);
     d.history = hist_new(&d);
     d.categories = cat_new(&d);
-    sl_set_udp_listener(d.serverlist, srv_on_udp, &d);
-    d.server = srv_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0)
@@ -500,9 +499,10 @@ out:
         worker_pool_free(d.workers); /* runs the last completions */
         d.workers = NULL;
     }
+    /* the higher modules go first: they unhook from the lower ones */
+    search_free(d.searches);
     srv_free(d.server);
     sl_free(d.serverlist);
-    search_free(d.searches);
     dbs_free(d.dbsync);
     hist_free(d.history);
     cat_free(d.categories);

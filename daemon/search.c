@@ -6,10 +6,11 @@
 #include "config.h"
 
 #include "daemon/search.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/server.h"
 #include "daemon/serverlist.h"
-#include "db/db.h"
+#include "daemon/store/search_tables.h"
 #include "ed2k/c2s.h"
 #include "ed2k/hash.h"
 #include "ed2k/search.h"
@@ -134,6 +135,9 @@ finish(searches_t *ss, search_t *q, search_state_t st, const char *error)
     q->dirty_row = true;
     log_info("search %" PRId64 ": %s, %zu result(s)%s%s", q->id, state_names[st], q->n_results,
              error != NULL ? ": " : "", error != NULL ? error : "");
+    bus_publish_search_ended(ss->d->bus, &(bus_search_t){ .id = q->id,
+                                                          .state = state_names[st],
+                                                          .results = q->n_results });
 }
 
 /* merge: adds a result reported by a server (ip:port; 0:0 for the TCP
@@ -141,7 +145,7 @@ finish(searches_t *ss, search_t *q, search_state_t st, const char *error)
  * (another page) gives its latest counts; different servers add up, each
  * knowing its own clients. The strings of r move into a new result. */
 static void
-merge(search_t *q, ed2k_search_result_t *r, uint32_t ip, uint16_t port)
+merge(searches_t *ss, search_t *q, ed2k_search_result_t *r, uint32_t ip, uint16_t port)
 {
     if (r->size == 0 || r->name == NULL || r->name[0] == '\0')
         return;
@@ -181,74 +185,22 @@ merge(search_t *q, ed2k_search_result_t *r, uint32_t ip, uint16_t port)
     m->r.complete_sources = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
     m->dirty = true;
     q->dirty_row = true;
+    bus_publish_search_result(ss->d->bus, &(bus_search_t){ .id = q->id,
+                                                           .hash = m->r.hash,
+                                                           .name = m->r.name,
+                                                           .size = m->r.size,
+                                                           .sources = m->r.sources });
 }
 
 static void
-take_results(search_t *q, ed2k_search_result_t *res, size_t n, uint32_t ip, uint16_t port)
+take_results(searches_t *ss, search_t *q, ed2k_search_result_t *res, size_t n, uint32_t ip,
+             uint16_t port)
 {
     for (size_t i = 0; i < n; i++)
-        merge(q, &res[i], ip, port);
+        merge(ss, q, &res[i], ip, port);
 }
 
 /* ------------------------------------------------------------ database */
-
-typedef struct {
-    char *node;
-    char *search;   /* JSON object of the search row */
-    char *results;  /* JSON array of results, or NULL */
-} db_job_t;
-
-static void
-db_job_free(void *arg)
-{
-    db_job_t *j = arg;
-    free(j->node);
-    free(j->search);
-    free(j->results);
-    free(j);
-}
-
-static int
-db_job_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    db_job_t *j = arg;
-    const char *p1[] = { j->node, j->search };
-    PGresult *res = db_query(
-        conn,
-        "INSERT INTO searches (node, id, expression, normalized, scope, state, error, results,"
-        " servers_asked, started_at, finished_at)"
-        " SELECT $1, id, expression, normalized, scope, state, error, results, servers_asked,"
-        "  to_timestamp(started_at), to_timestamp(NULLIF(finished_at, 0))"
-        " FROM json_to_record($2::json) AS x(id bigint, expression text, normalized text,"
-        "  scope text, state text, error text, results int, servers_asked int,"
-        "  started_at bigint, finished_at bigint)"
-        " ON CONFLICT (node, id) DO UPDATE SET state = EXCLUDED.state, error = EXCLUDED.error,"
-        "  results = EXCLUDED.results, servers_asked = EXCLUDED.servers_asked,"
-        "  finished_at = EXCLUDED.finished_at",
-        2, p1, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    if (j->results == NULL)
-        return 0;
-    const char *p2[] = { j->node, j->results };
-    res = db_query(
-        conn,
-        "INSERT INTO search_results (node, search_id, hash, name, size, sources,"
-        " complete_sources, file_type, extension, artist, album, title, codec, length_s, bitrate)"
-        " SELECT $1, search_id, hash, name, size, sources, complete_sources, file_type,"
-        "  extension, artist, album, title, codec, NULLIF(length_s, 0), NULLIF(bitrate, 0)"
-        " FROM json_to_recordset($2::json) AS x(search_id bigint, hash text, name text,"
-        "  size bigint, sources int, complete_sources int, file_type text, extension text,"
-        "  artist text, album text, title text, codec text, length_s int, bitrate int)"
-        " ON CONFLICT (node, search_id, hash) DO UPDATE SET sources = EXCLUDED.sources,"
-        "  complete_sources = EXCLUDED.complete_sources, updated_at = now()",
-        2, p2, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
-}
 
 static json_object *
 jstr(const char *s)
@@ -303,51 +255,21 @@ flush_db(searches_t *ss, search_t *q)
 {
     if (!q->dirty_row)
         return;
-    db_job_t *j = xcalloc(1, sizeof *j);
-    j->node = xstrdup(conf_get_str(ss->d->conf, "node_name"));
     json_object *row = search_row(q);
-    j->search = xstrdup(json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN));
-    json_object_put(row);
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < q->n_results; i++)
         if (q->results[i]->dirty) {
             json_object_array_add(arr, result_json(q, q->results[i]));
             q->results[i]->dirty = false;
         }
-    if (json_object_array_length(arr) > 0)
-        j->results = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    store_search_write(ss->d->db, conf_get_str(ss->d->conf, "node_name"),
+                       json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN),
+                       json_object_array_length(arr) > 0
+                           ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN)
+                           : NULL);
+    json_object_put(row);
     json_object_put(arr);
-    /* not keyed: result batches must not replace each other */
-    dbw_submit(ss->d->db, NULL, db_job_run, j, db_job_free);
     q->dirty_row = false;
-}
-
-typedef struct {
-    char *node;
-    char days[24];
-} prune_t;
-
-static void
-prune_free(void *arg)
-{
-    prune_t *p = arg;
-    free(p->node);
-    free(p);
-}
-
-static int
-prune_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    prune_t *p = arg;
-    const char *params[] = { p->node, p->days };
-    PGresult *res = db_query(conn,
-                             "DELETE FROM searches WHERE node = $1 AND started_at <"
-                             " now() - make_interval(days => $2::int)",
-                             2, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
 }
 
 /* ------------------------------------------------------------- sending */
@@ -400,9 +322,11 @@ next_udp(searches_t *ss, search_t *q)
 
 /* ------------------------------------------------------------ incoming */
 
-void
-search_on_tcp_result(searches_t *ss, const uint8_t *payload, size_t len)
+/* on_tcp_result: an OP_SEARCHRESULT payload from our server. */
+static void
+on_tcp_result(void *ctx, const uint8_t *payload, size_t len)
 {
+    searches_t *ss = ctx;
     search_t *q = ss->tcp;
     ed2k_search_result_t *res = NULL;
     size_t n = 0;
@@ -422,7 +346,7 @@ search_on_tcp_result(searches_t *ss, const uint8_t *payload, size_t len)
         ed2k_search_results_free(res, n);
         return;
     }
-    take_results(q, res, n, 0, 0);
+    take_results(ss, q, res, n, 0, 0);
     ed2k_search_results_free(res, n);
     q->tcp_waiting = false;
     q->more_available = more;
@@ -440,9 +364,13 @@ search_on_tcp_result(searches_t *ss, const uint8_t *payload, size_t len)
         finish(ss, q, SS_FINISHED, NULL);
 }
 
-void
-search_on_server_lost(searches_t *ss)
+/* on_srv_lost: the server connection went away: a TCP search in flight
+ * ends. */
+static void
+on_srv_lost(void *ctx, const bus_server_t *ev)
 {
+    (void)ev;
+    searches_t *ss = ctx;
     search_t *q = ss->tcp;
     if (q == NULL)
         return;
@@ -453,9 +381,11 @@ search_on_server_lost(searches_t *ss)
                "the server connection was lost");
 }
 
-void
-search_on_udp_result(searches_t *ss, sl_server_t *from, const uint8_t *payload, size_t len)
+/* on_udp_result: an OP_GLOBSEARCHRES datagram from another server. */
+static void
+on_udp_result(void *ctx, sl_server_t *from, const uint8_t *payload, size_t len)
 {
+    searches_t *ss = ctx;
     ed2k_search_result_t *res = NULL;
     size_t n = 0;
     mt_error_t *err = NULL;
@@ -479,7 +409,7 @@ search_on_udp_result(searches_t *ss, sl_server_t *from, const uint8_t *payload, 
             }
     }
     if (q != NULL)
-        take_results(q, res, n, from->ip, from->port);
+        take_results(ss, q, res, n, from->ip, from->port);
     ed2k_search_results_free(res, n);
 }
 
@@ -490,6 +420,10 @@ search_new(muleteerd_t *d)
 {
     searches_t *ss = xcalloc(1, sizeof *ss);
     ss->d = d;
+    srv_set_search_sink(d->server, &(srv_search_sink_t){ .tcp_result = on_tcp_result,
+                                                         .udp_result = on_udp_result,
+                                                         .ctx = ss });
+    bus_on_srv_lost(d->bus, on_srv_lost, ss);
     return ss;
 }
 
@@ -498,6 +432,8 @@ search_free(searches_t *ss)
 {
     if (ss == NULL)
         return;
+    bus_unsubscribe_ctx(ss->d->bus, ss);
+    srv_set_search_sink(ss->d->server, NULL);
     for (size_t i = 0; i < ss->n; i++)
         search_destroy(ss->v[i]);
     free(ss);
@@ -532,12 +468,8 @@ search_tick(searches_t *ss)
     if (now >= ss->next_prune) {
         ss->next_prune = now + 3600;
         long days = conf_get_int(ss->d->conf, "search_retention_days");
-        if (days > 0) {
-            prune_t *p = xcalloc(1, sizeof *p);
-            p->node = xstrdup(conf_get_str(ss->d->conf, "node_name"));
-            snprintf(p->days, sizeof p->days, "%ld", days);
-            dbw_submit(ss->d->db, "search_prune", prune_run, p, prune_free);
-        }
+        if (days > 0)
+            store_searches_prune(ss->d->db, conf_get_str(ss->d->conf, "node_name"), days);
     }
 }
 
@@ -653,6 +585,7 @@ search_cmd_search(void *ctx, json_object *args, json_object **result, mt_error_t
     if (global)
         q->udp_done_at = clock_mono_s();
     log_info("search %" PRId64 ": %s \"%s\"", q->id, global ? "global" : "local", q->normalized);
+    bus_publish_search_started(d->bus, &(bus_search_t){ .id = q->id, .expression = q->expr });
     flush_db(ss, q);
     json_object *o = search_row(q);
     *result = o;

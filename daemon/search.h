@@ -16,19 +16,14 @@ struct muleteerd;
 struct sl_server;
 typedef struct searches searches_t;
 
+/* search_new: takes the server connection's search results
+ * (srv_set_search_sink) and follows its loss on the bus: d->server must
+ * exist. */
 searches_t *search_new(struct muleteerd *d);
 void search_free(searches_t *s);
 /* search_tick: once a second: the next UDP requests, timeouts, the
  * database. */
 void search_tick(searches_t *s);
-
-/* From the server connection: an OP_SEARCHRESULT payload, and the
- * connection going away (a TCP search in flight then ends). */
-void search_on_tcp_result(searches_t *s, const uint8_t *payload, size_t len);
-void search_on_server_lost(searches_t *s);
-/* From the server list's UDP socket: an OP_GLOBSEARCHRES datagram. */
-void search_on_udp_result(searches_t *s, struct sl_server *from, const uint8_t *payload,
-                          size_t len);
 
 /* Control commands. */
 int search_cmd_search(void *ctx, json_object *args, json_object **result, mt_error_t **err);

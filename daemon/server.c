@@ -6,18 +6,18 @@
 #include "config.h"
 
 #include "daemon/server.h"
+#include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/download.h"
 #include "daemon/net.h"
 #include "daemon/partfile.h"
 #include "daemon/peer.h"
 #include "daemon/resolve.h"
-#include "daemon/search.h"
 #include "daemon/serverlist.h"
 #include "daemon/shared.h"
 #include "daemon/srvpolicy.h"
+#include "daemon/store/server_tables.h"
 #include "daemon/worker.h"
-#include "db/db.h"
 #include "ed2k/c2s.h"
 #include "ed2k/hash.h"
 #include "ed2k/packet.h"
@@ -123,6 +123,7 @@ struct srvconn {
     src_ask_t *asks;            /* across sessions */
     size_t n_asks;
     srvpol_pace_t pace;         /* OP_GETSOURCES, across sessions */
+    srv_search_sink_t sink;     /* where search results go */
 };
 
 static void
@@ -243,8 +244,9 @@ drop(srvconn_t *s, const char *why, bool retry)
     bool was_connected = s->state == SRV_CONNECTED;
     bool failed = retry && s->state != SRV_IDLE && !(was_connected && s->session_good);
     long up = was_connected ? (long)(now - s->session_start) : -1;
-    if (s->d->searches != NULL)
-        search_on_server_lost(s->d->searches);
+    if (was_connected)
+        bus_publish_srv_lost(s->d->bus,
+                             &(bus_server_t){ .host = s->host, .port = s->port, .text = why });
     if (s->state != SRV_IDLE && !failed)
         log_info("server %s:%u: %s", s->host != NULL ? s->host : "?", s->port, why);
     s->state = SRV_IDLE;
@@ -287,40 +289,6 @@ check_session(srvconn_t *s, time_t now, bool useful)
         srvpol_session_lasted(s->session_start, now, conf_get_int(s->d->conf, "server_min_session"),
                               useful))
         session_lasted(s);
-}
-
-/* store_message: a server message line into server_messages. */
-typedef struct {
-    char *node, *address, *level, *text;
-    int port;
-} msg_row_t;
-
-static void
-msg_row_free(void *arg)
-{
-    msg_row_t *m = arg;
-    free(m->node);
-    free(m->address);
-    free(m->level);
-    free(m->text);
-    free(m);
-}
-
-static int
-msg_row_write(PGconn *conn, void *arg, mt_error_t **err)
-{
-    msg_row_t *m = arg;
-    char port[8];
-    snprintf(port, sizeof port, "%d", m->port);
-    const char *params[] = { m->node, m->address, port, m->level, m->text };
-    PGresult *res = db_query(conn,
-                             "INSERT INTO server_messages (node, address, port, level, message)"
-                             " VALUES ($1, $2, $3, $4, $5)",
-                             5, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
 }
 
 static void
@@ -536,13 +504,11 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
                 s->cur->version = xstrdup(v);
             }
             add_message(s, line);
-            msg_row_t *m = xcalloc(1, sizeof *m);
-            m->node = xstrdup(conf_get_str(d->conf, "node_name"));
-            m->address = xstrdup(s->host);
-            m->port = s->port;
-            m->level = xstrdup(level);
-            m->text = xstrdup(line);
-            dbw_submit(d->db, NULL, msg_row_write, m, msg_row_free);
+            store_server_message(d->db, conf_get_str(d->conf, "node_name"), s->host, s->port,
+                                 level, line);
+            bus_publish_srv_message(d->bus, &(bus_server_t){ .host = s->host,
+                                                             .port = s->port,
+                                                             .text = line });
         }
         free(u);
         return 0;
@@ -660,7 +626,8 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         return 0;
     }
     case ED2K_SOP_SEARCHRESULT:
-        search_on_tcp_result(d->searches, pkt->payload, pkt->len);
+        if (s->sink.tcp_result != NULL)
+            s->sink.tcp_result(s->sink.ctx, pkt->payload, pkt->len);
         check_session(s, clock_mono_s(), true);
         return 0;
     case ED2K_SOP_CALLBACK_FAIL:
@@ -801,6 +768,48 @@ begin(srvconn_t *s)
 
 /* ------------------------------------------------------------------ API */
 
+/* forget: the server list is about to free entry e. */
+static void
+forget(void *ctx, const sl_server_t *e)
+{
+    srvconn_t *s = ctx;
+    if (s->cur == e)
+        s->cur = NULL;
+    for (size_t i = 0; i < s->n_tried; i++)
+        if (s->tried[i] == e)
+            s->tried[i] = NULL;
+    for (size_t i = 0; i < s->n_asks; i++)
+        for (size_t k = 0; k < s->asks[i].n_udp; k++)
+            if (s->asks[i].udp[k].server == e)
+                s->asks[i].udp[k].server = NULL;
+}
+
+/* on_udp: the server list's UDP socket heard a server: search results (for
+ * the search sink) or sources. */
+static void
+on_udp(void *ctx, sl_server_t *from, uint8_t opcode, const uint8_t *payload, size_t len)
+{
+    srvconn_t *s = ctx;
+    if (opcode == ED2K_SOP_GLOBSEARCHRES) {
+        if (s->sink.udp_result != NULL)
+            s->sink.udp_result(s->sink.ctx, from, payload, len);
+    } else if (opcode == ED2K_SOP_GLOBFOUNDSOURCES) {
+        ed2k_foundsources_t *fs = NULL;
+        size_t n = 0;
+        mt_error_t *err = NULL;
+        if (ed2k_globfoundsources_decode(payload, len, &fs, &n, &err) != 0) {
+            log_debug("server %s:%u: bad UDP sources: %s", from->address, from->port, err->message);
+            mt_error_free(err);
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            take_sources(s, &fs[i], true);
+        ed2k_globfoundsources_free(fs, n);
+    } else {
+        log_debug("server %s:%u: UDP opcode 0x%02x ignored", from->address, from->port, opcode);
+    }
+}
+
 /* request_callback: OP_CALLBACKREQUEST for a LowID source (§3.6), on
  * behalf of the peers. */
 static int
@@ -823,8 +832,11 @@ srv_new(muleteerd_t *d)
     /* Automatic: the best server of the list, then the next. */
     s->wanted = conf_get_bool(d->conf, "server_autoconnect");
     s->retry_at = 0;
-    /* the peers reach a LowID source through us (§3.6) */
+    /* the peers reach a LowID source through us (§3.6); the server list's
+     * UDP socket hands us what servers send it; we forget what it frees */
     peer_mgr_set_callback_requester(d->peers, request_callback, s);
+    sl_set_udp_listener(d->serverlist, on_udp, s);
+    sl_set_forget_hook(d->serverlist, forget, s);
     return s;
 }
 
@@ -932,43 +944,6 @@ uint32_t
 srv_tcp_flags(const srvconn_t *s)
 {
     return s->state == SRV_CONNECTED ? s->flags : 0;
-}
-
-void
-srv_on_udp(void *ctx, sl_server_t *from, uint8_t opcode, const uint8_t *payload, size_t len)
-{
-    muleteerd_t *d = ctx;
-    if (opcode == ED2K_SOP_GLOBSEARCHRES) {
-        search_on_udp_result(d->searches, from, payload, len);
-    } else if (opcode == ED2K_SOP_GLOBFOUNDSOURCES) {
-        ed2k_foundsources_t *fs = NULL;
-        size_t n = 0;
-        mt_error_t *err = NULL;
-        if (ed2k_globfoundsources_decode(payload, len, &fs, &n, &err) != 0) {
-            log_debug("server %s:%u: bad UDP sources: %s", from->address, from->port, err->message);
-            mt_error_free(err);
-            return;
-        }
-        for (size_t i = 0; i < n; i++)
-            take_sources(d->server, &fs[i], true);
-        ed2k_globfoundsources_free(fs, n);
-    } else {
-        log_debug("server %s:%u: UDP opcode 0x%02x ignored", from->address, from->port, opcode);
-    }
-}
-
-void
-srv_forget(srvconn_t *s, const sl_server_t *e)
-{
-    if (s->cur == e)
-        s->cur = NULL;
-    for (size_t i = 0; i < s->n_tried; i++)
-        if (s->tried[i] == e)
-            s->tried[i] = NULL;
-    for (size_t i = 0; i < s->n_asks; i++)
-        for (size_t k = 0; k < s->asks[i].n_udp; k++)
-            if (s->asks[i].udp[k].server == e)
-                s->asks[i].udp[k].server = NULL;
 }
 
 /* next_target: the server to try now: the pinned one once its back-off
@@ -1217,4 +1192,13 @@ srv_cmd_server(void *ctx, json_object *args, json_object **result, mt_error_t **
     muleteerd_t *d = ctx;
     *result = srv_to_json(d->server);
     return 0;
+}
+
+void
+srv_set_search_sink(srvconn_t *s, const srv_search_sink_t *sink)
+{
+    if (sink != NULL)
+        s->sink = *sink;
+    else
+        memset(&s->sink, 0, sizeof s->sink);
 }

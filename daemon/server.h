@@ -14,6 +14,8 @@
 struct muleteerd;
 typedef struct srvconn srvconn_t;
 
+/* srv_new: the connection; it hooks into d->peers (LowID callbacks) and
+ * d->serverlist (its UDP answers, entries it frees), which must exist. */
 srvconn_t *srv_new(struct muleteerd *d);
 void srv_free(srvconn_t *s);
 /* srv_connect: (re)connects to host:port (a name or a dotted IPv4; the name
@@ -33,13 +35,16 @@ int srv_search_more(srvconn_t *s);
  * connecting) to, or NULL. srv_tcp_flags: its TCP flags (0 if none). */
 const struct sl_server *srv_current(const srvconn_t *s);
 uint32_t srv_tcp_flags(const srvconn_t *s);
-/* srv_on_udp: the server list's listener for server UDP answers (found
- * sources, search results); ctx is the daemon. */
-void srv_on_udp(void *ctx, struct sl_server *from, uint8_t opcode, const uint8_t *payload,
-                size_t len);
-/* srv_forget: the server list is about to free entry e. */
+/* Where search results go (search.c): the payload of OP_SEARCHRESULT from
+ * our server, and OP_GLOBSEARCHRES datagrams other servers send to the
+ * server list's UDP socket. NULL sink: nowhere. */
 struct sl_server;
-void srv_forget(srvconn_t *s, const struct sl_server *e);
+typedef struct srv_search_sink {
+    void (*tcp_result)(void *ctx, const uint8_t *payload, size_t len);
+    void (*udp_result)(void *ctx, struct sl_server *from, const uint8_t *payload, size_t len);
+    void *ctx;
+} srv_search_sink_t;
+void srv_set_search_sink(srvconn_t *s, const srv_search_sink_t *sink);
 /* srv_tick: once a second: timeouts, reconnects, re-offers, source
  * requests. */
 void srv_tick(srvconn_t *s);

@@ -5,9 +5,9 @@
 #include "config.h"
 
 #include "daemon/serverlist.h"
+#include "daemon/store/server_tables.h"
 #include "daemon/daemon.h"
 #include "daemon/net.h"
-#include "daemon/server.h"
 #include "daemon/worker.h"
 #include "db/db.h"
 #include "ed2k/c2s.h"
@@ -61,6 +61,8 @@ struct serverlist {
     void *listener_ctx;
     sl_import_t *imports;
     size_t n_imports;
+    void (*forget)(void *ctx, const sl_server_t *e); /* sl_set_forget_hook */
+    void *forget_ctx;
 };
 
 /* ------------------------------------------------------------- servers */
@@ -200,8 +202,8 @@ sl_add(serverlist_t *sl, const char *address, uint16_t port, const char *source,
 static void
 remove_at(serverlist_t *sl, size_t i)
 {
-    if (sl->d->server != NULL)
-        srv_forget(sl->d->server, sl->v[i]);
+    if (sl->forget != NULL)
+        sl->forget(sl->forget_ctx, sl->v[i]);
     server_free(sl->v[i]);
     memmove(&sl->v[i], &sl->v[i + 1], (sl->n - i - 1) * sizeof *sl->v);
     sl->n--;
@@ -542,57 +544,6 @@ save_met(serverlist_t *sl)
 
 /* --------------------------------------------------------------- table */
 
-typedef struct {
-    char *node;
-    char *rows; /* JSON array */
-} db_sync_t;
-
-static void
-db_sync_free(void *arg)
-{
-    db_sync_t *j = arg;
-    free(j->node);
-    free(j->rows);
-    free(j);
-}
-
-static int
-db_sync_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    db_sync_t *j = arg;
-    const char *params[] = { j->node, j->rows };
-    PGresult *res = db_query(
-        conn,
-        "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(address text, port int,"
-        "  name text, description text, version text, users bigint, files bigint,"
-        "  max_users bigint, lowid_users bigint, soft_files bigint, hard_files bigint,"
-        "  tcp_flags bigint, udp_flags bigint, ping_ms int, failures int, last_seen bigint,"
-        "  is_static bool, priority text, source text, connected bool)),"
-        " gone AS (DELETE FROM servers s WHERE s.node = $1 AND NOT EXISTS"
-        "  (SELECT 1 FROM r WHERE r.address = s.address AND r.port = s.port))"
-        " INSERT INTO servers (node, address, port, name, description, version, users, files,"
-        "  max_users, lowid_users, soft_file_limit, hard_file_limit, tcp_flags, udp_flags,"
-        "  ping_ms, failures, last_seen, is_static, priority, source, connected, updated_at)"
-        " SELECT $1, address, port, name, description, version, users, files, max_users,"
-        "  lowid_users, soft_files, hard_files, tcp_flags, udp_flags, NULLIF(ping_ms, 0),"
-        "  failures, to_timestamp(NULLIF(last_seen, 0)), is_static, priority, source,"
-        "  connected, now() FROM r"
-        " ON CONFLICT (node, address, port) DO UPDATE SET name = EXCLUDED.name,"
-        "  description = EXCLUDED.description, version = EXCLUDED.version,"
-        "  users = EXCLUDED.users, files = EXCLUDED.files, max_users = EXCLUDED.max_users,"
-        "  lowid_users = EXCLUDED.lowid_users, soft_file_limit = EXCLUDED.soft_file_limit,"
-        "  hard_file_limit = EXCLUDED.hard_file_limit, tcp_flags = EXCLUDED.tcp_flags,"
-        "  udp_flags = EXCLUDED.udp_flags, ping_ms = EXCLUDED.ping_ms,"
-        "  failures = EXCLUDED.failures, last_seen = EXCLUDED.last_seen,"
-        "  is_static = EXCLUDED.is_static, priority = EXCLUDED.priority,"
-        "  source = EXCLUDED.source, connected = EXCLUDED.connected, updated_at = now()",
-        2, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
 json_object *
 sl_server_to_json(const sl_server_t *s)
 {
@@ -629,11 +580,9 @@ sync_db(serverlist_t *sl)
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < sl->n; i++)
         json_object_array_add(arr, sl_server_to_json(sl->v[i]));
-    db_sync_t *j = xcalloc(1, sizeof *j);
-    j->node = xstrdup(conf_get_str(sl->d->conf, "node_name"));
-    j->rows = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    store_servers_write(sl->d->db, conf_get_str(sl->d->conf, "node_name"),
+                        json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
     json_object_put(arr);
-    dbw_submit(sl->d->db, "servers", db_sync_run, j, db_sync_free);
     sl->dirty_db = false;
 }
 
@@ -655,6 +604,13 @@ sl_set_udp_listener(serverlist_t *sl, sl_udp_fn fn, void *ctx)
 {
     sl->listener = fn;
     sl->listener_ctx = ctx;
+}
+
+void
+sl_set_forget_hook(serverlist_t *sl, void (*fn)(void *ctx, const sl_server_t *e), void *ctx)
+{
+    sl->forget = fn;
+    sl->forget_ctx = ctx;
 }
 
 static void

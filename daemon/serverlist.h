@@ -109,6 +109,9 @@ void sl_udp_send(serverlist_t *sl, const sl_server_t *s, const uint8_t *data, si
 typedef void (*sl_udp_fn)(void *ctx, sl_server_t *s, uint8_t opcode, const uint8_t *payload,
                           size_t len);
 void sl_set_udp_listener(serverlist_t *sl, sl_udp_fn fn, void *ctx);
+/* sl_set_forget_hook: fn is told of an entry about to be freed (the
+ * server connection drops what points at it). */
+void sl_set_forget_hook(serverlist_t *sl, void (*fn)(void *ctx, const sl_server_t *e), void *ctx);
 
 json_object *sl_server_to_json(const sl_server_t *s);
 
