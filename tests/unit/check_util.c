@@ -1,5 +1,5 @@
 /* check_util.c: unit tests for lib/util (errors, configuration file,
- * logging, whole files, user-given directory paths). */
+ * logging, whole files, hex digits, user-given directory paths). */
 #include "config.h"
 
 #include <check.h>
@@ -13,6 +13,7 @@
 #include "util/conf.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/random.h"
 #include "util/utf8.h"
@@ -305,6 +306,43 @@ START_TEST(test_random_hex)
     ck_assert_uint_eq(strlen(big), 300);
     ck_assert_uint_eq(strspn(big, "0123456789abcdef"), 300);
     ck_assert_ptr_null(err);
+}
+END_TEST
+
+/* Hex digits: every digit of either case read, everything else refused;
+ * bytes written lower-case with a NUL; decoding all or nothing. */
+START_TEST(test_hex)
+{
+    const char *digits = "0123456789abcdefABCDEF";
+    for (int c = -1; c < 256; c++) {
+        const char *at = c > 0 ? strchr(digits, c) : NULL;
+        int want = at == NULL ? -1 : (int)(at - digits) < 16 ? (int)(at - digits)
+                                                              : (int)(at - digits) - 6;
+        ck_assert_int_eq(mt_hex_digit(c), want);
+    }
+    ck_assert_int_eq(mt_hex_digit((char)0xC3), -1); /* a negative char */
+    const uint8_t b[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+    char out[2 * sizeof b + 1];
+    memset(out, 'x', sizeof out);
+    mt_hex_encode(b, sizeof b, out);
+    ck_assert_str_eq(out, "00017f80abff");
+    mt_hex_encode(b, 0, out);
+    ck_assert_str_eq(out, "");
+    uint8_t back[6] = { 0 };
+    ck_assert_int_eq(mt_hex_decode("00017F80aBfF", 12, back, sizeof back), 0);
+    ck_assert_mem_eq(back, b, sizeof b);
+    /* no NUL needed: len bytes only */
+    ck_assert_int_eq(mt_hex_decode("00017f80abffzz", 12, back, sizeof back), 0);
+    uint8_t keep[6] = { 1, 2, 3, 4, 5, 6 };
+    const char *bad[] = { "00017f80abf", "00017f80abff0", "00017f80abfg", "g0017f80abff",
+                          "00017f80ab f", "00017f80ab-f", "0x017f80abff" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(mt_hex_decode(bad[i], strlen(bad[i]), keep, sizeof keep) == -1,
+                      "accepted \"%s\"", bad[i]);
+        ck_assert_int_eq(keep[5], 6); /* left as it was */
+        ck_assert_int_eq(keep[0], 1);
+    }
+    ck_assert_int_eq(mt_hex_decode("", 0, keep, 0), 0);
 }
 END_TEST
 
@@ -638,6 +676,7 @@ util_suite(void)
     tcase_add_test(tc, test_log_repeat_window);
     tcase_add_test(tc, test_file_atomic);
     tcase_add_test(tc, test_random_hex);
+    tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_utf8_next);
     tcase_add_test(tc, test_utf8_is_valid);
     suite_add_tcase(s, tc);
