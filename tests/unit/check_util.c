@@ -130,6 +130,38 @@ START_TEST(test_conf_file)
 }
 END_TEST
 
+/* Where the programs look for the configuration file and the state
+ * directory when given none: MULETEER_CONF, else MULETEER_VAR, else var/;
+ * empty variables count as unset. */
+START_TEST(test_conf_default_file)
+{
+    unsetenv("MULETEER_CONF");
+    unsetenv("MULETEER_VAR");
+    char *p = conf_default_file();
+    ck_assert_str_eq(p, "var/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "var");
+    setenv("MULETEER_VAR", "", 1);
+    setenv("MULETEER_CONF", "", 1);
+    p = conf_default_file();
+    ck_assert_str_eq(p, "var/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "var");
+    setenv("MULETEER_VAR", "/srv/mule", 1);
+    p = conf_default_file();
+    ck_assert_str_eq(p, "/srv/mule/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "/srv/mule");
+    setenv("MULETEER_CONF", "/etc/muleteer.conf", 1);
+    p = conf_default_file();
+    ck_assert_str_eq(p, "/etc/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "/srv/mule"); /* MULETEER_CONF is only the file */
+    unsetenv("MULETEER_CONF");
+    unsetenv("MULETEER_VAR");
+}
+END_TEST
+
 START_TEST(test_log_file)
 {
     char dir[] = "/tmp/check_log.XXXXXX";
@@ -671,6 +703,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_parse);
     tcase_add_test(tc, test_conf_errors);
     tcase_add_test(tc, test_conf_file);
+    tcase_add_test(tc, test_conf_default_file);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_log_repeats);
     tcase_add_test(tc, test_log_repeat_window);
