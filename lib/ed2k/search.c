@@ -185,12 +185,6 @@ count_operators(const node_t *n)
 /* ------------------------------------------------------------------ */
 /* UTF-8 */
 
-static bool
-is_control(uint32_t cp)
-{
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
-}
-
 /* Bidirectional embedding, override and isolate characters, used to make
  * "gpj.exe" display as "exe.jpg". */
 static bool
@@ -208,7 +202,7 @@ text_is_clean(const char *s, size_t len)
     while (i < len) {
         uint32_t cp;
         size_t n = mt_utf8_next(p + i, len - i, &cp);
-        if (n == 0 || is_control(cp))
+        if (n == 0 || mt_utf8_is_control(cp))
             return false;
         i += n;
     }
@@ -774,7 +768,7 @@ check_text(const char *expr, size_t len, mt_error_t **err)
                          p[i], charpos(expr, i));
             return -1;
         }
-        if (is_control(cp)) {
+        if (mt_utf8_is_control(cp)) {
             mt_error_set(err, MT_ERR_INVALID, "control character U+%04X at position %zu",
                          (unsigned)cp, charpos(expr, i));
             return -1;
@@ -1022,7 +1016,7 @@ put_quoted(struct evbuffer *b, const char *s, size_t len)
     while (i < len) {
         uint32_t cp;
         size_t n = mt_utf8_next(p + i, len - i, &cp);
-        if (n == 0 || is_control(cp)) {
+        if (n == 0 || mt_utf8_is_control(cp)) {
             size_t k = n == 0 ? 1 : n;
             for (size_t j = 0; j < k; j++) {
                 char hex[8];
@@ -1321,7 +1315,7 @@ clean_text(const void *raw, size_t len)
             i++;
             continue;
         }
-        if (!is_control(cp) && !is_bidi_control(cp)) {
+        if (!mt_utf8_is_control(cp) && !is_bidi_control(cp)) {
             memcpy(out + o, u + i, k);
             o += k;
         }
@@ -1367,7 +1361,7 @@ ed2k_search_sanitize_name(const void *raw, size_t len)
         }
         if (cp == '/' || cp == '\\')
             s[o++] = '_';
-        else if (!is_control(cp) && !is_bidi_control(cp)) {
+        else if (!mt_utf8_is_control(cp) && !is_bidi_control(cp)) {
             memcpy(s + o, u + i, k);
             o += k;
         }

@@ -446,6 +446,20 @@ START_TEST(test_utf8_next)
 }
 END_TEST
 
+/* Control characters: C0, DEL and C1, and nothing around them. */
+START_TEST(test_utf8_is_control)
+{
+    for (uint32_t cp = 0; cp < 0x20; cp++)
+        ck_assert(mt_utf8_is_control(cp));
+    ck_assert(mt_utf8_is_control(0x7F));
+    for (uint32_t cp = 0x80; cp <= 0x9F; cp++)
+        ck_assert(mt_utf8_is_control(cp));
+    const uint32_t not[] = { 0x20, 'a', 0x7E, 0xA0, 0xFF, 0x202E, 0x10FFFF };
+    for (size_t i = 0; i < sizeof not / sizeof not[0]; i++)
+        ck_assert_msg(!mt_utf8_is_control(not[i]), "U+%04X", (unsigned)not[i]);
+}
+END_TEST
+
 START_TEST(test_utf8_is_valid)
 {
     const char *ok = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
@@ -712,6 +726,7 @@ util_suite(void)
     tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_utf8_next);
     tcase_add_test(tc, test_utf8_is_valid);
+    tcase_add_test(tc, test_utf8_is_control);
     suite_add_tcase(s, tc);
     tc = tcase_create("path");
     tcase_add_test(tc, test_path_normalize);
