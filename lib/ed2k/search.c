@@ -271,11 +271,11 @@ cut_point(const char *s, size_t len, size_t max)
     return cut;
 }
 
-/* clean_text: network text for display fields: UTF-8 (§0), without control
- * or bidi characters, trimmed, at most MAX_FIELD_LEN bytes; NULL if
- * nothing is left. */
+/* strip_text: network text as UTF-8 (§0, ed2k_text_to_utf8) without
+ * control or bidi characters, and with '/' and '\\' as '_' when slashes
+ * is set: a new buffer (room for a NUL, not written) of *olen bytes. */
 static char *
-clean_text(const void *raw, size_t len)
+strip_text(const void *raw, size_t len, bool slashes, size_t *olen)
 {
     size_t n;
     char *u = ed2k_text_to_utf8(raw, len, &n);
@@ -285,16 +285,30 @@ clean_text(const void *raw, size_t len)
         uint32_t cp;
         size_t k = mt_utf8_next((const uint8_t *)u + i, n - i, &cp);
         if (k == 0) {
-            i++;
+            i++; /* cannot happen: ed2k_text_to_utf8 returns UTF-8 */
             continue;
         }
-        if (!mt_utf8_is_control(cp) && !is_bidi_control(cp)) {
+        if (slashes && (cp == '/' || cp == '\\'))
+            out[o++] = '_';
+        else if (!mt_utf8_is_control(cp) && !is_bidi_control(cp)) {
             memcpy(out + o, u + i, k);
             o += k;
         }
         i += k;
     }
     free(u);
+    *olen = o;
+    return out;
+}
+
+/* clean_text: network text for display fields: UTF-8 (§0), without control
+ * or bidi characters, trimmed, at most MAX_FIELD_LEN bytes; NULL if
+ * nothing is left. */
+static char *
+clean_text(const void *raw, size_t len)
+{
+    size_t o;
+    char *out = strip_text(raw, len, false, &o);
     size_t start = 0;
     while (start < o && out[start] == ' ')
         start++;
@@ -321,26 +335,8 @@ trim_name_end(const char *s, size_t len)
 char *
 ed2k_search_sanitize_name(const void *raw, size_t len)
 {
-    size_t n;
-    char *u = ed2k_text_to_utf8(raw, len, &n);
-    char *s = xmalloc(n + 1);
-    size_t o = 0, i = 0;
-    while (i < n) {
-        uint32_t cp;
-        size_t k = mt_utf8_next((const uint8_t *)u + i, n - i, &cp);
-        if (k == 0) {
-            i++; /* cannot happen: ed2k_text_to_utf8 returns UTF-8 */
-            continue;
-        }
-        if (cp == '/' || cp == '\\')
-            s[o++] = '_';
-        else if (!mt_utf8_is_control(cp) && !is_bidi_control(cp)) {
-            memcpy(s + o, u + i, k);
-            o += k;
-        }
-        i += k;
-    }
-    free(u);
+    size_t o;
+    char *s = strip_text(raw, len, true, &o);
     size_t start = 0;
     while (start < o && (s[start] == '.' || s[start] == ' '))
         start++;
