@@ -7,3 +7,10 @@ bin_muleteer_SOURCES = cli/muleteer.c cli/passwd.c cli/passwd.h
 bin_muleteer_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS)
 bin_muleteer_LDADD = lib/libmthttp.a lib/libmtctl.a lib/libmtutil.a $(JSONC_LIBS) $(NETTLE_LIBS) \
 	$(PTHREAD_LIBS)
+
+# The client as a user runs it, against a fake daemon.
+check_PROGRAMS += tests/unit/check_cli
+TESTS += tests/unit/check_cli
+tests_unit_check_cli_SOURCES = tests/unit/check_cli.c
+tests_unit_check_cli_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_cli_LDADD = lib/libmtutil.a $(JSONC_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
