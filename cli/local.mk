@@ -1,7 +1,8 @@
 # cli/local.mk: muleteer, the command-line client of the control socket.
 # Built as bin/muleteer.
 bin_PROGRAMS += bin/muleteer
-bin_muleteer_SOURCES = cli/muleteer.c cli/passwd.c cli/passwd.h
+bin_muleteer_SOURCES = cli/muleteer.c cli/cli.h cli/show.c cli/show.h \
+	cli/passwd.c cli/passwd.h
 # PQ_CFLAGS only for the declarations in http/auth.h: the password
 # functions it uses (lib/http/password.c) need nettle, not libpq.
 bin_muleteer_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS)
