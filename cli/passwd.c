@@ -153,16 +153,6 @@ passwd_hash_command(void)
 
 /* ---- rewriting muleteer.conf ---- */
 
-static char *
-conf_file_path(void)
-{
-    const char *c = getenv("MULETEER_CONF");
-    if (c != NULL && *c != '\0')
-        return xstrdup(c);
-    const char *var = getenv("MULETEER_VAR");
-    return xasprintf("%s/muleteer.conf", var != NULL && *var != '\0' ? var : "var");
-}
-
 /* is_password_line: "web_password =" after optional blanks. */
 static bool
 is_password_line(const char *line, size_t len)
@@ -222,7 +212,7 @@ int
 passwd_change_command(void)
 {
     int status = 1;
-    char *path = conf_file_path();
+    char *path = conf_default_file();
     char *hash = NULL, *text = NULL, *updated = NULL, *pwfile = NULL;
     conf_t *conf = conf_new();
     mt_error_t *err = NULL;

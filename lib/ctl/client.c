@@ -318,9 +318,9 @@ ctl_client_last_error(const ctl_client_t *c)
 char *
 ctl_socket_path(void)
 {
-    const char *var = getenv("MULETEER_VAR");
-    if (var == NULL || *var == '\0')
-        var = "var";
+    /* The file in the state directory, not $MULETEER_CONF
+     * (docs/configuration.md). */
+    const char *var = conf_var_dir();
     char *conf_file = xasprintf("%s/muleteer.conf", var);
     char *path = NULL;
     if (access(conf_file, R_OK) == 0) {

@@ -1,7 +1,9 @@
-# lib/ctl/local.mk: the control-socket protocol codec and client.
+# lib/ctl/local.mk: the control-socket protocol codec, the readers of a
+# request's arguments, and the client.
 noinst_LIBRARIES += lib/libmtctl.a
 lib_libmtctl_a_SOURCES = \
 	lib/ctl/proto.c lib/ctl/proto.h \
+	lib/ctl/args.c lib/ctl/args.h \
 	lib/ctl/client.c lib/ctl/client.h
 lib_libmtctl_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 

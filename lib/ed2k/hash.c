@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/hex.h"
 #include "util/xalloc.h"
 
 /* AICH leaves per part: 52 full blocks and one of 143,360 bytes. */
@@ -487,44 +488,16 @@ ed2k_data_part_count(uint64_t size)
     return size / ED2K_PARTSIZE + (size % ED2K_PARTSIZE != 0);
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void
 ed2k_hash_to_hex(const uint8_t hash[ED2K_HASH_LEN], char out[ED2K_HASH_HEX_LEN + 1])
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < ED2K_HASH_LEN; i++) {
-        out[2 * i] = digits[hash[i] >> 4];
-        out[2 * i + 1] = digits[hash[i] & 15];
-    }
-    out[ED2K_HASH_HEX_LEN] = '\0';
+    mt_hex_encode(hash, ED2K_HASH_LEN, out);
 }
 
 int
 ed2k_hash_from_hexn(const char *s, size_t len, uint8_t out[ED2K_HASH_LEN])
 {
-    if (len != ED2K_HASH_HEX_LEN)
-        return -1;
-    uint8_t tmp[ED2K_HASH_LEN];
-    for (int i = 0; i < ED2K_HASH_LEN; i++) {
-        int hi = hexval((unsigned char)s[2 * i]);
-        int lo = hexval((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        tmp[i] = (uint8_t)(hi << 4 | lo);
-    }
-    memcpy(out, tmp, ED2K_HASH_LEN);
-    return 0;
+    return mt_hex_decode(s, len, out, ED2K_HASH_LEN);
 }
 
 int

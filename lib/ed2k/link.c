@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ed2k/text.h"
+#include "util/hex.h"
 #include "util/xalloc.h"
 
 /* A piece of the input: links are split in place, never copied. */
@@ -117,18 +118,6 @@ parse_uint(slice_t v, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* percent_decode: strict %XX decoding into a new buffer of *outlen bytes
  * (NUL-terminated). what names the field in the error. */
 static char *
@@ -141,8 +130,8 @@ percent_decode(slice_t v, const char *what, size_t *outlen, mt_error_t **err)
             out[o++] = v.p[i];
             continue;
         }
-        int hi = i + 2 < v.n ? hexval(v.p[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(v.p[i + 2]) : -1;
+        int hi = i + 2 < v.n ? mt_hex_digit((unsigned char)v.p[i + 1]) : -1;
+        int lo = hi >= 0 ? mt_hex_digit((unsigned char)v.p[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             quote_t q;
             slice_t bad = { v.p + i, v.n - i < 3 ? v.n - i : 3 };

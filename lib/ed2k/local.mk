@@ -1,5 +1,5 @@
 # lib/ed2k/local.mk: the eD2K wire codec (hashes, links, packet framing,
-# tags), its unit tests and its fuzz targets.
+# tags, search expressions and results), its unit tests and its fuzz targets.
 noinst_LIBRARIES += lib/libmted2k.a
 lib_libmted2k_a_SOURCES = \
 	lib/ed2k/c2c.c lib/ed2k/c2c.h lib/ed2k/opcodes.h \
@@ -8,6 +8,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
+	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
 	lib/ed2k/servermet.c lib/ed2k/servermet.h \
 	lib/ed2k/tag.c lib/ed2k/tag.h \
 	lib/ed2k/text.c lib/ed2k/text.h

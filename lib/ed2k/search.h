@@ -1,5 +1,6 @@
-/* search.h: eD2K searches: the user's search expression language, its
- * encoding as a server search tree (§3.5), and search results (§3.5, §4). */
+/* search.h: eD2K searches on the wire: a search tree encoded for a server
+ * and read back (§3.5), and search results (§3.5, §4). The search itself
+ * comes from the expression language, lib/ed2k/search_expr.h. */
 #ifndef MT_ED2K_SEARCH_H
 #define MT_ED2K_SEARCH_H
 
@@ -7,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ed2k/search_expr.h"
 #include "util/error.h"
 
 struct evbuffer;
@@ -19,25 +21,8 @@ struct evbuffer;
 #define ED2K_FT_MEDIA_BITRATE 0xD4
 #define ED2K_FT_MEDIA_CODEC 0xD5
 
-/* Limits of the expression language (docs/search.md). */
-#define ED2K_SEARCH_MAX_LEN 512      /* bytes of expression text */
-#define ED2K_SEARCH_MAX_OPERATORS 10 /* AND/OR/NOT left after folding, as aMule */
-#define ED2K_SEARCH_MAX_DEPTH 64     /* nesting accepted by ed2k_search_tree_dump */
-
-/* A parsed search: the boolean expression and the filters. Opaque. */
-typedef struct ed2k_search ed2k_search_t;
-
-/* ed2k_search_parse: parses the user's expression (docs/search.md): words,
- * "quoted phrases", AND / OR / NOT (upper case; NOT is binary, "a NOT b"),
- * parentheses, implicit AND between adjacent terms, and the filters
- * type: ext: min: max: avail: (minsize: maxsize: sources:). Strings joined
- * by AND are folded into one string term, as aMule does; a phrase keeps
- * its quotes, as eMule sends it. On success *out is a new search (free with
- * ed2k_search_free). Errors (MT_ERR_INVALID, or MT_ERR_TOO_LARGE for the
- * length, nesting and operator limits) name the offending token and its
- * 1-based character position. */
-int ed2k_search_parse(const char *expr, ed2k_search_t **out, mt_error_t **err);
-void ed2k_search_free(ed2k_search_t *s);
+/* Nesting accepted by ed2k_search_tree_dump. */
+#define ED2K_SEARCH_MAX_DEPTH 64
 
 /* ed2k_search_encode: appends the search tree (§3.5) to out, the payload
  * of OP_SEARCHREQUEST or OP_GLOBSEARCHREQ*. Filters are ANDed with the
@@ -48,17 +33,6 @@ void ed2k_search_free(ed2k_search_t *s);
  * above 4 GiB use 64-bit terms. Nothing is written on error. */
 int ed2k_search_encode(const ed2k_search_t *s, struct evbuffer *out, bool large_files,
                        mt_error_t **err);
-
-/* ed2k_search_to_string: a normalized readable form of what is sent (with
- * large-file sizes), e.g. `(alpha OR (beta NOT gamma)) type=Video
- * size>1048576`, for logs and the database. Caller frees. */
-char *ed2k_search_to_string(const ed2k_search_t *s);
-
-/* ed2k_search_filetype: the file type asked for with type:, as aMule names
- * it ("Video", "Audio", "Image", "Pro", "Doc", "Arc", "Iso"), or NULL. Arc
- * and Iso are sent as "Pro" (§2.2); a caller that wants only archives or
- * CD images must filter the results by name, as aMule does. */
-const char *ed2k_search_filetype(const ed2k_search_t *s);
 
 /* ed2k_search_tree_dump: decodes a search tree from the wire (every node
  * type of §3.5, at most ED2K_SEARCH_MAX_DEPTH deep, trailing bytes an

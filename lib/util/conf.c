@@ -474,3 +474,19 @@ conf_path(const conf_t *c)
 {
     return c->path;
 }
+
+const char *
+conf_var_dir(void)
+{
+    const char *var = getenv("MULETEER_VAR");
+    return var != NULL && *var != '\0' ? var : "var";
+}
+
+char *
+conf_default_file(void)
+{
+    const char *c = getenv("MULETEER_CONF");
+    if (c != NULL && *c != '\0')
+        return xstrdup(c);
+    return xasprintf("%s/muleteer.conf", conf_var_dir());
+}

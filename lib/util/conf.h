@@ -33,6 +33,17 @@ bool conf_get_bool(const conf_t *conf, const char *key);
 /* conf_path: the file loaded last, or NULL. */
 const char *conf_path(const conf_t *conf);
 
+/* conf_var_dir: the state directory the programs share when they are
+ * given no other: $MULETEER_VAR when set and not empty, else "var"
+ * (relative to the working directory). The string is the environment's or
+ * static: do not free it. */
+const char *conf_var_dir(void);
+
+/* conf_default_file: the configuration file a program reads when it is
+ * given none: $MULETEER_CONF when set and not empty, else
+ * conf_var_dir()/muleteer.conf. A new string: the caller frees it. */
+char *conf_default_file(void);
+
 /* conf_set: sets a key from text with the same validation as a file line
  * (used for command-line overrides and tests). */
 int conf_set(conf_t *conf, const char *key, const char *value, mt_error_t **err);

@@ -1,5 +1,5 @@
 # lib/util/local.mk: allocation, errors, logging, configuration file, whole
-# files, random identifiers, UTF-8, user-given directory paths.
+# files, hex digits, random identifiers, UTF-8, user-given directory paths.
 noinst_LIBRARIES += lib/libmtutil.a
 lib_libmtutil_a_SOURCES = \
 	lib/util/clock.h \
@@ -8,6 +8,7 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/log.c lib/util/log.h \
 	lib/util/conf.c lib/util/conf.h \
 	lib/util/file.c lib/util/file.h \
+	lib/util/hex.c lib/util/hex.h \
 	lib/util/random.c lib/util/random.h \
 	lib/util/utf8.c lib/util/utf8.h \
 	lib/util/path.c lib/util/path.h

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "util/hex.h"
+
 int
 mt_random_bytes(void *buf, size_t n, mt_error_t **err)
 {
@@ -30,19 +32,15 @@ mt_random_bytes(void *buf, size_t n, mt_error_t **err)
 int
 mt_random_hex(char *out, size_t n, mt_error_t **err)
 {
-    static const char digits[] = "0123456789abcdef";
     uint8_t b[64];
     size_t k = 0;
     while (k < n) {
         size_t chunk = n - k < sizeof b ? n - k : sizeof b;
         if (mt_random_bytes(b, chunk, err) != 0)
             return -1;
-        for (size_t i = 0; i < chunk; i++) {
-            out[2 * (k + i)] = digits[b[i] >> 4];
-            out[2 * (k + i) + 1] = digits[b[i] & 15];
-        }
+        mt_hex_encode(b, chunk, out + 2 * k);
         k += chunk;
     }
-    out[2 * n] = '\0';
+    out[2 * n] = '\0'; /* also when n is 0 */
     return 0;
 }

@@ -53,3 +53,9 @@ mt_utf8_is_valid(const void *s, size_t len)
     }
     return true;
 }
+
+bool
+mt_utf8_is_control(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}

@@ -20,4 +20,8 @@ size_t mt_utf8_next(const void *s, size_t len, uint32_t *cp);
  * for them themselves. */
 bool mt_utf8_is_valid(const void *s, size_t len);
 
+/* mt_utf8_is_control: cp is a control character: C0 (below U+0020), DEL
+ * (U+007F) or C1 (U+0080 to U+009F). */
+bool mt_utf8_is_control(uint32_t cp);
+
 #endif

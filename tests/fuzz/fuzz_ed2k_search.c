@@ -1,6 +1,7 @@
-/* fuzz_ed2k_search.c: fuzz target for lib/ed2k/search.c. The first byte
- * picks: 0 expression parse + encode + dump round trip, 1 search tree dump,
- * 2 OP_SEARCHRESULT, 3 OP_GLOBSEARCHRES, 4 name sanitising. */
+/* fuzz_ed2k_search.c: fuzz target for lib/ed2k/search_expr.c and
+ * search.c. The first byte picks: 0 expression parse + encode + dump round
+ * trip, 1 search tree dump, 2 OP_SEARCHRESULT, 3 OP_GLOBSEARCHRES, 4 name
+ * sanitising. */
 #include "config.h"
 
 #include <event2/buffer.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "ed2k/search.h"
+#include "ed2k/search_expr.h"
 #include "util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

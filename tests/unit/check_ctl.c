@@ -1,5 +1,5 @@
-/* check_ctl.c: unit tests for lib/ctl: request/reply codec and the
- * blocking client against an in-process fake daemon. */
+/* check_ctl.c: unit tests for lib/ctl: request/reply codec, argument
+ * readers and the blocking client against an in-process fake daemon. */
 #include "config.h"
 
 #include <check.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/args.h"
 #include "ctl/client.h"
 #include "ctl/proto.h"
 #include "util/xalloc.h"
@@ -217,6 +218,95 @@ START_TEST(test_reply_roundtrip)
     ck_assert_str_eq(ctl_errcode_name(ctl_errcode_from_mt(MT_ERR_NO_SPACE)), "no_space");
     ck_assert_int_eq(ctl_errcode_to_mt(ctl_errcode_parse("no_space")), MT_ERR_NO_SPACE);
     ck_assert_int_eq(ctl_errcode_to_mt(ctl_errcode_parse("io_error")), MT_ERR_IO);
+}
+END_TEST
+
+/* expect_err: the call failed with MT_ERR_INVALID and exactly msg. */
+static void
+expect_err(int rc, mt_error_t **err, const char *msg)
+{
+    ck_assert_int_eq(rc, -1);
+    ck_assert_ptr_nonnull(*err);
+    ck_assert_int_eq((*err)->code, MT_ERR_INVALID);
+    ck_assert_str_eq((*err)->message, msg);
+    mt_error_clear(err);
+}
+
+/* The argument readers: absent and null are the same, a wrong type or
+ * value is an invalid_args message naming the argument. */
+START_TEST(test_args)
+{
+    json_object *a = json_tokener_parse(
+        "{\"s\":\"abc\",\"n\":null,\"b\":true,\"f\":false,\"i\":7,\"big\":12345678901,"
+        "\"neg\":-3,\"d\":1.5,\"o\":{},\"e\":\"\"}");
+    ck_assert_ptr_nonnull(a);
+    mt_error_t *err = NULL;
+    /* get */
+    ck_assert_ptr_null(ctl_arg_get(a, "n"));
+    ck_assert_ptr_null(ctl_arg_get(a, "absent"));
+    ck_assert_ptr_null(ctl_arg_get(NULL, "s"));
+    ck_assert_str_eq(json_object_get_string(ctl_arg_get(a, "s")), "abc");
+    /* strings */
+    const char *s = "x";
+    ck_assert_int_eq(ctl_arg_str(a, "s", true, &s, 3, &err), 0);
+    ck_assert_str_eq(s, "abc");
+    ck_assert_int_eq(ctl_arg_str(a, "e", true, &s, 3, &err), 0);
+    ck_assert_str_eq(s, "");
+    s = "x";
+    ck_assert_int_eq(ctl_arg_str(a, "n", false, &s, 3, &err), 0);
+    ck_assert_ptr_null(s);
+    s = "x";
+    ck_assert_int_eq(ctl_arg_str(a, "absent", false, &s, 3, &err), 0);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_null(err);
+    expect_err(ctl_arg_str(a, "absent", true, &s, 3, &err), &err, "missing argument \"absent\"");
+    expect_err(ctl_arg_str(a, "n", true, &s, 3, &err), &err, "missing argument \"n\"");
+    expect_err(ctl_arg_str(a, "s", false, &s, 2, &err), &err,
+               "\"s\" must be a string of at most 2 bytes");
+    expect_err(ctl_arg_str(a, "i", false, &s, 100, &err), &err,
+               "\"i\" must be a string of at most 100 bytes");
+    ck_assert_ptr_null(s);
+    /* booleans */
+    bool b = false;
+    ck_assert_int_eq(ctl_arg_bool(a, "b", &b, &err), 0);
+    ck_assert(b);
+    ck_assert_int_eq(ctl_arg_bool(a, "f", &b, &err), 0);
+    ck_assert(!b);
+    b = true;
+    ck_assert_int_eq(ctl_arg_bool(a, "n", &b, &err), 0);
+    ck_assert(!b);
+    b = true;
+    ck_assert_int_eq(ctl_arg_bool(a, "absent", &b, &err), 0);
+    ck_assert(!b);
+    expect_err(ctl_arg_bool(a, "i", &b, &err), &err, "\"i\" must be true or false");
+    expect_err(ctl_arg_bool(a, "s", &b, &err), &err, "\"s\" must be true or false");
+    /* integers */
+    bool has = true;
+    int64_t v = 99;
+    ck_assert_int_eq(ctl_arg_int(a, "absent", 0, 10, &has, &v, &err), 0);
+    ck_assert(!has);
+    ck_assert_int_eq(v, 99);
+    has = true;
+    ck_assert_int_eq(ctl_arg_int(a, "n", 0, 10, &has, &v, &err), 0);
+    ck_assert(!has);
+    ck_assert_int_eq(ctl_arg_int(a, "i", 7, 7, &has, &v, &err), 0);
+    ck_assert(has);
+    ck_assert_int_eq(v, 7);
+    ck_assert_int_eq(ctl_arg_int(a, "big", 0, INT64_MAX, &has, &v, &err), 0);
+    ck_assert_int_eq(v, 12345678901LL);
+    ck_assert_int_eq(ctl_arg_int(a, "neg", -3, 0, &has, &v, &err), 0);
+    ck_assert_int_eq(v, -3);
+    v = 99;
+    expect_err(ctl_arg_int(a, "i", 0, 6, &has, &v, &err), &err, "\"i\" must be an integer 0-6");
+    expect_err(ctl_arg_int(a, "i", 8, 9, &has, &v, &err), &err, "\"i\" must be an integer 8-9");
+    expect_err(ctl_arg_int(a, "neg", 0, 255, &has, &v, &err), &err,
+               "\"neg\" must be an integer 0-255");
+    expect_err(ctl_arg_int(a, "d", 0, 255, &has, &v, &err), &err, "\"d\" must be an integer 0-255");
+    expect_err(ctl_arg_int(a, "s", 0, 255, &has, &v, &err), &err, "\"s\" must be an integer 0-255");
+    expect_err(ctl_arg_int(a, "o", 0, 255, &has, &v, &err), &err, "\"o\" must be an integer 0-255");
+    ck_assert(!has);
+    ck_assert_int_eq(v, 99);
+    json_object_put(a);
 }
 END_TEST
 
@@ -588,6 +678,7 @@ main(void)
     tcase_add_test(tc, test_request_errors);
     tcase_add_test(tc, test_request_text);
     tcase_add_test(tc, test_reply_roundtrip);
+    tcase_add_test(tc, test_args);
     tcase_add_test(tc, test_client_calls);
     tcase_add_test(tc, test_client_long_reply);
     tcase_add_test(tc, test_client_failures);

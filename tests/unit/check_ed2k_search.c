@@ -1,6 +1,6 @@
-/* check_ed2k_search.c: unit tests for lib/ed2k/search.c: the expression
- * language, the live search trees of ed2k-protocol.md §3.5, the tree
- * decoder, result decoding (TCP and UDP) and name sanitising. */
+/* check_ed2k_search.c: unit tests for lib/ed2k/search_expr.c and search.c:
+ * the expression language, the live search trees of ed2k-protocol.md §3.5,
+ * the tree decoder, result decoding (TCP and UDP) and name sanitising. */
 #include "config.h"
 
 #include <check.h>
@@ -11,6 +11,7 @@
 
 #include "ed2k/c2s.h"
 #include "ed2k/search.h"
+#include "ed2k/search_expr.h"
 #include "ed2k/tag.h"
 #include "util/utf8.h"
 

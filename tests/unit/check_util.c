@@ -1,5 +1,5 @@
 /* check_util.c: unit tests for lib/util (errors, configuration file,
- * logging, whole files, user-given directory paths). */
+ * logging, whole files, hex digits, user-given directory paths). */
 #include "config.h"
 
 #include <check.h>
@@ -13,6 +13,7 @@
 #include "util/conf.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/random.h"
 #include "util/utf8.h"
@@ -126,6 +127,38 @@ START_TEST(test_conf_file)
     unlink(path);
     rmdir(dir);
     free(path);
+}
+END_TEST
+
+/* Where the programs look for the configuration file and the state
+ * directory when given none: MULETEER_CONF, else MULETEER_VAR, else var/;
+ * empty variables count as unset. */
+START_TEST(test_conf_default_file)
+{
+    unsetenv("MULETEER_CONF");
+    unsetenv("MULETEER_VAR");
+    char *p = conf_default_file();
+    ck_assert_str_eq(p, "var/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "var");
+    setenv("MULETEER_VAR", "", 1);
+    setenv("MULETEER_CONF", "", 1);
+    p = conf_default_file();
+    ck_assert_str_eq(p, "var/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "var");
+    setenv("MULETEER_VAR", "/srv/mule", 1);
+    p = conf_default_file();
+    ck_assert_str_eq(p, "/srv/mule/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "/srv/mule");
+    setenv("MULETEER_CONF", "/etc/muleteer.conf", 1);
+    p = conf_default_file();
+    ck_assert_str_eq(p, "/etc/muleteer.conf");
+    free(p);
+    ck_assert_str_eq(conf_var_dir(), "/srv/mule"); /* MULETEER_CONF is only the file */
+    unsetenv("MULETEER_CONF");
+    unsetenv("MULETEER_VAR");
 }
 END_TEST
 
@@ -308,6 +341,43 @@ START_TEST(test_random_hex)
 }
 END_TEST
 
+/* Hex digits: every digit of either case read, everything else refused;
+ * bytes written lower-case with a NUL; decoding all or nothing. */
+START_TEST(test_hex)
+{
+    const char *digits = "0123456789abcdefABCDEF";
+    for (int c = -1; c < 256; c++) {
+        const char *at = c > 0 ? strchr(digits, c) : NULL;
+        int want = at == NULL ? -1 : (int)(at - digits) < 16 ? (int)(at - digits)
+                                                              : (int)(at - digits) - 6;
+        ck_assert_int_eq(mt_hex_digit(c), want);
+    }
+    ck_assert_int_eq(mt_hex_digit((char)0xC3), -1); /* a negative char */
+    const uint8_t b[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+    char out[2 * sizeof b + 1];
+    memset(out, 'x', sizeof out);
+    mt_hex_encode(b, sizeof b, out);
+    ck_assert_str_eq(out, "00017f80abff");
+    mt_hex_encode(b, 0, out);
+    ck_assert_str_eq(out, "");
+    uint8_t back[6] = { 0 };
+    ck_assert_int_eq(mt_hex_decode("00017F80aBfF", 12, back, sizeof back), 0);
+    ck_assert_mem_eq(back, b, sizeof b);
+    /* no NUL needed: len bytes only */
+    ck_assert_int_eq(mt_hex_decode("00017f80abffzz", 12, back, sizeof back), 0);
+    uint8_t keep[6] = { 1, 2, 3, 4, 5, 6 };
+    const char *bad[] = { "00017f80abf", "00017f80abff0", "00017f80abfg", "g0017f80abff",
+                          "00017f80ab f", "00017f80ab-f", "0x017f80abff" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(mt_hex_decode(bad[i], strlen(bad[i]), keep, sizeof keep) == -1,
+                      "accepted \"%s\"", bad[i]);
+        ck_assert_int_eq(keep[5], 6); /* left as it was */
+        ck_assert_int_eq(keep[0], 1);
+    }
+    ck_assert_int_eq(mt_hex_decode("", 0, keep, 0), 0);
+}
+END_TEST
+
 /* The strict decoder: every boundary of RFC 3629 table 3.7, each side. */
 START_TEST(test_utf8_next)
 {
@@ -373,6 +443,20 @@ START_TEST(test_utf8_next)
     ck_assert_uint_eq(mt_utf8_next("\xe2\x82\xac", 2, &cp), 0);
     ck_assert_uint_eq(mt_utf8_next("\xe2\x82\xac", 3, &cp), 3);
     ck_assert_uint_eq(cp, 0x20AC);
+}
+END_TEST
+
+/* Control characters: C0, DEL and C1, and nothing around them. */
+START_TEST(test_utf8_is_control)
+{
+    for (uint32_t cp = 0; cp < 0x20; cp++)
+        ck_assert(mt_utf8_is_control(cp));
+    ck_assert(mt_utf8_is_control(0x7F));
+    for (uint32_t cp = 0x80; cp <= 0x9F; cp++)
+        ck_assert(mt_utf8_is_control(cp));
+    const uint32_t not[] = { 0x20, 'a', 0x7E, 0xA0, 0xFF, 0x202E, 0x10FFFF };
+    for (size_t i = 0; i < sizeof not / sizeof not[0]; i++)
+        ck_assert_msg(!mt_utf8_is_control(not[i]), "U+%04X", (unsigned)not[i]);
 }
 END_TEST
 
@@ -633,13 +717,16 @@ util_suite(void)
     tcase_add_test(tc, test_conf_parse);
     tcase_add_test(tc, test_conf_errors);
     tcase_add_test(tc, test_conf_file);
+    tcase_add_test(tc, test_conf_default_file);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_log_repeats);
     tcase_add_test(tc, test_log_repeat_window);
     tcase_add_test(tc, test_file_atomic);
     tcase_add_test(tc, test_random_hex);
+    tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_utf8_next);
     tcase_add_test(tc, test_utf8_is_valid);
+    tcase_add_test(tc, test_utf8_is_control);
     suite_add_tcase(s, tc);
     tc = tcase_create("path");
     tcase_add_test(tc, test_path_normalize);

@@ -1,0 +1,488 @@
+/* show.c: the daemon's answers printed for people: one printer for each
+ * command of muleteer.c's table (show.h), and what they share. */
+#include "config.h"
+
+#include "show.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/xalloc.h"
+
+/* ---- reading the answers ---- */
+
+/* str_or: the string under key, or dflt when it is missing or null. */
+static const char *
+str_or(json_object *o, const char *key, const char *dflt)
+{
+    json_object *v = NULL;
+    if (o != NULL && json_object_object_get_ex(o, key, &v) && v != NULL)
+        return json_object_get_string(v);
+    return dflt;
+}
+
+/* opt: the string under key, or "" when it is missing or null. */
+static const char *
+opt(json_object *o, const char *key)
+{
+    return str_or(o, key, "");
+}
+
+/* str: the string under key, or "?" when it is missing or null. */
+static const char *
+str(json_object *o, const char *key)
+{
+    return str_or(o, key, "?");
+}
+
+static long long
+num(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (o != NULL && json_object_object_get_ex(o, key, &v) && v != NULL)
+        return json_object_get_int64(v);
+    return 0;
+}
+
+static void
+format_duration(long long s, char *buf, size_t len)
+{
+    if (s >= 86400)
+        snprintf(buf, len, "%lldd %lldh %lldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+    else if (s >= 3600)
+        snprintf(buf, len, "%lldh %lldm", s / 3600, s % 3600 / 60);
+    else if (s >= 60)
+        snprintf(buf, len, "%lldm %llds", s / 60, s % 60);
+    else
+        snprintf(buf, len, "%llds", s);
+}
+
+static void
+human_size(long long n, char *buf, size_t len)
+{
+    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+/* ---- printing the answers ---- */
+
+void
+show_json(json_object *o)
+{
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void
+print_server(json_object *srv)
+{
+    if (srv == NULL)
+        return;
+    json_object *lowid = NULL;
+    if (strcmp(str(srv, "state"), "connected") == 0) {
+        json_object_object_get_ex(srv, "lowid", &lowid);
+        printf("eD2K server:     %s:%lld (%s), %s %lld, %lld users, %lld files\n", str(srv, "host"),
+               num(srv, "port"), str(srv, "name"),
+               lowid != NULL && json_object_get_boolean(lowid) ? "LowID" : "HighID",
+               num(srv, "client_id"), num(srv, "users"), num(srv, "files"));
+    } else {
+        json_object *host = NULL;
+        json_object_object_get_ex(srv, "host", &host);
+        if (host != NULL)
+            printf("eD2K server:     %s (%s:%lld)\n", str(srv, "state"), str(srv, "host"),
+                   num(srv, "port"));
+        else
+            printf("eD2K server:     %s\n", str(srv, "state"));
+    }
+}
+
+int
+show_status(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    char up[64];
+    format_duration(num(r, "uptime"), up, sizeof up);
+    printf("muleteerd %s on node %s, pid %lld, up %s (since %s)\n", str(r, "version"),
+           str(r, "node"), num(r, "pid"), up, str(r, "started_at"));
+    json_object *db = NULL;
+    json_object_object_get_ex(r, "database", &db);
+    json_object *connected = NULL;
+    if (db != NULL && json_object_object_get_ex(db, "connected", &connected) &&
+        json_object_get_boolean(connected))
+        printf("database:        connected, schema version %lld, %lld job(s) queued\n",
+               num(db, "schema_version"), num(db, "queued"));
+    else
+        printf("database:        NOT CONNECTED since %s: %s\n", str(db, "since"),
+               str(db, "error"));
+    printf("eD2K ports:      TCP %lld, UDP %lld\n", num(r, "tcp_port"), num(r, "udp_port"));
+    json_object *srv = NULL, *t = NULL;
+    if (json_object_object_get_ex(r, "server", &srv))
+        print_server(srv);
+    if (json_object_object_get_ex(r, "transfers", &t)) {
+        printf("transfers:       %lld download(s) at %lld B/s, %lld shared file(s), uploading "
+               "%lld B/s in %lld slot(s), %lld queued, %lld connection(s)\n",
+               num(t, "downloads"), num(t, "download_rate"), num(t, "shared_files"),
+               num(t, "upload_rate"), num(t, "upload_slots"), num(t, "upload_queue"),
+               num(t, "connections"));
+    }
+    printf("control socket:  %s\n", str(r, "control_socket"));
+    printf("config file:     %s\n", str(r, "config_file"));
+    return EXIT_OK;
+}
+
+int
+show_pong(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("pong\n");
+    return EXIT_OK;
+}
+
+int
+show_help(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(r, "commands", &list) ||
+        !json_object_is_type(list, json_type_array)) {
+        show_json(r);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        printf("  %-18s %s\n", str(e, "name"), str(e, "summary"));
+    }
+    return EXIT_OK;
+}
+
+static void
+print_download(json_object *d)
+{
+    char size[32], rate[32];
+    human_size(num(d, "size"), size, sizeof size);
+    human_size(num(d, "rate"), rate, sizeof rate);
+    json_object *prog = NULL, *src = NULL;
+    json_object_object_get_ex(d, "progress", &prog);
+    json_object_object_get_ex(d, "sources", &src);
+    printf("%s  %5.1f%%  %-11s %10s %10s/s  %lld/%lld sources  %s\n", str(d, "hash"),
+           prog != NULL ? json_object_get_double(prog) * 100.0 : 0.0, str(d, "state"), size, rate,
+           num(src, "transferring"), num(src, "total"), str(d, "name"));
+    /* sources that were offered but not taken, and why */
+    json_object *dropped = NULL;
+    if (!json_object_object_get_ex(d, "sources_dropped", &dropped) ||
+        !json_object_is_type(dropped, json_type_object))
+        return;
+    const char *sep = "    sources dropped: ";
+    json_object_object_foreach(dropped, why, n) {
+        if (json_object_get_int64(n) > 0) {
+            printf("%s%lld %s", sep, (long long)json_object_get_int64(n), why);
+            sep = ", ";
+        }
+    }
+    if (sep[0] == ',')
+        printf("\n");
+    json_object *error = NULL;
+    if (json_object_object_get_ex(d, "error", &error) &&
+        json_object_is_type(error, json_type_string))
+        printf("    error: %s\n", json_object_get_string(error));
+}
+
+int
+show_downloads(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(r, "downloads", &list) ||
+        json_object_array_length(list) == 0) {
+        printf("no downloads\n");
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < json_object_array_length(list); i++)
+        print_download(json_object_array_get_idx(list, i));
+    return EXIT_OK;
+}
+
+/* show_download: the answer to add, pause, resume, stop and priority. */
+int
+show_download(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    print_download(r);
+    return EXIT_OK;
+}
+
+int
+show_deleted(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("deleted the %s%s%s\n", str(r, "deleted"),
+           strcmp(str(r, "deleted"), "file") == 0 ? " " : "",
+           strcmp(str(r, "deleted"), "file") == 0 ? str(r, "path") : "");
+    return EXIT_OK;
+}
+
+int
+show_shared(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(r, "files", &list) || json_object_array_length(list) == 0) {
+        printf("no shared files\n");
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *f = json_object_array_get_idx(list, i);
+        char size[32];
+        human_size(num(f, "size"), size, sizeof size);
+        printf("%s %10s  %s\n", str(f, "hash"), size, str(f, "path"));
+    }
+    return EXIT_OK;
+}
+
+int
+show_rescan(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("scanning the shared directories\n");
+    return EXIT_OK;
+}
+
+int
+show_uploads(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *slots = NULL;
+    json_object_object_get_ex(r, "slots", &slots);
+    char rate[32];
+    human_size(num(r, "rate"), rate, sizeof rate);
+    printf("uploading %s/s in %zu slot(s), %lld client(s) queued\n", rate,
+           slots != NULL ? json_object_array_length(slots) : 0, num(r, "queued"));
+    for (size_t i = 0; slots != NULL && i < json_object_array_length(slots); i++) {
+        json_object *e = json_object_array_get_idx(slots, i);
+        char sent[32];
+        human_size(num(e, "sent"), sent, sizeof sent);
+        printf("  %s  %10s sent  %s\n", str(e, "hash"), sent, str(e, "peer"));
+    }
+    return EXIT_OK;
+}
+
+int
+show_limits(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    if (num(r, "max_upload") > 0)
+        printf("upload limit:   %lld KiB/s\n", num(r, "max_upload"));
+    else
+        printf("upload limit:   none\n");
+    if (num(r, "max_download") > 0)
+        printf("download limit: %lld KiB/s\n", num(r, "max_download"));
+    else
+        printf("download limit: none\n");
+    printf("rates now:      up %lld B/s, down %lld B/s\n", num(r, "upload_rate"),
+           num(r, "download_rate"));
+    return EXIT_OK;
+}
+
+/* show_server: the answer to connect, disconnect and server. */
+int
+show_server(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    print_server(r);
+    return EXIT_OK;
+}
+
+int
+show_servers(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *list = json_object_object_get(r, "servers");
+    if (list == NULL || json_object_array_length(list) == 0) {
+        printf("no servers: add some with muleteer servers add HOST:PORT or servers import\n");
+    }
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        char where[300];
+        snprintf(where, sizeof where, "%s:%lld", str(e, "address"), num(e, "port"));
+        printf("%s %-24s %-6s %8lld users %10lld files  ping %4lld ms  fails %lld%s  %s\n",
+               json_object_get_boolean(json_object_object_get(e, "connected")) ? "*" : " ", where,
+               str(e, "priority"), num(e, "users"), num(e, "files"), num(e, "ping_ms"),
+               num(e, "failures"),
+               json_object_get_boolean(json_object_object_get(e, "is_static")) ? " static" : "",
+               str(e, "name"));
+    }
+    json_object *imps = json_object_object_get(r, "imports");
+    for (size_t i = 0; imps != NULL && i < json_object_array_length(imps); i++) {
+        json_object *m = json_object_array_get_idx(imps, i);
+        printf("import %s: %s, %lld new of %lld%s%s\n", str(m, "url"), str(m, "state"),
+               num(m, "added"), num(m, "total"), *opt(m, "error") != '\0' ? ": " : "",
+               opt(m, "error"));
+    }
+    return EXIT_OK;
+}
+
+int
+show_server_added(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("%s %s:%lld\n", json_object_get_boolean(json_object_object_get(r, "added"))
+                              ? "added" : "already listed:",
+           str(r, "address"), num(r, "port"));
+    return EXIT_OK;
+}
+
+int
+show_server_removed(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("removed\n");
+    return EXIT_OK;
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* show_import: the servers an import added; for a URL import, once the
+ * daemon has fetched it. */
+int
+show_import(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *imp = json_object_object_get(r, "import");
+    if (imp == NULL) {
+        printf("%lld new server(s) of %lld\n", num(r, "added"), num(r, "total"));
+        return EXIT_OK;
+    }
+    const char *url = str(imp, "url");
+    char *want = xstrdup(url);
+    for (int i = 0; i < 180; i++) {
+        sleep_ms(500);
+        json_object *l = NULL;
+        mt_error_t *err = NULL;
+        if (ctl_client_call(c, "servers", NULL, &l, &err) != 0) {
+            fprintf(stderr, "muleteer: %s\n", err->message);
+            mt_error_free(err);
+            free(want);
+            return EXIT_CMD_ERROR;
+        }
+        json_object *imps = json_object_object_get(l, "imports");
+        for (size_t k = 0; imps != NULL && k < json_object_array_length(imps); k++) {
+            json_object *m = json_object_array_get_idx(imps, k);
+            if (strcmp(str(m, "url"), want) != 0 || strcmp(str(m, "state"), "fetching") == 0)
+                continue;
+            int st = EXIT_OK;
+            if (strcmp(str(m, "state"), "done") == 0) {
+                printf("%lld new server(s) of %lld from %s\n", num(m, "added"), num(m, "total"),
+                       want);
+            } else {
+                fprintf(stderr, "muleteer: %s\n", str(m, "error"));
+                st = EXIT_CMD_ERROR;
+            }
+            json_object_put(l);
+            free(want);
+            return st;
+        }
+        json_object_put(l);
+    }
+    fprintf(stderr, "muleteer: still fetching %s; see muleteer servers\n", want);
+    free(want);
+    return EXIT_CMD_ERROR;
+}
+
+int
+show_categories(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *list = json_object_object_get(r, "categories");
+    if (list == NULL || json_object_array_length(list) == 0)
+        printf("no categories\n");
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *k = json_object_array_get_idx(list, i);
+        printf("%-20s %s  priority %lld  #%06llx  %s\n", str(k, "name"), str(k, "incoming_path"),
+               num(k, "priority"), (unsigned long long)num(k, "colour"), str(k, "comment"));
+    }
+    return EXIT_OK;
+}
+
+/* show_category: the answer to category add and category edit. */
+int
+show_category(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("%s  %s\n", str(r, "name"), str(r, "incoming_path"));
+    return EXIT_OK;
+}
+
+int
+show_category_removed(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    printf("removed; %lld download(s) without a category now\n", num(r, "downloads"));
+    return EXIT_OK;
+}
+
+static void
+print_result(json_object *e)
+{
+    char size[32];
+    human_size(num(e, "size"), size, sizeof size);
+    printf("%s %10s %5lld src %5lld complete  %s\n", str(e, "hash"), size, num(e, "sources"),
+           num(e, "complete_sources"), str(e, "name"));
+    printf("    ed2k://|file|");
+    for (const char *p = str(e, "name"); *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch == '|' || ch == '%' || ch >= 0x7F)
+            printf("%%%02X", ch);
+        else
+            putchar(ch);
+    }
+    printf("|%lld|%s|/\n", num(e, "size"), str(e, "hash"));
+}
+
+/* show_search: prints a search's results as they come, until it ends or
+ * req->search_wait seconds pass. */
+int
+show_search(ctl_client_t *c, const request_t *req, json_object *started)
+{
+    long long id = num(started, "id");
+    printf("search %lld: %s\n", id, str(started, "normalized"));
+    size_t shown = 0;
+    time_t end = time(NULL) + req->search_wait;
+    for (;;) {
+        json_object *args = json_object_new_object(), *r = NULL;
+        json_object_object_add(args, "id", json_object_new_int64(id));
+        json_object_object_add(args, "offset", json_object_new_int64((int64_t)shown));
+        mt_error_t *err = NULL;
+        int rc = ctl_client_call(c, "search-results", args, &r, &err);
+        json_object_put(args);
+        if (rc != 0) {
+            fprintf(stderr, "muleteer: %s\n", err->message);
+            mt_error_free(err);
+            return EXIT_CMD_ERROR;
+        }
+        json_object *list = json_object_object_get(r, "results");
+        for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++)
+            print_result(json_object_array_get_idx(list, i));
+        shown += list != NULL ? json_object_array_length(list) : 0;
+        json_object *sr = json_object_object_get(r, "search");
+        bool running = strcmp(str(sr, "state"), "running") == 0;
+        if (!running || time(NULL) >= end) {
+            printf("search %lld: %s, %zu result(s) from %lld server(s)%s%s\n", id,
+                   running ? "still running" : str(sr, "state"), shown,
+                   num(sr, "servers_asked"), *opt(sr, "error") != '\0' ? ": " : "",
+                   opt(sr, "error"));
+            json_object_put(r);
+            return EXIT_OK;
+        }
+        json_object_put(r);
+        fflush(stdout);
+        sleep_ms(500);
+    }
+}
+
+int
+show_search_results(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    json_object *sr = json_object_object_get(r, "search");
+    json_object *list = json_object_object_get(r, "results");
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++)
+        print_result(json_object_array_get_idx(list, i));
+    printf("search %lld: %s, %lld result(s)\n", num(sr, "id"), str(sr, "state"),
+           num(sr, "results"));
+    return EXIT_OK;
+}
