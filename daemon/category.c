@@ -10,7 +10,7 @@
 #include "daemon/category.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "db/db.h"
+#include "daemon/store/category_table.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/path.h"
@@ -354,41 +354,6 @@ load(categories_t *c)
 
 /* ------------------------------------------------------------ database */
 
-typedef struct {
-    char *node, *rows;
-} cat_job_t;
-
-static void
-cat_job_free(void *arg)
-{
-    cat_job_t *j = arg;
-    free(j->node);
-    free(j->rows);
-    free(j);
-}
-
-static int
-cat_job_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    cat_job_t *j = arg;
-    const char *params[] = { j->node, j->rows };
-    PGresult *res = db_query(
-        conn,
-        "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(name text, incoming_path text,"
-        "  priority int, colour int, comment text, created bigint)),"
-        " gone AS (DELETE FROM categories c WHERE c.node = $1 AND NOT EXISTS"
-        "  (SELECT 1 FROM r WHERE r.name = c.name))"
-        " INSERT INTO categories (node, name, incoming_path, priority, colour, comment, created_at)"
-        " SELECT $1, name, incoming_path, priority, colour, comment, to_timestamp(created) FROM r"
-        " ON CONFLICT (node, name) DO UPDATE SET incoming_path = EXCLUDED.incoming_path,"
-        "  priority = EXCLUDED.priority, colour = EXCLUDED.colour, comment = EXCLUDED.comment",
-        2, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
 void
 cat_tick(categories_t *c)
 {
@@ -399,12 +364,10 @@ cat_tick(categories_t *c)
     c->was_connected = st.connected;
     if (!c->dirty_db || !st.connected)
         return;
-    cat_job_t *j = xcalloc(1, sizeof *j);
-    j->node = xstrdup(conf_get_str(c->d->conf, "node_name"));
     json_object *arr = all_json(c);
-    j->rows = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    store_categories_write(c->d->db, conf_get_str(c->d->conf, "node_name"),
+                           json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
     json_object_put(arr);
-    dbw_submit(c->d->db, "categories", cat_job_run, j, cat_job_free);
     c->dirty_db = false;
 }
 

@@ -10,7 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/partfile.h"
 #include "daemon/shared.h"
-#include "db/db.h"
+#include "daemon/store/finished_import.h"
 #include "ed2k/hash.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -19,9 +19,7 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +49,6 @@ struct fin_rec {
     char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
 };
 
-/* The result of the import job, shared with the database thread (which
- * may run it after the daemon has freed its side). */
-typedef struct fin_import {
-    atomic_uint refs;
-    pthread_mutex_t lock;
-    bool done, failed; /* under lock */
-    char *rows;        /* under lock: a JSON array */
-} fin_import_t;
-
 struct finished {
     muleteerd_t *d;
     char *path;
@@ -70,7 +59,7 @@ struct finished {
     bool imported;       /* the completed rows of the database were imported */
     int64_t next_save_ms;
     uint64_t seen_generation; /* shared files' generation last compared */
-    fin_import_t *import;
+    store_read_t *import; /* the one-time import, while it runs */
     fin_active_fn is_active; /* fin_set_active_check */
     void *is_active_ctx;
 };
@@ -580,101 +569,28 @@ load(finished_t *f)
 /* ------------------------------------------------------------ import */
 
 static void
-import_unref(void *arg)
-{
-    fin_import_t *im = arg;
-    if (im == NULL || atomic_fetch_sub(&im->refs, 1) != 1)
-        return;
-    pthread_mutex_destroy(&im->lock);
-    free(im->rows);
-    free(im);
-}
-
-typedef struct {
-    fin_import_t *im;
-    char *node;
-} import_job_t;
-
-static void
-import_job_free(void *arg)
-{
-    import_job_t *j = arg;
-    import_unref(j->im);
-    free(j->node);
-    free(j);
-}
-
-/* The completed rows, shaped as finished.json records. */
-static const char IMPORT_SQL[] =
-    "SELECT coalesce(json_agg(json_build_object('hash', hash, 'name', name, 'size', size,"
-    "  'category', category, 'tags', tags, 'ratio_limit', ratio_limit,"
-    "  'seeding_time_limit', seeding_time_limit, 'force_start', force_start,"
-    "  'priority', priority, 'added_at', floor(extract(epoch FROM added_at))::bigint,"
-    "  'completed_at', coalesce(floor(extract(epoch FROM completed_at))::bigint, 0),"
-    "  'last_activity', coalesce(floor(extract(epoch FROM last_activity))::bigint, 0),"
-    "  'save_path', save_path, 'content_path', content_path,"
-    "  'added_by', NULLIF(added_by, ''), 'added_via', NULLIF(added_via, ''),"
-    "  'downloaded', size, 'uploaded', uploaded_bytes) ORDER BY completed_at, hash), '[]')::text"
-    " FROM downloads WHERE node = $1 AND state = 'completed'";
-
-static int
-import_job_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    import_job_t *j = arg;
-    const char *params[] = { j->node };
-    PGresult *res = db_query(conn, IMPORT_SQL, 1, params, err);
-    if (res == NULL) {
-        if (!db_is_broken(conn)) { /* not the connection: it will not work better later */
-            pthread_mutex_lock(&j->im->lock);
-            j->im->failed = true;
-            pthread_mutex_unlock(&j->im->lock);
-        }
-        return -1;
-    }
-    char *rows = PQntuples(res) == 1 ? xstrdup(PQgetvalue(res, 0, 0)) : xstrdup("[]");
-    PQclear(res);
-    pthread_mutex_lock(&j->im->lock);
-    free(j->im->rows);
-    j->im->rows = rows;
-    j->im->done = true;
-    pthread_mutex_unlock(&j->im->lock);
-    return 0;
-}
-
-static void
 start_import(finished_t *f)
 {
     if (f->d == NULL || f->d->db == NULL) {
         f->imported = true; /* no database: nothing to import */
         return;
     }
-    fin_import_t *im = xcalloc(1, sizeof *im);
-    pthread_mutex_init(&im->lock, NULL);
-    atomic_init(&im->refs, 2); /* ours and the job's */
-    f->import = im;
-    import_job_t *j = xcalloc(1, sizeof *j);
-    j->im = im;
-    j->node = xstrdup(conf_get_str(f->d->conf, "node_name"));
-    dbw_submit(f->d->db, "finished_import", import_job_run, j, import_job_free);
+    f->import = store_completed_rows(f->d->db, conf_get_str(f->d->conf, "node_name"));
     log_info("finished: the completed rows of the downloads table will be imported");
 }
 
 static void
 take_import(finished_t *f)
 {
-    fin_import_t *im = f->import;
-    pthread_mutex_lock(&im->lock);
-    bool done = im->done, failed = im->failed;
-    char *rows = im->rows;
-    im->rows = NULL;
-    pthread_mutex_unlock(&im->lock);
-    if (failed) {
+    char *rows = NULL;
+    store_read_state_t st = store_read_poll(f->import, &rows);
+    if (st == STORE_READ_FAILED) {
         log_error("finished: the import of completed rows failed; it is tried at the next start");
-        import_unref(im);
+        store_read_free(f->import);
         f->import = NULL;
         return;
     }
-    if (!done)
+    if (st != STORE_READ_DONE)
         return;
     json_tokener *tok = json_tokener_new_ex(16);
     json_object *arr = json_tokener_parse_ex(tok, rows, (int)strlen(rows));
@@ -684,7 +600,7 @@ take_import(finished_t *f)
         added = add_records(f, arr, "the downloads table", &skipped);
     json_object_put(arr);
     free(rows);
-    import_unref(im);
+    store_read_free(f->import);
     f->import = NULL;
     f->imported = true;
     log_info("finished: %zu completed download(s) imported from the downloads table, %zu skipped",
@@ -760,7 +676,7 @@ finished_free(finished_t *f)
     for (size_t i = 0; i < f->n; i++)
         rec_free(f->v[i]);
     free(f->v);
-    import_unref(f->import);
+    store_read_free(f->import);
     free(f->path);
     free(f);
 }

@@ -34,7 +34,11 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/status.c daemon/status.h \
 	daemon/worker.c daemon/worker.h \
 	daemon/store/search_tables.c daemon/store/search_tables.h \
-	daemon/store/server_tables.c daemon/store/server_tables.h
+	daemon/store/server_tables.c daemon/store/server_tables.h \
+	daemon/store/category_table.c daemon/store/category_table.h \
+	daemon/store/status_table.c daemon/store/status_table.h \
+	daemon/store/finished_import.c daemon/store/finished_import.h \
+	daemon/store/download_tables.c daemon/store/download_tables.h
 daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
 
 include daemon/storage.mk

@@ -8,7 +8,7 @@
 #include "daemon/server.h"
 #include "daemon/shared.h"
 #include "daemon/upload.h"
-#include "db/db.h"
+#include "daemon/store/status_table.h"
 #include "util/xalloc.h"
 
 #include <stdio.h>
@@ -16,75 +16,25 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-    char *node, *version, *socket;
-    long long pid, tcp_port, udp_port;
-    time_t started_at;
-    bool stopped;
-    long long queued, lag_ms, dropped;
-} status_row_t;
-
-static void
-row_free(void *arg)
-{
-    status_row_t *r = arg;
-    free(r->node);
-    free(r->version);
-    free(r->socket);
-    free(r);
-}
-
-static int
-row_write(PGconn *conn, void *arg, mt_error_t **err)
-{
-    status_row_t *r = arg;
-    char pid[24], started[24], tcp[8], udp[8], queued[24], lag[24], dropped[24];
-    snprintf(queued, sizeof queued, "%lld", r->queued);
-    snprintf(lag, sizeof lag, "%lld", r->lag_ms);
-    snprintf(dropped, sizeof dropped, "%lld", r->dropped);
-    snprintf(pid, sizeof pid, "%lld", r->pid);
-    snprintf(started, sizeof started, "%lld", (long long)r->started_at);
-    snprintf(tcp, sizeof tcp, "%lld", r->tcp_port);
-    snprintf(udp, sizeof udp, "%lld", r->udp_port);
-    const char *params[] = { r->node, r->version, pid, started, tcp, udp, r->socket,
-                             r->stopped ? "t" : "f", queued, lag, dropped };
-    PGresult *res = db_query(
-        conn,
-        "INSERT INTO daemon_status (node, version, pid, started_at, heartbeat, stopped_at,"
-        " tcp_port, udp_port, control_socket, db_queued, db_lag_ms, db_dropped)"
-        " VALUES ($1, $2, $3, to_timestamp($4), now(), CASE WHEN $8::bool THEN now() END,"
-        " $5, $6, $7, $9, $10, $11)"
-        " ON CONFLICT (node) DO UPDATE SET version = EXCLUDED.version, pid = EXCLUDED.pid,"
-        " started_at = EXCLUDED.started_at, heartbeat = EXCLUDED.heartbeat,"
-        " stopped_at = EXCLUDED.stopped_at, tcp_port = EXCLUDED.tcp_port,"
-        " udp_port = EXCLUDED.udp_port, control_socket = EXCLUDED.control_socket,"
-        " db_queued = EXCLUDED.db_queued, db_lag_ms = EXCLUDED.db_lag_ms,"
-        " db_dropped = EXCLUDED.db_dropped",
-        11, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
 void
 status_publish(muleteerd_t *d, bool stopped)
 {
-    status_row_t *r = xcalloc(1, sizeof *r);
-    r->node = xstrdup(conf_get_str(d->conf, "node_name"));
-    r->version = xstrdup(PACKAGE_VERSION);
-    r->socket = xstrdup(conf_get_str(d->conf, "control_socket"));
-    r->pid = (long long)getpid();
-    r->tcp_port = conf_get_int(d->conf, "tcp_port");
-    r->udp_port = conf_get_int(d->conf, "udp_port");
-    r->started_at = d->started_at;
-    r->stopped = stopped;
     dbw_status_t ds;
     dbw_get_status(d->db, &ds);
-    r->queued = (long long)ds.queued;
-    r->lag_ms = (long long)ds.lag_ms;
-    r->dropped = (long long)ds.jobs_dropped;
-    dbw_submit(d->db, "daemon_status", row_write, r, row_free);
+    store_status_t r = {
+        .node = conf_get_str(d->conf, "node_name"),
+        .version = PACKAGE_VERSION,
+        .socket = conf_get_str(d->conf, "control_socket"),
+        .pid = (long long)getpid(),
+        .tcp_port = conf_get_int(d->conf, "tcp_port"),
+        .udp_port = conf_get_int(d->conf, "udp_port"),
+        .started_at = d->started_at,
+        .stopped = stopped,
+        .queued = (long long)ds.queued,
+        .lag_ms = (long long)ds.lag_ms,
+        .dropped = (long long)ds.jobs_dropped,
+    };
+    store_status_write(d->db, &r);
 }
 
 static json_object *
