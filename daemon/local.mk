@@ -38,7 +38,9 @@ daemon_libmuleteerd_a_SOURCES = \
 	daemon/store/category_table.c daemon/store/category_table.h \
 	daemon/store/status_table.c daemon/store/status_table.h \
 	daemon/store/finished_import.c daemon/store/finished_import.h \
-	daemon/store/download_tables.c daemon/store/download_tables.h
+	daemon/store/download_tables.c daemon/store/download_tables.h \
+	daemon/ctl/cmd_search.c daemon/ctl/cmd_search.h \
+	daemon/ctl/cmd_server.c daemon/ctl/cmd_server.h
 daemon_libmuleteerd_a_CFLAGS = $(DAEMON_CFLAGS)
 
 include daemon/storage.mk

@@ -35,6 +35,8 @@
 #include "daemon/history.h"
 #include "daemon/category.h"
 #include "daemon/cmd_category.h"
+#include "daemon/ctl/cmd_search.h"
+#include "daemon/ctl/cmd_server.h"
 #include "daemon/shared.h"
 #include "daemon/status.h"
 #include "daemon/upload.h"

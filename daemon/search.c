@@ -473,7 +473,7 @@ search_tick(searches_t *ss)
     }
 }
 
-/* ------------------------------------------------------------ commands */
+/* ------------------------------------------------------------ the API */
 
 static int64_t
 new_id(searches_t *ss)
@@ -501,40 +501,24 @@ encode_tree(const ed2k_search_t *parsed, bool large, uint8_t **out, size_t *len,
     return rc;
 }
 
-int
-search_cmd_search(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+json_object *
+search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
 {
-    muleteerd_t *d = ctx;
-    searches_t *ss = d->searches;
-    json_object *jq = NULL, *js = NULL;
-    if (!json_object_object_get_ex(args, "query", &jq) || !json_object_is_type(jq, json_type_string)) {
-        mt_error_set(err, MT_ERR_INVALID, "search needs \"query\" (string)");
-        return -1;
-    }
-    bool global = true;
-    if (json_object_object_get_ex(args, "scope", &js) && js != NULL) {
-        const char *sc = json_object_get_string(js);
-        if (strcmp(sc, "local") == 0)
-            global = false;
-        else if (strcmp(sc, "global") != 0) {
-            mt_error_set(err, MT_ERR_INVALID, "scope must be local or global");
-            return -1;
-        }
-    }
+    muleteerd_t *d = ss->d;
     ed2k_search_t *parsed = NULL;
-    if (ed2k_search_parse(json_object_get_string(jq), &parsed, err) != 0)
-        return -1;
+    if (ed2k_search_parse(query, &parsed, err) != 0)
+        return NULL;
     bool connected = srv_is_connected(d->server);
     if (!connected && (!global || sl_count(d->serverlist) == 0)) {
         ed2k_search_free(parsed);
         mt_error_set(err, MT_ERR_UNAVAILABLE,
                      global ? "no server to ask: connect to a server or add servers first"
                             : "not connected to a server (a local search asks the connected server)");
-        return -1;
+        return NULL;
     }
     search_t *q = xcalloc(1, sizeof *q);
     q->id = new_id(ss);
-    q->expr = xstrdup(json_object_get_string(jq));
+    q->expr = xstrdup(query);
     q->normalized = ed2k_search_to_string(parsed);
     q->global = global;
     q->state = SS_RUNNING;
@@ -545,7 +529,7 @@ search_cmd_search(void *ctx, json_object *args, json_object **result, mt_error_t
     if (encode_tree(parsed, connected ? large : true, &q->tree, &q->tree_len, err) != 0) {
         ed2k_search_free(parsed);
         search_destroy(q);
-        return -1;
+        return NULL;
     }
     if (encode_tree(parsed, false, &q->tree_udp, &q->tree_udp_len, &e2) != 0) {
         /* the expression needs 64-bit terms: only large-file servers */
@@ -587,82 +571,64 @@ search_cmd_search(void *ctx, json_object *args, json_object **result, mt_error_t
     log_info("search %" PRId64 ": %s \"%s\"", q->id, global ? "global" : "local", q->normalized);
     bus_publish_search_started(d->bus, &(bus_search_t){ .id = q->id, .expression = q->expr });
     flush_db(ss, q);
-    json_object *o = search_row(q);
-    *result = o;
-    return 0;
+    return search_row(q);
 }
 
 static search_t *
-get_search(searches_t *ss, json_object *args, mt_error_t **err)
+get_search(searches_t *ss, int64_t id, mt_error_t **err)
 {
-    json_object *ji = NULL;
-    if (!json_object_object_get_ex(args, "id", &ji) || !json_object_is_type(ji, json_type_int)) {
-        mt_error_set(err, MT_ERR_INVALID, "needs \"id\" (a search id)");
-        return NULL;
-    }
-    search_t *q = find(ss, json_object_get_int64(ji));
+    search_t *q = find(ss, id);
     if (q == NULL)
         mt_error_set(err, MT_ERR_NOT_FOUND,
-                     "no search %" PRId64 " in memory (older searches are in the database)",
-                     json_object_get_int64(ji));
+                     "no search %" PRId64 " in memory (older searches are in the database)", id);
     return q;
 }
 
 int
-search_cmd_results(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+search_check(searches_t *ss, int64_t id, mt_error_t **err)
 {
-    muleteerd_t *d = ctx;
-    search_t *q = get_search(d->searches, args, err);
+    return get_search(ss, id, err) != NULL ? 0 : -1;
+}
+
+json_object *
+search_results_json(searches_t *ss, int64_t id, size_t offset, size_t limit, mt_error_t **err)
+{
+    search_t *q = get_search(ss, id, err);
     if (q == NULL)
-        return -1;
-    json_object *jo = NULL, *jl = NULL;
-    int64_t offset = 0, limit = 500;
-    if (json_object_object_get_ex(args, "offset", &jo) && jo != NULL)
-        offset = json_object_get_int64(jo);
-    if (json_object_object_get_ex(args, "limit", &jl) && jl != NULL)
-        limit = json_object_get_int64(jl);
-    if (offset < 0 || limit < 1 || limit > 5000) {
-        mt_error_set(err, MT_ERR_INVALID, "offset must be >= 0 and limit 1-5000");
-        return -1;
-    }
+        return NULL;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "search", search_row(q));
     json_object *arr = json_object_new_array();
-    for (size_t i = (size_t)offset; i < q->n_results && (int64_t)(i - (size_t)offset) < limit; i++)
+    for (size_t i = offset; i < q->n_results && i - offset < limit; i++)
         json_object_array_add(arr, result_json(q, q->results[i]));
     json_object_object_add(o, "results", arr);
     json_object_object_add(o, "more_available", json_object_new_boolean(q->more_available));
-    *result = o;
-    return 0;
+    return o;
 }
 
-int
-search_cmd_stop(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+json_object *
+search_stop(searches_t *ss, int64_t id, mt_error_t **err)
 {
-    muleteerd_t *d = ctx;
-    search_t *q = get_search(d->searches, args, err);
+    search_t *q = get_search(ss, id, err);
     if (q == NULL)
-        return -1;
-    finish(d->searches, q, SS_STOPPED, NULL);
-    *result = search_row(q);
-    return 0;
+        return NULL;
+    finish(ss, q, SS_STOPPED, NULL);
+    return search_row(q);
 }
 
-int
-search_cmd_more(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+json_object *
+search_more(searches_t *ss, int64_t id, mt_error_t **err)
 {
-    muleteerd_t *d = ctx;
-    searches_t *ss = d->searches;
-    search_t *q = get_search(ss, args, err);
+    search_t *q = get_search(ss, id, err);
     if (q == NULL)
-        return -1;
+        return NULL;
     if (!q->more_available || q->tcp_waiting || (ss->tcp != NULL && ss->tcp != q)) {
         mt_error_set(err, MT_ERR_INVALID, "the server has no more results for this search now");
-        return -1;
+        return NULL;
     }
-    if (srv_search_more(d->server) != 0) {
+    if (srv_search_more(ss->d->server) != 0) {
         mt_error_set(err, MT_ERR_UNAVAILABLE, "not connected to the server of this search");
-        return -1;
+        return NULL;
     }
     ss->tcp = q;
     q->tcp_waiting = true;
@@ -673,20 +639,14 @@ search_cmd_more(void *ctx, json_object *args, json_object **result, mt_error_t *
         q->finished = 0;
         q->dirty_row = true;
     }
-    *result = search_row(q);
-    return 0;
+    return search_row(q);
 }
 
-int
-search_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+json_object *
+search_list_json(const searches_t *ss)
 {
-    (void)args;
-    (void)err;
-    muleteerd_t *d = ctx;
     json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < d->searches->n; i++)
-        json_object_array_add(arr, search_row(d->searches->v[i]));
-    *result = json_object_new_object();
-    json_object_object_add(*result, "searches", arr);
-    return 0;
+    for (size_t i = 0; i < ss->n; i++)
+        json_object_array_add(arr, search_row(ss->v[i]));
+    return arr;
 }

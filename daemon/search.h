@@ -7,6 +7,7 @@
 #define MT_DAEMON_SEARCH_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,11 +26,23 @@ void search_free(searches_t *s);
  * database. */
 void search_tick(searches_t *s);
 
-/* Control commands. */
-int search_cmd_search(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int search_cmd_results(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int search_cmd_stop(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int search_cmd_more(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int search_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* search_start: parses query (search.md's language) and sends it: to the
+ * connected server over TCP, and for a global search (!local) to the other
+ * servers of the list over UDP. The search's row (caller puts it), or NULL:
+ * MT_ERR_INVALID with the parser's message, MT_ERR_UNAVAILABLE when no
+ * server can be asked. */
+json_object *search_start(searches_t *ss, const char *query, bool global, mt_error_t **err);
+/* The searches in memory, by id (MT_ERR_NOT_FOUND for an older one):
+ * search_check: 0 when it is there; search_results_json: {search, results (offset, at most limit), more_available};
+ * search_stop: stops it; search_more: asks the server for the next page
+ * (MT_ERR_INVALID when it has none now, MT_ERR_UNAVAILABLE when not
+ * connected). Each returns the search's row (caller puts it) or NULL. */
+int search_check(searches_t *ss, int64_t id, mt_error_t **err);
+json_object *search_results_json(searches_t *ss, int64_t id, size_t offset, size_t limit,
+                                 mt_error_t **err);
+json_object *search_stop(searches_t *ss, int64_t id, mt_error_t **err);
+json_object *search_more(searches_t *ss, int64_t id, mt_error_t **err);
+/* search_list_json: the rows of the searches in memory, an array. */
+json_object *search_list_json(const searches_t *ss);
 
 #endif

@@ -1149,50 +1149,6 @@ srv_to_json(const srvconn_t *s)
     return o;
 }
 
-int
-srv_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    muleteerd_t *d = ctx;
-    json_object *h = NULL, *p = NULL;
-    bool has_host = json_object_object_get_ex(args, "host", &h) && h != NULL;
-    bool has_port = json_object_object_get_ex(args, "port", &p) && p != NULL;
-    if (!has_host && !has_port) {
-        if (srv_connect_auto(d->server, err) != 0)
-            return -1;
-    } else if (!has_host || !json_object_is_type(h, json_type_string) || !has_port ||
-               !json_object_is_type(p, json_type_int) || json_object_get_int64(p) < 1 ||
-               json_object_get_int64(p) > 65535) {
-        mt_error_set(err, MT_ERR_INVALID,
-                     "connect needs \"host\" (string) and \"port\" (1-65535), or neither for the best server of the list");
-        return -1;
-    } else if (srv_connect(d->server, json_object_get_string(h),
-                           (uint16_t)json_object_get_int64(p), err) != 0) {
-        return -1;
-    }
-    *result = srv_to_json(d->server);
-    return 0;
-}
-
-int
-srv_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    (void)args;
-    (void)err;
-    muleteerd_t *d = ctx;
-    srv_disconnect(d->server);
-    *result = srv_to_json(d->server);
-    return 0;
-}
-
-int
-srv_cmd_server(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    (void)args;
-    (void)err;
-    muleteerd_t *d = ctx;
-    *result = srv_to_json(d->server);
-    return 0;
-}
 
 void
 srv_set_search_sink(srvconn_t *s, const srv_search_sink_t *sink)

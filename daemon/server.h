@@ -51,9 +51,5 @@ void srv_tick(srvconn_t *s);
 bool srv_is_connected(const srvconn_t *s);
 json_object *srv_to_json(const srvconn_t *s);
 
-/* Control commands. */
-int srv_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int srv_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int srv_cmd_server(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

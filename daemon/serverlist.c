@@ -1017,30 +1017,11 @@ sl_tick(serverlist_t *sl)
     }
 }
 
-/* ------------------------------------------------------------- commands */
+/* ------------------------------------------------------------- the API */
 
-static int
-get_addr(json_object *args, const char **address, uint16_t *port, mt_error_t **err)
+json_object *
+sl_to_json(const serverlist_t *sl)
 {
-    json_object *a = NULL, *p = NULL;
-    if (!json_object_object_get_ex(args, "address", &a) || !json_object_is_type(a, json_type_string) ||
-        !json_object_object_get_ex(args, "port", &p) || !json_object_is_type(p, json_type_int) ||
-        json_object_get_int64(p) < 1 || json_object_get_int64(p) > 65535) {
-        mt_error_set(err, MT_ERR_INVALID, "needs \"address\" (string) and \"port\" (1-65535)");
-        return -1;
-    }
-    *address = json_object_get_string(a);
-    *port = (uint16_t)json_object_get_int64(p);
-    return 0;
-}
-
-int
-sl_cmd_servers(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    (void)args;
-    (void)err;
-    muleteerd_t *d = ctx;
-    serverlist_t *sl = d->serverlist;
     json_object *o = json_object_new_object();
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < sl->n; i++)
@@ -1050,68 +1031,25 @@ sl_cmd_servers(void *ctx, json_object *args, json_object **result, mt_error_t **
     for (sl_import_t *i = sl->imports; i != NULL; i = i->next)
         json_object_array_add(imps, import_to_json(i));
     json_object_object_add(o, "imports", imps);
-    *result = o;
-    return 0;
+    return o;
 }
 
-static int
-apply_options(sl_server_t *s, json_object *args, mt_error_t **err)
+json_object *
+sl_add_server(serverlist_t *sl, const char *address, uint16_t port, int priority, int is_static,
+              mt_error_t **err)
 {
-    json_object *v = NULL;
-    if (json_object_object_get_ex(args, "priority", &v) && v != NULL) {
-        const char *p = json_object_get_string(v);
-        if (strcmp(p, "low") == 0)
-            s->priority = SL_PRIO_LOW;
-        else if (strcmp(p, "normal") == 0)
-            s->priority = SL_PRIO_NORMAL;
-        else if (strcmp(p, "high") == 0)
-            s->priority = SL_PRIO_HIGH;
-        else {
-            mt_error_set(err, MT_ERR_INVALID, "priority must be low, normal or high");
-            return -1;
-        }
-    }
-    if (json_object_object_get_ex(args, "static", &v) && v != NULL) {
-        if (!json_object_is_type(v, json_type_boolean)) {
-            mt_error_set(err, MT_ERR_INVALID, "static must be true or false");
-            return -1;
-        }
-        s->is_static = json_object_get_boolean(v);
-    }
-    return 0;
-}
-
-int
-sl_cmd_server_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    muleteerd_t *d = ctx;
-    const char *address;
-    uint16_t port;
-    if (get_addr(args, &address, &port, err) != 0)
-        return -1;
     bool added = false;
-    sl_server_t *s = sl_add(d->serverlist, address, port, "user", &added, err);
-    if (s == NULL || apply_options(s, args, err) != 0)
-        return -1;
-    mark_changed(d->serverlist);
+    sl_server_t *s = sl_add(sl, address, port, "user", &added, err);
+    if (s == NULL)
+        return NULL;
+    if (priority != SL_PRIO_UNSET)
+        s->priority = (sl_priority_t)priority;
+    if (is_static >= 0)
+        s->is_static = is_static != 0;
+    mark_changed(sl);
     json_object *o = sl_server_to_json(s);
     json_object_object_add(o, "added", json_object_new_boolean(added));
-    *result = o;
-    return 0;
-}
-
-int
-sl_cmd_server_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err)
-{
-    muleteerd_t *d = ctx;
-    const char *address;
-    uint16_t port;
-    if (get_addr(args, &address, &port, err) != 0 ||
-        sl_remove(d->serverlist, address, port, err) != 0)
-        return -1;
-    *result = json_object_new_object();
-    json_object_object_add(*result, "removed", json_object_new_boolean(true));
-    return 0;
+    return o;
 }
 
 static bool
@@ -1120,25 +1058,15 @@ has_prefix_ci(const char *s, const char *prefix)
     return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-int
-sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+json_object *
+sl_import_source(serverlist_t *sl, const char *source, mt_error_t **err)
 {
-    muleteerd_t *d = ctx;
-    serverlist_t *sl = d->serverlist;
-    json_object *src = NULL;
-    if (!json_object_object_get_ex(args, "source", &src) || !json_object_is_type(src, json_type_string) ||
-        json_object_get_string_len(src) == 0 || json_object_get_string_len(src) > 4096) {
-        mt_error_set(err, MT_ERR_INVALID,
-                     "servers-import needs \"source\": a server.met path, an http(s) URL or an ed2k server link");
-        return -1;
-    }
-    const char *source = json_object_get_string(src);
     json_object *o = json_object_new_object();
     if (has_prefix_ci(source, "ed2k://")) {
         ed2k_link_t *link = NULL;
         if (ed2k_link_parse(source, &link, err) != 0) {
             json_object_put(o);
-            return -1;
+            return NULL;
         }
         if (link->type == ED2K_LINK_SERVERLIST) {
             sl_import_t *imp = start_fetch(sl, link->url);
@@ -1149,7 +1077,7 @@ sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_err
             if (s == NULL) {
                 ed2k_link_free(link);
                 json_object_put(o);
-                return -1;
+                return NULL;
             }
             json_object_object_add(o, "added", json_object_new_int(added ? 1 : 0));
             json_object_object_add(o, "total", json_object_new_int(1));
@@ -1157,7 +1085,7 @@ sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_err
             mt_error_set(err, MT_ERR_INVALID, "a file link is not a server: use add");
             ed2k_link_free(link);
             json_object_put(o);
-            return -1;
+            return NULL;
         }
         ed2k_link_free(link);
     } else if (has_prefix_ci(source, "http://") || has_prefix_ci(source, "https://")) {
@@ -1169,13 +1097,12 @@ sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_err
         if (data == NULL || sl_import_met(sl, data, len, "server.met import", &added, &total, err) != 0) {
             free(data);
             json_object_put(o);
-            return -1;
+            return NULL;
         }
         free(data);
         log_info("servers: %zu new server(s) of %zu from %s", added, total, source);
         json_object_object_add(o, "added", json_object_new_int64((int64_t)added));
         json_object_object_add(o, "total", json_object_new_int64((int64_t)total));
     }
-    *result = o;
-    return 0;
+    return o;
 }

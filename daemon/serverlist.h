@@ -18,6 +18,7 @@ struct muleteerd;
 typedef struct serverlist serverlist_t;
 
 typedef enum { SL_PRIO_LOW = -1, SL_PRIO_NORMAL = 0, SL_PRIO_HIGH = 1 } sl_priority_t;
+#define SL_PRIO_UNSET (-99) /* sl_add_server: keep the priority */
 
 /* One server. Owned by the list; a pointer stays valid until the server is
  * removed (sl_remove, or dropped after failures). Fields are read by the
@@ -115,10 +116,19 @@ void sl_set_forget_hook(serverlist_t *sl, void (*fn)(void *ctx, const sl_server_
 
 json_object *sl_server_to_json(const sl_server_t *s);
 
-/* Control commands. */
-int sl_cmd_servers(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int sl_cmd_server_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int sl_cmd_server_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err);
-int sl_cmd_servers_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+
+/* sl_to_json: {servers: [sl_server_to_json...], imports: [the ten latest URL
+ * imports]} (caller puts it). */
+json_object *sl_to_json(const serverlist_t *sl);
+/* sl_add_server: a server the user adds (or changes): sl_add, then its
+ * priority (SL_PRIO_UNSET: kept) and whether it is static (-1: kept). Its
+ * description with "added" (caller puts it), or NULL (sl_add's errors). */
+json_object *sl_add_server(serverlist_t *sl, const char *address, uint16_t port, int priority,
+                           int is_static, mt_error_t **err);
+/* sl_import_source: imports servers from source: an ed2k server link (the
+ * server), an ed2k serverlist link or an http(s) URL (fetched on a worker:
+ * {import}), or a server.met path ({added, total}). NULL with
+ * MT_ERR_INVALID for a bad link or file, MT_ERR_IO. */
+json_object *sl_import_source(serverlist_t *sl, const char *source, mt_error_t **err);
 
 #endif

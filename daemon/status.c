@@ -83,9 +83,8 @@ status_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t
     json_object_object_add(db, "jobs_failed", json_object_new_int64((int64_t)ds.jobs_failed));
     json_object_object_add(db, "jobs_dropped", json_object_new_int64((int64_t)ds.jobs_dropped));
     json_object_object_add(o, "database", db);
-    if (d->server != NULL)
-        json_object_object_add(o, "server", srv_to_json(d->server));
-    if (d->peers != NULL) {
+    json_object_object_add(o, "server", srv_to_json(d->server));
+    {
         json_object *t = json_object_new_object();
         json_object_object_add(t, "connections", json_object_new_int64((int64_t)peer_mgr_connections(d->peers)));
         json_object_object_add(t, "downloads", json_object_new_int64((int64_t)dlq_count(d->downloads)));
