@@ -4,8 +4,8 @@
 #include "config.h"
 
 #include "daemon/ctl/cmd_search.h"
-#include "daemon/daemon.h"
-#include "daemon/search.h"
+#include "daemon/core/daemon.h"
+#include "daemon/ed2k/search.h"
 
 #include <string.h>
 

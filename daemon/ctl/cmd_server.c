@@ -5,9 +5,9 @@
 #include "config.h"
 
 #include "daemon/ctl/cmd_server.h"
-#include "daemon/daemon.h"
-#include "daemon/server.h"
-#include "daemon/serverlist.h"
+#include "daemon/core/daemon.h"
+#include "daemon/ed2k/server.h"
+#include "daemon/ed2k/serverlist.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef MT_DAEMON_STORE_CATEGORY_TABLE_H
 #define MT_DAEMON_STORE_CATEGORY_TABLE_H
 
-#include "daemon/db_worker.h"
+#include "daemon/store/db_worker.h"
 
 /* store_categories_write: replaces the node's rows with rows, a JSON array
  * of {name, incoming_path, priority, colour, comment, created}; keyed, so

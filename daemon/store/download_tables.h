@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/db_worker.h"
+#include "daemon/store/db_worker.h"
 
 /* store_downloads_write: upserts rows (a JSON array of download rows, or
  * NULL); full: also deletes the node's rows of downloads not in rows (but

@@ -5,7 +5,7 @@
 #ifndef MT_DAEMON_STORE_FINISHED_IMPORT_H
 #define MT_DAEMON_STORE_FINISHED_IMPORT_H
 
-#include "daemon/db_worker.h"
+#include "daemon/store/db_worker.h"
 
 typedef struct store_read store_read_t;
 

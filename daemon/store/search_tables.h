@@ -4,7 +4,7 @@
 #ifndef MT_DAEMON_STORE_SEARCH_TABLES_H
 #define MT_DAEMON_STORE_SEARCH_TABLES_H
 
-#include "daemon/db_worker.h"
+#include "daemon/store/db_worker.h"
 
 /* store_search_write: upserts one search (search: a JSON object with id,
  * expression, normalized, scope, state, error, results, servers_asked,

@@ -4,7 +4,7 @@
 #ifndef MT_DAEMON_STORE_SERVER_TABLES_H
 #define MT_DAEMON_STORE_SERVER_TABLES_H
 
-#include "daemon/db_worker.h"
+#include "daemon/store/db_worker.h"
 
 /* store_server_message: one OP_SERVERMESSAGE line (level: info, warning or
  * error; text without control characters). Strings are copied. */

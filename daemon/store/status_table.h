@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "daemon/db_worker.h"
+#include "daemon/store/db_worker.h"
 
 /* What the heartbeat says of the daemon. */
 typedef struct store_status {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/partfile.h"
+#include "daemon/transfer/partfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,8 +17,8 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
-#include "util/conf.h"
 #include "pgtest.h"
+#include "util/conf.h"
 #include "util/xalloc.h"
 #include "webauth/auth.h"
 #include "webauth/password.h"

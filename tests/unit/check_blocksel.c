@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "daemon/blocksel.h"
+#include "daemon/transfer/blocksel.h"
 #include "util/xalloc.h"
 
 #define PS ED2K_PARTSIZE

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/bus.h"
+#include "daemon/core/bus.h"
 
 /* A log of deliveries: "<subscriber>:<what>" entries. */
 static char trail[1024];

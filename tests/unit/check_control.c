@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon/control.h"
+#include "daemon/ctl/control.h"
 #include "util/xalloc.h"
 
 static int calls;

@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/identity.h"
-#include "daemon/net.h"
-#include "daemon/shared.h"
-#include "daemon/worker.h"
+#include "daemon/core/identity.h"
+#include "daemon/core/worker.h"
+#include "daemon/net/net.h"
+#include "daemon/transfer/shared.h"
 #include "ed2k/hash.h"
 #include "util/xalloc.h"
 

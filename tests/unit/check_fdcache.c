@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "daemon/fdcache.h"
+#include "daemon/transfer/fdcache.h"
 
 static char dir[64];
 static char paths[6][128];

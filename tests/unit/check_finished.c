@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "daemon/dlattr.h"
-#include "daemon/finished.h"
+#include "daemon/core/daemon.h"
+#include "daemon/transfer/dlattr.h"
+#include "daemon/transfer/finished.h"
 #include "ed2k/hash.h"
 #include "util/conf.h"
 #include "util/file.h"

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/partfile.h"
+#include "daemon/transfer/partfile.h"
 #include "ed2k/hash.h"
 #include "util/xalloc.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/rangeset.h"
+#include "daemon/transfer/rangeset.h"
 
 /* Asserts the set holds exactly the n ranges in r (pairs). */
 static void

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/srvpolicy.h"
+#include "daemon/ed2k/srvpolicy.h"
 
 /* The defaults of server_retry_min, server_retry_max, server_min_session
  * and server.c's source pacing. */

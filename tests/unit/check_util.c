@@ -15,9 +15,9 @@
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/random.h"
 #include "util/utf8.h"
-#include "util/path.h"
 #include "util/xalloc.h"
 
 START_TEST(test_error_first_wins)

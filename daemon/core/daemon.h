@@ -1,0 +1,62 @@
+/* daemon.h: the state of one running muleteerd, shared by the daemon's
+ * modules (all on the loop thread unless a field says otherwise). */
+#ifndef MT_DAEMON_DAEMON_H
+#define MT_DAEMON_DAEMON_H
+
+#include <event2/event.h>
+#include <time.h>
+
+#include <stdint.h>
+
+#include "daemon/core/bus.h"
+#include "daemon/core/periodic.h"
+#include "daemon/core/worker.h"
+#include "util/conf.h"
+
+struct ctlsrv; /* daemon/ctl/control.h */
+struct dbw;    /* daemon/store/db_worker.h */
+
+struct shared;
+struct peer_mgr;
+struct dlq;
+struct ulq;
+struct srvconn;
+struct serverlist;
+struct searches;
+struct dbsync;
+struct history;
+struct categories;
+struct finished;
+
+typedef struct muleteerd {
+    struct event_base *base;
+    conf_t *conf;
+    char *conf_file;
+    time_t started_at;            /* wall clock, for what is stored and shown */
+    struct timespec started_mono; /* monotonic, for uptime */
+    struct dbw *db;     /* the database writer (store/db_worker.h) */
+    struct ctlsrv *ctl; /* the control socket (ctl/control.h) */
+    periodic_t *periodic;
+    struct event *sig_term, *sig_int, *sig_hup;
+    worker_pool_t *workers;   /* blocking work */
+    bus_t *bus;               /* events between the modules (bus.h) */
+    uint8_t userhash[16];     /* identity.c */
+    struct shared *shared;    /* complete files we share */
+    struct peer_mgr *peers;   /* peer connections */
+    struct dlq *downloads;
+    struct ulq *uploads;
+    struct srvconn *server;   /* the eD2K server connection */
+    struct serverlist *serverlist; /* the servers we know */
+    struct searches *searches;     /* searches on the network */
+    struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
+    struct history *history;       /* download history events */
+    struct categories *categories; /* download categories */
+    struct finished *finished;     /* completed downloads still listed */
+    /* what the eD2K server told us (0 while not connected) */
+    uint32_t client_id;
+    uint32_t server_ip;
+    uint16_t server_port;
+    uint32_t public_ip;       /* our address as others see it, 0 if unknown */
+} muleteerd_t;
+
+#endif

@@ -1,0 +1,129 @@
+/* cmd_category.c: the control commands on categories (categories,
+ * category-add, category-edit, category-remove): arguments checked, the
+ * change made through category.h, the answer built. */
+#include "config.h"
+
+#include "daemon/ctl/cmd_category.h"
+#include "daemon/core/daemon.h"
+#include "daemon/transfer/category.h"
+#include "daemon/transfer/download.h"
+#include "daemon/transfer/finished.h"
+#include "daemon/transfer/partfile.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+
+
+static int
+opt_str(json_object *args, const char *key, size_t max, const char **out, mt_error_t **err)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) > max) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be a string of at most %zu bytes", key, max);
+        return -1;
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+static int
+opt_int(json_object *args, const char *key, int lo, int hi, bool *has, int *out, mt_error_t **err)
+{
+    json_object *v = NULL;
+    *has = false;
+    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo ||
+        json_object_get_int64(v) > hi) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be an integer %d-%d", key, lo, hi);
+        return -1;
+    }
+    *has = true;
+    *out = (int)json_object_get_int64(v);
+    return 0;
+}
+
+int
+cat_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "categories", cat_list_json(d->categories));
+    return 0;
+}
+
+int
+cat_cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *name, *path, *comment;
+    bool hp, hc;
+    int prio = 0, colour = 0;
+    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
+        opt_str(args, "incoming_path", PATH_MAX, &path, err) != 0 ||
+        opt_str(args, "comment", 4096, &comment, err) != 0 ||
+        opt_int(args, "priority", -100, 100, &hp, &prio, err) != 0 ||
+        opt_int(args, "colour", 0, 0xFFFFFF, &hc, &colour, err) != 0)
+        return -1;
+    if (cat_add(d->categories, name, path, prio, colour, comment, err) != 0)
+        return -1;
+    *result = cat_to_json(d->categories, name);
+    return 0;
+}
+
+int
+cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *name;
+    cat_change_t ch = { 0 };
+    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
+        opt_str(args, "new_name", CAT_MAX_NAME + 1, &ch.new_name, err) != 0 ||
+        opt_str(args, "incoming_path", PATH_MAX, &ch.path, err) != 0 ||
+        opt_str(args, "comment", 4096, &ch.comment, err) != 0 ||
+        opt_int(args, "priority", -100, 100, &ch.has_priority, &ch.priority, err) != 0 ||
+        opt_int(args, "colour", 0, 0xFFFFFF, &ch.has_colour, &ch.colour, err) != 0)
+        return -1;
+    if (cat_edit(d->categories, name, &ch, err) != 0)
+        return -1;
+    *result = cat_to_json(d->categories, ch.new_name != NULL ? ch.new_name : name);
+    return 0;
+}
+
+/* carrying: how many downloads, active or finished, carry category name. */
+static size_t
+carrying(const muleteerd_t *d, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < dlq_count(d->downloads); i++) {
+        const char *c = pf_category(dl_partfile(dlq_get(d->downloads, i)));
+        n += c != NULL && strcmp(c, name) == 0;
+    }
+    for (size_t i = 0; i < fin_count(d->finished); i++) {
+        const char *c = fin_category(fin_get(d->finished, i));
+        n += c != NULL && strcmp(c, name) == 0;
+    }
+    return n;
+}
+
+int
+cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *name;
+    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0)
+        return -1;
+    size_t cleared = name != NULL && cat_exists(d->categories, name) ? carrying(d, name) : 0;
+    if (cat_remove(d->categories, name, err) != 0)
+        return -1;
+    *result = json_object_new_object();
+    json_object_object_add(*result, "removed", json_object_new_boolean(true));
+    json_object_object_add(*result, "downloads", json_object_new_int64((int64_t)cleared));
+    return 0;
+}

@@ -1,0 +1,537 @@
+/* cmd_transfer.c: control commands over the download queue, the finished
+ * downloads, their attributes (category, tags, share limits, force start),
+ * the shared files, the upload queue and the transfer limits. Arguments
+ * come from another process and are checked like any other input. */
+#include "config.h"
+
+#include "daemon/ctl/cmd_transfer.h"
+#include "daemon/core/daemon.h"
+#include "daemon/net/peer.h"
+#include "daemon/transfer/category.h"
+#include "daemon/transfer/dlattr.h"
+#include "daemon/transfer/download.h"
+#include "daemon/transfer/finished.h"
+#include "daemon/transfer/shared.h"
+#include "daemon/transfer/upload.h"
+#include "ed2k/hash.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Reads an optional string argument; -1 (err set) if present but not a
+ * string or too long. */
+static int
+arg_str(json_object *args, const char *key, bool required, const char **out, size_t max,
+        mt_error_t **err)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(args, key, &v) || v == NULL) {
+        if (required) {
+            mt_error_set(err, MT_ERR_INVALID, "missing argument \"%s\"", key);
+            return -1;
+        }
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_string) ||
+        (size_t)json_object_get_string_len(v) > max) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be a string of at most %zu bytes", key,
+                     max);
+        return -1;
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+static int
+arg_bool(json_object *args, const char *key, bool *out, mt_error_t **err)
+{
+    json_object *v = NULL;
+    *out = false;
+    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be true or false", key);
+        return -1;
+    }
+    *out = json_object_get_boolean(v);
+    return 0;
+}
+
+/* arg_get: the argument key, NULL when absent or null. */
+static json_object *
+arg_get(json_object *args, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(args, key, &v) ? v : NULL;
+}
+
+/* What a hash names: an active download or a finished one. */
+typedef struct {
+    download_t *dl;
+    fin_rec_t *fin;
+} target_t;
+
+/* arg_target: the download or finished download named by "hash";
+ * MT_ERR_NOT_FOUND when there is neither. */
+static int
+arg_target(muleteerd_t *d, json_object *args, target_t *t, mt_error_t **err)
+{
+    const char *hex;
+    t->dl = NULL;
+    t->fin = NULL;
+    if (arg_str(args, "hash", true, &hex, 64, err) != 0)
+        return -1;
+    uint8_t h[16];
+    if (ed2k_hash_from_hex(hex, h) != 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"hash\" must be 32 hex digits");
+        return -1;
+    }
+    t->dl = dlq_find(d->downloads, h);
+    if (t->dl == NULL && d->finished != NULL)
+        t->fin = fin_find(d->finished, h);
+    if (t->dl == NULL && t->fin == NULL) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no download with hash %s", hex);
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *
+target_json(const target_t *t)
+{
+    return t->dl != NULL ? dl_to_json(t->dl) : fin_to_json(t->fin);
+}
+
+static const dla_tags_t *
+target_tags(const target_t *t)
+{
+    return t->dl != NULL ? pf_tags(dl_partfile(t->dl)) : fin_tags(t->fin);
+}
+
+/* set_tags: gives t the tag set tags. */
+static int
+set_tags(muleteerd_t *d, const target_t *t, const dla_tags_t *tags, mt_error_t **err)
+{
+    if (t->dl != NULL) {
+        dl_set_tags(t->dl, tags);
+        return 0;
+    }
+    return fin_set_tags(d->finished, t->fin, tags, err);
+}
+
+/* Share limits given as arguments; each absent one keeps *ratio / *minutes
+ * unless required. */
+static int
+arg_limits(json_object *args, bool required, double *ratio, int *minutes, mt_error_t **err)
+{
+    json_object *r = arg_get(args, "ratio_limit"), *m = arg_get(args, "seeding_time_limit");
+    if (required && (r == NULL || m == NULL)) {
+        mt_error_set(err, MT_ERR_INVALID, "missing argument \"%s\"",
+                     r == NULL ? "ratio_limit" : "seeding_time_limit");
+        return -1;
+    }
+    if (r != NULL && dla_parse_ratio_limit(r, "ratio_limit", ratio, err) != 0)
+        return -1;
+    if (m != NULL && dla_parse_seeding_time_limit(m, "seeding_time_limit", minutes, err) != 0)
+        return -1;
+    return 0;
+}
+
+int
+cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *link, *prio_name;
+    dl_add_opts_t o = DL_ADD_OPTS_INIT;
+    dla_tags_t tags = { 0 };
+    if (arg_str(args, "link", true, &link, 65536, err) != 0 ||
+        arg_str(args, "category", false, &o.category, 255, err) != 0 ||
+        arg_str(args, "priority", false, &prio_name, 16, err) != 0 ||
+        arg_str(args, "added_by", false, &o.added_by, 255, err) != 0 ||
+        arg_str(args, "added_via", false, &o.added_via, 255, err) != 0 ||
+        arg_bool(args, "stopped", &o.stopped, err) != 0 ||
+        arg_bool(args, "force_start", &o.force_start, err) != 0 ||
+        arg_limits(args, false, &o.ratio_limit, &o.seeding_time_limit, err) != 0 ||
+        dla_tags_parse(arg_get(args, "tags"), "tags", &tags, err) != 0)
+        return -1;
+    o.priority = DLA_PRIO_NORMAL;
+    if (prio_name != NULL && dla_priority_parse(prio_name, &o.priority) != 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
+        dla_tags_clear(&tags);
+        return -1;
+    }
+    if (o.added_by == NULL)
+        o.added_by = "cli";
+    if (o.added_via == NULL)
+        o.added_via = "native";
+    o.tags = &tags;
+    download_t *dl = NULL;
+    int rc = dlq_add_link(d->downloads, link, &o, &dl, err);
+    dla_tags_clear(&tags);
+    if (rc != 0)
+        return -1;
+    *result = dl_to_json(dl);
+    return 0;
+}
+
+int
+cmd_downloads(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < dlq_count(d->downloads); i++)
+        json_object_array_add(arr, dl_to_json(dlq_get(d->downloads, i)));
+    json_object *fin = json_object_new_array();
+    for (size_t i = 0; d->finished != NULL && i < fin_count(d->finished); i++)
+        json_object_array_add(fin, fin_to_json(fin_get(d->finished, i)));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "downloads", arr);
+    json_object_object_add(o, "finished", fin);
+    json_object_object_add(o, "rate", json_object_new_int64((int64_t)dlq_rate(d->downloads)));
+    *result = o;
+    return 0;
+}
+
+/* pause, resume, stop: a finished download is seeded until removed, and
+ * these change nothing for it (qBittorrent's stoppedUP is a display). */
+static int
+change_state(void *ctx, json_object *args, json_object **result, mt_error_t **err,
+             int (*fn)(download_t *))
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    if (t.dl != NULL)
+        fn(t.dl);
+    *result = target_json(&t);
+    return 0;
+}
+
+int
+cmd_priority(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *name;
+    int prio;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0 || arg_str(args, "priority", true, &name, 16, err) != 0)
+        return -1;
+    if (dla_priority_parse(name, &prio) != 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
+        return -1;
+    }
+    if (t.dl != NULL)
+        dl_set_priority(t.dl, prio);
+    else if (fin_set_priority(d->finished, t.fin, prio, err) != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+/* set-category: {hash, category}: an existing category, or "" / null for
+ * none. An active download completes into the category's directory; a
+ * finished one only changes its label (its file stays where it is). */
+int
+cmd_set_category(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    const char *category;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(args, "category", &v)) {
+        mt_error_set(err, MT_ERR_INVALID, "missing argument \"category\" (\"\" or null: none)");
+        return -1;
+    }
+    if (arg_str(args, "category", false, &category, 255, err) != 0)
+        return -1;
+    if (category != NULL && *category == '\0')
+        category = NULL;
+    if (category != NULL && (d->categories == NULL || !cat_exists(d->categories, category))) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no such category: %s", category);
+        return -1;
+    }
+    if (t.dl != NULL) {
+        if (dl_set_category(t.dl, category, err) != 0)
+            return -1;
+    } else if (fin_set_category(d->finished, t.fin, category, err) != 0) {
+        return -1;
+    }
+    *result = target_json(&t);
+    return 0;
+}
+
+/* tags-add: {hash, tags}: the tags are added to the download's. */
+int
+cmd_tags_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    dla_tags_t add = { 0 }, now = { 0 };
+    if (arg_target(d, args, &t, err) != 0 ||
+        dla_tags_parse(arg_get(args, "tags"), "tags", &add, err) != 0)
+        return -1;
+    int rc = -1;
+    if (add.n == 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"tags\" must name at least one tag");
+        goto out;
+    }
+    dla_tags_copy(&now, target_tags(&t));
+    if (dla_tags_add_all(&now, &add, err) != 0 || set_tags(d, &t, &now, err) != 0)
+        goto out;
+    *result = target_json(&t);
+    rc = 0;
+out:
+    dla_tags_clear(&add);
+    dla_tags_clear(&now);
+    return rc;
+}
+
+/* tags-remove: {hash, tags}: those tags go; without tags (absent, null or
+ * empty, as qBittorrent's removeTags) every tag goes. */
+int
+cmd_tags_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    dla_tags_t rm = { 0 }, now = { 0 };
+    if (arg_target(d, args, &t, err) != 0 ||
+        dla_tags_parse(arg_get(args, "tags"), "tags", &rm, err) != 0)
+        return -1;
+    if (rm.n > 0) {
+        dla_tags_copy(&now, target_tags(&t));
+        for (size_t i = 0; i < rm.n; i++)
+            dla_tags_remove(&now, rm.v[i]);
+    }
+    int rc = set_tags(d, &t, &now, err);
+    dla_tags_clear(&rm);
+    dla_tags_clear(&now);
+    if (rc != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+/* share-limits: {hash, ratio_limit, seeding_time_limit}, both required. */
+int
+cmd_share_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    double ratio = DLA_LIMIT_GLOBAL;
+    int minutes = DLA_LIMIT_GLOBAL;
+    if (arg_target(d, args, &t, err) != 0 || arg_limits(args, true, &ratio, &minutes, err) != 0)
+        return -1;
+    if (t.dl != NULL) {
+        if (dl_set_share_limits(t.dl, ratio, minutes, err) != 0)
+            return -1;
+    } else if (fin_set_share_limits(d->finished, t.fin, ratio, minutes, err) != 0) {
+        return -1;
+    }
+    *result = target_json(&t);
+    return 0;
+}
+
+/* force-start: {hash, value}: true sets the flag and resumes a paused or
+ * stopped download; false clears the flag. */
+int
+cmd_force_start(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    json_object *v = arg_get(args, "value");
+    if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
+        mt_error_set(err, MT_ERR_INVALID, "\"value\" must be true or false");
+        return -1;
+    }
+    bool on = json_object_get_boolean(v);
+    if (t.dl != NULL)
+        dl_set_force_start(t.dl, on);
+    else if (fin_set_force_start(d->finished, t.fin, on, err) != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+int
+cmd_pause(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    return change_state(ctx, args, result, err, dl_pause);
+}
+
+int
+cmd_resume(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    return change_state(ctx, args, result, err, dl_resume);
+}
+
+int
+cmd_stop(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    return change_state(ctx, args, result, err, dl_stop);
+}
+
+int
+cmd_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *hex;
+    bool delete_files;
+    if (arg_str(args, "hash", true, &hex, 64, err) != 0 ||
+        arg_bool(args, "delete_files", &delete_files, err) != 0)
+        return -1;
+    uint8_t h[16];
+    if (ed2k_hash_from_hex(hex, h) != 0) {
+        mt_error_set(err, MT_ERR_INVALID, "\"hash\" must be 32 hex digits");
+        return -1;
+    }
+    download_t *dl = dlq_find(d->downloads, h);
+    json_object *o = json_object_new_object();
+    if (dl != NULL) {
+        /* An unfinished download: its temporary data goes with it. */
+        if (dl_delete(dl, err) != 0) {
+            json_object_put(o);
+            return -1;
+        }
+        json_object_object_add(o, "deleted", json_object_new_string("download"));
+        *result = o;
+        return 0;
+    }
+    fin_rec_t *fin = d->finished != NULL ? fin_find(d->finished, h) : NULL;
+    if (fin != NULL) {
+        /* A finished download: forgotten; its file stays unless asked. */
+        char *path = xstrdup(fin_content_path(fin));
+        bool removed = false;
+        if (fin_remove(d->finished, fin, delete_files, &removed, err) != 0) {
+            free(path);
+            json_object_put(o);
+            return -1;
+        }
+        json_object_object_add(o, "deleted", json_object_new_string("finished"));
+        json_object_object_add(o, "path", json_object_new_string(path));
+        json_object_object_add(o, "file_removed", json_object_new_boolean(removed));
+        free(path);
+        *result = o;
+        return 0;
+    }
+    shared_file_t *sf = shared_find(d->shared, h);
+    if (sf == NULL) {
+        json_object_put(o);
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no download or shared file with hash %s", hex);
+        return -1;
+    }
+    if (!delete_files) {
+        json_object_put(o);
+        mt_error_set(err, MT_ERR_INVALID,
+                     "%s is a complete, shared file; set \"delete_files\" to remove it from disk",
+                     sf->name);
+        return -1;
+    }
+    if (unlink(sf->path) != 0) {
+        json_object_put(o);
+        mt_error_set(err, MT_ERR_IO, "cannot remove %s: %s", sf->path, strerror(errno));
+        return -1;
+    }
+    log_info("deleted the shared file %s", sf->path);
+    json_object_object_add(o, "deleted", json_object_new_string("file"));
+    json_object_object_add(o, "path", json_object_new_string(sf->path));
+    shared_rescan(d->shared, NULL, NULL);
+    *result = o;
+    return 0;
+}
+
+int
+cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < shared_count(d->shared); i++) {
+        shared_file_t *f = shared_get(d->shared, i);
+        char hex[33];
+        ed2k_hash_to_hex(f->hash, hex);
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "hash", json_object_new_string(hex));
+        json_object_object_add(e, "name", json_object_new_string(f->name));
+        json_object_object_add(e, "path", json_object_new_string(f->path));
+        json_object_object_add(e, "size", json_object_new_int64((int64_t)f->size));
+        json_object_object_add(e, "requests", json_object_new_int64(f->requests));
+        json_object_array_add(arr, e);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "files", arr);
+    json_object_object_add(o, "scanning", json_object_new_boolean(shared_is_scanning(d->shared)));
+    *result = o;
+    return 0;
+}
+
+int
+cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    shared_rescan(d->shared, NULL, NULL);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "scanning", json_object_new_boolean(1));
+    *result = o;
+    return 0;
+}
+
+int
+cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    muleteerd_t *d = ctx;
+    *result = ulq_to_json(d->uploads);
+    return 0;
+}
+
+/* limits: {"max_upload": KiB/s, "max_download": KiB/s}, each optional, 0
+ * = unlimited; answers the limits in force. Not written to the
+ * configuration file. */
+int
+cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    uint64_t up, down;
+    peer_mgr_get_limits(d->peers, &up, &down);
+    static const char *const keys[] = { "max_upload", "max_download" };
+    uint64_t *vals[] = { &up, &down };
+    for (int i = 0; i < 2; i++) {
+        json_object *v = NULL;
+        if (!json_object_object_get_ex(args, keys[i], &v) || v == NULL)
+            continue;
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+            json_object_get_int64(v) > 10000000) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "\"%s\" must be an integer from 0 (unlimited) to 10000000 KiB/s",
+                         keys[i]);
+            return -1;
+        }
+        *vals[i] = (uint64_t)json_object_get_int64(v) * 1024;
+    }
+    peer_mgr_set_limits(d->peers, up, down);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "max_upload", json_object_new_int64((int64_t)(up / 1024)));
+    json_object_object_add(o, "max_download", json_object_new_int64((int64_t)(down / 1024)));
+    json_object_object_add(o, "upload_rate", json_object_new_int64((int64_t)ulq_rate(d->uploads)));
+    json_object_object_add(o, "download_rate",
+                           json_object_new_int64((int64_t)dlq_rate(d->downloads)));
+    *result = o;
+    return 0;
+}

@@ -1,0 +1,16 @@
+# daemon/ctl/local.mk: the control socket and its commands (each checks
+# its arguments and calls the modules), and what the daemon says of
+# itself. May include every other folder.
+daemon_libmuleteerd_a_SOURCES += \
+	daemon/ctl/control.c daemon/ctl/control.h \
+	daemon/ctl/status.c daemon/ctl/status.h \
+	daemon/ctl/cmd_transfer.c daemon/ctl/cmd_transfer.h \
+	daemon/ctl/cmd_category.c daemon/ctl/cmd_category.h \
+	daemon/ctl/cmd_search.c daemon/ctl/cmd_search.h \
+	daemon/ctl/cmd_server.c daemon/ctl/cmd_server.h
+
+check_PROGRAMS += tests/unit/check_control
+TESTS += tests/unit/check_control
+tests_unit_check_control_SOURCES = tests/unit/check_control.c
+tests_unit_check_control_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_control_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

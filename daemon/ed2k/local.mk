@@ -1,0 +1,14 @@
+# daemon/ed2k/local.mk: the eD2K servers: the server list, the one server
+# connection and its timing policy, searches. Includes core/, store/,
+# net/ and transfer/.
+daemon_libmuleteerd_a_SOURCES += \
+	daemon/ed2k/srvpolicy.c daemon/ed2k/srvpolicy.h \
+	daemon/ed2k/serverlist.c daemon/ed2k/serverlist.h \
+	daemon/ed2k/server.c daemon/ed2k/server.h \
+	daemon/ed2k/search.c daemon/ed2k/search.h
+
+check_PROGRAMS += tests/unit/check_srvpolicy
+TESTS += tests/unit/check_srvpolicy
+tests_unit_check_srvpolicy_SOURCES = tests/unit/check_srvpolicy.c
+tests_unit_check_srvpolicy_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_srvpolicy_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

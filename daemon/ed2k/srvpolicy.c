@@ -1,0 +1,76 @@
+/* srvpolicy.c: the eD2K server connection's timing decisions as pure
+ * functions: exponential back-off with jitter, the rule that ends it, and
+ * the pacing of source requests. daemon/server.c applies them. */
+#include "config.h"
+
+#include "daemon/ed2k/srvpolicy.h"
+
+long
+srvpol_base(long min, long max, unsigned step)
+{
+    if (step == 0)
+        return 0;
+    if (min < 1)
+        min = 1;
+    if (max < min)
+        max = min;
+    long d = min;
+    for (unsigned i = 1; i < step && d < max; i++)
+        d = d > max / 2 ? max : d * 2;
+    return d < max ? d : max;
+}
+
+long
+srvpol_delay(long min, long max, unsigned step, uint32_t rnd)
+{
+    long base = srvpol_base(min, max, step);
+    return base + (long)(rnd % (uint32_t)(base / 4 + 1));
+}
+
+long
+srvpol_fail(srvpol_backoff_t *b, long min, long max, time_t now, uint32_t rnd, bool *grew)
+{
+    long before = srvpol_base(min, max, b->step);
+    if (b->step < 1000)
+        b->step++;
+    long d = srvpol_delay(min, max, b->step, rnd);
+    b->until = now + d;
+    if (grew != NULL)
+        *grew = srvpol_base(min, max, b->step) != before;
+    return d;
+}
+
+void
+srvpol_reset(srvpol_backoff_t *b)
+{
+    b->step = 0;
+    b->until = 0;
+}
+
+bool
+srvpol_ready(const srvpol_backoff_t *b, time_t now)
+{
+    return now >= b->until;
+}
+
+bool
+srvpol_session_lasted(time_t since, time_t now, long min_session, bool useful)
+{
+    return useful || now - since >= min_session;
+}
+
+bool
+srvpol_reask_due(time_t last, time_t now, long interval)
+{
+    return last == 0 || now - last >= interval;
+}
+
+bool
+srvpol_pace_take(srvpol_pace_t *p, time_t now, long every, unsigned burst)
+{
+    time_t t = p->tat > now ? p->tat : now;
+    if (burst == 0 || t - now > (time_t)(burst - 1) * every)
+        return false;
+    p->tat = t + every;
+    return true;
+}

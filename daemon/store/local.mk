@@ -1,0 +1,12 @@
+# daemon/store/local.mk: the database: the writer thread, every SQL
+# statement of the daemon (the modules hand over their rows), and the
+# download history (which hears the bus). Includes core/ only.
+daemon_libmuleteerd_a_SOURCES += \
+	daemon/store/db_worker.c daemon/store/db_worker.h \
+	daemon/store/history.c daemon/store/history.h \
+	daemon/store/download_tables.c daemon/store/download_tables.h \
+	daemon/store/category_table.c daemon/store/category_table.h \
+	daemon/store/search_tables.c daemon/store/search_tables.h \
+	daemon/store/server_tables.c daemon/store/server_tables.h \
+	daemon/store/status_table.c daemon/store/status_table.h \
+	daemon/store/finished_import.c daemon/store/finished_import.h

@@ -1,0 +1,116 @@
+/* download.h: the download queue: downloads (part files) and their sources,
+ * the per-source conversation of ed2k-protocol.md §5.3-5.8 (file request,
+ * hash set, upload queue, block requests, data), part verification and
+ * completion. */
+#ifndef MT_DAEMON_DOWNLOAD_H
+#define MT_DAEMON_DOWNLOAD_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/net/peer.h"
+#include "daemon/transfer/dlattr.h"
+#include "daemon/transfer/partfile.h"
+#include "ed2k/packet.h"
+#include "util/error.h"
+
+struct muleteerd;
+typedef struct dlq dlq_t;
+typedef struct download download_t;
+
+/* dlq_new: the download side; handles its packets on d->peers (peer.h),
+ * follows category changes on d->bus. */
+dlq_t *dlq_new(struct muleteerd *d);
+/* dlq_load: resumes every download found in temp_dir (a bad metadata file
+ * is logged and left alone); queues the speculative verification of parts
+ * that are not verified yet (crash recovery). */
+int dlq_load(dlq_t *q, mt_error_t **err);
+/* dlq_free: saves nothing; call dlq_shutdown first. */
+void dlq_free(dlq_t *q);
+/* dlq_shutdown: tells sources we stop and saves every part file
+ * synchronously. */
+void dlq_shutdown(dlq_t *q);
+/* dlq_tick: once a second: asks sources, timeouts, speeds, saves. */
+void dlq_tick(dlq_t *q);
+
+/* What a new download starts with. Initialise with DL_ADD_OPTS_INIT. */
+typedef struct dl_add_opts {
+    const char *category;       /* NULL or "": none; a new name creates the category */
+    int priority;               /* DLA_PRIO_* */
+    const char *added_by, *added_via;
+    const dla_tags_t *tags;     /* NULL: none; a valid set */
+    double ratio_limit;         /* dlattr.h; DLA_LIMIT_GLOBAL by default */
+    int seeding_time_limit;
+    bool stopped;               /* added in the stopped state (not started) */
+    bool force_start;
+} dl_add_opts_t;
+#define DL_ADD_OPTS_INIT \
+    { .ratio_limit = DLA_LIMIT_GLOBAL, .seeding_time_limit = DLA_LIMIT_GLOBAL }
+
+/* dlq_add_link: starts a download from an ed2k file link (its sources, if
+ * any, are used). MT_ERR_INVALID for a bad link or option (the message says
+ * what), MT_ERR_EXISTS when the file is already being downloaded (its new
+ * sources are still added), finished or shared. */
+int dlq_add_link(dlq_t *q, const char *link, const dl_add_opts_t *opts, download_t **out,
+                 mt_error_t **err);
+download_t *dlq_find(const dlq_t *q, const uint8_t hash[16]);
+/* dlq_find_hex: by 32 hex digits (either case). */
+download_t *dlq_find_hex(const dlq_t *q, const char *hex);
+size_t dlq_count(const dlq_t *q);
+download_t *dlq_get(const dlq_t *q, size_t i);
+/* dlq_rate: total download rate, bytes per second. */
+uint64_t dlq_rate(const dlq_t *q);
+
+/* What became of a source offered to a download: added, already known, or
+ * dropped for a reason. Drops are counted per download (dl_to_json's
+ * "sources_dropped"), so a source the user typed into a link does not
+ * vanish without a word. */
+typedef enum {
+    DL_SRC_ADDED = 0,
+    DL_SRC_KNOWN,      /* already a source of this download: not a drop */
+    DL_SRC_INVALID,    /* address or port 0 */
+    DL_SRC_LOWID,      /* a LowID, unreachable while we are not a HighID on its server */
+    DL_SRC_LAN,        /* a LAN or reserved address, and filter_lan is on */
+    DL_SRC_SELF,       /* our own address and port */
+    DL_SRC_BANNED,     /* a banned address */
+    DL_SRC_LIMIT,      /* max_sources_per_file reached */
+    DL_SRC_UNRESOLVED, /* a link's host name that did not resolve */
+    DL_SRC_N_VERDICTS
+} dl_src_verdict_t;
+
+/* dl_src_verdict_key: the verdict's short name ("lan", "limit", ...), the
+ * key in "sources_dropped". dl_src_verdict_reason: why, for the log. */
+const char *dl_src_verdict_key(dl_src_verdict_t v);
+const char *dl_src_verdict_reason(dl_src_verdict_t v);
+
+/* dl_add_source: offers a source to dl (ip in eD2K form). DL_SRC_ADDED (0)
+ * when it became a source; anything else is counted as a drop unless it
+ * is DL_SRC_KNOWN. */
+dl_src_verdict_t dl_add_source(download_t *dl, uint32_t ip, uint16_t port);
+
+/* dl_set_priority: DLA_PRIO_* (stored in the part file): sources of
+ * higher priority downloads are asked first. */
+void dl_set_priority(download_t *dl, int prio);
+
+int dl_pause(download_t *dl);
+int dl_resume(download_t *dl);
+int dl_stop(download_t *dl);
+/* Attributes, saved with the part file. dl_set_category: the download
+ * completes into the category's incoming directory (checked by the
+ * caller; NULL or "": none). dl_set_force_start: true also resumes a
+ * paused or stopped download. */
+int dl_set_category(download_t *dl, const char *category, mt_error_t **err);
+void dl_set_tags(download_t *dl, const dla_tags_t *tags);
+int dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
+                        mt_error_t **err);
+void dl_set_force_start(download_t *dl, bool on);
+/* dl_delete: cancels the download and removes its temporary files. */
+int dl_delete(download_t *dl, mt_error_t **err);
+
+partfile_t *dl_partfile(const download_t *dl);
+/* dl_to_json: a description for the control socket (caller puts it). */
+json_object *dl_to_json(const download_t *dl);
+
+
+#endif
