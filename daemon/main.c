@@ -20,6 +20,7 @@
 #include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
 #include "daemon/core/identity.h"
+#include "daemon/core/logtap.h"
 #include "daemon/core/periodic.h"
 #include "daemon/core/worker.h"
 #include "daemon/ctl/cmd_category.h"
@@ -91,6 +92,30 @@ job_status(void *ctx)
     status_publish(ctx, false);
 }
 
+/* publish_tick: the transfer totals of this tick, on the bus. */
+static void
+publish_tick(muleteerd_t *d)
+{
+    static uint64_t last_down, last_up;
+    uint64_t down = 0, up = 0;
+    peer_mgr_totals(d->peers, &down, &up);
+    bus_tick_t t = {
+        .down_bytes = down >= last_down ? down - last_down : 0,
+        .up_bytes = up >= last_up ? up - last_up : 0,
+        .down_total = down,
+        .up_total = up,
+        .down_rate = dlq_rate(d->downloads),
+        .up_rate = ulq_rate(d->uploads),
+        .downloads = dlq_count(d->downloads),
+        .finished = fin_count(d->finished),
+        .connections = peer_mgr_connections(d->peers),
+        .upload_slots = ulq_slots_used(d->uploads),
+    };
+    last_down = down;
+    last_up = up;
+    bus_publish_tick(d->bus, &t);
+}
+
 static void
 job_transfers(void *ctx)
 {
@@ -105,6 +130,7 @@ job_transfers(void *ctx)
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
+    publish_tick(d);
 }
 
 static void
@@ -426,6 +452,7 @@ main(int argc, char **argv)
         return 1;
     }
     d.bus = bus_new();
+    logtap_t *tap = logtap_new(d.base, d.bus); /* log lines on the bus */
     int rc = 1;
     if (ensure_dir(conf_get_str(conf, "state_dir"), &err) != 0)
         goto out;
@@ -451,8 +478,11 @@ main(int argc, char **argv)
     d.shared = shared_new(d.base, d.workers, cache, conf_get_str(conf, "shared_dirs"),
                           conf_get_str(conf, "incoming_dir"));
     free(cache);
+    shared_set_bus(d.shared, d.bus);
     /* before the first scan, which then shares the finished files too */
     d.finished = finished_new(&d);
+    if (fin_needs_import(d.finished))
+        fin_import_legacy(d.finished);
     shared_rescan(d.shared, NULL, NULL);
     d.peers = peer_mgr_new(&d);
     /* the download side first: packets go to it first (peer.h) */
@@ -530,6 +560,7 @@ out:
         event_free(d.sig_int);
         event_free(d.sig_hup);
     }
+    logtap_free(tap);
     bus_free(d.bus);
     event_base_free(d.base);
     conf_free(d.conf);

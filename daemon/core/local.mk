@@ -6,7 +6,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/core/bus.c daemon/core/bus.h \
 	daemon/core/periodic.c daemon/core/periodic.h \
 	daemon/core/worker.c daemon/core/worker.h \
-	daemon/core/identity.c daemon/core/identity.h
+	daemon/core/identity.c daemon/core/identity.h \
+	daemon/core/logtap.c daemon/core/logtap.h
 
 check_PROGRAMS += tests/unit/check_bus
 TESTS += tests/unit/check_bus

@@ -93,7 +93,7 @@ arg_target(muleteerd_t *d, json_object *args, target_t *t, mt_error_t **err)
         return -1;
     }
     t->dl = dlq_find(d->downloads, h);
-    if (t->dl == NULL && d->finished != NULL)
+    if (t->dl == NULL)
         t->fin = fin_find(d->finished, h);
     if (t->dl == NULL && t->fin == NULL) {
         mt_error_set(err, MT_ERR_NOT_FOUND, "no download with hash %s", hex);
@@ -190,7 +190,7 @@ cmd_downloads(void *ctx, json_object *args, json_object **result, mt_error_t **e
     for (size_t i = 0; i < dlq_count(d->downloads); i++)
         json_object_array_add(arr, dl_to_json(dlq_get(d->downloads, i)));
     json_object *fin = json_object_new_array();
-    for (size_t i = 0; d->finished != NULL && i < fin_count(d->finished); i++)
+    for (size_t i = 0; i < fin_count(d->finished); i++)
         json_object_array_add(fin, fin_to_json(fin_get(d->finished, i)));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "downloads", arr);
@@ -257,7 +257,7 @@ cmd_set_category(void *ctx, json_object *args, json_object **result, mt_error_t 
         return -1;
     if (category != NULL && *category == '\0')
         category = NULL;
-    if (category != NULL && (d->categories == NULL || !cat_exists(d->categories, category))) {
+    if (category != NULL && !cat_exists(d->categories, category)) {
         mt_error_set(err, MT_ERR_NOT_FOUND, "no such category: %s", category);
         return -1;
     }
@@ -409,7 +409,7 @@ cmd_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err)
         *result = o;
         return 0;
     }
-    fin_rec_t *fin = d->finished != NULL ? fin_find(d->finished, h) : NULL;
+    fin_rec_t *fin = fin_find(d->finished, h);
     if (fin != NULL) {
         /* A finished download: forgotten; its file stays unless asked. */
         char *path = xstrdup(fin_content_path(fin));

@@ -541,6 +541,9 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
                  net_is_lowid(id.id) ? "LowID" : "HighID", id.id,
                  net_is_lowid(id.id) ? "" : " = ", net_is_lowid(id.id) ? "" : net_ip_str(id.id, ip));
         if (first) {
+            bus_publish_srv_connected(d->bus, &(bus_server_t){ .host = s->host,
+                                                               .port = s->port,
+                                                               .client_id = id.id });
             s->n_tried = 0;
             if (s->cur != NULL) {
                 s->cur->tcp_flags = s->flags;

@@ -346,6 +346,10 @@ static void
 src_free(dl_source_t *s)
 {
     download_t *dl = s->dl;
+    if (!dl->deleted) /* a download that leaves loses them all: no word each */
+        bus_publish_src_lost(dl->q->d->bus, &(bus_source_t){ .dl = dl,
+                                                             .ip = peer_ip(s->peer),
+                                                             .port = peer_port(s->peer) });
     release_parts(s);
     src_uncount(s);
     src_drop_blocks(s);
@@ -1348,6 +1352,8 @@ verify_done(void *arg, int cancelled)
              * history's downloaded_bytes) stays exact across crashes. */
             if (pf_verify_is_speculative(c->job) && pf_done_bytes(dl->pf) > done_before)
                 pf_add_downloaded_bytes(dl->pf, pf_done_bytes(dl->pf) - done_before);
+            bus_publish_dl_part_verified(dl->q->d->bus,
+                                         &(bus_dl_part_t){ .dl = dl, .part = part, .ok = true });
             dl->parts[part].n_contrib = 0;
             dl->parts[part].exclusive = false;
             dl->parts[part].owner = NULL;
@@ -1356,6 +1362,8 @@ verify_done(void *arg, int cancelled)
             break;
         case PF_VERIFY_CORRUPT:
             log_warn("download %s: part %zu is corrupt; downloading it again", dl->hex, part);
+            bus_publish_dl_part_verified(dl->q->d->bus,
+                                         &(bus_dl_part_t){ .dl = dl, .part = part, .ok = false });
             punish(dl, part);
             break;
         case PF_VERIFY_UNCHANGED:
@@ -1461,8 +1469,7 @@ incoming_of(const download_t *dl)
     muleteerd_t *d = dl->q->d;
     /* the category's incoming directory (made when the category was),
      * still inside incoming_dir or download_roots */
-    return d->categories != NULL ? cat_complete_dir(d->categories, pf_category(dl->pf))
-                                 : conf_get_str(d->conf, "incoming_dir");
+    return cat_complete_dir(d->categories, pf_category(dl->pf));
 }
 
 static void
@@ -1971,13 +1978,24 @@ dlq_tick(dlq_t *q)
     }
     if (q->io_stops)
         apply_io_stops(q);
+    /* speed: exponential average over about 5 s; the downloads that
+     * received data this tick go to the bus */
+    const download_t **grew = xcalloc(q->n + 1, sizeof *grew);
+    size_t n_grew = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        download_t *dl = q->dls[i];
+        dl->rate = dl->rate * 0.8 + (double)dl->bytes_tick * 0.2;
+        if (dl->bytes_tick > 0)
+            grew[n_grew++] = dl;
+        dl->bytes_tick = 0;
+    }
+    if (n_grew > 0)
+        bus_publish_dl_progress(d->bus, &(bus_dl_progress_t){ .dls = grew, .n = n_grew });
+    free(grew);
     for (size_t i = 0; i < q->n; i++) {
         download_t *dl = q->dls[i];
         if (dl->io_error && now >= dl->io_retry_at)
             io_recheck(dl, now);
-        /* speed: exponential average over about 5 s */
-        dl->rate = dl->rate * 0.8 + (double)dl->bytes_tick * 0.2;
-        dl->bytes_tick = 0;
         dl_source_t *next;
         for (dl_source_t *s = dl->sources; s != NULL; s = next) {
             next = s->next_in_dl;
@@ -2087,6 +2105,7 @@ dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
     s->next_ask = 0;
     if (!net_is_lowid(ip))
         pf_add_source(dl->pf, net_ip_to_host(ip), port, NULL);
+    bus_publish_src_found(d->bus, &(bus_source_t){ .dl = dl, .ip = ip, .port = port });
     return DL_SRC_ADDED;
 }
 
@@ -2160,7 +2179,7 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
             *out = dl;
         goto out;
     }
-    if (q->d->finished != NULL && fin_find(q->d->finished, l->hash) != NULL) {
+    if (fin_find(q->d->finished, l->hash) != NULL) {
         mt_error_set(err, MT_ERR_EXISTS, "this file is already complete (a finished download)");
         goto out;
     }
@@ -2179,7 +2198,7 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
     }
     /* a new category is created, as qBittorrent does (once the download
      * exists, so that a failed add creates no category either) */
-    if ((category != NULL && *category != '\0' && q->d->categories != NULL &&
+    if ((category != NULL && *category != '\0' &&
          cat_ensure(q->d->categories, category, err) != 0) ||
         (l->n_part_hashes > 0 &&
          pf_set_hashset(pf, (const uint8_t(*)[16])l->part_hashes, l->n_part_hashes, err) != 0)) {

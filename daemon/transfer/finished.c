@@ -57,6 +57,7 @@ struct finished {
     bool dirty;          /* a change whose save failed: save again */
     bool counters_dirty; /* upload counters changed since the last save */
     bool imported;       /* the completed rows of the database were imported */
+    bool import_started; /* fin_import_legacy ran (it may have failed) */
     int64_t next_save_ms;
     uint64_t seen_generation; /* shared files' generation last compared */
     store_read_t *import; /* the one-time import, while it runs */
@@ -364,8 +365,6 @@ fin_to_json(const fin_rec_t *r)
 static void
 share_files(finished_t *f)
 {
-    if (f->d == NULL || f->d->shared == NULL)
-        return;
     shared_pin_t *pins = xcalloc(f->n ? f->n : 1, sizeof *pins);
     for (size_t i = 0; i < f->n; i++) {
         pins[i].path = f->v[i]->content_path;
@@ -568,13 +567,12 @@ load(finished_t *f)
 
 /* ------------------------------------------------------------ import */
 
-static void
-start_import(finished_t *f)
+void
+fin_import_legacy(finished_t *f)
 {
-    if (f->d == NULL || f->d->db == NULL) {
-        f->imported = true; /* no database: nothing to import */
+    if (f->imported || f->import != NULL)
         return;
-    }
+    f->import_started = true;
     f->import = store_completed_rows(f->d->db, conf_get_str(f->d->conf, "node_name"));
     log_info("finished: the completed rows of the downloads table will be imported");
 }
@@ -608,7 +606,7 @@ take_import(finished_t *f)
     share_files(f);
     changed(f, NULL);
     /* their files are listed by the next scan; their state follows it */
-    if (added > 0 && f->d->shared != NULL) {
+    if (added > 0) {
         f->seen_generation = shared_generation(f->d->shared);
         shared_rescan(f->d->shared, NULL, NULL);
     }
@@ -652,8 +650,6 @@ finished_new(muleteerd_t *d)
     f->path = xasprintf("%s/finished.json", conf_get_str(d->conf, "state_dir"));
     load(f);
     share_files(f);
-    if (!f->imported)
-        start_import(f);
     bus_on_dl_completed(d->bus, on_completed, f);
     bus_on_cat_changed(d->bus, on_cat_changed, f);
     bus_on_cat_removed(d->bus, on_cat_removed, f);
@@ -683,6 +679,12 @@ finished_free(finished_t *f)
 
 bool
 fin_keeps_legacy_rows(const finished_t *f)
+{
+    return f->import_started && !f->imported;
+}
+
+bool
+fin_needs_import(const finished_t *f)
 {
     return !f->imported;
 }
@@ -719,8 +721,7 @@ fin_tick(finished_t *f)
 {
     if (f->import != NULL)
         take_import(f);
-    if (f->d != NULL)
-        update_states(f);
+    update_states(f);
     int64_t now = clock_mono_ms();
     if ((f->dirty || f->counters_dirty) && now >= f->next_save_ms) {
         mt_error_t *err = NULL;
@@ -939,7 +940,7 @@ fin_on_upload(finished_t *f, const uint8_t hash[16], uint64_t bytes)
     r->uploaded = bytes > (uint64_t)INT64_MAX - r->uploaded ? (uint64_t)INT64_MAX
                                                             : r->uploaded + bytes;
     r->last_activity = clamp_time(time(NULL));
-    if (!f->counters_dirty && f->d != NULL) {
+    if (!f->counters_dirty) {
         /* counters are saved every save_interval seconds, not per block */
         f->counters_dirty = true;
         int64_t next = clock_mono_ms() + conf_get_int(f->d->conf, "save_interval") * 1000;
@@ -1023,12 +1024,12 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
      * removed (as the delete of a shared file does): a file that changed,
      * or a path from a damaged finished.json, is left alone. Until the
      * first scan after the start the list cannot tell. */
-    if (delete_file && d != NULL && d->shared != NULL && !shared_has_scanned(d->shared)) {
+    if (delete_file && !shared_has_scanned(d->shared)) {
         mt_error_set(err, MT_ERR_UNAVAILABLE,
                      "the shared files are being scanned after the start; try again shortly");
         return -1;
     }
-    if (delete_file && d != NULL && d->shared != NULL &&
+    if (delete_file &&
         shared_has_file(d->shared, r->hash, r->content_path)) {
         if (unlink(r->content_path) != 0 && errno != ENOENT) {
             mt_error_set(err, MT_ERR_IO, "cannot remove %s: %s", r->content_path,
@@ -1056,7 +1057,7 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
             .completed_at = r->completed_at,
         };
         /* the history keeps its row, completed; its downloads row goes */
-        bus_publish_dl_deleted(d != NULL ? d->bus : NULL, &(bus_dl_deleted_t){ .info = &info });
+        bus_publish_dl_deleted(d->bus, &(bus_dl_deleted_t){ .info = &info });
     }
     log_info("finished %s: \"%s\" forgotten", r->hex, r->name);
     rec_free(r);

@@ -26,12 +26,17 @@ typedef struct fin_rec fin_rec_t;
 /* finished_new: loads $state_dir/finished.json. A file that cannot be
  * parsed is renamed finished.json.bad, one with invalid records keeps the
  * valid ones (the original is copied to finished.json.bad); both are
- * logged, neither stops the daemon. Without a readable file, the node's
- * completed rows of the downloads table (written by earlier versions) are
- * imported once the database answers. The files of the records are shared
- * (shared_set_files) from the next scan on. d's shared, db, history and
- * dbsync may be NULL (tests). Free with finished_free. */
+ * logged, neither stops the daemon. The files of the records are shared
+ * (d->shared: shared_set_files) from the next scan on. It follows the bus:
+ * a completed download becomes a record (dl_completed), a category's
+ * renaming or removal relabels them. Free with finished_free. */
 finished_t *finished_new(struct muleteerd *d);
+/* fin_needs_import: no finished.json said that the completed rows earlier
+ * versions left in the downloads table were imported. fin_import_legacy:
+ * imports them once the database answers (store/finished_import.h); a
+ * failure is tried again at the next start. */
+bool fin_needs_import(const finished_t *f);
+void fin_import_legacy(finished_t *f);
 void finished_free(finished_t *f);
 /* fin_tick: once a second: states after a shared-file scan (completed or
  * missing), the import's result, saves of changed counters (every
@@ -39,9 +44,9 @@ void finished_free(finished_t *f);
 void fin_tick(finished_t *f);
 /* fin_save: writes finished.json now (atomically). */
 int fin_save(finished_t *f, mt_error_t **err);
-/* fin_keeps_legacy_rows: true while the import of completed rows has not
- * happened: a full resync of the downloads table must keep the completed
- * rows it does not know. */
+/* fin_keeps_legacy_rows: true from fin_import_legacy until the import of
+ * completed rows has happened: a full resync of the downloads table must
+ * keep the completed rows it does not know. */
 bool fin_keeps_legacy_rows(const finished_t *f);
 
 size_t fin_count(const finished_t *f);

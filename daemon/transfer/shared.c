@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "daemon/transfer/shared.h"
+#include "daemon/core/bus.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -41,6 +42,7 @@ struct shared {
     /* files added while a scan runs, re-added after it */
     shared_file_t **added;
     size_t n_added;
+    bus_t *bus; /* shared_added / shared_removed go there (NULL: nowhere) */
 };
 
 typedef struct waiter {
@@ -485,6 +487,40 @@ scan_run(void *arg)
 
 static void start_scan(shared_t *s);
 
+static int
+cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (shared_file_t *const *)a, y = (uintptr_t) * (shared_file_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* by_address: a copy of list sorted by address, for is_listed. */
+static shared_file_t **
+by_address(shared_file_t *const *list, size_t n)
+{
+    shared_file_t **v = xcalloc(n + 1, sizeof *v);
+    memcpy(v, list, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_ptr);
+    return v;
+}
+
+/* is_listed: f (that very object) is in v (by_address's). */
+static bool
+is_listed(shared_file_t *const *v, size_t n, const shared_file_t *f)
+{
+    return bsearch(&f, v, n, sizeof *v, cmp_ptr) != NULL;
+}
+
+static void
+publish(shared_t *s, const shared_file_t *f, bool added)
+{
+    bus_shared_t ev = { .path = f->path, .hash = f->hash, .size = f->size };
+    if (added)
+        bus_publish_shared_added(s->bus, &ev);
+    else
+        bus_publish_shared_removed(s->bus, &ev);
+}
+
 static void
 scan_done(void *arg, int cancelled)
 {
@@ -506,12 +542,20 @@ scan_done(void *arg, int cancelled)
                 drop[l][i]->mark = true;
                 gone[n_gone++] = drop[l][i];
             }
+    /* the files of the old list that the new one lacks are no longer shared
+     * (the loaded cache's others never were); then the new list's files the
+     * old one lacked are */
+    shared_file_t **old = cancelled ? NULL : by_address(s->files, s->n_files);
+    for (size_t i = 0; i < n_gone && !cancelled; i++)
+        if (is_listed(old, s->n_files, gone[i]))
+            publish(s, gone[i], false);
     for (size_t i = 0; i < n_gone; i++)
         file_free(gone[i]);
     free(gone);
     for (size_t i = 0; i < n_keep; i++)
         keep[i]->mark = false;
     if (!cancelled) {
+        size_t n_old = s->n_files;
         free(s->files);
         s->files = j->result;
         s->n_files = j->n_result;
@@ -533,6 +577,10 @@ scan_done(void *arg, int cancelled)
         s->cache_loaded = true;
         s->last_hashed = j->n_hashed;
         s->generation++;
+        for (size_t i = 0; i < s->n_files; i++)
+            if (!is_listed(old, n_old, s->files[i]))
+                publish(s, s->files[i], true);
+        free(old);
         log_info("shared: %zu file(s) shared, %zu hashed in this scan", s->n_files, j->n_hashed);
         if (j->n_bad_names > 0)
             log_warn("shared: %zu file(s) not shared: their names are not valid UTF-8 (rename "
@@ -691,10 +739,12 @@ shared_add(shared_t *s, const char *path, uint64_t size, int64_t mtime,
     }
     for (size_t i = 0; i < s->n_files; i++) {
         if (strcmp(s->files[i]->path, path) == 0) {
+            publish(s, s->files[i], false);
             file_free(s->files[i]);
             s->files[i] = f;
             sort_files(s->files, s->n_files, cmp_hash);
             s->generation++;
+            publish(s, f, true);
             return;
         }
     }
@@ -702,6 +752,13 @@ shared_add(shared_t *s, const char *path, uint64_t size, int64_t mtime,
     s->files[s->n_files++] = f;
     sort_files(s->files, s->n_files, cmp_hash);
     s->generation++;
+    publish(s, f, true);
+}
+
+void
+shared_set_bus(shared_t *s, bus_t *bus)
+{
+    s->bus = bus;
 }
 
 shared_file_t *

@@ -40,6 +40,11 @@ shared_t *shared_new(struct event_base *base, worker_pool_t *pool, const char *c
                      const char *dirs, const char *extra_dir);
 void shared_free(shared_t *s);
 
+/* shared_set_bus: from now on, a file that becomes shared (a scan found it,
+ * shared_add) is published as shared_added, one that no longer is as
+ * shared_removed. */
+struct bus;
+void shared_set_bus(shared_t *s, struct bus *bus);
 /* shared_rescan: starts a scan on a worker (the first one loads the
  * cache); a request during a scan runs one more scan after it. done (may
  * be NULL) is called on the loop thread when the scan it triggered ends. */

@@ -525,8 +525,7 @@ pump(ulq_t *q)
                 if (uf.shared != NULL) {
                     uf.shared->uploaded += chunk;
                     /* a finished download's own count (downloads table) */
-                    if (q->d->finished != NULL)
-                        fin_on_upload(q->d->finished, c->hash, chunk);
+                    fin_on_upload(q->d->finished, c->hash, chunk);
                 } else if (uf.pf != NULL) {
                     pf_add_uploaded_bytes(uf.pf, chunk);
                     pf_set_last_activity(uf.pf, time(NULL));

@@ -47,6 +47,8 @@ static struct {
     struct timespec since; /* monotonic: when written, or summarised last */
 } log_last;
 static long log_repeat_window_ms = LOG_REPEAT_WINDOW_MS_DEFAULT;
+static log_hook_fn log_hook; /* under log_lock */
+static void *log_hook_ctx;
 
 static int
 open_file(const char *path, mt_error_t **err)
@@ -275,7 +277,21 @@ log_msg(log_level_t level, const char *fmt, ...)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&log_lock);
-    if (!is_repeat_locked(level, line + n, len - n, &now))
+    bool written = !is_repeat_locked(level, line + n, len - n, &now);
+    if (written)
         write_locked(line, len);
+    log_hook_fn hook = written ? log_hook : NULL;
+    void *hook_ctx = log_hook_ctx;
+    pthread_mutex_unlock(&log_lock);
+    if (hook != NULL)
+        hook(hook_ctx, level, line + n, len - n - 1);
+}
+
+void
+log_set_hook(log_hook_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&log_lock);
+    log_hook = fn;
+    log_hook_ctx = ctx;
     pthread_mutex_unlock(&log_lock);
 }

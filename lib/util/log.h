@@ -7,6 +7,8 @@
 #ifndef MT_UTIL_LOG_H
 #define MT_UTIL_LOG_H
 
+#include <stddef.h>
+
 #include "util/error.h"
 
 typedef enum {
@@ -36,6 +38,12 @@ void log_set_repeat_window(long ms);
  * call it now and then (the daemon does, every second) so the count does
  * not wait for the next message. */
 void log_tick(void);
+
+/* A hook that sees every message written (not the repeats held back):
+ * its level and text (no prefix, no newline), on the thread that logged,
+ * after the line is written. It must not log itself. NULL removes it. */
+typedef void (*log_hook_fn)(void *ctx, log_level_t level, const char *text, size_t len);
+void log_set_hook(log_hook_fn fn, void *ctx);
 
 void log_msg(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

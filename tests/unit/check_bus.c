@@ -7,6 +7,11 @@
 #include <string.h>
 
 #include "daemon/core/bus.h"
+#include "daemon/core/logtap.h"
+#include "util/log.h"
+
+#include <event2/thread.h>
+#include <pthread.h>
 
 /* A log of deliveries: "<subscriber>:<what>" entries. */
 static char trail[1024];
@@ -132,6 +137,58 @@ START_TEST(test_unsubscribe)
 }
 END_TEST
 
+/* Log lines reach the bus on the loop thread, also when another thread
+ * logged them, in order; a subscriber sees each once. */
+static int lines_seen;
+static char last_line[128];
+
+static void
+on_log_count(void *ctx, const bus_log_t *ev)
+{
+    (void)ctx;
+    lines_seen++;
+    snprintf(last_line, sizeof last_line, "%s", ev->text);
+}
+
+static void *
+log_from_thread(void *arg)
+{
+    (void)arg;
+    log_warn("from a worker thread");
+    return NULL;
+}
+
+START_TEST(test_logtap)
+{
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    bus_t *b = bus_new();
+    lines_seen = 0;
+    bus_on_log_line(b, on_log_count, NULL);
+    logtap_t *t = logtap_new(base, b);
+    log_info("on the loop thread");
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, log_from_thread, NULL), 0);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(lines_seen, 0); /* not before the loop runs */
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(lines_seen, 2);
+    ck_assert_str_eq(last_line, "from a worker thread");
+    /* more than the queue holds: the rest is counted, in one line */
+    for (int i = 0; i < LOGTAP_MAX_QUEUED + 10; i++)
+        log_info("line %d", i);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(lines_seen, 2 + LOGTAP_MAX_QUEUED + 1);
+    ck_assert_ptr_nonnull(strstr(last_line, "10 log lines not published"));
+    logtap_free(t);
+    log_info("after the tap is gone");
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(lines_seen, 2 + LOGTAP_MAX_QUEUED + 1);
+    bus_free(b);
+    event_base_free(base);
+}
+END_TEST
+
 static Suite *
 bus_suite(void)
 {
@@ -141,6 +198,7 @@ bus_suite(void)
     tcase_add_test(tc, test_nested);
     tcase_add_test(tc, test_depth_limit);
     tcase_add_test(tc, test_unsubscribe);
+    tcase_add_test(tc, test_logtap);
     suite_add_tcase(s, tc);
     return s;
 }

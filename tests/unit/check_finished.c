@@ -12,7 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
+#include "daemon/core/worker.h"
+#include "daemon/transfer/shared.h"
 #include "daemon/transfer/dlattr.h"
 #include "daemon/transfer/finished.h"
 #include "ed2k/hash.h"
@@ -279,6 +282,36 @@ state_exists(const char *name)
     return ok;
 }
 
+/* daemon_up: what finished.c works with: a loop, workers, the bus and a
+ * shared-file list that has scanned its (empty) directory once. */
+static void
+daemon_up(muleteerd_t *d)
+{
+    d->conf = test_conf();
+    d->base = event_base_new();
+    d->workers = worker_pool_new(d->base, 1);
+    d->bus = bus_new();
+    char *share = state_file("share"), *cache = state_file("known.json");
+    mkdir(share, 0755);
+    d->shared = shared_new(d->base, d->workers, cache, share, NULL);
+    shared_rescan(d->shared, NULL, NULL);
+    for (int i = 0; i < 500 && !shared_has_scanned(d->shared); i++)
+        worker_pool_drain(d->workers, 20);
+    ck_assert(shared_has_scanned(d->shared));
+    free(share);
+    free(cache);
+}
+
+static void
+daemon_down(muleteerd_t *d)
+{
+    shared_free(d->shared);
+    worker_pool_free(d->workers);
+    bus_free(d->bus);
+    event_base_free(d->base);
+    conf_free(d->conf);
+}
+
 #define H1 "11111111111111111111111111111111"
 #define H2 "22222222222222222222222222222222"
 #define REC(hash, extra)                                                                         \
@@ -288,7 +321,7 @@ state_exists(const char *name)
 START_TEST(test_finished_round_trip)
 {
     muleteerd_t d = { 0 };
-    d.conf = test_conf();
+    daemon_up(&d);
     /* no file: nothing, and nothing to import without a database */
     finished_t *f = finished_new(&d);
     ck_assert_uint_eq(fin_count(f), 0);
@@ -390,14 +423,14 @@ START_TEST(test_finished_round_trip)
     f = finished_new(&d);
     ck_assert_uint_eq(fin_count(f), 1);
     finished_free(f);
-    conf_free(d.conf);
+    daemon_down(&d);
 }
 END_TEST
 
 START_TEST(test_finished_hostile)
 {
     muleteerd_t d = { 0 };
-    d.conf = test_conf();
+    daemon_up(&d);
     /* invalid records are skipped; the valid ones stay */
     const char *mixed =
         "{\"version\": 1, \"imported\": true, \"finished\": ["
@@ -467,7 +500,7 @@ START_TEST(test_finished_hostile)
     ck_assert_uint_eq(fin_count(f), 0);
     finished_free(f);
     free(p2);
-    conf_free(d.conf);
+    daemon_down(&d);
 }
 END_TEST
 
