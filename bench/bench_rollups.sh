@@ -7,7 +7,7 @@
 # chart in at most 10 ms and at least 50 x faster than the raw 3 s
 # aggregation. Also the daemon's write cost: its sample INSERT with the
 # rollup trigger beside the same INSERT into a copy of the table without
-# it, and one multi-row upsert of 1,000 download rows (daemon/dbsync.c)
+# it, and one multi-row upsert of 1,000 download rows (daemon/store/download_tables.c)
 # beside 1,000 single-row UPDATEs.
 #
 # Usage: bench/bench_rollups.sh [BUILDDIR]   (default build/; needs bin/muleteerd)
@@ -96,7 +96,7 @@ bulk15=$(timed "$tmp/gen15.sql")
 Q -c "VACUUM ANALYZE"
 
 # ---- write cost: the daemon's sample INSERT, one statement per sample ----
-# daemon/dbsync.c sample_job_run, with the values inlined (to_timestamp of
+# daemon/store/download_tables.c sample_job_run, with the values inlined (to_timestamp of
 # the epoch, as the daemon sends it). The reference is the same statement
 # on a copy of transfer_samples holding the same rows, without the trigger.
 Q -c "CREATE TABLE plain_samples (LIKE transfer_samples INCLUDING ALL);
@@ -175,7 +175,7 @@ if [ "$same" != 0 ]; then
   exit 1
 fi
 
-# ---- 1,000 download rows in one upsert (daemon/dbsync.c ROWS_SQL) ----
+# ---- 1,000 download rows in one upsert (daemon/store/download_tables.c ROWS_SQL) ----
 rows_json() { # ROUND: a JSON array of 1,000 download rows
   Q -c "SELECT json_agg(json_build_object('hash', md5('f' || i), 'name', 'file ' || i || '.bin',
           'size', 700000000 + i, 'category', CASE WHEN i % 3 = 0 THEN 'video' END, 'priority', 0,
@@ -245,7 +245,7 @@ printf '%-52s %9s %9s\n' "INSERT with the rollup trigger" "$ins_t" "$ins_t_med"
 printf '%-52s %9s %9s\n' "same INSERT, table without the trigger (reference)" "$ins_p" "$ins_p_med"
 echo "# 1,000 download rows"
 printf '%-52s %9s %9s\n' "" "best ms" "median ms"
-printf '%-52s %9s %9s\n' "one json_to_recordset upsert (daemon/dbsync.c)" "$up" "$upm"
+printf '%-52s %9s %9s\n' "one json_to_recordset upsert (store/download_tables.c)" "$up" "$upm"
 printf '%-52s %9s %9s\n' "1,000 single-row UPDATEs, one transaction (reference)" "$single" "$singlem"
 awk -v c="$c3" -v r="$r3" -v tm="$TARGET_MS" -v tx="$TARGET_X" -v it="$ins_t" -v ip="$ins_p" 'BEGIN {
   printf "30-day chart from rollups: %.2f ms (target <= %d ms): %s\n", c, tm, (c <= tm ? "MET" : "MISSED")

@@ -2,7 +2,7 @@
  * (OP_LOGINREQUEST, §3.1), take the id (OP_IDCHANGE, §3.2), offer shared
  * files and downloads (§3.4), ask sources for downloads and take the
  * answers (§3.6), answer LowID callbacks, and reconnect with the back-off
- * of daemon/srvpolicy.c. */
+ * of daemon/ed2k/srvpolicy.c. */
 #include "config.h"
 
 #include "daemon/ed2k/server.h"

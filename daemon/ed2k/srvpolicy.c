@@ -1,6 +1,6 @@
 /* srvpolicy.c: the eD2K server connection's timing decisions as pure
  * functions: exponential back-off with jitter, the rule that ends it, and
- * the pacing of source requests. daemon/server.c applies them. */
+ * the pacing of source requests. daemon/ed2k/server.c applies them. */
 #include "config.h"
 
 #include "daemon/ed2k/srvpolicy.h"

@@ -87,7 +87,7 @@ void pf_free(partfile_t *pf);
  * A partfile holds no file descriptor: writes (loop thread) borrow the data
  * file's from a cache shared by all part files that keeps at most
  * pf_set_max_open_files descriptors open, closing the least recently used
- * (daemon/fdcache.h); jobs on workers open their own for the time they run.
+ * (daemon/transfer/fdcache.h); jobs on workers open their own for the time they run.
  * So the number of downloads does not bound anything: thousands need no
  * more descriptors than the cache holds plus one per worker. I/O errors
  * are MT_ERR_NO_SPACE when the disk or quota is full (ENOSPC, EDQUOT),

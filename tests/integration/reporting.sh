@@ -123,7 +123,7 @@ BEGIN
          WHERE n / 7 = b;
     END LOOP;
 END $$;
--- daemon/dbsync.c's statement, with sampled_at given directly
+-- daemon/store/download_tables.c's statement, with sampled_at given directly
 DO $$
 DECLARE r record;
 BEGIN

@@ -1,4 +1,4 @@
-/* check_blocksel.c: unit tests for daemon/blocksel.c: 180 KiB alignment,
+/* check_blocksel.c: unit tests for daemon/transfer/blocksel.c: 180 KiB alignment,
  * part boundaries, preference order, requested ranges and the end game. */
 #include "config.h"
 

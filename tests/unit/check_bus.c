@@ -1,4 +1,4 @@
-/* check_bus.c: unit tests of the daemon's event bus (daemon/bus.c):
+/* check_bus.c: unit tests of the daemon's event bus (daemon/core/bus.c):
  * delivery order, typed payloads, nested publishes, unsubscribing. */
 #include "config.h"
 

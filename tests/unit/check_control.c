@@ -1,5 +1,5 @@
 /* check_control.c: unit tests for the daemon's control-socket server
- * (daemon/control.c) on a real libevent loop and real Unix sockets. */
+ * (daemon/ctl/control.c) on a real libevent loop and real Unix sockets. */
 #include "config.h"
 
 #include <check.h>

@@ -1,4 +1,4 @@
-/* check_fdcache.c: unit tests for daemon/fdcache.c: least-recently-used
+/* check_fdcache.c: unit tests for daemon/transfer/fdcache.c: least-recently-used
  * eviction, borrowed descriptors never closed, running out of descriptors,
  * nothing leaked (counted in /proc/self/fd). */
 #include "config.h"

@@ -1,6 +1,6 @@
-/* check_finished.c: unit tests for the download attributes (daemon/dlattr.c:
+/* check_finished.c: unit tests for the download attributes (daemon/transfer/dlattr.c:
  * tags and share limits) and the finished downloads' file
- * (daemon/finished.c: finished.json read back, hostile files survived). */
+ * (daemon/transfer/finished.c: finished.json read back, hostile files survived). */
 #include "config.h"
 
 #include <check.h>

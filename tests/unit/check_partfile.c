@@ -1,4 +1,4 @@
-/* check_partfile.c: unit tests for daemon/partfile.c on real files: round
+/* check_partfile.c: unit tests for daemon/transfer/partfile.c on real files: round
  * trips, every parser check, crash recovery, verification, completion. */
 #include "config.h"
 

@@ -1,4 +1,4 @@
-/* check_rangeset.c: unit tests for daemon/rangeset.c: merging, splitting,
+/* check_rangeset.c: unit tests for daemon/transfer/rangeset.c: merging, splitting,
  * coverage and gaps, 64-bit offsets, and a randomized bitmap model. */
 #include "config.h"
 

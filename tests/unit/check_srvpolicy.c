@@ -1,5 +1,5 @@
 /* check_srvpolicy.c: unit tests for the server connection's timing
- * decisions (daemon/srvpolicy.c): the back-off schedule and its jitter,
+ * decisions (daemon/ed2k/srvpolicy.c): the back-off schedule and its jitter,
  * the rule that ends it (a login alone does not), and the pacing of
  * source requests across sessions. */
 #include "config.h"
