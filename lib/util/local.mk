@@ -11,7 +11,8 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/hex.c lib/util/hex.h \
 	lib/util/random.c lib/util/random.h \
 	lib/util/utf8.c lib/util/utf8.h \
-	lib/util/path.c lib/util/path.h
+	lib/util/path.c lib/util/path.h \
+	lib/util/bug.c lib/util/bug.h
 # FUZZ_CFLAGS: the fuzz targets see coverage of the UTF-8 decoder too.
 lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(PTHREAD_CFLAGS)
 

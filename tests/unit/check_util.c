@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/bug.h"
 #include "util/conf.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -707,6 +708,27 @@ START_TEST(test_path_confine_links)
 }
 END_TEST
 
+/* MT_BUG: true and counted when the invariant is broken, false (and
+ * nothing counted) otherwise; the caller goes on. */
+static int
+guarded(int state)
+{
+    if (MT_BUG(state != 1))
+        return -1;
+    return 0;
+}
+
+START_TEST(test_bug)
+{
+    uint64_t before = mt_bug_count();
+    ck_assert_int_eq(guarded(1), 0);
+    ck_assert_uint_eq(mt_bug_count(), before);
+    for (int i = 0; i < 25; i++)
+        ck_assert_int_eq(guarded(2), -1);
+    ck_assert_uint_eq(mt_bug_count(), before + 25);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -723,6 +745,7 @@ util_suite(void)
     tcase_add_test(tc, test_log_repeat_window);
     tcase_add_test(tc, test_file_atomic);
     tcase_add_test(tc, test_random_hex);
+    tcase_add_test(tc, test_bug);
     tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_utf8_next);
     tcase_add_test(tc, test_utf8_is_valid);
