@@ -5,7 +5,10 @@
 daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/dlattr.c daemon/transfer/dlattr.h \
 	daemon/transfer/rangeset.c daemon/transfer/rangeset.h \
-	daemon/transfer/partfile.c daemon/transfer/partfile.h \
+	daemon/transfer/partfile.h daemon/transfer/partfile_int.h \
+	daemon/transfer/partfile_meta.c daemon/transfer/partfile_fields.c \
+	daemon/transfer/partfile_data.c daemon/transfer/partfile_save.c \
+	daemon/transfer/partfile_verify.c daemon/transfer/partfile_complete.c \
 	daemon/transfer/fdcache.c daemon/transfer/fdcache.h \
 	daemon/transfer/blocksel.c daemon/transfer/blocksel.h \
 	daemon/transfer/shared.c daemon/transfer/shared.h \
@@ -45,16 +48,17 @@ tests_unit_check_blocksel_SOURCES = tests/unit/check_blocksel.c
 tests_unit_check_blocksel_CFLAGS = $(STORAGE_CHECK_CFLAGS)
 tests_unit_check_blocksel_LDADD = $(STORAGE_CHECK_LINK)
 
-# Fuzz target for the metadata parser. partfile.c, fdcache.c, dlattr.c and rangeset.c are
-# compiled into it (with FUZZ_CFLAGS) rather than taken from the daemon
-# library, so libFuzzer sees their coverage.
+# Fuzz target for the metadata parser. partfile_meta.c, dlattr.c and
+# rangeset.c are compiled into it (with FUZZ_CFLAGS) rather than taken
+# from the daemon library, so libFuzzer sees their coverage.
 MT_FUZZ_TARGETS += tests/fuzz/fuzz_partfile_met
 check_PROGRAMS += tests/fuzz/fuzz_partfile_met
 if !FUZZERS
 TESTS += tests/fuzz/fuzz_partfile_met
 endif
 tests_fuzz_fuzz_partfile_met_SOURCES = tests/fuzz/fuzz_partfile_met.c \
-	daemon/transfer/partfile.c daemon/transfer/fdcache.c daemon/transfer/dlattr.c daemon/transfer/rangeset.c $(FUZZ_MAIN)
+	daemon/transfer/partfile_meta.c daemon/transfer/dlattr.c daemon/transfer/rangeset.c \
+	$(FUZZ_MAIN)
 tests_fuzz_fuzz_partfile_met_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/partfile_met"'
 tests_fuzz_fuzz_partfile_met_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) \

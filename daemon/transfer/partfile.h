@@ -1,5 +1,7 @@
 /* partfile.h: the on-disk state of one download: a sparse data file at final
- * offsets plus crash-safe JSON metadata (docs/partfile.md), part checks, move. */
+ * offsets plus crash-safe JSON metadata (docs/partfile.md), part checks, move.
+ * Implemented by partfile_{meta,fields,data,save,verify,complete}.c, which
+ * share partfile_int.h. */
 #ifndef MT_DAEMON_PARTFILE_H
 #define MT_DAEMON_PARTFILE_H
 

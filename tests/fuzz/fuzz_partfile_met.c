@@ -1,5 +1,5 @@
 /* fuzz_partfile_met.c: fuzz target for the part-file metadata parser
- * (daemon/transfer/partfile.c pf_parse_met), which reads files from the disk. */
+ * (daemon/transfer/partfile_meta.c pf_parse_met), which reads files from the disk. */
 #include "config.h"
 
 #include <stdint.h>

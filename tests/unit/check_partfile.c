@@ -1,5 +1,6 @@
-/* check_partfile.c: unit tests for daemon/transfer/partfile.c on real files: round
- * trips, every parser check, crash recovery, verification, completion. */
+/* check_partfile.c: unit tests for the part files (daemon/transfer/partfile.h)
+ * on real files: round trips, every parser check, crash recovery,
+ * verification, completion. */
 #include "config.h"
 
 #include <check.h>
