@@ -1,7 +1,7 @@
 /* peer.c: peer objects, the TCP listener, outgoing connections with their
  * timeouts, the connection budget (per address, incoming and outgoing),
  * the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1) and the
- * dispatch of packets to download.c and upload.c. */
+ * dispatch of packets to the download side (source.c) and upload.c. */
 #include "config.h"
 
 #include "daemon/net/peer.h"

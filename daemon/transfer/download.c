@@ -1,31 +1,25 @@
-/* download.c: downloads and their sources. Each source is a conversation
- * with one peer about one file: file request (§5.3), hash set (§5.4), a
- * place in the peer's upload queue (§5.5), three block requests in flight
- * and the data (§5.6), source exchange (§5.8). Parts are verified and the
- * finished file moved on worker threads (partfile.c). */
+/* download.c: the download queue (download.h): downloads added, paused,
+ * resumed, stopped and deleted, their parts verified and the finished file
+ * moved on worker threads (partfile.h), their metadata saved, storage
+ * trouble and its re-checks, and what the bus hears of it all. Their
+ * sources, the conversations with peers, are source.c's. */
 #include "config.h"
 
 #include "daemon/transfer/download.h"
 #include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
 #include "daemon/core/worker.h"
-#include "daemon/net/net.h"
-#include "daemon/net/resolve.h"
-#include "daemon/transfer/blocksel.h"
 #include "daemon/transfer/category.h"
+#include "daemon/transfer/download_int.h"
 #include "daemon/transfer/finished.h"
-#include "daemon/transfer/rangeset.h"
 #include "daemon/transfer/shared.h"
-#include "ed2k/c2c.h"
+#include "daemon/transfer/source.h"
 #include "ed2k/hash.h"
 #include "ed2k/link.h"
-#include "ed2k/opcodes.h"
-#include "ed2k/text.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +28,6 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
-#define BLOCKS_IN_FLIGHT 3
-#define ASK_TIMEOUT 60          /* seconds for an answer to a file request */
-#define DATA_TIMEOUT 100        /* seconds without data while downloading (§5.10) */
-#define SLOT_STALL_TIMEOUT 30   /* seconds without data for blocks in flight */
-#define MAX_SLOT_STALLS 2       /* new slots asked before the connection is closed */
-#define REASK_INTERVAL 1740     /* 29 minutes (§5.5) */
-#define MIN_UPLOAD_REQ_GAP 600  /* aMule/eMule call faster re-asks aggressive */
-#define NONEEDED_RETRY 600
-#define SX2_INTERVAL 2400       /* ask a peer for sources at most every 40 min */
-#define MAX_FAILURES 10
-#define CORRUPT_BAN_THRESHOLD 2 /* corrupt parts a peer may send before a ban */
-#define MAX_CONTRIBUTORS 32
 /* Storage trouble (a full disk, a write or move refused): the first
  * re-check after IO_RETRY_FIRST seconds, then twice as long each time, up
  * to IO_RETRY_MAX_SPACE while waiting for free space (a cheap statvfs) and
@@ -59,153 +41,7 @@
  * resumes: a few blocks. */
 #define IO_ROOM (4 * ED2K_EMBLOCKSIZE)
 
-typedef enum {
-    SRC_IDLE = 0,   /* waiting for next_ask */
-    SRC_CONNECTING, /* waiting for the peer's connection */
-    SRC_ASKING,     /* file request sent */
-    SRC_HASHSET,    /* hash set requested */
-    SRC_WAIT_SLOT,  /* OP_STARTUPLOADREQ sent */
-    SRC_QUEUED,     /* in the peer's upload queue */
-    SRC_DOWNLOADING,
-    SRC_NO_NEEDED,  /* has nothing we need now */
-} src_state_t;
-
-static const char *const src_state_names[] = {
-    "idle", "connecting", "asking", "hashset", "waiting", "queued", "downloading", "no-needed-parts",
-};
-
-typedef struct block {
-    uint64_t start, end;
-    rangeset_t *got;
-    ed2k_inflater_t *inf;
-} block_t;
-
-typedef struct dl_source dl_source_t;
-
-/* The download side's state of one peer (peer_dl_data). */
-typedef struct dl_peer {
-    dl_source_t *head;   /* this peer's sources, one per download */
-    dl_source_t *active; /* the one talking to the peer now */
-} dl_peer_t;
-
-struct dl_source {
-    download_t *dl;
-    peer_t *peer;
-    dl_source_t *next_in_dl;
-    dl_source_t *next_in_peer;
-    src_state_t state;
-    bool got_name, got_status;
-    bool complete;     /* has the whole file */
-    uint8_t *parts;    /* per ED2K part, when not complete */
-    bool counted;      /* its parts are in the download's availability */
-    uint16_t rank;
-    time_t next_ask, asked_at, upload_req_at, last_data, sx_asked_at;
-    unsigned failures, quick_retries, corrupt, slot_stalls;
-    block_t blocks[BLOCKS_IN_FLIGHT];
-    size_t n_blocks;
-    uint64_t received;
-    /* Blocks asked for in the current slot: an uploader drops a request
-     * for a block it already sent in the session (aMule's AddReqBlock),
-     * so asking for one again takes a new slot. */
-    rangeset_t *slot_asked;
-    uint64_t id; /* unique within the download: blame for corrupt parts */
-};
-
-/* A source that wrote new data into a part. */
-typedef struct contributor {
-    uint64_t src; /* dl_source_t.id */
-    uint32_t ip;
-} contributor_t;
-
-typedef struct part_info {
-    bool verifying;
-    size_t n_contrib;
-    contributor_t contrib[MAX_CONTRIBUTORS];
-    /* After a corrupt part that several peers wrote into, the part is
-     * downloaded again from one source at a time (owner), so a second
-     * failure points at one peer. */
-    bool exclusive;
-    struct dl_source *owner;
-} part_info_t;
-
-struct download {
-    dlq_t *q;
-    partfile_t *pf;
-    char hex[33];
-    dl_source_t *sources;
-    size_t n_sources;
-    uint16_t *availability;
-    part_info_t *parts;
-    size_t n_parts;
-    dl_source_t *hashset_asker;
-    uint64_t next_src_id;
-    bool completing, deleted, saving, failed;
-    bool recovered; /* resumed from disk: data may be there beyond the metadata */
-    char *error;
-    uint32_t dropped[DL_SRC_N_VERDICTS]; /* sources not taken, by verdict */
-    /* Storage trouble: the download is in the error state and does no disk
-     * I/O (its sources are stopped, data still arriving is dropped) until
-     * a re-check at io_retry_at finds the trouble gone. */
-    bool io_error;
-    bool io_move;     /* the move into incoming failed: the re-check retries it */
-    bool io_no_space; /* a full disk: the re-check waits for free space */
-    bool io_stop;     /* its sources are still to be stopped */
-    time_t io_retry_at, io_ok_since; /* monotonic */
-    unsigned io_backoff;             /* seconds */
-    int refs; /* worker jobs in flight */
-    /* speed */
-    uint64_t bytes_tick;
-    double rate;
-};
-
-struct dlq {
-    muleteerd_t *d;
-    download_t **dls;
-    size_t n;
-    time_t last_save;
-    bool io_stops; /* some download has io_stop set */
-};
-
-/* ---------------------------------------------------------------- helpers */
-
-static const struct {
-    const char *key, *reason;
-} src_verdicts[DL_SRC_N_VERDICTS] = {
-    [DL_SRC_ADDED] = { "added", "added" },
-    [DL_SRC_KNOWN] = { "known", "already a source" },
-    [DL_SRC_INVALID] = { "invalid", "address or port 0" },
-    [DL_SRC_LOWID] = { "lowid", "a LowID, and we are not a HighID on its server" },
-    [DL_SRC_LAN] = { "lan", "a LAN or reserved address (filter_lan = yes)" },
-    [DL_SRC_SELF] = { "self", "our own address" },
-    [DL_SRC_BANNED] = { "banned", "its address is under a ban" },
-    [DL_SRC_LIMIT] = { "limit", "max_sources_per_file reached" },
-    [DL_SRC_UNRESOLVED] = { "unresolved", "the host name did not resolve" },
-};
-
-const char *
-dl_src_verdict_key(dl_src_verdict_t v)
-{
-    return v < DL_SRC_N_VERDICTS ? src_verdicts[v].key : "?";
-}
-
-const char *
-dl_src_verdict_reason(dl_src_verdict_t v)
-{
-    return v < DL_SRC_N_VERDICTS ? src_verdicts[v].reason : "?";
-}
-
-static bool
-src_is_drop(dl_src_verdict_t v)
-{
-    return v != DL_SRC_ADDED && v != DL_SRC_KNOWN;
-}
-
-static void
-count_drop(download_t *dl, dl_src_verdict_t v)
-{
-    if (src_is_drop(v) && dl->dropped[v] < UINT32_MAX)
-        dl->dropped[v]++;
-}
+/* ------------------------------------------------------------ the bus */
 
 /* dl_info: what the bus says of the download (its strings are the part
  * file's: valid until it changes). */
@@ -261,170 +97,7 @@ publish_state(const download_t *dl, bus_dl_state_t from)
         bus_publish_dl_state(dl->q->d->bus, &ev);
 }
 
-static void
-block_clear(block_t *b)
-{
-    rangeset_free(b->got);
-    ed2k_inflater_free(b->inf);
-    memset(b, 0, sizeof *b);
-}
-
-static void
-src_drop_blocks(dl_source_t *s)
-{
-    for (size_t i = 0; i < s->n_blocks; i++)
-        block_clear(&s->blocks[i]);
-    s->n_blocks = 0;
-}
-
-static void
-src_remove_block(dl_source_t *s, size_t i)
-{
-    block_clear(&s->blocks[i]);
-    memmove(&s->blocks[i], &s->blocks[i + 1], (s->n_blocks - i - 1) * sizeof s->blocks[0]);
-    s->n_blocks--;
-    memset(&s->blocks[s->n_blocks], 0, sizeof s->blocks[0]);
-}
-
-static void
-avail_update(download_t *dl, dl_source_t *s, int delta)
-{
-    for (size_t i = 0; i < dl->n_parts; i++) {
-        if (!s->complete && (s->parts == NULL || !s->parts[i]))
-            continue;
-        int v = (int)dl->availability[i] + delta;
-        dl->availability[i] = (uint16_t)(v < 0 ? 0 : v > 65535 ? 65535 : v);
-    }
-}
-
-static void
-src_uncount(dl_source_t *s)
-{
-    if (s->counted) {
-        avail_update(s->dl, s, -1);
-        s->counted = false;
-    }
-}
-
-static dl_peer_t *
-dlpeer(peer_t *p, bool create)
-{
-    dl_peer_t *dp = peer_dl_data(p);
-    if (dp == NULL && create) {
-        dp = xcalloc(1, sizeof *dp);
-        peer_set_dl_data(p, dp);
-    }
-    return dp;
-}
-
-/* A source that stops downloading gives up the parts it had to itself. */
-static void
-release_parts(dl_source_t *s)
-{
-    download_t *dl = s->dl;
-    for (size_t i = 0; i < dl->n_parts; i++)
-        if (dl->parts[i].owner == s)
-            dl->parts[i].owner = NULL;
-}
-
-static void
-src_set_state(dl_source_t *s, src_state_t st)
-{
-    if (s->state == SRC_DOWNLOADING && st != SRC_DOWNLOADING)
-        release_parts(s);
-    if (s->state != st)
-        log_debug("download %s: source %s: %s -> %s", s->dl->hex, peer_desc(s->peer),
-                  src_state_names[s->state], src_state_names[st]);
-    s->state = st;
-    dl_peer_t *dp = dlpeer(s->peer, false);
-    if (dp != NULL && dp->active == s &&
-        (st == SRC_IDLE || st == SRC_NO_NEEDED || st == SRC_CONNECTING))
-        dp->active = NULL;
-}
-
-static void
-src_free(dl_source_t *s)
-{
-    download_t *dl = s->dl;
-    if (!dl->deleted) /* a download that leaves loses them all: no word each */
-        bus_publish_src_lost(dl->q->d->bus, &(bus_source_t){ .dl = dl,
-                                                             .ip = peer_ip(s->peer),
-                                                             .port = peer_port(s->peer) });
-    release_parts(s);
-    src_uncount(s);
-    src_drop_blocks(s);
-    if (dl->hashset_asker == s)
-        dl->hashset_asker = NULL;
-    /* unlink from the download */
-    for (dl_source_t **pp = &dl->sources; *pp != NULL; pp = &(*pp)->next_in_dl) {
-        if (*pp == s) {
-            *pp = s->next_in_dl;
-            dl->n_sources--;
-            break;
-        }
-    }
-    /* unlink from the peer */
-    dl_peer_t *dp = dlpeer(s->peer, false);
-    if (dp != NULL) {
-        if (dp->active == s)
-            dp->active = NULL;
-        for (dl_source_t **pp = &dp->head; *pp != NULL; pp = &(*pp)->next_in_peer) {
-            if (*pp == s) {
-                *pp = s->next_in_peer;
-                break;
-            }
-        }
-        if (dp->head == NULL) {
-            free(dp);
-            peer_set_dl_data(s->peer, NULL);
-        }
-    }
-    rangeset_free(s->slot_asked);
-    free(s->parts);
-    free(s);
-}
-
-static dl_source_t *
-src_by_id(download_t *dl, uint64_t id)
-{
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
-        if (s->id == id)
-            return s;
-    return NULL;
-}
-
-static dl_source_t *
-src_of(download_t *dl, peer_t *p)
-{
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
-        if (s->peer == p)
-            return s;
-    return NULL;
-}
-
-/* The source of peer p for the file hash (NULL when p is not one). */
-static dl_source_t *
-src_for_hash(dlq_t *q, peer_t *p, const uint8_t hash[16])
-{
-    download_t *dl = dlq_find(q, hash);
-    return dl != NULL ? src_of(dl, p) : NULL;
-}
-
-/* ban_source: p sent dl what no honest client sends: it stops being a
- * source of dl and its address is banned for peer_ban_time seconds (the
- * connection closes; its other downloads cannot reach it either). */
-static void
-ban_source(download_t *dl, peer_t *p, const char *reason)
-{
-    dl_source_t *s = src_of(dl, p);
-    if (s != NULL) {
-        pf_remove_source(dl->pf, net_ip_to_host(peer_ip(p)), peer_port(p));
-        src_free(s);
-    }
-    peer_ban(p, reason, (int)conf_get_int(dl->q->d->conf, "peer_ban_time"));
-}
-
-static bool
+bool
 dl_is_active(const download_t *dl)
 {
     return !dl->deleted && !dl->completing && !dl->failed && !dl->io_error &&
@@ -432,844 +105,6 @@ dl_is_active(const download_t *dl)
 }
 
 /* Parts of the download this source has and we still lack. */
-static bool
-src_has_needed(const dl_source_t *s)
-{
-    partfile_t *pf = s->dl->pf;
-    size_t n = pf_data_part_count(pf);
-    for (size_t i = 0; i < n; i++) {
-        if (pf_is_part_verified(pf, i))
-            continue;
-        if (s->complete || (s->parts != NULL && s->parts[i]))
-            return true;
-    }
-    return false;
-}
-
-/* ------------------------------------------------------- speaking to a peer */
-
-static void
-send_file_request(dl_source_t *s)
-{
-    download_t *dl = s->dl;
-    peer_t *p = s->peer;
-    struct evbuffer *out = peer_out(p);
-    const ed2k_caps_t *c = peer_caps(p);
-    partfile_t *pf = dl->pf;
-    size_t n_parts = pf_part_count(pf);
-    uint8_t *mine = xcalloc(n_parts, 1);
-    for (size_t i = 0; i < n_parts; i++)
-        mine[i] = pf_is_part_verified(pf, i);
-    uint8_t *bitmap = xcalloc(ed2k_partstatus_bytes(n_parts) + 1, 1);
-    ed2k_partstatus_pack(mine, n_parts, bitmap);
-    ed2k_extinfo_t ext = { 0 };
-    if (c->ext_req_ver >= 1) {
-        /* Always the real bitmap with its count (§5.3). */
-        ext.has_parts = true;
-        ext.parts.count = (uint16_t)n_parts;
-        ext.parts.bitmap = bitmap;
-        if (c->ext_req_ver >= 2) {
-            ext.has_complete_sources = true;
-            size_t complete = 0;
-            for (dl_source_t *o = dl->sources; o != NULL; o = o->next_in_dl)
-                complete += o->complete;
-            ext.complete_sources = (uint16_t)(complete > 65535 ? 65535 : complete);
-        }
-    }
-    /* One-part files have no status request: the answer to the name
-     * request is enough, and the source then has the whole file. */
-    bool want_status = pf_data_part_count(pf) > 1;
-    time_t now = clock_mono_s();
-    mt_error_t *err = NULL;
-    if (c->multipacket || c->ext_multipacket) {
-        ed2k_multipacket_t m = { 0 };
-        memcpy(m.hash, pf_hash(pf), 16);
-        m.ext = c->ext_multipacket;
-        m.size = pf_size(pf);
-        m.req_filename = true;
-        m.extinfo = ext;
-        m.req_status = want_status;
-        /* SX2 only inside the multipacket (aMule drops the standalone form,
-         * §5.8), and not too often. */
-        if (c->sx2 && (s->sx_asked_at == 0 || now - s->sx_asked_at >= SX2_INTERVAL) &&
-            dl->n_sources < (size_t)conf_get_int(dl->q->d->conf, "max_sources_per_file")) {
-            m.req_sources2 = true;
-            m.sx2_version = 4;
-            m.sx2_options = 0;
-            s->sx_asked_at = now;
-        }
-        if (ed2k_multipacket_encode(out, &m, &err) != 0) {
-            log_error("download %s: %s", dl->hex, err->message);
-            mt_error_free(err);
-        }
-    } else {
-        ed2k_requestfilename_encode(out, pf_hash(pf), c->ext_req_ver >= 1 ? &ext : NULL, NULL);
-        if (want_status)
-            ed2k_setreqfileid_encode(out, pf_hash(pf));
-    }
-    free(mine);
-    free(bitmap);
-    s->got_name = false;
-    s->got_status = !want_status;
-    if (!want_status) {
-        s->complete = true;
-        free(s->parts);
-        s->parts = NULL;
-    }
-    s->asked_at = now;
-    src_set_state(s, SRC_ASKING);
-}
-
-static void
-src_start(dl_source_t *s)
-{
-    dl_peer_t *dp = dlpeer(s->peer, true);
-    if (dp->active != NULL && dp->active != s)
-        return; /* the peer is busy with another of our files */
-    dp->active = s;
-    send_file_request(s);
-}
-
-static void
-send_upload_request(dl_source_t *s)
-{
-    time_t now = clock_mono_s();
-    /* An uploader keeps, per client, the blocks it already sent and drops
-     * requests for them (aMule's AddReqBlock). After our crash or a broken
-     * connection it may still hold an old upload session for us, and would
-     * silently ignore the blocks we ask for again. OP_CANCELTRANSFER ends
-     * any such session (harmless when there is none) before we ask. */
-    ed2k_canceltransfer_encode(peer_out(s->peer));
-    ed2k_startuploadreq_encode(peer_out(s->peer), pf_hash(s->dl->pf));
-    s->upload_req_at = now;
-    s->asked_at = now;
-    src_set_state(s, SRC_WAIT_SLOT);
-}
-
-static void schedule_verification(download_t *dl, size_t part, bool speculative);
-
-/* After the file information: hash set, then a place in the queue. */
-static void
-src_proceed(dl_source_t *s)
-{
-    download_t *dl = s->dl;
-    partfile_t *pf = dl->pf;
-    if (!dl_is_active(dl)) {
-        src_set_state(s, SRC_IDLE);
-        s->next_ask = clock_mono_s() + 60;
-        return;
-    }
-    if (pf_size(pf) >= ED2K_PARTSIZE && !pf_has_hashset(pf) &&
-        (dl->hashset_asker == NULL || dl->hashset_asker == s)) {
-        dl->hashset_asker = s;
-        ed2k_hashsetrequest_encode(peer_out(s->peer), pf_hash(pf));
-        s->asked_at = clock_mono_s();
-        src_set_state(s, SRC_HASHSET);
-        return;
-    }
-    if (!src_has_needed(s)) {
-        src_set_state(s, SRC_NO_NEEDED);
-        s->next_ask = clock_mono_s() + NONEEDED_RETRY;
-        return;
-    }
-    send_upload_request(s);
-}
-
-static void
-send_cancel(dl_source_t *s)
-{
-    struct evbuffer *out = peer_out(s->peer);
-    if (out != NULL)
-        ed2k_canceltransfer_encode(out);
-}
-
-/* Builds the union of every source's blocks in flight. */
-static rangeset_t *
-requested_ranges(const download_t *dl)
-{
-    rangeset_t *r = rangeset_new();
-    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
-        for (size_t i = 0; i < s->n_blocks; i++)
-            rangeset_add(r, s->blocks[i].start, s->blocks[i].end);
-    return r;
-}
-
-static void
-request_blocks(dl_source_t *s)
-{
-    download_t *dl = s->dl;
-    partfile_t *pf = dl->pf;
-    if (s->n_blocks >= BLOCKS_IN_FLIGHT || !dl_is_active(dl) || peer_out(s->peer) == NULL)
-        return;
-    rangeset_t *requested = requested_ranges(dl);
-    rangeset_t *mine = rangeset_new();
-    for (size_t i = 0; i < s->n_blocks; i++)
-        rangeset_add(mine, s->blocks[i].start, s->blocks[i].end);
-    /* Parts being verified are off limits, even in the end game: a write
-     * would void a check of what is already on disk (crash recovery). So
-     * are parts another source has to itself after a corruption. */
-    for (size_t i = 0; i < dl->n_parts; i++) {
-        uint64_t ps, pe;
-        part_info_t *pi = &dl->parts[i];
-        bool other_owner = pi->exclusive && pi->owner != NULL && pi->owner != s;
-        if ((pi->verifying || other_owner) && pf_part_range(pf, i, &ps, &pe) == 0 && pe > ps)
-            rangeset_add(mine, ps, pe);
-    }
-    rangeset_t *allowed_again = rangeset_copy(mine);
-    rangeset_add_set(mine, s->slot_asked);
-    blocksel_block_t picked[BLOCKS_IN_FLIGHT];
-    size_t want = BLOCKS_IN_FLIGHT - s->n_blocks;
-    const uint8_t *parts = s->complete ? NULL : s->parts;
-    int n = blocksel_pick_n(pf, requested, parts, dl->availability, false, want, mine, picked);
-    if (n == 0 && s->n_blocks == 0)
-        /* End game: what is left is already asked of others; ask again. */
-        n = blocksel_pick_n(pf, requested, parts, dl->availability, true, want, mine, picked);
-    /* Only blocks this slot already had are left (a corrupt part, a block
-     * given up): the peer would ignore them, so ask for a new slot. */
-    bool new_slot = n == 0 && s->n_blocks == 0 && rangeset_total(s->slot_asked) > 0 &&
-                    blocksel_pick_n(pf, requested, parts, dl->availability, true, 1,
-                                    allowed_again, picked) > 0;
-    rangeset_free(allowed_again);
-    rangeset_free(requested);
-    rangeset_free(mine);
-    if (new_slot) {
-        log_info("download %s: what %s could send was already asked in this slot; "
-                 "asking for a new one",
-                 dl->hex, peer_desc(s->peer));
-        send_upload_request(s); /* cancels this slot first */
-        return;
-    }
-    if (n <= 0) {
-        bool verifying = false;
-        for (size_t i = 0; i < dl->n_parts; i++)
-            verifying |= dl->parts[i].verifying;
-        if (s->n_blocks == 0 && !verifying) {
-            /* Nothing for this source: leave its slot to others. */
-            send_cancel(s);
-            src_set_state(s, SRC_NO_NEEDED);
-            s->next_ask = clock_mono_s() + NONEEDED_RETRY / 4;
-        }
-        return;
-    }
-    ed2k_range_t ranges[BLOCKS_IN_FLIGHT];
-    bool i64 = false;
-    for (int i = 0; i < n; i++) {
-        block_t *b = &s->blocks[s->n_blocks++];
-        b->start = picked[i].start;
-        b->end = picked[i].end;
-        part_info_t *pi = &dl->parts[b->start / ED2K_PARTSIZE];
-        if (pi->exclusive && pi->owner == NULL)
-            pi->owner = s;
-        b->got = rangeset_new();
-        rangeset_add(s->slot_asked, b->start, b->end);
-        ranges[i].start = b->start;
-        ranges[i].end = b->end;
-        if (b->end > 0xFFFFFFFFu)
-            i64 = true;
-    }
-    mt_error_t *err = NULL;
-    if (ed2k_requestparts_encode(peer_out(s->peer), pf_hash(pf), ranges, (size_t)n, i64, &err) !=
-        0) {
-        log_error("download %s: %s", dl->hex, err->message);
-        mt_error_free(err);
-    }
-}
-
-/* --------------------------------------------------------------- receiving */
-
-/* Remembers that s wrote bytes of [start, end) that were not on disk yet
- * (a rewrite of filled bytes changes nothing, so it cannot be to blame). */
-static void
-note_contributor(download_t *dl, const dl_source_t *s, uint64_t start, uint64_t end)
-{
-    if (rangeset_contains(pf_filled(dl->pf), start, end))
-        return;
-    for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
-         part++) {
-        part_info_t *pi = &dl->parts[part];
-        bool known = false;
-        for (size_t i = 0; i < pi->n_contrib; i++)
-            known |= pi->contrib[i].src == s->id;
-        if (!known && pi->n_contrib < MAX_CONTRIBUTORS)
-            pi->contrib[pi->n_contrib++] = (contributor_t){ s->id, peer_ip(s->peer) };
-    }
-}
-
-static void
-check_parts(download_t *dl, uint64_t start, uint64_t end)
-{
-    for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
-         part++)
-        if (pf_is_part_filled(dl->pf, part) && !pf_is_part_verified(dl->pf, part))
-            schedule_verification(dl, part, false);
-}
-
-static void storage_trouble(download_t *dl, const mt_error_t *err, bool move);
-
-/* Writes received data. When the disk refuses it, the download goes into
- * the error state (once: what arrives after that is dropped, never written
- * in part) and the data will be asked for again once the trouble is gone. */
-static int
-write_range(dl_source_t *s, uint64_t offset, const uint8_t *data, size_t len, mt_error_t **err)
-{
-    download_t *dl = s->dl;
-    if (dl->io_error) {
-        mt_error_set(err, MT_ERR_IO, "%s", dl->error);
-        return -1;
-    }
-    note_contributor(dl, s, offset, offset + len);
-    mt_error_t *werr = NULL;
-    if (pf_write(dl->pf, offset, data, len, &werr) != 0) {
-        if (werr->code != MT_ERR_INVALID)
-            storage_trouble(dl, werr, false);
-        mt_error_propagate(err, werr);
-        return -1;
-    }
-    pf_add_downloaded_bytes(dl->pf, len);
-    pf_set_last_activity(dl->pf, time(NULL));
-    s->slot_stalls = 0;
-    s->received += len;
-    dl->bytes_tick += len;
-    s->last_data = clock_mono_s();
-    return 0;
-}
-
-static int
-write_data(dl_source_t *s, block_t *b, uint64_t offset, const uint8_t *data, size_t len,
-           mt_error_t **err)
-{
-    if (offset < b->start || offset + len > b->end || offset + len < offset) {
-        mt_error_set(err, MT_ERR_PROTOCOL, "data outside the requested block");
-        return -1;
-    }
-    if (write_range(s, offset, data, len, err) != 0)
-        return -1;
-    rangeset_add(b->got, offset, offset + len);
-    return 0;
-}
-
-static void
-block_progress(dl_source_t *s, size_t i)
-{
-    download_t *dl = s->dl;
-    block_t *b = &s->blocks[i];
-    uint64_t start = b->start, end = b->end;
-    bool done = rangeset_contains(b->got, start, end) ||
-                rangeset_contains(pf_filled(dl->pf), start, end);
-    if (!done)
-        return;
-    src_remove_block(s, i);
-    check_parts(dl, start, end);
-    if (s->state == SRC_DOWNLOADING)
-        request_blocks(s);
-}
-
-static size_t
-find_block(const dl_source_t *s, uint64_t start, uint64_t end)
-{
-    for (size_t i = 0; i < s->n_blocks; i++)
-        if (start >= s->blocks[i].start && end <= s->blocks[i].end)
-            return i;
-    return SIZE_MAX;
-}
-
-/* Data for no block in flight: the answer to a request the uploader took
- * into a new slot after it ended the old one (the two crossed on the
- * wire), or to a block given up. The uploader will not send it again in
- * this slot, so what the file still needs of it is kept: the gaps, outside
- * parts being verified and parts another source has to itself. */
-static void
-take_unrequested(dl_source_t *s, uint64_t start, const uint8_t *data, size_t len)
-{
-    download_t *dl = s->dl;
-    uint64_t end = start + len;
-    size_t kept = 0;
-    if (!dl_is_active(dl) || end < start || end > pf_size(dl->pf))
-        return;
-    for (uint64_t part = start / ED2K_PARTSIZE; part < dl->n_parts && part * ED2K_PARTSIZE < end;
-         part++) {
-        part_info_t *pi = &dl->parts[part];
-        uint64_t ps, pe;
-        if (pi->verifying || pf_is_part_verified(dl->pf, part) ||
-            (pi->exclusive && pi->owner != s) || pf_part_range(dl->pf, part, &ps, &pe) != 0)
-            continue;
-        uint64_t from = start > ps ? start : ps, to = end < pe ? end : pe, gs, ge;
-        while (from < to && rangeset_first_gap(pf_filled(dl->pf), from, to, &gs, &ge)) {
-            mt_error_t *err = NULL;
-            if (write_range(s, gs, data + (gs - start), (size_t)(ge - gs), &err) != 0) {
-                if (!dl->io_error)
-                    log_error("download %s: %s", dl->hex, err->message);
-                mt_error_free(err);
-                return;
-            }
-            kept += (size_t)(ge - gs);
-            from = ge;
-        }
-    }
-    log_debug("download %s: %s sent unrequested data [%llu,%llu); %zu bytes kept", dl->hex,
-              peer_desc(s->peer), (unsigned long long)start, (unsigned long long)end, kept);
-    if (kept == 0)
-        return;
-    for (size_t i = s->n_blocks; i-- > 0;)
-        if (rangeset_contains(pf_filled(dl->pf), s->blocks[i].start, s->blocks[i].end))
-            src_remove_block(s, i);
-    check_parts(dl, start, end);
-    if (s->state == SRC_DOWNLOADING)
-        request_blocks(s);
-}
-
-static int
-on_sendingpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error_t **err)
-{
-    ed2k_sendingpart_t sp;
-    if (ed2k_sendingpart_decode(pkt->payload, pkt->len, i64, &sp, err) != 0)
-        return -1;
-    dl_source_t *s = src_for_hash(q, p, sp.hash);
-    if (s != NULL && sp.end > pf_size(s->dl->pf)) {
-        /* Data for a block we never asked for is possible (a request that
-         * crossed the end of a slot); data past the end of the file is
-         * not: nobody asked for it. */
-        ban_source(s->dl, p, "sent data past the end of the file");
-        return 1;
-    }
-    if (s == NULL || s->state != SRC_DOWNLOADING)
-        return 1; /* late data after a cancel: ignore */
-    size_t i = find_block(s, sp.start, sp.end);
-    if (i == SIZE_MAX) {
-        take_unrequested(s, sp.start, sp.data, sp.len);
-        return 1;
-    }
-    mt_error_t *werr = NULL;
-    if (write_data(s, &s->blocks[i], sp.start, sp.data, sp.len, &werr) != 0) {
-        if (!s->dl->io_error)
-            log_error("download %s: %s", s->dl->hex, werr->message);
-        mt_error_free(werr);
-        return 1;
-    }
-    block_progress(s, i);
-    return 1;
-}
-
-typedef struct {
-    dl_source_t *s;
-    block_t *b;
-    bool failed; /* writing failed: the error is ours, not the peer's */
-} sink_ctx_t;
-
-static int
-inflate_sink(void *ctx, uint64_t offset, const uint8_t *data, size_t len, mt_error_t **err)
-{
-    sink_ctx_t *c = ctx;
-    int rc = write_data(c->s, c->b, offset, data, len, err);
-    c->failed = rc != 0;
-    return rc;
-}
-
-static int
-on_compressedpart(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_error_t **err)
-{
-    ed2k_compressedpart_t cp;
-    if (ed2k_compressedpart_decode(pkt->payload, pkt->len, i64, &cp, err) != 0)
-        return -1;
-    dl_source_t *s = src_for_hash(q, p, cp.hash);
-    if (s != NULL && cp.start >= pf_size(s->dl->pf)) {
-        ban_source(s->dl, p, "sent data past the end of the file");
-        return 1;
-    }
-    if (s == NULL || s->state != SRC_DOWNLOADING)
-        return 1;
-    size_t i;
-    for (i = 0; i < s->n_blocks; i++)
-        if (s->blocks[i].start == cp.start)
-            break;
-    if (i == s->n_blocks)
-        return 1;
-    block_t *b = &s->blocks[i];
-    if (b->inf == NULL)
-        b->inf = ed2k_inflater_new(b->start, cp.packed_size, (size_t)(b->end - b->start));
-    sink_ctx_t ctx = { s, b, false };
-    mt_error_t *ierr = NULL;
-    if (ed2k_inflater_feed(b->inf, cp.data, cp.len, inflate_sink, &ctx, &ierr) != 0 &&
-        !ctx.failed) {
-        /* A stream that inflates beyond the block, does not inflate, or
-         * does not end where it says: no honest client sends one (each
-         * block is one zlib stream, §5.6), and asking again would get the
-         * same, for ever. aMule only ignores the rest of such a stream;
-         * Muleteer drops and bans the peer, as for corrupt parts. */
-        char *why = xasprintf("sent a bad compressed block (%s)", ierr->message);
-        mt_error_free(ierr);
-        ban_source(s->dl, p, why);
-        free(why);
-        return 1;
-    }
-    if (ierr != NULL) {
-        /* Writing failed: drop the block and ask for it again. */
-        log_info("download %s: compressed block from %s dropped: %s", s->dl->hex, peer_desc(p),
-                 ierr->message);
-        mt_error_free(ierr);
-        src_remove_block(s, i);
-        request_blocks(s);
-        return 1;
-    }
-    if (ed2k_inflater_is_done(b->inf)) {
-        ed2k_inflater_free(b->inf);
-        b->inf = NULL;
-        if (!rangeset_contains(b->got, b->start, b->end) &&
-            !rangeset_contains(pf_filled(s->dl->pf), b->start, b->end)) {
-            /* The stream ended short of the block; ask for the rest. */
-            src_remove_block(s, i);
-            request_blocks(s);
-            return 1;
-        }
-    }
-    block_progress(s, i);
-    return 1;
-}
-
-static void
-set_parts(dl_source_t *s, const ed2k_partstatus_t *ps)
-{
-    download_t *dl = s->dl;
-    src_uncount(s);
-    free(s->parts);
-    s->parts = NULL;
-    if (ps->count == 0) {
-        s->complete = true;
-    } else {
-        s->complete = false;
-        s->parts = xcalloc(dl->n_parts, 1);
-        ed2k_partstatus_unpack(ps->bitmap, ps->count, s->parts);
-        bool all = true;
-        for (size_t i = 0; i < pf_data_part_count(dl->pf); i++)
-            all &= s->parts[i] != 0;
-        s->complete = all;
-    }
-    avail_update(dl, s, +1);
-    s->counted = true;
-}
-
-static int
-take_status(dl_source_t *s, const ed2k_partstatus_t *ps, mt_error_t **err)
-{
-    if (ed2k_partstatus_check(ps, pf_size(s->dl->pf), "file status", err) != 0)
-        return -1;
-    set_parts(s, ps);
-    s->got_status = true;
-    return 0;
-}
-
-static void
-take_name(dl_source_t *s, const uint8_t *name, size_t len)
-{
-    (void)name;
-    (void)len; /* the name of our download comes from the link */
-    s->got_name = true;
-}
-
-static void
-maybe_proceed(dl_source_t *s)
-{
-    if (s->state == SRC_ASKING && s->got_name && s->got_status) {
-        if (s->complete && !s->counted) {
-            avail_update(s->dl, s, +1);
-            s->counted = true;
-        }
-        src_proceed(s);
-    }
-}
-
-static void
-add_sx_sources(download_t *dl, const ed2k_answersources_t *as)
-{
-    size_t added = 0, dropped = 0;
-    for (size_t i = 0; i < as->count; i++) {
-        uint32_t id = as->sources[i].id;
-        if (as->version >= 3)
-            id = ed2k_c2c_id_from_hybrid(id);
-        dl_src_verdict_t v = DL_SRC_LOWID; /* a LowID needs a server callback */
-        if (!net_is_lowid(id))
-            v = dl_add_source(dl, id, as->sources[i].port);
-        else
-            count_drop(dl, v);
-        added += v == DL_SRC_ADDED;
-        dropped += src_is_drop(v);
-    }
-    if (added > 0)
-        log_info("download %s: %zu new source(s) by source exchange", dl->hex, added);
-    if (dropped > 0)
-        log_debug("download %s: %zu source(s) from source exchange dropped (see sources_dropped)",
-                  dl->hex, dropped);
-}
-
-static void src_closed(dl_source_t *s, bool data_flowed);
-static void apply_io_stops(dlq_t *q);
-
-/* After a data packet: a download whose disk refused the data stops its
- * sources now (not while the packet was being taken apart: a compressed
- * block's inflater was still running). */
-static int
-after_data(dlq_t *q, int rc)
-{
-    if (q->io_stops)
-        apply_io_stops(q);
-    return rc;
-}
-
-/* on_packet: a packet of the download side (peer_handler_t). */
-static int
-on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
-{
-    dlq_t *q = ctx;
-    dl_peer_t *dp = dlpeer(p, false);
-    dl_source_t *act = dp != NULL ? dp->active : NULL;
-    uint8_t hash[16];
-    dl_source_t *s;
-
-    if (pkt->proto == ED2K_PROTO_EDONKEY) {
-        switch (pkt->opcode) {
-        case ED2K_OP_REQFILENAMEANSWER: {
-            ed2k_reqfilenameanswer_t a;
-            if (ed2k_reqfilenameanswer_decode(pkt->payload, pkt->len, &a, err) != 0)
-                return -1;
-            if ((s = src_for_hash(q, p, a.hash)) != NULL && s->state == SRC_ASKING) {
-                take_name(s, a.name, a.name_len);
-                maybe_proceed(s);
-            }
-            return 1;
-        }
-        case ED2K_OP_FILESTATUS: {
-            ed2k_filestatus_t fs;
-            if (ed2k_filestatus_decode(pkt->payload, pkt->len, &fs, err) != 0)
-                return -1;
-            if ((s = src_for_hash(q, p, fs.hash)) == NULL)
-                return 1;
-            if (take_status(s, &fs.status, err) != 0)
-                return -1;
-            maybe_proceed(s);
-            return 1;
-        }
-        case ED2K_OP_FILEREQANSNOFIL:
-            if (ed2k_filereqansnofil_decode(pkt->payload, pkt->len, hash, err) != 0)
-                return -1;
-            if ((s = src_for_hash(q, p, hash)) != NULL) {
-                log_info("download %s: %s does not have the file", s->dl->hex, peer_desc(p));
-                pf_remove_source(s->dl->pf, net_ip_to_host(peer_ip(p)), peer_port(p));
-                src_free(s);
-            }
-            return 1;
-        case ED2K_OP_HASHSETANSWER: {
-            ed2k_hashsetanswer_t hs;
-            if (ed2k_hashsetanswer_decode(pkt->payload, pkt->len, &hs, err) != 0)
-                return -1;
-            if ((s = src_for_hash(q, p, hs.hash)) == NULL || s->state != SRC_HASHSET)
-                return 1;
-            download_t *dl = s->dl;
-            if (ed2k_hashsetanswer_verify(&hs, pf_size(dl->pf), err) != 0 ||
-                pf_set_hashset(dl->pf, (const uint8_t(*)[16])hs.hashes, hs.count, err) != 0)
-                return -1;
-            dl->hashset_asker = NULL;
-            log_info("download %s: hash set received from %s", dl->hex, peer_desc(p));
-            /* Parts already on disk can be checked now; after a restart,
-             * also what was written after the last save. */
-            for (size_t i = 0; i < pf_data_part_count(dl->pf); i++)
-                if (!pf_is_part_verified(dl->pf, i) &&
-                    (dl->recovered || pf_is_part_filled(dl->pf, i)))
-                    schedule_verification(dl, i, !pf_is_part_filled(dl->pf, i));
-            src_proceed(s);
-            return 1;
-        }
-        case ED2K_OP_ACCEPTUPLOADREQ:
-            s = act;
-            if (s == NULL && dp != NULL)
-                for (dl_source_t *o = dp->head; o != NULL; o = o->next_in_peer)
-                    if (o->state == SRC_QUEUED || o->state == SRC_WAIT_SLOT)
-                        s = o;
-            if (s == NULL || !dl_is_active(s->dl) || !src_has_needed(s)) {
-                ed2k_canceltransfer_encode(peer_out(p));
-                return 1;
-            }
-            dp->active = s;
-            log_info("download %s: %s gave us an upload slot", s->dl->hex, peer_desc(p));
-            src_set_state(s, SRC_DOWNLOADING);
-            s->last_data = clock_mono_s();
-            rangeset_clear(s->slot_asked);
-            request_blocks(s);
-            return 1;
-        case ED2K_OP_QUEUERANK: {
-            uint32_t rank;
-            if (ed2k_queuerank_decode(pkt->payload, pkt->len, &rank, err) != 0)
-                return -1;
-            if (act != NULL && act->state == SRC_WAIT_SLOT) {
-                act->rank = (uint16_t)(rank > 65535 ? 65535 : rank);
-                act->next_ask = clock_mono_s() + REASK_INTERVAL;
-                src_set_state(act, SRC_QUEUED);
-            }
-            return 1;
-        }
-        case ED2K_OP_OUTOFPARTREQS:
-            if (act != NULL && act->state == SRC_DOWNLOADING) {
-                src_drop_blocks(act);
-                act->next_ask = clock_mono_s() + REASK_INTERVAL;
-                src_set_state(act, SRC_QUEUED);
-            }
-            return 1;
-        case ED2K_OP_SENDINGPART:
-            return after_data(q, on_sendingpart(q, p, pkt, false, err));
-        }
-        return 0;
-    }
-
-    switch (pkt->opcode) {
-    case ED2K_OP_MULTIPACKETANSWER: {
-        ed2k_multipacket_answer_t a;
-        if (ed2k_multipacket_answer_decode(pkt->payload, pkt->len, &a, err) != 0)
-            return -1;
-        if ((s = src_for_hash(q, p, a.hash)) == NULL || s->state != SRC_ASKING)
-            return 1;
-        if (a.has_name)
-            take_name(s, a.name, a.name_len);
-        if (a.has_status && take_status(s, &a.status, err) != 0)
-            return -1;
-        if (a.has_aich && pf_aich_root(s->dl->pf) == NULL)
-            pf_set_aich_root(s->dl->pf, a.aich);
-        maybe_proceed(s);
-        return 1;
-    }
-    case ED2K_OP_QUEUERANKING: {
-        uint16_t rank;
-        if (ed2k_queueranking_decode(pkt->payload, pkt->len, &rank, err) != 0)
-            return -1;
-        if (act != NULL && (act->state == SRC_WAIT_SLOT || act->state == SRC_QUEUED)) {
-            act->rank = rank;
-            act->next_ask = clock_mono_s() + REASK_INTERVAL;
-            src_set_state(act, SRC_QUEUED);
-            log_debug("download %s: queued at %s, rank %u", act->dl->hex, peer_desc(p), rank);
-        }
-        return 1;
-    }
-    case ED2K_OP_SENDINGPART_I64:
-        return after_data(q, on_sendingpart(q, p, pkt, true, err));
-    case ED2K_OP_COMPRESSEDPART:
-        return after_data(q, on_compressedpart(q, p, pkt, false, err));
-    case ED2K_OP_COMPRESSEDPART_I64:
-        return after_data(q, on_compressedpart(q, p, pkt, true, err));
-    case ED2K_OP_ANSWERSOURCES2:
-    case ED2K_OP_ANSWERSOURCES: {
-        ed2k_answersources_t as;
-        int rc = pkt->opcode == ED2K_OP_ANSWERSOURCES2
-                     ? ed2k_answersources2_decode(pkt->payload, pkt->len, &as, err)
-                     : ed2k_answersources_decode(pkt->payload, pkt->len, peer_caps(p)->sx1_ver, &as,
-                                                 err);
-        if (rc != 0)
-            return -1;
-        download_t *dl = dlq_find(q, as.hash);
-        log_debug("%s answered source exchange (v%u) with %zu source(s)", peer_desc(p),
-                  (unsigned)as.version, as.count);
-        if (dl != NULL && src_of(dl, p) != NULL)
-            add_sx_sources(dl, &as);
-        ed2k_answersources_clear(&as);
-        return 1;
-    }
-    case ED2K_OP_AICHFILEHASHANS:
-        return 1;
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------- connection events */
-
-static void
-on_peer_ready(void *ctx, peer_t *p)
-{
-    (void)ctx;
-    dl_peer_t *dp = dlpeer(p, false);
-    if (dp == NULL)
-        return;
-    /* A source that was waiting for this connection, or any idle one whose
-     * time has come, starts its conversation. A queued source waits: the
-     * peer connected to give it a slot (OP_ACCEPTUPLOADREQ follows). */
-    dl_source_t *pick = NULL;
-    for (dl_source_t *s = dp->head; s != NULL; s = s->next_in_peer) {
-        if (!dl_is_active(s->dl))
-            continue;
-        if (s->state == SRC_CONNECTING) {
-            pick = s;
-            break;
-        }
-        if (pick == NULL && s->state == SRC_IDLE && clock_mono_s() >= s->next_ask)
-            pick = s;
-    }
-    if (pick != NULL) {
-        pick->failures = 0;
-        src_start(pick);
-    }
-    for (dl_source_t *s = dp->head; s != NULL; s = s->next_in_peer)
-        if (s->state == SRC_CONNECTING && s != pick)
-            src_set_state(s, SRC_IDLE);
-}
-
-static void
-src_closed(dl_source_t *s, bool data_flowed)
-{
-    time_t now = clock_mono_s();
-    src_drop_blocks(s);
-    if (s->dl->hashset_asker == s)
-        s->dl->hashset_asker = NULL;
-    switch (s->state) {
-    case SRC_QUEUED:
-        return; /* still in their queue; re-ask on schedule */
-    case SRC_CONNECTING:
-        s->failures++;
-        s->next_ask = now + (time_t)(30u << (s->failures < 6 ? s->failures : 6));
-        break;
-    case SRC_DOWNLOADING:
-    case SRC_WAIT_SLOT:
-        /* Reconnect soon, but not so often that the peer calls us
-         * aggressive (§5.5): two quick retries, then its schedule. */
-        if (data_flowed && s->quick_retries < 2) {
-            s->quick_retries++;
-            s->next_ask = now + 10;
-        } else {
-            s->failures++;
-            s->next_ask = s->upload_req_at + MIN_UPLOAD_REQ_GAP;
-            if (s->next_ask < now + 30)
-                s->next_ask = now + 30;
-        }
-        break;
-    case SRC_NO_NEEDED:
-        return;
-    default:
-        s->failures++;
-        s->next_ask = now + 60;
-        break;
-    }
-    src_set_state(s, SRC_IDLE);
-}
-
-static void
-on_peer_closed(void *ctx, peer_t *p, const char *reason)
-{
-    (void)ctx;
-    dl_peer_t *dp = dlpeer(p, false);
-    if (dp == NULL)
-        return;
-    dl_source_t *next;
-    for (dl_source_t *s = dp->head; s != NULL; s = next) {
-        next = s->next_in_peer;
-        bool flowed = s->state == SRC_DOWNLOADING && s->received > 0;
-        if (s->state != SRC_IDLE && s->state != SRC_NO_NEEDED && s->state != SRC_QUEUED)
-            log_debug("download %s: lost %s: %s", s->dl->hex, peer_desc(p), reason);
-        src_closed(s, flowed);
-        if (s->failures >= MAX_FAILURES) {
-            log_info("download %s: dropping source %s after %u failures", s->dl->hex,
-                     peer_desc(p), s->failures);
-            src_free(s);
-        }
-    }
-    dp = dlpeer(p, false);
-    if (dp != NULL)
-        dp->active = NULL;
-}
 
 /* ------------------------------------------------------------ verification */
 
@@ -1285,53 +120,6 @@ verify_run(void *arg)
 {
     verify_ctx_t *c = arg;
     pf_verify_run(c->job);
-}
-
-/* A corrupt part. When one peer wrote all of it, that peer loses trust,
- * and one that does it again (CORRUPT_BAN_THRESHOLD parts) is banned and
- * dropped as a source. When several did, nobody can be blamed yet (Muleteer
- * has no AICH recovery): the part is downloaded again from a single source,
- * so that a second failure has one author. */
-static void
-punish(download_t *dl, size_t part)
-{
-    part_info_t *pi = &dl->parts[part];
-    if (pi->n_contrib > 1) {
-        log_info("download %s: %zu peers wrote into corrupt part %zu; it goes to one source "
-                 "next time",
-                 dl->hex, pi->n_contrib, part);
-        pi->exclusive = true;
-        pi->owner = NULL;
-        pi->n_contrib = 0;
-        /* Blocks of it still in flight would make a second author. */
-        uint64_t ps, pe;
-        if (pf_part_range(dl->pf, part, &ps, &pe) == 0)
-            for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
-                for (size_t i = s->n_blocks; i-- > 0;)
-                    if (s->blocks[i].start < pe && s->blocks[i].end > ps)
-                        src_remove_block(s, i);
-        return;
-    }
-    peer_t *ban = NULL;
-    if (pi->n_contrib == 1 && src_by_id(dl, pi->contrib[0].src) == NULL)
-        log_info("download %s: the peer that sent corrupt part %zu is no longer a source",
-                 dl->hex, part);
-    for (dl_source_t *s = dl->sources; s != NULL && pi->n_contrib == 1; s = s->next_in_dl) {
-        if (s->id != pi->contrib[0].src)
-            continue;
-        s->corrupt++;
-        log_info("download %s: %s sent corrupt part %zu (%u so far)", dl->hex, peer_desc(s->peer),
-                 part, s->corrupt);
-        if (s->corrupt >= CORRUPT_BAN_THRESHOLD)
-            ban = s->peer;
-        break;
-    }
-    pi->n_contrib = 0;
-    pi->owner = NULL;
-    /* Act after the walk: banning closes connections, which changes the
-     * source lists. */
-    if (ban != NULL)
-        ban_source(dl, ban, "sent corrupt data");
 }
 
 static void
@@ -1354,9 +142,7 @@ verify_done(void *arg, int cancelled)
                 pf_add_downloaded_bytes(dl->pf, pf_done_bytes(dl->pf) - done_before);
             bus_publish_dl_part_verified(dl->q->d->bus,
                                          &(bus_dl_part_t){ .dl = dl, .part = part, .ok = true });
-            dl->parts[part].n_contrib = 0;
-            dl->parts[part].exclusive = false;
-            dl->parts[part].owner = NULL;
+            src_clear_blame(dl, part);
             log_info("download %s: part %zu verified%s", dl->hex, part,
                      pf_verify_is_speculative(c->job) ? " (found complete on disk)" : "");
             break;
@@ -1364,11 +150,11 @@ verify_done(void *arg, int cancelled)
             log_warn("download %s: part %zu is corrupt; downloading it again", dl->hex, part);
             bus_publish_dl_part_verified(dl->q->d->bus,
                                          &(bus_dl_part_t){ .dl = dl, .part = part, .ok = false });
-            punish(dl, part);
+            src_blame_corrupt(dl, part);
             break;
         case PF_VERIFY_UNCHANGED:
             if (!pf_verify_is_speculative(c->job))
-                schedule_verification(dl, part, false);
+                dl_schedule_verification(dl, part, false);
             break;
         case PF_VERIFY_ERROR:
             log_error("download %s: cannot verify part %zu: %s", dl->hex, part,
@@ -1381,8 +167,8 @@ verify_done(void *arg, int cancelled)
     download_release(dl);
 }
 
-static void
-schedule_verification(download_t *dl, size_t part, bool speculative)
+void
+dl_schedule_verification(download_t *dl, size_t part, bool speculative)
 {
     if (part >= dl->n_parts || dl->parts[part].verifying || dl->deleted)
         return;
@@ -1430,7 +216,7 @@ complete_done(void *arg, int cancelled)
          * directory): it stays complete in the temporary directory, and the
          * move is tried again once the trouble looks gone. */
         dl->completing = false;
-        storage_trouble(dl, c->err, true);
+        dl_storage_trouble(dl, c->err, true);
     } else if (c->rc != 0) {
         log_error("download %s: completing failed: %s", dl->hex, c->err->message);
         bus_dl_state_t from = bus_state(dl);
@@ -1477,13 +263,7 @@ maybe_complete(download_t *dl)
 {
     if (dl->completing || dl->deleted || dl->failed || dl->io_error || !pf_is_complete(dl->pf))
         return;
-    /* Free the peers' slots first. */
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        if (s->state == SRC_DOWNLOADING || s->state == SRC_WAIT_SLOT || s->state == SRC_QUEUED)
-            send_cancel(s);
-        src_drop_blocks(s);
-        src_set_state(s, SRC_IDLE);
-    }
+    src_stop_all(dl); /* free the peers' slots first */
     pf_set_completed_at(dl->pf, time(NULL));
     pf_save_now(dl->pf, NULL);
     muleteerd_t *d = dl->q->d;
@@ -1526,7 +306,7 @@ save_done(void *arg, int cancelled)
         /* The metadata cannot be written (the previous save stays on
          * disk): no more data is taken until it can. */
         if (c->err != NULL)
-            storage_trouble(dl, c->err, false);
+            dl_storage_trouble(dl, c->err, false);
     }
     pf_save_job_free(c->job);
     mt_error_free(c->err);
@@ -1552,8 +332,6 @@ save_async(download_t *dl)
 
 /* -------------------------------------------------------- storage trouble */
 
-static void stop_sources(download_t *dl);
-
 static unsigned
 io_next_backoff(const download_t *dl)
 {
@@ -1567,8 +345,8 @@ io_next_backoff(const download_t *dl)
  * state with err's message, which the control socket, the downloads table
  * and /api/v2 show, and does no more disk I/O until io_recheck. Logged
  * once. */
-static void
-storage_trouble(download_t *dl, const mt_error_t *err, bool move)
+void
+dl_storage_trouble(download_t *dl, const mt_error_t *err, bool move)
 {
     if (dl->io_error || dl->deleted)
         return;
@@ -1594,14 +372,14 @@ storage_trouble(download_t *dl, const mt_error_t *err, bool move)
 }
 
 /* Stops the sources of downloads that ran into storage trouble. */
-static void
-apply_io_stops(dlq_t *q)
+void
+dlq_apply_io_stops(dlq_t *q)
 {
     q->io_stops = false;
     for (size_t i = 0; i < q->n; i++) {
         if (q->dls[i]->io_stop) {
             q->dls[i]->io_stop = false;
-            stop_sources(q->dls[i]);
+            src_stop_all(q->dls[i]);
         }
     }
 }
@@ -1635,12 +413,8 @@ leave_trouble(download_t *dl)
     dl->io_ok_since = clock_mono_s();
     free(dl->error);
     dl->error = NULL;
-    if (dl->io_move)
-        return;
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        s->next_ask = 0;
-        s->failures = 0;
-    }
+    if (!dl->io_move)
+        src_ask_again(dl);
 }
 
 /* clear_trouble: leave_trouble, told to the bus. */
@@ -1710,8 +484,7 @@ download_new(dlq_t *q, partfile_t *pf)
 static void
 download_free(download_t *dl)
 {
-    while (dl->sources != NULL)
-        src_free(dl->sources);
+    src_free_all(dl);
     pf_free(dl->pf);
     free(dl->availability);
     free(dl->parts);
@@ -1740,12 +513,8 @@ dl_remove(download_t *dl)
             break;
         }
     }
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        if (s->state == SRC_DOWNLOADING || s->state == SRC_WAIT_SLOT || s->state == SRC_QUEUED)
-            send_cancel(s);
-    }
-    while (dl->sources != NULL)
-        src_free(dl->sources);
+    src_cancel_slots(dl);
+    src_free_all(dl);
     dl->deleted = true;
     if (dl->refs == 0)
         download_free(dl);
@@ -1784,21 +553,8 @@ dlq_new(muleteerd_t *d)
     q->last_save = clock_mono_s();
     bus_on_cat_changed(d->bus, on_cat_changed, q);
     bus_on_cat_removed(d->bus, on_cat_removed, q);
-    peer_mgr_add_handler(d->peers, &(peer_handler_t){ .ready = on_peer_ready,
-                                                      .closed = on_peer_closed,
-                                                      .packet = on_packet,
-                                                      .ctx = q });
+    src_attach(q);
     return q;
-}
-
-static void
-restore_sources(download_t *dl)
-{
-    for (size_t i = 0; i < pf_source_count(dl->pf); i++) {
-        pf_source_t src;
-        if (pf_get_source(dl->pf, i, &src))
-            dl_add_source(dl, net_ip_from_host(src.ip), src.port);
-    }
 }
 
 static void
@@ -1811,13 +567,13 @@ loaded_cb(partfile_t *pf, void *ctx)
     }
     download_t *dl = download_new(q, pf);
     dl->recovered = true;
-    restore_sources(dl);
+    src_restore(dl);
     /* Crash recovery: whatever is on disk for a part that is not verified
      * is checked against the part hash rather than trusted or discarded. */
     size_t n = pf_data_part_count(pf);
     for (size_t i = 0; i < n; i++)
         if (!pf_is_part_verified(pf, i))
-            schedule_verification(dl, i, !pf_is_part_filled(pf, i));
+            dl_schedule_verification(dl, i, !pf_is_part_filled(pf, i));
     log_info("download %s: resumed \"%s\" (%llu of %llu bytes verified, %zu sources)", dl->hex,
              pf_name(pf), (unsigned long long)pf_verified_bytes(pf),
              (unsigned long long)pf_size(pf), dl->n_sources);
@@ -1851,9 +607,7 @@ dlq_shutdown(dlq_t *q)
 {
     for (size_t i = 0; i < q->n; i++) {
         download_t *dl = q->dls[i];
-        for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
-            if (s->state == SRC_DOWNLOADING)
-                send_cancel(s);
+        src_cancel_downloading(dl);
         mt_error_t *err = NULL;
         if (!dl->deleted && pf_save_now(dl->pf, &err) != 0) {
             log_error("download %s: cannot save: %s", dl->hex, err->message);
@@ -1877,70 +631,6 @@ dlq_free(dlq_t *q)
     }
     free(q->dls);
     free(q);
-}
-
-static void
-source_tick(dl_source_t *s, time_t now)
-{
-    download_t *dl = s->dl;
-    switch (s->state) {
-    case SRC_IDLE:
-    case SRC_NO_NEEDED:
-    case SRC_QUEUED:
-        if (now < s->next_ask || !dl_is_active(dl))
-            return;
-        if (s->state == SRC_QUEUED && now - s->upload_req_at < MIN_UPLOAD_REQ_GAP)
-            return;
-        if (peer_is_ready(s->peer)) {
-            dl_peer_t *dp = dlpeer(s->peer, true);
-            if (dp->active == NULL || dp->active == s)
-                src_start(s);
-        } else if (peer_state(s->peer) == PEER_DISCONNECTED) {
-            if (peer_connect(s->peer) == 0) {
-                src_set_state(s, SRC_CONNECTING);
-            } else {
-                s->next_ask = now + 20;
-            }
-        }
-        return;
-    case SRC_CONNECTING:
-        if (peer_state(s->peer) == PEER_DISCONNECTED)
-            src_closed(s, false);
-        return;
-    case SRC_ASKING:
-    case SRC_HASHSET:
-    case SRC_WAIT_SLOT:
-        if (now - s->asked_at > ASK_TIMEOUT)
-            peer_close(s->peer, "no answer to our request");
-        return;
-    case SRC_DOWNLOADING:
-        /* An uploader that lost our requests (they crossed the end of a
-         * slot, or it holds an old session for us) sends nothing more in
-         * this slot: a new one clears that, and the connection goes when
-         * new slots do not help either. */
-        if (s->n_blocks > 0 && now - s->last_data > SLOT_STALL_TIMEOUT &&
-            s->slot_stalls < MAX_SLOT_STALLS) {
-            s->slot_stalls++;
-            log_info("download %s: no data from %s for %d s in this slot; asking for a new one",
-                     dl->hex, peer_desc(s->peer), SLOT_STALL_TIMEOUT);
-            src_drop_blocks(s);
-            send_upload_request(s); /* cancels the slot first */
-        } else if (s->n_blocks > 0 && now - s->last_data > SLOT_STALL_TIMEOUT) {
-            log_info("download %s: no data from %s in %u slots; reconnecting", dl->hex,
-                     peer_desc(s->peer), s->slot_stalls + 1);
-            s->slot_stalls = 0;
-            send_cancel(s);
-            peer_close(s->peer, "download timed out");
-        } else if (now - s->last_data > DATA_TIMEOUT) {
-            log_info("download %s: no data from %s for %d s; reconnecting", dl->hex,
-                     peer_desc(s->peer), DATA_TIMEOUT);
-            send_cancel(s);
-            peer_close(s->peer, "download timed out");
-        } else if (s->n_blocks < BLOCKS_IN_FLIGHT) {
-            request_blocks(s);
-        }
-        return;
-    }
 }
 
 void
@@ -1977,7 +667,7 @@ dlq_tick(dlq_t *q)
             }
     }
     if (q->io_stops)
-        apply_io_stops(q);
+        dlq_apply_io_stops(q);
     /* speed: exponential average over about 5 s; the downloads that
      * received data this tick go to the bus */
     const download_t **grew = xcalloc(q->n + 1, sizeof *grew);
@@ -1996,11 +686,7 @@ dlq_tick(dlq_t *q)
         download_t *dl = q->dls[i];
         if (dl->io_error && now >= dl->io_retry_at)
             io_recheck(dl, now);
-        dl_source_t *next;
-        for (dl_source_t *s = dl->sources; s != NULL; s = next) {
-            next = s->next_in_dl;
-            source_tick(s, now);
-        }
+        src_tick(dl, now);
         if (i < q->n && q->dls[i] == dl) {
             maybe_complete(dl);
             if (save)
@@ -2014,10 +700,7 @@ dlq_tick(dlq_t *q)
 download_t *
 dlq_find(const dlq_t *q, const uint8_t hash[16])
 {
-    for (size_t i = 0; i < q->n; i++)
-        if (memcmp(pf_hash(q->dls[i]->pf), hash, 16) == 0)
-            return q->dls[i];
-    return NULL;
+    return dlq_lookup(q, hash);
 }
 
 download_t *
@@ -2050,106 +733,6 @@ dlq_rate(const dlq_t *q)
     return (uint64_t)r;
 }
 
-/* The verdict on ip:port as a source of dl, before anything changes. */
-static dl_src_verdict_t
-src_verdict(const download_t *dl, uint32_t ip, uint16_t port)
-{
-    muleteerd_t *d = dl->q->d;
-    bool lowid = net_is_lowid(ip);
-    if (port == 0 || ip == 0)
-        return DL_SRC_INVALID;
-    /* A LowID is reached through a callback from the server we are on
-     * (§3.6): only while we are a HighID there, and never kept across
-     * sessions (the server gives it another LowID next time). */
-    if (lowid && (d->server_ip == 0 || net_is_lowid(d->client_id) || ip == d->client_id))
-        return DL_SRC_LOWID;
-    if (!lowid && conf_get_bool(d->conf, "filter_lan") && (net_is_reserved(ip) || net_is_lan(ip)))
-        return DL_SRC_LAN;
-    if (!lowid && port == (uint16_t)conf_get_int(d->conf, "tcp_port") &&
-        (net_is_reserved(ip) || ip == d->public_ip))
-        return DL_SRC_SELF;
-    if (peer_mgr_is_banned(d->peers, ip))
-        return DL_SRC_BANNED;
-    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
-        if (peer_ip(s->peer) == ip && peer_port(s->peer) == port)
-            return DL_SRC_KNOWN;
-    if (dl->n_sources >= (size_t)conf_get_int(d->conf, "max_sources_per_file"))
-        return DL_SRC_LIMIT;
-    return DL_SRC_ADDED;
-}
-
-dl_src_verdict_t
-dl_add_source(download_t *dl, uint32_t ip, uint16_t port)
-{
-    muleteerd_t *d = dl->q->d;
-    dl_src_verdict_t v = src_verdict(dl, ip, port);
-    if (v != DL_SRC_ADDED) {
-        count_drop(dl, v);
-        return v;
-    }
-    peer_t *p = peer_get(d->peers, ip, port);
-    if (src_of(dl, p) != NULL)
-        return DL_SRC_KNOWN;
-    dl_source_t *s = xcalloc(1, sizeof *s);
-    s->dl = dl;
-    s->peer = p;
-    s->id = ++dl->next_src_id;
-    s->slot_asked = rangeset_new();
-    s->next_in_dl = dl->sources;
-    dl->sources = s;
-    dl->n_sources++;
-    dl_peer_t *dp = dlpeer(p, true);
-    s->next_in_peer = dp->head;
-    dp->head = s;
-    s->state = SRC_IDLE;
-    s->next_ask = 0;
-    if (!net_is_lowid(ip))
-        pf_add_source(dl->pf, net_ip_to_host(ip), port, NULL);
-    bus_publish_src_found(d->bus, &(bus_source_t){ .dl = dl, .ip = ip, .port = port });
-    return DL_SRC_ADDED;
-}
-
-/* A link source given by host name, resolved on a worker. */
-typedef struct {
-    dlq_t *q;
-    uint8_t hash[16];
-    char *host;
-    uint16_t port;
-} link_source_t;
-
-/* A source the user typed into a link is never dropped in silence: the
- * log says which and why, and the download counts it. */
-static void
-link_source_resolved(void *ctx, uint32_t ip, const char *error)
-{
-    link_source_t *ls = ctx;
-    download_t *dl = dlq_find(ls->q, ls->hash);
-    dl_src_verdict_t v = DL_SRC_UNRESOLVED;
-    if (dl != NULL && error == NULL)
-        v = dl_add_source(dl, ip, ls->port);
-    else if (dl != NULL)
-        count_drop(dl, v);
-    if (dl != NULL && src_is_drop(v))
-        log_info("download %s: link source %s:%u dropped: %s%s%s", dl->hex, ls->host, ls->port,
-                 dl_src_verdict_reason(v), error != NULL ? ": " : "", error != NULL ? error : "");
-    free(ls->host);
-    free(ls);
-}
-
-static void
-add_link_sources(dlq_t *q, download_t *dl, const ed2k_link_t *l)
-{
-    (void)dl;
-    for (size_t i = 0; i < l->n_sources; i++) {
-        link_source_t *ls = xcalloc(1, sizeof *ls);
-        ls->q = q;
-        memcpy(ls->hash, l->hash, 16);
-        ls->host = xstrdup(l->sources[i].host);
-        ls->port = l->sources[i].port;
-        resolve_ipv4(q->d->workers, ls->host, link_source_resolved, ls);
-    }
-}
-
 int
 dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **out,
              mt_error_t **err)
@@ -2173,7 +756,7 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
     }
     download_t *dl = dlq_find(q, l->hash);
     if (dl != NULL) {
-        add_link_sources(q, dl, l);
+        src_add_link_sources(q, l);
         mt_error_set(err, MT_ERR_EXISTS, "already downloading %s", dl->hex);
         if (out != NULL)
             *out = dl;
@@ -2224,7 +807,7 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
     if (o->stopped)
         pf_set_state(pf, PF_STATE_STOPPED);
     dl = download_new(q, pf);
-    add_link_sources(q, dl, l);
+    src_add_link_sources(q, l);
     /* Saved at once, with the link's sources: a crash right after the add
      * loses nothing. */
     if (pf_save_now(pf, err) != 0) {
@@ -2247,24 +830,13 @@ out:
     return rc;
 }
 
-static void
-stop_sources(download_t *dl)
-{
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        if (s->state == SRC_DOWNLOADING || s->state == SRC_WAIT_SLOT || s->state == SRC_QUEUED)
-            send_cancel(s);
-        src_drop_blocks(s);
-        src_set_state(s, SRC_IDLE);
-    }
-}
-
 int
 dl_pause(download_t *dl)
 {
     bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_PAUSED);
     publish_state(dl, from);
-    stop_sources(dl);
+    src_stop_all(dl);
     save_async(dl);
     return 0;
 }
@@ -2275,7 +847,7 @@ dl_stop(download_t *dl)
     bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_STOPPED);
     publish_state(dl, from);
-    stop_sources(dl);
+    src_stop_all(dl);
     save_async(dl);
     return 0;
 }
@@ -2291,10 +863,7 @@ dl_resume(download_t *dl)
     free(dl->error);
     dl->error = NULL;
     publish_state(dl, from);
-    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        s->next_ask = 0;
-        s->failures = 0;
-    }
+    src_ask_again(dl);
     save_async(dl);
     return 0;
 }
@@ -2371,18 +940,16 @@ dl_to_json(const download_t *dl)
                         : dl->completing                    ? "moving"
                         : pf_state(pf) != PF_STATE_ACTIVE   ? pf_state_name(pf_state(pf))
                                                             : NULL;
-    size_t transferring = 0, queued = 0, complete = 0;
-    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        transferring += s->state == SRC_DOWNLOADING;
-        queued += s->state == SRC_QUEUED;
-        complete += s->complete;
-    }
+    src_counts_t sc;
+    src_count(dl, &sc);
     bool verifying = false;
     for (size_t i = 0; i < dl->n_parts; i++)
         verifying |= dl->parts[i].verifying;
     if (state == NULL)
-        state = transferring > 0 ? "downloading" : verifying ? "checking" : queued > 0 ? "queued"
-                                                                                       : "stalled";
+        state = sc.transferring > 0 ? "downloading"
+                : verifying         ? "checking"
+                : sc.queued > 0     ? "queued"
+                                    : "stalled";
     json_object_object_add(o, "state", json_object_new_string(state));
     json_object_object_add(o, "progress",
                            json_object_new_double(pf_size(pf) ? (double)pf_done_bytes(pf) /
@@ -2391,26 +958,17 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "rate", json_object_new_int64((int64_t)dl->rate));
     json_object *src = json_object_new_object();
     json_object_object_add(src, "total", json_object_new_int64((int64_t)dl->n_sources));
-    json_object_object_add(src, "transferring", json_object_new_int64((int64_t)transferring));
-    json_object_object_add(src, "queued", json_object_new_int64((int64_t)queued));
-    json_object_object_add(src, "complete", json_object_new_int64((int64_t)complete));
+    json_object_object_add(src, "transferring", json_object_new_int64((int64_t)sc.transferring));
+    json_object_object_add(src, "queued", json_object_new_int64((int64_t)sc.queued));
+    json_object_object_add(src, "complete", json_object_new_int64((int64_t)sc.complete));
     json_object_object_add(o, "sources", src);
     json_object *dropped = json_object_new_object();
     for (int v = 0; v < DL_SRC_N_VERDICTS; v++)
-        if (src_is_drop((dl_src_verdict_t)v))
+        if (dl_src_is_drop((dl_src_verdict_t)v))
             json_object_object_add(dropped, dl_src_verdict_key((dl_src_verdict_t)v),
                                    json_object_new_int64(dl->dropped[v]));
     json_object_object_add(o, "sources_dropped", dropped);
-    json_object *peers = json_object_new_array();
-    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "peer", json_object_new_string(peer_desc(s->peer)));
-        json_object_object_add(e, "state", json_object_new_string(src_state_names[s->state]));
-        json_object_object_add(e, "received", json_object_new_int64((int64_t)s->received));
-        json_object_object_add(e, "rank", json_object_new_int(s->rank));
-        json_object_array_add(peers, e);
-    }
-    json_object_object_add(o, "peers", peers);
+    json_object_object_add(o, "peers", src_peers_json(dl));
     json_object_object_add(o, "category", pf_category(pf) != NULL
                                               ? json_object_new_string(pf_category(pf))
                                               : NULL);

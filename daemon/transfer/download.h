@@ -1,7 +1,8 @@
-/* download.h: the download queue: downloads (part files) and their sources,
- * the per-source conversation of ed2k-protocol.md §5.3-5.8 (file request,
- * hash set, upload queue, block requests, data), part verification and
- * completion. */
+/* download.h: the download queue: downloads (part files) added, paused,
+ * resumed, stopped, deleted, their parts verified and their completion.
+ * Their sources, the per-source conversation of ed2k-protocol.md §5.3-5.8,
+ * are source.h's (dl_add_source is declared there, the verdicts on the
+ * sources offered in srcpolicy.h; this header includes both). */
 #ifndef MT_DAEMON_DOWNLOAD_H
 #define MT_DAEMON_DOWNLOAD_H
 
@@ -12,6 +13,7 @@
 #include "daemon/net/peer.h"
 #include "daemon/transfer/dlattr.h"
 #include "daemon/transfer/partfile.h"
+#include "daemon/transfer/source.h"
 #include "ed2k/packet.h"
 #include "util/error.h"
 
@@ -62,32 +64,8 @@ download_t *dlq_get(const dlq_t *q, size_t i);
 /* dlq_rate: total download rate, bytes per second. */
 uint64_t dlq_rate(const dlq_t *q);
 
-/* What became of a source offered to a download: added, already known, or
- * dropped for a reason. Drops are counted per download (dl_to_json's
- * "sources_dropped"), so a source the user typed into a link does not
- * vanish without a word. */
-typedef enum {
-    DL_SRC_ADDED = 0,
-    DL_SRC_KNOWN,      /* already a source of this download: not a drop */
-    DL_SRC_INVALID,    /* address or port 0 */
-    DL_SRC_LOWID,      /* a LowID, unreachable while we are not a HighID on its server */
-    DL_SRC_LAN,        /* a LAN or reserved address, and filter_lan is on */
-    DL_SRC_SELF,       /* our own address and port */
-    DL_SRC_BANNED,     /* a banned address */
-    DL_SRC_LIMIT,      /* max_sources_per_file reached */
-    DL_SRC_UNRESOLVED, /* a link's host name that did not resolve */
-    DL_SRC_N_VERDICTS
-} dl_src_verdict_t;
-
-/* dl_src_verdict_key: the verdict's short name ("lan", "limit", ...), the
- * key in "sources_dropped". dl_src_verdict_reason: why, for the log. */
-const char *dl_src_verdict_key(dl_src_verdict_t v);
-const char *dl_src_verdict_reason(dl_src_verdict_t v);
-
-/* dl_add_source: offers a source to dl (ip in eD2K form). DL_SRC_ADDED (0)
- * when it became a source; anything else is counted as a drop unless it
- * is DL_SRC_KNOWN. */
-dl_src_verdict_t dl_add_source(download_t *dl, uint32_t ip, uint16_t port);
+/* Sources offered to a download: dl_add_source (source.h) and the
+ * verdicts on them, dl_src_verdict_t (srcpolicy.h). */
 
 /* dl_set_priority: DLA_PRIO_* (stored in the part file): sources of
  * higher priority downloads are asked first. */

@@ -14,7 +14,9 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/shared.c daemon/transfer/shared.h \
 	daemon/transfer/category.c daemon/transfer/category.h \
 	daemon/transfer/finished.c daemon/transfer/finished.h \
-	daemon/transfer/download.c daemon/transfer/download.h \
+	daemon/transfer/srcpolicy.c daemon/transfer/srcpolicy.h \
+	daemon/transfer/source.c daemon/transfer/source.h \
+	daemon/transfer/download.c daemon/transfer/download.h daemon/transfer/download_int.h \
 	daemon/transfer/upload.c daemon/transfer/upload.h \
 	daemon/transfer/dbsync.c daemon/transfer/dbsync.h
 

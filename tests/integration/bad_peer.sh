@@ -113,7 +113,7 @@ check "the bad peer and G agree on the file hash" grep -q "\"$BIG_HASH\"" <<<"$G
 # file. Whoever sends which block: G keeps at most 3 blocks in flight, in
 # the part it started (blocksel.c), so at least one damaged part is the bad
 # peer's alone and fails twice with a single author; a part both wrote into
-# is fetched again from one source (download.c, punish()), blaming nobody.
+# is fetched again from one source (source.c, src_blame_corrupt()), blaming nobody.
 # With --drop-repeats the bad peer acts as aMule's uploader and ignores
 # blocks asked again in the same slot: D must take a new slot to get a
 # damaged part again, not wait for a timeout.
