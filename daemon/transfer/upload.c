@@ -17,6 +17,7 @@
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
 #include "ed2k/opcodes.h"
+#include "util/bug.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -189,6 +190,9 @@ client_maybe_free(ul_client_t *c)
 {
     if (!c->forgotten || c->reading)
         return;
+    /* a forgotten client is in no list (client_forget) */
+    if (MT_BUG(c->e.state != UL_NONE))
+        ul_leave(&c->q->uq, &c->e);
     if (c->all_prev != NULL)
         c->all_prev->all_next = c->all_next;
     else
@@ -366,7 +370,11 @@ read_done(void *arg, int cancelled)
 {
     read_job_t *j = arg;
     ul_client_t *c = j->c;
+    /* one read at a time per client (start_read) */
+    (void)MT_BUG(!c->reading);
     c->reading = false;
+    /* still in its slot: the block goes out; else it is dropped (and a
+     * forgotten client freed) */
     if (!cancelled && j->error == NULL && !c->forgotten && c->e.state == UL_SLOT) {
         evbuffer_add_buffer(c->ready, j->out);
         schedule_pump(j->q);
@@ -396,6 +404,11 @@ start_read(ulq_t *q, ul_client_t *c)
     if (c->reading || c->n_pending == 0 || evbuffer_get_length(c->ready) > 0 ||
         slot_used_up(q, c))
         return;
+    /* blocks are read for a client in a slot only */
+    if (MT_BUG(c->e.state != UL_SLOT)) {
+        c->n_pending = 0;
+        return;
+    }
     ul_file_t f;
     if (!find_file(q->d, c->hash, &f)) {
         c->n_pending = 0;
