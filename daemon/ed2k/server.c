@@ -11,6 +11,7 @@
 #include "daemon/core/worker.h"
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/ed2k/srvpolicy.h"
+#include "daemon/ed2k/srvround.h"
 #include "daemon/net/net.h"
 #include "daemon/net/peer.h"
 #include "daemon/net/resolve.h"
@@ -57,7 +58,6 @@
 #define SRV_MAX_MESSAGES 20
 #define SRV_MAX_PAYLOAD 2000000
 #define SRV_NEXT_DELAY 2           /* seconds before trying the next server */
-#define SRV_MAX_TRIED 64
 #define SRV_UDP_SOURCES_SPACING 5  /* seconds between two servers asked over UDP */
 #define SRV_UDP_SOURCES_REASK 1200 /* a server asked again at most every 20 min */
 
@@ -95,8 +95,7 @@ struct srvconn {
     bool wanted;            /* keep (re)connecting */
     bool pinned;            /* to host:port only (a manual connect) */
     sl_server_t *cur;       /* its entry in the server list, or NULL */
-    const sl_server_t *tried[SRV_MAX_TRIED]; /* this round of automatic tries */
-    size_t n_tried;
+    srvround_t round;       /* the automatic mode's round of tries (srvround.h) */
     time_t last_tx;         /* monotonic: our last packet to the server */
     time_t next_udp_sources; /* monotonic */
     size_t udp_cursor;       /* the next server to ask over UDP */
@@ -104,10 +103,10 @@ struct srvconn {
     time_t deadline, retry_at;
     /* Back-off: each server has its own (sl_server_t.retry); `own` is a
      * copy of the current target's, kept when its entry leaves the list
-     * (a pinned server dropped after failures); `rounds` pauses the
+     * (a pinned server dropped after failures); round.pause pauses the
      * automatic mode after a whole round of failures. Only a session that
      * lasted resets them (srvpol_session_lasted), or a user's connect. */
-    srvpol_backoff_t own, rounds;
+    srvpol_backoff_t own;
     time_t session_start;   /* monotonic: the login */
     bool session_good;      /* this session lasted or answered */
     uint32_t resolve_gen;
@@ -214,14 +213,13 @@ plan_retry(srvconn_t *s, bool failed, time_t now)
 {
     serverlist_t *sl = s->d->serverlist;
     s->retry_at = now + SRV_NEXT_DELAY;
-    if (failed && !s->pinned && sl_count(sl) > 1 &&
-        (s->n_tried >= sl_count(sl) || s->n_tried == SRV_MAX_TRIED)) {
+    if (failed && !s->pinned) {
         bool grew = false;
-        long pause = srvpol_fail(&s->rounds, SRV_ROUND_PAUSE,
-                                 conf_get_int(s->d->conf, "server_retry_max"), now, jitter_seed(),
-                                 &grew);
-        s->n_tried = 0;
-        s->retry_at = now + pause;
+        long pause = srvround_failed(&s->round, sl_count(sl), SRV_ROUND_PAUSE,
+                                     conf_get_int(s->d->conf, "server_retry_max"), now,
+                                     jitter_seed(), &grew);
+        if (pause > 0)
+            s->retry_at = now + pause;
         if (grew)
             log_info("servers: no server of the list took us; the next round in %lds", pause);
     }
@@ -254,11 +252,8 @@ drop(srvconn_t *s, const char *why, bool retry)
     serverlist_t *sl = s->d->serverlist;
     if (s->cur != NULL && was_connected)
         sl_connected(sl, s->cur, false);
-    if (was_connected && !failed) {
-        s->n_tried = 0;
-        if (s->cur != NULL)
-            s->tried[s->n_tried++] = s->cur;
-    }
+    if (was_connected && !failed)
+        srvround_restart(&s->round, s->cur);
     if (failed)
         note_failure(s, why, up, now);
     if (retry && s->wanted)
@@ -276,7 +271,7 @@ session_lasted(srvconn_t *s)
     if (s->cur != NULL)
         sl_good_session(s->d->serverlist, s->cur);
     srvpol_reset(&s->own);
-    srvpol_reset(&s->rounds);
+    srvround_good(&s->round);
     log_debug("server %s:%u: the session is good; back-off cleared", s->host, s->port);
 }
 
@@ -544,7 +539,7 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
             bus_publish_srv_connected(d->bus, &(bus_server_t){ .host = s->host,
                                                                .port = s->port,
                                                                .client_id = id.id });
-            s->n_tried = 0;
+            srvround_restart(&s->round, NULL);
             if (s->cur != NULL) {
                 s->cur->tcp_flags = s->flags;
                 if (s->cur->ip == 0)
@@ -778,9 +773,7 @@ forget(void *ctx, const sl_server_t *e)
     srvconn_t *s = ctx;
     if (s->cur == e)
         s->cur = NULL;
-    for (size_t i = 0; i < s->n_tried; i++)
-        if (s->tried[i] == e)
-            s->tried[i] = NULL;
+    srvround_forget(&s->round, e);
     for (size_t i = 0; i < s->n_asks; i++)
         for (size_t k = 0; k < s->asks[i].n_udp; k++)
             if (s->asks[i].udp[k].server == e)
@@ -885,7 +878,7 @@ srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
     /* the user's word: now, whatever the back-off, which a failure then
      * continues */
     s->own = e->retry;
-    srvpol_reset(&s->rounds);
+    srvround_good(&s->round);
     begin(s);
     return 0;
 }
@@ -902,8 +895,8 @@ srv_connect_auto(srvconn_t *s, mt_error_t **err)
     drop(s, "connecting to the best server", false);
     s->wanted = true;
     s->pinned = false;
-    srvpol_reset(&s->rounds);
-    s->n_tried = 0;
+    srvround_good(&s->round);
+    srvround_restart(&s->round, NULL);
     s->retry_at = 0;
     return 0;
 }
@@ -964,20 +957,15 @@ next_target(srvconn_t *s, time_t now)
         s->retry_at = bo->until;
         return false;
     }
-    serverlist_t *sl = s->d->serverlist;
+    size_t n = 0;
+    sl_server_t *const *v = sl_servers(s->d->serverlist, &n);
     time_t wait = 0;
-    sl_server_t *e = sl_pick(sl, s->tried, s->n_tried, now, NULL);
-    if (e == NULL) {
-        s->n_tried = 0;
-        e = sl_pick(sl, s->tried, 0, now, &wait);
-    }
+    sl_server_t *e = srvround_next(&s->round, v, n, now, &wait);
     if (e == NULL) {
         if (wait != 0)
             s->retry_at = wait;
         return false;
     }
-    if (s->n_tried < SRV_MAX_TRIED)
-        s->tried[s->n_tried++] = e;
     set_target(s, e, NULL, 0);
     s->own = e->retry;
     return true;
