@@ -72,18 +72,12 @@ typedef enum {
 static const char *const state_names[] = { "disconnected", "resolving", "connecting",
                                            "logging in", "connected" };
 
-#define SRV_UDP_ASKED_MAX 32
-
 /* What was asked for one download, kept across sessions (pruned when the
  * download is gone). */
 typedef struct src_ask {
     uint8_t hash[16];
     time_t at;                  /* last OP_GETSOURCES to a server (any) */
-    struct {
-        const void *server;     /* an sl_server_t asked over UDP (compared only) */
-        time_t at;
-    } udp[SRV_UDP_ASKED_MAX];   /* the latest, oldest replaced first */
-    size_t n_udp;
+    srvpol_udp_asked_t udp;     /* the servers asked over UDP */
 } src_ask_t;
 
 struct srvconn {
@@ -775,9 +769,7 @@ forget(void *ctx, const sl_server_t *e)
         s->cur = NULL;
     srvround_forget(&s->round, e);
     for (size_t i = 0; i < s->n_asks; i++)
-        for (size_t k = 0; k < s->asks[i].n_udp; k++)
-            if (s->asks[i].udp[k].server == e)
-                s->asks[i].udp[k].server = NULL;
+        srvpol_udp_forget(&s->asks[i].udp, e);
 }
 
 /* on_udp: the server list's UDP socket heard a server: search results (for
@@ -971,36 +963,6 @@ next_target(srvconn_t *s, time_t now)
     return true;
 }
 
-/* udp_due: whether download hash a may be asked of server e over UDP now
- * (not in the last 20 minutes). */
-static bool
-udp_due(const src_ask_t *a, const sl_server_t *e, time_t now)
-{
-    for (size_t i = 0; i < a->n_udp; i++)
-        if (a->udp[i].server == e)
-            return now - a->udp[i].at >= SRV_UDP_SOURCES_REASK;
-    return true;
-}
-
-static void
-udp_mark(src_ask_t *a, const sl_server_t *e, time_t now)
-{
-    size_t k = a->n_udp;
-    for (size_t i = 0; i < a->n_udp; i++)
-        if (a->udp[i].server == e)
-            k = i;
-    if (k == a->n_udp && a->n_udp == SRV_UDP_ASKED_MAX) {
-        k = 0;
-        for (size_t i = 1; i < a->n_udp; i++)
-            if (a->udp[i].at < a->udp[k].at)
-                k = i;
-    } else if (k == a->n_udp) {
-        a->n_udp++;
-    }
-    a->udp[k].server = e;
-    a->udp[k].at = now;
-}
-
 /* udp_sources: every few seconds, one other server (in turn) gets the
  * hashes of the active downloads it was not asked for in the last 20
  * minutes, over UDP (OP_GLOBGETSOURCES(2), §4), in the batches its flags
@@ -1029,7 +991,7 @@ udp_sources(srvconn_t *s, time_t now)
             if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
                 continue;
             src_ask_t *a = ask_of(s, pf_hash(pf));
-            if (!udp_due(a, e, now))
+            if (!srvpol_udp_due(&a->udp, e, now, SRV_UDP_SOURCES_REASK))
                 continue;
             memcpy(hashes[n], pf_hash(pf), 16);
             sizes[n] = pf_size(pf);
@@ -1049,7 +1011,7 @@ udp_sources(srvconn_t *s, time_t now)
             if (used == 0)
                 break;
             for (size_t i = off; i < off + used; i++)
-                udp_mark(&s->asks[asks[i]], e, now);
+                srvpol_udp_mark(&s->asks[asks[i]].udp, e, now);
             off += used;
             datagrams++;
         }
