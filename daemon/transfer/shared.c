@@ -477,7 +477,7 @@ static shared_file_t **
 by_address(shared_file_t *const *list, size_t n)
 {
     shared_file_t **v = xcalloc(n + 1, sizeof *v);
-    if (n > 0)
+    if (n > 0) /* list is NULL before the first scan */
         memcpy(v, list, n * sizeof *v);
     qsort(v, n, sizeof *v, cmp_ptr);
     return v;
