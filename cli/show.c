@@ -175,18 +175,19 @@ print_download(json_object *d)
            num(src, "transferring"), num(src, "total"), str(d, "name"));
     /* sources that were offered but not taken, and why */
     json_object *dropped = NULL;
-    if (!json_object_object_get_ex(d, "sources_dropped", &dropped) ||
-        !json_object_is_type(dropped, json_type_object))
-        return;
-    const char *sep = "    sources dropped: ";
-    json_object_object_foreach(dropped, why, n) {
-        if (json_object_get_int64(n) > 0) {
-            printf("%s%lld %s", sep, (long long)json_object_get_int64(n), why);
-            sep = ", ";
+    if (json_object_object_get_ex(d, "sources_dropped", &dropped) &&
+        json_object_is_type(dropped, json_type_object)) {
+        const char *sep = "    sources dropped: ";
+        json_object_object_foreach(dropped, why, n) {
+            if (json_object_get_int64(n) > 0) {
+                printf("%s%lld %s", sep, (long long)json_object_get_int64(n), why);
+                sep = ", ";
+            }
         }
+        if (sep[0] == ',')
+            printf("\n");
     }
-    if (sep[0] == ',')
-        printf("\n");
+    /* why it is in the error state */
     json_object *error = NULL;
     if (json_object_object_get_ex(d, "error", &error) &&
         json_object_is_type(error, json_type_string))

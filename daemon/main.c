@@ -248,18 +248,6 @@ usage(FILE *out)
             "SIGTERM/SIGINT stop it; SIGHUP reloads the configuration and reopens the log.\n");
 }
 
-static char *
-default_conf_file(void)
-{
-    const char *c = getenv("MULETEER_CONF");
-    if (c != NULL && *c != '\0')
-        return xstrdup(c);
-    const char *var = getenv("MULETEER_VAR");
-    if (var != NULL && *var != '\0')
-        return xasprintf("%s/muleteer.conf", var);
-    return xstrdup("var/muleteer.conf");
-}
-
 static conf_t *
 load_conf(const char *file, mt_error_t **err)
 {
@@ -403,7 +391,7 @@ main(int argc, char **argv)
         return 2;
     }
     if (conf_file == NULL)
-        conf_file = default_conf_file();
+        conf_file = conf_default_file();
 
     log_set_ident("muleteerd");
     mt_error_t *err = NULL;

@@ -23,16 +23,6 @@ struct cgienv {
     int64_t deadline;  /* monotonic ms; 0 until first asked for */
 };
 
-static char *
-conf_file_path(void)
-{
-    const char *c = getenv("MULETEER_CONF");
-    if (c != NULL && *c != '\0')
-        return xstrdup(c);
-    const char *var = getenv("MULETEER_VAR");
-    return xasprintf("%s/muleteer.conf", var != NULL && *var != '\0' ? var : "var");
-}
-
 cgienv_t *
 cgienv_new(const char *program, cgienv_answer_fn answer)
 {
@@ -41,7 +31,7 @@ cgienv_new(const char *program, cgienv_answer_fn answer)
     env->answer = answer;
     log_set_ident(program);
     env->conf = conf_new();
-    char *path = conf_file_path();
+    char *path = conf_default_file();
     if (conf_load_file(env->conf, path, &env->conf_error) != 0) {
         mt_error_prefix(&env->conf_error, "configuration error");
         log_error("%s", env->conf_error->message);

@@ -125,10 +125,11 @@ static const col_t prop_cols[] = {
     { "nb_connections_limit", "d.max_sources" },
     { "peers", "greatest(d.sources - d.complete_sources, 0)" },
     { "peers_total", "greatest(d.sources - d.complete_sources, 0)" },
-    { "piece_size", "9728000" },
-    { "pieces_have", "CASE WHEN d.state = 'completed' THEN (d.size + 9727999) / 9728000"
-                     " ELSE d.verified_bytes / 9728000 END" },
-    { "pieces_num", "(d.size + 9727999) / 9728000" },
+    { "piece_size", QBIT_PIECE_SIZE_SQL },
+    { "pieces_have", "CASE WHEN d.state = 'completed'"
+                     " THEN (d.size + " QBIT_PIECE_SIZE_SQL " - 1) / " QBIT_PIECE_SIZE_SQL
+                     " ELSE d.verified_bytes / " QBIT_PIECE_SIZE_SQL " END" },
+    { "pieces_num", "(d.size + " QBIT_PIECE_SIZE_SQL " - 1) / " QBIT_PIECE_SIZE_SQL },
     { "reannounce", "0" },
     { "save_path", "d.save_path" },
     { "seeding_time", SEEDING_EXPR },

@@ -21,8 +21,12 @@
 #define QBIT_APP_VERSION "v5.0.0"
 #define QBIT_WEBAPI_VERSION "2.11.2"
 
-/* eD2K parts play the role of pieces in properties and files. */
+/* eD2K parts play the role of pieces in properties and files;
+ * QBIT_PIECE_SIZE_SQL is the same number in SQL text. */
 #define QBIT_PIECE_SIZE 9728000
+#define QBIT_STR_(x) #x
+#define QBIT_STR(x) QBIT_STR_(x)
+#define QBIT_PIECE_SIZE_SQL QBIT_STR(QBIT_PIECE_SIZE)
 
 /* Route flags: who may call a route. */
 enum {

@@ -9,41 +9,22 @@
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
+#include "ctl/args.h"
 
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 
 
-static int
-opt_str(json_object *args, const char *key, size_t max, const char **out, mt_error_t **err)
-{
-    json_object *v = NULL;
-    *out = NULL;
-    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) > max) {
-        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be a string of at most %zu bytes", key, max);
-        return -1;
-    }
-    *out = json_object_get_string(v);
-    return 0;
-}
-
+/* opt_int: an optional integer argument lo..hi into *out (an int). */
 static int
 opt_int(json_object *args, const char *key, int lo, int hi, bool *has, int *out, mt_error_t **err)
 {
-    json_object *v = NULL;
-    *has = false;
-    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo ||
-        json_object_get_int64(v) > hi) {
-        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be an integer %d-%d", key, lo, hi);
+    int64_t v = 0;
+    if (ctl_arg_int(args, key, lo, hi, has, &v, err) != 0)
         return -1;
-    }
-    *has = true;
-    *out = (int)json_object_get_int64(v);
+    if (*has)
+        *out = (int)v;
     return 0;
 }
 
@@ -65,9 +46,9 @@ cat_cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err
     const char *name, *path, *comment;
     bool hp, hc;
     int prio = 0, colour = 0;
-    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
-        opt_str(args, "incoming_path", PATH_MAX, &path, err) != 0 ||
-        opt_str(args, "comment", 4096, &comment, err) != 0 ||
+    if (ctl_arg_str(args, "name", false, &name, CAT_MAX_NAME + 1, err) != 0 ||
+        ctl_arg_str(args, "incoming_path", false, &path, PATH_MAX, err) != 0 ||
+        ctl_arg_str(args, "comment", false, &comment, 4096, err) != 0 ||
         opt_int(args, "priority", -100, 100, &hp, &prio, err) != 0 ||
         opt_int(args, "colour", 0, 0xFFFFFF, &hc, &colour, err) != 0)
         return -1;
@@ -83,10 +64,10 @@ cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **er
     muleteerd_t *d = ctx;
     const char *name;
     cat_change_t ch = { 0 };
-    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0 ||
-        opt_str(args, "new_name", CAT_MAX_NAME + 1, &ch.new_name, err) != 0 ||
-        opt_str(args, "incoming_path", PATH_MAX, &ch.path, err) != 0 ||
-        opt_str(args, "comment", 4096, &ch.comment, err) != 0 ||
+    if (ctl_arg_str(args, "name", false, &name, CAT_MAX_NAME + 1, err) != 0 ||
+        ctl_arg_str(args, "new_name", false, &ch.new_name, CAT_MAX_NAME + 1, err) != 0 ||
+        ctl_arg_str(args, "incoming_path", false, &ch.path, PATH_MAX, err) != 0 ||
+        ctl_arg_str(args, "comment", false, &ch.comment, 4096, err) != 0 ||
         opt_int(args, "priority", -100, 100, &ch.has_priority, &ch.priority, err) != 0 ||
         opt_int(args, "colour", 0, 0xFFFFFF, &ch.has_colour, &ch.colour, err) != 0)
         return -1;
@@ -117,7 +98,7 @@ cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **
 {
     muleteerd_t *d = ctx;
     const char *name;
-    if (opt_str(args, "name", CAT_MAX_NAME + 1, &name, err) != 0)
+    if (ctl_arg_str(args, "name", false, &name, CAT_MAX_NAME + 1, err) != 0)
         return -1;
     size_t cleared = name != NULL && cat_exists(d->categories, name) ? carrying(d, name) : 0;
     if (cat_remove(d->categories, name, err) != 0)

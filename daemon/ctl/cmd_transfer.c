@@ -13,6 +13,7 @@
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
+#include "ctl/args.h"
 #include "ed2k/hash.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -22,54 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Reads an optional string argument; -1 (err set) if present but not a
- * string or too long. */
-static int
-arg_str(json_object *args, const char *key, bool required, const char **out, size_t max,
-        mt_error_t **err)
-{
-    json_object *v = NULL;
-    *out = NULL;
-    if (!json_object_object_get_ex(args, key, &v) || v == NULL) {
-        if (required) {
-            mt_error_set(err, MT_ERR_INVALID, "missing argument \"%s\"", key);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_string) ||
-        (size_t)json_object_get_string_len(v) > max) {
-        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be a string of at most %zu bytes", key,
-                     max);
-        return -1;
-    }
-    *out = json_object_get_string(v);
-    return 0;
-}
-
-static int
-arg_bool(json_object *args, const char *key, bool *out, mt_error_t **err)
-{
-    json_object *v = NULL;
-    *out = false;
-    if (!json_object_object_get_ex(args, key, &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be true or false", key);
-        return -1;
-    }
-    *out = json_object_get_boolean(v);
-    return 0;
-}
-
-/* arg_get: the argument key, NULL when absent or null. */
-static json_object *
-arg_get(json_object *args, const char *key)
-{
-    json_object *v = NULL;
-    return json_object_object_get_ex(args, key, &v) ? v : NULL;
-}
 
 /* What a hash names: an active download or a finished one. */
 typedef struct {
@@ -85,7 +38,7 @@ arg_target(muleteerd_t *d, json_object *args, target_t *t, mt_error_t **err)
     const char *hex;
     t->dl = NULL;
     t->fin = NULL;
-    if (arg_str(args, "hash", true, &hex, 64, err) != 0)
+    if (ctl_arg_str(args, "hash", true, &hex, 64, err) != 0)
         return -1;
     uint8_t h[16];
     if (ed2k_hash_from_hex(hex, h) != 0) {
@@ -130,7 +83,7 @@ set_tags(muleteerd_t *d, const target_t *t, const dla_tags_t *tags, mt_error_t *
 static int
 arg_limits(json_object *args, bool required, double *ratio, int *minutes, mt_error_t **err)
 {
-    json_object *r = arg_get(args, "ratio_limit"), *m = arg_get(args, "seeding_time_limit");
+    json_object *r = ctl_arg_get(args, "ratio_limit"), *m = ctl_arg_get(args, "seeding_time_limit");
     if (required && (r == NULL || m == NULL)) {
         mt_error_set(err, MT_ERR_INVALID, "missing argument \"%s\"",
                      r == NULL ? "ratio_limit" : "seeding_time_limit");
@@ -150,15 +103,15 @@ cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     const char *link, *prio_name;
     dl_add_opts_t o = DL_ADD_OPTS_INIT;
     dla_tags_t tags = { 0 };
-    if (arg_str(args, "link", true, &link, 65536, err) != 0 ||
-        arg_str(args, "category", false, &o.category, 255, err) != 0 ||
-        arg_str(args, "priority", false, &prio_name, 16, err) != 0 ||
-        arg_str(args, "added_by", false, &o.added_by, 255, err) != 0 ||
-        arg_str(args, "added_via", false, &o.added_via, 255, err) != 0 ||
-        arg_bool(args, "stopped", &o.stopped, err) != 0 ||
-        arg_bool(args, "force_start", &o.force_start, err) != 0 ||
+    if (ctl_arg_str(args, "link", true, &link, 65536, err) != 0 ||
+        ctl_arg_str(args, "category", false, &o.category, 255, err) != 0 ||
+        ctl_arg_str(args, "priority", false, &prio_name, 16, err) != 0 ||
+        ctl_arg_str(args, "added_by", false, &o.added_by, 255, err) != 0 ||
+        ctl_arg_str(args, "added_via", false, &o.added_via, 255, err) != 0 ||
+        ctl_arg_bool(args, "stopped", &o.stopped, err) != 0 ||
+        ctl_arg_bool(args, "force_start", &o.force_start, err) != 0 ||
         arg_limits(args, false, &o.ratio_limit, &o.seeding_time_limit, err) != 0 ||
-        dla_tags_parse(arg_get(args, "tags"), "tags", &tags, err) != 0)
+        dla_tags_parse(ctl_arg_get(args, "tags"), "tags", &tags, err) != 0)
         return -1;
     o.priority = DLA_PRIO_NORMAL;
     if (prio_name != NULL && dla_priority_parse(prio_name, &o.priority) != 0) {
@@ -223,7 +176,7 @@ cmd_priority(void *ctx, json_object *args, json_object **result, mt_error_t **er
     const char *name;
     int prio;
     target_t t;
-    if (arg_target(d, args, &t, err) != 0 || arg_str(args, "priority", true, &name, 16, err) != 0)
+    if (arg_target(d, args, &t, err) != 0 || ctl_arg_str(args, "priority", true, &name, 16, err) != 0)
         return -1;
     if (dla_priority_parse(name, &prio) != 0) {
         mt_error_set(err, MT_ERR_INVALID, "\"priority\" must be low, normal or high");
@@ -253,7 +206,7 @@ cmd_set_category(void *ctx, json_object *args, json_object **result, mt_error_t 
         mt_error_set(err, MT_ERR_INVALID, "missing argument \"category\" (\"\" or null: none)");
         return -1;
     }
-    if (arg_str(args, "category", false, &category, 255, err) != 0)
+    if (ctl_arg_str(args, "category", false, &category, 255, err) != 0)
         return -1;
     if (category != NULL && *category == '\0')
         category = NULL;
@@ -279,7 +232,7 @@ cmd_tags_add(void *ctx, json_object *args, json_object **result, mt_error_t **er
     target_t t;
     dla_tags_t add = { 0 }, now = { 0 };
     if (arg_target(d, args, &t, err) != 0 ||
-        dla_tags_parse(arg_get(args, "tags"), "tags", &add, err) != 0)
+        dla_tags_parse(ctl_arg_get(args, "tags"), "tags", &add, err) != 0)
         return -1;
     int rc = -1;
     if (add.n == 0) {
@@ -306,7 +259,7 @@ cmd_tags_remove(void *ctx, json_object *args, json_object **result, mt_error_t *
     target_t t;
     dla_tags_t rm = { 0 }, now = { 0 };
     if (arg_target(d, args, &t, err) != 0 ||
-        dla_tags_parse(arg_get(args, "tags"), "tags", &rm, err) != 0)
+        dla_tags_parse(ctl_arg_get(args, "tags"), "tags", &rm, err) != 0)
         return -1;
     if (rm.n > 0) {
         dla_tags_copy(&now, target_tags(&t));
@@ -351,7 +304,7 @@ cmd_force_start(void *ctx, json_object *args, json_object **result, mt_error_t *
     target_t t;
     if (arg_target(d, args, &t, err) != 0)
         return -1;
-    json_object *v = arg_get(args, "value");
+    json_object *v = ctl_arg_get(args, "value");
     if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
         mt_error_set(err, MT_ERR_INVALID, "\"value\" must be true or false");
         return -1;
@@ -389,8 +342,8 @@ cmd_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     muleteerd_t *d = ctx;
     const char *hex;
     bool delete_files;
-    if (arg_str(args, "hash", true, &hex, 64, err) != 0 ||
-        arg_bool(args, "delete_files", &delete_files, err) != 0)
+    if (ctl_arg_str(args, "hash", true, &hex, 64, err) != 0 ||
+        ctl_arg_bool(args, "delete_files", &delete_files, err) != 0)
         return -1;
     uint8_t h[16];
     if (ed2k_hash_from_hex(hex, h) != 0) {

@@ -8,6 +8,7 @@
 #include "daemon/ed2k/search.h"
 #include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
+#include "daemon/ed2k/search_results.h"
 #include "daemon/ed2k/server.h"
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/store/search_tables.h"
@@ -26,29 +27,14 @@
 #include <sys/time.h>
 
 #define SEARCH_KEEP 32             /* searches kept in memory */
-#define SEARCH_MAX_RESULTS 2000    /* per search */
 #define SEARCH_MAX_PAGES 5         /* TCP pages asked automatically */
 #define SEARCH_TCP_TIMEOUT 30      /* seconds without an answer */
 #define SEARCH_UDP_SPACING_MS 750  /* between two servers */
 #define SEARCH_UDP_MAX_SERVERS 200
 #define SEARCH_UDP_LINGER 15       /* seconds after the last request */
-#define SEARCH_MAX_REPORTERS 16
 
 typedef enum { SS_RUNNING, SS_FINISHED, SS_STOPPED, SS_FAILED } search_state_t;
 static const char *const state_names[] = { "running", "finished", "stopped", "failed" };
-
-typedef struct reporter {
-    uint32_t ip;      /* the server (eD2K form); 0: the TCP server */
-    uint16_t port;
-    uint32_t sources, complete;
-} reporter_t;
-
-typedef struct result {
-    ed2k_search_result_t r;  /* sources/complete_sources: the merged totals */
-    reporter_t rep[SEARCH_MAX_REPORTERS];
-    size_t n_rep;
-    bool dirty;              /* not yet in the database */
-} result_t;
 
 typedef struct search {
     int64_t id;
@@ -61,8 +47,7 @@ typedef struct search {
     size_t tree_len;
     uint8_t *tree_udp;            /* encoded for UDP (large-file terms as the servers allow) */
     size_t tree_udp_len;
-    result_t **results;
-    size_t n_results;
+    sres_set_t results;           /* merged by hash (search_results.h) */
     /* TCP */
     bool tcp_waiting;
     int pages;
@@ -92,17 +77,7 @@ search_destroy(search_t *q)
 {
     if (q == NULL)
         return;
-    for (size_t i = 0; i < q->n_results; i++) {
-        free(q->results[i]->r.name);
-        free(q->results[i]->r.type);
-        free(q->results[i]->r.format);
-        free(q->results[i]->r.artist);
-        free(q->results[i]->r.album);
-        free(q->results[i]->r.title);
-        free(q->results[i]->r.codec);
-        free(q->results[i]);
-    }
-    free(q->results);
+    sres_clear(&q->results);
     free(q->asked);
     free(q->expr);
     free(q->normalized);
@@ -133,57 +108,23 @@ finish(searches_t *ss, search_t *q, search_state_t st, const char *error)
     if (ss->tcp == q)
         ss->tcp = NULL;
     q->dirty_row = true;
-    log_info("search %" PRId64 ": %s, %zu result(s)%s%s", q->id, state_names[st], q->n_results,
+    log_info("search %" PRId64 ": %s, %zu result(s)%s%s", q->id, state_names[st], q->results.n,
              error != NULL ? ": " : "", error != NULL ? error : "");
     bus_publish_search_ended(ss->d->bus, &(bus_search_t){ .id = q->id,
                                                           .state = state_names[st],
-                                                          .results = q->n_results });
+                                                          .results = q->results.n });
 }
 
 /* merge: adds a result reported by a server (ip:port; 0:0 for the TCP
- * server), or updates the one with its hash. A server reporting again
- * (another page) gives its latest counts; different servers add up, each
- * knowing its own clients. The strings of r move into a new result. */
+ * server), or updates the one with its hash (sres_merge: a server
+ * reporting again gives its latest counts, different servers add up; the
+ * strings of r move into a new result), and tells the bus. */
 static void
 merge(searches_t *ss, search_t *q, ed2k_search_result_t *r, uint32_t ip, uint16_t port)
 {
-    if (r->size == 0 || r->name == NULL || r->name[0] == '\0')
+    sres_result_t *m = sres_merge(&q->results, r, ip, port);
+    if (m == NULL)
         return;
-    uint32_t sources = r->sources, complete = r->complete_sources;
-    result_t *m = NULL;
-    for (size_t i = 0; i < q->n_results && m == NULL; i++)
-        if (memcmp(q->results[i]->r.hash, r->hash, 16) == 0)
-            m = q->results[i];
-    if (m == NULL) {
-        if (q->n_results >= SEARCH_MAX_RESULTS)
-            return;
-        m = xcalloc(1, sizeof *m);
-        m->r = *r;
-        memset(r, 0, sizeof *r);
-        q->results = xreallocarray(q->results, q->n_results + 1, sizeof *q->results);
-        q->results[q->n_results++] = m;
-    }
-    reporter_t *rp = NULL;
-    for (size_t i = 0; i < m->n_rep && rp == NULL; i++)
-        if (m->rep[i].ip == ip && m->rep[i].port == port)
-            rp = &m->rep[i];
-    if (rp == NULL && m->n_rep < SEARCH_MAX_REPORTERS) {
-        rp = &m->rep[m->n_rep++];
-        rp->ip = ip;
-        rp->port = port;
-    }
-    if (rp != NULL) {
-        rp->sources = sources;
-        rp->complete = complete;
-    }
-    uint64_t s = 0, c = 0;
-    for (size_t i = 0; i < m->n_rep; i++) {
-        s += m->rep[i].sources;
-        c += m->rep[i].complete;
-    }
-    m->r.sources = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-    m->r.complete_sources = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
-    m->dirty = true;
     q->dirty_row = true;
     bus_publish_search_result(ss->d->bus, &(bus_search_t){ .id = q->id,
                                                            .hash = m->r.hash,
@@ -218,7 +159,7 @@ search_row(const search_t *q)
     json_object_object_add(o, "scope", json_object_new_string(q->global ? "global" : "local"));
     json_object_object_add(o, "state", json_object_new_string(state_names[q->state]));
     json_object_object_add(o, "error", jstr(q->error));
-    json_object_object_add(o, "results", json_object_new_int64((int64_t)q->n_results));
+    json_object_object_add(o, "results", json_object_new_int64((int64_t)q->results.n));
     json_object_object_add(o, "servers_asked",
                            json_object_new_int64((int64_t)q->n_asked + (q->pages > 0 ? 1 : 0)));
     json_object_object_add(o, "started_at", json_object_new_int64((int64_t)q->started));
@@ -227,7 +168,7 @@ search_row(const search_t *q)
 }
 
 static json_object *
-result_json(const search_t *q, const result_t *m)
+result_json(const search_t *q, const sres_result_t *m)
 {
     const ed2k_search_result_t *r = &m->r;
     char hex[33];
@@ -257,10 +198,10 @@ flush_db(searches_t *ss, search_t *q)
         return;
     json_object *row = search_row(q);
     json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < q->n_results; i++)
-        if (q->results[i]->dirty) {
-            json_object_array_add(arr, result_json(q, q->results[i]));
-            q->results[i]->dirty = false;
+    for (size_t i = 0; i < q->results.n; i++)
+        if (q->results.v[i]->dirty) {
+            json_object_array_add(arr, result_json(q, q->results.v[i]));
+            q->results.v[i]->dirty = false;
         }
     store_search_write(ss->d->db, conf_get_str(ss->d->conf, "node_name"),
                        json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN),
@@ -352,7 +293,7 @@ on_tcp_result(void *ctx, const uint8_t *payload, size_t len)
     q->more_available = more;
     log_debug("search %" PRId64 ": %zu result(s) from the server (page %d%s)", q->id, n, q->pages,
               more ? ", more available" : "");
-    if (more && q->pages < SEARCH_MAX_PAGES && q->n_results < SEARCH_MAX_RESULTS &&
+    if (more && q->pages < SEARCH_MAX_PAGES && q->results.n < SRES_MAX_RESULTS &&
         srv_search_more(ss->d->server) == 0) {
         q->pages++;
         q->tcp_waiting = true;
@@ -377,7 +318,7 @@ on_srv_lost(void *ctx, const bus_server_t *ev)
     ss->tcp = NULL;
     q->tcp_waiting = false;
     if (!q->global)
-        finish(ss, q, q->n_results > 0 ? SS_FINISHED : SS_FAILED,
+        finish(ss, q, q->results.n > 0 ? SS_FINISHED : SS_FAILED,
                "the server connection was lost");
 }
 
@@ -452,7 +393,7 @@ search_tick(searches_t *ss)
                 if (ss->tcp == q)
                     ss->tcp = NULL;
                 if (!q->global)
-                    finish(ss, q, SS_FINISHED, q->n_results == 0 ? "the server did not answer" : NULL);
+                    finish(ss, q, SS_FINISHED, q->results.n == 0 ? "the server did not answer" : NULL);
             }
             if (q->global && q->next_udp_ms >= 0 && now_ms >= q->next_udp_ms) {
                 next_udp(ss, q);
@@ -599,8 +540,8 @@ search_results_json(searches_t *ss, int64_t id, size_t offset, size_t limit, mt_
     json_object *o = json_object_new_object();
     json_object_object_add(o, "search", search_row(q));
     json_object *arr = json_object_new_array();
-    for (size_t i = offset; i < q->n_results && i - offset < limit; i++)
-        json_object_array_add(arr, result_json(q, q->results[i]));
+    for (size_t i = offset; i < q->results.n && i - offset < limit; i++)
+        json_object_array_add(arr, result_json(q, q->results.v[i]));
     json_object_object_add(o, "results", arr);
     json_object_object_add(o, "more_available", json_object_new_boolean(q->more_available));
     return o;

@@ -11,6 +11,7 @@
 #include "daemon/core/worker.h"
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/ed2k/srvpolicy.h"
+#include "daemon/ed2k/srvround.h"
 #include "daemon/net/net.h"
 #include "daemon/net/peer.h"
 #include "daemon/net/resolve.h"
@@ -57,7 +58,6 @@
 #define SRV_MAX_MESSAGES 20
 #define SRV_MAX_PAYLOAD 2000000
 #define SRV_NEXT_DELAY 2           /* seconds before trying the next server */
-#define SRV_MAX_TRIED 64
 #define SRV_UDP_SOURCES_SPACING 5  /* seconds between two servers asked over UDP */
 #define SRV_UDP_SOURCES_REASK 1200 /* a server asked again at most every 20 min */
 
@@ -72,18 +72,12 @@ typedef enum {
 static const char *const state_names[] = { "disconnected", "resolving", "connecting",
                                            "logging in", "connected" };
 
-#define SRV_UDP_ASKED_MAX 32
-
 /* What was asked for one download, kept across sessions (pruned when the
  * download is gone). */
 typedef struct src_ask {
     uint8_t hash[16];
     time_t at;                  /* last OP_GETSOURCES to a server (any) */
-    struct {
-        const void *server;     /* an sl_server_t asked over UDP (compared only) */
-        time_t at;
-    } udp[SRV_UDP_ASKED_MAX];   /* the latest, oldest replaced first */
-    size_t n_udp;
+    srvpol_udp_asked_t udp;     /* the servers asked over UDP */
 } src_ask_t;
 
 struct srvconn {
@@ -95,8 +89,7 @@ struct srvconn {
     bool wanted;            /* keep (re)connecting */
     bool pinned;            /* to host:port only (a manual connect) */
     sl_server_t *cur;       /* its entry in the server list, or NULL */
-    const sl_server_t *tried[SRV_MAX_TRIED]; /* this round of automatic tries */
-    size_t n_tried;
+    srvround_t round;       /* the automatic mode's round of tries (srvround.h) */
     time_t last_tx;         /* monotonic: our last packet to the server */
     time_t next_udp_sources; /* monotonic */
     size_t udp_cursor;       /* the next server to ask over UDP */
@@ -104,10 +97,10 @@ struct srvconn {
     time_t deadline, retry_at;
     /* Back-off: each server has its own (sl_server_t.retry); `own` is a
      * copy of the current target's, kept when its entry leaves the list
-     * (a pinned server dropped after failures); `rounds` pauses the
+     * (a pinned server dropped after failures); round.pause pauses the
      * automatic mode after a whole round of failures. Only a session that
      * lasted resets them (srvpol_session_lasted), or a user's connect. */
-    srvpol_backoff_t own, rounds;
+    srvpol_backoff_t own;
     time_t session_start;   /* monotonic: the login */
     bool session_good;      /* this session lasted or answered */
     uint32_t resolve_gen;
@@ -214,14 +207,13 @@ plan_retry(srvconn_t *s, bool failed, time_t now)
 {
     serverlist_t *sl = s->d->serverlist;
     s->retry_at = now + SRV_NEXT_DELAY;
-    if (failed && !s->pinned && sl_count(sl) > 1 &&
-        (s->n_tried >= sl_count(sl) || s->n_tried == SRV_MAX_TRIED)) {
+    if (failed && !s->pinned) {
         bool grew = false;
-        long pause = srvpol_fail(&s->rounds, SRV_ROUND_PAUSE,
-                                 conf_get_int(s->d->conf, "server_retry_max"), now, jitter_seed(),
-                                 &grew);
-        s->n_tried = 0;
-        s->retry_at = now + pause;
+        long pause = srvround_failed(&s->round, sl_count(sl), SRV_ROUND_PAUSE,
+                                     conf_get_int(s->d->conf, "server_retry_max"), now,
+                                     jitter_seed(), &grew);
+        if (pause > 0)
+            s->retry_at = now + pause;
         if (grew)
             log_info("servers: no server of the list took us; the next round in %lds", pause);
     }
@@ -254,11 +246,8 @@ drop(srvconn_t *s, const char *why, bool retry)
     serverlist_t *sl = s->d->serverlist;
     if (s->cur != NULL && was_connected)
         sl_connected(sl, s->cur, false);
-    if (was_connected && !failed) {
-        s->n_tried = 0;
-        if (s->cur != NULL)
-            s->tried[s->n_tried++] = s->cur;
-    }
+    if (was_connected && !failed)
+        srvround_restart(&s->round, s->cur);
     if (failed)
         note_failure(s, why, up, now);
     if (retry && s->wanted)
@@ -276,7 +265,7 @@ session_lasted(srvconn_t *s)
     if (s->cur != NULL)
         sl_good_session(s->d->serverlist, s->cur);
     srvpol_reset(&s->own);
-    srvpol_reset(&s->rounds);
+    srvround_good(&s->round);
     log_debug("server %s:%u: the session is good; back-off cleared", s->host, s->port);
 }
 
@@ -544,7 +533,7 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
             bus_publish_srv_connected(d->bus, &(bus_server_t){ .host = s->host,
                                                                .port = s->port,
                                                                .client_id = id.id });
-            s->n_tried = 0;
+            srvround_restart(&s->round, NULL);
             if (s->cur != NULL) {
                 s->cur->tcp_flags = s->flags;
                 if (s->cur->ip == 0)
@@ -778,13 +767,9 @@ forget(void *ctx, const sl_server_t *e)
     srvconn_t *s = ctx;
     if (s->cur == e)
         s->cur = NULL;
-    for (size_t i = 0; i < s->n_tried; i++)
-        if (s->tried[i] == e)
-            s->tried[i] = NULL;
+    srvround_forget(&s->round, e);
     for (size_t i = 0; i < s->n_asks; i++)
-        for (size_t k = 0; k < s->asks[i].n_udp; k++)
-            if (s->asks[i].udp[k].server == e)
-                s->asks[i].udp[k].server = NULL;
+        srvpol_udp_forget(&s->asks[i].udp, e);
 }
 
 /* on_udp: the server list's UDP socket heard a server: search results (for
@@ -885,7 +870,7 @@ srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
     /* the user's word: now, whatever the back-off, which a failure then
      * continues */
     s->own = e->retry;
-    srvpol_reset(&s->rounds);
+    srvround_good(&s->round);
     begin(s);
     return 0;
 }
@@ -902,8 +887,8 @@ srv_connect_auto(srvconn_t *s, mt_error_t **err)
     drop(s, "connecting to the best server", false);
     s->wanted = true;
     s->pinned = false;
-    srvpol_reset(&s->rounds);
-    s->n_tried = 0;
+    srvround_good(&s->round);
+    srvround_restart(&s->round, NULL);
     s->retry_at = 0;
     return 0;
 }
@@ -964,53 +949,18 @@ next_target(srvconn_t *s, time_t now)
         s->retry_at = bo->until;
         return false;
     }
-    serverlist_t *sl = s->d->serverlist;
+    size_t n = 0;
+    sl_server_t *const *v = sl_servers(s->d->serverlist, &n);
     time_t wait = 0;
-    sl_server_t *e = sl_pick(sl, s->tried, s->n_tried, now, NULL);
-    if (e == NULL) {
-        s->n_tried = 0;
-        e = sl_pick(sl, s->tried, 0, now, &wait);
-    }
+    sl_server_t *e = srvround_next(&s->round, v, n, now, &wait);
     if (e == NULL) {
         if (wait != 0)
             s->retry_at = wait;
         return false;
     }
-    if (s->n_tried < SRV_MAX_TRIED)
-        s->tried[s->n_tried++] = e;
     set_target(s, e, NULL, 0);
     s->own = e->retry;
     return true;
-}
-
-/* udp_due: whether download hash a may be asked of server e over UDP now
- * (not in the last 20 minutes). */
-static bool
-udp_due(const src_ask_t *a, const sl_server_t *e, time_t now)
-{
-    for (size_t i = 0; i < a->n_udp; i++)
-        if (a->udp[i].server == e)
-            return now - a->udp[i].at >= SRV_UDP_SOURCES_REASK;
-    return true;
-}
-
-static void
-udp_mark(src_ask_t *a, const sl_server_t *e, time_t now)
-{
-    size_t k = a->n_udp;
-    for (size_t i = 0; i < a->n_udp; i++)
-        if (a->udp[i].server == e)
-            k = i;
-    if (k == a->n_udp && a->n_udp == SRV_UDP_ASKED_MAX) {
-        k = 0;
-        for (size_t i = 1; i < a->n_udp; i++)
-            if (a->udp[i].at < a->udp[k].at)
-                k = i;
-    } else if (k == a->n_udp) {
-        a->n_udp++;
-    }
-    a->udp[k].server = e;
-    a->udp[k].at = now;
 }
 
 /* udp_sources: every few seconds, one other server (in turn) gets the
@@ -1041,7 +991,7 @@ udp_sources(srvconn_t *s, time_t now)
             if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
                 continue;
             src_ask_t *a = ask_of(s, pf_hash(pf));
-            if (!udp_due(a, e, now))
+            if (!srvpol_udp_due(&a->udp, e, now, SRV_UDP_SOURCES_REASK))
                 continue;
             memcpy(hashes[n], pf_hash(pf), 16);
             sizes[n] = pf_size(pf);
@@ -1061,7 +1011,7 @@ udp_sources(srvconn_t *s, time_t now)
             if (used == 0)
                 break;
             for (size_t i = off; i < off + used; i++)
-                udp_mark(&s->asks[asks[i]], e, now);
+                srvpol_udp_mark(&s->asks[asks[i]].udp, e, now);
             off += used;
             datagrams++;
         }

@@ -236,7 +236,7 @@ sl_failed(serverlist_t *sl, sl_server_t *s, const char *why)
 {
     s->failures++;
     long max = conf_get_int(sl->d->conf, "server_max_failures");
-    if (!s->is_static && max > 0 && s->failures >= (uint32_t)max) {
+    if (sl_should_drop(s, max)) {
         log_info("servers: dropping %s:%u after %u failures (%s)", s->address, s->port,
                  s->failures, why);
         for (size_t i = 0; i < sl->n; i++)
@@ -306,14 +306,34 @@ better(const sl_server_t *a, const sl_server_t *b)
     return pa < pb;
 }
 
+bool
+sl_should_drop(const sl_server_t *s, long max)
+{
+    return !s->is_static && max > 0 && s->failures >= (uint32_t)max;
+}
+
+sl_server_t *const *
+sl_servers(const serverlist_t *sl, size_t *n)
+{
+    *n = sl->n;
+    return sl->v;
+}
+
 sl_server_t *
 sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried, time_t now,
         time_t *wait)
 {
+    return sl_pick_among(sl->v, sl->n, tried, n_tried, now, wait);
+}
+
+sl_server_t *
+sl_pick_among(sl_server_t *const *v, size_t n, const sl_server_t *const *tried, size_t n_tried,
+              time_t now, time_t *wait)
+{
     sl_server_t *best = NULL;
     time_t earliest = 0;
-    for (size_t i = 0; i < sl->n; i++) {
-        sl_server_t *s = sl->v[i];
+    for (size_t i = 0; i < n; i++) {
+        sl_server_t *s = v[i];
         bool seen = false;
         for (size_t k = 0; k < n_tried && !seen; k++)
             seen = tried[k] == s;

@@ -95,6 +95,16 @@ void sl_changed(serverlist_t *sl);
  * when none waits. */
 sl_server_t *sl_pick(serverlist_t *sl, const sl_server_t *const *tried, size_t n_tried,
                      time_t now, time_t *wait);
+/* sl_pick_among: sl_pick's choice among the n servers of v (the list's,
+ * or any array: it needs no list). */
+sl_server_t *sl_pick_among(sl_server_t *const *v, size_t n, const sl_server_t *const *tried,
+                           size_t n_tried, time_t now, time_t *wait);
+/* sl_servers: the list's servers as an array of *n, valid until the list
+ * changes. */
+sl_server_t *const *sl_servers(const serverlist_t *sl, size_t *n);
+/* sl_should_drop: whether s goes after one more failure counted: not
+ * static, and server_max_failures (max; 0: never) reached. */
+bool sl_should_drop(const sl_server_t *s, long max);
 
 /* sl_tick: once a second: UDP status requests (one server every few
  * seconds, each every server_status_interval), timeouts, saving server.met

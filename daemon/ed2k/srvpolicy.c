@@ -1,6 +1,7 @@
 /* srvpolicy.c: the eD2K server connection's timing decisions as pure
  * functions: exponential back-off with jitter, the rule that ends it, and
- * the pacing of source requests. daemon/ed2k/server.c applies them. */
+ * the pacing of source requests (to our server, and to the others over
+ * UDP). daemon/ed2k/server.c applies them. */
 #include "config.h"
 
 #include "daemon/ed2k/srvpolicy.h"
@@ -73,4 +74,40 @@ srvpol_pace_take(srvpol_pace_t *p, time_t now, long every, unsigned burst)
         return false;
     p->tat = t + every;
     return true;
+}
+
+bool
+srvpol_udp_due(const srvpol_udp_asked_t *a, const void *server, time_t now, long interval)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].server == server)
+            return now - a->v[i].at >= interval;
+    return true;
+}
+
+void
+srvpol_udp_mark(srvpol_udp_asked_t *a, const void *server, time_t now)
+{
+    size_t k = a->n;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].server == server)
+            k = i;
+    if (k == a->n && a->n == SRVPOL_UDP_ASKED_MAX) {
+        k = 0;
+        for (size_t i = 1; i < a->n; i++)
+            if (a->v[i].at < a->v[k].at)
+                k = i;
+    } else if (k == a->n) {
+        a->n++;
+    }
+    a->v[k].server = server;
+    a->v[k].at = now;
+}
+
+void
+srvpol_udp_forget(srvpol_udp_asked_t *a, const void *server)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].server == server)
+            a->v[i].server = NULL;
 }

@@ -1,11 +1,13 @@
 /* srvpolicy.h: the eD2K server connection's timing decisions, kept pure
  * (no network, no clock, no randomness of their own) so they can be
  * tested: the retry back-off and what ends it, and the pacing of source
- * requests (OP_GETSOURCES, ed2k-protocol.md §3.6, §5.10). */
+ * requests (OP_GETSOURCES, ed2k-protocol.md §3.6, §5.10; over UDP to the
+ * other servers, §4). */
 #ifndef MT_DAEMON_SRVPOLICY_H
 #define MT_DAEMON_SRVPOLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -43,6 +45,27 @@ bool srvpol_session_lasted(time_t since, time_t now, long min_session, bool usef
 /* srvpol_reask_due: whether a download last asked at `last` (0: never)
  * may be asked again at `now`, at most every `interval` seconds. */
 bool srvpol_reask_due(time_t last, time_t now, long interval);
+
+/* The servers one download was asked of over UDP (OP_GLOBGETSOURCES,
+ * §4), the latest SRVPOL_UDP_ASKED_MAX, each with when: compared only,
+ * never used otherwise. Zeroed is none. */
+#define SRVPOL_UDP_ASKED_MAX 32
+typedef struct {
+    struct {
+        const void *server; /* NULL: a server gone since */
+        time_t at;
+    } v[SRVPOL_UDP_ASKED_MAX];
+    size_t n;
+} srvpol_udp_asked_t;
+
+/* srvpol_udp_due: whether server may be asked at `now`: never asked (or
+ * forgotten), or not in the last `interval` seconds. */
+bool srvpol_udp_due(const srvpol_udp_asked_t *a, const void *server, time_t now, long interval);
+/* srvpol_udp_mark: server asked at `now`; when the table is full, the
+ * entry asked longest ago makes room. */
+void srvpol_udp_mark(srvpol_udp_asked_t *a, const void *server, time_t now);
+/* srvpol_udp_forget: server is gone (its entry stays, matching none). */
+void srvpol_udp_forget(srvpol_udp_asked_t *a, const void *server);
 
 /* A rate limit (a token bucket in the form of a theoretical arrival time,
  * GCRA): at most `burst` at once, then one per `every` seconds. Zeroed is

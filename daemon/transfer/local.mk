@@ -17,10 +17,15 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/srcpolicy.c daemon/transfer/srcpolicy.h \
 	daemon/transfer/source.c daemon/transfer/source.h \
 	daemon/transfer/download.c daemon/transfer/download.h daemon/transfer/download_int.h \
+	daemon/transfer/upload_queue.c daemon/transfer/upload_queue.h \
 	daemon/transfer/upload.c daemon/transfer/upload.h \
 	daemon/transfer/dbsync.c daemon/transfer/dbsync.h
 
-check_PROGRAMS += tests/unit/check_finished
+check_PROGRAMS += tests/unit/check_finished tests/unit/check_upload
+TESTS += tests/unit/check_upload
+tests_unit_check_upload_SOURCES = tests/unit/check_upload.c
+tests_unit_check_upload_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_upload_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/unit/check_finished
 tests_unit_check_finished_SOURCES = tests/unit/check_finished.c
 tests_unit_check_finished_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)

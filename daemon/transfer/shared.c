@@ -5,6 +5,7 @@
 
 #include "daemon/transfer/shared.h"
 #include "daemon/core/bus.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -168,30 +169,7 @@ shared_free(shared_t *s)
 static int
 hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 {
-    if (hex == NULL || strlen(hex) != n * 2)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        char c1 = hex[2 * i], c2 = hex[2 * i + 1];
-        if (!((c1 >= '0' && c1 <= '9') || (c1 >= 'a' && c1 <= 'f')) ||
-            !((c2 >= '0' && c2 <= '9') || (c2 >= 'a' && c2 <= 'f')))
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
-
-static void
-bytes_to_hex(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
+    return hex != NULL ? mt_hex_decode(hex, strlen(hex), out, n) : -1;
 }
 
 /* Loads the cache; entries that do not validate are skipped (the file is
@@ -302,13 +280,13 @@ cache_save(const char *path, shared_file_t *const *files, size_t n)
         json_object_object_add(e, "path", json_object_new_string(f->path));
         json_object_object_add(e, "size", json_object_new_int64((int64_t)f->size));
         json_object_object_add(e, "mtime", json_object_new_int64(f->mtime));
-        bytes_to_hex(f->hash, ED2K_HASH_LEN, hex);
+        mt_hex_encode(f->hash, ED2K_HASH_LEN, hex);
         json_object_object_add(e, "hash", json_object_new_string(hex));
-        bytes_to_hex(f->aich, ED2K_AICH_LEN, hex);
+        mt_hex_encode(f->aich, ED2K_AICH_LEN, hex);
         json_object_object_add(e, "aich", json_object_new_string(hex));
         json_object *parts = json_object_new_array();
         for (size_t p = 0; p < f->n_part_hashes; p++) {
-            bytes_to_hex(f->part_hashes[p], ED2K_HASH_LEN, hex);
+            mt_hex_encode(f->part_hashes[p], ED2K_HASH_LEN, hex);
             json_object_array_add(parts, json_object_new_string(hex));
         }
         json_object_object_add(e, "parts", parts);
@@ -499,7 +477,8 @@ static shared_file_t **
 by_address(shared_file_t *const *list, size_t n)
 {
     shared_file_t **v = xcalloc(n + 1, sizeof *v);
-    memcpy(v, list, n * sizeof *v);
+    if (n > 0) /* list is NULL before the first scan */
+        memcpy(v, list, n * sizeof *v);
     qsort(v, n, sizeof *v, cmp_ptr);
     return v;
 }

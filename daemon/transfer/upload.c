@@ -13,9 +13,11 @@
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
+#include "daemon/transfer/upload_queue.h"
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
 #include "ed2k/opcodes.h"
+#include "util/bug.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -26,6 +28,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,33 +38,23 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAX_QUEUE 2000
 #define MAX_BLOCK_LEN (3 * ED2K_EMBLOCKSIZE) /* aMule's limit per requested block */
 #define MAX_PENDING_BLOCKS 9
-#define SLOT_BYTES (ED2K_PARTSIZE + 20 * 1024) /* one part per slot, as eMule */
-#define SEND_WATERMARK (128 * 1024)            /* bytes queued on a socket */
-#define SLOT_IDLE_TIMEOUT 120                  /* no block request for so long */
-#define QUEUE_FORGET 3600                      /* queued client not heard of */
+#define SEND_WATERMARK (128 * 1024) /* bytes queued on a socket */
 #define PUMP_INTERVAL_MS 50
 
 typedef struct ul_block {
     uint64_t start, end;
 } ul_block_t;
 
-typedef enum { UL_NONE = 0, UL_QUEUED, UL_SLOT } ul_state_t;
-
 typedef struct ul_client {
+    ul_entry_t e;           /* its place in the queue or the slots */
     struct ulq *q;
     peer_t *peer;
-    struct ul_client *next; /* in the queue or the slot list */
     struct ul_client *all_prev, *all_next; /* every client, for shutdown */
-    ul_state_t state;
     bool has_file;
     uint8_t hash[16];       /* the file it wants */
-    time_t queued_at, last_seen, slot_since, last_request;
-    time_t no_connect_until; /* we failed to reach it for its slot */
     bool accepted;           /* OP_ACCEPTUPLOADREQ sent for this slot */
-    uint32_t fast_asks;
     ul_block_t pending[MAX_PENDING_BLOCKS];
     size_t n_pending;
     ul_block_t done[MAX_PENDING_BLOCKS * 2]; /* recently sent: duplicates dropped */
@@ -70,17 +63,13 @@ typedef struct ul_client {
     bool forgotten;         /* detached from its peer; freed when idle */
     struct evbuffer *ready; /* encoded packets waiting for the socket */
     uint64_t sent_in_slot;  /* bytes on the wire */
-    uint64_t read_in_slot;  /* bytes of the file read for it */
     uint64_t sent_total;
 } ul_client_t;
 
 struct ulq {
     muleteerd_t *d;
     ul_client_t *all;
-    ul_client_t *slots;
-    size_t n_slots;
-    ul_client_t *queue;
-    size_t n_queue;
+    ul_queue_t uq;          /* the queue and the slots (upload_queue.h) */
     struct event *pump_ev;
     bool pump_scheduled;
     evutil_socket_t udp_fd;
@@ -161,6 +150,13 @@ range_is_available(const ul_file_t *f, uint64_t start, uint64_t end)
 
 /* ----------------------------------------------------------- the clients */
 
+/* client_at: the client whose place is e. */
+static ul_client_t *
+client_at(ul_entry_t *e)
+{
+    return (ul_client_t *)(void *)((char *)e - offsetof(ul_client_t, e));
+}
+
 static ul_client_t *
 client_of(ulq_t *q, peer_t *p, bool create)
 {
@@ -180,37 +176,9 @@ client_of(ulq_t *q, peer_t *p, bool create)
 }
 
 static void
-list_remove(ul_client_t **head, size_t *n, ul_client_t *c)
-{
-    for (ul_client_t **pp = head; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            c->next = NULL;
-            (*n)--;
-            return;
-        }
-    }
-}
-
-static void
-list_append(ul_client_t **head, size_t *n, ul_client_t *c)
-{
-    ul_client_t **pp = head;
-    while (*pp != NULL)
-        pp = &(*pp)->next;
-    *pp = c;
-    c->next = NULL;
-    (*n)++;
-}
-
-static void
 client_detach(ulq_t *q, ul_client_t *c)
 {
-    if (c->state == UL_SLOT)
-        list_remove(&q->slots, &q->n_slots, c);
-    else if (c->state == UL_QUEUED)
-        list_remove(&q->queue, &q->n_queue, c);
-    c->state = UL_NONE;
+    ul_leave(&q->uq, &c->e);
     c->n_pending = 0;
     c->n_done = 0;
     evbuffer_drain(c->ready, evbuffer_get_length(c->ready));
@@ -222,6 +190,9 @@ client_maybe_free(ul_client_t *c)
 {
     if (!c->forgotten || c->reading)
         return;
+    /* a forgotten client is in no list (client_forget) */
+    if (MT_BUG(c->e.state != UL_NONE))
+        ul_leave(&c->q->uq, &c->e);
     if (c->all_prev != NULL)
         c->all_prev->all_next = c->all_next;
     else
@@ -241,16 +212,6 @@ client_forget(ulq_t *q, ul_client_t *c)
     client_maybe_free(c);
 }
 
-static size_t
-queue_rank(const ulq_t *q, const ul_client_t *c)
-{
-    size_t r = 1;
-    for (const ul_client_t *o = q->queue; o != NULL; o = o->next, r++)
-        if (o == c)
-            return r;
-    return 0;
-}
-
 static void schedule_pump(ulq_t *q);
 
 static void
@@ -258,30 +219,35 @@ send_accept(ul_client_t *c)
 {
     ed2k_acceptuploadreq_encode(peer_out(c->peer));
     c->accepted = true;
-    c->last_request = clock_mono_s();
+    c->e.last_request = clock_mono_s();
 }
 
-static void
-grant_slot(ulq_t *q, ul_client_t *c)
+/* The peers behind ul_fill (upload_queue.h). */
+static bool
+slot_connected(void *ctx, const ul_entry_t *e)
 {
-    client_detach(q, c);
-    c->state = UL_SLOT;
-    c->slot_since = clock_mono_s();
-    c->last_request = clock_mono_s();
+    (void)ctx;
+    return peer_is_ready(client_at((ul_entry_t *)e)->peer);
+}
+
+/* slot_open: c got a slot: accepted at once when connected, else when
+ * the connection we open is ready (on_peer_ready). */
+static bool
+slot_open(void *ctx, ul_entry_t *e)
+{
+    (void)ctx;
+    ul_client_t *c = client_at(e);
+    c->n_pending = 0;
+    c->n_done = 0;
+    evbuffer_drain(c->ready, evbuffer_get_length(c->ready));
     c->sent_in_slot = 0;
-    c->read_in_slot = 0;
     c->accepted = false;
-    list_append(&q->slots, &q->n_slots, c);
     log_info("upload: slot for %s", peer_desc(c->peer));
     if (peer_is_ready(c->peer)) {
         send_accept(c);
-    } else if (peer_connect(c->peer) != 0) {
-        /* cannot reach it now (a LowID, or limits): back to the queue */
-        list_remove(&q->slots, &q->n_slots, c);
-        c->state = UL_QUEUED;
-        c->no_connect_until = clock_mono_s() + 120;
-        list_append(&q->queue, &q->n_queue, c);
+        return true;
     }
+    return peer_connect(c->peer) == 0;
 }
 
 /* Gives free slots to the longest waiting clients we can reach: connected
@@ -290,29 +256,16 @@ static void
 fill_slots(ulq_t *q)
 {
     size_t max = (size_t)conf_get_int(q->d->conf, "upload_slots");
-    time_t now = clock_mono_s();
-    ul_client_t *c = q->queue, *next;
-    size_t tried = 0, n = q->n_queue;
-    while (q->n_slots < max && c != NULL && tried++ < n) {
-        next = c->next;
-        if (peer_is_ready(c->peer) || now >= c->no_connect_until)
-            grant_slot(q, c);
-        c = next;
-    }
+    ul_slot_ops_t ops = { .connected = slot_connected, .open = slot_open, .ctx = q };
+    ul_fill(&q->uq, max, clock_mono_s(), &ops);
 }
 
 static void
 end_slot(ulq_t *q, ul_client_t *c, bool requeue)
 {
-    list_remove(&q->slots, &q->n_slots, c);
-    c->state = UL_NONE;
+    ul_end_slot(&q->uq, &c->e, requeue && c->has_file, clock_mono_s());
     c->n_pending = 0;
     c->n_done = 0;
-    if (requeue && c->has_file) {
-        c->state = UL_QUEUED;
-        c->queued_at = clock_mono_s();
-        list_append(&q->queue, &q->n_queue, c);
-    }
     fill_slots(q);
 }
 
@@ -417,8 +370,12 @@ read_done(void *arg, int cancelled)
 {
     read_job_t *j = arg;
     ul_client_t *c = j->c;
+    /* one read at a time per client (start_read) */
+    (void)MT_BUG(!c->reading);
     c->reading = false;
-    if (!cancelled && j->error == NULL && !c->forgotten && c->state == UL_SLOT) {
+    /* still in its slot: the block goes out; else it is dropped (and a
+     * forgotten client freed) */
+    if (!cancelled && j->error == NULL && !c->forgotten && c->e.state == UL_SLOT) {
         evbuffer_add_buffer(c->ready, j->out);
         schedule_pump(j->q);
     } else if (j->error != NULL) {
@@ -438,7 +395,7 @@ read_done(void *arg, int cancelled)
 static bool
 slot_used_up(const ulq_t *q, const ul_client_t *c)
 {
-    return c->read_in_slot >= SLOT_BYTES && q->n_queue > 0;
+    return ul_slot_used_up(&q->uq, &c->e);
 }
 
 static void
@@ -447,6 +404,11 @@ start_read(ulq_t *q, ul_client_t *c)
     if (c->reading || c->n_pending == 0 || evbuffer_get_length(c->ready) > 0 ||
         slot_used_up(q, c))
         return;
+    /* blocks are read for a client in a slot only */
+    if (MT_BUG(c->e.state != UL_SLOT)) {
+        c->n_pending = 0;
+        return;
+    }
     ul_file_t f;
     if (!find_file(q->d, c->hash, &f)) {
         c->n_pending = 0;
@@ -460,7 +422,7 @@ start_read(ulq_t *q, ul_client_t *c)
         c->n_done--;
     }
     c->done[c->n_done++] = b;
-    c->read_in_slot += b.end - b.start;
+    c->e.read_in_slot += b.end - b.start;
     read_job_t *j = xcalloc(1, sizeof *j);
     j->q = q;
     j->c = c;
@@ -480,7 +442,7 @@ slot_over(ulq_t *q, ul_client_t *c)
 {
     ed2k_outofpartreqs_encode(peer_out(c->peer));
     log_info("upload: slot of %s ends after %llu bytes of the file (%llu sent)",
-             peer_desc(c->peer), (unsigned long long)c->read_in_slot,
+             peer_desc(c->peer), (unsigned long long)c->e.read_in_slot,
              (unsigned long long)c->sent_in_slot);
     end_slot(q, c, true);
 }
@@ -495,8 +457,9 @@ pump(ulq_t *q)
     int rounds = 0;
     while (more && rounds++ < 64) {
         more = false;
-        for (ul_client_t *c = q->slots, *next; c != NULL; c = next) {
-            next = c->next;
+        for (ul_entry_t *e = q->uq.slots, *next; e != NULL; e = next) {
+            next = e->next;
+            ul_client_t *c = client_at(e);
             if (!peer_is_ready(c->peer))
                 continue;
             /* A used-up slot reads no more blocks, and ends once what
@@ -638,7 +601,7 @@ on_multipacket(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, bool ext, mt
     ul_client_t *c = client_of(d->uploads, p, true);
     memcpy(c->hash, m.hash, 16);
     c->has_file = true;
-    c->last_seen = clock_mono_s();
+    c->e.last_seen = clock_mono_s();
     ed2k_multipacket_answer_t a = { 0 };
     memcpy(a.hash, m.hash, 16);
     uint8_t *bitmap = NULL;
@@ -676,28 +639,22 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
         return;
     }
     ul_client_t *c = client_of(q, p, true);
-    time_t now = clock_mono_s();
-    if (c->state == UL_QUEUED && now - c->last_seen < 590)
-        c->fast_asks++; /* aMule bans after a few; we only count */
     memcpy(c->hash, hash, 16);
     c->has_file = true;
-    c->last_seen = now;
-    if (c->state == UL_SLOT) {
+    switch (ul_join(&q->uq, &c->e, clock_mono_s())) {
+    case UL_JOIN_IN_SLOT:
         send_accept(c);
         return;
-    }
-    if (c->state == UL_NONE) {
-        if (q->n_queue >= MAX_QUEUE) {
-            ed2k_queueranking_encode(peer_out(p), 0xFFFF);
-            return;
-        }
-        c->state = UL_QUEUED;
-        c->queued_at = now;
-        list_append(&q->queue, &q->n_queue, c);
+    case UL_JOIN_FULL:
+        ed2k_queueranking_encode(peer_out(p), 0xFFFF);
+        return;
+    case UL_JOIN_QUEUED:
+    case UL_JOIN_WAITING:
+        break;
     }
     fill_slots(q);
-    if (c->state == UL_QUEUED) {
-        size_t rank = queue_rank(q, c);
+    if (c->e.state == UL_QUEUED) {
+        size_t rank = ul_rank(&q->uq, &c->e);
         ed2k_queueranking_encode(peer_out(p), (uint16_t)(rank > 65535 ? 65535 : rank));
     }
 }
@@ -721,7 +678,7 @@ on_requestparts(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_erro
     if (ed2k_requestparts_decode(pkt->payload, pkt->len, i64, &rp, err) != 0)
         return -1;
     ul_client_t *c = client_of(q, p, false);
-    if (c == NULL || c->state != UL_SLOT)
+    if (c == NULL || c->e.state != UL_SLOT)
         return 1; /* no slot: ignore, as aMule does */
     ul_file_t f;
     if (memcmp(rp.hash, c->hash, 16) != 0) {
@@ -733,7 +690,7 @@ on_requestparts(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_erro
     } else if (!find_file(q->d, rp.hash, &f)) {
         return 1;
     }
-    c->last_request = clock_mono_s();
+    c->e.last_request = clock_mono_s();
     for (size_t i = 0; i < rp.n; i++) {
         ul_block_t b = { rp.ranges[i].start, rp.ranges[i].end };
         /* aMule's checks: not past the end, not over 3 blocks, only what we
@@ -817,12 +774,11 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
         case ED2K_OP_CANCELTRANSFER:
         case ED2K_OP_END_OF_DOWNLOAD: {
             ul_client_t *c = client_of(q, p, false);
-            if (c != NULL && c->state == UL_SLOT) {
+            if (c != NULL && c->e.state == UL_SLOT) {
                 log_info("upload: %s is done with its slot", peer_desc(p));
                 end_slot(q, c, false);
-            } else if (c != NULL && c->state == UL_QUEUED) {
-                list_remove(&q->queue, &q->n_queue, c);
-                c->state = UL_NONE;
+            } else if (c != NULL && c->e.state == UL_QUEUED) {
+                ul_leave(&q->uq, &c->e);
             }
             return 1;
         }
@@ -860,7 +816,7 @@ on_peer_ready(void *ctx, peer_t *p)
 {
     ul_client_t *c = client_of(ctx, p, false);
     /* We connected to give it the slot it was waiting for. */
-    if (c != NULL && c->state == UL_SLOT && !c->accepted)
+    if (c != NULL && c->e.state == UL_SLOT && !c->accepted)
         send_accept(c);
 }
 
@@ -872,13 +828,13 @@ on_peer_closed(void *ctx, peer_t *p, const char *reason)
     ul_client_t *c = client_of(q, p, false);
     if (c == NULL)
         return;
-    if (c->state == UL_SLOT) {
+    if (c->e.state == UL_SLOT) {
         /* Stays in the queue: it comes back and asks again. If we could
          * not even reach it for its slot, not again for a while. */
         if (!c->accepted)
-            c->no_connect_until = clock_mono_s() + 120;
+            ul_unreachable(&c->e, clock_mono_s());
         end_slot(q, c, true);
-    } else if (c->state == UL_NONE) {
+    } else if (c->e.state == UL_NONE) {
         client_forget(q, c);
     }
 }
@@ -887,7 +843,7 @@ static void
 on_peer_writable(void *ctx, peer_t *p)
 {
     ul_client_t *c = client_of(ctx, p, false);
-    if (c != NULL && c->state == UL_SLOT)
+    if (c != NULL && c->e.state == UL_SLOT)
         schedule_pump(ctx);
 }
 
@@ -916,9 +872,11 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         }
         /* Find the queued client at this address. */
         ul_client_t *c = NULL;
-        for (ul_client_t *o = q->queue; o != NULL && c == NULL; o = o->next)
+        for (ul_entry_t *e = q->uq.queue; e != NULL && c == NULL; e = e->next) {
+            ul_client_t *o = client_at(e);
             if (peer_ip(o->peer) == ip && peer_udp_port(o->peer) == ntohs(from.sin_port))
                 c = o;
+        }
         struct evbuffer *out = evbuffer_new();
         uint8_t udp_ver = c != NULL ? peer_caps(c->peer)->udp_ver : 0;
         ed2k_reaskfileping_t r;
@@ -930,14 +888,14 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         } else if (c == NULL) {
             ed2k_queuefull_encode(out);
         } else {
-            c->last_seen = clock_mono_s();
+            c->e.last_seen = clock_mono_s();
             ed2k_reaskack_t ack = { 0 };
             uint8_t *bitmap = NULL;
             if (udp_ver >= 4) {
                 ack.has_parts = true;
                 file_status(&f, &ack.parts, &bitmap);
             }
-            size_t rank = queue_rank(q, c);
+            size_t rank = ul_rank(&q->uq, &c->e);
             ack.rank = (uint16_t)(rank > 65535 ? 65535 : rank);
             ed2k_reaskack_encode(out, &ack, NULL);
             free(bitmap);
@@ -1012,18 +970,20 @@ ulq_tick(ulq_t *q)
     time_t now = clock_mono_s();
     q->rate = q->rate * 0.8 + (double)q->bytes_tick * 0.2;
     q->bytes_tick = 0;
-    for (ul_client_t *c = q->slots, *next; c != NULL; c = next) {
-        next = c->next;
-        if (now - c->last_request > SLOT_IDLE_TIMEOUT && c->n_pending == 0 && !c->reading &&
-            evbuffer_get_length(c->ready) == 0) {
+    for (ul_entry_t *e = q->uq.slots, *next; e != NULL; e = next) {
+        next = e->next;
+        ul_client_t *c = client_at(e);
+        bool busy = c->n_pending > 0 || c->reading || evbuffer_get_length(c->ready) > 0;
+        if (ul_slot_is_idle(e, now, busy)) {
             log_info("upload: %s asked for nothing for %d s; slot given to the next",
-                     peer_desc(c->peer), SLOT_IDLE_TIMEOUT);
+                     peer_desc(c->peer), UL_SLOT_IDLE_TIMEOUT);
             end_slot(q, c, false);
         }
     }
-    for (ul_client_t *c = q->queue, *next; c != NULL; c = next) {
-        next = c->next;
-        if (now - c->last_seen > QUEUE_FORGET && !peer_is_ready(c->peer))
+    for (ul_entry_t *e = q->uq.queue, *next; e != NULL; e = next) {
+        next = e->next;
+        ul_client_t *c = client_at(e);
+        if (ul_is_stale(e, now, peer_is_ready(c->peer)))
             client_forget(q, c);
     }
     fill_slots(q);
@@ -1039,13 +999,13 @@ ulq_rate(const ulq_t *q)
 size_t
 ulq_slots_used(const ulq_t *q)
 {
-    return q->n_slots;
+    return q->uq.n_slots;
 }
 
 size_t
 ulq_queue_length(const ulq_t *q)
 {
-    return q->n_queue;
+    return q->uq.n_queue;
 }
 
 json_object *
@@ -1053,7 +1013,8 @@ ulq_to_json(const ulq_t *q)
 {
     json_object *o = json_object_new_object();
     json_object *slots = json_object_new_array();
-    for (const ul_client_t *c = q->slots; c != NULL; c = c->next) {
+    for (ul_entry_t *e = q->uq.slots; e != NULL; e = e->next) {
+        const ul_client_t *c = client_at(e);
         json_object *e = json_object_new_object();
         char hex[33];
         ed2k_hash_to_hex(c->hash, hex);
@@ -1063,7 +1024,7 @@ ulq_to_json(const ulq_t *q)
         json_object_array_add(slots, e);
     }
     json_object_object_add(o, "slots", slots);
-    json_object_object_add(o, "queued", json_object_new_int64((int64_t)q->n_queue));
+    json_object_object_add(o, "queued", json_object_new_int64((int64_t)q->uq.n_queue));
     json_object_object_add(o, "rate", json_object_new_int64((int64_t)q->rate));
     return o;
 }

@@ -1,7 +1,7 @@
 /* check_srvpolicy.c: unit tests for the server connection's timing
  * decisions (daemon/ed2k/srvpolicy.c): the back-off schedule and its jitter,
  * the rule that ends it (a login alone does not), and the pacing of
- * source requests across sessions. */
+ * source requests across sessions and over UDP. */
 #include "config.h"
 
 #include <check.h>
@@ -200,6 +200,48 @@ START_TEST(test_sources_across_sessions)
 }
 END_TEST
 
+/* Sources asked of the other servers over UDP: each server at most every
+ * UDP_REASK for a download; the latest SRVPOL_UDP_ASKED_MAX are kept, the
+ * one asked longest ago making room; a server gone is forgotten. */
+#define UDP_REASK 1200 /* server.c's SRV_UDP_SOURCES_REASK */
+
+START_TEST(test_udp_asks)
+{
+    static int servers[SRVPOL_UDP_ASKED_MAX + 2];
+    srvpol_udp_asked_t a = { 0 };
+    time_t t = 50000;
+    const void *x = &servers[0], *y = &servers[1];
+    ck_assert(srvpol_udp_due(&a, x, t, UDP_REASK));
+    srvpol_udp_mark(&a, x, t);
+    ck_assert(!srvpol_udp_due(&a, x, t, UDP_REASK));
+    ck_assert(!srvpol_udp_due(&a, x, t + UDP_REASK - 1, UDP_REASK));
+    ck_assert(srvpol_udp_due(&a, x, t + UDP_REASK, UDP_REASK));
+    ck_assert(srvpol_udp_due(&a, y, t, UDP_REASK)); /* another server */
+    /* asked again: the time moves, no new entry */
+    srvpol_udp_mark(&a, x, t + 10);
+    ck_assert_uint_eq(a.n, 1);
+    ck_assert(!srvpol_udp_due(&a, x, t + UDP_REASK, UDP_REASK));
+    ck_assert(srvpol_udp_due(&a, x, t + 10 + UDP_REASK, UDP_REASK));
+    /* a server gone: forgotten; another one at the same address later is
+     * not taken for it */
+    srvpol_udp_forget(&a, x);
+    ck_assert(srvpol_udp_due(&a, x, t + 11, UDP_REASK));
+    ck_assert_uint_eq(a.n, 1);
+    /* a full table: the entry asked longest ago makes room */
+    srvpol_udp_asked_t full = { 0 };
+    for (int i = 0; i < SRVPOL_UDP_ASKED_MAX; i++)
+        srvpol_udp_mark(&full, &servers[i], t + (i == 5 ? 0 : 100 + i));
+    ck_assert_uint_eq(full.n, SRVPOL_UDP_ASKED_MAX);
+    srvpol_udp_mark(&full, &servers[SRVPOL_UDP_ASKED_MAX], t + 500);
+    ck_assert_uint_eq(full.n, SRVPOL_UDP_ASKED_MAX);
+    ck_assert(!srvpol_udp_due(&full, &servers[SRVPOL_UDP_ASKED_MAX], t + 600, UDP_REASK));
+    ck_assert(srvpol_udp_due(&full, &servers[5], t + 600, UDP_REASK)); /* the oldest went */
+    for (int i = 0; i < SRVPOL_UDP_ASKED_MAX; i++)
+        if (i != 5)
+            ck_assert(!srvpol_udp_due(&full, &servers[i], t + 600, UDP_REASK));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -213,6 +255,7 @@ main(void)
     tcase_add_test(tc, test_reask);
     tcase_add_test(tc, test_pace);
     tcase_add_test(tc, test_sources_across_sessions);
+    tcase_add_test(tc, test_udp_asks);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
