@@ -1234,11 +1234,16 @@ src_add_link_sources(dlq_t *q, const ed2k_link_t *l)
 void
 src_restore(download_t *dl)
 {
-    for (size_t i = 0; i < pf_source_count(dl->pf); i++) {
-        pf_source_t src;
-        if (pf_get_source(dl->pf, i, &src))
-            dl_add_source(dl, net_ip_from_host(src.ip), src.port);
-    }
+    /* dl_add_source refreshes each source in the part file's list (it
+     * moves to the newest end), so the list is walked as it was: walking
+     * the list itself would skip some and take others twice. */
+    size_t n = pf_source_count(dl->pf);
+    pf_source_t *known = xcalloc(n + 1, sizeof *known);
+    for (size_t i = 0; i < n; i++)
+        pf_get_source(dl->pf, i, &known[i]);
+    for (size_t i = 0; i < n; i++)
+        dl_add_source(dl, net_ip_from_host(known[i].ip), known[i].port);
+    free(known);
 }
 
 /* ------------------------------------------------------------------ ticks */
