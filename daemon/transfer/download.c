@@ -16,6 +16,7 @@
 #include "daemon/transfer/source.h"
 #include "ed2k/hash.h"
 #include "ed2k/link.h"
+#include "util/bug.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -128,7 +129,13 @@ verify_done(void *arg, int cancelled)
     verify_ctx_t *c = arg;
     download_t *dl = c->dl;
     size_t part = pf_verify_part(c->job);
-    dl->parts[part].verifying = false;
+    /* the check was of a part of this download, marked while it ran */
+    if (MT_BUG(part >= dl->n_parts)) {
+        cancelled = 1; /* nothing to apply it to */
+    } else {
+        (void)MT_BUG(!dl->parts[part].verifying);
+        dl->parts[part].verifying = false;
+    }
     if (!cancelled && !dl->deleted) {
         uint64_t done_before = pf_done_bytes(dl->pf);
         pf_verify_result_t r = pf_verify_apply(dl->pf, c->job);
@@ -209,7 +216,9 @@ complete_done(void *arg, int cancelled)
     complete_ctx_t *c = arg;
     download_t *dl = c->dl;
     muleteerd_t *d = dl->q->d;
-    if (cancelled) {
+    /* A completion ends a download that is completing, once: it cannot be
+     * deleted meanwhile (dl_delete refuses). */
+    if (cancelled || MT_BUG(!dl->completing || dl->deleted)) {
         dl->completing = false;
     } else if (c->rc != 0 && c->err->code != MT_ERR_INVALID) {
         /* The file could not be moved (a full or refused incoming
@@ -300,6 +309,7 @@ save_done(void *arg, int cancelled)
 {
     save_ctx_t *c = arg;
     download_t *dl = c->dl;
+    (void)MT_BUG(!dl->saving); /* one save at a time; it ends now either way */
     dl->saving = false;
     if ((cancelled || c->rc != 0) && !dl->deleted) {
         pf_save_failed(dl->pf);
@@ -484,6 +494,8 @@ download_new(dlq_t *q, partfile_t *pf)
 static void
 download_free(download_t *dl)
 {
+    if (MT_BUG(dl->refs != 0))
+        return; /* a job still holds it: leaked rather than used after free */
     src_free_all(dl);
     pf_free(dl->pf);
     free(dl->availability);
@@ -496,6 +508,8 @@ download_free(download_t *dl)
 static void
 download_release(download_t *dl)
 {
+    if (MT_BUG(dl->refs <= 0))
+        return;
     dl->refs--;
     if (dl->deleted && dl->refs == 0)
         download_free(dl);
@@ -506,13 +520,17 @@ static void
 dl_remove(download_t *dl)
 {
     dlq_t *q = dl->q;
+    bool queued = false;
     for (size_t i = 0; i < q->n; i++) {
         if (q->dls[i] == dl) {
             memmove(&q->dls[i], &q->dls[i + 1], (q->n - i - 1) * sizeof *q->dls);
             q->n--;
+            queued = true;
             break;
         }
     }
+    if (MT_BUG(!queued))
+        return; /* removed already: it may be gone */
     src_cancel_slots(dl);
     src_free_all(dl);
     dl->deleted = true;
@@ -833,6 +851,8 @@ out:
 int
 dl_pause(download_t *dl)
 {
+    if (MT_BUG(dl->deleted)) /* out of the queue: nothing to change */
+        return -1;
     bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_PAUSED);
     publish_state(dl, from);
@@ -844,6 +864,8 @@ dl_pause(download_t *dl)
 int
 dl_stop(download_t *dl)
 {
+    if (MT_BUG(dl->deleted)) /* out of the queue: nothing to change */
+        return -1;
     bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_STOPPED);
     publish_state(dl, from);
@@ -855,6 +877,8 @@ dl_stop(download_t *dl)
 int
 dl_resume(download_t *dl)
 {
+    if (MT_BUG(dl->deleted))
+        return -1;
     bus_dl_state_t from = bus_state(dl);
     pf_set_state(dl->pf, PF_STATE_ACTIVE);
     dl->failed = false;
@@ -907,6 +931,10 @@ dl_set_force_start(download_t *dl, bool on)
 int
 dl_delete(download_t *dl, mt_error_t **err)
 {
+    if (MT_BUG(dl->deleted)) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "the download is gone already");
+        return -1;
+    }
     if (dl->completing) {
         mt_error_set(err, MT_ERR_EXISTS, "the download is being completed");
         return -1;

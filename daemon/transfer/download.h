@@ -71,6 +71,9 @@ uint64_t dlq_rate(const dlq_t *q);
  * higher priority downloads are asked first. */
 void dl_set_priority(download_t *dl, int prio);
 
+/* dl_pause, dl_resume, dl_stop: the download's state, saved with it and
+ * told to the bus (dl_state). 0; -1 only for a download already out of
+ * the queue (a bug, logged). */
 int dl_pause(download_t *dl);
 int dl_resume(download_t *dl);
 int dl_stop(download_t *dl);

@@ -21,6 +21,7 @@
 #include "ed2k/hash.h"
 #include "ed2k/opcodes.h"
 #include "util/clock.h"
+#include "util/bug.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -109,6 +110,8 @@ src_drop_blocks(dl_source_t *s)
 static void
 src_remove_block(dl_source_t *s, size_t i)
 {
+    if (MT_BUG(i >= s->n_blocks))
+        return;
     block_clear(&s->blocks[i]);
     memmove(&s->blocks[i], &s->blocks[i + 1], (s->n_blocks - i - 1) * sizeof s->blocks[0]);
     s->n_blocks--;
@@ -156,16 +159,22 @@ release_parts(dl_source_t *s)
             dl->parts[i].owner = NULL;
 }
 
+/* src_set_state: s goes into state st. A source downloads only in the slot
+ * its peer gave it (it is the peer's active source) and for a download
+ * that wants data: anything else is a bug, and it goes idle instead. */
 static void
 src_set_state(dl_source_t *s, src_state_t st)
 {
+    dl_peer_t *dp = dlpeer(s->peer, false);
+    if (st == SRC_DOWNLOADING &&
+        (MT_BUG(dp == NULL || dp->active != s) || MT_BUG(!dl_is_active(s->dl))))
+        st = SRC_IDLE;
     if (s->state == SRC_DOWNLOADING && st != SRC_DOWNLOADING)
         release_parts(s);
     if (s->state != st)
         log_debug("download %s: source %s: %s -> %s", s->dl->hex, peer_desc(s->peer),
                   src_state_names[s->state], src_state_names[st]);
     s->state = st;
-    dl_peer_t *dp = dlpeer(s->peer, false);
     if (dp != NULL && dp->active == s &&
         (st == SRC_IDLE || st == SRC_NO_NEEDED || st == SRC_CONNECTING))
         dp->active = NULL;
@@ -184,15 +193,18 @@ src_free(dl_source_t *s)
     src_drop_blocks(s);
     if (dl->hashset_asker == s)
         dl->hashset_asker = NULL;
-    /* unlink from the download */
+    /* unlink from the download and from the peer: a living source is on
+     * both lists */
+    bool in_dl = false, in_peer = false;
     for (dl_source_t **pp = &dl->sources; *pp != NULL; pp = &(*pp)->next_in_dl) {
         if (*pp == s) {
             *pp = s->next_in_dl;
-            dl->n_sources--;
+            in_dl = true;
             break;
         }
     }
-    /* unlink from the peer */
+    if (in_dl && !MT_BUG(dl->n_sources == 0))
+        dl->n_sources--;
     dl_peer_t *dp = dlpeer(s->peer, false);
     if (dp != NULL) {
         if (dp->active == s)
@@ -200,6 +212,7 @@ src_free(dl_source_t *s)
         for (dl_source_t **pp = &dp->head; *pp != NULL; pp = &(*pp)->next_in_peer) {
             if (*pp == s) {
                 *pp = s->next_in_peer;
+                in_peer = true;
                 break;
             }
         }
@@ -208,6 +221,7 @@ src_free(dl_source_t *s)
             peer_set_dl_data(s->peer, NULL);
         }
     }
+    (void)MT_BUG(!in_dl || !in_peer); /* nothing to undo: it goes either way */
     rangeset_free(s->slot_asked);
     free(s->parts);
     free(s);
@@ -471,8 +485,16 @@ request_blocks(dl_source_t *s)
         return;
     }
     ed2k_range_t ranges[SRC_BLOCKS_IN_FLIGHT];
+    size_t k = 0;
     bool i64 = false;
     for (int i = 0; i < n; i++) {
+        /* blocksel hands out at most what is asked, each block inside one
+         * part of the file */
+        if (MT_BUG(s->n_blocks >= SRC_BLOCKS_IN_FLIGHT))
+            break;
+        if (MT_BUG(picked[i].start >= picked[i].end || picked[i].end > pf_size(pf) ||
+                   picked[i].start / ED2K_PARTSIZE != (picked[i].end - 1) / ED2K_PARTSIZE))
+            continue;
         block_t *b = &s->blocks[s->n_blocks++];
         b->start = picked[i].start;
         b->end = picked[i].end;
@@ -481,14 +503,16 @@ request_blocks(dl_source_t *s)
             pi->owner = s;
         b->got = rangeset_new();
         rangeset_add(s->slot_asked, b->start, b->end);
-        ranges[i].start = b->start;
-        ranges[i].end = b->end;
+        ranges[k].start = b->start;
+        ranges[k].end = b->end;
+        k++;
         if (b->end > 0xFFFFFFFFu)
             i64 = true;
     }
+    if (k == 0)
+        return;
     mt_error_t *err = NULL;
-    if (ed2k_requestparts_encode(peer_out(s->peer), pf_hash(pf), ranges, (size_t)n, i64, &err) !=
-        0) {
+    if (ed2k_requestparts_encode(peer_out(s->peer), pf_hash(pf), ranges, k, i64, &err) != 0) {
         log_error("download %s: %s", dl->hex, err->message);
         mt_error_free(err);
     }
