@@ -31,6 +31,14 @@ tests_unit_check_finished_SOURCES = tests/unit/check_finished.c
 tests_unit_check_finished_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_finished_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 
+# The download state machine: the queue and its sources against real part
+# files, the bus and workers; the test fakes the peer layer (peer.h) itself.
+check_PROGRAMS += tests/unit/check_download
+TESTS += tests/unit/check_download
+tests_unit_check_download_SOURCES = tests/unit/check_download.c
+tests_unit_check_download_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_download_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
 STORAGE_UNIT_TESTS = \
 	tests/unit/check_rangeset \
 	tests/unit/check_partfile \
