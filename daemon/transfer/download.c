@@ -350,7 +350,7 @@ io_next_backoff(const download_t *dl)
     return b < IO_RETRY_FIRST ? IO_RETRY_FIRST : b > cap ? cap : b;
 }
 
-/* storage_trouble: the disk refused a write, a metadata save (move false)
+/* dl_storage_trouble: the disk refused a write, a metadata save (move false)
  * or the move into incoming (move true). The download goes into the error
  * state with err's message, which the control socket, the downloads table
  * and /api/v2 show, and does no more disk I/O until io_recheck. Logged
