@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "daemon/store/download_tables.h"
+#include "daemon/store/statement.h"
 #include "db/db.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -196,53 +197,25 @@ store_prune(dbw_t *db, const char *node, long long samples_days, long long m1_da
 }
 
 /* The shared files, replaced as a whole (by path) when the list or its
- * statistics changed, at most every 5 seconds. */
-typedef struct {
-    char *node, *rows;
-} shared_job_t;
-
-static void
-shared_job_free(void *arg)
-{
-    shared_job_t *j = arg;
-    free(j->node);
-    free(j->rows);
-    free(j);
-}
-
-static int
-shared_job_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    shared_job_t *j = arg;
-    const char *params[] = { j->node, j->rows };
-    PGresult *res = db_query(
-        conn,
-        "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(hash text, path text, name text,"
-        "  size bigint, aich text, mtime bigint, uploaded bigint, requests int)),"
-        " gone AS (DELETE FROM shared_files f WHERE f.node = $1 AND NOT EXISTS"
-        "  (SELECT 1 FROM r WHERE r.path = f.path))"
-        " INSERT INTO shared_files (node, hash, path, name, size, aich, modified_at, uploaded_bytes,"
-        "  requests, updated_at)"
-        " SELECT $1, hash, path, name, size, aich, to_timestamp(mtime), uploaded, requests, now()"
-        " FROM r ON CONFLICT (node, path) DO UPDATE SET hash = EXCLUDED.hash,"
-        "  name = EXCLUDED.name, size = EXCLUDED.size, aich = EXCLUDED.aich,"
-        "  modified_at = EXCLUDED.modified_at, uploaded_bytes = EXCLUDED.uploaded_bytes,"
-        "  requests = EXCLUDED.requests, updated_at = now()"
-        " WHERE (shared_files.hash, shared_files.size, shared_files.uploaded_bytes,"
-        "  shared_files.requests) IS DISTINCT FROM (EXCLUDED.hash, EXCLUDED.size,"
-        "  EXCLUDED.uploaded_bytes, EXCLUDED.requests)",
-        2, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
-}
+ * statistics changed, at most every 5 seconds: the rows of $2. */
+static const char SHARED_FILES_SQL[] =
+    "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(hash text, path text, name text,"
+    "  size bigint, aich text, mtime bigint, uploaded bigint, requests int)),"
+    " gone AS (DELETE FROM shared_files f WHERE f.node = $1 AND NOT EXISTS"
+    "  (SELECT 1 FROM r WHERE r.path = f.path))"
+    " INSERT INTO shared_files (node, hash, path, name, size, aich, modified_at, uploaded_bytes,"
+    "  requests, updated_at)"
+    " SELECT $1, hash, path, name, size, aich, to_timestamp(mtime), uploaded, requests, now()"
+    " FROM r ON CONFLICT (node, path) DO UPDATE SET hash = EXCLUDED.hash,"
+    "  name = EXCLUDED.name, size = EXCLUDED.size, aich = EXCLUDED.aich,"
+    "  modified_at = EXCLUDED.modified_at, uploaded_bytes = EXCLUDED.uploaded_bytes,"
+    "  requests = EXCLUDED.requests, updated_at = now()"
+    " WHERE (shared_files.hash, shared_files.size, shared_files.uploaded_bytes,"
+    "  shared_files.requests) IS DISTINCT FROM (EXCLUDED.hash, EXCLUDED.size,"
+    "  EXCLUDED.uploaded_bytes, EXCLUDED.requests)";
 
 void
 store_shared_files_write(dbw_t *db, const char *node, const char *rows)
 {
-    shared_job_t *j = xcalloc(1, sizeof *j);
-    j->node = xstrdup(node);
-    j->rows = xstrdup(rows);
-    dbw_submit(db, "shared_files", shared_job_run, j, shared_job_free);
+    store_statement(db, "shared_files", SHARED_FILES_SQL, node, rows);
 }

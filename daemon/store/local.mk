@@ -3,6 +3,7 @@
 # download history (which hears the bus). Includes core/ only.
 daemon_libmuleteerd_a_SOURCES += \
 	daemon/store/db_worker.c daemon/store/db_worker.h \
+	daemon/store/statement.c daemon/store/statement.h \
 	daemon/store/history.c daemon/store/history.h \
 	daemon/store/download_tables.c daemon/store/download_tables.h \
 	daemon/store/category_table.c daemon/store/category_table.h \

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "daemon/store/server_tables.h"
+#include "daemon/store/statement.h"
 #include "db/db.h"
 #include "util/xalloc.h"
 
@@ -55,62 +56,34 @@ store_server_message(dbw_t *db, const char *node, const char *address, int port,
     dbw_submit(db, NULL, msg_row_write, m, msg_row_free);
 }
 
-typedef struct {
-    char *node;
-    char *rows; /* JSON array */
-} db_sync_t;
-
-static void
-db_sync_free(void *arg)
-{
-    db_sync_t *j = arg;
-    free(j->node);
-    free(j->rows);
-    free(j);
-}
-
-static int
-db_sync_run(PGconn *conn, void *arg, mt_error_t **err)
-{
-    db_sync_t *j = arg;
-    const char *params[] = { j->node, j->rows };
-    PGresult *res = db_query(
-        conn,
-        "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(address text, port int,"
-        "  name text, description text, version text, users bigint, files bigint,"
-        "  max_users bigint, lowid_users bigint, soft_files bigint, hard_files bigint,"
-        "  tcp_flags bigint, udp_flags bigint, ping_ms int, failures int, last_seen bigint,"
-        "  is_static bool, priority text, source text, connected bool)),"
-        " gone AS (DELETE FROM servers s WHERE s.node = $1 AND NOT EXISTS"
-        "  (SELECT 1 FROM r WHERE r.address = s.address AND r.port = s.port))"
-        " INSERT INTO servers (node, address, port, name, description, version, users, files,"
-        "  max_users, lowid_users, soft_file_limit, hard_file_limit, tcp_flags, udp_flags,"
-        "  ping_ms, failures, last_seen, is_static, priority, source, connected, updated_at)"
-        " SELECT $1, address, port, name, description, version, users, files, max_users,"
-        "  lowid_users, soft_files, hard_files, tcp_flags, udp_flags, NULLIF(ping_ms, 0),"
-        "  failures, to_timestamp(NULLIF(last_seen, 0)), is_static, priority, source,"
-        "  connected, now() FROM r"
-        " ON CONFLICT (node, address, port) DO UPDATE SET name = EXCLUDED.name,"
-        "  description = EXCLUDED.description, version = EXCLUDED.version,"
-        "  users = EXCLUDED.users, files = EXCLUDED.files, max_users = EXCLUDED.max_users,"
-        "  lowid_users = EXCLUDED.lowid_users, soft_file_limit = EXCLUDED.soft_file_limit,"
-        "  hard_file_limit = EXCLUDED.hard_file_limit, tcp_flags = EXCLUDED.tcp_flags,"
-        "  udp_flags = EXCLUDED.udp_flags, ping_ms = EXCLUDED.ping_ms,"
-        "  failures = EXCLUDED.failures, last_seen = EXCLUDED.last_seen,"
-        "  is_static = EXCLUDED.is_static, priority = EXCLUDED.priority,"
-        "  source = EXCLUDED.source, connected = EXCLUDED.connected, updated_at = now()",
-        2, params, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
-}
+/* The node's servers replaced by the rows of $2. */
+static const char SERVERS_SQL[] =
+    "WITH r AS (SELECT * FROM json_to_recordset($2::json) AS x(address text, port int,"
+    "  name text, description text, version text, users bigint, files bigint,"
+    "  max_users bigint, lowid_users bigint, soft_files bigint, hard_files bigint,"
+    "  tcp_flags bigint, udp_flags bigint, ping_ms int, failures int, last_seen bigint,"
+    "  is_static bool, priority text, source text, connected bool)),"
+    " gone AS (DELETE FROM servers s WHERE s.node = $1 AND NOT EXISTS"
+    "  (SELECT 1 FROM r WHERE r.address = s.address AND r.port = s.port))"
+    " INSERT INTO servers (node, address, port, name, description, version, users, files,"
+    "  max_users, lowid_users, soft_file_limit, hard_file_limit, tcp_flags, udp_flags,"
+    "  ping_ms, failures, last_seen, is_static, priority, source, connected, updated_at)"
+    " SELECT $1, address, port, name, description, version, users, files, max_users,"
+    "  lowid_users, soft_files, hard_files, tcp_flags, udp_flags, NULLIF(ping_ms, 0),"
+    "  failures, to_timestamp(NULLIF(last_seen, 0)), is_static, priority, source,"
+    "  connected, now() FROM r"
+    " ON CONFLICT (node, address, port) DO UPDATE SET name = EXCLUDED.name,"
+    "  description = EXCLUDED.description, version = EXCLUDED.version,"
+    "  users = EXCLUDED.users, files = EXCLUDED.files, max_users = EXCLUDED.max_users,"
+    "  lowid_users = EXCLUDED.lowid_users, soft_file_limit = EXCLUDED.soft_file_limit,"
+    "  hard_file_limit = EXCLUDED.hard_file_limit, tcp_flags = EXCLUDED.tcp_flags,"
+    "  udp_flags = EXCLUDED.udp_flags, ping_ms = EXCLUDED.ping_ms,"
+    "  failures = EXCLUDED.failures, last_seen = EXCLUDED.last_seen,"
+    "  is_static = EXCLUDED.is_static, priority = EXCLUDED.priority,"
+    "  source = EXCLUDED.source, connected = EXCLUDED.connected, updated_at = now()";
 
 void
 store_servers_write(dbw_t *db, const char *node, const char *rows)
 {
-    db_sync_t *j = xcalloc(1, sizeof *j);
-    j->node = xstrdup(node);
-    j->rows = xstrdup(rows);
-    dbw_submit(db, "servers", db_sync_run, j, db_sync_free);
+    store_statement(db, "servers", SERVERS_SQL, node, rows);
 }
