@@ -848,6 +848,23 @@ out:
     return rc;
 }
 
+/* save_state: a state the user set (pause, stop, resume) is on disk before
+ * the command answers, as its history event is: a crash right after the
+ * answer must not bring the download back in its old state. Saved now on
+ * the loop thread (small and rare); when that fails, later. */
+static void
+save_state(download_t *dl)
+{
+    mt_error_t *err = NULL;
+    if (!(dl->io_error && !dl->io_move) && pf_save_now(dl->pf, &err) == 0)
+        return;
+    if (err != NULL) {
+        log_warn("download %s: its new state is saved later: %s", dl->hex, err->message);
+        mt_error_free(err);
+    }
+    save_async(dl);
+}
+
 int
 dl_pause(download_t *dl)
 {
@@ -857,7 +874,7 @@ dl_pause(download_t *dl)
     pf_set_state(dl->pf, PF_STATE_PAUSED);
     publish_state(dl, from);
     src_stop_all(dl);
-    save_async(dl);
+    save_state(dl);
     return 0;
 }
 
@@ -870,7 +887,7 @@ dl_stop(download_t *dl)
     pf_set_state(dl->pf, PF_STATE_STOPPED);
     publish_state(dl, from);
     src_stop_all(dl);
-    save_async(dl);
+    save_state(dl);
     return 0;
 }
 
@@ -888,7 +905,7 @@ dl_resume(download_t *dl)
     dl->error = NULL;
     publish_state(dl, from);
     src_ask_again(dl);
-    save_async(dl);
+    save_state(dl);
     return 0;
 }
 

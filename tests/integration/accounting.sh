@@ -78,6 +78,26 @@ check "back in the first temp_dir, each row follows its own download" eventually
   '[ "$(rows)" = "downloading:0,deleted:1" ]'
 check "the movie's row is untouched by all this" eval '[ "$(hist)" = "completed:$SIZE" ]'
 
+# A stop is on disk before it answers: a kill -9 right after it keeps it,
+# and the download's row agrees with the download.
+Z=00000000000000000000000000000001
+zrow() { PSQL "SELECT status FROM history WHERE node = 'node-b' AND hash = '$Z'"; }
+zstate() { mcli "$T/b" --json downloads | jq -r ".downloads[] | select(.hash == \"$Z\") | .state"; }
+# (B gets one worker thread, kept busy hashing a new shared file: a save
+# left to a worker would still wait in its queue when the kill comes)
+kill -TERM "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
+mkdir -p "$T/b/share2"
+start_b "worker_threads = 1" "shared_dirs = $T/b/share2"
+mcli "$T/b" add "ed2k://|file|z.bin|1000000|$Z|/" >/dev/null
+head -c 150000000 /dev/urandom >"$T/b/share2/big.bin"
+mcli "$T/b" rescan >/dev/null
+mcli "$T/b" stop "$Z" >/dev/null
+kill -9 "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
+start_b
+check "a download stopped right before a kill -9 is still stopped after the restart" eval \
+  '[ "$(zstate)" = stopped ]'
+check "and its history row says so" eventually 10 eval '[ "$(zrow)" = stopped ]'
+
 # Sources dropped by filter_lan are reported.
 MULE_FILTER_LAN=yes start_mule C "$T/c" "$CP"
 Y=fedcba9876543210fedcba9876543210
