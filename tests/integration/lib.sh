@@ -78,6 +78,29 @@ private_pg() {
   DB=$("$PGC" conninfo "$1")
 }
 
+# start_server_fixture VAR LOG [ARGS...]: starts the eD2K server fixture on
+# a free port (in VAR) logging to LOG, and waits until it listens. A port
+# taken between free_port and the bind (another test running beside) makes
+# it try again with another, three times at most; the fixture's last words
+# go to the test's log when it never listens.
+start_server_fixture() {
+  local var=$1 log=$2 try port pid; shift 2
+  for try in 1 2 3; do
+    port=$(free_port)
+    "$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$port" --log "$log" "$@" &
+    pid=$!
+    if eventually 10 grep -qs listening "$log"; then
+      CLEANUP_PIDS+=("$pid")
+      printf -v "$var" '%s' "$port"
+      return 0
+    fi
+    diag "the server fixture did not listen on $port (try $try):" "$(tail -n 3 "$log" 2>/dev/null)"
+    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    rm -f "$log"
+  done
+  return 1
+}
+
 conf_key() { sed -n "s/^[ \t]*$2[ \t]*=[ \t]*//p" "$1/muleteer.conf" | tail -n 1; }
 
 cleanup() {

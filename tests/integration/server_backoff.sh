@@ -18,18 +18,13 @@ MAX_CONNECTIONS=5 # at most this many connections to the dropping server in that
 MAX_LOG_LINES=80  # the daemon's log for that time (info level)
 
 mk_tmpdir T
-FIX="$MT_BUILDDIR/tests/fixtures/ed2k_server"
-D1P=$(free_port); D2P=$(free_port); D3P=$(free_port)
+start_server_fixture D1P "$T/d1.log" --name drop-after-login --highid-all --drop after-login ||
+  { not_ok "server fixture d1 starts"; finish; exit 1; }
+start_server_fixture D2P "$T/d2.log" --name drop-on-getsources --highid-all --drop on-getsources ||
+  { not_ok "server fixture d2 starts"; finish; exit 1; }
+start_server_fixture D3P "$T/d3.log" --name drop-listed --highid-all --drop after-login ||
+  { not_ok "server fixture d3 starts"; finish; exit 1; }
 SP=$(free_port); GP=$(free_port); LP=$(free_port)
-"$FIX" --port "$D1P" --name drop-after-login --highid-all --drop after-login --log "$T/d1.log" &
-CLEANUP_PIDS+=("$!")
-"$FIX" --port "$D2P" --name drop-on-getsources --highid-all --drop on-getsources --log "$T/d2.log" &
-CLEANUP_PIDS+=("$!")
-"$FIX" --port "$D3P" --name drop-listed --highid-all --drop after-login --log "$T/d3.log" &
-CLEANUP_PIDS+=("$!")
-for f in d1 d2 d3; do
-  eventually 10 grep -qs listening "$T/$f.log" || { not_ok "server fixture $f starts"; finish; exit 1; }
-done
 
 MULE_LOG_LEVEL=info
 # S: the dropping server is its only server, static (never leaves the list).
