@@ -73,13 +73,30 @@ port_in_use() {
   fi
 }
 
-# free_port: prints a TCP port between 20000 and 59999 that nothing uses
-# (for tests; it is random so parallel runs rarely collide).
+# free_port: prints a port P for a test such that P to P+4 (a daemon takes
+# its UDP port next to its TCP port, the server fixture P+4) are free for
+# TCP and UDP. It is picked below the kernel's range of ephemeral ports, so
+# no outgoing connection takes it before the test binds it, and reserved
+# (a directory under $TMPDIR/mt-ports, forgotten after three hours) so
+# that tests running side by side never pick the same one.
 free_port() {
+  local low=32768 hi dir=${TMPDIR:-/tmp}/mt-ports p i used
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  hi=$((low - 8))
+  [ "$hi" -gt 11000 ] || hi=32760
+  mkdir -p "$dir" 2>/dev/null
+  find "$dir" -mindepth 1 -maxdepth 1 -mmin +180 -exec rmdir {} + 2>/dev/null
   while :; do
-    _p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
-    if ! port_in_use "$_p" tcp && ! port_in_use "$_p" udp; then
-      echo "$_p"; return 0
-    fi
+    p=$(( 10240 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (hi - 10240) ))
+    used=0
+    for i in 0 1 2 3 4; do
+      if [ -e "$dir/$((p + i))" ] || ss -Han "sport = :$((p + i))" 2>/dev/null | grep -q .; then
+        used=1; break
+      fi
+    done
+    [ "$used" = 0 ] || continue
+    mkdir "$dir/$p" 2>/dev/null || continue # another test took it just now
+    for i in 1 2 3 4; do mkdir "$dir/$((p + i))" 2>/dev/null; done
+    echo "$p"; return 0
   done
 }
