@@ -108,6 +108,7 @@ cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
         ctl_arg_str(args, "priority", false, &prio_name, 16, err) != 0 ||
         ctl_arg_str(args, "added_by", false, &o.added_by, 255, err) != 0 ||
         ctl_arg_str(args, "added_via", false, &o.added_via, 255, err) != 0 ||
+        ctl_arg_str(args, "btih", false, &o.btih, 64, err) != 0 ||
         ctl_arg_bool(args, "stopped", &o.stopped, err) != 0 ||
         ctl_arg_bool(args, "force_start", &o.force_start, err) != 0 ||
         arg_limits(args, false, &o.ratio_limit, &o.seeding_time_limit, err) != 0 ||

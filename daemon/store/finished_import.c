@@ -54,7 +54,7 @@ static const char IMPORT_SQL[] =
     "  'completed_at', coalesce(floor(extract(epoch FROM completed_at))::bigint, 0),"
     "  'last_activity', coalesce(floor(extract(epoch FROM last_activity))::bigint, 0),"
     "  'save_path', save_path, 'content_path', content_path,"
-    "  'added_by', NULLIF(added_by, ''), 'added_via', NULLIF(added_via, ''),"
+    "  'added_by', NULLIF(added_by, ''), 'added_via', NULLIF(added_via, ''), 'btih', btih,"
     "  'downloaded', size, 'uploaded', uploaded_bytes) ORDER BY completed_at, hash), '[]')::text"
     " FROM downloads WHERE node = $1 AND state = 'completed'";
 

@@ -157,6 +157,7 @@ row_of(dbsync_t *s, const download_t *dl)
     json_object_object_add(r, "error", opt_str(jstr(j, "error")));
     json_object_object_add(r, "added_by", json_object_new_string(pf_added_by(pf) != NULL ? pf_added_by(pf) : ""));
     json_object_object_add(r, "added_via", json_object_new_string(pf_added_via(pf) != NULL ? pf_added_via(pf) : ""));
+    json_object_object_add(r, "btih", opt_str(pf_btih(pf)));
     add_attrs(r, pf_tags(pf), pf_ratio_limit(pf), pf_seeding_time_limit(pf), pf_force_start(pf),
               pf_last_activity(pf));
     json_object_put(j);
@@ -194,6 +195,7 @@ row_of_finished(dbsync_t *s, const fin_rec_t *f)
                            json_object_new_string(fin_added_by(f) != NULL ? fin_added_by(f) : ""));
     json_object_object_add(r, "added_via",
                            json_object_new_string(fin_added_via(f) != NULL ? fin_added_via(f) : ""));
+    json_object_object_add(r, "btih", opt_str(fin_btih(f)));
     add_attrs(r, fin_tags(f), fin_ratio_limit(f), fin_seeding_time_limit(f), fin_force_start(f),
               fin_last_activity(f));
     return r;

@@ -319,6 +319,13 @@ dla_id_is_valid(const char *s)
            strspn(s, "0123456789abcdef") == DLA_ID_LEN;
 }
 
+bool
+dla_btih_is_valid(const char *s)
+{
+    return s != NULL && strlen(s) == DLA_BTIH_LEN &&
+           strspn(s, "0123456789abcdef") == DLA_BTIH_LEN;
+}
+
 int
 dla_id_new(char *out, mt_error_t **err)
 {

@@ -84,6 +84,13 @@ bool dla_id_is_valid(const char *s);
  * when the kernel has no random bytes. */
 int dla_id_new(char *out, mt_error_t **err);
 
+/* A BitTorrent info-hash a download was added with (a magnet carrying
+ * both xt=urn:btih: and xt=urn:ed2k:): 40 lower-case hex digits, kept by
+ * the part file and the finished record so qBittorrent clients find the
+ * download under the hash they sent (docs/qbittorrent-api.md). */
+#define DLA_BTIH_LEN 40
+bool dla_btih_is_valid(const char *s);
+
 /* dla_text_is_valid: len bytes (at most max) of strict UTF-8 without
  * control characters (C0, DEL, C1) or NUL. */
 bool dla_text_is_valid(const char *s, size_t len, size_t max);

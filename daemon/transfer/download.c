@@ -730,6 +730,17 @@ dlq_find_hex(const dlq_t *q, const char *hex)
     return dlq_find(q, h);
 }
 
+download_t *
+dlq_find_btih(const dlq_t *q, const char *btih)
+{
+    for (size_t i = 0; btih != NULL && i < q->n; i++) {
+        const char *b = pf_btih(q->dls[i]->pf);
+        if (b != NULL && strcmp(b, btih) == 0)
+            return q->dls[i];
+    }
+    return NULL;
+}
+
 size_t
 dlq_count(const dlq_t *q)
 {
@@ -763,6 +774,10 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
         mt_error_set(err, MT_ERR_INVALID, "share limits out of range");
         return -1;
     }
+    if (o->btih != NULL && !dla_btih_is_valid(o->btih)) {
+        mt_error_set(err, MT_ERR_INVALID, "\"btih\" must be 40 lower-case hex digits");
+        return -1;
+    }
     ed2k_link_t *l = NULL;
     if (ed2k_link_parse(text, &l, err) != 0)
         return -1;
@@ -786,6 +801,12 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
     }
     if (shared_find(q->d->shared, l->hash) != NULL) {
         mt_error_set(err, MT_ERR_EXISTS, "this file is already complete and shared");
+        goto out;
+    }
+    /* a btih names one download, as an info-hash names one torrent */
+    if (o->btih != NULL &&
+        (dlq_find_btih(q, o->btih) != NULL || fin_find_btih(q->d->finished, o->btih) != NULL)) {
+        mt_error_set(err, MT_ERR_EXISTS, "btih %s is already another download's", o->btih);
         goto out;
     }
     const char *dir = conf_get_str(q->d->conf, "temp_dir");
@@ -816,6 +837,8 @@ dlq_add_link(dlq_t *q, const char *text, const dl_add_opts_t *o, download_t **ou
         pf_free(pf);
         goto out;
     }
+    if (o->btih != NULL)
+        pf_set_btih(pf, o->btih);
     pf_set_added_at(pf, time(NULL));
     pf_set_priority(pf, o->priority);
     if (o->tags != NULL)
@@ -1022,6 +1045,8 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "download_id", pf_download_id(pf) != NULL
                                                  ? json_object_new_string(pf_download_id(pf))
                                                  : NULL);
+    json_object_object_add(o, "btih",
+                           pf_btih(pf) != NULL ? json_object_new_string(pf_btih(pf)) : NULL);
     json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)pf_downloaded_bytes(pf)));
     json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
     json_object_object_add(o, "tags", dla_tags_to_json(pf_tags(pf)));

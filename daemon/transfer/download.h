@@ -42,6 +42,7 @@ typedef struct dl_add_opts {
     int priority;               /* DLA_PRIO_* */
     const char *added_by, *added_via;
     const dla_tags_t *tags;     /* NULL: none; a valid set */
+    const char *btih;           /* NULL: none; else dla_btih_is_valid */
     double ratio_limit;         /* dlattr.h; DLA_LIMIT_GLOBAL by default */
     int seeding_time_limit;
     bool stopped;               /* added in the stopped state (not started) */
@@ -53,12 +54,16 @@ typedef struct dl_add_opts {
 /* dlq_add_link: starts a download from an ed2k file link (its sources, if
  * any, are used). MT_ERR_INVALID for a bad link or option (the message says
  * what), MT_ERR_EXISTS when the file is already being downloaded (its new
- * sources are still added), finished or shared. */
+ * sources are still added; a download keeps the btih it was added with),
+ * finished or shared, or when opts->btih is another download's. */
 int dlq_add_link(dlq_t *q, const char *link, const dl_add_opts_t *opts, download_t **out,
                  mt_error_t **err);
 download_t *dlq_find(const dlq_t *q, const uint8_t hash[16]);
 /* dlq_find_hex: by 32 hex digits (either case). */
 download_t *dlq_find_hex(const dlq_t *q, const char *hex);
+/* dlq_find_btih: the download added with that BitTorrent info-hash (40
+ * lower-case hex digits), or NULL. */
+download_t *dlq_find_btih(const dlq_t *q, const char *btih);
 size_t dlq_count(const dlq_t *q);
 download_t *dlq_get(const dlq_t *q, size_t i);
 /* dlq_rate: total download rate, bytes per second. */

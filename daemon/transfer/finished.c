@@ -47,6 +47,7 @@ struct fin_rec {
     uint64_t downloaded, uploaded;
     bool missing;
     char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
+    char btih[DLA_BTIH_LEN + 1];      /* dlattr.h; "": added without one */
 };
 
 struct finished {
@@ -289,6 +290,14 @@ rec_parse(json_object *o, mt_error_t **err)
         }
         memcpy(r->download_id, json_object_get_string(v), DLA_ID_LEN + 1);
     }
+    if (json_object_object_get_ex(o, "btih", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_string) ||
+            !dla_btih_is_valid(json_object_get_string(v))) {
+            bad(err, "\"%s\" must be %d lower-case hex digits", "btih", DLA_BTIH_LEN);
+            goto fail;
+        }
+        memcpy(r->btih, json_object_get_string(v), DLA_BTIH_LEN + 1);
+    }
     return r;
 fail:
     rec_free(r);
@@ -326,6 +335,7 @@ rec_file_json(const fin_rec_t *r)
     json_object_object_add(o, "last_activity", json_object_new_int64(r->last_activity));
     json_object_object_add(o, "missing", json_object_new_boolean(r->missing));
     add_opt_str(o, "download_id", fin_download_id(r));
+    add_opt_str(o, "btih", fin_btih(r));
     return o;
 }
 
@@ -356,6 +366,7 @@ fin_to_json(const fin_rec_t *r)
     add_opt_str(o, "added_by", r->added_by);
     add_opt_str(o, "added_via", r->added_via);
     add_opt_str(o, "download_id", fin_download_id(r));
+    add_opt_str(o, "btih", fin_btih(r));
     return o;
 }
 
@@ -856,6 +867,21 @@ fin_download_id(const fin_rec_t *r)
     return r->download_id[0] != '\0' ? r->download_id : NULL;
 }
 
+const char *
+fin_btih(const fin_rec_t *r)
+{
+    return r->btih[0] != '\0' ? r->btih : NULL;
+}
+
+fin_rec_t *
+fin_find_btih(const finished_t *f, const char *btih)
+{
+    for (size_t i = 0; btih != NULL && i < f->n; i++)
+        if (strcmp(f->v[i]->btih, btih) == 0)
+            return f->v[i];
+    return NULL;
+}
+
 uint64_t
 fin_downloaded(const fin_rec_t *r)
 {
@@ -925,6 +951,8 @@ fin_add_partfile(finished_t *f, const partfile_t *pf, const char *content_path)
         memcpy(r->download_id, pf_download_id(pf), DLA_ID_LEN + 1);
     else
         give_id(r);
+    if (pf_btih(pf) != NULL)
+        memcpy(r->btih, pf_btih(pf), DLA_BTIH_LEN + 1);
     insert(f, r);
     log_info("finished %s: \"%s\" listed as finished (%s)", r->hex, r->name, r->content_path);
     share_files(f);

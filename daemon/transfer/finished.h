@@ -52,6 +52,9 @@ bool fin_keeps_legacy_rows(const finished_t *f);
 size_t fin_count(const finished_t *f);
 fin_rec_t *fin_get(const finished_t *f, size_t i);
 fin_rec_t *fin_find(const finished_t *f, const uint8_t hash[16]);
+/* fin_find_btih: the record added with that BitTorrent info-hash (40
+ * lower-case hex digits), or NULL. */
+fin_rec_t *fin_find_btih(const finished_t *f, const char *btih);
 
 /* fin_add_partfile: the record of a download whose file was moved to
  * content_path (its part file's attributes and counters are copied);
@@ -88,6 +91,8 @@ const char *fin_added_via(const fin_rec_t *r);
 /* fin_download_id: the id of the download that became this record
  * (dlattr.h); NULL only when no random bytes could be had for it. */
 const char *fin_download_id(const fin_rec_t *r);
+/* fin_btih: the BitTorrent info-hash it was added with, or NULL. */
+const char *fin_btih(const fin_rec_t *r);
 uint64_t fin_downloaded(const fin_rec_t *r);
 uint64_t fin_uploaded(const fin_rec_t *r);
 time_t fin_last_activity(const fin_rec_t *r);

@@ -198,6 +198,10 @@ void pf_set_completed_at(partfile_t *pf, time_t t);
  * dla_id_is_valid(id). */
 const char *pf_download_id(const partfile_t *pf);
 int pf_set_download_id(partfile_t *pf, const char *id);
+/* pf_btih: the BitTorrent info-hash the download was added with
+ * (dlattr.h), NULL for none. pf_set_btih: -1 unless dla_btih_is_valid. */
+const char *pf_btih(const partfile_t *pf);
+int pf_set_btih(partfile_t *pf, const char *btih);
 const char *pf_added_by(const partfile_t *pf);
 int pf_set_added_by(partfile_t *pf, const char *who, mt_error_t **err);
 const char *pf_added_via(const partfile_t *pf);

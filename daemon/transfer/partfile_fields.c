@@ -279,6 +279,22 @@ pf_set_download_id(partfile_t *pf, const char *id)
 }
 
 const char *
+pf_btih(const partfile_t *pf)
+{
+    return pf->m->btih[0] != '\0' ? pf->m->btih : NULL;
+}
+
+int
+pf_set_btih(partfile_t *pf, const char *btih)
+{
+    if (!dla_btih_is_valid(btih))
+        return -1;
+    memcpy(pf->m->btih, btih, DLA_BTIH_LEN + 1);
+    pf->dirty = true;
+    return 0;
+}
+
+const char *
 pf_added_by(const partfile_t *pf)
 {
     return pf->m->added_by;

@@ -32,6 +32,7 @@ struct pf_meta {
     uint8_t *verified; /* n_parts flags; the phantom part is always set */
     char *category, *added_by, *added_via; /* NULL: none */
     char download_id[DLA_ID_LEN + 1];      /* "": none yet */
+    char btih[DLA_BTIH_LEN + 1];           /* "": added without one */
     int priority;
     pf_state_t state;
     int64_t added_at, completed_at;

@@ -223,6 +223,8 @@ pf_meta_to_json(const pf_meta_t *m)
     add_string(o, "added_via", m->added_via);
     if (m->download_id[0] != '\0')
         json_object_object_add(o, "download_id", json_object_new_string(m->download_id));
+    if (m->btih[0] != '\0')
+        json_object_object_add(o, "btih", json_object_new_string(m->btih));
     json_object_object_add(o, "downloaded_bytes", json_object_new_int64((int64_t)m->downloaded));
     json_object_object_add(o, "uploaded_bytes", json_object_new_int64((int64_t)m->uploaded));
     json_object_object_add(o, "tags", dla_tags_to_json(&m->tags));
@@ -627,6 +629,15 @@ parse_meta(json_object *root, pf_meta_t **out, mt_error_t **err)
             goto out;
         }
         memcpy(m->download_id, json_object_get_string(v), DLA_ID_LEN + 1);
+    }
+    if (json_object_object_get_ex(root, "btih", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_string) ||
+            !dla_btih_is_valid(json_object_get_string(v))) {
+            perr(err, MT_ERR_INVALID, "\"btih\" must be %d lower-case hex digits",
+                 DLA_BTIH_LEN);
+            goto out;
+        }
+        memcpy(m->btih, json_object_get_string(v), DLA_BTIH_LEN + 1);
     }
     if (json_object_object_get_ex(root, "priority", &v)) {
         if (get_int(v, "\"priority\"", INT_MIN, INT_MAX, &x, err) < 0)
