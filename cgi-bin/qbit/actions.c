@@ -25,7 +25,7 @@ static int
 for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn, void *arg)
 {
     qbit_hashes_t h;
-    if (qbit_hashes(req, resp, &h) != 0)
+    if (qbit_hashes(q, req, resp, &h) != 0)
         return -1;
     if (h.all) {
         PGresult *r = qbit_all_hashes(q, resp);
@@ -211,13 +211,19 @@ qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
                            json_object_new_string(q->user != NULL ? q->user : ""));
     json_object_object_add(common, "added_via", json_object_new_string("api-v2"));
 
+    /* A duplicate -- the eD2K file already downloading, finished or
+     * shared (whatever btih either link carries), or a btih that is
+     * already another download's -- is refused by the daemon and counts as
+     * a failure: qBittorrent answers `Fails.` for a torrent it already has.
+     * The download keeps the btih it was first added with. */
     int added = 0;
     char *copy = xstrdup(urls);
     char *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         mt_error_t *err = NULL;
-        char *link = qbit_link_to_ed2k(line, &err);
+        char btih[41];
+        char *link = qbit_link_parse(line, btih, &err);
         if (link == NULL) {
             log_info("add: refused %.80s: %s", line, err->message);
             mt_error_free(err);
@@ -227,6 +233,8 @@ qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
         json_object_object_foreach(common, k, v)
             json_object_object_add(args, k, json_object_get(v));
         json_object_object_add(args, "link", json_object_new_string(link));
+        if (btih[0] != '\0')
+            json_object_object_add(args, "btih", json_object_new_string(btih));
         free(link);
         json_object *res = NULL;
         int rc = cgictl_call(q->env, resp, "add", args, &res, &err);

@@ -35,7 +35,9 @@ typedef struct {
     "CASE WHEN d.state = 'completed' AND d.completed_at IS NOT NULL THEN"                  \
     " greatest(d.now_s - " EPOCH("d.completed_at") ", 0) ELSE 0 END"
 #define ACTIVE_EXPR "greatest(d.now_s - " EPOCH("d.added_at") ", 0)"
-#define HASH40_EXPR "d.hash || '" QBIT_HASH_PAD "'"
+/* the hash a client knows a download by: the btih it was added with, or
+ * the padded MD4 (docs/qbittorrent-api.md, "Hashes") */
+#define HASH40_EXPR "coalesce(d.btih, d.hash || '" QBIT_HASH_PAD "')"
 
 /* torrents/info: every key of qBittorrent 4.5.2's example, same JSON
  * types, plus the 5.x keys comment and the two inactive-seeding ones. */
@@ -64,8 +66,8 @@ static const col_t info_cols[] = {
     { "infohash_v1", HASH40_EXPR },
     { "infohash_v2", "''" },
     { "last_activity", EPOCH("coalesce(d.last_activity, d.added_at)") },
-    { "magnet_uri", "'magnet:?xt=urn:btih:' || d.hash || '" QBIT_HASH_PAD
-                    "&xt=urn:ed2k:' || d.hash || '&xl=' || d.size || '&dn=' ||"
+    { "magnet_uri", "'magnet:?xt=urn:btih:' || " HASH40_EXPR
+                    " || '&xt=urn:ed2k:' || d.hash || '&xl=' || d.size || '&dn=' ||"
                     " d.name_uri" },
     { "max_inactive_seeding_time", "-1" },
     { "max_ratio", "CASE WHEN d.ratio_limit = -2 THEN 0 ELSE d.ratio_limit END" },
@@ -200,7 +202,7 @@ build_query(const col_t *cols, size_t n, bool skip_hash, const col_t *sort, bool
            " CASE WHEN x.state = 'completed' THEN x.size ELSE x.done_bytes END AS done,"
            " floor(extract(epoch FROM now()))::bigint AS now_s, %lld AS max_sources"
            " FROM downloads x WHERE x.node = $1)"
-           " SELECT d.hash, (SELECT row_to_json(t)::text FROM (SELECT ",
+           " SELECT " HASH40_EXPR ", (SELECT row_to_json(t)::text FROM (SELECT ",
         max_sources);
     bool first = true;
     for (size_t i = 0; i < n; i++) {
@@ -437,6 +439,8 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
         qbit_hashes_t h;
         if (qbit_hashes_parse(hv, &h) != 0 && *hv != '\0')
             return qbit_text(resp, 400, "Bad Request");
+        if (*hv != '\0' && qbit_hashes_resolve(q, resp, &h) != 0)
+            return 0;
         if (!h.all && *hv != '\0') {
             if (h.n == 0)
                 none = true; /* unknown or malformed: nothing */
@@ -511,8 +515,10 @@ one_row(qbit_t *q, http_request_t *req, http_response_t *resp, const col_t *cols
     if (hv == NULL)
         return NULL;
     char md4[33];
-    if (qbit_hash_parse(hv, md4) != QBIT_HASH_OK) {
-        qbit_text(resp, 404, "Not Found");
+    int found = qbit_hash_lookup(q, resp, hv, md4);
+    if (found <= 0) {
+        if (found == 0)
+            qbit_text(resp, 404, "Not Found");
         return NULL;
     }
     char lit[40];
@@ -770,7 +776,7 @@ qbit_sync_maindata(http_request_t *req, http_response_t *resp, void *ctx)
                                                                   JSON_C_TO_STRING_NOSLASHESCAPE),
                         json_object_to_json_string_ext(tags, JSON_C_TO_STRING_PLAIN));
     for (int i = 0; i < PQntuples(r); i++)
-        evbuffer_add_printf(b, "%s\"%s" QBIT_HASH_PAD "\":%s", i > 0 ? "," : "",
+        evbuffer_add_printf(b, "%s\"%s\":%s", i > 0 ? "," : "",
                             PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
     evbuffer_add_printf(b, "},\"trackers\":{}}");
     PQclear(r);

@@ -1,5 +1,5 @@
-/* logic.c: the pure rules of the qBittorrent adapter (hashes, accepted
- * links and magnets, state names, category names, booleans, tags); no
+/* logic.c: the pure rules of the qBittorrent adapter (hashes and btihs,
+ * accepted links and magnets, state names, category names, booleans, tags); no
  * HTTP, no SQL, so tests/unit/check_qbit.c covers them directly. */
 #include "config.h"
 
@@ -66,12 +66,20 @@ qbit_hashes_parse(const char *s, qbit_hashes_t *out)
         if (len <= 40) {
             memcpy(one, p, len);
             one[len] = '\0';
-            if (qbit_hash_parse(one, md4) == QBIT_HASH_OK) {
+            qbit_hash_rc_t rc = qbit_hash_parse(one, md4);
+            if (rc == QBIT_HASH_OK) {
                 bool dup = false;
                 for (size_t i = 0; i < out->n && !dup; i++)
                     dup = strcmp(out->md4[i], md4) == 0;
                 if (!dup)
                     memcpy(out->md4[out->n++], md4, 33);
+            } else if (rc == QBIT_HASH_FOREIGN) {
+                lower_copy(one, one, 40);
+                bool dup = false;
+                for (size_t i = 0; i < out->n_btih && !dup; i++)
+                    dup = strcmp(out->btih[i], one) == 0;
+                if (!dup)
+                    memcpy(out->btih[out->n_btih++], one, 41);
             }
         }
         if (bar == NULL)
@@ -127,9 +135,52 @@ prefix_ci(const char *s, size_t len, const char *prefix)
     return len >= pl && strncasecmp(s, prefix, pl) == 0;
 }
 
-/* magnet_to_ed2k: the ed2k link text for a magnet, or NULL with err. */
+/* base32_to_hex: 32 RFC 4648 base32 characters (either case, as
+ * magnets carry a btih) as 40 lower-case hex digits; false if any is not
+ * base32. */
+static bool
+base32_to_hex(const char *s, char hex[41])
+{
+    static const char digits[] = "0123456789abcdef";
+    uint64_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < 32; i++) {
+        int c = toupper((unsigned char)s[i]), v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= '2' && c <= '7')
+            v = c - '2' + 26;
+        else
+            return false;
+        acc = (acc << 5) | (uint64_t)v;
+        bits += 5;
+        while (bits >= 4) {
+            bits -= 4;
+            hex[o++] = digits[(acc >> bits) & 0xf];
+        }
+    }
+    hex[o] = '\0';
+    return true;
+}
+
+/* btih_value: the hash of an xt=urn:btih: value (after the prefix, vlen
+ * bytes) in lower-case hex, or false when it is neither 40 hex digits nor
+ * 32 base32 characters. */
+static bool
+btih_value(const char *v, size_t vlen, char hex[41])
+{
+    if (vlen == 40 && all_hex(v, 40)) {
+        lower_copy(hex, v, 40);
+        return true;
+    }
+    return vlen == 32 && base32_to_hex(v, hex);
+}
+
+/* magnet_to_ed2k: the ed2k link text for a magnet, or NULL with err;
+ * btih gets its unpadded btih or "". */
 static char *
-magnet_to_ed2k(const char *m, mt_error_t **err)
+magnet_to_ed2k(const char *m, char btih[41], mt_error_t **err)
 {
     const char *q = m + strlen("magnet:?");
     char md4[33] = "";
@@ -145,7 +196,7 @@ magnet_to_ed2k(const char *m, mt_error_t **err)
             size_t klen = (size_t)(eq - q);
             const char *v = eq + 1;
             size_t vlen = len - klen - 1;
-            char cand[33];
+            char cand[33], bt[41];
             bool found = false;
             if (klen >= 2 && strncmp(q, "xt", 2) == 0) {
                 if (prefix_ci(v, vlen, "urn:ed2k:") && vlen == 9 + 32 && all_hex(v + 9, 32)) {
@@ -155,10 +206,16 @@ magnet_to_ed2k(const char *m, mt_error_t **err)
                            all_hex(v + 13, 32)) {
                     lower_copy(cand, v + 13, 32);
                     found = true;
-                } else if (prefix_ci(v, vlen, "urn:btih:") && vlen == 9 + 40 &&
-                           all_hex(v + 9, 40) && memcmp(v + 9 + 32, QBIT_HASH_PAD, 8) == 0) {
-                    lower_copy(cand, v + 9, 32);
-                    found = true;
+                } else if (prefix_ci(v, vlen, "urn:btih:") && btih_value(v + 9, vlen - 9, bt)) {
+                    /* a padded btih is the MD4; another is a BitTorrent
+                     * info-hash the download is then listed under */
+                    if (memcmp(bt + 32, QBIT_HASH_PAD, 8) == 0) {
+                        memcpy(cand, bt, 32);
+                        cand[32] = '\0';
+                        found = true;
+                    } else if (btih[0] == '\0') {
+                        memcpy(btih, bt, 41);
+                    }
                 }
                 if (found) {
                     if (have_md4 && strcmp(md4, cand) != 0)
@@ -223,6 +280,15 @@ magnet_to_ed2k(const char *m, mt_error_t **err)
 char *
 qbit_link_to_ed2k(const char *url, mt_error_t **err)
 {
+    char btih[41];
+    return qbit_link_parse(url, btih, err);
+}
+
+char *
+qbit_link_parse(const char *url, char btih[41], mt_error_t **err)
+{
+    char bt[41] = "";
+    btih[0] = '\0';
     while (*url == ' ' || *url == '\t' || *url == '\r')
         url++;
     size_t len = strlen(url);
@@ -231,7 +297,7 @@ qbit_link_to_ed2k(const char *url, mt_error_t **err)
     char *line = xstrndup(url, len);
     char *text = NULL;
     if (strncasecmp(line, "magnet:?", 8) == 0) {
-        text = magnet_to_ed2k(line, err);
+        text = magnet_to_ed2k(line, bt, err);
     } else if (strncasecmp(line, "ed2k://", 7) == 0) {
         text = xstrdup(line);
     } else {
@@ -254,6 +320,7 @@ qbit_link_to_ed2k(const char *url, mt_error_t **err)
     }
     char *out = ed2k_link_format(l);
     ed2k_link_free(l);
+    memcpy(btih, bt, sizeof bt);
     return out;
 }
 

@@ -1,6 +1,6 @@
 /* logic.h: the pure rules of the qBittorrent adapter, kept apart from
  * HTTP and SQL so they can be unit-tested: hashes (the eD2K MD4 padded to
- * a 40-hex "infohash"), the links and magnets torrents/add accepts, the
+ * a 40-hex "infohash", or the btih a download was added with), the links and magnets torrents/add accepts, the
  * state names, category names, booleans and tag lists. */
 #ifndef MT_CGI_QBIT_LOGIC_H
 #define MT_CGI_QBIT_LOGIC_H
@@ -29,12 +29,17 @@ typedef enum {
 qbit_hash_rc_t qbit_hash_parse(const char *s, char md4[33]);
 
 /* A `hashes` parameter: "all", or 1..QBIT_MAX_HASHES hashes separated by
- * '|'. Malformed and foreign hashes are dropped (qBittorrent ignores
- * them), duplicates too. */
+ * '|'. Padded and bare MD4s go to md4; foreign hashes (40 hex digits
+ * without the padding) to btih, in lower case: they name a download only
+ * if it was added with that btih, which the database knows (see
+ * qbit_hashes_resolve in qbit.h). Malformed hashes are dropped (qBittorrent
+ * ignores them), duplicates too. */
 typedef struct {
     bool all;
     size_t n;                            /* valid MD4s in md4 */
     char md4[QBIT_MAX_HASHES][33];
+    size_t n_btih;                       /* foreign hashes in btih */
+    char btih[QBIT_MAX_HASHES][41];
 } qbit_hashes_t;
 
 /* qbit_hashes_parse: 0, or -1 when there are more than QBIT_MAX_HASHES
@@ -49,6 +54,13 @@ int qbit_hashes_parse(const char *s, qbit_hashes_t *out);
  * Anything else (a plain BitTorrent magnet, http URLs, garbage) fails with
  * MT_ERR_UNSUPPORTED or MT_ERR_INVALID and a message saying why. */
 char *qbit_link_to_ed2k(const char *url, mt_error_t **err);
+
+/* qbit_link_parse: qbit_link_to_ed2k, and btih gets the BitTorrent
+ * info-hash of a magnet that carries one beside its eD2K hash
+ * (xt=urn:btih: with 40 hex digits, or 32 base32 characters, converted),
+ * in lower-case hex; "" when there is none. A padded btih is the MD4, not
+ * a btih; when a magnet has several btihs, the first counts. */
+char *qbit_link_parse(const char *url, char btih[41], mt_error_t **err);
 
 /* qbit_state: the qBittorrent 5.x state for a downloads.state value. A
  * completed download is stoppedUP (what Arr removal after import needs);

@@ -105,7 +105,7 @@ qbit_param(http_request_t *req, http_response_t *resp, const char *name)
 }
 
 int
-qbit_hashes(http_request_t *req, http_response_t *resp, qbit_hashes_t *out)
+qbit_hashes(qbit_t *q, http_request_t *req, http_response_t *resp, qbit_hashes_t *out)
 {
     const char *v = qbit_param(req, resp, "hashes");
     if (v == NULL)
@@ -114,7 +114,53 @@ qbit_hashes(http_request_t *req, http_response_t *resp, qbit_hashes_t *out)
         qbit_text(resp, 400, "Bad Request");
         return -1;
     }
+    return qbit_hashes_resolve(q, resp, out);
+}
+
+int
+qbit_hashes_resolve(qbit_t *q, http_response_t *resp, qbit_hashes_t *h)
+{
+    if (h->all || h->n_btih == 0)
+        return 0;
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, "{", 1);
+    for (size_t i = 0; i < h->n_btih; i++)
+        evbuffer_add_printf(b, "%s%s", i > 0 ? "," : "", h->btih[i]);
+    evbuffer_add(b, "}", 2);
+    const char *params[] = { (const char *)evbuffer_pullup(b, -1) };
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT DISTINCT hash FROM downloads"
+                              " WHERE node = $1 AND btih = ANY($2::text[])",
+                              1, params);
+    evbuffer_free(b);
+    if (r == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && h->n < QBIT_MAX_HASHES; i++) {
+        const char *md4 = PQgetvalue(r, i, 0);
+        bool dup = strlen(md4) != 32;
+        for (size_t k = 0; k < h->n && !dup; k++)
+            dup = strcmp(h->md4[k], md4) == 0;
+        if (!dup)
+            memcpy(h->md4[h->n++], md4, 33);
+    }
+    PQclear(r);
     return 0;
+}
+
+int
+qbit_hash_lookup(qbit_t *q, http_response_t *resp, const char *hash, char md4[33])
+{
+    qbit_hashes_t h;
+    /* one hash, not a list: a '|' makes it malformed */
+    if (hash == NULL || strchr(hash, '|') != NULL || strcmp(hash, "all") == 0 ||
+        qbit_hashes_parse(hash, &h) != 0)
+        return 0;
+    if (qbit_hashes_resolve(q, resp, &h) != 0)
+        return -1;
+    if (h.n == 0)
+        return 0;
+    memcpy(md4, h.md4[0], 33);
+    return 1;
 }
 
 PGresult *

@@ -57,10 +57,20 @@ int qbit_json_text(http_response_t *resp, const char *text, size_t len);
 
 /* qbit_param: a required parameter, or NULL after answering 400. */
 const char *qbit_param(http_request_t *req, http_response_t *resp, const char *name);
-/* qbit_hashes: parses the required `hashes` parameter; -1 after answering
- * 400 (missing, empty or more than 100). With "all", out->md4 gets every
- * download of this node (up to the array size per call: see handlers). */
-int qbit_hashes(http_request_t *req, http_response_t *resp, qbit_hashes_t *out);
+/* qbit_hashes: parses the required `hashes` parameter and resolves its
+ * btihs (qbit_hashes_resolve); -1 after answering 400 (missing, empty or
+ * more than 100) or 503. out->all is set for "all" (the caller lists the
+ * downloads: qbit_all_hashes). */
+int qbit_hashes(qbit_t *q, http_request_t *req, http_response_t *resp, qbit_hashes_t *out);
+/* qbit_hashes_resolve: adds to h->md4 the MD4 of every download of this
+ * node added with one of h->btih (a download is named by its btih, its
+ * padded MD4 or its bare MD4 alike). 0, or -1 after answering 503. */
+int qbit_hashes_resolve(qbit_t *q, http_response_t *resp, qbit_hashes_t *h);
+/* qbit_hash_lookup: the MD4 named by a single `hash` value (a btih, a
+ * padded or a bare MD4) into md4: 1; 0 when it names no download of this
+ * node (a btih no download has) or is malformed; -1 after answering 503.
+ * An MD4 is not checked against the database (the caller's query is). */
+int qbit_hash_lookup(qbit_t *q, http_response_t *resp, const char *hash, char md4[33]);
 /* qbit_all_hashes: every MD4 of this node's downloads (completed too);
  * NULL after answering 503. The caller frees with PQclear. */
 PGresult *qbit_all_hashes(qbit_t *q, http_response_t *resp);

@@ -55,6 +55,92 @@ START_TEST(test_hashes_parse)
 }
 END_TEST
 
+/* Foreign hashes (40 hex digits without the padding) are kept apart, in
+ * lower case, to be looked up as btihs; padded and bare MD4s are MD4s. */
+START_TEST(test_hashes_btih)
+{
+    qbit_hashes_t h;
+    ck_assert_int_eq(qbit_hashes_parse("C12FE1C06BBA254A9DC9F519B335AA7C1367A88A|" MD4 "00000000|"
+                                       "c12fe1c06bba254a9dc9f519b335aa7c1367a88a|" MD4 "|xyz|"
+                                       "4444444444444444444444444444444444444444",
+                                       &h),
+                     0);
+    ck_assert_uint_eq(h.n, 1);
+    ck_assert_str_eq(h.md4[0], MD4);
+    ck_assert_uint_eq(h.n_btih, 2);
+    ck_assert_str_eq(h.btih[0], "c12fe1c06bba254a9dc9f519b335aa7c1367a88a");
+    ck_assert_str_eq(h.btih[1], "4444444444444444444444444444444444444444");
+    ck_assert_int_eq(qbit_hashes_parse(MD4 "00000000|" MD4, &h), 0);
+    ck_assert_uint_eq(h.n_btih, 0);
+    ck_assert_int_eq(qbit_hashes_parse("all", &h), 0);
+    ck_assert_uint_eq(h.n_btih, 0);
+    /* 41 digits, or a non-hex character, is nothing */
+    ck_assert_int_eq(qbit_hashes_parse("c12fe1c06bba254a9dc9f519b335aa7c1367a88a0|"
+                                       "g12fe1c06bba254a9dc9f519b335aa7c1367a88a", &h), 0);
+    ck_assert_uint_eq(h.n + h.n_btih, 0);
+}
+END_TEST
+
+static void
+expect_btih(const char *in, const char *want_link, const char *want_btih)
+{
+    mt_error_t *err = NULL;
+    char btih[41] = "junk";
+    char *out = qbit_link_parse(in, btih, &err);
+    if (want_link == NULL) {
+        ck_assert_msg(out == NULL, "accepted %s as %s", in, out);
+        ck_assert_str_eq(btih, "");
+        mt_error_free(err);
+        return;
+    }
+    ck_assert_msg(out != NULL, "refused %s: %s", in, err ? err->message : "?");
+    ck_assert_str_eq(out, want_link);
+    ck_assert_str_eq(btih, want_btih);
+    free(out);
+}
+
+/* A magnet with a btih beside its eD2K hash: the link, and the btih the
+ * download is to be listed under. */
+START_TEST(test_link_btih)
+{
+    const char *want = "ed2k://|file|Show.S01E05.avi|734003200|" MD4 "|/";
+    const char *bt = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
+    expect_btih("magnet:?xt=urn:btih:C12FE1C06BBA254A9DC9F519B335AA7C1367A88A&xt=urn:ed2k:" MD4
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, bt);
+    /* either order; base32 (either case) converted to hex */
+    expect_btih("magnet:?xt=urn:ed2k:" MD4 "&xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK"
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, bt);
+    expect_btih("magnet:?xt=urn:btih:yex6dqdlxisuvhoj6um3gnnkpqjwpkek&xt=urn:ed2k:" MD4
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, bt);
+    /* the first btih counts */
+    expect_btih("magnet:?xt=urn:btih:" "c12fe1c06bba254a9dc9f519b335aa7c1367a88a&xt=urn:btih:"
+                "4444444444444444444444444444444444444444&xt=urn:ed2k:" MD4
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, bt);
+    /* a padded btih is the MD4, not a btih; so is a link without one */
+    expect_btih("magnet:?xt=urn:btih:" MD4 "00000000&xt=urn:ed2k:" MD4
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, "");
+    expect_btih("magnet:?xt=urn:ed2k:" MD4 "&dn=Show.S01E05.avi&xl=734003200", want, "");
+    expect_btih("ed2k://|file|Show.S01E05.avi|734003200|" MD4 "|/", want, "");
+    /* not base32 (0, 1, 8, 9), or the wrong length: ignored */
+    expect_btih("magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKE1&xt=urn:ed2k:" MD4
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, "");
+    expect_btih("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a8&xt=urn:ed2k:" MD4
+                "&dn=Show.S01E05.avi&xl=734003200",
+                want, "");
+    /* a refused magnet gives no btih */
+    expect_btih("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=x&xl=10", NULL, "");
+    expect_btih("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&xt=urn:ed2k:" MD4
+                "&dn=x",
+                NULL, "");
+}
+END_TEST
+
 static void
 expect_link(const char *in, const char *want)
 {
@@ -203,6 +289,8 @@ main(void)
     tcase_add_test(tc, test_hash_parse);
     tcase_add_test(tc, test_hashes_parse);
     tcase_add_test(tc, test_links);
+    tcase_add_test(tc, test_hashes_btih);
+    tcase_add_test(tc, test_link_btih);
     tcase_add_test(tc, test_states);
     tcase_add_test(tc, test_categories);
     tcase_add_test(tc, test_bools_and_tags);
