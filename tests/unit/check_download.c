@@ -877,6 +877,86 @@ START_TEST(test_storage_trouble_save)
 }
 END_TEST
 
+#define BTIH1 "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+#define BTIH2 "4444444444444444444444444444444444444444"
+
+static int
+add_btih(const char *link, const char *btih, download_t **out, mt_error_t **err)
+{
+    dl_add_opts_t o = DL_ADD_OPTS_INIT;
+    o.btih = btih;
+    return dlq_add_link(q, link, &o, out, err);
+}
+
+/* A download added with a btih keeps it (part file, restart, finished
+ * record); a btih names one download; the same file again is a duplicate
+ * whatever btih it comes with. */
+START_TEST(test_add_btih)
+{
+    file_t f, g, h;
+    file_make(&f, 1000000, 21, "bt.bin");
+    file_make(&g, 2000, 22, "bt2.bin");
+    file_make(&h, 3000, 23, "bt3.bin");
+    download_t *dl = NULL;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(add_btih(f.link, BTIH1, &dl, &err), 0);
+    ck_assert_str_eq(pf_btih(dl_partfile(dl)), BTIH1);
+    assert_json_str(dl, "btih", BTIH1);
+    ck_assert_ptr_eq(dlq_find_btih(q, BTIH1), dl);
+    ck_assert_ptr_null(dlq_find_btih(q, BTIH2));
+
+    /* the same file with another btih: a duplicate; the first btih stays */
+    download_t *again = NULL;
+    ck_assert_int_eq(add_btih(f.link, BTIH2, &again, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_EXISTS);
+    mt_error_clear(&err);
+    ck_assert_ptr_eq(again, dl);
+    ck_assert_str_eq(pf_btih(dl_partfile(dl)), BTIH1);
+    /* another file with a btih already taken: refused too */
+    ck_assert_int_eq(add_btih(g.link, BTIH1, NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_EXISTS);
+    mt_error_clear(&err);
+    /* not 40 lower-case hex digits */
+    ck_assert_int_eq(add_btih(g.link, "C12FE1C06BBA254A9DC9F519B335AA7C1367A88A", NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+    ck_assert_int_eq(add_btih(g.link, "c12fe1c06bba254a9dc9f519b335aa7c1367a88", NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+    ck_assert_uint_eq(dlq_count(q), 1);
+    /* without one: none */
+    download_t *dl2 = add(g.link, false);
+    ck_assert_ptr_null(pf_btih(dl_partfile(dl2)));
+    assert_json_str(dl2, "btih", NULL);
+
+    /* kept across a restart, and by the finished record */
+    ck_assert_int_eq(pf_write(dl_partfile(dl), 0, f.data, f.len, &err), 0);
+    restart();
+    drain();
+    dl = dlq_find(q, f.hash);
+    ck_assert_ptr_nonnull(dl);
+    ck_assert_str_eq(pf_btih(dl_partfile(dl)), BTIH1);
+    dlq_tick(q);
+    drain();
+    ck_assert_ptr_null(dlq_find(q, f.hash));
+    fin_rec_t *r = fin_find(d.finished, f.hash);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(fin_btih(r), BTIH1);
+    ck_assert_ptr_eq(fin_find_btih(d.finished, BTIH1), r);
+    ck_assert_ptr_null(fin_find_btih(d.finished, BTIH2));
+    /* a finished download's btih is still taken */
+    ck_assert_int_eq(add_btih(h.link, BTIH1, NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_EXISTS);
+    mt_error_clear(&err);
+    ck_assert_int_eq(add_btih(h.link, BTIH2, &dl, &err), 0);
+    ck_assert_str_eq(pf_btih(dl_partfile(dl)), BTIH2);
+    assert_no_bug();
+    file_free(&f);
+    file_free(&g);
+    file_free(&h);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Verification and completion, with data written through the part file     */
 
@@ -1400,6 +1480,7 @@ download_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_add);
+    tcase_add_test(tc, test_add_btih);
     tcase_add_test(tc, test_pause_resume_stop);
     tcase_add_test(tc, test_delete);
     tcase_add_test(tc, test_source_verdicts);

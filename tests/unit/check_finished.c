@@ -427,6 +427,44 @@ START_TEST(test_finished_round_trip)
 }
 END_TEST
 
+/* A record keeps the btih its download was added with; an invalid one
+ * makes the record invalid. */
+START_TEST(test_finished_btih)
+{
+    muleteerd_t d = { 0 };
+    daemon_up(&d);
+    write_state("finished.json",
+                "{\"version\": 1, \"imported\": true, \"finished\": ["
+                REC(H2, ", \"btih\": \"c12fe1c06bba254a9dc9f519b335aa7c1367a88a\"") ","
+                REC(H1, ", \"btih\": null") ","
+                REC("33333333333333333333333333333333", ", \"btih\": \"C12FE1C06BBA254A9DC9F519B335AA7C1367A88A\"") ","
+                REC("44444444444444444444444444444444", ", \"btih\": 7") "]}");
+    finished_t *f = finished_new(&d);
+    ck_assert_uint_eq(fin_count(f), 2);
+    uint8_t h[16];
+    ck_assert_int_eq(ed2k_hash_from_hex(H2, h), 0);
+    fin_rec_t *r = fin_find(f, h);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(fin_btih(r), "c12fe1c06bba254a9dc9f519b335aa7c1367a88a");
+    ck_assert_ptr_eq(fin_find_btih(f, "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"), r);
+    ck_assert_ptr_null(fin_find_btih(f, "4444444444444444444444444444444444444444"));
+    ck_assert_ptr_null(fin_btih(fin_get(f, 0)));
+    json_object *j = fin_to_json(r);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "btih")),
+                     "c12fe1c06bba254a9dc9f519b335aa7c1367a88a");
+    json_object_put(j);
+    /* saved again (a change), read back */
+    ck_assert_int_eq(fin_set_force_start(f, r, true, NULL), 0);
+    finished_free(f);
+    f = finished_new(&d);
+    r = fin_find(f, h);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(fin_btih(r), "c12fe1c06bba254a9dc9f519b335aa7c1367a88a");
+    finished_free(f);
+    daemon_down(&d);
+}
+END_TEST
+
 START_TEST(test_finished_hostile)
 {
     muleteerd_t d = { 0 };
@@ -516,6 +554,7 @@ main(void)
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_finished_round_trip);
     tcase_add_test(tc, test_finished_hostile);
+    tcase_add_test(tc, test_finished_btih);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

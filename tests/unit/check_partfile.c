@@ -536,6 +536,11 @@ START_TEST(test_parse_small)
           "\"download_id\"" },
         { SMALL(",\"download_id\":\"0123\""), MT_ERR_INVALID, "\"download_id\"" },
         { SMALL(",\"download_id\":7"), MT_ERR_INVALID, "\"download_id\"" },
+        { SMALL(",\"btih\":\"C12FE1C06BBA254A9DC9F519B335AA7C1367A88A\""), MT_ERR_INVALID,
+          "\"btih\"" },
+        { SMALL(",\"btih\":\"c12fe1c06bba254a9dc9f519b335aa7c1367a88\""), MT_ERR_INVALID,
+          "\"btih\"" },
+        { SMALL(",\"btih\":40"), MT_ERR_INVALID, "\"btih\"" },
         { SMALL(",\"priority\":2147483648"), MT_ERR_INVALID, "\"priority\"" },
         { SMALL(",\"priority\":1.5"), MT_ERR_INVALID, "integer" },
         { SMALL(",\"state\":\"running\""), MT_ERR_INVALID, "\"state\"" },
@@ -1554,6 +1559,32 @@ END_TEST
 /* Tags, share limits, force start and last activity (dlattr.h): kept
  * across a save, defaults for metadata written before they existed, every
  * value checked by the parser. */
+/* The btih a download was added with: only 40 lower-case hex digits,
+ * saved and read back; none until set. */
+START_TEST(test_btih)
+{
+    ed2k_hash_result_t hr;
+    partfile_t *pf = new_download(1000, "btih.bin", false, &hr);
+    ck_assert_ptr_null(pf_btih(pf));
+    save(pf);
+    pf = reload(pf);
+    ck_assert_ptr_null(pf_btih(pf));
+    ck_assert_int_eq(pf_set_btih(pf, "C12FE1C06BBA254A9DC9F519B335AA7C1367A88A"), -1);
+    ck_assert_int_eq(pf_set_btih(pf, "c12fe1c06bba254a9dc9f519b335aa7c1367a88"), -1);
+    ck_assert_int_eq(pf_set_btih(pf, "c12fe1c06bba254a9dc9f519b335aa7c1367a88a0"), -1);
+    ck_assert_int_eq(pf_set_btih(pf, "g12fe1c06bba254a9dc9f519b335aa7c1367a88a"), -1);
+    ck_assert(!pf_is_dirty(pf));
+    ck_assert_ptr_null(pf_btih(pf));
+    ck_assert_int_eq(pf_set_btih(pf, "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"), 0);
+    ck_assert(pf_is_dirty(pf));
+    save(pf);
+    pf = reload(pf);
+    ck_assert_str_eq(pf_btih(pf), "c12fe1c06bba254a9dc9f519b335aa7c1367a88a");
+    pf_free(pf);
+    ed2k_hash_result_clear(&hr);
+}
+END_TEST
+
 START_TEST(test_attrs)
 {
     ed2k_hash_result_t hr;
@@ -2244,6 +2275,7 @@ main(void)
     tcase_add_test(tc, test_sources);
     tcase_add_test(tc, test_setters);
     tcase_add_test(tc, test_attrs);
+    tcase_add_test(tc, test_btih);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_complete_collisions);
     tcase_add_test(tc, test_complete_copy);
