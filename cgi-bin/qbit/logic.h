@@ -1,7 +1,8 @@
 /* logic.h: the pure rules of the qBittorrent adapter, kept apart from
  * HTTP and SQL so they can be unit-tested: hashes (the eD2K MD4 padded to
- * a 40-hex "infohash", or the btih a download was added with), the links and magnets torrents/add accepts, the
- * state names, category names, booleans and tag lists. */
+ * a 40-hex "infohash", or the btih a download was added with), the links
+ * and magnets torrents/add accepts, the state names, category names,
+ * booleans and tag lists. */
 #ifndef MT_CGI_QBIT_LOGIC_H
 #define MT_CGI_QBIT_LOGIC_H
 

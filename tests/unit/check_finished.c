@@ -437,7 +437,8 @@ START_TEST(test_finished_btih)
                 "{\"version\": 1, \"imported\": true, \"finished\": ["
                 REC(H2, ", \"btih\": \"c12fe1c06bba254a9dc9f519b335aa7c1367a88a\"") ","
                 REC(H1, ", \"btih\": null") ","
-                REC("33333333333333333333333333333333", ", \"btih\": \"C12FE1C06BBA254A9DC9F519B335AA7C1367A88A\"") ","
+                REC("33333333333333333333333333333333",
+                    ", \"btih\": \"C12FE1C06BBA254A9DC9F519B335AA7C1367A88A\"") ","
                 REC("44444444444444444444444444444444", ", \"btih\": 7") "]}");
     finished_t *f = finished_new(&d);
     ck_assert_uint_eq(fin_count(f), 2);

@@ -134,7 +134,8 @@ START_TEST(test_link_btih)
                 "&dn=Show.S01E05.avi&xl=734003200",
                 want, "");
     /* a refused magnet gives no btih */
-    expect_btih("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=x&xl=10", NULL, "");
+    expect_btih("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=x&xl=10", NULL,
+                "");
     expect_btih("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&xt=urn:ed2k:" MD4
                 "&dn=x",
                 NULL, "");
