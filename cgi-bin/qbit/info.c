@@ -191,8 +191,9 @@ static void
 sort_key(struct evbuffer *b, const col_t *sort)
 {
     static const char *const text_keys[] = {
-        "category",   "comment", "content_path", "download_path", "hash", "infohash_v1",
-        "infohash_v2", "magnet_uri", "name", "save_path", "state", "tags", "tracker",
+        "category",    "comment",    "content_path", "download_path", "hash",
+        "infohash_v1", "infohash_v2", "magnet_uri",  "name",          "save_path",
+        "state",       "tags",        "tracker",
     };
     for (size_t i = 0; i < N_COLS(text_keys); i++)
         if (strcmp(sort->key, text_keys[i]) == 0) {

@@ -168,8 +168,8 @@ cross_site(http_request_t *req)
 /* Runs before every request, matched or not: a changed configuration
  * file, configuration errors, CSRF, then authentication (qBittorrent
  * answers 403 before 404, so unknown paths are hidden from callers who
- * are not logged in). A banned address
- * gets 403 on every route, whatever credentials it sends. */
+ * are not logged in). A banned address gets 403 on every route, whatever
+ * credentials it sends. */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
