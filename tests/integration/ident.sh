@@ -115,7 +115,9 @@ tree() {
   echo "$1:$(ps -o comm= -p "$1" 2>/dev/null)"
   for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$c"; done
 }
-stack() { tree "$RUNSH_PID" | sort | tr '\n' ' '; }
+# stack: the long-lived servers of the stack (run.sh's own `sleep`s come
+# and go).
+stack() { tree "$RUNSH_PID" | grep -E ':(muleteerd|lighttpd|.*\.fcgi)$' | sort | tr '\n' ' '; }
 before_pids=$(stack)
 NEW="new-pass-$RANDOM$RANDOM"
 out=$(echo "$NEW" | MULETEER_VAR=$VAR "$CLI" passwd 2>&1); rc=$?
