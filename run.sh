@@ -304,7 +304,7 @@ run_foreground() {
 
 Muleteer is running.
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
-  Username:         $(get_key web_username)
+  Username:         any (sonarr, radarr...: downloads are attributed to it)
   Password:         $(banner_password)
   API key:          $(get_key api_key)
   Command line:     $cli status

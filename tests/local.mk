@@ -47,6 +47,7 @@ INTEGRATION_TESTS = \
 	tests/integration/hostile_api.sh \
 	tests/integration/save_paths.sh \
 	tests/integration/bans.sh \
+	tests/integration/ident.sh \
 	tests/integration/supervise.sh \
 	tests/integration/descriptors.sh \
 	tests/integration/disk_full.sh \

@@ -1,6 +1,6 @@
-/* cgienv.c: configuration, database and control-socket access shared by
- * the FastCGI programs, and the state of the request being served; one
- * instance lives for the whole process. */
+/* cgienv.c: configuration (reloaded when its file changes), database and
+ * control-socket access shared by the FastCGI programs, and the state of
+ * the request being served; one instance lives for the whole process. */
 #include "config.h"
 
 #include "common/cgienv.h"
@@ -11,10 +11,24 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* What tells one version of the configuration file from another without
+ * reading it: a rewrite by rename (muleteer passwd) changes the inode, an
+ * edit in place the size or the times. */
+typedef struct {
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+} file_id_t;
 
 struct cgienv {
     char *program;
     cgienv_answer_fn answer;
+    char *conf_path;
+    file_id_t conf_id; /* of the file last loaded (or tried) */
     conf_t *conf;
     mt_error_t *conf_error;
     PGconn *db;
@@ -23,6 +37,53 @@ struct cgienv {
     int64_t deadline;  /* monotonic ms; 0 until first asked for */
 };
 
+static file_id_t
+file_id(const char *path)
+{
+    file_id_t id = { .exists = false };
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return id;
+    id.exists = true;
+    id.dev = st.st_dev;
+    id.ino = st.st_ino;
+    id.size = st.st_size;
+    id.mtime = st.st_mtim;
+    id.ctime = st.st_ctim;
+    return id;
+}
+
+static bool
+file_id_equal(const file_id_t *a, const file_id_t *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec && a->ctime.tv_sec == b->ctime.tv_sec &&
+           a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* load_conf: a configuration from env's file; NULL with *err (prefixed
+ * "configuration error") when it does not load. */
+static conf_t *
+load_conf(const cgienv_t *env, mt_error_t **err)
+{
+    conf_t *c = conf_new();
+    if (conf_load_file(c, env->conf_path, err) != 0) {
+        mt_error_prefix(err, "configuration error");
+        conf_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void
+apply_log_level(const conf_t *conf)
+{
+    log_level_t level = LOG_LEVEL_INFO;
+    log_level_parse(conf_get_str(conf, "log_level"), &level);
+    log_set_level(level);
+}
+
 cgienv_t *
 cgienv_new(const char *program, cgienv_answer_fn answer)
 {
@@ -30,18 +91,56 @@ cgienv_new(const char *program, cgienv_answer_fn answer)
     env->program = xstrdup(program);
     env->answer = answer;
     log_set_ident(program);
-    env->conf = conf_new();
-    char *path = conf_default_file();
-    if (conf_load_file(env->conf, path, &env->conf_error) != 0) {
-        mt_error_prefix(&env->conf_error, "configuration error");
+    env->conf_path = conf_default_file();
+    /* The file's identity before it is read: a change while it is being
+     * read is seen by the next request. */
+    env->conf_id = file_id(env->conf_path);
+    env->conf = load_conf(env, &env->conf_error);
+    if (env->conf == NULL) {
+        env->conf = conf_new();
         log_error("%s", env->conf_error->message);
     } else {
-        log_level_t level = LOG_LEVEL_INFO;
-        log_level_parse(conf_get_str(env->conf, "log_level"), &level);
-        log_set_level(level);
+        apply_log_level(env->conf);
     }
-    free(path);
     return env;
+}
+
+bool
+cgienv_request_begin(cgienv_t *env)
+{
+    file_id_t id = file_id(env->conf_path);
+    /* Unchanged, or gone (then the last configuration stays: a file is
+     * never missing for long when it is replaced by rename). */
+    if (!id.exists || file_id_equal(&id, &env->conf_id))
+        return false;
+    env->conf_id = id;
+    mt_error_t *err = NULL;
+    conf_t *c = load_conf(env, &err);
+    if (c == NULL) {
+        if (env->conf_error != NULL) {
+            /* it never loaded: the requests answer the newest error */
+            log_error("%s", err->message);
+            mt_error_free(env->conf_error);
+            env->conf_error = err;
+        } else {
+            /* a running service keeps its last good configuration */
+            log_error("%s; the previous configuration stays in use", err->message);
+            mt_error_free(err);
+        }
+        return false;
+    }
+    /* A connection made with another conninfo is not the one asked for. */
+    if (strcmp(conf_get_str(c, "database"), conf_get_str(env->conf, "database")) != 0) {
+        PQfinish(env->db);
+        env->db = NULL;
+    }
+    conf_free(env->conf);
+    env->conf = c;
+    mt_error_free(env->conf_error);
+    env->conf_error = NULL;
+    apply_log_level(env->conf);
+    log_info("configuration reloaded from %s", env->conf_path);
+    return true;
 }
 
 void
@@ -53,6 +152,7 @@ cgienv_free(cgienv_t *env)
     PQfinish(env->db);
     conf_free(env->conf);
     mt_error_free(env->conf_error);
+    free(env->conf_path);
     free(env->program);
     free(env);
 }

@@ -31,12 +31,26 @@ typedef int (*cgienv_answer_fn)(http_response_t *resp, int status, const char *m
  * exiting and the web server respawning it in a loop). answer may be
  * NULL: failures are then answered as text/plain. */
 cgienv_t *cgienv_new(const char *program, cgienv_answer_fn answer);
+/* cgienv_request_begin: notices a changed configuration file (one stat()
+ * per call: its inode, size and times) and loads it, so that a new
+ * web_password (muleteer passwd) or a hand edit takes effect without a
+ * restart. A program's before hook calls it first, before anything reads
+ * the configuration. Returns true when the configuration was replaced:
+ * what the program derived from the old one (pointers into it
+ * included) must be derived again from cgienv_conf. A file that does not
+ * load leaves the last good configuration in use (logged), or, when
+ * none ever loaded, becomes the error cgienv_error reports; a missing
+ * file changes nothing. The database connection is dropped when the
+ * database setting changed. */
+bool cgienv_request_begin(cgienv_t *env);
+
 /* cgienv_free: also ends a request still open; accepts NULL. */
 void cgienv_free(cgienv_t *env);
 
 /* cgienv_error: the configuration error, or NULL when it loaded. */
 const mt_error_t *cgienv_error(const cgienv_t *env);
-/* cgienv_conf: the configuration (defaults when it failed to load). */
+/* cgienv_conf: the configuration (defaults when it failed to load); valid
+ * until cgienv_request_begin returns true. */
 const conf_t *cgienv_conf(const cgienv_t *env);
 /* cgienv_node: this daemon's node name (rows of other nodes are not ours). */
 const char *cgienv_node(const cgienv_t *env);

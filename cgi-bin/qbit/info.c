@@ -186,6 +186,25 @@ typedef struct {
     char *hashes;         /* $6: a text[] literal of MD4s, or NULL */
 } filter_t;
 
+/* sort_key: the ORDER BY expression of a sort column. qBittorrent sorts
+ * text in natural order (case ignored, "Episode 2" before "Episode 10"):
+ * sql/014_natural_sort.sql. */
+static void
+sort_key(struct evbuffer *b, const col_t *sort)
+{
+    static const char *const text_keys[] = {
+        "category",    "comment",    "content_path", "download_path", "hash",
+        "infohash_v1", "infohash_v2", "magnet_uri",  "name",          "save_path",
+        "state",       "tags",        "tracker",
+    };
+    for (size_t i = 0; i < N_COLS(text_keys); i++)
+        if (strcmp(sort->key, text_keys[i]) == 0) {
+            evbuffer_add_printf(b, "mt_natural_key(%s) COLLATE mt_natural", sort->expr);
+            return;
+        }
+    evbuffer_add_printf(b, "(%s)", sort->expr);
+}
+
 /* build_query: SELECT [hash,] json FROM the node's downloads, filtered,
  * sorted by a column of cols (already checked) or by age. */
 static char *
@@ -218,9 +237,11 @@ build_query(const col_t *cols, size_t n, bool skip_hash, const col_t *sort, bool
            " AND ($5::text IS NULL OR ($5::text = '' AND cardinality(d.tags) = 0)"
            " OR $5::text = ANY(d.tags))"
            " AND ($6::text[] IS NULL OR d.hash = ANY($6::text[]))");
-    if (sort != NULL)
-        evbuffer_add_printf(b, " ORDER BY (%s) %s, d.hash", sort->expr, reverse ? "DESC" : "ASC");
-    else
+    if (sort != NULL) {
+        evbuffer_add_printf(b, " ORDER BY ");
+        sort_key(b, sort);
+        evbuffer_add_printf(b, " %s, d.hash", reverse ? "DESC" : "ASC");
+    } else
         evbuffer_add_printf(b, " ORDER BY d.added_at %s, d.hash", reverse ? "DESC" : "ASC");
     evbuffer_add(b, "", 1);
     char *sql = xstrdup((const char *)evbuffer_pullup(b, -1));

@@ -211,14 +211,17 @@ cross_site(http_request_t *req)
     return false;
 }
 
-/* Runs before every request, matched or not: configuration errors, CSRF,
- * then authentication (qBittorrent answers 403 before 404, so unknown
- * paths are hidden from callers who are not logged in). A banned address
- * gets 403 on every route, whatever credentials it sends. */
+/* Runs before every request, matched or not: a changed configuration
+ * file, configuration errors, CSRF, then authentication (qBittorrent
+ * answers 403 before 404, so unknown paths are hidden from callers who
+ * are not logged in). A banned address gets 403 on every route, whatever
+ * credentials it sends. */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
     qbit_t *q = ctx;
+    if (cgienv_request_begin(q->env))
+        webauth_conf_from(&q->auth, cgienv_conf(q->env)); /* a new web_password, ... */
     if (cgienv_answer_conf_error(q->env, resp))
         return 1;
     if (cross_site(req)) {

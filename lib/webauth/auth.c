@@ -6,6 +6,7 @@
 
 #include "webauth/auth.h"
 #include "db/db.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 #include "webauth/password.h"
 
@@ -111,33 +112,31 @@ new_sid(mt_error_t **err)
 /* ---- the verified-credentials cache ----
  * A PBKDF2 run takes tens of milliseconds on purpose; clients that send
  * Basic on every request would pay it every time. The cache keeps the
- * SHA-256 of the last "stored string, user, password" that matched, so
- * the same credentials against the same configured password skip it. A
- * wrong password never hits (it is not cached), and a changed
- * web_password changes the key. */
+ * SHA-256 of the last "stored string, password" that matched, so the
+ * same password against the same configured one skips it, whatever user
+ * name comes with it (Sonarr and Radarr taking turns). A wrong password
+ * never hits (it is not cached), and a changed web_password changes the
+ * key. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t cache_key[SHA256_DIGEST_SIZE];
 static bool cache_set;
 
 static void
-cache_key_of(const char *stored, const char *user, const char *pass,
-             uint8_t out[SHA256_DIGEST_SIZE])
+cache_key_of(const char *stored, const char *pass, uint8_t out[SHA256_DIGEST_SIZE])
 {
-    /* None of the three holds a NUL byte, so NUL separators are
-     * unambiguous. */
+    /* Neither holds a NUL byte, so a NUL separator is unambiguous. */
     struct sha256_ctx ctx;
     sha256_init(&ctx);
     sha256_update(&ctx, strlen(stored) + 1, (const uint8_t *)stored);
-    sha256_update(&ctx, strlen(user) + 1, (const uint8_t *)user);
     sha256_update(&ctx, strlen(pass), (const uint8_t *)pass);
     sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
 static bool
-password_ok(const char *stored, const char *user, const char *pass)
+password_ok(const char *stored, const char *pass)
 {
     uint8_t key[SHA256_DIGEST_SIZE];
-    cache_key_of(stored, user, pass, key);
+    cache_key_of(stored, pass, key);
     pthread_mutex_lock(&cache_lock);
     bool hit = cache_set && memeql_sec(key, cache_key, sizeof key);
     pthread_mutex_unlock(&cache_lock);
@@ -152,18 +151,35 @@ password_ok(const char *stored, const char *user, const char *pass)
     return true;
 }
 
-/* credentials_ok: the user and password against the configuration. Both
- * are always checked, so the time taken does not tell a wrong name from a
- * wrong password. */
+/* credentials_ok: the password against the configuration. The user name
+ * is not checked: any name goes with the web password (qBittorrent
+ * clients such as Sonarr and Radarr each send their own), and names the
+ * caller for attribution only (webauth_user_name). */
 static bool
-credentials_ok(const webauth_conf_t *ac, const char *user, const char *pass)
+credentials_ok(const webauth_conf_t *ac, const char *pass)
 {
     if (ac->password == NULL || ac->password[0] == '\0')
         return false; /* password logins are disabled */
-    bool user_ok = ac->username == NULL || ac->username[0] == '\0' ||
-                   webauth_key_equal(user, ac->username);
-    bool pass_ok = password_ok(ac->password, user, pass);
-    return user_ok && pass_ok;
+    return password_ok(ac->password, pass);
+}
+
+const char *
+webauth_user_name(const webauth_conf_t *ac, const char *given)
+{
+    const char *fallback = ac->username != NULL ? ac->username : "";
+    if (given == NULL || given[0] == '\0')
+        return fallback;
+    size_t len = strlen(given);
+    if (len > WEBAUTH_MAX_USER)
+        return fallback;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t n = mt_utf8_next(given + i, len - i, &cp);
+        if (n == 0 || mt_utf8_is_control(cp))
+            return fallback;
+        i += n;
+    }
+    return given;
 }
 
 /* ---- bans ---- */
@@ -230,12 +246,12 @@ count_failure(PGconn *db, const webauth_conf_t *ac, const char *addr, mt_error_t
     return 0;
 }
 
-/* attempt: user and pass from addr, as a login or a Basic header. Returns
+/* attempt: pass from addr, as a login or a Basic header. Returns
  * an WEBAUTH_LOGIN_* outcome or -1; *had_failures tells a success that
  * addr had a failure row to reset. */
 static int
-attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
-        const char *pass, bool *had_failures, mt_error_t **err)
+attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *pass,
+        bool *had_failures, mt_error_t **err)
 {
     bool banned = false, has_row = false;
     *had_failures = false;
@@ -243,7 +259,7 @@ attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user
         return -1;
     if (banned)
         return WEBAUTH_LOGIN_BANNED;
-    if (!credentials_ok(ac, user, pass))
+    if (!credentials_ok(ac, pass))
         return count_failure(db, ac, addr, err) != 0 ? -1 : WEBAUTH_LOGIN_FAILED;
     *had_failures = has_row;
     return WEBAUTH_LOGIN_OK;
@@ -274,12 +290,12 @@ session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, char **user,
     char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
     sid_key(sid, key);
     snprintf(secs, sizeof secs, "%d", ac->session_timeout > 0 ? ac->session_timeout : 1);
-    const char *p[] = { key, secs, ac->username != NULL ? ac->username : "" };
+    const char *p[] = { key, secs };
     PGresult *r = query(
         db,
         "WITH s AS ("
         "  SELECT sid_hash, username, expires_at FROM web_sessions"
-        "   WHERE sid_hash = $1 AND expires_at > now() AND ($3 = '' OR username = $3)),"
+        "   WHERE sid_hash = $1 AND expires_at > now()),"
         " renewed AS ("
         "  UPDATE web_sessions w"
         "     SET last_seen = now(), expires_at = now() + $2::int * interval '1 second'"
@@ -288,7 +304,7 @@ session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, char **user,
         "     AND NOT (s.expires_at BETWEEN now() + $2::int * interval '0.9 second'"
         "                               AND now() + $2::int * interval '1 second'))"
         " SELECT username FROM s",
-        3, p, err);
+        2, p, err);
     if (r == NULL)
         return -1;
     if (PQntuples(r) == 1)
@@ -359,14 +375,14 @@ webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
     const char *u = NULL, *pw = NULL;
     if (http_request_basic_auth(req, &u, &pw) == 0) {
         bool reset = false;
-        int rc = attempt(db, ac, addr, u, pw, &reset, err);
+        int rc = attempt(db, ac, addr, pw, &reset, err);
         if (rc < 0)
             return -1;
         if (rc == WEBAUTH_LOGIN_OK) {
             if (reset && reset_failures(db, addr, err) != 0)
                 return -1;
             *method = WEBAUTH_BASIC;
-            *user = xstrdup(u);
+            *user = xstrdup(webauth_user_name(ac, u));
         }
     }
     return 0;
@@ -400,7 +416,7 @@ webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char
     PQclear(r);
 
     bool reset = false;
-    int rc = attempt(db, ac, addr, user, pass, &reset, err);
+    int rc = attempt(db, ac, addr, pass, &reset, err);
     if (rc != WEBAUTH_LOGIN_OK)
         return rc;
 
@@ -410,9 +426,9 @@ webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char
     char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
     sid_key(sid, key);
     snprintf(secs, sizeof secs, "%d", ac->session_timeout > 0 ? ac->session_timeout : 1);
-    /* The name stored is the configured one, or the one given when any
-     * name is accepted. */
-    const char *name = ac->username != NULL && ac->username[0] != '\0' ? ac->username : user;
+    /* The session remembers the name given: what it adds is attributed
+     * to it. */
+    const char *name = webauth_user_name(ac, user);
     const char *p[] = { key, name, addr, secs };
     r = query(db,
               "WITH reset AS (DELETE FROM auth_failures WHERE remote_addr = $3)"

@@ -21,9 +21,11 @@
 #define WEBAUTH_COOKIE "SID"
 /* The identity of a caller that used the API key. */
 #define WEBAUTH_API_USER "api"
+/* Longest user name a session or a Basic caller is known by, in bytes. */
+#define WEBAUTH_MAX_USER 64
 
 typedef struct {
-    const char *username;      /* web_username; "" = any name */
+    const char *username;      /* web_username: the name of a caller who gives none */
     const char *password;      /* web_password as configured: a "pbkdf2-sha256$..." string or
                                 * plain text; "" = password logins disabled */
     const char *api_key;       /* "" = no API key */
@@ -48,10 +50,11 @@ typedef enum {
 /* webauth_check: who is calling. Tries, in order:
  * - the SID cookie: a live session (one SQL statement, which also pushes
  *   the expiry to now + session_timeout once more than a tenth of the
- *   timeout has passed since the last renewal; a session whose username is
- *   no longer the configured one is not valid);
+ *   timeout has passed since the last renewal), whose user is the name
+ *   given at login;
  * - "Authorization: Bearer KEY" equal to api_key: user WEBAUTH_API_USER;
- * - HTTP Basic with the web username and password. This is a login attempt
+ * - HTTP Basic with any user name and the web password, the user being
+ *   webauth_user_name of the name sent. This is a login attempt
  *   from REMOTE_ADDR like webauth_login: refused while that address is
  *   banned, and a wrong password counts as a failure. A per-process cache
  *   of the last matching credentials spares clients that send Basic on
@@ -80,10 +83,12 @@ enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 
 
 /* webauth_login: a login attempt from addr (NULL is taken as "").
  * Returns:
+ * Only the password counts: any user name is accepted with it, and the
+ * session remembers webauth_user_name(ac, user) as its user.
  * - WEBAUTH_LOGIN_OK: *sid_out gets a new session id (malloc'ed, 64
  *   lower-case hex characters: 256 bits from getrandom()); the address's
  *   failure count is reset;
- * - WEBAUTH_LOGIN_FAILED: wrong user or password, or password logins are
+ * - WEBAUTH_LOGIN_FAILED: wrong password, or password logins are
  *   disabled (web_password empty); counted toward a ban: after
  *   max_failures failures, each within ban_seconds of the previous one,
  *   the address is banned for ban_seconds;
@@ -93,6 +98,13 @@ enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 
  * Each call also deletes expired sessions and stale failure rows. */
 int webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
                   const char *pass, char **sid_out, mt_error_t **err);
+
+/* webauth_user_name: the name a caller who gave `given` (NULL is taken as
+ * "") is known by: given itself when it is 1 to WEBAUTH_MAX_USER bytes of
+ * UTF-8 without control characters (it ends up in a download's added_by
+ * and in history), else ac->username (web_username, possibly ""). The
+ * result is given or ac->username, not a copy. */
+const char *webauth_user_name(const webauth_conf_t *ac, const char *given);
 
 /* webauth_logout: deletes the session of this id; an unknown, NULL or
  * empty id is no error. -1 with err (MT_ERR_UNAVAILABLE) when the

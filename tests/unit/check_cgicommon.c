@@ -2,7 +2,8 @@
  * HTTP statuses, calls to a fake daemon on a Unix socket (answered through
  * the program's answer function, refusals left to the caller), the
  * request's clean-up, the 503 when PostgreSQL is away, the configuration
- * error, the wait deadline. No network, no PostgreSQL. */
+ * error and the reload of a changed configuration file, the wait
+ * deadline. No network, no PostgreSQL. */
 #include "config.h"
 
 #include <check.h>
@@ -392,6 +393,77 @@ START_TEST(test_conf_error)
 }
 END_TEST
 
+/* write_conf: path's content becomes text, as `muleteer passwd` writes it
+ * (a new file renamed over the old one) or in place. */
+static void
+write_conf(const char *path, const char *text, bool by_rename)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    FILE *f = fopen(by_rename ? tmp : path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    if (by_rename)
+        ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* A changed configuration file is loaded at the next request's start,
+ * an unchanged one is not read again, and a broken one leaves the last
+ * good configuration in use. */
+START_TEST(test_conf_reload)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/check_cgicommon.XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    /* same length before and after: only the inode tells them apart */
+    write_conf(path, "web_password = old-pw\n", false);
+    setenv("MULETEER_CONF", path, 1);
+    cgienv_t *env = cgienv_new("check_cgicommon", record_answer);
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "old-pw");
+    ck_assert(!cgienv_request_begin(env));
+
+    write_conf(path, "web_password = new-pw\n", true);
+    ck_assert(cgienv_request_begin(env));
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "new-pw");
+    ck_assert(!cgienv_request_begin(env));
+
+    /* edited in place (another length) */
+    write_conf(path, "web_password = edited\nnode_name = n2\n", false);
+    ck_assert(cgienv_request_begin(env));
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "edited");
+    ck_assert_str_eq(cgienv_node(env), "n2");
+
+    /* broken: the last good one stays, and no error is answered */
+    write_conf(path, "no_such_key = 1\n", true);
+    ck_assert(!cgienv_request_begin(env));
+    ck_assert_ptr_null(cgienv_error(env));
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "edited");
+    /* fixed again: loaded */
+    write_conf(path, "web_password = fixed\n", true);
+    ck_assert(cgienv_request_begin(env));
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "fixed");
+    /* gone: nothing changes */
+    unlink(path);
+    ck_assert(!cgienv_request_begin(env));
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "fixed");
+    cgienv_free(env);
+
+    /* A program started with a broken file serves once it is fixed. */
+    write_conf(path, "no_such_key = 1\n", false);
+    env = cgienv_new("check_cgicommon", record_answer);
+    ck_assert_ptr_nonnull(cgienv_error(env));
+    write_conf(path, "web_password = at-last\n", true);
+    ck_assert(cgienv_request_begin(env));
+    ck_assert_ptr_null(cgienv_error(env));
+    ck_assert_str_eq(conf_get_str(cgienv_conf(env), "web_password"), "at-last");
+    cgienv_free(env);
+    unlink(path);
+}
+END_TEST
+
 /* The waits of one request share one deadline, CGIENV_WAIT_MS after its
  * first use; the next request has its own. */
 START_TEST(test_request_deadline)
@@ -427,6 +499,7 @@ cgicommon_suite(void)
     tc = tcase_create("env");
     tcase_add_test(tc, test_database_unavailable);
     tcase_add_test(tc, test_conf_error);
+    tcase_add_test(tc, test_conf_reload);
     tcase_add_test(tc, test_request_deadline);
     suite_add_tcase(s, tc);
     return s;

@@ -130,6 +130,57 @@ START_TEST(test_migrate_real_schema)
 }
 END_TEST
 
+/* sorted: the names of v(n) in the order of ORDER BY key, tie-broken by
+ * n bytewise, joined by '|'. */
+static char *
+sorted(PGconn *c, const char *key)
+{
+    char *sql = xasprintf("SELECT string_agg(n, '|' ORDER BY %s, n COLLATE \"C\") FROM (VALUES"
+                          " ('Show 10'), ('x100'), ('show 2'), ('Banana'), ('x9y'),"
+                          " ('Show 1'), ('apple'), ('x10y')) v(n)",
+                          key);
+    mt_error_t *err = NULL;
+    PGresult *r = db_query(c, sql, 0, NULL, &err);
+    ck_assert_msg(r != NULL, "%s: %s", key, err != NULL ? err->message : "");
+    char *out = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    free(sql);
+    return out;
+}
+
+/* 014: the natural order of qBittorrent (case ignored, numbers as
+ * numbers), with ICU and by the padded key of servers without it. */
+START_TEST(test_natural_order)
+{
+    PGconn *c = fresh_db("t_natural");
+    int applied = -1;
+    mt_error_t *err = NULL;
+    ck_assert_msg(db_migrate(c, db_migrations, db_n_migrations, &applied, &err) == 0,
+                  "migrate: %s", err ? err->message : "");
+    static const char want[] = "apple|Banana|Show 1|show 2|Show 10|x9y|x10y|x100";
+    const char *keys[] = { "mt_natural_key(n) COLLATE mt_natural", "mt_natural_pad(n) COLLATE \"C\"" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char *got = sorted(c, keys[i]);
+        ck_assert_msg(strcmp(got, want) == 0, "ORDER BY %s: %s", keys[i], got);
+        free(got);
+    }
+    /* bytewise, for contrast: the order the collation is there to fix */
+    char *got = sorted(c, "n COLLATE \"C\"");
+    ck_assert_str_eq(got, "Banana|Show 1|Show 10|apple|show 2|x100|x10y|x9y");
+    free(got);
+    /* the pad key: lower case, runs padded to 40 digits, longer ones kept */
+    PGresult *r = db_query(c, "SELECT mt_natural_pad('Ep 7b') = 'ep ' || repeat('0', 39) || '7b',"
+                              " mt_natural_pad(repeat('9', 41)) = repeat('9', 41),"
+                              " mt_natural_pad('') = '', mt_natural_pad(NULL) IS NULL",
+                           0, NULL, &err);
+    ck_assert_ptr_nonnull(r);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(strcmp(PQgetvalue(r, 0, i), "t") == 0, "pad check %d", i);
+    PQclear(r);
+    PQfinish(c);
+}
+END_TEST
+
 static const db_migration_t good[] = {
     { 1, "001_a.sql", "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);" },
     { 2, "002_b.sql", "CREATE TABLE b (y int);" },
@@ -228,6 +279,7 @@ main(void)
     tcase_add_test(tc, test_connect_errors);
     tcase_add_test(tc, test_query_helpers);
     tcase_add_test(tc, test_migrate_real_schema);
+    tcase_add_test(tc, test_natural_order);
     tcase_add_test(tc, test_migrate_failures);
     tcase_add_test(tc, test_migrate_concurrent);
     suite_add_tcase(s, tc);
