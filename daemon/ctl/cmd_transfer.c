@@ -12,7 +12,6 @@
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
-#include "daemon/transfer/rangeset.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
 #include "ctl/args.h"
@@ -538,21 +537,14 @@ hex_string(const uint8_t h[ED2K_HASH_LEN])
     return json_object_new_string(hex);
 }
 
-/* download_parts: a part is 2 once verified, 1 while some of it is
- * written but not verified (being received, or waiting for its check), 0
- * before; its hash once the hash set is known (at once for one part). */
+/* download_parts: each part's pf_part_state (qBittorrent's numbers), and
+ * its hash once the hash set is known (at once for one part). */
 static void
 download_parts(const partfile_t *pf, json_object *states, json_object *hashes)
 {
     size_t n = data_parts(pf_size(pf));
-    for (size_t i = 0; i < n; i++) {
-        uint64_t start = 0, end = 0;
-        pf_part_range(pf, i, &start, &end);
-        int st = pf_is_part_verified(pf, i)                          ? 2
-                 : rangeset_intersects(pf_filled(pf), start, end) ? 1
-                                                                      : 0;
-        json_object_array_add(states, json_object_new_int(st));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(states, json_object_new_int((int)pf_part_state(pf, i)));
     if (!pf_has_hashset(pf))
         return;
     for (size_t i = 0; i < n; i++) {
