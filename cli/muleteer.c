@@ -333,19 +333,30 @@ parse_category(request_t *req, int nargs, char **av)
     return EXIT_OK;
 }
 
-/* parse_limits: limits [--up KIB] [--down KIB]. */
+/* parse_limits: limits [--up KIB] [--down KIB] [--alt-up KIB]
+ * [--alt-down KIB] [--alt on|off]. */
 static int
 parse_limits(request_t *req, int nargs, char **av)
 {
     req->args = json_object_new_object();
     for (int i = 0; i < nargs; i += 2) {
-        const char *key = strcmp(av[i], "--up") == 0     ? "max_upload"
-                          : strcmp(av[i], "--down") == 0 ? "max_download"
-                                                         : NULL;
+        const char *key = strcmp(av[i], "--up") == 0         ? "max_upload"
+                          : strcmp(av[i], "--down") == 0     ? "max_download"
+                          : strcmp(av[i], "--alt-up") == 0   ? "alt_max_upload"
+                          : strcmp(av[i], "--alt-down") == 0 ? "alt_max_download"
+                          : strcmp(av[i], "--alt") == 0      ? "alt_mode"
+                                                             : NULL;
+        const char *val = i + 1 < nargs ? av[i + 1] : NULL;
+        if (key != NULL && strcmp(key, "alt_mode") == 0 && val != NULL &&
+            (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
+            json_object_object_add(req->args, key, json_object_new_boolean(strcmp(val, "on") == 0));
+            continue;
+        }
         char *end = NULL;
-        long long v = i + 1 < nargs ? strtoll(av[i + 1], &end, 10) : -1;
-        if (key == NULL || end == NULL || *end != '\0' || v < 0) {
-            fprintf(stderr, "muleteer: usage: muleteer limits [--up KIB] [--down KIB]\n");
+        long long v = val != NULL ? strtoll(val, &end, 10) : -1;
+        if (key == NULL || strcmp(key, "alt_mode") == 0 || end == NULL || *end != '\0' || v < 0) {
+            fprintf(stderr, "muleteer: usage: muleteer limits [--up KIB] [--down KIB] "
+                            "[--alt-up KIB] [--alt-down KIB] [--alt on|off]\n");
             json_object_put(req->args);
             req->args = NULL;
             return EXIT_USAGE;
@@ -384,7 +395,7 @@ static const command_t commands[] = {
     { .name = "uploads", .parse = parse_none, .show = show_uploads, .synopsis = "uploads",
       .summary = "upload slots and queue" },
     { .name = "limits", .parse = parse_limits, .show = show_limits,
-      .synopsis = "limits [--up KIB] [--down KIB]",
+      .synopsis = "limits [--up KIB] [--down KIB] [--alt-up KIB] [--alt-down KIB] [--alt on|off]",
       .summary = "show or set the transfer limits (0: none)" },
     { .name = "connect", .parse = parse_connect, .show = show_server,
       .synopsis = "connect [HOST:PORT]",

@@ -278,6 +278,16 @@ show_limits(ctl_client_t *c, const request_t *req, json_object *r)
         printf("download limit: %lld KiB/s\n", num(r, "max_download"));
     else
         printf("download limit: none\n");
+    json_object *alt = NULL;
+    if (json_object_object_get_ex(r, "alt_mode", &alt)) {
+        char up[32] = "none", down[32] = "none";
+        if (num(r, "alt_max_upload") > 0)
+            snprintf(up, sizeof up, "%lld KiB/s", num(r, "alt_max_upload"));
+        if (num(r, "alt_max_download") > 0)
+            snprintf(down, sizeof down, "%lld KiB/s", num(r, "alt_max_download"));
+        printf("alternative:    up %s, down %s (%s)\n", up, down,
+               json_object_get_boolean(alt) ? "in force" : "off");
+    }
     printf("rates now:      up %lld B/s, down %lld B/s\n", num(r, "upload_rate"),
            num(r, "download_rate"));
     return EXIT_OK;

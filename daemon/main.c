@@ -24,6 +24,7 @@
 #include "daemon/core/periodic.h"
 #include "daemon/core/worker.h"
 #include "daemon/ctl/cmd_category.h"
+#include "daemon/ctl/cmd_log.h"
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
@@ -67,7 +68,7 @@ static const ctlsrv_command_t commands[] = {
     { "shared", cmd_shared, "list the shared files" },
     { "rescan", cmd_rescan, "scan the shared directories again" },
     { "uploads", cmd_uploads, "upload slots and queue" },
-    { "limits", cmd_limits, "get or set {max_upload, max_download} in KiB/s (0: unlimited)" },
+    { "limits", cmd_limits, "get or set {max_upload, max_download, alt_max_upload, alt_max_download} in KiB/s (0: unlimited) and {alt_mode}" },
     { "connect", srv_cmd_connect, "connect to an eD2K server: {host, port}" },
     { "disconnect", srv_cmd_disconnect, "disconnect from the eD2K server" },
     { "server", srv_cmd_server, "the eD2K server connection" },
@@ -84,6 +85,9 @@ static const ctlsrv_command_t commands[] = {
     { "search-stop", search_cmd_stop, "stop a search: {id}" },
     { "searches", search_cmd_list, "the searches in memory" },
     { "servers-import", sl_cmd_servers_import, "import servers: {source: server.met path, http(s) URL or ed2k server/serverlist link}" },
+    { "parts", cmd_parts, "a download's parts: {hash}; states (0 missing, 1 partly there, 2 verified) and hashes" },
+    { "log", cmd_log, "recent log lines after an id: {since, limit}" },
+    { "peer-log", cmd_peer_log, "recent peer bans after an id: {since, limit}" },
 };
 
 static void
@@ -440,6 +444,7 @@ main(int argc, char **argv)
         return 1;
     }
     d.bus = bus_new();
+    cmd_log_start(&d);                         /* before the tap: every line */
     logtap_t *tap = logtap_new(d.base, d.bus); /* log lines on the bus */
     int rc = 1;
     if (ensure_dir(conf_get_str(conf, "state_dir"), &err) != 0)
@@ -549,6 +554,7 @@ out:
         event_free(d.sig_hup);
     }
     logtap_free(tap);
+    cmd_log_stop(&d);
     bus_free(d.bus);
     event_base_free(d.base);
     conf_free(d.conf);

@@ -684,8 +684,9 @@ qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx)
 
 /* transfer_object: transfer/info's keys (also sync/maindata's
  * server_state): speeds and this session's totals from the transfer
- * samples, the connection state from the daemon (disconnected when it is
- * not running); NULL after answering 503 for the database. */
+ * samples, the connection state and the limits in force from the daemon
+ * (disconnected with the configured limits when it is not running), and
+ * use_alt_speed_limits; NULL after answering 503 for the database. */
 static json_object *
 transfer_object(qbit_t *q, http_response_t *resp)
 {
@@ -709,7 +710,7 @@ transfer_object(qbit_t *q, http_response_t *resp)
     PQclear(r);
     const char *status = "disconnected";
     mt_error_t *err = NULL;
-    json_object *srv = NULL;
+    json_object *srv = NULL, *lim = NULL;
     ctl_client_t *c = cgienv_ctl(q->env, &err);
     mt_error_free(err);
     err = NULL;
@@ -723,21 +724,36 @@ transfer_object(qbit_t *q, http_response_t *resp)
     }
     json_object_put(srv);
     mt_error_free(err);
-    ctl_client_free(c);
+    err = NULL;
+    /* the limits in force (the alternative pair while its mode is on);
+     * the configured ones when the daemon is not running */
     const conf_t *conf = cgienv_conf(q->env);
+    long long dl_limit = conf_get_int(conf, "max_download");
+    long long up_limit = conf_get_int(conf, "max_upload");
+    bool alt = false;
+    if (c != NULL && ctl_client_call(c, "limits", NULL, &lim, &err) == 0) {
+        json_object *v = NULL;
+        if (json_object_object_get_ex(lim, "download_limit", &v))
+            dl_limit = json_object_get_int64(v);
+        if (json_object_object_get_ex(lim, "upload_limit", &v))
+            up_limit = json_object_get_int64(v);
+        alt = json_object_object_get_ex(lim, "alt_mode", &v) && json_object_get_boolean(v);
+    }
+    json_object_put(lim);
+    mt_error_free(err);
+    ctl_client_free(c);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "connection_status", json_object_new_string(status));
     json_object_object_add(o, "dht_nodes", json_object_new_int(0));
     json_object_object_add(o, "dl_info_data", json_object_new_int64(v[2]));
     json_object_object_add(o, "dl_info_speed", json_object_new_int64(v[0]));
-    json_object_object_add(o, "dl_rate_limit",
-                           json_object_new_int64(conf_get_int(conf, "max_download") * 1024));
+    json_object_object_add(o, "dl_rate_limit", json_object_new_int64(dl_limit * 1024));
     json_object_object_add(o, "up_info_data", json_object_new_int64(v[3]));
     json_object_object_add(o, "up_info_speed", json_object_new_int64(v[1]));
-    json_object_object_add(o, "up_rate_limit",
-                           json_object_new_int64(conf_get_int(conf, "max_upload") * 1024));
+    json_object_object_add(o, "up_rate_limit", json_object_new_int64(up_limit * 1024));
     json_object_object_add(o, "alltime_dl", json_object_new_int64(v[4]));
     json_object_object_add(o, "alltime_ul", json_object_new_int64(v[5]));
+    json_object_object_add(o, "use_alt_speed_limits", json_object_new_boolean(alt));
     return o;
 }
 
@@ -748,9 +764,11 @@ qbit_transfer_info(http_request_t *req, http_response_t *resp, void *ctx)
     json_object *o = transfer_object(ctx, resp);
     if (o == NULL)
         return 0;
-    /* transfer/info has no all-time totals; maindata's server_state has */
+    /* transfer/info has no all-time totals nor the mode; maindata's
+     * server_state has */
     json_object_object_del(o, "alltime_dl");
     json_object_object_del(o, "alltime_ul");
+    json_object_object_del(o, "use_alt_speed_limits");
     int rc = qbit_json(resp, o);
     json_object_put(o);
     return rc;
@@ -782,7 +800,6 @@ qbit_sync_maindata(http_request_t *req, http_response_t *resp, void *ctx)
         return 0;
     }
     json_object_object_add(state, "queueing", json_object_new_boolean(true));
-    json_object_object_add(state, "use_alt_speed_limits", json_object_new_boolean(false));
     json_object_object_add(state, "refresh_interval", json_object_new_int(1500));
     qbit_common_headers(resp);
     http_response_set_status(resp, 200);

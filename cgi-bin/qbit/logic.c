@@ -10,6 +10,7 @@
 #include "util/xalloc.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,4 +443,54 @@ qbit_tags_parse(const char *s, char **buf, const char **tags, size_t max)
         p = comma + 1;
     }
     return (int)n;
+}
+
+int
+qbit_int_parse(const char *s, long long *out)
+{
+    if (s == NULL)
+        return -1;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        s++;
+    const char *p = s;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return -1;
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r' || *end == '\f' ||
+           *end == '\v')
+        end++;
+    if (*end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+long long
+qbit_limit_kib(long long bytes)
+{
+    if (bytes <= 0)
+        return 0;
+    if (bytes <= 1024)
+        return 1;
+    return bytes / 1024;
+}
+
+int
+qbit_log_type(const char *level)
+{
+    if (level == NULL)
+        return QBIT_LOG_NORMAL;
+    if (strcmp(level, "debug") == 0)
+        return QBIT_LOG_INFO;
+    if (strcmp(level, "warn") == 0)
+        return QBIT_LOG_WARNING;
+    if (strcmp(level, "error") == 0)
+        return QBIT_LOG_CRITICAL;
+    return QBIT_LOG_NORMAL;
 }

@@ -97,4 +97,27 @@ int qbit_bool_parse(const char *s, bool *out);
  * are more than max. */
 int qbit_tags_parse(const char *s, char **buf, const char **tags, size_t max);
 
+/* qbit_int_parse: an integer as Qt's toLongLong reads one (blanks around
+ * it, an optional sign, decimal digits). 0, or -1 for anything else or a
+ * value outside long long (qBittorrent then uses its default). */
+int qbit_int_parse(const char *s, long long *out);
+
+/* qbit_limit_kib: a limit in bytes/s as qBittorrent's transfer routes
+ * take it turned into the KiB/s it keeps: 0 or less is unlimited (0), 1
+ * to 1024 is 1, above that it is rounded down to whole KiB/s. */
+long long qbit_limit_kib(long long bytes);
+
+/* The types of log/main entries (qBittorrent's Log::MsgType bits). */
+enum {
+    QBIT_LOG_NORMAL = 1,
+    QBIT_LOG_INFO = 2,
+    QBIT_LOG_WARNING = 4,
+    QBIT_LOG_CRITICAL = 8,
+};
+
+/* qbit_log_type: the type of a daemon log line by its level name: "info"
+ * is normal, "debug" info, "warn" warning, "error" critical; anything
+ * else normal. */
+int qbit_log_type(const char *level);
+
 #endif

@@ -51,6 +51,19 @@ static const http_route_t routes[] = {
     { P, "/api/v2/torrents/setForceStart", qbit_torrents_set_force_start, QBIT_AUTH },
     { P, "/api/v2/torrents/addTags", qbit_torrents_add_tags, QBIT_AUTH },
     { P, "/api/v2/torrents/removeTags", qbit_torrents_remove_tags, QBIT_AUTH },
+    { GP, "/api/v2/torrents/pieceStates", qbit_torrents_piece_states, QBIT_AUTH },
+    { GP, "/api/v2/torrents/pieceHashes", qbit_torrents_piece_hashes, QBIT_AUTH },
+    { GP, "/api/v2/torrents/trackers", qbit_torrents_trackers, QBIT_AUTH },
+    { GP, "/api/v2/torrents/webseeds", qbit_torrents_webseeds, QBIT_AUTH },
+    { GP, "/api/v2/transfer/downloadLimit", qbit_transfer_download_limit, QBIT_AUTH },
+    { GP, "/api/v2/transfer/uploadLimit", qbit_transfer_upload_limit, QBIT_AUTH },
+    { P, "/api/v2/transfer/setDownloadLimit", qbit_transfer_set_download_limit, QBIT_AUTH },
+    { P, "/api/v2/transfer/setUploadLimit", qbit_transfer_set_upload_limit, QBIT_AUTH },
+    { GP, "/api/v2/transfer/speedLimitsMode", qbit_transfer_speed_limits_mode, QBIT_AUTH },
+    { P, "/api/v2/transfer/toggleSpeedLimitsMode", qbit_transfer_toggle_speed_limits_mode, QBIT_AUTH },
+    { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_AUTH },
+    { GP, "/api/v2/log/main", qbit_log_main, QBIT_AUTH },
+    { GP, "/api/v2/log/peers", qbit_log_peers, QBIT_AUTH },
 };
 
 /* ------------------------------------------------------------ answers */

@@ -113,4 +113,23 @@ int qbit_torrents_set_force_start(http_request_t *req, http_response_t *resp, vo
 int qbit_torrents_add_tags(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx);
 
+/* pieces.c: per-download reads answered from the daemon or empty */
+int qbit_torrents_trackers(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_webseeds(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_piece_states(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_piece_hashes(http_request_t *req, http_response_t *resp, void *ctx);
+
+/* speed.c: the global and alternative speed limits */
+int qbit_transfer_download_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_transfer_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_transfer_set_download_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_transfer_set_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_transfer_speed_limits_mode(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_transfer_toggle_speed_limits_mode(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_transfer_set_speed_limits_mode(http_request_t *req, http_response_t *resp, void *ctx);
+
+/* log.c: the daemon's recent log and peer bans */
+int qbit_log_main(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_log_peers(http_request_t *req, http_response_t *resp, void *ctx);
+
 #endif

@@ -99,6 +99,13 @@ typedef struct {
     const char *reason; /* PEER_CLOSED: why */
 } bus_peer_t;
 
+/* A peer's address refused from now on (PEER_BANNED). */
+typedef struct {
+    const char *ip; /* dotted quad */
+    int seconds;    /* for how long */
+    const char *reason;
+} bus_peer_ban_t;
+
 typedef struct {
     const char *host; /* as the server list names it */
     uint16_t port;
@@ -155,6 +162,7 @@ typedef struct {
     X(SRC_LOST, src_lost, bus_source_t)                     \
     X(PEER_CONNECTED, peer_connected, bus_peer_t)           \
     X(PEER_CLOSED, peer_closed, bus_peer_t)                 \
+    X(PEER_BANNED, peer_banned, bus_peer_ban_t)             \
     X(SRV_CONNECTED, srv_connected, bus_server_t)           \
     X(SRV_LOST, srv_lost, bus_server_t)                     \
     X(SRV_MESSAGE, srv_message, bus_server_t)               \

@@ -27,6 +27,7 @@ struct dbsync;
 struct history;
 struct categories;
 struct finished;
+struct logring; /* daemon/core/logring.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -52,6 +53,8 @@ typedef struct muleteerd {
     struct history *history;       /* download history events */
     struct categories *categories; /* download categories */
     struct finished *finished;     /* completed downloads still listed */
+    struct logring *log_ring;      /* recent log lines (ctl/cmd_log.h) */
+    struct logring *peer_ring;     /* recent peer bans (ctl/cmd_log.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

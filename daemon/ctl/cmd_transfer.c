@@ -11,6 +11,7 @@
 #include "daemon/transfer/dlattr.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
+#include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
 #include "ctl/args.h"
@@ -455,18 +456,23 @@ cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err
     return 0;
 }
 
-/* limits: {"max_upload": KiB/s, "max_download": KiB/s}, each optional, 0
- * = unlimited; answers the limits in force. Not written to the
- * configuration file. */
+/* limits: {"max_upload", "max_download", "alt_max_upload",
+ * "alt_max_download": KiB/s, "alt_mode": bool}, each optional, 0 KiB/s =
+ * unlimited; answers the limits as set, the pair in force and the
+ * current rates. Limits are not written to the configuration file; the
+ * mode is saved (speedlimit.h) and survives a restart. Nothing changes
+ * when an argument is refused. */
 int
 cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
     muleteerd_t *d = ctx;
-    uint64_t up, down;
-    peer_mgr_get_limits(d->peers, &up, &down);
-    static const char *const keys[] = { "max_upload", "max_download" };
-    uint64_t *vals[] = { &up, &down };
-    for (int i = 0; i < 2; i++) {
+    speedlimit_t l;
+    peer_mgr_get_limits(d->peers, &l);
+    bool was_alt = l.alt;
+    static const char *const keys[] = { "max_upload", "max_download", "alt_max_upload",
+                                        "alt_max_download" };
+    uint64_t *vals[] = { &l.up, &l.down, &l.alt_up, &l.alt_down };
+    for (int i = 0; i < 4; i++) {
         json_object *v = NULL;
         if (!json_object_object_get_ex(args, keys[i], &v) || v == NULL)
             continue;
@@ -479,13 +485,111 @@ cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
         }
         *vals[i] = (uint64_t)json_object_get_int64(v) * 1024;
     }
-    peer_mgr_set_limits(d->peers, up, down);
+    json_object *mode = NULL;
+    if (json_object_object_get_ex(args, "alt_mode", &mode) && mode != NULL) {
+        if (!json_object_is_type(mode, json_type_boolean)) {
+            mt_error_set(err, MT_ERR_INVALID, "\"alt_mode\" must be true or false");
+            return -1;
+        }
+        l.alt = json_object_get_boolean(mode);
+    }
+    if (l.alt != was_alt) {
+        char *file = peer_mgr_alt_mode_file(d);
+        int rc = speedlimit_save_mode(file, l.alt, err);
+        free(file);
+        if (rc != 0)
+            return -1;
+        log_info("alternative speed limits %s", l.alt ? "on" : "off");
+    }
+    peer_mgr_set_limits(d->peers, &l);
+    uint64_t up, down;
+    speedlimit_in_force(&l, &up, &down);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "max_upload", json_object_new_int64((int64_t)(up / 1024)));
-    json_object_object_add(o, "max_download", json_object_new_int64((int64_t)(down / 1024)));
+    json_object_object_add(o, "max_upload", json_object_new_int64((int64_t)(l.up / 1024)));
+    json_object_object_add(o, "max_download", json_object_new_int64((int64_t)(l.down / 1024)));
+    json_object_object_add(o, "alt_max_upload", json_object_new_int64((int64_t)(l.alt_up / 1024)));
+    json_object_object_add(o, "alt_max_download",
+                           json_object_new_int64((int64_t)(l.alt_down / 1024)));
+    json_object_object_add(o, "alt_mode", json_object_new_boolean(l.alt));
+    json_object_object_add(o, "upload_limit", json_object_new_int64((int64_t)(up / 1024)));
+    json_object_object_add(o, "download_limit", json_object_new_int64((int64_t)(down / 1024)));
     json_object_object_add(o, "upload_rate", json_object_new_int64((int64_t)ulq_rate(d->uploads)));
     json_object_object_add(o, "download_rate",
                            json_object_new_int64((int64_t)dlq_rate(d->downloads)));
+    *result = o;
+    return 0;
+}
+
+/* ------------------------------------------------------------- parts */
+
+/* The parts qBittorrent counts as pieces: those holding data, so a file
+ * of an exact multiple of PARTSIZE has no empty last part here. */
+static size_t
+data_parts(uint64_t size)
+{
+    return (size_t)((size + ED2K_PARTSIZE - 1) / ED2K_PARTSIZE);
+}
+
+static json_object *
+hex_string(const uint8_t h[ED2K_HASH_LEN])
+{
+    char hex[33];
+    ed2k_hash_to_hex(h, hex);
+    return json_object_new_string(hex);
+}
+
+/* download_parts: each part's pf_part_state (qBittorrent's numbers), and
+ * its hash once the hash set is known (at once for one part). */
+static void
+download_parts(const partfile_t *pf, json_object *states, json_object *hashes)
+{
+    size_t n = data_parts(pf_size(pf));
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(states, json_object_new_int((int)pf_part_state(pf, i)));
+    if (!pf_has_hashset(pf))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *h = pf_part_hash(pf, i);
+        if (h != NULL)
+            json_object_array_add(hashes, hex_string(h));
+    }
+}
+
+/* finished_parts: every part is there; the hashes come from the shared
+ * file's hash set (the file hash for one part), none while it is not
+ * shared (missing, or not hashed yet) unless there is one part. */
+static void
+finished_parts(muleteerd_t *d, const fin_rec_t *r, json_object *states, json_object *hashes)
+{
+    size_t n = data_parts(fin_size(r));
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(states, json_object_new_int(2));
+    const shared_file_t *f = shared_find(d->shared, fin_hash(r));
+    if (n == 1) {
+        json_object_array_add(hashes, hex_string(fin_hash(r)));
+    } else if (f != NULL && f->n_part_hashes >= n) {
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(hashes, hex_string(f->part_hashes[i]));
+    }
+}
+
+/* parts: {hash}: {"states": [0|1|2 per part], "hashes": [hex per part]}. */
+int
+cmd_parts(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    json_object *states = json_object_new_array();
+    json_object *hashes = json_object_new_array();
+    if (t.dl != NULL)
+        download_parts(dl_partfile(t.dl), states, hashes);
+    else
+        finished_parts(d, t.fin, states, hashes);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "states", states);
+    json_object_object_add(o, "hashes", hashes);
     *result = o;
     return 0;
 }

@@ -25,5 +25,6 @@ int cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **
 int cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_parts(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

@@ -4,4 +4,11 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/net.c daemon/net/net.h \
 	daemon/net/listener.c daemon/net/listener.h \
 	daemon/net/resolve.c daemon/net/resolve.h \
-	daemon/net/peer.c daemon/net/peer.h
+	daemon/net/peer.c daemon/net/peer.h \
+	daemon/net/speedlimit.c daemon/net/speedlimit.h
+
+check_PROGRAMS += tests/unit/check_speedlimit
+TESTS += tests/unit/check_speedlimit
+tests_unit_check_speedlimit_SOURCES = tests/unit/check_speedlimit.c
+tests_unit_check_speedlimit_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_speedlimit_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

@@ -79,7 +79,7 @@ struct peer_mgr {
     listener_t *listener;
     /* The global upload and download limits, on every peer socket. */
     struct bufferevent_rate_limit_group *limits;
-    uint64_t up_limit, down_limit;
+    speedlimit_t speed; /* which pair is in the group: speedlimit_in_force */
     peer_t *peers;
     size_t n_peers;
     peer_t *conns, *conns_tail; /* the peers in any state but DISCONNECTED */
@@ -292,6 +292,9 @@ peer_ban(peer_t *p, const char *reason, int seconds)
         m->bans[m->n_bans].until = clock_mono_s() + seconds;
         m->n_bans++;
     }
+    char ip[16];
+    bus_publish_peer_banned(m->d->bus, &(bus_peer_ban_t){ .ip = net_ip_str(p->ip, ip),
+                                                          .seconds = seconds, .reason = reason });
     peer_close(p, reason);
 }
 
@@ -751,9 +754,24 @@ peer_mgr_new(muleteerd_t *d)
 {
     peer_mgr_t *m = xcalloc(1, sizeof *m);
     m->d = d;
-    m->up_limit = (uint64_t)conf_get_int(d->conf, "max_upload") * 1024;
-    m->down_limit = (uint64_t)conf_get_int(d->conf, "max_download") * 1024;
-    struct ev_token_bucket_cfg *cfg = limit_cfg(m->up_limit, m->down_limit);
+    m->speed = (speedlimit_t){
+        .up = (uint64_t)conf_get_int(d->conf, "max_upload") * 1024,
+        .down = (uint64_t)conf_get_int(d->conf, "max_download") * 1024,
+        .alt_up = (uint64_t)conf_get_int(d->conf, "alt_max_upload") * 1024,
+        .alt_down = (uint64_t)conf_get_int(d->conf, "alt_max_download") * 1024,
+    };
+    char *mode_file = peer_mgr_alt_mode_file(d);
+    mt_error_t *err = NULL;
+    if (speedlimit_load_mode(mode_file, &m->speed.alt, &err) != 0) {
+        log_warn("alternative speed limits: %s; they start off", err->message);
+        mt_error_free(err);
+    }
+    free(mode_file);
+    if (m->speed.alt)
+        log_info("alternative speed limits in force (saved mode)");
+    uint64_t up, down;
+    speedlimit_in_force(&m->speed, &up, &down);
+    struct ev_token_bucket_cfg *cfg = limit_cfg(up, down);
     m->limits = bufferevent_rate_limit_group_new(d->base, cfg);
     ev_token_bucket_cfg_free(cfg);
     return m;
@@ -775,21 +793,27 @@ peer_mgr_set_callback_requester(peer_mgr_t *m, int (*fn)(void *ctx, uint32_t low
     m->request_callback_ctx = ctx;
 }
 
-void
-peer_mgr_set_limits(peer_mgr_t *m, uint64_t up, uint64_t down)
+char *
+peer_mgr_alt_mode_file(const struct muleteerd *d)
 {
-    m->up_limit = up;
-    m->down_limit = down;
+    return xasprintf("%s/alt_speed_limits", conf_get_str(d->conf, "state_dir"));
+}
+
+void
+peer_mgr_set_limits(peer_mgr_t *m, const speedlimit_t *l)
+{
+    m->speed = *l;
+    uint64_t up, down;
+    speedlimit_in_force(l, &up, &down);
     struct ev_token_bucket_cfg *cfg = limit_cfg(up, down);
     bufferevent_rate_limit_group_set_cfg(m->limits, cfg);
     ev_token_bucket_cfg_free(cfg);
 }
 
 void
-peer_mgr_get_limits(const peer_mgr_t *m, uint64_t *up, uint64_t *down)
+peer_mgr_get_limits(const peer_mgr_t *m, speedlimit_t *l)
 {
-    *up = m->up_limit;
-    *down = m->down_limit;
+    *l = m->speed;
 }
 
 int

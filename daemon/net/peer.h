@@ -10,6 +10,7 @@
 
 #include "ed2k/c2c.h"
 #include "ed2k/packet.h"
+#include "daemon/net/speedlimit.h"
 #include "util/error.h"
 
 struct muleteerd;
@@ -32,11 +33,16 @@ void peer_mgr_free(peer_mgr_t *m);
 /* peer_mgr_tick: once a second: timeouts, forgetting idle peers, bans. */
 void peer_mgr_tick(peer_mgr_t *m);
 size_t peer_mgr_connections(const peer_mgr_t *m);
-/* peer_mgr_set_limits: global upload and download limits in bytes per
- * second over all peer connections (0: unlimited); libevent's rate-limit
- * group shares them fairly between connections. */
-void peer_mgr_set_limits(peer_mgr_t *m, uint64_t up, uint64_t down);
-void peer_mgr_get_limits(const peer_mgr_t *m, uint64_t *up, uint64_t *down);
+/* peer_mgr_set_limits: the global limits (speedlimit.h; bytes per second
+ * over all peer connections, 0: unlimited); the pair its mode chooses is
+ * applied at once, and libevent's rate-limit group shares it fairly
+ * between connections. The mode is not saved here (speedlimit_save_mode).
+ * peer_mgr_get_limits: the limits as set. */
+void peer_mgr_set_limits(peer_mgr_t *m, const speedlimit_t *l);
+void peer_mgr_get_limits(const peer_mgr_t *m, speedlimit_t *l);
+/* peer_mgr_alt_mode_file: where the alternative mode is kept
+ * (${state_dir}/alt_speed_limits); the caller frees. */
+char *peer_mgr_alt_mode_file(const struct muleteerd *d);
 /* peer_mgr_totals: bytes received and sent on peer connections since the
  * start (protocol included). */
 void peer_mgr_totals(const peer_mgr_t *m, uint64_t *down, uint64_t *up);

@@ -156,6 +156,14 @@ uint64_t pf_verified_bytes(const partfile_t *pf);
  * for the phantom part. */
 bool pf_is_part_verified(const partfile_t *pf, size_t i);
 bool pf_is_part_filled(const partfile_t *pf, size_t i);
+/* What a part holds, in qBittorrent's piece-state numbers. */
+typedef enum {
+    PF_PART_MISSING = 0,  /* nothing written (or out of range) */
+    PF_PART_PARTIAL = 1,  /* some bytes written, not verified: being received
+                             or waiting for its check */
+    PF_PART_VERIFIED = 2, /* verified (the phantom part always is) */
+} pf_part_state_t;
+pf_part_state_t pf_part_state(const partfile_t *pf, size_t i);
 /* pf_is_complete: every part verified. */
 bool pf_is_complete(const partfile_t *pf);
 

@@ -116,6 +116,17 @@ pf_is_part_filled(const partfile_t *pf, size_t i)
     return rangeset_contains(pf->m->filled, pf_part_start(i), pf_part_end(pf->m->size, i));
 }
 
+pf_part_state_t
+pf_part_state(const partfile_t *pf, size_t i)
+{
+    if (pf_is_part_verified(pf, i))
+        return PF_PART_VERIFIED;
+    if (i < pf->m->n_parts &&
+        rangeset_intersects(pf->m->filled, pf_part_start(i), pf_part_end(pf->m->size, i)))
+        return PF_PART_PARTIAL;
+    return PF_PART_MISSING;
+}
+
 bool
 pf_is_complete(const partfile_t *pf)
 {

@@ -50,6 +50,8 @@ static const conf_key_t conf_keys[] = {
     { "rescan_interval", CONF_INT, "3600", 0, 604800 },
     { "max_upload", CONF_INT, "0", 0, 10000000 },
     { "max_download", CONF_INT, "0", 0, 10000000 },
+    { "alt_max_upload", CONF_INT, "10", 0, 10000000 },
+    { "alt_max_download", CONF_INT, "10", 0, 10000000 },
     { "upload_slots", CONF_INT, "4", 1, 100 },
     { "max_connections", CONF_INT, "250", 10, 10000 },
     { "max_connections_per_ip", CONF_INT, "3", 1, 1000 },

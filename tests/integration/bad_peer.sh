@@ -130,6 +130,11 @@ else
   not_ok "the bad peer is banned for corrupt data"
   diag "$(grep -E 'corrupt|verified|banned|slot' "$T/d/muleteerd.log" | tail -30)"
 fi
+peer_logged() {
+  mcli "$T/d" --json call peer-log '{}' | jq -e --arg ip "$BAD_IP" \
+    '.entries | any(.ip == $ip and .blocked == false and (.reason | test("corrupt")))' >/dev/null
+}
+check "the ban is in D's peer log (peer-log): the bad peer's address and the reason" peer_logged
 mcli "$T/g" limits --up 0 >/dev/null
 bad_conns_at_ban=$(grep -c ' connect conn=' "$T/bad.log")
 # Offered again, a banned peer is not taken back as a source.

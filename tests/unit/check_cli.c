@@ -211,6 +211,14 @@ static const cli_case_t cases[] = {
       "limits {\"max_upload\":10,\"max_download\":0}\n",
       "upload limit:   10 KiB/s\ndownload limit: none\nrates now:      up 5 B/s, down 6 B/s\n",
       "", 0 },
+    { { "limits", "--alt-down", "20", "--alt", "on" },
+      { "{\"max_upload\":0,\"max_download\":0,\"alt_max_upload\":10,\"alt_max_download\":20,"
+        "\"alt_mode\":true,\"upload_rate\":0,\"download_rate\":0}" },
+      "limits {\"alt_max_download\":20,\"alt_mode\":true}\n",
+      "upload limit:   none\ndownload limit: none\n"
+      "alternative:    up 10 KiB/s, down 20 KiB/s (in force)\n"
+      "rates now:      up 0 B/s, down 0 B/s\n",
+      "", 0 },
     { { "connect", "h:1" }, { "{\"state\":\"connecting\",\"host\":\"h\",\"port\":1}" },
       "connect {\"host\":\"h\",\"port\":1}\n", "eD2K server:     connecting (h:1)\n", "", 0 },
     { { "connect" }, { "{\"state\":\"connecting\"}" }, "connect null\n",
@@ -297,7 +305,11 @@ static const cli_case_t cases[] = {
     { { "category", "add", "tv", "--colour", "zz" }, { NULL }, "", "",
       "muleteer: bad option \"--colour zz\"\n", 2 },
     { { "limits", "--up", "x" }, { NULL }, "", "",
-      "muleteer: usage: muleteer limits [--up KIB] [--down KIB]\n", 2 },
+      "muleteer: usage: muleteer limits [--up KIB] [--down KIB] [--alt-up KIB] [--alt-down KIB] "
+      "[--alt on|off]\n", 2 },
+    { { "limits", "--alt", "maybe" }, { NULL }, "", "",
+      "muleteer: usage: muleteer limits [--up KIB] [--down KIB] [--alt-up KIB] [--alt-down KIB] "
+      "[--alt on|off]\n", 2 },
     { { "search", "--wait", "3601", "x" }, { NULL }, "", "",
       "muleteer: --wait wants 0 to 3600 seconds\n", 2 },
     { { "search-results", "0" }, { NULL }, "", "", "muleteer: usage: muleteer search-results ID\n",
@@ -356,7 +368,8 @@ static const char help_text[] =
     "  shared             the shared files\n"
     "  rescan             scan the shared directories again\n"
     "  uploads            upload slots and queue\n"
-    "  limits [--up KIB] [--down KIB]   show or set the transfer limits (0: none)\n"
+    "  limits [--up KIB] [--down KIB] [--alt-up KIB] [--alt-down KIB] [--alt on|off]\n"
+    "                     show or set the transfer limits (0: none)\n"
     "  connect [HOST:PORT]   connect to an eD2K server (none: the best of the\n"
     "                     list, then the next); disconnect; server\n"
     "  servers            the server list\n"

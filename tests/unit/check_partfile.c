@@ -990,6 +990,33 @@ START_TEST(test_corrupt_part_discarded)
 END_TEST
 
 
+START_TEST(test_part_states)
+{
+    ed2k_hash_result_t hr;
+    const uint64_t size = 2 * PS; /* two parts and the phantom one */
+    partfile_t *pf = new_download(size, "states.bin", false, &hr);
+    ck_assert_int_eq(pf_part_state(pf, 0), PF_PART_MISSING);
+    ck_assert_int_eq(pf_part_state(pf, 1), PF_PART_MISSING);
+    ck_assert_int_eq(pf_part_state(pf, 2), PF_PART_VERIFIED); /* phantom */
+    ck_assert_int_eq(pf_part_state(pf, 3), PF_PART_MISSING);  /* out of range */
+    /* one byte at the end of part 1 makes it partial, not part 0 */
+    write_range(pf, 2 * PS - 1, 2 * PS);
+    ck_assert_int_eq(pf_part_state(pf, 0), PF_PART_MISSING);
+    ck_assert_int_eq(pf_part_state(pf, 1), PF_PART_PARTIAL);
+    write_range_fast(pf, 0, PS);
+    ck_assert_int_eq(pf_part_state(pf, 0), PF_PART_PARTIAL); /* filled, not checked */
+    ck_assert_int_eq(pf_set_hashset(pf, (const uint8_t (*)[16])hr.part_hashes,
+                                    hr.n_part_hashes, NULL),
+                     0);
+    ck_assert_int_eq(verify(pf, 0, false), PF_VERIFY_OK);
+    ck_assert_int_eq(pf_part_state(pf, 0), PF_PART_VERIFIED);
+    ck_assert_int_eq(pf_part_state(pf, 1), PF_PART_PARTIAL);
+    pf_free(pf);
+    ed2k_hash_result_clear(&hr);
+}
+END_TEST
+
+
 /* Zeros are not written into a new download's holes (the file stays
  * sparse); a corrupt part is punched out; after a load, gaps may hold stale
  * bytes, so zeros are written for real. */
@@ -2265,6 +2292,7 @@ main(void)
     tcase_add_test(tc, test_atomic_save);
     tcase_add_test(tc, test_save_jobs_order);
     tcase_add_test(tc, test_corrupt_part_discarded);
+    tcase_add_test(tc, test_part_states);
     tcase_add_test(tc, test_zero_holes);
     tcase_add_test(tc, test_verified_writes_ignored);
     tcase_add_test(tc, test_verify_stale_and_io_error);

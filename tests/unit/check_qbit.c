@@ -282,6 +282,42 @@ START_TEST(test_bools_and_tags)
 }
 END_TEST
 
+START_TEST(test_ints_limits_log_types)
+{
+    long long v = 7;
+    ck_assert_int_eq(qbit_int_parse("12", &v), 0);
+    ck_assert_int_eq(v, 12);
+    ck_assert_int_eq(qbit_int_parse(" -3 ", &v), 0);
+    ck_assert_int_eq(v, -3);
+    ck_assert_int_eq(qbit_int_parse("+5", &v), 0);
+    ck_assert_int_eq(v, 5);
+    v = 7;
+    ck_assert_int_eq(qbit_int_parse("", &v), -1);
+    ck_assert_int_eq(qbit_int_parse("abc", &v), -1);
+    ck_assert_int_eq(qbit_int_parse("1.5", &v), -1);
+    ck_assert_int_eq(qbit_int_parse("12x", &v), -1);
+    ck_assert_int_eq(qbit_int_parse("-", &v), -1);
+    ck_assert_int_eq(qbit_int_parse("99999999999999999999", &v), -1);
+    ck_assert_int_eq(qbit_int_parse(NULL, &v), -1);
+    ck_assert_int_eq(v, 7);
+    /* qBittorrent keeps KiB/s: 0 and below unlimited, up to 1 KiB is 1 */
+    ck_assert_int_eq(qbit_limit_kib(-1), 0);
+    ck_assert_int_eq(qbit_limit_kib(0), 0);
+    ck_assert_int_eq(qbit_limit_kib(1), 1);
+    ck_assert_int_eq(qbit_limit_kib(1024), 1);
+    ck_assert_int_eq(qbit_limit_kib(1025), 1);
+    ck_assert_int_eq(qbit_limit_kib(2047), 1);
+    ck_assert_int_eq(qbit_limit_kib(2048), 2);
+    ck_assert_int_eq(qbit_limit_kib(102400), 100);
+    ck_assert_int_eq(qbit_log_type("info"), QBIT_LOG_NORMAL);
+    ck_assert_int_eq(qbit_log_type("debug"), QBIT_LOG_INFO);
+    ck_assert_int_eq(qbit_log_type("warn"), QBIT_LOG_WARNING);
+    ck_assert_int_eq(qbit_log_type("error"), QBIT_LOG_CRITICAL);
+    ck_assert_int_eq(qbit_log_type("other"), QBIT_LOG_NORMAL);
+    ck_assert_int_eq(QBIT_LOG_NORMAL | QBIT_LOG_INFO | QBIT_LOG_WARNING | QBIT_LOG_CRITICAL, 15);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -295,6 +331,7 @@ main(void)
     tcase_add_test(tc, test_states);
     tcase_add_test(tc, test_categories);
     tcase_add_test(tc, test_bools_and_tags);
+    tcase_add_test(tc, test_ints_limits_log_types);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
