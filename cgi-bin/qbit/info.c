@@ -188,14 +188,14 @@ typedef struct {
 
 /* sort_key: the ORDER BY expression of a sort column. qBittorrent sorts
  * text in natural order (case ignored, "Episode 2" before "Episode 10"):
- * sql/014_natural_sort.sql. */
+ * sql/014_natural_sort.sql. Hashes and magnets are identifiers of fixed
+ * form and sort by their bytes (digit runs in hex are no numbers). */
 static void
 sort_key(struct evbuffer *b, const col_t *sort)
 {
     static const char *const text_keys[] = {
-        "category",    "comment",    "content_path", "download_path", "hash",
-        "infohash_v1", "infohash_v2", "magnet_uri",  "name",          "save_path",
-        "state",       "tags",        "tracker",
+        "category", "comment", "content_path", "download_path", "name",
+        "save_path", "state",  "tags",         "tracker",
     };
     for (size_t i = 0; i < N_COLS(text_keys); i++)
         if (strcmp(sort->key, text_keys[i]) == 0) {

@@ -85,6 +85,10 @@ for form in btih upper padded bare; do
   req GET "torrents/files?hash=$H"
   check "torrents/files?hash= the $form hash: its one file" \
     jqt 'length == 1 and .[0].name == "a.bin" and .[0].size == 1000000'
+  req GET "torrents/pieceStates?hash=$H"
+  check "torrents/pieceStates?hash= the $form hash: its one part" jqt 'length == 1'
+  req GET "torrents/trackers?hash=$H"
+  check "torrents/trackers?hash= the $form hash: []" is 200 "[]"
 done
 req GET "torrents/info?hashes=$BT_A|${MD4_B}00000000|$MD4_C|$(hex 20)"
 check "hashes= mixing a btih, a padded and a bare MD4 (and an unknown btih): three" \
