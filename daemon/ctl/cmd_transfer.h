@@ -25,5 +25,8 @@ int cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **
 int cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* share-config: get or set the global share limits {max_ratio,
+ * max_seeding_time, max_ratio_act}, saved to the configuration file. */
+int cmd_share_config(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

@@ -35,7 +35,8 @@ check "amuled lists the file with the hash rhash computes" [ "${AMULE_HASH,,}" =
 
 mkdir -p "$T/a/share"
 cp "$T/muleshared.bin" "$T/a/share/"
-start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "servers = 127.0.0.1:$SP"
+start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "servers = 127.0.0.1:$SP" \
+  "max_ratio = -1"  # A shares what it downloaded (the global ratio 0 would stop it at once)
 check "Muleteer A starts" mcli "$T/a" ping
 lowid() { mcli "$T/a" --json server | grep -q '"lowid": *true'; }
 check "Muleteer A logs in to the server as a LowID" eventually 20 lowid
@@ -52,7 +53,8 @@ sleep 2 # let the metadata saving the verified part reach the disk
 kill -KILL "${MULE_PID[A]}"
 wait "${MULE_PID[A]}" 2>/dev/null
 verified_before=$(grep -c 'part [0-9]* verified' "$T/a/muleteerd.log")
-start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "servers = 127.0.0.1:$SP"
+start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "servers = 127.0.0.1:$SP" \
+  "max_ratio = -1"  # A shares what it downloaded (the global ratio 0 would stop it at once)
 check "after kill -9 Muleteer A resumes the download with its verified parts" \
   eval 'grep -E "resumed \"seeded.bin\" \(([1-9][0-9]*) of" "$T/a/muleteerd.log" | grep -qv "(0 of"'
 complete_a() { [ -f "$T/a/incoming/seeded.bin" ]; }
