@@ -52,6 +52,7 @@ INTEGRATION_TESTS = \
 	tests/integration/disk_full.sh \
 	tests/integration/accept_flood.sh \
 	tests/integration/starvation.sh \
-	tests/integration/share_limits.sh
+	tests/integration/share_limits.sh \
+	tests/integration/share_ratio_amule.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

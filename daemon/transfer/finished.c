@@ -972,6 +972,7 @@ fin_on_upload(finished_t *f, const uint8_t hash[16], uint64_t bytes)
     r->uploaded = bytes > (uint64_t)INT64_MAX - r->uploaded ? (uint64_t)INT64_MAX
                                                             : r->uploaded + bytes;
     r->last_activity = clamp_time(time(NULL));
+    f->check_limits = true; /* its ratio may be reached: checked at the next tick */
     if (!f->counters_dirty) {
         /* counters are saved every save_interval seconds, not per block */
         f->counters_dirty = true;
