@@ -68,6 +68,7 @@ static const ctlsrv_command_t commands[] = {
     { "rescan", cmd_rescan, "scan the shared directories again" },
     { "uploads", cmd_uploads, "upload slots and queue" },
     { "limits", cmd_limits, "get or set {max_upload, max_download} in KiB/s (0: unlimited)" },
+    { "settings", cmd_settings, "get or set {max_connections, upload_slots, tcp_port}, saved to the configuration file (tcp_port after a restart: restart_needed)" },
     { "share-config", cmd_share_config, "get or set the global share limits, saved to the configuration file: {max_ratio (-1: none), max_seeding_time (minutes, -1: none), max_ratio_act (0 stop, 1 remove, 2 stop, 3 remove with the file)}" },
     { "connect", srv_cmd_connect, "connect to an eD2K server: {host, port}" },
     { "disconnect", srv_cmd_disconnect, "disconnect from the eD2K server" },

@@ -149,6 +149,7 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     const char *port = http_request_env(req, "SERVER_PORT");
     json_object *share = daemon_get(q, "share-config");
     json_object *limits = daemon_get(q, "limits");
+    json_object *settings = daemon_get(q, "settings");
     add_str(o, "add_trackers", "");
     add_bool(o, "add_trackers_enabled", false);
     add_bool(o, "anonymous_mode", false);
@@ -160,19 +161,20 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     add_int(o, "dl_limit", live_int(limits, "max_download", conf_get_int(c, "max_download")) * 1024);
     add_int(o, "encryption", 0);
     add_bool(o, "incomplete_files_ext", false);
-    add_int(o, "listen_port", conf_get_int(c, "tcp_port"));
+    add_int(o, "listen_port", live_int(settings, "tcp_port", conf_get_int(c, "tcp_port")));
     add_str(o, "locale", "en");
     add_bool(o, "lsd", false);
     add_int(o, "max_active_downloads", -1);
     add_int(o, "max_active_torrents", -1);
     add_int(o, "max_active_uploads", -1);
-    add_int(o, "max_connec", conf_get_int(c, "max_connections"));
+    add_int(o, "max_connec", live_int(settings, "max_connections", conf_get_int(c, "max_connections")));
     add_int(o, "max_connec_per_torrent", conf_get_int(c, "max_sources_per_file"));
     add_bool(o, "max_inactive_seeding_time_enabled", false);
     add_int(o, "max_inactive_seeding_time", -1);
     add_share(o, share, c);
-    add_int(o, "max_uploads", conf_get_int(c, "upload_slots"));
-    add_int(o, "max_uploads_per_torrent", conf_get_int(c, "upload_slots"));
+    add_int(o, "max_uploads", live_int(settings, "upload_slots", conf_get_int(c, "upload_slots")));
+    add_int(o, "max_uploads_per_torrent",
+            live_int(settings, "upload_slots", conf_get_int(c, "upload_slots")));
     add_bool(o, "pex", false);
     add_bool(o, "preallocate_all", false);
     add_bool(o, "queueing_enabled", true);
@@ -200,6 +202,7 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     json_object_put(o);
     json_object_put(share);
     json_object_put(limits);
+    json_object_put(settings);
     return rc;
 }
 
@@ -236,7 +239,8 @@ qbit_app_set_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     if (qbit_prefs_parse(json, &p, NULL) != 0)
         return qbit_text(resp, 400, "Bad Request");
     bool ok = set_part(q, resp, "limits", p.limits) && set_part(q, resp, "limits", p.alt_limits) &&
-              set_part(q, resp, "share-config", p.share);
+              set_part(q, resp, "share-config", p.share) &&
+              set_part(q, resp, "settings", p.settings);
     qbit_prefs_clear(&p);
     return ok ? qbit_text(resp, 200, "") : 0;
 }

@@ -125,6 +125,29 @@ share(json_object *m, qbit_prefs_t *out)
     }
 }
 
+/* bounded: v (<= 0: unlimited, i.e. hi) brought into lo..hi. */
+static int64_t
+bounded(json_object *v, int64_t lo, int64_t hi)
+{
+    int64_t x = to_int(v);
+    return x <= 0 ? hi : x < lo ? lo : x > hi ? hi : x;
+}
+
+static void
+connections(json_object *m, qbit_prefs_t *out)
+{
+    json_object *v = NULL;
+    if (json_object_object_get_ex(m, "max_connec", &v))
+        put(&out->settings, "max_connections", json_object_new_int64(bounded(v, 10, 10000)));
+    if (json_object_object_get_ex(m, "max_uploads", &v))
+        put(&out->settings, "upload_slots", json_object_new_int64(bounded(v, 1, 100)));
+    if (json_object_object_get_ex(m, "listen_port", &v)) {
+        int64_t port = to_int(v);
+        if (port >= 1 && port <= 65535)
+            put(&out->settings, "tcp_port", json_object_new_int64(port));
+    }
+}
+
 int
 qbit_prefs_parse(const char *json, qbit_prefs_t *out, mt_error_t **err)
 {
@@ -143,6 +166,7 @@ qbit_prefs_parse(const char *json, qbit_prefs_t *out, mt_error_t **err)
     }
     speeds(m, out);
     share(m, out);
+    connections(m, out);
     json_object_put(m);
     return 0;
 }
@@ -153,5 +177,6 @@ qbit_prefs_clear(qbit_prefs_t *p)
     json_object_put(p->limits);
     json_object_put(p->alt_limits);
     json_object_put(p->share);
+    json_object_put(p->settings);
     memset(p, 0, sizeof *p);
 }

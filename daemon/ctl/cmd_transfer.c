@@ -602,3 +602,76 @@ cmd_share_config(void *ctx, json_object *args, json_object **result, mt_error_t 
     *result = o;
     return 0;
 }
+
+/* ----------------------------------------------------------- settings */
+
+/* The connection settings an API client may change: the first two are
+ * read where they are used and apply at once; the port is only written to
+ * the file (the daemon keeps listening where it listens until a restart). */
+static const struct {
+    const char *key;
+    bool now; /* applies at once */
+} settings[] = {
+    { "max_connections", true },
+    { "upload_slots", true },
+    { "tcp_port", false },
+};
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+int
+cmd_settings(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *keys[N_SETTINGS], *values[N_SETTINGS];
+    char vals[N_SETTINGS][24];
+    bool now[N_SETTINGS];
+    size_t n = 0;
+    conf_t *scratch = conf_new(); /* all valid, or nothing changes */
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        json_object *v = ctl_arg_get(args, settings[i].key);
+        if (v == NULL)
+            continue;
+        snprintf(vals[n], sizeof vals[n], "%lld", (long long)json_object_get_int64(v));
+        if (!json_object_is_type(v, json_type_int) ||
+            conf_set(scratch, settings[i].key, vals[n], err) != 0) {
+            if (err != NULL && *err == NULL)
+                mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be an integer", settings[i].key);
+            conf_free(scratch);
+            return -1;
+        }
+        keys[n] = settings[i].key;
+        now[n] = settings[i].now;
+        values[n] = vals[n];
+        n++;
+    }
+    conf_free(scratch);
+    mt_error_t *e = NULL;
+    bool saved = n > 0;
+    if (n > 0 && (d->conf_file == NULL || conf_file_update(d->conf_file, keys, values, n, &e) != 0)) {
+        saved = false;
+        log_warn("settings: not saved to the configuration file: %s",
+                 e != NULL ? e->message : "no configuration file");
+    }
+    json_object *restart = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        if (now[i]) {
+            int rc = conf_set(d->conf, keys[i], values[i], NULL);
+            if (MT_BUG(rc != 0)) /* validated above */
+                continue;
+        } else if (strtoll(values[i], NULL, 10) != conf_get_int(d->conf, keys[i])) {
+            json_object_array_add(restart, json_object_new_string(keys[i]));
+        }
+        log_info("settings: %s = %s%s", keys[i], values[i], now[i] ? "" : " (after a restart)");
+    }
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        json_object_object_add(o, settings[i].key,
+                               json_object_new_int64(conf_get_int(d->conf, settings[i].key)));
+    json_object_object_add(o, "restart_needed", restart);
+    json_object_object_add(o, "saved", json_object_new_boolean(saved));
+    if (e != NULL)
+        json_object_object_add(o, "save_error", json_object_new_string(e->message));
+    mt_error_free(e);
+    *result = o;
+    return 0;
+}

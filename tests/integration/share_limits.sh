@@ -105,6 +105,26 @@ else
   ok "# SKIP the daemon has no alternative limits in this build"
 fi
 
+# ---- connections, upload slots, the port ----
+NEWPORT=$(free_port)
+req POST app/setPreferences --data-urlencode \
+  "json={\"max_connec\": 300, \"max_uploads\": 6, \"listen_port\": $NEWPORT, \"save_path\": \"/tmp\"}"
+check "setPreferences max_connec/max_uploads/listen_port: 200" is 200 ""
+out=$(J settings)
+check "... the daemon applies the first two at once, the port after a restart" \
+  jqo --argjson p "$MP" '.max_connections == 300 and .upload_slots == 6 and .tcp_port == $p'
+check "... muleteer.conf has the three" eval \
+  '[ "$(conf_key "$VAR" max_connections)" = 300 ] && [ "$(conf_key "$VAR" upload_slots)" = 6 ] &&
+   [ "$(conf_key "$VAR" tcp_port)" = "$NEWPORT" ]'
+req GET app/preferences
+check "... app/preferences reports them (the port in use until a restart); save_path is not changed" \
+  jqt --argjson p "$MP" --arg sp "$VAR/incoming" \
+  '.max_connec == 300 and .max_uploads == 6 and .listen_port == $p and .save_path == $sp'
+out=$(J settings '{"upload_slots": 0}')
+check "settings refuses a value out of range" jqo '.error.code == "invalid_args"'
+# the next start of this stack must listen where the test reserved
+J settings "{\"tcp_port\": $MP}" >/dev/null
+
 # ---- share limits through setPreferences ----
 req POST app/setPreferences --data-urlencode \
   'json={"max_ratio_enabled": true, "max_ratio": 0, "max_seeding_time_enabled": false, "max_ratio_act": 0}'

@@ -203,7 +203,8 @@ prefs_part(const char *json, int part)
 {
     qbit_prefs_t p;
     ck_assert_int_eq(qbit_prefs_parse(json, &p, NULL), 0);
-    json_object *o = part == 0 ? p.limits : part == 1 ? p.alt_limits : p.share;
+    json_object *o = part == 0 ? p.limits : part == 1 ? p.alt_limits : part == 2 ? p.share
+                                                                               : p.settings;
     char *s = o != NULL ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
     qbit_prefs_clear(&p);
     return s;
@@ -256,6 +257,15 @@ START_TEST(test_set_preferences)
     prefs_is("{\"max_ratio_act\": 2}", 2, "{\"max_ratio_act\":2}");
     prefs_is("{\"max_ratio_act\": 7}", 2, "{\"max_ratio_act\":0}");
     prefs_is("{\"max_ratio_act\": \"x\"}", 2, "{\"max_ratio_act\":0}");
+    /* connections, upload slots, the port */
+    prefs_is("{\"max_connec\": 500, \"max_uploads\": 8, \"listen_port\": 4663}", 3,
+             "{\"max_connections\":500,\"upload_slots\":8,\"tcp_port\":4663}");
+    prefs_is("{\"max_connec\": -1, \"max_uploads\": -1}", 3,
+             "{\"max_connections\":10000,\"upload_slots\":100}");
+    prefs_is("{\"max_connec\": 3, \"max_uploads\": 1000}", 3,
+             "{\"max_connections\":10,\"upload_slots\":100}");
+    prefs_is("{\"listen_port\": 0}", 3, NULL);
+    prefs_is("{\"listen_port\": 70000, \"save_path\": \"/tmp\"}", 3, NULL);
 }
 END_TEST
 
