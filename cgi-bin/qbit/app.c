@@ -79,16 +79,23 @@ add_str(json_object *o, const char *k, const char *v)
 }
 
 /* daemon_get: the daemon's answer to cmd without arguments, or NULL when
- * it cannot be had (the configuration file's values are used then). */
+ * it cannot be had (the configuration file's values are used then); once
+ * the daemon did not answer, *down is set and it is not asked again. */
 static json_object *
-daemon_get(qbit_t *q, const char *cmd)
+daemon_get(qbit_t *q, const char *cmd, bool *down)
 {
+    if (*down)
+        return NULL;
     mt_error_t *e = NULL;
     ctl_client_t *c = cgienv_request_ctl(q->env, &e);
     json_object *res = NULL;
-    if (c != NULL && ctl_client_call(c, cmd, NULL, &res, &e) != 0) {
-        if (ctl_client_last_error(c) == 0)
+    if (c == NULL) {
+        *down = true;
+    } else if (ctl_client_call(c, cmd, NULL, &res, &e) != 0) {
+        if (ctl_client_last_error(c) == 0) {
             cgienv_request_ctl_drop(q->env);
+            *down = true;
+        }
         res = NULL;
     }
     mt_error_free(e);
@@ -147,9 +154,10 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     const conf_t *c = cgienv_conf(q->env);
     json_object *o = json_object_new_object();
     const char *port = http_request_env(req, "SERVER_PORT");
-    json_object *share = daemon_get(q, "share-config");
-    json_object *limits = daemon_get(q, "limits");
-    json_object *settings = daemon_get(q, "settings");
+    bool down = false;
+    json_object *share = daemon_get(q, "share-config", &down);
+    json_object *limits = daemon_get(q, "limits", &down);
+    json_object *settings = daemon_get(q, "settings", &down);
     add_str(o, "add_trackers", "");
     add_bool(o, "add_trackers_enabled", false);
     add_bool(o, "anonymous_mode", false);
