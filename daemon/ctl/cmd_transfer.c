@@ -550,10 +550,14 @@ share_arg(json_object *args, const char *key, char *buf, size_t len, bool *given
                          : "0 (stop), 1 (remove), 2 (stop) or 3 (remove with the file)");
         return -1;
     }
-    if (ratio)
-        snprintf(buf, len, "%.17g", x);
-    else
+    if (ratio) {
+        /* the shortest text that reads back as x: 0.1, not 0.10000000000000001 */
+        snprintf(buf, len, "%.15g", x);
+        if (strtod(buf, NULL) != x)
+            snprintf(buf, len, "%.17g", x);
+    } else {
         snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+    }
     return 0;
 }
 

@@ -1033,7 +1033,6 @@ int
 fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err)
 {
     r->force_start = on;
-    f->check_limits = true;
     return changed(f, err);
 }
 
@@ -1183,7 +1182,6 @@ fin_check_share_limits(finished_t *f, int64_t now)
         shl_input_t in = {
             .ratio_limit = r->ratio_limit,
             .seeding_time_limit = r->seeding_time_limit,
-            .force_start = r->force_start,
             .stopped = r->share_stopped,
             .size = r->size,
             .downloaded = r->downloaded,

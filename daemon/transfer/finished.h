@@ -128,10 +128,10 @@ int fin_set_sharing(finished_t *f, fin_rec_t *r, bool stopped, const char *reaso
 /* fin_check_share_limits: applies the configured action (max_ratio_act)
  * to every record that reached its share limits at Unix time now: its
  * sharing stops, or it is removed (fin_remove, with its file for action
- * 3). Forced and missing records are left alone. Returns how many were
- * acted on. Run by the periodic job share_limits, and by fin_tick after a
- * change that may reach a limit (completion, an upload, new limits, force
- * start cleared, fin_share_limits_changed). */
+ * 3). Missing records are left alone; forced ones are not (sharelimit.h).
+ * Returns how many were acted on. Run by the periodic job share_limits,
+ * and by fin_tick after a change that may reach a limit (completion, an
+ * upload, new limits, fin_share_limits_changed). */
 size_t fin_check_share_limits(finished_t *f, int64_t now);
 /* fin_share_limits_changed: the global limits changed: check at the next
  * tick. */

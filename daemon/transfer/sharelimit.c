@@ -32,8 +32,6 @@ shl_decide(const shl_global_t *g, const shl_input_t *in, int64_t now, const char
 {
     if (why != NULL)
         *why = NULL;
-    if (in->force_start)
-        return SHL_NONE;
     double ratio_limit = in->ratio_limit == DLA_LIMIT_GLOBAL ? g->max_ratio : in->ratio_limit;
     int time_limit = in->seeding_time_limit == DLA_LIMIT_GLOBAL ? g->max_seeding_time
                                                                 : in->seeding_time_limit;

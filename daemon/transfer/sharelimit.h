@@ -2,7 +2,11 @@
  * and what then happens to it, as qBittorrent 5.0 decides it
  * (SessionImpl::processTorrentShareLimits): the global limits and action
  * from the configuration, the download's own limits, its counters and the
- * time. Pure functions: the caller passes the clock. */
+ * time. Pure functions: the caller passes the clock. One difference:
+ * qBittorrent leaves a forced torrent alone; on eD2K force start only
+ * lets a download bypass the queue, which a finished one is not in, so a
+ * forced finished download meets its limits too (a Sonarr set to add
+ * downloads "force started" could otherwise never remove them). */
 #ifndef MT_DAEMON_SHARELIMIT_H
 #define MT_DAEMON_SHARELIMIT_H
 
@@ -37,7 +41,6 @@ typedef enum { SHL_NONE = 0, SHL_STOP, SHL_REMOVE, SHL_REMOVE_FILES } shl_outcom
 typedef struct shl_input {
     double ratio_limit;     /* dlattr.h: -2 global, -1 none, else the limit */
     int seeding_time_limit; /* minutes, idem */
-    bool force_start;       /* forced downloads are left alone */
     bool stopped;           /* its sharing is already stopped */
     uint64_t size, downloaded, uploaded;
     int64_t completed_at;   /* Unix time; 0: unknown */

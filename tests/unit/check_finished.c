@@ -513,14 +513,15 @@ START_TEST(test_share_limits)
     write_state("finished.json",
                 "{\"version\": 1, \"imported\": true, \"finished\": ["
                 REC(H1, ", \"completed_at\": 1000, \"downloaded\": 100, \"uploaded\": 50") ","
-                REC(H2, ", \"completed_at\": 1000, \"downloaded\": 100, \"uploaded\": 100,"
-                        " \"ratio_limit\": 1, \"force_start\": true") "]}");
+                REC(H2, ", \"completed_at\": 1000, \"downloaded\": 100, \"uploaded\": 99,"
+                        " \"ratio_limit\": 1, \"seeding_time_limit\": -1, \"force_start\": true") "]}");
     ck_assert_int_eq(conf_set(d.conf, "max_ratio", "0.5", NULL), 0);
     finished_t *f = finished_new(&d);
     uint8_t h1[16], h2[16];
     ck_assert_int_eq(ed2k_hash_from_hex(H1, h1), 0);
     ck_assert_int_eq(ed2k_hash_from_hex(H2, h2), 0);
-    /* H1 reaches the global ratio 0.5: it stops; H2 is forced */
+    /* H1 reaches the global ratio 0.5: it stops; H2 has its own limit,
+     * not reached (forced or not) */
     ck_assert_uint_eq(fin_check_share_limits(f, 1000), 1);
     ck_assert(fin_sharing_stopped(fin_find(f, h1)));
     ck_assert(!fin_sharing_stopped(fin_find(f, h2)));
@@ -555,9 +556,9 @@ START_TEST(test_share_limits)
     ck_assert_ptr_null(fin_find(f, h1));
     ck_assert(!shared_is_withheld(d.shared, h1));
     ck_assert_uint_eq(bus_published(d.bus, BUS_DL_DELETED), 1);
-    /* H2 (its own ratio 1, reached) once no longer forced */
+    /* H2, forced, once it reaches its own ratio 1 */
     ck_assert_uint_eq(fin_check_share_limits(f, 1060), 0);
-    ck_assert_int_eq(fin_set_force_start(f, fin_find(f, h2), false, NULL), 0);
+    fin_on_upload(f, h2, 1);
     ck_assert_uint_eq(fin_check_share_limits(f, 1060), 1);
     ck_assert_uint_eq(fin_count(f), 0);
     finished_free(f);

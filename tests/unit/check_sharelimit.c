@@ -77,9 +77,6 @@ START_TEST(test_own_limits_win)
     ck_assert_int_eq(shl_decide(&g, &in, T0, NULL), SHL_NONE);
     in.uploaded = 10 * MIB;
     ck_assert_int_eq(shl_decide(&no_limits, &in, T0, NULL), SHL_STOP);
-    /* force start: left alone */
-    in.force_start = true;
-    ck_assert_int_eq(shl_decide(&g, &in, T0, NULL), SHL_NONE);
 }
 END_TEST
 
