@@ -19,8 +19,10 @@ CGI_LIBS = cgi-bin/libcgicommon.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtct
 # Its pure rules (hashes, links, states, names) are a library of their own
 # so tests/unit/check_qbit links them without FastCGI or PostgreSQL.
 noinst_LIBRARIES += cgi-bin/libqbitlogic.a
-cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h
+cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h \
+	cgi-bin/qbit/prefs.c cgi-bin/qbit/prefs.h
 cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libqbitlogic_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 
 pkglibexec_PROGRAMS = cgi-bin/qbit.fcgi
 cgi_bin_qbit_fcgi_SOURCES = cgi-bin/qbit/main.c cgi-bin/qbit/app.c cgi-bin/qbit/auth.c \
@@ -34,8 +36,9 @@ check_PROGRAMS += tests/unit/check_qbit
 TESTS += tests/unit/check_qbit
 tests_unit_check_qbit_SOURCES = tests/unit/check_qbit.c
 tests_unit_check_qbit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
-tests_unit_check_qbit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_qbit_LDADD = cgi-bin/libqbitlogic.a $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_unit_check_qbit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_check_qbit_LDADD = cgi-bin/libqbitlogic.a $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS) \
+	$(JSONC_LIBS) -lm
 
 # cgi-bin/common without a network or PostgreSQL: failures as statuses, a
 # fake daemon on a Unix socket, the request's clean-up.

@@ -69,6 +69,8 @@ static const ctlsrv_command_t commands[] = {
     { "rescan", cmd_rescan, "scan the shared directories again" },
     { "uploads", cmd_uploads, "upload slots and queue" },
     { "limits", cmd_limits, "get or set {max_upload, max_download, alt_max_upload, alt_max_download} in KiB/s (0: unlimited) and {alt_mode}" },
+    { "settings", cmd_settings, "get or set {max_connections, upload_slots, tcp_port}, saved to the configuration file (tcp_port after a restart: restart_needed)" },
+    { "share-config", cmd_share_config, "get or set the global share limits, saved to the configuration file: {max_ratio (-1: none), max_seeding_time (minutes, -1: none), max_ratio_act (0 stop, 1 remove, 2 stop, 3 remove with the file)}" },
     { "connect", srv_cmd_connect, "connect to an eD2K server: {host, port}" },
     { "disconnect", srv_cmd_disconnect, "disconnect from the eD2K server" },
     { "server", srv_cmd_server, "the eD2K server connection" },
@@ -137,6 +139,14 @@ job_transfers(void *ctx)
     publish_tick(d);
 }
 
+/* The finished downloads that reached their share limits (finished.h). */
+static void
+job_share_limits(void *ctx)
+{
+    muleteerd_t *d = ctx;
+    fin_check_share_limits(d->finished, (int64_t)time(NULL));
+}
+
 static void
 job_rescan(void *ctx)
 {
@@ -174,6 +184,7 @@ static periodic_job_t periodic_jobs[] = {
     { "status", 5000, job_status, 1 },
     { "transfers", 1000, job_transfers, 0 },
     { "rescan", 60000, job_rescan, 0 },
+    { "share_limits", 5000, job_share_limits, 0 },
     { "trim", 10000, job_trim, 0 },
     { "log", 1000, job_log, 0 },
 };
@@ -325,6 +336,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     d->conf = conf;
     apply_intervals(d);
     apply_open_files(d);
+    fin_share_limits_changed(d->finished);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 

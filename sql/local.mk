@@ -13,6 +13,7 @@ MIGRATIONS = \
 	sql/011_qbit.sql \
 	sql/012_history_download_id.sql \
 	sql/013_download_btih.sql \
-	sql/014_natural_sort.sql
+	sql/014_natural_sort.sql \
+	sql/015_share_stopped.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -54,6 +54,8 @@ INTEGRATION_TESTS = \
 	tests/integration/accept_flood.sh \
 	tests/integration/starvation.sh \
 	tests/integration/qbit_btih.sh \
-	tests/integration/qbit_reads.sh
+	tests/integration/qbit_reads.sh \
+	tests/integration/share_limits.sh \
+	tests/integration/share_ratio_amule.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

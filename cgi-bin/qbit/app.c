@@ -1,17 +1,21 @@
 /* app.c: the app/ scope of /api/v2: version, webapiVersion, buildInfo,
- * preferences and defaultSavePath, answered as qBittorrent answers them
- * (text/plain without a newline, or JSON). */
+ * preferences, setPreferences and defaultSavePath, answered as
+ * qBittorrent answers them (text/plain without a newline, or JSON). */
 #include "config.h"
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <event2/event.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "ctl/client.h"
+#include "qbit/prefs.h"
 #include "qbit/qbit.h"
+#include "util/log.h"
 
 int
 qbit_app_version(http_request_t *req, http_response_t *resp, void *ctx)
@@ -74,12 +78,71 @@ add_str(json_object *o, const char *k, const char *v)
     json_object_object_add(o, k, json_object_new_string(v));
 }
 
+/* daemon_get: the daemon's answer to cmd without arguments, or NULL when
+ * it cannot be had (the configuration file's values are used then); once
+ * the daemon did not answer, *down is set and it is not asked again. */
+static json_object *
+daemon_get(qbit_t *q, const char *cmd, bool *down)
+{
+    if (*down)
+        return NULL;
+    mt_error_t *e = NULL;
+    ctl_client_t *c = cgienv_request_ctl(q->env, &e);
+    json_object *res = NULL;
+    if (c == NULL) {
+        *down = true;
+    } else if (ctl_client_call(c, cmd, NULL, &res, &e) != 0) {
+        if (ctl_client_last_error(c) == 0) {
+            cgienv_request_ctl_drop(q->env);
+            *down = true;
+        }
+        res = NULL;
+    }
+    mt_error_free(e);
+    return res;
+}
+
+/* live_int: member key of the daemon's answer o, or def. */
+static int64_t
+live_int(json_object *o, const char *key, int64_t def)
+{
+    json_object *v = NULL;
+    return o != NULL && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : def;
+}
+
+static double
+live_real(json_object *o, const char *key, double def)
+{
+    json_object *v = NULL;
+    return o != NULL && json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : def;
+}
+
+/* add_share: the global share limits as qBittorrent reports them: a
+ * negative limit is disabled (and reported as -1). */
+static void
+add_share(json_object *o, json_object *live, const conf_t *c)
+{
+    double ratio = live_real(live, "max_ratio", conf_get_real(c, "max_ratio"));
+    int64_t minutes = live_int(live, "max_seeding_time", conf_get_int(c, "max_seeding_time"));
+    json_object_object_add(o, "max_ratio", ratio == floor(ratio)
+                                               ? json_object_new_int64((int64_t)ratio)
+                                               : json_object_new_double(ratio));
+    json_object_object_add(o, "max_ratio_act",
+                           json_object_new_int64(live_int(live, "max_ratio_act",
+                                                          conf_get_int(c, "max_ratio_act"))));
+    json_object_object_add(o, "max_ratio_enabled", json_object_new_boolean(ratio >= 0));
+    json_object_object_add(o, "max_seeding_time", json_object_new_int64(minutes));
+    json_object_object_add(o, "max_seeding_time_enabled", json_object_new_boolean(minutes >= 0));
+}
+
 /* The keys download clients read, with values that tell them the truth
  * about Muleteer where a setting exists, and otherwise what makes
  * Sonarr's and Radarr's completed-download handling work:
- * - a global share ratio of 0 with the pause action (0): a completed
- *   download has reached its limit and is reported stoppedUP, so an Arr
- *   may remove it after import (it stays shared on eD2K until removed);
+ * - the global share limits and action the daemon applies (by default a
+ *   ratio of 0 with the stop action: a completed download stops being
+ *   shared at once and is reported stoppedUP, so an Arr may remove it
+ *   after import); the daemon's values when it answers, else the
+ *   configuration file's; so are the speed limits;
  * - queueing on (the priority actions work), DHT on (magnets without
  *   trackers are accepted);
  * - save_path the default incoming directory, temp_path the temporary one
@@ -91,6 +154,10 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     const conf_t *c = cgienv_conf(q->env);
     json_object *o = json_object_new_object();
     const char *port = http_request_env(req, "SERVER_PORT");
+    bool down = false;
+    json_object *share = daemon_get(q, "share-config", &down);
+    json_object *limits = daemon_get(q, "limits", &down);
+    json_object *settings = daemon_get(q, "settings", &down);
     add_str(o, "add_trackers", "");
     add_bool(o, "add_trackers_enabled", false);
     add_bool(o, "anonymous_mode", false);
@@ -99,26 +166,23 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     add_bool(o, "bypass_local_auth", false);
     add_bool(o, "category_changed_tmm_enabled", false);
     add_bool(o, "dht", true);
-    add_int(o, "dl_limit", conf_get_int(c, "max_download") * 1024);
+    add_int(o, "dl_limit", live_int(limits, "max_download", conf_get_int(c, "max_download")) * 1024);
     add_int(o, "encryption", 0);
     add_bool(o, "incomplete_files_ext", false);
-    add_int(o, "listen_port", conf_get_int(c, "tcp_port"));
+    add_int(o, "listen_port", live_int(settings, "tcp_port", conf_get_int(c, "tcp_port")));
     add_str(o, "locale", "en");
     add_bool(o, "lsd", false);
     add_int(o, "max_active_downloads", -1);
     add_int(o, "max_active_torrents", -1);
     add_int(o, "max_active_uploads", -1);
-    add_int(o, "max_connec", conf_get_int(c, "max_connections"));
+    add_int(o, "max_connec", live_int(settings, "max_connections", conf_get_int(c, "max_connections")));
     add_int(o, "max_connec_per_torrent", conf_get_int(c, "max_sources_per_file"));
     add_bool(o, "max_inactive_seeding_time_enabled", false);
     add_int(o, "max_inactive_seeding_time", -1);
-    add_int(o, "max_ratio", 0);
-    add_int(o, "max_ratio_act", 0);
-    add_bool(o, "max_ratio_enabled", true);
-    add_int(o, "max_seeding_time", -1);
-    add_bool(o, "max_seeding_time_enabled", false);
-    add_int(o, "max_uploads", conf_get_int(c, "upload_slots"));
-    add_int(o, "max_uploads_per_torrent", conf_get_int(c, "upload_slots"));
+    add_share(o, share, c);
+    add_int(o, "max_uploads", live_int(settings, "upload_slots", conf_get_int(c, "upload_slots")));
+    add_int(o, "max_uploads_per_torrent",
+            live_int(settings, "upload_slots", conf_get_int(c, "upload_slots")));
     add_bool(o, "pex", false);
     add_bool(o, "preallocate_all", false);
     add_bool(o, "queueing_enabled", true);
@@ -132,7 +196,7 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     add_str(o, "torrent_content_layout", "Original");
     add_bool(o, "torrent_changed_tmm_enabled", false);
     add_str(o, "torrent_stop_condition", "None");
-    add_int(o, "up_limit", conf_get_int(c, "max_upload") * 1024);
+    add_int(o, "up_limit", live_int(limits, "max_upload", conf_get_int(c, "max_upload")) * 1024);
     add_bool(o, "upnp", false);
     add_bool(o, "use_https", false);
     add_str(o, "web_ui_address", "*");
@@ -144,7 +208,49 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     add_str(o, "web_ui_username", conf_get_str(c, "web_username"));
     int rc = qbit_json(resp, o);
     json_object_put(o);
+    json_object_put(share);
+    json_object_put(limits);
+    json_object_put(settings);
     return rc;
+}
+
+/* set_part: one daemon command of setPreferences; false after answering
+ * (the daemon is unreachable). A refusal is logged and the rest goes on,
+ * as qBittorrent applies what it can. */
+static bool
+set_part(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args)
+{
+    if (args == NULL)
+        return true;
+    mt_error_t *err = NULL;
+    int rc = cgictl_call(q->env, resp, cmd, args, NULL, &err);
+    if (rc == CGICTL_REFUSED)
+        log_warn("setPreferences: %s %s: %s", cmd,
+                 json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
+                 err != NULL ? err->message : "refused");
+    mt_error_free(err);
+    return rc != CGICTL_ANSWERED;
+}
+
+/* app/setPreferences (json=...): the keys that have a meaning here
+ * (prefs.h) go to the daemon, which applies them at once; the others are
+ * ignored, as qBittorrent ignores unknown keys. 200 with an empty body,
+ * 400 when json is missing or not a JSON object. */
+int
+qbit_app_set_preferences(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    const char *json = qbit_param(req, resp, "json");
+    if (json == NULL)
+        return 0;
+    qbit_prefs_t p;
+    if (qbit_prefs_parse(json, &p, NULL) != 0)
+        return qbit_text(resp, 400, "Bad Request");
+    bool ok = set_part(q, resp, "limits", p.limits) && set_part(q, resp, "limits", p.alt_limits) &&
+              set_part(q, resp, "share-config", p.share) &&
+              set_part(q, resp, "settings", p.settings);
+    qbit_prefs_clear(&p);
+    return ok ? qbit_text(resp, 200, "") : 0;
 }
 
 int

@@ -157,15 +157,11 @@ static const col_t prop_cols[] = {
 static void
 state_case(struct evbuffer *b)
 {
-    /* A completed download has reached its share limits (qBittorrent
-     * stops it then) when the ratio limit in force is reached -- the
-     * global one (-2) is 0, reached at once -- or its seeding time is.
-     * Before that (its own goal, or -1 for none) it is still seeding. */
+    /* A completed download is seeding until the daemon stops sharing it
+     * when its share limits are reached (share_stopped), as qBittorrent
+     * stops a torrent then; stopped, it is stoppedUP. */
     evbuffer_add_printf(
-        b, "CASE WHEN x.state = 'completed' AND x.ratio_limit <> -2"
-           " AND NOT (x.ratio_limit >= 0 AND x.uploaded_bytes >= x.ratio_limit * x.size)"
-           " AND NOT (x.seeding_time_limit >= 0 AND"
-           " coalesce(x.completed_at, now()) <= now() - x.seeding_time_limit * interval '1 minute')"
+        b, "CASE WHEN x.state = 'completed' AND NOT x.share_stopped"
            " THEN CASE WHEN x.ul_speed > 0 THEN '%s' ELSE '%s' END",
         qbit_seed_state(false, true), qbit_seed_state(false, false));
     evbuffer_add_printf(b, " WHEN x.force_start AND x.state IN ('downloading', 'stalled',"

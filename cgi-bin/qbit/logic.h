@@ -69,11 +69,10 @@ char *qbit_link_parse(const char *url, char btih[41], mt_error_t **err);
  * "unknown" (which Sonarr shows as downloading with a warning). */
 const char *qbit_state(const char *db_state, bool force_start);
 
-/* qbit_seed_state: the state of a completed download, which eD2K keeps
- * sharing: stoppedUP once its share limits are reached (the global limit
- * is a ratio of 0, reached at once), otherwise uploading while bytes go
- * out and stalledUP when none do (a download given its own ratio or
- * seeding-time goal, or -1 for none, seeds like a torrent). */
+/* qbit_seed_state: the state of a completed download: stoppedUP once the
+ * daemon stopped sharing it (its share limits were reached: the
+ * downloads row's share_stopped), otherwise uploading while bytes go out
+ * and stalledUP when none do. */
 const char *qbit_seed_state(bool limit_reached, bool uploading);
 
 /* The downloads.state values, for building SQL from the same table. */

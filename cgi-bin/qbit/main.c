@@ -25,6 +25,7 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/app/webapiVersion", qbit_app_webapi_version, QBIT_AUTH },
     { GP, "/api/v2/app/buildInfo", qbit_app_build_info, QBIT_AUTH },
     { GP, "/api/v2/app/preferences", qbit_app_preferences, QBIT_AUTH },
+    { P, "/api/v2/app/setPreferences", qbit_app_set_preferences, QBIT_AUTH },
     { GP, "/api/v2/app/defaultSavePath", qbit_app_default_save_path, QBIT_AUTH },
     { GP, "/api/v2/transfer/info", qbit_transfer_info, QBIT_AUTH },
     { GP, "/api/v2/sync/maindata", qbit_sync_maindata, QBIT_AUTH },

@@ -80,6 +80,7 @@ int qbit_app_version(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_app_webapi_version(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_app_build_info(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_app_set_preferences(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_app_default_save_path(http_request_t *req, http_response_t *resp, void *ctx);
 
 /* auth.c */

@@ -144,6 +144,14 @@ typedef struct {
     size_t downloads, finished, connections, upload_slots;
 } bus_tick_t;
 
+/* A finished download's sharing stopped (its share limits were reached,
+ * or it was stopped) or started again. */
+typedef struct {
+    const bus_dl_info_t *info;
+    bool stopped;       /* true: no longer shared; false: shared again */
+    const char *reason; /* "ratio", "seeding time", "resumed" */
+} bus_fin_sharing_t;
+
 typedef struct {
     int level; /* log_level_t */
     const char *text;
@@ -158,6 +166,7 @@ typedef struct {
     X(DL_COMPLETED, dl_completed, bus_dl_completed_t)       \
     X(DL_FAILED, dl_failed, bus_dl_state_ev_t)              \
     X(DL_DELETED, dl_deleted, bus_dl_deleted_t)             \
+    X(FIN_SHARING, fin_sharing, bus_fin_sharing_t)          \
     X(SRC_FOUND, src_found, bus_source_t)                   \
     X(SRC_LOST, src_lost, bus_source_t)                     \
     X(PEER_CONNECTED, peer_connected, bus_peer_t)           \

@@ -16,6 +16,7 @@
 #include "daemon/transfer/upload.h"
 #include "ctl/args.h"
 #include "ed2k/hash.h"
+#include "util/bug.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -155,8 +156,8 @@ cmd_downloads(void *ctx, json_object *args, json_object **result, mt_error_t **e
     return 0;
 }
 
-/* pause, resume, stop: a finished download is seeded until removed, and
- * these change nothing for it (qBittorrent's stoppedUP is a display). */
+/* pause, stop: a finished download is seeded until removed or until its
+ * share limits are reached, and these change nothing for it. */
 static int
 change_state(void *ctx, json_object *args, json_object **result, mt_error_t **err,
              int (*fn)(download_t *))
@@ -326,10 +327,23 @@ cmd_pause(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     return change_state(ctx, args, result, err, dl_pause);
 }
 
+/* resume: also shares a finished download again whose sharing stopped
+ * (its share limits were reached); if they still are, the next check
+ * stops it again, as qBittorrent does. */
 int
 cmd_resume(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
-    return change_state(ctx, args, result, err, dl_resume);
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    if (t.dl != NULL)
+        dl_resume(t.dl);
+    else if (fin_sharing_stopped(t.fin) &&
+             fin_set_sharing(d->finished, t.fin, false, "resumed", err) != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
 }
 
 int
@@ -424,6 +438,8 @@ cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **err)
         json_object_object_add(e, "path", json_object_new_string(f->path));
         json_object_object_add(e, "size", json_object_new_int64((int64_t)f->size));
         json_object_object_add(e, "requests", json_object_new_int64(f->requests));
+        json_object_object_add(e, "withheld",
+                               json_object_new_boolean(shared_is_withheld(d->shared, f->hash)));
         json_object_array_add(arr, e);
     }
     json_object *o = json_object_new_object();
@@ -590,6 +606,181 @@ cmd_parts(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "states", states);
     json_object_object_add(o, "hashes", hashes);
+    *result = o;
+    return 0;
+}
+
+/* ------------------------------------------------------- share-config */
+
+/* The global share limits, kept in the configuration (conf.c) and written
+ * back to its file so that they outlive a restart. */
+static const char *const share_keys[] = { "max_ratio", "max_seeding_time", "max_ratio_act" };
+
+static json_object *
+share_config_json(const conf_t *c)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "max_ratio", json_object_new_double(conf_get_real(c, "max_ratio")));
+    json_object_object_add(o, "max_seeding_time",
+                           json_object_new_int64(conf_get_int(c, "max_seeding_time")));
+    json_object_object_add(o, "max_ratio_act",
+                           json_object_new_int64(conf_get_int(c, "max_ratio_act")));
+    return o;
+}
+
+/* share_arg: the text of argument key for conf_set, or NULL when absent;
+ * -1 when it is not a valid value. */
+static int
+share_arg(json_object *args, const char *key, char *buf, size_t len, bool *given, mt_error_t **err)
+{
+    json_object *v = ctl_arg_get(args, key);
+    *given = v != NULL;
+    if (v == NULL)
+        return 0;
+    bool ratio = strcmp(key, "max_ratio") == 0;
+    bool ok = ratio ? json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)
+                    : json_object_is_type(v, json_type_int);
+    double x = ok ? json_object_get_double(v) : 0;
+    if (ok && ratio)
+        ok = x == -1 || (x >= 0 && x <= DLA_RATIO_MAX);
+    else if (ok && strcmp(key, "max_seeding_time") == 0)
+        ok = x == -1 || (x >= 0 && x <= DLA_SEEDING_MAX);
+    else if (ok)
+        ok = x >= 0 && x <= 3;
+    if (!ok) {
+        mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be %s", key,
+                     ratio ? "-1 (no limit) or a ratio from 0 to 9998"
+                     : strcmp(key, "max_seeding_time") == 0
+                         ? "-1 (no limit) or an integer from 0 to 525600 minutes"
+                         : "0 (stop), 1 (remove), 2 (stop) or 3 (remove with the file)");
+        return -1;
+    }
+    if (ratio) {
+        /* the shortest text that reads back as x: 0.1, not 0.10000000000000001 */
+        snprintf(buf, len, "%.15g", x);
+        if (strtod(buf, NULL) != x)
+            snprintf(buf, len, "%.17g", x);
+    } else {
+        snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+    }
+    return 0;
+}
+
+int
+cmd_share_config(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    char vals[3][40];
+    bool given[3];
+    const char *keys[3], *values[3];
+    size_t n = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (share_arg(args, share_keys[i], vals[i], sizeof vals[i], &given[i], err) != 0)
+            return -1;
+        if (given[i]) {
+            keys[n] = share_keys[i];
+            values[n++] = vals[i];
+        }
+    }
+    bool persisted = true;
+    json_object *o = NULL;
+    if (n > 0) {
+        mt_error_t *e = NULL;
+        for (size_t i = 0; i < n; i++) {
+            int rc = conf_set(d->conf, keys[i], values[i], &e);
+            if (MT_BUG(rc != 0)) /* validated above */
+                mt_error_clear(&e);
+        }
+        if (d->conf_file == NULL || conf_file_update(d->conf_file, keys, values, n, &e) != 0) {
+            persisted = false;
+            log_warn("share-config: the change holds until the daemon stops; not saved: %s",
+                     e != NULL ? e->message : "no configuration file");
+        }
+        o = share_config_json(d->conf);
+        if (e != NULL)
+            json_object_object_add(o, "save_error", json_object_new_string(e->message));
+        mt_error_free(e);
+        log_info("share-config: max_ratio %g, max_seeding_time %lld, max_ratio_act %lld",
+                 conf_get_real(d->conf, "max_ratio"), conf_get_int(d->conf, "max_seeding_time"),
+                 conf_get_int(d->conf, "max_ratio_act"));
+        fin_share_limits_changed(d->finished);
+    } else {
+        o = share_config_json(d->conf);
+    }
+    json_object_object_add(o, "saved", json_object_new_boolean(n > 0 && persisted));
+    *result = o;
+    return 0;
+}
+
+/* ----------------------------------------------------------- settings */
+
+/* The connection settings an API client may change: the first two are
+ * read where they are used and apply at once; the port is only written to
+ * the file (the daemon keeps listening where it listens until a restart). */
+static const struct {
+    const char *key;
+    bool now; /* applies at once */
+} settings[] = {
+    { "max_connections", true },
+    { "upload_slots", true },
+    { "tcp_port", false },
+};
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+int
+cmd_settings(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    const char *keys[N_SETTINGS], *values[N_SETTINGS];
+    char vals[N_SETTINGS][24];
+    bool now[N_SETTINGS];
+    size_t n = 0;
+    conf_t *scratch = conf_new(); /* all valid, or nothing changes */
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        json_object *v = ctl_arg_get(args, settings[i].key);
+        if (v == NULL)
+            continue;
+        snprintf(vals[n], sizeof vals[n], "%lld", (long long)json_object_get_int64(v));
+        if (!json_object_is_type(v, json_type_int) ||
+            conf_set(scratch, settings[i].key, vals[n], err) != 0) {
+            if (err != NULL && *err == NULL)
+                mt_error_set(err, MT_ERR_INVALID, "\"%s\" must be an integer", settings[i].key);
+            conf_free(scratch);
+            return -1;
+        }
+        keys[n] = settings[i].key;
+        now[n] = settings[i].now;
+        values[n] = vals[n];
+        n++;
+    }
+    conf_free(scratch);
+    mt_error_t *e = NULL;
+    bool saved = n > 0;
+    if (n > 0 && (d->conf_file == NULL || conf_file_update(d->conf_file, keys, values, n, &e) != 0)) {
+        saved = false;
+        log_warn("settings: not saved to the configuration file: %s",
+                 e != NULL ? e->message : "no configuration file");
+    }
+    json_object *restart = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        if (now[i]) {
+            int rc = conf_set(d->conf, keys[i], values[i], NULL);
+            if (MT_BUG(rc != 0)) /* validated above */
+                continue;
+        } else if (strtoll(values[i], NULL, 10) != conf_get_int(d->conf, keys[i])) {
+            json_object_array_add(restart, json_object_new_string(keys[i]));
+        }
+        log_info("settings: %s = %s%s", keys[i], values[i], now[i] ? "" : " (after a restart)");
+    }
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        json_object_object_add(o, settings[i].key,
+                               json_object_new_int64(conf_get_int(d->conf, settings[i].key)));
+    json_object_object_add(o, "restart_needed", restart);
+    json_object_object_add(o, "saved", json_object_new_boolean(saved));
+    if (e != NULL)
+        json_object_object_add(o, "save_error", json_object_new_string(e->message));
+    mt_error_free(e);
     *result = o;
     return 0;
 }

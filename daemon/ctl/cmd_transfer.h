@@ -26,5 +26,11 @@ int cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **
 int cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_parts(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* share-config: get or set the global share limits {max_ratio,
+ * max_seeding_time, max_ratio_act}, saved to the configuration file. */
+int cmd_share_config(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* settings: get or set {max_connections, upload_slots, tcp_port}, saved to
+ * the configuration file; the port takes effect after a restart. */
+int cmd_settings(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

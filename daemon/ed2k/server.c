@@ -302,6 +302,8 @@ offer_files(srvconn_t *s)
     size_t n = 0;
     for (size_t i = 0; i < n_shared; i++) {
         shared_file_t *f = shared_get(d->shared, i);
+        if (shared_is_withheld(d->shared, f->hash))
+            continue; /* its sharing was stopped */
         memcpy(offers[n].hash, f->hash, 16);
         offers[n].name = f->name;
         offers[n].size = f->size;

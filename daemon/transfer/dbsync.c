@@ -198,6 +198,7 @@ row_of_finished(dbsync_t *s, const fin_rec_t *f)
     json_object_object_add(r, "btih", opt_str(fin_btih(f)));
     add_attrs(r, fin_tags(f), fin_ratio_limit(f), fin_seeding_time_limit(f), fin_force_start(f),
               fin_last_activity(f));
+    json_object_object_add(r, "share_stopped", json_object_new_boolean(fin_sharing_stopped(f)));
     return r;
 }
 

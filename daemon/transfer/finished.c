@@ -10,6 +10,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/store/finished_import.h"
 #include "daemon/transfer/partfile.h"
+#include "daemon/transfer/sharelimit.h"
 #include "daemon/transfer/shared.h"
 #include "ed2k/hash.h"
 #include "util/clock.h"
@@ -46,6 +47,7 @@ struct fin_rec {
     char *added_by, *added_via; /* NULL: unknown */
     uint64_t downloaded, uploaded;
     bool missing;
+    bool share_stopped; /* its file is not offered (share limits reached) */
     char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
     char btih[DLA_BTIH_LEN + 1];      /* dlattr.h; "": added without one */
 };
@@ -62,6 +64,7 @@ struct finished {
     int64_t next_save_ms;
     uint64_t seen_generation; /* shared files' generation last compared */
     store_read_t *import; /* the one-time import, while it runs */
+    bool check_limits;    /* check the share limits at the next tick */
     fin_active_fn is_active; /* fin_set_active_check */
     void *is_active_ctx;
 };
@@ -266,6 +269,13 @@ rec_parse(json_object *o, mt_error_t **err)
         }
         r->missing = json_object_get_boolean(v);
     }
+    if (json_object_object_get_ex(o, "share_stopped", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            bad(err, "\"%s\" must be true or false", "share_stopped");
+            goto fail;
+        }
+        r->share_stopped = json_object_get_boolean(v);
+    }
     if (get_int(o, "priority", INT_MIN, INT_MAX, 0, &x, err) != 0)
         goto fail;
     r->priority = x < 0 ? DLA_PRIO_LOW : x > 0 ? DLA_PRIO_HIGH : DLA_PRIO_NORMAL;
@@ -334,6 +344,7 @@ rec_file_json(const fin_rec_t *r)
     json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)r->uploaded));
     json_object_object_add(o, "last_activity", json_object_new_int64(r->last_activity));
     json_object_object_add(o, "missing", json_object_new_boolean(r->missing));
+    json_object_object_add(o, "share_stopped", json_object_new_boolean(r->share_stopped));
     add_opt_str(o, "download_id", fin_download_id(r));
     add_opt_str(o, "btih", fin_btih(r));
     return o;
@@ -348,6 +359,8 @@ fin_to_json(const fin_rec_t *r)
     json_object_object_add(o, "size", json_object_new_int64((int64_t)r->size));
     json_object_object_add(o, "done", json_object_new_int64((int64_t)r->size));
     json_object_object_add(o, "state", json_object_new_string(fin_state(r)));
+    json_object_object_add(o, "sharing",
+                           json_object_new_string(r->share_stopped ? "stopped" : "active"));
     json_object_object_add(o, "progress", json_object_new_double(1.0));
     json_object_object_add(o, "finished", json_object_new_boolean(true));
     add_opt_str(o, "category", r->category);
@@ -372,7 +385,22 @@ fin_to_json(const fin_rec_t *r)
 
 /* -------------------------------------------------------- the file */
 
-/* share_files: the records' files are shared wherever they are. */
+/* withhold: the files of the records whose sharing stopped are not
+ * offered. */
+static void
+withhold(finished_t *f)
+{
+    uint8_t(*v)[ED2K_HASH_LEN] = xcalloc(f->n ? f->n : 1, sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i]->share_stopped)
+            memcpy(v[n++], f->v[i]->hash, ED2K_HASH_LEN);
+    shared_set_withheld(f->d->shared, (const uint8_t(*)[ED2K_HASH_LEN])v, n);
+    free(v);
+}
+
+/* share_files: the records' files are shared wherever they are (but for
+ * those whose sharing stopped). */
 static void
 share_files(finished_t *f)
 {
@@ -383,6 +411,7 @@ share_files(finished_t *f)
     }
     shared_set_files(f->d->shared, pins, f->n);
     free(pins);
+    withhold(f);
 }
 
 int
@@ -733,6 +762,8 @@ fin_tick(finished_t *f)
     if (f->import != NULL)
         take_import(f);
     update_states(f);
+    if (f->check_limits)
+        fin_check_share_limits(f, (int64_t)time(NULL));
     int64_t now = clock_mono_ms();
     if ((f->dirty || f->counters_dirty) && now >= f->next_save_ms) {
         mt_error_t *err = NULL;
@@ -956,6 +987,7 @@ fin_add_partfile(finished_t *f, const partfile_t *pf, const char *content_path)
     insert(f, r);
     log_info("finished %s: \"%s\" listed as finished (%s)", r->hex, r->name, r->content_path);
     share_files(f);
+    f->check_limits = true; /* a limit may be reached at once */
     changed(f, NULL);
 }
 
@@ -968,6 +1000,7 @@ fin_on_upload(finished_t *f, const uint8_t hash[16], uint64_t bytes)
     r->uploaded = bytes > (uint64_t)INT64_MAX - r->uploaded ? (uint64_t)INT64_MAX
                                                             : r->uploaded + bytes;
     r->last_activity = clamp_time(time(NULL));
+    f->check_limits = true; /* its ratio may be reached: checked at the next tick */
     if (!f->counters_dirty) {
         /* counters are saved every save_interval seconds, not per block */
         f->counters_dirty = true;
@@ -1020,6 +1053,7 @@ fin_set_share_limits(finished_t *f, fin_rec_t *r, double ratio_limit, int seedin
     }
     r->ratio_limit = ratio_limit;
     r->seeding_time_limit = seeding_time_limit;
+    f->check_limits = true;
     return changed(f, err);
 }
 
@@ -1035,6 +1069,25 @@ fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err)
 {
     r->priority = priority < 0 ? DLA_PRIO_LOW : priority > 0 ? DLA_PRIO_HIGH : DLA_PRIO_NORMAL;
     return changed(f, err);
+}
+
+/* rec_info: what the bus says of r (valid while r is). */
+static void
+rec_info(const fin_rec_t *r, bus_dl_info_t *info)
+{
+    *info = (bus_dl_info_t){
+        .hex = r->hex,
+        .download_id = fin_download_id(r),
+        .name = r->name,
+        .size = r->size,
+        .category = r->category,
+        .downloaded = r->downloaded,
+        .uploaded = r->uploaded,
+        .added_by = r->added_by,
+        .added_via = r->added_via,
+        .completed = true,
+        .completed_at = r->completed_at,
+    };
 }
 
 int
@@ -1071,19 +1124,8 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
                  r->hex, r->content_path);
     }
     {
-        bus_dl_info_t info = {
-            .hex = r->hex,
-            .download_id = fin_download_id(r),
-            .name = r->name,
-            .size = r->size,
-            .category = r->category,
-            .downloaded = r->downloaded,
-            .uploaded = r->uploaded,
-            .added_by = r->added_by,
-            .added_via = r->added_via,
-            .completed = true,
-            .completed_at = r->completed_at,
-        };
+        bus_dl_info_t info;
+        rec_info(r, &info);
         /* the history keeps its row, completed; its downloads row goes */
         bus_publish_dl_deleted(d->bus, &(bus_dl_deleted_t){ .info = &info });
     }
@@ -1096,4 +1138,98 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
     if (*file_removed)
         shared_rescan(d->shared, NULL, NULL);
     return 0;
+}
+
+/* ------------------------------------------------------ share limits */
+
+bool
+fin_sharing_stopped(const fin_rec_t *r)
+{
+    return r->share_stopped;
+}
+
+int
+fin_set_sharing(finished_t *f, fin_rec_t *r, bool stopped, const char *reason, mt_error_t **err)
+{
+    if (r->share_stopped == stopped)
+        return 0;
+    r->share_stopped = stopped;
+    withhold(f);
+    if (stopped)
+        log_info("finished %s: \"%s\" is no longer shared (%s)", r->hex, r->name, reason);
+    else
+        log_info("finished %s: \"%s\" is shared again (%s)", r->hex, r->name, reason);
+    bus_dl_info_t info;
+    rec_info(r, &info);
+    bus_publish_fin_sharing(f->d->bus,
+                            &(bus_fin_sharing_t){ .info = &info, .stopped = stopped, .reason = reason });
+    /* resumed while a limit is still reached: stopped again at the next
+     * check, as qBittorrent does (raise the limit, or force start it) */
+    f->check_limits = true;
+    return changed(f, err);
+}
+
+/* apply: the outcome for r (which is freed when removed); false when it
+ * must wait (its file cannot be removed before the first scan). */
+static bool
+apply(finished_t *f, fin_rec_t *r, shl_outcome_t what, const char *why)
+{
+    mt_error_t *err = NULL;
+    bool removed = false;
+    char hex[ED2K_HASH_HEX_LEN + 1];
+    memcpy(hex, r->hex, sizeof hex);
+    if (what == SHL_STOP) {
+        if (fin_set_sharing(f, r, true, why, &err) != 0) {
+            log_error("finished %s: %s", hex, err->message);
+            mt_error_free(err);
+        }
+        return true;
+    }
+    log_info("finished %s: \"%s\" reached its %s limit; %s", hex, r->name, why,
+             shl_outcome_name(what));
+    if (fin_remove(f, r, what == SHL_REMOVE_FILES, &removed, &err) == 0)
+        return true;
+    bool later = err->code == MT_ERR_UNAVAILABLE;
+    log_warn("finished %s: not removed: %s%s", hex, err->message, later ? "; tried again" : "");
+    mt_error_free(err);
+    return !later;
+}
+
+size_t
+fin_check_share_limits(finished_t *f, int64_t now)
+{
+    shl_global_t g;
+    shl_global_from_conf(f->d->conf, &g);
+    size_t acted = 0;
+    f->check_limits = false;
+    /* from the end: a removal moves only the records already checked */
+    for (size_t i = f->n; i-- > 0;) {
+        fin_rec_t *r = f->v[i];
+        if (r->missing)
+            continue;
+        shl_input_t in = {
+            .ratio_limit = r->ratio_limit,
+            .seeding_time_limit = r->seeding_time_limit,
+            .stopped = r->share_stopped,
+            .size = r->size,
+            .downloaded = r->downloaded,
+            .uploaded = r->uploaded,
+            .completed_at = r->completed_at,
+        };
+        const char *why = NULL;
+        shl_outcome_t what = shl_decide(&g, &in, now, &why);
+        if (what == SHL_NONE)
+            continue;
+        if (apply(f, r, what, why))
+            acted++;
+        else
+            f->check_limits = true;
+    }
+    return acted;
+}
+
+void
+fin_share_limits_changed(finished_t *f)
+{
+    f->check_limits = true;
 }

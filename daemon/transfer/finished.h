@@ -123,4 +123,23 @@ int fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err
 int fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed,
                mt_error_t **err);
 
+/* Share limits (sharelimit.h). fin_sharing_stopped: r's file is not
+ * offered to peers (shared.h: withheld). fin_set_sharing: stops or
+ * resumes sharing r's file, logs it, publishes fin_sharing with reason
+ * and saves (-1 as the other changes). */
+bool fin_sharing_stopped(const fin_rec_t *r);
+int fin_set_sharing(finished_t *f, fin_rec_t *r, bool stopped, const char *reason,
+                    mt_error_t **err);
+/* fin_check_share_limits: applies the configured action (max_ratio_act)
+ * to every record that reached its share limits at Unix time now: its
+ * sharing stops, or it is removed (fin_remove, with its file for action
+ * 3). Missing records are left alone; forced ones are not (sharelimit.h).
+ * Returns how many were acted on. Run by the periodic job share_limits,
+ * and by fin_tick after a change that may reach a limit (completion, an
+ * upload, new limits, fin_share_limits_changed). */
+size_t fin_check_share_limits(finished_t *f, int64_t now);
+/* fin_share_limits_changed: the global limits changed: check at the next
+ * tick. */
+void fin_share_limits_changed(finished_t *f);
+
 #endif

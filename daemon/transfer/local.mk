@@ -14,6 +14,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/shared.c daemon/transfer/shared.h \
 	daemon/transfer/category.c daemon/transfer/category.h \
 	daemon/transfer/finished.c daemon/transfer/finished.h \
+	daemon/transfer/sharelimit.c daemon/transfer/sharelimit.h \
 	daemon/transfer/srcpolicy.c daemon/transfer/srcpolicy.h \
 	daemon/transfer/source.c daemon/transfer/source.h \
 	daemon/transfer/download.c daemon/transfer/download.h daemon/transfer/download_int.h \
@@ -30,6 +31,13 @@ TESTS += tests/unit/check_finished
 tests_unit_check_finished_SOURCES = tests/unit/check_finished.c
 tests_unit_check_finished_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_finished_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+# The share-limit decision, with a fake clock.
+check_PROGRAMS += tests/unit/check_sharelimit
+TESTS += tests/unit/check_sharelimit
+tests_unit_check_sharelimit_SOURCES = tests/unit/check_sharelimit.c
+tests_unit_check_sharelimit_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_sharelimit_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 
 # The download state machine: the queue and its sources against real part
 # files, the bus and workers; the test fakes the peer layer (peer.h) itself.

@@ -44,6 +44,8 @@ struct shared {
     shared_file_t **added;
     size_t n_added;
     bus_t *bus; /* shared_added / shared_removed go there (NULL: nowhere) */
+    uint8_t (*withheld)[ED2K_HASH_LEN]; /* not offered: sorted */
+    size_t n_withheld;
 };
 
 typedef struct waiter {
@@ -161,6 +163,7 @@ shared_free(shared_t *s)
     free_waiters(s->waiting);
     free_waiters(s->waiting_next);
     free(s->cache_path);
+    free(s->withheld);
     free(s);
 }
 
@@ -732,6 +735,36 @@ shared_add(shared_t *s, const char *path, uint64_t size, int64_t mtime,
     sort_files(s->files, s->n_files, cmp_hash);
     s->generation++;
     publish(s, f, true);
+}
+
+static int
+cmp_hash16(const void *a, const void *b)
+{
+    return memcmp(a, b, ED2K_HASH_LEN);
+}
+
+void
+shared_set_withheld(shared_t *s, const uint8_t (*hashes)[ED2K_HASH_LEN], size_t n)
+{
+    uint8_t(*v)[ED2K_HASH_LEN] = NULL;
+    if (n > 0) {
+        v = xcalloc(n, sizeof *v);
+        memcpy(v, hashes, n * sizeof *v);
+        qsort(v, n, sizeof *v, cmp_hash16);
+    }
+    bool same = n == s->n_withheld && (n == 0 || memcmp(v, s->withheld, n * sizeof *v) == 0);
+    free(s->withheld);
+    s->withheld = v;
+    s->n_withheld = n;
+    if (!same)
+        s->generation++; /* servers are offered the files again */
+}
+
+bool
+shared_is_withheld(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN])
+{
+    return s->n_withheld > 0 &&
+           bsearch(hash, s->withheld, s->n_withheld, ED2K_HASH_LEN, cmp_hash16) != NULL;
 }
 
 void

@@ -69,6 +69,14 @@ void shared_set_files(shared_t *s, const shared_pin_t *pins, size_t n);
 /* shared_has_file: the list holds the file at path with that hash. */
 bool shared_has_file(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN], const char *path);
 
+/* shared_set_withheld: the files of these n hashes are not offered to
+ * peers nor to servers (finished downloads whose sharing was stopped);
+ * the list keeps them, so shared_find and shared_has_file still see them.
+ * Copied; replaces the previous set. */
+void shared_set_withheld(shared_t *s, const uint8_t (*hashes)[ED2K_HASH_LEN], size_t n);
+/* shared_is_withheld: the hash is in that set. */
+bool shared_is_withheld(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN]);
+
 /* shared_add: lists a file that was just hashed elsewhere (a completed
  * download); takes a copy of r's hashes. */
 void shared_add(shared_t *s, const char *path, uint64_t size, int64_t mtime,

@@ -95,6 +95,8 @@ find_file(muleteerd_t *d, const uint8_t hash[16], ul_file_t *f)
 {
     memset(f, 0, sizeof *f);
     shared_file_t *sf = shared_find(d->shared, hash);
+    if (sf != NULL && shared_is_withheld(d->shared, hash))
+        return false; /* a finished download whose sharing stopped */
     if (sf != NULL) {
         f->path = sf->path;
         f->name = sf->name;

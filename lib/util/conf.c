@@ -4,17 +4,20 @@
 #include "config.h"
 
 #include "util/conf.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { CONF_STR, CONF_INT, CONF_BOOL, CONF_LEVEL } conf_type_t;
+typedef enum { CONF_STR, CONF_INT, CONF_BOOL, CONF_LEVEL, CONF_REAL } conf_type_t;
 
 typedef struct {
     const char *key;
@@ -58,6 +61,9 @@ static const conf_key_t conf_keys[] = {
     { "outgoing_reserve", CONF_INT, "20", 0, 90 },
     { "peer_ban_time", CONF_INT, "7200", 60, 31536000 },
     { "max_sources_per_file", CONF_INT, "100", 1, 5000 },
+    { "max_ratio", CONF_REAL, "-1", -1, 9998 },
+    { "max_seeding_time", CONF_INT, "-1", -1, 525600 },
+    { "max_ratio_act", CONF_INT, "0", 0, 3 },
     { "filter_lan", CONF_BOOL, "yes", 0, 0 },
     { "save_interval", CONF_INT, "10", 1, 3600 },
     { "worker_threads", CONF_INT, "2", 1, 64 },
@@ -149,6 +155,21 @@ parse_int(const char *s, long long *out)
     return 0;
 }
 
+/* parse_real: a finite decimal number ("1.5", "-1"). */
+static int
+parse_real(const char *s, double *out)
+{
+    if (*s == '\0')
+        return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int
 parse_bool(const char *s, bool *out)
 {
@@ -189,6 +210,7 @@ static int
 validate(const conf_key_t *k, const char *value, mt_error_t **err)
 {
     long long n;
+    double r;
     bool b;
     switch (k->type) {
     case CONF_STR:
@@ -210,6 +232,14 @@ validate(const conf_key_t *k, const char *value, mt_error_t **err)
         if (parse_int(value, &n) != 0 || n < k->min || n > k->max) {
             mt_error_set(err, MT_ERR_INVALID,
                          "%s: expected an integer from %lld to %lld, got \"%s\"",
+                         k->key, k->min, k->max, value);
+            return -1;
+        }
+        return 0;
+    case CONF_REAL:
+        if (parse_real(value, &r) != 0 || r < (double)k->min || r > (double)k->max) {
+            mt_error_set(err, MT_ERR_INVALID,
+                         "%s: expected a number from %lld to %lld, got \"%s\"",
                          k->key, k->min, k->max, value);
             return -1;
         }
@@ -461,6 +491,16 @@ conf_get_int(const conf_t *c, const char *key)
     return v;
 }
 
+double
+conf_get_real(const conf_t *c, const char *key)
+{
+    int i = checked_index(key, CONF_REAL);
+    double v = 0;
+    if (parse_real(raw_value(c, i), &v) != 0)
+        abort();
+    return v;
+}
+
 bool
 conf_get_bool(const conf_t *c, const char *key)
 {
@@ -491,4 +531,87 @@ conf_default_file(void)
     if (c != NULL && *c != '\0')
         return xstrdup(c);
     return xasprintf("%s/muleteer.conf", conf_var_dir());
+}
+
+/* ---- rewriting a configuration file ---- */
+
+/* line_key_is: the line sets key ("key =" after optional blanks). */
+static bool
+line_key_is(const char *line, size_t len, const char *key)
+{
+    size_t i = 0, kl = strlen(key);
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (len - i < kl || memcmp(line + i, key, kl) != 0)
+        return false;
+    i += kl;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return i < len && line[i] == '=';
+}
+
+char *
+conf_text_with(const char *text, size_t len, const char *const *keys, const char *const *values,
+               size_t n, size_t *out_len)
+{
+    size_t cap = len + 2;
+    for (size_t k = 0; k < n; k++)
+        cap += strlen(keys[k]) + strlen(values[k]) + 8;
+    char *out = xmalloc(cap + 1);
+    bool *done = xcalloc(n + 1, sizeof *done);
+    size_t o = 0, pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - text) : len, l = end - pos;
+        size_t k = 0;
+        while (k < n && (done[k] || !line_key_is(text + pos, l, keys[k])))
+            k++;
+        if (k < n) {
+            bool cr = l > 0 && text[end - 1] == '\r'; /* keep CRLF files CRLF */
+            o += (size_t)sprintf(out + o, "%s = %s%s", keys[k], values[k], cr ? "\r" : "");
+            done[k] = true;
+        } else {
+            memcpy(out + o, text + pos, l);
+            o += l;
+        }
+        if (nl != NULL)
+            out[o++] = '\n';
+        pos = end + (nl != NULL ? 1 : 0);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (done[k])
+            continue;
+        if (o > 0 && out[o - 1] != '\n')
+            out[o++] = '\n';
+        o += (size_t)sprintf(out + o, "%s = %s\n", keys[k], values[k]);
+    }
+    out[o] = '\0';
+    free(done);
+    *out_len = o;
+    return out;
+}
+
+int
+conf_file_update(const char *path, const char *const *keys, const char *const *values, size_t n,
+                 mt_error_t **err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        mt_error_set(err, MT_ERR_IO, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t len = 0, new_len = 0;
+    char *text = (char *)mt_file_read(path, 1 << 20, &len, err);
+    if (text == NULL)
+        return -1;
+    char *updated = conf_text_with(text, len, keys, values, n, &new_len);
+    free(text);
+    /* what is written must load, or every program would refuse it */
+    conf_t *check = conf_new();
+    int rc = conf_load_string(check, updated, path, err);
+    conf_free(check);
+    if (rc == 0)
+        rc = mt_file_write_atomic(path, updated, new_len, st.st_mode & 07777, err);
+    free(updated);
+    return rc;
 }

@@ -5,6 +5,7 @@
 #define MT_UTIL_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/error.h"
 
@@ -30,6 +31,7 @@ int conf_load_string(conf_t *conf, const char *text, const char *name,
 const char *conf_get_str(const conf_t *conf, const char *key);
 long long conf_get_int(const conf_t *conf, const char *key);
 bool conf_get_bool(const conf_t *conf, const char *key);
+double conf_get_real(const conf_t *conf, const char *key);
 /* conf_path: the file loaded last, or NULL. */
 const char *conf_path(const conf_t *conf);
 
@@ -47,5 +49,17 @@ char *conf_default_file(void);
 /* conf_set: sets a key from text with the same validation as a file line
  * (used for command-line overrides and tests). */
 int conf_set(conf_t *conf, const char *key, const char *value, mt_error_t **err);
+
+/* conf_text_with: the text of a configuration file (len bytes) with the
+ * first line of each keys[i] replaced by "keys[i] = values[i]" (appended
+ * when there is none); every other byte is kept. Caller frees. */
+char *conf_text_with(const char *text, size_t len, const char *const *keys,
+                     const char *const *values, size_t n, size_t *out_len);
+/* conf_file_update: rewrites the file at path with conf_text_with,
+ * atomically and with the old file's mode, after checking that the result
+ * loads. MT_ERR_IO when it cannot be read or written (the file is then
+ * unchanged), MT_ERR_INVALID when a value is refused. */
+int conf_file_update(const char *path, const char *const *keys, const char *const *values,
+                     size_t n, mt_error_t **err);
 
 #endif

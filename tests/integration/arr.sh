@@ -55,6 +55,7 @@ filter_lan = no
 sample_interval = 1
 web_max_auth_failures = 5
 web_ban_duration = 3600
+max_ratio = 0
 EOF
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf" 2>/dev/null || true

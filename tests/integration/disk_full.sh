@@ -70,6 +70,7 @@ temp_dir = $TEMP
 incoming_dir = $INC
 save_interval = 1
 status_interval = 1
+max_ratio = 0
 EOF
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf"

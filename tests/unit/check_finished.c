@@ -543,6 +543,68 @@ START_TEST(test_finished_hostile)
 }
 END_TEST
 
+/* The share limits applied to records (fin_check_share_limits) with a
+ * fake clock: stop (withheld, saved, published), resume, remove. */
+START_TEST(test_share_limits)
+{
+    muleteerd_t d = { 0 };
+    daemon_up(&d);
+    write_state("finished.json",
+                "{\"version\": 1, \"imported\": true, \"finished\": ["
+                REC(H1, ", \"completed_at\": 1000, \"downloaded\": 100, \"uploaded\": 50") ","
+                REC(H2, ", \"completed_at\": 1000, \"downloaded\": 100, \"uploaded\": 99,"
+                        " \"ratio_limit\": 1, \"seeding_time_limit\": -1, \"force_start\": true") "]}");
+    ck_assert_int_eq(conf_set(d.conf, "max_ratio", "0.5", NULL), 0);
+    finished_t *f = finished_new(&d);
+    uint8_t h1[16], h2[16];
+    ck_assert_int_eq(ed2k_hash_from_hex(H1, h1), 0);
+    ck_assert_int_eq(ed2k_hash_from_hex(H2, h2), 0);
+    /* H1 reaches the global ratio 0.5: it stops; H2 has its own limit,
+     * not reached (forced or not) */
+    ck_assert_uint_eq(fin_check_share_limits(f, 1000), 1);
+    ck_assert(fin_sharing_stopped(fin_find(f, h1)));
+    ck_assert(!fin_sharing_stopped(fin_find(f, h2)));
+    ck_assert(shared_is_withheld(d.shared, h1));
+    ck_assert(!shared_is_withheld(d.shared, h2));
+    ck_assert_uint_eq(bus_published(d.bus, BUS_FIN_SHARING), 1);
+    json_object *j = fin_to_json(fin_find(f, h1));
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "sharing")), "stopped");
+    json_object_put(j);
+    /* nothing more to do */
+    ck_assert_uint_eq(fin_check_share_limits(f, 100000), 0);
+    /* kept across a restart */
+    finished_free(f);
+    shared_set_withheld(d.shared, NULL, 0);
+    f = finished_new(&d);
+    ck_assert(fin_sharing_stopped(fin_find(f, h1)));
+    ck_assert(shared_is_withheld(d.shared, h1));
+    /* resumed, shared again (and stopped again by the next check) */
+    ck_assert_int_eq(fin_set_sharing(f, fin_find(f, h1), false, "resumed", NULL), 0);
+    ck_assert(!shared_is_withheld(d.shared, h1));
+    ck_assert_uint_eq(bus_published(d.bus, BUS_FIN_SHARING), 2);
+    ck_assert_uint_eq(fin_check_share_limits(f, 1000), 1);
+    ck_assert(shared_is_withheld(d.shared, h1));
+    /* one minute of seeding, then removed */
+    ck_assert_int_eq(conf_set(d.conf, "max_ratio", "-1", NULL), 0);
+    ck_assert_int_eq(conf_set(d.conf, "max_seeding_time", "1", NULL), 0);
+    ck_assert_int_eq(conf_set(d.conf, "max_ratio_act", "1", NULL), 0);
+    ck_assert_uint_eq(fin_check_share_limits(f, 1059), 0);
+    ck_assert_uint_eq(fin_count(f), 2);
+    ck_assert_uint_eq(fin_check_share_limits(f, 1060), 1);
+    ck_assert_uint_eq(fin_count(f), 1);
+    ck_assert_ptr_null(fin_find(f, h1));
+    ck_assert(!shared_is_withheld(d.shared, h1));
+    ck_assert_uint_eq(bus_published(d.bus, BUS_DL_DELETED), 1);
+    /* H2, forced, once it reaches its own ratio 1 */
+    ck_assert_uint_eq(fin_check_share_limits(f, 1060), 0);
+    fin_on_upload(f, h2, 1);
+    ck_assert_uint_eq(fin_check_share_limits(f, 1060), 1);
+    ck_assert_uint_eq(fin_count(f), 0);
+    finished_free(f);
+    daemon_down(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -556,6 +618,7 @@ main(void)
     tcase_add_test(tc, test_finished_round_trip);
     tcase_add_test(tc, test_finished_hostile);
     tcase_add_test(tc, test_finished_btih);
+    tcase_add_test(tc, test_share_limits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

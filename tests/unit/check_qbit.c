@@ -1,6 +1,7 @@
-/* check_qbit.c: unit tests for the pure rules of cgi-bin/qbit (logic.c):
- * hash parsing, the links and magnets torrents/add accepts, state names,
- * category names, booleans and tag lists. */
+/* check_qbit.c: unit tests for the pure rules of cgi-bin/qbit (logic.c,
+ * prefs.c): hash parsing, the links and magnets torrents/add accepts,
+ * state names, category names, booleans and tag lists, and what
+ * app/setPreferences sends the daemon. */
 #include "config.h"
 
 #include <check.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "qbit/logic.h"
+#include "qbit/prefs.h"
 
 #define MD4 "0123456789abcdef0123456789abcdef"
 
@@ -318,6 +320,78 @@ START_TEST(test_ints_limits_log_types)
 }
 END_TEST
 
+/* prefs_is: the JSON text of one part of what json gives (NULL: none). */
+static char *
+prefs_part(const char *json, int part)
+{
+    qbit_prefs_t p;
+    ck_assert_int_eq(qbit_prefs_parse(json, &p, NULL), 0);
+    json_object *o = part == 0 ? p.limits : part == 1 ? p.alt_limits : part == 2 ? p.share
+                                                                               : p.settings;
+    char *s = o != NULL ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+    qbit_prefs_clear(&p);
+    return s;
+}
+
+static void
+prefs_is(const char *json, int part, const char *want)
+{
+    char *got = prefs_part(json, part);
+    if (want == NULL)
+        ck_assert_msg(got == NULL, "%s gave %s", json, got);
+    else
+        ck_assert_msg(got != NULL && strcmp(got, want) == 0, "%s gave %s, not %s", json,
+                      got != NULL ? got : "nothing", want);
+    free(got);
+}
+
+START_TEST(test_set_preferences)
+{
+    qbit_prefs_t p;
+    /* not a JSON object: refused */
+    ck_assert_int_eq(qbit_prefs_parse("{", &p, NULL), -1);
+    ck_assert_int_eq(qbit_prefs_parse("[1]", &p, NULL), -1);
+    ck_assert_int_eq(qbit_prefs_parse("{} x", &p, NULL), -1);
+    ck_assert_int_eq(qbit_prefs_parse("", &p, NULL), -1);
+    /* unknown keys: nothing to do */
+    prefs_is("{\"locale\": \"de\", \"dht\": false}", 0, NULL);
+    prefs_is("{\"locale\": \"de\"}", 2, NULL);
+    /* speeds: bytes/s rounded up to KiB/s, 0 or less unlimited */
+    prefs_is("{\"dl_limit\": 102400, \"up_limit\": 1000}", 0,
+             "{\"max_download\":100,\"max_upload\":1}");
+    prefs_is("{\"dl_limit\": -1}", 0, "{\"max_download\":0}");
+    prefs_is("{\"up_limit\": \"2048\"}", 0, "{\"max_upload\":2}");
+    prefs_is("{\"alt_dl_limit\": 10240, \"alt_up_limit\": 0}", 1,
+             "{\"alt_max_download\":10,\"alt_max_upload\":0}");
+    prefs_is("{\"alt_dl_limit\": 10240}", 0, NULL);
+    /* share limits only with their *_enabled key, as qBittorrent */
+    prefs_is("{\"max_ratio\": 2}", 2, NULL);
+    prefs_is("{\"max_ratio_enabled\": true, \"max_ratio\": 1.5}", 2, "{\"max_ratio\":1.5}");
+    prefs_is("{\"max_ratio_enabled\": true}", 2, "{\"max_ratio\":0.0}");
+    prefs_is("{\"max_ratio_enabled\": false, \"max_ratio\": 3}", 2, "{\"max_ratio\":-1.0}");
+    prefs_is("{\"max_ratio_enabled\": true, \"max_ratio\": -5}", 2, "{\"max_ratio\":-1.0}");
+    prefs_is("{\"max_ratio_enabled\": 1, \"max_ratio\": 1e9}", 2, "{\"max_ratio\":9998.0}");
+    prefs_is("{\"max_seeding_time_enabled\": true, \"max_seeding_time\": 1}", 2,
+             "{\"max_seeding_time\":1}");
+    prefs_is("{\"max_seeding_time_enabled\": \"false\", \"max_seeding_time\": 1}", 2,
+             "{\"max_seeding_time\":-1}");
+    /* actions: 1, 2, 3 as they are, anything else stop */
+    prefs_is("{\"max_ratio_act\": 3}", 2, "{\"max_ratio_act\":3}");
+    prefs_is("{\"max_ratio_act\": 2}", 2, "{\"max_ratio_act\":2}");
+    prefs_is("{\"max_ratio_act\": 7}", 2, "{\"max_ratio_act\":0}");
+    prefs_is("{\"max_ratio_act\": \"x\"}", 2, "{\"max_ratio_act\":0}");
+    /* connections, upload slots, the port */
+    prefs_is("{\"max_connec\": 500, \"max_uploads\": 8, \"listen_port\": 4663}", 3,
+             "{\"max_connections\":500,\"upload_slots\":8,\"tcp_port\":4663}");
+    prefs_is("{\"max_connec\": -1, \"max_uploads\": -1}", 3,
+             "{\"max_connections\":10000,\"upload_slots\":100}");
+    prefs_is("{\"max_connec\": 3, \"max_uploads\": 1000}", 3,
+             "{\"max_connections\":10,\"upload_slots\":100}");
+    prefs_is("{\"listen_port\": 0}", 3, NULL);
+    prefs_is("{\"listen_port\": 70000, \"save_path\": \"/tmp\"}", 3, NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -332,6 +406,7 @@ main(void)
     tcase_add_test(tc, test_categories);
     tcase_add_test(tc, test_bools_and_tags);
     tcase_add_test(tc, test_ints_limits_log_types);
+    tcase_add_test(tc, test_set_preferences);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

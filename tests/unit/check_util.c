@@ -131,6 +131,57 @@ START_TEST(test_conf_file)
 }
 END_TEST
 
+/* Keys rewritten in a configuration file: the first line of each key
+ * replaced, the missing ones appended, every other byte kept (comments,
+ * CRLF lines, a last line without a newline); a value the file would
+ * refuse writes nothing. Real numbers (max_ratio) too. */
+START_TEST(test_conf_rewrite)
+{
+    static const char *const keys[] = { "max_ratio", "max_ratio_act" };
+    static const char *const vals[] = { "1.5", "3" };
+    size_t n = 0;
+    const char *text = "# comment\r\n  max_ratio = 0\r\nnickname = x\nmax_ratio = 7";
+    char *out = conf_text_with(text, strlen(text), keys, vals, 2, &n);
+    ck_assert_str_eq(out, "# comment\r\nmax_ratio = 1.5\r\nnickname = x\nmax_ratio = 7\n"
+                          "max_ratio_act = 3\n");
+    ck_assert_uint_eq(n, strlen(out));
+    free(out);
+
+    char dir[] = "/tmp/check_util.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *path = xasprintf("%s/muleteer.conf", dir);
+    FILE *f = fopen(path, "w");
+    fputs("nickname = me\nmax_ratio = 0\n", f);
+    fclose(f);
+    chmod(path, 0640);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(conf_file_update(path, keys, vals, 2, &err), 0);
+    conf_t *c = conf_new();
+    ck_assert_int_eq(conf_load_file(c, path, &err), 0);
+    ck_assert(conf_get_real(c, "max_ratio") == 1.5);
+    ck_assert_int_eq(conf_get_int(c, "max_ratio_act"), 3);
+    ck_assert_str_eq(conf_get_str(c, "nickname"), "me");
+    conf_free(c);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0640);
+    static const char *const bad[] = { "-7", "4" };
+    ck_assert_int_eq(conf_file_update(path, keys, bad, 2, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+    size_t len = 0;
+    char *now = (char *)mt_file_read(path, 4096, &len, NULL);
+    ck_assert_str_eq(now, "nickname = me\nmax_ratio = 1.5\nmax_ratio_act = 3\n");
+    free(now);
+    ck_assert_int_eq(conf_file_update("/nonexistent/x.conf", keys, vals, 2, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_IO);
+    mt_error_clear(&err);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
+END_TEST
+
 /* Where the programs look for the configuration file and the state
  * directory when given none: MULETEER_CONF, else MULETEER_VAR, else var/;
  * empty variables count as unset. */
@@ -739,6 +790,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_parse);
     tcase_add_test(tc, test_conf_errors);
     tcase_add_test(tc, test_conf_file);
+    tcase_add_test(tc, test_conf_rewrite);
     tcase_add_test(tc, test_conf_default_file);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_log_repeats);
