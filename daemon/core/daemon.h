@@ -26,6 +26,7 @@ struct searches;
 struct dbsync;
 struct history;
 struct categories;
+struct taglist;
 struct finished;
 
 typedef struct muleteerd {
@@ -51,6 +52,7 @@ typedef struct muleteerd {
     struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
     struct history *history;       /* download history events */
     struct categories *categories; /* download categories */
+    struct taglist *tags;          /* the node's tag list */
     struct finished *finished;     /* completed downloads still listed */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;

@@ -706,6 +706,7 @@ dlq_tick(dlq_t *q)
             io_recheck(dl, now);
         src_tick(dl, now);
         if (i < q->n && q->dls[i] == dl) {
+            src_apply_rate_limit(dl);
             maybe_complete(dl);
             if (save)
                 save_async(dl);
@@ -935,6 +936,16 @@ dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
     return 0;
 }
 
+int
+dl_set_rate_limits(download_t *dl, int64_t dl_limit, int64_t up_limit, mt_error_t **err)
+{
+    if (pf_set_rate_limits(dl->pf, dl_limit, up_limit, err) != 0)
+        return -1;
+    src_apply_rate_limit(dl);
+    save_async(dl);
+    return 0;
+}
+
 void
 dl_set_force_start(download_t *dl, bool on)
 {
@@ -1026,6 +1037,8 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
     json_object_object_add(o, "tags", dla_tags_to_json(pf_tags(pf)));
     json_object_object_add(o, "ratio_limit", json_object_new_double(pf_ratio_limit(pf)));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(pf_dl_limit(pf)));
+    json_object_object_add(o, "up_limit", json_object_new_int64(pf_up_limit(pf)));
     json_object_object_add(o, "seeding_time_limit",
                            json_object_new_int(pf_seeding_time_limit(pf)));
     json_object_object_add(o, "force_start", json_object_new_boolean(pf_force_start(pf)));

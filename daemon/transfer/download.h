@@ -86,6 +86,11 @@ void dl_set_tags(download_t *dl, const dla_tags_t *tags);
 int dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
                         mt_error_t **err);
 void dl_set_force_start(download_t *dl, bool on);
+/* dl_set_rate_limits: bytes/s, 0: none (dlattr.h). The download limit
+ * applies at once to the connections sending it data; the upload limit
+ * to the upload slots serving its file (upload.h). MT_ERR_INVALID out of
+ * range. */
+int dl_set_rate_limits(download_t *dl, int64_t dl_limit, int64_t up_limit, mt_error_t **err);
 /* dl_delete: cancels the download and removes its temporary files. */
 int dl_delete(download_t *dl, mt_error_t **err);
 

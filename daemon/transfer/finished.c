@@ -40,6 +40,7 @@ struct fin_rec {
     double ratio_limit;
     int seeding_time_limit;
     bool force_start;
+    int64_t dl_limit, up_limit; /* bytes/s, 0: none; up_limit throttles its uploads */
     int priority;   /* DLA_PRIO_* */
     int64_t added_at, completed_at, last_activity;
     char *save_path, *content_path;
@@ -251,6 +252,12 @@ rec_parse(json_object *o, mt_error_t **err)
     if (json_object_object_get_ex(o, "seeding_time_limit", &v) && v != NULL &&
         dla_parse_seeding_time_limit(v, "seeding_time_limit", &r->seeding_time_limit, err) != 0)
         goto fail;
+    if (json_object_object_get_ex(o, "dl_limit", &v) && v != NULL &&
+        dla_parse_rate_limit(v, "dl_limit", &r->dl_limit, err) != 0)
+        goto fail;
+    if (json_object_object_get_ex(o, "up_limit", &v) && v != NULL &&
+        dla_parse_rate_limit(v, "up_limit", &r->up_limit, err) != 0)
+        goto fail;
     if (json_object_object_get_ex(o, "force_start", &v) && v != NULL) {
         if (!json_object_is_type(v, json_type_boolean)) {
             bad(err, "\"%s\" must be true or false", "force_start");
@@ -314,6 +321,8 @@ rec_file_json(const fin_rec_t *r)
     json_object_object_add(o, "ratio_limit", json_object_new_double(r->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(r->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(r->force_start));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(r->dl_limit));
+    json_object_object_add(o, "up_limit", json_object_new_int64(r->up_limit));
     json_object_object_add(o, "priority", json_object_new_int(r->priority));
     json_object_object_add(o, "added_at", json_object_new_int64(r->added_at));
     json_object_object_add(o, "completed_at", json_object_new_int64(r->completed_at));
@@ -345,6 +354,8 @@ fin_to_json(const fin_rec_t *r)
     json_object_object_add(o, "ratio_limit", json_object_new_double(r->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(r->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(r->force_start));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(r->dl_limit));
+    json_object_object_add(o, "up_limit", json_object_new_int64(r->up_limit));
     json_object_object_add(o, "priority", json_object_new_string(dla_priority_name(r->priority)));
     json_object_object_add(o, "added_at", json_object_new_int64(r->added_at));
     json_object_object_add(o, "completed_at", json_object_new_int64(r->completed_at));
@@ -802,6 +813,18 @@ fin_seeding_time_limit(const fin_rec_t *r)
     return r->seeding_time_limit;
 }
 
+int64_t
+fin_dl_limit(const fin_rec_t *r)
+{
+    return r->dl_limit;
+}
+
+int64_t
+fin_up_limit(const fin_rec_t *r)
+{
+    return r->up_limit;
+}
+
 bool
 fin_force_start(const fin_rec_t *r)
 {
@@ -907,6 +930,8 @@ fin_add_partfile(finished_t *f, const partfile_t *pf, const char *content_path)
     r->ratio_limit = pf_ratio_limit(pf);
     r->seeding_time_limit = pf_seeding_time_limit(pf);
     r->force_start = pf_force_start(pf);
+    r->dl_limit = pf_dl_limit(pf);
+    r->up_limit = pf_up_limit(pf);
     r->priority = pf_priority(pf) < 0 ? DLA_PRIO_LOW : pf_priority(pf) > 0 ? DLA_PRIO_HIGH
                                                                         : DLA_PRIO_NORMAL;
     r->added_at = clamp_time(pf_added_at(pf));
@@ -992,6 +1017,19 @@ fin_set_share_limits(finished_t *f, fin_rec_t *r, double ratio_limit, int seedin
     }
     r->ratio_limit = ratio_limit;
     r->seeding_time_limit = seeding_time_limit;
+    return changed(f, err);
+}
+
+int
+fin_set_rate_limits(finished_t *f, fin_rec_t *r, int64_t dl_limit, int64_t up_limit,
+                    mt_error_t **err)
+{
+    if (dl_limit < 0 || dl_limit > DLA_RATE_MAX || up_limit < 0 || up_limit > DLA_RATE_MAX) {
+        mt_error_set(err, MT_ERR_INVALID, "rate limits out of range");
+        return -1;
+    }
+    r->dl_limit = dl_limit;
+    r->up_limit = up_limit;
     return changed(f, err);
 }
 

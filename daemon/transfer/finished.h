@@ -77,6 +77,10 @@ const char *fin_category(const fin_rec_t *r);
 const dla_tags_t *fin_tags(const fin_rec_t *r);
 double fin_ratio_limit(const fin_rec_t *r);
 int fin_seeding_time_limit(const fin_rec_t *r);
+/* fin_dl_limit, fin_up_limit: bytes/s, 0: none (dlattr.h); the upload
+ * limit throttles what is sent of the file. */
+int64_t fin_dl_limit(const fin_rec_t *r);
+int64_t fin_up_limit(const fin_rec_t *r);
 bool fin_force_start(const fin_rec_t *r);
 int fin_priority(const fin_rec_t *r);
 time_t fin_added_at(const fin_rec_t *r);
@@ -106,6 +110,8 @@ int fin_set_tags(finished_t *f, fin_rec_t *r, const dla_tags_t *tags, mt_error_t
 int fin_set_share_limits(finished_t *f, fin_rec_t *r, double ratio_limit, int seeding_time_limit,
                          mt_error_t **err);
 int fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err);
+int fin_set_rate_limits(finished_t *f, fin_rec_t *r, int64_t dl_limit, int64_t up_limit,
+                        mt_error_t **err);
 int fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err);
 /* fin_remove: forgets r (freed) and publishes dl_deleted (its history row
  * stays "completed", its downloads row goes). With

@@ -220,6 +220,11 @@ double pf_ratio_limit(const partfile_t *pf);
 int pf_seeding_time_limit(const partfile_t *pf);
 int pf_set_share_limits(partfile_t *pf, double ratio_limit, int seeding_time_limit,
                         mt_error_t **err);
+/* Rate limits in bytes/s (0: none); pf_set_rate_limits: MT_ERR_INVALID
+ * (nothing changed) unless both are in 0..DLA_RATE_MAX. */
+int64_t pf_dl_limit(const partfile_t *pf);
+int64_t pf_up_limit(const partfile_t *pf);
+int pf_set_rate_limits(partfile_t *pf, int64_t dl_limit, int64_t up_limit, mt_error_t **err);
 bool pf_force_start(const partfile_t *pf);
 void pf_set_force_start(partfile_t *pf, bool on);
 time_t pf_last_activity(const partfile_t *pf);

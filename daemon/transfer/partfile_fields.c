@@ -394,6 +394,31 @@ pf_set_share_limits(partfile_t *pf, double ratio_limit, int seeding_time_limit, 
     return 0;
 }
 
+int64_t
+pf_dl_limit(const partfile_t *pf)
+{
+    return pf->m->dl_limit;
+}
+
+int64_t
+pf_up_limit(const partfile_t *pf)
+{
+    return pf->m->up_limit;
+}
+
+int
+pf_set_rate_limits(partfile_t *pf, int64_t dl_limit, int64_t up_limit, mt_error_t **err)
+{
+    if (dl_limit < 0 || dl_limit > DLA_RATE_MAX || up_limit < 0 || up_limit > DLA_RATE_MAX) {
+        mt_error_set(err, MT_ERR_INVALID, "rate limits out of range");
+        return -1;
+    }
+    pf->m->dl_limit = dl_limit;
+    pf->m->up_limit = up_limit;
+    pf->dirty = true;
+    return 0;
+}
+
 bool
 pf_force_start(const partfile_t *pf)
 {

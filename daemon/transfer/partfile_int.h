@@ -40,6 +40,7 @@ struct pf_meta {
     double ratio_limit;     /* DLA_LIMIT_GLOBAL by default */
     int seeding_time_limit; /* minutes; DLA_LIMIT_GLOBAL by default */
     bool force_start;
+    int64_t dl_limit, up_limit; /* bytes/s, 0: none (dlattr.h) */
     int64_t last_activity;  /* Unix time of the last byte in or out, 0: never */
     pf_source_t *sources;
     size_t n_sources;

@@ -229,6 +229,8 @@ pf_meta_to_json(const pf_meta_t *m)
     json_object_object_add(o, "ratio_limit", json_object_new_double(m->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(m->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(m->force_start));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(m->dl_limit));
+    json_object_object_add(o, "up_limit", json_object_new_int64(m->up_limit));
     json_object_object_add(o, "last_activity", json_object_new_int64(m->last_activity));
     json_object *sources = json_object_new_array();
     for (size_t i = 0; i < m->n_sources; i++) {
@@ -551,6 +553,12 @@ parse_attrs(json_object *root, pf_meta_t *m, mt_error_t **err)
         return -1;
     if (json_object_object_get_ex(root, "seeding_time_limit", &v) &&
         dla_parse_seeding_time_limit(v, "seeding_time_limit", &m->seeding_time_limit, err) != 0)
+        return -1;
+    if (json_object_object_get_ex(root, "dl_limit", &v) &&
+        dla_parse_rate_limit(v, "dl_limit", &m->dl_limit, err) != 0)
+        return -1;
+    if (json_object_object_get_ex(root, "up_limit", &v) &&
+        dla_parse_rate_limit(v, "up_limit", &m->up_limit, err) != 0)
         return -1;
     if (json_object_object_get_ex(root, "force_start", &v)) {
         if (!json_object_is_type(v, json_type_boolean))

@@ -197,6 +197,38 @@ START_TEST(test_tag_parse)
 }
 END_TEST
 
+START_TEST(test_rate_limits)
+{
+    int64_t out = -7;
+    mt_error_t *err = NULL;
+    json_object *v = json_object_new_int64(102400);
+    ck_assert_int_eq(dla_parse_rate_limit(v, "dl_limit", &out, NULL), 0);
+    ck_assert_int_eq(out, 102400);
+    json_object_put(v);
+    v = json_object_new_int64(0);
+    ck_assert_int_eq(dla_parse_rate_limit(v, "dl_limit", &out, NULL), 0);
+    ck_assert_int_eq(out, 0);
+    json_object_put(v);
+    json_object *bad[] = { json_object_new_int64(-1), json_object_new_int64(2147483648LL),
+                           json_object_new_double(1.5), json_object_new_string("100"), NULL };
+    for (size_t i = 0; i < 5; i++) {
+        out = 42;
+        ck_assert_int_eq(dla_parse_rate_limit(bad[i], "up_limit", &out, &err), -1);
+        ck_assert_int_eq(out, 42);
+        ck_assert_int_eq(err->code, MT_ERR_INVALID);
+        ck_assert_ptr_nonnull(strstr(err->message, "\"up_limit\""));
+        mt_error_free(err);
+        err = NULL;
+        json_object_put(bad[i]);
+    }
+    ck_assert_uint_eq(dla_rate_share(0, 3), 0);
+    ck_assert_uint_eq(dla_rate_share(100000, 0), 0);
+    ck_assert_uint_eq(dla_rate_share(100000, 1), 100000);
+    ck_assert_uint_eq(dla_rate_share(100000, 3), 33333);
+    ck_assert_uint_eq(dla_rate_share(2, 5), 1);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
     ck_assert(dla_ratio_limit_is_valid(-2));
@@ -511,6 +543,7 @@ main(void)
     TCase *tc = tcase_create("finished");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_tag_normalize);
+    tcase_add_test(tc, test_rate_limits);
     tcase_add_test(tc, test_tag_sets);
     tcase_add_test(tc, test_tag_parse);
     tcase_add_test(tc, test_limits);
