@@ -615,3 +615,164 @@ qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx)
 {
     return tags_route(req, resp, ctx, false);
 }
+
+/* ---------------------------------------------------------- rate limits */
+
+/* rate_limit_param: qBittorrent's reading of `limit` (bytes/s): text it
+ * cannot read is 0, and 0 or less means no limit; so does its int
+ * maximum. 0 here is no limit. */
+static int64_t
+rate_limit_param(const char *v)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n <= 0 || n >= 2147483647LL)
+        return 0;
+    return n;
+}
+
+static int
+set_rate_limit(http_request_t *req, http_response_t *resp, void *ctx, const char *key)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *v = qbit_param(req, resp, "limit");
+    if (v == NULL)
+        return 0;
+    int64_t limit = rate_limit_param(v);
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, key, json_object_new_int64(limit));
+    char ls[32];
+    snprintf(ls, sizeof ls, "%lld", (long long)limit);
+    wait_t w = { strcmp(key, "dl_limit") == 0 ? ROW_WHERE "dl_limit = $3::bigint"
+                                              : ROW_WHERE "up_limit = $3::bigint",
+                 { ls }, 1 };
+    return simple(req, resp, ctx, "rate-limits", extra, &w);
+}
+
+int
+qbit_torrents_set_download_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return set_rate_limit(req, resp, ctx, "dl_limit");
+}
+
+int
+qbit_torrents_set_upload_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return set_rate_limit(req, resp, ctx, "up_limit");
+}
+
+/* rate_limits: {"<hash as given>": limit} for each hash of `hashes`, as
+ * qBittorrent answers: the limit in bytes/s, 0 for none, -1 for a hash it
+ * does not know. */
+static int
+rate_limits(http_request_t *req, http_response_t *resp, void *ctx, const char *column)
+{
+    qbit_t *q = ctx;
+    const char *v = qbit_param(req, resp, "hashes");
+    if (v == NULL)
+        return 0;
+    char *sql = xasprintf("SELECT %s FROM downloads WHERE node = $1 AND hash = $2", column);
+    json_object *o = json_object_new_object();
+    char *copy = xstrdup(v);
+    char *save = NULL;
+    int rc = 0;
+    for (char *id = strtok_r(copy, "|", &save); id != NULL; id = strtok_r(NULL, "|", &save)) {
+        int64_t limit = -1;
+        char md4[33];
+        if (strlen(id) <= 40 && qbit_hash_parse(id, md4) == QBIT_HASH_OK) {
+            const char *p[] = { md4 };
+            PGresult *r = cgidb_query(q->env, resp, sql, 1, p);
+            if (r == NULL) {
+                rc = -1;
+                break;
+            }
+            if (PQntuples(r) > 0)
+                limit = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
+        json_object_object_add(o, id, json_object_new_int64(limit));
+    }
+    if (rc == 0)
+        qbit_json(resp, o);
+    json_object_put(o);
+    free(copy);
+    free(sql);
+    return 0;
+}
+
+int
+qbit_torrents_download_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return rate_limits(req, resp, ctx, "dl_limit");
+}
+
+int
+qbit_torrents_upload_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return rate_limits(req, resp, ctx, "up_limit");
+}
+
+/* ------------------------------------------------------------ tag list */
+
+/* tag_list_change: each tag of the required `tags` (comma-separated,
+ * trimmed, empty ones skipped) sent to the daemon with cmd, waiting for
+ * the tags table (and the downloads) to show it; qBittorrent ignores a
+ * tag it cannot take and answers 200 regardless. */
+static int
+tag_list_change(http_request_t *req, http_response_t *resp, void *ctx, const char *cmd,
+                const char *wait_sql)
+{
+    qbit_t *q = ctx;
+    const char *tv = qbit_param(req, resp, "tags");
+    if (tv == NULL)
+        return 0;
+    char *copy = xstrdup(tv);
+    char *save = NULL;
+    for (char *one = strtok_r(copy, ",", &save); one != NULL; one = strtok_r(NULL, ",", &save)) {
+        char *buf = NULL;
+        const char *tag[1];
+        int n = qbit_tags_parse(one, &buf, tag, 1);
+        if (n == 1) {
+            json_object *args = json_object_new_object();
+            json_object *arr = json_object_new_array();
+            json_object_array_add(arr, json_object_new_string(tag[0]));
+            json_object_object_add(args, "tags", arr);
+            mt_error_t *err = NULL;
+            int rc = cgictl_call(q->env, resp, cmd, args, NULL, &err);
+            json_object_put(args);
+            if (rc == CGICTL_ANSWERED) {
+                free(buf);
+                free(copy);
+                return 0;
+            }
+            if (rc == CGICTL_OK) {
+                const char *p[] = { tag[0] };
+                cgidb_wait(q->env, wait_sql, p, 1);
+            } else {
+                log_info("%s %s: %s", cmd, tag[0], err != NULL ? err->message : "refused");
+            }
+            mt_error_free(err);
+        }
+        free(buf);
+    }
+    free(copy);
+    return qbit_text(resp, 200, NULL);
+}
+
+int
+qbit_torrents_create_tags(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return tag_list_change(req, resp, ctx, "tag-create",
+                           "SELECT 1 FROM tags WHERE node = $1 AND name = $2");
+}
+
+int
+qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return tag_list_change(req, resp, ctx, "tag-delete",
+                           "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM tags WHERE node = $1"
+                           " AND name = $2) AND NOT EXISTS (SELECT 1 FROM downloads"
+                           " WHERE node = $1 AND $2 = ANY (tags))");
+}

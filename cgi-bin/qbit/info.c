@@ -51,7 +51,7 @@ static const col_t info_cols[] = {
     { "completed", DONE_EXPR },
     { "completion_on", "coalesce(" EPOCH("d.completed_at") ", 0)" },
     { "content_path", "d.content_path" },
-    { "dl_limit", "0" },
+    { "dl_limit", "d.dl_limit" },
     { "dlspeed", "d.dl_speed" },
     { "download_path", "''" },
     { "downloaded", DONE_EXPR },
@@ -95,7 +95,7 @@ static const col_t info_cols[] = {
     { "total_size", "d.size" },
     { "tracker", "''" },
     { "trackers_count", "0" },
-    { "up_limit", "0" },
+    { "up_limit", "d.up_limit" },
     { "uploaded", "d.uploaded_bytes" },
     { "uploaded_session", "d.uploaded_bytes" },
     { "upspeed", "d.ul_speed" },
@@ -108,7 +108,7 @@ static const col_t prop_cols[] = {
     { "completion_date", "coalesce(" EPOCH("d.completed_at") ", -1)" },
     { "created_by", "''" },
     { "creation_date", "-1" },
-    { "dl_limit", "-1" },
+    { "dl_limit", "CASE WHEN d.dl_limit > 0 THEN d.dl_limit ELSE -1 END" },
     { "dl_speed", "d.dl_speed" },
     { "dl_speed_avg", "d.done / greatest(coalesce(" EPOCH("d.completed_at") ", d.now_s) - "
                       EPOCH("d.added_at") ", 1)" },
@@ -143,7 +143,7 @@ static const col_t prop_cols[] = {
     { "total_uploaded", "d.uploaded_bytes" },
     { "total_uploaded_session", "d.uploaded_bytes" },
     { "total_wasted", "0" },
-    { "up_limit", "-1" },
+    { "up_limit", "CASE WHEN d.up_limit > 0 THEN d.up_limit ELSE -1 END" },
     { "up_speed", "d.ul_speed" },
     { "up_speed_avg", "d.uploaded_bytes / greatest(" ACTIVE_EXPR ", 1)" },
 };
@@ -619,8 +619,9 @@ static json_object *
 tags_array(qbit_t *q, http_response_t *resp)
 {
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT DISTINCT unnest(tags) AS tag FROM downloads"
-                              " WHERE node = $1 ORDER BY tag",
+                              "SELECT tag FROM (SELECT unnest(tags) AS tag FROM downloads"
+                              " WHERE node = $1 UNION SELECT name FROM tags WHERE node = $1) t"
+                              " ORDER BY tag",
                               0, NULL);
     if (r == NULL)
         return NULL;

@@ -51,6 +51,12 @@ static const http_route_t routes[] = {
     { P, "/api/v2/torrents/setForceStart", qbit_torrents_set_force_start, QBIT_AUTH },
     { P, "/api/v2/torrents/addTags", qbit_torrents_add_tags, QBIT_AUTH },
     { P, "/api/v2/torrents/removeTags", qbit_torrents_remove_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/setDownloadLimit", qbit_torrents_set_download_limit, QBIT_AUTH },
+    { P, "/api/v2/torrents/setUploadLimit", qbit_torrents_set_upload_limit, QBIT_AUTH },
+    { GP, "/api/v2/torrents/downloadLimit", qbit_torrents_download_limit, QBIT_AUTH },
+    { GP, "/api/v2/torrents/uploadLimit", qbit_torrents_upload_limit, QBIT_AUTH },
+    { P, "/api/v2/torrents/createTags", qbit_torrents_create_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/deleteTags", qbit_torrents_delete_tags, QBIT_AUTH },
 };
 
 /* ------------------------------------------------------------ answers */

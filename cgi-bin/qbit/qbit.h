@@ -102,5 +102,11 @@ int qbit_torrents_decrease_prio(http_request_t *req, http_response_t *resp, void
 int qbit_torrents_set_force_start(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_add_tags(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_set_download_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_set_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_download_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_create_tags(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx);
 
 #endif
