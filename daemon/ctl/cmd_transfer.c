@@ -6,6 +6,7 @@
 
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/core/daemon.h"
+#include "daemon/ed2k/server.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/category.h"
 #include "daemon/transfer/dlattr.h"
@@ -415,6 +416,111 @@ cmd_rate_limits(void *ctx, json_object *args, json_object **result, mt_error_t *
     }
     ulq_apply_rate_limits(d->uploads);
     *result = target_json(&t);
+    return 0;
+}
+
+/* rename: {hash, name}: the name the download's file has (an active
+ * download completes under it; a finished one's file is renamed in its
+ * directory). The name is one file name: valid UTF-8, no '/' or '\\', no
+ * control characters, not "." or "..". */
+int
+cmd_rename(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    const char *name;
+    if (arg_target(d, args, &t, err) != 0 ||
+        ctl_arg_str(args, "name", true, &name, PF_MAX_NAME, err) != 0)
+        return -1;
+    if (!pf_name_is_valid(name) || strchr(name, '\\') != NULL) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "invalid name: one file name of 1 .. %d bytes of UTF-8, without '/', '\\' "
+                     "or control characters, not \".\" or \"..\"",
+                     PF_MAX_NAME);
+        return -1;
+    }
+    if (t.dl != NULL) {
+        if (dl_set_name(t.dl, name, err) != 0)
+            return -1;
+    } else if (fin_move(d->finished, t.fin, NULL, name, err) != 0) {
+        return -1;
+    }
+    *result = target_json(&t);
+    return 0;
+}
+
+/* set-location: {hash, location}: a directory inside incoming_dir or
+ * download_roots (created when missing; relative: under incoming_dir;
+ * MT_ERR_INVALID when it cannot be used). A finished download's file
+ * moves there now (MT_ERR_EXISTS, MT_ERR_IO when it cannot); an active
+ * one completes into it. The answer's save_path is the directory as
+ * kept. */
+int
+cmd_set_location(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    const char *location;
+    if (arg_target(d, args, &t, err) != 0 ||
+        ctl_arg_str(args, "location", true, &location, PF_MAX_PATH - 1, err) != 0)
+        return -1;
+    /* a directory that cannot be used is MT_ERR_INVALID, whatever the
+     * cause: the caller tells it from a file that could not be moved */
+    mt_error_t *e = NULL;
+    char *dir = cat_check_dir(d->categories, location, &e);
+    if (dir == NULL) {
+        mt_error_set(err, MT_ERR_INVALID, "location: %s", e->message);
+        mt_error_free(e);
+        return -1;
+    }
+    int rc = t.dl != NULL ? dl_set_save_path(t.dl, dir, err)
+                          : fin_move(d->finished, t.fin, dir, NULL, err);
+    if (rc != 0) {
+        free(dir);
+        return -1;
+    }
+    json_object *o = target_json(&t);
+    json_object_object_add(o, "save_path", json_object_new_string(dir)); /* as kept */
+    free(dir);
+    *result = o;
+    return 0;
+}
+
+/* recheck: {hash}: an active download's parts are verified again against
+ * their part hashes; a finished download's file is hashed again. */
+int
+cmd_recheck(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    if (t.dl != NULL)
+        dl_recheck(t.dl);
+    else if (fin_recheck(d->finished, t.fin, err) != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+/* reannounce: {hash}: an active download's sources are asked again now,
+ * and our server for more (within its pace); nothing for a finished one.
+ * The answer says whether the server was asked ("server": true). */
+int
+cmd_reannounce(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    bool server = false;
+    if (t.dl != NULL) {
+        dl_reannounce(t.dl);
+        server = srv_reannounce(d->server, pf_hash(dl_partfile(t.dl)));
+    }
+    json_object *o = target_json(&t);
+    json_object_object_add(o, "server", json_object_new_boolean(server));
+    *result = o;
     return 0;
 }
 

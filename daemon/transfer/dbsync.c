@@ -131,7 +131,8 @@ row_of(dbsync_t *s, const download_t *dl)
     partfile_t *pf = dl_partfile(dl);
     json_object *src = NULL;
     json_object_object_get_ex(j, "sources", &src);
-    const char *incoming = cat_incoming(s->d->categories, pf_category(pf));
+    const char *incoming = pf_save_path(pf) != NULL ? pf_save_path(pf)
+                                                    : cat_incoming(s->d->categories, pf_category(pf));
     json_object *r = json_object_new_object();
     json_object_object_add(r, "hash", json_object_new_string(jstr(j, "hash")));
     json_object_object_add(r, "name", json_object_new_string(pf_name(pf)));
@@ -191,7 +192,7 @@ row_of_finished(dbsync_t *s, const fin_rec_t *f)
     json_object_object_add(r, "completed_at", json_object_new_int64((int64_t)fin_completed_at(f)));
     json_object_object_add(r, "save_path", json_object_new_string(fin_save_path(f)));
     json_object_object_add(r, "content_path", json_object_new_string(fin_content_path(f)));
-    json_object_object_add(r, "error", NULL);
+    json_object_object_add(r, "error", opt_str(fin_error(f)));
     json_object_object_add(r, "added_by",
                            json_object_new_string(fin_added_by(f) != NULL ? fin_added_by(f) : ""));
     json_object_object_add(r, "added_via",

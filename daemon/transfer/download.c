@@ -264,6 +264,19 @@ incoming_of(const download_t *dl)
     muleteerd_t *d = dl->q->d;
     /* the category's incoming directory (made when the category was),
      * still inside incoming_dir or download_roots */
+    if (pf_save_path(dl->pf) != NULL) {
+        /* its own location (setLocation), checked again as a category's
+         * is: a link may have changed since */
+        mt_error_t *err = NULL;
+        char *dir = cat_check_dir(d->categories, pf_save_path(dl->pf), &err);
+        if (dir != NULL) {
+            free(dir);
+            return pf_save_path(dl->pf);
+        }
+        log_warn("download %s: %s; it completes into its category's directory", dl->hex,
+                 err->message);
+        mt_error_free(err);
+    }
     return cat_complete_dir(d->categories, pf_category(dl->pf));
 }
 
@@ -934,6 +947,57 @@ dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
         return -1;
     save_async(dl);
     return 0;
+}
+
+int
+dl_set_name(download_t *dl, const char *name, mt_error_t **err)
+{
+    if (dl->completing) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "the download is being moved into place");
+        return -1;
+    }
+    if (pf_set_name(dl->pf, name, err) != 0)
+        return -1;
+    log_info("download %s: renamed \"%s\"", dl->hex, name);
+    save_async(dl);
+    return 0;
+}
+
+int
+dl_set_save_path(download_t *dl, const char *dir, mt_error_t **err)
+{
+    if (dl->completing) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "the download is being moved into place");
+        return -1;
+    }
+    if (pf_set_save_path(dl->pf, dir, err) != 0)
+        return -1;
+    log_info("download %s: completes into %s", dl->hex, dir);
+    save_async(dl);
+    return 0;
+}
+
+void
+dl_recheck(download_t *dl)
+{
+    if (dl->completing || dl->deleted)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < dl->n_parts; i++) {
+        if (dl->parts[i].verifying || !pf_is_part_filled(dl->pf, i))
+            continue;
+        pf_unverify_part(dl->pf, i);
+        dl_schedule_verification(dl, i, false);
+        n += dl->parts[i].verifying;
+    }
+    log_info("download %s: re-checking %zu part(s)", dl->hex, n);
+    save_async(dl);
+}
+
+void
+dl_reannounce(download_t *dl)
+{
+    src_ask_again(dl);
 }
 
 int

@@ -47,6 +47,27 @@ pf_set_name(partfile_t *pf, const char *name, mt_error_t **err)
 }
 
 const char *
+pf_save_path(const partfile_t *pf)
+{
+    return pf->m->save_path;
+}
+
+int
+pf_set_save_path(partfile_t *pf, const char *dir, mt_error_t **err)
+{
+    if (dir != NULL &&
+        (dir[0] != '/' || strlen(dir) >= PF_MAX_PATH || !pf_text_ok(dir, strlen(dir), false))) {
+        mt_error_set(err, MT_ERR_INVALID, "invalid save path: an absolute path of UTF-8 text");
+        return -1;
+    }
+    char *copy = dir != NULL ? xstrdup(dir) : NULL;
+    free(pf->m->save_path);
+    pf->m->save_path = copy;
+    pf->dirty = true;
+    return 0;
+}
+
+const char *
 pf_data_path(const partfile_t *pf)
 {
     return pf->data_path;

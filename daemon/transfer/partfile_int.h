@@ -31,6 +31,7 @@ struct pf_meta {
     size_t n_parts;    /* ED2K parts */
     uint8_t *verified; /* n_parts flags; the phantom part is always set */
     char *category, *added_by, *added_via; /* NULL: none */
+    char *save_path; /* where it completes (setLocation); NULL: its category's */
     char download_id[DLA_ID_LEN + 1];      /* "": none yet */
     int priority;
     pf_state_t state;
