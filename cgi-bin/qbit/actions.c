@@ -776,3 +776,233 @@ qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx)
                            " AND name = $2) AND NOT EXISTS (SELECT 1 FROM downloads"
                            " WHERE node = $1 AND $2 = ANY (tags))");
 }
+
+/* ---------------------------------------------- rename, location, checks */
+
+/* one_hash: the download named by the required `hash`: 0 with md4 filled,
+ * or -1 after answering (400 missing, 404 not a hash of ours). */
+static int
+one_hash(http_request_t *req, http_response_t *resp, char md4[33])
+{
+    const char *h = qbit_param(req, resp, "hash");
+    if (h == NULL)
+        return -1;
+    if (strlen(h) > 40 || qbit_hash_parse(h, md4) != QBIT_HASH_OK) {
+        qbit_text(resp, 404, "Not Found");
+        return -1;
+    }
+    return 0;
+}
+
+/* trimmed: s without Qt's white space around it (a new string). */
+static char *
+trimmed(const char *s)
+{
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+        n--;
+    return xstrndup(s, n);
+}
+
+int
+qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    if (qbit_param(req, resp, "hash") == NULL)
+        return 0;
+    const char *nv = qbit_param(req, resp, "name");
+    if (nv == NULL)
+        return 0;
+    char *name = trimmed(nv);
+    if (*name == '\0') {
+        free(name);
+        return qbit_text(resp, 409, "Incorrect torrent name");
+    }
+    char md4[33];
+    if (one_hash(req, resp, md4) != 0) {
+        free(name);
+        return 0;
+    }
+    /* qBittorrent turns line breaks into spaces ("\r\n", "\r", "\n") */
+    char *o = name;
+    for (const char *c = name; *c != '\0'; c++) {
+        if (*c == '\r' && c[1] == '\n')
+            continue;
+        *o++ = *c == '\r' || *c == '\n' ? ' ' : *c;
+    }
+    *o = '\0';
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "hash", json_object_new_string(md4));
+    json_object_object_add(args, "name", json_object_new_string(name));
+    mt_error_t *err = NULL;
+    int rc = cgictl_call(q->env, resp, "rename", args, NULL, &err);
+    json_object_put(args);
+    if (rc == CGICTL_OK) {
+        const char *p[] = { md4, name };
+        cgidb_wait(q->env, ROW_WHERE "name = $3", p, 2);
+        qbit_text(resp, 200, NULL);
+    } else if (rc == CGICTL_REFUSED) {
+        if (err != NULL && err->code == MT_ERR_NOT_FOUND)
+            qbit_text(resp, 404, "Not Found");
+        else if (err != NULL && err->code == MT_ERR_INVALID)
+            qbit_text(resp, 409, "Incorrect torrent name");
+        else /* a finished file that cannot be renamed on disk */
+            qbit_text(resp, 409, err != NULL ? err->message : "Unable to rename");
+    }
+    mt_error_free(err);
+    free(name);
+    return 0;
+}
+
+typedef struct {
+    const char *location;
+    bool refused; /* the daemon found the location unusable: 409 */
+} location_t;
+
+static int
+each_location(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
+{
+    location_t *l = arg;
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "hash", json_object_new_string(md4));
+    json_object_object_add(args, "location", json_object_new_string(l->location));
+    json_object *res = NULL, *sp = NULL;
+    mt_error_t *err = NULL;
+    int rc = cgictl_call(q->env, resp, "set-location", args, &res, &err);
+    json_object_put(args);
+    if (rc == CGICTL_OK && json_object_object_get_ex(res, "save_path", &sp)) {
+        const char *p[] = { md4, json_object_get_string(sp) };
+        cgidb_wait(q->env, ROW_WHERE "save_path = $3", p, 2);
+    } else if (rc == CGICTL_REFUSED && err != NULL && err->code != MT_ERR_NOT_FOUND) {
+        log_info("setLocation %s: %s", md4, err->message);
+        /* the directory itself (outside incoming_dir and download_roots,
+         * not creatable) is qBittorrent's "Cannot make save path"; a file
+         * that could not be moved is only logged, as qBittorrent logs a
+         * failed move */
+        l->refused = err->code == MT_ERR_INVALID;
+    }
+    json_object_put(res);
+    mt_error_free(err);
+    if (rc == CGICTL_ANSWERED)
+        return rc;
+    return l->refused ? CGICTL_ANSWERED : rc;
+}
+
+int
+qbit_torrents_set_location(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *lv = qbit_param(req, resp, "location");
+    if (lv == NULL)
+        return 0;
+    char *loc = trimmed(lv);
+    if (*loc == '\0') {
+        free(loc);
+        return qbit_text(resp, 400, "Save path cannot be empty");
+    }
+    location_t l = { loc, false };
+    int rc = for_each_hash(ctx, req, resp, each_location, &l);
+    free(loc);
+    if (l.refused)
+        return qbit_text(resp, 409, "Cannot make save path");
+    if (rc != 0)
+        return 0;
+    return qbit_text(resp, 200, NULL);
+}
+
+int
+qbit_torrents_recheck(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return simple(req, resp, ctx, "recheck", NULL, NULL);
+}
+
+int
+qbit_torrents_reannounce(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return simple(req, resp, ctx, "reannounce", NULL, NULL);
+}
+
+/* torrents/filePrio: an eD2K download is one file, id 0. Priority 0 (do
+ * not download) pauses it; 1 (normal), 6 (high) and 7 (maximum) set its
+ * priority (normal, high, high) and resume it when it was paused. */
+int
+qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    if (qbit_param(req, resp, "hash") == NULL || qbit_param(req, resp, "id") == NULL)
+        return 0;
+    const char *pv = qbit_param(req, resp, "priority");
+    if (pv == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    long prio = strtol(pv, &end, 10);
+    if (errno != 0 || end == pv || *end != '\0')
+        return qbit_text(resp, 400, "Priority must be an integer");
+    if (prio != 0 && prio != 1 && prio != 6 && prio != 7)
+        return qbit_text(resp, 400, "Priority is not valid");
+    char md4[33];
+    if (one_hash(req, resp, md4) != 0)
+        return 0;
+    const char *params[] = { md4 };
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT state FROM downloads WHERE node = $1 AND hash = $2", 1,
+                              params);
+    if (r == NULL)
+        return 0;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return qbit_text(resp, 404, "Not Found");
+    }
+    char *state = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    char *ids = xstrdup(http_request_param(req, "id"));
+    int bad = 0;
+    /* an empty list is one empty id, which is not an integer */
+    for (char *id = ids; id != NULL && bad == 0;) {
+        char *bar = strchr(id, '|');
+        if (bar != NULL)
+            *bar = '\0';
+        errno = 0;
+        long n = strtol(id, &end, 10);
+        if (errno != 0 || end == id || *end != '\0')
+            bad = 400;
+        else if (n != 0)
+            bad = 409;
+        id = bar != NULL ? bar + 1 : NULL;
+    }
+    free(ids);
+    if (bad != 0) {
+        free(state);
+        return qbit_text(resp, bad, bad == 400 ? "File IDs must be integers" : "File ID is not valid");
+    }
+    bool finished = strcmp(state, "completed") == 0 || strcmp(state, "missing") == 0 ||
+                    strcmp(state, "checking") == 0 || strcmp(state, "error") == 0;
+    bool paused = strcmp(state, "paused") == 0;
+    free(state);
+    int rc = CGICTL_OK;
+    if (prio == 0) {
+        static const wait_t w = { ROW_WHERE "state NOT IN ('downloading', 'stalled', 'queued')",
+                                  { NULL, NULL }, 0 };
+        if (!finished)
+            rc = call_hash(q, resp, "pause", md4, NULL, &w);
+    } else {
+        json_object *extra = json_object_new_object();
+        json_object_object_add(extra, "priority", json_object_new_string(prio > 1 ? "high" : "normal"));
+        wait_t w = { ROW_WHERE "(priority = $3::int OR state = 'completed')",
+                     { prio > 1 ? "1" : "0" }, 1 };
+        rc = call_hash(q, resp, "priority", md4, extra, &w);
+        json_object_put(extra);
+        if (rc == CGICTL_OK && paused) {
+            static const wait_t rw = { ROW_WHERE "state NOT IN ('paused', 'stopped')",
+                                       { NULL, NULL }, 0 };
+            rc = call_hash(q, resp, "resume", md4, NULL, &rw);
+        }
+    }
+    if (rc == CGICTL_ANSWERED)
+        return 0;
+    return qbit_text(resp, 200, NULL);
+}

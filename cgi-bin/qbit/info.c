@@ -166,6 +166,9 @@ state_case(struct evbuffer *b)
            " coalesce(x.completed_at, now()) <= now() - x.seeding_time_limit * interval '1 minute')"
            " THEN CASE WHEN x.ul_speed > 0 THEN '%s' ELSE '%s' END",
         qbit_seed_state(false, true), qbit_seed_state(false, false));
+    /* a finished download being re-checked (qBittorrent's checkingUP) */
+    evbuffer_add_printf(b, " WHEN x.state = 'checking' AND x.completed_at IS NOT NULL"
+                           " THEN 'checkingUP'");
     evbuffer_add_printf(b, " WHEN x.force_start AND x.state IN ('downloading', 'stalled',"
                            " 'queued') THEN '%s'",
                         qbit_state("downloading", true));
@@ -549,6 +552,10 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
         { "done", DONE_EXPR },
         { "completed", "d.state = 'completed'" },
         { "complete_sources", "d.complete_sources" },
+        /* qBittorrent's file priorities: 0 (not downloaded) while paused
+         * or stopped, else 1, or 6 for a high priority download */
+        { "file_prio", "CASE WHEN d.state IN ('paused', 'stopped') THEN 0"
+                       " WHEN d.priority > 0 THEN 6 ELSE 1 END" },
     };
     PGresult *r = one_row(ctx, req, resp, file_cols, N_COLS(file_cols));
     if (r == NULL)
@@ -583,7 +590,8 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
         json_object_array_add(range, json_object_new_int64((size + QBIT_PIECE_SIZE - 1) /
                                                                QBIT_PIECE_SIZE - 1));
         json_object_object_add(e, "piece_range", range);
-        json_object_object_add(e, "priority", json_object_new_int(1));
+        json_object_object_add(e, "priority",
+                               json_object_get(json_object_object_get(row, "file_prio")));
         json_object_object_add(e, "progress", json_object_new_double(progress));
         json_object_object_add(e, "size", json_object_new_int64(size));
         json_object_array_add(arr, e);

@@ -57,6 +57,11 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/torrents/uploadLimit", qbit_torrents_upload_limit, QBIT_AUTH },
     { P, "/api/v2/torrents/createTags", qbit_torrents_create_tags, QBIT_AUTH },
     { P, "/api/v2/torrents/deleteTags", qbit_torrents_delete_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/rename", qbit_torrents_rename, QBIT_AUTH },
+    { P, "/api/v2/torrents/setLocation", qbit_torrents_set_location, QBIT_AUTH },
+    { P, "/api/v2/torrents/recheck", qbit_torrents_recheck, QBIT_AUTH },
+    { P, "/api/v2/torrents/reannounce", qbit_torrents_reannounce, QBIT_AUTH },
+    { P, "/api/v2/torrents/filePrio", qbit_torrents_file_prio, QBIT_AUTH },
 };
 
 /* ------------------------------------------------------------ answers */

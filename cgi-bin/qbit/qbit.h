@@ -108,5 +108,10 @@ int qbit_torrents_download_limit(http_request_t *req, http_response_t *resp, voi
 int qbit_torrents_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_create_tags(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_set_location(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_recheck(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_reannounce(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx);
 
 #endif
