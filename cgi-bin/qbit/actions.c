@@ -618,20 +618,6 @@ qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx)
 
 /* ---------------------------------------------------------- rate limits */
 
-/* rate_limit_param: qBittorrent's reading of `limit` (bytes/s): text it
- * cannot read is 0, and 0 or less means no limit; so does its int
- * maximum. 0 here is no limit. */
-static int64_t
-rate_limit_param(const char *v)
-{
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n <= 0 || n >= 2147483647LL)
-        return 0;
-    return n;
-}
-
 static int
 set_rate_limit(http_request_t *req, http_response_t *resp, void *ctx, const char *key)
 {
@@ -640,7 +626,7 @@ set_rate_limit(http_request_t *req, http_response_t *resp, void *ctx, const char
     const char *v = qbit_param(req, resp, "limit");
     if (v == NULL)
         return 0;
-    int64_t limit = rate_limit_param(v);
+    int64_t limit = qbit_rate_limit_parse(v);
     json_object *extra = json_object_new_object();
     json_object_object_add(extra, key, json_object_new_int64(limit));
     char ls[32];
@@ -794,18 +780,6 @@ one_hash(http_request_t *req, http_response_t *resp, char md4[33])
     return 0;
 }
 
-/* trimmed: s without Qt's white space around it (a new string). */
-static char *
-trimmed(const char *s)
-{
-    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
-        n--;
-    return xstrndup(s, n);
-}
-
 int
 qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -815,7 +789,7 @@ qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx)
     const char *nv = qbit_param(req, resp, "name");
     if (nv == NULL)
         return 0;
-    char *name = trimmed(nv);
+    char *name = qbit_torrent_name(nv);
     if (*name == '\0') {
         free(name);
         return qbit_text(resp, 409, "Incorrect torrent name");
@@ -825,14 +799,6 @@ qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx)
         free(name);
         return 0;
     }
-    /* qBittorrent turns line breaks into spaces ("\r\n", "\r", "\n") */
-    char *o = name;
-    for (const char *c = name; *c != '\0'; c++) {
-        if (*c == '\r' && c[1] == '\n')
-            continue;
-        *o++ = *c == '\r' || *c == '\n' ? ' ' : *c;
-    }
-    *o = '\0';
     json_object *args = json_object_new_object();
     json_object_object_add(args, "hash", json_object_new_string(md4));
     json_object_object_add(args, "name", json_object_new_string(name));
@@ -898,7 +864,7 @@ qbit_torrents_set_location(http_request_t *req, http_response_t *resp, void *ctx
     const char *lv = qbit_param(req, resp, "location");
     if (lv == NULL)
         return 0;
-    char *loc = trimmed(lv);
+    char *loc = qbit_trimmed(lv);
     if (*loc == '\0') {
         free(loc);
         return qbit_text(resp, 400, "Save path cannot be empty");
@@ -937,12 +903,11 @@ qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx)
     const char *pv = qbit_param(req, resp, "priority");
     if (pv == NULL)
         return 0;
-    char *end;
-    errno = 0;
-    long prio = strtol(pv, &end, 10);
-    if (errno != 0 || end == pv || *end != '\0')
+    int prio;
+    int pr = qbit_file_prio_parse(pv, &prio);
+    if (pr == -1)
         return qbit_text(resp, 400, "Priority must be an integer");
-    if (prio != 0 && prio != 1 && prio != 6 && prio != 7)
+    if (pr != 0)
         return qbit_text(resp, 400, "Priority is not valid");
     char md4[33];
     if (one_hash(req, resp, md4) != 0)
@@ -959,22 +924,7 @@ qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx)
     }
     char *state = xstrdup(PQgetvalue(r, 0, 0));
     PQclear(r);
-    char *ids = xstrdup(http_request_param(req, "id"));
-    int bad = 0;
-    /* an empty list is one empty id, which is not an integer */
-    for (char *id = ids; id != NULL && bad == 0;) {
-        char *bar = strchr(id, '|');
-        if (bar != NULL)
-            *bar = '\0';
-        errno = 0;
-        long n = strtol(id, &end, 10);
-        if (errno != 0 || end == id || *end != '\0')
-            bad = 400;
-        else if (n != 0)
-            bad = 409;
-        id = bar != NULL ? bar + 1 : NULL;
-    }
-    free(ids);
+    int bad = qbit_file_ids_check(http_request_param(req, "id"));
     if (bad != 0) {
         free(state);
         return qbit_text(resp, bad, bad == 400 ? "File IDs must be integers" : "File ID is not valid");
