@@ -34,6 +34,7 @@ check "amuled shares the file" eval 'amule_share SEED "$T/$FILE"'
 # ---- Muleteer through run.sh ----
 VAR="$T/var"
 mkdir -p "$VAR" "$VAR/roots/movies"
+chown_service "$VAR/roots" "$VAR/roots/movies" 2>/dev/null || true
 PASS="act-pass-$RANDOM$RANDOM"
 cat >"$VAR/muleteer.conf" <<EOF
 node_name = actions-node
@@ -144,9 +145,162 @@ URATE=$(awk -v a="$d0" -v b="$d1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%d", (b
 diag "with up_limit $LIMIT B/s: the second muleteerd got $URATE B/s over 15 s"
 check "Muleteer's upload of the file stays near its limit (0.3x to 1.25x)" \
   eval '[ "$URATE" -le $((LIMIT * 5 / 4)) ] && [ "$URATE" -ge $((LIMIT * 3 / 10)) ]'
+req POST torrents/setUploadLimit --data-urlencode "hashes=$H" --data-urlencode limit=0
+check "setUploadLimit 0 lifts it" is 200 ""
+bdone() { [ -f "$T/b/incoming/$FILE" ]; }
+# what is left (about 5 MB) would take about 100 s at the limit
+check "without the upload limit the second muleteerd completes within 20 s" eventually 20 bdone
+check "and gets the file byte for byte" cmp -s "$T/b/incoming/$FILE" "$T/$FILE"
 kill -TERM "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
 
-#@ROUTES@
+# ================================================================== tags
+req POST torrents/createTags --data-urlencode "tags=alpha, beta,,gamma"
+check "createTags: 200, empty" is 200 ""
+req GET torrents/tags
+check "tags lists the created tags, sorted" jqt '. == ["alpha","beta","gamma"]'
+check "the tag list is kept in \$state_dir/tags.json" eval 'jq -e ". == [\"alpha\",\"beta\",\"gamma\"]" "$VAR/tags.json" >/dev/null'
+check "and mirrored to the tags table" sql_is "SELECT string_agg(name, ',' ORDER BY name) FROM tags" "alpha,beta,gamma"
+req POST torrents/createTags -d ''
+check "createTags without tags: 400" eval '[ "$CODE" = 400 ]'
+req POST torrents/createTags --data-urlencode $'tags=bad\001tag'
+check "createTags ignores a tag it cannot take (200)" is 200 ""
+req POST torrents/addTags --data-urlencode "hashes=$H" --data-urlencode "tags=beta,delta"
+req GET torrents/tags
+check "tags: the created ones and those in use" jqt '. == ["alpha","beta","delta","gamma"]'
+req POST torrents/deleteTags --data-urlencode "tags=beta"
+check "deleteTags: 200, empty" is 200 ""
+req GET torrents/tags
+check "deleteTags removes it from the list" jqt '. == ["alpha","delta","gamma"]'
+req GET "torrents/info?hashes=$H"
+check "and from the download that had it" jqt '.[0].tags == "delta"'
+req POST torrents/deleteTags --data-urlencode "tags=delta"
+req GET torrents/tags
+check "a tag only in use goes with deleteTags too" jqt '. == ["alpha","gamma"]'
+
+# ======================================================= rename (finished)
+req POST torrents/rename --data-urlencode "hash=$H" --data-urlencode "name=  renamed.bin  "
+check "rename: 200, empty" is 200 ""
+check "the finished file is renamed on disk, in its directory" \
+  eval '[ ! -e "$VAR/incoming/$FILE" ] && cmp -s "$VAR/incoming/renamed.bin" "$T/$FILE"'
+req GET "torrents/info?hashes=$H"
+check "info: the new name and content_path" \
+  jqt --arg p "$VAR/incoming/renamed.bin" '.[0].name == "renamed.bin" and .[0].content_path == $p'
+req POST torrents/rename --data-urlencode "hash=$H" --data-urlencode "name=   "
+check "rename to an empty name: 409 Incorrect torrent name" is 409 "Incorrect torrent name"
+req POST torrents/rename --data-urlencode "hash=$H" --data-urlencode "name=sub/dir.bin"
+check "rename with a path separator: 409 Incorrect torrent name" is 409 "Incorrect torrent name"
+req POST torrents/rename --data-urlencode "hash=$H" --data-urlencode $'name=bad\xffutf8'
+# (a parameter that is not strict UTF-8 is 400 on every route: qbittorrent-api.md)
+check "rename with invalid UTF-8: refused (400 Bad Request)" is 400 "Bad Request"
+req POST torrents/rename --data-urlencode "hash=$H" --data-urlencode $'name=tab\tin'
+check "rename with a control character: 409 Incorrect torrent name" is 409 "Incorrect torrent name"
+req POST torrents/rename --data-urlencode "hash=0123456789abcdef0123456789abcdef01234567" --data-urlencode "name=x"
+check "rename of an unknown hash: 404 Not Found" is 404 "Not Found"
+req POST torrents/rename --data-urlencode "hash=$H"
+check "rename without a name: 400" eval '[ "$CODE" = 400 ]'
+check "the file is still where the good rename put it" cmp -s "$VAR/incoming/renamed.bin" "$T/$FILE"
+
+# ================================================== setLocation (finished)
+req POST torrents/setLocation --data-urlencode "hashes=$H" --data-urlencode "location=$VAR/roots/movies/new"
+check "setLocation inside download_roots: 200, empty" is 200 ""
+check "the file moved into that directory (created)" \
+  eval '[ ! -e "$VAR/incoming/renamed.bin" ] && cmp -s "$VAR/roots/movies/new/renamed.bin" "$T/$FILE"'
+req GET "torrents/info?hashes=$H"
+check "info: save_path and content_path follow" \
+  jqt --arg d "$VAR/roots/movies/new" '.[0].save_path == $d and .[0].content_path == ($d + "/renamed.bin")'
+req POST torrents/setLocation --data-urlencode "hashes=$H" --data-urlencode "location=$T/elsewhere"
+check "setLocation outside incoming_dir and download_roots: 409 Cannot make save path" is 409 "Cannot make save path"
+check "nothing was made outside" [ ! -e "$T/elsewhere" ]
+req POST torrents/setLocation --data-urlencode "hashes=$H" --data-urlencode "location=  "
+check "setLocation to an empty path: 400 Save path cannot be empty" is 400 "Save path cannot be empty"
+req POST torrents/setLocation --data-urlencode "hashes=$H"
+check "setLocation without location: 400" eval '[ "$CODE" = 400 ]'
+reshared() { "$CLI" --socket "$SOCK" --json shared 2>/dev/null | grep -qF "$VAR/roots/movies/new/renamed.bin"; }
+check "the moved file is shared from its new place" eventually 30 reshared
+
+# ==================================================== recheck (finished)
+FPATH="$VAR/roots/movies/new/renamed.bin"
+state_is() { req GET "torrents/info?hashes=$H"; jqt --arg s "$1" '.[0].state == $s'; }
+seeding() { req GET "torrents/info?hashes=$H"; jqt '.[0].state | test("UP$") and (test("checking") | not)'; }
+req POST torrents/recheck --data-urlencode "hashes=$H"
+check "recheck: 200, empty" is 200 ""
+check "after the re-check of the intact file it is seeding again" eventually 20 seeding
+printf 'X' | dd of="$FPATH" bs=1 seek=1000 conv=notrunc status=none
+req POST torrents/recheck --data-urlencode "hashes=$H"
+check "a re-check of a damaged file puts it in the error state" eventually 20 state_is error
+check "its comment says why" jqt '.[0].comment | test("does not match")'
+cp "$T/$FILE" "$FPATH"
+req POST torrents/recheck --data-urlencode "hashes=$H"
+check "repaired, a re-check makes it seed again" eventually 20 seeding
+
+# ============================ recheck of an active download's verified part
+FILE2="parts-$$.bin"
+head -c 12000000 /dev/urandom >"$T/$FILE2"   # 2 parts
+check "amuled shares a second file" eval 'amule_share SEED "$T/$FILE2"'
+MD42=$(rhash --printf '%{ed2k}' "$T/$FILE2")
+H2=${MD42}00000000
+req POST torrents/add --data-urlencode "urls=ed2k://|file|$FILE2|12000000|$MD42|/|sources,127.0.0.1:$SEEDP|/"
+check "a two-part download is added" is 200 Ok.
+req POST torrents/setDownloadLimit --data-urlencode "hashes=$H2" --data-urlencode limit=200000
+part0() { grep -q "download $MD42: part 0 verified" "$VAR/log/muleteerd.log"; }
+check "its first part is verified" eventually 150 part0
+req POST torrents/setDownloadLimit --data-urlencode "hashes=$H2" --data-urlencode limit=4096
+# damage the verified part on disk, as a failing disk would
+printf 'XYZ' | dd of="$VAR/temp/$MD42.part" bs=1 seek=5000 conv=notrunc status=none
+req POST torrents/recheck --data-urlencode "hashes=$H2"
+check "recheck of the active download: 200" is 200 ""
+caught() { grep -q "download $MD42: part 0 is corrupt; downloading it again" "$VAR/log/muleteerd.log"; }
+check "the re-check reads the part again and finds the damage" eventually 30 caught
+req POST torrents/setDownloadLimit --data-urlencode "hashes=$H2" --data-urlencode limit=0
+complete2() { [ -f "$VAR/incoming/$FILE2" ]; }
+check "the part is downloaded again and the download completes" eventually 180 complete2
+check "the completed file is amuled's, byte for byte" cmp -s "$VAR/incoming/$FILE2" "$T/$FILE2"
+
+# ======================================== an active download: filePrio, reannounce
+GHOST=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+G=${GHOST}00000000
+req POST torrents/add --data-urlencode "urls=ed2k://|file|ghost.bin|1000000|$GHOST|/"
+check "a download nobody has is added" is 200 Ok.
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=0 --data-urlencode priority=0
+check "filePrio 0: 200" is 200 ""
+req GET "torrents/info?hashes=$G"
+check "priority 0 (do not download) pauses it" jqt '.[0].state == "stoppedDL" or .[0].state == "pausedDL"'
+req GET "torrents/files?hash=$G"
+check "files: priority 0 while paused" jqt '.[0].priority == 0'
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=0 --data-urlencode priority=6
+check "filePrio 6: 200" is 200 ""
+req GET "torrents/info?hashes=$G"
+check "priority 6 resumes it" jqt '.[0].state != "stoppedDL" and .[0].state != "pausedDL"'
+req GET "torrents/files?hash=$G"
+check "files: priority 6 (a high priority download)" jqt '.[0].priority == 6'
+check "the download's priority is high" sql_is "SELECT priority FROM downloads WHERE hash = '$GHOST'" 1
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=0 --data-urlencode priority=1
+check "filePrio 1 makes it normal again" eval 'is 200 "" && sql_is "SELECT priority FROM downloads WHERE hash = '"'$GHOST'"'" 0'
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=1 --data-urlencode priority=1
+check "filePrio of file 1: 409 File ID is not valid" is 409 "File ID is not valid"
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode "id=0|x" --data-urlencode priority=1
+check "filePrio of a non-integer id: 400 File IDs must be integers" is 400 "File IDs must be integers"
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=0 --data-urlencode priority=3
+check "filePrio 3: 400 Priority is not valid" is 400 "Priority is not valid"
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=0 --data-urlencode priority=high
+check "filePrio with a word: 400 Priority must be an integer" is 400 "Priority must be an integer"
+req POST torrents/filePrio --data-urlencode "hash=0123456789abcdef0123456789abcdef01234567" --data-urlencode id=0 --data-urlencode priority=1
+check "filePrio of an unknown hash: 404 Not Found" is 404 "Not Found"
+req POST torrents/filePrio --data-urlencode "hash=$G" --data-urlencode id=0
+check "filePrio without priority: 400" eval '[ "$CODE" = 400 ]'
+
+asked() { grep -c "getsources conn=[0-9]* id=[0-9]* hash=$GHOST" "$T/server.log"; }
+first_ask() { [ "$(asked)" -ge 1 ]; }
+check "the server was asked for the new download's sources" eventually 60 first_ask
+before=$(asked)
+req POST torrents/reannounce --data-urlencode "hashes=$G"
+check "reannounce: 200, empty" is 200 ""
+asked_again() { [ "$(asked)" -gt "$before" ]; }
+check "reannounce asks the server again at once (not 800 s later)" eventually 10 asked_again
+req POST torrents/reannounce --data-urlencode "hashes=$H|$G"
+check "reannounce of a finished one with it: 200" is 200 ""
+req POST torrents/recheck --data-urlencode "hashes=$G"
+check "recheck of a download without data: 200" is 200 ""
 
 # ---- the end: no sanitizer reports ----
 bad=$(grep -rlE "AddressSanitizer|LeakSanitizer|runtime error:" "$VAR/log" "$T/b/stderr" 2>/dev/null || true)
