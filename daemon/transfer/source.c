@@ -209,6 +209,8 @@ src_free(dl_source_t *s)
                                                              .ip = peer_ip(s->peer),
                                                              .port = peer_port(s->peer) });
     release_parts(s);
+    if (s->state == SRC_DOWNLOADING)
+        peer_set_read_limit(s->peer, 0); /* its share of dl's limit goes with it */
     src_uncount(s);
     src_drop_blocks(s);
     if (dl->hashset_asker == s)
