@@ -1,7 +1,10 @@
 /* actions.c: the mutating routes of /api/v2 (add, delete, pause/resume,
- * categories, share limits, priorities, force start, tags). Each checks
- * its parameters the way qBittorrent does and sends control commands to
- * the daemon; unknown hashes are a silent no-op, as in qBittorrent. */
+ * categories, share and rate limits, priorities, force start, tags and
+ * the tag list, rename, location, re-check, reannounce, file priority),
+ * and the rate-limit reads that go with them. Each checks its parameters
+ * the way qBittorrent does and sends control commands to the daemon; as in
+ * qBittorrent, unknown hashes in `hashes` are a silent no-op, while the
+ * routes taking one `hash` answer 404 for it. */
 #include "config.h"
 
 #include <errno.h>
