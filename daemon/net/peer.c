@@ -665,11 +665,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
         peer_close(p, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
+static void apply_own_limits(peer_t *p);
+
 static void
 setup_bev(peer_t *p, struct bufferevent *bev)
 {
     p->bev = bev;
     bufferevent_add_to_rate_limit_group(bev, p->mgr->limits);
+    apply_own_limits(p); /* limits given while it had no connection */
     bufferevent_setcb(bev, on_read, on_write, on_event, p);
     /* The write callback fires when the output drops below 32 KiB, so the
      * upload side can top it up. */
@@ -804,8 +807,10 @@ static void
 apply_own_limits(peer_t *p)
 {
     if (p->bev == NULL)
-        return;
+        return; /* applied when it connects (setup_bev) */
     if (p->read_limit == 0 && p->write_limit == 0) {
+        if (p->own_cfg == NULL)
+            return;
         bufferevent_set_rate_limit(p->bev, NULL);
         ev_token_bucket_cfg_free(p->own_cfg);
         p->own_cfg = NULL;
