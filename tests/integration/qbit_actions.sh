@@ -242,6 +242,11 @@ H2=${MD42}00000000
 req POST torrents/add --data-urlencode "urls=ed2k://|file|$FILE2|12000000|$MD42|/|sources,127.0.0.1:$SEEDP|/"
 check "a two-part download is added" is 200 Ok.
 req POST torrents/setDownloadLimit --data-urlencode "hashes=$H2" --data-urlencode limit=200000
+req POST torrents/setLocation --data-urlencode "hashes=$H2" --data-urlencode "location=$VAR/roots/movies/active"
+check "setLocation of an active download: 200" is 200 ""
+req GET "torrents/info?hashes=$H2"
+check "info: its save_path is the new location before it completes" \
+  jqt --arg d "$VAR/roots/movies/active" '.[0].save_path == $d and .[0].progress < 1'
 part0() { grep -q "download $MD42: part 0 verified" "$VAR/log/muleteerd.log"; }
 check "its first part is verified" eventually 150 part0
 req POST torrents/setDownloadLimit --data-urlencode "hashes=$H2" --data-urlencode limit=4096
@@ -252,9 +257,9 @@ check "recheck of the active download: 200" is 200 ""
 caught() { grep -q "download $MD42: part 0 is corrupt; downloading it again" "$VAR/log/muleteerd.log"; }
 check "the re-check reads the part again and finds the damage" eventually 30 caught
 req POST torrents/setDownloadLimit --data-urlencode "hashes=$H2" --data-urlencode limit=0
-complete2() { [ -f "$VAR/incoming/$FILE2" ]; }
-check "the part is downloaded again and the download completes" eventually 180 complete2
-check "the completed file is amuled's, byte for byte" cmp -s "$VAR/incoming/$FILE2" "$T/$FILE2"
+complete2() { [ -f "$VAR/roots/movies/active/$FILE2" ]; }
+check "the part is downloaded again and the download completes, into the location set" eventually 180 complete2
+check "the completed file is amuled's, byte for byte" cmp -s "$VAR/roots/movies/active/$FILE2" "$T/$FILE2"
 
 # ======================================== an active download: filePrio, reannounce
 GHOST=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
