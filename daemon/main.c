@@ -37,6 +37,7 @@
 #include "daemon/store/db_worker.h"
 #include "daemon/store/history.h"
 #include "daemon/transfer/category.h"
+#include "daemon/transfer/taglist.h"
 #include "daemon/transfer/dbsync.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
@@ -65,6 +66,14 @@ static const ctlsrv_command_t commands[] = {
     { "tags-remove", cmd_tags_remove, "remove tags from a download (all without tags): {hash, tags}" },
     { "share-limits", cmd_share_limits, "set a download's share limits (-2 global, -1 unlimited): {hash, ratio_limit, seeding_time_limit}" },
     { "force-start", cmd_force_start, "set or clear force start (true also resumes): {hash, value}" },
+    { "tags", cmd_tags, "the node's tag list (qBittorrent's createTags / deleteTags)" },
+    { "tag-create", cmd_tag_create, "add tags to the node's tag list: {tags: [..] or \"a,b\"}" },
+    { "tag-delete", cmd_tag_delete, "remove tags from the node's tag list and from every download: {tags}" },
+    { "rename", cmd_rename, "rename a download's file (a finished one on disk, in its directory): {hash, name}" },
+    { "set-location", cmd_set_location, "move a finished download's file, or set where an active one completes (inside incoming_dir or download_roots): {hash, location}" },
+    { "recheck", cmd_recheck, "verify a download's parts again (a finished file is hashed again): {hash}" },
+    { "reannounce", cmd_reannounce, "ask a download's sources, and the server, for sources now: {hash}" },
+    { "rate-limits", cmd_rate_limits, "set a download's own rate limits in bytes/s (0: none): {hash, dl_limit, up_limit}" },
     { "shared", cmd_shared, "list the shared files" },
     { "rescan", cmd_rescan, "scan the shared directories again" },
     { "uploads", cmd_uploads, "upload slots and queue" },
@@ -132,6 +141,7 @@ job_transfers(void *ctx)
     dbs_tick(d->dbsync);
     hist_tick(d->history);
     cat_tick(d->categories);
+    tagl_tick(d->tags);
     fin_tick(d->finished);
     srv_tick(d->server);
     dlq_tick(d->downloads);
@@ -499,6 +509,7 @@ main(int argc, char **argv)
     d.dbsync = dbs_new(&d);
     d.history = hist_new(&d);
     d.categories = cat_new(&d);
+    d.tags = tagl_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0)
@@ -543,6 +554,7 @@ out:
     dbs_free(d.dbsync);
     hist_free(d.history);
     cat_free(d.categories);
+    tagl_free(d.tags);
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     finished_free(d.finished); /* saves changed counters */

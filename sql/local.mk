@@ -14,6 +14,7 @@ MIGRATIONS = \
 	sql/012_history_download_id.sql \
 	sql/013_download_btih.sql \
 	sql/014_natural_sort.sql \
-	sql/015_share_stopped.sql
+	sql/015_share_stopped.sql \
+	sql/016_download_limits_tags.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -1,7 +1,10 @@
 /* actions.c: the mutating routes of /api/v2 (add, delete, pause/resume,
- * categories, share limits, priorities, force start, tags). Each checks
- * its parameters the way qBittorrent does and sends control commands to
- * the daemon; unknown hashes are a silent no-op, as in qBittorrent. */
+ * categories, share and rate limits, priorities, force start, tags and
+ * the tag list, rename, location, re-check, reannounce, file priority),
+ * and the rate-limit reads that go with them. Each checks its parameters
+ * the way qBittorrent does and sends control commands to the daemon; as in
+ * qBittorrent, unknown hashes in `hashes` are a silent no-op, while the
+ * routes taking one `hash` answer 404 for it. */
 #include "config.h"
 
 #include <errno.h>
@@ -622,4 +625,354 @@ int
 qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx)
 {
     return tags_route(req, resp, ctx, false);
+}
+
+/* ---------------------------------------------------------- rate limits */
+
+static int
+set_rate_limit(http_request_t *req, http_response_t *resp, void *ctx, const char *key)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *v = qbit_param(req, resp, "limit");
+    if (v == NULL)
+        return 0;
+    int64_t limit = qbit_rate_limit_parse(v);
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, key, json_object_new_int64(limit));
+    char ls[32];
+    snprintf(ls, sizeof ls, "%lld", (long long)limit);
+    wait_t w = { strcmp(key, "dl_limit") == 0 ? ROW_WHERE "dl_limit = $3::bigint"
+                                              : ROW_WHERE "up_limit = $3::bigint",
+                 { ls }, 1 };
+    return simple(req, resp, ctx, "rate-limits", extra, &w);
+}
+
+int
+qbit_torrents_set_download_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return set_rate_limit(req, resp, ctx, "dl_limit");
+}
+
+int
+qbit_torrents_set_upload_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return set_rate_limit(req, resp, ctx, "up_limit");
+}
+
+/* rate_limits: {"<hash as given>": limit} for each hash of `hashes`, as
+ * qBittorrent answers: the limit in bytes/s, 0 for none, -1 for a hash it
+ * does not know. */
+static int
+rate_limits(http_request_t *req, http_response_t *resp, void *ctx, const char *column)
+{
+    qbit_t *q = ctx;
+    const char *v = qbit_param(req, resp, "hashes");
+    if (v == NULL)
+        return 0;
+    char *sql = xasprintf("SELECT %s FROM downloads WHERE node = $1 AND hash = $2", column);
+    json_object *o = json_object_new_object();
+    char *copy = xstrdup(v);
+    char *save = NULL;
+    int rc = 0;
+    for (char *id = strtok_r(copy, "|", &save); id != NULL; id = strtok_r(NULL, "|", &save)) {
+        int64_t limit = -1;
+        char md4[33];
+        int found = strlen(id) <= 40 ? qbit_hash_lookup(q, resp, id, md4) : 0;
+        if (found < 0) {
+            rc = -1;
+            break;
+        }
+        if (found > 0) {
+            const char *p[] = { md4 };
+            PGresult *r = cgidb_query(q->env, resp, sql, 1, p);
+            if (r == NULL) {
+                rc = -1;
+                break;
+            }
+            if (PQntuples(r) > 0)
+                limit = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
+        json_object_object_add(o, id, json_object_new_int64(limit));
+    }
+    if (rc == 0)
+        qbit_json(resp, o);
+    json_object_put(o);
+    free(copy);
+    free(sql);
+    return 0;
+}
+
+int
+qbit_torrents_download_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return rate_limits(req, resp, ctx, "dl_limit");
+}
+
+int
+qbit_torrents_upload_limit(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return rate_limits(req, resp, ctx, "up_limit");
+}
+
+/* ------------------------------------------------------------ tag list */
+
+/* tag_list_change: each tag of the required `tags` (comma-separated,
+ * trimmed, empty ones skipped) sent to the daemon with cmd, waiting for
+ * the tags table (and the downloads) to show it; qBittorrent ignores a
+ * tag it cannot take and answers 200 regardless. */
+static int
+tag_list_change(http_request_t *req, http_response_t *resp, void *ctx, const char *cmd,
+                const char *wait_sql)
+{
+    qbit_t *q = ctx;
+    const char *tv = qbit_param(req, resp, "tags");
+    if (tv == NULL)
+        return 0;
+    char *copy = xstrdup(tv);
+    char *save = NULL;
+    for (char *one = strtok_r(copy, ",", &save); one != NULL; one = strtok_r(NULL, ",", &save)) {
+        char *buf = NULL;
+        const char *tag[1];
+        int n = qbit_tags_parse(one, &buf, tag, 1);
+        if (n == 1) {
+            json_object *args = json_object_new_object();
+            json_object *arr = json_object_new_array();
+            json_object_array_add(arr, json_object_new_string(tag[0]));
+            json_object_object_add(args, "tags", arr);
+            mt_error_t *err = NULL;
+            int rc = cgictl_call(q->env, resp, cmd, args, NULL, &err);
+            json_object_put(args);
+            if (rc == CGICTL_ANSWERED) {
+                free(buf);
+                free(copy);
+                return 0;
+            }
+            if (rc == CGICTL_OK) {
+                const char *p[] = { tag[0] };
+                cgidb_wait(q->env, wait_sql, p, 1);
+            } else {
+                log_info("%s %s: %s", cmd, tag[0], err != NULL ? err->message : "refused");
+            }
+            mt_error_free(err);
+        }
+        free(buf);
+    }
+    free(copy);
+    return qbit_text(resp, 200, NULL);
+}
+
+int
+qbit_torrents_create_tags(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return tag_list_change(req, resp, ctx, "tag-create",
+                           "SELECT 1 FROM tags WHERE node = $1 AND name = $2");
+}
+
+int
+qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return tag_list_change(req, resp, ctx, "tag-delete",
+                           "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM tags WHERE node = $1"
+                           " AND name = $2) AND NOT EXISTS (SELECT 1 FROM downloads"
+                           " WHERE node = $1 AND $2 = ANY (tags))");
+}
+
+/* ---------------------------------------------- rename, location, checks */
+
+/* one_hash: the download named by the required `hash` (its btih, padded
+ * or bare MD4): 0 with md4 filled, or -1 after answering (400 missing,
+ * 404 not a hash of ours, 503). */
+static int
+one_hash(qbit_t *q, http_request_t *req, http_response_t *resp, char md4[33])
+{
+    const char *h = qbit_param(req, resp, "hash");
+    if (h == NULL)
+        return -1;
+    int found = strlen(h) > 40 ? 0 : qbit_hash_lookup(q, resp, h, md4);
+    if (found < 0)
+        return -1;
+    if (found == 0) {
+        qbit_text(resp, 404, "Not Found");
+        return -1;
+    }
+    return 0;
+}
+
+int
+qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    if (qbit_param(req, resp, "hash") == NULL)
+        return 0;
+    const char *nv = qbit_param(req, resp, "name");
+    if (nv == NULL)
+        return 0;
+    char *name = qbit_torrent_name(nv);
+    if (*name == '\0') {
+        free(name);
+        return qbit_text(resp, 409, "Incorrect torrent name");
+    }
+    char md4[33];
+    if (one_hash(q, req, resp, md4) != 0) {
+        free(name);
+        return 0;
+    }
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "hash", json_object_new_string(md4));
+    json_object_object_add(args, "name", json_object_new_string(name));
+    mt_error_t *err = NULL;
+    int rc = cgictl_call(q->env, resp, "rename", args, NULL, &err);
+    json_object_put(args);
+    if (rc == CGICTL_OK) {
+        const char *p[] = { md4, name };
+        cgidb_wait(q->env, ROW_WHERE "name = $3", p, 2);
+        qbit_text(resp, 200, NULL);
+    } else if (rc == CGICTL_REFUSED) {
+        if (err != NULL && err->code == MT_ERR_NOT_FOUND)
+            qbit_text(resp, 404, "Not Found");
+        else if (err != NULL && err->code == MT_ERR_INVALID)
+            qbit_text(resp, 409, "Incorrect torrent name");
+        else /* a finished file that cannot be renamed on disk */
+            qbit_text(resp, 409, err != NULL ? err->message : "Unable to rename");
+    }
+    mt_error_free(err);
+    free(name);
+    return 0;
+}
+
+typedef struct {
+    const char *location;
+    bool refused; /* the daemon found the location unusable: 409 */
+} location_t;
+
+static int
+each_location(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
+{
+    location_t *l = arg;
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "hash", json_object_new_string(md4));
+    json_object_object_add(args, "location", json_object_new_string(l->location));
+    json_object *res = NULL, *sp = NULL;
+    mt_error_t *err = NULL;
+    int rc = cgictl_call(q->env, resp, "set-location", args, &res, &err);
+    json_object_put(args);
+    if (rc == CGICTL_OK && json_object_object_get_ex(res, "save_path", &sp)) {
+        const char *p[] = { md4, json_object_get_string(sp) };
+        cgidb_wait(q->env, ROW_WHERE "save_path = $3", p, 2);
+    } else if (rc == CGICTL_REFUSED && err != NULL && err->code != MT_ERR_NOT_FOUND) {
+        log_info("setLocation %s: %s", md4, err->message);
+        /* the directory itself (outside incoming_dir and download_roots,
+         * not creatable) is qBittorrent's "Cannot make save path"; a file
+         * that could not be moved is only logged, as qBittorrent logs a
+         * failed move */
+        l->refused = err->code == MT_ERR_INVALID;
+    }
+    json_object_put(res);
+    mt_error_free(err);
+    if (rc == CGICTL_ANSWERED)
+        return rc;
+    return l->refused ? CGICTL_ANSWERED : rc;
+}
+
+int
+qbit_torrents_set_location(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    if (qbit_param(req, resp, "hashes") == NULL)
+        return 0;
+    const char *lv = qbit_param(req, resp, "location");
+    if (lv == NULL)
+        return 0;
+    char *loc = qbit_trimmed(lv);
+    if (*loc == '\0') {
+        free(loc);
+        return qbit_text(resp, 400, "Save path cannot be empty");
+    }
+    location_t l = { loc, false };
+    int rc = for_each_hash(ctx, req, resp, each_location, &l);
+    free(loc);
+    if (l.refused)
+        return qbit_text(resp, 409, "Cannot make save path");
+    if (rc != 0)
+        return 0;
+    return qbit_text(resp, 200, NULL);
+}
+
+int
+qbit_torrents_recheck(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return simple(req, resp, ctx, "recheck", NULL, NULL);
+}
+
+int
+qbit_torrents_reannounce(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return simple(req, resp, ctx, "reannounce", NULL, NULL);
+}
+
+/* torrents/filePrio: an eD2K download is one file, id 0. Priority 0 (do
+ * not download) pauses it; 1 (normal), 6 (high) and 7 (maximum) set its
+ * priority (normal, high, high) and resume it when it was paused. */
+int
+qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    if (qbit_param(req, resp, "hash") == NULL || qbit_param(req, resp, "id") == NULL)
+        return 0;
+    const char *pv = qbit_param(req, resp, "priority");
+    if (pv == NULL)
+        return 0;
+    int prio;
+    int pr = qbit_file_prio_parse(pv, &prio);
+    if (pr == -1)
+        return qbit_text(resp, 400, "Priority must be an integer");
+    if (pr != 0)
+        return qbit_text(resp, 400, "Priority is not valid");
+    char md4[33];
+    if (one_hash(q, req, resp, md4) != 0)
+        return 0;
+    const char *params[] = { md4 };
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT state FROM downloads WHERE node = $1 AND hash = $2", 1,
+                              params);
+    if (r == NULL)
+        return 0;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return qbit_text(resp, 404, "Not Found");
+    }
+    char *state = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    int bad = qbit_file_ids_check(http_request_param(req, "id"));
+    if (bad != 0) {
+        free(state);
+        return qbit_text(resp, bad, bad == 400 ? "File IDs must be integers" : "File ID is not valid");
+    }
+    bool finished = strcmp(state, "completed") == 0 || strcmp(state, "missing") == 0 ||
+                    strcmp(state, "checking") == 0 || strcmp(state, "error") == 0;
+    bool paused = strcmp(state, "paused") == 0;
+    free(state);
+    int rc = CGICTL_OK;
+    if (prio == 0) {
+        static const wait_t w = { ROW_WHERE "state NOT IN ('downloading', 'stalled', 'queued')",
+                                  { NULL, NULL }, 0 };
+        if (!finished)
+            rc = call_hash(q, resp, "pause", md4, NULL, &w);
+    } else {
+        json_object *extra = json_object_new_object();
+        json_object_object_add(extra, "priority", json_object_new_string(prio > 1 ? "high" : "normal"));
+        wait_t w = { ROW_WHERE "(priority = $3::int OR state = 'completed')",
+                     { prio > 1 ? "1" : "0" }, 1 };
+        rc = call_hash(q, resp, "priority", md4, extra, &w);
+        json_object_put(extra);
+        if (rc == CGICTL_OK && paused) {
+            static const wait_t rw = { ROW_WHERE "state NOT IN ('paused', 'stopped')",
+                                       { NULL, NULL }, 0 };
+            rc = call_hash(q, resp, "resume", md4, NULL, &rw);
+        }
+    }
+    if (rc == CGICTL_ANSWERED)
+        return 0;
+    return qbit_text(resp, 200, NULL);
 }

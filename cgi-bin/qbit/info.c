@@ -53,7 +53,7 @@ static const col_t info_cols[] = {
     { "completed", DONE_EXPR },
     { "completion_on", "coalesce(" EPOCH("d.completed_at") ", 0)" },
     { "content_path", "d.content_path" },
-    { "dl_limit", "0" },
+    { "dl_limit", "d.dl_limit" },
     { "dlspeed", "d.dl_speed" },
     { "download_path", "''" },
     { "downloaded", DONE_EXPR },
@@ -97,7 +97,7 @@ static const col_t info_cols[] = {
     { "total_size", "d.size" },
     { "tracker", "''" },
     { "trackers_count", "0" },
-    { "up_limit", "0" },
+    { "up_limit", "d.up_limit" },
     { "uploaded", "d.uploaded_bytes" },
     { "uploaded_session", "d.uploaded_bytes" },
     { "upspeed", "d.ul_speed" },
@@ -110,7 +110,7 @@ static const col_t prop_cols[] = {
     { "completion_date", "coalesce(" EPOCH("d.completed_at") ", -1)" },
     { "created_by", "''" },
     { "creation_date", "-1" },
-    { "dl_limit", "-1" },
+    { "dl_limit", "CASE WHEN d.dl_limit > 0 THEN d.dl_limit ELSE -1 END" },
     { "dl_speed", "d.dl_speed" },
     { "dl_speed_avg", "d.done / greatest(coalesce(" EPOCH("d.completed_at") ", d.now_s) - "
                       EPOCH("d.added_at") ", 1)" },
@@ -145,7 +145,7 @@ static const col_t prop_cols[] = {
     { "total_uploaded", "d.uploaded_bytes" },
     { "total_uploaded_session", "d.uploaded_bytes" },
     { "total_wasted", "0" },
-    { "up_limit", "-1" },
+    { "up_limit", "CASE WHEN d.up_limit > 0 THEN d.up_limit ELSE -1 END" },
     { "up_speed", "d.ul_speed" },
     { "up_speed_avg", "d.uploaded_bytes / greatest(" ACTIVE_EXPR ", 1)" },
 };
@@ -164,6 +164,9 @@ state_case(struct evbuffer *b)
         b, "CASE WHEN x.state = 'completed' AND NOT x.share_stopped"
            " THEN CASE WHEN x.ul_speed > 0 THEN '%s' ELSE '%s' END",
         qbit_seed_state(false, true), qbit_seed_state(false, false));
+    /* a finished download being re-checked (qBittorrent's checkingUP) */
+    evbuffer_add_printf(b, " WHEN x.state = 'checking' AND x.completed_at IS NOT NULL"
+                           " THEN 'checkingUP'");
     evbuffer_add_printf(b, " WHEN x.force_start AND x.state IN ('downloading', 'stalled',"
                            " 'queued') THEN '%s'",
                         qbit_state("downloading", true));
@@ -572,6 +575,10 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
         { "done", DONE_EXPR },
         { "completed", "d.state = 'completed'" },
         { "complete_sources", "d.complete_sources" },
+        /* qBittorrent's file priorities: 0 (not downloaded) while paused
+         * or stopped, else 1, or 6 for a high priority download */
+        { "file_prio", "CASE WHEN d.state IN ('paused', 'stopped') THEN 0"
+                       " WHEN d.priority > 0 THEN 6 ELSE 1 END" },
     };
     PGresult *r = one_row(ctx, req, resp, file_cols, N_COLS(file_cols));
     if (r == NULL)
@@ -606,7 +613,8 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
         json_object_array_add(range, json_object_new_int64((size + QBIT_PIECE_SIZE - 1) /
                                                                QBIT_PIECE_SIZE - 1));
         json_object_object_add(e, "piece_range", range);
-        json_object_object_add(e, "priority", json_object_new_int(1));
+        json_object_object_add(e, "priority",
+                               json_object_get(json_object_object_get(row, "file_prio")));
         json_object_object_add(e, "progress", json_object_new_double(progress));
         json_object_object_add(e, "size", json_object_new_int64(size));
         json_object_array_add(arr, e);
@@ -642,8 +650,9 @@ static json_object *
 tags_array(qbit_t *q, http_response_t *resp)
 {
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT DISTINCT unnest(tags) AS tag FROM downloads"
-                              " WHERE node = $1 ORDER BY tag",
+                              "SELECT tag FROM (SELECT unnest(tags) AS tag FROM downloads"
+                              " WHERE node = $1 UNION SELECT name FROM tags WHERE node = $1) t"
+                              " ORDER BY tag",
                               0, NULL);
     if (r == NULL)
         return NULL;

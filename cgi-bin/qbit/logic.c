@@ -494,3 +494,89 @@ qbit_log_type(const char *level)
         return QBIT_LOG_CRITICAL;
     return QBIT_LOG_NORMAL;
 }
+
+/* ------------------------------------------------ per-download actions */
+
+int64_t
+qbit_rate_limit_parse(const char *s)
+{
+    if (s == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n <= 0 || n >= 2147483647LL)
+        return 0;
+    return n;
+}
+
+/* Qt's QChar::isSpace for ASCII: space and \t \n \v \f \r. */
+static bool
+qt_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+char *
+qbit_trimmed(const char *s)
+{
+    while (qt_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && qt_space(s[n - 1]))
+        n--;
+    return xstrndup(s, n);
+}
+
+char *
+qbit_torrent_name(const char *s)
+{
+    char *out = qbit_trimmed(s), *o = out;
+    for (const char *c = out; *c != '\0'; c++) {
+        if (c[0] == '\r' && c[1] == '\n')
+            continue; /* "\r\n" is one break: its '\n' makes the space */
+        *o++ = *c == '\r' || *c == '\n' ? ' ' : *c;
+    }
+    *o = '\0';
+    return out;
+}
+
+int
+qbit_file_prio_parse(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long p = s != NULL ? strtol(s, &end, 10) : 0;
+    if (s == NULL || errno != 0 || end == s || *end != '\0')
+        return -1;
+    if (p != 0 && p != 1 && p != 6 && p != 7)
+        return -2;
+    *out = (int)p;
+    return 0;
+}
+
+int
+qbit_file_ids_check(const char *ids)
+{
+    /* in order, as qBittorrent: the first bad id decides */
+    const char *p = ids;
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        char one[24];
+        if (len == 0 || len >= sizeof one)
+            return 400;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        char *end;
+        errno = 0;
+        long n = strtol(one, &end, 10);
+        if (errno != 0 || *end != '\0')
+            return 400;
+        if (n != 0)
+            return 409;
+        if (bar == NULL)
+            return 0;
+        p = bar + 1;
+    }
+}

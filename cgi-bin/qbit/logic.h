@@ -7,6 +7,7 @@
 #define MT_CGI_QBIT_LOGIC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -118,5 +119,30 @@ enum {
  * is normal, "debug" info, "warn" warning, "error" critical; anything
  * else normal. */
 int qbit_log_type(const char *level);
+
+/* qbit_rate_limit_parse: a `limit` of setDownloadLimit/setUploadLimit as
+ * qBittorrent reads it, in bytes/s: text it cannot read is 0, and 0, a
+ * negative value or its int maximum and above mean no limit. 0 here is no
+ * limit. */
+int64_t qbit_rate_limit_parse(const char *s);
+
+/* qbit_trimmed: s without the white space around it, as Qt's trimmed()
+ * (ASCII space, \t, \n, \v, \f, \r). A new string. */
+char *qbit_trimmed(const char *s);
+
+/* qbit_torrent_name: a `name` of torrents/rename as qBittorrent takes it:
+ * trimmed of white space, each line break ("\r\n", "\r", "\n") a space.
+ * A new string ("" when nothing is left). */
+char *qbit_torrent_name(const char *s);
+
+/* qbit_file_prio_parse: a filePrio `priority`: 0 with *out set, -1 when
+ * it is not an integer, -2 when it is none of qBittorrent's priorities
+ * (0 ignored, 1 normal, 6 high, 7 maximum). */
+int qbit_file_prio_parse(const char *s, int *out);
+
+/* qbit_file_ids_check: a filePrio `id` list ("0|1|..."), an eD2K download
+ * being one file (id 0): 0 when every id is 0, 400 when one is not an
+ * integer, else 409 (an id out of range), as qBittorrent answers. */
+int qbit_file_ids_check(const char *ids);
 
 #endif

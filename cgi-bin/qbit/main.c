@@ -65,6 +65,17 @@ static const http_route_t routes[] = {
     { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_AUTH },
     { GP, "/api/v2/log/main", qbit_log_main, QBIT_AUTH },
     { GP, "/api/v2/log/peers", qbit_log_peers, QBIT_AUTH },
+    { P, "/api/v2/torrents/setDownloadLimit", qbit_torrents_set_download_limit, QBIT_AUTH },
+    { P, "/api/v2/torrents/setUploadLimit", qbit_torrents_set_upload_limit, QBIT_AUTH },
+    { GP, "/api/v2/torrents/downloadLimit", qbit_torrents_download_limit, QBIT_AUTH },
+    { GP, "/api/v2/torrents/uploadLimit", qbit_torrents_upload_limit, QBIT_AUTH },
+    { P, "/api/v2/torrents/createTags", qbit_torrents_create_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/deleteTags", qbit_torrents_delete_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/rename", qbit_torrents_rename, QBIT_AUTH },
+    { P, "/api/v2/torrents/setLocation", qbit_torrents_set_location, QBIT_AUTH },
+    { P, "/api/v2/torrents/recheck", qbit_torrents_recheck, QBIT_AUTH },
+    { P, "/api/v2/torrents/reannounce", qbit_torrents_reannounce, QBIT_AUTH },
+    { P, "/api/v2/torrents/filePrio", qbit_torrents_file_prio, QBIT_AUTH },
 };
 
 /* ------------------------------------------------------------ answers */

@@ -113,6 +113,17 @@ int qbit_torrents_decrease_prio(http_request_t *req, http_response_t *resp, void
 int qbit_torrents_set_force_start(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_add_tags(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_remove_tags(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_set_download_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_set_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_download_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_upload_limit(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_create_tags(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_set_location(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_recheck(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_reannounce(http_request_t *req, http_response_t *resp, void *ctx);
+int qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx);
 
 /* pieces.c: per-download reads answered from the daemon or empty */
 int qbit_torrents_trackers(http_request_t *req, http_response_t *resp, void *ctx);

@@ -26,6 +26,7 @@ struct searches;
 struct dbsync;
 struct history;
 struct categories;
+struct taglist;
 struct finished;
 struct logring; /* daemon/core/logring.h */
 
@@ -52,6 +53,7 @@ typedef struct muleteerd {
     struct dbsync *dbsync;         /* downloads and samples into PostgreSQL */
     struct history *history;       /* download history events */
     struct categories *categories; /* download categories */
+    struct taglist *tags;          /* the node's tag list */
     struct finished *finished;     /* completed downloads still listed */
     struct logring *log_ring;      /* recent log lines (ctl/cmd_log.h) */
     struct logring *peer_ring;     /* recent peer bans (ctl/cmd_log.h) */

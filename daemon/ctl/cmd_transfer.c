@@ -6,6 +6,7 @@
 
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/core/daemon.h"
+#include "daemon/ed2k/server.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/category.h"
 #include "daemon/transfer/dlattr.h"
@@ -13,6 +14,7 @@
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
+#include "daemon/transfer/taglist.h"
 #include "daemon/transfer/upload.h"
 #include "ctl/args.h"
 #include "ed2k/hash.h"
@@ -78,6 +80,21 @@ set_tags(muleteerd_t *d, const target_t *t, const dla_tags_t *tags, mt_error_t *
         return 0;
     }
     return fin_set_tags(d->finished, t->fin, tags, err);
+}
+
+/* drop_tags: t loses the tags of rm it has (nothing is written when it
+ * has none of them). */
+static int
+drop_tags(muleteerd_t *d, const target_t *t, const dla_tags_t *rm, mt_error_t **err)
+{
+    dla_tags_t now = { 0 };
+    dla_tags_copy(&now, target_tags(t));
+    bool changed = false;
+    for (size_t i = 0; i < rm->n; i++)
+        changed |= dla_tags_remove(&now, rm->v[i]);
+    int rc = changed ? set_tags(d, t, &now, err) : 0;
+    dla_tags_clear(&now);
+    return rc;
 }
 
 /* Share limits given as arguments; each absent one keeps *ratio / *minutes
@@ -278,6 +295,84 @@ cmd_tags_remove(void *ctx, json_object *args, json_object **result, mt_error_t *
     return 0;
 }
 
+/* tag_names: the "tags" argument (a JSON array of strings or "a,b"), as a
+ * JSON array of strings each a valid tag; empty items are skipped, as
+ * qBittorrent skips them. */
+static int
+tag_names(json_object *args, dla_tags_t *out, mt_error_t **err)
+{
+    if (ctl_arg_get(args, "tags") == NULL) {
+        mt_error_set(err, MT_ERR_INVALID, "missing argument \"tags\"");
+        return -1;
+    }
+    return dla_tags_parse(ctl_arg_get(args, "tags"), "tags", out, err);
+}
+
+static json_object *
+tag_list_json(muleteerd_t *d)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "tags", tagl_to_json(d->tags));
+    return o;
+}
+
+/* tag-create: {tags}: added to the node's tag list (no download changes). */
+int
+cmd_tag_create(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    dla_tags_t add = { 0 };
+    if (tag_names(args, &add, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < add.n && rc == 0; i++)
+        rc = tagl_add(d->tags, add.v[i], err);
+    dla_tags_clear(&add);
+    if (rc != 0)
+        return -1;
+    *result = tag_list_json(d);
+    return 0;
+}
+
+/* tag-delete: {tags}: removed from the node's tag list and from every
+ * download and finished download that carries them. */
+int
+cmd_tag_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    dla_tags_t rm = { 0 };
+    if (tag_names(args, &rm, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < rm.n && rc == 0; i++) {
+        bool removed;
+        rc = tagl_remove(d->tags, rm.v[i], &removed, err);
+    }
+    for (size_t i = 0; i < dlq_count(d->downloads) && rc == 0; i++) {
+        target_t t = { dlq_get(d->downloads, i), NULL };
+        rc = drop_tags(d, &t, &rm, err);
+    }
+    for (size_t i = 0; i < fin_count(d->finished) && rc == 0; i++) {
+        target_t t = { NULL, fin_get(d->finished, i) };
+        rc = drop_tags(d, &t, &rm, err);
+    }
+    dla_tags_clear(&rm);
+    if (rc != 0)
+        return -1;
+    *result = tag_list_json(d);
+    return 0;
+}
+
+/* tags: {}: the node's tag list. */
+int
+cmd_tags(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    (void)err;
+    *result = tag_list_json(ctx);
+    return 0;
+}
+
 /* share-limits: {hash, ratio_limit, seeding_time_limit}, both required. */
 int
 cmd_share_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
@@ -295,6 +390,140 @@ cmd_share_limits(void *ctx, json_object *args, json_object **result, mt_error_t 
         return -1;
     }
     *result = target_json(&t);
+    return 0;
+}
+
+/* rate-limits: {hash, dl_limit, up_limit}: bytes/s, 0 = none; an absent
+ * one is kept. Applied at once to the connections of the download. */
+int
+cmd_rate_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    int64_t down = t.dl != NULL ? pf_dl_limit(dl_partfile(t.dl)) : fin_dl_limit(t.fin);
+    int64_t up = t.dl != NULL ? pf_up_limit(dl_partfile(t.dl)) : fin_up_limit(t.fin);
+    json_object *v;
+    if ((v = ctl_arg_get(args, "dl_limit")) != NULL &&
+        dla_parse_rate_limit(v, "dl_limit", &down, err) != 0)
+        return -1;
+    if ((v = ctl_arg_get(args, "up_limit")) != NULL &&
+        dla_parse_rate_limit(v, "up_limit", &up, err) != 0)
+        return -1;
+    if (t.dl != NULL) {
+        if (dl_set_rate_limits(t.dl, down, up, err) != 0)
+            return -1;
+    } else if (fin_set_rate_limits(d->finished, t.fin, down, up, err) != 0) {
+        return -1;
+    }
+    ulq_apply_rate_limits(d->uploads);
+    *result = target_json(&t);
+    return 0;
+}
+
+/* rename: {hash, name}: the name the download's file has (an active
+ * download completes under it; a finished one's file is renamed in its
+ * directory). The name is one file name: valid UTF-8, no '/' or '\\', no
+ * control characters, not "." or "..". */
+int
+cmd_rename(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    const char *name;
+    if (arg_target(d, args, &t, err) != 0 ||
+        ctl_arg_str(args, "name", true, &name, PF_MAX_NAME, err) != 0)
+        return -1;
+    if (!pf_name_is_valid(name) || strchr(name, '\\') != NULL) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "invalid name: one file name of 1 .. %d bytes of UTF-8, without '/', '\\' "
+                     "or control characters, not \".\" or \"..\"",
+                     PF_MAX_NAME);
+        return -1;
+    }
+    if (t.dl != NULL) {
+        if (dl_set_name(t.dl, name, err) != 0)
+            return -1;
+    } else if (fin_move(d->finished, t.fin, NULL, name, err) != 0) {
+        return -1;
+    }
+    *result = target_json(&t);
+    return 0;
+}
+
+/* set-location: {hash, location}: a directory inside incoming_dir or
+ * download_roots (created when missing; relative: under incoming_dir;
+ * MT_ERR_INVALID when it cannot be used). A finished download's file
+ * moves there now (MT_ERR_EXISTS, MT_ERR_IO when it cannot); an active
+ * one completes into it. The answer's save_path is the directory as
+ * kept. */
+int
+cmd_set_location(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    const char *location;
+    if (arg_target(d, args, &t, err) != 0 ||
+        ctl_arg_str(args, "location", true, &location, PF_MAX_PATH - 1, err) != 0)
+        return -1;
+    /* a directory that cannot be used is MT_ERR_INVALID, whatever the
+     * cause: the caller tells it from a file that could not be moved */
+    mt_error_t *e = NULL;
+    char *dir = cat_check_dir(d->categories, location, &e);
+    if (dir == NULL) {
+        mt_error_set(err, MT_ERR_INVALID, "location: %s", e->message);
+        mt_error_free(e);
+        return -1;
+    }
+    int rc = t.dl != NULL ? dl_set_save_path(t.dl, dir, err)
+                          : fin_move(d->finished, t.fin, dir, NULL, err);
+    if (rc != 0) {
+        free(dir);
+        return -1;
+    }
+    json_object *o = target_json(&t);
+    json_object_object_add(o, "save_path", json_object_new_string(dir)); /* as kept */
+    free(dir);
+    *result = o;
+    return 0;
+}
+
+/* recheck: {hash}: an active download's parts are verified again against
+ * their part hashes; a finished download's file is hashed again. */
+int
+cmd_recheck(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    if (t.dl != NULL)
+        dl_recheck(t.dl);
+    else if (fin_recheck(d->finished, t.fin, err) != 0)
+        return -1;
+    *result = target_json(&t);
+    return 0;
+}
+
+/* reannounce: {hash}: an active download's sources are asked again now,
+ * and our server for more (within its pace); nothing for a finished one.
+ * The answer says whether the server was asked ("server": true). */
+int
+cmd_reannounce(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    target_t t;
+    if (arg_target(d, args, &t, err) != 0)
+        return -1;
+    bool server = false;
+    if (t.dl != NULL) {
+        dl_reannounce(t.dl);
+        server = srv_reannounce(d->server, pf_hash(dl_partfile(t.dl)));
+    }
+    json_object *o = target_json(&t);
+    json_object_object_add(o, "server", json_object_new_boolean(server));
+    *result = o;
     return 0;
 }
 

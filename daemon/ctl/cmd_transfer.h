@@ -21,6 +21,14 @@ int cmd_tags_add(void *ctx, json_object *args, json_object **result, mt_error_t 
 int cmd_tags_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_share_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_force_start(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_tag_create(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_tag_delete(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_tags(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_rename(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_set_location(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_recheck(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_reannounce(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int cmd_rate_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_rescan(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err);

@@ -1073,6 +1073,17 @@ srv_tick(srvconn_t *s)
 }
 
 bool
+srv_reannounce(srvconn_t *s, const uint8_t hash[16])
+{
+    src_ask_t *a = ask_of(s, hash);
+    a->at = 0; /* due now: the next request within the pace asks it */
+    if (s->state != SRV_CONNECTED)
+        return false;
+    ask_sources(s);
+    return true;
+}
+
+bool
 srv_is_connected(const srvconn_t *s)
 {
     return s->state == SRV_CONNECTED;

@@ -49,6 +49,12 @@ void srv_set_search_sink(srvconn_t *s, const srv_search_sink_t *sink);
  * requests. */
 void srv_tick(srvconn_t *s);
 bool srv_is_connected(const srvconn_t *s);
+/* srv_reannounce: the download of hash is due to be asked of our server
+ * for sources (OP_GETSOURCES) at once, within the pace that protects the
+ * server (a few at once, then one every 20 seconds); true
+ * when connected (asked now or at its turn), false when it waits for a
+ * connection. */
+bool srv_reannounce(srvconn_t *s, const uint8_t hash[16]);
 json_object *srv_to_json(const srvconn_t *s);
 
 

@@ -63,6 +63,10 @@ struct peer {
     peer_state_t state;
     bool outgoing;
     struct bufferevent *bev;
+    /* This connection's own limits (bytes/s, 0: none) beside the global
+     * group's: a per-download limit shared among its connections. */
+    uint64_t read_limit, write_limit;
+    struct ev_token_bucket_cfg *own_cfg; /* what bev uses for them, or NULL */
     time_t deadline;   /* connect or hello deadline (monotonic seconds) */
     time_t last_activity;
     void *dl_data, *ul_data;
@@ -128,6 +132,7 @@ peer_free(peer_t *p)
     if (p->next != NULL)
         p->next->prev = p->prev;
     m->n_peers--;
+    ev_token_bucket_cfg_free(p->own_cfg);
     free(p->name);
     free(p);
 }
@@ -183,9 +188,14 @@ drop_connection(peer_t *p)
         /* bufferevent_free finishes later, from the loop: leave the group
          * now, so the group can be freed at shutdown. */
         bufferevent_remove_from_rate_limit_group(p->bev);
+        if (p->own_cfg != NULL)
+            bufferevent_set_rate_limit(p->bev, NULL);
         bufferevent_free(p->bev);
         p->bev = NULL;
     }
+    ev_token_bucket_cfg_free(p->own_cfg);
+    p->own_cfg = NULL;
+    p->read_limit = p->write_limit = 0;
     set_state(p, PEER_DISCONNECTED);
 }
 
@@ -435,6 +445,10 @@ merge_into(peer_t *incoming, peer_t *target)
         drop_connection(target); /* our own attempt loses to theirs */
     target->bev = incoming->bev;
     incoming->bev = NULL;
+    target->read_limit = incoming->read_limit;
+    target->write_limit = incoming->write_limit;
+    target->own_cfg = incoming->own_cfg;
+    incoming->own_cfg = NULL;
     bufferevent_setcb(target->bev, on_read, on_write, on_event, target);
     memcpy(target->hash, incoming->hash, 16);
     target->has_hash = true;
@@ -654,11 +668,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
         peer_close(p, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
+static void apply_own_limits(peer_t *p);
+
 static void
 setup_bev(peer_t *p, struct bufferevent *bev)
 {
     p->bev = bev;
     bufferevent_add_to_rate_limit_group(bev, p->mgr->limits);
+    apply_own_limits(p); /* limits given while it had no connection */
     bufferevent_setcb(bev, on_read, on_write, on_event, p);
     /* The write callback fires when the output drops below 32 KiB, so the
      * upload side can top it up. */
@@ -808,6 +825,57 @@ peer_mgr_set_limits(peer_mgr_t *m, const speedlimit_t *l)
     struct ev_token_bucket_cfg *cfg = limit_cfg(up, down);
     bufferevent_rate_limit_group_set_cfg(m->limits, cfg);
     ev_token_bucket_cfg_free(cfg);
+}
+
+/* apply_own_limits: the connection's own token buckets (NULL: none). */
+static void
+apply_own_limits(peer_t *p)
+{
+    if (p->bev == NULL)
+        return; /* applied when it connects (setup_bev) */
+    if (p->read_limit == 0 && p->write_limit == 0) {
+        if (p->own_cfg == NULL)
+            return;
+        bufferevent_set_rate_limit(p->bev, NULL);
+        ev_token_bucket_cfg_free(p->own_cfg);
+        p->own_cfg = NULL;
+        return;
+    }
+    struct ev_token_bucket_cfg *cfg = limit_cfg(p->write_limit, p->read_limit);
+    bufferevent_set_rate_limit(p->bev, cfg);
+    /* libevent keeps cfg while the bufferevent uses it: freed with it */
+    ev_token_bucket_cfg_free(p->own_cfg);
+    p->own_cfg = cfg;
+}
+
+void
+peer_set_read_limit(peer_t *p, uint64_t bps)
+{
+    if (p->read_limit == bps)
+        return;
+    p->read_limit = bps;
+    apply_own_limits(p);
+}
+
+void
+peer_set_write_limit(peer_t *p, uint64_t bps)
+{
+    if (p->write_limit == bps)
+        return;
+    p->write_limit = bps;
+    apply_own_limits(p);
+}
+
+uint64_t
+peer_read_limit(const peer_t *p)
+{
+    return p->read_limit;
+}
+
+uint64_t
+peer_write_limit(const peer_t *p)
+{
+    return p->write_limit;
 }
 
 void

@@ -104,6 +104,14 @@ const char *peer_desc(const peer_t *p);
  * NULL when not ready. peer_out_len: bytes not yet sent. */
 struct evbuffer *peer_out(peer_t *p);
 size_t peer_out_len(const peer_t *p);
+/* peer_set_read_limit, peer_set_write_limit: this connection's own
+ * limits in bytes per second (0: none), applied beside the global ones
+ * (a per-download limit shared among the download's connections). They
+ * last until changed or until the connection closes. */
+void peer_set_read_limit(peer_t *p, uint64_t bps);
+void peer_set_write_limit(peer_t *p, uint64_t bps);
+uint64_t peer_read_limit(const peer_t *p);
+uint64_t peer_write_limit(const peer_t *p);
 /* peer_touch: marks activity, keeping an idle connection open. */
 void peer_touch(peer_t *p);
 

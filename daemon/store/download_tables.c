@@ -35,20 +35,21 @@ rows_job_free(void *arg)
     " verified_bytes, uploaded_bytes, dl_speed, ul_speed, sources, complete_sources,"         \
     " transferring_sources, added_at,"                                                         \
     " completed_at, save_path, content_path, error, added_by, added_via, tags, ratio_limit,"   \
-    " seeding_time_limit, force_start, last_activity, btih, share_stopped, updated_at)"\
+    " seeding_time_limit, force_start, last_activity, btih, share_stopped, dl_limit, up_limit,"  \
+    " updated_at)"                                                                              \
     " SELECT $1, hash, name, size, category, priority, state, done_bytes, verified_bytes,"     \
     "  uploaded_bytes, dl_speed, ul_speed, sources, complete_sources, transferring_sources, to_timestamp(added_at),"     \
     "  to_timestamp(NULLIF(completed_at, 0)), save_path, content_path, error, added_by,"       \
     "  added_via, ARRAY(SELECT json_array_elements_text(tags)), ratio_limit,"                  \
     "  seeding_time_limit, force_start, to_timestamp(NULLIF(last_activity, 0)), btih,"          \
-    "  coalesce(share_stopped, false), now()"\
+    "  coalesce(share_stopped, false), coalesce(dl_limit, 0), coalesce(up_limit, 0), now()"     \
     " FROM json_to_recordset($2::json) AS x(hash text, name text, size bigint, category text," \
     "  priority smallint, state text, done_bytes bigint, verified_bytes bigint,"               \
     "  uploaded_bytes bigint, dl_speed bigint, ul_speed bigint, sources int, complete_sources int, transferring_sources int,"          \
     "  added_at bigint, completed_at bigint, save_path text, content_path text, error text,"   \
     "  added_by text, added_via text, tags json, ratio_limit double precision,"                \
     "  seeding_time_limit int, force_start boolean, last_activity bigint, btih text,"           \
-    "  share_stopped boolean)"\
+    "  share_stopped boolean, dl_limit bigint, up_limit bigint)"                                \
     " ON CONFLICT (node, hash) DO UPDATE SET name = EXCLUDED.name, size = EXCLUDED.size,"      \
     "  category = EXCLUDED.category, priority = EXCLUDED.priority, state = EXCLUDED.state,"    \
     "  done_bytes = EXCLUDED.done_bytes, verified_bytes = EXCLUDED.verified_bytes,"            \
@@ -61,7 +62,8 @@ rows_job_free(void *arg)
     "  added_by = EXCLUDED.added_by, added_via = EXCLUDED.added_via, tags = EXCLUDED.tags,"    \
     "  ratio_limit = EXCLUDED.ratio_limit, seeding_time_limit = EXCLUDED.seeding_time_limit,"  \
     "  force_start = EXCLUDED.force_start, last_activity = EXCLUDED.last_activity,"            \
-    "  btih = EXCLUDED.btih, share_stopped = EXCLUDED.share_stopped,"\
+    "  btih = EXCLUDED.btih, share_stopped = EXCLUDED.share_stopped,"                           \
+    "  dl_limit = EXCLUDED.dl_limit, up_limit = EXCLUDED.up_limit,"                            \
     "  updated_at = now()"
 
 static int

@@ -7,6 +7,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/store/history.c daemon/store/history.h \
 	daemon/store/download_tables.c daemon/store/download_tables.h \
 	daemon/store/category_table.c daemon/store/category_table.h \
+	daemon/store/tag_table.c daemon/store/tag_table.h \
 	daemon/store/search_tables.c daemon/store/search_tables.h \
 	daemon/store/server_tables.c daemon/store/server_tables.h \
 	daemon/store/status_table.c daemon/store/status_table.h \

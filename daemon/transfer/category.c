@@ -197,6 +197,12 @@ fail:
     return NULL;
 }
 
+char *
+cat_check_dir(const categories_t *c, const char *path, mt_error_t **err)
+{
+    return check_path(c, path, err);
+}
+
 const char *
 cat_complete_dir(const categories_t *c, const char *name)
 {

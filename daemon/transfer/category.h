@@ -23,6 +23,13 @@ const char *cat_incoming(const categories_t *c, const char *name);
  * download_roots with the symbolic links as they are now (a link may have
  * been changed since the category was made), else incoming_dir (logged). */
 const char *cat_complete_dir(const categories_t *c, const char *name);
+/* cat_check_dir: path (relative: under incoming_dir) as a directory
+ * inside incoming_dir or download_roots, with its symbolic links resolved
+ * for the check, created when missing and writable: what a category's
+ * incoming path must be, also for a download's own location. The
+ * absolute, normalized path (a new string), or NULL with MT_ERR_INVALID
+ * (outside the roots, not a directory) or MT_ERR_IO. */
+char *cat_check_dir(const categories_t *c, const char *path, mt_error_t **err);
 bool cat_exists(const categories_t *c, const char *name);
 /* cat_ensure: creates a category with the default path when it does not
  * exist (as qBittorrent does when a download names one). */

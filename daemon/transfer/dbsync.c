@@ -112,8 +112,10 @@ ul_speed_of(dbsync_t *s, const char *hex, uint64_t up)
 /* add_attrs: the columns of dlattr.h and last_activity (0: never). */
 static void
 add_attrs(json_object *r, const dla_tags_t *tags, double ratio_limit, int seeding_time_limit,
-          bool force_start, time_t last_activity)
+          bool force_start, time_t last_activity, int64_t dl_limit, int64_t up_limit)
 {
+    json_object_object_add(r, "dl_limit", json_object_new_int64(dl_limit));
+    json_object_object_add(r, "up_limit", json_object_new_int64(up_limit));
     json_object_object_add(r, "tags", dla_tags_to_json(tags));
     json_object_object_add(r, "ratio_limit", json_object_new_double(ratio_limit));
     json_object_object_add(r, "seeding_time_limit", json_object_new_int(seeding_time_limit));
@@ -129,7 +131,8 @@ row_of(dbsync_t *s, const download_t *dl)
     partfile_t *pf = dl_partfile(dl);
     json_object *src = NULL;
     json_object_object_get_ex(j, "sources", &src);
-    const char *incoming = cat_incoming(s->d->categories, pf_category(pf));
+    const char *incoming = pf_save_path(pf) != NULL ? pf_save_path(pf)
+                                                    : cat_incoming(s->d->categories, pf_category(pf));
     json_object *r = json_object_new_object();
     json_object_object_add(r, "hash", json_object_new_string(jstr(j, "hash")));
     json_object_object_add(r, "name", json_object_new_string(pf_name(pf)));
@@ -159,7 +162,7 @@ row_of(dbsync_t *s, const download_t *dl)
     json_object_object_add(r, "added_via", json_object_new_string(pf_added_via(pf) != NULL ? pf_added_via(pf) : ""));
     json_object_object_add(r, "btih", opt_str(pf_btih(pf)));
     add_attrs(r, pf_tags(pf), pf_ratio_limit(pf), pf_seeding_time_limit(pf), pf_force_start(pf),
-              pf_last_activity(pf));
+              pf_last_activity(pf), pf_dl_limit(pf), pf_up_limit(pf));
     json_object_put(j);
     return r;
 }
@@ -190,14 +193,14 @@ row_of_finished(dbsync_t *s, const fin_rec_t *f)
     json_object_object_add(r, "completed_at", json_object_new_int64((int64_t)fin_completed_at(f)));
     json_object_object_add(r, "save_path", json_object_new_string(fin_save_path(f)));
     json_object_object_add(r, "content_path", json_object_new_string(fin_content_path(f)));
-    json_object_object_add(r, "error", NULL);
+    json_object_object_add(r, "error", opt_str(fin_error(f)));
     json_object_object_add(r, "added_by",
                            json_object_new_string(fin_added_by(f) != NULL ? fin_added_by(f) : ""));
     json_object_object_add(r, "added_via",
                            json_object_new_string(fin_added_via(f) != NULL ? fin_added_via(f) : ""));
     json_object_object_add(r, "btih", opt_str(fin_btih(f)));
     add_attrs(r, fin_tags(f), fin_ratio_limit(f), fin_seeding_time_limit(f), fin_force_start(f),
-              fin_last_activity(f));
+              fin_last_activity(f), fin_dl_limit(f), fin_up_limit(f));
     json_object_object_add(r, "share_stopped", json_object_new_boolean(fin_sharing_stopped(f)));
     return r;
 }

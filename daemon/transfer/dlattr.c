@@ -298,6 +298,30 @@ dla_parse_ratio_limit(json_object *v, const char *what, double *out, mt_error_t 
 }
 
 int
+dla_parse_rate_limit(json_object *v, const char *what, int64_t *out, mt_error_t **err)
+{
+    if (v == NULL || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+        json_object_get_int64(v) > DLA_RATE_MAX) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "\"%s\" must be an integer number of bytes per second from 0 (no limit) "
+                     "to %d",
+                     what, DLA_RATE_MAX);
+        return -1;
+    }
+    *out = json_object_get_int64(v);
+    return 0;
+}
+
+uint64_t
+dla_rate_share(uint64_t limit, size_t n)
+{
+    if (limit == 0 || n == 0)
+        return 0;
+    uint64_t share = limit / n;
+    return share > 0 ? share : 1;
+}
+
+int
 dla_parse_seeding_time_limit(json_object *v, const char *what, int *out, mt_error_t **err)
 {
     if (v == NULL || !json_object_is_type(v, json_type_int) ||

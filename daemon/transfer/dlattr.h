@@ -65,6 +65,17 @@ bool dla_seeding_time_limit_is_valid(int64_t minutes);
 int dla_parse_ratio_limit(json_object *v, const char *what, double *out, mt_error_t **err);
 int dla_parse_seeding_time_limit(json_object *v, const char *what, int *out, mt_error_t **err);
 
+/* Per-download rate limits (qBittorrent's dl_limit / up_limit), in bytes
+ * per second; 0 is no limit. */
+#define DLA_RATE_MAX 2147483647 /* qBittorrent keeps them in an int */
+/* dla_parse_rate_limit: a JSON integer from 0 to DLA_RATE_MAX;
+ * MT_ERR_INVALID naming what otherwise. */
+int dla_parse_rate_limit(json_object *v, const char *what, int64_t *out, mt_error_t **err);
+/* dla_rate_share: one connection's share of a limit split among n
+ * connections: limit / n, never below 1 B/s; 0 (no limit) when limit is 0
+ * or n is 0. */
+uint64_t dla_rate_share(uint64_t limit, size_t n);
+
 /* Download priorities (kept in the part file and the finished record):
  * the sources of higher priority downloads are asked first. */
 enum { DLA_PRIO_LOW = -1, DLA_PRIO_NORMAL = 0, DLA_PRIO_HIGH = 1 };

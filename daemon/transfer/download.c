@@ -264,6 +264,19 @@ incoming_of(const download_t *dl)
     muleteerd_t *d = dl->q->d;
     /* the category's incoming directory (made when the category was),
      * still inside incoming_dir or download_roots */
+    if (pf_save_path(dl->pf) != NULL) {
+        /* its own location (setLocation), checked again as a category's
+         * is: a link may have changed since */
+        mt_error_t *err = NULL;
+        char *dir = cat_check_dir(d->categories, pf_save_path(dl->pf), &err);
+        if (dir != NULL) {
+            free(dir);
+            return pf_save_path(dl->pf);
+        }
+        log_warn("download %s: %s; it completes into its category's directory", dl->hex,
+                 err->message);
+        mt_error_free(err);
+    }
     return cat_complete_dir(d->categories, pf_category(dl->pf));
 }
 
@@ -706,6 +719,7 @@ dlq_tick(dlq_t *q)
             io_recheck(dl, now);
         src_tick(dl, now);
         if (i < q->n && q->dls[i] == dl) {
+            src_apply_rate_limit(dl);
             maybe_complete(dl);
             if (save)
                 save_async(dl);
@@ -958,6 +972,67 @@ dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
     return 0;
 }
 
+int
+dl_set_name(download_t *dl, const char *name, mt_error_t **err)
+{
+    if (dl->completing) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "the download is being moved into place");
+        return -1;
+    }
+    if (pf_set_name(dl->pf, name, err) != 0)
+        return -1;
+    log_info("download %s: renamed \"%s\"", dl->hex, name);
+    save_async(dl);
+    return 0;
+}
+
+int
+dl_set_save_path(download_t *dl, const char *dir, mt_error_t **err)
+{
+    if (dl->completing) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "the download is being moved into place");
+        return -1;
+    }
+    if (pf_set_save_path(dl->pf, dir, err) != 0)
+        return -1;
+    log_info("download %s: completes into %s", dl->hex, dir);
+    save_async(dl);
+    return 0;
+}
+
+void
+dl_recheck(download_t *dl)
+{
+    if (dl->completing || dl->deleted)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < dl->n_parts; i++) {
+        if (dl->parts[i].verifying || !pf_is_part_filled(dl->pf, i))
+            continue;
+        pf_unverify_part(dl->pf, i);
+        dl_schedule_verification(dl, i, false);
+        n += dl->parts[i].verifying;
+    }
+    log_info("download %s: re-checking %zu part(s)", dl->hex, n);
+    save_async(dl);
+}
+
+void
+dl_reannounce(download_t *dl)
+{
+    src_ask_again(dl);
+}
+
+int
+dl_set_rate_limits(download_t *dl, int64_t dl_limit, int64_t up_limit, mt_error_t **err)
+{
+    if (pf_set_rate_limits(dl->pf, dl_limit, up_limit, err) != 0)
+        return -1;
+    src_apply_rate_limit(dl);
+    save_async(dl);
+    return 0;
+}
+
 void
 dl_set_force_start(download_t *dl, bool on)
 {
@@ -1051,6 +1126,8 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "uploaded", json_object_new_int64((int64_t)pf_uploaded_bytes(pf)));
     json_object_object_add(o, "tags", dla_tags_to_json(pf_tags(pf)));
     json_object_object_add(o, "ratio_limit", json_object_new_double(pf_ratio_limit(pf)));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(pf_dl_limit(pf)));
+    json_object_object_add(o, "up_limit", json_object_new_int64(pf_up_limit(pf)));
     json_object_object_add(o, "seeding_time_limit",
                            json_object_new_int(pf_seeding_time_limit(pf)));
     json_object_object_add(o, "force_start", json_object_new_boolean(pf_force_start(pf)));

@@ -91,6 +91,25 @@ void dl_set_tags(download_t *dl, const dla_tags_t *tags);
 int dl_set_share_limits(download_t *dl, double ratio_limit, int seeding_time_limit,
                         mt_error_t **err);
 void dl_set_force_start(download_t *dl, bool on);
+/* dl_set_name: the name the file completes under (pf_name_is_valid);
+ * dl_set_save_path: the directory it completes into (an absolute path
+ * the caller confined to the roots; NULL: its category's again).
+ * MT_ERR_INVALID for a bad value, MT_ERR_UNAVAILABLE while the file is
+ * being moved into place. */
+int dl_set_name(download_t *dl, const char *name, mt_error_t **err);
+int dl_set_save_path(download_t *dl, const char *dir, mt_error_t **err);
+/* dl_recheck: every part with data is verified again against its part
+ * hash on the workers (the state shows "checking" meanwhile); a part that
+ * no longer matches is downloaded again. */
+void dl_recheck(download_t *dl);
+/* dl_reannounce: its sources are asked again at once (the server is
+ * asked by srv_reannounce). */
+void dl_reannounce(download_t *dl);
+/* dl_set_rate_limits: bytes/s, 0: none (dlattr.h). The download limit
+ * applies at once to the connections sending it data; the upload limit
+ * to the upload slots serving its file (upload.h). MT_ERR_INVALID out of
+ * range. */
+int dl_set_rate_limits(download_t *dl, int64_t dl_limit, int64_t up_limit, mt_error_t **err);
 /* dl_delete: cancels the download and removes its temporary files. */
 int dl_delete(download_t *dl, mt_error_t **err);
 

@@ -8,6 +8,7 @@
 #include "daemon/transfer/finished.h"
 #include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
+#include "daemon/core/worker.h"
 #include "daemon/store/finished_import.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/sharelimit.h"
@@ -41,6 +42,7 @@ struct fin_rec {
     double ratio_limit;
     int seeding_time_limit;
     bool force_start;
+    int64_t dl_limit, up_limit; /* bytes/s, 0: none; up_limit throttles its uploads */
     int priority;   /* DLA_PRIO_* */
     int64_t added_at, completed_at, last_activity;
     char *save_path, *content_path;
@@ -48,6 +50,8 @@ struct fin_rec {
     uint64_t downloaded, uploaded;
     bool missing;
     bool share_stopped; /* its file is not offered (share limits reached) */
+    bool checking; /* its file is being hashed again (fin_recheck) */
+    bool corrupt;  /* the last re-check found other content: not shared */
     char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
     char btih[DLA_BTIH_LEN + 1];      /* dlattr.h; "": added without one */
 };
@@ -255,6 +259,12 @@ rec_parse(json_object *o, mt_error_t **err)
     if (json_object_object_get_ex(o, "seeding_time_limit", &v) && v != NULL &&
         dla_parse_seeding_time_limit(v, "seeding_time_limit", &r->seeding_time_limit, err) != 0)
         goto fail;
+    if (json_object_object_get_ex(o, "dl_limit", &v) && v != NULL &&
+        dla_parse_rate_limit(v, "dl_limit", &r->dl_limit, err) != 0)
+        goto fail;
+    if (json_object_object_get_ex(o, "up_limit", &v) && v != NULL &&
+        dla_parse_rate_limit(v, "up_limit", &r->up_limit, err) != 0)
+        goto fail;
     if (json_object_object_get_ex(o, "force_start", &v) && v != NULL) {
         if (!json_object_is_type(v, json_type_boolean)) {
             bad(err, "\"%s\" must be true or false", "force_start");
@@ -333,6 +343,8 @@ rec_file_json(const fin_rec_t *r)
     json_object_object_add(o, "ratio_limit", json_object_new_double(r->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(r->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(r->force_start));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(r->dl_limit));
+    json_object_object_add(o, "up_limit", json_object_new_int64(r->up_limit));
     json_object_object_add(o, "priority", json_object_new_int(r->priority));
     json_object_object_add(o, "added_at", json_object_new_int64(r->added_at));
     json_object_object_add(o, "completed_at", json_object_new_int64(r->completed_at));
@@ -368,6 +380,8 @@ fin_to_json(const fin_rec_t *r)
     json_object_object_add(o, "ratio_limit", json_object_new_double(r->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(r->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(r->force_start));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(r->dl_limit));
+    json_object_object_add(o, "up_limit", json_object_new_int64(r->up_limit));
     json_object_object_add(o, "priority", json_object_new_string(dla_priority_name(r->priority)));
     json_object_object_add(o, "added_at", json_object_new_int64(r->added_at));
     json_object_object_add(o, "completed_at", json_object_new_int64(r->completed_at));
@@ -405,11 +419,15 @@ static void
 share_files(finished_t *f)
 {
     shared_pin_t *pins = xcalloc(f->n ? f->n : 1, sizeof *pins);
+    size_t n = 0;
     for (size_t i = 0; i < f->n; i++) {
-        pins[i].path = f->v[i]->content_path;
-        memcpy(pins[i].hash, f->v[i]->hash, ED2K_HASH_LEN);
+        if (f->v[i]->corrupt)
+            continue; /* its content is not what its hash says */
+        pins[n].path = f->v[i]->content_path;
+        memcpy(pins[n].hash, f->v[i]->hash, ED2K_HASH_LEN);
+        n++;
     }
-    shared_set_files(f->d->shared, pins, f->n);
+    shared_set_files(f->d->shared, pins, n);
     free(pins);
     withhold(f);
 }
@@ -844,6 +862,18 @@ fin_seeding_time_limit(const fin_rec_t *r)
     return r->seeding_time_limit;
 }
 
+int64_t
+fin_dl_limit(const fin_rec_t *r)
+{
+    return r->dl_limit;
+}
+
+int64_t
+fin_up_limit(const fin_rec_t *r)
+{
+    return r->up_limit;
+}
+
 bool
 fin_force_start(const fin_rec_t *r)
 {
@@ -940,7 +970,13 @@ fin_is_missing(const fin_rec_t *r)
 const char *
 fin_state(const fin_rec_t *r)
 {
-    return r->missing ? "missing" : "completed";
+    return r->checking ? "checking" : r->corrupt ? "error" : r->missing ? "missing" : "completed";
+}
+
+const char *
+fin_error(const fin_rec_t *r)
+{
+    return r->corrupt && !r->checking ? "the file does not match its eD2K hash (re-check)" : NULL;
 }
 
 /* ----------------------------------------------------------- changes */
@@ -964,6 +1000,8 @@ fin_add_partfile(finished_t *f, const partfile_t *pf, const char *content_path)
     r->ratio_limit = pf_ratio_limit(pf);
     r->seeding_time_limit = pf_seeding_time_limit(pf);
     r->force_start = pf_force_start(pf);
+    r->dl_limit = pf_dl_limit(pf);
+    r->up_limit = pf_up_limit(pf);
     r->priority = pf_priority(pf) < 0 ? DLA_PRIO_LOW : pf_priority(pf) > 0 ? DLA_PRIO_HIGH
                                                                         : DLA_PRIO_NORMAL;
     r->added_at = clamp_time(pf_added_at(pf));
@@ -1058,6 +1096,19 @@ fin_set_share_limits(finished_t *f, fin_rec_t *r, double ratio_limit, int seedin
 }
 
 int
+fin_set_rate_limits(finished_t *f, fin_rec_t *r, int64_t dl_limit, int64_t up_limit,
+                    mt_error_t **err)
+{
+    if (dl_limit < 0 || dl_limit > DLA_RATE_MAX || up_limit < 0 || up_limit > DLA_RATE_MAX) {
+        mt_error_set(err, MT_ERR_INVALID, "rate limits out of range");
+        return -1;
+    }
+    r->dl_limit = dl_limit;
+    r->up_limit = up_limit;
+    return changed(f, err);
+}
+
+int
 fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err)
 {
     r->force_start = on;
@@ -1088,6 +1139,124 @@ rec_info(const fin_rec_t *r, bus_dl_info_t *info)
         .completed = true,
         .completed_at = r->completed_at,
     };
+}
+
+int
+fin_move(finished_t *f, fin_rec_t *r, const char *dir, const char *name, mt_error_t **err)
+{
+    if (dir == NULL)
+        dir = r->save_path;
+    if (name == NULL)
+        name = r->name;
+    char *to = strcmp(dir, "/") == 0 ? xasprintf("/%s", name) : xasprintf("%s/%s", dir, name);
+    if (strcmp(to, r->content_path) == 0) {
+        free(to);
+        return 0;
+    }
+    if (r->checking) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "%s is being checked; try again when it is done",
+                     r->content_path);
+        free(to);
+        return -1;
+    }
+    /* never over another file (link + unlink would be atomic too, but
+     * rename over a hard link target is refused the same way below) */
+    if (access(to, F_OK) == 0) {
+        mt_error_set(err, MT_ERR_EXISTS, "%s exists already", to);
+        free(to);
+        return -1;
+    }
+    if (rename(r->content_path, to) != 0) {
+        mt_error_set(err, MT_ERR_IO, "cannot move %s to %s: %s%s", r->content_path, to,
+                     strerror(errno),
+                     errno == EXDEV ? " (another file system: only moves within one are made)" : "");
+        free(to);
+        return -1;
+    }
+    log_info("finished %s: moved %s to %s", r->hex, r->content_path, to);
+    /* dir and name may be the record's own strings */
+    char *new_dir = xstrdup(dir), *new_name = xstrdup(name);
+    free(r->content_path);
+    r->content_path = to;
+    free(r->save_path);
+    r->save_path = new_dir;
+    free(r->name);
+    r->name = new_name;
+    share_files(f);
+    shared_rescan(f->d->shared, NULL, NULL);
+    return changed(f, err);
+}
+
+/* A re-check of a finished file: hashed on a worker; the record is found
+ * again by its hash when it is done (it may have been removed). */
+typedef struct {
+    finished_t *f;
+    uint8_t hash[ED2K_HASH_LEN];
+    char *path;
+    int rc;
+    bool matched;
+    mt_error_t *err;
+} recheck_job_t;
+
+static void
+recheck_run(void *arg)
+{
+    recheck_job_t *j = arg;
+    ed2k_hash_result_t res;
+    memset(&res, 0, sizeof res);
+    j->rc = ed2k_hash_file(j->path, &res, &j->err);
+    if (j->rc == 0)
+        j->matched = memcmp(res.file_hash, j->hash, ED2K_HASH_LEN) == 0;
+    ed2k_hash_result_clear(&res);
+}
+
+static void
+recheck_done(void *arg, int cancelled)
+{
+    recheck_job_t *j = arg;
+    fin_rec_t *r = cancelled ? NULL : fin_find(j->f, j->hash);
+    if (r != NULL && r->checking) {
+        r->checking = false;
+        bool was_corrupt = r->corrupt;
+        if (j->rc != 0) {
+            log_warn("finished %s: re-check: %s", r->hex, j->err->message);
+        } else {
+            r->corrupt = !j->matched;
+            if (r->corrupt)
+                log_error("finished %s: re-check: %s does not match its eD2K hash; no longer "
+                          "shared", r->hex, r->content_path);
+            else
+                log_info("finished %s: re-check: %s matches its eD2K hash", r->hex,
+                         r->content_path);
+        }
+        if (was_corrupt != r->corrupt)
+            share_files(j->f);
+        changed(j->f, NULL);
+    }
+    mt_error_free(j->err);
+    free(j->path);
+    free(j);
+}
+
+int
+fin_recheck(finished_t *f, fin_rec_t *r, mt_error_t **err)
+{
+    if (r->checking)
+        return 0;
+    r->checking = true;
+    recheck_job_t *j = xcalloc(1, sizeof *j);
+    j->f = f;
+    memcpy(j->hash, r->hash, ED2K_HASH_LEN);
+    j->path = xstrdup(r->content_path);
+    worker_submit(f->d->workers, recheck_run, recheck_done, j);
+    log_info("finished %s: re-checking %s", r->hex, r->content_path);
+    return changed(f, err);
+}
+
+bool
+fin_is_checking(const fin_rec_t *r)
+{
+    return r->checking;
 }
 
 int

@@ -80,6 +80,10 @@ const char *fin_category(const fin_rec_t *r);
 const dla_tags_t *fin_tags(const fin_rec_t *r);
 double fin_ratio_limit(const fin_rec_t *r);
 int fin_seeding_time_limit(const fin_rec_t *r);
+/* fin_dl_limit, fin_up_limit: bytes/s, 0: none (dlattr.h); the upload
+ * limit throttles what is sent of the file. */
+int64_t fin_dl_limit(const fin_rec_t *r);
+int64_t fin_up_limit(const fin_rec_t *r);
 bool fin_force_start(const fin_rec_t *r);
 int fin_priority(const fin_rec_t *r);
 time_t fin_added_at(const fin_rec_t *r);
@@ -98,8 +102,12 @@ uint64_t fin_uploaded(const fin_rec_t *r);
 time_t fin_last_activity(const fin_rec_t *r);
 /* fin_is_missing: the last scan did not find the file. */
 bool fin_is_missing(const fin_rec_t *r);
-/* fin_state: "completed" or "missing". */
+/* fin_state: "completed", "missing", "checking" (fin_recheck running) or
+ * "error" (the last re-check found other content); fin_error: why, for
+ * "error" (NULL otherwise). */
 const char *fin_state(const fin_rec_t *r);
+const char *fin_error(const fin_rec_t *r);
+bool fin_is_checking(const fin_rec_t *r);
 /* fin_to_json: the record for the control socket (caller puts it). */
 json_object *fin_to_json(const fin_rec_t *r);
 
@@ -111,7 +119,21 @@ int fin_set_tags(finished_t *f, fin_rec_t *r, const dla_tags_t *tags, mt_error_t
 int fin_set_share_limits(finished_t *f, fin_rec_t *r, double ratio_limit, int seeding_time_limit,
                          mt_error_t **err);
 int fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err);
+int fin_set_rate_limits(finished_t *f, fin_rec_t *r, int64_t dl_limit, int64_t up_limit,
+                        mt_error_t **err);
 int fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err);
+/* fin_move: moves r's file to dir/name (NULL: keep that one), with
+ * rename(2): within one file system; the shared list follows. dir must be
+ * checked by the caller (the roots). MT_ERR_EXISTS when a file is there
+ * already, MT_ERR_IO when the move fails (nothing changed),
+ * MT_ERR_UNAVAILABLE while it is re-checked; -1 MT_ERR_IO also when
+ * moved but not saved (retried). */
+int fin_move(finished_t *f, fin_rec_t *r, const char *dir, const char *name, mt_error_t **err);
+/* fin_recheck: hashes r's file again on a worker (state "checking");
+ * when it no longer matches its hash the record goes into the "error"
+ * state and its file is no longer shared, when it matches it is
+ * "completed" again. A re-check already running is fine. */
+int fin_recheck(finished_t *f, fin_rec_t *r, mt_error_t **err);
 /* fin_remove: forgets r (freed) and publishes dl_deleted (its history row
  * stays "completed", its downloads row goes). With
  * delete_file it also removes the file from disk, when the shared list

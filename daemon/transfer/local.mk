@@ -13,6 +13,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/blocksel.c daemon/transfer/blocksel.h \
 	daemon/transfer/shared.c daemon/transfer/shared.h \
 	daemon/transfer/category.c daemon/transfer/category.h \
+	daemon/transfer/taglist.c daemon/transfer/taglist.h \
 	daemon/transfer/finished.c daemon/transfer/finished.h \
 	daemon/transfer/sharelimit.c daemon/transfer/sharelimit.h \
 	daemon/transfer/srcpolicy.c daemon/transfer/srcpolicy.h \

@@ -33,6 +33,7 @@ typedef struct pf_meta pf_meta_t;
 #define PF_MET_VERSION 1
 #define PF_MAX_NAME 1024        /* bytes of UTF-8 in a download name */
 #define PF_MAX_STRING 256       /* bytes in category, added_by, added_via */
+#define PF_MAX_PATH 4096        /* bytes in save_path */
 #define PF_MAX_SOURCES 1000     /* known sources kept; the oldest go first */
 #define PF_MAX_MET_SIZE (64u << 20) /* largest metadata file pf_load reads */
 
@@ -136,6 +137,12 @@ uint64_t pf_size(const partfile_t *pf);
 const char *pf_name(const partfile_t *pf);
 /* pf_set_name: MT_ERR_INVALID unless pf_name_is_valid(name). */
 int pf_set_name(partfile_t *pf, const char *name, mt_error_t **err);
+/* pf_save_path: the directory it completes into when one was set
+ * (setLocation), else NULL (its category's). pf_set_save_path: an
+ * absolute path of UTF-8 text (checked against the roots by the caller);
+ * NULL clears it. MT_ERR_INVALID otherwise. */
+const char *pf_save_path(const partfile_t *pf);
+int pf_set_save_path(partfile_t *pf, const char *dir, mt_error_t **err);
 const char *pf_data_path(const partfile_t *pf);
 const char *pf_met_path(const partfile_t *pf);
 
@@ -232,6 +239,11 @@ double pf_ratio_limit(const partfile_t *pf);
 int pf_seeding_time_limit(const partfile_t *pf);
 int pf_set_share_limits(partfile_t *pf, double ratio_limit, int seeding_time_limit,
                         mt_error_t **err);
+/* Rate limits in bytes/s (0: none); pf_set_rate_limits: MT_ERR_INVALID
+ * (nothing changed) unless both are in 0..DLA_RATE_MAX. */
+int64_t pf_dl_limit(const partfile_t *pf);
+int64_t pf_up_limit(const partfile_t *pf);
+int pf_set_rate_limits(partfile_t *pf, int64_t dl_limit, int64_t up_limit, mt_error_t **err);
 bool pf_force_start(const partfile_t *pf);
 void pf_set_force_start(partfile_t *pf, bool on);
 time_t pf_last_activity(const partfile_t *pf);
@@ -271,6 +283,11 @@ typedef enum {
     PF_VERIFY_ERROR,     /* the read failed; see pf_verify_error */
 } pf_verify_result_t;
 
+/* pf_unverify_part: part i is no longer counted verified (its bytes stay
+ * filled) so that a check (pf_verify_prepare) can verify it again: a
+ * re-check asked for by the user. Nothing for the phantom part or a part
+ * not verified. */
+void pf_unverify_part(partfile_t *pf, size_t part);
 /* pf_verify_prepare (loop thread): a job that reads part i and compares its
  * MD4 with pf_part_hash(i). NULL when the part cannot be verified now: out
  * of range, the phantom part, already verified, hash unknown, or (unless

@@ -47,6 +47,27 @@ pf_set_name(partfile_t *pf, const char *name, mt_error_t **err)
 }
 
 const char *
+pf_save_path(const partfile_t *pf)
+{
+    return pf->m->save_path;
+}
+
+int
+pf_set_save_path(partfile_t *pf, const char *dir, mt_error_t **err)
+{
+    if (dir != NULL &&
+        (dir[0] != '/' || strlen(dir) >= PF_MAX_PATH || !pf_text_ok(dir, strlen(dir), false))) {
+        mt_error_set(err, MT_ERR_INVALID, "invalid save path: an absolute path of UTF-8 text");
+        return -1;
+    }
+    char *copy = dir != NULL ? xstrdup(dir) : NULL;
+    free(pf->m->save_path);
+    pf->m->save_path = copy;
+    pf->dirty = true;
+    return 0;
+}
+
+const char *
 pf_data_path(const partfile_t *pf)
 {
     return pf->data_path;
@@ -417,6 +438,31 @@ pf_set_share_limits(partfile_t *pf, double ratio_limit, int seeding_time_limit, 
     }
     pf->m->ratio_limit = ratio_limit;
     pf->m->seeding_time_limit = seeding_time_limit;
+    pf->dirty = true;
+    return 0;
+}
+
+int64_t
+pf_dl_limit(const partfile_t *pf)
+{
+    return pf->m->dl_limit;
+}
+
+int64_t
+pf_up_limit(const partfile_t *pf)
+{
+    return pf->m->up_limit;
+}
+
+int
+pf_set_rate_limits(partfile_t *pf, int64_t dl_limit, int64_t up_limit, mt_error_t **err)
+{
+    if (dl_limit < 0 || dl_limit > DLA_RATE_MAX || up_limit < 0 || up_limit > DLA_RATE_MAX) {
+        mt_error_set(err, MT_ERR_INVALID, "rate limits out of range");
+        return -1;
+    }
+    pf->m->dl_limit = dl_limit;
+    pf->m->up_limit = up_limit;
     pf->dirty = true;
     return 0;
 }

@@ -31,6 +31,7 @@ struct pf_meta {
     size_t n_parts;    /* ED2K parts */
     uint8_t *verified; /* n_parts flags; the phantom part is always set */
     char *category, *added_by, *added_via; /* NULL: none */
+    char *save_path; /* where it completes (setLocation); NULL: its category's */
     char download_id[DLA_ID_LEN + 1];      /* "": none yet */
     char btih[DLA_BTIH_LEN + 1];           /* "": added without one */
     int priority;
@@ -41,6 +42,7 @@ struct pf_meta {
     double ratio_limit;     /* DLA_LIMIT_GLOBAL by default */
     int seeding_time_limit; /* minutes; DLA_LIMIT_GLOBAL by default */
     bool force_start;
+    int64_t dl_limit, up_limit; /* bytes/s, 0: none (dlattr.h) */
     int64_t last_activity;  /* Unix time of the last byte in or out, 0: never */
     pf_source_t *sources;
     size_t n_sources;

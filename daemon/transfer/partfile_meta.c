@@ -133,6 +133,7 @@ pf_meta_free(pf_meta_t *m)
     rangeset_free(m->filled);
     free(m->verified);
     free(m->category);
+    free(m->save_path);
     free(m->added_by);
     free(m->added_via);
     dla_tags_clear(&m->tags);
@@ -215,6 +216,7 @@ pf_meta_to_json(const pf_meta_t *m)
             json_object_array_add(verified, json_object_new_int64((int64_t)i));
     json_object_object_add(o, "verified", verified);
     add_string(o, "category", m->category);
+    add_string(o, "save_path", m->save_path);
     json_object_object_add(o, "priority", json_object_new_int(m->priority));
     json_object_object_add(o, "state", json_object_new_string(pf_state_name(m->state)));
     json_object_object_add(o, "added_at", json_object_new_int64(m->added_at));
@@ -231,6 +233,8 @@ pf_meta_to_json(const pf_meta_t *m)
     json_object_object_add(o, "ratio_limit", json_object_new_double(m->ratio_limit));
     json_object_object_add(o, "seeding_time_limit", json_object_new_int(m->seeding_time_limit));
     json_object_object_add(o, "force_start", json_object_new_boolean(m->force_start));
+    json_object_object_add(o, "dl_limit", json_object_new_int64(m->dl_limit));
+    json_object_object_add(o, "up_limit", json_object_new_int64(m->up_limit));
     json_object_object_add(o, "last_activity", json_object_new_int64(m->last_activity));
     json_object *sources = json_object_new_array();
     for (size_t i = 0; i < m->n_sources; i++) {
@@ -554,6 +558,12 @@ parse_attrs(json_object *root, pf_meta_t *m, mt_error_t **err)
     if (json_object_object_get_ex(root, "seeding_time_limit", &v) &&
         dla_parse_seeding_time_limit(v, "seeding_time_limit", &m->seeding_time_limit, err) != 0)
         return -1;
+    if (json_object_object_get_ex(root, "dl_limit", &v) &&
+        dla_parse_rate_limit(v, "dl_limit", &m->dl_limit, err) != 0)
+        return -1;
+    if (json_object_object_get_ex(root, "up_limit", &v) &&
+        dla_parse_rate_limit(v, "up_limit", &m->up_limit, err) != 0)
+        return -1;
     if (json_object_object_get_ex(root, "force_start", &v)) {
         if (!json_object_is_type(v, json_type_boolean))
             return perr(err, MT_ERR_INVALID, "\"force_start\" must be true or false");
@@ -616,6 +626,16 @@ parse_meta(json_object *root, pf_meta_t **out, mt_error_t **err)
             goto out;
         }
         m->has_aich = true;
+    }
+    json_object *sp;
+    if (json_object_object_get_ex(root, "save_path", &sp) && sp != NULL) {
+        const char *s = json_object_is_type(sp, json_type_string) ? json_object_get_string(sp) : "";
+        size_t len = strlen(s);
+        if (s[0] != '/' || len >= PF_MAX_PATH || !pf_text_ok(s, len, false)) {
+            perr(err, MT_ERR_INVALID, "\"save_path\" must be an absolute path of UTF-8 text");
+            goto out;
+        }
+        m->save_path = xstrdup(s);
     }
     if (get_opt_string(root, "category", &m->category, err) < 0 ||
         get_opt_string(root, "added_by", &m->added_by, err) < 0 ||

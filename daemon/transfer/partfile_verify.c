@@ -86,6 +86,16 @@ pf_verify_run(pf_verify_job_t *job)
     return 0;
 }
 
+void
+pf_unverify_part(partfile_t *pf, size_t part)
+{
+    if (part >= pf->m->n_parts || pf_is_phantom(pf->m->size, part) || !pf->m->verified[part])
+        return;
+    pf->m->verified[part] = 0; /* its bytes stay filled: a check verifies it again */
+    pf_recount_verified(pf);
+    pf->dirty = true;
+}
+
 pf_verify_result_t
 pf_verify_apply(partfile_t *pf, pf_verify_job_t *job)
 {

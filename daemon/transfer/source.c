@@ -14,6 +14,7 @@
 #include "daemon/net/peer.h"
 #include "daemon/net/resolve.h"
 #include "daemon/transfer/blocksel.h"
+#include "daemon/transfer/dlattr.h"
 #include "daemon/transfer/download_int.h"
 #include "daemon/transfer/rangeset.h"
 #include "daemon/transfer/srcpolicy.h"
@@ -83,6 +84,19 @@ struct dl_source {
 };
 
 /* ---------------------------------------------------------------- helpers */
+
+void
+src_apply_rate_limit(download_t *dl)
+{
+    size_t n = 0;
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (s->state == SRC_DOWNLOADING)
+            n++;
+    uint64_t share = dla_rate_share((uint64_t)pf_dl_limit(dl->pf), n);
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (s->state == SRC_DOWNLOADING)
+            peer_set_read_limit(s->peer, share);
+}
 
 static void
 count_drop(download_t *dl, dl_src_verdict_t v)
@@ -174,10 +188,16 @@ src_set_state(dl_source_t *s, src_state_t st)
     if (s->state != st)
         log_debug("download %s: source %s: %s -> %s", s->dl->hex, peer_desc(s->peer),
                   src_state_names[s->state], src_state_names[st]);
+    bool was_downloading = s->state == SRC_DOWNLOADING;
     s->state = st;
     if (dp != NULL && dp->active == s &&
         (st == SRC_IDLE || st == SRC_NO_NEEDED || st == SRC_CONNECTING))
         dp->active = NULL;
+    if (was_downloading != (st == SRC_DOWNLOADING)) {
+        if (st != SRC_DOWNLOADING)
+            peer_set_read_limit(s->peer, 0);
+        src_apply_rate_limit(s->dl);
+    }
 }
 
 static void
@@ -189,6 +209,8 @@ src_free(dl_source_t *s)
                                                              .ip = peer_ip(s->peer),
                                                              .port = peer_port(s->peer) });
     release_parts(s);
+    if (s->state == SRC_DOWNLOADING)
+        peer_set_read_limit(s->peer, 0); /* its share of dl's limit goes with it */
     src_uncount(s);
     src_drop_blocks(s);
     if (dl->hashset_asker == s)

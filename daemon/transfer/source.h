@@ -43,6 +43,11 @@ void src_attach(dlq_t *q);
 /* src_tick: once a second, each source of dl: connects, asks, re-asks,
  * times out, asks for more blocks (srcpolicy.h decides when). */
 void src_tick(download_t *dl, time_t now);
+/* src_apply_rate_limit: dl's download limit (pf_dl_limit, 0: none)
+ * shared evenly among the connections sending it data now, as each
+ * connection's own read limit (peer.h). Called when a source starts or
+ * stops downloading, every tick and when the limit changes. */
+void src_apply_rate_limit(download_t *dl);
 /* src_stop_all: every source of dl gives up its slot or queue place (the
  * peer is told), drops its blocks in flight and goes idle. */
 void src_stop_all(download_t *dl);

@@ -260,6 +260,7 @@ fill_slots(ulq_t *q)
     size_t max = (size_t)conf_get_int(q->d->conf, "upload_slots");
     ul_slot_ops_t ops = { .connected = slot_connected, .open = slot_open, .ctx = q };
     ul_fill(&q->uq, max, clock_mono_s(), &ops);
+    ulq_apply_rate_limits(q); /* a new slot is limited from its first byte */
 }
 
 static void
@@ -964,6 +965,38 @@ ulq_free(ulq_t *q)
         close(q->udp_fd);
     event_free(q->pump_ev);
     free(q);
+}
+
+/* up_limit_of: the upload limit (bytes/s, 0: none) of the download or
+ * finished download of that hash; 0 for other shared files. */
+static uint64_t
+up_limit_of(ulq_t *q, const uint8_t hash[16])
+{
+    download_t *dl = q->d->downloads != NULL ? dlq_find(q->d->downloads, hash) : NULL;
+    if (dl != NULL)
+        return (uint64_t)pf_up_limit(dl_partfile(dl));
+    fin_rec_t *r = q->d->finished != NULL ? fin_find(q->d->finished, hash) : NULL;
+    return r != NULL ? (uint64_t)fin_up_limit(r) : 0;
+}
+
+void
+ulq_apply_rate_limits(ulq_t *q)
+{
+    for (ul_client_t *c = q->all; c != NULL; c = c->all_next) {
+        if (c->forgotten)
+            continue;
+        uint64_t share = 0;
+        if (c->e.state == UL_SLOT && c->has_file) {
+            size_t n = 0;
+            for (ul_entry_t *e = q->uq.slots; e != NULL; e = e->next) {
+                ul_client_t *o = client_at(e);
+                if (o->has_file && memcmp(o->hash, c->hash, 16) == 0)
+                    n++;
+            }
+            share = dla_rate_share(up_limit_of(q, c->hash), n);
+        }
+        peer_set_write_limit(c->peer, share);
+    }
 }
 
 void

@@ -22,6 +22,12 @@ int ulq_listen_udp(ulq_t *q, uint16_t port, mt_error_t **err);
 void ulq_free(ulq_t *q);
 /* ulq_tick: once a second: slots, queue, timeouts. */
 void ulq_tick(ulq_t *q);
+/* ulq_apply_rate_limits: each file's upload limit (a download's or a
+ * finished download's up_limit, dlattr.h) shared evenly among the slots
+ * serving that file, as their connections' own write limits (peer.h);
+ * other connections get none. Called every tick and when a limit
+ * changes. */
+void ulq_apply_rate_limits(ulq_t *q);
 /* ulq_rate: bytes per second sent lately. */
 uint64_t ulq_rate(const ulq_t *q);
 size_t ulq_slots_used(const ulq_t *q);

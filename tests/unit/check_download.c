@@ -47,6 +47,7 @@ struct peer {
     struct evbuffer *out; /* what the download side sent, while ready */
     ed2k_caps_t caps;
     void *dl_data, *ul_data;
+    uint64_t read_limit, write_limit; /* what the download side set */
     int connects, closes;
     char desc[64];
     struct peer *next;
@@ -111,6 +112,30 @@ peer_get(peer_mgr_t *m, uint32_t ip, uint16_t port)
     p->next = m->peers;
     m->peers = p;
     return p;
+}
+
+void
+peer_set_read_limit(peer_t *p, uint64_t bps)
+{
+    p->read_limit = bps;
+}
+
+void
+peer_set_write_limit(peer_t *p, uint64_t bps)
+{
+    p->write_limit = bps;
+}
+
+uint64_t
+peer_read_limit(const peer_t *p)
+{
+    return p->read_limit;
+}
+
+uint64_t
+peer_write_limit(const peer_t *p)
+{
+    return p->write_limit;
 }
 
 int
@@ -1340,6 +1365,45 @@ START_TEST(test_source_paused)
 }
 END_TEST
 
+/* A download limit becomes the read limit of the connection sending the
+ * data, set and lifted with the limit and with the slot. */
+START_TEST(test_source_rate_limit)
+{
+    file_t f;
+    file_make(&f, 400000, 17, "limited.bin");
+    download_t *dl = add(f.link, false);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(dl_set_rate_limits(dl, 51200, 0, &err), 0);
+    ck_assert_int_eq(pf_dl_limit(dl_partfile(dl)), 51200);
+    peer_t *p = connected_source(dl);
+    answer_file_request(p, &f);
+    expect_slot_request(p, &f);
+    ck_assert_uint_eq(p->read_limit, 0); /* not sending yet */
+    ed2k_range_t r[3];
+    into_slot(p, &f, r);
+    ck_assert_uint_eq(p->read_limit, 51200); /* from the slot's first byte */
+    ck_assert_int_eq(dl_set_rate_limits(dl, 10000, 0, &err), 0);
+    ck_assert_uint_eq(p->read_limit, 10000); /* a change applies at once */
+    ck_assert_int_eq(dl_set_rate_limits(dl, -1, 0, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_free(err);
+    err = NULL;
+    ck_assert_uint_eq(p->read_limit, 10000);
+    dlq_tick(q);
+    ck_assert_uint_eq(p->read_limit, 10000);
+    dl_pause(dl); /* the slot goes: so does the limit */
+    ed2k_packet_free(expect_sent(p, ED2K_PROTO_EDONKEY, ED2K_OP_CANCELTRANSFER));
+    ck_assert_uint_eq(p->read_limit, 0);
+    json_object *o = dl_to_json(dl), *v;
+    ck_assert(json_object_object_get_ex(o, "dl_limit", &v));
+    ck_assert_int_eq(json_object_get_int64(v), 10000);
+    json_object_put(o);
+    ck_assert_int_eq(dl_delete(dl, &err), 0);
+    assert_no_bug();
+    file_free(&f);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* The sources' pure decisions (srcpolicy.c)                               */
 
@@ -1492,6 +1556,7 @@ download_suite(void)
     tcase_add_test(tc, test_source_corrupt_banned);
     tcase_add_test(tc, test_source_storage_trouble);
     tcase_add_test(tc, test_source_paused);
+    tcase_add_test(tc, test_source_rate_limit);
     suite_add_tcase(s, tc);
     TCase *pol = tcase_create("source policy");
     tcase_add_test(pol, test_policy_verdict_names);

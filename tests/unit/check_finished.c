@@ -18,6 +18,7 @@
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/dlattr.h"
 #include "daemon/transfer/finished.h"
+#include "daemon/transfer/taglist.h"
 #include "ed2k/hash.h"
 #include "util/conf.h"
 #include "util/file.h"
@@ -194,6 +195,38 @@ START_TEST(test_tag_parse)
         free(got);
         free(msg);
     }
+}
+END_TEST
+
+START_TEST(test_rate_limits)
+{
+    int64_t out = -7;
+    mt_error_t *err = NULL;
+    json_object *v = json_object_new_int64(102400);
+    ck_assert_int_eq(dla_parse_rate_limit(v, "dl_limit", &out, NULL), 0);
+    ck_assert_int_eq(out, 102400);
+    json_object_put(v);
+    v = json_object_new_int64(0);
+    ck_assert_int_eq(dla_parse_rate_limit(v, "dl_limit", &out, NULL), 0);
+    ck_assert_int_eq(out, 0);
+    json_object_put(v);
+    json_object *bad[] = { json_object_new_int64(-1), json_object_new_int64(2147483648LL),
+                           json_object_new_double(1.5), json_object_new_string("100"), NULL };
+    for (size_t i = 0; i < 5; i++) {
+        out = 42;
+        ck_assert_int_eq(dla_parse_rate_limit(bad[i], "up_limit", &out, &err), -1);
+        ck_assert_int_eq(out, 42);
+        ck_assert_int_eq(err->code, MT_ERR_INVALID);
+        ck_assert_ptr_nonnull(strstr(err->message, "\"up_limit\""));
+        mt_error_free(err);
+        err = NULL;
+        json_object_put(bad[i]);
+    }
+    ck_assert_uint_eq(dla_rate_share(0, 3), 0);
+    ck_assert_uint_eq(dla_rate_share(100000, 0), 0);
+    ck_assert_uint_eq(dla_rate_share(100000, 1), 100000);
+    ck_assert_uint_eq(dla_rate_share(100000, 3), 33333);
+    ck_assert_uint_eq(dla_rate_share(2, 5), 1);
 }
 END_TEST
 
@@ -605,6 +638,166 @@ START_TEST(test_share_limits)
 }
 END_TEST
 
+/* ---- the node's tag list ---- */
+
+static char *
+tag_list_text(const taglist_t *t)
+{
+    json_object *a = tagl_to_json(t);
+    char *s = xstrdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+    json_object_put(a);
+    return s;
+}
+
+START_TEST(test_tag_list)
+{
+    muleteerd_t d = { .conf = test_conf() };
+    taglist_t *t = tagl_new(&d);
+    ck_assert_uint_eq(tagl_count(t), 0);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(tagl_add(t, " beta ", &err), 0);
+    ck_assert_int_eq(tagl_add(t, "alpha", &err), 0);
+    ck_assert_int_eq(tagl_add(t, "alpha", &err), 0); /* there already: fine */
+    ck_assert_int_eq(tagl_add(t, "a,b", &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_free(err);
+    err = NULL;
+    ck_assert_int_eq(tagl_add(t, "  ", &err), -1);
+    mt_error_free(err);
+    err = NULL;
+    char *s = tag_list_text(t);
+    ck_assert_str_eq(s, "[\"alpha\",\"beta\"]");
+    free(s);
+    ck_assert(tagl_has(t, "beta"));
+    bool removed = false;
+    ck_assert_int_eq(tagl_remove(t, "beta", &removed, NULL), 0);
+    ck_assert(removed);
+    ck_assert_int_eq(tagl_remove(t, "nosuch", &removed, NULL), 0);
+    ck_assert(!removed);
+    ck_assert_int_eq(tagl_add(t, "gamma", NULL), 0);
+    tagl_free(t);
+
+    /* the list comes back from tags.json, bad entries skipped */
+    t = tagl_new(&d);
+    s = tag_list_text(t);
+    ck_assert_str_eq(s, "[\"alpha\",\"gamma\"]");
+    free(s);
+    tagl_free(t);
+    write_state("tags.json", "[\"z\", 7, \"a,b\", \" y \", \"z\"]");
+    t = tagl_new(&d);
+    s = tag_list_text(t);
+    ck_assert_str_eq(s, "[\"y\",\"z\"]");
+    free(s);
+    tagl_free(t);
+    /* an unreadable file is kept aside */
+    write_state("tags.json", "{not json");
+    t = tagl_new(&d);
+    ck_assert_uint_eq(tagl_count(t), 0);
+    ck_assert(state_exists("tags.json.bad"));
+    tagl_free(t);
+    conf_free(d.conf);
+}
+END_TEST
+
+/* ---- moving and re-checking a finished file ---- */
+
+static void
+wait_checked(muleteerd_t *d, const fin_rec_t *r)
+{
+    for (int i = 0; i < 500 && fin_is_checking(r); i++)
+        worker_pool_drain(d->workers, 20);
+    ck_assert(!fin_is_checking(r));
+}
+
+START_TEST(test_finished_move_recheck)
+{
+    muleteerd_t d = { 0 };
+    daemon_up(&d);
+    char *in = state_file("in"), *other = state_file("other");
+    ck_assert_int_eq(mkdir(in, 0755), 0);
+    ck_assert_int_eq(mkdir(other, 0755), 0);
+    char *file = xasprintf("%s/f.bin", in);
+    uint8_t data[20000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    ck_assert_int_eq(mt_file_write_atomic(file, data, sizeof data, 0644, NULL), 0);
+    ed2k_hash_result_t res;
+    memset(&res, 0, sizeof res);
+    ck_assert_int_eq(ed2k_hash_file(file, &res, NULL), 0);
+    char hex[33];
+    ed2k_hash_to_hex(res.file_hash, hex);
+    ed2k_hash_result_clear(&res);
+    char *text = xasprintf("{\"version\": 1, \"imported\": true, \"finished\": [{\"hash\": \"%s\","
+                           " \"name\": \"f.bin\", \"size\": 20000, \"save_path\": \"%s\","
+                           " \"content_path\": \"%s\", \"up_limit\": 5000}]}",
+                           hex, in, file);
+    write_state("finished.json", text);
+    free(text);
+    finished_t *f = finished_new(&d);
+    d.finished = f;
+    fin_rec_t *r = fin_get(f, 0);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(fin_up_limit(r), 5000);
+    ck_assert_int_eq(fin_dl_limit(r), 0);
+
+    /* renamed in its directory */
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(fin_move(f, r, NULL, "g.bin", &err), 0);
+    char *g = xasprintf("%s/g.bin", in);
+    ck_assert_int_eq(access(file, F_OK), -1);
+    ck_assert_int_eq(access(g, F_OK), 0);
+    ck_assert_str_eq(fin_name(r), "g.bin");
+    ck_assert_str_eq(fin_content_path(r), g);
+    /* moved to another directory */
+    ck_assert_int_eq(fin_move(f, r, other, NULL, &err), 0);
+    char *g2 = xasprintf("%s/g.bin", other);
+    ck_assert_int_eq(access(g2, F_OK), 0);
+    ck_assert_str_eq(fin_save_path(r), other);
+    ck_assert_str_eq(fin_content_path(r), g2);
+    /* never over another file: nothing changes */
+    ck_assert_int_eq(mt_file_write_atomic(g, "x", 1, 0644, NULL), 0);
+    ck_assert_int_eq(fin_move(f, r, in, NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_EXISTS);
+    mt_error_free(err);
+    err = NULL;
+    ck_assert_str_eq(fin_content_path(r), g2);
+    ck_assert_int_eq(access(g2, F_OK), 0);
+
+    /* re-check: the intact file is completed, a changed one an error */
+    ck_assert_int_eq(fin_recheck(f, r, NULL), 0);
+    ck_assert_str_eq(fin_state(r), "checking");
+    wait_checked(&d, r);
+    ck_assert_str_eq(fin_state(r), "completed");
+    ck_assert_ptr_null(fin_error(r));
+    data[100] ^= 1;
+    ck_assert_int_eq(mt_file_write_atomic(g2, data, sizeof data, 0644, NULL), 0);
+    ck_assert_int_eq(fin_recheck(f, r, NULL), 0);
+    wait_checked(&d, r);
+    ck_assert_str_eq(fin_state(r), "error");
+    ck_assert_ptr_nonnull(fin_error(r));
+    data[100] ^= 1;
+    ck_assert_int_eq(mt_file_write_atomic(g2, data, sizeof data, 0644, NULL), 0);
+    ck_assert_int_eq(fin_recheck(f, r, NULL), 0);
+    wait_checked(&d, r);
+    ck_assert_str_eq(fin_state(r), "completed");
+
+    /* the new place is what finished.json keeps */
+    finished_free(f);
+    f = finished_new(&d);
+    r = fin_get(f, 0);
+    ck_assert_str_eq(fin_content_path(r), g2);
+    ck_assert_str_eq(fin_name(r), "g.bin");
+    ck_assert_int_eq(fin_up_limit(r), 5000);
+    finished_free(f);
+    free(g);
+    free(g2);
+    free(file);
+    free(in);
+    free(other);
+    daemon_down(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -612,6 +805,7 @@ main(void)
     TCase *tc = tcase_create("finished");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_tag_normalize);
+    tcase_add_test(tc, test_rate_limits);
     tcase_add_test(tc, test_tag_sets);
     tcase_add_test(tc, test_tag_parse);
     tcase_add_test(tc, test_limits);
@@ -619,6 +813,8 @@ main(void)
     tcase_add_test(tc, test_finished_hostile);
     tcase_add_test(tc, test_finished_btih);
     tcase_add_test(tc, test_share_limits);
+    tcase_add_test(tc, test_tag_list);
+    tcase_add_test(tc, test_finished_move_recheck);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

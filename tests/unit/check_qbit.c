@@ -392,6 +392,58 @@ START_TEST(test_set_preferences)
 }
 END_TEST
 
+START_TEST(test_action_params)
+{
+    /* setDownloadLimit/setUploadLimit's limit: 0 is none */
+    ck_assert_int_eq(qbit_rate_limit_parse("51200"), 51200);
+    ck_assert_int_eq(qbit_rate_limit_parse("0"), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse("-1"), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse("abc"), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse("12k"), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse(""), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse(NULL), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse("2147483646"), 2147483646);
+    ck_assert_int_eq(qbit_rate_limit_parse("2147483647"), 0);
+    ck_assert_int_eq(qbit_rate_limit_parse("99999999999999999999"), 0);
+
+    /* rename's name: trimmed, line breaks become spaces */
+    char *s = qbit_torrent_name("  a\r\nb\rc\nd \t");
+    ck_assert_str_eq(s, "a b c d");
+    free(s);
+    s = qbit_torrent_name(" \r\n ");
+    ck_assert_str_eq(s, "");
+    free(s);
+    s = qbit_trimmed("\t /srv/x y \n");
+    ck_assert_str_eq(s, "/srv/x y");
+    free(s);
+    s = qbit_trimmed("/a\nb");
+    ck_assert_str_eq(s, "/a\nb"); /* inside: kept */
+    free(s);
+
+    /* filePrio */
+    int p = -5;
+    ck_assert_int_eq(qbit_file_prio_parse("0", &p), 0);
+    ck_assert_int_eq(p, 0);
+    ck_assert_int_eq(qbit_file_prio_parse("7", &p), 0);
+    ck_assert_int_eq(p, 7);
+    ck_assert_int_eq(qbit_file_prio_parse("6", &p), 0);
+    ck_assert_int_eq(qbit_file_prio_parse("1", &p), 0);
+    ck_assert_int_eq(qbit_file_prio_parse("2", &p), -2);
+    ck_assert_int_eq(qbit_file_prio_parse("-1", &p), -2);
+    ck_assert_int_eq(qbit_file_prio_parse("high", &p), -1);
+    ck_assert_int_eq(qbit_file_prio_parse("", &p), -1);
+    ck_assert_int_eq(qbit_file_prio_parse("1.0", &p), -1);
+    ck_assert_int_eq(qbit_file_ids_check("0"), 0);
+    ck_assert_int_eq(qbit_file_ids_check("0|0"), 0);
+    ck_assert_int_eq(qbit_file_ids_check("1"), 409);
+    ck_assert_int_eq(qbit_file_ids_check("0|x"), 400);
+    ck_assert_int_eq(qbit_file_ids_check("1|x"), 409); /* the first bad id decides */
+    ck_assert_int_eq(qbit_file_ids_check("x|1"), 400);
+    ck_assert_int_eq(qbit_file_ids_check(""), 400);
+    ck_assert_int_eq(qbit_file_ids_check("-1"), 409);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -407,6 +459,7 @@ main(void)
     tcase_add_test(tc, test_bools_and_tags);
     tcase_add_test(tc, test_ints_limits_log_types);
     tcase_add_test(tc, test_set_preferences);
+    tcase_add_test(tc, test_action_params);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
