@@ -149,6 +149,23 @@ jstr(const char *s)
     return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+/* find_running: the running search of the same scope whose normalized
+ * expression is parsed's: a client asking again while it runs (two
+ * Torznab requests at once) shares it rather than starting another. */
+static search_t *
+find_running(searches_t *ss, const ed2k_search_t *parsed, bool global)
+{
+    char *norm = ed2k_search_to_string(parsed);
+    search_t *found = NULL;
+    for (size_t i = 0; i < ss->n && found == NULL; i++) {
+        search_t *q = ss->v[i];
+        if (q->state == SS_RUNNING && q->global == global && strcmp(q->normalized, norm) == 0)
+            found = q;
+    }
+    free(norm);
+    return found;
+}
+
 static json_object *
 search_row(const search_t *q)
 {
@@ -449,6 +466,12 @@ search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
     ed2k_search_t *parsed = NULL;
     if (ed2k_search_parse(query, &parsed, err) != 0)
         return NULL;
+    search_t *same = find_running(ss, parsed, global);
+    if (same != NULL) {
+        ed2k_search_free(parsed);
+        log_info("search %" PRId64 ": asked again, shared", same->id);
+        return search_row(same);
+    }
     bool connected = srv_is_connected(d->server);
     if (!connected && (!global || sl_count(d->serverlist) == 0)) {
         ed2k_search_free(parsed);
