@@ -52,6 +52,7 @@ INTEGRATION_TESTS = \
 	tests/integration/disk_full.sh \
 	tests/integration/accept_flood.sh \
 	tests/integration/starvation.sh \
-	tests/integration/qbit_btih.sh
+	tests/integration/qbit_btih.sh \
+	tests/integration/torznab.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

@@ -518,6 +518,32 @@ has_episode(const char *name)
     return false;
 }
 
+/* has_date: name holds YYYY?MM?DD with one separator of ". _-". */
+static bool
+has_date(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i + 10 <= n; i++) {
+        const char *p = name + i;
+        char sep = p[4];
+        if (strchr("._ -", sep) == NULL || sep == '\0' || p[7] != sep)
+            continue;
+        bool digits = true;
+        for (int k = 0; k < 10 && digits; k++)
+            if (k != 4 && k != 7)
+                digits = isdigit((unsigned char)p[k]) != 0;
+        if (digits && (p[0] == '1' || p[0] == '2') && (i == 0 || !isdigit((unsigned char)p[-1])))
+            return true;
+    }
+    return false;
+}
+
+bool
+tz_name_is_episode(const char *name)
+{
+    return has_episode(name) || has_date(name);
+}
+
 /* resolution: 2 for 2160p/4K, 1 for 720p/1080p, 0 otherwise. */
 static int
 resolution(const char *name)

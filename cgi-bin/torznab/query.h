@@ -103,6 +103,10 @@ char *tz_expression(const tzq_t *q, tz_class_t c, uint64_t min_size);
  * word "sample", and at least min_size bytes; anything for other classes. */
 bool tz_result_wanted(tz_class_t c, const char *name, uint64_t size, uint64_t min_size);
 
+/* tz_name_is_episode: name holds SxxEyy, or a daily show's YYYY.MM.DD
+ * (any one separator among ". _-"). */
+bool tz_name_is_episode(const char *name);
+
 /* tz_item_categories: the Torznab categories of a result, into cats (at
  * most 2: the family and a subcategory): for TV 5000 and 5045 (2160p),
  * 5040 (720p/1080p) or 5030; for movies 2000 and 2045/2040/2030; otherwise

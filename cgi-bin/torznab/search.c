@@ -46,11 +46,16 @@ min_size(tz_t *t, tz_class_t c)
     return (uint64_t)mib * 1024 * 1024;
 }
 
-/* class_type_ok: for the feed without a search: the eD2K type of a row
- * fits a class that is not a video class (those check extensions). */
+/* class_type_ok: for the feed without a search: a row fits the class by
+ * its name (TV: an episode or a date; movies: neither) or its eD2K type
+ * (audio, PC, books). */
 static bool
-class_type_ok(tz_class_t c, const char *file_type)
+class_type_ok(tz_class_t c, const char *name, const char *file_type)
 {
+    if (c == TZ_CLASS_TV)
+        return tz_name_is_episode(name);
+    if (c == TZ_CLASS_MOVIE)
+        return !tz_name_is_episode(name);
     static const char *const names[] = {
         [TZ_CLASS_AUDIO] = "Audio", [TZ_CLASS_PC] = "Pro", [TZ_CLASS_BOOK] = "Doc",
     };
@@ -79,7 +84,7 @@ feed(tz_t *t, http_response_t *resp, PGresult *r, const tz_filter_t *f, bool by_
         const char *type = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
         uint64_t size = strtoull(PQgetvalue(r, i, 2), NULL, 10);
         if (!tz_result_wanted(f->cls, name, size, f->min_size) ||
-            (by_type && !class_type_ok(f->cls, type)))
+            (by_type && !class_type_ok(f->cls, name, type)))
             continue;
         if (kept++ < t->q.offset)
             continue;
@@ -262,11 +267,12 @@ exec_ok(PGconn *db, const char *sql)
 }
 
 /* wait_results: waits until the search ended, or results came and none
- * for TZ_QUIET_MS, or the deadline passed; woken by the daemon's NOTIFY
+ * for TZ_QUIET_MS (at once for a cached search that has results), or the
+ * deadline passed; woken by the daemon's NOTIFY
  * (checked once a second as well, in case one is missed). Errors only
  * shorten the wait: what is there is answered. */
 static void
-wait_results(tz_t *t, const char *id, uint64_t min_bytes, int64_t deadline)
+wait_results(tz_t *t, const char *id, uint64_t min_bytes, int64_t deadline, bool cached)
 {
     PGconn *db = cgienv_db(t->env, NULL);
     if (db == NULL || exec_ok(db, "LISTEN " TZ_CHANNEL) != 0)
@@ -286,7 +292,8 @@ wait_results(tz_t *t, const char *id, uint64_t min_bytes, int64_t deadline)
             last = count;
             changed = now;
         }
-        if (!running || now >= deadline || (count > 0 && now - changed >= TZ_QUIET_MS))
+        /* a cached search that has results: an earlier request waited */
+        if (!running || now >= deadline || (count > 0 && (cached || now - changed >= TZ_QUIET_MS)))
             break;
         int64_t until = deadline;
         if (count > 0 && changed + TZ_QUIET_MS < until)
@@ -363,7 +370,7 @@ tz_search(tz_t *t, http_request_t *req, http_response_t *resp)
     }
     if (running) {
         long long secs = conf_get_int(cgienv_conf(t->env), "torznab_search_timeout");
-        wait_results(t, id, f.min_size, clock_mono_ms() + secs * 1000);
+        wait_results(t, id, f.min_size, clock_mono_ms() + secs * 1000, found == 1);
     }
     rc = answer_search(t, resp, id, &f);
 out:

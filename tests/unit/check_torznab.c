@@ -179,6 +179,13 @@ START_TEST(test_classes_and_results)
     ck_assert(!tz_result_wanted(TZ_CLASS_MOVIE, "Film.1999.exe", 100, 0));
     ck_assert(!tz_result_wanted(TZ_CLASS_MOVIE, "Film 1999", 100, 0));
     ck_assert(tz_result_wanted(TZ_CLASS_ANY, "Film.1999.exe", 1, 50));
+    ck_assert(tz_name_is_episode("Show.S01E02.mkv"));
+    ck_assert(tz_name_is_episode("show s1e10 x.avi"));
+    ck_assert(tz_name_is_episode("Daily.Show.2024.03.15.mkv"));
+    ck_assert(tz_name_is_episode("Daily Show 2024-03-15.mkv"));
+    ck_assert(!tz_name_is_episode("Film.2019.1080p.mkv"));
+    ck_assert(!tz_name_is_episode("Film.2019.03-15.mkv"));
+    ck_assert(!tz_name_is_episode("MyS01E02.mkv"));
     int cats[2];
     ck_assert_uint_eq(tz_item_categories(TZ_CLASS_TV, "Show.S01E02.1080p.mkv", "Video", cats), 2);
     ck_assert_int_eq(cats[0], 5000);
