@@ -12,6 +12,7 @@ MIGRATIONS = \
 	sql/010_web_auth.sql \
 	sql/011_qbit.sql \
 	sql/012_history_download_id.sql \
-	sql/013_download_btih.sql
+	sql/013_download_btih.sql \
+	sql/020_search_result_origins.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -184,6 +184,26 @@ search_row(const search_t *q)
     return o;
 }
 
+/* origins_json: where a result came from: "server" (the TCP server) and
+ * "udp" (other servers answering the global search). */
+static json_object *
+origins_json(const sres_result_t *m)
+{
+    bool tcp = false, udp = false;
+    for (size_t i = 0; i < m->n_rep; i++) {
+        if (m->rep[i].ip == 0 && m->rep[i].port == 0)
+            tcp = true;
+        else
+            udp = true;
+    }
+    json_object *a = json_object_new_array();
+    if (tcp)
+        json_object_array_add(a, json_object_new_string("server"));
+    if (udp)
+        json_object_array_add(a, json_object_new_string("udp"));
+    return a;
+}
+
 static json_object *
 result_json(const search_t *q, const sres_result_t *m)
 {
@@ -205,6 +225,7 @@ result_json(const search_t *q, const sres_result_t *m)
     json_object_object_add(o, "codec", jstr(r->codec));
     json_object_object_add(o, "length_s", json_object_new_int64(r->length));
     json_object_object_add(o, "bitrate", json_object_new_int64(r->bitrate));
+    json_object_object_add(o, "origins", origins_json(m));
     return o;
 }
 

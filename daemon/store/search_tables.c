@@ -68,14 +68,18 @@ write_results(PGconn *conn, search_job_t *j, mt_error_t **err)
     PGresult *res = db_query(
         conn,
         "INSERT INTO search_results (node, search_id, hash, name, size, sources,"
-        " complete_sources, file_type, extension, artist, album, title, codec, length_s, bitrate)"
+        " complete_sources, file_type, extension, artist, album, title, codec, length_s, bitrate,"
+        " origins)"
         " SELECT $1, search_id, hash, name, size, sources, complete_sources, file_type,"
-        "  extension, artist, album, title, codec, NULLIF(length_s, 0), NULLIF(bitrate, 0)"
+        "  extension, artist, album, title, codec, NULLIF(length_s, 0), NULLIF(bitrate, 0),"
+        "  ARRAY(SELECT json_array_elements_text(COALESCE(origins, '[]'::json)))"
         " FROM json_to_recordset($2::json) AS x(search_id bigint, hash text, name text,"
         "  size bigint, sources int, complete_sources int, file_type text, extension text,"
-        "  artist text, album text, title text, codec text, length_s int, bitrate int)"
+        "  artist text, album text, title text, codec text, length_s int, bitrate int,"
+        "  origins json)"
         " ON CONFLICT (node, search_id, hash) DO UPDATE SET sources = EXCLUDED.sources,"
-        "  complete_sources = EXCLUDED.complete_sources, updated_at = now()",
+        "  complete_sources = EXCLUDED.complete_sources, origins = EXCLUDED.origins,"
+        "  updated_at = now()",
         2, p2, err);
     if (res == NULL)
         return -1;

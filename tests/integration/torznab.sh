@@ -204,6 +204,8 @@ check "... guid urn:ed2k:<md4>, an RFC 822 pubDate, size" eval '
   x "string(/rss/channel/item[1]/pubDate)" | grep -qE "^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} \+0000$" &&
   [ "$(x "string(/rss/channel/item[1]/size)")" = "$SIZE" ]'
 check "... one new search was asked of the daemon" eval '[ "$(n_searches)" = $((before + 1)) ]'
+check "... the result's origin is kept: the server (search_results.origins)" eval \
+  '[ "$(PSQL "SELECT origins FROM search_results WHERE hash = '"'"'$MD4'"'"' LIMIT 1")" = "{server}" ]'
 tz "t=tvsearch&q=Test+Show&season=1&ep=3&cat=5030,5040&extended=1&offset=0&limit=100&apikey=$KEY"
 CACHED_MS=$MS
 check "the same request again: answered from the cache (${CACHED_MS} ms, no new search)" \
