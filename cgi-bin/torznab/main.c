@@ -111,16 +111,13 @@ name_ok(tz_t *t, const char *name)
 
 /* --------------------------------------------------------------- caps */
 
+/* caps: the same document for every request, built on the first. */
 static int
 caps(tz_t *t, http_response_t *resp)
 {
-    (void)t;
-    tz_doc_t doc = { 0 };
-    if (tz_caps_doc("Muleteer", &doc) != 0)
+    if (t->caps.xml == NULL && tz_caps_doc("Muleteer", &t->caps) != 0)
         return tz_error(resp, 500, TZ_ERR_UNAVAILABLE, "Internal error building the caps");
-    int rc = tz_answer_doc(resp, 200, &doc);
-    tz_doc_clear(&doc);
-    return rc;
+    return tz_answer_doc(resp, 200, &t->caps);
 }
 
 /* ---------------------------------------------------------------- api */
@@ -217,6 +214,7 @@ main(void)
     app.limits.max_body = 65536;
     int rc = http_serve(&app);
     free(t.password_key);
+    tz_doc_clear(&t.caps);
     cgienv_free(t.env);
     return rc;
 }

@@ -23,6 +23,7 @@ typedef struct {
     char *password_key; /* the web password last accepted as a key, so that
                          * a PBKDF2 web_password is not derived on every
                          * request; never logged */
+    tz_doc_t caps;      /* the caps document, built once per process */
     /* per request, cleared after it (main.c's request_end) */
     tzq_t q;
 } tz_t;
