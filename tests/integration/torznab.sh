@@ -286,6 +286,15 @@ fi
 tz "t=tvsearch&cat=5030,5040&apikey=$KEY"
 check "the finished download is in the empty-query feed" eval '[ "$CODE" = 200 ] && has_title "$EP3"'
 
+# no network: disconnected, the server list empty
+CLI=("$MT_BUILDDIR/bin/muleteer" --socket "$VAR/run/muleteerd.sock")
+"${CLI[@]}" call disconnect '{}' >/dev/null 2>&1
+"${CLI[@]}" call server-remove "{\"address\":\"127.0.0.1\",\"port\":$SP}" >/dev/null 2>&1
+tz "t=search&q=Nothing+Cached+Here&apikey=$KEY"
+check "no server to ask and nothing cached: 503, code 900" err_is 503 900
+tz "t=tvsearch&q=Test+Show&season=1&ep=3&cat=5030,5040&apikey=$KEY"
+check "... while a cached search still answers 200" eval '[ "$CODE" = 200 ] && has_title "$EP3"'
+
 check "every answer was well-formed XML (libxml2)" [ "$ALL_WELL_FORMED" = 1 ]
 diag "tvsearch cold: ${COLD_MS} ms, cached repeat: ${CACHED_MS} ms"
 
