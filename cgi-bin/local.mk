@@ -48,3 +48,46 @@ tests_unit_check_cgicommon_SOURCES = tests/unit/check_cgicommon.c
 tests_unit_check_cgicommon_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_cgicommon_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
 tests_unit_check_cgicommon_LDADD = $(CGI_LIBS) $(CHECK_LIBS)
+
+# /indexer/<name>/api: the Torznab indexer (Sonarr, Radarr, Prowlarr),
+# built as cgi-bin/torznab.fcgi. Its pure rules (query.c: parameters,
+# classes, expressions) and its XML (feed.c, libxml2) are a library of
+# their own for tests/unit/check_torznab and the query parser's fuzz
+# target.
+noinst_LIBRARIES += cgi-bin/libtorznablogic.a
+cgi_bin_libtorznablogic_a_SOURCES = cgi-bin/torznab/query.c cgi-bin/torznab/query.h \
+	cgi-bin/torznab/feed.c cgi-bin/torznab/feed.h
+cgi_bin_libtorznablogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libtorznablogic_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(XML_CFLAGS)
+
+pkglibexec_PROGRAMS += cgi-bin/torznab.fcgi
+cgi_bin_torznab_fcgi_SOURCES = cgi-bin/torznab/main.c cgi-bin/torznab/search.c \
+	cgi-bin/torznab/torznab.h
+cgi_bin_torznab_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_torznab_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) \
+	$(PQ_CFLAGS) $(XML_CFLAGS)
+cgi_bin_torznab_fcgi_LDADD = cgi-bin/libtorznablogic.a lib/libmted2k.a $(CGI_LIBS) $(XML_LIBS) \
+	$(ZLIB_LIBS) -lm
+
+check_PROGRAMS += tests/unit/check_torznab
+TESTS += tests/unit/check_torznab
+tests_unit_check_torznab_SOURCES = tests/unit/check_torznab.c
+tests_unit_check_torznab_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_torznab_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(XML_CFLAGS)
+tests_unit_check_torznab_LDADD = cgi-bin/libtorznablogic.a lib/libmtutil.a $(XML_LIBS) \
+	$(CHECK_LIBS) $(PTHREAD_LIBS)
+
+# Fuzz target of the query parser: replays its corpus in `make check`, or
+# links with libFuzzer under --enable-fuzzers.
+MT_FUZZ_TARGETS += tests/fuzz/fuzz_torznab_query
+check_PROGRAMS += tests/fuzz/fuzz_torznab_query
+if !FUZZERS
+TESTS += tests/fuzz/fuzz_torznab_query
+endif
+tests_fuzz_fuzz_torznab_query_SOURCES = tests/fuzz/fuzz_torznab_query.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_torznab_query_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/torznab_query"'
+tests_fuzz_fuzz_torznab_query_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(XML_CFLAGS)
+tests_fuzz_fuzz_torznab_query_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_torznab_query_LDADD = cgi-bin/libtorznablogic.a lib/libmtutil.a $(XML_LIBS) \
+	$(PTHREAD_LIBS)

@@ -15,6 +15,7 @@ MIGRATIONS = \
 	sql/013_download_btih.sql \
 	sql/014_natural_sort.sql \
 	sql/015_share_stopped.sql \
-	sql/016_download_limits_tags.sql
+	sql/016_download_limits_tags.sql \
+	sql/017_search_result_origins.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

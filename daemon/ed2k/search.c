@@ -149,6 +149,23 @@ jstr(const char *s)
     return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+/* find_running: the running search of the same scope whose normalized
+ * expression is parsed's: a client asking again while it runs (two
+ * Torznab requests at once) shares it rather than starting another. */
+static search_t *
+find_running(searches_t *ss, const ed2k_search_t *parsed, bool global)
+{
+    char *norm = ed2k_search_to_string(parsed);
+    search_t *found = NULL;
+    for (size_t i = 0; i < ss->n && found == NULL; i++) {
+        search_t *q = ss->v[i];
+        if (q->state == SS_RUNNING && q->global == global && strcmp(q->normalized, norm) == 0)
+            found = q;
+    }
+    free(norm);
+    return found;
+}
+
 static json_object *
 search_row(const search_t *q)
 {
@@ -165,6 +182,26 @@ search_row(const search_t *q)
     json_object_object_add(o, "started_at", json_object_new_int64((int64_t)q->started));
     json_object_object_add(o, "finished_at", json_object_new_int64((int64_t)q->finished));
     return o;
+}
+
+/* origins_json: where a result came from: "server" (the TCP server) and
+ * "udp" (other servers answering the global search). */
+static json_object *
+origins_json(const sres_result_t *m)
+{
+    bool tcp = false, udp = false;
+    for (size_t i = 0; i < m->n_rep; i++) {
+        if (m->rep[i].ip == 0 && m->rep[i].port == 0)
+            tcp = true;
+        else
+            udp = true;
+    }
+    json_object *a = json_object_new_array();
+    if (tcp)
+        json_object_array_add(a, json_object_new_string("server"));
+    if (udp)
+        json_object_array_add(a, json_object_new_string("udp"));
+    return a;
 }
 
 static json_object *
@@ -188,6 +225,7 @@ result_json(const search_t *q, const sres_result_t *m)
     json_object_object_add(o, "codec", jstr(r->codec));
     json_object_object_add(o, "length_s", json_object_new_int64(r->length));
     json_object_object_add(o, "bitrate", json_object_new_int64(r->bitrate));
+    json_object_object_add(o, "origins", origins_json(m));
     return o;
 }
 
@@ -449,6 +487,12 @@ search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
     ed2k_search_t *parsed = NULL;
     if (ed2k_search_parse(query, &parsed, err) != 0)
         return NULL;
+    search_t *same = find_running(ss, parsed, global);
+    if (same != NULL) {
+        ed2k_search_free(parsed);
+        log_info("search %" PRId64 ": asked again, shared", same->id);
+        return search_row(same);
+    }
     bool connected = srv_is_connected(d->server);
     if (!connected && (!global || sl_count(d->serverlist) == 0)) {
         ed2k_search_free(parsed);

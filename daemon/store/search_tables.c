@@ -25,6 +25,8 @@ search_job_free(void *arg)
     free(j);
 }
 
+static int write_results(PGconn *conn, search_job_t *j, mt_error_t **err);
+
 static int
 search_job_run(PGconn *conn, void *arg, mt_error_t **err)
 {
@@ -46,20 +48,38 @@ search_job_run(PGconn *conn, void *arg, mt_error_t **err)
     if (res == NULL)
         return -1;
     PQclear(res);
-    if (j->results == NULL)
-        return 0;
+    if (j->results != NULL && write_results(conn, j, err) != 0)
+        return -1;
+    /* the Torznab indexer waits on this (docs/torznab.md): the payload is
+     * the search's id */
+    res = db_query(conn, "SELECT pg_notify('search_results', ($1::json ->> 'id'))", 1,
+                   (const char *[]){ j->search }, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* write_results: the job's results, merged into search_results. */
+static int
+write_results(PGconn *conn, search_job_t *j, mt_error_t **err)
+{
     const char *p2[] = { j->node, j->results };
-    res = db_query(
+    PGresult *res = db_query(
         conn,
         "INSERT INTO search_results (node, search_id, hash, name, size, sources,"
-        " complete_sources, file_type, extension, artist, album, title, codec, length_s, bitrate)"
+        " complete_sources, file_type, extension, artist, album, title, codec, length_s, bitrate,"
+        " origins)"
         " SELECT $1, search_id, hash, name, size, sources, complete_sources, file_type,"
-        "  extension, artist, album, title, codec, NULLIF(length_s, 0), NULLIF(bitrate, 0)"
+        "  extension, artist, album, title, codec, NULLIF(length_s, 0), NULLIF(bitrate, 0),"
+        "  ARRAY(SELECT json_array_elements_text(COALESCE(origins, '[]'::json)))"
         " FROM json_to_recordset($2::json) AS x(search_id bigint, hash text, name text,"
         "  size bigint, sources int, complete_sources int, file_type text, extension text,"
-        "  artist text, album text, title text, codec text, length_s int, bitrate int)"
+        "  artist text, album text, title text, codec text, length_s int, bitrate int,"
+        "  origins json)"
         " ON CONFLICT (node, search_id, hash) DO UPDATE SET sources = EXCLUDED.sources,"
-        "  complete_sources = EXCLUDED.complete_sources, updated_at = now()",
+        "  complete_sources = EXCLUDED.complete_sources, origins = EXCLUDED.origins,"
+        "  updated_at = now()",
         2, p2, err);
     if (res == NULL)
         return -1;

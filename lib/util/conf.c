@@ -85,6 +85,11 @@ static const conf_key_t conf_keys[] = {
     { "retention_1m_days", CONF_INT, "14", 1, 36500 },
     { "retention_coarse_days", CONF_INT, "400", 1, 36500 },
     { "retention_history_days", CONF_INT, "0", 0, 36500 },
+    { "torznab_name", CONF_STR, "muleteer", 0, 0 },
+    { "torznab_search_timeout", CONF_INT, "20", 1, 28 },
+    { "torznab_cache_time", CONF_INT, "900", 0, 86400 },
+    { "torznab_min_size_tv", CONF_INT, "50", 0, 1000000 },
+    { "torznab_min_size_movie", CONF_INT, "300", 0, 1000000 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -7,6 +7,7 @@ set -u
 trap cleanup EXIT
 
 QBIT="$MT_BUILDDIR/cgi-bin/qbit.fcgi"
+TORZNAB="$MT_BUILDDIR/cgi-bin/torznab.fcgi"
 mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -46,6 +47,19 @@ expect_api() {
   fi
 }
 
+# expect_torznab NAME BASE: the Torznab indexer answers caps with the key
+# (as XML), 401 without it and 404 for another indexer name.
+expect_torznab() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w ' %{http_code}' "$base/indexer/muleteer/api?t=caps&apikey=$KEY")
+  check "$name: Torznab caps with the key" eval 'grep -q "<caps>" <<<"$out" && [ "${out##* }" = 200 ]'
+  out=$(curl -s -w ' %{http_code}' "$base/indexer/muleteer/api?t=caps")
+  check "$name: Torznab without a key: 401, code 100" \
+    eval 'grep -q "<error code=\"100\"" <<<"$out" && [ "${out##* }" = 401 ]'
+  out=$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" "$base/indexer/other/api?t=caps")
+  check "$name: Torznab, another indexer name: 404" [ "${out##* }" = 404 ]
+}
+
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
 mk_tmpdir S
 install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
@@ -54,6 +68,9 @@ MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_US
 CLEANUP_PIDS+=("$(cat "$S/spawn.pid")")
 check "spawn-fcgi starts qbit.fcgi as $MULETEER_USER" \
   eval '[ "$(ps -o user= -p "$(cat "$S/spawn.pid")")" = "$MULETEER_USER" ]'
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/torznab.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-tz.pid" -- "$TORZNAB" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-tz.pid")")
 
 # ---- nginx ----
 mk_tmpdir N
@@ -77,6 +94,11 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_pass unix:$S/run/qbit.sock;
     }
+    location /indexer/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/torznab.sock;
+      fastcgi_read_timeout 60s;
+    }
   }
 }
 EOF
@@ -85,6 +107,7 @@ CLEANUP_PIDS+=("$!")
 if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   ok "nginx starts"
   expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
+  expect_torznab "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -122,9 +145,11 @@ LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so
 ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
 <Location /api/v2/>
     CGIPassAuth On
-</Location>"; then
+</Location>
+ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
+  expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi
@@ -152,9 +177,16 @@ ScriptAlias /api/v2/ $QBIT/
     SetHandler $handler
     Options +ExecCGI
     CGIPassAuth On
-</Location>"; then
+</Location>
+ScriptAlias /indexer/ $TORZNAB/
+<Location /indexer/>
+    SetHandler $handler
+    Options +ExecCGI
+</Location>
+FcgidIOTimeout 60"; then
     ok "Apache with $handler starts"
     expect_api "Apache $handler" "http://127.0.0.1:$PF"
+    expect_torznab "Apache $handler" "http://127.0.0.1:$PF"
   else
     not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
   fi
