@@ -19,7 +19,8 @@ CGI_LIBS = cgi-bin/libcgicommon.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtct
 # Its pure rules (hashes, links, states, names) are a library of their own
 # so tests/unit/check_qbit links them without FastCGI or PostgreSQL.
 noinst_LIBRARIES += cgi-bin/libqbitlogic.a
-cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h
+cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h \
+	cgi-bin/qbit/rowcache.c cgi-bin/qbit/rowcache.h
 cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 
 pkglibexec_PROGRAMS = cgi-bin/qbit.fcgi
