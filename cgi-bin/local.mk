@@ -2,11 +2,13 @@
 # code they share. Each also works as a plain CGI program.
 # cgi-bin/common: the configuration, database connection and daemon
 # connection of a program (cgienv), its queries and read-your-writes waits
-# (cgidb), and its daemon calls with their HTTP statuses (cgictl).
+# (cgidb), its daemon calls with their HTTP statuses (cgictl), and large
+# answers handed to the web server as files (cgifile).
 noinst_LIBRARIES += cgi-bin/libcgicommon.a
 cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h \
 	cgi-bin/common/cgidb.c cgi-bin/common/cgidb.h \
-	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h
+	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h \
+	cgi-bin/common/cgifile.c cgi-bin/common/cgifile.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 

@@ -2,10 +2,13 @@
  * categories, tags, transfer/info, sync/maindata), answered from the
  * PostgreSQL tables the daemon keeps. Each download row is turned into
  * qBittorrent's JSON by PostgreSQL itself (row_to_json over a column list
- * named like qBittorrent's keys), so a large list costs one query and no
- * per-field work here. Rendered torrents/info answers are kept for up to
- * a second while download_changes says no row changed (the cache below):
- * Arr clients and web pages poll the same list over and over. */
+ * named like qBittorrent's keys); for torrents/info only the columns that
+ * move with the time or the other rows are asked for each time, the rest
+ * of a row's JSON is kept by the process per row version (rowcache.h).
+ * Rendered torrents/info answers are kept for up to a second while
+ * download_changes says no row changed (the cache below), large ones as
+ * files the web server sends itself (cgifile.h): Arr clients and web
+ * pages poll the same list over and over. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cgifile.h"
 #include "qbit/qbit.h"
 #include "qbit/rowcache.h"
 #include "util/clock.h"
@@ -346,16 +350,19 @@ parse_ll(const char *s, long long *out)
 /* A rendered answer is reused while its query is the same, no downloads
  * row of the node has changed (download_changes.generation) and it is
  * less than CACHE_MS old (some fields count seconds: time_active,
- * seeding_time). */
+ * seeding_time). A large one is kept as a file the web server sends
+ * (cgifile.h) when it can, else in memory. */
 #define CACHE_MS 1000
 #define CACHE_SLOTS 8
 #define CACHE_MAX_BYTES (64u * 1024 * 1024)
+#define CACHE_FILE_MIN (64u * 1024)
 
 typedef struct {
     char *key;
     long long generation;
     int64_t at_ms;
-    char *body;
+    char *body; /* or */
+    char *path;
     size_t len;
 } cache_entry_t;
 
@@ -392,11 +399,14 @@ cache_drop(cache_entry_t *e)
     cache_bytes -= e->len;
     free(e->key);
     free(e->body);
+    cgifile_release(e->path, clock_mono_ms());
     memset(e, 0, sizeof *e);
 }
 
+/* cache_store: keeps the answer body (its bytes, or path: a cgifile_write
+ * file, then taken) for key. */
 static void
-cache_store(const char *key, long long gen, int64_t now, struct evbuffer *body)
+cache_store(const char *key, long long gen, int64_t now, struct evbuffer *body, char *path)
 {
     size_t len = evbuffer_get_length(body);
     cache_entry_t *slot = NULL;
@@ -415,14 +425,19 @@ cache_store(const char *key, long long gen, int64_t now, struct evbuffer *body)
     for (size_t i = 0; i < CACHE_SLOTS && cache_bytes + len > CACHE_MAX_BYTES; i++)
         if (cache[i].key != NULL)
             cache_drop(&cache[i]);
-    if (cache_bytes + len > CACHE_MAX_BYTES)
+    if (cache_bytes + len > CACHE_MAX_BYTES) {
+        cgifile_release(path, now);
         return;
+    }
     slot->key = xstrdup(key);
     slot->generation = gen;
     slot->at_ms = now;
     slot->len = len;
-    slot->body = xmalloc(len > 0 ? len : 1);
-    evbuffer_copyout(body, slot->body, len);
+    slot->path = path;
+    if (path == NULL) {
+        slot->body = xmalloc(len > 0 ? len : 1);
+        evbuffer_copyout(body, slot->body, len);
+    }
     cache_bytes += len;
 }
 
@@ -660,14 +675,17 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     }
     char *key = info_key(req);
     int64_t now = clock_mono_ms();
+    cgifile_sweep(now);
     cache_entry_t *hit = cache_find(key, gen, now);
     if (hit != NULL) {
         free(key);
         free(f.hashes);
         json_headers(resp);
-        /* no copy: the entry outlives this answer (it is written before
-         * the next request can replace it) */
-        evbuffer_add_reference(http_response_body(resp), hit->body, hit->len, NULL, NULL);
+        if (hit->path != NULL)
+            cgifile_answer(resp, hit->path);
+        else /* no copy: the entry outlives this answer (it is written
+              * before the next request can replace it) */
+            evbuffer_add_reference(http_response_body(resp), hit->body, hit->len, NULL, NULL);
         return 0;
     }
 
@@ -707,7 +725,10 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
         add_row(b, r, (int)i, &first);
     evbuffer_add(b, "]", 1);
     PQclear(r);
-    cache_store(key, gen, now, b);
+    char *path = evbuffer_get_length(b) >= CACHE_FILE_MIN ? cgifile_write(b) : NULL;
+    cache_store(key, gen, now, b, path);
+    if (path != NULL)
+        cgifile_answer(resp, path); /* still valid: released files linger */
     free(key);
     return 0;
 }
