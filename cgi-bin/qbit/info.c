@@ -611,7 +611,8 @@ add_row(struct evbuffer *b, PGresult *r, int i, bool *first)
         } else {
             const char *seg = segs[s++]; /* {...}: its members */
             size_t len = strlen(seg);
-            evbuffer_add(b, seg + 1, len - 2);
+            if (len >= 2)
+                evbuffer_add(b, seg + 1, len - 2);
         }
     }
     evbuffer_add(b, "}", 1);

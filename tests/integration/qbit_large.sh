@@ -49,14 +49,22 @@ code=$(curl -s -o "$V.cond" -w '%{http_code}' -H "$AUTH" -H "If-Modified-Since: 
 check "conditional headers never make it a 304: the whole list again" \
   eval '[ "$code" = 200 ] && [ "$(jq length "$V.cond")" = "$N" ]'
 
-# small answers (sent inline) carry the same bytes as the slices of the large one
-get "torrents/info?limit=5&offset=7" >"$V.slice"
+# small answers (sent inline) carry the same bytes as the slices of the
+# large one (fetched again together: some fields count seconds)
+same_bytes() { # QUERY: its rows are, byte for byte, in a full list fetched with it
+  local i
+  for i in 1 2 3 4 5; do
+    get "torrents/info" >"$V.now"; get "$1" >"$V.part"
+    [ "$(jq length "$V.part")" -ge 1 ] && grep -qF "$(sed "s/^\[//; s/\]\$//" "$V.part")" "$V.now" &&
+      return 0
+  done
+  return 1
+}
 check "a small slice is byte for byte the same rows as the large answer" \
-  eval '[ "$(jq -c ".[7:12]" "$V.full")" = "$(jq -c . "$V.slice")" ] &&
-        grep -qF "$(sed "s/^\[//; s/\]\$//" "$V.slice")" "$V.full"'
-get "torrents/info?hashes=$(printf '%032x' 5)" >"$V.one"
+  eval 'same_bytes "torrents/info?limit=5&offset=7" &&
+        [ "$(jq -c "[.[7:12][] | del(.time_active, .seeding_time)]" "$V.now")" = "$(jq -c "[.[] | del(.time_active, .seeding_time)]" "$V.part")" ]'
 check "hashes= selects one row, the same bytes as in the list" \
-  eval '[ "$(jq length "$V.one")" = 1 ] && grep -qF "$(sed "s/^\[//; s/\]\$//" "$V.one")" "$V.full"'
+  eval 'same_bytes "torrents/info?hashes=$(printf "%032x" 5)" && [ "$(jq length "$V.part")" = 1 ]'
 get "torrents/info?sort=name&reverse=true" >"$V.sorted"
 check "sort=name&reverse=true: the same rows, names descending" \
   eval '[ "$(jq -r ".[].name" "$V.sorted")" = "$(jq -r ".[].name" "$V.full" | sort -r)" ]'
