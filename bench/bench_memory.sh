@@ -8,7 +8,8 @@
 # directory: muleteerd's shared_dirs, then `muleteer rescan`; amuled's
 # Incoming, then `reload shared`), and is stopped. Then, MT_BENCH_ROUNDS
 # times, each daemon in turn is started afresh (its files are known; no
-# listing is asked of it before the reading: amuled's EC listings of
+# listing is asked of it before the reading (start: VmRSS 2 s after the
+# start, while it loads its known files): amuled's EC listings of
 # 10,000 files grow it by tens of MiB), given the 1,000 links (`muleteer
 # add`; `amulecmd add`, one connection), and after MT_BENCH_SETTLE seconds
 # VmRSS, VmHWM (peak) and PSS are read from /proc; its shared files and
@@ -126,9 +127,20 @@ mule_round() {
   stop_all_mules
 }
 amule_ndl() { AMULE_CMD_TIMEOUT=60 amule_cmd AM show dl | grep -c 'missing-[0-9]*\.bin'; }
+# amule_relaunch: amuled again on its directory; it loads its known files
+# before it answers on EC (a minute or more for 10,000), so it is given
+# up to 600 s (amule.sh's launch waits 30 s).
+amule_relaunch() {
+  local d=${AMULE_DIR[AM]} t0; t0=$(date +%s)
+  setsid amuled -c "$d" -o >>"$d/amuled.log" 2>&1 </dev/null &
+  AMULE_PID[AM]=$!
+  CLEANUP_PIDS+=("$!")
+  eventually 600 _amule_ready AM || return 1
+  echo "# amuled answers $(( $(date +%s) - t0 )) s after its start"
+}
 amule_round() {
   rm -rf "$W/amule/Temp"; mkdir -p "$W/amule/Temp"
-  _amule_launch AM || { echo "amuled did not start"; exit 1; }
+  amule_relaunch || { echo "amuled did not start"; exit 1; }
   sleep 2
   add_fig RSS0 AM "$(proc_kib "${AMULE_PID[AM]}" VmRSS)"
   # amulecmd reads commands from its standard input: one connection for all
@@ -150,7 +162,7 @@ done
 
 echo
 echo "Resident memory, $(date -u +%Y-%m-%dT%H:%MZ), medians of $ROUNDS interleaved fresh starts (KiB figures of each round after '|')"
-printf '%-26s %8s %10s %10s %10s %10s %10s\n' daemon shared downloads "empty MiB" "VmRSS MiB" "VmHWM MiB" "PSS MiB"
+printf '%-26s %8s %10s %10s %10s %10s %10s\n' daemon shared downloads "start MiB" "VmRSS MiB" "VmHWM MiB" "PSS MiB"
 for d in M AM; do
   name=muleteerd; [ "$d" = AM ] && name=amuled
   printf '%-26s %8s %10s %10s %10s %10s %10s\n' "$name" "$(median <<<"${NSH[$d]}")" "$(median <<<"${NDL[$d]}")" \
