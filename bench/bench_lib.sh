@@ -84,6 +84,25 @@ cpu_ticks() {
 # proc_kib PID FIELD: a /proc/PID/status field in KiB (VmRSS, VmHWM).
 proc_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
+# pss_kib PID...: the proportional set size of the processes together, in
+# KiB (shared pages counted once over their sharers: PostgreSQL's shared
+# buffers once for the whole cluster).
+pss_kib() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# pg_pids DIR: the PIDs of the PostgreSQL cluster in DIR (tools/pgcluster.sh):
+# the postmaster and its children.
+pg_pids() {
+  local pm; pm=$(head -n 1 "$1/pg/data/postmaster.pid" 2>/dev/null) || return 0
+  echo "$pm" $(pgrep -P "$pm")
+}
+
 # cpu_of NAME: ticks used by the muleteerd or amuled called NAME, summed
 # over its restarts (CPU_DONE keeps what the stopped processes used).
 cpu_of() {
@@ -105,14 +124,14 @@ amule_stop() {
 
 # start_mule NAME DIR TCP_PORT [CONF-LINE...]: muleteerd with its own state
 # directory and no database (none is needed to transfer; its writer queues
-# and drops the oldest jobs, max 10,000), in its own session; true once it
-# answers on its control socket.
+# and drops the oldest jobs, max 10,000) unless MULE_DATABASE holds a
+# conninfo, in its own session; true once it answers on its control socket.
 start_mule() {
   local name=$1 dir=$2 tcp=$3; shift 3
   mkdir -p "$dir"
   {
     echo "state_dir = $dir"
-    echo "database = host=$dir/no-database dbname=none"
+    echo "database = ${MULE_DATABASE:-host=$dir/no-database dbname=none}"
     echo "log_file = $dir/muleteerd.log"
     echo "log_level = info"
     echo "nickname = mule-$name"

@@ -13,7 +13,11 @@
 # download finds a second source). For each: the wall time from the add to
 # the complete file in the downloader's incoming directory (its change
 # time: both move the file there by rename after their final hash check,
-# which is thus included), MB/s (10^6 bytes), the CPU seconds each side
+# which is thus included), MB/s (10^6 bytes), and the same from the first
+# bytes received (what the downloader shows, polled every 1 s (muleteerd)
+# or 2 s (amuled)): the time before it is finding the source, which for
+# amuled includes its server's source exchange and callback, not transfer
+# speed (the reference (c) spent about 55 s there), the CPU seconds each side
 # used meanwhile (utime + stime from /proc/PID/stat, summed over restarts),
 # and stalls. amuled 2.3.3 stalls on loopback (../shared/amule-testing.md):
 # as tests/integration/amule.sh does, a stall (no progress for 40 s, or an
@@ -59,12 +63,27 @@ mk_tmpdir W
 echo "# bench_transfer: build $BUILD, work dir $W, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -a ROWS=()
 
-# add_row SCENARIO BYTES T0 T1 UP_NAME UP_TICKS DOWN_NAME DOWN_TICKS STALLS CHECK
+# FIRST_AT FILE: when the downloader first showed bytes of FILE (kept in
+# a file: the pollers run in command substitutions).
+first_seen() { [ -f "$W/first.$1" ] || now >"$W/first.$1"; }
+first_at() { cat "$W/first.$1" 2>/dev/null; }
+# amule_progress from amule.sh, noting the first progress above 0
+eval "$(declare -f amule_progress | sed '1s/^amule_progress/_amule_progress_orig/')"
+amule_progress() {
+  local p; p=$(_amule_progress_orig "$@")
+  if [ -n "$p" ] && awk -v p="$p" 'BEGIN { exit !(p > 0) }'; then first_seen "$2"; fi
+  echo "$p"
+}
+
+# add_row SCENARIO BYTES T0 T1 UP_NAME UP_TICKS DOWN_NAME DOWN_TICKS STALLS CHECK FILE
 add_row() {
-  local mbps
+  local mbps t1st mbps1
   mbps=$(awk -v b="$2" -v a="$3" -v c="$4" 'BEGIN { printf "%.2f", b / 1e6 / (c - a) }')
-  ROWS+=("$(printf '%-26s %8.1f %8s %8s %16s %16s  %-22s %s' "$1" \
+  t1st=$(first_at "${11}"); t1st=${t1st:-$3}
+  mbps1=$(awk -v b="$2" -v a="$t1st" -v c="$4" 'BEGIN { printf "%.2f", b / 1e6 / (c - a) }')
+  ROWS+=("$(printf '%-26s %8.1f %8s %8s %8s %8s %16s %16s  %-22s %s' "$1" \
     "$(awk -v b="$2" 'BEGIN { print b / 1e6 }')" "$(elapsed "$3" "$4")" "$mbps" \
+    "$(elapsed "$t1st" "$4")" "$mbps1" \
     "$5 $(ticks_s "$6")" "$7 $(ticks_s "$8")" "$9" "${10}")")
 }
 failed_row() { ROWS+=("$(printf '%-26s %s' "$1" "FAILED: $2")"); }
@@ -97,6 +116,7 @@ mule_wait_complete() {
     stuck=
     if [ ${#peers[@]} -gt 0 ]; then _amule_stuck_socket "${peers[@]}"; stuck=$_AMULE_STUCK; fi
     d=$(json_num "$(mcli "$n" --json downloads 2>/dev/null)" "done")
+    [ "${d:-0}" -gt 0 ] && first_seen "$file"
     if [ "$d" != "$last" ]; then last=$d; last_change=$(date +%s); fi
     why=
     if [ -n "$stuck" ] && [ $(( $(date +%s) - last_change )) -ge "$AMULE_RECVQ_SECS" ]; then
@@ -164,7 +184,7 @@ if want a; then
     ok=$(cmp -s "$W/x.bin" "$W/a/incoming/x.bin" && echo "bytes ok" || echo "BYTES DIFFER")
     add_row "(a) amuled -> Muleteer" "$SIZE" "$t0" "$t1" amuled $(( $(cpu_of SEED) - cs )) \
       muleteerd $(( $(cpu_of A) - ca )) \
-      "$(stalls $((AMULE_RESTARTS - r0)) 1), $(( $(mule_timeouts A) - m0 )) mt" "$ok"
+      "$(stalls $((AMULE_RESTARTS - r0)) 1), $(( $(mule_timeouts A) - m0 )) mt" "$ok" x.bin
   else
     failed_row "(a) amuled -> Muleteer" "not complete after $TIMEOUT s"
   fi
@@ -179,7 +199,7 @@ if want b; then
     t1=$(done_time "$W/dl/Incoming/y.bin")
     ok=$(cmp -s "$W/y.bin" "$W/dl/Incoming/y.bin" && echo "bytes ok" || echo "BYTES DIFFER")
     add_row "(b) Muleteer -> amuled" "$SIZE" "$t0" "$t1" muleteerd $(( $(cpu_of A) - ca )) \
-      amuled $(( $(cpu_of DL) - cd )) "$(stalls $((AMULE_RESTARTS - r0)) 1)" "$ok"
+      amuled $(( $(cpu_of DL) - cd )) "$(stalls $((AMULE_RESTARTS - r0)) 1)" "$ok" y.bin
   else
     failed_row "(b) Muleteer -> amuled" "not complete after $TIMEOUT s"
   fi
@@ -201,7 +221,7 @@ if want c; then
     t1=$(done_time "$W/dl/Incoming/z.bin")
     ok=$(cmp -s "$W/z.bin" "$W/dl/Incoming/z.bin" && echo "bytes ok" || echo "BYTES DIFFER")
     add_row "(c) amuled -> amuled (ref)" "$SIZE" "$t0" "$t1" amuled $(( $(cpu_of SEED) - cs )) \
-      amuled $(( $(cpu_of DL) - cd )) "$(stalls $((AMULE_RESTARTS - r0)) 2)" "$ok"
+      amuled $(( $(cpu_of DL) - cd )) "$(stalls $((AMULE_RESTARTS - r0)) 2)" "$ok" z.bin
   else
     failed_row "(c) amuled -> amuled" "not complete after $TIMEOUT s"
   fi
@@ -229,7 +249,7 @@ if want d; then
     u=$(( $(cpu_of M1) - c1 )); d=$(( $(cpu_of M2) - c2 ))
     ok=$(cmp -s "$W/m1/share/big.bin" "$W/m2/incoming/big.bin" && echo "bytes ok" || echo "BYTES DIFFER")
     add_row "(d) Muleteer -> Muleteer" "$BIG" "$t0" "$t1" muleteerd "$u" muleteerd "$d" \
-      "$(( $(mule_timeouts M2) - m0 )) mt" "$ok"
+      "$(( $(mule_timeouts M2) - m0 )) mt" "$ok" big.bin
   else
     failed_row "(d) Muleteer -> Muleteer" "not complete after $TIMEOUT s"
   fi
@@ -238,8 +258,10 @@ fi
 
 echo
 echo "Transfers on loopback, $(date -u +%Y-%m-%dT%H:%MZ); time from the add to the file in"
-echo "the incoming dir; CPU seconds of each process meanwhile; stalls: amuled stalls (each"
-echo "restarts the amuleds involved), mt: Muleteer's own source timeouts"
-printf '%-26s %8s %8s %8s %16s %16s  %-22s %s\n' scenario MB seconds MB/s "uploader CPU s" \
-  "downloader CPU s" stalls check
+echo "the incoming dir, and from the first bytes received (1st: the transfer itself, without"
+echo "finding the source); CPU seconds of each process meanwhile; stalls: amuled stalls (each"
+echo "restarts the amuleds involved), mt: Muleteer's own source timeouts. One run each: the"
+echo "amuled runs take minutes at its upload ceiling"
+printf '%-26s %8s %8s %8s %8s %8s %16s %16s  %-22s %s\n' scenario MB seconds MB/s "s 1st" "MB/s 1st" \
+  "uploader CPU s" "downloader CPU s" stalls check
 printf '%s\n' "${ROWS[@]}"

@@ -2,11 +2,13 @@
 # code they share. Each also works as a plain CGI program.
 # cgi-bin/common: the configuration, database connection and daemon
 # connection of a program (cgienv), its queries and read-your-writes waits
-# (cgidb), and its daemon calls with their HTTP statuses (cgictl).
+# (cgidb), its daemon calls with their HTTP statuses (cgictl), and large
+# answers handed to the web server as files (cgifile).
 noinst_LIBRARIES += cgi-bin/libcgicommon.a
 cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h \
 	cgi-bin/common/cgidb.c cgi-bin/common/cgidb.h \
-	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h
+	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h \
+	cgi-bin/common/cgifile.c cgi-bin/common/cgifile.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 
@@ -20,7 +22,8 @@ CGI_LIBS = cgi-bin/libcgicommon.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtct
 # so tests/unit/check_qbit links them without FastCGI or PostgreSQL.
 noinst_LIBRARIES += cgi-bin/libqbitlogic.a
 cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h \
-	cgi-bin/qbit/prefs.c cgi-bin/qbit/prefs.h
+	cgi-bin/qbit/prefs.c cgi-bin/qbit/prefs.h \
+	cgi-bin/qbit/rowcache.c cgi-bin/qbit/rowcache.h
 cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libqbitlogic_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 

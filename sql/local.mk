@@ -16,6 +16,7 @@ MIGRATIONS = \
 	sql/014_natural_sort.sql \
 	sql/015_share_stopped.sql \
 	sql/016_download_limits_tags.sql \
-	sql/017_search_result_origins.sql
+	sql/017_search_result_origins.sql \
+	sql/018_rollups_by_time.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -40,6 +40,7 @@ INTEGRATION_TESTS = \
 	tests/integration/dbstate.sh \
 	tests/integration/reporting.sh \
 	tests/integration/arr.sh \
+	tests/integration/qbit_large.sh \
 	tests/integration/finished.sh \
 	tests/integration/dead_server.sh \
 	tests/integration/accounting.sh \

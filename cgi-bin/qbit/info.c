@@ -2,10 +2,13 @@
  * categories, tags, transfer/info, sync/maindata), answered from the
  * PostgreSQL tables the daemon keeps. Each download row is turned into
  * qBittorrent's JSON by PostgreSQL itself (row_to_json over a column list
- * named like qBittorrent's keys), so a large list costs one query and no
- * per-field work here. Rendered torrents/info answers are kept for up to
- * a second while download_changes says no row changed (the cache below):
- * Arr clients and web pages poll the same list over and over. */
+ * named like qBittorrent's keys); for torrents/info only the columns that
+ * move with the time or the other rows are asked for each time, the rest
+ * of a row's JSON is kept by the process per row version (rowcache.h).
+ * Rendered torrents/info answers are kept for up to a second while
+ * download_changes says no row changed (the cache below), large ones as
+ * files the web server sends itself (cgifile.h): Arr clients and web
+ * pages poll the same list over and over. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cgifile.h"
 #include "qbit/qbit.h"
+#include "qbit/rowcache.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -24,7 +29,10 @@ typedef struct {
     const char *expr; /* over the CTE "d" below */
 } col_t;
 
-#define EPOCH(x) "floor(extract(epoch FROM " x "))::bigint"
+/* date_part's double, not extract's numeric: a third of the cost, and
+ * exact for microsecond timestamps (their spacing is far above a double's
+ * at today's epochs) */
+#define EPOCH(x) "floor(date_part('epoch', " x "))::bigint"
 #define DONE_EXPR "d.done"
 #define ETA_EXPR                                                                          \
     "CASE WHEN d.state <> 'completed' AND d.dl_speed > 0 THEN"                             \
@@ -204,14 +212,32 @@ sort_key(struct evbuffer *b, const col_t *sort)
     evbuffer_add_printf(b, "(%s)", sort->expr);
 }
 
-/* build_query: SELECT [hash,] json FROM the node's downloads, filtered,
- * sorted by a column of cols (already checked) or by age. */
+/* json_select: the select-list item rendering cols[0..n) of a row as one
+ * JSON object (row_to_json keeps their order), without "hash" when
+ * skip_hash. */
+static void
+json_select(struct evbuffer *b, const col_t *cols, size_t n, bool skip_hash)
+{
+    evbuffer_add_printf(b, "(SELECT row_to_json(t)::text FROM (SELECT ");
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (skip_hash && strcmp(cols[i].key, "hash") == 0)
+            continue;
+        evbuffer_add_printf(b, "%s%s AS \"%s\"", first ? "" : ", ", cols[i].expr, cols[i].key);
+        first = false;
+    }
+    evbuffer_add_printf(b, ") t)");
+}
+
+/* build_query: SELECT d.hash, <select> FROM the node's downloads,
+ * filtered, sorted by a column of cols (already checked) or by age. The
+ * select list sees the CTE "d": the row, its version (row_ver) and the
+ * computed columns the expressions use. */
 static char *
-build_query(const col_t *cols, size_t n, bool skip_hash, const col_t *sort, bool reverse,
-            long long max_sources)
+build_query(const char *select, const col_t *sort, bool reverse, long long max_sources)
 {
     struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "WITH d AS (SELECT x.*, ");
+    evbuffer_add_printf(b, "WITH d AS (SELECT x.*, x.xmin::text AS row_ver, ");
     state_case(b);
     evbuffer_add_printf(
         b, " AS qstate, CASE WHEN x.state = 'completed' THEN 0 ELSE row_number() OVER"
@@ -220,17 +246,10 @@ build_query(const col_t *cols, size_t n, bool skip_hash, const col_t *sort, bool
            " CASE WHEN x.state = 'completed' THEN x.size ELSE x.done_bytes END AS done,"
            " floor(extract(epoch FROM now()))::bigint AS now_s, %lld AS max_sources"
            " FROM downloads x WHERE x.node = $1)"
-           " SELECT " HASH40_EXPR ", (SELECT row_to_json(t)::text FROM (SELECT ",
-        max_sources);
-    bool first = true;
-    for (size_t i = 0; i < n; i++) {
-        if (skip_hash && strcmp(cols[i].key, "hash") == 0)
-            continue;
-        evbuffer_add_printf(b, "%s%s AS \"%s\"", first ? "" : ", ", cols[i].expr, cols[i].key);
-        first = false;
-    }
+           " SELECT d.hash, %s",
+        max_sources, select);
     evbuffer_add_printf(
-        b, ") t) FROM d WHERE ($2::text[] IS NULL OR d.qstate = ANY($2::text[]))"
+        b, " FROM d WHERE ($2::text[] IS NULL OR d.qstate = ANY($2::text[]))"
            " AND ($3::int = 0 OR ($3::int = 1) = (d.dl_speed > 0 OR d.ul_speed > 0))"
            " AND ($4::text IS NULL OR coalesce(d.category, '') = $4::text)"
            " AND ($5::text IS NULL OR ($5::text = '' AND cardinality(d.tags) = 0)"
@@ -248,18 +267,33 @@ build_query(const col_t *cols, size_t n, bool skip_hash, const col_t *sort, bool
     return sql;
 }
 
-/* run_rows: the row query with filters; NULL after answering 503. */
+/* run_select: the row query with filters and a select list; NULL after
+ * answering 503. */
 static PGresult *
-run_rows(qbit_t *q, http_response_t *resp, const col_t *cols, size_t n, bool skip_hash,
-         const filter_t *f, const col_t *sort, bool reverse)
+run_select(qbit_t *q, http_response_t *resp, const char *select, const filter_t *f,
+           const col_t *sort, bool reverse)
 {
-    char *sql = build_query(cols, n, skip_hash, sort, reverse,
+    char *sql = build_query(select, sort, reverse,
                             conf_get_int(cgienv_conf(q->env), "max_sources_per_file"));
     char activity[4];
     snprintf(activity, sizeof activity, "%d", f->activity);
     const char *params[] = { f->states, activity, f->category, f->tag, f->hashes };
     PGresult *r = cgidb_query(q->env, resp, sql, 5, params);
     free(sql);
+    return r;
+}
+
+/* run_rows: the row query with filters, each row's JSON of cols; NULL
+ * after answering 503. */
+static PGresult *
+run_rows(qbit_t *q, http_response_t *resp, const col_t *cols, size_t n, bool skip_hash,
+         const filter_t *f, const col_t *sort, bool reverse)
+{
+    struct evbuffer *b = evbuffer_new();
+    json_select(b, cols, n, skip_hash);
+    evbuffer_add(b, "", 1);
+    PGresult *r = run_select(q, resp, (const char *)evbuffer_pullup(b, -1), f, sort, reverse);
+    evbuffer_free(b);
     return r;
 }
 
@@ -338,16 +372,19 @@ parse_ll(const char *s, long long *out)
 /* A rendered answer is reused while its query is the same, no downloads
  * row of the node has changed (download_changes.generation) and it is
  * less than CACHE_MS old (some fields count seconds: time_active,
- * seeding_time). */
+ * seeding_time). A large one is kept as a file the web server sends
+ * (cgifile.h) when it can, else in memory. */
 #define CACHE_MS 1000
 #define CACHE_SLOTS 8
 #define CACHE_MAX_BYTES (64u * 1024 * 1024)
+#define CACHE_FILE_MIN (64u * 1024)
 
 typedef struct {
     char *key;
     long long generation;
     int64_t at_ms;
-    char *body;
+    char *body; /* or */
+    char *path;
     size_t len;
 } cache_entry_t;
 
@@ -384,11 +421,14 @@ cache_drop(cache_entry_t *e)
     cache_bytes -= e->len;
     free(e->key);
     free(e->body);
+    cgifile_release(e->path, clock_mono_ms());
     memset(e, 0, sizeof *e);
 }
 
+/* cache_store: keeps the answer body (its bytes, or path: a cgifile_write
+ * file, then taken) for key. */
 static void
-cache_store(const char *key, long long gen, int64_t now, struct evbuffer *body)
+cache_store(const char *key, long long gen, int64_t now, struct evbuffer *body, char *path)
 {
     size_t len = evbuffer_get_length(body);
     cache_entry_t *slot = NULL;
@@ -407,15 +447,197 @@ cache_store(const char *key, long long gen, int64_t now, struct evbuffer *body)
     for (size_t i = 0; i < CACHE_SLOTS && cache_bytes + len > CACHE_MAX_BYTES; i++)
         if (cache[i].key != NULL)
             cache_drop(&cache[i]);
-    if (cache_bytes + len > CACHE_MAX_BYTES)
+    if (cache_bytes + len > CACHE_MAX_BYTES) {
+        cgifile_release(path, now);
         return;
+    }
     slot->key = xstrdup(key);
     slot->generation = gen;
     slot->at_ms = now;
     slot->len = len;
-    slot->body = xmalloc(len > 0 ? len : 1);
-    evbuffer_copyout(body, slot->body, len);
+    slot->path = path;
+    if (path == NULL) {
+        slot->body = xmalloc(len > 0 ? len : 1);
+        evbuffer_copyout(body, slot->body, len);
+    }
     cache_bytes += len;
+}
+
+/* ------------------------------------------------ the torrents/info rows */
+
+/* A listing is assembled from the parts of info_cols, in order: runs of
+ * columns that depend on the row alone, rendered by PostgreSQL once per
+ * row version and kept by each process (rowcache.h), and the columns that
+ * depend on the time or on the other rows (their expressions use now_s,
+ * queue_pos or qstate), asked for on every listing. The bytes are those
+ * of one row_to_json over info_cols. */
+typedef struct {
+    size_t first, n;
+    bool dynamic;
+} part_t;
+
+static part_t parts[N_COLS(info_cols)];
+static size_t n_parts, n_static;
+static qbit_rowcache_t *row_cache;
+static char *list_select;  /* row_ver, then each dynamic column's value */
+static char *fetch_select; /* row_ver, then each static run's JSON object */
+
+static bool
+col_is_dynamic(const col_t *c)
+{
+    return strstr(c->expr, "now_s") != NULL || strstr(c->expr, "queue_pos") != NULL ||
+           strstr(c->expr, "qstate") != NULL || strstr(c->expr, "now()") != NULL;
+}
+
+static void
+parts_init(void)
+{
+    if (n_parts > 0)
+        return;
+    for (size_t i = 0; i < N_COLS(info_cols); i++) {
+        bool dyn = col_is_dynamic(&info_cols[i]);
+        if (!dyn && n_parts > 0 && !parts[n_parts - 1].dynamic) {
+            parts[n_parts - 1].n++;
+            continue;
+        }
+        parts[n_parts++] = (part_t){ i, 1, dyn };
+        n_static += !dyn;
+    }
+    struct evbuffer *ls = evbuffer_new(), *fs = evbuffer_new();
+    evbuffer_add_printf(ls, "d.row_ver");
+    evbuffer_add_printf(fs, "d.row_ver");
+    for (size_t p = 0; p < n_parts; p++) {
+        if (parts[p].dynamic) {
+            evbuffer_add_printf(ls, ", %s", info_cols[parts[p].first].expr);
+        } else {
+            evbuffer_add(fs, ", ", 2);
+            json_select(fs, &info_cols[parts[p].first], parts[p].n, false);
+        }
+    }
+    evbuffer_add(ls, "", 1);
+    evbuffer_add(fs, "", 1);
+    list_select = xstrdup((const char *)evbuffer_pullup(ls, -1));
+    fetch_select = xstrdup((const char *)evbuffer_pullup(fs, -1));
+    evbuffer_free(ls);
+    evbuffer_free(fs);
+    row_cache = qbit_rowcache_new(n_static, CACHE_MAX_BYTES);
+}
+
+/* fetch_missing: the static parts of the listed rows [from, to) of r
+ * this process has not rendered at their version; -1 after answering 503. */
+static int
+fetch_missing(qbit_t *q, http_response_t *resp, PGresult *r, long long from, long long to)
+{
+    struct evbuffer *b = evbuffer_new();
+    for (long long i = from; i < to; i++)
+        if (qbit_rowcache_get(row_cache, PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1)) ==
+            NULL)
+            evbuffer_add_printf(b, "%s%s", evbuffer_get_length(b) == 0 ? "{" : ",",
+                                PQgetvalue(r, (int)i, 0));
+    if (evbuffer_get_length(b) == 0) {
+        evbuffer_free(b);
+        return 0;
+    }
+    evbuffer_add(b, "}", 2);
+    filter_t f = { .hashes = (char *)evbuffer_pullup(b, -1) };
+    PGresult *m = run_select(q, resp, fetch_select, &f, NULL, false);
+    evbuffer_free(b);
+    if (m == NULL)
+        return -1;
+    const char *segs[N_COLS(info_cols)];
+    size_t len[N_COLS(info_cols)];
+    for (int i = 0; i < PQntuples(m); i++) {
+        for (size_t k = 0; k < n_static; k++) {
+            segs[k] = PQgetvalue(m, i, (int)k + 2);
+            len[k] = (size_t)PQgetlength(m, i, (int)k + 2);
+        }
+        qbit_rowcache_put(row_cache, PQgetvalue(m, i, 0), PQgetvalue(m, i, 1), segs, len);
+    }
+    PQclear(m);
+    return 0;
+}
+
+/* The type OIDs of PostgreSQL's catalog (pg_type.dat) a value may have. */
+enum { PG_BOOL = 16, PG_INT8 = 20, PG_INT2 = 21, PG_INT4 = 23, PG_FLOAT4 = 700,
+       PG_FLOAT8 = 701, PG_NUMERIC = 1700 };
+
+/* add_json_value: field (i, c) of r as row_to_json writes a value of its
+ * type: numbers as they are (but NaN and infinities as strings), booleans
+ * as true/false, everything else as a string escaped as PostgreSQL's
+ * escape_json does. */
+static void
+add_json_value(struct evbuffer *b, PGresult *r, int i, int c)
+{
+    if (PQgetisnull(r, i, c)) {
+        evbuffer_add(b, "null", 4);
+        return;
+    }
+    const char *v = PQgetvalue(r, i, c);
+    size_t len = (size_t)PQgetlength(r, i, c);
+    switch (PQftype(r, c)) {
+    case PG_INT8:
+    case PG_INT2:
+    case PG_INT4:
+    case PG_FLOAT4:
+    case PG_FLOAT8:
+    case PG_NUMERIC:
+        if (strcmp(v, "NaN") != 0 && strcmp(v, "Infinity") != 0 && strcmp(v, "-Infinity") != 0) {
+            evbuffer_add(b, v, len);
+            return;
+        }
+        break;
+    case PG_BOOL:
+        evbuffer_add_printf(b, "%s", *v == 't' ? "true" : "false");
+        return;
+    default:
+        break;
+    }
+    evbuffer_add(b, "\"", 1);
+    for (const char *p = v; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        switch (ch) {
+        case '"': evbuffer_add(b, "\\\"", 2); break;
+        case '\\': evbuffer_add(b, "\\\\", 2); break;
+        case '\b': evbuffer_add(b, "\\b", 2); break;
+        case '\f': evbuffer_add(b, "\\f", 2); break;
+        case '\n': evbuffer_add(b, "\\n", 2); break;
+        case '\r': evbuffer_add(b, "\\r", 2); break;
+        case '\t': evbuffer_add(b, "\\t", 2); break;
+        default:
+            if (ch < 0x20)
+                evbuffer_add_printf(b, "\\u%04x", ch);
+            else
+                evbuffer_add(b, p, 1);
+        }
+    }
+    evbuffer_add(b, "\"", 1);
+}
+
+/* add_row: row i of the listing r as JSON, after a comma unless *first;
+ * nothing when its row was deleted before its parts could be fetched. */
+static void
+add_row(struct evbuffer *b, PGresult *r, int i, bool *first)
+{
+    /* a row changed again between the two queries: its newer parts */
+    const char *const *segs = qbit_rowcache_get(row_cache, PQgetvalue(r, i, 0), NULL);
+    if (segs == NULL)
+        return;
+    evbuffer_add(b, *first ? "{" : ",{", *first ? 1 : 2);
+    *first = false;
+    for (size_t p = 0, s = 0, d = 2; p < n_parts; p++) {
+        if (p > 0)
+            evbuffer_add(b, ",", 1);
+        if (parts[p].dynamic) {
+            evbuffer_add_printf(b, "\"%s\":", info_cols[parts[p].first].key);
+            add_json_value(b, r, i, (int)d++);
+        } else {
+            const char *seg = segs[s++]; /* {...}: its members */
+            size_t len = strlen(seg);
+            if (len >= 2)
+                evbuffer_add(b, seg + 1, len - 2);
+        }
+    }
+    evbuffer_add(b, "}", 1);
 }
 
 /* info_key: the parameters that shape a torrents/info answer, each marked
@@ -478,14 +700,17 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     }
     char *key = info_key(req);
     int64_t now = clock_mono_ms();
+    cgifile_sweep(now);
     cache_entry_t *hit = cache_find(key, gen, now);
     if (hit != NULL) {
         free(key);
         free(f.hashes);
         json_headers(resp);
-        /* no copy: the entry outlives this answer (it is written before
-         * the next request can replace it) */
-        evbuffer_add_reference(http_response_body(resp), hit->body, hit->len, NULL, NULL);
+        if (hit->path != NULL)
+            cgifile_answer(resp, hit->path);
+        else /* no copy: the entry outlives this answer (it is written
+              * before the next request can replace it) */
+            evbuffer_add_reference(http_response_body(resp), hit->body, hit->len, NULL, NULL);
         return 0;
     }
 
@@ -500,7 +725,8 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     parse_ll(http_request_param(req, "limit"), &limit);
     parse_ll(http_request_param(req, "offset"), &offset);
 
-    PGresult *r = run_rows(q, resp, info_cols, N_COLS(info_cols), false, &f, sort, reverse);
+    parts_init();
+    PGresult *r = run_select(q, resp, list_select, &f, sort, reverse);
     free(f.hashes);
     if (r == NULL) {
         free(key);
@@ -511,17 +737,23 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     if (offset < 0)
         offset = n + offset < 0 ? 0 : n + offset;
     long long end = limit > 0 && offset + limit < n ? offset + limit : n;
+    if (fetch_missing(q, resp, r, offset, end) != 0) {
+        PQclear(r);
+        free(key);
+        return 0;
+    }
     json_headers(resp);
     struct evbuffer *b = http_response_body(resp);
     evbuffer_add(b, "[", 1);
-    for (long long i = offset; i < end; i++) {
-        if (i > offset)
-            evbuffer_add(b, ",", 1);
-        evbuffer_add(b, PQgetvalue(r, (int)i, 1), (size_t)PQgetlength(r, (int)i, 1));
-    }
+    bool first = true;
+    for (long long i = offset; i < end; i++)
+        add_row(b, r, (int)i, &first);
     evbuffer_add(b, "]", 1);
     PQclear(r);
-    cache_store(key, gen, now, b);
+    char *path = evbuffer_get_length(b) >= CACHE_FILE_MIN ? cgifile_write(b) : NULL;
+    cache_store(key, gen, now, b, path);
+    if (path != NULL)
+        cgifile_answer(resp, path); /* still valid: released files linger */
     free(key);
     return 0;
 }

@@ -1,15 +1,18 @@
 /* check_qbit.c: unit tests for the pure rules of cgi-bin/qbit (logic.c,
  * prefs.c): hash parsing, the links and magnets torrents/add accepts,
- * state names, category names, booleans and tag lists, and what
- * app/setPreferences sends the daemon. */
+ * state names, category names, booleans and tag lists, what
+ * app/setPreferences sends the daemon; and the row cache of
+ * torrents/info (rowcache.c). */
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qbit/logic.h"
 #include "qbit/prefs.h"
+#include "qbit/rowcache.h"
 
 #define MD4 "0123456789abcdef0123456789abcdef"
 
@@ -444,6 +447,60 @@ START_TEST(test_action_params)
 }
 END_TEST
 
+/* the row cache: versions, replacement, growth past its first table, and
+ * starting over when full */
+START_TEST(test_rowcache)
+{
+    qbit_rowcache_t *c = qbit_rowcache_new(2, 1 << 20);
+    const char *segs[2] = { "{\"a\":1}", "{\"b\":\"x\"}" };
+    size_t len[2] = { strlen(segs[0]), strlen(segs[1]) };
+    ck_assert_ptr_null(qbit_rowcache_get(c, MD4, "7"));
+    qbit_rowcache_put(c, MD4, "7", segs, len);
+    const char *const *got = qbit_rowcache_get(c, MD4, "7");
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got[0], "{\"a\":1}");
+    ck_assert_str_eq(got[1], "{\"b\":\"x\"}");
+    ck_assert_ptr_null(qbit_rowcache_get(c, MD4, "8")); /* another version */
+    ck_assert_ptr_nonnull(qbit_rowcache_get(c, MD4, NULL));
+    const char *segs2[2] = { "{\"a\":2}", "{}" };
+    size_t len2[2] = { 7, 2 };
+    qbit_rowcache_put(c, MD4, "8", segs2, len2);
+    ck_assert_uint_eq(qbit_rowcache_count(c), 1);
+    ck_assert_ptr_null(qbit_rowcache_get(c, MD4, "7"));
+    ck_assert_str_eq(qbit_rowcache_get(c, MD4, "8")[0], "{\"a\":2}");
+    /* thousands of keys: every one found at its version after growing */
+    char key[40];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "%032x", i);
+        qbit_rowcache_put(c, key, "1", segs, len);
+    }
+    ck_assert_uint_eq(qbit_rowcache_count(c), 5001);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "%032x", i);
+        ck_assert_ptr_nonnull(qbit_rowcache_get(c, key, "1"));
+    }
+    /* replaced in place after growth: the keys past it still found */
+    snprintf(key, sizeof key, "%032x", 17);
+    qbit_rowcache_put(c, key, "2", segs2, len2);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "%032x", i);
+        ck_assert_ptr_nonnull(qbit_rowcache_get(c, key, i == 17 ? "2" : "1"));
+    }
+    qbit_rowcache_free(c);
+
+    /* full: it starts over with the new row alone */
+    c = qbit_rowcache_new(2, 200);
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "%032x", i);
+        qbit_rowcache_put(c, key, "1", segs, len);
+    }
+    ck_assert_uint_lt(qbit_rowcache_count(c), 10);
+    ck_assert_ptr_nonnull(qbit_rowcache_get(c, key, "1"));
+    qbit_rowcache_free(c);
+    qbit_rowcache_free(NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -460,6 +517,7 @@ main(void)
     tcase_add_test(tc, test_ints_limits_log_types);
     tcase_add_test(tc, test_set_preferences);
     tcase_add_test(tc, test_action_params);
+    tcase_add_test(tc, test_rowcache);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

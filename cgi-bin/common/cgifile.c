@@ -1,0 +1,152 @@
+/* cgifile.c: answers sent by the web server from a file (cgifile.h): one
+ * new file per body (never rewritten: the server may be sending it), named
+ * after the process, removed a while after it is released, and the files
+ * a dead process of the same program left behind removed at start. */
+#include "config.h"
+
+#include "common/cgifile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* The web server opens the file when it reads the answer's headers, a
+ * moment after they are written; a released file stays this long. */
+#define LINGER_MS 250
+#define PREFIX "body-"
+
+typedef struct {
+    char *path;
+    int64_t at_ms;
+} released_t;
+
+static const char *dir;
+static bool checked;
+static unsigned long long seq;
+static released_t *released;
+static size_t n_released, cap_released;
+
+/* clean_dead: the files of processes that are gone. */
+static void
+clean_dead(void)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid;
+        if (sscanf(e->d_name, PREFIX "%ld-", &pid) != 1 || pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *p = xasprintf("%s/%s", dir, e->d_name);
+        unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+bool
+cgifile_enabled(void)
+{
+    if (!checked) {
+        checked = true;
+        const char *d = getenv("MULETEER_XSENDFILE_DIR");
+        if (d != NULL && d[0] == '/') {
+            mkdir(d, 0750); /* the first process creates it */
+            dir = d;
+            clean_dead();
+        }
+    }
+    return dir != NULL;
+}
+
+char *
+cgifile_write(struct evbuffer *body)
+{
+    if (!cgifile_enabled())
+        return NULL;
+    char *path = xasprintf("%s/" PREFIX "%ld-%llu.json", dir, (long)getpid(), ++seq);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        log_warn("%s: %s; answering without it", path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    int n = evbuffer_peek(body, -1, NULL, NULL, 0);
+    struct evbuffer_iovec *v = xcalloc(n > 0 ? (size_t)n : 1, sizeof *v);
+    evbuffer_peek(body, -1, NULL, v, n);
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        const char *p = v[i].iov_base;
+        size_t left = v[i].iov_len;
+        while (left > 0) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                ok = false;
+                break;
+            }
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    free(v);
+    if (close(fd) != 0)
+        ok = false;
+    if (!ok) {
+        log_warn("%s: %s; answering without it", path, strerror(errno));
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+void
+cgifile_answer(http_response_t *resp, const char *path)
+{
+    struct evbuffer *b = http_response_body(resp);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    http_response_set_header(resp, "X-Sendfile", path);
+}
+
+void
+cgifile_sweep(int64_t now_ms)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < n_released; i++) {
+        if (now_ms - released[i].at_ms >= LINGER_MS) {
+            unlink(released[i].path);
+            free(released[i].path);
+        } else {
+            released[keep++] = released[i];
+        }
+    }
+    n_released = keep;
+}
+
+void
+cgifile_release(char *path, int64_t now_ms)
+{
+    if (path == NULL)
+        return;
+    if (n_released == cap_released) {
+        cap_released = cap_released > 0 ? cap_released * 2 : 16;
+        released = xrealloc(released, cap_released * sizeof *released);
+    }
+    released[n_released++] = (released_t){ path, now_ms };
+    cgifile_sweep(now_ms);
+}

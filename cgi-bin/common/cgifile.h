@@ -1,0 +1,35 @@
+/* cgifile.h: large answers handed to the web server as files (X-Sendfile),
+ * so it sends them with sendfile() as it does static files, instead of
+ * copying them from the FastCGI connection into a temporary file first. */
+#ifndef MULETEER_CGIFILE_H
+#define MULETEER_CGIFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/response.h"
+
+struct evbuffer;
+
+/* cgifile_enabled: true when the web server takes X-Sendfile answers from
+ * the directory in MULETEER_XSENDFILE_DIR (lighttpd.conf sets both). */
+bool cgifile_enabled(void);
+
+/* cgifile_write: a new file holding body's bytes (left in body); its path,
+ * which the caller frees after cgifile_release; NULL (logged) on error. */
+char *cgifile_write(struct evbuffer *body);
+
+/* cgifile_answer: resp's body becomes the file at path (X-Sendfile); the
+ * other headers and the status stay. */
+void cgifile_answer(http_response_t *resp, const char *path);
+
+/* cgifile_release: path (a cgifile_write file) is no longer answered
+ * with; it is removed once the web server has surely opened it for the
+ * answers already given (now_ms: a monotonic clock). Takes path. */
+void cgifile_release(char *path, int64_t now_ms);
+
+/* cgifile_sweep: removes the released files old enough (now_ms as above);
+ * also called by cgifile_release. */
+void cgifile_sweep(int64_t now_ms);
+
+#endif
