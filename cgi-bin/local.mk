@@ -31,10 +31,10 @@ cgi_bin_libqbitsync_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(NE
 
 pkglibexec_PROGRAMS = cgi-bin/qbit.fcgi
 cgi_bin_qbit_fcgi_SOURCES = cgi-bin/qbit/main.c cgi-bin/qbit/app.c cgi-bin/qbit/auth.c \
-	cgi-bin/qbit/info.c cgi-bin/qbit/actions.c cgi-bin/qbit/qbit.h
+	cgi-bin/qbit/info.c cgi-bin/qbit/actions.c cgi-bin/qbit/sync.c cgi-bin/qbit/qbit.h
 cgi_bin_qbit_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_qbit_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(ZLIB_CFLAGS)
-cgi_bin_qbit_fcgi_LDADD = cgi-bin/libqbitlogic.a lib/libmted2k.a $(CGI_LIBS) $(ZLIB_LIBS) -lm
+cgi_bin_qbit_fcgi_LDADD = cgi-bin/libqbitlogic.a cgi-bin/libqbitsync.a lib/libmted2k.a $(CGI_LIBS) $(ZLIB_LIBS) -lm
 
 check_PROGRAMS += tests/unit/check_qbit
 TESTS += tests/unit/check_qbit

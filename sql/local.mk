@@ -11,6 +11,7 @@ MIGRATIONS = \
 	sql/009_download_attrs.sql \
 	sql/010_web_auth.sql \
 	sql/011_qbit.sql \
-	sql/012_history_download_id.sql
+	sql/012_history_download_id.sql \
+	sql/013_sync_maindata.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

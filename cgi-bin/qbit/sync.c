@@ -1,0 +1,463 @@
+/* sync.c: sync/maindata, the poll of qBittorrent's WebUI and mobile
+ * clients: everything (full_update) for rid 0 or a rid no longer known,
+ * otherwise only what changed since the client's rid. Any FastCGI process
+ * may answer a client's next poll, so what each answer gave is kept in
+ * PostgreSQL (sql/013_sync_maindata.sql): each torrent's JSON as versions
+ * in force over a range of rids, and per rid the small parts whole. One
+ * answer, under a per-node lock: render the current state, store the
+ * torrents that changed as new versions under a new rid, then answer from
+ * the stored versions (docs/qbittorrent-api.md, "sync/maindata"). */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qbit/qbit.h"
+#include "qbit/syncdiff.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* The advisory lock that makes one answer at a time per node (the second
+ * key is hashtext(node)); docs/schema.md lists the keys in use. */
+#define SYNC_LOCK_CLASS "1836413795"
+/* How long an answer waits for that lock before a 503. */
+#define SYNC_LOCK_TIMEOUT "5s"
+/* The rids kept per node: the newest SYNC_KEEP_RIDS, none older than
+ * SYNC_KEEP_SECONDS; an older rid gets a full update. */
+#define SYNC_KEEP_RIDS "64"
+#define SYNC_KEEP_SECONDS "300"
+
+/* Fields that move with the clock alone: they do not make a torrent
+ * changed, and go out with its next real change (qBittorrent, too, sends
+ * a torrent again only when libtorrent reports its status changed). */
+static const char *const clock_keys[] = { "time_active", "seeding_time", "seen_complete", NULL };
+
+#define PLAIN (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* ------------------------------------------------ what changed, stored */
+
+typedef struct {
+    char id[41];
+    char fp[QBIT_SYNC_FP_LEN + 1];
+    bool seen;
+} stored_t;
+
+/* The torrents' part of one answer: the versions in force before it
+ * (sorted by id) and what it changes. */
+typedef struct {
+    stored_t *stored;
+    size_t n_stored;
+    struct evbuffer *closed; /* a text[] literal's members: versions replaced or removed */
+    size_t n_closed;
+    struct evbuffer *added; /* a JSON array's members: {hash, fp, body} of new versions */
+    size_t n_added;
+} plan_t;
+
+static int
+stored_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const stored_t *)elem)->id);
+}
+
+static void
+plan_close(plan_t *p, const char *id)
+{
+    evbuffer_add_printf(p->closed, "%s%s", p->n_closed++ > 0 ? "," : "", id);
+}
+
+/* plan_torrent: a qbit_torrent_fn: one current torrent against its
+ * version in force. */
+static void
+plan_torrent(const char *id, const char *json, size_t len, void *arg)
+{
+    plan_t *p = arg;
+    char fp[QBIT_SYNC_FP_LEN + 1];
+    if (qbit_sync_fingerprint(json, len, clock_keys, fp) != 0) {
+        log_warn("sync/maindata: torrent %s: not a JSON object", id);
+        return;
+    }
+    stored_t *s = bsearch(id, p->stored, p->n_stored, sizeof *s, stored_cmp);
+    if (s != NULL) {
+        s->seen = true;
+        if (strcmp(s->fp, fp) == 0)
+            return;
+        plan_close(p, id);
+    }
+    evbuffer_add_printf(p->added, "%s{\"hash\":\"%s\",\"fp\":\"%s\",\"body\":",
+                        p->n_added++ > 0 ? "," : "", id, fp);
+    evbuffer_add(p->added, json, len);
+    evbuffer_add(p->added, "}", 1);
+}
+
+static void
+plan_free(plan_t *p)
+{
+    free(p->stored);
+    if (p->closed != NULL)
+        evbuffer_free(p->closed);
+    if (p->added != NULL)
+        evbuffer_free(p->added);
+}
+
+/* text_of: a buffer's bytes between prefix and suffix, as a new string. */
+static char *
+text_of(const char *prefix, struct evbuffer *b, const char *suffix)
+{
+    size_t pl = strlen(prefix), sl = strlen(suffix), n = evbuffer_get_length(b);
+    char *s = xmalloc(pl + n + sl + 1);
+    memcpy(s, prefix, pl);
+    evbuffer_copyout(b, s + pl, n);
+    memcpy(s + pl + n, suffix, sl + 1);
+    return s;
+}
+
+/* load_stored: the fingerprints of the versions in force; -1 after
+ * answering 503. */
+static int
+load_stored(qbit_t *q, http_response_t *resp, plan_t *p)
+{
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT hash, fp FROM sync_torrents WHERE node = $1 AND to_rid IS NULL"
+                              " ORDER BY hash COLLATE \"C\"",
+                              0, NULL);
+    if (r == NULL)
+        return -1;
+    p->n_stored = (size_t)PQntuples(r);
+    p->stored = xcalloc(p->n_stored ? p->n_stored : 1, sizeof *p->stored);
+    for (size_t i = 0; i < p->n_stored; i++) {
+        snprintf(p->stored[i].id, sizeof p->stored[i].id, "%s", PQgetvalue(r, (int)i, 0));
+        snprintf(p->stored[i].fp, sizeof p->stored[i].fp, "%s", PQgetvalue(r, (int)i, 1));
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* store: a new rid with the versions plan changes and the small parts;
+ * the rid, or -1 after answering 503. */
+static long long
+store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char *tags,
+      const char *state)
+{
+    for (size_t i = 0; i < p->n_stored; i++)
+        if (!p->stored[i].seen)
+            plan_close(p, p->stored[i].id);
+    char *closed = text_of("{", p->closed, "}");
+    char *added = text_of("[", p->added, "]");
+    const char *params[] = { closed, added, cats, tags, state };
+    PGresult *r = cgidb_query(
+        q->env, resp,
+        "WITH n AS (SELECT nextval('sync_rid_seq')::integer AS rid),"
+        " closed AS (UPDATE sync_torrents t SET to_rid = n.rid FROM n"
+        "  WHERE t.node = $1 AND t.to_rid IS NULL AND t.hash = ANY($2::text[]) RETURNING 1),"
+        " added AS (INSERT INTO sync_torrents (node, hash, from_rid, fp, body)"
+        "  SELECT $1, x.hash, n.rid, x.fp, x.body FROM n,"
+        "  json_to_recordset($3::json) AS x(hash text, fp text, body json) RETURNING 1),"
+        " r AS (INSERT INTO sync_rids (rid, node, categories, tags, server_state)"
+        "  SELECT n.rid, $1, $4::json, $5::json, $6::json FROM n RETURNING rid)"
+        " SELECT r.rid, (SELECT count(*) FROM closed), (SELECT count(*) FROM added) FROM r",
+        5, params);
+    free(closed);
+    free(added);
+    if (r == NULL)
+        return -1;
+    long long rid = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    if (rid < 0)
+        cgienv_answer(q->env, resp, 503, CGIDB_UNAVAILABLE);
+    return rid;
+}
+
+/* forget: the rids past the retention and the versions no kept rid can
+ * need (replaced before the oldest); -1 after answering 503. */
+static int
+forget(qbit_t *q, http_response_t *resp, const char *rid)
+{
+    const char *params[] = { rid };
+    PGresult *r = cgidb_query(
+        q->env, resp,
+        "WITH gone AS (DELETE FROM sync_rids WHERE node = $1 AND rid <> $2::integer"
+        "  AND (created_at < now() - interval '" SYNC_KEEP_SECONDS " seconds'"
+        "   OR rid < (SELECT rid FROM sync_rids WHERE node = $1"
+        "             ORDER BY rid DESC OFFSET " SYNC_KEEP_RIDS " - 1 LIMIT 1))"
+        "  RETURNING rid),"
+        " old AS (DELETE FROM sync_torrents WHERE node = $1 AND to_rid <= (SELECT min(rid)"
+        "  FROM sync_rids WHERE node = $1 AND rid NOT IN (SELECT rid FROM gone)) RETURNING 1)"
+        " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM old)",
+        1, params);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------- answers */
+
+/* The state of this answer and, for a delta, of the client's rid. */
+typedef struct {
+    long long rid;
+    json_object *cats, *tags, *state;          /* now */
+    json_object *old_cats, *old_tags, *old_state; /* at the client's rid; NULL: full */
+    PGresult *torrents; /* full: (hash, body) in force; delta: (hash, current, body) */
+} answer_t;
+
+static void
+answer_free(answer_t *a)
+{
+    json_object_put(a->cats);
+    json_object_put(a->tags);
+    json_object_put(a->state);
+    json_object_put(a->old_cats);
+    json_object_put(a->old_tags);
+    json_object_put(a->old_state);
+    PQclear(a->torrents);
+}
+
+/* add_member: `"key":value` after a comma unless it is the first. */
+static void
+add_member(struct evbuffer *b, bool *first, const char *key, const char *value, size_t len)
+{
+    evbuffer_add_printf(b, "%s\"%s\":", *first ? "" : ",", key);
+    evbuffer_add(b, value, len);
+    *first = false;
+}
+
+/* add_json: add_member of a json-c value unless it is empty; puts it. */
+static void
+add_json(struct evbuffer *b, bool *first, const char *key, json_object *o)
+{
+    bool empty = json_object_is_type(o, json_type_array) ? json_object_array_length(o) == 0
+                                                          : json_object_object_length(o) == 0;
+    if (!empty) {
+        const char *s = json_object_to_json_string_ext(o, PLAIN);
+        add_member(b, first, key, s, strlen(s));
+    }
+    json_object_put(o);
+}
+
+/* write_full: everything, as qBittorrent 4.5.2's transcript shows it
+ * (every key present, trackers empty). */
+static void
+write_full(struct evbuffer *b, const answer_t *a)
+{
+    evbuffer_add_printf(b, "{\"categories\":%s,\"full_update\":true,\"rid\":%lld,",
+                        json_object_to_json_string_ext(a->cats, PLAIN), a->rid);
+    evbuffer_add_printf(b, "\"server_state\":%s,", json_object_to_json_string_ext(a->state, PLAIN));
+    evbuffer_add_printf(b, "\"tags\":%s,\"torrents\":{",
+                        json_object_to_json_string_ext(a->tags, PLAIN));
+    for (int i = 0; i < PQntuples(a->torrents); i++) {
+        evbuffer_add_printf(b, "%s\"%s\":", i > 0 ? "," : "", PQgetvalue(a->torrents, i, 0));
+        evbuffer_add(b, PQgetvalue(a->torrents, i, 1), (size_t)PQgetlength(a->torrents, i, 1));
+    }
+    evbuffer_add_printf(b, "},\"trackers\":{}}");
+}
+
+/* write_delta: what changed since the client's rid, each key only when
+ * it has something, in qBittorrent's (alphabetical) order. */
+static void
+write_delta(struct evbuffer *b, const answer_t *a)
+{
+    bool first = true;
+    evbuffer_add(b, "{", 1);
+    add_json(b, &first, "categories", qbit_sync_diff_members(a->old_cats, a->cats));
+    add_json(b, &first, "categories_removed", qbit_sync_diff_keys(a->old_cats, a->cats));
+    char rid[24];
+    int rl = snprintf(rid, sizeof rid, "%lld", a->rid);
+    add_member(b, &first, "rid", rid, (size_t)rl);
+    add_json(b, &first, "server_state", qbit_sync_diff_members(a->old_state, a->state));
+    json_object *added, *removed;
+    qbit_sync_diff_list(a->old_tags, a->tags, &added, &removed);
+    add_json(b, &first, "tags", added);
+    add_json(b, &first, "tags_removed", removed);
+
+    size_t n = (size_t)PQntuples(a->torrents);
+    qbit_sync_version_t *v = xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (qbit_sync_version_t){ PQgetvalue(a->torrents, (int)i, 0),
+                                      PQgetvalue(a->torrents, (int)i, 1)[0] == 't',
+                                      PQgetvalue(a->torrents, (int)i, 2),
+                                      (size_t)PQgetlength(a->torrents, (int)i, 2) };
+    struct evbuffer *t = evbuffer_new(), *r = evbuffer_new();
+    size_t nr;
+    if (qbit_sync_torrents_delta(v, n, t, r, &nr) > 0) {
+        evbuffer_add(b, ",\"torrents\":{", 13);
+        evbuffer_add_buffer(b, t);
+        evbuffer_add(b, "}", 1);
+    }
+    if (nr > 0) {
+        evbuffer_add(b, ",\"torrents_removed\":[", 21);
+        evbuffer_add_buffer(b, r);
+        evbuffer_add(b, "]", 1);
+    }
+    evbuffer_free(t);
+    evbuffer_free(r);
+    free(v);
+    evbuffer_add(b, "}", 1);
+}
+
+/* ------------------------------------------------------------ the route */
+
+/* client_rid: the rid parameter as qBittorrent reads it (QString::toInt:
+ * anything else is 0, which asks for everything). */
+static long long
+client_rid(http_request_t *req)
+{
+    const char *s = http_request_param(req, "rid");
+    if (s == NULL || *s == '\0')
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return errno != 0 || *end != '\0' || v < 0 || v > 2147483647 ? 0 : v;
+}
+
+/* load_client: the small parts at the client's rid, when it is known,
+ * into a->old_*; -1 after answering 503. */
+static int
+load_client(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
+{
+    if (rid <= 0)
+        return 0;
+    char r_s[24];
+    snprintf(r_s, sizeof r_s, "%lld", rid);
+    const char *params[] = { r_s };
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT categories, tags, server_state FROM sync_rids"
+                              " WHERE node = $1 AND rid = $2::integer",
+                              1, params);
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 1) {
+        a->old_cats = json_tokener_parse(PQgetvalue(r, 0, 0));
+        a->old_tags = json_tokener_parse(PQgetvalue(r, 0, 1));
+        a->old_state = json_tokener_parse(PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+    if (a->old_cats == NULL || a->old_tags == NULL || a->old_state == NULL) {
+        json_object_put(a->old_cats);
+        json_object_put(a->old_tags);
+        json_object_put(a->old_state);
+        a->old_cats = a->old_tags = a->old_state = NULL;
+    }
+    return 0;
+}
+
+/* load_torrents: the versions the answer is made of: all those in force
+ * (full), or those that changed since the client's rid; -1 after
+ * answering 503. */
+static int
+load_torrents(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
+{
+    if (a->old_state == NULL) {
+        a->torrents = cgidb_query(q->env, resp,
+                                  "SELECT hash, body FROM sync_torrents"
+                                  " WHERE node = $1 AND to_rid IS NULL",
+                                  0, NULL);
+        return a->torrents != NULL ? 0 : -1;
+    }
+    char r_s[24];
+    snprintf(r_s, sizeof r_s, "%lld", rid);
+    const char *params[] = { r_s };
+    a->torrents = cgidb_query(
+        q->env, resp,
+        "SELECT hash, to_rid IS NULL, body FROM sync_torrents WHERE node = $1"
+        " AND ((to_rid IS NULL AND from_rid > $2::integer)"
+        "  OR (from_rid <= $2::integer AND to_rid > $2::integer))"
+        " ORDER BY hash COLLATE \"C\", to_rid IS NULL",
+        1, params);
+    return a->torrents != NULL ? 0 : -1;
+}
+
+/* tx: runs a transaction-control statement; -1 after answering 503. */
+static int
+tx(qbit_t *q, http_response_t *resp, const char *sql)
+{
+    PGconn *db = cgidb_conn(q->env, resp);
+    if (db == NULL)
+        return -1;
+    PGresult *r = PQexec(db, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_warn("database: %s: %s", sql, PQerrorMessage(db));
+    PQclear(r);
+    if (!ok) {
+        cgienv_answer(q->env, resp, 503, CGIDB_UNAVAILABLE);
+        return -1;
+    }
+    return 0;
+}
+
+/* build: the answer's state under the node's lock, inside the caller's
+ * transaction; -1 after answering 503. */
+static int
+build(qbit_t *q, http_response_t *resp, long long client, answer_t *a)
+{
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT set_config('lock_timeout', '" SYNC_LOCK_TIMEOUT "', true),"
+                              " pg_advisory_xact_lock(" SYNC_LOCK_CLASS ", hashtext($1))",
+                              0, NULL);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    a->cats = qbit_categories_object(q, resp);
+    a->tags = a->cats != NULL ? qbit_tags_array(q, resp) : NULL;
+    if (a->tags == NULL)
+        return -1;
+    plan_t p = { .closed = evbuffer_new(), .added = evbuffer_new() };
+    if (load_stored(q, resp, &p) != 0 || qbit_maindata_torrents(q, resp, plan_torrent, &p) != 0) {
+        plan_free(&p);
+        return -1;
+    }
+    char *cats = xstrdup(json_object_to_json_string_ext(a->cats, PLAIN));
+    char *tags = xstrdup(json_object_to_json_string_ext(a->tags, PLAIN));
+    a->rid = store(q, resp, &p, cats, tags, json_object_to_json_string_ext(a->state, PLAIN));
+    free(cats);
+    free(tags);
+    plan_free(&p);
+    if (a->rid < 0)
+        return -1;
+    char rid[24];
+    snprintf(rid, sizeof rid, "%lld", a->rid);
+    if (load_client(q, resp, client, a) != 0 || load_torrents(q, resp, client, a) != 0 ||
+        forget(q, resp, rid) != 0)
+        return -1;
+    return 0;
+}
+
+int
+qbit_sync_maindata(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    qbit_t *q = ctx;
+    answer_t a = { 0 };
+    /* the server state asks the daemon too: before the lock */
+    a.state = qbit_transfer_object(q, resp);
+    if (a.state == NULL)
+        return 0;
+    json_object_object_add(a.state, "queueing", json_object_new_boolean(true));
+    json_object_object_add(a.state, "use_alt_speed_limits", json_object_new_boolean(false));
+    json_object_object_add(a.state, "refresh_interval", json_object_new_int(1500));
+    if (tx(q, resp, "BEGIN") != 0) {
+        answer_free(&a);
+        return 0;
+    }
+    if (build(q, resp, client_rid(req), &a) != 0 || tx(q, resp, "COMMIT") != 0) {
+        mt_error_t *err = NULL;
+        PGconn *db = cgienv_db(q->env, &err); /* the 503 is answered */
+        mt_error_free(err);
+        if (db != NULL)
+            PQclear(PQexec(db, "ROLLBACK"));
+        answer_free(&a);
+        return 0;
+    }
+    qbit_common_headers(resp);
+    http_response_set_status(resp, 200);
+    http_response_set_header(resp, "Content-Type", "application/json");
+    if (a.old_state == NULL)
+        write_full(http_response_body(resp), &a);
+    else
+        write_delta(http_response_body(resp), &a);
+    answer_free(&a);
+    return 0;
+}

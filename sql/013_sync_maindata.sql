@@ -1,0 +1,36 @@
+-- 013_sync_maindata.sql: the states sync/maindata answered, so that any
+-- FastCGI process can answer a client's rid with what changed since (the
+-- processes share nothing else). Written by cgi-bin/qbit/sync.c alone,
+-- under a per-node advisory lock; documented in docs/schema.md and
+-- docs/qbittorrent-api.md.
+
+-- The rids, shared by every node and process; qBittorrent's rid is an int.
+CREATE SEQUENCE sync_rid_seq AS integer;
+
+-- sync_rids: one row per answer: its rid and the small parts of the state
+-- it gave (categories, tags, server state as JSON texts); the torrents are
+-- in sync_torrents. A few dozen recent rows per node are kept.
+CREATE TABLE sync_rids (
+    rid             integer PRIMARY KEY,
+    node            text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    categories      json NOT NULL,
+    tags            json NOT NULL,
+    server_state    json NOT NULL
+);
+CREATE INDEX sync_rids_node_idx ON sync_rids (node, rid);
+
+-- sync_torrents: the versions of each torrent's JSON (json keeps the text
+-- as written): a version is in force for the rids from_rid <= rid <
+-- to_rid (to_rid NULL: still in force). fp is the fingerprint that tells
+-- whether a new rendering is a new version (cgi-bin/qbit/syncdiff.h).
+CREATE TABLE sync_torrents (
+    node            text NOT NULL,
+    hash            text NOT NULL,
+    from_rid        integer NOT NULL,
+    to_rid          integer,
+    fp              text NOT NULL,
+    body            json NOT NULL,
+    PRIMARY KEY (node, hash, from_rid)
+);
+CREATE INDEX sync_torrents_to_idx ON sync_torrents (node, to_rid);
