@@ -51,6 +51,7 @@ INTEGRATION_TESTS = \
 	tests/integration/descriptors.sh \
 	tests/integration/disk_full.sh \
 	tests/integration/accept_flood.sh \
-	tests/integration/starvation.sh
+	tests/integration/starvation.sh \
+	tests/integration/qbit_sync.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
