@@ -13,4 +13,5 @@ bench_ed2k_hashfile_LDADD = lib/libmted2k.a lib/libmtutil.a $(NETTLE_LIBS) $(EVE
 bench-programs: bench/ed2k_hashfile bin/muleteerd bin/muleteer tests/fixtures/ed2k_server
 
 EXTRA_DIST += bench/bench_hash.sh bench/bench_http.sh bench/bench_transfer.sh \
-	bench/bench_memory.sh bench/bench_lib.sh bench/bench_rollups.sh
+	bench/bench_memory.sh bench/bench_lib.sh bench/bench_rollups.sh \
+	bench/bench_sync.sh
