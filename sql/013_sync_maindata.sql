@@ -20,16 +20,21 @@ CREATE TABLE sync_rids (
 );
 CREATE INDEX sync_rids_node_idx ON sync_rids (node, rid);
 
--- sync_torrents: the versions of each torrent's JSON (json keeps the text
--- as written): a version is in force for the rids from_rid <= rid <
--- to_rid (to_rid NULL: still in force). fp is the fingerprint that tells
--- whether a new rendering is a new version (cgi-bin/qbit/syncdiff.h).
+-- sync_torrents: the versions of each torrent's JSON: a version is in
+-- force for the rids from_rid <= rid < to_rid (to_rid NULL: still in
+-- force). Its body (json keeps the text as written) is the whole JSON when
+-- base_rid = from_rid, otherwise the members in which it differs from the
+-- whole version (node, hash, base_rid): a torrent that changes every second
+-- writes its few changed fields, not its 1.3 kB. fp is the fingerprint
+-- that tells whether a new rendering is a new version
+-- (cgi-bin/qbit/syncdiff.h).
 CREATE TABLE sync_torrents (
     node            text NOT NULL,
     hash            text NOT NULL,
     from_rid        integer NOT NULL,
     to_rid          integer,
     fp              text NOT NULL,
+    base_rid        integer NOT NULL,
     body            json NOT NULL,
     PRIMARY KEY (node, hash, from_rid)
 );

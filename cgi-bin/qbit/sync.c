@@ -45,6 +45,14 @@ typedef struct {
     bool seen;
 } stored_t;
 
+/* A torrent whose rendering is a new version of one in force. */
+typedef struct {
+    char id[41];
+    char fp[QBIT_SYNC_FP_LEN + 1];
+    char *body;
+    size_t len;
+} fresh_t;
+
 /* The torrents' part of one answer: the versions in force before it
  * (sorted by id) and what it changes. */
 typedef struct {
@@ -52,8 +60,10 @@ typedef struct {
     size_t n_stored;
     struct evbuffer *closed; /* a text[] literal's members: versions replaced or removed */
     size_t n_closed;
-    struct evbuffer *added; /* a JSON array's members: {hash, fp, body} of new versions */
+    struct evbuffer *added; /* a JSON array's members: {hash, fp, base, body} of new versions */
     size_t n_added;
+    fresh_t *changed; /* new versions of torrents in force, stored against their bases */
+    size_t n_changed, cap_changed;
 } plan_t;
 
 static int
@@ -68,6 +78,30 @@ plan_close(plan_t *p, const char *id)
     evbuffer_add_printf(p->closed, "%s%s", p->n_closed++ > 0 ? "," : "", id);
 }
 
+/* text_of: a buffer's bytes between prefix and suffix, as a new string. */
+static char *
+text_of(const char *prefix, struct evbuffer *b, const char *suffix)
+{
+    size_t pl = strlen(prefix), sl = strlen(suffix), n = evbuffer_get_length(b);
+    char *s = xmalloc(pl + n + sl + 1);
+    memcpy(s, prefix, pl);
+    evbuffer_copyout(b, s + pl, n);
+    memcpy(s + pl + n, suffix, sl + 1);
+    return s;
+}
+
+/* plan_add: a new version; base is the rid of the whole version body
+ * holds the changes from, or NULL when body is whole. */
+static void
+plan_add(plan_t *p, const char *id, const char *fp, const char *base, const char *body,
+         size_t len)
+{
+    evbuffer_add_printf(p->added, "%s{\"hash\":\"%s\",\"fp\":\"%s\",\"base\":%s,\"body\":",
+                        p->n_added++ > 0 ? "," : "", id, fp, base != NULL ? base : "null");
+    evbuffer_add(p->added, body, len);
+    evbuffer_add(p->added, "}", 1);
+}
+
 /* plan_torrent: a qbit_torrent_fn: one current torrent against its
  * version in force. */
 static void
@@ -80,38 +114,91 @@ plan_torrent(const char *id, const char *json, size_t len, void *arg)
         return;
     }
     stored_t *s = bsearch(id, p->stored, p->n_stored, sizeof *s, stored_cmp);
-    if (s != NULL) {
-        s->seen = true;
-        if (strcmp(s->fp, fp) == 0)
-            return;
-        plan_close(p, id);
+    if (s == NULL) {
+        plan_add(p, id, fp, NULL, json, len);
+        return;
     }
-    evbuffer_add_printf(p->added, "%s{\"hash\":\"%s\",\"fp\":\"%s\",\"body\":",
-                        p->n_added++ > 0 ? "," : "", id, fp);
-    evbuffer_add(p->added, json, len);
-    evbuffer_add(p->added, "}", 1);
+    s->seen = true;
+    if (strcmp(s->fp, fp) == 0)
+        return;
+    plan_close(p, id);
+    if (p->n_changed == p->cap_changed) {
+        p->cap_changed = p->cap_changed ? 2 * p->cap_changed : 64;
+        p->changed = xrealloc(p->changed, p->cap_changed * sizeof *p->changed);
+    }
+    fresh_t *f = &p->changed[p->n_changed++];
+    snprintf(f->id, sizeof f->id, "%s", id);
+    memcpy(f->fp, fp, sizeof f->fp);
+    f->body = xmalloc(len);
+    memcpy(f->body, json, len);
+    f->len = len;
+}
+
+static int
+fresh_cmp(const void *a, const void *b)
+{
+    return strcmp(((const fresh_t *)a)->id, ((const fresh_t *)b)->id);
+}
+
+/* plan_changes: the new versions of the changed torrents, each as its
+ * changes from the base of the version it replaces (or whole, when those
+ * would be more than half of it); -1 after answering 503. */
+static int
+plan_changes(qbit_t *q, http_response_t *resp, plan_t *p)
+{
+    if (p->n_changed == 0)
+        return 0;
+    qsort(p->changed, p->n_changed, sizeof *p->changed, fresh_cmp);
+    struct evbuffer *ids = evbuffer_new();
+    for (size_t i = 0; i < p->n_changed; i++)
+        evbuffer_add_printf(ids, "%s%s", i > 0 ? "," : "", p->changed[i].id);
+    char *lit = text_of("{", ids, "}");
+    evbuffer_free(ids);
+    const char *params[] = { lit };
+    PGresult *r = cgidb_query(q->env, resp,
+                              "SELECT c.hash, c.base_rid, b.body FROM sync_torrents c"
+                              " JOIN sync_torrents b ON b.node = c.node AND b.hash = c.hash"
+                              "  AND b.from_rid = c.base_rid"
+                              " WHERE c.node = $1 AND c.to_rid IS NULL AND c.hash = ANY($2::text[])"
+                              " ORDER BY c.hash COLLATE \"C\"",
+                              1, params);
+    free(lit);
+    if (r == NULL)
+        return -1;
+    struct evbuffer *diff = evbuffer_new();
+    int row = 0, rows = PQntuples(r);
+    for (size_t i = 0; i < p->n_changed; i++) {
+        fresh_t *f = &p->changed[i];
+        while (row < rows && strcmp(PQgetvalue(r, row, 0), f->id) < 0)
+            row++;
+        bool based = row < rows && strcmp(PQgetvalue(r, row, 0), f->id) == 0;
+        evbuffer_drain(diff, evbuffer_get_length(diff));
+        if (based && qbit_sync_flat_diff(PQgetvalue(r, row, 2), (size_t)PQgetlength(r, row, 2),
+                                         f->body, f->len, diff) >= 0 &&
+            evbuffer_get_length(diff) <= f->len / 2) {
+            char *d = text_of("", diff, "");
+            plan_add(p, f->id, f->fp, PQgetvalue(r, row, 1), d, strlen(d));
+            free(d);
+        } else {
+            plan_add(p, f->id, f->fp, NULL, f->body, f->len);
+        }
+    }
+    evbuffer_free(diff);
+    PQclear(r);
+    return 0;
 }
 
 static void
 plan_free(plan_t *p)
 {
+    for (size_t i = 0; i < p->n_changed; i++)
+        free(p->changed[i].body);
+    free(p->changed);
     free(p->stored);
     if (p->closed != NULL)
         evbuffer_free(p->closed);
     if (p->added != NULL)
         evbuffer_free(p->added);
-}
-
-/* text_of: a buffer's bytes between prefix and suffix, as a new string. */
-static char *
-text_of(const char *prefix, struct evbuffer *b, const char *suffix)
-{
-    size_t pl = strlen(prefix), sl = strlen(suffix), n = evbuffer_get_length(b);
-    char *s = xmalloc(pl + n + sl + 1);
-    memcpy(s, prefix, pl);
-    evbuffer_copyout(b, s + pl, n);
-    memcpy(s + pl + n, suffix, sl + 1);
-    return s;
 }
 
 /* load_stored: the fingerprints of the versions in force; -1 after
@@ -152,9 +239,10 @@ store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char 
         "WITH n AS (SELECT nextval('sync_rid_seq')::integer AS rid),"
         " closed AS (UPDATE sync_torrents t SET to_rid = n.rid FROM n"
         "  WHERE t.node = $1 AND t.to_rid IS NULL AND t.hash = ANY($2::text[]) RETURNING 1),"
-        " added AS (INSERT INTO sync_torrents (node, hash, from_rid, fp, body)"
-        "  SELECT $1, x.hash, n.rid, x.fp, x.body FROM n,"
-        "  json_to_recordset($3::json) AS x(hash text, fp text, body json) RETURNING 1),"
+        " added AS (INSERT INTO sync_torrents (node, hash, from_rid, fp, base_rid, body)"
+        "  SELECT $1, x.hash, n.rid, x.fp, coalesce(x.base, n.rid), x.body FROM n,"
+        "  json_to_recordset($3::json) AS x(hash text, fp text, base integer, body json)"
+        "  RETURNING 1),"
         " r AS (INSERT INTO sync_rids (rid, node, categories, tags, server_state)"
         "  SELECT n.rid, $1, $4::json, $5::json, $6::json FROM n RETURNING rid)"
         " SELECT r.rid, (SELECT count(*) FROM closed), (SELECT count(*) FROM added) FROM r",
@@ -171,7 +259,8 @@ store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char 
 }
 
 /* forget: the rids past the retention and the versions no kept rid can
- * need (replaced before the oldest); -1 after answering 503. */
+ * need (replaced before the oldest, and no base of a kept one); -1 after
+ * answering 503. */
 static int
 forget(qbit_t *q, http_response_t *resp, const char *rid)
 {
@@ -183,8 +272,13 @@ forget(qbit_t *q, http_response_t *resp, const char *rid)
         "   OR rid < (SELECT rid FROM sync_rids WHERE node = $1"
         "             ORDER BY rid DESC OFFSET " SYNC_KEEP_RIDS " - 1 LIMIT 1))"
         "  RETURNING rid),"
-        " old AS (DELETE FROM sync_torrents WHERE node = $1 AND to_rid <= (SELECT min(rid)"
-        "  FROM sync_rids WHERE node = $1 AND rid NOT IN (SELECT rid FROM gone)) RETURNING 1)"
+        " m AS (SELECT min(rid) AS rid FROM sync_rids"
+        "  WHERE node = $1 AND rid NOT IN (SELECT rid FROM gone)),"
+        " old AS (DELETE FROM sync_torrents t USING m WHERE t.node = $1 AND t.to_rid <= m.rid"
+        "  AND NOT EXISTS (SELECT 1 FROM sync_torrents u WHERE u.node = $1 AND u.hash = t.hash"
+        "   AND u.base_rid = t.from_rid AND u.from_rid <> t.from_rid"
+        "   AND (u.to_rid IS NULL OR u.to_rid > m.rid))"
+        "  RETURNING 1)"
         " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM old)",
         1, params);
     if (r == NULL)
@@ -200,7 +294,9 @@ typedef struct {
     long long rid;
     json_object *cats, *tags, *state;          /* now */
     json_object *old_cats, *old_tags, *old_state; /* at the client's rid; NULL: full */
-    PGresult *torrents; /* full: (hash, body) in force; delta: (hash, current, body) */
+    qbit_sync_version_t *v; /* full: the versions in force; delta: those changed since */
+    size_t n;
+    char *texts; /* what v's bodies point into */
 } answer_t;
 
 static void
@@ -212,7 +308,10 @@ answer_free(answer_t *a)
     json_object_put(a->old_cats);
     json_object_put(a->old_tags);
     json_object_put(a->old_state);
-    PQclear(a->torrents);
+    for (size_t i = 0; i < a->n; i++)
+        free((char *)a->v[i].id);
+    free(a->v);
+    free(a->texts);
 }
 
 /* add_member: `"key":value` after a comma unless it is the first. */
@@ -247,9 +346,9 @@ write_full(struct evbuffer *b, const answer_t *a)
     evbuffer_add_printf(b, "\"server_state\":%s,", json_object_to_json_string_ext(a->state, PLAIN));
     evbuffer_add_printf(b, "\"tags\":%s,\"torrents\":{",
                         json_object_to_json_string_ext(a->tags, PLAIN));
-    for (int i = 0; i < PQntuples(a->torrents); i++) {
-        evbuffer_add_printf(b, "%s\"%s\":", i > 0 ? "," : "", PQgetvalue(a->torrents, i, 0));
-        evbuffer_add(b, PQgetvalue(a->torrents, i, 1), (size_t)PQgetlength(a->torrents, i, 1));
+    for (size_t i = 0; i < a->n; i++) {
+        evbuffer_add_printf(b, "%s\"%s\":", i > 0 ? "," : "", a->v[i].id);
+        evbuffer_add(b, a->v[i].body, a->v[i].len);
     }
     evbuffer_add_printf(b, "},\"trackers\":{}}");
 }
@@ -272,16 +371,9 @@ write_delta(struct evbuffer *b, const answer_t *a)
     add_json(b, &first, "tags", added);
     add_json(b, &first, "tags_removed", removed);
 
-    size_t n = (size_t)PQntuples(a->torrents);
-    qbit_sync_version_t *v = xcalloc(n ? n : 1, sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (qbit_sync_version_t){ PQgetvalue(a->torrents, (int)i, 0),
-                                      PQgetvalue(a->torrents, (int)i, 1)[0] == 't',
-                                      PQgetvalue(a->torrents, (int)i, 2),
-                                      (size_t)PQgetlength(a->torrents, (int)i, 2) };
     struct evbuffer *t = evbuffer_new(), *r = evbuffer_new();
     size_t nr;
-    if (qbit_sync_torrents_delta(v, n, t, r, &nr) > 0) {
+    if (qbit_sync_torrents_delta(a->v, a->n, t, r, &nr) > 0) {
         evbuffer_add(b, ",\"torrents\":{", 13);
         evbuffer_add_buffer(b, t);
         evbuffer_add(b, "}", 1);
@@ -293,7 +385,6 @@ write_delta(struct evbuffer *b, const answer_t *a)
     }
     evbuffer_free(t);
     evbuffer_free(r);
-    free(v);
     evbuffer_add(b, "}", 1);
 }
 
@@ -344,30 +435,67 @@ load_client(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
     return 0;
 }
 
+/* versions_of: a->v from the rows of r: the hash, with_current ? whether
+ * the version is in force : nothing, then its base's body and its own
+ * changes (NULL when it is whole), made whole again into a->texts. */
+static void
+versions_of(PGresult *r, bool with_current, answer_t *a)
+{
+    int c = with_current ? 2 : 1;
+    a->n = (size_t)PQntuples(r);
+    a->v = xcalloc(a->n ? a->n : 1, sizeof *a->v);
+    size_t *at = xcalloc(a->n ? a->n : 1, sizeof *at);
+    struct evbuffer *texts = evbuffer_new();
+    for (size_t i = 0; i < a->n; i++) {
+        int row = (int)i;
+        const char *base = PQgetvalue(r, row, c);
+        size_t blen = (size_t)PQgetlength(r, row, c);
+        at[i] = evbuffer_get_length(texts);
+        if (PQgetisnull(r, row, c + 1) ||
+            qbit_sync_flat_merge(base, blen, PQgetvalue(r, row, c + 1),
+                                 (size_t)PQgetlength(r, row, c + 1), texts) != 0)
+            evbuffer_add(texts, base, blen);
+        a->v[i].len = evbuffer_get_length(texts) - at[i];
+        a->v[i].current = with_current && PQgetvalue(r, row, 1)[0] == 't';
+        a->v[i].id = xstrdup(PQgetvalue(r, row, 0));
+    }
+    size_t total = evbuffer_get_length(texts);
+    a->texts = xmalloc(total ? total : 1);
+    evbuffer_remove(texts, a->texts, total);
+    evbuffer_free(texts);
+    for (size_t i = 0; i < a->n; i++)
+        a->v[i].body = a->texts + at[i];
+    free(at);
+}
+
 /* load_torrents: the versions the answer is made of: all those in force
- * (full), or those that changed since the client's rid; -1 after
- * answering 503. */
+ * (full), or those that changed since the client's rid, each with the
+ * body of its base; -1 after answering 503. */
 static int
 load_torrents(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
 {
-    if (a->old_state == NULL) {
-        a->torrents = cgidb_query(q->env, resp,
-                                  "SELECT hash, body FROM sync_torrents"
-                                  " WHERE node = $1 AND to_rid IS NULL",
-                                  0, NULL);
-        return a->torrents != NULL ? 0 : -1;
-    }
+#define VERSIONS_SQL(cols)                                                                    \
+    "SELECT v.hash, " cols "b.body, CASE WHEN v.base_rid <> v.from_rid THEN v.body END"       \
+    " FROM sync_torrents v JOIN sync_torrents b ON b.node = v.node AND b.hash = v.hash"     \
+    "  AND b.from_rid = v.base_rid WHERE v.node = $1"
+    bool full = a->old_state == NULL;
     char r_s[24];
     snprintf(r_s, sizeof r_s, "%lld", rid);
     const char *params[] = { r_s };
-    a->torrents = cgidb_query(
-        q->env, resp,
-        "SELECT hash, to_rid IS NULL, body FROM sync_torrents WHERE node = $1"
-        " AND ((to_rid IS NULL AND from_rid > $2::integer)"
-        "  OR (from_rid <= $2::integer AND to_rid > $2::integer))"
-        " ORDER BY hash COLLATE \"C\", to_rid IS NULL",
-        1, params);
-    return a->torrents != NULL ? 0 : -1;
+    PGresult *r =
+        full ? cgidb_query(q->env, resp, VERSIONS_SQL("") " AND v.to_rid IS NULL", 0, NULL)
+             : cgidb_query(q->env, resp,
+                           VERSIONS_SQL("v.to_rid IS NULL, ")
+                           " AND ((v.to_rid IS NULL AND v.from_rid > $2::integer)"
+                           "  OR (v.from_rid <= $2::integer AND v.to_rid > $2::integer))"
+                           " ORDER BY v.hash COLLATE \"C\"",
+                           1, params);
+#undef VERSIONS_SQL
+    if (r == NULL)
+        return -1;
+    versions_of(r, !full, a);
+    PQclear(r);
+    return 0;
 }
 
 /* tx: runs a transaction-control statement; -1 after answering 503. */
@@ -406,7 +534,8 @@ build(qbit_t *q, http_response_t *resp, long long client, answer_t *a)
     if (a->tags == NULL)
         return -1;
     plan_t p = { .closed = evbuffer_new(), .added = evbuffer_new() };
-    if (load_stored(q, resp, &p) != 0 || qbit_maindata_torrents(q, resp, plan_torrent, &p) != 0) {
+    if (load_stored(q, resp, &p) != 0 || qbit_maindata_torrents(q, resp, plan_torrent, &p) != 0 ||
+        plan_changes(q, resp, &p) != 0) {
         plan_free(&p);
         return -1;
     }

@@ -170,6 +170,21 @@ same_text(const char *a, size_t alen, const char *b, size_t blen)
     return alen == blen && memcmp(a, b, alen) == 0;
 }
 
+/* find: the member of m (n of them) with key k, looking from *hint on
+ * (members in the same order are found in one pass); NULL if none. */
+static const member_t *
+find(const member_t *m, size_t n, const member_t *k, size_t *hint)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (*hint + i) % n;
+        if (same_text(m[j].key, m[j].klen, k->key, k->klen)) {
+            *hint = j + 1;
+            return &m[j];
+        }
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------ the diffs */
 
 int
@@ -188,14 +203,7 @@ qbit_sync_flat_diff(const char *before, size_t blen, const char *now, size_t nle
     size_t hint = 0; /* the renderer keeps its order: look where the last key was */
     evbuffer_add(out, "{", 1);
     for (size_t i = 0; i < nn; i++) {
-        const member_t *old = NULL;
-        for (size_t k = 0; k < nb && old == NULL; k++) {
-            size_t j = (hint + k) % nb;
-            if (same_text(b[j].key, b[j].klen, n[i].key, n[i].klen)) {
-                old = &b[j];
-                hint = j + 1;
-            }
-        }
+        const member_t *old = find(b, nb, &n[i], &hint);
         if (old != NULL && same_text(old->val, old->vlen, n[i].val, n[i].vlen))
             continue;
         if (written++ > 0)
@@ -208,6 +216,41 @@ qbit_sync_flat_diff(const char *before, size_t blen, const char *now, size_t nle
     free(b);
     free(n);
     return written;
+}
+
+int
+qbit_sync_flat_merge(const char *base, size_t blen, const char *over, size_t olen,
+                     struct evbuffer *out)
+{
+    member_t *b, *o;
+    size_t nb, no;
+    if (members(base, blen, &b, &nb) != 0)
+        return -1;
+    if (members(over, olen, &o, &no) != 0) {
+        free(b);
+        return -1;
+    }
+    bool *used = xcalloc(no ? no : 1, sizeof *used);
+    size_t hint = 0, written = 0;
+    evbuffer_add(out, "{", 1);
+    for (size_t i = 0; i < nb; i++) {
+        const member_t *m = find(o, no, &b[i], &hint);
+        if (m != NULL)
+            used[m - o] = true;
+        else
+            m = &b[i];
+        evbuffer_add_printf(out, "%s%.*s:%.*s", written++ > 0 ? "," : "", (int)m->klen, m->key,
+                            (int)m->vlen, m->val);
+    }
+    for (size_t i = 0; i < no; i++)
+        if (!used[i])
+            evbuffer_add_printf(out, "%s%.*s:%.*s", written++ > 0 ? "," : "", (int)o[i].klen,
+                                o[i].key, (int)o[i].vlen, o[i].val);
+    evbuffer_add(out, "}", 1);
+    free(used);
+    free(b);
+    free(o);
+    return 0;
 }
 
 /* skipped: whether the key text (with its quotes) is one of skip. */

@@ -22,6 +22,14 @@
 int qbit_sync_flat_diff(const char *before, size_t blen, const char *now, size_t nlen,
                         struct evbuffer *out);
 
+/* qbit_sync_flat_merge: the JSON object text base with the members of
+ * over replacing those of the same key (and those base lacks added at
+ * the end), appended to out: a version stored as its changes from a base
+ * made whole again. -1 (nothing written) when either text is not a JSON
+ * object. */
+int qbit_sync_flat_merge(const char *base, size_t blen, const char *over, size_t olen,
+                         struct evbuffer *out);
+
 /* The fingerprint of a torrent's JSON: MD5 in hex. */
 #define QBIT_SYNC_FP_LEN 32
 

@@ -103,6 +103,10 @@ check "the delta is not a full update and holds only A" \
 check "A's delta has only changed fields (state, and clock fields at most)" \
   jqt --arg a "$HA" --argjson c "$CLOCK" '(.torrents[$a] | keys) - $c == ["state"]'
 diag "stop: $BODY"
+check "A's new version is stored as its changes from its first, not whole" \
+  eval '[ "$(PSQL "SELECT base_rid < from_rid AND json_typeof(body -> '"'name'"') IS NULL
+                     AND body ->> '"'state'"' = '"'stoppedDL'"' FROM sync_torrents
+                   WHERE hash = '"'$HA'"' AND to_rid IS NULL")" = t ]'
 
 # ---- a category set: category and the paths that follow it ----
 req POST torrents/setCategory --data-urlencode "hashes=$HB" --data-urlencode category=tv
@@ -198,12 +202,21 @@ check "a forgotten rid (more than 64 answers ago): a full update with the curren
   jqt --arg b "$HB" --arg c "$HC" '.full_update == true and (.torrents | keys) == ([$b, $c] | sort)
        and .torrents[$b].category == "tv"'
 
+curl -sS -m 10 -H "$AUTH" "$API/torrents/info" >"$T/info.json"
+sync 0
+check "a full update's torrents, rebuilt from stored changes, are torrents/info's rows (but hash and clock fields)" \
+  jqt --slurpfile i "$T/info.json" '
+    def noclock: del(.time_active, .seeding_time, .seen_complete);
+    (.torrents | map_values(noclock)) == ($i[0] | map({key: .hash, value: (del(.hash) | noclock)}) | from_entries)'
+
 # ---- what is stored stays bounded ----
 check "at most 64 rids are kept for the node" \
   eval '[ "$(PSQL "SELECT count(*) <= 64 FROM sync_rids WHERE node = '"'$NODE'"'")" = t ]'
-check "the versions kept: the two current ones and those a kept rid needs" \
-  eval '[ "$(PSQL "SELECT count(*) FILTER (WHERE to_rid IS NULL) = 2 AND count(*) FILTER (WHERE
-            to_rid <= (SELECT min(rid) FROM sync_rids WHERE node = '"'$NODE'"')) = 0
-          FROM sync_torrents WHERE node = '"'$NODE'"'")" = t ]'
+check "the versions kept: the two current ones, those a kept rid needs and their bases" \
+  eval '[ "$(PSQL "SELECT count(*) FILTER (WHERE t.to_rid IS NULL) = 2 AND count(*) FILTER (WHERE
+            t.to_rid <= x.m AND NOT EXISTS (SELECT 1 FROM sync_torrents u WHERE u.node = t.node
+              AND u.hash = t.hash AND u.base_rid = t.from_rid AND (u.to_rid IS NULL OR u.to_rid > x.m))) = 0
+          FROM sync_torrents t, (SELECT min(rid) AS m FROM sync_rids WHERE node = '"'$NODE'"') x
+          WHERE t.node = '"'$NODE'"'")" = t ]'
 
 finish

@@ -68,6 +68,44 @@ START_TEST(test_flat_diff)
 }
 END_TEST
 
+static void
+expect_merge(const char *base, const char *over, int rc, const char *want)
+{
+    struct evbuffer *b = evbuffer_new();
+    ck_assert_int_eq(qbit_sync_flat_merge(base, strlen(base), over, strlen(over), b), rc);
+    char *got = text(b);
+    ck_assert_str_eq(got, want);
+    free(got);
+    evbuffer_free(b);
+}
+
+START_TEST(test_flat_merge)
+{
+    /* over's values replace base's, in base's order */
+    expect_merge("{\"a\":1,\"b\":\"x\",\"c\":0.5}", "{\"c\":0.75,\"a\":2}", 0,
+                 "{\"a\":2,\"b\":\"x\",\"c\":0.75}");
+    expect_merge("{\"a\":1,\"b\":2}", "{}", 0, "{\"a\":1,\"b\":2}");
+    /* keys base lacks come at the end */
+    expect_merge("{\"a\":1}", "{\"z\":[1,2],\"a\":3}", 0, "{\"a\":3,\"z\":[1,2]}");
+    expect_merge("{}", "{\"a\":1}", 0, "{\"a\":1}");
+    expect_merge("{\"a\":1}", "{\"a\"", -1, "");
+    expect_merge("nope", "{}", -1, "");
+    /* a base and its diff give the later text back, byte for byte */
+    const char *base = "{\"dlspeed\":0,\"name\":\"a \\\"b\\\"\",\"progress\":0.1,\"state\":\"stalledDL\"}";
+    const char *now = "{\"dlspeed\":5000,\"name\":\"a \\\"b\\\"\",\"progress\":0.25,\"state\":\"downloading\"}";
+    struct evbuffer *d = evbuffer_new(), *m = evbuffer_new();
+    ck_assert_int_eq(qbit_sync_flat_diff(base, strlen(base), now, strlen(now), d), 3);
+    char *ds = text(d);
+    ck_assert_int_eq(qbit_sync_flat_merge(base, strlen(base), ds, strlen(ds), m), 0);
+    char *ms = text(m);
+    ck_assert_str_eq(ms, now);
+    free(ds);
+    free(ms);
+    evbuffer_free(d);
+    evbuffer_free(m);
+}
+END_TEST
+
 START_TEST(test_fingerprint)
 {
     static const char *const skip[] = { "time_active", "seeding_time", NULL };
@@ -244,6 +282,7 @@ main(void)
     Suite *s = suite_create("qbit_sync");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_flat_diff);
+    tcase_add_test(tc, test_flat_merge);
     tcase_add_test(tc, test_fingerprint);
     tcase_add_test(tc, test_members_and_keys);
     tcase_add_test(tc, test_lists);
