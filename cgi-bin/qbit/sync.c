@@ -3,7 +3,8 @@
  * otherwise only what changed since the client's rid. Any FastCGI process
  * may answer a client's next poll, so what each answer gave is kept in
  * PostgreSQL (sql/013_sync_maindata.sql): each torrent's JSON as versions
- * in force over a range of rids, and per rid the small parts whole. One
+ * in force over a range of rids (a version stored as its changes from a
+ * whole one), and per rid the small parts whole. One
  * answer, under a per-node lock: render the current state, store the
  * torrents that changed as new versions under a new rid, then answer from
  * the stored versions (docs/qbittorrent-api.md, "sync/maindata"). */
