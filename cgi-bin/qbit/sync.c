@@ -499,13 +499,20 @@ load_torrents(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
     return 0;
 }
 
-/* tx: runs a transaction-control statement; -1 after answering 503. */
+/* tx: runs a transaction-control statement; -1 after answering 503.
+ * COMMIT needs the transaction still open: a connection that broke and
+ * was made again on the way has run the rest without the lock. */
 static int
 tx(qbit_t *q, http_response_t *resp, const char *sql)
 {
     PGconn *db = cgidb_conn(q->env, resp);
     if (db == NULL)
         return -1;
+    if (strcmp(sql, "COMMIT") == 0 && PQtransactionStatus(db) != PQTRANS_INTRANS) {
+        log_warn("sync/maindata: the transaction was lost on the way");
+        cgienv_answer(q->env, resp, 503, CGIDB_UNAVAILABLE);
+        return -1;
+    }
     PGresult *r = PQexec(db, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
