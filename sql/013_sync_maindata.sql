@@ -9,14 +9,18 @@ CREATE SEQUENCE sync_rid_seq AS integer;
 
 -- sync_rids: one row per answer: its rid and the small parts of the state
 -- it gave (categories, tags, server state as JSON texts); the torrents are
--- in sync_torrents. A few dozen recent rows per node are kept.
+-- in sync_torrents, rendered when the answer's download_changes generation
+-- was `generation`, at `rendered_at`. A few dozen recent rows per node are
+-- kept.
 CREATE TABLE sync_rids (
     rid             integer PRIMARY KEY,
     node            text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     categories      json NOT NULL,
     tags            json NOT NULL,
-    server_state    json NOT NULL
+    server_state    json NOT NULL,
+    generation      bigint NOT NULL,
+    rendered_at     timestamptz NOT NULL
 );
 CREATE INDEX sync_rids_node_idx ON sync_rids (node, rid);
 

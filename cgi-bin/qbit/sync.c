@@ -30,6 +30,11 @@
  * SYNC_KEEP_SECONDS; an older rid gets a full update. */
 #define SYNC_KEEP_RIDS "64"
 #define SYNC_KEEP_SECONDS "300"
+/* The torrents are rendered again only when a downloads row of the node
+ * changed since the last rendering (download_changes), or it is older
+ * than this: a state that the clock alone changes (a seeding-time limit
+ * reached) shows within that time. */
+#define SYNC_RERENDER_SECONDS "10"
 
 /* Fields that move with the clock alone: they do not make a torrent
  * changed, and go out with its next real change (qBittorrent, too, sends
@@ -65,6 +70,8 @@ typedef struct {
     size_t n_added;
     fresh_t *changed; /* new versions of torrents in force, stored against their bases */
     size_t n_changed, cap_changed;
+    char generation[24]; /* download_changes' generation the versions reflect */
+    char rendered_at[64]; /* when they were rendered: "" for now */
 } plan_t;
 
 static int
@@ -234,7 +241,13 @@ store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char 
             plan_close(p, p->stored[i].id);
     char *closed = text_of("{", p->closed, "}");
     char *added = text_of("[", p->added, "]");
-    const char *params[] = { closed, added, cats, tags, state };
+    const char *params[] = { closed,
+                             added,
+                             cats,
+                             tags,
+                             state,
+                             p->generation,
+                             *p->rendered_at != '\0' ? p->rendered_at : NULL };
     PGresult *r = cgidb_query(
         q->env, resp,
         "WITH n AS (SELECT nextval('sync_rid_seq')::integer AS rid),"
@@ -244,10 +257,11 @@ store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char 
         "  SELECT $1, x.hash, n.rid, x.fp, coalesce(x.base, n.rid), x.body FROM n,"
         "  json_to_recordset($3::json) AS x(hash text, fp text, base integer, body json)"
         "  RETURNING 1),"
-        " r AS (INSERT INTO sync_rids (rid, node, categories, tags, server_state)"
-        "  SELECT n.rid, $1, $4::json, $5::json, $6::json FROM n RETURNING rid)"
+        " r AS (INSERT INTO sync_rids (rid, node, categories, tags, server_state, generation,"
+        "  rendered_at) SELECT n.rid, $1, $4::json, $5::json, $6::json, $7::bigint,"
+        "  coalesce($8::timestamptz, now()) FROM n RETURNING rid)"
         " SELECT r.rid, (SELECT count(*) FROM closed), (SELECT count(*) FROM added) FROM r",
-        5, params);
+        7, params);
     free(closed);
     free(added);
     if (r == NULL)
@@ -525,6 +539,32 @@ tx(qbit_t *q, http_response_t *resp, const char *sql)
     return 0;
 }
 
+/* unchanged: 1 when the torrents need not be rendered again (the
+ * generation and the time of the last rendering are kept in p), 0 when
+ * they must be (the generation they will reflect in p), -1 after
+ * answering 503. Read under the lock: the last rid is the last answer. */
+static int
+unchanged(qbit_t *q, http_response_t *resp, plan_t *p)
+{
+    PGresult *r = cgidb_query(
+        q->env, resp,
+        "SELECT coalesce((SELECT generation FROM download_changes WHERE node = $1), 0),"
+        " s.generation, s.rendered_at > now() - interval '" SYNC_RERENDER_SECONDS " seconds',"
+        " s.rendered_at"
+        " FROM (SELECT 1) one LEFT JOIN (SELECT generation, rendered_at FROM sync_rids"
+        "  WHERE node = $1 ORDER BY rid DESC LIMIT 1) s ON true",
+        0, NULL);
+    if (r == NULL)
+        return -1;
+    snprintf(p->generation, sizeof p->generation, "%s", PQgetvalue(r, 0, 0));
+    bool same = !PQgetisnull(r, 0, 1) && strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) == 0 &&
+                PQgetvalue(r, 0, 2)[0] == 't';
+    if (same)
+        snprintf(p->rendered_at, sizeof p->rendered_at, "%s", PQgetvalue(r, 0, 3));
+    PQclear(r);
+    return same ? 1 : 0;
+}
+
 /* build: the answer's state under the node's lock, inside the caller's
  * transaction; -1 after answering 503. */
 static int
@@ -542,8 +582,11 @@ build(qbit_t *q, http_response_t *resp, long long client, answer_t *a)
     if (a->tags == NULL)
         return -1;
     plan_t p = { .closed = evbuffer_new(), .added = evbuffer_new() };
-    if (load_stored(q, resp, &p) != 0 || qbit_maindata_torrents(q, resp, plan_torrent, &p) != 0 ||
-        plan_changes(q, resp, &p) != 0) {
+    int same = unchanged(q, resp, &p);
+    if (same < 0 ||
+        (same == 0 && (load_stored(q, resp, &p) != 0 ||
+                       qbit_maindata_torrents(q, resp, plan_torrent, &p) != 0 ||
+                       plan_changes(q, resp, &p) != 0))) {
         plan_free(&p);
         return -1;
     }

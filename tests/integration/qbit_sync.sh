@@ -77,6 +77,8 @@ check "nothing changed: the delta is {\"rid\":N} alone, N a new rid" eventually 
 R=$RID
 sync "$R"
 check "the same again: empty, and yet another rid" eval '[ "$BODY" = "{\"rid\":$RID}" ] && [ "$RID" -gt "$R" ]'
+check "an unchanged list is not rendered again: both rids keep one rendering" \
+  eval '[ "$(PSQL "SELECT count(DISTINCT rendered_at) = 1 FROM sync_rids WHERE rid IN ($R, $RID)")" = t ]'
 
 # delta_until JQ: polls with the last rid (each answer's changes are
 # remembered by the next rid) until the delta satisfies JQ; the matching
