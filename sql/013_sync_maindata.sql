@@ -4,16 +4,19 @@
 -- under a per-node advisory lock; documented in docs/schema.md and
 -- docs/qbittorrent-api.md.
 
--- The rids, shared by every node and process; qBittorrent's rid is an int.
-CREATE SEQUENCE sync_rid_seq AS integer;
+-- The answers' order, shared by every node and process. The rid a client
+-- sees is this number within qBittorrent's int: 1 to 2147483647, then 1
+-- again; the order of versions always follows seq.
+CREATE SEQUENCE sync_seq;
 
--- sync_rids: one row per answer: its rid and the small parts of the state
--- it gave (categories, tags, server state as JSON texts); the torrents are
--- in sync_torrents, rendered when the answer's download_changes generation
--- was `generation`, at `rendered_at`. A few dozen recent rows per node are
--- kept.
+-- sync_rids: one row per answer: its seq and rid and the small parts of
+-- the state it gave (categories, tags, server state as JSON texts); the
+-- torrents are in sync_torrents, rendered when the answer's
+-- download_changes generation was `generation`, at `rendered_at`. A few
+-- dozen recent rows per node are kept.
 CREATE TABLE sync_rids (
-    rid             integer PRIMARY KEY,
+    seq             bigint PRIMARY KEY,
+    rid             integer NOT NULL,
     node            text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     categories      json NOT NULL,
@@ -22,24 +25,25 @@ CREATE TABLE sync_rids (
     generation      bigint NOT NULL,
     rendered_at     timestamptz NOT NULL
 );
-CREATE INDEX sync_rids_node_idx ON sync_rids (node, rid);
+CREATE INDEX sync_rids_node_idx ON sync_rids (node, seq);
+CREATE INDEX sync_rids_rid_idx ON sync_rids (node, rid);
 
 -- sync_torrents: the versions of each torrent's JSON: a version is in
--- force for the rids from_rid <= rid < to_rid (to_rid NULL: still in
+-- force for the answers from_seq <= seq < to_seq (to_seq NULL: still in
 -- force). Its body (json keeps the text as written) is the whole JSON when
--- base_rid = from_rid, otherwise the members in which it differs from the
--- whole version (node, hash, base_rid): a torrent that changes every second
+-- base_seq = from_seq, otherwise the members in which it differs from the
+-- whole version (node, hash, base_seq): a torrent that changes every second
 -- writes its few changed fields, not its 1.3 kB. fp is the fingerprint
 -- that tells whether a new rendering is a new version
 -- (cgi-bin/qbit/syncdiff.h).
 CREATE TABLE sync_torrents (
     node            text NOT NULL,
     hash            text NOT NULL,
-    from_rid        integer NOT NULL,
-    to_rid          integer,
+    from_seq        bigint NOT NULL,
+    to_seq          bigint,
     fp              text NOT NULL,
-    base_rid        integer NOT NULL,
+    base_seq        bigint NOT NULL,
     body            json NOT NULL,
-    PRIMARY KEY (node, hash, from_rid)
+    PRIMARY KEY (node, hash, from_seq)
 );
-CREATE INDEX sync_torrents_to_idx ON sync_torrents (node, to_rid);
+CREATE INDEX sync_torrents_to_idx ON sync_torrents (node, to_seq);

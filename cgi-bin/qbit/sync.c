@@ -3,7 +3,7 @@
  * otherwise only what changed since the client's rid. Any FastCGI process
  * may answer a client's next poll, so what each answer gave is kept in
  * PostgreSQL (sql/013_sync_maindata.sql): each torrent's JSON as versions
- * in force over a range of rids (a version stored as its changes from a
+ * in force over a range of answers (a version stored as its changes from a
  * whole one), and per rid the small parts whole. One
  * answer, under a per-node lock: render the current state, store the
  * torrents that changed as new versions under a new rid, then answer from
@@ -98,7 +98,7 @@ text_of(const char *prefix, struct evbuffer *b, const char *suffix)
     return s;
 }
 
-/* plan_add: a new version; base is the rid of the whole version body
+/* plan_add: a new version; base is the seq of the whole version body
  * holds the changes from, or NULL when body is whole. */
 static void
 plan_add(plan_t *p, const char *id, const char *fp, const char *base, const char *body,
@@ -164,10 +164,10 @@ plan_changes(qbit_t *q, http_response_t *resp, plan_t *p)
     evbuffer_free(ids);
     const char *params[] = { lit };
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT c.hash, c.base_rid, b.body FROM sync_torrents c"
+                              "SELECT c.hash, c.base_seq, b.body FROM sync_torrents c"
                               " JOIN sync_torrents b ON b.node = c.node AND b.hash = c.hash"
-                              "  AND b.from_rid = c.base_rid"
-                              " WHERE c.node = $1 AND c.to_rid IS NULL AND c.hash = ANY($2::text[])"
+                              "  AND b.from_seq = c.base_seq"
+                              " WHERE c.node = $1 AND c.to_seq IS NULL AND c.hash = ANY($2::text[])"
                               " ORDER BY c.hash COLLATE \"C\"",
                               1, params);
     free(lit);
@@ -215,7 +215,7 @@ static int
 load_stored(qbit_t *q, http_response_t *resp, plan_t *p)
 {
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT hash, fp FROM sync_torrents WHERE node = $1 AND to_rid IS NULL"
+                              "SELECT hash, fp FROM sync_torrents WHERE node = $1 AND to_seq IS NULL"
                               " ORDER BY hash COLLATE \"C\"",
                               0, NULL);
     if (r == NULL)
@@ -230,11 +230,11 @@ load_stored(qbit_t *q, http_response_t *resp, plan_t *p)
     return 0;
 }
 
-/* store: a new rid with the versions plan changes and the small parts;
- * the rid, or -1 after answering 503. */
+/* store: a new answer with the versions plan changes and the small
+ * parts: its seq (and its rid into *rid), or -1 after answering 503. */
 static long long
 store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char *tags,
-      const char *state)
+      const char *state, long long *rid)
 {
     for (size_t i = 0; i < p->n_stored; i++)
         if (!p->stored[i].seen)
@@ -250,49 +250,51 @@ store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char 
                              *p->rendered_at != '\0' ? p->rendered_at : NULL };
     PGresult *r = cgidb_query(
         q->env, resp,
-        "WITH n AS (SELECT nextval('sync_rid_seq')::integer AS rid),"
-        " closed AS (UPDATE sync_torrents t SET to_rid = n.rid FROM n"
-        "  WHERE t.node = $1 AND t.to_rid IS NULL AND t.hash = ANY($2::text[]) RETURNING 1),"
-        " added AS (INSERT INTO sync_torrents (node, hash, from_rid, fp, base_rid, body)"
-        "  SELECT $1, x.hash, n.rid, x.fp, coalesce(x.base, n.rid), x.body FROM n,"
-        "  json_to_recordset($3::json) AS x(hash text, fp text, base integer, body json)"
+        "WITH n AS (SELECT s AS seq, ((s - 1) % 2147483647 + 1)::integer AS rid"
+        "  FROM nextval('sync_seq') s),"
+        " closed AS (UPDATE sync_torrents t SET to_seq = n.seq FROM n"
+        "  WHERE t.node = $1 AND t.to_seq IS NULL AND t.hash = ANY($2::text[]) RETURNING 1),"
+        " added AS (INSERT INTO sync_torrents (node, hash, from_seq, fp, base_seq, body)"
+        "  SELECT $1, x.hash, n.seq, x.fp, coalesce(x.base, n.seq), x.body FROM n,"
+        "  json_to_recordset($3::json) AS x(hash text, fp text, base bigint, body json)"
         "  RETURNING 1),"
-        " r AS (INSERT INTO sync_rids (rid, node, categories, tags, server_state, generation,"
-        "  rendered_at) SELECT n.rid, $1, $4::json, $5::json, $6::json, $7::bigint,"
-        "  coalesce($8::timestamptz, now()) FROM n RETURNING rid)"
-        " SELECT r.rid, (SELECT count(*) FROM closed), (SELECT count(*) FROM added) FROM r",
+        " r AS (INSERT INTO sync_rids (seq, rid, node, categories, tags, server_state,"
+        "  generation, rendered_at) SELECT n.seq, n.rid, $1, $4::json, $5::json, $6::json,"
+        "  $7::bigint, coalesce($8::timestamptz, now()) FROM n RETURNING seq, rid)"
+        " SELECT r.seq, r.rid, (SELECT count(*) FROM closed), (SELECT count(*) FROM added) FROM r",
         7, params);
     free(closed);
     free(added);
     if (r == NULL)
         return -1;
-    long long rid = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    long long seq = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    *rid = seq >= 0 ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : -1;
     PQclear(r);
-    if (rid < 0)
+    if (seq < 0)
         cgienv_answer(q->env, resp, 503, CGIDB_UNAVAILABLE);
-    return rid;
+    return seq;
 }
 
-/* forget: the rids past the retention and the versions no kept rid can
- * need (replaced before the oldest, and no base of a kept one); -1 after
- * answering 503. */
+/* forget: the answers past the retention (seq is this one's) and the
+ * versions no kept answer can need (replaced before the oldest, and no
+ * base of a kept one); -1 after answering 503. */
 static int
-forget(qbit_t *q, http_response_t *resp, const char *rid)
+forget(qbit_t *q, http_response_t *resp, const char *seq)
 {
-    const char *params[] = { rid };
+    const char *params[] = { seq };
     PGresult *r = cgidb_query(
         q->env, resp,
-        "WITH gone AS (DELETE FROM sync_rids WHERE node = $1 AND rid <> $2::integer"
+        "WITH gone AS (DELETE FROM sync_rids WHERE node = $1 AND seq <> $2::bigint"
         "  AND (created_at < now() - interval '" SYNC_KEEP_SECONDS " seconds'"
-        "   OR rid < (SELECT rid FROM sync_rids WHERE node = $1"
-        "             ORDER BY rid DESC OFFSET " SYNC_KEEP_RIDS " - 1 LIMIT 1))"
-        "  RETURNING rid),"
-        " m AS (SELECT min(rid) AS rid FROM sync_rids"
-        "  WHERE node = $1 AND rid NOT IN (SELECT rid FROM gone)),"
-        " old AS (DELETE FROM sync_torrents t USING m WHERE t.node = $1 AND t.to_rid <= m.rid"
+        "   OR seq < (SELECT seq FROM sync_rids WHERE node = $1"
+        "             ORDER BY seq DESC OFFSET " SYNC_KEEP_RIDS " - 1 LIMIT 1))"
+        "  RETURNING seq),"
+        " m AS (SELECT min(seq) AS seq FROM sync_rids"
+        "  WHERE node = $1 AND seq NOT IN (SELECT seq FROM gone)),"
+        " old AS (DELETE FROM sync_torrents t USING m WHERE t.node = $1 AND t.to_seq <= m.seq"
         "  AND NOT EXISTS (SELECT 1 FROM sync_torrents u WHERE u.node = $1 AND u.hash = t.hash"
-        "   AND u.base_rid = t.from_rid AND u.from_rid <> t.from_rid"
-        "   AND (u.to_rid IS NULL OR u.to_rid > m.rid))"
+        "   AND u.base_seq = t.from_seq AND u.from_seq <> t.from_seq"
+        "   AND (u.to_seq IS NULL OR u.to_seq > m.seq))"
         "  RETURNING 1)"
         " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM old)",
         1, params);
@@ -306,7 +308,8 @@ forget(qbit_t *q, http_response_t *resp, const char *rid)
 
 /* The state of this answer and, for a delta, of the client's rid. */
 typedef struct {
-    long long rid;
+    long long rid, seq; /* this answer's */
+    long long client;   /* the seq of the client's rid, when it is kept */
     json_object *cats, *tags, *state;          /* now */
     json_object *old_cats, *old_tags, *old_state; /* at the client's rid; NULL: full */
     qbit_sync_version_t *v; /* full: the versions in force; delta: those changed since */
@@ -430,15 +433,16 @@ load_client(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
     snprintf(r_s, sizeof r_s, "%lld", rid);
     const char *params[] = { r_s };
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT categories, tags, server_state FROM sync_rids"
-                              " WHERE node = $1 AND rid = $2::integer",
+                              "SELECT seq, categories, tags, server_state FROM sync_rids"
+                              " WHERE node = $1 AND rid = $2::integer ORDER BY seq DESC LIMIT 1",
                               1, params);
     if (r == NULL)
         return -1;
     if (PQntuples(r) == 1) {
-        a->old_cats = json_tokener_parse(PQgetvalue(r, 0, 0));
-        a->old_tags = json_tokener_parse(PQgetvalue(r, 0, 1));
-        a->old_state = json_tokener_parse(PQgetvalue(r, 0, 2));
+        a->client = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        a->old_cats = json_tokener_parse(PQgetvalue(r, 0, 1));
+        a->old_tags = json_tokener_parse(PQgetvalue(r, 0, 2));
+        a->old_state = json_tokener_parse(PQgetvalue(r, 0, 3));
     }
     PQclear(r);
     if (a->old_cats == NULL || a->old_tags == NULL || a->old_state == NULL) {
@@ -487,22 +491,22 @@ versions_of(PGresult *r, bool with_current, answer_t *a)
  * (full), or those that changed since the client's rid, each with the
  * body of its base; -1 after answering 503. */
 static int
-load_torrents(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
+load_torrents(qbit_t *q, http_response_t *resp, answer_t *a)
 {
 #define VERSIONS_SQL(cols)                                                                    \
-    "SELECT v.hash, " cols "b.body, CASE WHEN v.base_rid <> v.from_rid THEN v.body END"       \
+    "SELECT v.hash, " cols "b.body, CASE WHEN v.base_seq <> v.from_seq THEN v.body END"       \
     " FROM sync_torrents v JOIN sync_torrents b ON b.node = v.node AND b.hash = v.hash"     \
-    "  AND b.from_rid = v.base_rid WHERE v.node = $1"
+    "  AND b.from_seq = v.base_seq WHERE v.node = $1"
     bool full = a->old_state == NULL;
     char r_s[24];
-    snprintf(r_s, sizeof r_s, "%lld", rid);
+    snprintf(r_s, sizeof r_s, "%lld", a->client);
     const char *params[] = { r_s };
     PGresult *r =
-        full ? cgidb_query(q->env, resp, VERSIONS_SQL("") " AND v.to_rid IS NULL", 0, NULL)
+        full ? cgidb_query(q->env, resp, VERSIONS_SQL("") " AND v.to_seq IS NULL", 0, NULL)
              : cgidb_query(q->env, resp,
-                           VERSIONS_SQL("v.to_rid IS NULL, ")
-                           " AND ((v.to_rid IS NULL AND v.from_rid > $2::integer)"
-                           "  OR (v.from_rid <= $2::integer AND v.to_rid > $2::integer))"
+                           VERSIONS_SQL("v.to_seq IS NULL, ")
+                           " AND ((v.to_seq IS NULL AND v.from_seq > $2::bigint)"
+                           "  OR (v.from_seq <= $2::bigint AND v.to_seq > $2::bigint))"
                            " ORDER BY v.hash COLLATE \"C\"",
                            1, params);
 #undef VERSIONS_SQL
@@ -552,7 +556,7 @@ unchanged(qbit_t *q, http_response_t *resp, plan_t *p)
         " s.generation, s.rendered_at > now() - interval '" SYNC_RERENDER_SECONDS " seconds',"
         " s.rendered_at"
         " FROM (SELECT 1) one LEFT JOIN (SELECT generation, rendered_at FROM sync_rids"
-        "  WHERE node = $1 ORDER BY rid DESC LIMIT 1) s ON true",
+        "  WHERE node = $1 ORDER BY seq DESC LIMIT 1) s ON true",
         0, NULL);
     if (r == NULL)
         return -1;
@@ -592,16 +596,17 @@ build(qbit_t *q, http_response_t *resp, long long client, answer_t *a)
     }
     char *cats = xstrdup(json_object_to_json_string_ext(a->cats, PLAIN));
     char *tags = xstrdup(json_object_to_json_string_ext(a->tags, PLAIN));
-    a->rid = store(q, resp, &p, cats, tags, json_object_to_json_string_ext(a->state, PLAIN));
+    a->seq = store(q, resp, &p, cats, tags, json_object_to_json_string_ext(a->state, PLAIN),
+                   &a->rid);
     free(cats);
     free(tags);
     plan_free(&p);
-    if (a->rid < 0)
+    if (a->seq < 0)
         return -1;
-    char rid[24];
-    snprintf(rid, sizeof rid, "%lld", a->rid);
-    if (load_client(q, resp, client, a) != 0 || load_torrents(q, resp, client, a) != 0 ||
-        forget(q, resp, rid) != 0)
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", a->seq);
+    if (load_client(q, resp, client, a) != 0 || load_torrents(q, resp, a) != 0 ||
+        forget(q, resp, seq) != 0)
         return -1;
     return 0;
 }

@@ -4,7 +4,8 @@
 # full update first, then each change (a stopped download, a category, a
 # tag, a deletion) as a minimal delta with only the changed fields, no
 # change as an empty delta, rids made by one process answered by others,
-# unknown, malformed and forgotten rids as full updates, and the stored
+# rids past 2147483647 starting again at 1, unknown, malformed and
+# forgotten rids as full updates, and the stored
 # states kept within their bounds. TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -106,9 +107,9 @@ check "A's delta has only changed fields (state, and clock fields at most)" \
   jqt --arg a "$HA" --argjson c "$CLOCK" '(.torrents[$a] | keys) - $c == ["state"]'
 diag "stop: $BODY"
 check "A's new version is stored as its changes from its first, not whole" \
-  eval '[ "$(PSQL "SELECT base_rid < from_rid AND json_typeof(body -> '"'name'"') IS NULL
+  eval '[ "$(PSQL "SELECT base_seq < from_seq AND json_typeof(body -> '"'name'"') IS NULL
                      AND body ->> '"'state'"' = '"'stoppedDL'"' FROM sync_torrents
-                   WHERE hash = '"'$HA'"' AND to_rid IS NULL")" = t ]'
+                   WHERE hash = '"'$HA'"' AND to_seq IS NULL")" = t ]'
 
 # ---- a category set: category and the paths that follow it ----
 req POST torrents/setCategory --data-urlencode "hashes=$HB" --data-urlencode category=tv
@@ -190,6 +191,19 @@ for i in $(seq 1 12); do
 done
 check "twelve polls in a row, each with the previous answer's rid: all deltas" eval '[ "$seq_ok" = 12 ]'
 
+# ---- qBittorrent's rid is an int: past 2147483647 rids start again at 1 ----
+PSQL "SELECT setval('sync_seq', 2147483645)" >/dev/null
+sync "$RID"
+R1=$RID
+sync "$RID"
+R2=$RID
+req POST torrents/setCategory --data-urlencode "hashes=$HC" --data-urlencode category=tv
+check "rids 2147483646, 2147483647, then 1, 2...: deltas all along, C's category among them" \
+  eval '[ "$R1" = 2147483646 ] && [ "$R2" = 2147483647 ] &&
+        delta_until --arg c "$HC" '"'"'.rid < 100 and .torrents[$c].category == "tv"'"'"''
+sync "$RID"
+check "after the wrap: still a delta" jqt '(has("full_update") | not) and .rid < 100'
+
 # ---- rids that are not known: everything ----
 for bad in 1999999999 -5 abc 99999999999; do
   sync "$bad"
@@ -215,10 +229,10 @@ check "a full update's torrents, rebuilt from stored changes, are torrents/info'
 check "at most 64 rids are kept for the node" \
   eval '[ "$(PSQL "SELECT count(*) <= 64 FROM sync_rids WHERE node = '"'$NODE'"'")" = t ]'
 check "the versions kept: the two current ones, those a kept rid needs and their bases" \
-  eval '[ "$(PSQL "SELECT count(*) FILTER (WHERE t.to_rid IS NULL) = 2 AND count(*) FILTER (WHERE
-            t.to_rid <= x.m AND NOT EXISTS (SELECT 1 FROM sync_torrents u WHERE u.node = t.node
-              AND u.hash = t.hash AND u.base_rid = t.from_rid AND (u.to_rid IS NULL OR u.to_rid > x.m))) = 0
-          FROM sync_torrents t, (SELECT min(rid) AS m FROM sync_rids WHERE node = '"'$NODE'"') x
+  eval '[ "$(PSQL "SELECT count(*) FILTER (WHERE t.to_seq IS NULL) = 2 AND count(*) FILTER (WHERE
+            t.to_seq <= x.m AND NOT EXISTS (SELECT 1 FROM sync_torrents u WHERE u.node = t.node
+              AND u.hash = t.hash AND u.base_seq = t.from_seq AND (u.to_seq IS NULL OR u.to_seq > x.m))) = 0
+          FROM sync_torrents t, (SELECT min(seq) AS m FROM sync_rids WHERE node = '"'$NODE'"') x
           WHERE t.node = '"'$NODE'"'")" = t ]'
 
 finish
