@@ -429,13 +429,17 @@ load_client(qbit_t *q, http_response_t *resp, long long rid, answer_t *a)
 {
     if (rid <= 0)
         return 0;
-    char r_s[24];
+    char r_s[24], s_s[24];
     snprintf(r_s, sizeof r_s, "%lld", rid);
-    const char *params[] = { r_s };
+    snprintf(s_s, sizeof s_s, "%lld", a->seq);
+    const char *params[] = { r_s, s_s };
+    /* an earlier answer's: a client that guessed this one's rid has
+     * nothing of it */
     PGresult *r = cgidb_query(q->env, resp,
                               "SELECT seq, categories, tags, server_state FROM sync_rids"
-                              " WHERE node = $1 AND rid = $2::integer ORDER BY seq DESC LIMIT 1",
-                              1, params);
+                              " WHERE node = $1 AND rid = $2::integer AND seq < $3::bigint"
+                              " ORDER BY seq DESC LIMIT 1",
+                              2, params);
     if (r == NULL)
         return -1;
     if (PQntuples(r) == 1) {

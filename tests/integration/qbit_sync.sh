@@ -191,6 +191,10 @@ for i in $(seq 1 12); do
 done
 check "twelve polls in a row, each with the previous answer's rid: all deltas" eval '[ "$seq_ok" = 12 ]'
 
+sync "$RID"
+sync $((RID + 1))
+check "the rid this very answer gets (guessed): a full update" jqt '.full_update == true'
+
 # ---- qBittorrent's rid is an int: past 2147483647 rids start again at 1 ----
 PSQL "SELECT setval('sync_seq', 2147483645)" >/dev/null
 sync "$RID"
