@@ -27,13 +27,20 @@ cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h \
 cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libqbitlogic_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 
+# sync/maindata's delta computation (what changed between two states),
+# pure as well: tests/unit/check_qbit_sync.
+noinst_LIBRARIES += cgi-bin/libqbitsync.a
+cgi_bin_libqbitsync_a_SOURCES = cgi-bin/qbit/syncdiff.c cgi-bin/qbit/syncdiff.h
+cgi_bin_libqbitsync_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libqbitsync_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(NETTLE_CFLAGS)
+
 pkglibexec_PROGRAMS = cgi-bin/qbit.fcgi
 cgi_bin_qbit_fcgi_SOURCES = cgi-bin/qbit/main.c cgi-bin/qbit/app.c cgi-bin/qbit/auth.c \
-	cgi-bin/qbit/info.c cgi-bin/qbit/actions.c cgi-bin/qbit/qbit.h \
+	cgi-bin/qbit/info.c cgi-bin/qbit/actions.c cgi-bin/qbit/sync.c cgi-bin/qbit/qbit.h \
 	cgi-bin/qbit/pieces.c cgi-bin/qbit/speed.c cgi-bin/qbit/log.c
 cgi_bin_qbit_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_qbit_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(ZLIB_CFLAGS)
-cgi_bin_qbit_fcgi_LDADD = cgi-bin/libqbitlogic.a lib/libmted2k.a $(CGI_LIBS) $(ZLIB_LIBS) -lm
+cgi_bin_qbit_fcgi_LDADD = cgi-bin/libqbitlogic.a cgi-bin/libqbitsync.a lib/libmted2k.a $(CGI_LIBS) $(ZLIB_LIBS) -lm
 
 check_PROGRAMS += tests/unit/check_qbit
 TESTS += tests/unit/check_qbit
@@ -42,6 +49,14 @@ tests_unit_check_qbit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_qbit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_check_qbit_LDADD = cgi-bin/libqbitlogic.a $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS) \
 	$(JSONC_LIBS) -lm
+
+check_PROGRAMS += tests/unit/check_qbit_sync
+TESTS += tests/unit/check_qbit_sync
+tests_unit_check_qbit_sync_SOURCES = tests/unit/check_qbit_sync.c
+tests_unit_check_qbit_sync_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_qbit_sync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_check_qbit_sync_LDADD = cgi-bin/libqbitsync.a lib/libmtutil.a $(NETTLE_LIBS) \
+	$(EVENT_LIBS) $(JSONC_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 
 # cgi-bin/common without a network or PostgreSQL: failures as statuses, a
 # fake daemon on a Unix socket, the request's clean-up.

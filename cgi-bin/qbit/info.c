@@ -1,5 +1,6 @@
 /* info.c: the read routes of /api/v2 (torrents/info, properties, files,
- * categories, tags, transfer/info, sync/maindata), answered from the
+ * categories, tags, transfer/info) and what sync/maindata reads (sync.c
+ * makes the deltas), answered from the
  * PostgreSQL tables the daemon keeps. Each download row is turned into
  * qBittorrent's JSON by PostgreSQL itself (row_to_json over a column list
  * named like qBittorrent's keys); for torrents/info only the columns that
@@ -857,10 +858,10 @@ qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx)
     return rc;
 }
 
-/* categories_object: {name: {name, savePath}} of this node; NULL after
+/* qbit_categories_object: {name: {name, savePath}} of this node; NULL after
  * answering 503. */
-static json_object *
-categories_object(qbit_t *q, http_response_t *resp)
+json_object *
+qbit_categories_object(qbit_t *q, http_response_t *resp)
 {
     PGresult *r = cgidb_query(
         q->env, resp, "SELECT name, incoming_path FROM categories WHERE node = $1 ORDER BY name", 0,
@@ -878,8 +879,8 @@ categories_object(qbit_t *q, http_response_t *resp)
     return o;
 }
 
-static json_object *
-tags_array(qbit_t *q, http_response_t *resp)
+json_object *
+qbit_tags_array(qbit_t *q, http_response_t *resp)
 {
     PGresult *r = cgidb_query(q->env, resp,
                               "SELECT tag FROM (SELECT unnest(tags) AS tag FROM downloads"
@@ -899,7 +900,7 @@ int
 qbit_torrents_categories(http_request_t *req, http_response_t *resp, void *ctx)
 {
     (void)req;
-    json_object *o = categories_object(ctx, resp);
+    json_object *o = qbit_categories_object(ctx, resp);
     if (o == NULL)
         return 0;
     int rc = qbit_json(resp, o);
@@ -911,7 +912,7 @@ int
 qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx)
 {
     (void)req;
-    json_object *a = tags_array(ctx, resp);
+    json_object *a = qbit_tags_array(ctx, resp);
     if (a == NULL)
         return 0;
     int rc = qbit_json(resp, a);
@@ -919,13 +920,13 @@ qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx)
     return rc;
 }
 
-/* transfer_object: transfer/info's keys (also sync/maindata's
+/* qbit_transfer_object: transfer/info's keys (also sync/maindata's
  * server_state): speeds and this session's totals from the transfer
  * samples, the connection state and the limits in force from the daemon
  * (disconnected with the configured limits when it is not running), and
  * use_alt_speed_limits; NULL after answering 503 for the database. */
-static json_object *
-transfer_object(qbit_t *q, http_response_t *resp)
+json_object *
+qbit_transfer_object(qbit_t *q, http_response_t *resp)
 {
     PGresult *r = cgidb_query(
         q->env, resp,
@@ -998,7 +999,7 @@ int
 qbit_transfer_info(http_request_t *req, http_response_t *resp, void *ctx)
 {
     (void)req;
-    json_object *o = transfer_object(ctx, resp);
+    json_object *o = qbit_transfer_object(ctx, resp);
     if (o == NULL)
         return 0;
     /* transfer/info has no all-time totals nor the mode; maindata's
@@ -1011,52 +1012,22 @@ qbit_transfer_info(http_request_t *req, http_response_t *resp, void *ctx)
     return rc;
 }
 
-/* sync/maindata: always a full update (allowed by the API: clients
- * replace their state), rid counting up from the one sent. */
 int
-qbit_sync_maindata(http_request_t *req, http_response_t *resp, void *ctx)
+qbit_maindata_torrents(qbit_t *q, http_response_t *resp, qbit_torrent_fn fn, void *arg)
 {
-    qbit_t *q = ctx;
-    long long rid = 0;
-    parse_ll(http_request_param(req, "rid"), &rid);
-    if (rid < 0 || rid >= 1000000000)
-        rid = 0;
-    json_object *cats = categories_object(q, resp);
-    if (cats == NULL)
-        return 0;
-    json_object *tags = tags_array(q, resp);
-    json_object *state = tags != NULL ? transfer_object(q, resp) : NULL;
     filter_t f = { 0 };
-    PGresult *r = state != NULL
-                      ? run_rows(q, resp, info_cols, N_COLS(info_cols), true, &f, NULL, false)
-                      : NULL;
-    if (r == NULL) {
-        json_object_put(cats);
-        json_object_put(tags);
-        json_object_put(state);
-        return 0;
-    }
-    json_object_object_add(state, "queueing", json_object_new_boolean(true));
-    json_object_object_add(state, "refresh_interval", json_object_new_int(1500));
-    qbit_common_headers(resp);
-    http_response_set_status(resp, 200);
-    http_response_set_header(resp, "Content-Type", "application/json");
-    struct evbuffer *b = http_response_body(resp);
-    evbuffer_add_printf(b, "{\"categories\":%s,\"full_update\":true,\"rid\":%lld,",
-                        json_object_to_json_string_ext(cats, JSON_C_TO_STRING_PLAIN |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
-                        rid + 1);
-    evbuffer_add_printf(b, "\"server_state\":%s,\"tags\":%s,\"torrents\":{",
-                        json_object_to_json_string_ext(state, JSON_C_TO_STRING_PLAIN |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE),
-                        json_object_to_json_string_ext(tags, JSON_C_TO_STRING_PLAIN));
+    /* d.hash, the hash the download is listed under (its btih or the
+     * padded MD4), its JSON without "hash" */
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "%s, ", HASH40_EXPR);
+    json_select(b, info_cols, N_COLS(info_cols), true);
+    evbuffer_add(b, "", 1);
+    PGresult *r = run_select(q, resp, (const char *)evbuffer_pullup(b, -1), &f, NULL, false);
+    evbuffer_free(b);
+    if (r == NULL)
+        return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        evbuffer_add_printf(b, "%s\"%s\":%s", i > 0 ? "," : "",
-                            PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-    evbuffer_add_printf(b, "},\"trackers\":{}}");
+        fn(PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), arg);
     PQclear(r);
-    json_object_put(cats);
-    json_object_put(tags);
-    json_object_put(state);
     return 0;
 }

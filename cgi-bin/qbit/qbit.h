@@ -94,6 +94,19 @@ int qbit_torrents_files(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_categories(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx);
 int qbit_transfer_info(http_request_t *req, http_response_t *resp, void *ctx);
+/* What sync/maindata reads (each NULL, or -1, after answering 503):
+ * qbit_categories_object: {name: {name, savePath}}; qbit_tags_array: the
+ * tags; qbit_transfer_object: transfer/info's keys with the all-time
+ * totals (new objects, the caller puts them); qbit_maindata_torrents:
+ * calls fn with each download's hash (40 hex) and its torrents/info JSON
+ * object without "hash" (both valid during the call only). */
+json_object *qbit_categories_object(qbit_t *q, http_response_t *resp);
+json_object *qbit_tags_array(qbit_t *q, http_response_t *resp);
+json_object *qbit_transfer_object(qbit_t *q, http_response_t *resp);
+typedef void (*qbit_torrent_fn)(const char *id, const char *json, size_t len, void *arg);
+int qbit_maindata_torrents(qbit_t *q, http_response_t *resp, qbit_torrent_fn fn, void *arg);
+
+/* sync.c: sync/maindata, deltas by rid shared through PostgreSQL */
 int qbit_sync_maindata(http_request_t *req, http_response_t *resp, void *ctx);
 
 /* actions.c: mutations, through the daemon */
