@@ -8,7 +8,8 @@ noinst_LIBRARIES += cgi-bin/libcgicommon.a
 cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h \
 	cgi-bin/common/cgidb.c cgi-bin/common/cgidb.h \
 	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h \
-	cgi-bin/common/cgifile.c cgi-bin/common/cgifile.h
+	cgi-bin/common/cgifile.c cgi-bin/common/cgifile.h \
+	cgi-bin/common/cgijson.c cgi-bin/common/cgijson.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 

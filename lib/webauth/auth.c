@@ -350,9 +350,13 @@ webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
     mt_error_t *db_err = NULL;
     const char *addr = http_request_remote_addr(req);
 
-    const char *sid = http_request_cookie(req, WEBAUTH_COOKIE);
-    if (sid != NULL && sid_is_wellformed(sid)) {
-        if (session_user(db, ac, sid, user, &db_err) == 0 && *user != NULL) {
+    /* /api/v2's cookie, then the web API's (aMuTorrent's name): one
+     * table of sessions behind both */
+    static const char *const cookies[] = { WEBAUTH_COOKIE, WEBAUTH_WEB_COOKIE };
+    for (size_t i = 0; i < sizeof cookies / sizeof cookies[0] && db_err == NULL; i++) {
+        const char *sid = http_request_cookie(req, cookies[i]);
+        if (sid != NULL && sid_is_wellformed(sid) &&
+            session_user(db, ac, sid, user, &db_err) == 0 && *user != NULL) {
             *method = WEBAUTH_SESSION;
             return unless_banned(db, ac, addr, false, method, user, err);
         }
@@ -360,8 +364,10 @@ webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
 
     /* The API key needs no database: it still works when a session could
      * not be looked up. */
-    const char *bearer = http_request_bearer(req);
-    if (bearer != NULL && webauth_key_equal(bearer, ac->api_key)) {
+    const char *key = http_request_bearer(req);
+    if (key == NULL)
+        key = http_request_header(req, "X-API-Key");
+    if (key != NULL && webauth_key_equal(key, ac->api_key)) {
         mt_error_free(db_err);
         *method = WEBAUTH_API_KEY;
         *user = xstrdup(WEBAUTH_API_USER);

@@ -17,8 +17,10 @@
 #include "util/conf.h"
 #include "util/error.h"
 
-/* The name of the cookie holding the session id. */
+/* The names of the cookie holding the session id: /api/v2's (as
+ * qBittorrent names it) and the web API's (as aMuTorrent names it). */
 #define WEBAUTH_COOKIE "SID"
+#define WEBAUTH_WEB_COOKIE "amule.sid"
 /* The identity of a caller that used the API key. */
 #define WEBAUTH_API_USER "api"
 /* Longest user name a session or a Basic caller is known by, in bytes. */
@@ -48,11 +50,12 @@ typedef enum {
 } webauth_method_t;
 
 /* webauth_check: who is calling. Tries, in order:
- * - the SID cookie: a live session (one SQL statement, which also pushes
+ * - the SID or amule.sid cookie: a live session (one SQL statement, which also pushes
  *   the expiry to now + session_timeout once more than a tenth of the
  *   timeout has passed since the last renewal), whose user is the name
  *   given at login;
- * - "Authorization: Bearer KEY" equal to api_key: user WEBAUTH_API_USER;
+ * - "Authorization: Bearer KEY" (else an "X-API-Key: KEY" header) equal
+ *   to api_key: user WEBAUTH_API_USER;
  * - HTTP Basic with any user name and the web password, the user being
  *   webauth_user_name of the name sent. This is a login attempt
  *   from REMOTE_ADDR like webauth_login: refused while that address is

@@ -314,7 +314,9 @@ request(const char *cookie, const char *authorization, const char *addr)
     env[n++] = xstrdup("REQUEST_URI=/api/v2/app/version");
     if (cookie != NULL)
         env[n++] = xasprintf("HTTP_COOKIE=%s", cookie);
-    if (authorization != NULL)
+    if (authorization != NULL && strncmp(authorization, "X-API-Key: ", 11) == 0)
+        env[n++] = xasprintf("HTTP_X_API_KEY=%s", authorization + 11); /* the other header */
+    else if (authorization != NULL)
         env[n++] = xasprintf("HTTP_AUTHORIZATION=%s", authorization);
     env[n++] = xasprintf("REMOTE_ADDR=%s", addr != NULL ? addr : "127.0.0.1");
     env[n] = NULL;
@@ -437,6 +439,12 @@ START_TEST(test_session_life)
     ck_assert_int_eq(check(db, &ac, cookie, NULL, NULL, &user), WEBAUTH_SESSION);
     ck_assert_str_eq(user, "admin");
     free(user);
+    /* The web API's cookie name (aMuTorrent's) reaches the same session. */
+    char *web = xasprintf("theme=dark; amule.sid=%s", sid);
+    ck_assert_int_eq(check(db, &ac, web, NULL, NULL, &user), WEBAUTH_SESSION);
+    ck_assert_str_eq(user, "admin");
+    free(user);
+    free(web);
     /* Junk and unknown ids are nobody. */
     ck_assert_int_eq(check(db, &ac, "SID=zzz", NULL, NULL, NULL), WEBAUTH_NONE);
     char *other = xasprintf("SID=%.63s0", sid2);
@@ -710,6 +718,15 @@ START_TEST(test_basic_and_bearer)
     ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef0123456789abcdeF", NULL, NULL),
                      WEBAUTH_NONE);
     ck_assert_int_eq(check(db, &ac, NULL, "Bearer 0123456789abcdef", NULL, NULL), WEBAUTH_NONE);
+    /* The same key in an X-API-Key header (the web API, aMuTorrent). */
+    ck_assert_int_eq(
+        check(db, &ac, NULL, "X-API-Key: 0123456789abcdef0123456789abcdef", NULL, &user),
+        WEBAUTH_API_KEY);
+    ck_assert_str_eq(user, "api");
+    free(user);
+    ck_assert_int_eq(check(db, &ac, NULL, "X-API-Key: 0123456789abcdef0123456789abcdeF", NULL,
+                           NULL),
+                     WEBAUTH_NONE);
     webauth_conf_t nokey = ac;
     nokey.api_key = "";
     ck_assert_int_eq(check(db, &nokey, NULL, "Bearer x", NULL, NULL), WEBAUTH_NONE);

@@ -1,0 +1,98 @@
+/* cgijson.c: the JSON error object, JSON answers and the authentication
+ * check of the web API's route families (cgijson.h). */
+#include "config.h"
+
+#include "common/cgijson.h"
+#include "util/log.h"
+
+static json_object *
+error_object(const char *code, const char *message)
+{
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_string(code));
+    json_object_object_add(e, "message", json_object_new_string(message != NULL ? message : ""));
+    return e;
+}
+
+static int
+answer_error(http_response_t *resp, int status, json_object *e)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", e);
+    http_response_json(resp, status, o);
+    json_object_put(o);
+    return 0;
+}
+
+int
+cgijson_error(http_response_t *resp, int status, const char *code, const char *message)
+{
+    return answer_error(resp, status, error_object(code, message));
+}
+
+/* code_of: the error code that goes with an HTTP status. */
+static const char *
+code_of(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "too_large";
+    case 429: return "too_many_requests";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal" : "error";
+    }
+}
+
+int
+cgijson_answer(http_response_t *resp, int status, const char *message)
+{
+    return cgijson_error(resp, status, code_of(status), message);
+}
+
+int
+cgijson_bad_param(http_response_t *resp, const char *name, const char *why)
+{
+    json_object *e = error_object("bad_parameter", why);
+    json_object_object_add(e, "parameter", json_object_new_string(name));
+    return answer_error(resp, 400, e);
+}
+
+int
+cgijson_ok(http_response_t *resp, json_object *o)
+{
+    return http_response_json(resp, 200, o);
+}
+
+int
+cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+             http_response_t *resp, char **user)
+{
+    *user = NULL;
+    mt_error_t *err = NULL;
+    PGconn *db = cgienv_db(env, &err); /* the API key works without it */
+    mt_error_free(err);
+    err = NULL;
+    webauth_method_t method = WEBAUTH_NONE;
+    if (webauth_check(db, ac, req, &method, user, &err) != 0) {
+        log_warn("auth: %s", err != NULL ? err->message : "database error");
+        mt_error_free(err);
+        cgijson_error(resp, 503, "unavailable", "Database unavailable");
+        return 1;
+    }
+    if (method != WEBAUTH_NONE)
+        return 0;
+    bool banned = false;
+    webauth_banned(db, ac, http_request_remote_addr(req), &banned, NULL);
+    if (banned)
+        cgijson_error(resp, 403, "banned",
+                      "This address is banned after too many failed logins");
+    else
+        cgijson_error(resp, 401, "unauthorized",
+                      "Authentication required: a session, or the API key in X-API-Key");
+    return 1;
+}

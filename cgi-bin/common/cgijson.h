@@ -1,0 +1,38 @@
+/* cgijson.h: what the JSON route families of the web API (aMuTorrent's
+ * /api/auth, /api/users, /api/metrics, /api/history, /api/config, ...)
+ * share: their error object, their JSON answers and the authentication
+ * check that runs before their routes. */
+#ifndef MT_CGI_CGIJSON_H
+#define MT_CGI_CGIJSON_H
+
+#include <json-c/json.h>
+
+#include "common/cgienv.h"
+#include "http/http.h"
+#include "webauth/auth.h"
+
+/* cgijson_error: status with {"error": {"code": code, "message":
+ * message}}; code is a short stable word (e.g. "bad_parameter",
+ * "unauthorized", "not_found", "unavailable"). Returns 0. */
+int cgijson_error(http_response_t *resp, int status, const char *code, const char *message);
+
+/* cgijson_answer: a cgienv_answer_fn (cgienv_new's answer): the error
+ * object with the code that goes with the status. */
+int cgijson_answer(http_response_t *resp, int status, const char *message);
+
+/* cgijson_bad_param: 400 naming the parameter: {"error": {"code":
+ * "bad_parameter", "message": "...", "parameter": name}}. */
+int cgijson_bad_param(http_response_t *resp, const char *name, const char *why);
+
+/* cgijson_ok: 200 with o (not consumed). */
+int cgijson_ok(http_response_t *resp, json_object *o);
+
+/* cgijson_auth: who calls (webauth_check: a session cookie, the API key
+ * as Bearer or X-API-Key, HTTP Basic). 0 with *user (malloc'ed, the
+ * caller frees it); 1 after answering 401 (nothing valid; 403 for a
+ * banned address) or 503 (the database is away and no API key was
+ * given). */
+int cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+                 http_response_t *resp, char **user);
+
+#endif
