@@ -160,13 +160,15 @@ check "item detail: its source is amuled, named with its software and state" \
   eval 'jqb ".sources[0].software" | grep -q "^aMule " && [ -n "$(jqb ".sources[0].state")" ]'
 check "item detail: its names and its history row" \
   eval '[ "$(jqb ".names[0]")" = "$FILE" ] && [ "$(jqb ".history[0].status")" = downloading ]'
-diag "source: $(jqb -c '.sources[0]' 2>/dev/null)"
+diag "source: $(jq -c '.sources[0]' <<<"$BODY" 2>/dev/null)"
 api GET /api/item/detail/0123456789abcdef0123456789abcdef
 check "item detail of an unknown hash: 404" [ "$CODE" = 404 ]
 api GET /api/item/detail/not-a-hash
 check "item detail of a bad hash: 400 naming it" bad_param hash
 
 # ---- the other settings, at once ----
+head -c 300000 /dev/urandom >"$T/share/new-shared-$$.bin"
+chown_service "$T/share/new-shared-$$.bin" 2>/dev/null || true
 api PATCH /api/config "{\"uploadSlots\":7,\"trackUsername\":true,\"historyRetentionDays\":30,
   \"torznabName\":\"cfg-after\",\"torznabCacheTime\":60,\"maxConnectionsPerIp\":5,
   \"sharedDirs\":[\"$T/share\"],\"categories\":[{\"name\":\"tv\",\"path\":\"tv-files\"}]}"
@@ -174,8 +176,6 @@ check "PATCH of several settings and a category: 200 with them" \
   eval '[ "$CODE" = 200 ] && [ "$(jqb .uploadSlots)" = 7 ] && [ "$(jqb .trackUsername)" = true ] &&
         [ "$(jqb .sharedDirs[0])" = "$T/share" ] && [ "$(jqb ".categories[] | select(.name == \"tv\") | .path")" = "$VAR/incoming/tv-files" ]'
 check "the daemon uses 7 upload slots at once (settings)" eval '[ "$(ctl settings | jq .upload_slots)" = 7 ]'
-head -c 300000 /dev/urandom >"$T/share/new-shared-$$.bin"
-chown_service "$T/share/new-shared-$$.bin" 2>/dev/null || true
 is_shared() { ctl shared | jq -e ".files[] | select(.name == \"new-shared-$$.bin\")" >/dev/null; }
 check "the new shared directory is scanned without a restart" eventually 30 is_shared
 caps() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/indexer/cfg-after/api?t=caps&apikey=$KEY")" = 200 ]; }
