@@ -271,34 +271,44 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     return arg;
 }
 
+/* refuse: 400 naming the member of categories[i] (member NULL: the
+ * element itself); returns -1. */
+static int
+refuse(http_response_t *resp, size_t i, const char *member, const char *why)
+{
+    char where[64];
+    if (member != NULL)
+        snprintf(where, sizeof where, "categories[%zu].%.20s", i, member);
+    else
+        snprintf(where, sizeof where, "categories[%zu]", i);
+    cgijson_bad_param(resp, where, why);
+    return -1;
+}
+
 /* check_categories: categories is an array of {name, path} (path
- * optional), both strings; 0, or -1 after answering 400 naming the
- * member. */
+ * optional), both non-empty strings; 0, or -1 after answering 400 naming
+ * the member. */
 static int
 check_categories(http_response_t *resp, json_object *cats)
 {
-    if (!json_object_is_type(cats, json_type_array))
-        return cgijson_bad_param(resp, "categories", "expected an array of {name, path}"), -1;
+    if (!json_object_is_type(cats, json_type_array)) {
+        cgijson_bad_param(resp, "categories", "expected an array of {name, path}");
+        return -1;
+    }
     size_t n = json_object_array_length(cats);
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(cats, i), *v = NULL;
-        char where[64];
-        if (!json_object_is_type(e, json_type_object)) {
-            snprintf(where, sizeof where, "categories[%zu]", i);
-            return cgijson_bad_param(resp, where, "expected an object {name, path}"), -1;
-        }
+        if (!json_object_is_type(e, json_type_object))
+            return refuse(resp, i, NULL, "expected an object {name, path}");
         json_object_object_foreach(e, member, mv)
         {
-            snprintf(where, sizeof where, "categories[%zu].%.20s", i, member);
             if (strcmp(member, "name") != 0 && strcmp(member, "path") != 0)
-                return cgijson_bad_param(resp, where, "unknown member (name, path)"), -1;
+                return refuse(resp, i, member, "unknown member (name, path)");
             if (!json_object_is_type(mv, json_type_string) || json_object_get_string_len(mv) == 0)
-                return cgijson_bad_param(resp, where, "expected a non-empty string"), -1;
+                return refuse(resp, i, member, "expected a non-empty string");
         }
-        if (!json_object_object_get_ex(e, "name", &v)) {
-            snprintf(where, sizeof where, "categories[%zu].name", i);
-            return cgijson_bad_param(resp, where, "missing"), -1;
-        }
+        if (!json_object_object_get_ex(e, "name", &v))
+            return refuse(resp, i, "name", "missing");
     }
     return 0;
 }
@@ -345,7 +355,7 @@ apply_categories(cfgapi_t *c, http_response_t *resp, json_object *cats)
             bool on_path = err != NULL && strncmp(err->message, "incoming_path", 13) == 0;
             snprintf(where, sizeof where, "categories[%zu].%s", i, on_path ? "path" : "name");
             int status = cgictl_refusal_status(err);
-            if (status == 400)
+            if (status == 400) /* the daemon's message starts with incoming_path or names the name */
                 bad_value(resp, where, "incoming_path", err != NULL ? err->message : "refused");
             else
                 cgijson_answer(resp, status, err != NULL ? err->message : "refused");
