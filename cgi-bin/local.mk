@@ -110,3 +110,13 @@ tests_fuzz_fuzz_torznab_query_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(XML_CFLAGS)
 tests_fuzz_fuzz_torznab_query_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_torznab_query_LDADD = cgi-bin/libtorznablogic.a lib/libmtutil.a $(XML_LIBS) \
 	$(PTHREAD_LIBS)
+
+# /api/config, /api/config/status, /api/version and /api/item/detail: the
+# web API's configuration, version and item routes, built as
+# cgi-bin/config.fcgi (docs/web-api.md).
+pkglibexec_PROGRAMS += cgi-bin/config.fcgi
+cgi_bin_config_fcgi_SOURCES = cgi-bin/config/main.c cgi-bin/config/cfgapi.h \
+	cgi-bin/config/settings.c cgi-bin/config/version.c cgi-bin/config/item.c
+cgi_bin_config_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_config_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
+cgi_bin_config_fcgi_LDADD = $(CGI_LIBS)

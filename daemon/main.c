@@ -24,6 +24,7 @@
 #include "daemon/core/periodic.h"
 #include "daemon/core/worker.h"
 #include "daemon/ctl/cmd_category.h"
+#include "daemon/ctl/cmd_config.h"
 #include "daemon/ctl/cmd_log.h"
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_server.h"
@@ -99,6 +100,8 @@ static const ctlsrv_command_t commands[] = {
     { "parts", cmd_parts, "a download's parts: {hash}; states (0 missing, 1 partly there, 2 verified) and hashes" },
     { "log", cmd_log, "recent log lines after an id: {since, limit}" },
     { "peer-log", cmd_peer_log, "recent peer bans after an id: {since, limit}" },
+    { "config", cfg_cmd_config, "the run-time configuration keys in force" },
+    { "config-set", cfg_cmd_config_set, "change run-time configuration keys, at once and in the configuration file: {key: value, ...}" },
 };
 
 static void

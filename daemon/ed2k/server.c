@@ -896,6 +896,18 @@ srv_connect_auto(srvconn_t *s, mt_error_t **err)
 }
 
 void
+srv_set_autoconnect(srvconn_t *s, bool on)
+{
+    if (!on || s->wanted)
+        return;
+    mt_error_t *err = NULL;
+    if (srv_connect_auto(s, &err) != 0) {
+        log_info("server: not connecting: %s", err->message);
+        mt_error_free(err);
+    }
+}
+
+void
 srv_disconnect(srvconn_t *s)
 {
     s->wanted = false;

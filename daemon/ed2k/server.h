@@ -27,6 +27,11 @@ int srv_connect(srvconn_t *s, const char *host, uint16_t port, mt_error_t **err)
 int srv_connect_auto(srvconn_t *s, mt_error_t **err);
 /* srv_disconnect: drops the connection and stops reconnecting. */
 void srv_disconnect(srvconn_t *s);
+/* srv_set_autoconnect: server_autoconnect changed at run time: on starts
+ * the automatic mode unless the daemon is already connecting or connected
+ * (an empty list is logged); off changes nothing now (the next start
+ * stays disconnected; `disconnect` ends a connection). */
+void srv_set_autoconnect(srvconn_t *s, bool on);
 /* srv_search: sends OP_SEARCHREQUEST with an encoded search tree;
  * srv_search_more: OP_QUERY_MORE_RESULT. -1 when not connected. */
 int srv_search(srvconn_t *s, const uint8_t *tree, size_t len);

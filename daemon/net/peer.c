@@ -58,6 +58,7 @@ struct peer {
     bool has_hash;
     uint8_t hash[16];
     char *name;
+    char software[48]; /* the client software its hello names, or "" */
     ed2k_caps_t caps;
     uint32_t client_id;
     peer_state_t state;
@@ -393,6 +394,7 @@ take_hello(peer_t *p, const ed2k_packet_t *pkt, bool answer, peer_t **pp)
     free(p->name);
     p->name = h.name != NULL ? xstrndup(h.name, h.name_len) : NULL;
     ed2k_caps_from_hello(&h, &p->caps);
+    ed2k_hello_software(&h, p->software, sizeof p->software);
     p->client_id = h.client_id;
     if (h.has_udp_ports)
         p->udp_port = h.udp_port;
@@ -1003,6 +1005,12 @@ const char *
 peer_name(const peer_t *p)
 {
     return p->name != NULL ? p->name : "";
+}
+
+const char *
+peer_software(const peer_t *p)
+{
+    return p->software;
 }
 
 const ed2k_caps_t *

@@ -96,6 +96,9 @@ uint32_t peer_client_id(const peer_t *p);
 /* peer_hash: the user hash from its hello, or NULL before it. */
 const uint8_t *peer_hash(const peer_t *p);
 const char *peer_name(const peer_t *p);
+/* peer_software: the client software its last hello named ("aMule
+ * 2.3.3"), "" before any hello. */
+const char *peer_software(const peer_t *p);
 const ed2k_caps_t *peer_caps(const peer_t *p);
 /* peer_desc: "name (ip:port)" for logs; valid until the next call. */
 const char *peer_desc(const peer_t *p);

@@ -104,14 +104,15 @@ sort_files(shared_file_t **list, size_t n, int (*cmp)(const void *, const void *
         qsort(list, n, sizeof *list, cmp);
 }
 
-shared_t *
-shared_new(struct event_base *base, worker_pool_t *pool, const char *cache_path,
-           const char *dirs, const char *extra_dir)
+/* set_dirs: s->dirs from a ':'-separated list, with extra_dir once. */
+static void
+set_dirs(shared_t *s, const char *dirs, const char *extra_dir)
 {
-    shared_t *s = xcalloc(1, sizeof *s);
-    s->base = base;
-    s->pool = pool;
-    s->cache_path = xstrdup(cache_path);
+    for (size_t i = 0; i < s->n_dirs; i++)
+        free(s->dirs[i]);
+    free(s->dirs);
+    s->dirs = NULL;
+    s->n_dirs = 0;
     char *copy = xstrdup(dirs != NULL ? dirs : "");
     char *save = NULL;
     for (char *d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
@@ -130,7 +131,25 @@ shared_new(struct event_base *base, worker_pool_t *pool, const char *cache_path,
             s->dirs[s->n_dirs++] = xstrdup(extra_dir);
         }
     }
+}
+
+shared_t *
+shared_new(struct event_base *base, worker_pool_t *pool, const char *cache_path,
+           const char *dirs, const char *extra_dir)
+{
+    shared_t *s = xcalloc(1, sizeof *s);
+    s->base = base;
+    s->pool = pool;
+    s->cache_path = xstrdup(cache_path);
+    set_dirs(s, dirs, extra_dir);
     return s;
+}
+
+void
+shared_set_dirs(shared_t *s, const char *dirs, const char *extra_dir)
+{
+    set_dirs(s, dirs, extra_dir);
+    shared_rescan(s, NULL, NULL);
 }
 
 static void
@@ -319,7 +338,9 @@ cache_save(const char *path, shared_file_t *const *files, size_t n)
 /* ---- scanning (worker thread) ---- */
 
 typedef struct {
-    shared_t *s;             /* read only: dirs, cache_path */
+    shared_t *s;             /* read only: cache_path */
+    char **dirs;             /* a copy of s->dirs (owned): they may change meanwhile */
+    size_t n_dirs;
     shared_pin_t *extra;     /* a copy of s->extra (owned) */
     size_t n_extra;
     bool load_cache;
@@ -452,8 +473,8 @@ scan_run(void *arg)
         j->loaded = cache_load(j->s->cache_path, &j->n_loaded);
         sort_files(j->loaded, j->n_loaded, cmp_path);
     }
-    for (size_t i = 0; i < j->s->n_dirs; i++)
-        scan_dir(j, j->s->dirs[i]);
+    for (size_t i = 0; i < j->n_dirs; i++)
+        scan_dir(j, j->dirs[i]);
     /* Single files, unless a directory listed them already. */
     sort_files(j->result, j->n_result, cmp_path);
     size_t n_dirs_found = j->n_result;
@@ -576,6 +597,9 @@ scan_done(void *arg, int cancelled)
     for (size_t i = 0; i < j->n_extra; i++)
         free(j->extra[i].path);
     free(j->extra);
+    for (size_t i = 0; i < j->n_dirs; i++)
+        free(j->dirs[i]);
+    free(j->dirs);
     free(j);
     s->scanning = false;
     waiter_t *w = s->waiting;
@@ -601,6 +625,10 @@ start_scan(shared_t *s)
     scan_job_t *j = xcalloc(1, sizeof *j);
     j->s = s;
     j->load_cache = !s->cache_loaded;
+    j->dirs = xcalloc(s->n_dirs + 1, sizeof *j->dirs);
+    for (size_t i = 0; i < s->n_dirs; i++)
+        j->dirs[i] = xstrdup(s->dirs[i]);
+    j->n_dirs = s->n_dirs;
     j->known = xmemdup(s->files, s->n_files * sizeof *s->files);
     j->n_known = s->n_files;
     if (s->n_extra > 0) {

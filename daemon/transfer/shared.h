@@ -39,6 +39,10 @@ typedef struct shared shared_t;
 shared_t *shared_new(struct event_base *base, worker_pool_t *pool, const char *cache_path,
                      const char *dirs, const char *extra_dir);
 void shared_free(shared_t *s);
+/* shared_set_dirs: from now on dirs and extra_dir (as shared_new takes
+ * them) are the shared directories; a scan starts (after the one running:
+ * each scan works on its own copy of the list). */
+void shared_set_dirs(shared_t *s, const char *dirs, const char *extra_dir);
 
 /* shared_set_bus: from now on, a file that becomes shared (a scan found it,
  * shared_add) is published as shared_added, one that no longer is as

@@ -1457,6 +1457,9 @@ src_peers_json(const download_t *dl)
         json_object_object_add(e, "state", json_object_new_string(src_state_names[s->state]));
         json_object_object_add(e, "received", json_object_new_int64((int64_t)s->received));
         json_object_object_add(e, "rank", json_object_new_int(s->rank));
+        json_object_object_add(e, "software", json_object_new_string(peer_software(s->peer)));
+        json_object_object_add(e, "name", json_object_new_string(peer_name(s->peer)));
+        json_object_object_add(e, "complete", json_object_new_boolean(s->complete));
         json_object_array_add(peers, e);
     }
     return peers;

@@ -457,6 +457,39 @@ ed2k_helloanswer_decode(const uint8_t *p, size_t len, ed2k_hello_t *out, mt_erro
 }
 
 void
+ed2k_hello_software(const ed2k_hello_t *h, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    if (!h->has_emule_version) {
+        snprintf(buf, len, "%s", h->mldonkey ? "MLDonkey" : h->hybrid ? "eDonkeyHybrid" : "eDonkey");
+        return;
+    }
+    static const struct {
+        uint8_t id;
+        const char *name;
+    } names[] = {
+        { ED2K_SO_EMULE, "eMule" },         { ED2K_SO_CDONKEY, "cDonkey" },
+        { ED2K_SO_LXMULE, "xMule" },        { ED2K_SO_AMULE, "aMule" },
+        { ED2K_SO_SHAREAZA, "Shareaza" },   { ED2K_SO_EMULEPLUS, "eMule Plus" },
+        { ED2K_SO_HYDRANODE, "Hydranode" }, { ED2K_SO_MLDONKEY, "MLDonkey" },
+        { ED2K_SO_LPHANT, "lphant" },
+    };
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].id == h->compat_client)
+            name = names[i].name;
+    if (name == NULL)
+        snprintf(buf, len, "unknown client %u v%u.%u.%u", h->compat_client, h->ver_major,
+                 h->ver_minor, h->ver_update);
+    else if (h->compat_client == ED2K_SO_EMULE && h->ver_update < 26)
+        /* eMule counts its updates in letters: 0.50a */
+        snprintf(buf, len, "eMule %u.%u%c", h->ver_major, h->ver_minor, 'a' + h->ver_update);
+    else
+        snprintf(buf, len, "%s %u.%u.%u", name, h->ver_major, h->ver_minor, h->ver_update);
+}
+
+void
 ed2k_caps_from_hello(const ed2k_hello_t *h, ed2k_caps_t *c)
 {
     memset(c, 0, sizeof *c);

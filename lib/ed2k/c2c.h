@@ -176,6 +176,12 @@ void ed2k_hello_clear(ed2k_hello_t *h);
 /* ed2k_caps_from_hello: zeroes *c and fills it from the misc options; with
  * no MISCOPTIONS1, no_view_shared is set (aMule's default). */
 void ed2k_caps_from_hello(const ed2k_hello_t *h, ed2k_caps_t *c);
+/* ed2k_hello_software: the client software a hello names, for people
+ * ("aMule 2.3.3", "eMule 0.50a", "MLDonkey", "eDonkey"), as aMule's
+ * client list tells it: from CT_EMULE_VERSION's compatible-client id and
+ * version, else the trailing MLDonkey or Hybrid marks, else the plain
+ * eDonkey hello. Writes at most len bytes into buf (NUL-terminated). */
+void ed2k_hello_software(const ed2k_hello_t *h, char *buf, size_t len);
 
 typedef struct ed2k_hello_params {
     uint8_t user_hash[16];

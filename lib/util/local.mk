@@ -7,6 +7,7 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/error.c lib/util/error.h \
 	lib/util/log.c lib/util/log.h \
 	lib/util/conf.c lib/util/conf.h \
+	lib/util/confrt.c lib/util/confrt.h \
 	lib/util/file.c lib/util/file.h \
 	lib/util/hex.c lib/util/hex.h \
 	lib/util/random.c lib/util/random.h \

@@ -282,6 +282,42 @@ START_TEST(test_shared_scan)
 }
 END_TEST
 
+/* The shared directories change at run time (config-set): the next scan
+ * lists the new directories' files and no longer the old ones'. */
+START_TEST(test_shared_set_dirs)
+{
+    struct event_base *base = event_base_new();
+    worker_pool_t *pool = worker_pool_new(base, 1);
+    char *d1 = xasprintf("%s/old", tmp), *d2 = xasprintf("%s/new", tmp);
+    mkdir(d1, 0755);
+    mkdir(d2, 0755);
+    char *x = xasprintf("%s/x.bin", d1), *y = xasprintf("%s/y.bin", d2);
+    write_file(x, 3000, 21);
+    write_file(y, 4000, 22);
+    ed2k_hash_result_t rx, ry;
+    ck_assert_int_eq(ed2k_hash_file(x, &rx, NULL), 0);
+    ck_assert_int_eq(ed2k_hash_file(y, &ry, NULL), 0);
+    char *cache = xasprintf("%s/dirs.json", tmp);
+    shared_t *s = shared_new(base, pool, cache, d1, NULL);
+    scan_and_wait(base, pool, s);
+    ck_assert_ptr_nonnull(shared_find(s, rx.file_hash));
+    ck_assert_ptr_null(shared_find(s, ry.file_hash));
+    /* while a scan runs: it keeps its own copy of the list it scans */
+    shared_rescan(s, NULL, NULL);
+    shared_set_dirs(s, d2, NULL); /* a scan after it */
+    scan_and_wait(base, pool, s); /* waits for the one after it */
+    ck_assert_int_eq(shared_count(s), 1);
+    ck_assert_ptr_null(shared_find(s, rx.file_hash));
+    ck_assert_ptr_nonnull(shared_find(s, ry.file_hash));
+    shared_free(s);
+    worker_pool_free(pool);
+    event_base_free(base);
+    ed2k_hash_result_clear(&rx);
+    ed2k_hash_result_clear(&ry);
+    free(d1), free(d2), free(x), free(y), free(cache);
+}
+END_TEST
+
 /* Single files outside the shared directories (finished downloads in a
  * category directory) are listed when they have the expected hash. */
 START_TEST(test_shared_pinned)
@@ -392,6 +428,7 @@ main(void)
     tcase_add_test(tc, test_shared_scan);
     tcase_add_test(tc, test_shared_bad_cache);
     tcase_add_test(tc, test_shared_pinned);
+    tcase_add_test(tc, test_shared_set_dirs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -215,6 +215,20 @@ peer_desc(const peer_t *p)
     return p->desc;
 }
 
+const char *
+peer_name(const peer_t *p)
+{
+    (void)p;
+    return "";
+}
+
+const char *
+peer_software(const peer_t *p)
+{
+    (void)p;
+    return "";
+}
+
 struct evbuffer *
 peer_out(peer_t *p)
 {

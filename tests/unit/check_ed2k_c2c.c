@@ -2178,6 +2178,38 @@ START_TEST(test_truncation_sweep)
 }
 END_TEST
 
+/* The client software a hello names, as aMule's client list shows it. */
+START_TEST(test_hello_software)
+{
+    char buf[64];
+    ed2k_hello_t h = { 0 };
+    ed2k_hello_software(&h, buf, sizeof buf);
+    ck_assert_str_eq(buf, "eDonkey");
+    h.mldonkey = true;
+    ed2k_hello_software(&h, buf, sizeof buf);
+    ck_assert_str_eq(buf, "MLDonkey");
+    h.mldonkey = false;
+    h.has_emule_version = true;
+    h.compat_client = ED2K_SO_AMULE;
+    h.ver_major = 2;
+    h.ver_minor = 3;
+    h.ver_update = 3;
+    ed2k_hello_software(&h, buf, sizeof buf);
+    ck_assert_str_eq(buf, "aMule 2.3.3");
+    h.compat_client = ED2K_SO_EMULE;
+    h.ver_major = 0;
+    h.ver_minor = 50;
+    h.ver_update = 0;
+    ed2k_hello_software(&h, buf, sizeof buf);
+    ck_assert_str_eq(buf, "eMule 0.50a");
+    h.compat_client = 0x55;
+    ed2k_hello_software(&h, buf, sizeof buf);
+    ck_assert_str_eq(buf, "unknown client 85 v0.50.0");
+    ed2k_hello_software(&h, buf, 8); /* cut, terminated */
+    ck_assert_str_eq(buf, "unknown");
+}
+END_TEST
+
 static Suite *
 c2c_suite(void)
 {
@@ -2213,6 +2245,7 @@ c2c_suite(void)
     tcase_add_test(tc, test_other_packets);
     tcase_add_test(tc, test_udp_reask);
     tcase_add_test(tc, test_truncation_sweep);
+    tcase_add_test(tc, test_hello_software);
     suite_add_tcase(s, tc);
     return s;
 }

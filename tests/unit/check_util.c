@@ -12,6 +12,7 @@
 
 #include "util/bug.h"
 #include "util/conf.h"
+#include "util/confrt.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -780,6 +781,66 @@ START_TEST(test_bug)
 }
 END_TEST
 
+/* The run-time keys: secrets and restart-only keys are not among them, and
+ * each value is checked as the file would check it, plus its kind's rule. */
+START_TEST(test_confrt)
+{
+    ck_assert_ptr_null(confrt_find("web_password"));
+    ck_assert_ptr_null(confrt_find("api_key"));
+    ck_assert_ptr_null(confrt_find("database"));
+    ck_assert_ptr_null(confrt_find("tcp_port"));
+    ck_assert_ptr_null(confrt_find(NULL));
+    size_t n = 0;
+    const confrt_key_t *all = confrt_keys(&n);
+    ck_assert_uint_gt(n, 10);
+    conf_t *c = conf_new();
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_ptr_eq(confrt_find(all[i].key), &all[i]);
+        /* every one is a key of the file, with a type that fits its kind */
+        if (all[i].kind == CONFRT_INT)
+            (void)conf_get_int(c, all[i].key);
+        else if (all[i].kind == CONFRT_BOOL)
+            (void)conf_get_bool(c, all[i].key);
+        else
+            (void)conf_get_str(c, all[i].key);
+    }
+    conf_free(c);
+
+    mt_error_t *err = NULL;
+    const confrt_key_t *k = confrt_find("max_download");
+    ck_assert_int_eq(confrt_check(k, "512", &err), 0);
+    ck_assert_int_eq(confrt_check(k, "-1", &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err->message, "max_download"));
+    mt_error_clear(&err);
+    ck_assert_int_eq(confrt_check(k, "10000001", &err), -1);
+    mt_error_clear(&err);
+
+    k = confrt_find("torznab_name");
+    ck_assert_int_eq(confrt_check(k, "my-indexer_2.0", &err), 0);
+    static const char *const bad_names[] = { "", "a/b", "..", "with space", "%2e", "a?b" };
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        ck_assert_msg(confrt_check(k, bad_names[i], &err) == -1, "accepted \"%s\"", bad_names[i]);
+        ck_assert_ptr_nonnull(strstr(err->message, "torznab_name"));
+        mt_error_clear(&err);
+    }
+
+    k = confrt_find("shared_dirs");
+    ck_assert_int_eq(confrt_check(k, "/srv/a:/srv/b", &err), 0);
+    ck_assert_int_eq(confrt_check(k, "", &err), 0);
+    ck_assert_int_eq(confrt_check(k, "/srv/a:relative", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "relative"));
+    mt_error_clear(&err);
+    ck_assert_int_eq(confrt_check(k, "/srv/\x01", &err), -1);
+    mt_error_clear(&err);
+
+    k = confrt_find("server_autoconnect");
+    ck_assert_int_eq(confrt_check(k, "no", &err), 0);
+    ck_assert_int_eq(confrt_check(k, "maybe", &err), -1);
+    mt_error_clear(&err);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -792,6 +853,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_file);
     tcase_add_test(tc, test_conf_rewrite);
     tcase_add_test(tc, test_conf_default_file);
+    tcase_add_test(tc, test_confrt);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_log_repeats);
     tcase_add_test(tc, test_log_repeat_window);

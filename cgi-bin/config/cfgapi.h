@@ -1,0 +1,40 @@
+/* cfgapi.h: cgi-bin/config, the web API's configuration, status, version
+ * and item routes (/api/config, /api/version, /api/item/detail): the
+ * program's state and its handlers (docs/web-api.md). */
+#ifndef MT_CGI_CFGAPI_H
+#define MT_CGI_CFGAPI_H
+
+#include <json-c/json.h>
+
+#include "common/cgictl.h"
+#include "common/cgidb.h"
+#include "common/cgienv.h"
+#include "common/cgijson.h"
+#include "http/http.h"
+#include "webauth/auth.h"
+
+typedef struct {
+    cgienv_t *env;
+    webauth_conf_t auth; /* from cgienv_conf, renewed when it is reloaded */
+    char *user;          /* the caller of the current request, or NULL */
+} cfgapi_t;
+
+/* Route flags. */
+enum {
+    CFGAPI_AUTH = 0,   /* a session, the API key or HTTP Basic */
+    CFGAPI_PUBLIC = 1, /* no credentials needed */
+};
+
+/* settings.c */
+int cfgapi_config_get(http_request_t *req, http_response_t *resp, void *ctx);
+int cfgapi_config_patch(http_request_t *req, http_response_t *resp, void *ctx);
+
+/* version.c */
+int cfgapi_config_status(http_request_t *req, http_response_t *resp, void *ctx);
+int cfgapi_version(http_request_t *req, http_response_t *resp, void *ctx);
+int cfgapi_version_seen(http_request_t *req, http_response_t *resp, void *ctx);
+
+/* item.c */
+int cfgapi_item_detail(http_request_t *req, http_response_t *resp, void *ctx);
+
+#endif

@@ -1,0 +1,100 @@
+/* main.c: cgi-bin/config, the web API's /api/config, /api/version and
+ * /api/item routes: the route table, the authentication that runs before
+ * the routes that are not public, and JSON error objects for everything
+ * that fails. Runs under FastCGI or as a plain CGI program. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/cfgapi.h"
+
+#define G HTTP_M_GET
+#define P HTTP_M_POST
+
+static const http_route_t routes[] = {
+    { G, "/api/config", cfgapi_config_get, CFGAPI_AUTH },
+    { HTTP_M_PATCH, "/api/config", cfgapi_config_patch, CFGAPI_AUTH },
+    { G, "/api/config/status", cfgapi_config_status, CFGAPI_PUBLIC },
+    { G, "/api/version", cfgapi_version, CFGAPI_PUBLIC },
+    { P, "/api/version/seen", cfgapi_version_seen, CFGAPI_AUTH },
+    { G, "/api/item/detail/{hash}", cfgapi_item_detail, CFGAPI_AUTH },
+};
+
+/* before: a changed configuration file, its errors, then the caller of
+ * every route that is not public (unknown paths too, so that they are
+ * hidden from callers without credentials). */
+static int
+before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
+{
+    cfgapi_t *c = ctx;
+    if (cgienv_request_begin(c->env))
+        webauth_conf_from(&c->auth, cgienv_conf(c->env)); /* a new api_key, ... */
+    if (cgienv_answer_conf_error(c->env, resp))
+        return 1;
+    if (route != NULL && (route->flags & CFGAPI_PUBLIC))
+        return 0;
+    return cgijson_auth(c->env, &c->auth, req, resp, &c->user);
+}
+
+static int
+not_found(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    return cgijson_error(resp, 404, "not_found", "No such route");
+}
+
+static int
+method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    http_router_set_allow(resp, allowed);
+    return cgijson_error(resp, 405, "method_not_allowed", "Method not allowed");
+}
+
+static void
+bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
+{
+    (void)ctx;
+    if (err->code == MT_ERR_TOO_LARGE)
+        cgijson_error(resp, 413, "too_large", "Request too large");
+    else
+        cgijson_error(resp, 400, "bad_request", "Bad request (percent-encoding or UTF-8)");
+}
+
+static void
+request_end(void *ctx)
+{
+    cfgapi_t *c = ctx;
+    free(c->user);
+    c->user = NULL;
+    cgienv_request_end(c->env);
+}
+
+int
+main(void)
+{
+    cfgapi_t c = { .env = cgienv_new("config", cgijson_answer) };
+    webauth_conf_from(&c.auth, cgienv_conf(c.env));
+    http_router_t router = {
+        .routes = routes,
+        .n_routes = HTTP_N_ROUTES(routes),
+        .before = before,
+        .not_found = not_found,
+        .method_not_allowed = method_not_allowed,
+    };
+    http_app_t app = {
+        .name = "config",
+        .router = &router,
+        .limits = http_limits_default(),
+        .ctx = &c,
+        .on_bad_request = bad_request,
+        .on_request_end = request_end,
+    };
+    app.limits.max_body = 65536;
+    int rc = http_serve(&app);
+    cgienv_free(c.env);
+    return rc;
+}

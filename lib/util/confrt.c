@@ -1,0 +1,92 @@
+/* confrt.c: the run-time configuration keys and their checks (confrt.h).
+ * The daemon and the FastCGI programs share them, so that the web API's
+ * answer and the daemon's agree on what is refused. */
+#include "config.h"
+
+#include "util/confrt.h"
+#include "util/conf.h"
+
+#include <string.h>
+
+/* Keep in step with docs/configuration.md and docs/control-protocol.md
+ * (config-set). Secrets (web_password, api_key, database) and keys that
+ * need a restart are not here. */
+static const confrt_key_t keys[] = {
+    { "max_upload", CONFRT_INT },
+    { "max_download", CONFRT_INT },
+    { "alt_max_upload", CONFRT_INT },
+    { "alt_max_download", CONFRT_INT },
+    { "upload_slots", CONFRT_INT },
+    { "max_connections", CONFRT_INT },
+    { "max_connections_per_ip", CONFRT_INT },
+    { "shared_dirs", CONFRT_DIRS },
+    { "server_autoconnect", CONFRT_BOOL },
+    { "retention_history_days", CONFRT_INT },
+    { "track_username", CONFRT_BOOL },
+    { "torznab_name", CONFRT_NAME },
+    { "torznab_cache_time", CONFRT_INT },
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+const confrt_key_t *
+confrt_keys(size_t *n)
+{
+    *n = N_KEYS;
+    return keys;
+}
+
+const confrt_key_t *
+confrt_find(const char *key)
+{
+    for (size_t i = 0; key != NULL && i < N_KEYS; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* check_name: one URL path segment of safe characters. */
+static int
+check_name(const char *key, const char *value, mt_error_t **err)
+{
+    size_t n = strlen(value);
+    if (n == 0 || n > 64 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789._-") != n ||
+        strcmp(value, ".") == 0 || strcmp(value, "..") == 0) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "%s: expected 1 to 64 letters, digits, '.', '_' or '-', got \"%s\"", key,
+                     value);
+        return -1;
+    }
+    return 0;
+}
+
+/* check_dirs: each non-empty entry an absolute path. */
+static int
+check_dirs(const char *key, const char *value, mt_error_t **err)
+{
+    for (const char *p = value; *p != '\0';) {
+        size_t n = strcspn(p, ":");
+        if (n > 0 && p[0] != '/') {
+            mt_error_set(err, MT_ERR_INVALID, "%s: \"%.*s\" is not an absolute directory path",
+                         key, (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
+int
+confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
+{
+    conf_t *scratch = conf_new();
+    int rc = conf_set(scratch, k->key, value, err);
+    conf_free(scratch);
+    if (rc != 0)
+        return -1;
+    if (k->kind == CONFRT_NAME)
+        return check_name(k->key, value, err);
+    if (k->kind == CONFRT_DIRS)
+        return check_dirs(k->key, value, err);
+    return 0;
+}

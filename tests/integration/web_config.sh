@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# web_config.sh: the web API's configuration, status, version and item
+# routes (cgi-bin/config, docs/web-api.md) on the real stack: run.sh with
+# PostgreSQL, muleteerd, lighttpd and config.fcgi; a real amuled seeding a
+# file through the eD2K server fixture. GET /api/config shows no secret;
+# PATCH refuses unknown keys and bad values with a 400 naming the key and
+# changes nothing then; a PATCH of the download limit holds the download
+# to it at once (the daemon's `limits` and the download's rate) and
+# survives a restart, as do the other settings; the shared directories
+# and the Torznab name change without a restart; the item detail of a real
+# download lists its parts, its amuled source and its history; every
+# route but the public ones answers 401 without credentials. TAP.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+. "$MT_SRCDIR/tests/integration/amule.sh"
+trap 'amule_stop_all; cleanup' EXIT
+
+command -v jq >/dev/null || { echo "1..0 # SKIP jq is not installed"; exit 0; }
+
+mk_tmpdir T
+SEEDP=$(free_port); HP=$(free_port); MP=$(free_port)
+start_server_fixture SP "$T/server.log" --highid-all || { not_ok "the server fixture starts"; finish; exit 1; }
+
+# ---- amuled seeding a file of two parts ----
+FILE="config-item-$$.bin"
+head -c 12000000 /dev/urandom >"$T/$FILE"
+HASH=$(rhash --printf '%{ed2k}' "$T/$FILE")
+amule_start SEED "$T/seed" "$SEEDP" $((SEEDP + 1)) $((SEEDP + 2)) "$SP"
+check "amuled shares the file" amule_share SEED "$T/$FILE"
+
+# ---- Muleteer through run.sh ----
+VAR="$T/var"
+mkdir -p "$VAR" "$T/share"
+PASS="cfg-pass-$RANDOM$RANDOM"
+KEY="cfgkey$RANDOM$RANDOM$RANDOM"
+cat >"$VAR/muleteer.conf" <<EOF
+node_name = cfg-node
+state_dir = $VAR
+log_file = $VAR/log/muleteerd.log
+tcp_port = $MP
+udp_port = $((MP + 1))
+web_password = $PASS
+api_key = $KEY
+servers = 127.0.0.1:$SP
+filter_lan = no
+torznab_name = cfg-before
+EOF
+chmod 0600 "$VAR/muleteer.conf"
+chown_service "$VAR/muleteer.conf" 2>/dev/null || true
+chown_service "$T/share" 2>/dev/null || true
+if ! start_runsh "$VAR" "$T/runsh.out" MULETEER_HTTP_PORT="$HP"; then
+  not_ok "run.sh starts the stack"; diag "$(tail -n 20 "$T/runsh.out")"; finish; exit 1
+fi
+BASE="http://127.0.0.1:$HP"
+CLI=("$MT_BUILDDIR/bin/muleteer" --socket "$VAR/run/muleteerd.sock")
+ctl() { local a='{}'; [ $# -ge 2 ] && a=$2; "${CLI[@]}" --json call "$1" "$a" 2>/dev/null; }
+
+# api METHOD PATH [BODY [CURL ARGS...]]: CODE and BODY of the answer, with
+# the API key unless NOKEY=1.
+api() {
+  local m=$1 p=$2 body=${3:-}; shift 3 2>/dev/null || shift $#
+  local auth=(-H "X-API-Key: $KEY")
+  [ "${NOKEY:-0}" = 1 ] && auth=()
+  local args=(-s -o "$T/body" -w '%{http_code}' -X "$m" "${auth[@]}" "$@")
+  if [ -n "$body" ]; then args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  elif [ "$m" != GET ]; then args+=(--data-binary ''); fi
+  CODE=$(curl "${args[@]}" "$BASE$p")
+  BODY=$(cat "$T/body")
+}
+jqb() { jq -r "$1" <<<"$BODY"; }
+bad_param() { [ "$CODE" = 400 ] && [ "$(jqb .error.parameter)" = "$1" ] && [ "$(jqb .error.code)" = bad_parameter ]; }
+
+# ---- credentials ----
+for route in "GET /api/config" "PATCH /api/config" "POST /api/version/seen" "GET /api/item/detail/$HASH"; do
+  set -- $route
+  body='{"maxDownload":1}'; [ "$1" = GET ] && body=
+  NOKEY=1 api "$1" "$2" "$body"
+  check "$route without credentials: 401 with the JSON error object" \
+    eval '[ "$CODE" = 401 ] && [ "$(jqb .error.code)" = unauthorized ]'
+  NOKEY=1 api "$1" "$2" "$body" -H "X-API-Key: wrong$KEY"
+  check "$route with a wrong key: 401" [ "$CODE" = 401 ]
+done
+check "no refused PATCH reached the configuration file" eval '! grep -q "^max_download" "$VAR/muleteer.conf"'
+NOKEY=1 api GET /api/config/status
+check "GET /api/config/status is public: firstRun false" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .firstRun)" = false ]'
+NOKEY=1 api GET /api/version
+VERSION=$(jqb .version)
+check "GET /api/version is public: the version, lastSeenVersion null" \
+  eval '[ "$CODE" = 200 ] && [ -n "$VERSION" ] && [ "$(jqb .lastSeenVersion)" = null ]'
+NOKEY=1 api GET /api/config "" -u "admin:$PASS"
+check "HTTP Basic with the web password is accepted" [ "$CODE" = 200 ]
+
+# ---- GET /api/config ----
+api GET /api/config
+check "GET /api/config: 200 with the settings in force" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .maxDownload)" = 0 ] && [ "$(jqb .uploadSlots)" = 4 ] &&
+        [ "$(jqb .torznabName)" = cfg-before ] && [ "$(jqb .serverAutoconnect)" = true ] &&
+        [ "$(jqb .readOnly.tcpPort)" = "$MP" ] && [ "$(jqb .trackUsername)" = false ]'
+check "GET /api/config holds no secret (password, API key, their names)" \
+  eval '! grep -qiE "$PASS|$KEY|web_password|api_key|apiKey|password" "$T/body"'
+
+# ---- PATCH: unknown keys and bad values ----
+cp "$VAR/muleteer.conf" "$T/conf.before"
+api PATCH /api/config '{"maxDownload":5,"nope":1}'
+check "an unknown key: 400 naming it" bad_param nope
+api PATCH /api/config '{"apiKey":"x"}'
+check "a secret is no setting: 400 naming it" bad_param apiKey
+api PATCH /api/config '{"maxDownload":-5}'
+check "a negative limit: 400 naming maxDownload" bad_param maxDownload
+api PATCH /api/config '{"maxDownload":"fast"}'
+check "a limit that is no integer: 400 naming maxDownload" bad_param maxDownload
+api PATCH /api/config '{"uploadSlots":1000}'
+check "upload slots out of range: 400 naming uploadSlots" bad_param uploadSlots
+api PATCH /api/config '{"torznabName":"../x"}'
+check "a Torznab name that is no path segment: 400 naming torznabName" bad_param torznabName
+api PATCH /api/config '{"sharedDirs":["relative/dir"]}'
+check "a relative shared directory: 400 naming sharedDirs" bad_param sharedDirs
+api PATCH /api/config '{"serverAutoconnect":"yes"}'
+check "a boolean given as a string: 400 naming serverAutoconnect" bad_param serverAutoconnect
+api PATCH /api/config '{"categories":[{"name":"tv","colour":1}]}'
+check "an unknown category member: 400 naming it" bad_param 'categories[0].colour'
+api PATCH /api/config '{"categories":[{"name":"evil","path":"/etc"}]}'
+check "a category path outside the roots: 400 naming it" bad_param 'categories[0].path'
+api PATCH /api/config '{"maxDownload":5'
+check "a body that is no JSON: 400" [ "$CODE" = 400 ]
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "X-API-Key: $KEY" --data 'maxDownload=5' "$BASE/api/config")
+check "a form body: 415" [ "$CODE" = 415 ]
+check "refused PATCHes changed nothing in the file" cmp -s "$VAR/muleteer.conf" "$T/conf.before"
+check "... nor in the daemon" eval '[ "$(ctl limits | jq .download_limit)" = 0 ]'
+
+# ---- PATCH of the download limit: at once, on a real download ----
+api PATCH /api/config '{"maxDownload":20}'
+check "PATCH maxDownload 20: 200, in force, saved" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .maxDownload)" = 20 ] && [ "$(jqb .saved)" = true ]'
+check "the daemon holds the downloads to 20 KiB/s at once (limits)" \
+  eval '[ "$(ctl limits | jq .download_limit)" = 20 ]'
+check "the configuration file says max_download = 20" grep -qx 'max_download = 20' "$VAR/muleteer.conf"
+ctl add "{\"link\":\"ed2k://|file|$FILE|12000000|$HASH|/|sources,127.0.0.1:$SEEDP|/\"}" >/dev/null
+received() { ctl downloads | jq ".downloads[] | select(.hash == \"$HASH\") | .downloaded"; }
+started() { r=$(received); [ -n "$r" ] && [ "$r" -gt 0 ]; }
+if eventually 90 started; then
+  ok "the download from amuled starts"
+  sleep 3
+  r0=$(received); sleep 10; r1=$(received)
+  rate=$(( (r1 - r0) / 10 ))
+  diag "download rate under a 20 KiB/s limit: $rate bytes/s"
+  check "it receives at most about 20 KiB/s (and something)" eval '[ "$rate" -gt 0 ] && [ "$rate" -le 26000 ]'
+else
+  not_ok "the download from amuled starts"; diag "$(ctl downloads)"
+fi
+
+# ---- the item detail of the download ----
+with_source() { api GET "/api/item/detail/${HASH^^}"; [ "$CODE" = 200 ] && [ "$(jqb '.sources | length')" -ge 1 ] && [ "$(jqb '.history | length')" -ge 1 ]; }
+eventually 30 with_source
+check "item detail: 200, the download (upper-case hash accepted)" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .hash)" = "$HASH" ] && [ "$(jqb .raw.name)" = "$FILE" ] && [ "$(jqb .active)" = true ]'
+check "item detail: its two parts" eval '[ "$(jqb ".parts.states | length")" = 2 ]'
+check "item detail: its source is amuled, named with its software and state" \
+  eval 'jqb ".sources[0].software" | grep -q "^aMule " && [ -n "$(jqb ".sources[0].state")" ]'
+check "item detail: its names and its history row" \
+  eval '[ "$(jqb ".names[0]")" = "$FILE" ] && [ "$(jqb ".history[0].status")" = downloading ]'
+diag "source: $(jq -c '.sources[0]' <<<"$BODY" 2>/dev/null)"
+api GET /api/item/detail/0123456789abcdef0123456789abcdef
+check "item detail of an unknown hash: 404" [ "$CODE" = 404 ]
+api GET /api/item/detail/not-a-hash
+check "item detail of a bad hash: 400 naming it" bad_param hash
+
+# ---- the other settings, at once ----
+head -c 300000 /dev/urandom >"$T/share/new-shared-$$.bin"
+chown_service "$T/share/new-shared-$$.bin" 2>/dev/null || true
+api PATCH /api/config "{\"uploadSlots\":7,\"trackUsername\":true,\"historyRetentionDays\":30,
+  \"torznabName\":\"cfg-after\",\"torznabCacheTime\":60,\"maxConnectionsPerIp\":5,
+  \"sharedDirs\":[\"$T/share\"],\"categories\":[{\"name\":\"tv\",\"path\":\"tv-files\"}]}"
+check "PATCH of several settings and a category: 200 with them" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .uploadSlots)" = 7 ] && [ "$(jqb .trackUsername)" = true ] &&
+        [ "$(jqb .sharedDirs[0])" = "$T/share" ] && [ "$(jqb ".categories[] | select(.name == \"tv\") | .path")" = "$VAR/incoming/tv-files" ]'
+check "the daemon uses 7 upload slots at once (settings)" eval '[ "$(ctl settings | jq .upload_slots)" = 7 ]'
+is_shared() { ctl shared | jq -e ".files[] | select(.name == \"new-shared-$$.bin\")" >/dev/null; }
+check "the new shared directory is scanned without a restart" eventually 30 is_shared
+caps() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/indexer/cfg-after/api?t=caps&apikey=$KEY")" = 200 ]; }
+check "the indexer answers under its new Torznab name without a restart" caps
+check "the file holds the settings" \
+  eval 'grep -qx "upload_slots = 7" "$VAR/muleteer.conf" && grep -qx "track_username = yes" "$VAR/muleteer.conf" &&
+        grep -qx "torznab_name = cfg-after" "$VAR/muleteer.conf"'
+
+# ---- version seen ----
+api POST /api/version/seen
+check "POST /api/version/seen: the version" eval '[ "$CODE" = 200 ] && [ "$(jqb .lastSeenVersion)" = "$VERSION" ]'
+NOKEY=1 api GET /api/version
+check "GET /api/version then says it was seen" [ "$(jqb .lastSeenVersion)" = "$VERSION" ]
+
+# ---- a restart keeps it all ----
+stop_runsh "$RUNSH_PID" || not_ok "run.sh stops"
+if ! start_runsh "$VAR" "$T/runsh2.out" MULETEER_HTTP_PORT="$HP"; then
+  not_ok "run.sh starts again"; diag "$(tail -n 20 "$T/runsh2.out")"; finish; exit 1
+fi
+check "after a restart the daemon still holds downloads to 20 KiB/s" \
+  eval '[ "$(ctl limits | jq .download_limit)" = 20 ]'
+api GET /api/config
+check "after a restart GET /api/config shows every change" \
+  eval '[ "$(jqb .maxDownload)" = 20 ] && [ "$(jqb .uploadSlots)" = 7 ] && [ "$(jqb .torznabName)" = cfg-after ] &&
+        [ "$(jqb .historyRetentionDays)" = 30 ] && [ "$(jqb ".categories[] | select(.name == \"tv\") | .name")" = tv ]'
+NOKEY=1 api GET /api/version
+check "after a restart lastSeenVersion is kept" [ "$(jqb .lastSeenVersion)" = "$VERSION" ]
+
+stop_runsh "$RUNSH_PID"
+finish
