@@ -19,6 +19,6 @@ MIGRATIONS = \
 	sql/017_search_result_origins.sql \
 	sql/018_rollups_by_time.sql \
 	sql/019_sync_maindata.sql \
-	sql/030_web_state.sql
+	sql/020_web_state.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -1,6 +1,6 @@
 /* version.c: GET /api/config/status and GET /api/version (public), and
  * POST /api/version/seen, which keeps the version the caller has seen in
- * the web_state table (sql/030_web_state.sql). */
+ * the web_state table (sql/020_web_state.sql). */
 #include "config.h"
 
 #include <unistd.h>

@@ -1,4 +1,4 @@
--- 030_web_state.sql: small facts the web API keeps for its users, per
+-- 020_web_state.sql: small facts the web API keeps for its users, per
 -- node: lastSeenVersion (the version whose "what's new" the UI showed,
 -- POST /api/version/seen). Written by cgi-bin/config; documented in
 -- docs/schema.md and docs/web-api.md.
