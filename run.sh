@@ -131,6 +131,9 @@ set_key() {
 
 get_key() { sed -n "s/^[ \t]*$1[ \t]*=[ \t]*//p" "$CONF" | tail -n 1; }
 
+# The Torznab indexer's name: torznab_name, else its default.
+indexer_name() { local n; n=$(get_key torznab_name); echo "${n:-muleteer}"; }
+
 random_token() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 # The first web password in clear, for the banner (like Jenkins'
@@ -304,7 +307,7 @@ run_foreground() {
 
 Muleteer is running.
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
-  Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(get_key torznab_name)/   (Sonarr/Radarr/Prowlarr, the API key)
+  Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(indexer_name)/   (Sonarr/Radarr/Prowlarr, the API key)
   Username:         any (sonarr, radarr...: downloads are attributed to it)
   Password:         $(banner_password)
   API key:          $(get_key api_key)
