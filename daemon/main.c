@@ -25,6 +25,7 @@
 #include "daemon/core/worker.h"
 #include "daemon/ctl/cmd_category.h"
 #include "daemon/ctl/cmd_log.h"
+#include "daemon/ctl/cmd_metrics.h"
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
@@ -99,6 +100,7 @@ static const ctlsrv_command_t commands[] = {
     { "parts", cmd_parts, "a download's parts: {hash}; states (0 missing, 1 partly there, 2 verified) and hashes" },
     { "log", cmd_log, "recent log lines after an id: {since, limit}" },
     { "peer-log", cmd_peer_log, "recent peer bans after an id: {since, limit}" },
+    { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 
 static void

@@ -625,6 +625,8 @@ on_read(struct bufferevent *bev, void *arg)
             free(msg);
             return;
         }
+        p->mgr->d->traffic.payload[TRAFFIC_IN] +=
+            ed2k_c2c_data_len(pkt->proto, pkt->opcode, pkt->len);
         peer_t *cur = p;
         int rc = dispatch(&cur, pkt);
         ed2k_packet_free(pkt);

@@ -282,6 +282,7 @@ typedef struct read_job {
     uint64_t start, end;
     bool i64, compress;
     struct evbuffer *out;
+    size_t data_len; /* file data in out (ed2k_c2c_data_len) */
     char *error;
 } read_job_t;
 
@@ -363,6 +364,8 @@ read_run(void *arg)
         j->error = xstrdup(err->message);
         mt_error_free(err);
     }
+    if (j->error == NULL)
+        j->data_len = ed2k_c2c_data_len_evbuffer(j->out);
     free(buf);
 }
 
@@ -380,6 +383,7 @@ read_done(void *arg, int cancelled)
      * forgotten client freed) */
     if (!cancelled && j->error == NULL && !c->forgotten && c->e.state == UL_SLOT) {
         evbuffer_add_buffer(c->ready, j->out);
+        j->q->d->traffic.payload[TRAFFIC_OUT] += j->data_len;
         schedule_pump(j->q);
     } else if (j->error != NULL) {
         log_error("upload: %s", j->error);
@@ -864,6 +868,7 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
         if (n < 0)
             return;
+        q->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
         ed2k_packet_t *pkt = NULL;
         if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0)
             continue;
@@ -904,8 +909,9 @@ on_udp(evutil_socket_t fd, short what, void *arg)
             free(bitmap);
         }
         size_t len = evbuffer_get_length(out);
-        if (len > 0)
-            sendto(fd, evbuffer_pullup(out, -1), len, 0, (struct sockaddr *)&from, fl);
+        if (len > 0 &&
+            sendto(fd, evbuffer_pullup(out, -1), len, 0, (struct sockaddr *)&from, fl) > 0)
+            q->d->traffic.udp[TRAFFIC_OUT] += len;
         evbuffer_free(out);
         ed2k_packet_free(pkt);
     }
