@@ -140,10 +140,17 @@ check "overhead both ways, and the peer bytes hold payload plus protocol" \
 check "no download left active" eval \
   '[ "$(grep -c "^muleteer_downloads{state=\"[a-z]*\"} 0$" <<<"$BODY")" = 8 ]'
 check "promtool accepts the answer after the transfer" promtool_ok
+dash_missing=""
+for name in $(grep -o 'muleteer_[a-z_]*' "$MT_SRCDIR/docs/grafana-dashboard.json" | sort -u); do
+  grep -q "^$name[{ ]" "$T/metrics" || dash_missing="$dash_missing $name"
+done
+check "every series the Grafana dashboard graphs is in the answer (missing:$dash_missing)" [ -z "$dash_missing" ]
 out=$(mcli "$T/a" --json call metrics)
-check "the seeder's metrics command: payload sent is the file's size, within its peer bytes" \
+seeder_ok() {
   jq -e --argjson s $SIZE '.traffic.payload.out >= $s and .traffic.payload.out <= $s * 1.05 and
     .traffic.peer.out > .traffic.payload.out and .shared_files == 2' <<<"$out" >/dev/null
+}
+check "the seeder's metrics command: payload sent is the file's size, within its peer bytes" seeder_ok
 
 # ---- the route families' own counters ----
 scrape
@@ -167,6 +174,8 @@ slots=$(ls "$VAR/run/metrics" 2>/dev/null | tr '\n' ' ')
 check "one slot file per process under var/run/metrics ($slots)" eval \
   '[[ " $slots" == *" prom.0 "* ]] && [[ " $slots" == *" qbit.0 "* ]]'
 
+ms=$(curl -s -o /dev/null -w '%{time_total}' "$BASE/metrics" | awk '{ printf "%.1f", $1 * 1000 }')
+diag "a scrape took $ms ms through lighttpd"
 # ---- OpenMetrics ----
 get "$BASE/metrics" -H 'Accept: application/openmetrics-text; version=1.0.0'
 check "Accept openmetrics: its content type, # EOF last, counters' families without _total" eval \
