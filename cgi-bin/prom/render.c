@@ -47,8 +47,8 @@ traffic(promfmt_t *f, json_object *m)
                    "and OP_COMPRESSEDPART packets, overhead everything else on peer connections, "
                    "the server connection and UDP.");
     for (int i = 0; i < 2; i++) {
-        double peer = num(t, "peer", dirs[i]), pay = num(t, "payload", dirs[i]);
-        double over = (peer > pay ? peer - pay : 0) + num(t, "server", dirs[i]) +
+        double pay = num(t, "payload", dirs[i]);
+        double over = num(t, "protocol", dirs[i]) + num(t, "server", dirs[i]) +
                       num(t, "udp", dirs[i]);
         promfmt_label_t l[2] = { { "direction", dirs[i] }, { "part", "payload" } };
         promfmt_sample(f, "muleteer_transfer_bytes_total", l, 2, pay);

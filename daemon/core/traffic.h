@@ -10,9 +10,14 @@
 typedef enum { TRAFFIC_IN = 0, TRAFFIC_OUT = 1 } traffic_dir_t;
 
 typedef struct traffic {
-    /* file data carried by OP_SENDINGPART / OP_COMPRESSEDPART packets
-     * (ed2k_c2c_data_len); the rest of the peer bytes is overhead */
+    /* Peer connections, counted where packets are whole, so that both
+     * only grow: in, as each packet is taken from the input (its wire
+     * bytes: the file data it carries into payload, the rest into
+     * protocol); out, as bytes are queued for a peer (all into protocol,
+     * then the file data of upload blocks moved to payload). File data is
+     * what OP_SENDINGPART / OP_COMPRESSEDPART carry (ed2k_c2c_data_len). */
     uint64_t payload[2];
+    uint64_t protocol[2];
     uint64_t server[2]; /* the TCP connection to the eD2K server */
     uint64_t udp[2];    /* UDP datagrams: servers, peers' queue re-asks */
 } traffic_t;

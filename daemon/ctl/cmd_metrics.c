@@ -43,6 +43,7 @@ traffic_json(const muleteerd_t *d)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "peer", pair(down, up));
     json_object_object_add(o, "payload", pair(t->payload[TRAFFIC_IN], t->payload[TRAFFIC_OUT]));
+    json_object_object_add(o, "protocol", pair(t->protocol[TRAFFIC_IN], t->protocol[TRAFFIC_OUT]));
     json_object_object_add(o, "server", pair(t->server[TRAFFIC_IN], t->server[TRAFFIC_OUT]));
     json_object_object_add(o, "udp", pair(t->udp[TRAFFIC_IN], t->udp[TRAFFIC_OUT]));
     return o;

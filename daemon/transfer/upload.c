@@ -62,6 +62,7 @@ typedef struct ul_client {
     bool reading;           /* a worker is reading a block */
     bool forgotten;         /* detached from its peer; freed when idle */
     struct evbuffer *ready; /* encoded packets waiting for the socket */
+    uint64_t ready_data;    /* file data in ready (ed2k_c2c_data_len) */
     uint64_t sent_in_slot;  /* bytes on the wire */
     uint64_t sent_total;
 } ul_client_t;
@@ -184,6 +185,7 @@ client_detach(ulq_t *q, ul_client_t *c)
     c->n_pending = 0;
     c->n_done = 0;
     evbuffer_drain(c->ready, evbuffer_get_length(c->ready));
+    c->ready_data = 0;
 }
 
 /* Frees the client unless a read job still refers to it. */
@@ -242,6 +244,7 @@ slot_open(void *ctx, ul_entry_t *e)
     c->n_pending = 0;
     c->n_done = 0;
     evbuffer_drain(c->ready, evbuffer_get_length(c->ready));
+    c->ready_data = 0;
     c->sent_in_slot = 0;
     c->accepted = false;
     log_info("upload: slot for %s", peer_desc(c->peer));
@@ -371,6 +374,19 @@ read_run(void *arg)
 
 static void pump(ulq_t *q);
 
+/* count_payload: chunk bytes of the had in c->ready went to the peer (the
+ * output buffer counted them as protocol, traffic.h): their share of the
+ * file data in ready is payload; the last bytes take what is left, so a
+ * block's data is counted exactly. */
+static void
+count_payload(ulq_t *q, ul_client_t *c, size_t chunk, size_t had)
+{
+    uint64_t data = chunk >= had ? c->ready_data : c->ready_data * chunk / had;
+    c->ready_data -= data;
+    q->d->traffic.payload[TRAFFIC_OUT] += data;
+    q->d->traffic.protocol[TRAFFIC_OUT] -= data;
+}
+
 static void
 read_done(void *arg, int cancelled)
 {
@@ -383,7 +399,7 @@ read_done(void *arg, int cancelled)
      * forgotten client freed) */
     if (!cancelled && j->error == NULL && !c->forgotten && c->e.state == UL_SLOT) {
         evbuffer_add_buffer(c->ready, j->out);
-        j->q->d->traffic.payload[TRAFFIC_OUT] += j->data_len;
+        c->ready_data += j->data_len;
         schedule_pump(j->q);
     } else if (j->error != NULL) {
         log_error("upload: %s", j->error);
@@ -485,7 +501,9 @@ pump(ulq_t *q)
             size_t chunk = evbuffer_get_length(c->ready);
             if (chunk > ED2K_FRAGMENT_SIZE * 4)
                 chunk = ED2K_FRAGMENT_SIZE * 4;
+            size_t had = evbuffer_get_length(c->ready);
             evbuffer_remove_buffer(c->ready, peer_out(c->peer), chunk);
+            count_payload(q, c, chunk, had);
             c->sent_in_slot += chunk;
             c->sent_total += chunk;
             q->bytes_tick += chunk;

@@ -137,6 +137,12 @@ check "payload received: the file's size (at most 5% more for repeated blocks)" 
 check "overhead both ways, and the peer bytes hold payload plus protocol" \
   awk -v o="$over_in" -v u="$over_out" -v p="$pay_in" -v c="$peer_in" \
   'BEGIN { exit !(o > 0 && u > 0 && c > p && c < p * 1.1) }'
+bm=$(B metrics)
+whole_packets() {
+  jq -e '(.traffic.payload.in + .traffic.protocol.in) as $t | $t <= .traffic.peer.in and
+    $t >= .traffic.peer.in * 0.99 and .traffic.protocol.out > 0' <<<"$bm" >/dev/null
+}
+check "payload and protocol received add up to the bytes read from peers" whole_packets
 check "no download left active" eval \
   '[ "$(grep -c "^muleteer_downloads{state=\"[a-z]*\"} 0$" <<<"$BODY")" = 8 ]'
 check "promtool accepts the answer after the transfer" promtool_ok
@@ -148,7 +154,8 @@ check "every series the Grafana dashboard graphs is in the answer (missing:$dash
 out=$(mcli "$T/a" --json call metrics)
 seeder_ok() {
   jq -e --argjson s $SIZE '.traffic.payload.out >= $s and .traffic.payload.out <= $s * 1.05 and
-    .traffic.peer.out > .traffic.payload.out and .shared_files == 2' <<<"$out" >/dev/null
+    .traffic.protocol.out > 0 and .traffic.peer.out > .traffic.payload.out and
+    .shared_files == 2' <<<"$out" >/dev/null
 }
 check "the seeder's metrics command: payload sent is the file's size, within its peer bytes" seeder_ok
 
