@@ -79,10 +79,10 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
         derive(p);
     if (cgienv_answer_conf_error(p->env, resp))
         return 1;
-    if (p->allow == PROM_ALLOW_INVALID)
-        return cgijson_error(resp, 500, "configuration",
-                             "metrics_allow must be loopback, key or public"),
-               1;
+    if (p->allow == PROM_ALLOW_INVALID) {
+        cgijson_error(resp, 500, "configuration", "metrics_allow must be loopback, key or public");
+        return 1;
+    }
     if (!prom_needs_credentials(p->allow, http_request_remote_addr(req)))
         return 0;
     char *user = NULL;

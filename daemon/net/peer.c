@@ -618,8 +618,8 @@ count_in(muleteerd_t *d, size_t wire, const ed2k_packet_t *pkt)
 }
 
 /* count_out: every byte queued for a peer, as protocol until the upload
- * side moves its blocks' file data to payload (traffic_sent_data). Called
- * at once by the output buffer (no deferred callbacks). */
+ * side moves its blocks' file data to payload (traffic.h). Called at once
+ * by the output buffer (no deferred callbacks). */
 static void
 count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {

@@ -383,8 +383,12 @@ count_payload(ulq_t *q, ul_client_t *c, size_t chunk, size_t had)
 {
     uint64_t data = chunk >= had ? c->ready_data : c->ready_data * chunk / had;
     c->ready_data -= data;
-    q->d->traffic.payload[TRAFFIC_OUT] += data;
-    q->d->traffic.protocol[TRAFFIC_OUT] -= data;
+    traffic_t *t = &q->d->traffic;
+    /* the output buffer has just counted the chunk as protocol */
+    if (MT_BUG(t->protocol[TRAFFIC_OUT] < data))
+        return;
+    t->payload[TRAFFIC_OUT] += data;
+    t->protocol[TRAFFIC_OUT] -= data;
 }
 
 static void
