@@ -146,6 +146,7 @@ check "payload and protocol received add up to the bytes read from peers" whole_
 check "no download left active" eval \
   '[ "$(grep -c "^muleteer_downloads{state=\"[a-z]*\"} 0$" <<<"$BODY")" = 8 ]'
 check "promtool accepts the answer after the transfer" promtool_ok
+check "no broken invariant on the way (muleteer_bugs_total 0)" [ "$(m muleteer_bugs_total)" = 0 ]
 dash_missing=""
 for name in $(grep -o 'muleteer_[a-z_]*' "$MT_SRCDIR/docs/grafana-dashboard.json" | sort -u); do
   grep -q "^$name[{ ]" "$T/metrics" || dash_missing="$dash_missing $name"
@@ -155,7 +156,7 @@ out=$(mcli "$T/a" --json call metrics)
 seeder_ok() {
   jq -e --argjson s $SIZE '.traffic.payload.out >= $s and .traffic.payload.out <= $s * 1.05 and
     .traffic.protocol.out > 0 and .traffic.peer.out > .traffic.payload.out and
-    .shared_files == 2' <<<"$out" >/dev/null
+    .shared_files == 2 and .bugs == 0' <<<"$out" >/dev/null
 }
 check "the seeder's metrics command: payload sent is the file's size, within its peer bytes" seeder_ok
 
