@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -82,9 +83,23 @@ promfmt_family(promfmt_t *f, const char *name, promfmt_type_t type, const char *
     evbuffer_add_printf(f->out, "\n# TYPE %.*s %s\n", (int)len, name, type_name(type));
 }
 
+/* shortest: v with the fewest digits (15 to 17) that read back as v. */
+static const char *
+shortest(double v, char *buf, size_t size)
+{
+    for (int prec = 15; prec < 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, size, "%.17g", v);
+    return buf;
+}
+
 static void
 value(struct evbuffer *out, double v)
 {
+    char buf[32];
     if (isnan(v))
         evbuffer_add_printf(out, "NaN");
     else if (isinf(v))
@@ -92,7 +107,7 @@ value(struct evbuffer *out, double v)
     else if (v == floor(v) && fabs(v) <= 9007199254740992.0)
         evbuffer_add_printf(out, "%.0f", v);
     else
-        evbuffer_add_printf(out, "%.17g", v);
+        evbuffer_add_printf(out, "%s", shortest(v, buf, sizeof buf));
 }
 
 /* sample: name{labels,extra} v; extra (may be NULL) goes last. */

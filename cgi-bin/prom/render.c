@@ -168,6 +168,8 @@ prom_render_http(promfmt_t *f, const cgistats_family_t *fam, size_t n)
                    "HTTP requests answered, by route family (FastCGI program) and status class.");
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < 6; c++) {
+            if ((c < 2) && fam[i].sum.by_class[c] == 0)
+                continue; /* 2xx to 5xx always; 1xx and other once seen */
             promfmt_label_t l[2] = { { "family", fam[i].name }, { "code", classes[c] } };
             promfmt_sample(f, "muleteer_http_requests_total", l, 2,
                            (double)fam[i].sum.by_class[c]);

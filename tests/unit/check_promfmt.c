@@ -63,8 +63,11 @@ START_TEST(test_values)
     promfmt_sample(&f, "c", NULL, 0, 0.25);
     promfmt_sample(&f, "d", NULL, 0, NAN);
     promfmt_sample(&f, "e", NULL, 0, INFINITY);
+    promfmt_sample(&f, "f", NULL, 0, 615 / 1e6);  /* not 0.00061499999999999999 */
+    promfmt_sample(&f, "g", NULL, 0, 0.1 + 0.2); /* needs 17 digits */
     char *s = text(&f);
-    ck_assert_str_eq(s, "a 1.8446744073709552e+19\nb 9007199254740992\nc 0.25\nd NaN\ne +Inf\n");
+    ck_assert_str_eq(s, "a 1.8446744073709552e+19\nb 9007199254740992\nc 0.25\nd NaN\ne +Inf\n"
+                        "f 0.000615\ng 0.30000000000000004\n");
     free(s);
     evbuffer_free(f.out);
 }
