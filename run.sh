@@ -54,7 +54,7 @@ RUN_PKGS="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
   libxml2-dev libpq-dev check libevent-dev nettle-dev zlib1g-dev libcurl4-openssl-dev postgresql
   postgresql-client lighttpd curl iproute2 procps"
 CHECK_PKGS="rhash clang libclang-rt-dev socat amule-daemon amule-utils nginx-light spawn-fcgi apache2
-  libapache2-mod-fcgid jq libxml2-utils"
+  libapache2-mod-fcgid jq libxml2-utils prometheus"
 
 install_packages() {
   local want="$RUN_PKGS" missing=() p
@@ -308,6 +308,7 @@ run_foreground() {
 Muleteer is running.
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
   Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(indexer_name)/   (Sonarr/Radarr/Prowlarr, the API key)
+  Prometheus:       http://$HTTP_BIND:$HTTP_PORT/metrics   (loopback, or the API key: metrics_allow)
   Username:         any (sonarr, radarr...: downloads are attributed to it)
   Password:         $(banner_password)
   API key:          $(get_key api_key)

@@ -9,7 +9,8 @@ cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h
 	cgi-bin/common/cgidb.c cgi-bin/common/cgidb.h \
 	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h \
 	cgi-bin/common/cgifile.c cgi-bin/common/cgifile.h \
-	cgi-bin/common/cgijson.c cgi-bin/common/cgijson.h
+	cgi-bin/common/cgijson.c cgi-bin/common/cgijson.h \
+	cgi-bin/common/cgistats.c cgi-bin/common/cgistats.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 
@@ -120,3 +121,27 @@ cgi_bin_config_fcgi_SOURCES = cgi-bin/config/main.c cgi-bin/config/cfgapi.h \
 cgi_bin_config_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_config_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
 cgi_bin_config_fcgi_LDADD = $(CGI_LIBS)
+
+# /metrics: the Prometheus endpoint, built as cgi-bin/prom.fcgi. Its text
+# format (promfmt.c) and access rules (access.c) are a library of their
+# own for tests/unit/check_promfmt, which also tests the request counters'
+# slot files (common/cgistats.c).
+noinst_LIBRARIES += cgi-bin/libpromlogic.a
+cgi_bin_libpromlogic_a_SOURCES = cgi-bin/prom/promfmt.c cgi-bin/prom/promfmt.h \
+	cgi-bin/prom/access.c cgi-bin/prom/access.h
+cgi_bin_libpromlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libpromlogic_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS)
+
+pkglibexec_PROGRAMS += cgi-bin/prom.fcgi
+cgi_bin_prom_fcgi_SOURCES = cgi-bin/prom/main.c cgi-bin/prom/render.c cgi-bin/prom/prom.h
+cgi_bin_prom_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_prom_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
+cgi_bin_prom_fcgi_LDADD = cgi-bin/libpromlogic.a $(CGI_LIBS) -lm
+
+check_PROGRAMS += tests/unit/check_promfmt
+TESTS += tests/unit/check_promfmt
+tests_unit_check_promfmt_SOURCES = tests/unit/check_promfmt.c
+tests_unit_check_promfmt_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_promfmt_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) \
+	$(PQ_CFLAGS)
+tests_unit_check_promfmt_LDADD = cgi-bin/libpromlogic.a $(CGI_LIBS) $(CHECK_LIBS) -lm

@@ -26,6 +26,7 @@
 #include "daemon/ctl/cmd_category.h"
 #include "daemon/ctl/cmd_config.h"
 #include "daemon/ctl/cmd_log.h"
+#include "daemon/ctl/cmd_metrics.h"
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
@@ -102,6 +103,7 @@ static const ctlsrv_command_t commands[] = {
     { "peer-log", cmd_peer_log, "recent peer bans after an id: {since, limit}" },
     { "config", cfg_cmd_config, "the run-time configuration keys in force" },
     { "config-set", cfg_cmd_config_set, "change run-time configuration keys, at once and in the configuration file: {key: value, ...}" },
+    { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 
 static void

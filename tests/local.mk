@@ -61,6 +61,7 @@ INTEGRATION_TESTS = \
 	tests/integration/qbit_actions.sh \
 	tests/integration/torznab.sh \
 	tests/integration/qbit_sync.sh \
-	tests/integration/web_config.sh
+	tests/integration/web_config.sh \
+	tests/integration/prometheus.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

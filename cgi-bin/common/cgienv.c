@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include "common/cgienv.h"
+#include "common/cgistats.h"
 #include "db/db.h"
+#include "http/server.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -32,6 +34,7 @@ struct cgienv {
     conf_t *conf;
     mt_error_t *conf_error;
     PGconn *db;
+    cgistats_t *stats; /* this process's request counters (cgistats.h) */
     /* the current request's, reset by cgienv_request_end */
     ctl_client_t *ctl; /* the daemon, connected on first use */
     int64_t deadline;  /* monotonic ms; 0 until first asked for */
@@ -101,6 +104,10 @@ cgienv_new(const char *program, cgienv_answer_fn answer)
         log_error("%s", env->conf_error->message);
     } else {
         apply_log_level(env->conf);
+        /* every request of the process is counted from here on */
+        env->stats = cgistats_open(conf_get_str(env->conf, "metrics_dir"), program);
+        if (env->stats != NULL)
+            http_observe(cgistats_observe, env->stats);
     }
     return env;
 }
@@ -149,6 +156,9 @@ cgienv_free(cgienv_t *env)
     if (env == NULL)
         return;
     cgienv_request_end(env);
+    if (env->stats != NULL)
+        http_observe(NULL, NULL);
+    cgistats_free(env->stats);
     PQfinish(env->db);
     conf_free(env->conf);
     mt_error_free(env->conf_error);

@@ -10,6 +10,7 @@
 
 #include "daemon/core/bus.h"
 #include "daemon/core/periodic.h"
+#include "daemon/core/traffic.h"
 #include "daemon/core/worker.h"
 #include "util/conf.h"
 
@@ -62,6 +63,7 @@ typedef struct muleteerd {
     uint32_t server_ip;
     uint16_t server_port;
     uint32_t public_ip;       /* our address as others see it, 0 if unknown */
+    traffic_t traffic;        /* byte counters (traffic.h) */
 } muleteerd_t;
 
 #endif

@@ -709,6 +709,25 @@ on_event(struct bufferevent *bev, short what, void *arg)
         drop(s, strerror(EVUTIL_SOCKET_ERROR()), true);
 }
 
+/* count_in, count_out: the server connection's bytes (traffic.h): what
+ * arrives in the input buffer, what leaves the output buffer for the
+ * socket. */
+static void
+count_in(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)b;
+    muleteerd_t *d = arg;
+    d->traffic.server[TRAFFIC_IN] += info->n_added;
+}
+
+static void
+count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)b;
+    muleteerd_t *d = arg;
+    d->traffic.server[TRAFFIC_OUT] += info->n_deleted;
+}
+
 static void
 start_connect(srvconn_t *s)
 {
@@ -717,6 +736,8 @@ start_connect(srvconn_t *s)
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
     sa.sin_addr = net_ip_to_in_addr(s->ip);
     bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+    evbuffer_add_cb(bufferevent_get_input(s->bev), count_in, d);
+    evbuffer_add_cb(bufferevent_get_output(s->bev), count_out, d);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->state = SRV_CONNECTING;
     s->deadline = clock_mono_s() + SRV_CONNECT_TIMEOUT;

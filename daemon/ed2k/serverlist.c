@@ -617,6 +617,8 @@ sl_udp_send(serverlist_t *sl, const sl_server_t *s, const uint8_t *data, size_t 
     sa.sin_addr = net_ip_to_in_addr(s->ip);
     if (sendto(sl->udp_fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
         log_debug("servers: UDP to %s:%u: %s", s->address, s->port + 4, strerror(errno));
+    else
+        sl->d->traffic.udp[TRAFFIC_OUT] += len;
 }
 
 void
@@ -729,6 +731,7 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&sa, &sl_len);
         if (n < 0)
             return;
+        sl->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
         if (n < 2 || buf[0] != 0xE3)
             continue; /* obfuscated server UDP is not requested (§9.5) */
         uint32_t ip = net_ip_from_in_addr(sa.sin_addr);

@@ -607,6 +607,29 @@ dispatch(peer_t **pp, ed2k_packet_t *pkt)
     return 0;
 }
 
+/* count_in: a packet taken from the input, wire bytes long: its file data
+ * is payload, the rest protocol (traffic.h). */
+static void
+count_in(muleteerd_t *d, size_t wire, const ed2k_packet_t *pkt)
+{
+    size_t data = ed2k_c2c_data_len(pkt->proto, pkt->opcode, pkt->len);
+    if (data > wire)
+        data = wire; /* a packed packet larger inflated than on the wire */
+    d->traffic.payload[TRAFFIC_IN] += data;
+    d->traffic.protocol[TRAFFIC_IN] += wire - data;
+}
+
+/* count_out: every byte queued for a peer, as protocol until the upload
+ * side moves its blocks' file data to payload (traffic.h). Called at once
+ * by the output buffer (no deferred callbacks). */
+static void
+count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)b;
+    muleteerd_t *d = arg;
+    d->traffic.protocol[TRAFFIC_OUT] += info->n_added;
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
@@ -617,6 +640,7 @@ on_read(struct bufferevent *bev, void *arg)
             return;
         ed2k_packet_t *pkt = NULL;
         mt_error_t *err = NULL;
+        size_t before = evbuffer_get_length(in);
         ed2k_frame_status_t st = ed2k_packet_decode_evbuffer(in, PEER_MAX_PAYLOAD, &pkt, &err);
         if (st == ED2K_FRAME_NEED_MORE)
             return;
@@ -627,6 +651,7 @@ on_read(struct bufferevent *bev, void *arg)
             free(msg);
             return;
         }
+        count_in(p->mgr->d, before - evbuffer_get_length(in), pkt);
         peer_t *cur = p;
         int rc = dispatch(&cur, pkt);
         ed2k_packet_free(pkt);
@@ -679,6 +704,7 @@ setup_bev(peer_t *p, struct bufferevent *bev)
     bufferevent_add_to_rate_limit_group(bev, p->mgr->limits);
     apply_own_limits(p); /* limits given while it had no connection */
     bufferevent_setcb(bev, on_read, on_write, on_event, p);
+    evbuffer_add_cb(bufferevent_get_output(bev), count_out, p->mgr->d);
     /* The write callback fires when the output drops below 32 KiB, so the
      * upload side can top it up. */
     bufferevent_setwatermark(bev, EV_WRITE, 32 * 1024, 0);

@@ -1069,6 +1069,27 @@ dl_partfile(const download_t *dl)
     return dl->pf;
 }
 
+const char *
+dl_state_name(const download_t *dl)
+{
+    const partfile_t *pf = dl->pf;
+    if (dl->failed || dl->io_error)
+        return "error";
+    if (dl->completing)
+        return "moving";
+    if (pf_state(pf) != PF_STATE_ACTIVE)
+        return pf_state_name(pf_state(pf));
+    src_counts_t sc;
+    src_count(dl, &sc);
+    bool verifying = false;
+    for (size_t i = 0; i < dl->n_parts; i++)
+        verifying |= dl->parts[i].verifying;
+    return sc.transferring > 0 ? "downloading"
+           : verifying         ? "checking"
+           : sc.queued > 0     ? "queued"
+                               : "stalled";
+}
+
 json_object *
 dl_to_json(const download_t *dl)
 {
@@ -1079,21 +1100,9 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "size", json_object_new_int64((int64_t)pf_size(pf)));
     json_object_object_add(o, "done", json_object_new_int64((int64_t)pf_done_bytes(pf)));
     json_object_object_add(o, "verified", json_object_new_int64((int64_t)pf_verified_bytes(pf)));
-    const char *state = dl->failed || dl->io_error          ? "error"
-                        : dl->completing                    ? "moving"
-                        : pf_state(pf) != PF_STATE_ACTIVE   ? pf_state_name(pf_state(pf))
-                                                            : NULL;
     src_counts_t sc;
     src_count(dl, &sc);
-    bool verifying = false;
-    for (size_t i = 0; i < dl->n_parts; i++)
-        verifying |= dl->parts[i].verifying;
-    if (state == NULL)
-        state = sc.transferring > 0 ? "downloading"
-                : verifying         ? "checking"
-                : sc.queued > 0     ? "queued"
-                                    : "stalled";
-    json_object_object_add(o, "state", json_object_new_string(state));
+    json_object_object_add(o, "state", json_object_new_string(dl_state_name(dl)));
     json_object_object_add(o, "progress",
                            json_object_new_double(pf_size(pf) ? (double)pf_done_bytes(pf) /
                                                                     (double)pf_size(pf)

@@ -114,6 +114,9 @@ int dl_set_rate_limits(download_t *dl, int64_t dl_limit, int64_t up_limit, mt_er
 int dl_delete(download_t *dl, mt_error_t **err);
 
 partfile_t *dl_partfile(const download_t *dl);
+/* dl_state_name: the state dl_to_json shows: downloading, queued,
+ * stalled, checking, moving, paused, stopped or error. */
+const char *dl_state_name(const download_t *dl);
 /* dl_to_json: a description for the control socket (caller puts it). */
 json_object *dl_to_json(const download_t *dl);
 

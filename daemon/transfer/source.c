@@ -1447,6 +1447,22 @@ src_count(const download_t *dl, src_counts_t *out)
     }
 }
 
+const char *
+src_state_name(size_t state)
+{
+    _Static_assert(sizeof src_state_names / sizeof src_state_names[0] == SRC_N_STATES,
+                   "SRC_N_STATES");
+    return state < SRC_N_STATES ? src_state_names[state] : NULL;
+}
+
+void
+src_count_states(const download_t *dl, uint64_t counts[SRC_N_STATES])
+{
+    for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (!MT_BUG((size_t)s->state >= SRC_N_STATES))
+            counts[s->state]++;
+}
+
 json_object *
 src_peers_json(const download_t *dl)
 {

@@ -75,6 +75,12 @@ typedef struct src_counts {
     size_t transferring, queued, complete;
 } src_counts_t;
 void src_count(const download_t *dl, src_counts_t *out);
+/* The states of a source, for the metrics: SRC_N_STATES of them, named
+ * as src_peers_json names them (src_state_name: NULL out of range).
+ * src_count_states adds dl's sources to counts, by state. */
+#define SRC_N_STATES 8
+const char *src_state_name(size_t state);
+void src_count_states(const download_t *dl, uint64_t counts[SRC_N_STATES]);
 /* src_peers_json: an array of {peer, state, received, rank}, one per
  * source (caller puts it). */
 json_object *src_peers_json(const download_t *dl);

@@ -62,6 +62,7 @@ typedef struct ul_client {
     bool reading;           /* a worker is reading a block */
     bool forgotten;         /* detached from its peer; freed when idle */
     struct evbuffer *ready; /* encoded packets waiting for the socket */
+    uint64_t ready_data;    /* file data in ready (ed2k_c2c_data_len) */
     uint64_t sent_in_slot;  /* bytes on the wire */
     uint64_t sent_total;
 } ul_client_t;
@@ -184,6 +185,7 @@ client_detach(ulq_t *q, ul_client_t *c)
     c->n_pending = 0;
     c->n_done = 0;
     evbuffer_drain(c->ready, evbuffer_get_length(c->ready));
+    c->ready_data = 0;
 }
 
 /* Frees the client unless a read job still refers to it. */
@@ -242,6 +244,7 @@ slot_open(void *ctx, ul_entry_t *e)
     c->n_pending = 0;
     c->n_done = 0;
     evbuffer_drain(c->ready, evbuffer_get_length(c->ready));
+    c->ready_data = 0;
     c->sent_in_slot = 0;
     c->accepted = false;
     log_info("upload: slot for %s", peer_desc(c->peer));
@@ -282,6 +285,7 @@ typedef struct read_job {
     uint64_t start, end;
     bool i64, compress;
     struct evbuffer *out;
+    size_t data_len; /* file data in out (ed2k_c2c_data_len) */
     char *error;
 } read_job_t;
 
@@ -363,10 +367,29 @@ read_run(void *arg)
         j->error = xstrdup(err->message);
         mt_error_free(err);
     }
+    if (j->error == NULL)
+        j->data_len = ed2k_c2c_data_len_evbuffer(j->out);
     free(buf);
 }
 
 static void pump(ulq_t *q);
+
+/* count_payload: chunk bytes of the had in c->ready went to the peer (the
+ * output buffer counted them as protocol, traffic.h): their share of the
+ * file data in ready is payload; the last bytes take what is left, so a
+ * block's data is counted exactly. */
+static void
+count_payload(ulq_t *q, ul_client_t *c, size_t chunk, size_t had)
+{
+    uint64_t data = chunk >= had ? c->ready_data : c->ready_data * chunk / had;
+    c->ready_data -= data;
+    traffic_t *t = &q->d->traffic;
+    /* the output buffer has just counted the chunk as protocol */
+    if (MT_BUG(t->protocol[TRAFFIC_OUT] < data))
+        return;
+    t->payload[TRAFFIC_OUT] += data;
+    t->protocol[TRAFFIC_OUT] -= data;
+}
 
 static void
 read_done(void *arg, int cancelled)
@@ -380,6 +403,7 @@ read_done(void *arg, int cancelled)
      * forgotten client freed) */
     if (!cancelled && j->error == NULL && !c->forgotten && c->e.state == UL_SLOT) {
         evbuffer_add_buffer(c->ready, j->out);
+        c->ready_data += j->data_len;
         schedule_pump(j->q);
     } else if (j->error != NULL) {
         log_error("upload: %s", j->error);
@@ -481,7 +505,9 @@ pump(ulq_t *q)
             size_t chunk = evbuffer_get_length(c->ready);
             if (chunk > ED2K_FRAGMENT_SIZE * 4)
                 chunk = ED2K_FRAGMENT_SIZE * 4;
+            size_t had = evbuffer_get_length(c->ready);
             evbuffer_remove_buffer(c->ready, peer_out(c->peer), chunk);
+            count_payload(q, c, chunk, had);
             c->sent_in_slot += chunk;
             c->sent_total += chunk;
             q->bytes_tick += chunk;
@@ -864,6 +890,7 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
         if (n < 0)
             return;
+        q->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
         ed2k_packet_t *pkt = NULL;
         if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0)
             continue;
@@ -904,8 +931,9 @@ on_udp(evutil_socket_t fd, short what, void *arg)
             free(bitmap);
         }
         size_t len = evbuffer_get_length(out);
-        if (len > 0)
-            sendto(fd, evbuffer_pullup(out, -1), len, 0, (struct sockaddr *)&from, fl);
+        if (len > 0 &&
+            sendto(fd, evbuffer_pullup(out, -1), len, 0, (struct sockaddr *)&from, fl) > 0)
+            q->d->traffic.udp[TRAFFIC_OUT] += len;
         evbuffer_free(out);
         ed2k_packet_free(pkt);
     }

@@ -1344,6 +1344,45 @@ ed2k_c2c_fragment_size(size_t n)
     return n > ED2K_FRAGMENT_SIZE ? n / (n / ED2K_FRAGMENT_SIZE) : n;
 }
 
+size_t
+ed2k_c2c_data_len(uint8_t proto, uint8_t opcode, size_t payload_len)
+{
+    size_t head = 0; /* the hash and the offsets before the data */
+    if (proto == ED2K_PROTO_EDONKEY && opcode == ED2K_OP_SENDINGPART)
+        head = 16 + 4 + 4;
+    else if (proto == ED2K_PROTO_EMULE && opcode == ED2K_OP_SENDINGPART_I64)
+        head = 16 + 8 + 8;
+    else if (proto == ED2K_PROTO_EMULE && opcode == ED2K_OP_COMPRESSEDPART)
+        head = 16 + 4 + 4;
+    else if (proto == ED2K_PROTO_EMULE && opcode == ED2K_OP_COMPRESSEDPART_I64)
+        head = 16 + 8 + 4;
+    else
+        return 0;
+    return payload_len > head ? payload_len - head : 0;
+}
+
+size_t
+ed2k_c2c_data_len_evbuffer(struct evbuffer *b)
+{
+    size_t total = 0, left = evbuffer_get_length(b);
+    struct evbuffer_ptr pos;
+    evbuffer_ptr_set(b, &pos, 0, EVBUFFER_PTR_SET);
+    while (left >= 6) {
+        uint8_t h[6];
+        if (evbuffer_copyout_from(b, &pos, h, sizeof h) != (ev_ssize_t)sizeof h)
+            break;
+        size_t len = (size_t)h[1] | (size_t)h[2] << 8 | (size_t)h[3] << 16 | (size_t)h[4] << 24;
+        if (len == 0)
+            break;
+        size_t have = left - 5 < len ? left - 5 : len; /* opcode and payload present */
+        total += ed2k_c2c_data_len(h[0], h[5], have - 1);
+        if (have < len || evbuffer_ptr_set(b, &pos, 5 + len, EVBUFFER_PTR_ADD) != 0)
+            break;
+        left -= 5 + len;
+    }
+    return total;
+}
+
 int
 ed2k_sendingpart_encode_block(struct evbuffer *out, const uint8_t hash[16], uint64_t start,
                               const void *block, size_t len, bool i64, mt_error_t **err)

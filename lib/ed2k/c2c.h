@@ -474,6 +474,17 @@ int ed2k_sendingpart_encode_block(struct evbuffer *out, const uint8_t hash[16], 
  * size; the last takes the rest (less than twice the size). */
 size_t ed2k_c2c_fragment_size(size_t n);
 
+/* ed2k_c2c_data_len: how many bytes of a client-to-client packet's payload
+ * are file data: what follows the hash and the offsets in OP_SENDINGPART,
+ * OP_COMPRESSEDPART and their _I64 forms (compressed bytes for the
+ * latter); 0 for every other packet. The rest of what crosses a peer
+ * connection is protocol overhead (docs/metrics.md). */
+size_t ed2k_c2c_data_len(uint8_t proto, uint8_t opcode, size_t payload_len);
+/* ed2k_c2c_data_len_evbuffer: the same, summed over the framed packets in
+ * b (protocol byte, u32 length, opcode, payload; read, not drained). A
+ * packet cut short at the end counts what it has of its data. */
+size_t ed2k_c2c_data_len_evbuffer(struct evbuffer *b);
+
 /* OP_COMPRESSEDPART (0xC5 0x40) / OP_COMPRESSEDPART_I64 (0xC5 0xA1):
  * <hash><block start u32|u64><compressed size u32><fragment>. Every fragment
  * of a block carries the block's start and the total compressed size. The

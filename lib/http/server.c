@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Body bytes read and thrown away after answering, so that a server still
@@ -177,10 +178,29 @@ effective_max_body(const http_app_t *app)
     return app->limits.max_body ? app->limits.max_body : http_limits_default().max_body;
 }
 
+static http_observer_fn observer;
+static void *observer_ctx;
+
+void
+http_observe(http_observer_fn fn, void *ctx)
+{
+    observer = fn;
+    observer_ctx = ctx;
+}
+
+static uint64_t
+now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 int
 http_serve_one(const http_app_t *app, char *const *envp, http_read_fn read_fn, void *read_ctx,
                int framed, http_write_fn write_fn, void *write_ctx)
 {
+    uint64_t started = observer != NULL ? now_usec() : 0;
     http_response_t *resp = http_response_new();
     uint8_t *body;
     size_t body_len, to_drain;
@@ -198,6 +218,8 @@ http_serve_one(const http_app_t *app, char *const *envp, http_read_fn read_fn, v
     int rc = http_response_write(resp, write_fn, write_ctx);
     if (rc < 0)
         log_debug("%s: could not write the answer (client gone?)", app_name(app));
+    if (observer != NULL)
+        observer(observer_ctx, http_response_status(resp), now_usec() - started);
     if (app->on_request_end != NULL)
         app->on_request_end(app->ctx);
     if (to_drain > 0)

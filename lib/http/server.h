@@ -38,6 +38,15 @@ typedef struct {
     void (*on_request_end)(void *ctx);
 } http_app_t;
 
+/* http_observe: fn runs after every request http_serve_one serves (so
+ * under FastCGI and as plain CGI), once its answer is written, with the
+ * answer's status and the microseconds from the start of reading the
+ * request's body to the end of writing the answer: how a program counts
+ * its own requests (cgi-bin/common/cgistats.h). One observer per process;
+ * NULL removes it. */
+typedef void (*http_observer_fn)(void *ctx, int status, uint64_t usec);
+void http_observe(http_observer_fn fn, void *ctx);
+
 /* http_serve: runs the program; returns the process exit status. SIGPIPE
  * is ignored (a client that went away is only a failed write). Under
  * FastCGI, SIGTERM or SIGINT ends the loop after the current request (at

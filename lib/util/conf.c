@@ -91,6 +91,8 @@ static const conf_key_t conf_keys[] = {
     { "torznab_min_size_tv", CONF_INT, "50", 0, 1000000 },
     { "torznab_min_size_movie", CONF_INT, "300", 0, 1000000 },
     { "track_username", CONF_BOOL, "no", 0, 0 },
+    { "metrics_allow", CONF_STR, "loopback", 0, 0 },
+    { "metrics_dir", CONF_STR, "${state_dir}/run/metrics", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

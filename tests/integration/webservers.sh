@@ -8,6 +8,7 @@ trap cleanup EXIT
 
 QBIT="$MT_BUILDDIR/cgi-bin/qbit.fcgi"
 TORZNAB="$MT_BUILDDIR/cgi-bin/torznab.fcgi"
+PROM="$MT_BUILDDIR/cgi-bin/prom.fcgi"
 mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -60,6 +61,17 @@ expect_torznab() {
   check "$name: Torznab, another indexer name: 404" [ "${out##* }" = 404 ]
 }
 
+# expect_prom NAME BASE: /metrics answers from loopback without a key in
+# the Prometheus text format (the program's own request counters in it),
+# 404 beside it.
+expect_prom() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w '\n%{http_code} %{content_type}' "$base/metrics")
+  check "$name: /metrics, 200 in the Prometheus text format" eval \
+    '[ "$(tail -n 1 <<<"$out")" = "200 text/plain; version=0.0.4; charset=utf-8" ] &&
+     grep -q "^muleteer_up " <<<"$out" && grep -q "^# TYPE muleteer_http_requests_total counter" <<<"$out"'
+}
+
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
 mk_tmpdir S
 install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
@@ -71,6 +83,9 @@ check "spawn-fcgi starts qbit.fcgi as $MULETEER_USER" \
 MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/torznab.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-tz.pid" -- "$TORZNAB" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-tz.pid")")
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/prom.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-prom.pid" -- "$PROM" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-prom.pid")")
 
 # ---- nginx ----
 mk_tmpdir N
@@ -99,6 +114,10 @@ http {
       fastcgi_pass unix:$S/run/torznab.sock;
       fastcgi_read_timeout 60s;
     }
+    location = /metrics {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/prom.sock;
+    }
   }
 }
 EOF
@@ -108,6 +127,7 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   ok "nginx starts"
   expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
   expect_torznab "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
+  expect_prom "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -146,10 +166,12 @@ ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
 <Location /api/v2/>
     CGIPassAuth On
 </Location>
-ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60"; then
+ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60
+ProxyPass /metrics unix:$S/run/prom.sock|fcgi://localhost/metrics"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_prom "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi
@@ -183,10 +205,16 @@ ScriptAlias /indexer/ $TORZNAB/
     SetHandler $handler
     Options +ExecCGI
 </Location>
+ScriptAlias /metrics $PROM
+<Location /metrics>
+    SetHandler $handler
+    Options +ExecCGI
+</Location>
 FcgidIOTimeout 60"; then
     ok "Apache with $handler starts"
     expect_api "Apache $handler" "http://127.0.0.1:$PF"
     expect_torznab "Apache $handler" "http://127.0.0.1:$PF"
+    expect_prom "Apache $handler" "http://127.0.0.1:$PF"
   else
     not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
   fi

@@ -2210,6 +2210,47 @@ START_TEST(test_hello_software)
 }
 END_TEST
 
+/* The file data in framed packets: the whole block for OP_SENDINGPART
+ * (and _I64), the compressed bytes for OP_COMPRESSEDPART, nothing for the
+ * other packets; a packet cut short counts what it has. */
+START_TEST(test_data_len)
+{
+    uint8_t fh[16];
+    memset(fh, 0x5a, sizeof fh);
+    uint8_t *blk = xmalloc(184320);
+    for (size_t i = 0; i < 184320; i++)
+        blk[i] = (uint8_t)(i * 7 + (i >> 9));
+    mt_error_t *err = NULL;
+    struct evbuffer *b = evbuffer_new();
+    ck_assert_int_eq(ed2k_sendingpart_encode_block(b, fh, 368640, blk, 184320, false, &err), 0);
+    ck_assert_uint_eq(ed2k_c2c_data_len_evbuffer(b), 184320);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    ck_assert_int_eq(ed2k_sendingpart_encode_block(b, fh, 5000000000ULL, blk, 1000, true, &err), 0);
+    ed2k_startuploadreq_encode(b, fh);
+    ck_assert_uint_eq(ed2k_c2c_data_len_evbuffer(b), 1000);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    memset(blk, 'a', 184320);
+    ck_assert_int_eq(ed2k_compressedpart_encode_block(b, fh, 0, blk, 184320, 9, false, &err),
+                     ED2K_DEFLATE_OK);
+    size_t wire = evbuffer_get_length(b), data = ed2k_c2c_data_len_evbuffer(b);
+    ck_assert_uint_gt(data, 0);
+    ck_assert_uint_lt(data, wire);
+    /* one fragment here: header 6, hash 16, start 4, packed size 4 */
+    ck_assert_uint_eq(data, wire - 6 - 16 - 4 - 4);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    ck_assert_int_eq(ed2k_sendingpart_encode(b, fh, 0, blk, 100, false, &err), 0);
+    struct evbuffer *cut = evbuffer_new();
+    evbuffer_remove_buffer(b, cut, 6 + 24 + 40); /* 40 of the 100 data bytes */
+    ck_assert_uint_eq(ed2k_c2c_data_len_evbuffer(cut), 40);
+    ck_assert_uint_eq(ed2k_c2c_data_len(ED2K_PROTO_EDONKEY, ED2K_OP_SENDINGPART, 10), 0);
+    ck_assert_uint_eq(ed2k_c2c_data_len(ED2K_PROTO_EMULE, ED2K_OP_SENDINGPART, 100), 0);
+    ck_assert_uint_eq(ed2k_c2c_data_len(ED2K_PROTO_EMULE, ED2K_OP_COMPRESSEDPART_I64, 100), 72);
+    evbuffer_free(cut);
+    evbuffer_free(b);
+    free(blk);
+}
+END_TEST
+
 static Suite *
 c2c_suite(void)
 {
@@ -2246,6 +2287,7 @@ c2c_suite(void)
     tcase_add_test(tc, test_udp_reask);
     tcase_add_test(tc, test_truncation_sweep);
     tcase_add_test(tc, test_hello_software);
+    tcase_add_test(tc, test_data_len);
     suite_add_tcase(s, tc);
     return s;
 }

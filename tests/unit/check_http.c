@@ -1606,6 +1606,54 @@ START_TEST(test_request_end_hook)
 }
 END_TEST
 
+/* http_observe: the observer hears each request served, with the status
+ * written (a refused one's too), once; removed, it hears nothing. */
+typedef struct {
+    int calls, last_status;
+    uint64_t last_usec;
+} observed_t;
+
+static void
+observe(void *ctx, int status, uint64_t usec)
+{
+    observed_t *o = ctx;
+    o->calls++;
+    o->last_status = status;
+    o->last_usec = usec;
+}
+
+START_TEST(test_observer)
+{
+    const http_router_t router = {
+        .routes = test_routes,
+        .n_routes = HTTP_N_ROUTES(test_routes),
+        .before = before_auth,
+    };
+    endctx_t e = { 0 };
+    http_app_t app = { .name = "test", .router = &router, .ctx = &e, .on_request_end = count_end };
+    app.limits.max_body = 16;
+    observed_t o = { 0 };
+    http_observe(observe, &o);
+    free(serve_ended(&app, &e, ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login"), "",
+                     1));
+    ck_assert_int_eq(o.calls, 1);
+    ck_assert_int_eq(o.last_status, 200);
+    ck_assert_uint_lt(o.last_usec, 10000000);
+    free(serve_ended(&app, &e, ENV("REQUEST_METHOD=GET", "REQUEST_URI=/nope", "HTTP_COOKIE=SID=1"),
+                     "", 1));
+    ck_assert_int_eq(o.calls, 2);
+    ck_assert_int_eq(o.last_status, 404);
+    free(serve_ended(&app, &e,
+                     ENV("REQUEST_METHOD=POST", "REQUEST_URI=/api/v2/auth/login", "CONTENT_LENGTH=17"),
+                     "01234567890123456", 1));
+    ck_assert_int_eq(o.calls, 3);
+    ck_assert_int_eq(o.last_status, 413);
+    http_observe(NULL, NULL);
+    free(serve_ended(&app, &e, ENV("REQUEST_METHOD=GET", "REQUEST_URI=/fail"), "", 1));
+    ck_assert_int_eq(o.calls, 3);
+}
+END_TEST
+
 /* ---- http_echo as a real CGI process ---- */
 
 static char *
@@ -1891,6 +1939,7 @@ http_suite(void)
     tcase_add_test(tc, test_handle_end_to_end);
     tcase_add_test(tc, test_serve_one);
     tcase_add_test(tc, test_request_end_hook);
+    tcase_add_test(tc, test_observer);
     tcase_add_test(tc, test_cgi_process_form);
     tcase_add_test(tc, test_cgi_process_multipart);
     tcase_add_test(tc, test_cgi_process_errors);
