@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http/request.h"
 #include "util/conf.h"
@@ -34,20 +35,51 @@ typedef struct {
     int session_timeout;       /* seconds, sliding */
     int max_failures;          /* failed logins before a ban */
     int ban_seconds;           /* 0 = no bans (failures are not counted) */
+    bool enabled;              /* web_auth_enabled: false switches the web API's checks off */
+    bool off_remote;           /* web_auth_off_remote: ... for other addresses than loopback too */
 } webauth_conf_t;
 
 /* webauth_conf_from: fills ac from conf's web_username, web_password,
  * api_key, web_session_timeout, web_max_auth_failures and
- * web_ban_duration. The strings belong to conf: ac is valid while conf
+ * web_ban_duration, web_auth_enabled and web_auth_off_remote. The strings belong to conf: ac is valid while conf
  * lives and is not reloaded. */
 void webauth_conf_from(webauth_conf_t *ac, const conf_t *conf);
+
+/* webauth_is_off: authentication is switched off for a caller at addr
+ * (REMOTE_ADDR): web_auth_enabled is no, and addr is loopback or
+ * web_auth_off_remote is yes. Such a caller is the admin. Only the web
+ * API's programs honour it (cgijson_auth, cgi-bin/web); /api/v2 and
+ * Torznab always check. */
+bool webauth_is_off(const webauth_conf_t *ac, const char *addr);
 
 typedef enum {
     WEBAUTH_NONE = 0,
     WEBAUTH_SESSION,
     WEBAUTH_BASIC,
     WEBAUTH_API_KEY,
+    WEBAUTH_OFF, /* authentication switched off (webauth_is_off) */
 } webauth_method_t;
+
+/* Who a caller is. The admin is whoever knows web_password or the API
+ * key (user_id 0), or an account of web_users with is_admin; every other
+ * account has the capabilities its row gives (webauth/caps.h). */
+typedef struct {
+    webauth_method_t method;
+    char *user;        /* malloc'ed; NULL for WEBAUTH_NONE */
+    long long user_id; /* web_users.id, or 0 */
+    bool is_admin;
+    uint32_t caps; /* WEBAUTH_CAPS_ALL for an admin */
+} webauth_ident_t;
+
+/* webauth_ident_clear: frees id->user and zeroes *id; accepts NULL. */
+void webauth_ident_clear(webauth_ident_t *id);
+
+/* webauth_identify: webauth_check, telling also the account and its
+ * capabilities: a session of an account, or HTTP Basic with an account's
+ * name and password, is that account (while it is not disabled); the
+ * rest is the admin. id is cleared first; the caller clears it after. */
+int webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
+                     webauth_ident_t *id, mt_error_t **err);
 
 /* webauth_check: who is calling. Tries, in order:
  * - the SID or amule.sid cookie: a live session (one SQL statement, which also pushes
@@ -86,8 +118,11 @@ enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 
 
 /* webauth_login: a login attempt from addr (NULL is taken as "").
  * Returns:
- * Only the password counts: any user name is accepted with it, and the
- * session remembers webauth_user_name(ac, user) as its user.
+ * The user name chooses the password: an account's name (web_users,
+ * without regard to case) wants that account's password (a disabled
+ * account never logs in) and the session is the account's; any other
+ * name goes with web_password, and the session remembers
+ * webauth_user_name(ac, user) as its user (the admin).
  * - WEBAUTH_LOGIN_OK: *sid_out gets a new session id (malloc'ed, 64
  *   lower-case hex characters: 256 bits from getrandom()); the address's
  *   failure count is reset;
@@ -101,6 +136,24 @@ enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 
  * Each call also deletes expired sessions and stale failure rows. */
 int webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
                   const char *pass, char **sid_out, mt_error_t **err);
+
+/* webauth_login_for: webauth_login with the session's own lifetime in
+ * seconds (sliding, as web_session_timeout is for the others); 0 is
+ * web_session_timeout. */
+int webauth_login_for(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
+                      const char *pass, int lifetime, char **sid_out, mt_error_t **err);
+
+/* webauth_failures: the failed logins counted for addr (0 when none, or
+ * when bans are off) and, while it is banned, the seconds the ban has
+ * left (*ban_left, else 0). -1 with err (MT_ERR_UNAVAILABLE). */
+int webauth_failures(PGconn *db, const webauth_conf_t *ac, const char *addr, int *failures,
+                     int *ban_left, mt_error_t **err);
+
+/* webauth_verify_password: 1 when pass is the password of the caller id
+ * (its account's, or web_password for the admin of user_id 0), 0 when
+ * not, -1 with err when the database failed. */
+int webauth_verify_password(PGconn *db, const webauth_conf_t *ac, const webauth_ident_t *id,
+                            const char *pass, mt_error_t **err);
 
 /* webauth_user_name: the name a caller who gave `given` (NULL is taken as
  * "") is known by: given itself when it is 1 to WEBAUTH_MAX_USER bytes of
