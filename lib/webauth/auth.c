@@ -618,3 +618,31 @@ webauth_verify_password(PGconn *db, const webauth_conf_t *ac, const webauth_iden
     PQclear(r);
     return ok ? 1 : 0;
 }
+
+int
+webauth_password_user(PGconn *db, const char *pass, uint32_t need, long long *user_id,
+                      mt_error_t **err)
+{
+    if (pass == NULL || *pass == '\0')
+        return 0;
+    char *caps = webauth_caps_to_pg(need);
+    const char *p[] = { caps };
+    PGresult *r = query(db,
+                        "SELECT id, password FROM web_users"
+                        " WHERE NOT disabled AND (is_admin OR capabilities @> $1::text[])"
+                        " ORDER BY id",
+                        1, p, err);
+    free(caps);
+    if (r == NULL)
+        return -1;
+    int found = 0;
+    for (int i = 0; i < PQntuples(r) && !found; i++) {
+        if (password_ok(PQgetvalue(r, i, 1), pass)) {
+            found = 1;
+            if (user_id != NULL)
+                *user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        }
+    }
+    PQclear(r);
+    return found;
+}

@@ -167,4 +167,12 @@ const char *webauth_user_name(const webauth_conf_t *ac, const char *given);
  * database failed. */
 int webauth_logout(PGconn *db, const char *sid, mt_error_t **err);
 
+/* webauth_password_user: 1 when pass is the password of an account (not
+ * disabled) that has every capability of need, for callers that send a
+ * key without a name (Torznab's apikey); *user_id (may be NULL) gets its
+ * id. 0 when none matches, -1 with err (MT_ERR_UNAVAILABLE). Each
+ * candidate costs a PBKDF2 run, except the last one that matched. */
+int webauth_password_user(PGconn *db, const char *pass, uint32_t need, long long *user_id,
+                          mt_error_t **err);
+
 #endif
