@@ -456,6 +456,8 @@ static const command_t commands[] = {
                  "(docs/web-api.md); in the configuration's database" },
     { .name = "user-remove", .synopsis = "user remove NAME | user passwd NAME | user list",
       .summary = "remove an account, set its password (stdin), list them" },
+    { .name = "user-api-key", .synopsis = "user api-key NAME",
+      .summary = "print a new API key of the account (the old one stops)" },
 };
 
 static const command_t *

@@ -22,7 +22,7 @@ static int
 usage(void)
 {
     fprintf(stderr, "muleteer: usage: muleteer user add NAME [--admin] [--caps LIST] | "
-                    "remove NAME | passwd NAME | list\n");
+                    "remove NAME | passwd NAME | api-key NAME | list\n");
     return EXIT_USAGE;
 }
 
@@ -143,6 +143,24 @@ user_passwd(PGconn *db, const char *name)
 }
 
 static int
+user_api_key(PGconn *db, const char *name)
+{
+    long long id = find(db, name);
+    if (id == 0)
+        return EXIT_CMD_ERROR;
+    char *key = NULL;
+    mt_error_t *err = NULL;
+    if (webauth_user_new_api_key(db, id, &key, &err) != 0) {
+        fprintf(stderr, "muleteer: %s\n", err->message);
+        mt_error_free(err);
+        return EXIT_CMD_ERROR;
+    }
+    printf("%s\n", key); /* shown this once: only its hash is kept */
+    free(key);
+    return EXIT_OK;
+}
+
+static int
 user_list(PGconn *db)
 {
     webauth_user_t *list = NULL;
@@ -175,11 +193,12 @@ user_command(int nargs, char **av)
     if (nargs < 1)
         return usage();
     const char *sub = av[0];
-    bool named = strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0 ||
-                 strcmp(sub, "passwd") == 0;
+    bool one = strcmp(sub, "remove") == 0 || strcmp(sub, "passwd") == 0 ||
+               strcmp(sub, "api-key") == 0;
+    bool named = one || strcmp(sub, "add") == 0;
     if (!(named && nargs >= 2) && !(strcmp(sub, "list") == 0 && nargs == 1))
         return usage();
-    if ((strcmp(sub, "remove") == 0 || strcmp(sub, "passwd") == 0) && nargs != 2)
+    if (one && nargs != 2)
         return usage();
     PGconn *db = connect_db();
     if (db == NULL)
@@ -187,7 +206,8 @@ user_command(int nargs, char **av)
     int st = strcmp(sub, "add") == 0      ? user_add(db, nargs - 1, av + 1)
              : strcmp(sub, "remove") == 0 ? user_remove(db, av[1])
              : strcmp(sub, "passwd") == 0 ? user_passwd(db, av[1])
-                                          : user_list(db);
+             : strcmp(sub, "api-key") == 0 ? user_api_key(db, av[1])
+                                           : user_list(db);
     PQfinish(db);
     return st;
 }

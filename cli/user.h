@@ -8,6 +8,7 @@
  *   add NAME [--admin] [--caps LIST]   (the password comes on stdin)
  *   remove NAME
  *   passwd NAME                        (the password comes on stdin)
+ *   api-key NAME                       (prints a new API key)
  *   list
  * The database is the configuration's (database in $MULETEER_CONF, else
  * $MULETEER_VAR/muleteer.conf, else var/muleteer.conf). Returns the exit

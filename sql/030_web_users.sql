@@ -17,7 +17,10 @@ CREATE TABLE web_users (
     disabled       boolean NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
-    last_login_at  timestamptz
+    last_login_at  timestamptz,
+    -- the account's own API key (X-API-Key, Bearer, Torznab's apikey):
+    -- its lower-case hex SHA-256, never the key; NULL: none
+    api_key_hash   text UNIQUE CHECK (api_key_hash ~ '^[0-9a-f]{64}$')
 );
 -- Names are unique without regard to case, as aMuTorrent's are.
 CREATE UNIQUE INDEX web_users_username_idx ON web_users (lower(username));

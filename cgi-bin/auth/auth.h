@@ -67,6 +67,7 @@ int wa_users_list(http_request_t *req, http_response_t *resp, void *ctx);
 int wa_users_create(http_request_t *req, http_response_t *resp, void *ctx);
 int wa_users_update(http_request_t *req, http_response_t *resp, void *ctx);
 int wa_users_delete(http_request_t *req, http_response_t *resp, void *ctx);
+int wa_users_api_key(http_request_t *req, http_response_t *resp, void *ctx);
 /* wa_caps_json: the names of caps as a JSON array (new reference). */
 json_object *wa_caps_json(uint32_t caps);
 

@@ -26,6 +26,7 @@ static const http_route_t routes[] = {
     { P, "/api/users", wa_users_create, WA_ADMIN },
     { U, "/api/users/{id}", wa_users_update, WA_ADMIN },
     { D, "/api/users/{id}", wa_users_delete, WA_ADMIN },
+    { P, "/api/users/{id}/api-key", wa_users_api_key, WA_ADMIN },
 };
 
 /* ------------------------------------------------------------ the body */

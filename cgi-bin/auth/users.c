@@ -32,6 +32,7 @@ user_json(const webauth_user_t *u)
     json_object_object_add(o, "isAdmin", json_object_new_boolean(u->is_admin));
     json_object_object_add(o, "disabled", json_object_new_boolean(u->disabled));
     json_object_object_add(o, "hasPassword", json_object_new_boolean(true));
+    json_object_object_add(o, "hasApiKey", json_object_new_boolean(u->has_api_key));
     json_object_object_add(o, "capabilities",
                            wa_caps_json(u->is_admin ? WEBAUTH_CAPS_ALL : u->caps));
     json_object_object_add(o, "createdAt", json_object_new_string(u->created_at));
@@ -229,4 +230,27 @@ wa_users_delete(http_request_t *req, http_response_t *resp, void *ctx)
     if (webauth_user_remove(db, id, &err) != 0)
         return db_failed(resp, err);
     return wa_result(resp, 200, true, NULL, "User deleted", NULL);
+}
+
+/* POST /api/users/<id>/api-key: a new API key for the account, shown this
+ * once ({success, apiKey}); the old one stops working. */
+int
+wa_users_api_key(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    wa_t *w = ctx;
+    long long id = path_id(req, resp);
+    if (id < 0)
+        return 0;
+    PGconn *db = cgidb_conn(w->env, resp);
+    if (db == NULL)
+        return 0;
+    char *key = NULL;
+    mt_error_t *err = NULL;
+    if (webauth_user_new_api_key(db, id, &key, &err) != 0)
+        return db_failed(resp, err);
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "apiKey", json_object_new_string(key));
+    explicit_bzero(key, strlen(key));
+    free(key);
+    return wa_result(resp, 200, true, NULL, "New API key", extra);
 }

@@ -65,15 +65,17 @@ answer(http_response_t *resp, int status, const char *message)
 
 /* ---------------------------------------------------------------- key */
 
-/* account_key_ok: key is the password of an account allowed to search
- * (webauth_password_user; looked up on every request, so that a removed
+/* account_key_ok: key is the API key or the password of an account
+ * allowed to search (webauth_key_user, webauth_password_user; looked up on every request, so that a removed
  * or disabled account stops at once). */
 static bool
 account_key_ok(tz_t *t, const char *key)
 {
     mt_error_t *err = NULL;
     PGconn *db = cgienv_db(t->env, &err);
-    int rc = db != NULL ? webauth_password_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err) : -1;
+    int rc = db != NULL ? webauth_key_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err) : -1;
+    if (rc == 0)
+        rc = webauth_password_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err);
     if (rc < 0)
         log_warn("torznab key: %s", err != NULL ? err->message : "database error");
     mt_error_free(err);
@@ -81,8 +83,8 @@ account_key_ok(tz_t *t, const char *key)
 }
 
 /* key_ok: key is the api_key, or the web password (aMuTorrent tells its
- * users to paste that into the Arr's API key field), or the password of
- * an account with the search capability. Constant-time
+ * users to paste that into the Arr's API key field), or the API key or
+ * password of an account with the search capability. Constant-time
  * comparisons; a PBKDF2 web_password is derived once per process for the
  * key that matched it. */
 static bool

@@ -456,6 +456,13 @@ webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t *req
         mt_error_propagate(err, db_err);
         return -1;
     }
+    if (key != NULL) {
+        int rc = webauth_key_user(db, key, 0, id, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            return unless_banned(db, ac, addr, false, id, err);
+    }
 
     const char *u = NULL, *pw = NULL;
     if (http_request_basic_auth(req, &u, &pw) == 0) {
@@ -642,6 +649,37 @@ webauth_password_user(PGconn *db, const char *pass, uint32_t need, long long *us
             if (user_id != NULL)
                 *user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         }
+    }
+    PQclear(r);
+    return found;
+}
+
+int
+webauth_key_user(PGconn *db, const char *key, uint32_t need, webauth_ident_t *id,
+                 mt_error_t **err)
+{
+    if (key == NULL || *key == '\0')
+        return 0;
+    char h[2 * SHA256_DIGEST_SIZE + 1];
+    sid_key(key, h); /* the same SHA-256 hex as a session id's */
+    char *caps = webauth_caps_to_pg(need);
+    const char *p[] = { h, caps };
+    PGresult *r = query(db,
+                        "SELECT id, username, is_admin, capabilities::text FROM web_users"
+                        " WHERE api_key_hash = $1 AND NOT disabled"
+                        "   AND (is_admin OR capabilities @> $2::text[])",
+                        2, p, err);
+    free(caps);
+    if (r == NULL)
+        return -1;
+    int found = PQntuples(r) == 1;
+    if (found && id != NULL) {
+        webauth_ident_clear(id);
+        id->method = WEBAUTH_API_KEY;
+        id->user_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        id->user = xstrdup(PQgetvalue(r, 0, 1));
+        id->is_admin = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+        id->caps = id->is_admin ? WEBAUTH_CAPS_ALL : webauth_caps_from_pg(PQgetvalue(r, 0, 3));
     }
     PQclear(r);
     return found;

@@ -87,7 +87,8 @@ int webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t 
  *   timeout has passed since the last renewal), whose user is the name
  *   given at login;
  * - "Authorization: Bearer KEY" (else an "X-API-Key: KEY" header) equal
- *   to api_key: user WEBAUTH_API_USER;
+ *   to api_key: user WEBAUTH_API_USER; else an account's own API key
+ *   (webauth_key_user): that account;
  * - HTTP Basic with any user name and the web password, the user being
  *   webauth_user_name of the name sent. This is a login attempt
  *   from REMOTE_ADDR like webauth_login: refused while that address is
@@ -166,6 +167,15 @@ const char *webauth_user_name(const webauth_conf_t *ac, const char *given);
  * empty id is no error. -1 with err (MT_ERR_UNAVAILABLE) when the
  * database failed. */
 int webauth_logout(PGconn *db, const char *sid, mt_error_t **err);
+
+/* webauth_key_user: 1 when key is the API key of an account (not
+ * disabled) that has every capability of need (0: none needed); *id (may
+ * be NULL) gets the account (its name malloc'ed in id->user, the caller
+ * clears it) with method WEBAUTH_API_KEY. 0 when none, -1 with err
+ * (MT_ERR_UNAVAILABLE). One indexed query: the key's SHA-256 is looked
+ * up. */
+int webauth_key_user(PGconn *db, const char *key, uint32_t need, webauth_ident_t *id,
+                     mt_error_t **err);
 
 /* webauth_password_user: 1 when pass is the password of an account (not
  * disabled) that has every capability of need, for callers that send a

@@ -8,16 +8,19 @@
 #include "webauth/caps.h"
 #include "webauth/password.h"
 
+#include <errno.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* The columns of a webauth_user_t, in read_user's order. */
 #define USER_COLUMNS                                                                  \
     "id, username, is_admin, disabled, capabilities::text,"                          \
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"       \
-    " to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"    \
+    " api_key_hash IS NOT NULL"
 
 static void
 read_user(PGresult *r, int row, webauth_user_t *u)
@@ -29,6 +32,7 @@ read_user(PGresult *r, int row, webauth_user_t *u)
     u->caps = webauth_caps_from_pg(PQgetvalue(r, row, 4));
     u->created_at = xstrdup(PQgetvalue(r, row, 5));
     u->last_login_at = PQgetisnull(r, row, 6) ? NULL : xstrdup(PQgetvalue(r, row, 6));
+    u->has_api_key = strcmp(PQgetvalue(r, row, 7), "t") == 0;
 }
 
 void
@@ -98,7 +102,8 @@ webauth_user_add(PGconn *db, const char *username, const char *password, bool is
     return rc;
 }
 
-/* sid_hash_hex: the web_sessions key of a session id (auth.c's rule). */
+/* sid_hash_hex: the lower-case hex SHA-256 of a secret: web_sessions' key
+ * of a session id (auth.c's rule), web_users' of an API key. */
 static void
 sid_hash_hex(const char *sid, char out[2 * SHA256_DIGEST_SIZE + 1])
 {
@@ -164,6 +169,53 @@ webauth_user_update(PGconn *db, long long id, const webauth_user_change_t *ch,
     }
     PQclear(r);
     return rc;
+}
+
+int
+webauth_user_new_api_key(PGconn *db, long long id, char **key, mt_error_t **err)
+{
+    *key = NULL;
+    uint8_t b[32];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t r = getrandom(b + got, sizeof b - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            mt_error_set(err, MT_ERR_INTERNAL, "getrandom: %s", strerror(errno));
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    static const char digits[] = "0123456789abcdef";
+    char *k = xmalloc(2 * sizeof b + 1);
+    for (size_t i = 0; i < sizeof b; i++) {
+        k[2 * i] = digits[b[i] >> 4];
+        k[2 * i + 1] = digits[b[i] & 15];
+    }
+    k[2 * sizeof b] = '\0';
+    explicit_bzero(b, sizeof b);
+    char uid[24], h[2 * SHA256_DIGEST_SIZE + 1];
+    snprintf(uid, sizeof uid, "%lld", id);
+    sid_hash_hex(k, h);
+    const char *p[] = { uid, h };
+    PGresult *r = db_query(db,
+                           "UPDATE web_users SET api_key_hash = $2, updated_at = now()"
+                           " WHERE id = $1::bigint RETURNING id",
+                           2, p, err);
+    if (r == NULL) {
+        free(k);
+        return -1;
+    }
+    int found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!found) {
+        free(k);
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no user %lld", id);
+        return -1;
+    }
+    *key = k;
+    return 0;
 }
 
 int

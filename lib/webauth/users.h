@@ -21,6 +21,7 @@ typedef struct {
     uint32_t caps;       /* as stored; an admin has all whatever it says */
     char *created_at;    /* ISO 8601, UTC */
     char *last_login_at; /* ISO 8601, UTC, or NULL */
+    bool has_api_key;
 } webauth_user_t;
 
 /* webauth_user_add: a new account. password is hashed here. *id (if not
@@ -51,6 +52,12 @@ int webauth_user_update(PGconn *db, long long id, const webauth_user_change_t *c
 /* webauth_user_remove: deletes account id and its sessions (downloads it
  * added keep its name in added_by). MT_ERR_NOT_FOUND, MT_ERR_DB. */
 int webauth_user_remove(PGconn *db, long long id, mt_error_t **err);
+
+/* webauth_user_new_api_key: gives account id a new API key (32 random
+ * bytes as 64 hex digits; the old one stops working) into *key, which
+ * the caller frees: it is shown once, only its SHA-256 is stored.
+ * MT_ERR_NOT_FOUND, MT_ERR_INTERNAL (no randomness), MT_ERR_DB. */
+int webauth_user_new_api_key(PGconn *db, long long id, char **key, mt_error_t **err);
 
 /* webauth_user_find: the id of the account named name (without regard to
  * case) into *id: 0 and *id 0 when there is none. -1 with MT_ERR_DB. */

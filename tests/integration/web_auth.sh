@@ -167,9 +167,25 @@ out=$(curl -sS -u "admin:$PASS" -o /dev/null -w '%{http_code}' --data "hashes=$M
 check "the admin deletes it" [ "$out" = 200 ]
 out=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/indexer/muleteer/api?t=caps&apikey=bob-pw-1")
 check "Torznab takes bob's password (search)" [ "$out" = 200 ]
+web POST "/api/users/$BOB_ID/api-key" "${A[@]}" --data ''
+check "an admin gives bob an API key, shown once" eval 'code 200 && jqt ".apiKey | test(\"^[0-9a-f]{64}$\")"'
+BOBKEY=$(jq -r .apiKey <<<"$BODY")
+check "only its hash is stored" [ "$(PSQL "SELECT count(*) FROM web_users WHERE api_key_hash = '$BOBKEY'")" = 0 ]
+web GET /api/auth/status -H "X-API-Key: $BOBKEY"
+check "bob's key is bob (X-API-Key)" jqt '.username == "bob" and .isAdmin == false'
+out=$(curl -sS -H "Authorization: Bearer $BOBKEY" -w ' %{http_code}' "$V2/app/version")
+check "bob's key in /api/v2 (Bearer)" [ "$out" = "v5.0.0 200" ]
+out=$(curl -sS -H "Authorization: Bearer $BOBKEY" -o /dev/null -w '%{http_code}' --data "hashes=$MD4" "$V2/torrents/delete")
+check "... still without remove_downloads" [ "$out" = 403 ]
+out=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/indexer/muleteer/api?t=caps&apikey=$BOBKEY")
+check "Torznab takes bob's API key" [ "$out" = 200 ]
+web GET /api/users "${A[@]}"
+check "the list says bob has a key" jqt '.users[0].hasApiKey == true and .users[1].hasApiKey == false'
 web PUT "/api/users/$BOB_ID" "${A[@]}" -H 'Content-Type: application/json' --data '{"capabilities":["add_downloads"]}'
 out=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/indexer/muleteer/api?t=caps&apikey=bob-pw-1")
 check "... not once bob may not search" [ "$out" = 401 ]
+out=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/indexer/muleteer/api?t=caps&apikey=$BOBKEY")
+check "... by his key neither" [ "$out" = 401 ]
 
 # --------------------------------------------------------------- profile
 web PUT /api/auth/profile -b "amule.sid=$BOB" -H 'Content-Type: application/json' \
@@ -225,6 +241,9 @@ web GET /api/auth/status -b "amule.sid=$CAROL"
 check "... ends her sessions" jqt '.authenticated == false'
 web POST /api/auth/login -H 'Content-Type: application/json' --data '{"username":"carol","password":"carol-pw-2"}'
 check "... and the new password logs in" code 200
+CAROLKEY=$(U api-key carol 2>/dev/null)
+web GET /api/auth/status -H "X-API-Key: $CAROLKEY"
+check "muleteer user api-key carol prints her key" jqt '.username == "carol"'
 out=$(U remove carol 2>&1); rc=$?
 check "muleteer user remove carol" [ "$rc" = 0 ]
 out=$(U list 2>&1)

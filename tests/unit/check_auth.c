@@ -1171,6 +1171,53 @@ START_TEST(test_session_lifetime)
 }
 END_TEST
 
+START_TEST(test_account_api_key)
+{
+    PGconn *db = fresh_db("t_account_key");
+    webauth_conf_t ac = conf_with("admin-pw");
+    long long bob = 0;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(webauth_user_add(db, "bob", "bob-pw", false, WEBAUTH_CAP_SEARCH, &bob, &err),
+                     0);
+    char *key = NULL;
+    ck_assert_int_eq(webauth_user_new_api_key(db, bob, &key, &err), 0);
+    ck_assert_int_eq((int)strlen(key), 64);
+    /* only its hash is stored */
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_users WHERE api_key_hash = $1", key),
+                     0);
+    char *hdr = xasprintf("X-API-Key: %s", key);
+    webauth_ident_t id = identify(db, &ac, NULL, hdr);
+    ck_assert_int_eq(id.method, WEBAUTH_API_KEY);
+    ck_assert_str_eq(id.user, "bob");
+    ck_assert_int_eq(id.user_id, bob);
+    ck_assert_uint_eq(id.caps, WEBAUTH_CAP_SEARCH);
+    webauth_ident_clear(&id);
+    char *bearer = xasprintf("Bearer %s", key);
+    id = identify(db, &ac, NULL, bearer);
+    ck_assert_int_eq(id.user_id, bob);
+    webauth_ident_clear(&id);
+    ck_assert_int_eq(webauth_key_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err), 1);
+    ck_assert_int_eq(webauth_key_user(db, key, WEBAUTH_CAP_REMOVE_DOWNLOADS, NULL, &err), 0);
+    /* a new key replaces the old one */
+    char *key2 = NULL;
+    ck_assert_int_eq(webauth_user_new_api_key(db, bob, &key2, &err), 0);
+    ck_assert_str_ne(key, key2);
+    id = identify(db, &ac, NULL, hdr);
+    ck_assert_int_eq(id.method, WEBAUTH_NONE);
+    ck_assert_int_eq(webauth_key_user(db, key2, 0, NULL, &err), 1);
+    char *none = (char *)"unset";
+    ck_assert_int_eq(webauth_user_new_api_key(db, 424242, &none, &err), -1);
+    ck_assert_ptr_null(none);
+    ck_assert_int_eq(err->code, MT_ERR_NOT_FOUND);
+    mt_error_clear(&err);
+    free(hdr);
+    free(bearer);
+    free(key);
+    free(key2);
+    PQfinish(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1201,6 +1248,7 @@ main(void)
     tcase_add_test(tc, test_database_failures);
     tcase_add_test(tc, test_accounts);
     tcase_add_test(tc, test_session_lifetime);
+    tcase_add_test(tc, test_account_api_key);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);

@@ -402,6 +402,7 @@ static const char help_text[] =
     "                     (docs/web-api.md); in the configuration's database\n"
     "  user remove NAME | user passwd NAME | user list\n"
     "                     remove an account, set its password (stdin), list them\n"
+    "  user api-key NAME  print a new API key of the account (the old one stops)\n"
     "\n"
     "The daemon's socket is --socket PATH, else $MULETEER_VAR/run/muleteerd.sock\n"
     "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
