@@ -25,7 +25,7 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/app/webapiVersion", qbit_app_webapi_version, QBIT_AUTH },
     { GP, "/api/v2/app/buildInfo", qbit_app_build_info, QBIT_AUTH },
     { GP, "/api/v2/app/preferences", qbit_app_preferences, QBIT_AUTH },
-    { P, "/api/v2/app/setPreferences", qbit_app_set_preferences, QBIT_AUTH },
+    { P, "/api/v2/app/setPreferences", qbit_app_set_preferences, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { GP, "/api/v2/app/defaultSavePath", qbit_app_default_save_path, QBIT_AUTH },
     { GP, "/api/v2/transfer/info", qbit_transfer_info, QBIT_AUTH },
     { GP, "/api/v2/sync/maindata", qbit_sync_maindata, QBIT_AUTH },
@@ -58,11 +58,11 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/torrents/webseeds", qbit_torrents_webseeds, QBIT_AUTH },
     { GP, "/api/v2/transfer/downloadLimit", qbit_transfer_download_limit, QBIT_AUTH },
     { GP, "/api/v2/transfer/uploadLimit", qbit_transfer_upload_limit, QBIT_AUTH },
-    { P, "/api/v2/transfer/setDownloadLimit", qbit_transfer_set_download_limit, QBIT_AUTH },
-    { P, "/api/v2/transfer/setUploadLimit", qbit_transfer_set_upload_limit, QBIT_AUTH },
+    { P, "/api/v2/transfer/setDownloadLimit", qbit_transfer_set_download_limit, QBIT_NEEDS(QBIT_CAP_ADMIN) },
+    { P, "/api/v2/transfer/setUploadLimit", qbit_transfer_set_upload_limit, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { GP, "/api/v2/transfer/speedLimitsMode", qbit_transfer_speed_limits_mode, QBIT_AUTH },
-    { P, "/api/v2/transfer/toggleSpeedLimitsMode", qbit_transfer_toggle_speed_limits_mode, QBIT_AUTH },
-    { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_AUTH },
+    { P, "/api/v2/transfer/toggleSpeedLimitsMode", qbit_transfer_toggle_speed_limits_mode, QBIT_NEEDS(QBIT_CAP_ADMIN) },
+    { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { GP, "/api/v2/log/main", qbit_log_main, QBIT_AUTH },
     { GP, "/api/v2/log/peers", qbit_log_peers, QBIT_AUTH },
     { P, "/api/v2/torrents/setDownloadLimit", qbit_torrents_set_download_limit, QBIT_AUTH },
@@ -281,7 +281,7 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     int rc = webauth_identify(db, &q->auth, req, &id, &err);
     webauth_method_t method = id.method;
     q->user = id.user; /* handed over */
-    q->caps = id.caps;
+    q->caps = id.caps | (id.is_admin ? QBIT_CAP_ADMIN : 0);
     if (rc != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);

@@ -38,6 +38,10 @@ enum {
  * (webauth/caps.h; an admin has them all); others get 403. */
 #define QBIT_NEEDS(caps) ((unsigned)(caps) << 1)
 #define QBIT_NEEDED(flags) ((uint32_t)((flags) >> 1))
+/* A capability no account lacks but an admin has: settings of the whole
+ * client (preferences, the global speed limits) are for admins only, as
+ * aMuTorrent's are. */
+#define QBIT_CAP_ADMIN (1u << 30)
 
 /* The 403 text qBittorrent gives a banned address (transcripts 45-46). */
 #define QBIT_BANNED "Your IP address has been banned after too many failed authentication attempts."

@@ -156,6 +156,12 @@ out=$(curl -sS -u bob:bob-pw-1 -o /dev/null -w '%{http_code}' --data "hashes=$MD
 check "bob has no remove_downloads: torrents/delete is 403" [ "$out" = 403 ]
 out=$(curl -sS -u bob:bob-pw-1 -o /dev/null -w '%{http_code}' --data "hashes=$MD4&deletefiles=true" "$V2/torrents/delete")
 check "... in lower case too" [ "$out" = 403 ]
+out=$(curl -sS -u bob:bob-pw-1 -o /dev/null -w '%{http_code}' --data 'json={"dl_limit":1000}' "$V2/app/setPreferences")
+check "only admins change preferences: 403 for bob" [ "$out" = 403 ]
+out=$(curl -sS -u bob:bob-pw-1 -o /dev/null -w '%{http_code}' --data "limit=1000" "$V2/transfer/setDownloadLimit")
+check "... and the global limits" [ "$out" = 403 ]
+out=$(curl -sS -u bob:bob-pw-1 -w ' %{http_code}' "$V2/app/preferences" | tail -c 4)
+check "bob may read them" [ "$out" = " 200" ]
 out=$(curl -sS -u bob:bob-pw-1 -o /dev/null -w '%{http_code}' --data "hashes=$MD4" "$V2/torrents/resume")
 check "bob may resume (pause_resume)" [ "$out" = 200 ]
 check "the download is still there" [ "$(PSQL "SELECT count(*) FROM downloads WHERE hash = '$MD4'")" = 1 ]
