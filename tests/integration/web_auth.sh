@@ -208,6 +208,18 @@ web GET /api/auth/status -b "amule.sid=$BOB"
 check "the session that changed it lives on" jqt '.authenticated == true and .username == "bob"'
 web PUT /api/auth/profile -H 'Content-Type: application/json' --data '{"currentPassword":"a","newPassword":"b"}'
 check "profile without a session: 401" code 401
+NEWPASS="wa-new-$RANDOM$RANDOM"
+web PUT /api/auth/profile -b "amule.sid=$ADMIN" -H 'Content-Type: application/json' \
+  --data "$(jq -nc --arg c "$PASS" --arg n "$NEWPASS" '{currentPassword: $c, newPassword: $n}')"
+check "the admin changes web_password" eval 'code 200 && jqt ".success == true"'
+check "... written hashed into muleteer.conf" grep -q '^web_password = pbkdf2-sha256\$' "$VAR/muleteer.conf"
+web POST /api/auth/login -H 'Content-Type: application/json' \
+  --data "$(jq -nc --arg p "$NEWPASS" '{username: "admin", password: $p}')"
+check "... and the new one logs in" code 200
+PASS=$NEWPASS
+web PUT /api/auth/profile -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
+  --data '{"currentPassword":"a","newPassword":"b"}'
+check "the API key has no password to change: 409" code 409
 
 # ------------------------------------------------ logout, expiry, delete
 web POST /api/auth/logout -b "amule.sid=$REMEMBER" --data ''
