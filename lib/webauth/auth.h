@@ -89,7 +89,8 @@ int webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t 
  * - "Authorization: Bearer KEY" (else an "X-API-Key: KEY" header) equal
  *   to api_key: user WEBAUTH_API_USER; else an account's own API key
  *   (webauth_key_user): that account;
- * - HTTP Basic with any user name and the web password, the user being
+ * - HTTP Basic with an account's name and password (that account), or
+ *   any other user name and the web password, the user being
  *   webauth_user_name of the name sent. This is a login attempt
  *   from REMOTE_ADDR like webauth_login: refused while that address is
  *   banned, and a wrong password counts as a failure. A per-process cache
