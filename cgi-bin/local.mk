@@ -145,3 +145,28 @@ tests_unit_check_promfmt_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_promfmt_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) \
 	$(PQ_CFLAGS)
 tests_unit_check_promfmt_LDADD = cgi-bin/libpromlogic.a $(CGI_LIBS) $(CHECK_LIBS) -lm
+
+# /api/auth/... and /api/users: the web API's sessions (the amule.sid
+# cookie), its user accounts and their capabilities, built as
+# cgi-bin/auth.fcgi. The Set-Cookie values are a library of their own for
+# tests/unit/check_webauth_cookie.
+noinst_LIBRARIES += cgi-bin/libauthcookie.a
+cgi_bin_libauthcookie_a_SOURCES = cgi-bin/auth/cookie.c cgi-bin/auth/cookie.h
+cgi_bin_libauthcookie_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libauthcookie_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
+
+pkglibexec_PROGRAMS += cgi-bin/auth.fcgi
+cgi_bin_auth_fcgi_SOURCES = cgi-bin/auth/main.c cgi-bin/auth/session.c cgi-bin/auth/users.c \
+	cgi-bin/auth/auth.h
+cgi_bin_auth_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_auth_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) \
+	$(NETTLE_CFLAGS)
+cgi_bin_auth_fcgi_LDADD = cgi-bin/libauthcookie.a $(CGI_LIBS)
+
+check_PROGRAMS += tests/unit/check_webauth_cookie
+TESTS += tests/unit/check_webauth_cookie
+tests_unit_check_webauth_cookie_SOURCES = tests/unit/check_webauth_cookie.c
+tests_unit_check_webauth_cookie_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_webauth_cookie_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PQ_CFLAGS)
+tests_unit_check_webauth_cookie_LDADD = cgi-bin/libauthcookie.a lib/libmtutil.a $(CHECK_LIBS) \
+	$(PTHREAD_LIBS)

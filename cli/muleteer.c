@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "ctl/client.h"
 #include "passwd.h"
+#include "user.h"
 #include "show.h"
 #include "util/xalloc.h"
 
@@ -36,6 +37,9 @@ typedef struct command {
                              none */
     int (*local)(void);   /* instead of the daemon: run this (returns 0, or 1
                              after a message) */
+    int (*local_args)(int nargs, char **av); /* instead of parse and the
+                             daemon: run this with the arguments (returns
+                             the exit status) */
 } command_t;
 
 /* ---- parsing the arguments ---- */
@@ -445,6 +449,15 @@ static const command_t commands[] = {
       .summary = "read a new web password on stdin and write its hash to\n"
                  "web_password in $MULETEER_CONF, else\n"
                  "$MULETEER_VAR/muleteer.conf, else var/muleteer.conf" },
+    { .name = "user", .local_args = user_command, .local = NULL,
+      .synopsis = "user add NAME [--admin] [--caps LIST]",
+      .summary = "a web API account (its password on stdin); LIST:\n"
+                 "search,add_downloads,remove_downloads,... or all\n"
+                 "(docs/web-api.md); in the configuration's database" },
+    { .name = "user-remove", .synopsis = "user remove NAME | user passwd NAME | user list",
+      .summary = "remove an account, set its password (stdin), list them" },
+    { .name = "user-api-key", .synopsis = "user api-key NAME",
+      .summary = "print a new API key of the account (the old one stops)" },
 };
 
 static const command_t *
@@ -495,7 +508,7 @@ usage(FILE *out)
         const command_t *k = &commands[i];
         if (k->synopsis == NULL)
             continue;
-        if (k->local != NULL && !local) {
+        if ((k->local != NULL || k->local_args != NULL) && !local) {
             fprintf(out, "\nwithout the daemon:\n");
             local = true;
         }
@@ -507,7 +520,7 @@ usage(FILE *out)
             "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
             "Exit status: 0 ok, 1 the daemon answered with an error (or hash-password or\n"
             "passwd failed), 2 usage, 3 daemon unreachable, 4 no permission to use the\n"
-            "daemon's socket.\n");
+            "daemon's socket. user: 1 when it failed, 3 when the database is unreachable.\n");
 }
 
 /* show_answer: the answer to req, with the printer of the command it sent
@@ -570,6 +583,8 @@ run_command(const char *name, int nargs, char **av, const char *socket_path, int
             bool as_json)
 {
     const command_t *k = find_command(name);
+    if (k != NULL && k->local_args != NULL)
+        return k->local_args(nargs, av);
     if (k == NULL || k->parse == NULL) {
         fprintf(stderr, "muleteer: unknown command \"%s\"\n", name);
         usage(stderr);

@@ -90,8 +90,8 @@ read_line(const char *prompt, bool tty)
     return line;
 }
 
-static void
-free_secret(char *s)
+void
+passwd_free_secret(char *s)
 {
     if (s != NULL) {
         explicit_bzero(s, strlen(s));
@@ -99,17 +99,16 @@ free_secret(char *s)
     }
 }
 
-/* read_new_password: a non-empty password; on a terminal, asked twice. */
-static char *
-read_new_password(void)
+char *
+passwd_read_new(const char *prompt)
 {
     bool tty = isatty(STDIN_FILENO) == 1;
-    char *pw = read_line("New web password: ", tty);
+    char *pw = read_line(prompt, tty);
     if (pw == NULL)
         return NULL;
     if (*pw == '\0') {
         fprintf(stderr, "muleteer: the password must not be empty\n");
-        free_secret(pw);
+        passwd_free_secret(pw);
         return NULL;
     }
     if (tty) {
@@ -117,11 +116,11 @@ read_new_password(void)
         if (again == NULL || strcmp(pw, again) != 0) {
             if (again != NULL)
                 fprintf(stderr, "muleteer: the two passwords differ\n");
-            free_secret(pw);
-            free_secret(again);
+            passwd_free_secret(pw);
+            passwd_free_secret(again);
             return NULL;
         }
-        free_secret(again);
+        passwd_free_secret(again);
     }
     return pw;
 }
@@ -129,11 +128,11 @@ read_new_password(void)
 static char *
 hash_new_password(void)
 {
-    char *pw = read_new_password();
+    char *pw = passwd_read_new("New web password: ");
     if (pw == NULL)
         return NULL;
     char *hash = webauth_password_hash(pw);
-    free_secret(pw);
+    passwd_free_secret(pw);
     if (hash == NULL)
         fprintf(stderr, "muleteer: no random bytes for a salt (getrandom failed: %s)\n",
                 strerror(errno));

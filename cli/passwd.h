@@ -18,4 +18,11 @@ int passwd_hash_command(void);
  * its banner). Returns the exit status. */
 int passwd_change_command(void);
 
+/* passwd_read_new: a new non-empty password from stdin: one line; on a
+ * terminal, asked twice (prompt first) without echo. NULL after a
+ * message on stderr. The caller frees it with passwd_free_secret. */
+char *passwd_read_new(const char *prompt);
+/* passwd_free_secret: wipes and frees s; accepts NULL. */
+void passwd_free_secret(char *s);
+
 #endif

@@ -19,6 +19,7 @@ MIGRATIONS = \
 	sql/017_search_result_origins.sql \
 	sql/018_rollups_by_time.sql \
 	sql/019_sync_maindata.sql \
-	sql/020_web_state.sql
+	sql/020_web_state.sql \
+	sql/021_web_users.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -62,6 +62,7 @@ INTEGRATION_TESTS = \
 	tests/integration/torznab.sh \
 	tests/integration/qbit_sync.sh \
 	tests/integration/web_config.sh \
-	tests/integration/prometheus.sh
+	tests/integration/prometheus.sh \
+	tests/integration/web_auth.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

@@ -4,6 +4,10 @@
 
 #include "common/cgijson.h"
 #include "util/log.h"
+#include "util/xalloc.h"
+#include "webauth/caps.h"
+
+#include <string.h>
 
 static json_object *
 error_object(const char *code, const char *message)
@@ -69,22 +73,28 @@ cgijson_ok(http_response_t *resp, json_object *o)
 }
 
 int
-cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
-             http_response_t *resp, char **user)
+cgijson_identify(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+                 http_response_t *resp, webauth_ident_t *id)
 {
-    *user = NULL;
+    memset(id, 0, sizeof *id);
+    if (webauth_is_off(ac, http_request_remote_addr(req))) {
+        id->method = WEBAUTH_OFF;
+        id->user = xstrdup(ac->username != NULL ? ac->username : "");
+        id->is_admin = true;
+        id->caps = WEBAUTH_CAPS_ALL;
+        return 0;
+    }
     mt_error_t *err = NULL;
     PGconn *db = cgienv_db(env, &err); /* the API key works without it */
     mt_error_free(err);
     err = NULL;
-    webauth_method_t method = WEBAUTH_NONE;
-    if (webauth_check(db, ac, req, &method, user, &err) != 0) {
+    if (webauth_identify(db, ac, req, id, &err) != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
         cgijson_error(resp, 503, "unavailable", "Database unavailable");
         return 1;
     }
-    if (method != WEBAUTH_NONE)
+    if (id->method != WEBAUTH_NONE)
         return 0;
     bool banned = false;
     webauth_banned(db, ac, http_request_remote_addr(req), &banned, NULL);
@@ -95,4 +105,14 @@ cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
         cgijson_error(resp, 401, "unauthorized",
                       "Authentication required: a session, or the API key in X-API-Key");
     return 1;
+}
+
+int
+cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+             http_response_t *resp, char **user)
+{
+    webauth_ident_t id;
+    int rc = cgijson_identify(env, ac, req, resp, &id);
+    *user = id.user; /* handed over */
+    return rc;
 }

@@ -35,4 +35,13 @@ int cgijson_ok(http_response_t *resp, json_object *o);
 int cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
                  http_response_t *resp, char **user);
 
+/* cgijson_identify: cgijson_auth telling the account and capabilities
+ * too (webauth_identify) into *id, which the caller clears with
+ * webauth_ident_clear. When authentication is switched off for the
+ * caller's address (webauth_is_off) the caller is the admin, named
+ * web_username, with method WEBAUTH_OFF. 0, or 1 after answering as
+ * cgijson_auth does. */
+int cgijson_identify(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+                     http_response_t *resp, webauth_ident_t *id);
+
 #endif

@@ -25,7 +25,7 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/app/webapiVersion", qbit_app_webapi_version, QBIT_AUTH },
     { GP, "/api/v2/app/buildInfo", qbit_app_build_info, QBIT_AUTH },
     { GP, "/api/v2/app/preferences", qbit_app_preferences, QBIT_AUTH },
-    { P, "/api/v2/app/setPreferences", qbit_app_set_preferences, QBIT_AUTH },
+    { P, "/api/v2/app/setPreferences", qbit_app_set_preferences, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { GP, "/api/v2/app/defaultSavePath", qbit_app_default_save_path, QBIT_AUTH },
     { GP, "/api/v2/transfer/info", qbit_transfer_info, QBIT_AUTH },
     { GP, "/api/v2/sync/maindata", qbit_sync_maindata, QBIT_AUTH },
@@ -34,16 +34,16 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/torrents/files", qbit_torrents_files, QBIT_AUTH },
     { GP, "/api/v2/torrents/categories", qbit_torrents_categories, QBIT_AUTH },
     { GP, "/api/v2/torrents/tags", qbit_torrents_tags, QBIT_AUTH },
-    { P, "/api/v2/torrents/add", qbit_torrents_add, QBIT_AUTH },
-    { P, "/api/v2/torrents/delete", qbit_torrents_delete, QBIT_AUTH },
-    { P, "/api/v2/torrents/pause", qbit_torrents_pause, QBIT_AUTH },
-    { P, "/api/v2/torrents/stop", qbit_torrents_pause, QBIT_AUTH },
-    { P, "/api/v2/torrents/resume", qbit_torrents_resume, QBIT_AUTH },
-    { P, "/api/v2/torrents/start", qbit_torrents_resume, QBIT_AUTH },
-    { P, "/api/v2/torrents/createCategory", qbit_torrents_create_category, QBIT_AUTH },
-    { P, "/api/v2/torrents/editCategory", qbit_torrents_edit_category, QBIT_AUTH },
-    { P, "/api/v2/torrents/removeCategories", qbit_torrents_remove_categories, QBIT_AUTH },
-    { P, "/api/v2/torrents/setCategory", qbit_torrents_set_category, QBIT_AUTH },
+    { P, "/api/v2/torrents/add", qbit_torrents_add, QBIT_NEEDS(WEBAUTH_CAP_ADD_DOWNLOADS) },
+    { P, "/api/v2/torrents/delete", qbit_torrents_delete, QBIT_NEEDS(WEBAUTH_CAP_REMOVE_DOWNLOADS) },
+    { P, "/api/v2/torrents/pause", qbit_torrents_pause, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
+    { P, "/api/v2/torrents/stop", qbit_torrents_pause, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
+    { P, "/api/v2/torrents/resume", qbit_torrents_resume, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
+    { P, "/api/v2/torrents/start", qbit_torrents_resume, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
+    { P, "/api/v2/torrents/createCategory", qbit_torrents_create_category, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
+    { P, "/api/v2/torrents/editCategory", qbit_torrents_edit_category, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
+    { P, "/api/v2/torrents/removeCategories", qbit_torrents_remove_categories, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
+    { P, "/api/v2/torrents/setCategory", qbit_torrents_set_category, QBIT_NEEDS(WEBAUTH_CAP_ASSIGN_CATEGORIES) },
     { P, "/api/v2/torrents/setShareLimits", qbit_torrents_set_share_limits, QBIT_AUTH },
     { P, "/api/v2/torrents/topPrio", qbit_torrents_top_prio, QBIT_AUTH },
     { P, "/api/v2/torrents/bottomPrio", qbit_torrents_bottom_prio, QBIT_AUTH },
@@ -58,11 +58,11 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/torrents/webseeds", qbit_torrents_webseeds, QBIT_AUTH },
     { GP, "/api/v2/transfer/downloadLimit", qbit_transfer_download_limit, QBIT_AUTH },
     { GP, "/api/v2/transfer/uploadLimit", qbit_transfer_upload_limit, QBIT_AUTH },
-    { P, "/api/v2/transfer/setDownloadLimit", qbit_transfer_set_download_limit, QBIT_AUTH },
-    { P, "/api/v2/transfer/setUploadLimit", qbit_transfer_set_upload_limit, QBIT_AUTH },
+    { P, "/api/v2/transfer/setDownloadLimit", qbit_transfer_set_download_limit, QBIT_NEEDS(QBIT_CAP_ADMIN) },
+    { P, "/api/v2/transfer/setUploadLimit", qbit_transfer_set_upload_limit, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { GP, "/api/v2/transfer/speedLimitsMode", qbit_transfer_speed_limits_mode, QBIT_AUTH },
-    { P, "/api/v2/transfer/toggleSpeedLimitsMode", qbit_transfer_toggle_speed_limits_mode, QBIT_AUTH },
-    { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_AUTH },
+    { P, "/api/v2/transfer/toggleSpeedLimitsMode", qbit_transfer_toggle_speed_limits_mode, QBIT_NEEDS(QBIT_CAP_ADMIN) },
+    { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { GP, "/api/v2/log/main", qbit_log_main, QBIT_AUTH },
     { GP, "/api/v2/log/peers", qbit_log_peers, QBIT_AUTH },
     { P, "/api/v2/torrents/setDownloadLimit", qbit_torrents_set_download_limit, QBIT_AUTH },
@@ -71,8 +71,8 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/torrents/uploadLimit", qbit_torrents_upload_limit, QBIT_AUTH },
     { P, "/api/v2/torrents/createTags", qbit_torrents_create_tags, QBIT_AUTH },
     { P, "/api/v2/torrents/deleteTags", qbit_torrents_delete_tags, QBIT_AUTH },
-    { P, "/api/v2/torrents/rename", qbit_torrents_rename, QBIT_AUTH },
-    { P, "/api/v2/torrents/setLocation", qbit_torrents_set_location, QBIT_AUTH },
+    { P, "/api/v2/torrents/rename", qbit_torrents_rename, QBIT_NEEDS(WEBAUTH_CAP_RENAME_FILES) },
+    { P, "/api/v2/torrents/setLocation", qbit_torrents_set_location, QBIT_NEEDS(WEBAUTH_CAP_MOVE_FILES) },
     { P, "/api/v2/torrents/recheck", qbit_torrents_recheck, QBIT_AUTH },
     { P, "/api/v2/torrents/reannounce", qbit_torrents_reannounce, QBIT_AUTH },
     { P, "/api/v2/torrents/filePrio", qbit_torrents_file_prio, QBIT_AUTH },
@@ -236,6 +236,16 @@ cross_site(http_request_t *req)
     return false;
 }
 
+/* may_call: the caller has the capabilities route needs (an account of
+ * web_users may lack some: a user without remove_downloads cannot
+ * delete). */
+static bool
+may_call(const qbit_t *q, const http_route_t *route)
+{
+    uint32_t need = QBIT_NEEDED(route->flags);
+    return (q->caps & need) == need;
+}
+
 /* Runs before every request, matched or not: a changed configuration
  * file, configuration errors, CSRF, then authentication (qBittorrent
  * answers 403 before 404, so unknown paths are hidden from callers who
@@ -267,8 +277,12 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     PGconn *db = cgienv_db(q->env, &err);
     mt_error_free(err);
     err = NULL;
-    webauth_method_t method = WEBAUTH_NONE;
-    if (webauth_check(db, &q->auth, req, &method, &q->user, &err) != 0) {
+    webauth_ident_t id;
+    int rc = webauth_identify(db, &q->auth, req, &id, &err);
+    webauth_method_t method = id.method;
+    q->user = id.user; /* handed over */
+    q->caps = id.caps | (id.is_admin ? QBIT_CAP_ADMIN : 0);
+    if (rc != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
         qbit_text(resp, 503, CGIDB_UNAVAILABLE);
@@ -280,6 +294,10 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
         bool banned = false;
         webauth_banned(db, &q->auth, http_request_remote_addr(req), &banned, NULL);
         qbit_text(resp, 403, banned ? QBIT_BANNED : "Forbidden");
+        return 1;
+    }
+    if (route != NULL && !may_call(q, route)) {
+        qbit_text(resp, 403, "Forbidden");
         return 1;
     }
     return 0;
@@ -304,6 +322,8 @@ not_found(http_request_t *req, http_response_t *resp, void *ctx)
             http_router_set_allow(resp, routes[i].methods);
             return qbit_text(resp, 405, "Method Not Allowed");
         }
+        if (!may_call(ctx, &routes[i]))
+            return qbit_text(resp, 403, "Forbidden");
         return routes[i].handler(req, resp, ctx);
     }
     return qbit_text(resp, 404, "Not Found");
@@ -341,6 +361,7 @@ request_end(void *ctx)
     qbit_t *q = ctx;
     free(q->user);
     q->user = NULL;
+    q->caps = 0;
     cgienv_request_end(q->env);
 }
 

@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "qbit/logic.h"
 #include "webauth/auth.h"
+#include "webauth/caps.h"
 
 /* What Muleteer claims to be (see ../shared/arr-contract.md §1.8): the
  * qBittorrent 5.0 line, whose state and action names it uses. */
@@ -33,6 +34,14 @@ enum {
     QBIT_AUTH = 0,   /* a session, HTTP Basic or the API key */
     QBIT_PUBLIC = 1, /* no login needed (auth/login only) */
 };
+/* QBIT_NEEDS(caps): a route whose caller needs these capabilities
+ * (webauth/caps.h; an admin has them all); others get 403. */
+#define QBIT_NEEDS(caps) ((unsigned)(caps) << 1)
+#define QBIT_NEEDED(flags) ((uint32_t)((flags) >> 1))
+/* A capability no account lacks but an admin has: settings of the whole
+ * client (preferences, the global speed limits) are for admins only, as
+ * aMuTorrent's are. */
+#define QBIT_CAP_ADMIN (1u << 30)
 
 /* The 403 text qBittorrent gives a banned address (transcripts 45-46). */
 #define QBIT_BANNED "Your IP address has been banned after too many failed authentication attempts."
@@ -42,6 +51,7 @@ typedef struct {
     webauth_conf_t auth;
     /* per request, freed after it (main.c's request_end) */
     char *user; /* who is calling ("api" for the API key) */
+    uint32_t caps; /* the caller's capabilities (WEBAUTH_CAPS_ALL for an admin) */
 } qbit_t;
 
 /* Sets the headers real qBittorrent puts on every API answer. */

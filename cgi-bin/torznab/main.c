@@ -12,6 +12,8 @@
 #include "torznab/torznab.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "webauth/auth.h"
+#include "webauth/caps.h"
 #include "webauth/password.h"
 
 #define G HTTP_M_GET
@@ -63,8 +65,26 @@ answer(http_response_t *resp, int status, const char *message)
 
 /* ---------------------------------------------------------------- key */
 
+/* account_key_ok: key is the API key or the password of an account
+ * allowed to search (webauth_key_user, webauth_password_user; looked up on every request, so that a removed
+ * or disabled account stops at once). */
+static bool
+account_key_ok(tz_t *t, const char *key)
+{
+    mt_error_t *err = NULL;
+    PGconn *db = cgienv_db(t->env, &err);
+    int rc = db != NULL ? webauth_key_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err) : -1;
+    if (rc == 0)
+        rc = webauth_password_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err);
+    if (rc < 0)
+        log_warn("torznab key: %s", err != NULL ? err->message : "database error");
+    mt_error_free(err);
+    return rc == 1;
+}
+
 /* key_ok: key is the api_key, or the web password (aMuTorrent tells its
- * users to paste that into the Arr's API key field). Constant-time
+ * users to paste that into the Arr's API key field), or the API key or
+ * password of an account with the search capability. Constant-time
  * comparisons; a PBKDF2 web_password is derived once per process for the
  * key that matched it. */
 static bool
@@ -76,15 +96,16 @@ key_ok(tz_t *t, const char *key)
     if (webauth_key_equal(key, conf_get_str(conf, "api_key")))
         return true;
     const char *pw = conf_get_str(conf, "web_password");
-    if (*pw == '\0')
-        return false;
-    if (t->password_key != NULL && webauth_key_equal(key, t->password_key))
-        return true;
-    if (webauth_password_verify(pw, key) != 1)
-        return false;
-    free(t->password_key);
-    t->password_key = xstrdup(key);
-    return true;
+    if (*pw != '\0') {
+        if (t->password_key != NULL && webauth_key_equal(key, t->password_key))
+            return true;
+        if (webauth_password_verify(pw, key) == 1) {
+            free(t->password_key);
+            t->password_key = xstrdup(key);
+            return true;
+        }
+    }
+    return account_key_ok(t, key);
 }
 
 /* raw_query: the request's query string as sent (not decoded). */

@@ -93,6 +93,8 @@ static const conf_key_t conf_keys[] = {
     { "track_username", CONF_BOOL, "no", 0, 0 },
     { "metrics_allow", CONF_STR, "loopback", 0, 0 },
     { "metrics_dir", CONF_STR, "${state_dir}/run/metrics", 0, 0 },
+    { "web_auth_enabled", CONF_BOOL, "yes", 0, 0 },
+    { "web_auth_off_remote", CONF_BOOL, "no", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

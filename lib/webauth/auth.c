@@ -8,6 +8,7 @@
 #include "db/db.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
+#include "webauth/caps.h"
 #include "webauth/password.h"
 
 #include <errno.h>
@@ -34,6 +35,23 @@ webauth_conf_from(webauth_conf_t *ac, const conf_t *conf)
     ac->session_timeout = (int)conf_get_int(conf, "web_session_timeout");
     ac->max_failures = (int)conf_get_int(conf, "web_max_auth_failures");
     ac->ban_seconds = (int)conf_get_int(conf, "web_ban_duration");
+    ac->enabled = conf_get_bool(conf, "web_auth_enabled");
+    ac->off_remote = conf_get_bool(conf, "web_auth_off_remote");
+}
+
+bool
+webauth_is_off(const webauth_conf_t *ac, const char *addr)
+{
+    return !ac->enabled && (ac->off_remote || webauth_addr_is_loopback(addr));
+}
+
+void
+webauth_ident_clear(webauth_ident_t *id)
+{
+    if (id == NULL)
+        return;
+    free(id->user);
+    memset(id, 0, sizeof *id);
 }
 
 /* ---- helpers ---- */
@@ -163,6 +181,54 @@ credentials_ok(const webauth_conf_t *ac, const char *pass)
     return password_ok(ac->password, pass);
 }
 
+/* The account a password was checked against: id 0 is the admin of
+ * web_password. */
+typedef struct {
+    long long id;
+    bool is_admin;
+    uint32_t caps;
+    char name[WEBAUTH_MAX_USER + 1];
+} account_t;
+
+static void
+account_admin(account_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->is_admin = true;
+    a->caps = WEBAUTH_CAPS_ALL;
+}
+
+/* credentials: 1 when pass is the password of user: the account of that
+ * name when there is one (a disabled one refuses every password), else
+ * web_password (credentials_ok). *acct tells which. 0 when wrong, -1
+ * with err when the database failed. */
+static int
+credentials(PGconn *db, const webauth_conf_t *ac, const char *user, const char *pass,
+            account_t *acct, mt_error_t **err)
+{
+    account_admin(acct);
+    if (webauth_username_is_valid(user)) {
+        const char *p[] = { user };
+        PGresult *r = query(db,
+                            "SELECT id, username, password, is_admin, capabilities::text, disabled"
+                            "  FROM web_users WHERE lower(username) = lower($1)",
+                            1, p, err);
+        if (r == NULL)
+            return -1;
+        if (PQntuples(r) == 1) {
+            acct->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            snprintf(acct->name, sizeof acct->name, "%s", PQgetvalue(r, 0, 1));
+            acct->is_admin = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+            acct->caps = acct->is_admin ? WEBAUTH_CAPS_ALL : webauth_caps_from_pg(PQgetvalue(r, 0, 4));
+            bool ok = strcmp(PQgetvalue(r, 0, 5), "t") != 0 && password_ok(PQgetvalue(r, 0, 2), pass);
+            PQclear(r);
+            return ok ? 1 : 0;
+        }
+        PQclear(r);
+    }
+    return credentials_ok(ac, pass) ? 1 : 0;
+}
+
 const char *
 webauth_user_name(const webauth_conf_t *ac, const char *given)
 {
@@ -250,8 +316,8 @@ count_failure(PGconn *db, const webauth_conf_t *ac, const char *addr, mt_error_t
  * an WEBAUTH_LOGIN_* outcome or -1; *had_failures tells a success that
  * addr had a failure row to reset. */
 static int
-attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *pass,
-        bool *had_failures, mt_error_t **err)
+attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
+        const char *pass, account_t *acct, bool *had_failures, mt_error_t **err)
 {
     bool banned = false, has_row = false;
     *had_failures = false;
@@ -259,7 +325,10 @@ attempt(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *pass
         return -1;
     if (banned)
         return WEBAUTH_LOGIN_BANNED;
-    if (!credentials_ok(ac, pass))
+    int ok = credentials(db, ac, user, pass, acct, err);
+    if (ok < 0)
+        return -1;
+    if (ok == 0)
         return count_failure(db, ac, addr, err) != 0 ? -1 : WEBAUTH_LOGIN_FAILED;
     *had_failures = has_row;
     return WEBAUTH_LOGIN_OK;
@@ -278,13 +347,16 @@ reset_failures(PGconn *db, const char *addr, mt_error_t **err)
 
 /* ---- sessions ---- */
 
-/* session_user: the user of a live session whose id is sid, renewed when
- * due, or NULL (*found false). One statement: the SELECT, and an UPDATE
- * that runs only when the expiry is outside [now + 0.9 timeout, now +
- * timeout], i.e. more than a tenth of the timeout after the last renewal
- * (or the timeout was shortened since). */
+/* session_user: the caller of a live session whose id is sid (its user,
+ * account and capabilities in *id), renewed when due; id->user stays
+ * NULL when there is none. One statement: the SELECT, and an UPDATE that
+ * runs only when the expiry is outside [now + 0.9 lifetime, now +
+ * lifetime], i.e. more than a tenth of the lifetime after the last
+ * renewal (or the lifetime was shortened since). The lifetime is the
+ * session's own, else the timeout. A session of a disabled account is
+ * no session. */
 static int
-session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, char **user,
+session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, webauth_ident_t *id,
              mt_error_t **err)
 {
     char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
@@ -294,33 +366,42 @@ session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, char **user,
     PGresult *r = query(
         db,
         "WITH s AS ("
-        "  SELECT sid_hash, username, expires_at FROM web_sessions"
-        "   WHERE sid_hash = $1 AND expires_at > now()),"
+        "  SELECT w.sid_hash, coalesce(u.username, w.username) AS username, w.expires_at,"
+        "         coalesce(w.lifetime, $2::int) AS life, coalesce(w.user_id, 0) AS user_id,"
+        "         coalesce(u.is_admin, true) AS is_admin,"
+        "         coalesce(u.capabilities, '{}')::text AS caps"
+        "    FROM web_sessions w LEFT JOIN web_users u ON u.id = w.user_id"
+        "   WHERE w.sid_hash = $1 AND w.expires_at > now()"
+        "     AND NOT coalesce(u.disabled, false)),"
         " renewed AS ("
         "  UPDATE web_sessions w"
-        "     SET last_seen = now(), expires_at = now() + $2::int * interval '1 second'"
+        "     SET last_seen = now(), expires_at = now() + s.life * interval '1 second'"
         "    FROM s"
         "   WHERE w.sid_hash = s.sid_hash"
-        "     AND NOT (s.expires_at BETWEEN now() + $2::int * interval '0.9 second'"
-        "                               AND now() + $2::int * interval '1 second'))"
-        " SELECT username FROM s",
+        "     AND NOT (s.expires_at BETWEEN now() + s.life * interval '0.9 second'"
+        "                               AND now() + s.life * interval '1 second'))"
+        " SELECT username, user_id, is_admin, caps FROM s",
         2, p, err);
     if (r == NULL)
         return -1;
-    if (PQntuples(r) == 1)
-        *user = xstrdup(PQgetvalue(r, 0, 0));
+    if (PQntuples(r) == 1) {
+        id->user = xstrdup(PQgetvalue(r, 0, 0));
+        id->user_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        id->is_admin = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+        id->caps = id->is_admin ? WEBAUTH_CAPS_ALL : webauth_caps_from_pg(PQgetvalue(r, 0, 3));
+    }
     PQclear(r);
     return 0;
 }
 
-/* unless_banned: valid credentials (*method, *user) from addr are refused
+/* unless_banned: valid credentials (*id) from addr are refused
  * (WEBAUTH_NONE) while addr is banned: a ban stops every method, not
  * only logins. When the ban cannot be looked up, -1 with err, unless
  * db_optional (the API key, which works without the database: then
  * nothing can be banned or looked up either). */
 static int
 unless_banned(PGconn *db, const webauth_conf_t *ac, const char *addr, bool db_optional,
-              webauth_method_t *method, char **user, mt_error_t **err)
+              webauth_ident_t *id, mt_error_t **err)
 {
     bool banned = false;
     mt_error_t *e = NULL;
@@ -329,11 +410,8 @@ unless_banned(PGconn *db, const webauth_conf_t *ac, const char *addr, bool db_op
         mt_error_free(e);
         return 0;
     }
-    if (rc != 0 || banned) {
-        *method = WEBAUTH_NONE;
-        free(*user);
-        *user = NULL;
-    }
+    if (rc != 0 || banned)
+        webauth_ident_clear(id);
     if (rc != 0) {
         mt_error_propagate(err, e);
         return -1;
@@ -342,11 +420,10 @@ unless_banned(PGconn *db, const webauth_conf_t *ac, const char *addr, bool db_op
 }
 
 int
-webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
-              webauth_method_t *method, char **user, mt_error_t **err)
+webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
+                 webauth_ident_t *id, mt_error_t **err)
 {
-    *method = WEBAUTH_NONE;
-    *user = NULL;
+    memset(id, 0, sizeof *id);
     mt_error_t *db_err = NULL;
     const char *addr = http_request_remote_addr(req);
 
@@ -356,9 +433,9 @@ webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
     for (size_t i = 0; i < sizeof cookies / sizeof cookies[0] && db_err == NULL; i++) {
         const char *sid = http_request_cookie(req, cookies[i]);
         if (sid != NULL && sid_is_wellformed(sid) &&
-            session_user(db, ac, sid, user, &db_err) == 0 && *user != NULL) {
-            *method = WEBAUTH_SESSION;
-            return unless_banned(db, ac, addr, false, method, user, err);
+            session_user(db, ac, sid, id, &db_err) == 0 && id->user != NULL) {
+            id->method = WEBAUTH_SESSION;
+            return unless_banned(db, ac, addr, false, id, err);
         }
     }
 
@@ -369,34 +446,65 @@ webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
         key = http_request_header(req, "X-API-Key");
     if (key != NULL && webauth_key_equal(key, ac->api_key)) {
         mt_error_free(db_err);
-        *method = WEBAUTH_API_KEY;
-        *user = xstrdup(WEBAUTH_API_USER);
-        return unless_banned(db, ac, addr, true, method, user, err);
+        id->method = WEBAUTH_API_KEY;
+        id->user = xstrdup(WEBAUTH_API_USER);
+        id->is_admin = true;
+        id->caps = WEBAUTH_CAPS_ALL;
+        return unless_banned(db, ac, addr, true, id, err);
     }
     if (db_err != NULL) {
         mt_error_propagate(err, db_err);
         return -1;
     }
+    if (key != NULL) {
+        int rc = webauth_key_user(db, key, 0, id, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            return unless_banned(db, ac, addr, false, id, err);
+    }
 
     const char *u = NULL, *pw = NULL;
     if (http_request_basic_auth(req, &u, &pw) == 0) {
         bool reset = false;
-        int rc = attempt(db, ac, addr, pw, &reset, err);
+        account_t acct;
+        int rc = attempt(db, ac, addr, u, pw, &acct, &reset, err);
         if (rc < 0)
             return -1;
         if (rc == WEBAUTH_LOGIN_OK) {
             if (reset && reset_failures(db, addr, err) != 0)
                 return -1;
-            *method = WEBAUTH_BASIC;
-            *user = xstrdup(webauth_user_name(ac, u));
+            id->method = WEBAUTH_BASIC;
+            id->user = xstrdup(acct.id != 0 ? acct.name : webauth_user_name(ac, u));
+            id->user_id = acct.id;
+            id->is_admin = acct.is_admin;
+            id->caps = acct.caps;
         }
     }
     return 0;
 }
 
 int
+webauth_check(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
+              webauth_method_t *method, char **user, mt_error_t **err)
+{
+    webauth_ident_t id;
+    int rc = webauth_identify(db, ac, req, &id, err);
+    *method = id.method;
+    *user = id.user; /* handed over */
+    return rc;
+}
+
+int
 webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
               const char *pass, char **sid_out, mt_error_t **err)
+{
+    return webauth_login_for(db, ac, addr, user, pass, 0, sid_out, err);
+}
+
+int
+webauth_login_for(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
+                  const char *pass, int lifetime, char **sid_out, mt_error_t **err)
 {
     *sid_out = NULL;
     if (addr == NULL)
@@ -422,26 +530,34 @@ webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char
     PQclear(r);
 
     bool reset = false;
-    int rc = attempt(db, ac, addr, pass, &reset, err);
+    account_t acct;
+    int rc = attempt(db, ac, addr, user, pass, &acct, &reset, err);
     if (rc != WEBAUTH_LOGIN_OK)
         return rc;
 
     char *sid = new_sid(err);
     if (sid == NULL)
         return -1;
-    char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
+    char key[2 * SHA256_DIGEST_SIZE + 1], secs[16], life[16], uid[24];
     sid_key(sid, key);
-    snprintf(secs, sizeof secs, "%d", ac->session_timeout > 0 ? ac->session_timeout : 1);
-    /* The session remembers the name given: what it adds is attributed
-     * to it. */
-    const char *name = webauth_user_name(ac, user);
-    const char *p[] = { key, name, addr, secs };
+    snprintf(secs, sizeof secs, "%d",
+             lifetime > 0 ? lifetime : ac->session_timeout > 0 ? ac->session_timeout : 1);
+    snprintf(life, sizeof life, "%d", lifetime);
+    snprintf(uid, sizeof uid, "%lld", acct.id);
+    /* The session remembers the name given (an account's as stored):
+     * what it adds is attributed to it. */
+    const char *name = acct.id != 0 ? acct.name : webauth_user_name(ac, user);
+    const char *p[] = { key, name, addr, secs, lifetime > 0 ? life : NULL,
+                        acct.id != 0 ? uid : NULL };
     r = query(db,
-              "WITH reset AS (DELETE FROM auth_failures WHERE remote_addr = $3)"
+              "WITH reset AS (DELETE FROM auth_failures WHERE remote_addr = $3),"
+              " seen AS (UPDATE web_users SET last_login_at = now() WHERE id = $6::bigint)"
               " INSERT INTO web_sessions"
-              "   (sid_hash, username, remote_addr, created_at, last_seen, expires_at)"
-              " VALUES ($1, $2, $3, now(), now(), now() + $4::int * interval '1 second')",
-              4, p, err);
+              "   (sid_hash, username, remote_addr, created_at, last_seen, expires_at,"
+              "    lifetime, user_id)"
+              " VALUES ($1, $2, $3, now(), now(), now() + $4::int * interval '1 second',"
+              "         $5::int, $6::bigint)",
+              6, p, err);
     if (r == NULL) {
         free(sid);
         return -1;
@@ -464,4 +580,107 @@ webauth_logout(PGconn *db, const char *sid, mt_error_t **err)
         return -1;
     PQclear(r);
     return 0;
+}
+
+int
+webauth_failures(PGconn *db, const webauth_conf_t *ac, const char *addr, int *failures,
+                 int *ban_left, mt_error_t **err)
+{
+    *failures = 0;
+    *ban_left = 0;
+    if (ac->ban_seconds <= 0)
+        return 0;
+    const char *p[] = { addr != NULL ? addr : "" };
+    PGresult *r = query(db,
+                        "SELECT failures, coalesce(ceil(extract(epoch FROM banned_until - now())),"
+                        "                          0)::int"
+                        "  FROM auth_failures WHERE remote_addr = $1",
+                        1, p, err);
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 1) {
+        *failures = atoi(PQgetvalue(r, 0, 0));
+        int left = atoi(PQgetvalue(r, 0, 1));
+        *ban_left = left > 0 ? left : 0;
+    }
+    PQclear(r);
+    return 0;
+}
+
+int
+webauth_verify_password(PGconn *db, const webauth_conf_t *ac, const webauth_ident_t *id,
+                        const char *pass, mt_error_t **err)
+{
+    if (pass == NULL)
+        return 0;
+    if (id->user_id == 0)
+        return credentials_ok(ac, pass) ? 1 : 0;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", id->user_id);
+    const char *p[] = { uid };
+    PGresult *r = query(db, "SELECT password FROM web_users WHERE id = $1::bigint", 1, p, err);
+    if (r == NULL)
+        return -1;
+    int ok = PQntuples(r) == 1 && webauth_password_verify(PQgetvalue(r, 0, 0), pass) == 1;
+    PQclear(r);
+    return ok ? 1 : 0;
+}
+
+int
+webauth_password_user(PGconn *db, const char *pass, uint32_t need, long long *user_id,
+                      mt_error_t **err)
+{
+    if (pass == NULL || *pass == '\0')
+        return 0;
+    char *caps = webauth_caps_to_pg(need);
+    const char *p[] = { caps };
+    PGresult *r = query(db,
+                        "SELECT id, password FROM web_users"
+                        " WHERE NOT disabled AND (is_admin OR capabilities @> $1::text[])"
+                        " ORDER BY id",
+                        1, p, err);
+    free(caps);
+    if (r == NULL)
+        return -1;
+    int found = 0;
+    for (int i = 0; i < PQntuples(r) && !found; i++) {
+        if (password_ok(PQgetvalue(r, i, 1), pass)) {
+            found = 1;
+            if (user_id != NULL)
+                *user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        }
+    }
+    PQclear(r);
+    return found;
+}
+
+int
+webauth_key_user(PGconn *db, const char *key, uint32_t need, webauth_ident_t *id,
+                 mt_error_t **err)
+{
+    if (key == NULL || *key == '\0')
+        return 0;
+    char h[2 * SHA256_DIGEST_SIZE + 1];
+    sid_key(key, h); /* the same SHA-256 hex as a session id's */
+    char *caps = webauth_caps_to_pg(need);
+    const char *p[] = { h, caps };
+    PGresult *r = query(db,
+                        "SELECT id, username, is_admin, capabilities::text FROM web_users"
+                        " WHERE api_key_hash = $1 AND NOT disabled"
+                        "   AND (is_admin OR capabilities @> $2::text[])",
+                        2, p, err);
+    free(caps);
+    if (r == NULL)
+        return -1;
+    int found = PQntuples(r) == 1;
+    if (found && id != NULL) {
+        webauth_ident_clear(id);
+        id->method = WEBAUTH_API_KEY;
+        id->user_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        id->user = xstrdup(PQgetvalue(r, 0, 1));
+        id->is_admin = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+        id->caps = id->is_admin ? WEBAUTH_CAPS_ALL : webauth_caps_from_pg(PQgetvalue(r, 0, 3));
+    }
+    PQclear(r);
+    return found;
 }

@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http/request.h"
 #include "util/conf.h"
@@ -34,20 +35,51 @@ typedef struct {
     int session_timeout;       /* seconds, sliding */
     int max_failures;          /* failed logins before a ban */
     int ban_seconds;           /* 0 = no bans (failures are not counted) */
+    bool enabled;              /* web_auth_enabled: false switches the web API's checks off */
+    bool off_remote;           /* web_auth_off_remote: ... for other addresses than loopback too */
 } webauth_conf_t;
 
 /* webauth_conf_from: fills ac from conf's web_username, web_password,
  * api_key, web_session_timeout, web_max_auth_failures and
- * web_ban_duration. The strings belong to conf: ac is valid while conf
+ * web_ban_duration, web_auth_enabled and web_auth_off_remote. The strings belong to conf: ac is valid while conf
  * lives and is not reloaded. */
 void webauth_conf_from(webauth_conf_t *ac, const conf_t *conf);
+
+/* webauth_is_off: authentication is switched off for a caller at addr
+ * (REMOTE_ADDR): web_auth_enabled is no, and addr is loopback or
+ * web_auth_off_remote is yes. Such a caller is the admin. Only the web
+ * API's programs honour it (cgijson_auth, cgi-bin/web); /api/v2 and
+ * Torznab always check. */
+bool webauth_is_off(const webauth_conf_t *ac, const char *addr);
 
 typedef enum {
     WEBAUTH_NONE = 0,
     WEBAUTH_SESSION,
     WEBAUTH_BASIC,
     WEBAUTH_API_KEY,
+    WEBAUTH_OFF, /* authentication switched off (webauth_is_off) */
 } webauth_method_t;
+
+/* Who a caller is. The admin is whoever knows web_password or the API
+ * key (user_id 0), or an account of web_users with is_admin; every other
+ * account has the capabilities its row gives (webauth/caps.h). */
+typedef struct {
+    webauth_method_t method;
+    char *user;        /* malloc'ed; NULL for WEBAUTH_NONE */
+    long long user_id; /* web_users.id, or 0 */
+    bool is_admin;
+    uint32_t caps; /* WEBAUTH_CAPS_ALL for an admin */
+} webauth_ident_t;
+
+/* webauth_ident_clear: frees id->user and zeroes *id; accepts NULL. */
+void webauth_ident_clear(webauth_ident_t *id);
+
+/* webauth_identify: webauth_check, telling also the account and its
+ * capabilities: a session of an account, or HTTP Basic with an account's
+ * name and password, is that account (while it is not disabled); the
+ * rest is the admin. id is cleared first; the caller clears it after. */
+int webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t *req,
+                     webauth_ident_t *id, mt_error_t **err);
 
 /* webauth_check: who is calling. Tries, in order:
  * - the SID or amule.sid cookie: a live session (one SQL statement, which also pushes
@@ -55,8 +87,10 @@ typedef enum {
  *   timeout has passed since the last renewal), whose user is the name
  *   given at login;
  * - "Authorization: Bearer KEY" (else an "X-API-Key: KEY" header) equal
- *   to api_key: user WEBAUTH_API_USER;
- * - HTTP Basic with any user name and the web password, the user being
+ *   to api_key: user WEBAUTH_API_USER; else an account's own API key
+ *   (webauth_key_user): that account;
+ * - HTTP Basic with an account's name and password (that account), or
+ *   any other user name and the web password, the user being
  *   webauth_user_name of the name sent. This is a login attempt
  *   from REMOTE_ADDR like webauth_login: refused while that address is
  *   banned, and a wrong password counts as a failure. A per-process cache
@@ -86,8 +120,11 @@ enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 
 
 /* webauth_login: a login attempt from addr (NULL is taken as "").
  * Returns:
- * Only the password counts: any user name is accepted with it, and the
- * session remembers webauth_user_name(ac, user) as its user.
+ * The user name chooses the password: an account's name (web_users,
+ * without regard to case) wants that account's password (a disabled
+ * account never logs in) and the session is the account's; any other
+ * name goes with web_password, and the session remembers
+ * webauth_user_name(ac, user) as its user (the admin).
  * - WEBAUTH_LOGIN_OK: *sid_out gets a new session id (malloc'ed, 64
  *   lower-case hex characters: 256 bits from getrandom()); the address's
  *   failure count is reset;
@@ -102,6 +139,24 @@ enum { WEBAUTH_LOGIN_OK = 0, WEBAUTH_LOGIN_FAILED = 1, WEBAUTH_LOGIN_BANNED = 2 
 int webauth_login(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
                   const char *pass, char **sid_out, mt_error_t **err);
 
+/* webauth_login_for: webauth_login with the session's own lifetime in
+ * seconds (sliding, as web_session_timeout is for the others); 0 is
+ * web_session_timeout. */
+int webauth_login_for(PGconn *db, const webauth_conf_t *ac, const char *addr, const char *user,
+                      const char *pass, int lifetime, char **sid_out, mt_error_t **err);
+
+/* webauth_failures: the failed logins counted for addr (0 when none, or
+ * when bans are off) and, while it is banned, the seconds the ban has
+ * left (*ban_left, else 0). -1 with err (MT_ERR_UNAVAILABLE). */
+int webauth_failures(PGconn *db, const webauth_conf_t *ac, const char *addr, int *failures,
+                     int *ban_left, mt_error_t **err);
+
+/* webauth_verify_password: 1 when pass is the password of the caller id
+ * (its account's, or web_password for the admin of user_id 0), 0 when
+ * not, -1 with err when the database failed. */
+int webauth_verify_password(PGconn *db, const webauth_conf_t *ac, const webauth_ident_t *id,
+                            const char *pass, mt_error_t **err);
+
 /* webauth_user_name: the name a caller who gave `given` (NULL is taken as
  * "") is known by: given itself when it is 1 to WEBAUTH_MAX_USER bytes of
  * UTF-8 without control characters (it ends up in a download's added_by
@@ -113,5 +168,22 @@ const char *webauth_user_name(const webauth_conf_t *ac, const char *given);
  * empty id is no error. -1 with err (MT_ERR_UNAVAILABLE) when the
  * database failed. */
 int webauth_logout(PGconn *db, const char *sid, mt_error_t **err);
+
+/* webauth_key_user: 1 when key is the API key of an account (not
+ * disabled) that has every capability of need (0: none needed); *id (may
+ * be NULL) gets the account (its name malloc'ed in id->user, the caller
+ * clears it) with method WEBAUTH_API_KEY. 0 when none, -1 with err
+ * (MT_ERR_UNAVAILABLE). One indexed query: the key's SHA-256 is looked
+ * up. */
+int webauth_key_user(PGconn *db, const char *key, uint32_t need, webauth_ident_t *id,
+                     mt_error_t **err);
+
+/* webauth_password_user: 1 when pass is the password of an account (not
+ * disabled) that has every capability of need, for callers that send a
+ * key without a name (Torznab's apikey); *user_id (may be NULL) gets its
+ * id. 0 when none matches, -1 with err (MT_ERR_UNAVAILABLE). Each
+ * candidate costs a PBKDF2 run, except the last one that matched. */
+int webauth_password_user(PGconn *db, const char *pass, uint32_t need, long long *user_id,
+                          mt_error_t **err);
 
 #endif

@@ -9,6 +9,7 @@ trap cleanup EXIT
 QBIT="$MT_BUILDDIR/cgi-bin/qbit.fcgi"
 TORZNAB="$MT_BUILDDIR/cgi-bin/torznab.fcgi"
 PROM="$MT_BUILDDIR/cgi-bin/prom.fcgi"
+AUTH="$MT_BUILDDIR/cgi-bin/auth.fcgi"
 mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -72,6 +73,30 @@ expect_prom() {
      grep -q "^muleteer_up " <<<"$out" && grep -q "^# TYPE muleteer_http_requests_total counter" <<<"$out"'
 }
 
+# expect_auth NAME BASE [login]: the web API's sessions and accounts
+# answer on both of their mounts: /api/auth/status (public) and /api/users
+# (401 without credentials). With "login", the program can also reach
+# PostgreSQL: a login gives an amule.sid cookie that /api/auth/status
+# recognises, and /api/users answers the API key.
+expect_auth() {
+  local name=$1 base=$2 out sid
+  out=$(curl -s -w ' %{http_code}' "$base/api/auth/status")
+  check "$name: /api/auth/status is public" \
+    eval 'grep -q "\"authEnabled\":true" <<<"$out" && [ "${out##* }" = 200 ]'
+  out=$(curl -s -w ' %{http_code}' -X DELETE "$base/api/users/7")
+  check "$name: DELETE /api/users/<id> without credentials: 401" \
+    eval 'grep -q "\"unauthorized\"" <<<"$out" && [ "${out##* }" = 401 ]'
+  [ "${3:-}" = login ] || return 0
+  out=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+    --data "{\"username\":\"admin\",\"password\":\"$PASS\"}" "$base/api/auth/login" | tr -d '\r')
+  sid=$(sed -n 's/^[Ss]et-[Cc]ookie: amule\.sid=\([^;]*\);.*/\1/p' <<<"$out")
+  check "$name: /api/auth/login sets amule.sid" [ -n "$sid" ]
+  out=$(curl -s -b "amule.sid=$sid" "$base/api/auth/status")
+  check "$name: /api/auth/status knows the session" grep -q '"authenticated":true' <<<"$out"
+  out=$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" "$base/api/users")
+  check "$name: /api/users with the API key" [ "$out" = '{"users":[]} 200' ]
+}
+
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
 mk_tmpdir S
 install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
@@ -86,6 +111,8 @@ CLEANUP_PIDS+=("$(cat "$S/spawn-tz.pid")")
 MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/prom.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-prom.pid" -- "$PROM" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-prom.pid")")
+  -s "$S/run/auth.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-auth.pid" -- "$AUTH" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-auth.pid")")
 
 # ---- nginx ----
 mk_tmpdir N
@@ -118,6 +145,14 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_pass unix:$S/run/prom.sock;
     }
+    location /api/auth/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/auth.sock;
+    }
+    location /api/users {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/auth.sock;
+    }
   }
 }
 EOF
@@ -128,6 +163,7 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
   expect_torznab "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
   expect_prom "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
+  expect_auth "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -167,10 +203,13 @@ ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
     CGIPassAuth On
 </Location>
 ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60
-ProxyPass /metrics unix:$S/run/prom.sock|fcgi://localhost/metrics"; then
+ProxyPass /metrics unix:$S/run/prom.sock|fcgi://localhost/metrics
+ProxyPass /api/auth/ unix:$S/run/auth.sock|fcgi://localhost/api/auth/
+ProxyPass /api/users unix:$S/run/auth.sock|fcgi://localhost/api/users"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_auth "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_prom "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
@@ -210,11 +249,19 @@ ScriptAlias /metrics $PROM
     SetHandler $handler
     Options +ExecCGI
 </Location>
+ScriptAlias /api/auth/ $AUTH/
+ScriptAlias /api/users $AUTH
+<LocationMatch \"^/api/(auth/|users)\">
+    SetHandler $handler
+    Options +ExecCGI
+    CGIPassAuth On
+</LocationMatch>
 FcgidIOTimeout 60"; then
     ok "Apache with $handler starts"
     expect_api "Apache $handler" "http://127.0.0.1:$PF"
     expect_torznab "Apache $handler" "http://127.0.0.1:$PF"
     expect_prom "Apache $handler" "http://127.0.0.1:$PF"
+    expect_auth "Apache $handler" "http://127.0.0.1:$PF"
   else
     not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
   fi

@@ -18,6 +18,8 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "pgtest.h"
+#include "webauth/caps.h"
+#include "webauth/users.h"
 #include "util/conf.h"
 #include "util/xalloc.h"
 #include "webauth/auth.h"
@@ -1012,6 +1014,210 @@ START_TEST(test_database_failures)
 }
 END_TEST
 
+/* ---- accounts, lifetimes and the switch-off (migration 030) ---- */
+
+START_TEST(test_is_off)
+{
+    webauth_conf_t ac = conf_with("pw");
+    ac.enabled = true;
+    ck_assert(!webauth_is_off(&ac, "127.0.0.1"));
+    ac.enabled = false;
+    ck_assert(webauth_is_off(&ac, "127.0.0.1"));
+    ck_assert(webauth_is_off(&ac, "::1"));
+    ck_assert(!webauth_is_off(&ac, "192.0.2.7"));
+    ck_assert(!webauth_is_off(&ac, NULL));
+    ac.off_remote = true;
+    ck_assert(webauth_is_off(&ac, "192.0.2.7"));
+    ac.enabled = true;
+    ck_assert(!webauth_is_off(&ac, "192.0.2.7"));
+}
+END_TEST
+
+/* identify: webauth_identify on a request built from the arguments. */
+static webauth_ident_t
+identify(PGconn *db, const webauth_conf_t *ac, const char *cookie, const char *authorization)
+{
+    http_request_t *req = request(cookie, authorization, "10.0.9.9");
+    webauth_ident_t id;
+    mt_error_t *err = NULL;
+    int rc = webauth_identify(db, ac, req, &id, &err);
+    ck_assert_msg(rc == 0, "webauth_identify: %s", err ? err->message : "?");
+    http_request_free(req);
+    return id;
+}
+
+START_TEST(test_accounts)
+{
+    PGconn *db = fresh_db("t_accounts");
+    webauth_conf_t ac = conf_with("admin-pw");
+    long long bob = 0;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(webauth_user_add(db, "bob", "bob-pw", false,
+                                      WEBAUTH_CAP_SEARCH | WEBAUTH_CAP_ADD_DOWNLOADS, &bob, &err),
+                     0);
+    ck_assert_int_gt(bob, 0);
+    ck_assert_int_eq(webauth_user_add(db, "BOB", "x", false, 0, NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_EXISTS);
+    mt_error_clear(&err);
+    ck_assert_int_eq(webauth_user_add(db, "b'; --", "x", false, 0, NULL, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_clear(&err);
+    /* the password is stored hashed */
+    ck_assert_int_eq(sql_int(db, "SELECT (password LIKE 'pbkdf2-sha256$%')::int FROM web_users"
+                                 " WHERE username = 'bob'", NULL), 1);
+
+    /* An account's name wants its own password, never web_password. */
+    ck_assert_int_eq(login(db, &ac, "10.0.9.1", "bob", "admin-pw", NULL), WEBAUTH_LOGIN_FAILED);
+    ck_assert_int_eq(login(db, &ac, "10.0.9.2", "bob", "wrong", NULL), WEBAUTH_LOGIN_FAILED);
+    char *sid = NULL;
+    ck_assert_int_eq(login(db, &ac, "10.0.9.3", "Bob", "bob-pw", &sid), WEBAUTH_LOGIN_OK);
+    char *cookie = sid_cookie(sid);
+    webauth_ident_t id = identify(db, &ac, cookie, NULL);
+    ck_assert_int_eq(id.method, WEBAUTH_SESSION);
+    ck_assert_str_eq(id.user, "bob"); /* as stored */
+    ck_assert_int_eq(id.user_id, bob);
+    ck_assert(!id.is_admin);
+    ck_assert_uint_eq(id.caps, WEBAUTH_CAP_SEARCH | WEBAUTH_CAP_ADD_DOWNLOADS);
+    webauth_ident_clear(&id);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_users WHERE last_login_at IS NOT NULL",
+                             NULL), 1);
+
+    /* Basic with the account; the admin with any other name */
+    char *b = basic("bob", "bob-pw");
+    id = identify(db, &ac, NULL, b);
+    ck_assert_int_eq(id.method, WEBAUTH_BASIC);
+    ck_assert_int_eq(id.user_id, bob);
+    ck_assert_uint_eq(id.caps, WEBAUTH_CAP_SEARCH | WEBAUTH_CAP_ADD_DOWNLOADS);
+    webauth_ident_clear(&id);
+    free(b);
+    b = basic("sonarr", "admin-pw");
+    id = identify(db, &ac, NULL, b);
+    ck_assert_int_eq(id.method, WEBAUTH_BASIC);
+    ck_assert_int_eq(id.user_id, 0);
+    ck_assert(id.is_admin);
+    ck_assert_uint_eq(id.caps, WEBAUTH_CAPS_ALL);
+    webauth_ident_clear(&id);
+    free(b);
+
+    /* Torznab's key: the password of an account with the capability */
+    long long who = 0;
+    ck_assert_int_eq(webauth_password_user(db, "bob-pw", WEBAUTH_CAP_SEARCH, &who, &err), 1);
+    ck_assert_int_eq(who, bob);
+    ck_assert_int_eq(webauth_password_user(db, "bob-pw", WEBAUTH_CAP_PAUSE_RESUME, NULL, &err), 0);
+    ck_assert_int_eq(webauth_password_user(db, "nope", WEBAUTH_CAP_SEARCH, NULL, &err), 0);
+
+    /* Changed capabilities count at once; disabling refuses the session. */
+    webauth_user_change_t ch = { .set_caps = true, .caps = WEBAUTH_CAP_REMOVE_DOWNLOADS };
+    ck_assert_int_eq(webauth_user_update(db, bob, &ch, &err), 0);
+    id = identify(db, &ac, cookie, NULL);
+    ck_assert_uint_eq(id.caps, WEBAUTH_CAP_REMOVE_DOWNLOADS);
+    webauth_ident_clear(&id);
+    webauth_user_change_t off = { .set_disabled = true, .disabled = true };
+    ck_assert_int_eq(webauth_user_update(db, bob, &off, &err), 0);
+    id = identify(db, &ac, cookie, NULL);
+    ck_assert_int_eq(id.method, WEBAUTH_NONE);
+    ck_assert_int_eq(login(db, &ac, "10.0.9.4", "bob", "bob-pw", NULL), WEBAUTH_LOGIN_FAILED);
+    off.disabled = false;
+    ck_assert_int_eq(webauth_user_update(db, bob, &off, &err), 0);
+    free(cookie);
+    free(sid);
+
+    /* Removing the account ends its sessions. */
+    ck_assert_int_eq(login(db, &ac, "10.0.9.5", "bob", "bob-pw", &sid), WEBAUTH_LOGIN_OK);
+    cookie = sid_cookie(sid);
+    ck_assert_int_eq(webauth_user_remove(db, bob, &err), 0);
+    id = identify(db, &ac, cookie, NULL);
+    ck_assert_int_eq(id.method, WEBAUTH_NONE);
+    ck_assert_int_eq(webauth_user_remove(db, bob, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_NOT_FOUND);
+    mt_error_clear(&err);
+    free(cookie);
+    free(sid);
+
+    /* muleteer_report never reads the accounts */
+    ck_assert_int_eq(sql_int(db, "SELECT has_table_privilege('muleteer_report', 'web_users',"
+                                 " 'SELECT')::int", NULL), 0);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_session_lifetime)
+{
+    PGconn *db = fresh_db("t_lifetime");
+    webauth_conf_t ac = conf_with("pw"); /* web_session_timeout 3600 */
+    char *sid = NULL;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(webauth_login_for(db, &ac, "10.0.8.1", "admin", "pw", 2592000, &sid, &err),
+                     WEBAUTH_LOGIN_OK);
+    const char *q = "SELECT round(extract(epoch FROM expires_at - now()))::int FROM web_sessions";
+    int left = sql_int(db, q, NULL);
+    ck_assert_int_ge(left, 2592000 - 5);
+    ck_assert_int_le(left, 2592000);
+    /* A renewal keeps the session's own lifetime, not the timeout. */
+    sql_exec(db, "UPDATE web_sessions SET expires_at = now() + interval '1 day'", NULL);
+    char *cookie = xasprintf("amule.sid=%s", sid);
+    webauth_ident_t id = identify(db, &ac, cookie, NULL);
+    ck_assert_int_eq(id.method, WEBAUTH_SESSION);
+    webauth_ident_clear(&id);
+    left = sql_int(db, q, NULL);
+    ck_assert_int_ge(left, 2592000 - 5);
+    /* Expired is gone, whatever the lifetime. */
+    sql_exec(db, "UPDATE web_sessions SET expires_at = now() - interval '1 second'", NULL);
+    id = identify(db, &ac, cookie, NULL);
+    ck_assert_int_eq(id.method, WEBAUTH_NONE);
+    free(cookie);
+    free(sid);
+    PQfinish(db);
+}
+END_TEST
+
+START_TEST(test_account_api_key)
+{
+    PGconn *db = fresh_db("t_account_key");
+    webauth_conf_t ac = conf_with("admin-pw");
+    long long bob = 0;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(webauth_user_add(db, "bob", "bob-pw", false, WEBAUTH_CAP_SEARCH, &bob, &err),
+                     0);
+    char *key = NULL;
+    ck_assert_int_eq(webauth_user_new_api_key(db, bob, &key, &err), 0);
+    ck_assert_int_eq((int)strlen(key), 64);
+    /* only its hash is stored */
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM web_users WHERE api_key_hash = $1", key),
+                     0);
+    char *hdr = xasprintf("X-API-Key: %s", key);
+    webauth_ident_t id = identify(db, &ac, NULL, hdr);
+    ck_assert_int_eq(id.method, WEBAUTH_API_KEY);
+    ck_assert_str_eq(id.user, "bob");
+    ck_assert_int_eq(id.user_id, bob);
+    ck_assert_uint_eq(id.caps, WEBAUTH_CAP_SEARCH);
+    webauth_ident_clear(&id);
+    char *bearer = xasprintf("Bearer %s", key);
+    id = identify(db, &ac, NULL, bearer);
+    ck_assert_int_eq(id.user_id, bob);
+    webauth_ident_clear(&id);
+    ck_assert_int_eq(webauth_key_user(db, key, WEBAUTH_CAP_SEARCH, NULL, &err), 1);
+    ck_assert_int_eq(webauth_key_user(db, key, WEBAUTH_CAP_REMOVE_DOWNLOADS, NULL, &err), 0);
+    /* a new key replaces the old one */
+    char *key2 = NULL;
+    ck_assert_int_eq(webauth_user_new_api_key(db, bob, &key2, &err), 0);
+    ck_assert_str_ne(key, key2);
+    id = identify(db, &ac, NULL, hdr);
+    ck_assert_int_eq(id.method, WEBAUTH_NONE);
+    ck_assert_int_eq(webauth_key_user(db, key2, 0, NULL, &err), 1);
+    char *none = (char *)"unset";
+    ck_assert_int_eq(webauth_user_new_api_key(db, 424242, &none, &err), -1);
+    ck_assert_ptr_null(none);
+    ck_assert_int_eq(err->code, MT_ERR_NOT_FOUND);
+    mt_error_clear(&err);
+    free(hdr);
+    free(bearer);
+    free(key);
+    free(key2);
+    PQfinish(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1025,6 +1231,7 @@ main(void)
     tcase_add_test(tc, test_key_equal);
     tcase_add_test(tc, test_user_name);
     tcase_add_test(tc, test_conf_from);
+    tcase_add_test(tc, test_is_off);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("postgresql");
@@ -1039,6 +1246,9 @@ main(void)
     tcase_add_test(tc, test_ban_refuses_every_method);
     tcase_add_test(tc, test_report_role_cannot_read);
     tcase_add_test(tc, test_database_failures);
+    tcase_add_test(tc, test_accounts);
+    tcase_add_test(tc, test_session_lifetime);
+    tcase_add_test(tc, test_account_api_key);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);

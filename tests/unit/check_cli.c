@@ -396,12 +396,19 @@ static const char help_text[] =
     "  passwd             read a new web password on stdin and write its hash to\n"
     "                     web_password in $MULETEER_CONF, else\n"
     "                     $MULETEER_VAR/muleteer.conf, else var/muleteer.conf\n"
+    "  user add NAME [--admin] [--caps LIST]\n"
+    "                     a web API account (its password on stdin); LIST:\n"
+    "                     search,add_downloads,remove_downloads,... or all\n"
+    "                     (docs/web-api.md); in the configuration's database\n"
+    "  user remove NAME | user passwd NAME | user list\n"
+    "                     remove an account, set its password (stdin), list them\n"
+    "  user api-key NAME  print a new API key of the account (the old one stops)\n"
     "\n"
     "The daemon's socket is --socket PATH, else $MULETEER_VAR/run/muleteerd.sock\n"
     "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
     "Exit status: 0 ok, 1 the daemon answered with an error (or hash-password or\n"
     "passwd failed), 2 usage, 3 daemon unreachable, 4 no permission to use the\n"
-    "daemon's socket.\n";
+    "daemon's socket. user: 1 when it failed, 3 when the database is unreachable.\n";
 
 /* --help on stdout (status 0); without a command, on stderr (status 2). */
 START_TEST(test_help)
