@@ -6,7 +6,9 @@
  * named like qBittorrent's keys); for torrents/info only the columns that
  * move with the time or the other rows are asked for each time, the rest
  * of a row's JSON is kept by the process per row version (rowcache.h).
- * Rendered torrents/info answers are kept for up to a second while
+ * The whole list is rendered at most once a second while no row changes,
+ * and the answers in its order are cut from it (infolist.h). Other
+ * rendered torrents/info answers are kept for up to a second while
  * download_changes says no row changed (the cache below), large ones as
  * files the web server sends itself (cgifile.h): Arr clients and web
  * pages poll the same list over and over. */
