@@ -25,7 +25,8 @@ CGI_LIBS = cgi-bin/libcgicommon.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtct
 noinst_LIBRARIES += cgi-bin/libqbitlogic.a
 cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h \
 	cgi-bin/qbit/prefs.c cgi-bin/qbit/prefs.h \
-	cgi-bin/qbit/rowcache.c cgi-bin/qbit/rowcache.h
+	cgi-bin/qbit/rowcache.c cgi-bin/qbit/rowcache.h \
+	cgi-bin/qbit/infolist.c cgi-bin/qbit/infolist.h
 cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libqbitlogic_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 
@@ -51,6 +52,14 @@ tests_unit_check_qbit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_qbit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_check_qbit_LDADD = cgi-bin/libqbitlogic.a $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS) \
 	$(JSONC_LIBS) -lm
+
+check_PROGRAMS += tests/unit/check_qbit_infolist
+TESTS += tests/unit/check_qbit_infolist
+tests_unit_check_qbit_infolist_SOURCES = tests/unit/check_qbit_infolist.c
+tests_unit_check_qbit_infolist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_qbit_infolist_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_qbit_infolist_LDADD = cgi-bin/libqbitlogic.a lib/libmtutil.a $(CHECK_LIBS) \
+	$(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/check_qbit_sync
 TESTS += tests/unit/check_qbit_sync

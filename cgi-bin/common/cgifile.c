@@ -124,6 +124,33 @@ cgifile_answer(http_response_t *resp, const char *path)
 }
 
 void
+cgifile_answer_ranges(http_response_t *resp, const char *path, const cgifile_range_t *r,
+                      size_t n)
+{
+    struct evbuffer *b = http_response_body(resp);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    /* lighttpd's X-Sendfile2: "<url-encoded path> <first>-<last>", comma
+     * separated */
+    struct evbuffer *h = evbuffer_new();
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            evbuffer_add(h, ", ", 2);
+        for (const char *p = path; *p != '\0'; p++) {
+            unsigned char c = (unsigned char)*p;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                strchr("/._-", c) != NULL)
+                evbuffer_add(h, p, 1);
+            else
+                evbuffer_add_printf(h, "%%%02X", c);
+        }
+        evbuffer_add_printf(h, " %zu-%zu", r[i].off, r[i].off + r[i].len - 1);
+    }
+    evbuffer_add(h, "", 1);
+    http_response_set_header(resp, "X-Sendfile2", (const char *)evbuffer_pullup(h, -1));
+    evbuffer_free(h);
+}
+
+void
 cgifile_sweep(int64_t now_ms)
 {
     size_t keep = 0;

@@ -5,6 +5,7 @@
 #define MULETEER_CGIFILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "http/response.h"
@@ -22,6 +23,16 @@ char *cgifile_write(struct evbuffer *body);
 /* cgifile_answer: resp's body becomes the file at path (X-Sendfile); the
  * other headers and the status stay. */
 void cgifile_answer(http_response_t *resp, const char *path);
+
+/* A byte range of a file. */
+typedef struct {
+    size_t off, len;
+} cgifile_range_t;
+
+/* cgifile_answer_ranges: resp's body becomes the ranges r[0..n) of the
+ * file at path, one after the other (X-Sendfile2; each len > 0). */
+void cgifile_answer_ranges(http_response_t *resp, const char *path, const cgifile_range_t *r,
+                           size_t n);
 
 /* cgifile_release: path (a cgifile_write file) is no longer answered
  * with; it is removed once the web server has surely opened it for the

@@ -6,7 +6,9 @@
  * named like qBittorrent's keys); for torrents/info only the columns that
  * move with the time or the other rows are asked for each time, the rest
  * of a row's JSON is kept by the process per row version (rowcache.h).
- * Rendered torrents/info answers are kept for up to a second while
+ * The whole list is rendered at most once a second while no row changes,
+ * and the answers in its order are cut from it (infolist.h). Other
+ * rendered torrents/info answers are kept for up to a second while
  * download_changes says no row changed (the cache below), large ones as
  * files the web server sends itself (cgifile.h): Arr clients and web
  * pages poll the same list over and over. */
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "common/cgifile.h"
+#include "qbit/infolist.h"
 #include "qbit/qbit.h"
 #include "qbit/rowcache.h"
 #include "util/clock.h"
@@ -641,6 +644,155 @@ add_row(struct evbuffer *b, PGresult *r, int i, bool *first)
     evbuffer_add(b, "}", 1);
 }
 
+static void json_headers(http_response_t *resp);
+
+/* ------------------------------------------ the whole list, once a second */
+
+/* The node's whole list in the default order, rendered at most once per
+ * (generation, CACHE_MS) by each process (infolist.h): the variants of
+ * torrents/info that keep that order (filter, category, hashes, limit,
+ * offset) are cut from it in C. Its body is kept as a file too: the whole
+ * list, or a few runs of it, are then sent by the web server from there
+ * (X-Sendfile, X-Sendfile2). */
+#define SNAP_MAX_RANGES 8
+
+static qbit_infolist_t *snap;
+static long long snap_gen = -1;
+static int64_t snap_at;
+static char *snap_path;  /* the body's file, or NULL */
+static char *snap_select; /* list_select, then the filters' inputs */
+
+/* snapshot: the list for gen, rendered when the kept one is not valid;
+ * NULL after answering 503. */
+static const qbit_infolist_t *
+snapshot(qbit_t *q, http_response_t *resp, long long gen, int64_t now)
+{
+    if (snap != NULL && snap_gen == gen && now - snap_at < CACHE_MS)
+        return snap;
+    if (snap_select == NULL)
+        snap_select = xasprintf("%s, d.qstate, (d.dl_speed > 0 OR d.ul_speed > 0),"
+                                " coalesce(d.category, '')",
+                                list_select);
+    filter_t all = { 0 };
+    PGresult *r = run_select(q, resp, snap_select, &all, NULL, false);
+    if (r == NULL)
+        return NULL;
+    int n = PQntuples(r);
+    if (fetch_missing(q, resp, r, 0, n) != 0) {
+        PQclear(r);
+        return NULL;
+    }
+    int extra = 2 + (int)(n_parts - n_static); /* after the dynamic columns */
+    qbit_infolist_t *l = qbit_infolist_new();
+    struct evbuffer *row = evbuffer_new();
+    for (int i = 0; i < n; i++) {
+        bool first = true;
+        add_row(row, r, i, &first);
+        size_t len = evbuffer_get_length(row);
+        if (len == 0)
+            continue; /* deleted meanwhile */
+        qbit_infolist_add(l, (const char *)evbuffer_pullup(row, -1), len, PQgetvalue(r, i, 0),
+                          PQgetvalue(r, i, extra), *PQgetvalue(r, i, extra + 1) == 't',
+                          PQgetvalue(r, i, extra + 2));
+        evbuffer_drain(row, len);
+    }
+    PQclear(r);
+    size_t blen;
+    const char *body = qbit_infolist_body(l, &blen);
+    char *path = NULL;
+    if (blen >= CACHE_FILE_MIN) {
+        evbuffer_add_reference(row, body, blen, NULL, NULL);
+        path = cgifile_write(row);
+    }
+    evbuffer_free(row);
+    qbit_infolist_free(snap);
+    cgifile_release(snap_path, now);
+    snap = l;
+    snap_path = path;
+    snap_gen = gen;
+    snap_at = now;
+    return snap;
+}
+
+/* states_split: the states of a filter_states literal ("{a,b}") into
+ * v (a copy in buf); their count. */
+static size_t
+states_split(const char *lit, char *buf, size_t size, const char **v, size_t max)
+{
+    snprintf(buf, size, "%s", lit + 1);
+    buf[strcspn(buf, "}")] = '\0';
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t != NULL && n < max;
+         t = strtok_r(NULL, ",", &save))
+        v[n++] = t;
+    return n;
+}
+
+/* answer_ranges: resp's body made of the ranges rs[0..n) of the list's
+ * body: sent from its file when there is one and they are few, else
+ * copied. Whether the body was copied (it may then be kept). */
+static bool
+answer_ranges(http_response_t *resp, const qbit_range_t *rs, size_t n)
+{
+    size_t blen, total = 0;
+    const char *body = qbit_infolist_body(snap, &blen);
+    for (size_t i = 0; i < n; i++)
+        total += rs[i].len;
+    if (snap_path != NULL && total >= CACHE_FILE_MIN && n <= SNAP_MAX_RANGES) {
+        if (n == 1 && rs[0].len == blen) {
+            cgifile_answer(resp, snap_path);
+        } else {
+            cgifile_range_t cr[SNAP_MAX_RANGES];
+            for (size_t i = 0; i < n; i++)
+                cr[i] = (cgifile_range_t){ rs[i].off, rs[i].len };
+            cgifile_answer_ranges(resp, snap_path, cr, n);
+        }
+        return false;
+    }
+    struct evbuffer *b = http_response_body(resp);
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add(b, body + rs[i].off, rs[i].len);
+    return true;
+}
+
+/* info_from_snapshot: answers torrents/info from the whole list; -1 when
+ * that is not possible (a 503 is then answered). */
+static int
+info_from_snapshot(qbit_t *q, http_response_t *resp, const filter_t *f, const qbit_hashes_t *h,
+                   long long limit, long long offset, long long gen, int64_t now,
+                   const char *key)
+{
+    if (snapshot(q, resp, gen, now) == NULL)
+        return -1;
+    char buf[512];
+    const char *states[32];
+    qbit_infosel_t sel = { .activity = f->activity, .category = f->category,
+                           .limit = limit, .offset = offset };
+    if (f->states != NULL) {
+        sel.n_states = states_split(f->states, buf, sizeof buf, states, 32);
+        sel.states = states;
+    }
+    const char *md4[QBIT_MAX_HASHES];
+    if (f->hashes != NULL) {
+        for (size_t i = 0; i < h->n; i++)
+            md4[i] = h->md4[i];
+        sel.md4 = md4;
+        sel.n_md4 = h->n;
+    }
+    size_t n;
+    qbit_range_t *rs = qbit_infolist_select(snap, &sel, &n);
+    json_headers(resp);
+    if (answer_ranges(resp, rs, n)) {
+        struct evbuffer *b = http_response_body(resp);
+        char *path = evbuffer_get_length(b) >= CACHE_FILE_MIN ? cgifile_write(b) : NULL;
+        cache_store(key, gen, now, b, path);
+        if (path != NULL)
+            cgifile_answer(resp, path);
+    }
+    free(rs);
+    return 0;
+}
+
 /* info_key: the parameters that shape a torrents/info answer, each marked
  * present or absent (a new string). */
 static char *
@@ -678,8 +830,8 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     f.tag = http_request_param(req, "tag");
     const char *hv = http_request_param(req, "hashes");
     bool none = false;
+    qbit_hashes_t h = { 0 };
     if (hv != NULL) {
-        qbit_hashes_t h;
         if (qbit_hashes_parse(hv, &h) != 0 && *hv != '\0')
             return qbit_text(resp, 400, "Bad Request");
         if (*hv != '\0' && qbit_hashes_resolve(q, resp, &h) != 0)
@@ -727,6 +879,13 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     parse_ll(http_request_param(req, "offset"), &offset);
 
     parts_init();
+    /* the default order, no tag: cut from the whole list */
+    if (sort == NULL && !reverse && f.tag == NULL) {
+        info_from_snapshot(q, resp, &f, &h, limit, offset, gen, now, key);
+        free(f.hashes);
+        free(key);
+        return 0;
+    }
     PGresult *r = run_select(q, resp, list_select, &f, sort, reverse);
     free(f.hashes);
     if (r == NULL) {
