@@ -111,6 +111,7 @@ CLEANUP_PIDS+=("$(cat "$S/spawn-tz.pid")")
 MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/prom.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-prom.pid" -- "$PROM" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-prom.pid")")
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/auth.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-auth.pid" -- "$AUTH" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-auth.pid")")
 
