@@ -83,27 +83,71 @@ mx_stats_of(const mx_series_t *s, mx_stats_t *st)
     }
 }
 
+/* A bucket's text before it goes into the evbuffer in one piece: a
+ * 24-hour dashboard writes 5,761 buckets of 11 numbers, where printf
+ * would cost more than the query. */
+typedef struct {
+    char s[1024]; /* 13 names (222 bytes), 13 numbers of at most 20 digits, punctuation */
+    size_t n;
+} line_t;
+
+static void
+put(line_t *l, const char *s)
+{
+    size_t k = strlen(s);
+    memcpy(l->s + l->n, s, k);
+    l->n += k;
+}
+
+/* put_num: name and v as ,"name":v (the comma when not first). */
+static void
+put_num(line_t *l, const char *name, uint64_t v)
+{
+    char d[20];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    if (l->n > 1)
+        l->s[l->n++] = ',';
+    l->s[l->n++] = '"';
+    put(l, name);
+    l->s[l->n++] = '"';
+    l->s[l->n++] = ':';
+    while (k > 0)
+        l->s[l->n++] = d[--k];
+}
+
 /* write_bucket: one bucket's object. */
 static void
 write_bucket(struct evbuffer *out, const mx_bucket_t *b, int res, mx_kind_t kind, bool breakdown)
 {
     uint64_t us = b->ul_bytes / (uint64_t)res, ds = b->dl_bytes / (uint64_t)res;
-    evbuffer_add_printf(out, "{\"timestamp\":%" PRId64 "000,\"uploadSpeed\":%" PRIu64
-                        ",\"downloadSpeed\":%" PRIu64, b->start_s, us, ds);
-    if (kind == MX_HISTORY)
-        evbuffer_add_printf(out, ",\"uploadedDelta\":%" PRIu64 ",\"downloadedDelta\":%" PRIu64,
-                            b->ul_bytes, b->dl_bytes);
-    if (breakdown) {
-        evbuffer_add_printf(out, ",\"ed2kUploadSpeed\":%" PRIu64 ",\"ed2kDownloadSpeed\":%" PRIu64,
-                            us, ds);
-        if (kind == MX_HISTORY)
-            evbuffer_add_printf(out, ",\"ed2kUploadedDelta\":%" PRIu64
-                                ",\"ed2kDownloadedDelta\":%" PRIu64, b->ul_bytes, b->dl_bytes);
-        evbuffer_add_printf(out, ",\"bittorrentUploadSpeed\":0,\"bittorrentDownloadSpeed\":0");
-        if (kind == MX_HISTORY)
-            evbuffer_add_printf(out, ",\"bittorrentUploadedDelta\":0,\"bittorrentDownloadedDelta\":0");
+    line_t l = { .s = "{", .n = 1 };
+    put_num(&l, "timestamp", (uint64_t)b->start_s * 1000);
+    put_num(&l, "uploadSpeed", us);
+    put_num(&l, "downloadSpeed", ds);
+    if (kind == MX_HISTORY) {
+        put_num(&l, "uploadedDelta", b->ul_bytes);
+        put_num(&l, "downloadedDelta", b->dl_bytes);
     }
-    evbuffer_add(out, "}", 1);
+    if (breakdown) {
+        put_num(&l, "ed2kUploadSpeed", us);
+        put_num(&l, "ed2kDownloadSpeed", ds);
+        if (kind == MX_HISTORY) {
+            put_num(&l, "ed2kUploadedDelta", b->ul_bytes);
+            put_num(&l, "ed2kDownloadedDelta", b->dl_bytes);
+        }
+        put_num(&l, "bittorrentUploadSpeed", 0);
+        put_num(&l, "bittorrentDownloadSpeed", 0);
+        if (kind == MX_HISTORY) {
+            put_num(&l, "bittorrentUploadedDelta", 0);
+            put_num(&l, "bittorrentDownloadedDelta", 0);
+        }
+    }
+    l.s[l.n++] = '}';
+    evbuffer_add(out, l.s, l.n);
 }
 
 void
