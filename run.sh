@@ -305,6 +305,7 @@ run_foreground() {
 Muleteer is running.
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
   Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(get_key torznab_name)/   (Sonarr/Radarr/Prowlarr, the API key)
+  Charts:           http://$HTTP_BIND:$HTTP_PORT/api/metrics/dashboard?range=24h   (aMuTorrent's web API, the API key)
   Username:         any (sonarr, radarr...: downloads are attributed to it)
   Password:         $(banner_password)
   API key:          $(get_key api_key)
