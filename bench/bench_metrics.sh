@@ -32,6 +32,9 @@ VAR=$(mktemp -d /tmp/mt-bench.XXXXXX); chmod 0755 "$VAR"
 PORT=$(free_port)
 RUNSH=
 cleanup() {
+  if [ "${fail:-0}" != 0 ] && [ -f "$VAR.log" ]; then
+    echo "# the stack's last words:"; tail -n 15 "$VAR.log" "$VAR"/log/*.log 2>/dev/null | sed 's/^/#   /'
+  fi
   if [ -n "$RUNSH" ]; then kill -TERM "$RUNSH" 2>/dev/null || true; wait "$RUNSH" 2>/dev/null || true; fi
   "$ROOT/tools/pgcluster.sh" stop "$VAR" immediate >/dev/null 2>&1 || true
   rm -rf "$VAR" "$VAR.log"
@@ -85,7 +88,9 @@ plan() { # NAME SQL
   local p; p=$(sql -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) $2")
   local scan; scan=$(grep -oE '(Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan)( using [a-z_]+)? on [a-z_]+' <<<"$p" | sort -u | paste -sd ';')
   printf '# plan %-30s %s; %s\n' "$1" "$scan" "$(grep -o 'Execution Time: .*' <<<"$p")"
+  if grep -q 'Seq Scan' <<<"$scan"; then echo "# ... MISSED: no index"; fail=1; fi
 }
+fail=0
 FROM30=$(( ($(date +%s) - 30 * 86400 - 1) / 3600 * 3600 ))
 FROM30H=$(( ($(date +%s) - 30 * 86400 - 1) / 21600 * 21600 ))
 FROM24=$(( ($(date +%s) - 86400 - 1) / 15 * 15 ))
@@ -137,7 +142,6 @@ done
 echo
 echo "wrk -t1 -c1, ${SECS} s x $ROUNDS rounds interleaved, medians; static = the same lighttpd sending the same bytes from a file"
 printf '%-32s %9s %9s %9s %9s | %9s %9s %9s  %s\n' route bytes req/s p50_ms p99_ms st_req/s st_p50 st_p99 target
-fail=0
 for c in $CASES; do
   p99=$(median <<<"${P99[metrics $c]}")
   verdict=ok

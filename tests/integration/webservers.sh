@@ -8,6 +8,7 @@ trap cleanup EXIT
 
 QBIT="$MT_BUILDDIR/cgi-bin/qbit.fcgi"
 TORZNAB="$MT_BUILDDIR/cgi-bin/torznab.fcgi"
+METRICS="$MT_BUILDDIR/cgi-bin/metrics.fcgi"
 mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -60,6 +61,25 @@ expect_torznab() {
   check "$name: Torznab, another indexer name: 404" [ "${out##* }" = 404 ]
 }
 
+# expect_metrics NAME BASE [db]: the charts answer 401 without the key,
+# and a bad range is a 400 naming it; with the key, the chart when the
+# program can reach PostgreSQL ("db"), else 503 as JSON.
+expect_metrics() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" "$base/api/metrics/stats?range=7d")
+  if [ "${3:-}" = db ]; then
+    check "$name: metrics stats with the key" eval 'grep -q "^{\"range\":\"7d\"" <<<"$out" && [ "${out##* }" = 200 ]'
+  else
+    check "$name: metrics with the key, no PostgreSQL for this user: 503 JSON" \
+      eval 'grep -q "\"code\":\"unavailable\"" <<<"$out" && [ "${out##* }" = 503 ]'
+  fi
+  out=$(curl -s -w ' %{http_code}' "$base/api/metrics/dashboard")
+  check "$name: metrics without a key: 401" [ "${out##* }" = 401 ]
+  out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $KEY" "$base/api/metrics/history?range=1h")
+  check "$name: metrics, a bad range: 400 naming it" \
+    eval 'grep -q "\"parameter\":\"range\"" <<<"$out" && [ "${out##* }" = 400 ]'
+}
+
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
 mk_tmpdir S
 install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
@@ -71,6 +91,9 @@ check "spawn-fcgi starts qbit.fcgi as $MULETEER_USER" \
 MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/torznab.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-tz.pid" -- "$TORZNAB" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-tz.pid")")
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/metrics.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-mx.pid" -- "$METRICS" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-mx.pid")")
 
 # ---- nginx ----
 mk_tmpdir N
@@ -99,6 +122,10 @@ http {
       fastcgi_pass unix:$S/run/torznab.sock;
       fastcgi_read_timeout 60s;
     }
+    location /api/metrics/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/metrics.sock;
+    }
   }
 }
 EOF
@@ -108,6 +135,7 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   ok "nginx starts"
   expect_api "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
   expect_torznab "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
+  expect_metrics "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -146,10 +174,15 @@ ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
 <Location /api/v2/>
     CGIPassAuth On
 </Location>
-ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60"; then
+ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60
+ProxyPass /api/metrics/ unix:$S/run/metrics.sock|fcgi://localhost/api/metrics/
+<Location /api/metrics/>
+    CGIPassAuth On
+</Location>"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_metrics "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi
@@ -183,10 +216,17 @@ ScriptAlias /indexer/ $TORZNAB/
     SetHandler $handler
     Options +ExecCGI
 </Location>
+ScriptAlias /api/metrics/ $METRICS/
+<Location /api/metrics/>
+    SetHandler $handler
+    Options +ExecCGI
+    CGIPassAuth On
+</Location>
 FcgidIOTimeout 60"; then
     ok "Apache with $handler starts"
     expect_api "Apache $handler" "http://127.0.0.1:$PF"
     expect_torznab "Apache $handler" "http://127.0.0.1:$PF"
+    expect_metrics "Apache $handler" "http://127.0.0.1:$PF"
   else
     not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
   fi
