@@ -10,6 +10,7 @@
 #   bench/bench_metrics.sh [SECONDS [ROUNDS]]
 #       SECONDS a measurement (default 5), ROUNDS of interleaved
 #       measurements (default 3; medians are printed).
+#   BENCH_CASES="route?query ..." measures those instead of the default set.
 # Starts its own instance with run.sh (existing build: set MULETEER_BUILD
 # to one configured without sanitizers) in a temporary directory. Needs wrk
 # and jq.
@@ -32,7 +33,7 @@ VAR=$(mktemp -d /tmp/mt-bench.XXXXXX); chmod 0755 "$VAR"
 PORT=$(free_port)
 RUNSH=
 cleanup() {
-  if [ "${fail:-0}" != 0 ] && [ -f "$VAR.log" ]; then
+  if [ "${broke:-0}" != 0 ] && [ -f "$VAR.log" ]; then
     echo "# the stack's last words:"; tail -n 15 "$VAR.log" "$VAR"/log/*.log 2>/dev/null | sed 's/^/#   /'
   fi
   if [ -n "$RUNSH" ]; then kill -TERM "$RUNSH" 2>/dev/null || true; wait "$RUNSH" 2>/dev/null || true; fi
@@ -115,8 +116,8 @@ wrk_run() { # URL
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-CASES="dashboard?range=24h dashboard?range=7d dashboard?range=30d speed-history?range=24h
-       history?range=30d stats?range=30d dashboard?range=30d&node=bench-b"
+CASES=${BENCH_CASES:-"dashboard?range=24h dashboard?range=7d dashboard?range=30d speed-history?range=24h
+       history?range=30d stats?range=30d dashboard?range=30d&node=bench-b"}
 declare -A RPS P50 P99 ERR SIZE
 i=0
 for c in $CASES; do
@@ -146,9 +147,10 @@ for c in $CASES; do
   p99=$(median <<<"${P99[metrics $c]}")
   verdict=ok
   awk -v p="$p99" -v t="$TARGET_MS" 'BEGIN { exit !(p < t) }' || { verdict="MISSED (p99 >= $TARGET_MS ms)"; fail=1; }
-  [ "${ERR[metrics $c]}" = 0 ] || { verdict="ERRORS (${ERR[metrics $c]})"; fail=1; }
+  [ "${ERR[metrics $c]}" = 0 ] || { verdict="ERRORS (${ERR[metrics $c]})"; fail=1; broke=1; }
   printf '%-32s %9s %9s %9s %9s | %9s %9s %9s  %s\n' "$c" "${SIZE[$c]}" \
     "$(median <<<"${RPS[metrics $c]}")" "$(median <<<"${P50[metrics $c]}")" "$p99" \
     "$(median <<<"${RPS[static $c]}")" "$(median <<<"${P50[static $c]}")" "$(median <<<"${P99[static $c]}")" "$verdict"
 done
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $fail
