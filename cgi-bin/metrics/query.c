@@ -1,5 +1,6 @@
 /* query.c: the SQL of /api/metrics (metrics.h). A chart is one statement
- * returning its buckets in order, only those holding samples. All nodes
+ * (the rollups' buckets in order, or the raw samples of the window), and
+ * only buckets holding samples become the chart's. All nodes
  * and one node are two statements, so that each is planned for its own
  * index: the primary keys (node, ...) for one node, transfer_samples_time_idx
  * (sampled_at, sql/030) and transfer_rollups_time_idx (resolution_s,
