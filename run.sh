@@ -309,6 +309,7 @@ Muleteer is running.
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
   Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(indexer_name)/   (Sonarr/Radarr/Prowlarr, the API key)
   Prometheus:       http://$HTTP_BIND:$HTTP_PORT/metrics   (loopback, or the API key: metrics_allow)
+  Charts:           http://$HTTP_BIND:$HTTP_PORT/api/metrics/dashboard?range=24h   (aMuTorrent's web API, the API key)
   Username:         any (sonarr, radarr...: downloads are attributed to it)
   Password:         $(banner_password)
   API key:          $(get_key api_key)

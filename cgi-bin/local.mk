@@ -179,3 +179,27 @@ tests_unit_check_webauth_cookie_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bi
 tests_unit_check_webauth_cookie_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PQ_CFLAGS)
 tests_unit_check_webauth_cookie_LDADD = cgi-bin/libauthcookie.a lib/libmtutil.a $(CHECK_LIBS) \
 	$(PTHREAD_LIBS)
+
+# /api/metrics/...: aMuTorrent's speed and transfer charts, built as
+# cgi-bin/metrics.fcgi. Its ranges, buckets, statistics and JSON
+# (series.c) are a library of their own for tests/unit/check_metrics.
+noinst_LIBRARIES += cgi-bin/libmetricslogic.a
+cgi_bin_libmetricslogic_a_SOURCES = cgi-bin/metrics/series.c cgi-bin/metrics/series.h
+cgi_bin_libmetricslogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libmetricslogic_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS)
+
+pkglibexec_PROGRAMS += cgi-bin/metrics.fcgi
+cgi_bin_metrics_fcgi_SOURCES = cgi-bin/metrics/main.c cgi-bin/metrics/query.c \
+	cgi-bin/metrics/metrics.h
+cgi_bin_metrics_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_metrics_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) \
+	$(PQ_CFLAGS)
+cgi_bin_metrics_fcgi_LDADD = cgi-bin/libmetricslogic.a $(CGI_LIBS)
+
+check_PROGRAMS += tests/unit/check_metrics
+TESTS += tests/unit/check_metrics
+tests_unit_check_metrics_SOURCES = tests/unit/check_metrics.c
+tests_unit_check_metrics_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
+tests_unit_check_metrics_LDADD = cgi-bin/libmetricslogic.a lib/libmtutil.a $(EVENT_LIBS) \
+	$(CHECK_LIBS) $(PTHREAD_LIBS)

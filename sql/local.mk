@@ -20,6 +20,7 @@ MIGRATIONS = \
 	sql/018_rollups_by_time.sql \
 	sql/019_sync_maindata.sql \
 	sql/020_web_state.sql \
-	sql/021_web_users.sql
+	sql/021_web_users.sql \
+	sql/022_samples_by_time.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -63,6 +63,7 @@ INTEGRATION_TESTS = \
 	tests/integration/qbit_sync.sh \
 	tests/integration/web_config.sh \
 	tests/integration/prometheus.sh \
-	tests/integration/web_auth.sh
+	tests/integration/web_auth.sh \
+	tests/integration/metrics.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

@@ -10,6 +10,7 @@ QBIT="$MT_BUILDDIR/cgi-bin/qbit.fcgi"
 TORZNAB="$MT_BUILDDIR/cgi-bin/torznab.fcgi"
 PROM="$MT_BUILDDIR/cgi-bin/prom.fcgi"
 AUTH="$MT_BUILDDIR/cgi-bin/auth.fcgi"
+METRICS="$MT_BUILDDIR/cgi-bin/metrics.fcgi"
 mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -97,6 +98,25 @@ expect_auth() {
   check "$name: /api/users with the API key" [ "$out" = '{"users":[]} 200' ]
 }
 
+# expect_metrics NAME BASE [db]: the charts answer 401 without the key,
+# and a bad range is a 400 naming it; with the key, the chart when the
+# program can reach PostgreSQL ("db"), else 503 as JSON.
+expect_metrics() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" "$base/api/metrics/stats?range=7d")
+  if [ "${3:-}" = db ]; then
+    check "$name: metrics stats with the key" eval 'grep -q "^{\"range\":\"7d\"" <<<"$out" && [ "${out##* }" = 200 ]'
+  else
+    check "$name: metrics with the key, no PostgreSQL for this user: 503 JSON" \
+      eval 'grep -q "\"code\":\"unavailable\"" <<<"$out" && [ "${out##* }" = 503 ]'
+  fi
+  out=$(curl -s -w ' %{http_code}' "$base/api/metrics/dashboard")
+  check "$name: metrics without a key: 401" [ "${out##* }" = 401 ]
+  out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $KEY" "$base/api/metrics/history?range=1h")
+  check "$name: metrics, a bad range: 400 naming it" \
+    eval 'grep -q "\"parameter\":\"range\"" <<<"$out" && [ "${out##* }" = 400 ]'
+}
+
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
 mk_tmpdir S
 install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
@@ -114,6 +134,9 @@ CLEANUP_PIDS+=("$(cat "$S/spawn-prom.pid")")
 MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/auth.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-auth.pid" -- "$AUTH" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-auth.pid")")
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/metrics.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-mx.pid" -- "$METRICS" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-mx.pid")")
 
 # ---- nginx ----
 mk_tmpdir N
@@ -154,6 +177,10 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_pass unix:$S/run/auth.sock;
     }
+    location /api/metrics/ {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/metrics.sock;
+    }
   }
 }
 EOF
@@ -165,6 +192,7 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   expect_torznab "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
   expect_prom "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
   expect_auth "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
+  expect_metrics "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -206,10 +234,15 @@ ProxyPass /api/v2/ unix:$S/run/qbit.sock|fcgi://localhost/api/v2/
 ProxyPass /indexer/ unix:$S/run/torznab.sock|fcgi://localhost/indexer/ timeout=60
 ProxyPass /metrics unix:$S/run/prom.sock|fcgi://localhost/metrics
 ProxyPass /api/auth/ unix:$S/run/auth.sock|fcgi://localhost/api/auth/
-ProxyPass /api/users unix:$S/run/auth.sock|fcgi://localhost/api/users"; then
+ProxyPass /api/users unix:$S/run/auth.sock|fcgi://localhost/api/users
+ProxyPass /api/metrics/ unix:$S/run/metrics.sock|fcgi://localhost/api/metrics/
+<Location /api/metrics/>
+    CGIPassAuth On
+</Location>"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_metrics "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
   expect_auth "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_prom "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
 else
@@ -257,12 +290,19 @@ ScriptAlias /api/users $AUTH
     Options +ExecCGI
     CGIPassAuth On
 </LocationMatch>
+ScriptAlias /api/metrics/ $METRICS/
+<Location /api/metrics/>
+    SetHandler $handler
+    Options +ExecCGI
+    CGIPassAuth On
+</Location>
 FcgidIOTimeout 60"; then
     ok "Apache with $handler starts"
     expect_api "Apache $handler" "http://127.0.0.1:$PF"
     expect_torznab "Apache $handler" "http://127.0.0.1:$PF"
     expect_prom "Apache $handler" "http://127.0.0.1:$PF"
     expect_auth "Apache $handler" "http://127.0.0.1:$PF"
+    expect_metrics "Apache $handler" "http://127.0.0.1:$PF"
   else
     not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
   fi

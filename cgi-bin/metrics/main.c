@@ -1,0 +1,255 @@
+/* main.c: cgi-bin/metrics, the /api/metrics FastCGI program: its route
+ * table (speed-history, history, stats, dashboard), the authentication
+ * every route needs, the strict reading of range= and node=, and JSON
+ * errors for everything that fails. Runs under FastCGI or as a plain CGI
+ * program (docs/web-api.md). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cgijson.h"
+#include "metrics/metrics.h"
+#include "util/log.h"
+
+#define G HTTP_M_GET
+
+static int mx_speed_history(http_request_t *req, http_response_t *resp, void *ctx);
+static int mx_history(http_request_t *req, http_response_t *resp, void *ctx);
+static int mx_stats(http_request_t *req, http_response_t *resp, void *ctx);
+static int mx_dashboard(http_request_t *req, http_response_t *resp, void *ctx);
+
+static const http_route_t routes[] = {
+    { G, "/api/metrics/speed-history", mx_speed_history, 0 },
+    { G, "/api/metrics/history", mx_history, 0 },
+    { G, "/api/metrics/stats", mx_stats, 0 },
+    { G, "/api/metrics/dashboard", mx_dashboard, 0 },
+};
+
+/* The longest node name accepted in node= (node_name's own limit). */
+#define MX_NODE_MAX 255
+
+/* ---------------------------------------------------------- parameters */
+
+/* one_param: the query parameter name, NULL when absent; -1 after a 400
+ * when it is given more than once. */
+static int
+one_param(http_request_t *req, http_response_t *resp, const char *name, const char **v)
+{
+    *v = NULL;
+    size_t n = http_request_count_param(req, HTTP_SRC_QUERY, name);
+    if (n > 1)
+        return cgijson_bad_param(resp, name, "given more than once"), -1;
+    if (n == 1)
+        *v = http_request_query(req, name);
+    return 0;
+}
+
+/* A request's parameters: the range (24h when absent, as aMuTorrent) and
+ * the node (NULL: all nodes added up). */
+typedef struct {
+    const mx_range_t *range;
+    const char *node;
+    int64_t now_s;
+} mx_args_t;
+
+/* args: reads range= and node=; -1 after a 400 naming the parameter. */
+static int
+args(http_request_t *req, http_response_t *resp, mx_args_t *a)
+{
+    const char *range, *node;
+    if (one_param(req, resp, "range", &range) != 0 || one_param(req, resp, "node", &node) != 0)
+        return -1;
+    a->range = mx_range_find(range != NULL ? range : "24h");
+    if (a->range == NULL)
+        return cgijson_bad_param(resp, "range", "range must be 24h, 7d or 30d"), -1;
+    if (node != NULL && (*node == '\0' || strlen(node) > MX_NODE_MAX))
+        return cgijson_bad_param(resp, "node", "node must be a node name (1 to 255 bytes)"), -1;
+    a->node = node;
+    a->now_s = (int64_t)time(NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------ answers */
+
+/* begin_json: a 200 JSON answer whose body the caller writes. */
+static struct evbuffer *
+begin_json(http_response_t *resp)
+{
+    http_response_set_status(resp, 200);
+    http_response_set_header(resp, "Content-Type", "application/json");
+    http_response_set_header(resp, "Cache-Control", "no-store");
+    struct evbuffer *b = http_response_body(resp);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    return b;
+}
+
+/* speed / history: a chart of the request's range, into s. */
+static int
+speed(mx_t *m, http_response_t *resp, const mx_args_t *a, mx_series_t *s)
+{
+    mx_series_init(s, a->range->speed_res);
+    return mx_query_speed(m, resp, a->range, a->node,
+                          mx_window_start(a->range, a->range->speed_res, a->now_s), s);
+}
+
+static int
+history(mx_t *m, http_response_t *resp, const mx_args_t *a, mx_series_t *s)
+{
+    mx_series_init(s, a->range->hist_res);
+    return mx_query_history(m, resp, a->range, a->node,
+                            mx_window_start(a->range, a->range->hist_res, a->now_s), s);
+}
+
+/* ------------------------------------------------------------- routes */
+
+static int
+mx_speed_history(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    mx_args_t a;
+    mx_series_t s;
+    if (args(req, resp, &a) != 0)
+        return 0;
+    if (speed(ctx, resp, &a, &s) == 0)
+        mx_write_data(begin_json(resp), a.range, &s, MX_SPEED, false);
+    mx_series_clear(&s);
+    return 0;
+}
+
+static int
+mx_history(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    mx_args_t a;
+    mx_series_t s;
+    if (args(req, resp, &a) != 0)
+        return 0;
+    if (history(ctx, resp, &a, &s) == 0)
+        mx_write_data(begin_json(resp), a.range, &s, MX_HISTORY, false);
+    mx_series_clear(&s);
+    return 0;
+}
+
+static int
+mx_stats(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    mx_args_t a;
+    mx_series_t s;
+    if (args(req, resp, &a) != 0)
+        return 0;
+    if (history(ctx, resp, &a, &s) == 0) {
+        mx_stats_t st;
+        mx_stats_of(&s, &st);
+        mx_write_stats(begin_json(resp), a.range, &st);
+    }
+    mx_series_clear(&s);
+    return 0;
+}
+
+/* The one route aMuTorrent's UI calls: {"speedData", "historicalData",
+ * "historicalStats"}, buckets with the ed2k and bittorrent breakdown. */
+static int
+mx_dashboard(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    mx_args_t a;
+    mx_series_t sp, hi;
+    if (args(req, resp, &a) != 0)
+        return 0;
+    mx_series_init(&hi, a.range->hist_res);
+    if (speed(ctx, resp, &a, &sp) == 0 && history(ctx, resp, &a, &hi) == 0) {
+        mx_stats_t st;
+        mx_stats_of(&hi, &st);
+        struct evbuffer *b = begin_json(resp);
+        evbuffer_add(b, "{\"speedData\":", 13);
+        mx_write_data(b, a.range, &sp, MX_SPEED, true);
+        evbuffer_add(b, ",\"historicalData\":", 18);
+        mx_write_data(b, a.range, &hi, MX_HISTORY, true);
+        evbuffer_add(b, ",\"historicalStats\":", 19);
+        mx_write_stats(b, a.range, &st);
+        evbuffer_add(b, "}", 1);
+    }
+    mx_series_clear(&sp);
+    mx_series_clear(&hi);
+    return 0;
+}
+
+/* -------------------------------------------------------------- hooks */
+
+/* before: the configuration (reloaded when changed), then who calls:
+ * every route needs a session, the API key or HTTP Basic. */
+static int
+before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
+{
+    mx_t *m = ctx;
+    if (cgienv_request_begin(m->env))
+        webauth_conf_from(&m->auth, cgienv_conf(m->env));
+    if (cgienv_answer_conf_error(m->env, resp))
+        return 1;
+    if (route == NULL)
+        return 0;
+    char *user = NULL;
+    if (cgijson_auth(m->env, &m->auth, req, resp, &user) != 0)
+        return 1;
+    free(user);
+    return 0;
+}
+
+static int
+not_found(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    return cgijson_answer(resp, 404, "No such route (speed-history, history, stats, dashboard)");
+}
+
+static int
+method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    http_router_set_allow(resp, allowed);
+    return cgijson_answer(resp, 405, "Method not allowed (use GET)");
+}
+
+static void
+bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
+{
+    (void)ctx;
+    if (err->code == MT_ERR_TOO_LARGE)
+        cgijson_answer(resp, 413, "Request too large");
+    else
+        cgijson_answer(resp, 400, "Bad percent-encoding or UTF-8 in the request");
+}
+
+static void
+request_end(void *ctx)
+{
+    mx_t *m = ctx;
+    cgienv_request_end(m->env);
+}
+
+int
+main(void)
+{
+    mx_t m = { .env = cgienv_new("metrics", cgijson_answer) };
+    webauth_conf_from(&m.auth, cgienv_conf(m.env));
+    http_router_t router = {
+        .routes = routes,
+        .n_routes = HTTP_N_ROUTES(routes),
+        .before = before,
+        .not_found = not_found,
+        .method_not_allowed = method_not_allowed,
+    };
+    http_app_t app = {
+        .name = "metrics",
+        .router = &router,
+        .limits = http_limits_default(),
+        .ctx = &m,
+        .on_bad_request = bad_request,
+        .on_request_end = request_end,
+    };
+    app.limits.max_body = 65536;
+    int rc = http_serve(&app);
+    cgienv_free(m.env);
+    return rc;
+}
