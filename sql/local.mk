@@ -18,6 +18,7 @@ MIGRATIONS = \
 	sql/016_download_limits_tags.sql \
 	sql/017_search_result_origins.sql \
 	sql/018_rollups_by_time.sql \
-	sql/019_sync_maindata.sql
+	sql/019_sync_maindata.sql \
+	sql/030_history_search.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

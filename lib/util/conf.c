@@ -90,6 +90,7 @@ static const conf_key_t conf_keys[] = {
     { "torznab_cache_time", CONF_INT, "900", 0, 86400 },
     { "torznab_min_size_tv", CONF_INT, "50", 0, 1000000 },
     { "torznab_min_size_movie", CONF_INT, "300", 0, 1000000 },
+    { "history_track_username", CONF_BOOL, "yes", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 
