@@ -60,6 +60,7 @@ INTEGRATION_TESTS = \
 	tests/integration/share_ratio_amule.sh \
 	tests/integration/qbit_actions.sh \
 	tests/integration/torznab.sh \
-	tests/integration/qbit_sync.sh
+	tests/integration/qbit_sync.sh \
+	tests/integration/history.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
