@@ -64,6 +64,14 @@ Q "ANALYZE history" >/dev/null
 NROWS=$(Q "SELECT count(*) FROM history")
 echo "# $NROWS history rows written in $(elapsed "$t0" "$(now)") s"
 
+# BENCH_EXPLAIN=1: the plans of the page's two statements, as
+# history.fcgi sends them (cgi-bin/history/query.c).
+if [ "${BENCH_EXPLAIN:-0}" = 1 ]; then
+  W="WHERE node = 'bench-node' AND (name || E'\\n' || hash || E'\\n' || added_by) ILIKE '%title 1234%' AND status = 'completed'"
+  Q "EXPLAIN ANALYZE SELECT count(*) FROM history $W"
+  Q "EXPLAIN ANALYZE SELECT hash, name FROM history $W ORDER BY started_at DESC, id DESC LIMIT 50 OFFSET 0"
+fi
+
 H="http://127.0.0.1:$HP"
 PAGE="$H/api/history?limit=50&offset=0&sortBy=started_at&sortDir=desc&search=title%201234&status=completed"
 ALL="$H/api/history?limit=50"

@@ -13,6 +13,7 @@
 #include "util/xalloc.h"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define HQ_SEARCH_EXPR "(name || E'\\n' || hash || E'\\n' || added_by)"
 #define RATIO "(CASE WHEN downloaded_bytes > 0 THEN uploaded_bytes::float8 / downloaded_bytes" \
               " ELSE 0 END)"
 
@@ -124,6 +125,9 @@ parse_filter(hq_t *q, const char *search, const char *status, const char *catego
     if (search != NULL && *search != '\0') {
         if (strlen(search) > HQ_SEARCH_MAX)
             return fail(err, "search", "search is longer than 256 bytes");
+        for (const unsigned char *c = (const unsigned char *)search; *c != '\0'; c++)
+            if (*c < 0x20 || *c == 0x7f)
+                return fail(err, "search", "search holds a control character");
         q->pattern = hq_like_pattern(search);
     }
     if (status != NULL && *status != '\0') {
@@ -175,12 +179,14 @@ static void
 where(struct evbuffer *sql, const hq_t *q, bool track_username, const char **params, int *n)
 {
     if (q->pattern != NULL) {
+        /* the expression of history_search_trgm_idx (030): the three
+         * columns joined by a newline, which a search never holds, so a
+         * match is a match in one column */
         params[*n] = q->pattern;
         int p = ++*n + 1;
-        evbuffer_add_printf(sql, " AND (name ILIKE $%d OR hash ILIKE $%d", p, p);
-        if (track_username)
-            evbuffer_add_printf(sql, " OR added_by ILIKE $%d", p);
-        evbuffer_add_printf(sql, ")");
+        evbuffer_add_printf(sql, " AND " HQ_SEARCH_EXPR " ILIKE $%d", p);
+        if (!track_username)
+            evbuffer_add_printf(sql, " AND (name ILIKE $%d OR hash ILIKE $%d)", p, p);
     }
     if (q->status != NULL) {
         params[*n] = q->status;

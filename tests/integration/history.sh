@@ -191,6 +191,9 @@ check "an injection in status: 400" bad_param status
 check "the injection attempts changed nothing" [ "$(rows)" = 3009 ]
 get "?search=$(head -c 300 /dev/zero | tr '\0' a)"
 check "a search over 256 bytes: 400 naming search" bad_param search
+get "?search=a%0Ab"
+check "a search holding a control character: 400 (lighttpd refuses it first; other servers get the program's)" \
+  [ "$CODE" = 400 ]
 
 # ---------------------------------------------------------------- all, stats
 get "/all"
