@@ -76,27 +76,43 @@ run(hist_t *h, http_response_t *resp, const hq_t *q, hq_sql_kind_t kind)
     return r;
 }
 
-/* page: {"entries", "total", "limit", "offset", "trackUsername"} of q. */
+/* total_of: how many rows match q: the window count of page r when it
+ * has one and a row, else a count query; -1 after answering 503. */
+static long long
+total_of(hist_t *h, http_response_t *resp, const hq_t *q, PGresult *r)
+{
+    if (PQnfields(r) > HQ_N_COLUMNS && PQntuples(r) > 0)
+        return strtoll(PQgetvalue(r, 0, HQ_N_COLUMNS), NULL, 10);
+    PGresult *count = run(h, resp, q, HQ_SQL_COUNT);
+    if (count == NULL)
+        return -1;
+    long long n = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
+    PQclear(count);
+    return n;
+}
+
+/* page: {"entries", "total", "limit", "offset", "trackUsername"} of q. A
+ * search is answered by one statement (the trigram index finds the
+ * matches once; the window counts them); without one, the page comes
+ * from the started_at order and the total from a count of its own. */
 static int
 page(hist_t *h, http_response_t *resp, const hq_t *q)
 {
-    PGresult *count = run(h, resp, q, HQ_SQL_COUNT);
-    if (count == NULL)
+    PGresult *r = run(h, resp, q, q->pattern != NULL ? HQ_SQL_PAGE_TOTAL : HQ_SQL_PAGE);
+    if (r == NULL)
         return 0;
-    PGresult *r = run(h, resp, q, HQ_SQL_PAGE);
-    if (r == NULL) {
-        PQclear(count);
+    long long total = total_of(h, resp, q, r);
+    if (total < 0) {
+        PQclear(r);
         return 0;
     }
     bool track = hist_track_username(h);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "entries", entries(r, track));
-    json_object_object_add(o, "total", json_object_new_int64(strtoll(PQgetvalue(count, 0, 0),
-                                                                      NULL, 10)));
+    json_object_object_add(o, "total", json_object_new_int64(total));
     json_object_object_add(o, "limit", json_object_new_int(q->limit));
     json_object_object_add(o, "offset", json_object_new_int64(q->offset));
     json_object_object_add(o, "trackUsername", json_object_new_boolean(track));
-    PQclear(count);
     PQclear(r);
     cgijson_ok(resp, o);
     json_object_put(o);

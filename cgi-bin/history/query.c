@@ -216,15 +216,16 @@ hq_sql(const hq_t *q, hq_sql_kind_t kind, bool track_username,
 {
     struct evbuffer *sql = evbuffer_new();
     *n = 0;
-    evbuffer_add_printf(sql, "SELECT %s FROM history WHERE node = $1",
-               kind == HQ_SQL_COUNT ? "count(*)" : HQ_COLUMNS);
+    evbuffer_add_printf(sql, "SELECT %s%s FROM history WHERE node = $1",
+                        kind == HQ_SQL_COUNT ? "count(*)" : HQ_COLUMNS,
+                        kind == HQ_SQL_PAGE_TOTAL ? ", count(*) OVER ()" : "");
     where(sql, q, track_username, params, n);
     if (kind == HQ_SQL_COUNT)
         return steal(sql);
     const char *dir = q->desc ? "DESC" : "ASC";
     evbuffer_add_printf(sql, " ORDER BY %s %s%s, id %s", q->sort, dir,
                q->sort_nullable ? " NULLS LAST" : "", dir);
-    if (kind == HQ_SQL_PAGE) {
+    if (kind == HQ_SQL_PAGE || kind == HQ_SQL_PAGE_TOTAL) {
         snprintf(buf[0], 24, "%d", q->limit);
         snprintf(buf[1], 24, "%lld", q->offset);
         params[*n] = buf[0];

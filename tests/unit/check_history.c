@@ -107,6 +107,11 @@ START_TEST(test_sql_binds_values)
     ck_assert_str_eq(params[3], "50");
     ck_assert_str_eq(params[4], "0");
     free(sql);
+    sql = hq_sql(&q, HQ_SQL_PAGE_TOTAL, true, params, &n, nums);
+    ck_assert_ptr_nonnull(strstr(sql, ", count(*) OVER () FROM history"));
+    ck_assert_ptr_nonnull(strstr(sql, "LIMIT $5 OFFSET $6"));
+    ck_assert_int_eq(n, 5);
+    free(sql);
     sql = hq_sql(&q, HQ_SQL_COUNT, false, params, &n, nums);
     /* without user names: the index finds, name and hash decide */
     ck_assert_ptr_nonnull(strstr(sql, "AND (name ILIKE $2 OR hash ILIKE $2)"));
