@@ -19,6 +19,7 @@ MIGRATIONS = \
 	sql/017_search_result_origins.sql \
 	sql/018_rollups_by_time.sql \
 	sql/019_sync_maindata.sql \
-	sql/030_history_search.sql
+	sql/030_history_search.sql \
+	sql/031_history_counts.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

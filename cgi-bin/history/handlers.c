@@ -144,8 +144,8 @@ hist_stats(http_request_t *req, http_response_t *resp, void *ctx)
     (void)req;
     hist_t *h = ctx;
     PGresult *r = cgidb_query(h->env, resp,
-                              "SELECT status, count(*) FROM history WHERE node = $1"
-                              " GROUP BY status", 0, NULL);
+                              "SELECT status, n FROM history_counts WHERE node = $1",
+                              0, NULL);
     if (r == NULL)
         return 0;
     static const char *const names[] = { "downloading", "completed", "stopped", "deleted",

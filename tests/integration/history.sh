@@ -261,6 +261,22 @@ check "the whole export was handed to lighttpd as a file (tmp/bodies)" \
   eval '[ -n "$(ls -A "$VAR/tmp/bodies" 2>/dev/null)" ]'
 check "the exports changed nothing" [ "$(rows)" = 3007 ]
 
+# ---------------------------------------------------------------- counts
+# history_counts (031) against the rows, after inserts, deletes, and an
+# UPDATE of statuses as the daemon's transitions make
+counts_agree() {
+  [ "$(Q "SELECT count(*) FROM (SELECT node, status, count(*) AS k FROM history GROUP BY 1, 2) a
+          FULL JOIN history_counts c USING (node, status)
+          WHERE coalesce(a.k, 0) <> coalesce(c.n, 0)")" = 0 ]
+}
+check "history_counts agrees with the rows" counts_agree
+Q "UPDATE history SET status = 'completed' WHERE node = 'hist-node' AND status = 'stopped' AND name LIKE 'filler-1%'"
+check "history_counts follows an UPDATE of statuses" counts_agree
+get "/stats"
+check "/stats after the UPDATE" jqt '.stopped == 1501 - 556 and .completed == 1502 + 556 and .total == 3006'
+get "?status=stopped&limit=1"
+check "the total of a status filter after the UPDATE" jqt '.total == 945'
+
 # ---------------------------------------------------------------- trackUsername off
 echo "history_track_username = no" >>"$VAR/muleteer.conf"
 get "?search=alice"

@@ -119,6 +119,15 @@ START_TEST(test_sql_binds_values)
     ck_assert_int_eq(n, 3);
     free(sql);
     hq_clear(&q);
+    /* only a status: the count comes from the counts the triggers keep */
+    const char *st[] = { "status", "stopped", NULL };
+    ck_assert_int_eq(hq_parse(&q, get, st, &err), 0);
+    sql = hq_sql(&q, HQ_SQL_COUNT, true, params, &n, nums);
+    ck_assert_ptr_nonnull(strstr(sql, "FROM history_counts WHERE node = $1 AND status = $2"));
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(params[0], "stopped");
+    free(sql);
+    hq_clear(&q);
 }
 END_TEST
 
