@@ -11,8 +11,8 @@ bench_ed2k_hashfile_LDADD = lib/libmted2k.a lib/libmtutil.a $(NETTLE_LIBS) $(EVE
 # eD2K server fixture (a check program, so not built by plain `make`).
 .PHONY: bench-programs
 bench-programs: bench/ed2k_hashfile bin/muleteerd bin/muleteer tests/fixtures/ed2k_server \
-	cgi-bin/torznab.fcgi
+	cgi-bin/torznab.fcgi cgi-bin/history.fcgi
 
 EXTRA_DIST += bench/bench_hash.sh bench/bench_http.sh bench/bench_transfer.sh bench/bench_torznab.sh \
 	bench/bench_memory.sh bench/bench_lib.sh bench/bench_rollups.sh bench/bench_sync.sh \
-	bench/bench_metrics.sh
+	bench/bench_metrics.sh bench/bench_history.sh

@@ -203,3 +203,26 @@ tests_unit_check_metrics_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
 tests_unit_check_metrics_LDADD = cgi-bin/libmetricslogic.a lib/libmtutil.a $(EVENT_LIBS) \
 	$(CHECK_LIBS) $(PTHREAD_LIBS)
+
+# /api/history: the download history of aMuTorrent's web API, built as
+# cgi-bin/history.fcgi. Its pure rules (parameters, SQL text, CSV) are a
+# library of their own for tests/unit/check_history.
+noinst_LIBRARIES += cgi-bin/libhistorylogic.a
+cgi_bin_libhistorylogic_a_SOURCES = cgi-bin/history/query.c cgi-bin/history/query.h
+cgi_bin_libhistorylogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_libhistorylogic_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS)
+
+pkglibexec_PROGRAMS += cgi-bin/history.fcgi
+cgi_bin_history_fcgi_SOURCES = cgi-bin/history/main.c cgi-bin/history/handlers.c \
+	cgi-bin/history/history.h
+cgi_bin_history_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+cgi_bin_history_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
+cgi_bin_history_fcgi_LDADD = cgi-bin/libhistorylogic.a $(CGI_LIBS)
+
+check_PROGRAMS += tests/unit/check_history
+TESTS += tests/unit/check_history
+tests_unit_check_history_SOURCES = tests/unit/check_history.c
+tests_unit_check_history_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_history_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
+tests_unit_check_history_LDADD = cgi-bin/libhistorylogic.a lib/libmtutil.a $(EVENT_LIBS) \
+	$(CHECK_LIBS) $(PTHREAD_LIBS)

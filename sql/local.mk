@@ -21,6 +21,8 @@ MIGRATIONS = \
 	sql/019_sync_maindata.sql \
 	sql/020_web_state.sql \
 	sql/021_web_users.sql \
-	sql/022_samples_by_time.sql
+	sql/022_samples_by_time.sql \
+	sql/023_history_search.sql \
+	sql/024_history_counts.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

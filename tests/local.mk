@@ -64,6 +64,7 @@ INTEGRATION_TESTS = \
 	tests/integration/web_config.sh \
 	tests/integration/prometheus.sh \
 	tests/integration/web_auth.sh \
-	tests/integration/metrics.sh
+	tests/integration/metrics.sh \
+	tests/integration/history.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

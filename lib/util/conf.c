@@ -90,7 +90,7 @@ static const conf_key_t conf_keys[] = {
     { "torznab_cache_time", CONF_INT, "900", 0, 86400 },
     { "torznab_min_size_tv", CONF_INT, "50", 0, 1000000 },
     { "torznab_min_size_movie", CONF_INT, "300", 0, 1000000 },
-    { "track_username", CONF_BOOL, "no", 0, 0 },
+    { "track_username", CONF_BOOL, "yes", 0, 0 },
     { "metrics_allow", CONF_STR, "loopback", 0, 0 },
     { "metrics_dir", CONF_STR, "${state_dir}/run/metrics", 0, 0 },
     { "web_auth_enabled", CONF_BOOL, "yes", 0, 0 },

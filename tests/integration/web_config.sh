@@ -96,7 +96,7 @@ api GET /api/config
 check "GET /api/config: 200 with the settings in force" \
   eval '[ "$CODE" = 200 ] && [ "$(jqb .maxDownload)" = 0 ] && [ "$(jqb .uploadSlots)" = 4 ] &&
         [ "$(jqb .torznabName)" = cfg-before ] && [ "$(jqb .serverAutoconnect)" = true ] &&
-        [ "$(jqb .readOnly.tcpPort)" = "$MP" ] && [ "$(jqb .trackUsername)" = false ]'
+        [ "$(jqb .readOnly.tcpPort)" = "$MP" ] && [ "$(jqb .trackUsername)" = true ]'
 check "GET /api/config holds no secret (password, API key, their names)" \
   eval '! grep -qiE "$PASS|$KEY|web_password|api_key|apiKey|password" "$T/body"'
 
@@ -169,11 +169,11 @@ check "item detail of a bad hash: 400 naming it" bad_param hash
 # ---- the other settings, at once ----
 head -c 300000 /dev/urandom >"$T/share/new-shared-$$.bin"
 chown_service "$T/share/new-shared-$$.bin" 2>/dev/null || true
-api PATCH /api/config "{\"uploadSlots\":7,\"trackUsername\":true,\"historyRetentionDays\":30,
+api PATCH /api/config "{\"uploadSlots\":7,\"trackUsername\":false,\"historyRetentionDays\":30,
   \"torznabName\":\"cfg-after\",\"torznabCacheTime\":60,\"maxConnectionsPerIp\":5,
   \"sharedDirs\":[\"$T/share\"],\"categories\":[{\"name\":\"tv\",\"path\":\"tv-files\"}]}"
 check "PATCH of several settings and a category: 200 with them" \
-  eval '[ "$CODE" = 200 ] && [ "$(jqb .uploadSlots)" = 7 ] && [ "$(jqb .trackUsername)" = true ] &&
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .uploadSlots)" = 7 ] && [ "$(jqb .trackUsername)" = false ] &&
         [ "$(jqb .sharedDirs[0])" = "$T/share" ] && [ "$(jqb ".categories[] | select(.name == \"tv\") | .path")" = "$VAR/incoming/tv-files" ]'
 check "the daemon uses 7 upload slots at once (settings)" eval '[ "$(ctl settings | jq .upload_slots)" = 7 ]'
 is_shared() { ctl shared | jq -e ".files[] | select(.name == \"new-shared-$$.bin\")" >/dev/null; }
@@ -181,7 +181,7 @@ check "the new shared directory is scanned without a restart" eventually 30 is_s
 caps() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/indexer/cfg-after/api?t=caps&apikey=$KEY")" = 200 ]; }
 check "the indexer answers under its new Torznab name without a restart" caps
 check "the file holds the settings" \
-  eval 'grep -qx "upload_slots = 7" "$VAR/muleteer.conf" && grep -qx "track_username = yes" "$VAR/muleteer.conf" &&
+  eval 'grep -qx "upload_slots = 7" "$VAR/muleteer.conf" && grep -qx "track_username = no" "$VAR/muleteer.conf" &&
         grep -qx "torznab_name = cfg-after" "$VAR/muleteer.conf"'
 
 # ---- version seen ----

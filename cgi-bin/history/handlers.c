@@ -1,0 +1,349 @@
+/* handlers.c: the /api/history routes: a filtered, sorted page of the
+ * history and its total, the newest 10,000 rows, counts per status, one
+ * hash's row, deleting a hash's rows, and the filtered history as CSV.
+ * Every value reaches SQL as a bound parameter (query.c builds the text
+ * from fixed fragments); only this node's rows are read or deleted. */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cgidb.h"
+#include "common/cgifile.h"
+#include "history/history.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* A CSV export reads its cursor 1,000 rows at a time. */
+#define EXPORT_FETCH "FETCH 1000 FROM hist_csv"
+/* A CSV at least this large goes to the web server as a file. */
+#define EXPORT_FILE_MIN (256 * 1024)
+
+static const char *
+query_get(void *ctx, const char *name)
+{
+    return http_request_query(ctx, name);
+}
+
+static json_object *
+str_or_null(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
+}
+
+/* entry: one row of HQ_COLUMNS as the entry aMuTorrent reads. */
+static json_object *
+entry(PGresult *r, int row, bool track_username)
+{
+    json_object *e = json_object_new_object();
+    for (int c = 0; c < HQ_N_COLUMNS; c++) {
+        json_object *v;
+        const char *s = PQgetvalue(r, row, c);
+        if (c == HQ_C_SIZE || c == HQ_C_DOWNLOADED || c == HQ_C_UPLOADED)
+            v = json_object_new_int64(strtoll(s, NULL, 10));
+        else if (c == HQ_C_RATIO)
+            v = json_object_new_double(strtod(s, NULL));
+        else if (c == HQ_C_USER && !track_username)
+            v = NULL;
+        else
+            v = str_or_null(r, row, c);
+        json_object_object_add(e, hq_field_names[c], v);
+    }
+    return e;
+}
+
+static json_object *
+entries(PGresult *r, bool track_username)
+{
+    json_object *a = json_object_new_array_ext(PQntuples(r));
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_array_add(a, entry(r, i, track_username));
+    return a;
+}
+
+/* run: the statement of kind for q; NULL after answering 503. */
+static PGresult *
+run(hist_t *h, http_response_t *resp, const hq_t *q, hq_sql_kind_t kind)
+{
+    const char *params[HQ_MAX_PARAMS];
+    char nums[2][24];
+    int n;
+    char *sql = hq_sql(q, kind, hist_track_username(h), params, &n, nums);
+    PGresult *r = cgidb_query(h->env, resp, sql, n, params);
+    free(sql);
+    return r;
+}
+
+/* total_of: how many rows match q: the window count of page r when it
+ * has one and a row, else a count query; -1 after answering 503. */
+static long long
+total_of(hist_t *h, http_response_t *resp, const hq_t *q, PGresult *r)
+{
+    if (PQnfields(r) > HQ_N_COLUMNS && PQntuples(r) > 0)
+        return strtoll(PQgetvalue(r, 0, HQ_N_COLUMNS), NULL, 10);
+    PGresult *count = run(h, resp, q, HQ_SQL_COUNT);
+    if (count == NULL)
+        return -1;
+    long long n = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
+    PQclear(count);
+    return n;
+}
+
+/* page: {"entries", "total", "limit", "offset", "trackUsername"} of q. A
+ * search is answered by one statement (the trigram index finds the
+ * matches once; the window counts them); without one, the page comes
+ * from the started_at order and the total from a count of its own. */
+static int
+page(hist_t *h, http_response_t *resp, const hq_t *q)
+{
+    PGresult *r = run(h, resp, q, q->pattern != NULL ? HQ_SQL_PAGE_TOTAL : HQ_SQL_PAGE);
+    if (r == NULL)
+        return 0;
+    long long total = total_of(h, resp, q, r);
+    if (total < 0) {
+        PQclear(r);
+        return 0;
+    }
+    bool track = hist_track_username(h);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "entries", entries(r, track));
+    json_object_object_add(o, "total", json_object_new_int64(total));
+    json_object_object_add(o, "limit", json_object_new_int(q->limit));
+    json_object_object_add(o, "offset", json_object_new_int64(q->offset));
+    json_object_object_add(o, "trackUsername", json_object_new_boolean(track));
+    PQclear(r);
+    cgijson_ok(resp, o);
+    json_object_put(o);
+    return 0;
+}
+
+int
+hist_list(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    hq_t q;
+    hq_error_t err;
+    int rc = hq_parse(&q, query_get, req, &err) != 0 ? cgijson_bad_param(resp, err.param, err.why)
+                                                    : page(ctx, resp, &q);
+    hq_clear(&q);
+    return rc;
+}
+
+int
+hist_all(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)req;
+    hq_t q = { .limit = HQ_ALL_MAX, .sort = "started_at", .desc = true };
+    return page(ctx, resp, &q);
+}
+
+int
+hist_stats(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)req;
+    hist_t *h = ctx;
+    PGresult *r = cgidb_query(h->env, resp,
+                              "SELECT status, n FROM history_counts WHERE node = $1",
+                              0, NULL);
+    if (r == NULL)
+        return 0;
+    static const char *const names[] = { "downloading", "completed", "stopped", "deleted",
+                                         "failed" };
+    long long n[5] = { 0 }, total = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long c = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        total += c;
+        for (int k = 0; k < 5; k++)
+            if (strcmp(PQgetvalue(r, i, 0), names[k]) == 0)
+                n[k] = c;
+    }
+    PQclear(r);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "total", json_object_new_int64(total));
+    for (int k = 0; k < 5; k++)
+        json_object_object_add(o, names[k], json_object_new_int64(n[k]));
+    /* aMuTorrent's name for what is not over yet */
+    json_object_object_add(o, "pending", json_object_new_int64(n[0] + n[2]));
+    cgijson_ok(resp, o);
+    json_object_put(o);
+    return 0;
+}
+
+/* path_hash: the {hash} of the path in lower case (into out[33]); false
+ * after answering 400 when it is not 32 hexadecimal digits. */
+static bool
+path_hash(http_request_t *req, http_response_t *resp, char out[33])
+{
+    const char *s = http_request_path_param(req, "hash");
+    size_t i;
+    for (i = 0; s != NULL && i < 32 && strchr("0123456789abcdefABCDEF", s[i]) != NULL &&
+                s[i] != '\0';
+         i++)
+        out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+    out[i] = '\0';
+    if (i == 32 && s[32] == '\0')
+        return true;
+    cgijson_bad_param(resp, "hash", "hash must be 32 hexadecimal digits (an eD2K hash)");
+    return false;
+}
+
+int
+hist_get(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    hist_t *h = ctx;
+    char hash[33];
+    if (!path_hash(req, resp, hash))
+        return 0;
+    char *sql = xasprintf("SELECT %s FROM history WHERE node = $1 AND hash = $2"
+                          " ORDER BY started_at DESC, id DESC LIMIT 1", HQ_COLUMNS);
+    const char *params[] = { hash };
+    PGresult *r = cgidb_query(h->env, resp, sql, 1, params);
+    free(sql);
+    if (r == NULL)
+        return 0;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return cgijson_error(resp, 404, "not_found", "No history for this hash");
+    }
+    json_object *o = entry(r, 0, hist_track_username(h));
+    PQclear(r);
+    cgijson_ok(resp, o);
+    json_object_put(o);
+    return 0;
+}
+
+/* Deleting history means: every row of the hash on this node goes (a file
+ * downloaded twice has two). The download itself, live or finished, is
+ * not touched; a download still in the list writes a new row at its next
+ * transition (docs/web-api.md). */
+int
+hist_delete(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    hist_t *h = ctx;
+    char hash[33];
+    if (!path_hash(req, resp, hash))
+        return 0;
+    const char *params[] = { hash };
+    PGresult *r = cgidb_query(h->env, resp,
+                              "DELETE FROM history WHERE node = $1 AND hash = $2 RETURNING id",
+                              1, params);
+    if (r == NULL)
+        return 0;
+    int n = PQntuples(r);
+    PQclear(r);
+    if (n == 0)
+        return cgijson_error(resp, 404, "not_found", "No history for this hash");
+    log_info("history: %s deleted the %d history row(s) of %s", h->user, n, hash);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(true));
+    json_object_object_add(o, "message", json_object_new_string("History entry deleted"));
+    json_object_object_add(o, "deleted", json_object_new_int(n));
+    cgijson_ok(resp, o);
+    json_object_put(o);
+    return 0;
+}
+
+/* ------------------------------------------------------------- export */
+
+/* csv_rows: appends r's rows as CSV (no user names unless tracked). */
+static void
+csv_rows(struct evbuffer *b, PGresult *r, bool track_username)
+{
+    const char *v[HQ_N_COLUMNS];
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (int c = 0; c < HQ_N_COLUMNS; c++)
+            v[c] = PQgetisnull(r, i, c) || (c == HQ_C_USER && !track_username)
+                       ? NULL
+                       : PQgetvalue(r, i, c);
+        hq_csv_row(b, v);
+    }
+}
+
+static bool
+ok(PGresult *r, ExecStatusType want)
+{
+    bool good = PQresultStatus(r) == want;
+    PQclear(r);
+    return good;
+}
+
+/* export_rows: the rows of sql (over $1 = node and params) through a
+ * cursor (EXPORT_FETCH), as CSV into b. -1 on a database error
+ * (the transaction rolled back). */
+static int
+export_rows(hist_t *h, PGconn *db, const char *sql, int n, const char *const *params,
+            struct evbuffer *b)
+{
+    const char *all[HQ_MAX_PARAMS + 1] = { cgienv_node(h->env) };
+    for (int i = 0; i < n; i++)
+        all[i + 1] = params[i];
+    char *declare = xasprintf("DECLARE hist_csv NO SCROLL CURSOR FOR %s", sql);
+    bool good = ok(PQexec(db, "BEGIN READ ONLY"), PGRES_COMMAND_OK) &&
+                ok(PQexecParams(db, declare, n + 1, NULL, all, NULL, NULL, 0),
+                   PGRES_COMMAND_OK);
+    free(declare);
+    bool track = hist_track_username(h);
+    while (good) {
+        PGresult *r = PQexec(db, EXPORT_FETCH);
+        good = PQresultStatus(r) == PGRES_TUPLES_OK;
+        int rows = good ? PQntuples(r) : 0;
+        if (good)
+            csv_rows(b, r, track);
+        PQclear(r);
+        if (rows == 0)
+            break;
+    }
+    if (good && ok(PQexec(db, "COMMIT"), PGRES_COMMAND_OK))
+        return 0;
+    log_warn("database: %s", PQerrorMessage(db));
+    PQclear(PQexec(db, "ROLLBACK"));
+    return -1;
+}
+
+/* The filtered history (the list's parameters; limit and offset are
+ * ignored) as CSV, in the list's order. */
+int
+hist_export(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    hist_t *h = ctx;
+    const char *format = http_request_query(req, "format");
+    if (format != NULL && strcmp(format, "csv") != 0)
+        return cgijson_bad_param(resp, "format", "format must be csv");
+    hq_t q;
+    hq_error_t err;
+    if (hq_parse(&q, query_get, req, &err) != 0) {
+        hq_clear(&q);
+        return cgijson_bad_param(resp, err.param, err.why);
+    }
+    PGconn *db = cgidb_conn(h->env, resp);
+    if (db == NULL) {
+        hq_clear(&q);
+        return 0;
+    }
+    const char *params[HQ_MAX_PARAMS];
+    char nums[2][24];
+    int n;
+    char *sql = hq_sql(&q, HQ_SQL_EXPORT, hist_track_username(h), params, &n, nums);
+    struct evbuffer *b = http_response_body(resp);
+    hq_csv_row(b, NULL);
+    int rc = export_rows(h, db, sql, n, params, b);
+    free(sql);
+    hq_clear(&q);
+    if (rc != 0)
+        return cgijson_error(resp, 503, "unavailable", CGIDB_UNAVAILABLE);
+    http_response_set_status(resp, 200);
+    http_response_set_header(resp, "Content-Type", "text/csv; charset=utf-8; header=present");
+    http_response_set_header(resp, "Content-Disposition",
+                             "attachment; filename=\"muleteer-history.csv\"");
+    http_response_set_header(resp, "X-Content-Type-Options", "nosniff");
+    http_response_set_header(resp, "Cache-Control", "no-store");
+    char *path = evbuffer_get_length(b) >= EXPORT_FILE_MIN && cgifile_enabled()
+                     ? cgifile_write(b)
+                     : NULL;
+    if (path != NULL) {
+        cgifile_answer(resp, path);
+        cgifile_release(path, clock_mono_ms()); /* lingers until lighttpd has opened it */
+    }
+    return 0;
+}

@@ -1,0 +1,106 @@
+/* main.c: cgi-bin/history, the /api/history routes of aMuTorrent's web
+ * API (history.fcgi): its route table, the authentication that runs
+ * before every route (cgijson_auth) and JSON error objects for everything
+ * that fails. Runs under FastCGI or as a plain CGI program
+ * (docs/web-api.md). */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "history/history.h"
+#include "util/log.h"
+
+#define G HTTP_M_GET
+#define D HTTP_M_DELETE
+
+/* Fixed paths first: the router takes the first pattern that matches. */
+static const http_route_t routes[] = {
+    { G, "/api/history", hist_list, 0 },
+    { G, "/api/history/all", hist_all, 0 },
+    { G, "/api/history/stats", hist_stats, 0 },
+    { G, "/api/history/export", hist_export, 0 },
+    { G, "/api/history/{hash}", hist_get, 0 },
+    { D, "/api/history/{hash}", hist_delete, 0 },
+};
+
+bool
+hist_track_username(const hist_t *h)
+{
+    return conf_get_bool(cgienv_conf(h->env), "track_username");
+}
+
+/* before: the configuration (reloaded when its file changed), then the
+ * caller: every path, known or not, needs a session or the API key. */
+static int
+before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)route;
+    hist_t *h = ctx;
+    if (cgienv_request_begin(h->env))
+        webauth_conf_from(&h->auth, cgienv_conf(h->env));
+    if (cgienv_answer_conf_error(h->env, resp))
+        return 1;
+    return cgijson_auth(h->env, &h->auth, req, resp, &h->user);
+}
+
+static int
+not_found(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    return cgijson_error(resp, 404, "not_found", "No such route under /api/history");
+}
+
+static int
+method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    http_router_set_allow(resp, allowed);
+    return cgijson_error(resp, 405, "method_not_allowed", "Method not allowed");
+}
+
+static void
+bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
+{
+    (void)ctx;
+    if (err->code == MT_ERR_TOO_LARGE)
+        cgijson_error(resp, 413, "too_large", "Request too large");
+    else
+        cgijson_error(resp, 400, "bad_request", err->message);
+}
+
+static void
+request_end(void *ctx)
+{
+    hist_t *h = ctx;
+    free(h->user);
+    h->user = NULL;
+    cgienv_request_end(h->env);
+}
+
+int
+main(void)
+{
+    hist_t h = { .env = cgienv_new("history", cgijson_answer) };
+    webauth_conf_from(&h.auth, cgienv_conf(h.env));
+    http_router_t router = {
+        .routes = routes,
+        .n_routes = HTTP_N_ROUTES(routes),
+        .before = before,
+        .not_found = not_found,
+        .method_not_allowed = method_not_allowed,
+    };
+    http_app_t app = {
+        .name = "history",
+        .router = &router,
+        .limits = http_limits_default(),
+        .ctx = &h,
+        .on_bad_request = bad_request,
+        .on_request_end = request_end,
+    };
+    app.limits.max_body = 4096;
+    int rc = http_serve(&app);
+    cgienv_free(h.env);
+    return rc;
+}
