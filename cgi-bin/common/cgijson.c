@@ -2,6 +2,8 @@
  * check of the web API's route families (cgijson.h). */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "common/cgijson.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -64,6 +66,36 @@ cgijson_bad_param(http_response_t *resp, const char *name, const char *why)
     json_object *e = error_object("bad_parameter", why);
     json_object_object_add(e, "parameter", json_object_new_string(name));
     return answer_error(resp, 400, e);
+}
+
+int
+cgijson_not_found(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    (void)ctx;
+    char *msg = xasprintf("No such route: %s", http_request_path(req));
+    cgijson_error(resp, 404, "not_found", msg);
+    free(msg);
+    return 0;
+}
+
+int
+cgijson_method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed,
+                           void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    http_router_set_allow(resp, allowed);
+    return cgijson_error(resp, 405, "method_not_allowed", "Method not allowed");
+}
+
+void
+cgijson_bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
+{
+    (void)ctx;
+    if (err->code == MT_ERR_TOO_LARGE)
+        cgijson_error(resp, 413, "too_large", "Request too large");
+    else
+        cgijson_error(resp, 400, "bad_request", err->message);
 }
 
 int

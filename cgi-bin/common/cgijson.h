@@ -24,6 +24,15 @@ int cgijson_answer(http_response_t *resp, int status, const char *message);
  * "bad_parameter", "message": "...", "parameter": name}}. */
 int cgijson_bad_param(http_response_t *resp, const char *name, const char *why);
 
+/* The answers a JSON program gives outside its routes, for its
+ * http_router_t (not_found, method_not_allowed) and http_app_t
+ * (on_bad_request): 404 naming the path, 405 with Allow, and 400 (the
+ * parser's message) or 413 for a request that does not parse. */
+int cgijson_not_found(http_request_t *req, http_response_t *resp, void *ctx);
+int cgijson_method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed,
+                               void *ctx);
+void cgijson_bad_request(http_response_t *resp, const mt_error_t *err, void *ctx);
+
 /* cgijson_ok: 200 with o (not consumed). */
 int cgijson_ok(http_response_t *resp, json_object *o);
 

@@ -43,33 +43,6 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     return cgijson_auth(h->env, &h->auth, req, resp, &h->user);
 }
 
-static int
-not_found(http_request_t *req, http_response_t *resp, void *ctx)
-{
-    (void)req;
-    (void)ctx;
-    return cgijson_error(resp, 404, "not_found", "No such route under /api/history");
-}
-
-static int
-method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed, void *ctx)
-{
-    (void)req;
-    (void)ctx;
-    http_router_set_allow(resp, allowed);
-    return cgijson_error(resp, 405, "method_not_allowed", "Method not allowed");
-}
-
-static void
-bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
-{
-    (void)ctx;
-    if (err->code == MT_ERR_TOO_LARGE)
-        cgijson_error(resp, 413, "too_large", "Request too large");
-    else
-        cgijson_error(resp, 400, "bad_request", err->message);
-}
-
 static void
 request_end(void *ctx)
 {
@@ -88,15 +61,15 @@ main(void)
         .routes = routes,
         .n_routes = HTTP_N_ROUTES(routes),
         .before = before,
-        .not_found = not_found,
-        .method_not_allowed = method_not_allowed,
+        .not_found = cgijson_not_found,
+        .method_not_allowed = cgijson_method_not_allowed,
     };
     http_app_t app = {
         .name = "history",
         .router = &router,
         .limits = http_limits_default(),
         .ctx = &h,
-        .on_bad_request = bad_request,
+        .on_bad_request = cgijson_bad_request,
         .on_request_end = request_end,
     };
     app.limits.max_body = 4096;

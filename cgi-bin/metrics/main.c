@@ -194,33 +194,6 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     return 0;
 }
 
-static int
-not_found(http_request_t *req, http_response_t *resp, void *ctx)
-{
-    (void)req;
-    (void)ctx;
-    return cgijson_answer(resp, 404, "No such route (speed-history, history, stats, dashboard)");
-}
-
-static int
-method_not_allowed(http_request_t *req, http_response_t *resp, unsigned allowed, void *ctx)
-{
-    (void)req;
-    (void)ctx;
-    http_router_set_allow(resp, allowed);
-    return cgijson_answer(resp, 405, "Method not allowed (use GET)");
-}
-
-static void
-bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
-{
-    (void)ctx;
-    if (err->code == MT_ERR_TOO_LARGE)
-        cgijson_answer(resp, 413, "Request too large");
-    else
-        cgijson_answer(resp, 400, "Bad percent-encoding or UTF-8 in the request");
-}
-
 static void
 request_end(void *ctx)
 {
@@ -237,15 +210,15 @@ main(void)
         .routes = routes,
         .n_routes = HTTP_N_ROUTES(routes),
         .before = before,
-        .not_found = not_found,
-        .method_not_allowed = method_not_allowed,
+        .not_found = cgijson_not_found,
+        .method_not_allowed = cgijson_method_not_allowed,
     };
     http_app_t app = {
         .name = "metrics",
         .router = &router,
         .limits = http_limits_default(),
         .ctx = &m,
-        .on_bad_request = bad_request,
+        .on_bad_request = cgijson_bad_request,
         .on_request_end = request_end,
     };
     app.limits.max_body = 65536;

@@ -3,10 +3,12 @@
  * the program's answer function, refusals left to the caller), the
  * request's clean-up, the 503 when PostgreSQL is away, the configuration
  * error and the reload of a changed configuration file, the wait
- * deadline. No network, no PostgreSQL. */
+ * deadline, the JSON programs' answers outside their routes (cgijson).
+ * No network, no PostgreSQL. */
 #include "config.h"
 
 #include <check.h>
+#include <event2/buffer.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "common/cgictl.h"
 #include "common/cgidb.h"
 #include "common/cgienv.h"
+#include "common/cgijson.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -482,6 +485,56 @@ START_TEST(test_request_deadline)
 }
 END_TEST
 
+/* body_text: the response's body as a string (valid until resp changes). */
+static const char *
+body_text(http_response_t *resp)
+{
+    struct evbuffer *b = http_response_body(resp);
+    evbuffer_add(b, "", 1);
+    return (const char *)evbuffer_pullup(b, -1);
+}
+
+/* The JSON programs' answers outside their routes: 404 naming the path,
+ * 405 with Allow, 400 with the parser's message, 413. */
+START_TEST(test_json_answers)
+{
+    char *env[] = { (char *)"REQUEST_METHOD=GET", (char *)"REQUEST_URI=/api/history/nope",
+                    (char *)"REMOTE_ADDR=127.0.0.1", NULL };
+    mt_error_t *err = NULL;
+    http_request_t *req = http_request_new(env, NULL, 0, NULL, &err);
+    ck_assert_ptr_nonnull(req);
+    http_response_t *resp = http_response_new();
+    cgijson_not_found(req, resp, NULL);
+    ck_assert_int_eq(http_response_status(resp), 404);
+    ck_assert_str_eq(body_text(resp),
+                     "{\"error\":{\"code\":\"not_found\",\"message\":\"No such route: "
+                     "/api/history/nope\"}}");
+    http_response_free(resp);
+
+    resp = http_response_new();
+    cgijson_method_not_allowed(req, resp, HTTP_M_GET, NULL);
+    ck_assert_int_eq(http_response_status(resp), 405);
+    ck_assert_ptr_nonnull(http_response_get_header(resp, "Allow"));
+    ck_assert_ptr_nonnull(strstr(body_text(resp), "\"code\":\"method_not_allowed\""));
+    http_response_free(resp);
+
+    mt_error_t bad = { .code = MT_ERR_INVALID, .message = (char *)"bad escape in q" };
+    resp = http_response_new();
+    cgijson_bad_request(resp, &bad, NULL);
+    ck_assert_int_eq(http_response_status(resp), 400);
+    ck_assert_ptr_nonnull(strstr(body_text(resp), "\"message\":\"bad escape in q\""));
+    http_response_free(resp);
+
+    mt_error_t big = { .code = MT_ERR_TOO_LARGE, .message = (char *)"too large" };
+    resp = http_response_new();
+    cgijson_bad_request(resp, &big, NULL);
+    ck_assert_int_eq(http_response_status(resp), 413);
+    ck_assert_ptr_nonnull(strstr(body_text(resp), "\"code\":\"too_large\""));
+    http_response_free(resp);
+    http_request_free(req);
+}
+END_TEST
+
 static Suite *
 cgicommon_suite(void)
 {
@@ -501,6 +554,7 @@ cgicommon_suite(void)
     tcase_add_test(tc, test_conf_error);
     tcase_add_test(tc, test_conf_reload);
     tcase_add_test(tc, test_request_deadline);
+    tcase_add_test(tc, test_json_answers);
     suite_add_tcase(s, tc);
     return s;
 }
