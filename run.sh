@@ -54,7 +54,7 @@ RUN_PKGS="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
   libxml2-dev libpq-dev check libevent-dev nettle-dev zlib1g-dev libcurl4-openssl-dev postgresql
   postgresql-client lighttpd curl iproute2 procps"
 CHECK_PKGS="rhash clang libclang-rt-dev socat amule-daemon amule-utils nginx-light spawn-fcgi apache2
-  libapache2-mod-fcgid jq libxml2-utils prometheus"
+  libapache2-mod-fcgid jq libxml2-utils prometheus python3"
 
 install_packages() {
   local want="$RUN_PKGS" missing=() p

@@ -12,8 +12,8 @@ set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
 
-command -v jq >/dev/null || { echo "1..0 # SKIP jq is not installed"; exit 0; }
-command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is not installed"; exit 0; }
+command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
+command -v python3 >/dev/null || { echo "Bail out! python3 is not installed (run.sh check installs it)"; exit 1; }
 
 mk_tmpdir T
 HP=$(free_port); MP=$(free_port)

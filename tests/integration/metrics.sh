@@ -12,7 +12,7 @@ set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
 
-command -v jq >/dev/null || { echo "1..0 # SKIP jq is not installed"; exit 0; }
+command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
 
 mk_tmpdir T
 MP=$(free_port); HP=$(free_port)

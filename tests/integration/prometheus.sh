@@ -13,8 +13,8 @@ set -u
 . "$MT_SRCDIR/tests/integration/mule.sh"
 trap cleanup EXIT
 
-command -v promtool >/dev/null || { echo "1..0 # SKIP promtool (package prometheus) is not installed"; exit 0; }
-command -v jq >/dev/null || { echo "1..0 # SKIP jq is not installed"; exit 0; }
+command -v promtool >/dev/null || { echo "Bail out! promtool (package prometheus) is not installed (run.sh check installs it)"; exit 1; }
+command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
 
 mk_tmpdir T
 SP=$(free_port); AP=$(free_port); HP=$(free_port); MP=$(free_port)

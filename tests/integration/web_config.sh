@@ -15,7 +15,7 @@ set -u
 . "$MT_SRCDIR/tests/integration/amule.sh"
 trap 'amule_stop_all; cleanup' EXIT
 
-command -v jq >/dev/null || { echo "1..0 # SKIP jq is not installed"; exit 0; }
+command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
 
 mk_tmpdir T
 SEEDP=$(free_port); HP=$(free_port); MP=$(free_port)
