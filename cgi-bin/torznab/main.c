@@ -208,7 +208,7 @@ bad_request(http_response_t *resp, const mt_error_t *err, void *ctx)
     if (err->code == MT_ERR_TOO_LARGE)
         tz_error(resp, 413, TZ_ERR_BAD, "Request too large");
     else
-        tz_error(resp, 400, TZ_ERR_BAD, "Incorrect parameter (bad percent-encoding or UTF-8)");
+        tz_error(resp, 400, TZ_ERR_BAD, "Incorrect parameter (bad percent-encoding, control character or UTF-8)");
 }
 
 static void

@@ -44,7 +44,8 @@ tz_fn_name(tz_fn_t fn)
 /* ------------------------------------------------------------ decoding */
 
 /* decode: the strict percent-decoding of s[0..len) into a new string;
- * NULL for a bad escape, %00, a NUL byte or invalid UTF-8. */
+ * NULL for a bad escape, a control character (C0, encoded or not, and
+ * DEL: no name or query holds one) or invalid UTF-8. */
 static char *
 decode(const char *s, size_t len)
 {
@@ -62,7 +63,7 @@ decode(const char *s, size_t len)
         } else if (c == '+') {
             c = ' ';
         }
-        if (c == 0)
+        if (c < 0x20 || c == 0x7f)
             goto bad;
         out[n++] = (char)c;
     }
@@ -300,7 +301,7 @@ tzq_parse(const char *raw, size_t len, tzq_t *q, tz_error_t *err)
         char *value = eq < end ? decode(raw + eq + 1, end - eq - 1) : xstrdup("");
         i = end + 1;
         if (name == NULL || value == NULL) {
-            rc = fail(err, TZ_ERR_BAD, "Incorrect parameter (bad percent-encoding or UTF-8)");
+            rc = fail(err, TZ_ERR_BAD, "Incorrect parameter (bad percent-encoding, control character or UTF-8)");
         } else if (n_seen == TZQ_MAX_PARAMS) {
             rc = fail(err, TZ_ERR_BAD, "Incorrect parameter (more than %d parameters)",
                       TZQ_MAX_PARAMS);

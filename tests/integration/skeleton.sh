@@ -71,6 +71,18 @@ check "a method other than GET/POST is a 400, like qBittorrent" [ "$code" = 400 
 # ---- malformed HTTP ----
 out=$(curl -s -H "$AUTH_A" -w ' %{http_code}' "http://127.0.0.1:$PA/api/v2/app/version?name=%zz")
 check "a bad percent-escape in the query is a 400 Bad Request" [ "$out" = "Bad Request 400" ]
+# What lighttpd's own URL check used to answer with its HTML 400 page now
+# reaches qbit (lighttpd.conf): NUL and invalid UTF-8 are qbit's text 400;
+# other control characters are just a category that does not exist.
+for bad in "%00" "%ff" "%c0%af"; do
+  out=$(curl -s -H "$AUTH_A" -w ' %{http_code} %{content_type}' "http://127.0.0.1:$PA/api/v2/torrents/info?category=$bad")
+  check "category=$bad is qbit's text 400, not lighttpd's HTML page" \
+    [ "$out" = "Bad Request 400 text/plain; charset=UTF-8" ]
+done
+for bad in "a%01b" "%7f"; do
+  out=$(curl -s -H "$AUTH_A" -w ' %{http_code}' "http://127.0.0.1:$PA/api/v2/torrents/info?category=$bad")
+  check "category=$bad is an unknown category: [] from qbit" [ "$out" = "[] 200" ]
+done
 out=$(printf -- '--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue' |
   curl -s -w ' %{http_code}' -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary @- \
   "http://127.0.0.1:$PA/api/v2/app/version")

@@ -157,8 +157,14 @@ tz "t=tvsearch&q=x&season=1&ep=x&apikey=$KEY"
 check "ep=x: 400, code 201" err_is 400 201
 tz "t=search&q=%zz&apikey=$KEY"
 check "a bad percent-escape: 400, code 201" err_is 400 201
-# (lighttpd itself refuses %00 and bytes never valid in UTF-8, such as
-# %ff or %c0, with its own 400 page: docs/torznab.md)
+# Encoded control characters and bytes never valid in UTF-8 reach the
+# program (lighttpd.conf: url-normalize off) and get a Torznab <error>,
+# never lighttpd's HTML page.
+for bad in "q=a%00b" "q=a%01b" "q=a%0d%0ab" "q=a%7fb" "q=%ff" "q=%c0%af" "q=%f5%80%80%80" "x=%00"; do
+  tz "t=search&$bad&apikey=$KEY"
+  check "$bad: 400, code 201, Torznab XML" eval \
+    'err_is 400 201 && grep -q "^application/rss+xml" <<<"$CTYPE"'
+done
 tz "t=search&q=%c3%28&apikey=$KEY"
 check "invalid UTF-8 (%c3%28): 400, code 201" err_is 400 201
 tz "t=search&q=%ed%a0%80&apikey=$KEY"

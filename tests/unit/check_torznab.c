@@ -99,6 +99,12 @@ START_TEST(test_parse_refused)
     refused("q=%4", TZ_ERR_BAD);
     refused("q=a%", TZ_ERR_BAD);
     refused("q=a%00b", TZ_ERR_BAD);
+    refused("q=a%01b", TZ_ERR_BAD);
+    refused("q=a%0Ab", TZ_ERR_BAD);
+    refused("q=a%1fb", TZ_ERR_BAD);
+    refused("q=a%7Fb", TZ_ERR_BAD);
+    refused("q=a\tb", TZ_ERR_BAD);
+    refused("foo=%09", TZ_ERR_BAD);
     refused("q=%ff", TZ_ERR_BAD);
     refused("q=%c0%80", TZ_ERR_BAD);     /* overlong */
     refused("q%zz=1", TZ_ERR_BAD);
