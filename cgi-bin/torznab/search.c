@@ -115,7 +115,8 @@ feed(tz_t *t, http_response_t *resp, PGresult *r, const tz_filter_t *f, bool by_
 
 /* recent: the feed of a request without words (the Arrs' RSS sync and Test
  * button): the newest results of every search and the finished downloads,
- * newest first, one row per hash. */
+ * newest first, one row per hash. Only the newest TZ_MAX_ROWS of each are
+ * read (index search_results_recent), never every result kept. */
 static int
 recent(tz_t *t, http_response_t *resp, const tz_filter_t *f)
 {
@@ -127,13 +128,15 @@ recent(tz_t *t, http_response_t *resp, const tz_filter_t *f)
         "SELECT hash, name, size, sources, complete_sources, file_type, seen FROM ("
         " SELECT DISTINCT ON (hash) hash, name, size, sources, complete_sources, file_type, seen"
         " FROM ("
-        "  SELECT hash::text AS hash, name, size, sources, complete_sources, file_type,"
+        "  (SELECT hash::text AS hash, name, size, sources, complete_sources, file_type,"
         "   extract(epoch FROM first_seen)::bigint AS seen"
         "  FROM search_results WHERE node = $1 AND size >= $2::bigint"
+        "  ORDER BY first_seen DESC LIMIT " TZ_MAX_ROWS ")"
         "  UNION ALL"
-        "  SELECT hash, name, size, GREATEST(sources, 1), GREATEST(complete_sources, 1), NULL,"
+        "  (SELECT hash, name, size, GREATEST(sources, 1), GREATEST(complete_sources, 1), NULL,"
         "   extract(epoch FROM completed_at)::bigint"
         "  FROM downloads WHERE node = $1 AND completed_at IS NOT NULL AND size >= $2::bigint"
+        "  ORDER BY completed_at DESC LIMIT " TZ_MAX_ROWS ")"
         " ) AS x ORDER BY hash, seen DESC"
         ") AS y ORDER BY seen DESC, hash LIMIT " TZ_MAX_ROWS,
         1, params);
