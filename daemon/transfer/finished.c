@@ -51,6 +51,7 @@ struct fin_rec {
     bool missing;
     bool share_stopped; /* its file is not offered (share limits reached) */
     bool checking; /* its file is being hashed again (fin_recheck) */
+    bool moving;   /* its file is being copied to another file system (fin_move) */
     bool corrupt;  /* the last re-check found other content: not shared */
     char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
     char btih[DLA_BTIH_LEN + 1];      /* dlattr.h; "": added without one */
@@ -970,7 +971,11 @@ fin_is_missing(const fin_rec_t *r)
 const char *
 fin_state(const fin_rec_t *r)
 {
-    return r->checking ? "checking" : r->corrupt ? "error" : r->missing ? "missing" : "completed";
+    return r->moving     ? "moving"
+           : r->checking ? "checking"
+           : r->corrupt  ? "error"
+           : r->missing  ? "missing"
+                         : "completed";
 }
 
 const char *
@@ -1141,6 +1146,67 @@ rec_info(const fin_rec_t *r, bus_dl_info_t *info)
     };
 }
 
+/* moved: r's file is at to now, in dir under name. */
+static int
+moved(finished_t *f, fin_rec_t *r, char *to, const char *dir, const char *name,
+      mt_error_t **err)
+{
+    log_info("finished %s: moved %s to %s", r->hex, r->content_path, to);
+    /* dir and name may be the record's own strings */
+    char *new_dir = xstrdup(dir), *new_name = xstrdup(name);
+    free(r->content_path);
+    r->content_path = to;
+    free(r->save_path);
+    r->save_path = new_dir;
+    free(r->name);
+    r->name = new_name;
+    share_files(f);
+    shared_rescan(f->d->shared, NULL, NULL);
+    return changed(f, err);
+}
+
+/* A move to another file system: the file is copied on a worker (state
+ * "moving", still shared from where it was); the record is found again
+ * by its hash when it is done. */
+typedef struct {
+    finished_t *f;
+    uint8_t hash[ED2K_HASH_LEN];
+    char *from, *to, *dir, *name;
+    int rc;
+    mt_error_t *err;
+} move_job_t;
+
+static void
+move_run(void *arg)
+{
+    move_job_t *j = arg;
+    j->rc = pf_move_file(j->from, j->to, true, &j->err);
+}
+
+static void
+move_done(void *arg, int cancelled)
+{
+    move_job_t *j = arg;
+    fin_rec_t *r = cancelled ? NULL : fin_find(j->f, j->hash);
+    if (r != NULL && r->moving) {
+        r->moving = false;
+        if (j->rc == 0 && strcmp(r->content_path, j->from) == 0) {
+            (void)moved(j->f, r, j->to, j->dir, j->name, NULL);
+            j->to = NULL;
+        } else {
+            log_warn("finished %s: cannot move %s to %s: %s", r->hex, j->from, j->to,
+                     j->err != NULL ? j->err->message : "the record changed meanwhile");
+            changed(j->f, NULL);
+        }
+    }
+    mt_error_free(j->err);
+    free(j->from);
+    free(j->to);
+    free(j->dir);
+    free(j->name);
+    free(j);
+}
+
 int
 fin_move(finished_t *f, fin_rec_t *r, const char *dir, const char *name, mt_error_t **err)
 {
@@ -1148,6 +1214,11 @@ fin_move(finished_t *f, fin_rec_t *r, const char *dir, const char *name, mt_erro
         dir = r->save_path;
     if (name == NULL)
         name = r->name;
+    if (r->moving) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "%s is being moved; try again when it is done",
+                     r->content_path);
+        return -1;
+    }
     char *to = strcmp(dir, "/") == 0 ? xasprintf("/%s", name) : xasprintf("%s/%s", dir, name);
     if (strcmp(to, r->content_path) == 0) {
         free(to);
@@ -1166,24 +1237,24 @@ fin_move(finished_t *f, fin_rec_t *r, const char *dir, const char *name, mt_erro
         free(to);
         return -1;
     }
-    if (rename(r->content_path, to) != 0) {
-        mt_error_set(err, MT_ERR_IO, "cannot move %s to %s: %s%s", r->content_path, to,
-                     strerror(errno),
-                     errno == EXDEV ? " (another file system: only moves within one are made)" : "");
+    if (rename(r->content_path, to) == 0)
+        return moved(f, r, to, dir, name, err);
+    if (errno != EXDEV) {
+        mt_error_set(err, MT_ERR_IO, "cannot move %s to %s: %s", r->content_path, to,
+                     strerror(errno));
         free(to);
         return -1;
     }
-    log_info("finished %s: moved %s to %s", r->hex, r->content_path, to);
-    /* dir and name may be the record's own strings */
-    char *new_dir = xstrdup(dir), *new_name = xstrdup(name);
-    free(r->content_path);
-    r->content_path = to;
-    free(r->save_path);
-    r->save_path = new_dir;
-    free(r->name);
-    r->name = new_name;
-    share_files(f);
-    shared_rescan(f->d->shared, NULL, NULL);
+    move_job_t *j = xcalloc(1, sizeof *j);
+    j->f = f;
+    memcpy(j->hash, r->hash, ED2K_HASH_LEN);
+    j->from = xstrdup(r->content_path);
+    j->to = to;
+    j->dir = xstrdup(dir);
+    j->name = xstrdup(name);
+    r->moving = true;
+    worker_submit(f->d->workers, move_run, move_done, j);
+    log_info("finished %s: copying %s to %s (another file system)", r->hex, r->content_path, to);
     return changed(f, err);
 }
 
@@ -1243,6 +1314,11 @@ fin_recheck(finished_t *f, fin_rec_t *r, mt_error_t **err)
 {
     if (r->checking)
         return 0;
+    if (r->moving) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "%s is being moved; try again when it is done",
+                     r->content_path);
+        return -1;
+    }
     r->checking = true;
     recheck_job_t *j = xcalloc(1, sizeof *j);
     j->f = f;
@@ -1268,6 +1344,11 @@ fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed, mt
     size_t at = find_index(f, r->hash, &found);
     if (!found || f->v[at] != r) {
         mt_error_set(err, MT_ERR_NOT_FOUND, "no finished download %s", r->hex);
+        return -1;
+    }
+    if (r->moving) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "%s is being moved; try again when it is done",
+                     r->content_path);
         return -1;
     }
     /* Only the file the shared list holds at that path with that hash is

@@ -102,7 +102,8 @@ uint64_t fin_uploaded(const fin_rec_t *r);
 time_t fin_last_activity(const fin_rec_t *r);
 /* fin_is_missing: the last scan did not find the file. */
 bool fin_is_missing(const fin_rec_t *r);
-/* fin_state: "completed", "missing", "checking" (fin_recheck running) or
+/* fin_state: "completed", "missing", "checking" (fin_recheck running),
+ * "moving" (fin_move copying it to another file system) or
  * "error" (the last re-check found other content); fin_error: why, for
  * "error" (NULL otherwise). */
 const char *fin_state(const fin_rec_t *r);
@@ -122,17 +123,21 @@ int fin_set_force_start(finished_t *f, fin_rec_t *r, bool on, mt_error_t **err);
 int fin_set_rate_limits(finished_t *f, fin_rec_t *r, int64_t dl_limit, int64_t up_limit,
                         mt_error_t **err);
 int fin_set_priority(finished_t *f, fin_rec_t *r, int priority, mt_error_t **err);
-/* fin_move: moves r's file to dir/name (NULL: keep that one), with
- * rename(2): within one file system; the shared list follows. dir must be
- * checked by the caller (the roots). MT_ERR_EXISTS when a file is there
- * already, MT_ERR_IO when the move fails (nothing changed),
- * MT_ERR_UNAVAILABLE while it is re-checked; -1 MT_ERR_IO also when
- * moved but not saved (retried). */
+/* fin_move: moves r's file to dir/name (NULL: keep that one): within one
+ * file system with rename(2), at once; to another one the file is copied
+ * on a worker (state "moving", shared from its old place meanwhile, the
+ * record changed only once the copy is complete and the original gone:
+ * pf_move_file). The shared list follows. dir must be checked by the
+ * caller (the roots). MT_ERR_EXISTS when a file is there already,
+ * MT_ERR_IO when the move fails (nothing changed), MT_ERR_UNAVAILABLE
+ * while it is re-checked or moved; -1 MT_ERR_IO also when moved but not
+ * saved (retried). A failed copy is logged and leaves r where it was. */
 int fin_move(finished_t *f, fin_rec_t *r, const char *dir, const char *name, mt_error_t **err);
 /* fin_recheck: hashes r's file again on a worker (state "checking");
  * when it no longer matches its hash the record goes into the "error"
  * state and its file is no longer shared, when it matches it is
- * "completed" again. A re-check already running is fine. */
+ * "completed" again. A re-check already running is fine; MT_ERR_UNAVAILABLE
+ * while it is moved. */
 int fin_recheck(finished_t *f, fin_rec_t *r, mt_error_t **err);
 /* fin_remove: forgets r (freed) and publishes dl_deleted (its history row
  * stays "completed", its downloads row goes). With
@@ -141,7 +146,7 @@ int fin_recheck(finished_t *f, fin_rec_t *r, mt_error_t **err);
  * is gone is left alone; *file_removed says which), and rescans the shared
  * files. Nothing changes on MT_ERR_IO (the file cannot be removed) and
  * MT_ERR_UNAVAILABLE (delete_file before the first scan of the shared
- * files has finished). */
+ * files has finished, or r is being moved). */
 int fin_remove(finished_t *f, fin_rec_t *r, bool delete_file, bool *file_removed,
                mt_error_t **err);
 

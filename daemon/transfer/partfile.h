@@ -143,6 +143,14 @@ int pf_set_name(partfile_t *pf, const char *name, mt_error_t **err);
  * NULL clears it. MT_ERR_INVALID otherwise. */
 const char *pf_save_path(const partfile_t *pf);
 int pf_set_save_path(partfile_t *pf, const char *dir, mt_error_t **err);
+
+/* pf_move_file: moves the file src to dst, never over an existing file
+ * (MT_ERR_EXISTS). Across file systems (or with force_copy) the data is
+ * copied to a hidden temporary name beside dst, flushed to disk, given
+ * dst's name, and only then is src removed: a crash leaves src whole.
+ * Blocking: call it on a worker. 0, or -1 with err. */
+int pf_move_file(const char *src, const char *dst, bool force_copy, mt_error_t **err);
+
 const char *pf_data_path(const partfile_t *pf);
 const char *pf_met_path(const partfile_t *pf);
 

@@ -179,6 +179,49 @@ copy_fd(int in, int out, uint64_t size)
     return rc;
 }
 
+/* copy_to_tmp: copies the file src (size bytes; -1: all of it) to tmp,
+ * created for it (what an earlier attempt that crashed left under that
+ * name, which is ours, is replaced), and flushes it to disk. 0, or -1
+ * with err and tmp gone. */
+static int
+copy_to_tmp(const char *src, const char *tmp, int64_t size, mt_error_t **err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in < 0 || (size < 0 && fstat(in, &st) != 0)) {
+        mt_error_set(err, pf_io_code(errno), "cannot open %s: %s", src, strerror(errno));
+        if (in >= 0)
+            close(in);
+        return -1;
+    }
+    if (size < 0)
+        size = st.st_size;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (out < 0 && errno == EEXIST) {
+        unlink(tmp);
+        out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    }
+    if (out < 0) {
+        mt_error_set(err, pf_io_code(errno), "cannot create %s: %s", tmp, strerror(errno));
+        close(in);
+        return -1;
+    }
+    int rc = 0;
+    if (copy_fd(in, out, (uint64_t)size) != 0 || fsync(out) != 0) {
+        mt_error_set(err, pf_io_code(errno), "cannot copy %s to %s: %s", src, tmp,
+                     strerror(errno));
+        rc = -1;
+    }
+    if (close(out) != 0 && rc == 0) {
+        mt_error_set(err, pf_io_code(errno), "cannot write %s: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    close(in);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
 /* Across file systems: copy to a temporary name in the target directory,
  * fsync, give it its final name, and only then remove the source. */
 static int
@@ -187,56 +230,108 @@ copy_into(pf_complete_job_t *job, mt_error_t **err)
     char hex[ED2K_HASH_HEX_LEN + 1];
     ed2k_hash_to_hex(job->hash, hex);
     char *tmp = xasprintf("%s/.%s.muleteer-copy", job->incoming_dir, hex);
-    int rc = -1, in = -1, out = -1;
-    in = open(job->data_path, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        mt_error_set(err, pf_io_code(errno), "cannot open %s: %s", job->data_path, strerror(errno));
+    int rc = copy_to_tmp(job->data_path, tmp, (int64_t)job->size, err);
+    if (rc != 0)
         goto done;
-    }
-    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (out < 0 && errno == EEXIST) {
-        /* left by an earlier attempt that crashed: the name is ours */
-        unlink(tmp);
-        out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    }
-    if (out < 0) {
-        mt_error_set(err, pf_io_code(errno), "cannot create %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (copy_fd(in, out, job->size) != 0 || fsync(out) != 0) {
-        mt_error_set(err, pf_io_code(errno), "cannot copy %s to %s: %s", job->data_path, tmp,
-                     strerror(errno));
-        goto cleanup;
-    }
-    if (close(out) != 0) {
-        out = -1;
-        mt_error_set(err, pf_io_code(errno), "cannot write %s: %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    out = -1;
     if (move_to_free_name(tmp, job->incoming_dir, job->name, &job->final_path) != 0) {
         mt_error_set(err, pf_io_code(errno), "cannot name the file in %s: %s", job->incoming_dir,
                      strerror(errno));
-        goto cleanup;
+        unlink(tmp);
+        rc = -1;
+        goto done;
     }
     /* From here on the file is complete under its final name: what fails
      * now is worth a warning, not a failed completion. */
-    rc = 0;
     if (pf_io_fsync_dir(job->incoming_dir) != 0)
         log_warn("cannot sync %s: %s", job->incoming_dir, strerror(errno));
     if (unlink(job->data_path) != 0)
         log_warn("copied %s to %s, but cannot remove it: %s", job->data_path, job->final_path,
                  strerror(errno));
-    goto done;
-cleanup:
-    unlink(tmp);
 done:
-    if (in >= 0)
-        close(in);
-    if (out >= 0)
-        close(out);
     free(tmp);
     return rc;
+}
+
+/* The temporary name of a copy to dst: beside it, hidden, made of a hash
+ * of dst (short whatever dst's length; the same on a later attempt, which
+ * then replaces what a crashed one left). */
+static char *
+move_tmp_name(const char *dst)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)dst; *p != '\0'; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    const char *slash = strrchr(dst, '/');
+    int dir_len = slash != NULL ? (int)(slash - dst) : 1;
+    return xasprintf("%.*s/.muleteer-move-%016llx", dir_len, slash != NULL ? dst : ".",
+                     (unsigned long long)h);
+}
+
+/* dir_of: the directory holding path (a new string). */
+static char *
+dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xasprintf("%.*s", (int)(slash - path), path);
+}
+
+/* copy_then_move: src to dst across file systems (see pf_move_file). */
+static int
+copy_then_move(const char *src, const char *dst, mt_error_t **err)
+{
+    char *tmp = move_tmp_name(dst), *dir = dir_of(dst);
+    int rc = copy_to_tmp(src, tmp, -1, err);
+    if (rc != 0)
+        goto done;
+    int r = move_noreplace(tmp, dst);
+    if (r != 0) {
+        if (r > 0)
+            mt_error_set(err, MT_ERR_EXISTS, "%s exists already", dst);
+        else
+            mt_error_set(err, pf_io_code(errno), "cannot name %s %s: %s", tmp, dst,
+                         strerror(errno));
+        unlink(tmp);
+        rc = -1;
+        goto done;
+    }
+    /* The copy is complete under its name: only now does the source go. */
+    if (pf_io_fsync_dir(dir) != 0)
+        log_warn("cannot sync %s: %s", dir, strerror(errno));
+    if (unlink(src) != 0)
+        log_warn("copied %s to %s, but cannot remove it: %s", src, dst, strerror(errno));
+done:
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+int
+pf_move_file(const char *src, const char *dst, bool force_copy, mt_error_t **err)
+{
+    if (!force_copy) {
+        int r = move_noreplace(src, dst);
+        if (r > 0) {
+            mt_error_set(err, MT_ERR_EXISTS, "%s exists already", dst);
+            return -1;
+        }
+        if (r == 0) {
+            char *dir = dir_of(dst);
+            if (pf_io_fsync_dir(dir) != 0)
+                log_warn("cannot sync %s: %s", dir, strerror(errno));
+            free(dir);
+            return 0;
+        }
+        if (errno != EXDEV) {
+            mt_error_set(err, pf_io_code(errno), "cannot move %s to %s: %s", src, dst,
+                         strerror(errno));
+            return -1;
+        }
+    }
+    return copy_then_move(src, dst, err);
 }
 
 int

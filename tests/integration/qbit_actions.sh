@@ -33,6 +33,10 @@ check "amuled shares the file" eval 'amule_share SEED "$T/$FILE"'
 
 # ---- Muleteer through run.sh ----
 VAR="$T/var"
+# a download root on another file system (tmpfs) than the state directory
+SHM=$(mktemp -d /dev/shm/mt-actions.XXXXXX)
+chmod 0777 "$SHM"
+CLEANUP_DIRS+=("$SHM")
 mkdir -p "$VAR" "$VAR/roots/movies"
 chown_service "$VAR/roots" "$VAR/roots/movies" 2>/dev/null || true
 PASS="act-pass-$RANDOM$RANDOM"
@@ -47,7 +51,7 @@ web_username = admin
 web_password = $PASS
 servers = 127.0.0.1:$SP
 filter_lan = no
-download_roots = $VAR/roots
+download_roots = $VAR/roots:$SHM
 EOF
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf" 2>/dev/null || true
@@ -217,6 +221,28 @@ req POST torrents/setLocation --data-urlencode "hashes=$H"
 check "setLocation without location: 400" eval '[ "$CODE" = 400 ]'
 reshared() { "$CLI" --socket "$SOCK" --json shared 2>/dev/null | grep -qF "$VAR/roots/movies/new/renamed.bin"; }
 check "the moved file is shared from its new place" eventually 30 reshared
+
+# ============================= setLocation to another file system (tmpfs)
+# The file is copied on a worker (state "moving"), the original removed
+# once the copy is whole; then back again, for the checks below.
+cross_move() { # cross_move DIR: setLocation there, then wait until it is done
+  req POST torrents/setLocation --data-urlencode "hashes=$H" --data-urlencode "location=$1"
+  [ "$CODE" = 200 ] || return 1
+  moved_to() { req GET "torrents/info?hashes=$H"; jqt --arg d "$1" '.[0].save_path == $d and .[0].state != "moving"'; }
+  eventually 60 moved_to "$1"
+}
+shared_at() { "$CLI" --socket "$SOCK" --json shared 2>/dev/null | grep -qF "$1"; }
+check "setLocation to a root on another file system: 200, then done" cross_move "$SHM/tv"
+check "... the file is there byte for byte, the original gone, no temporary file" \
+  eval 'cmp -s "$SHM/tv/renamed.bin" "$T/$FILE" && [ ! -e "$VAR/roots/movies/new/renamed.bin" ] &&
+        [ "$(ls -A "$SHM/tv")" = renamed.bin ]'
+check "... info: content_path follows, state seeding again" \
+  jqt --arg p "$SHM/tv/renamed.bin" '.[0].content_path == $p and (.[0].state | test("UP$"))'
+check "... shared from there" eventually 30 shared_at "$SHM/tv/renamed.bin"
+check "and back to the first file system" cross_move "$VAR/roots/movies/new"
+check "... the file is back byte for byte, none left on the other" \
+  eval 'cmp -s "$VAR/roots/movies/new/renamed.bin" "$T/$FILE" && [ -z "$(ls -A "$SHM/tv")" ]'
+check "... shared from there again" eventually 30 reshared
 
 # ==================================================== recheck (finished)
 FPATH="$VAR/roots/movies/new/renamed.bin"

@@ -1873,6 +1873,60 @@ START_TEST(test_complete_copy)
 }
 END_TEST
 
+START_TEST(test_move_file)
+{
+    /* pf_move_file, the copy path forced (another file system): the copy
+     * gets dst's name, the source goes, no temporary file stays. */
+    char *src = path_in(incoming, "m.bin"), *dst = path_in(dir, "m2.bin");
+    write_file(src, "the content");
+    size_t before = count_entries(dir);
+    mt_error_t *err = NULL;
+    ck_assert_msg(pf_move_file(src, dst, true, &err) == 0, "%s", err ? err->message : "");
+    ck_assert(!exists(src));
+    char *t = read_file(dst, NULL);
+    ck_assert_str_eq(t, "the content");
+    free(t);
+    ck_assert_int_eq(count_entries(dir), before + 1);
+
+    /* Never over an existing file: nothing changes, on either path. */
+    write_file(src, "other");
+    for (int force = 0; force <= 1; force++) {
+        ck_assert_int_eq(pf_move_file(src, dst, force, &err), -1);
+        ck_assert_int_eq(err->code, MT_ERR_EXISTS);
+        mt_error_free(err);
+        err = NULL;
+        t = read_file(dst, NULL);
+        ck_assert_str_eq(t, "the content");
+        free(t);
+        t = read_file(src, NULL);
+        ck_assert_str_eq(t, "other");
+        free(t);
+        ck_assert_int_eq(count_entries(dir), before + 1);
+    }
+
+    /* A missing source: an error, nothing made. */
+    char *none = path_in(incoming, "none.bin"), *dst2 = path_in(dir, "none.bin");
+    ck_assert_int_eq(pf_move_file(none, dst2, true, &err), -1);
+    mt_error_free(err);
+    err = NULL;
+    ck_assert(!exists(dst2));
+    ck_assert_int_eq(count_entries(dir), before + 1);
+
+    /* Within one file system: a rename. */
+    ck_assert_int_eq(pf_move_file(src, dst2, false, NULL), 0);
+    ck_assert(!exists(src));
+    t = read_file(dst2, NULL);
+    ck_assert_str_eq(t, "other");
+    free(t);
+    unlink(dst);
+    unlink(dst2);
+    free(src);
+    free(dst);
+    free(none);
+    free(dst2);
+}
+END_TEST
+
 START_TEST(test_complete_refused)
 {
     ed2k_hash_result_t hr;
@@ -2308,6 +2362,7 @@ main(void)
     tcase_add_test(tc, test_complete_collisions);
     tcase_add_test(tc, test_complete_copy);
     tcase_add_test(tc, test_complete_refused);
+    tcase_add_test(tc, test_move_file);
     tcase_add_test(tc, test_many_files_few_descriptors);
     tcase_add_test(tc, test_descriptor_lru);
     tcase_add_test(tc, test_descriptor_exhaustion);
