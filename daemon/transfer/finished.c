@@ -52,7 +52,8 @@ struct fin_rec {
     bool share_stopped; /* its file is not offered (share limits reached) */
     bool checking; /* its file is being hashed again (fin_recheck) */
     bool moving;   /* its file is being copied to another file system (fin_move) */
-    bool corrupt;  /* the last re-check found other content: not shared */
+    bool corrupt;  /* the last re-check found other content: not shared
+                    * (kept in finished.json, over restarts) */
     char download_id[DLA_ID_LEN + 1]; /* dlattr.h; "" until given one */
     char btih[DLA_BTIH_LEN + 1];      /* dlattr.h; "": added without one */
 };
@@ -280,6 +281,13 @@ rec_parse(json_object *o, mt_error_t **err)
         }
         r->missing = json_object_get_boolean(v);
     }
+    if (json_object_object_get_ex(o, "corrupt", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            bad(err, "\"%s\" must be true or false", "corrupt");
+            goto fail;
+        }
+        r->corrupt = json_object_get_boolean(v);
+    }
     if (json_object_object_get_ex(o, "share_stopped", &v) && v != NULL) {
         if (!json_object_is_type(v, json_type_boolean)) {
             bad(err, "\"%s\" must be true or false", "share_stopped");
@@ -358,6 +366,8 @@ rec_file_json(const fin_rec_t *r)
     json_object_object_add(o, "last_activity", json_object_new_int64(r->last_activity));
     json_object_object_add(o, "missing", json_object_new_boolean(r->missing));
     json_object_object_add(o, "share_stopped", json_object_new_boolean(r->share_stopped));
+    if (r->corrupt) /* kept until a re-check finds the file whole again */
+        json_object_object_add(o, "corrupt", json_object_new_boolean(true));
     add_opt_str(o, "download_id", fin_download_id(r));
     add_opt_str(o, "btih", fin_btih(r));
     return o;

@@ -775,6 +775,13 @@ START_TEST(test_finished_move_recheck)
     wait_checked(&d, r);
     ck_assert_str_eq(fin_state(r), "error");
     ck_assert_ptr_nonnull(fin_error(r));
+    /* a file found corrupt stays so over a restart (never shared again
+     * until a re-check finds it whole) */
+    finished_free(f);
+    f = finished_new(&d);
+    r = fin_get(f, 0);
+    ck_assert_str_eq(fin_state(r), "error");
+    ck_assert_ptr_nonnull(fin_error(r));
     data[100] ^= 1;
     ck_assert_int_eq(mt_file_write_atomic(g2, data, sizeof data, 0644, NULL), 0);
     ck_assert_int_eq(fin_recheck(f, r, NULL), 0);
@@ -785,6 +792,7 @@ START_TEST(test_finished_move_recheck)
     finished_free(f);
     f = finished_new(&d);
     r = fin_get(f, 0);
+    ck_assert_str_eq(fin_state(r), "completed");
     ck_assert_str_eq(fin_content_path(r), g2);
     ck_assert_str_eq(fin_name(r), "g.bin");
     ck_assert_int_eq(fin_up_limit(r), 5000);
