@@ -54,7 +54,10 @@ typedef struct search {
     bool more_available;
     time_t tcp_deadline;          /* monotonic */
     /* UDP */
-    const sl_server_t **asked;
+    struct asked_server {
+        uint32_t ip;
+        uint16_t port;
+    } *asked;                     /* by address: a server may leave the list */
     size_t n_asked;
     int64_t next_udp_ms;
     time_t udp_done_at;           /* monotonic: when the last server was asked */
@@ -277,7 +280,7 @@ next_udp(searches_t *ss, search_t *q)
             continue;
         bool seen = false;
         for (size_t k = 0; k < q->n_asked && !seen; k++)
-            seen = q->asked[k] == s;
+            seen = q->asked[k].ip == s->ip && q->asked[k].port == s->port;
         if (seen)
             continue;
         struct evbuffer *b = evbuffer_new();
@@ -291,7 +294,7 @@ next_udp(searches_t *ss, search_t *q)
                       s->port);
         evbuffer_free(b);
         q->asked = xreallocarray(q->asked, q->n_asked + 1, sizeof *q->asked);
-        q->asked[q->n_asked++] = s;
+        q->asked[q->n_asked++] = (struct asked_server){ .ip = s->ip, .port = s->port };
         q->udp_done_at = clock_mono_s();
         q->dirty_row = true;
         return;
@@ -382,7 +385,7 @@ on_udp_result(void *ctx, sl_server_t *from, const uint8_t *payload, size_t len)
         if (c->state != SS_RUNNING || !c->global)
             continue;
         for (size_t k = 0; k < c->n_asked; k++)
-            if (c->asked[k] == from) {
+            if (c->asked[k].ip == from->ip && c->asked[k].port == from->port) {
                 q = c;
                 break;
             }
