@@ -13,14 +13,19 @@
 #define G HTTP_M_GET
 #define D HTTP_M_DELETE
 
+/* Each route's flags are the capabilities its caller needs, as
+ * aMuTorrent's historyAPI.js asks them. */
+#define VIEW WEBAUTH_CAP_VIEW_HISTORY
+#define CLEAR WEBAUTH_CAP_CLEAR_HISTORY
+
 /* Fixed paths first: the router takes the first pattern that matches. */
 static const http_route_t routes[] = {
-    { G, "/api/history", hist_list, 0 },
-    { G, "/api/history/all", hist_all, 0 },
-    { G, "/api/history/stats", hist_stats, 0 },
-    { G, "/api/history/export", hist_export, 0 },
-    { G, "/api/history/{hash}", hist_get, 0 },
-    { D, "/api/history/{hash}", hist_delete, 0 },
+    { G, "/api/history", hist_list, VIEW },
+    { G, "/api/history/all", hist_all, VIEW },
+    { G, "/api/history/stats", hist_stats, VIEW },
+    { G, "/api/history/export", hist_export, VIEW },
+    { G, "/api/history/{hash}", hist_get, VIEW },
+    { D, "/api/history/{hash}", hist_delete, CLEAR },
 };
 
 bool
