@@ -220,6 +220,11 @@ check "dave reads the metrics" ok200 'has("totalUploaded")'
 req GET "$BASE/api/metrics/stats?range=24h" "${ADMIN[@]}"
 check "the admin too" ok200 'has("totalUploaded")'
 
+req POST "$V2/torrents/deleteTags" "${C[@]}" --data "tags=x"
+check "carol (no manage_categories) deletes a tag: 403 Forbidden" qbit_forbidden
+req POST "$V2/torrents/createTags" "${D[@]}" --data "tags=x"
+check "dave creates one" [ "$CODE" = 200 ]
+
 req GET "$V2/log/main" "${B[@]}"
 check "bob (no view_logs): log/main is 403 Forbidden" qbit_forbidden
 req GET "$V2/log/peers" "${B[@]}"
