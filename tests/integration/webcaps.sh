@@ -6,12 +6,12 @@
 # (torrents/info, properties, sync/maindata, history, item detail); carol,
 # with view_all_downloads but without edit_all_downloads, sees it but can
 # neither pause, resume, delete nor rename it; without clear_history a
-# history DELETE is 403, without view_statistics the metrics are, without
-# view_logs the log; settings are the admin's alone; dave with every
-# capability and the admin see and do everything; an account's API key
-# carries its capabilities. Every refusal answers in its protocol's
-# format: /api/v2 a 403 "Forbidden" text, the web API a 403 JSON error
-# object. TAP.
+# history DELETE is 403, without view_history the history, without
+# view_statistics the metrics and /metrics, without view_logs the log;
+# settings are the admin's alone; dave with every capability and the
+# admin see and do everything; an account's API key carries its
+# capabilities. Every refusal answers in its protocol's format: /api/v2 a
+# 403 "Forbidden" text, the web API a 403 JSON error object. TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
@@ -34,6 +34,7 @@ web_username = admin
 web_password = $PASS
 api_key = $KEY
 server_autoconnect = no
+metrics_allow = key
 EOF
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf" 2>/dev/null || true
@@ -256,6 +257,10 @@ req GET "$V2/log/main" -H "X-API-Key: $BKEY"
 check "... no log: 403 Forbidden" qbit_forbidden
 req GET "$BASE/api/metrics/stats?range=24h" -H "X-API-Key: $DKEY"
 check "dave's API key reads the metrics" ok200 'has("totalUploaded")'
+req GET "$BASE/metrics" -H "X-API-Key: $BKEY"
+check "... and no Prometheus /metrics (metrics_allow = key): 403 JSON" json_forbidden
+req GET "$BASE/metrics" -H "X-API-Key: $DKEY"
+check "dave's key reads /metrics" eval '[ "$CODE" = 200 ] && grep -q "^muleteer_up " <<<"$BODY"'
 req GET "$V2/torrents/info" -H "X-API-Key: $DKEY"
 check "... and sees both downloads" eval '[ "$CODE" = 200 ] && [ "$(jq length <<<"$BODY")" = 2 ]'
 
