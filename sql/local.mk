@@ -24,6 +24,7 @@ MIGRATIONS = \
 	sql/022_samples_by_time.sql \
 	sql/023_history_search.sql \
 	sql/024_history_counts.sql \
-	sql/025_search_results_recent.sql
+	sql/025_search_results_recent.sql \
+	sql/026_download_owners.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -65,6 +65,7 @@ INTEGRATION_TESTS = \
 	tests/integration/prometheus.sh \
 	tests/integration/web_auth.sh \
 	tests/integration/metrics.sh \
-	tests/integration/history.sh
+	tests/integration/history.sh \
+	tests/integration/webcaps.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)

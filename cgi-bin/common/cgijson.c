@@ -148,3 +148,24 @@ cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
     *user = id.user; /* handed over */
     return rc;
 }
+
+int
+cgijson_forbidden(http_response_t *resp)
+{
+    return cgijson_error(resp, 403, "forbidden", "Insufficient permissions");
+}
+
+int
+cgijson_require(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+                http_response_t *resp, uint32_t need, webauth_ident_t *id)
+{
+    if (cgijson_identify(env, ac, req, resp, id) != 0)
+        return 1;
+    uint32_t have = id->caps | (id->is_admin ? CGIJSON_ADMIN : 0);
+    if ((have & need) == need)
+        return 0;
+    log_info("auth: %s lacks a capability for %s %s", id->user != NULL ? id->user : "?",
+             http_request_method(req), http_request_path(req));
+    cgijson_forbidden(resp);
+    return 1;
+}

@@ -10,6 +10,7 @@
 #include "common/cgienv.h"
 #include "http/http.h"
 #include "webauth/auth.h"
+#include "webauth/caps.h"
 
 /* cgijson_error: status with {"error": {"code": code, "message":
  * message}}; code is a short stable word (e.g. "bad_parameter",
@@ -52,5 +53,22 @@ int cgijson_auth(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
  * cgijson_auth does. */
 int cgijson_identify(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
                      http_response_t *resp, webauth_ident_t *id);
+
+/* A need of cgijson_require beyond the capabilities: the caller is an
+ * admin (settings of the whole client, as aMuTorrent's are). */
+#define CGIJSON_ADMIN (1u << 30)
+
+/* cgijson_forbidden: 403 {"error": {"code": "forbidden", "message":
+ * "Insufficient permissions"}} (aMuTorrent's words), for a caller who
+ * lacks a capability. Returns 0. */
+int cgijson_forbidden(http_response_t *resp);
+
+/* cgijson_require: cgijson_identify, then the caller must have every
+ * capability of need (webauth/caps.h bits, plus CGIJSON_ADMIN; 0: none;
+ * an admin has them all): 0, or 1 after answering 401, 403 or 503 as
+ * cgijson_identify does, or cgijson_forbidden. The caller clears *id
+ * with webauth_ident_clear either way. */
+int cgijson_require(cgienv_t *env, const webauth_conf_t *ac, http_request_t *req,
+                    http_response_t *resp, uint32_t need, webauth_ident_t *id);
 
 #endif

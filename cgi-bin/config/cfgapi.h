@@ -17,12 +17,15 @@ typedef struct {
     cgienv_t *env;
     webauth_conf_t auth; /* from cgienv_conf, renewed when it is reloaded */
     char *user;          /* the caller of the current request, or NULL */
+    const char *owner;   /* whose downloads it may see: NULL everyone's
+                          * (view_all_downloads), else user */
 } cfgapi_t;
 
 /* Route flags. */
 enum {
     CFGAPI_AUTH = 0,   /* a session, the API key or HTTP Basic */
     CFGAPI_PUBLIC = 1, /* no credentials needed */
+    CFGAPI_ADMIN = 2,  /* an admin only: the settings of the whole client */
 };
 
 /* settings.c */

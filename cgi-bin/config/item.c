@@ -98,6 +98,28 @@ daemon_part(cfgapi_t *c, http_response_t *resp, const char *hash, json_object **
     return 0; /* refused: deleted in between; the description stands */
 }
 
+/* owned: 1 when the caller may see the download of hash (everyone's, or
+ * one it added, live or in the history), 0 when not, -1 after answering
+ * 503. */
+static int
+owned(cfgapi_t *c, http_response_t *resp, const char *hash)
+{
+    if (c->owner == NULL)
+        return 1;
+    const char *params[] = { hash, c->owner };
+    PGresult *r = cgidb_query(c->env, resp,
+                              "SELECT EXISTS (SELECT 1 FROM downloads WHERE node = $1"
+                              "  AND hash = $2 AND added_by = $3)"
+                              " OR EXISTS (SELECT 1 FROM history WHERE node = $1"
+                              "  AND hash = $2 AND added_by = $3)",
+                              2, params);
+    if (r == NULL)
+        return -1;
+    int yes = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return yes;
+}
+
 int
 cfgapi_item_detail(http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -110,6 +132,9 @@ cfgapi_item_detail(http_request_t *req, http_response_t *resp, void *ctx)
     for (size_t i = 0; i < 32; i++)
         hash[i] = (char)tolower((unsigned char)given[i]);
     hash[32] = '\0';
+    int mine = owned(c, resp, hash);
+    if (mine <= 0) /* another account's is no download of the caller's */
+        return mine < 0 ? 0 : cgijson_error(resp, 404, "not_found", "No download with this hash");
     json_object *dl = NULL, *parts = NULL;
     bool finished = false;
     if (daemon_part(c, resp, hash, &dl, &parts, &finished) != 0)

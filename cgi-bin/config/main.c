@@ -13,8 +13,10 @@
 #define P HTTP_M_POST
 
 static const http_route_t routes[] = {
-    { G, "/api/config", cfgapi_config_get, CFGAPI_AUTH },
-    { HTTP_M_PATCH, "/api/config", cfgapi_config_patch, CFGAPI_AUTH },
+    /* aMuTorrent: "settings is not a capability, it's admin-only", reads
+     * as well as writes (configAPI.js) */
+    { G, "/api/config", cfgapi_config_get, CFGAPI_ADMIN },
+    { HTTP_M_PATCH, "/api/config", cfgapi_config_patch, CFGAPI_ADMIN },
     { G, "/api/config/status", cfgapi_config_status, CFGAPI_PUBLIC },
     { G, "/api/version", cfgapi_version, CFGAPI_PUBLIC },
     { P, "/api/version/seen", cfgapi_version_seen, CFGAPI_AUTH },
@@ -23,7 +25,9 @@ static const http_route_t routes[] = {
 
 /* before: a changed configuration file, its errors, then the caller of
  * every route that is not public (unknown paths too, so that they are
- * hidden from callers without credentials). */
+ * hidden from callers without credentials): an admin for CFGAPI_ADMIN
+ * (403 for another account); c->owner limits what one without
+ * view_all_downloads sees to its own downloads. */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -34,7 +38,12 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
         return 1;
     if (route != NULL && (route->flags & CFGAPI_PUBLIC))
         return 0;
-    return cgijson_auth(c->env, &c->auth, req, resp, &c->user);
+    uint32_t need = route != NULL && (route->flags & CFGAPI_ADMIN) ? CGIJSON_ADMIN : 0;
+    webauth_ident_t id;
+    int rc = cgijson_require(c->env, &c->auth, req, resp, need, &id);
+    c->user = id.user; /* handed over */
+    c->owner = webauth_owner_of(c->user, id.caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
+    return rc;
 }
 
 static void
@@ -43,6 +52,7 @@ request_end(void *ctx)
     cfgapi_t *c = ctx;
     free(c->user);
     c->user = NULL;
+    c->owner = NULL;
     cgienv_request_end(c->env);
 }
 

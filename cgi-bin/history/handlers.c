@@ -2,7 +2,9 @@
  * history and its total, the newest 10,000 rows, counts per status, one
  * hash's row, deleting a hash's rows, and the filtered history as CSV.
  * Every value reaches SQL as a bound parameter (query.c builds the text
- * from fixed fragments); only this node's rows are read or deleted. */
+ * from fixed fragments); only this node's rows are read or deleted, and
+ * of those only the caller's own (added_by) when it lacks
+ * view_all_downloads (hist_t's owner). */
 #include "config.h"
 
 #include <event2/buffer.h>
@@ -124,8 +126,13 @@ hist_list(http_request_t *req, http_response_t *resp, void *ctx)
 {
     hq_t q;
     hq_error_t err;
-    int rc = hq_parse(&q, query_get, req, &err) != 0 ? cgijson_bad_param(resp, err.param, err.why)
-                                                    : page(ctx, resp, &q);
+    int rc = 0;
+    if (hq_parse(&q, query_get, req, &err) != 0) {
+        rc = cgijson_bad_param(resp, err.param, err.why);
+    } else {
+        q.owner = ((hist_t *)ctx)->owner;
+        rc = page(ctx, resp, &q);
+    }
     hq_clear(&q);
     return rc;
 }
@@ -134,7 +141,8 @@ int
 hist_all(http_request_t *req, http_response_t *resp, void *ctx)
 {
     (void)req;
-    hq_t q = { .limit = HQ_ALL_MAX, .sort = "started_at", .desc = true };
+    hq_t q = { .limit = HQ_ALL_MAX, .sort = "started_at", .desc = true,
+               .owner = ((hist_t *)ctx)->owner };
     return page(ctx, resp, &q);
 }
 
@@ -143,9 +151,16 @@ hist_stats(http_request_t *req, http_response_t *resp, void *ctx)
 {
     (void)req;
     hist_t *h = ctx;
-    PGresult *r = cgidb_query(h->env, resp,
-                              "SELECT status, n FROM history_counts WHERE node = $1",
-                              0, NULL);
+    /* everyone's counts are kept by triggers (024); one's own are counted */
+    const char *params[] = { h->owner };
+    PGresult *r = h->owner == NULL
+                      ? cgidb_query(h->env, resp,
+                                    "SELECT status, n FROM history_counts WHERE node = $1", 0,
+                                    NULL)
+                      : cgidb_query(h->env, resp,
+                                    "SELECT status, count(*) FROM history"
+                                    " WHERE node = $1 AND added_by = $2 GROUP BY status",
+                                    1, params);
     if (r == NULL)
         return 0;
     static const char *const names[] = { "downloading", "completed", "stopped", "deleted",
@@ -196,9 +211,10 @@ hist_get(http_request_t *req, http_response_t *resp, void *ctx)
     if (!path_hash(req, resp, hash))
         return 0;
     char *sql = xasprintf("SELECT %s FROM history WHERE node = $1 AND hash = $2"
+                          " AND ($3::text IS NULL OR added_by = $3)"
                           " ORDER BY started_at DESC, id DESC LIMIT 1", HQ_COLUMNS);
-    const char *params[] = { hash };
-    PGresult *r = cgidb_query(h->env, resp, sql, 1, params);
+    const char *params[] = { hash, h->owner };
+    PGresult *r = cgidb_query(h->env, resp, sql, 2, params);
     free(sql);
     if (r == NULL)
         return 0;
@@ -224,10 +240,11 @@ hist_delete(http_request_t *req, http_response_t *resp, void *ctx)
     char hash[33];
     if (!path_hash(req, resp, hash))
         return 0;
-    const char *params[] = { hash };
+    const char *params[] = { hash, h->owner };
     PGresult *r = cgidb_query(h->env, resp,
-                              "DELETE FROM history WHERE node = $1 AND hash = $2 RETURNING id",
-                              1, params);
+                              "DELETE FROM history WHERE node = $1 AND hash = $2"
+                              " AND ($3::text IS NULL OR added_by = $3) RETURNING id",
+                              2, params);
     if (r == NULL)
         return 0;
     int n = PQntuples(r);
@@ -316,6 +333,7 @@ hist_export(http_request_t *req, http_response_t *resp, void *ctx)
         hq_clear(&q);
         return cgijson_bad_param(resp, err.param, err.why);
     }
+    q.owner = h->owner;
     PGconn *db = cgidb_conn(h->env, resp);
     if (db == NULL) {
         hq_clear(&q);

@@ -16,6 +16,8 @@ typedef struct {
     cgienv_t *env;
     webauth_conf_t auth;        /* from cgienv_conf, renewed on a reload */
     char *user;                 /* the caller, for the request */
+    const char *owner;          /* whose rows it may see: NULL everyone's
+                                 * (view_all_downloads), else user */
 } hist_t;
 
 /* hist_track_username: track_username (the entries carry who

@@ -13,14 +13,19 @@
 #define G HTTP_M_GET
 #define D HTTP_M_DELETE
 
+/* Each route's flags are the capabilities its caller needs, as
+ * aMuTorrent's historyAPI.js asks them. */
+#define VIEW WEBAUTH_CAP_VIEW_HISTORY
+#define CLEAR WEBAUTH_CAP_CLEAR_HISTORY
+
 /* Fixed paths first: the router takes the first pattern that matches. */
 static const http_route_t routes[] = {
-    { G, "/api/history", hist_list, 0 },
-    { G, "/api/history/all", hist_all, 0 },
-    { G, "/api/history/stats", hist_stats, 0 },
-    { G, "/api/history/export", hist_export, 0 },
-    { G, "/api/history/{hash}", hist_get, 0 },
-    { D, "/api/history/{hash}", hist_delete, 0 },
+    { G, "/api/history", hist_list, VIEW },
+    { G, "/api/history/all", hist_all, VIEW },
+    { G, "/api/history/stats", hist_stats, VIEW },
+    { G, "/api/history/export", hist_export, VIEW },
+    { G, "/api/history/{hash}", hist_get, VIEW },
+    { D, "/api/history/{hash}", hist_delete, CLEAR },
 };
 
 bool
@@ -30,17 +35,23 @@ hist_track_username(const hist_t *h)
 }
 
 /* before: the configuration (reloaded when its file changed), then the
- * caller: every path, known or not, needs a session or the API key. */
+ * caller: every path, known or not, needs a session or the API key, and
+ * a route the capabilities of its flags (403 without). A caller without
+ * view_all_downloads sees, and deletes, only the history of the
+ * downloads it added (h->owner). */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
-    (void)route;
     hist_t *h = ctx;
     if (cgienv_request_begin(h->env))
         webauth_conf_from(&h->auth, cgienv_conf(h->env));
     if (cgienv_answer_conf_error(h->env, resp))
         return 1;
-    return cgijson_auth(h->env, &h->auth, req, resp, &h->user);
+    webauth_ident_t id;
+    int rc = cgijson_require(h->env, &h->auth, req, resp, route != NULL ? route->flags : 0, &id);
+    h->user = id.user; /* handed over */
+    h->owner = webauth_owner_of(h->user, id.caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
+    return rc;
 }
 
 static void
@@ -49,6 +60,7 @@ request_end(void *ctx)
     hist_t *h = ctx;
     free(h->user);
     h->user = NULL;
+    h->owner = NULL;
     cgienv_request_end(h->env);
 }
 

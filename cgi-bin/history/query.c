@@ -196,6 +196,10 @@ where(struct evbuffer *sql, const hq_t *q, bool track_username, const char **par
         params[*n] = q->category;
         evbuffer_add_printf(sql, " AND category = $%d", ++*n + 1);
     }
+    if (q->owner != NULL) {
+        params[*n] = q->owner;
+        evbuffer_add_printf(sql, " AND added_by = $%d", ++*n + 1);
+    }
 }
 
 /* steal: sql's text as a string; frees sql. */
@@ -216,7 +220,7 @@ hq_sql(const hq_t *q, hq_sql_kind_t kind, bool track_username,
 {
     struct evbuffer *sql = evbuffer_new();
     *n = 0;
-    if (kind == HQ_SQL_COUNT && q->pattern == NULL && q->category == NULL) {
+    if (kind == HQ_SQL_COUNT && q->pattern == NULL && q->category == NULL && q->owner == NULL) {
         /* kept by triggers (024): no million rows counted */
         evbuffer_add_printf(sql, "SELECT coalesce(sum(n), 0)::bigint FROM history_counts"
                                  " WHERE node = $1");

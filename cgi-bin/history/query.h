@@ -28,6 +28,8 @@ typedef struct {
     char *pattern;              /* ILIKE pattern of search, escaped; NULL: none */
     const char *status;         /* an allowed status; NULL: any */
     char *category;             /* exact category; NULL: any */
+    const char *owner;          /* only rows added by this name (added_by);
+                                 * NULL: anyone's (not set by hq_parse) */
 } hq_t;
 
 /* What was wrong: the parameter and why (static strings). */

@@ -21,10 +21,10 @@ static int mx_stats(http_request_t *req, http_response_t *resp, void *ctx);
 static int mx_dashboard(http_request_t *req, http_response_t *resp, void *ctx);
 
 static const http_route_t routes[] = {
-    { G, "/api/metrics/speed-history", mx_speed_history, 0 },
-    { G, "/api/metrics/history", mx_history, 0 },
-    { G, "/api/metrics/stats", mx_stats, 0 },
-    { G, "/api/metrics/dashboard", mx_dashboard, 0 },
+    { G, "/api/metrics/speed-history", mx_speed_history, WEBAUTH_CAP_VIEW_STATISTICS },
+    { G, "/api/metrics/history", mx_history, WEBAUTH_CAP_VIEW_STATISTICS },
+    { G, "/api/metrics/stats", mx_stats, WEBAUTH_CAP_VIEW_STATISTICS },
+    { G, "/api/metrics/dashboard", mx_dashboard, WEBAUTH_CAP_VIEW_STATISTICS },
 };
 
 /* The longest node name accepted in node= (node_name's own limit). */
@@ -176,7 +176,9 @@ mx_dashboard(http_request_t *req, http_response_t *resp, void *ctx)
 /* -------------------------------------------------------------- hooks */
 
 /* before: the configuration (reloaded when changed), then who calls:
- * every route needs a session, the API key or HTTP Basic. */
+ * every route needs a session, the API key or HTTP Basic, of a caller
+ * with the capabilities in the route's flags (view_statistics, as
+ * aMuTorrent's metrics routes need). */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -187,11 +189,10 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
         return 1;
     if (route == NULL)
         return 0;
-    char *user = NULL;
-    if (cgijson_auth(m->env, &m->auth, req, resp, &user) != 0)
-        return 1;
-    free(user);
-    return 0;
+    webauth_ident_t id;
+    int rc = cgijson_require(m->env, &m->auth, req, resp, route->flags, &id);
+    webauth_ident_clear(&id);
+    return rc;
 }
 
 static void

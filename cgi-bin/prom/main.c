@@ -85,11 +85,11 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     }
     if (!prom_needs_credentials(p->allow, http_request_remote_addr(req)))
         return 0;
-    char *user = NULL;
-    if (cgijson_auth(p->env, &p->auth, req, resp, &user) != 0)
-        return 1;
-    free(user);
-    return 0;
+    /* an account's credentials are worth its view_statistics */
+    webauth_ident_t id;
+    int rc = cgijson_require(p->env, &p->auth, req, resp, WEBAUTH_CAP_VIEW_STATISTICS, &id);
+    webauth_ident_clear(&id);
+    return rc;
 }
 
 static void

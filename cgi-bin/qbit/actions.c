@@ -4,7 +4,10 @@
  * and the rate-limit reads that go with them. Each checks its parameters
  * the way qBittorrent does and sends control commands to the daemon; as in
  * qBittorrent, unknown hashes in `hashes` are a silent no-op, while the
- * routes taking one `hash` answer 404 for it. */
+ * routes taking one `hash` answer 404 for it. A caller without
+ * edit_all_downloads changes only the downloads it added (main.c's
+ * QBIT_EDITS): another account's are skipped in `hashes` like unknown
+ * ones, and a `hash` naming one answers 403. */
 #include "config.h"
 
 #include <errno.h>
@@ -783,7 +786,9 @@ qbit_torrents_delete_tags(http_request_t *req, http_response_t *resp, void *ctx)
 
 /* one_hash: the download named by the required `hash` (its btih, padded
  * or bare MD4): 0 with md4 filled, or -1 after answering (400 missing,
- * 404 not a hash of ours, 503). */
+ * 404 not a hash of ours or not one the caller may see, 403 one it may
+ * see but not change: another account's without edit_all_downloads,
+ * 503). */
 static int
 one_hash(qbit_t *q, http_request_t *req, http_response_t *resp, char md4[33])
 {
@@ -793,6 +798,18 @@ one_hash(qbit_t *q, http_request_t *req, http_response_t *resp, char md4[33])
     int found = strlen(h) > 40 ? 0 : qbit_hash_lookup(q, resp, h, md4);
     if (found < 0)
         return -1;
+    if (found == 0 && q->owner != q->view_owner) {
+        const char *edit = q->owner;
+        q->owner = q->view_owner;
+        found = qbit_hash_lookup(q, resp, h, md4);
+        q->owner = edit;
+        if (found < 0)
+            return -1;
+        if (found > 0) {
+            qbit_text(resp, 403, "Forbidden");
+            return -1;
+        }
+    }
     if (found == 0) {
         qbit_text(resp, 404, "Not Found");
         return -1;

@@ -195,6 +195,7 @@ typedef struct {
     const char *category; /* $4: exact, "" = uncategorised, NULL = any */
     const char *tag;      /* $5: "" = untagged, NULL = any */
     char *hashes;         /* $6: a text[] literal of MD4s, or NULL */
+    const char *owner;    /* $7: only the downloads it added (added_by), NULL = anyone's */
 } filter_t;
 
 /* sort_key: the ORDER BY expression of a sort column. qBittorrent sorts
@@ -258,7 +259,8 @@ build_query(const char *select, const col_t *sort, bool reverse, long long max_s
            " AND ($4::text IS NULL OR coalesce(d.category, '') = $4::text)"
            " AND ($5::text IS NULL OR ($5::text = '' AND cardinality(d.tags) = 0)"
            " OR $5::text = ANY(d.tags))"
-           " AND ($6::text[] IS NULL OR d.hash = ANY($6::text[]))");
+           " AND ($6::text[] IS NULL OR d.hash = ANY($6::text[]))"
+           " AND ($7::text IS NULL OR d.added_by = $7::text)");
     if (sort != NULL) {
         evbuffer_add_printf(b, " ORDER BY ");
         sort_key(b, sort);
@@ -281,8 +283,8 @@ run_select(qbit_t *q, http_response_t *resp, const char *select, const filter_t 
                             conf_get_int(cgienv_conf(q->env), "max_sources_per_file"));
     char activity[4];
     snprintf(activity, sizeof activity, "%d", f->activity);
-    const char *params[] = { f->states, activity, f->category, f->tag, f->hashes };
-    PGresult *r = cgidb_query(q->env, resp, sql, 5, params);
+    const char *params[] = { f->states, activity, f->category, f->tag, f->hashes, f->owner };
+    PGresult *r = cgidb_query(q->env, resp, sql, 6, params);
     free(sql);
     return r;
 }
@@ -794,13 +796,15 @@ info_from_snapshot(qbit_t *q, http_response_t *resp, const filter_t *f, const qb
 }
 
 /* info_key: the parameters that shape a torrents/info answer, each marked
- * present or absent (a new string). */
+ * present or absent, and whose downloads it lists (a new string). */
 static char *
-info_key(http_request_t *req)
+info_key(http_request_t *req, const char *owner)
 {
     static const char *const names[] = { "filter", "category", "tag", "hashes",
                                          "sort",   "reverse",  "limit", "offset" };
     struct evbuffer *b = evbuffer_new();
+    if (owner != NULL)
+        evbuffer_add_printf(b, "owner=%zu:%s\n", strlen(owner), owner);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *v = http_request_param(req, names[i]);
         if (v != NULL)
@@ -828,6 +832,7 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     f.states = filter_states(http_request_param(req, "filter"), &f.activity);
     f.category = http_request_param(req, "category");
     f.tag = http_request_param(req, "tag");
+    f.owner = q->owner;
     const char *hv = http_request_param(req, "hashes");
     bool none = false;
     qbit_hashes_t h = { 0 };
@@ -851,7 +856,7 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
         free(f.hashes);
         return 0;
     }
-    char *key = info_key(req);
+    char *key = info_key(req, q->owner);
     int64_t now = clock_mono_ms();
     cgifile_sweep(now);
     cache_entry_t *hit = cache_find(key, gen, now);
@@ -879,8 +884,9 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     parse_ll(http_request_param(req, "offset"), &offset);
 
     parts_init();
-    /* the default order, no tag: cut from the whole list */
-    if (sort == NULL && !reverse && f.tag == NULL) {
+    /* the default order, no tag, everyone's downloads: cut from the whole
+     * list; one account's own downloads take the query below */
+    if (sort == NULL && !reverse && f.tag == NULL && f.owner == NULL) {
         info_from_snapshot(q, resp, &f, &h, limit, offset, gen, now, key);
         free(f.hashes);
         free(key);
@@ -935,7 +941,7 @@ one_row(qbit_t *q, http_request_t *req, http_response_t *resp, const col_t *cols
     }
     char lit[40];
     snprintf(lit, sizeof lit, "{%s}", md4);
-    filter_t f = { .hashes = lit };
+    filter_t f = { .hashes = lit, .owner = q->owner };
     PGresult *r = run_rows(q, resp, cols, n, false, &f, NULL, false);
     if (r != NULL && PQntuples(r) == 0) {
         PQclear(r);
@@ -1176,9 +1182,9 @@ qbit_maindata_torrents(qbit_t *q, http_response_t *resp, qbit_torrent_fn fn, voi
 {
     filter_t f = { 0 };
     /* d.hash, the hash the download is listed under (its btih or the
-     * padded MD4), its JSON without "hash" */
+     * padded MD4), its JSON without "hash", who added it */
     struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "%s, ", HASH40_EXPR);
+    evbuffer_add_printf(b, "%s, d.added_by, ", HASH40_EXPR);
     json_select(b, info_cols, N_COLS(info_cols), true);
     evbuffer_add(b, "", 1);
     PGresult *r = run_select(q, resp, (const char *)evbuffer_pullup(b, -1), &f, NULL, false);
@@ -1186,7 +1192,8 @@ qbit_maindata_torrents(qbit_t *q, http_response_t *resp, qbit_torrent_fn fn, voi
     if (r == NULL)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        fn(PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), arg);
+        fn(PQgetvalue(r, i, 1), PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3),
+           PQgetvalue(r, i, 2), arg);
     PQclear(r);
     return 0;
 }

@@ -35,23 +35,23 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/torrents/categories", qbit_torrents_categories, QBIT_AUTH },
     { GP, "/api/v2/torrents/tags", qbit_torrents_tags, QBIT_AUTH },
     { P, "/api/v2/torrents/add", qbit_torrents_add, QBIT_NEEDS(WEBAUTH_CAP_ADD_DOWNLOADS) },
-    { P, "/api/v2/torrents/delete", qbit_torrents_delete, QBIT_NEEDS(WEBAUTH_CAP_REMOVE_DOWNLOADS) },
-    { P, "/api/v2/torrents/pause", qbit_torrents_pause, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
-    { P, "/api/v2/torrents/stop", qbit_torrents_pause, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
-    { P, "/api/v2/torrents/resume", qbit_torrents_resume, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
-    { P, "/api/v2/torrents/start", qbit_torrents_resume, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) },
+    { P, "/api/v2/torrents/delete", qbit_torrents_delete, QBIT_NEEDS(WEBAUTH_CAP_REMOVE_DOWNLOADS) | QBIT_EDITS },
+    { P, "/api/v2/torrents/pause", qbit_torrents_pause, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) | QBIT_EDITS },
+    { P, "/api/v2/torrents/stop", qbit_torrents_pause, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) | QBIT_EDITS },
+    { P, "/api/v2/torrents/resume", qbit_torrents_resume, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) | QBIT_EDITS },
+    { P, "/api/v2/torrents/start", qbit_torrents_resume, QBIT_NEEDS(WEBAUTH_CAP_PAUSE_RESUME) | QBIT_EDITS },
     { P, "/api/v2/torrents/createCategory", qbit_torrents_create_category, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
     { P, "/api/v2/torrents/editCategory", qbit_torrents_edit_category, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
     { P, "/api/v2/torrents/removeCategories", qbit_torrents_remove_categories, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
-    { P, "/api/v2/torrents/setCategory", qbit_torrents_set_category, QBIT_NEEDS(WEBAUTH_CAP_ASSIGN_CATEGORIES) },
-    { P, "/api/v2/torrents/setShareLimits", qbit_torrents_set_share_limits, QBIT_AUTH },
-    { P, "/api/v2/torrents/topPrio", qbit_torrents_top_prio, QBIT_AUTH },
-    { P, "/api/v2/torrents/bottomPrio", qbit_torrents_bottom_prio, QBIT_AUTH },
-    { P, "/api/v2/torrents/increasePrio", qbit_torrents_increase_prio, QBIT_AUTH },
-    { P, "/api/v2/torrents/decreasePrio", qbit_torrents_decrease_prio, QBIT_AUTH },
-    { P, "/api/v2/torrents/setForceStart", qbit_torrents_set_force_start, QBIT_AUTH },
-    { P, "/api/v2/torrents/addTags", qbit_torrents_add_tags, QBIT_AUTH },
-    { P, "/api/v2/torrents/removeTags", qbit_torrents_remove_tags, QBIT_AUTH },
+    { P, "/api/v2/torrents/setCategory", qbit_torrents_set_category, QBIT_NEEDS(WEBAUTH_CAP_ASSIGN_CATEGORIES) | QBIT_EDITS },
+    { P, "/api/v2/torrents/setShareLimits", qbit_torrents_set_share_limits, QBIT_EDITS },
+    { P, "/api/v2/torrents/topPrio", qbit_torrents_top_prio, QBIT_EDITS },
+    { P, "/api/v2/torrents/bottomPrio", qbit_torrents_bottom_prio, QBIT_EDITS },
+    { P, "/api/v2/torrents/increasePrio", qbit_torrents_increase_prio, QBIT_EDITS },
+    { P, "/api/v2/torrents/decreasePrio", qbit_torrents_decrease_prio, QBIT_EDITS },
+    { P, "/api/v2/torrents/setForceStart", qbit_torrents_set_force_start, QBIT_EDITS },
+    { P, "/api/v2/torrents/addTags", qbit_torrents_add_tags, QBIT_EDITS },
+    { P, "/api/v2/torrents/removeTags", qbit_torrents_remove_tags, QBIT_EDITS },
     { GP, "/api/v2/torrents/pieceStates", qbit_torrents_piece_states, QBIT_AUTH },
     { GP, "/api/v2/torrents/pieceHashes", qbit_torrents_piece_hashes, QBIT_AUTH },
     { GP, "/api/v2/torrents/trackers", qbit_torrents_trackers, QBIT_AUTH },
@@ -63,19 +63,19 @@ static const http_route_t routes[] = {
     { GP, "/api/v2/transfer/speedLimitsMode", qbit_transfer_speed_limits_mode, QBIT_AUTH },
     { P, "/api/v2/transfer/toggleSpeedLimitsMode", qbit_transfer_toggle_speed_limits_mode, QBIT_NEEDS(QBIT_CAP_ADMIN) },
     { P, "/api/v2/transfer/setSpeedLimitsMode", qbit_transfer_set_speed_limits_mode, QBIT_NEEDS(QBIT_CAP_ADMIN) },
-    { GP, "/api/v2/log/main", qbit_log_main, QBIT_AUTH },
-    { GP, "/api/v2/log/peers", qbit_log_peers, QBIT_AUTH },
-    { P, "/api/v2/torrents/setDownloadLimit", qbit_torrents_set_download_limit, QBIT_AUTH },
-    { P, "/api/v2/torrents/setUploadLimit", qbit_torrents_set_upload_limit, QBIT_AUTH },
+    { GP, "/api/v2/log/main", qbit_log_main, QBIT_NEEDS(WEBAUTH_CAP_VIEW_LOGS) },
+    { GP, "/api/v2/log/peers", qbit_log_peers, QBIT_NEEDS(WEBAUTH_CAP_VIEW_LOGS) },
+    { P, "/api/v2/torrents/setDownloadLimit", qbit_torrents_set_download_limit, QBIT_EDITS },
+    { P, "/api/v2/torrents/setUploadLimit", qbit_torrents_set_upload_limit, QBIT_EDITS },
     { GP, "/api/v2/torrents/downloadLimit", qbit_torrents_download_limit, QBIT_AUTH },
     { GP, "/api/v2/torrents/uploadLimit", qbit_torrents_upload_limit, QBIT_AUTH },
-    { P, "/api/v2/torrents/createTags", qbit_torrents_create_tags, QBIT_AUTH },
-    { P, "/api/v2/torrents/deleteTags", qbit_torrents_delete_tags, QBIT_AUTH },
-    { P, "/api/v2/torrents/rename", qbit_torrents_rename, QBIT_NEEDS(WEBAUTH_CAP_RENAME_FILES) },
-    { P, "/api/v2/torrents/setLocation", qbit_torrents_set_location, QBIT_NEEDS(WEBAUTH_CAP_MOVE_FILES) },
-    { P, "/api/v2/torrents/recheck", qbit_torrents_recheck, QBIT_AUTH },
-    { P, "/api/v2/torrents/reannounce", qbit_torrents_reannounce, QBIT_AUTH },
-    { P, "/api/v2/torrents/filePrio", qbit_torrents_file_prio, QBIT_AUTH },
+    { P, "/api/v2/torrents/createTags", qbit_torrents_create_tags, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
+    { P, "/api/v2/torrents/deleteTags", qbit_torrents_delete_tags, QBIT_NEEDS(WEBAUTH_CAP_MANAGE_CATEGORIES) },
+    { P, "/api/v2/torrents/rename", qbit_torrents_rename, QBIT_NEEDS(WEBAUTH_CAP_RENAME_FILES) | QBIT_EDITS },
+    { P, "/api/v2/torrents/setLocation", qbit_torrents_set_location, QBIT_NEEDS(WEBAUTH_CAP_MOVE_FILES) | QBIT_EDITS },
+    { P, "/api/v2/torrents/recheck", qbit_torrents_recheck, QBIT_EDITS },
+    { P, "/api/v2/torrents/reannounce", qbit_torrents_reannounce, QBIT_EDITS },
+    { P, "/api/v2/torrents/filePrio", qbit_torrents_file_prio, QBIT_EDITS },
 };
 
 /* ------------------------------------------------------------ answers */
@@ -142,24 +142,44 @@ qbit_hashes(qbit_t *q, http_request_t *req, http_response_t *resp, qbit_hashes_t
     return qbit_hashes_resolve(q, resp, out);
 }
 
+/* text_array_of: a text[] literal of n strings of width w at v ("{a,b}"),
+ * into b. */
+static const char *
+text_array_of(struct evbuffer *b, const char *v, size_t w, size_t n)
+{
+    evbuffer_add(b, "{", 1);
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(b, "%s%s", i > 0 ? "," : "", v + i * w);
+    evbuffer_add(b, "}", 2);
+    return (const char *)evbuffer_pullup(b, -1);
+}
+
 int
 qbit_hashes_resolve(qbit_t *q, http_response_t *resp, qbit_hashes_t *h)
 {
-    if (h->all || h->n_btih == 0)
+    if (h->all || (h->n_btih == 0 && q->owner == NULL))
         return 0;
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, "{", 1);
-    for (size_t i = 0; i < h->n_btih; i++)
-        evbuffer_add_printf(b, "%s%s", i > 0 ? "," : "", h->btih[i]);
-    evbuffer_add(b, "}", 2);
-    const char *params[] = { (const char *)evbuffer_pullup(b, -1) };
-    PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT DISTINCT hash FROM downloads"
-                              " WHERE node = $1 AND btih = ANY($2::text[])",
-                              1, params);
-    evbuffer_free(b);
+    struct evbuffer *bt = evbuffer_new(), *md = evbuffer_new();
+    /* a caller limited to its own downloads: the MD4s it gave are
+     * checked too, and only its own stay */
+    const char *params[] = { text_array_of(bt, h->btih[0], sizeof h->btih[0], h->n_btih),
+                             text_array_of(md, h->md4[0], sizeof h->md4[0], h->n), q->owner };
+    PGresult *r = q->owner == NULL
+                      ? cgidb_query(q->env, resp,
+                                    "SELECT DISTINCT hash FROM downloads"
+                                    " WHERE node = $1 AND btih = ANY($2::text[])",
+                                    1, params)
+                      : cgidb_query(q->env, resp,
+                                    "SELECT DISTINCT hash FROM downloads WHERE node = $1"
+                                    " AND (btih = ANY($2::text[]) OR hash = ANY($3::text[]))"
+                                    " AND added_by = $4",
+                                    3, params);
+    evbuffer_free(bt);
+    evbuffer_free(md);
     if (r == NULL)
         return -1;
+    if (q->owner != NULL)
+        h->n = 0;
     for (int i = 0; i < PQntuples(r) && h->n < QBIT_MAX_HASHES; i++) {
         const char *md4 = PQgetvalue(r, i, 0);
         bool dup = strlen(md4) != 32;
@@ -191,8 +211,11 @@ qbit_hash_lookup(qbit_t *q, http_response_t *resp, const char *hash, char md4[33
 PGresult *
 qbit_all_hashes(qbit_t *q, http_response_t *resp)
 {
-    return cgidb_query(q->env, resp, "SELECT hash FROM downloads WHERE node = $1 ORDER BY added_at",
-                       0, NULL);
+    const char *params[] = { q->owner };
+    return cgidb_query(q->env, resp,
+                       "SELECT hash FROM downloads WHERE node = $1"
+                       " AND ($2::text IS NULL OR added_by = $2) ORDER BY added_at",
+                       1, params);
 }
 
 /* -------------------------------------------------------------- hooks */
@@ -246,6 +269,16 @@ may_call(const qbit_t *q, const http_route_t *route)
     return (q->caps & need) == need;
 }
 
+/* scope: whose downloads a route reaches for the caller (q->owner):
+ * those it may change for a QBIT_EDITS route, else those it may see. */
+static void
+scope(qbit_t *q, const http_route_t *route)
+{
+    q->owner = route != NULL && (route->flags & QBIT_EDITS)
+                   ? webauth_owner_of(q->user, q->caps, WEBAUTH_CAP_EDIT_ALL_DOWNLOADS)
+                   : q->view_owner;
+}
+
 /* Runs before every request, matched or not: a changed configuration
  * file, configuration errors, CSRF, then authentication (qBittorrent
  * answers 403 before 404, so unknown paths are hidden from callers who
@@ -282,6 +315,8 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     webauth_method_t method = id.method;
     q->user = id.user; /* handed over */
     q->caps = id.caps | (id.is_admin ? QBIT_CAP_ADMIN : 0);
+    q->view_owner = webauth_owner_of(q->user, q->caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
+    scope(q, route);
     if (rc != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
@@ -324,6 +359,7 @@ not_found(http_request_t *req, http_response_t *resp, void *ctx)
         }
         if (!may_call(ctx, &routes[i]))
             return qbit_text(resp, 403, "Forbidden");
+        scope(ctx, &routes[i]);
         return routes[i].handler(req, resp, ctx);
     }
     return qbit_text(resp, 404, "Not Found");
@@ -362,6 +398,7 @@ request_end(void *ctx)
     free(q->user);
     q->user = NULL;
     q->caps = 0;
+    q->owner = q->view_owner = NULL;
     cgienv_request_end(q->env);
 }
 

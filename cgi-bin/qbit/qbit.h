@@ -37,11 +37,17 @@ enum {
 /* QBIT_NEEDS(caps): a route whose caller needs these capabilities
  * (webauth/caps.h; an admin has them all); others get 403. */
 #define QBIT_NEEDS(caps) ((unsigned)(caps) << 1)
-#define QBIT_NEEDED(flags) ((uint32_t)((flags) >> 1))
+#define QBIT_NEEDED(flags) ((uint32_t)((flags) >> 1) & (WEBAUTH_CAPS_ALL | QBIT_CAP_ADMIN))
 /* A capability no account lacks but an admin has: settings of the whole
  * client (preferences, the global speed limits) are for admins only, as
  * aMuTorrent's are. */
 #define QBIT_CAP_ADMIN (1u << 30)
+/* QBIT_EDITS: a route that changes the downloads its hashes name: a
+ * caller without edit_all_downloads reaches only the ones it added
+ * (qbit_t's owner); the others are skipped as unknown hashes are. Read
+ * routes reach what view_all_downloads allows. A bit above the shifted
+ * capabilities. */
+#define QBIT_EDITS (1u << 24)
 
 /* The 403 text qBittorrent gives a banned address (transcripts 45-46). */
 #define QBIT_BANNED "Your IP address has been banned after too many failed authentication attempts."
@@ -52,6 +58,10 @@ typedef struct {
     /* per request, freed after it (main.c's request_end) */
     char *user; /* who is calling ("api" for the API key) */
     uint32_t caps; /* the caller's capabilities (WEBAUTH_CAPS_ALL for an admin) */
+    /* whose downloads the route reaches: NULL everyone's, else user's own
+     * (added_by); view_owner is what the caller may see (main.c's scope) */
+    const char *owner;
+    const char *view_owner;
 } qbit_t;
 
 /* Sets the headers real qBittorrent puts on every API answer. */
@@ -74,15 +84,18 @@ const char *qbit_param(http_request_t *req, http_response_t *resp, const char *n
 int qbit_hashes(qbit_t *q, http_request_t *req, http_response_t *resp, qbit_hashes_t *out);
 /* qbit_hashes_resolve: adds to h->md4 the MD4 of every download of this
  * node added with one of h->btih (a download is named by its btih, its
- * padded MD4 or its bare MD4 alike). 0, or -1 after answering 503. */
+ * padded MD4 or its bare MD4 alike). For a caller limited to its own
+ * downloads (q->owner) h->md4 keeps only those: the others are as
+ * unknown. 0, or -1 after answering 503. */
 int qbit_hashes_resolve(qbit_t *q, http_response_t *resp, qbit_hashes_t *h);
 /* qbit_hash_lookup: the MD4 named by a single `hash` value (a btih, a
  * padded or a bare MD4) into md4: 1; 0 when it names no download of this
  * node (a btih no download has) or is malformed; -1 after answering 503.
  * An MD4 is not checked against the database (the caller's query is). */
 int qbit_hash_lookup(qbit_t *q, http_response_t *resp, const char *hash, char md4[33]);
-/* qbit_all_hashes: every MD4 of this node's downloads (completed too);
- * NULL after answering 503. The caller frees with PQclear. */
+/* qbit_all_hashes: every MD4 of this node's downloads (completed too),
+ * only the caller's own when it is limited to them (q->owner); NULL after
+ * answering 503. The caller frees with PQclear. */
 PGresult *qbit_all_hashes(qbit_t *q, http_response_t *resp);
 
 /* app.c */
@@ -108,12 +121,14 @@ int qbit_transfer_info(http_request_t *req, http_response_t *resp, void *ctx);
  * qbit_categories_object: {name: {name, savePath}}; qbit_tags_array: the
  * tags; qbit_transfer_object: transfer/info's keys with the all-time
  * totals (new objects, the caller puts them); qbit_maindata_torrents:
- * calls fn with each download's hash (40 hex) and its torrents/info JSON
- * object without "hash" (both valid during the call only). */
+ * calls fn with each download's hash (40 hex), its torrents/info JSON
+ * object without "hash" and who added it (added_by), of every account
+ * (all valid during the call only). */
 json_object *qbit_categories_object(qbit_t *q, http_response_t *resp);
 json_object *qbit_tags_array(qbit_t *q, http_response_t *resp);
 json_object *qbit_transfer_object(qbit_t *q, http_response_t *resp);
-typedef void (*qbit_torrent_fn)(const char *id, const char *json, size_t len, void *arg);
+typedef void (*qbit_torrent_fn)(const char *id, const char *json, size_t len, const char *owner,
+                                void *arg);
 int qbit_maindata_torrents(qbit_t *q, http_response_t *resp, qbit_torrent_fn fn, void *arg);
 
 /* sync.c: sync/maindata, deltas by rid shared through PostgreSQL */

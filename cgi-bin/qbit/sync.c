@@ -57,6 +57,7 @@ typedef struct {
     char fp[QBIT_SYNC_FP_LEN + 1];
     char *body;
     size_t len;
+    char *owner;
 } fresh_t;
 
 /* The torrents' part of one answer: the versions in force before it
@@ -98,14 +99,19 @@ text_of(const char *prefix, struct evbuffer *b, const char *suffix)
     return s;
 }
 
-/* plan_add: a new version; base is the seq of the whole version body
- * holds the changes from, or NULL when body is whole. */
+/* plan_add: a new version of the download owner added; base is the seq
+ * of the whole version body holds the changes from, or NULL when body is
+ * whole. */
 static void
 plan_add(plan_t *p, const char *id, const char *fp, const char *base, const char *body,
-         size_t len)
+         size_t len, const char *owner)
 {
-    evbuffer_add_printf(p->added, "%s{\"hash\":\"%s\",\"fp\":\"%s\",\"base\":%s,\"body\":",
-                        p->n_added++ > 0 ? "," : "", id, fp, base != NULL ? base : "null");
+    json_object *o = json_object_new_string(owner);
+    evbuffer_add_printf(p->added, "%s{\"hash\":\"%s\",\"fp\":\"%s\",\"base\":%s,\"owner\":%s,"
+                        "\"body\":",
+                        p->n_added++ > 0 ? "," : "", id, fp, base != NULL ? base : "null",
+                        json_object_to_json_string_ext(o, PLAIN));
+    json_object_put(o);
     evbuffer_add(p->added, body, len);
     evbuffer_add(p->added, "}", 1);
 }
@@ -113,7 +119,7 @@ plan_add(plan_t *p, const char *id, const char *fp, const char *base, const char
 /* plan_torrent: a qbit_torrent_fn: one current torrent against its
  * version in force. */
 static void
-plan_torrent(const char *id, const char *json, size_t len, void *arg)
+plan_torrent(const char *id, const char *json, size_t len, const char *owner, void *arg)
 {
     plan_t *p = arg;
     char fp[QBIT_SYNC_FP_LEN + 1];
@@ -123,7 +129,7 @@ plan_torrent(const char *id, const char *json, size_t len, void *arg)
     }
     stored_t *s = bsearch(id, p->stored, p->n_stored, sizeof *s, stored_cmp);
     if (s == NULL) {
-        plan_add(p, id, fp, NULL, json, len);
+        plan_add(p, id, fp, NULL, json, len, owner);
         return;
     }
     s->seen = true;
@@ -140,6 +146,7 @@ plan_torrent(const char *id, const char *json, size_t len, void *arg)
     f->body = xmalloc(len);
     memcpy(f->body, json, len);
     f->len = len;
+    f->owner = xstrdup(owner);
 }
 
 static int
@@ -185,10 +192,10 @@ plan_changes(qbit_t *q, http_response_t *resp, plan_t *p)
                                          f->body, f->len, diff) >= 0 &&
             evbuffer_get_length(diff) <= f->len / 2) {
             char *d = text_of("", diff, "");
-            plan_add(p, f->id, f->fp, PQgetvalue(r, row, 1), d, strlen(d));
+            plan_add(p, f->id, f->fp, PQgetvalue(r, row, 1), d, strlen(d), f->owner);
             free(d);
         } else {
-            plan_add(p, f->id, f->fp, NULL, f->body, f->len);
+            plan_add(p, f->id, f->fp, NULL, f->body, f->len, f->owner);
         }
     }
     evbuffer_free(diff);
@@ -199,8 +206,10 @@ plan_changes(qbit_t *q, http_response_t *resp, plan_t *p)
 static void
 plan_free(plan_t *p)
 {
-    for (size_t i = 0; i < p->n_changed; i++)
+    for (size_t i = 0; i < p->n_changed; i++) {
         free(p->changed[i].body);
+        free(p->changed[i].owner);
+    }
     free(p->changed);
     free(p->stored);
     if (p->closed != NULL)
@@ -254,9 +263,11 @@ store(qbit_t *q, http_response_t *resp, plan_t *p, const char *cats, const char 
         "  FROM nextval('sync_seq') s),"
         " closed AS (UPDATE sync_torrents t SET to_seq = n.seq FROM n"
         "  WHERE t.node = $1 AND t.to_seq IS NULL AND t.hash = ANY($2::text[]) RETURNING 1),"
-        " added AS (INSERT INTO sync_torrents (node, hash, from_seq, fp, base_seq, body)"
-        "  SELECT $1, x.hash, n.seq, x.fp, coalesce(x.base, n.seq), x.body FROM n,"
-        "  json_to_recordset($3::json) AS x(hash text, fp text, base bigint, body json)"
+        " added AS (INSERT INTO sync_torrents (node, hash, from_seq, fp, base_seq, body,"
+        "  added_by) SELECT $1, x.hash, n.seq, x.fp, coalesce(x.base, n.seq), x.body,"
+        "  coalesce(x.owner, '') FROM n,"
+        "  json_to_recordset($3::json) AS x(hash text, fp text, base bigint, owner text,"
+        "  body json)"
         "  RETURNING 1),"
         " r AS (INSERT INTO sync_rids (seq, rid, node, categories, tags, server_state,"
         "  generation, rendered_at) SELECT n.seq, n.rid, $1, $4::json, $5::json, $6::json,"
@@ -493,26 +504,29 @@ versions_of(PGresult *r, bool with_current, answer_t *a)
 
 /* load_torrents: the versions the answer is made of: all those in force
  * (full), or those that changed since the client's rid, each with the
- * body of its base; -1 after answering 503. */
+ * body of its base; only those of the caller's own downloads when it is
+ * limited to them (q->owner: a version keeps who added its download, so
+ * one that went is removed for its owner alone); -1 after answering 503. */
 static int
 load_torrents(qbit_t *q, http_response_t *resp, answer_t *a)
 {
 #define VERSIONS_SQL(cols)                                                                    \
     "SELECT v.hash, " cols "b.body, CASE WHEN v.base_seq <> v.from_seq THEN v.body END"       \
     " FROM sync_torrents v JOIN sync_torrents b ON b.node = v.node AND b.hash = v.hash"     \
-    "  AND b.from_seq = v.base_seq WHERE v.node = $1"
+    "  AND b.from_seq = v.base_seq WHERE v.node = $1"                                        \
+    "  AND ($2::text IS NULL OR v.added_by = $2::text)"
     bool full = a->old_state == NULL;
     char r_s[24];
     snprintf(r_s, sizeof r_s, "%lld", a->client);
-    const char *params[] = { r_s };
+    const char *params[] = { q->owner, r_s };
     PGresult *r =
-        full ? cgidb_query(q->env, resp, VERSIONS_SQL("") " AND v.to_seq IS NULL", 0, NULL)
+        full ? cgidb_query(q->env, resp, VERSIONS_SQL("") " AND v.to_seq IS NULL", 1, params)
              : cgidb_query(q->env, resp,
                            VERSIONS_SQL("v.to_seq IS NULL, ")
-                           " AND ((v.to_seq IS NULL AND v.from_seq > $2::bigint)"
-                           "  OR (v.from_seq <= $2::bigint AND v.to_seq > $2::bigint))"
+                           " AND ((v.to_seq IS NULL AND v.from_seq > $3::bigint)"
+                           "  OR (v.from_seq <= $3::bigint AND v.to_seq > $3::bigint))"
                            " ORDER BY v.hash COLLATE \"C\"",
-                           1, params);
+                           2, params);
 #undef VERSIONS_SQL
     if (r == NULL)
         return -1;

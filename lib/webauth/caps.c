@@ -113,6 +113,14 @@ webauth_caps_to_pg(uint32_t caps)
     return out;
 }
 
+const char *
+webauth_owner_of(const char *user, uint32_t caps, uint32_t all_cap)
+{
+    if ((caps & all_cap) == all_cap && all_cap != 0)
+        return NULL;
+    return user != NULL ? user : "";
+}
+
 bool
 webauth_username_is_valid(const char *name)
 {

@@ -57,6 +57,13 @@ uint32_t webauth_caps_from_pg(const char *array);
  * for none). The caller frees it. */
 char *webauth_caps_to_pg(uint32_t caps);
 
+/* webauth_owner_of: whose downloads a caller named user, with caps
+ * (WEBAUTH_CAPS_ALL for an admin), may reach where every account's need
+ * all_cap (WEBAUTH_CAP_VIEW_ALL_DOWNLOADS to see them,
+ * WEBAUTH_CAP_EDIT_ALL_DOWNLOADS to change them): NULL for everyone's,
+ * else user (the added_by of its own; "" for a NULL user). Not a copy. */
+const char *webauth_owner_of(const char *user, uint32_t caps, uint32_t all_cap);
+
 /* webauth_username_is_valid: 3 to 32 ASCII letters, digits or
  * underscores (aMuTorrent's rule, and web_users' CHECK). */
 bool webauth_username_is_valid(const char *name);

@@ -131,6 +131,41 @@ START_TEST(test_sql_binds_values)
 }
 END_TEST
 
+/* A caller limited to its own downloads: its name is one more bound
+ * value, and the count cannot come from the counts of everyone's rows. */
+START_TEST(test_sql_owner)
+{
+    const char *kv[] = { "status", "completed", "search", "abc", NULL };
+    hq_t q;
+    hq_error_t err;
+    ck_assert_int_eq(hq_parse(&q, get, kv, &err), 0);
+    ck_assert_ptr_null(q.owner);
+    q.owner = "bob' --";
+    const char *params[HQ_MAX_PARAMS];
+    char nums[2][24];
+    int n;
+    char *sql = hq_sql(&q, HQ_SQL_PAGE_TOTAL, true, params, &n, nums);
+    ck_assert_ptr_null(strstr(sql, "bob"));
+    ck_assert_ptr_nonnull(strstr(sql, "status = $3 AND added_by = $4"));
+    ck_assert_ptr_nonnull(strstr(sql, "LIMIT $5 OFFSET $6"));
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(params[2], "bob' --");
+    free(sql);
+    hq_clear(&q);
+    const char *st[] = { "status", "stopped", NULL };
+    ck_assert_int_eq(hq_parse(&q, get, st, &err), 0);
+    q.owner = "bob";
+    sql = hq_sql(&q, HQ_SQL_COUNT, true, params, &n, nums);
+    ck_assert_ptr_null(strstr(sql, "history_counts"));
+    ck_assert_ptr_nonnull(strstr(sql, "SELECT count(*) FROM history WHERE node = $1"
+                                      " AND status = $2 AND added_by = $3"));
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(params[1], "bob");
+    free(sql);
+    hq_clear(&q);
+}
+END_TEST
+
 static char *
 csv(const char *s, bool text)
 {
@@ -184,6 +219,7 @@ main(void)
     tcase_add_test(tc, test_defaults_and_values);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_sql_binds_values);
+    tcase_add_test(tc, test_sql_owner);
     tcase_add_test(tc, test_csv);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -91,6 +91,22 @@ START_TEST(test_retry_delay)
 }
 END_TEST
 
+/* Whose downloads a caller reaches: an admin and an account with the
+ * "all" capability everyone's (NULL), any other account its own. */
+START_TEST(test_owner_of)
+{
+    uint32_t view = WEBAUTH_CAP_VIEW_ALL_DOWNLOADS, edit = WEBAUTH_CAP_EDIT_ALL_DOWNLOADS;
+    ck_assert_ptr_null(webauth_owner_of("admin", WEBAUTH_CAPS_ALL, view));
+    ck_assert_ptr_null(webauth_owner_of("admin", WEBAUTH_CAPS_ALL, edit));
+    ck_assert_ptr_null(webauth_owner_of("bob", view | WEBAUTH_CAP_SEARCH, view));
+    ck_assert_str_eq(webauth_owner_of("bob", view | WEBAUTH_CAP_SEARCH, edit), "bob");
+    ck_assert_str_eq(webauth_owner_of("bob", WEBAUTH_CAP_PAUSE_RESUME, view), "bob");
+    ck_assert_str_eq(webauth_owner_of("bob", 0, view), "bob");
+    ck_assert_str_eq(webauth_owner_of(NULL, 0, view), "");
+    ck_assert_str_eq(webauth_owner_of("bob", WEBAUTH_CAPS_ALL, 0), "bob");
+}
+END_TEST
+
 START_TEST(test_loopback)
 {
     ck_assert(webauth_addr_is_loopback("127.0.0.1"));
@@ -117,6 +133,7 @@ main(void)
     tcase_add_test(tc, test_username);
     tcase_add_test(tc, test_retry_delay);
     tcase_add_test(tc, test_loopback);
+    tcase_add_test(tc, test_owner_of);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
