@@ -190,7 +190,7 @@ cgi_bin_libmetricslogic_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS)
 
 pkglibexec_PROGRAMS += cgi-bin/metrics.fcgi
 cgi_bin_metrics_fcgi_SOURCES = cgi-bin/metrics/main.c cgi-bin/metrics/query.c \
-	cgi-bin/metrics/metrics.h
+	cgi-bin/metrics/metrics.h cgi-bin/metrics/cache.c cgi-bin/metrics/cache.h
 cgi_bin_metrics_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_metrics_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) \
 	$(PQ_CFLAGS)
