@@ -1,8 +1,8 @@
 /* main.c: cgi-bin/metrics, the /api/metrics FastCGI program: its route
  * table (speed-history, history, stats, dashboard), the authentication
  * every route needs, the strict reading of range= and node=, the answers
- * kept while their charts are unchanged (cache.h), and JSON errors for
- * everything that fails. Runs under FastCGI or as a plain CGI
+ * kept while their charts are unchanged (common/cgicache.h), and JSON
+ * errors for everything that fails. Runs under FastCGI or as a plain CGI
  * program (docs/web-api.md). */
 #include "config.h"
 
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cgicache.h"
 #include "common/cgijson.h"
-#include "metrics/cache.h"
 #include "metrics/metrics.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -133,8 +133,8 @@ answer(http_request_t *req, http_response_t *resp, mx_t *m, const char *route, i
                           uses & USES_HISTORY ? (long long)a.hist_from : -1LL,
                           a.node != NULL ? "=" : "*", a.node != NULL ? a.node : "");
     begin_json(resp);
-    if (!mx_cache_answer(resp, key, gen) && render(m, resp, &a) == 0)
-        mx_cache_store(resp, key, gen);
+    if (!cgicache_answer(resp, key, gen) && render(m, resp, &a) == 0)
+        cgicache_store(resp, key, gen);
     free(key);
     return 0;
 }

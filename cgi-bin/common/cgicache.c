@@ -1,18 +1,18 @@
-/* cache.c: the answers cgi-bin/metrics keeps (cache.h): a few slots per
- * process, each an answer's key, the generation of metrics_changes it was
- * made at, and its bytes or, for large ones, its file. */
+/* cgicache.c: the answers a program keeps (cgicache.h): a few slots per
+ * process, each an answer's key, the generation it was made at, and its
+ * bytes or, for large ones, its file. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cgicache.h"
 #include "common/cgifile.h"
-#include "metrics/cache.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-/* 4 ranges x 3 routes of the UI and a node or two; a 24-hour dashboard
- * is about a megabyte. */
+/* metrics: 3 ranges x 4 routes and a node or two (a 24-hour dashboard is
+ * about a megabyte); history: the pages a few users look at. */
 #define SLOTS 16
 #define MAX_BYTES (32u * 1024 * 1024)
 /* An answer at least this large is sent by the web server from a file. */
@@ -62,7 +62,7 @@ answer_from(http_response_t *resp, const slot_t *s)
 }
 
 bool
-mx_cache_answer(http_response_t *resp, const char *key, long long gen)
+cgicache_answer(http_response_t *resp, const char *key, long long gen)
 {
     slot_t *s = find(key);
     if (s == NULL || s->generation != gen)
@@ -73,7 +73,7 @@ mx_cache_answer(http_response_t *resp, const char *key, long long gen)
 }
 
 void
-mx_cache_store(http_response_t *resp, const char *key, long long gen)
+cgicache_store(http_response_t *resp, const char *key, long long gen)
 {
     struct evbuffer *body = http_response_body(resp);
     size_t len = evbuffer_get_length(body);
