@@ -24,6 +24,8 @@ MIGRATIONS = \
 	sql/022_samples_by_time.sql \
 	sql/023_history_search.sql \
 	sql/024_history_counts.sql \
-	sql/040_metrics_changes.sql
+	sql/040_metrics_changes.sql \
+	sql/041_history_counts_category.sql \
+	sql/042_history_changes.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh
