@@ -26,6 +26,7 @@ MIGRATIONS = \
 	sql/024_history_counts.sql \
 	sql/040_metrics_changes.sql \
 	sql/041_history_counts_category.sql \
-	sql/042_history_changes.sql
+	sql/042_history_changes.sql \
+	sql/043_rollups_time_covering.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

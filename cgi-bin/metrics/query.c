@@ -3,8 +3,8 @@
  * only buckets holding samples become the chart's. All nodes
  * and one node are two statements, so that each is planned for its own
  * index: the primary keys (node, ...) for one node, transfer_samples_time_idx
- * (sampled_at, sql/022) and transfer_rollups_time_idx (resolution_s,
- * bucket_start, sql/018) for all. */
+ * (sampled_at, sql/022) and transfer_rollups_time_cover_idx (resolution_s,
+ * bucket_start, with the figures: index-only, sql/043) for all. */
 #include "config.h"
 
 #include <inttypes.h>
