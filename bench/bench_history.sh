@@ -6,13 +6,15 @@
 # has, the hard case for trigrams; a second page searches a rare word) under wrk with one client, beside the same
 # lighttpd serving a static file of the same bytes, interleaved (static,
 # page, static, page...) so that both see the same machine; medians of the
-# rounds of the p50 and p99 latency and requests/s. Also, once, the
+# rounds of the p50 and p99 latency and requests/s; the same page also
+# with several clients at once. Also, once, the
 # unfiltered first page (its total from history_counts) and the CSV export of
 # the filtered rows. Prints the rows in the table and the bytes of each
 # answer. Starts its own instance with run.sh (existing build) in a
 # temporary directory and stops it afterwards.
 #
 #   bench/bench_history.sh [ROUNDS] [SECONDS] [ROWS]   (5 rounds, 5 s, 1000000)
+#   BENCH_CLIENTS: the clients of the concurrent run of the page (4).
 # Needs wrk (Debian package wrk). Target (issue 16): the page under 20 ms
 # p99.
 set -euo pipefail
@@ -22,6 +24,7 @@ BUILD=${MULETEER_BUILD:-$ROOT/build}
 ROUNDS=${1:-5}
 SECS=${2:-5}
 ROWS=${3:-1000000}
+LOAD_CLIENTS=${BENCH_CLIENTS:-4}
 bench_require wrk curl
 bench_require_build bin/muleteerd bin/muleteer cgi-bin/history.fcgi
 trap cleanup EXIT
@@ -89,10 +92,12 @@ ms() {
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v !~ /ms$/ && v ~ /s$/) n *= 1000
                          printf "%.2f", n }'
 }
-# run URL [HEADER]: one wrk run over one connection: "p50 p99 req/s".
+# run URL [HEADER [CLIENTS]]: one wrk run over one connection (or
+# CLIENTS, on two threads): "p50 p99 req/s".
 run() {
-  local o
-  o=$(wrk -t1 -c1 -d"${SECS}s" --latency ${2:+-H "$2"} "$1")
+  local o c=${3:-1} t=1
+  [ "$c" -gt 1 ] && t=2
+  o=$(wrk -t"$t" -c"$c" -d"${SECS}s" --latency ${2:+-H "$2"} "$1")
   if grep -q 'Non-2xx' <<<"$o"; then echo "wrk saw errors on $1" >&2; exit 1; fi
   echo "$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$o")")" \
        "$(ms "$(awk '$1 == "99%" { print $2 }' <<<"$o")")" \
@@ -100,11 +105,12 @@ run() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$1" '{ print $c }' "$2" | median; }
-: >"$T/static"; : >"$T/page"; : >"$T/page2"
+: >"$T/static"; : >"$T/page"; : >"$T/page2"; : >"$T/load"
 for ((r = 1; r <= ROUNDS; r++)); do
   run "$H/page.json" >>"$T/static"
   run "$PAGE" "X-API-Key: $KEY" >>"$T/page"
   run "$PAGE2" "X-API-Key: $KEY" >>"$T/page2"
+  run "$PAGE" "X-API-Key: $KEY" "$LOAD_CLIENTS" >>"$T/load"
 done
 out=$(fetch "$PAGE2" "$T/page2.json")
 matched2=$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' "$T/page2.json")
@@ -123,6 +129,9 @@ printf '  %-66s p50 %6s ms  p99 %6s ms  %8s req/s\n' \
 printf '  %-66s p50 %6s ms  p99 %6s ms  %8s req/s\n' \
   "page: search \"$WORD\" (a rare word), $matched2 matches, $(stat -c %s "$T/page2.json") bytes" \
   "$(col 1 "$T/page2")" "$(col 2 "$T/page2")" "$(col 3 "$T/page2")"
+printf '  %-66s p50 %6s ms  p99 %6s ms  %8s req/s\n' \
+  "page: search + status, $LOAD_CLIENTS clients at once (wrk -t2 -c$LOAD_CLIENTS)" \
+  "$(col 1 "$T/load")" "$(col 2 "$T/load")" "$(col 3 "$T/load")"
 echo "  page p99 per round (ms): $(awk '{ print $2 }' "$T/page" | tr '\n' ' ')"
 printf '  %-66s %8s ms (once, curl)\n' "unfiltered first page, $(stat -c %s "$T/all.json") bytes (total: history_counts)" "$all_ms"
 printf '  %-66s %8s ms (once, curl)\n' "CSV export of the $matched matches, $(stat -c %s "$T/export.csv") bytes" "$csv_ms"

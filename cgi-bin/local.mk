@@ -10,7 +10,8 @@ cgi_bin_libcgicommon_a_SOURCES = cgi-bin/common/cgienv.c cgi-bin/common/cgienv.h
 	cgi-bin/common/cgictl.c cgi-bin/common/cgictl.h \
 	cgi-bin/common/cgifile.c cgi-bin/common/cgifile.h \
 	cgi-bin/common/cgijson.c cgi-bin/common/cgijson.h \
-	cgi-bin/common/cgistats.c cgi-bin/common/cgistats.h
+	cgi-bin/common/cgistats.c cgi-bin/common/cgistats.h \
+	cgi-bin/common/cgicache.c cgi-bin/common/cgicache.h
 cgi_bin_libcgicommon_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libcgicommon_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(JSONC_CFLAGS)
 

@@ -92,6 +92,7 @@ static const ctlsrv_command_t commands[] = {
     { "category-add", cat_cmd_add, "add a category: {name, incoming_path, priority, colour, comment}" },
     { "category-edit", cat_cmd_edit, "change or rename a category: {name, new_name, incoming_path, priority, colour, comment}" },
     { "category-remove", cat_cmd_remove, "remove a category (its downloads keep going, without one): {name}" },
+    { "category-set", cat_cmd_set, "add categories or change their paths, all or none: {categories: [{name, incoming_path}], dry_run}" },
     { "search", search_cmd_search, "start a search: {query, scope: global|local}; returns its id" },
     { "search-results", search_cmd_results, "a search and its results: {id, offset, limit}" },
     { "search-more", search_cmd_more, "ask the server for the next page of a search: {id}" },

@@ -25,6 +25,10 @@ MIGRATIONS = \
 	sql/023_history_search.sql \
 	sql/024_history_counts.sql \
 	sql/025_search_results_recent.sql \
-	sql/026_download_owners.sql
+	sql/026_download_owners.sql \
+	sql/027_metrics_changes.sql \
+	sql/028_history_counts_category.sql \
+	sql/029_history_changes.sql \
+	sql/030_rollups_time_covering.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -2,17 +2,19 @@
  * their web API names (util/confrt.h's keys), the categories and their
  * paths, and what cannot change at run time, never a secret. Values come
  * from the daemon (what is in force); changes go to it (config-set,
- * category-add, category-edit), which applies them at once and writes
- * the configuration file. */
+ * category-set), which applies them at once and writes the
+ * configuration file; a PATCH changes everything it names or nothing. */
 #include "config.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/cfgapi.h"
 #include "util/confrt.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /* The web API's name of each run-time key. Keep in step with
@@ -313,64 +315,73 @@ check_categories(http_response_t *resp, json_object *cats)
     return 0;
 }
 
-/* has_category: the daemon's `categories` result lists name. */
-static bool
-has_category(json_object *list, const char *name)
+/* category_set: the daemon's category-set of cats ({name, path} as
+ * {name, incoming_path}), all or none; with dry_run only checked. 0, or
+ * -1 after answering (a refusal names the member: "categories[I].path"). */
+static int
+category_set(cfgapi_t *c, http_response_t *resp, json_object *cats, bool dry_run)
 {
-    json_object *a = NULL, *v = NULL;
-    if (!json_object_object_get_ex(list, "categories", &a))
-        return false;
-    for (size_t i = 0; i < json_object_array_length(a); i++)
-        if (json_object_object_get_ex(json_object_array_get_idx(a, i), "name", &v) &&
-            strcmp(json_object_get_string(v), name) == 0)
-            return true;
-    return false;
+    json_object *list = json_object_new_array(), *args = json_object_new_object();
+    for (size_t i = 0; i < json_object_array_length(cats); i++) {
+        json_object *e = json_object_array_get_idx(cats, i), *name = NULL, *path = NULL;
+        json_object *item = json_object_new_object();
+        json_object_object_get_ex(e, "name", &name);
+        json_object_object_add(item, "name", json_object_get(name));
+        if (json_object_object_get_ex(e, "path", &path))
+            json_object_object_add(item, "incoming_path", json_object_get(path));
+        json_object_array_add(list, item);
+    }
+    json_object_object_add(args, "categories", list);
+    json_object_object_add(args, "dry_run", json_object_new_boolean(dry_run));
+    mt_error_t *err = NULL;
+    int r = cgictl_call(c->env, resp, "category-set", args, NULL, &err);
+    json_object_put(args);
+    if (r == CGICTL_REFUSED) {
+        /* "categories[I].name: why" or "categories[I].incoming_path: why" */
+        const char *m = err != NULL ? err->message : "refused";
+        size_t i = 0;
+        int used = 0;
+        char member[16] = "";
+        if (sscanf(m, "categories[%zu].%15[a-z_]: %n", &i, member, &used) < 2 || used == 0)
+            used = 0;
+        char where[64];
+        snprintf(where, sizeof where, "categories[%zu].%s", i,
+                 strcmp(member, "incoming_path") == 0 ? "path" : "name");
+        int status = cgictl_refusal_status(err);
+        if (status == 400 && used > 0)
+            cgijson_bad_param(resp, where, m + used);
+        else
+            cgijson_answer(resp, status, m);
+        mt_error_free(err);
+    }
+    return r == CGICTL_OK ? 0 : -1;
 }
 
-/* apply_categories: each category added, or its path changed; 0, or -1
- * after answering (the daemon's refusal names the member). */
-static int
-apply_categories(cfgapi_t *c, http_response_t *resp, json_object *cats)
+/* restore: the settings of args back to their values in before (the
+ * daemon's `config` result), after the categories were refused. */
+static void
+restore(cfgapi_t *c, json_object *args, json_object *before)
 {
-    json_object *list = NULL;
-    if (cgictl_call(c->env, resp, "categories", NULL, &list, NULL) != CGICTL_OK)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < json_object_array_length(cats); i++) {
-        json_object *e = json_object_array_get_idx(cats, i), *name = NULL, *path = NULL;
-        json_object_object_get_ex(e, "name", &name);
-        json_object_object_get_ex(e, "path", &path);
-        bool exists = has_category(list, json_object_get_string(name));
-        if (exists && path == NULL)
-            continue;
-        json_object *args = json_object_new_object();
-        json_object_object_add(args, "name", json_object_get(name));
-        if (path != NULL)
-            json_object_object_add(args, "incoming_path", json_object_get(path));
-        mt_error_t *err = NULL;
-        int r = cgictl_call(c->env, resp, exists ? "category-edit" : "category-add", args, NULL, &err);
-        json_object_put(args);
-        if (r == CGICTL_REFUSED) {
-            char where[64];
-            bool on_path = err != NULL && strncmp(err->message, "incoming_path", 13) == 0;
-            snprintf(where, sizeof where, "categories[%zu].%s", i, on_path ? "path" : "name");
-            int status = cgictl_refusal_status(err);
-            if (status == 400) /* the daemon's message starts with incoming_path or names the name */
-                bad_value(resp, where, "incoming_path", err != NULL ? err->message : "refused");
-            else
-                cgijson_answer(resp, status, err != NULL ? err->message : "refused");
-            mt_error_free(err);
-        }
-        if (r != CGICTL_OK)
-            rc = -1;
+    json_object *back = json_object_new_object(), *v = NULL;
+    json_object_object_foreach(args, key, unused)
+    {
+        (void)unused;
+        if (json_object_object_get_ex(before, key, &v))
+            json_object_object_add(back, key, json_object_get(v));
     }
-    json_object_put(list);
-    return rc;
+    http_response_t *scratch = http_response_new();
+    if (cgictl_call(c->env, scratch, "config-set", back, NULL, NULL) != CGICTL_OK)
+        log_warn("config: the settings could not be put back after the categories failed");
+    http_response_free(scratch);
+    json_object_put(back);
 }
 
 /* PATCH /api/config: {name: value, ..., "categories": [{name, path}]}.
- * Every setting is checked before anything changes; categories are
- * added or changed after the settings, in order. */
+ * All or nothing: every setting and every category is checked before
+ * anything changes (the categories by the daemon, category-set's dry
+ * run); then the settings change, then the categories, all of them at
+ * once, and should the daemon refuse them now (a directory changed
+ * meanwhile) the settings are put back. */
 int
 cfgapi_config_patch(http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -405,10 +416,15 @@ cfgapi_config_patch(http_request_t *req, http_response_t *resp, void *ctx)
         }
         json_object_object_add(args, key_of(name), arg);
     }
-    json_object *cfg = NULL;
+    if (ok && cats != NULL && category_set(c, resp, cats, true) != 0)
+        ok = 0;
+    bool settings = json_object_object_length(args) > 0;
+    json_object *before = NULL, *cfg = NULL;
+    if (ok && settings && cats != NULL &&
+        cgictl_call(c->env, resp, "config", NULL, &before, NULL) != CGICTL_OK)
+        ok = 0;
     if (ok) {
-        int rc = cgictl_call(c->env, resp, json_object_object_length(args) > 0 ? "config-set" : "config",
-                             args, &cfg, &err);
+        int rc = cgictl_call(c->env, resp, settings ? "config-set" : "config", args, &cfg, &err);
         if (rc == CGICTL_REFUSED) {
             /* checked here already: the daemon of another version */
             const char *m = err != NULL ? err->message : "refused";
@@ -421,10 +437,14 @@ cfgapi_config_patch(http_request_t *req, http_response_t *resp, void *ctx)
         }
         ok = rc == CGICTL_OK;
     }
-    if (ok && cats != NULL && apply_categories(c, resp, cats) != 0)
+    if (ok && cats != NULL && category_set(c, resp, cats, false) != 0) {
+        if (before != NULL)
+            restore(c, args, before);
         ok = 0;
+    }
     if (ok)
         answer_config(c, resp, cfg);
+    json_object_put(before);
     json_object_put(cfg);
     json_object_put(args);
     json_object_put(body);

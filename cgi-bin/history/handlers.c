@@ -1,6 +1,7 @@
 /* handlers.c: the /api/history routes: a filtered, sorted page of the
- * history and its total, the newest 10,000 rows, counts per status, one
- * hash's row, deleting a hash's rows, and the filtered history as CSV.
+ * history and its total (kept until the history changes), the newest
+ * 10,000 rows, counts per status, one hash's row, deleting a hash's
+ * rows, and the filtered history as CSV.
  * Every value reaches SQL as a bound parameter (query.c builds the text
  * from fixed fragments); only this node's rows are read or deleted, and
  * of those only the caller's own (added_by) when it lacks
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cgicache.h"
 #include "common/cgidb.h"
 #include "common/cgifile.h"
 #include "history/history.h"
@@ -93,22 +95,56 @@ total_of(hist_t *h, http_response_t *resp, const hq_t *q, PGresult *r)
     return n;
 }
 
-/* page: {"entries", "total", "limit", "offset", "trackUsername"} of q. A
- * search is answered by one statement (the trigram index finds the
- * matches once; the window counts them); without one, the page comes
- * from the started_at order and the total from a count of its own. */
+/* generation: the node's history change counter (sql/029), 0 when it has
+ * none yet; -1 after answering 503. */
+static long long
+generation(hist_t *h, http_response_t *resp)
+{
+    PGresult *r = cgidb_query(h->env, resp,
+                              "SELECT generation FROM history_changes WHERE node = $1", 0, NULL);
+    if (r == NULL)
+        return -1;
+    long long g = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return g;
+}
+
+/* opt: a string that may be NULL, for a key: marked, with its length. */
+static char *
+opt(const char *s)
+{
+    return s != NULL ? xasprintf("=%zu:%s", strlen(s), s) : xstrdup("-");
+}
+
+/* page_key: what a page's answer depends on besides the rows: q
+ * (including whose rows it may show: an account without
+ * view_all_downloads sees its own) and track_username. */
+static char *
+page_key(const hq_t *q, bool track)
+{
+    char *pattern = opt(q->pattern), *status = opt(q->status), *category = opt(q->category),
+         *owner = opt(q->owner);
+    char *key = xasprintf("page|%d|%lld|%s|%d|%d|%s|%s|%s|%s", q->limit, q->offset, q->sort,
+                          q->desc, track, pattern, status, category, owner);
+    free(pattern);
+    free(status);
+    free(category);
+    free(owner);
+    return key;
+}
+
+/* render: the page's answer into resp; 0, or -1 after answering 503. */
 static int
-page(hist_t *h, http_response_t *resp, const hq_t *q)
+render(hist_t *h, http_response_t *resp, const hq_t *q, bool track)
 {
     PGresult *r = run(h, resp, q, q->pattern != NULL ? HQ_SQL_PAGE_TOTAL : HQ_SQL_PAGE);
     if (r == NULL)
-        return 0;
+        return -1;
     long long total = total_of(h, resp, q, r);
     if (total < 0) {
         PQclear(r);
-        return 0;
+        return -1;
     }
-    bool track = hist_track_username(h);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "entries", entries(r, track));
     json_object_object_add(o, "total", json_object_new_int64(total));
@@ -118,6 +154,29 @@ page(hist_t *h, http_response_t *resp, const hq_t *q)
     PQclear(r);
     cgijson_ok(resp, o);
     json_object_put(o);
+    return 0;
+}
+
+/* page: {"entries", "total", "limit", "offset", "trackUsername"} of q. A
+ * search is answered by one statement (the trigram index finds the
+ * matches once; the window counts them); without one, the page comes
+ * from the started_at order and the total from a count of its own. The
+ * answer is kept (common/cgicache.h) until a history row of the node
+ * changes: the generation is read first, so a kept answer is never
+ * older than its generation. */
+static int
+page(hist_t *h, http_response_t *resp, const hq_t *q)
+{
+    long long gen = generation(h, resp);
+    if (gen < 0)
+        return 0;
+    bool track = hist_track_username(h);
+    char *key = page_key(q, track);
+    http_response_set_status(resp, 200);
+    http_response_set_header(resp, "Content-Type", "application/json");
+    if (!cgicache_answer(resp, key, gen) && render(h, resp, q, track) == 0)
+        cgicache_store(resp, key, gen);
+    free(key);
     return 0;
 }
 
@@ -151,12 +210,14 @@ hist_stats(http_request_t *req, http_response_t *resp, void *ctx)
 {
     (void)req;
     hist_t *h = ctx;
-    /* everyone's counts are kept by triggers (024); one's own are counted */
+    /* everyone's counts are kept by triggers (024, 028); one's own are
+     * counted */
     const char *params[] = { h->owner };
     PGresult *r = h->owner == NULL
                       ? cgidb_query(h->env, resp,
-                                    "SELECT status, n FROM history_counts WHERE node = $1", 0,
-                                    NULL)
+                                    "SELECT status, sum(n) FROM history_counts WHERE node = $1"
+                                    " GROUP BY status",
+                                    0, NULL)
                       : cgidb_query(h->env, resp,
                                     "SELECT status, count(*) FROM history"
                                     " WHERE node = $1 AND added_by = $2 GROUP BY status",

@@ -220,13 +220,17 @@ hq_sql(const hq_t *q, hq_sql_kind_t kind, bool track_username,
 {
     struct evbuffer *sql = evbuffer_new();
     *n = 0;
-    if (kind == HQ_SQL_COUNT && q->pattern == NULL && q->category == NULL && q->owner == NULL) {
-        /* kept by triggers (024): no million rows counted */
+    if (kind == HQ_SQL_COUNT && q->pattern == NULL && q->owner == NULL) {
+        /* kept by triggers (024, 028): no million rows counted */
         evbuffer_add_printf(sql, "SELECT coalesce(sum(n), 0)::bigint FROM history_counts"
                                  " WHERE node = $1");
         if (q->status != NULL) {
-            params[(*n)++] = q->status;
-            evbuffer_add_printf(sql, " AND status = $2");
+            params[*n] = q->status;
+            evbuffer_add_printf(sql, " AND status = $%d", ++*n + 1);
+        }
+        if (q->category != NULL) {
+            params[*n] = q->category;
+            evbuffer_add_printf(sql, " AND category = $%d", ++*n + 1);
         }
         return steal(sql);
     }

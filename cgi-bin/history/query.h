@@ -60,7 +60,7 @@ typedef enum {
     HQ_SQL_PAGE_TOTAL, /* the same and, last, the count of every match (a
                         * window: one scan, for filters an index narrows) */
     HQ_SQL_COUNT,   /* one row: how many rows match (from history_counts
-                     * when only the status filters) */
+                     * when there is no search: status and category) */
     HQ_SQL_EXPORT,  /* every matching row, ordered (a cursor reads it) */
 } hq_sql_kind_t;
 

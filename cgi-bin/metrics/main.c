@@ -1,6 +1,7 @@
 /* main.c: cgi-bin/metrics, the /api/metrics FastCGI program: its route
  * table (speed-history, history, stats, dashboard), the authentication
- * every route needs, the strict reading of range= and node=, and JSON
+ * every route needs, the strict reading of range= and node=, the answers
+ * kept while their charts are unchanged (common/cgicache.h), and JSON
  * errors for everything that fails. Runs under FastCGI or as a plain CGI
  * program (docs/web-api.md). */
 #include "config.h"
@@ -9,9 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cgicache.h"
 #include "common/cgijson.h"
 #include "metrics/metrics.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 #define G HTTP_M_GET
 
@@ -46,12 +49,13 @@ one_param(http_request_t *req, http_response_t *resp, const char *name, const ch
     return 0;
 }
 
-/* A request's parameters: the range (24h when absent, as aMuTorrent) and
- * the node (NULL: all nodes added up). */
+/* A request's parameters: the range (24h when absent, as aMuTorrent),
+ * the node (NULL: all nodes added up) and the starts of the range's two
+ * charts now. */
 typedef struct {
     const mx_range_t *range;
     const char *node;
-    int64_t now_s;
+    int64_t speed_from, hist_from;
 } mx_args_t;
 
 /* args: reads range= and node=; -1 after a 400 naming the parameter. */
@@ -67,7 +71,9 @@ args(http_request_t *req, http_response_t *resp, mx_args_t *a)
     if (node != NULL && (*node == '\0' || strlen(node) > MX_NODE_MAX))
         return cgijson_bad_param(resp, "node", "node must be a node name (1 to 255 bytes)"), -1;
     a->node = node;
-    a->now_s = (int64_t)time(NULL);
+    int64_t now_s = (int64_t)time(NULL);
+    a->speed_from = mx_window_start(a->range, a->range->speed_res, now_s);
+    a->hist_from = mx_window_start(a->range, a->range->hist_res, now_s);
     return 0;
 }
 
@@ -90,87 +96,136 @@ static int
 speed(mx_t *m, http_response_t *resp, const mx_args_t *a, mx_series_t *s)
 {
     mx_series_init(s, a->range->speed_res);
-    return mx_query_speed(m, resp, a->range, a->node,
-                          mx_window_start(a->range, a->range->speed_res, a->now_s), s);
+    return mx_query_speed(m, resp, a->range, a->node, a->speed_from, s);
 }
 
 static int
 history(mx_t *m, http_response_t *resp, const mx_args_t *a, mx_series_t *s)
 {
     mx_series_init(s, a->range->hist_res);
-    return mx_query_history(m, resp, a->range, a->node,
-                            mx_window_start(a->range, a->range->hist_res, a->now_s), s);
+    return mx_query_history(m, resp, a->range, a->node, a->hist_from, s);
+}
+
+/* The charts a route shows. */
+enum { USES_SPEED = 1, USES_HISTORY = 2 };
+
+/* A route's body from the database: 0 with a 200 answer written, -1
+ * after answering an error. */
+typedef int (*render_fn)(mx_t *m, http_response_t *resp, const mx_args_t *a);
+
+/* answer: the route's answer for the request: the one this process
+ * keeps when the charts' rows (their generation) and windows are the
+ * same, else rendered by render and kept. The generation is read before
+ * the charts, so that a kept answer is never older than its key. */
+static int
+answer(http_request_t *req, http_response_t *resp, mx_t *m, const char *route, int uses,
+       render_fn render)
+{
+    mx_args_t a;
+    if (args(req, resp, &a) != 0)
+        return 0;
+    long long gen = mx_query_generation(m, resp, a.node);
+    if (gen < 0)
+        return 0;
+    /* the node last: the fields before it have fixed forms */
+    char *key = xasprintf("%s|%s|%lld|%lld|%s%s", route, a.range->name,
+                          uses & USES_SPEED ? (long long)a.speed_from : -1LL,
+                          uses & USES_HISTORY ? (long long)a.hist_from : -1LL,
+                          a.node != NULL ? "=" : "*", a.node != NULL ? a.node : "");
+    begin_json(resp);
+    if (!cgicache_answer(resp, key, gen) && render(m, resp, &a) == 0)
+        cgicache_store(resp, key, gen);
+    free(key);
+    return 0;
 }
 
 /* ------------------------------------------------------------- routes */
 
 static int
-mx_speed_history(http_request_t *req, http_response_t *resp, void *ctx)
+render_speed(mx_t *m, http_response_t *resp, const mx_args_t *a)
 {
-    mx_args_t a;
     mx_series_t s;
-    if (args(req, resp, &a) != 0)
-        return 0;
-    if (speed(ctx, resp, &a, &s) == 0)
-        mx_write_data(begin_json(resp), a.range, &s, MX_SPEED, false);
+    int rc = speed(m, resp, a, &s);
+    if (rc == 0)
+        mx_write_data(begin_json(resp), a->range, &s, MX_SPEED, false);
     mx_series_clear(&s);
-    return 0;
+    return rc;
 }
 
 static int
-mx_history(http_request_t *req, http_response_t *resp, void *ctx)
+render_history(mx_t *m, http_response_t *resp, const mx_args_t *a)
 {
-    mx_args_t a;
     mx_series_t s;
-    if (args(req, resp, &a) != 0)
-        return 0;
-    if (history(ctx, resp, &a, &s) == 0)
-        mx_write_data(begin_json(resp), a.range, &s, MX_HISTORY, false);
+    int rc = history(m, resp, a, &s);
+    if (rc == 0)
+        mx_write_data(begin_json(resp), a->range, &s, MX_HISTORY, false);
     mx_series_clear(&s);
-    return 0;
+    return rc;
 }
 
 static int
-mx_stats(http_request_t *req, http_response_t *resp, void *ctx)
+render_stats(mx_t *m, http_response_t *resp, const mx_args_t *a)
 {
-    mx_args_t a;
     mx_series_t s;
-    if (args(req, resp, &a) != 0)
-        return 0;
-    if (history(ctx, resp, &a, &s) == 0) {
+    int rc = history(m, resp, a, &s);
+    if (rc == 0) {
         mx_stats_t st;
         mx_stats_of(&s, &st);
-        mx_write_stats(begin_json(resp), a.range, &st);
+        mx_write_stats(begin_json(resp), a->range, &st);
     }
     mx_series_clear(&s);
-    return 0;
+    return rc;
 }
 
 /* The one route aMuTorrent's UI calls: {"speedData", "historicalData",
  * "historicalStats"}, buckets with the ed2k and bittorrent breakdown. */
 static int
-mx_dashboard(http_request_t *req, http_response_t *resp, void *ctx)
+render_dashboard(mx_t *m, http_response_t *resp, const mx_args_t *a)
 {
-    mx_args_t a;
     mx_series_t sp, hi;
-    if (args(req, resp, &a) != 0)
-        return 0;
-    mx_series_init(&hi, a.range->hist_res);
-    if (speed(ctx, resp, &a, &sp) == 0 && history(ctx, resp, &a, &hi) == 0) {
+    mx_series_init(&hi, a->range->hist_res);
+    int rc = speed(m, resp, a, &sp);
+    if (rc == 0)
+        rc = history(m, resp, a, &hi);
+    if (rc == 0) {
         mx_stats_t st;
         mx_stats_of(&hi, &st);
         struct evbuffer *b = begin_json(resp);
         evbuffer_add(b, "{\"speedData\":", 13);
-        mx_write_data(b, a.range, &sp, MX_SPEED, true);
+        mx_write_data(b, a->range, &sp, MX_SPEED, true);
         evbuffer_add(b, ",\"historicalData\":", 18);
-        mx_write_data(b, a.range, &hi, MX_HISTORY, true);
+        mx_write_data(b, a->range, &hi, MX_HISTORY, true);
         evbuffer_add(b, ",\"historicalStats\":", 19);
-        mx_write_stats(b, a.range, &st);
+        mx_write_stats(b, a->range, &st);
         evbuffer_add(b, "}", 1);
     }
     mx_series_clear(&sp);
     mx_series_clear(&hi);
-    return 0;
+    return rc;
+}
+
+static int
+mx_speed_history(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return answer(req, resp, ctx, "speed", USES_SPEED, render_speed);
+}
+
+static int
+mx_history(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return answer(req, resp, ctx, "history", USES_HISTORY, render_history);
+}
+
+static int
+mx_stats(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return answer(req, resp, ctx, "stats", USES_HISTORY, render_stats);
+}
+
+static int
+mx_dashboard(http_request_t *req, http_response_t *resp, void *ctx)
+{
+    return answer(req, resp, ctx, "dashboard", USES_SPEED | USES_HISTORY, render_dashboard);
 }
 
 /* -------------------------------------------------------------- hooks */

@@ -17,6 +17,12 @@ typedef struct {
     webauth_conf_t auth;
 } mx_t;
 
+/* mx_query_generation: the generation of metrics_changes (sql/027) for
+ * node (NULL: all nodes), which grows with every change to the rows the
+ * charts are made of; -1 after answering 503. Read it before the charts:
+ * an answer is then at least as new as its generation. */
+long long mx_query_generation(mx_t *m, http_response_t *resp, const char *node);
+
 /* mx_query_speed: r's speed chart from window start from_s, for node
  * (NULL: all nodes added up) into s (initialised by the caller with
  * r->speed_res). -1 after answering 503 (the database). */

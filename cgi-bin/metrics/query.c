@@ -3,8 +3,8 @@
  * only buckets holding samples become the chart's. All nodes
  * and one node are two statements, so that each is planned for its own
  * index: the primary keys (node, ...) for one node, transfer_samples_time_idx
- * (sampled_at, sql/022) and transfer_rollups_time_idx (resolution_s,
- * bucket_start, sql/018) for all. */
+ * (sampled_at, sql/022) and transfer_rollups_time_cover_idx (resolution_s,
+ * bucket_start, with the figures: index-only, sql/030) for all. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -45,6 +45,12 @@ static const char raw_node[] = RAW_SELECT " AND node = $2";
     " GROUP BY g ORDER BY g"
 static const char rollup_all[] = ROLLUP_SELECT("");
 static const char rollup_node[] = ROLLUP_SELECT(" AND node = $4");
+
+/* The change counters of sql/027: every change to the charts' tables
+ * raises one node's generation, so the sum of all nodes' grows too. */
+static const char gen_all[] = "SELECT coalesce(sum(generation), 0)::bigint FROM metrics_changes";
+static const char gen_node[] =
+    "SELECT coalesce(sum(generation), 0)::bigint FROM metrics_changes WHERE node = $1";
 
 /* run: the statement with its parameters; the rows into s. Column 0 the
  * bucket start, 1-2 bytes, 3-4 peaks. */
@@ -186,6 +192,26 @@ raw(mx_t *m, http_response_t *resp, int bucket_s, const char *node, int64_t from
     free(b);
     free(count);
     return 0;
+}
+
+long long
+mx_query_generation(mx_t *m, http_response_t *resp, const char *node)
+{
+    PGconn *db = cgidb_conn(m->env, resp);
+    if (db == NULL)
+        return -1;
+    const char *params[] = { node };
+    PGresult *res = PQexecParams(db, node != NULL ? gen_node : gen_all, node != NULL ? 1 : 0,
+                                 NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        log_warn("metrics: %s", PQerrorMessage(db));
+        PQclear(res);
+        cgienv_answer(m->env, resp, 503, CGIDB_UNAVAILABLE);
+        return -1;
+    }
+    long long g = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return g;
 }
 
 int

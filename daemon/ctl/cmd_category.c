@@ -1,6 +1,6 @@
 /* cmd_category.c: the control commands on categories (categories,
- * category-add, category-edit, category-remove): arguments checked, the
- * change made through category.h, the answer built. */
+ * category-add, category-edit, category-remove, category-set): arguments
+ * checked, the change made through category.h, the answer built. */
 #include "config.h"
 
 #include "daemon/ctl/cmd_category.h"
@@ -10,9 +10,11 @@
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
 #include "ctl/args.h"
+#include "util/xalloc.h"
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -106,5 +108,72 @@ cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **
     *result = json_object_new_object();
     json_object_object_add(*result, "removed", json_object_new_boolean(true));
     json_object_object_add(*result, "downloads", json_object_new_int64((int64_t)cleared));
+    return 0;
+}
+
+/* set_items: the categories argument as items pointing into args; NULL
+ * with err (naming the element) when it is not an array of {name,
+ * incoming_path} strings. Caller frees. */
+static cat_item_t *
+set_items(json_object *args, size_t *n, mt_error_t **err)
+{
+    json_object *a = ctl_arg_get(args, "categories");
+    if (a == NULL || !json_object_is_type(a, json_type_array)) {
+        mt_error_set(err, MT_ERR_INVALID, "\"categories\" must be an array of {name, incoming_path}");
+        return NULL;
+    }
+    *n = json_object_array_length(a);
+    if (*n > CAT_MAX) {
+        mt_error_set(err, MT_ERR_TOO_LARGE, "categories: at most %d categories", CAT_MAX);
+        return NULL;
+    }
+    cat_item_t *v = xcalloc(*n > 0 ? *n : 1, sizeof *v);
+    for (size_t i = 0; i < *n; i++) {
+        json_object *e = json_object_array_get_idx(a, i);
+        mt_error_t *e2 = NULL;
+        if (!json_object_is_type(e, json_type_object) ||
+            ctl_arg_str(e, "name", true, &v[i].name, CAT_MAX_NAME + 1, &e2) != 0 ||
+            ctl_arg_str(e, "incoming_path", false, &v[i].path, PATH_MAX, &e2) != 0) {
+            mt_error_set(err, MT_ERR_INVALID, "categories[%zu].name: %s", i,
+                         e2 != NULL ? e2->message : "expected an object {name, incoming_path}");
+            mt_error_free(e2);
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+int
+cat_cmd_set(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    bool dry_run;
+    size_t n, bad = 0;
+    if (ctl_arg_bool(args, "dry_run", &dry_run, err) != 0)
+        return -1;
+    cat_item_t *v = set_items(args, &n, err);
+    if (v == NULL)
+        return -1;
+    mt_error_t *e = NULL;
+    int rc = dry_run ? cat_check_set(d->categories, v, n, &bad, &e)
+                     : cat_apply_set(d->categories, v, n, &bad, &e);
+    free(v);
+    if (rc != 0) {
+        /* the member the refusal is about: check_path's messages start
+         * with incoming_path or name the directory */
+        const char *m = e != NULL ? e->message : "refused";
+        bool on_name = e != NULL && (e->code == MT_ERR_EXISTS || e->code == MT_ERR_TOO_LARGE ||
+                                     strstr(m, "category name") != NULL);
+        if (!on_name && strncmp(m, "incoming_path: ", 15) == 0)
+            m += 15;
+        mt_error_set(err, e != NULL ? e->code : MT_ERR_IO, "categories[%zu].%s: %s", bad,
+                     on_name ? "name" : "incoming_path", m);
+        mt_error_free(e);
+        return -1;
+    }
+    *result = json_object_new_object();
+    json_object_object_add(*result, "categories", cat_list_json(d->categories));
+    json_object_object_add(*result, "applied", json_object_new_boolean(!dry_run));
     return 0;
 }

@@ -10,5 +10,10 @@ int cat_cmd_list(void *ctx, json_object *args, json_object **result, mt_error_t 
 int cat_cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cat_cmd_edit(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int cat_cmd_remove(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* cat_cmd_set: category-set {categories: [{name, incoming_path}], dry_run}:
+ * every category added or its path changed, or none (category.h's
+ * cat_apply_set); with dry_run only checked. A refusal's message starts
+ * with "categories[I].name: " or "categories[I].incoming_path: ". */
+int cat_cmd_set(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

@@ -492,6 +492,62 @@ cat_edit(categories_t *c, const char *name, const cat_change_t *ch, mt_error_t *
     return save(c, err);
 }
 
+/* ------------------------------------------------------------- sets */
+
+/* set_has: an earlier item of v[0..i) names name. */
+static bool
+set_has(const cat_item_t *v, size_t i, const char *name)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(v[j].name, name) == 0)
+            return true;
+    return false;
+}
+
+int
+cat_check_set(const categories_t *c, const cat_item_t *v, size_t n, size_t *bad,
+              mt_error_t **err)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        *bad = i;
+        if (check_name(v[i].name, err) != 0)
+            return -1;
+        bool exists = find(c, v[i].name) != NULL || set_has(v, i, v[i].name);
+        if (!exists && c->n + ++added > CAT_MAX) {
+            mt_error_set(err, MT_ERR_TOO_LARGE, "at most %d categories", CAT_MAX);
+            return -1;
+        }
+        if (exists && v[i].path == NULL)
+            continue;
+        char *def = v[i].path == NULL || *v[i].path == '\0' ? default_path(c, v[i].name) : NULL;
+        char *dir = check_path(c, def != NULL ? def : v[i].path, err);
+        free(def);
+        if (dir == NULL)
+            return -1;
+        free(dir);
+    }
+    return 0;
+}
+
+int
+cat_apply_set(categories_t *c, const cat_item_t *v, size_t n, size_t *bad, mt_error_t **err)
+{
+    if (cat_check_set(c, v, n, bad, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        *bad = i;
+        int rc = 0;
+        if (find(c, v[i].name) == NULL)
+            rc = cat_add(c, v[i].name, v[i].path, 0, 0, NULL, err);
+        else if (v[i].path != NULL)
+            rc = cat_edit(c, v[i].name, &(cat_change_t){ .path = v[i].path }, err);
+        if (rc != 0) /* checked: only a failed save, or the disk changed meanwhile */
+            return -1;
+    }
+    return 0;
+}
+
 int
 cat_remove(categories_t *c, const char *name, mt_error_t **err)
 {

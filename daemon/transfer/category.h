@@ -56,6 +56,22 @@ typedef struct cat_change {
 } cat_change_t;
 int cat_edit(categories_t *c, const char *name, const cat_change_t *ch, mt_error_t **err);
 int cat_remove(categories_t *c, const char *name, mt_error_t **err);
+/* One member of a set of categories to add or change together: a name
+ * that is not a category yet is added (path NULL: the default path), one
+ * that is gets path (NULL: unchanged). */
+typedef struct cat_item {
+    const char *name, *path;
+} cat_item_t;
+/* cat_check_set: whether every item of v[0..n) would be accepted, all of
+ * them together (the names, CAT_MAX counting the new ones, each path as
+ * cat_add checks it, which creates the directory when missing); the list
+ * is not changed. 0, or -1 with err and *bad the index of the first item
+ * refused. cat_apply_set: the same check, then every item applied
+ * (cat_add, cat_edit), or none when the check fails. */
+int cat_check_set(const categories_t *c, const cat_item_t *v, size_t n, size_t *bad,
+                  mt_error_t **err);
+int cat_apply_set(categories_t *c, const cat_item_t *v, size_t n, size_t *bad,
+                  mt_error_t **err);
 /* cat_to_json: {name, incoming_path, priority, colour, comment, created},
  * NULL when there is no such category; cat_list_json: all of them, an
  * array. The caller puts them. */

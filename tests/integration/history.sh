@@ -265,17 +265,28 @@ check "the exports changed nothing" [ "$(rows)" = 3007 ]
 # history_counts (024) against the rows, after inserts, deletes, and an
 # UPDATE of statuses as the daemon's transitions make
 counts_agree() {
-  [ "$(Q "SELECT count(*) FROM (SELECT node, status, count(*) AS k FROM history GROUP BY 1, 2) a
-          FULL JOIN history_counts c USING (node, status)
+  [ "$(Q "SELECT count(*) FROM (SELECT node, status, coalesce(category, '') AS category, count(*) AS k
+                                  FROM history GROUP BY 1, 2, 3) a
+          FULL JOIN history_counts c USING (node, status, category)
           WHERE coalesce(a.k, 0) <> coalesce(c.n, 0)")" = 0 ]
 }
 check "history_counts agrees with the rows" counts_agree
+get "?status=stopped&limit=1"
+check "the total of a status filter before the UPDATE (the page is kept)" jqt '.total == 1501'
 Q "UPDATE history SET status = 'completed' WHERE node = 'hist-node' AND status = 'stopped' AND name LIKE 'filler-1%'"
 check "history_counts follows an UPDATE of statuses" counts_agree
 get "/stats"
 check "/stats after the UPDATE" jqt '.stopped == 1501 - 556 and .completed == 1502 + 556 and .total == 3006'
 get "?status=stopped&limit=1"
 check "the total of a status filter after the UPDATE" jqt '.total == 945'
+Q "UPDATE history SET category = 'tv' WHERE node = 'hist-node' AND name LIKE 'filler-2%'"
+check "history_counts follows an UPDATE of categories" counts_agree
+TV=$(Q "SELECT count(*) FROM history WHERE node = 'hist-node' AND category = 'tv'")
+get "?category=tv&limit=1"
+check "the total of a category filter (history_counts) is the rows' count" jqt ".total == $TV"
+TVS=$(Q "SELECT count(*) FROM history WHERE node = 'hist-node' AND category = 'tv' AND status = 'completed'")
+get "?category=tv&status=completed&limit=1"
+check "the total of a category and a status (history_counts) is the rows' count" jqt ".total == $TVS"
 
 # ---------------------------------------------------------------- trackUsername off
 echo "track_username = no" >>"$VAR/muleteer.conf"

@@ -187,6 +187,35 @@ is "... every 15 s bucket since it started, with zeros" \
                      ([range(1; length) as $i | .[$i].timestamp - .[$i - 1].timestamp] | unique)]' <<<"$BODY")" \
   "[0,[15000]]"
 
+# ---- kept answers: a change to the samples shows at the next request ----
+# (each program keeps a rendered answer until metrics_changes, sql/027,
+# says its rows changed; a large one as a file lighttpd sends)
+get "dashboard?range=24h&node=fd"
+is "a node without samples: no buckets" \
+  "$CODE $(jq -c '[(.speedData.data | length), .historicalStats.totalDownloaded]' <<<"$BODY")" "200 [0,0]"
+PSQL -c "INSERT INTO transfer_samples (node, sampled_at, interval_ms, dl_rate, ul_rate, dl_total, ul_total)
+         SELECT 'fd', to_timestamp($((T0 + 7200)) + 15 * k), 15000, 1000, 100, 15000 * k, 1500 * k
+           FROM generate_series(1, 300) k" >/dev/null
+get "dashboard?range=24h&node=fd"
+is "... its 300 samples written: 300 buckets at the next request" \
+  "$CODE $(jq -c '[(.speedData.data | length), (.speedData.data | map(.downloadSpeed) | unique),
+                   .historicalStats.totalDownloaded]' <<<"$BODY")" "200 [300,[1000],4500000]"
+FIRST=$BODY
+check "a large answer (over 32 KiB) was handed to lighttpd as a file (tmp/bodies)" \
+  eval '[ "${#FIRST}" -gt 32768 ] && ls "$VAR/tmp/bodies" | grep -q "^body-"'
+get "dashboard?range=24h&node=fd"
+check "... and the same answer is sent again, whole" [ "$BODY" = "$FIRST" ]
+PSQL -c "DELETE FROM transfer_samples WHERE node = 'fd' AND sampled_at > to_timestamp($((T0 + 7200 + 15 * 150)))" >/dev/null
+get "dashboard?range=24h&node=fd"
+is "samples deleted: their buckets are gone at the next request" \
+  "$CODE $(jq -c '.speedData.data | length' <<<"$BODY")" "200 150"
+get "stats?range=24h&node=fd"
+is "... the stats still count the rollups of all 300" "$CODE $(jq -c .totalDownloaded <<<"$BODY")" "200 4500000"
+PSQL -c "DELETE FROM transfer_rollups WHERE node = 'fd'" >/dev/null
+get "stats?range=24h&node=fd"
+is "rollups deleted: the stats are zero at the next request" \
+  "$CODE $(jq -c .totalDownloaded <<<"$BODY")" "200 0"
+
 # ---- parameters ----
 for q in "range=1h" "range=" "range=24H" "range=24h&range=7d" "range=7d%20"; do
   get "history?$q"

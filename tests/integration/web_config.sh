@@ -122,12 +122,33 @@ api PATCH /api/config '{"categories":[{"name":"tv","colour":1}]}'
 check "an unknown category member: 400 naming it" bad_param 'categories[0].colour'
 api PATCH /api/config '{"categories":[{"name":"evil","path":"/etc"}]}'
 check "a category path outside the roots: 400 naming it" bad_param 'categories[0].path'
+# all or nothing: good categories around a bad one, and a setting
+api PATCH /api/config '{"maxDownload":7,"categories":[{"name":"good-1","path":"good-1"},{"name":"evil","path":"/etc"},{"name":"good-2"}]}'
+check "one bad category among good ones and a setting: 400 naming it" bad_param 'categories[1].path'
+cats_cli() { "${CLI[@]}" categories 2>/dev/null; }
+check "... no category of it was added (muleteer categories)" \
+  eval '! cats_cli | grep -qE "good-1|good-2|evil"'
+api GET /api/config
+check "... nor in GET /api/config, whose download limit is unchanged" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb "[.categories[].name] | map(select(startswith(\"good-\"))) | length")" = 0 ] &&
+        [ "$(jqb .maxDownload)" = 0 ]'
+api PATCH /api/config '{"categories":[{"name":"good-1"},{"name":"good-1/x","path":"/etc"}]}'
+check "a bad path after a new category: 400 naming it, nothing added" \
+  eval 'bad_param "categories[1].path" && ! cats_cli | grep -q good-1'
 api PATCH /api/config '{"maxDownload":5'
 check "a body that is no JSON: 400" [ "$CODE" = 400 ]
 CODE=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "X-API-Key: $KEY" --data 'maxDownload=5' "$BASE/api/config")
 check "a form body: 415" [ "$CODE" = 415 ]
 check "refused PATCHes changed nothing in the file" cmp -s "$VAR/muleteer.conf" "$T/conf.before"
 check "... nor in the daemon" eval '[ "$(ctl limits | jq .download_limit)" = 0 ]'
+
+# ---- PATCH of several categories and a setting: all of them ----
+api PATCH /api/config '{"altMaxDownload":33,"categories":[{"name":"good-1","path":"good-1"},{"name":"good-2"}]}'
+check "PATCH of two new categories and a setting: 200 with all of them" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .altMaxDownload)" = 33 ] &&
+        [ "$(jqb ".categories[] | select(.name == \"good-1\") | .path")" = "$VAR/incoming/good-1" ] &&
+        [ "$(jqb ".categories[] | select(.name == \"good-2\") | .path")" = "$VAR/incoming/good-2" ]'
+check "... muleteer categories lists both" eval 'cats_cli | grep -q good-1 && cats_cli | grep -q good-2'
 
 # ---- PATCH of the download limit: at once, on a real download ----
 api PATCH /api/config '{"maxDownload":20}'

@@ -153,6 +153,17 @@ req GET "$BASE/api/history" "${ADMIN[@]}"
 check "the admin's: both" ok200 '.total == 2'
 req GET "$BASE/api/history" "${D[@]}"
 check "dave's: both" ok200 '.total == 2'
+# Each history process keeps answered pages until the history changes:
+# after the admin's page was kept by every process (8 requests over 4),
+# bob's same request still gets his own rows, not the kept page.
+for i in 1 2 3 4 5 6 7 8; do req GET "$BASE/api/history?limit=7" "${ADMIN[@]}"; done
+check "the admin's page of 7, asked 8 times: both rows" ok200 '.total == 2'
+bob_kept_ok=1
+for i in 1 2 3 4 5 6 7 8; do
+  req GET "$BASE/api/history?limit=7" "${B[@]}"
+  ok200 '.total == 0 and (.entries | length == 0)' || bob_kept_ok=0
+done
+check "bob's same page, 8 times: never the admin's kept answer" [ "$bob_kept_ok" = 1 ]
 
 req GET "$BASE/api/item/detail/$MA" "${B[@]}"
 check "bob: alice's item detail is 404" eval '[ "$CODE" = 404 ] && jqt ".error.code == \"not_found\""'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # webservers.sh: the FastCGI programs behind nginx (spawn-fcgi) and Apache
 # (mod_proxy_fcgi, mod_fcgid and plain CGI), set up as README.md says, next
-# to a running Muleteer. TAP output.
+# to a running Muleteer: the qBittorrent API, Torznab, /metrics, and the
+# web API's auth, metrics, config and history programs. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
@@ -11,6 +12,8 @@ TORZNAB="$MT_BUILDDIR/cgi-bin/torznab.fcgi"
 PROM="$MT_BUILDDIR/cgi-bin/prom.fcgi"
 AUTH="$MT_BUILDDIR/cgi-bin/auth.fcgi"
 METRICS="$MT_BUILDDIR/cgi-bin/metrics.fcgi"
+CONFIG="$MT_BUILDDIR/cgi-bin/config.fcgi"
+HISTORY="$MT_BUILDDIR/cgi-bin/history.fcgi"
 mk_tmpdir A
 PA=$(free_port)
 if start_runsh "$A" "$A.out" MULETEER_HTTP_PORT="$PA" MULETEER_TCP_PORT=$((PA + 1)) MULETEER_UDP_PORT=$((PA + 2)); then
@@ -117,6 +120,49 @@ expect_metrics() {
     eval 'grep -q "\"parameter\":\"range\"" <<<"$out" && [ "${out##* }" = 400 ]'
 }
 
+# expect_config NAME BASE [db]: /api/config answers 401 (JSON) without
+# credentials, /api/config/status is public JSON; with the key, the
+# settings in force when the program can reach the daemon ("db": it runs
+# as the muleteer user), else 503 as JSON.
+expect_config() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w ' %{http_code}' "$base/api/config")
+  check "$name: /api/config without credentials: 401" \
+    eval 'grep -q "\"unauthorized\"" <<<"$out" && [ "${out##* }" = 401 ]'
+  out=$(curl -s -w ' %{http_code}' "$base/api/config/status")
+  check "$name: /api/config/status is public JSON" \
+    eval 'grep -q "\"firstRun\":false" <<<"$out" && [ "${out##* }" = 200 ]'
+  out=$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" "$base/api/config")
+  if [ "${3:-}" = db ]; then
+    check "$name: /api/config with the key: the settings" \
+      eval 'grep -q "\"maxDownload\":" <<<"$out" && [ "${out##* }" = 200 ]'
+  else
+    check "$name: /api/config with the key, no daemon for this user: 503 JSON" \
+      eval 'grep -q "\"error\":" <<<"$out" && [ "${out##* }" = 503 ]'
+  fi
+}
+
+# expect_history NAME BASE [db]: /api/history answers 401 without
+# credentials and a 400 naming a bad parameter; with the key, a page when
+# the program can reach PostgreSQL ("db"), else 503 as JSON.
+expect_history() {
+  local name=$1 base=$2 out
+  out=$(curl -s -w ' %{http_code}' "$base/api/history?limit=1")
+  check "$name: /api/history without credentials: 401" \
+    eval 'grep -q "\"unauthorized\"" <<<"$out" && [ "${out##* }" = 401 ]'
+  out=$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" "$base/api/history?limit=0")
+  check "$name: /api/history, a bad limit: 400 naming it" \
+    eval 'grep -q "\"parameter\":\"limit\"" <<<"$out" && [ "${out##* }" = 400 ]'
+  out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $KEY" "$base/api/history/stats")
+  if [ "${3:-}" = db ]; then
+    check "$name: /api/history/stats with the key: JSON counts" \
+      eval 'grep -q "^{\"total\":" <<<"$out" && [ "${out##* }" = 200 ]'
+  else
+    check "$name: /api/history with the key, no PostgreSQL for this user: 503 JSON" \
+      eval 'grep -q "\"code\":\"unavailable\"" <<<"$out" && [ "${out##* }" = 503 ]'
+  fi
+}
+
 # ---- spawn-fcgi: the program as the muleteer user on a socket for www-data ----
 mk_tmpdir S
 install -d -o "$MULETEER_USER" -g www-data -m 0750 "$S/run"
@@ -137,6 +183,12 @@ CLEANUP_PIDS+=("$(cat "$S/spawn-auth.pid")")
 MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
   -s "$S/run/metrics.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-mx.pid" -- "$METRICS" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-mx.pid")")
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/config.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-cfg.pid" -- "$CONFIG" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-cfg.pid")")
+MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_USER" \
+  -s "$S/run/history.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-hist.pid" -- "$HISTORY" >/dev/null
+CLEANUP_PIDS+=("$(cat "$S/spawn-hist.pid")")
 
 # ---- nginx ----
 mk_tmpdir N
@@ -181,6 +233,14 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_pass unix:$S/run/metrics.sock;
     }
+    location ~ ^/api/(config|version|item/) {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/config.sock;
+    }
+    location /api/history {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$S/run/history.sock;
+    }
   }
 }
 EOF
@@ -193,6 +253,8 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   expect_prom "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
   expect_auth "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
   expect_metrics "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
+  expect_config "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
+  expect_history "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -238,6 +300,14 @@ ProxyPass /api/users unix:$S/run/auth.sock|fcgi://localhost/api/users
 ProxyPass /api/metrics/ unix:$S/run/metrics.sock|fcgi://localhost/api/metrics/
 <Location /api/metrics/>
     CGIPassAuth On
+</Location>
+ProxyPassMatch ^(/api/(config|version|item/).*)$ unix:$S/run/config.sock|fcgi://localhost\$1
+<LocationMatch ^/api/(config|version|item/)>
+    CGIPassAuth On
+</LocationMatch>
+ProxyPass /api/history unix:$S/run/history.sock|fcgi://localhost/api/history
+<Location /api/history>
+    CGIPassAuth On
 </Location>"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
@@ -245,6 +315,8 @@ ProxyPass /api/metrics/ unix:$S/run/metrics.sock|fcgi://localhost/api/metrics/
   expect_metrics "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
   expect_auth "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_prom "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_config "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
+  expect_history "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi
@@ -296,6 +368,18 @@ ScriptAlias /api/metrics/ $METRICS/
     Options +ExecCGI
     CGIPassAuth On
 </Location>
+ScriptAlias /api/history $HISTORY/api/history
+<Location /api/history>
+    SetHandler $handler
+    Options +ExecCGI
+    CGIPassAuth On
+</Location>
+ScriptAliasMatch ^/api/((config|version|item/).*)\$ $CONFIG/api/\$1
+<LocationMatch ^/api/(config|version|item/)>
+    SetHandler $handler
+    Options +ExecCGI
+    CGIPassAuth On
+</LocationMatch>
 FcgidIOTimeout 60"; then
     ok "Apache with $handler starts"
     expect_api "Apache $handler" "http://127.0.0.1:$PF"
@@ -303,6 +387,8 @@ FcgidIOTimeout 60"; then
     expect_prom "Apache $handler" "http://127.0.0.1:$PF"
     expect_auth "Apache $handler" "http://127.0.0.1:$PF"
     expect_metrics "Apache $handler" "http://127.0.0.1:$PF"
+    expect_config "Apache $handler" "http://127.0.0.1:$PF"
+    expect_history "Apache $handler" "http://127.0.0.1:$PF"
   else
     not_ok "Apache with $handler starts"; diag "$(tail -n 10 "$AF/error.log" "$AF/stderr" 2>/dev/null)"
   fi

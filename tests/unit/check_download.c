@@ -1550,6 +1550,38 @@ START_TEST(test_policy_slot)
 }
 END_TEST
 
+/* A set of categories is added all together or not at all. */
+START_TEST(test_category_set)
+{
+    ck_assert_int_eq(cat_add(d.categories, "old", NULL, 0, 0, NULL, NULL), 0);
+    char *old_dir = xstrdup(cat_incoming(d.categories, "old"));
+    cat_item_t bad[] = { { "new-1", NULL }, { "old", "moved" }, { "new-2", "/etc" } };
+    size_t at = 9;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(cat_apply_set(d.categories, bad, 3, &at, &err), -1);
+    ck_assert_uint_eq(at, 2);
+    ck_assert_int_eq(err->code, MT_ERR_INVALID);
+    mt_error_free(err);
+    ck_assert(!cat_exists(d.categories, "new-1"));
+    ck_assert(!cat_exists(d.categories, "new-2"));
+    ck_assert_str_eq(cat_incoming(d.categories, "old"), old_dir);
+    cat_item_t badname[] = { { "new-1", NULL }, { "a/../b", NULL } };
+    ck_assert_int_eq(cat_check_set(d.categories, badname, 2, &at, NULL), -1);
+    ck_assert_uint_eq(at, 1);
+    cat_item_t good[] = { { "new-1", NULL }, { "old", "moved" }, { "new-2", "two" } };
+    ck_assert_int_eq(cat_check_set(d.categories, good, 3, &at, NULL), 0);
+    ck_assert(!cat_exists(d.categories, "new-1")); /* only checked */
+    ck_assert_int_eq(cat_apply_set(d.categories, good, 3, &at, NULL), 0);
+    ck_assert(cat_exists(d.categories, "new-1") && cat_exists(d.categories, "new-2"));
+    char *moved = path_in("incoming", "moved"), *two = path_in("incoming", "two");
+    ck_assert_str_eq(cat_incoming(d.categories, "old"), moved);
+    ck_assert_str_eq(cat_incoming(d.categories, "new-2"), two);
+    free(moved);
+    free(two);
+    free(old_dir);
+}
+END_TEST
+
 static Suite *
 download_suite(void)
 {
@@ -1571,6 +1603,7 @@ download_suite(void)
     tcase_add_test(tc, test_source_storage_trouble);
     tcase_add_test(tc, test_source_paused);
     tcase_add_test(tc, test_source_rate_limit);
+    tcase_add_test(tc, test_category_set);
     suite_add_tcase(s, tc);
     TCase *pol = tcase_create("source policy");
     tcase_add_test(pol, test_policy_verdict_names);

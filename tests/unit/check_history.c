@@ -128,6 +128,25 @@ START_TEST(test_sql_binds_values)
     ck_assert_str_eq(params[0], "stopped");
     free(sql);
     hq_clear(&q);
+    /* a category, with or without a status: the same counts (028) */
+    const char *sc[] = { "status", "failed", "category", "tv", NULL };
+    ck_assert_int_eq(hq_parse(&q, get, sc, &err), 0);
+    sql = hq_sql(&q, HQ_SQL_COUNT, true, params, &n, nums);
+    ck_assert_ptr_nonnull(strstr(sql, "FROM history_counts WHERE node = $1 AND status = $2"
+                                      " AND category = $3"));
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(params[0], "failed");
+    ck_assert_str_eq(params[1], "tv");
+    free(sql);
+    hq_clear(&q);
+    const char *c1[] = { "category", "tv", NULL };
+    ck_assert_int_eq(hq_parse(&q, get, c1, &err), 0);
+    sql = hq_sql(&q, HQ_SQL_COUNT, true, params, &n, nums);
+    ck_assert_ptr_nonnull(strstr(sql, "FROM history_counts WHERE node = $1 AND category = $2"));
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(params[0], "tv");
+    free(sql);
+    hq_clear(&q);
 }
 END_TEST
 
