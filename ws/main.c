@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stopping;
@@ -68,9 +69,10 @@ start(wsd_t *w)
     unlink(path); /* a socket left by a killed server */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_UNIX_SOCK | LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.iface = path;
-    info.port = 1; /* ignored for a Unix socket, but must not be 0 */
+    /* the listening vhost is made on its own: a Unix socket is a vhost's
+     * option, which the context's implicit vhost does not take */
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.port = 0; /* with LWS_SERVER_OPTION_UNIX_SOCK: iface is the path */
     info.protocols = wsd_protocols;
     info.user = w;
     info.fd_limit_per_thread = (unsigned int)w->max_clients + 64;
@@ -78,10 +80,18 @@ start(wsd_t *w)
     info.max_http_header_data = 8192;
     w->lws = lws_create_context(&info);
     if (w->lws == NULL) {
+        log_error("ws: cannot start libwebsockets");
+        return -1;
+    }
+    info.options = LWS_SERVER_OPTION_UNIX_SOCK;
+    info.iface = path;
+    mode_t old = umask(0117); /* the socket: its user and group (the web server) */
+    w->vhost = lws_create_vhost(w->lws, &info);
+    umask(old);
+    if (w->vhost == NULL) {
         log_error("ws: cannot listen on %s", path);
         return -1;
     }
-    w->vhost = lws_get_vhost_by_name(w->lws, "default");
     wsd_feed_start(w);
     lws_sul_schedule(w->lws, 0, &w->sul_session, wsd_session_check,
                      (lws_usec_t)w->session_check_s * LWS_US_PER_SEC);
