@@ -35,6 +35,25 @@ static const action_def_t actions[] = {
     { "resumeDownload", WSA_RESUME, true },
     { "delete", WSA_DELETE, true },
     { "addEd2kLink", WSA_ADD_LINKS, true },
+    { "createCategory", WSA_CAT_CREATE, false },
+    { "updateCategory", WSA_CAT_UPDATE, false },
+    { "deleteCategory", WSA_CAT_DELETE, false },
+    { "batchSetFileCategory", WSA_SET_CATEGORY, false },
+    { "setFileCategory", WSA_SET_CATEGORY, true },
+    { "getServersList", WSA_SERVERS, false },
+    { "getServers", WSA_SERVERS, true },
+    { "serverDoAction", WSA_SERVER_ACTION, false },
+    { "connectServer", WSA_SERVER_ACTION, true },
+    { "disconnectServer", WSA_SERVER_ACTION, true },
+    { "removeServer", WSA_SERVER_ACTION, true },
+    { "getServerInfo", WSA_SERVER_INFO, false },
+    { "getLog", WSA_LOG, false },
+    { "getAppLog", WSA_APP_LOG, false },
+    { "renameFile", WSA_RENAME, false },
+    { "refreshSharedFiles", WSA_REFRESH_SHARED, false },
+    { "reloadSharedFiles", WSA_REFRESH_SHARED, true },
+    { "subscribe", WSA_SEGMENTS, false },
+    { "unsubscribe", WSA_SEGMENTS, false },
 };
 
 const char *
@@ -45,6 +64,7 @@ ws_action_reply_type(ws_action_kind_t kind)
     case WSA_RESUME: return "batch-resume-complete";
     case WSA_STOP: return "batch-stop-complete";
     case WSA_DELETE: return "batch-delete-complete";
+    case WSA_SET_CATEGORY: return "batch-category-changed";
     default: return NULL;
     }
 }
@@ -61,8 +81,16 @@ ws_action_clear(ws_action_t *a)
     free(a->hashes);
     free(a->links);
     free(a->category);
+    free(a->cat_name);
+    free(a->title);
+    free(a->path);
+    free(a->comment);
+    free(a->address);
+    free(a->new_name);
     memset(a, 0, sizeof *a);
     a->category_id = -1;
+    a->colour = -1;
+    a->priority = -1;
 }
 
 static int
@@ -147,6 +175,212 @@ parse_items(ws_action_t *a, json_object *o, char **msg)
     return 0;
 }
 
+/* an optional string member into *out (a copy); -1 for another type or
+ * a string over max bytes */
+static int
+opt_str(json_object *o, const char *key, size_t max, char **out, char **msg)
+{
+    bool bad = false;
+    const char *v = get_str(o, key, &bad);
+    if (bad || (v != NULL && strlen(v) > max))
+        return fail(msg, key, "a string expected");
+    if (v != NULL)
+        *out = xstrdup(v);
+    return 0;
+}
+
+/* an optional integer member in [lo, hi] into *out; absent leaves it */
+static int
+opt_int(json_object *o, const char *key, long lo, long hi, long *out, char **msg)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+        return 0;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo ||
+        json_object_get_int64(v) > hi)
+        return fail(msg, key, "an integer in range expected");
+    *out = (long)json_object_get_int64(v);
+    return 0;
+}
+
+/* color: "#rrggbb", or aMule's BGR integer; kept as 0xRRGGBB */
+static int
+parse_colour(ws_action_t *a, json_object *o, char **msg)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, "color", &v) || v == NULL)
+        return 0;
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t bgr = json_object_get_int64(v);
+        if (bgr < 0 || bgr > 0xffffff)
+            return fail(msg, "color", "\"#rrggbb\" or a colour number expected");
+        a->colour = (long)(((bgr & 0xff) << 16) | (bgr & 0xff00) | ((bgr >> 16) & 0xff));
+        return 0;
+    }
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    long rgb = 0;
+    if (strlen(s) != 7 || s[0] != '#')
+        return fail(msg, "color", "\"#rrggbb\" or a colour number expected");
+    for (int i = 1; i < 7; i++) {
+        int d = mt_hex_digit((unsigned char)s[i]);
+        if (d < 0)
+            return fail(msg, "color", "\"#rrggbb\" or a colour number expected");
+        rgb = rgb * 16 + d;
+    }
+    a->colour = rgb;
+    return 0;
+}
+
+/* a category's fields: flat (the current list), or inside "category" (the
+ * older one) */
+static int
+parse_category(ws_action_t *a, json_object *o, bool need_title, char **msg)
+{
+    json_object *inner = NULL;
+    if (a->legacy || (json_object_object_get_ex(o, "category", &inner) &&
+                      json_object_is_type(inner, json_type_object)))
+        o = inner;
+    if (o == NULL || !json_object_is_type(o, json_type_object))
+        return fail(msg, "category", "an object expected");
+    long prio = -1;
+    if (opt_str(o, "title", 255, &a->title, msg) != 0 || opt_str(o, "path", 4096, &a->path, msg) != 0 ||
+        opt_str(o, "comment", 4096, &a->comment, msg) != 0 || parse_colour(a, o, msg) != 0 ||
+        opt_int(o, "priority", 0, 3, &prio, msg) != 0)
+        return -1;
+    a->priority = (int)prio;
+    if (need_title && (a->title == NULL || a->title[0] == '\0'))
+        return fail(msg, "title", "a category name expected");
+    return 0;
+}
+
+/* the category a change names: name (the current list) or id (the older) */
+static int
+parse_category_ref(ws_action_t *a, json_object *o, char **msg)
+{
+    if (opt_str(o, "name", 255, &a->cat_name, msg) != 0 ||
+        opt_int(o, "id", 0, 1000000, &a->category_id, msg) != 0)
+        return -1;
+    if ((a->cat_name == NULL || a->cat_name[0] == '\0') && a->category_id < 0)
+        return fail(msg, "name", "a category name expected");
+    return 0;
+}
+
+/* "ip:port" of the older server actions */
+static int
+parse_server_address(ws_action_t *a, json_object *o, char **msg)
+{
+    bool bad = false;
+    const char *s = get_str(o, "serverAddress", &bad);
+    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
+    char *end = NULL;
+    long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == s || end == colon + 1 || *end != '\0' || port < 1 || port > 65535 ||
+        (size_t)(colon - s) > 255)
+        return fail(msg, "serverAddress", "\"host:port\" expected");
+    a->address = xstrndup(s, (size_t)(colon - s));
+    a->port = (int)port;
+    return 0;
+}
+
+static int
+parse_server_action(ws_action_t *a, json_object *o, char **msg)
+{
+    if (a->legacy) {
+        if (strcmp(a->name, "disconnectServer") == 0) {
+            a->server_action = WSA_SRV_DISCONNECT;
+            return 0;
+        }
+        a->server_action = strcmp(a->name, "connectServer") == 0 ? WSA_SRV_CONNECT : WSA_SRV_REMOVE;
+        return parse_server_address(a, o, msg);
+    }
+    bool bad = false;
+    const char *act = get_str(o, "serverAction", &bad);
+    if (act != NULL && strcmp(act, "connect") == 0)
+        a->server_action = WSA_SRV_CONNECT;
+    else if (act != NULL && strcmp(act, "disconnect") == 0)
+        a->server_action = WSA_SRV_DISCONNECT;
+    else if (act != NULL && strcmp(act, "remove") == 0)
+        a->server_action = WSA_SRV_REMOVE;
+    else
+        return fail(msg, "serverAction", "connect, disconnect or remove expected");
+    if (a->server_action == WSA_SRV_DISCONNECT)
+        return 0;
+    long port = -1;
+    if (opt_str(o, "ip", 255, &a->address, msg) != 0 || opt_int(o, "port", 1, 65535, &port, msg) != 0)
+        return -1;
+    if (a->address == NULL || a->address[0] == '\0')
+        return fail(msg, "ip", "a server address expected");
+    if (port < 0)
+        return fail(msg, "port", "an integer in range expected");
+    a->port = (int)port;
+    return 0;
+}
+
+static int
+parse_more(ws_action_t *a, json_object *o, char **msg)
+{
+    bool bad = false;
+    switch (a->kind) {
+    case WSA_CAT_CREATE:
+        return parse_category(a, o, true, msg);
+    case WSA_CAT_UPDATE:
+        if (parse_category_ref(a, o, msg) != 0)
+            return -1;
+        return parse_category(a, o, false, msg);
+    case WSA_CAT_DELETE:
+        return parse_category_ref(a, o, msg);
+    case WSA_SET_CATEGORY:
+        if (a->legacy) {
+            if (add_hash(a, get_str(o, "fileHash", &bad), "fileHash", msg) != 0)
+                return -1;
+            if (opt_int(o, "categoryId", 0, 1000000, &a->category_id, msg) != 0)
+                return -1;
+            if (a->category_id < 0)
+                return fail(msg, "categoryId", "a category number expected");
+            return 0;
+        }
+        if (parse_items(a, o, msg) != 0 || opt_str(o, "categoryName", 255, &a->category, msg) != 0)
+            return -1;
+        if (a->category == NULL)
+            return fail(msg, "categoryName", "a category name expected");
+        return 0;
+    case WSA_SERVER_ACTION:
+        return parse_server_action(a, o, msg);
+    case WSA_APP_LOG: {
+        long limit = 2000;
+        char *lvl = NULL;
+        if (opt_int(o, "limit", 1, 2000, &limit, msg) != 0 || opt_str(o, "minLevel", 16, &lvl, msg) != 0)
+            return -1;
+        a->limit = (int)limit;
+        static const char *const levels[] = { "error", "warn", "info", "debug" };
+        for (size_t i = 0; lvl != NULL && i < 4; i++)
+            if (strcmp(lvl, levels[i]) == 0)
+                a->min_level = levels[i];
+        bool unknown = lvl != NULL && a->min_level == NULL;
+        free(lvl);
+        if (unknown)
+            return fail(msg, "minLevel", "error, warn, info or debug expected");
+        return 0;
+    }
+    case WSA_RENAME:
+        if (add_hash(a, get_str(o, "fileHash", &bad), "fileHash", msg) != 0 ||
+            opt_str(o, "newName", 1024, &a->new_name, msg) != 0)
+            return -1;
+        if (a->new_name == NULL || a->new_name[0] == '\0')
+            return fail(msg, "newName", "a file name expected");
+        return 0;
+    case WSA_SEGMENTS: {
+        const char *ch = get_str(o, "channel", &bad);
+        if (ch == NULL || strcmp(ch, "segmentData") != 0)
+            return fail(msg, "channel", "\"segmentData\" expected");
+        a->subscribe = strcmp(a->name, "subscribe") == 0;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
 static int
 parse_fields(ws_action_t *a, json_object *o, char **msg)
 {
@@ -202,7 +436,7 @@ parse_fields(ws_action_t *a, json_object *o, char **msg)
             return 0;
         }
     default:
-        return 0;
+        return parse_more(a, o, msg);
     }
 }
 
@@ -211,6 +445,8 @@ ws_action_parse(const char *text, size_t len, ws_action_t *a, char **msg)
 {
     memset(a, 0, sizeof *a);
     a->category_id = -1;
+    a->colour = -1;
+    a->priority = -1;
     *msg = NULL;
     if (len > (size_t)INT32_MAX || !mt_utf8_is_valid(text, len))
         return fail(msg, NULL, "Invalid JSON");

@@ -23,7 +23,22 @@ typedef enum {
     WSA_STOP,           /* batchStop */
     WSA_DELETE,         /* batchDelete, delete */
     WSA_ADD_LINKS,      /* addEd2kLinks, addEd2kLink */
+    WSA_CAT_CREATE,     /* createCategory */
+    WSA_CAT_UPDATE,     /* updateCategory */
+    WSA_CAT_DELETE,     /* deleteCategory */
+    WSA_SET_CATEGORY,   /* batchSetFileCategory, setFileCategory */
+    WSA_SERVERS,        /* getServersList, getServers */
+    WSA_SERVER_ACTION,  /* serverDoAction, connectServer, disconnectServer, removeServer */
+    WSA_SERVER_INFO,    /* getServerInfo */
+    WSA_LOG,            /* getLog */
+    WSA_APP_LOG,        /* getAppLog */
+    WSA_RENAME,         /* renameFile */
+    WSA_REFRESH_SHARED, /* refreshSharedFiles, reloadSharedFiles */
+    WSA_SEGMENTS,       /* subscribe, unsubscribe (channel segmentData) */
 } ws_action_kind_t;
+
+/* serverDoAction's serverAction */
+typedef enum { WSA_SRV_CONNECT = 0, WSA_SRV_DISCONNECT, WSA_SRV_REMOVE } ws_server_action_t;
 
 typedef struct {
     ws_action_kind_t kind;
@@ -34,8 +49,27 @@ typedef struct {
     char **links;     /* as sent (the daemon checks them) */
     size_t n_links;
     char *category;   /* addEd2kLinks' categoryName; NULL: none */
-    long category_id; /* addEd2kLink's categoryId; -1: none */
+    long category_id; /* addEd2kLink's, setFileCategory's categoryId; the
+                       * older updateCategory's and deleteCategory's id;
+                       * -1: none */
     bool delete_files;
+    /* categories: name (the current one), title (the new one), path,
+     * comment, colour as 0xRRGGBB (-1: not given), aMule's priority
+     * (0 normal, 1 high, 2 low, 3 auto; -1: not given) */
+    char *cat_name, *title, *path, *comment;
+    long colour;
+    int priority;
+    /* servers: address and port; serverDoAction's action */
+    char *address;
+    int port;
+    ws_server_action_t server_action;
+    /* renameFile */
+    char *new_name;
+    /* getAppLog: lines at most, the least level ("error", "warn", "info",
+     * "debug"; NULL: all) */
+    int limit;
+    const char *min_level;
+    bool subscribe; /* subscribe (true) or unsubscribe */
 } ws_action_t;
 
 /* ws_action_parse: decodes one client frame of len bytes. 0 and *a

@@ -21,6 +21,17 @@ needed_cap(ws_action_kind_t k)
     case WSA_STOP: return WEBAUTH_CAP_PAUSE_RESUME;
     case WSA_DELETE: return WEBAUTH_CAP_REMOVE_DOWNLOADS;
     case WSA_ADD_LINKS: return WEBAUTH_CAP_ADD_DOWNLOADS;
+    case WSA_CAT_CREATE:
+    case WSA_CAT_UPDATE:
+    case WSA_CAT_DELETE: return WEBAUTH_CAP_MANAGE_CATEGORIES;
+    case WSA_SET_CATEGORY: return WEBAUTH_CAP_ASSIGN_CATEGORIES;
+    case WSA_SERVERS:
+    case WSA_SERVER_ACTION:
+    case WSA_SERVER_INFO: return WEBAUTH_CAP_VIEW_SERVERS;
+    case WSA_LOG:
+    case WSA_APP_LOG: return WEBAUTH_CAP_VIEW_LOGS;
+    case WSA_RENAME: return WEBAUTH_CAP_RENAME_FILES;
+    case WSA_REFRESH_SHARED: return WEBAUTH_CAP_VIEW_SHARED;
     default: return 0;
     }
 }
@@ -199,6 +210,24 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
         return;
     case WSA_ADD_LINKS:
         do_add(w, c, a);
+        return;
+    case WSA_CAT_CREATE:
+    case WSA_CAT_UPDATE:
+    case WSA_CAT_DELETE:
+        wsd_handle_category(w, c, a);
+        return;
+    case WSA_SET_CATEGORY:
+        wsd_handle_set_category(w, c, a);
+        return;
+    case WSA_SERVERS:
+    case WSA_SERVER_ACTION:
+    case WSA_SERVER_INFO:
+    case WSA_LOG:
+    case WSA_APP_LOG:
+    case WSA_RENAME:
+    case WSA_REFRESH_SHARED:
+    case WSA_SEGMENTS:
+        wsd_handle_admin(w, c, a);
         return;
     }
 }

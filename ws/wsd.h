@@ -106,6 +106,12 @@ void wsd_refresh_categories(wsd_t *w);
 void wsd_feed_stop(wsd_t *w);
 
 /* ---- handlers.c ---- */
+/* wsd_handle: one decoded action of c, its capability checked. */
 void wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
+
+/* ---- admin.c ---- */
+void wsd_handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
+void wsd_handle_set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
+void wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
 
 #endif

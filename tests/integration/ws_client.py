@@ -327,6 +327,122 @@ async def main_checks():
         m, _ = await reply(a, sa, "stats-update")
         check("after all that the connection still answers", m is not None, m)
 
+        # --- categories from the WebSocket: broadcast to both clients
+        await a.send(json.dumps({"action": "createCategory", "title": "wsmovies", "path": "",
+                                 "comment": "films", "color": "#ff8000", "priority": 1,
+                                 "pathMappings": None}))
+        m, seen = await reply(a, sa, "category-created")
+        cat = [c for s in seen if s.get("type") == "categories-update" for c in s["data"]
+               if c["title"] == "wsmovies"]
+        check("createCategory: categories-update with it (colour, comment, priority), then category-created",
+              m is not None and m["success"] and cat and cat[-1]["hexColor"] == "#ff8000" and
+              cat[-1]["comment"] == "films" and cat[-1]["priority"] == 1, [m, cat])
+        mb, _ = await reply(b, sb, "categories-update", 3.0)
+        check("createCategory: the other client hears it too",
+              mb is not None and any(c["title"] == "wsmovies" for c in mb["data"]), mb)
+        await a.send(json.dumps({"action": "updateCategory", "name": "wsmovies", "title": "wsfilms",
+                                 "path": "", "comment": "f2", "color": "#0000ff", "priority": 2}))
+        m, seen = await reply(a, sa, "category-updated")
+        cat = [c for s in seen if s.get("type") == "categories-update" for c in s["data"]
+               if c["title"] == "wsfilms"]
+        check("updateCategory: renamed, its colour and priority changed",
+              m is not None and cat and cat[-1]["hexColor"] == "#0000ff" and cat[-1]["priority"] == 2, [m, seen])
+        await a.send(json.dumps({"action": "batchSetFileCategory", "items": items, "categoryName": "wsfilms",
+                                 "moveFiles": False}))
+        m, _ = await reply(a, sa, "batch-category-changed")
+        check("batchSetFileCategory: batch-category-changed, the item's category",
+              m is not None and m["results"][0]["success"] and sa.item(HASH1)["category"] == "wsfilms" and
+              sa.item(HASH1)["categoryId"] > 0, [m, sa.item(HASH1)])
+        await a.send(json.dumps({"action": "batchSetFileCategory", "items": items, "categoryName": "wsnew"}))
+        m, seen = await reply(a, sa, "batch-category-changed")
+        check("batchSetFileCategory to a new name: the category is made and broadcast",
+              m is not None and m["results"][0]["success"] and sa.item(HASH1)["category"] == "wsnew" and
+              any(s.get("type") == "categories-update" and any(c["title"] == "wsnew" for c in s["data"])
+                  for s in seen), m)
+        await a.send(json.dumps({"action": "setFileCategory", "fileHash": HASH1, "categoryId": 0}))
+        m, _ = await reply(a, sa, "batch-category-changed")
+        check("setFileCategory (the older list) to 0: Default",
+              m is not None and sa.item(HASH1)["category"] == "Default", sa.item(HASH1))
+        await a.send(json.dumps({"action": "deleteCategory", "name": "wsnew"}))
+        m, seen = await reply(a, sa, "category-deleted")
+        check("deleteCategory: gone from the broadcast list",
+              m is not None and any(s.get("type") == "categories-update" and
+                                    not any(c["title"] == "wsnew" for c in s["data"]) for s in seen), m)
+        await a.send(json.dumps({"action": "createCategory", "category": {"title": "wsold", "color": 255}}))
+        m, _ = await reply(a, sa, "category-created")
+        check("createCategory (the older list's form)", m is not None and m["success"], m)
+        await a.send(json.dumps({"action": "deleteCategory", "name": "Default"}))
+        m, _ = await reply(a, sa, "error")
+        check("deleteCategory Default: refused", m is not None, m)
+
+        # --- servers
+        port = int(os.environ["FREE_PORT"])
+        await a.send(json.dumps({"action": "serverDoAction", "ip": "127.0.0.1", "port": port,
+                                 "serverAction": "connect"}))
+        m, _ = await reply(a, sa, "server-action")
+        check("serverDoAction connect: server-action true", m is not None and m["data"] is True and
+              m["instanceId"] == iid, m)
+        await a.send(json.dumps({"action": "getServersList"}))
+        m, _ = await reply(a, sa, "servers-update")
+        check("getServersList: servers-update with EC_TAG_SERVER an array holding it",
+              m is not None and isinstance(m["data"]["EC_TAG_SERVER"], list) and
+              any(x["_value"] == "127.0.0.1:%d" % port for x in m["data"]["EC_TAG_SERVER"]), m)
+        await a.send(json.dumps({"action": "disconnectServer"}))
+        m, _ = await reply(a, sa, "server-action")
+        check("disconnectServer (the older list): server-action true", m is not None and m["data"] is True, m)
+        await a.send(json.dumps({"action": "serverDoAction", "ip": "127.0.0.1", "port": port,
+                                 "serverAction": "remove"}))
+        m, _ = await reply(a, sa, "server-action")
+        await a.send(json.dumps({"action": "getServers"}))
+        m2, _ = await reply(a, sa, "servers-update")
+        check("serverDoAction remove: gone from getServers (the older list's array)",
+              m is not None and m["data"] is True and m2 is not None and isinstance(m2["data"], list) and
+              not any(x["_value"] == "127.0.0.1:%d" % port for x in m2["data"]), [m, m2])
+        await a.send(json.dumps({"action": "removeServer", "serverAddress": "127.0.0.1:%d" % port}))
+        m, seen = await reply(a, sa, "server-action")
+        check("removeServer of an unknown server: an error and server-action false",
+              m is not None and m["data"] is False and any(s.get("type") == "error" for s in seen), [m, seen])
+        await a.send(json.dumps({"action": "getServerInfo"}))
+        m, _ = await reply(a, sa, "server-info-update")
+        check("getServerInfo: server-info-update with the text", m is not None and
+              isinstance(m["data"]["EC_TAG_STRING"], str), m)
+
+        # --- logs, rename, shared files, segment data
+        await a.send(json.dumps({"action": "getLog"}))
+        m, _ = await reply(a, sa, "log-update")
+        check("getLog: log-update with the daemon's log lines",
+              m is not None and "muleteerd" in m["data"]["EC_TAG_STRING"] and m["instanceId"] == iid, m)
+        await a.send(json.dumps({"action": "getAppLog", "limit": 2000, "minLevel": "warn"}))
+        m, _ = await reply(a, sa, "app-log-update")
+        check("getAppLog with minLevel warn: only warnings and errors",
+              m is not None and all(e["level"] in ("warn", "error") for e in m["data"]) and
+              isinstance(m["sources"], list), m)
+        await a.send(json.dumps({"action": "getAppLog"}))
+        m, _ = await reply(a, sa, "app-log-update")
+        check("getAppLog: entries with ts, level, source, message",
+              m is not None and len(m["data"]) > 0 and
+              all(set(e) == {"ts", "level", "source", "message"} for e in m["data"]), m)
+        await a.send(json.dumps({"action": "renameFile", "fileHash": HASH1, "newName": "ws-renamed.bin",
+                                 "instanceId": iid}))
+        m, _ = await reply(a, sa, "rename-complete")
+        check("renameFile: rename-complete, the item's new name",
+              m is not None and m["success"] and sa.item(HASH1)["name"] == "ws-renamed.bin", [m, sa.item(HASH1)])
+        await a.send(json.dumps({"action": "renameFile", "fileHash": HASH1, "newName": "a/b"}))
+        m, _ = await reply(a, sa, "rename-complete")
+        check("renameFile with a slash: success false with the reason",
+              m is not None and m["success"] is False and m["error"], m)
+        await a.send(json.dumps({"action": "refreshSharedFiles"}))
+        m, _ = await reply(a, sa, "shared-files-refreshed")
+        check("refreshSharedFiles: shared-files-refreshed", m is not None and m["message"], m)
+        await a.send(json.dumps({"action": "reloadSharedFiles"}))
+        m, _ = await reply(a, sa, "shared-files-refreshed")
+        check("reloadSharedFiles (the older list): shared-files-refreshed", m is not None, m)
+        await a.send(json.dumps({"action": "subscribe", "channel": "segmentData"}))
+        await a.send(json.dumps({"action": "getStats"}))
+        m, seen = await reply(a, sa, "stats-update")
+        check("subscribe segmentData: accepted without an error",
+              m is not None and not any(s.get("type") == "error" for s in seen), seen)
+
         # --- delete
         await a.send(json.dumps({"action": "batchDelete", "items": items, "deleteFiles": False,
                                  "source": "downloads"}))

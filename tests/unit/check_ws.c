@@ -93,6 +93,87 @@ START_TEST(test_action_batch)
 }
 END_TEST
 
+static ws_action_t
+parsed(const char *t)
+{
+    ws_action_t a;
+    char *msg = NULL;
+    int rc = ws_action_parse(t, strlen(t), &a, &msg);
+    ck_assert_msg(rc == 0, "%s: %s", t, msg ? msg : "");
+    return a;
+}
+
+/* categories, servers, logs, rename, segment data */
+START_TEST(test_action_more)
+{
+    ws_action_t a = parsed("{\"action\":\"createCategory\",\"title\":\"tv\",\"path\":\"/x\","
+                           "\"comment\":\"c\",\"color\":\"#12aBef\",\"priority\":1,\"pathMappings\":null}");
+    ck_assert_int_eq(a.kind, WSA_CAT_CREATE);
+    ck_assert_str_eq(a.title, "tv");
+    ck_assert_int_eq(a.colour, 0x12abef);
+    ck_assert_int_eq(a.priority, 1);
+    ws_action_clear(&a);
+    /* the older list: inside "category", the colour as aMule's BGR number */
+    a = parsed("{\"action\":\"updateCategory\",\"id\":2,\"category\":{\"title\":\"tv2\",\"color\":1193046}}");
+    ck_assert_int_eq(a.category_id, 2);
+    ck_assert_str_eq(a.title, "tv2");
+    ck_assert_int_eq(a.colour, 0x563412);
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"deleteCategory\",\"name\":\"tv\"}");
+    ck_assert_str_eq(a.cat_name, "tv");
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"batchSetFileCategory\",\"items\":[{\"fileHash\":"
+               "\"0123456789abcdef0123456789abcdef\"}],\"categoryName\":\"tv\",\"moveFiles\":false}");
+    ck_assert_str_eq(a.category, "tv");
+    ck_assert_str_eq(ws_action_reply_type(a.kind), "batch-category-changed");
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"serverDoAction\",\"ip\":\"1.2.3.4\",\"port\":4661,\"serverAction\":\"remove\"}");
+    ck_assert_int_eq(a.server_action, WSA_SRV_REMOVE);
+    ck_assert_str_eq(a.address, "1.2.3.4");
+    ck_assert_int_eq(a.port, 4661);
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"connectServer\",\"serverAddress\":\"host.example:4242\"}");
+    ck_assert_int_eq(a.server_action, WSA_SRV_CONNECT);
+    ck_assert_str_eq(a.address, "host.example");
+    ck_assert_int_eq(a.port, 4242);
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"getAppLog\",\"limit\":50,\"minLevel\":\"warn\"}");
+    ck_assert_int_eq(a.limit, 50);
+    ck_assert_str_eq(a.min_level, "warn");
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"unsubscribe\",\"channel\":\"segmentData\"}");
+    ck_assert_int_eq(a.kind, WSA_SEGMENTS);
+    ck_assert(!a.subscribe);
+    ws_action_clear(&a);
+
+    static const struct {
+        const char *in, *msg;
+    } bad[] = {
+        { "{\"action\":\"createCategory\",\"title\":\"\"}", "title: a category name expected" },
+        { "{\"action\":\"createCategory\",\"title\":\"a\",\"color\":\"red\"}",
+          "color: \"#rrggbb\" or a colour number expected" },
+        { "{\"action\":\"createCategory\",\"title\":\"a\",\"priority\":9}",
+          "priority: an integer in range expected" },
+        { "{\"action\":\"deleteCategory\"}", "name: a category name expected" },
+        { "{\"action\":\"serverDoAction\",\"ip\":\"1.2.3.4\",\"port\":0,\"serverAction\":\"connect\"}",
+          "port: an integer in range expected" },
+        { "{\"action\":\"serverDoAction\",\"serverAction\":\"explode\"}",
+          "serverAction: connect, disconnect or remove expected" },
+        { "{\"action\":\"removeServer\",\"serverAddress\":\"1.2.3.4:99999\"}",
+          "serverAddress: \"host:port\" expected" },
+        { "{\"action\":\"getAppLog\",\"minLevel\":\"loud\"}", "minLevel: error, warn, info or debug expected" },
+        { "{\"action\":\"renameFile\",\"fileHash\":\"0123456789abcdef0123456789abcdef\"}",
+          "newName: a file name expected" },
+        { "{\"action\":\"subscribe\",\"channel\":\"x\"}", "channel: \"segmentData\" expected" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *msg = refusal(bad[i].in);
+        ck_assert_msg(strcmp(msg, bad[i].msg) == 0, "%s: %s", bad[i].in, msg);
+        free(msg);
+    }
+}
+END_TEST
+
 static json_object *
 parse(const char *s)
 {
@@ -200,6 +281,7 @@ main(void)
     TCase *tc = tcase_create("logic");
     tcase_add_test(tc, test_action_errors);
     tcase_add_test(tc, test_action_batch);
+    tcase_add_test(tc, test_action_more);
     tcase_add_test(tc, test_items);
     tcase_add_test(tc, test_delta);
     suite_add_tcase(s, tc);

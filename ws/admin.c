@@ -1,0 +1,452 @@
+/* admin.c: the actions of muleteer-ws (wsd.h) beyond the downloads:
+ * categories (create, update, delete, a file's category), the server
+ * list and connection, the logs, a rename, a rescan of the shared files.
+ * Each is one or two daemon commands and the reply aMuTorrent's lists
+ * name (docs/websocket.md); a change to the categories is broadcast to
+ * every client before the reply. */
+#include "config.h"
+
+#include "ws/wsd.h"
+#include "util/xalloc.h"
+
+#include <string.h>
+#include <time.h>
+
+static void
+send_typed(wsd_t *w, wsd_client_t *c, const char *type, const char *key, json_object *v,
+           bool with_instance)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, key, v);
+    if (with_instance)
+        json_object_object_add(o, "instanceId", json_object_new_string(w->instance_id));
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
+static void
+send_result(wsd_t *w, wsd_client_t *c, const char *type, const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, "success", json_object_new_boolean(true));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
+static void
+broadcast_categories(wsd_t *w)
+{
+    wsd_refresh_categories(w);
+    json_object *m = wsd_categories_message(w);
+    wsd_broadcast_json(w, m);
+    json_object_put(m);
+}
+
+/* ------------------------------------------------------- categories */
+
+/* a category's name from an id (1-based in the daemon's list; 0 is
+ * "Default"), or NULL */
+static const char *
+category_name_of(wsd_t *w, long id)
+{
+    if (w->categories == NULL)
+        wsd_refresh_categories(w);
+    if (id == 0)
+        return "Default";
+    if (w->categories == NULL || id < 0 || (size_t)id > json_object_array_length(w->categories))
+        return NULL;
+    json_object *n = NULL;
+    json_object_object_get_ex(json_object_array_get_idx(w->categories, (size_t)id - 1), "name", &n);
+    return n != NULL ? json_object_get_string(n) : NULL;
+}
+
+static bool
+category_exists(wsd_t *w, const char *name)
+{
+    wsd_refresh_categories(w);
+    size_t n = w->categories != NULL ? json_object_array_length(w->categories) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = NULL;
+        if (json_object_object_get_ex(json_object_array_get_idx(w->categories, i), "name", &v) &&
+            strcmp(json_object_get_string(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* the daemon's arguments of a category's fields; aMule's priorities
+ * (0 normal, 1 high, 2 low, 3 auto) on the daemon's -100..100 */
+static void
+category_args(json_object *args, const ws_action_t *a)
+{
+    if (a->path != NULL && a->path[0] != '\0')
+        json_object_object_add(args, "incoming_path", json_object_new_string(a->path));
+    if (a->comment != NULL)
+        json_object_object_add(args, "comment", json_object_new_string(a->comment));
+    if (a->colour >= 0)
+        json_object_object_add(args, "colour", json_object_new_int64(a->colour));
+    if (a->priority >= 0)
+        json_object_object_add(args, "priority",
+                               json_object_new_int(a->priority == 1 ? 10 : a->priority == 2 ? -10 : 0));
+}
+
+static void
+cat_change(wsd_t *w, wsd_client_t *c, const char *cmd, json_object *args, const char *reply,
+           const char *done)
+{
+    mt_error_t *err = NULL;
+    json_object *r = NULL;
+    if (wsd_call(w, cmd, args, &r, &err) != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+        return;
+    }
+    json_object_put(r);
+    broadcast_categories(w);
+    wsd_refresh(w, false); /* the items' categoryId may have moved */
+    send_result(w, c, reply, done);
+}
+
+void
+wsd_handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    const char *name = a->cat_name;
+    if (a->kind != WSA_CAT_CREATE && (name == NULL || name[0] == '\0'))
+        name = category_name_of(w, a->category_id);
+    if (a->kind != WSA_CAT_CREATE && name == NULL) {
+        wsd_send_error(w, c, "no such category");
+        return;
+    }
+    if (a->kind != WSA_CAT_CREATE && strcmp(name, "Default") == 0) {
+        wsd_send_error(w, c, "the Default category cannot be changed or deleted");
+        return;
+    }
+    json_object *args = json_object_new_object();
+    if (a->kind == WSA_CAT_CREATE) {
+        json_object_object_add(args, "name", json_object_new_string(a->title));
+        category_args(args, a);
+        cat_change(w, c, "category-add", args, "category-created", "Category created");
+    } else if (a->kind == WSA_CAT_UPDATE) {
+        json_object_object_add(args, "name", json_object_new_string(name));
+        if (a->title != NULL && a->title[0] != '\0' && strcmp(a->title, name) != 0)
+            json_object_object_add(args, "new_name", json_object_new_string(a->title));
+        category_args(args, a);
+        cat_change(w, c, "category-edit", args, "category-updated", "Category updated");
+    } else {
+        json_object_object_add(args, "name", json_object_new_string(name));
+        cat_change(w, c, "category-remove", args, "category-deleted", "Category deleted");
+    }
+    json_object_put(args);
+}
+
+/* batchSetFileCategory: the category is made when missing; "Default" is none */
+void
+wsd_handle_set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    const char *name = a->legacy ? category_name_of(w, a->category_id) : a->category;
+    if (name == NULL) {
+        wsd_send_error(w, c, "categoryId: no such category");
+        return;
+    }
+    bool none = name[0] == '\0' || strcmp(name, "Default") == 0;
+    if (!none && !category_exists(w, name)) {
+        json_object *args = json_object_new_object(), *r = NULL;
+        mt_error_t *err = NULL;
+        json_object_object_add(args, "name", json_object_new_string(name));
+        int rc = wsd_call(w, "category-add", args, &r, &err);
+        json_object_put(args);
+        json_object_put(r);
+        if (rc != 0) {
+            wsd_send_error(w, c, err->message);
+            mt_error_free(err);
+            return;
+        }
+        broadcast_categories(w);
+    }
+    json_object *results = json_object_new_array();
+    size_t ok = 0;
+    for (size_t i = 0; i < a->n_hashes; i++) {
+        json_object *args = json_object_new_object(), *r = NULL, *res = json_object_new_object();
+        mt_error_t *err = NULL;
+        json_object_object_add(args, "hash", json_object_new_string(a->hashes[i]));
+        json_object_object_add(args, "category", none ? NULL : json_object_new_string(name));
+        json_object_object_add(res, "fileHash", json_object_new_string(a->hashes[i]));
+        if (wsd_call(w, "set-category", args, &r, &err) == 0) {
+            ok++;
+            json_object_object_add(res, "success", json_object_new_boolean(true));
+        } else {
+            json_object_object_add(res, "success", json_object_new_boolean(false));
+            json_object_object_add(res, "error", json_object_new_string(err->message));
+            mt_error_free(err);
+        }
+        json_object_object_add(res, "instanceId", json_object_new_string(w->instance_id));
+        json_object_array_add(results, res);
+        json_object_put(args);
+        json_object_put(r);
+    }
+    wsd_refresh(w, false);
+    json_object *o = json_object_new_object();
+    char *msg = xasprintf("%zu of %zu moved to %s", ok, a->n_hashes, none ? "Default" : name);
+    json_object_object_add(o, "type", json_object_new_string(ws_action_reply_type(WSA_SET_CATEGORY)));
+    json_object_object_add(o, "results", results);
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    free(msg);
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
+/* ---------------------------------------------------------- servers */
+
+static json_object *
+server_entry(json_object *s)
+{
+    json_object *o = json_object_new_object(), *v = NULL;
+    const char *ip = json_object_object_get_ex(s, "ip", &v) && v != NULL ? json_object_get_string(v) : NULL;
+    if (ip == NULL || ip[0] == '\0')
+        ip = json_object_object_get_ex(s, "address", &v) && v != NULL ? json_object_get_string(v) : "";
+    int port = json_object_object_get_ex(s, "port", &v) ? json_object_get_int(v) : 0;
+    char *addr = xasprintf("%s:%d", ip, port);
+    json_object_object_add(o, "_value", json_object_new_string(addr));
+    free(addr);
+    static const struct {
+        const char *tag, *key;
+    } map[] = {
+        { "EC_TAG_SERVER_NAME", "name" },       { "EC_TAG_SERVER_DESC", "description" },
+        { "EC_TAG_SERVER_USERS", "users" },     { "EC_TAG_SERVER_USERS_MAX", "max_users" },
+        { "EC_TAG_SERVER_FILES", "files" },     { "EC_TAG_SERVER_PING", "ping_ms" },
+        { "EC_TAG_SERVER_VERSION", "version" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (json_object_object_get_ex(s, map[i].key, &v))
+            json_object_object_add(o, map[i].tag, json_object_get(v));
+    return o;
+}
+
+static void
+servers_list(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    json_object *r = NULL, *list = NULL, *out = json_object_new_array();
+    mt_error_t *err = NULL;
+    if (wsd_call(w, "servers", NULL, &r, &err) != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+        json_object_put(out);
+        return;
+    }
+    if (json_object_object_get_ex(r, "servers", &list) && json_object_is_type(list, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+            json_object_array_add(out, server_entry(json_object_array_get_idx(list, i)));
+    json_object_put(r);
+    if (a->legacy) {
+        send_typed(w, c, "servers-update", "data", out, false);
+        return;
+    }
+    /* always an array, even of one (aMule's tag tree would give an object) */
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "EC_TAG_SERVER", out);
+    send_typed(w, c, "servers-update", "data", data, true);
+}
+
+static void
+server_action(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    json_object *args = json_object_new_object(), *r = NULL;
+    const char *cmd = "disconnect";
+    if (a->server_action == WSA_SRV_CONNECT) {
+        cmd = "connect";
+        json_object_object_add(args, "host", json_object_new_string(a->address));
+        json_object_object_add(args, "port", json_object_new_int(a->port));
+    } else if (a->server_action == WSA_SRV_REMOVE) {
+        cmd = "server-remove";
+        json_object_object_add(args, "address", json_object_new_string(a->address));
+        json_object_object_add(args, "port", json_object_new_int(a->port));
+    }
+    mt_error_t *err = NULL;
+    int rc = wsd_call(w, cmd, args, &r, &err);
+    json_object_put(args);
+    json_object_put(r);
+    if (rc != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+    }
+    wsd_refresh(w, false); /* the network status */
+    send_typed(w, c, "server-action", "data", json_object_new_boolean(rc == 0), true);
+}
+
+static void
+server_info(wsd_t *w, wsd_client_t *c)
+{
+    json_object *r = NULL, *msgs = NULL;
+    mt_error_t *err = NULL;
+    if (wsd_call(w, "server", NULL, &r, &err) != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+        return;
+    }
+    size_t cap = 1, len = 0;
+    char *text = xcalloc(1, 1);
+    if (json_object_object_get_ex(r, "messages", &msgs) && json_object_is_type(msgs, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(msgs); i++) {
+            const char *m = json_object_get_string(json_object_array_get_idx(msgs, i));
+            size_t n = strlen(m);
+            text = xrealloc(text, cap += n + 1);
+            memcpy(text + len, m, n);
+            len += n;
+            text[len++] = '\n';
+            text[len] = '\0';
+        }
+    json_object_put(r);
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "EC_TAG_STRING", json_object_new_string(text));
+    free(text);
+    send_typed(w, c, "server-info-update", "data", data, true);
+}
+
+/* ------------------------------------------------------------- logs */
+
+static int
+level_rank(const char *l)
+{
+    static const char *const levels[] = { "error", "warn", "info", "debug" };
+    for (int i = 0; i < 4; i++)
+        if (l != NULL && strcmp(l, levels[i]) == 0)
+            return i;
+    return 3;
+}
+
+static void
+iso_ms(int64_t ms, char *buf, size_t n, bool iso)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    if (iso) {
+        size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + k, n - k, ".%03dZ", (int)(ms % 1000));
+    } else {
+        strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    }
+}
+
+static void
+logs(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    json_object *args = json_object_new_object(), *r = NULL, *entries = NULL;
+    json_object_object_add(args, "limit", json_object_new_int(a->kind == WSA_APP_LOG ? a->limit : 2000));
+    mt_error_t *err = NULL;
+    int rc = wsd_call(w, "log", args, &r, &err);
+    json_object_put(args);
+    if (rc != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+        return;
+    }
+    json_object_object_get_ex(r, "entries", &entries);
+    size_t n = entries != NULL && json_object_is_type(entries, json_type_array)
+                   ? json_object_array_length(entries) : 0;
+    json_object *list = json_object_new_array();
+    size_t cap = 1, len = 0;
+    char *text = xcalloc(1, 1);
+    int most = a->min_level != NULL ? level_rank(a->min_level) : 3;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(entries, i), *v = NULL;
+        const char *lvl = json_object_object_get_ex(e, "level", &v) ? json_object_get_string(v) : "info";
+        const char *msg = json_object_object_get_ex(e, "text", &v) ? json_object_get_string(v) : "";
+        int64_t ms = json_object_object_get_ex(e, "time_ms", &v) ? json_object_get_int64(v) : 0;
+        char ts[40];
+        if (a->kind == WSA_APP_LOG) {
+            if (level_rank(lvl) > most)
+                continue;
+            json_object *o = json_object_new_object();
+            iso_ms(ms, ts, sizeof ts, true);
+            json_object_object_add(o, "ts", json_object_new_string(ts));
+            json_object_object_add(o, "level", json_object_new_string(lvl));
+            json_object_object_add(o, "source", json_object_new_string("muleteerd"));
+            json_object_object_add(o, "message", json_object_new_string(msg));
+            json_object_array_add(list, o);
+        } else {
+            iso_ms(ms, ts, sizeof ts, false);
+            char *line = xasprintf("%s: %s\n", ts, msg);
+            size_t k = strlen(line);
+            text = xrealloc(text, cap += k);
+            memcpy(text + len, line, k + 1);
+            len += k;
+            free(line);
+        }
+    }
+    json_object_put(r);
+    if (a->kind == WSA_APP_LOG) {
+        json_object *o = json_object_new_object(), *sources = json_object_new_array();
+        json_object_array_add(sources, json_object_new_string("muleteerd"));
+        json_object_object_add(o, "type", json_object_new_string("app-log-update"));
+        json_object_object_add(o, "data", list);
+        json_object_object_add(o, "sources", sources);
+        wsd_send_json(w, c, o);
+        json_object_put(o);
+    } else {
+        json_object *data = json_object_new_object();
+        json_object_object_add(data, "EC_TAG_STRING", json_object_new_string(text));
+        send_typed(w, c, "log-update", "data", data, true);
+        json_object_put(list);
+    }
+    free(text);
+}
+
+/* ------------------------------------------------ files, segment data */
+
+static void
+rename_file(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    json_object *args = json_object_new_object(), *r = NULL, *o = json_object_new_object();
+    json_object_object_add(args, "hash", json_object_new_string(a->hashes[0]));
+    json_object_object_add(args, "name", json_object_new_string(a->new_name));
+    mt_error_t *err = NULL;
+    int rc = wsd_call(w, "rename", args, &r, &err);
+    json_object_put(args);
+    json_object_put(r);
+    wsd_refresh(w, false);
+    json_object_object_add(o, "type", json_object_new_string("rename-complete"));
+    json_object_object_add(o, "success", json_object_new_boolean(rc == 0));
+    if (rc != 0)
+        json_object_object_add(o, "error", json_object_new_string(err->message));
+    mt_error_free(err);
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
+static void
+refresh_shared(wsd_t *w, wsd_client_t *c)
+{
+    json_object *r = NULL;
+    mt_error_t *err = NULL;
+    if (wsd_call(w, "rescan", NULL, &r, &err) != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+        return;
+    }
+    json_object_put(r);
+    send_typed(w, c, "shared-files-refreshed", "message",
+               json_object_new_string("Shared files are being scanned again"), false);
+    wsd_refresh(w, false);
+}
+
+void
+wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    switch (a->kind) {
+    case WSA_SERVERS: servers_list(w, c, a); return;
+    case WSA_SERVER_ACTION: server_action(w, c, a); return;
+    case WSA_SERVER_INFO: server_info(w, c); return;
+    case WSA_LOG:
+    case WSA_APP_LOG: logs(w, c, a); return;
+    case WSA_RENAME: rename_file(w, c, a); return;
+    case WSA_REFRESH_SHARED: refresh_shared(w, c); return;
+    case WSA_SEGMENTS:
+        /* accepted: gap and request ranges are not sent yet (docs/websocket.md) */
+        return;
+    default: return;
+    }
+}
