@@ -54,6 +54,10 @@ static const action_def_t actions[] = {
     { "reloadSharedFiles", WSA_REFRESH_SHARED, true },
     { "subscribe", WSA_SEGMENTS, false },
     { "unsubscribe", WSA_SEGMENTS, false },
+    { "search", WSA_SEARCH, false },
+    { "getPreviousSearchResults", WSA_PREV_SEARCH, false },
+    { "batchDownloadSearchResults", WSA_DOWNLOAD, false },
+    { "download", WSA_DOWNLOAD, true },
 };
 
 const char *
@@ -65,6 +69,7 @@ ws_action_reply_type(ws_action_kind_t kind)
     case WSA_STOP: return "batch-stop-complete";
     case WSA_DELETE: return "batch-delete-complete";
     case WSA_SET_CATEGORY: return "batch-category-changed";
+    case WSA_DOWNLOAD: return "batch-download-complete";
     default: return NULL;
     }
 }
@@ -87,6 +92,7 @@ ws_action_clear(ws_action_t *a)
     free(a->comment);
     free(a->address);
     free(a->new_name);
+    free(a->query);
     memset(a, 0, sizeof *a);
     a->category_id = -1;
     a->colour = -1;
@@ -369,6 +375,38 @@ parse_more(ws_action_t *a, json_object *o, char **msg)
         if (a->new_name == NULL || a->new_name[0] == '\0')
             return fail(msg, "newName", "a file name expected");
         return 0;
+    case WSA_SEARCH: {
+        const char *type = get_str(o, "type", &bad);
+        if (opt_str(o, "query", 1024, &a->query, msg) != 0)
+            return -1;
+        if (a->query == NULL || a->query[0] == '\0')
+            return fail(msg, "query", "the words to search for expected");
+        if (bad || (type != NULL && strcmp(type, "global") != 0 && strcmp(type, "kad") != 0 &&
+                    strcmp(type, "local") != 0))
+            return fail(msg, "type", "global, kad or local expected");
+        a->local = type != NULL && strcmp(type, "local") == 0;
+        return 0;
+    }
+    case WSA_DOWNLOAD: {
+        if (a->legacy)
+            return add_hash(a, get_str(o, "fileHash", &bad), "fileHash", msg);
+        json_object *list = NULL;
+        if (!json_object_object_get_ex(o, "fileHashes", &list) || !json_object_is_type(list, json_type_array) ||
+            json_object_array_length(list) == 0 || json_object_array_length(list) > WSA_MAX_ITEMS)
+            return fail(msg, "fileHashes", "an array of 1 to 1000 hashes expected");
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *h = json_object_array_get_idx(list, i);
+            if (add_hash(a, json_object_is_type(h, json_type_string) ? json_object_get_string(h) : NULL,
+                         "fileHashes[]", msg) != 0)
+                return -1;
+        }
+        const char *cat = get_str(o, "categoryName", &bad);
+        if (bad)
+            return fail(msg, "categoryName", "a category name expected");
+        if (cat != NULL && cat[0] != '\0' && strcmp(cat, "Default") != 0)
+            a->category = xstrdup(cat);
+        return 0;
+    }
     case WSA_SEGMENTS: {
         const char *ch = get_str(o, "channel", &bad);
         if (ch == NULL || strcmp(ch, "segmentData") != 0)

@@ -35,6 +35,9 @@ typedef enum {
     WSA_RENAME,         /* renameFile */
     WSA_REFRESH_SHARED, /* refreshSharedFiles, reloadSharedFiles */
     WSA_SEGMENTS,       /* subscribe, unsubscribe (channel segmentData) */
+    WSA_SEARCH,         /* search */
+    WSA_PREV_SEARCH,    /* getPreviousSearchResults */
+    WSA_DOWNLOAD,       /* batchDownloadSearchResults, download */
 } ws_action_kind_t;
 
 /* serverDoAction's serverAction */
@@ -70,6 +73,10 @@ typedef struct {
     int limit;
     const char *min_level;
     bool subscribe; /* subscribe (true) or unsubscribe */
+    /* search: the words, and whether only the connected server is asked
+     * (type "local"; "global" and "kad" ask every server) */
+    char *query;
+    bool local;
 } ws_action_t;
 
 /* ws_action_parse: decodes one client frame of len bytes. 0 and *a

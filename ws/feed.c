@@ -274,7 +274,7 @@ on_event_due(lws_sorted_usec_list_t *sul)
 static const char *const wanted_events[] = {
     "dl_added", "dl_state", "dl_progress", "dl_completed", "dl_failed", "dl_deleted",
     "fin_sharing", "src_found", "src_lost", "srv_connected", "srv_lost", "cat_added",
-    "cat_changed", "cat_removed", "tick",
+    "cat_changed", "cat_removed", "tick", "search_ended",
 };
 
 static void
@@ -295,6 +295,13 @@ on_event_line(wsd_t *w, const char *line, size_t len)
             w->down_rate = (uint64_t)json_object_get_int64(v);
         if (json_object_object_get_ex(data, "up_rate", &v))
             w->up_rate = (uint64_t)json_object_get_int64(v);
+        json_object_put(o);
+        return;
+    }
+    if (strcmp(name, "search_ended") == 0) {
+        json_object *v = NULL;
+        if (json_object_object_get_ex(data, "id", &v))
+            wsd_search_ended(w, json_object_get_int64(v));
         json_object_put(o);
         return;
     }

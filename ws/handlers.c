@@ -32,6 +32,9 @@ needed_cap(ws_action_kind_t k)
     case WSA_APP_LOG: return WEBAUTH_CAP_VIEW_LOGS;
     case WSA_RENAME: return WEBAUTH_CAP_RENAME_FILES;
     case WSA_REFRESH_SHARED: return WEBAUTH_CAP_VIEW_SHARED;
+    case WSA_SEARCH:
+    case WSA_PREV_SEARCH: return WEBAUTH_CAP_SEARCH;
+    case WSA_DOWNLOAD: return WEBAUTH_CAP_ADD_DOWNLOADS;
     default: return 0;
     }
 }
@@ -228,6 +231,11 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_REFRESH_SHARED:
     case WSA_SEGMENTS:
         wsd_handle_admin(w, c, a);
+        return;
+    case WSA_SEARCH:
+    case WSA_PREV_SEARCH:
+    case WSA_DOWNLOAD:
+        wsd_handle_search(w, c, a);
         return;
     }
 }

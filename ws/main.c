@@ -123,6 +123,7 @@ main(int argc, char **argv)
         conf_file = getenv("MULETEER_CONF") != NULL ? xstrdup(getenv("MULETEER_CONF")) : conf_default_file();
     wsd_t w;
     memset(&w, 0, sizeof w);
+    w.search_id = -1;
     if (load_conf(&w, conf_file) != 0)
         return 1;
     log_set_ident("muleteer-ws");
@@ -146,6 +147,7 @@ main(int argc, char **argv)
     if (w.lws != NULL)
         lws_context_destroy(w.lws);
     wsd_feed_stop(&w);
+    wsd_search_free(&w);
     if (w.db != NULL)
         PQfinish(w.db);
     unlink(conf_get_str(w.conf, "ws_socket"));

@@ -126,16 +126,22 @@ wsd_send_json(wsd_t *w, wsd_client_t *c, json_object *o)
 }
 
 void
-wsd_broadcast_json(wsd_t *w, json_object *o)
+wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap)
 {
     size_t len = 0;
     const char *t = json_text(o, &len);
     wsd_msg_t *m = msg_new(t, len);
     m->refs = 1;
     for (wsd_client_t *c = w->clients; c != NULL; c = c->next)
-        if (c->authed)
+        if (c->authed && (c->id.caps & cap) == cap)
             enqueue(w, c, m);
     msg_unref(m);
+}
+
+void
+wsd_broadcast_json(wsd_t *w, json_object *o)
+{
+    wsd_broadcast_cap_json(w, o, 0);
 }
 
 void

@@ -29,6 +29,8 @@
 #define WSD_ACTION_BURST 100
 /* Messages waiting for one client, at most (besides ws_max_queue). */
 #define WSD_MAX_QUEUED 1024
+/* A search's results are sent after this long at the latest. */
+#define WSD_SEARCH_MAX_S 120
 /* A daemon call gives up after this long. */
 #define WSD_CTL_TIMEOUT_MS 10000
 
@@ -67,7 +69,9 @@ typedef struct wsd {
     bool event_pending;       /* an event waits for its delta */
     bool daemon_up;
     uint64_t down_rate, up_rate; /* from the tick events */
-    lws_sorted_usec_list_t sul_cycle, sul_event, sul_session, sul_events_retry;
+    int64_t search_id;        /* the search in progress; -1: none */
+    json_object *search_results; /* the last search's (array), or NULL */
+    lws_sorted_usec_list_t sul_cycle, sul_event, sul_session, sul_events_retry, sul_search;
 } wsd_t;
 
 /* ---- server.c ---- */
@@ -78,6 +82,8 @@ extern const struct lws_protocols wsd_protocols[];
 void wsd_send(wsd_t *w, wsd_client_t *c, const char *text, size_t len);
 void wsd_send_json(wsd_t *w, wsd_client_t *c, json_object *o);
 void wsd_broadcast_json(wsd_t *w, json_object *o);
+/* wsd_broadcast_cap_json: to the authenticated clients holding cap. */
+void wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap);
 void wsd_send_error(wsd_t *w, wsd_client_t *c, const char *message);
 const webauth_ident_t *wsd_client_ident(const wsd_client_t *c);
 size_t wsd_ready_clients(const wsd_t *w);
@@ -113,5 +119,11 @@ void wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
 void wsd_handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
 void wsd_handle_set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
 void wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
+
+/* ---- search.c ---- */
+void wsd_handle_search(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
+/* wsd_search_ended: the daemon's search_ended event for search id. */
+void wsd_search_ended(wsd_t *w, int64_t id);
+void wsd_search_free(wsd_t *w);
 
 #endif

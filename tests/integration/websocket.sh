@@ -23,6 +23,9 @@ done
 
 mk_tmpdir T
 HP=$(free_port); MP=$(free_port)
+# the server fixture answers every search with its six hostile names
+start_server_fixture SP "$T/server.log" --name ws-fixture --highid-all --hostile-names ||
+  { echo "Bail out! the server fixture did not start"; exit 1; }
 VAR="$T/var"
 mkdir -p "$VAR"
 PASS="ws-pass-$RANDOM$RANDOM"
@@ -36,7 +39,7 @@ udp_port = $((MP + 1))
 web_username = admin
 web_password = $PASS
 api_key = $KEY
-server_autoconnect = no
+servers = 127.0.0.1:$SP
 ws_session_check = 1
 CONF
 chmod 0600 "$VAR/muleteer.conf"
@@ -73,7 +76,7 @@ run_client() {
       "not ok "*) not_ok "${line#not ok }" ;;
       *) echo "$line" ;;
     esac
-  done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" FREE_PORT="$(free_port)" API_KEY="$KEY" CLI="$MT_BUILDDIR/bin/muleteer" \
+  done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" FREE_PORT="$(free_port)" SERVER_PORT="$SP" API_KEY="$KEY" CLI="$MT_BUILDDIR/bin/muleteer" \
              CTL="$CTL" STAGE="$stage" "$@" timeout 120 "$PY" "$MT_SRCDIR/tests/integration/ws_client.py" 2>&1)
 }
 run_client main

@@ -327,6 +327,59 @@ async def main_checks():
         m, _ = await reply(a, sa, "stats-update")
         check("after all that the connection still answers", m is not None, m)
 
+        # --- the server connection and a search, results pushed to both clients
+        sp = int(os.environ["SERVER_PORT"])
+        st = None
+        for _ in range(50):
+            await a.send(json.dumps({"action": "getStats"}))
+            m, _ = await reply(a, sa, "stats-update")
+            st = m["data"]["instances"][iid]["networkStatus"]["ed2k"] if m else None
+            if st and st["connected"]:
+                break
+            await asyncio.sleep(0.2)
+        check("networkStatus.ed2k: connected to the fixture, High ID, its address",
+              st is not None and st["connected"] and st["status"] == "green" and st["text"] == "High ID" and
+              st["serverAddress"] == "127.0.0.1:%d" % sp, st)
+        await a.send(json.dumps({"action": "search", "query": "anything", "type": "global", "extension": None}))
+        seen = []
+        lock_on = await recv_until(a, lambda x: x.get("type") == "search-lock", 5.0, seen)
+        res = await recv_until(a, lambda x: x.get("type") == "search-results", 30.0, seen)
+        lock_off = await recv_until(a, lambda x: x.get("type") == "search-lock", 5.0, seen)
+        for x in seen:
+            sa.apply(x)
+        check("search: search-lock true, search-results, search-lock false",
+              lock_on is not None and lock_on["locked"] is True and res is not None and
+              lock_off is not None and lock_off["locked"] is False, [lock_on, res, lock_off])
+        data = res["data"] if res else []
+        check("search-results: the fixture's six results as SearchResult, most sources first",
+              len(data) == 6 and all(set(["fileHash", "fileName", "fileSize", "sourceCount"]) <= set(r)
+                                     for r in data) and
+              all(r["fileHash"].startswith("bd" * 15) for r in data) and res["instanceId"] == iid and
+              [r["sourceCount"] for r in data] == sorted([r["sourceCount"] for r in data], reverse=True), res)
+        rb = await recv_until(b, lambda x: x.get("type") == "search-results", 5.0)
+        check("search-results reach the other client", rb is not None and len(rb["data"]) == 6, rb)
+        await a.send(json.dumps({"action": "search", "query": "   ", "type": "global"}))
+        m, _ = await reply(a, sa, "error")
+        check("search without words: an error", m is not None and "empty" in m["message"], m)
+        await a.send(json.dumps({"action": "getPreviousSearchResults"}))
+        m, _ = await reply(a, sa, "previous-search-results")
+        check("getPreviousSearchResults: the same results", m is not None and m["data"] == data, m)
+        hits = [r["fileHash"] for r in data]
+        await a.send(json.dumps({"action": "batchDownloadSearchResults", "fileHashes": hits[:1] + ["e" * 32],
+                                 "categoryName": "Default"}))
+        m, _ = await reply(a, sa, "batch-download-complete")
+        check("batchDownloadSearchResults: the result downloads, an unknown hash fails",
+              m is not None and [r["success"] for r in m["results"]] == [True, False] and
+              sa.item(hits[0]) is not None and sa.item(hits[0])["size"] == data[0]["fileSize"], m)
+        await a.send(json.dumps({"action": "download", "fileHash": hits[1]}))
+        m, _ = await reply(a, sa, "success")
+        check("download (the older list): success, the item there", m is not None and sa.item(hits[1]) is not None, m)
+        found = [{"fileHash": h, "instanceId": iid} for h in hits[:2]]
+        await a.send(json.dumps({"action": "batchDelete", "items": found, "deleteFiles": False}))
+        m, _ = await reply(a, sa, "batch-delete-complete")
+        check("the downloads from the search deleted again",
+              m is not None and sa.item(hits[0]) is None and sa.item(hits[1]) is None, m)
+
         # --- categories from the WebSocket: broadcast to both clients
         await a.send(json.dumps({"action": "createCategory", "title": "wsmovies", "path": "",
                                  "comment": "films", "color": "#ff8000", "priority": 1,

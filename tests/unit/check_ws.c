@@ -146,9 +146,26 @@ START_TEST(test_action_more)
     ck_assert(!a.subscribe);
     ws_action_clear(&a);
 
+    a = parsed("{\"action\":\"search\",\"query\":\"big buck\",\"type\":\"local\",\"extension\":null}");
+    ck_assert_int_eq(a.kind, WSA_SEARCH);
+    ck_assert_str_eq(a.query, "big buck");
+    ck_assert(a.local);
+    ws_action_clear(&a);
+    a = parsed("{\"action\":\"batchDownloadSearchResults\",\"fileHashes\":[\"0123456789ABCDEF0123456789abcdef\"],"
+               "\"categoryName\":\"tv\"}");
+    ck_assert_int_eq(a.kind, WSA_DOWNLOAD);
+    ck_assert_str_eq(a.hashes[0], "0123456789abcdef0123456789abcdef");
+    ck_assert_str_eq(a.category, "tv");
+    ck_assert_str_eq(ws_action_reply_type(a.kind), "batch-download-complete");
+    ws_action_clear(&a);
+
     static const struct {
         const char *in, *msg;
     } bad[] = {
+        { "{\"action\":\"search\",\"query\":\"\"}", "query: the words to search for expected" },
+        { "{\"action\":\"search\",\"query\":\"x\",\"type\":\"web\"}", "type: global, kad or local expected" },
+        { "{\"action\":\"batchDownloadSearchResults\",\"fileHashes\":[]}",
+          "fileHashes: an array of 1 to 1000 hashes expected" },
         { "{\"action\":\"createCategory\",\"title\":\"\"}", "title: a category name expected" },
         { "{\"action\":\"createCategory\",\"title\":\"a\",\"color\":\"red\"}",
           "color: \"#rrggbb\" or a colour number expected" },
