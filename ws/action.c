@@ -58,6 +58,10 @@ static const action_def_t actions[] = {
     { "getPreviousSearchResults", WSA_PREV_SEARCH, false },
     { "batchDownloadSearchResults", WSA_DOWNLOAD, false },
     { "download", WSA_DOWNLOAD, true },
+    { "getShared", WSA_GET_SHARED, true },
+    { "getUploadingQueue", WSA_GET_UPLOADS, true },
+    { "getStatsTree", WSA_STATS_TREE, false },
+    { "checkDeletePermissions", WSA_CHECK_DELETE, false },
 };
 
 const char *
@@ -375,6 +379,8 @@ parse_more(ws_action_t *a, json_object *o, char **msg)
         if (a->new_name == NULL || a->new_name[0] == '\0')
             return fail(msg, "newName", "a file name expected");
         return 0;
+    case WSA_CHECK_DELETE:
+        return parse_items(a, o, msg);
     case WSA_SEARCH: {
         const char *type = get_str(o, "type", &bad);
         if (opt_str(o, "query", 1024, &a->query, msg) != 0)

@@ -38,6 +38,10 @@ typedef enum {
     WSA_SEARCH,         /* search */
     WSA_PREV_SEARCH,    /* getPreviousSearchResults */
     WSA_DOWNLOAD,       /* batchDownloadSearchResults, download */
+    WSA_GET_SHARED,     /* getShared (the older list) */
+    WSA_GET_UPLOADS,    /* getUploadingQueue (the older list) */
+    WSA_STATS_TREE,     /* getStatsTree */
+    WSA_CHECK_DELETE,   /* checkDeletePermissions */
 } ws_action_kind_t;
 
 /* serverDoAction's serverAction */

@@ -7,8 +7,10 @@
 #include "config.h"
 
 #include "ws/wsd.h"
+#include "webauth/caps.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -433,6 +435,191 @@ refresh_shared(wsd_t *w, wsd_client_t *c)
     wsd_refresh(w, false);
 }
 
+/* ------------------------------------------ shared files, uploads */
+
+static json_object *
+call_or_error(wsd_t *w, wsd_client_t *c, const char *cmd)
+{
+    json_object *r = NULL;
+    mt_error_t *err = NULL;
+    if (wsd_call(w, cmd, NULL, &r, &err) != 0) {
+        wsd_send_error(w, c, err->message);
+        mt_error_free(err);
+        return NULL;
+    }
+    return r;
+}
+
+/* copies the members named in map (daemon name -> protocol name) */
+static json_object *
+renamed(json_object *from, const char *const (*map)[2], size_t n)
+{
+    json_object *o = json_object_new_object(), *v = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (json_object_object_get_ex(from, map[i][0], &v))
+            json_object_object_add(o, map[i][1], json_object_get(v));
+    return o;
+}
+
+static void
+list_reply(wsd_t *w, wsd_client_t *c, const char *cmd, const char *key, const char *type,
+           const char *const (*map)[2], size_t n)
+{
+    json_object *r = call_or_error(w, c, cmd), *list = NULL, *out = json_object_new_array();
+    if (r == NULL) {
+        json_object_put(out);
+        return;
+    }
+    if (json_object_object_get_ex(r, key, &list) && json_object_is_type(list, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+            json_object_array_add(out, renamed(json_object_array_get_idx(list, i), map, n));
+    json_object_put(r);
+    send_typed(w, c, type, "data", out, false);
+}
+
+static void
+shared_files(wsd_t *w, wsd_client_t *c)
+{
+    static const char *const map[][2] = { { "hash", "fileHash" }, { "name", "fileName" },
+                                          { "path", "filePath" }, { "size", "fileSize" },
+                                          { "requests", "requestsCount" }, { "withheld", "withheld" } };
+    list_reply(w, c, "shared", "files", "shared-update", map, sizeof map / sizeof map[0]);
+}
+
+static void
+uploads(wsd_t *w, wsd_client_t *c)
+{
+    static const char *const map[][2] = { { "peer", "userName" }, { "hash", "fileHash" },
+                                          { "sent", "uploadSession" } };
+    list_reply(w, c, "uploads", "slots", "uploads-update", map, sizeof map / sizeof map[0]);
+}
+
+/* ------------------------------------------------------ stats tree */
+
+static json_object *
+node(const char *label, json_object *value)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "_value", json_object_new_string(label));
+    if (value != NULL)
+        json_object_object_add(o, "EC_TAG_STAT_NODE_VALUE", value);
+    return o;
+}
+
+static json_object *
+branch(const char *label, json_object **kids, size_t n)
+{
+    json_object *o = node(label, NULL), *list = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(list, kids[i]);
+    json_object_object_add(o, "EC_TAG_STATTREE_NODE", list);
+    return o;
+}
+
+static json_object *
+bytes_text(uint64_t b, bool rate)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    char buf[48];
+    snprintf(buf, sizeof buf, u == 0 ? "%.0f %s%s" : "%.2f %s%s", v, units[u], rate ? "/s" : "");
+    return json_object_new_string(buf);
+}
+
+static int64_t
+member_int(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return o != NULL && json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* the statistics aMule's tree shows, from the daemon's `status` and the
+ * tick events' totals (the UI fills the %s and %i of each label) */
+static void
+stats_tree(wsd_t *w, wsd_client_t *c)
+{
+    json_object *st = call_or_error(w, c, "status"), *tr = NULL;
+    if (st == NULL)
+        return;
+    json_object_object_get_ex(st, "transfers", &tr);
+    char up[32];
+    int64_t s = member_int(st, "uptime");
+    snprintf(up, sizeof up, "%lldd %02lld:%02lld:%02lld", (long long)(s / 86400), (long long)(s / 3600 % 24),
+             (long long)(s / 60 % 60), (long long)(s % 60));
+    json_object *transfer[] = {
+        node("Downloaded Data (Session): %s", bytes_text(w->down_total, false)),
+        node("Uploaded Data (Session): %s", bytes_text(w->up_total, false)),
+        node("Download Speed: %s", bytes_text((uint64_t)member_int(tr, "download_rate"), true)),
+        node("Upload Speed: %s", bytes_text((uint64_t)member_int(tr, "upload_rate"), true)),
+    };
+    json_object *conn[] = {
+        node("Active Connections: %i", json_object_new_int64(member_int(tr, "connections"))),
+        node("Upload Slots: %i", json_object_new_int64(member_int(tr, "upload_slots"))),
+        node("Waiting Uploads: %i", json_object_new_int64(member_int(tr, "upload_queue"))),
+    };
+    json_object *files[] = {
+        node("Downloads: %i", json_object_new_int64(member_int(tr, "downloads"))),
+        node("Shared Files: %i", json_object_new_int64(member_int(tr, "shared_files"))),
+    };
+    json_object *top[] = {
+        node("Uptime: %s", json_object_new_string(up)),
+        branch("Transfer", transfer, sizeof transfer / sizeof transfer[0]),
+        branch("Connection", conn, sizeof conn / sizeof conn[0]),
+        branch("Files", files, sizeof files / sizeof files[0]),
+    };
+    json_object *root = json_object_new_object(), *list = json_object_new_array();
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        json_object_array_add(list, top[i]);
+    json_object_object_add(root, "EC_TAG_STATTREE_NODE", list);
+    json_object_put(st);
+    send_typed(w, c, "stats-tree-update", "data", root, true);
+}
+
+/* ------------------------------------------------ delete permissions */
+
+static bool
+item_known(wsd_t *w, const char *hash)
+{
+    size_t n = w->items != NULL ? json_object_array_length(w->items) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = NULL;
+        if (json_object_object_get_ex(json_object_array_get_idx(w->items, i), "hash", &h) &&
+            strcmp(json_object_get_string(h), hash) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void
+delete_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    bool may = (wsd_client_ident(c)->caps & WEBAUTH_CAP_REMOVE_DOWNLOADS) != 0;
+    if (!w->items_fresh)
+        wsd_refresh(w, true);
+    json_object *results = json_object_new_array();
+    for (size_t i = 0; i < a->n_hashes; i++) {
+        json_object *r = json_object_new_object();
+        bool known = item_known(w, a->hashes[i]);
+        const char *reason = !may ? "no_permission" : !known ? "not_found" : "ok";
+        json_object_object_add(r, "fileHash", json_object_new_string(a->hashes[i]));
+        json_object_object_add(r, "clientType", json_object_new_string("amule"));
+        json_object_object_add(r, "canDelete", json_object_new_boolean(may && known));
+        json_object_object_add(r, "reason", json_object_new_string(reason));
+        json_object_array_add(results, r);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("delete-permissions"));
+    json_object_object_add(o, "results", results);
+    json_object_object_add(o, "isDocker", json_object_new_boolean(false));
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
 void
 wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
@@ -444,6 +631,10 @@ wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_APP_LOG: logs(w, c, a); return;
     case WSA_RENAME: rename_file(w, c, a); return;
     case WSA_REFRESH_SHARED: refresh_shared(w, c); return;
+    case WSA_GET_SHARED: shared_files(w, c); return;
+    case WSA_GET_UPLOADS: uploads(w, c); return;
+    case WSA_STATS_TREE: stats_tree(w, c); return;
+    case WSA_CHECK_DELETE: delete_permissions(w, c, a); return;
     case WSA_SEGMENTS:
         /* accepted: gap and request ranges are not sent yet (docs/websocket.md) */
         return;

@@ -295,6 +295,10 @@ on_event_line(wsd_t *w, const char *line, size_t len)
             w->down_rate = (uint64_t)json_object_get_int64(v);
         if (json_object_object_get_ex(data, "up_rate", &v))
             w->up_rate = (uint64_t)json_object_get_int64(v);
+        if (json_object_object_get_ex(data, "down_total", &v))
+            w->down_total = (uint64_t)json_object_get_int64(v);
+        if (json_object_object_get_ex(data, "up_total", &v))
+            w->up_total = (uint64_t)json_object_get_int64(v);
         json_object_put(o);
         return;
     }

@@ -35,6 +35,9 @@ needed_cap(ws_action_kind_t k)
     case WSA_SEARCH:
     case WSA_PREV_SEARCH: return WEBAUTH_CAP_SEARCH;
     case WSA_DOWNLOAD: return WEBAUTH_CAP_ADD_DOWNLOADS;
+    case WSA_GET_SHARED: return WEBAUTH_CAP_VIEW_SHARED;
+    case WSA_GET_UPLOADS: return WEBAUTH_CAP_VIEW_UPLOADS;
+    case WSA_STATS_TREE: return WEBAUTH_CAP_VIEW_STATISTICS;
     default: return 0;
     }
 }
@@ -230,6 +233,10 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_RENAME:
     case WSA_REFRESH_SHARED:
     case WSA_SEGMENTS:
+    case WSA_GET_SHARED:
+    case WSA_GET_UPLOADS:
+    case WSA_STATS_TREE:
+    case WSA_CHECK_DELETE:
         wsd_handle_admin(w, c, a);
         return;
     case WSA_SEARCH:

@@ -68,7 +68,8 @@ typedef struct wsd {
     bool categories_dirty;
     bool event_pending;       /* an event waits for its delta */
     bool daemon_up;
-    uint64_t down_rate, up_rate; /* from the tick events */
+    uint64_t down_rate, up_rate;   /* from the tick events */
+    uint64_t down_total, up_total; /* ... since the daemon started */
     int64_t search_id;        /* the search in progress; -1: none */
     json_object *search_results; /* the last search's (array), or NULL */
     lws_sorted_usec_list_t sul_cycle, sul_event, sul_session, sul_events_retry, sul_search;

@@ -49,6 +49,9 @@ if ! start_runsh "$VAR" "$T/runsh.out" MULETEER_HTTP_PORT="$HP"; then
 fi
 ok "run.sh starts the stack with muleteer-ws"
 BASE="http://127.0.0.1:$HP"
+# a file to share: the incoming directory is shared
+head -c 5000 /dev/urandom >"$VAR/incoming/ws-shared.bin"
+chown_service "$VAR/incoming/ws-shared.bin" 2>/dev/null || true
 CTL="$VAR/run/muleteerd.sock"
 
 # login: the amule.sid of a new session

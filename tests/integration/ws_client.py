@@ -496,6 +496,36 @@ async def main_checks():
         check("subscribe segmentData: accepted without an error",
               m is not None and not any(s.get("type") == "error" for s in seen), seen)
 
+        # --- the older list's shared files and uploads, the stats tree, delete permissions
+        shared = None
+        for _ in range(50):
+            await a.send(json.dumps({"action": "getShared"}))
+            m, _ = await reply(a, sa, "shared-update")
+            shared = m["data"] if m else None
+            if shared and any(f.get("fileName") == "ws-shared.bin" for f in shared):
+                break
+            await asyncio.sleep(0.2)
+        check("getShared: shared-update with the file in the incoming directory",
+              shared is not None and any(f.get("fileName") == "ws-shared.bin" and f["fileSize"] == 5000 and
+                                         len(f["fileHash"]) == 32 for f in shared), shared)
+        await a.send(json.dumps({"action": "getUploadingQueue"}))
+        m, _ = await reply(a, sa, "uploads-update")
+        check("getUploadingQueue: uploads-update, a list", m is not None and isinstance(m["data"], list), m)
+        await a.send(json.dumps({"action": "getStatsTree"}))
+        m, _ = await reply(a, sa, "stats-tree-update")
+        nodes = m["data"]["EC_TAG_STATTREE_NODE"] if m else []
+        check("getStatsTree: stats-tree-update, labels with placeholders and values",
+              m is not None and m["instanceId"] == iid and
+              any(n["_value"].startswith("Uptime") and "EC_TAG_STAT_NODE_VALUE" in n for n in nodes) and
+              any(n["_value"] == "Transfer" and len(n["EC_TAG_STATTREE_NODE"]) == 4 for n in nodes), m)
+        await a.send(json.dumps({"action": "checkDeletePermissions", "source": "downloads",
+                                 "items": [{"fileHash": HASH1, "instanceId": iid},
+                                           {"fileHash": "c" * 32, "instanceId": iid}]}))
+        m, _ = await reply(a, sa, "delete-permissions")
+        check("checkDeletePermissions: ok for a download, not_found for an unknown hash",
+              m is not None and [(r["canDelete"], r["reason"]) for r in m["results"]] ==
+              [(True, "ok"), (False, "not_found")] and m["isDocker"] is False, m)
+
         # --- delete
         await a.send(json.dumps({"action": "batchDelete", "items": items, "deleteFiles": False,
                                  "source": "downloads"}))
