@@ -90,6 +90,9 @@ daemon_answers() { "$MT_BUILDDIR/bin/muleteer" --socket "$CTL" ping >/dev/null; 
 check "muleteer-ws still runs" ws_runs
 check "the daemon still answers" daemon_answers
 
+run_client slow WS_SOCK="$VAR/run/ws.sock"
+check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send queue is full' "$VAR/log/muleteer-ws.log"
+
 run_client logout LOGOUT="curl -s -o /dev/null -b amule.sid=$SID --data '' $BASE/api/auth/logout"
 
 if grep -q 'ERROR: AddressSanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; then

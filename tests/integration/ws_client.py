@@ -547,6 +547,40 @@ async def main_checks():
           any(x.get("event") == "dl_added" and x["data"]["hash"] == HASH1 for x in lines), lines)
 
 
+async def slow_checks():
+    """A client that sends and never reads, straight on muleteer-ws's socket
+    (lighttpd in between would buffer for it): it must be dropped, and
+    the others keep being served."""
+    path = os.environ["WS_SOCK"]
+    async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as good:
+        await recv_until(good, lambda x: x.get("type") == "batch-update", 5.0)
+        slow = await websockets.unix_connect(path, "ws://localhost/ws", extra_headers=cookie(),
+                                             max_queue=1, read_limit=1024, max_size=None)
+        frame = json.dumps({"action": "nope"})
+        sent = 0
+        try:
+            for _ in range(40000):
+                await asyncio.wait_for(slow.send(frame), 5)
+                sent += 1
+        except (websockets.ConnectionClosed, asyncio.TimeoutError, OSError):
+            pass
+        await asyncio.sleep(1)
+        got, code = 0, None
+        try:
+            while True:
+                await asyncio.wait_for(slow.recv(), 5)
+                got += 1
+        except websockets.ConnectionClosed as e:
+            code = e.code
+        except asyncio.TimeoutError:
+            code = "still open"
+        check("a client that never reads is dropped (its answers cut short)",
+              code == 1006 and got < sent, (code, got, sent))
+        await good.send(json.dumps({"action": "getStats"}))
+        m = await recv_until(good, lambda x: x.get("type") == "stats-update", 5.0)
+        check("the other client is still served", m is not None, m)
+
+
 async def logout_checks():
     async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as ws:
         await recv_until(ws, lambda x: x.get("type") == "batch-update", 5.0)
@@ -569,7 +603,7 @@ async def logout_checks():
 if __name__ == "__main__":
     stage = os.environ.get("STAGE", "main")
     try:
-        asyncio.run(main_checks() if stage == "main" else logout_checks())
+        asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks}[stage]())
     except Exception as e:  # noqa: BLE001
         import traceback
         check("the client ran to its end", False, traceback.format_exc())
