@@ -62,6 +62,9 @@ static const action_def_t actions[] = {
     { "getUploadingQueue", WSA_GET_UPLOADS, true },
     { "getStatsTree", WSA_STATS_TREE, false },
     { "checkDeletePermissions", WSA_CHECK_DELETE, false },
+    { "batchMoveFiles", WSA_MOVE, false },
+    { "checkMoveToPermissions", WSA_CHECK_MOVE_TO, false },
+    { "checkMovePermissions", WSA_CHECK_MOVE, false },
 };
 
 const char *
@@ -72,6 +75,7 @@ ws_action_reply_type(ws_action_kind_t kind)
     case WSA_RESUME: return "batch-resume-complete";
     case WSA_STOP: return "batch-stop-complete";
     case WSA_DELETE: return "batch-delete-complete";
+    case WSA_MOVE: return "batch-move-complete";
     case WSA_SET_CATEGORY: return "batch-category-changed";
     case WSA_DOWNLOAD: return "batch-download-complete";
     default: return NULL;
@@ -381,6 +385,19 @@ parse_more(ws_action_t *a, json_object *o, char **msg)
         return 0;
     case WSA_CHECK_DELETE:
         return parse_items(a, o, msg);
+    case WSA_MOVE:
+    case WSA_CHECK_MOVE_TO:
+        if (parse_items(a, o, msg) != 0 || opt_str(o, "destPath", 4096, &a->path, msg) != 0)
+            return -1;
+        if (a->path == NULL || a->path[0] == '\0')
+            return fail(msg, "destPath", "a directory expected");
+        return 0;
+    case WSA_CHECK_MOVE:
+        if (parse_items(a, o, msg) != 0 || opt_str(o, "categoryName", 255, &a->category, msg) != 0)
+            return -1;
+        if (a->category == NULL)
+            return fail(msg, "categoryName", "a category name expected");
+        return 0;
     case WSA_SEARCH: {
         const char *type = get_str(o, "type", &bad);
         if (opt_str(o, "query", 1024, &a->query, msg) != 0)

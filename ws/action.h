@@ -42,6 +42,9 @@ typedef enum {
     WSA_GET_UPLOADS,    /* getUploadingQueue (the older list) */
     WSA_STATS_TREE,     /* getStatsTree */
     WSA_CHECK_DELETE,   /* checkDeletePermissions */
+    WSA_MOVE,           /* batchMoveFiles (destPath in path) */
+    WSA_CHECK_MOVE_TO,  /* checkMoveToPermissions (destPath in path) */
+    WSA_CHECK_MOVE,     /* checkMovePermissions (categoryName in category) */
 } ws_action_kind_t;
 
 /* serverDoAction's serverAction */

@@ -620,6 +620,95 @@ delete_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_put(o);
 }
 
+/* ------------------------------------------------------------ moves */
+
+/* batchMoveFiles: set-location for each (a finished file moves now, an
+ * active download completes there) */
+static void
+move_files(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    json_object *results = json_object_new_array();
+    size_t ok = 0;
+    for (size_t i = 0; i < a->n_hashes; i++) {
+        json_object *args = json_object_new_object(), *r = NULL, *res = json_object_new_object();
+        mt_error_t *err = NULL;
+        json_object_object_add(args, "hash", json_object_new_string(a->hashes[i]));
+        json_object_object_add(args, "location", json_object_new_string(a->path));
+        int rc = wsd_call(w, "set-location", args, &r, &err);
+        json_object_object_add(res, "fileHash", json_object_new_string(a->hashes[i]));
+        json_object_object_add(res, "success", json_object_new_boolean(rc == 0));
+        if (rc != 0)
+            json_object_object_add(res, "error", json_object_new_string(err->message));
+        else
+            ok++;
+        mt_error_free(err);
+        json_object_array_add(results, res);
+        json_object_put(args);
+        json_object_put(r);
+    }
+    wsd_refresh(w, false);
+    json_object *o = json_object_new_object();
+    char *msg = xasprintf("%zu of %zu moved", ok, a->n_hashes);
+    json_object_object_add(o, "type", json_object_new_string(ws_action_reply_type(WSA_MOVE)));
+    json_object_object_add(o, "results", results);
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    free(msg);
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
+/* the directory a category's files go to; NULL for an unknown one */
+static const char *
+category_path(wsd_t *w, const char *name)
+{
+    if (name[0] == '\0' || strcmp(name, "Default") == 0)
+        return conf_get_str(w->conf, "incoming_dir");
+    wsd_refresh_categories(w);
+    size_t n = w->categories != NULL ? json_object_array_length(w->categories) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *cat = json_object_array_get_idx(w->categories, i), *v = NULL, *p = NULL;
+        if (json_object_object_get_ex(cat, "name", &v) && strcmp(json_object_get_string(v), name) == 0 &&
+            json_object_object_get_ex(cat, "incoming_path", &p))
+            return json_object_get_string(p);
+    }
+    return NULL;
+}
+
+/* checkMoveToPermissions, checkMovePermissions: whether the caller may
+ * move each file (its capability, the file known); the directory itself
+ * is judged by the daemon when the move is made */
+static void
+move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    bool may = (wsd_client_ident(c)->caps & WEBAUTH_CAP_MOVE_FILES) != 0;
+    const char *dest = a->kind == WSA_CHECK_MOVE ? category_path(w, a->category) : a->path;
+    if (!w->items_fresh)
+        wsd_refresh(w, true);
+    json_object *results = json_object_new_array();
+    bool all = dest != NULL;
+    for (size_t i = 0; i < a->n_hashes; i++) {
+        json_object *r = json_object_new_object();
+        bool known = item_known(w, a->hashes[i]);
+        const char *reason = !may ? "no_permission" : !known ? "not_found" : dest == NULL ? "no_path" : "ok";
+        json_object_object_add(r, "fileHash", json_object_new_string(a->hashes[i]));
+        json_object_object_add(r, "canMove", json_object_new_boolean(strcmp(reason, "ok") == 0));
+        json_object_object_add(r, "reason", json_object_new_string(reason));
+        all = all && strcmp(reason, "ok") == 0;
+        json_object_array_add(results, r);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string(a->kind == WSA_CHECK_MOVE ? "move-permissions"
+                                                                                     : "move-to-permissions"));
+    json_object_object_add(o, "results", results);
+    json_object_object_add(o, "canMove", json_object_new_boolean(all));
+    json_object_object_add(o, "destPath", dest != NULL ? json_object_new_string(dest) : NULL);
+    if (a->kind == WSA_CHECK_MOVE)
+        json_object_object_add(o, "destError", dest == NULL ? json_object_new_string("no such category") : NULL);
+    json_object_object_add(o, "isDocker", json_object_new_boolean(false));
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
 void
 wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
@@ -635,6 +724,9 @@ wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_GET_UPLOADS: uploads(w, c); return;
     case WSA_STATS_TREE: stats_tree(w, c); return;
     case WSA_CHECK_DELETE: delete_permissions(w, c, a); return;
+    case WSA_MOVE: move_files(w, c, a); return;
+    case WSA_CHECK_MOVE_TO:
+    case WSA_CHECK_MOVE: move_permissions(w, c, a); return;
     case WSA_SEGMENTS:
         /* accepted: gap and request ranges are not sent yet (docs/websocket.md) */
         return;

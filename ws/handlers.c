@@ -38,6 +38,7 @@ needed_cap(ws_action_kind_t k)
     case WSA_GET_SHARED: return WEBAUTH_CAP_VIEW_SHARED;
     case WSA_GET_UPLOADS: return WEBAUTH_CAP_VIEW_UPLOADS;
     case WSA_STATS_TREE: return WEBAUTH_CAP_VIEW_STATISTICS;
+    case WSA_MOVE: return WEBAUTH_CAP_MOVE_FILES;
     default: return 0;
     }
 }
@@ -237,6 +238,9 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_GET_UPLOADS:
     case WSA_STATS_TREE:
     case WSA_CHECK_DELETE:
+    case WSA_MOVE:
+    case WSA_CHECK_MOVE_TO:
+    case WSA_CHECK_MOVE:
         wsd_handle_admin(w, c, a);
         return;
     case WSA_SEARCH:

@@ -79,7 +79,7 @@ run_client() {
       "not ok "*) not_ok "${line#not ok }" ;;
       *) echo "$line" ;;
     esac
-  done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" FREE_PORT="$(free_port)" SERVER_PORT="$SP" API_KEY="$KEY" CLI="$MT_BUILDDIR/bin/muleteer" \
+  done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" FREE_PORT="$(free_port)" SERVER_PORT="$SP" VAR="$VAR" API_KEY="$KEY" CLI="$MT_BUILDDIR/bin/muleteer" \
              CTL="$CTL" STAGE="$stage" "$@" timeout 120 "$PY" "$MT_SRCDIR/tests/integration/ws_client.py" 2>&1)
 }
 run_client main

@@ -526,6 +526,26 @@ async def main_checks():
               m is not None and [(r["canDelete"], r["reason"]) for r in m["results"]] ==
               [(True, "ok"), (False, "not_found")] and m["isDocker"] is False, m)
 
+        # --- moves: where a download completes
+        dest = os.environ["VAR"] + "/incoming/wsmoved"
+        await a.send(json.dumps({"action": "checkMoveToPermissions", "items": items, "destPath": dest}))
+        m, _ = await reply(a, sa, "move-to-permissions")
+        check("checkMoveToPermissions: canMove for a known download",
+              m is not None and m["canMove"] is True and m["destPath"] == dest and
+              m["results"][0]["reason"] == "ok", m)
+        await a.send(json.dumps({"action": "checkMovePermissions", "items": items, "categoryName": "nosuch"}))
+        m, _ = await reply(a, sa, "move-permissions")
+        check("checkMovePermissions to an unknown category: canMove false, destError",
+              m is not None and m["canMove"] is False and m["destError"], m)
+        await a.send(json.dumps({"action": "batchMoveFiles", "items": items, "destPath": dest}))
+        m, _ = await reply(a, sa, "batch-move-complete")
+        check("batchMoveFiles: batch-move-complete, the directory made",
+              m is not None and m["results"][0]["success"] and os.path.isdir(dest), m)
+        await a.send(json.dumps({"action": "batchMoveFiles", "items": items, "destPath": "/etc"}))
+        m, _ = await reply(a, sa, "batch-move-complete")
+        check("batchMoveFiles outside the allowed directories: refused with the daemon's reason",
+              m is not None and m["results"][0]["success"] is False and "location" in m["results"][0]["error"], m)
+
         # --- delete
         await a.send(json.dumps({"action": "batchDelete", "items": items, "deleteFiles": False,
                                  "source": "downloads"}))

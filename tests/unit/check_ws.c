@@ -163,6 +163,10 @@ START_TEST(test_action_more)
         const char *in, *msg;
     } bad[] = {
         { "{\"action\":\"search\",\"query\":\"\"}", "query: the words to search for expected" },
+        { "{\"action\":\"batchMoveFiles\",\"items\":[{\"fileHash\":\"0123456789abcdef0123456789abcdef\"}]}",
+          "destPath: a directory expected" },
+        { "{\"action\":\"checkMovePermissions\",\"items\":[{\"fileHash\":\"0123456789abcdef0123456789abcdef\"}]}",
+          "categoryName: a category name expected" },
         { "{\"action\":\"search\",\"query\":\"x\",\"type\":\"web\"}", "type: global, kad or local expected" },
         { "{\"action\":\"batchDownloadSearchResults\",\"fileHashes\":[]}",
           "fileHashes: an array of 1 to 1000 hashes expected" },
