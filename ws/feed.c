@@ -29,27 +29,18 @@
 int
 wsd_call(wsd_t *w, const char *cmd, json_object *args, json_object **result, mt_error_t **err)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (w->ctl == NULL) {
-            w->ctl = ctl_client_connect(conf_get_str(w->conf, "control_socket"), WSD_CTL_TIMEOUT_MS, err);
-            if (w->ctl == NULL)
-                return -1;
-        }
-        mt_error_t *e = NULL;
-        if (ctl_client_call(w->ctl, cmd, args, result, &e) == 0)
-            return 0;
-        /* the daemon closes an idle connection: once more on a new one */
-        bool closed = e->code == MT_ERR_UNAVAILABLE || e->code == MT_ERR_IO;
-        if (!closed || attempt == 1) {
-            mt_error_propagate(err, e);
-            if (closed) {
-                ctl_client_free(w->ctl);
-                w->ctl = NULL;
-            }
+    if (w->ctl == NULL) {
+        w->ctl = ctl_client_connect(conf_get_str(w->conf, "control_socket"), WSD_CTL_TIMEOUT_MS, err);
+        if (w->ctl == NULL)
             return -1;
-        }
-        mt_error_free(e);
-        ctl_client_free(w->ctl);
+    }
+    /* the client reconnects by itself when the daemon closed it for
+     * idleness; a call that failed on the way is not repeated (it may
+     * have been carried out) */
+    if (ctl_client_call(w->ctl, cmd, args, result, err) == 0)
+        return 0;
+    if (ctl_client_last_error(w->ctl) == 0) {
+        ctl_client_free(w->ctl); /* a broken connection: a new one next time */
         w->ctl = NULL;
     }
     return -1;
@@ -357,7 +348,7 @@ wsd_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_RAW_CLOSE_FILE:
-        if (w->events == wsi) {
+        if (w->events == wsi && !w->stopping) {
             log_warn("ws: the daemon's event stream closed; connecting again");
             events_lost(w);
         }

@@ -144,6 +144,7 @@ main(int argc, char **argv)
         rc = 0;
         log_info("muleteer-ws stopped");
     }
+    w.stopping = true;
     if (w.lws != NULL)
         lws_context_destroy(w.lws);
     wsd_feed_stop(&w);

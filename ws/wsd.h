@@ -68,6 +68,7 @@ typedef struct wsd {
     bool categories_dirty;
     bool event_pending;       /* an event waits for its delta */
     bool daemon_up;
+    bool stopping;            /* the context is being destroyed */
     uint64_t down_rate, up_rate;   /* from the tick events */
     uint64_t down_total, up_total; /* ... since the daemon started */
     int64_t search_id;        /* the search in progress; -1: none */
@@ -95,8 +96,8 @@ void wsd_session_check(lws_sorted_usec_list_t *sul);
  * of protocol "muleteer-daemon-events". */
 int wsd_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len);
-/* wsd_call: a daemon command (a new reference in *result), reconnecting
- * once when the connection was closed. */
+/* wsd_call: a daemon command (a new reference in *result); -1 with err
+ * (the daemon's error, or the connection's). */
 int wsd_call(wsd_t *w, const char *cmd, json_object *args, json_object **result, mt_error_t **err);
 /* wsd_feed_start: connects the event stream (again every second while
  * the daemon is away). */

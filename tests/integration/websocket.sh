@@ -95,10 +95,12 @@ check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send q
 
 run_client logout LOGOUT="curl -s -o /dev/null -b amule.sid=$SID --data '' $BASE/api/auth/logout"
 
-if grep -q 'ERROR: AddressSanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; then
-  not_ok "muleteer-ws ran clean under the sanitizers"; diag "$(grep -A5 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" | head -n 30)"
+stop_runsh "$RUNSH_PID" || not_ok "run.sh stops"
+# after the stop: LeakSanitizer reports at exit
+if grep -q 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; then
+  not_ok "muleteer-ws ran clean under the sanitizers"
+  diag "$(grep -A8 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" | head -n 40)"
 else
   ok "muleteer-ws ran clean under the sanitizers"
 fi
-stop_runsh "$RUNSH_PID" || not_ok "run.sh stops"
 finish

@@ -160,6 +160,8 @@ HASH1 = "0123456789abcdef0123456789abcd01"
 HASH2 = "0123456789abcdef0123456789abcd02"
 LINK1 = "ed2k://|file|ws-one.bin|20000000|%s|/" % HASH1
 LINK2 = "ed2k://|file|ws-two.bin|3000000|%s|/" % HASH2
+HASH3 = "0123456789abcdef0123456789abcd03"
+LINK3 = "ed2k://|file|ws-three.bin|4000000|%s|/" % HASH3
 
 
 async def main_checks():
@@ -215,6 +217,24 @@ async def main_checks():
               m is not None and time.monotonic() - t0 < 2.0, m)
         if m:
             sb.apply(m)
+
+        # a change made in the daemon by someone else (the CLI): pushed by the event stream
+        t0 = time.monotonic()
+        subprocess.run([cli, "--socket", ctl, "add", LINK3], check=False, capture_output=True)
+        m = await recv_until(a, lambda x: x.get("type") == "batch-update" and
+                             any(i["hash"] == HASH3 for i in added_of(x)), 3.0)
+        dt = time.monotonic() - t0
+        if m:
+            sa.apply(m)
+        check("a download added with the CLI reaches the client within a second (%.2f s)" % dt,
+              m is not None and dt < 1.0, m)
+        t0 = time.monotonic()
+        subprocess.run([cli, "--socket", ctl, "delete", HASH3], check=False, capture_output=True)
+        m = await recv_until(a, lambda x: is_delta(x) and iid + ":" + HASH3 in x["data"]["delta"]["removed"], 3.0)
+        dt = time.monotonic() - t0
+        if m:
+            sa.apply(m)
+        check("... and its deletion too (%.2f s)" % dt, m is not None and dt < 1.0, m)
 
         await a.send(json.dumps({"action": "addEd2kLink", "link": LINK2}))
         m, _ = await reply(a, sa, "ed2k-added")
