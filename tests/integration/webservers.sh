@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # webservers.sh: the FastCGI programs behind nginx (spawn-fcgi) and Apache
 # (mod_proxy_fcgi, mod_fcgid and plain CGI), set up as README.md says, next
-# to a running Muleteer. TAP output.
+# to a running Muleteer, and the WebSocket behind nginx and Apache
+# (mod_proxy_wstunnel) as docs/websocket.md says. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
@@ -138,6 +139,25 @@ MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_US
   -s "$S/run/metrics.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-mx.pid" -- "$METRICS" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-mx.pid")")
 
+# ---- muleteer-ws on a socket the web server's group may use ----
+mk_tmpdir W
+install -d -o "$MULETEER_USER" -g www-data -m 2750 "$W/run"
+{ cat "$A/muleteer.conf"; echo "control_socket = $A/run/muleteerd.sock"; echo "ws_socket = $W/run/ws.sock"; } \
+  >"$W/ws.conf"
+chown "$MULETEER_USER" "$W/ws.conf"; chmod 0600 "$W/ws.conf"
+as_service_user "$MT_BUILDDIR/bin/muleteer-ws" -c "$W/ws.conf" 2>"$W/ws.log" &
+CLEANUP_PIDS+=("$!")
+check "muleteer-ws listens for the web servers" eventually 10 test -S "$W/run/ws.sock"
+PY=
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import websockets' 2>/dev/null; then PY=$p; break; fi
+done
+# expect_ws NAME URL: a WebSocket there gets muleteer-ws's snapshot
+expect_ws() {
+  check "$1: the WebSocket at $2" env WS_URL="$2" API_KEY="$KEY" STAGE=probe \
+    timeout 30 "${PY:-python3}" "$MT_SRCDIR/tests/integration/ws_client.py"
+}
+
 # ---- nginx ----
 mk_tmpdir N
 PN=$(free_port)
@@ -181,6 +201,14 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_pass unix:$S/run/metrics.sock;
     }
+    location /ws {
+      proxy_pass http://unix:$W/run/ws.sock;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_read_timeout 1h;
+    }
   }
 }
 EOF
@@ -193,6 +221,7 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   expect_prom "nginx + spawn-fcgi" "http://127.0.0.1:$PN"
   expect_auth "nginx + spawn-fcgi" "http://127.0.0.1:$PN" login
   expect_metrics "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
+  expect_ws "nginx" "ws://127.0.0.1:$PN/ws"
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -238,13 +267,21 @@ ProxyPass /api/users unix:$S/run/auth.sock|fcgi://localhost/api/users
 ProxyPass /api/metrics/ unix:$S/run/metrics.sock|fcgi://localhost/api/metrics/
 <Location /api/metrics/>
     CGIPassAuth On
-</Location>"; then
+</Location>
+LoadModule proxy_wstunnel_module /usr/lib/apache2/modules/mod_proxy_wstunnel.so
+LoadModule rewrite_module /usr/lib/apache2/modules/mod_rewrite.so
+ProxyPass /ws unix:$W/run/ws.sock|ws://localhost/ws
+RewriteEngine on
+RewriteCond %{HTTP:Upgrade} =websocket [NC]
+RewriteRule ^/$ unix:$W/run/ws.sock|ws://localhost/ [P,L]"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
   expect_metrics "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
   expect_auth "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_prom "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
+  expect_ws "Apache mod_proxy_wstunnel" "ws://127.0.0.1:$PP/ws"
+  expect_ws "Apache mod_proxy_wstunnel, / with an upgrade" "ws://127.0.0.1:$PP/"
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi

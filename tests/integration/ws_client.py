@@ -621,6 +621,16 @@ async def slow_checks():
         check("the other client is still served", m is not None, m)
 
 
+async def probe():
+    """Exit status only: a snapshot arrives at URL with the API key
+    (webservers.sh, behind nginx and Apache)."""
+    async with websockets.connect(URL, extra_headers={"X-API-Key": os.environ["API_KEY"]},
+                                  max_size=None) as ws:
+        m = await recv_until(ws, lambda x: x.get("type") == "batch-update" and "items" in x["data"], 5.0)
+    if m is None:
+        sys.exit(1)
+
+
 async def logout_checks():
     async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as ws:
         await recv_until(ws, lambda x: x.get("type") == "batch-update", 5.0)
@@ -643,7 +653,8 @@ async def logout_checks():
 if __name__ == "__main__":
     stage = os.environ.get("STAGE", "main")
     try:
-        asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks}[stage]())
+        asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks,
+                     "probe": probe}[stage]())
     except Exception as e:  # noqa: BLE001
         import traceback
         check("the client ran to its end", False, traceback.format_exc())
