@@ -728,7 +728,13 @@ wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_CHECK_MOVE_TO:
     case WSA_CHECK_MOVE: move_permissions(w, c, a); return;
     case WSA_SEGMENTS:
-        /* accepted: gap and request ranges are not sent yet (docs/websocket.md) */
+        /* aMuTorrent answers a subscription with the segments at once */
+        wsd_client_set_segments(c, a->subscribe);
+        if (a->subscribe) {
+            if (!w->items_fresh)
+                wsd_refresh(w, true);
+            wsd_send_segments(w, c, NULL);
+        }
         return;
     default: return;
     }

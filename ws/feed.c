@@ -183,6 +183,76 @@ snapshot_message(wsd_t *w, bool with_seq)
     return o;
 }
 
+/* ------------------------------------------------------ segment data */
+
+static bool
+listed(json_object *hashes, const char *h)
+{
+    if (hashes == NULL)
+        return true;
+    for (size_t i = 0; i < json_object_array_length(hashes); i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(hashes, i)), h) == 0)
+            return true;
+    return false;
+}
+
+void
+wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
+{
+    json_object *changed = json_object_new_array();
+    size_t n = w->items != NULL ? json_object_array_length(w->items) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *it = json_object_array_get_idx(w->items, i), *h = NULL, *dl = NULL, *sz = NULL;
+        json_object_object_get_ex(it, "hash", &h);
+        json_object_object_get_ex(it, "downloading", &dl);
+        json_object_object_get_ex(it, "size", &sz);
+        if (!json_object_get_boolean(dl) || !listed(hashes, json_object_get_string(h)))
+            continue;
+        json_object *args = json_object_new_object(), *r = NULL, *states = NULL;
+        json_object_object_add(args, "hash", json_object_get(h));
+        if (wsd_call(w, "parts", args, &r, NULL) == 0 && json_object_object_get_ex(r, "states", &states)) {
+            json_object *p = json_object_new_object();
+            json_object_object_add(p, "hash", json_object_get(h));
+            json_object_object_add(p, "instanceId", json_object_new_string(w->instance_id));
+            json_object_object_add(p, "gapStatus", ws_gap_status(states, (uint64_t)json_object_get_int64(sz)));
+            json_object_object_add(p, "reqStatus", NULL);
+            json_object_array_add(changed, p);
+        }
+        json_object_put(args);
+        json_object_put(r);
+    }
+    json_object *o = json_object_new_object(), *data = json_object_new_object(), *delta = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("batch-update"));
+    json_object_object_add(delta, "added", json_object_new_array());
+    json_object_object_add(delta, "removed", json_object_new_array());
+    json_object_object_add(delta, "changed", changed);
+    json_object_object_add(data, "delta", delta); /* no seq: a supplement */
+    json_object_object_add(o, "data", data);
+    if (c != NULL)
+        wsd_send_json(w, c, o);
+    else if (json_object_array_length(changed) > 0)
+        wsd_broadcast_segments_json(w, o);
+    json_object_put(o);
+}
+
+/* the downloads whose data changed in d: their segments are sent again */
+static void
+segments_after(wsd_t *w, const ws_delta_t *d)
+{
+    json_object *hashes = json_object_new_array(), *h = NULL;
+    for (size_t i = 0; i < json_object_array_length(d->changed); i++) {
+        json_object *p = json_object_array_get_idx(d->changed, i);
+        if (json_object_object_get_ex(p, "sizeDownloaded", NULL) && json_object_object_get_ex(p, "hash", &h))
+            json_object_array_add(hashes, json_object_get(h));
+    }
+    for (size_t i = 0; i < json_object_array_length(d->added); i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(d->added, i), "hash", &h))
+            json_object_array_add(hashes, json_object_get(h));
+    if (json_object_array_length(hashes) > 0)
+        wsd_send_segments(w, NULL, hashes);
+    json_object_put(hashes);
+}
+
 void
 wsd_refresh(wsd_t *w, bool force_snapshot)
 {
@@ -216,6 +286,8 @@ wsd_refresh(wsd_t *w, bool force_snapshot)
     }
     wsd_broadcast_json(w, o);
     json_object_put(o);
+    if (wsd_segment_clients(w) > 0)
+        segments_after(w, &d);
     ws_delta_clear(&d);
 }
 

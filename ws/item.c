@@ -292,3 +292,33 @@ ws_category_list(json_object *categories)
     }
     return out;
 }
+
+json_object *
+ws_gap_status(json_object *states, uint64_t size)
+{
+    json_object *out = json_object_new_array();
+    size_t n = states != NULL && json_object_is_type(states, json_type_array)
+                   ? json_object_array_length(states) : 0;
+    int64_t start = -1, end = -1;
+    for (size_t i = 0; i < n && (uint64_t)i * WS_PART_SIZE < size; i++) {
+        if (json_object_get_int(json_object_array_get_idx(states, i)) == 2)
+            continue;
+        int64_t s = (int64_t)(i * WS_PART_SIZE);
+        int64_t e = (int64_t)((uint64_t)(i + 1) * WS_PART_SIZE < size ? (i + 1) * WS_PART_SIZE : size) - 1;
+        if (start >= 0 && s == end + 1) {
+            end = e;
+            continue;
+        }
+        if (start >= 0) {
+            json_object_array_add(out, json_object_new_int64(start));
+            json_object_array_add(out, json_object_new_int64(end));
+        }
+        start = s;
+        end = e;
+    }
+    if (start >= 0) {
+        json_object_array_add(out, json_object_new_int64(start));
+        json_object_array_add(out, json_object_new_int64(end));
+    }
+    return out;
+}

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* ws_item_from_download: the item of one entry of `downloads.downloads`
  * (finished false) or `downloads.finished` (finished true), for instance
@@ -19,6 +20,17 @@ json_object *ws_item_from_download(json_object *dl, bool finished, const char *i
  * first, as an array (a new object). */
 json_object *ws_items_from_downloads(json_object *answer, const char *instance_id,
                                      json_object *categories);
+
+/* The eD2K part size (docs/partfile.md). */
+#define WS_PART_SIZE 9728000ULL
+
+/* ws_gap_status: aMule's gapStatus of a download from the daemon's
+ * `parts` states (0 missing, 1 partly there, 2 verified): the byte
+ * ranges not yet verified, as a flat array [start1, end1, start2, ...]
+ * with inclusive ends, neighbours merged; a part partly there counts as
+ * missing (the daemon does not list the gaps inside a part). A new
+ * array. */
+json_object *ws_gap_status(json_object *states, uint64_t size);
 
 /* ws_category_list: `categories.categories` as aMuTorrent's Category
  * objects, "Default" first (§4 Payload shapes); a new array. */

@@ -30,6 +30,7 @@ struct wsd_client {
     char *rx;           /* the message being received */
     size_t rx_len;
     bool rx_skip;       /* over the limit: closing */
+    bool segments;      /* subscribed to segment data */
     double tokens;      /* the action bucket */
     int64_t tokens_ms;
 };
@@ -134,6 +135,34 @@ wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap)
     m->refs = 1;
     for (wsd_client_t *c = w->clients; c != NULL; c = c->next)
         if (c->authed && (c->id.caps & cap) == cap)
+            enqueue(w, c, m);
+    msg_unref(m);
+}
+
+void
+wsd_client_set_segments(wsd_client_t *c, bool on)
+{
+    c->segments = on;
+}
+
+size_t
+wsd_segment_clients(const wsd_t *w)
+{
+    size_t n = 0;
+    for (const wsd_client_t *c = w->clients; c != NULL; c = c->next)
+        n += c->authed && c->segments;
+    return n;
+}
+
+void
+wsd_broadcast_segments_json(wsd_t *w, json_object *o)
+{
+    size_t len = 0;
+    const char *t = json_text(o, &len);
+    wsd_msg_t *m = msg_new(t, len);
+    m->refs = 1;
+    for (wsd_client_t *c = w->clients; c != NULL; c = c->next)
+        if (c->authed && c->segments)
             enqueue(w, c, m);
     msg_unref(m);
 }

@@ -86,6 +86,11 @@ void wsd_send_json(wsd_t *w, wsd_client_t *c, json_object *o);
 void wsd_broadcast_json(wsd_t *w, json_object *o);
 /* wsd_broadcast_cap_json: to the authenticated clients holding cap. */
 void wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap);
+/* Segment data (subscribe channel segmentData): a client's choice, and
+ * a message to every client that made it. */
+void wsd_client_set_segments(wsd_client_t *c, bool on);
+size_t wsd_segment_clients(const wsd_t *w);
+void wsd_broadcast_segments_json(wsd_t *w, json_object *o);
 void wsd_send_error(wsd_t *w, wsd_client_t *c, const char *message);
 const webauth_ident_t *wsd_client_ident(const wsd_client_t *c);
 size_t wsd_ready_clients(const wsd_t *w);
@@ -110,6 +115,10 @@ void wsd_refresh(wsd_t *w, bool force_snapshot);
  * or its requestFullSnapshot). */
 void wsd_snapshot_to(wsd_t *w, wsd_client_t *c);
 json_object *wsd_categories_message(wsd_t *w);
+/* wsd_send_segments: an unnumbered delta with gapStatus and reqStatus of
+ * the downloads named in hashes (NULL: every download) to c, or to every
+ * client that subscribed to segment data when c is NULL. */
+void wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes);
 void wsd_refresh_categories(wsd_t *w);
 void wsd_feed_stop(wsd_t *w);
 

@@ -511,9 +511,16 @@ async def main_checks():
         m, _ = await reply(a, sa, "shared-files-refreshed")
         check("reloadSharedFiles (the older list): shared-files-refreshed", m is not None, m)
         await a.send(json.dumps({"action": "subscribe", "channel": "segmentData"}))
+        m = await recv_until(a, lambda x: is_delta(x) and "seq" not in x["data"]["delta"], 5.0)
+        if m:
+            sa.apply(m)
+        check("subscribe segmentData: an unnumbered delta with each download's gapStatus",
+              m is not None and sa.item(HASH1).get("gapStatus") == [0, 19999999] and
+              sa.item(HASH2).get("gapStatus") == [0, 2999999] and "reqStatus" in sa.item(HASH1), m)
+        await a.send(json.dumps({"action": "unsubscribe", "channel": "segmentData"}))
         await a.send(json.dumps({"action": "getStats"}))
         m, seen = await reply(a, sa, "stats-update")
-        check("subscribe segmentData: accepted without an error",
+        check("unsubscribe segmentData: accepted without an error",
               m is not None and not any(s.get("type") == "error" for s in seen), seen)
 
         # --- the older list's shared files and uploads, the stats tree, delete permissions

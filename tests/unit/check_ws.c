@@ -251,6 +251,19 @@ START_TEST(test_items)
     json_object_put(list);
     json_object_put(cats);
 
+    /* gapStatus: parts not verified, merged, inclusive ends */
+    json_object *states = parse("[2,0,1,2,0]");
+    json_object *gaps = ws_gap_status(states, 4 * 9728000ULL + 100);
+    ck_assert_str_eq(json_object_to_json_string_ext(gaps, JSON_C_TO_STRING_PLAIN),
+                     "[9728000,29183999,38912000,38912099]");
+    json_object_put(gaps);
+    json_object_put(states);
+    states = parse("[2,2]");
+    gaps = ws_gap_status(states, 2 * 9728000ULL);
+    ck_assert_uint_eq(json_object_array_length(gaps), 0);
+    json_object_put(gaps);
+    json_object_put(states);
+
     char id[64];
     ws_instance_id("my host:1", id, sizeof id);
     ck_assert_str_eq(id, "amule-my-host-1");
