@@ -65,6 +65,7 @@ static const action_def_t actions[] = {
     { "batchMoveFiles", WSA_MOVE, false },
     { "checkMoveToPermissions", WSA_CHECK_MOVE_TO, false },
     { "checkMovePermissions", WSA_CHECK_MOVE, false },
+    { "setFileRatingComment", WSA_RATE, false },
 };
 
 const char *
@@ -392,6 +393,19 @@ parse_more(ws_action_t *a, json_object *o, char **msg)
         if (a->path == NULL || a->path[0] == '\0')
             return fail(msg, "destPath", "a directory expected");
         return 0;
+    case WSA_RATE: {
+        long rating = -1;
+        if (add_hash(a, get_str(o, "fileHash", &bad), "fileHash", msg) != 0 ||
+            opt_str(o, "comment", 1024, &a->comment, msg) != 0 ||
+            opt_int(o, "rating", 0, 5, &rating, msg) != 0)
+            return -1;
+        if (a->comment == NULL)
+            return fail(msg, "comment", "a string expected");
+        if (rating < 0)
+            return fail(msg, "rating", "an integer in range expected");
+        a->rating = (int)rating;
+        return 0;
+    }
     case WSA_CHECK_MOVE:
         if (parse_items(a, o, msg) != 0 || opt_str(o, "categoryName", 255, &a->category, msg) != 0)
             return -1;

@@ -45,6 +45,7 @@ typedef enum {
     WSA_MOVE,           /* batchMoveFiles (destPath in path) */
     WSA_CHECK_MOVE_TO,  /* checkMoveToPermissions (destPath in path) */
     WSA_CHECK_MOVE,     /* checkMovePermissions (categoryName in category) */
+    WSA_RATE,           /* setFileRatingComment (comment, rating) */
 } ws_action_kind_t;
 
 /* serverDoAction's serverAction */
@@ -84,6 +85,8 @@ typedef struct {
      * (type "local"; "global" and "kad" ask every server) */
     char *query;
     bool local;
+    /* setFileRatingComment: 0-5 */
+    int rating;
 } ws_action_t;
 
 /* ws_action_parse: decodes one client frame of len bytes. 0 and *a

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "ws/wsd.h"
+#include "db/db.h"
 #include "webauth/caps.h"
 #include "util/xalloc.h"
 
@@ -709,6 +710,42 @@ move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_put(o);
 }
 
+/* ---------------------------------------------- comment and rating */
+
+/* setFileRatingComment: kept in file_ratings (045); an empty comment with
+ * rating 0 removes the row */
+static void
+rate_file(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
+{
+    PGconn *db = wsd_db(w);
+    char rating[8];
+    snprintf(rating, sizeof rating, "%d", a->rating);
+    const char *p[] = { conf_get_str(w->conf, "node_name"), a->hashes[0], a->comment, rating };
+    mt_error_t *err = NULL;
+    PGresult *r = NULL;
+    if (db == NULL) {
+        mt_error_set(&err, MT_ERR_UNAVAILABLE, "the database is not reachable");
+    } else if (a->comment[0] == '\0' && a->rating == 0) {
+        r = db_query(db, "DELETE FROM file_ratings WHERE node = $1 AND hash = $2", 2, p, &err);
+    } else {
+        r = db_query(db,
+                     "INSERT INTO file_ratings (node, hash, comment, rating) VALUES ($1, $2, $3, $4)"
+                     " ON CONFLICT (node, hash) DO UPDATE SET comment = excluded.comment,"
+                     " rating = excluded.rating, updated_at = now()",
+                     4, p, &err);
+    }
+    PQclear(r);
+    wsd_refresh(w, false);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("rating-comment-complete"));
+    json_object_object_add(o, "success", json_object_new_boolean(err == NULL));
+    if (err != NULL)
+        json_object_object_add(o, "error", json_object_new_string(err->message));
+    mt_error_free(err);
+    wsd_send_json(w, c, o);
+    json_object_put(o);
+}
+
 void
 wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
@@ -725,6 +762,7 @@ wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_STATS_TREE: stats_tree(w, c); return;
     case WSA_CHECK_DELETE: delete_permissions(w, c, a); return;
     case WSA_MOVE: move_files(w, c, a); return;
+    case WSA_RATE: rate_file(w, c, a); return;
     case WSA_CHECK_MOVE_TO:
     case WSA_CHECK_MOVE: move_permissions(w, c, a); return;
     case WSA_SEGMENTS:

@@ -12,11 +12,13 @@
 #include "ws/wsd.h"
 #include "ws/delta.h"
 #include "ws/item.h"
+#include "db/db.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -86,9 +88,8 @@ static json_object *
 capabilities(void)
 {
     static const char *const yes[] = { "search", "sharedFiles", "cancelDeletesFiles", "categories",
-                                       "logs", "renameFile" };
-    static const char *const no[] = { "fileRatingComment", "categoryChangeAutoMoves", "nativeMove",
-                                      "trackers", "multiFile" };
+                                       "logs", "renameFile", "fileRatingComment" };
+    static const char *const no[] = { "categoryChangeAutoMoves", "nativeMove", "trackers", "multiFile" };
     json_object *o = json_object_new_object();
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         json_object_object_add(o, yes[i], json_object_new_boolean(true));
@@ -151,6 +152,48 @@ wsd_categories_message(wsd_t *w)
     return o;
 }
 
+/* load_ratings: file_ratings of this node, hash -> {comment, rating};
+ * the last ones known stay while PostgreSQL is away */
+static void
+load_ratings(wsd_t *w)
+{
+    PGconn *db = wsd_db(w);
+    if (db == NULL)
+        return;
+    const char *p[] = { conf_get_str(w->conf, "node_name") };
+    PGresult *r = db_query(db, "SELECT hash, comment, rating FROM file_ratings WHERE node = $1", 1, p, NULL);
+    if (r == NULL)
+        return;
+    json_object *map = json_object_new_object();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "comment", json_object_new_string(PQgetvalue(r, i, 1)));
+        json_object_object_add(o, "rating", json_object_new_int(atoi(PQgetvalue(r, i, 2))));
+        json_object_object_add(map, PQgetvalue(r, i, 0), o);
+    }
+    PQclear(r);
+    json_object_put(w->ratings);
+    w->ratings = map;
+}
+
+/* the comment and rating of each item that has some */
+static void
+apply_ratings(wsd_t *w, json_object *items)
+{
+    if (w->ratings == NULL || items == NULL)
+        return;
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i), *h = NULL, *r = NULL, *v = NULL;
+        if (!json_object_object_get_ex(it, "hash", &h) ||
+            !json_object_object_get_ex(w->ratings, json_object_get_string(h), &r))
+            continue;
+        json_object_object_get_ex(r, "comment", &v);
+        json_object_object_add(it, "comment", json_object_get(v));
+        json_object_object_get_ex(r, "rating", &v);
+        json_object_object_add(it, "rating", json_object_get(v));
+    }
+}
+
 /* read: the items and stats now, from the daemon. false when it is away
  * (the stats say so; the items stay what they were). */
 static bool
@@ -164,6 +207,8 @@ read_daemon(wsd_t *w, json_object **items, json_object **stats)
         wsd_call(w, "server", NULL, &server, NULL);
     *stats = make_stats(w, server);
     *items = w->daemon_up ? ws_items_from_downloads(dls, w->instance_id, w->categories) : NULL;
+    load_ratings(w);
+    apply_ratings(w, *items);
     json_object_put(dls);
     json_object_put(server);
     return w->daemon_up;
@@ -497,6 +542,7 @@ wsd_feed_stop(wsd_t *w)
     w->ctl = NULL;
     json_object_put(w->items);
     json_object_put(w->categories);
+    json_object_put(w->ratings);
     json_object_put(w->stats);
     free(w->ev_buf);
 }

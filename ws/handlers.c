@@ -39,6 +39,7 @@ needed_cap(ws_action_kind_t k)
     case WSA_GET_UPLOADS: return WEBAUTH_CAP_VIEW_UPLOADS;
     case WSA_STATS_TREE: return WEBAUTH_CAP_VIEW_STATISTICS;
     case WSA_MOVE: return WEBAUTH_CAP_MOVE_FILES;
+    case WSA_RATE: return WEBAUTH_CAP_SET_COMMENT;
     default: return 0;
     }
 }
@@ -241,6 +242,7 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_MOVE:
     case WSA_CHECK_MOVE_TO:
     case WSA_CHECK_MOVE:
+    case WSA_RATE:
         wsd_handle_admin(w, c, a);
         return;
     case WSA_SEARCH:

@@ -228,11 +228,11 @@ custom_header(struct lws *wsi, const char *name)
     return s;
 }
 
-static void
-db_ensure(wsd_t *w)
+PGconn *
+wsd_db(wsd_t *w)
 {
     if (!db_is_broken(w->db))
-        return;
+        return w->db;
     if (w->db != NULL)
         PQfinish(w->db);
     mt_error_t *err = NULL;
@@ -242,6 +242,7 @@ db_ensure(wsd_t *w)
         log_warn("ws: %s", err->message);
         mt_error_free(err);
     }
+    return w->db;
 }
 
 /* identify: who the upgrade's headers name; -1 when the database failed
@@ -280,7 +281,7 @@ identify(wsd_t *w, wsd_client_t *c, webauth_ident_t *id)
         mt_error_free(err); /* headers no request can have: nobody */
         return 0;
     }
-    db_ensure(w);
+    wsd_db(w);
     int rc = w->db != NULL ? webauth_identify(w->db, &w->ac, req, id, &err) : -1;
     http_request_free(req);
     if (rc != 0) {

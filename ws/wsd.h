@@ -62,6 +62,7 @@ typedef struct wsd {
     /* the feed */
     json_object *items;       /* the last item list sent (array) */
     json_object *categories;  /* the daemon's `categories` list */
+    json_object *ratings;     /* file_ratings: hash -> {comment, rating} */
     json_object *stats;       /* the last stats object */
     uint64_t seq;             /* of the last batch-update delta or snapshot */
     bool items_fresh;         /* items follow the daemon (a client is there) */
@@ -93,6 +94,9 @@ size_t wsd_segment_clients(const wsd_t *w);
 void wsd_broadcast_segments_json(wsd_t *w, json_object *o);
 void wsd_send_error(wsd_t *w, wsd_client_t *c, const char *message);
 const webauth_ident_t *wsd_client_ident(const wsd_client_t *c);
+/* wsd_db: the database connection (reconnected when broken), or NULL
+ * while PostgreSQL is away. */
+PGconn *wsd_db(wsd_t *w);
 size_t wsd_ready_clients(const wsd_t *w);
 void wsd_session_check(lws_sorted_usec_list_t *sul);
 

@@ -495,6 +495,16 @@ async def main_checks():
         check("getAppLog: entries with ts, level, source, message",
               m is not None and len(m["data"]) > 0 and
               all(set(e) == {"ts", "level", "source", "message"} for e in m["data"]), m)
+        await a.send(json.dumps({"action": "setFileRatingComment", "fileHash": HASH1, "comment": "fine copy",
+                                 "rating": 4, "instanceId": iid}))
+        m, _ = await reply(a, sa, "rating-comment-complete")
+        check("setFileRatingComment: rating-comment-complete, the item's comment and rating",
+              m is not None and m["success"] and sa.item(HASH1)["comment"] == "fine copy" and
+              sa.item(HASH1)["rating"] == 4, [m, sa.item(HASH1)])
+        await a.send(json.dumps({"action": "setFileRatingComment", "fileHash": HASH1, "comment": "x",
+                                 "rating": 9}))
+        m, _ = await reply(a, sa, "error")
+        check("setFileRatingComment with rating 9: an error", m is not None and "rating" in m["message"], m)
         await a.send(json.dumps({"action": "renameFile", "fileHash": HASH1, "newName": "ws-renamed.bin",
                                  "instanceId": iid}))
         m, _ = await reply(a, sa, "rename-complete")

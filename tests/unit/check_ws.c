@@ -163,6 +163,12 @@ START_TEST(test_action_more)
         const char *in, *msg;
     } bad[] = {
         { "{\"action\":\"search\",\"query\":\"\"}", "query: the words to search for expected" },
+        { "{\"action\":\"setFileRatingComment\",\"fileHash\":\"0123456789abcdef0123456789abcdef\","
+          "\"comment\":\"c\",\"rating\":6}",
+          "rating: an integer in range expected" },
+        { "{\"action\":\"setFileRatingComment\",\"fileHash\":\"0123456789abcdef0123456789abcdef\","
+          "\"rating\":1}",
+          "comment: a string expected" },
         { "{\"action\":\"batchMoveFiles\",\"items\":[{\"fileHash\":\"0123456789abcdef0123456789abcdef\"}]}",
           "destPath: a directory expected" },
         { "{\"action\":\"checkMovePermissions\",\"items\":[{\"fileHash\":\"0123456789abcdef0123456789abcdef\"}]}",
