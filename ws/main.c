@@ -83,6 +83,11 @@ start(wsd_t *w)
         log_error("ws: cannot start libwebsockets");
         return -1;
     }
+    /* a client that said nothing for 30 s is pinged (its pong keeps it, and
+     * keeps web servers that close idle connections, lighttpd after 60 s,
+     * from closing it); one silent for 70 s, pong included, is gone */
+    static const lws_retry_bo_t idle = { .secs_since_valid_ping = 30, .secs_since_valid_hangup = 70 };
+    info.retry_and_idle_policy = &idle;
     info.options = LWS_SERVER_OPTION_UNIX_SOCK;
     info.iface = path;
     mode_t old = umask(0117); /* the socket: its user and group (the web server) */
