@@ -35,13 +35,15 @@ def cpu_s(pid):
 
 
 class Ctl:
+    """Pipelined requests, on a new connection each time (the daemon
+    closes one idle for 10 s)."""
     def __init__(self):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(CTL)
-        self.f = self.s.makefile("r")
         self.n = 0
 
     def pipeline(self, cmds):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(CTL)
+        self.f = self.s.makefile("r")
         out = []
         for cmd, args in cmds:
             self.n += 1
@@ -49,6 +51,7 @@ class Ctl:
         self.s.sendall(("\n".join(out) + "\n").encode())
         for _ in cmds:
             self.f.readline()
+        self.s.close()
 
 
 def h(i):
@@ -88,9 +91,14 @@ async def main():
         ctl.pipeline([("add", {"link": "ed2k://|file|bench-%d.bin|%d|%s|/" % (i, 10000000 + i, h(i))})
                       for i in range(k, min(k + 200, DOWNLOADS))])
     await asyncio.sleep(2)
-    rss0 = rss_kb(WS_PID)
+    # one client first: the item cache is made once, whatever the clients
     ready = []
-    tasks = [asyncio.create_task(client(i, ready)) for i in range(CLIENTS)]
+    tasks = [asyncio.create_task(client(0, ready))]
+    while not ready:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(4)
+    rss0 = rss_kb(WS_PID)
+    tasks += [asyncio.create_task(client(i, ready)) for i in range(1, CLIENTS)]
     t0 = time.monotonic()
     while len(ready) < CLIENTS and time.monotonic() - t0 < 60:
         await asyncio.sleep(0.1)
@@ -120,8 +128,8 @@ async def main():
     lat = sorted(latencies)
     want = CHANGES * SECONDS * CLIENTS
     print("clients %d, downloads %d, %d changes/s for %d s" % (CLIENTS, DOWNLOADS, CHANGES, SECONDS))
-    print("muleteer-ws RSS: %d KiB before the clients, %d KiB with them: %.1f KiB per idle client"
-          % (rss0, rss1, (rss1 - rss0) / max(1, CLIENTS)))
+    print("muleteer-ws RSS: %d KiB with one client, %d KiB with %d: %.1f KiB per idle client"
+          % (rss0, rss1, CLIENTS, (rss1 - rss0) / max(1, CLIENTS - 1)))
     print("CPU over %.1f s: muleteer-ws %.1f%%, muleteerd %.1f%%" % (wall, 100 * c_ws / wall, 100 * c_d / wall))
     if lat:
         print("latency change -> client: median %.0f ms, p99 %.0f ms, max %.0f ms (%d of %d seen)"

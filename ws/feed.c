@@ -132,6 +132,8 @@ wsd_refresh_categories(wsd_t *w)
     if (wsd_call(w, "categories", NULL, &r, NULL) != 0)
         return;
     if (json_object_object_get_ex(r, "categories", &list) && json_object_is_type(list, json_type_array)) {
+        wsd_msg_unref(w->snap_msg); /* the snapshot names them */
+        w->snap_msg = NULL;
         json_object_put(w->categories);
         w->categories = json_object_get(list);
         w->categories_dirty = false;
@@ -345,9 +347,15 @@ wsd_snapshot_to(wsd_t *w, wsd_client_t *c)
         wsd_refresh(w, true);
         return;
     }
-    json_object *o = snapshot_message(w, true);
-    wsd_send_json(w, c, o);
-    json_object_put(o);
+    /* one text for every client that asks during this seq */
+    if (w->snap_msg == NULL || w->snap_seq != w->seq) {
+        json_object *o = snapshot_message(w, true);
+        wsd_msg_unref(w->snap_msg);
+        w->snap_msg = wsd_msg_from_json(o);
+        w->snap_seq = w->seq;
+        json_object_put(o);
+    }
+    wsd_send_msg(w, c, w->snap_msg);
 }
 
 static void
@@ -544,5 +552,7 @@ wsd_feed_stop(wsd_t *w)
     json_object_put(w->categories);
     json_object_put(w->ratings);
     json_object_put(w->stats);
+    wsd_msg_unref(w->snap_msg);
+    w->snap_msg = NULL;
     free(w->ev_buf);
 }

@@ -27,6 +27,7 @@ struct wsd_client {
     char close_reason[64];
     wsd_msg_t **q;      /* ring of WSD_MAX_QUEUED */
     size_t q_head, q_n, q_bytes;
+    size_t q_off;       /* bytes of the head message already written */
     char *rx;           /* the message being received */
     size_t rx_len;
     bool rx_skip;       /* over the limit: closing */
@@ -103,6 +104,35 @@ enqueue(wsd_t *w, wsd_client_t *c, wsd_msg_t *m)
     lws_callback_on_writable(c->wsi);
 }
 
+static const char *
+json_text(json_object *o, size_t *len)
+{
+    return json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+wsd_msg_t *
+wsd_msg_from_json(json_object *o)
+{
+    size_t len = 0;
+    const char *t = json_text(o, &len);
+    wsd_msg_t *m = msg_new(t, len);
+    m->refs = 1;
+    return m;
+}
+
+void
+wsd_send_msg(wsd_t *w, wsd_client_t *c, wsd_msg_t *m)
+{
+    enqueue(w, c, m);
+}
+
+void
+wsd_msg_unref(wsd_msg_t *m)
+{
+    if (m != NULL)
+        msg_unref(m);
+}
+
 void
 wsd_send(wsd_t *w, wsd_client_t *c, const char *text, size_t len)
 {
@@ -110,12 +140,6 @@ wsd_send(wsd_t *w, wsd_client_t *c, const char *text, size_t len)
     m->refs = 1;
     enqueue(w, c, m);
     msg_unref(m);
-}
-
-static const char *
-json_text(json_object *o, size_t *len)
-{
-    return json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
 void
@@ -420,10 +444,18 @@ on_receive(wsd_t *w, wsd_client_t *c, struct lws *wsi, const void *in, size_t le
     c->rx_len = 0;
 }
 
+/* Messages go out in fragments of at most WSD_CHUNK bytes, each copied
+ * into one scratch buffer: libwebsockets writes a frame's header in front
+ * of its payload, which a message shared by several clients cannot spare,
+ * and it keeps a copy of whatever the socket did not take, which stays
+ * one fragment, not a whole snapshot, per slow client. */
+#define WSD_CHUNK 16384
+static unsigned char scratch[LWS_PRE + WSD_CHUNK];
+
 static int
 on_writable(wsd_client_t *c, struct lws *wsi)
 {
-    if (c->close_code > 0 && (c->q_n == 0 || !c->authed)) {
+    if (c->close_code > 0 && (c->q_n == 0 || !c->authed) && c->q_off == 0) {
         lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
                          strlen(c->close_reason));
         return -1;
@@ -431,13 +463,20 @@ on_writable(wsd_client_t *c, struct lws *wsi)
     if (c->q_n == 0)
         return 0;
     wsd_msg_t *m = c->q[c->q_head];
-    c->q_head = (c->q_head + 1) % WSD_MAX_QUEUED;
-    c->q_n--;
-    c->q_bytes -= m->len;
-    int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-    msg_unref(m);
-    if (n < 0)
+    size_t n = m->len - c->q_off < WSD_CHUNK ? m->len - c->q_off : WSD_CHUNK;
+    bool last = c->q_off + n == m->len;
+    int flags = (c->q_off == 0 ? LWS_WRITE_TEXT : LWS_WRITE_CONTINUATION) | (last ? 0 : LWS_WRITE_NO_FIN);
+    memcpy(scratch + LWS_PRE, m->buf + LWS_PRE + c->q_off, n);
+    if (lws_write(wsi, scratch + LWS_PRE, n, (enum lws_write_protocol)flags) < 0)
         return -1;
+    c->q_off += n;
+    if (last) {
+        c->q_head = (c->q_head + 1) % WSD_MAX_QUEUED;
+        c->q_n--;
+        c->q_bytes -= m->len;
+        c->q_off = 0;
+        msg_unref(m);
+    }
     if (c->q_n > 0 || c->close_code > 0)
         lws_callback_on_writable(wsi);
     return 0;

@@ -65,6 +65,8 @@ typedef struct wsd {
     json_object *ratings;     /* file_ratings: hash -> {comment, rating} */
     json_object *stats;       /* the last stats object */
     uint64_t seq;             /* of the last batch-update delta or snapshot */
+    wsd_msg_t *snap_msg;      /* the snapshot of snap_seq, shared by the clients that ask */
+    uint64_t snap_seq;
     bool items_fresh;         /* items follow the daemon (a client is there) */
     bool categories_dirty;
     bool event_pending;       /* an event waits for its delta */
@@ -84,6 +86,11 @@ extern const struct lws_protocols wsd_protocols[];
  * dropped. */
 void wsd_send(wsd_t *w, wsd_client_t *c, const char *text, size_t len);
 void wsd_send_json(wsd_t *w, wsd_client_t *c, json_object *o);
+/* Shared messages: made once, queued to many clients, freed with the
+ * last reference (wsd_msg_unref accepts NULL). */
+wsd_msg_t *wsd_msg_from_json(json_object *o);
+void wsd_send_msg(wsd_t *w, wsd_client_t *c, wsd_msg_t *m);
+void wsd_msg_unref(wsd_msg_t *m);
 void wsd_broadcast_json(wsd_t *w, json_object *o);
 /* wsd_broadcast_cap_json: to the authenticated clients holding cap. */
 void wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap);
