@@ -52,9 +52,9 @@ done
 # ---------------------------------------------------------------- packages
 RUN_PKGS="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
   libxml2-dev libpq-dev check libevent-dev nettle-dev zlib1g-dev libcurl4-openssl-dev postgresql
-  postgresql-client lighttpd curl iproute2 procps"
+  postgresql-client lighttpd curl iproute2 procps libwebsockets-dev"
 CHECK_PKGS="rhash clang libclang-rt-dev socat amule-daemon amule-utils nginx-light spawn-fcgi apache2
-  libapache2-mod-fcgid jq libxml2-utils prometheus python3"
+  libapache2-mod-fcgid jq libxml2-utils prometheus python3 python3-websockets"
 
 install_packages() {
   local want="$RUN_PKGS" missing=() p
@@ -205,6 +205,7 @@ migrate() {
 # ---------------------------------------------------------------- services
 DAEMON_PID=""
 HTTPD_PID=""
+WS_PID=""
 STOPPING=0
 
 ctl_socket() { local s; s=$(get_key control_socket); echo "${s:-$VAR/run/muleteerd.sock}"; }
@@ -237,6 +238,24 @@ start_daemon() {
   done
   tail -n 5 "$VAR/log/muleteerd.log" "$VAR/log/muleteerd.stderr" >&2 2>/dev/null || true
   echo "run.sh: muleteerd did not start (logs in $VAR/log/)" >&2
+  return 1
+}
+
+# start_ws: muleteer-ws, the WebSocket server lighttpd forwards /ws to;
+# it is up once its socket (ws_socket) exists.
+ws_socket() { local s; s=$(get_key ws_socket); echo "${s:-$VAR/run/ws.sock}"; }
+start_ws() {
+  local -a su; read -r -a su <<<"$(service_prefix)"
+  "${su[@]}" "$BUILD/bin/muleteer-ws" -c "$CONF" 2>>"$VAR/log/muleteer-ws.log" &
+  WS_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    [ -S "$(ws_socket)" ] && return 0
+    kill -0 "$WS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 5 "$VAR/log/muleteer-ws.log" >&2 2>/dev/null || true
+  echo "run.sh: muleteer-ws did not start (logs in $VAR/log/)" >&2
   return 1
 }
 
@@ -278,6 +297,7 @@ stop_all() {
   STOPPING=1
   say "stopping"
   stop_pid "$HTTPD_PID" lighttpd
+  stop_pid "$WS_PID" muleteer-ws
   stop_pid "$DAEMON_PID" muleteerd
   if [ "$PG_STARTED" = 1 ]; then
     "$ROOT/tools/pgcluster.sh" stop "$VAR" fast || true
@@ -298,6 +318,8 @@ run_foreground() {
   trap 'stop_all' EXIT
   say "starting muleteerd"
   start_daemon || exit 1
+  say "starting muleteer-ws"
+  start_ws || exit 1
   say "starting lighttpd on http://$HTTP_BIND:$HTTP_PORT/"
   start_httpd || exit 1
 
@@ -310,6 +332,7 @@ Muleteer is running.
   Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(indexer_name)/   (Sonarr/Radarr/Prowlarr, the API key)
   Prometheus:       http://$HTTP_BIND:$HTTP_PORT/metrics   (loopback, or the API key: metrics_allow)
   Charts:           http://$HTTP_BIND:$HTTP_PORT/api/metrics/dashboard?range=24h   (aMuTorrent's web API, the API key)
+  WebSocket:        ws://$HTTP_BIND:$HTTP_PORT/ws   (aMuTorrent's real-time protocol, after /api/auth/login)
   Username:         any (sonarr, radarr...: downloads are attributed to it)
   Password:         $(banner_password)
   API key:          $(get_key api_key)
@@ -335,6 +358,7 @@ supervise() {
     [ "$STOPPING" = 0 ] || break
     now=$(date +%s)
     if ! kill -0 "$DAEMON_PID" 2>/dev/null || ! kill -0 "$HTTPD_PID" 2>/dev/null ||
+       ! kill -0 "$WS_PID" 2>/dev/null ||
        { [ "$PG_STARTED" = 1 ] && ! "$ROOT/tools/pgcluster.sh" status "$VAR"; }; then
       # the restarts of the last minute, and this one
       recent=()
@@ -357,6 +381,11 @@ supervise() {
       rc=0; wait "$DAEMON_PID" 2>/dev/null || rc=$?
       say "muleteerd exited (status $rc); starting it again"
       start_daemon || true
+    fi
+    if ! kill -0 "$WS_PID" 2>/dev/null; then
+      rc=0; wait "$WS_PID" 2>/dev/null || rc=$?
+      say "muleteer-ws exited (status $rc); starting it again"
+      start_ws || true
     fi
     if ! kill -0 "$HTTPD_PID" 2>/dev/null; then
       rc=0; wait "$HTTPD_PID" 2>/dev/null || rc=$?

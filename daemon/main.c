@@ -31,6 +31,7 @@
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/ctl/control.h"
+#include "daemon/ctl/evstream.h"
 #include "daemon/ctl/status.h"
 #include "daemon/ed2k/search.h"
 #include "daemon/ed2k/server.h"
@@ -481,6 +482,7 @@ main(int argc, char **argv)
                        sizeof commands / sizeof commands[0], &d, &err);
     if (d.ctl == NULL)
         goto out;
+    evstream_start(&d); /* the bus on the control socket (`subscribe`) */
     d.db = dbw_new(conf_get_str(conf, "database"), (int)conf_get_int(conf, "db_connect_timeout"),
                    100000);
     if (dbw_start(d.db, &err) != 0)
@@ -585,6 +587,7 @@ out:
     }
     logtap_free(tap);
     cmd_log_stop(&d);
+    evstream_stop(&d);
     bus_free(d.bus);
     event_base_free(d.base);
     conf_free(d.conf);

@@ -29,6 +29,7 @@ MIGRATIONS = \
 	sql/027_metrics_changes.sql \
 	sql/028_history_counts_category.sql \
 	sql/029_history_changes.sql \
-	sql/030_rollups_time_covering.sql
+	sql/030_rollups_time_covering.sql \
+	sql/031_file_ratings.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

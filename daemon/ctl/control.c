@@ -1,7 +1,10 @@
 /* control.c: control-socket server. Each client is a bufferevent; lines
  * are parsed with lib/ctl and every bad line gets an error reply without
  * disturbing other clients or the daemon. Idle clients are closed after a
- * few seconds, and make room for newcomers when every slot is taken. */
+ * few seconds, and make room for newcomers when every slot is taken. A
+ * client that sent `subscribe` also gets the topics' event lines
+ * (ctlsrv_publish), and is dropped rather than waited for when it falls
+ * behind. */
 #include "config.h"
 
 #include "ctl/proto.h"
@@ -24,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 /* A client that stops reading replies is not read from past this much
  * output (on_read, on_write). */
 #define CTLSRV_MAX_OUTPUT (8 * 1024 * 1024)
@@ -36,6 +41,7 @@ typedef struct ctl_conn {
     bool closing;      /* close once the output is flushed */
     int64_t idle_since; /* monotonic ms since when idle; -1: a request in progress */
     uint64_t idle_order; /* orders clients that became idle in the same ms */
+    uint64_t topics;     /* subscribed topics (bit i: topic i); 0: not a subscriber */
 } ctl_conn_t;
 
 struct ctlsrv {
@@ -50,6 +56,13 @@ struct ctlsrv {
     size_t max_clients;
     int idle_ms, evict_idle_ms;
     uint64_t idle_count; /* clients that became idle so far */
+    const char *const *topic_names; /* ctlsrv_set_topics */
+    size_t n_topics;
+    size_t n_subscribers;
+    size_t sub_max_output;  /* a subscriber's backlog bound (bytes) */
+    uint64_t sub_dropped;   /* subscribers dropped for their backlog so far */
+    uint64_t sub_unlogged;  /* ... not yet logged (drop_ev logs them) */
+    struct event *drop_ev;  /* logs drops outside the publish that made them */
 };
 
 static void
@@ -63,6 +76,8 @@ conn_free(ctl_conn_t *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     srv->n_clients--;
+    if (c->topics != 0)
+        srv->n_subscribers--;
     bufferevent_free(c->bev);
     free(c);
 }
@@ -86,6 +101,15 @@ settle(ctl_conn_t *c)
     if (c->closing)
         return;
     struct timeval stall = { CTLSRV_STALL_SECONDS, 0 };
+    if (c->topics != 0) {
+        /* a subscriber is never idle: it waits for events, and is never
+         * closed to make room; one that reads nothing for
+         * CTLSRV_SUB_STALL_SECONDS while lines wait is closed */
+        struct timeval wstall = { CTLSRV_SUB_STALL_SECONDS, 0 };
+        c->idle_since = -1;
+        bufferevent_set_timeouts(c->bev, NULL, &wstall);
+        return;
+    }
     if (in_progress(c)) {
         c->idle_since = -1;
         bufferevent_set_timeouts(c->bev, &stall, &stall);
@@ -158,9 +182,60 @@ cmd_help(ctlsrv_t *srv, json_object **result)
         json_object_object_add(o, "summary", json_object_new_string(srv->commands[i].summary));
         json_object_array_add(list, o);
     }
+    json_object *sub = json_object_new_object();
+    json_object_object_add(sub, "name", json_object_new_string("subscribe"));
+    json_object_object_add(sub, "summary",
+                           json_object_new_string("stream the daemon's events as lines: {events}"));
+    json_object_array_add(list, sub);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "commands", list);
     *result = o;
+    return 0;
+}
+
+/* cmd_subscribe: makes c a subscriber of args.events (names from
+ * ctlsrv_set_topics; absent or null: every topic), replacing what it had.
+ * Its events follow its reply on the same connection. */
+static int
+cmd_subscribe(ctl_conn_t *c, json_object *args, json_object **result, mt_error_t **err)
+{
+    ctlsrv_t *srv = c->srv;
+    json_object *list = NULL;
+    uint64_t topics = 0;
+    if (json_object_object_get_ex(args, "events", &list) && list != NULL) {
+        if (!json_object_is_type(list, json_type_array) || json_object_array_length(list) == 0) {
+            mt_error_set(err, MT_ERR_INVALID, "events: a non-empty array of event names");
+            return -1;
+        }
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *e = json_object_array_get_idx(list, i);
+            const char *name = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+            size_t t = 0;
+            while (t < srv->n_topics && strcmp(srv->topic_names[t], name) != 0)
+                t++;
+            if (t == srv->n_topics) {
+                mt_error_set(err, MT_ERR_INVALID, "events[%zu]: no such event (see \"subscribe\" in "
+                                                   "docs/control-protocol.md)", i);
+                return -1;
+            }
+            topics |= UINT64_C(1) << t;
+        }
+    } else {
+        topics = srv->n_topics >= 64 ? UINT64_MAX : (UINT64_C(1) << srv->n_topics) - 1;
+    }
+    if (topics == 0) {
+        mt_error_set(err, MT_ERR_INVALID, "this daemon publishes no events");
+        return -1;
+    }
+    if (c->topics == 0)
+        srv->n_subscribers++;
+    c->topics = topics;
+    json_object *names = json_object_new_array();
+    for (size_t t = 0; t < srv->n_topics; t++)
+        if (topics & (UINT64_C(1) << t))
+            json_object_array_add(names, json_object_new_string(srv->topic_names[t]));
+    *result = json_object_new_object();
+    json_object_object_add(*result, "subscribed", names);
     return 0;
 }
 
@@ -185,6 +260,9 @@ handle_line(ctl_conn_t *c, const char *line, size_t len)
     if (strcmp(name, "help") == 0) {
         found = true;
         rc = cmd_help(srv, &result);
+    } else if (strcmp(name, "subscribe") == 0) {
+        found = true;
+        rc = cmd_subscribe(c, ctl_request_args(req), &result, &err);
     } else {
         for (size_t i = 0; i < srv->n_commands; i++) {
             if (strcmp(srv->commands[i].name, name) == 0) {
@@ -330,6 +408,20 @@ on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
+/* on_drop_log: logs the subscribers dropped by ctlsrv_publish, which may
+ * run inside a log line's delivery and so must not log itself. */
+static void
+on_drop_log(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ctlsrv_t *srv = arg;
+    if (srv->sub_unlogged > 0)
+        log_info("control: dropped %llu event subscriber(s) that fell more than %zu bytes behind",
+                 (unsigned long long)srv->sub_unlogged, srv->sub_max_output);
+    srv->sub_unlogged = 0;
+}
+
 /* Creates the directory holding the socket, and its parents. */
 static int
 make_parent_dirs(const char *path, mt_error_t **err)
@@ -412,11 +504,14 @@ ctlsrv_new(struct event_base *base, const char *path, const ctlsrv_command_t *co
     srv->n_commands = n_commands;
     srv->ctx = ctx;
     ctlsrv_set_limits(srv, 0, 0, 0);
+    srv->sub_max_output = CTLSRV_SUB_MAX_OUTPUT;
+    srv->drop_ev = event_new(base, -1, 0, on_drop_log, srv);
     srv->listener = listener_new(base, fd, "control", on_accept, srv);
     if (srv->listener == NULL) {
         mt_error_set(err, MT_ERR_IO, "cannot watch %s", path);
         close(fd);
         unlink(path);
+        event_free(srv->drop_ev);
         free(srv->path);
         free(srv);
         return NULL;
@@ -432,6 +527,7 @@ ctlsrv_free(ctlsrv_t *srv)
     while (srv->clients != NULL)
         conn_free(srv->clients);
     listener_free(srv->listener);
+    event_free(srv->drop_ev);
     unlink(srv->path);
     free(srv->path);
     free(srv);
@@ -455,4 +551,68 @@ const char *
 ctlsrv_path(const ctlsrv_t *srv)
 {
     return srv->path;
+}
+
+void
+ctlsrv_set_topics(ctlsrv_t *srv, const char *const *names, size_t n)
+{
+    srv->topic_names = names;
+    srv->n_topics = n < 64 ? n : 64;
+}
+
+void
+ctlsrv_set_sub_max_output(ctlsrv_t *srv, size_t bytes)
+{
+    srv->sub_max_output = bytes > 0 ? bytes : CTLSRV_SUB_MAX_OUTPUT;
+}
+
+bool
+ctlsrv_wants(const ctlsrv_t *srv, unsigned topic)
+{
+    if (srv == NULL || srv->n_subscribers == 0 || topic >= 64)
+        return false;
+    for (const ctl_conn_t *c = srv->clients; c != NULL; c = c->next)
+        if (c->topics & (UINT64_C(1) << topic))
+            return true;
+    return false;
+}
+
+size_t
+ctlsrv_publish(ctlsrv_t *srv, unsigned topic, const char *line, size_t len)
+{
+    size_t sent = 0;
+    if (srv == NULL || srv->n_subscribers == 0 || topic >= 64)
+        return 0;
+    ctl_conn_t *next = NULL;
+    for (ctl_conn_t *c = srv->clients; c != NULL; c = next) {
+        next = c->next;
+        if (c->closing || !(c->topics & (UINT64_C(1) << topic)))
+            continue;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        /* never wait for a subscriber: one this far behind is dropped */
+        if (evbuffer_get_length(out) + len + 1 > srv->sub_max_output) {
+            srv->sub_dropped++;
+            srv->sub_unlogged++;
+            conn_free(c);
+            continue;
+        }
+        evbuffer_add(out, line, len);
+        evbuffer_add(out, "\n", 1);
+        sent++;
+    }
+    if (srv->sub_unlogged > 0)
+        event_active(srv->drop_ev, EV_TIMEOUT, 0);
+    return sent;
+}
+
+size_t
+ctlsrv_subscriber_count(const ctlsrv_t *srv)
+{
+    return srv->n_subscribers;
+}
+
+uint64_t
+ctlsrv_subscribers_dropped(const ctlsrv_t *srv)
+{
+    return srv->sub_dropped;
 }

@@ -7,7 +7,9 @@
 
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
@@ -30,6 +32,12 @@ typedef struct ctlsrv ctlsrv_t;
  * that moves no byte of it for this long (a line left unfinished, replies
  * left unread) is closed. */
 #define CTLSRV_STALL_SECONDS 600
+/* A subscriber (`subscribe`) is dropped when its unread event lines would
+ * pass this many bytes, or when it reads nothing for
+ * CTLSRV_SUB_STALL_SECONDS while lines wait: the daemon never waits for
+ * one. */
+#define CTLSRV_SUB_MAX_OUTPUT (1024 * 1024)
+#define CTLSRV_SUB_STALL_SECONDS 30
 
 /* A command handler: fills *result (a new reference) and returns 0, or
  * returns -1 with err set (err->code an MT_ERR_* code, mapped to the
@@ -57,5 +65,26 @@ size_t ctlsrv_client_count(const ctlsrv_t *srv);
  * keeps a default. Applies to clients that connect or settle afterwards. */
 void ctlsrv_set_limits(ctlsrv_t *srv, size_t max_clients, int idle_ms, int evict_idle_ms);
 const char *ctlsrv_path(const ctlsrv_t *srv);
+
+/* Event streams (the `subscribe` command, docs/control-protocol.md).
+ * ctlsrv_set_topics: the names a subscriber may ask for, topic i being
+ * names[i] (at most 64; the array must outlive the server). Until it is
+ * called, `subscribe` is refused. */
+void ctlsrv_set_topics(ctlsrv_t *srv, const char *const *names, size_t n);
+/* ctlsrv_set_sub_max_output: another backlog bound than
+ * CTLSRV_SUB_MAX_OUTPUT (tests); 0 restores it. */
+void ctlsrv_set_sub_max_output(ctlsrv_t *srv, size_t bytes);
+/* ctlsrv_wants: some subscriber asked for topic (a publisher skips
+ * building lines nobody reads). NULL srv: false. */
+bool ctlsrv_wants(const ctlsrv_t *srv, unsigned topic);
+/* ctlsrv_publish: queues line (len bytes, no newline; one is added) to
+ * every subscriber of topic, never blocking: a subscriber whose backlog
+ * would pass the bound is closed instead (counted, and logged later from
+ * the loop: this function does not log, so a log line's subscriber may
+ * call it). Returns how many subscribers got it. */
+size_t ctlsrv_publish(ctlsrv_t *srv, unsigned topic, const char *line, size_t len);
+size_t ctlsrv_subscriber_count(const ctlsrv_t *srv);
+/* ctlsrv_subscribers_dropped: subscribers closed for their backlog so far. */
+uint64_t ctlsrv_subscribers_dropped(const ctlsrv_t *srv);
 
 #endif

@@ -10,7 +10,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/ctl/cmd_server.c daemon/ctl/cmd_server.h \
 	daemon/ctl/cmd_log.c daemon/ctl/cmd_log.h \
 	daemon/ctl/cmd_config.c daemon/ctl/cmd_config.h \
-	daemon/ctl/cmd_metrics.c daemon/ctl/cmd_metrics.h
+	daemon/ctl/cmd_metrics.c daemon/ctl/cmd_metrics.h \
+	daemon/ctl/evstream.c daemon/ctl/evstream.h
 
 check_PROGRAMS += tests/unit/check_control
 TESTS += tests/unit/check_control

@@ -95,6 +95,11 @@ static const conf_key_t conf_keys[] = {
     { "metrics_dir", CONF_STR, "${state_dir}/run/metrics", 0, 0 },
     { "web_auth_enabled", CONF_BOOL, "yes", 0, 0 },
     { "web_auth_off_remote", CONF_BOOL, "no", 0, 0 },
+    { "ws_socket", CONF_STR, "${state_dir}/run/ws.sock", 0, 0 },
+    { "ws_max_clients", CONF_INT, "256", 1, 100000 },
+    { "ws_max_frame", CONF_INT, "65536", 1024, 16777216 },
+    { "ws_max_queue", CONF_INT, "8388608", 65536, 1073741824 },
+    { "ws_session_check", CONF_INT, "60", 1, 3600 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

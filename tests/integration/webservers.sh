@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # webservers.sh: the FastCGI programs behind nginx (spawn-fcgi) and Apache
 # (mod_proxy_fcgi, mod_fcgid and plain CGI), set up as README.md says, next
-# to a running Muleteer: the qBittorrent API, Torznab, /metrics, and the
-# web API's auth, metrics, config and history programs. TAP output.
+# to a running Muleteer: the qBittorrent API, Torznab, /metrics, the
+# web API's auth, metrics, config and history programs, and the WebSocket
+# behind nginx and Apache (mod_proxy_wstunnel) as docs/websocket.md says.
+# TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
@@ -190,6 +192,25 @@ MULETEER_CONF="$A/muleteer.conf" spawn-fcgi -u "$MULETEER_USER" -g "$MULETEER_US
   -s "$S/run/history.sock" -U "$MULETEER_USER" -G www-data -M 0660 -P "$S/spawn-hist.pid" -- "$HISTORY" >/dev/null
 CLEANUP_PIDS+=("$(cat "$S/spawn-hist.pid")")
 
+# ---- muleteer-ws on a socket the web server's group may use ----
+mk_tmpdir W
+install -d -o "$MULETEER_USER" -g www-data -m 2750 "$W/run"
+{ cat "$A/muleteer.conf"; echo "control_socket = $A/run/muleteerd.sock"; echo "ws_socket = $W/run/ws.sock"; } \
+  >"$W/ws.conf"
+chown "$MULETEER_USER" "$W/ws.conf"; chmod 0600 "$W/ws.conf"
+as_service_user "$MT_BUILDDIR/bin/muleteer-ws" -c "$W/ws.conf" 2>"$W/ws.log" &
+CLEANUP_PIDS+=("$!")
+check "muleteer-ws listens for the web servers" eventually 10 test -S "$W/run/ws.sock"
+PY=
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import websockets' 2>/dev/null; then PY=$p; break; fi
+done
+# expect_ws NAME URL: a WebSocket there gets muleteer-ws's snapshot
+expect_ws() {
+  check "$1: the WebSocket at $2" env WS_URL="$2" API_KEY="$KEY" STAGE=probe \
+    timeout 30 "${PY:-python3}" "$MT_SRCDIR/tests/integration/ws_client.py"
+}
+
 # ---- nginx ----
 mk_tmpdir N
 PN=$(free_port)
@@ -241,6 +262,14 @@ http {
       include /etc/nginx/fastcgi_params;
       fastcgi_pass unix:$S/run/history.sock;
     }
+    location /ws {
+      proxy_pass http://unix:$W/run/ws.sock;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_read_timeout 1h;
+    }
   }
 }
 EOF
@@ -255,6 +284,7 @@ if eventually 10 answers "http://127.0.0.1:$PN/api/v2/app/version"; then
   expect_metrics "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
   expect_config "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
   expect_history "nginx + spawn-fcgi" "http://127.0.0.1:$PN" db
+  expect_ws "nginx" "ws://127.0.0.1:$PN/ws"
 else
   not_ok "nginx starts"; diag "$(cat "$N/stderr" "$N/error.log" 2>/dev/null | tail -n 10)"
 fi
@@ -308,7 +338,13 @@ ProxyPassMatch ^(/api/(config|version|item/).*)$ unix:$S/run/config.sock|fcgi://
 ProxyPass /api/history unix:$S/run/history.sock|fcgi://localhost/api/history
 <Location /api/history>
     CGIPassAuth On
-</Location>"; then
+</Location>
+LoadModule proxy_wstunnel_module /usr/lib/apache2/modules/mod_proxy_wstunnel.so
+LoadModule rewrite_module /usr/lib/apache2/modules/mod_rewrite.so
+ProxyPass /ws unix:$W/run/ws.sock|ws://localhost/ws
+RewriteEngine on
+RewriteCond %{HTTP:Upgrade} =websocket [NC]
+RewriteRule ^/$ unix:$W/run/ws.sock|ws://localhost/ [P,L]"; then
   ok "Apache with mod_proxy_fcgi starts"
   expect_api "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" login
   expect_torznab "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
@@ -317,6 +353,8 @@ ProxyPass /api/history unix:$S/run/history.sock|fcgi://localhost/api/history
   expect_prom "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP"
   expect_config "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
   expect_history "Apache mod_proxy_fcgi" "http://127.0.0.1:$PP" db
+  expect_ws "Apache mod_proxy_wstunnel" "ws://127.0.0.1:$PP/ws"
+  expect_ws "Apache mod_proxy_wstunnel, / with an upgrade" "ws://127.0.0.1:$PP/"
 else
   not_ok "Apache with mod_proxy_fcgi starts"; diag "$(tail -n 10 "$AP/error.log" "$AP/stderr" 2>/dev/null)"
 fi

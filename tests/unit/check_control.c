@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/ctl/control.h"
+#include "daemon/ctl/evstream.h"
 #include "util/xalloc.h"
 
 static int calls;
@@ -396,6 +397,128 @@ START_TEST(test_free_removes_socket)
 }
 END_TEST
 
+static const char *const topics[] = { "alpha", "beta" };
+
+/* `subscribe`: the reply names the topics; a subscriber gets the lines of
+ * its topics only, is never closed for idleness, and bad arguments are
+ * refused without making the client a subscriber. */
+START_TEST(test_subscribe)
+{
+    ctlsrv_set_limits(srv, 0, 200, 0);
+    int none = client();
+    send_str(none, "{\"id\":1,\"cmd\":\"subscribe\"}\n");
+    char *out = recv_lines(none, 1);
+    ck_assert_ptr_nonnull(strstr(out, "\"code\":\"invalid_args\""));
+    free(out);
+    close(none);
+
+    ctlsrv_set_topics(srv, topics, 2);
+    int all = client(), beta = client(), bad = client();
+    send_str(all, "{\"id\":1,\"cmd\":\"subscribe\"}\n");
+    send_str(beta, "{\"id\":2,\"cmd\":\"subscribe\",\"args\":{\"events\":[\"beta\"]}}\n");
+    send_str(bad, "{\"id\":3,\"cmd\":\"subscribe\",\"args\":{\"events\":[\"gamma\"]}}\n");
+    out = recv_lines(all, 1);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":1,\"result\":{\"subscribed\":[\"alpha\",\"beta\"]}}"));
+    free(out);
+    out = recv_lines(beta, 1);
+    ck_assert_ptr_nonnull(strstr(out, "{\"id\":2,\"result\":{\"subscribed\":[\"beta\"]}}"));
+    free(out);
+    out = recv_lines(bad, 1);
+    ck_assert_ptr_nonnull(strstr(out, "events[0]: no such event"));
+    free(out);
+    ck_assert_uint_eq(ctlsrv_subscriber_count(srv), 2);
+    ck_assert(ctlsrv_wants(srv, 0));
+    ck_assert(!ctlsrv_wants(srv, 5));
+
+    ck_assert_uint_eq(ctlsrv_publish(srv, 0, "{\"a\":1}", 7), 1);
+    ck_assert_uint_eq(ctlsrv_publish(srv, 1, "{\"b\":2}", 7), 2);
+    out = recv_lines(all, 2);
+    ck_assert_str_eq(out, "{\"a\":1}\n{\"b\":2}\n");
+    free(out);
+    out = recv_lines(beta, 1);
+    ck_assert_str_eq(out, "{\"b\":2}\n");
+    free(out);
+
+    /* past the idle time the subscribers stay, the other client goes */
+    run_for(400);
+    ck_assert(is_closed(bad));
+    ck_assert(!is_closed(all));
+    ck_assert(!is_closed(beta));
+    close(all);
+    close(beta);
+    close(bad);
+    run_for(50);
+    ck_assert_uint_eq(ctlsrv_subscriber_count(srv), 0);
+    ck_assert(!ctlsrv_wants(srv, 1));
+}
+END_TEST
+
+/* A subscriber that does not read is dropped once its backlog would pass
+ * the bound; publishing never waits for it, and a reading subscriber
+ * keeps everything. */
+START_TEST(test_slow_subscriber_dropped)
+{
+    ctlsrv_set_topics(srv, topics, 2);
+    ctlsrv_set_sub_max_output(srv, 64 * 1024);
+    int slow = client(), fast = client();
+    int small = 4096;
+    setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    send_str(slow, "{\"id\":1,\"cmd\":\"subscribe\"}\n");
+    send_str(fast, "{\"id\":2,\"cmd\":\"subscribe\"}\n");
+    free(recv_lines(slow, 1));
+    free(recv_lines(fast, 1));
+    char line[1001];
+    memset(line, 'x', 1000);
+    line[1000] = '\0';
+    line[0] = '"';
+    line[999] = '"';
+    size_t got = 0;
+    for (int i = 0; i < 2000; i++) {
+        ctlsrv_publish(srv, 0, line, 1000);
+        if (i % 20 == 0) {
+            char *out = recv_lines(fast, 1);
+            for (char *p = out; *p != '\0'; p++)
+                got += *p == '\n';
+            free(out);
+        }
+    }
+    ck_assert_uint_eq(ctlsrv_subscriber_count(srv), 1);
+    ck_assert_uint_eq(ctlsrv_subscribers_dropped(srv), 1);
+    /* what the kernel held for it is there, then the end */
+    char *out = recv_lines(slow, 1000000);
+    free(out);
+    ck_assert(is_closed(slow));
+    out = recv_lines(fast, 1000000);
+    for (char *p = out; *p != '\0'; p++)
+        got += *p == '\n';
+    free(out);
+    ck_assert_uint_eq(got, 2000);
+    close(slow);
+    close(fast);
+}
+END_TEST
+
+/* The event lines of `subscribe`: the bus's name and the payload's fields. */
+START_TEST(test_event_lines)
+{
+    bus_category_t cat = { .name = "tv", .old_name = "series", .path = "/in/tv" };
+    char *line = evstream_line(BUS_CAT_CHANGED, &cat);
+    ck_assert_str_eq(line, "{\"event\":\"cat_changed\",\"data\":{\"name\":\"tv\","
+                           "\"old_name\":\"series\",\"path\":\"/in/tv\"}}");
+    free(line);
+    bus_dl_info_t info = { .hex = "0123456789abcdef0123456789abcdef", .name = "a \"b\"",
+                           .size = 5, .downloaded = 3 };
+    bus_dl_state_ev_t st = { .info = &info, .from = BUS_DLS_ACTIVE, .to = BUS_DLS_PAUSED };
+    line = evstream_line(BUS_DL_STATE, &st);
+    ck_assert_str_eq(line, "{\"event\":\"dl_state\",\"data\":{\"hash\":"
+                           "\"0123456789abcdef0123456789abcdef\",\"name\":\"a \\\"b\\\"\","
+                           "\"size\":5,\"category\":null,\"downloaded\":3,\"uploaded\":0,"
+                           "\"completed\":false,\"from\":\"active\",\"to\":\"paused\","
+                           "\"error\":null}}");
+    free(line);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -411,6 +534,9 @@ main(void)
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_socket_file);
     tcase_add_test(tc, test_free_removes_socket);
+    tcase_add_test(tc, test_subscribe);
+    tcase_add_test(tc, test_slow_subscriber_dropped);
+    tcase_add_test(tc, test_event_lines);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# websocket.sh: aMuTorrent's WebSocket protocol (docs/websocket.md)
+# through run.sh's lighttpd and muleteer-ws, with a real WebSocket client
+# (python3-websockets, tests/integration/ws_client.py): the upgrade
+# refused without a session (1008) and accepted with one or the API key,
+# at /ws and at / with an upgrade; the snapshot, then numbered deltas as
+# downloads are added, paused, resumed and deleted; a category made in the
+# daemon reaching two clients; every action built, from both lists; bad
+# frames, a flood, an over-long frame; logout closing the socket (4001);
+# the daemon's `subscribe` stream. TAP.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+trap cleanup EXIT
+
+command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
+# Debian's python3-websockets is in /usr/bin/python3's path, which may not
+# be the first python3 on PATH
+PY=
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import websockets' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || { echo "Bail out! python3-websockets is not installed (run.sh check installs it)"; exit 1; }
+
+mk_tmpdir T
+HP=$(free_port); MP=$(free_port)
+# the server fixture answers every search with its six hostile names
+start_server_fixture SP "$T/server.log" --name ws-fixture --highid-all --hostile-names ||
+  { echo "Bail out! the server fixture did not start"; exit 1; }
+VAR="$T/var"
+mkdir -p "$VAR"
+PASS="ws-pass-$RANDOM$RANDOM"
+KEY="wskey$RANDOM$RANDOM$RANDOM"
+cat >"$VAR/muleteer.conf" <<CONF
+node_name = ws-node
+state_dir = $VAR
+log_file = $VAR/log/muleteerd.log
+tcp_port = $MP
+udp_port = $((MP + 1))
+web_username = admin
+web_password = $PASS
+api_key = $KEY
+servers = 127.0.0.1:$SP
+ws_session_check = 1
+CONF
+chmod 0600 "$VAR/muleteer.conf"
+chown_service "$VAR/muleteer.conf" 2>/dev/null || true
+if ! start_runsh "$VAR" "$T/runsh.out" MULETEER_HTTP_PORT="$HP"; then
+  not_ok "run.sh starts the stack"; diag "$(tail -n 20 "$T/runsh.out")"; finish; exit 1
+fi
+ok "run.sh starts the stack with muleteer-ws"
+BASE="http://127.0.0.1:$HP"
+# a file to share: the incoming directory is shared
+head -c 5000 /dev/urandom >"$VAR/incoming/ws-shared.bin"
+chown_service "$VAR/incoming/ws-shared.bin" 2>/dev/null || true
+CTL="$VAR/run/muleteerd.sock"
+
+# login: the amule.sid of a new session
+login() {
+  curl -sS -D - -o /dev/null -H 'Content-Type: application/json' \
+    --data "$(jq -nc --arg p "$PASS" '{username: "admin", password: $p}')" "$BASE/api/auth/login" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: amule\.sid=\([^;]*\);.*/\1/p' | head -n 1
+}
+SID=$(login)
+check "login gives an amule.sid session" test -n "$SID"
+
+# plain HTTP on /ws: muleteer-ws speaks WebSocket only; / without an
+# upgrade is not sent to it
+check "GET /ws without an upgrade: 400" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/ws")" = 400
+check "GET / without an upgrade stays lighttpd's" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/")" != 400
+
+# run_client STAGE [ENV=VALUE...]: the Python client's lines as TAP points
+run_client() {
+  local stage=$1 line; shift
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok }" ;;
+      "not ok "*) not_ok "${line#not ok }" ;;
+      *) echo "$line" ;;
+    esac
+  done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" FREE_PORT="$(free_port)" SERVER_PORT="$SP" VAR="$VAR" API_KEY="$KEY" CLI="$MT_BUILDDIR/bin/muleteer" \
+             CTL="$CTL" STAGE="$stage" "$@" timeout 120 "$PY" "$MT_SRCDIR/tests/integration/ws_client.py" 2>&1)
+}
+run_client main
+
+# muleteer-ws and the daemon are unharmed
+ws_runs() { pgrep -f -- "$MT_BUILDDIR/bin/muleteer-ws -c $VAR" >/dev/null; }
+daemon_answers() { "$MT_BUILDDIR/bin/muleteer" --socket "$CTL" ping >/dev/null; }
+check "muleteer-ws still runs" ws_runs
+check "the daemon still answers" daemon_answers
+
+run_client slow WS_SOCK="$VAR/run/ws.sock"
+check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send queue is full' "$VAR/log/muleteer-ws.log"
+
+run_client logout LOGOUT="curl -s -o /dev/null -b amule.sid=$SID --data '' $BASE/api/auth/logout"
+
+stop_runsh "$RUNSH_PID" || not_ok "run.sh stops"
+# after the stop: LeakSanitizer reports at exit
+if grep -q 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; then
+  not_ok "muleteer-ws ran clean under the sanitizers"
+  diag "$(grep -A8 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" | head -n 40)"
+else
+  ok "muleteer-ws ran clean under the sanitizers"
+fi
+finish
