@@ -66,6 +66,8 @@ INTEGRATION_TESTS = \
 	tests/integration/web_auth.sh \
 	tests/integration/metrics.sh \
 	tests/integration/history.sh \
-	tests/integration/webcaps.sh
+	tests/integration/webcaps.sh \
+	tests/integration/webui.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/cdp.py tests/integration/webui.py www

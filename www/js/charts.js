@@ -7,6 +7,7 @@ import { bytes, speed, dateTime, h, setMsg } from './format.js';
 const W = 800, H = 220, PAD = { l: 64, r: 10, t: 10, b: 24 };
 const GAP = { '24h': 15e3, '7d': 9e5, '30d': 36e5 };       // speed bucket sizes
 const BAR = { '24h': 9e5, '7d': 72e5, '30d': 216e5 };      // history bucket sizes
+const SPAN = { '24h': 864e5, '7d': 6048e5, '30d': 2592e6 };
 const svg = (tag, attrs, ...c) => h('svg:' + tag, attrs, ...c);
 
 /** points(data, key, n): at most n points (each the mean of its group),
@@ -31,7 +32,7 @@ function frame(t0, t1, max, fmt) {
   for (let i = 0; i <= 4; i++) {
     const y = PAD.t + (H - PAD.t - PAD.b) * (1 - i / 4);
     g.append(svg('line', { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, class: 'grid' }),
-      svg('text', { x: PAD.l - 6, y: y + 4, 'text-anchor': 'end' }, fmt((max * i) / 4)));
+      svg('text', { x: PAD.l - 6, y: y + 4, 'text-anchor': 'end' }, i === 0 ? '0' : fmt((max * i) / 4)));
   }
   g.append(svg('text', { x: PAD.l, y: H - 6 }, dateTime(t0)),
     svg('text', { x: W - PAD.r, y: H - 6, 'text-anchor': 'end' }, dateTime(t1)));
@@ -62,13 +63,15 @@ function lineChart(el, data, bucket, series) {
   el.replaceChildren(root);
 }
 
-function barChart(el, data, bucket, series) {
+// bars over the whole range (a bucket's share of the width), so that a
+// day, a week or a month reads the same way however much of it ran
+function barChart(el, data, bucket, series, span) {
   const n = W - PAD.l - PAD.r;
-  const t0 = data.length ? data[0].timestamp : Date.now(), t1 = data.length ? data[data.length - 1].timestamp + bucket : t0 + bucket;
+  const t1 = Math.ceil(Date.now() / bucket) * bucket, t0 = t1 - span;
   const max = Math.max(1, ...data.flatMap((b) => series.map((s) => Number(b[s.key]) || 0))) * 1.1;
   const bw = Math.max(1, (n * bucket) / Math.max(1, t1 - t0) / series.length - 0.5);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Bytes per bucket' }, frame(t0, t1, max, bytes));
-  for (const b of data) {
+  for (const b of data.filter((x) => x.timestamp >= t0)) {
     series.forEach((s, i) => {
       const v = Number(b[s.key]) || 0;
       const hgt = (H - PAD.t - PAD.b) * (v / max);
@@ -102,7 +105,7 @@ export function initCharts() {
     try {
       const d = await getJSON('/api/metrics/dashboard?range=' + range);
       lineChart($('speed-chart'), d.speedData.data, GAP[range], SERIES_SPEED);
-      barChart($('bytes-chart'), d.historicalData.data, BAR[range], SERIES_BYTES);
+      barChart($('bytes-chart'), d.historicalData.data, BAR[range], SERIES_BYTES, SPAN[range]);
       const s = d.historicalStats;
       $('chart-stats').replaceChildren(
         h('dt', {}, 'Downloaded'), h('dd', {}, bytes(s.totalDownloaded)),
