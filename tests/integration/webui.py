@@ -63,6 +63,15 @@ async def shots(page, view):
     await page.viewport(*DESKTOP)
 
 
+async def click(page, selector):
+    """A click that does not end the run when the element is missing (the
+    checks that follow fail instead)."""
+    try:
+        await page.click(selector)
+    except CdpError as e:
+        out('diag', str(e))
+
+
 def row(md4):
     return 'document.querySelector(\'#dl-body tr[data-hash^="%s"]\')' % md4
 
@@ -77,7 +86,7 @@ async def run(page):
     # ---- login: a wrong password is refused, then the right one by keyboard
     await page.type_into('#login-user', 'admin')
     await page.type_into('#login-pass', 'wrong-password')
-    await page.click('#login-submit')
+    await click(page, '#login-submit')
     check('a wrong password is refused with a message',
           await page.wait_for("document.getElementById('login-error').textContent.length > 0", 10))
     await asyncio.sleep(1.2)   # the retry delay after one failure
@@ -99,18 +108,18 @@ async def run(page):
     check('the header shows the speeds and the limits',
           await page.js("document.getElementById('speed-down').textContent.startsWith('↓') && "
                         "document.getElementById('limits-summary').textContent.startsWith('Limits')"))
-    await page.click('#alt-toggle')
+    await click(page, '#alt-toggle')
     check('the alternative-limits toggle switches them on (server_state)',
           await page.wait_for("document.getElementById('alt-toggle').getAttribute('aria-pressed') === 'true'", 10))
-    await page.click('#alt-toggle')
+    await click(page, '#alt-toggle')
     check('and off again',
           await page.wait_for("document.getElementById('alt-toggle').getAttribute('aria-pressed') === 'false'", 10))
 
     # ---- add two links through the page
-    await page.click('#add-box summary')
+    await click(page, '#add-box summary')
     await page.type_into('#add-links', LINK + '\n' + LINK2)
     await page.type_into('#add-category', 'webui')
-    await page.click('#add-submit')
+    await click(page, '#add-submit')
     check('the add box says the links were added',
           await page.wait_for("document.getElementById('add-msg').textContent.startsWith('Added')", 15))
     both = await until(lambda: MD4 in daemon_downloads() and MD4_2 in daemon_downloads(), 20)
@@ -121,7 +130,7 @@ async def run(page):
 
     # ---- amuled's file appears and its progress rises
     check('amuled\'s download appears in the table', await page.wait_for(row(MD4) + ' !== null', 15))
-    prog = row(MD4) + ".querySelector('.c-progress').dataset.progress"
+    prog = row(MD4) + "?.querySelector('.c-progress').dataset.progress"
     p1 = await page.wait_for('Number(%s) > 0 && Number(%s)' % (prog, prog), 120)
     check('its progress bar moves off zero (amuled sends)', p1)
     if p1:
@@ -132,12 +141,12 @@ async def run(page):
         check('and rises', False)
         out('diag', 'daemon: %s' % json.dumps(daemon_downloads().get(MD4)))
     check('the row shows the sources and the category',
-          await page.js(row(MD4) + ".querySelector('.c-category').textContent === 'webui' && "
-                        "/^\\d+\\/\\d+$/.test(" + row(MD4) + ".querySelector('.c-sources').textContent)"))
+          await page.js(row(MD4) + "?.querySelector('.c-category').textContent === 'webui' && "
+                        "/^\\d+\\/\\d+$/.test(" + row(MD4) + "?.querySelector('.c-sources').textContent)"))
     await shots(page, 'downloads')
 
     # ---- sort and filter
-    await page.click('#dl-table th[data-key="size"] button')
+    await click(page, '#dl-table th[data-key="size"] button')
     check('sorting by size puts the smaller file first',
           await page.wait_for("document.querySelector('#dl-body tr').dataset.hash.startsWith('%s')" % MD4_2, 5))
     await page.js("(() => { const s = document.getElementById('filter-state'); s.value = 'paused';"
@@ -148,16 +157,16 @@ async def run(page):
                   " s.dispatchEvent(new Event('change')); })()")
 
     # ---- pause the second one from the page
-    await page.click('#dl-body tr[data-hash^="%s"] td.sel input' % MD4_2)
+    await click(page, '#dl-body tr[data-hash^="%s"] td.sel input' % MD4_2)
     check('selecting a row enables the actions',
           await page.wait_for("document.getElementById('dl-selected').textContent === '1 selected' && "
                               "!document.getElementById('act-pause').disabled", 5))
-    await page.click('#act-pause')
+    await click(page, '#act-pause')
     paused = await until(lambda: daemon_downloads().get(MD4_2, {}).get('state') in ('paused', 'stopped'), 15)
     check('Pause on the page pauses it in the daemon (state %s)'
           % daemon_downloads().get(MD4_2, {}).get('state'), paused)
     check('and the page shows it paused',
-          await page.wait_for(row(MD4_2) + ".querySelector('.c-state').textContent === 'Paused'", 10))
+          await page.wait_for(row(MD4_2) + "?.querySelector('.c-state').textContent === 'Paused'", 10))
     await page.js("(() => { const s = document.getElementById('filter-state'); s.value = 'paused';"
                   " s.dispatchEvent(new Event('change')); })()")
     check('the state filter "Paused" now shows it alone',
@@ -166,7 +175,7 @@ async def run(page):
                   " s.dispatchEvent(new Event('change')); })()")
     # category change to none
     await page.js("document.getElementById('act-category').value = ''")
-    await page.click('#act-setcat')
+    await click(page, '#act-setcat')
     nocat = await until(lambda: daemon_downloads().get(MD4_2, {}).get('category') in (None, ''), 10)
     check('Set category "(none)" takes its category off in the daemon', nocat)
 
@@ -205,7 +214,7 @@ async def run(page):
     await page.wait_for("document.querySelectorAll('#users-body tr').length > 0", 10)
     await page.type_into('#user-name', 'webui_bob')
     await page.type_into('#user-pass', 'bob-password-1')
-    await page.click('#user-form button[type=submit]')
+    await click(page, '#user-form button[type=submit]')
     check('an admin adds a user on the Users view',
           await page.wait_for("document.querySelector('#users-body tr[data-user=\"webui_bob\"]') !== null", 10))
     await shots(page, 'users')
@@ -213,11 +222,11 @@ async def run(page):
     # ---- delete the paused one with its file
     await page.js("location.hash = '#downloads'")
     await page.wait_for(row(MD4_2) + ' !== null', 10)
-    sel = await page.js('%s.querySelector("td.sel input").checked' % row(MD4_2))
+    sel = await page.js('%s?.querySelector("td.sel input").checked' % row(MD4_2))
     if not sel:
-        await page.click('#dl-body tr[data-hash^="%s"] td.sel input' % MD4_2)
-    await page.click('#act-delete')
-    await page.click('#del-files')
+        await click(page, '#dl-body tr[data-hash^="%s"] td.sel input' % MD4_2)
+    await click(page, '#act-delete')
+    await click(page, '#del-files')
     gone = await until(lambda: MD4_2 not in daemon_downloads(), 15)
     check('Delete with files removes it from the daemon', gone)
     check('and from the table', await page.wait_for(row(MD4_2) + ' === null', 10))
@@ -227,7 +236,7 @@ async def run(page):
     for e in errs:
         out('diag', e)
 
-    await page.click('#logout')
+    await click(page, '#logout')
     check('Sign out shows the login form again',
           await page.wait_for("!document.getElementById('login').hidden", 10))
     st = await page.js("fetch('/api/auth/status').then(r => r.json())")
