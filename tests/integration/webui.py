@@ -145,6 +145,18 @@ async def run(page):
                         "/^\\d+\\/\\d+$/.test(" + row(MD4) + "?.querySelector('.c-sources').textContent)"))
     await shots(page, 'downloads')
 
+    # ---- the detail panel: parts map and sources (/api/item/detail)
+    await click(page, '#dl-body tr[data-hash^="%s"] .c-name button' % MD4)
+    check('the detail panel shows the 3 parts of the 24 MB file',
+          await page.wait_for("document.querySelectorAll('#detail-body .part').length === 3", 10))
+    check('and amuled among its sources, with its software',
+          await page.wait_for("[...document.querySelectorAll('#detail-body tbody tr')]"
+                              ".some(r => /aMule/i.test(r.textContent))", 10))
+    await shots(page, 'detail')
+    await page.js("document.getElementById('dl-detail').focus()")
+    await page.key('Escape')
+    check('Escape closes it', await page.wait_for("document.getElementById('dl-detail').hidden", 5))
+
     # ---- sort and filter
     await click(page, '#dl-table th[data-key="size"] button')
     check('sorting by size puts the smaller file first',

@@ -114,8 +114,12 @@ function renderHeader(state) {
   conn.textContent = text;
   conn.className = 'conn ' + cls;
   conn.title = state.error || 'eD2K server connection (' + (s.connection_status || 'unknown') + ')';
-  $('speed-down').textContent = '↓ ' + speed(s.dl_info_speed || 0);
-  $('speed-up').textContent = '↑ ' + speed(s.up_info_speed || 0);
+  // server_state's speeds are the last transfer sample (every 15 s); the
+  // downloads' own speeds are the daemon's now: the larger of the two
+  let down = 0, up = 0;
+  for (const t of state.torrents.values()) { down += t.dlspeed || 0; up += t.upspeed || 0; }
+  $('speed-down').textContent = '↓ ' + speed(Math.max(down, s.dl_info_speed || 0));
+  $('speed-up').textContent = '↑ ' + speed(Math.max(up, s.up_info_speed || 0));
   const lim = (b) => (b > 0 ? Math.round(b / 1024) + ' KiB/s' : '∞');
   $('limits-summary').textContent = `Limits ↓ ${lim(s.dl_rate_limit)} ↑ ${lim(s.up_rate_limit)}`;
   const alt = !!s.use_alt_speed_limits;

@@ -4,6 +4,8 @@
 // Its data comes from the downloads feed (downloads-feed.js) alone.
 import { postForm, qbitOk } from './api.js';
 import { bytes, speed, percent, h, setMsg } from './format.js';
+import { createDetail } from './detail.js';
+import { md4Of } from './downloads-feed.js';
 
 // qBittorrent 5 states -> [label, filter group]
 const STATES = {
@@ -29,6 +31,7 @@ export function initDownloads(feed) {
   const rows = new Map();           // hash -> tr
   const selected = new Set();
   let sortKey = 'name', sortDir = 1, shown = [], visible = false;
+  const detail = createDetail();
 
   const sortValue = (t, k) => (k === 'sources' ? (t.num_seeds || 0) * 1e6 + (t.num_leechs || 0)
     : k === 'state' ? stateOf(t)[0] : k === 'category' ? t.category || '' : t[k] ?? '');
@@ -57,17 +60,19 @@ export function initDownloads(feed) {
     const fill = h('div', { class: 'fill' });
     const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100' }, fill);
     const tds = COLS.map((k, i) => h('td', { class: 'c-' + k, dataset: { label: LABELS[i] } }));
+    const nameBtn = h('button', { type: 'button', class: 'link', title: 'Details',
+      onclick: () => detail.open(md4Of(t.hash), nameBtn.textContent) });
+    tds[0].append(nameBtn);
     tds[2].append(bar, h('span', { class: 'pct' }));
     const tr = h('tr', { dataset: { hash: t.hash } }, h('td', { class: 'sel' }, cb), tds);
-    tr._cells = { cb, fill, bar, tds };
+    tr._cells = { cb, fill, bar, tds, nameBtn };
     return tr;
   }
 
   function fillRow(tr, t) {
-    const { cb, fill, bar, tds } = tr._cells;
+    const { cb, fill, bar, tds, nameBtn } = tr._cells;
     const [label, group] = stateOf(t);
-    tds[0].textContent = t.name || t.hash;
-    tds[0].title = t.name || '';
+    if (nameBtn.textContent !== (t.name || t.hash)) nameBtn.textContent = t.name || t.hash;
     tds[1].textContent = bytes(t.size);
     const pct = Math.max(0, Math.min(1, Number(t.progress) || 0));
     fill.style.width = (pct * 100).toFixed(2) + '%';
@@ -201,6 +206,6 @@ export function initDownloads(feed) {
   feed.subscribe(render);
   return {
     show() { visible = true; section.hidden = false; render(feed.state); },
-    hide() { visible = false; section.hidden = true; },
+    hide() { visible = false; section.hidden = true; detail.close(false); },
   };
 }
