@@ -2,9 +2,12 @@
 // transferred per bucket, drawn as SVG from /api/metrics/dashboard (the
 // route aMuTorrent polls), refreshed every 15 s while shown.
 import { getJSON } from './api.js';
-import { bytes, speed, dateTime, h, setMsg } from './format.js';
+import { bytes, speed, dateTime, debounce, h, setMsg } from './format.js';
 
-const W = 800, H = 220, PAD = { l: 64, r: 10, t: 10, b: 24 };
+// W follows the chart's width on screen (320 to 1000), so that its text
+// stays readable on a phone
+let W = 800;
+const H = 220, PAD = { l: 64, r: 10, t: 10, b: 24 };
 const GAP = { '24h': 15e3, '7d': 9e5, '30d': 36e5 };       // speed bucket sizes
 const BAR = { '24h': 9e5, '7d': 72e5, '30d': 216e5 };      // history bucket sizes
 const SPAN = { '24h': 864e5, '7d': 6048e5, '30d': 2592e6 };
@@ -39,7 +42,10 @@ function frame(t0, t1, max, fmt) {
   return g;
 }
 
+const fitWidth = (el) => { W = Math.max(320, Math.min(1000, Math.round(el.clientWidth) || 800)); };
+
 function lineChart(el, data, bucket, series) {
+  fitWidth(el);
   const n = W - PAD.l - PAD.r;
   const sets = series.map((s) => points(data, s.key, bucket, n));
   const real = sets.flat().filter(Boolean);
@@ -66,6 +72,7 @@ function lineChart(el, data, bucket, series) {
 // bars over the whole range (a bucket's share of the width), so that a
 // day, a week or a month reads the same way however much of it ran
 function barChart(el, data, bucket, series, span) {
+  fitWidth(el);
   const n = W - PAD.l - PAD.r;
   const t1 = Math.ceil(Date.now() / bucket) * bucket, t0 = t1 - span;
   const max = Math.max(1, ...data.flatMap((b) => series.map((s) => Number(b[s.key]) || 0))) * 1.1;
@@ -97,15 +104,21 @@ const SERIES_BYTES = [{ key: 'downloadedDelta', cls: 'series-down', label: 'down
 export function initCharts() {
   const $ = (id) => document.getElementById(id);
   const section = $('view-charts');
-  let range = '24h', timer = 0, visible = false;
+  let range = '24h', timer = 0, visible = false, last = null;
+
+  function draw(d) {
+    lineChart($('speed-chart'), d.speedData.data, GAP[range], SERIES_SPEED);
+    barChart($('bytes-chart'), d.historicalData.data, BAR[range], SERIES_BYTES, SPAN[range]);
+  }
+  window.addEventListener('resize', debounce(() => { if (visible && last) draw(last); }, 150));
 
   async function load() {
     clearTimeout(timer);
     if (!visible) return;
     try {
       const d = await getJSON('/api/metrics/dashboard?range=' + range);
-      lineChart($('speed-chart'), d.speedData.data, GAP[range], SERIES_SPEED);
-      barChart($('bytes-chart'), d.historicalData.data, BAR[range], SERIES_BYTES, SPAN[range]);
+      last = d;
+      draw(d);
       const s = d.historicalStats;
       $('chart-stats').replaceChildren(
         h('dt', {}, 'Downloaded'), h('dd', {}, bytes(s.totalDownloaded)),
