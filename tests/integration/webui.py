@@ -254,6 +254,24 @@ async def run(page):
     st = await page.js("fetch('/api/auth/status').then(r => r.json())")
     check('and the session is gone', st and st.get('authenticated') is False)
 
+    # ---- an account without admin rights: no settings, only its own downloads
+    since = len(page.b.events)
+    await page.js("document.getElementById('login-user').value = ''; document.getElementById('login-pass').value = ''")
+    await page.type_into('#login-user', 'webui_bob')
+    await page.type_into('#login-pass', 'bob-password-1')
+    await page.key('Enter', 'Enter', '\r')
+    check('the new user signs in',
+          await page.wait_for("document.getElementById('whoami').textContent === 'webui_bob'", 15))
+    check('and sees no Settings or Users tab',
+          await page.js("[...document.querySelectorAll('nav.tabs a[data-admin]')].every(a => a.hidden)"))
+    check('nor the admin\'s download (view_all_downloads is not his)',
+          await page.wait_for("!document.getElementById('dl-empty').hidden && "
+                              "document.querySelectorAll('#dl-body tr').length === 0", 10))
+    errs = page.console_errors(since)
+    check('no console errors for him either', not errs)
+    for e in errs:
+        out('diag', e)
+
 
 async def main():
     b = Browser()
