@@ -96,7 +96,12 @@ function route() {
   if (!views[name] || (!session.isAdmin && (name === 'settings' || name === 'users'))) name = 'downloads';
   for (const [n, v] of Object.entries(views)) if (n !== name) v.hide();
   for (const a of document.querySelectorAll('nav.tabs a'))
-    if (a.dataset.view === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    if (a.dataset.view === name) {
+      a.setAttribute('aria-current', 'page');
+      a.scrollIntoView({ block: 'nearest', inline: 'nearest' });   // the tabs scroll at phone width
+    } else {
+      a.removeAttribute('aria-current');
+    }
   views[name].show();
 }
 
