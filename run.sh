@@ -54,7 +54,7 @@ RUN_PKGS="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
   libxml2-dev libpq-dev check libevent-dev nettle-dev zlib1g-dev libcurl4-openssl-dev postgresql
   postgresql-client lighttpd curl iproute2 procps libwebsockets-dev"
 CHECK_PKGS="rhash clang libclang-rt-dev socat amule-daemon amule-utils nginx-light spawn-fcgi apache2
-  libapache2-mod-fcgid jq libxml2-utils prometheus python3 python3-websockets"
+  libapache2-mod-fcgid jq libxml2-utils prometheus python3 chromium python3-websockets fonts-dejavu-core"
 
 install_packages() {
   local want="$RUN_PKGS" missing=() p
@@ -115,6 +115,17 @@ prepare_state() {
   mkdir -p "$VAR/run" "$VAR/log" "$VAR/www" "$VAR/tmp"
   chmod 0750 "$VAR" "$VAR/run"
   chown_service "$VAR" "$VAR/run" "$VAR/log" "$VAR/www" "$VAR/tmp"
+  install_www
+}
+
+# install_www: the web page's files (www/) into $VAR/www, lighttpd's
+# document root, replacing what an earlier version put there (files of
+# other names are left alone). Readable by the service user, not writable.
+install_www() {
+  [ -d "$ROOT/www" ] || return 0
+  (cd "$ROOT/www" && find . -type d -exec mkdir -p "$VAR/www/{}" \; &&
+     find . -type f -exec cp -f {} "$VAR/www/{}" \;)
+  find "$VAR/www" -type d -exec chmod 0755 {} + && find "$VAR/www" -type f -exec chmod 0644 {} +
 }
 
 # set_key KEY VALUE: sets KEY in muleteer.conf, replacing its line.
@@ -328,6 +339,7 @@ run_foreground() {
   cat <<EOF
 
 Muleteer is running.
+  Web page:         http://$HTTP_BIND:$HTTP_PORT/   (sign in as $(get_key web_username), the password below)
   qBittorrent API:  http://$HTTP_BIND:$HTTP_PORT/api/v2/   (Sonarr/Radarr download client)
   Torznab indexer:  http://$HTTP_BIND:$HTTP_PORT/indexer/$(indexer_name)/   (Sonarr/Radarr/Prowlarr, the API key)
   Prometheus:       http://$HTTP_BIND:$HTTP_PORT/metrics   (loopback, or the API key: metrics_allow)

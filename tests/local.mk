@@ -67,7 +67,9 @@ INTEGRATION_TESTS = \
 	tests/integration/metrics.sh \
 	tests/integration/history.sh \
 	tests/integration/webcaps.sh \
-	tests/integration/websocket.sh
+	tests/integration/websocket.sh \
+	tests/integration/webui.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/ws_client.py
+EXTRA_DIST += tests/integration/cdp.py tests/integration/webui.py www

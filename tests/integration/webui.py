@@ -1,0 +1,288 @@
+"""webui.py: drives Muleteer's web page in headless chromium (cdp.py)
+against the stack webui.sh started, and checks it against the daemon
+(the muleteer command). Prints one line per check: "ok DESC" or
+"not-ok DESC", and "diag TEXT"; webui.sh turns them into TAP."""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser, CdpError  # noqa: E402
+
+E = os.environ
+URL, PASS = E['MT_URL'], E['MT_PASS']
+CLI, SOCK = E['MT_CLI'], E['MT_SOCK']
+LINK, MD4 = E['MT_LINK'], E['MT_MD4']           # amuled's file, with amuled as source
+LINK2, MD4_2 = E['MT_LINK2'], E['MT_MD4_2']     # a file nobody has
+NAME2 = E['MT_NAME2']
+SHOTS = E['MT_SHOTS']
+DESKTOP, PHONE = (1280, 900), (390, 844)
+
+
+def out(kind, text):
+    print(kind, text.replace('\n', ' | '), flush=True)
+
+
+def check(desc, cond):
+    out('ok' if cond else 'not-ok', desc)
+    return bool(cond)
+
+
+def daemon_downloads():
+    """hash -> the daemon's download object (muleteer --json downloads)."""
+    try:
+        r = subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', '--json', 'downloads'],
+                           capture_output=True, text=True, timeout=10)
+        d = json.loads(r.stdout)
+    except (subprocess.SubprocessError, ValueError):
+        return {}
+    items = d.get('downloads', d) if isinstance(d, dict) else d
+    return {x['hash'].lower(): x for x in items if isinstance(x, dict) and 'hash' in x}
+
+
+async def until(fn, timeout, interval=0.5):
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() >= end:
+            return None
+        await asyncio.sleep(interval)
+
+
+async def shots(page, view):
+    """Screenshots of the current view at desktop and phone width."""
+    for name, (w, hgt) in (('desktop', DESKTOP), ('phone', PHONE)):
+        await page.viewport(w, hgt, mobile=name == 'phone')
+        await asyncio.sleep(0.6)
+        await page.screenshot(os.path.join(SHOTS, 'webui-%s-%s.png' % (view, name)), full=name == 'phone')
+    await page.viewport(*DESKTOP)
+
+
+async def click(page, selector):
+    """A click that does not end the run when the element is missing (the
+    checks that follow fail instead)."""
+    try:
+        await page.click(selector)
+    except CdpError as e:
+        out('diag', str(e))
+
+
+def row(md4):
+    return 'document.querySelector(\'#dl-body tr[data-hash^="%s"]\')' % md4
+
+
+async def run(page):
+    await page.viewport(*DESKTOP)
+    await page.goto(URL)
+    check('the page loads and shows the login form',
+          await page.wait_for("!document.getElementById('login').hidden", 15))
+    await shots(page, 'login')
+
+    # ---- login: a wrong password is refused, then the right one by keyboard
+    await page.type_into('#login-user', 'admin')
+    await page.type_into('#login-pass', 'wrong-password')
+    await click(page, '#login-submit')
+    check('a wrong password is refused with a message',
+          await page.wait_for("document.getElementById('login-error').textContent.length > 0", 10))
+    await asyncio.sleep(1.2)   # the retry delay after one failure
+    await page.js("document.getElementById('login-pass').value = ''")
+    await page.type_into('#login-pass', PASS)
+    await page.key('Enter', 'Enter', '\r')
+    since = len(page.b.events)   # console errors count from here
+    check('signing in (Enter in the form) shows the app',
+          await page.wait_for("!document.getElementById('app').hidden && "
+                              "document.getElementById('whoami').textContent === 'admin'", 15))
+    cookies = (await page.send('Network.getCookies', {'urls': [URL]}))['cookies']
+    check('the session is the web API\'s amule.sid cookie, HttpOnly',
+          any(c['name'] == 'amule.sid' and c['httpOnly'] for c in cookies))
+
+    # ---- the header
+    conn = await page.wait_for("document.getElementById('conn').textContent.includes('HighID') && "
+                               "document.getElementById('conn').textContent", 60)
+    check('the header shows the server connection with its HighID', conn)
+    check('the header shows the speeds and the limits',
+          await page.js("document.getElementById('speed-down').textContent.startsWith('↓') && "
+                        "document.getElementById('limits-summary').textContent.startsWith('Limits')"))
+    await click(page, '#alt-toggle')
+    check('the alternative-limits toggle switches them on (server_state)',
+          await page.wait_for("document.getElementById('alt-toggle').getAttribute('aria-pressed') === 'true'", 10))
+    await click(page, '#alt-toggle')
+    check('and off again',
+          await page.wait_for("document.getElementById('alt-toggle').getAttribute('aria-pressed') === 'false'", 10))
+
+    # ---- add two links through the page
+    await click(page, '#add-box summary')
+    await page.type_into('#add-links', LINK + '\n' + LINK2)
+    await page.type_into('#add-category', 'webui')
+    await click(page, '#add-submit')
+    check('the add box says the links were added',
+          await page.wait_for("document.getElementById('add-msg').textContent.startsWith('Added')", 15))
+    both = await until(lambda: MD4 in daemon_downloads() and MD4_2 in daemon_downloads(), 20)
+    check('both links are in `muleteer downloads`', both)
+    dd = daemon_downloads()
+    check('with the category given in the box',
+          dd.get(MD4, {}).get('category') == 'webui' and dd.get(MD4_2, {}).get('category') == 'webui')
+
+    # ---- amuled's file appears and its progress rises
+    check('amuled\'s download appears in the table', await page.wait_for(row(MD4) + ' !== null', 15))
+    prog = row(MD4) + "?.querySelector('.c-progress').dataset.progress"
+    p1 = await page.wait_for('Number(%s) > 0 && Number(%s)' % (prog, prog), 120)
+    check('its progress bar moves off zero (amuled sends)', p1)
+    if p1:
+        p2 = await page.wait_for('Number(%s) > %s && Number(%s)' % (prog, p1, prog), 60)
+        check('and rises (%s -> %s)' % (p1, p2), p2)
+        out('diag', 'progress seen: %s then %s' % (p1, p2))
+    else:
+        check('and rises', False)
+        out('diag', 'daemon: %s' % json.dumps(daemon_downloads().get(MD4)))
+    check('the row shows the sources and the category',
+          await page.js(row(MD4) + "?.querySelector('.c-category').textContent === 'webui' && "
+                        "/^\\d+\\/\\d+$/.test(" + row(MD4) + "?.querySelector('.c-sources').textContent)"))
+    await shots(page, 'downloads')
+
+    # ---- the detail panel: parts map and sources (/api/item/detail)
+    await click(page, '#dl-body tr[data-hash^="%s"] .c-name button' % MD4)
+    check('the detail panel shows the 3 parts of the 24 MB file',
+          await page.wait_for("document.querySelectorAll('#detail-body .part').length === 3", 10))
+    check('and amuled among its sources, with its software',
+          await page.wait_for("[...document.querySelectorAll('#detail-body tbody tr')]"
+                              ".some(r => /aMule/i.test(r.textContent))", 10))
+    await shots(page, 'detail')
+    await page.js("document.getElementById('dl-detail').focus()")
+    await page.key('Escape')
+    check('Escape closes it', await page.wait_for("document.getElementById('dl-detail').hidden", 5))
+
+    # ---- sort and filter
+    await click(page, '#dl-table th[data-key="size"] button')
+    check('sorting by size puts the smaller file first',
+          await page.wait_for("document.querySelector('#dl-body tr').dataset.hash.startsWith('%s')" % MD4_2, 5))
+    await page.js("(() => { const s = document.getElementById('filter-state'); s.value = 'paused';"
+                  " s.dispatchEvent(new Event('change')); })()")
+    check('the state filter "Paused" hides both running downloads',
+          await page.wait_for("document.querySelectorAll('#dl-body tr').length === 0", 5))
+    await page.js("(() => { const s = document.getElementById('filter-state'); s.value = '';"
+                  " s.dispatchEvent(new Event('change')); })()")
+
+    # ---- pause the second one from the page
+    await click(page, '#dl-body tr[data-hash^="%s"] td.sel input' % MD4_2)
+    check('selecting a row enables the actions',
+          await page.wait_for("document.getElementById('dl-selected').textContent === '1 selected' && "
+                              "!document.getElementById('act-pause').disabled", 5))
+    await click(page, '#act-pause')
+    paused = await until(lambda: daemon_downloads().get(MD4_2, {}).get('state') in ('paused', 'stopped'), 15)
+    check('Pause on the page pauses it in the daemon (state %s)'
+          % daemon_downloads().get(MD4_2, {}).get('state'), paused)
+    check('and the page shows it paused',
+          await page.wait_for(row(MD4_2) + "?.querySelector('.c-state').textContent === 'Paused'", 10))
+    await page.js("(() => { const s = document.getElementById('filter-state'); s.value = 'paused';"
+                  " s.dispatchEvent(new Event('change')); })()")
+    check('the state filter "Paused" now shows it alone',
+          await page.wait_for("document.querySelectorAll('#dl-body tr').length === 1 && " + row(MD4_2) + " !== null", 5))
+    await page.js("(() => { const s = document.getElementById('filter-state'); s.value = '';"
+                  " s.dispatchEvent(new Event('change')); })()")
+    # category change to none
+    await page.js("document.getElementById('act-category').value = ''")
+    await click(page, '#act-setcat')
+    nocat = await until(lambda: daemon_downloads().get(MD4_2, {}).get('category') in (None, ''), 10)
+    check('Set category "(none)" takes its category off in the daemon', nocat)
+
+    # ---- charts
+    await page.js("location.hash = '#charts'")
+    pts = await page.wait_for(
+        "(() => { const p = document.querySelector('#speed-chart path.series-down');"
+        " return p && Number(p.dataset.points) >= 2 && Number(p.dataset.max) > 0 && Number(p.dataset.points); })()", 75)
+    check('the speed chart draws a download series of %s points, not all zero' % pts, pts)
+    check('the transfer chart draws bars',
+          await page.wait_for("document.querySelectorAll('#bytes-chart rect.bar').length > 0", 10))
+    await shots(page, 'charts')
+
+    # ---- history
+    await page.js("location.hash = '#history'")
+    check('the history table lists both downloads',
+          await page.wait_for("document.querySelectorAll('#hist-body tr[data-hash]').length >= 2", 15))
+    await page.type_into('#hist-search', NAME2)
+    check('a search filters it to the one download',
+          await page.wait_for("(() => { const r = document.querySelectorAll('#hist-body tr[data-hash]');"
+                              " return r.length === 1 && r[0].dataset.hash === '%s'; })()" % MD4_2, 10))
+    check('the CSV export link carries the search',
+          await page.js("document.getElementById('hist-export').href.includes('search=')"))
+    await page.js("(() => { const i = document.getElementById('hist-search'); i.value = '';"
+                  " i.dispatchEvent(new Event('input')); })()")
+    await page.wait_for("document.querySelectorAll('#hist-body tr[data-hash]').length >= 2", 10)
+    await shots(page, 'history')
+
+    # ---- settings and users
+    await page.js("location.hash = '#settings'")
+    check('the settings show the configuration in force',
+          await page.wait_for("document.getElementById('set-maxConnections').value !== ''", 10))
+    await shots(page, 'settings')
+    await page.js("location.hash = '#users'")
+    # the list first: its rows arriving would move the form under the pointer
+    await page.wait_for("document.querySelectorAll('#users-body tr').length > 0", 10)
+    await page.type_into('#user-name', 'webui_bob')
+    await page.type_into('#user-pass', 'bob-password-1')
+    await click(page, '#user-form button[type=submit]')
+    check('an admin adds a user on the Users view',
+          await page.wait_for("document.querySelector('#users-body tr[data-user=\"webui_bob\"]') !== null", 10))
+    await shots(page, 'users')
+
+    # ---- delete the paused one with its file
+    await page.js("location.hash = '#downloads'")
+    await page.wait_for(row(MD4_2) + ' !== null', 10)
+    sel = await page.js('%s?.querySelector("td.sel input").checked' % row(MD4_2))
+    if not sel:
+        await click(page, '#dl-body tr[data-hash^="%s"] td.sel input' % MD4_2)
+    await click(page, '#act-delete')
+    await click(page, '#del-files')
+    gone = await until(lambda: MD4_2 not in daemon_downloads(), 15)
+    check('Delete with files removes it from the daemon', gone)
+    check('and from the table', await page.wait_for(row(MD4_2) + ' === null', 10))
+
+    errs = page.console_errors(since)
+    check('no console errors while signed in', not errs)
+    for e in errs:
+        out('diag', e)
+
+    await click(page, '#logout')
+    check('Sign out shows the login form again',
+          await page.wait_for("!document.getElementById('login').hidden", 10))
+    st = await page.js("fetch('/api/auth/status').then(r => r.json())")
+    check('and the session is gone', st and st.get('authenticated') is False)
+
+    # ---- an account without admin rights: no settings, only its own downloads
+    since = len(page.b.events)
+    await page.js("document.getElementById('login-user').value = ''; document.getElementById('login-pass').value = ''")
+    await page.type_into('#login-user', 'webui_bob')
+    await page.type_into('#login-pass', 'bob-password-1')
+    await page.key('Enter', 'Enter', '\r')
+    check('the new user signs in',
+          await page.wait_for("document.getElementById('whoami').textContent === 'webui_bob'", 15))
+    check('and sees no Settings or Users tab',
+          await page.js("[...document.querySelectorAll('nav.tabs a[data-admin]')].every(a => a.hidden)"))
+    check('nor the admin\'s download (view_all_downloads is not his)',
+          await page.wait_for("!document.getElementById('dl-empty').hidden && "
+                              "document.querySelectorAll('#dl-body tr').length === 0", 10))
+    errs = page.console_errors(since)
+    check('no console errors for him either', not errs)
+    for e in errs:
+        out('diag', e)
+
+
+async def main():
+    b = Browser()
+    try:
+        await b.start()
+        page = await b.page()
+        await asyncio.wait_for(run(page), 600)
+    except (CdpError, asyncio.TimeoutError, OSError) as e:
+        out('not-ok', 'the browser session ran to its end (%s)' % (e or type(e).__name__))
+    finally:
+        b.stop()
+
+
+asyncio.run(main())

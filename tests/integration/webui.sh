@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# webui.sh: Muleteer's web page in a real browser (Debian's headless
+# chromium, driven over the DevTools protocol by webui.py) on the real
+# stack (run.sh: PostgreSQL, muleteerd, lighttpd, the FastCGI programs)
+# with a real amuled seeding a file: login, the header, a download from
+# amuled rising, links added and paused from the page and seen in the
+# daemon, the charts, the history's filter, settings, users, no console
+# errors. Screenshots of every view at desktop and phone width go to
+# $MT_BUILDDIR/tests/screenshots/. TAP output.
+set -u
+. "$MT_SRCDIR/tests/integration/lib.sh"
+. "$MT_SRCDIR/tests/integration/amule.sh"
+trap 'amule_stop_all; cleanup' EXIT
+
+PY=/usr/bin/python3   # Debian's, with python3-websockets
+for prog in chromium amuled rhash; do
+  command -v "$prog" >/dev/null || { echo "Bail out! $prog is not installed (./run.sh check installs it)"; exit 1; }
+done
+"$PY" -c 'import websockets' 2>/dev/null || { echo "Bail out! python3-websockets is not installed (./run.sh check installs it)"; exit 1; }
+
+mk_tmpdir T
+SP=$(free_port); SEEDP=$(free_port); HP=$(free_port); MP=$(free_port)
+
+# ---- the eD2K side: a server fixture and amuled sharing a file ----
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --name webui-fixture --highid-all \
+  --log "$T/server.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs listening "$T/server.log" || { not_ok "the server fixture starts"; finish; exit 1; }
+# 24 MB: amuled's ~0.33 MB/s upload leaves more than a minute to watch the progress
+FILE="webui-seed-$$.bin"
+head -c 24000000 /dev/urandom >"$T/$FILE"
+MD4=$(rhash --printf '%{ed2k}' "$T/$FILE")
+amule_start SEED "$T/seed" "$SEEDP" $((SEEDP + 1)) $((SEEDP + 2)) "$SP"
+check "amuled shares the file" eval 'amule_share SEED "$T/$FILE"'
+LINK="ed2k://|file|$FILE|24000000|$MD4|/|sources,127.0.0.1:$SEEDP|/"
+# a file nobody has: stays stalled, is paused and deleted from the page
+NAME2="webui-nobody-$$.iso"
+MD4_2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-32)
+LINK2="ed2k://|file|$NAME2|1000000|$MD4_2|/"
+
+# ---- Muleteer through run.sh ----
+VAR="$T/var"
+mkdir -p "$VAR"
+PASS="webui-pass-$RANDOM$RANDOM"
+cat >"$VAR/muleteer.conf" <<CONF
+node_name = webui-node
+state_dir = $VAR
+log_file = $VAR/log/muleteerd.log
+log_level = info
+tcp_port = $MP
+udp_port = $((MP + 1))
+web_username = admin
+web_password = $PASS
+servers = 127.0.0.1:$SP
+filter_lan = no
+CONF
+chmod 0600 "$VAR/muleteer.conf"
+chown_service "$VAR/muleteer.conf" 2>/dev/null || true
+if ! start_runsh "$VAR" "$T/runsh.out" MULETEER_HTTP_PORT="$HP"; then
+  not_ok "run.sh starts the stack"; diag "$(tail -n 20 "$T/runsh.out")"; finish; exit 1
+fi
+check "run.sh prints the web page's URL" grep -q "Web page: *http://127.0.0.1:$HP/" "$T/runsh.out"
+check "lighttpd serves the page's modules as JavaScript, no-cache, with a CSP" eval '
+  curl -sSI "http://127.0.0.1:$HP/js/app.js" >"$T/h" &&
+  grep -qi "^Content-Type: text/javascript" "$T/h" && grep -qi "^Cache-Control: no-cache" "$T/h" &&
+  grep -qi "^Content-Security-Policy: default-src '"'"'self'"'"'" "$T/h"'
+check "the page references nothing outside the host" eval '! grep -rEq "(src|href)=\"(https?:)?//" "$MT_SRCDIR/www"'
+
+SHOTS="$MT_BUILDDIR/tests/screenshots"
+mkdir -p "$SHOTS"
+rm -f "$SHOTS"/webui-*.png
+while read -r kind desc; do
+  case "$kind" in
+    ok) ok "$desc" ;;
+    not-ok) not_ok "$desc" ;;
+    *) diag "$desc" ;;
+  esac
+done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin/muleteer" \
+  MT_SOCK="$VAR/run/muleteerd.sock" MT_LINK="$LINK" MT_MD4="$MD4" MT_LINK2="$LINK2" MT_MD4_2="$MD4_2" \
+  MT_NAME2="$NAME2" MT_SHOTS="$SHOTS" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
+  echo "diag webui.py exited with status $?")
+[ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
+n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
+check "screenshots of 7 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 14 ]
+check "no chromium is left running" eval '! pgrep -f "mt-chromium\." >/dev/null'
+
+stop_runsh "$RUNSH_PID"
+finish

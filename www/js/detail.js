@@ -1,0 +1,90 @@
+// detail.js: the detail panel of one download (Downloads view): its parts
+// map, sources with their software, the names it had and its history,
+// from /api/item/detail/<hash>, refreshed every 5 s while open.
+import { getJSON } from './api.js';
+import { bytes, dateTime, h, setMsg } from './format.js';
+
+const PART = ['missing', 'partial', 'complete'];   // the parts command's states
+
+export function createDetail() {
+  const $ = (id) => document.getElementById(id);
+  const panel = $('dl-detail');
+  let md4 = null, timer = 0, opener = null;
+
+  function render(d) {
+    const raw = d.raw || {};
+    const states = (d.parts && d.parts.states) || [];
+    const done = states.filter((x) => x === 2).length;
+    const map = h('div', { class: 'parts', role: 'img',
+      'aria-label': `${done} of ${states.length} parts complete` },
+    states.map((x, i) => h('span', { class: 'part p-' + (PART[x] || 'missing'), title: `part ${i + 1}: ${PART[x] || x}` })));
+    const sources = (d.sources || []).map((s) => h('tr', {},
+      h('td', { dataset: { label: 'Peer' } }, s.peer || s.name || ''),
+      h('td', { dataset: { label: 'Software' } }, s.software || ''),
+      h('td', { dataset: { label: 'State' } }, s.state || ''),
+      h('td', { dataset: { label: 'Received' } }, bytes(s.received)),
+      h('td', { dataset: { label: 'Complete' } }, s.complete ? 'yes' : 'no')));
+    const history = (d.history || []).map((r) => h('tr', {},
+      h('td', { dataset: { label: 'Status' } }, r.status),
+      h('td', { dataset: { label: 'Started' } }, dateTime(r.started_at)),
+      h('td', { dataset: { label: 'Completed' } }, dateTime(r.completed_at)),
+      h('td', { dataset: { label: 'User' } }, r.username || ''),
+      h('td', { dataset: { label: 'Via' } }, r.added_via || '')));
+    $('detail-body').replaceChildren(
+      h('dl', { class: 'stats' },
+        h('dt', {}, 'eD2K hash'), h('dd', { class: 'mono' }, d.hash),
+        h('dt', {}, 'Size'), h('dd', {}, raw.size !== undefined ? bytes(raw.size) : ''),
+        h('dt', {}, 'State'), h('dd', {}, (raw.state || (d.finished ? 'finished' : '')) + (raw.error ? ' · ' + raw.error : '')),
+        h('dt', {}, 'Names'), h('dd', {}, (d.names || []).join(' · '))),
+      h('h4', {}, `Parts (${done} of ${states.length} complete)`), states.length ? map : h('p', { class: 'empty' }, 'No parts map.'),
+      h('h4', {}, `Sources (${sources.length})`),
+      sources.length ? h('table', { class: 'grid' }, h('thead', {}, h('tr', {},
+        ['Peer', 'Software', 'State', 'Received', 'Complete'].map((x) => h('th', {}, x)))), h('tbody', {}, sources))
+        : h('p', { class: 'empty' }, 'No sources.'),
+      h('h4', {}, 'History'),
+      h('table', { class: 'grid' }, h('thead', {}, h('tr', {},
+        ['Status', 'Started', 'Completed', 'User', 'Via'].map((x) => h('th', {}, x)))), h('tbody', {}, history)));
+  }
+
+  async function load() {
+    clearTimeout(timer);
+    if (!md4) return;
+    const mine = md4;
+    try {
+      const d = await getJSON('/api/item/detail/' + md4);
+      if (mine === md4) render(d);
+    } catch (e) {
+      if (mine === md4) $('detail-body').replaceChildren(h('p', { class: 'error' }, e.message));
+    }
+    if (mine === md4) timer = setTimeout(load, 5000);
+  }
+
+  function close(refocus = true) {
+    md4 = null;
+    clearTimeout(timer);
+    panel.hidden = true;
+    if (refocus && opener) opener.focus();
+  }
+
+  $('detail-close').addEventListener('click', () => close());
+  panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
+  return {
+    /** open(md4, name): shows the panel for that download. */
+    open(hash, name) {
+      opener = document.activeElement;
+      $('detail-title').textContent = name;
+      if (!hash) {
+        md4 = null;
+        $('detail-body').replaceChildren(h('p', { class: 'empty' }, 'Listed under a BitTorrent hash: no eD2K detail to show.'));
+      } else {
+        md4 = hash;
+        $('detail-body').replaceChildren(h('p', { class: 'empty' }, 'Loading…'));
+        load();
+      }
+      panel.hidden = false;
+      panel.focus();
+      panel.scrollIntoView({ block: 'nearest' });
+    },
+    close,
+  };
+}
