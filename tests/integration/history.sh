@@ -350,6 +350,60 @@ cgi_export "$T/cut.out" cut
 check "a database error half-way: the stream cut short (exit status 1, rows missing)" \
   eval '[ "$(cat "$T/cut.out.rc")" = 1 ] && [ "$(cgi_body_lines "$T/cut.out")" -lt $((BULK + 1)) ]'
 check "... and logged" grep -q "failed half-way" "$T/cut.out.err"
+
+# The streamed path through a FastCGI server: a second, minimal lighttpd
+# running history.fcgi without X-Sendfile (as nginx or Apache would),
+# passing the answer on as it comes (stream-response-body 2: when the
+# client reads slowly, history.fcgi waits).
+mkdir -p "$T/plain"; chown_service "$T/plain"
+PP=$(free_port)
+cat >"$T/plain/lighttpd.conf" <<EOF2
+server.modules = ( "mod_fastcgi" )
+server.bind = "127.0.0.1"
+server.port = $PP
+server.document-root = "$T/plain"
+server.errorlog = "$T/plain/error.log"
+server.stream-response-body = 2
+fastcgi.server = ( "/api/history" => ((
+  "bin-path" => "$MT_BUILDDIR/cgi-bin/history.fcgi",
+  "socket" => "$T/plain/history.sock",
+  "check-local" => "disable",
+  "min-procs" => 1, "max-procs" => 1,
+  "bin-environment" => ( "MULETEER_CONF" => "$VAR/muleteer.conf" ),
+)) )
+EOF2
+as_service_user lighttpd -D -f "$T/plain/lighttpd.conf" 2>"$T/plain.stderr" &
+PLAIN_PID=$!
+CLEANUP_PIDS+=("$PLAIN_PID")
+PBASE="http://127.0.0.1:$PP/api/history"
+eventually 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "$AUTH" "$PBASE/stats")" = 200 ]'
+PFCGI=$(pgrep -P "$PLAIN_PID" -f history.fcgi | head -n 1)
+P_HWM0=$(hwm "$PFCGI")
+out=$(curl -sS -m 300 -D "$T/plain.h" -o "$T/plain.csv" -w '%{http_code}' -H "$AUTH" "$PBASE/export?format=csv&category=bulk")
+P_GROWTH=$(( $(hwm "$PFCGI") - P_HWM0 ))
+diag "export of $BULK rows through FastCGI without X-Sendfile (streamed): history.fcgi peak RSS grew by $P_GROWTH KiB (VmHWM before: $P_HWM0 KiB)"
+check "streamed through FastCGI: 200, chunked (no Content-Length), the same CSV" \
+  eval '[ "$out" = 200 ] && grep -qi "^Transfer-Encoding: chunked" "$T/plain.h" && ! grep -qi "^Content-Length" "$T/plain.h" && cmp -s "$T/plain.csv" "$T/bulk.csv"'
+check "... history.fcgi's peak RSS grew by less than a quarter of the CSV" \
+  eval '[ -n "$PFCGI" ] && [ $((P_GROWTH * 4)) -lt "$CSV_KIB" ]'
+# A database error half-way: the client reads slowly, so history.fcgi
+# waits with its cursor's transaction open; that backend is terminated.
+curl -sS -m 300 --limit-rate 200k -o "$T/plaincut.csv" -H "$AUTH" \
+  "$PBASE/export?format=csv&category=bulk" 2>"$T/plaincut.err" &
+CURL_PID=$!
+killed=0
+for i in $(seq 1 100); do
+  n=$(Q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE application_name = 'history' AND state = 'idle in transaction'
+           AND state_change < now() - interval '500 ms' AND datname = current_database()")
+  [ "${n:-0}" -gt 0 ] && { killed=1; break; }
+  sleep 0.2
+done
+wait "$CURL_PID"; crc=$?
+diag "curl after the cut: exit status $crc: $(cat "$T/plaincut.err")"
+check "a database error half-way through FastCGI: the client's transfer fails, rows missing" \
+  eval '[ "$killed" = 1 ] && [ "$crc" != 0 ] && [ "$(wc -l <"$T/plaincut.csv")" -lt $((BULK + 1)) ]'
+kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null
 Q "DELETE FROM history WHERE category = 'bulk'"
 check "the bulk rows are gone again" [ "$(rows)" = 3007 ]
 
