@@ -373,11 +373,16 @@ fastcgi.server = ( "/api/history" => ((
 )) )
 EOF2
 as_service_user lighttpd -D -f "$T/plain/lighttpd.conf" 2>"$T/plain.stderr" &
-PLAIN_PID=$!
-CLEANUP_PIDS+=("$PLAIN_PID")
 PBASE="http://127.0.0.1:$PP/api/history"
 eventually 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "$AUTH" "$PBASE/stats")" = 200 ]'
-PFCGI=$(pgrep -P "$PLAIN_PID" -f history.fcgi | head -n 1)
+PLAIN_PID=$(processes_of "-f $T/plain/lighttpd.conf" | head -n 1)
+CLEANUP_PIDS+=($PLAIN_PID)
+# its history.fcgi: the one of this build that is not the stack's
+PFCGI=
+for p in $(processes_of "$MT_BUILDDIR/cgi-bin/history.fcgi"); do
+  [[ " $(echo $HPIDS) " == *" $p "* ]] || PFCGI=$p
+done
+CLEANUP_PIDS+=($PFCGI)
 P_HWM0=$(hwm "$PFCGI")
 out=$(curl -sS -m 300 -D "$T/plain.h" -o "$T/plain.csv" -w '%{http_code}' -H "$AUTH" "$PBASE/export?format=csv&category=bulk")
 P_GROWTH=$(( $(hwm "$PFCGI") - P_HWM0 ))
@@ -399,11 +404,15 @@ for i in $(seq 1 100); do
   [ "${n:-0}" -gt 0 ] && { killed=1; break; }
   sleep 0.2
 done
+[ "$killed" = 1 ] || kill "$CURL_PID" 2>/dev/null
 wait "$CURL_PID"; crc=$?
 diag "curl after the cut: exit status $crc: $(cat "$T/plaincut.err")"
 check "a database error half-way through FastCGI: the client's transfer fails, rows missing" \
   eval '[ "$killed" = 1 ] && [ "$crc" != 0 ] && [ "$(wc -l <"$T/plaincut.csv")" -lt $((BULK + 1)) ]'
-kill -TERM "$PLAIN_PID" 2>/dev/null; wait "$PLAIN_PID" 2>/dev/null
+for p in $PLAIN_PID $PFCGI; do
+  kill -TERM "$p" 2>/dev/null
+  eventually 10 eval '! kill -0 "$p" 2>/dev/null' || kill -KILL "$p" 2>/dev/null
+done
 Q "DELETE FROM history WHERE category = 'bulk'"
 check "the bulk rows are gone again" [ "$(rows)" = 3007 ]
 
