@@ -84,6 +84,12 @@ user_add(PGconn *db, int nargs, char **av)
             return usage();
         }
     }
+    const char *why = webauth_caps_problem(caps);
+    if (why != NULL) {
+        fprintf(stderr, "muleteer: --caps: %s (an account changes only the downloads it sees)\n",
+                why);
+        return EXIT_USAGE;
+    }
     if (!webauth_username_is_valid(name)) {
         fprintf(stderr, "muleteer: a user name is 3 to 32 letters, digits or underscores\n");
         return EXIT_USAGE;

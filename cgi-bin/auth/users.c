@@ -62,11 +62,11 @@ db_failed(http_response_t *resp, mt_error_t *err)
     return rc;
 }
 
-/* caps_of: the capabilities field: a JSON array of names, or a form
+/* caps_parse: the capabilities field: a JSON array of names, or a form
  * list "search,add_downloads". 0 when absent (*present false); -1 after
  * answering 400 for an unknown name or a wrong type. */
 static int
-caps_of(wa_t *w, http_request_t *req, http_response_t *resp, uint32_t *caps, bool *present)
+caps_parse(wa_t *w, http_request_t *req, http_response_t *resp, uint32_t *caps, bool *present)
 {
     *caps = 0;
     *present = false;
@@ -98,6 +98,23 @@ caps_of(wa_t *w, http_request_t *req, http_response_t *resp, uint32_t *caps, boo
     *present = true;
     if (webauth_caps_parse(s, caps, NULL) != 0) {
         cgijson_bad_param(resp, "capabilities", "unknown capability");
+        return -1;
+    }
+    return 0;
+}
+
+/* caps_of: caps_parse, and then the set refused as aMuTorrent's userAPI
+ * refuses it (webauth_caps_problem): -1 after answering 400 naming
+ * capabilities. Both a new account's set and a PUT's (which replaces the
+ * set) go through it. */
+static int
+caps_of(wa_t *w, http_request_t *req, http_response_t *resp, uint32_t *caps, bool *present)
+{
+    if (caps_parse(w, req, resp, caps, present) != 0)
+        return -1;
+    const char *why = *present ? webauth_caps_problem(*caps) : NULL;
+    if (why != NULL) {
+        cgijson_bad_param(resp, "capabilities", why);
         return -1;
     }
     return 0;

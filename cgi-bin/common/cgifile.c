@@ -1,5 +1,6 @@
 /* cgifile.c: answers sent by the web server from a file (cgifile.h): one
- * new file per body (never rewritten: the server may be sending it), named
+ * new file per body, written at once or piece by piece and never
+ * rewritten once answered with (the server may be sending it), named
  * after the process, removed a while after it is released, and the files
  * a dead process of the same program left behind removed at start. */
 #include "config.h"
@@ -72,8 +73,13 @@ cgifile_enabled(void)
     return dir != NULL;
 }
 
-char *
-cgifile_write(struct evbuffer *body)
+struct cgifile {
+    char *path;
+    int fd;
+};
+
+cgifile_t *
+cgifile_open(void)
 {
     if (!cgifile_enabled())
         return NULL;
@@ -84,6 +90,16 @@ cgifile_write(struct evbuffer *body)
         free(path);
         return NULL;
     }
+    cgifile_t *f = xcalloc(1, sizeof *f);
+    f->path = path;
+    f->fd = fd;
+    return f;
+}
+
+/* write_all: body's bytes to fd (body unchanged); false on an error. */
+static bool
+write_all(int fd, struct evbuffer *body)
+{
     int n = evbuffer_peek(body, -1, NULL, NULL, 0);
     struct evbuffer_iovec *v = xcalloc(n > 0 ? (size_t)n : 1, sizeof *v);
     evbuffer_peek(body, -1, NULL, v, n);
@@ -104,15 +120,59 @@ cgifile_write(struct evbuffer *body)
         }
     }
     free(v);
-    if (close(fd) != 0)
-        ok = false;
-    if (!ok) {
-        log_warn("%s: %s; answering without it", path, strerror(errno));
-        unlink(path);
-        free(path);
+    return ok;
+}
+
+int
+cgifile_append(cgifile_t *f, struct evbuffer *body)
+{
+    if (!write_all(f->fd, body)) {
+        log_warn("%s: %s", f->path, strerror(errno));
+        return -1;
+    }
+    evbuffer_drain(body, evbuffer_get_length(body));
+    return 0;
+}
+
+char *
+cgifile_finish(cgifile_t *f)
+{
+    int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) != 0) {
+        log_warn("%s: %s; answering without it", f->path, strerror(errno));
+        cgifile_abandon(f);
         return NULL;
     }
+    char *path = f->path;
+    free(f);
     return path;
+}
+
+void
+cgifile_abandon(cgifile_t *f)
+{
+    if (f == NULL)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    unlink(f->path);
+    free(f->path);
+    free(f);
+}
+
+char *
+cgifile_write(struct evbuffer *body)
+{
+    cgifile_t *f = cgifile_open();
+    if (f == NULL)
+        return NULL;
+    if (!write_all(f->fd, body)) {
+        log_warn("%s: %s; answering without it", f->path, strerror(errno));
+        cgifile_abandon(f);
+        return NULL;
+    }
+    return cgifile_finish(f);
 }
 
 void

@@ -20,6 +20,26 @@ bool cgifile_enabled(void);
  * which the caller frees after cgifile_release; NULL (logged) on error. */
 char *cgifile_write(struct evbuffer *body);
 
+/* A body file written piece by piece, so that an answer larger than
+ * memory (a CSV export) is never held whole: cgifile_open, then
+ * cgifile_append for each piece, then cgifile_finish (its path, as
+ * cgifile_write gives) or cgifile_abandon. */
+typedef struct cgifile cgifile_t;
+
+/* cgifile_open: a new, empty body file; NULL (logged) when X-Sendfile is
+ * off or the file cannot be made. */
+cgifile_t *cgifile_open(void);
+/* cgifile_append: body's bytes to the end of f; body is emptied. -1
+ * (logged) when writing failed: f is then only good for
+ * cgifile_abandon. */
+int cgifile_append(cgifile_t *f, struct evbuffer *body);
+/* cgifile_finish: closes f and frees it; the file's path, which the
+ * caller frees after cgifile_release; NULL (logged, the file removed)
+ * when closing failed. */
+char *cgifile_finish(cgifile_t *f);
+/* cgifile_abandon: removes f's file and frees f; accepts NULL. */
+void cgifile_abandon(cgifile_t *f);
+
 /* cgifile_answer: resp's body becomes the file at path (X-Sendfile); the
  * other headers and the status stay. */
 void cgifile_answer(http_response_t *resp, const char *path);

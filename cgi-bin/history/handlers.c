@@ -324,6 +324,30 @@ hist_delete(http_request_t *req, http_response_t *resp, void *ctx)
 
 /* ------------------------------------------------------------- export */
 
+/* An export never holds the whole CSV: its rows come through a cursor,
+ * EXPORT_FETCH at a time, and each batch goes on its way before the next
+ * is read. The first EXPORT_FILE_MIN bytes are gathered first: an export
+ * that ends within them is answered as it is (with a Content-Length).
+ * A longer one goes, batch after batch, into a body file that lighttpd
+ * sends (X-Sendfile, cgifile.h) when the web server takes them;
+ * otherwise (nginx, Apache without X-Sendfile) it is streamed through
+ * FastCGI (http_response_stream), without a Content-Length.
+ *
+ * A database error half-way never passes for a whole export: within the
+ * first bytes, and on the file path (nothing is sent until the file is
+ * complete), the answer is a 503; on the streamed path, where the
+ * status has gone out, the answer is cut short (lib/http closes the
+ * FastCGI connection unfinished; the client sees the connection fail,
+ * never a final chunk). */
+
+/* The state of one export: the read-only transaction holding its
+ * cursor, open from export_begin until the last row or an error. */
+typedef struct {
+    PGconn *db;
+    bool track_username;
+    bool open;
+} export_t;
+
 /* csv_rows: appends r's rows as CSV (no user names unless tracked). */
 static void
 csv_rows(struct evbuffer *b, PGresult *r, bool track_username)
@@ -346,37 +370,104 @@ ok(PGresult *r, ExecStatusType want)
     return good;
 }
 
-/* export_rows: the rows of sql (over $1 = node and params) through a
- * cursor (EXPORT_FETCH), as CSV into b. -1 on a database error
- * (the transaction rolled back). */
+/* export_fail: logs the database's error and rolls back. -1. */
 static int
-export_rows(hist_t *h, PGconn *db, const char *sql, int n, const char *const *params,
-            struct evbuffer *b)
+export_fail(export_t *x)
+{
+    log_warn("history export: database: %s", PQerrorMessage(x->db));
+    PQclear(PQexec(x->db, "ROLLBACK"));
+    x->open = false;
+    return -1;
+}
+
+/* export_begin: the cursor over the rows of sql (over $1 = node and
+ * params) opened in x. -1 on a database error (rolled back). */
+static int
+export_begin(export_t *x, hist_t *h, const char *sql, int n, const char *const *params)
 {
     const char *all[HQ_MAX_PARAMS + 1] = { cgienv_node(h->env) };
     for (int i = 0; i < n; i++)
         all[i + 1] = params[i];
+    x->track_username = hist_track_username(h);
+    if (!ok(PQexec(x->db, "BEGIN READ ONLY"), PGRES_COMMAND_OK)) {
+        log_warn("history export: database: %s", PQerrorMessage(x->db));
+        return -1;
+    }
+    x->open = true;
     char *declare = xasprintf("DECLARE hist_csv NO SCROLL CURSOR FOR %s", sql);
-    bool good = ok(PQexec(db, "BEGIN READ ONLY"), PGRES_COMMAND_OK) &&
-                ok(PQexecParams(db, declare, n + 1, NULL, all, NULL, NULL, 0),
+    bool good = ok(PQexecParams(x->db, declare, n + 1, NULL, all, NULL, NULL, 0),
                    PGRES_COMMAND_OK);
     free(declare);
-    bool track = hist_track_username(h);
-    while (good) {
-        PGresult *r = PQexec(db, EXPORT_FETCH);
-        good = PQresultStatus(r) == PGRES_TUPLES_OK;
-        int rows = good ? PQntuples(r) : 0;
-        if (good)
-            csv_rows(b, r, track);
+    return good ? 0 : export_fail(x);
+}
+
+/* export_next: the next batch of rows as CSV, appended to b. 1 when rows
+ * came (more may follow), 0 when none were left (committed), -1 on a
+ * database error (rolled back). */
+static int
+export_next(export_t *x, struct evbuffer *b)
+{
+    PGresult *r = PQexec(x->db, EXPORT_FETCH);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
-        if (rows == 0)
-            break;
+        return export_fail(x);
     }
-    if (good && ok(PQexec(db, "COMMIT"), PGRES_COMMAND_OK))
-        return 0;
-    log_warn("database: %s", PQerrorMessage(db));
-    PQclear(PQexec(db, "ROLLBACK"));
-    return -1;
+    int rows = PQntuples(r);
+    csv_rows(b, r, x->track_username);
+    PQclear(r);
+    if (rows > 0)
+        return 1;
+    x->open = false;
+    if (!ok(PQexec(x->db, "COMMIT"), PGRES_COMMAND_OK))
+        return export_fail(x);
+    return 0;
+}
+
+/* export_free: ends x's transaction if still open (a client gone
+ * half-way) and frees x; for http_response_stream. */
+static void
+export_free(void *ctx)
+{
+    export_t *x = ctx;
+    if (x->open)
+        PQclear(PQexec(x->db, "ROLLBACK"));
+    free(x);
+}
+
+/* export_part: the streamed body's next part (http_body_fn). */
+static int
+export_part(void *ctx, struct evbuffer *out)
+{
+    int rc = export_next(ctx, out);
+    return rc > 0 ? HTTP_BODY_MORE : rc == 0 ? HTTP_BODY_DONE : HTTP_BODY_FAILED;
+}
+
+/* export_to_file: the rest of x's rows after b's bytes into a body file;
+ * its path, or NULL with *failed when the database or the file failed
+ * (nothing answered yet), or NULL alone when no file can be made (the
+ * rows are all still to be read). */
+static char *
+export_to_file(export_t *x, struct evbuffer *b, bool *failed)
+{
+    *failed = false;
+    cgifile_t *f = cgifile_open();
+    if (f == NULL)
+        return NULL;
+    int rc = 1;
+    while (rc > 0) {
+        if (cgifile_append(f, b) != 0) {
+            PQclear(PQexec(x->db, "ROLLBACK"));
+            x->open = false;
+            rc = -1;
+            break;
+        }
+        rc = export_next(x, b);
+    }
+    if (rc == 0 && cgifile_append(f, b) == 0)
+        return cgifile_finish(f);
+    cgifile_abandon(f);
+    *failed = true;
+    return NULL;
 }
 
 /* The filtered history (the list's parameters; limit and offset are
@@ -404,25 +495,39 @@ hist_export(http_request_t *req, http_response_t *resp, void *ctx)
     char nums[2][24];
     int n;
     char *sql = hq_sql(&q, HQ_SQL_EXPORT, hist_track_username(h), params, &n, nums);
-    struct evbuffer *b = http_response_body(resp);
-    hq_csv_row(b, NULL);
-    int rc = export_rows(h, db, sql, n, params, b);
+    export_t *x = xcalloc(1, sizeof *x);
+    x->db = db;
+    /* rc as export_next's: 1 while rows may follow */
+    int rc = export_begin(x, h, sql, n, params) == 0 ? 1 : -1;
     free(sql);
     hq_clear(&q);
-    if (rc != 0)
+    /* the first bytes, gathered */
+    struct evbuffer *b = http_response_body(resp);
+    hq_csv_row(b, NULL);
+    while (rc > 0 && evbuffer_get_length(b) < EXPORT_FILE_MIN)
+        rc = export_next(x, b);
+    char *path = NULL;
+    bool failed = rc < 0;
+    if (rc > 0)
+        path = export_to_file(x, b, &failed);
+    if (failed) {
+        export_free(x);
         return cgijson_error(resp, 503, "unavailable", CGIDB_UNAVAILABLE);
+    }
     http_response_set_status(resp, 200);
     http_response_set_header(resp, "Content-Type", "text/csv; charset=utf-8; header=present");
     http_response_set_header(resp, "Content-Disposition",
                              "attachment; filename=\"muleteer-history.csv\"");
     http_response_set_header(resp, "X-Content-Type-Options", "nosniff");
     http_response_set_header(resp, "Cache-Control", "no-store");
-    char *path = evbuffer_get_length(b) >= EXPORT_FILE_MIN && cgifile_enabled()
-                     ? cgifile_write(b)
-                     : NULL;
     if (path != NULL) {
+        export_free(x);
         cgifile_answer(resp, path);
         cgifile_release(path, clock_mono_ms()); /* lingers until lighttpd has opened it */
+    } else if (x->open) {
+        http_response_stream(resp, export_part, x, export_free); /* takes x */
+    } else {
+        export_free(x);
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <json-c/json.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,10 @@ struct http_response {
     header_t *headers;
     size_t n_headers, cap_headers;
     struct evbuffer *body;
+    /* a streamed body's rest (http_response_stream); NULL otherwise */
+    http_body_fn stream;
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
 };
 
 static const struct {
@@ -98,6 +103,17 @@ http_response_reason(int code)
     }
 }
 
+/* drop_stream: forgets the streamed body's function, freeing its ctx. */
+static void
+drop_stream(http_response_t *resp)
+{
+    if (resp->stream_free != NULL)
+        resp->stream_free(resp->stream_ctx);
+    resp->stream = NULL;
+    resp->stream_ctx = NULL;
+    resp->stream_free = NULL;
+}
+
 http_response_t *
 http_response_new(void)
 {
@@ -126,6 +142,7 @@ http_response_free(http_response_t *resp)
         return;
     clear_headers(resp);
     free(resp->headers);
+    drop_stream(resp);
     evbuffer_free(resp->body);
     free(resp);
 }
@@ -134,6 +151,17 @@ static void
 clear_body(http_response_t *resp)
 {
     evbuffer_drain(resp->body, evbuffer_get_length(resp->body));
+    drop_stream(resp);
+}
+
+void
+http_response_stream(http_response_t *resp, http_body_fn fn, void *ctx,
+                     void (*free_ctx)(void *ctx))
+{
+    drop_stream(resp);
+    resp->stream = fn;
+    resp->stream_ctx = ctx;
+    resp->stream_free = free_ctx;
 }
 
 void
@@ -328,6 +356,53 @@ http_response_set_head_only(http_response_t *resp, int head_only)
         resp->head_only = head_only != 0;
 }
 
+/* write_buffer: b's bytes, chunk by chunk, without linearising it. 0 or
+ * -1 when write_fn failed. */
+static int
+write_buffer(struct evbuffer *b, http_write_fn write_fn, void *ctx)
+{
+    int n = evbuffer_peek(b, -1, NULL, NULL, 0);
+    if (n <= 0)
+        return 0;
+    struct evbuffer_iovec *v = xcalloc((size_t)n, sizeof *v);
+    evbuffer_peek(b, -1, NULL, v, n);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (v[i].iov_len > 0)
+            rc = write_fn(ctx, v[i].iov_base, v[i].iov_len);
+    free(v);
+    return rc != 0 ? -1 : 0;
+}
+
+/* write_stream: the streamed body's parts as its function makes them;
+ * 0, -1 when write_fn failed, HTTP_WRITE_CUT when the function did. */
+static int
+write_stream(const http_response_t *resp, http_write_fn write_fn, void *ctx)
+{
+    struct evbuffer *part = evbuffer_new();
+    if (part == NULL)
+        abort();
+    int rc;
+    for (;;) {
+        int more = resp->stream(resp->stream_ctx, part);
+        if (more == HTTP_BODY_FAILED) {
+            rc = HTTP_WRITE_CUT;
+            break;
+        }
+        if (write_buffer(part, write_fn, ctx) != 0) {
+            rc = -1;
+            break;
+        }
+        evbuffer_drain(part, evbuffer_get_length(part));
+        if (more == HTTP_BODY_DONE) {
+            rc = 0;
+            break;
+        }
+    }
+    evbuffer_free(part);
+    return rc;
+}
+
 int
 http_response_write(const http_response_t *resp, http_write_fn write_fn, void *ctx)
 {
@@ -345,10 +420,12 @@ http_response_write(const http_response_t *resp, http_write_fn write_fn, void *c
             has_ctype = 1;
         evbuffer_add_printf(h, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
     }
+    bool streamed = !no_body && resp->stream != NULL;
     if (!no_body) {
-        if (!has_ctype && body_len > 0)
+        if (!has_ctype && (body_len > 0 || streamed))
             evbuffer_add_printf(h, "Content-Type: application/octet-stream\r\n");
-        evbuffer_add_printf(h, "Content-Length: %zu\r\n", body_len);
+        if (!streamed)
+            evbuffer_add_printf(h, "Content-Length: %zu\r\n", body_len);
     }
     evbuffer_add(h, "\r\n", 2);
     size_t hlen = evbuffer_get_length(h);
@@ -356,17 +433,9 @@ http_response_write(const http_response_t *resp, http_write_fn write_fn, void *c
     evbuffer_free(h);
     if (rc != 0)
         return -1;
-    if (no_body || resp->head_only || body_len == 0)
+    if (no_body || resp->head_only)
         return 0;
-    /* Write the body chunk by chunk, without linearising it. */
-    int n = evbuffer_peek(resp->body, -1, NULL, NULL, 0);
-    if (n <= 0)
-        return 0;
-    struct evbuffer_iovec *v = xcalloc((size_t)n, sizeof *v);
-    evbuffer_peek(resp->body, -1, NULL, v, n);
-    for (int i = 0; i < n && rc == 0; i++)
-        if (v[i].iov_len > 0)
-            rc = write_fn(ctx, v[i].iov_base, v[i].iov_len);
-    free(v);
-    return rc != 0 ? -1 : 0;
+    if (write_buffer(resp->body, write_fn, ctx) != 0)
+        return -1;
+    return streamed ? write_stream(resp, write_fn, ctx) : 0;
 }

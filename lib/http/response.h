@@ -66,8 +66,34 @@ int http_response_printf(http_response_t *resp, const char *fmt, ...)
  * body. The server sets it from the request method. */
 void http_response_set_head_only(http_response_t *resp, int head_only);
 
+/* A body made while it is being sent, for answers too large to hold (a
+ * CSV export of a million rows): after the headers and whatever the body
+ * buffer already holds, http_response_write calls fn again and again;
+ * each call appends the next part to out (empty; written and emptied
+ * before the next call) and returns HTTP_BODY_MORE, HTTP_BODY_DONE after
+ * the last part, or HTTP_BODY_FAILED when the rest cannot be made (a
+ * database error half-way). */
+enum { HTTP_BODY_FAILED = -1, HTTP_BODY_DONE = 0, HTTP_BODY_MORE = 1 };
+typedef int (*http_body_fn)(void *ctx, struct evbuffer *out);
+
+/* http_response_stream: the rest of resp's body comes from fn(ctx), so
+ * the answer goes out without a Content-Length (the web server then
+ * sends it chunked, or closes the connection at its end). free_ctx (may
+ * be NULL) runs on ctx exactly once: when the response is freed or
+ * reset, or its body replaced (http_response_text, _json), whether or
+ * not fn ran or finished. A HEAD answer never calls fn. Under FastCGI
+ * a stream that fails is cut short (http_serve_one returns
+ * HTTP_WRITE_CUT and the connection is closed without ending the
+ * request), so the client can never take the part for the whole. */
+void http_response_stream(http_response_t *resp, http_body_fn fn, void *ctx,
+                          void (*free_ctx)(void *ctx));
+
 /* Sink for http_response_write: returns 0, or -1 to stop writing. */
 typedef int (*http_write_fn)(void *ctx, const void *buf, size_t len);
+
+/* What http_response_write returns when a streamed body failed after
+ * the headers had gone out (http_response_stream). */
+#define HTTP_WRITE_CUT (-2)
 
 /* http_response_write: emits the response as a CGI program's output:
  *   Status: 200 OK\r\n
@@ -77,7 +103,9 @@ typedef int (*http_write_fn)(void *ctx, const void *buf, size_t len);
  *   <body>
  * A non-empty body without a Content-Type gets application/octet-stream
  * (RFC 3875 requires one). 204 and 304 answers carry neither body nor
- * Content-Length. Returns 0, or -1 if write_fn failed. */
+ * Content-Length; a streamed body (http_response_stream) has no
+ * Content-Length either. Returns 0, -1 if write_fn failed, or
+ * HTTP_WRITE_CUT when the stream's function failed. */
 int http_response_write(const http_response_t *resp, http_write_fn write_fn, void *ctx);
 
 #endif

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,7 +217,9 @@ http_serve_one(const http_app_t *app, char *const *envp, http_read_fn read_fn, v
         mt_error_free(err);
     }
     int rc = http_response_write(resp, write_fn, write_ctx);
-    if (rc < 0)
+    if (rc == HTTP_WRITE_CUT)
+        log_warn("%s: the streamed answer failed half-way; cutting it short", app_name(app));
+    else if (rc < 0)
         log_debug("%s: could not write the answer (client gone?)", app_name(app));
     if (observer != NULL)
         observer(observer_ctx, http_response_status(resp), now_usec() - started);
@@ -287,6 +290,19 @@ fcgi_write(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
+/* abort_request: a streamed answer failed half-way (HTTP_WRITE_CUT):
+ * the connection to the web server is shut down before FCGX_Finish_r can
+ * send FCGI_END_REQUEST. The server sees its backend die mid-answer:
+ * lighttpd and nginx then close the client's connection without the
+ * final chunk (or answer 502 when nothing was sent yet), so no client
+ * takes the part for the whole. FCGX_Finish_r's writes fail (SIGPIPE is
+ * ignored) and it closes the socket. */
+static void
+abort_request(FCGX_Request *r)
+{
+    shutdown(r->ipcFd, SHUT_RDWR);
+}
+
 static volatile sig_atomic_t serving_request;
 static volatile sig_atomic_t stop_requested;
 
@@ -314,8 +330,10 @@ http_serve(const http_app_t *app)
     }
     if (FCGX_IsCGI()) {
         extern char **environ;
-        http_serve_one(app, environ, cgi_read, NULL, 0, cgi_write, NULL);
-        return 0;
+        /* A CGI program's output ends where it exits: a stream cut short
+         * cannot be told from a whole one, but the exit status says it. */
+        int rc = http_serve_one(app, environ, cgi_read, NULL, 0, cgi_write, NULL);
+        return rc == HTTP_WRITE_CUT ? 1 : 0;
     }
 
     sa.sa_handler = on_stop_signal;
@@ -340,7 +358,9 @@ http_serve(const http_app_t *app)
         serving_request = 1;
         /* r.envp and the streams belong to libfcgi and die with
          * FCGX_Finish_r; the request copies what it keeps. */
-        http_serve_one(app, r.envp, fcgi_read, r.in, 1, fcgi_write, r.out);
+        int rc = http_serve_one(app, r.envp, fcgi_read, r.in, 1, fcgi_write, r.out);
+        if (rc == HTTP_WRITE_CUT)
+            abort_request(&r);
         FCGX_Finish_r(&r);
         serving_request = 0;
     }

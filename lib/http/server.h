@@ -73,7 +73,11 @@ typedef ssize_t (*http_read_fn)(void *ctx, void *buf, size_t len);
  * drained (up to 16 MiB) after the answer so the server's writes never
  * fail. A plain CGI stdin (framed = 0) is read only as far as
  * CONTENT_LENGTH. app->on_request_end runs after the answer is written,
- * before any draining. Returns 0, or -1 when writing the answer failed. */
+ * before any draining. Returns 0, -1 when writing the answer failed, or
+ * HTTP_WRITE_CUT when a streamed body (http_response_stream) failed
+ * half-way: http_serve then closes the FastCGI connection without ending
+ * the request (the server cuts the client's answer short), and as plain
+ * CGI exits with status 1. */
 int http_serve_one(const http_app_t *app, char *const *envp, http_read_fn read_fn, void *read_ctx,
                    int framed, http_write_fn write_fn, void *write_ctx);
 

@@ -74,6 +74,14 @@ webauth_caps_parse(const char *list, uint32_t *caps, const char **bad)
     return 0;
 }
 
+const char *
+webauth_caps_problem(uint32_t caps)
+{
+    if ((caps & WEBAUTH_CAP_EDIT_ALL_DOWNLOADS) && !(caps & WEBAUTH_CAP_VIEW_ALL_DOWNLOADS))
+        return "edit_all_downloads requires view_all_downloads";
+    return NULL;
+}
+
 uint32_t
 webauth_caps_from_pg(const char *array)
 {

@@ -48,6 +48,12 @@ uint32_t webauth_cap_of(const char *name);
  * not NULL) pointing at it in list (up to the next comma or the end). */
 int webauth_caps_parse(const char *list, uint32_t *caps, const char **bad);
 
+/* webauth_caps_problem: NULL when an account may hold caps, else why not
+ * (a static sentence for a person): as aMuTorrent's userAPI, which
+ * answers 400, edit_all_downloads is refused without view_all_downloads
+ * (changing downloads one cannot see). */
+const char *webauth_caps_problem(uint32_t caps);
+
 /* webauth_caps_from_pg: the bits of a PostgreSQL text[] in its text form
  * ("{search,pause_resume}"); unknown names are ignored (a capability a
  * later version dropped counts for nothing). NULL or malformed: 0. */

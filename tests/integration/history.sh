@@ -34,6 +34,10 @@ server_autoconnect = no
 EOF2
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf" 2>/dev/null || true
+# The large export's memory checks read peak RSS: AddressSanitizer (a
+# --enable-sanitizers build) would keep up to 256 MiB of freed memory in
+# its quarantine and count it; a small quarantine leaves the live memory.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"; export ASAN_OPTIONS
 if ! start_runsh "$VAR" "$T/runsh.out" MULETEER_HTTP_PORT="$HP"; then
   not_ok "run.sh starts the stack"; diag "$(tail -n 20 "$T/runsh.out")"; finish; exit 1
 fi
@@ -260,6 +264,157 @@ check "export of the whole history (sent as a file): every row" \
 check "the whole export was handed to lighttpd as a file (tmp/bodies)" \
   eval '[ -n "$(ls -A "$VAR/tmp/bodies" 2>/dev/null)" ]'
 check "the exports changed nothing" [ "$(rows)" = 3007 ]
+
+# ---------------------------------------------------------------- a large export
+# 200,000 more rows (category bulk; removed again below, so the checks
+# after see the rows above). The export must not hold the CSV in memory:
+# through lighttpd it goes batch by batch into the body file (X-Sendfile),
+# and the peak RSS (VmHWM) of the history.fcgi processes grows by far less
+# than the CSV; run as plain CGI (no X-Sendfile) it is streamed, without a
+# Content-Length, with as little memory; and a database error half-way
+# cuts the stream short (exit status 1), never a whole-looking CSV.
+BULK=200000
+Q "INSERT INTO history (node, hash, name, size, category, status, started_at, completed_at,
+     downloaded_bytes, uploaded_bytes, added_by, added_via)
+   SELECT 'hist-node', md5('bulk' || i), 'bulk-' || i || '-' || repeat('x', 100) || '.bin',
+     1000 + i, 'bulk', 'completed', timestamptz '2025-01-01' + i * interval '1 second',
+     timestamptz '2025-01-02', 1000 + i, 0, 'api', 'api-v2'
+   FROM generate_series(1, $BULK) i"
+check "the bulk rows are in" [ "$(Q "SELECT count(*) FROM history WHERE category = 'bulk'")" = $BULK ]
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+HPIDS=$(processes_of "$MT_BUILDDIR/cgi-bin/history.fcgi")
+declare -A HWM0
+for p in $HPIDS; do HWM0[$p]=$(hwm "$p"); done
+out=$(curl -sS -m 300 -o "$T/bulk.csv" -w '%{http_code}' -H "$AUTH" "$BASE/export?format=csv&category=bulk")
+CSV_KIB=$(( $(stat -c %s "$T/bulk.csv") / 1024 ))
+GROWTH=0
+for p in $HPIDS; do
+  g=$(( $(hwm "$p") - ${HWM0[$p]} )); [ "$g" -gt "$GROWTH" ] && GROWTH=$g
+done
+diag "export of $BULK rows through lighttpd: CSV $CSV_KIB KiB; history.fcgi peak RSS grew by $GROWTH KiB (VmHWM before: ${HWM0[*]} KiB)"
+check "the large export through lighttpd: 200, every row" \
+  eval '[ "$out" = 200 ] && [ "$(wc -l <"$T/bulk.csv")" = $((BULK + 1)) ]'
+check "... history.fcgi's peak RSS grew by less than a quarter of the CSV" \
+  eval '[ -n "$HPIDS" ] && [ "$CSV_KIB" -gt 20000 ] && [ $((GROWTH * 4)) -lt "$CSV_KIB" ]'
+
+# cgi_export OUT [python]: the bulk export from history.fcgi run as a
+# plain CGI program (as the service user, no MULETEER_XSENDFILE_DIR):
+# the CGI output into OUT, the exit status into OUT.rc, its log into
+# OUT.err, the peak RSS (KiB) into OUT.rss; with python, a database error is provoked half-way:
+# once the first 600 KB arrived (the program is blocked writing the rest
+# into the pipe, its transaction open), its backend is terminated.
+cgi_export() {
+  python3 - "$1" "${2:-}" "$MULETEER_USER" "$DB" "$MT_BUILDDIR/cgi-bin/history.fcgi" <<'PY'
+import os, resource, subprocess, sys
+out, cut, user, db, prog = sys.argv[1:6]
+env = {'PATH': os.environ['PATH'], 'MULETEER_CONF': os.environ['VAR'] + '/muleteer.conf',
+       'REQUEST_METHOD': 'GET', 'REQUEST_URI': '/api/history/export?format=csv&category=bulk',
+       'QUERY_STRING': 'format=csv&category=bulk', 'REMOTE_ADDR': '127.0.0.1',
+       'HTTP_X_API_KEY': os.environ['KEY']}
+for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'):
+    if k in os.environ:
+        env[k] = os.environ[k]
+setpriv = ['setpriv', '--reuid=' + user, '--regid=' + user, '--init-groups', '--']
+p = subprocess.Popen(setpriv + [prog], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                     stderr=open(out + '.err', 'wb'), env=env)
+data = b''
+if cut:
+    while len(data) < 600000:
+        b = p.stdout.read(65536)
+        if not b:
+            break
+        data += b
+    subprocess.run(setpriv + ['psql', db, '-XAtq', '-c',
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "application_name = 'history' AND state = 'idle in transaction' "
+                    "AND datname = current_database()"], stdout=subprocess.DEVNULL)
+data += p.stdout.read()
+rc = p.wait()
+open(out, 'wb').write(data)
+open(out + '.rc', 'w').write(str(rc))
+open(out + '.rss', 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PY
+}
+export VAR KEY
+cgi_export "$T/cgi.out"
+cgi_body_lines() { python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d[d.index(b"\r\n\r\n") + 4:].count(b"\n"))' "$1"; }
+CGI_RSS=$(cat "$T/cgi.out.rss")
+diag "export of $BULK rows as plain CGI (streamed): peak RSS $CGI_RSS KiB"
+check "as plain CGI: 200, streamed (no Content-Length), every row" \
+  eval '[ "$(cat "$T/cgi.out.rc")" = 0 ] && head -c 600 "$T/cgi.out" | grep -q "^Status: 200" &&
+        ! head -c 600 "$T/cgi.out" | grep -qi "^Content-Length" && [ "$(cgi_body_lines "$T/cgi.out")" = $((BULK + 1)) ]'
+check "... the same CSV as through lighttpd" \
+  eval 'python3 -c "import sys; d = open(sys.argv[1], \"rb\").read(); sys.exit(d[d.index(b\"\\r\\n\\r\\n\") + 4:] != open(sys.argv[2], \"rb\").read())" "$T/cgi.out" "$T/bulk.csv"'
+check "... its peak RSS stays well under the CSV's size" [ $((CGI_RSS * 2)) -lt "$CSV_KIB" ]
+cgi_export "$T/cut.out" cut
+check "a database error half-way: the stream cut short (exit status 1, rows missing)" \
+  eval '[ "$(cat "$T/cut.out.rc")" = 1 ] && [ "$(cgi_body_lines "$T/cut.out")" -lt $((BULK + 1)) ]'
+check "... and logged" grep -q "failed half-way" "$T/cut.out.err"
+
+# The streamed path through a FastCGI server: a second, minimal lighttpd
+# running history.fcgi without X-Sendfile (as nginx or Apache would),
+# passing the answer on as it comes (stream-response-body 2: when the
+# client reads slowly, history.fcgi waits).
+mkdir -p "$T/plain"; chown_service "$T/plain"
+PP=$(free_port)
+cat >"$T/plain/lighttpd.conf" <<EOF2
+server.modules = ( "mod_fastcgi" )
+server.bind = "127.0.0.1"
+server.port = $PP
+server.document-root = "$T/plain"
+server.errorlog = "$T/plain/error.log"
+server.stream-response-body = 2
+fastcgi.server = ( "/api/history" => ((
+  "bin-path" => "$MT_BUILDDIR/cgi-bin/history.fcgi",
+  "socket" => "$T/plain/history.sock",
+  "check-local" => "disable",
+  "min-procs" => 1, "max-procs" => 1,
+  "bin-environment" => ( "MULETEER_CONF" => "$VAR/muleteer.conf" ),
+)) )
+EOF2
+as_service_user lighttpd -D -f "$T/plain/lighttpd.conf" 2>"$T/plain.stderr" &
+PBASE="http://127.0.0.1:$PP/api/history"
+eventually 20 eval '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "$AUTH" "$PBASE/stats")" = 200 ]'
+PLAIN_PID=$(processes_of "-f $T/plain/lighttpd.conf" | head -n 1)
+CLEANUP_PIDS+=($PLAIN_PID)
+# its history.fcgi: the one of this build that is not the stack's
+PFCGI=
+for p in $(processes_of "$MT_BUILDDIR/cgi-bin/history.fcgi"); do
+  [[ " $(echo $HPIDS) " == *" $p "* ]] || PFCGI=$p
+done
+CLEANUP_PIDS+=($PFCGI)
+P_HWM0=$(hwm "$PFCGI")
+out=$(curl -sS -m 300 -D "$T/plain.h" -o "$T/plain.csv" -w '%{http_code}' -H "$AUTH" "$PBASE/export?format=csv&category=bulk")
+P_GROWTH=$(( $(hwm "$PFCGI") - P_HWM0 ))
+diag "export of $BULK rows through FastCGI without X-Sendfile (streamed): history.fcgi peak RSS grew by $P_GROWTH KiB (VmHWM before: $P_HWM0 KiB)"
+check "streamed through FastCGI: 200, chunked (no Content-Length), the same CSV" \
+  eval '[ "$out" = 200 ] && grep -qi "^Transfer-Encoding: chunked" "$T/plain.h" && ! grep -qi "^Content-Length" "$T/plain.h" && cmp -s "$T/plain.csv" "$T/bulk.csv"'
+check "... history.fcgi's peak RSS grew by less than a quarter of the CSV" \
+  eval '[ -n "$PFCGI" ] && [ $((P_GROWTH * 4)) -lt "$CSV_KIB" ]'
+# A database error half-way: the client reads slowly, so history.fcgi
+# waits with its cursor's transaction open; that backend is terminated.
+curl -sS -m 300 --limit-rate 200k -o "$T/plaincut.csv" -H "$AUTH" \
+  "$PBASE/export?format=csv&category=bulk" 2>"$T/plaincut.err" &
+CURL_PID=$!
+killed=0
+for i in $(seq 1 100); do
+  n=$(Q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE application_name = 'history' AND state = 'idle in transaction'
+           AND state_change < now() - interval '500 ms' AND datname = current_database()")
+  [ "${n:-0}" -gt 0 ] && { killed=1; break; }
+  sleep 0.2
+done
+[ "$killed" = 1 ] || kill "$CURL_PID" 2>/dev/null
+wait "$CURL_PID"; crc=$?
+diag "curl after the cut: exit status $crc: $(cat "$T/plaincut.err")"
+check "a database error half-way through FastCGI: the client's transfer fails, rows missing" \
+  eval '[ "$killed" = 1 ] && [ "$crc" != 0 ] && [ "$(wc -l <"$T/plaincut.csv")" -lt $((BULK + 1)) ]'
+for p in $PLAIN_PID $PFCGI; do
+  kill -TERM "$p" 2>/dev/null
+  eventually 10 eval '! kill -0 "$p" 2>/dev/null' || kill -KILL "$p" 2>/dev/null
+done
+Q "DELETE FROM history WHERE category = 'bulk'"
+check "the bulk rows are gone again" [ "$(rows)" = 3007 ]
 
 # ---------------------------------------------------------------- counts
 # history_counts (024) against the rows, after inserts, deletes, and an

@@ -114,6 +114,14 @@ web POST /api/users "${A[@]}" -H 'Content-Type: application/json' \
   --data '{"username":"eve","password":"x","capabilities":["search","fly"]}'
 check "an unknown capability: 400 naming capabilities" \
   eval 'code 400 && jqt ".error.parameter == \"capabilities\""'
+web POST /api/users "${A[@]}" -H 'Content-Type: application/json' \
+  --data '{"username":"eve","password":"x","capabilities":["search","edit_all_downloads"]}'
+check "edit_all_downloads without view_all_downloads: 400 naming capabilities" \
+  eval 'code 400 && jqt ".error.parameter == \"capabilities\" and (.error.message | test(\"view_all_downloads\"))"'
+web POST /api/users "${A[@]}" --data-urlencode username=eve --data-urlencode password=x \
+  --data-urlencode capabilities=edit_all_downloads
+check "... and as a form: 400 naming capabilities, no account made" \
+  eval 'code 400 && jqt ".error.parameter == \"capabilities\"" && [ "$(PSQL "SELECT count(*) FROM web_users WHERE username = '"'eve'"'")" = 0 ]'
 web POST /api/users -H "X-API-Key: $KEY" --data-urlencode username=dora \
   --data-urlencode password=dora-pw --data-urlencode capabilities=view_history
 check "the API key creates dora with a form" code 201
@@ -124,6 +132,16 @@ check "the list has bob and dora with their capabilities" \
 web PUT "/api/users/$DORA_ID" "${A[@]}" -H 'Content-Type: application/json' \
   --data '{"capabilities":["view_history","view_logs"],"disabled":true}'
 check "an admin changes dora" jqt '.user.capabilities == ["view_history","view_logs"] and .user.disabled == true'
+web PUT "/api/users/$DORA_ID" "${A[@]}" -H 'Content-Type: application/json' \
+  --data '{"capabilities":["view_history","edit_all_downloads"]}'
+check "a PUT giving edit_all_downloads without view_all_downloads: 400 naming capabilities" \
+  eval 'code 400 && jqt ".error.parameter == \"capabilities\""'
+web PUT "/api/users/$DORA_ID" "${A[@]}" -H 'Content-Type: application/json' \
+  --data '{"capabilities":["view_all_downloads","edit_all_downloads"]}'
+check "... with view_all_downloads: 200" \
+  jqt '.user.capabilities == ["view_all_downloads","edit_all_downloads"]'
+web PUT "/api/users/$DORA_ID" "${A[@]}" -H 'Content-Type: application/json' \
+  --data '{"capabilities":["view_history","view_logs"]}'
 web PUT /api/users/999999 "${A[@]}" -H 'Content-Type: application/json' --data '{"disabled":true}'
 check "an unknown user: 404" code 404
 web PUT /api/users/x1 "${A[@]}" -H 'Content-Type: application/json' --data '{}'
@@ -250,6 +268,10 @@ out=$(echo x | U add carol 2>&1); rc=$?
 check "muleteer user add: an existing name fails (1)" [ "$rc" = 1 ]
 out=$(echo x | U add carol --caps flying 2>&1); rc=$?
 check "muleteer user add: an unknown capability is a usage error (2)" [ "$rc" = 2 ]
+out=$(echo x | U add frank --caps search,edit_all_downloads 2>&1); rc=$?
+check "muleteer user add: edit_all_downloads without view_all_downloads is a usage error (2)" \
+  eval '[ "$rc" = 2 ] && grep -q "edit_all_downloads requires view_all_downloads" <<<"$out"'
+check "... and frank was not added" [ "$(PSQL "SELECT count(*) FROM web_users WHERE username = 'frank'")" = 0 ]
 web POST /api/auth/login -H 'Content-Type: application/json' --data '{"username":"carol","password":"carol-pw"}'
 check "carol logs in over the web" code 200
 CAROL=$(sid_of)

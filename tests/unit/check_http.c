@@ -1285,6 +1285,79 @@ START_TEST(test_response_json_and_errors)
 }
 END_TEST
 
+/* A streamed body: parts "p1;", "p2;", ... up to n, failing instead of
+ * making part fail_at (0: never). */
+typedef struct {
+    int n, fail_at, made, freed;
+} parts_t;
+
+static int
+parts_next(void *ctx, struct evbuffer *out)
+{
+    parts_t *p = ctx;
+    if (p->made + 1 == p->fail_at)
+        return HTTP_BODY_FAILED;
+    evbuffer_add_printf(out, "p%d;", ++p->made);
+    return p->made < p->n ? HTTP_BODY_MORE : HTTP_BODY_DONE;
+}
+
+static void
+parts_free(void *ctx)
+{
+    ((parts_t *)ctx)->freed++;
+}
+
+START_TEST(test_response_stream)
+{
+    /* What the body holds goes first, then the parts; no Content-Length. */
+    parts_t p = { .n = 3 };
+    http_response_t *resp = http_response_new();
+    http_response_set_header(resp, "Content-Type", "text/csv");
+    http_response_printf(resp, "head;");
+    http_response_stream(resp, parts_next, &p, parts_free);
+    assert_output(resp, "Status: 200 OK\r\nContent-Type: text/csv\r\n\r\nhead;p1;p2;p3;");
+    ck_assert_int_eq(p.freed, 0);
+    http_response_free(resp);
+    ck_assert_int_eq(p.freed, 1);
+
+    /* Failing half-way: what was made went out, and the write says the
+     * answer must be cut short. */
+    p = (parts_t){ .n = 5, .fail_at = 3 };
+    resp = http_response_new();
+    http_response_stream(resp, parts_next, &p, parts_free);
+    sink_t s = { NULL, 0, 0, 0, 0 };
+    ck_assert_int_eq(http_response_write(resp, sink_write, &s), HTTP_WRITE_CUT);
+    ck_assert_ptr_nonnull(strstr(s.buf, "Content-Type: application/octet-stream\r\n\r\np1;p2;"));
+    ck_assert_ptr_null(strstr(s.buf, "p3;"));
+    ck_assert_ptr_null(strstr(s.buf, "Content-Length"));
+    free(s.buf);
+    /* A failing sink stops it: -1, no more parts asked for. */
+    p = (parts_t){ .n = 5 };
+    s = (sink_t){ NULL, 0, 0, 0, 1 };
+    ck_assert_int_eq(http_response_write(resp, sink_write, &s), -1);
+    ck_assert_int_eq(p.made, 0);
+    /* A body replaced frees the stream: a plain answer again. */
+    http_response_text(resp, 503, "x");
+    ck_assert_int_eq(p.freed, 1);
+    assert_output(resp, "Status: 503 Service Unavailable\r\n"
+                        "Content-Type: text/plain; charset=UTF-8\r\nContent-Length: 1\r\n\r\nx");
+    http_response_free(resp);
+    ck_assert_int_eq(p.freed, 1);
+
+    /* HEAD: headers alone, the function never called, its ctx freed. */
+    p = (parts_t){ .n = 2 };
+    resp = http_response_new();
+    http_response_set_head_only(resp, 1);
+    http_response_stream(resp, parts_next, &p, parts_free);
+    assert_output(resp, "Status: 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
+    ck_assert_int_eq(p.made, 0);
+    http_response_reset(resp);
+    ck_assert_int_eq(p.freed, 1);
+    http_response_free(resp);
+    ck_assert_int_eq(p.freed, 1);
+}
+END_TEST
+
 /* ---- http_handle and http_serve_one ---- */
 
 static int
@@ -1933,6 +2006,7 @@ http_suite(void)
     tc = tcase_create("response");
     tcase_add_test(tc, test_response_write);
     tcase_add_test(tc, test_response_json_and_errors);
+    tcase_add_test(tc, test_response_stream);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("server");

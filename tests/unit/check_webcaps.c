@@ -44,6 +44,21 @@ START_TEST(test_caps_parse)
 }
 END_TEST
 
+START_TEST(test_caps_problem)
+{
+    /* aMuTorrent's userAPI: no edit_all_downloads without
+     * view_all_downloads; everything else goes */
+    ck_assert_ptr_null(webauth_caps_problem(0));
+    ck_assert_ptr_null(webauth_caps_problem(WEBAUTH_CAPS_ALL));
+    ck_assert_ptr_null(webauth_caps_problem(WEBAUTH_CAP_VIEW_ALL_DOWNLOADS));
+    ck_assert_ptr_null(webauth_caps_problem(WEBAUTH_CAP_VIEW_ALL_DOWNLOADS |
+                                            WEBAUTH_CAP_EDIT_ALL_DOWNLOADS));
+    const char *why = webauth_caps_problem(WEBAUTH_CAP_EDIT_ALL_DOWNLOADS | WEBAUTH_CAP_SEARCH);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "view_all_downloads"));
+}
+END_TEST
+
 START_TEST(test_caps_pg)
 {
     char *s = webauth_caps_to_pg(0);
@@ -129,6 +144,7 @@ main(void)
     TCase *tc = tcase_create("pure");
     tcase_add_test(tc, test_cap_names);
     tcase_add_test(tc, test_caps_parse);
+    tcase_add_test(tc, test_caps_problem);
     tcase_add_test(tc, test_caps_pg);
     tcase_add_test(tc, test_username);
     tcase_add_test(tc, test_retry_delay);
