@@ -23,6 +23,7 @@ MIGRATIONS = \
 	sql/021_web_users.sql \
 	sql/022_samples_by_time.sql \
 	sql/023_history_search.sql \
-	sql/024_history_counts.sql
+	sql/024_history_counts.sql \
+	sql/030_download_change_log.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh
