@@ -690,8 +690,10 @@ static const struct {
     const char *key;
     qbit_dyn_t dyn;
 } dyn_keys[] = {
-    { "priority", QBIT_DYN_QUEUE_POS },      { "seeding_time", QBIT_DYN_SEEDING_TIME },
-    { "seen_complete", QBIT_DYN_SEEN_COMPLETE }, { "state", QBIT_DYN_STATE },
+    { "priority", QBIT_DYN_QUEUE_POS },
+    { "seeding_time", QBIT_DYN_SEEDING_TIME },
+    { "seen_complete", QBIT_DYN_SEEN_COMPLETE },
+    { "state", QBIT_DYN_STATE },
     { "time_active", QBIT_DYN_TIME_ACTIVE },
 };
 
