@@ -10,6 +10,9 @@
 #       download counts (default "1000 10000").
 #   BENCH_HOLD=SECONDS keeps the stack up that long after seeding (and
 #   prints how to reach it), for profiling by hand.
+#   BENCH_CONNS=N runs wrk with N connections instead of 8 (-t2, or -t1
+#   for one), to tell the answer's own latency from the queueing of a
+#   loaded machine.
 # Starts its own instance with run.sh (existing build: set MULETEER_BUILD
 # to one configured without sanitizers) in a temporary directory. Needs wrk.
 #
@@ -18,8 +21,8 @@
 # the daemon starts; their files are absent, so they list as missingFiles),
 # the rest are added on the control socket (part files; a fifth of those
 # stopped, two thirds in a category, half tagged). What is measured, each
-# round in this order, wrk -t2 -c8, requests carrying a session cookie as
-# Sonarr's do:
+# round in this order, wrk -t2 -c8 (or BENCH_CONNS), requests carrying a
+# session cookie as Sonarr's do:
 #   static    lighttpd sending the same bytes from a file (the reference)
 #   cached    torrents/info, the same URL over and over (the one-second
 #             answer cache hits)
@@ -41,6 +44,8 @@ ROUNDS=${2:-3}
 COUNTS=${3:-"1000 10000"}
 BUILD=${MULETEER_BUILD:-$ROOT/build}
 NODE=bench
+CONNS=${BENCH_CONNS:-8}
+THREADS=2; [ "$CONNS" -ge 2 ] || THREADS=1
 
 if ! command -v wrk >/dev/null; then
   [ "$(id -u)" = 0 ] || { echo "bench_qbit.sh: install wrk" >&2; exit 1; }
@@ -174,7 +179,7 @@ changer_stop() { kill "$CHANGER" 2>/dev/null; wait "$CHANGER" 2>/dev/null || tru
 
 # wrk_run URL [LUA]: "req/s p99_ms bytes_per_request errors".
 wrk_run() {
-  local out args=(-t2 -c8 -d"${SECS}s" --latency -H "Cookie: SID=$SID")
+  local out args=(-t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -H "Cookie: SID=$SID")
   [ $# -gt 1 ] && args+=(-s "$2")
   out=$(wrk "${args[@]}" "$1")
   awk '
@@ -214,7 +219,7 @@ record() { # KIND "rps p99 bpr err"
 }
 
 echo "torrents/info through lighttpd 1.4 + qbit.fcgi vs the same lighttpd's static file;"
-echo "wrk -t2 -c8 --latency, ${SECS}s a run, $ROUNDS interleaved rounds, medians; $(nproc) CPUs shared"
+echo "wrk -t$THREADS -c$CONNS --latency, ${SECS}s a run, $ROUNDS interleaved rounds, medians; $(nproc) CPUs shared"
 printf '  %-6s %-38s %9s %9s %6s %10s %10s %7s\n' rows what "req/s" "p99 ms" ratio "body B" "wrk B/req" errors
 for n in $COUNTS; do
   seed "$n"

@@ -27,7 +27,8 @@ noinst_LIBRARIES += cgi-bin/libqbitlogic.a
 cgi_bin_libqbitlogic_a_SOURCES = cgi-bin/qbit/logic.c cgi-bin/qbit/logic.h \
 	cgi-bin/qbit/prefs.c cgi-bin/qbit/prefs.h \
 	cgi-bin/qbit/rowcache.c cgi-bin/qbit/rowcache.h \
-	cgi-bin/qbit/infolist.c cgi-bin/qbit/infolist.h
+	cgi-bin/qbit/infolist.c cgi-bin/qbit/infolist.h \
+	cgi-bin/qbit/infomodel.c cgi-bin/qbit/infomodel.h
 cgi_bin_libqbitlogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_libqbitlogic_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 
@@ -60,6 +61,14 @@ tests_unit_check_qbit_infolist_SOURCES = tests/unit/check_qbit_infolist.c
 tests_unit_check_qbit_infolist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 tests_unit_check_qbit_infolist_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_qbit_infolist_LDADD = cgi-bin/libqbitlogic.a lib/libmtutil.a $(CHECK_LIBS) \
+	$(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/unit/check_qbit_infomodel
+TESTS += tests/unit/check_qbit_infomodel
+tests_unit_check_qbit_infomodel_SOURCES = tests/unit/check_qbit_infomodel.c
+tests_unit_check_qbit_infomodel_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
+tests_unit_check_qbit_infomodel_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_qbit_infomodel_LDADD = cgi-bin/libqbitlogic.a lib/libmtutil.a $(CHECK_LIBS) \
 	$(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/check_qbit_sync

@@ -30,6 +30,7 @@ MIGRATIONS = \
 	sql/028_history_counts_category.sql \
 	sql/029_history_changes.sql \
 	sql/030_rollups_time_covering.sql \
-	sql/031_file_ratings.sql
+	sql/031_file_ratings.sql \
+	sql/032_download_change_log.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

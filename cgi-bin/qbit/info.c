@@ -6,8 +6,11 @@
  * named like qBittorrent's keys); for torrents/info only the columns that
  * move with the time or the other rows are asked for each time, the rest
  * of a row's JSON is kept by the process per row version (rowcache.h).
- * The whole list is rendered at most once a second while no row changes,
- * and the answers in its order are cut from it (infolist.h). Other
+ * The whole list in the default order is kept by the process as a copy of
+ * the rows (infomodel.h) that fetches only the rows changed since it last
+ * looked and computes the time's columns in C, rendered at most once a
+ * second while no row changes; the answers in its order are cut from it
+ * (infolist.h). Other
  * rendered torrents/info answers are kept for up to a second while
  * download_changes says no row changed (the cache below), large ones as
  * files the web server sends itself (cgifile.h): Arr clients and web
@@ -19,11 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cgifile.h"
 #include "qbit/infolist.h"
+#include "qbit/infomodel.h"
 #include "qbit/qbit.h"
 #include "qbit/rowcache.h"
+#include "util/bug.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -397,16 +403,20 @@ typedef struct {
 static cache_entry_t cache[CACHE_SLOTS];
 static size_t cache_bytes;
 
-/* generation: the node's change counter, 0 when it has none yet; -1 after
- * answering 503. */
+/* generation: the node's change counter, 0 when it has none yet, and in
+ * mark (32 bytes) the mark of this statement's snapshot
+ * (sql/030_download_change_log.sql); -1 after answering 503. */
 static long long
-generation(qbit_t *q, http_response_t *resp)
+generation(qbit_t *q, http_response_t *resp, char *mark)
 {
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT generation FROM download_changes WHERE node = $1", 0, NULL);
+                              "SELECT (SELECT generation FROM download_changes WHERE node = $1),"
+                              " pg_snapshot_xmin(pg_current_snapshot())::text",
+                              0, NULL);
     if (r == NULL)
         return -1;
-    long long g = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    long long g = strtoll(PQgetvalue(r, 0, 0), NULL, 10); /* NULL: "" */
+    snprintf(mark, 32, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
     return g;
 }
@@ -651,68 +661,184 @@ static void json_headers(http_response_t *resp);
 /* ------------------------------------------ the whole list, once a second */
 
 /* The node's whole list in the default order, rendered at most once per
- * (generation, CACHE_MS) by each process (infolist.h): the variants of
+ * (generation, second) by each process (infolist.h): the variants of
  * torrents/info that keep that order (filter, category, hashes, limit,
- * offset) are cut from it in C. Its body is kept as a file too: the whole
- * list, or a few runs of it, are then sent by the web server from there
- * (X-Sendfile, X-Sendfile2). */
+ * offset) are cut from it in C. It is rendered in C from the process's
+ * copy of the rows (infomodel.h), which asks PostgreSQL only for the rows
+ * written or deleted since it last looked (sql/030_download_change_log.sql)
+ * and computes the columns that move with the time or the other rows
+ * itself: a new second needs no query. Its body is kept as a file too:
+ * the whole list, or a few runs of it, are then sent by the web server
+ * from there (X-Sendfile, X-Sendfile2). */
 #define SNAP_MAX_RANGES 8
+/* read every row again after this long without looking: download_gone
+ * keeps the deletions an hour */
+#define MODEL_FULL_MS (30 * 60 * 1000)
 
 static qbit_infolist_t *snap;
 static long long snap_gen = -1;
-static int64_t snap_at;
-static char *snap_path;  /* the body's file, or NULL */
-static char *snap_select; /* list_select, then the filters' inputs */
+static int64_t snap_s;
+static char *snap_path; /* the body's file, or NULL */
 
-/* snapshot: the list for gen, rendered when the kept one is not valid;
- * NULL after answering 503. */
-static const qbit_infolist_t *
-snapshot(qbit_t *q, http_response_t *resp, long long gen, int64_t now)
+static qbit_infomodel_t *model;
+static long long model_gen = -1;
+static char model_mark[32]; /* the snapshot mark it is current to; "" none */
+static int64_t model_at;   /* when it last looked (monotonic ms) */
+static char *model_sql[2]; /* every row; the rows changed since $2 */
+static size_t n_model_segs;
+
+/* The computed columns, by their key in info_cols. */
+static const struct {
+    const char *key;
+    qbit_dyn_t dyn;
+} dyn_keys[] = {
+    { "priority", QBIT_DYN_QUEUE_POS },
+    { "seeding_time", QBIT_DYN_SEEDING_TIME },
+    { "seen_complete", QBIT_DYN_SEEN_COMPLETE },
+    { "state", QBIT_DYN_STATE },
+    { "time_active", QBIT_DYN_TIME_ACTIVE },
+};
+
+/* model_init: the model of info_cols' parts and its two queries: the
+ * plain values the computed columns and the filters use, then each
+ * row-only run's JSON object, of the node's rows (those changed since
+ * the mark $2). */
+static void
+model_init(void)
 {
-    if (snap != NULL && snap_gen == gen && now - snap_at < CACHE_MS)
-        return snap;
-    if (snap_select == NULL)
-        snap_select = xasprintf("%s, d.qstate, (d.dl_speed > 0 OR d.ul_speed > 0),"
-                                " coalesce(d.category, '')",
-                                list_select);
-    filter_t all = { 0 };
-    PGresult *r = run_select(q, resp, snap_select, &all, NULL, false);
+    qbit_infopart_t mp[N_COLS(info_cols)];
+    struct evbuffer *segs = evbuffer_new();
+    for (size_t p = 0; p < n_parts; p++) {
+        mp[p] = (qbit_infopart_t){ .dynamic = parts[p].dynamic };
+        if (!parts[p].dynamic) {
+            evbuffer_add(segs, ", ", 2);
+            json_select(segs, &info_cols[parts[p].first], parts[p].n, false);
+            continue;
+        }
+        mp[p].key = info_cols[parts[p].first].key;
+        size_t k = 0;
+        while (k < N_COLS(dyn_keys) && strcmp(dyn_keys[k].key, mp[p].key) != 0)
+            k++;
+        if (MT_BUG(k == N_COLS(dyn_keys)))
+            k = 0; /* a computed column without its C: caught by the tests */
+        mp[p].dyn = dyn_keys[k].dyn;
+    }
+    evbuffer_add(segs, "", 1);
+    model = qbit_infomodel_new(mp, n_parts);
+    n_model_segs = n_static;
+    struct evbuffer *b = evbuffer_new();
+    for (int since = 0; since < 2; since++) {
+        evbuffer_add_printf(b, "WITH d AS (SELECT x.*, ");
+        state_case(b);
+        evbuffer_add_printf(
+            b, " AS qstate, CASE WHEN x.state = 'completed' THEN x.size ELSE x.done_bytes END"
+               " AS done FROM downloads x WHERE x.node = $1%s)"
+               " SELECT d.hash, (extract(epoch FROM d.added_at) * 1000000)::bigint, %s,"
+               " coalesce(%s, -1), d.priority, d.state = 'completed', d.complete_sources > 0,"
+               " (d.dl_speed > 0 OR d.ul_speed > 0), d.qstate, coalesce(d.category, '')%s"
+               " FROM d",
+            since ? " AND x.changed_xid >= $2::xid8" : "", EPOCH("d.added_at"),
+            EPOCH("d.completed_at"), (const char *)evbuffer_pullup(segs, -1));
+        evbuffer_add(b, "", 1);
+        model_sql[since] = xstrdup((const char *)evbuffer_pullup(b, -1));
+        evbuffer_drain(b, evbuffer_get_length(b));
+    }
+    evbuffer_free(b);
+    evbuffer_free(segs);
+}
+
+/* model_put: row i of a model query into the model. */
+static void
+model_put(PGresult *r, int i)
+{
+    const char *segs[N_COLS(info_cols)];
+    size_t len[N_COLS(info_cols)];
+    for (size_t k = 0; k < n_model_segs; k++) {
+        segs[k] = PQgetvalue(r, i, (int)k + 10);
+        len[k] = (size_t)PQgetlength(r, i, (int)k + 10);
+    }
+    qbit_inforow_t row = {
+        .md4 = PQgetvalue(r, i, 0),
+        .added_us = strtoll(PQgetvalue(r, i, 1), NULL, 10),
+        .added_s = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+        .completed_s = strtoll(PQgetvalue(r, i, 3), NULL, 10),
+        .priority = strtoll(PQgetvalue(r, i, 4), NULL, 10),
+        .finished = *PQgetvalue(r, i, 5) == 't',
+        .complete_source = *PQgetvalue(r, i, 6) == 't',
+        .active = *PQgetvalue(r, i, 7) == 't',
+        .state = PQgetvalue(r, i, 8),
+        .category = PQgetvalue(r, i, 9),
+        .segs = segs,
+        .seg_len = len,
+    };
+    qbit_infomodel_put(model, &row);
+}
+
+/* model_update: the model brought to generation gen: the rows written
+ * since it last looked (every row the first time or after a long pause),
+ * the rows deleted since dropped. mark: the snapshot mark of a statement
+ * run before these (generation's). -1 after answering 503. */
+static int
+model_update(qbit_t *q, http_response_t *resp, long long gen, const char *mark, int64_t now)
+{
+    if (model == NULL)
+        model_init();
+    if (model_gen == gen && model_mark[0] != '\0')
+        return 0;
+    bool since = model_mark[0] != '\0' && now - model_at < MODEL_FULL_MS;
+    const char *params[] = { model_mark };
+    PGresult *r = cgidb_query(q->env, resp, model_sql[since], since ? 1 : 0, params);
     if (r == NULL)
-        return NULL;
-    int n = PQntuples(r);
-    if (fetch_missing(q, resp, r, 0, n) != 0) {
-        PQclear(r);
-        return NULL;
-    }
-    int extra = 2 + (int)(n_parts - n_static); /* after the dynamic columns */
-    qbit_infolist_t *l = qbit_infolist_new();
-    struct evbuffer *row = evbuffer_new();
-    for (int i = 0; i < n; i++) {
-        bool first = true;
-        add_row(row, r, i, &first);
-        size_t len = evbuffer_get_length(row);
-        if (len == 0)
-            continue; /* deleted meanwhile */
-        qbit_infolist_add(l, (const char *)evbuffer_pullup(row, -1), len, PQgetvalue(r, i, 0),
-                          PQgetvalue(r, i, extra), *PQgetvalue(r, i, extra + 1) == 't',
-                          PQgetvalue(r, i, extra + 2));
-        evbuffer_drain(row, len);
-    }
+        return -1;
+    if (!since)
+        qbit_infomodel_clear(model);
+    for (int i = 0; i < PQntuples(r); i++)
+        model_put(r, i);
     PQclear(r);
+    if (since) {
+        r = cgidb_query(q->env, resp,
+                        "SELECT g.hash FROM download_gone g WHERE g.node = $1"
+                        " AND g.xid >= $2::xid8 AND NOT EXISTS (SELECT 1 FROM downloads x"
+                        " WHERE x.node = $1 AND x.hash = g.hash)",
+                        1, params);
+        if (r == NULL)
+            return -1;
+        for (int i = 0; i < PQntuples(r); i++)
+            qbit_infomodel_remove(model, PQgetvalue(r, i, 0));
+        PQclear(r);
+    }
+    snprintf(model_mark, sizeof model_mark, "%s", mark);
+    model_gen = gen;
+    model_at = now;
+    return 0;
+}
+
+/* snapshot: the list for gen and this second, rendered when the kept one
+ * is not; NULL after answering 503. */
+static const qbit_infolist_t *
+snapshot(qbit_t *q, http_response_t *resp, long long gen, const char *mark, int64_t now)
+{
+    int64_t now_s = (int64_t)time(NULL);
+    if (snap != NULL && snap_gen == gen && snap_s == now_s)
+        return snap;
+    if (model_update(q, resp, gen, mark, now) != 0)
+        return NULL;
+    qbit_infolist_t *l = qbit_infomodel_render(model, now_s);
     size_t blen;
     const char *body = qbit_infolist_body(l, &blen);
     char *path = NULL;
     if (blen >= CACHE_FILE_MIN) {
-        evbuffer_add_reference(row, body, blen, NULL, NULL);
-        path = cgifile_write(row);
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add_reference(b, body, blen, NULL, NULL);
+        path = cgifile_write(b);
+        evbuffer_free(b);
     }
-    evbuffer_free(row);
     qbit_infolist_free(snap);
     cgifile_release(snap_path, now);
     snap = l;
     snap_path = path;
     snap_gen = gen;
-    snap_at = now;
+    snap_s = now_s;
     return snap;
 }
 
@@ -761,10 +887,10 @@ answer_ranges(http_response_t *resp, const qbit_range_t *rs, size_t n)
  * that is not possible (a 503 is then answered). */
 static int
 info_from_snapshot(qbit_t *q, http_response_t *resp, const filter_t *f, const qbit_hashes_t *h,
-                   long long limit, long long offset, long long gen, int64_t now,
-                   const char *key)
+                   long long limit, long long offset, long long gen, const char *mark,
+                   int64_t now, const char *key)
 {
-    if (snapshot(q, resp, gen, now) == NULL)
+    if (snapshot(q, resp, gen, mark, now) == NULL)
         return -1;
     char buf[512];
     const char *states[32];
@@ -851,7 +977,8 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     if (none)
         return qbit_json_text(resp, "[]", 2);
 
-    long long gen = generation(q, resp);
+    char mark[32];
+    long long gen = generation(q, resp, mark);
     if (gen < 0) {
         free(f.hashes);
         return 0;
@@ -887,7 +1014,7 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     /* the default order, no tag, everyone's downloads: cut from the whole
      * list; one account's own downloads take the query below */
     if (sort == NULL && !reverse && f.tag == NULL && f.owner == NULL) {
-        info_from_snapshot(q, resp, &f, &h, limit, offset, gen, now, key);
+        info_from_snapshot(q, resp, &f, &h, limit, offset, gen, mark, now, key);
         free(f.hashes);
         free(key);
         return 0;

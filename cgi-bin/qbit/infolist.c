@@ -141,9 +141,29 @@ push(ranges_t *rs, size_t off, size_t len)
     rs->v[rs->n++] = (qbit_range_t){ off, len };
 }
 
+/* select_all: the answer when nothing filters: rows [off, end) are one run
+ * of the body. */
+static qbit_range_t *
+select_all(const qbit_infolist_t *l, const qbit_infosel_t *sel, size_t *n)
+{
+    long long off = sel->offset, total = (long long)l->n;
+    if (off < 0)
+        off = total + off < 0 ? 0 : total + off;
+    long long end = sel->limit > 0 && off + sel->limit < total ? off + sel->limit : total;
+    ranges_t rs = { 0 };
+    push(&rs, 0, 1); /* "[" */
+    if (off < end)
+        push(&rs, l->rows[off].start, l->rows[end - 1].end - l->rows[off].start);
+    push(&rs, l->len - 1, 1); /* "]" */
+    *n = rs.n;
+    return rs.v;
+}
+
 qbit_range_t *
 qbit_infolist_select(const qbit_infolist_t *l, const qbit_infosel_t *sel, size_t *n)
 {
+    if (sel->states == NULL && sel->activity == 0 && sel->category == NULL && sel->md4 == NULL)
+        return select_all(l, sel, n);
     const char **md4s = NULL;
     if (sel->md4 != NULL) {
         md4s = xcalloc(sel->n_md4 > 0 ? sel->n_md4 : 1, sizeof *md4s);
