@@ -405,7 +405,7 @@ static size_t cache_bytes;
 
 /* generation: the node's change counter, 0 when it has none yet, and in
  * mark (32 bytes) the mark of this statement's snapshot
- * (sql/030_download_change_log.sql); -1 after answering 503. */
+ * (sql/032_download_change_log.sql); -1 after answering 503. */
 static long long
 generation(qbit_t *q, http_response_t *resp, char *mark)
 {
@@ -665,7 +665,7 @@ static void json_headers(http_response_t *resp);
  * torrents/info that keep that order (filter, category, hashes, limit,
  * offset) are cut from it in C. It is rendered in C from the process's
  * copy of the rows (infomodel.h), which asks PostgreSQL only for the rows
- * written or deleted since it last looked (sql/030_download_change_log.sql)
+ * written or deleted since it last looked (sql/032_download_change_log.sql)
  * and computes the columns that move with the time or the other rows
  * itself: a new second needs no query. Its body is kept as a file too:
  * the whole list, or a few runs of it, are then sent by the web server
