@@ -68,7 +68,8 @@ INTEGRATION_TESTS = \
 	tests/integration/history.sh \
 	tests/integration/webcaps.sh \
 	tests/integration/websocket.sh \
-	tests/integration/webui.sh
+	tests/integration/webui.sh \
+	tests/integration/sample_totals.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/ws_client.py
