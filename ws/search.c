@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -124,8 +125,13 @@ start(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     int rc = wsd_call(w, "search", args, &r, &err);
     json_object_put(args);
     if (rc != 0) {
-        wsd_send_error(w, c, err->message);
+        /* as aMuTorrent: the error, then search-lock false, which is what
+         * ends the asking UI's "Searching..." (it locks itself on send) */
+        char msg[512];
+        snprintf(msg, sizeof msg, "Search failed: %s", err->message);
+        wsd_send_error(w, c, msg);
         mt_error_free(err);
+        broadcast_lock(w, false);
         return;
     }
     json_object_object_get_ex(r, "id", &v);

@@ -381,6 +381,12 @@ async def main_checks():
         await a.send(json.dumps({"action": "search", "query": "   ", "type": "global"}))
         m, _ = await reply(a, sa, "error")
         check("search without words: an error", m is not None and "empty" in m["message"], m)
+        # aMuTorrent's UI locks its search form itself when it sends a
+        # search; only search-lock false unlocks it after a refused one
+        lock, _ = await reply(a, sa, "search-lock", 3.0)
+        check("a search the daemon refuses: the error, then search-lock false (the UI leaves Searching...)",
+              m is not None and m["message"].startswith("Search failed: ") and
+              lock is not None and lock["locked"] is False, [m, lock])
         await a.send(json.dumps({"action": "getPreviousSearchResults"}))
         m, _ = await reply(a, sa, "previous-search-results")
         check("getPreviousSearchResults: the same results", m is not None and m["data"] == data, m)
