@@ -188,9 +188,10 @@ download(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
                 json_object_object_add(args, "category", json_object_new_string(a->category));
             json_object_object_add(args, "added_via", json_object_new_string("websocket"));
             const webauth_ident_t *id = wsd_client_ident(c);
-            if (id->user != NULL && conf_get_bool(w->conf, "track_username"))
-                json_object_object_add(args, "added_by", json_object_new_string(id->user));
+            json_object_object_add(args, "added_by", json_object_new_string(id->user != NULL ? id->user : ""));
             rc = wsd_call(w, "add", args, &r, &err);
+            if (rc == 0)
+                wsd_note_owner(w, a->hashes[i], id->user);
             json_object_put(args);
             json_object_put(r);
         }
