@@ -179,19 +179,6 @@ wsd_segment_clients(const wsd_t *w)
 }
 
 void
-wsd_broadcast_segments_json(wsd_t *w, json_object *o)
-{
-    size_t len = 0;
-    const char *t = json_text(o, &len);
-    wsd_msg_t *m = msg_new(t, len);
-    m->refs = 1;
-    for (wsd_client_t *c = w->clients; c != NULL; c = c->next)
-        if (c->authed && c->segments)
-            enqueue(w, c, m);
-    msg_unref(m);
-}
-
-void
 wsd_client_view(const wsd_client_t *c, ws_view_t *v)
 {
     const char *user = c->id.user != NULL ? c->id.user : "";

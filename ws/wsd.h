@@ -108,11 +108,10 @@ void wsd_broadcast_items_json(wsd_t *w, json_object *o, json_object *partial_o, 
 void wsd_send_items_json(wsd_t *w, wsd_client_t *c, json_object *o);
 /* wsd_broadcast_cap_json: to the authenticated clients holding cap. */
 void wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap);
-/* Segment data (subscribe channel segmentData): a client's choice, and
- * a message to every client that made it. */
+/* Segment data (subscribe channel segmentData): a client's choice (its
+ * messages go by wsd_broadcast_items_json with segments_only). */
 void wsd_client_set_segments(wsd_client_t *c, bool on);
 size_t wsd_segment_clients(const wsd_t *w);
-void wsd_broadcast_segments_json(wsd_t *w, json_object *o);
 void wsd_send_error(wsd_t *w, wsd_client_t *c, const char *message);
 const webauth_ident_t *wsd_client_ident(const wsd_client_t *c);
 /* wsd_db: the database connection (reconnected when broken), or NULL
