@@ -591,9 +591,15 @@ stats_tree(wsd_t *w, wsd_client_t *c)
 
 /* ------------------------------------------------ delete permissions */
 
+/* a download of the items that c sees (owner.h: another account's is
+ * unknown to one limited to its own) */
 static bool
-item_known(wsd_t *w, const char *hash)
+item_known(wsd_t *w, wsd_client_t *c, const char *hash)
 {
+    ws_view_t v;
+    wsd_client_view(c, &v);
+    if (!ws_view_sees(&v, w->owners, hash))
+        return false;
     size_t n = w->items != NULL ? json_object_array_length(w->items) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *h = NULL;
@@ -613,7 +619,7 @@ delete_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object *results = json_object_new_array();
     for (size_t i = 0; i < a->n_hashes; i++) {
         json_object *r = json_object_new_object();
-        bool known = item_known(w, a->hashes[i]);
+        bool known = item_known(w, c, a->hashes[i]);
         const char *reason = !may ? "no_permission" : !known ? "not_found" : "ok";
         json_object_object_add(r, "fileHash", json_object_new_string(a->hashes[i]));
         json_object_object_add(r, "clientType", json_object_new_string("amule"));
@@ -700,7 +706,7 @@ move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     bool all = dest != NULL;
     for (size_t i = 0; i < a->n_hashes; i++) {
         json_object *r = json_object_new_object();
-        bool known = item_known(w, a->hashes[i]);
+        bool known = item_known(w, c, a->hashes[i]);
         const char *reason = !may ? "no_permission" : !known ? "not_found" : dest == NULL ? "no_path" : "ok";
         json_object_object_add(r, "fileHash", json_object_new_string(a->hashes[i]));
         json_object_object_add(r, "canMove", json_object_new_boolean(strcmp(reason, "ok") == 0));

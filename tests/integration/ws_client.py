@@ -762,6 +762,11 @@ async def owner_checks():
         check("bob's batchPause of both: the admin's refused (denied), his own paused",
               [(r["fileHash"], r["success"], r.get("denied", False)) for r in res] ==
               [(HASH4, False, True), (HASH5, True, False)], m)
+        await b.send(json.dumps({"action": "checkDeletePermissions", "items": items}))
+        m, _ = await reply(b, sb, "delete-permissions")
+        check("checkDeletePermissions from bob: the admin's download not_found, his own ok",
+              m is not None and [(r["canDelete"], r["reason"]) for r in m["results"]] ==
+              [(False, "not_found"), (True, "ok")], m)
         await drain(a, sa, 1.0, ma)
         check("the admin's download was not paused", sa.item(HASH4) is not None and
               sa.item(HASH4)["status"] != "paused" and sa.item(HASH5)["status"] == "paused",
