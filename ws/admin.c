@@ -177,7 +177,12 @@ wsd_handle_set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
         json_object_object_add(args, "hash", json_object_new_string(a->hashes[i]));
         json_object_object_add(args, "category", none ? NULL : json_object_new_string(name));
         json_object_object_add(res, "fileHash", json_object_new_string(a->hashes[i]));
-        if (wsd_call(w, "set-category", args, &r, &err) == 0) {
+        const char *denied = wsd_may_edit(w, c, a->hashes[i]);
+        if (denied != NULL) {
+            json_object_object_add(res, "success", json_object_new_boolean(false));
+            json_object_object_add(res, "error", json_object_new_string(denied));
+            json_object_object_add(res, "denied", json_object_new_boolean(true));
+        } else if (wsd_call(w, "set-category", args, &r, &err) == 0) {
             ok++;
             json_object_object_add(res, "success", json_object_new_boolean(true));
         } else {
@@ -407,7 +412,10 @@ rename_file(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_object_add(args, "hash", json_object_new_string(a->hashes[0]));
     json_object_object_add(args, "name", json_object_new_string(a->new_name));
     mt_error_t *err = NULL;
-    int rc = wsd_call(w, "rename", args, &r, &err);
+    const char *denied = wsd_may_edit(w, c, a->hashes[0]);
+    if (denied != NULL)
+        mt_error_set(&err, MT_ERR_PERMISSION, "%s", denied);
+    int rc = denied != NULL ? -1 : wsd_call(w, "rename", args, &r, &err);
     json_object_put(args);
     json_object_put(r);
     wsd_refresh(w, false);
@@ -583,9 +591,15 @@ stats_tree(wsd_t *w, wsd_client_t *c)
 
 /* ------------------------------------------------ delete permissions */
 
+/* a download of the items that c sees (owner.h: another account's is
+ * unknown to one limited to its own) */
 static bool
-item_known(wsd_t *w, const char *hash)
+item_known(wsd_t *w, wsd_client_t *c, const char *hash)
 {
+    ws_view_t v;
+    wsd_client_view(c, &v);
+    if (!ws_view_sees(&v, w->owners, hash))
+        return false;
     size_t n = w->items != NULL ? json_object_array_length(w->items) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *h = NULL;
@@ -605,7 +619,7 @@ delete_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object *results = json_object_new_array();
     for (size_t i = 0; i < a->n_hashes; i++) {
         json_object *r = json_object_new_object();
-        bool known = item_known(w, a->hashes[i]);
+        bool known = item_known(w, c, a->hashes[i]);
         const char *reason = !may ? "no_permission" : !known ? "not_found" : "ok";
         json_object_object_add(r, "fileHash", json_object_new_string(a->hashes[i]));
         json_object_object_add(r, "clientType", json_object_new_string("amule"));
@@ -635,7 +649,10 @@ move_files(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
         mt_error_t *err = NULL;
         json_object_object_add(args, "hash", json_object_new_string(a->hashes[i]));
         json_object_object_add(args, "location", json_object_new_string(a->path));
-        int rc = wsd_call(w, "set-location", args, &r, &err);
+        const char *denied = wsd_may_edit(w, c, a->hashes[i]);
+        if (denied != NULL)
+            mt_error_set(&err, MT_ERR_PERMISSION, "%s", denied);
+        int rc = denied != NULL ? -1 : wsd_call(w, "set-location", args, &r, &err);
         json_object_object_add(res, "fileHash", json_object_new_string(a->hashes[i]));
         json_object_object_add(res, "success", json_object_new_boolean(rc == 0));
         if (rc != 0)
@@ -689,7 +706,7 @@ move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     bool all = dest != NULL;
     for (size_t i = 0; i < a->n_hashes; i++) {
         json_object *r = json_object_new_object();
-        bool known = item_known(w, a->hashes[i]);
+        bool known = item_known(w, c, a->hashes[i]);
         const char *reason = !may ? "no_permission" : !known ? "not_found" : dest == NULL ? "no_path" : "ok";
         json_object_object_add(r, "fileHash", json_object_new_string(a->hashes[i]));
         json_object_object_add(r, "canMove", json_object_new_boolean(strcmp(reason, "ok") == 0));
@@ -723,7 +740,10 @@ rate_file(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     const char *p[] = { conf_get_str(w->conf, "node_name"), a->hashes[0], a->comment, rating };
     mt_error_t *err = NULL;
     PGresult *r = NULL;
-    if (db == NULL) {
+    const char *denied = wsd_may_edit(w, c, a->hashes[0]);
+    if (denied != NULL) {
+        mt_error_set(&err, MT_ERR_PERMISSION, "%s", denied);
+    } else if (db == NULL) {
         mt_error_set(&err, MT_ERR_UNAVAILABLE, "the database is not reachable");
     } else if (a->comment[0] == '\0' && a->rating == 0) {
         r = db_query(db, "DELETE FROM file_ratings WHERE node = $1 AND hash = $2", 2, p, &err);

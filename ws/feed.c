@@ -196,6 +196,66 @@ apply_ratings(wsd_t *w, json_object *items)
     }
 }
 
+/* ------------------------------------------------------- the owners */
+
+static void
+set_owner(json_object **map, const char *hash, const char *user)
+{
+    if (*map == NULL)
+        *map = json_object_new_object();
+    json_object_object_add(*map, hash, json_object_new_string(user != NULL ? user : ""));
+}
+
+void
+wsd_note_owner(wsd_t *w, const char *hash, const char *user)
+{
+    set_owner(&w->owners, hash, user);
+    set_owner(&w->owners_noted, hash, user); /* the database's row may still be an older one's */
+}
+
+/* load_owners: who added each download of this node (downloads.added_by,
+ * written by the daemon), over those already known, except those added
+ * here until their row agrees; a download added elsewhere is nobody's
+ * until its row is there, and owners_gained tells the refresh that a
+ * client limited to its own may now see more (or less). */
+static void
+load_owners(wsd_t *w)
+{
+    PGconn *db = wsd_db(w);
+    if (db == NULL)
+        return;
+    const char *p[] = { conf_get_str(w->conf, "node_name") };
+    PGresult *r = db_query(db, "SELECT hash, coalesce(added_by, '') FROM downloads WHERE node = $1", 1, p, NULL);
+    if (r == NULL)
+        return;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *h = PQgetvalue(r, i, 0), *by = PQgetvalue(r, i, 1);
+        const char *noted = ws_owner_of(w->owners_noted, h), *known = ws_owner_of(w->owners, h);
+        if (noted != NULL) {
+            if (strcmp(noted, by) == 0)
+                json_object_object_del(w->owners_noted, h); /* the row caught up */
+            continue;
+        }
+        if (known != NULL && strcmp(known, by) == 0)
+            continue;
+        set_owner(&w->owners, h, by); /* new, or the same file added again by another */
+        w->owners_gained = true;
+    }
+    PQclear(r);
+}
+
+const char *
+wsd_may_edit(wsd_t *w, wsd_client_t *c, const char *hash)
+{
+    ws_view_t v;
+    wsd_client_view(c, &v);
+    if (v.edit_owner == NULL)
+        return NULL;
+    if (v.view_owner != NULL && !ws_view_sees(&v, w->owners, hash))
+        return "no such download";
+    return ws_view_edits(&v, w->owners, hash) ? NULL : "Permission denied";
+}
+
 /* read: the items and stats now, from the daemon. false when it is away
  * (the stats say so; the items stay what they were). */
 static bool
@@ -211,6 +271,7 @@ read_daemon(wsd_t *w, json_object **items, json_object **stats)
     *items = w->daemon_up ? ws_items_from_downloads(dls, w->instance_id, w->categories) : NULL;
     load_ratings(w);
     apply_ratings(w, *items);
+    load_owners(w);
     json_object_put(dls);
     json_object_put(server);
     return w->daemon_up;
@@ -276,9 +337,9 @@ wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
     json_object_object_add(data, "delta", delta); /* no seq: a supplement */
     json_object_object_add(o, "data", data);
     if (c != NULL)
-        wsd_send_json(w, c, o);
+        wsd_send_items_json(w, c, o);
     else if (json_object_array_length(changed) > 0)
-        wsd_broadcast_segments_json(w, o);
+        wsd_broadcast_items_json(w, o, NULL, true);
     json_object_put(o);
 }
 
@@ -331,7 +392,12 @@ wsd_refresh(wsd_t *w, bool force_snapshot)
         json_object_object_add(data, "delta", delta);
         json_object_object_add(o, "data", data);
     }
-    wsd_broadcast_json(w, o);
+    /* a download whose owner became known: the clients limited to their
+     * own get a snapshot, which adds it for its owner */
+    json_object *partial = !snapshot && w->owners_gained ? snapshot_message(w, true) : NULL;
+    w->owners_gained = false;
+    wsd_broadcast_items_json(w, o, partial, false);
+    json_object_put(partial);
     json_object_put(o);
     if (wsd_segment_clients(w) > 0)
         segments_after(w, &d);
@@ -345,6 +411,14 @@ wsd_snapshot_to(wsd_t *w, wsd_client_t *c)
         /* the first client: read the daemon; the snapshot goes to every
          * client, this one included */
         wsd_refresh(w, true);
+        return;
+    }
+    ws_view_t v;
+    wsd_client_view(c, &v);
+    if (!ws_view_is_full(&v)) {
+        json_object *o = snapshot_message(w, true);
+        wsd_send_items_json(w, c, o);
+        json_object_put(o);
         return;
     }
     /* one text for every client that asks during this seq */
@@ -551,6 +625,8 @@ wsd_feed_stop(wsd_t *w)
     json_object_put(w->items);
     json_object_put(w->categories);
     json_object_put(w->ratings);
+    json_object_put(w->owners);
+    json_object_put(w->owners_noted);
     json_object_put(w->stats);
     wsd_msg_unref(w->snap_msg);
     w->snap_msg = NULL;

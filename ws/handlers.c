@@ -86,7 +86,15 @@ do_batch(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
         json_object_object_add(res, "fileHash", json_object_new_string(a->hashes[i]));
         if (name != NULL)
             json_object_object_add(res, "fileName", json_object_new_string(name));
-        if (wsd_call(w, cmd, args, &r, &err) == 0) {
+        const char *denied = wsd_may_edit(w, c, a->hashes[i]);
+        if (denied != NULL) {
+            /* another account's download: skipped, as aMuTorrent skips it */
+            json_object_object_add(res, "success", json_object_new_boolean(false));
+            json_object_object_add(res, "error", json_object_new_string(denied));
+            json_object_object_add(res, "denied", json_object_new_boolean(true));
+            if (first_error == NULL)
+                first_error = xstrdup(denied);
+        } else if (wsd_call(w, cmd, args, &r, &err) == 0) {
             ok++;
             json_object_object_add(res, "success", json_object_new_boolean(true));
         } else {
@@ -160,12 +168,16 @@ do_add(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
             if (category != NULL)
                 json_object_object_add(args, "category", json_object_new_string(category));
             json_object_object_add(args, "added_via", json_object_new_string("websocket"));
+            /* who added it decides who sees it (owner.h); track_username
+             * only says whether the history shows it */
             const webauth_ident_t *id = wsd_client_ident(c);
-            if (id->user != NULL && conf_get_bool(w->conf, "track_username"))
-                json_object_object_add(args, "added_by", json_object_new_string(id->user));
+            json_object_object_add(args, "added_by", json_object_new_string(id->user != NULL ? id->user : ""));
         }
         mt_error_t *err = NULL;
         int rc = wsd_call(w, server ? "servers-import" : "add", args, &r, &err);
+        json_object *h = NULL;
+        if (rc == 0 && !server && json_object_object_get_ex(r, "hash", &h))
+            wsd_note_owner(w, json_object_get_string(h), wsd_client_ident(c)->user);
         json_object_object_add(res, "link", json_object_new_string(link));
         json_object_object_add(res, "success", json_object_new_boolean(rc == 0));
         if (rc != 0) {
@@ -195,9 +207,15 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_GET_DOWNLOADS:
         if (!w->items_fresh)
             wsd_refresh(w, true);
+    {
+        ws_view_t v;
+        wsd_client_view(c, &v);
         send_typed(w, c, "downloads-update", "data",
-                   w->items != NULL ? json_object_get(w->items) : json_object_new_array());
+                   !ws_view_is_full(&v) ? ws_view_items(w->items, w->owners, &v)
+                   : w->items != NULL   ? json_object_get(w->items)
+                                        : json_object_new_array());
         return;
+    }
     case WSA_GET_STATS:
         if (w->stats == NULL)
             wsd_refresh(w, true);

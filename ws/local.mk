@@ -3,7 +3,8 @@
 # decoder, the items, the deltas) are a library of their own for
 # tests/unit/check_ws and the decoder's fuzz target.
 noinst_LIBRARIES += ws/libwslogic.a
-ws_libwslogic_a_SOURCES = ws/action.c ws/action.h ws/item.c ws/item.h ws/delta.c ws/delta.h
+ws_libwslogic_a_SOURCES = ws/action.c ws/action.h ws/item.c ws/item.h ws/delta.c ws/delta.h \
+	ws/owner.c ws/owner.h
 ws_libwslogic_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 ws_libwslogic_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 

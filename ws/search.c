@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -124,8 +125,13 @@ start(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     int rc = wsd_call(w, "search", args, &r, &err);
     json_object_put(args);
     if (rc != 0) {
-        wsd_send_error(w, c, err->message);
+        /* as aMuTorrent: the error, then search-lock false, which is what
+         * ends the asking UI's "Searching..." (it locks itself on send) */
+        char msg[512];
+        snprintf(msg, sizeof msg, "Search failed: %s", err->message);
+        wsd_send_error(w, c, msg);
         mt_error_free(err);
+        broadcast_lock(w, false);
         return;
     }
     json_object_object_get_ex(r, "id", &v);
@@ -182,9 +188,10 @@ download(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
                 json_object_object_add(args, "category", json_object_new_string(a->category));
             json_object_object_add(args, "added_via", json_object_new_string("websocket"));
             const webauth_ident_t *id = wsd_client_ident(c);
-            if (id->user != NULL && conf_get_bool(w->conf, "track_username"))
-                json_object_object_add(args, "added_by", json_object_new_string(id->user));
+            json_object_object_add(args, "added_by", json_object_new_string(id->user != NULL ? id->user : ""));
             rc = wsd_call(w, "add", args, &r, &err);
+            if (rc == 0)
+                wsd_note_owner(w, a->hashes[i], id->user);
             json_object_put(args);
             json_object_put(r);
         }

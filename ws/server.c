@@ -179,16 +179,52 @@ wsd_segment_clients(const wsd_t *w)
 }
 
 void
-wsd_broadcast_segments_json(wsd_t *w, json_object *o)
+wsd_client_view(const wsd_client_t *c, ws_view_t *v)
 {
-    size_t len = 0;
-    const char *t = json_text(o, &len);
-    wsd_msg_t *m = msg_new(t, len);
-    m->refs = 1;
-    for (wsd_client_t *c = w->clients; c != NULL; c = c->next)
-        if (c->authed && c->segments)
-            enqueue(w, c, m);
-    msg_unref(m);
+    const char *user = c->id.user != NULL ? c->id.user : "";
+    v->user = user;
+    v->view_owner = webauth_owner_of(user, c->id.caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
+    v->edit_owner = webauth_owner_of(user, c->id.caps, WEBAUTH_CAP_EDIT_ALL_DOWNLOADS);
+    v->all_owned = c->id.is_admin;
+}
+
+void
+wsd_send_items_json(wsd_t *w, wsd_client_t *c, json_object *o)
+{
+    ws_view_t v;
+    wsd_client_view(c, &v);
+    if (ws_view_is_full(&v)) {
+        wsd_send_json(w, c, o);
+        return;
+    }
+    json_object *mine = ws_view_message(o, w->owners, &v);
+    wsd_send_json(w, c, mine);
+    json_object_put(mine);
+}
+
+void
+wsd_broadcast_items_json(wsd_t *w, json_object *o, json_object *partial_o, bool segments_only)
+{
+    wsd_msg_t *m = NULL;
+    for (wsd_client_t *c = w->clients; c != NULL; c = c->next) {
+        if (!c->authed || (segments_only && !c->segments))
+            continue;
+        ws_view_t v;
+        wsd_client_view(c, &v);
+        if (!ws_view_is_full(&v)) {
+            wsd_send_items_json(w, c, partial_o != NULL ? partial_o : o);
+            continue;
+        }
+        if (m == NULL) {
+            size_t len = 0;
+            const char *t = json_text(o, &len);
+            m = msg_new(t, len);
+            m->refs = 1;
+        }
+        enqueue(w, c, m);
+    }
+    if (m != NULL)
+        msg_unref(m);
 }
 
 void

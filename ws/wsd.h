@@ -18,6 +18,7 @@
 #include "util/conf.h"
 #include "webauth/auth.h"
 #include "ws/action.h"
+#include "ws/owner.h"
 
 /* The batch-update cadence (aMuTorrent's 3 s) and the fastest a burst of
  * daemon events is turned into a delta. */
@@ -63,6 +64,9 @@ typedef struct wsd {
     json_object *items;       /* the last item list sent (array) */
     json_object *categories;  /* the daemon's `categories` list */
     json_object *ratings;     /* file_ratings: hash -> {comment, rating} */
+    json_object *owners;      /* downloads.added_by: hash -> name, every one seen */
+    json_object *owners_noted; /* added here, until downloads.added_by says so too */
+    bool owners_gained;       /* a download's owner became known in this refresh */
     json_object *stats;       /* the last stats object */
     uint64_t seq;             /* of the last batch-update delta or snapshot */
     wsd_msg_t *snap_msg;      /* the snapshot of snap_seq, shared by the clients that ask */
@@ -92,13 +96,22 @@ wsd_msg_t *wsd_msg_from_json(json_object *o);
 void wsd_send_msg(wsd_t *w, wsd_client_t *c, wsd_msg_t *m);
 void wsd_msg_unref(wsd_msg_t *m);
 void wsd_broadcast_json(wsd_t *w, json_object *o);
+/* wsd_client_view: whose downloads c sees and changes (owner.h). */
+void wsd_client_view(const wsd_client_t *c, ws_view_t *v);
+/* wsd_broadcast_items_json: a batch-update to every authenticated client
+ * (with segments_only, those that subscribed to segment data), as each
+ * one's view gets it: the shared text for a full view, else filtered
+ * (owner.h); a client that is not full gets partial_o instead when it is
+ * not NULL (a snapshot, when the owners changed). */
+void wsd_broadcast_items_json(wsd_t *w, json_object *o, json_object *partial_o, bool segments_only);
+/* wsd_send_items_json: a batch-update to c as its view gets it. */
+void wsd_send_items_json(wsd_t *w, wsd_client_t *c, json_object *o);
 /* wsd_broadcast_cap_json: to the authenticated clients holding cap. */
 void wsd_broadcast_cap_json(wsd_t *w, json_object *o, uint32_t cap);
-/* Segment data (subscribe channel segmentData): a client's choice, and
- * a message to every client that made it. */
+/* Segment data (subscribe channel segmentData): a client's choice (its
+ * messages go by wsd_broadcast_items_json with segments_only). */
 void wsd_client_set_segments(wsd_client_t *c, bool on);
 size_t wsd_segment_clients(const wsd_t *w);
-void wsd_broadcast_segments_json(wsd_t *w, json_object *o);
 void wsd_send_error(wsd_t *w, wsd_client_t *c, const char *message);
 const webauth_ident_t *wsd_client_ident(const wsd_client_t *c);
 /* wsd_db: the database connection (reconnected when broken), or NULL
@@ -131,6 +144,12 @@ json_object *wsd_categories_message(wsd_t *w);
  * client that subscribed to segment data when c is NULL. */
 void wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes);
 void wsd_refresh_categories(wsd_t *w);
+/* wsd_note_owner: who added hash, known now (a download added here). */
+void wsd_note_owner(wsd_t *w, const char *hash, const char *user);
+/* wsd_may_edit: NULL when c may change the download hash, else the
+ * error to answer ("Permission denied", or "no such download" for one
+ * it cannot see). */
+const char *wsd_may_edit(wsd_t *w, wsd_client_t *c, const char *hash);
 void wsd_feed_stop(wsd_t *w);
 
 /* ---- handlers.c ---- */

@@ -90,6 +90,22 @@ daemon_answers() { "$MT_BUILDDIR/bin/muleteer" --socket "$CTL" ping >/dev/null; 
 check "muleteer-ws still runs" ws_runs
 check "the daemon still answers" daemon_answers
 
+# own downloads (docs/websocket.md): bob has neither view_all_downloads
+# nor edit_all_downloads, carol view_all_downloads only
+U() { as_service_user env MULETEER_CONF="$VAR/muleteer.conf" "$MT_BUILDDIR/bin/muleteer" user "$@"; }
+echo bob-pw | U add bob --caps add_downloads,pause_resume,remove_downloads,rename_files,assign_categories >/dev/null 2>&1
+check "muleteer user add bob (no view_all_downloads, edit_all_downloads)" [ $? = 0 ]
+echo carol-pw | U add carol --caps view_all_downloads,add_downloads,pause_resume,remove_downloads,rename_files,assign_categories >/dev/null 2>&1
+check "muleteer user add carol (view_all_downloads, no edit_all_downloads)" [ $? = 0 ]
+login_as() {
+  curl -sS -D - -o /dev/null -H 'Content-Type: application/json' \
+    --data "$(jq -nc --arg u "$1" --arg p "$2" '{username: $u, password: $p}')" "$BASE/api/auth/login" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: amule\.sid=\([^;]*\);.*/\1/p' | head -n 1
+}
+SID_BOB=$(login_as bob bob-pw); SID_CAROL=$(login_as carol carol-pw)
+check "bob and carol log in" test -n "$SID_BOB" -a -n "$SID_CAROL"
+run_client owners SID_BOB="$SID_BOB" SID_CAROL="$SID_CAROL"
+
 run_client slow WS_SOCK="$VAR/run/ws.sock"
 check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send queue is full' "$VAR/log/muleteer-ws.log"
 

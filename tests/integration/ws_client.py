@@ -381,6 +381,12 @@ async def main_checks():
         await a.send(json.dumps({"action": "search", "query": "   ", "type": "global"}))
         m, _ = await reply(a, sa, "error")
         check("search without words: an error", m is not None and "empty" in m["message"], m)
+        # aMuTorrent's UI locks its search form itself when it sends a
+        # search; only search-lock false unlocks it after a refused one
+        lock, _ = await reply(a, sa, "search-lock", 3.0)
+        check("a search the daemon refuses: the error, then search-lock false (the UI leaves Searching...)",
+              m is not None and m["message"].startswith("Search failed: ") and
+              lock is not None and lock["locked"] is False, [m, lock])
         await a.send(json.dumps({"action": "getPreviousSearchResults"}))
         m, _ = await reply(a, sa, "previous-search-results")
         check("getPreviousSearchResults: the same results", m is not None and m["data"] == data, m)
@@ -667,10 +673,133 @@ async def logout_checks():
     check("after logout the session no longer opens a socket (1008)", code == 1008, code)
 
 
+def hashes_in(m):
+    """Every download hash a message names (items, patches, removed keys)."""
+    out = set()
+    if m.get("type") == "downloads-update":
+        return {i["hash"] for i in m["data"]}
+    if m.get("type") != "batch-update":
+        return out
+    d = m["data"]
+    for i in d.get("items", []):
+        out.add(i["hash"])
+    delta = d.get("delta", {})
+    for i in delta.get("added", []) + delta.get("changed", []):
+        out.add(i["hash"])
+    for k in delta.get("removed", []):
+        out.add(k.rsplit(":", 1)[-1])
+    return out
+
+
+async def drain(ws, stream, secs, seen):
+    """Every message for secs seconds, applied to stream, kept in seen."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        try:
+            m = await recv_json(ws, end - time.monotonic())
+        except asyncio.TimeoutError:
+            break
+        stream.apply(m)
+        seen.append(m)
+
+
+HASH4 = "0123456789abcdef0123456789abcd04"
+HASH5 = "0123456789abcdef0123456789abcd05"
+LINK4 = "ed2k://|file|ws-admin.bin|5000000|%s|/" % HASH4
+LINK5 = "ed2k://|file|ws-bob.bin|6000000|%s|/" % HASH5
+
+
+async def owner_checks():
+    """Own downloads: bob lacks view_all_downloads and edit_all_downloads,
+    carol has view_all_downloads only (SID_BOB, SID_CAROL)."""
+    cli, ctl = os.environ["CLI"], os.environ["CTL"]
+    async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as a, \
+            websockets.connect(URL + "/ws", extra_headers=cookie(os.environ["SID_BOB"]), max_size=None) as b, \
+            websockets.connect(URL + "/ws", extra_headers=cookie(os.environ["SID_CAROL"]), max_size=None) as c:
+        sa, sb, sc = Stream(), Stream(), Stream()
+        ma, mb, mc = [], [], []
+        for ws, st, seen in ((a, sa, ma), (b, sb, mb), (c, sc, mc)):
+            await drain(ws, st, 1.0, seen)
+        iid = next(iter(next(m for m in ma if m.get("type") == "batch-update")["data"]["stats"]["instances"]))
+        # the UI's own frames: addEd2kLinks from the admin and from bob
+        await a.send(json.dumps({"action": "addEd2kLinks", "links": [LINK4], "categoryName": "Default"}))
+        m, seen = await reply(a, sa, "ed2k-added")
+        ma += seen
+        await b.send(json.dumps({"action": "addEd2kLinks", "links": [LINK5], "categoryName": "Default"}))
+        m2, seen = await reply(b, sb, "ed2k-added")
+        mb += seen
+        check("two accounts add a download each",
+              m is not None and m["results"][0]["success"] and m2 is not None and m2["results"][0]["success"],
+              [m, m2])
+        for ws, st, seen in ((a, sa, ma), (b, sb, mb), (c, sc, mc)):
+            await drain(ws, st, 1.5, seen)
+        got_a, got_b, got_c = sa.item(HASH4), sa.item(HASH5), sb.item(HASH5)
+        check("the admin sees both, ownedByMe true on each",
+              got_a is not None and got_b is not None and got_a["ownedByMe"] is True and
+              got_b["ownedByMe"] is True, [got_a, got_b])
+        check("bob (no view_all_downloads) sees his own download, ownedByMe true",
+              got_c is not None and got_c["ownedByMe"] is True, sb.items)
+        check("bob is never told of the admin's download (snapshots, deltas)",
+              sb.item(HASH4) is None and not any(HASH4 in hashes_in(x) for x in mb), sb.items)
+        ca, cb = sc.item(HASH4), sc.item(HASH5)
+        check("carol (view_all_downloads) sees both, ownedByMe false on the others' downloads",
+              ca is not None and cb is not None and ca["ownedByMe"] is False and cb["ownedByMe"] is False,
+              [ca, cb])
+        await b.send(json.dumps({"action": "getDownloads"}))
+        m, _ = await reply(b, sb, "downloads-update")
+        check("getDownloads to bob: only his own", m is not None and [i["hash"] for i in m["data"]] == [HASH5], m)
+        await b.send(json.dumps({"action": "requestFullSnapshot"}))
+        m, _ = await reply(b, sb, "batch-update")
+        check("requestFullSnapshot to bob: only his own, with the current seq",
+              m is not None and [i["hash"] for i in m["data"]["items"]] == [HASH5] and
+              m["data"]["seq"] >= sa.last_seq, m)
+        # the UI's batchPause frame naming both: the other's is skipped
+        items = [{"fileHash": h, "clientType": "amule", "fileName": "x", "instanceId": iid} for h in (HASH4, HASH5)]
+        await b.send(json.dumps({"action": "batchPause", "items": items}))
+        m, seen = await reply(b, sb, "batch-pause-complete")
+        mb += seen
+        res = m["results"] if m else []
+        check("bob's batchPause of both: the admin's refused (denied), his own paused",
+              [(r["fileHash"], r["success"], r.get("denied", False)) for r in res] ==
+              [(HASH4, False, True), (HASH5, True, False)], m)
+        await b.send(json.dumps({"action": "checkDeletePermissions", "items": items}))
+        m, _ = await reply(b, sb, "delete-permissions")
+        check("checkDeletePermissions from bob: the admin's download not_found, his own ok",
+              m is not None and [(r["canDelete"], r["reason"]) for r in m["results"]] ==
+              [(False, "not_found"), (True, "ok")], m)
+        await drain(a, sa, 1.0, ma)
+        check("the admin's download was not paused", sa.item(HASH4) is not None and
+              sa.item(HASH4)["status"] != "paused" and sa.item(HASH5)["status"] == "paused",
+              [sa.item(HASH4), sa.item(HASH5)])
+        await c.send(json.dumps({"action": "batchDelete", "items": items[:1], "deleteFiles": False,
+                                 "source": "downloads"}))
+        m, _ = await reply(c, sc, "batch-delete-complete")
+        check("carol (no edit_all_downloads) may not delete the admin's download: Permission denied",
+              m is not None and m["results"][0]["success"] is False and
+              m["results"][0]["error"] == "Permission denied", m)
+        await c.send(json.dumps({"action": "renameFile", "fileHash": HASH4, "newName": "carol.bin",
+                                 "instanceId": iid}))
+        m, _ = await reply(c, sc, "rename-complete")
+        check("carol's renameFile of the admin's download: rename-complete, success false",
+              m is not None and m["success"] is False and m["error"] == "Permission denied", m)
+        await c.send(json.dumps({"action": "batchSetFileCategory", "items": items[:1],
+                                 "categoryName": "Default", "moveFiles": False}))
+        m, _ = await reply(c, sc, "batch-category-changed")
+        check("carol's batchSetFileCategory of the admin's download: denied",
+              m is not None and m["results"][0]["success"] is False and m["results"][0].get("denied"), m)
+        await drain(b, sb, 0.5, mb)
+        check("still nothing of the admin's download reached bob", not any(HASH4 in hashes_in(x) for x in mb))
+        await a.send(json.dumps({"action": "batchDelete", "items": items, "deleteFiles": False}))
+        m, seen = await reply(a, sa, "batch-delete-complete")
+        await drain(b, sb, 1.0, mb)
+        check("the admin deletes both: bob's disappears from his stream",
+              m is not None and all(r["success"] for r in m["results"]) and sb.items == {}, sb.items)
+
+
 if __name__ == "__main__":
     stage = os.environ.get("STAGE", "main")
     try:
-        asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks,
+        asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks, "owners": owner_checks,
                      "probe": probe}[stage]())
     except Exception as e:  # noqa: BLE001
         import traceback

@@ -11,6 +11,7 @@
 #include "ws/action.h"
 #include "ws/delta.h"
 #include "ws/item.h"
+#include "ws/owner.h"
 
 static char *
 refusal(const char *text)
@@ -314,6 +315,62 @@ START_TEST(test_delta)
 }
 END_TEST
 
+/* own downloads: what a limited account, a view-all account and an admin
+ * get of the same snapshot and delta */
+START_TEST(test_owner_views)
+{
+    json_object *owners = json_tokener_parse("{\"aa\":\"bob\",\"bb\":\"admin\"}");
+    json_object *snap = json_tokener_parse(
+        "{\"type\":\"batch-update\",\"data\":{\"seq\":7,\"stats\":{},\"items\":["
+        "{\"hash\":\"aa\",\"instanceId\":\"i\",\"ownedByMe\":true},"
+        "{\"hash\":\"bb\",\"instanceId\":\"i\",\"ownedByMe\":true},"
+        "{\"hash\":\"cc\",\"instanceId\":\"i\",\"ownedByMe\":true}]}}");
+    json_object *delta = json_tokener_parse(
+        "{\"type\":\"batch-update\",\"data\":{\"delta\":{\"seq\":8,"
+        "\"added\":[{\"hash\":\"bb\",\"instanceId\":\"i\"},{\"hash\":\"aa\",\"instanceId\":\"i\"}],"
+        "\"removed\":[\"i:bb\",\"i:aa\"],"
+        "\"changed\":[{\"hash\":\"bb\",\"instanceId\":\"i\",\"x\":1},{\"hash\":\"aa\",\"instanceId\":\"i\",\"x\":2}]}}}");
+    ws_view_t bob = { "bob", "bob", "bob", false }, carol = { "carol", NULL, "carol", false };
+    ws_view_t admin = { "admin", NULL, NULL, true };
+    ck_assert(ws_view_is_full(&admin));
+    ck_assert(!ws_view_is_full(&bob) && !ws_view_is_full(&carol));
+
+    json_object *m = ws_view_message(snap, owners, &bob);
+    ck_assert_str_eq(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN),
+                     "{\"type\":\"batch-update\",\"data\":{\"seq\":7,\"stats\":{},\"items\":["
+                     "{\"hash\":\"aa\",\"instanceId\":\"i\",\"ownedByMe\":true}]}}");
+    json_object_put(m);
+    m = ws_view_message(snap, owners, &carol);
+    ck_assert_str_eq(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN),
+                     "{\"type\":\"batch-update\",\"data\":{\"seq\":7,\"stats\":{},\"items\":["
+                     "{\"hash\":\"aa\",\"instanceId\":\"i\",\"ownedByMe\":false},"
+                     "{\"hash\":\"bb\",\"instanceId\":\"i\",\"ownedByMe\":false},"
+                     "{\"hash\":\"cc\",\"instanceId\":\"i\",\"ownedByMe\":false}]}}");
+    json_object_put(m);
+    m = ws_view_message(delta, owners, &bob);
+    ck_assert_str_eq(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN),
+                     "{\"type\":\"batch-update\",\"data\":{\"delta\":{\"seq\":8,"
+                     "\"added\":[{\"hash\":\"aa\",\"instanceId\":\"i\",\"ownedByMe\":true}],"
+                     "\"removed\":[\"i:aa\"],"
+                     "\"changed\":[{\"hash\":\"aa\",\"instanceId\":\"i\",\"x\":2}]}}}");
+    json_object_put(m);
+    /* the shared message is untouched */
+    json_object *items = json_object_object_get(json_object_object_get(snap, "data"), "items");
+    ck_assert_uint_eq(json_object_array_length(items), 3);
+
+    ck_assert(ws_view_edits(&bob, owners, "aa") && !ws_view_edits(&bob, owners, "bb"));
+    ck_assert(!ws_view_edits(&bob, owners, "cc")); /* an unknown owner is nobody's */
+    ck_assert(ws_view_sees(&carol, owners, "bb") && !ws_view_edits(&carol, owners, "bb"));
+    ck_assert(ws_view_edits(&admin, owners, "cc"));
+    json_object *it = ws_view_items(items, owners, &bob);
+    ck_assert_uint_eq(json_object_array_length(it), 1);
+    json_object_put(it);
+    json_object_put(snap);
+    json_object_put(delta);
+    json_object_put(owners);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -324,6 +381,7 @@ main(void)
     tcase_add_test(tc, test_action_more);
     tcase_add_test(tc, test_items);
     tcase_add_test(tc, test_delta);
+    tcase_add_test(tc, test_owner_views);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
