@@ -55,6 +55,18 @@ entry(PGresult *r, int row, bool track_username)
             v = str_or_null(r, row, c);
         json_object_object_add(e, hq_field_names[c], v);
     }
+    /* the aliases aMuTorrent's history page reads (historyAPI.js adds
+     * them to each entry): the same values under its names */
+    static const struct {
+        const char *alias;
+        int col;
+    } aliases[] = { { "name", HQ_C_NAME },
+                    { "addedAt", HQ_C_STARTED },
+                    { "completedAt", HQ_C_COMPLETED } };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        json_object_object_add(e, aliases[i].alias, str_or_null(r, row, aliases[i].col));
+    json_object_object_add(e, "clientType", json_object_new_string("amule"));
+    json_object_object_add(e, "networkType", json_object_new_string("ed2k"));
     return e;
 }
 

@@ -125,7 +125,9 @@ check "the default page: 50 entries of $N, trackUsername, application/json" \
 check "newest first, every field of an entry" jqt --arg h "$HX" '.entries[0] == {hash: $h,
   filename: "Newest UPPER case.avi", size: 9000, status: "stopped",
   started_at: "2026-11-08T10:00:00.000Z", completed_at: null, deleted_at: null,
-  username: "Erin", category: "tv", downloaded: 4500, uploaded: 0, ratio: 0}'
+  username: "Erin", category: "tv", downloaded: 4500, uploaded: 0, ratio: 0,
+  name: "Newest UPPER case.avi", addedAt: "2026-11-08T10:00:00.000Z", completedAt: null,
+  clientType: "amule", networkType: "ed2k"}'
 check "ratio is uploaded over downloaded" jqt '.entries[1].filename == "twice.mkv" and .entries[1].ratio == 0.5'
 
 get "?sortBy=size&sortDir=asc&limit=3"
