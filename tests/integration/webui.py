@@ -105,6 +105,8 @@ async def run(page):
     conn = await page.wait_for("document.getElementById('conn').textContent.includes('HighID') && "
                                "document.getElementById('conn').textContent", 60)
     check('the header shows the server connection with its HighID', conn)
+    check('the header says the list is live over /ws',
+          await page.wait_for("document.getElementById('transport').textContent === 'Live'", 15))
     check('the header shows the speeds and the limits',
           await page.js("document.getElementById('speed-down').textContent.startsWith('↓') && "
                         "document.getElementById('limits-summary').textContent.startsWith('Limits')"))
@@ -143,6 +145,9 @@ async def run(page):
     check('the row shows the sources and the category',
           await page.js(row(MD4) + "?.querySelector('.c-category').textContent === 'webui' && "
                         "/^\\d+\\/\\d+$/.test(" + row(MD4) + "?.querySelector('.c-sources').textContent)"))
+    check('the table came over /ws alone: no sync/maindata request was made',
+          await page.js("performance.getEntriesByType('resource')"
+                        ".filter(e => e.name.includes('/sync/maindata')).length === 0"))
     await shots(page, 'downloads')
 
     # ---- the detail panel: parts map and sources (/api/item/detail)
@@ -267,6 +272,8 @@ async def run(page):
     check('nor the admin\'s download (view_all_downloads is not his)',
           await page.wait_for("!document.getElementById('dl-empty').hidden && "
                               "document.querySelectorAll('#dl-body tr').length === 0", 10))
+    check('his list is polled (/ws does not tell the owners apart), and the header says so',
+          await page.wait_for("document.getElementById('transport').textContent === 'Polling'", 10))
     errs = page.console_errors(since)
     check('no console errors for him either', not errs)
     for e in errs:

@@ -77,12 +77,12 @@ while read -r kind desc; do
   esac
 done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin/muleteer" \
   MT_SOCK="$VAR/run/muleteerd.sock" MT_LINK="$LINK" MT_MD4="$MD4" MT_LINK2="$LINK2" MT_MD4_2="$MD4_2" \
-  MT_NAME2="$NAME2" MT_SHOTS="$SHOTS" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
+  MT_NAME2="$NAME2" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
   echo "diag webui.py exited with status $?")
 [ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
 n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
 check "screenshots of 7 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 14 ]
-check "no chromium is left running" eval '! pgrep -f "mt-chromium\." >/dev/null'
+check "no chromium is left running" eval '! pgrep -f "mt-chromium\.webui$$\." >/dev/null'
 
 stop_runsh "$RUNSH_PID"
 finish

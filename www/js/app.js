@@ -3,6 +3,7 @@
 // view is shown (the URL's #fragment).
 import { getJSON, sendJSON, postEmpty, postForm, setUnauthorizedHandler, ApiError } from './api.js';
 import { createDownloadsFeed } from './downloads-feed.js';
+import { createSocket } from './ws.js';
 import { speed, setMsg } from './format.js';
 import { initDownloads } from './downloads.js';
 import { initCharts } from './charts.js';
@@ -11,7 +12,8 @@ import { initSettings } from './settings.js';
 import { initUsers } from './users.js';
 
 const $ = (id) => document.getElementById(id);
-const feed = createDownloadsFeed({ interval: 1500 });
+const socket = createSocket({ onState: (st) => feed.socketState(st) });
+const feed = createDownloadsFeed({ interval: 1500, socket });
 let session = null;     // /api/auth/status
 const views = {};       // name -> {show(), hide()}
 
@@ -42,6 +44,7 @@ async function boot() {
 function showLogin(message) {
   session = null;
   feed.stop();
+  socket.close();
   feed.reset();
   for (const v of Object.values(views)) v.hide();
   $('app').hidden = true;
@@ -74,6 +77,7 @@ async function login(ev) {
 
 async function logout() {
   feed.stop();
+  socket.close();
   try { await postEmpty('/api/auth/logout'); } catch { /* signed out anyway */ }
   location.hash = '';
   showLogin('Signed out.');
@@ -86,7 +90,9 @@ function enter(st) {
   $('whoami').textContent = st.username || '';
   for (const a of document.querySelectorAll('nav.tabs a[data-admin]')) a.hidden = !st.isAdmin;
   $('alt-toggle').disabled = $('limits-form').querySelector('button').disabled = !st.isAdmin;
-  feed.start();
+  socket.open();
+  // /ws shows every download to everyone: an account limited to its own polls
+  feed.start({ live: st.isAdmin || (st.capabilities || []).includes('view_all_downloads') });
   route();
 }
 
@@ -130,7 +136,18 @@ function renderHeader(state) {
   const alt = !!s.use_alt_speed_limits;
   $('alt-toggle').setAttribute('aria-pressed', String(alt));
   $('alt-toggle').textContent = alt ? 'Alt limits: on' : 'Alt limits: off';
+  const tr = $('transport');
+  const [tt, tc, tip] = TRANSPORT[state.transport] || TRANSPORT.connecting;
+  tr.textContent = tt;
+  tr.className = 'transport ' + tc;
+  tr.title = state.transport === 'polling' && state.transportNote ? state.transportNote : tip;
 }
+
+const TRANSPORT = {
+  ws: ['Live', 'ok', 'The list is pushed over the WebSocket (/ws)'],
+  polling: ['Polling', 'warn', 'The WebSocket (/ws) cannot be reached: the list is read from /api/v2/sync/maindata every 1.5 s'],
+  connecting: ['Connecting…', '', 'Opening the WebSocket (/ws)'],
+};
 
 function fillLimits() {
   const s = feed.state.server;
