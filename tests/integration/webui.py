@@ -18,6 +18,8 @@ CLI, SOCK = E['MT_CLI'], E['MT_SOCK']
 LINK, MD4 = E['MT_LINK'], E['MT_MD4']           # amuled's file, with amuled as source
 LINK2, MD4_2 = E['MT_LINK2'], E['MT_MD4_2']     # a file nobody has
 NAME2 = E['MT_NAME2']
+MD4_3, NAME3 = E['MT_MD4_3'], E['MT_NAME3']     # amuled's second file, found by a search
+SERVER_LOG = E['MT_SERVER_LOG']
 SHOTS = E['MT_SHOTS']
 DESKTOP, PHONE = (1280, 900), (390, 844)
 
@@ -70,6 +72,15 @@ async def click(page, selector):
         await page.click(selector)
     except CdpError as e:
         out('diag', str(e))
+
+
+def amuled_offered(n):
+    """The server fixture logged amuled's offer of its n files."""
+    try:
+        with open(SERVER_LOG) as f:
+            return any(('files=%d' % n) in ln and 'offer' in ln for ln in f)
+    except OSError:
+        return False
 
 
 def row(md4):
@@ -235,6 +246,42 @@ async def run(page):
     check('an admin adds a user on the Users view',
           await page.wait_for("document.querySelector('#users-body tr[data-user=\"webui_bob\"]') !== null", 10))
     await shots(page, 'users')
+
+    # ---- search the server for amuled's second file and download it
+    await page.js("location.hash = '#search'")
+    check('the Search view shows its expression box, focused',
+          await page.wait_for("!document.getElementById('view-search').hidden && "
+                              "document.activeElement === document.getElementById('search-expr')", 10))
+    offered = await until(lambda: amuled_offered(2), 150, 1)
+    if not offered:
+        out('diag', 'amuled has not offered its 2 files to the server fixture')
+    word = NAME3.split('-')[1]   # "found": a word of the name alone
+    await page.type_into('#search-expr', word)
+    await page.js("(() => { const e = document.getElementById('search-min'); e.value = '100K'; })()")
+    await page.js("document.getElementById('search-scope').value = 'local'")
+    await page.key('Enter', 'Enter', '\r')
+    check('the search says it runs (search-lock over /ws)',
+          await page.wait_for("document.getElementById('search-status').textContent.startsWith('Search')", 10))
+    found = await page.wait_for("document.querySelector('#sr-body tr[data-hash=\"%s\" i]') !== null" % MD4_3, 90)
+    check('its results arrive: amuled\'s second file (%s) is among them' % NAME3, found)
+    check('and the file of the 24 MB download is not (min:100K keeps it, the word does not match it)',
+          await page.js("document.querySelector('#sr-body tr[data-hash=\"%s\" i]') === null" % MD4))
+    check('the search finishes and says how many it found',
+          await page.wait_for("/^Search finished: \\d+ result/.test(document.getElementById('search-status').textContent)", 60))
+    await click(page, '#sr-body tr[data-hash="%s" i] td.sel input' % MD4_3)
+    await page.type_into('#sr-category', 'found')
+    await click(page, '#sr-download')
+    check('"Download selected" says it started',
+          await page.wait_for("document.getElementById('search-status').textContent.startsWith('Started 1')", 20))
+    started = await until(lambda: MD4_3 in daemon_downloads(), 15)
+    check('the result is in `muleteer downloads`, in the category given', started
+          and daemon_downloads().get(MD4_3, {}).get('category') == 'found')
+    check('and the result is marked as in the downloads',
+          await page.wait_for("document.querySelector('#sr-body tr.have[data-hash=\"%s\" i]') !== null" % MD4_3, 15))
+    await shots(page, 'search')
+    await page.js("location.hash = '#downloads'")
+    check('and it is in the downloads table',
+          await page.wait_for(row(MD4_3) + ' !== null', 15))
 
     # ---- delete the paused one with its file
     await page.js("location.hash = '#downloads'")

@@ -33,6 +33,11 @@ MD4=$(rhash --printf '%{ed2k}' "$T/$FILE")
 amule_start SEED "$T/seed" "$SEEDP" $((SEEDP + 1)) $((SEEDP + 2)) "$SP"
 check "amuled shares the file" eval 'amule_share SEED "$T/$FILE"'
 LINK="ed2k://|file|$FILE|24000000|$MD4|/|sources,127.0.0.1:$SEEDP|/"
+# a second file amuled shares: published to the server, found by a search on the page
+NAME3="webui-found-$$.bin"
+head -c 300000 /dev/urandom >"$T/$NAME3"
+MD4_3=$(rhash --printf '%{ed2k}' "$T/$NAME3")
+check "amuled shares a second file" eval 'amule_share SEED "$T/$NAME3"'
 # a file nobody has: stays stalled, is paused and deleted from the page
 NAME2="webui-nobody-$$.iso"
 MD4_2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-32)
@@ -77,11 +82,11 @@ while read -r kind desc; do
   esac
 done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin/muleteer" \
   MT_SOCK="$VAR/run/muleteerd.sock" MT_LINK="$LINK" MT_MD4="$MD4" MT_LINK2="$LINK2" MT_MD4_2="$MD4_2" \
-  MT_NAME2="$NAME2" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
+  MT_NAME2="$NAME2" MT_MD4_3="$MD4_3" MT_NAME3="$NAME3" MT_SERVER_LOG="$T/server.log" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
   echo "diag webui.py exited with status $?")
 [ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
 n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
-check "screenshots of 7 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 14 ]
+check "screenshots of 8 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 16 ]
 check "no chromium is left running" eval '! pgrep -f "mt-chromium\.webui$$\." >/dev/null'
 
 stop_runsh "$RUNSH_PID"

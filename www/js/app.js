@@ -7,6 +7,7 @@ import { createSocket } from './ws.js';
 import { speed, setMsg } from './format.js';
 import { initDownloads } from './downloads.js';
 import { initCharts } from './charts.js';
+import { initSearch } from './search.js';
 import { initHistory } from './history.js';
 import { initSettings } from './settings.js';
 import { initUsers } from './users.js';
@@ -27,6 +28,7 @@ async function boot() {
   window.addEventListener('hashchange', route);
   feed.subscribe(renderHeader);
   views.downloads = initDownloads(feed);
+  views.search = initSearch(feed, socket);
   views.charts = initCharts();
   views.history = initHistory();
   views.settings = initSettings();
