@@ -83,6 +83,18 @@ def amuled_offered(n):
         return False
 
 
+def daemon_servers():
+    """The daemon's server list, as "ip:port" strings."""
+    try:
+        r = subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', '--json', 'servers'],
+                           capture_output=True, text=True, timeout=10)
+        d = json.loads(r.stdout)
+    except (subprocess.SubprocessError, ValueError):
+        return set()
+    items = d.get('servers', []) if isinstance(d, dict) else d
+    return {'%s:%s' % (x.get('ip') or x.get('address'), x.get('port')) for x in items if isinstance(x, dict)}
+
+
 def row(md4):
     return 'document.querySelector(\'#dl-body tr[data-hash^="%s"]\')' % md4
 
@@ -283,6 +295,43 @@ async def run(page):
     check('and it is in the downloads table',
           await page.wait_for(row(MD4_3) + ' !== null', 15))
 
+    # ---- shared files and uploads
+    await page.js("location.hash = '#shared'")
+    check('the Shared view lists the searched file once it completed (getShared over /ws)',
+          await page.wait_for("document.querySelector('#sh-body tr[data-hash=\"%s\" i]') !== null" % MD4_3, 90))
+    check('and shows the uploads part (a table or its empty note)',
+          await page.js("document.getElementById('up-body').children.length > 0 || "
+                        "!document.getElementById('up-empty').hidden"))
+    await shots(page, 'shared')
+
+    # ---- servers
+    await page.js("location.hash = '#servers'")
+    check('the Servers view lists the fixture, marked as the one connected',
+          await page.wait_for("[...document.querySelectorAll('#sv-body tr.current')]"
+                              ".some(r => r.textContent.includes('webui-fixture'))", 15))
+    await page.type_into('#sv-host', '127.0.0.7')
+    await page.js("document.getElementById('sv-port').value = '4999'")
+    await click(page, '#sv-add button[type=submit]')
+    added = await until(lambda: '127.0.0.7:4999' in daemon_servers(), 15)
+    if not check('"Add server" adds it to the daemon\'s list', added):
+        out('diag', 'daemon servers: %s' % sorted(daemon_servers()))
+    check('and the page lists it',
+          await page.wait_for("document.querySelector('#sv-body tr[data-address=\"127.0.0.7:4999\"]') !== null", 15))
+    await shots(page, 'servers')
+    await click(page, '#sv-body tr[data-address="127.0.0.7:4999"] .sv-remove')
+    removed = await until(lambda: daemon_servers() and '127.0.0.7:4999' not in daemon_servers(), 15)
+    check('"Remove" takes it off the daemon\'s list', removed)
+    check('and off the page',
+          await page.wait_for("document.querySelector('#sv-body tr[data-address=\"127.0.0.7:4999\"]') === null", 15))
+
+    # ---- the log
+    await page.js("location.hash = '#log'")
+    check('the Log view shows the daemon\'s lines (getAppLog over /ws)',
+          await page.wait_for("document.querySelectorAll('#log-body tr').length > 0", 15))
+    check('among them the connection to the fixture',
+          await page.js("[...document.querySelectorAll('#log-body tr')].some(r => /webui-fixture|127\\.0\\.0\\.1/.test(r.textContent))"))
+    await shots(page, 'log')
+
     # ---- delete the paused one with its file
     await page.js("location.hash = '#downloads'")
     await page.wait_for(row(MD4_2) + ' !== null', 10)
@@ -316,6 +365,9 @@ async def run(page):
           await page.wait_for("document.getElementById('whoami').textContent === 'webui_bob'", 15))
     check('and sees no Settings or Users tab',
           await page.js("[...document.querySelectorAll('nav.tabs a[data-admin]')].every(a => a.hidden)"))
+    check('and of the views over /ws only Search (his capabilities: search, not view_shared, view_servers, view_logs)',
+          await page.js("['search', 'shared', 'servers', 'log'].map(v => !document.querySelector("
+                        "`nav.tabs a[data-view=\"${v}\"]`).hidden).join() === 'true,false,false,false'"))
     check('nor the admin\'s download (view_all_downloads is not his)',
           await page.wait_for("!document.getElementById('dl-empty').hidden && "
                               "document.querySelectorAll('#dl-body tr').length === 0", 10))

@@ -8,6 +8,7 @@ import { speed, setMsg } from './format.js';
 import { initDownloads } from './downloads.js';
 import { initCharts } from './charts.js';
 import { initSearch } from './search.js';
+import { initShared, initServers, initLog } from './network.js';
 import { initHistory } from './history.js';
 import { initSettings } from './settings.js';
 import { initUsers } from './users.js';
@@ -29,6 +30,9 @@ async function boot() {
   feed.subscribe(renderHeader);
   views.downloads = initDownloads(feed);
   views.search = initSearch(feed, socket);
+  views.shared = initShared(socket);
+  views.servers = initServers(feed, socket);
+  views.log = initLog(socket);
   views.charts = initCharts();
   views.history = initHistory();
   views.settings = initSettings();
@@ -91,6 +95,7 @@ function enter(st) {
   $('app').hidden = false;
   $('whoami').textContent = st.username || '';
   for (const a of document.querySelectorAll('nav.tabs a[data-admin]')) a.hidden = !st.isAdmin;
+  for (const a of document.querySelectorAll('nav.tabs a[data-cap]')) a.hidden = !mayOpen(a.dataset.view);
   $('alt-toggle').disabled = $('limits-form').querySelector('button').disabled = !st.isAdmin;
   socket.open();
   // /ws shows every download to everyone: an account limited to its own polls
@@ -98,10 +103,19 @@ function enter(st) {
   route();
 }
 
+// the views the session may open: Settings and Users for admins, the views
+// over /ws by the capability /ws asks for
+function mayOpen(name) {
+  if (session.isAdmin) return true;
+  if (name === 'settings' || name === 'users') return false;
+  const a = document.querySelector(`nav.tabs a[data-view="${name}"][data-cap]`);
+  return !a || (session.capabilities || []).includes(a.dataset.cap);
+}
+
 function route() {
   if (!session) return;
   let name = location.hash.slice(1) || 'downloads';
-  if (!views[name] || (!session.isAdmin && (name === 'settings' || name === 'users'))) name = 'downloads';
+  if (!views[name] || !mayOpen(name)) name = 'downloads';
   for (const [n, v] of Object.entries(views)) if (n !== name) v.hide();
   for (const a of document.querySelectorAll('nav.tabs a'))
     if (a.dataset.view === name) {
