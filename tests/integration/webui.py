@@ -95,6 +95,18 @@ def daemon_servers():
     return {'%s:%s' % (x.get('ip') or x.get('address'), x.get('port')) for x in items if isinstance(x, dict)}
 
 
+def daemon_categories():
+    """name -> the daemon's category object (muleteer --json categories)."""
+    try:
+        r = subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', '--json', 'categories'],
+                           capture_output=True, text=True, timeout=10)
+        d = json.loads(r.stdout)
+    except (subprocess.SubprocessError, ValueError):
+        return {}
+    items = d.get('categories', []) if isinstance(d, dict) else d
+    return {x['name']: x for x in items if isinstance(x, dict) and 'name' in x}
+
+
 def row(md4):
     return 'document.querySelector(\'#dl-body tr[data-hash^="%s"]\')' % md4
 
@@ -331,6 +343,42 @@ async def run(page):
     check('among them the connection to the fixture',
           await page.js("[...document.querySelectorAll('#log-body tr')].some(r => /webui-fixture|127\\.0\\.0\\.1/.test(r.textContent))"))
     await shots(page, 'log')
+
+    # ---- categories: create, edit (directory, colour, priority), remove
+    await page.js("location.hash = '#categories'")
+    check('the Categories view lists the two made so far (webui, found)',
+          await page.wait_for("['webui', 'found'].every(n => document.querySelector("
+                              "`#cats-body tr[data-name=\"${n}\"]`))", 15))
+    await page.type_into('#cats-name', 'webui-cat')
+    await page.type_into('#cats-path', 'webui-cat-dir')
+    await page.js("(() => { document.getElementById('cats-color').value = '#ff8000';"
+                  " document.getElementById('cats-prio').value = '1'; })()")
+    await click(page, '#cats-submit')
+    made = await until(lambda: daemon_categories().get('webui-cat'), 15)
+    check('"Create" makes it in the daemon, with its directory, colour and a high priority (%s)' % json.dumps(made),
+          made and str(made.get('incoming_path', '')).endswith('webui-cat-dir')
+          and made.get('colour') == 0xff8000 and (made.get('priority') or 0) > 0)
+    check('and the page lists it with its colour',
+          await page.wait_for("document.querySelector('#cats-body tr[data-name=\"webui-cat\"] .swatch')"
+                              "?.title === '#ff8000'", 10))
+    await click(page, '#cats-body tr[data-name="webui-cat"] .cat-edit')
+    check('"Edit" fills the form with it',
+          await page.wait_for("document.getElementById('cats-name').value === 'webui-cat' && "
+                              "document.getElementById('cats-submit').textContent === 'Save'", 5))
+    await page.js("(() => { document.getElementById('cats-color').value = '#0080ff';"
+                  " document.getElementById('cats-prio').value = '2'; })()")
+    await click(page, '#cats-submit')
+    edited = await until(lambda: daemon_categories().get('webui-cat', {}).get('colour') == 0x0080ff, 15)
+    check('and "Save" changes its colour and priority in the daemon (%s)'
+          % json.dumps(daemon_categories().get('webui-cat')),
+          edited and (daemon_categories().get('webui-cat', {}).get('priority') or 0) < 0)
+    await shots(page, 'categories')
+    await click(page, '#cats-body tr[data-name="webui-cat"] .cat-remove')
+    await click(page, '#cats-del-yes')
+    gone = await until(lambda: daemon_categories() and 'webui-cat' not in daemon_categories(), 15)
+    check('"Remove" takes it out of the daemon', gone)
+    check('and off the page',
+          await page.wait_for("document.querySelector('#cats-body tr[data-name=\"webui-cat\"]') === null", 10))
 
     # ---- delete the paused one with its file
     await page.js("location.hash = '#downloads'")

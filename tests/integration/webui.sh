@@ -86,7 +86,7 @@ done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin
   echo "diag webui.py exited with status $?")
 [ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
 n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
-check "screenshots of 11 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 22 ]
+check "screenshots of 12 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 24 ]
 check "no chromium is left running" eval '! pgrep -f "mt-chromium\.webui$$\." >/dev/null'
 
 stop_runsh "$RUNSH_PID"

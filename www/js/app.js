@@ -9,6 +9,7 @@ import { initDownloads } from './downloads.js';
 import { initCharts } from './charts.js';
 import { initSearch } from './search.js';
 import { initShared, initServers, initLog } from './network.js';
+import { initCategories } from './categories.js';
 import { initHistory } from './history.js';
 import { initSettings } from './settings.js';
 import { initUsers } from './users.js';
@@ -33,6 +34,7 @@ async function boot() {
   views.shared = initShared(socket);
   views.servers = initServers(feed, socket);
   views.log = initLog(socket);
+  views.categories = initCategories(feed, socket);
   views.charts = initCharts();
   views.history = initHistory();
   views.settings = initSettings();
