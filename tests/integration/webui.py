@@ -20,6 +20,7 @@ LINK2, MD4_2 = E['MT_LINK2'], E['MT_MD4_2']     # a file nobody has
 NAME2 = E['MT_NAME2']
 MD4_3, NAME3 = E['MT_MD4_3'], E['MT_NAME3']     # amuled's second file, found by a search
 SERVER_LOG = E['MT_SERVER_LOG']
+WS_CONF = E['MT_WS_CONF']                       # muleteer-ws's -c, to find the stack's own
 SHOTS = E['MT_SHOTS']
 DESKTOP, PHONE = (1280, 900), (390, 844)
 
@@ -396,6 +397,25 @@ async def run(page):
     check('no console errors while signed in', not errs)
     for e in errs:
         out('diag', e)
+
+    # ---- /ws goes away (muleteer-ws killed; run.sh starts it again): the
+    # page says so, reconnects and takes a new snapshot, without polling
+    r = subprocess.run(['pgrep', '-f', '-x', '.*/muleteer-ws -c ' + WS_CONF], capture_output=True, text=True)
+    pids = [int(x) for x in r.stdout.split()]
+    if pids:
+        for pid in pids:
+            os.kill(pid, 15)
+        check('with /ws gone the header says it reconnects',
+              await page.wait_for("document.getElementById('transport').textContent === 'Connecting…'", 10))
+        check('and Live again once run.sh restarted muleteer-ws',
+              await page.wait_for("document.getElementById('transport').textContent === 'Live'", 45))
+        check('with the downloads back in the table (a new snapshot)',
+              await page.wait_for(row(MD4) + ' !== null && ' + row(MD4_3) + ' !== null', 15))
+        check('and without falling back to sync/maindata for a passing loss',
+              await page.js("performance.getEntriesByType('resource')"
+                            ".filter(e => e.name.includes('/sync/maindata')).length === 0"))
+    else:
+        check('muleteer-ws of this stack is found (pgrep)', False)
 
     await click(page, '#logout')
     check('Sign out shows the login form again',

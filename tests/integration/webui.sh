@@ -82,7 +82,7 @@ while read -r kind desc; do
   esac
 done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin/muleteer" \
   MT_SOCK="$VAR/run/muleteerd.sock" MT_LINK="$LINK" MT_MD4="$MD4" MT_LINK2="$LINK2" MT_MD4_2="$MD4_2" \
-  MT_NAME2="$NAME2" MT_MD4_3="$MD4_3" MT_NAME3="$NAME3" MT_SERVER_LOG="$T/server.log" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
+  MT_NAME2="$NAME2" MT_MD4_3="$MD4_3" MT_NAME3="$NAME3" MT_SERVER_LOG="$T/server.log" MT_WS_CONF="$VAR/muleteer.conf" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
   echo "diag webui.py exited with status $?")
 [ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
 n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
