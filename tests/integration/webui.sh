@@ -2,10 +2,13 @@
 # webui.sh: Muleteer's web page in a real browser (Debian's headless
 # chromium, driven over the DevTools protocol by webui.py) on the real
 # stack (run.sh: PostgreSQL, muleteerd, lighttpd, the FastCGI programs)
-# with a real amuled seeding a file: login, the header, a download from
-# amuled rising, links added and paused from the page and seen in the
-# daemon, the charts, the history's filter, settings, users, no console
-# errors. Screenshots of every view at desktop and phone width go to
+# with a real amuled seeding two files: login, the header, a download from
+# amuled rising in the table fed over /ws, links added and paused from the
+# page and seen in the daemon, a search on the server fixture finding
+# amuled's second file and downloading it, shared files, servers (the
+# fixture listed; one added and removed), the log, categories (created,
+# edited, removed), the page reconnecting when muleteer-ws restarts, the
+# charts, the history's filter, settings, users, no console errors. Screenshots of every view at desktop and phone width go to
 # $MT_BUILDDIR/tests/screenshots/. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
