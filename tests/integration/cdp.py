@@ -34,7 +34,10 @@ class Browser:
     async def start(self, timeout=30):
         if not self.binary:
             raise CdpError('chromium is not installed (./run.sh check installs it)')
-        self.profile = tempfile.mkdtemp(prefix='mt-chromium.')
+        # MT_CHROMIUM_TAG: the caller's mark in the profile's name, so that
+        # it can tell its own browser from others' running at the same time
+        tag = os.environ.get('MT_CHROMIUM_TAG', '')
+        self.profile = tempfile.mkdtemp(prefix='mt-chromium.' + (tag + '.' if tag else ''))
         args = [self.binary, '--headless=new', '--no-sandbox', '--disable-gpu',
                 '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
                 '--disable-background-networking', '--disable-component-update',

@@ -18,6 +18,9 @@ CLI, SOCK = E['MT_CLI'], E['MT_SOCK']
 LINK, MD4 = E['MT_LINK'], E['MT_MD4']           # amuled's file, with amuled as source
 LINK2, MD4_2 = E['MT_LINK2'], E['MT_MD4_2']     # a file nobody has
 NAME2 = E['MT_NAME2']
+MD4_3, NAME3 = E['MT_MD4_3'], E['MT_NAME3']     # amuled's second file, found by a search
+SERVER_LOG = E['MT_SERVER_LOG']
+WS_CONF = E['MT_WS_CONF']                       # muleteer-ws's -c, to find the stack's own
 SHOTS = E['MT_SHOTS']
 DESKTOP, PHONE = (1280, 900), (390, 844)
 
@@ -72,6 +75,39 @@ async def click(page, selector):
         out('diag', str(e))
 
 
+def amuled_offered(n):
+    """The server fixture logged amuled's offer of its n files."""
+    try:
+        with open(SERVER_LOG) as f:
+            return any(('files=%d' % n) in ln and 'offer' in ln for ln in f)
+    except OSError:
+        return False
+
+
+def daemon_servers():
+    """The daemon's server list, as "ip:port" strings."""
+    try:
+        r = subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', '--json', 'servers'],
+                           capture_output=True, text=True, timeout=10)
+        d = json.loads(r.stdout)
+    except (subprocess.SubprocessError, ValueError):
+        return set()
+    items = d.get('servers', []) if isinstance(d, dict) else d
+    return {'%s:%s' % (x.get('ip') or x.get('address'), x.get('port')) for x in items if isinstance(x, dict)}
+
+
+def daemon_categories():
+    """name -> the daemon's category object (muleteer --json categories)."""
+    try:
+        r = subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', '--json', 'categories'],
+                           capture_output=True, text=True, timeout=10)
+        d = json.loads(r.stdout)
+    except (subprocess.SubprocessError, ValueError):
+        return {}
+    items = d.get('categories', []) if isinstance(d, dict) else d
+    return {x['name']: x for x in items if isinstance(x, dict) and 'name' in x}
+
+
 def row(md4):
     return 'document.querySelector(\'#dl-body tr[data-hash^="%s"]\')' % md4
 
@@ -105,6 +141,8 @@ async def run(page):
     conn = await page.wait_for("document.getElementById('conn').textContent.includes('HighID') && "
                                "document.getElementById('conn').textContent", 60)
     check('the header shows the server connection with its HighID', conn)
+    check('the header says the list is live over /ws',
+          await page.wait_for("document.getElementById('transport').textContent === 'Live'", 15))
     check('the header shows the speeds and the limits',
           await page.js("document.getElementById('speed-down').textContent.startsWith('↓') && "
                         "document.getElementById('limits-summary').textContent.startsWith('Limits')"))
@@ -143,6 +181,9 @@ async def run(page):
     check('the row shows the sources and the category',
           await page.js(row(MD4) + "?.querySelector('.c-category').textContent === 'webui' && "
                         "/^\\d+\\/\\d+$/.test(" + row(MD4) + "?.querySelector('.c-sources').textContent)"))
+    check('the table came over /ws alone: no sync/maindata request was made',
+          await page.js("performance.getEntriesByType('resource')"
+                        ".filter(e => e.name.includes('/sync/maindata')).length === 0"))
     await shots(page, 'downloads')
 
     # ---- the detail panel: parts map and sources (/api/item/detail)
@@ -231,6 +272,115 @@ async def run(page):
           await page.wait_for("document.querySelector('#users-body tr[data-user=\"webui_bob\"]') !== null", 10))
     await shots(page, 'users')
 
+    # ---- search the server for amuled's second file and download it
+    await page.js("location.hash = '#search'")
+    check('the Search view shows its expression box, focused',
+          await page.wait_for("!document.getElementById('view-search').hidden && "
+                              "document.activeElement === document.getElementById('search-expr')", 10))
+    offered = await until(lambda: amuled_offered(2), 150, 1)
+    if not offered:
+        out('diag', 'amuled has not offered its 2 files to the server fixture')
+    word = NAME3.split('-')[1]   # "found": a word of the name alone
+    await page.type_into('#search-expr', word)
+    await page.js("(() => { const e = document.getElementById('search-min'); e.value = '100K'; })()")
+    await page.js("document.getElementById('search-scope').value = 'local'")
+    await page.key('Enter', 'Enter', '\r')
+    check('the search says it runs (search-lock over /ws)',
+          await page.wait_for("document.getElementById('search-status').textContent.startsWith('Search')", 10))
+    found = await page.wait_for("document.querySelector('#sr-body tr[data-hash=\"%s\" i]') !== null" % MD4_3, 90)
+    check('its results arrive: amuled\'s second file (%s) is among them' % NAME3, found)
+    check('and the file of the 24 MB download is not (min:100K keeps it, the word does not match it)',
+          await page.js("document.querySelector('#sr-body tr[data-hash=\"%s\" i]') === null" % MD4))
+    check('the search finishes and says how many it found',
+          await page.wait_for("/^Search finished: \\d+ result/.test(document.getElementById('search-status').textContent)", 60))
+    await click(page, '#sr-body tr[data-hash="%s" i] td.sel input' % MD4_3)
+    await page.type_into('#sr-category', 'found')
+    await click(page, '#sr-download')
+    check('"Download selected" says it started',
+          await page.wait_for("document.getElementById('search-status').textContent.startsWith('Started 1')", 20))
+    started = await until(lambda: MD4_3 in daemon_downloads(), 15)
+    check('the result is in `muleteer downloads`, in the category given', started
+          and daemon_downloads().get(MD4_3, {}).get('category') == 'found')
+    check('and the result is marked as in the downloads',
+          await page.wait_for("document.querySelector('#sr-body tr.have[data-hash=\"%s\" i]') !== null" % MD4_3, 15))
+    await shots(page, 'search')
+    await page.js("location.hash = '#downloads'")
+    check('and it is in the downloads table',
+          await page.wait_for(row(MD4_3) + ' !== null', 15))
+
+    # ---- shared files and uploads
+    await page.js("location.hash = '#shared'")
+    check('the Shared view lists the searched file once it completed (getShared over /ws)',
+          await page.wait_for("document.querySelector('#sh-body tr[data-hash=\"%s\" i]') !== null" % MD4_3, 90))
+    check('and shows the uploads part (a table or its empty note)',
+          await page.js("document.getElementById('up-body').children.length > 0 || "
+                        "!document.getElementById('up-empty').hidden"))
+    await shots(page, 'shared')
+
+    # ---- servers
+    await page.js("location.hash = '#servers'")
+    check('the Servers view lists the fixture, marked as the one connected',
+          await page.wait_for("[...document.querySelectorAll('#sv-body tr.current')]"
+                              ".some(r => r.textContent.includes('webui-fixture'))", 15))
+    await page.type_into('#sv-host', '127.0.0.7')
+    await page.js("document.getElementById('sv-port').value = '4999'")
+    await click(page, '#sv-add button[type=submit]')
+    added = await until(lambda: '127.0.0.7:4999' in daemon_servers(), 15)
+    if not check('"Add server" adds it to the daemon\'s list', added):
+        out('diag', 'daemon servers: %s' % sorted(daemon_servers()))
+    check('and the page lists it',
+          await page.wait_for("document.querySelector('#sv-body tr[data-address=\"127.0.0.7:4999\"]') !== null", 15))
+    await shots(page, 'servers')
+    await click(page, '#sv-body tr[data-address="127.0.0.7:4999"] .sv-remove')
+    removed = await until(lambda: daemon_servers() and '127.0.0.7:4999' not in daemon_servers(), 15)
+    check('"Remove" takes it off the daemon\'s list', removed)
+    check('and off the page',
+          await page.wait_for("document.querySelector('#sv-body tr[data-address=\"127.0.0.7:4999\"]') === null", 15))
+
+    # ---- the log
+    await page.js("location.hash = '#log'")
+    check('the Log view shows the daemon\'s lines (getAppLog over /ws)',
+          await page.wait_for("document.querySelectorAll('#log-body tr').length > 0", 15))
+    check('among them the connection to the fixture',
+          await page.js("[...document.querySelectorAll('#log-body tr')].some(r => /webui-fixture|127\\.0\\.0\\.1/.test(r.textContent))"))
+    await shots(page, 'log')
+
+    # ---- categories: create, edit (directory, colour, priority), remove
+    await page.js("location.hash = '#categories'")
+    check('the Categories view lists the two made so far (webui, found)',
+          await page.wait_for("['webui', 'found'].every(n => document.querySelector("
+                              "`#cats-body tr[data-name=\"${n}\"]`))", 15))
+    await page.type_into('#cats-name', 'webui-cat')
+    await page.type_into('#cats-path', 'webui-cat-dir')
+    await page.js("(() => { document.getElementById('cats-color').value = '#ff8000';"
+                  " document.getElementById('cats-prio').value = '1'; })()")
+    await click(page, '#cats-submit')
+    made = await until(lambda: daemon_categories().get('webui-cat'), 15)
+    check('"Create" makes it in the daemon, with its directory, colour and a high priority (%s)' % json.dumps(made),
+          made and str(made.get('incoming_path', '')).endswith('webui-cat-dir')
+          and made.get('colour') == 0xff8000 and (made.get('priority') or 0) > 0)
+    check('and the page lists it with its colour',
+          await page.wait_for("document.querySelector('#cats-body tr[data-name=\"webui-cat\"] .swatch')"
+                              "?.title === '#ff8000'", 10))
+    await click(page, '#cats-body tr[data-name="webui-cat"] .cat-edit')
+    check('"Edit" fills the form with it',
+          await page.wait_for("document.getElementById('cats-name').value === 'webui-cat' && "
+                              "document.getElementById('cats-submit').textContent === 'Save'", 5))
+    await page.js("(() => { document.getElementById('cats-color').value = '#0080ff';"
+                  " document.getElementById('cats-prio').value = '2'; })()")
+    await click(page, '#cats-submit')
+    edited = await until(lambda: daemon_categories().get('webui-cat', {}).get('colour') == 0x0080ff, 15)
+    check('and "Save" changes its colour and priority in the daemon (%s)'
+          % json.dumps(daemon_categories().get('webui-cat')),
+          edited and (daemon_categories().get('webui-cat', {}).get('priority') or 0) < 0)
+    await shots(page, 'categories')
+    await click(page, '#cats-body tr[data-name="webui-cat"] .cat-remove')
+    await click(page, '#cats-del-yes')
+    gone = await until(lambda: daemon_categories() and 'webui-cat' not in daemon_categories(), 15)
+    check('"Remove" takes it out of the daemon', gone)
+    check('and off the page',
+          await page.wait_for("document.querySelector('#cats-body tr[data-name=\"webui-cat\"]') === null", 10))
+
     # ---- delete the paused one with its file
     await page.js("location.hash = '#downloads'")
     await page.wait_for(row(MD4_2) + ' !== null', 10)
@@ -248,6 +398,25 @@ async def run(page):
     for e in errs:
         out('diag', e)
 
+    # ---- /ws goes away (muleteer-ws killed; run.sh starts it again): the
+    # page says so, reconnects and takes a new snapshot, without polling
+    r = subprocess.run(['pgrep', '-f', '-x', '.*/muleteer-ws -c ' + WS_CONF], capture_output=True, text=True)
+    pids = [int(x) for x in r.stdout.split()]
+    if pids:
+        for pid in pids:
+            os.kill(pid, 15)
+        check('with /ws gone the header says it reconnects',
+              await page.wait_for("document.getElementById('transport').textContent === 'Connecting…'", 10))
+        check('and Live again once run.sh restarted muleteer-ws',
+              await page.wait_for("document.getElementById('transport').textContent === 'Live'", 45))
+        check('with the downloads back in the table (a new snapshot)',
+              await page.wait_for(row(MD4) + ' !== null && ' + row(MD4_3) + ' !== null', 15))
+        check('and without falling back to sync/maindata for a passing loss',
+              await page.js("performance.getEntriesByType('resource')"
+                            ".filter(e => e.name.includes('/sync/maindata')).length === 0"))
+    else:
+        check('muleteer-ws of this stack is found (pgrep)', False)
+
     await click(page, '#logout')
     check('Sign out shows the login form again',
           await page.wait_for("!document.getElementById('login').hidden", 10))
@@ -264,9 +433,14 @@ async def run(page):
           await page.wait_for("document.getElementById('whoami').textContent === 'webui_bob'", 15))
     check('and sees no Settings or Users tab',
           await page.js("[...document.querySelectorAll('nav.tabs a[data-admin]')].every(a => a.hidden)"))
+    check('and of the views over /ws only Search (his capabilities: search, not view_shared, view_servers, view_logs)',
+          await page.js("['search', 'shared', 'servers', 'log'].map(v => !document.querySelector("
+                        "`nav.tabs a[data-view=\"${v}\"]`).hidden).join() === 'true,false,false,false'"))
     check('nor the admin\'s download (view_all_downloads is not his)',
           await page.wait_for("!document.getElementById('dl-empty').hidden && "
                               "document.querySelectorAll('#dl-body tr').length === 0", 10))
+    check('his list is polled (/ws does not tell the owners apart), and the header says so',
+          await page.wait_for("document.getElementById('transport').textContent === 'Polling'", 10))
     errs = page.console_errors(since)
     check('no console errors for him either', not errs)
     for e in errs:

@@ -2,10 +2,13 @@
 # webui.sh: Muleteer's web page in a real browser (Debian's headless
 # chromium, driven over the DevTools protocol by webui.py) on the real
 # stack (run.sh: PostgreSQL, muleteerd, lighttpd, the FastCGI programs)
-# with a real amuled seeding a file: login, the header, a download from
-# amuled rising, links added and paused from the page and seen in the
-# daemon, the charts, the history's filter, settings, users, no console
-# errors. Screenshots of every view at desktop and phone width go to
+# with a real amuled seeding two files: login, the header, a download from
+# amuled rising in the table fed over /ws, links added and paused from the
+# page and seen in the daemon, a search on the server fixture finding
+# amuled's second file and downloading it, shared files, servers (the
+# fixture listed; one added and removed), the log, categories (created,
+# edited, removed), the page reconnecting when muleteer-ws restarts, the
+# charts, the history's filter, settings, users, no console errors. Screenshots of every view at desktop and phone width go to
 # $MT_BUILDDIR/tests/screenshots/. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -33,6 +36,11 @@ MD4=$(rhash --printf '%{ed2k}' "$T/$FILE")
 amule_start SEED "$T/seed" "$SEEDP" $((SEEDP + 1)) $((SEEDP + 2)) "$SP"
 check "amuled shares the file" eval 'amule_share SEED "$T/$FILE"'
 LINK="ed2k://|file|$FILE|24000000|$MD4|/|sources,127.0.0.1:$SEEDP|/"
+# a second file amuled shares: published to the server, found by a search on the page
+NAME3="webui-found-$$.bin"
+head -c 300000 /dev/urandom >"$T/$NAME3"
+MD4_3=$(rhash --printf '%{ed2k}' "$T/$NAME3")
+check "amuled shares a second file" eval 'amule_share SEED "$T/$NAME3"'
 # a file nobody has: stays stalled, is paused and deleted from the page
 NAME2="webui-nobody-$$.iso"
 MD4_2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | cut -c1-32)
@@ -77,14 +85,12 @@ while read -r kind desc; do
   esac
 done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin/muleteer" \
   MT_SOCK="$VAR/run/muleteerd.sock" MT_LINK="$LINK" MT_MD4="$MD4" MT_LINK2="$LINK2" MT_MD4_2="$MD4_2" \
-  MT_NAME2="$NAME2" MT_SHOTS="$SHOTS" PYTHONDONTWRITEBYTECODE=1 TMPDIR="$T" timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
+  MT_NAME2="$NAME2" MT_MD4_3="$MD4_3" MT_NAME3="$NAME3" MT_SERVER_LOG="$T/server.log" MT_WS_CONF="$VAR/muleteer.conf" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
   echo "diag webui.py exited with status $?")
 [ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
 n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
-check "screenshots of 7 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 14 ]
-# (the browser's profile is under $T: another test's chromium, running
-# at the same time, is not this one's)
-check "no chromium is left running" eval '! pgrep -f "$T/mt-chromium\." >/dev/null'
+check "screenshots of 12 views at 2 widths are in $SHOTS ($n)" [ "$n" -eq 24 ]
+check "no chromium is left running" eval '! pgrep -f "mt-chromium\.webui$$\." >/dev/null'
 
 stop_runsh "$RUNSH_PID"
 finish

@@ -14,6 +14,8 @@ let onUnauthorized = () => {};
 
 /** setUnauthorizedHandler(fn): fn() runs when a call finds the session gone. */
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+/** signalUnauthorized(): the session is gone (/ws closed with 1008 or 4001). */
+export function signalUnauthorized() { onUnauthorized(401); }
 
 async function send(method, url, { json, form, expect = 'json' } = {}) {
   const init = { method, credentials: 'same-origin', headers: {} };

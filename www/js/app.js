@@ -3,15 +3,20 @@
 // view is shown (the URL's #fragment).
 import { getJSON, sendJSON, postEmpty, postForm, setUnauthorizedHandler, ApiError } from './api.js';
 import { createDownloadsFeed } from './downloads-feed.js';
+import { createSocket } from './ws.js';
 import { speed, setMsg } from './format.js';
 import { initDownloads } from './downloads.js';
 import { initCharts } from './charts.js';
+import { initSearch } from './search.js';
+import { initShared, initServers, initLog } from './network.js';
+import { initCategories } from './categories.js';
 import { initHistory } from './history.js';
 import { initSettings } from './settings.js';
 import { initUsers } from './users.js';
 
 const $ = (id) => document.getElementById(id);
-const feed = createDownloadsFeed({ interval: 1500 });
+const socket = createSocket({ onState: (st) => feed.socketState(st) });
+const feed = createDownloadsFeed({ interval: 1500, socket });
 let session = null;     // /api/auth/status
 const views = {};       // name -> {show(), hide()}
 
@@ -25,6 +30,11 @@ async function boot() {
   window.addEventListener('hashchange', route);
   feed.subscribe(renderHeader);
   views.downloads = initDownloads(feed);
+  views.search = initSearch(feed, socket);
+  views.shared = initShared(socket);
+  views.servers = initServers(feed, socket);
+  views.log = initLog(socket);
+  views.categories = initCategories(feed, socket);
   views.charts = initCharts();
   views.history = initHistory();
   views.settings = initSettings();
@@ -42,6 +52,7 @@ async function boot() {
 function showLogin(message) {
   session = null;
   feed.stop();
+  socket.close();
   feed.reset();
   for (const v of Object.values(views)) v.hide();
   $('app').hidden = true;
@@ -74,6 +85,7 @@ async function login(ev) {
 
 async function logout() {
   feed.stop();
+  socket.close();
   try { await postEmpty('/api/auth/logout'); } catch { /* signed out anyway */ }
   location.hash = '';
   showLogin('Signed out.');
@@ -85,15 +97,27 @@ function enter(st) {
   $('app').hidden = false;
   $('whoami').textContent = st.username || '';
   for (const a of document.querySelectorAll('nav.tabs a[data-admin]')) a.hidden = !st.isAdmin;
+  for (const a of document.querySelectorAll('nav.tabs a[data-cap]')) a.hidden = !mayOpen(a.dataset.view);
   $('alt-toggle').disabled = $('limits-form').querySelector('button').disabled = !st.isAdmin;
-  feed.start();
+  socket.open();
+  // /ws shows every download to everyone: an account limited to its own polls
+  feed.start({ live: st.isAdmin || (st.capabilities || []).includes('view_all_downloads') });
   route();
+}
+
+// the views the session may open: Settings and Users for admins, the views
+// over /ws by the capability /ws asks for
+function mayOpen(name) {
+  if (session.isAdmin) return true;
+  if (name === 'settings' || name === 'users') return false;
+  const a = document.querySelector(`nav.tabs a[data-view="${name}"][data-cap]`);
+  return !a || (session.capabilities || []).includes(a.dataset.cap);
 }
 
 function route() {
   if (!session) return;
   let name = location.hash.slice(1) || 'downloads';
-  if (!views[name] || (!session.isAdmin && (name === 'settings' || name === 'users'))) name = 'downloads';
+  if (!views[name] || !mayOpen(name)) name = 'downloads';
   for (const [n, v] of Object.entries(views)) if (n !== name) v.hide();
   for (const a of document.querySelectorAll('nav.tabs a'))
     if (a.dataset.view === name) {
@@ -130,7 +154,18 @@ function renderHeader(state) {
   const alt = !!s.use_alt_speed_limits;
   $('alt-toggle').setAttribute('aria-pressed', String(alt));
   $('alt-toggle').textContent = alt ? 'Alt limits: on' : 'Alt limits: off';
+  const tr = $('transport');
+  const [tt, tc, tip] = TRANSPORT[state.transport] || TRANSPORT.connecting;
+  tr.textContent = tt;
+  tr.className = 'transport ' + tc;
+  tr.title = state.transport === 'polling' && state.transportNote ? state.transportNote : tip;
 }
+
+const TRANSPORT = {
+  ws: ['Live', 'ok', 'The list is pushed over the WebSocket (/ws)'],
+  polling: ['Polling', 'warn', 'The WebSocket (/ws) cannot be reached: the list is read from /api/v2/sync/maindata every 1.5 s'],
+  connecting: ['Connecting…', '', 'Opening the WebSocket (/ws)'],
+};
 
 function fillLimits() {
   const s = feed.state.server;

@@ -1,21 +1,29 @@
 // downloads-feed.js: the one source of the downloads list, the categories
-// and the transfer state for the page. Today it polls /api/v2/sync/maindata
-// with rid deltas; the views only see subscribe()/refresh(), so the /ws
-// push endpoint can replace the polling here alone.
-import { getJSON, ApiError } from './api.js';
+// and the transfer state for the page. It listens to /ws (ws.js): a
+// batch-update snapshot, then numbered deltas (a gap in the numbers asks
+// for a new snapshot, as does every reconnect). Only while /ws cannot be
+// reached at all does it poll /api/v2/sync/maindata with rid deltas
+// instead, and it polls for an account without view_all_downloads, whom
+// /ws would show every download. state.transport says which is in use.
+import { getJSON, ApiError, signalUnauthorized } from './api.js';
 
 /**
  * createDownloadsFeed({interval}): a feed, stopped until start().
  * subscribe(fn): fn(state) after each change; state = {torrents: Map of
  * hash -> torrent (qBittorrent fields, plus added_by), categories: Map of
- * name -> {name, savePath}, server: server_state, error: null or text}.
+ * name -> {name, savePath, color, comment, priority}, server: server_state,
+ * error: null or text, transport: 'ws' (live over /ws), 'polling' or
+ * 'connecting'}.
+ * socket: the page's ws.js socket (shared with the other views).
  */
-export function createDownloadsFeed({ interval = 1500 } = {}) {
-  const state = { torrents: new Map(), categories: new Map(), server: {}, error: null };
+export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
+  const state = { torrents: new Map(), categories: new Map(), server: {}, error: null, transport: 'connecting' };
   const subscribers = new Set();
   const addedBy = new Map();  // md4 -> name, from the history (not in maindata)
   const asking = new Set();
   let rid = 0, timer = 0, running = false, inFlight = null;
+  let useWs = false, polling = false, seq = -1, limitsTimer = 0, snapshots = 0;
+  const items = new Map();    // "instanceId:hash" -> the /ws item
 
   const emit = () => { for (const fn of subscribers) fn(state); };
 
@@ -75,7 +83,7 @@ export function createDownloadsFeed({ interval = 1500 } = {}) {
 
   function schedule() {
     clearTimeout(timer);
-    if (running) timer = setTimeout(tick, interval);
+    if (running && polling) timer = setTimeout(tick, interval);
   }
   async function tick() {
     inFlight = poll();
@@ -83,21 +91,182 @@ export function createDownloadsFeed({ interval = 1500 } = {}) {
     inFlight = null;
     schedule();
   }
+  function startPolling(why) {
+    state.transportNote = why;
+    if (polling) return;
+    polling = true;
+    state.transport = 'polling';
+    rid = 0;
+    tick();
+  }
+  function stopPolling() { polling = false; clearTimeout(timer); }
+
+  // ------------------------------------------------------------- over /ws
+  // the header's limits and mode are not in /ws's stats: transfer/info
+  async function readLimits() {
+    try {
+      const [info, mode] = await Promise.all([getJSON('/api/v2/transfer/info'),
+        getJSON('/api/v2/transfer/speedLimitsMode')]);
+      Object.assign(state.server, {
+        dl_rate_limit: info.dl_rate_limit, up_rate_limit: info.up_rate_limit,
+        dl_info_speed: info.dl_info_speed, up_info_speed: info.up_info_speed,
+        use_alt_speed_limits: String(mode).trim() === '1',
+      });
+      emit();
+    } catch { /* the header keeps the last; the socket says when Muleteer is away */ }
+  }
+  function limitsLoop() {
+    clearTimeout(limitsTimer);
+    if (!running || !useWs || polling) return;
+    readLimits();
+    limitsTimer = setTimeout(limitsLoop, 15000);
+  }
+
+  const STATUS = { green: 'connected', yellow: 'firewalled', red: 'disconnected' };
+  function wsStats(stats) {
+    if (!stats) return;
+    let down = 0, up = 0;
+    for (const sp of Object.values(stats.instanceSpeeds || {})) { down += sp.downloadSpeed || 0; up += sp.uploadSpeed || 0; }
+    state.server.dl_info_speed = down;
+    state.server.up_info_speed = up;
+    const inst = Object.values(stats.instances || {})[0];
+    if (inst) {
+      const ed = (inst.networkStatus && inst.networkStatus.ed2k) || {};
+      state.server.connection_status = STATUS[ed.status] || 'disconnected';
+      state.server.server_name = ed.serverName || '';
+      state.server.server_address = ed.serverAddress || '';
+      state.error = inst.error || null;
+    }
+  }
+
+  function rowOf(it) {
+    const md4 = String(it.hash || '').toLowerCase();
+    const hash = /^[0-9a-f]{32}$/.test(md4) ? md4 + '00000000' : md4;
+    const src = it.sources || {};
+    const done = !!it.complete || (!it.downloading && !!it.shared);
+    let st;
+    if (it.status === 'moving') st = 'moving';
+    else if (it.status === 'paused') st = done ? 'pausedUP' : 'pausedDL';
+    else if (done) st = it.uploadSpeed > 0 ? 'uploading' : 'stalledUP';
+    else st = it.downloadSpeed > 0 ? 'downloading' : 'stalledDL';
+    const total = src.total || 0, conn = src.connected || 0;
+    return {
+      hash, name: it.name || '', size: it.size || 0,
+      progress: done ? 1 : (Number(it.progress) || 0) / 100,
+      downloaded: it.sizeDownloaded || 0, dlspeed: it.downloadSpeed || 0, upspeed: it.uploadSpeed || 0,
+      eta: it.eta, num_seeds: conn, num_leechs: Math.max(0, total - conn), state: st,
+      category: !it.category || it.category === 'Default' ? '' : it.category,
+      priority: it.downloadPriority, ratio: it.ratio, added_on: it.addedAt,
+      added_by: addedBy.get(md4) || '',
+    };
+  }
+  const keyOf = (it) => (it.instanceId || '') + ':' + String(it.hash || '').toLowerCase();
+  function rebuild() {
+    state.torrents.clear();
+    for (const it of items.values()) { const r = rowOf(it); state.torrents.set(r.hash, r); }
+  }
+  function wsCategories(list) {
+    if (!Array.isArray(list)) return;
+    state.categories.clear();
+    for (const c of list) {
+      const name = c.title || c.name;
+      if (!name || name === 'Default') continue;
+      state.categories.set(name, { name, savePath: c.path || '', color: c.color, comment: c.comment || '',
+        priority: c.priority, id: c.id });
+    }
+  }
+
+  function onBatch(msg) {
+    if (!useWs) return;
+    const d = msg.data || {};
+    wsStats(d.stats);
+    if (Array.isArray(d.items)) {                  // a snapshot
+      items.clear();
+      for (const it of d.items) items.set(keyOf(it), it);
+      if (typeof d.seq === 'number') seq = d.seq;
+      snapshots++;
+      wsCategories(d.categories);
+    } else if (d.delta) {
+      const dl = d.delta;
+      if (!snapshots) return;                     // deltas apply to a snapshot only
+      if (typeof dl.seq === 'number') {
+        if (seq >= 0 && dl.seq !== seq + 1) { socket.send('requestFullSnapshot'); return; }
+        seq = dl.seq;
+      }
+      for (const it of dl.added || []) items.set(keyOf(it), it);
+      for (const k of dl.removed || []) {
+        const i = k.indexOf(':');
+        items.delete(k.slice(0, i + 1) + k.slice(i + 1).toLowerCase());
+      }
+      for (const ch of dl.changed || []) {
+        const k = keyOf(ch);
+        items.set(k, Object.assign(items.get(k) || {}, ch));
+      }
+    }
+    rebuild();
+    if (state.transport !== 'ws') { state.transport = 'ws'; stopPolling(); limitsLoop(); }
+    lookUpAddedBy();
+    emit();
+  }
+
+  // the socket's state: live, reconnecting, or (never reached) polling
+  function onSocket(st) {
+    if (!running || !useWs) return;
+    if (st.open) {
+      // muleteer-ws sends a snapshot on connect; ask for one if it is late
+      // (a reconnect must never go on from the old list)
+      seq = -1;
+      snapshots = 0;
+      setTimeout(() => { if (!snapshots && socket.state.open) socket.send('requestFullSnapshot'); }, 1500);
+      return;
+    }
+    if (st.code === 1008 || st.code === 4001) { signalUnauthorized(); return; }
+    if (!st.everOpened && st.failures >= 2)   // /ws unreachable: poll
+      startPolling('The WebSocket (/ws) cannot be reached: the list is read from /api/v2/sync/maindata every 1.5 s');
+    else if (state.transport === 'ws') {
+      state.transport = 'connecting';
+      state.error = 'The live connection (/ws) was lost; reconnecting';
+      emit();
+    }
+  }
+
+  if (socket) {
+    socket.on('batch-update', onBatch);
+    socket.on('categories-update', (m) => { if (useWs) { wsCategories(m.data); emit(); } });
+  }
 
   return {
     state,
+    /** socketState(st): ws.js's onState goes here. */
+    socketState: onSocket,
     subscribe(fn) { subscribers.add(fn); fn(state); return () => subscribers.delete(fn); },
-    start() { if (running) return; running = true; tick(); },
-    stop() { running = false; clearTimeout(timer); },
-    /** refresh(): poll now (after an action), not at the next interval. */
+    /** start({live}): live: the account may see every download, so /ws's
+     * stream is its list; otherwise (or without a socket) it polls. */
+    start({ live = true } = {}) {
+      if (running) return;
+      running = true;
+      useWs = !!socket && live;
+      if (!useWs) { startPolling('This account sees only its own downloads, which /ws does not tell apart: the list is read from /api/v2/sync/maindata'); return; }
+      state.transport = 'connecting';
+      emit();
+      if (socket.state.open) onSocket(socket.state);
+      limitsLoop();
+    },
+    stop() { running = false; stopPolling(); clearTimeout(limitsTimer); },
+    /** refresh(): read now (after an action), not at the next interval;
+     * over /ws the daemon's change arrives as a delta by itself. */
     async refresh() {
+      if (useWs && !polling) { await readLimits(); return; }
       if (inFlight) await inFlight;
       clearTimeout(timer);
       await poll();
       schedule();
     },
     /** reset(): forget everything (another user signed in). */
-    reset() { rid = 0; state.torrents.clear(); state.categories.clear(); state.server = {}; addedBy.clear(); },
+    reset() {
+      rid = 0; seq = -1; snapshots = 0; items.clear(); state.torrents.clear(); state.categories.clear();
+      state.server = {}; addedBy.clear(); state.transport = 'connecting'; state.error = null;
+    },
   };
 }
 

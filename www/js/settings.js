@@ -1,5 +1,6 @@
 // settings.js: the Settings view (admins): the run-time settings of
-// GET/PATCH /api/config, the categories, and the settings fixed at start.
+// GET/PATCH /api/config and the settings fixed at start (the categories
+// have their own view, categories.js).
 import { getJSON, sendJSON } from './api.js';
 import { h, setMsg } from './format.js';
 
@@ -54,8 +55,6 @@ export function initSettings() {
       else if (kind === 'lines') el.value = (c[name] || []).join('\n');
       else el.value = c[name] ?? '';
     }
-    $('cat-body').replaceChildren(...(c.categories || []).map((k) =>
-      h('tr', {}, h('td', { dataset: { label: 'Name' } }, k.name), h('td', { dataset: { label: 'Directory' } }, k.path || ''))));
     const ro = c.readOnly || {};
     const db = ro.database || {};
     const items = [['Node', ro.nodeName], ['Nickname', ro.nickname], ['Incoming', ro.incomingDir],
@@ -91,19 +90,6 @@ export function initSettings() {
       const p = e.body && e.body.error && e.body.error.parameter;
       setMsg($('settings-msg'), (p ? p + ': ' : '') + e.message, true);
       if (p && inputs[p]) inputs[p].focus();
-    }
-  });
-
-  $('cat-form').addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const cat = { name: $('cat-name').value.trim() };
-    if ($('cat-path').value.trim()) cat.path = $('cat-path').value.trim();
-    try {
-      fill(await sendJSON('PATCH', '/api/config', { categories: [cat] }));
-      setMsg($('cat-msg'), 'Category ' + cat.name + ' saved.');
-      $('cat-name').value = $('cat-path').value = '';
-    } catch (e) {
-      setMsg($('cat-msg'), e.message, true);
     }
   });
 
