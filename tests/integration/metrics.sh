@@ -181,7 +181,7 @@ live_buckets() {
   get "speed-history?range=24h&node=$LIVE"
   [ "$(jq '.data | length' <<<"$BODY")" -ge 3 ]
 }
-check "the running daemon's own samples reach the 24h chart" eventually 30 live_buckets
+check "the running daemon's own samples reach the 24h chart" eventually 60 live_buckets
 is "... every 15 s bucket since it started, with zeros" \
   "$(jq -c '[.data | (map(.uploadSpeed + .downloadSpeed) | add),
                      ([range(1; length) as $i | .[$i].timestamp - .[$i - 1].timestamp] | unique)]' <<<"$BODY")" \
