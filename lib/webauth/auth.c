@@ -354,15 +354,16 @@ reset_failures(PGconn *db, const char *addr, mt_error_t **err)
  * lifetime], i.e. more than a tenth of the lifetime after the last
  * renewal (or the lifetime was shortened since). The lifetime is the
  * session's own, else the timeout. A session of a disabled account is
- * no session. */
+ * no session. *banned: whether addr is banned now, read by the same
+ * statement. */
 static int
-session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, webauth_ident_t *id,
-             mt_error_t **err)
+session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, const char *addr,
+             webauth_ident_t *id, bool *banned, mt_error_t **err)
 {
     char key[2 * SHA256_DIGEST_SIZE + 1], secs[16];
     sid_key(sid, key);
     snprintf(secs, sizeof secs, "%d", ac->session_timeout > 0 ? ac->session_timeout : 1);
-    const char *p[] = { key, secs };
+    const char *p[] = { key, secs, addr != NULL ? addr : "" };
     PGresult *r = query(
         db,
         "WITH s AS ("
@@ -380,10 +381,16 @@ session_user(PGconn *db, const webauth_conf_t *ac, const char *sid, webauth_iden
         "   WHERE w.sid_hash = s.sid_hash"
         "     AND NOT (s.expires_at BETWEEN now() + s.life * interval '0.9 second'"
         "                               AND now() + s.life * interval '1 second'))"
-        " SELECT username, user_id, is_admin, caps FROM s",
-        2, p, err);
+        " SELECT username, user_id, is_admin, caps,"
+        "        EXISTS (SELECT 1 FROM auth_failures"
+        "                 WHERE remote_addr = $3 AND banned_until > now())"
+        "   FROM s",
+        3, p, err);
     if (r == NULL)
         return -1;
+    /* the caller's ban in the same round trip: no second query on every
+     * request (bans are off when ban_seconds <= 0) */
+    *banned = PQntuples(r) == 1 && ac->ban_seconds > 0 && strcmp(PQgetvalue(r, 0, 4), "t") == 0;
     if (PQntuples(r) == 1) {
         id->user = xstrdup(PQgetvalue(r, 0, 0));
         id->user_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
@@ -432,10 +439,13 @@ webauth_identify(PGconn *db, const webauth_conf_t *ac, const http_request_t *req
     static const char *const cookies[] = { WEBAUTH_COOKIE, WEBAUTH_WEB_COOKIE };
     for (size_t i = 0; i < sizeof cookies / sizeof cookies[0] && db_err == NULL; i++) {
         const char *sid = http_request_cookie(req, cookies[i]);
+        bool banned = false;
         if (sid != NULL && sid_is_wellformed(sid) &&
-            session_user(db, ac, sid, id, &db_err) == 0 && id->user != NULL) {
+            session_user(db, ac, sid, addr, id, &banned, &db_err) == 0 && id->user != NULL) {
             id->method = WEBAUTH_SESSION;
-            return unless_banned(db, ac, addr, false, id, err);
+            if (banned) /* as unless_banned: a ban stops every method */
+                webauth_ident_clear(id);
+            return 0;
         }
     }
 
