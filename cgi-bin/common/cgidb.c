@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "common/cgidb.h"
+#include "db/prep.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -48,12 +49,18 @@ cgidb_query(cgienv_t *env, http_response_t *resp, const char *sql, int n,
     PGconn *db = cgidb_conn(env, resp);
     if (db == NULL)
         return NULL;
-    PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_warn("database: %s", PQerrorMessage(db));
+    /* the same few texts on every request: prepared once per connection */
+    mt_error_t *err = NULL;
+    PGresult *r = db_query_prepared(db, sql, n + 1, all, &err);
+    if (r != NULL && PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
+        r = NULL;
+        mt_error_set(&err, MT_ERR_DB, "the statement returned no rows");
+    }
+    if (r == NULL) {
+        log_warn("database: %s", err != NULL ? err->message : "unknown error");
+        mt_error_free(err);
         cgienv_answer(env, resp, 503, CGIDB_UNAVAILABLE);
-        return NULL;
     }
     return r;
 }

@@ -71,8 +71,8 @@ db_is_broken(PGconn *conn)
     return conn == NULL || PQstatus(conn) != CONNECTION_OK;
 }
 
-static int
-check_result(PGconn *conn, PGresult *r, mt_error_t **err)
+int
+db_check_result(PGconn *conn, PGresult *r, mt_error_t **err)
 {
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
@@ -93,7 +93,7 @@ db_exec(PGconn *conn, const char *sql, mt_error_t **err)
         return -1;
     }
     PGresult *r = PQexec(conn, sql);
-    int rc = check_result(conn, r, err);
+    int rc = db_check_result(conn, r, err);
     PQclear(r);
     return rc;
 }
@@ -107,7 +107,7 @@ db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
         return NULL;
     }
     PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (check_result(conn, r, err) != 0) {
+    if (db_check_result(conn, r, err) != 0) {
         PQclear(r);
         return NULL;
     }

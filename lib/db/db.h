@@ -28,6 +28,10 @@ int db_exec(PGconn *conn, const char *sql, mt_error_t **err);
 PGresult *db_query(PGconn *conn, const char *sql, int nparams,
                    const char *const *params, mt_error_t **err);
 
+/* db_check_result: 0 when r (of a statement on conn) succeeded, else -1
+ * with the errors of db_exec. r stays the caller's. */
+int db_check_result(PGconn *conn, PGresult *r, mt_error_t **err);
+
 /* db_is_broken: true when conn is NULL or its connection is lost, so the
  * caller must reconnect. */
 bool db_is_broken(PGconn *conn);

@@ -6,6 +6,7 @@
 
 #include "webauth/auth.h"
 #include "db/db.h"
+#include "db/prep.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 #include "webauth/caps.h"
@@ -56,13 +57,13 @@ webauth_ident_clear(webauth_ident_t *id)
 
 /* ---- helpers ---- */
 
-/* query: db_query, with any failure reported as MT_ERR_UNAVAILABLE (to a
+/* query: db_query_prepared (the same texts on every request), with any failure reported as MT_ERR_UNAVAILABLE (to a
  * caller, authentication without its tables is a service that is down). */
 static PGresult *
 query(PGconn *db, const char *sql, int n, const char *const *params, mt_error_t **err)
 {
     mt_error_t *e = NULL;
-    PGresult *r = db_query(db, sql, n, params, &e);
+    PGresult *r = db_query_prepared(db, sql, n, params, &e);
     if (r == NULL) {
         mt_error_set(err, MT_ERR_UNAVAILABLE, "authentication needs the database: %s",
                      e != NULL ? e->message : "unknown error");

@@ -1,5 +1,5 @@
-/* check_db.c: unit tests for lib/db (connection helpers and the migrations
- * runner) against a real, private PostgreSQL cluster started for the test
+/* check_db.c: unit tests for lib/db (connection helpers, prepared
+ * statements and the migrations runner) against a real, private PostgreSQL cluster started for the test
  * by tools/pgcluster.sh. */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "db/prep.h"
 #include "pgtest.h"
 #include "util/xalloc.h"
 
@@ -91,6 +92,106 @@ START_TEST(test_query_helpers)
     mt_error_clear(&err);
     PQfinish(c);
     ck_assert(db_is_broken(NULL));
+}
+END_TEST
+
+/* prepared: how many statements the server holds for this session */
+static int
+server_prepared(PGconn *c)
+{
+    return count(c, "SELECT count(*) FROM pg_prepared_statements");
+}
+
+START_TEST(test_query_prepared)
+{
+    PGconn *c = fresh_db("t_prep");
+    mt_error_t *err = NULL;
+    static const char sql[] = "SELECT $1::int + 1";
+    const char *p[] = { "41" };
+    /* the first run passes through; the second prepares; later ones reuse */
+    for (int i = 0; i < 3; i++) {
+        PGresult *r = db_query_prepared(c, sql, 1, p, &err);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(PQgetvalue(r, 0, 0), "42");
+        PQclear(r);
+        ck_assert_int_eq(db_prepared_count(c), i == 0 ? 0 : 1);
+        ck_assert_int_eq(server_prepared(c), i == 0 ? 0 : 1);
+    }
+    /* a copy of the text (another address) is the same statement */
+    char *copy = xstrdup(sql);
+    PGresult *r = db_query_prepared(c, copy, 1, p, &err);
+    ck_assert_ptr_nonnull(r);
+    PQclear(r);
+    free(copy);
+    ck_assert_int_eq(server_prepared(c), 1);
+
+    /* gone from the server (DISCARD ALL): prepared again, answered */
+    ck_assert_int_eq(db_exec(c, "DISCARD ALL", NULL), 0);
+    r = db_query_prepared(c, sql, 1, p, &err);
+    ck_assert_msg(r != NULL, "after DISCARD: %s", err ? err->message : "?");
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+    ck_assert_int_eq(server_prepared(c), 1);
+
+    /* a migration changes the result type: prepared again, new columns */
+    ck_assert_int_eq(db_exec(c, "CREATE TABLE t (a int); INSERT INTO t VALUES (7)", NULL), 0);
+    static const char star[] = "SELECT * FROM t";
+    for (int i = 0; i < 2; i++) {
+        r = db_query_prepared(c, star, 0, NULL, &err);
+        ck_assert_ptr_nonnull(r);
+        PQclear(r);
+    }
+    ck_assert_int_eq(db_exec(c, "ALTER TABLE t ADD COLUMN b text DEFAULT 'x'", NULL), 0);
+    r = db_query_prepared(c, star, 0, NULL, &err);
+    ck_assert_msg(r != NULL, "after ALTER: %s", err ? err->message : "?");
+    ck_assert_int_eq(PQnfields(r), 2);
+    ck_assert_str_eq(PQgetvalue(r, 0, 1), "x");
+    PQclear(r);
+
+    /* a statement's own error is the caller's, as db_query's */
+    static const char bad[] = "SELECT 1 / $1::int";
+    const char *zero[] = { "0" };
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_null(db_query_prepared(c, bad, 1, zero, &err));
+        ck_assert_int_eq(err->code, MT_ERR_DB);
+        ck_assert_ptr_nonnull(strstr(err->message, "division by zero"));
+        mt_error_clear(&err);
+    }
+
+    /* a broken connection: unavailable, not a statement error */
+    db_exec(c, "SELECT pg_terminate_backend(pg_backend_pid())", NULL);
+    ck_assert_ptr_null(db_query_prepared(c, sql, 1, p, &err));
+    ck_assert_int_eq(err->code, MT_ERR_UNAVAILABLE);
+    mt_error_clear(&err);
+    /* PQreset: a new session, none kept */
+    PQreset(c);
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    ck_assert_int_eq(db_prepared_count(c), 0);
+    r = db_query_prepared(c, sql, 1, p, &err);
+    ck_assert_msg(r != NULL, "after reset: %s", err ? err->message : "?");
+    PQclear(r);
+    PQfinish(c);
+}
+END_TEST
+
+/* Many one-shot texts never crowd out the kept ones, nor fill the table. */
+START_TEST(test_query_prepared_one_shot)
+{
+    PGconn *c = fresh_db("t_prep_once");
+    static const char kept[] = "SELECT 2";
+    for (int i = 0; i < 2; i++)
+        PQclear(db_query_prepared(c, kept, 0, NULL, NULL));
+    for (int i = 0; i < 1000; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT %d", 1000 + i);
+        PGresult *r = db_query_prepared(c, sql, 0, NULL, NULL);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_int_eq(atoi(PQgetvalue(r, 0, 0)), 1000 + i);
+        PQclear(r);
+    }
+    ck_assert_int_eq(db_prepared_count(c), 1);
+    ck_assert_int_eq(server_prepared(c), 1);
+    PQfinish(c);
 }
 END_TEST
 
@@ -278,6 +379,8 @@ main(void)
     tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
     tcase_add_test(tc, test_connect_errors);
     tcase_add_test(tc, test_query_helpers);
+    tcase_add_test(tc, test_query_prepared);
+    tcase_add_test(tc, test_query_prepared_one_shot);
     tcase_add_test(tc, test_migrate_real_schema);
     tcase_add_test(tc, test_natural_order);
     tcase_add_test(tc, test_migrate_failures);
