@@ -78,9 +78,9 @@ cgidb_wait(cgienv_t *env, const char *sql, const char *const *params, int n)
         mt_error_free(err);
         if (db == NULL)
             return;
-        PGresult *r = PQexecParams(db, sql, n + 1, NULL, all, NULL, NULL, 0);
-        bool found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
-        bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+        PGresult *r = db_query_prepared(db, sql, n + 1, all, NULL);
+        bool found = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+        bool failed = r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK;
         PQclear(r);
         if (found || failed || clock_mono_ms() >= deadline)
             return;
