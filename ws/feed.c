@@ -319,11 +319,15 @@ wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
         json_object *args = json_object_new_object(), *r = NULL, *states = NULL;
         json_object_object_add(args, "hash", json_object_get(h));
         if (wsd_call(w, "parts", args, &r, NULL) == 0 && json_object_object_get_ex(r, "states", &states)) {
-            json_object *p = json_object_new_object();
+            uint64_t size = (uint64_t)json_object_get_int64(sz);
+            json_object *p = json_object_new_object(), *gaps = NULL, *req = NULL;
             json_object_object_add(p, "hash", json_object_get(h));
             json_object_object_add(p, "instanceId", json_object_new_string(w->instance_id));
-            json_object_object_add(p, "gapStatus", ws_gap_status(states, (uint64_t)json_object_get_int64(sz)));
-            json_object_object_add(p, "reqStatus", NULL);
+            json_object_object_add(p, "gapStatus", json_object_object_get_ex(r, "gaps", &gaps)
+                                                       ? ws_range_status(gaps, size)
+                                                       : ws_gap_status(states, size));
+            json_object_object_add(p, "reqStatus", json_object_object_get_ex(r, "requested", &req)
+                                                       ? ws_range_status(req, size) : NULL);
             json_object_array_add(changed, p);
         }
         json_object_put(args);

@@ -277,6 +277,54 @@ START_TEST(test_items)
 }
 END_TEST
 
+/* the segment data: partStatus from the daemon's availability, gapStatus
+ * and reqStatus from its half-open ranges, directory from save_path */
+START_TEST(test_item_segments)
+{
+    json_object *answer = parse(
+        "{\"downloads\":[{\"hash\":\"0123456789abcdef0123456789abcdef\",\"name\":\"a.bin\","
+        "\"size\":24000000,\"done\":5000000,\"state\":\"downloading\",\"progress\":0.2,"
+        "\"availability\":[2,0,1],\"save_path\":\"/srv/in/tv\"},"
+        "{\"hash\":\"00000000000000000000000000000001\",\"name\":\"old\",\"size\":5}],"
+        "\"finished\":[{\"hash\":\"ffffffffffffffffffffffffffffffff\",\"name\":\"b\",\"size\":5,"
+        "\"state\":\"completed\",\"save_path\":\"/srv/in\"}]}");
+    json_object *items = ws_items_from_downloads(answer, "amule-n", NULL);
+    json_object *a = json_object_array_get_idx(items, 0), *old = json_object_array_get_idx(items, 1);
+    json_object *b = json_object_array_get_idx(items, 2);
+    ck_assert_str_eq(get(a, "partStatus"), "[2,0,1]");
+    ck_assert_str_eq(get(a, "directory"), "\"/srv/in/tv\"");
+    ck_assert_str_eq(get(old, "partStatus"), "null"); /* a daemon that does not say */
+    ck_assert_str_eq(get(old, "directory"), "null");
+    ck_assert_str_eq(get(b, "partStatus"), "null");
+    ck_assert_str_eq(get(b, "directory"), "\"/srv/in\"");
+    json_object_put(items);
+    json_object_put(answer);
+
+    /* [s, e) -> [s, e - 1]; empty, reversed, overlapping or beyond the
+     * file left out, an end past the size cut */
+    json_object *r = parse("[0,184320,5000000,5184320,7,7,6000000,5900000,5100000,5200000,23999000,24000500]");
+    json_object *st = ws_range_status(r, 24000000);
+    ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+                     "[0,184319,5000000,5184319,23999000,23999999]");
+    json_object_put(st);
+    json_object_put(r);
+    st = ws_range_status(NULL, 10);
+    ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), "[]");
+    json_object_put(st);
+    r = parse("[3,9,1]"); /* a lone start is no range */
+    st = ws_range_status(r, 10);
+    ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), "[3,8]");
+    json_object_put(st);
+    json_object_put(r);
+
+    json_object *dl = parse("{\"availability\":[-1,3]}");
+    json_object *ps = ws_part_status(dl);
+    ck_assert_str_eq(json_object_to_json_string_ext(ps, JSON_C_TO_STRING_PLAIN), "[0,3]");
+    json_object_put(ps);
+    json_object_put(dl);
+}
+END_TEST
+
 START_TEST(test_delta)
 {
     json_object *prev = parse("[{\"hash\":\"a\",\"instanceId\":\"i\",\"x\":1,\"y\":[1]},"
@@ -380,6 +428,7 @@ main(void)
     tcase_add_test(tc, test_action_batch);
     tcase_add_test(tc, test_action_more);
     tcase_add_test(tc, test_items);
+    tcase_add_test(tc, test_item_segments);
     tcase_add_test(tc, test_delta);
     tcase_add_test(tc, test_owner_views);
     suite_add_tcase(s, tc);
