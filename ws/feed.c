@@ -377,6 +377,8 @@ wsd_refresh(wsd_t *w, bool force_snapshot)
     ws_delta_t d;
     ws_delta_compute(w->items, items, &d);
     bool snapshot = force_snapshot || !w->items_fresh || d.snapshot;
+    json_object_put(w->shared_only);
+    w->shared_only = ws_shared_only(w->items, items);
     json_object_put(w->items);
     w->items = items;
     w->items_fresh = true;
@@ -631,6 +633,7 @@ wsd_feed_stop(wsd_t *w)
     json_object_put(w->ratings);
     json_object_put(w->owners);
     json_object_put(w->owners_noted);
+    json_object_put(w->shared_only);
     json_object_put(w->stats);
     wsd_msg_unref(w->snap_msg);
     w->snap_msg = NULL;
