@@ -870,7 +870,7 @@ async def segment_checks():
         check("segments: the download from amuled is added in a category", cat is not None and r is not None, r)
         # follow it until its source is counted on every part, blocks were
         # asked for and 2 MB arrived
-        reqs, end = [], time.monotonic() + 90
+        reqs, dirs, end = [], set(), time.monotonic() + 90
         while time.monotonic() < end:
             try:
                 m = await recv_json(a, end - time.monotonic())
@@ -881,14 +881,16 @@ async def segment_checks():
             if p is not None and p.get("reqStatus"):
                 reqs.append(p["reqStatus"])
             it = sa.item(big)
+            if it is not None and it.get("downloading") is True:
+                dirs.add(it.get("directory"))
             if it is not None and it.get("partStatus") == [1, 1, 1] and reqs and \
                     int(it.get("sizeDownloaded", 0)) > 2000000:
                 break
         it = sa.item(big) or {}
         check("partStatus: one count per part, amuled (a complete source) on each", it.get("partStatus") == [1, 1, 1],
               {k: it.get(k) for k in ("partStatus", "sizeDownloaded", "sources")})
-        check("directory of an active download: its category's incoming directory", it.get("directory") == cat_dir,
-              it.get("directory"))
+        check("directory of an active download: its category's incoming directory, all along", dirs == {cat_dir},
+              dirs)
         check("reqStatus while it downloads: ranges asked of amuled, inclusive ends, in the file, on block steps",
               len(reqs) > 0 and all(ranges_ok(x, size) and blocks_ok(x, size) for x in reqs), reqs[:5])
         # paused, the data stands still: gapStatus must be the part file's
