@@ -125,7 +125,7 @@ run_client owners SID_BOB="$SID_BOB" SID_CAROL="$SID_CAROL"
 # segment data and directory of a download from amuled; dave has neither
 # view_shared nor view_uploads
 check "amuled shares the files" eval 'amule_share SEED "$T/$BIG" && amule_share SEED "$T/$SMALL"'
-echo dave-pw | U add dave --caps view_all_downloads,add_downloads,pause_resume >/dev/null 2>&1
+echo dave-pw | U add dave --caps view_all_downloads,add_downloads,pause_resume,remove_downloads >/dev/null 2>&1
 check "muleteer user add dave (no view_shared, view_uploads)" [ $? = 0 ]
 SID_DAVE=$(login_as dave dave-pw)
 check "dave logs in" test -n "$SID_DAVE"

@@ -959,6 +959,12 @@ async def dave_checks(a, sa, ma, big, small):
             m = await recv_until(d, lambda x: x.get("type") != "batch-update", 5.0)
             check("dave's %s (no %s): an error" % (action, "view_uploads" if "Upload" in action else "view_shared"),
                   m is not None and m.get("type") == "error" and m.get("message"), m)
+        iid = next(iter(sa.items.values()))["instanceId"]
+        items = [{"fileHash": h, "clientType": "amule", "fileName": "x", "instanceId": iid} for h in (small, big)]
+        await d.send(json.dumps({"action": "checkDeletePermissions", "items": items}))
+        m, _ = await reply(d, sd, "delete-permissions")
+        check("dave's checkDeletePermissions: the finished file not_found, the download known",
+              m is not None and [r["reason"] for r in m["results"]] == ["not_found", "ok"], m)
         await a.send(json.dumps({"action": "getShared"}))
         m, _ = await reply(a, sa, "shared-update")
         check("the admin's getShared lists the finished file", m is not None and small in json.dumps(m).lower(), m)
