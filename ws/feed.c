@@ -347,14 +347,16 @@ wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
     json_object_put(o);
 }
 
-/* the downloads whose data changed in d: their segments are sent again */
+/* the downloads whose data or status changed in d: their segments are
+ * sent again (a paused one asks for nothing any more) */
 static void
 segments_after(wsd_t *w, const ws_delta_t *d)
 {
     json_object *hashes = json_object_new_array(), *h = NULL;
     for (size_t i = 0; i < json_object_array_length(d->changed); i++) {
         json_object *p = json_object_array_get_idx(d->changed, i);
-        if (json_object_object_get_ex(p, "sizeDownloaded", NULL) && json_object_object_get_ex(p, "hash", &h))
+        if ((json_object_object_get_ex(p, "sizeDownloaded", NULL) || json_object_object_get_ex(p, "status", NULL)) &&
+            json_object_object_get_ex(p, "hash", &h))
             json_object_array_add(hashes, json_object_get(h));
     }
     for (size_t i = 0; i < json_object_array_length(d->added); i++)
