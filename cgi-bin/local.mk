@@ -136,7 +136,8 @@ tests_fuzz_fuzz_torznab_query_LDADD = cgi-bin/libtorznablogic.a lib/libmtutil.a 
 # cgi-bin/config.fcgi (docs/web-api.md).
 pkglibexec_PROGRAMS += cgi-bin/config.fcgi
 cgi_bin_config_fcgi_SOURCES = cgi-bin/config/main.c cgi-bin/config/cfgapi.h \
-	cgi-bin/config/settings.c cgi-bin/config/version.c cgi-bin/config/item.c
+	cgi-bin/config/settings.c cgi-bin/config/version.c cgi-bin/config/item.c \
+	cgi-bin/config/checkpath.c
 cgi_bin_config_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cgi-bin
 cgi_bin_config_fcgi_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
 cgi_bin_config_fcgi_LDADD = $(CGI_LIBS)

@@ -592,7 +592,8 @@ stats_tree(wsd_t *w, wsd_client_t *c)
 /* ------------------------------------------------ delete permissions */
 
 /* a download of the items that c sees (owner.h: another account's is
- * unknown to one limited to its own) */
+ * unknown to one limited to its own, a shared file to one without
+ * view_shared) */
 static bool
 item_known(wsd_t *w, wsd_client_t *c, const char *hash)
 {
@@ -602,10 +603,10 @@ item_known(wsd_t *w, wsd_client_t *c, const char *hash)
         return false;
     size_t n = w->items != NULL ? json_object_array_length(w->items) : 0;
     for (size_t i = 0; i < n; i++) {
-        json_object *h = NULL;
-        if (json_object_object_get_ex(json_object_array_get_idx(w->items, i), "hash", &h) &&
-            strcmp(json_object_get_string(h), hash) == 0)
-            return true;
+        json_object *it = json_object_array_get_idx(w->items, i), *h = NULL, *dl = NULL;
+        if (json_object_object_get_ex(it, "hash", &h) && strcmp(json_object_get_string(h), hash) == 0)
+            return !v.hide_shared ||
+                   (json_object_object_get_ex(it, "downloading", &dl) && json_object_get_boolean(dl));
     }
     return false;
 }

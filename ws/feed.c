@@ -319,11 +319,15 @@ wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
         json_object *args = json_object_new_object(), *r = NULL, *states = NULL;
         json_object_object_add(args, "hash", json_object_get(h));
         if (wsd_call(w, "parts", args, &r, NULL) == 0 && json_object_object_get_ex(r, "states", &states)) {
-            json_object *p = json_object_new_object();
+            uint64_t size = (uint64_t)json_object_get_int64(sz);
+            json_object *p = json_object_new_object(), *gaps = NULL, *req = NULL;
             json_object_object_add(p, "hash", json_object_get(h));
             json_object_object_add(p, "instanceId", json_object_new_string(w->instance_id));
-            json_object_object_add(p, "gapStatus", ws_gap_status(states, (uint64_t)json_object_get_int64(sz)));
-            json_object_object_add(p, "reqStatus", NULL);
+            json_object_object_add(p, "gapStatus", json_object_object_get_ex(r, "gaps", &gaps)
+                                                       ? ws_range_status(gaps, size)
+                                                       : ws_gap_status(states, size));
+            json_object_object_add(p, "reqStatus", json_object_object_get_ex(r, "requested", &req)
+                                                       ? ws_range_status(req, size) : NULL);
             json_object_array_add(changed, p);
         }
         json_object_put(args);
@@ -343,14 +347,16 @@ wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
     json_object_put(o);
 }
 
-/* the downloads whose data changed in d: their segments are sent again */
+/* the downloads whose data or status changed in d: their segments are
+ * sent again (a paused one asks for nothing any more) */
 static void
 segments_after(wsd_t *w, const ws_delta_t *d)
 {
     json_object *hashes = json_object_new_array(), *h = NULL;
     for (size_t i = 0; i < json_object_array_length(d->changed); i++) {
         json_object *p = json_object_array_get_idx(d->changed, i);
-        if (json_object_object_get_ex(p, "sizeDownloaded", NULL) && json_object_object_get_ex(p, "hash", &h))
+        if ((json_object_object_get_ex(p, "sizeDownloaded", NULL) || json_object_object_get_ex(p, "status", NULL)) &&
+            json_object_object_get_ex(p, "hash", &h))
             json_object_array_add(hashes, json_object_get(h));
     }
     for (size_t i = 0; i < json_object_array_length(d->added); i++)
@@ -373,6 +379,8 @@ wsd_refresh(wsd_t *w, bool force_snapshot)
     ws_delta_t d;
     ws_delta_compute(w->items, items, &d);
     bool snapshot = force_snapshot || !w->items_fresh || d.snapshot;
+    json_object_put(w->shared_only);
+    w->shared_only = ws_shared_only(w->items, items);
     json_object_put(w->items);
     w->items = items;
     w->items_fresh = true;
@@ -627,6 +635,7 @@ wsd_feed_stop(wsd_t *w)
     json_object_put(w->ratings);
     json_object_put(w->owners);
     json_object_put(w->owners_noted);
+    json_object_put(w->shared_only);
     json_object_put(w->stats);
     wsd_msg_unref(w->snap_msg);
     w->snap_msg = NULL;

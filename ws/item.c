@@ -210,7 +210,7 @@ ws_item_from_download(json_object *dl, bool finished, const char *instance_id,
     json_object_object_add(o, "downloadPriority",
                            json_object_new_int(priority_code(str_of(dl, "priority"))));
     json_object_object_add(o, "uploadPriority", NULL);
-    json_object_object_add(o, "partStatus", NULL);
+    json_object_object_add(o, "partStatus", finished ? NULL : ws_part_status(dl));
     json_object_object_add(o, "lastSeenComplete", json_object_new_int(0));
     char *link = xasprintf("ed2k://|file|%s|%lld|%s|/", name, (long long)size, hash);
     json_object_object_add(o, "ed2kLink", json_object_new_string(link));
@@ -289,6 +289,41 @@ ws_category_list(json_object *categories)
         int64_t p = int_of(c, "priority");
         json_object_array_add(out, category_obj(name, int_of(c, "colour"), str_of(c, "incoming_path"),
                                                 str_of(c, "comment"), p > 0 ? 1 : p < 0 ? 2 : 0));
+    }
+    return out;
+}
+
+json_object *
+ws_part_status(json_object *dl)
+{
+    json_object *a = NULL;
+    if (!json_object_object_get_ex(dl, "availability", &a) || !json_object_is_type(a, json_type_array))
+        return NULL;
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        int64_t n = json_object_get_int64(json_object_array_get_idx(a, i));
+        json_object_array_add(out, json_object_new_int64(n < 0 ? 0 : n));
+    }
+    return out;
+}
+
+json_object *
+ws_range_status(json_object *ranges, uint64_t size)
+{
+    json_object *out = json_object_new_array();
+    size_t n = ranges != NULL && json_object_is_type(ranges, json_type_array)
+                   ? json_object_array_length(ranges) : 0;
+    int64_t last = -1;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int64_t s = json_object_get_int64(json_object_array_get_idx(ranges, i));
+        int64_t e = json_object_get_int64(json_object_array_get_idx(ranges, i + 1));
+        if (e > (int64_t)size)
+            e = (int64_t)size;
+        if (s < 0 || s >= e || s <= last)
+            continue; /* empty, out of the file or out of order */
+        json_object_array_add(out, json_object_new_int64(s));
+        json_object_array_add(out, json_object_new_int64(e - 1));
+        last = e - 1;
     }
     return out;
 }

@@ -28,9 +28,20 @@ json_object *ws_items_from_downloads(json_object *answer, const char *instance_i
  * `parts` states (0 missing, 1 partly there, 2 verified): the byte
  * ranges not yet verified, as a flat array [start1, end1, start2, ...]
  * with inclusive ends, neighbours merged; a part partly there counts as
- * missing (the daemon does not list the gaps inside a part). A new
- * array. */
+ * missing. What an older daemon's `parts` answer without `gaps` gives;
+ * ws_range_status is exact. A new array. */
 json_object *ws_gap_status(json_object *states, uint64_t size);
+
+/* ws_part_status: aMule's partStatus of a download: per part, how many
+ * sources have it, from the daemon's `availability`; a new array, or
+ * NULL when dl has none. */
+json_object *ws_part_status(json_object *dl);
+
+/* ws_range_status: aMule's gapStatus or reqStatus from the daemon's
+ * `parts` gaps or requested ranges: flat half-open ranges [s, e, ...]
+ * become aMule's flat ranges with inclusive ends [s, e - 1, ...]; ranges
+ * empty, beyond size or out of order are left out. A new array. */
+json_object *ws_range_status(json_object *ranges, uint64_t size);
 
 /* ws_category_list: `categories.categories` as aMuTorrent's Category
  * objects, "Default" first (§4 Payload shapes); a new array. */

@@ -3,12 +3,13 @@
 
 #include "ws/owner.h"
 
+#include <stdio.h>
 #include <string.h>
 
 bool
 ws_view_is_full(const ws_view_t *v)
 {
-    return v->view_owner == NULL && v->all_owned;
+    return v->view_owner == NULL && v->all_owned && !v->hide_shared && !v->hide_uploads;
 }
 
 const char *
@@ -46,14 +47,67 @@ hash_of(json_object *item)
     return json_object_object_get_ex(item, "hash", &h) ? json_object_get_string(h) : NULL;
 }
 
-/* a new object holding the same members, ownedByMe set */
+/* a shared file: an item (or patch) whose downloading is false */
+static bool
+is_shared_only(json_object *item)
+{
+    json_object *d = NULL;
+    return json_object_object_get_ex(item, "downloading", &d) && json_object_is_type(d, json_type_boolean) &&
+           !json_object_get_boolean(d);
+}
+
+json_object *
+ws_shared_only(json_object *prev, json_object *next)
+{
+    json_object *map = json_object_new_object();
+    json_object *lists[] = { prev, next };
+    for (size_t l = 0; l < 2; l++) {
+        size_t n = lists[l] != NULL ? json_object_array_length(lists[l]) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *it = json_object_array_get_idx(lists[l], i);
+            if (is_shared_only(it) && hash_of(it) != NULL)
+                json_object_object_add(map, hash_of(it), json_object_new_boolean(true));
+        }
+    }
+    return map;
+}
+
+static bool
+in_shared_only(const ws_view_t *v, const char *hash)
+{
+    return v->shared_only != NULL && hash != NULL && json_object_object_get_ex(v->shared_only, hash, NULL);
+}
+
+/* the peers of an item or patch without the upload ones; a new array */
 static json_object *
-with_owned(json_object *item, bool owned)
+peers_without_uploads(json_object *peers)
+{
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(peers); i++) {
+        json_object *p = json_object_array_get_idx(peers, i), *role = NULL;
+        if (json_object_object_get_ex(p, "role", &role) && json_object_is_type(role, json_type_string) &&
+            strcmp(json_object_get_string(role), "upload") == 0)
+            continue;
+        json_object_array_add(out, json_object_get(p));
+    }
+    return out;
+}
+
+/* a new object holding the same members, ownedByMe set (when owned is
+ * 0 or 1; -1 leaves it as it is), upload peers gone when v hides them */
+static json_object *
+with_owned(json_object *item, int owned, const ws_view_t *v)
 {
     json_object *o = json_object_new_object();
     json_object_object_foreach(item, k, val)
-        json_object_object_add(o, k, json_object_get(val));
-    json_object_object_add(o, "ownedByMe", json_object_new_boolean(owned));
+    {
+        if (v->hide_uploads && strcmp(k, "peers") == 0 && json_object_is_type(val, json_type_array))
+            json_object_object_add(o, k, peers_without_uploads(val));
+        else
+            json_object_object_add(o, k, json_object_get(val));
+    }
+    if (owned >= 0)
+        json_object_object_add(o, "ownedByMe", json_object_new_boolean(owned != 0));
     return o;
 }
 
@@ -65,29 +119,50 @@ ws_view_items(json_object *items, json_object *owners, const ws_view_t *v)
     for (size_t i = 0; i < n; i++) {
         json_object *it = json_object_array_get_idx(items, i);
         const char *h = hash_of(it);
-        if (!ws_view_sees(v, owners, h))
+        if (!ws_view_sees(v, owners, h) || (v->hide_shared && is_shared_only(it)))
             continue;
-        json_object_array_add(out, with_owned(it, v->all_owned || owned_by(owners, h, v->user)));
+        json_object_array_add(out, with_owned(it, v->all_owned || owned_by(owners, h, v->user), v));
     }
     return out;
 }
 
-/* the patches (or removed keys "<instanceId>:<hash>") of what v sees */
+/* a delta's changed patches as v gets them; a download v saw finish
+ * (a shared file v may not see) goes into removed as its key */
 static json_object *
-seen_only(json_object *arr, json_object *owners, const ws_view_t *v, bool keys)
+patches_seen(json_object *arr, json_object *owners, const ws_view_t *v, json_object *removed)
+{
+    json_object *out = json_object_new_array();
+    size_t n = arr != NULL ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_array_get_idx(arr, i), *inst = NULL;
+        const char *h = hash_of(x);
+        if (!ws_view_sees(v, owners, h))
+            continue;
+        if (v->hide_shared && (is_shared_only(x) || in_shared_only(v, h))) {
+            if (is_shared_only(x) && h != NULL) {
+                json_object_object_get_ex(x, "instanceId", &inst);
+                char key[256];
+                snprintf(key, sizeof key, "%s:%s", inst != NULL ? json_object_get_string(inst) : "", h);
+                json_object_array_add(removed, json_object_new_string(key));
+            }
+            continue;
+        }
+        json_object_array_add(out, v->hide_uploads ? with_owned(x, -1, v) : json_object_get(x));
+    }
+    return out;
+}
+
+/* the removed keys ("<instanceId>:<hash>") of what v sees */
+static json_object *
+keys_seen(json_object *arr, json_object *owners, const ws_view_t *v)
 {
     json_object *out = json_object_new_array();
     size_t n = arr != NULL ? json_object_array_length(arr) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *x = json_object_array_get_idx(arr, i);
-        const char *h = NULL;
-        if (keys) {
-            const char *k = json_object_get_string(x), *colon = strrchr(k, ':');
-            h = colon != NULL ? colon + 1 : k;
-        } else {
-            h = hash_of(x);
-        }
-        if (ws_view_sees(v, owners, h))
+        const char *k = json_object_get_string(x), *colon = strrchr(k, ':');
+        const char *h = colon != NULL ? colon + 1 : k;
+        if (ws_view_sees(v, owners, h) && !(v->hide_shared && in_shared_only(v, h)))
             json_object_array_add(out, json_object_get(x));
     }
     return out;
@@ -124,10 +199,12 @@ ws_view_message(json_object *msg, json_object *owners, const ws_view_t *v)
         json_object_object_add(nd, "added", ws_view_items(x, owners, v));
         x = NULL;
         json_object_object_get_ex(delta, "removed", &x);
-        json_object_object_add(nd, "removed", seen_only(x, owners, v, true));
+        json_object *removed = keys_seen(x, owners, v);
         x = NULL;
         json_object_object_get_ex(delta, "changed", &x);
-        json_object_object_add(nd, "changed", seen_only(x, owners, v, false));
+        json_object *changed = patches_seen(x, owners, v, removed);
+        json_object_object_add(nd, "removed", removed);
+        json_object_object_add(nd, "changed", changed);
         json_object_object_add(d, "delta", nd);
         json_object_object_add(out, "data", d);
     } else {

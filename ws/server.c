@@ -186,6 +186,9 @@ wsd_client_view(const wsd_client_t *c, ws_view_t *v)
     v->view_owner = webauth_owner_of(user, c->id.caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
     v->edit_owner = webauth_owner_of(user, c->id.caps, WEBAUTH_CAP_EDIT_ALL_DOWNLOADS);
     v->all_owned = c->id.is_admin;
+    v->hide_shared = !(c->id.caps & WEBAUTH_CAP_VIEW_SHARED);
+    v->hide_uploads = !(c->id.caps & WEBAUTH_CAP_VIEW_UPLOADS);
+    v->shared_only = NULL;
 }
 
 void
@@ -197,6 +200,7 @@ wsd_send_items_json(wsd_t *w, wsd_client_t *c, json_object *o)
         wsd_send_json(w, c, o);
         return;
     }
+    v.shared_only = w->shared_only;
     json_object *mine = ws_view_message(o, w->owners, &v);
     wsd_send_json(w, c, mine);
     json_object_put(mine);

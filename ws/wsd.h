@@ -67,6 +67,7 @@ typedef struct wsd {
     json_object *owners;      /* downloads.added_by: hash -> name, every one seen */
     json_object *owners_noted; /* added here, until downloads.added_by says so too */
     bool owners_gained;       /* a download's owner became known in this refresh */
+    json_object *shared_only; /* the shared files of the last refresh, before and after (owner.h) */
     json_object *stats;       /* the last stats object */
     uint64_t seq;             /* of the last batch-update delta or snapshot */
     wsd_msg_t *snap_msg;      /* the snapshot of snap_seq, shared by the clients that ask */

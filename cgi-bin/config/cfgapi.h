@@ -5,6 +5,7 @@
 #define MT_CGI_CFGAPI_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "common/cgictl.h"
 #include "common/cgidb.h"
@@ -19,6 +20,7 @@ typedef struct {
     char *user;          /* the caller of the current request, or NULL */
     const char *owner;   /* whose downloads it may see: NULL everyone's
                           * (view_all_downloads), else user */
+    bool is_admin;       /* the caller is an admin */
 } cfgapi_t;
 
 /* Route flags. */
@@ -26,6 +28,7 @@ enum {
     CFGAPI_AUTH = 0,   /* a session, the API key or HTTP Basic */
     CFGAPI_PUBLIC = 1, /* no credentials needed */
     CFGAPI_ADMIN = 2,  /* an admin only: the settings of the whole client */
+    CFGAPI_CATEGORIES = 4, /* manage_categories (an admin has it) */
 };
 
 /* settings.c */
@@ -36,6 +39,10 @@ int cfgapi_config_patch(http_request_t *req, http_response_t *resp, void *ctx);
 int cfgapi_config_status(http_request_t *req, http_response_t *resp, void *ctx);
 int cfgapi_version(http_request_t *req, http_response_t *resp, void *ctx);
 int cfgapi_version_seen(http_request_t *req, http_response_t *resp, void *ctx);
+
+/* checkpath.c: POST /api/config/check-path {path}: {path, exists,
+ * readable, writable, insideRoots, error, isDocker}; nothing is made. */
+int cfgapi_check_path(http_request_t *req, http_response_t *resp, void *ctx);
 
 /* item.c */
 int cfgapi_item_detail(http_request_t *req, http_response_t *resp, void *ctx);

@@ -1,4 +1,4 @@
-/* main.c: cgi-bin/config, the web API's /api/config, /api/version and
+/* main.c: cgi-bin/config, the web API's /api/config (with check-path), /api/version and
  * /api/item routes: the route table, the authentication that runs before
  * the routes that are not public, and JSON error objects for everything
  * that fails. Runs under FastCGI or as a plain CGI program. */
@@ -21,12 +21,16 @@ static const http_route_t routes[] = {
     { G, "/api/version", cfgapi_version, CFGAPI_PUBLIC },
     { P, "/api/version/seen", cfgapi_version_seen, CFGAPI_AUTH },
     { G, "/api/item/detail/{hash}", cfgapi_item_detail, CFGAPI_AUTH },
+    /* aMuTorrent's category form asks it: whoever may manage categories
+     * (aMuTorrent: an admin, who has every capability) */
+    { P, "/api/config/check-path", cfgapi_check_path, CFGAPI_CATEGORIES },
 };
 
 /* before: a changed configuration file, its errors, then the caller of
  * every route that is not public (unknown paths too, so that they are
  * hidden from callers without credentials): an admin for CFGAPI_ADMIN
- * (403 for another account); c->owner limits what one without
+ * (403 for another account), manage_categories for CFGAPI_CATEGORIES;
+ * c->owner limits what one without
  * view_all_downloads sees to its own downloads. */
 static int
 before(const http_route_t *route, http_request_t *req, http_response_t *resp, void *ctx)
@@ -39,8 +43,11 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     if (route != NULL && (route->flags & CFGAPI_PUBLIC))
         return 0;
     uint32_t need = route != NULL && (route->flags & CFGAPI_ADMIN) ? CGIJSON_ADMIN : 0;
+    if (route != NULL && (route->flags & CFGAPI_CATEGORIES))
+        need |= WEBAUTH_CAP_MANAGE_CATEGORIES;
     webauth_ident_t id;
     int rc = cgijson_require(c->env, &c->auth, req, resp, need, &id);
+    c->is_admin = id.is_admin;
     c->user = id.user; /* handed over */
     c->owner = webauth_owner_of(c->user, id.caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
     return rc;
@@ -53,6 +60,7 @@ request_end(void *ctx)
     free(c->user);
     c->user = NULL;
     c->owner = NULL;
+    c->is_admin = false;
     cgienv_request_end(c->env);
 }
 

@@ -13,6 +13,7 @@
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
+#include "daemon/transfer/rangeset.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/taglist.h"
 #include "daemon/transfer/upload.h"
@@ -818,7 +819,24 @@ finished_parts(muleteerd_t *d, const fin_rec_t *r, json_object *states, json_obj
     }
 }
 
-/* parts: {hash}: {"states": [0|1|2 per part], "hashes": [hex per part]}. */
+/* gaps_json: the bytes of pf not written yet (the complement of
+ * pf_filled in [0, size)), as flat half-open ranges [start, end, ...]. */
+static json_object *
+gaps_json(const partfile_t *pf)
+{
+    json_object *a = json_object_new_array();
+    uint64_t at = 0, size = pf_size(pf), gs, ge;
+    while (at < size && rangeset_first_gap(pf_filled(pf), at, size, &gs, &ge)) {
+        json_object_array_add(a, json_object_new_int64((int64_t)gs));
+        json_object_array_add(a, json_object_new_int64((int64_t)ge));
+        at = ge;
+    }
+    return a;
+}
+
+/* parts: {hash}: {"states": [0|1|2 per part], "hashes": [hex per part],
+ * "gaps": [start, end, ...], "requested": [start, end, ...],
+ * "availability": [sources per part]}. */
 int
 cmd_parts(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
@@ -835,6 +853,13 @@ cmd_parts(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "states", states);
     json_object_object_add(o, "hashes", hashes);
+    /* a finished download has every byte, asks for none and has no
+     * sources of its own */
+    json_object_object_add(o, "gaps", t.dl != NULL ? gaps_json(dl_partfile(t.dl)) : json_object_new_array());
+    json_object_object_add(o, "requested",
+                           t.dl != NULL ? src_requested_json(t.dl) : json_object_new_array());
+    json_object_object_add(o, "availability",
+                           t.dl != NULL ? dl_availability_json(t.dl) : json_object_new_array());
     *result = o;
     return 0;
 }

@@ -1090,6 +1090,24 @@ dl_state_name(const download_t *dl)
                                : "stalled";
 }
 
+const char *
+dl_save_path(const download_t *dl)
+{
+    if (pf_save_path(dl->pf) != NULL)
+        return pf_save_path(dl->pf);
+    return cat_incoming(dl->q->d->categories, pf_category(dl->pf));
+}
+
+json_object *
+dl_availability_json(const download_t *dl)
+{
+    json_object *a = json_object_new_array();
+    size_t n = pf_data_part_count(dl->pf);
+    for (size_t i = 0; i < n && i < dl->n_parts; i++)
+        json_object_array_add(a, json_object_new_int(dl->availability[i]));
+    return a;
+}
+
 json_object *
 dl_to_json(const download_t *dl)
 {
@@ -1143,5 +1161,7 @@ dl_to_json(const download_t *dl)
     json_object_object_add(o, "last_activity",
                            json_object_new_int64((int64_t)pf_last_activity(pf)));
     json_object_object_add(o, "error", dl->error != NULL ? json_object_new_string(dl->error) : NULL);
+    json_object_object_add(o, "save_path", json_object_new_string(dl_save_path(dl)));
+    json_object_object_add(o, "availability", dl_availability_json(dl));
     return o;
 }

@@ -117,6 +117,15 @@ partfile_t *dl_partfile(const download_t *dl);
 /* dl_state_name: the state dl_to_json shows: downloading, queued,
  * stalled, checking, moving, paused, stopped or error. */
 const char *dl_state_name(const download_t *dl);
+/* dl_save_path: the directory the download completes into as it stands:
+ * its own location (dl_set_save_path), else its category's incoming
+ * directory, else incoming_dir (not checked again here; completion
+ * does). */
+const char *dl_save_path(const download_t *dl);
+/* dl_availability_json: per data part, how many of its sources have it
+ * (a complete source counts for every part): aMule's part frequencies.
+ * A new array. */
+json_object *dl_availability_json(const download_t *dl);
 /* dl_to_json: a description for the control socket (caller puts it). */
 json_object *dl_to_json(const download_t *dl);
 

@@ -1464,6 +1464,21 @@ src_count_states(const download_t *dl, uint64_t counts[SRC_N_STATES])
 }
 
 json_object *
+src_requested_json(const download_t *dl)
+{
+    rangeset_t *r = requested_ranges(dl);
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < rangeset_count(r); i++) {
+        uint64_t s, e;
+        rangeset_get(r, i, &s, &e);
+        json_object_array_add(a, json_object_new_int64((int64_t)s));
+        json_object_array_add(a, json_object_new_int64((int64_t)e));
+    }
+    rangeset_free(r);
+    return a;
+}
+
+json_object *
 src_peers_json(const download_t *dl)
 {
     json_object *peers = json_object_new_array();

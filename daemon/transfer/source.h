@@ -81,6 +81,10 @@ void src_count(const download_t *dl, src_counts_t *out);
 #define SRC_N_STATES 8
 const char *src_state_name(size_t state);
 void src_count_states(const download_t *dl, uint64_t counts[SRC_N_STATES]);
+/* src_requested_json: the bytes asked of dl's sources and not all
+ * received yet (the union of their blocks in flight), as a flat array of
+ * half-open ranges [start, end, start, end, ...], ascending. A new array. */
+json_object *src_requested_json(const download_t *dl);
 /* src_peers_json: an array of {peer, state, received, rank}, one per
  * source (caller puts it). */
 json_object *src_peers_json(const download_t *dl);

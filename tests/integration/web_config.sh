@@ -205,6 +205,62 @@ check "the file holds the settings" \
   eval 'grep -qx "upload_slots = 7" "$VAR/muleteer.conf" && grep -qx "track_username = no" "$VAR/muleteer.conf" &&
         grep -qx "torznab_name = cfg-after" "$VAR/muleteer.conf"'
 
+# ---- POST /api/config/check-path (aMuTorrent's category form) ----
+mkdir -p "$VAR/incoming/cp-dir" "$T/cp-outside"
+chown_service "$VAR/incoming/cp-dir" 2>/dev/null || true
+ln -s "$T/cp-outside" "$VAR/incoming/cp-link"
+cp_is() { # EXISTS READABLE WRITABLE INSIDE: the answer's flags
+  [ "$CODE" = 200 ] && [ "$(jqb '[.exists, .readable, .writable, .insideRoots] | map(tostring) | join(" ")')" = "$*" ] &&
+    [ "$(jqb .isDocker)" = false ]
+}
+api POST /api/config/check-path "{\"path\":\" $VAR/incoming/cp-dir \"}"
+check "check-path: a directory in incoming exists, may be read and written, is inside the roots" \
+  eval 'cp_is true true true true && [ "$(jqb .path)" = "$VAR/incoming/cp-dir" ] && [ "$(jqb .error)" = null ]'
+api POST /api/config/check-path '{"path":"cp-dir/../cp-dir"}'
+check "check-path: a relative path is under incoming_dir, normalized" \
+  eval 'cp_is true true true true && [ "$(jqb .path)" = "$VAR/incoming/cp-dir" ]'
+api POST /api/config/check-path '{"path":"cp-new/sub"}'
+check "check-path: a missing directory inside the roots: exists false, inside" cp_is false false false true
+check "... and nothing was made" [ ! -e "$VAR/incoming/cp-new" ]
+echo x >"$VAR/incoming/cp-file"
+api POST /api/config/check-path '{"path":"cp-file"}'
+check "check-path: a file is no directory" eval 'cp_is false false false true && [ "$(jqb .error)" = "not a directory" ]'
+api POST /api/config/check-path "{\"path\":\"$T/cp-outside\"}"
+check "check-path as the admin: a directory outside the roots exists but is outside" \
+  eval '[ "$(jqb .exists)" = true ] && [ "$(jqb .insideRoots)" = false ] && [ "$(jqb .error)" != null ]'
+api POST /api/config/check-path '{"path":"cp-link"}'
+check "check-path as the admin: a link inside incoming pointing out is outside" \
+  eval '[ "$(jqb .exists)" = true ] && [ "$(jqb .insideRoots)" = false ]'
+api POST /api/config/check-path '{}'
+check "check-path without a path: 400 naming it" bad_param path
+api POST /api/config/check-path '{"path":7}'
+check "check-path with a path that is no string: 400 naming it" bad_param path
+api POST /api/config/check-path '{"path":"a\u0001b"}'
+check "check-path with a control character: 400 naming path" bad_param path
+NOKEY=1 api POST /api/config/check-path '{"path":"cp-dir"}'
+check "check-path without credentials: 401" [ "$CODE" = 401 ]
+# an account that manages categories but is no admin learns nothing
+# outside the roots; one that may not manage them is refused
+U() { as_service_user env MULETEER_CONF="$VAR/muleteer.conf" "$MT_BUILDDIR/bin/muleteer" user "$@"; }
+echo cp-pw | U add cpman --caps manage_categories >/dev/null 2>&1
+echo cp-pw | U add cpview --caps view_shared >/dev/null 2>&1
+sid_of() {
+  curl -sS -D - -o /dev/null -H 'Content-Type: application/json' \
+    --data "$(jq -nc --arg u "$1" '{username: $u, password: "cp-pw"}')" "$BASE/api/auth/login" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: amule\.sid=\([^;]*\);.*/\1/p' | head -n 1
+}
+SID_MAN=$(sid_of cpman); SID_VIEW=$(sid_of cpview)
+check "cpman and cpview log in" test -n "$SID_MAN" -a -n "$SID_VIEW"
+NOKEY=1 api POST /api/config/check-path '{"path":"cp-dir"}' -b "amule.sid=$SID_MAN"
+check "check-path as a category manager: a directory in incoming is told" cp_is true true true true
+for p in "$T/cp-outside" cp-link /etc "$T/cp-outside/../cp-outside"; do
+  NOKEY=1 api POST /api/config/check-path "$(jq -nc --arg p "$p" '{path: $p}')" -b "amule.sid=$SID_MAN"
+  check "check-path as a category manager: $p outside the roots is not told of" \
+    eval 'cp_is false false false false && ! grep -q "cp-outside\|/etc" <<<"$(jqb .error)"'
+done
+NOKEY=1 api POST /api/config/check-path '{"path":"cp-dir"}' -b "amule.sid=$SID_VIEW"
+check "check-path without manage_categories: 403" [ "$CODE" = 403 ]
+
 # ---- version seen ----
 api POST /api/version/seen
 check "POST /api/version/seen: the version" eval '[ "$CODE" = 200 ] && [ "$(jqb .lastSeenVersion)" = "$VERSION" ]'

@@ -7,10 +7,16 @@
 # downloads are added, paused, resumed and deleted; a category made in the
 # daemon reaching two clients; every action built, from both lists; bad
 # frames, a flood, an over-long frame; logout closing the socket (4001);
-# the daemon's `subscribe` stream. TAP.
+# the daemon's `subscribe` stream; a download from a real amuled with its
+# segment data (partStatus, reqStatus, gapStatus against the part file)
+# and directory; an account without view_shared and view_uploads. TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
-trap cleanup EXIT
+. "$MT_SRCDIR/tests/integration/amule.sh"
+trap 'amule_stop_all; cleanup' EXIT
+for prog in amuled rhash; do
+  command -v "$prog" >/dev/null || { echo "Bail out! $prog is not installed (./run.sh check installs it)"; exit 1; }
+done
 
 command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
 # Debian's python3-websockets is in /usr/bin/python3's path, which may not
@@ -26,6 +32,15 @@ HP=$(free_port); MP=$(free_port)
 # the server fixture answers every search with its six hostile names
 start_server_fixture SP "$T/server.log" --name ws-fixture --highid-all --hostile-names ||
   { echo "Bail out! the server fixture did not start"; exit 1; }
+# amuled seeding a file of three parts (24 MB: its ~0.33 MB/s upload
+# leaves a minute to watch the download) and a small one, started now so
+# that it is up when the segment checks run
+SEEDP=$(free_port)
+BIG="ws-seed-$$.bin"; head -c 24000000 /dev/urandom >"$T/$BIG"
+BIG_MD4=$(rhash --printf '%{ed2k}' "$T/$BIG" | tr 'A-F' 'a-f')
+SMALL="ws-small-$$.bin"; head -c 300000 /dev/urandom >"$T/$SMALL"
+SMALL_MD4=$(rhash --printf '%{ed2k}' "$T/$SMALL" | tr 'A-F' 'a-f')
+amule_start SEED "$T/seed" "$SEEDP" $((SEEDP + 1)) $((SEEDP + 2)) "$SP"
 VAR="$T/var"
 mkdir -p "$VAR"
 PASS="ws-pass-$RANDOM$RANDOM"
@@ -41,6 +56,7 @@ web_password = $PASS
 api_key = $KEY
 servers = 127.0.0.1:$SP
 ws_session_check = 1
+filter_lan = no
 CONF
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf" 2>/dev/null || true
@@ -80,7 +96,7 @@ run_client() {
       *) echo "$line" ;;
     esac
   done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" FREE_PORT="$(free_port)" SERVER_PORT="$SP" VAR="$VAR" API_KEY="$KEY" CLI="$MT_BUILDDIR/bin/muleteer" \
-             CTL="$CTL" STAGE="$stage" "$@" timeout 120 "$PY" "$MT_SRCDIR/tests/integration/ws_client.py" 2>&1)
+             CTL="$CTL" STAGE="$stage" "$@" timeout "${CLIENT_TIMEOUT:-120}" "$PY" "$MT_SRCDIR/tests/integration/ws_client.py" 2>&1)
 }
 run_client main
 
@@ -105,6 +121,21 @@ login_as() {
 SID_BOB=$(login_as bob bob-pw); SID_CAROL=$(login_as carol carol-pw)
 check "bob and carol log in" test -n "$SID_BOB" -a -n "$SID_CAROL"
 run_client owners SID_BOB="$SID_BOB" SID_CAROL="$SID_CAROL"
+
+# segment data and directory of a download from amuled; dave has neither
+# view_shared nor view_uploads
+check "amuled shares the files" eval 'amule_share SEED "$T/$BIG" && amule_share SEED "$T/$SMALL"'
+echo dave-pw | U add dave --caps view_all_downloads,add_downloads,pause_resume,remove_downloads >/dev/null 2>&1
+check "muleteer user add dave (no view_shared, view_uploads)" [ $? = 0 ]
+SID_DAVE=$(login_as dave dave-pw)
+check "dave logs in" test -n "$SID_DAVE"
+mkdir -p "$VAR/incoming/wsdir-in"
+chown_service "$VAR/incoming/wsdir-in" 2>/dev/null || true
+CLIENT_TIMEOUT=240 run_client segments SID_DAVE="$SID_DAVE" TEMP_DIR="$VAR/temp" CAT_DIR="$VAR/incoming/wsdir-in" \
+  INCOMING="$VAR/incoming" BIG_MD4="$BIG_MD4" BIG_SIZE=24000000 SMALL_MD4="$SMALL_MD4" \
+  BIG_LINK="ed2k://|file|$BIG|24000000|$BIG_MD4|/|sources,127.0.0.1:$SEEDP|/" \
+  SMALL_LINK="ed2k://|file|$SMALL|300000|$SMALL_MD4|/|sources,127.0.0.1:$SEEDP|/"
+amule_stop_all >/dev/null 2>&1
 
 run_client slow WS_SOCK="$VAR/run/ws.sock"
 check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send queue is full' "$VAR/log/muleteer-ws.log"

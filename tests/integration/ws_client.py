@@ -796,11 +796,185 @@ async def owner_checks():
               m is not None and all(r["success"] for r in m["results"]) and sb.items == {}, sb.items)
 
 
+PART = 9728000
+BLOCK = 184320
+
+
+def ctl_call(cmd, args):
+    """One control command through the CLI; its result, or None."""
+    r = subprocess.run([os.environ["CLI"], "--socket", os.environ["CTL"], "--json", "call", cmd, json.dumps(args)],
+                       capture_output=True, text=True, timeout=20)
+    try:
+        return json.loads(r.stdout) if r.returncode == 0 else None
+    except ValueError:
+        return None
+
+
+def ranges_ok(flat, size):
+    """aMule's flat ranges: pairs of inclusive ends, ascending, disjoint,
+    inside the file."""
+    if not isinstance(flat, list) or len(flat) % 2 or not all(isinstance(x, int) for x in flat):
+        return False
+    last = -1
+    for s, e in zip(flat[::2], flat[1::2]):
+        if not (last < s <= e < size):
+            return False
+        last = e
+    return True
+
+
+def blocks_ok(flat, size):
+    """Requested ranges start and end on 184,320-byte steps counted from
+    the start of their part (or at the part's or the file's end)."""
+    for s, e in zip(flat[::2], flat[1::2]):
+        end = e + 1
+        if (s % PART) % BLOCK or not ((end % PART) % BLOCK == 0 or end % PART == 0 or end == size):
+            return False
+    return True
+
+
+def gaps_of_met(path, size):
+    """The gaps of a part file's metadata: the complement of its filled
+    ranges, as aMule's flat ranges with inclusive ends."""
+    with open(path) as f:
+        filled = json.load(f).get("filled", [])
+    out, at = [], 0
+    for s, e in sorted(filled):
+        if s > at:
+            out += [at, s - 1]
+        at = max(at, e)
+    if at < size:
+        out += [at, size - 1]
+    return out
+
+
+def segment_patch(m, h):
+    if not is_delta(m) or "seq" in m["data"]["delta"]:
+        return None
+    return next((p for p in m["data"]["delta"].get("changed", []) if p.get("hash") == h), None)
+
+
+async def segment_checks():
+    """A download from amuled: partStatus, reqStatus and gapStatus (checked
+    against its part file) and directory; then dave, who has neither
+    view_shared nor view_uploads, while a small download finishes."""
+    big, small = os.environ["BIG_MD4"], os.environ["SMALL_MD4"]
+    size = int(os.environ["BIG_SIZE"])
+    cat_dir = os.environ["CAT_DIR"]
+    async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as a:
+        sa, ma = Stream(), []
+        await drain(a, sa, 1.0, ma)
+        await a.send(json.dumps({"action": "subscribe", "channel": "segmentData"}))
+        cat = ctl_call("category-add", {"name": "wsdir", "incoming_path": cat_dir})
+        r = ctl_call("add", {"link": os.environ["BIG_LINK"], "category": "wsdir"})
+        check("segments: the download from amuled is added in a category", cat is not None and r is not None, r)
+        # follow it until its source is counted on every part, blocks were
+        # asked for and 2 MB arrived
+        reqs, dirs, end = [], set(), time.monotonic() + 90
+        while time.monotonic() < end:
+            try:
+                m = await recv_json(a, end - time.monotonic())
+            except asyncio.TimeoutError:
+                break
+            sa.apply(m)
+            p = segment_patch(m, big)
+            if p is not None and p.get("reqStatus"):
+                reqs.append(p["reqStatus"])
+            it = sa.item(big)
+            if it is not None and it.get("downloading") is True:
+                dirs.add(it.get("directory"))
+            if it is not None and it.get("partStatus") == [1, 1, 1] and reqs and \
+                    int(it.get("sizeDownloaded", 0)) > 2000000:
+                break
+        it = sa.item(big) or {}
+        check("partStatus: one count per part, amuled (a complete source) on each", it.get("partStatus") == [1, 1, 1],
+              {k: it.get(k) for k in ("partStatus", "sizeDownloaded", "sources")})
+        check("directory of an active download: its category's incoming directory, all along", dirs == {cat_dir},
+              dirs)
+        check("reqStatus while it downloads: ranges asked of amuled, inclusive ends, in the file, on block steps",
+              len(reqs) > 0 and all(ranges_ok(x, size) and blocks_ok(x, size) for x in reqs), reqs[:5])
+        # paused, the data stands still: gapStatus must be the part file's
+        # gaps once its metadata is saved (every save_interval)
+        ctl_call("pause", {"hash": big})
+        met = os.path.join(os.environ["TEMP_DIR"], big + ".part.met")
+        gap, want, req, end = None, None, None, time.monotonic() + 40
+        while time.monotonic() < end:
+            await asyncio.sleep(1.0)
+            await a.send(json.dumps({"action": "subscribe", "channel": "segmentData"}))
+            seen = []
+            m = await recv_until(a, lambda x: segment_patch(x, big) is not None, 5.0, seen)
+            for x in seen:
+                sa.apply(x)
+            if m is None:
+                continue
+            p = segment_patch(m, big)
+            gap, req = p.get("gapStatus"), p.get("reqStatus")
+            try:
+                want = gaps_of_met(met, size)
+            except (OSError, ValueError):
+                continue
+            if gap == want and req == []:
+                break
+        check("gapStatus of the paused download: exactly the gaps its part file lists",
+              gap == want and ranges_ok(gap, size) and 0 < sum(e - s + 1 for s, e in zip(gap[::2], gap[1::2])) < size,
+              {"gapStatus": gap, "part file": want})
+        check("reqStatus once paused: nothing asked", req == [], req)
+        await dave_checks(a, sa, ma, big, small)
+        ctl_call("delete", {"hash": big})
+
+
+async def dave_checks(a, sa, ma, big, small):
+    """dave follows while a small download finishes: a shared file he may
+    not see."""
+    async with websockets.connect(URL + "/ws", extra_headers=cookie(os.environ["SID_DAVE"]), max_size=None) as d:
+        sd, md = Stream(), []
+        await drain(d, sd, 1.0, md)
+        r = ctl_call("add", {"link": os.environ["SMALL_LINK"]})
+        done, end = False, time.monotonic() + 60
+        while time.monotonic() < end and not done:
+            await drain(a, sa, 0.5, ma)
+            await drain(d, sd, 0.5, md)
+            s_it = sa.item(small)
+            done = s_it is not None and s_it.get("downloading") is False
+        await drain(d, sd, 2.0, md)
+        check("the small download finished: a shared file to the admin", done, sa.item(small))
+        leaked = [x for x in md if x.get("type") == "batch-update" and any(
+            i.get("hash") == small and i.get("downloading") is False
+            for i in added_of(x) + (x["data"]["delta"].get("changed", []) if is_delta(x) else []))]
+        check("dave (no view_shared) got no message of the finished file, and it left his list",
+              r is not None and not leaked and sd.item(small) is None and sd.item(big) is not None,
+              {"leaked": leaked[:2], "dave's": list(sd.items)})
+        await d.send(json.dumps({"action": "requestFullSnapshot"}))
+        m, _ = await reply(d, sd, "batch-update")
+        hs = [i["hash"] for i in items_of(m)] if m is not None and "items" in m["data"] else []
+        check("dave's snapshot: the download, no shared file", big in hs and small not in hs and
+              not any(i.get("downloading") is False for i in items_of(m)), hs)
+        await d.send(json.dumps({"action": "getDownloads"}))
+        m, _ = await reply(d, sd, "downloads-update")
+        check("dave's getDownloads: no shared file", m is not None and big in [i["hash"] for i in m["data"]] and
+              not any(i.get("downloading") is False for i in m["data"]), m and [i["hash"] for i in m["data"]])
+        for action, what in (("getShared", "shared files"), ("refreshSharedFiles", "a rescan"),
+                             ("getUploadingQueue", "uploads")):
+            await d.send(json.dumps({"action": action}))
+            m = await recv_until(d, lambda x: x.get("type") != "batch-update", 5.0)
+            check("dave's %s (no %s): an error" % (action, "view_uploads" if "Upload" in action else "view_shared"),
+                  m is not None and m.get("type") == "error" and m.get("message"), m)
+        iid = next(iter(sa.items.values()))["instanceId"]
+        items = [{"fileHash": h, "clientType": "amule", "fileName": "x", "instanceId": iid} for h in (small, big)]
+        await d.send(json.dumps({"action": "checkDeletePermissions", "items": items}))
+        m, _ = await reply(d, sd, "delete-permissions")
+        check("dave's checkDeletePermissions: the finished file not_found, the download known",
+              m is not None and [r["reason"] for r in m["results"]] == ["not_found", "ok"], m)
+        await a.send(json.dumps({"action": "getShared"}))
+        m, _ = await reply(a, sa, "shared-update")
+        check("the admin's getShared lists the finished file", m is not None and small in json.dumps(m).lower(), m)
+
+
 if __name__ == "__main__":
     stage = os.environ.get("STAGE", "main")
     try:
         asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks, "owners": owner_checks,
-                     "probe": probe}[stage]())
+                     "segments": segment_checks, "probe": probe}[stage]())
     except Exception as e:  # noqa: BLE001
         import traceback
         check("the client ran to its end", False, traceback.format_exc())

@@ -277,6 +277,54 @@ START_TEST(test_items)
 }
 END_TEST
 
+/* the segment data: partStatus from the daemon's availability, gapStatus
+ * and reqStatus from its half-open ranges, directory from save_path */
+START_TEST(test_item_segments)
+{
+    json_object *answer = parse(
+        "{\"downloads\":[{\"hash\":\"0123456789abcdef0123456789abcdef\",\"name\":\"a.bin\","
+        "\"size\":24000000,\"done\":5000000,\"state\":\"downloading\",\"progress\":0.2,"
+        "\"availability\":[2,0,1],\"save_path\":\"/srv/in/tv\"},"
+        "{\"hash\":\"00000000000000000000000000000001\",\"name\":\"old\",\"size\":5}],"
+        "\"finished\":[{\"hash\":\"ffffffffffffffffffffffffffffffff\",\"name\":\"b\",\"size\":5,"
+        "\"state\":\"completed\",\"save_path\":\"/srv/in\"}]}");
+    json_object *items = ws_items_from_downloads(answer, "amule-n", NULL);
+    json_object *a = json_object_array_get_idx(items, 0), *old = json_object_array_get_idx(items, 1);
+    json_object *b = json_object_array_get_idx(items, 2);
+    ck_assert_str_eq(get(a, "partStatus"), "[2,0,1]");
+    ck_assert_str_eq(get(a, "directory"), "\"/srv/in/tv\"");
+    ck_assert_str_eq(get(old, "partStatus"), "null"); /* a daemon that does not say */
+    ck_assert_str_eq(get(old, "directory"), "null");
+    ck_assert_str_eq(get(b, "partStatus"), "null");
+    ck_assert_str_eq(get(b, "directory"), "\"/srv/in\"");
+    json_object_put(items);
+    json_object_put(answer);
+
+    /* [s, e) -> [s, e - 1]; empty, reversed, overlapping or beyond the
+     * file left out, an end past the size cut */
+    json_object *r = parse("[0,184320,5000000,5184320,7,7,6000000,5900000,5100000,5200000,23999000,24000500]");
+    json_object *st = ws_range_status(r, 24000000);
+    ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+                     "[0,184319,5000000,5184319,23999000,23999999]");
+    json_object_put(st);
+    json_object_put(r);
+    st = ws_range_status(NULL, 10);
+    ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), "[]");
+    json_object_put(st);
+    r = parse("[3,9,1]"); /* a lone start is no range */
+    st = ws_range_status(r, 10);
+    ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), "[3,8]");
+    json_object_put(st);
+    json_object_put(r);
+
+    json_object *dl = parse("{\"availability\":[-1,3]}");
+    json_object *ps = ws_part_status(dl);
+    ck_assert_str_eq(json_object_to_json_string_ext(ps, JSON_C_TO_STRING_PLAIN), "[0,3]");
+    json_object_put(ps);
+    json_object_put(dl);
+}
+END_TEST
+
 START_TEST(test_delta)
 {
     json_object *prev = parse("[{\"hash\":\"a\",\"instanceId\":\"i\",\"x\":1,\"y\":[1]},"
@@ -330,8 +378,9 @@ START_TEST(test_owner_views)
         "\"added\":[{\"hash\":\"bb\",\"instanceId\":\"i\"},{\"hash\":\"aa\",\"instanceId\":\"i\"}],"
         "\"removed\":[\"i:bb\",\"i:aa\"],"
         "\"changed\":[{\"hash\":\"bb\",\"instanceId\":\"i\",\"x\":1},{\"hash\":\"aa\",\"instanceId\":\"i\",\"x\":2}]}}}");
-    ws_view_t bob = { "bob", "bob", "bob", false }, carol = { "carol", NULL, "carol", false };
-    ws_view_t admin = { "admin", NULL, NULL, true };
+    ws_view_t bob = { .user = "bob", .view_owner = "bob", .edit_owner = "bob", .all_owned = false };
+    ws_view_t carol = { .user = "carol", .view_owner = NULL, .edit_owner = "carol", .all_owned = false };
+    ws_view_t admin = { .user = "admin", .view_owner = NULL, .edit_owner = NULL, .all_owned = true };
     ck_assert(ws_view_is_full(&admin));
     ck_assert(!ws_view_is_full(&bob) && !ws_view_is_full(&carol));
 
@@ -371,6 +420,76 @@ START_TEST(test_owner_views)
 }
 END_TEST
 
+/* view_shared and view_uploads: an account without them gets no shared
+ * file and no upload peer, in snapshots and deltas; a download that
+ * finishes leaves its list */
+START_TEST(test_shared_upload_views)
+{
+    json_object *prev = json_tokener_parse(
+        "[{\"hash\":\"aa\",\"instanceId\":\"i\",\"downloading\":true},"
+        "{\"hash\":\"ff\",\"instanceId\":\"i\",\"downloading\":false},"
+        "{\"hash\":\"gg\",\"instanceId\":\"i\",\"downloading\":false}]");
+    json_object *next = json_tokener_parse(
+        "[{\"hash\":\"aa\",\"instanceId\":\"i\",\"downloading\":false},"
+        "{\"hash\":\"ff\",\"instanceId\":\"i\",\"downloading\":false},"
+        "{\"hash\":\"dd\",\"instanceId\":\"i\",\"downloading\":true,\"peers\":["
+        "{\"role\":\"download\",\"id\":\"p1\"},{\"role\":\"upload\",\"id\":\"p2\"}]}]");
+    json_object *shared = ws_shared_only(prev, next);
+    ck_assert_str_eq(json_object_to_json_string_ext(shared, JSON_C_TO_STRING_PLAIN),
+                     "{\"ff\":true,\"gg\":true,\"aa\":true}");
+    ws_view_t dave = { .user = "dave", .edit_owner = "dave", .all_owned = true, .hide_shared = true,
+                       .hide_uploads = true, .shared_only = shared };
+    ws_view_t eve = { .user = "eve", .all_owned = true, .hide_uploads = true, .shared_only = shared };
+    ws_view_t admin = { .user = "admin", .all_owned = true, .shared_only = shared };
+    ck_assert(!ws_view_is_full(&dave) && !ws_view_is_full(&eve) && ws_view_is_full(&admin));
+
+    json_object *snap = json_object_new_object(), *data = json_object_new_object();
+    json_object_object_add(data, "items", json_object_get(next));
+    json_object_object_add(snap, "data", data);
+    json_object *m = ws_view_message(snap, NULL, &dave);
+    ck_assert_str_eq(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN),
+                     "{\"data\":{\"items\":[{\"hash\":\"dd\",\"instanceId\":\"i\",\"downloading\":true,"
+                     "\"peers\":[{\"role\":\"download\",\"id\":\"p1\"}],\"ownedByMe\":true}]}}");
+    json_object_put(m);
+    m = ws_view_message(snap, NULL, &eve);
+    json_object *items = json_object_object_get(json_object_object_get(m, "data"), "items");
+    ck_assert_uint_eq(json_object_array_length(items), 3);
+    json_object_put(m);
+
+    /* aa finished: dave gets its removal; ff's patch, gg's removal and
+     * the shared file hh added are held back */
+    json_object *delta = json_tokener_parse(
+        "{\"data\":{\"delta\":{\"seq\":3,"
+        "\"added\":[{\"hash\":\"hh\",\"instanceId\":\"i\",\"downloading\":false},"
+        "{\"hash\":\"dd\",\"instanceId\":\"i\",\"downloading\":true}],"
+        "\"removed\":[\"i:gg\",\"i:zz\"],"
+        "\"changed\":[{\"hash\":\"aa\",\"instanceId\":\"i\",\"downloading\":false,\"shared\":true},"
+        "{\"hash\":\"ff\",\"instanceId\":\"i\",\"uploadTotal\":5},"
+        "{\"hash\":\"dd\",\"instanceId\":\"i\",\"peers\":[{\"role\":\"upload\"}]}]}}}");
+    m = ws_view_message(delta, NULL, &dave);
+    ck_assert_str_eq(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN),
+                     "{\"data\":{\"delta\":{\"seq\":3,"
+                     "\"added\":[{\"hash\":\"dd\",\"instanceId\":\"i\",\"downloading\":true,\"ownedByMe\":true}],"
+                     "\"removed\":[\"i:zz\",\"i:aa\"],"
+                     "\"changed\":[{\"hash\":\"dd\",\"instanceId\":\"i\",\"peers\":[]}]}}}");
+    json_object_put(m);
+    m = ws_view_message(delta, NULL, &eve);
+    json_object *d = json_object_object_get(json_object_object_get(m, "data"), "delta");
+    ck_assert_uint_eq(json_object_array_length(json_object_object_get(d, "added")), 2);
+    ck_assert_uint_eq(json_object_array_length(json_object_object_get(d, "removed")), 2);
+    ck_assert_uint_eq(json_object_array_length(json_object_object_get(d, "changed")), 3);
+    json_object_put(m);
+    json_object *it = ws_view_items(next, NULL, &dave);
+    ck_assert_uint_eq(json_object_array_length(it), 1);
+    json_object_put(it);
+    json_object_put(delta);
+    json_object_put(snap);
+    json_object_put(shared);
+    json_object_put(prev);
+    json_object_put(next);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -380,8 +499,10 @@ main(void)
     tcase_add_test(tc, test_action_batch);
     tcase_add_test(tc, test_action_more);
     tcase_add_test(tc, test_items);
+    tcase_add_test(tc, test_item_segments);
     tcase_add_test(tc, test_delta);
     tcase_add_test(tc, test_owner_views);
+    tcase_add_test(tc, test_shared_upload_views);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
