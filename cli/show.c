@@ -497,3 +497,24 @@ show_search_results(ctl_client_t *c, const request_t *req, json_object *r)
            num(sr, "results"));
     return EXIT_OK;
 }
+
+/* show_kad: state, id and counts, then the contacts when asked for. */
+int
+show_kad(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    printf("Kad: %s, id %s, UDP port %lld\n", str(r, "state"), str(r, "id"), num(r, "udp_port"));
+    printf("contacts: %lld (%lld verified) in %lld bins; bootstrapping from %lld\n",
+           num(r, "contacts"), num(r, "verified"), num(r, "bins"), num(r, "bootstrapping"));
+    printf("datagrams: %lld in, %lld out, %lld dropped, %lld malformed\n", num(r, "datagrams_in"),
+           num(r, "datagrams_out"), num(r, "dropped"), num(r, "malformed"));
+    json_object *list = json_object_object_get(r, "contact_list");
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        printf("  %s %s:%lld tcp %lld v%lld%s\n", str(e, "id"), str(e, "address"),
+               num(e, "udp_port"), num(e, "tcp_port"), num(e, "version"),
+               json_object_get_boolean(json_object_object_get(e, "verified")) ? " verified" : "");
+    }
+    return EXIT_OK;
+}

@@ -1,7 +1,8 @@
 # daemon/kad/local.mk: the Kad node: its routing table and the node on the
 # client UDP port. Includes core/, net/ and transfer/ (the UDP socket).
 daemon_libmuleteerd_a_SOURCES += \
-	daemon/kad/routing.c daemon/kad/routing.h
+	daemon/kad/routing.c daemon/kad/routing.h \
+	daemon/kad/kad.c daemon/kad/kad.h
 
 check_PROGRAMS += tests/unit/check_kad_routing
 TESTS += tests/unit/check_kad_routing

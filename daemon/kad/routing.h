@@ -32,6 +32,7 @@ typedef struct kad_rt_contact {
     bool verified;              /* answered a HELLO from its address */
     time_t added, last_seen;    /* monotonic seconds */
     time_t hello_at;            /* when we last sent it a HELLO_REQ, 0: never */
+    time_t req_at;              /* when we last sent it a KADEMLIA2_REQ, 0: never */
     unsigned hellos;            /* HELLO_REQs sent without an answer */
     uint32_t udp_key, udp_key_ip;
 } kad_rt_contact_t;
