@@ -13,6 +13,7 @@
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
 #include "daemon/transfer/upload.h"
+#include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
 #include "ed2k/nodesdat.h"
 #include "util/clock.h"
@@ -77,6 +78,7 @@ struct kad {
     muleteerd_t *d;
     bool on;
     kad_id_t me;
+    uint32_t udp_key; /* our secret for the verify keys we hand out (§9.4) */
     kad_rt_t *rt;
     char *nodes_path;
     pending_t pend[PENDING_MAX];
@@ -431,11 +433,26 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
         k->dropped++;
         return;
     }
+    uint8_t plain[2048];
+    if (!kad_crypt_is_plain(data[0])) {
+        uint32_t rk, sk;
+        size_t plen;
+        if (len > sizeof plain ||
+            kad_crypt_decrypt(data, len, &k->me, kad_verify_key(k->udp_key, ip), plain, &plen,
+                              &rk, &sk, NULL) != 0) {
+            k->malformed++;
+            return;
+        }
+        data = plain;
+        len = plen;
+    }
     ed2k_packet_t *p = NULL;
     if (kad_datagram_open(data, len, &p, NULL) != 0) {
         k->malformed++;
         return;
     }
+    log_debug("Kad: datagram 0x%02x (%zu bytes) from %u.%u.%u.%u:%u", p->opcode, p->len, ip >> 24,
+              (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port);
     switch (p->opcode) {
     case KAD_OP_BOOTSTRAP_REQ: on_bootstrap_req(k, ip, port); break;
     case KAD_OP_BOOTSTRAP_RES: on_bootstrap_res(k, ip, port, p); break;
@@ -611,6 +628,7 @@ kad_new(muleteerd_t *d, mt_error_t **err)
         free(k);
         return NULL;
     }
+    (void)mt_random_bytes(&k->udp_key, sizeof k->udp_key, NULL);
     k->rt = kad_rt_new(&k->me);
     k->nodes_path = xasprintf("%s/nodes.dat", state);
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;

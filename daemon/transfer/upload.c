@@ -16,6 +16,7 @@
 #include "daemon/transfer/upload_queue.h"
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
+#include "ed2k/kadcrypt.h"
 #include "ed2k/opcodes.h"
 #include "util/bug.h"
 #include "util/clock.h"
@@ -895,14 +896,19 @@ on_udp(evutil_socket_t fd, short what, void *arg)
             return;
         q->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
         uint32_t ip = net_ip_from_in_addr(from.sin_addr);
-        if (n >= 2 && (buf[0] == ED2K_PROTO_KAD || buf[0] == ED2K_PROTO_KAD_PACKED)) {
+        /* Kad: plain (0xE4, 0xE5), or obfuscated with a Kad marker (§9.4). */
+        if (n >= 2 && (buf[0] == ED2K_PROTO_KAD || buf[0] == ED2K_PROTO_KAD_PACKED ||
+                       (!kad_crypt_is_plain(buf[0]) && kad_crypt_is_kad(buf[0])))) {
             if (q->kad_fn != NULL && !peer_mgr_is_banned(q->d->peers, ip))
                 q->kad_fn(q->kad_ctx, ip, ntohs(from.sin_port), buf, (size_t)n);
             continue;
         }
         ed2k_packet_t *pkt = NULL;
-        if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0)
+        if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0) {
+            log_debug("UDP: %zd-byte datagram with protocol byte 0x%02x dropped (obfuscated?)", n,
+                      buf[0]);
             continue;
+        }
         if (pkt->proto != ED2K_PROTO_EMULE || pkt->opcode != ED2K_OP_REASKFILEPING ||
             peer_mgr_is_banned(q->d->peers, ip)) {
             ed2k_packet_free(pkt);

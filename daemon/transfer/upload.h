@@ -21,7 +21,7 @@ ulq_t *ulq_new(struct muleteerd *d);
 int ulq_listen_udp(ulq_t *q, uint16_t port, mt_error_t **err);
 void ulq_free(ulq_t *q);
 /* A receiver of the client UDP port's Kad datagrams (protocol 0xE4 or 0xE5,
- * ed2k-protocol.md §10), installed by the Kad node at start-up: the whole
+ * ed2k-protocol.md §10, or obfuscated with a Kad marker, §9.4), installed by the Kad node at start-up: the whole
  * datagram, from ip (eD2K form) and port. Datagrams from banned peers never
  * reach it. NULL fn: none (Kad datagrams are dropped). */
 typedef void (*ulq_kad_fn)(void *ctx, uint32_t ip, uint16_t port, const uint8_t *data,

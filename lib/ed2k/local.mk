@@ -5,6 +5,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/c2c.c lib/ed2k/c2c.h lib/ed2k/opcodes.h \
 	lib/ed2k/c2s.c lib/ed2k/c2s.h \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
+	lib/ed2k/kadcrypt.c lib/ed2k/kadcrypt.h \
 	lib/ed2k/kadid.c lib/ed2k/kadid.h \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
@@ -25,6 +26,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_c2c \
 	tests/unit/check_ed2k_c2s \
 	tests/unit/check_ed2k_hash \
+	tests/unit/check_ed2k_kadcrypt \
 	tests/unit/check_ed2k_kadid \
 	tests/unit/check_ed2k_kadpkt \
 	tests/unit/check_ed2k_nodesdat \
@@ -61,6 +63,9 @@ tests_unit_check_ed2k_servermet_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_tag_SOURCES = tests/unit/check_ed2k_tag.c
 tests_unit_check_ed2k_tag_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_kadcrypt_SOURCES = tests/unit/check_ed2k_kadcrypt.c
+tests_unit_check_ed2k_kadcrypt_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_kadcrypt_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadid_SOURCES = tests/unit/check_ed2k_kadid.c
 tests_unit_check_ed2k_kadid_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadid_LDADD = $(ED2K_CHECK_LINK)

@@ -1,6 +1,6 @@
 /* fuzz_ed2k_kadpkt.c: fuzz target for the Kad datagram decoders
- * (lib/ed2k/kadpkt.c): every decoder runs over the payload; what one
- * accepts must encode and decode back equal. */
+ * (lib/ed2k/kadpkt.c) and the de-obfuscation (kadcrypt.c): every decoder
+ * runs over the payload; what one accepts must encode and decode back equal. */
 #include "config.h"
 
 #include <event2/buffer.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -84,6 +85,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_payload(p->payload, p->len, b);
         ed2k_packet_free(p);
     }
+    /* As an obfuscated datagram (§9.4): what decrypts is decoded too. */
+    static const kad_id_t me = { { 1, 2, 3, 4 } };
+    uint8_t *plain = malloc(size + 1);
+    size_t plen = 0;
+    uint32_t rk, sk;
+    if (kad_crypt_decrypt(data, size, &me, 5, plain, &plen, &rk, &sk, NULL) == 0) {
+        if (plen > size)
+            abort();
+        if (kad_datagram_open(plain, plen, &p, NULL) == 0) {
+            fuzz_payload(p->payload, p->len, b);
+            ed2k_packet_free(p);
+        }
+    }
+    free(plain);
     /* The raw bytes as a payload too: the decoders never trust them. */
     fuzz_payload(data, size, b);
     evbuffer_free(b);
