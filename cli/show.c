@@ -123,9 +123,11 @@ show_status(ctl_client_t *c, const request_t *req, json_object *r)
         printf("database:        NOT CONNECTED since %s: %s\n", str(db, "since"),
                str(db, "error"));
     printf("eD2K ports:      TCP %lld, UDP %lld\n", num(r, "tcp_port"), num(r, "udp_port"));
-    json_object *srv = NULL, *t = NULL;
+    json_object *srv = NULL, *t = NULL, *kad = NULL;
     if (json_object_object_get_ex(r, "server", &srv))
         print_server(srv);
+    if (json_object_object_get_ex(r, "kad", &kad))
+        printf("Kad:             %s, %lld contact(s)\n", str(kad, "state"), num(kad, "contacts"));
     if (json_object_object_get_ex(r, "transfers", &t)) {
         printf("transfers:       %lld download(s) at %lld B/s, %lld shared file(s), uploading "
                "%lld B/s in %lld slot(s), %lld queued, %lld connection(s)\n",
