@@ -49,6 +49,12 @@
 /* Flood limit: datagrams per source IP and second. */
 #define FLOOD_SLOTS 256
 #define FLOOD_PER_S 30
+/* Amplification: an answer much larger than its request (BOOTSTRAP_RES,
+ * KADEMLIA2_RES) goes to an address that is not a verified contact at most
+ * once per BIG_EVERY s, and to at most BIG_PER_S such addresses a second:
+ * a forged source address cannot turn us into a flood. */
+#define BIG_EVERY 10
+#define BIG_PER_S 50
 /* nodes.dat: saved every SAVE_EVERY s when changed, at most NODES_SAVED
  * contacts (aMule keeps 200). */
 #define SAVE_EVERY 600
@@ -74,6 +80,11 @@ typedef struct flood {
     unsigned n;
 } flood_t;
 
+typedef struct big_answer {
+    uint32_t ip;
+    time_t at;
+} big_answer_t;
+
 struct kad {
     muleteerd_t *d;
     bool on;
@@ -86,6 +97,9 @@ struct kad {
     boot_t boot[BOOT_MAX];
     size_t nboot;
     flood_t flood[FLOOD_SLOTS];
+    big_answer_t big[FLOOD_SLOTS];
+    time_t big_sec;
+    unsigned big_n;
     time_t lookup_at, saved_at;
     bool dirty;
     uint64_t in, out, dropped, malformed;
@@ -235,9 +249,40 @@ add_contacts(kad_t *k, const kad_contact_t *c, size_t n)
         (void)add_contact(k, &c[i], false, NULL);
 }
 
+static size_t
+ip_slot(uint32_t ip)
+{
+    return (ip ^ ip >> 8 ^ ip >> 16 ^ ip >> 24) % FLOOD_SLOTS;
+}
+
+/* may_answer_big: whether a large answer may go to ip:port now (see
+ * BIG_EVERY); counts it when it may. */
+static bool
+may_answer_big(kad_t *k, uint32_t ip, uint16_t port)
+{
+    const kad_rt_contact_t *c = kad_rt_find_addr(k->rt, ip, port);
+    if (c != NULL && c->verified)
+        return true;
+    time_t now = clock_mono_s();
+    if (now != k->big_sec) {
+        k->big_sec = now;
+        k->big_n = 0;
+    }
+    big_answer_t *b = &k->big[ip_slot(ip)];
+    if ((b->ip == ip && b->at != 0 && now - b->at < BIG_EVERY) || k->big_n >= BIG_PER_S) {
+        k->dropped++;
+        return false;
+    }
+    *b = (big_answer_t){ ip, now };
+    k->big_n++;
+    return true;
+}
+
 static void
 on_bootstrap_req(kad_t *k, uint32_t ip, uint16_t port)
 {
+    if (!may_answer_big(k, ip, port))
+        return;
     kad_bootstrap_res_t r = { .id = k->me,
                               .tcp_port = (uint16_t)conf_get_int(k->d->conf, "tcp_port"),
                               .version = KAD_VERSION };
@@ -373,6 +418,8 @@ on_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
         k->dropped++; /* meant for whoever had this address before (aMule drops it too) */
         return;
     }
+    if (!may_answer_big(k, ip, port))
+        return;
     size_t want = rq.type & KAD_REQ_COUNT_MASK;
     kad_res_t r = { .target = rq.target };
     kad_rt_contact_t *best[KAD_CONTACTS_MAX];
@@ -417,7 +464,7 @@ static bool
 flooded(kad_t *k, uint32_t ip)
 {
     time_t now = clock_mono_s();
-    flood_t *f = &k->flood[(ip ^ ip >> 8 ^ ip >> 16 ^ ip >> 24) % FLOOD_SLOTS];
+    flood_t *f = &k->flood[ip_slot(ip)];
     if (f->ip != ip || f->sec != now)
         *f = (flood_t){ ip, now, 0 };
     return ++f->n > FLOOD_PER_S;

@@ -158,6 +158,44 @@ else
 fi
 check "M learns N through N's hello" eventually 30 has_contact m 100.64.3.1 verified
 
+# 2b. Bad input and amplification, from a plain UDP client in N's
+# namespace: malformed and truncated Kad datagrams are counted and dropped
+# (M still answers a ping after them); of three bootstrap requests in a row
+# from one unverified address only the first gets M's (much larger) answer.
+probe=$(ip netns exec "$NS-n" python3 - <<'EOP'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("100.64.3.1", 5999))
+s.settimeout(1.5)
+m = ("100.64.2.1", 4663)
+for d in (b"\xe4\x09\x01", b"\xe4\x29" + b"\x00" * 16 + b"\xff", b"\xe4\x11" + b"\x00" * 19 + b"\x01\x7f",
+          b"\xe5\x21garbage", b"\x04" + b"\x00" * 40):
+    s.sendto(d, m)
+for _ in range(3):
+    s.sendto(b"\xe4\x01", m)
+answers = 0
+try:
+    while True:
+        d, _ = s.recvfrom(2048)
+        answers += d[:2] == b"\xe4\x09"
+except socket.timeout:
+    pass
+s.sendto(b"\xe4\x60", m)
+try:
+    d, _ = s.recvfrom(2048)
+    pong = d == b"\xe4\x61\x6f\x17"
+except socket.timeout:
+    pong = False
+print(answers, int(pong))
+EOP
+)
+check "one bootstrap answer for three requests from an unverified address" test "${probe% *}" = 1
+check "M answers a ping (with the port it saw) after malformed datagrams" test "${probe#* }" = 1
+malformed=$(json_num "$(kad_json m)" malformed)
+# (a bad tag, bad zlib, an obfuscated datagram no key opens; the two
+# unasked-for answers count as dropped)
+check "M counted the malformed datagrams" test "${malformed:-0}" -ge 3
+
 # 3. amuled B bootstraps from M: its nodes.dat (version 2) lists only M.
 python3 - "$M_ID" "$T/b/nodes.dat" <<'EOP'
 import os, struct, sys
