@@ -229,7 +229,7 @@ parse_servers(request_t *req, int nargs, char **av)
 }
 
 /* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
- * (kad-bootstrap, PORT the node's UDP port). */
+ * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import). */
 static int
 parse_kad(request_t *req, int nargs, char **av)
 {
@@ -243,12 +243,19 @@ parse_kad(request_t *req, int nargs, char **av)
         }
         return EXIT_OK;
     }
+    if (strcmp(sub, "import") == 0 && nargs == 2) {
+        req->cmd = "kad-import";
+        req->args = json_object_new_object();
+        json_object_object_add(req->args, "source", json_object_new_string(av[1]));
+        return EXIT_OK;
+    }
     if (strcmp(sub, "bootstrap") == 0 && nargs == 2 &&
         host_port(av[1], "address", &req->args) == 0) {
         req->cmd = "kad-bootstrap";
         return EXIT_OK;
     }
-    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT]\n");
+    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
+                    "import FILE]\n");
     return EXIT_USAGE;
 }
 
@@ -445,6 +452,8 @@ static const command_t commands[] = {
     { .name = "kad-status", .show = show_kad },
     { .name = "kad-bootstrap", .show = show_kad, .synopsis = "kad bootstrap IP:PORT",
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
+    { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
+      .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
     { .name = "categories", .parse = parse_none, .show = show_categories,
       .synopsis = "categories", .summary = "the download categories" },
     { .name = "category", .parse = parse_category },

@@ -520,3 +520,13 @@ show_kad(ctl_client_t *c, const request_t *req, json_object *r)
     }
     return EXIT_OK;
 }
+
+int
+show_kad_import(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    printf("%lld new contact(s) of %lld; %lld in the table\n", num(r, "added"), num(r, "total"),
+           num(r, "contacts"));
+    return EXIT_OK;
+}

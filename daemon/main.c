@@ -108,6 +108,7 @@ static const ctlsrv_command_t commands[] = {
     { "config", cfg_cmd_config, "the run-time configuration keys in force" },
     { "config-set", cfg_cmd_config_set, "change run-time configuration keys, at once and in the configuration file: {key: value, ...}" },
     { "kad-status", kad_cmd_status, "the Kad node: state, id, contacts; {contacts: true} lists them" },
+    { "kad-import", kad_cmd_import, "add the contacts of a nodes.dat file: {source: path}" },
     { "kad-bootstrap", kad_cmd_bootstrap, "ask a Kad node for contacts: {address, port (its UDP port)}" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };

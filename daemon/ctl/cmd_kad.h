@@ -7,6 +7,7 @@
 #include "util/error.h"
 
 int kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int kad_cmd_bootstrap(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

@@ -517,10 +517,52 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
 
 /* ------------------------------------------------------------ nodes.dat */
 
+/* add_nodes: the contacts of a nodes.dat image; how many were new. */
+static int
+add_nodes(kad_t *k, const uint8_t *data, size_t len, size_t *added, size_t *total,
+          mt_error_t **err)
+{
+    kad_node_t *v = NULL;
+    size_t n = 0, fresh = 0;
+    bool bootstrap;
+    if (kad_nodesdat_parse(data, len, &v, &n, &bootstrap, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (add_contact(k, &v[i].c, false, NULL) == KAD_RT_ADDED)
+            fresh++;
+    free(v);
+    if (added != NULL)
+        *added = fresh;
+    if (total != NULL)
+        *total = n;
+    return 0;
+}
+
+int
+kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err)
+{
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return -1;
+    }
+    size_t len;
+    uint8_t *data = mt_file_read(path, 1 << 20, &len, err);
+    if (data == NULL)
+        return -1;
+    int rc = add_nodes(k, data, len, added, total, err);
+    free(data);
+    if (rc != 0)
+        mt_error_prefix(err, "%s", path);
+    else
+        log_info("Kad: %zu new contacts of %zu imported from %s", added ? *added : 0,
+                 total ? *total : 0, path);
+    return rc;
+}
+
 static void
 load_nodes(kad_t *k)
 {
-    size_t len, n = 0;
+    size_t len;
     mt_error_t *err = NULL;
     uint8_t *data = mt_file_read(k->nodes_path, 1 << 20, &len, &err);
     if (data == NULL) {
@@ -529,17 +571,12 @@ load_nodes(kad_t *k)
         mt_error_free(err);
         return;
     }
-    kad_node_t *v = NULL;
-    bool bootstrap;
-    if (kad_nodesdat_parse(data, len, &v, &n, &bootstrap, &err) != 0) {
+    if (add_nodes(k, data, len, NULL, NULL, &err) != 0) {
         log_warn("Kad: %s: %s", k->nodes_path, err->message);
         mt_error_free(err);
     }
-    for (size_t i = 0; i < n; i++)
-        (void)add_contact(k, &v[i].c, false, NULL);
     log_info("Kad: %zu contacts read from %s", kad_rt_count(k->rt), k->nodes_path);
     k->dirty = false;
-    free(v);
     free(data);
 }
 

@@ -30,6 +30,12 @@ void kad_tick(kad_t *k);
  * (KADEMLIA2_BOOTSTRAP_REQ, repeated a few times until it answers).
  * MT_ERR_UNAVAILABLE when Kad is off. */
 int kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err);
+/* kad_import: the contacts of a nodes.dat file (versions 1 to 3, §8.2)
+ * added to the table, unverified (HELLO verifies them); *added (may be
+ * NULL) gets how many were new, *total how many the file had. Errors:
+ * MT_ERR_UNAVAILABLE when Kad is off, the file's (MT_ERR_NOT_FOUND, ...),
+ * the format's (MT_ERR_UNSUPPORTED, MT_ERR_PROTOCOL). */
+int kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err);
 /* kad_state: "off", "connecting" (no verified contact yet) or "connected". */
 const char *kad_state(const kad_t *k);
 size_t kad_contact_count(const kad_t *k);

@@ -8,7 +8,8 @@
 # HELLO (A's answer comes obfuscated); A then holds M in its routing
 # table: a second Muleteer N that bootstraps from A only is handed M's
 # contact. amuled B, whose nodes.dat lists only M, bootstraps from M; M
-# saves its contacts in nodes.dat (version 2) and keeps its id. TAP.
+# saves its contacts in nodes.dat (version 2) and keeps its id; a new
+# Muleteer P joins through that file (muleteer kad import). TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/mule.sh"
@@ -110,6 +111,7 @@ mule_kad_start() {
 }
 kad_json() { mcli "$T/$1" --json kad status --contacts 2>/dev/null; }
 kad_state() { kad_json "$1" | sed -n 's/.*"state": *"\([a-z ()]*\)".*/\1/p' | head -n 1; }
+kad_connected() { [ "$(kad_state "$1")" = connected ]; }
 kad_id() { kad_json "$1" | sed -n 's/.*"id": *"\([0-9a-f]\{32\}\)".*/\1/p' | head -n 1; }
 # has_contact NAME ADDRESS|ID [verified]: NAME's table holds that contact.
 has_contact() {
@@ -121,7 +123,7 @@ has_contact() {
   fi
 }
 
-for n in a:1 m:2 n:3 b:4; do
+for n in a:1 m:2 n:3 b:4 p:5; do
   if ! node_ns "${n%%:*}" "${n##*:}"; then
     not_ok "namespace ${n%%:*} is set up"; finish; exit 1
   fi
@@ -224,4 +226,14 @@ size=$(stat -c %s "$T/m/nodes.dat" 2>/dev/null || echo 0)
 check "M saved nodes.dat with its contacts" test "$size" -ge $((12 + 34 * 2))
 check "nodes.dat is version 2" test "$(od -An -tu4 -N8 "$T/m/nodes.dat" | tr -s ' ')" = " 0 2"
 check "M kept its Kad id" test "$(tr -d '\n' <"$T/m/kad_id")" = "$M_ID"
+
+# 5. A new Muleteer P joins from M's saved nodes.dat (muleteer kad import).
+check "muleteerd P starts in its namespace" mule_kad_start p
+out=$(mcli "$T/p" kad import "$T/m/nodes.dat" 2>&1)
+check "muleteer kad import adds the file's contacts" grep -qE '^[1-9][0-9]* new contact' <<<"$out"
+if eventually 60 kad_connected p; then
+  ok "P connects to Kad through the imported contacts"
+else
+  not_ok "P connects to Kad through the imported contacts"; diag "$out" "$(kad_json p)"
+fi
 finish

@@ -270,6 +270,8 @@ static const cli_case_t cases[] = {
       "datagrams: 0 in, 0 out, 0 dropped, 0 malformed\n"
       "  0b 100.64.1.1:4672 tcp 4662 v8 verified\n",
       "", 0 },
+    { { "kad", "import", "/x/nodes.dat" }, { "{\"added\":2,\"total\":3,\"contacts\":5}" },
+      "kad-import {\"source\":\"/x/nodes.dat\"}\n", "2 new contact(s) of 3; 5 in the table\n", "", 0 },
     { { "kad", "bootstrap", "1.2.3.4:4672" }, { "{\"state\":\"connecting\",\"id\":\"0a\"}" },
       "kad-bootstrap {\"address\":\"1.2.3.4\",\"port\":4672}\n",
       "Kad: connecting, id 0a, UDP port 0\n"
@@ -326,6 +328,7 @@ static const cli_case_t cases[] = {
       2 },
     { { "servers", "add", "h:0" }, { NULL }, "", "", "muleteer: usage: muleteer servers [add", 2 },
     { { "kad", "bootstrap", "1.2.3.4" }, { NULL }, "", "", "muleteer: usage: muleteer kad [status", 2 },
+    { { "kad", "import" }, { NULL }, "", "", "muleteer: usage: muleteer kad [status", 2 },
     { { "servers", "remove", "h:1", "--static" }, { NULL }, "", "",
       "muleteer: unexpected \"--static\"\n", 2 },
     { { "category", "add", "tv", "--colour", "zz" }, { NULL }, "", "",
@@ -405,6 +408,7 @@ static const char help_text[] =
     "                     ed2k://|server|...|/ or ed2k://|serverlist|...|/ link\n"
     "  kad [status [--contacts]]   the Kad node: state, id, contacts\n"
     "  kad bootstrap IP:PORT   ask the Kad node at IP and UDP PORT for contacts\n"
+    "  kad import FILE    add the contacts of a nodes.dat file (read by the daemon)\n"
     "  categories         the download categories\n"
     "  category add NAME [--path DIR] [--priority N] [--colour RRGGBB] [--comment TEXT]\n"
     "  category edit NAME [--rename NEW] [--path DIR] [--priority N] [--colour RRGGBB]\n"
