@@ -50,7 +50,8 @@ kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **
 {
     muleteerd_t *d = ctx;
     json_object *s = NULL;
-    if (!json_object_object_get_ex(args, "source", &s) || !json_object_is_type(s, json_type_string)) {
+    if (!json_object_object_get_ex(args, "source", &s) ||
+        !json_object_is_type(s, json_type_string)) {
         mt_error_set(err, MT_ERR_INVALID, "kad-import needs \"source\": a nodes.dat path");
         return -1;
     }

@@ -122,7 +122,8 @@ int
 kad_id_from_hex(kad_id_t *id, const char *hex)
 {
     uint8_t d[16];
-    if (hex == NULL || strlen(hex) != KAD_ID_HEX_LEN || mt_hex_decode(hex, KAD_ID_HEX_LEN, d, sizeof d) != 0)
+    if (hex == NULL || strlen(hex) != KAD_ID_HEX_LEN ||
+        mt_hex_decode(hex, KAD_ID_HEX_LEN, d, sizeof d) != 0)
         return -1;
     kad_id_from_digest(id, d);
     return 0;

@@ -79,8 +79,8 @@ START_TEST(test_near_zones_split)
     /* Distances 2^k all the way down: the zone holding us never fills. */
     rt = kad_rt_new(&me);
     for (uint32_t k = 0; k < 64; k++)
-        ck_assert_int_eq(add(rt, at(k < 32 ? 0x80000000u >> k : 0, k < 32 ? 0 : 0x80000000u >> (k - 32),
-                                    k)),
+        ck_assert_int_eq(add(rt, at(k < 32 ? 0x80000000u >> k : 0,
+                                    k < 32 ? 0 : 0x80000000u >> (k - 32), k)),
                          KAD_RT_ADDED);
     ck_assert_uint_eq(kad_rt_count(rt), 64);
     kad_rt_free(rt);
