@@ -46,6 +46,9 @@
 #define LOOKUP_FAST 10
 #define LOOKUP_SLOW 600
 #define SMALL_TABLE 50
+/* A find-node request for a random id every REFRESH_EVERY s, so that far
+ * zones fill too (one round, not yet an iterative lookup). */
+#define REFRESH_EVERY 300
 /* Flood limit: datagrams per source IP and second. */
 #define FLOOD_SLOTS 256
 #define FLOOD_PER_S 30
@@ -100,7 +103,7 @@ struct kad {
     big_answer_t big[FLOOD_SLOTS];
     time_t big_sec;
     unsigned big_n;
-    time_t lookup_at, saved_at;
+    time_t lookup_at, refresh_at, saved_at;
     bool dirty;
     uint64_t in, out, dropped, malformed;
 };
@@ -646,17 +649,20 @@ sweep_one(void *ctx, kad_rt_contact_t *c)
     }
 }
 
+/* lookup: KADEMLIA2_REQ (find node) for target to the ALPHA closest
+ * verified contacts not asked lately; their answers fill the table. */
 static void
-lookup_self(kad_t *k, time_t now)
+lookup(kad_t *k, const kad_id_t *target, time_t now)
 {
     kad_rt_contact_t *best[ALPHA * 4];
-    size_t n = kad_rt_closest(k->rt, &k->me, true, best, sizeof best / sizeof best[0]);
+    size_t n = kad_rt_closest(k->rt, target, true, best, sizeof best / sizeof best[0]);
     size_t asked = 0;
     struct evbuffer *b = evbuffer_new();
     for (size_t i = 0; i < n && asked < ALPHA; i++) {
         if (best[i]->req_at != 0 && now - best[i]->req_at < REQ_AGAIN)
             continue;
-        kad_req_t rq = { .type = KAD_REQ_FIND_NODE, .target = k->me, .receiver = best[i]->c.id };
+        kad_req_t rq = { .type = KAD_REQ_FIND_NODE, .target = *target,
+                         .receiver = best[i]->c.id };
         kad_req_encode(b, &rq);
         send_buf(k, best[i]->c.ip, best[i]->c.udp_port, b);
         expect(k, best[i]->c.ip, best[i]->c.udp_port, KAD_OP_RES);
@@ -689,9 +695,18 @@ kad_tick(kad_t *k)
     for (size_t i = 0; i < s.ndead; i++)
         if (kad_rt_remove(k->rt, &s.dead[i]))
             k->dirty = true;
-    if (now >= k->lookup_at && kad_rt_count_verified(k->rt) > 0) {
-        lookup_self(k, now);
+    bool verified = kad_rt_count_verified(k->rt) > 0;
+    if (now >= k->lookup_at && verified) {
+        lookup(k, &k->me, now);
         k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
+    }
+    if (now >= k->refresh_at && verified) {
+        uint8_t rnd[16] = { 0 };
+        (void)mt_random_bytes(rnd, sizeof rnd, NULL);
+        kad_id_t target;
+        kad_id_from_digest(&target, rnd);
+        lookup(k, &target, now);
+        k->refresh_at = now + REFRESH_EVERY;
     }
     if (k->dirty && now - k->saved_at >= SAVE_EVERY)
         save_nodes(k);
@@ -717,6 +732,7 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     k->nodes_path = xasprintf("%s/nodes.dat", state);
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
     k->saved_at = clock_mono_s();
+    k->refresh_at = k->saved_at + REFRESH_EVERY;
     if (k->on) {
         load_nodes(k);
         ulq_set_kad_handler(d->uploads, on_datagram, k);
