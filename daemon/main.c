@@ -355,6 +355,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     for (size_t i = 0; i < sizeof restart_int / sizeof restart_int[0]; i++)
         if (conf_get_int(conf, restart_int[i]) != conf_get_int(d->conf, restart_int[i]))
             log_warn("SIGHUP: a change to %s takes effect after a restart", restart_int[i]);
+    if (conf_get_bool(conf, "kad") != conf_get_bool(d->conf, "kad"))
+        log_warn("SIGHUP: a change to kad takes effect after a restart");
     conf_free(d->conf);
     d->conf = conf;
     apply_intervals(d);
