@@ -228,6 +228,37 @@ parse_servers(request_t *req, int nargs, char **av)
     return st;
 }
 
+/* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
+ * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import). */
+static int
+parse_kad(request_t *req, int nargs, char **av)
+{
+    const char *sub = nargs > 0 ? av[0] : "status";
+    if (strcmp(sub, "status") == 0 && nargs <= 2 &&
+        (nargs < 2 || strcmp(av[1], "--contacts") == 0)) {
+        req->cmd = "kad-status";
+        if (nargs == 2) {
+            req->args = json_object_new_object();
+            json_object_object_add(req->args, "contacts", json_object_new_boolean(1));
+        }
+        return EXIT_OK;
+    }
+    if (strcmp(sub, "import") == 0 && nargs == 2) {
+        req->cmd = "kad-import";
+        req->args = json_object_new_object();
+        json_object_object_add(req->args, "source", json_object_new_string(av[1]));
+        return EXIT_OK;
+    }
+    if (strcmp(sub, "bootstrap") == 0 && nargs == 2 &&
+        host_port(av[1], "address", &req->args) == 0) {
+        req->cmd = "kad-bootstrap";
+        return EXIT_OK;
+    }
+    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
+                    "import FILE]\n");
+    return EXIT_USAGE;
+}
+
 /* parse_search: search [--local] [--wait SECONDS] EXPRESSION...: the words
  * of the expression joined by spaces. */
 static int
@@ -416,6 +447,13 @@ static const command_t commands[] = {
     { .name = "servers-import", .show = show_import, .synopsis = "servers import SOURCE",
       .summary = "a server.met path, an http(s) URL of one, or an\n"
                  "ed2k://|server|...|/ or ed2k://|serverlist|...|/ link" },
+    { .name = "kad", .parse = parse_kad, .synopsis = "kad [status [--contacts]]",
+      .summary = "the Kad node: state, id, contacts" },
+    { .name = "kad-status", .show = show_kad },
+    { .name = "kad-bootstrap", .show = show_kad, .synopsis = "kad bootstrap IP:PORT",
+      .summary = "ask the Kad node at IP and UDP PORT for contacts" },
+    { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
+      .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
     { .name = "categories", .parse = parse_none, .show = show_categories,
       .synopsis = "categories", .summary = "the download categories" },
     { .name = "category", .parse = parse_category },

@@ -123,9 +123,11 @@ show_status(ctl_client_t *c, const request_t *req, json_object *r)
         printf("database:        NOT CONNECTED since %s: %s\n", str(db, "since"),
                str(db, "error"));
     printf("eD2K ports:      TCP %lld, UDP %lld\n", num(r, "tcp_port"), num(r, "udp_port"));
-    json_object *srv = NULL, *t = NULL;
+    json_object *srv = NULL, *t = NULL, *kad = NULL;
     if (json_object_object_get_ex(r, "server", &srv))
         print_server(srv);
+    if (json_object_object_get_ex(r, "kad", &kad))
+        printf("Kad:             %s, %lld contact(s)\n", str(kad, "state"), num(kad, "contacts"));
     if (json_object_object_get_ex(r, "transfers", &t)) {
         printf("transfers:       %lld download(s) at %lld B/s, %lld shared file(s), uploading "
                "%lld B/s in %lld slot(s), %lld queued, %lld connection(s)\n",
@@ -495,5 +497,36 @@ show_search_results(ctl_client_t *c, const request_t *req, json_object *r)
         print_result(json_object_array_get_idx(list, i));
     printf("search %lld: %s, %lld result(s)\n", num(sr, "id"), str(sr, "state"),
            num(sr, "results"));
+    return EXIT_OK;
+}
+
+/* show_kad: state, id and counts, then the contacts when asked for. */
+int
+show_kad(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    printf("Kad: %s, id %s, UDP port %lld\n", str(r, "state"), str(r, "id"), num(r, "udp_port"));
+    printf("contacts: %lld (%lld verified) in %lld bins; bootstrapping from %lld\n",
+           num(r, "contacts"), num(r, "verified"), num(r, "bins"), num(r, "bootstrapping"));
+    printf("datagrams: %lld in, %lld out, %lld dropped, %lld malformed\n", num(r, "datagrams_in"),
+           num(r, "datagrams_out"), num(r, "dropped"), num(r, "malformed"));
+    json_object *list = json_object_object_get(r, "contact_list");
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        printf("  %s %s:%lld tcp %lld v%lld%s\n", str(e, "id"), str(e, "address"),
+               num(e, "udp_port"), num(e, "tcp_port"), num(e, "version"),
+               json_object_get_boolean(json_object_object_get(e, "verified")) ? " verified" : "");
+    }
+    return EXIT_OK;
+}
+
+int
+show_kad_import(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    printf("%lld new contact(s) of %lld; %lld in the table\n", num(r, "added"), num(r, "total"),
+           num(r, "contacts"));
     return EXIT_OK;
 }

@@ -38,6 +38,9 @@ int show_servers(ctl_client_t *c, const request_t *req, json_object *r);
 int show_server_added(ctl_client_t *c, const request_t *req, json_object *r);
 int show_server_removed(ctl_client_t *c, const request_t *req, json_object *r);
 int show_import(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_kad: the Kad node, the answer to kad status and kad bootstrap. */
+int show_kad(ctl_client_t *c, const request_t *req, json_object *r);
+int show_kad_import(ctl_client_t *c, const request_t *req, json_object *r);
 int show_categories(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_category: the answer to category add and category edit. */
 int show_category(ctl_client_t *c, const request_t *req, json_object *r);

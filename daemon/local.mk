@@ -17,6 +17,7 @@ include daemon/store/local.mk
 include daemon/net/local.mk
 include daemon/transfer/local.mk
 include daemon/ed2k/local.mk
+include daemon/kad/local.mk
 include daemon/ctl/local.mk
 
 # main.c puts the modules together: it may include every folder.
@@ -35,4 +36,4 @@ tests_unit_check_daemon_base_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 # What each folder may include (build-aux/check-layering.sh, make check).
 EXTRA_DIST += daemon/.may_include daemon/core/.may_include daemon/store/.may_include \
 	daemon/net/.may_include daemon/transfer/.may_include daemon/ed2k/.may_include \
-	daemon/ctl/.may_include
+	daemon/ctl/.may_include daemon/kad/.may_include

@@ -28,6 +28,7 @@
 #include "daemon/ctl/cmd_log.h"
 #include "daemon/ctl/cmd_metrics.h"
 #include "daemon/ctl/cmd_search.h"
+#include "daemon/ctl/cmd_kad.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/ctl/control.h"
@@ -37,6 +38,7 @@
 #include "daemon/ed2k/server.h"
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/net/peer.h"
+#include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/store/history.h"
 #include "daemon/transfer/category.h"
@@ -105,6 +107,9 @@ static const ctlsrv_command_t commands[] = {
     { "peer-log", cmd_peer_log, "recent peer bans after an id: {since, limit}" },
     { "config", cfg_cmd_config, "the run-time configuration keys in force" },
     { "config-set", cfg_cmd_config_set, "change run-time configuration keys, at once and in the configuration file: {key: value, ...}" },
+    { "kad-status", kad_cmd_status, "the Kad node: state, id, contacts; {contacts: true} lists them" },
+    { "kad-import", kad_cmd_import, "add the contacts of a nodes.dat file: {source: path}" },
+    { "kad-bootstrap", kad_cmd_bootstrap, "ask a Kad node for contacts: {address, port (its UDP port)}" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 
@@ -153,6 +158,7 @@ job_transfers(void *ctx)
     srv_tick(d->server);
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
+    kad_tick(d->kad);
     publish_tick(d);
 }
 
@@ -349,6 +355,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     for (size_t i = 0; i < sizeof restart_int / sizeof restart_int[0]; i++)
         if (conf_get_int(conf, restart_int[i]) != conf_get_int(d->conf, restart_int[i]))
             log_warn("SIGHUP: a change to %s takes effect after a restart", restart_int[i]);
+    if (conf_get_bool(conf, "kad") != conf_get_bool(d->conf, "kad"))
+        log_warn("SIGHUP: a change to kad takes effect after a restart");
     conf_free(d->conf);
     d->conf = conf;
     apply_intervals(d);
@@ -520,7 +528,7 @@ main(int argc, char **argv)
     d.tags = tagl_new(&d);
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
-        dlq_load(d.downloads, &err) != 0)
+        dlq_load(d.downloads, &err) != 0 || (d.kad = kad_new(&d, &err)) == NULL)
         goto out;
     reconcile_history(&d);
 
@@ -556,6 +564,7 @@ out:
         d.workers = NULL;
     }
     /* the higher modules go first: they unhook from the lower ones */
+    kad_free(d.kad); /* saves nodes.dat */
     search_free(d.searches);
     srv_free(d.server);
     sl_free(d.serverlist);

@@ -51,6 +51,7 @@ INTEGRATION_TESTS = \
 	tests/integration/ident.sh \
 	tests/integration/supervise.sh \
 	tests/integration/descriptors.sh \
+	tests/integration/kad.sh \
 	tests/integration/disk_full.sh \
 	tests/integration/accept_flood.sh \
 	tests/integration/starvation.sh \

@@ -30,6 +30,7 @@ struct categories;
 struct taglist;
 struct finished;
 struct logring; /* daemon/core/logring.h */
+struct kad;     /* daemon/kad/kad.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -58,6 +59,7 @@ typedef struct muleteerd {
     struct finished *finished;     /* completed downloads still listed */
     struct logring *log_ring;      /* recent log lines (ctl/cmd_log.h) */
     struct logring *peer_ring;     /* recent peer bans (ctl/cmd_log.h) */
+    struct kad *kad;               /* the Kad node (kad/kad.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

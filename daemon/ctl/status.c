@@ -7,6 +7,7 @@
 #include "daemon/ed2k/server.h"
 #include "daemon/net/peer.h"
 #include "daemon/store/db_worker.h"
+#include "daemon/kad/kad.h"
 #include "daemon/store/status_table.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/shared.h"
@@ -35,6 +36,8 @@ status_publish(muleteerd_t *d, bool stopped)
         .queued = (long long)ds.queued,
         .lag_ms = (long long)ds.lag_ms,
         .dropped = (long long)ds.jobs_dropped,
+        .kad_state = kad_state(d->kad),
+        .kad_contacts = (long long)kad_contact_count(d->kad),
     };
     store_status_write(d->db, &r);
 }
@@ -86,6 +89,13 @@ status_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t
     json_object_object_add(db, "jobs_dropped", json_object_new_int64((int64_t)ds.jobs_dropped));
     json_object_object_add(o, "database", db);
     json_object_object_add(o, "server", srv_to_json(d->server));
+    if (d->kad != NULL) {
+        json_object *k = json_object_new_object();
+        json_object_object_add(k, "state", json_object_new_string(kad_state(d->kad)));
+        json_object_object_add(k, "contacts",
+                               json_object_new_int64((int64_t)kad_contact_count(d->kad)));
+        json_object_object_add(o, "kad", k);
+    }
     {
         json_object *t = json_object_new_object();
         json_object_object_add(t, "connections", json_object_new_int64((int64_t)peer_mgr_connections(d->peers)));

@@ -1,5 +1,5 @@
 /* status_table.h: the daemon_status table (docs/schema.md, 001 and 007):
- * one row per node, the heartbeat. */
+ * one row per node, the heartbeat (Kad columns: 045). */
 #ifndef MT_DAEMON_STORE_STATUS_TABLE_H
 #define MT_DAEMON_STORE_STATUS_TABLE_H
 
@@ -15,6 +15,8 @@ typedef struct store_status {
     time_t started_at;
     bool stopped;                       /* the last one, at shutdown */
     long long queued, lag_ms, dropped;  /* the database writer's queue (dbw_status_t) */
+    const char *kad_state;              /* kad.h's kad_state() */
+    long long kad_contacts;
 } store_status_t;
 
 /* store_status_write: upserts the node's row (strings copied); keyed, so

@@ -16,6 +16,7 @@
 #include "daemon/transfer/upload_queue.h"
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
+#include "ed2k/kadcrypt.h"
 #include "ed2k/opcodes.h"
 #include "util/bug.h"
 #include "util/clock.h"
@@ -75,6 +76,9 @@ struct ulq {
     bool pump_scheduled;
     evutil_socket_t udp_fd;
     struct event *udp_ev;
+    uint16_t udp_port;
+    ulq_kad_fn kad_fn; /* Kad datagrams (ulq_set_kad_handler) */
+    void *kad_ctx;
     uint64_t bytes_tick;
     double rate;
 };
@@ -891,10 +895,20 @@ on_udp(evutil_socket_t fd, short what, void *arg)
         if (n < 0)
             return;
         q->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
-        ed2k_packet_t *pkt = NULL;
-        if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0)
-            continue;
         uint32_t ip = net_ip_from_in_addr(from.sin_addr);
+        /* Kad: plain (0xE4, 0xE5), or obfuscated with a Kad marker (§9.4). */
+        if (n >= 2 && (buf[0] == ED2K_PROTO_KAD || buf[0] == ED2K_PROTO_KAD_PACKED ||
+                       (!kad_crypt_is_plain(buf[0]) && kad_crypt_is_kad(buf[0])))) {
+            if (q->kad_fn != NULL && !peer_mgr_is_banned(q->d->peers, ip))
+                q->kad_fn(q->kad_ctx, ip, ntohs(from.sin_port), buf, (size_t)n);
+            continue;
+        }
+        ed2k_packet_t *pkt = NULL;
+        if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0) {
+            log_debug("UDP: %zd-byte datagram with protocol byte 0x%02x dropped (obfuscated?)", n,
+                      buf[0]);
+            continue;
+        }
         if (pkt->proto != ED2K_PROTO_EMULE || pkt->opcode != ED2K_OP_REASKFILEPING ||
             peer_mgr_is_banned(q->d->peers, ip)) {
             ed2k_packet_free(pkt);
@@ -954,9 +968,36 @@ ulq_listen_udp(ulq_t *q, uint16_t port, mt_error_t **err)
         return -1;
     }
     q->udp_fd = fd;
+    q->udp_port = port;
     q->udp_ev = event_new(q->d->base, fd, EV_READ | EV_PERSIST, on_udp, q);
     event_add(q->udp_ev, NULL);
     return 0;
+}
+
+void
+ulq_set_kad_handler(ulq_t *q, ulq_kad_fn fn, void *ctx)
+{
+    q->kad_fn = fn;
+    q->kad_ctx = ctx;
+}
+
+int
+ulq_udp_send(ulq_t *q, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    if (q->udp_fd < 0)
+        return -1;
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
+                              .sin_addr = net_ip_to_in_addr(ip) };
+    if (sendto(q->udp_fd, data, len, 0, (struct sockaddr *)&to, sizeof to) < 0)
+        return -1;
+    q->d->traffic.udp[TRAFFIC_OUT] += len;
+    return 0;
+}
+
+uint16_t
+ulq_udp_port(const ulq_t *q)
+{
+    return q->udp_fd >= 0 ? q->udp_port : 0;
 }
 
 /* ---------------------------------------------------------------- queue */

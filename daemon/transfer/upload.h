@@ -20,6 +20,19 @@ ulq_t *ulq_new(struct muleteerd *d);
 /* ulq_listen_udp: the client UDP port (0: none). */
 int ulq_listen_udp(ulq_t *q, uint16_t port, mt_error_t **err);
 void ulq_free(ulq_t *q);
+/* A receiver of the client UDP port's Kad datagrams (protocol 0xE4 or 0xE5,
+ * ed2k-protocol.md §10, or obfuscated with a Kad marker, §9.4), installed by the Kad node at start-up: the whole
+ * datagram, from ip (eD2K form) and port. Datagrams from banned peers never
+ * reach it. NULL fn: none (Kad datagrams are dropped). */
+typedef void (*ulq_kad_fn)(void *ctx, uint32_t ip, uint16_t port, const uint8_t *data,
+                           size_t len);
+void ulq_set_kad_handler(ulq_t *q, ulq_kad_fn fn, void *ctx);
+/* ulq_udp_send: sends a datagram from the client UDP port to ip (eD2K form)
+ * and port, counted in the UDP traffic. -1 when there is no UDP port or the
+ * kernel refused it (datagrams are best effort). */
+int ulq_udp_send(ulq_t *q, uint32_t ip, uint16_t port, const void *data, size_t len);
+/* ulq_udp_port: the client UDP port, 0 when there is none. */
+uint16_t ulq_udp_port(const ulq_t *q);
 /* ulq_tick: once a second: slots, queue, timeouts. */
 void ulq_tick(ulq_t *q);
 /* ulq_apply_rate_limits: each file's upload limit (a download's or a

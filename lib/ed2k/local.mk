@@ -5,7 +5,11 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/c2c.c lib/ed2k/c2c.h lib/ed2k/opcodes.h \
 	lib/ed2k/c2s.c lib/ed2k/c2s.h \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
+	lib/ed2k/kadcrypt.c lib/ed2k/kadcrypt.h \
+	lib/ed2k/kadid.c lib/ed2k/kadid.h \
+	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
+	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
 	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
@@ -22,6 +26,10 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_c2c \
 	tests/unit/check_ed2k_c2s \
 	tests/unit/check_ed2k_hash \
+	tests/unit/check_ed2k_kadcrypt \
+	tests/unit/check_ed2k_kadid \
+	tests/unit/check_ed2k_kadpkt \
+	tests/unit/check_ed2k_nodesdat \
 	tests/unit/check_ed2k_link \
 	tests/unit/check_ed2k_packet \
 	tests/unit/check_ed2k_search \
@@ -55,6 +63,18 @@ tests_unit_check_ed2k_servermet_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_tag_SOURCES = tests/unit/check_ed2k_tag.c
 tests_unit_check_ed2k_tag_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_kadcrypt_SOURCES = tests/unit/check_ed2k_kadcrypt.c
+tests_unit_check_ed2k_kadcrypt_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_kadcrypt_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_kadid_SOURCES = tests/unit/check_ed2k_kadid.c
+tests_unit_check_ed2k_kadid_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_kadid_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_kadpkt_SOURCES = tests/unit/check_ed2k_kadpkt.c
+tests_unit_check_ed2k_kadpkt_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_kadpkt_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_nodesdat_SOURCES = tests/unit/check_ed2k_nodesdat.c
+tests_unit_check_ed2k_nodesdat_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_nodesdat_LDADD = $(ED2K_CHECK_LINK)
 
 # Fuzz targets: replayed over their corpus by `make check` in normal builds,
 # run by tests/fuzz/run-fuzzers.sh when built with --enable-fuzzers.
@@ -65,7 +85,9 @@ ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_c2c \
 	tests/fuzz/fuzz_ed2k_c2s \
 	tests/fuzz/fuzz_ed2k_search \
-	tests/fuzz/fuzz_ed2k_servermet
+	tests/fuzz/fuzz_ed2k_servermet \
+	tests/fuzz/fuzz_ed2k_kadpkt \
+	tests/fuzz/fuzz_ed2k_nodesdat
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -115,3 +137,15 @@ tests_fuzz_fuzz_ed2k_servermet_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_servermet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_servermet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_servermet_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_kadpkt_SOURCES = tests/fuzz/fuzz_ed2k_kadpkt.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_kadpkt_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_kadpkt"'
+tests_fuzz_fuzz_ed2k_kadpkt_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_kadpkt_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_kadpkt_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_nodesdat_SOURCES = tests/fuzz/fuzz_ed2k_nodesdat.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_nodesdat_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_nodesdat"'
+tests_fuzz_fuzz_ed2k_nodesdat_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_nodesdat_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_nodesdat_LDADD = $(ED2K_FUZZ_LINK)

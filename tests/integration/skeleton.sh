@@ -123,6 +123,8 @@ echo "status_interval = 1" >>"$A/muleteer.conf"
 kill -HUP "$pid_a"
 fresh() { [ "$(PSQL "$EXT_DB" "SELECT (now() - heartbeat < interval '2 s' AND stopped_at IS NULL AND pid = $pid_a)::int FROM daemon_status")" = 1 ]; }
 check "daemon_status has a fresh heartbeat after SIGHUP set status_interval = 1" eventually 10 fresh
+check "daemon_status has the Kad node's state and contacts (none yet)" \
+  eval '[ "$(PSQL "$EXT_DB" "SELECT kad_state || kad_contacts FROM daemon_status WHERE pid = $pid_a")" = connecting0 ]'
 check "the reload is logged" grep -q "configuration reloaded" "$A/log/muleteerd.log"
 
 # ---- PostgreSQL outage ----

@@ -251,6 +251,33 @@ static const cli_case_t cases[] = {
         "\"added\":1,\"total\":9}]}" },
       "servers-import {\"source\":\"http://u/s.met\"}\nservers null\n",
       "1 new server(s) of 9 from http://u/s.met\n", "", 0 },
+    { { "kad" },
+      { "{\"state\":\"connected\",\"id\":\"0a\",\"udp_port\":4672,\"contacts\":3,"
+        "\"verified\":2,\"bins\":1,\"bootstrapping\":0,\"datagrams_in\":5,"
+        "\"datagrams_out\":6,\"dropped\":1,\"malformed\":0}" },
+      "kad-status null\n",
+      "Kad: connected, id 0a, UDP port 4672\n"
+      "contacts: 3 (2 verified) in 1 bins; bootstrapping from 0\n"
+      "datagrams: 5 in, 6 out, 1 dropped, 0 malformed\n",
+      "", 0 },
+    { { "kad", "status", "--contacts" },
+      { "{\"state\":\"connecting\",\"id\":\"0a\",\"contact_list\":[{\"id\":\"0b\","
+        "\"address\":\"100.64.1.1\",\"udp_port\":4672,\"tcp_port\":4662,\"version\":8,"
+        "\"verified\":true}]}" },
+      "kad-status {\"contacts\":true}\n",
+      "Kad: connecting, id 0a, UDP port 0\n"
+      "contacts: 0 (0 verified) in 0 bins; bootstrapping from 0\n"
+      "datagrams: 0 in, 0 out, 0 dropped, 0 malformed\n"
+      "  0b 100.64.1.1:4672 tcp 4662 v8 verified\n",
+      "", 0 },
+    { { "kad", "import", "/x/nodes.dat" }, { "{\"added\":2,\"total\":3,\"contacts\":5}" },
+      "kad-import {\"source\":\"/x/nodes.dat\"}\n", "2 new contact(s) of 3; 5 in the table\n", "", 0 },
+    { { "kad", "bootstrap", "1.2.3.4:4672" }, { "{\"state\":\"connecting\",\"id\":\"0a\"}" },
+      "kad-bootstrap {\"address\":\"1.2.3.4\",\"port\":4672}\n",
+      "Kad: connecting, id 0a, UDP port 0\n"
+      "contacts: 0 (0 verified) in 0 bins; bootstrapping from 0\n"
+      "datagrams: 0 in, 0 out, 0 dropped, 0 malformed\n",
+      "", 0 },
     { { "categories" },
       { "{\"categories\":[{\"name\":\"tv\",\"incoming_path\":\"/tv\",\"priority\":1,\"colour\":255,"
         "\"comment\":\"c\"}]}" },
@@ -300,6 +327,8 @@ static const cli_case_t cases[] = {
     { { "delete", "a", "b" }, { NULL }, "", "", "muleteer: usage: muleteer delete HASH [--files]\n",
       2 },
     { { "servers", "add", "h:0" }, { NULL }, "", "", "muleteer: usage: muleteer servers [add", 2 },
+    { { "kad", "bootstrap", "1.2.3.4" }, { NULL }, "", "", "muleteer: usage: muleteer kad [status", 2 },
+    { { "kad", "import" }, { NULL }, "", "", "muleteer: usage: muleteer kad [status", 2 },
     { { "servers", "remove", "h:1", "--static" }, { NULL }, "", "",
       "muleteer: unexpected \"--static\"\n", 2 },
     { { "category", "add", "tv", "--colour", "zz" }, { NULL }, "", "",
@@ -377,6 +406,9 @@ static const char help_text[] =
     "  servers remove HOST:PORT\n"
     "  servers import SOURCE   a server.met path, an http(s) URL of one, or an\n"
     "                     ed2k://|server|...|/ or ed2k://|serverlist|...|/ link\n"
+    "  kad [status [--contacts]]   the Kad node: state, id, contacts\n"
+    "  kad bootstrap IP:PORT   ask the Kad node at IP and UDP PORT for contacts\n"
+    "  kad import FILE    add the contacts of a nodes.dat file (read by the daemon)\n"
     "  categories         the download categories\n"
     "  category add NAME [--path DIR] [--priority N] [--colour RRGGBB] [--comment TEXT]\n"
     "  category edit NAME [--rename NEW] [--path DIR] [--priority N] [--colour RRGGBB]\n"

@@ -1,0 +1,13 @@
+/* cmd_kad.h: the control commands of the Kad node (cmd_kad.c). */
+#ifndef MT_DAEMON_CTL_CMD_KAD_H
+#define MT_DAEMON_CTL_CMD_KAD_H
+
+#include <json-c/json.h>
+
+#include "util/error.h"
+
+int kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int kad_cmd_bootstrap(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+
+#endif

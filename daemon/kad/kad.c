@@ -1,0 +1,842 @@
+/* kad.c: the Kad node (kad.h): datagrams of the client UDP port answered
+ * and sent, bootstrap, contacts verified by HELLO, lookups for our own id,
+ * the id and nodes.dat in the state directory (§8.2, §10.1-10.3). */
+#include "config.h"
+
+#include "daemon/kad/kad.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/core/daemon.h"
+#include "daemon/kad/routing.h"
+#include "daemon/net/net.h"
+#include "daemon/transfer/upload.h"
+#include "ed2k/kadcrypt.h"
+#include "ed2k/kadpkt.h"
+#include "ed2k/nodesdat.h"
+#include "util/clock.h"
+#include "util/conf.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/random.h"
+#include "util/xalloc.h"
+
+/* Answers we wait for: an answer nobody asked for is dropped (a RES or
+ * BOOTSTRAP_RES could otherwise stuff our table). */
+#define PENDING_MAX 512
+#define PENDING_TTL 60
+/* Bootstrap addresses: asked every BOOT_EVERY s, BOOT_TRIES times. */
+#define BOOT_MAX 32
+#define BOOT_EVERY 5
+#define BOOT_TRIES 6
+/* HELLO_REQ: HELLOS_PER_TICK at most; an unverified contact gets
+ * HELLO_TRIES, HELLO_EVERY s apart, then is dropped. A verified contact
+ * not heard of for STALE_AFTER s is verified again. */
+#define HELLOS_PER_TICK 8
+#define HELLO_TRIES 3
+#define HELLO_EVERY 15
+#define STALE_AFTER 3600
+/* Lookups for our own id: ALPHA closest verified contacts, not the same
+ * one twice within REQ_AGAIN s; every LOOKUP_FAST s while the table is
+ * small, else every LOOKUP_SLOW s. */
+#define ALPHA 3
+#define REQ_AGAIN 300
+#define LOOKUP_FAST 10
+#define LOOKUP_SLOW 600
+#define SMALL_TABLE 50
+/* A find-node request for a random id every REFRESH_EVERY s, so that far
+ * zones fill too (one round, not yet an iterative lookup). */
+#define REFRESH_EVERY 300
+/* Flood limit: datagrams per source IP and second. */
+#define FLOOD_SLOTS 256
+#define FLOOD_PER_S 30
+/* Amplification: an answer much larger than its request (BOOTSTRAP_RES,
+ * KADEMLIA2_RES) goes to an address that is not a verified contact at most
+ * once per BIG_EVERY s, and to at most BIG_PER_S such addresses a second:
+ * a forged source address cannot turn us into a flood. */
+#define BIG_EVERY 10
+#define BIG_PER_S 50
+/* nodes.dat: saved every SAVE_EVERY s when changed, at most NODES_SAVED
+ * contacts (aMule keeps 200). */
+#define SAVE_EVERY 600
+#define NODES_SAVED 200
+
+typedef struct pending {
+    uint32_t ip; /* Kad form */
+    uint16_t port;
+    uint8_t opcode; /* the answer expected */
+    time_t at;
+} pending_t;
+
+typedef struct boot {
+    uint32_t ip;
+    uint16_t port;
+    time_t next;
+    int tries;
+} boot_t;
+
+typedef struct flood {
+    uint32_t ip;
+    time_t sec;
+    unsigned n;
+} flood_t;
+
+typedef struct big_answer {
+    uint32_t ip;
+    time_t at;
+} big_answer_t;
+
+struct kad {
+    muleteerd_t *d;
+    bool on;
+    kad_id_t me;
+    uint32_t udp_key; /* our secret for the verify keys we hand out (§9.4) */
+    kad_rt_t *rt;
+    char *nodes_path;
+    pending_t pend[PENDING_MAX];
+    size_t pend_next;
+    boot_t boot[BOOT_MAX];
+    size_t nboot;
+    flood_t flood[FLOOD_SLOTS];
+    big_answer_t big[FLOOD_SLOTS];
+    time_t big_sec;
+    unsigned big_n;
+    time_t lookup_at, refresh_at, saved_at;
+    bool dirty;
+    uint64_t in, out, dropped, malformed;
+};
+
+/* ------------------------------------------------------------ identity */
+
+/* load_id: <state_dir>/kad_id, made at random the first time. */
+static int
+load_id(const char *path, kad_id_t *id, mt_error_t **err)
+{
+    size_t len;
+    mt_error_t *rerr = NULL;
+    uint8_t *text = mt_file_read(path, 256, &len, &rerr);
+    if (text != NULL) {
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+            text[--len] = '\0';
+        int rc = kad_id_from_hex(id, (const char *)text);
+        free(text);
+        if (rc != 0)
+            mt_error_set(err, MT_ERR_INVALID, "%s does not hold a Kad id (32 hex digits)", path);
+        return rc;
+    }
+    if (rerr->code != MT_ERR_NOT_FOUND) {
+        mt_error_propagate(err, rerr);
+        return -1;
+    }
+    mt_error_free(rerr);
+    uint8_t digest[16];
+    if (mt_random_bytes(digest, sizeof digest, err) != 0)
+        return -1;
+    kad_id_from_digest(id, digest);
+    char hex[KAD_ID_HEX_LEN + 2];
+    kad_id_to_hex(id, hex);
+    hex[KAD_ID_HEX_LEN] = '\n';
+    return mt_file_write_atomic(path, hex, KAD_ID_HEX_LEN + 1, 0600, err);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static bool
+is_lan(uint32_t kad_ip)
+{
+    uint32_t ip = net_ip_from_host(kad_ip);
+    return net_is_lan(ip) || net_is_reserved(ip);
+}
+
+/* addr_ok: an address a contact may have: never 0 or multicast and up;
+ * LAN and reserved ones only with filter_lan off (the Kad tests run in
+ * 100.64.0.0/10, amule-testing.md). */
+static bool
+addr_ok(const kad_t *k, uint32_t kad_ip, uint16_t port)
+{
+    if (kad_ip == 0 || kad_ip >= 0xE0000000u || port == 0)
+        return false;
+    return !conf_get_bool(k->d->conf, "filter_lan") || !is_lan(kad_ip);
+}
+
+/* send_buf: the datagram in b to ip (Kad form) and port; b is emptied. */
+static void
+send_buf(kad_t *k, uint32_t ip, uint16_t port, struct evbuffer *b)
+{
+    size_t len = evbuffer_get_length(b);
+    if (ulq_udp_send(k->d->uploads, net_ip_from_host(ip), port, evbuffer_pullup(b, -1), len) == 0)
+        k->out++;
+    evbuffer_drain(b, len);
+}
+
+static void
+expect(kad_t *k, uint32_t ip, uint16_t port, uint8_t opcode)
+{
+    k->pend[k->pend_next] = (pending_t){ ip, port, opcode, clock_mono_s() };
+    k->pend_next = (k->pend_next + 1) % PENDING_MAX;
+}
+
+/* take: whether an answer of opcode from ip:port was expected (then it is
+ * no longer). */
+static bool
+take(kad_t *k, uint32_t ip, uint16_t port, uint8_t opcode)
+{
+    time_t now = clock_mono_s();
+    for (size_t i = 0; i < PENDING_MAX; i++) {
+        pending_t *p = &k->pend[i];
+        if (p->at != 0 && p->ip == ip && p->port == port && p->opcode == opcode &&
+            now - p->at <= PENDING_TTL) {
+            p->at = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static kad_hello_t
+my_hello(const kad_t *k, uint8_t misc)
+{
+    kad_hello_t h = { .id = k->me,
+                      .tcp_port = (uint16_t)conf_get_int(k->d->conf, "tcp_port"),
+                      .version = KAD_VERSION,
+                      .misc_options = misc };
+    return h;
+}
+
+static void
+send_hello_req(kad_t *k, kad_rt_contact_t *c, time_t now)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_hello_t h = my_hello(k, 0);
+    kad_hello_encode(b, KAD_OP_HELLO_REQ, &h);
+    send_buf(k, c->c.ip, c->c.udp_port, b);
+    evbuffer_free(b);
+    expect(k, c->c.ip, c->c.udp_port, KAD_OP_HELLO_RES);
+    c->hello_at = now;
+    c->hellos++;
+}
+
+static void
+send_bootstrap_req(kad_t *k, uint32_t ip, uint16_t port)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_bootstrap_req_encode(b);
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+    expect(k, ip, port, KAD_OP_BOOTSTRAP_RES);
+}
+
+/* ------------------------------------------------------------ receiving */
+
+/* add_contact: a contact from an answer, hello or file, when its address
+ * may be used. */
+static kad_rt_result_t
+add_contact(kad_t *k, const kad_contact_t *c, bool verified, kad_rt_contact_t **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (!addr_ok(k, c->ip, c->udp_port))
+        return KAD_RT_REFUSED;
+    kad_rt_result_t r = kad_rt_add(k->rt, c, verified, is_lan(c->ip), clock_mono_s(), out);
+    if (r == KAD_RT_ADDED || r == KAD_RT_UPDATED)
+        k->dirty = true;
+    return r;
+}
+
+static void
+add_contacts(kad_t *k, const kad_contact_t *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        (void)add_contact(k, &c[i], false, NULL);
+}
+
+static size_t
+ip_slot(uint32_t ip)
+{
+    return (ip ^ ip >> 8 ^ ip >> 16 ^ ip >> 24) % FLOOD_SLOTS;
+}
+
+/* may_answer_big: whether a large answer may go to ip:port now (see
+ * BIG_EVERY); counts it when it may. */
+static bool
+may_answer_big(kad_t *k, uint32_t ip, uint16_t port)
+{
+    const kad_rt_contact_t *c = kad_rt_find_addr(k->rt, ip, port);
+    if (c != NULL && c->verified)
+        return true;
+    time_t now = clock_mono_s();
+    if (now != k->big_sec) {
+        k->big_sec = now;
+        k->big_n = 0;
+    }
+    big_answer_t *b = &k->big[ip_slot(ip)];
+    if ((b->ip == ip && b->at != 0 && now - b->at < BIG_EVERY) || k->big_n >= BIG_PER_S) {
+        k->dropped++;
+        return false;
+    }
+    *b = (big_answer_t){ ip, now };
+    k->big_n++;
+    return true;
+}
+
+static void
+on_bootstrap_req(kad_t *k, uint32_t ip, uint16_t port)
+{
+    if (!may_answer_big(k, ip, port))
+        return;
+    kad_bootstrap_res_t r = { .id = k->me,
+                              .tcp_port = (uint16_t)conf_get_int(k->d->conf, "tcp_port"),
+                              .version = KAD_VERSION };
+    /* Contacts spread over the table: the closest to a random id. */
+    kad_id_t any;
+    uint8_t rnd[16] = { 0 };
+    (void)mt_random_bytes(rnd, sizeof rnd, NULL);
+    kad_id_from_digest(&any, rnd);
+    kad_rt_contact_t *best[KAD_BOOTSTRAP_CONTACTS];
+    size_t n = kad_rt_closest(k->rt, &any, true, best, KAD_BOOTSTRAP_CONTACTS);
+    for (size_t i = 0; i < n; i++)
+        if (best[i]->c.ip != ip || best[i]->c.udp_port != port)
+            r.contacts[r.count++] = best[i]->c;
+    struct evbuffer *b = evbuffer_new();
+    kad_bootstrap_res_encode(b, &r);
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+}
+
+static void
+drop_boot(kad_t *k, uint32_t ip, uint16_t port)
+{
+    for (size_t i = 0; i < k->nboot; i++)
+        if (k->boot[i].ip == ip && k->boot[i].port == port)
+            k->boot[i--] = k->boot[--k->nboot];
+}
+
+static void
+on_bootstrap_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_bootstrap_res_t r;
+    if (!take(k, ip, port, KAD_OP_BOOTSTRAP_RES)) {
+        k->dropped++;
+        return;
+    }
+    if (kad_bootstrap_res_decode(p->payload, p->len, &r, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    drop_boot(k, ip, port);
+    /* Unverified like the others: the HELLO that verifies it also tells
+     * it about us (a bootstrap request carries no id). */
+    kad_contact_t self = { r.id, ip, port, r.tcp_port, r.version };
+    (void)add_contact(k, &self, false, NULL);
+    add_contacts(k, r.contacts, r.count);
+    log_info("Kad: bootstrap answer from %u.%u.%u.%u:%u with %zu contacts; %zu in the table",
+             ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port, r.count,
+             kad_rt_count(k->rt));
+}
+
+static void
+on_hello_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_hello_t h;
+    if (kad_hello_decode(p->payload, p->len, &h, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    /* Answer, asking for the ack that verifies the sender's address. */
+    struct evbuffer *b = evbuffer_new();
+    kad_hello_t mine = my_hello(k, h.version >= 8 ? KAD_MISC_WANT_ACK : 0);
+    kad_hello_encode(b, KAD_OP_HELLO_RES, &mine);
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+    if (h.version >= 8)
+        expect(k, ip, port, KAD_OP_HELLO_RES_ACK);
+    if (h.misc_options & KAD_MISC_UDP_FIREWALLED)
+        return; /* never in the table (§10.2) */
+    kad_contact_t c = { h.id, ip, port, h.tcp_port, h.version };
+    (void)add_contact(k, &c, false, NULL);
+}
+
+static void
+on_hello_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_hello_t h;
+    if (!take(k, ip, port, KAD_OP_HELLO_RES)) {
+        k->dropped++;
+        return;
+    }
+    if (kad_hello_decode(p->payload, p->len, &h, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    kad_rt_contact_t *e = kad_rt_find_addr(k->rt, ip, port);
+    if (h.misc_options & KAD_MISC_UDP_FIREWALLED) {
+        if (e != NULL && kad_rt_remove(k->rt, &e->c.id))
+            k->dirty = true;
+        return;
+    }
+    if (e != NULL && !kad_id_equal(&e->c.id, &h.id) && kad_rt_remove(k->rt, &e->c.id))
+        k->dirty = true; /* another node now lives at that address */
+    kad_contact_t c = { h.id, ip, port, h.tcp_port, h.version };
+    if (add_contact(k, &c, true, &e) <= KAD_RT_UPDATED && e != NULL)
+        e->hellos = 0;
+    if ((h.misc_options & KAD_MISC_WANT_ACK) && h.version >= 8) {
+        struct evbuffer *b = evbuffer_new();
+        kad_hello_ack_encode(b, &k->me);
+        send_buf(k, ip, port, b);
+        evbuffer_free(b);
+    }
+}
+
+static void
+on_hello_ack(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_id_t id;
+    if (!take(k, ip, port, KAD_OP_HELLO_RES_ACK)) {
+        k->dropped++;
+        return;
+    }
+    if (kad_hello_ack_decode(p->payload, p->len, &id, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    kad_rt_contact_t *e = kad_rt_find(k->rt, &id);
+    if (e != NULL && e->c.ip == ip && e->c.udp_port == port) {
+        e->verified = true;
+        e->last_seen = clock_mono_s();
+        k->dirty = true;
+    }
+}
+
+static void
+on_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_req_t rq;
+    if (kad_req_decode(p->payload, p->len, &rq, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    if (!kad_id_equal(&rq.receiver, &k->me)) {
+        k->dropped++; /* meant for whoever had this address before (aMule drops it too) */
+        return;
+    }
+    if (!may_answer_big(k, ip, port))
+        return;
+    size_t want = rq.type & KAD_REQ_COUNT_MASK;
+    kad_res_t r = { .target = rq.target };
+    kad_rt_contact_t *best[KAD_CONTACTS_MAX];
+    size_t n = kad_rt_closest(k->rt, &rq.target, true, best, want);
+    for (size_t i = 0; i < n; i++)
+        r.contacts[r.count++] = best[i]->c;
+    struct evbuffer *b = evbuffer_new();
+    kad_res_encode(b, &r);
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+}
+
+static void
+on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_res_t r;
+    if (!take(k, ip, port, KAD_OP_RES)) {
+        k->dropped++;
+        return;
+    }
+    if (kad_res_decode(p->payload, p->len, &r, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    kad_rt_contact_t *e = kad_rt_find_addr(k->rt, ip, port);
+    if (e != NULL)
+        e->last_seen = clock_mono_s();
+    add_contacts(k, r.contacts, r.count);
+}
+
+static void
+on_ping(kad_t *k, uint32_t ip, uint16_t port)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_pong_encode(b, port);
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+}
+
+/* flooded: whether ip sent more than FLOOD_PER_S datagrams this second. */
+static bool
+flooded(kad_t *k, uint32_t ip)
+{
+    time_t now = clock_mono_s();
+    flood_t *f = &k->flood[ip_slot(ip)];
+    if (f->ip != ip || f->sec != now)
+        *f = (flood_t){ ip, now, 0 };
+    return ++f->n > FLOOD_PER_S;
+}
+
+static void
+on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, size_t len)
+{
+    kad_t *k = ctx;
+    uint32_t ip = net_ip_to_host(ed2k_ip);
+    k->in++;
+    if (!k->on || !addr_ok(k, ip, port) || flooded(k, ip)) {
+        k->dropped++;
+        return;
+    }
+    uint8_t plain[2048];
+    if (!kad_crypt_is_plain(data[0])) {
+        uint32_t rk, sk;
+        size_t plen;
+        if (len > sizeof plain ||
+            kad_crypt_decrypt(data, len, &k->me, kad_verify_key(k->udp_key, ip), plain, &plen,
+                              &rk, &sk, NULL) != 0) {
+            k->malformed++;
+            return;
+        }
+        data = plain;
+        len = plen;
+    }
+    ed2k_packet_t *p = NULL;
+    if (kad_datagram_open(data, len, &p, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    log_debug("Kad: datagram 0x%02x (%zu bytes) from %u.%u.%u.%u:%u", p->opcode, p->len, ip >> 24,
+              (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port);
+    switch (p->opcode) {
+    case KAD_OP_BOOTSTRAP_REQ: on_bootstrap_req(k, ip, port); break;
+    case KAD_OP_BOOTSTRAP_RES: on_bootstrap_res(k, ip, port, p); break;
+    case KAD_OP_HELLO_REQ: on_hello_req(k, ip, port, p); break;
+    case KAD_OP_HELLO_RES: on_hello_res(k, ip, port, p); break;
+    case KAD_OP_HELLO_RES_ACK: on_hello_ack(k, ip, port, p); break;
+    case KAD_OP_REQ: on_req(k, ip, port, p); break;
+    case KAD_OP_RES: on_res(k, ip, port, p); break;
+    case KAD_OP_PING: on_ping(k, ip, port); break;
+    case KAD_OP_PONG: break;
+    default: k->dropped++; break; /* searches, publishes, firewall checks: not yet */
+    }
+    ed2k_packet_free(p);
+}
+
+/* ------------------------------------------------------------ nodes.dat */
+
+/* add_nodes: the contacts of a nodes.dat image; how many were new. */
+static int
+add_nodes(kad_t *k, const uint8_t *data, size_t len, size_t *added, size_t *total,
+          mt_error_t **err)
+{
+    kad_node_t *v = NULL;
+    size_t n = 0, fresh = 0;
+    bool bootstrap;
+    if (kad_nodesdat_parse(data, len, &v, &n, &bootstrap, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (add_contact(k, &v[i].c, false, NULL) == KAD_RT_ADDED)
+            fresh++;
+    free(v);
+    if (added != NULL)
+        *added = fresh;
+    if (total != NULL)
+        *total = n;
+    return 0;
+}
+
+int
+kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err)
+{
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return -1;
+    }
+    size_t len;
+    uint8_t *data = mt_file_read(path, 1 << 20, &len, err);
+    if (data == NULL)
+        return -1;
+    int rc = add_nodes(k, data, len, added, total, err);
+    free(data);
+    if (rc != 0)
+        mt_error_prefix(err, "%s", path);
+    else
+        log_info("Kad: %zu new contacts of %zu imported from %s", added ? *added : 0,
+                 total ? *total : 0, path);
+    return rc;
+}
+
+static void
+load_nodes(kad_t *k)
+{
+    size_t len;
+    mt_error_t *err = NULL;
+    uint8_t *data = mt_file_read(k->nodes_path, 1 << 20, &len, &err);
+    if (data == NULL) {
+        if (err->code != MT_ERR_NOT_FOUND)
+            log_warn("Kad: %s", err->message);
+        mt_error_free(err);
+        return;
+    }
+    if (add_nodes(k, data, len, NULL, NULL, &err) != 0) {
+        log_warn("Kad: %s: %s", k->nodes_path, err->message);
+        mt_error_free(err);
+    }
+    log_info("Kad: %zu contacts read from %s", kad_rt_count(k->rt), k->nodes_path);
+    k->dirty = false;
+    free(data);
+}
+
+typedef struct collect {
+    kad_node_t *v;
+    size_t n, max;
+} collect_t;
+
+static void
+collect_node(void *ctx, kad_rt_contact_t *c)
+{
+    collect_t *cl = ctx;
+    if (cl->n < cl->max)
+        cl->v[cl->n++] = (kad_node_t){ .c = c->c, .udp_key = c->udp_key,
+                                       .udp_key_ip = c->udp_key_ip, .verified = c->verified };
+}
+
+/* save_nodes: nodes.dat, atomically (tmp + rename). */
+static void
+save_nodes(kad_t *k)
+{
+    collect_t cl = { .v = xcalloc(NODES_SAVED, sizeof(kad_node_t)), .max = NODES_SAVED };
+    kad_rt_foreach(k->rt, collect_node, &cl);
+    struct evbuffer *b = evbuffer_new();
+    kad_nodesdat_write(b, cl.v, cl.n);
+    mt_error_t *err = NULL;
+    if (mt_file_write_atomic(k->nodes_path, evbuffer_pullup(b, -1), evbuffer_get_length(b), 0600,
+                             &err) != 0) {
+        log_warn("Kad: %s", err->message);
+        mt_error_free(err);
+    } else {
+        k->dirty = false;
+    }
+    k->saved_at = clock_mono_s();
+    evbuffer_free(b);
+    free(cl.v);
+}
+
+/* ------------------------------------------------------------ timers */
+
+typedef struct sweep {
+    kad_t *k;
+    time_t now;
+    size_t hellos;
+    kad_id_t dead[64];
+    size_t ndead;
+} sweep_t;
+
+/* sweep_one: hello an unverified or stale contact, or mark it dead. */
+static void
+sweep_one(void *ctx, kad_rt_contact_t *c)
+{
+    sweep_t *s = ctx;
+    if (c->verified && s->now - c->last_seen >= STALE_AFTER) {
+        c->verified = false;
+        c->hellos = 0;
+        c->hello_at = 0;
+    }
+    if (c->verified || (c->hello_at != 0 && s->now - c->hello_at < HELLO_EVERY))
+        return;
+    if (c->hellos >= HELLO_TRIES) {
+        if (s->ndead < sizeof s->dead / sizeof s->dead[0])
+            s->dead[s->ndead++] = c->c.id;
+    } else if (s->hellos < HELLOS_PER_TICK) {
+        send_hello_req(s->k, c, s->now);
+        s->hellos++;
+    }
+}
+
+/* lookup: KADEMLIA2_REQ (find node) for target to the ALPHA closest
+ * verified contacts not asked lately; their answers fill the table. */
+static void
+lookup(kad_t *k, const kad_id_t *target, time_t now)
+{
+    kad_rt_contact_t *best[ALPHA * 4];
+    size_t n = kad_rt_closest(k->rt, target, true, best, sizeof best / sizeof best[0]);
+    size_t asked = 0;
+    struct evbuffer *b = evbuffer_new();
+    for (size_t i = 0; i < n && asked < ALPHA; i++) {
+        if (best[i]->req_at != 0 && now - best[i]->req_at < REQ_AGAIN)
+            continue;
+        kad_req_t rq = { .type = KAD_REQ_FIND_NODE, .target = *target,
+                         .receiver = best[i]->c.id };
+        kad_req_encode(b, &rq);
+        send_buf(k, best[i]->c.ip, best[i]->c.udp_port, b);
+        expect(k, best[i]->c.ip, best[i]->c.udp_port, KAD_OP_RES);
+        best[i]->req_at = now;
+        asked++;
+    }
+    evbuffer_free(b);
+}
+
+void
+kad_tick(kad_t *k)
+{
+    if (k == NULL || !k->on)
+        return;
+    time_t now = clock_mono_s();
+    for (size_t i = 0; i < k->nboot; i++) {
+        boot_t *bt = &k->boot[i];
+        if (now < bt->next)
+            continue;
+        if (bt->tries >= BOOT_TRIES) {
+            k->boot[i--] = k->boot[--k->nboot];
+            continue;
+        }
+        send_bootstrap_req(k, bt->ip, bt->port);
+        bt->tries++;
+        bt->next = now + BOOT_EVERY;
+    }
+    sweep_t s = { .k = k, .now = now };
+    kad_rt_foreach(k->rt, sweep_one, &s);
+    for (size_t i = 0; i < s.ndead; i++)
+        if (kad_rt_remove(k->rt, &s.dead[i]))
+            k->dirty = true;
+    bool verified = kad_rt_count_verified(k->rt) > 0;
+    if (now >= k->lookup_at && verified) {
+        lookup(k, &k->me, now);
+        k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
+    }
+    if (now >= k->refresh_at && verified) {
+        uint8_t rnd[16] = { 0 };
+        (void)mt_random_bytes(rnd, sizeof rnd, NULL);
+        kad_id_t target;
+        kad_id_from_digest(&target, rnd);
+        lookup(k, &target, now);
+        k->refresh_at = now + REFRESH_EVERY;
+    }
+    if (k->dirty && now - k->saved_at >= SAVE_EVERY)
+        save_nodes(k);
+}
+
+/* ------------------------------------------------------------ public */
+
+kad_t *
+kad_new(muleteerd_t *d, mt_error_t **err)
+{
+    kad_t *k = xcalloc(1, sizeof *k);
+    k->d = d;
+    const char *state = conf_get_str(d->conf, "state_dir");
+    char *id_path = xasprintf("%s/kad_id", state);
+    int rc = load_id(id_path, &k->me, err);
+    free(id_path);
+    if (rc != 0) {
+        free(k);
+        return NULL;
+    }
+    (void)mt_random_bytes(&k->udp_key, sizeof k->udp_key, NULL);
+    k->rt = kad_rt_new(&k->me);
+    k->nodes_path = xasprintf("%s/nodes.dat", state);
+    k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
+    k->saved_at = clock_mono_s();
+    k->refresh_at = k->saved_at + REFRESH_EVERY;
+    if (k->on) {
+        load_nodes(k);
+        ulq_set_kad_handler(d->uploads, on_datagram, k);
+        char hex[KAD_ID_HEX_LEN + 1];
+        kad_id_to_hex(&k->me, hex);
+        log_info("Kad: on, id %s, UDP port %u", hex, ulq_udp_port(d->uploads));
+    }
+    return k;
+}
+
+void
+kad_free(kad_t *k)
+{
+    if (k == NULL)
+        return;
+    if (k->on) {
+        ulq_set_kad_handler(k->d->uploads, NULL, NULL);
+        if (k->dirty || kad_rt_count(k->rt) > 0)
+            save_nodes(k);
+    }
+    kad_rt_free(k->rt);
+    free(k->nodes_path);
+    free(k);
+}
+
+int
+kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err)
+{
+    uint32_t kip = net_ip_to_host(ip);
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return -1;
+    }
+    if (!addr_ok(k, kip, port)) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "cannot bootstrap from a LAN or reserved address while filter_lan is on");
+        return -1;
+    }
+    drop_boot(k, kip, port);
+    if (k->nboot == BOOT_MAX)
+        k->boot[0] = k->boot[--k->nboot]; /* the oldest goes */
+    k->boot[k->nboot++] = (boot_t){ kip, port, 0, 0 };
+    kad_tick(k); /* the first request now */
+    return 0;
+}
+
+const char *
+kad_state(const kad_t *k)
+{
+    if (k == NULL || !k->on)
+        return "off";
+    return kad_rt_count_verified(k->rt) > 0 ? "connected" : "connecting";
+}
+
+size_t
+kad_contact_count(const kad_t *k)
+{
+    return k != NULL ? kad_rt_count(k->rt) : 0;
+}
+
+const kad_id_t *
+kad_me(const kad_t *k)
+{
+    return &k->me;
+}
+
+static void
+contact_json(void *ctx, kad_rt_contact_t *c)
+{
+    json_object *o = json_object_new_object();
+    char hex[KAD_ID_HEX_LEN + 1], ip[16];
+    kad_id_to_hex(&c->c.id, hex);
+    json_object_object_add(o, "id", json_object_new_string(hex));
+    json_object_object_add(o, "address",
+                           json_object_new_string(net_ip_str(net_ip_from_host(c->c.ip), ip)));
+    json_object_object_add(o, "udp_port", json_object_new_int(c->c.udp_port));
+    json_object_object_add(o, "tcp_port", json_object_new_int(c->c.tcp_port));
+    json_object_object_add(o, "version", json_object_new_int(c->c.version));
+    json_object_object_add(o, "verified", json_object_new_boolean(c->verified));
+    json_object_array_add(ctx, o);
+}
+
+json_object *
+kad_to_json(const kad_t *k, bool with_contacts)
+{
+    json_object *o = json_object_new_object();
+    char hex[KAD_ID_HEX_LEN + 1];
+    kad_id_to_hex(&k->me, hex);
+    json_object_object_add(o, "state", json_object_new_string(kad_state(k)));
+    json_object_object_add(o, "id", json_object_new_string(hex));
+    json_object_object_add(o, "udp_port", json_object_new_int(ulq_udp_port(k->d->uploads)));
+    json_object_object_add(o, "contacts", json_object_new_int64((int64_t)kad_rt_count(k->rt)));
+    json_object_object_add(o, "verified",
+                           json_object_new_int64((int64_t)kad_rt_count_verified(k->rt)));
+    json_object_object_add(o, "bins", json_object_new_int64((int64_t)kad_rt_bins(k->rt)));
+    json_object_object_add(o, "bootstrapping", json_object_new_int64((int64_t)k->nboot));
+    json_object_object_add(o, "datagrams_in", json_object_new_int64((int64_t)k->in));
+    json_object_object_add(o, "datagrams_out", json_object_new_int64((int64_t)k->out));
+    json_object_object_add(o, "dropped", json_object_new_int64((int64_t)k->dropped));
+    json_object_object_add(o, "malformed", json_object_new_int64((int64_t)k->malformed));
+    if (with_contacts) {
+        json_object *a = json_object_new_array();
+        kad_rt_foreach(k->rt, contact_json, a);
+        json_object_object_add(o, "contact_list", a);
+    }
+    return o;
+}

@@ -1,0 +1,47 @@
+/* kad.h: the Kad node on the client UDP port: its id (kept in the state
+ * directory), the routing table filled by bootstrap, hello and find-node
+ * answers and verified by HELLO, nodes.dat saved and loaded (§8.2, §10). */
+#ifndef MT_DAEMON_KAD_KAD_H
+#define MT_DAEMON_KAD_KAD_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ed2k/kadid.h"
+#include "util/error.h"
+
+struct muleteerd;
+typedef struct kad kad_t;
+
+/* kad_new: the node of d (d->uploads, whose UDP port it shares, must
+ * exist). Reads its id from <state_dir>/kad_id (32 hex digits; made at
+ * random and saved on the first start; a file that holds no id is an
+ * error) and its contacts from <state_dir>/nodes.dat. With the key "kad"
+ * off, or no UDP port, the node stays off: no datagram is answered. */
+kad_t *kad_new(struct muleteerd *d, mt_error_t **err);
+/* kad_free: saves nodes.dat and frees the node (NULL is fine). */
+void kad_free(kad_t *k);
+/* kad_tick: once a second: bootstrap, hellos, lookups for our own id,
+ * dead contacts dropped, nodes.dat saved now and then. */
+void kad_tick(kad_t *k);
+/* kad_bootstrap: asks the node at ip (eD2K form) and UDP port for contacts
+ * (KADEMLIA2_BOOTSTRAP_REQ, repeated a few times until it answers).
+ * MT_ERR_UNAVAILABLE when Kad is off. */
+int kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err);
+/* kad_import: the contacts of a nodes.dat file (versions 1 to 3, §8.2)
+ * added to the table, unverified (HELLO verifies them); *added (may be
+ * NULL) gets how many were new, *total how many the file had. Errors:
+ * MT_ERR_UNAVAILABLE when Kad is off, the file's (MT_ERR_NOT_FOUND, ...),
+ * the format's (MT_ERR_UNSUPPORTED, MT_ERR_PROTOCOL). */
+int kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err);
+/* kad_state: "off", "connecting" (no verified contact yet) or "connected". */
+const char *kad_state(const kad_t *k);
+size_t kad_contact_count(const kad_t *k);
+const kad_id_t *kad_me(const kad_t *k);
+/* kad_to_json: state, id, ports, counts, and the contacts when
+ * with_contacts. */
+json_object *kad_to_json(const kad_t *k, bool with_contacts);
+
+#endif

@@ -1,0 +1,18 @@
+# daemon/kad/local.mk: the Kad node: its routing table and the node on the
+# client UDP port. Includes core/, net/ and transfer/ (the UDP socket).
+daemon_libmuleteerd_a_SOURCES += \
+	daemon/kad/routing.c daemon/kad/routing.h \
+	daemon/kad/kad.c daemon/kad/kad.h
+
+check_PROGRAMS += tests/unit/check_kad_routing
+TESTS += tests/unit/check_kad_routing
+tests_unit_check_kad_routing_SOURCES = tests/unit/check_kad_routing.c
+tests_unit_check_kad_routing_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_kad_routing_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+# The node over a fake client UDP port (the test replaces upload.h's hook).
+check_PROGRAMS += tests/unit/check_kad_node
+TESTS += tests/unit/check_kad_node
+tests_unit_check_kad_node_SOURCES = tests/unit/check_kad_node.c
+tests_unit_check_kad_node_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_kad_node_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

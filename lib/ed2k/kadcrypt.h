@@ -1,0 +1,50 @@
+/* kadcrypt.h: protocol obfuscation of Kad datagrams (ed2k-protocol.md
+ * §9.4): RC4 keyed with MD5 of the receiver's Kad id or of the verify key
+ * the receiver handed the sender. amuled obfuscates its answers to a node
+ * that told it its id, so a Kad node must at least read them. */
+#ifndef MT_ED2K_KADCRYPT_H
+#define MT_ED2K_KADCRYPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ed2k/kadid.h"
+#include "util/error.h"
+
+/* The magic that opens every obfuscated client datagram, and the header:
+ * marker, R (u16), magic, pad length, then the two verify keys. */
+#define KAD_CRYPT_MAGIC 0x395F2EC1u
+#define KAD_CRYPT_HEADER_LEN 16
+
+/* kad_crypt_is_plain: whether a datagram starting with byte b is a plain
+ * one (eD2K, eMule, Kad protocol bytes) rather than an obfuscated one. */
+bool kad_crypt_is_plain(uint8_t b);
+/* kad_crypt_is_kad: whether an obfuscated datagram's marker says Kad (bit 0
+ * clear; eD2K client datagrams set it). */
+bool kad_crypt_is_kad(uint8_t marker);
+
+/* kad_verify_key: the verify key a node with secret udp_key hands to the
+ * node at ip (Kad form, a<<24|b<<16|c<<8|d): never 0 (§9.4). */
+uint32_t kad_verify_key(uint32_t udp_key, uint32_t ip);
+
+/* kad_crypt_decrypt: an obfuscated Kad datagram of len bytes, addressed to
+ * us (our id me; my_key: the verify key we hand the sender, see
+ * kad_verify_key), into out (room for len bytes): *out_len bytes of a
+ * plain datagram (protocol, opcode, payload). The key the marker names is
+ * tried first, then the other. *receiver_key gets the key the sender
+ * echoed (ours, 0 if it had none), *sender_key the one it hands us.
+ * MT_ERR_PROTOCOL when it is too short, no key gives the magic, or the
+ * padding runs past the end. */
+int kad_crypt_decrypt(const uint8_t *in, size_t len, const kad_id_t *me, uint32_t my_key,
+                      uint8_t *out, size_t *out_len, uint32_t *receiver_key, uint32_t *sender_key,
+                      mt_error_t **err);
+
+/* kad_crypt_encrypt: the inverse, for a receiver with id `to` (by_key
+ * false) or to which we send the verify key it handed us (by_key true,
+ * key = receiver_key): random R, no padding. out has room for len +
+ * KAD_CRYPT_HEADER_LEN bytes; returns the length written. */
+size_t kad_crypt_encrypt(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key,
+                         uint32_t receiver_key, uint32_t sender_key, uint8_t *out);
+
+#endif

@@ -1,0 +1,120 @@
+/* check_ed2k_kadcrypt.c: unit tests for lib/ed2k/kadcrypt: obfuscated Kad
+ * datagrams (ed2k-protocol.md §9.4) keyed by the receiver's id and by a
+ * verify key, the header's layout, markers, and what is refused. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ed2k/kadcrypt.h"
+#include "util/error.h"
+
+static const kad_id_t me = { { 0x04b3a90eu, 0x2dc063a3u, 0x277786e8u, 0xf498e0adu } };
+static const uint8_t hello[] = { 0xe4, 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                 0x66, 0x87, 0x08, 0x01, 0x09, 0x01, 0x00, 0xf2, 0x02 };
+
+START_TEST(test_round_trip_by_id)
+{
+    uint8_t enc[64], dec[64];
+    size_t n = kad_crypt_encrypt(hello, sizeof hello, &me, false, 0, 0x58736619u, enc);
+    ck_assert_uint_eq(n, sizeof hello + KAD_CRYPT_HEADER_LEN);
+    ck_assert(!kad_crypt_is_plain(enc[0]));
+    ck_assert(kad_crypt_is_kad(enc[0]));
+    ck_assert_uint_eq(enc[0] & 0x02, 0);
+    /* The datagram does not show through. */
+    ck_assert(memcmp(enc + KAD_CRYPT_HEADER_LEN, hello, sizeof hello) != 0);
+    size_t m = 0;
+    uint32_t rk = 1, sk = 0;
+    ck_assert_int_eq(kad_crypt_decrypt(enc, n, &me, 12345, dec, &m, &rk, &sk, NULL), 0);
+    ck_assert_uint_eq(m, sizeof hello);
+    ck_assert_mem_eq(dec, hello, sizeof hello);
+    ck_assert_uint_eq(rk, 0);
+    ck_assert_uint_eq(sk, 0x58736619u);
+    /* Another id cannot read it. */
+    kad_id_t other = me;
+    other.w[3] ^= 1;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(kad_crypt_decrypt(enc, n, &other, 12345, dec, &m, &rk, &sk, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_PROTOCOL);
+    mt_error_free(err);
+}
+END_TEST
+
+START_TEST(test_round_trip_by_key)
+{
+    uint32_t secret = 0xa1b2c3d4u, peer_ip = 0x64400101u; /* 100.64.1.1 */
+    uint32_t key = kad_verify_key(secret, peer_ip);
+    ck_assert_uint_ne(key, 0);
+    ck_assert_uint_eq(kad_verify_key(secret, peer_ip), key);
+    ck_assert_uint_ne(kad_verify_key(secret, peer_ip + 1), key);
+    ck_assert_uint_ne(kad_verify_key(secret + 1, peer_ip), key);
+    uint8_t enc[64], dec[64];
+    size_t n = kad_crypt_encrypt(hello, sizeof hello, NULL, true, key, 77, enc);
+    ck_assert_uint_eq(enc[0] & 0x03, 0x02);
+    size_t m = 0;
+    uint32_t rk = 0, sk = 0;
+    /* The id does not matter: the key we handed that address does. */
+    kad_id_t any = { { 9, 9, 9, 9 } };
+    ck_assert_int_eq(kad_crypt_decrypt(enc, n, &any, key, dec, &m, &rk, &sk, NULL), 0);
+    ck_assert_mem_eq(dec, hello, sizeof hello);
+    ck_assert_uint_eq(rk, key);
+    ck_assert_uint_eq(sk, 77);
+    ck_assert_int_eq(kad_crypt_decrypt(enc, n, &any, key + 1, dec, &m, &rk, &sk, NULL), -1);
+    /* A marker naming the wrong kind of key: the other is tried too. */
+    enc[0] &= (uint8_t)~0x02;
+    if (kad_crypt_is_plain(enc[0]))
+        enc[0] = (uint8_t)(enc[0] + 4);
+    ck_assert_int_eq(kad_crypt_decrypt(enc, n, &any, key, dec, &m, &rk, &sk, NULL), 0);
+    ck_assert_mem_eq(dec, hello, sizeof hello);
+}
+END_TEST
+
+START_TEST(test_refusals)
+{
+    uint8_t dec[64];
+    size_t m;
+    uint32_t rk, sk;
+    uint8_t enc[64];
+    size_t n = kad_crypt_encrypt(hello, sizeof hello, &me, false, 0, 0, enc);
+    /* Short of the header, for every length. */
+    for (size_t len = 0; len < KAD_CRYPT_HEADER_LEN; len++) {
+        uint8_t *cut = malloc(len + 1);
+        memcpy(cut, enc, len);
+        ck_assert_int_eq(kad_crypt_decrypt(cut, len, &me, 1, dec, &m, &rk, &sk, NULL), -1);
+        free(cut);
+    }
+    /* Exactly the header: an empty datagram. */
+    ck_assert_int_eq(kad_crypt_decrypt(enc, KAD_CRYPT_HEADER_LEN, &me, 1, dec, &m, &rk, &sk,
+                                       NULL),
+                     0);
+    ck_assert_uint_eq(m, 0);
+    (void)n;
+    /* Plain protocol bytes and eD2K client markers are not Kad ones. */
+    static const uint8_t plain[] = { 0xe3, 0xc5, 0xd4, 0xe4, 0xe5, 0xa3, 0xb2 };
+    for (size_t i = 0; i < sizeof plain; i++) {
+        ck_assert(kad_crypt_is_plain(plain[i]));
+        enc[0] = plain[i];
+        ck_assert_int_eq(kad_crypt_decrypt(enc, n, &me, 1, dec, &m, &rk, &sk, NULL), -1);
+    }
+    ck_assert(!kad_crypt_is_kad(0x01));
+    ck_assert(!kad_crypt_is_kad(0xed));
+    ck_assert(kad_crypt_is_kad(0xec)); /* amuled's, §9.4 */
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("ed2k_kadcrypt");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_round_trip_by_id);
+    tcase_add_test(tc, test_round_trip_by_key);
+    tcase_add_test(tc, test_refusals);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,351 @@
+/* check_kad_node.c: unit tests for daemon/kad/kad.c, the Kad node, over a
+ * fake client UDP port (the upload side's Kad hook and send function are
+ * replaced here): bootstrap, HELLO verification and its ack, answers only
+ * to what was asked, find-node answers, ping, obfuscated answers, the
+ * amplification limit, and the id and nodes.dat kept across restarts. */
+#include "config.h"
+
+#include <check.h>
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/core/daemon.h"
+#include "daemon/kad/kad.h"
+#include "daemon/net/net.h"
+#include "daemon/transfer/upload.h"
+#include "ed2k/kadcrypt.h"
+#include "ed2k/kadpkt.h"
+#include "util/conf.h"
+
+/* ---- the fake UDP port ---- */
+
+#define SENT_MAX 64
+typedef struct sent {
+    uint32_t ip; /* Kad form */
+    uint16_t port;
+    uint8_t data[2048];
+    size_t len;
+} sent_t;
+
+static sent_t sent[SENT_MAX];
+static size_t nsent;
+static ulq_kad_fn handler;
+static void *handler_ctx;
+
+void
+ulq_set_kad_handler(ulq_t *q, ulq_kad_fn fn, void *ctx)
+{
+    (void)q;
+    handler = fn;
+    handler_ctx = ctx;
+}
+
+int
+ulq_udp_send(ulq_t *q, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    (void)q;
+    ck_assert_uint_lt(nsent, SENT_MAX);
+    ck_assert_uint_le(len, sizeof sent[0].data);
+    sent[nsent].ip = net_ip_to_host(ip);
+    sent[nsent].port = port;
+    memcpy(sent[nsent].data, data, len);
+    sent[nsent].len = len;
+    nsent++;
+    return 0;
+}
+
+uint16_t
+ulq_udp_port(const ulq_t *q)
+{
+    (void)q;
+    return 4672;
+}
+
+/* ---- the node under test ---- */
+
+static char dir[64];
+static muleteerd_t d;
+static kad_t *k;
+
+static void
+node_start(void)
+{
+    d.conf = conf_new();
+    char text[256];
+    snprintf(text, sizeof text, "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\n", dir);
+    ck_assert_int_eq(conf_load_string(d.conf, text, "test", NULL), 0);
+    d.uploads = (struct ulq *)&d; /* opaque, never looked into by the fakes */
+    nsent = 0;
+    k = kad_new(&d, NULL);
+    ck_assert_ptr_nonnull(k);
+    ck_assert_ptr_nonnull(handler);
+}
+
+static void
+node_stop(void)
+{
+    kad_free(k);
+    k = NULL;
+    conf_free(d.conf);
+}
+
+static void
+setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/check_kad_node.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    node_start();
+}
+
+static void
+teardown(void)
+{
+    node_stop();
+    char path[128];
+    snprintf(path, sizeof path, "%s/kad_id", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/nodes.dat", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* deliver: the datagram in b arrives from ip (Kad form) and port. */
+static void
+deliver(struct evbuffer *b, uint32_t ip, uint16_t port)
+{
+    size_t len = evbuffer_get_length(b);
+    handler(handler_ctx, net_ip_from_host(ip), port, evbuffer_pullup(b, -1), len);
+    evbuffer_drain(b, len);
+}
+
+/* sent_op: how many datagrams of opcode went to ip:port (0: any). */
+static size_t
+sent_op(uint8_t opcode, uint32_t ip, uint16_t port)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nsent; i++)
+        if (sent[i].data[1] == opcode && (ip == 0 || (sent[i].ip == ip && sent[i].port == port)))
+            n++;
+    return n;
+}
+
+/* last_op: the last datagram of opcode, or NULL. */
+static const sent_t *
+last_op(uint8_t opcode)
+{
+    for (size_t i = nsent; i > 0; i--)
+        if (sent[i - 1].data[1] == opcode)
+            return &sent[i - 1];
+    return NULL;
+}
+
+static const char *
+status_str(const char *key)
+{
+    static char buf[64];
+    json_object *o = kad_to_json(k, false), *v = NULL;
+    snprintf(buf, sizeof buf, "%s",
+             json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "?");
+    json_object_put(o);
+    return buf;
+}
+
+#define X_IP 0x64400101u /* 100.64.1.1 */
+#define Y_IP 0x64400201u
+#define PORT 4672
+
+static kad_contact_t
+peer(uint32_t ip, uint32_t seed)
+{
+    kad_contact_t c = { .id = { { 0x80000000u | seed, seed, ~seed, 7 } }, .ip = ip,
+                        .udp_port = PORT, .tcp_port = 4662, .version = 8 };
+    return c;
+}
+
+static void
+hello_from(struct evbuffer *b, uint8_t op, kad_contact_t c, uint8_t misc)
+{
+    kad_hello_t h = { .id = c.id, .tcp_port = c.tcp_port, .version = 8, .misc_options = misc };
+    kad_hello_encode(b, op, &h);
+    deliver(b, c.ip, c.udp_port);
+}
+
+START_TEST(test_bootstrap_and_hello)
+{
+    struct evbuffer *b = evbuffer_new();
+    ck_assert_str_eq(kad_state(k), "connecting");
+    ck_assert_int_eq(kad_bootstrap(k, net_ip_from_host(X_IP), PORT, NULL), 0);
+    ck_assert_uint_eq(sent_op(KAD_OP_BOOTSTRAP_REQ, X_IP, PORT), 1);
+
+    /* An answer nobody asked for is dropped. */
+    kad_contact_t x = peer(X_IP, 1);
+    kad_bootstrap_res_t r = { .id = x.id, .tcp_port = 4662, .version = 8, .count = 2 };
+    r.contacts[0] = peer(0x64400301u, 2);
+    r.contacts[1] = peer(0x64400401u, 3);
+    kad_bootstrap_res_encode(b, &r);
+    deliver(b, Y_IP, PORT);
+    ck_assert_uint_eq(kad_contact_count(k), 0);
+    /* The one asked for fills the table, unverified. */
+    kad_bootstrap_res_encode(b, &r);
+    deliver(b, X_IP, PORT);
+    ck_assert_uint_eq(kad_contact_count(k), 3);
+    ck_assert_str_eq(kad_state(k), "connecting");
+    ck_assert_str_eq(status_str("bootstrapping"), "0");
+
+    /* The tick says hello to each. */
+    kad_tick(k);
+    ck_assert_uint_eq(sent_op(KAD_OP_HELLO_REQ, 0, 0), 3);
+    ck_assert_uint_eq(sent_op(KAD_OP_HELLO_REQ, X_IP, PORT), 1);
+    /* X answers, asking for the ack: verified, acked. */
+    hello_from(b, KAD_OP_HELLO_RES, x, KAD_MISC_WANT_ACK);
+    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert_str_eq(status_str("verified"), "1");
+    const sent_t *ack = last_op(KAD_OP_HELLO_RES_ACK);
+    ck_assert_ptr_nonnull(ack);
+    ck_assert_uint_eq(ack->ip, X_IP);
+    kad_id_t id;
+    ck_assert_int_eq(kad_hello_ack_decode(ack->data + 2, ack->len - 2, &id, NULL), 0);
+    ck_assert(kad_id_equal(&id, kad_me(k)));
+    /* A second HELLO_RES from X was not asked for: no second ack. */
+    hello_from(b, KAD_OP_HELLO_RES, x, KAD_MISC_WANT_ACK);
+    ck_assert_uint_eq(sent_op(KAD_OP_HELLO_RES_ACK, 0, 0), 1);
+    /* A UDP-firewalled answer takes the contact out of the table. */
+    hello_from(b, KAD_OP_HELLO_RES, r.contacts[0], KAD_MISC_UDP_FIREWALLED);
+    ck_assert_uint_eq(kad_contact_count(k), 2);
+    evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_answers)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t z = peer(Y_IP, 9);
+    /* HELLO_REQ: answered with our hello asking for the ack; Z unverified
+     * until the ack comes. */
+    hello_from(b, KAD_OP_HELLO_REQ, z, 0);
+    const sent_t *res = last_op(KAD_OP_HELLO_RES);
+    ck_assert_ptr_nonnull(res);
+    kad_hello_t h;
+    ck_assert_int_eq(kad_hello_decode(res->data + 2, res->len - 2, &h, NULL), 0);
+    ck_assert(kad_id_equal(&h.id, kad_me(k)));
+    ck_assert_uint_eq(h.tcp_port, 4662);
+    ck_assert_uint_eq(h.version, KAD_VERSION);
+    ck_assert_uint_eq(h.misc_options & KAD_MISC_WANT_ACK, KAD_MISC_WANT_ACK);
+    ck_assert_str_eq(kad_state(k), "connecting");
+    kad_hello_ack_encode(b, &z.id);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_str_eq(kad_state(k), "connected");
+
+    /* KADEMLIA2_REQ for another receiver: no answer; for us: our verified
+     * contacts, as many as asked. */
+    kad_req_t rq = { .type = KAD_REQ_FIND_NODE, .target = z.id, .receiver = z.id };
+    size_t before = nsent;
+    kad_req_encode(b, &rq);
+    deliver(b, X_IP, PORT);
+    ck_assert_uint_eq(nsent, before);
+    rq.receiver = *kad_me(k);
+    kad_req_encode(b, &rq);
+    deliver(b, z.ip, z.udp_port);
+    const sent_t *s = last_op(KAD_OP_RES);
+    ck_assert_ptr_nonnull(s);
+    kad_res_t out;
+    ck_assert_int_eq(kad_res_decode(s->data + 2, s->len - 2, &out, NULL), 0);
+    ck_assert_uint_eq(out.count, 1);
+    ck_assert(kad_contact_equal(&out.contacts[0], &z));
+
+    /* PING: PONG with the port it came from. */
+    kad_ping_encode(b);
+    deliver(b, X_IP, 5151);
+    s = last_op(KAD_OP_PONG);
+    ck_assert_ptr_nonnull(s);
+    uint16_t port;
+    ck_assert_int_eq(kad_pong_decode(s->data + 2, s->len - 2, &port, NULL), 0);
+    ck_assert_uint_eq(port, 5151);
+    ck_assert_uint_eq(s->port, 5151);
+    evbuffer_free(b);
+}
+END_TEST
+
+/* amuled obfuscates its HELLO_RES with our id (§9.4): it is read. */
+START_TEST(test_obfuscated_answer)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t x = peer(X_IP, 1);
+    kad_bootstrap_res_t r = { .id = x.id, .tcp_port = 4662, .version = 8 };
+    ck_assert_int_eq(kad_bootstrap(k, net_ip_from_host(X_IP), PORT, NULL), 0);
+    kad_bootstrap_res_encode(b, &r);
+    deliver(b, X_IP, PORT);
+    kad_tick(k);
+    kad_hello_t h = { .id = x.id, .tcp_port = 4662, .version = 8 };
+    kad_hello_encode(b, KAD_OP_HELLO_RES, &h);
+    uint8_t enc[128];
+    size_t len = kad_crypt_encrypt(evbuffer_pullup(b, -1), evbuffer_get_length(b), kad_me(k),
+                                   false, 0, 0x58736619u, enc);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    handler(handler_ctx, net_ip_from_host(X_IP), PORT, enc, len);
+    ck_assert_str_eq(kad_state(k), "connected");
+    /* Keyed with another id: not read, counted as malformed. */
+    kad_id_t other = *kad_me(k);
+    other.w[0] ^= 1;
+    len = kad_crypt_encrypt(enc, 2, &other, false, 0, 0, enc);
+    handler(handler_ctx, net_ip_from_host(Y_IP), PORT, enc, len);
+    ck_assert_str_eq(status_str("malformed"), "1");
+    evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_amplification)
+{
+    struct evbuffer *b = evbuffer_new();
+    for (int i = 0; i < 3; i++) {
+        kad_bootstrap_req_encode(b);
+        deliver(b, Y_IP, PORT);
+    }
+    ck_assert_uint_eq(sent_op(KAD_OP_BOOTSTRAP_RES, Y_IP, PORT), 1);
+    kad_bootstrap_req_encode(b);
+    deliver(b, X_IP, PORT);
+    ck_assert_uint_eq(sent_op(KAD_OP_BOOTSTRAP_RES, X_IP, PORT), 1);
+    evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_restart_keeps_id_and_contacts)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_id_t me = *kad_me(k);
+    kad_contact_t z = peer(Y_IP, 9);
+    hello_from(b, KAD_OP_HELLO_REQ, z, 0);
+    ck_assert_uint_eq(kad_contact_count(k), 1);
+    node_stop();
+    node_start();
+    ck_assert(kad_id_equal(kad_me(k), &me));
+    ck_assert_uint_eq(kad_contact_count(k), 1);
+    /* Read back unverified: the tick says hello to it. */
+    ck_assert_str_eq(kad_state(k), "connecting");
+    kad_tick(k);
+    ck_assert_uint_eq(sent_op(KAD_OP_HELLO_REQ, Y_IP, PORT), 1);
+    evbuffer_free(b);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("kad_node");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_bootstrap_and_hello);
+    tcase_add_test(tc, test_answers);
+    tcase_add_test(tc, test_obfuscated_answer);
+    tcase_add_test(tc, test_amplification);
+    tcase_add_test(tc, test_restart_keeps_id_and_contacts);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
