@@ -10,7 +10,7 @@ ws_libwslogic_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 
 bin_PROGRAMS += bin/muleteer-ws
 bin_muleteer_ws_SOURCES = ws/main.c ws/server.c ws/feed.c ws/handlers.c ws/admin.c \
-	ws/search.c ws/wsd.h
+	ws/search.c ws/task.c ws/wsd.h
 bin_muleteer_ws_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 bin_muleteer_ws_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
 bin_muleteer_ws_LDADD = ws/libwslogic.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtctl.a \
