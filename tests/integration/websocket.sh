@@ -7,7 +7,9 @@
 # downloads are added, paused, resumed and deleted; a category made in the
 # daemon reaching two clients; every action built, from both lists; bad
 # frames, a flood, an over-long frame; logout closing the socket (4001);
-# the daemon's `subscribe` stream. TAP.
+# the daemon's `subscribe` stream; a stopped daemon holding back only
+# the actions that need it; search results pushed before the search
+# ends. TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 trap cleanup EXIT
@@ -110,6 +112,23 @@ run_client slow WS_SOCK="$VAR/run/ws.sock"
 check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send queue is full' "$VAR/log/muleteer-ws.log"
 
 run_client logout LOGOUT="curl -s -o /dev/null -b amule.sid=$SID --data '' $BASE/api/auth/logout"
+
+# --- blocking work off muleteer-ws's loop, and search results pushed as
+# they come (ws_client.py's async stage): the daemon stopped (SIGSTOP)
+# for 3 s, then continued
+DPID=
+for p in $(pgrep -f -- "bin/muleteerd -c $VAR/muleteer.conf"); do
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = muleteerd ] && DPID=$p
+done
+if [ -z "$DPID" ]; then
+  not_ok "the daemon's process is found"
+else
+  SID=$(login)
+  run_client async DAEMON_PID="$DPID"
+  kill -CONT "$DPID" 2>/dev/null
+  check "muleteer-ws still runs after a client closed while its daemon call waited" ws_runs
+  check "the daemon answers again" daemon_answers
+fi
 
 stop_runsh "$RUNSH_PID" || not_ok "run.sh stops"
 # after the stop: LeakSanitizer reports at exit
