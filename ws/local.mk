@@ -38,3 +38,12 @@ tests_fuzz_fuzz_ws_action_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) \
 tests_fuzz_fuzz_ws_action_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_ws_action_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ws_action_LDADD = ws/libwslogic.a lib/libmtutil.a $(JSONC_LIBS) $(PTHREAD_LIBS)
+
+# The tasks (ws/task.c) against a real libwebsockets context.
+check_PROGRAMS += tests/unit/check_ws_task
+TESTS += tests/unit/check_ws_task
+tests_unit_check_ws_task_SOURCES = tests/unit/check_ws_task.c ws/task.c
+tests_unit_check_ws_task_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_unit_check_ws_task_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
+tests_unit_check_ws_task_LDADD = lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a $(LWS_LIBS) \
+	$(JSONC_LIBS) $(PQ_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
