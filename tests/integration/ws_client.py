@@ -840,11 +840,16 @@ async def async_checks():
             # a: an action that needs the daemon, then one that does not
             await a.send(json.dumps({"action": "getServersList"}))
             await a.send(json.dumps({"action": "getPreviousSearchResults"}))
-            # c: the same, and gone before the daemon answers
-            c = await websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None)
-            await c.send(json.dumps({"action": "getServerInfo"}))
-            await c.send(json.dumps({"action": "getServersList"}))
-            await c.close()
+            # c: a newcomer, with the same, gone before the daemon answers
+            try:
+                c = await asyncio.wait_for(websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None), 1.0)
+                await c.send(json.dumps({"action": "getServerInfo"}))
+                await c.send(json.dumps({"action": "getServersList"}))
+                await asyncio.wait_for(c.close(), 1.0)
+                c_ok = True
+            except (asyncio.TimeoutError, OSError, websockets.WebSocketException):
+                c_ok = False
+            check("a new client is let in (and leaves) while another's daemon call waits", c_ok)
             await asyncio.sleep(0.3)
             # b: answered while a's call waits
             await b.send(json.dumps({"action": "getPreviousSearchResults"}))
