@@ -138,4 +138,7 @@ if grep -q 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; th
 else
   ok "muleteer-ws ran clean under the sanitizers"
 fi
+# no daemon call or query outside a task, no lock misuse (ws/task.c)
+check "muleteer-ws reported no broken invariant" sh -c "! grep -q 'BUG: ' '$VAR/log/muleteer-ws.log'"
+
 finish
