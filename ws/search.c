@@ -2,8 +2,8 @@
  * aMuTorrent runs them: `search` starts the daemon's search and
  * broadcasts search-lock true. As the daemon's search_result events come
  * (a server's page, a UDP answer), the results so far go to every client
- * allowed to search as search-results, at most every WSD_SEARCH_PUSH_MS,
- * each one the whole list so far (aMuTorrent's UI replaces its list with
+ * allowed to search as search-results, at most every WSD_SEARCH_PUSH_MS
+ * and when they changed, each one the whole list so far (aMuTorrent's UI replaces its list with
  * each); when the search_ended event arrives (or after WSD_SEARCH_MAX_S)
  * the final search-results, then search-lock false. The last results are
  * kept for getPreviousSearchResults and for downloading from them
@@ -145,7 +145,8 @@ wsd_search_ended(wsd_t *w, int64_t id)
 }
 
 /* push_task: the results of the search under way so far, to every client
- * allowed to search, when there are more than last time */
+ * allowed to search, when they differ from the last push (more results,
+ * or another server's counts added) */
 static void
 push_task(wsd_t *w, void *arg)
 {
@@ -154,7 +155,7 @@ push_task(wsd_t *w, void *arg)
         return;
     json_object *list = fetch_results(w, id);
     size_t n = json_object_array_length(list);
-    if (id != w->search_id || n == 0 || n <= w->search_pushed) {
+    if (id != w->search_id || n == 0 || (w->search_pushed > 0 && json_object_equal(list, w->search_results))) {
         json_object_put(list); /* ended meanwhile (its final push is made), or nothing new */
         return;
     }

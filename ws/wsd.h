@@ -101,7 +101,7 @@ struct wsd {
     json_object *search_results; /* the last search's (array), or NULL */
     bool search_starting;     /* a search command is under way */
     bool search_push_due;     /* new results wait for sul_search_push */
-    size_t search_pushed;     /* results in the last progressive push */
+    size_t search_pushed;     /* results in the last progressive push (0: none yet) */
     lws_sorted_usec_list_t sul_cycle, sul_event, sul_session, sul_events_retry, sul_search,
         sul_search_push;
     struct wsd_tasks *tasks;  /* task.c */
