@@ -124,7 +124,10 @@ if [ -z "$DPID" ]; then
   not_ok "the daemon's process is found"
 else
   SID=$(login)
-  run_client async DAEMON_PID="$DPID"
+  # a second server for the search, the same six names (their counts add up)
+  start_server_fixture SP2 "$T/server2.log" --name ws-fixture-2 --hostile-names ||
+    not_ok "the second server fixture starts"
+  run_client async DAEMON_PID="$DPID" SERVER2_PORT="${SP2:-0}"
   kill -CONT "$DPID" 2>/dev/null
   check "muleteer-ws still runs after a client closed while its daemon call waited" ws_runs
   check "the daemon answers again" daemon_answers
