@@ -495,14 +495,17 @@ client_task(wsd_t *w, void *arg)
     client_unref(w, c);
 }
 
+/* start_task: the client's task, unless it is under way; bounded for an
+ * action (WSD_MAX_TASKS), not for the authentication of a connection
+ * (bounded by ws_max_clients already) */
 static int
-start_task(wsd_t *w, wsd_client_t *c)
+start_task(wsd_t *w, wsd_client_t *c, bool bounded)
 {
     if (c->busy)
         return 0;
     c->busy = true;
     c->refs++;
-    if (wsd_task_spawn(w, client_task, c, true) != 0) {
+    if (wsd_task_spawn(w, client_task, c, bounded) != 0) {
         c->busy = false;
         c->refs--;
         return -1;
@@ -527,8 +530,8 @@ on_established(wsd_t *w, wsd_client_t *c)
     }
     /* the authentication is the first work of the client's task; frames
      * that arrive meanwhile wait for it */
-    if (start_task(w, c) != 0)
-        close_later(c, 1013, "Server busy");
+    if (start_task(w, c, false) != 0)
+        close_later(c, 1013, "Server stopping");
 }
 
 static bool
@@ -567,7 +570,7 @@ on_message(wsd_t *w, wsd_client_t *c, const char *text, size_t len)
     c->pend[i][len] = '\0';
     c->pend_len[i] = len;
     c->pend_n++;
-    if (start_task(w, c) != 0) {
+    if (start_task(w, c, true) != 0) {
         c->pend_n--;
         free(c->pend[i]);
         c->pend[i] = NULL;

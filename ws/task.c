@@ -305,7 +305,9 @@ wsd_offload(wsd_t *w, wsd_worker_kind_t kind, wsd_work_fn_t fn, void *arg)
     worker_t *wk = &ts->workers[kind];
     job_t j = { .fn = fn, .arg = arg, .task = ts->current };
     pthread_mutex_lock(&wk->mu);
-    if (wk->n >= WSD_WORK_QUEUE || wk->stop || !wk->running) {
+    /* a task waits for one call at most: the queue holds one a client and
+     * the loop's own few; the bound is a guard */
+    if (wk->n >= w->max_clients + WSD_WORK_QUEUE || wk->stop || !wk->running) {
         pthread_mutex_unlock(&wk->mu);
         return -1;
     }

@@ -35,14 +35,15 @@
 #define WSD_SEARCH_MAX_S 120
 /* A daemon call gives up after this long. */
 #define WSD_CTL_TIMEOUT_MS 10000
-/* Tasks started by clients (their actions, their authentication) at
- * most at once; beyond, an action is answered "busy" at once. */
+/* Clients' tasks running actions at most at once; beyond, an action is
+ * answered "busy" at once (a connection's authentication is bounded by
+ * ws_max_clients instead). */
 #define WSD_MAX_TASKS 64
 /* Actions of one client waiting behind the one under way: a burst's
  * worth (beyond, while the daemon is slow, an error at once). */
 #define WSD_CLIENT_PENDING WSD_ACTION_BURST
-/* Calls waiting for one worker thread, at most. */
-#define WSD_WORK_QUEUE 128
+/* Calls waiting for one worker thread, at most, beyond one a client. */
+#define WSD_WORK_QUEUE 64
 /* A search's new results go out this long after the first of a burst. */
 #define WSD_SEARCH_PUSH_MS 300
 

@@ -829,6 +829,16 @@ async def async_checks():
     dpid = int(os.environ["DAEMON_PID"])
     stall = 3.0
     hdr = cookie()
+    # more connections at once than actions may run at once: each one's
+    # authentication is a task too, and none is refused for it
+    many = await asyncio.gather(*[websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None)
+                                  for _ in range(80)], return_exceptions=True)
+    opened = [x for x in many if not isinstance(x, BaseException)]
+    snaps = await asyncio.gather(*[recv_until(x, lambda m: m.get("type") == "batch-update", 15.0)
+                                   for x in opened])
+    check("80 clients connecting at once all get their snapshot",
+          len(opened) == 80 and all(m is not None for m in snaps), (len(opened), sum(m is not None for m in snaps)))
+    await asyncio.gather(*[x.close() for x in opened])
     async with websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None) as a, \
             websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None) as b, \
             websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None) as d:

@@ -53,6 +53,7 @@ static void
 setup(void)
 {
     memset(&w, 0, sizeof w);
+    w.max_clients = 256;
     order[0] = '\0';
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info;
