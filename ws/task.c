@@ -258,12 +258,6 @@ wsd_task_spawn(wsd_t *w, wsd_task_fn_t fn, void *arg, bool bounded)
     return 0;
 }
 
-bool
-wsd_in_task(const wsd_t *w)
-{
-    return w->tasks != NULL && w->tasks->current != NULL;
-}
-
 void
 wsd_tasks_poll(wsd_t *w)
 {

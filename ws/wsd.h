@@ -158,7 +158,6 @@ int wsd_tasks_start(wsd_t *w);
  * stopping or, for a bounded one (a client's), WSD_MAX_TASKS are under
  * way. */
 int wsd_task_spawn(wsd_t *w, wsd_task_fn_t fn, void *arg, bool bounded);
-bool wsd_in_task(const wsd_t *w);
 /* wsd_offload: fn(w, arg) on the worker of kind, the current task
  * waiting for it; -1 when that worker's queue is full. */
 int wsd_offload(wsd_t *w, wsd_worker_kind_t kind, wsd_work_fn_t fn, void *arg);
