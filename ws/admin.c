@@ -51,19 +51,20 @@ broadcast_categories(wsd_t *w)
 /* ------------------------------------------------------- categories */
 
 /* a category's name from an id (1-based in the daemon's list; 0 is
- * "Default"), or NULL */
-static const char *
+ * "Default"), or NULL; a copy (the caller frees it), since the list may
+ * be read again during a daemon call */
+static char *
 category_name_of(wsd_t *w, long id)
 {
     if (w->categories == NULL)
         wsd_refresh_categories(w);
     if (id == 0)
-        return "Default";
+        return xstrdup("Default");
     if (w->categories == NULL || id < 0 || (size_t)id > json_object_array_length(w->categories))
         return NULL;
     json_object *n = NULL;
     json_object_object_get_ex(json_object_array_get_idx(w->categories, (size_t)id - 1), "name", &n);
-    return n != NULL ? json_object_get_string(n) : NULL;
+    return n != NULL ? xstrdup(json_object_get_string(n)) : NULL;
 }
 
 static bool
@@ -113,13 +114,22 @@ cat_change(wsd_t *w, wsd_client_t *c, const char *cmd, json_object *args, const 
     send_result(w, c, reply, done);
 }
 
+static void handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a, const char *name);
+
 void
 wsd_handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
-    const char *name = a->cat_name;
-    if (a->kind != WSA_CAT_CREATE && (name == NULL || name[0] == '\0'))
-        name = category_name_of(w, a->category_id);
-    if (a->kind != WSA_CAT_CREATE && name == NULL) {
+    char *by_id = NULL;
+    if (a->kind != WSA_CAT_CREATE && (a->cat_name == NULL || a->cat_name[0] == '\0'))
+        by_id = category_name_of(w, a->category_id);
+    handle_category(w, c, a, by_id != NULL ? by_id : a->cat_name);
+    free(by_id);
+}
+
+static void
+handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a, const char *name)
+{
+    if (a->kind != WSA_CAT_CREATE && (name == NULL || name[0] == '\0')) {
         wsd_send_error(w, c, "no such category");
         return;
     }
@@ -145,11 +155,20 @@ wsd_handle_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_put(args);
 }
 
+static void set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a, const char *name);
+
 /* batchSetFileCategory: the category is made when missing; "Default" is none */
 void
 wsd_handle_set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
-    const char *name = a->legacy ? category_name_of(w, a->category_id) : a->category;
+    char *by_id = a->legacy ? category_name_of(w, a->category_id) : NULL;
+    set_category(w, c, a, a->legacy ? by_id : a->category);
+    free(by_id);
+}
+
+static void
+set_category(wsd_t *w, wsd_client_t *c, const ws_action_t *a, const char *name)
+{
     if (name == NULL) {
         wsd_send_error(w, c, "categoryId: no such category");
         return;
@@ -676,19 +695,20 @@ move_files(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_put(o);
 }
 
-/* the directory a category's files go to; NULL for an unknown one */
-static const char *
+/* the directory a category's files go to (a copy: the caller frees it);
+ * NULL for an unknown one */
+static char *
 category_path(wsd_t *w, const char *name)
 {
     if (name[0] == '\0' || strcmp(name, "Default") == 0)
-        return conf_get_str(w->conf, "incoming_dir");
+        return xstrdup(conf_get_str(w->conf, "incoming_dir"));
     wsd_refresh_categories(w);
     size_t n = w->categories != NULL ? json_object_array_length(w->categories) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *cat = json_object_array_get_idx(w->categories, i), *v = NULL, *p = NULL;
         if (json_object_object_get_ex(cat, "name", &v) && strcmp(json_object_get_string(v), name) == 0 &&
             json_object_object_get_ex(cat, "incoming_path", &p))
-            return json_object_get_string(p);
+            return xstrdup(json_object_get_string(p));
     }
     return NULL;
 }
@@ -700,7 +720,7 @@ static void
 move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
     bool may = (wsd_client_ident(c)->caps & WEBAUTH_CAP_MOVE_FILES) != 0;
-    const char *dest = a->kind == WSA_CHECK_MOVE ? category_path(w, a->category) : a->path;
+    char *dest = a->kind == WSA_CHECK_MOVE ? category_path(w, a->category) : xstrdup(a->path);
     if (!w->items_fresh)
         wsd_refresh(w, true);
     json_object *results = json_object_new_array();
@@ -726,6 +746,7 @@ move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_object_add(o, "isDocker", json_object_new_boolean(false));
     wsd_send_json(w, c, o);
     json_object_put(o);
+    free(dest);
 }
 
 /* ---------------------------------------------- comment and rating */
@@ -735,7 +756,6 @@ move_permissions(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 static void
 rate_file(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
-    PGconn *db = wsd_db(w);
     char rating[8];
     snprintf(rating, sizeof rating, "%d", a->rating);
     const char *p[] = { conf_get_str(w->conf, "node_name"), a->hashes[0], a->comment, rating };
@@ -744,12 +764,10 @@ rate_file(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     const char *denied = wsd_may_edit(w, c, a->hashes[0]);
     if (denied != NULL) {
         mt_error_set(&err, MT_ERR_PERMISSION, "%s", denied);
-    } else if (db == NULL) {
-        mt_error_set(&err, MT_ERR_UNAVAILABLE, "the database is not reachable");
     } else if (a->comment[0] == '\0' && a->rating == 0) {
-        r = db_query(db, "DELETE FROM file_ratings WHERE node = $1 AND hash = $2", 2, p, &err);
+        r = wsd_db_query(w, "DELETE FROM file_ratings WHERE node = $1 AND hash = $2", 2, p, &err);
     } else {
-        r = db_query(db,
+        r = wsd_db_query(w,
                      "INSERT INTO file_ratings (node, hash, comment, rating) VALUES ($1, $2, $3, $4)"
                      " ON CONFLICT (node, hash) DO UPDATE SET comment = excluded.comment,"
                      " rating = excluded.rating, updated_at = now()",

@@ -1,5 +1,6 @@
 /* feed.c: what muleteer-ws knows of the daemon (wsd.h). Daemon commands
- * go over one blocking control-socket client; the daemon's events arrive
+ * go over one control-socket client of a worker thread (task.c: the
+ * refreshes run as tasks, one at a time); the daemon's events arrive
  * on a second connection that sent `subscribe` (docs/control-protocol.md),
  * adopted into the loop. An event about downloads asks for a refresh
  * WSD_EVENT_DELAY_MS later (a burst makes one), and every WSD_CYCLE_MS a
@@ -25,28 +26,6 @@
 #include <unistd.h>
 
 #define EV_MAX_LINE (1024 * 1024)
-
-/* ------------------------------------------------------ daemon calls */
-
-int
-wsd_call(wsd_t *w, const char *cmd, json_object *args, json_object **result, mt_error_t **err)
-{
-    if (w->ctl == NULL) {
-        w->ctl = ctl_client_connect(conf_get_str(w->conf, "control_socket"), WSD_CTL_TIMEOUT_MS, err);
-        if (w->ctl == NULL)
-            return -1;
-    }
-    /* the client reconnects by itself when the daemon closed it for
-     * idleness; a call that failed on the way is not repeated (it may
-     * have been carried out) */
-    if (ctl_client_call(w->ctl, cmd, args, result, err) == 0)
-        return 0;
-    if (ctl_client_last_error(w->ctl) == 0) {
-        ctl_client_free(w->ctl); /* a broken connection: a new one next time */
-        w->ctl = NULL;
-    }
-    return -1;
-}
 
 /* --------------------------------------------------------- the stats */
 
@@ -159,11 +138,8 @@ wsd_categories_message(wsd_t *w)
 static void
 load_ratings(wsd_t *w)
 {
-    PGconn *db = wsd_db(w);
-    if (db == NULL)
-        return;
     const char *p[] = { conf_get_str(w->conf, "node_name") };
-    PGresult *r = db_query(db, "SELECT hash, comment, rating FROM file_ratings WHERE node = $1", 1, p, NULL);
+    PGresult *r = wsd_db_query(w, "SELECT hash, comment, rating FROM file_ratings WHERE node = $1", 1, p, NULL);
     if (r == NULL)
         return;
     json_object *map = json_object_new_object();
@@ -221,11 +197,9 @@ wsd_note_owner(wsd_t *w, const char *hash, const char *user)
 static void
 load_owners(wsd_t *w)
 {
-    PGconn *db = wsd_db(w);
-    if (db == NULL)
-        return;
     const char *p[] = { conf_get_str(w->conf, "node_name") };
-    PGresult *r = db_query(db, "SELECT hash, coalesce(added_by, '') FROM downloads WHERE node = $1", 1, p, NULL);
+    PGresult *r = wsd_db_query(w, "SELECT hash, coalesce(added_by, '') FROM downloads WHERE node = $1", 1, p,
+                               NULL);
     if (r == NULL)
         return;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -308,9 +282,11 @@ void
 wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
 {
     json_object *changed = json_object_new_array();
-    size_t n = w->items != NULL ? json_object_array_length(w->items) : 0;
+    /* held: a refresh may replace w->items during a daemon call */
+    json_object *items = json_object_get(w->items);
+    size_t n = items != NULL ? json_object_array_length(items) : 0;
     for (size_t i = 0; i < n; i++) {
-        json_object *it = json_object_array_get_idx(w->items, i), *h = NULL, *dl = NULL, *sz = NULL;
+        json_object *it = json_object_array_get_idx(items, i), *h = NULL, *dl = NULL, *sz = NULL;
         json_object_object_get_ex(it, "hash", &h);
         json_object_object_get_ex(it, "downloading", &dl);
         json_object_object_get_ex(it, "size", &sz);
@@ -333,6 +309,7 @@ wsd_send_segments(wsd_t *w, wsd_client_t *c, json_object *hashes)
         json_object_put(args);
         json_object_put(r);
     }
+    json_object_put(items);
     json_object *o = json_object_new_object(), *data = json_object_new_object(), *delta = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("batch-update"));
     json_object_object_add(delta, "added", json_object_new_array());
@@ -367,8 +344,18 @@ segments_after(wsd_t *w, const ws_delta_t *d)
     json_object_put(hashes);
 }
 
+static void refresh_locked(wsd_t *w, bool force_snapshot);
+
 void
 wsd_refresh(wsd_t *w, bool force_snapshot)
+{
+    wsd_lock(w, &w->refresh_lock);
+    refresh_locked(w, force_snapshot);
+    wsd_unlock(w, &w->refresh_lock);
+}
+
+static void
+refresh_locked(wsd_t *w, bool force_snapshot)
 {
     json_object *items = NULL, *stats = NULL;
     read_daemon(w, &items, &stats);
@@ -441,14 +428,40 @@ wsd_snapshot_to(wsd_t *w, wsd_client_t *c)
 }
 
 static void
+cycle_task(wsd_t *w, void *arg)
+{
+    (void)arg;
+    wsd_refresh(w, false);
+    w->cycle_busy = false;
+}
+
+static void
 on_cycle(lws_sorted_usec_list_t *sul)
 {
     wsd_t *w = lws_container_of(sul, wsd_t, sul_cycle);
-    if (wsd_ready_clients(w) > 0)
-        wsd_refresh(w, false);
-    else
+    if (wsd_ready_clients(w) == 0) {
         w->items_fresh = false; /* nobody listens: the next one starts afresh */
+    } else if (!w->cycle_busy) {
+        /* a refresh still under way (a slow daemon) makes this one */
+        w->cycle_busy = true;
+        if (wsd_task_spawn(w, cycle_task, NULL, false) != 0)
+            w->cycle_busy = false;
+    }
     lws_sul_schedule(w->lws, 0, &w->sul_cycle, on_cycle, (lws_usec_t)WSD_CYCLE_MS * 1000);
+}
+
+static void
+event_task(wsd_t *w, void *arg)
+{
+    (void)arg;
+    if (w->categories_dirty) {
+        wsd_refresh_categories(w);
+        json_object *m = wsd_categories_message(w);
+        wsd_broadcast_json(w, m);
+        json_object_put(m);
+    }
+    wsd_refresh(w, false);
+    w->event_busy = false;
 }
 
 static void
@@ -458,13 +471,15 @@ on_event_due(lws_sorted_usec_list_t *sul)
     w->event_pending = false;
     if (wsd_ready_clients(w) == 0 || !w->items_fresh)
         return;
-    if (w->categories_dirty) {
-        wsd_refresh_categories(w);
-        json_object *m = wsd_categories_message(w);
-        wsd_broadcast_json(w, m);
-        json_object_put(m);
+    if (w->event_busy) {
+        /* the last one's refresh is under way: this one after it */
+        w->event_pending = true;
+        lws_sul_schedule(w->lws, 0, &w->sul_event, on_event_due, (lws_usec_t)WSD_EVENT_DELAY_MS * 1000);
+        return;
     }
-    wsd_refresh(w, false);
+    w->event_busy = true;
+    if (wsd_task_spawn(w, event_task, NULL, false) != 0)
+        w->event_busy = false;
 }
 
 /* ------------------------------------------------------ event stream */
@@ -472,7 +487,7 @@ on_event_due(lws_sorted_usec_list_t *sul)
 static const char *const wanted_events[] = {
     "dl_added", "dl_state", "dl_progress", "dl_completed", "dl_failed", "dl_deleted",
     "fin_sharing", "src_found", "src_lost", "srv_connected", "srv_lost", "cat_added",
-    "cat_changed", "cat_removed", "tick", "search_ended",
+    "cat_changed", "cat_removed", "tick", "search_result", "search_ended",
 };
 
 static void
@@ -500,10 +515,14 @@ on_event_line(wsd_t *w, const char *line, size_t len)
         json_object_put(o);
         return;
     }
-    if (strcmp(name, "search_ended") == 0) {
+    if (strcmp(name, "search_ended") == 0 || strcmp(name, "search_result") == 0) {
         json_object *v = NULL;
-        if (json_object_object_get_ex(data, "id", &v))
-            wsd_search_ended(w, json_object_get_int64(v));
+        if (json_object_object_get_ex(data, "id", &v)) {
+            if (strcmp(name, "search_ended") == 0)
+                wsd_search_ended(w, json_object_get_int64(v));
+            else
+                wsd_search_result(w, json_object_get_int64(v));
+        }
         json_object_put(o);
         return;
     }

@@ -2,7 +2,9 @@
  * the caller's capabilities (webauth/caps.h, aMuTorrent's map), carried
  * out with the daemon's commands, followed by a batch-update of what
  * changed (broadcast before the reply, as aMuTorrent does) and answered
- * in the message type the action's list names (docs/websocket.md). */
+ * in the message type the action's list names (docs/websocket.md). They
+ * run in the client's task (task.c): across a daemon call, the items and
+ * categories may be replaced, so nothing of them is held over one. */
 #include "config.h"
 
 #include "ws/wsd.h"
@@ -131,9 +133,10 @@ do_batch(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     free(first_error);
 }
 
-/* the category of addEd2kLink's categoryId: 0 none, n the n-th */
+/* the category of addEd2kLink's categoryId: 0 none, n the n-th (a copy
+ * in *name: the list may be read again during a daemon call) */
 static int
-category_by_id(wsd_t *w, long id, const char **name)
+category_by_id(wsd_t *w, long id, char **name)
 {
     *name = NULL;
     if (id <= 0)
@@ -144,18 +147,19 @@ category_by_id(wsd_t *w, long id, const char **name)
         return -1;
     json_object *n = NULL;
     json_object_object_get_ex(json_object_array_get_idx(w->categories, (size_t)id - 1), "name", &n);
-    *name = n != NULL ? json_object_get_string(n) : NULL;
+    *name = n != NULL ? xstrdup(json_object_get_string(n)) : NULL;
     return 0;
 }
 
 static void
 do_add(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
-    const char *category = a->category;
-    if (a->legacy && category_by_id(w, a->category_id, &category) != 0) {
+    char *by_id = NULL;
+    if (a->legacy && category_by_id(w, a->category_id, &by_id) != 0) {
         wsd_send_error(w, c, "categoryId: no such category");
         return;
     }
+    const char *category = by_id != NULL ? by_id : a->category;
     json_object *results = json_object_new_array();
     for (size_t i = 0; i < a->n_links; i++) {
         const char *link = a->links[i];
@@ -190,6 +194,7 @@ do_add(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     }
     wsd_refresh(w, false);
     send_typed(w, c, "ed2k-added", "results", results);
+    free(by_id);
 }
 
 void

@@ -10,7 +10,7 @@ ws_libwslogic_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 
 bin_PROGRAMS += bin/muleteer-ws
 bin_muleteer_ws_SOURCES = ws/main.c ws/server.c ws/feed.c ws/handlers.c ws/admin.c \
-	ws/search.c ws/wsd.h
+	ws/search.c ws/task.c ws/wsd.h
 bin_muleteer_ws_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 bin_muleteer_ws_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
 bin_muleteer_ws_LDADD = ws/libwslogic.a lib/libmtwebauth.a lib/libmthttp.a lib/libmtctl.a \
@@ -38,3 +38,12 @@ tests_fuzz_fuzz_ws_action_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) \
 tests_fuzz_fuzz_ws_action_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS)
 tests_fuzz_fuzz_ws_action_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ws_action_LDADD = ws/libwslogic.a lib/libmtutil.a $(JSONC_LIBS) $(PTHREAD_LIBS)
+
+# The tasks (ws/task.c) against a real libwebsockets context.
+check_PROGRAMS += tests/unit/check_ws_task
+TESTS += tests/unit/check_ws_task
+tests_unit_check_ws_task_SOURCES = tests/unit/check_ws_task.c ws/task.c
+tests_unit_check_ws_task_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_unit_check_ws_task_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS)
+tests_unit_check_ws_task_LDADD = lib/libmtctl.a lib/libmtdb.a lib/libmtutil.a $(LWS_LIBS) \
+	$(JSONC_LIBS) $(PQ_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)

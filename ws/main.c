@@ -83,6 +83,9 @@ start(wsd_t *w)
         log_error("ws: cannot start libwebsockets");
         return -1;
     }
+    /* the daemon's commands and the database's queries: off the loop */
+    if (wsd_tasks_start(w) != 0)
+        return -1;
     /* a client that said nothing for 30 s is pinged (its pong keeps it, and
      * keeps web servers that close idle connections, lighttpd after 60 s,
      * from closing it); one silent for 70 s, pong included, is gone */
@@ -147,8 +150,11 @@ main(int argc, char **argv)
         while (!stopping && lws_service(w.lws, 0) >= 0)
             ;
         rc = 0;
-        log_info("muleteer-ws stopped");
     }
+    if (w.lws != NULL)
+        wsd_tasks_stop(&w); /* the tasks under way end, the workers stop */
+    if (rc == 0)
+        log_info("muleteer-ws stopped");
     w.stopping = true;
     if (w.lws != NULL)
         lws_context_destroy(w.lws);
@@ -156,6 +162,7 @@ main(int argc, char **argv)
     wsd_search_free(&w);
     if (w.db != NULL)
         PQfinish(w.db);
+    wsd_tasks_free(&w);
     unlink(conf_get_str(w.conf, "ws_socket"));
     conf_free(w.conf);
     free(conf_file);

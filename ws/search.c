@@ -1,10 +1,13 @@
 /* search.c: searches for muleteer-ws (wsd.h). One search at a time, as
  * aMuTorrent runs them: `search` starts the daemon's search and
- * broadcasts search-lock true; when the daemon's search_ended event for
- * it arrives (or after WSD_SEARCH_MAX_S) its results go to every client
- * allowed to search as search-results, then search-lock false. The last
- * results are kept for getPreviousSearchResults and for downloading
- * from them (batchDownloadSearchResults, the older `download`). */
+ * broadcasts search-lock true. As the daemon's search_result events come
+ * (a server's page, a UDP answer), the results so far go to every client
+ * allowed to search as search-results, at most every WSD_SEARCH_PUSH_MS
+ * and when they changed, each one the whole list so far (aMuTorrent's UI replaces its list with
+ * each); when the search_ended event arrives (or after WSD_SEARCH_MAX_S)
+ * the final search-results, then search-lock false. The last results are
+ * kept for getPreviousSearchResults and for downloading from them
+ * (batchDownloadSearchResults, the older `download`). */
 #include "config.h"
 
 #include "ws/wsd.h"
@@ -12,6 +15,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,50 +75,125 @@ results_of(json_object *answer)
     return out;
 }
 
-static void
-finish(wsd_t *w)
+/* the daemon's results of search id so far (a new array; empty when the
+ * daemon cannot say) */
+static json_object *
+fetch_results(wsd_t *w, int64_t id)
 {
-    if (w->search_id < 0)
-        return;
-    lws_sul_cancel(&w->sul_search);
     json_object *args = json_object_new_object(), *r = NULL;
-    json_object_object_add(args, "id", json_object_new_int64(w->search_id));
+    json_object_object_add(args, "id", json_object_new_int64(id));
     json_object_object_add(args, "limit", json_object_new_int(5000));
     mt_error_t *err = NULL;
     if (wsd_call(w, "search-results", args, &r, &err) != 0) {
-        log_warn("ws: the results of search %lld: %s", (long long)w->search_id, err->message);
+        log_warn("ws: the results of search %lld: %s", (long long)id, err->message);
         mt_error_free(err);
     }
     json_object_put(args);
-    json_object_put(w->search_results);
-    w->search_results = results_of(r);
+    json_object *list = results_of(r);
     json_object_put(r);
-    w->search_id = -1;
+    return list;
+}
+
+static void
+broadcast_results(wsd_t *w)
+{
     json_object *o = typed("search-results");
     json_object_object_add(o, "data", json_object_get(w->search_results));
     json_object_object_add(o, "instanceId", json_object_new_string(w->instance_id));
     wsd_broadcast_cap_json(w, o, WEBAUTH_CAP_SEARCH);
     json_object_put(o);
+}
+
+/* finish: the final results and the unlock (in a task); search id ends
+ * once, whichever of its end event and its time limit comes first */
+static void
+finish(wsd_t *w, int64_t id)
+{
+    if (id < 0 || id != w->search_id)
+        return;
+    lws_sul_cancel(&w->sul_search);
+    lws_sul_cancel(&w->sul_search_push);
+    w->search_push_due = false;
+    w->search_id = -1;
+    w->search_starting = true; /* no new search before this one's unlock */
+    json_object *list = fetch_results(w, id);
+    w->search_starting = false;
+    json_object_put(w->search_results);
+    w->search_results = list;
+    broadcast_results(w);
     broadcast_lock(w, false);
+}
+
+static void
+finish_task(wsd_t *w, void *arg)
+{
+    finish(w, (int64_t)(intptr_t)arg);
 }
 
 static void
 on_search_timeout(lws_sorted_usec_list_t *sul)
 {
-    finish(lws_container_of(sul, wsd_t, sul_search));
+    wsd_t *w = lws_container_of(sul, wsd_t, sul_search);
+    wsd_task_spawn(w, finish_task, (void *)(intptr_t)w->search_id, false);
 }
 
 void
 wsd_search_ended(wsd_t *w, int64_t id)
 {
-    if (id == w->search_id)
-        finish(w);
+    if (id >= 0 && id == w->search_id)
+        wsd_task_spawn(w, finish_task, (void *)(intptr_t)id, false);
+}
+
+/* push_task: the results of the search under way so far, to every client
+ * allowed to search, when they differ from the last push (more results,
+ * or another server's counts added) */
+static void
+push_task(wsd_t *w, void *arg)
+{
+    int64_t id = (int64_t)(intptr_t)arg;
+    if (id != w->search_id)
+        return;
+    json_object *list = fetch_results(w, id);
+    size_t n = json_object_array_length(list);
+    if (id != w->search_id || n == 0 || (w->search_pushed > 0 && json_object_equal(list, w->search_results))) {
+        json_object_put(list); /* ended meanwhile (its final push is made), or nothing new */
+        return;
+    }
+    w->search_pushed = n;
+    json_object_put(w->search_results);
+    w->search_results = list;
+    broadcast_results(w);
+}
+
+static void
+on_search_push(lws_sorted_usec_list_t *sul)
+{
+    wsd_t *w = lws_container_of(sul, wsd_t, sul_search_push);
+    w->search_push_due = false;
+    if (w->search_id >= 0)
+        wsd_task_spawn(w, push_task, (void *)(intptr_t)w->search_id, false);
+}
+
+static void
+push_soon(wsd_t *w)
+{
+    if (w->search_push_due)
+        return;
+    w->search_push_due = true;
+    lws_sul_schedule(w->lws, 0, &w->sul_search_push, on_search_push, (lws_usec_t)WSD_SEARCH_PUSH_MS * 1000);
+}
+
+void
+wsd_search_result(wsd_t *w, int64_t id)
+{
+    if (id >= 0 && id == w->search_id)
+        push_soon(w);
 }
 
 static void
 start(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
-    if (w->search_id >= 0) {
+    if (w->search_id >= 0 || w->search_starting) {
         wsd_send_error(w, c, "A search is already in progress");
         return;
     }
@@ -122,7 +201,9 @@ start(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     json_object_object_add(args, "query", json_object_new_string(a->query));
     json_object_object_add(args, "scope", json_object_new_string(a->local ? "local" : "global"));
     mt_error_t *err = NULL;
+    w->search_starting = true; /* another client's search waits for this one's id */
     int rc = wsd_call(w, "search", args, &r, &err);
+    w->search_starting = false;
     json_object_put(args);
     if (rc != 0) {
         /* as aMuTorrent: the error, then search-lock false, which is what
@@ -136,14 +217,17 @@ start(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     }
     json_object_object_get_ex(r, "id", &v);
     w->search_id = json_object_get_int64(v);
+    w->search_pushed = 0;
     bool running = json_object_object_get_ex(r, "state", &v) && strcmp(json_object_get_string(v), "running") == 0;
     json_object_put(r);
     broadcast_lock(w, true);
     if (!running) {
-        finish(w); /* an identical search that already ended */
+        finish(w, w->search_id); /* an identical search that already ended */
         return;
     }
     lws_sul_schedule(w->lws, 0, &w->sul_search, on_search_timeout, (lws_usec_t)WSD_SEARCH_MAX_S * LWS_US_PER_SEC);
+    /* results the daemon had before it answered (their events came first) */
+    push_soon(w);
 }
 
 /* one search result as an ed2k link ('|' cannot be in a link's name) */
@@ -187,11 +271,13 @@ download(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
             if (a->category != NULL)
                 json_object_object_add(args, "category", json_object_new_string(a->category));
             json_object_object_add(args, "added_via", json_object_new_string("websocket"));
-            const webauth_ident_t *id = wsd_client_ident(c);
-            json_object_object_add(args, "added_by", json_object_new_string(id->user != NULL ? id->user : ""));
+            /* copied: a session check may renew c's identity during the call */
+            char *user = xstrdup(wsd_client_ident(c)->user != NULL ? wsd_client_ident(c)->user : "");
+            json_object_object_add(args, "added_by", json_object_new_string(user));
             rc = wsd_call(w, "add", args, &r, &err);
             if (rc == 0)
-                wsd_note_owner(w, a->hashes[i], id->user);
+                wsd_note_owner(w, a->hashes[i], user);
+            free(user);
             json_object_put(args);
             json_object_put(r);
         }

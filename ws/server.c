@@ -3,7 +3,11 @@
  * check (webauth_identify on the upgrade's Cookie, X-API-Key or
  * Authorization headers), and again every ws_session_check seconds;
  * messages to it wait in a bounded queue of shared buffers, and a client
- * that lets the queue fill is dropped, never waited for. */
+ * that lets the queue fill is dropped, never waited for. A client's
+ * actions run one after the other in a task of its own (task.c), so a
+ * slow daemon call holds back that client's later actions only; a
+ * connection closed meanwhile leaves its structure to the task, marked
+ * gone, and what the task still sends it is dropped. */
 #include "config.h"
 
 #include "ws/wsd.h"
@@ -18,7 +22,8 @@
 
 struct wsd_client {
     wsd_client_t *prev, *next;
-    struct lws *wsi;
+    struct lws *wsi;    /* NULL: the connection is gone */
+    int refs;           /* the connection's, and its task's */
     bool linked;        /* in w->clients */
     bool authed;
     char *cookie, *addr, *authz, *apikey; /* the upgrade's headers */
@@ -34,6 +39,11 @@ struct wsd_client {
     bool segments;      /* subscribed to segment data */
     double tokens;      /* the action bucket */
     int64_t tokens_ms;
+    bool busy;          /* its task is under way */
+    bool identified;    /* the upgrade's authentication is done */
+    char *pend[WSD_CLIENT_PENDING]; /* frames waiting for the task */
+    size_t pend_len[WSD_CLIENT_PENDING];
+    size_t pend_head, pend_n;
 };
 
 typedef struct {
@@ -70,7 +80,7 @@ msg_unref(wsd_msg_t *m)
 static void
 close_later(wsd_client_t *c, int code, const char *reason)
 {
-    if (c->close_code != 0)
+    if (c->close_code != 0 || c->wsi == NULL)
         return;
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
@@ -81,6 +91,8 @@ close_later(wsd_client_t *c, int code, const char *reason)
 static void
 drop(wsd_client_t *c, const char *why)
 {
+    if (c->wsi == NULL)
+        return;
     log_info("ws: dropping a client (%s): %s", c->id.user != NULL ? c->id.user : "-", why);
     c->close_code = -1;
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -89,8 +101,8 @@ drop(wsd_client_t *c, const char *why)
 static void
 enqueue(wsd_t *w, wsd_client_t *c, wsd_msg_t *m)
 {
-    if (c->close_code != 0)
-        return;
+    if (c->close_code != 0 || c->wsi == NULL)
+        return; /* closing, or gone while its task ran */
     if (c->q_n >= WSD_MAX_QUEUED || c->q_bytes + m->len > w->max_queue) {
         drop(c, "its send queue is full");
         return;
@@ -309,6 +321,22 @@ wsd_db(wsd_t *w)
     return w->db;
 }
 
+typedef struct {
+    const http_request_t *req;
+    webauth_ident_t *id;
+    mt_error_t **err;
+    int rc;
+} identify_job_t;
+
+/* on the database worker */
+static void
+identify_work(wsd_t *w, void *arg)
+{
+    identify_job_t *j = arg;
+    PGconn *db = wsd_db(w);
+    j->rc = db != NULL ? webauth_identify(db, &w->ac, j->req, j->id, j->err) : -1;
+}
+
 /* identify: who the upgrade's headers name; -1 when the database failed
  * (the caller keeps what it knew). The headers go through lib/http's
  * request as a FastCGI program would see them. */
@@ -345,8 +373,10 @@ identify(wsd_t *w, wsd_client_t *c, webauth_ident_t *id)
         mt_error_free(err); /* headers no request can have: nobody */
         return 0;
     }
-    wsd_db(w);
-    int rc = w->db != NULL ? webauth_identify(w->db, &w->ac, req, id, &err) : -1;
+    identify_job_t j = { .req = req, .id = id, .err = &err, .rc = -1 };
+    if (wsd_offload(w, WSD_WORKER_DB, identify_work, &j) != 0)
+        mt_error_set(&err, MT_ERR_UNAVAILABLE, "muleteer-ws is busy");
+    int rc = j.rc;
     http_request_free(req);
     if (rc != 0) {
         log_warn("ws: cannot check a session: %s", err != NULL ? err->message : "no database");
@@ -357,23 +387,51 @@ identify(wsd_t *w, wsd_client_t *c, webauth_ident_t *id)
     return 0;
 }
 
-void
-wsd_session_check(lws_sorted_usec_list_t *sul)
+static void client_unref(wsd_t *w, wsd_client_t *c);
+
+/* the clients' sessions, one after the other; each client is held, since
+ * one may go while its session is read */
+static void
+session_task(wsd_t *w, void *arg)
 {
-    wsd_t *w = lws_container_of(sul, wsd_t, sul_session);
+    (void)arg;
+    size_t n = 0;
+    wsd_client_t **all = xcalloc(w->n_clients + 1, sizeof *all);
     for (wsd_client_t *c = w->clients; c != NULL; c = c->next) {
-        if (!c->authed || c->close_code != 0 || c->id.method == WEBAUTH_OFF)
-            continue;
+        c->refs++;
+        all[n++] = c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        wsd_client_t *c = all[i];
         webauth_ident_t id;
+        if (c->wsi == NULL || !c->authed || c->close_code != 0 || c->id.method == WEBAUTH_OFF)
+            continue;
         if (identify(w, c, &id) != 0)
             continue; /* the database is away: no verdict */
-        if (id.user == NULL) {
+        if (c->wsi == NULL) {
+            webauth_ident_clear(&id);
+        } else if (id.user == NULL) {
             c->authed = false;
             close_later(c, 4001, "Session expired");
         } else {
             webauth_ident_clear(&c->id);
             c->id = id;
         }
+    }
+    for (size_t i = 0; i < n; i++)
+        client_unref(w, all[i]);
+    free(all);
+    w->session_busy = false;
+}
+
+void
+wsd_session_check(lws_sorted_usec_list_t *sul)
+{
+    wsd_t *w = lws_container_of(sul, wsd_t, sul_session);
+    if (!w->session_busy) {
+        w->session_busy = true;
+        if (wsd_task_spawn(w, session_task, NULL, false) != 0)
+            w->session_busy = false;
     }
     lws_sul_schedule(w->lws, 0, &w->sul_session, wsd_session_check,
                      (lws_usec_t)w->session_check_s * LWS_US_PER_SEC);
@@ -398,6 +456,68 @@ welcome(wsd_t *w, wsd_client_t *c)
 }
 
 static void
+authenticate(wsd_t *w, wsd_client_t *c)
+{
+    c->identified = true;
+    webauth_ident_t id;
+    if (identify(w, c, &id) != 0) {
+        close_later(c, 1011, "Authentication unavailable");
+        return;
+    }
+    c->id = id;
+    if (c->id.user == NULL) {
+        close_later(c, 1008, "Authentication required");
+        return;
+    }
+    if (c->wsi == NULL)
+        return;
+    c->authed = true;
+    welcome(w, c);
+}
+
+static void handle_frame(wsd_t *w, wsd_client_t *c, const char *text, size_t len);
+
+/* client_task: the client's authentication, then its frames in order,
+ * until none waits */
+static void
+client_task(wsd_t *w, void *arg)
+{
+    wsd_client_t *c = arg;
+    if (!c->identified)
+        authenticate(w, c);
+    while (c->pend_n > 0) {
+        char *text = c->pend[c->pend_head];
+        size_t len = c->pend_len[c->pend_head];
+        c->pend[c->pend_head] = NULL;
+        c->pend_head = (c->pend_head + 1) % WSD_CLIENT_PENDING;
+        c->pend_n--;
+        if (c->wsi != NULL && c->authed && c->close_code == 0)
+            handle_frame(w, c, text, len);
+        free(text);
+    }
+    c->busy = false;
+    client_unref(w, c);
+}
+
+/* start_task: the client's task, unless it is under way; bounded for an
+ * action (WSD_MAX_TASKS), not for the authentication of a connection
+ * (bounded by ws_max_clients already) */
+static int
+start_task(wsd_t *w, wsd_client_t *c, bool bounded)
+{
+    if (c->busy)
+        return 0;
+    c->busy = true;
+    c->refs++;
+    if (wsd_task_spawn(w, client_task, c, bounded) != 0) {
+        c->busy = false;
+        c->refs--;
+        return -1;
+    }
+    return 0;
+}
+
+static void
 on_established(wsd_t *w, wsd_client_t *c)
 {
     c->next = w->clients;
@@ -412,16 +532,10 @@ on_established(wsd_t *w, wsd_client_t *c)
         close_later(c, 1013, "Too many connections");
         return;
     }
-    if (identify(w, c, &c->id) != 0) {
-        close_later(c, 1011, "Authentication unavailable");
-        return;
-    }
-    if (c->id.user == NULL) {
-        close_later(c, 1008, "Authentication required");
-        return;
-    }
-    c->authed = true;
-    welcome(w, c);
+    /* the authentication is the first work of the client's task; frames
+     * that arrive meanwhile wait for it */
+    if (start_task(w, c, false) != 0)
+        close_later(c, 1013, "Server stopping");
 }
 
 static bool
@@ -438,15 +552,40 @@ take_token(wsd_client_t *c)
     return true;
 }
 
+/* on_message: a frame waits for the client's task (which starts if none
+ * is under way); a client with WSD_CLIENT_PENDING frames waiting, or a
+ * server with WSD_MAX_TASKS tasks under way, is answered at once */
 static void
 on_message(wsd_t *w, wsd_client_t *c, const char *text, size_t len)
 {
-    if (!c->authed || c->close_code != 0)
+    if ((c->identified && !c->authed) || c->close_code != 0)
         return;
     if (!take_token(c)) {
         wsd_send_error(w, c, "Too many actions; slow down");
         return;
     }
+    if (c->pend_n >= WSD_CLIENT_PENDING) {
+        wsd_send_error(w, c, "Too many actions waiting for the daemon; try again later");
+        return;
+    }
+    size_t i = (c->pend_head + c->pend_n) % WSD_CLIENT_PENDING;
+    c->pend[i] = xmalloc(len + 1);
+    memcpy(c->pend[i], text, len);
+    c->pend[i][len] = '\0';
+    c->pend_len[i] = len;
+    c->pend_n++;
+    if (start_task(w, c, true) != 0) {
+        c->pend_n--;
+        free(c->pend[i]);
+        c->pend[i] = NULL;
+        wsd_send_error(w, c, "Server busy; try again later");
+    }
+}
+
+/* handle_frame: one frame, in the client's task */
+static void
+handle_frame(wsd_t *w, wsd_client_t *c, const char *text, size_t len)
+{
     ws_action_t a;
     char *msg = NULL;
     if (ws_action_parse(text, len, &a, &msg) != 0) {
@@ -523,7 +662,21 @@ on_writable(wsd_client_t *c, struct lws *wsi)
 }
 
 static void
-client_free(wsd_t *w, wsd_client_t *c)
+client_unref(wsd_t *w, wsd_client_t *c)
+{
+    (void)w;
+    if (--c->refs > 0)
+        return;
+    for (size_t i = 0; i < c->pend_n; i++)
+        free(c->pend[(c->pend_head + i) % WSD_CLIENT_PENDING]);
+    webauth_ident_clear(&c->id);
+    free(c);
+}
+
+/* client_gone: the connection is closed; the structure stays while a
+ * task holds it */
+static void
+client_gone(wsd_t *w, wsd_client_t *c)
 {
     if (c->linked) {
         if (c->prev != NULL)
@@ -545,8 +698,12 @@ client_free(wsd_t *w, wsd_client_t *c)
     free(c->addr);
     free(c->authz);
     free(c->apikey);
-    webauth_ident_clear(&c->id);
-    free(c);
+    c->q = NULL;
+    c->rx = NULL;
+    c->cookie = c->addr = c->authz = c->apikey = NULL;
+    c->linked = false;
+    c->wsi = NULL;
+    client_unref(w, c);
 }
 
 static int
@@ -563,6 +720,7 @@ on_client(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         c = xcalloc(1, sizeof *c);
         c->wsi = wsi;
+        c->refs = 1;
         c->cookie = header(wsi, WSI_TOKEN_HTTP_COOKIE);
         c->authz = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
         c->addr = header(wsi, WSI_TOKEN_X_FORWARDED_FOR);
@@ -591,9 +749,13 @@ on_client(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         return c != NULL ? on_writable(c, wsi) : 0;
     case LWS_CALLBACK_WSI_DESTROY:
         if (c != NULL) {
-            client_free(w, c);
+            client_gone(w, c);
             pss->c = NULL;
         }
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* a worker answered (task.c) */
+        wsd_tasks_poll(w);
         return 0;
     default:
         return 0;

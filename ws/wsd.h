@@ -3,9 +3,10 @@
  * the libwebsockets context and loop), server.c (the connections: auth
  * on the upgrade, send queues, frames, session re-checks), feed.c (the
  * daemon: commands, its event stream, the items and the batch-update
- * stream), handlers.c (the actions). One thread: libwebsockets' own
- * poll loop; daemon commands and session checks are short blocking calls
- * on local sockets. */
+ * stream), handlers.c (the actions), task.c (blocking work off the
+ * loop). The state is the loop thread's: libwebsockets' own poll loop
+ * runs the handlers as tasks, whose daemon commands and database queries
+ * go to two worker threads while the loop serves the other clients. */
 #ifndef MT_WS_WSD_H
 #define MT_WS_WSD_H
 
@@ -34,6 +35,17 @@
 #define WSD_SEARCH_MAX_S 120
 /* A daemon call gives up after this long. */
 #define WSD_CTL_TIMEOUT_MS 10000
+/* Clients' tasks running actions at most at once; beyond, an action is
+ * answered "busy" at once (a connection's authentication is bounded by
+ * ws_max_clients instead). */
+#define WSD_MAX_TASKS 64
+/* Actions of one client waiting behind the one under way: a burst's
+ * worth (beyond, while the daemon is slow, an error at once). */
+#define WSD_CLIENT_PENDING WSD_ACTION_BURST
+/* Calls waiting for one worker thread, at most, beyond one a client. */
+#define WSD_WORK_QUEUE 64
+/* A search's new results go out this long after the first of a burst. */
+#define WSD_SEARCH_PUSH_MS 300
 
 /* One message, shared by every client it is queued for. */
 typedef struct wsd_msg {
@@ -43,8 +55,16 @@ typedef struct wsd_msg {
 } wsd_msg_t;
 
 typedef struct wsd_client wsd_client_t;
+typedef struct wsd wsd_t;
+struct wsd_task;
 
-typedef struct wsd {
+/* a lock between tasks (task.c): the holder may yield inside */
+typedef struct {
+    bool held;
+    struct wsd_task *head, *tail; /* waiting, in order */
+} wsd_lock_t;
+
+struct wsd {
     conf_t *conf;
     webauth_conf_t ac;
     char instance_id[96];
@@ -81,8 +101,15 @@ typedef struct wsd {
     uint64_t down_total, up_total; /* ... since the daemon started */
     int64_t search_id;        /* the search in progress; -1: none */
     json_object *search_results; /* the last search's (array), or NULL */
-    lws_sorted_usec_list_t sul_cycle, sul_event, sul_session, sul_events_retry, sul_search;
-} wsd_t;
+    bool search_starting;     /* a search command is under way */
+    bool search_push_due;     /* new results wait for sul_search_push */
+    size_t search_pushed;     /* results in the last progressive push (0: none yet) */
+    lws_sorted_usec_list_t sul_cycle, sul_event, sul_session, sul_events_retry, sul_search,
+        sul_search_push;
+    struct wsd_tasks *tasks;  /* task.c */
+    wsd_lock_t refresh_lock;  /* one refresh at a time */
+    bool cycle_busy, event_busy, session_busy; /* their task is under way */
+};
 
 /* ---- server.c ---- */
 extern const struct lws_protocols wsd_protocols[];
@@ -116,19 +143,47 @@ size_t wsd_segment_clients(const wsd_t *w);
 void wsd_send_error(wsd_t *w, wsd_client_t *c, const char *message);
 const webauth_ident_t *wsd_client_ident(const wsd_client_t *c);
 /* wsd_db: the database connection (reconnected when broken), or NULL
- * while PostgreSQL is away. */
+ * while PostgreSQL is away; the database worker's alone (task.c). */
 PGconn *wsd_db(wsd_t *w);
 size_t wsd_ready_clients(const wsd_t *w);
 void wsd_session_check(lws_sorted_usec_list_t *sul);
+
+/* ---- task.c ---- */
+typedef void (*wsd_task_fn_t)(wsd_t *w, void *arg);
+typedef void (*wsd_work_fn_t)(wsd_t *w, void *arg);
+typedef enum { WSD_WORKER_CTL = 0, WSD_WORKER_DB, WSD_N_WORKERS } wsd_worker_kind_t;
+/* wsd_tasks_start: the worker threads; -1 when one cannot start. */
+int wsd_tasks_start(wsd_t *w);
+/* wsd_task_spawn: runs fn(w, arg) as a task, at once up to its first
+ * blocking call (or soon, when called from a task). -1, fn not run, when
+ * stopping or, for a bounded one (a client's), WSD_MAX_TASKS are under
+ * way. */
+int wsd_task_spawn(wsd_t *w, wsd_task_fn_t fn, void *arg, bool bounded);
+/* wsd_offload: fn(w, arg) on the worker of kind, the current task
+ * waiting for it; -1 when that worker's queue is full. */
+int wsd_offload(wsd_t *w, wsd_worker_kind_t kind, wsd_work_fn_t fn, void *arg);
+/* wsd_tasks_poll: resumes the tasks whose calls were answered (the loop's
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void wsd_tasks_poll(wsd_t *w);
+void wsd_lock(wsd_t *w, wsd_lock_t *l);
+void wsd_unlock(wsd_t *w, wsd_lock_t *l);
+/* wsd_tasks_stop: lets the tasks under way end (bounded), then stops the
+ * workers; wsd_tasks_free after the context is gone. */
+void wsd_tasks_stop(wsd_t *w);
+void wsd_tasks_free(wsd_t *w);
+/* wsd_call: a daemon command on the control worker (a new reference in
+ * *result); -1 with err (the daemon's error, or the connection's, or
+ * "busy" when the worker's queue is full). */
+int wsd_call(wsd_t *w, const char *cmd, json_object *args, json_object **result, mt_error_t **err);
+/* wsd_db_query: db_query on the database worker's connection; NULL with
+ * err when it fails or PostgreSQL is away. */
+PGresult *wsd_db_query(wsd_t *w, const char *sql, int n, const char *const *params, mt_error_t **err);
 
 /* ---- feed.c ---- */
 /* wsd_events_callback: the daemon's event stream, an adopted descriptor
  * of protocol "muleteer-daemon-events". */
 int wsd_events_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len);
-/* wsd_call: a daemon command (a new reference in *result); -1 with err
- * (the daemon's error, or the connection's). */
-int wsd_call(wsd_t *w, const char *cmd, json_object *args, json_object **result, mt_error_t **err);
 /* wsd_feed_start: connects the event stream (again every second while
  * the daemon is away). */
 void wsd_feed_start(wsd_t *w);
@@ -166,6 +221,8 @@ void wsd_handle_admin(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
 void wsd_handle_search(wsd_t *w, wsd_client_t *c, const ws_action_t *a);
 /* wsd_search_ended: the daemon's search_ended event for search id. */
 void wsd_search_ended(wsd_t *w, int64_t id);
+/* wsd_search_result: the daemon's search_result event for search id. */
+void wsd_search_result(wsd_t *w, int64_t id);
 void wsd_search_free(wsd_t *w);
 
 #endif

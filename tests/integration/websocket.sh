@@ -9,7 +9,9 @@
 # frames, a flood, an over-long frame; logout closing the socket (4001);
 # the daemon's `subscribe` stream; a download from a real amuled with its
 # segment data (partStatus, reqStatus, gapStatus against the part file)
-# and directory; an account without view_shared and view_uploads. TAP.
+# and directory; an account without view_shared and view_uploads; a
+# stopped daemon holding back only the actions that need it; search
+# results pushed before the search ends. TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/amule.sh"
@@ -142,6 +144,26 @@ check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send q
 
 run_client logout LOGOUT="curl -s -o /dev/null -b amule.sid=$SID --data '' $BASE/api/auth/logout"
 
+# --- blocking work off muleteer-ws's loop, and search results pushed as
+# they come (ws_client.py's async stage): the daemon stopped (SIGSTOP)
+# for 3 s, then continued
+DPID=
+for p in $(pgrep -f -- "bin/muleteerd -c $VAR/muleteer.conf"); do
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = muleteerd ] && DPID=$p
+done
+if [ -z "$DPID" ]; then
+  not_ok "the daemon's process is found"
+else
+  SID=$(login)
+  # a second server for the search, the same six names (their counts add up)
+  start_server_fixture SP2 "$T/server2.log" --name ws-fixture-2 --hostile-names ||
+    not_ok "the second server fixture starts"
+  run_client async DAEMON_PID="$DPID" SERVER2_PORT="${SP2:-0}"
+  kill -CONT "$DPID" 2>/dev/null
+  check "muleteer-ws still runs after a client closed while its daemon call waited" ws_runs
+  check "the daemon answers again" daemon_answers
+fi
+
 stop_runsh "$RUNSH_PID" || not_ok "run.sh stops"
 # after the stop: LeakSanitizer reports at exit
 if grep -q 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; then
@@ -150,4 +172,7 @@ if grep -q 'Sanitizer\|runtime error' "$VAR/log/muleteer-ws.log" 2>/dev/null; th
 else
   ok "muleteer-ws ran clean under the sanitizers"
 fi
+# no daemon call or query outside a task, no lock misuse (ws/task.c)
+check "muleteer-ws reported no broken invariant" sh -c "! grep -q 'BUG: ' '$VAR/log/muleteer-ws.log'"
+
 finish

@@ -9,6 +9,7 @@ API_KEY, CLI (the muleteer binary), CTL (the control socket), STAGE
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,6 +122,19 @@ class Stream:
             if v["hash"] == h:
                 return v
         return None
+
+
+async def search_end(ws, timeout, seen=None):
+    """The last search-results before search-lock false, and that
+    search-lock (None for either not seen within timeout)."""
+    res, end = None, time.monotonic() + timeout
+    while True:
+        m = await recv_until(ws, lambda x: x.get("type") in ("search-results", "search-lock"),
+                             end - time.monotonic(), seen)
+        if m is None or (m["type"] == "search-lock" and not m["locked"]):
+            return res, m
+        if m["type"] == "search-results":
+            res = m
 
 
 async def reply(ws, stream, type_, timeout=5.0):
@@ -363,8 +377,9 @@ async def main_checks():
         await a.send(json.dumps({"action": "search", "query": "anything", "type": "global", "extension": None}))
         seen = []
         lock_on = await recv_until(a, lambda x: x.get("type") == "search-lock", 5.0, seen)
-        res = await recv_until(a, lambda x: x.get("type") == "search-results", 30.0, seen)
-        lock_off = await recv_until(a, lambda x: x.get("type") == "search-lock", 5.0, seen)
+        # results are pushed as they come (docs/websocket.md): the last
+        # search-results before search-lock false is the final list
+        res, lock_off = await search_end(a, 30.0, seen)
         for x in seen:
             sa.apply(x)
         check("search: search-lock true, search-results, search-lock false",
@@ -376,7 +391,7 @@ async def main_checks():
                                      for r in data) and
               all(r["fileHash"].startswith("bd" * 15) for r in data) and res["instanceId"] == iid and
               [r["sourceCount"] for r in data] == sorted([r["sourceCount"] for r in data], reverse=True), res)
-        rb = await recv_until(b, lambda x: x.get("type") == "search-results", 5.0)
+        rb, _ = await search_end(b, 5.0)
         check("search-results reach the other client", rb is not None and len(rb["data"]) == 6, rb)
         await a.send(json.dumps({"action": "search", "query": "   ", "type": "global"}))
         m, _ = await reply(a, sa, "error")
@@ -970,11 +985,149 @@ async def dave_checks(a, sa, ma, big, small):
         check("the admin's getShared lists the finished file", m is not None and small in json.dumps(m).lower(), m)
 
 
+async def answered_within(ws, type_, secs):
+    """(the next message of type_, seconds it took), or (None, secs)."""
+    t0 = time.monotonic()
+    m = await recv_until(ws, lambda x: x.get("type") == type_, secs)
+    return m, time.monotonic() - t0
+
+
+async def async_checks():
+    """A daemon that does not answer (SIGSTOP for STALL_S seconds, then
+    SIGCONT) holds back only the actions that need it: another client's
+    action on what muleteer-ws knows, and its pings, are answered at once;
+    the stuck client's later actions keep their order; a client that
+    floods while the daemon is stuck is told so at once; a client closed
+    while its call waits costs nothing. Then a search whose results are
+    pushed before it ends."""
+    dpid = int(os.environ["DAEMON_PID"])
+    stall = 3.0
+    hdr = cookie()
+    # more connections at once than actions may run at once: each one's
+    # authentication is a task too, and none is refused for it
+    many = await asyncio.gather(*[websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None)
+                                  for _ in range(80)], return_exceptions=True)
+    opened = [x for x in many if not isinstance(x, BaseException)]
+    snaps = await asyncio.gather(*[recv_until(x, lambda m: m.get("type") == "batch-update", 15.0)
+                                   for x in opened], return_exceptions=True)
+    got = sum(isinstance(m, dict) for m in snaps)
+    check("80 clients connecting at once all get their snapshot", len(opened) == 80 and got == 80,
+          (len(opened), got, [x.close_code for x in opened if x.close_code is not None][:5]))
+    await asyncio.gather(*[x.close() for x in opened])
+    async with websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None) as a, \
+            websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None) as b, \
+            websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None) as d:
+        for ws in (a, b, d):
+            await recv_until(ws, lambda x: x.get("type") == "batch-update", 5.0)
+        os.kill(dpid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        try:
+            # a: an action that needs the daemon, then one that does not
+            await a.send(json.dumps({"action": "getServersList"}))
+            await a.send(json.dumps({"action": "getPreviousSearchResults"}))
+            # c: a newcomer, with the same, gone before the daemon answers
+            try:
+                c = await asyncio.wait_for(websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None), 1.0)
+                await c.send(json.dumps({"action": "getServerInfo"}))
+                await c.send(json.dumps({"action": "getServersList"}))
+                await asyncio.wait_for(c.close(), 1.0)
+                c_ok = True
+            except (asyncio.TimeoutError, OSError, websockets.WebSocketException):
+                c_ok = False
+            check("a new client is let in (and leaves) while another's daemon call waits", c_ok)
+            await asyncio.sleep(0.3)
+            # b: answered while a's call waits
+            await b.send(json.dumps({"action": "getPreviousSearchResults"}))
+            m, took = await answered_within(b, "previous-search-results", stall - 0.8)
+            check("while another client's daemon call waits, an action on what muleteer-ws knows "
+                  "is answered at once", m is not None and took < 1.0, (m is not None, took))
+            t0 = time.monotonic()
+            try:
+                await asyncio.wait_for(await b.ping(), stall - 1.5)
+                pong = time.monotonic() - t0
+            except asyncio.TimeoutError:
+                pong = None
+            check("... and a ping", pong is not None and pong < 1.0, pong)
+            # d: a burst of daemon actions fills its queue (a burst's worth);
+            # the next ones are refused at once, not queued
+            for _ in range(100):
+                await d.send(json.dumps({"action": "getServersList"}))
+            await asyncio.sleep(1.0)  # the action bucket refills (20 a second)
+            for _ in range(10):
+                await d.send(json.dumps({"action": "getServersList"}))
+            refused = await recv_until(d, lambda x: x.get("type") == "error" and "waiting" in x.get("message", ""),
+                                       max(0.1, stall - (time.monotonic() - stopped_at) - 0.2))
+            check("a client whose queue is full is refused at once (error), while the daemon is stuck",
+                  refused is not None, refused)
+            early = await recv_until(a, lambda x: x.get("type") in ("servers-update", "previous-search-results"),
+                                     0.2)
+            check("the stuck client's actions wait for the daemon", early is None, early)
+        finally:
+            left = stall - (time.monotonic() - stopped_at)
+            if left > 0:
+                await asyncio.sleep(left)
+            os.kill(dpid, signal.SIGCONT)
+        first = await recv_until(a, lambda x: x.get("type") in ("servers-update", "previous-search-results"), 15.0)
+        second = await recv_until(a, lambda x: x.get("type") in ("servers-update", "previous-search-results"), 5.0)
+        check("after the daemon answers, the stuck client's answers come in the order it asked",
+              first is not None and second is not None and first["type"] == "servers-update" and
+              second["type"] == "previous-search-results", [first and first["type"], second and second["type"]])
+        got = 0
+        while await recv_until(d, lambda x: x.get("type") == "servers-update", 5.0) is not None:
+            got += 1
+            if got == 100:
+                break
+        check("the flooding client's queued actions are all answered afterwards", got == 100, got)
+        e = await websockets.connect(URL + "/ws", extra_headers=hdr, max_size=None)
+        m = await recv_until(e, lambda x: x.get("type") == "batch-update", 10.0)
+        check("muleteer-ws serves a new client after the closed one's call ended", m is not None)
+        await e.close()
+
+        # --- search results pushed as they come: a global search gets the
+        # connected fixture's page over TCP at once, the second fixture's
+        # answer over UDP (the same six files: their counts add up) a moment
+        # later, and ends 15 s after its last request
+        link = "ed2k://|server|127.0.0.1|%s|/" % os.environ["SERVER2_PORT"]
+        await a.send(json.dumps({"action": "addEd2kLinks", "links": [link], "categoryName": "Default"}))
+        m = await recv_until(a, lambda x: x.get("type") == "ed2k-added", 5.0)
+        check("a second server fixture added (addEd2kLinks with a server link)",
+              m is not None and m["results"][0]["success"], m)
+        t0 = time.monotonic()
+        await a.send(json.dumps({"action": "search", "query": "pushed early", "type": "global", "extension": None}))
+        lock_on = await recv_until(a, lambda x: x.get("type") == "search-lock", 5.0)
+        pushes, lock_off = [], None
+        while lock_off is None and time.monotonic() - t0 < 45:
+            m = await recv_until(a, lambda x: x.get("type") in ("search-results", "search-lock"),
+                                 45 - (time.monotonic() - t0))
+            if m is None:
+                break
+            if m["type"] == "search-lock":
+                lock_off = m
+            else:
+                pushes.append((time.monotonic() - t0, m))
+        t_end = time.monotonic() - t0
+        first = pushes[0] if pushes else (None, None)
+        check("search: results pushed before the search ends (search-results within 5 s, "
+              "seconds before search-lock false)",
+              lock_on is not None and lock_on["locked"] and first[1] is not None and
+              len(first[1]["data"]) == 6 and first[0] < 5.0 and lock_off is not None and
+              not lock_off["locked"] and t_end > first[0] + 3,
+              ([t for t, _ in pushes], t_end))
+        both = [t for t, x in pushes if x["data"] and all(r["sourceCount"] == 2 for r in x["data"])]
+        check("... pushed again when the second server's answer adds to them (sources 2), before the end",
+              both and both[0] < t_end - 3 and pushes[0][1]["data"][0]["sourceCount"] == 1,
+              [(t, [r["sourceCount"] for r in x["data"]]) for t, x in pushes])
+        check("... the final search-results just before search-lock false",
+              pushes and pushes[-1][0] > t_end - 3 and len(pushes[-1][1]["data"]) == 6,
+              [t for t, _ in pushes])
+
+
 if __name__ == "__main__":
     stage = os.environ.get("STAGE", "main")
     try:
         asyncio.run({"main": main_checks, "slow": slow_checks, "logout": logout_checks, "owners": owner_checks,
-                     "segments": segment_checks, "probe": probe}[stage]())
+                     "segments": segment_checks, "async": async_checks,
+                     "probe": probe}[stage]())
     except Exception as e:  # noqa: BLE001
         import traceback
         check("the client ran to its end", False, traceback.format_exc())
