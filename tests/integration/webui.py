@@ -206,14 +206,14 @@ async def run(page):
           await page.wait_for("[...document.querySelectorAll('#detail-body tbody tr')]"
                               ".some(r => /aMule/i.test(r.textContent))", 10))
     check('the panel shows its priority, normal',
-          await page.wait_for("document.getElementById('detail-prio').value === 'normal' && "
+          await page.wait_for("document.getElementById('detail-prio')?.value === 'normal' && "
                               "!document.getElementById('detail-prio').disabled", 10))
-    await page.js("(() => { const s = document.getElementById('detail-prio'); s.value = 'high';"
+    await page.js("(() => { const s = document.getElementById('detail-prio'); if (!s) return; s.value = 'high';"
                   " s.dispatchEvent(new Event('change')); })()")
     high = await until(lambda: daemon_downloads().get(MD4, {}).get('priority') == 'high', 15)
     check('choosing High there sets it in the daemon (batchSetPriority over /ws)', high)
     check('and the row says High',
-          await page.wait_for(row(MD4) + "?.querySelector('.c-priority').textContent === 'High'", 10))
+          await page.wait_for(row(MD4) + "?.querySelector('.c-priority')?.textContent === 'High'", 10))
     await shots(page, 'detail')
     await page.js("document.getElementById('dl-detail').focus()")
     await page.key('Escape')
@@ -248,17 +248,19 @@ async def run(page):
     await page.js("(() => { const s = document.getElementById('filter-state'); s.value = '';"
                   " s.dispatchEvent(new Event('change')); })()")
     # priority of the selected one from the toolbar
-    await page.js("document.getElementById('act-priority').value = 'low'")
+    await page.js("(() => { const s = document.getElementById('act-priority'); if (s) s.value = 'low'; })()")
     await click(page, '#act-setprio')
     low = await until(lambda: daemon_downloads().get(MD4_2, {}).get('priority') == 'low', 15)
     check('"Set priority" Low on the selection sets it in the daemon (%s)'
           % daemon_downloads().get(MD4_2, {}).get('priority'), low)
     check('and the row says Low, the other High still',
-          await page.wait_for(row(MD4_2) + "?.querySelector('.c-priority').textContent === 'Low' && "
-                              + row(MD4) + "?.querySelector('.c-priority').textContent === 'High'", 10))
+          await page.wait_for(row(MD4_2) + "?.querySelector('.c-priority')?.textContent === 'Low' && "
+                              + row(MD4) + "?.querySelector('.c-priority')?.textContent === 'High'", 10))
+    # by size the low one is first: sorting by priority, twice (descending), puts the high one there
     await click(page, '#dl-table th[data-key="priority"] button')
-    check('sorting by priority puts the low one first',
-          await page.wait_for("document.querySelector('#dl-body tr').dataset.hash.startsWith('%s')" % MD4_2, 5))
+    await click(page, '#dl-table th[data-key="priority"] button')
+    check('sorting by priority, descending, puts the high one first',
+          await page.wait_for("document.querySelector('#dl-body tr')?.dataset.hash.startsWith('%s')" % MD4, 5))
     # category change to none
     await page.js("document.getElementById('act-category').value = ''")
     await click(page, '#act-setcat')
@@ -351,8 +353,8 @@ async def run(page):
     queue_row = ("[...document.querySelectorAll('#queue-body tr')].find(r => r.textContent.includes('%s'))"
                  % NAME5)
     check('the upload queue lists the peer waiting for the slot, with the file, place 1 and a waiting time',
-          await page.wait_for("(() => { const r = %s; return r && r.querySelector('.c-rank').textContent === '1'"
-                              " && /^\\d+ (s|min)/.test(r.querySelector('.c-time').textContent); })()"
+          await page.wait_for("(() => { const r = %s; return r && r.querySelector('.c-rank')?.textContent === '1'"
+                              " && /^\\d+ (s|min)/.test(r.querySelector('.c-time')?.textContent); })()"
                               % queue_row, 20))
     check('and the uploads table the peer that has it',
           await page.js("[...document.querySelectorAll('#up-body tr')].some(r => r.textContent.includes('%s'))"
