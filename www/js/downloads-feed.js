@@ -52,20 +52,27 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
   }
 
   // who added a download: its latest history row (one request per new
-  // download, kept); left empty without view_history
+  // download, kept); left empty without view_history. Asked with a search
+  // (200 with no entry) rather than /api/history/<hash>, whose 404 for a
+  // download whose row is not written yet the browser logs as an error;
+  // not found yet: asked again 10 s later
+  const retryAt = new Map();  // md4 -> ms
   function lookUpAddedBy() {
+    const now = Date.now();
     for (const [hash, t] of state.torrents) {
       const md4 = md4Of(hash);
       if (t.added_by || !md4 || asking.has(md4) || addedBy.has(md4) || asking.size >= 4) continue;
+      if ((retryAt.get(md4) || 0) > now) continue;
       asking.add(md4);
-      getJSON('/api/history/' + md4).then((e) => {
-        const name = (e && (e.username || (e.entries && e.entries[0] && e.entries[0].username))) || '';
-        addedBy.set(md4, name || '–');
+      getJSON('/api/history?limit=5&search=' + md4).then((e) => {
+        const row = ((e && e.entries) || []).find((x) => String(x.hash).toLowerCase() === md4);
+        if (row) addedBy.set(md4, row.username || '–');
+        else retryAt.set(md4, Date.now() + 10000);
       }).catch(() => addedBy.set(md4, '–')).finally(() => {
         asking.delete(md4);
         let changed = false;
         for (const [h, row] of state.torrents)
-          if (md4Of(h) === md4 && !row.added_by) { row.added_by = addedBy.get(md4); changed = true; }
+          if (md4Of(h) === md4 && !row.added_by && addedBy.has(md4)) { row.added_by = addedBy.get(md4); changed = true; }
         if (changed) emit();
         lookUpAddedBy();
       });
@@ -290,7 +297,7 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
     /** reset(): forget everything (another user signed in). */
     reset() {
       rid = 0; seq = -1; snapshots = 0; items.clear(); state.torrents.clear(); state.categories.clear();
-      state.server = {}; addedBy.clear(); state.transport = 'connecting'; state.error = null;
+      state.server = {}; addedBy.clear(); retryAt.clear(); state.transport = 'connecting'; state.error = null;
     },
   };
 }
