@@ -66,6 +66,8 @@ static const action_def_t actions[] = {
     { "checkMoveToPermissions", WSA_CHECK_MOVE_TO, false },
     { "checkMovePermissions", WSA_CHECK_MOVE, false },
     { "setFileRatingComment", WSA_RATE, false },
+    /* Muleteer's own (aMuTorrent has no download priority action) */
+    { "batchSetPriority", WSA_SET_PRIORITY, false },
 };
 
 const char *
@@ -79,6 +81,7 @@ ws_action_reply_type(ws_action_kind_t kind)
     case WSA_MOVE: return "batch-move-complete";
     case WSA_SET_CATEGORY: return "batch-category-changed";
     case WSA_DOWNLOAD: return "batch-download-complete";
+    case WSA_SET_PRIORITY: return "batch-priority-complete";
     default: return NULL;
     }
 }
@@ -442,6 +445,18 @@ parse_more(ws_action_t *a, json_object *o, char **msg)
             return fail(msg, "categoryName", "a category name expected");
         if (cat != NULL && cat[0] != '\0' && strcmp(cat, "Default") != 0)
             a->category = xstrdup(cat);
+        return 0;
+    }
+    case WSA_SET_PRIORITY: {
+        if (parse_items(a, o, msg) != 0)
+            return -1;
+        const char *p = get_str(o, "priority", &bad);
+        static const char *const names[] = { "low", "normal", "high" };
+        for (size_t i = 0; p != NULL && i < 3; i++)
+            if (strcmp(p, names[i]) == 0)
+                a->dl_priority = names[i];
+        if (a->dl_priority == NULL)
+            return fail(msg, "priority", "low, normal or high expected");
         return 0;
     }
     case WSA_SEGMENTS: {

@@ -46,6 +46,7 @@ typedef enum {
     WSA_CHECK_MOVE_TO,  /* checkMoveToPermissions (destPath in path) */
     WSA_CHECK_MOVE,     /* checkMovePermissions (categoryName in category) */
     WSA_RATE,           /* setFileRatingComment (comment, rating) */
+    WSA_SET_PRIORITY,   /* batchSetPriority (Muleteer's own: items, priority) */
 } ws_action_kind_t;
 
 /* serverDoAction's serverAction */
@@ -87,6 +88,8 @@ typedef struct {
     bool local;
     /* setFileRatingComment: 0-5 */
     int rating;
+    /* batchSetPriority: "low", "normal" or "high" (a static string) */
+    const char *dl_priority;
 } ws_action_t;
 
 /* ws_action_parse: decodes one client frame of len bytes. 0 and *a

@@ -514,12 +514,37 @@ shared_files(wsd_t *w, wsd_client_t *c)
     list_reply(w, c, "shared", "files", "shared-update", map, sizeof map / sizeof map[0]);
 }
 
+/* the list under key of the daemon's answer r, renamed */
+static json_object *
+renamed_list(json_object *r, const char *key, const char *const (*map)[2], size_t n)
+{
+    json_object *list = NULL, *out = json_object_new_array();
+    if (json_object_object_get_ex(r, key, &list) && json_object_is_type(list, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(list); i++)
+            json_object_array_add(out, renamed(json_object_array_get_idx(list, i), map, n));
+    return out;
+}
+
+/* uploads-update: the slots as data (aMuTorrent's older list), and
+ * Muleteer's own "queue", the clients waiting for a slot in their order */
 static void
 uploads(wsd_t *w, wsd_client_t *c)
 {
-    static const char *const map[][2] = { { "peer", "userName" }, { "hash", "fileHash" },
-                                          { "sent", "uploadSession" } };
-    list_reply(w, c, "uploads", "slots", "uploads-update", map, sizeof map / sizeof map[0]);
+    static const char *const slot_map[][2] = { { "peer", "userName" }, { "hash", "fileHash" },
+                                               { "sent", "uploadSession" } };
+    static const char *const queue_map[][2] = { { "peer", "userName" }, { "hash", "fileHash" },
+                                                { "rank", "queueRank" }, { "waiting", "waitingSeconds" } };
+    json_object *r = call_or_error(w, c, "uploads");
+    if (r == NULL)
+        return;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("uploads-update"));
+    json_object_object_add(o, "data", renamed_list(r, "slots", slot_map, sizeof slot_map / sizeof slot_map[0]));
+    json_object_object_add(o, "queue",
+                           renamed_list(r, "waiting", queue_map, sizeof queue_map / sizeof queue_map[0]));
+    json_object_put(r);
+    wsd_send_json(w, c, o);
+    json_object_put(o);
 }
 
 /* ------------------------------------------------------ stats tree */

@@ -20,7 +20,8 @@ needed_cap(ws_action_kind_t k)
     switch (k) {
     case WSA_PAUSE:
     case WSA_RESUME:
-    case WSA_STOP: return WEBAUTH_CAP_PAUSE_RESUME;
+    case WSA_STOP:
+    case WSA_SET_PRIORITY: return WEBAUTH_CAP_PAUSE_RESUME;
     case WSA_DELETE: return WEBAUTH_CAP_REMOVE_DOWNLOADS;
     case WSA_ADD_LINKS: return WEBAUTH_CAP_ADD_DOWNLOADS;
     case WSA_CAT_CREATE:
@@ -74,7 +75,8 @@ static void
 do_batch(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
 {
     const char *cmd = a->kind == WSA_PAUSE ? "pause" : a->kind == WSA_RESUME ? "resume"
-                      : a->kind == WSA_STOP ? "stop" : "delete";
+                      : a->kind == WSA_STOP ? "stop" : a->kind == WSA_SET_PRIORITY ? "priority"
+                      : "delete";
     json_object *results = json_object_new_array();
     size_t ok = 0;
     char *first_error = NULL;
@@ -83,6 +85,8 @@ do_batch(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
         json_object_object_add(args, "hash", json_object_new_string(a->hashes[i]));
         if (a->kind == WSA_DELETE)
             json_object_object_add(args, "delete_files", json_object_new_boolean(a->delete_files));
+        if (a->kind == WSA_SET_PRIORITY)
+            json_object_object_add(args, "priority", json_object_new_string(a->dl_priority));
         mt_error_t *err = NULL;
         const char *name = item_name(w, a->hashes[i]);
         json_object_object_add(res, "fileHash", json_object_new_string(a->hashes[i]));
@@ -237,6 +241,7 @@ wsd_handle(wsd_t *w, wsd_client_t *c, const ws_action_t *a)
     case WSA_RESUME:
     case WSA_STOP:
     case WSA_DELETE:
+    case WSA_SET_PRIORITY:
         do_batch(w, c, a);
         return;
     case WSA_ADD_LINKS:

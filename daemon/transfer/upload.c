@@ -1128,6 +1128,23 @@ ulq_to_json(const ulq_t *q)
         json_object_array_add(slots, e);
     }
     json_object_object_add(o, "slots", slots);
+    /* the waiting clients in their order (rank 1 gets the next slot) */
+    json_object *waiting = json_object_new_array();
+    time_t now = clock_mono_s();
+    size_t rank = 1;
+    for (ul_entry_t *e = q->uq.queue; e != NULL; e = e->next, rank++) {
+        const ul_client_t *c = client_at(e);
+        json_object *w = json_object_new_object();
+        char hex[33];
+        ed2k_hash_to_hex(c->hash, hex);
+        json_object_object_add(w, "peer", json_object_new_string(peer_desc(c->peer)));
+        json_object_object_add(w, "hash", json_object_new_string(hex));
+        json_object_object_add(w, "rank", json_object_new_int64((int64_t)rank));
+        int64_t waited = now > e->queued_at ? (int64_t)(now - e->queued_at) : 0;
+        json_object_object_add(w, "waiting", json_object_new_int64(waited));
+        json_object_array_add(waiting, w);
+    }
+    json_object_object_add(o, "waiting", waiting);
     json_object_object_add(o, "queued", json_object_new_int64((int64_t)q->uq.n_queue));
     json_object_object_add(o, "rate", json_object_new_int64((int64_t)q->rate));
     return o;

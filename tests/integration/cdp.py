@@ -90,6 +90,7 @@ class Browser:
         t = await self.send('Target.createTarget', {'url': 'about:blank'})
         a = await self.send('Target.attachToTarget', {'targetId': t['targetId'], 'flatten': True})
         p = Page(self, a['sessionId'])
+        p.target = t['targetId']
         for domain in ('Page', 'Runtime', 'Log', 'Network'):
             await p.send(domain + '.enable')
         return p
@@ -116,6 +117,7 @@ class Page:
     def __init__(self, browser, session):
         self.b = browser
         self.session = session
+        self.target = None   # its target id (Target.closeTarget)
 
     def send(self, method, params=None, timeout=30):
         return self.b.send(method, params, self.session, timeout)

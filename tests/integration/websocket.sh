@@ -138,6 +138,68 @@ CLIENT_TIMEOUT=240 run_client segments SID_DAVE="$SID_DAVE" TEMP_DIR="$VAR/temp"
   BIG_LINK="ed2k://|file|$BIG|24000000|$BIG_MD4|/|sources,127.0.0.1:$SEEDP|/" \
   SMALL_LINK="ed2k://|file|$SMALL|300000|$SMALL_MD4|/|sources,127.0.0.1:$SEEDP|/"
 amule_stop_all >/dev/null 2>&1
+# ---- batchSetPriority, Muleteer's own action: the daemon's `priority`,
+# gated as the batch actions are (bob lacks edit_all_downloads)
+PRIO_HASH=0123456789abcdef0123456789abcd0f
+M() { "$MT_BUILDDIR/bin/muleteer" --socket "$CTL" --timeout 5 "$@"; }
+prio_of() { M --json downloads | jq -r --arg h "$PRIO_HASH" '.downloads[] | select(.hash == $h) | .priority'; }
+M add "ed2k://|file|ws-prio.bin|7000000|$PRIO_HASH|/" >/dev/null
+check "a download to set the priority of (normal)" [ "$(prio_of)" = normal ]
+while IFS= read -r line; do
+  case "$line" in
+    "ok "*) ok "${line#ok }" ;;
+    "not ok "*) not_ok "${line#not ok }" ;;
+    *) echo "$line" ;;
+  esac
+done < <(env WS_URL="ws://127.0.0.1:$HP" SID="$SID" SID_BOB="$SID_BOB" H="$PRIO_HASH" CLI="$MT_BUILDDIR/bin/muleteer" CTL="$CTL" \
+  PYTHONPATH="$MT_SRCDIR/tests/integration" PYTHONDONTWRITEBYTECODE=1 timeout 60 "$PY" - <<'PYEOF' 2>&1
+import asyncio, json, os, subprocess
+import websockets
+from ws_client import URL, Stream, check, cookie, drain, reply
+
+H = os.environ["H"]
+
+
+async def prio():
+    async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as a, \
+            websockets.connect(URL + "/ws", extra_headers=cookie(os.environ["SID_BOB"]), max_size=None) as b:
+        sa, sb = Stream(), Stream()
+        await drain(a, sa, 1.0, [])
+        await drain(b, sb, 0.5, [])
+        check("the download is normal in the stream (downloadPriority 1)",
+              sa.item(H) is not None and sa.item(H)["downloadPriority"] == 1, sa.item(H))
+        await a.send(json.dumps({"action": "batchSetPriority", "items": [{"fileHash": H.upper()}],
+                                 "priority": "high"}))
+        m, _ = await reply(a, sa, "batch-priority-complete")
+        check("batchSetPriority high: batch-priority-complete, success",
+              m is not None and [(r["fileHash"], r["success"]) for r in m["results"]] == [(H, True)], m)
+        check("and the delta before it carries downloadPriority 2",
+              sa.item(H) is not None and sa.item(H)["downloadPriority"] == 2, sa.item(H))
+        out = subprocess.run([os.environ["CLI"], "--socket", os.environ["CTL"], "--json", "downloads"],
+                             capture_output=True, text=True, timeout=10).stdout
+        d = [x for x in json.loads(out)["downloads"] if x["hash"] == H]
+        check("and the daemon has it high", d and d[0]["priority"] == "high", d)
+        await b.send(json.dumps({"action": "batchSetPriority", "items": [{"fileHash": H}], "priority": "low"}))
+        m, _ = await reply(b, sb, "batch-priority-complete")
+        check("bob's batchSetPriority of the admin's download: denied",
+              m is not None and m["results"][0]["success"] is False and m["results"][0].get("denied"), m)
+        await a.send(json.dumps({"action": "batchSetPriority", "items": [{"fileHash": H}], "priority": "urgent"}))
+        m, _ = await reply(a, sa, "error")
+        check("an unknown priority: error \"priority: low, normal or high expected\"",
+              m is not None and m["message"] == "priority: low, normal or high expected", m)
+        await a.send(json.dumps({"action": "batchSetPriority", "items": [{"fileHash": H}], "priority": "low"}))
+        m, _ = await reply(a, sa, "batch-priority-complete")
+        check("batchSetPriority low: success, downloadPriority 0",
+              m is not None and m["results"][0]["success"] and sa.item(H)["downloadPriority"] == 0, m)
+
+try:
+    asyncio.run(prio())
+except Exception as e:  # noqa: BLE001 (the check reports it)
+    check("the priority client ran to its end", False, repr(e))
+PYEOF
+)
+check "the daemon has it low (after high, and bob's refused change)" [ "$(prio_of)" = low ]
+M delete "$PRIO_HASH" >/dev/null
 
 run_client slow WS_SOCK="$VAR/run/ws.sock"
 check "muleteer-ws logged the dropped client" grep -q 'dropping a client.*send queue is full' "$VAR/log/muleteer-ws.log"

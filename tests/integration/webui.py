@@ -22,6 +22,9 @@ MD4_3, NAME3 = E['MT_MD4_3'], E['MT_NAME3']     # amuled's second file, found by
 SERVER_LOG = E['MT_SERVER_LOG']
 WS_CONF = E['MT_WS_CONF']                       # muleteer-ws's -c, to find the stack's own
 SHOTS = E['MT_SHOTS']
+LINK4, MD4_4 = E['MT_LINK4'], E['MT_MD4_4']     # added from the command line while the page polls
+NAME5 = E['MT_NAME5']                           # shared: two peers download it, one waits
+MET_URL = E['MT_MET_URL']                       # a server.met of two servers on a local HTTP server
 DESKTOP, PHONE = (1280, 900), (390, 844)
 
 
@@ -181,6 +184,15 @@ async def run(page):
     check('the row shows the sources and the category',
           await page.js(row(MD4) + "?.querySelector('.c-category').textContent === 'webui' && "
                         "/^\\d+\\/\\d+$/.test(" + row(MD4) + "?.querySelector('.c-sources').textContent)"))
+    # the parts map of each row, from the segment data (gapStatus over /ws)
+    strip = lambda md4: row(md4) + "?.querySelector('.parts-strip')"
+    check('each row has a parts map: the stalled download\'s is all missing (1 range, 0 verified)',
+          await page.wait_for("(() => { const s = %s; return s && !s.hidden && s.dataset.verified === '0.000'"
+                              " && s.dataset.ranges === '1' && s.style.backgroundImage.includes('gradient'); })()"
+                              % strip(MD4_2), 15))
+    v = await page.wait_for("(() => { const s = %s; return s && !s.hidden && Number(s.dataset.verified) > 0"
+                            " && s.dataset.verified; })()" % strip(MD4), 120)
+    check('amuled\'s download\'s parts map shows a verified part as it comes (%s verified)' % v, v)
     check('the table came over /ws alone: no sync/maindata request was made',
           await page.js("performance.getEntriesByType('resource')"
                         ".filter(e => e.name.includes('/sync/maindata')).length === 0"))
@@ -193,6 +205,15 @@ async def run(page):
     check('and amuled among its sources, with its software',
           await page.wait_for("[...document.querySelectorAll('#detail-body tbody tr')]"
                               ".some(r => /aMule/i.test(r.textContent))", 10))
+    check('the panel shows its priority, normal',
+          await page.wait_for("document.getElementById('detail-prio')?.value === 'normal' && "
+                              "!document.getElementById('detail-prio').disabled", 10))
+    await page.js("(() => { const s = document.getElementById('detail-prio'); if (!s) return; s.value = 'high';"
+                  " s.dispatchEvent(new Event('change')); })()")
+    high = await until(lambda: daemon_downloads().get(MD4, {}).get('priority') == 'high', 15)
+    check('choosing High there sets it in the daemon (batchSetPriority over /ws)', high)
+    check('and the row says High',
+          await page.wait_for(row(MD4) + "?.querySelector('.c-priority')?.textContent === 'High'", 10))
     await shots(page, 'detail')
     await page.js("document.getElementById('dl-detail').focus()")
     await page.key('Escape')
@@ -226,6 +247,20 @@ async def run(page):
           await page.wait_for("document.querySelectorAll('#dl-body tr').length === 1 && " + row(MD4_2) + " !== null", 5))
     await page.js("(() => { const s = document.getElementById('filter-state'); s.value = '';"
                   " s.dispatchEvent(new Event('change')); })()")
+    # priority of the selected one from the toolbar
+    await page.js("(() => { const s = document.getElementById('act-priority'); if (s) s.value = 'low'; })()")
+    await click(page, '#act-setprio')
+    low = await until(lambda: daemon_downloads().get(MD4_2, {}).get('priority') == 'low', 15)
+    check('"Set priority" Low on the selection sets it in the daemon (%s)'
+          % daemon_downloads().get(MD4_2, {}).get('priority'), low)
+    check('and the row says Low, the other High still',
+          await page.wait_for(row(MD4_2) + "?.querySelector('.c-priority')?.textContent === 'Low' && "
+                              + row(MD4) + "?.querySelector('.c-priority')?.textContent === 'High'", 10))
+    # by size the low one is first: sorting by priority, twice (descending), puts the high one there
+    await click(page, '#dl-table th[data-key="priority"] button')
+    await click(page, '#dl-table th[data-key="priority"] button')
+    check('sorting by priority, descending, puts the high one first',
+          await page.wait_for("document.querySelector('#dl-body tr')?.dataset.hash.startsWith('%s')" % MD4, 5))
     # category change to none
     await page.js("document.getElementById('act-category').value = ''")
     await click(page, '#act-setcat')
@@ -315,6 +350,15 @@ async def run(page):
     check('and shows the uploads part (a table or its empty note)',
           await page.js("document.getElementById('up-body').children.length > 0 || "
                         "!document.getElementById('up-empty').hidden"))
+    queue_row = ("[...document.querySelectorAll('#queue-body tr')].find(r => r.textContent.includes('%s'))"
+                 % NAME5)
+    check('the upload queue lists the peer waiting for the slot, with the file, place 1 and a waiting time',
+          await page.wait_for("(() => { const r = %s; return r && r.querySelector('.c-rank')?.textContent === '1'"
+                              " && /^\\d+ (s|min)/.test(r.querySelector('.c-time')?.textContent); })()"
+                              % queue_row, 20))
+    check('and the uploads table the peer that has it',
+          await page.js("[...document.querySelectorAll('#up-body tr')].some(r => r.textContent.includes('%s'))"
+                        % NAME5))
     await shots(page, 'shared')
 
     # ---- servers
@@ -330,6 +374,15 @@ async def run(page):
         out('diag', 'daemon servers: %s' % sorted(daemon_servers()))
     check('and the page lists it',
           await page.wait_for("document.querySelector('#sv-body tr[data-address=\"127.0.0.7:4999\"]') !== null", 15))
+    # a server.met imported from a URL (the test's own HTTP server)
+    await page.type_into('#sv-url', MET_URL)
+    await click(page, '#sv-import button[type=submit]')
+    met = await until(lambda: {'127.0.0.31:4671', '127.0.0.32:4672'} <= daemon_servers(), 20)
+    check('"Import" of a server.met URL adds its two servers to the daemon\'s list', met)
+    check('the page says so and lists them by their names',
+          await page.wait_for("document.getElementById('sv-msg').textContent.startsWith('Imported') && "
+                              "['127.0.0.31:4671', '127.0.0.32:4672'].every(a => document.querySelector("
+                              "`#sv-body tr[data-address=\"${a}\"]`)?.textContent.includes('webui-met-'))", 15))
     await shots(page, 'servers')
     await click(page, '#sv-body tr[data-address="127.0.0.7:4999"] .sv-remove')
     removed = await until(lambda: daemon_servers() and '127.0.0.7:4999' not in daemon_servers(), 15)
@@ -416,6 +469,34 @@ async def run(page):
                             ".filter(e => e.name.includes('/sync/maindata')).length === 0"))
     else:
         check('muleteer-ws of this stack is found (pgrep)', False)
+
+    # ---- /ws out of the browser's reach in a second tab, as behind a web
+    # server that does not forward it: the tab's WebSockets go to /no-ws,
+    # which lighttpd does not upgrade (Network.setBlockedURLs does not stop
+    # WebSockets in Debian's chromium). The page falls back to polling
+    # sync/maindata, and the table follows the daemon.
+    p2 = await page.b.page()
+    await p2.send('Page.addScriptToEvaluateOnNewDocument', {'source': '''(() => {
+        const Real = window.WebSocket;
+        const Blocked = function (url, protocols) {
+          return new Real(String(url).replace(/\\/ws$/, '/no-ws'), protocols); };
+        Blocked.prototype = Real.prototype;
+        Object.assign(Blocked, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+        window.WebSocket = Blocked; })();'''})
+    await p2.viewport(*DESKTOP)
+    await p2.goto(URL)
+    check('with /ws blocked a new tab says it polls',
+          await p2.wait_for("document.getElementById('transport').textContent === 'Polling'", 30))
+    check('and lists the downloads read from sync/maindata',
+          await p2.wait_for(row(MD4) + ' !== null', 15) and
+          await p2.js("performance.getEntriesByType('resource').some(e => e.name.includes('/sync/maindata'))"))
+    subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', 'add', LINK4], capture_output=True, timeout=10)
+    check('a link added from the command line appears in the polled table',
+          await p2.wait_for(row(MD4_4) + ' !== null', 15))
+    await shots(p2, 'polling')
+    subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', 'delete', MD4_4], capture_output=True, timeout=10)
+    check('and goes from it when deleted', await p2.wait_for(row(MD4_4) + ' === null', 15))
+    await page.b.send('Target.closeTarget', {'targetId': p2.target})
 
     await click(page, '#logout')
     check('Sign out shows the login form again',

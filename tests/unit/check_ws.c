@@ -490,6 +490,39 @@ START_TEST(test_shared_upload_views)
 }
 END_TEST
 
+/* batchSetPriority, Muleteer's own: items and one of three names */
+START_TEST(test_action_priority)
+{
+    const char *t = "{\"action\":\"batchSetPriority\",\"items\":[{\"fileHash\":"
+                    "\"0123456789ABCDEF0123456789abcdef\"}],\"priority\":\"high\"}";
+    ws_action_t a;
+    char *msg = NULL;
+    ck_assert_int_eq(ws_action_parse(t, strlen(t), &a, &msg), 0);
+    ck_assert_int_eq(a.kind, WSA_SET_PRIORITY);
+    ck_assert_uint_eq(a.n_hashes, 1);
+    ck_assert_str_eq(a.hashes[0], "0123456789abcdef0123456789abcdef");
+    ck_assert_str_eq(a.dl_priority, "high");
+    ck_assert_str_eq(ws_action_reply_type(a.kind), "batch-priority-complete");
+    ws_action_clear(&a);
+    static const char *const bad[] = {
+        "{\"action\":\"batchSetPriority\",\"items\":[{\"fileHash\":"
+        "\"0123456789abcdef0123456789abcdef\"}],\"priority\":\"urgent\"}",
+        "{\"action\":\"batchSetPriority\",\"items\":[{\"fileHash\":"
+        "\"0123456789abcdef0123456789abcdef\"}],\"priority\":2}",
+        "{\"action\":\"batchSetPriority\",\"items\":[{\"fileHash\":"
+        "\"0123456789abcdef0123456789abcdef\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg = refusal(bad[i]);
+        ck_assert_str_eq(msg, "priority: low, normal or high expected");
+        free(msg);
+    }
+    msg = refusal("{\"action\":\"batchSetPriority\",\"items\":[],\"priority\":\"low\"}");
+    ck_assert_str_eq(msg, "items: 1 to 1000 items expected");
+    free(msg);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -503,6 +536,7 @@ main(void)
     tcase_add_test(tc, test_delta);
     tcase_add_test(tc, test_owner_views);
     tcase_add_test(tc, test_shared_upload_views);
+    tcase_add_test(tc, test_action_priority);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

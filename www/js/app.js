@@ -29,7 +29,7 @@ async function boot() {
   $('limits').addEventListener('toggle', fillLimits);
   window.addEventListener('hashchange', route);
   feed.subscribe(renderHeader);
-  views.downloads = initDownloads(feed);
+  views.downloads = initDownloads(feed, socket);
   views.search = initSearch(feed, socket);
   views.shared = initShared(socket);
   views.servers = initServers(feed, socket);

@@ -1,6 +1,7 @@
-// detail.js: the detail panel of one download (Downloads view): its parts
-// map, sources with their software, the names it had and its history,
-// from /api/item/detail/<hash>, refreshed every 5 s while open.
+// detail.js: the detail panel of one download (Downloads view): its
+// priority (set through onPriority, downloads.js), parts map, sources with
+// their software, the names it had and its history, from
+// /api/item/detail/<hash>, refreshed every 5 s while open.
 import { getJSON } from './api.js';
 import { bytes, dateTime, h, setMsg } from './format.js';
 
@@ -11,8 +12,17 @@ export function createDetail() {
   const panel = $('dl-detail');
   let md4 = null, timer = 0, opener = null;
 
+  // the priority select stays put between refreshes: it follows the
+  // daemon unless the user is on it
+  function showPriority(p) {
+    const sel = $('detail-prio');
+    sel.disabled = !md4 || !p;
+    if (p && document.activeElement !== sel) sel.value = p;
+  }
+
   function render(d) {
     const raw = d.raw || {};
+    showPriority(raw.priority);
     const states = (d.parts && d.parts.states) || [];
     const done = states.filter((x) => x === 2).length;
     const map = h('div', { class: 'parts', role: 'img',
@@ -67,12 +77,21 @@ export function createDetail() {
   }
 
   $('detail-close').addEventListener('click', () => close());
+  $('detail-prio').addEventListener('change', async (e) => {
+    if (!md4 || !api.onPriority) return;
+    const mine = md4;
+    await api.onPriority(mine, e.target.value);
+    if (mine === md4) load();
+  });
   panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
-  return {
-    /** open(md4, name): shows the panel for that download. */
-    open(hash, name) {
+  const api = {
+    /** onPriority(md4, priority): sets it (downloads.js); a promise. */
+    onPriority: null,
+    /** open(md4, name, priority): shows the panel for that download. */
+    open(hash, name, priority) {
       opener = document.activeElement;
       $('detail-title').textContent = name;
+      setMsg($('detail-msg'), '');
       if (!hash) {
         md4 = null;
         $('detail-body').replaceChildren(h('p', { class: 'empty' }, 'Listed under a BitTorrent hash: no eD2K detail to show.'));
@@ -81,10 +100,12 @@ export function createDetail() {
         $('detail-body').replaceChildren(h('p', { class: 'empty' }, 'Loading…'));
         load();
       }
+      showPriority(priority);
       panel.hidden = false;
       panel.focus();
       panel.scrollIntoView({ block: 'nearest' });
     },
     close,
   };
+  return api;
 }

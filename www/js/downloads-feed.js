@@ -10,7 +10,9 @@ import { getJSON, ApiError, signalUnauthorized } from './api.js';
 /**
  * createDownloadsFeed({interval}): a feed, stopped until start().
  * subscribe(fn): fn(state) after each change; state = {torrents: Map of
- * hash -> torrent (qBittorrent fields, plus added_by), categories: Map of
+ * hash -> torrent (qBittorrent fields, plus added_by; over /ws also
+ * priority 'low'/'normal'/'high' and gaps, the byte ranges [s1, e1, ...]
+ * not verified yet, or null when unknown), categories: Map of
  * name -> {name, savePath, color, comment, priority}, server: server_state,
  * error: null or text, transport: 'ws' (live over /ws), 'polling' or
  * 'connecting'}.
@@ -24,6 +26,9 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
   let rid = 0, timer = 0, running = false, inFlight = null;
   let useWs = false, polling = false, seq = -1, limitsTimer = 0, snapshots = 0;
   const items = new Map();    // "instanceId:hash" -> the /ws item
+  // segment data (gapStatus, the parts map): wanted while the table is
+  // shown; on: subscribed on this connection
+  const segments = { wanted: false, on: false };
 
   const emit = () => { for (const fn of subscribers) fn(state); };
 
@@ -47,20 +52,27 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
   }
 
   // who added a download: its latest history row (one request per new
-  // download, kept); left empty without view_history
+  // download, kept); left empty without view_history. Asked with a search
+  // (200 with no entry) rather than /api/history/<hash>, whose 404 for a
+  // download whose row is not written yet the browser logs as an error;
+  // not found yet: asked again 10 s later
+  const retryAt = new Map();  // md4 -> ms
   function lookUpAddedBy() {
+    const now = Date.now();
     for (const [hash, t] of state.torrents) {
       const md4 = md4Of(hash);
       if (t.added_by || !md4 || asking.has(md4) || addedBy.has(md4) || asking.size >= 4) continue;
+      if ((retryAt.get(md4) || 0) > now) continue;
       asking.add(md4);
-      getJSON('/api/history/' + md4).then((e) => {
-        const name = (e && (e.username || (e.entries && e.entries[0] && e.entries[0].username))) || '';
-        addedBy.set(md4, name || '–');
+      getJSON('/api/history?limit=5&search=' + md4).then((e) => {
+        const row = ((e && e.entries) || []).find((x) => String(x.hash).toLowerCase() === md4);
+        if (row) addedBy.set(md4, row.username || '–');
+        else retryAt.set(md4, Date.now() + 10000);
       }).catch(() => addedBy.set(md4, '–')).finally(() => {
         asking.delete(md4);
         let changed = false;
         for (const [h, row] of state.torrents)
-          if (md4Of(h) === md4 && !row.added_by) { row.added_by = addedBy.get(md4); changed = true; }
+          if (md4Of(h) === md4 && !row.added_by && addedBy.has(md4)) { row.added_by = addedBy.get(md4); changed = true; }
         if (changed) emit();
         lookUpAddedBy();
       });
@@ -123,6 +135,7 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
   }
 
   const STATUS = { green: 'connected', yellow: 'firewalled', red: 'disconnected' };
+  const PRIORITY = ['low', 'normal', 'high'];   // the items' downloadPriority codes
   function wsStats(stats) {
     if (!stats) return;
     let down = 0, up = 0;
@@ -156,8 +169,10 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
       downloaded: it.sizeDownloaded || 0, dlspeed: it.downloadSpeed || 0, upspeed: it.uploadSpeed || 0,
       eta: it.eta, num_seeds: conn, num_leechs: Math.max(0, total - conn), state: st,
       category: !it.category || it.category === 'Default' ? '' : it.category,
-      priority: it.downloadPriority, ratio: it.ratio, added_on: it.addedAt,
+      priority: PRIORITY[it.downloadPriority] || '', ratio: it.ratio, added_on: it.addedAt,
       added_by: addedBy.get(md4) || '',
+      // the byte ranges not verified yet (segment data); [] once complete
+      gaps: done ? [] : Array.isArray(it.gapStatus) ? it.gapStatus : null,
     };
   }
   const keyOf = (it) => (it.instanceId || '') + ':' + String(it.hash || '').toLowerCase();
@@ -181,11 +196,18 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
     const d = msg.data || {};
     wsStats(d.stats);
     if (Array.isArray(d.items)) {                  // a snapshot
+      const old = new Map(items);
       items.clear();
-      for (const it of d.items) items.set(keyOf(it), it);
+      for (const it of d.items) {
+        const k = keyOf(it), was = old.get(k);
+        // segment data comes apart from the snapshots: keep the last
+        if (was && was.gapStatus && !it.gapStatus) it.gapStatus = was.gapStatus;
+        items.set(k, it);
+      }
       if (typeof d.seq === 'number') seq = d.seq;
       snapshots++;
       wsCategories(d.categories);
+      if (segments.wanted && !segments.on) segments.on = socket.send('subscribe', { channel: 'segmentData' });
     } else if (d.delta) {
       const dl = d.delta;
       if (!snapshots) return;                     // deltas apply to a snapshot only
@@ -200,6 +222,7 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
       }
       for (const ch of dl.changed || []) {
         const k = keyOf(ch);
+        if (typeof dl.seq !== 'number' && !items.has(k)) continue;   // segments of one not listed
         items.set(k, Object.assign(items.get(k) || {}, ch));
       }
     }
@@ -211,6 +234,7 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
 
   // the socket's state: live, reconnecting, or (never reached) polling
   function onSocket(st) {
+    segments.on = false;   // a new connection subscribes again
     if (!running || !useWs) return;
     if (st.open) {
       // muleteer-ws sends a snapshot on connect; ask for one if it is late
@@ -262,10 +286,18 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
       await poll();
       schedule();
     },
+    /** segments(on): the parts map (gapStatus over /ws) wanted or not. */
+    segments(on) {
+      segments.wanted = on;
+      if (!useWs || !socket.state.open || on === segments.on) return;
+      if (on && !snapshots) return;   // asked for after the snapshot
+      socket.send(on ? 'subscribe' : 'unsubscribe', { channel: 'segmentData' });
+      segments.on = on;
+    },
     /** reset(): forget everything (another user signed in). */
     reset() {
       rid = 0; seq = -1; snapshots = 0; items.clear(); state.torrents.clear(); state.categories.clear();
-      state.server = {}; addedBy.clear(); state.transport = 'connecting'; state.error = null;
+      state.server = {}; addedBy.clear(); retryAt.clear(); state.transport = 'connecting'; state.error = null;
     },
   };
 }

@@ -1,7 +1,9 @@
 // downloads.js: the Downloads view: the table (sort, filter by state,
 // category and name, multi-select), the actions on the selection (pause,
-// resume, delete with or without files, category) and the "add links" box.
-// Its data comes from the downloads feed (downloads-feed.js) alone.
+// resume, delete with or without files, category, priority) and the "add
+// links" box. Its data comes from the downloads feed (downloads-feed.js);
+// the priority is set over /ws (batchSetPriority, Muleteer's own action),
+// and each row's parts map is drawn from the segment data (gapStatus).
 import { postForm, qbitOk } from './api.js';
 import { bytes, speed, percent, h, setMsg } from './format.js';
 import { createDetail } from './detail.js';
@@ -21,10 +23,41 @@ const STATES = {
 };
 const stateOf = (t) => STATES[t.state] || [t.state || '?', ''];
 
-const COLS = ['name', 'size', 'progress', 'dlspeed', 'sources', 'state', 'category', 'added_by'];
-const LABELS = ['Name', 'Size', 'Progress', 'Speed', 'Sources', 'State', 'Category', 'Added by'];
+const COLS = ['name', 'size', 'progress', 'dlspeed', 'sources', 'state', 'priority', 'category', 'added_by'];
+const LABELS = ['Name', 'Size', 'Progress', 'Speed', 'Sources', 'State', 'Priority', 'Category', 'Added by'];
+const PRIO_RANK = { low: 0, normal: 1, high: 2 };
+const PRIO_LABEL = { low: 'Low', normal: 'Normal', high: 'High' };
 
-export function initDownloads(feed) {
+/** partsGradient(gaps, size): the CSS background of a parts map: verified
+ * data green, the gaps (inclusive byte ranges [s1, e1, ...]) left bare;
+ * gaps closer than 0.5 % of the width are drawn as one, so that a row
+ * costs a few dozen stops at most. {image, verified (0..1), ranges}. */
+export function partsGradient(gaps, size) {
+  if (!size || !Array.isArray(gaps)) return null;
+  const merged = [];
+  const near = size / 200;
+  let missing = 0;
+  for (let i = 0; i + 1 < gaps.length; i += 2) {
+    const s = Math.max(0, Number(gaps[i])), e = Math.min(size - 1, Number(gaps[i + 1]));
+    if (!(e >= s)) continue;
+    missing += e - s + 1;
+    const last = merged[merged.length - 1];
+    if (last && s - last[1] <= near) last[1] = Math.max(last[1], e); else merged.push([s, e]);
+  }
+  const pct = (x) => (x / size * 100).toFixed(2) + '%';
+  const stops = [];
+  let at = 0;
+  for (const [s, e] of merged) {
+    if (s > at) stops.push(`var(--ok) ${pct(at)} ${pct(s)}`);
+    stops.push(`transparent ${pct(s)} ${pct(e + 1)}`);
+    at = e + 1;
+  }
+  if (at < size) stops.push(`var(--ok) ${pct(at)} 100%`);
+  if (stops.length === 1) stops.push(stops[0]);   // a gradient needs two
+  return { image: `linear-gradient(to right, ${stops.join(', ')})`, verified: 1 - missing / size, ranges: merged.length };
+}
+
+export function initDownloads(feed, socket) {
   const $ = (id) => document.getElementById(id);
   const section = $('view-downloads');
   const body = $('dl-body');
@@ -34,7 +67,8 @@ export function initDownloads(feed) {
   const detail = createDetail();
 
   const sortValue = (t, k) => (k === 'sources' ? (t.num_seeds || 0) * 1e6 + (t.num_leechs || 0)
-    : k === 'state' ? stateOf(t)[0] : k === 'category' ? t.category || '' : t[k] ?? '');
+    : k === 'state' ? stateOf(t)[0] : k === 'category' ? t.category || ''
+      : k === 'priority' ? PRIO_RANK[t.priority] ?? -1 : t[k] ?? '');
 
   function filtered(state) {
     const fs = $('filter-state').value, fc = $('filter-category').value;
@@ -59,14 +93,29 @@ export function initDownloads(feed) {
       onchange: (e) => { if (e.target.checked) selected.add(t.hash); else selected.delete(t.hash); updateActions(); } });
     const fill = h('div', { class: 'fill' });
     const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100' }, fill);
+    // the parts map: one element, its background drawn only when the gaps change
+    const parts = h('div', { class: 'parts-strip', 'aria-hidden': 'true', hidden: true });
     const tds = COLS.map((k, i) => h('td', { class: 'c-' + k, dataset: { label: LABELS[i] } }));
     const nameBtn = h('button', { type: 'button', class: 'link', title: 'Details',
-      onclick: () => detail.open(md4Of(t.hash), nameBtn.textContent) });
+      onclick: () => detail.open(md4Of(t.hash), nameBtn.textContent, (feed.state.torrents.get(t.hash) || t).priority) });
     tds[0].append(nameBtn);
-    tds[2].append(bar, h('span', { class: 'pct' }));
+    tds[2].append(bar, parts, h('span', { class: 'pct' }));
     const tr = h('tr', { dataset: { hash: t.hash } }, h('td', { class: 'sel' }, cb), tds);
-    tr._cells = { cb, fill, bar, tds, nameBtn };
+    tr._cells = { cb, fill, bar, parts, tds, nameBtn, gapKey: undefined };
     return tr;
+  }
+
+  function fillParts(cells, t) {
+    const key = t.gaps ? t.size + ':' + t.gaps.join(',') : null;
+    if (key === cells.gapKey) return;
+    cells.gapKey = key;
+    const g = key ? partsGradient(t.gaps, t.size) : null;
+    cells.parts.hidden = !g;
+    if (!g) return;
+    cells.parts.style.backgroundImage = g.image;
+    cells.parts.dataset.verified = g.verified.toFixed(3);
+    cells.parts.dataset.ranges = String(g.ranges);
+    cells.parts.title = `parts map: ${percent(g.verified)} verified`;
   }
 
   function fillRow(tr, t) {
@@ -86,8 +135,11 @@ export function initDownloads(feed) {
     if (t.comment) tds[5].append(h('small', { class: 'reason' }, t.comment));
     tds[5].dataset.state = t.state || '';
     tr.className = 'st-' + group;
-    tds[6].textContent = t.category || '';
-    tds[7].textContent = t.added_by || '';
+    tds[6].textContent = PRIO_LABEL[t.priority] || '';
+    tds[6].dataset.priority = t.priority || '';
+    tds[7].textContent = t.category || '';
+    tds[8].textContent = t.added_by || '';
+    fillParts(tr._cells, t);
     cb.checked = selected.has(t.hash);
   }
 
@@ -130,7 +182,7 @@ export function initDownloads(feed) {
   function updateActions() {
     const n = selected.size;
     $('dl-selected').textContent = n + ' selected';
-    for (const id of ['act-pause', 'act-resume', 'act-delete', 'act-setcat']) $(id).disabled = n === 0;
+    for (const id of ['act-pause', 'act-resume', 'act-delete', 'act-setcat', 'act-setprio']) $(id).disabled = n === 0;
     const all = $('sel-all');
     const onPage = shown.filter((t) => selected.has(t.hash)).length;
     all.checked = shown.length > 0 && onPage === shown.length;
@@ -149,6 +201,32 @@ export function initDownloads(feed) {
     }
     await feed.refresh();
   }
+
+  // the priority over /ws, in batches of 1000 (the most an action names)
+  async function setPriority(hashes, priority, msgEl) {
+    const md4s = hashes.map(md4Of).filter(Boolean);
+    let denied = 0, failed = [];
+    try {
+      for (let i = 0; i < md4s.length; i += 1000) {
+        const r = await socket.request('batchSetPriority', {
+          items: md4s.slice(i, i + 1000).map((fileHash) => ({ fileHash })), priority,
+        }, 'batch-priority-complete', 30000);
+        for (const x of r.results || []) {
+          if (x.denied) denied++;
+          else if (!x.success) failed.push((x.fileName || x.fileHash) + (x.error ? ' (' + x.error + ')' : ''));
+        }
+      }
+      const notes = [];
+      if (denied) notes.push(`${denied} not yours to change`);
+      if (failed.length) notes.push('failed: ' + failed.join(', '));
+      setMsg(msgEl, notes.length ? 'Priority not set for ' + notes.join('; ') + '.' : '', notes.length > 0);
+      return notes.length === 0;
+    } catch (e) {
+      setMsg(msgEl, 'The priority could not be set: ' + e.message, true);
+      return false;
+    }
+  }
+  detail.onPriority = (md4, priority) => setPriority([md4 + '00000000'], priority, $('detail-msg'));
 
   function sortBy(key) {
     sortDir = key === sortKey ? -sortDir : 1;
@@ -169,6 +247,7 @@ export function initDownloads(feed) {
   $('act-pause').addEventListener('click', () => act('pause'));
   $('act-resume').addEventListener('click', () => act('resume'));
   $('act-setcat').addEventListener('click', () => act('setCategory', { category: $('act-category').value }));
+  $('act-setprio').addEventListener('click', () => setPriority([...selected], $('act-priority').value, $('dl-msg')));
   $('act-delete').addEventListener('click', () => {
     $('confirm-text').textContent = `Delete ${selected.size} download${selected.size === 1 ? '' : 's'}?`;
     $('confirm-delete').hidden = false;
@@ -205,7 +284,7 @@ export function initDownloads(feed) {
 
   feed.subscribe(render);
   return {
-    show() { visible = true; section.hidden = false; render(feed.state); },
-    hide() { visible = false; section.hidden = true; detail.close(false); },
+    show() { visible = true; section.hidden = false; feed.segments(true); render(feed.state); },
+    hide() { visible = false; section.hidden = true; feed.segments(false); detail.close(false); },
   };
 }

@@ -1,5 +1,6 @@
 // network.js: the views read over /ws on demand: Shared (the shared
-// files, getShared; the uploads, getUploadingQueue), Servers
+// files, getShared; the upload slots and the queue waiting for them,
+// getUploadingQueue), Servers
 // (getServersList, serverDoAction, a server added or a server.met
 // imported as an ed2k link through addEd2kLinks, getServerInfo) and Log
 // (getAppLog). Each reads when shown and again every few seconds while
@@ -16,6 +17,14 @@ function poller(fn, ms) {
 }
 
 const td = (label, text, cls) => h('td', { 'data-label': label, class: cls }, text);
+
+/** waited(s): "45 s", "12 min", "3 h 05 min". */
+function waited(s) {
+  s = Math.max(0, Math.round(Number(s) || 0));
+  if (s < 60) return s + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min';
+  return Math.floor(s / 3600) + ' h ' + String(Math.floor(s / 60) % 60).padStart(2, '0') + ' min';
+}
 
 // ------------------------------------------------------------- shared
 export function initShared(socket) {
@@ -47,6 +56,14 @@ export function initShared(socket) {
       td('Peer', u.userName || ''), td('File', names.get(String(u.fileHash).toLowerCase()) || u.fileHash, 'c-name'),
       td('Sent', bytes(u.uploadSession), 'c-size'))));
     $('up-empty').hidden = ups.length > 0;
+    // Muleteer's own "queue": who waits for a slot, in their order
+    const queue = Array.isArray(m.queue) ? m.queue : [];
+    $('queue-body').replaceChildren(...queue.map((q) => h('tr', { dataset: { peer: q.userName || '' } },
+      td('Place', String(q.queueRank ?? ''), 'c-rank'), td('Peer', q.userName || ''),
+      td('File', names.get(String(q.fileHash).toLowerCase()) || q.fileHash, 'c-name'),
+      td('Waiting', waited(q.waitingSeconds), 'c-time'))));
+    $('queue-empty').hidden = queue.length > 0;
+    $('queue-count').textContent = queue.length ? `(${queue.length} waiting)` : '';
   });
   socket.on('shared-files-refreshed', (m) => { setMsg($('sh-msg'), m.message || 'Rescanning.'); read(); });
   $('sh-filter').addEventListener('input', renderFiles);

@@ -25,6 +25,7 @@ export function initSearch(feed, socket) {
   const $ = (id) => document.getElementById(id);
   const section = $('view-search');
   const results = new Map();   // fileHash -> result
+  const rows = new Map();      // fileHash -> its tr
   const selected = new Set();
   let sortKey = 'sourceCount', sortDir = -1, shown = [], searching = false;
   const status = (t, err) => setMsg($('search-status'), t, err);
@@ -34,6 +35,31 @@ export function initSearch(feed, socket) {
     return false;
   };
 
+  function makeRow(r) {
+    const cb = h('input', { type: 'checkbox', 'aria-label': 'Select ' + r.fileName, onchange: (e) => {
+      if (e.target.checked) selected.add(r.fileHash); else selected.delete(r.fileHash);
+      updateActions();
+    } });
+    const name = h('td', { class: 'c-name', 'data-label': 'Name', title: r.fileName });
+    const size = h('td', { class: 'c-size', 'data-label': 'Size' });
+    const src = h('td', { class: 'c-sources', 'data-label': 'Sources' });
+    const full = h('td', { class: 'c-sources', 'data-label': 'Complete' });
+    const tr = h('tr', { dataset: { hash: r.fileHash } }, h('td', { class: 'sel' }, cb), name, size, src, full);
+    tr._cells = { cb, name, size, src, full };
+    return tr;
+  }
+
+  function fillRow(tr, r) {
+    const { cb, name, size, src, full } = tr._cells;
+    const have = inDownloads(r.fileHash);
+    tr.className = have ? 'have' : '';
+    name.replaceChildren(r.fileName, have ? h('small', { class: 'tag' }, ' in downloads') : '');
+    size.textContent = bytes(r.fileSize);
+    src.textContent = String(r.sourceCount ?? '');
+    full.textContent = String(r.sourceCountXfer ?? '');
+    cb.checked = selected.has(r.fileHash);
+  }
+
   function render() {
     const f = $('sr-filter').value.trim().toLowerCase();
     shown = [...results.values()].filter((r) => !f || String(r.fileName).toLowerCase().includes(f));
@@ -42,20 +68,20 @@ export function initSearch(feed, socket) {
       const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
       return c * sortDir || String(a.fileName).localeCompare(String(b.fileName));
     });
-    $('sr-body').replaceChildren(...shown.map((r) => {
-      const have = inDownloads(r.fileHash);
-      return h('tr', { dataset: { hash: r.fileHash }, class: have ? 'have' : null },
-        h('td', { class: 'sel' }, h('input', { type: 'checkbox', 'aria-label': 'Select ' + r.fileName,
-          checked: selected.has(r.fileHash), onchange: (e) => {
-            if (e.target.checked) selected.add(r.fileHash); else selected.delete(r.fileHash);
-            updateActions();
-          } })),
-        h('td', { class: 'c-name', 'data-label': 'Name', title: r.fileName }, r.fileName,
-          have ? h('small', { class: 'tag' }, ' in downloads') : null),
-        h('td', { class: 'c-size', 'data-label': 'Size' }, bytes(r.fileSize)),
-        h('td', { class: 'c-sources', 'data-label': 'Sources' }, String(r.sourceCount ?? '')),
-        h('td', { class: 'c-sources', 'data-label': 'Complete' }, String(r.sourceCountXfer ?? '')));
-    }));
+    // rows are kept by hash and moved, not made again: results pushed
+    // while the user picks some keep the keyboard focus and the selection
+    const body = $('sr-body');
+    const want = new Set(shown.map((r) => r.fileHash));
+    for (const [hash, tr] of rows) if (!want.has(hash)) { tr.remove(); if (!results.has(hash)) rows.delete(hash); }
+    let prev = null;
+    for (const r of shown) {
+      let tr = rows.get(r.fileHash);
+      if (!tr) { tr = makeRow(r); rows.set(r.fileHash, tr); }
+      fillRow(tr, r);
+      const at = prev ? prev.nextSibling : body.firstChild;
+      if (at !== tr) body.insertBefore(tr, at);
+      prev = tr;
+    }
     $('sr-empty').hidden = shown.length > 0;
     $('sr-empty').textContent = results.size ? 'No result matches the filter.' : searching ? 'Waiting for results…' : 'No results yet.';
     updateActions();
@@ -81,7 +107,7 @@ export function initSearch(feed, socket) {
     searching = !!m.locked;
     $('search-submit').disabled = searching;
     if (searching) status('Searching…');
-    else if (!section.hidden && $('search-status').textContent === 'Searching…')
+    else if (!section.hidden && $('search-status').textContent.startsWith('Searching…'))
       status(`Search finished: ${results.size} result${results.size === 1 ? '' : 's'}.`);
     render();
   });
@@ -89,6 +115,7 @@ export function initSearch(feed, socket) {
   socket.on('search-results', (m) => {
     take(Array.isArray(m.data) ? m.data : [], false);
     if (!searching) status(`Search finished: ${results.size} result${results.size === 1 ? '' : 's'}.`);
+    else status(`Searching… ${results.size} result${results.size === 1 ? '' : 's'} so far`);
   });
   socket.on('previous-search-results', (m) => { if (!results.size) take(m.data, true); });
 
