@@ -29,10 +29,25 @@
 
 /* --------------------------------------------------------- the stats */
 
+/* kad_status: aMuTorrent's kad object from the daemon's kad-status
+ * (state off, connecting or connected); red "Disconnected" without it. */
 static json_object *
-network_status(json_object *server, bool daemon_up)
+kad_status(json_object *kad_in, bool daemon_up)
 {
-    json_object *ns = json_object_new_object(), *ed = json_object_new_object(), *kad = json_object_new_object();
+    json_object *kad = json_object_new_object(), *v = NULL;
+    const char *state = daemon_up && kad_in != NULL && json_object_object_get_ex(kad_in, "state", &v)
+                            ? json_object_get_string(v) : "off";
+    bool up = strcmp(state, "connected") == 0, trying = strcmp(state, "connecting") == 0;
+    json_object_object_add(kad, "status", json_object_new_string(up ? "green" : trying ? "yellow" : "red"));
+    json_object_object_add(kad, "text", json_object_new_string(up ? "Connected" : trying ? "Connecting" : "Disconnected"));
+    json_object_object_add(kad, "connected", json_object_new_boolean(up));
+    return kad;
+}
+
+static json_object *
+network_status(json_object *server, json_object *kad_in, bool daemon_up)
+{
+    json_object *ns = json_object_new_object(), *ed = json_object_new_object();
     json_object *v = NULL;
     const char *state = server != NULL && json_object_object_get_ex(server, "state", &v)
                             ? json_object_get_string(v) : "disconnected";
@@ -55,11 +70,8 @@ network_status(json_object *server, bool daemon_up)
         json_object_object_add(ed, "serverAddress", NULL);
     }
     json_object_object_add(ed, "listenPort", json_object_new_int64((int64_t)0));
-    json_object_object_add(kad, "status", json_object_new_string("red"));
-    json_object_object_add(kad, "text", json_object_new_string("Disconnected"));
-    json_object_object_add(kad, "connected", json_object_new_boolean(false));
     json_object_object_add(ns, "ed2k", ed);
-    json_object_object_add(ns, "kad", kad);
+    json_object_object_add(ns, "kad", kad_status(kad_in, daemon_up));
     return ns;
 }
 
@@ -78,7 +90,7 @@ capabilities(void)
 }
 
 static json_object *
-make_stats(wsd_t *w, json_object *server)
+make_stats(wsd_t *w, json_object *server, json_object *kad)
 {
     json_object *st = json_object_new_object(), *speeds = json_object_new_object();
     json_object *sp = json_object_new_object(), *insts = json_object_new_object(), *in = json_object_new_object();
@@ -94,7 +106,7 @@ make_stats(wsd_t *w, json_object *server)
     json_object_object_add(in, "connected", json_object_new_boolean(w->daemon_up));
     json_object_object_add(in, "color", NULL);
     json_object_object_add(in, "capabilities", capabilities());
-    json_object_object_add(in, "networkStatus", network_status(server, w->daemon_up));
+    json_object_object_add(in, "networkStatus", network_status(server, kad, w->daemon_up));
     json_object_object_add(in, "error", w->daemon_up ? NULL : json_object_new_string("muleteerd is not running"));
     json_object_object_add(in, "errorTime", NULL);
     json_object_object_add(insts, w->instance_id, in);
@@ -235,19 +247,22 @@ wsd_may_edit(wsd_t *w, wsd_client_t *c, const char *hash)
 static bool
 read_daemon(wsd_t *w, json_object **items, json_object **stats)
 {
-    json_object *dls = NULL, *server = NULL;
+    json_object *dls = NULL, *server = NULL, *kad = NULL;
     if (w->categories == NULL || w->categories_dirty)
         wsd_refresh_categories(w);
     w->daemon_up = wsd_call(w, "downloads", NULL, &dls, NULL) == 0;
-    if (w->daemon_up)
+    if (w->daemon_up) {
         wsd_call(w, "server", NULL, &server, NULL);
-    *stats = make_stats(w, server);
+        wsd_call(w, "kad-status", NULL, &kad, NULL); /* unavailable: Kad off */
+    }
+    *stats = make_stats(w, server, kad);
     *items = w->daemon_up ? ws_items_from_downloads(dls, w->instance_id, w->categories) : NULL;
     load_ratings(w);
     apply_ratings(w, *items);
     load_owners(w);
     json_object_put(dls);
     json_object_put(server);
+    json_object_put(kad);
     return w->daemon_up;
 }
 

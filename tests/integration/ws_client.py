@@ -374,6 +374,12 @@ async def main_checks():
         check("networkStatus.ed2k: connected to the fixture, High ID, its address",
               st is not None and st["connected"] and st["status"] == "green" and st["text"] == "High ID" and
               st["serverAddress"] == "127.0.0.1:%d" % sp, st)
+        kad = ctl_call("kad-status", {})
+        ks = m["data"]["instances"][iid]["networkStatus"]["kad"] if m else None
+        want = {"connected": ("green", "Connected", True), "connecting": ("yellow", "Connecting", False)}.get(
+            (kad or {}).get("state"), ("red", "Disconnected", False))
+        check("networkStatus.kad follows the daemon's kad-status (%s)" % (kad or {}).get("state"),
+              ks is not None and (ks["status"], ks["text"], ks["connected"]) == want, (kad, ks))
         await a.send(json.dumps({"action": "search", "query": "anything", "type": "global", "extension": None}))
         seen = []
         lock_on = await recv_until(a, lambda x: x.get("type") == "search-lock", 5.0, seen)
