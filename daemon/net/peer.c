@@ -508,7 +508,7 @@ obfs_pump(peer_t *p)
         if (len > 512)
             len = 512;
         const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)len);
-        uint8_t reply[ED2K_OBFS_MAX_HANDSHAKE];
+        uint8_t reply[ED2K_OBFS_MAX_SERVER_MSG];
         size_t used = 0, rlen = 0;
         mt_error_t *err = NULL;
         ed2k_obfs_status_t st = ed2k_obfs_feed(p->obfs, data, len, &used, reply, &rlen, &err);

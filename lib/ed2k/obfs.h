@@ -1,6 +1,7 @@
-/* obfs.h: the client-to-client TCP obfuscation layer (ed2k-protocol.md
- * §9.1, §9.2): the handshake on both sides as a state machine over byte
- * buffers, and the RC4 stream cipher (nettle) for the rest of the connection. */
+/* obfs.h: the TCP obfuscation layer (ed2k-protocol.md §9.1-9.3): the
+ * client-to-client handshake on both sides and the client-to-server one
+ * (Diffie-Hellman) on both sides, as state machines over byte buffers, and
+ * the RC4 stream cipher (nettle) for the rest of the connection. */
 #ifndef MT_ED2K_OBFS_H
 #define MT_ED2K_OBFS_H
 
@@ -18,6 +19,10 @@
 /* The longest handshake message: marker, random key part, magic, two
  * method bytes, pad length, 255 bytes of padding. */
 #define ED2K_OBFS_MAX_HANDSHAKE (1 + 4 + 4 + 2 + 1 + 255)
+/* The server handshake (§9.3): the 768-bit prime's size, and the longest
+ * message: the server's <B 96> and its encrypted part. */
+#define ED2K_OBFS_DH_BYTES 96
+#define ED2K_OBFS_MAX_SERVER_MSG (ED2K_OBFS_DH_BYTES + 4 + 2 + 1 + 255)
 
 /* The "cryptopts" bits of source lists, callbacks and links (§3.6) and the
  * crypt bits of a hello's MISCOPTIONS2, shifted down (§2.3). */
@@ -48,10 +53,11 @@ typedef struct ed2k_obfs {
     struct arcfour_ctx send, recv;
     bool initiator;
     int step;            /* where the handshake decoder stands */
-    uint8_t hdr[8];      /* the fixed part being read */
+    uint8_t hdr[ED2K_OBFS_DH_BYTES + 2]; /* the fixed part being read */
     size_t have, want;   /* bytes of hdr read / needed in this step */
     size_t pad_left;     /* padding bytes still to skip */
     uint8_t own_hash[16];
+    uint8_t dh_secret[16]; /* server handshake: our 128-bit exponent */
     ed2k_obfs_random_t rnd;
 } ed2k_obfs_t;
 
@@ -74,14 +80,33 @@ size_t ed2k_obfs_initiator_start(ed2k_obfs_t *o, const uint8_t peer_hash[16],
 void ed2k_obfs_responder_init(ed2k_obfs_t *o, const uint8_t own_hash[16],
                               const ed2k_obfs_random_t *rnd);
 
+/* ed2k_obfs_dh_client_start: sets o up for a connection to a server's
+ * obfuscation port (§9.3) with secret as the 128-bit exponent a (random,
+ * big-endian) and writes <marker><g^a mod p, 96 bytes><padlen><padding>
+ * (rnd->pad_len is taken modulo 16) into out; returns its length. Feed
+ * the server's answer to ed2k_obfs_feed: on DONE its reply (the client's
+ * last handshake part) goes out first, then the login, encrypted. */
+size_t ed2k_obfs_dh_client_start(ed2k_obfs_t *o, const uint8_t secret[16],
+                                 const ed2k_obfs_random_t *rnd,
+                                 uint8_t out[1 + ED2K_OBFS_DH_BYTES + 1 + 15]);
+
+/* ed2k_obfs_dh_server_init: the server side of §9.3, for a connection whose
+ * first byte was not a plain marker (test servers): secret is the
+ * exponent b, rnd the padding of its answer. Feed every byte, the marker
+ * included: after the client's first message, ed2k_obfs_feed gives the
+ * answer to send (status NEED_MORE); DONE comes after the client's part. */
+void ed2k_obfs_dh_server_init(ed2k_obfs_t *o, const uint8_t secret[16],
+                              const ed2k_obfs_random_t *rnd);
+
 /* ed2k_obfs_feed: takes handshake bytes from in. *used is how many it took
  * (on DONE, the bytes after them are already stream data, to decrypt).
- * On DONE as the responder, the answer to send is written to reply (at most
- * ED2K_OBFS_MAX_HANDSHAKE bytes) and *reply_len set; otherwise *reply_len
- * is 0. ERROR sets err (a wrong magic: the peer used another key, or is
- * not obfuscating at all). */
+ * When the side must answer, the answer is written to reply (at most
+ * ED2K_OBFS_MAX_SERVER_MSG bytes) and *reply_len set, else *reply_len is
+ * 0: the client-to-client responder answers with DONE, the server side of
+ * §9.3 in the middle, the client side of §9.3 with DONE. ERROR sets err (a
+ * wrong magic: the peer used another key, or is not obfuscating at all). */
 ed2k_obfs_status_t ed2k_obfs_feed(ed2k_obfs_t *o, const uint8_t *in, size_t len, size_t *used,
-                                  uint8_t reply[ED2K_OBFS_MAX_HANDSHAKE], size_t *reply_len,
+                                  uint8_t reply[ED2K_OBFS_MAX_SERVER_MSG], size_t *reply_len,
                                   mt_error_t **err);
 
 /* ed2k_obfs_encrypt / ed2k_obfs_decrypt: the stream after the handshake,

@@ -1,6 +1,7 @@
-/* fuzz_ed2k_obfs.c: fuzz target for the obfuscation handshake decoder
- * (lib/ed2k/obfs.c). The first byte picks the side (bit 0) and the chunk
- * size the input is fed in; the rest is what the peer sent. */
+/* fuzz_ed2k_obfs.c: fuzz target for the obfuscation handshake decoders
+ * (lib/ed2k/obfs.c). The first byte picks the side (bits 0 and 4: client
+ * to client initiator or responder, server handshake client or server)
+ * and the chunk size the input is fed in; the rest is what the peer sent. */
 #include "config.h"
 
 #include <stdint.h>
@@ -23,12 +24,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ed2k_obfs_random_t r;
     memset(&r, 0, sizeof r);
     r.marker = 0x17;
-    r.pad_len = (uint8_t)(data[0] & 0xF0);
-    uint8_t out[ED2K_OBFS_MAX_HANDSHAKE];
-    if (data[0] & 1)
+    r.pad_len = (uint8_t)(data[0] & 0xE0);
+    uint8_t out[ED2K_OBFS_MAX_SERVER_MSG];
+    int side = (data[0] & 1) | (data[0] >> 3 & 2);
+    if (side == 1)
         ed2k_obfs_initiator_start(&o, hash, &r, out);
-    else
+    else if (side == 0)
         ed2k_obfs_responder_init(&o, hash, &r);
+    else if (side == 3)
+        ed2k_obfs_dh_client_start(&o, hash, &r, out);
+    else
+        ed2k_obfs_dh_server_init(&o, hash, &r);
     size_t step = (size_t)((data[0] >> 1) & 7) + 1;
     size_t off = 1;
     ed2k_obfs_status_t st = ED2K_OBFS_NEED_MORE;
@@ -36,11 +42,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k = size - off < step ? size - off : step;
         size_t used = 0, rlen = 0;
         st = ed2k_obfs_feed(&o, data + off, k, &used, out, &rlen, NULL);
-        if (used > k || rlen > ED2K_OBFS_MAX_HANDSHAKE)
+        if (used > k || rlen > ED2K_OBFS_MAX_SERVER_MSG)
             abort();
         if (st == ED2K_OBFS_NEED_MORE && used != k)
             abort();
-        if (st == ED2K_OBFS_DONE && (data[0] & 1) == 0 && rlen != 6 + (size_t)r.pad_len)
+        if (st == ED2K_OBFS_DONE && side == 0 && rlen != 6 + (size_t)r.pad_len)
             abort();
         off += used;
     }
