@@ -35,6 +35,7 @@ INTEGRATION_TESTS = \
 	tests/integration/skeleton.sh \
 	tests/integration/webservers.sh \
 	tests/integration/transfers.sh \
+	tests/integration/obfuscation.sh \
 	tests/integration/large_file.sh \
 	tests/integration/servers.sh \
 	tests/integration/dbstate.sh \

@@ -401,6 +401,11 @@ ask_sources(srvconn_t *s)
     if (!srvpol_pace_take(&probe, now, SRV_SOURCES_EVERY, SRV_SOURCES_BURST))
         return; /* nothing may be sent now: no need to look */
     struct evbuffer *out = bufferevent_get_output(s->bev);
+    /* OP_GETSOURCES_OBFU, answered with the sources' crypt options and user
+     * hashes, when the server knows it and we obfuscate (§2.4) */
+    bool support, request, require;
+    peer_obfs_settings(d, &support, &request, &require);
+    bool obfu = support && (s->flags & ED2K_SRV_TCPFLG_TCPOBFUSCATION);
     for (size_t i = 0; i < dlq_count(d->downloads); i++) {
         partfile_t *pf = dl_partfile(dlq_get(d->downloads, i));
         if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
@@ -413,7 +418,7 @@ ask_sources(srvconn_t *s)
         if (!srvpol_pace_take(&s->pace, now, SRV_SOURCES_EVERY, SRV_SOURCES_BURST))
             break;
         a->at = now;
-        ed2k_getsources_encode(out, pf_hash(pf), pf_size(pf), false);
+        ed2k_getsources_encode(out, pf_hash(pf), pf_size(pf), obfu);
     }
     if (s->n_asks > dlq_count(d->downloads) + 64)
         prune_asks(s);
@@ -438,8 +443,11 @@ take_sources(srvconn_t *s, const ed2k_foundsources_t *fs, bool udp)
             if (udp || id == s->client_id || net_is_lowid(s->client_id))
                 continue;
         }
-        if (dl_add_source(dl, id, fs->sources[i].port) == 0)
-            added++;
+        dl_src_verdict_t v = dl_add_source(dl, id, fs->sources[i].port);
+        added += v == DL_SRC_ADDED;
+        if ((v == DL_SRC_ADDED || v == DL_SRC_KNOWN) && fs->sources[i].has_hash)
+            peer_set_crypt(peer_get(d->peers, id, fs->sources[i].port), fs->sources[i].cryptopts,
+                           fs->sources[i].user_hash);
     }
     log_info("server: %zu source(s) for %s: %zu new, %zu LowID", fs->count,
              pf_name(dl_partfile(dl)), added, lowids);
@@ -615,6 +623,8 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         char ip[16];
         log_info("server: callback requested by %s:%u", net_ip_str(cr.ip, ip), cr.port);
         peer_t *p = peer_get(d->peers, cr.ip, cr.port);
+        if (cr.has_crypt)
+            peer_set_crypt(p, cr.cryptopts, cr.user_hash);
         if (peer_connect(p) != 0)
             log_info("server: cannot call back %s:%u now", ip, cr.port);
         return 0;
@@ -665,9 +675,13 @@ send_login(srvconn_t *s)
 {
     muleteerd_t *d = s->d;
     /* Only what Muleteer does: zlib-packed packets, new tags, Unicode,
-     * large files. No obfuscation, no aux port. */
+     * large files, peer obfuscation as set (§2.4). No aux port. */
     uint32_t caps = ED2K_SRVCAP_ZLIB | ED2K_SRVCAP_NEWTAGS | ED2K_SRVCAP_UNICODE |
                     ED2K_SRVCAP_LARGEFILES;
+    bool support, request, require;
+    peer_obfs_settings(d, &support, &request, &require);
+    caps |= (support ? ED2K_SRVCAP_SUPPORTCRYPT : 0) | (request ? ED2K_SRVCAP_REQUESTCRYPT : 0) |
+            (require ? ED2K_SRVCAP_REQUIRECRYPT : 0);
     uint32_t version = (uint32_t)0x4D << 24 | 0u << 17 | 1u << 10 | 0u << 7;
     mt_error_t *err = NULL;
     if (ed2k_login_encode(bufferevent_get_output(s->bev), d->userhash, 0,

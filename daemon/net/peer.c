@@ -1,7 +1,8 @@
 /* peer.c: peer objects, the TCP listener, outgoing connections with their
  * timeouts, the connection budget (per address, incoming and outgoing),
- * the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1) and the
- * dispatch of packets to the download side (source.c) and upload.c. */
+ * the OP_HELLO / OP_HELLOANSWER handshake (ed2k-protocol.md §5.1), the
+ * obfuscation layer under it (§9.2, lib/ed2k/obfs) and the dispatch of
+ * packets to the download side (source.c) and upload.c. */
 #include "config.h"
 
 #include "daemon/net/peer.h"
@@ -9,10 +10,12 @@
 #include "daemon/core/daemon.h"
 #include "daemon/net/listener.h"
 #include "daemon/net/net.h"
+#include "ed2k/obfs.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/packet.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "util/xalloc.h"
 
 #include <arpa/inet.h>
@@ -30,8 +33,8 @@
 #define PEER_CALLBACK_TIMEOUT 45   /* a LowID's callback through the server */
 #define PEER_HELLO_TIMEOUT 40      /* for the answer to our OP_HELLO */
 /* eMule and aMule give every socket 40 s (CONNECTION_TIMEOUT), the first
- * packet included. A client that connects sends OP_HELLO at once (there is
- * no obfuscation handshake before it: Muleteer does not advertise it), so
+ * packet included. A client that connects sends OP_HELLO (or its
+ * obfuscation handshake, then OP_HELLO after one round trip) at once, so
  * 10 s leaves a slow link plenty of time while an address that connects
  * and stays silent cannot hold a connection slot for long. */
 #define PEER_INCOMING_HELLO_TIMEOUT 10
@@ -39,6 +42,15 @@
 #define PEER_MAX_CONNECTING 40     /* half-open connections at once */
 #define PEER_MAX_PAYLOAD 2000000   /* §1.1 */
 #define PEER_MAX_BANS 4096
+#define PEER_OBFS_MAX_PAD 128      /* our handshake padding: 0 .. this */
+
+/* The obfuscation layer of a connection (§9). */
+typedef enum {
+    OBFS_PLAIN = 0,  /* no obfuscation: packets straight on the socket */
+    OBFS_DETECT,     /* incoming: the first byte decides */
+    OBFS_HANDSHAKE,  /* the handshake runs (ed2k_obfs_feed) */
+    OBFS_ON,         /* the RC4 stream: plain_in / plain_out */
+} obfs_state_t;
 
 /* What Muleteer says it is in CT_EMULE_VERSION: an unused compatible-client
  * id (§2.2) and its version. */
@@ -61,6 +73,17 @@ struct peer {
     char software[48]; /* the client software its hello names, or "" */
     ed2k_caps_t caps;
     uint32_t client_id;
+    /* What a source list, link or callback said about its obfuscation
+     * (ED2K_CRYPT_* bits) and its user hash, before any hello. */
+    uint8_t crypt_opts;
+    bool has_crypt_hash;
+    uint8_t crypt_hash[16];
+    /* The live connection's obfuscation: in state OBFS_ON, received bytes
+     * are decrypted into plain_in, and what is written to plain_out is
+     * encrypted onto the socket at once (obfs_out_cb). */
+    obfs_state_t obfs_state;
+    ed2k_obfs_t *obfs;
+    struct evbuffer *plain_in, *plain_out;
     peer_state_t state;
     bool outgoing;
     struct bufferevent *bev;
@@ -181,6 +204,28 @@ set_state(peer_t *p, peer_state_t s)
     p->state = s;
 }
 
+/* obfs_reset: forgets the connection's obfuscation layer. */
+static void
+obfs_reset(peer_t *p)
+{
+    free(p->obfs);
+    p->obfs = NULL;
+    if (p->plain_in != NULL)
+        evbuffer_free(p->plain_in);
+    if (p->plain_out != NULL)
+        evbuffer_free(p->plain_out);
+    p->plain_in = p->plain_out = NULL;
+    p->obfs_state = OBFS_PLAIN;
+}
+
+/* conn_out: where packets for the connection go: the buffer encrypted on
+ * its way out, or the socket's output. */
+static struct evbuffer *
+conn_out(peer_t *p)
+{
+    return p->obfs_state == OBFS_ON ? p->plain_out : bufferevent_get_output(p->bev);
+}
+
 /* Drops the connection without telling anyone (used by close and merge). */
 static void
 drop_connection(peer_t *p)
@@ -197,6 +242,7 @@ drop_connection(peer_t *p)
     ev_token_bucket_cfg_free(p->own_cfg);
     p->own_cfg = NULL;
     p->read_limit = p->write_limit = 0;
+    obfs_reset(p);
     set_state(p, PEER_DISCONNECTED);
 }
 
@@ -309,6 +355,206 @@ peer_ban(peer_t *p, const char *reason, int seconds)
     peer_close(p, reason);
 }
 
+/* ---- obfuscation (§9.1, §9.2) ---- */
+
+void
+peer_obfs_settings(const muleteerd_t *d, bool *support, bool *request, bool *require)
+{
+    /* as aMule reads its own: required implies requested implies supported */
+    *support = conf_get_bool(d->conf, "obfuscation_support");
+    *request = *support && conf_get_bool(d->conf, "obfuscation_request");
+    *require = *request && conf_get_bool(d->conf, "obfuscation_require");
+}
+
+void
+peer_set_crypt(peer_t *p, uint8_t cryptopts, const uint8_t *hash)
+{
+    p->crypt_opts = cryptopts & (ED2K_CRYPT_SUPPORTED | ED2K_CRYPT_REQUESTED | ED2K_CRYPT_REQUIRED);
+    if (hash != NULL) {
+        memcpy(p->crypt_hash, hash, 16);
+        p->has_crypt_hash = true;
+    }
+}
+
+/* obfs_random: the random parts of one handshake. */
+static void
+obfs_random(ed2k_obfs_random_t *r)
+{
+    uint8_t b[6];
+    if (mt_random_bytes(b, sizeof b, NULL) != 0 || mt_random_bytes(r->pad, sizeof r->pad, NULL) != 0)
+        memset(b, 0x5a, sizeof b); /* getrandom failing: fixed, still valid */
+    r->marker = ed2k_obfs_is_plain_marker(b[0]) ? (uint8_t)(b[0] ^ 0x01) : b[0];
+    r->key_part = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24;
+    r->pad_len = (uint8_t)(b[5] % (PEER_OBFS_MAX_PAD + 1));
+}
+
+/* obfs_plan: how to connect to p: 1 obfuscated, 0 plain, -1 not at all
+ * (one side requires what the other cannot do). The peer's own word comes
+ * from its last hello, else from where we learnt of it; obfuscating needs
+ * its user hash (the key). */
+static int
+obfs_plan(const peer_t *p)
+{
+    bool support, request, require;
+    peer_obfs_settings(p->mgr->d, &support, &request, &require);
+    uint8_t o = p->crypt_opts;
+    if (p->caps.crypt_supported)
+        o = (uint8_t)(ED2K_CRYPT_SUPPORTED | (p->caps.crypt_requested ? ED2K_CRYPT_REQUESTED : 0) |
+                      (p->caps.crypt_required ? ED2K_CRYPT_REQUIRED : 0));
+    bool can = support && (o & ED2K_CRYPT_SUPPORTED) && (p->has_hash || p->has_crypt_hash);
+    if (!can)
+        return require || (o & ED2K_CRYPT_REQUIRED) ? -1 : 0;
+    return request || (o & ED2K_CRYPT_REQUESTED) ? 1 : 0;
+}
+
+/* obfs_out_cb: what the upper layers add to plain_out leaves encrypted
+ * through the socket's output, in order (no deferred callbacks). */
+static void
+obfs_out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    peer_t *p = arg;
+    if (info->n_added == 0 || p->obfs_state != OBFS_ON || p->bev == NULL)
+        return;
+    struct evbuffer *out = bufferevent_get_output(p->bev);
+    size_t n;
+    while ((n = evbuffer_get_length(b)) > 0) {
+        if (n > 65536)
+            n = 65536;
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) != 1)
+            return;
+        evbuffer_remove(b, v.iov_base, n);
+        ed2k_obfs_encrypt(p->obfs, v.iov_base, v.iov_base, n);
+        v.iov_len = n;
+        evbuffer_commit_space(out, &v, 1);
+    }
+}
+
+/* obfs_start_stream: the handshake is done: the stream cipher takes over. */
+static void
+obfs_start_stream(peer_t *p)
+{
+    p->obfs_state = OBFS_ON;
+    p->plain_in = evbuffer_new();
+    p->plain_out = evbuffer_new();
+    evbuffer_add_cb(p->plain_out, obfs_out_cb, p);
+}
+
+/* obfs_decrypt_input: moves what the socket received into plain_in. */
+static void
+obfs_decrypt_input(peer_t *p, struct evbuffer *in)
+{
+    size_t n;
+    while ((n = evbuffer_get_length(in)) > 0) {
+        if (n > 65536)
+            n = 65536;
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(p->plain_in, (ev_ssize_t)n, &v, 1) != 1)
+            return;
+        evbuffer_remove(in, v.iov_base, n);
+        ed2k_obfs_decrypt(p->obfs, v.iov_base, v.iov_base, n);
+        v.iov_len = n;
+        evbuffer_commit_space(p->plain_in, &v, 1);
+    }
+}
+
+static void send_hello(peer_t *p, bool answer);
+
+/* obfs_detect: an incoming connection's first byte: a plain packet, or an
+ * obfuscation handshake keyed with our user hash (§9.1). -1: refused. */
+static int
+obfs_detect(peer_t *p, struct evbuffer *in)
+{
+    uint8_t first;
+    if (evbuffer_copyout(in, &first, 1) != 1)
+        return 1;
+    bool support, request, require;
+    peer_obfs_settings(p->mgr->d, &support, &request, &require);
+    if (ed2k_obfs_is_plain_marker(first)) {
+        if (require) {
+            peer_close(p, "plain connection refused: obfuscation is required");
+            return -1;
+        }
+        p->obfs_state = OBFS_PLAIN;
+        return 0;
+    }
+    if (!support) {
+        peer_close(p, "obfuscated connection refused: obfuscation is off");
+        return -1;
+    }
+    ed2k_obfs_random_t r;
+    obfs_random(&r);
+    p->obfs = xmalloc(sizeof *p->obfs);
+    ed2k_obfs_responder_init(p->obfs, p->mgr->d->userhash, &r);
+    p->obfs_state = OBFS_HANDSHAKE;
+    return 0;
+}
+
+/* obfs_pump: runs the layer under the packets on what arrived. 0: packets
+ * may be framed from frame_input; 1: nothing to frame yet; -1: closed. */
+static int
+obfs_pump(peer_t *p)
+{
+    struct evbuffer *in = bufferevent_get_input(p->bev);
+    if (p->obfs_state == OBFS_DETECT) {
+        int rc = obfs_detect(p, in);
+        if (rc != 0)
+            return rc;
+    }
+    while (p->obfs_state == OBFS_HANDSHAKE) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return 1;
+        if (len > 512)
+            len = 512;
+        const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)len);
+        uint8_t reply[ED2K_OBFS_MAX_SERVER_MSG];
+        size_t used = 0, rlen = 0;
+        mt_error_t *err = NULL;
+        ed2k_obfs_status_t st = ed2k_obfs_feed(p->obfs, data, len, &used, reply, &rlen, &err);
+        evbuffer_drain(in, used);
+        if (st == ED2K_OBFS_ERROR) {
+            char *msg = xasprintf("obfuscation: %s", err != NULL ? err->message : "?");
+            mt_error_free(err);
+            peer_close(p, msg);
+            free(msg);
+            return -1;
+        }
+        if (st == ED2K_OBFS_DONE) {
+            if (rlen > 0)
+                evbuffer_add(bufferevent_get_output(p->bev), reply, rlen);
+            obfs_start_stream(p);
+            log_debug("peer %s: obfuscated (%s)", p->desc, p->outgoing ? "outgoing" : "incoming");
+            if (p->outgoing)
+                send_hello(p, false); /* only now: aMule drops early data */
+        }
+    }
+    if (p->obfs_state == OBFS_ON)
+        obfs_decrypt_input(p, in);
+    return 0;
+}
+
+/* frame_input: where packets are framed from. */
+static struct evbuffer *
+frame_input(peer_t *p)
+{
+    return p->obfs_state == OBFS_ON ? p->plain_in : bufferevent_get_input(p->bev);
+}
+
+/* obfs_begin: an outgoing connection just opened: sends the initiator's
+ * handshake (the hello waits for the answer). */
+static void
+obfs_begin(peer_t *p)
+{
+    ed2k_obfs_random_t r;
+    obfs_random(&r);
+    p->obfs = xmalloc(sizeof *p->obfs);
+    uint8_t msg[ED2K_OBFS_MAX_HANDSHAKE];
+    size_t n = ed2k_obfs_initiator_start(p->obfs, p->has_hash ? p->hash : p->crypt_hash, &r, msg);
+    evbuffer_add(bufferevent_get_output(p->bev), msg, n);
+    p->obfs_state = OBFS_HANDSHAKE;
+}
+
 /* ---- sending the hello ---- */
 
 static void
@@ -328,8 +574,8 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     hp->ver_update = MULETEER_VER_UPDATE;
     /* Advertise only what Muleteer does (§2.3, §12 item 3): Unicode, UDP
      * reasks (v4), compressed parts, extended requests v2, multipacket and
-     * its _EXT form, large files, source exchange 2. No AICH recovery, no
-     * secure identification, no obfuscation, no SX1, no comments. */
+     * its _EXT form, large files, source exchange 2, obfuscation as set.
+     * No AICH recovery, no secure identification, no SX1, no comments. */
     ed2k_caps_t c = { 0 };
     c.unicode = true;
     c.udp_ver = hp->udp_port != 0 ? 4 : 0;
@@ -340,6 +586,7 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     c.ext_multipacket = true;
     c.large_files = true;
     c.sx2 = true;
+    peer_obfs_settings(d, &c.crypt_supported, &c.crypt_requested, &c.crypt_required);
     hp->misc1 = ed2k_caps_to_misc1(&c);
     hp->misc2 = ed2k_caps_to_misc2(&c);
     hp->server_ip = d->server_ip;
@@ -352,7 +599,7 @@ send_hello(peer_t *p, bool answer)
     ed2k_hello_params_t hp;
     fill_hello(p, &hp);
     mt_error_t *err = NULL;
-    struct evbuffer *out = bufferevent_get_output(p->bev);
+    struct evbuffer *out = conn_out(p);
     int rc = answer ? ed2k_helloanswer_encode(out, &hp, &err) : ed2k_hello_encode(out, &hp, &err);
     if (rc != 0) {
         log_error("peer %s: cannot encode our hello: %s", p->desc, err->message);
@@ -452,6 +699,18 @@ merge_into(peer_t *incoming, peer_t *target)
     target->own_cfg = incoming->own_cfg;
     incoming->own_cfg = NULL;
     bufferevent_setcb(target->bev, on_read, on_write, on_event, target);
+    obfs_reset(target);
+    target->obfs_state = incoming->obfs_state;
+    target->obfs = incoming->obfs;
+    target->plain_in = incoming->plain_in;
+    target->plain_out = incoming->plain_out;
+    incoming->obfs = NULL;
+    incoming->plain_in = incoming->plain_out = NULL;
+    incoming->obfs_state = OBFS_PLAIN;
+    if (target->plain_out != NULL) {
+        evbuffer_remove_cb(target->plain_out, obfs_out_cb, incoming);
+        evbuffer_add_cb(target->plain_out, obfs_out_cb, target);
+    }
     memcpy(target->hash, incoming->hash, 16);
     target->has_hash = true;
     free(target->name);
@@ -486,7 +745,7 @@ became_ready(peer_t *p)
 static int
 handle_misc(peer_t *p, const ed2k_packet_t *pkt)
 {
-    struct evbuffer *out = bufferevent_get_output(p->bev);
+    struct evbuffer *out = conn_out(p);
     if (pkt->proto == ED2K_PROTO_EDONKEY) {
         switch (pkt->opcode) {
         case ED2K_OP_ASKSHAREDFILES:
@@ -634,10 +893,12 @@ static void
 on_read(struct bufferevent *bev, void *arg)
 {
     peer_t *p = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    if (p->obfs_state != OBFS_PLAIN && obfs_pump(p) != 0)
+        return;
     for (;;) {
         if (p->state == PEER_DISCONNECTED)
             return;
+        struct evbuffer *in = frame_input(p);
         ed2k_packet_t *pkt = NULL;
         mt_error_t *err = NULL;
         size_t before = evbuffer_get_length(in);
@@ -686,7 +947,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
         setsockopt(bufferevent_getfd(p->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         set_state(p, PEER_HELLO_SENT);
         p->deadline = clock_mono_s() + PEER_HELLO_TIMEOUT;
-        send_hello(p, false);
+        if (obfs_plan(p) > 0)
+            obfs_begin(p);
+        else
+            send_hello(p, false);
         return;
     }
     if (what & BEV_EVENT_EOF)
@@ -720,6 +984,11 @@ peer_connect(peer_t *p)
         return 0;
     if (peer_mgr_is_banned(m, p->ip) || p->port == 0)
         return -1;
+    if (obfs_plan(p) < 0 && !net_is_lowid(p->ip)) {
+        log_debug("peer %s: not connecting: obfuscation required by one side, impossible",
+                  p->desc);
+        return -1;
+    }
     if (m->n_connecting >= PEER_MAX_CONNECTING)
         return -1;
     if (m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections") &&
@@ -776,6 +1045,7 @@ on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
     peer_t *p = peer_new(m, ip, 0);
     p->outgoing = false;
     setup_bev(p, bev);
+    p->obfs_state = OBFS_DETECT;
     set_state(p, PEER_WAIT_HELLO);
     p->deadline = clock_mono_s() + PEER_INCOMING_HELLO_TIMEOUT;
     log_debug("peer %s: incoming connection", p->desc);
@@ -1039,6 +1309,12 @@ peer_software(const peer_t *p)
     return p->software;
 }
 
+bool
+peer_is_obfuscated(const peer_t *p)
+{
+    return p->obfs_state == OBFS_ON;
+}
+
 const ed2k_caps_t *
 peer_caps(const peer_t *p)
 {
@@ -1054,13 +1330,16 @@ peer_desc(const peer_t *p)
 struct evbuffer *
 peer_out(peer_t *p)
 {
-    return p->state == PEER_READY ? bufferevent_get_output(p->bev) : NULL;
+    return p->state == PEER_READY ? conn_out(p) : NULL;
 }
 
 size_t
 peer_out_len(const peer_t *p)
 {
-    return p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) : 0;
+    if (p->bev == NULL)
+        return 0;
+    size_t n = evbuffer_get_length(bufferevent_get_output(p->bev));
+    return p->plain_out != NULL ? n + evbuffer_get_length(p->plain_out) : n;
 }
 
 void

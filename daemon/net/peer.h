@@ -74,9 +74,19 @@ void peer_mgr_set_callback_requester(peer_mgr_t *m, int (*fn)(void *ctx, uint32_
 /* peer_get: the peer at ip:port (eD2K IP form, port in host order),
  * created when unknown. */
 peer_t *peer_get(peer_mgr_t *m, uint32_t ip, uint16_t port);
-/* peer_connect: connects (and says hello) unless connected or connecting.
- * Returns 0, or -1 when it cannot now (connection limits, banned peer,
- * socket error); the download side retries later. */
+/* peer_set_crypt: what a server's source list, a link or a callback says
+ * of the peer's obfuscation (cryptopts, ED2K_CRYPT_* of ed2k/obfs.h) and
+ * its user hash (NULL: not given), the key an obfuscated connection needs.
+ * Its hello, once received, says the same with more authority. */
+void peer_set_crypt(peer_t *p, uint8_t cryptopts, const uint8_t *hash);
+/* peer_obfs_settings: the obfuscation settings, as aMule reads them:
+ * required implies requested implies supported. */
+void peer_obfs_settings(const struct muleteerd *d, bool *support, bool *request, bool *require);
+/* peer_connect: connects (and says hello) unless connected or connecting;
+ * obfuscated (§9.2) when both sides support it, either requests it and
+ * its user hash is known. Returns 0, or -1 when it cannot now (connection
+ * limits, banned peer, socket error, obfuscation required by one side and
+ * impossible); the download side retries later. */
 int peer_connect(peer_t *p);
 /* peer_close: closes the connection (the peer object stays while users
  * hold it). The download and upload sides are told. */
@@ -100,6 +110,8 @@ const char *peer_name(const peer_t *p);
  * 2.3.3"), "" before any hello. */
 const char *peer_software(const peer_t *p);
 const ed2k_caps_t *peer_caps(const peer_t *p);
+/* peer_is_obfuscated: whether the connection runs through the RC4 layer. */
+bool peer_is_obfuscated(const peer_t *p);
 /* peer_desc: "name (ip:port)" for logs; valid until the next call. */
 const char *peer_desc(const peer_t *p);
 

@@ -853,6 +853,9 @@ add_sx_sources(download_t *dl, const ed2k_answersources_t *as)
             v = dl_add_source(dl, id, as->sources[i].port);
         else
             count_drop(dl, v);
+        if (as->version >= 4 && (v == DL_SRC_ADDED || v == DL_SRC_KNOWN))
+            peer_set_crypt(peer_get(dl->q->d->peers, id, as->sources[i].port),
+                           as->sources[i].crypt_options, as->sources[i].user_hash);
         added += v == DL_SRC_ADDED;
         dropped += dl_src_is_drop(v);
     }
@@ -1243,6 +1246,9 @@ typedef struct {
     uint8_t hash[16];
     char *host;
     uint16_t port;
+    uint8_t cryptopts;
+    bool has_userhash;
+    uint8_t userhash[16];
 } link_source_t;
 
 /* A source the user typed into a link is never dropped in silence: the
@@ -1255,7 +1261,10 @@ link_source_resolved(void *ctx, uint32_t ip, const char *error)
     dl_src_verdict_t v = DL_SRC_UNRESOLVED;
     if (dl != NULL && error == NULL)
         v = dl_add_source(dl, ip, ls->port);
-    else if (dl != NULL)
+    if ((v == DL_SRC_ADDED || v == DL_SRC_KNOWN) && (ls->cryptopts != 0 || ls->has_userhash))
+        peer_set_crypt(peer_get(ls->q->d->peers, ip, ls->port), ls->cryptopts,
+                       ls->has_userhash ? ls->userhash : NULL);
+    if (dl != NULL && error != NULL)
         count_drop(dl, v);
     if (dl != NULL && dl_src_is_drop(v))
         log_info("download %s: link source %s:%u dropped: %s%s%s", dl->hex, ls->host, ls->port,
@@ -1273,6 +1282,9 @@ src_add_link_sources(dlq_t *q, const ed2k_link_t *l)
         memcpy(ls->hash, l->hash, 16);
         ls->host = xstrdup(l->sources[i].host);
         ls->port = l->sources[i].port;
+        ls->cryptopts = l->sources[i].cryptopts;
+        ls->has_userhash = l->sources[i].has_userhash;
+        memcpy(ls->userhash, l->sources[i].userhash, 16);
         resolve_ipv4(q->d->workers, ls->host, link_source_resolved, ls);
     }
 }

@@ -10,6 +10,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
+	lib/ed2k/obfs.c lib/ed2k/obfs.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
 	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
@@ -31,6 +32,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_kadpkt \
 	tests/unit/check_ed2k_nodesdat \
 	tests/unit/check_ed2k_link \
+	tests/unit/check_ed2k_obfs \
 	tests/unit/check_ed2k_packet \
 	tests/unit/check_ed2k_search \
 	tests/unit/check_ed2k_servermet \
@@ -51,6 +53,9 @@ tests_unit_check_ed2k_hash_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_link_SOURCES = tests/unit/check_ed2k_link.c
 tests_unit_check_ed2k_link_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_link_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_obfs_SOURCES = tests/unit/check_ed2k_obfs.c
+tests_unit_check_ed2k_obfs_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_obfs_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_packet_SOURCES = tests/unit/check_ed2k_packet.c
 tests_unit_check_ed2k_packet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_packet_LDADD = $(ED2K_CHECK_LINK)
@@ -80,6 +85,7 @@ tests_unit_check_ed2k_nodesdat_LDADD = $(ED2K_CHECK_LINK)
 # run by tests/fuzz/run-fuzzers.sh when built with --enable-fuzzers.
 ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_link \
+	tests/fuzz/fuzz_ed2k_obfs \
 	tests/fuzz/fuzz_ed2k_tag \
 	tests/fuzz/fuzz_ed2k_packet \
 	tests/fuzz/fuzz_ed2k_c2c \
@@ -149,3 +155,9 @@ tests_fuzz_fuzz_ed2k_nodesdat_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_nodesdat_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_nodesdat_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_nodesdat_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_obfs_SOURCES = tests/fuzz/fuzz_ed2k_obfs.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_obfs_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_obfs"'
+tests_fuzz_fuzz_ed2k_obfs_CFLAGS = $(ED2K_FUZZ_CC_FLAGS) $(NETTLE_CFLAGS)
+tests_fuzz_fuzz_ed2k_obfs_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_obfs_LDADD = $(ED2K_FUZZ_LINK)

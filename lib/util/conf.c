@@ -101,6 +101,10 @@ static const conf_key_t conf_keys[] = {
     { "ws_max_frame", CONF_INT, "65536", 1024, 16777216 },
     { "ws_max_queue", CONF_INT, "8388608", 65536, 1073741824 },
     { "ws_session_check", CONF_INT, "60", 1, 3600 },
+    /* peer protocol obfuscation, as aMule's ClientCryptLayer settings */
+    { "obfuscation_support", CONF_BOOL, "yes", 0, 0 },
+    { "obfuscation_request", CONF_BOOL, "yes", 0, 0 },
+    { "obfuscation_require", CONF_BOOL, "no", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -35,7 +35,7 @@ AMULE_MAX_RESTARTS=${AMULE_MAX_RESTARTS:-8}
 AMULE_COMPLETING_SECS=${AMULE_COMPLETING_SECS:-60}
 AMULE_RESTARTS=0
 AMULE_HASH=
-declare -gA AMULE_DIR=() AMULE_PID=() AMULE_EC=() AMULE_TCP=() AMULE_UDP=() AMULE_SERVER=()
+declare -gA AMULE_DIR=() AMULE_PID=() AMULE_EC=() AMULE_TCP=() AMULE_UDP=() AMULE_SERVER=() AMULE_EXTRA_CONF=()
 
 # _amule_userhash NAME: 32 hex digits, fixed per NAME, with the eMule marker
 # bytes (5 = 0x0e, 14 = 0x6f) amuled sets anyway. A fixed hash per peer
@@ -95,6 +95,9 @@ UPnPECEnabled=0
 [WebServer]
 Enabled=0
 EOF
+  # AMULE_EXTRA_CONF[NAME]: more amule.conf lines (sections included), e.g.
+  # an [Obfuscation] section with IsClientCryptLayerRequired=1.
+  [ -n "${AMULE_EXTRA_CONF[$n]:-}" ] && printf '%s\n' "${AMULE_EXTRA_CONF[$n]}" >>"$d/amule.conf"
   local h; h=$(_amule_userhash "$n")
   printf "\\x14$(echo "$h" | sed 's/../\\x&/g')" >"$d/preferences.dat"
   if [ -n "$srv" ]; then
