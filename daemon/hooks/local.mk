@@ -13,3 +13,9 @@ tests_unit_check_hookargs_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_hookargs_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 
 EXTRA_DIST += daemon/hooks/.may_include
+
+check_PROGRAMS += tests/unit/check_hooks
+TESTS += tests/unit/check_hooks
+tests_unit_check_hooks_SOURCES = tests/unit/check_hooks.c
+tests_unit_check_hooks_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_hooks_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
