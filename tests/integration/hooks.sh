@@ -7,11 +7,15 @@
 # POSTs, and a second one that answers 500 first gets the retry. A hook
 # that hangs is killed after hook_timeout while the daemon keeps answering
 # ping; with one program running at a time and a queue of one, a third
-# event is dropped and counted. TAP output.
+# event is dropped and counted. As root, a third muleteerd C whose
+# temp_dir (a small tmpfs the test mounts) fills up during a download runs
+# its disk_full hook, once. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/mule.sh"
-trap cleanup EXIT
+MOUNTS=()
+unmount_all() { local m; for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null; done; true; }
+trap 'unmount_all; cleanup' EXIT
 
 command -v jq >/dev/null || { echo "Bail out! jq is not installed (run.sh check installs it)"; exit 1; }
 command -v python3 >/dev/null || { echo "Bail out! python3 is not installed"; exit 1; }
@@ -52,8 +56,10 @@ mkdir -p "$T/a/share"
 NAME="the file; \$(touch hooks-injected) 'q'.bin"
 head -c 1500000 /dev/urandom >"$T/a/share/$NAME"
 H=$(rhash --printf '%{ed2k}' "$T/a/share/$NAME")
+head -c 3000000 /dev/urandom >"$T/a/share/big.bin"
+BIG=$(rhash --printf '%{ed2k}' "$T/a/share/big.bin")
 start_mule A "$T/a" "$AP" "shared_dirs = $T/a/share" "kad = no" "server_autoconnect = no"
-a_shares() { mcli "$T/a" shared | grep -q "the file"; }
+a_shares() { mcli "$T/a" shared | grep -q "the file" && mcli "$T/a" shared | grep -q "big.bin"; }
 check "A shares the file" eventually 30 a_shares
 start_mule B "$T/b" "$BP" "kad = no" "server_autoconnect = no" \
   "hook_added = $T/hook.sh added '%n' %h %s" \
@@ -157,5 +163,31 @@ check "the webhook of a test event says test: true" eventually 10 eval \
 out=$(J "$T/b" hooks-test '{"event": "nonsense"}')
 check "hooks-test refuses an unknown event" jqt "$out" '.error.code == "invalid_args"'
 check "the CLI: muleteer hooks" eval 'mcli "$T/b" hooks | grep -q "1 killed, 1 dropped"'
+
+# ---- a full disk (root: a tmpfs) ----
+mkdir -p "$T/c-temp"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0750 tmpfs "$T/c-temp" 2>/dev/null; then
+  MOUNTS+=("$T/c-temp")
+  head -c $((2 * 1024 * 1024 - 1000000)) /dev/zero >"$T/c-temp/ballast"
+  CP=$(free_port)
+  start_mule C "$T/c" "$CP" "kad = no" "server_autoconnect = no" "temp_dir = $T/c-temp" \
+    "hook_disk_full = $T/hook.sh disk_full %h %r" "hook_failed = $T/hook.sh failed %h %r"
+  out=$(J "$T/c" add "$(jq -nc --arg l "ed2k://|file|big.bin|3000000|$BIG|/|sources,127.0.0.1:$AP|/" '{link: $l}')")
+  check "C adds a download larger than its temp_dir's room" jqt "$out" --arg h "$BIG" '.hash == $h'
+  full_line() { grep "^argv \[disk_full\] \[$BIG\]" "$T/hooks.log" 2>/dev/null; }
+  check "the full disk runs the disk_full hook, with the hash and the reason" eventually 60 eval \
+    '[ -n "$(full_line)" ]'
+  check "its environment: event, hash, name, the reason" eval \
+    'full_line | grep -q "env \[disk_full\] \[$BIG\] \[big.bin\] \[3000000\] \[\] \[\] \[[^]]*No space left on device[^]]*\] \[0\]"'
+  sleep 2
+  check "once, and no failed hook for it" eval \
+    '[ "$(full_line | wc -l)" = 1 ] && ! grep -q "^argv \[failed\] \[$BIG\]" "$T/hooks.log"'
+else
+  ok "# SKIP a full disk needs root (mount)"
+  ok "# SKIP a full disk needs root (mount)"
+  ok "# SKIP a full disk needs root (mount)"
+  ok "# SKIP a full disk needs root (mount)"
+fi
+
 check "B stops cleanly" eval 'kill -TERM ${MULE_PID[B]} && eventually 15 eval "! kill -0 ${MULE_PID[B]} 2>/dev/null"'
 finish
