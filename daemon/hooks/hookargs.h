@@ -22,7 +22,7 @@ typedef struct {
     const char *hash;  /* 32 lower-case hex digits */
     const char *name;
     uint64_t size;
-    const char *path;     /* completed: the file; else the part file */
+    const char *path;     /* completed: the file; else the part file's data */
     const char *category; /* "": none */
     const char *added_by;
     const char *error;    /* failed, disk_full: why */

@@ -9,6 +9,8 @@
 
 #include "daemon/hooks/hookbody.h"
 #include "daemon/hooks/hooks.h"
+#include "daemon/transfer/download.h"
+#include "daemon/transfer/partfile.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -371,10 +373,18 @@ fire_dl(hooks_t *h, const char *event, const bus_dl_info_t *info, const char *pa
     hooks_fire(h, &ev, NULL);
 }
 
+/* part_path: the download's part file (its data, in temp_dir), NULL
+ * when the event has no download. */
+static const char *
+part_path(const struct download *dl)
+{
+    return dl != NULL ? pf_data_path(dl_partfile(dl)) : NULL;
+}
+
 static void
 on_added(void *ctx, const bus_dl_added_t *ev)
 {
-    fire_dl(ctx, "added", ev->info, NULL, NULL);
+    fire_dl(ctx, "added", ev->info, part_path(ev->dl), NULL);
 }
 
 static void
@@ -386,7 +396,7 @@ on_completed(void *ctx, const bus_dl_completed_t *ev)
 static void
 on_failed(void *ctx, const bus_dl_state_ev_t *ev)
 {
-    fire_dl(ctx, "failed", ev->info, NULL, ev->error);
+    fire_dl(ctx, "failed", ev->info, part_path(ev->dl), ev->error);
 }
 
 /* on_state: storage trouble is a failure, or a full disk (once a minute). */
@@ -397,14 +407,14 @@ on_state(void *ctx, const bus_dl_state_ev_t *ev)
     if (ev->to != BUS_DLS_ERROR || ev->from == BUS_DLS_ERROR)
         return;
     if (!ev->no_space) {
-        fire_dl(h, "failed", ev->info, NULL, ev->error);
+        fire_dl(h, "failed", ev->info, part_path(ev->dl), ev->error);
         return;
     }
     time_t now = clock_mono_s();
     if (h->disk_full_at != 0 && now - h->disk_full_at < DISK_FULL_QUIET)
         return;
     h->disk_full_at = now;
-    fire_dl(h, "disk_full", ev->info, NULL, ev->error);
+    fire_dl(h, "disk_full", ev->info, part_path(ev->dl), ev->error);
 }
 
 hooks_t *

@@ -81,8 +81,8 @@ check "B adds the download" jqt "$out" --arg h "$H" '.hash == $h'
 # ---- the program ----
 line_of() { grep "^argv \[$1\]" "$T/hooks.log" 2>/dev/null | head -n 1; }
 check "the added hook ran" eventually 10 eval '[ -n "$(line_of added)" ]'
-want="argv [added] [$NAME] [$H] [1500000] env [added] [$H] [$NAME] [1500000] [] [] [] [0]"
-check "added: its arguments (one per word, the name one argument) and environment" \
+want="argv [added] [$NAME] [$H] [1500000] env [added] [$H] [$NAME] [1500000] [$T/b/temp/$H.part] [] [] [0]"
+check "added: its arguments (one per word, the name one argument) and environment (the part file)" \
   eval '[ "$(line_of added)" = "$want" ]'
 [ "$(line_of added)" = "$want" ] || diag "got: $(line_of added)" "want: $want"
 check "no shell ever saw the name" eval '[ ! -e hooks-injected ] && [ ! -e "$T/b/hooks-injected" ]'
@@ -177,8 +177,8 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0750 tmpfs "$T/c-temp" 2
   full_line() { grep "^argv \[disk_full\] \[$BIG\]" "$T/hooks.log" 2>/dev/null; }
   check "the full disk runs the disk_full hook, with the hash and the reason" eventually 60 eval \
     '[ -n "$(full_line)" ]'
-  check "its environment: event, hash, name, the reason" eval \
-    'full_line | grep -q "env \[disk_full\] \[$BIG\] \[big.bin\] \[3000000\] \[\] \[\] \[[^]]*No space left on device[^]]*\] \[0\]"'
+  check "its environment: event, hash, name, the part file, the reason" eval \
+    'full_line | grep -q "env \[disk_full\] \[$BIG\] \[big.bin\] \[3000000\] \[$T/c-temp/$BIG.part\] \[\] \[[^]]*No space left on device[^]]*\] \[0\]"'
   sleep 2
   check "once, and no failed hook for it" eval \
     '[ "$(full_line | wc -l)" = 1 ] && ! grep -q "^argv \[failed\] \[$BIG\]" "$T/hooks.log"'
