@@ -11,6 +11,7 @@
 #include "daemon/hooks/hooks.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/partfile.h"
+#include "util/bug.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -227,7 +228,8 @@ start_queued(hooks_t *h)
         h->queue = r->next;
         if (h->queue == NULL)
             h->queue_tail = &h->queue;
-        h->st.queued--;
+        if (!MT_BUG(h->st.queued == 0))
+            h->st.queued--;
         if (spawn(h, r) != 0) {
             h->st.failed++;
             run_free(r);
@@ -273,7 +275,8 @@ reap(hooks_t *h)
         pid_t p = waitpid(r->pid, &st, WNOHANG);
         if (p == r->pid || (p < 0 && errno == ECHILD)) {
             *pp = r->next;
-            h->st.running--;
+            if (!MT_BUG(h->st.running == 0))
+                h->st.running--;
             finished(h, r, p == r->pid ? st : 0);
         } else {
             pp = &r->next;
