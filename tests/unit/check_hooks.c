@@ -2,10 +2,12 @@
  * a real event loop and bus, with real programs (/bin/sh): which bus event
  * runs which hook (storage trouble as failed or disk_full, a full disk
  * once a minute), the time limit, the bound on running and queued
- * programs, the bound on the output logged, commands that cannot run. */
+ * programs, the bound on the output logged, commands that cannot run; and
+ * the webhook sender's bound, retries with back-off and shutdown. */
 #include "config.h"
 
 #include <check.h>
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +177,48 @@ START_TEST(test_output_and_failures)
 }
 END_TEST
 
+/* The webhook sender against a closed port: connections refused at once. */
+START_TEST(test_webhook_retries_and_bound)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    webhook_t *w = webhook_new();
+    webhook_opts_t o = { .timeout_s = 2, .retries = 2, .backoff_ms = 200, .max_queued = 1 };
+    /* one queued, the other two refused: the queue holds one */
+    ck_assert_uint_eq(webhook_send(w, "http://127.0.0.1:1/a, http://127.0.0.1:1/b http://127.0.0.1:1/c",
+                                   "", "added", "{}", &o),
+                      1);
+    webhook_stats_t st;
+    webhook_get_stats(w, &st);
+    ck_assert_uint_eq(st.queued, 1);
+    ck_assert_uint_eq(st.dropped, 2);
+    int64_t t0 = clock_mono_ms();
+    do {
+        usleep(20000);
+        webhook_get_stats(w, &st);
+    } while (st.failed == 0 && clock_mono_ms() - t0 < 10000);
+    int64_t took = clock_mono_ms() - t0;
+    ck_assert_uint_eq(st.failed, 1);    /* given up after the retries */
+    ck_assert_uint_eq(st.retried, 2);   /* after 200 ms, then 400 ms */
+    ck_assert_uint_eq(st.delivered, 0);
+    ck_assert_uint_eq(st.pending, 0);
+    ck_assert_int_ge(took, 550);
+    ck_assert_int_lt(took, 5000);
+    /* a delivery waiting for its retry is dropped at once at shutdown */
+    o.backoff_ms = 60000;
+    o.max_queued = 10;
+    ck_assert_uint_eq(webhook_send(w, "http://127.0.0.1:1/a", "", "added", "{}", &o), 1);
+    do {
+        usleep(20000);
+        webhook_get_stats(w, &st);
+    } while (st.retried < 3 && clock_mono_ms() - t0 < 10000);
+    ck_assert_uint_eq(st.retried, 3);
+    t0 = clock_mono_ms();
+    webhook_free(w);
+    ck_assert_int_lt(clock_mono_ms() - t0, 1000);
+    curl_global_cleanup();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -185,6 +229,7 @@ main(void)
     tcase_add_test(tc, test_bus_events);
     tcase_add_test(tc, test_timeout_and_bounds);
     tcase_add_test(tc, test_output_and_failures);
+    tcase_add_test(tc, test_webhook_retries_and_bound);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
