@@ -259,6 +259,53 @@ parse_kad(request_t *req, int nargs, char **av)
     return EXIT_USAGE;
 }
 
+/* parse_hooks: hooks (their counters), hooks test EVENT [--name NAME]
+ * [--path PATH] [--size BYTES] [--category NAME] [--error TEXT]
+ * (hooks-test). */
+static int
+parse_hooks(request_t *req, int nargs, char **av)
+{
+    if (nargs == 0)
+        return EXIT_OK;
+    if (strcmp(av[0], "test") != 0 || nargs < 2 || nargs % 2 != 0)
+        goto usage;
+    req->cmd = "hooks-test";
+    req->args = json_object_new_object();
+    json_object_object_add(req->args, "event", json_object_new_string(av[1]));
+    for (int i = 2; i + 1 < nargs; i += 2) {
+        const char *key = strcmp(av[i], "--name") == 0       ? "name"
+                          : strcmp(av[i], "--path") == 0     ? "path"
+                          : strcmp(av[i], "--category") == 0 ? "category"
+                          : strcmp(av[i], "--error") == 0    ? "error"
+                          : strcmp(av[i], "--hash") == 0     ? "hash"
+                          : strcmp(av[i], "--size") == 0     ? "size"
+                                                             : NULL;
+        if (key == NULL) {
+            json_object_put(req->args);
+            req->args = NULL;
+            goto usage;
+        }
+        if (strcmp(key, "size") == 0) {
+            char *end;
+            long long v = strtoll(av[i + 1], &end, 10);
+            if (*end != '\0' || v < 0) {
+                json_object_put(req->args);
+                req->args = NULL;
+                goto usage;
+            }
+            json_object_object_add(req->args, key, json_object_new_int64(v));
+        } else {
+            json_object_object_add(req->args, key, json_object_new_string(av[i + 1]));
+        }
+    }
+    return EXIT_OK;
+usage:
+    fprintf(stderr, "muleteer: usage: muleteer hooks [test added|completed|failed|disk_full "
+                    "[--name NAME] [--path PATH] [--size BYTES] [--category NAME] [--hash HASH] "
+                    "[--error TEXT]]\n");
+    return EXIT_USAGE;
+}
+
 /* parse_search: search [--local] [--wait SECONDS] EXPRESSION...: the words
  * of the expression joined by spaces. */
 static int
@@ -473,6 +520,12 @@ static const command_t commands[] = {
                  "ext:mkv, min:700M, max:2G, avail:5 (docs/search.md)" },
     { .name = "search-results", .parse = parse_search_results, .show = show_search_results,
       .synopsis = "search-results ID", .summary = "a search's results so far" },
+    { .name = "hooks", .parse = parse_hooks, .show = show_hooks, .synopsis = "hooks",
+      .summary = "the hook programs and webhooks: counters (docs/hooks.md)" },
+    { .name = "hooks-test", .show = show_hooks_test,
+      .synopsis = "hooks test EVENT [--name N] [--path P] [--size B] [--error T]",
+      .summary = "fire a test event (added, completed, failed, disk_full):\n"
+                 "run its hook program and send its webhooks" },
     { .name = "help", .parse = parse_none, .show = show_help, .synopsis = "help",
       .summary = "the commands the daemon knows" },
     { .name = "call", .parse = parse_call, .synopsis = "call CMD [JSON]",

@@ -530,3 +530,32 @@ show_kad_import(ctl_client_t *c, const request_t *req, json_object *r)
            num(r, "contacts"));
     return EXIT_OK;
 }
+
+int
+show_hooks(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    json_object *p = NULL, *w = NULL;
+    json_object_object_get_ex(r, "programs", &p);
+    json_object_object_get_ex(r, "webhooks", &w);
+    printf("programs: %lld running, %lld queued; %lld started, %lld succeeded, %lld failed, "
+           "%lld killed, %lld dropped\n",
+           num(p, "running"), num(p, "queued"), num(p, "started"), num(p, "succeeded"),
+           num(p, "failed"), num(p, "killed"), num(p, "dropped"));
+    printf("webhooks: %lld pending; %lld queued, %lld delivered, %lld retried, %lld failed, "
+           "%lld dropped\n",
+           num(w, "pending"), num(w, "queued"), num(w, "delivered"), num(w, "retried"),
+           num(w, "failed"), num(w, "dropped"));
+    return EXIT_OK;
+}
+
+int
+show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    printf("test event %s: program %s, %lld webhook(s) queued\n", str(r, "event"),
+           str(r, "program"), num(r, "webhooks"));
+    return EXIT_OK;
+}

@@ -18,6 +18,7 @@ include daemon/net/local.mk
 include daemon/transfer/local.mk
 include daemon/ed2k/local.mk
 include daemon/kad/local.mk
+include daemon/hooks/local.mk
 include daemon/ctl/local.mk
 
 # main.c puts the modules together: it may include every folder.

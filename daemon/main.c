@@ -29,12 +29,14 @@
 #include "daemon/ctl/cmd_metrics.h"
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_kad.h"
+#include "daemon/ctl/cmd_hooks.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/ctl/control.h"
 #include "daemon/ctl/evstream.h"
 #include "daemon/ctl/status.h"
 #include "daemon/ed2k/search.h"
+#include "daemon/hooks/hooks.h"
 #include "daemon/ed2k/server.h"
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/net/peer.h"
@@ -110,6 +112,8 @@ static const ctlsrv_command_t commands[] = {
     { "kad-status", kad_cmd_status, "the Kad node: state, id, contacts; {contacts: true} lists them" },
     { "kad-import", kad_cmd_import, "add the contacts of a nodes.dat file: {source: path}" },
     { "kad-bootstrap", kad_cmd_bootstrap, "ask a Kad node for contacts: {address, port (its UDP port)}" },
+    { "hooks", hooks_cmd_stats, "the hook programs and webhooks: running, queued, started, failed, killed, dropped; delivered, retried" },
+    { "hooks-test", hooks_cmd_test, "fire a test event: run its hook program and send its webhooks: {event: added|completed|failed|disk_full, hash, name, size, path, category, error}" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 
@@ -526,6 +530,7 @@ main(int argc, char **argv)
     d.history = hist_new(&d);
     d.categories = cat_new(&d);
     d.tags = tagl_new(&d);
+    d.hooks = hooks_new(&d); /* programs and webhooks on the bus's download events */
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0 || (d.kad = kad_new(&d, &err)) == NULL)
@@ -565,6 +570,7 @@ out:
     }
     /* the higher modules go first: they unhook from the lower ones */
     kad_free(d.kad); /* saves nodes.dat */
+    hooks_free(d.hooks);
     search_free(d.searches);
     srv_free(d.server);
     sl_free(d.serverlist);

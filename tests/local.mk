@@ -71,8 +71,10 @@ INTEGRATION_TESTS = \
 	tests/integration/webcaps.sh \
 	tests/integration/websocket.sh \
 	tests/integration/webui.sh \
-	tests/integration/sample_totals.sh
+	tests/integration/sample_totals.sh \
+	tests/integration/hooks.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
+	tests/integration/webhook_receiver.py
 EXTRA_DIST += tests/integration/ws_client.py
 EXTRA_DIST += tests/integration/cdp.py tests/integration/webui.py www

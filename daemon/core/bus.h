@@ -60,6 +60,7 @@ typedef struct {
     const struct download *dl;
     bus_dl_state_t from, to;
     const char *error; /* BUS_DLS_ERROR, BUS_DLS_FAILED: why */
+    bool no_space;     /* BUS_DLS_ERROR: a disk or quota is full */
 } bus_dl_state_ev_t;
 
 /* Once a tick, the downloads whose data on disk grew. */

@@ -91,7 +91,8 @@ publish_state(const download_t *dl, bus_dl_state_t from)
         return;
     bus_dl_info_t info;
     dl_info(dl, &info);
-    bus_dl_state_ev_t ev = { .info = &info, .dl = dl, .from = from, .to = to, .error = dl->error };
+    bus_dl_state_ev_t ev = { .info = &info, .dl = dl, .from = from, .to = to,
+                             .error = dl->error, .no_space = to == BUS_DLS_ERROR && dl->io_no_space };
     if (to == BUS_DLS_FAILED)
         bus_publish_dl_failed(dl->q->d->bus, &ev);
     else

@@ -105,6 +105,21 @@ static const conf_key_t conf_keys[] = {
     { "obfuscation_support", CONF_BOOL, "yes", 0, 0 },
     { "obfuscation_request", CONF_BOOL, "yes", 0, 0 },
     { "obfuscation_require", CONF_BOOL, "no", 0, 0 },
+    /* programs and webhooks run on download events (docs/hooks.md) */
+    { "hook_added", CONF_STR, "", 0, 0 },
+    { "hook_completed", CONF_STR, "", 0, 0 },
+    { "hook_failed", CONF_STR, "", 0, 0 },
+    { "hook_disk_full", CONF_STR, "", 0, 0 },
+    { "hook_timeout", CONF_INT, "60", 1, 86400 },
+    { "hook_max_running", CONF_INT, "2", 1, 64 },
+    { "hook_max_queued", CONF_INT, "32", 0, 10000 },
+    { "hook_max_output", CONF_INT, "4096", 0, 1048576 },
+    { "webhook_urls", CONF_STR, "", 0, 0 },
+    { "webhook_secret", CONF_STR, "", 0, 0 },
+    { "webhook_timeout", CONF_INT, "10", 1, 300 },
+    { "webhook_retries", CONF_INT, "5", 0, 20 },
+    { "webhook_backoff", CONF_INT, "2", 1, 3600 },
+    { "webhook_max_queued", CONF_INT, "256", 1, 100000 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -270,6 +270,18 @@ static const cli_case_t cases[] = {
       "datagrams: 0 in, 0 out, 0 dropped, 0 malformed\n"
       "  0b 100.64.1.1:4672 tcp 4662 v8 verified\n",
       "", 0 },
+    { { "hooks" },
+      { "{\"programs\":{\"running\":1,\"queued\":2,\"started\":3,\"succeeded\":4,"
+        "\"failed\":5,\"killed\":6,\"dropped\":7},\"webhooks\":{\"pending\":8,"
+        "\"queued\":9,\"delivered\":10,\"retried\":11,\"failed\":12,\"dropped\":13}}" },
+      "hooks null\n",
+      "programs: 1 running, 2 queued; 3 started, 4 succeeded, 5 failed, 6 killed, 7 dropped\n"
+      "webhooks: 8 pending; 9 queued, 10 delivered, 11 retried, 12 failed, 13 dropped\n",
+      "", 0 },
+    { { "hooks", "test", "completed", "--name", "a b", "--size", "5", "--path", "/x" },
+      { "{\"event\":\"completed\",\"program\":\"started\",\"webhooks\":2}" },
+      "hooks-test {\"event\":\"completed\",\"name\":\"a b\",\"size\":5,\"path\":\"/x\"}\n",
+      "test event completed: program started, 2 webhook(s) queued\n", "", 0 },
     { { "kad", "import", "/x/nodes.dat" }, { "{\"added\":2,\"total\":3,\"contacts\":5}" },
       "kad-import {\"source\":\"/x/nodes.dat\"}\n", "2 new contact(s) of 3; 5 in the table\n", "", 0 },
     { { "kad", "bootstrap", "1.2.3.4:4672" }, { "{\"state\":\"connecting\",\"id\":\"0a\"}" },
@@ -329,6 +341,11 @@ static const cli_case_t cases[] = {
     { { "servers", "add", "h:0" }, { NULL }, "", "", "muleteer: usage: muleteer servers [add", 2 },
     { { "kad", "bootstrap", "1.2.3.4" }, { NULL }, "", "", "muleteer: usage: muleteer kad [status", 2 },
     { { "kad", "import" }, { NULL }, "", "", "muleteer: usage: muleteer kad [status", 2 },
+    { { "hooks", "test" }, { NULL }, "", "", "muleteer: usage: muleteer hooks [test", 2 },
+    { { "hooks", "test", "added", "--size", "-1" }, { NULL }, "", "",
+      "muleteer: usage: muleteer hooks [test", 2 },
+    { { "hooks", "test", "added", "--bogus", "x" }, { NULL }, "", "",
+      "muleteer: usage: muleteer hooks [test", 2 },
     { { "servers", "remove", "h:1", "--static" }, { NULL }, "", "",
       "muleteer: unexpected \"--static\"\n", 2 },
     { { "category", "add", "tv", "--colour", "zz" }, { NULL }, "", "",
@@ -419,6 +436,10 @@ static const char help_text[] =
     "                     words, \"phrases\", AND OR NOT, ( ), type:video,\n"
     "                     ext:mkv, min:700M, max:2G, avail:5 (docs/search.md)\n"
     "  search-results ID  a search's results so far\n"
+    "  hooks              the hook programs and webhooks: counters (docs/hooks.md)\n"
+    "  hooks test EVENT [--name N] [--path P] [--size B] [--error T]\n"
+    "                     fire a test event (added, completed, failed, disk_full):\n"
+    "                     run its hook program and send its webhooks\n"
     "  help               the commands the daemon knows\n"
     "  call CMD [JSON]    send any control command with a JSON object of arguments\n"
     "\n"
