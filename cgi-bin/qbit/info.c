@@ -1214,7 +1214,8 @@ qbit_torrents_tags(http_request_t *req, http_response_t *resp, void *ctx)
 
 /* qbit_transfer_object: transfer/info's keys (also sync/maindata's
  * server_state): speeds and this session's totals from the transfer
- * samples, the connection state and the limits in force from the daemon
+ * samples, Kad's contact count as dht_nodes, the connection state and the
+ * limits in force from the daemon
  * (disconnected with the configured limits when it is not running), and
  * use_alt_speed_limits; NULL after answering 503 for the database. */
 json_object *
@@ -1230,12 +1231,13 @@ qbit_transfer_object(qbit_t *q, http_response_t *resp)
         " SELECT coalesce((SELECT dl_rate FROM last), 0), coalesce((SELECT ul_rate FROM last), 0),"
         " greatest(coalesce((SELECT dl_total FROM last), 0) - coalesce((SELECT dl_total FROM start), 0), 0),"
         " greatest(coalesce((SELECT ul_total FROM last), 0) - coalesce((SELECT ul_total FROM start), 0), 0),"
-        " coalesce((SELECT dl_total FROM last), 0), coalesce((SELECT ul_total FROM last), 0)",
+        " coalesce((SELECT dl_total FROM last), 0), coalesce((SELECT ul_total FROM last), 0),"
+        " coalesce((SELECT kad_contacts FROM daemon_status WHERE node = $1), 0)",
         0, NULL);
     if (r == NULL)
         return NULL;
-    long long v[6];
-    for (int i = 0; i < 6; i++)
+    long long v[7];
+    for (int i = 0; i < 7; i++)
         v[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
     PQclear(r);
     const char *status = "disconnected";
@@ -1274,7 +1276,8 @@ qbit_transfer_object(qbit_t *q, http_response_t *resp)
     ctl_client_free(c);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "connection_status", json_object_new_string(status));
-    json_object_object_add(o, "dht_nodes", json_object_new_int(0));
+    /* qBittorrent's DHT nodes: Kad's routing table (daemon_status) */
+    json_object_object_add(o, "dht_nodes", json_object_new_int64(v[6]));
     json_object_object_add(o, "dl_info_data", json_object_new_int64(v[2]));
     json_object_object_add(o, "dl_info_speed", json_object_new_int64(v[0]));
     json_object_object_add(o, "dl_rate_limit", json_object_new_int64(dl_limit * 1024));

@@ -37,6 +37,16 @@ def check(desc, cond):
     return bool(cond)
 
 
+def ctl(command):
+    """A control command's result through the CLI (muleteer --json call), or None."""
+    try:
+        r = subprocess.run([CLI, '--socket', SOCK, '--timeout', '5', '--json', 'call', command, '{}'],
+                           capture_output=True, text=True, timeout=10)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+    except (subprocess.SubprocessError, ValueError):
+        return None
+
+
 def daemon_downloads():
     """hash -> the daemon's download object (muleteer --json downloads)."""
     try:
@@ -146,6 +156,10 @@ async def run(page):
     check('the header shows the server connection with its HighID', conn)
     check('the header says the list is live over /ws',
           await page.wait_for("document.getElementById('transport').textContent === 'Live'", 15))
+    kad = ctl('kad-status') or {}
+    want = {'connected': 'Kad: connected', 'connecting': 'Kad: connecting'}.get(kad.get('state'), 'Kad: off')
+    check('the header shows Kad\'s state as the daemon has it (%s)' % want,
+          await page.wait_for("document.getElementById('kad').textContent === %s" % json.dumps(want), 15))
     check('the header shows the speeds and the limits',
           await page.js("document.getElementById('speed-down').textContent.startsWith('↓') && "
                         "document.getElementById('limits-summary').textContent.startsWith('Limits')"))

@@ -136,8 +136,25 @@ const CONN = {
   disconnected: ['Disconnected', 'bad'],
 };
 
+// Kad's state over /ws (networkStatus.kad); polled, only its contact count
+// (server_state's dht_nodes)
+const KAD = {
+  connected: ['Kad: connected', 'ok'],
+  connecting: ['Kad: connecting', 'warn'],
+  off: ['Kad: off', 'bad'],
+};
+
+function renderKad(s) {
+  const kad = $('kad');
+  const [text, cls] = s.kad_status ? KAD[s.kad_status] || KAD.off
+    : ['Kad · ' + (s.dht_nodes || 0) + ' contacts', ''];
+  kad.textContent = text;
+  kad.className = 'conn ' + cls;
+}
+
 function renderHeader(state) {
   const s = state.server;
+  renderKad(s);
   const [text, cls] = state.error ? ['Muleteer unreachable', 'bad'] : CONN[s.connection_status] || ['…', ''];
   const conn = $('conn');
   conn.textContent = text;

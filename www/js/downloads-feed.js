@@ -135,6 +135,7 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
   }
 
   const STATUS = { green: 'connected', yellow: 'firewalled', red: 'disconnected' };
+  const KAD_STATUS = { green: 'connected', yellow: 'connecting', red: 'off' };
   const PRIORITY = ['low', 'normal', 'high'];   // the items' downloadPriority codes
   function wsStats(stats) {
     if (!stats) return;
@@ -148,6 +149,8 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
       state.server.connection_status = STATUS[ed.status] || 'disconnected';
       state.server.server_name = ed.serverName || '';
       state.server.server_address = ed.serverAddress || '';
+      const kad = (inst.networkStatus && inst.networkStatus.kad) || {};
+      state.server.kad_status = KAD_STATUS[kad.status] || 'off';
       state.error = inst.error || null;
     }
   }
