@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "daemon/hooks/hookargs.h"
+#include "util/argv.h"
 #include "util/xalloc.h"
 
 #include <inttypes.h>
@@ -46,94 +47,13 @@ sb_take(sbuf_t *b)
 void
 hook_strv_free(char **v)
 {
-    if (v == NULL)
-        return;
-    for (char **p = v; *p != NULL; p++)
-        free(*p);
-    free(v);
-}
-
-static bool
-is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* split_word: one word starting at *pp (not a blank); advances *pp past
- * it. -1 with err on a quoting error. */
-static int
-split_word(const char **pp, char **out, mt_error_t **err)
-{
-    const char *p = *pp;
-    sbuf_t w = { 0 };
-    while (*p != '\0' && !is_blank(*p)) {
-        if (*p == '\'') {
-            const char *end = strchr(p + 1, '\'');
-            if (end == NULL)
-                goto unterminated;
-            sb_add(&w, p + 1, (size_t)(end - p - 1));
-            p = end + 1;
-        } else if (*p == '"') {
-            for (p++; *p != '"'; p++) {
-                if (*p == '\0')
-                    goto unterminated;
-                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                    p++;
-                sb_addc(&w, *p);
-            }
-            p++;
-        } else if (*p == '\\') {
-            if (p[1] == '\0') {
-                free(w.s);
-                mt_error_set(err, MT_ERR_INVALID, "the command ends with a lone \\");
-                return -1;
-            }
-            sb_addc(&w, p[1]);
-            p += 2;
-        } else {
-            sb_addc(&w, *p++);
-        }
-    }
-    *pp = p;
-    *out = sb_take(&w);
-    return 0;
-unterminated:
-    free(w.s);
-    mt_error_set(err, MT_ERR_INVALID, "the command has an unterminated quote");
-    return -1;
+    mt_strv_free(v);
 }
 
 char **
 hook_split(const char *cmd, size_t *argc, mt_error_t **err)
 {
-    char **v = xcalloc(HOOK_MAX_ARGS + 1, sizeof *v);
-    size_t n = 0;
-    const char *p = cmd != NULL ? cmd : "";
-    for (;;) {
-        while (is_blank(*p))
-            p++;
-        if (*p == '\0')
-            break;
-        if (n == HOOK_MAX_ARGS) {
-            mt_error_set(err, MT_ERR_INVALID, "the command has more than %d words",
-                         HOOK_MAX_ARGS);
-            hook_strv_free(v);
-            return NULL;
-        }
-        if (split_word(&p, &v[n], err) != 0) {
-            hook_strv_free(v);
-            return NULL;
-        }
-        n++;
-    }
-    if (n == 0 || v[0][0] == '\0') {
-        mt_error_set(err, MT_ERR_INVALID, "the command names no program");
-        hook_strv_free(v);
-        return NULL;
-    }
-    if (argc != NULL)
-        *argc = n;
-    return v;
+    return mt_argv_split(cmd, HOOK_MAX_ARGS, argc, err);
 }
 
 static const char *

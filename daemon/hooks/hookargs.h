@@ -9,10 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/argv.h"
 #include "util/error.h"
 
 /* The most arguments a command may have. */
-#define HOOK_MAX_ARGS 64
+#define HOOK_MAX_ARGS MT_ARGV_MAX
 
 /* An event as the hooks see it; the strings are the caller's (NULL: not
  * known, given as ""). */
@@ -29,8 +30,8 @@ typedef struct {
     bool test;            /* fired by `hooks-test` */
 } hook_event_t;
 
-/* hook_split: the command's words, as a POSIX shell would split them but
- * with no expansion at all: blanks separate words; '...' keeps everything
+/* hook_split: the command's words (util/argv.h's mt_argv_split, at most
+ * HOOK_MAX_ARGS): blanks separate words; '...' keeps everything
  * inside; "..." keeps everything but \" and \\, which stand for " and \;
  * outside quotes \ keeps the next character. A new NULL-terminated vector
  * (free with hook_strv_free) of *argc words. MT_ERR_INVALID for an empty

@@ -585,13 +585,26 @@ line_key_is(const char *line, size_t len, const char *key)
     return i < len && line[i] == '=';
 }
 
+/* value_quote: the quote to write around v so that reading the line gives
+ * v back: a value that starts and ends with '"' (the reader takes one pair
+ * off: a command line "/opt/a b" "%n") or with blanks (trimmed) is written
+ * in quotes. */
+static const char *
+value_quote(const char *v)
+{
+    size_t n = strlen(v);
+    bool quoted = n >= 2 && v[0] == '"' && v[n - 1] == '"';
+    bool blank_ends = n > 0 && (strchr(" \t", v[0]) != NULL || strchr(" \t", v[n - 1]) != NULL);
+    return quoted || blank_ends ? "\"" : "";
+}
+
 char *
 conf_text_with(const char *text, size_t len, const char *const *keys, const char *const *values,
                size_t n, size_t *out_len)
 {
     size_t cap = len + 2;
     for (size_t k = 0; k < n; k++)
-        cap += strlen(keys[k]) + strlen(values[k]) + 8;
+        cap += strlen(keys[k]) + strlen(values[k]) + 10;
     char *out = xmalloc(cap + 1);
     bool *done = xcalloc(n + 1, sizeof *done);
     size_t o = 0, pos = 0;
@@ -603,7 +616,8 @@ conf_text_with(const char *text, size_t len, const char *const *keys, const char
             k++;
         if (k < n) {
             bool cr = l > 0 && text[end - 1] == '\r'; /* keep CRLF files CRLF */
-            o += (size_t)sprintf(out + o, "%s = %s%s", keys[k], values[k], cr ? "\r" : "");
+            const char *q = value_quote(values[k]);
+            o += (size_t)sprintf(out + o, "%s = %s%s%s%s", keys[k], q, values[k], q, cr ? "\r" : "");
             done[k] = true;
         } else {
             memcpy(out + o, text + pos, l);
@@ -618,7 +632,8 @@ conf_text_with(const char *text, size_t len, const char *const *keys, const char
             continue;
         if (o > 0 && out[o - 1] != '\n')
             out[o++] = '\n';
-        o += (size_t)sprintf(out + o, "%s = %s\n", keys[k], values[k]);
+        const char *q = value_quote(values[k]);
+        o += (size_t)sprintf(out + o, "%s = %s%s%s\n", keys[k], q, values[k], q);
     }
     out[o] = '\0';
     free(done);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "util/confrt.h"
+#include "util/argv.h"
 #include "util/conf.h"
 
 #include <string.h>
@@ -25,6 +26,14 @@ static const confrt_key_t keys[] = {
     { "track_username", CONFRT_BOOL },
     { "torznab_name", CONFRT_NAME },
     { "torznab_cache_time", CONFRT_INT },
+    /* the hooks read their keys at each event (docs/hooks.md); the
+     * webhooks' secret is a secret and stays in the file */
+    { "hook_added", CONFRT_CMD },
+    { "hook_completed", CONFRT_CMD },
+    { "hook_failed", CONFRT_CMD },
+    { "hook_disk_full", CONFRT_CMD },
+    { "hook_timeout", CONFRT_INT },
+    { "webhook_urls", CONFRT_URLS },
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -76,6 +85,41 @@ check_dirs(const char *key, const char *value, mt_error_t **err)
     return 0;
 }
 
+/* check_cmd: empty, or a command line that splits into words. */
+static int
+check_cmd(const char *key, const char *value, mt_error_t **err)
+{
+    if (value[strspn(value, " \t")] == '\0')
+        return 0;
+    mt_error_t *e = NULL;
+    char **v = mt_argv_split(value, MT_ARGV_MAX, NULL, &e);
+    if (v == NULL) {
+        mt_error_set(err, MT_ERR_INVALID, "%s: %s", key, e != NULL ? e->message : "invalid");
+        mt_error_free(e);
+        return -1;
+    }
+    mt_strv_free(v);
+    return 0;
+}
+
+/* check_urls: each entry http:// or https:// and a host. */
+static int
+check_urls(const char *key, const char *value, mt_error_t **err)
+{
+    static const char sep[] = " \t,";
+    for (const char *p = value + strspn(value, sep); *p != '\0'; p += strspn(p, sep)) {
+        size_t n = strcspn(p, sep);
+        size_t scheme = strncmp(p, "http://", 7) == 0 ? 7 : strncmp(p, "https://", 8) == 0 ? 8 : 0;
+        if (scheme == 0 || n == scheme || p[scheme] == '/') {
+            mt_error_set(err, MT_ERR_INVALID, "%s: \"%.*s\" is not an http or https address",
+                         key, (int)n, p);
+            return -1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 int
 confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
 {
@@ -88,5 +132,9 @@ confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
         return check_name(k->key, value, err);
     if (k->kind == CONFRT_DIRS)
         return check_dirs(k->key, value, err);
+    if (k->kind == CONFRT_CMD)
+        return check_cmd(k->key, value, err);
+    if (k->kind == CONFRT_URLS)
+        return check_urls(k->key, value, err);
     return 0;
 }

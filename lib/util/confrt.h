@@ -15,6 +15,8 @@ typedef enum {
     CONFRT_BOOL, /* yes or no */
     CONFRT_NAME, /* one path segment: a URL name (torznab_name) */
     CONFRT_DIRS, /* ':'-separated absolute directories */
+    CONFRT_CMD,  /* a command line (util/argv.h), or empty: none */
+    CONFRT_URLS, /* http(s) addresses separated by blanks or commas */
 } confrt_kind_t;
 
 typedef struct {

@@ -1,9 +1,11 @@
 # lib/util/local.mk: allocation, errors, logging, configuration file, whole
-# files, hex digits, random identifiers, UTF-8, user-given directory paths.
+# files, hex digits, random identifiers, UTF-8, user-given directory paths,
+# command lines split without a shell.
 noinst_LIBRARIES += lib/libmtutil.a
 lib_libmtutil_a_SOURCES = \
 	lib/util/clock.h \
 	lib/util/xalloc.c lib/util/xalloc.h \
+	lib/util/argv.c lib/util/argv.h \
 	lib/util/error.c lib/util/error.h \
 	lib/util/log.c lib/util/log.h \
 	lib/util/conf.c lib/util/conf.h \

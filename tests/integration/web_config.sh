@@ -118,6 +118,12 @@ api PATCH /api/config '{"sharedDirs":["relative/dir"]}'
 check "a relative shared directory: 400 naming sharedDirs" bad_param sharedDirs
 api PATCH /api/config '{"serverAutoconnect":"yes"}'
 check "a boolean given as a string: 400 naming serverAutoconnect" bad_param serverAutoconnect
+api PATCH /api/config '{"hookCompleted":"/bin/echo '"'"'unterminated"}'
+check "a hook command with an open quote: 400 naming hookCompleted" bad_param hookCompleted
+api PATCH /api/config '{"webhookUrls":"https://ok.example/in file:///etc/passwd"}'
+check "a webhook address that is not http(s): 400 naming webhookUrls" bad_param webhookUrls
+api PATCH /api/config '{"webhookSecret":"s"}'
+check "the webhook secret is no setting: 400 naming it" bad_param webhookSecret
 api PATCH /api/config '{"categories":[{"name":"tv","colour":1}]}'
 check "an unknown category member: 400 naming it" bad_param 'categories[0].colour'
 api PATCH /api/config '{"categories":[{"name":"evil","path":"/etc"}]}'
@@ -149,6 +155,25 @@ check "PATCH of two new categories and a setting: 200 with all of them" \
         [ "$(jqb ".categories[] | select(.name == \"good-1\") | .path")" = "$VAR/incoming/good-1" ] &&
         [ "$(jqb ".categories[] | select(.name == \"good-2\") | .path")" = "$VAR/incoming/good-2" ]'
 check "... muleteer categories lists both" eval 'cats_cli | grep -q good-1 && cats_cli | grep -q good-2'
+
+# ---- PATCH of the hooks (docs/hooks.md): saved so that the file reads
+# them back whole, in force at once (a test event runs the program) ----
+HOOK_OUT="$T/hook.out"
+printf '#!/bin/sh\nprintf "%%s|%%s\\n" "$1" "$2" >> "%s"\n' "$HOOK_OUT" > "$T/hook.sh"
+chmod 0755 "$T/hook.sh"; chmod 0777 "$T"
+HOOK_CMD="\"$T/hook.sh\" %e \"%e %n\""
+api PATCH /api/config "$(jq -nc --arg c "$HOOK_CMD" '{hookAdded: $c, hookTimeout: 7, webhookUrls: "http://127.0.0.1:9/in"}')"
+check "PATCH hookAdded, hookTimeout, webhookUrls: 200 with them" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .hookAdded)" = "$HOOK_CMD" ] && [ "$(jqb .hookTimeout)" = 7 ] &&
+        [ "$(jqb .webhookUrls)" = "http://127.0.0.1:9/in" ]'
+check "... the file holds the command in quotes of its own" \
+  grep -qxF "hook_added = \"$HOOK_CMD\"" "$VAR/muleteer.conf"
+hook_ran() { grep -qx "added|added web-config-test" "$HOOK_OUT" 2>/dev/null; }
+"${CLI[@]}" hooks test added --name web-config-test >/dev/null 2>&1
+check "... and the daemon runs it at once (muleteer hooks test added)" eventually 10 hook_ran
+api PATCH /api/config '{"hookAdded":"","webhookUrls":""}'
+check "PATCH hookAdded and webhookUrls empty: none again" \
+  eval '[ "$CODE" = 200 ] && [ "$(jqb .hookAdded)" = "" ] && [ "$(jqb .webhookUrls)" = "" ]'
 
 # ---- PATCH of the download limit: at once, on a real download ----
 api PATCH /api/config '{"maxDownload":20}'

@@ -147,6 +147,13 @@ START_TEST(test_conf_rewrite)
                           "max_ratio_act = 3\n");
     ck_assert_uint_eq(n, strlen(out));
     free(out);
+    /* a value in quotes of its own (a command line) is written so that
+     * reading it gives it back whole */
+    static const char *const hk[] = { "hook_added", "nickname" };
+    static const char *const hv[] = { "\"/opt/my hook\" \"%n\"", " padded " };
+    out = conf_text_with("", 0, hk, hv, 2, &n);
+    ck_assert_str_eq(out, "hook_added = \"\"/opt/my hook\" \"%n\"\"\nnickname = \" padded \"\n");
+    free(out);
 
     char dir[] = "/tmp/check_util.XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -173,6 +180,11 @@ START_TEST(test_conf_rewrite)
     size_t len = 0;
     char *now = (char *)mt_file_read(path, 4096, &len, NULL);
     ck_assert_str_eq(now, "nickname = me\nmax_ratio = 1.5\nmax_ratio_act = 3\n");
+    ck_assert_int_eq(conf_file_update(path, hk, hv, 1, &err), 0);
+    c = conf_new();
+    ck_assert_int_eq(conf_load_file(c, path, &err), 0);
+    ck_assert_str_eq(conf_get_str(c, "hook_added"), hv[0]);
+    conf_free(c);
     free(now);
     ck_assert_int_eq(conf_file_update("/nonexistent/x.conf", keys, vals, 2, &err), -1);
     ck_assert_int_eq(err->code, MT_ERR_IO);
@@ -822,6 +834,29 @@ START_TEST(test_confrt)
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         ck_assert_msg(confrt_check(k, bad_names[i], &err) == -1, "accepted \"%s\"", bad_names[i]);
         ck_assert_ptr_nonnull(strstr(err->message, "torznab_name"));
+        mt_error_clear(&err);
+    }
+
+    /* hook commands: empty, or a line that splits; never the secret */
+    ck_assert_ptr_null(confrt_find("webhook_secret"));
+    k = confrt_find("hook_completed");
+    ck_assert_int_eq(k->kind, CONFRT_CMD);
+    ck_assert_int_eq(confrt_check(k, "", &err), 0);
+    ck_assert_int_eq(confrt_check(k, "/usr/local/bin/done '%n' %h", &err), 0);
+    static const char *const bad_cmds[] = { "/bin/x 'open", "\"\" arg", "/bin/x \\" };
+    for (size_t i = 0; i < sizeof bad_cmds / sizeof bad_cmds[0]; i++) {
+        ck_assert_msg(confrt_check(k, bad_cmds[i], &err) == -1, "accepted \"%s\"", bad_cmds[i]);
+        ck_assert_ptr_nonnull(strstr(err->message, "hook_completed: "));
+        mt_error_clear(&err);
+    }
+    k = confrt_find("webhook_urls");
+    ck_assert_int_eq(confrt_check(k, "", &err), 0);
+    ck_assert_int_eq(confrt_check(k, "https://h.example/in, http://127.0.0.1:8080/x", &err), 0);
+    static const char *const bad_urls[] = { "ftp://h/x", "https://", "http:///x", "h.example/in",
+                                            "https://ok.example, file:///etc/passwd" };
+    for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
+        ck_assert_msg(confrt_check(k, bad_urls[i], &err) == -1, "accepted \"%s\"", bad_urls[i]);
+        ck_assert_ptr_nonnull(strstr(err->message, "webhook_urls: "));
         mt_error_clear(&err);
     }
 

@@ -19,6 +19,12 @@ const FIELDS = [
   ['trackUsername', 'Record who added a download', 'bool'],
   ['torznabName', 'Torznab indexer name', 'text'],
   ['torznabCacheTime', 'Torznab cache (s)', 'int'],
+  ['hookAdded', 'Program when a download is added', 'text', 'a command line; %h hash, %n name, %p path'],
+  ['hookCompleted', 'Program when a download completes', 'text', 'empty = none'],
+  ['hookFailed', 'Program when a download fails', 'text'],
+  ['hookDiskFull', 'Program when the disk is full', 'text'],
+  ['hookTimeout', 'Program time limit (s)', 'int'],
+  ['webhookUrls', 'Webhook addresses', 'text', 'http(s), separated by blanks or commas'],
 ];
 
 export function initSettings() {
