@@ -5,10 +5,13 @@
 
 #include "ed2k/aich.h"
 
+#include <event2/buffer.h>
 #include <nettle/sha1.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ed2k/opcodes.h"
+#include "ed2k/packet.h"
 #include "util/xalloc.h"
 
 /* Deepest path from the root to a block: 15 part levels (2^38 bytes are
@@ -345,4 +348,70 @@ ed2k_aich_recovery_decode(const uint8_t *p, size_t len, uint64_t size, size_t pa
     memcpy(blocks, slots[pt.depth], pt.n_blocks * ED2K_AICH_LEN);
     *n_blocks = pt.n_blocks;
     return 0;
+}
+
+/* ------------------------------------------------------------ packets */
+
+int
+ed2k_aichrequest_decode(const uint8_t *p, size_t len, ed2k_aich_request_t *r, mt_error_t **err)
+{
+    memset(r, 0, sizeof *r);
+    if (len != ED2K_HASH_LEN + 2 + ED2K_AICH_LEN) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "OP_AICHREQUEST of %zu bytes, expected 38", len);
+        return -1;
+    }
+    memcpy(r->hash, p, ED2K_HASH_LEN);
+    r->part = (uint16_t)(p[16] | p[17] << 8);
+    memcpy(r->root, p + 18, ED2K_AICH_LEN);
+    return 0;
+}
+
+void
+ed2k_aichrequest_encode(struct evbuffer *out, const ed2k_aich_request_t *r)
+{
+    uint8_t b[ED2K_HASH_LEN + 2 + ED2K_AICH_LEN];
+    memcpy(b, r->hash, ED2K_HASH_LEN);
+    b[16] = (uint8_t)r->part;
+    b[17] = (uint8_t)(r->part >> 8);
+    memcpy(b + 18, r->root, ED2K_AICH_LEN);
+    (void)ed2k_packet_append(out, ED2K_PROT_EMULE, ED2K_OP_AICHREQUEST, b, sizeof b, NULL);
+}
+
+int
+ed2k_aichanswer_decode(const uint8_t *p, size_t len, ed2k_aich_answer_t *a, mt_error_t **err)
+{
+    memset(a, 0, sizeof *a);
+    if (len < ED2K_HASH_LEN || (len > ED2K_HASH_LEN && len < ED2K_HASH_LEN + 2 + ED2K_AICH_LEN)) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "OP_AICHANSWER of %zu bytes", len);
+        return -1;
+    }
+    memcpy(a->hash, p, ED2K_HASH_LEN);
+    if (len == ED2K_HASH_LEN) {
+        a->failed = true;
+        return 0;
+    }
+    a->part = (uint16_t)(p[16] | p[17] << 8);
+    memcpy(a->root, p + 18, ED2K_AICH_LEN);
+    a->data = p + 38;
+    a->data_len = len - 38;
+    return 0;
+}
+
+void
+ed2k_aichanswer_encode(struct evbuffer *out, const uint8_t hash[ED2K_HASH_LEN], uint16_t part,
+                       const uint8_t root[ED2K_AICH_LEN], const uint8_t *data, size_t len)
+{
+    if (data == NULL) {
+        (void)ed2k_packet_append(out, ED2K_PROT_EMULE, ED2K_OP_AICHANSWER, hash, ED2K_HASH_LEN,
+                                 NULL);
+        return;
+    }
+    uint8_t *b = xmalloc(38 + len);
+    memcpy(b, hash, ED2K_HASH_LEN);
+    b[16] = (uint8_t)part;
+    b[17] = (uint8_t)(part >> 8);
+    memcpy(b + 18, root, ED2K_AICH_LEN);
+    memcpy(b + 38, data, len);
+    (void)ed2k_packet_append(out, ED2K_PROT_EMULE, ED2K_OP_AICHANSWER, b, 38 + len, NULL);
+    free(b);
 }

@@ -12,6 +12,8 @@
 #include "ed2k/hash.h"
 #include "util/error.h"
 
+struct evbuffer;
+
 /* AICH blocks of a full part: 52 of 184,320 bytes and one of 143,360. */
 #define ED2K_AICH_BLOCKS_PER_PART 53
 /* Files above this size (aMule's OLD_MAX_FILE_SIZE) carry 32-bit
@@ -78,5 +80,34 @@ int ed2k_aich_recovery_decode(const uint8_t *p, size_t len, uint64_t size, size_
                               const uint8_t root[ED2K_AICH_LEN],
                               uint8_t blocks[ED2K_AICH_BLOCKS_PER_PART][ED2K_AICH_LEN],
                               size_t *n_blocks, mt_error_t **err);
+
+/* OP_AICHREQUEST (0xC5 0x9B): <file hash 16><part u16><root 20>. */
+typedef struct ed2k_aich_request {
+    uint8_t hash[ED2K_HASH_LEN];
+    uint16_t part;
+    uint8_t root[ED2K_AICH_LEN];
+} ed2k_aich_request_t;
+/* ed2k_aichrequest_decode: exactly 38 bytes (aMule's check), else -1 with
+ * MT_ERR_PROTOCOL. */
+int ed2k_aichrequest_decode(const uint8_t *p, size_t len, ed2k_aich_request_t *r,
+                            mt_error_t **err);
+void ed2k_aichrequest_encode(struct evbuffer *out, const ed2k_aich_request_t *r);
+
+/* OP_AICHANSWER (0xC5 0x9C): <file hash 16><part u16><root 20><recovery
+ * data>, or the file hash alone when the peer has none (failed). data
+ * points into p. Returns 0, or -1 with MT_ERR_PROTOCOL when shorter than
+ * the hash, or than part and root when there is more than the hash. */
+typedef struct ed2k_aich_answer {
+    uint8_t hash[ED2K_HASH_LEN];
+    bool failed;
+    uint16_t part;
+    uint8_t root[ED2K_AICH_LEN];
+    const uint8_t *data;
+    size_t data_len;
+} ed2k_aich_answer_t;
+int ed2k_aichanswer_decode(const uint8_t *p, size_t len, ed2k_aich_answer_t *a, mt_error_t **err);
+/* ed2k_aichanswer_encode: data NULL sends the failure form. */
+void ed2k_aichanswer_encode(struct evbuffer *out, const uint8_t hash[ED2K_HASH_LEN], uint16_t part,
+                            const uint8_t root[ED2K_AICH_LEN], const uint8_t *data, size_t len);
 
 #endif

@@ -5,11 +5,14 @@
 #include "config.h"
 
 #include <check.h>
+#include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ed2k/aich.h"
 #include "ed2k/hash.h"
+#include "ed2k/opcodes.h"
+#include "ed2k/packet.h"
 #include "util/error.h"
 #include "util/xalloc.h"
 
@@ -278,6 +281,65 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* take_packet: the one framed packet in b, checked and unframed. */
+static ed2k_packet_t *
+take_packet(struct evbuffer *b, uint8_t opcode)
+{
+    ed2k_packet_t *p = NULL;
+    ck_assert_int_eq(ed2k_packet_decode_evbuffer(b, 1 << 20, &p, NULL), ED2K_FRAME_OK);
+    ck_assert_uint_eq(p->proto, ED2K_PROT_EMULE);
+    ck_assert_uint_eq(p->opcode, opcode);
+    ck_assert_uint_eq(evbuffer_get_length(b), 0);
+    return p;
+}
+
+START_TEST(test_packets)
+{
+    struct evbuffer *b = evbuffer_new();
+    ed2k_aich_request_t r = { .part = 0x0102 }, r2;
+    for (int i = 0; i < 16; i++)
+        r.hash[i] = (uint8_t)i;
+    for (int i = 0; i < 20; i++)
+        r.root[i] = (uint8_t)(0xA0 + i);
+    ed2k_aichrequest_encode(b, &r);
+    ed2k_packet_t *p = take_packet(b, ED2K_OP_AICHREQUEST);
+    ck_assert_uint_eq(p->len, 38);
+    ck_assert_uint_eq(p->payload[16], 0x02); /* little-endian part */
+    ck_assert_int_eq(ed2k_aichrequest_decode(p->payload, p->len, &r2, NULL), 0);
+    ck_assert_mem_eq(&r, &r2, sizeof r);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ed2k_aichrequest_decode(p->payload, 37, &r2, &err), -1);
+    ck_assert_int_eq(err->code, MT_ERR_PROTOCOL);
+    mt_error_free(err);
+    ed2k_packet_free(p);
+
+    const uint8_t data[] = { 1, 2, 3 };
+    ed2k_aich_answer_t a;
+    ed2k_aichanswer_encode(b, r.hash, 7, r.root, data, sizeof data);
+    p = take_packet(b, ED2K_OP_AICHANSWER);
+    ck_assert_int_eq(ed2k_aichanswer_decode(p->payload, p->len, &a, NULL), 0);
+    ck_assert(!a.failed);
+    ck_assert_uint_eq(a.part, 7);
+    ck_assert_mem_eq(a.root, r.root, 20);
+    ck_assert_uint_eq(a.data_len, 3);
+    ck_assert_mem_eq(a.data, data, 3);
+    for (size_t cut = 17; cut < 38; cut++) {
+        err = NULL;
+        ck_assert_int_eq(ed2k_aichanswer_decode(p->payload, cut, &a, &err), -1);
+        mt_error_free(err);
+    }
+    ed2k_packet_free(p);
+    ed2k_aichanswer_encode(b, r.hash, 7, r.root, NULL, 0); /* failure: the hash alone */
+    p = take_packet(b, ED2K_OP_AICHANSWER);
+    ck_assert_uint_eq(p->len, 16);
+    ck_assert_int_eq(ed2k_aichanswer_decode(p->payload, p->len, &a, NULL), 0);
+    ck_assert(a.failed);
+    ck_assert_mem_eq(a.hash, r.hash, 16);
+    ed2k_packet_free(p);
+    evbuffer_free(b);
+}
+END_TEST
+
 static Suite *
 aich_suite(void)
 {
@@ -289,6 +351,7 @@ aich_suite(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_identifiers);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_packets);
     suite_add_tcase(s, tc);
     return s;
 }
