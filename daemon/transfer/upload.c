@@ -9,11 +9,14 @@
 #include "daemon/core/daemon.h"
 #include "daemon/core/worker.h"
 #include "daemon/net/net.h"
+#include "daemon/net/peer.h"
+#include "daemon/transfer/aichdata.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload_queue.h"
+#include "ed2k/aich.h"
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
 #include "ed2k/opcodes.h"
@@ -735,6 +738,90 @@ on_requestparts(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_erro
     return 1;
 }
 
+/* ---------------------------------------------------- AICH recovery data */
+
+/* A request for the recovery data of a part of a shared file: answered
+ * from a worker that reads the file. */
+typedef struct aich_job {
+    ulq_t *q;
+    uint32_t ip;
+    uint16_t port;
+    char *path;
+    uint64_t size;
+    ed2k_aich_request_t r;
+    uint8_t *data;
+    size_t len;
+    mt_error_t *err;
+} aich_job_t;
+
+/* control_out: where a packet to p goes without cutting into the file
+ * data of its slot: the pump moves a slot's packets to the socket in
+ * pieces, so while some are waiting, the packet goes after them. */
+static struct evbuffer *
+control_out(ulq_t *q, peer_t *p)
+{
+    ul_client_t *c = client_of(q, p, false);
+    if (c != NULL && evbuffer_get_length(c->ready) > 0)
+        return c->ready;
+    return peer_out(p);
+}
+
+static void
+aich_run(void *arg)
+{
+    aich_job_t *j = arg;
+    (void)aichdata_build(j->path, j->size, j->r.part, j->r.root, &j->data, &j->len, &j->err);
+}
+
+static void
+aich_done(void *arg, int cancelled)
+{
+    aich_job_t *j = arg;
+    peer_t *p = cancelled ? NULL : peer_get(j->q->d->peers, j->ip, j->port);
+    if (p != NULL && peer_is_ready(p)) {
+        if (j->data != NULL)
+            log_info("upload: AICH recovery data of part %u sent to %s", (unsigned)j->r.part,
+                     peer_desc(p));
+        else
+            log_info("upload: no AICH recovery data of part %u for %s: %s", (unsigned)j->r.part,
+                     peer_desc(p), j->err != NULL ? j->err->message : "?");
+        ed2k_aichanswer_encode(control_out(j->q, p), j->r.hash, j->r.part, j->r.root, j->data,
+                               j->len);
+    }
+    mt_error_free(j->err);
+    free(j->data);
+    free(j->path);
+    free(j);
+}
+
+/* OP_AICHREQUEST: the recovery data of a part of a complete file we share
+ * whose AICH root is the one asked for (as aMule answers: not for a part
+ * of a single block); anything else gets the failure answer. */
+static int
+on_aich_request(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
+{
+    ed2k_aich_request_t r;
+    ul_file_t f;
+    if (ed2k_aichrequest_decode(pkt->payload, pkt->len, &r, err) != 0)
+        return -1;
+    if (!find_file(q->d, r.hash, &f) || f.shared == NULL || !file_ok_for(&f, p) ||
+        memcmp(f.shared->aich, r.root, ED2K_AICH_LEN) != 0 ||
+        !ed2k_aich_recoverable(f.size, r.part)) {
+        log_info("upload: %s asked for AICH recovery data we do not have", peer_desc(p));
+        ed2k_aichanswer_encode(control_out(q, p), r.hash, r.part, r.root, NULL, 0);
+        return 1;
+    }
+    aich_job_t *j = xcalloc(1, sizeof *j);
+    j->q = q;
+    j->ip = peer_ip(p);
+    j->port = peer_port(p);
+    j->path = xstrdup(f.path);
+    j->size = f.size;
+    j->r = r;
+    worker_submit(q->d->workers, aich_run, aich_done, j);
+    return 1;
+}
+
 /* on_packet: a packet of the upload side (peer_handler_t). */
 static int
 on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
@@ -828,6 +915,8 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
         answer_sources(d, p, r.hash);
         return 1;
     }
+    case ED2K_OP_AICHREQUEST:
+        return on_aich_request(q, p, pkt, err);
     case ED2K_OP_AICHFILEHASHREQ:
         if (ed2k_aichfilehashreq_decode(pkt->payload, pkt->len, hash, err) != 0)
             return -1;
