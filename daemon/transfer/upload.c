@@ -80,6 +80,7 @@ struct ulq {
     struct event *udp_ev;
     uint64_t bytes_tick;
     double rate;
+    unsigned aich_jobs; /* recovery data being built (each reads a whole file) */
 };
 
 /* ------------------------------------------------------------ the files */
@@ -777,6 +778,8 @@ static void
 aich_done(void *arg, int cancelled)
 {
     aich_job_t *j = arg;
+    if (!cancelled)
+        j->q->aich_jobs--;
     peer_t *p = cancelled ? NULL : peer_get(j->q->d->peers, j->ip, j->port);
     if (p != NULL && peer_is_ready(p)) {
         if (j->data != NULL)
@@ -796,7 +799,10 @@ aich_done(void *arg, int cancelled)
 
 /* OP_AICHREQUEST: the recovery data of a part of a complete file we share
  * whose AICH root is the one asked for (as aMule answers: not for a part
- * of a single block); anything else gets the failure answer. */
+ * of a single block); anything else gets the failure answer, and so does
+ * a request while AICH_MAX_JOBS are being built (each reads a whole file:
+ * requests are rare, a flood of them must not keep the disk busy). */
+#define AICH_MAX_JOBS 2
 static int
 on_aich_request(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
 {
@@ -806,7 +812,7 @@ on_aich_request(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
         return -1;
     if (!find_file(q->d, r.hash, &f) || f.shared == NULL || !file_ok_for(&f, p) ||
         memcmp(f.shared->aich, r.root, ED2K_AICH_LEN) != 0 ||
-        !ed2k_aich_recoverable(f.size, r.part)) {
+        !ed2k_aich_recoverable(f.size, r.part) || q->aich_jobs >= AICH_MAX_JOBS) {
         log_info("upload: %s asked for AICH recovery data we do not have", peer_desc(p));
         ed2k_aichanswer_encode(control_out(q, p), r.hash, r.part, r.root, NULL, 0);
         return 1;
@@ -818,6 +824,7 @@ on_aich_request(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
     j->path = xstrdup(f.path);
     j->size = f.size;
     j->r = r;
+    q->aich_jobs++;
     worker_submit(q->d->workers, aich_run, aich_done, j);
     return 1;
 }
