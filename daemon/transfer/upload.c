@@ -182,6 +182,18 @@ client_of(ulq_t *q, peer_t *p, bool create)
     return c;
 }
 
+/* control_out: where a packet to p goes without cutting into the file
+ * data of its slot: the pump moves a slot's packets to the socket in
+ * pieces, so while some are waiting, the packet goes after them. */
+static struct evbuffer *
+control_out(ulq_t *q, peer_t *p)
+{
+    ul_client_t *c = client_of(q, p, false);
+    if (c != NULL && evbuffer_get_length(c->ready) > 0)
+        return c->ready;
+    return peer_out(p);
+}
+
 static void
 client_detach(ulq_t *q, ul_client_t *c)
 {
@@ -605,7 +617,7 @@ answer_sources(muleteerd_t *d, peer_t *p, const uint8_t hash[16])
             add_source(src, &k, MAX_SX_SOURCES, p, id, peer_port(c->peer));
     }
     if (k > 0)
-        ed2k_answersources2_encode(peer_out(p), 4, hash, src, k, NULL);
+        ed2k_answersources2_encode(control_out(d->uploads, p), 4, hash, src, k, NULL);
     log_debug("upload: %zu source(s) given to %s by source exchange", k, peer_desc(p));
     free(src);
 }
@@ -625,7 +637,7 @@ on_multipacket(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, bool ext, mt
     if (ed2k_multipacket_decode(pkt->payload, pkt->len, ext, caps->ext_req_ver,
                                 ED2K_EXTINFO_AMULE, &m, err) != 0)
         return -1;
-    struct evbuffer *out = peer_out(p);
+    struct evbuffer *out = control_out(d->uploads, p);
     ul_file_t f;
     if (!find_file(d, m.hash, &f) || !file_ok_for(&f, p) || (m.ext && m.size != f.size)) {
         ed2k_filereqansnofil_encode(out, m.hash);
@@ -668,7 +680,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
     muleteerd_t *d = q->d;
     ul_file_t f;
     if (!find_file(d, hash, &f) || !file_ok_for(&f, p)) {
-        ed2k_filereqansnofil_encode(peer_out(p), hash);
+        ed2k_filereqansnofil_encode(control_out(q, p), hash);
         return;
     }
     ul_client_t *c = client_of(q, p, true);
@@ -679,7 +691,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
         send_accept(c);
         return;
     case UL_JOIN_FULL:
-        ed2k_queueranking_encode(peer_out(p), 0xFFFF);
+        ed2k_queueranking_encode(control_out(q, p), 0xFFFF);
         return;
     case UL_JOIN_QUEUED:
     case UL_JOIN_WAITING:
@@ -688,7 +700,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
     fill_slots(q);
     if (c->e.state == UL_QUEUED) {
         size_t rank = ul_rank(&q->uq, &c->e);
-        ed2k_queueranking_encode(peer_out(p), (uint16_t)(rank > 65535 ? 65535 : rank));
+        ed2k_queueranking_encode(control_out(q, p), (uint16_t)(rank > 65535 ? 65535 : rank));
     }
 }
 
@@ -754,18 +766,6 @@ typedef struct aich_job {
     size_t len;
     mt_error_t *err;
 } aich_job_t;
-
-/* control_out: where a packet to p goes without cutting into the file
- * data of its slot: the pump moves a slot's packets to the socket in
- * pieces, so while some are waiting, the packet goes after them. */
-static struct evbuffer *
-control_out(ulq_t *q, peer_t *p)
-{
-    ul_client_t *c = client_of(q, p, false);
-    if (c != NULL && evbuffer_get_length(c->ready) > 0)
-        return c->ready;
-    return peer_out(p);
-}
 
 static void
 aich_run(void *arg)
@@ -835,7 +835,7 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
 {
     ulq_t *q = ctx;
     muleteerd_t *d = q->d;
-    struct evbuffer *out = peer_out(p);
+    struct evbuffer *out = control_out(q, p);
     uint8_t hash[16];
     ul_file_t f;
     if (pkt->proto == ED2K_PROTO_EDONKEY) {
