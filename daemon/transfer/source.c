@@ -903,10 +903,7 @@ after_data(dlq_t *q, int rc)
 
 /* ---------------------------------------------------------- AICH recovery */
 
-#define AICH_MIN_VOTERS 10      /* aMule's MINUNIQUEIPS_TOTRUST */
-#define AICH_MIN_PERCENT 92     /* aMule's MINPERCENTAGE_TOTRUST */
 #define AICH_ANSWER_TIMEOUT 60  /* seconds a source has to send recovery data */
-#define AICH_VOTER_MASK 0xFFFFF000u /* one vote per /20, as aMule counts */
 
 static dl_aich_vote_t *
 aich_vote_for(download_t *dl, const uint8_t root[ED2K_AICH_LEN])
@@ -924,8 +921,7 @@ aich_vote_for(download_t *dl, const uint8_t root[ED2K_AICH_LEN])
 
 /* aich_root_from: s sent root as the file's AICH root. The download
  * trusts a root (and keeps it in the part file) from its link's h=, or
- * as aMule does once AICH_MIN_VOTERS address ranges sent it and they are
- * AICH_MIN_PERCENT of all the ranges that sent a root. */
+ * when enough address ranges sent it (ed2k_aich_trust, aMule's rule). */
 static void
 aich_root_from(dl_source_t *s, const uint8_t root[ED2K_AICH_LEN])
 {
@@ -937,26 +933,23 @@ aich_root_from(dl_source_t *s, const uint8_t root[ED2K_AICH_LEN])
     dl_aich_vote_t *v = aich_vote_for(dl, root);
     if (v == NULL)
         return;
-    uint32_t voter = net_ip_to_host(peer_ip(s->peer)) & AICH_VOTER_MASK;
+    uint32_t voter = ed2k_aich_voter(net_ip_to_host(peer_ip(s->peer)));
     bool known = false;
     for (size_t i = 0; i < v->n_voters; i++)
         known |= v->voters[i] == voter;
     if (!known && v->n_voters < DL_AICH_MAX_VOTERS)
         v->voters[v->n_voters++] = voter;
-    size_t total = 0;
-    const dl_aich_vote_t *best = NULL;
-    for (size_t i = 0; i < dl->n_aich_votes; i++) {
-        total += dl->aich_votes[i].n_voters;
-        if (best == NULL || dl->aich_votes[i].n_voters > best->n_voters)
-            best = &dl->aich_votes[i];
-    }
-    if (best->n_voters < AICH_MIN_VOTERS || 100 * best->n_voters / total < AICH_MIN_PERCENT)
+    size_t counts[DL_AICH_MAX_ROOTS];
+    for (size_t i = 0; i < dl->n_aich_votes; i++)
+        counts[i] = dl->aich_votes[i].n_voters;
+    long best = ed2k_aich_trust(counts, dl->n_aich_votes);
+    if (best < 0)
         return;
     char b32[ED2K_AICH_B32_LEN + 1];
-    ed2k_aich_to_base32(best->root, b32);
-    log_info("download %s: AICH root %s trusted (%zu of %zu address ranges)", dl->hex, b32,
-             best->n_voters, total);
-    pf_set_aich_root(dl->pf, best->root);
+    ed2k_aich_to_base32(dl->aich_votes[best].root, b32);
+    log_info("download %s: AICH root %s trusted (sent from %zu address ranges)", dl->hex, b32,
+             counts[best]);
+    pf_set_aich_root(dl->pf, dl->aich_votes[best].root);
     dl->n_aich_votes = 0;
 }
 

@@ -350,6 +350,29 @@ ed2k_aich_recovery_decode(const uint8_t *p, size_t len, uint64_t size, size_t pa
     return 0;
 }
 
+/* ------------------------------------------------------------- trust */
+
+uint32_t
+ed2k_aich_voter(uint32_t ip_host)
+{
+    return ip_host & 0xFFFFF000u;
+}
+
+long
+ed2k_aich_trust(const size_t *voters, size_t n)
+{
+    size_t total = 0, best = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += voters[i];
+        if (voters[i] > voters[best])
+            best = i;
+    }
+    if (n == 0 || voters[best] < ED2K_AICH_TRUST_VOTERS ||
+        100 * voters[best] / total < ED2K_AICH_TRUST_PERCENT)
+        return -1;
+    return (long)best;
+}
+
 /* ------------------------------------------------------------ packets */
 
 int

@@ -81,6 +81,16 @@ int ed2k_aich_recovery_decode(const uint8_t *p, size_t len, uint64_t size, size_
                               uint8_t blocks[ED2K_AICH_BLOCKS_PER_PART][ED2K_AICH_LEN],
                               size_t *n_blocks, mt_error_t **err);
 
+/* Trusting a root sent by sources (aMule's CAICHHashSet): one vote per
+ * address range (ed2k_aich_voter: the /20 of an address in host order);
+ * ed2k_aich_trust: given how many ranges sent each of n roots, the index
+ * of the root to trust, or -1: the most voted root needs at least
+ * ED2K_AICH_TRUST_VOTERS ranges and ED2K_AICH_TRUST_PERCENT of them all. */
+#define ED2K_AICH_TRUST_VOTERS 10
+#define ED2K_AICH_TRUST_PERCENT 92
+uint32_t ed2k_aich_voter(uint32_t ip_host);
+long ed2k_aich_trust(const size_t *voters, size_t n);
+
 /* OP_AICHREQUEST (0xC5 0x9B): <file hash 16><part u16><root 20>. */
 typedef struct ed2k_aich_request {
     uint8_t hash[ED2K_HASH_LEN];

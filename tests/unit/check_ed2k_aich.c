@@ -340,6 +340,29 @@ START_TEST(test_packets)
 }
 END_TEST
 
+/* aMule's rule for roots sent by sources: 10 address ranges, 92%. */
+START_TEST(test_trust)
+{
+    size_t v[3] = { 9 };
+    ck_assert_int_eq(ed2k_aich_trust(v, 0), -1);
+    ck_assert_int_eq(ed2k_aich_trust(v, 1), -1);   /* 9 ranges */
+    v[0] = 10;
+    ck_assert_int_eq(ed2k_aich_trust(v, 1), 0);
+    v[1] = 1;                                     /* 10 of 11: 90% */
+    ck_assert_int_eq(ed2k_aich_trust(v, 2), -1);
+    v[0] = 12;                                    /* 12 of 13: 92% */
+    ck_assert_int_eq(ed2k_aich_trust(v, 2), 0);
+    v[0] = 1;
+    v[1] = 0;
+    v[2] = 20;
+    ck_assert_int_eq(ed2k_aich_trust(v, 3), 2);   /* 20 of 21: 95% */
+    /* one vote per /20 */
+    ck_assert_uint_eq(ed2k_aich_voter(0x0A0BFC0Du), 0x0A0BF000u);
+    ck_assert_uint_eq(ed2k_aich_voter(0x0A0BF001u), ed2k_aich_voter(0x0A0BFFFFu));
+    ck_assert_uint_ne(ed2k_aich_voter(0x0A0BEFFFu), ed2k_aich_voter(0x0A0BF000u));
+}
+END_TEST
+
 static Suite *
 aich_suite(void)
 {
@@ -352,6 +375,7 @@ aich_suite(void)
     tcase_add_test(tc, test_identifiers);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_packets);
+    tcase_add_test(tc, test_trust);
     suite_add_tcase(s, tc);
     return s;
 }
