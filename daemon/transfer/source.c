@@ -1079,10 +1079,13 @@ src_aich_recover(download_t *dl, size_t part, const uint8_t (*blocks)[ED2K_AICH_
     memcpy(pi->aich_blocks, blocks, n_blocks * ED2K_AICH_LEN);
     pi->n_aich_blocks = n_blocks;
     pi->recovering = true;
-    if (aich_ask_next(dl, part))
-        return true;
-    src_aich_clear(dl, part);
-    return false;
+    if (!aich_ask_next(dl, part)) {
+        /* Nobody to ask yet (a source may not have sent its root yet):
+         * aich_tick tries again until the deadline. */
+        pi->aich_src = 0;
+        pi->aich_deadline = clock_mono_s() + AICH_ANSWER_TIMEOUT;
+    }
+    return true;
 }
 
 /* aich_apply: verified recovery data of part: the blocks whose hash
@@ -1199,7 +1202,16 @@ aich_tick(download_t *dl)
     time_t now = clock_mono_s();
     for (size_t i = 0; i < dl->n_parts; i++) {
         dl_part_t *pi = &dl->parts[i];
-        if (!pi->recovering || now < pi->aich_deadline)
+        if (!pi->recovering)
+            continue;
+        if (pi->aich_src == 0) { /* waiting for a source to ask */
+            if (aich_ask_next(dl, i))
+                continue;
+            if (now >= pi->aich_deadline)
+                aich_give_up(dl, i);
+            continue;
+        }
+        if (now < pi->aich_deadline)
             continue;
         log_info("download %s: no AICH recovery data for part %zu in %d s", dl->hex, i,
                  AICH_ANSWER_TIMEOUT);

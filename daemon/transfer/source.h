@@ -73,8 +73,11 @@ void src_clear_blame(download_t *dl, size_t part);
  * kept (pf_verify_keep_on_mismatch); blocks are its AICH block hashes as
  * read. A source that has the part is asked for its recovery data, which
  * is verified against the trusted root; then only the bad blocks are
- * downloaded again and whoever alone sent one is banned. Returns false
- * when no source can be asked: the caller discards the whole part. */
+ * downloaded again and whoever alone sent one is banned. With nobody to
+ * ask now, sources are looked for (a second at a time) until a deadline;
+ * when none answers usefully, the whole part goes (src_blame_corrupt).
+ * Returns false when recovery is impossible: the caller discards the
+ * whole part. */
 bool src_aich_recover(download_t *dl, size_t part, const uint8_t (*blocks)[ED2K_AICH_LEN],
                       size_t n_blocks);
 /* src_aich_clear: forgets part's recovery (the download goes away). */
