@@ -667,6 +667,9 @@ cmd_shared(void *ctx, json_object *args, json_object **result, mt_error_t **err)
         json_object_object_add(e, "name", json_object_new_string(f->name));
         json_object_object_add(e, "path", json_object_new_string(f->path));
         json_object_object_add(e, "size", json_object_new_int64((int64_t)f->size));
+        char aich[ED2K_AICH_B32_LEN + 1];
+        ed2k_aich_to_base32(f->aich, aich);
+        json_object_object_add(e, "aich", json_object_new_string(aich));
         json_object_object_add(e, "requests", json_object_new_int64(f->requests));
         json_object_object_add(e, "withheld",
                                json_object_new_boolean(shared_is_withheld(d->shared, f->hash)));

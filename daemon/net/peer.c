@@ -574,8 +574,9 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     hp->ver_update = MULETEER_VER_UPDATE;
     /* Advertise only what Muleteer does (§2.3, §12 item 3): Unicode, UDP
      * reasks (v4), compressed parts, extended requests v2, multipacket and
-     * its _EXT form, large files, source exchange 2, obfuscation as set.
-     * No AICH recovery, no secure identification, no SX1, no comments. */
+     * its _EXT form, large files, source exchange 2, obfuscation as set,
+     * AICH (version 1: roots and recovery data). No secure
+     * identification, no SX1, no comments. */
     ed2k_caps_t c = { 0 };
     c.unicode = true;
     c.udp_ver = hp->udp_port != 0 ? 4 : 0;
@@ -587,6 +588,7 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     c.large_files = true;
     c.sx2 = true;
     peer_obfs_settings(d, &c.crypt_supported, &c.crypt_requested, &c.crypt_required);
+    c.aich_ver = 1;
     hp->misc1 = ed2k_caps_to_misc1(&c);
     hp->misc2 = ed2k_caps_to_misc2(&c);
     hp->server_ip = d->server_ip;

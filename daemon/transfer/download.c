@@ -113,6 +113,7 @@ dl_is_active(const download_t *dl)
 typedef struct {
     download_t *dl;
     pf_verify_job_t *job;
+    bool aich; /* a mismatch keeps the bytes for an AICH recovery */
 } verify_ctx_t;
 
 static void download_release(download_t *dl);
@@ -154,12 +155,22 @@ verify_done(void *arg, int cancelled)
             log_info("download %s: part %zu verified%s", dl->hex, part,
                      pf_verify_is_speculative(c->job) ? " (found complete on disk)" : "");
             break;
-        case PF_VERIFY_CORRUPT:
-            log_warn("download %s: part %zu is corrupt; downloading it again", dl->hex, part);
+        case PF_VERIFY_CORRUPT: {
             bus_publish_dl_part_verified(dl->q->d->bus,
                                          &(bus_dl_part_t){ .dl = dl, .part = part, .ok = false });
+            const uint8_t (*blocks)[ED2K_AICH_LEN];
+            size_t nb = pf_verify_blocks(c->job, &blocks);
+            if (c->aich && src_aich_recover(dl, part, blocks, nb)) {
+                log_warn("download %s: part %zu is corrupt; asking for its AICH recovery data",
+                         dl->hex, part);
+                break;
+            }
+            log_warn("download %s: part %zu is corrupt; downloading it again", dl->hex, part);
+            if (c->aich)
+                pf_discard_part(dl->pf, part);
             src_blame_corrupt(dl, part);
             break;
+        }
         case PF_VERIFY_UNCHANGED:
             if (!pf_verify_is_speculative(c->job))
                 dl_schedule_verification(dl, part, false);
@@ -178,7 +189,8 @@ verify_done(void *arg, int cancelled)
 void
 dl_schedule_verification(download_t *dl, size_t part, bool speculative)
 {
-    if (part >= dl->n_parts || dl->parts[part].verifying || dl->deleted)
+    if (part >= dl->n_parts || dl->parts[part].verifying || dl->parts[part].recovering ||
+        dl->deleted)
         return;
     pf_verify_job_t *job = pf_verify_prepare(dl->pf, part, speculative);
     if (job == NULL)
@@ -186,6 +198,12 @@ dl_schedule_verification(download_t *dl, size_t part, bool speculative)
     verify_ctx_t *c = xcalloc(1, sizeof *c);
     c->dl = dl;
     c->job = job;
+    /* With a trusted AICH root, a corrupt part may cost only its bad
+     * blocks (src_aich_recover). */
+    c->aich = !speculative && pf_aich_root(dl->pf) != NULL &&
+              ed2k_aich_recoverable(pf_size(dl->pf), part);
+    if (c->aich)
+        pf_verify_keep_on_mismatch(job);
     dl->parts[part].verifying = true;
     dl->refs++;
     worker_submit(dl->q->d->workers, verify_run, verify_done, c);
@@ -511,6 +529,8 @@ download_free(download_t *dl)
     if (MT_BUG(dl->refs != 0))
         return; /* a job still holds it: leaked rather than used after free */
     src_free_all(dl);
+    for (size_t i = 0; i < dl->n_parts; i++)
+        src_aich_clear(dl, i);
     pf_free(dl->pf);
     free(dl->availability);
     free(dl->parts);

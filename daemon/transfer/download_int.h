@@ -13,6 +13,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/srcpolicy.h"
+#include "ed2k/aich.h"
 #include "util/error.h"
 
 /* download.h and source.h name these download_t, dlq_t and dl_source_t;
@@ -38,7 +39,31 @@ typedef struct dl_part {
      * failure points at one peer. */
     bool exclusive;
     struct dl_source *owner;
+    /* Who wrote each AICH block since the part was last checked: the
+     * source's id, and how many sources did (2: more than one). */
+    uint64_t block_src[ED2K_AICH_BLOCKS_PER_PART];
+    uint8_t block_n[ED2K_AICH_BLOCKS_PER_PART];
+    /* An AICH recovery (source.c): the part failed its MD4, its bytes are
+     * kept while a source is asked for the part's recovery data. */
+    bool recovering;
+    bool aich_sent;          /* the request went out to aich_src */
+    uint64_t aich_src;       /* the source asked (0: none yet) */
+    time_t aich_deadline;    /* monotonic: ask another one after it */
+    uint64_t aich_tried[8];  /* sources asked already */
+    size_t n_aich_tried;
+    uint8_t (*aich_blocks)[ED2K_AICH_LEN]; /* the part's block hashes as read */
+    size_t n_aich_blocks;
 } dl_part_t;
+
+/* A root sources sent for the file (OP_AICHFILEHASHANS), and the address
+ * ranges (/20, as aMule counts them) that sent it. */
+#define DL_AICH_MAX_ROOTS 8
+#define DL_AICH_MAX_VOTERS 32
+typedef struct dl_aich_vote {
+    uint8_t root[ED2K_AICH_LEN];
+    uint32_t voters[DL_AICH_MAX_VOTERS];
+    size_t n_voters;
+} dl_aich_vote_t;
 
 struct download {
     struct dlq *q;
@@ -55,6 +80,8 @@ struct download {
     bool recovered; /* resumed from disk: data may be there beyond the metadata */
     char *error;
     uint32_t dropped[DL_SRC_N_VERDICTS]; /* sources not taken, by verdict */
+    dl_aich_vote_t aich_votes[DL_AICH_MAX_ROOTS]; /* until a root is trusted */
+    size_t n_aich_votes;
     /* Storage trouble: the download is in the error state and does no disk
      * I/O (its sources are stopped, data still arriving is dropped) until
      * a re-check at io_retry_at finds the trouble gone. */

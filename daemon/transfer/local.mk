@@ -21,6 +21,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/download.c daemon/transfer/download.h daemon/transfer/download_int.h \
 	daemon/transfer/upload_queue.c daemon/transfer/upload_queue.h \
 	daemon/transfer/upload.c daemon/transfer/upload.h \
+	daemon/transfer/aichdata.c daemon/transfer/aichdata.h \
 	daemon/transfer/dbsync.c daemon/transfer/dbsync.h
 
 check_PROGRAMS += tests/unit/check_finished tests/unit/check_upload

@@ -313,6 +313,18 @@ bool pf_verify_is_speculative(const pf_verify_job_t *job);
 /* pf_verify_matched: after a successful run, whether the hash matched. */
 bool pf_verify_matched(const pf_verify_job_t *job);
 const char *pf_verify_error(const pf_verify_job_t *job);
+/* pf_verify_keep_on_mismatch: before pf_verify_apply: a mismatch leaves
+ * the part's bytes filled (still unverified), for an AICH recovery that
+ * then calls pf_discard_blocks, or pf_discard_part when it cannot. */
+void pf_verify_keep_on_mismatch(pf_verify_job_t *job);
+/* pf_verify_blocks: after a run, the SHA-1 of each AICH block of the part
+ * as it was read (*blocks points into the job); returns their number. */
+size_t pf_verify_blocks(const pf_verify_job_t *job, const uint8_t (**blocks)[ED2K_AICH_LEN]);
+/* pf_discard_part: the whole of an unverified part is a gap again.
+ * pf_discard_blocks: the AICH blocks i of the part with bad[i] (n flags)
+ * are gaps again; returns the bytes discarded. */
+void pf_discard_part(partfile_t *pf, size_t part);
+uint64_t pf_discard_blocks(partfile_t *pf, size_t part, const bool *bad, size_t n);
 void pf_verify_job_free(pf_verify_job_t *job);
 
 /* pf_unverified_parts: writes up to max indices of parts not verified yet

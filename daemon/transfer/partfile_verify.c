@@ -1,14 +1,17 @@
 /* partfile_verify.c: the check of one part against its MD4 (prepared on
  * the loop thread, read and hashed on a worker, applied on the loop
- * thread: a match verifies the part, a mismatch discards its bytes). */
+ * thread: a match verifies the part, a mismatch discards its bytes, or
+ * keeps them for an AICH recovery that discards only the bad blocks). */
 #include "config.h"
 
 #include "daemon/transfer/partfile_int.h"
+#include "ed2k/aich.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <nettle/md4.h>
+#include <nettle/sha1.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,10 @@ struct pf_verify_job {
     bool speculative;
     uint32_t gen;
     bool ran, matched;
+    bool keep; /* a mismatch leaves the bytes filled (pf_verify_keep_on_mismatch) */
+    /* the SHA-1 of each AICH block of the part, as read */
+    uint8_t blocks[ED2K_AICH_BLOCKS_PER_PART][ED2K_AICH_LEN];
+    size_t n_blocks;
     char *error;
 };
 
@@ -65,6 +72,10 @@ pf_verify_run(pf_verify_job_t *job)
     uint8_t *buf = xmalloc(PF_IO_CHUNK);
     struct md4_ctx ctx;
     md4_init(&ctx);
+    struct sha1_ctx block;
+    sha1_init(&block);
+    job->n_blocks = 0;
+    uint64_t block_end = job->start + ED2K_EMBLOCKSIZE;
     for (uint64_t off = job->start; off < job->end;) {
         size_t n = job->end - off < PF_IO_CHUNK ? (size_t)(job->end - off) : PF_IO_CHUNK;
         if (pf_io_pread_all(fd, buf, n, off) != 0) {
@@ -75,6 +86,19 @@ pf_verify_run(pf_verify_job_t *job)
             return -1;
         }
         md4_update(&ctx, n, buf);
+        /* AICH blocks (PF_IO_CHUNK is not a multiple of their size) */
+        for (size_t done = 0; done < n;) {
+            size_t k = n - done;
+            if (k > block_end - (off + done))
+                k = (size_t)(block_end - (off + done));
+            sha1_update(&block, k, buf + done);
+            done += k;
+            if (off + done == block_end || off + done == job->end) {
+                if (job->n_blocks < ED2K_AICH_BLOCKS_PER_PART)
+                    sha1_digest(&block, ED2K_AICH_LEN, job->blocks[job->n_blocks++]);
+                block_end += ED2K_EMBLOCKSIZE;
+            }
+        }
         off += n;
     }
     free(buf);
@@ -93,6 +117,24 @@ pf_unverify_part(partfile_t *pf, size_t part)
         return;
     pf->m->verified[part] = 0; /* its bytes stay filled: a check verifies it again */
     pf_recount_verified(pf);
+    pf->dirty = true;
+}
+
+/* discard_range: [start, end) of part p is a gap again; its bytes are
+ * punched out so that the gap reads as zeros again. */
+static void
+discard_range(partfile_t *pf, size_t p, uint64_t start, uint64_t end)
+{
+    rangeset_remove(pf->m->filled, start, end);
+    if (pf->holes_clean) {
+        int fd = pf_data_fd_get(pf);
+        if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+                                (off_t)(end - start)) != 0)
+            pf->holes_clean = false;
+        if (fd >= 0)
+            pf_data_fd_put(pf);
+    }
+    pf->part_gen[p]++;
     pf->dirty = true;
 }
 
@@ -119,19 +161,48 @@ pf_verify_apply(partfile_t *pf, pf_verify_job_t *job)
     }
     if (job->speculative)
         return PF_VERIFY_UNCHANGED;
-    rangeset_remove(pf->m->filled, job->start, job->end);
-    /* Punch the corrupt bytes out, so the gap reads as zeros again. */
-    if (pf->holes_clean) {
-        int fd = pf_data_fd_get(pf);
-        if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                (off_t)job->start, (off_t)(job->end - job->start)) != 0)
-            pf->holes_clean = false;
-        if (fd >= 0)
-            pf_data_fd_put(pf);
-    }
-    pf->part_gen[p]++;
-    pf->dirty = true;
+    if (!job->keep)
+        discard_range(pf, p, job->start, job->end);
     return PF_VERIFY_CORRUPT;
+}
+
+void
+pf_verify_keep_on_mismatch(pf_verify_job_t *job)
+{
+    job->keep = true;
+}
+
+size_t
+pf_verify_blocks(const pf_verify_job_t *job, const uint8_t (**blocks)[ED2K_AICH_LEN])
+{
+    *blocks = (const uint8_t (*)[ED2K_AICH_LEN])job->blocks;
+    return job->ran ? job->n_blocks : 0;
+}
+
+void
+pf_discard_part(partfile_t *pf, size_t part)
+{
+    uint64_t s, e;
+    if (part >= pf->m->n_parts || pf->m->verified[part] || pf_part_range(pf, part, &s, &e) != 0)
+        return;
+    discard_range(pf, part, s, e);
+}
+
+uint64_t
+pf_discard_blocks(partfile_t *pf, size_t part, const bool *bad, size_t n)
+{
+    uint64_t s, e, total = 0;
+    if (part >= pf->m->n_parts || pf->m->verified[part] || pf_part_range(pf, part, &s, &e) != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bs = s + (uint64_t)i * ED2K_EMBLOCKSIZE;
+        uint64_t be = bs + ED2K_EMBLOCKSIZE < e ? bs + ED2K_EMBLOCKSIZE : e;
+        if (!bad[i] || bs >= e)
+            continue;
+        discard_range(pf, part, bs, be);
+        total += be - bs;
+    }
+    return total;
 }
 
 size_t

@@ -18,6 +18,7 @@
 #include "daemon/transfer/download_int.h"
 #include "daemon/transfer/rangeset.h"
 #include "daemon/transfer/srcpolicy.h"
+#include "ed2k/aich.h"
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
 #include "ed2k/opcodes.h"
@@ -81,6 +82,8 @@ struct dl_source {
      * so asking for one again takes a new slot. */
     rangeset_t *slot_asked;
     uint64_t id; /* unique within the download: blame for corrupt parts */
+    bool has_aich; /* aich: the AICH root it sent for the file */
+    uint8_t aich[ED2K_AICH_LEN];
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -347,6 +350,9 @@ send_file_request(dl_source_t *s)
         m.req_filename = true;
         m.extinfo = ext;
         m.req_status = want_status;
+        /* the source's AICH root: a vote for the trusted root, and the
+         * sources that agree with it can be asked for recovery data */
+        m.req_aich = c->aich_ver >= 1 && ed2k_aich_recoverable(pf_size(pf), 0);
         /* SX2 only inside the multipacket (aMule drops the standalone form,
          * §5.8), and not too often. */
         if (c->sx2 && srcpol_sx_due(&s->pol, now) &&
@@ -497,7 +503,7 @@ request_blocks(dl_source_t *s)
     if (n <= 0) {
         bool verifying = false;
         for (size_t i = 0; i < dl->n_parts; i++)
-            verifying |= dl->parts[i].verifying;
+            verifying |= dl->parts[i].verifying || dl->parts[i].recovering;
         if (s->n_blocks == 0 && !verifying) {
             /* Nothing for this source: leave its slot to others. */
             send_cancel(s);
@@ -542,6 +548,26 @@ request_blocks(dl_source_t *s)
 
 /* --------------------------------------------------------------- receiving */
 
+/* Remembers s as an author of the AICH blocks of part that [start, end)
+ * touches. */
+static void
+note_block_authors(dl_part_t *pi, uint64_t part, const dl_source_t *s, uint64_t start,
+                   uint64_t end)
+{
+    uint64_t ps = part * ED2K_PARTSIZE;
+    uint64_t a = start > ps ? start - ps : 0;
+    uint64_t b = end - ps < ED2K_PARTSIZE ? end - ps : ED2K_PARTSIZE;
+    for (uint64_t i = a / ED2K_EMBLOCKSIZE; i < ED2K_AICH_BLOCKS_PER_PART && i * ED2K_EMBLOCKSIZE < b;
+         i++) {
+        if (pi->block_n[i] == 0) {
+            pi->block_src[i] = s->id;
+            pi->block_n[i] = 1;
+        } else if (pi->block_src[i] != s->id) {
+            pi->block_n[i] = 2;
+        }
+    }
+}
+
 /* Remembers that s wrote bytes of [start, end) that were not on disk yet
  * (a rewrite of filled bytes changes nothing, so it cannot be to blame). */
 static void
@@ -557,6 +583,7 @@ note_contributor(download_t *dl, const dl_source_t *s, uint64_t start, uint64_t 
             known |= pi->contrib[i].src == s->id;
         if (!known && pi->n_contrib < DL_MAX_CONTRIBUTORS)
             pi->contrib[pi->n_contrib++] = (dl_contributor_t){ s->id, peer_ip(s->peer) };
+        note_block_authors(pi, part, s, start, end);
     }
 }
 
@@ -877,6 +904,324 @@ after_data(dlq_t *q, int rc)
     return rc;
 }
 
+/* ---------------------------------------------------------- AICH recovery */
+
+#define AICH_ANSWER_TIMEOUT 60  /* seconds a source has to send recovery data */
+
+static dl_aich_vote_t *
+aich_vote_for(download_t *dl, const uint8_t root[ED2K_AICH_LEN])
+{
+    for (size_t i = 0; i < dl->n_aich_votes; i++)
+        if (memcmp(dl->aich_votes[i].root, root, ED2K_AICH_LEN) == 0)
+            return &dl->aich_votes[i];
+    if (dl->n_aich_votes == DL_AICH_MAX_ROOTS)
+        return NULL;
+    dl_aich_vote_t *v = &dl->aich_votes[dl->n_aich_votes++];
+    memset(v, 0, sizeof *v);
+    memcpy(v->root, root, ED2K_AICH_LEN);
+    return v;
+}
+
+/* aich_root_from: s sent root as the file's AICH root. The download
+ * trusts a root (and keeps it in the part file) from its link's h=, or
+ * when enough address ranges sent it (ed2k_aich_trust, aMule's rule). */
+static void
+aich_root_from(dl_source_t *s, const uint8_t root[ED2K_AICH_LEN])
+{
+    download_t *dl = s->dl;
+    s->has_aich = true;
+    memcpy(s->aich, root, ED2K_AICH_LEN);
+    if (pf_aich_root(dl->pf) != NULL)
+        return;
+    dl_aich_vote_t *v = aich_vote_for(dl, root);
+    if (v == NULL)
+        return;
+    uint32_t voter = ed2k_aich_voter(net_ip_to_host(peer_ip(s->peer)));
+    bool known = false;
+    for (size_t i = 0; i < v->n_voters; i++)
+        known |= v->voters[i] == voter;
+    if (!known && v->n_voters < DL_AICH_MAX_VOTERS)
+        v->voters[v->n_voters++] = voter;
+    size_t counts[DL_AICH_MAX_ROOTS];
+    for (size_t i = 0; i < dl->n_aich_votes; i++)
+        counts[i] = dl->aich_votes[i].n_voters;
+    long best = ed2k_aich_trust(counts, dl->n_aich_votes);
+    if (best < 0)
+        return;
+    char b32[ED2K_AICH_B32_LEN + 1];
+    ed2k_aich_to_base32(dl->aich_votes[best].root, b32);
+    log_info("download %s: AICH root %s trusted (sent from %zu address ranges)", dl->hex, b32,
+             counts[best]);
+    pf_set_aich_root(dl->pf, dl->aich_votes[best].root);
+    dl->n_aich_votes = 0;
+}
+
+/* A source that may be asked for the recovery data of part: it supports
+ * AICH, sent the trusted root, has the part, and was not asked yet. */
+static bool
+aich_candidate(const download_t *dl, const dl_source_t *s, size_t part)
+{
+    const uint8_t *root = pf_aich_root(dl->pf);
+    const dl_part_t *pi = &dl->parts[part];
+    if (root == NULL || !s->has_aich || memcmp(s->aich, root, ED2K_AICH_LEN) != 0 ||
+        peer_caps(s->peer)->aich_ver < 1 ||
+        (!s->complete && (s->parts == NULL || !s->parts[part])))
+        return false;
+    for (size_t i = 0; i < pi->n_aich_tried; i++)
+        if (pi->aich_tried[i] == s->id)
+            return false;
+    return true;
+}
+
+static void
+aich_send(dl_source_t *s, size_t part)
+{
+    download_t *dl = s->dl;
+    ed2k_aich_request_t r;
+    memcpy(r.hash, pf_hash(dl->pf), ED2K_HASH_LEN);
+    r.part = (uint16_t)part;
+    memcpy(r.root, pf_aich_root(dl->pf), ED2K_AICH_LEN);
+    ed2k_aichrequest_encode(peer_out(s->peer), &r);
+    dl->parts[part].aich_sent = true;
+    log_info("download %s: asked %s for the AICH recovery data of part %zu", dl->hex,
+             peer_desc(s->peer), part);
+}
+
+/* aich_send_pending: s's peer is connected: the request it was chosen
+ * for goes out. */
+static void
+aich_send_pending(dl_source_t *s)
+{
+    download_t *dl = s->dl;
+    for (size_t i = 0; i < dl->n_parts; i++) {
+        dl_part_t *pi = &dl->parts[i];
+        if (pi->recovering && pi->aich_src == s->id && !pi->aich_sent)
+            aich_send(s, i);
+    }
+}
+
+/* aich_ask_next: the next source is asked for part's recovery data (a
+ * connected one first); false when none is left. */
+static bool
+aich_ask_next(download_t *dl, size_t part)
+{
+    dl_part_t *pi = &dl->parts[part];
+    for (;;) {
+        dl_source_t *pick = NULL;
+        for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl) {
+            if (!aich_candidate(dl, s, part))
+                continue;
+            if (peer_is_ready(s->peer)) {
+                pick = s;
+                break;
+            }
+            if (pick == NULL)
+                pick = s;
+        }
+        if (pick == NULL || pi->n_aich_tried == sizeof pi->aich_tried / sizeof pi->aich_tried[0])
+            return false;
+        pi->aich_tried[pi->n_aich_tried++] = pick->id;
+        pi->aich_src = pick->id;
+        pi->aich_sent = false;
+        pi->aich_deadline = clock_mono_s() + AICH_ANSWER_TIMEOUT;
+        if (peer_is_ready(pick->peer)) {
+            aich_send(pick, part);
+            return true;
+        }
+        if (peer_connect(pick->peer) == 0)
+            return true; /* sent once connected (on_peer_ready) */
+    }
+}
+
+void
+src_aich_clear(download_t *dl, size_t part)
+{
+    dl_part_t *pi = &dl->parts[part];
+    free(pi->aich_blocks);
+    pi->aich_blocks = NULL;
+    pi->n_aich_blocks = 0;
+    pi->recovering = false;
+    pi->aich_sent = false;
+    pi->aich_src = 0;
+    pi->n_aich_tried = 0;
+}
+
+/* aich_wake: part has gaps again: the sources that have it and had
+ * nothing more to give are asked again now, not on their schedule. */
+static void
+aich_wake(download_t *dl, size_t part)
+{
+    for (dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
+        if (s->state == SRC_NO_NEEDED && (s->complete || (s->parts != NULL && s->parts[part])))
+            srcpol_reset(&s->pol);
+}
+
+/* aich_give_up: no recovery data for part: the whole part is downloaded
+ * again, as without AICH. */
+static void
+aich_give_up(download_t *dl, size_t part)
+{
+    log_warn("download %s: no AICH recovery data for part %zu; downloading all of it again",
+             dl->hex, part);
+    src_aich_clear(dl, part);
+    pf_discard_part(dl->pf, part);
+    aich_wake(dl, part);
+    src_blame_corrupt(dl, part);
+}
+
+bool
+src_aich_recover(download_t *dl, size_t part, const uint8_t (*blocks)[ED2K_AICH_LEN],
+                 size_t n_blocks)
+{
+    if (part >= dl->n_parts || n_blocks == 0 ||
+        n_blocks != ed2k_aich_block_count(pf_size(dl->pf), part) || pf_aich_root(dl->pf) == NULL)
+        return false;
+    dl_part_t *pi = &dl->parts[part];
+    src_aich_clear(dl, part);
+    pi->aich_blocks = xcalloc(n_blocks, ED2K_AICH_LEN);
+    memcpy(pi->aich_blocks, blocks, n_blocks * ED2K_AICH_LEN);
+    pi->n_aich_blocks = n_blocks;
+    pi->recovering = true;
+    if (!aich_ask_next(dl, part)) {
+        /* Nobody to ask yet (a source may not have sent its root yet):
+         * aich_tick tries again until the deadline. */
+        pi->aich_src = 0;
+        pi->aich_deadline = clock_mono_s() + AICH_ANSWER_TIMEOUT;
+    }
+    return true;
+}
+
+/* aich_apply: verified recovery data of part: the blocks whose hash
+ * differs from what is on disk are downloaded again, and a source that
+ * alone wrote a bad block is banned (the trusted tree proves the block
+ * it sent wrong). */
+static void
+aich_apply(download_t *dl, size_t part, const uint8_t (*good)[ED2K_AICH_LEN], size_t n)
+{
+    dl_part_t *pi = &dl->parts[part];
+    bool bad[ED2K_AICH_BLOCKS_PER_PART] = { false };
+    uint64_t culprits[ED2K_AICH_BLOCKS_PER_PART];
+    size_t n_bad = 0, n_culprits = 0, n_shared = 0;
+    for (size_t i = 0; i < n && i < pi->n_aich_blocks; i++) {
+        bad[i] = memcmp(good[i], pi->aich_blocks[i], ED2K_AICH_LEN) != 0;
+        if (!bad[i])
+            continue;
+        n_bad++;
+        if (pi->block_n[i] != 1) {
+            n_shared++;
+            continue;
+        }
+        bool known = false;
+        for (size_t k = 0; k < n_culprits; k++)
+            known |= culprits[k] == pi->block_src[i];
+        if (!known)
+            culprits[n_culprits++] = pi->block_src[i];
+    }
+    if (n_bad == 0) {
+        log_info("download %s: the AICH recovery data of part %zu finds no bad block", dl->hex,
+                 part);
+        aich_give_up(dl, part);
+        return;
+    }
+    uint64_t bytes = pf_discard_blocks(dl->pf, part, bad, n);
+    for (size_t i = 0; i < n; i++)
+        if (bad[i])
+            pi->block_n[i] = 0;
+    src_aich_clear(dl, part);
+    aich_wake(dl, part);
+    log_warn("download %s: part %zu: AICH found %zu of %zu blocks corrupt; downloading only "
+             "those again (%llu bytes)",
+             dl->hex, part, n_bad, n, (unsigned long long)bytes);
+    if (n_shared > 0)
+        log_info("download %s: %zu corrupt block(s) of part %zu came from several peers; "
+                 "nobody is blamed for those",
+                 dl->hex, n_shared, part);
+    for (size_t k = 0; k < n_culprits; k++) {
+        dl_source_t *s = src_by_id(dl, culprits[k]);
+        if (s == NULL) {
+            log_info("download %s: the peer that sent corrupt blocks of part %zu is no longer "
+                     "a source",
+                     dl->hex, part);
+            continue;
+        }
+        s->corrupt++;
+        log_info("download %s: %s sent corrupt blocks of part %zu", dl->hex, peer_desc(s->peer),
+                 part);
+        ban_source(dl, s->peer, "sent corrupt data (blocks disproved by AICH)");
+    }
+}
+
+/* aich_failed: the source asked for part's recovery data had none (or
+ * bad data): the next one is asked, or the whole part goes. */
+static void
+aich_failed(download_t *dl, size_t part)
+{
+    if (!aich_ask_next(dl, part))
+        aich_give_up(dl, part);
+}
+
+static int
+on_aich_answer(dlq_t *q, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
+{
+    ed2k_aich_answer_t a;
+    if (ed2k_aichanswer_decode(pkt->payload, pkt->len, &a, err) != 0)
+        return -1;
+    download_t *dl = dlq_lookup(q, a.hash);
+    dl_source_t *s = dl != NULL ? src_of(dl, p) : NULL;
+    if (s == NULL)
+        return 1;
+    size_t part = dl->n_parts;
+    for (size_t i = 0; i < dl->n_parts; i++)
+        if (dl->parts[i].recovering && dl->parts[i].aich_sent && dl->parts[i].aich_src == s->id)
+            part = i;
+    if (part == dl->n_parts || (!a.failed && a.part != part))
+        return 1; /* not asked for */
+    const uint8_t *root = pf_aich_root(dl->pf);
+    if (a.failed || root == NULL || memcmp(a.root, root, ED2K_AICH_LEN) != 0) {
+        log_info("download %s: %s has no AICH recovery data for part %zu", dl->hex,
+                 peer_desc(p), part);
+        aich_failed(dl, part);
+        return 1;
+    }
+    uint8_t good[ED2K_AICH_BLOCKS_PER_PART][ED2K_AICH_LEN];
+    size_t n = 0;
+    mt_error_t *e = NULL;
+    if (ed2k_aich_recovery_decode(a.data, a.data_len, pf_size(dl->pf), part, root, good, &n,
+                                  &e) != 0) {
+        log_info("download %s: %s sent unusable AICH recovery data for part %zu: %s", dl->hex,
+                 peer_desc(p), part, e->message);
+        mt_error_free(e);
+        aich_failed(dl, part);
+        return 1;
+    }
+    aich_apply(dl, part, (const uint8_t (*)[ED2K_AICH_LEN])good, n);
+    return 1;
+}
+
+/* aich_tick: a source that did not answer in time is replaced. */
+static void
+aich_tick(download_t *dl)
+{
+    time_t now = clock_mono_s();
+    for (size_t i = 0; i < dl->n_parts; i++) {
+        dl_part_t *pi = &dl->parts[i];
+        if (!pi->recovering)
+            continue;
+        if (pi->aich_src == 0) { /* waiting for a source to ask */
+            if (aich_ask_next(dl, i))
+                continue;
+            if (now >= pi->aich_deadline)
+                aich_give_up(dl, i);
+            continue;
+        }
+        if (now < pi->aich_deadline)
+            continue;
+        log_info("download %s: no AICH recovery data for part %zu in %d s", dl->hex, i,
+                 AICH_ANSWER_TIMEOUT);
+        aich_failed(dl, i);
+    }
+}
+
 /* on_packet: a packet of the download side (peer_handler_t). */
 static int
 on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
@@ -992,8 +1337,8 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
             take_name(s, a.name, a.name_len);
         if (a.has_status && take_status(s, &a.status, err) != 0)
             return -1;
-        if (a.has_aich && pf_aich_root(s->dl->pf) == NULL)
-            pf_set_aich_root(s->dl->pf, a.aich);
+        if (a.has_aich)
+            aich_root_from(s, a.aich);
         maybe_proceed(s);
         return 1;
     }
@@ -1032,8 +1377,16 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
         ed2k_answersources_clear(&as);
         return 1;
     }
-    case ED2K_OP_AICHFILEHASHANS:
+    case ED2K_OP_AICHFILEHASHANS: {
+        uint8_t root[ED2K_AICH_LEN];
+        if (ed2k_aichfilehashans_decode(pkt->payload, pkt->len, hash, root, err) != 0)
+            return -1;
+        if ((s = src_for_hash(q, p, hash)) != NULL)
+            aich_root_from(s, root);
         return 1;
+    }
+    case ED2K_OP_AICHANSWER:
+        return on_aich_answer(q, p, pkt, err);
     }
     return 0;
 }
@@ -1047,6 +1400,8 @@ on_peer_ready(void *ctx, peer_t *p)
     dl_peer_t *dp = dlpeer(p, false);
     if (dp == NULL)
         return;
+    for (dl_source_t *s = dp->head; s != NULL; s = s->next_in_peer)
+        aich_send_pending(s);
     /* A source that was waiting for this connection, or any idle one whose
      * time has come, starts its conversation. A queued source waits: the
      * peer connected to give it a slot (OP_ACCEPTUPLOADREQ follows). */
@@ -1141,6 +1496,7 @@ src_blame_corrupt(download_t *dl, size_t part)
         pi->exclusive = true;
         pi->owner = NULL;
         pi->n_contrib = 0;
+        memset(pi->block_n, 0, sizeof pi->block_n);
         /* Blocks of it still in flight would make a second author. */
         uint64_t ps, pe;
         if (pf_part_range(dl->pf, part, &ps, &pe) == 0)
@@ -1166,6 +1522,7 @@ src_blame_corrupt(download_t *dl, size_t part)
     }
     pi->n_contrib = 0;
     pi->owner = NULL;
+    memset(pi->block_n, 0, sizeof pi->block_n);
     /* Act after the walk: banning closes connections, which changes the
      * source lists. */
     if (ban != NULL)
@@ -1178,6 +1535,7 @@ src_clear_blame(download_t *dl, size_t part)
     dl->parts[part].n_contrib = 0;
     dl->parts[part].exclusive = false;
     dl->parts[part].owner = NULL;
+    memset(dl->parts[part].block_n, 0, sizeof dl->parts[part].block_n);
 }
 
 /* -------------------------------------------------------- sources offered */
@@ -1398,6 +1756,7 @@ src_tick(download_t *dl, time_t now)
         next = s->next_in_dl;
         source_tick(s, now);
     }
+    aich_tick(dl);
 }
 
 /* A source that gave us a slot, or holds a place for us in its queue. */

@@ -69,6 +69,19 @@ void src_blame_corrupt(download_t *dl, size_t part);
 /* src_clear_blame: part of dl was verified: who wrote it no longer
  * matters. */
 void src_clear_blame(download_t *dl, size_t part);
+/* src_aich_recover: part of dl failed its MD4 check and its bytes were
+ * kept (pf_verify_keep_on_mismatch); blocks are its AICH block hashes as
+ * read. A source that has the part is asked for its recovery data, which
+ * is verified against the trusted root; then only the bad blocks are
+ * downloaded again and whoever alone sent one is banned. With nobody to
+ * ask now, sources are looked for (a second at a time) until a deadline;
+ * when none answers usefully, the whole part goes (src_blame_corrupt).
+ * Returns false when recovery is impossible: the caller discards the
+ * whole part. */
+bool src_aich_recover(download_t *dl, size_t part, const uint8_t (*blocks)[ED2K_AICH_LEN],
+                      size_t n_blocks);
+/* src_aich_clear: forgets part's recovery (the download goes away). */
+void src_aich_clear(download_t *dl, size_t part);
 
 /* What dl's sources are doing, for dl_to_json. */
 typedef struct src_counts {

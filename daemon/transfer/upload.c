@@ -9,11 +9,14 @@
 #include "daemon/core/daemon.h"
 #include "daemon/core/worker.h"
 #include "daemon/net/net.h"
+#include "daemon/net/peer.h"
+#include "daemon/transfer/aichdata.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload_queue.h"
+#include "ed2k/aich.h"
 #include "ed2k/c2c.h"
 #include "ed2k/hash.h"
 #include "ed2k/kadcrypt.h"
@@ -81,6 +84,7 @@ struct ulq {
     void *kad_ctx;
     uint64_t bytes_tick;
     double rate;
+    unsigned aich_jobs; /* recovery data being built (each reads a whole file) */
 };
 
 /* ------------------------------------------------------------ the files */
@@ -180,6 +184,18 @@ client_of(ulq_t *q, peer_t *p, bool create)
         peer_set_ul_data(p, c);
     }
     return c;
+}
+
+/* control_out: where a packet to p goes without cutting into the file
+ * data of its slot: the pump moves a slot's packets to the socket in
+ * pieces, so while some are waiting, the packet goes after them. */
+static struct evbuffer *
+control_out(ulq_t *q, peer_t *p)
+{
+    ul_client_t *c = client_of(q, p, false);
+    if (c != NULL && evbuffer_get_length(c->ready) > 0)
+        return c->ready;
+    return peer_out(p);
 }
 
 static void
@@ -605,7 +621,7 @@ answer_sources(muleteerd_t *d, peer_t *p, const uint8_t hash[16])
             add_source(src, &k, MAX_SX_SOURCES, p, id, peer_port(c->peer));
     }
     if (k > 0)
-        ed2k_answersources2_encode(peer_out(p), 4, hash, src, k, NULL);
+        ed2k_answersources2_encode(control_out(d->uploads, p), 4, hash, src, k, NULL);
     log_debug("upload: %zu source(s) given to %s by source exchange", k, peer_desc(p));
     free(src);
 }
@@ -625,7 +641,7 @@ on_multipacket(muleteerd_t *d, peer_t *p, const ed2k_packet_t *pkt, bool ext, mt
     if (ed2k_multipacket_decode(pkt->payload, pkt->len, ext, caps->ext_req_ver,
                                 ED2K_EXTINFO_AMULE, &m, err) != 0)
         return -1;
-    struct evbuffer *out = peer_out(p);
+    struct evbuffer *out = control_out(d->uploads, p);
     ul_file_t f;
     if (!find_file(d, m.hash, &f) || !file_ok_for(&f, p) || (m.ext && m.size != f.size)) {
         ed2k_filereqansnofil_encode(out, m.hash);
@@ -668,7 +684,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
     muleteerd_t *d = q->d;
     ul_file_t f;
     if (!find_file(d, hash, &f) || !file_ok_for(&f, p)) {
-        ed2k_filereqansnofil_encode(peer_out(p), hash);
+        ed2k_filereqansnofil_encode(control_out(q, p), hash);
         return;
     }
     ul_client_t *c = client_of(q, p, true);
@@ -679,7 +695,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
         send_accept(c);
         return;
     case UL_JOIN_FULL:
-        ed2k_queueranking_encode(peer_out(p), 0xFFFF);
+        ed2k_queueranking_encode(control_out(q, p), 0xFFFF);
         return;
     case UL_JOIN_QUEUED:
     case UL_JOIN_WAITING:
@@ -688,7 +704,7 @@ on_startupload(ulq_t *q, peer_t *p, const uint8_t hash[16])
     fill_slots(q);
     if (c->e.state == UL_QUEUED) {
         size_t rank = ul_rank(&q->uq, &c->e);
-        ed2k_queueranking_encode(peer_out(p), (uint16_t)(rank > 65535 ? 65535 : rank));
+        ed2k_queueranking_encode(control_out(q, p), (uint16_t)(rank > 65535 ? 65535 : rank));
     }
 }
 
@@ -739,13 +755,91 @@ on_requestparts(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, bool i64, mt_erro
     return 1;
 }
 
+/* ---------------------------------------------------- AICH recovery data */
+
+/* A request for the recovery data of a part of a shared file: answered
+ * from a worker that reads the file. */
+typedef struct aich_job {
+    ulq_t *q;
+    uint32_t ip;
+    uint16_t port;
+    char *path;
+    uint64_t size;
+    ed2k_aich_request_t r;
+    uint8_t *data;
+    size_t len;
+    mt_error_t *err;
+} aich_job_t;
+
+static void
+aich_run(void *arg)
+{
+    aich_job_t *j = arg;
+    (void)aichdata_build(j->path, j->size, j->r.part, j->r.root, &j->data, &j->len, &j->err);
+}
+
+static void
+aich_done(void *arg, int cancelled)
+{
+    aich_job_t *j = arg;
+    if (!cancelled)
+        j->q->aich_jobs--;
+    peer_t *p = cancelled ? NULL : peer_get(j->q->d->peers, j->ip, j->port);
+    if (p != NULL && peer_is_ready(p)) {
+        if (j->data != NULL)
+            log_info("upload: AICH recovery data of part %u sent to %s", (unsigned)j->r.part,
+                     peer_desc(p));
+        else
+            log_info("upload: no AICH recovery data of part %u for %s: %s", (unsigned)j->r.part,
+                     peer_desc(p), j->err != NULL ? j->err->message : "?");
+        ed2k_aichanswer_encode(control_out(j->q, p), j->r.hash, j->r.part, j->r.root, j->data,
+                               j->len);
+    }
+    mt_error_free(j->err);
+    free(j->data);
+    free(j->path);
+    free(j);
+}
+
+/* OP_AICHREQUEST: the recovery data of a part of a complete file we share
+ * whose AICH root is the one asked for (as aMule answers: not for a part
+ * of a single block); anything else gets the failure answer, and so does
+ * a request while AICH_MAX_JOBS are being built (each reads a whole file:
+ * requests are rare, a flood of them must not keep the disk busy). */
+#define AICH_MAX_JOBS 2
+static int
+on_aich_request(ulq_t *q, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
+{
+    ed2k_aich_request_t r;
+    ul_file_t f;
+    if (ed2k_aichrequest_decode(pkt->payload, pkt->len, &r, err) != 0)
+        return -1;
+    if (!find_file(q->d, r.hash, &f) || f.shared == NULL || !file_ok_for(&f, p) ||
+        memcmp(f.shared->aich, r.root, ED2K_AICH_LEN) != 0 ||
+        !ed2k_aich_recoverable(f.size, r.part) || q->aich_jobs >= AICH_MAX_JOBS) {
+        log_info("upload: %s asked for AICH recovery data we do not have", peer_desc(p));
+        ed2k_aichanswer_encode(control_out(q, p), r.hash, r.part, r.root, NULL, 0);
+        return 1;
+    }
+    aich_job_t *j = xcalloc(1, sizeof *j);
+    j->q = q;
+    j->ip = peer_ip(p);
+    j->port = peer_port(p);
+    j->path = xstrdup(f.path);
+    j->size = f.size;
+    j->r = r;
+    q->aich_jobs++;
+    worker_submit(q->d->workers, aich_run, aich_done, j);
+    return 1;
+}
+
 /* on_packet: a packet of the upload side (peer_handler_t). */
 static int
 on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
 {
     ulq_t *q = ctx;
     muleteerd_t *d = q->d;
-    struct evbuffer *out = peer_out(p);
+    struct evbuffer *out = control_out(q, p);
     uint8_t hash[16];
     ul_file_t f;
     if (pkt->proto == ED2K_PROTO_EDONKEY) {
@@ -832,6 +926,8 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
         answer_sources(d, p, r.hash);
         return 1;
     }
+    case ED2K_OP_AICHREQUEST:
+        return on_aich_request(q, p, pkt, err);
     case ED2K_OP_AICHFILEHASHREQ:
         if (ed2k_aichfilehashreq_decode(pkt->payload, pkt->len, hash, err) != 0)
             return -1;

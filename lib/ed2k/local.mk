@@ -2,6 +2,7 @@
 # tags, search expressions and results), its unit tests and its fuzz targets.
 noinst_LIBRARIES += lib/libmted2k.a
 lib_libmted2k_a_SOURCES = \
+	lib/ed2k/aich.c lib/ed2k/aich.h \
 	lib/ed2k/c2c.c lib/ed2k/c2c.h lib/ed2k/opcodes.h \
 	lib/ed2k/c2s.c lib/ed2k/c2s.h \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
@@ -24,6 +25,7 @@ lib_libmted2k_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CF
 ED2K_LIBS = lib/libmted2k.a lib/libmtutil.a $(NETTLE_LIBS) $(EVENT_LIBS) $(ZLIB_LIBS)
 
 ED2K_UNIT_TESTS = \
+	tests/unit/check_ed2k_aich \
 	tests/unit/check_ed2k_c2c \
 	tests/unit/check_ed2k_c2s \
 	tests/unit/check_ed2k_hash \
@@ -41,6 +43,9 @@ check_PROGRAMS += $(ED2K_UNIT_TESTS)
 TESTS += $(ED2K_UNIT_TESTS)
 ED2K_CHECK_CC_FLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CFLAGS) $(ZLIB_CFLAGS)
 ED2K_CHECK_LINK = $(ED2K_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_unit_check_ed2k_aich_SOURCES = tests/unit/check_ed2k_aich.c
+tests_unit_check_ed2k_aich_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_aich_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_c2s_SOURCES = tests/unit/check_ed2k_c2s.c
 tests_unit_check_ed2k_c2s_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_c2s_LDADD = $(ED2K_CHECK_LINK)
@@ -93,7 +98,8 @@ ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_search \
 	tests/fuzz/fuzz_ed2k_servermet \
 	tests/fuzz/fuzz_ed2k_kadpkt \
-	tests/fuzz/fuzz_ed2k_nodesdat
+	tests/fuzz/fuzz_ed2k_nodesdat \
+	tests/fuzz/fuzz_ed2k_aich
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -161,3 +167,9 @@ tests_fuzz_fuzz_ed2k_obfs_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_obfs_CFLAGS = $(ED2K_FUZZ_CC_FLAGS) $(NETTLE_CFLAGS)
 tests_fuzz_fuzz_ed2k_obfs_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_obfs_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_aich_SOURCES = tests/fuzz/fuzz_ed2k_aich.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_aich_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_aich"'
+tests_fuzz_fuzz_ed2k_aich_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_aich_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_aich_LDADD = $(ED2K_FUZZ_LINK)

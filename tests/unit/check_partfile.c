@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/transfer/partfile.h"
+#include "ed2k/aich.h"
 #include "ed2k/hash.h"
 #include "util/xalloc.h"
 
@@ -989,6 +990,68 @@ START_TEST(test_corrupt_part_discarded)
 }
 END_TEST
 
+
+/* A mismatch kept for AICH recovery: the part stays filled, the job has
+ * the block hashes as read (the bad one differs from the right data's),
+ * and discarding that block makes a gap of exactly that block. */
+START_TEST(test_corrupt_blocks_kept)
+{
+    ed2k_hash_result_t hr;
+    const uint64_t size = 2 * PS + 10;
+    partfile_t *pf = new_download(size, "blocks.bin", false, &hr);
+    ck_assert_int_eq(pf_set_hashset(pf, (const uint8_t (*)[16])hr.part_hashes,
+                                    hr.n_part_hashes, NULL),
+                     0);
+    write_range_fast(pf, PS, 2 * PS);
+    const uint64_t at = PS + 7 * ED2K_EMBLOCKSIZE + 99; /* block 7 of part 1 */
+    uint8_t bad = (uint8_t)(byte_at(at) ^ 0x01);
+    ck_assert_int_eq(pf_write(pf, at, &bad, 1, NULL), 0); /* a rewrite: ignored */
+    /* write it where it is not filled yet: discard and write again */
+    pf_discard_part(pf, 1);
+    ck_assert(!rangeset_intersects(pf_filled(pf), PS, 2 * PS));
+    write_range_fast(pf, PS, at);
+    ck_assert_int_eq(pf_write(pf, at, &bad, 1, NULL), 0);
+    write_range_fast(pf, at + 1, 2 * PS);
+    ck_assert(pf_is_part_filled(pf, 1));
+
+    pf_verify_job_t *job = pf_verify_prepare(pf, 1, false);
+    ck_assert_ptr_nonnull(job);
+    pf_verify_keep_on_mismatch(job);
+    ck_assert_int_eq(pf_verify_run(job), 0);
+    ck_assert_int_eq(pf_verify_apply(pf, job), PF_VERIFY_CORRUPT);
+    ck_assert(pf_is_part_filled(pf, 1)); /* kept */
+    ck_assert(!pf_is_part_verified(pf, 1));
+    const uint8_t (*blocks)[ED2K_AICH_LEN];
+    size_t n = pf_verify_blocks(job, &blocks);
+    ck_assert_uint_eq(n, ED2K_AICH_BLOCKS_PER_PART);
+    /* the right block hashes, from the data itself */
+    uint8_t *right = xmalloc(PS);
+    for (uint64_t i = 0; i < PS; i++)
+        right[i] = byte_at(PS + i);
+    uint8_t good[ED2K_AICH_BLOCKS_PER_PART][ED2K_AICH_LEN];
+    ck_assert_uint_eq(ed2k_aich_blocks(right, PS, good), n);
+    free(right);
+    bool differs[ED2K_AICH_BLOCKS_PER_PART];
+    for (size_t i = 0; i < n; i++) {
+        differs[i] = memcmp(good[i], blocks[i], ED2K_AICH_LEN) != 0;
+        ck_assert_msg(differs[i] == (i == 7), "block %zu", i);
+    }
+    pf_verify_job_free(job);
+    ck_assert_uint_eq(pf_discard_blocks(pf, 1, differs, n), ED2K_EMBLOCKSIZE);
+    uint64_t bs = PS + 7 * ED2K_EMBLOCKSIZE;
+    ck_assert(!rangeset_intersects(pf_filled(pf), bs, bs + ED2K_EMBLOCKSIZE));
+    ck_assert(rangeset_contains(pf_filled(pf), PS, bs));
+    ck_assert(rangeset_contains(pf_filled(pf), bs + ED2K_EMBLOCKSIZE, 2 * PS));
+    /* that block again, right this time: the part verifies */
+    write_range_fast(pf, bs, bs + ED2K_EMBLOCKSIZE);
+    ck_assert_int_eq(verify(pf, 1, false), PF_VERIFY_OK);
+    /* a verified part is never discarded */
+    ck_assert_uint_eq(pf_discard_blocks(pf, 1, differs, n), 0);
+    ck_assert(pf_is_part_verified(pf, 1));
+    pf_free(pf);
+    ed2k_hash_result_clear(&hr);
+}
+END_TEST
 
 START_TEST(test_part_states)
 {
@@ -2346,6 +2409,7 @@ main(void)
     tcase_add_test(tc, test_atomic_save);
     tcase_add_test(tc, test_save_jobs_order);
     tcase_add_test(tc, test_corrupt_part_discarded);
+    tcase_add_test(tc, test_corrupt_blocks_kept);
     tcase_add_test(tc, test_part_states);
     tcase_add_test(tc, test_zero_holes);
     tcase_add_test(tc, test_verified_writes_ignored);
