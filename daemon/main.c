@@ -29,6 +29,7 @@
 #include "daemon/ctl/cmd_metrics.h"
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_kad.h"
+#include "daemon/ctl/cmd_ipfilter.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/ctl/control.h"
@@ -37,6 +38,7 @@
 #include "daemon/ed2k/search.h"
 #include "daemon/ed2k/server.h"
 #include "daemon/ed2k/serverlist.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
@@ -110,6 +112,8 @@ static const ctlsrv_command_t commands[] = {
     { "kad-status", kad_cmd_status, "the Kad node: state, id, contacts; {contacts: true} lists them" },
     { "kad-import", kad_cmd_import, "add the contacts of a nodes.dat file: {source: path}" },
     { "kad-bootstrap", kad_cmd_bootstrap, "ask a Kad node for contacts: {address, port (its UDP port)}" },
+    { "ipfilter", ipfilter_cmd_status, "the IP filter: source, ranges, bad lines, loaded at, hits" },
+    { "ipfilter-reload", ipfilter_cmd_reload, "load the IP filter list again (file or URL)" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 
@@ -159,6 +163,7 @@ job_transfers(void *ctx)
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
     kad_tick(d->kad);
+    ipblock_tick(d->ipfilter);
     publish_tick(d);
 }
 
@@ -362,6 +367,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     apply_intervals(d);
     apply_open_files(d);
     fin_share_limits_changed(d->finished);
+    ipblock_conf_changed(d->ipfilter);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 
@@ -515,6 +521,7 @@ main(int argc, char **argv)
     if (fin_needs_import(d.finished))
         fin_import_legacy(d.finished);
     shared_rescan(d.shared, NULL, NULL);
+    d.ipfilter = ipblock_new(&d); /* asked by peers, sources and servers */
     d.peers = peer_mgr_new(&d);
     /* the download side first: packets go to it first (peer.h) */
     d.downloads = dlq_new(&d);
@@ -577,6 +584,7 @@ out:
     finished_free(d.finished); /* saves changed counters */
     pf_close_files();
     peer_mgr_free(d.peers);
+    ipblock_free(d.ipfilter);
     shared_free(d.shared);
     if (d.db != NULL)
         dbw_stop(d.db, 3000);

@@ -31,6 +31,7 @@ struct taglist;
 struct finished;
 struct logring; /* daemon/core/logring.h */
 struct kad;     /* daemon/kad/kad.h */
+struct ipblock; /* daemon/net/ipblock.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -60,6 +61,7 @@ typedef struct muleteerd {
     struct logring *log_ring;      /* recent log lines (ctl/cmd_log.h) */
     struct logring *peer_ring;     /* recent peer bans (ctl/cmd_log.h) */
     struct kad *kad;               /* the Kad node (kad/kad.h) */
+    struct ipblock *ipfilter;      /* the IP filter (net/ipblock.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -101,6 +101,9 @@ static const conf_key_t conf_keys[] = {
     { "ws_max_frame", CONF_INT, "65536", 1024, 16777216 },
     { "ws_max_queue", CONF_INT, "8388608", 65536, 1073741824 },
     { "ws_session_check", CONF_INT, "60", 1, 3600 },
+    { "ipfilter", CONF_STR, "", 0, 0 },
+    { "ipfilter_level", CONF_INT, "127", 0, 255 },
+    { "ipfilter_refresh_hours", CONF_INT, "24", 0, 8760 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 
