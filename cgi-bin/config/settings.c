@@ -36,6 +36,9 @@ static const struct {
     { "trackUsername", "track_username" },
     { "torznabName", "torznab_name" },
     { "torznabCacheTime", "torznab_cache_time" },
+    { "ipfilter", "ipfilter" },
+    { "ipfilterLevel", "ipfilter_level" },
+    { "ipfilterRefreshHours", "ipfilter_refresh_hours" },
 };
 #define N_NAMES (sizeof names / sizeof names[0])
 
@@ -249,7 +252,8 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     } else if (k->kind == CONFRT_BOOL && json_object_is_type(v, json_type_boolean)) {
         text = xstrdup(json_object_get_boolean(v) ? "yes" : "no");
         arg = json_object_new_boolean(json_object_get_boolean(v));
-    } else if (k->kind == CONFRT_NAME && json_object_is_type(v, json_type_string)) {
+    } else if ((k->kind == CONFRT_NAME || k->kind == CONFRT_SOURCE) &&
+               json_object_is_type(v, json_type_string)) {
         text = xstrdup(json_object_get_string(v));
         arg = json_object_new_string(text);
     } else if (k->kind == CONFRT_DIRS && (text = dirs_text(v)) != NULL) {
@@ -257,7 +261,7 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     } else {
         want = k->kind == CONFRT_INT    ? "expected an integer"
                : k->kind == CONFRT_BOOL ? "expected true or false"
-               : k->kind == CONFRT_NAME ? "expected a string"
+               : k->kind == CONFRT_NAME || k->kind == CONFRT_SOURCE ? "expected a string"
                                         : "expected an array of directory paths (no ':')";
     }
     mt_error_t *err = NULL;

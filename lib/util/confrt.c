@@ -25,6 +25,9 @@ static const confrt_key_t keys[] = {
     { "track_username", CONFRT_BOOL },
     { "torznab_name", CONFRT_NAME },
     { "torznab_cache_time", CONFRT_INT },
+    { "ipfilter", CONFRT_SOURCE },
+    { "ipfilter_level", CONFRT_INT },
+    { "ipfilter_refresh_hours", CONFRT_INT },
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -76,6 +79,26 @@ check_dirs(const char *key, const char *value, mt_error_t **err)
     return 0;
 }
 
+/* check_source: empty, an absolute path or an http(s) URL, without blanks
+ * or control characters. */
+static int
+check_source(const char *key, const char *value, mt_error_t **err)
+{
+    for (const char *p = value; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            mt_error_set(err, MT_ERR_INVALID, "%s: no blanks or control characters", key);
+            return -1;
+        }
+    if (value[0] != '\0' && value[0] != '/' && strncmp(value, "http://", 7) != 0 &&
+        strncmp(value, "https://", 8) != 0) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "%s: expected an absolute file path or an http(s) URL, got \"%s\"", key,
+                     value);
+        return -1;
+    }
+    return 0;
+}
+
 int
 confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
 {
@@ -88,5 +111,7 @@ confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
         return check_name(k->key, value, err);
     if (k->kind == CONFRT_DIRS)
         return check_dirs(k->key, value, err);
+    if (k->kind == CONFRT_SOURCE)
+        return check_source(k->key, value, err);
     return 0;
 }

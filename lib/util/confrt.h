@@ -15,6 +15,7 @@ typedef enum {
     CONFRT_BOOL, /* yes or no */
     CONFRT_NAME, /* one path segment: a URL name (torznab_name) */
     CONFRT_DIRS, /* ':'-separated absolute directories */
+    CONFRT_SOURCE, /* "", an absolute file path or an http(s) URL (ipfilter) */
 } confrt_kind_t;
 
 typedef struct {
