@@ -13,3 +13,9 @@ TESTS += tests/unit/check_speedlimit
 tests_unit_check_speedlimit_SOURCES = tests/unit/check_speedlimit.c
 tests_unit_check_speedlimit_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_speedlimit_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_ipblock
+TESTS += tests/unit/check_ipblock
+tests_unit_check_ipblock_SOURCES = tests/unit/check_ipblock.c
+tests_unit_check_ipblock_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_ipblock_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
