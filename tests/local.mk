@@ -70,7 +70,8 @@ INTEGRATION_TESTS = \
 	tests/integration/webcaps.sh \
 	tests/integration/websocket.sh \
 	tests/integration/webui.sh \
-	tests/integration/sample_totals.sh
+	tests/integration/sample_totals.sh \
+	tests/integration/ipfilter.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/ws_client.py
