@@ -52,6 +52,21 @@ dropped() { dl "$M" "$X" | jq -e '.sources_dropped.filtered == 1 and .sources.to
 check "a link source at 127.0.0.3 is dropped as filtered" eventually 10 dropped
 check "... and counted" eval '[ "$(hits sources)" -ge 1 ]'
 
+# ---- a server.met import skips a server at 127.0.0.3 ----
+python3 - "$T/import.met" <<'PY'
+import struct, sys
+# version 0xE0, two servers without tags: 127.0.0.3:4661 and 127.0.0.4:4661
+met = b"\xe0" + struct.pack("<I", 2)
+for last in (3, 4):
+    met += bytes([127, 0, 0, last]) + struct.pack("<HI", 4661, 0)
+open(sys.argv[1], "wb").write(met)
+PY
+out=$(mcli "$M" servers import "$T/import.met" 2>&1)
+check "a server.met import skips the filtered server: 1 new of 2" grep -q "1 new server(s) of 2" <<<"$out"
+check "... 127.0.0.4 is listed, 127.0.0.3 is not" eval \
+  "mcli '$M' servers | grep -q '127.0.0.4:4661' && ! mcli '$M' servers | grep -q '127.0.0.3:4661'"
+check "... and counted" eval '[ "$(hits servers)" -ge 1 ]'
+
 # ---- a connection from 127.0.0.3 is refused; one from 127.0.0.1 is not ----
 from3() {
   python3 - "$MP" <<'PY'
