@@ -721,8 +721,8 @@ peer_connect(peer_t *p)
         return 0;
     if (peer_mgr_is_banned(m, p->ip) || p->port == 0)
         return -1;
-    if (ipblock_blocks(d->ipfilter, p->ip, IPBLOCK_PEER_OUT))
-        return -1;
+    if (!net_is_lowid(p->ip) && ipblock_blocks(d->ipfilter, p->ip, IPBLOCK_PEER_OUT))
+        return -1; /* a LowID is a server's handle, not an address */
     if (m->n_connecting >= PEER_MAX_CONNECTING)
         return -1;
     if (m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections") &&
