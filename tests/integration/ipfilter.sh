@@ -6,8 +6,8 @@
 # M's file on the server, gets nothing (M, a LowID, does not call it
 # back); each is counted, while muleteerd A on 127.0.0.1 downloads from M.
 # The list then comes from a local HTTP server (gzip); a failed fetch
-# keeps it; an empty list by URL lets amuled download the file. The
-# control traffic is on Unix sockets, out of the filter. TAP.
+# keeps it; an empty list by URL (config-set) lets amuled download the
+# file. The control traffic is on Unix sockets, out of the filter. TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/mule.sh"
@@ -143,9 +143,14 @@ check "... which still filters: a connection from 127.0.0.3 is refused" from3
 
 # ---- an empty list: the transfers work ----
 LOADS=$(J | jq .loads)
-set_source "http://127.0.0.1:$WP/empty.dat.gz"
+out=$(mcli "$M" --json call config-set "{\"ipfilter\": \"http://127.0.0.1:$WP/empty.dat.gz\"}")
+check "config-set ipfilter: taken and written to the file" eval \
+  "jq -e '.ipfilter == \"http://127.0.0.1:$WP/empty.dat.gz\" and .saved' <<<'$out' >/dev/null &&
+   grep -qx 'ipfilter = http://127.0.0.1:$WP/empty.dat.gz' '$M/muleteer.conf'"
 emptied() { jm ".loads > $LOADS and .state == \"loaded\" and .ranges == 0"; }
-check "an empty list by URL replaces it" eventually 15 emptied
+check "... the empty list by URL replaces the table at once" eventually 15 emptied
+bad=$(mcli "$M" --json call config-set '{"ipfilter": "relative.dat"}' 2>&1)
+check "config-set refuses a relative path" grep -q "ipfilter: expected an absolute file path" <<<"$bad"
 if amule_wait_complete S2 filtertest.bin 300; then
   ok "amuled now downloads the file from M"
   check "... bytes identical" cmp -s "$T/m/share/filtertest.bin" "$T/s2/Incoming/filtertest.bin"
