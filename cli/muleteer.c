@@ -306,6 +306,24 @@ usage:
     return EXIT_USAGE;
 }
 
+/* parse_ipfilter: ipfilter [status] (ipfilter), ipfilter reload
+ * (ipfilter-reload). */
+static int
+parse_ipfilter(request_t *req, int nargs, char **av)
+{
+    const char *sub = nargs > 0 ? av[0] : "status";
+    if (nargs <= 1 && strcmp(sub, "status") == 0) {
+        req->cmd = "ipfilter";
+        return EXIT_OK;
+    }
+    if (nargs == 1 && strcmp(sub, "reload") == 0) {
+        req->cmd = "ipfilter-reload";
+        return EXIT_OK;
+    }
+    fprintf(stderr, "muleteer: usage: muleteer ipfilter [status | reload]\n");
+    return EXIT_USAGE;
+}
+
 /* parse_search: search [--local] [--wait SECONDS] EXPRESSION...: the words
  * of the expression joined by spaces. */
 static int
@@ -501,6 +519,11 @@ static const command_t commands[] = {
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
     { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
       .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
+    { .name = "ipfilter", .parse = parse_ipfilter, .show = show_ipfilter,
+      .synopsis = "ipfilter [status]",
+      .summary = "the IP filter: source, ranges, bad lines, hits" },
+    { .name = "ipfilter-reload", .show = show_ipfilter, .synopsis = "ipfilter reload",
+      .summary = "load the IP filter list again (file or URL)" },
     { .name = "categories", .parse = parse_none, .show = show_categories,
       .synopsis = "categories", .summary = "the download categories" },
     { .name = "category", .parse = parse_category },

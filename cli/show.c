@@ -559,3 +559,29 @@ show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r)
            str(r, "program"), num(r, "webhooks"));
     return EXIT_OK;
 }
+
+int
+show_ipfilter(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    const char *src = str(r, "source");
+    printf("IP filter: %s, %s (level %lld, refreshed every %lld h)\n", src[0] ? src : "none",
+           str(r, "state"), num(r, "level"), num(r, "refresh_hours"));
+    printf("ranges: %lld (%lld line(s) read, %lld bad, %lld bytes)\n", num(r, "ranges"),
+           num(r, "lines"), num(r, "bad_lines"), num(r, "memory"));
+    json_object *at = json_object_object_get(r, "loaded_at");
+    if (at != NULL) {
+        time_t t = (time_t)json_object_get_int64(at);
+        char buf[64];
+        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", localtime(&t));
+        printf("loaded: %s from %s\n", buf, str(r, "loaded_from"));
+    }
+    if (json_object_object_get(r, "error") != NULL)
+        printf("last error: %s\n", str(r, "error"));
+    json_object *h = json_object_object_get(r, "hits");
+    printf("hits: %lld (peers in %lld, peers out %lld, sources %lld, servers %lld)\n",
+           num(h, "total"), num(h, "peers_in"), num(h, "peers_out"), num(h, "sources"),
+           num(h, "servers"));
+    return EXIT_OK;
+}

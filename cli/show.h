@@ -43,6 +43,8 @@ int show_kad(ctl_client_t *c, const request_t *req, json_object *r);
 int show_kad_import(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_ipfilter: the IP filter, the answer to ipfilter and ipfilter reload. */
+int show_ipfilter(ctl_client_t *c, const request_t *req, json_object *r);
 int show_categories(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_category: the answer to category add and category edit. */
 int show_category(ctl_client_t *c, const request_t *req, json_object *r);

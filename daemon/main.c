@@ -30,6 +30,7 @@
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_kad.h"
 #include "daemon/ctl/cmd_hooks.h"
+#include "daemon/ctl/cmd_ipfilter.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/ctl/control.h"
@@ -39,6 +40,7 @@
 #include "daemon/hooks/hooks.h"
 #include "daemon/ed2k/server.h"
 #include "daemon/ed2k/serverlist.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
@@ -114,6 +116,8 @@ static const ctlsrv_command_t commands[] = {
     { "kad-bootstrap", kad_cmd_bootstrap, "ask a Kad node for contacts: {address, port (its UDP port)}" },
     { "hooks", hooks_cmd_stats, "the hook programs and webhooks: running, queued, started, failed, killed, dropped; delivered, retried" },
     { "hooks-test", hooks_cmd_test, "fire a test event: run its hook program and send its webhooks: {event: added|completed|failed|disk_full, hash, name, size, path, category, error}" },
+    { "ipfilter", ipfilter_cmd_status, "the IP filter: source, ranges, bad lines, loaded at, hits" },
+    { "ipfilter-reload", ipfilter_cmd_reload, "load the IP filter list again (file or URL)" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 
@@ -163,6 +167,7 @@ job_transfers(void *ctx)
     dlq_tick(d->downloads);
     ulq_tick(d->uploads);
     kad_tick(d->kad);
+    ipblock_tick(d->ipfilter);
     publish_tick(d);
 }
 
@@ -366,6 +371,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     apply_intervals(d);
     apply_open_files(d);
     fin_share_limits_changed(d->finished);
+    ipblock_conf_changed(d->ipfilter);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 
@@ -519,6 +525,7 @@ main(int argc, char **argv)
     if (fin_needs_import(d.finished))
         fin_import_legacy(d.finished);
     shared_rescan(d.shared, NULL, NULL);
+    d.ipfilter = ipblock_new(&d); /* asked by peers, sources and servers */
     d.peers = peer_mgr_new(&d);
     /* the download side first: packets go to it first (peer.h) */
     d.downloads = dlq_new(&d);
@@ -583,6 +590,7 @@ out:
     finished_free(d.finished); /* saves changed counters */
     pf_close_files();
     peer_mgr_free(d.peers);
+    ipblock_free(d.ipfilter);
     shared_free(d.shared);
     if (d.db != NULL)
         dbw_stop(d.db, 3000);

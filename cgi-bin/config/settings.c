@@ -42,6 +42,9 @@ static const struct {
     { "hookDiskFull", "hook_disk_full" },
     { "hookTimeout", "hook_timeout" },
     { "webhookUrls", "webhook_urls" },
+    { "ipfilter", "ipfilter" },
+    { "ipfilterLevel", "ipfilter_level" },
+    { "ipfilterRefreshHours", "ipfilter_refresh_hours" },
 };
 #define N_NAMES (sizeof names / sizeof names[0])
 
@@ -255,7 +258,8 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     } else if (k->kind == CONFRT_BOOL && json_object_is_type(v, json_type_boolean)) {
         text = xstrdup(json_object_get_boolean(v) ? "yes" : "no");
         arg = json_object_new_boolean(json_object_get_boolean(v));
-    } else if ((k->kind == CONFRT_NAME || k->kind == CONFRT_CMD || k->kind == CONFRT_URLS) &&
+    } else if ((k->kind == CONFRT_NAME || k->kind == CONFRT_CMD || k->kind == CONFRT_URLS ||
+                k->kind == CONFRT_SOURCE) &&
                json_object_is_type(v, json_type_string)) {
         text = xstrdup(json_object_get_string(v));
         arg = json_object_new_string(text);

@@ -158,6 +158,20 @@ prom_render_daemon(promfmt_t *f, json_object *m)
     promfmt_family(f, "muleteer_bugs_total", C,
                    "Broken internal invariants the daemon logged and recovered from.");
     promfmt_sample(f, "muleteer_bugs_total", NULL, 0, num(m, "bugs", NULL));
+    gauge(f, "muleteer_ipfilter_ranges", "Address ranges the IP filter blocks.",
+          num(m, "ipfilter", "ranges"));
+    promfmt_family(f, "muleteer_ipfilter_hits_total", C,
+                   "Filtered addresses met, by where (peers_in, peers_out, sources, servers).");
+    json_object *ipf = NULL, *hits = NULL;
+    if (!json_object_object_get_ex(m, "ipfilter", &ipf) ||
+        !json_object_object_get_ex(ipf, "hits", &hits))
+        return;
+    json_object_object_foreach(hits, k, hv) {
+        if (strcmp(k, "total") == 0)
+            continue;
+        promfmt_label_t l = { "kind", k };
+        promfmt_sample(f, "muleteer_ipfilter_hits_total", &l, 1, json_object_get_double(hv));
+    }
 }
 
 void

@@ -7,6 +7,7 @@
 #include "daemon/ctl/cmd_config.h"
 #include "daemon/core/daemon.h"
 #include "daemon/ed2k/server.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/shared.h"
 #include "util/bug.h"
@@ -110,6 +111,8 @@ apply(muleteerd_t *d, const char *key, speedlimit_t *l, bool *limits, bool *dirs
         *dirs = true;
     } else if (strcmp(key, "server_autoconnect") == 0) {
         srv_set_autoconnect(d->server, conf_get_bool(d->conf, key));
+    } else if (strncmp(key, "ipfilter", 8) == 0) {
+        ipblock_conf_changed(d->ipfilter); /* a new source or level: loaded again */
     }
 }
 

@@ -8,6 +8,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/ed2k/search.h"
 #include "daemon/ed2k/server.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/transfer/download.h"
@@ -174,6 +175,15 @@ cmd_metrics(void *ctx, json_object *args, json_object **result, mt_error_t **err
     json_object_object_add(o, "searches", searches_json(d));
     json_object_object_add(o, "database", database_json(d));
     add_u64(o, "bugs", mt_bug_count());
+    if (d->ipfilter != NULL) {
+        json_object *f = ipblock_to_json(d->ipfilter), *ipf = json_object_new_object(), *v;
+        json_object_object_get_ex(f, "ranges", &v);
+        json_object_object_add(ipf, "ranges", json_object_get(v));
+        json_object_object_get_ex(f, "hits", &v);
+        json_object_object_add(ipf, "hits", json_object_get(v));
+        json_object_put(f);
+        json_object_object_add(o, "ipfilter", ipf);
+    }
     *result = o;
     return 0;
 }

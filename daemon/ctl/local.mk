@@ -9,6 +9,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/ctl/cmd_search.c daemon/ctl/cmd_search.h \
 	daemon/ctl/cmd_server.c daemon/ctl/cmd_server.h \
 	daemon/ctl/cmd_kad.c daemon/ctl/cmd_kad.h \
+	daemon/ctl/cmd_ipfilter.c daemon/ctl/cmd_ipfilter.h \
 	daemon/ctl/cmd_log.c daemon/ctl/cmd_log.h \
 	daemon/ctl/cmd_config.c daemon/ctl/cmd_config.h \
 	daemon/ctl/cmd_metrics.c daemon/ctl/cmd_metrics.h \

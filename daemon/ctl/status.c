@@ -5,6 +5,7 @@
 #include "daemon/ctl/status.h"
 #include "daemon/ctl/control.h"
 #include "daemon/ed2k/server.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/kad/kad.h"
@@ -95,6 +96,16 @@ status_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t
         json_object_object_add(k, "contacts",
                                json_object_new_int64((int64_t)kad_contact_count(d->kad)));
         json_object_object_add(o, "kad", k);
+    }
+    if (d->ipfilter != NULL) {
+        json_object *f = ipblock_to_json(d->ipfilter);
+        json_object *h = NULL;
+        json_object_object_get_ex(f, "hits", &h);
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "ranges", json_object_get(json_object_object_get(f, "ranges")));
+        json_object_object_add(s, "hits", json_object_get(json_object_object_get(h, "total")));
+        json_object_object_add(o, "ipfilter", s);
+        json_object_put(f);
     }
     {
         json_object *t = json_object_new_object();

@@ -12,6 +12,7 @@
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/ed2k/srvpolicy.h"
 #include "daemon/ed2k/srvround.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/net.h"
 #include "daemon/net/peer.h"
 #include "daemon/net/resolve.h"
@@ -593,7 +594,8 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         for (size_t i = 0; i < list.count && conf_get_bool(d->conf, "server_update_list"); i++) {
             char ip[16];
             bool is_new = false;
-            if (list.ips[i] == 0 || (net_is_reserved(list.ips[i]) && !net_is_reserved(s->ip)))
+            if (list.ips[i] == 0 || (net_is_reserved(list.ips[i]) && !net_is_reserved(s->ip)) ||
+                ipblock_blocks(d->ipfilter, list.ips[i], IPBLOCK_SERVER))
                 continue;
             if (sl_add(d->serverlist, net_ip_str(list.ips[i], ip), list.ports[i], "server list",
                        &is_new, NULL) != NULL && is_new)
@@ -774,6 +776,12 @@ resolved(void *ctx, uint32_t ip, const char *error)
     if (r->gen == s->resolve_gen && s->state == SRV_RESOLVING) {
         if (error != NULL) {
             char *why = xasprintf("cannot resolve %s: %s", s->host, error);
+            drop(s, why, true);
+            free(why);
+        } else if (ipblock_blocks(s->d->ipfilter, ip, IPBLOCK_SERVER)) {
+            /* aMule refuses a filtered server the same way (IsFiltered
+             * with isServer) */
+            char *why = xasprintf("%s is in the IP filter", s->host);
             drop(s, why, true);
             free(why);
         } else {

@@ -7,6 +7,7 @@
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/core/daemon.h"
 #include "daemon/core/worker.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/net.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/store/server_tables.h"
@@ -400,6 +401,11 @@ sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char *sou
     *total = n;
     for (size_t i = 0; i < n; i++) {
         char ipbuf[16];
+        if (e[i].dynip == NULL && ipblock_blocks(sl->d->ipfilter, e[i].ip, IPBLOCK_SERVER)) {
+            log_info("servers: skipping %s:%u of %s: in the IP filter", net_ip_str(e[i].ip, ipbuf),
+                     e[i].port, source);
+            continue;
+        }
         const char *addr = e[i].dynip != NULL ? e[i].dynip : net_ip_str(e[i].ip, ipbuf);
         bool is_new = false;
         mt_error_t *aerr = NULL;

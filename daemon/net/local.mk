@@ -5,10 +5,17 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/listener.c daemon/net/listener.h \
 	daemon/net/resolve.c daemon/net/resolve.h \
 	daemon/net/peer.c daemon/net/peer.h \
-	daemon/net/speedlimit.c daemon/net/speedlimit.h
+	daemon/net/speedlimit.c daemon/net/speedlimit.h \
+	daemon/net/ipblock.c daemon/net/ipblock.h
 
 check_PROGRAMS += tests/unit/check_speedlimit
 TESTS += tests/unit/check_speedlimit
 tests_unit_check_speedlimit_SOURCES = tests/unit/check_speedlimit.c
 tests_unit_check_speedlimit_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_speedlimit_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_ipblock
+TESTS += tests/unit/check_ipblock
+tests_unit_check_ipblock_SOURCES = tests/unit/check_ipblock.c
+tests_unit_check_ipblock_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_ipblock_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

@@ -8,6 +8,7 @@
 #include "daemon/net/peer.h"
 #include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/listener.h"
 #include "daemon/net/net.h"
 #include "ed2k/obfs.h"
@@ -991,6 +992,8 @@ peer_connect(peer_t *p)
                   p->desc);
         return -1;
     }
+    if (!net_is_lowid(p->ip) && ipblock_blocks(d->ipfilter, p->ip, IPBLOCK_PEER_OUT))
+        return -1; /* a LowID is a server's handle, not an address */
     if (m->n_connecting >= PEER_MAX_CONNECTING)
         return -1;
     if (m->n_connected >= (size_t)conf_get_int(d->conf, "max_connections") &&
@@ -1033,7 +1036,8 @@ on_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
     muleteerd_t *d = m->d;
     struct sockaddr_in *sin = (struct sockaddr_in *)sa;
     uint32_t ip = net_ip_from_in_addr(sin->sin_addr);
-    if (sa->sa_family != AF_INET || peer_mgr_is_banned(m, ip) || !admit_incoming(m, ip)) {
+    if (sa->sa_family != AF_INET || ipblock_blocks(d->ipfilter, ip, IPBLOCK_PEER_IN) ||
+        peer_mgr_is_banned(m, ip) || !admit_incoming(m, ip)) {
         evutil_closesocket(fd);
         return;
     }

@@ -10,6 +10,7 @@
 #include "daemon/transfer/source.h"
 #include "daemon/core/bus.h"
 #include "daemon/core/daemon.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/net.h"
 #include "daemon/net/peer.h"
 #include "daemon/net/resolve.h"
@@ -1560,6 +1561,8 @@ src_verdict(const download_t *dl, uint32_t ip, uint16_t port)
         return DL_SRC_SELF;
     if (peer_mgr_is_banned(d->peers, ip))
         return DL_SRC_BANNED;
+    if (!lowid && ipblock_blocks(d->ipfilter, ip, IPBLOCK_SOURCE))
+        return DL_SRC_FILTERED;
     for (const dl_source_t *s = dl->sources; s != NULL; s = s->next_in_dl)
         if (peer_ip(s->peer) == ip && peer_port(s->peer) == port)
             return DL_SRC_KNOWN;

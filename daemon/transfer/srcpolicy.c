@@ -18,6 +18,7 @@ static const struct {
     [DL_SRC_BANNED] = { "banned", "its address is under a ban" },
     [DL_SRC_LIMIT] = { "limit", "max_sources_per_file reached" },
     [DL_SRC_UNRESOLVED] = { "unresolved", "the host name did not resolve" },
+    [DL_SRC_FILTERED] = { "filtered", "its address is in the IP filter (ipfilter)" },
 };
 
 const char *

@@ -26,6 +26,7 @@ typedef enum {
     DL_SRC_BANNED,     /* a banned address */
     DL_SRC_LIMIT,      /* max_sources_per_file reached */
     DL_SRC_UNRESOLVED, /* a link's host name that did not resolve */
+    DL_SRC_FILTERED,   /* an address the IP filter blocks (net/ipblock.h) */
     DL_SRC_N_VERDICTS
 } dl_src_verdict_t;
 

@@ -8,6 +8,7 @@
 #include "daemon/transfer/upload.h"
 #include "daemon/core/daemon.h"
 #include "daemon/core/worker.h"
+#include "daemon/net/ipblock.h"
 #include "daemon/net/net.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/aichdata.h"
@@ -992,6 +993,8 @@ on_udp(evutil_socket_t fd, short what, void *arg)
             return;
         q->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
         uint32_t ip = net_ip_from_in_addr(from.sin_addr);
+        if (ipblock_blocks(q->d->ipfilter, ip, IPBLOCK_PEER_IN))
+            continue; /* eD2K re-asks and Kad alike */
         /* Kad: plain (0xE4, 0xE5), or obfuscated with a Kad marker (§9.4). */
         if (n >= 2 && (buf[0] == ED2K_PROTO_KAD || buf[0] == ED2K_PROTO_KAD_PACKED ||
                        (!kad_crypt_is_plain(buf[0]) && kad_crypt_is_kad(buf[0])))) {

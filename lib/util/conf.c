@@ -120,6 +120,9 @@ static const conf_key_t conf_keys[] = {
     { "webhook_retries", CONF_INT, "5", 0, 20 },
     { "webhook_backoff", CONF_INT, "2", 1, 3600 },
     { "webhook_max_queued", CONF_INT, "256", 1, 100000 },
+    { "ipfilter", CONF_STR, "", 0, 0 },
+    { "ipfilter_level", CONF_INT, "127", 0, 255 },
+    { "ipfilter_refresh_hours", CONF_INT, "24", 0, 8760 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -34,6 +34,9 @@ static const confrt_key_t keys[] = {
     { "hook_disk_full", CONFRT_CMD },
     { "hook_timeout", CONFRT_INT },
     { "webhook_urls", CONFRT_URLS },
+    { "ipfilter", CONFRT_SOURCE },
+    { "ipfilter_level", CONFRT_INT },
+    { "ipfilter_refresh_hours", CONFRT_INT },
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -120,6 +123,26 @@ check_urls(const char *key, const char *value, mt_error_t **err)
     return 0;
 }
 
+/* check_source: empty, an absolute path or an http(s) URL, without blanks
+ * or control characters. */
+static int
+check_source(const char *key, const char *value, mt_error_t **err)
+{
+    for (const char *p = value; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            mt_error_set(err, MT_ERR_INVALID, "%s: no blanks or control characters", key);
+            return -1;
+        }
+    if (value[0] != '\0' && value[0] != '/' && strncmp(value, "http://", 7) != 0 &&
+        strncmp(value, "https://", 8) != 0) {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "%s: expected an absolute file path or an http(s) URL, got \"%s\"", key,
+                     value);
+        return -1;
+    }
+    return 0;
+}
+
 int
 confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
 {
@@ -136,5 +159,7 @@ confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
         return check_cmd(k->key, value, err);
     if (k->kind == CONFRT_URLS)
         return check_urls(k->key, value, err);
+    if (k->kind == CONFRT_SOURCE)
+        return check_source(k->key, value, err);
     return 0;
 }

@@ -17,6 +17,7 @@ typedef enum {
     CONFRT_DIRS, /* ':'-separated absolute directories */
     CONFRT_CMD,  /* a command line (util/argv.h), or empty: none */
     CONFRT_URLS, /* http(s) addresses separated by blanks or commas */
+    CONFRT_SOURCE, /* "", an absolute file path or an http(s) URL (ipfilter) */
 } confrt_kind_t;
 
 typedef struct {

@@ -151,6 +151,8 @@ check "no download left active" eval \
   '[ "$(grep -c "^muleteer_downloads{state=\"[a-z]*\"} 0$" <<<"$BODY")" = 8 ]'
 check "promtool accepts the answer after the transfer" promtool_ok
 check "no broken invariant on the way (muleteer_bugs_total 0)" [ "$(m muleteer_bugs_total)" = 0 ]
+check "the IP filter's series: no list, no ranges, no hits" eval \
+  '[ "$(m muleteer_ipfilter_ranges)" = 0 ] && [ "$(grep -c "^muleteer_ipfilter_hits_total{kind=\"[a-z_]*\"} 0$" <<<"$BODY")" = 4 ]'
 dash_missing=""
 for name in $(grep -o 'muleteer_[a-z_]*' "$MT_SRCDIR/docs/grafana-dashboard.json" | sort -u); do
   grep -q "^$name[{ ]" "$T/metrics" || dash_missing="$dash_missing $name"

@@ -334,6 +334,25 @@ static const cli_case_t cases[] = {
     { { "--json", "ping" }, { "!not_found no such \"thing\"" }, "ping null\n",
       "{\"error\":{\"code\":\"not_found\",\"message\":\"no such \\\"thing\\\"\"}}\n", "", 1 },
     /* usage errors: nothing is sent */
+    { { "ipfilter" },
+      { "{\"source\":\"/x/ipfilter.dat\",\"level\":127,\"state\":\"loaded\",\"ranges\":3,"
+        "\"lines\":4,\"bad_lines\":1,\"memory\":56,\"loaded_from\":\"/x/ipfilter.dat\","
+        "\"loaded_at\":null,\"refresh_hours\":24,\"hits\":{\"peers_in\":1,\"peers_out\":0,"
+        "\"sources\":2,\"servers\":0,\"total\":3}}" },
+      "ipfilter null\n",
+      "IP filter: /x/ipfilter.dat, loaded (level 127, refreshed every 24 h)\n"
+      "ranges: 3 (4 line(s) read, 1 bad, 56 bytes)\n"
+      "hits: 3 (peers in 1, peers out 0, sources 2, servers 0)\n",
+      "", 0 },
+    { { "ipfilter", "reload" },
+      { "{\"source\":\"\",\"state\":\"none\",\"error\":\"x y\",\"hits\":{}}" },
+      "ipfilter-reload null\n",
+      "IP filter: none, none (level 0, refreshed every 0 h)\n"
+      "ranges: 0 (0 line(s) read, 0 bad, 0 bytes)\n"
+      "last error: x y\n"
+      "hits: 0 (peers in 0, peers out 0, sources 0, servers 0)\n",
+      "", 0 },
+    { { "ipfilter", "x" }, { NULL }, "", "", "muleteer: usage: muleteer ipfilter [status", 2 },
     { { "status", "x" }, { NULL }, "", "", "muleteer: status takes no arguments\n", 2 },
     { { "pause" }, { NULL }, "", "", "muleteer: usage: muleteer pause HASH\n", 2 },
     { { "delete", "a", "b" }, { NULL }, "", "", "muleteer: usage: muleteer delete HASH [--files]\n",
@@ -426,6 +445,8 @@ static const char help_text[] =
     "  kad [status [--contacts]]   the Kad node: state, id, contacts\n"
     "  kad bootstrap IP:PORT   ask the Kad node at IP and UDP PORT for contacts\n"
     "  kad import FILE    add the contacts of a nodes.dat file (read by the daemon)\n"
+    "  ipfilter [status]  the IP filter: source, ranges, bad lines, hits\n"
+    "  ipfilter reload    load the IP filter list again (file or URL)\n"
     "  categories         the download categories\n"
     "  category add NAME [--path DIR] [--priority N] [--colour RRGGBB] [--comment TEXT]\n"
     "  category edit NAME [--rename NEW] [--path DIR] [--priority N] [--colour RRGGBB]\n"

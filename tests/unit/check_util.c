@@ -876,6 +876,30 @@ START_TEST(test_confrt)
 }
 END_TEST
 
+START_TEST(test_confrt_ipfilter)
+{
+    const confrt_key_t *k = confrt_find("ipfilter");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(k->kind, CONFRT_SOURCE);
+    ck_assert_int_eq(confrt_check(k, "", NULL), 0);
+    ck_assert_int_eq(confrt_check(k, "/srv/ipfilter.dat", NULL), 0);
+    ck_assert_int_eq(confrt_check(k, "https://example.org/list.p2p.gz", NULL), 0);
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(confrt_check(k, "relative/ipfilter.dat", &err), -1);
+    ck_assert_str_eq(err->message, "ipfilter: expected an absolute file path or an http(s) URL, "
+                                   "got \"relative/ipfilter.dat\"");
+    mt_error_clear(&err);
+    ck_assert_int_eq(confrt_check(k, "ftp://x/ipfilter.dat", NULL), -1);
+    ck_assert_int_eq(confrt_check(k, "/a b", NULL), -1);
+    ck_assert_int_eq(confrt_check(k, "/a\tb", NULL), -1);
+    k = confrt_find("ipfilter_level");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(confrt_check(k, "255", NULL), 0);
+    ck_assert_int_eq(confrt_check(k, "256", NULL), -1);
+    ck_assert_ptr_nonnull(confrt_find("ipfilter_refresh_hours"));
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -889,6 +913,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_rewrite);
     tcase_add_test(tc, test_conf_default_file);
     tcase_add_test(tc, test_confrt);
+    tcase_add_test(tc, test_confrt_ipfilter);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_log_repeats);
     tcase_add_test(tc, test_log_repeat_window);
