@@ -25,6 +25,9 @@ const FIELDS = [
   ['hookDiskFull', 'Program when the disk is full', 'text'],
   ['hookTimeout', 'Program time limit (s)', 'int'],
   ['webhookUrls', 'Webhook addresses', 'text', 'http(s), separated by blanks or commas'],
+  ['ipfilter', 'IP filter list', 'text', 'ipfilter.dat or .p2p: an absolute path or an http(s) URL; empty = none'],
+  ['ipfilterLevel', 'IP filter level', 'int', 'ranges below it block; 127 as aMule'],
+  ['ipfilterRefreshHours', 'IP filter refresh (hours)', 'int', '0 = never again'],
 ];
 
 export function initSettings() {
