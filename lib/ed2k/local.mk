@@ -11,6 +11,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \
+	lib/ed2k/obfs_bev.c lib/ed2k/obfs_bev.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
 	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
