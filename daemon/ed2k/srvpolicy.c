@@ -1,7 +1,8 @@
 /* srvpolicy.c: the eD2K server connection's timing decisions as pure
  * functions: exponential back-off with jitter, the rule that ends it, and
  * the pacing of source requests (to our server, and to the others over
- * UDP). daemon/ed2k/server.c applies them. */
+ * UDP), and whether a server connection is obfuscated. daemon/ed2k/server.c
+ * applies them. */
 #include "config.h"
 
 #include "daemon/ed2k/srvpolicy.h"

@@ -34,6 +34,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_nodesdat \
 	tests/unit/check_ed2k_link \
 	tests/unit/check_ed2k_obfs \
+	tests/unit/check_ed2k_obfs_bev \
 	tests/unit/check_ed2k_packet \
 	tests/unit/check_ed2k_search \
 	tests/unit/check_ed2k_servermet \
@@ -57,6 +58,9 @@ tests_unit_check_ed2k_link_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_obfs_SOURCES = tests/unit/check_ed2k_obfs.c
 tests_unit_check_ed2k_obfs_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_obfs_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_obfs_bev_SOURCES = tests/unit/check_ed2k_obfs_bev.c
+tests_unit_check_ed2k_obfs_bev_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_obfs_bev_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_packet_SOURCES = tests/unit/check_ed2k_packet.c
 tests_unit_check_ed2k_packet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_packet_LDADD = $(ED2K_CHECK_LINK)
