@@ -13,7 +13,14 @@
 #   fixture does not yet (server TCP obfuscation is a later step);
 #   (c) a Muleteer with obfuscation_require refuses a plain peer, connects
 #   to no source whose obfuscation is unknown, and downloads obfuscated from
-#   another Muleteer (our responder side) and from the requiring amuled.
+#   another Muleteer (our responder side) and from the requiring amuled;
+#   (d) server TCP obfuscation (§9.3): the fixture speaks the obfuscated
+#   login on --obfuscation-port; Muleteer learns that port from OP_IDCHANGE
+#   and logs in obfuscated on its next connection; an amuled that requires
+#   obfuscation (given the fixture's server.met with the port and the UDP
+#   flag 0x400) logs in obfuscated and downloads from Muleteer; a Muleteer
+#   with obfuscation_require does not log in to a server without
+#   obfuscation.
 # Bytes are compared with the originals. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -24,10 +31,14 @@ trap 'amule_stop_all; cleanup' EXIT
 mk_tmpdir T
 
 SP=$(free_port); AP=$(free_port); SEEDP=$(free_port); BP=$(free_port); DLP=$(free_port)
+OBP=$(free_port); RQP=$(free_port); NSP=$(free_port); QP=$(free_port)
 # 0x519: the fixture's default flags (zlib, new tags, Unicode, large files)
 # and TCP obfuscation, which makes clients ask with OP_GETSOURCES_OBFU.
+# UDP flags 0x53B: the default and TCP obfuscation (what aMule reads from
+# server.met); the obfuscated login on port OBP.
 "$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --highid-all --lowid-port "$AP" \
-  --keep-offers --tcp-flags 0x519 --log "$T/server.log" &
+  --keep-offers --tcp-flags 0x519 --udp-flags 0x53B --obfuscation-port "$OBP" \
+  --server-met "$T/fixture.met" --log "$T/server.log" &
 CLEANUP_PIDS+=("$!")
 eventually 10 grep -qs 'listening' "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
 
@@ -134,5 +145,50 @@ if eventually 150 complete_b; then ok "(c) B downloads from the amuled that requ
   diag "$(mcli "$T/b" downloads)" "$(grep -E "127.0.0.1:$SEEDP" "$T/b/muleteerd.log" | tail -n 15)"
 fi
 check "(c) B's copy of amuled's file is identical" cmp -s "$T/b/incoming/seeded.bin" "$T/seeded.bin"
+
+# ---- (d) server TCP obfuscation ----
+A_LOGIN_HASH=$(cat "$T/a/userhash")
+check "(d) Muleteer A's first login was plain (the port was not yet known)" \
+  grep -qE "login conn=[0-9]+ hash=$A_LOGIN_HASH .* port=$AP " "$T/server.log"
+mcli "$T/a" connect "127.0.0.1:$SP" >/dev/null
+a_obfs() { grep -q "login-obfuscated conn=[0-9]* hash=$A_LOGIN_HASH" "$T/server.log"; }
+check "(d) Muleteer A logs in again, obfuscated (the fixture's log says so)" eventually 30 a_obfs
+check "(d) Muleteer A's log says it connected obfuscated to the obfuscation port" \
+  eval 'grep -qF "connecting obfuscated to port $OBP" "$T/a/muleteerd.log" &&
+        grep -q "connected with LowID .*(obfuscated)" "$T/a/muleteerd.log"'
+a_json_obfs() { mcli "$T/a" --json server | grep -q '"obfuscated": *true'; }
+check "(d) the server JSON says obfuscated" eventually 10 a_json_obfs
+
+AMULE_EXTRA_CONF[RQ]='[Obfuscation]
+IsClientCryptLayerSupported=1
+IsCryptLayerRequested=1
+IsClientCryptLayerRequired=1'
+AMULE_SERVER_MET[RQ]="$T/fixture.met"
+check "(d) the fixture wrote a server.met" test -s "$T/fixture.met"
+amule_start RQ "$T/rq" "$RQP" $((RQP + 1)) $((RQP + 2)) "$SP"
+check "(d) amuled RQ (obfuscation required) logs in to the fixture" eventually 90 amule_connected RQ
+RQ_USER=$(_amule_userhash RQ)
+check "(d) amuled RQ's login came through the obfuscated handshake" \
+  eventually 10 grep -qi "login-obfuscated conn=[0-9]* hash=$RQ_USER" "$T/server.log"
+if amule_search_download RQ muleshared muleshared.bin; then
+  ok "(d) amuled RQ finds Muleteer's file and downloads it"
+else
+  not_ok "(d) amuled RQ finds Muleteer's file and downloads it"
+  diag "$AMULE_RESULTS" "$(grep "search" "$T/server.log" | tail -n 3)"
+fi
+if amule_wait_complete RQ muleshared.bin 300; then ok "(d) amuled RQ's download from Muleteer completes"; else
+  not_ok "(d) amuled RQ's download from Muleteer completes"
+  diag "$(amule_cmd RQ show dl)" "$(grep -E "127.0.0.1:$RQP|callback|obfusc" "$T/a/muleteerd.log" | grep -v "block\|sent" | tail -n 15)"
+fi
+check "(d) amuled RQ got Muleteer's file byte for byte" cmp -s "$T/rq/Incoming/muleshared.bin" "$T/muleshared.bin"
+
+# A server without obfuscation, and a Muleteer that requires it.
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$NSP" --highid-all --log "$T/plain-server.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs 'listening' "$T/plain-server.log" || not_ok "(d) the plain server fixture starts"
+start_mule Q "$T/q" "$QP" "servers = 127.0.0.1:$NSP" "obfuscation_require = yes"
+check "(d) Muleteer Q (obfuscation_require) does not connect to a server without obfuscation" \
+  eventually 20 grep -qF "not connecting: obfuscation is required and the server does not offer it" "$T/q/muleteerd.log"
+check "(d) the plain server saw no login" eval '! grep -q "login conn" "$T/plain-server.log"'
 
 finish
