@@ -15,4 +15,5 @@ bench-programs: bench/ed2k_hashfile bin/muleteerd bin/muleteer tests/fixtures/ed
 
 EXTRA_DIST += bench/bench_hash.sh bench/bench_http.sh bench/bench_transfer.sh bench/bench_torznab.sh \
 	bench/bench_memory.sh bench/bench_lib.sh bench/bench_rollups.sh bench/bench_sync.sh \
-	bench/bench_metrics.sh bench/bench_history.sh bench/bench_ws.sh bench/bench_ws.py
+	bench/bench_metrics.sh bench/bench_history.sh bench/bench_ws.sh bench/bench_ws.py \
+	bench/bench_obfuscation.sh

@@ -231,9 +231,6 @@ plan_retry(srvconn_t *s, bool failed, time_t now)
         s->retry_at = at;
 }
 
-/* drop: closes the connection. retry: it failed (or broke) and the next
- * attempt follows (plan_retry). A session that lasted and then broke is no
- * failure: a new round starts in which that server comes last. */
 static void start_connect(srvconn_t *s);
 
 /* obfs_fallback: an obfuscated attempt failed before the login: aMule
@@ -256,6 +253,10 @@ obfs_fallback(srvconn_t *s, const char *why, bool retry)
     return true;
 }
 
+/* drop: closes the connection. retry: it failed (or broke) and the next
+ * attempt follows (plan_retry), or at once the plain one (obfs_fallback).
+ * A session that lasted and then broke is no failure: a new round starts
+ * in which that server comes last. */
 static void
 drop(srvconn_t *s, const char *why, bool retry)
 {

@@ -20,7 +20,7 @@
 #   obfuscation (given the fixture's server.met with the port and the UDP
 #   flag 0x400) logs in obfuscated and downloads from Muleteer; a Muleteer
 #   with obfuscation_require does not log in to a server without
-#   obfuscation.
+#   obfuscation; one whose obfuscated attempt fails logs in plain.
 # Bytes are compared with the originals. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -190,5 +190,23 @@ start_mule Q "$T/q" "$QP" "servers = 127.0.0.1:$NSP" "obfuscation_require = yes"
 check "(d) Muleteer Q (obfuscation_require) does not connect to a server without obfuscation" \
   eventually 20 grep -qF "not connecting: obfuscation is required and the server does not offer it" "$T/q/muleteerd.log"
 check "(d) the plain server saw no login" eval '! grep -q "login conn" "$T/plain-server.log"'
+
+# A server whose obfuscation port (from server.met) no longer answers:
+# Muleteer tries its plain port at once and logs in there.
+FBP=$(free_port); FBOP=$(free_port); FP=$(free_port)
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$FBP" --highid-all --udp-flags 0x53B \
+  --obfuscation-port "$FBOP" --server-met "$T/gone.met" --log "$T/gone.log" &
+gone=$!
+eventually 10 grep -qs 'listening' "$T/gone.log" || not_ok "(d) the fixture writes a server.met and stops"
+kill "$gone"; wait "$gone" 2>/dev/null
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$FBP" --highid-all --log "$T/fallback.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs 'listening' "$T/fallback.log" || not_ok "(d) the plain fixture starts again"
+mkdir -p "$T/f"
+cp "$T/gone.met" "$T/f/server.met"
+start_mule F "$T/f" "$FP" "servers = localhost:$FBP"
+check "(d) Muleteer F tries the obfuscation port first, then plain" \
+  eventually 30 grep -qF "the obfuscated connection (port $FBOP) failed: Connection refused; trying plain" "$T/f/muleteerd.log"
+check "(d) Muleteer F logs in plain after the failed obfuscated attempt" eventually 20 grep -q "login conn" "$T/fallback.log"
 
 finish
