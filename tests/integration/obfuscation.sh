@@ -20,7 +20,8 @@
 #   obfuscation (given the fixture's server.met with the port and the UDP
 #   flag 0x400) logs in obfuscated and downloads from Muleteer; a Muleteer
 #   with obfuscation_require does not log in to a server without
-#   obfuscation; one whose obfuscated attempt fails logs in plain.
+#   obfuscation; one whose obfuscated attempt fails logs in plain;
+#   (e) Muleteer reads obfuscated client datagrams (§9.4).
 # Bytes are compared with the originals. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -208,5 +209,41 @@ start_mule F "$T/f" "$FP" "servers = localhost:$FBP"
 check "(d) Muleteer F tries the obfuscation port first, then plain" \
   eventually 30 grep -qF "the obfuscated connection (port $FBOP) failed: Connection refused; trying plain" "$T/f/muleteerd.log"
 check "(d) Muleteer F logs in plain after the failed obfuscated attempt" eventually 20 grep -q "login conn" "$T/fallback.log"
+
+# ---- (e) obfuscated client UDP (§9.4): A decrypts an obfuscated
+# OP_REASKFILEPING keyed with its user hash and our address, and answers
+# (OP_FILENOTFOUND for a hash it does not have); a datagram keyed for
+# another user hash gets nothing ----
+udp_ask() { # udp_ask USERHASH_HEX: prints the answer's hex, or nothing
+  python3 - "$1" "$((AP + 1))" <<'PY'
+import hashlib, os, socket, struct, sys
+def rc4(key, data):
+    S = list(range(256)); j = 0
+    for i in range(256):
+        j = (j + S[i] + key[i % len(key)]) & 255; S[i], S[j] = S[j], S[i]
+    i = j = 0; out = bytearray()
+    for b in data:
+        i = (i + 1) & 255; j = (j + S[i]) & 255; S[i], S[j] = S[j], S[i]
+        out.append(b ^ S[(S[i] + S[j]) & 255])
+    return bytes(out)
+user, port = bytes.fromhex(sys.argv[1]), int(sys.argv[2])
+r = os.urandom(2)
+key = hashlib.md5(user + bytes([127, 0, 0, 1, 0x5B]) + r).digest()
+plain = bytes([0xC5, 0x90]) + os.urandom(16)
+dgram = bytes([0x11]) + r + rc4(key, struct.pack('<I', 0x395F2EC1) + b'\0' + plain)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0)); s.settimeout(3)
+s.sendto(dgram, ('127.0.0.1', port))
+try:
+    print(s.recv(2048).hex())
+except socket.timeout:
+    pass
+PY
+}
+ans=$(udp_ask "$A_USER")
+check "(e) Muleteer answers an obfuscated client datagram (OP_FILENOTFOUND)" eval '[ "${ans:0:4}" = c592 ]'
+other=$(udp_ask "00112233445566778899aabbccddeeff")
+check "(e) a datagram keyed for another user hash gets no answer" eval '[ -z "$other" ]'
+check "(e) Muleteer's log says why it dropped that one" grep -q "datagram dropped: obfuscated client datagram: wrong magic" "$T/a/muleteerd.log"
 
 finish
