@@ -133,7 +133,7 @@ start_mule() {
     echo "state_dir = $dir"
     echo "database = ${MULE_DATABASE:-host=$dir/no-database dbname=none}"
     echo "log_file = $dir/muleteerd.log"
-    echo "log_level = info"
+    echo "log_level = ${MULE_LOG_LEVEL:-info}"
     echo "nickname = mule-$name"
     echo "tcp_port = $tcp"
     echo "udp_port = $((tcp + 1))"

@@ -19,4 +19,4 @@ bench-programs: bench/ed2k_hashfile bench/ipfilter_bench bin/muleteerd bin/mulet
 EXTRA_DIST += bench/bench_hash.sh bench/bench_http.sh bench/bench_transfer.sh bench/bench_torznab.sh \
 	bench/bench_memory.sh bench/bench_lib.sh bench/bench_rollups.sh bench/bench_sync.sh \
 	bench/bench_metrics.sh bench/bench_history.sh bench/bench_ws.sh bench/bench_ws.py \
-	bench/bench_ipfilter.sh
+	bench/bench_ipfilter.sh bench/bench_obfuscation.sh

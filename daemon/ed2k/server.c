@@ -2,7 +2,10 @@
  * (OP_LOGINREQUEST, §3.1), take the id (OP_IDCHANGE, §3.2), offer shared
  * files and downloads (§3.4), ask sources for downloads and take the
  * answers (§3.6), answer LowID callbacks, and reconnect with the back-off
- * of daemon/ed2k/srvpolicy.c. */
+ * of daemon/ed2k/srvpolicy.c. A server that offers TCP obfuscation is
+ * reached on its obfuscation port through the Diffie-Hellman handshake
+ * (§9.3, lib/ed2k/obfs_bev: a filter bufferevent, so the rest of this file
+ * reads and writes plain packets either way). */
 #include "config.h"
 
 #include "daemon/ed2k/server.h"
@@ -22,10 +25,12 @@
 #include "daemon/transfer/shared.h"
 #include "ed2k/c2s.h"
 #include "ed2k/hash.h"
+#include "ed2k/obfs_bev.h"
 #include "ed2k/packet.h"
 #include "ed2k/text.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "util/xalloc.h"
 
 #include <arpa/inet.h>
@@ -94,7 +99,11 @@ struct srvconn {
     time_t last_tx;         /* monotonic: our last packet to the server */
     time_t next_udp_sources; /* monotonic */
     size_t udp_cursor;       /* the next server to ask over UDP */
-    struct bufferevent *bev;
+    struct bufferevent *bev;  /* what packets go through: sock, or obfs->bev */
+    struct bufferevent *sock; /* the socket's (wire bytes) */
+    ed2k_obfs_bev_t *obfs;    /* the obfuscation filter, or NULL (plain) */
+    bool plain_fallback;      /* the obfuscated attempt failed: plain next */
+    uint16_t conn_port;       /* the port connected to */
     time_t deadline, retry_at;
     /* Back-off: each server has its own (sl_server_t.retry); `own` is a
      * copy of the current target's, kept when its entry leaves the list
@@ -223,16 +232,43 @@ plan_retry(srvconn_t *s, bool failed, time_t now)
         s->retry_at = at;
 }
 
+static void start_connect(srvconn_t *s);
+
+/* obfs_fallback: an obfuscated attempt failed before the login: aMule
+ * tries the server's plain port next, unless obfuscation is required. */
+static bool
+obfs_fallback(srvconn_t *s, const char *why, bool retry)
+{
+    bool support, request, require;
+    peer_obfs_settings(s->d, &support, &request, &require);
+    if (!retry || !s->wanted || s->obfs == NULL || require ||
+        (s->state != SRV_CONNECTING && s->state != SRV_LOGGING_IN))
+        return false;
+    log_info("server %s:%u: the obfuscated connection (port %u) failed: %s; trying plain",
+             s->host, s->port, s->conn_port, why);
+    bufferevent_free(s->bev);
+    s->bev = s->sock = NULL;
+    s->obfs = NULL;
+    s->plain_fallback = true;
+    start_connect(s);
+    return true;
+}
+
 /* drop: closes the connection. retry: it failed (or broke) and the next
- * attempt follows (plan_retry). A session that lasted and then broke is no
- * failure: a new round starts in which that server comes last. */
+ * attempt follows (plan_retry), or at once the plain one (obfs_fallback).
+ * A session that lasted and then broke is no failure: a new round starts
+ * in which that server comes last. */
 static void
 drop(srvconn_t *s, const char *why, bool retry)
 {
+    if (obfs_fallback(s, why, retry))
+        return;
     if (s->bev != NULL) {
         bufferevent_free(s->bev);
         s->bev = NULL;
     }
+    s->sock = NULL;
+    s->obfs = NULL;
     time_t now = clock_mono_s();
     bool was_connected = s->state == SRV_CONNECTED;
     bool failed = retry && s->state != SRV_IDLE && !(was_connected && s->session_good);
@@ -522,6 +558,10 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
             return -1;
         }
         bool first = s->state != SRV_CONNECTED;
+        if (id.has_reported_ip && id.obfuscation_port != 0 && id.obfuscation_port <= 0xFFFF &&
+            s->cur != NULL)
+            s->cur->obfu_tcp_port = (uint16_t)id.obfuscation_port;
+        s->plain_fallback = false;
         s->client_id = id.id;
         s->flags = id.has_flags ? id.flags : 0;
         s->state = SRV_CONNECTED;
@@ -537,9 +577,10 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         else if (id.has_reported_ip)
             d->public_ip = id.reported_ip;
         char ip[16];
-        log_info("server %s:%u: connected with %s %u%s%s", s->host, s->port,
+        log_info("server %s:%u: connected with %s %u%s%s%s", s->host, s->port,
                  net_is_lowid(id.id) ? "LowID" : "HighID", id.id,
-                 net_is_lowid(id.id) ? "" : " = ", net_is_lowid(id.id) ? "" : net_ip_str(id.id, ip));
+                 net_is_lowid(id.id) ? "" : " = ", net_is_lowid(id.id) ? "" : net_ip_str(id.id, ip),
+                 s->obfs != NULL ? " (obfuscated)" : "");
         if (first) {
             bus_publish_srv_connected(d->bus, &(bus_server_t){ .host = s->host,
                                                                .port = s->port,
@@ -706,7 +747,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
          * FIN or RST): TCP keepalive probes after server_dead_timeout of
          * quiet, and unacknowledged data (our periodic keepalive offer)
          * fails the socket after server_dead_timeout. */
-        evutil_socket_t fd = bufferevent_getfd(s->bev);
+        evutil_socket_t fd = bufferevent_getfd(s->sock);
         long dead = conf_get_int(s->d->conf, "server_dead_timeout");
         int one = 1, idle = (int)dead, intvl = (int)(dead >= 8 ? dead / 4 : 2), cnt = 4;
         unsigned int user_timeout = (unsigned int)dead * 1000;
@@ -719,10 +760,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
         send_login(s);
         return;
     }
-    if (what & BEV_EVENT_EOF)
+    if (what & BEV_EVENT_EOF) {
         drop(s, "the server closed the connection", true);
-    else if (what & BEV_EVENT_ERROR)
+    } else if ((what & BEV_EVENT_ERROR) && s->obfs != NULL && s->obfs->failed) {
+        char *why = xstrdup(s->obfs->error);
+        drop(s, why, true);
+        free(why);
+    } else if (what & BEV_EVENT_ERROR) {
         drop(s, strerror(EVUTIL_SOCKET_ERROR()), true);
+    }
 }
 
 /* count_in, count_out: the server connection's bytes (traffic.h): what
@@ -744,20 +790,61 @@ count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
     d->traffic.server[TRAFFIC_OUT] += info->n_deleted;
 }
 
+/* obfs_choice: whether this attempt obfuscates (srvpol_obfs_choose). */
+static srvpol_obfs_t
+obfs_choice(const srvconn_t *s)
+{
+    srvpol_obfs_in_t in = { .plain_fallback = s->plain_fallback };
+    peer_obfs_settings(s->d, &in.support, &in.request, &in.require);
+    if (s->cur != NULL) {
+        in.obfu_tcp_port = s->cur->obfu_tcp_port;
+        in.tcp_flags = s->cur->tcp_flags;
+        in.udp_flags = s->cur->udp_flags;
+    }
+    return srvpol_obfs_choose(&in);
+}
+
+/* obfs_wrap: the filter for the handshake's client side on sock. */
+static ed2k_obfs_bev_t *
+obfs_wrap(struct bufferevent *sock)
+{
+    uint8_t secret[16], b[2];
+    ed2k_obfs_random_t rnd;
+    memset(&rnd, 0, sizeof rnd);
+    if (mt_random_bytes(secret, sizeof secret, NULL) != 0 || mt_random_bytes(b, sizeof b, NULL) != 0 ||
+        mt_random_bytes(rnd.pad, 15, NULL) != 0) {
+        memset(secret, 0x5a, sizeof secret); /* getrandom failing: fixed, still valid */
+        memset(b, 0x5a, sizeof b);
+    }
+    rnd.marker = ed2k_obfs_is_plain_marker(b[0]) ? (uint8_t)(b[0] ^ 0x01) : b[0];
+    rnd.pad_len = (uint8_t)(b[1] % 16);
+    return ed2k_obfs_bev_client(sock, secret, &rnd);
+}
+
 static void
 start_connect(srvconn_t *s)
 {
     muleteerd_t *d = s->d;
-    s->bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
+    srvpol_obfs_t how = obfs_choice(s);
+    if (how == SRVPOL_OBFS_REFUSE) {
+        drop(s, "not connecting: obfuscation is required and the server does not offer it", true);
+        return;
+    }
+    s->sock = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    evbuffer_add_cb(bufferevent_get_input(s->sock), count_in, d);
+    evbuffer_add_cb(bufferevent_get_output(s->sock), count_out, d);
+    s->obfs = how == SRVPOL_OBFS_USE ? obfs_wrap(s->sock) : NULL;
+    s->bev = s->obfs != NULL ? s->obfs->bev : s->sock;
+    s->conn_port = s->obfs != NULL ? s->cur->obfu_tcp_port : s->port;
+    if (s->obfs != NULL)
+        log_info("server %s:%u: connecting obfuscated to port %u", s->host, s->port, s->conn_port);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->conn_port) };
     sa.sin_addr = net_ip_to_in_addr(s->ip);
     bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
-    evbuffer_add_cb(bufferevent_get_input(s->bev), count_in, d);
-    evbuffer_add_cb(bufferevent_get_output(s->bev), count_out, d);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->state = SRV_CONNECTING;
     s->deadline = clock_mono_s() + SRV_CONNECT_TIMEOUT;
-    if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&sa, sizeof sa) != 0)
+    if (bufferevent_socket_connect(s->sock, (struct sockaddr *)&sa, sizeof sa) != 0)
         drop(s, "cannot connect", true);
 }
 
@@ -896,6 +983,7 @@ set_target(srvconn_t *s, sl_server_t *e, const char *host, uint16_t port)
     s->host = h;
     s->port = e != NULL ? e->port : port;
     s->cur = e;
+    s->plain_fallback = false;
 }
 
 int
@@ -1162,6 +1250,7 @@ srv_to_json(const srvconn_t *s)
         json_object_object_add(o, "name", s->name != NULL ? json_object_new_string(s->name) : NULL);
         json_object_object_add(o, "users", json_object_new_int64(s->users));
         json_object_object_add(o, "files", json_object_new_int64(s->files));
+        json_object_object_add(o, "obfuscated", json_object_new_boolean(s->obfs != NULL));
     }
     json_object *msgs = json_object_new_array();
     for (size_t i = 0; i < s->n_messages; i++)

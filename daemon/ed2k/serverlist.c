@@ -429,6 +429,10 @@ sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char *sou
             s->lowid_users = e[i].lowid_users;
             s->udp_flags = e[i].udp_flags;
             s->tcp_flags = e[i].tcp_flags;
+            if (e[i].obfu_tcp_port != 0)
+                s->obfu_tcp_port = e[i].obfu_tcp_port;
+            if (e[i].obfu_udp_port != 0)
+                s->obfu_udp_port = e[i].obfu_udp_port;
             s->ping_ms = e[i].ping_ms;
             s->priority = prio_from_met(e[i].preference);
             s->is_static = s->is_static || e[i].is_static;
@@ -533,6 +537,8 @@ met_image(serverlist_t *sl)
         e[i].lowid_users = s->lowid_users;
         e[i].udp_flags = s->udp_flags;
         e[i].tcp_flags = s->tcp_flags;
+        e[i].obfu_tcp_port = s->obfu_tcp_port;
+        e[i].obfu_udp_port = s->obfu_udp_port;
         e[i].ping_ms = s->ping_ms;
         e[i].fails = s->failures;
         e[i].last_ping = (uint32_t)s->last_seen;
@@ -718,6 +724,10 @@ on_stat(serverlist_t *sl, sl_server_t *s, const uint8_t *p, size_t len)
         s->udp_flags = st.udp_flags;
     if (st.has_lowid_users)
         s->lowid_users = st.lowid_users;
+    if (st.has_obfuscation) {
+        s->obfu_tcp_port = st.obfu_tcp_port;
+        s->obfu_udp_port = st.obfu_udp_port;
+    }
     s->failures = 0;
     s->last_seen = time(NULL);
     mark_changed(sl);

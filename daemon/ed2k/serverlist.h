@@ -31,6 +31,8 @@ typedef struct sl_server {
     uint32_t users, files, max_users, lowid_users;
     uint32_t soft_files, hard_files;
     uint32_t tcp_flags, udp_flags;
+    uint16_t obfu_tcp_port, obfu_udp_port; /* 0: unknown (server.met, UDP
+                             * status, OP_IDCHANGE) */
     uint32_t ping_ms;       /* 0: unknown */
     uint32_t failures;      /* in a row */
     srvpol_backoff_t retry; /* TCP attempts: no new one before retry.until

@@ -1,10 +1,12 @@
 /* srvpolicy.c: the eD2K server connection's timing decisions as pure
  * functions: exponential back-off with jitter, the rule that ends it, and
  * the pacing of source requests (to our server, and to the others over
- * UDP). daemon/ed2k/server.c applies them. */
+ * UDP), and whether a server connection is obfuscated. daemon/ed2k/server.c
+ * applies them. */
 #include "config.h"
 
 #include "daemon/ed2k/srvpolicy.h"
+#include "ed2k/c2s.h"
 
 long
 srvpol_base(long min, long max, unsigned step)
@@ -110,4 +112,18 @@ srvpol_udp_forget(srvpol_udp_asked_t *a, const void *server)
     for (size_t i = 0; i < a->n; i++)
         if (a->v[i].server == server)
             a->v[i].server = NULL;
+}
+
+srvpol_obfs_t
+srvpol_obfs_choose(const srvpol_obfs_in_t *in)
+{
+    bool offered = in->obfu_tcp_port != 0 &&
+                   ((in->tcp_flags & ED2K_SRV_TCPFLG_TCPOBFUSCATION) != 0 ||
+                    (in->udp_flags & ED2K_SRV_UDPFLG_TCPOBFUSCATION) != 0);
+    bool wanted = in->support && (in->request || in->require);
+    if (in->require)
+        return offered && in->support ? SRVPOL_OBFS_USE : SRVPOL_OBFS_REFUSE;
+    if (offered && wanted && !in->plain_fallback)
+        return SRVPOL_OBFS_USE;
+    return SRVPOL_OBFS_PLAIN;
 }

@@ -78,4 +78,28 @@ typedef struct {
  * counted. */
 bool srvpol_pace_take(srvpol_pace_t *p, time_t now, long every, unsigned burst);
 
+/* How to connect to a server (ed2k-protocol.md §9.3; aMule's
+ * ServerSocket.cpp OnHostnameResolved and ServerConnect.cpp). */
+typedef enum {
+    SRVPOL_OBFS_PLAIN = 0, /* the server's port, no obfuscation */
+    SRVPOL_OBFS_USE,       /* the handshake, on its obfuscation port */
+    SRVPOL_OBFS_REFUSE,    /* obfuscation required, not possible: no attempt */
+} srvpol_obfs_t;
+
+/* The settings (obfuscation_support/request/require) and what is known
+ * of the server. */
+typedef struct {
+    bool support, request, require;
+    uint16_t obfu_tcp_port; /* 0: none known */
+    uint32_t tcp_flags, udp_flags;
+    bool plain_fallback;    /* the last obfuscated attempt failed */
+} srvpol_obfs_in_t;
+
+/* srvpol_obfs_choose: obfuscated when the server offers it (an
+ * obfuscation port and the TCP obfuscation flag, TCP or UDP 0x400, as
+ * aMule's SupportsObfuscationTCP) and we support it with request or
+ * require; refused when require is set and that is not possible; plain
+ * otherwise (and after a failed obfuscated attempt, unless required). */
+srvpol_obfs_t srvpol_obfs_choose(const srvpol_obfs_in_t *in);
+
 #endif

@@ -84,6 +84,8 @@ struct peer {
      * encrypted onto the socket at once (obfs_out_cb). */
     obfs_state_t obfs_state;
     ed2k_obfs_t *obfs;
+    bool obfs_failed; /* our obfuscated handshake to it failed: plain next
+                       * time, unless one side requires obfuscation */
     struct evbuffer *plain_in, *plain_out;
     peer_state_t state;
     bool outgoing;
@@ -253,6 +255,8 @@ peer_close(peer_t *p, const char *reason)
     if (p->state == PEER_DISCONNECTED)
         return;
     bool was_ready = p->state == PEER_READY;
+    if (p->outgoing && p->obfs_state == OBFS_HANDSHAKE)
+        p->obfs_failed = true;
     log_debug("peer %s: closing: %s", p->desc, reason);
     drop_connection(p);
     if (was_ready)
@@ -405,6 +409,8 @@ obfs_plan(const peer_t *p)
     bool can = support && (o & ED2K_CRYPT_SUPPORTED) && (p->has_hash || p->has_crypt_hash);
     if (!can)
         return require || (o & ED2K_CRYPT_REQUIRED) ? -1 : 0;
+    if (p->obfs_failed && !require && !(o & ED2K_CRYPT_REQUIRED))
+        return 0; /* as aMule: the next try is plain */
     return request || (o & ED2K_CRYPT_REQUESTED) ? 1 : 0;
 }
 

@@ -25,6 +25,7 @@
 #include "util/bug.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "util/xalloc.h"
 
 #include <arpa/inet.h>
@@ -1002,6 +1003,22 @@ on_udp(evutil_socket_t fd, short what, void *arg)
                 q->kad_fn(q->kad_ctx, ip, ntohs(from.sin_port), buf, (size_t)n);
             continue;
         }
+        /* An obfuscated client datagram (§9.4): keyed with our user hash
+         * and the sender's address. */
+        bool obfuscated = false;
+        if (n >= 1 && !kad_crypt_is_plain(buf[0])) {
+            uint8_t plain[sizeof buf];
+            size_t plen = 0;
+            mt_error_t *err = NULL;
+            if (ed2k_udp_crypt_decrypt(buf, (size_t)n, q->d->userhash, ip, plain, &plen, &err) != 0) {
+                log_debug("UDP: %zd-byte datagram dropped: %s", n, err->message);
+                mt_error_free(err);
+                continue;
+            }
+            memcpy(buf, plain, plen);
+            n = (ssize_t)plen;
+            obfuscated = true;
+        }
         ed2k_packet_t *pkt = NULL;
         if (ed2k_udp_decode(buf, (size_t)n, &pkt, NULL) != 0) {
             log_debug("UDP: %zd-byte datagram with protocol byte 0x%02x dropped (obfuscated?)", n,
@@ -1044,8 +1061,18 @@ on_udp(evutil_socket_t fd, short what, void *arg)
             free(bitmap);
         }
         size_t len = evbuffer_get_length(out);
-        if (len > 0 &&
-            sendto(fd, evbuffer_pullup(out, -1), len, 0, (struct sockaddr *)&from, fl) > 0)
+        const uint8_t *data = evbuffer_pullup(out, -1);
+        /* an obfuscated question from a client whose user hash we know
+         * gets an obfuscated answer, as aMule answers (§9.4) */
+        uint8_t enc[sizeof buf + ED2K_UDP_CRYPT_HEADER_LEN];
+        const uint8_t *to_hash = c != NULL ? peer_hash(c->peer) : NULL;
+        if (len > 0 && obfuscated && to_hash != NULL && q->d->public_ip != 0 && len <= sizeof buf) {
+            uint8_t r[3] = { 0x5a, 0x5a, 0x5a };
+            (void)mt_random_bytes(r, sizeof r, NULL);
+            len = ed2k_udp_crypt_encrypt(data, len, to_hash, q->d->public_ip, r, enc);
+            data = enc;
+        }
+        if (len > 0 && sendto(fd, data, len, 0, (struct sockaddr *)&from, fl) > 0)
             q->d->traffic.udp[TRAFFIC_OUT] += len;
         evbuffer_free(out);
         ed2k_packet_free(pkt);

@@ -1,4 +1,4 @@
-/* kadcrypt.c: Kad datagram obfuscation (kadcrypt.h, §9.4) over nettle's
+/* kadcrypt.c: Kad and eD2K client datagram obfuscation (kadcrypt.h, §9.4) over nettle's
  * MD5 and RC4: nothing of the keystream is discarded for UDP. */
 #include "config.h"
 
@@ -142,4 +142,68 @@ kad_crypt_encrypt(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key
     arcfour_crypt(&rc4, sizeof plain, out + 3, plain);
     arcfour_crypt(&rc4, len, out + KAD_CRYPT_HEADER_LEN, in);
     return len + KAD_CRYPT_HEADER_LEN;
+}
+
+/* ed2k_rc4_for: the RC4 state of a client datagram: MD5(hash, IP in
+ * network order, 0x5B, R). */
+static void
+ed2k_rc4_for(struct arcfour_ctx *rc4, const uint8_t hash[16], uint32_t ip, const uint8_t r[2])
+{
+    uint8_t in[16 + 4 + 1 + 2];
+    memcpy(in, hash, 16);
+    put_le32(in + 16, ip); /* eD2K form: the first octet first */
+    in[20] = ED2K_UDP_CRYPT_KEY_BYTE;
+    memcpy(in + 21, r, 2);
+    uint8_t d[MD5_DIGEST_SIZE];
+    struct md5_ctx m;
+    md5_init(&m);
+    md5_update(&m, sizeof in, in);
+    md5_digest(&m, sizeof d, d);
+    arcfour_set_key(rc4, sizeof d, d);
+}
+
+int
+ed2k_udp_crypt_decrypt(const uint8_t *in, size_t len, const uint8_t own_hash[16],
+                       uint32_t from_ip, uint8_t *out, size_t *out_len, mt_error_t **err)
+{
+    if (len < ED2K_UDP_CRYPT_HEADER_LEN || kad_crypt_is_plain(in[0]) || kad_crypt_is_kad(in[0])) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "not an obfuscated client datagram");
+        return -1;
+    }
+    struct arcfour_ctx rc4;
+    ed2k_rc4_for(&rc4, own_hash, from_ip, in + 1);
+    uint8_t head[5];
+    arcfour_crypt(&rc4, sizeof head, head, in + 3);
+    size_t at = 3 + sizeof head, pad = head[4];
+    if (le32(head) != KAD_CRYPT_MAGIC || len < at + pad) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "obfuscated client datagram: %s",
+                     le32(head) != KAD_CRYPT_MAGIC ? "wrong magic" : "padding past the end");
+        return -1;
+    }
+    uint8_t skip[255];
+    arcfour_crypt(&rc4, pad, skip, in + at);
+    at += pad;
+    arcfour_crypt(&rc4, len - at, out, in + at);
+    *out_len = len - at;
+    return 0;
+}
+
+size_t
+ed2k_udp_crypt_encrypt(const uint8_t *in, size_t len, const uint8_t to_hash[16], uint32_t own_ip,
+                       const uint8_t r[3], uint8_t *out)
+{
+    uint8_t marker = (uint8_t)(r[0] | 0x01); /* bit 0 set: an eD2K datagram */
+    while (kad_crypt_is_plain(marker))
+        marker = (uint8_t)(marker + 2);
+    out[0] = marker;
+    out[1] = r[1];
+    out[2] = r[2];
+    uint8_t head[5];
+    put_le32(head, KAD_CRYPT_MAGIC);
+    head[4] = 0;
+    struct arcfour_ctx rc4;
+    ed2k_rc4_for(&rc4, to_hash, own_ip, out + 1);
+    arcfour_crypt(&rc4, sizeof head, out + 3, head);
+    arcfour_crypt(&rc4, len, out + ED2K_UDP_CRYPT_HEADER_LEN, in);
+    return len + ED2K_UDP_CRYPT_HEADER_LEN;
 }

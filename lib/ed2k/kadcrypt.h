@@ -1,5 +1,5 @@
-/* kadcrypt.h: protocol obfuscation of Kad datagrams (ed2k-protocol.md
- * §9.4): RC4 keyed with MD5 of the receiver's Kad id or of the verify key
+/* kadcrypt.h: protocol obfuscation of Kad and eD2K client datagrams
+ * (ed2k-protocol.md §9.4): RC4 keyed with MD5 of the receiver's Kad id or of the verify key
  * the receiver handed the sender. amuled obfuscates its answers to a node
  * that told it its id, so a Kad node must at least read them. */
 #ifndef MT_ED2K_KADCRYPT_H
@@ -46,5 +46,27 @@ int kad_crypt_decrypt(const uint8_t *in, size_t len, const kad_id_t *me, uint32_
  * KAD_CRYPT_HEADER_LEN bytes; returns the length written. */
 size_t kad_crypt_encrypt(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key,
                          uint32_t receiver_key, uint32_t sender_key, uint8_t *out);
+
+/* eD2K client datagrams (0xC5, §9.4): <marker, bit 0 set><R u16>
+ * enc[<magic><pad length><padding><datagram>] keyed with MD5(the
+ * receiver's user hash, the sender's IP as 4 bytes in network order,
+ * 0x5B, R). IPs are in eD2K form (first octet in the low byte). */
+#define ED2K_UDP_CRYPT_HEADER_LEN 8
+#define ED2K_UDP_CRYPT_KEY_BYTE 0x5B
+
+/* ed2k_udp_crypt_decrypt: an obfuscated client datagram from from_ip to
+ * us (own_hash): *out_len bytes of the plain datagram into out (room for
+ * len bytes). MT_ERR_PROTOCOL when it is no obfuscated client datagram,
+ * too short, the magic does not match or the padding runs past the end. */
+int ed2k_udp_crypt_decrypt(const uint8_t *in, size_t len, const uint8_t own_hash[16],
+                           uint32_t from_ip, uint8_t *out, size_t *out_len, mt_error_t **err);
+
+/* ed2k_udp_crypt_encrypt: the inverse, to the client whose user hash is
+ * to_hash, from us at own_ip (as it sees us); r: the random marker byte
+ * and R (3 bytes; the marker is made odd and no plain protocol byte), no
+ * padding. out has room for len + ED2K_UDP_CRYPT_HEADER_LEN bytes;
+ * returns the length written. */
+size_t ed2k_udp_crypt_encrypt(const uint8_t *in, size_t len, const uint8_t to_hash[16],
+                              uint32_t own_ip, const uint8_t r[3], uint8_t *out);
 
 #endif

@@ -12,6 +12,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \
+	lib/ed2k/obfs_bev.c lib/ed2k/obfs_bev.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
 	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
@@ -35,6 +36,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_nodesdat \
 	tests/unit/check_ed2k_link \
 	tests/unit/check_ed2k_obfs \
+	tests/unit/check_ed2k_obfs_bev \
 	tests/unit/check_ed2k_packet \
 	tests/unit/check_ed2k_search \
 	tests/unit/check_ed2k_servermet \
@@ -61,6 +63,9 @@ tests_unit_check_ed2k_link_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_obfs_SOURCES = tests/unit/check_ed2k_obfs.c
 tests_unit_check_ed2k_obfs_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_obfs_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_obfs_bev_SOURCES = tests/unit/check_ed2k_obfs_bev.c
+tests_unit_check_ed2k_obfs_bev_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_obfs_bev_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_packet_SOURCES = tests/unit/check_ed2k_packet.c
 tests_unit_check_ed2k_packet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_packet_LDADD = $(ED2K_CHECK_LINK)

@@ -35,7 +35,7 @@ AMULE_MAX_RESTARTS=${AMULE_MAX_RESTARTS:-8}
 AMULE_COMPLETING_SECS=${AMULE_COMPLETING_SECS:-60}
 AMULE_RESTARTS=0
 AMULE_HASH=
-declare -gA AMULE_DIR=() AMULE_PID=() AMULE_EC=() AMULE_TCP=() AMULE_UDP=() AMULE_SERVER=() AMULE_EXTRA_CONF=()
+declare -gA AMULE_DIR=() AMULE_PID=() AMULE_EC=() AMULE_TCP=() AMULE_UDP=() AMULE_SERVER=() AMULE_EXTRA_CONF=() AMULE_SERVER_MET=()
 
 # _amule_userhash NAME: 32 hex digits, fixed per NAME, with the eMule marker
 # bytes (5 = 0x0e, 14 = 0x6f) amuled sets anyway. A fixed hash per peer
@@ -100,6 +100,10 @@ EOF
   [ -n "${AMULE_EXTRA_CONF[$n]:-}" ] && printf '%s\n' "${AMULE_EXTRA_CONF[$n]}" >>"$d/amule.conf"
   local h; h=$(_amule_userhash "$n")
   printf "\\x14$(echo "$h" | sed 's/../\\x&/g')" >"$d/preferences.dat"
+  # AMULE_SERVER_MET[NAME]: a server.met to start with (the fixture's
+  # --server-met: the obfuscation port and flags amuled needs before it
+  # connects obfuscated, or at all when it requires obfuscation).
+  [ -n "${AMULE_SERVER_MET[$n]:-}" ] && cp "${AMULE_SERVER_MET[$n]}" "$d/server.met"
   if [ -n "$srv" ]; then
     echo "localhost:$srv,2,Muleteer fixture" >"$d/staticservers.dat"
   else

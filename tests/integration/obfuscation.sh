@@ -13,7 +13,15 @@
 #   fixture does not yet (server TCP obfuscation is a later step);
 #   (c) a Muleteer with obfuscation_require refuses a plain peer, connects
 #   to no source whose obfuscation is unknown, and downloads obfuscated from
-#   another Muleteer (our responder side) and from the requiring amuled.
+#   another Muleteer (our responder side) and from the requiring amuled;
+#   (d) server TCP obfuscation (§9.3): the fixture speaks the obfuscated
+#   login on --obfuscation-port; Muleteer learns that port from OP_IDCHANGE
+#   and logs in obfuscated on its next connection; an amuled that requires
+#   obfuscation (given the fixture's server.met with the port and the UDP
+#   flag 0x400) logs in obfuscated and downloads from Muleteer; a Muleteer
+#   with obfuscation_require does not log in to a server without
+#   obfuscation; one whose obfuscated attempt fails logs in plain;
+#   (e) Muleteer reads obfuscated client datagrams (§9.4).
 # Bytes are compared with the originals. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -24,10 +32,14 @@ trap 'amule_stop_all; cleanup' EXIT
 mk_tmpdir T
 
 SP=$(free_port); AP=$(free_port); SEEDP=$(free_port); BP=$(free_port); DLP=$(free_port)
+OBP=$(free_port); RQP=$(free_port); NSP=$(free_port); QP=$(free_port)
 # 0x519: the fixture's default flags (zlib, new tags, Unicode, large files)
 # and TCP obfuscation, which makes clients ask with OP_GETSOURCES_OBFU.
+# UDP flags 0x53B: the default and TCP obfuscation (what aMule reads from
+# server.met); the obfuscated login on port OBP.
 "$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --highid-all --lowid-port "$AP" \
-  --keep-offers --tcp-flags 0x519 --log "$T/server.log" &
+  --keep-offers --tcp-flags 0x519 --udp-flags 0x53B --obfuscation-port "$OBP" \
+  --server-met "$T/fixture.met" --log "$T/server.log" &
 CLEANUP_PIDS+=("$!")
 eventually 10 grep -qs 'listening' "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
 
@@ -134,5 +146,104 @@ if eventually 150 complete_b; then ok "(c) B downloads from the amuled that requ
   diag "$(mcli "$T/b" downloads)" "$(grep -E "127.0.0.1:$SEEDP" "$T/b/muleteerd.log" | tail -n 15)"
 fi
 check "(c) B's copy of amuled's file is identical" cmp -s "$T/b/incoming/seeded.bin" "$T/seeded.bin"
+
+# ---- (d) server TCP obfuscation ----
+A_LOGIN_HASH=$(cat "$T/a/userhash")
+check "(d) Muleteer A's first login was plain (the port was not yet known)" \
+  grep -qE "login conn=[0-9]+ hash=$A_LOGIN_HASH .* port=$AP " "$T/server.log"
+mcli "$T/a" connect "127.0.0.1:$SP" >/dev/null
+a_obfs() { grep -q "login-obfuscated conn=[0-9]* hash=$A_LOGIN_HASH" "$T/server.log"; }
+check "(d) Muleteer A logs in again, obfuscated (the fixture's log says so)" eventually 30 a_obfs
+check "(d) Muleteer A's log says it connected obfuscated to the obfuscation port" \
+  eval 'grep -qF "connecting obfuscated to port $OBP" "$T/a/muleteerd.log" &&
+        grep -q "connected with LowID .*(obfuscated)" "$T/a/muleteerd.log"'
+a_json_obfs() { mcli "$T/a" --json server | grep -q '"obfuscated": *true'; }
+check "(d) the server JSON says obfuscated" eventually 10 a_json_obfs
+
+AMULE_EXTRA_CONF[RQ]='[Obfuscation]
+IsClientCryptLayerSupported=1
+IsCryptLayerRequested=1
+IsClientCryptLayerRequired=1'
+AMULE_SERVER_MET[RQ]="$T/fixture.met"
+check "(d) the fixture wrote a server.met" test -s "$T/fixture.met"
+amule_start RQ "$T/rq" "$RQP" $((RQP + 1)) $((RQP + 2)) "$SP"
+check "(d) amuled RQ (obfuscation required) logs in to the fixture" eventually 90 amule_connected RQ
+RQ_USER=$(_amule_userhash RQ)
+check "(d) amuled RQ's login came through the obfuscated handshake" \
+  eventually 10 grep -qi "login-obfuscated conn=[0-9]* hash=$RQ_USER" "$T/server.log"
+if amule_search_download RQ muleshared muleshared.bin; then
+  ok "(d) amuled RQ finds Muleteer's file and downloads it"
+else
+  not_ok "(d) amuled RQ finds Muleteer's file and downloads it"
+  diag "$AMULE_RESULTS" "$(grep "search" "$T/server.log" | tail -n 3)"
+fi
+if amule_wait_complete RQ muleshared.bin 300; then ok "(d) amuled RQ's download from Muleteer completes"; else
+  not_ok "(d) amuled RQ's download from Muleteer completes"
+  diag "$(amule_cmd RQ show dl)" "$(grep -E "127.0.0.1:$RQP|callback|obfusc" "$T/a/muleteerd.log" | grep -v "block\|sent" | tail -n 15)"
+fi
+check "(d) amuled RQ got Muleteer's file byte for byte" cmp -s "$T/rq/Incoming/muleshared.bin" "$T/muleshared.bin"
+
+# A server without obfuscation, and a Muleteer that requires it.
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$NSP" --highid-all --log "$T/plain-server.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs 'listening' "$T/plain-server.log" || not_ok "(d) the plain server fixture starts"
+start_mule Q "$T/q" "$QP" "servers = 127.0.0.1:$NSP" "obfuscation_require = yes"
+check "(d) Muleteer Q (obfuscation_require) does not connect to a server without obfuscation" \
+  eventually 20 grep -qF "not connecting: obfuscation is required and the server does not offer it" "$T/q/muleteerd.log"
+check "(d) the plain server saw no login" eval '! grep -q "login conn" "$T/plain-server.log"'
+
+# A server whose obfuscation port (from server.met) no longer answers:
+# Muleteer tries its plain port at once and logs in there.
+FBP=$(free_port); FBOP=$(free_port); FP=$(free_port)
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$FBP" --highid-all --udp-flags 0x53B \
+  --obfuscation-port "$FBOP" --server-met "$T/gone.met" --log "$T/gone.log" &
+gone=$!
+eventually 10 grep -qs 'listening' "$T/gone.log" || not_ok "(d) the fixture writes a server.met and stops"
+kill "$gone"; wait "$gone" 2>/dev/null
+"$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$FBP" --highid-all --log "$T/fallback.log" &
+CLEANUP_PIDS+=("$!")
+eventually 10 grep -qs 'listening' "$T/fallback.log" || not_ok "(d) the plain fixture starts again"
+mkdir -p "$T/f"
+cp "$T/gone.met" "$T/f/server.met"
+start_mule F "$T/f" "$FP" "servers = localhost:$FBP"
+check "(d) Muleteer F tries the obfuscation port first, then plain" \
+  eventually 30 grep -qF "the obfuscated connection (port $FBOP) failed: Connection refused; trying plain" "$T/f/muleteerd.log"
+check "(d) Muleteer F logs in plain after the failed obfuscated attempt" eventually 20 grep -q "login conn" "$T/fallback.log"
+
+# ---- (e) obfuscated client UDP (§9.4): A decrypts an obfuscated
+# OP_REASKFILEPING keyed with its user hash and our address, and answers
+# (OP_FILENOTFOUND for a hash it does not have); a datagram keyed for
+# another user hash gets nothing ----
+udp_ask() { # udp_ask USERHASH_HEX: prints the answer's hex, or nothing
+  python3 - "$1" "$((AP + 1))" <<'PY'
+import hashlib, os, socket, struct, sys
+def rc4(key, data):
+    S = list(range(256)); j = 0
+    for i in range(256):
+        j = (j + S[i] + key[i % len(key)]) & 255; S[i], S[j] = S[j], S[i]
+    i = j = 0; out = bytearray()
+    for b in data:
+        i = (i + 1) & 255; j = (j + S[i]) & 255; S[i], S[j] = S[j], S[i]
+        out.append(b ^ S[(S[i] + S[j]) & 255])
+    return bytes(out)
+user, port = bytes.fromhex(sys.argv[1]), int(sys.argv[2])
+r = os.urandom(2)
+key = hashlib.md5(user + bytes([127, 0, 0, 1, 0x5B]) + r).digest()
+plain = bytes([0xC5, 0x90]) + os.urandom(16)
+dgram = bytes([0x11]) + r + rc4(key, struct.pack('<I', 0x395F2EC1) + b'\0' + plain)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0)); s.settimeout(3)
+s.sendto(dgram, ('127.0.0.1', port))
+try:
+    print(s.recv(2048).hex())
+except socket.timeout:
+    pass
+PY
+}
+ans=$(udp_ask "$A_USER")
+check "(e) Muleteer answers an obfuscated client datagram (OP_FILENOTFOUND)" eval '[ "${ans:0:4}" = c592 ]'
+other=$(udp_ask "00112233445566778899aabbccddeeff")
+check "(e) a datagram keyed for another user hash gets no answer" eval '[ -z "$other" ]'
+check "(e) Muleteer's log says why it dropped that one" grep -q "datagram dropped: obfuscated client datagram: wrong magic" "$T/a/muleteerd.log"
 
 finish

@@ -103,6 +103,52 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* eD2K client datagrams: a vector computed independently (Python's
+ * hashlib.md5 and a textbook RC4): user hash of §11.3, sender 127.0.0.1,
+ * R = 01 02, marker 0x01, no padding, datagram c5 91 01 02 03 04. */
+START_TEST(test_ed2k_vector)
+{
+    static const uint8_t hash[16] = { 0xb0, 0xbf, 0x77, 0x08, 0xd0, 0x0e, 0x61, 0xcb,
+                                      0x38, 0x74, 0x61, 0x7a, 0x2e, 0xa0, 0x6f, 0x18 };
+    static const uint8_t plain[] = { 0xc5, 0x91, 0x01, 0x02, 0x03, 0x04 };
+    static const uint8_t want[] = { 0x01, 0x01, 0x02, 0x35, 0xe7, 0x82, 0x1c, 0x29,
+                                    0x1f, 0x81, 0xdb, 0xc0, 0xf8, 0xa0 };
+    uint32_t ip = 127u | 1u << 24; /* 127.0.0.1, eD2K form */
+    static const uint8_t r[3] = { 0x00, 0x01, 0x02 };
+    uint8_t out[64];
+    size_t n = ed2k_udp_crypt_encrypt(plain, sizeof plain, hash, ip, r, out);
+    ck_assert_uint_eq(n, sizeof want);
+    ck_assert(memcmp(out, want, sizeof want) == 0);
+    uint8_t back[64];
+    size_t blen = 0;
+    ck_assert_int_eq(ed2k_udp_crypt_decrypt(want, sizeof want, hash, ip, back, &blen, NULL), 0);
+    ck_assert_uint_eq(blen, sizeof plain);
+    ck_assert(memcmp(back, plain, sizeof plain) == 0);
+    /* another sender IP, or another receiver: the magic does not match */
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ed2k_udp_crypt_decrypt(want, sizeof want, hash, ip + 1, back, &blen, &err), -1);
+    ck_assert(strstr(err->message, "magic") != NULL);
+    mt_error_free(err);
+    uint8_t other[16];
+    memcpy(other, hash, 16);
+    other[0] ^= 1;
+    ck_assert_int_eq(ed2k_udp_crypt_decrypt(want, sizeof want, other, ip, back, &blen, NULL), -1);
+    /* a Kad marker (bit 0 clear), a plain byte, or too short: not ours */
+    uint8_t kad[sizeof want];
+    memcpy(kad, want, sizeof want);
+    kad[0] = 0x10;
+    ck_assert_int_eq(ed2k_udp_crypt_decrypt(kad, sizeof kad, hash, ip, back, &blen, NULL), -1);
+    kad[0] = 0xc5;
+    ck_assert_int_eq(ed2k_udp_crypt_decrypt(kad, sizeof kad, hash, ip, back, &blen, NULL), -1);
+    ck_assert_int_eq(ed2k_udp_crypt_decrypt(want, 7, hash, ip, back, &blen, NULL), -1);
+    /* an encrypt marker that would be a plain protocol byte moves on */
+    static const uint8_t r2[3] = { 0xc4, 0x01, 0x02 };
+    ed2k_udp_crypt_encrypt(plain, sizeof plain, hash, ip, r2, out);
+    ck_assert(out[0] & 0x01);
+    ck_assert(!kad_crypt_is_plain(out[0]));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -111,6 +157,7 @@ main(void)
     tcase_add_test(tc, test_round_trip_by_id);
     tcase_add_test(tc, test_round_trip_by_key);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_ed2k_vector);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

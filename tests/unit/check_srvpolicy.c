@@ -242,6 +242,45 @@ START_TEST(test_udp_asks)
 }
 END_TEST
 
+/* Server TCP obfuscation: when to use it, when to refuse (aMule's
+ * SupportsObfuscationTCP and ServerConnect's required rule). */
+START_TEST(test_obfs_choose)
+{
+    srvpol_obfs_in_t in = { .support = true, .request = true, .obfu_tcp_port = 4662,
+                            .tcp_flags = 0x0400 };
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_USE);
+    /* the UDP flag (from server.met or the UDP status) is enough */
+    in.tcp_flags = 0;
+    in.udp_flags = 0x0400;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_USE);
+    /* no port, or no flag: plain */
+    in.obfu_tcp_port = 0;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_PLAIN);
+    in.obfu_tcp_port = 4662;
+    in.udp_flags = 0x0200; /* UDP obfuscation only */
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_PLAIN);
+    in.udp_flags = 0x0400;
+    /* not requested, or not supported: plain */
+    in.request = false;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_PLAIN);
+    in.request = true;
+    in.support = false;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_PLAIN);
+    in.support = true;
+    /* after a failed obfuscated attempt: plain, unless required */
+    in.plain_fallback = true;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_PLAIN);
+    in.require = true;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_USE);
+    /* required and not offered: no attempt at all */
+    in.udp_flags = 0;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_REFUSE);
+    in.udp_flags = 0x0400;
+    in.obfu_tcp_port = 0;
+    ck_assert_int_eq(srvpol_obfs_choose(&in), SRVPOL_OBFS_REFUSE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -256,6 +295,7 @@ main(void)
     tcase_add_test(tc, test_pace);
     tcase_add_test(tc, test_sources_across_sessions);
     tcase_add_test(tc, test_udp_asks);
+    tcase_add_test(tc, test_obfs_choose);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
