@@ -20,6 +20,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/source.c daemon/transfer/source.h \
 	daemon/transfer/download.c daemon/transfer/download.h daemon/transfer/download_int.h \
 	daemon/transfer/credits.c daemon/transfer/credits.h \
+	daemon/transfer/ident.c daemon/transfer/ident.h \
 	daemon/transfer/upload_queue.c daemon/transfer/upload_queue.h \
 	daemon/transfer/upload.c daemon/transfer/upload.h \
 	daemon/transfer/dbsync.c daemon/transfer/dbsync.h
