@@ -589,7 +589,7 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     c.ext_multipacket = true;
     c.large_files = true;
     c.sx2 = true;
-    c.secident_ver = 3;
+    c.secident_ver = conf_get_bool(d->conf, "secure_ident") ? 3 : 0;
     peer_obfs_settings(d, &c.crypt_supported, &c.crypt_requested, &c.crypt_required);
     hp->misc1 = ed2k_caps_to_misc1(&c);
     hp->misc2 = ed2k_caps_to_misc2(&c);

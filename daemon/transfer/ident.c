@@ -97,8 +97,9 @@ on_ready(void *ctx, peer_t *p)
     peer_ident_t *pi = xcalloc(1, sizeof *pi);
     peer_set_sec_data(p, pi);
     const uint8_t *hash = peer_hash(p);
-    if (hash == NULL || peer_caps(p)->secident_ver == 0)
-        return; /* it does not do it: no credits for it (unlike aMule) */
+    if (hash == NULL || peer_caps(p)->secident_ver == 0 ||
+        !conf_get_bool(id->d->conf, "secure_ident"))
+        return; /* not done: no credits for it (unlike aMule) */
     const credit_t *cr = credits_find(id->credits, hash);
     if (cr != NULL && cr->key_len != 0) {
         memcpy(pi->key, cr->key, cr->key_len);
@@ -130,6 +131,8 @@ take_state(ident_t *id, peer_t *p, peer_ident_t *pi, const ed2k_packet_t *pkt, m
     if (state != ED2K_SECIDENT_SIG_NEEDED && state != ED2K_SECIDENT_KEY_AND_SIG_NEEDED)
         return 1; /* 0: it needs nothing */
     pi->challenge_from = challenge;
+    log_debug("peer %s: asks for our %s", peer_desc(p),
+              state == ED2K_SECIDENT_KEY_AND_SIG_NEEDED ? "key and signature" : "signature");
     if (state == ED2K_SECIDENT_KEY_AND_SIG_NEEDED) {
         size_t n;
         const uint8_t *mine = ed2k_secident_pubkey(id->key, &n);

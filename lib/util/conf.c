@@ -120,6 +120,8 @@ static const conf_key_t conf_keys[] = {
     { "webhook_retries", CONF_INT, "5", 0, 20 },
     { "webhook_backoff", CONF_INT, "2", 1, 3600 },
     { "webhook_max_queued", CONF_INT, "256", 1, 100000 },
+    /* secure user identification and credits (docs/transfers.md) */
+    { "secure_ident", CONF_BOOL, "yes", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -11,7 +11,9 @@
 #   one slot busy with Muleteer B), "uploads" shows it identified with the
 #   credit modifier aMule's formula gives for the bytes it sent us;
 #   (c) credits.dat, written at exit, holds amuled's user hash, its key and
-#   the bytes downloaded from it; the key file is kept across a restart.
+#   the bytes downloaded from it; the key file is kept across a restart;
+#   (d) amuled's clients.met holds Muleteer's key (amuled keeps a key only
+#   once the signature verified) and the bytes it uploaded to Muleteer.
 # TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -115,5 +117,30 @@ check "credits.dat holds amuled's hash with its key and 4000000 bytes downloaded
 diag "amuled's record: uploaded downloaded keylen = $rec"
 start_mule A "$T/a" "$AP" "${A_CONF[@]}"
 check "Muleteer A starts again with the same key" cmp -s "$T/a/secident.key" "$T/key.first"
+
+# ---- (d) amuled's side: it verified Muleteer ----
+# amulecmd shows no identification state; amuled's clients.met does: aMule
+# keeps a peer's key in its credit record only once its signature verified
+# (CClientCredits::Verified). Record: hash, uploaded and downloaded (low
+# u32s), last seen, the high u32s, u16, key size u8, key[80].
+amule_stop SEED
+amule_record() {
+  python3 - "$T/seed/clients.met" "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read(); h = bytes.fromhex(sys.argv[2])
+n = struct.unpack_from('<I', b, 1)[0]
+for i in range(n):
+    o = 5 + i * 119
+    if b[o:o + 16] == h:
+        up_lo, down_lo, seen, up_hi, down_hi = struct.unpack_from('<IIIII', b, o + 16)
+        print(up_lo | up_hi << 32, b[o + 38], b[o + 39:o + 39 + b[o + 38]].hex())
+PY
+}
+arec=$(amule_record "$(cat "$T/a/userhash")")
+check "amuled's clients.met holds Muleteer's 76-byte key (amuled verified its signature)" \
+  eval '[ "$(cut -d" " -f2 <<<"$arec")" = 76 ] && grep -q " 304a300d06092a864886f70d0101010500" <<<"$arec"'
+check "... and the 4000000 bytes amuled uploaded to it, as credits" \
+  eval '[ "$(cut -d" " -f1 <<<"$arec")" -ge 4000000 ]'
+diag "amuled's record of Muleteer: uploaded keysize key = $arec"
 
 finish
