@@ -6,7 +6,7 @@
 DAEMON_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS) \
 	$(ZLIB_CFLAGS) $(CURL_CFLAGS) $(PTHREAD_CFLAGS)
 DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmted2k.a lib/libmtutil.a \
-	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS)
+	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -lm
 
 noinst_LIBRARIES += daemon/libmuleteerd.a
 daemon_libmuleteerd_a_SOURCES =

@@ -50,6 +50,7 @@
 #include "daemon/transfer/dbsync.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
+#include "daemon/transfer/ident.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
@@ -212,6 +213,14 @@ job_trim(void *ctx)
 
 /* The periodic job table; intervals from the configuration are applied in
  * apply_intervals(). */
+/* Saves the credit table (transfer/ident.h). */
+static void
+job_credits(void *ctx)
+{
+    muleteerd_t *d = ctx;
+    ident_save(d->ident);
+}
+
 static periodic_job_t periodic_jobs[] = {
     { "status", 5000, job_status, 1 },
     { "transfers", 1000, job_transfers, 0 },
@@ -219,6 +228,7 @@ static periodic_job_t periodic_jobs[] = {
     { "share_limits", 5000, job_share_limits, 0 },
     { "trim", 10000, job_trim, 0 },
     { "log", 1000, job_log, 0 },
+    { "credits", 13 * 60 * 1000, job_credits, 0 }, /* aMule saves clients.met so often */
 };
 
 static void
@@ -530,6 +540,8 @@ main(int argc, char **argv)
     /* the download side first: packets go to it first (peer.h) */
     d.downloads = dlq_new(&d);
     d.uploads = ulq_new(&d);
+    if ((d.ident = ident_new(&d, &err)) == NULL) /* secure ident and credits */
+        goto out;
     d.serverlist = sl_new(&d);
     d.server = srv_new(&d);
     d.searches = search_new(&d);
@@ -585,6 +597,7 @@ out:
     hist_free(d.history);
     cat_free(d.categories);
     tagl_free(d.tags);
+    ident_free(d.ident); /* saves the credits */
     ulq_free(d.uploads);
     dlq_free(d.downloads);
     finished_free(d.finished); /* saves changed counters */

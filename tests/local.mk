@@ -73,7 +73,8 @@ INTEGRATION_TESTS = \
 	tests/integration/webui.sh \
 	tests/integration/sample_totals.sh \
 	tests/integration/hooks.sh \
-	tests/integration/ipfilter.sh
+	tests/integration/ipfilter.sh \
+	tests/integration/secident.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py

@@ -33,6 +33,7 @@ struct logring; /* daemon/core/logring.h */
 struct kad;     /* daemon/kad/kad.h */
 struct hooks;   /* daemon/hooks/hooks.h */
 struct ipblock; /* daemon/net/ipblock.h */
+struct ident;   /* daemon/transfer/ident.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -64,6 +65,7 @@ typedef struct muleteerd {
     struct kad *kad;               /* the Kad node (kad/kad.h) */
     struct hooks *hooks;           /* programs and webhooks on events (hooks/hooks.h) */
     struct ipblock *ipfilter;      /* the IP filter (net/ipblock.h) */
+    struct ident *ident;           /* secure ident and credits (transfer/ident.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -97,6 +97,7 @@ struct peer {
     time_t deadline;   /* connect or hello deadline (monotonic seconds) */
     time_t last_activity;
     void *dl_data, *ul_data;
+    void *sec_data; /* the secure-ident exchange's (transfer/ident.c), freed with p */
     char desc[96];
 };
 
@@ -161,6 +162,7 @@ peer_free(peer_t *p)
     m->n_peers--;
     ev_token_bucket_cfg_free(p->own_cfg);
     free(p->name);
+    free(p->sec_data);
     free(p);
 }
 
@@ -582,8 +584,8 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     /* Advertise only what Muleteer does (§2.3, §12 item 3): Unicode, UDP
      * reasks (v4), compressed parts, extended requests v2, multipacket and
      * its _EXT form, large files, source exchange 2, obfuscation as set,
-     * AICH (version 1: roots and recovery data). No secure
-     * identification, no SX1, no comments. */
+     * AICH (version 1: roots and recovery data), secure identification
+     * v1 and v2 (transfer/ident.c answers it). No SX1, no comments. */
     ed2k_caps_t c = { 0 };
     c.unicode = true;
     c.udp_ver = hp->udp_port != 0 ? 4 : 0;
@@ -594,6 +596,7 @@ fill_hello(peer_t *p, ed2k_hello_params_t *hp)
     c.ext_multipacket = true;
     c.large_files = true;
     c.sx2 = true;
+    c.secident_ver = conf_get_bool(d->conf, "secure_ident") ? 3 : 0;
     peer_obfs_settings(d, &c.crypt_supported, &c.crypt_requested, &c.crypt_required);
     c.aich_ver = 1;
     hp->misc1 = ed2k_caps_to_misc1(&c);
@@ -1391,4 +1394,16 @@ peer_mgr_totals(const peer_mgr_t *m, uint64_t *down, uint64_t *up)
     bufferevent_rate_limit_group_get_totals(m->limits, &r, &w);
     *down = r;
     *up = w;
+}
+
+void *
+peer_sec_data(const peer_t *p)
+{
+    return p->sec_data;
+}
+
+void
+peer_set_sec_data(peer_t *p, void *data)
+{
+    p->sec_data = data;
 }

@@ -63,7 +63,7 @@ typedef struct peer_handler {
     void *ctx;
 } peer_handler_t;
 /* peer_mgr_add_handler: h is copied; at most PEER_MAX_HANDLERS. */
-#define PEER_MAX_HANDLERS 4
+#define PEER_MAX_HANDLERS 6
 void peer_mgr_add_handler(peer_mgr_t *m, const peer_handler_t *h);
 /* peer_mgr_set_callback_requester: how to reach a LowID source (ask our
  * server to have it connect to us, ed2k-protocol.md §3.6): fn returns 0
@@ -135,5 +135,8 @@ void *peer_dl_data(const peer_t *p);
 void peer_set_dl_data(peer_t *p, void *data);
 void *peer_ul_data(const peer_t *p);
 void peer_set_ul_data(peer_t *p, void *data);
+/* The secure-ident exchange's state (a malloc'd block, freed with p). */
+void *peer_sec_data(const peer_t *p);
+void peer_set_sec_data(peer_t *p, void *data);
 
 #endif

@@ -19,6 +19,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/srcpolicy.c daemon/transfer/srcpolicy.h \
 	daemon/transfer/source.c daemon/transfer/source.h \
 	daemon/transfer/download.c daemon/transfer/download.h daemon/transfer/download_int.h \
+	daemon/transfer/credits.c daemon/transfer/credits.h \
+	daemon/transfer/ident.c daemon/transfer/ident.h \
 	daemon/transfer/upload_queue.c daemon/transfer/upload_queue.h \
 	daemon/transfer/upload.c daemon/transfer/upload.h \
 	daemon/transfer/aichdata.c daemon/transfer/aichdata.h \
@@ -91,3 +93,10 @@ tests_fuzz_fuzz_partfile_met_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(JSONC_CFLAGS
 tests_fuzz_fuzz_partfile_met_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_partfile_met_LDADD = lib/libmted2k.a lib/libmtutil.a $(JSONC_LIBS) \
 	$(NETTLE_LIBS) $(PTHREAD_LIBS)
+
+# The credit table: aMule's score modifier, the state file, expiry.
+check_PROGRAMS += tests/unit/check_credits
+TESTS += tests/unit/check_credits
+tests_unit_check_credits_SOURCES = tests/unit/check_credits.c
+tests_unit_check_credits_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_credits_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

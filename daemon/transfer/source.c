@@ -17,6 +17,7 @@
 #include "daemon/transfer/blocksel.h"
 #include "daemon/transfer/dlattr.h"
 #include "daemon/transfer/download_int.h"
+#include "daemon/transfer/ident.h"
 #include "daemon/transfer/rangeset.h"
 #include "daemon/transfer/srcpolicy.h"
 #include "ed2k/aich.h"
@@ -620,6 +621,7 @@ write_range(dl_source_t *s, uint64_t offset, const uint8_t *data, size_t len, mt
     pf_set_last_activity(dl->pf, time(NULL));
     s->received += len;
     dl->bytes_tick += len;
+    ident_count_down(dl->q->d->ident, s->peer, len); /* credits: bytes it gave us */
     srcpol_data(&s->pol, clock_mono_s());
     return 0;
 }
@@ -1865,6 +1867,7 @@ src_peers_json(const download_t *dl)
         json_object_object_add(e, "software", json_object_new_string(peer_software(s->peer)));
         json_object_object_add(e, "name", json_object_new_string(peer_name(s->peer)));
         json_object_object_add(e, "complete", json_object_new_boolean(s->complete));
+        json_object_object_add(e, "ident", json_object_new_string(ident_state_name(ident_of(s->peer))));
         json_object_array_add(peers, e);
     }
     return peers;

@@ -14,6 +14,7 @@
 #include "daemon/transfer/aichdata.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/finished.h"
+#include "daemon/transfer/ident.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload_queue.h"
@@ -284,6 +285,9 @@ fill_slots(ulq_t *q)
 {
     size_t max = (size_t)conf_get_int(q->d->conf, "upload_slots");
     ul_slot_ops_t ops = { .connected = slot_connected, .open = slot_open, .ctx = q };
+    /* the credits as they are now (identification comes after the hello) */
+    for (ul_entry_t *e = q->uq.queue; e != NULL; e = e->next)
+        e->credit = ident_credit(q->d->ident, client_at(e)->peer);
     ul_fill(&q->uq, max, clock_mono_s(), &ops);
     ulq_apply_rate_limits(q); /* a new slot is limited from its first byte */
 }
@@ -411,6 +415,7 @@ count_payload(ulq_t *q, ul_client_t *c, size_t chunk, size_t had)
         return;
     t->payload[TRAFFIC_OUT] += data;
     t->protocol[TRAFFIC_OUT] -= data;
+    ident_count_up(q->d->ident, c->peer, data); /* credits: bytes sent to it */
 }
 
 static void
@@ -1251,6 +1256,7 @@ ulq_to_json(const ulq_t *q)
         json_object_object_add(e, "peer", json_object_new_string(peer_desc(c->peer)));
         json_object_object_add(e, "hash", json_object_new_string(hex));
         json_object_object_add(e, "sent", json_object_new_int64((int64_t)c->sent_in_slot));
+        json_object_object_add(e, "ident", json_object_new_string(ident_state_name(ident_of(c->peer))));
         json_object_array_add(slots, e);
     }
     json_object_object_add(o, "slots", slots);
@@ -1268,6 +1274,8 @@ ulq_to_json(const ulq_t *q)
         json_object_object_add(w, "rank", json_object_new_int64((int64_t)rank));
         int64_t waited = now > e->queued_at ? (int64_t)(now - e->queued_at) : 0;
         json_object_object_add(w, "waiting", json_object_new_int64(waited));
+        json_object_object_add(w, "ident", json_object_new_string(ident_state_name(ident_of(c->peer))));
+        json_object_object_add(w, "credit", json_object_new_double(ident_credit(q->d->ident, c->peer)));
         json_object_array_add(waiting, w);
     }
     json_object_object_add(o, "waiting", waiting);

@@ -4,7 +4,11 @@
 #include "config.h"
 
 #include "daemon/transfer/upload_queue.h"
+
+#include <stdlib.h>
+
 #include "util/bug.h"
+#include "util/xalloc.h"
 
 /* list_remove: takes e out of the list at *head; false when it is not there. */
 static bool
@@ -29,6 +33,22 @@ ul_waits_before(const ul_entry_t *a, const ul_entry_t *b)
     return a->seq < b->seq;
 }
 
+double
+ul_score(const ul_entry_t *e, time_t now)
+{
+    double waited = now > e->queued_at ? (double)(now - e->queued_at) : 0.0;
+    return waited * (e->credit > 0 ? e->credit : 1.0);
+}
+
+bool
+ul_scores_before(const ul_entry_t *a, const ul_entry_t *b, time_t now)
+{
+    double sa = ul_score(a, now), sb = ul_score(b, now);
+    if (sa != sb)
+        return sa > sb;
+    return ul_waits_before(a, b);
+}
+
 /* enqueue: e joins the queue at now, in its order (at the back: nobody
  * joined later). */
 static void
@@ -51,6 +71,7 @@ ul_join(ul_queue_t *uq, ul_entry_t *e, time_t now)
     if (e->state == UL_QUEUED && now - e->last_seen < UL_FAST_ASK)
         e->fast_asks++; /* aMule bans after a few; we only count */
     e->last_seen = now;
+    uq->now = now;
     if (e->state == UL_SLOT)
         return UL_JOIN_IN_SLOT;
     if (e->state == UL_QUEUED)
@@ -74,11 +95,17 @@ ul_leave(ul_queue_t *uq, ul_entry_t *e)
 size_t
 ul_rank(const ul_queue_t *uq, const ul_entry_t *e)
 {
+    if (e->state != UL_QUEUED)
+        return 0;
     size_t r = 1;
-    for (const ul_entry_t *o = uq->queue; o != NULL; o = o->next, r++)
+    bool listed = false;
+    for (const ul_entry_t *o = uq->queue; o != NULL; o = o->next) {
         if (o == e)
-            return r;
-    return 0;
+            listed = true;
+        else if (ul_scores_before(o, e, uq->now))
+            r++;
+    }
+    return listed ? r : 0;
 }
 
 /* grant: the queued e gets a slot; back to the queue when it cannot be
@@ -110,22 +137,46 @@ grant(ul_queue_t *uq, ul_entry_t *e, size_t max_slots, time_t now, const ul_slot
     enqueue(uq, e, now);
 }
 
+/* by_score: the queued entries in score order at now, for ul_fill (a
+ * new array of uq->n_queue, caller frees). Insertion sort: stable, and
+ * the list is nearly in order already. */
+static ul_entry_t **
+by_score(const ul_queue_t *uq, time_t now)
+{
+    ul_entry_t **v = xcalloc(uq->n_queue + 1, sizeof *v);
+    size_t n = 0;
+    for (ul_entry_t *e = uq->queue; e != NULL && n < uq->n_queue; e = e->next) {
+        size_t i = n++;
+        while (i > 0 && ul_scores_before(e, v[i - 1], now)) {
+            v[i] = v[i - 1];
+            i--;
+        }
+        v[i] = e;
+    }
+    return v;
+}
+
 void
 ul_fill(ul_queue_t *uq, size_t max_slots, time_t now, const ul_slot_ops_t *ops)
 {
-    ul_entry_t *e = uq->queue, *next;
-    size_t tried = 0, n = uq->n_queue;
-    while (uq->n_slots < max_slots && e != NULL && tried++ < n) {
-        next = e->next;
-        if (ops->connected(ops->ctx, e) || now >= e->no_connect_until)
+    uq->now = now;
+    if (uq->n_slots >= max_slots || uq->n_queue == 0)
+        return;
+    size_t n = uq->n_queue;
+    ul_entry_t **v = by_score(uq, now);
+    /* each tried once: one sent to the back by grant is not met again */
+    for (size_t i = 0; i < n && uq->n_slots < max_slots; i++) {
+        ul_entry_t *e = v[i];
+        if (e->state == UL_QUEUED && (ops->connected(ops->ctx, e) || now >= e->no_connect_until))
             grant(uq, e, max_slots, now, ops);
-        e = next;
     }
+    free(v);
 }
 
 void
 ul_end_slot(ul_queue_t *uq, ul_entry_t *e, bool requeue, time_t now)
 {
+    uq->now = now;
     if (MT_BUG(e->state != UL_SLOT))
         return;
     (void)MT_BUG(!list_remove(&uq->slots, &uq->n_slots, e));

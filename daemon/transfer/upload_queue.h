@@ -34,6 +34,7 @@ typedef struct ul_entry {
     time_t no_connect_until;   /* we failed to reach it for its slot */
     uint64_t read_in_slot;     /* bytes of the file read for it in its slot */
     uint32_t fast_asks;        /* re-asks sooner than UL_FAST_ASK (counted only) */
+    double credit;             /* its credit modifier (credits.h), 1..10; 0 is 1 */
 } ul_entry_t;
 
 /* The queue (waiting clients, in their order) and the slots (in the
@@ -42,6 +43,7 @@ typedef struct ul_queue {
     ul_entry_t *queue, *slots;
     size_t n_queue, n_slots;
     uint64_t next_seq;
+    time_t now;                /* the time the last ul_join/ul_fill/ul_end_slot passed */
 } ul_queue_t;
 
 /* What a client's request for a slot (OP_STARTUPLOADREQ) did. */
@@ -52,10 +54,16 @@ typedef enum {
     UL_JOIN_FULL,    /* the queue holds UL_MAX_QUEUE: not queued */
 } ul_join_t;
 
-/* ul_waits_before: the queue's order: whoever has waited longer (since it
- * joined, or since its last slot or the turn it missed) comes first; the
- * same second, the order of arrival. No priority, no credits. */
+/* ul_waits_before: the queue's list order: whoever has waited longer (since
+ * it joined, or since its last slot or the turn it missed) comes first; the
+ * same second, the order of arrival. */
 bool ul_waits_before(const ul_entry_t *a, const ul_entry_t *b);
+/* ul_score: e's score at now as eMule counts it: the seconds waited times
+ * its credit modifier. */
+double ul_score(const ul_entry_t *e, time_t now);
+/* ul_scores_before: the order slots are given in: the higher score first;
+ * equal scores (all modifiers 1: equal waits) in the list order. */
+bool ul_scores_before(const ul_entry_t *a, const ul_entry_t *b, time_t now);
 
 /* ul_join: e asks for a slot at now (a re-ask within UL_FAST_ASK counted
  * in fast_asks). A client already queued keeps its place. */
@@ -63,7 +71,8 @@ ul_join_t ul_join(ul_queue_t *uq, ul_entry_t *e, time_t now);
 /* ul_leave: e leaves the queue or its slot (it said it is done, or it is
  * forgotten); no slot is given here (ul_fill). */
 void ul_leave(ul_queue_t *uq, ul_entry_t *e);
-/* ul_rank: e's place in the queue, from 1; 0 when it is not queued. */
+/* ul_rank: e's place in the queue by score (ul_scores_before) as of the
+ * queue's last time (uq->now), from 1; 0 when it is not queued. */
 size_t ul_rank(const ul_queue_t *uq, const ul_entry_t *e);
 
 /* How ul_fill reaches the clients (upload.c: the peers; a test: fakes). */
@@ -78,7 +87,7 @@ typedef struct ul_slot_ops {
 } ul_slot_ops_t;
 
 /* ul_fill: gives free slots (up to max_slots) to the queued clients in
- * their order, skipping those we could not reach lately unless they are
+ * their score order (ul_scores_before), skipping those we could not reach lately unless they are
  * connected; each is tried at most once per call. */
 void ul_fill(ul_queue_t *uq, size_t max_slots, time_t now, const ul_slot_ops_t *ops);
 /* ul_end_slot: e's slot ends at now; with requeue it goes to the back of

@@ -15,6 +15,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/obfs_bev.c lib/ed2k/obfs_bev.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
+	lib/ed2k/secident.c lib/ed2k/secident.h \
 	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
 	lib/ed2k/servermet.c lib/ed2k/servermet.h \
 	lib/ed2k/tag.c lib/ed2k/tag.h \
@@ -39,6 +40,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_obfs_bev \
 	tests/unit/check_ed2k_packet \
 	tests/unit/check_ed2k_search \
+	tests/unit/check_ed2k_secident \
 	tests/unit/check_ed2k_servermet \
 	tests/unit/check_ed2k_tag
 check_PROGRAMS += $(ED2K_UNIT_TESTS)
@@ -60,6 +62,9 @@ tests_unit_check_ed2k_hash_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_link_SOURCES = tests/unit/check_ed2k_link.c
 tests_unit_check_ed2k_link_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_link_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_secident_SOURCES = tests/unit/check_ed2k_secident.c
+tests_unit_check_ed2k_secident_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_secident_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_obfs_SOURCES = tests/unit/check_ed2k_obfs.c
 tests_unit_check_ed2k_obfs_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_obfs_LDADD = $(ED2K_CHECK_LINK)

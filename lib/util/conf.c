@@ -123,6 +123,8 @@ static const conf_key_t conf_keys[] = {
     { "ipfilter", CONF_STR, "", 0, 0 },
     { "ipfilter_level", CONF_INT, "127", 0, 255 },
     { "ipfilter_refresh_hours", CONF_INT, "24", 0, 8760 },
+    /* secure user identification and credits (docs/transfers.md) */
+    { "secure_ident", CONF_BOOL, "yes", 0, 0 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

@@ -229,6 +229,29 @@ peer_software(const peer_t *p)
     return "";
 }
 
+/* The secure-ident slot (transfer/ident.c): no exchange on fake peers,
+ * no user hash to count credits by. */
+const uint8_t *
+peer_hash(const peer_t *p)
+{
+    (void)p;
+    return NULL;
+}
+
+void *
+peer_sec_data(const peer_t *p)
+{
+    (void)p;
+    return NULL;
+}
+
+void
+peer_set_sec_data(peer_t *p, void *data)
+{
+    (void)p;
+    free(data);
+}
+
 struct evbuffer *
 peer_out(peer_t *p)
 {

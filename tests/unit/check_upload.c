@@ -359,6 +359,46 @@ START_TEST(test_invariants)
 }
 END_TEST
 
+/* Credits: the score is the wait times the credit modifier (eMule). A
+ * client with credit 10 that waited 20 s (score 200) goes before one
+ * without credits that waited 100 s; at equal scores the older first. */
+START_TEST(test_credit_order)
+{
+    fake_t f[3];
+    fakes(f, 3);
+    ul_queue_t uq = { 0 };
+    reset();
+    ck_assert_int_eq(ul_join(&uq, &f[0].e, 1000), UL_JOIN_QUEUED); /* A: no credit */
+    ck_assert_int_eq(ul_join(&uq, &f[1].e, 1050), UL_JOIN_QUEUED); /* B: 1.5 */
+    f[1].e.credit = 1.5;
+    ck_assert_int_eq(ul_join(&uq, &f[2].e, 1080), UL_JOIN_QUEUED); /* C: 10 */
+    f[2].e.credit = 10.0;
+    ck_assert_str_eq(queue_names(&uq), "ABC"); /* the list keeps arrival order */
+    /* at 1100: A 100, B 75, C 200 */
+    ck_assert_double_eq(ul_score(&f[2].e, 1100), 200.0);
+    ck_assert(ul_scores_before(&f[2].e, &f[0].e, 1100));
+    ck_assert(ul_scores_before(&f[0].e, &f[1].e, 1100));
+    uq.now = 1100;
+    ck_assert_uint_eq(ul_rank(&uq, &f[2].e), 1);
+    ck_assert_uint_eq(ul_rank(&uq, &f[0].e), 2);
+    ck_assert_uint_eq(ul_rank(&uq, &f[1].e), 3);
+    ul_fill(&uq, 2, 1100, &ops);
+    ck_assert_str_eq(opened, "CA");
+    ck_assert_str_eq(queue_names(&uq), "B");
+    /* at 1150 with B alone at score 150 vs a newcomer: B first */
+    ck_assert_uint_eq(ul_rank(&uq, &f[1].e), 1);
+    /* equal scores: the one that waited longer */
+    fake_t g[2];
+    fakes(g, 2);
+    ul_queue_t uq2 = { 0 };
+    ul_join(&uq2, &g[0].e, 1000);
+    ul_join(&uq2, &g[1].e, 1050);
+    g[1].e.credit = 2.0; /* at 1100: 100 and 100 */
+    ck_assert(ul_scores_before(&g[0].e, &g[1].e, 1100));
+    ck_assert(!ul_scores_before(&g[1].e, &g[0].e, 1100));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -372,6 +412,7 @@ main(void)
     tcase_add_test(tc, test_unreachable_and_gone);
     tcase_add_test(tc, test_pause_ends);
     tcase_add_test(tc, test_invariants);
+    tcase_add_test(tc, test_credit_order);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
