@@ -6,15 +6,18 @@
 #include "daemon/kad/kad.h"
 
 #include <event2/buffer.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/kad/lookup.h"
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
+#include "ed2k/kadsearch.h"
 #include "ed2k/nodesdat.h"
 #include "util/clock.h"
 #include "util/conf.h"
@@ -38,16 +41,13 @@
 #define HELLO_TRIES 3
 #define HELLO_EVERY 15
 #define STALE_AFTER 3600
-/* Lookups for our own id: ALPHA closest verified contacts, not the same
- * one twice within REQ_AGAIN s; every LOOKUP_FAST s while the table is
- * small, else every LOOKUP_SLOW s. */
-#define ALPHA 3
-#define REQ_AGAIN 300
+/* Lookups for our own id (iterative, lookup.h): every LOOKUP_FAST s while
+ * the table is small, else every LOOKUP_SLOW s. */
 #define LOOKUP_FAST 10
 #define LOOKUP_SLOW 600
 #define SMALL_TABLE 50
-/* A find-node request for a random id every REFRESH_EVERY s, so that far
- * zones fill too (one round, not yet an iterative lookup). */
+/* A lookup for a random id every REFRESH_EVERY s, so that far zones fill
+ * too. */
 #define REFRESH_EVERY 300
 /* Flood limit: datagrams per source IP and second. */
 #define FLOOD_SLOTS 256
@@ -62,6 +62,31 @@
  * contacts (aMule keeps 200). */
 #define SAVE_EVERY 600
 #define NODES_SAVED 200
+
+/* Jobs: iterative lookups running at once, each ending after JOB_TTL_MS;
+ * a keyword search asks SEARCH_ASK nodes and waits SEARCH_WAIT_MS for
+ * their answers. */
+#define JOBS_MAX 16
+#define JOB_TTL_MS 20000
+#define SEARCH_ASK KAD_LOOKUP_K
+#define SEARCH_WAIT_MS 8000
+/* Keyword results kept per search (aMule stops at 300 too). */
+#define SEARCH_RESULTS_MAX 300
+
+typedef enum { JOB_NODE, JOB_KEYWORD } job_kind_t;
+
+typedef struct job {
+    job_kind_t kind;
+    kad_lookup_t *l;
+    int64_t started_ms, asked_ms; /* asked_ms: when the search requests went, 0: not yet */
+    int64_t search_id;
+    uint8_t *tree;
+    size_t tree_len;
+    unsigned results;
+    uint32_t asked_ip[SEARCH_ASK]; /* who may answer the search (Kad form) */
+    uint16_t asked_port[SEARCH_ASK];
+    size_t nasked;
+} job_t;
 
 typedef struct pending {
     uint32_t ip; /* Kad form */
@@ -103,6 +128,10 @@ struct kad {
     big_answer_t big[FLOOD_SLOTS];
     time_t big_sec;
     unsigned big_n;
+    job_t *jobs[JOBS_MAX];
+    kad_results_fn results_fn;
+    void *results_ctx;
+    uint64_t lookups, lookup_requests, keyword_searches, search_results;
     time_t lookup_at, refresh_at, saved_at;
     bool dirty;
     uint64_t in, out, dropped, malformed;
@@ -226,6 +255,134 @@ send_bootstrap_req(kad_t *k, uint32_t ip, uint16_t port)
     send_buf(k, ip, port, b);
     evbuffer_free(b);
     expect(k, ip, port, KAD_OP_BOOTSTRAP_RES);
+}
+
+/* ------------------------------------------------------------ jobs */
+
+/* send_lookup_req: the lookup hook: a KADEMLIA2_REQ whose answer is
+ * expected. */
+static void
+send_lookup_req(void *ctx, const kad_contact_t *to, const kad_id_t *target, uint8_t type)
+{
+    kad_t *k = ctx;
+    struct evbuffer *b = evbuffer_new();
+    kad_req_t rq = { .type = type, .target = *target, .receiver = to->id };
+    kad_req_encode(b, &rq);
+    send_buf(k, to->ip, to->udp_port, b);
+    evbuffer_free(b);
+    expect(k, to->ip, to->udp_port, KAD_OP_RES);
+    k->lookup_requests++;
+    kad_rt_contact_t *c = kad_rt_find(k->rt, &to->id);
+    if (c != NULL)
+        c->req_at = clock_mono_s();
+}
+
+static void
+job_free(job_t *j)
+{
+    if (j == NULL)
+        return;
+    kad_lookup_free(j->l);
+    free(j->tree);
+    free(j);
+}
+
+/* job_start: a lookup for target seeded from the table; NULL when
+ * JOBS_MAX run already. */
+static job_t *
+job_start(kad_t *k, job_kind_t kind, const kad_id_t *target, uint8_t type)
+{
+    size_t slot = 0;
+    while (slot < JOBS_MAX && k->jobs[slot] != NULL)
+        slot++;
+    if (slot == JOBS_MAX)
+        return NULL;
+    job_t *j = xcalloc(1, sizeof *j);
+    j->kind = kind;
+    j->l = kad_lookup_new(target, &k->me, type, send_lookup_req, k);
+    j->started_ms = clock_mono_ms();
+    kad_rt_contact_t *best[KAD_LOOKUP_CANDIDATES / 2];
+    size_t n = kad_rt_closest(k->rt, target, true, best, sizeof best / sizeof best[0]);
+    for (size_t i = 0; i < n; i++)
+        kad_lookup_add(j->l, &best[i]->c, 1);
+    k->jobs[slot] = j;
+    k->lookups++;
+    kad_lookup_step(j->l, j->started_ms);
+    return j;
+}
+
+/* lookup: an iterative node lookup for target; its answers fill the
+ * table. */
+static void
+lookup(kad_t *k, const kad_id_t *target)
+{
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        if (k->jobs[i] != NULL && k->jobs[i]->kind == JOB_NODE &&
+            kad_id_equal(kad_lookup_target(k->jobs[i]->l), target))
+            return;
+    (void)job_start(k, JOB_NODE, target, KAD_REQ_FIND_NODE);
+}
+
+/* ask_search: the lookup is over: KADEMLIA2_SEARCH_KEY_REQ to the closest
+ * that answered, those within the search tolerance of the target (LAN
+ * addresses exempt, §10.3). */
+static void
+ask_search(kad_t *k, job_t *j, int64_t now_ms)
+{
+    kad_contact_t best[SEARCH_ASK];
+    size_t n = kad_lookup_closest(j->l, best, SEARCH_ASK);
+    const kad_id_t *target = kad_lookup_target(j->l);
+    struct evbuffer *b = evbuffer_new();
+    for (size_t i = 0; i < n; i++) {
+        if (!kad_in_tolerance(&best[i].id, target) && !is_lan(best[i].ip))
+            continue;
+        kad_search_key_req_encode(b, target, j->tree, j->tree_len);
+        send_buf(k, best[i].ip, best[i].udp_port, b);
+        j->asked_ip[j->nasked] = best[i].ip;
+        j->asked_port[j->nasked++] = best[i].udp_port;
+    }
+    evbuffer_free(b);
+    j->asked_ms = now_ms;
+    char hex[KAD_ID_HEX_LEN + 1];
+    kad_id_to_hex(target, hex);
+    log_info("Kad: keyword search %" PRId64 ": %zu node(s) of %zu asked for %s after %u "
+             "request(s)", j->search_id, j->nasked, n, hex, kad_lookup_sent(j->l));
+}
+
+/* job_end: the job is over: a search's sink hears it is done. */
+static void
+job_end(kad_t *k, size_t slot)
+{
+    job_t *j = k->jobs[slot];
+    if (j->kind == JOB_KEYWORD && k->results_fn != NULL)
+        k->results_fn(k->results_ctx, j->search_id, NULL, 0, true);
+    job_free(j);
+    k->jobs[slot] = NULL;
+}
+
+/* jobs_step: timeouts and next requests of every job; searches asked
+ * when their lookup is over; jobs past their time ended. */
+static void
+jobs_step(kad_t *k)
+{
+    int64_t now_ms = clock_mono_ms();
+    for (size_t i = 0; i < JOBS_MAX; i++) {
+        job_t *j = k->jobs[i];
+        if (j == NULL)
+            continue;
+        kad_lookup_step(j->l, now_ms);
+        bool over = kad_lookup_is_done(j->l) || now_ms - j->started_ms >= JOB_TTL_MS;
+        if (j->kind == JOB_KEYWORD) {
+            if (j->asked_ms == 0 && over)
+                ask_search(k, j, now_ms);
+            if (j->asked_ms != 0 &&
+                (now_ms - j->asked_ms >= SEARCH_WAIT_MS || j->nasked == 0 ||
+                 j->results >= SEARCH_RESULTS_MAX))
+                job_end(k, i);
+        } else if (over) {
+            job_end(k, i);
+        }
+    }
 }
 
 /* ------------------------------------------------------------ receiving */
@@ -451,6 +608,58 @@ on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     if (e != NULL)
         e->last_seen = clock_mono_s();
     add_contacts(k, r.contacts, r.count);
+    /* contacts the table refuses (full bins) still help the lookup */
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        if (k->jobs[i] != NULL && kad_id_equal(kad_lookup_target(k->jobs[i]->l), &r.target)) {
+            size_t n = 0;
+            for (size_t c = 0; c < r.count; c++)
+                if (addr_ok(k, r.contacts[c].ip, r.contacts[c].udp_port))
+                    r.contacts[n++] = r.contacts[c];
+            (void)kad_lookup_answer(k->jobs[i]->l, ip, port, r.contacts, n, clock_mono_ms());
+        }
+}
+
+/* on_search_res: KADEMLIA2_SEARCH_RES: answers of a keyword search we
+ * asked that node for, turned into search results for the sink. */
+static void
+on_search_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_res_t r;
+    if (kad_search_res_decode(p->payload, p->len, &r, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    job_t *j = NULL;
+    for (size_t i = 0; i < JOBS_MAX && j == NULL; i++) {
+        job_t *c = k->jobs[i];
+        if (c == NULL || c->kind != JOB_KEYWORD || !kad_id_equal(kad_lookup_target(c->l), &r.target))
+            continue;
+        for (size_t a = 0; a < c->nasked; a++)
+            if (c->asked_ip[a] == ip && c->asked_port[a] == port)
+                j = c;
+    }
+    if (j == NULL) {
+        k->dropped++; /* nobody asked that node for that keyword */
+        kad_search_res_clear(&r);
+        return;
+    }
+    ed2k_search_result_t *res = xcalloc(r.count > 0 ? r.count : 1, sizeof *res);
+    size_t n = 0;
+    for (size_t i = 0; i < r.count && j->results < SEARCH_RESULTS_MAX; i++) {
+        uint8_t hash[16];
+        kad_id_to_digest(&r.v[i].id, hash);
+        if (ed2k_search_result_from_tags(&res[n], hash, r.v[i].tags)) {
+            n++;
+            j->results++;
+        } else {
+            ed2k_search_result_clear(&res[n]);
+        }
+    }
+    k->search_results += n;
+    if (n > 0 && k->results_fn != NULL)
+        k->results_fn(k->results_ctx, j->search_id, res, n, false);
+    ed2k_search_results_free(res, n);
+    kad_search_res_clear(&r);
 }
 
 static void
@@ -511,6 +720,7 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     case KAD_OP_HELLO_RES_ACK: on_hello_ack(k, ip, port, p); break;
     case KAD_OP_REQ: on_req(k, ip, port, p); break;
     case KAD_OP_RES: on_res(k, ip, port, p); break;
+    case KAD_OP_SEARCH_RES: on_search_res(k, ip, port, p); break;
     case KAD_OP_PING: on_ping(k, ip, port); break;
     case KAD_OP_PONG: break;
     default: k->dropped++; break; /* searches, publishes, firewall checks: not yet */
@@ -649,29 +859,6 @@ sweep_one(void *ctx, kad_rt_contact_t *c)
     }
 }
 
-/* lookup: KADEMLIA2_REQ (find node) for target to the ALPHA closest
- * verified contacts not asked lately; their answers fill the table. */
-static void
-lookup(kad_t *k, const kad_id_t *target, time_t now)
-{
-    kad_rt_contact_t *best[ALPHA * 4];
-    size_t n = kad_rt_closest(k->rt, target, true, best, sizeof best / sizeof best[0]);
-    size_t asked = 0;
-    struct evbuffer *b = evbuffer_new();
-    for (size_t i = 0; i < n && asked < ALPHA; i++) {
-        if (best[i]->req_at != 0 && now - best[i]->req_at < REQ_AGAIN)
-            continue;
-        kad_req_t rq = { .type = KAD_REQ_FIND_NODE, .target = *target,
-                         .receiver = best[i]->c.id };
-        kad_req_encode(b, &rq);
-        send_buf(k, best[i]->c.ip, best[i]->c.udp_port, b);
-        expect(k, best[i]->c.ip, best[i]->c.udp_port, KAD_OP_RES);
-        best[i]->req_at = now;
-        asked++;
-    }
-    evbuffer_free(b);
-}
-
 void
 kad_tick(kad_t *k)
 {
@@ -696,8 +883,9 @@ kad_tick(kad_t *k)
         if (kad_rt_remove(k->rt, &s.dead[i]))
             k->dirty = true;
     bool verified = kad_rt_count_verified(k->rt) > 0;
+    jobs_step(k);
     if (now >= k->lookup_at && verified) {
-        lookup(k, &k->me, now);
+        lookup(k, &k->me);
         k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
     }
     if (now >= k->refresh_at && verified) {
@@ -705,7 +893,7 @@ kad_tick(kad_t *k)
         (void)mt_random_bytes(rnd, sizeof rnd, NULL);
         kad_id_t target;
         kad_id_from_digest(&target, rnd);
-        lookup(k, &target, now);
+        lookup(k, &target);
         k->refresh_at = now + REFRESH_EVERY;
     }
     if (k->dirty && now - k->saved_at >= SAVE_EVERY)
@@ -753,6 +941,8 @@ kad_free(kad_t *k)
         if (k->dirty || kad_rt_count(k->rt) > 0)
             save_nodes(k);
     }
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        job_free(k->jobs[i]);
     kad_rt_free(k->rt);
     free(k->nodes_path);
     free(k);
@@ -776,6 +966,49 @@ kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err)
         k->boot[0] = k->boot[--k->nboot]; /* the oldest goes */
     k->boot[k->nboot++] = (boot_t){ kip, port, 0, 0 };
     kad_tick(k); /* the first request now */
+    return 0;
+}
+
+void
+kad_set_results_sink(kad_t *k, kad_results_fn fn, void *ctx)
+{
+    k->results_fn = fn;
+    k->results_ctx = ctx;
+}
+
+int
+kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const uint8_t *tree,
+                   size_t tree_len, mt_error_t **err)
+{
+    if (!k->on || kad_rt_count_verified(k->rt) == 0) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is not connected");
+        return -1;
+    }
+    char words[KAD_WORDS_MAX][KAD_WORD_MAX_LEN + 1];
+    size_t n = kad_words_split(keywords, words, KAD_WORDS_MAX, false);
+    if (n == 0) {
+        mt_error_set(err, MT_ERR_INVALID, "Kad needs a keyword of 3 bytes or more");
+        return -1;
+    }
+    size_t longest = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strlen(words[i]) > strlen(words[longest]))
+            longest = i;
+    kad_id_t target;
+    kad_word_id(words[longest], &target);
+    job_t *j = job_start(k, JOB_KEYWORD, &target, KAD_REQ_FIND_VALUE);
+    if (j == NULL) {
+        mt_error_set(err, MT_ERR_TOO_LARGE, "too many Kad lookups running");
+        return -1;
+    }
+    j->search_id = search_id;
+    if (tree_len > 0) {
+        j->tree = xmalloc(tree_len);
+        memcpy(j->tree, tree, tree_len);
+        j->tree_len = tree_len;
+    }
+    k->keyword_searches++;
+    log_info("Kad: keyword search %" PRId64 " for \"%s\"", search_id, words[longest]);
     return 0;
 }
 
@@ -833,6 +1066,11 @@ kad_to_json(const kad_t *k, bool with_contacts)
     json_object_object_add(o, "datagrams_out", json_object_new_int64((int64_t)k->out));
     json_object_object_add(o, "dropped", json_object_new_int64((int64_t)k->dropped));
     json_object_object_add(o, "malformed", json_object_new_int64((int64_t)k->malformed));
+    json_object_object_add(o, "lookups", json_object_new_int64((int64_t)k->lookups));
+    json_object_object_add(o, "lookup_requests", json_object_new_int64((int64_t)k->lookup_requests));
+    json_object_object_add(o, "keyword_searches",
+                           json_object_new_int64((int64_t)k->keyword_searches));
+    json_object_object_add(o, "search_results", json_object_new_int64((int64_t)k->search_results));
     if (with_contacts) {
         json_object *a = json_object_new_array();
         kad_rt_foreach(k->rt, contact_json, a);
