@@ -14,6 +14,9 @@
 #include "daemon/kad/lookup.h"
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
+#include "daemon/transfer/download.h"
+#include "daemon/transfer/partfile.h"
+#include "daemon/transfer/source.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
@@ -73,13 +76,27 @@
 /* Keyword results kept per search (aMule stops at 300 too). */
 #define SEARCH_RESULTS_MAX 300
 
-typedef enum { JOB_NODE, JOB_KEYWORD } job_kind_t;
+/* Source searches: each active download every SOURCE_EVERY s (the first
+ * soon after it appears), at most SOURCE_JOBS at once, one started per
+ * tick; SOURCE_ASKS downloads remembered. */
+#define SOURCE_EVERY 1800
+#define SOURCE_JOBS 3
+#define SOURCE_ASKS 256
+
+typedef enum { JOB_NODE, JOB_KEYWORD, JOB_SOURCE } job_kind_t;
+
+typedef struct source_ask {
+    uint8_t hash[16];
+    time_t at; /* monotonic: last Kad source search, 0: free slot */
+} source_ask_t;
 
 typedef struct job {
     job_kind_t kind;
     kad_lookup_t *l;
     int64_t started_ms, asked_ms; /* asked_ms: when the search requests went, 0: not yet */
     int64_t search_id;
+    uint8_t hash[16]; /* JOB_SOURCE: the file */
+    uint64_t size;
     uint8_t *tree;
     size_t tree_len;
     unsigned results;
@@ -129,6 +146,8 @@ struct kad {
     time_t big_sec;
     unsigned big_n;
     job_t *jobs[JOBS_MAX];
+    source_ask_t asks[SOURCE_ASKS];
+    uint64_t source_searches, sources_found;
     kad_results_fn results_fn;
     void *results_ctx;
     uint64_t lookups, lookup_requests, keyword_searches, search_results;
@@ -323,7 +342,8 @@ lookup(kad_t *k, const kad_id_t *target)
     (void)job_start(k, JOB_NODE, target, KAD_REQ_FIND_NODE);
 }
 
-/* ask_search: the lookup is over: KADEMLIA2_SEARCH_KEY_REQ to the closest
+/* ask_search: the lookup is over: KADEMLIA2_SEARCH_KEY_REQ (or
+ * SEARCH_SOURCE_REQ) to the closest
  * that answered, those within the search tolerance of the target (LAN
  * addresses exempt, §10.3). */
 static void
@@ -336,7 +356,10 @@ ask_search(kad_t *k, job_t *j, int64_t now_ms)
     for (size_t i = 0; i < n; i++) {
         if (!kad_in_tolerance(&best[i].id, target) && !is_lan(best[i].ip))
             continue;
-        kad_search_key_req_encode(b, target, j->tree, j->tree_len);
+        if (j->kind == JOB_SOURCE)
+            kad_search_source_req_encode(b, target, j->size);
+        else
+            kad_search_key_req_encode(b, target, j->tree, j->tree_len);
         send_buf(k, best[i].ip, best[i].udp_port, b);
         j->asked_ip[j->nasked] = best[i].ip;
         j->asked_port[j->nasked++] = best[i].udp_port;
@@ -345,8 +368,9 @@ ask_search(kad_t *k, job_t *j, int64_t now_ms)
     j->asked_ms = now_ms;
     char hex[KAD_ID_HEX_LEN + 1];
     kad_id_to_hex(target, hex);
-    log_info("Kad: keyword search %" PRId64 ": %zu node(s) of %zu asked for %s after %u "
-             "request(s)", j->search_id, j->nasked, n, hex, kad_lookup_sent(j->l));
+    log_info("Kad: %s search: %zu node(s) of %zu asked for %s after %u request(s)",
+             j->kind == JOB_SOURCE ? "source" : "keyword", j->nasked, n, hex,
+             kad_lookup_sent(j->l));
 }
 
 /* job_end: the job is over: a search's sink hears it is done. */
@@ -372,7 +396,7 @@ jobs_step(kad_t *k)
             continue;
         kad_lookup_step(j->l, now_ms);
         bool over = kad_lookup_is_done(j->l) || now_ms - j->started_ms >= JOB_TTL_MS;
-        if (j->kind == JOB_KEYWORD) {
+        if (j->kind != JOB_NODE) {
             if (j->asked_ms == 0 && over)
                 ask_search(k, j, now_ms);
             if (j->asked_ms != 0 &&
@@ -619,6 +643,37 @@ on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
         }
 }
 
+/* take_sources: the answers of a source search offered to its download:
+ * HighID sources (types 1 and 4) only; firewalled ones need a buddy or a
+ * callback, not done yet. */
+static void
+take_sources(kad_t *k, job_t *j, const kad_search_res_t *r)
+{
+    download_t *dl = k->d->downloads != NULL ? dlq_find(k->d->downloads, j->hash) : NULL;
+    size_t added = 0, firewalled = 0;
+    for (size_t i = 0; dl != NULL && i < r->count; i++) {
+        uint64_t type = 0, ip = 0, port = 0;
+        const ed2k_taglist_t *t = r->v[i].tags;
+        if (ed2k_taglist_get_uint(t, KAD_TAG_SOURCETYPE, &type) != 0 ||
+            ed2k_taglist_get_uint(t, KAD_TAG_SOURCEIP, &ip) != 0 ||
+            ed2k_taglist_get_uint(t, KAD_TAG_SOURCEPORT, &port) != 0 || ip > UINT32_MAX ||
+            port == 0 || port > UINT16_MAX)
+            continue;
+        if (type != KAD_SOURCE_HIGHID && type != KAD_SOURCE_HIGHID_LARGE) {
+            firewalled++;
+            continue;
+        }
+        if (!addr_ok(k, (uint32_t)ip, (uint16_t)port))
+            continue;
+        if (dl_add_source(dl, net_ip_from_host((uint32_t)ip), (uint16_t)port) == DL_SRC_ADDED)
+            added++;
+    }
+    k->sources_found += added;
+    if (dl != NULL)
+        log_info("Kad: %zu source(s) for %s: %zu new, %zu firewalled", r->count,
+                 pf_name(dl_partfile(dl)), added, firewalled);
+}
+
 /* on_search_res: KADEMLIA2_SEARCH_RES: answers of a keyword search we
  * asked that node for, turned into search results for the sink. */
 static void
@@ -632,7 +687,7 @@ on_search_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     job_t *j = NULL;
     for (size_t i = 0; i < JOBS_MAX && j == NULL; i++) {
         job_t *c = k->jobs[i];
-        if (c == NULL || c->kind != JOB_KEYWORD || !kad_id_equal(kad_lookup_target(c->l), &r.target))
+        if (c == NULL || c->kind == JOB_NODE || !kad_id_equal(kad_lookup_target(c->l), &r.target))
             continue;
         for (size_t a = 0; a < c->nasked; a++)
             if (c->asked_ip[a] == ip && c->asked_port[a] == port)
@@ -640,6 +695,11 @@ on_search_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     }
     if (j == NULL) {
         k->dropped++; /* nobody asked that node for that keyword */
+        kad_search_res_clear(&r);
+        return;
+    }
+    if (j->kind == JOB_SOURCE) {
+        take_sources(k, j, &r);
         kad_search_res_clear(&r);
         return;
     }
@@ -859,6 +919,53 @@ sweep_one(void *ctx, kad_rt_contact_t *c)
     }
 }
 
+/* ask_of: the slot that remembers hash's last source search (the oldest
+ * is taken for a new hash). */
+static source_ask_t *
+ask_of(kad_t *k, const uint8_t hash[16])
+{
+    source_ask_t *old = &k->asks[0];
+    for (size_t i = 0; i < SOURCE_ASKS; i++) {
+        if (k->asks[i].at != 0 && memcmp(k->asks[i].hash, hash, 16) == 0)
+            return &k->asks[i];
+        if (k->asks[i].at < old->at)
+            old = &k->asks[i];
+    }
+    memcpy(old->hash, hash, 16);
+    old->at = 0;
+    return old;
+}
+
+/* search_sources: a source search for the next active download that is
+ * due, when fewer than SOURCE_JOBS run. */
+static void
+search_sources(kad_t *k, time_t now)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        running += k->jobs[i] != NULL && k->jobs[i]->kind == JOB_SOURCE;
+    if (running >= SOURCE_JOBS || k->d->downloads == NULL)
+        return;
+    for (size_t i = 0; i < dlq_count(k->d->downloads); i++) {
+        partfile_t *pf = dl_partfile(dlq_get(k->d->downloads, i));
+        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+            continue;
+        source_ask_t *a = ask_of(k, pf_hash(pf));
+        if (a->at != 0 && now - a->at < SOURCE_EVERY)
+            continue;
+        kad_id_t target;
+        kad_id_from_digest(&target, pf_hash(pf));
+        job_t *j = job_start(k, JOB_SOURCE, &target, KAD_REQ_FIND_VALUE);
+        if (j == NULL)
+            return;
+        memcpy(j->hash, pf_hash(pf), 16);
+        j->size = pf_size(pf);
+        a->at = now;
+        k->source_searches++;
+        return;
+    }
+}
+
 void
 kad_tick(kad_t *k)
 {
@@ -884,6 +991,8 @@ kad_tick(kad_t *k)
             k->dirty = true;
     bool verified = kad_rt_count_verified(k->rt) > 0;
     jobs_step(k);
+    if (verified)
+        search_sources(k, now);
     if (now >= k->lookup_at && verified) {
         lookup(k, &k->me);
         k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
@@ -1071,6 +1180,9 @@ kad_to_json(const kad_t *k, bool with_contacts)
     json_object_object_add(o, "keyword_searches",
                            json_object_new_int64((int64_t)k->keyword_searches));
     json_object_object_add(o, "search_results", json_object_new_int64((int64_t)k->search_results));
+    json_object_object_add(o, "source_searches",
+                           json_object_new_int64((int64_t)k->source_searches));
+    json_object_object_add(o, "sources_found", json_object_new_int64((int64_t)k->sources_found));
     if (with_contacts) {
         json_object *a = json_object_new_array();
         kad_rt_foreach(k->rt, contact_json, a);

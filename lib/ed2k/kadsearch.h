@@ -24,6 +24,19 @@ struct evbuffer;
 #define KAD_SEARCH_RES_MAX 300
 #define KAD_SEARCH_RES_TAGS_MAX 64
 
+/* Tags of a source answer (§10.3): its type, address (Kad form) and ports. */
+#define KAD_TAG_SOURCETYPE 0xFF
+#define KAD_TAG_SOURCEIP 0xFE
+#define KAD_TAG_SOURCEPORT 0xFD
+#define KAD_TAG_SOURCEUPORT 0xFC
+/* Source types: HighID (4: of a file over 4 GiB), firewalled with a buddy
+ * (3, 5), firewalled with a direct UDP callback (6). */
+#define KAD_SOURCE_HIGHID 1
+#define KAD_SOURCE_BUDDY 3
+#define KAD_SOURCE_HIGHID_LARGE 4
+#define KAD_SOURCE_BUDDY_LARGE 5
+#define KAD_SOURCE_CALLBACK 6
+
 /* kad_words_split: the keywords of text as eMule's GetWords takes them
  * (§10.3): split on space and ()[]{}<>,._-!?:;\/", lower-cased (ASCII
  * letters; other bytes as they are), words under 3 bytes dropped, each
