@@ -145,59 +145,158 @@ kad_search_res_clear(kad_search_res_t *r)
     r->count = 0;
 }
 
+/* read_answers: <count u16>(<id 16><tagcount u8><tags>)* into out. */
+static int
+read_answers(ed2k_reader_t *r, kad_search_res_t *out, const char *what, mt_error_t **err)
+{
+    uint16_t count;
+    if (ed2k_read_u16(r, &count) != 0)
+        return short_payload(what, err);
+    if (count > KAD_SEARCH_RES_MAX) {
+        mt_error_set(err, MT_ERR_TOO_LARGE, "%s: %u answers (at most %d)", what, count,
+                     KAD_SEARCH_RES_MAX);
+        return -1;
+    }
+    /* each answer takes at least 17 bytes: no allocation past the payload */
+    if ((size_t)count * 17 > ed2k_reader_remaining(r))
+        return short_payload(what, err);
+    out->v = count > 0 ? xcalloc(count, sizeof out->v[0]) : NULL;
+    for (size_t i = 0; i < count; i++) {
+        if (read_id(r, &out->v[i].id) != 0) {
+            kad_search_res_clear(out);
+            return short_payload(what, err);
+        }
+        if (ed2k_taglist_read(r, ED2K_TAGCOUNT_U8, KAD_SEARCH_RES_TAGS_MAX, &out->v[i].tags,
+                              err) != 0) {
+            kad_search_res_clear(out);
+            mt_error_prefix(err, "%s", what);
+            return -1;
+        }
+        out->count = i + 1;
+    }
+    if (out->count == 0) {
+        free(out->v);
+        out->v = NULL;
+    }
+    return 0;
+}
+
 int
 kad_search_res_decode(const uint8_t *p, size_t len, kad_search_res_t *out, mt_error_t **err)
 {
     ed2k_reader_t r;
     ed2k_reader_init(&r, p, len);
-    uint16_t count;
     memset(out, 0, sizeof *out);
-    if (read_id(&r, &out->sender) != 0 || read_id(&r, &out->target) != 0 ||
-        ed2k_read_u16(&r, &count) != 0)
+    if (read_id(&r, &out->sender) != 0 || read_id(&r, &out->target) != 0)
         return short_payload("KADEMLIA2_SEARCH_RES", err);
-    if (count > KAD_SEARCH_RES_MAX) {
-        mt_error_set(err, MT_ERR_TOO_LARGE, "KADEMLIA2_SEARCH_RES: %u answers (at most %d)",
-                     count, KAD_SEARCH_RES_MAX);
+    return read_answers(&r, out, "KADEMLIA2_SEARCH_RES", err);
+}
+
+int
+kad_publish_key_req_decode(const uint8_t *p, size_t len, kad_search_res_t *out,
+                           mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    memset(out, 0, sizeof *out);
+    if (read_id(&r, &out->target) != 0)
+        return short_payload("KADEMLIA2_PUBLISH_KEY_REQ", err);
+    return read_answers(&r, out, "KADEMLIA2_PUBLISH_KEY_REQ", err);
+}
+
+/* write_answers: <count u16> and the answers, into b. */
+static int
+write_answers(struct evbuffer *b, const kad_search_answer_t *v, size_t count, mt_error_t **err)
+{
+    size_t n = count > KAD_SEARCH_RES_MAX ? KAD_SEARCH_RES_MAX : count;
+    ed2k_write_u16(b, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        write_id(b, &v[i].id);
+        if (ed2k_taglist_write(b, v[i].tags, ED2K_TAGCOUNT_U8, ED2K_TAGFORM_CLASSIC, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+kad_publish_key_req_encode(struct evbuffer *out, const kad_id_t *keyword,
+                           const kad_search_answer_t *files, size_t n, mt_error_t **err)
+{
+    struct evbuffer *b = evbuffer_new();
+    ed2k_write_u8(b, ED2K_PROTO_KAD);
+    ed2k_write_u8(b, KAD_OP_PUBLISH_KEY_REQ);
+    write_id(b, keyword);
+    int rc = write_answers(b, files, n, err);
+    if (rc == 0)
+        evbuffer_add_buffer(out, b);
+    evbuffer_free(b);
+    return rc;
+}
+
+int
+kad_publish_source_req_encode(struct evbuffer *out, const kad_id_t *file,
+                              const kad_id_t *publisher, const ed2k_taglist_t *tags,
+                              mt_error_t **err)
+{
+    struct evbuffer *b = evbuffer_new();
+    ed2k_write_u8(b, ED2K_PROTO_KAD);
+    ed2k_write_u8(b, KAD_OP_PUBLISH_SOURCE_REQ);
+    write_id(b, file);
+    write_id(b, publisher);
+    int rc = ed2k_taglist_write(b, tags, ED2K_TAGCOUNT_U8, ED2K_TAGFORM_CLASSIC, err);
+    if (rc == 0)
+        evbuffer_add_buffer(out, b);
+    evbuffer_free(b);
+    return rc;
+}
+
+int
+kad_publish_source_req_decode(const uint8_t *p, size_t len, kad_id_t *file, kad_id_t *publisher,
+                              ed2k_taglist_t **tags, mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    *tags = NULL;
+    if (read_id(&r, file) != 0 || read_id(&r, publisher) != 0)
+        return short_payload("KADEMLIA2_PUBLISH_SOURCE_REQ", err);
+    if (ed2k_taglist_read(&r, ED2K_TAGCOUNT_U8, KAD_SEARCH_RES_TAGS_MAX, tags, err) != 0) {
+        mt_error_prefix(err, "KADEMLIA2_PUBLISH_SOURCE_REQ");
         return -1;
     }
-    /* each answer takes at least 17 bytes: no allocation past the payload */
-    if ((size_t)count * 17 > ed2k_reader_remaining(&r))
-        return short_payload("KADEMLIA2_SEARCH_RES", err);
-    out->v = count > 0 ? xcalloc(count, sizeof out->v[0]) : NULL;
-    for (size_t i = 0; i < count; i++) {
-        if (read_id(&r, &out->v[i].id) != 0) {
-            kad_search_res_clear(out);
-            return short_payload("KADEMLIA2_SEARCH_RES", err);
-        }
-        if (ed2k_taglist_read(&r, ED2K_TAGCOUNT_U8, KAD_SEARCH_RES_TAGS_MAX, &out->v[i].tags,
-                              err) != 0) {
-            kad_search_res_clear(out);
-            mt_error_prefix(err, "KADEMLIA2_SEARCH_RES");
-            return -1;
-        }
-        out->count = i + 1;
-    }
+    return 0;
+}
+
+void
+kad_publish_res_encode(struct evbuffer *out, const kad_id_t *target, uint8_t load)
+{
+    ed2k_write_u8(out, ED2K_PROTO_KAD);
+    ed2k_write_u8(out, KAD_OP_PUBLISH_RES);
+    write_id(out, target);
+    ed2k_write_u8(out, load);
+}
+
+int
+kad_publish_res_decode(const uint8_t *p, size_t len, kad_id_t *target, uint8_t *load,
+                       mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    if (read_id(&r, target) != 0 || ed2k_read_u8(&r, load) != 0)
+        return short_payload("KADEMLIA2_PUBLISH_RES", err);
     return 0;
 }
 
 int
 kad_search_res_encode(struct evbuffer *out, const kad_search_res_t *r, mt_error_t **err)
 {
-    size_t n = r->count > KAD_SEARCH_RES_MAX ? KAD_SEARCH_RES_MAX : r->count;
     struct evbuffer *b = evbuffer_new();
     ed2k_write_u8(b, ED2K_PROTO_KAD);
     ed2k_write_u8(b, KAD_OP_SEARCH_RES);
     write_id(b, &r->sender);
     write_id(b, &r->target);
-    ed2k_write_u16(b, (uint16_t)n);
-    for (size_t i = 0; i < n; i++) {
-        write_id(b, &r->v[i].id);
-        if (ed2k_taglist_write(b, r->v[i].tags, ED2K_TAGCOUNT_U8, ED2K_TAGFORM_CLASSIC, err) != 0) {
-            evbuffer_free(b);
-            return -1;
-        }
-    }
-    evbuffer_add_buffer(out, b);
+    int rc = write_answers(b, r->v, r->count, err);
+    if (rc == 0)
+        evbuffer_add_buffer(out, b);
     evbuffer_free(b);
-    return 0;
+    return rc;
 }

@@ -98,4 +98,26 @@ int kad_search_res_decode(const uint8_t *p, size_t len, kad_search_res_t *out, m
 int kad_search_res_encode(struct evbuffer *out, const kad_search_res_t *r, mt_error_t **err);
 void kad_search_res_clear(kad_search_res_t *r);
 
+/* KADEMLIA2_PUBLISH_KEY_REQ: files (answers: id and tags) under a
+ * keyword; the same shape as a SEARCH_RES without the sender, so decoded
+ * into a kad_search_res_t (target: the keyword; sender zero). Bounds and
+ * errors as kad_search_res_decode; free with kad_search_res_clear. */
+int kad_publish_key_req_encode(struct evbuffer *out, const kad_id_t *keyword,
+                               const kad_search_answer_t *files, size_t n, mt_error_t **err);
+int kad_publish_key_req_decode(const uint8_t *p, size_t len, kad_search_res_t *out,
+                               mt_error_t **err);
+
+/* KADEMLIA2_PUBLISH_SOURCE_REQ: a source (publisher: its user hash as an
+ * id) of a file, with its tags. Decoded tags: caller frees. */
+int kad_publish_source_req_encode(struct evbuffer *out, const kad_id_t *file,
+                                  const kad_id_t *publisher, const ed2k_taglist_t *tags,
+                                  mt_error_t **err);
+int kad_publish_source_req_decode(const uint8_t *p, size_t len, kad_id_t *file,
+                                  kad_id_t *publisher, ed2k_taglist_t **tags, mt_error_t **err);
+
+/* KADEMLIA2_PUBLISH_RES: the target and the answering node's load (%). */
+void kad_publish_res_encode(struct evbuffer *out, const kad_id_t *target, uint8_t load);
+int kad_publish_res_decode(const uint8_t *p, size_t len, kad_id_t *target, uint8_t *load,
+                           mt_error_t **err);
+
 #endif

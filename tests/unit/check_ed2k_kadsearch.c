@@ -143,6 +143,52 @@ START_TEST(test_search_res_round_trip)
 }
 END_TEST
 
+/* publishes: a keyword with one file, a source, the answer */
+START_TEST(test_publish_round_trip)
+{
+    kad_search_answer_t f = { .tags = ed2k_taglist_new() };
+    kad_word_id("file", &f.id);
+    ed2k_taglist_add_str(f.tags, ED2K_FT_FILENAME, "a.bin", 5);
+    kad_id_t kw, me;
+    kad_word_id("kwtest334", &kw);
+    kad_word_id("me", &me);
+    struct evbuffer *b = evbuffer_new();
+    ck_assert_int_eq(kad_publish_key_req_encode(b, &kw, &f, 1, NULL), 0);
+    size_t len = evbuffer_get_length(b);
+    const uint8_t *p = evbuffer_pullup(b, -1);
+    ck_assert_uint_eq(p[1], KAD_OP_PUBLISH_KEY_REQ);
+    kad_search_res_t d;
+    ck_assert_int_eq(kad_publish_key_req_decode(p + 2, len - 2, &d, NULL), 0);
+    ck_assert_uint_eq(d.count, 1);
+    ck_assert(kad_id_equal(&d.target, &kw));
+    ck_assert(kad_id_equal(&d.v[0].id, &f.id));
+    kad_search_res_clear(&d);
+    ck_assert_int_ne(kad_publish_key_req_decode(p + 2, len - 3, &d, NULL), 0);
+    evbuffer_drain(b, len);
+
+    ck_assert_int_eq(kad_publish_source_req_encode(b, &kw, &me, f.tags, NULL), 0);
+    len = evbuffer_get_length(b);
+    p = evbuffer_pullup(b, -1);
+    kad_id_t file, pub;
+    ed2k_taglist_t *t = NULL;
+    ck_assert_int_eq(kad_publish_source_req_decode(p + 2, len - 2, &file, &pub, &t, NULL), 0);
+    ck_assert(kad_id_equal(&pub, &me));
+    ck_assert_uint_eq(ed2k_taglist_count(t), 1);
+    ed2k_taglist_free(t);
+    ck_assert_int_ne(kad_publish_source_req_decode(p + 2, 31, &file, &pub, &t, NULL), 0);
+    evbuffer_drain(b, len);
+
+    kad_publish_res_encode(b, &kw, 42);
+    uint8_t load = 0;
+    ck_assert_uint_eq(evbuffer_get_length(b), 19);
+    ck_assert_int_eq(kad_publish_res_decode(evbuffer_pullup(b, -1) + 2, 17, &file, &load, NULL), 0);
+    ck_assert_uint_eq(load, 42);
+    ck_assert(kad_id_equal(&file, &kw));
+    ed2k_taglist_free(f.tags);
+    evbuffer_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -153,6 +199,7 @@ main(void)
     tcase_add_test(tc, test_word_ids);
     tcase_add_test(tc, test_key_req_bytes);
     tcase_add_test(tc, test_search_res_round_trip);
+    tcase_add_test(tc, test_publish_round_trip);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
