@@ -11,15 +11,18 @@
 #include <string.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/kad/index.h"
 #include "daemon/kad/lookup.h"
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/partfile.h"
+#include "daemon/transfer/shared.h"
 #include "daemon/transfer/source.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
+#include "ed2k/c2s.h"
 #include "ed2k/kadsearch.h"
 #include "ed2k/nodesdat.h"
 #include "util/clock.h"
@@ -83,7 +86,21 @@
 #define SOURCE_JOBS 3
 #define SOURCE_ASKS 256
 
-typedef enum { JOB_NODE, JOB_KEYWORD, JOB_SOURCE } job_kind_t;
+/* Publishing: keywords of shared files every KEYWORD_REPUBLISH s, sources
+ * of shared and partial files every SOURCE_REPUBLISH s (aMule's 24 h and
+ * 5 h), the first round PUBLISH_AFTER s after Kad connects; PUBLISH_JOBS
+ * at once, one started per tick; files per keyword publish. Answers to
+ * others' searches: ANSWERS_PER_DATAGRAM a datagram, SEARCH_RES_MAX in
+ * all (aMule's). */
+#define KEYWORD_REPUBLISH (24 * 3600)
+#define SOURCE_REPUBLISH (5 * 3600)
+#define PUBLISH_AFTER 20
+#define PUBLISH_JOBS 2
+#define PUBLISH_FILES_MAX 150
+#define PUBLISHED_MAX 1024
+#define ANSWERS_PER_DATAGRAM 50
+
+typedef enum { JOB_NODE, JOB_KEYWORD, JOB_SOURCE, JOB_PUBLISH_KEY, JOB_PUBLISH_SOURCE } job_kind_t;
 
 typedef struct source_ask {
     uint8_t hash[16];
@@ -147,6 +164,10 @@ struct kad {
     unsigned big_n;
     job_t *jobs[JOBS_MAX];
     source_ask_t asks[SOURCE_ASKS];
+    source_ask_t published_kw[PUBLISHED_MAX], published_src[PUBLISHED_MAX];
+    time_t connected_at; /* monotonic: when a first contact was verified, 0: not yet */
+    kad_index_t *index;
+    uint64_t publishes_sent, publishes_stored, searches_answered;
     uint64_t source_searches, sources_found;
     kad_results_fn results_fn;
     void *results_ctx;
@@ -342,6 +363,64 @@ lookup(kad_t *k, const kad_id_t *target)
     (void)job_start(k, JOB_NODE, target, KAD_REQ_FIND_NODE);
 }
 
+/* keyword_files: the shared files (not withheld) with word in their
+ * name, as keyword publish entries (tags: caller frees each). */
+static size_t
+keyword_files(kad_t *k, const kad_id_t *word, kad_search_answer_t *out, size_t max)
+{
+    size_t n = 0;
+    shared_t *sh = k->d->shared;
+    for (size_t i = 0; sh != NULL && i < shared_count(sh) && n < max; i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        if (shared_is_withheld(sh, f->hash) || f->size == 0)
+            continue;
+        char words[KAD_WORDS_MAX][KAD_WORD_MAX_LEN + 1];
+        size_t nw = kad_words_split(f->name, words, KAD_WORDS_MAX, true);
+        bool has = false;
+        for (size_t w = 0; w < nw && !has; w++) {
+            kad_id_t id;
+            kad_word_id(words[w], &id);
+            has = kad_id_equal(&id, word);
+        }
+        if (!has)
+            continue;
+        kad_id_from_digest(&out[n].id, f->hash);
+        out[n].tags = ed2k_taglist_new();
+        ed2k_taglist_add_str(out[n].tags, ED2K_FT_FILENAME, f->name, strlen(f->name));
+        ed2k_taglist_add_uint(out[n].tags, ED2K_FT_FILESIZE, 0, f->size);
+        n++;
+    }
+    return n;
+}
+
+/* publish_encode: the PUBLISH_KEY_REQ (our files with the keyword) or
+ * PUBLISH_SOURCE_REQ (us as a HighID source of the file) of j into b. */
+static int
+publish_encode(kad_t *k, job_t *j, struct evbuffer *b)
+{
+    const kad_id_t *target = kad_lookup_target(j->l);
+    int rc;
+    if (j->kind == JOB_PUBLISH_KEY) {
+        kad_search_answer_t *files = xcalloc(PUBLISH_FILES_MAX, sizeof *files);
+        size_t n = keyword_files(k, target, files, PUBLISH_FILES_MAX);
+        rc = n > 0 ? kad_publish_key_req_encode(b, target, files, n, NULL) : -1;
+        for (size_t i = 0; i < n; i++)
+            ed2k_taglist_free(files[i].tags);
+        free(files);
+        return rc;
+    }
+    kad_id_t me;
+    kad_id_from_digest(&me, k->d->userhash);
+    ed2k_taglist_t *t = ed2k_taglist_new();
+    ed2k_taglist_add_uint(t, KAD_TAG_SOURCETYPE, 0,
+                          j->size > 0xFFFFFFFFu ? KAD_SOURCE_HIGHID_LARGE : KAD_SOURCE_HIGHID);
+    ed2k_taglist_add_uint(t, KAD_TAG_SOURCEPORT, 0, (uint64_t)conf_get_int(k->d->conf, "tcp_port"));
+    ed2k_taglist_add_uint(t, ED2K_FT_FILESIZE, 0, j->size);
+    rc = kad_publish_source_req_encode(b, target, &me, t, NULL);
+    ed2k_taglist_free(t);
+    return rc;
+}
+
 /* ask_search: the lookup is over: KADEMLIA2_SEARCH_KEY_REQ (or
  * SEARCH_SOURCE_REQ) to the closest
  * that answered, those within the search tolerance of the target (LAN
@@ -358,8 +437,14 @@ ask_search(kad_t *k, job_t *j, int64_t now_ms)
             continue;
         if (j->kind == JOB_SOURCE)
             kad_search_source_req_encode(b, target, j->size);
-        else
+        else if (j->kind == JOB_KEYWORD)
             kad_search_key_req_encode(b, target, j->tree, j->tree_len);
+        else if (publish_encode(k, j, b) != 0)
+            break;
+        if (j->kind == JOB_PUBLISH_KEY || j->kind == JOB_PUBLISH_SOURCE) {
+            expect(k, best[i].ip, best[i].udp_port, KAD_OP_PUBLISH_RES);
+            k->publishes_sent++;
+        }
         send_buf(k, best[i].ip, best[i].udp_port, b);
         j->asked_ip[j->nasked] = best[i].ip;
         j->asked_port[j->nasked++] = best[i].udp_port;
@@ -368,9 +453,10 @@ ask_search(kad_t *k, job_t *j, int64_t now_ms)
     j->asked_ms = now_ms;
     char hex[KAD_ID_HEX_LEN + 1];
     kad_id_to_hex(target, hex);
-    log_info("Kad: %s search: %zu node(s) of %zu asked for %s after %u request(s)",
-             j->kind == JOB_SOURCE ? "source" : "keyword", j->nasked, n, hex,
-             kad_lookup_sent(j->l));
+    static const char *const what[] = { "node", "keyword search", "source search",
+                                        "keyword publish", "source publish" };
+    log_info("Kad: %s: %zu node(s) of %zu asked for %s after %u request(s)", what[j->kind],
+             j->nasked, n, hex, kad_lookup_sent(j->l));
 }
 
 /* job_end: the job is over: a search's sink hears it is done. */
@@ -396,7 +482,12 @@ jobs_step(kad_t *k)
             continue;
         kad_lookup_step(j->l, now_ms);
         bool over = kad_lookup_is_done(j->l) || now_ms - j->started_ms >= JOB_TTL_MS;
-        if (j->kind != JOB_NODE) {
+        if (j->kind == JOB_PUBLISH_KEY || j->kind == JOB_PUBLISH_SOURCE) {
+            if (over) {
+                ask_search(k, j, now_ms);
+                job_end(k, i);
+            }
+        } else if (j->kind != JOB_NODE) {
             if (j->asked_ms == 0 && over)
                 ask_search(k, j, now_ms);
             if (j->asked_ms != 0 &&
@@ -722,6 +813,160 @@ on_search_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     kad_search_res_clear(&r);
 }
 
+/* answer_from_index: KADEMLIA2_SEARCH_RES datagrams with what the index
+ * holds under target, ANSWERS_PER_DATAGRAM each; none when it holds
+ * nothing (aMule stays silent too). */
+static void
+answer_from_index(kad_t *k, uint32_t ip, uint16_t port, kad_index_kind_t kind,
+                  const kad_id_t *target)
+{
+    kad_search_answer_t a[ANSWERS_PER_DATAGRAM];
+    time_t now = clock_mono_s();
+    size_t n, start = 0;
+    if (kad_index_find(k->index, kind, target, now, 0, a, 1) == 0 || !may_answer_big(k, ip, port))
+        return;
+    struct evbuffer *b = evbuffer_new();
+    while (start < KAD_SEARCH_RES_MAX &&
+           (n = kad_index_find(k->index, kind, target, now, start, a, ANSWERS_PER_DATAGRAM)) > 0) {
+        kad_search_res_t r = { .sender = k->me, .target = *target, .count = n, .v = a };
+        if (kad_search_res_encode(b, &r, NULL) == 0)
+            send_buf(k, ip, port, b);
+        evbuffer_drain(b, evbuffer_get_length(b));
+        start += n;
+    }
+    evbuffer_free(b);
+    k->searches_answered++;
+}
+
+/* in_our_zone: whether a search or publish for target may come to us:
+ * within the search tolerance of our id, or from a LAN address (§10.3). */
+static bool
+in_our_zone(const kad_t *k, const kad_id_t *target, uint32_t ip)
+{
+    return kad_in_tolerance(&k->me, target) || is_lan(ip);
+}
+
+static void
+on_search_key_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_key_req_t rq;
+    if (kad_search_key_req_decode(p->payload, p->len, &rq, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    /* the search tree is not applied: every file under the keyword goes */
+    answer_from_index(k, ip, port, KAD_INDEX_KEYWORD, &rq.keyword);
+}
+
+static void
+on_search_source_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_source_req_t rq;
+    if (kad_search_source_req_decode(p->payload, p->len, &rq, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    answer_from_index(k, ip, port, KAD_INDEX_SOURCE, &rq.file);
+}
+
+static void
+send_publish_res(kad_t *k, uint32_t ip, uint16_t port, const kad_id_t *target, unsigned load)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_publish_res_encode(b, target, (uint8_t)(load > 100 ? 100 : load));
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+}
+
+/* on_publish_key_req: files published under a keyword near us: indexed
+ * (those with a name and a size) for KAD_INDEX_KEYWORD_TTL. */
+static void
+on_publish_key_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_res_t r;
+    if (kad_publish_key_req_decode(p->payload, p->len, &r, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    if (!in_our_zone(k, &r.target, ip)) {
+        k->dropped++;
+        kad_search_res_clear(&r);
+        return;
+    }
+    unsigned load = 1;
+    time_t now = clock_mono_s();
+    for (size_t i = 0; i < r.count; i++) {
+        const char *name;
+        size_t len;
+        uint64_t size;
+        if (ed2k_taglist_get_str(r.v[i].tags, ED2K_FT_FILENAME, &name, &len) != 0 || len == 0 ||
+            ed2k_taglist_get_uint(r.v[i].tags, ED2K_FT_FILESIZE, &size) != 0 || size == 0)
+            continue;
+        load = kad_index_add(k->index, KAD_INDEX_KEYWORD, &r.target, &r.v[i].id, ip, r.v[i].tags,
+                             now, KAD_INDEX_KEYWORD_TTL);
+        k->publishes_stored++;
+    }
+    send_publish_res(k, ip, port, &r.target, load);
+    kad_search_res_clear(&r);
+}
+
+/* on_publish_source_req: a source of a file near us, indexed for
+ * KAD_INDEX_SOURCE_TTL with the address it came from as TAG_SOURCEIP
+ * (and TAG_SOURCEUPORT), as aMule adds them. */
+static void
+on_publish_source_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_id_t file, publisher;
+    ed2k_taglist_t *tags = NULL;
+    if (kad_publish_source_req_decode(p->payload, p->len, &file, &publisher, &tags, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    uint64_t type;
+    if (!in_our_zone(k, &file, ip) || ed2k_taglist_get_uint(tags, KAD_TAG_SOURCETYPE, &type) != 0) {
+        k->dropped++;
+        ed2k_taglist_free(tags);
+        return;
+    }
+    ed2k_taglist_t *t = ed2k_taglist_new();
+    ed2k_taglist_add_uint(t, KAD_TAG_SOURCEIP, ED2K_TAG_UINT32, ip);
+    bool has_uport = false;
+    for (size_t i = 0; i < ed2k_taglist_count(tags); i++) {
+        const ed2k_tag_t *tag = ed2k_taglist_get(tags, i);
+        if (tag->name == NULL && tag->id == KAD_TAG_SOURCEIP)
+            continue;
+        has_uport |= tag->name == NULL && tag->id == KAD_TAG_SOURCEUPORT;
+        ed2k_taglist_add_copy(t, tag);
+    }
+    if (!has_uport)
+        ed2k_taglist_add_uint(t, KAD_TAG_SOURCEUPORT, ED2K_TAG_UINT16, port);
+    unsigned load = kad_index_add(k->index, KAD_INDEX_SOURCE, &file, &publisher, ip, t,
+                                  clock_mono_s(), KAD_INDEX_SOURCE_TTL);
+    k->publishes_stored++;
+    send_publish_res(k, ip, port, &file, load);
+    ed2k_taglist_free(t);
+    ed2k_taglist_free(tags);
+}
+
+/* on_publish_res: a node took our publish; its load is logged (a full
+ * node is left alone until the next round anyway). */
+static void
+on_publish_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_id_t target;
+    uint8_t load;
+    if (!take(k, ip, port, KAD_OP_PUBLISH_RES)) {
+        k->dropped++;
+        return;
+    }
+    if (kad_publish_res_decode(p->payload, p->len, &target, &load, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    log_debug("Kad: publish taken by %u.%u.%u.%u:%u, load %u%%", ip >> 24, (ip >> 16) & 255,
+              (ip >> 8) & 255, ip & 255, port, load);
+}
+
 static void
 on_ping(kad_t *k, uint32_t ip, uint16_t port)
 {
@@ -781,9 +1026,14 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     case KAD_OP_REQ: on_req(k, ip, port, p); break;
     case KAD_OP_RES: on_res(k, ip, port, p); break;
     case KAD_OP_SEARCH_RES: on_search_res(k, ip, port, p); break;
+    case KAD_OP_SEARCH_KEY_REQ: on_search_key_req(k, ip, port, p); break;
+    case KAD_OP_SEARCH_SOURCE_REQ: on_search_source_req(k, ip, port, p); break;
+    case KAD_OP_PUBLISH_KEY_REQ: on_publish_key_req(k, ip, port, p); break;
+    case KAD_OP_PUBLISH_SOURCE_REQ: on_publish_source_req(k, ip, port, p); break;
+    case KAD_OP_PUBLISH_RES: on_publish_res(k, ip, port, p); break;
     case KAD_OP_PING: on_ping(k, ip, port); break;
     case KAD_OP_PONG: break;
-    default: k->dropped++; break; /* searches, publishes, firewall checks: not yet */
+    default: k->dropped++; break; /* notes, firewall checks, buddies: not yet */
     }
     ed2k_packet_free(p);
 }
@@ -922,14 +1172,14 @@ sweep_one(void *ctx, kad_rt_contact_t *c)
 /* ask_of: the slot that remembers hash's last source search (the oldest
  * is taken for a new hash). */
 static source_ask_t *
-ask_of(kad_t *k, const uint8_t hash[16])
+ask_in(source_ask_t *v, size_t n, const uint8_t hash[16])
 {
-    source_ask_t *old = &k->asks[0];
-    for (size_t i = 0; i < SOURCE_ASKS; i++) {
-        if (k->asks[i].at != 0 && memcmp(k->asks[i].hash, hash, 16) == 0)
-            return &k->asks[i];
-        if (k->asks[i].at < old->at)
-            old = &k->asks[i];
+    source_ask_t *old = &v[0];
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].at != 0 && memcmp(v[i].hash, hash, 16) == 0)
+            return &v[i];
+        if (v[i].at < old->at)
+            old = &v[i];
     }
     memcpy(old->hash, hash, 16);
     old->at = 0;
@@ -950,7 +1200,7 @@ search_sources(kad_t *k, time_t now)
         partfile_t *pf = dl_partfile(dlq_get(k->d->downloads, i));
         if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
             continue;
-        source_ask_t *a = ask_of(k, pf_hash(pf));
+        source_ask_t *a = ask_in(k->asks, SOURCE_ASKS, pf_hash(pf));
         if (a->at != 0 && now - a->at < SOURCE_EVERY)
             continue;
         kad_id_t target;
@@ -963,6 +1213,76 @@ search_sources(kad_t *k, time_t now)
         a->at = now;
         k->source_searches++;
         return;
+    }
+}
+
+/* publish_job: a publish of kind for target unless one runs; false when
+ * no job could start. */
+static bool
+publish_job(kad_t *k, job_kind_t kind, const kad_id_t *target, uint64_t size)
+{
+    job_t *j = job_start(k, kind, target, KAD_REQ_STORE);
+    if (j == NULL)
+        return false;
+    j->size = size;
+    return true;
+}
+
+/* publish_due: the next keyword or source publish that is due, when
+ * fewer than PUBLISH_JOBS run: sources of shared files, then of partial
+ * files, then keywords of shared files. */
+static void
+publish_due(kad_t *k, time_t now)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        running += k->jobs[i] != NULL &&
+                   (k->jobs[i]->kind == JOB_PUBLISH_KEY || k->jobs[i]->kind == JOB_PUBLISH_SOURCE);
+    if (running >= PUBLISH_JOBS || k->connected_at == 0 || now - k->connected_at < PUBLISH_AFTER)
+        return;
+    shared_t *sh = k->d->shared;
+    kad_id_t target;
+    for (size_t i = 0; sh != NULL && i < shared_count(sh); i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        if (shared_is_withheld(sh, f->hash) || f->size == 0)
+            continue;
+        source_ask_t *a = ask_in(k->published_src, PUBLISHED_MAX, f->hash);
+        if (a->at == 0 || now - a->at >= SOURCE_REPUBLISH) {
+            kad_id_from_digest(&target, f->hash);
+            if (publish_job(k, JOB_PUBLISH_SOURCE, &target, f->size))
+                a->at = now;
+            return;
+        }
+    }
+    for (size_t i = 0; k->d->downloads != NULL && i < dlq_count(k->d->downloads); i++) {
+        partfile_t *pf = dl_partfile(dlq_get(k->d->downloads, i));
+        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+            continue;
+        source_ask_t *a = ask_in(k->published_src, PUBLISHED_MAX, pf_hash(pf));
+        if (a->at == 0 || now - a->at >= SOURCE_REPUBLISH) {
+            kad_id_from_digest(&target, pf_hash(pf));
+            if (publish_job(k, JOB_PUBLISH_SOURCE, &target, pf_size(pf)))
+                a->at = now;
+            return;
+        }
+    }
+    for (size_t i = 0; sh != NULL && i < shared_count(sh); i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        if (shared_is_withheld(sh, f->hash) || f->size == 0)
+            continue;
+        char words[KAD_WORDS_MAX][KAD_WORD_MAX_LEN + 1];
+        size_t nw = kad_words_split(f->name, words, KAD_WORDS_MAX, true);
+        for (size_t w = 0; w < nw; w++) {
+            kad_word_id(words[w], &target);
+            uint8_t digest[16];
+            kad_id_to_digest(&target, digest);
+            source_ask_t *a = ask_in(k->published_kw, PUBLISHED_MAX, digest);
+            if (a->at == 0 || now - a->at >= KEYWORD_REPUBLISH) {
+                if (publish_job(k, JOB_PUBLISH_KEY, &target, 0))
+                    a->at = now;
+                return;
+            }
+        }
     }
 }
 
@@ -991,8 +1311,14 @@ kad_tick(kad_t *k)
             k->dirty = true;
     bool verified = kad_rt_count_verified(k->rt) > 0;
     jobs_step(k);
-    if (verified)
+    if (verified && k->connected_at == 0)
+        k->connected_at = now;
+    if (verified) {
         search_sources(k, now);
+        publish_due(k, now);
+    }
+    if (now % 60 == 0)
+        kad_index_expire(k->index, now);
     if (now >= k->lookup_at && verified) {
         lookup(k, &k->me);
         k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
@@ -1026,6 +1352,7 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     }
     (void)mt_random_bytes(&k->udp_key, sizeof k->udp_key, NULL);
     k->rt = kad_rt_new(&k->me);
+    k->index = kad_index_new(0);
     k->nodes_path = xasprintf("%s/nodes.dat", state);
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
     k->saved_at = clock_mono_s();
@@ -1053,6 +1380,7 @@ kad_free(kad_t *k)
     for (size_t i = 0; i < JOBS_MAX; i++)
         job_free(k->jobs[i]);
     kad_rt_free(k->rt);
+    kad_index_free(k->index);
     free(k->nodes_path);
     free(k);
 }
@@ -1183,6 +1511,17 @@ kad_to_json(const kad_t *k, bool with_contacts)
     json_object_object_add(o, "source_searches",
                            json_object_new_int64((int64_t)k->source_searches));
     json_object_object_add(o, "sources_found", json_object_new_int64((int64_t)k->sources_found));
+    json_object_object_add(o, "publishes_sent", json_object_new_int64((int64_t)k->publishes_sent));
+    json_object_object_add(o, "publishes_stored",
+                           json_object_new_int64((int64_t)k->publishes_stored));
+    json_object_object_add(o, "searches_answered",
+                           json_object_new_int64((int64_t)k->searches_answered));
+    json_object_object_add(o, "indexed_keywords",
+                           json_object_new_int64((int64_t)kad_index_count(k->index,
+                                                                          KAD_INDEX_KEYWORD)));
+    json_object_object_add(o, "indexed_sources",
+                           json_object_new_int64((int64_t)kad_index_count(k->index,
+                                                                          KAD_INDEX_SOURCE)));
     if (with_contacts) {
         json_object *a = json_object_new_array();
         kad_rt_foreach(k->rt, contact_json, a);

@@ -15,6 +15,7 @@
 
 #include "daemon/core/daemon.h"
 #include "daemon/kad/kad.h"
+#include "daemon/kad/lookup.h"
 #include "daemon/net/net.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
@@ -424,6 +425,85 @@ START_TEST(test_keyword_search)
 }
 END_TEST
 
+/* Others publish to us; we answer their searches from the index. */
+START_TEST(test_index_serves)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t z = peer(Y_IP, 9), w = peer(0x64400301u, 4);
+    kad_id_t kw;
+    kad_word_id("kwtest334", &kw);
+    kad_search_answer_t f = { .tags = ed2k_taglist_new() };
+    kad_word_id("a file", &f.id);
+    ed2k_taglist_add_str(f.tags, ED2K_FT_FILENAME, "kwtest334.bin", 13);
+    ed2k_taglist_add_uint(f.tags, ED2K_FT_FILESIZE, 0, 4096);
+    /* A search before anything was published: no answer. */
+    kad_search_key_req_encode(b, &kw, NULL, 0);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_RES, 0, 0), 0);
+    /* A keyword publish from W (a test address: exempt from the
+     * tolerance): stored, answered with the load. */
+    ck_assert_int_eq(kad_publish_key_req_encode(b, &kw, &f, 1, NULL), 0);
+    deliver(b, w.ip, w.udp_port);
+    const sent_t *s = last_op(KAD_OP_PUBLISH_RES);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->ip, w.ip);
+    kad_id_t t;
+    uint8_t load;
+    ck_assert_int_eq(kad_publish_res_decode(s->data + 2, s->len - 2, &t, &load, NULL), 0);
+    ck_assert(kad_id_equal(&t, &kw));
+    ck_assert_uint_ge(load, 1);
+    ck_assert_str_eq(status_str("indexed_keywords"), "1");
+    /* The same from a public address far from our id: refused. */
+    ck_assert_int_eq(kad_publish_key_req_encode(b, &kw, &f, 1, NULL), 0);
+    if (!kad_in_tolerance(kad_me(k), &kw)) {
+        deliver(b, 0x01020304u, PORT);
+        ck_assert_uint_eq(sent_op(KAD_OP_PUBLISH_RES, 0x01020304u, PORT), 0);
+    }
+    evbuffer_drain(b, evbuffer_get_length(b));
+    /* Z searches the keyword: the file comes back. */
+    kad_search_key_req_encode(b, &kw, NULL, 0);
+    deliver(b, z.ip, z.udp_port);
+    s = last_op(KAD_OP_SEARCH_RES);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->ip, z.ip);
+    kad_search_res_t r;
+    ck_assert_int_eq(kad_search_res_decode(s->data + 2, s->len - 2, &r, NULL), 0);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert(kad_id_equal(&r.sender, kad_me(k)));
+    ck_assert(kad_id_equal(&r.v[0].id, &f.id));
+    kad_search_res_clear(&r);
+    /* A source publish: indexed with the address it came from. */
+    kad_id_t file = f.id, user;
+    kad_word_id("user", &user);
+    ed2k_taglist_t *st = ed2k_taglist_new();
+    ed2k_taglist_add_uint(st, KAD_TAG_SOURCETYPE, 0, KAD_SOURCE_HIGHID);
+    ed2k_taglist_add_uint(st, KAD_TAG_SOURCEPORT, 0, 4662);
+    ck_assert_int_eq(kad_publish_source_req_encode(b, &file, &user, st, NULL), 0);
+    deliver(b, w.ip, w.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_PUBLISH_RES, w.ip, w.udp_port), 2);
+    /* (Z, unverified, had its large answer for a while: X asks) */
+    kad_search_source_req_encode(b, &file, 4096);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_RES, 0, 0), 1);
+    kad_search_source_req_encode(b, &file, 4096);
+    deliver(b, X_IP, PORT);
+    s = last_op(KAD_OP_SEARCH_RES);
+    ck_assert_uint_eq(s->ip, X_IP);
+    ck_assert_int_eq(kad_search_res_decode(s->data + 2, s->len - 2, &r, NULL), 0);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert(kad_id_equal(&r.v[0].id, &user));
+    uint64_t v;
+    ck_assert_int_eq(ed2k_taglist_get_uint(r.v[0].tags, KAD_TAG_SOURCEIP, &v), 0);
+    ck_assert_uint_eq(v, w.ip);
+    ck_assert_int_eq(ed2k_taglist_get_uint(r.v[0].tags, KAD_TAG_SOURCEPORT, &v), 0);
+    ck_assert_uint_eq(v, 4662);
+    kad_search_res_clear(&r);
+    ed2k_taglist_free(st);
+    ed2k_taglist_free(f.tags);
+    evbuffer_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -436,6 +516,7 @@ main(void)
     tcase_add_test(tc, test_amplification);
     tcase_add_test(tc, test_restart_keeps_id_and_contacts);
     tcase_add_test(tc, test_keyword_search);
+    tcase_add_test(tc, test_index_serves);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
