@@ -172,7 +172,7 @@ struct kad {
     kad_results_fn results_fn;
     void *results_ctx;
     uint64_t lookups, lookup_requests, keyword_searches, search_results;
-    time_t lookup_at, refresh_at, saved_at;
+    time_t lookup_at, refresh_at, saved_at, expired_at;
     bool dirty;
     uint64_t in, out, dropped, malformed;
 };
@@ -1317,8 +1317,10 @@ kad_tick(kad_t *k)
         search_sources(k, now);
         publish_due(k, now);
     }
-    if (now % 60 == 0)
+    if (now - k->expired_at >= 60) {
         kad_index_expire(k->index, now);
+        k->expired_at = now;
+    }
     if (now >= k->lookup_at && verified) {
         lookup(k, &k->me);
         k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
