@@ -14,7 +14,8 @@
 # stores and searches only there) indexes what others publish; Muleteer S
 # shares a file and publishes its keywords, and amuled A's Kad search
 # finds it, and so does Muleteer M's keyword search, merged into the
-# search's results with the origin "kad". TAP.
+# search's results with the origin "kad"; M then downloads it with the
+# sources its Kad source search finds (no server). TAP.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/mule.sh"
@@ -261,8 +262,10 @@ mkdir -p "$T/q" "$T/s/share"
 printf '%s%s\n' "${KM_MD4:0:2}" "$(md4 "q$$" | cut -c3-32)" >"$T/q/kad_id"
 head -c 300000 /dev/urandom >"$T/s/share/$KM release.bin"
 check "muleteerd Q starts with an id near the keywords" mule_kad_start q
+# (S on TCP 4670: the download side takes a source on a reserved address
+# with its own TCP port for itself, and every node here uses 100.64/10.)
 start_s() {
-  MULE_WRAP="ip netns exec $NS-s" start_mule s "$T/s" 4662 "server_autoconnect = no" \
+  MULE_WRAP="ip netns exec $NS-s" start_mule s "$T/s" 4670 "server_autoconnect = no" \
     "shared_dirs = $T/s/share"
 }
 check "muleteerd S starts sharing a file" start_s
@@ -314,6 +317,19 @@ fi
 sid=$(sed -n 's/^search \([0-9]*\):.*/\1/p' "$T/m-search.out" | head -n 1)
 origins_kad() { mcli "$T/m" --json search-results "$1" | tr -d ' \n' | grep -q '"origins":\["kad"\]'; }
 check "the result's origins say kad" origins_kad "${sid:-0}"
+
+# M downloads that file with no server and no source in the link: the Kad
+# source search finds S (S published itself as a source of its file).
+link=$(grep -o 'ed2k://|file|[^ ]*|/' "$T/m-search.out" | head -n 1)
+check "the Kad result carries an ed2k link" test -n "$link"
+mcli "$T/m" add "$link" >/dev/null 2>&1
+complete_m() { [ -f "$T/m/incoming/$KM release.bin" ]; }
+if eventually 180 complete_m; then
+  ok "M downloads S's file from Kad-found sources only"
+else
+  not_ok "M downloads S's file from Kad-found sources only"; diag "$(mcli "$T/m" downloads)" "$(kad_json m)"
+fi
+check "the downloaded file is identical" cmp -s "$T/m/incoming/$KM release.bin" "$T/s/share/$KM release.bin"
 
 # 4. nodes.dat: M saves its contacts on exit (version 2, 34-byte entries).
 kill -TERM "${MULE_PID[m]}"
