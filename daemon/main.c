@@ -61,6 +61,14 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* start_kad_search: the searches' Kad hook (search_set_kad). */
+static int
+start_kad_search(void *ctx, int64_t id, const char *keywords, const uint8_t *tree, size_t tree_len)
+{
+    muleteerd_t *d = ctx;
+    return kad_search_keyword(d->kad, id, keywords, tree, tree_len, NULL);
+}
+
 static const ctlsrv_command_t commands[] = {
     { "ping", status_cmd_ping, "check that the daemon answers" },
     { "status", status_cmd_status, "version, uptime, ports and database state" },
@@ -554,6 +562,8 @@ main(int argc, char **argv)
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0 || (d.kad = kad_new(&d, &err)) == NULL)
         goto out;
+    kad_set_results_sink(d.kad, search_kad_results, d.searches);
+    search_set_kad(d.searches, start_kad_search, &d);
     reconcile_history(&d);
 
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);

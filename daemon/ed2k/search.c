@@ -61,6 +61,10 @@ typedef struct search {
     size_t n_asked;
     int64_t next_udp_ms;
     time_t udp_done_at;           /* monotonic: when the last server was asked */
+    /* Kad */
+    bool kad_waiting;             /* a Kad search runs for it */
+    bool finish_pending;          /* the servers are done; Kad is not yet */
+    char *pending_error;
     bool dirty_row;
 } search_t;
 
@@ -69,6 +73,8 @@ struct searches {
     search_t *v[SEARCH_KEEP];
     size_t n;
     search_t *tcp;                /* the search the TCP server is answering */
+    search_kad_start_fn kad_start;
+    void *kad_ctx;
     int64_t last_id;
     time_t next_prune;
 };
@@ -87,6 +93,7 @@ search_destroy(search_t *q)
     free(q->error);
     free(q->tree);
     free(q->tree_udp);
+    free(q->pending_error);
     free(q);
 }
 
@@ -104,6 +111,15 @@ finish(searches_t *ss, search_t *q, search_state_t st, const char *error)
 {
     if (q->state != SS_RUNNING)
         return;
+    if (st == SS_FINISHED && q->kad_waiting) {
+        /* the servers are done: the search ends when Kad is */
+        if (ss->tcp == q)
+            ss->tcp = NULL;
+        if (error != NULL && q->pending_error == NULL)
+            q->pending_error = xstrdup(error);
+        q->finish_pending = true;
+        return;
+    }
     q->state = st;
     q->finished = time(NULL);
     if (error != NULL && q->error == NULL)
@@ -187,15 +203,17 @@ search_row(const search_t *q)
     return o;
 }
 
-/* origins_json: where a result came from: "server" (the TCP server) and
- * "udp" (other servers answering the global search). */
+/* origins_json: where a result came from: "server" (the TCP server),
+ * "udp" (other servers answering the global search) and "kad". */
 static json_object *
 origins_json(const sres_result_t *m)
 {
-    bool tcp = false, udp = false;
+    bool tcp = false, udp = false, kad = false;
     for (size_t i = 0; i < m->n_rep; i++) {
         if (m->rep[i].ip == 0 && m->rep[i].port == 0)
             tcp = true;
+        else if (m->rep[i].ip == SRES_KAD_IP && m->rep[i].port == SRES_KAD_PORT)
+            kad = true;
         else
             udp = true;
     }
@@ -204,6 +222,8 @@ origins_json(const sres_result_t *m)
         json_object_array_add(a, json_object_new_string("server"));
     if (udp)
         json_object_array_add(a, json_object_new_string("udp"));
+    if (kad)
+        json_object_array_add(a, json_object_new_string("kad"));
     return a;
 }
 
@@ -483,6 +503,69 @@ encode_tree(const ed2k_search_t *parsed, bool large, uint8_t **out, size_t *len,
     return rc;
 }
 
+/* ------------------------------------------------------------ Kad */
+
+/* first_string: the first string term of the tree, depth first. */
+static const ed2k_search_node_t *
+first_string(const ed2k_search_node_t *n)
+{
+    if (n == NULL)
+        return NULL;
+    if (n->kind == ED2K_SEARCH_STRING)
+        return n;
+    if (n->kind != ED2K_SEARCH_BOOL)
+        return NULL;
+    const ed2k_search_node_t *s = first_string(n->l);
+    return s != NULL ? s : first_string(n->r);
+}
+
+/* kad_ask: starts the Kad side of search id, with the words of its first
+ * string term and the whole expression as the tree (32-bit sizes, as the
+ * UDP servers get it; none when it needs 64-bit terms). Whether it
+ * started. */
+static bool
+kad_ask(searches_t *ss, const ed2k_search_t *parsed, int64_t id)
+{
+    const ed2k_search_node_t *s = first_string(ed2k_search_root(parsed));
+    if (ss->kad_start == NULL || s == NULL)
+        return false;
+    uint8_t *tree = NULL;
+    size_t tree_len = 0;
+    if (encode_tree(parsed, false, &tree, &tree_len, NULL) != 0) {
+        tree = NULL;
+        tree_len = 0;
+    }
+    bool started = ss->kad_start(ss->kad_ctx, id, s->text, tree, tree_len) == 0;
+    free(tree);
+    return started;
+}
+
+void
+search_set_kad(searches_t *ss, search_kad_start_fn start, void *ctx)
+{
+    ss->kad_start = start;
+    ss->kad_ctx = ctx;
+}
+
+void
+search_kad_results(void *ctx, int64_t id, ed2k_search_result_t *r, size_t n, bool done)
+{
+    searches_t *ss = ctx;
+    search_t *q = find(ss, id);
+    if (q == NULL || q->state != SS_RUNNING)
+        return;
+    take_results(ss, q, r, n, SRES_KAD_IP, SRES_KAD_PORT);
+    if (n > 0)
+        log_debug("search %" PRId64 ": %zu result(s) from Kad", q->id, n);
+    if (!done)
+        return;
+    q->kad_waiting = false;
+    bool servers_done = q->finish_pending ||
+                        (!q->tcp_waiting && ss->tcp != q && !q->global);
+    if (servers_done)
+        finish(ss, q, SS_FINISHED, q->results.n == 0 ? q->pending_error : NULL);
+}
+
 json_object *
 search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
 {
@@ -497,7 +580,9 @@ search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
         return search_row(same);
     }
     bool connected = srv_is_connected(d->server);
-    if (!connected && (!global || sl_count(d->serverlist) == 0)) {
+    int64_t id = new_id(ss);
+    bool kad = kad_ask(ss, parsed, id);
+    if (!connected && (!global || sl_count(d->serverlist) == 0) && !kad) {
         ed2k_search_free(parsed);
         mt_error_set(err, MT_ERR_UNAVAILABLE,
                      global ? "no server to ask: connect to a server or add servers first"
@@ -505,7 +590,8 @@ search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
         return NULL;
     }
     search_t *q = xcalloc(1, sizeof *q);
-    q->id = new_id(ss);
+    q->id = id;
+    q->kad_waiting = kad;
     q->expr = xstrdup(query);
     q->normalized = ed2k_search_to_string(parsed);
     q->global = global;
@@ -556,6 +642,7 @@ search_start(searches_t *ss, const char *query, bool global, mt_error_t **err)
     q->next_udp_ms = global ? clock_mono_ms() + (connected ? 2000 : 0) : -1;
     if (global)
         q->udp_done_at = clock_mono_s();
+
     log_info("search %" PRId64 ": %s \"%s\"", q->id, global ? "global" : "local", q->normalized);
     bus_publish_search_started(d->bus, &(bus_search_t){ .id = q->id, .expression = q->expr });
     flush_db(ss, q);

@@ -15,6 +15,7 @@
 
 struct muleteerd;
 struct sl_server;
+struct ed2k_search_result;
 typedef struct searches searches_t;
 
 /* search_new: takes the server connection's search results
@@ -42,6 +43,20 @@ json_object *search_results_json(searches_t *ss, int64_t id, size_t offset, size
                                  mt_error_t **err);
 json_object *search_stop(searches_t *ss, int64_t id, mt_error_t **err);
 json_object *search_more(searches_t *ss, int64_t id, mt_error_t **err);
+/* search_kad_start_fn: starts a Kad keyword search for search id with
+ * keywords (the words of the expression's first string term) and tree
+ * (the whole expression, §3.5); 0 when it started: its results then come
+ * through search_kad_results. */
+typedef int (*search_kad_start_fn)(void *ctx, int64_t id, const char *keywords,
+                                   const uint8_t *tree, size_t tree_len);
+/* search_set_kad: searches also ask Kad through start (NULL: they do not).
+ * A search that Kad answers may start with no server at all, and ends
+ * once Kad is done too. */
+void search_set_kad(searches_t *ss, search_kad_start_fn start, void *ctx);
+/* search_kad_results: Kad results of search id (ss is the searches_t),
+ * merged with the servers' under the origin "kad"; the strings of r are
+ * taken. done: Kad has finished with this search. Fits kad_results_fn. */
+void search_kad_results(void *ss, int64_t id, struct ed2k_search_result *r, size_t n, bool done);
 /* search_list_json: the rows of the searches in memory, an array. */
 json_object *search_list_json(const searches_t *ss);
 

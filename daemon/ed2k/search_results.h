@@ -14,7 +14,11 @@
 #define SRES_MAX_RESULTS 2000   /* per search */
 #define SRES_MAX_REPORTERS 16   /* servers counted per result */
 
-/* What one server said of a result. */
+/* The reporter address of Kad answers (a server never has it). */
+#define SRES_KAD_IP 0xFFFFFFFFu
+#define SRES_KAD_PORT 0
+
+/* What one server (or Kad) said of a result. */
 typedef struct sres_reporter {
     uint32_t ip;      /* the server (eD2K form); 0: the TCP server */
     uint16_t port;

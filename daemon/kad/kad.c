@@ -6,15 +6,24 @@
 #include "daemon/kad/kad.h"
 
 #include <event2/buffer.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/kad/index.h"
+#include "daemon/kad/lookup.h"
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
+#include "daemon/transfer/download.h"
+#include "daemon/transfer/partfile.h"
+#include "daemon/transfer/shared.h"
+#include "daemon/transfer/source.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
+#include "ed2k/c2s.h"
+#include "ed2k/kadsearch.h"
 #include "ed2k/nodesdat.h"
 #include "util/clock.h"
 #include "util/conf.h"
@@ -38,16 +47,13 @@
 #define HELLO_TRIES 3
 #define HELLO_EVERY 15
 #define STALE_AFTER 3600
-/* Lookups for our own id: ALPHA closest verified contacts, not the same
- * one twice within REQ_AGAIN s; every LOOKUP_FAST s while the table is
- * small, else every LOOKUP_SLOW s. */
-#define ALPHA 3
-#define REQ_AGAIN 300
+/* Lookups for our own id (iterative, lookup.h): every LOOKUP_FAST s while
+ * the table is small, else every LOOKUP_SLOW s. */
 #define LOOKUP_FAST 10
 #define LOOKUP_SLOW 600
 #define SMALL_TABLE 50
-/* A find-node request for a random id every REFRESH_EVERY s, so that far
- * zones fill too (one round, not yet an iterative lookup). */
+/* A lookup for a random id every REFRESH_EVERY s, so that far zones fill
+ * too. */
 #define REFRESH_EVERY 300
 /* Flood limit: datagrams per source IP and second. */
 #define FLOOD_SLOTS 256
@@ -62,6 +68,59 @@
  * contacts (aMule keeps 200). */
 #define SAVE_EVERY 600
 #define NODES_SAVED 200
+
+/* Jobs: iterative lookups running at once, each ending after JOB_TTL_MS;
+ * a keyword search asks SEARCH_ASK nodes and waits SEARCH_WAIT_MS for
+ * their answers. */
+#define JOBS_MAX 16
+#define JOB_TTL_MS 20000
+#define SEARCH_ASK KAD_LOOKUP_K
+#define SEARCH_WAIT_MS 8000
+/* Keyword results kept per search (aMule stops at 300 too). */
+#define SEARCH_RESULTS_MAX 300
+
+/* Source searches: each active download every SOURCE_EVERY s (the first
+ * soon after it appears), at most SOURCE_JOBS at once, one started per
+ * tick; SOURCE_ASKS downloads remembered. */
+#define SOURCE_EVERY 1800
+#define SOURCE_JOBS 3
+#define SOURCE_ASKS 256
+
+/* Publishing: keywords of shared files every KEYWORD_REPUBLISH s, sources
+ * of shared and partial files every SOURCE_REPUBLISH s (aMule's 24 h and
+ * 5 h), the first round PUBLISH_AFTER s after Kad connects; PUBLISH_JOBS
+ * at once, one started per tick; files per keyword publish. Answers to
+ * others' searches: ANSWERS_PER_DATAGRAM a datagram, SEARCH_RES_MAX in
+ * all (aMule's). */
+#define KEYWORD_REPUBLISH (24 * 3600)
+#define SOURCE_REPUBLISH (5 * 3600)
+#define PUBLISH_AFTER 20
+#define PUBLISH_JOBS 2
+#define PUBLISH_FILES_MAX 150
+#define PUBLISHED_MAX 1024
+#define ANSWERS_PER_DATAGRAM 50
+
+typedef enum { JOB_NODE, JOB_KEYWORD, JOB_SOURCE, JOB_PUBLISH_KEY, JOB_PUBLISH_SOURCE } job_kind_t;
+
+typedef struct source_ask {
+    uint8_t hash[16];
+    time_t at; /* monotonic: last Kad source search, 0: free slot */
+} source_ask_t;
+
+typedef struct job {
+    job_kind_t kind;
+    kad_lookup_t *l;
+    int64_t started_ms, asked_ms; /* asked_ms: when the search requests went, 0: not yet */
+    int64_t search_id;
+    uint8_t hash[16]; /* JOB_SOURCE: the file */
+    uint64_t size;
+    uint8_t *tree;
+    size_t tree_len;
+    unsigned results;
+    uint32_t asked_ip[SEARCH_ASK]; /* who may answer the search (Kad form) */
+    uint16_t asked_port[SEARCH_ASK];
+    size_t nasked;
+} job_t;
 
 typedef struct pending {
     uint32_t ip; /* Kad form */
@@ -103,7 +162,17 @@ struct kad {
     big_answer_t big[FLOOD_SLOTS];
     time_t big_sec;
     unsigned big_n;
-    time_t lookup_at, refresh_at, saved_at;
+    job_t *jobs[JOBS_MAX];
+    source_ask_t asks[SOURCE_ASKS];
+    source_ask_t published_kw[PUBLISHED_MAX], published_src[PUBLISHED_MAX];
+    time_t connected_at; /* monotonic: when a first contact was verified, 0: not yet */
+    kad_index_t *index;
+    uint64_t publishes_sent, publishes_stored, searches_answered;
+    uint64_t source_searches, sources_found;
+    kad_results_fn results_fn;
+    void *results_ctx;
+    uint64_t lookups, lookup_requests, keyword_searches, search_results;
+    time_t lookup_at, refresh_at, saved_at, expired_at;
     bool dirty;
     uint64_t in, out, dropped, malformed;
 };
@@ -226,6 +295,209 @@ send_bootstrap_req(kad_t *k, uint32_t ip, uint16_t port)
     send_buf(k, ip, port, b);
     evbuffer_free(b);
     expect(k, ip, port, KAD_OP_BOOTSTRAP_RES);
+}
+
+/* ------------------------------------------------------------ jobs */
+
+/* send_lookup_req: the lookup hook: a KADEMLIA2_REQ whose answer is
+ * expected. */
+static void
+send_lookup_req(void *ctx, const kad_contact_t *to, const kad_id_t *target, uint8_t type)
+{
+    kad_t *k = ctx;
+    struct evbuffer *b = evbuffer_new();
+    kad_req_t rq = { .type = type, .target = *target, .receiver = to->id };
+    kad_req_encode(b, &rq);
+    send_buf(k, to->ip, to->udp_port, b);
+    evbuffer_free(b);
+    expect(k, to->ip, to->udp_port, KAD_OP_RES);
+    k->lookup_requests++;
+    kad_rt_contact_t *c = kad_rt_find(k->rt, &to->id);
+    if (c != NULL)
+        c->req_at = clock_mono_s();
+}
+
+static void
+job_free(job_t *j)
+{
+    if (j == NULL)
+        return;
+    kad_lookup_free(j->l);
+    free(j->tree);
+    free(j);
+}
+
+/* job_start: a lookup for target seeded from the table; NULL when
+ * JOBS_MAX run already. */
+static job_t *
+job_start(kad_t *k, job_kind_t kind, const kad_id_t *target, uint8_t type)
+{
+    size_t slot = 0;
+    while (slot < JOBS_MAX && k->jobs[slot] != NULL)
+        slot++;
+    if (slot == JOBS_MAX)
+        return NULL;
+    job_t *j = xcalloc(1, sizeof *j);
+    j->kind = kind;
+    j->l = kad_lookup_new(target, &k->me, type, send_lookup_req, k);
+    j->started_ms = clock_mono_ms();
+    kad_rt_contact_t *best[KAD_LOOKUP_CANDIDATES / 2];
+    size_t n = kad_rt_closest(k->rt, target, true, best, sizeof best / sizeof best[0]);
+    for (size_t i = 0; i < n; i++)
+        kad_lookup_add(j->l, &best[i]->c, 1);
+    k->jobs[slot] = j;
+    k->lookups++;
+    kad_lookup_step(j->l, j->started_ms);
+    return j;
+}
+
+/* lookup: an iterative node lookup for target; its answers fill the
+ * table. */
+static void
+lookup(kad_t *k, const kad_id_t *target)
+{
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        if (k->jobs[i] != NULL && k->jobs[i]->kind == JOB_NODE &&
+            kad_id_equal(kad_lookup_target(k->jobs[i]->l), target))
+            return;
+    (void)job_start(k, JOB_NODE, target, KAD_REQ_FIND_NODE);
+}
+
+/* keyword_files: the shared files (not withheld) with word in their
+ * name, as keyword publish entries (tags: caller frees each). */
+static size_t
+keyword_files(kad_t *k, const kad_id_t *word, kad_search_answer_t *out, size_t max)
+{
+    size_t n = 0;
+    shared_t *sh = k->d->shared;
+    for (size_t i = 0; sh != NULL && i < shared_count(sh) && n < max; i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        if (shared_is_withheld(sh, f->hash) || f->size == 0)
+            continue;
+        char words[KAD_WORDS_MAX][KAD_WORD_MAX_LEN + 1];
+        size_t nw = kad_words_split(f->name, words, KAD_WORDS_MAX, true);
+        bool has = false;
+        for (size_t w = 0; w < nw && !has; w++) {
+            kad_id_t id;
+            kad_word_id(words[w], &id);
+            has = kad_id_equal(&id, word);
+        }
+        if (!has)
+            continue;
+        kad_id_from_digest(&out[n].id, f->hash);
+        out[n].tags = ed2k_taglist_new();
+        ed2k_taglist_add_str(out[n].tags, ED2K_FT_FILENAME, f->name, strlen(f->name));
+        ed2k_taglist_add_uint(out[n].tags, ED2K_FT_FILESIZE, 0, f->size);
+        n++;
+    }
+    return n;
+}
+
+/* publish_encode: the PUBLISH_KEY_REQ (our files with the keyword) or
+ * PUBLISH_SOURCE_REQ (us as a HighID source of the file) of j into b. */
+static int
+publish_encode(kad_t *k, job_t *j, struct evbuffer *b)
+{
+    const kad_id_t *target = kad_lookup_target(j->l);
+    int rc;
+    if (j->kind == JOB_PUBLISH_KEY) {
+        kad_search_answer_t *files = xcalloc(PUBLISH_FILES_MAX, sizeof *files);
+        size_t n = keyword_files(k, target, files, PUBLISH_FILES_MAX);
+        rc = n > 0 ? kad_publish_key_req_encode(b, target, files, n, NULL) : -1;
+        for (size_t i = 0; i < n; i++)
+            ed2k_taglist_free(files[i].tags);
+        free(files);
+        return rc;
+    }
+    kad_id_t me;
+    kad_id_from_digest(&me, k->d->userhash);
+    ed2k_taglist_t *t = ed2k_taglist_new();
+    ed2k_taglist_add_uint(t, KAD_TAG_SOURCETYPE, 0,
+                          j->size > 0xFFFFFFFFu ? KAD_SOURCE_HIGHID_LARGE : KAD_SOURCE_HIGHID);
+    ed2k_taglist_add_uint(t, KAD_TAG_SOURCEPORT, 0, (uint64_t)conf_get_int(k->d->conf, "tcp_port"));
+    ed2k_taglist_add_uint(t, ED2K_FT_FILESIZE, 0, j->size);
+    rc = kad_publish_source_req_encode(b, target, &me, t, NULL);
+    ed2k_taglist_free(t);
+    return rc;
+}
+
+/* ask_search: the lookup is over: KADEMLIA2_SEARCH_KEY_REQ (or
+ * SEARCH_SOURCE_REQ) to the closest
+ * that answered, those within the search tolerance of the target (LAN
+ * addresses exempt, §10.3). */
+static void
+ask_search(kad_t *k, job_t *j, int64_t now_ms)
+{
+    kad_contact_t best[SEARCH_ASK];
+    size_t n = kad_lookup_closest(j->l, best, SEARCH_ASK);
+    const kad_id_t *target = kad_lookup_target(j->l);
+    struct evbuffer *b = evbuffer_new();
+    for (size_t i = 0; i < n; i++) {
+        if (!kad_in_tolerance(&best[i].id, target) && !is_lan(best[i].ip))
+            continue;
+        if (j->kind == JOB_SOURCE)
+            kad_search_source_req_encode(b, target, j->size);
+        else if (j->kind == JOB_KEYWORD)
+            kad_search_key_req_encode(b, target, j->tree, j->tree_len);
+        else if (publish_encode(k, j, b) != 0)
+            break;
+        if (j->kind == JOB_PUBLISH_KEY || j->kind == JOB_PUBLISH_SOURCE) {
+            expect(k, best[i].ip, best[i].udp_port, KAD_OP_PUBLISH_RES);
+            k->publishes_sent++;
+        }
+        send_buf(k, best[i].ip, best[i].udp_port, b);
+        j->asked_ip[j->nasked] = best[i].ip;
+        j->asked_port[j->nasked++] = best[i].udp_port;
+    }
+    evbuffer_free(b);
+    j->asked_ms = now_ms;
+    char hex[KAD_ID_HEX_LEN + 1];
+    kad_id_to_hex(target, hex);
+    static const char *const what[] = { "node", "keyword search", "source search",
+                                        "keyword publish", "source publish" };
+    log_info("Kad: %s: %zu node(s) of %zu asked for %s after %u request(s)", what[j->kind],
+             j->nasked, n, hex, kad_lookup_sent(j->l));
+}
+
+/* job_end: the job is over: a search's sink hears it is done. */
+static void
+job_end(kad_t *k, size_t slot)
+{
+    job_t *j = k->jobs[slot];
+    if (j->kind == JOB_KEYWORD && k->results_fn != NULL)
+        k->results_fn(k->results_ctx, j->search_id, NULL, 0, true);
+    job_free(j);
+    k->jobs[slot] = NULL;
+}
+
+/* jobs_step: timeouts and next requests of every job; searches asked
+ * when their lookup is over; jobs past their time ended. */
+static void
+jobs_step(kad_t *k)
+{
+    int64_t now_ms = clock_mono_ms();
+    for (size_t i = 0; i < JOBS_MAX; i++) {
+        job_t *j = k->jobs[i];
+        if (j == NULL)
+            continue;
+        kad_lookup_step(j->l, now_ms);
+        bool over = kad_lookup_is_done(j->l) || now_ms - j->started_ms >= JOB_TTL_MS;
+        if (j->kind == JOB_PUBLISH_KEY || j->kind == JOB_PUBLISH_SOURCE) {
+            if (over) {
+                ask_search(k, j, now_ms);
+                job_end(k, i);
+            }
+        } else if (j->kind != JOB_NODE) {
+            if (j->asked_ms == 0 && over)
+                ask_search(k, j, now_ms);
+            if (j->asked_ms != 0 &&
+                (now_ms - j->asked_ms >= SEARCH_WAIT_MS || j->nasked == 0 ||
+                 j->results >= SEARCH_RESULTS_MAX))
+                job_end(k, i);
+        } else if (over) {
+            job_end(k, i);
+        }
+    }
 }
 
 /* ------------------------------------------------------------ receiving */
@@ -451,6 +723,248 @@ on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     if (e != NULL)
         e->last_seen = clock_mono_s();
     add_contacts(k, r.contacts, r.count);
+    /* contacts the table refuses (full bins) still help the lookup */
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        if (k->jobs[i] != NULL && kad_id_equal(kad_lookup_target(k->jobs[i]->l), &r.target)) {
+            size_t n = 0;
+            for (size_t c = 0; c < r.count; c++)
+                if (addr_ok(k, r.contacts[c].ip, r.contacts[c].udp_port))
+                    r.contacts[n++] = r.contacts[c];
+            (void)kad_lookup_answer(k->jobs[i]->l, ip, port, r.contacts, n, clock_mono_ms());
+        }
+}
+
+/* take_sources: the answers of a source search offered to its download:
+ * HighID sources (types 1 and 4) only; firewalled ones need a buddy or a
+ * callback, not done yet. */
+static void
+take_sources(kad_t *k, job_t *j, const kad_search_res_t *r)
+{
+    download_t *dl = k->d->downloads != NULL ? dlq_find(k->d->downloads, j->hash) : NULL;
+    size_t added = 0, firewalled = 0;
+    for (size_t i = 0; dl != NULL && i < r->count; i++) {
+        uint64_t type = 0, ip = 0, port = 0;
+        const ed2k_taglist_t *t = r->v[i].tags;
+        if (ed2k_taglist_get_uint(t, KAD_TAG_SOURCETYPE, &type) != 0 ||
+            ed2k_taglist_get_uint(t, KAD_TAG_SOURCEIP, &ip) != 0 ||
+            ed2k_taglist_get_uint(t, KAD_TAG_SOURCEPORT, &port) != 0 || ip > UINT32_MAX ||
+            port == 0 || port > UINT16_MAX)
+            continue;
+        if (type != KAD_SOURCE_HIGHID && type != KAD_SOURCE_HIGHID_LARGE) {
+            firewalled++;
+            continue;
+        }
+        if (!addr_ok(k, (uint32_t)ip, (uint16_t)port))
+            continue;
+        if (dl_add_source(dl, net_ip_from_host((uint32_t)ip), (uint16_t)port) == DL_SRC_ADDED)
+            added++;
+    }
+    k->sources_found += added;
+    if (dl != NULL)
+        log_info("Kad: %zu source(s) for %s: %zu new, %zu firewalled", r->count,
+                 pf_name(dl_partfile(dl)), added, firewalled);
+}
+
+/* on_search_res: KADEMLIA2_SEARCH_RES: answers of a keyword search we
+ * asked that node for, turned into search results for the sink. */
+static void
+on_search_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_res_t r;
+    if (kad_search_res_decode(p->payload, p->len, &r, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    job_t *j = NULL;
+    for (size_t i = 0; i < JOBS_MAX && j == NULL; i++) {
+        job_t *c = k->jobs[i];
+        if (c == NULL || c->kind == JOB_NODE || !kad_id_equal(kad_lookup_target(c->l), &r.target))
+            continue;
+        for (size_t a = 0; a < c->nasked; a++)
+            if (c->asked_ip[a] == ip && c->asked_port[a] == port)
+                j = c;
+    }
+    if (j == NULL) {
+        k->dropped++; /* nobody asked that node for that keyword */
+        kad_search_res_clear(&r);
+        return;
+    }
+    if (j->kind == JOB_SOURCE) {
+        take_sources(k, j, &r);
+        kad_search_res_clear(&r);
+        return;
+    }
+    ed2k_search_result_t *res = xcalloc(r.count > 0 ? r.count : 1, sizeof *res);
+    size_t n = 0;
+    for (size_t i = 0; i < r.count && j->results < SEARCH_RESULTS_MAX; i++) {
+        uint8_t hash[16];
+        kad_id_to_digest(&r.v[i].id, hash);
+        if (ed2k_search_result_from_tags(&res[n], hash, r.v[i].tags)) {
+            n++;
+            j->results++;
+        } else {
+            ed2k_search_result_clear(&res[n]);
+        }
+    }
+    k->search_results += n;
+    if (n > 0 && k->results_fn != NULL)
+        k->results_fn(k->results_ctx, j->search_id, res, n, false);
+    ed2k_search_results_free(res, n);
+    kad_search_res_clear(&r);
+}
+
+/* answer_from_index: KADEMLIA2_SEARCH_RES datagrams with what the index
+ * holds under target, ANSWERS_PER_DATAGRAM each; none when it holds
+ * nothing (aMule stays silent too). */
+static void
+answer_from_index(kad_t *k, uint32_t ip, uint16_t port, kad_index_kind_t kind,
+                  const kad_id_t *target)
+{
+    kad_search_answer_t a[ANSWERS_PER_DATAGRAM];
+    time_t now = clock_mono_s();
+    size_t n, start = 0;
+    if (kad_index_find(k->index, kind, target, now, 0, a, 1) == 0 || !may_answer_big(k, ip, port))
+        return;
+    struct evbuffer *b = evbuffer_new();
+    while (start < KAD_SEARCH_RES_MAX &&
+           (n = kad_index_find(k->index, kind, target, now, start, a, ANSWERS_PER_DATAGRAM)) > 0) {
+        kad_search_res_t r = { .sender = k->me, .target = *target, .count = n, .v = a };
+        if (kad_search_res_encode(b, &r, NULL) == 0)
+            send_buf(k, ip, port, b);
+        evbuffer_drain(b, evbuffer_get_length(b));
+        start += n;
+    }
+    evbuffer_free(b);
+    k->searches_answered++;
+}
+
+/* in_our_zone: whether a search or publish for target may come to us:
+ * within the search tolerance of our id, or from a LAN address (§10.3). */
+static bool
+in_our_zone(const kad_t *k, const kad_id_t *target, uint32_t ip)
+{
+    return kad_in_tolerance(&k->me, target) || is_lan(ip);
+}
+
+static void
+on_search_key_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_key_req_t rq;
+    if (kad_search_key_req_decode(p->payload, p->len, &rq, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    /* the search tree is not applied: every file under the keyword goes */
+    answer_from_index(k, ip, port, KAD_INDEX_KEYWORD, &rq.keyword);
+}
+
+static void
+on_search_source_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_source_req_t rq;
+    if (kad_search_source_req_decode(p->payload, p->len, &rq, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    answer_from_index(k, ip, port, KAD_INDEX_SOURCE, &rq.file);
+}
+
+static void
+send_publish_res(kad_t *k, uint32_t ip, uint16_t port, const kad_id_t *target, unsigned load)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_publish_res_encode(b, target, (uint8_t)(load > 100 ? 100 : load));
+    send_buf(k, ip, port, b);
+    evbuffer_free(b);
+}
+
+/* on_publish_key_req: files published under a keyword near us: indexed
+ * (those with a name and a size) for KAD_INDEX_KEYWORD_TTL. */
+static void
+on_publish_key_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_search_res_t r;
+    if (kad_publish_key_req_decode(p->payload, p->len, &r, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    if (!in_our_zone(k, &r.target, ip)) {
+        k->dropped++;
+        kad_search_res_clear(&r);
+        return;
+    }
+    unsigned load = 1;
+    time_t now = clock_mono_s();
+    for (size_t i = 0; i < r.count; i++) {
+        const char *name;
+        size_t len;
+        uint64_t size;
+        if (ed2k_taglist_get_str(r.v[i].tags, ED2K_FT_FILENAME, &name, &len) != 0 || len == 0 ||
+            ed2k_taglist_get_uint(r.v[i].tags, ED2K_FT_FILESIZE, &size) != 0 || size == 0)
+            continue;
+        load = kad_index_add(k->index, KAD_INDEX_KEYWORD, &r.target, &r.v[i].id, ip, r.v[i].tags,
+                             now, KAD_INDEX_KEYWORD_TTL);
+        k->publishes_stored++;
+    }
+    send_publish_res(k, ip, port, &r.target, load);
+    kad_search_res_clear(&r);
+}
+
+/* on_publish_source_req: a source of a file near us, indexed for
+ * KAD_INDEX_SOURCE_TTL with the address it came from as TAG_SOURCEIP
+ * (and TAG_SOURCEUPORT), as aMule adds them. */
+static void
+on_publish_source_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_id_t file, publisher;
+    ed2k_taglist_t *tags = NULL;
+    if (kad_publish_source_req_decode(p->payload, p->len, &file, &publisher, &tags, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    uint64_t type;
+    if (!in_our_zone(k, &file, ip) || ed2k_taglist_get_uint(tags, KAD_TAG_SOURCETYPE, &type) != 0) {
+        k->dropped++;
+        ed2k_taglist_free(tags);
+        return;
+    }
+    ed2k_taglist_t *t = ed2k_taglist_new();
+    ed2k_taglist_add_uint(t, KAD_TAG_SOURCEIP, ED2K_TAG_UINT32, ip);
+    bool has_uport = false;
+    for (size_t i = 0; i < ed2k_taglist_count(tags); i++) {
+        const ed2k_tag_t *tag = ed2k_taglist_get(tags, i);
+        if (tag->name == NULL && tag->id == KAD_TAG_SOURCEIP)
+            continue;
+        has_uport |= tag->name == NULL && tag->id == KAD_TAG_SOURCEUPORT;
+        ed2k_taglist_add_copy(t, tag);
+    }
+    if (!has_uport)
+        ed2k_taglist_add_uint(t, KAD_TAG_SOURCEUPORT, ED2K_TAG_UINT16, port);
+    unsigned load = kad_index_add(k->index, KAD_INDEX_SOURCE, &file, &publisher, ip, t,
+                                  clock_mono_s(), KAD_INDEX_SOURCE_TTL);
+    k->publishes_stored++;
+    send_publish_res(k, ip, port, &file, load);
+    ed2k_taglist_free(t);
+    ed2k_taglist_free(tags);
+}
+
+/* on_publish_res: a node took our publish; its load is logged (a full
+ * node is left alone until the next round anyway). */
+static void
+on_publish_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_id_t target;
+    uint8_t load;
+    if (!take(k, ip, port, KAD_OP_PUBLISH_RES)) {
+        k->dropped++;
+        return;
+    }
+    if (kad_publish_res_decode(p->payload, p->len, &target, &load, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    log_debug("Kad: publish taken by %u.%u.%u.%u:%u, load %u%%", ip >> 24, (ip >> 16) & 255,
+              (ip >> 8) & 255, ip & 255, port, load);
 }
 
 static void
@@ -511,9 +1025,15 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     case KAD_OP_HELLO_RES_ACK: on_hello_ack(k, ip, port, p); break;
     case KAD_OP_REQ: on_req(k, ip, port, p); break;
     case KAD_OP_RES: on_res(k, ip, port, p); break;
+    case KAD_OP_SEARCH_RES: on_search_res(k, ip, port, p); break;
+    case KAD_OP_SEARCH_KEY_REQ: on_search_key_req(k, ip, port, p); break;
+    case KAD_OP_SEARCH_SOURCE_REQ: on_search_source_req(k, ip, port, p); break;
+    case KAD_OP_PUBLISH_KEY_REQ: on_publish_key_req(k, ip, port, p); break;
+    case KAD_OP_PUBLISH_SOURCE_REQ: on_publish_source_req(k, ip, port, p); break;
+    case KAD_OP_PUBLISH_RES: on_publish_res(k, ip, port, p); break;
     case KAD_OP_PING: on_ping(k, ip, port); break;
     case KAD_OP_PONG: break;
-    default: k->dropped++; break; /* searches, publishes, firewall checks: not yet */
+    default: k->dropped++; break; /* notes, firewall checks, buddies: not yet */
     }
     ed2k_packet_free(p);
 }
@@ -649,27 +1169,121 @@ sweep_one(void *ctx, kad_rt_contact_t *c)
     }
 }
 
-/* lookup: KADEMLIA2_REQ (find node) for target to the ALPHA closest
- * verified contacts not asked lately; their answers fill the table. */
-static void
-lookup(kad_t *k, const kad_id_t *target, time_t now)
+/* ask_of: the slot that remembers hash's last source search (the oldest
+ * is taken for a new hash). */
+static source_ask_t *
+ask_in(source_ask_t *v, size_t n, const uint8_t hash[16])
 {
-    kad_rt_contact_t *best[ALPHA * 4];
-    size_t n = kad_rt_closest(k->rt, target, true, best, sizeof best / sizeof best[0]);
-    size_t asked = 0;
-    struct evbuffer *b = evbuffer_new();
-    for (size_t i = 0; i < n && asked < ALPHA; i++) {
-        if (best[i]->req_at != 0 && now - best[i]->req_at < REQ_AGAIN)
-            continue;
-        kad_req_t rq = { .type = KAD_REQ_FIND_NODE, .target = *target,
-                         .receiver = best[i]->c.id };
-        kad_req_encode(b, &rq);
-        send_buf(k, best[i]->c.ip, best[i]->c.udp_port, b);
-        expect(k, best[i]->c.ip, best[i]->c.udp_port, KAD_OP_RES);
-        best[i]->req_at = now;
-        asked++;
+    source_ask_t *old = &v[0];
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].at != 0 && memcmp(v[i].hash, hash, 16) == 0)
+            return &v[i];
+        if (v[i].at < old->at)
+            old = &v[i];
     }
-    evbuffer_free(b);
+    memcpy(old->hash, hash, 16);
+    old->at = 0;
+    return old;
+}
+
+/* search_sources: a source search for the next active download that is
+ * due, when fewer than SOURCE_JOBS run. */
+static void
+search_sources(kad_t *k, time_t now)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        running += k->jobs[i] != NULL && k->jobs[i]->kind == JOB_SOURCE;
+    if (running >= SOURCE_JOBS || k->d->downloads == NULL)
+        return;
+    for (size_t i = 0; i < dlq_count(k->d->downloads); i++) {
+        partfile_t *pf = dl_partfile(dlq_get(k->d->downloads, i));
+        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+            continue;
+        source_ask_t *a = ask_in(k->asks, SOURCE_ASKS, pf_hash(pf));
+        if (a->at != 0 && now - a->at < SOURCE_EVERY)
+            continue;
+        kad_id_t target;
+        kad_id_from_digest(&target, pf_hash(pf));
+        job_t *j = job_start(k, JOB_SOURCE, &target, KAD_REQ_FIND_VALUE);
+        if (j == NULL)
+            return;
+        memcpy(j->hash, pf_hash(pf), 16);
+        j->size = pf_size(pf);
+        a->at = now;
+        k->source_searches++;
+        return;
+    }
+}
+
+/* publish_job: a publish of kind for target unless one runs; false when
+ * no job could start. */
+static bool
+publish_job(kad_t *k, job_kind_t kind, const kad_id_t *target, uint64_t size)
+{
+    job_t *j = job_start(k, kind, target, KAD_REQ_STORE);
+    if (j == NULL)
+        return false;
+    j->size = size;
+    return true;
+}
+
+/* publish_due: the next keyword or source publish that is due, when
+ * fewer than PUBLISH_JOBS run: sources of shared files, then of partial
+ * files, then keywords of shared files. */
+static void
+publish_due(kad_t *k, time_t now)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        running += k->jobs[i] != NULL &&
+                   (k->jobs[i]->kind == JOB_PUBLISH_KEY || k->jobs[i]->kind == JOB_PUBLISH_SOURCE);
+    if (running >= PUBLISH_JOBS || k->connected_at == 0 || now - k->connected_at < PUBLISH_AFTER)
+        return;
+    shared_t *sh = k->d->shared;
+    kad_id_t target;
+    for (size_t i = 0; sh != NULL && i < shared_count(sh); i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        if (shared_is_withheld(sh, f->hash) || f->size == 0)
+            continue;
+        source_ask_t *a = ask_in(k->published_src, PUBLISHED_MAX, f->hash);
+        if (a->at == 0 || now - a->at >= SOURCE_REPUBLISH) {
+            kad_id_from_digest(&target, f->hash);
+            if (publish_job(k, JOB_PUBLISH_SOURCE, &target, f->size))
+                a->at = now;
+            return;
+        }
+    }
+    for (size_t i = 0; k->d->downloads != NULL && i < dlq_count(k->d->downloads); i++) {
+        partfile_t *pf = dl_partfile(dlq_get(k->d->downloads, i));
+        if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
+            continue;
+        source_ask_t *a = ask_in(k->published_src, PUBLISHED_MAX, pf_hash(pf));
+        if (a->at == 0 || now - a->at >= SOURCE_REPUBLISH) {
+            kad_id_from_digest(&target, pf_hash(pf));
+            if (publish_job(k, JOB_PUBLISH_SOURCE, &target, pf_size(pf)))
+                a->at = now;
+            return;
+        }
+    }
+    for (size_t i = 0; sh != NULL && i < shared_count(sh); i++) {
+        const shared_file_t *f = shared_get(sh, i);
+        if (shared_is_withheld(sh, f->hash) || f->size == 0)
+            continue;
+        char words[KAD_WORDS_MAX][KAD_WORD_MAX_LEN + 1];
+        size_t nw = kad_words_split(f->name, words, KAD_WORDS_MAX, true);
+        for (size_t w = 0; w < nw; w++) {
+            kad_word_id(words[w], &target);
+            uint8_t digest[16];
+            kad_id_to_digest(&target, digest);
+            source_ask_t *a = ask_in(k->published_kw, PUBLISHED_MAX, digest);
+            if (a->at == 0 || now - a->at >= KEYWORD_REPUBLISH) {
+                if (publish_job(k, JOB_PUBLISH_KEY, &target, 0))
+                    a->at = now;
+                return;
+            }
+        }
+    }
 }
 
 void
@@ -696,8 +1310,19 @@ kad_tick(kad_t *k)
         if (kad_rt_remove(k->rt, &s.dead[i]))
             k->dirty = true;
     bool verified = kad_rt_count_verified(k->rt) > 0;
+    jobs_step(k);
+    if (verified && k->connected_at == 0)
+        k->connected_at = now;
+    if (verified) {
+        search_sources(k, now);
+        publish_due(k, now);
+    }
+    if (now - k->expired_at >= 60) {
+        kad_index_expire(k->index, now);
+        k->expired_at = now;
+    }
     if (now >= k->lookup_at && verified) {
-        lookup(k, &k->me, now);
+        lookup(k, &k->me);
         k->lookup_at = now + (kad_rt_count(k->rt) < SMALL_TABLE ? LOOKUP_FAST : LOOKUP_SLOW);
     }
     if (now >= k->refresh_at && verified) {
@@ -705,7 +1330,7 @@ kad_tick(kad_t *k)
         (void)mt_random_bytes(rnd, sizeof rnd, NULL);
         kad_id_t target;
         kad_id_from_digest(&target, rnd);
-        lookup(k, &target, now);
+        lookup(k, &target);
         k->refresh_at = now + REFRESH_EVERY;
     }
     if (k->dirty && now - k->saved_at >= SAVE_EVERY)
@@ -729,6 +1354,7 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     }
     (void)mt_random_bytes(&k->udp_key, sizeof k->udp_key, NULL);
     k->rt = kad_rt_new(&k->me);
+    k->index = kad_index_new(0);
     k->nodes_path = xasprintf("%s/nodes.dat", state);
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
     k->saved_at = clock_mono_s();
@@ -753,7 +1379,10 @@ kad_free(kad_t *k)
         if (k->dirty || kad_rt_count(k->rt) > 0)
             save_nodes(k);
     }
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        job_free(k->jobs[i]);
     kad_rt_free(k->rt);
+    kad_index_free(k->index);
     free(k->nodes_path);
     free(k);
 }
@@ -776,6 +1405,49 @@ kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err)
         k->boot[0] = k->boot[--k->nboot]; /* the oldest goes */
     k->boot[k->nboot++] = (boot_t){ kip, port, 0, 0 };
     kad_tick(k); /* the first request now */
+    return 0;
+}
+
+void
+kad_set_results_sink(kad_t *k, kad_results_fn fn, void *ctx)
+{
+    k->results_fn = fn;
+    k->results_ctx = ctx;
+}
+
+int
+kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const uint8_t *tree,
+                   size_t tree_len, mt_error_t **err)
+{
+    if (!k->on || kad_rt_count_verified(k->rt) == 0) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is not connected");
+        return -1;
+    }
+    char words[KAD_WORDS_MAX][KAD_WORD_MAX_LEN + 1];
+    size_t n = kad_words_split(keywords, words, KAD_WORDS_MAX, false);
+    if (n == 0) {
+        mt_error_set(err, MT_ERR_INVALID, "Kad needs a keyword of 3 bytes or more");
+        return -1;
+    }
+    size_t longest = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strlen(words[i]) > strlen(words[longest]))
+            longest = i;
+    kad_id_t target;
+    kad_word_id(words[longest], &target);
+    job_t *j = job_start(k, JOB_KEYWORD, &target, KAD_REQ_FIND_VALUE);
+    if (j == NULL) {
+        mt_error_set(err, MT_ERR_TOO_LARGE, "too many Kad lookups running");
+        return -1;
+    }
+    j->search_id = search_id;
+    if (tree_len > 0) {
+        j->tree = xmalloc(tree_len);
+        memcpy(j->tree, tree, tree_len);
+        j->tree_len = tree_len;
+    }
+    k->keyword_searches++;
+    log_info("Kad: keyword search %" PRId64 " for \"%s\"", search_id, words[longest]);
     return 0;
 }
 
@@ -833,6 +1505,25 @@ kad_to_json(const kad_t *k, bool with_contacts)
     json_object_object_add(o, "datagrams_out", json_object_new_int64((int64_t)k->out));
     json_object_object_add(o, "dropped", json_object_new_int64((int64_t)k->dropped));
     json_object_object_add(o, "malformed", json_object_new_int64((int64_t)k->malformed));
+    json_object_object_add(o, "lookups", json_object_new_int64((int64_t)k->lookups));
+    json_object_object_add(o, "lookup_requests", json_object_new_int64((int64_t)k->lookup_requests));
+    json_object_object_add(o, "keyword_searches",
+                           json_object_new_int64((int64_t)k->keyword_searches));
+    json_object_object_add(o, "search_results", json_object_new_int64((int64_t)k->search_results));
+    json_object_object_add(o, "source_searches",
+                           json_object_new_int64((int64_t)k->source_searches));
+    json_object_object_add(o, "sources_found", json_object_new_int64((int64_t)k->sources_found));
+    json_object_object_add(o, "publishes_sent", json_object_new_int64((int64_t)k->publishes_sent));
+    json_object_object_add(o, "publishes_stored",
+                           json_object_new_int64((int64_t)k->publishes_stored));
+    json_object_object_add(o, "searches_answered",
+                           json_object_new_int64((int64_t)k->searches_answered));
+    json_object_object_add(o, "indexed_keywords",
+                           json_object_new_int64((int64_t)kad_index_count(k->index,
+                                                                          KAD_INDEX_KEYWORD)));
+    json_object_object_add(o, "indexed_sources",
+                           json_object_new_int64((int64_t)kad_index_count(k->index,
+                                                                          KAD_INDEX_SOURCE)));
     if (with_contacts) {
         json_object *a = json_object_new_array();
         kad_rt_foreach(k->rt, contact_json, a);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ed2k/kadid.h"
+#include "ed2k/search.h"
 #include "util/error.h"
 
 struct muleteerd;
@@ -36,6 +37,22 @@ int kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err);
  * MT_ERR_UNAVAILABLE when Kad is off, the file's (MT_ERR_NOT_FOUND, ...),
  * the format's (MT_ERR_UNSUPPORTED, MT_ERR_PROTOCOL). */
 int kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err);
+/* kad_results_fn: keyword results of search search_id as they come (n
+ * may be 0), then once with done true. The callee may take the strings of
+ * r (zeroing the fields); Kad frees what is left. */
+typedef void (*kad_results_fn)(void *ctx, int64_t search_id, ed2k_search_result_t *r, size_t n,
+                               bool done);
+/* kad_set_results_sink: where keyword results go (NULL: dropped). */
+void kad_set_results_sink(kad_t *k, kad_results_fn fn, void *ctx);
+/* kad_search_keyword: a Kad keyword search for search_id: the longest word
+ * of keywords (split as eMule does) is hashed, looked up iteratively, and
+ * the nodes closest to it within the search tolerance asked with
+ * KADEMLIA2_SEARCH_KEY_REQ, with tree (the whole expression, §3.5) when
+ * tree_len is not 0. Results reach the sink. MT_ERR_UNAVAILABLE when Kad
+ * is off or not connected, MT_ERR_INVALID without a word of 3 bytes or
+ * more, MT_ERR_TOO_LARGE when too many lookups run. */
+int kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const uint8_t *tree,
+                       size_t tree_len, mt_error_t **err);
 /* kad_state: "off", "connecting" (no verified contact yet) or "connected". */
 const char *kad_state(const kad_t *k);
 size_t kad_contact_count(const kad_t *k);

@@ -2,6 +2,8 @@
 # client UDP port. Includes core/, net/ and transfer/ (the UDP socket).
 daemon_libmuleteerd_a_SOURCES += \
 	daemon/kad/routing.c daemon/kad/routing.h \
+	daemon/kad/lookup.c daemon/kad/lookup.h \
+	daemon/kad/index.c daemon/kad/index.h \
 	daemon/kad/kad.c daemon/kad/kad.h
 
 check_PROGRAMS += tests/unit/check_kad_routing
@@ -16,3 +18,15 @@ TESTS += tests/unit/check_kad_node
 tests_unit_check_kad_node_SOURCES = tests/unit/check_kad_node.c
 tests_unit_check_kad_node_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_kad_node_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_kad_lookup
+TESTS += tests/unit/check_kad_lookup
+tests_unit_check_kad_lookup_SOURCES = tests/unit/check_kad_lookup.c
+tests_unit_check_kad_lookup_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_kad_lookup_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_kad_index
+TESTS += tests/unit/check_kad_index
+tests_unit_check_kad_index_SOURCES = tests/unit/check_kad_index.c
+tests_unit_check_kad_index_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_kad_index_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

@@ -9,6 +9,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/kadcrypt.c lib/ed2k/kadcrypt.h \
 	lib/ed2k/kadid.c lib/ed2k/kadid.h \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
+	lib/ed2k/kadsearch.c lib/ed2k/kadsearch.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \
@@ -34,6 +35,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_kadcrypt \
 	tests/unit/check_ed2k_kadid \
 	tests/unit/check_ed2k_kadpkt \
+	tests/unit/check_ed2k_kadsearch \
 	tests/unit/check_ed2k_nodesdat \
 	tests/unit/check_ed2k_link \
 	tests/unit/check_ed2k_obfs \
@@ -92,6 +94,9 @@ tests_unit_check_ed2k_kadid_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadpkt_SOURCES = tests/unit/check_ed2k_kadpkt.c
 tests_unit_check_ed2k_kadpkt_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadpkt_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_kadsearch_SOURCES = tests/unit/check_ed2k_kadsearch.c
+tests_unit_check_ed2k_kadsearch_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_kadsearch_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_nodesdat_SOURCES = tests/unit/check_ed2k_nodesdat.c
 tests_unit_check_ed2k_nodesdat_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_nodesdat_LDADD = $(ED2K_CHECK_LINK)

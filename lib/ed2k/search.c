@@ -511,6 +511,21 @@ fill_result(ed2k_search_result_t *res, const ed2k_taglist_t *tags)
     return named && res->size > 0;
 }
 
+bool
+ed2k_search_result_from_tags(ed2k_search_result_t *res, const uint8_t hash[16],
+                             const ed2k_taglist_t *tags)
+{
+    memset(res, 0, sizeof *res);
+    memcpy(res->hash, hash, sizeof res->hash);
+    return fill_result(res, tags);
+}
+
+void
+ed2k_search_result_clear(ed2k_search_result_t *res)
+{
+    result_clear(res);
+}
+
 /* read_entry: one <hash><id><port><tags> entry. On error res is clear. */
 static int
 read_entry(ed2k_reader_t *r, ed2k_search_result_t *res, bool *keep, mt_error_t **err)

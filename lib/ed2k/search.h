@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ed2k/search_expr.h"
+#include "ed2k/tag.h"
 #include "util/error.h"
 
 struct evbuffer;
@@ -74,6 +75,16 @@ int ed2k_searchresult_decode(const uint8_t *p, size_t len, ed2k_search_result_t 
  * ed2k_searchresult_decode. */
 int ed2k_globsearchres_decode(const uint8_t *p, size_t len, ed2k_search_result_t **results,
                               size_t *n, mt_error_t **err);
+
+/* ed2k_search_result_from_tags: a result for hash from its tags, as a
+ * server's entry would give it (client_id and port 0), e.g. a Kad keyword
+ * answer. Returns whether it is worth keeping (a name and a size); either
+ * way free its strings with ed2k_search_results_free's rules (see
+ * ed2k_search_result_clear). */
+bool ed2k_search_result_from_tags(ed2k_search_result_t *res, const uint8_t hash[16],
+                                  const ed2k_taglist_t *tags);
+/* ed2k_search_result_clear: frees one result's strings and zeroes it. */
+void ed2k_search_result_clear(ed2k_search_result_t *res);
 
 /* ed2k_search_results_free: frees n results and the array (NULL is fine). */
 void ed2k_search_results_free(ed2k_search_result_t *r, size_t n);

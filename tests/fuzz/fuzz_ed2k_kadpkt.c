@@ -1,5 +1,5 @@
 /* fuzz_ed2k_kadpkt.c: fuzz target for the Kad datagram decoders
- * (lib/ed2k/kadpkt.c) and the de-obfuscation (kadcrypt.c): every decoder
+ * (lib/ed2k/kadpkt.c, kadsearch.c) and the de-obfuscation (kadcrypt.c): every decoder
  * runs over the payload; what one accepts must encode and decode back equal. */
 #include "config.h"
 
@@ -10,6 +10,7 @@
 
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
+#include "ed2k/kadsearch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,6 +55,42 @@ fuzz_payload(const uint8_t *p, size_t len, struct evbuffer *b)
             abort();
         ed2k_packet_free(q);
     }
+    kad_search_res_t sr, sr2;
+    if (kad_search_res_decode(p, len, &sr, NULL) == 0) {
+        if (kad_search_res_encode(b, &sr, NULL) == 0) {
+            ed2k_packet_t *q = reopen(b, KAD_OP_SEARCH_RES);
+            if (kad_search_res_decode(q->payload, q->len, &sr2, NULL) != 0 ||
+                sr2.count != sr.count)
+                abort();
+            kad_search_res_clear(&sr2);
+            ed2k_packet_free(q);
+        }
+        kad_search_res_clear(&sr);
+    }
+    if (kad_publish_key_req_decode(p, len, &sr, NULL) == 0) {
+        if (kad_publish_key_req_encode(b, &sr.target, sr.v, sr.count, NULL) == 0) {
+            ed2k_packet_t *q = reopen(b, KAD_OP_PUBLISH_KEY_REQ);
+            if (kad_publish_key_req_decode(q->payload, q->len, &sr2, NULL) != 0 ||
+                sr2.count != sr.count)
+                abort();
+            kad_search_res_clear(&sr2);
+            ed2k_packet_free(q);
+        }
+        kad_search_res_clear(&sr);
+    }
+    kad_id_t pf, pp;
+    ed2k_taglist_t *pt = NULL;
+    if (kad_publish_source_req_decode(p, len, &pf, &pp, &pt, NULL) == 0) {
+        if (kad_publish_source_req_encode(b, &pf, &pp, pt, NULL) == 0)
+            evbuffer_drain(b, evbuffer_get_length(b));
+        ed2k_taglist_free(pt);
+    }
+    uint8_t load;
+    (void)kad_publish_res_decode(p, len, &pf, &load, NULL);
+    kad_search_key_req_t skr;
+    kad_search_source_req_t ssr;
+    (void)kad_search_key_req_decode(p, len, &skr, NULL);
+    (void)kad_search_source_req_decode(p, len, &ssr, NULL);
     kad_req_t rq;
     kad_res_t rs, rs2;
     kad_id_t id;

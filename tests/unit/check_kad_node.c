@@ -2,7 +2,8 @@
  * fake client UDP port (the upload side's Kad hook and send function are
  * replaced here): bootstrap, HELLO verification and its ack, answers only
  * to what was asked, find-node answers, ping, obfuscated answers, the
- * amplification limit, and the id and nodes.dat kept across restarts. */
+ * amplification limit, the id and nodes.dat kept across restarts, and a
+ * keyword search: iterative lookup, search requests, results. */
 #include "config.h"
 
 #include <check.h>
@@ -14,10 +15,13 @@
 
 #include "daemon/core/daemon.h"
 #include "daemon/kad/kad.h"
+#include "daemon/kad/lookup.h"
 #include "daemon/net/net.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
+#include "ed2k/kadsearch.h"
+#include "ed2k/c2s.h"
 #include "util/conf.h"
 
 /* ---- the fake UDP port ---- */
@@ -331,6 +335,175 @@ START_TEST(test_restart_keeps_id_and_contacts)
 }
 END_TEST
 
+/* ---- keyword search ---- */
+
+static int64_t got_id;
+static size_t got_n;
+static char got_name[64];
+
+static void
+sink(void *ctx, int64_t id, ed2k_search_result_t *r, size_t n, bool done)
+{
+    (void)ctx;
+    if (done)
+        return;
+    got_id = id;
+    got_n += n;
+    if (n > 0)
+        snprintf(got_name, sizeof got_name, "%s", r[0].name);
+}
+
+static void
+search_res_from(struct evbuffer *b, const kad_contact_t *from, const kad_id_t *target)
+{
+    kad_search_answer_t a = { .tags = ed2k_taglist_new() };
+    kad_word_id("the file", &a.id);
+    ed2k_taglist_add_str(a.tags, ED2K_FT_FILENAME, "kwtest334 file.bin", 18);
+    ed2k_taglist_add_uint(a.tags, ED2K_FT_FILESIZE, 0, 12345);
+    kad_search_res_t r = { .sender = from->id, .target = *target, .count = 1, .v = &a };
+    ck_assert_int_eq(kad_search_res_encode(b, &r, NULL), 0);
+    deliver(b, from->ip, from->udp_port);
+    ed2k_taglist_free(a.tags);
+}
+
+START_TEST(test_keyword_search)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_set_results_sink(k, sink, NULL);
+    got_n = 0;
+    /* Not connected: refused. */
+    ck_assert_int_ne(kad_search_keyword(k, 7, "kwtest334", NULL, 0, NULL), 0);
+    kad_contact_t z = peer(Y_IP, 9), w = peer(0x64400301u, 4);
+    hello_from(b, KAD_OP_HELLO_REQ, z, 0);
+    kad_hello_ack_encode(b, &z.id);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert_int_ne(kad_search_keyword(k, 7, "a b", NULL, 0, NULL), 0); /* no word */
+
+    /* The longest word is looked up: Z asked first. */
+    const uint8_t tree[] = { 0x01, 0x03, 0x00, 'k', 'w', 't' };
+    ck_assert_int_eq(kad_search_keyword(k, 7, "File Kwtest334", tree, sizeof tree, NULL), 0);
+    kad_id_t target;
+    kad_word_id("kwtest334", &target);
+    const sent_t *s = last_op(KAD_OP_REQ);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->ip, Y_IP);
+    kad_req_t rq;
+    ck_assert_int_eq(kad_req_decode(s->data + 2, s->len - 2, &rq, NULL), 0);
+    ck_assert(kad_id_equal(&rq.target, &target));
+    ck_assert(kad_id_equal(&rq.receiver, &z.id));
+    /* Z names W: W is asked next; W names nobody: the lookup is over. */
+    kad_res_t res = { .target = target, .count = 1 };
+    res.contacts[0] = w;
+    kad_res_encode(b, &res);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_REQ, w.ip, w.udp_port), 1);
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_KEY_REQ, 0, 0), 0);
+    res.count = 0;
+    kad_res_encode(b, &res);
+    deliver(b, w.ip, w.udp_port);
+    kad_tick(k);
+    /* Both asked with the keyword and the tree (test addresses are exempt
+     * from the tolerance). */
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_KEY_REQ, z.ip, z.udp_port), 1);
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_KEY_REQ, w.ip, w.udp_port), 1);
+    s = last_op(KAD_OP_SEARCH_KEY_REQ);
+    kad_search_key_req_t kr;
+    ck_assert_int_eq(kad_search_key_req_decode(s->data + 2, s->len - 2, &kr, NULL), 0);
+    ck_assert(kad_id_equal(&kr.keyword, &target));
+    ck_assert_uint_eq(kr.tree_len, sizeof tree);
+    /* An answer from a node not asked is dropped; W's reaches the sink. */
+    kad_contact_t x = peer(X_IP, 1);
+    search_res_from(b, &x, &target);
+    ck_assert_uint_eq(got_n, 0);
+    search_res_from(b, &w, &target);
+    ck_assert_uint_eq(got_n, 1);
+    ck_assert_int_eq(got_id, 7);
+    ck_assert_str_eq(got_name, "kwtest334 file.bin");
+    ck_assert_str_eq(status_str("search_results"), "1");
+    evbuffer_free(b);
+}
+END_TEST
+
+/* Others publish to us; we answer their searches from the index. */
+START_TEST(test_index_serves)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t z = peer(Y_IP, 9), w = peer(0x64400301u, 4);
+    kad_id_t kw;
+    kad_word_id("kwtest334", &kw);
+    kad_search_answer_t f = { .tags = ed2k_taglist_new() };
+    kad_word_id("a file", &f.id);
+    ed2k_taglist_add_str(f.tags, ED2K_FT_FILENAME, "kwtest334.bin", 13);
+    ed2k_taglist_add_uint(f.tags, ED2K_FT_FILESIZE, 0, 4096);
+    /* A search before anything was published: no answer. */
+    kad_search_key_req_encode(b, &kw, NULL, 0);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_RES, 0, 0), 0);
+    /* A keyword publish from W (a test address: exempt from the
+     * tolerance): stored, answered with the load. */
+    ck_assert_int_eq(kad_publish_key_req_encode(b, &kw, &f, 1, NULL), 0);
+    deliver(b, w.ip, w.udp_port);
+    const sent_t *s = last_op(KAD_OP_PUBLISH_RES);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->ip, w.ip);
+    kad_id_t t;
+    uint8_t load;
+    ck_assert_int_eq(kad_publish_res_decode(s->data + 2, s->len - 2, &t, &load, NULL), 0);
+    ck_assert(kad_id_equal(&t, &kw));
+    ck_assert_uint_ge(load, 1);
+    ck_assert_str_eq(status_str("indexed_keywords"), "1");
+    /* The same from a public address far from our id: refused. */
+    ck_assert_int_eq(kad_publish_key_req_encode(b, &kw, &f, 1, NULL), 0);
+    if (!kad_in_tolerance(kad_me(k), &kw)) {
+        deliver(b, 0x01020304u, PORT);
+        ck_assert_uint_eq(sent_op(KAD_OP_PUBLISH_RES, 0x01020304u, PORT), 0);
+    }
+    evbuffer_drain(b, evbuffer_get_length(b));
+    /* Z searches the keyword: the file comes back. */
+    kad_search_key_req_encode(b, &kw, NULL, 0);
+    deliver(b, z.ip, z.udp_port);
+    s = last_op(KAD_OP_SEARCH_RES);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->ip, z.ip);
+    kad_search_res_t r;
+    ck_assert_int_eq(kad_search_res_decode(s->data + 2, s->len - 2, &r, NULL), 0);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert(kad_id_equal(&r.sender, kad_me(k)));
+    ck_assert(kad_id_equal(&r.v[0].id, &f.id));
+    kad_search_res_clear(&r);
+    /* A source publish: indexed with the address it came from. */
+    kad_id_t file = f.id, user;
+    kad_word_id("user", &user);
+    ed2k_taglist_t *st = ed2k_taglist_new();
+    ed2k_taglist_add_uint(st, KAD_TAG_SOURCETYPE, 0, KAD_SOURCE_HIGHID);
+    ed2k_taglist_add_uint(st, KAD_TAG_SOURCEPORT, 0, 4662);
+    ck_assert_int_eq(kad_publish_source_req_encode(b, &file, &user, st, NULL), 0);
+    deliver(b, w.ip, w.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_PUBLISH_RES, w.ip, w.udp_port), 2);
+    /* (Z, unverified, had its large answer for a while: X asks) */
+    kad_search_source_req_encode(b, &file, 4096);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_SEARCH_RES, 0, 0), 1);
+    kad_search_source_req_encode(b, &file, 4096);
+    deliver(b, X_IP, PORT);
+    s = last_op(KAD_OP_SEARCH_RES);
+    ck_assert_uint_eq(s->ip, X_IP);
+    ck_assert_int_eq(kad_search_res_decode(s->data + 2, s->len - 2, &r, NULL), 0);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert(kad_id_equal(&r.v[0].id, &user));
+    uint64_t v;
+    ck_assert_int_eq(ed2k_taglist_get_uint(r.v[0].tags, KAD_TAG_SOURCEIP, &v), 0);
+    ck_assert_uint_eq(v, w.ip);
+    ck_assert_int_eq(ed2k_taglist_get_uint(r.v[0].tags, KAD_TAG_SOURCEPORT, &v), 0);
+    ck_assert_uint_eq(v, 4662);
+    kad_search_res_clear(&r);
+    ed2k_taglist_free(st);
+    ed2k_taglist_free(f.tags);
+    evbuffer_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -342,6 +515,8 @@ main(void)
     tcase_add_test(tc, test_obfuscated_answer);
     tcase_add_test(tc, test_amplification);
     tcase_add_test(tc, test_restart_keeps_id_and_contacts);
+    tcase_add_test(tc, test_keyword_search);
+    tcase_add_test(tc, test_index_serves);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
