@@ -36,6 +36,8 @@ static const struct {
     { "trackUsername", "track_username" },
     { "torznabName", "torznab_name" },
     { "torznabCacheTime", "torznab_cache_time" },
+    { "schedulerEnabled", "scheduler_enabled" },
+    { "schedule", "schedule" },
 };
 #define N_NAMES (sizeof names / sizeof names[0])
 
@@ -99,7 +101,7 @@ read_only(const conf_t *conf)
     static const char *const strs[][2] = {
         { "nodeName", "node_name" },     { "nickname", "nickname" },
         { "tempDir", "temp_dir" },       { "incomingDir", "incoming_dir" },
-        { "webUsername", "web_username" },
+        { "webUsername", "web_username" }, { "scheduleTimezone", "schedule_timezone" },
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         json_object_object_add(o, strs[i][0], json_object_new_string(conf_get_str(conf, strs[i][1])));
@@ -249,7 +251,8 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     } else if (k->kind == CONFRT_BOOL && json_object_is_type(v, json_type_boolean)) {
         text = xstrdup(json_object_get_boolean(v) ? "yes" : "no");
         arg = json_object_new_boolean(json_object_get_boolean(v));
-    } else if (k->kind == CONFRT_NAME && json_object_is_type(v, json_type_string)) {
+    } else if ((k->kind == CONFRT_NAME || k->kind == CONFRT_SCHED) &&
+               json_object_is_type(v, json_type_string)) {
         text = xstrdup(json_object_get_string(v));
         arg = json_object_new_string(text);
     } else if (k->kind == CONFRT_DIRS && (text = dirs_text(v)) != NULL) {
@@ -257,7 +260,7 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     } else {
         want = k->kind == CONFRT_INT    ? "expected an integer"
                : k->kind == CONFRT_BOOL ? "expected true or false"
-               : k->kind == CONFRT_NAME ? "expected a string"
+               : k->kind == CONFRT_NAME || k->kind == CONFRT_SCHED ? "expected a string"
                                         : "expected an array of directory paths (no ':')";
     }
     mt_error_t *err = NULL;

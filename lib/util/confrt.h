@@ -15,6 +15,7 @@ typedef enum {
     CONFRT_BOOL, /* yes or no */
     CONFRT_NAME, /* one path segment: a URL name (torznab_name) */
     CONFRT_DIRS, /* ':'-separated absolute directories */
+    CONFRT_SCHED, /* the limit schedule's rules (util/sched.h) */
 } confrt_kind_t;
 
 typedef struct {

@@ -13,7 +13,8 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/random.c lib/util/random.h \
 	lib/util/utf8.c lib/util/utf8.h \
 	lib/util/path.c lib/util/path.h \
-	lib/util/bug.c lib/util/bug.h
+	lib/util/bug.c lib/util/bug.h \
+	lib/util/sched.c lib/util/sched.h
 # FUZZ_CFLAGS: the fuzz targets see coverage of the UTF-8 decoder too.
 lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(PTHREAD_CFLAGS)
 
@@ -22,3 +23,9 @@ TESTS += tests/unit/check_util
 tests_unit_check_util_SOURCES = tests/unit/check_util.c
 tests_unit_check_util_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_util_LDADD = lib/libmtutil.a $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/unit/check_sched
+TESTS += tests/unit/check_sched
+tests_unit_check_sched_SOURCES = tests/unit/check_sched.c
+tests_unit_check_sched_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_sched_LDADD = lib/libmtutil.a $(CHECK_LIBS) $(PTHREAD_LIBS)
