@@ -32,6 +32,7 @@ struct finished;
 struct logring; /* daemon/core/logring.h */
 struct kad;     /* daemon/kad/kad.h */
 struct hooks;   /* daemon/hooks/hooks.h */
+struct lsched;  /* daemon/net/limitsched.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -62,6 +63,7 @@ typedef struct muleteerd {
     struct logring *peer_ring;     /* recent peer bans (ctl/cmd_log.h) */
     struct kad *kad;               /* the Kad node (kad/kad.h) */
     struct hooks *hooks;           /* programs and webhooks on events (hooks/hooks.h) */
+    struct lsched *limit_schedule; /* the alternative limits' schedule (net/limitsched.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

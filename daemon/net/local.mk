@@ -5,7 +5,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/listener.c daemon/net/listener.h \
 	daemon/net/resolve.c daemon/net/resolve.h \
 	daemon/net/peer.c daemon/net/peer.h \
-	daemon/net/speedlimit.c daemon/net/speedlimit.h
+	daemon/net/speedlimit.c daemon/net/speedlimit.h \
+	daemon/net/limitsched.c daemon/net/limitsched.h
 
 check_PROGRAMS += tests/unit/check_speedlimit
 TESTS += tests/unit/check_speedlimit
