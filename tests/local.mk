@@ -72,7 +72,8 @@ INTEGRATION_TESTS = \
 	tests/integration/websocket.sh \
 	tests/integration/webui.sh \
 	tests/integration/sample_totals.sh \
-	tests/integration/hooks.sh
+	tests/integration/hooks.sh \
+	tests/integration/schedule.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py
