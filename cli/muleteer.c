@@ -454,6 +454,7 @@ static int
 parse_rate_limits(request_t *req, int nargs, char **av)
 {
     req->cmd = "rate-limits";
+    req->show_as = "limit";
     req->args = json_object_new_object();
     bool ok = nargs % 2 == 1 && av[0][0] != '-';
     if (ok)
@@ -483,6 +484,7 @@ parse_rate_limits(request_t *req, int nargs, char **av)
 static int
 parse_schedule(request_t *req, int nargs, char **av)
 {
+    req->show_as = "schedule";
     if (nargs == 0) {
         req->cmd = "config";
         return EXIT_OK;
@@ -684,7 +686,7 @@ usage(FILE *out)
 static int
 show_answer(ctl_client_t *c, const request_t *req, json_object *result, bool as_json)
 {
-    const command_t *k = find_command(req->cmd);
+    const command_t *k = find_command(req->show_as != NULL ? req->show_as : req->cmd);
     if (as_json || k == NULL || k->show == NULL) {
         show_json(result);
         return EXIT_OK;
