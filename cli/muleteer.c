@@ -498,7 +498,8 @@ parse_schedule(request_t *req, int nargs, char **av)
         i = 1;
     }
     if (nargs - i > 1 || (i < nargs && av[i][0] == '-')) {
-        fprintf(stderr, "muleteer: usage: muleteer schedule [on|off] [\"HH:MM-HH:MM DAYS; ...\"]\n");
+        fprintf(stderr,
+                "muleteer: usage: muleteer schedule [on|off] [\"HH:MM-HH:MM DAYS; ...\"]\n");
         json_object_put(req->args);
         req->args = NULL;
         return EXIT_USAGE;

@@ -183,8 +183,8 @@ qbit_prefs_schedule(const qbit_prefs_t *p, const char *current, bool enabled)
     if (!any)
         return NULL;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "scheduler_enabled",
-                           json_object_new_boolean(p->sched.enabled >= 0 ? p->sched.enabled : enabled));
+    bool on = p->sched.enabled >= 0 ? p->sched.enabled != 0 : enabled;
+    json_object_object_add(o, "scheduler_enabled", json_object_new_boolean(on));
     sched_t s;
     if (sched_parse(current, &s, NULL) != 0 || s.n == 0) { /* qBittorrent's default */
         s.rule[0] = (sched_rule_t){ .from = 8 * 60, .to = 20 * 60, .days = SCHED_EVERY };

@@ -73,8 +73,8 @@ evaluate(lsched_t *s, bool force)
     sched_eval(&sc, now, &s->active, &s->next);
     if (force || !was_enabled || s->active != was_active)
         set_mode(s->d, s->active);
-    time_t wait = s->next == 0 ? LSCHED_MAX_WAIT : s->next - now;
-    struct timeval tv = { .tv_sec = wait < 1 ? 1 : wait > LSCHED_MAX_WAIT ? LSCHED_MAX_WAIT : wait };
+    time_t wait = s->next == 0 || s->next - now > LSCHED_MAX_WAIT ? LSCHED_MAX_WAIT : s->next - now;
+    struct timeval tv = { .tv_sec = wait < 1 ? 1 : wait };
     evtimer_add(s->timer, &tv);
 }
 
