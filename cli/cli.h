@@ -19,6 +19,8 @@ typedef struct request {
     const char *cmd;   /* the control command: the command's own name unless
                           its parser picks another (servers add: server-add) */
     json_object *args; /* its arguments (owned), NULL for none */
+    const char *show_as; /* the command whose printer shows the answer
+                            (limit: rate-limits' answer); NULL: cmd's */
     int search_wait;   /* search: seconds to follow the results */
 } request_t;
 

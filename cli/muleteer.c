@@ -466,6 +466,67 @@ parse_limits(request_t *req, int nargs, char **av)
     return EXIT_OK;
 }
 
+/* parse_rate_limits: limit HASH [--down KIB] [--up KIB] (rate-limits,
+ * which takes bytes/s; 0: none). Without options it shows them. */
+static int
+parse_rate_limits(request_t *req, int nargs, char **av)
+{
+    req->cmd = "rate-limits";
+    req->show_as = "limit";
+    req->args = json_object_new_object();
+    bool ok = nargs % 2 == 1 && av[0][0] != '-';
+    if (ok)
+        json_object_object_add(req->args, "hash", json_object_new_string(av[0]));
+    for (int i = 1; ok && i + 1 < nargs; i += 2) {
+        const char *key = strcmp(av[i], "--down") == 0 ? "dl_limit"
+                          : strcmp(av[i], "--up") == 0 ? "up_limit"
+                                                       : NULL;
+        char *end = NULL;
+        long long v = strtoll(av[i + 1], &end, 10);
+        ok = key != NULL && end != av[i + 1] && *end == '\0' && v >= 0 && v <= 2097151;
+        if (ok)
+            json_object_object_add(req->args, key, json_object_new_int64(v * 1024));
+    }
+    if (!ok) {
+        fprintf(stderr, "muleteer: usage: muleteer limit HASH [--down KIB] [--up KIB] "
+                        "(0 to 2097151 KiB/s, 0: none)\n");
+        json_object_put(req->args);
+        req->args = NULL;
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* parse_schedule: schedule [on|off] [RULES] (config-set of
+ * scheduler_enabled and schedule; config without arguments). */
+static int
+parse_schedule(request_t *req, int nargs, char **av)
+{
+    req->show_as = "schedule";
+    if (nargs == 0) {
+        req->cmd = "config";
+        return EXIT_OK;
+    }
+    req->cmd = "config-set";
+    req->args = json_object_new_object();
+    int i = 0;
+    if (strcmp(av[0], "on") == 0 || strcmp(av[0], "off") == 0) {
+        json_object_object_add(req->args, "scheduler_enabled",
+                               json_object_new_boolean(strcmp(av[0], "on") == 0));
+        i = 1;
+    }
+    if (nargs - i > 1 || (i < nargs && av[i][0] == '-')) {
+        fprintf(stderr,
+                "muleteer: usage: muleteer schedule [on|off] [\"HH:MM-HH:MM DAYS; ...\"]\n");
+        json_object_put(req->args);
+        req->args = NULL;
+        return EXIT_USAGE;
+    }
+    if (i < nargs)
+        json_object_object_add(req->args, "schedule", json_object_new_string(av[i]));
+    return EXIT_OK;
+}
+
 /* ---- the commands ---- */
 
 static const command_t commands[] = {
@@ -497,6 +558,13 @@ static const command_t commands[] = {
     { .name = "limits", .parse = parse_limits, .show = show_limits,
       .synopsis = "limits [--up KIB] [--down KIB] [--alt-up KIB] [--alt-down KIB] [--alt on|off]",
       .summary = "show or set the transfer limits (0: none)" },
+    { .name = "limit", .parse = parse_rate_limits, .show = show_rate_limits,
+      .synopsis = "limit HASH [--down KIB] [--up KIB]",
+      .summary = "show or set one download's own limits (0: none), under the global ones" },
+    { .name = "schedule", .parse = parse_schedule, .show = show_schedule,
+      .synopsis = "schedule [on|off] [\"HH:MM-HH:MM DAYS; ...\"]",
+      .summary = "show or set when the alternative limits are in force\n"
+                 "(DAYS: every, weekdays, weekends, mon ... sun, comma-separated)" },
     { .name = "connect", .parse = parse_connect, .show = show_server,
       .synopsis = "connect [HOST:PORT]",
       .summary = "connect to an eD2K server (none: the best of the\n"
@@ -642,7 +710,7 @@ usage(FILE *out)
 static int
 show_answer(ctl_client_t *c, const request_t *req, json_object *result, bool as_json)
 {
-    const command_t *k = find_command(req->cmd);
+    const command_t *k = find_command(req->show_as != NULL ? req->show_as : req->cmd);
     if (as_json || k == NULL || k->show == NULL) {
         show_json(result);
         return EXIT_OK;

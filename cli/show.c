@@ -295,6 +295,63 @@ show_limits(ctl_client_t *c, const request_t *req, json_object *r)
     return EXIT_OK;
 }
 
+/* limit_text: bytes/s as "N KiB/s", or "none" for 0. */
+static void
+limit_text(long long bps, char *buf, size_t n)
+{
+    if (bps > 0)
+        snprintf(buf, n, "%lld KiB/s", (bps + 1023) / 1024);
+    else
+        snprintf(buf, n, "none");
+}
+
+int
+show_rate_limits(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    char down[32], up[32];
+    limit_text(num(r, "dl_limit"), down, sizeof down);
+    limit_text(num(r, "up_limit"), up, sizeof up);
+    printf("%s  %s\n", str(r, "hash"), str(r, "name"));
+    printf("download limit: %s\n", down);
+    printf("upload limit:   %s\n", up);
+    return EXIT_OK;
+}
+
+int
+show_schedule(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)req;
+    json_object *v = NULL;
+    bool on = json_object_object_get_ex(r, "scheduler_enabled", &v) && json_object_get_boolean(v);
+    printf("schedule:       %s\n", on ? "on" : "off");
+    printf("rules:          %s\n", str(r, "schedule"));
+    json_object *l = NULL;
+    mt_error_t *err = NULL;
+    if (ctl_client_call(c, "limits", NULL, &l, &err) != 0) {
+        mt_error_free(err);
+        return EXIT_OK;
+    }
+    if (on) {
+        bool active = json_object_object_get_ex(l, "schedule_active", &v) &&
+                      json_object_get_boolean(v);
+        time_t next = (time_t)num(l, "schedule_next");
+        char when[64] = "never";
+        struct tm tm;
+        if (next > 0 && localtime_r(&next, &tm) != NULL)
+            strftime(when, sizeof when, "%a %Y-%m-%d %H:%M %Z", &tm);
+        printf("now:            %s; next change %s\n",
+               active ? "alternative limits scheduled" : "normal limits scheduled", when);
+    }
+    printf("in force:       %s limits\n",
+           json_object_object_get_ex(l, "alt_mode", &v) && json_object_get_boolean(v)
+               ? "alternative"
+               : "normal");
+    json_object_put(l);
+    return EXIT_OK;
+}
+
 /* show_server: the answer to connect, disconnect and server. */
 int
 show_server(ctl_client_t *c, const request_t *req, json_object *r)

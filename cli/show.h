@@ -31,6 +31,11 @@ int show_shared(ctl_client_t *c, const request_t *req, json_object *r);
 int show_rescan(ctl_client_t *c, const request_t *req, json_object *r);
 int show_uploads(ctl_client_t *c, const request_t *req, json_object *r);
 int show_limits(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_rate_limits: one download's own limits (rate-limits' answer). */
+int show_rate_limits(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_schedule: the schedule (config's answer) and its state now (a
+ * limits call). */
+int show_schedule(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_server: the server connection, the answer to connect, disconnect
  * and server. */
 int show_server(ctl_client_t *c, const request_t *req, json_object *r);

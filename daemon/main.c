@@ -41,6 +41,7 @@
 #include "daemon/ed2k/server.h"
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/net/ipblock.h"
+#include "daemon/net/limitsched.h"
 #include "daemon/net/peer.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
@@ -374,7 +375,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     log_level_parse(conf_get_str(conf, "log_level"), &level);
     log_set_level(level);
     static const char *const restart_str[] = { "node_name", "database", "control_socket",
-                                               "state_dir" };
+                                               "state_dir", "schedule_timezone" };
     static const char *const restart_int[] = { "tcp_port", "udp_port" };
     for (size_t i = 0; i < sizeof restart_str / sizeof restart_str[0]; i++)
         if (strcmp(conf_get_str(conf, restart_str[i]), conf_get_str(d->conf, restart_str[i])) != 0)
@@ -390,6 +391,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     apply_open_files(d);
     fin_share_limits_changed(d->finished);
     ipblock_conf_changed(d->ipfilter);
+    lsched_reload(d->limit_schedule);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 
@@ -495,6 +497,7 @@ main(int argc, char **argv)
         return 1;
     }
 
+    lsched_apply_timezone(conf_get_str(conf, "schedule_timezone")); /* before any thread */
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
 
@@ -558,6 +561,7 @@ main(int argc, char **argv)
     d.categories = cat_new(&d);
     d.tags = tagl_new(&d);
     d.hooks = hooks_new(&d); /* programs and webhooks on the bus's download events */
+    d.limit_schedule = lsched_new(&d); /* after the peers: it may switch their limits */
     if (peer_mgr_listen(d.peers, (uint16_t)conf_get_int(conf, "tcp_port"), &err) != 0 ||
         ulq_listen_udp(d.uploads, (uint16_t)conf_get_int(conf, "udp_port"), &err) != 0 ||
         dlq_load(d.downloads, &err) != 0 || (d.kad = kad_new(&d, &err)) == NULL)
@@ -599,6 +603,7 @@ out:
     }
     /* the higher modules go first: they unhook from the lower ones */
     kad_free(d.kad); /* saves nodes.dat */
+    lsched_free(d.limit_schedule);
     hooks_free(d.hooks);
     search_free(d.searches);
     srv_free(d.server);

@@ -45,6 +45,8 @@ static const struct {
     { "ipfilter", "ipfilter" },
     { "ipfilterLevel", "ipfilter_level" },
     { "ipfilterRefreshHours", "ipfilter_refresh_hours" },
+    { "schedulerEnabled", "scheduler_enabled" },
+    { "schedule", "schedule" },
 };
 #define N_NAMES (sizeof names / sizeof names[0])
 
@@ -108,7 +110,7 @@ read_only(const conf_t *conf)
     static const char *const strs[][2] = {
         { "nodeName", "node_name" },     { "nickname", "nickname" },
         { "tempDir", "temp_dir" },       { "incomingDir", "incoming_dir" },
-        { "webUsername", "web_username" },
+        { "webUsername", "web_username" }, { "scheduleTimezone", "schedule_timezone" },
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         json_object_object_add(o, strs[i][0], json_object_new_string(conf_get_str(conf, strs[i][1])));
@@ -259,7 +261,7 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
         text = xstrdup(json_object_get_boolean(v) ? "yes" : "no");
         arg = json_object_new_boolean(json_object_get_boolean(v));
     } else if ((k->kind == CONFRT_NAME || k->kind == CONFRT_CMD || k->kind == CONFRT_URLS ||
-                k->kind == CONFRT_SOURCE) &&
+                k->kind == CONFRT_SOURCE || k->kind == CONFRT_SCHED) &&
                json_object_is_type(v, json_type_string)) {
         text = xstrdup(json_object_get_string(v));
         arg = json_object_new_string(text);

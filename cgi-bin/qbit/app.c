@@ -16,6 +16,7 @@
 #include "qbit/prefs.h"
 #include "qbit/qbit.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 int
 qbit_app_version(http_request_t *req, http_response_t *resp, void *ctx)
@@ -135,6 +136,30 @@ add_share(json_object *o, json_object *live, const conf_t *c)
     json_object_object_add(o, "max_seeding_time_enabled", json_object_new_boolean(minutes >= 0));
 }
 
+/* add_schedule: qBittorrent's scheduler keys for the schedule in force
+ * (the daemon's `config`, else the file's): its first rule. */
+static void
+add_schedule(json_object *o, json_object *live, const conf_t *c)
+{
+    json_object *v = NULL;
+    bool on = live != NULL && json_object_object_get_ex(live, "scheduler_enabled", &v)
+                  ? json_object_get_boolean(v)
+                  : conf_get_bool(c, "scheduler_enabled");
+    const char *text = live != NULL && json_object_object_get_ex(live, "schedule", &v)
+                           ? json_object_get_string(v)
+                           : conf_get_str(c, "schedule");
+    sched_t s;
+    sched_rule_t r = { .from = 8 * 60, .to = 20 * 60, .days = SCHED_EVERY };
+    if (sched_parse(text, &s, NULL) == 0 && s.n > 0)
+        r = s.rule[0];
+    add_bool(o, "scheduler_enabled", on);
+    add_int(o, "schedule_from_hour", r.from / 60);
+    add_int(o, "schedule_from_min", r.from % 60);
+    add_int(o, "schedule_to_hour", r.to / 60);
+    add_int(o, "schedule_to_min", r.to % 60);
+    add_int(o, "scheduler_days", sched_days_to_qbit(r.days));
+}
+
 /* The keys download clients read, with values that tell them the truth
  * about Muleteer where a setting exists, and otherwise what makes
  * Sonarr's and Radarr's completed-download handling work:
@@ -158,6 +183,7 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     json_object *share = daemon_get(q, "share-config", &down);
     json_object *limits = daemon_get(q, "limits", &down);
     json_object *settings = daemon_get(q, "settings", &down);
+    json_object *config = daemon_get(q, "config", &down);
     add_str(o, "add_trackers", "");
     add_bool(o, "add_trackers_enabled", false);
     add_bool(o, "anonymous_mode", false);
@@ -190,6 +216,7 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     add_str(o, "save_path", conf_get_str(c, "incoming_dir"));
     add_bool(o, "save_path_changed_tmm_enabled", false);
     json_object_object_add(o, "scan_dirs", json_object_new_object());
+    add_schedule(o, config, c);
     add_bool(o, "start_paused_enabled", false);
     add_str(o, "temp_path", conf_get_str(c, "temp_dir"));
     add_bool(o, "temp_path_enabled", true);
@@ -211,7 +238,16 @@ qbit_app_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     json_object_put(share);
     json_object_put(limits);
     json_object_put(settings);
+    json_object_put(config);
     return rc;
+}
+
+/* has_schedule: p names one of qBittorrent's scheduler keys. */
+static bool
+has_schedule(const qbit_prefs_t *p)
+{
+    return p->sched.enabled >= 0 || p->sched.from_hour >= 0 || p->sched.from_min >= 0 ||
+           p->sched.to_hour >= 0 || p->sched.to_min >= 0 || p->sched.days >= 0;
 }
 
 /* set_part: one daemon command of setPreferences; false after answering
@@ -249,6 +285,23 @@ qbit_app_set_preferences(http_request_t *req, http_response_t *resp, void *ctx)
     bool ok = set_part(q, resp, "limits", p.limits) && set_part(q, resp, "limits", p.alt_limits) &&
               set_part(q, resp, "share-config", p.share) &&
               set_part(q, resp, "settings", p.settings);
+    json_object *sched = NULL;
+    if (ok && has_schedule(&p)) {
+        bool down = false;
+        json_object *config = daemon_get(q, "config", &down);
+        json_object *v = NULL;
+        const conf_t *c = cgienv_conf(q->env);
+        bool on = config != NULL && json_object_object_get_ex(config, "scheduler_enabled", &v)
+                      ? json_object_get_boolean(v)
+                      : conf_get_bool(c, "scheduler_enabled");
+        const char *text = config != NULL && json_object_object_get_ex(config, "schedule", &v)
+                               ? json_object_get_string(v)
+                               : conf_get_str(c, "schedule");
+        sched = qbit_prefs_schedule(&p, text, on);
+        ok = set_part(q, resp, "config-set", sched);
+        json_object_put(config);
+    }
+    json_object_put(sched);
     qbit_prefs_clear(&p);
     return ok ? qbit_text(resp, 200, "") : 0;
 }

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include "qbit/prefs.h"
+#include "util/sched.h"
+#include "util/xalloc.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -148,10 +150,74 @@ connections(json_object *m, qbit_prefs_t *out)
     }
 }
 
+static void
+schedule(json_object *m, qbit_prefs_t *out)
+{
+    static const char *const keys[] = { "scheduler_enabled", "schedule_from_hour",
+                                        "schedule_from_min", "schedule_to_hour",
+                                        "schedule_to_min",   "scheduler_days" };
+    int *f[] = { &out->sched.enabled, &out->sched.from_hour, &out->sched.from_min,
+                 &out->sched.to_hour, &out->sched.to_min,    &out->sched.days };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_object *v = NULL;
+        *f[i] = -1;
+        if (!json_object_object_get_ex(m, keys[i], &v))
+            continue;
+        if (i == 0) {
+            *f[i] = to_bool(v);
+            continue;
+        }
+        int64_t x = to_int(v);
+        int64_t hi = i == 5 ? 9 : i % 2 == 1 ? 23 : 59;
+        *f[i] = i == 5 && (x < 0 || x > 9) ? 0 : (int)(x < 0 ? 0 : x > hi ? hi : x);
+    }
+}
+
+json_object *
+qbit_prefs_schedule(const qbit_prefs_t *p, const char *current, bool enabled)
+{
+    const int *f = &p->sched.enabled;
+    bool any = false;
+    for (size_t i = 0; i < 6; i++)
+        any = any || f[i] >= 0;
+    if (!any)
+        return NULL;
+    json_object *o = json_object_new_object();
+    bool on = p->sched.enabled >= 0 ? p->sched.enabled != 0 : enabled;
+    json_object_object_add(o, "scheduler_enabled", json_object_new_boolean(on));
+    sched_t s;
+    if (sched_parse(current, &s, NULL) != 0 || s.n == 0) { /* qBittorrent's default */
+        s.rule[0] = (sched_rule_t){ .from = 8 * 60, .to = 20 * 60, .days = SCHED_EVERY };
+        s.n = s.n > 0 ? s.n : 1;
+    }
+    sched_rule_t *r = &s.rule[0];
+    int fh = r->from / 60, fm = r->from % 60, th = r->to / 60, tm = r->to % 60;
+    fh = p->sched.from_hour >= 0 ? p->sched.from_hour : fh;
+    fm = p->sched.from_min >= 0 ? p->sched.from_min : fm;
+    th = p->sched.to_hour >= 0 ? p->sched.to_hour : th;
+    tm = p->sched.to_min >= 0 ? p->sched.to_min : tm;
+    r->from = (uint16_t)(fh * 60 + fm);
+    r->to = (uint16_t)(th * 60 + tm);
+    if (p->sched.days >= 0)
+        r->days = sched_days_from_qbit(p->sched.days);
+    char *text = xstrdup("");
+    for (size_t i = 0; i < s.n; i++) {
+        char *rule = sched_format_rule(&s.rule[i]);
+        char *t = xasprintf("%s%s%s", text, i > 0 ? "; " : "", rule);
+        free(rule);
+        free(text);
+        text = t;
+    }
+    json_object_object_add(o, "schedule", json_object_new_string(text));
+    free(text);
+    return o;
+}
+
 int
 qbit_prefs_parse(const char *json, qbit_prefs_t *out, mt_error_t **err)
 {
     memset(out, 0, sizeof *out);
+    memset(&out->sched, 0xff, sizeof out->sched); /* every key absent: -1 */
     json_tokener *tok = json_tokener_new();
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     size_t len = strlen(json);
@@ -167,6 +233,7 @@ qbit_prefs_parse(const char *json, qbit_prefs_t *out, mt_error_t **err)
     speeds(m, out);
     share(m, out);
     connections(m, out);
+    schedule(m, out);
     json_object_put(m);
     return 0;
 }

@@ -7,6 +7,7 @@
 #define MT_CGI_QBIT_PREFS_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "util/error.h"
 
@@ -17,6 +18,11 @@ typedef struct qbit_prefs {
     json_object *alt_limits; /* `limits`: alt_max_download, alt_max_upload */
     json_object *share;      /* `share-config`: max_ratio, max_seeding_time, max_ratio_act */
     json_object *settings;   /* `settings`: max_connections, upload_slots, tcp_port */
+    /* The alternative limits' schedule, -1 for each key absent:
+     * scheduler_enabled (0/1), schedule_from_hour ... scheduler_days. */
+    struct {
+        int enabled, from_hour, from_min, to_hour, to_min, days;
+    } sched;
 } qbit_prefs_t;
 
 /* qbit_prefs_parse: the `json` parameter. MT_ERR_INVALID when it is not
@@ -30,5 +36,13 @@ typedef struct qbit_prefs {
  * is ignored. */
 int qbit_prefs_parse(const char *json, qbit_prefs_t *out, mt_error_t **err);
 void qbit_prefs_clear(qbit_prefs_t *p);
+
+/* qbit_prefs_schedule: the `config-set` arguments {scheduler_enabled,
+ * schedule} for p's schedule keys over the schedule in force (current:
+ * util/sched.h's text, enabled): the first rule is replaced by the one
+ * qBittorrent's keys describe, the others are kept. An hour is brought
+ * into 0..23, a minute into 0..59, a day number outside 0..9 is every
+ * day. NULL when p has none of the keys; the caller puts the result. */
+json_object *qbit_prefs_schedule(const qbit_prefs_t *p, const char *current, bool enabled);
 
 #endif

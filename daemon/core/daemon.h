@@ -34,6 +34,7 @@ struct kad;     /* daemon/kad/kad.h */
 struct hooks;   /* daemon/hooks/hooks.h */
 struct ipblock; /* daemon/net/ipblock.h */
 struct ident;   /* daemon/transfer/ident.h */
+struct lsched;  /* daemon/net/limitsched.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -66,6 +67,7 @@ typedef struct muleteerd {
     struct hooks *hooks;           /* programs and webhooks on events (hooks/hooks.h) */
     struct ipblock *ipfilter;      /* the IP filter (net/ipblock.h) */
     struct ident *ident;           /* secure ident and credits (transfer/ident.h) */
+    struct lsched *limit_schedule; /* the alternative limits' schedule (net/limitsched.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

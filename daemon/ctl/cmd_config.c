@@ -8,6 +8,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/ed2k/server.h"
 #include "daemon/net/ipblock.h"
+#include "daemon/net/limitsched.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/shared.h"
 #include "util/bug.h"
@@ -101,7 +102,7 @@ value_text(const confrt_key_t *k, json_object *v, char **out, mt_error_t **err)
 /* apply: what a changed key needs beyond the configuration in memory,
  * which the modules read where they use it. */
 static void
-apply(muleteerd_t *d, const char *key, speedlimit_t *l, bool *limits, bool *dirs)
+apply(muleteerd_t *d, const char *key, speedlimit_t *l, bool *limits, bool *dirs, bool *sched)
 {
     uint64_t *lim = limit_field(l, key);
     if (lim != NULL) {
@@ -109,6 +110,8 @@ apply(muleteerd_t *d, const char *key, speedlimit_t *l, bool *limits, bool *dirs
         *limits = true;
     } else if (strcmp(key, "shared_dirs") == 0) {
         *dirs = true;
+    } else if (strcmp(key, "scheduler_enabled") == 0 || strcmp(key, "schedule") == 0) {
+        *sched = true;
     } else if (strcmp(key, "server_autoconnect") == 0) {
         srv_set_autoconnect(d->server, conf_get_bool(d->conf, key));
     } else if (strncmp(key, "ipfilter", 8) == 0) {
@@ -163,18 +166,20 @@ cfg_cmd_config_set(void *ctx, json_object *args, json_object **result, mt_error_
         }
         speedlimit_t l;
         peer_mgr_get_limits(d->peers, &l);
-        bool limits = false, dirs = false;
+        bool limits = false, dirs = false, sched = false;
         for (size_t i = 0; i < n; i++) {
             mt_error_t *se = NULL;
             if (MT_BUG(conf_set(d->conf, keys[i], values[i], &se) != 0)) { /* checked above */
                 mt_error_free(se);
                 continue;
             }
-            apply(d, keys[i], &l, &limits, &dirs);
+            apply(d, keys[i], &l, &limits, &dirs, &sched);
             log_info("config-set: %s = %s", keys[i], values[i]);
         }
         if (limits)
             peer_mgr_set_limits(d->peers, &l);
+        if (sched) /* after the limits: it may switch the mode */
+            lsched_reload(d->limit_schedule);
         if (dirs)
             shared_set_dirs(d->shared, conf_get_str(d->conf, "shared_dirs"),
                             conf_get_str(d->conf, "incoming_dir"));

@@ -7,6 +7,7 @@
 #include "daemon/ctl/cmd_transfer.h"
 #include "daemon/core/daemon.h"
 #include "daemon/ed2k/server.h"
+#include "daemon/net/limitsched.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/category.h"
 #include "daemon/transfer/dlattr.h"
@@ -707,8 +708,10 @@ cmd_uploads(void *ctx, json_object *args, json_object **result, mt_error_t **err
 
 /* limits: {"max_upload", "max_download", "alt_max_upload",
  * "alt_max_download": KiB/s, "alt_mode": bool}, each optional, 0 KiB/s =
- * unlimited; answers the limits as set, the pair in force and the
- * current rates. Limits are not written to the configuration file; the
+ * unlimited; answers the limits as set, the pair in force, the current
+ * rates and the schedule's state (scheduler_enabled, schedule_active,
+ * schedule_next: wall time of its next boundary, 0: none; a switch of
+ * alt_mode holds until that boundary, limitsched.h). Limits are not written to the configuration file; the
  * mode is saved (speedlimit.h) and survives a restart. Nothing changes
  * when an argument is refused. */
 int
@@ -760,6 +763,12 @@ cmd_limits(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     json_object_object_add(o, "alt_max_download",
                            json_object_new_int64((int64_t)(l.alt_down / 1024)));
     json_object_object_add(o, "alt_mode", json_object_new_boolean(l.alt));
+    bool active = false;
+    time_t next = 0;
+    json_object_object_add(o, "scheduler_enabled",
+                           json_object_new_boolean(lsched_state(d->limit_schedule, &active, &next)));
+    json_object_object_add(o, "schedule_active", json_object_new_boolean(active));
+    json_object_object_add(o, "schedule_next", json_object_new_int64((int64_t)next));
     json_object_object_add(o, "upload_limit", json_object_new_int64((int64_t)(up / 1024)));
     json_object_object_add(o, "download_limit", json_object_new_int64((int64_t)(down / 1024)));
     json_object_object_add(o, "upload_rate", json_object_new_int64((int64_t)ulq_rate(d->uploads)));

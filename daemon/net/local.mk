@@ -6,7 +6,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/resolve.c daemon/net/resolve.h \
 	daemon/net/peer.c daemon/net/peer.h \
 	daemon/net/speedlimit.c daemon/net/speedlimit.h \
-	daemon/net/ipblock.c daemon/net/ipblock.h
+	daemon/net/ipblock.c daemon/net/ipblock.h \
+	daemon/net/limitsched.c daemon/net/limitsched.h
 
 check_PROGRAMS += tests/unit/check_speedlimit
 TESTS += tests/unit/check_speedlimit

@@ -5,6 +5,7 @@
 
 #include "util/conf.h"
 #include "util/file.h"
+#include "util/sched.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -17,7 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { CONF_STR, CONF_INT, CONF_BOOL, CONF_LEVEL, CONF_REAL } conf_type_t;
+/* CONF_SCHED: a string of util/sched.h's rules. */
+typedef enum { CONF_STR, CONF_INT, CONF_BOOL, CONF_LEVEL, CONF_REAL, CONF_SCHED } conf_type_t;
 
 typedef struct {
     const char *key;
@@ -55,6 +57,9 @@ static const conf_key_t conf_keys[] = {
     { "max_download", CONF_INT, "0", 0, 10000000 },
     { "alt_max_upload", CONF_INT, "10", 0, 10000000 },
     { "alt_max_download", CONF_INT, "10", 0, 10000000 },
+    { "scheduler_enabled", CONF_BOOL, "no", 0, 0 },
+    { "schedule", CONF_SCHED, "08:00-20:00 every", 0, 0 },
+    { "schedule_timezone", CONF_STR, "", 0, 0 },
     { "upload_slots", CONF_INT, "4", 1, 100 },
     { "max_connections", CONF_INT, "250", 10, 10000 },
     { "max_connections_per_ip", CONF_INT, "3", 1, 1000 },
@@ -300,6 +305,16 @@ validate(const conf_key_t *k, const char *value, mt_error_t **err)
             return -1;
         }
         return 0;
+    case CONF_SCHED: {
+        sched_t sc;
+        mt_error_t *e = NULL;
+        if (sched_parse(value, &sc, &e) != 0) {
+            mt_error_set(err, MT_ERR_INVALID, "%s: %s", k->key, e->message);
+            mt_error_free(e);
+            return -1;
+        }
+        return 0;
+    }
     }
     return -1;
 }
@@ -492,7 +507,8 @@ const char *
 conf_get_str(const conf_t *c, const char *key)
 {
     int i = key_index(key);
-    if (i < 0 || (conf_keys[i].type != CONF_STR && conf_keys[i].type != CONF_LEVEL))
+    if (i < 0 || (conf_keys[i].type != CONF_STR && conf_keys[i].type != CONF_LEVEL &&
+                  conf_keys[i].type != CONF_SCHED))
         checked_index(key, CONF_STR); /* aborts */
     const char *v = raw_value(c, i);
     const char *var = "${state_dir}";

@@ -17,6 +17,8 @@ static const confrt_key_t keys[] = {
     { "max_download", CONFRT_INT },
     { "alt_max_upload", CONFRT_INT },
     { "alt_max_download", CONFRT_INT },
+    { "scheduler_enabled", CONFRT_BOOL },
+    { "schedule", CONFRT_SCHED },
     { "upload_slots", CONFRT_INT },
     { "max_connections", CONFRT_INT },
     { "max_connections_per_ip", CONFRT_INT },

@@ -18,6 +18,7 @@ typedef enum {
     CONFRT_CMD,  /* a command line (util/argv.h), or empty: none */
     CONFRT_URLS, /* http(s) addresses separated by blanks or commas */
     CONFRT_SOURCE, /* "", an absolute file path or an http(s) URL (ipfilter) */
+    CONFRT_SCHED, /* the limit schedule's rules (util/sched.h) */
 } confrt_kind_t;
 
 typedef struct {

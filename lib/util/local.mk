@@ -16,7 +16,8 @@ lib_libmtutil_a_SOURCES = \
 	lib/util/utf8.c lib/util/utf8.h \
 	lib/util/path.c lib/util/path.h \
 	lib/util/bug.c lib/util/bug.h \
-	lib/util/ipfilter.c lib/util/ipfilter.h
+	lib/util/ipfilter.c lib/util/ipfilter.h \
+	lib/util/sched.c lib/util/sched.h
 # FUZZ_CFLAGS: the fuzz targets see coverage of the UTF-8 decoder too.
 lib_libmtutil_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(PTHREAD_CFLAGS) $(ZLIB_CFLAGS)
 
@@ -43,3 +44,9 @@ tests_fuzz_fuzz_ipfilter_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ipfilter_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_ipfilter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ipfilter_LDADD = lib/libmtutil.a $(ZLIB_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/unit/check_sched
+TESTS += tests/unit/check_sched
+tests_unit_check_sched_SOURCES = tests/unit/check_sched.c
+tests_unit_check_sched_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_sched_LDADD = lib/libmtutil.a $(CHECK_LIBS) $(PTHREAD_LIBS)

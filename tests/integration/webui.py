@@ -228,6 +228,20 @@ async def run(page):
     check('choosing High there sets it in the daemon (batchSetPriority over /ws)', high)
     check('and the row says High',
           await page.wait_for(row(MD4) + "?.querySelector('.c-priority')?.textContent === 'High'", 10))
+    check('the panel shows its own limits, none (0)',
+          await page.wait_for("document.getElementById('detail-limit-down')?.value === '0' && "
+                              "!document.getElementById('detail-limit-down').disabled", 10))
+    await page.js("(() => { document.getElementById('detail-limit-down').value = '900';"
+                  " document.getElementById('detail-limit-up').value = '7';"
+                  " document.getElementById('detail-limits').requestSubmit(); })()")
+    lim = await until(lambda: daemon_downloads().get(MD4, {}).get('dl_limit') == 900 * 1024 and
+                      daemon_downloads().get(MD4, {}).get('up_limit') == 7 * 1024, 15)
+    check('setting 900 and 7 KiB/s there gives the download those limits in the daemon', lim)
+    await page.js("(() => { document.getElementById('detail-limit-down').value = '0';"
+                  " document.getElementById('detail-limit-up').value = '0';"
+                  " document.getElementById('detail-limits').requestSubmit(); })()")
+    lifted = await until(lambda: daemon_downloads().get(MD4, {}).get('dl_limit') == 0, 15)
+    check('and 0 lifts them', lifted)
     await shots(page, 'detail')
     await page.js("document.getElementById('dl-detail').focus()")
     await page.key('Escape')

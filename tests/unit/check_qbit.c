@@ -348,6 +348,43 @@ prefs_is(const char *json, int part, const char *want)
     free(got);
 }
 
+/* sched_args: the config-set arguments setPreferences' json gives over
+ * the schedule current (NULL: none), as JSON text; the caller frees. */
+static char *
+sched_args(const char *json, const char *current, bool enabled)
+{
+    qbit_prefs_t p;
+    ck_assert_int_eq(qbit_prefs_parse(json, &p, NULL), 0);
+    json_object *o = qbit_prefs_schedule(&p, current, enabled);
+    char *s = o != NULL ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+    json_object_put(o);
+    qbit_prefs_clear(&p);
+    return s;
+}
+
+START_TEST(test_set_preferences_schedule)
+{
+    char *s = sched_args("{\"dl_limit\": 1}", "08:00-20:00 every", false);
+    ck_assert_ptr_null(s);
+    s = sched_args("{\"scheduler_enabled\": true, \"schedule_from_hour\": 22, "
+                   "\"schedule_to_hour\": \"6\", \"scheduler_days\": 1}",
+                   "08:00-20:00 every", false);
+    ck_assert_str_eq(s, "{\"scheduler_enabled\":true,\"schedule\":\"22:00-06:00 weekdays\"}");
+    free(s);
+    /* one key: the rest of the first rule and the other rules are kept */
+    s = sched_args("{\"schedule_to_min\": 30}", "01:15-02:00 sat; 09:00-10:00 mon,tue", true);
+    ck_assert_str_eq(s, "{\"scheduler_enabled\":true,\"schedule\":\"01:15-02:30 sat; "
+                        "09:00-10:00 mon,tue\"}");
+    free(s);
+    /* out of range: brought in; Sunday is 9 */
+    s = sched_args("{\"schedule_from_hour\": 99, \"schedule_from_min\": -5, "
+                   "\"scheduler_days\": 9, \"scheduler_enabled\": \"false\"}",
+                   "", true);
+    ck_assert_str_eq(s, "{\"scheduler_enabled\":false,\"schedule\":\"23:00-20:00 sun\"}");
+    free(s);
+}
+END_TEST
+
 START_TEST(test_set_preferences)
 {
     qbit_prefs_t p;
@@ -516,6 +553,7 @@ main(void)
     tcase_add_test(tc, test_bools_and_tags);
     tcase_add_test(tc, test_ints_limits_log_types);
     tcase_add_test(tc, test_set_preferences);
+    tcase_add_test(tc, test_set_preferences_schedule);
     tcase_add_test(tc, test_action_params);
     tcase_add_test(tc, test_rowcache);
     suite_add_tcase(s, tc);

@@ -1,8 +1,9 @@
 // detail.js: the detail panel of one download (Downloads view): its
-// priority (set through onPriority, downloads.js), parts map, sources with
+// priority (set through onPriority, downloads.js), its own download and
+// upload limits (/api/v2/torrents/setDownloadLimit, setUploadLimit), parts map, sources with
 // their software, the names it had and its history, from
 // /api/item/detail/<hash>, refreshed every 5 s while open.
-import { getJSON } from './api.js';
+import { getJSON, postForm } from './api.js';
 import { bytes, dateTime, h, setMsg } from './format.js';
 
 const PART = ['missing', 'partial', 'complete'];   // the parts command's states
@@ -20,9 +21,36 @@ export function createDetail() {
     if (p && document.activeElement !== sel) sel.value = p;
   }
 
+  // the limit inputs follow the daemon unless the user is in the form
+  function showLimits(raw) {
+    const form = $('detail-limits');
+    const known = !!md4 && raw.dl_limit !== undefined;
+    for (const el of form.elements) el.disabled = !known;
+    if (!known || form.contains(document.activeElement)) return;
+    $('detail-limit-down').value = Math.round((raw.dl_limit || 0) / 1024);
+    $('detail-limit-up').value = Math.round((raw.up_limit || 0) / 1024);
+  }
+
+  async function setLimits(ev) {
+    ev.preventDefault();
+    if (!md4) return;
+    const mine = md4, hashes = md4 + '00000000';
+    const kib = (id) => String(Math.max(0, Math.floor(Number($(id).value) || 0)) * 1024);
+    try {
+      await postForm('/api/v2/torrents/setDownloadLimit', { hashes, limit: kib('detail-limit-down') });
+      await postForm('/api/v2/torrents/setUploadLimit', { hashes, limit: kib('detail-limit-up') });
+      setMsg($('detail-msg'), 'Limits set.');
+    } catch (e) {
+      setMsg($('detail-msg'), 'Could not set the limits: ' + e.message, true);
+    }
+    document.activeElement.blur();
+    if (mine === md4) load();
+  }
+
   function render(d) {
     const raw = d.raw || {};
     showPriority(raw.priority);
+    showLimits(raw);
     const states = (d.parts && d.parts.states) || [];
     const done = states.filter((x) => x === 2).length;
     const map = h('div', { class: 'parts', role: 'img',
@@ -77,6 +105,7 @@ export function createDetail() {
   }
 
   $('detail-close').addEventListener('click', () => close());
+  $('detail-limits').addEventListener('submit', setLimits);
   $('detail-prio').addEventListener('change', async (e) => {
     if (!md4 || !api.onPriority) return;
     const mine = md4;
@@ -101,6 +130,7 @@ export function createDetail() {
         load();
       }
       showPriority(priority);
+      showLimits({});
       panel.hidden = false;
       panel.focus();
       panel.scrollIntoView({ block: 'nearest' });

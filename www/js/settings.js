@@ -10,6 +10,8 @@ const FIELDS = [
   ['maxUpload', 'Upload limit (KiB/s)', 'int', '0 = none'],
   ['altMaxDownload', 'Alternative download limit (KiB/s)', 'int'],
   ['altMaxUpload', 'Alternative upload limit (KiB/s)', 'int'],
+  ['schedulerEnabled', 'Switch to the alternative limits on a schedule', 'bool'],
+  ['schedule', 'Schedule of the alternative limits', 'text', 'HH:MM-HH:MM DAYS; …, DAYS: every, weekdays, weekends, mon … sun'],
   ['uploadSlots', 'Upload slots', 'int', '1-100'],
   ['maxConnections', 'Connections', 'int', '10-10000'],
   ['maxConnectionsPerIp', 'Connections per address', 'int', '1-1000'],
@@ -69,7 +71,8 @@ export function initSettings() {
     const items = [['Node', ro.nodeName], ['Nickname', ro.nickname], ['Incoming', ro.incomingDir],
       ['Temporary', ro.tempDir], ['Download roots', (ro.downloadRoots || []).join(', ') || '–'],
       ['Ports (TCP/UDP)', `${ro.tcpPort}/${ro.udpPort}`], ['Web admin', ro.webUsername],
-      ['Database', [db.host, db.port, db.dbname].filter(Boolean).join(' ')]];
+      ['Database', [db.host, db.port, db.dbname].filter(Boolean).join(' ')],
+      ['Schedule time zone', ro.scheduleTimezone || 'the system\'s']];
     $('readonly').replaceChildren(...items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '')]));
   }
 
