@@ -69,6 +69,9 @@ results_of(json_object *answer)
         json_object_object_get_ex(r, "complete_sources", &v);
         json_object_object_add(o, "sourceCountXfer", json_object_get(v));
         json_object_object_add(o, "status", json_object_new_int(0));
+        /* Muleteer's own member: where it was found (server, udp, kad) */
+        if (json_object_object_get_ex(r, "origins", &v))
+            json_object_object_add(o, "origins", json_object_get(v));
         json_object_array_add(out, o);
     }
     json_object_array_sort(out, by_sources);

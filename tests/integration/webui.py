@@ -356,6 +356,9 @@ async def run(page):
           await page.js("document.querySelector('#sr-body tr[data-hash=\"%s\" i]') === null" % MD4))
     check('the search finishes and says how many it found',
           await page.wait_for("/^Search finished: \\d+ result/.test(document.getElementById('search-status').textContent)", 60))
+    check('each result says where it was found (Found by: the connected server)',
+          await page.js("document.querySelector('#sr-body tr[data-hash=\"%s\" i] td.c-origins')"
+                        ".textContent.split(', ').includes('server')" % MD4_3))
     await click(page, '#sr-body tr[data-hash="%s" i] td.sel input' % MD4_3)
     await page.type_into('#sr-category', 'found')
     await click(page, '#sr-download')

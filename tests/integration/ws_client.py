@@ -397,6 +397,9 @@ async def main_checks():
                                      for r in data) and
               all(r["fileHash"].startswith("bd" * 15) for r in data) and res["instanceId"] == iid and
               [r["sourceCount"] for r in data] == sorted([r["sourceCount"] for r in data], reverse=True), res)
+        check("search-results: each says where it was found (origins, Muleteer's own: the connected server)",
+              len(data) == 6 and all(isinstance(r.get("origins"), list) and "server" in r["origins"] and
+                                     set(r["origins"]) <= {"server", "udp", "kad"} for r in data), data)
         rb, _ = await search_end(b, 5.0)
         check("search-results reach the other client", rb is not None and len(rb["data"]) == 6, rb)
         await a.send(json.dumps({"action": "search", "query": "   ", "type": "global"}))

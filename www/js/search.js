@@ -21,6 +21,13 @@ export function expression(text, filters) {
   return e;
 }
 
+// where a result was found: the connected server, other servers (the
+// global search over UDP), Kad
+const ORIGIN = { server: 'server', udp: 'global', kad: 'Kad' };
+export function foundBy(origins) {
+  return (Array.isArray(origins) ? origins : []).map((o) => ORIGIN[o] || o).join(', ');
+}
+
 export function initSearch(feed, socket) {
   const $ = (id) => document.getElementById(id);
   const section = $('view-search');
@@ -44,19 +51,21 @@ export function initSearch(feed, socket) {
     const size = h('td', { class: 'c-size', 'data-label': 'Size' });
     const src = h('td', { class: 'c-sources', 'data-label': 'Sources' });
     const full = h('td', { class: 'c-sources', 'data-label': 'Complete' });
-    const tr = h('tr', { dataset: { hash: r.fileHash } }, h('td', { class: 'sel' }, cb), name, size, src, full);
-    tr._cells = { cb, name, size, src, full };
+    const by = h('td', { class: 'c-origins', 'data-label': 'Found by' });
+    const tr = h('tr', { dataset: { hash: r.fileHash } }, h('td', { class: 'sel' }, cb), name, size, src, full, by);
+    tr._cells = { cb, name, size, src, full, by };
     return tr;
   }
 
   function fillRow(tr, r) {
-    const { cb, name, size, src, full } = tr._cells;
+    const { cb, name, size, src, full, by } = tr._cells;
     const have = inDownloads(r.fileHash);
     tr.className = have ? 'have' : '';
     name.replaceChildren(r.fileName, have ? h('small', { class: 'tag' }, ' in downloads') : '');
     size.textContent = bytes(r.fileSize);
     src.textContent = String(r.sourceCount ?? '');
     full.textContent = String(r.sourceCountXfer ?? '');
+    by.textContent = foundBy(r.origins);
     cb.checked = selected.has(r.fileHash);
   }
 
