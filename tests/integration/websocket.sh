@@ -164,7 +164,12 @@ async def prio():
     async with websockets.connect(URL + "/ws", extra_headers=cookie(), max_size=None) as a, \
             websockets.connect(URL + "/ws", extra_headers=cookie(os.environ["SID_BOB"]), max_size=None) as b:
         sa, sb = Stream(), Stream()
-        await drain(a, sa, 1.0, [])
+        # the download just added reaches the stream with the next delta
+        # (within the 3 s cycle at the latest): wait for it, bounded
+        for _ in range(16):
+            await drain(a, sa, 0.5, [])
+            if sa.item(H) is not None:
+                break
         await drain(b, sb, 0.5, [])
         check("the download is normal in the stream (downloadPriority 1)",
               sa.item(H) is not None and sa.item(H)["downloadPriority"] == 1, sa.item(H))
