@@ -12,3 +12,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/store/server_tables.c daemon/store/server_tables.h \
 	daemon/store/status_table.c daemon/store/status_table.h \
 	daemon/store/finished_import.c daemon/store/finished_import.h
+# The command relay between nodes (docs/cluster.md).
+daemon_libmuleteerd_a_SOURCES += \
+	daemon/store/command_table.c daemon/store/command_table.h \
+	daemon/store/relay.c daemon/store/relay.h
