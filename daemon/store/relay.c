@@ -160,6 +160,19 @@ write_answer(relay_t *r)
     return 0;
 }
 
+/* has_table: the commands table exists (true on an error: the next
+ * statement reports it). */
+static bool
+has_table(PGconn *conn)
+{
+    PGresult *res = db_query(conn, "SELECT to_regclass('commands') IS NOT NULL", 0, NULL, NULL);
+    if (res == NULL)
+        return true;
+    bool yes = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return yes;
+}
+
 /* connect_and_recover: a fresh connection that listens, with the rows a
  * dead run left claimed failed and an answer still in hand written. */
 static int
@@ -168,6 +181,12 @@ connect_and_recover(relay_t *r)
     mt_error_t *err = NULL;
     int failed = 0;
     r->conn = db_connect(r->conninfo, "muleteerd-relay", r->connect_timeout_s, &err);
+    if (r->conn != NULL && !has_table(r->conn)) {
+        /* a new database: the writer's migrations have not made it yet */
+        log_debug("command relay: no commands table yet, waiting for the migrations");
+        drop_conn(r);
+        return -1;
+    }
     if (r->conn == NULL || db_exec(r->conn, "LISTEN muleteer_commands", &err) != 0 ||
         cmdtab_recover(r->conn, r->node, r->run, &failed, &err) != 0) {
         note_error(r, "database", err);
