@@ -2,7 +2,8 @@
 # Built as bin/muleteer.
 bin_PROGRAMS += bin/muleteer
 bin_muleteer_SOURCES = cli/muleteer.c cli/cli.h cli/show.c cli/show.h \
-	cli/passwd.c cli/passwd.h cli/user.c cli/user.h
+	cli/passwd.c cli/passwd.h cli/user.c cli/user.h \
+	cli/remote.c cli/remote.h
 # Password hashing (hash-password, passwd) is lib/webauth/password.c:
 # nettle; `muleteer user` writes web_users through lib/webauth/users.c and
 # lib/db: libpq.

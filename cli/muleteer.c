@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "ctl/client.h"
 #include "passwd.h"
+#include "remote.h"
 #include "user.h"
 #include "show.h"
 #include "util/xalloc.h"
@@ -682,7 +683,8 @@ usage_command(FILE *out, const command_t *k)
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: muleteer [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
+    fprintf(out, "usage: muleteer [--socket PATH] [--node NAME [--key KEY]] [--json]\n"
+                 "                [--timeout SECONDS] COMMAND [ARGS]\n"
                  "\n"
                  "commands:\n");
     bool local = false;
@@ -700,6 +702,9 @@ usage(FILE *out)
             "\n"
             "The daemon's socket is --socket PATH, else $MULETEER_VAR/run/muleteerd.sock\n"
             "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
+            "--node NAME sends the command to node NAME's daemon through the configuration's\n"
+            "database (unless NAME is this node), waiting --timeout for its answer; --key KEY\n"
+            "makes a command sent again with the same KEY one effect (docs/cluster.md).\n"
             "Exit status: 0 ok, 1 the daemon answered with an error (or hash-password or\n"
             "passwd failed), 2 usage, 3 daemon unreachable, 4 no permission to use the\n"
             "daemon's socket. user: 1 when it failed, 3 when the database is unreachable.\n");
@@ -716,6 +721,29 @@ show_answer(ctl_client_t *c, const request_t *req, json_object *result, bool as_
         return EXIT_OK;
     }
     return k->show(c, req, result);
+}
+
+/* Where a command goes: the socket (node NULL or this node's), or another
+ * node through the database. */
+typedef struct {
+    const char *socket_path; /* NULL: the default one */
+    const char *node;        /* --node */
+    const char *key;         /* --key */
+    int timeout_s;
+    bool as_json;
+} target_t;
+
+/* call_node: sends req to another node through the database and prints
+ * its answer (a printer makes no further calls: it gets no client). */
+static int
+call_node(const request_t *req, const target_t *t)
+{
+    json_object *result = NULL;
+    int status = remote_call(req, t->node, t->key, t->timeout_s, t->as_json, &result);
+    if (status == EXIT_OK)
+        status = show_answer(NULL, req, result, t->as_json);
+    json_object_put(result);
+    return status;
 }
 
 /* call_daemon: sends req to the daemon at socket_path (NULL: the default
@@ -761,8 +789,7 @@ call_daemon(const request_t *req, const char *socket_path, int timeout_s, bool a
 
 /* run_command: the command typed, with its nargs arguments at av. */
 static int
-run_command(const char *name, int nargs, char **av, const char *socket_path, int timeout_s,
-            bool as_json)
+run_command(const char *name, int nargs, char **av, const target_t *t)
 {
     const command_t *k = find_command(name);
     if (k != NULL && k->local_args != NULL)
@@ -778,7 +805,10 @@ run_command(const char *name, int nargs, char **av, const char *socket_path, int
         return status;
     if (k->local != NULL)
         return k->local() == 0 ? EXIT_OK : EXIT_CMD_ERROR;
-    status = call_daemon(&req, socket_path, timeout_s, as_json);
+    if (t->node != NULL && !remote_is_local(t->node))
+        status = call_node(&req, t);
+    else
+        status = call_daemon(&req, t->socket_path, t->timeout_s, t->as_json);
     json_object_put(req.args);
     return status;
 }
@@ -790,19 +820,26 @@ main(int argc, char **argv)
         { "socket", required_argument, NULL, 's' },
         { "json", no_argument, NULL, 'j' },
         { "timeout", required_argument, NULL, 't' },
+        { "node", required_argument, NULL, 'n' },
+        { "key", required_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *socket_opt = NULL;
-    bool as_json = false;
-    int timeout_s = 10, opt;
-    while ((opt = getopt_long(argc, argv, "+s:jt:h", opts, NULL)) != -1) {
+    target_t t = { .timeout_s = 10 };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+s:jt:n:k:h", opts, NULL)) != -1) {
         switch (opt) {
         case 's':
-            socket_opt = optarg;
+            t.socket_path = optarg;
+            break;
+        case 'n':
+            t.node = optarg;
+            break;
+        case 'k':
+            t.key = optarg;
             break;
         case 'j':
-            as_json = true;
+            t.as_json = true;
             break;
         case 't': {
             char *end;
@@ -811,7 +848,7 @@ main(int argc, char **argv)
                 fprintf(stderr, "muleteer: --timeout wants 1 to 3600 seconds\n");
                 return EXIT_USAGE;
             }
-            timeout_s = (int)v;
+            t.timeout_s = (int)v;
             break;
         }
         case 'h':
@@ -826,6 +863,9 @@ main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    return run_command(argv[optind], argc - optind - 1, argv + optind + 1, socket_opt, timeout_s,
-                       as_json);
+    if (t.key != NULL && t.node == NULL) {
+        fprintf(stderr, "muleteer: --key goes with --node\n");
+        return EXIT_USAGE;
+    }
+    return run_command(argv[optind], argc - optind - 1, argv + optind + 1, &t);
 }

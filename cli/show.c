@@ -329,6 +329,8 @@ show_schedule(ctl_client_t *c, const request_t *req, json_object *r)
     printf("rules:          %s\n", str(r, "schedule"));
     json_object *l = NULL;
     mt_error_t *err = NULL;
+    if (c == NULL) /* another node's answer: no further calls */
+        return EXIT_OK;
     if (ctl_client_call(c, "limits", NULL, &l, &err) != 0) {
         mt_error_free(err);
         return EXIT_OK;
@@ -422,6 +424,10 @@ show_import(ctl_client_t *c, const request_t *req, json_object *r)
         return EXIT_OK;
     }
     const char *url = str(imp, "url");
+    if (c == NULL) { /* another node's answer: no further calls */
+        printf("importing %s\n", url);
+        return EXIT_OK;
+    }
     char *want = xstrdup(url);
     for (int i = 0; i < 180; i++) {
         sleep_ms(500);
@@ -511,6 +517,8 @@ show_search(ctl_client_t *c, const request_t *req, json_object *started)
 {
     long long id = num(started, "id");
     printf("search %lld: %s\n", id, str(started, "normalized"));
+    if (c == NULL) /* another node's answer: its results with search-results */
+        return EXIT_OK;
     size_t shown = 0;
     time_t end = time(NULL) + req->search_wait;
     for (;;) {

@@ -11,7 +11,8 @@
 /* show_fn: prints the daemon's answer r to req. c is the connection, for
  * the commands that follow what they started: show_search prints the
  * results as they come, until the search ends or req->search_wait seconds
- * pass; show_import waits until a URL import is fetched. Returns the exit
+ * pass; show_import waits until a URL import is fetched. c is NULL for
+ * another node's answer (muleteer --node): no further calls. Returns the exit
  * status. */
 typedef int (*show_fn)(ctl_client_t *c, const request_t *req, json_object *r);
 

@@ -46,6 +46,7 @@
 #include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/store/history.h"
+#include "daemon/store/relay.h"
 #include "daemon/transfer/category.h"
 #include "daemon/transfer/taglist.h"
 #include "daemon/transfer/dbsync.h"
@@ -55,6 +56,7 @@
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
+#include "ctl/proto.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "ed2k/hash.h"
@@ -130,6 +132,58 @@ static const ctlsrv_command_t commands[] = {
     { "ipfilter-reload", ipfilter_cmd_reload, "load the IP filter list again (file or URL)" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
+
+/* The commands another node may send through the database (the command
+ * relay, docs/cluster.md): not those that read a file or start a program
+ * on this host (servers-import, kad-import, hooks-test), nor the socket's
+ * own (help, subscribe). */
+static const char *const relay_commands[] = {
+    "ping", "status", "add", "downloads", "priority", "pause", "resume", "stop", "delete",
+    "set-category", "tags-add", "tags-remove", "share-limits", "force-start", "tags",
+    "tag-create", "tag-delete", "rename", "set-location", "recheck", "reannounce",
+    "rate-limits", "shared", "rescan", "uploads", "limits", "settings", "share-config",
+    "connect", "disconnect", "server", "servers", "server-add", "server-remove", "categories",
+    "category-add", "category-edit", "category-remove", "category-set", "search",
+    "search-results", "search-more", "search-stop", "searches", "parts", "log", "peer-log",
+    "config", "config-set", "kad-status", "kad-bootstrap", "hooks", "ipfilter",
+    "ipfilter-reload", "metrics",
+};
+
+static bool
+relay_allows(const char *command)
+{
+    for (size_t i = 0; i < sizeof relay_commands / sizeof relay_commands[0]; i++)
+        if (strcmp(relay_commands[i], command) == 0)
+            return true;
+    return false;
+}
+
+/* relay_exec: the command relay's hook: a command from another node, run
+ * through the control socket's table. */
+static void
+relay_exec(void *ctx, const char *command, const char *args, relay_answer_t *out)
+{
+    muleteerd_t *d = ctx;
+    json_object *a = json_tokener_parse(args);
+    json_object *res = NULL;
+    mt_error_t *err = NULL;
+    if (!relay_allows(command))
+        mt_error_set(&err, MT_ERR_UNSUPPORTED, "%s cannot be sent to another node", command);
+    else if (a == NULL || !json_object_is_type(a, json_type_object))
+        mt_error_set(&err, MT_ERR_INVALID, "args: not a JSON object");
+    else if (d->ctl == NULL)
+        mt_error_set(&err, MT_ERR_UNAVAILABLE, "the daemon is stopping");
+    if (err == NULL && ctlsrv_call(d->ctl, command, a, &res, &err) == 0) {
+        out->result = xstrdup(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN));
+    } else {
+        out->error_code = xstrdup(ctl_errcode_name(
+            err != NULL ? ctl_errcode_from_mt(err->code) : CTL_E_INTERNAL));
+        out->error_message = xstrdup(err != NULL ? err->message : "command failed");
+    }
+    json_object_put(res);
+    json_object_put(a);
+    mt_error_free(err);
+}
 
 static void
 job_status(void *ctx)
@@ -515,6 +569,7 @@ main(int argc, char **argv)
     cmd_log_start(&d);                         /* before the tap: every line */
     logtap_t *tap = logtap_new(d.base, d.bus); /* log lines on the bus */
     int rc = 1;
+    relay_t *relay = NULL;
     if (ensure_dir(conf_get_str(conf, "state_dir"), &err) != 0)
         goto out;
     d.ctl = ctlsrv_new(d.base, conf_get_str(conf, "control_socket"), commands,
@@ -525,6 +580,12 @@ main(int argc, char **argv)
     d.db = dbw_new(conf_get_str(conf, "database"), (int)conf_get_int(conf, "db_connect_timeout"),
                    100000);
     if (dbw_start(d.db, &err) != 0)
+        goto out;
+    /* commands from the other nodes, through the database */
+    relay = relay_new(d.base, conf_get_str(conf, "database"),
+                      (int)conf_get_int(conf, "db_connect_timeout"),
+                      conf_get_str(conf, "node_name"), relay_exec, &d);
+    if (relay_start(relay, &err) != 0)
         goto out;
 
     /* The transfer engine. */
@@ -590,12 +651,16 @@ main(int argc, char **argv)
      * finish what it can within a few seconds. */
     periodic_free(d.periodic);
     d.periodic = NULL;
+    relay_free(relay); /* before the commands go: it runs them */
+    relay = NULL;
     ctlsrv_free(d.ctl);
     d.ctl = NULL;
     dlq_shutdown(d.downloads);
     status_publish(&d, true);
     rc = 0;
 out:
+    relay_free(relay);
+    relay = NULL;
     if (d.workers != NULL) {
         worker_pool_drain(d.workers, 10000);
         worker_pool_free(d.workers); /* runs the last completions */

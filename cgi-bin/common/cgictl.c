@@ -3,7 +3,11 @@
 #include "config.h"
 
 #include "common/cgictl.h"
+#include "db/command.h"
 #include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 int
 cgictl_failure_status(ctl_errcode_t code)
@@ -79,6 +83,59 @@ cgictl_call(cgienv_t *env, http_response_t *resp, const char *cmd, json_object *
             mt_error_free(e);
         return CGICTL_REFUSED;
     }
+    if (result != NULL)
+        *result = res;
+    else
+        json_object_put(res);
+    return CGICTL_OK;
+}
+
+/* answer_node_failure: a command for another node got no answer: 404 for
+ * an unknown node, 503 otherwise, with the reason (it names the node). */
+static int
+answer_node_failure(cgienv_t *env, http_response_t *resp, const char *cmd, mt_error_t *e)
+{
+    log_warn("daemon: %s: %s", cmd, e != NULL ? e->message : "failed");
+    int status = e != NULL && e->code == MT_ERR_NOT_FOUND ? 404 : 503;
+    cgienv_answer(env, resp, status, e != NULL ? e->message : CGICTL_UNAVAILABLE);
+    mt_error_free(e);
+    return CGICTL_ANSWERED;
+}
+
+int
+cgictl_call_node(cgienv_t *env, http_response_t *resp, const char *node, const char *key,
+                 const char *cmd, json_object *args, json_object **result, mt_error_t **err)
+{
+    if (node == NULL || strcmp(node, cgienv_node(env)) == 0)
+        return cgictl_call(env, resp, cmd, args, result, err);
+    mt_error_t *e = NULL;
+    PGconn *db = cgienv_db(env, &e);
+    if (db == NULL)
+        return answer_node_failure(env, resp, cmd, e);
+    db_cmd_t c = {
+        .node = node,
+        .key = key,
+        .command = cmd,
+        .args = args != NULL ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN) : "{}",
+        .timeout_ms = CGIENV_CTL_TIMEOUT_MS,
+    };
+    char *answer = NULL;
+    int rc = db_cmd_send(db, &c, &answer, &e);
+    if (rc == DB_CMD_FAILED) {
+        free(answer);
+        return answer_node_failure(env, resp, cmd, e);
+    }
+    if (rc == DB_CMD_REFUSED) {
+        e->code = ctl_errcode_to_mt(ctl_errcode_parse(answer));
+        free(answer);
+        if (err != NULL)
+            *err = e;
+        else
+            mt_error_free(e);
+        return CGICTL_REFUSED;
+    }
+    json_object *res = json_tokener_parse(answer);
+    free(answer);
     if (result != NULL)
         *result = res;
     else

@@ -42,6 +42,19 @@ enum {
 int cgictl_call(cgienv_t *env, http_response_t *resp, const char *cmd, json_object *args,
                 json_object **result, mt_error_t **err);
 
+/* cgictl_call_node: cgictl_call for the daemon of node: NULL or this
+ * program's node (cgienv_node) is the control socket; another node is
+ * reached through the database's commands table (docs/cluster.md), with
+ * key (NULL: a random one; the same key twice is one effect) and a wait of
+ * CGIENV_CTL_TIMEOUT_MS. The same outcomes as cgictl_call: the node's
+ * refusal is CGICTL_REFUSED (err->code from its error code); answered
+ * already (CGICTL_ANSWERED): 503 naming the node when it is offline, does
+ * not answer in time or PostgreSQL is away, 404 for a node unknown to
+ * daemon_status. */
+int cgictl_call_node(cgienv_t *env, http_response_t *resp, const char *node, const char *key,
+                     const char *cmd, json_object *args, json_object **result,
+                     mt_error_t **err);
+
 /* cgictl_failure_status: for a call that failed with
  * ctl_client_last_error() code, the status cgictl_call answers itself:
  * 503 when no error reply came (code 0: the daemon was not reached), 400

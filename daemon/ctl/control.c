@@ -533,6 +533,18 @@ ctlsrv_free(ctlsrv_t *srv)
     free(srv);
 }
 
+int
+ctlsrv_call(ctlsrv_t *srv, const char *name, json_object *args, json_object **result,
+            mt_error_t **err)
+{
+    *result = NULL;
+    for (size_t i = 0; i < srv->n_commands; i++)
+        if (strcmp(srv->commands[i].name, name) == 0)
+            return srv->commands[i].fn(srv->ctx, args, result, err);
+    mt_error_set(err, MT_ERR_UNSUPPORTED, "unknown command \"%s\"", name);
+    return -1;
+}
+
 size_t
 ctlsrv_client_count(const ctlsrv_t *srv)
 {

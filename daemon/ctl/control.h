@@ -57,6 +57,13 @@ typedef struct {
 ctlsrv_t *ctlsrv_new(struct event_base *base, const char *path,
                      const ctlsrv_command_t *commands, size_t n_commands, void *ctx,
                      mt_error_t **err);
+/* ctlsrv_call: runs the table's command name with args (an object) as a
+ * request on the socket would, for the daemon's other ways in (the
+ * command relay). The socket's own commands (help, subscribe) are not in
+ * the table: an unknown name is MT_ERR_UNSUPPORTED. The handler's result
+ * and errors as ctlsrv_cmd_fn. */
+int ctlsrv_call(ctlsrv_t *srv, const char *name, json_object *args, json_object **result,
+                mt_error_t **err);
 /* ctlsrv_free: closes every client and the listener and removes the
  * socket file. */
 void ctlsrv_free(ctlsrv_t *srv);

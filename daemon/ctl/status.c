@@ -39,6 +39,7 @@ status_publish(muleteerd_t *d, bool stopped)
         .dropped = (long long)ds.jobs_dropped,
         .kad_state = kad_state(d->kad),
         .kad_contacts = (long long)kad_contact_count(d->kad),
+        .status_interval = conf_get_int(d->conf, "status_interval"),
     };
     store_status_write(d->db, &r);
 }

@@ -17,6 +17,7 @@ typedef struct {
     long long queued, lag_ms, dropped;
     char *kad_state;
     long long kad_contacts;
+    long long status_interval;
 } status_row_t;
 
 static void
@@ -35,6 +36,8 @@ row_write(PGconn *conn, void *arg, mt_error_t **err)
 {
     status_row_t *r = arg;
     char pid[24], started[24], tcp[8], udp[8], queued[24], lag[24], dropped[24], kadn[24];
+    char interval[24];
+    snprintf(interval, sizeof interval, "%lld", r->status_interval > 0 ? r->status_interval : 5);
     snprintf(kadn, sizeof kadn, "%lld", r->kad_contacts);
     snprintf(queued, sizeof queued, "%lld", r->queued);
     snprintf(lag, sizeof lag, "%lld", r->lag_ms);
@@ -44,22 +47,23 @@ row_write(PGconn *conn, void *arg, mt_error_t **err)
     snprintf(tcp, sizeof tcp, "%lld", r->tcp_port);
     snprintf(udp, sizeof udp, "%lld", r->udp_port);
     const char *params[] = { r->node, r->version, pid, started, tcp, udp, r->socket,
-                             r->stopped ? "t" : "f", queued, lag, dropped, r->kad_state, kadn };
+                             r->stopped ? "t" : "f", queued, lag, dropped, r->kad_state, kadn,
+                             interval };
     PGresult *res = db_query(
         conn,
         "INSERT INTO daemon_status (node, version, pid, started_at, heartbeat, stopped_at,"
         " tcp_port, udp_port, control_socket, db_queued, db_lag_ms, db_dropped, kad_state,"
-        " kad_contacts)"
+        " kad_contacts, status_interval)"
         " VALUES ($1, $2, $3, to_timestamp($4), now(), CASE WHEN $8::bool THEN now() END,"
-        " $5, $6, $7, $9, $10, $11, $12, $13)"
+        " $5, $6, $7, $9, $10, $11, $12, $13, $14)"
         " ON CONFLICT (node) DO UPDATE SET version = EXCLUDED.version, pid = EXCLUDED.pid,"
         " started_at = EXCLUDED.started_at, heartbeat = EXCLUDED.heartbeat,"
         " stopped_at = EXCLUDED.stopped_at, tcp_port = EXCLUDED.tcp_port,"
         " udp_port = EXCLUDED.udp_port, control_socket = EXCLUDED.control_socket,"
         " db_queued = EXCLUDED.db_queued, db_lag_ms = EXCLUDED.db_lag_ms,"
         " db_dropped = EXCLUDED.db_dropped, kad_state = EXCLUDED.kad_state,"
-        " kad_contacts = EXCLUDED.kad_contacts",
-        13, params, err);
+        " kad_contacts = EXCLUDED.kad_contacts, status_interval = EXCLUDED.status_interval",
+        14, params, err);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -83,5 +87,6 @@ store_status_write(dbw_t *db, const store_status_t *st)
     r->dropped = st->dropped;
     r->kad_state = xstrdup(st->kad_state != NULL ? st->kad_state : "off");
     r->kad_contacts = st->kad_contacts;
+    r->status_interval = st->status_interval;
     dbw_submit(db, "daemon_status", row_write, r, row_free);
 }

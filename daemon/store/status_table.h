@@ -17,6 +17,7 @@ typedef struct store_status {
     long long queued, lag_ms, dropped;  /* the database writer's queue (dbw_status_t) */
     const char *kad_state;              /* kad.h's kad_state() */
     long long kad_contacts;
+    long long status_interval;          /* seconds between heartbeats (048) */
 } store_status_t;
 
 /* store_status_write: upserts the node's row (strings copied); keyed, so

@@ -4,7 +4,8 @@ noinst_LIBRARIES += lib/libmtdb.a
 lib_libmtdb_a_SOURCES = \
 	lib/db/db.c lib/db/db.h \
 	lib/db/migrate.c lib/db/migrate.h \
-	lib/db/prep.c lib/db/prep.h
+	lib/db/prep.c lib/db/prep.h \
+	lib/db/command.c lib/db/command.h
 nodist_lib_libmtdb_a_SOURCES = lib/db/migrations_data.c
 lib_libmtdb_a_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
 BUILT_SOURCES += lib/db/migrations_data.c

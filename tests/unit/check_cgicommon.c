@@ -371,6 +371,34 @@ START_TEST(test_database_unavailable)
 }
 END_TEST
 
+/* cgictl_call_node: this node (or none) goes to the control socket,
+ * another one through the database (away here: 503 saying so). */
+START_TEST(test_call_node_routes)
+{
+    cgienv_t *env = env_with("database = host=/tmp/check_cgicommon-no-such-dir dbname=x\n"
+                             "node_name = n1\n"
+                             "control_socket = /tmp/check_cgicommon-no-such.sock\n",
+                             record_answer);
+    const char *nodes[] = { NULL, "n1", "n2" };
+    for (size_t i = 0; i < 3; i++) {
+        reset_answers();
+        http_response_t *resp = http_response_new();
+        mt_error_t *err = NULL;
+        ck_assert_int_eq(cgictl_call_node(env, resp, nodes[i], NULL, "ping", NULL, NULL, &err),
+                         CGICTL_ANSWERED);
+        ck_assert_ptr_null(err);
+        ck_assert_int_eq(http_response_status(resp), 503);
+        ck_assert_int_eq(answers, 1);
+        if (i < 2)
+            ck_assert_str_eq(answer_message, CGICTL_UNAVAILABLE);
+        else
+            ck_assert_msg(strstr(answer_message, "PostgreSQL") != NULL, "%s", answer_message);
+        http_response_free(resp);
+    }
+    cgienv_free(env);
+}
+END_TEST
+
 START_TEST(test_conf_error)
 {
     cgienv_t *env = env_with("no_such_key = 1\n", record_answer);
@@ -551,6 +579,7 @@ cgicommon_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("env");
     tcase_add_test(tc, test_database_unavailable);
+    tcase_add_test(tc, test_call_node_routes);
     tcase_add_test(tc, test_conf_error);
     tcase_add_test(tc, test_conf_reload);
     tcase_add_test(tc, test_request_deadline);

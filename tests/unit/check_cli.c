@@ -418,7 +418,8 @@ START_TEST(test_unreachable)
 END_TEST
 
 static const char help_text[] =
-    "usage: muleteer [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
+    "usage: muleteer [--socket PATH] [--node NAME [--key KEY]] [--json]\n"
+    "                [--timeout SECONDS] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
     "  status             what the daemon is doing: version, uptime, database\n"
@@ -485,6 +486,9 @@ static const char help_text[] =
     "\n"
     "The daemon's socket is --socket PATH, else $MULETEER_VAR/run/muleteerd.sock\n"
     "(or control_socket in $MULETEER_VAR/muleteer.conf), else var/run/muleteerd.sock.\n"
+    "--node NAME sends the command to node NAME's daemon through the configuration's\n"
+    "database (unless NAME is this node), waiting --timeout for its answer; --key KEY\n"
+    "makes a command sent again with the same KEY one effect (docs/cluster.md).\n"
     "Exit status: 0 ok, 1 the daemon answered with an error (or hash-password or\n"
     "passwd failed), 2 usage, 3 daemon unreachable, 4 no permission to use the\n"
     "daemon's socket. user: 1 when it failed, 3 when the database is unreachable.\n";
