@@ -1,4 +1,4 @@
--- 048_commands.sql: the command relay between nodes (docs/cluster.md). A
+-- 034_commands.sql: the command relay between nodes (docs/cluster.md). A
 -- caller inserts a row for the target node; that node's daemon claims its
 -- rows in id order, runs each and writes the answer back. NOTIFY on the
 -- channel muleteer_commands (payload: the node) when a row is queued, and
