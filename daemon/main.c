@@ -42,6 +42,7 @@
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/net/ipblock.h"
 #include "daemon/net/limitsched.h"
+#include "daemon/net/portmap.h"
 #include "daemon/net/peer.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
@@ -385,6 +386,9 @@ on_hup(evutil_socket_t sig, short what, void *arg)
             log_warn("SIGHUP: a change to %s takes effect after a restart", restart_int[i]);
     if (conf_get_bool(conf, "kad") != conf_get_bool(d->conf, "kad"))
         log_warn("SIGHUP: a change to kad takes effect after a restart");
+    if (strcmp(conf_get_str(conf, "port_forwarding"), conf_get_str(d->conf, "port_forwarding")) != 0 ||
+        conf_get_int(conf, "port_forwarding_lease") != conf_get_int(d->conf, "port_forwarding_lease"))
+        log_warn("SIGHUP: a change to port_forwarding takes effect after a restart");
     conf_free(d->conf);
     d->conf = conf;
     apply_intervals(d);
@@ -569,6 +573,7 @@ main(int argc, char **argv)
     kad_set_results_sink(d.kad, search_kad_results, d.searches);
     search_set_kad(d.searches, start_kad_search, &d);
     reconcile_history(&d);
+    d.portmap = portmap_new(&d); /* after the listeners: maps their ports */
 
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
@@ -601,6 +606,7 @@ out:
         worker_pool_free(d.workers); /* runs the last completions */
         d.workers = NULL;
     }
+    portmap_free(d.portmap); /* removes the mappings, waiting a few seconds */
     /* the higher modules go first: they unhook from the lower ones */
     kad_free(d.kad); /* saves nodes.dat */
     lsched_free(d.limit_schedule);

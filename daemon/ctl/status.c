@@ -7,6 +7,7 @@
 #include "daemon/ed2k/server.h"
 #include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
+#include "daemon/net/portmap.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/status_table.h"
@@ -107,6 +108,7 @@ status_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t
         json_object_object_add(o, "ipfilter", s);
         json_object_put(f);
     }
+    json_object_object_add(o, "port_forwarding", portmap_to_json(d->portmap));
     {
         json_object *t = json_object_new_object();
         json_object_object_add(t, "connections", json_object_new_int64((int64_t)peer_mgr_connections(d->peers)));
