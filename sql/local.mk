@@ -32,6 +32,7 @@ MIGRATIONS = \
 	sql/030_rollups_time_covering.sql \
 	sql/031_file_ratings.sql \
 	sql/032_download_change_log.sql \
-	sql/033_kad_status.sql
+	sql/033_kad_status.sql \
+	sql/046_port_forwarding.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -40,6 +40,10 @@ status_publish(muleteerd_t *d, bool stopped)
         .dropped = (long long)ds.jobs_dropped,
         .kad_state = kad_state(d->kad),
         .kad_contacts = (long long)kad_contact_count(d->kad),
+        .pf_state = portmap_state(d->portmap),
+        .pf_method = portmap_method(d->portmap),
+        .pf_address = portmap_external_ip(d->portmap),
+        .pf_error = portmap_last_error(d->portmap),
     };
     store_status_write(d->db, &r);
 }

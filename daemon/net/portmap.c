@@ -260,6 +260,19 @@ portmap_method(const portmap_t *pm)
     return pm == NULL || pm->active < 0 ? NULL : pm->backends[pm->active].name;
 }
 
+const char *
+portmap_external_ip(const portmap_t *pm)
+{
+    return pm != NULL && pm->st == ST_MAPPED && pm->last.external_ip[0] ? pm->last.external_ip
+                                                                         : NULL;
+}
+
+const char *
+portmap_last_error(const portmap_t *pm)
+{
+    return pm != NULL && pm->error[0] ? pm->error : NULL;
+}
+
 double
 portmap_next_in(const portmap_t *pm)
 {
@@ -277,9 +290,8 @@ portmap_to_json(const portmap_t *pm)
     const char *m = portmap_method(pm);
     json_object_object_add(o, "method", m ? json_object_new_string(m) : NULL);
     bool up = pm != NULL && pm->st == ST_MAPPED;
-    json_object_object_add(o, "external_ip", up && pm->last.external_ip[0]
-                                                 ? json_object_new_string(pm->last.external_ip)
-                                                 : NULL);
+    const char *ip = portmap_external_ip(pm), *error = portmap_last_error(pm);
+    json_object_object_add(o, "external_ip", ip ? json_object_new_string(ip) : NULL);
     json_object *ports = json_object_new_array();
     for (size_t i = 0; up && i < pm->req.n; i++) {
         json_object *p = json_object_new_object();
@@ -291,8 +303,7 @@ portmap_to_json(const portmap_t *pm)
     }
     json_object_object_add(o, "ports", ports);
     json_object_object_add(o, "lease", up ? json_object_new_int64(pm->last.lease) : NULL);
-    json_object_object_add(o, "error", pm != NULL && pm->error[0]
-                                           ? json_object_new_string(pm->error) : NULL);
+    json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
     double next = portmap_next_in(pm);
     json_object_object_add(o, "next_in", next < 0 ? NULL : json_object_new_int64((int64_t)next));
     return o;

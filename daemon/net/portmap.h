@@ -62,6 +62,12 @@ bool portmap_is_busy(const portmap_t *pm);
 const char *portmap_state(const portmap_t *pm);
 /* portmap_method: the backend holding the mappings, or NULL. */
 const char *portmap_method(const portmap_t *pm);
+/* portmap_external_ip: the router's external address while mapped (when
+ * it said), else NULL. */
+const char *portmap_external_ip(const portmap_t *pm);
+/* portmap_last_error: the last failure ("method: why"), NULL since a
+ * success. */
+const char *portmap_last_error(const portmap_t *pm);
 /* portmap_next_in: seconds until the next renewal or retry, -1: none. */
 double portmap_next_in(const portmap_t *pm);
 

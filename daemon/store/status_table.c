@@ -17,6 +17,7 @@ typedef struct {
     long long queued, lag_ms, dropped;
     char *kad_state;
     long long kad_contacts;
+    char *pf_state, *pf_method, *pf_address, *pf_error; /* NULL: SQL NULL */
 } status_row_t;
 
 static void
@@ -27,6 +28,10 @@ row_free(void *arg)
     free(r->version);
     free(r->socket);
     free(r->kad_state);
+    free(r->pf_state);
+    free(r->pf_method);
+    free(r->pf_address);
+    free(r->pf_error);
     free(r);
 }
 
@@ -44,22 +49,27 @@ row_write(PGconn *conn, void *arg, mt_error_t **err)
     snprintf(tcp, sizeof tcp, "%lld", r->tcp_port);
     snprintf(udp, sizeof udp, "%lld", r->udp_port);
     const char *params[] = { r->node, r->version, pid, started, tcp, udp, r->socket,
-                             r->stopped ? "t" : "f", queued, lag, dropped, r->kad_state, kadn };
+                             r->stopped ? "t" : "f", queued, lag, dropped, r->kad_state, kadn,
+                             r->pf_state, r->pf_method, r->pf_address, r->pf_error };
     PGresult *res = db_query(
         conn,
         "INSERT INTO daemon_status (node, version, pid, started_at, heartbeat, stopped_at,"
         " tcp_port, udp_port, control_socket, db_queued, db_lag_ms, db_dropped, kad_state,"
-        " kad_contacts)"
+        " kad_contacts, port_forwarding, port_forwarding_method, port_forwarding_address,"
+        " port_forwarding_error)"
         " VALUES ($1, $2, $3, to_timestamp($4), now(), CASE WHEN $8::bool THEN now() END,"
-        " $5, $6, $7, $9, $10, $11, $12, $13)"
+        " $5, $6, $7, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         " ON CONFLICT (node) DO UPDATE SET version = EXCLUDED.version, pid = EXCLUDED.pid,"
         " started_at = EXCLUDED.started_at, heartbeat = EXCLUDED.heartbeat,"
         " stopped_at = EXCLUDED.stopped_at, tcp_port = EXCLUDED.tcp_port,"
         " udp_port = EXCLUDED.udp_port, control_socket = EXCLUDED.control_socket,"
         " db_queued = EXCLUDED.db_queued, db_lag_ms = EXCLUDED.db_lag_ms,"
         " db_dropped = EXCLUDED.db_dropped, kad_state = EXCLUDED.kad_state,"
-        " kad_contacts = EXCLUDED.kad_contacts",
-        13, params, err);
+        " kad_contacts = EXCLUDED.kad_contacts, port_forwarding = EXCLUDED.port_forwarding,"
+        " port_forwarding_method = EXCLUDED.port_forwarding_method,"
+        " port_forwarding_address = EXCLUDED.port_forwarding_address,"
+        " port_forwarding_error = EXCLUDED.port_forwarding_error",
+        17, params, err);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -83,5 +93,9 @@ store_status_write(dbw_t *db, const store_status_t *st)
     r->dropped = st->dropped;
     r->kad_state = xstrdup(st->kad_state != NULL ? st->kad_state : "off");
     r->kad_contacts = st->kad_contacts;
+    r->pf_state = xstrdup(st->pf_state != NULL ? st->pf_state : "off");
+    r->pf_method = st->pf_method != NULL ? xstrdup(st->pf_method) : NULL;
+    r->pf_address = st->pf_address != NULL ? xstrdup(st->pf_address) : NULL;
+    r->pf_error = st->pf_error != NULL ? xstrdup(st->pf_error) : NULL;
     dbw_submit(db, "daemon_status", row_write, r, row_free);
 }

@@ -6,10 +6,12 @@
 # a WAN one (11.77.0.2; miniupnpd refuses to map behind a private or
 # reserved external address, and these namespaces reach nothing else).
 # Muleteer maps its TCP and UDP ports with UPnP, then NAT-PMP, then auto
-# against a router without UPnP: status shows the mapping, miniupnpd's
-# lease file and nftables hold it, a TCP connection from the WAN to the
-# router's address reaches muleteerd, and the mappings are gone after the
-# daemon stops. Without a router, status says why and when it retries. TAP.
+# against a router without UPnP: status (and daemon_status, in a private
+# PostgreSQL cluster) shows the mapping, miniupnpd's lease file and nftables
+# hold it, a TCP connection from the WAN to the router's address reaches
+# muleteerd, and the mappings are gone after the daemon stops. Without a
+# router, status says why and when it retries. TAP.
+# shellcheck disable=SC2016 # the checks are eval'd on purpose
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
 . "$MT_SRCDIR/tests/integration/mule.sh"
@@ -76,6 +78,8 @@ table inet filter {
 }
 EON
 
+mk_tmpdir PG
+private_pg "$PG"
 mk_tmpdir T
 LEASES=$T/upnp.leases
 IGD_PID=
@@ -108,11 +112,21 @@ igd_stop() {
   kill -KILL "$IGD_PID" 2>/dev/null
 }
 
-# mule_up NAME METHOD: muleteerd in the LAN namespace, TCP 4662, UDP 4663.
+# mule_up NAME METHOD: muleteerd in the LAN namespace, TCP 4662, UDP 4663,
+# writing its status into the private cluster as node pm-NAME.
 mule_up() {
-  MULE_WRAP="ip netns exec $NS-lan" start_mule "$1" "$T/$1" 4662 "server_autoconnect = no" \
-    "kad = no" "port_forwarding = $2" "port_forwarding_lease = 600"
+  MULE_DATABASE=$DB MULE_WRAP="ip netns exec $NS-lan" start_mule "$1" "$T/$1" 4662 \
+    "server_autoconnect = no" "kad = no" "node_name = pm-$1" "status_interval = 1" \
+    "port_forwarding = $2" "port_forwarding_lease = 600"
 }
+PSQL() { as_service_user psql "$DB" -XAtq -c "$1" 2>/dev/null; }
+# db_pf NAME: the node's port forwarding columns in daemon_status.
+db_pf() {
+  PSQL "SELECT port_forwarding, coalesce(port_forwarding_method, '-'),
+               coalesce(port_forwarding_address, '-'), coalesce(port_forwarding_error, '-')
+        FROM daemon_status WHERE node = 'pm-$1'"
+}
+db_pf_is() { [ "$(db_pf "$1" | cut -d'|' -f1-3)" = "$2" ]; }
 # mule_down NAME: SIGTERM, and the daemon's exit awaited (10 s at most).
 mule_down() {
   local p=${MULE_PID[$1]} i
@@ -163,6 +177,8 @@ check "UPnP: the router forwards both ports (nftables)" eval 'dnat 4662 && dnat 
 check "UPnP: a TCP connection from the WAN to 11.77.0.1:4662 reaches muleteerd" wan_connect u
 check "UPnP: muleteer status prints the mapping" \
   eval 'mcli "$T/u" status | grep -q "^port forwarding: mapped by upnp on 11.77.0.1: TCP 4662, UDP 4663 (lease 600 s)"'
+check "UPnP: daemon_status has the state, the method and the address" \
+  eventually 10 db_pf_is u "mapped|upnp|11.77.0.1"
 check "UPnP: muleteerd stops" mule_down u
 check "UPnP: the mappings are removed at stop" \
   eval '! leased TCP 4662 && ! leased UDP 4663 && no_dnat'
@@ -204,6 +220,8 @@ j=$(pf_json x)
 check "no router: the last error names the method and the retry is scheduled" \
   eval '[ "$(jq -r .error <<<"$j")" != null ] && jq -r .error <<<"$j" | grep -q "^natpmp: " && [ "$(jq -r .next_in <<<"$j")" -le 15 ]'
 diag "no router: $(jq -r .error <<<"$j")"
+check "no router: daemon_status has the state and the last error" \
+  eval 'eventually 10 db_pf_is x "retrying|-|-" && db_pf x | cut -d"|" -f4 | grep -q "^natpmp: "'
 check "no router: muleteerd stops at once" mule_down x
 
 finish
