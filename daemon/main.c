@@ -386,9 +386,6 @@ on_hup(evutil_socket_t sig, short what, void *arg)
             log_warn("SIGHUP: a change to %s takes effect after a restart", restart_int[i]);
     if (conf_get_bool(conf, "kad") != conf_get_bool(d->conf, "kad"))
         log_warn("SIGHUP: a change to kad takes effect after a restart");
-    if (strcmp(conf_get_str(conf, "port_forwarding"), conf_get_str(d->conf, "port_forwarding")) != 0 ||
-        conf_get_int(conf, "port_forwarding_lease") != conf_get_int(d->conf, "port_forwarding_lease"))
-        log_warn("SIGHUP: a change to port_forwarding takes effect after a restart");
     conf_free(d->conf);
     d->conf = conf;
     apply_intervals(d);
@@ -396,6 +393,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     fin_share_limits_changed(d->finished);
     ipblock_conf_changed(d->ipfilter);
     lsched_reload(d->limit_schedule);
+    portmap_reload(d->portmap, d);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 

@@ -28,7 +28,8 @@ static const char *const st_names[] = { "off", "mapping", "mapped", "retrying", 
 /* The daemon's environment: a thread of its own, so that a slow router
  * never holds up hashing, and one libevent timer. */
 typedef struct {
-    worker_pool_t *pool;
+    struct event_base *base;
+    worker_pool_t *pool; /* made at the first job */
     struct event *timer;
 } pm_denv_t;
 
@@ -48,6 +49,11 @@ struct portmap {
     double next_at;        /* monotonic time of the timer, -1: unset */
     pm_result_t last;      /* the last successful answer */
     char error[PM_ERROR_LEN + 16]; /* the last failure, "" if none since */
+    /* portmap_replace's settings, in force once the mappings are removed */
+    bool pending;
+    pm_backend_t pend_backends[2];
+    size_t pend_n;
+    pm_request_t pend_req;
 };
 
 typedef struct {
@@ -60,6 +66,9 @@ typedef struct {
 } pm_job_t;
 
 static void submit(portmap_t *pm, int backend, bool unmap);
+static void maybe_restart(portmap_t *pm);
+static void set_backends(portmap_t *pm, const pm_backend_t *backends, size_t n,
+                         const pm_request_t *req);
 
 static void
 arm(portmap_t *pm, double delay)
@@ -169,6 +178,7 @@ job_done(void *arg, int cancelled)
         failed(pm, j->backend, &j->res);
     }
     free(j);
+    maybe_restart(pm);
 }
 
 static void
@@ -193,17 +203,67 @@ portmap_new_with(const pm_env_t *env, const pm_backend_t *backends, size_t n,
 {
     portmap_t *pm = xcalloc(1, sizeof *pm);
     pm->env = *env;
-    if (n > sizeof pm->backends / sizeof pm->backends[0])
-        n = sizeof pm->backends / sizeof pm->backends[0];
-    memcpy(pm->backends, backends, n * sizeof *backends);
-    pm->n_backends = n;
-    pm->req = *req;
+    set_backends(pm, backends, n, req);
     pm->st = ST_OFF;
     pm->active = -1;
     pm->trying = -1;
     pm->backoff = PM_RETRY_MIN;
     pm->next_at = -1;
     return pm;
+}
+
+static void
+free_backends(pm_backend_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i].free != NULL)
+            b[i].free(b[i].state);
+}
+
+static void
+set_backends(portmap_t *pm, const pm_backend_t *backends, size_t n, const pm_request_t *req)
+{
+    if (n > sizeof pm->backends / sizeof pm->backends[0])
+        n = sizeof pm->backends / sizeof pm->backends[0];
+    if (n > 0)
+        memcpy(pm->backends, backends, n * sizeof *backends);
+    pm->n_backends = n;
+    pm->req = *req;
+}
+
+/* maybe_restart: once the old mappings are removed and no job runs, the
+ * settings of portmap_replace take over and a first attempt starts. */
+static void
+maybe_restart(portmap_t *pm)
+{
+    if (!pm->pending || pm->busy || pm->held != 0)
+        return;
+    free_backends(pm->backends, pm->n_backends);
+    set_backends(pm, pm->pend_backends, pm->pend_n, &pm->pend_req);
+    pm->pending = false;
+    pm->stopping = false;
+    pm->st = ST_OFF;
+    pm->active = pm->trying = -1;
+    pm->backoff = PM_RETRY_MIN;
+    pm->error[0] = '\0';
+    memset(&pm->last, 0, sizeof pm->last);
+    portmap_start(pm);
+}
+
+void
+portmap_replace(portmap_t *pm, const pm_backend_t *backends, size_t n, const pm_request_t *req)
+{
+    if (pm->pending)
+        free_backends(pm->pend_backends, pm->pend_n); /* never used */
+    if (n > sizeof pm->pend_backends / sizeof pm->pend_backends[0])
+        n = sizeof pm->pend_backends / sizeof pm->pend_backends[0];
+    if (n > 0)
+        memcpy(pm->pend_backends, backends, n * sizeof *backends);
+    pm->pend_n = n;
+    pm->pend_req = *req;
+    pm->pending = true;
+    portmap_stop(pm);
+    maybe_restart(pm);
 }
 
 void
@@ -314,7 +374,10 @@ portmap_to_json(const portmap_t *pm)
 static void
 denv_submit(void *ctx, worker_run_fn run, worker_done_fn done, void *arg)
 {
-    worker_submit(((pm_denv_t *)ctx)->pool, run, done, arg);
+    pm_denv_t *e = ctx;
+    if (e->pool == NULL)
+        e->pool = worker_pool_new(e->base, 1);
+    worker_submit(e->pool, run, done, arg);
 }
 
 static void
@@ -346,44 +409,76 @@ on_denv_timer(evutil_socket_t fd, short what, void *arg)
     portmap_on_timer(arg);
 }
 
-/* request_from: the ports of d's configuration. */
-static void
-request_from(struct muleteerd *d, pm_request_t *req)
+/* configured: the backends and request of d's configuration; n backends
+ * (0: off, or an unknown method, then said in why). */
+static size_t
+configured(struct muleteerd *d, pm_backend_t *b, pm_request_t *req, char *why, size_t len)
 {
+    const char *mode = conf_get_str(d->conf, "port_forwarding");
+    size_t n = 0;
+    why[0] = '\0';
+    if (strcmp(mode, "upnp") == 0 || strcmp(mode, "auto") == 0)
+        b[n++] = pm_igd_upnp_backend();
+    if (strcmp(mode, "natpmp") == 0 || strcmp(mode, "auto") == 0)
+        b[n++] = pm_igd_natpmp_backend();
+    if (n == 0 && strcmp(mode, "off") != 0) {
+        snprintf(why, len, "port_forwarding: unknown method \"%s\" (off, upnp, natpmp or auto)",
+                 mode);
+        log_warn("%s", why);
+    }
     memset(req, 0, sizeof *req);
     req->ports[req->n++] = (pm_port_t){ (uint16_t)conf_get_int(d->conf, "tcp_port"), PM_TCP };
     uint16_t udp = (uint16_t)conf_get_int(d->conf, "udp_port");
     if (udp != 0)
         req->ports[req->n++] = (pm_port_t){ udp, PM_UDP };
     req->lease = (unsigned)conf_get_int(d->conf, "port_forwarding_lease");
+    if (n > 0)
+        log_info("port forwarding: %s", mode);
+    return n;
 }
 
 portmap_t *
 portmap_new(struct muleteerd *d)
 {
-    const char *mode = conf_get_str(d->conf, "port_forwarding");
     pm_backend_t b[2];
-    size_t n = 0;
-    if (strcmp(mode, "upnp") == 0 || strcmp(mode, "auto") == 0)
-        b[n++] = pm_igd_upnp_backend();
-    if (strcmp(mode, "natpmp") == 0 || strcmp(mode, "auto") == 0)
-        b[n++] = pm_igd_natpmp_backend();
     pm_request_t req;
-    request_from(d, &req);
+    char why[PM_ERROR_LEN];
+    size_t n = configured(d, b, &req, why, sizeof why);
     pm_denv_t *e = xcalloc(1, sizeof *e);
+    e->base = d->base;
     pm_env_t env = { denv_submit, denv_set_timer, denv_now, e };
     portmap_t *pm = portmap_new_with(&env, b, n, &req);
     pm->denv = e;
     e->timer = evtimer_new(d->base, on_denv_timer, pm);
-    if (n > 0) {
-        e->pool = worker_pool_new(d->base, 1);
-        log_info("port forwarding: %s", mode);
-        portmap_start(pm);
-    } else if (strcmp(mode, "off") != 0) {
-        snprintf(pm->error, sizeof pm->error, "port_forwarding: unknown method \"%s\"", mode);
-        log_warn("%s (off, upnp, natpmp or auto)", pm->error);
-    }
+    snprintf(pm->error, sizeof pm->error, "%s", why);
+    portmap_start(pm);
     return pm;
+}
+
+void
+portmap_reload(portmap_t *pm, struct muleteerd *d)
+{
+    if (pm == NULL)
+        return;
+    pm_backend_t b[2];
+    pm_request_t req;
+    char why[PM_ERROR_LEN];
+    size_t n = configured(d, b, &req, why, sizeof why);
+    const pm_request_t *now = pm->pending ? &pm->pend_req : &pm->req;
+    const pm_backend_t *nb = pm->pending ? pm->pend_backends : pm->backends;
+    bool same = n == (pm->pending ? pm->pend_n : pm->n_backends) && req.n == now->n &&
+                req.lease == now->lease;
+    for (size_t i = 0; same && i < req.n; i++)
+        same = req.ports[i].port == now->ports[i].port && req.ports[i].proto == now->ports[i].proto;
+    for (size_t i = 0; same && i < n; i++)
+        same = strcmp(b[i].name, nb[i].name) == 0;
+    if (same) {
+        free_backends(b, n);
+        return;
+    }
+    portmap_replace(pm, b, n, &req);
+    if (!pm->pending)
+        snprintf(pm->error, sizeof pm->error, "%s", why);
 }
 
 void
@@ -400,8 +495,8 @@ portmap_free(portmap_t *pm)
         event_free(pm->denv->timer);
         free(pm->denv);
     }
-    for (size_t i = 0; i < pm->n_backends; i++)
-        if (pm->backends[i].free != NULL)
-            pm->backends[i].free(pm->backends[i].state);
+    free_backends(pm->backends, pm->n_backends);
+    if (pm->pending)
+        free_backends(pm->pend_backends, pm->pend_n);
     free(pm);
 }

@@ -48,6 +48,15 @@ portmap_t *portmap_new(struct muleteerd *d);
  * started. */
 portmap_t *portmap_new_with(const pm_env_t *env, const pm_backend_t *backends, size_t n,
                             const pm_request_t *req);
+/* portmap_replace: the mappings made are removed, then the state machine
+ * starts over with these backends (copied; the old ones are freed once no
+ * job uses them) and req. */
+void portmap_replace(portmap_t *pm, const pm_backend_t *backends, size_t n,
+                     const pm_request_t *req);
+/* portmap_reload: port_forwarding or port_forwarding_lease of d changed:
+ * as portmap_replace with the new settings (nothing when they are the
+ * same). */
+void portmap_reload(portmap_t *pm, struct muleteerd *d);
 /* portmap_start: the first attempt. */
 void portmap_start(portmap_t *pm);
 /* portmap_on_timer: the timer set through env fired. */

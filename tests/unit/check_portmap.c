@@ -276,6 +276,56 @@ START_TEST(test_stop_without_mapping)
 }
 END_TEST
 
+START_TEST(test_replace_removes_then_starts_over)
+{
+    portmap_t *pm = make(2);
+    portmap_start(pm);
+    run_job();
+    ck_assert_str_eq(portmap_method(pm), "upnp");
+    /* NAT-PMP only, another lease: UPnP's mappings go first */
+    pm_request_t r2 = req;
+    r2.lease = 600;
+    pm_backend_t only[1] = { { "natpmp", fake_map, fake_unmap, NULL, &fb } };
+    portmap_replace(pm, only, 1, &r2);
+    ck_assert_str_eq(portmap_state(pm), "removing");
+    ck_assert(timer_delay < 0);
+    run_job();
+    ck_assert_int_eq(fa.unmaps, 1);
+    ck_assert_str_eq(portmap_state(pm), "mapping");
+    fb.lease = 600;
+    run_job();
+    ck_assert_str_eq(portmap_state(pm), "mapped");
+    ck_assert_str_eq(portmap_method(pm), "natpmp");
+    ck_assert(timer_delay == 300);
+    /* replaced while a renewal is under way: it finishes, is removed, then
+     * the new settings start */
+    fire(pm);
+    pm_backend_t up[1] = { { "upnp", fake_map, fake_unmap, NULL, &fa } };
+    portmap_replace(pm, up, 1, &req);
+    run_job(); /* the renewal */
+    ck_assert_str_eq(portmap_state(pm), "removing");
+    run_job();
+    ck_assert_int_eq(fb.unmaps, 1);
+    run_job();
+    ck_assert_str_eq(portmap_method(pm), "upnp");
+    ck_assert_int_eq(fa.maps, 2);
+    /* replaced by nothing (off): removed, and off */
+    portmap_replace(pm, NULL, 0, &req);
+    run_job();
+    ck_assert_int_eq(fa.unmaps, 2);
+    ck_assert(!portmap_is_busy(pm));
+    ck_assert_str_eq(portmap_state(pm), "off");
+    /* from off, a method starts at once */
+    portmap_replace(pm, up, 1, &req);
+    ck_assert_str_eq(portmap_state(pm), "mapping");
+    run_job();
+    ck_assert_str_eq(portmap_state(pm), "mapped");
+    portmap_stop(pm);
+    run_job();
+    portmap_free(pm);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -286,6 +336,7 @@ main(void)
     tcase_add_test(tc, test_backoff_doubles_and_resets);
     tcase_add_test(tc, test_stop_while_mapping);
     tcase_add_test(tc, test_stop_without_mapping);
+    tcase_add_test(tc, test_replace_removes_then_starts_over);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
