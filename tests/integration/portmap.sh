@@ -10,7 +10,8 @@
 # PostgreSQL cluster) shows the mapping, miniupnpd's lease file and nftables
 # hold it, a TCP connection from the WAN to the router's address reaches
 # muleteerd, and the mappings are gone after the daemon stops. Without a
-# router, status says why and when it retries. TAP.
+# router, status says why and when it retries. config-set switches the
+# method and turns it off while the daemon runs. TAP.
 # shellcheck disable=SC2016 # the checks are eval'd on purpose
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -179,6 +180,16 @@ check "UPnP: muleteer status prints the mapping" \
   eval 'mcli "$T/u" status | grep -q "^port forwarding: mapped by upnp on 11.77.0.1: TCP 4662, UDP 4663 (lease 600 s)"'
 check "UPnP: daemon_status has the state, the method and the address" \
   eventually 10 db_pf_is u "mapped|upnp|11.77.0.1"
+# ------------------------------------------ changed while the daemon runs
+setpf() { mcli "$T/u" --json call config-set "{\"port_forwarding\": \"$1\"}" >/dev/null 2>&1; }
+check "config-set port_forwarding natpmp: the UPnP mappings go, NAT-PMP maps" \
+  eval 'setpf natpmp && eventually 20 pf_is u mapped natpmp && grep -q "upnp mappings removed" "$T/u/muleteerd.log" && dnat 4662'
+bad=$(mcli "$T/u" --json call config-set '{"port_forwarding": "pcp"}' 2>&1)
+check "config-set refuses an unknown method" grep -q 'expected off, upnp, natpmp or auto' <<<"$bad"
+check "config-set port_forwarding off: the mappings are removed" \
+  eval 'setpf off && eventually 10 pf_is u off && ! leased TCP 4662 && ! leased UDP 4663 && no_dnat'
+check "config-set port_forwarding upnp: mapped again" \
+  eval 'setpf upnp && eventually 20 pf_is u mapped upnp && dnat 4662 && grep -q "^port_forwarding = upnp" "$T/u/muleteer.conf"'
 check "UPnP: muleteerd stops" mule_down u
 check "UPnP: the mappings are removed at stop" \
   eval '! leased TCP 4662 && ! leased UDP 4663 && no_dnat'
