@@ -596,6 +596,8 @@ main(int argc, char **argv)
     ctlsrv_free(d.ctl);
     d.ctl = NULL;
     dlq_shutdown(d.downloads);
+    portmap_free(d.portmap); /* removes the mappings, waiting a few seconds */
+    d.portmap = NULL;        /* so that the last status says off */
     status_publish(&d, true);
     rc = 0;
 out:
@@ -604,7 +606,7 @@ out:
         worker_pool_free(d.workers); /* runs the last completions */
         d.workers = NULL;
     }
-    portmap_free(d.portmap); /* removes the mappings, waiting a few seconds */
+    portmap_free(d.portmap); /* when the start failed half-way */
     /* the higher modules go first: they unhook from the lower ones */
     kad_free(d.kad); /* saves nodes.dat */
     lsched_free(d.limit_schedule);

@@ -193,6 +193,7 @@ check "config-set port_forwarding upnp: mapped again" \
 check "UPnP: muleteerd stops" mule_down u
 check "UPnP: the mappings are removed at stop" \
   eval '! leased TCP 4662 && ! leased UDP 4663 && no_dnat'
+check "UPnP: the daemon's last daemon_status row says off" db_pf_is u "off|-|-"
 
 # -------------------------------------------------------------- NAT-PMP
 if mule_up n natpmp && eventually 20 pf_is n mapped natpmp; then
