@@ -105,6 +105,34 @@ print_server(json_object *srv)
     }
 }
 
+/* print_portmap: the port forwarding's state, ports and last error. */
+static void
+print_portmap(json_object *pf)
+{
+    const char *state = str(pf, "state");
+    printf("port forwarding: %s", state);
+    if (strcmp(state, "mapped") == 0) {
+        printf(" by %s on %s:", str(pf, "method"), str_or(pf, "external_ip", "the router"));
+        json_object *ports = NULL;
+        json_object_object_get_ex(pf, "ports", &ports);
+        size_t n = ports != NULL ? json_object_array_length(ports) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *p = json_object_array_get_idx(ports, i);
+            const char *proto = str(p, "protocol");
+            printf("%s %s %lld", i ? "," : "", strcmp(proto, "tcp") == 0 ? "TCP" : "UDP",
+                   num(p, "external_port"));
+        }
+        printf(" (lease %lld s)", num(pf, "lease"));
+    }
+    json_object *v = NULL;
+    if (json_object_object_get_ex(pf, "error", &v) && v != NULL)
+        printf(", last error: %s", json_object_get_string(v));
+    if (json_object_object_get_ex(pf, "next_in", &v) && v != NULL)
+        printf(", %s in %lld s", strcmp(state, "mapped") == 0 ? "renewal" : "retry",
+               (long long)json_object_get_int64(v));
+    printf("\n");
+}
+
 int
 show_status(ctl_client_t *c, const request_t *req, json_object *r)
 {
@@ -128,6 +156,9 @@ show_status(ctl_client_t *c, const request_t *req, json_object *r)
         print_server(srv);
     if (json_object_object_get_ex(r, "kad", &kad))
         printf("Kad:             %s, %lld contact(s)\n", str(kad, "state"), num(kad, "contacts"));
+    json_object *pf = NULL;
+    if (json_object_object_get_ex(r, "port_forwarding", &pf))
+        print_portmap(pf);
     if (json_object_object_get_ex(r, "transfers", &t)) {
         printf("transfers:       %lld download(s) at %lld B/s, %lld shared file(s), uploading "
                "%lld B/s in %lld slot(s), %lld queued, %lld connection(s)\n",

@@ -4,9 +4,11 @@
 # is a layer with its own fragment (docs/architecture.md has the map, and
 # build-aux/check-layering.sh the rules of who includes whom).
 DAEMON_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS) $(PQ_CFLAGS) $(NETTLE_CFLAGS) \
-	$(ZLIB_CFLAGS) $(CURL_CFLAGS) $(PTHREAD_CFLAGS)
+	$(ZLIB_CFLAGS) $(CURL_CFLAGS) $(PTHREAD_CFLAGS) \
+	$(MINIUPNPC_CFLAGS)
 DAEMON_LIBS = daemon/libmuleteerd.a lib/libmtctl.a lib/libmtdb.a lib/libmted2k.a lib/libmtutil.a \
-	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -lm
+	$(EVENT_LIBS) $(JSONC_LIBS) $(PQ_LIBS) $(NETTLE_LIBS) $(ZLIB_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -lm \
+	$(MINIUPNPC_LIBS) $(NATPMP_LIBS)
 
 noinst_LIBRARIES += daemon/libmuleteerd.a
 daemon_libmuleteerd_a_SOURCES =

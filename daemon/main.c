@@ -42,6 +42,7 @@
 #include "daemon/ed2k/serverlist.h"
 #include "daemon/net/ipblock.h"
 #include "daemon/net/limitsched.h"
+#include "daemon/net/portmap.h"
 #include "daemon/net/peer.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/db_worker.h"
@@ -446,6 +447,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     fin_share_limits_changed(d->finished);
     ipblock_conf_changed(d->ipfilter);
     lsched_reload(d->limit_schedule);
+    portmap_reload(d->portmap, d);
     log_info("SIGHUP: configuration reloaded from %s", d->conf_file);
 }
 
@@ -630,6 +632,7 @@ main(int argc, char **argv)
     kad_set_results_sink(d.kad, search_kad_results, d.searches);
     search_set_kad(d.searches, start_kad_search, &d);
     reconcile_history(&d);
+    d.portmap = portmap_new(&d); /* after the listeners: maps their ports */
 
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
@@ -656,6 +659,8 @@ main(int argc, char **argv)
     ctlsrv_free(d.ctl);
     d.ctl = NULL;
     dlq_shutdown(d.downloads);
+    portmap_free(d.portmap); /* removes the mappings, waiting a few seconds */
+    d.portmap = NULL;        /* so that the last status says off */
     status_publish(&d, true);
     rc = 0;
 out:
@@ -666,6 +671,7 @@ out:
         worker_pool_free(d.workers); /* runs the last completions */
         d.workers = NULL;
     }
+    portmap_free(d.portmap); /* when the start failed half-way */
     /* the higher modules go first: they unhook from the lower ones */
     kad_free(d.kad); /* saves nodes.dat */
     lsched_free(d.limit_schedule);

@@ -33,6 +33,7 @@ MIGRATIONS = \
 	sql/031_file_ratings.sql \
 	sql/032_download_change_log.sql \
 	sql/033_kad_status.sql \
-	sql/034_commands.sql
+	sql/034_commands.sql \
+	sql/035_port_forwarding.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

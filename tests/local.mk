@@ -76,7 +76,8 @@ INTEGRATION_TESTS = \
 	tests/integration/ipfilter.sh \
 	tests/integration/secident.sh \
 	tests/integration/schedule.sh \
-	tests/integration/cluster.sh
+	tests/integration/cluster.sh \
+	tests/integration/portmap.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py

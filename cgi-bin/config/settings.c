@@ -47,6 +47,8 @@ static const struct {
     { "ipfilterRefreshHours", "ipfilter_refresh_hours" },
     { "schedulerEnabled", "scheduler_enabled" },
     { "schedule", "schedule" },
+    { "portForwarding", "port_forwarding" },
+    { "portForwardingLease", "port_forwarding_lease" },
 };
 #define N_NAMES (sizeof names / sizeof names[0])
 
@@ -263,6 +265,9 @@ setting_arg(http_response_t *resp, const char *name, json_object *v)
     } else if ((k->kind == CONFRT_NAME || k->kind == CONFRT_CMD || k->kind == CONFRT_URLS ||
                 k->kind == CONFRT_SOURCE || k->kind == CONFRT_SCHED) &&
                json_object_is_type(v, json_type_string)) {
+        text = xstrdup(json_object_get_string(v));
+        arg = json_object_new_string(text);
+    } else if (k->kind == CONFRT_PORTFWD && json_object_is_type(v, json_type_string)) {
         text = xstrdup(json_object_get_string(v));
         arg = json_object_new_string(text);
     } else if (k->kind == CONFRT_DIRS && (text = dirs_text(v)) != NULL) {

@@ -35,6 +35,7 @@ struct hooks;   /* daemon/hooks/hooks.h */
 struct ipblock; /* daemon/net/ipblock.h */
 struct ident;   /* daemon/transfer/ident.h */
 struct lsched;  /* daemon/net/limitsched.h */
+struct portmap; /* daemon/net/portmap.h */
 
 typedef struct muleteerd {
     struct event_base *base;
@@ -68,6 +69,7 @@ typedef struct muleteerd {
     struct ipblock *ipfilter;      /* the IP filter (net/ipblock.h) */
     struct ident *ident;           /* secure ident and credits (transfer/ident.h) */
     struct lsched *limit_schedule; /* the alternative limits' schedule (net/limitsched.h) */
+    struct portmap *portmap;       /* port forwarding on the router (net/portmap.h) */
     /* what the eD2K server told us (0 while not connected) */
     uint32_t client_id;
     uint32_t server_ip;

@@ -10,6 +10,7 @@
 #include "daemon/net/ipblock.h"
 #include "daemon/net/limitsched.h"
 #include "daemon/net/peer.h"
+#include "daemon/net/portmap.h"
 #include "daemon/transfer/shared.h"
 #include "util/bug.h"
 #include "util/conf.h"
@@ -116,6 +117,8 @@ apply(muleteerd_t *d, const char *key, speedlimit_t *l, bool *limits, bool *dirs
         srv_set_autoconnect(d->server, conf_get_bool(d->conf, key));
     } else if (strncmp(key, "ipfilter", 8) == 0) {
         ipblock_conf_changed(d->ipfilter); /* a new source or level: loaded again */
+    } else if (strncmp(key, "port_forwarding", 15) == 0) {
+        portmap_reload(d->portmap, d); /* removed, then mapped with the new settings */
     }
 }
 

@@ -7,6 +7,7 @@
 #include "daemon/ed2k/server.h"
 #include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
+#include "daemon/net/portmap.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/status_table.h"
@@ -40,6 +41,10 @@ status_publish(muleteerd_t *d, bool stopped)
         .kad_state = kad_state(d->kad),
         .kad_contacts = (long long)kad_contact_count(d->kad),
         .status_interval = conf_get_int(d->conf, "status_interval"),
+        .pf_state = portmap_state(d->portmap),
+        .pf_method = portmap_method(d->portmap),
+        .pf_address = portmap_external_ip(d->portmap),
+        .pf_error = portmap_last_error(d->portmap),
     };
     store_status_write(d->db, &r);
 }
@@ -108,6 +113,7 @@ status_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t
         json_object_object_add(o, "ipfilter", s);
         json_object_put(f);
     }
+    json_object_object_add(o, "port_forwarding", portmap_to_json(d->portmap));
     {
         json_object *t = json_object_new_object();
         json_object_object_add(t, "connections", json_object_new_int64((int64_t)peer_mgr_connections(d->peers)));

@@ -7,7 +7,9 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/peer.c daemon/net/peer.h \
 	daemon/net/speedlimit.c daemon/net/speedlimit.h \
 	daemon/net/ipblock.c daemon/net/ipblock.h \
-	daemon/net/limitsched.c daemon/net/limitsched.h
+	daemon/net/limitsched.c daemon/net/limitsched.h \
+	daemon/net/portmap.c daemon/net/portmap.h \
+	daemon/net/portmap_igd.c daemon/net/portmap_igd.h
 
 check_PROGRAMS += tests/unit/check_speedlimit
 TESTS += tests/unit/check_speedlimit
@@ -20,3 +22,9 @@ TESTS += tests/unit/check_ipblock
 tests_unit_check_ipblock_SOURCES = tests/unit/check_ipblock.c
 tests_unit_check_ipblock_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_ipblock_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_portmap
+TESTS += tests/unit/check_portmap
+tests_unit_check_portmap_SOURCES = tests/unit/check_portmap.c
+tests_unit_check_portmap_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_portmap_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

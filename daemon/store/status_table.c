@@ -18,6 +18,7 @@ typedef struct {
     char *kad_state;
     long long kad_contacts;
     long long status_interval;
+    char *pf_state, *pf_method, *pf_address, *pf_error; /* NULL: SQL NULL */
 } status_row_t;
 
 static void
@@ -28,6 +29,10 @@ row_free(void *arg)
     free(r->version);
     free(r->socket);
     free(r->kad_state);
+    free(r->pf_state);
+    free(r->pf_method);
+    free(r->pf_address);
+    free(r->pf_error);
     free(r);
 }
 
@@ -48,22 +53,27 @@ row_write(PGconn *conn, void *arg, mt_error_t **err)
     snprintf(udp, sizeof udp, "%lld", r->udp_port);
     const char *params[] = { r->node, r->version, pid, started, tcp, udp, r->socket,
                              r->stopped ? "t" : "f", queued, lag, dropped, r->kad_state, kadn,
-                             interval };
+                             interval, r->pf_state, r->pf_method, r->pf_address, r->pf_error };
     PGresult *res = db_query(
         conn,
         "INSERT INTO daemon_status (node, version, pid, started_at, heartbeat, stopped_at,"
         " tcp_port, udp_port, control_socket, db_queued, db_lag_ms, db_dropped, kad_state,"
-        " kad_contacts, status_interval)"
+        " kad_contacts, status_interval, port_forwarding, port_forwarding_method,"
+        " port_forwarding_address, port_forwarding_error)"
         " VALUES ($1, $2, $3, to_timestamp($4), now(), CASE WHEN $8::bool THEN now() END,"
-        " $5, $6, $7, $9, $10, $11, $12, $13, $14)"
+        " $5, $6, $7, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         " ON CONFLICT (node) DO UPDATE SET version = EXCLUDED.version, pid = EXCLUDED.pid,"
         " started_at = EXCLUDED.started_at, heartbeat = EXCLUDED.heartbeat,"
         " stopped_at = EXCLUDED.stopped_at, tcp_port = EXCLUDED.tcp_port,"
         " udp_port = EXCLUDED.udp_port, control_socket = EXCLUDED.control_socket,"
         " db_queued = EXCLUDED.db_queued, db_lag_ms = EXCLUDED.db_lag_ms,"
         " db_dropped = EXCLUDED.db_dropped, kad_state = EXCLUDED.kad_state,"
-        " kad_contacts = EXCLUDED.kad_contacts, status_interval = EXCLUDED.status_interval",
-        14, params, err);
+        " kad_contacts = EXCLUDED.kad_contacts, status_interval = EXCLUDED.status_interval,"
+        " port_forwarding = EXCLUDED.port_forwarding,"
+        " port_forwarding_method = EXCLUDED.port_forwarding_method,"
+        " port_forwarding_address = EXCLUDED.port_forwarding_address,"
+        " port_forwarding_error = EXCLUDED.port_forwarding_error",
+        18, params, err);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -88,5 +98,9 @@ store_status_write(dbw_t *db, const store_status_t *st)
     r->kad_state = xstrdup(st->kad_state != NULL ? st->kad_state : "off");
     r->kad_contacts = st->kad_contacts;
     r->status_interval = st->status_interval;
+    r->pf_state = xstrdup(st->pf_state != NULL ? st->pf_state : "off");
+    r->pf_method = st->pf_method != NULL ? xstrdup(st->pf_method) : NULL;
+    r->pf_address = st->pf_address != NULL ? xstrdup(st->pf_address) : NULL;
+    r->pf_error = st->pf_error != NULL ? xstrdup(st->pf_error) : NULL;
     dbw_submit(db, "daemon_status", row_write, r, row_free);
 }

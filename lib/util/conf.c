@@ -130,6 +130,9 @@ static const conf_key_t conf_keys[] = {
     { "ipfilter_refresh_hours", CONF_INT, "24", 0, 8760 },
     /* secure user identification and credits (docs/transfers.md) */
     { "secure_ident", CONF_BOOL, "yes", 0, 0 },
+    /* port forwarding on the router: off, upnp, natpmp or auto (docs/configuration.md) */
+    { "port_forwarding", CONF_STR, "off", 0, 0 },
+    { "port_forwarding_lease", CONF_INT, "3600", 0, 604800 },
 };
 #define N_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 

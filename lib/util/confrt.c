@@ -39,6 +39,9 @@ static const confrt_key_t keys[] = {
     { "ipfilter", CONFRT_SOURCE },
     { "ipfilter_level", CONFRT_INT },
     { "ipfilter_refresh_hours", CONFRT_INT },
+    /* the mappings are removed and made again with the new settings */
+    { "port_forwarding", CONFRT_PORTFWD },
+    { "port_forwarding_lease", CONFRT_INT },
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -145,6 +148,19 @@ check_source(const char *key, const char *value, mt_error_t **err)
     return 0;
 }
 
+/* check_portfwd: one of port forwarding's methods. */
+static int
+check_portfwd(const char *key, const char *value, mt_error_t **err)
+{
+    static const char *const ok[] = { "off", "upnp", "natpmp", "auto" };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(value, ok[i]) == 0)
+            return 0;
+    mt_error_set(err, MT_ERR_INVALID, "%s: expected off, upnp, natpmp or auto, got \"%s\"", key,
+                 value);
+    return -1;
+}
+
 int
 confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
 {
@@ -163,5 +179,7 @@ confrt_check(const confrt_key_t *k, const char *value, mt_error_t **err)
         return check_urls(k->key, value, err);
     if (k->kind == CONFRT_SOURCE)
         return check_source(k->key, value, err);
+    if (k->kind == CONFRT_PORTFWD)
+        return check_portfwd(k->key, value, err);
     return 0;
 }

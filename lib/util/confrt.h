@@ -19,6 +19,7 @@ typedef enum {
     CONFRT_URLS, /* http(s) addresses separated by blanks or commas */
     CONFRT_SOURCE, /* "", an absolute file path or an http(s) URL (ipfilter) */
     CONFRT_SCHED, /* the limit schedule's rules (util/sched.h) */
+    CONFRT_PORTFWD, /* off, upnp, natpmp or auto (port_forwarding) */
 } confrt_kind_t;
 
 typedef struct {

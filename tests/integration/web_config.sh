@@ -124,6 +124,9 @@ api PATCH /api/config '{"webhookUrls":"https://ok.example/in file:///etc/passwd"
 check "a webhook address that is not http(s): 400 naming webhookUrls" bad_param webhookUrls
 api PATCH /api/config '{"webhookSecret":"s"}'
 check "the webhook secret is no setting: 400 naming it" bad_param webhookSecret
+api PATCH /api/config '{"portForwarding":"pcp"}'
+check "a port forwarding method that is none of off, upnp, natpmp, auto: 400 naming portForwarding" \
+  bad_param portForwarding
 api PATCH /api/config '{"categories":[{"name":"tv","colour":1}]}'
 check "an unknown category member: 400 naming it" bad_param 'categories[0].colour'
 api PATCH /api/config '{"categories":[{"name":"evil","path":"/etc"}]}'

@@ -900,6 +900,28 @@ START_TEST(test_confrt_ipfilter)
 }
 END_TEST
 
+/* port_forwarding: one of its four methods; its lease in conf.c's range. */
+START_TEST(test_confrt_port_forwarding)
+{
+    mt_error_t *err = NULL;
+    const confrt_key_t *k = confrt_find("port_forwarding");
+    ck_assert_ptr_nonnull(k);
+    static const char *const good[] = { "off", "upnp", "natpmp", "auto" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        ck_assert_int_eq(confrt_check(k, good[i], NULL), 0);
+    static const char *const bad[] = { "", "pcp", "UPnP", "yes", "auto " };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(confrt_check(k, bad[i], &err) == -1, "accepted \"%s\"", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err->message, "port_forwarding: expected off, upnp"));
+        mt_error_clear(&err);
+    }
+    k = confrt_find("port_forwarding_lease");
+    ck_assert_int_eq(confrt_check(k, "0", NULL), 0);
+    ck_assert_int_eq(confrt_check(k, "604800", NULL), 0);
+    ck_assert_int_eq(confrt_check(k, "604801", NULL), -1);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -914,6 +936,7 @@ util_suite(void)
     tcase_add_test(tc, test_conf_default_file);
     tcase_add_test(tc, test_confrt);
     tcase_add_test(tc, test_confrt_ipfilter);
+    tcase_add_test(tc, test_confrt_port_forwarding);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_log_repeats);
     tcase_add_test(tc, test_log_repeat_window);

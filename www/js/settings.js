@@ -30,6 +30,8 @@ const FIELDS = [
   ['ipfilter', 'IP filter list', 'text', 'ipfilter.dat or .p2p: an absolute path or an http(s) URL; empty = none'],
   ['ipfilterLevel', 'IP filter level', 'int', 'ranges below it block; 127 as aMule'],
   ['ipfilterRefreshHours', 'IP filter refresh (hours)', 'int', '0 = never again'],
+  ['portForwarding', 'Port forwarding on the router', 'text', 'off, upnp, natpmp or auto (UPnP, then NAT-PMP)'],
+  ['portForwardingLease', 'Port forwarding lease (s)', 'int', 'renewed at half; 0 = permanent'],
 ];
 
 export function initSettings() {
