@@ -14,6 +14,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/ctl/cmd_config.c daemon/ctl/cmd_config.h \
 	daemon/ctl/cmd_metrics.c daemon/ctl/cmd_metrics.h \
 	daemon/ctl/cmd_hooks.c daemon/ctl/cmd_hooks.h \
+	daemon/ctl/cmd_import.c daemon/ctl/cmd_import.h \
+	daemon/ctl/import_src.c daemon/ctl/import_src.h \
 	daemon/ctl/evstream.c daemon/ctl/evstream.h
 
 check_PROGRAMS += tests/unit/check_control
