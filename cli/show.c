@@ -687,8 +687,9 @@ show_import_amule(ctl_client_t *c, const request_t *req, json_object *r)
     n = a != NULL ? json_object_array_length(a) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *d = json_object_array_get_idx(a, i);
-        printf("category %s: %s%s%s\n", str(d, "name"), str(d, "status"),
-               json_object_object_get(d, "error") != NULL ? ": " : "", str(d, "error"));
+        bool failed = json_object_object_get(d, "error") != NULL;
+        printf("category %s: %s%s%s\n", str(d, "name"), str(d, "status"), failed ? ": " : "",
+               failed ? str(d, "error") : "");
     }
     show_import_line(r, "servers", "server.met", "servers", "added");
     show_import_line(r, "nodes", "nodes.dat", "contacts", "added");
