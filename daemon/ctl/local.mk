@@ -23,3 +23,9 @@ TESTS += tests/unit/check_control
 tests_unit_check_control_SOURCES = tests/unit/check_control.c
 tests_unit_check_control_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_control_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_import_src
+TESTS += tests/unit/check_import_src
+tests_unit_check_import_src_SOURCES = tests/unit/check_import_src.c
+tests_unit_check_import_src_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_import_src_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
