@@ -695,6 +695,7 @@ show_import_amule(ctl_client_t *c, const request_t *req, json_object *r)
     show_import_line(r, "nodes", "nodes.dat", "contacts", "added");
     show_import_line(r, "credits", "clients.met", "records", "merged");
     show_import_line(r, "known", "known.met", "records", "found");
+    show_import_line(r, "ipfilter", "ipfilter.dat", "ranges", NULL);
     a = json_object_object_get(json_object_object_get(r, "shared_dirs"), "added");
     n = a != NULL ? json_object_array_length(a) : 0;
     for (size_t i = 0; i < n; i++)

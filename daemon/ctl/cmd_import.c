@@ -462,6 +462,41 @@ import_shared_dirs(imp_t *im, size_t seeded)
     json_object_object_add(im->out, "shared_dirs", o);
 }
 
+/* import_ipfilter: the other client's ipfilter.dat, copied into the state
+ * directory and made the IP filter, unless Muleteer has one already. */
+static void
+import_ipfilter(imp_t *im)
+{
+    json_object *o = json_object_new_object();
+    size_t len = 0;
+    uint8_t *data = read_met(im, "ipfilter.dat", &len, o);
+    const char *cur = conf_get_str(im->d->conf, "ipfilter");
+    mt_error_t *e = NULL;
+    if (data == NULL) {
+        /* absent, or why not in o */
+    } else if (cur != NULL && *cur != '\0') {
+        add_str(o, "status", "exists");
+        add_str(o, "note", "Muleteer has an IP filter already (ipfilter)");
+    } else if (im->dry_run) {
+        add_str(o, "status", "would import");
+    } else {
+        char *dst = xasprintf("%s/ipfilter.dat", conf_get_str(im->d->conf, "state_dir"));
+        if (mt_file_write_atomic(dst, data, len, 0640, &e) == 0) {
+            json_object *args = json_object_new_object();
+            add_str(args, "ipfilter", dst);
+            add_str(o, "status", "imported");
+            add_str(o, "path", dst);
+            config_set(im, args, o); /* loads it on a worker */
+        } else {
+            add_error(o, e);
+        }
+        free(dst);
+    }
+    mt_error_free(e);
+    free(data);
+    json_object_object_add(im->out, "ipfilter", o);
+}
+
 /* import_limits: aMule's and eMule's MaxUpload / MaxDownload (kB/s; 0
  * and 65535 mean unlimited), applied only when asked (limits). */
 static void
@@ -524,6 +559,7 @@ imp_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **
     import_credits(&im);
     size_t seeded = import_known(&im); /* before the scan the new directories start */
     import_shared_dirs(&im, seeded);
+    import_ipfilter(&im);
     import_limits(&im);
     imp_src_free(im.src);
     *result = im.out;

@@ -66,6 +66,8 @@ SUM_BEFORE=$(md5sum "$PART" "$MET" | cut -d' ' -f1 | tr '\n' ' ')
 check "amuled wrote known.met, clients.met and server.met" \
   eval '[ -s "$S/known.met" ] && [ -s "$S/clients.met" ] && [ -s "$S/server.met" ]'
 
+printf '127.0.0.250 - 127.0.0.251 , 000 , import test\n' >"$S/ipfilter.dat"
+
 # ---- B imports S's directory ----
 start_mule B "$T/b" "$BP" || { not_ok "B starts"; finish; exit 1; }
 OUT=$(mcli "$T/b" import-amule "$S" --dry-run)
@@ -87,6 +89,8 @@ check "the import adds the category" eval 'mcli "$T/b" categories | grep -q movi
 check "... merges amuled's credits" jqj '.credits.merged >= 1'
 check "... and adds the server" jqj '.servers.servers >= 1'
 check "... amuled's server is in B's list" eval "mcli \"\$T/b\" --json servers | grep -q '\"port\": *$SP'"
+filter_loaded() { [ "$(mcli "$T/b" --json ipfilter | jq .ranges)" = 1 ]; }
+check "... and amuled's ipfilter.dat, which B loads" eventually 20 filter_loaded
 check "amuled's files are untouched" \
   eval '[ "$(md5sum "$PART" "$MET" | cut -d" " -f1 | tr "\n" " ")" = "$SUM_BEFORE" ]'
 check "B logged the import" grep -q "download $H: imported \"importtest.bin\"" "$T/b/muleteerd.log"
