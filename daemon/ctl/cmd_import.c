@@ -504,11 +504,11 @@ import_limits(imp_t *im)
 {
     json_object *o = json_object_new_object();
     long up = im->src->max_upload, down = im->src->max_download;
+    int up_kb = up == 65535 ? 0 : (int)up, down_kb = down == 65535 ? 0 : (int)down;
     if (up >= 0)
-        json_object_object_add(o, "max_upload", json_object_new_int(up == 65535 ? 0 : (int)up));
+        json_object_object_add(o, "max_upload", json_object_new_int(up_kb));
     if (down >= 0)
-        json_object_object_add(o, "max_download",
-                               json_object_new_int(down == 65535 ? 0 : (int)down));
+        json_object_object_add(o, "max_download", json_object_new_int(down_kb));
     if (im->src->tcp_port > 0)
         json_object_object_add(o, "tcp_port", json_object_new_int((int)im->src->tcp_port));
     if (im->src->udp_port > 0)
@@ -516,10 +516,9 @@ import_limits(imp_t *im)
     if (im->limits && !im->dry_run && (up >= 0 || down >= 0)) {
         json_object *args = json_object_new_object();
         if (up >= 0)
-            json_object_object_add(args, "max_upload", json_object_new_int(up == 65535 ? 0 : (int)up));
+            json_object_object_add(args, "max_upload", json_object_new_int(up_kb));
         if (down >= 0)
-            json_object_object_add(args, "max_download",
-                                   json_object_new_int(down == 65535 ? 0 : (int)down));
+            json_object_object_add(args, "max_download", json_object_new_int(down_kb));
         config_set(im, args, o);
         add_str(o, "status", "applied");
     } else {

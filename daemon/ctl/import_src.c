@@ -199,6 +199,7 @@ read_shared_dirs(imp_src_t *s)
         size_t dl = d != NULL ? strlen(d) : 0;
         while (dl > 1 && d[dl - 1] == '/')
             d[--dl] = '\0';
+        /* absolute, here, and without ':' (shared_dirs is ':'-separated) */
         if (d != NULL && d[0] == '/' && mt_utf8_is_valid(d, dl) && strchr(d, ':') == NULL &&
             is_dir(d)) {
             s->shared_dirs = xreallocarray(s->shared_dirs, s->n_shared_dirs + 1,

@@ -126,7 +126,7 @@ collect_gaps(const ed2k_taglist_t *l, ed2k_file_record_t *out)
             j++;
         } else {
             uint64_t a = st[i].value, b = en[j].value < out->size ? en[j].value : out->size;
-            if (a < b && (ng == 0 || g[ng - 1].start != a))
+            if (a < b)
                 g[ng++] = (ed2k_gap_t){ a, b };
             /* a repeated number: the first of each half counts */
             uint32_t k = st[i].idx;

@@ -118,5 +118,12 @@ check "... bytes identical to A's file" cmp "$F" "$T/a/share/importtest.bin"
 DL=$(fin .downloaded)
 check "... B downloaded only what amuled lacked ($DL of $SIZE bytes; $PRESENT imported)" \
   awk -v d="$DL" -v s="$SIZE" -v p="$PRESENT" 'BEGIN { exit !(d > 0 && d <= s - p + 2 * 184320) }'
+# once more, with --limits: nothing is imported twice
+J=$(mcli "$T/b" --json import-amule "$S" --limits)
+check "a second import finds the download finished already" \
+  jqj --arg h "$H" '.downloads[] | select(.hash == $h and .status == "exists")'
+check "... and the category there" jqj '.categories[] | select(.name == "movies" and .status == "exists")'
+check "--limits takes amuled's limits (MaxUpload 65534 kB/s)" \
+  eval '[ "$(mcli "$T/b" --json limits | jq .max_upload)" = 65534 ]'
 amule_stop_all
 finish
