@@ -630,11 +630,11 @@ static const command_t commands[] = {
       .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
     { .name = "import-amule", .parse = parse_import, .show = show_import_amule,
       .synopsis = "import-amule DIR [--dry-run] [--move] [--limits]",
-      .summary = "bring over an aMule directory (~/.aMule): downloads in\n"
-                 "progress with their data, categories, servers, Kad contacts,\n"
-                 "credits, known files (not hashed again), shared directories;\n"
-                 "--move removes the imported .part files, --limits takes its\n"
-                 "speed limits (docs/import.md)" },
+      .summary = "bring over an aMule directory (~/.aMule): downloads\n"
+                 "in progress with their data, categories, servers, Kad,\n"
+                 "credits, known files (not hashed again), shared dirs;\n"
+                 "--move removes the imported .part files, --limits\n"
+                 "takes its speed limits (docs/import.md)" },
     { .name = "import-emule", .parse = parse_import, .show = show_import_amule,
       .synopsis = "import-emule DIR [--dry-run] [--move] [--limits]",
       .summary = "the same for an eMule directory (config/, Temp/)" },
