@@ -4,6 +4,7 @@
  * turns its arguments into a control request, and its printer. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -307,6 +308,46 @@ usage:
     return EXIT_USAGE;
 }
 
+/* parse_import: import-amule DIR / import-emule DIR [--dry-run] [--move]
+ * [--limits] (import-amule; DIR made absolute here, the daemon reads it). */
+static int
+parse_import(request_t *req, int nargs, char **av)
+{
+    const char *dir = NULL;
+    bool dry = false, move = false, limits = false;
+    for (int i = 0; i < nargs; i++) {
+        if (strcmp(av[i], "--dry-run") == 0)
+            dry = true;
+        else if (strcmp(av[i], "--move") == 0)
+            move = true;
+        else if (strcmp(av[i], "--limits") == 0)
+            limits = true;
+        else if (dir == NULL && av[i][0] != '-')
+            dir = av[i];
+        else
+            dir = NULL, i = nargs; /* usage */
+    }
+    char *abs = dir != NULL ? realpath(dir, NULL) : NULL;
+    if (abs == NULL) {
+        if (dir != NULL)
+            fprintf(stderr, "muleteer: %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, "muleteer: usage: muleteer %s DIR [--dry-run] [--move] [--limits]\n",
+                req->cmd);
+        return EXIT_USAGE;
+    }
+    req->args = json_object_new_object();
+    json_object_object_add(req->args, "dir", json_object_new_string(abs));
+    json_object_object_add(req->args, "kind", json_object_new_string(
+                                                  strcmp(req->cmd, "import-emule") == 0 ? "emule"
+                                                                                        : "amule"));
+    json_object_object_add(req->args, "dry_run", json_object_new_boolean(dry));
+    json_object_object_add(req->args, "move", json_object_new_boolean(move));
+    json_object_object_add(req->args, "limits", json_object_new_boolean(limits));
+    req->cmd = "import-amule";
+    free(abs);
+    return EXIT_OK;
+}
+
 /* parse_ipfilter: ipfilter [status] (ipfilter), ipfilter reload
  * (ipfilter-reload). */
 static int
@@ -588,6 +629,16 @@ static const command_t commands[] = {
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
     { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
       .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
+    { .name = "import-amule", .parse = parse_import, .show = show_import_amule,
+      .synopsis = "import-amule DIR [--dry-run] [--move] [--limits]",
+      .summary = "bring over an aMule directory (~/.aMule): downloads\n"
+                 "in progress with their data, categories, servers, Kad,\n"
+                 "credits, known files (not hashed again), shared dirs;\n"
+                 "--move removes the imported .part files, --limits\n"
+                 "takes its speed limits (docs/import.md)" },
+    { .name = "import-emule", .parse = parse_import, .show = show_import_amule,
+      .synopsis = "import-emule DIR [--dry-run] [--move] [--limits]",
+      .summary = "the same for an eMule directory (config/, Temp/)" },
     { .name = "ipfilter", .parse = parse_ipfilter, .show = show_ipfilter,
       .synopsis = "ipfilter [status]",
       .summary = "the IP filter: source, ranges, bad lines, hits" },

@@ -681,3 +681,68 @@ show_ipfilter(ctl_client_t *c, const request_t *req, json_object *r)
            num(h, "servers"));
     return EXIT_OK;
 }
+
+/* show_import_line: one file's part of an import answer. */
+static void
+show_import_line(json_object *r, const char *key, const char *label, const char *count,
+                 const char *extra)
+{
+    json_object *o = json_object_object_get(r, key);
+    if (o == NULL)
+        return;
+    printf("%s: %s", label, str(o, "status"));
+    if (json_object_object_get(o, count) != NULL)
+        printf(", %lld %s", num(o, count), count);
+    if (extra != NULL && json_object_object_get(o, extra) != NULL)
+        printf(", %lld %s", num(o, extra), extra);
+    if (json_object_object_get(o, "error") != NULL)
+        printf(" (%s)", str(o, "error"));
+    printf("\n");
+}
+
+int
+show_import_amule(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)c;
+    (void)req;
+    bool dry = json_object_get_boolean(json_object_object_get(r, "dry_run"));
+    printf("%s directory %s (temp %s, incoming %s)%s\n", str(r, "kind"), str(r, "dir"),
+           str_or(r, "temp_dir", "none"), str_or(r, "incoming_dir", "none"),
+           dry ? ": dry run, nothing changed" : "");
+    json_object *a = json_object_object_get(r, "downloads");
+    size_t n = a != NULL ? json_object_array_length(a) : 0;
+    printf("downloads: %zu\n", n);
+    for (size_t i = 0; i < n; i++) {
+        json_object *d = json_object_array_get_idx(a, i);
+        printf("  %-12s %s %s (%lld of %lld bytes)", str(d, "status"), str(d, "hash"),
+               str_or(d, "name", str(d, "met")), num(d, "present"), num(d, "size"));
+        if (json_object_object_get(d, "category") != NULL)
+            printf(" [%s]", str(d, "category"));
+        if (json_object_object_get(d, "error") != NULL)
+            printf(": %s", str(d, "error"));
+        printf("\n");
+    }
+    a = json_object_object_get(r, "categories");
+    n = a != NULL ? json_object_array_length(a) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *d = json_object_array_get_idx(a, i);
+        bool failed = json_object_object_get(d, "error") != NULL;
+        printf("category %s: %s%s%s\n", str(d, "name"), str(d, "status"), failed ? ": " : "",
+               failed ? str(d, "error") : "");
+    }
+    show_import_line(r, "servers", "server.met", "servers", "added");
+    show_import_line(r, "nodes", "nodes.dat", "contacts", "added");
+    show_import_line(r, "credits", "clients.met", "records", "merged");
+    show_import_line(r, "known", "known.met", "records", "found");
+    show_import_line(r, "ipfilter", "ipfilter.dat", "ranges", NULL);
+    a = json_object_object_get(json_object_object_get(r, "shared_dirs"), "added");
+    n = a != NULL ? json_object_array_length(a) : 0;
+    for (size_t i = 0; i < n; i++)
+        printf("shared directory %s: %s\n", json_object_get_string(json_object_array_get_idx(a, i)),
+               dry ? "would add" : "added");
+    json_object *s = json_object_object_get(r, "settings");
+    if (s != NULL)
+        printf("limits: upload %lld kB/s, download %lld kB/s: %s\n", num(s, "max_upload"),
+               num(s, "max_download"), str(s, "status"));
+    return EXIT_OK;
+}

@@ -49,6 +49,8 @@ int show_kad(ctl_client_t *c, const request_t *req, json_object *r);
 int show_kad_import(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_import_amule: what import-amule brought over (or would). */
+int show_import_amule(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_ipfilter: the IP filter, the answer to ipfilter and ipfilter reload. */
 int show_ipfilter(ctl_client_t *c, const request_t *req, json_object *r);
 int show_categories(ctl_client_t *c, const request_t *req, json_object *r);

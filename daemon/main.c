@@ -30,6 +30,7 @@
 #include "daemon/ctl/cmd_search.h"
 #include "daemon/ctl/cmd_kad.h"
 #include "daemon/ctl/cmd_hooks.h"
+#include "daemon/ctl/cmd_import.h"
 #include "daemon/ctl/cmd_ipfilter.h"
 #include "daemon/ctl/cmd_server.h"
 #include "daemon/ctl/cmd_transfer.h"
@@ -131,6 +132,7 @@ static const ctlsrv_command_t commands[] = {
     { "hooks-test", hooks_cmd_test, "fire a test event: run its hook program and send its webhooks: {event: added|completed|failed|disk_full, hash, name, size, path, category, error}" },
     { "ipfilter", ipfilter_cmd_status, "the IP filter: source, ranges, bad lines, loaded at, hits" },
     { "ipfilter-reload", ipfilter_cmd_reload, "load the IP filter list again (file or URL)" },
+    { "import-amule", imp_cmd_import, "import an aMule or eMule configuration directory (downloads in progress, categories, servers, nodes, credits, known files, shared directories): {dir, kind: amule|emule, dry_run, move, limits}" },
     { "metrics", cmd_metrics, "counters and gauges for the Prometheus endpoint: bytes, rates, downloads and sources by state, server, database" },
 };
 

@@ -77,7 +77,8 @@ INTEGRATION_TESTS = \
 	tests/integration/secident.sh \
 	tests/integration/schedule.sh \
 	tests/integration/cluster.sh \
-	tests/integration/portmap.sh
+	tests/integration/portmap.sh \
+	tests/integration/import_amule.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py

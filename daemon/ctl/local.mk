@@ -14,6 +14,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/ctl/cmd_config.c daemon/ctl/cmd_config.h \
 	daemon/ctl/cmd_metrics.c daemon/ctl/cmd_metrics.h \
 	daemon/ctl/cmd_hooks.c daemon/ctl/cmd_hooks.h \
+	daemon/ctl/cmd_import.c daemon/ctl/cmd_import.h \
+	daemon/ctl/import_src.c daemon/ctl/import_src.h \
 	daemon/ctl/evstream.c daemon/ctl/evstream.h
 
 check_PROGRAMS += tests/unit/check_control
@@ -21,3 +23,9 @@ TESTS += tests/unit/check_control
 tests_unit_check_control_SOURCES = tests/unit/check_control.c
 tests_unit_check_control_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_control_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_import_src
+TESTS += tests/unit/check_import_src
+tests_unit_check_import_src_SOURCES = tests/unit/check_import_src.c
+tests_unit_check_import_src_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_import_src_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

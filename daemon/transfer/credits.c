@@ -216,3 +216,26 @@ credits_load(credits_t *c, const char *path, time_t now, mt_error_t **err)
     free(buf);
     return 0;
 }
+
+bool
+credits_merge(credits_t *c, const credit_t *in, time_t now)
+{
+    if (in->last_seen < (int64_t)now - CREDITS_EXPIRE)
+        return false;
+    credit_t *cr = credits_find(c, in->hash);
+    if (cr == NULL) {
+        cr = credits_get(c, in->hash, now);
+        cr->last_seen = 0;
+    }
+    if (in->uploaded > cr->uploaded)
+        cr->uploaded = in->uploaded;
+    if (in->downloaded > cr->downloaded)
+        cr->downloaded = in->downloaded;
+    if (in->last_seen > cr->last_seen)
+        cr->last_seen = in->last_seen;
+    if (cr->key_len == 0 && in->key_len > 0 && in->key_len <= ED2K_SECIDENT_MAX_KEY) {
+        cr->key_len = in->key_len;
+        memcpy(cr->key, in->key, in->key_len);
+    }
+    return true;
+}

@@ -54,6 +54,12 @@ void credits_add_downloaded(credits_t *c, const uint8_t hash[16], uint64_t n, ti
 bool credits_verified(credits_t *c, const uint8_t hash[16], const uint8_t *key, size_t len,
                       time_t now);
 
+/* credits_merge: adds the record in from another client's credit file
+ * (clients.met): a new hash is copied; a known one keeps the larger of each
+ * count and of last_seen, and its key (in's only when it has none). A record
+ * older than CREDITS_EXPIRE is ignored (false). */
+bool credits_merge(credits_t *c, const credit_t *in, time_t now);
+
 /* credits_ratio: aMule's score modifier from the bytes downloaded from and
  * uploaded to a peer: 1 under CREDITS_MIN_DOWNLOADED downloaded, else the
  * smaller of downloaded*2/uploaded (10 when nothing uploaded) and

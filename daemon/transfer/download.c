@@ -632,6 +632,31 @@ loaded_cb(partfile_t *pf, void *ctx)
     maybe_complete(dl);
 }
 
+int
+dlq_adopt(dlq_t *q, partfile_t *pf, mt_error_t **err)
+{
+    if (dlq_find(q, pf_hash(pf)) != NULL) {
+        mt_error_set(err, MT_ERR_EXISTS, "already downloading this file");
+        return -1;
+    }
+    download_t *dl = download_new(q, pf);
+    /* What was written elsewhere is checked against the part hashes before
+     * it counts, as after a crash. */
+    size_t n = pf_data_part_count(pf);
+    for (size_t i = 0; i < n; i++)
+        if (!pf_is_part_verified(pf, i))
+            dl_schedule_verification(dl, i, !pf_is_part_filled(pf, i));
+    log_info("download %s: imported \"%s\" (%llu of %llu bytes present)", dl->hex, pf_name(pf),
+             (unsigned long long)pf_done_bytes(pf), (unsigned long long)pf_size(pf));
+    bool stopped = pf_state(pf) == PF_STATE_STOPPED;
+    bus_dl_info_t info;
+    dl_info(dl, &info);
+    bus_publish_dl_added(q->d->bus,
+                         &(bus_dl_added_t){ .info = &info, .dl = dl, .stopped = stopped });
+    maybe_complete(dl);
+    return 0;
+}
+
 static void
 failed_cb(const char *path, const mt_error_t *err, void *ctx)
 {

@@ -58,6 +58,11 @@ typedef struct dl_add_opts {
  * finished or shared, or when opts->btih is another download's. */
 int dlq_add_link(dlq_t *q, const char *link, const dl_add_opts_t *opts, download_t **out,
                  mt_error_t **err);
+/* dlq_adopt: makes a download of pf, a part file just made from another
+ * client's (import); its parts that hold data are verified on the workers.
+ * Takes pf on success; MT_ERR_EXISTS (pf still the caller's) when the
+ * file is being downloaded already. */
+int dlq_adopt(dlq_t *q, partfile_t *pf, mt_error_t **err);
 download_t *dlq_find(const dlq_t *q, const uint8_t hash[16]);
 /* dlq_find_hex: by 32 hex digits (either case). */
 download_t *dlq_find_hex(const dlq_t *q, const char *hex);

@@ -284,3 +284,15 @@ ident_count_down(ident_t *id, const peer_t *p, uint64_t n)
     if (id != NULL && hash != NULL && n > 0)
         credits_add_downloaded(id->credits, hash, n, time(NULL));
 }
+
+size_t
+ident_merge_credits(ident_t *id, const credit_t *v, size_t n)
+{
+    size_t merged = 0;
+    time_t now = time(NULL);
+    for (size_t i = 0; i < n; i++)
+        merged += credits_merge(id->credits, &v[i], now);
+    if (merged > 0)
+        ident_save(id);
+    return merged;
+}

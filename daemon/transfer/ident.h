@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "daemon/net/peer.h"
+#include "daemon/transfer/credits.h"
 #include "util/error.h"
 
 struct muleteerd;
@@ -39,5 +40,9 @@ double ident_credit(const ident_t *id, const peer_t *p);
  * (by its user hash; nothing without one). id may be NULL. */
 void ident_count_up(ident_t *id, const peer_t *p, uint64_t n);
 void ident_count_down(ident_t *id, const peer_t *p, uint64_t n);
+
+/* ident_merge_credits: merges n records of another client's credit file
+ * (credits_merge) and saves the credits; returns how many were taken. */
+size_t ident_merge_credits(ident_t *id, const credit_t *v, size_t n);
 
 #endif

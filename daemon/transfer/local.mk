@@ -24,7 +24,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/transfer/upload_queue.c daemon/transfer/upload_queue.h \
 	daemon/transfer/upload.c daemon/transfer/upload.h \
 	daemon/transfer/aichdata.c daemon/transfer/aichdata.h \
-	daemon/transfer/dbsync.c daemon/transfer/dbsync.h
+	daemon/transfer/dbsync.c daemon/transfer/dbsync.h \
+	daemon/transfer/import_part.c daemon/transfer/import_part.h
 
 check_PROGRAMS += tests/unit/check_finished tests/unit/check_upload
 TESTS += tests/unit/check_upload

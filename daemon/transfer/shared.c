@@ -46,6 +46,9 @@ struct shared {
     bus_t *bus; /* shared_added / shared_removed go there (NULL: nowhere) */
     uint8_t (*withheld)[ED2K_HASH_LEN]; /* not offered: sorted */
     size_t n_withheld;
+    /* hashes another client computed (shared_seed), for the next scan */
+    shared_file_t **seeds;
+    size_t n_seeds;
 };
 
 typedef struct waiter {
@@ -183,6 +186,9 @@ shared_free(shared_t *s)
     free_waiters(s->waiting_next);
     free(s->cache_path);
     free(s->withheld);
+    for (size_t i = 0; i < s->n_seeds; i++)
+        file_free(s->seeds[i]);
+    free(s->seeds);
     free(s);
 }
 
@@ -348,6 +354,8 @@ typedef struct {
     size_t n_known;
     shared_file_t **loaded;  /* from the cache file (owned) */
     size_t n_loaded;
+    shared_file_t **seeds;   /* shared_seed's, by path (owned) */
+    size_t n_seeds, n_seeded;
     shared_file_t **result;  /* new list: pointers into known/loaded or new */
     size_t n_result, cap_result;
     size_t n_hashed;
@@ -431,6 +439,15 @@ scan_file(scan_job_t *j, const char *path, const uint8_t *want_hash)
             result_add(j, f);
         return;
     }
+    f = lookup_path(j->seeds, j->n_seeds, path);
+    if (f != NULL && !f->mark && f->size == (uint64_t)st.st_size &&
+        f->mtime == (int64_t)st.st_mtime &&
+        (want_hash == NULL || memcmp(f->hash, want_hash, ED2K_HASH_LEN) == 0)) {
+        f->mark = true; /* listed once; cleared before scan_done's bookkeeping */
+        result_add(j, f);
+        j->n_seeded++;
+        return;
+    }
     ed2k_hash_result_t r;
     mt_error_t *err = NULL;
     if (ed2k_hash_file(path, &r, &err) == 0 && r.size == (uint64_t)st.st_size) {
@@ -481,9 +498,11 @@ scan_run(void *arg)
     for (size_t i = 0; i < j->n_extra; i++)
         if (lookup_path(j->result, n_dirs_found, j->extra[i].path) == NULL)
             scan_file(j, j->extra[i].path, j->extra[i].hash);
+    for (size_t i = 0; i < j->n_seeds; i++)
+        j->seeds[i]->mark = false;
     /* Sorted by path for a stable cache file. */
     sort_files(j->result, j->n_result, cmp_path);
-    if (j->n_hashed > 0 || j->load_cache || j->n_result != j->n_known)
+    if (j->n_hashed > 0 || j->n_seeded > 0 || j->load_cache || j->n_result != j->n_known)
         cache_save(j->s->cache_path, j->result, j->n_result);
 }
 
@@ -534,10 +553,10 @@ scan_done(void *arg, int cancelled)
     size_t n_keep = cancelled ? s->n_files : j->n_result;
     for (size_t i = 0; i < n_keep; i++)
         keep[i]->mark = true;
-    shared_file_t **drop[3] = { cancelled ? j->result : s->files, j->loaded, NULL };
-    size_t n_drop[3] = { cancelled ? j->n_result : s->n_files, j->n_loaded, 0 };
+    shared_file_t **drop[4] = { cancelled ? j->result : s->files, j->loaded, j->seeds, NULL };
+    size_t n_drop[4] = { cancelled ? j->n_result : s->n_files, j->n_loaded, j->n_seeds, 0 };
     /* Collect first (a pointer may be in two lists), then free. */
-    shared_file_t **gone = xcalloc(n_drop[0] + n_drop[1] + 1, sizeof *gone);
+    shared_file_t **gone = xcalloc(n_drop[0] + n_drop[1] + n_drop[2] + 1, sizeof *gone);
     size_t n_gone = 0;
     for (int l = 0; drop[l] != NULL; l++)
         for (size_t i = 0; i < n_drop[l]; i++)
@@ -585,6 +604,9 @@ scan_done(void *arg, int cancelled)
                 publish(s, s->files[i], true);
         free(old);
         log_info("shared: %zu file(s) shared, %zu hashed in this scan", s->n_files, j->n_hashed);
+        if (j->n_seeded > 0)
+            log_info("shared: %zu file(s) not hashed: their hashes came from an imported "
+                     "known-files list", j->n_seeded);
         if (j->n_bad_names > 0)
             log_warn("shared: %zu file(s) not shared: their names are not valid UTF-8 (rename "
                      "them to share them), the first like \"%s\"",
@@ -593,6 +615,7 @@ scan_done(void *arg, int cancelled)
     free(j->first_bad_name);
     free(j->result);
     free(j->loaded);
+    free(j->seeds);
     free(j->known);
     for (size_t i = 0; i < j->n_extra; i++)
         free(j->extra[i].path);
@@ -640,6 +663,11 @@ start_scan(shared_t *s)
         j->n_extra = s->n_extra;
     }
     sort_files(j->known, j->n_known, cmp_path);
+    j->seeds = s->seeds;
+    j->n_seeds = s->n_seeds;
+    s->seeds = NULL;
+    s->n_seeds = 0;
+    sort_files(j->seeds, j->n_seeds, cmp_path);
     s->scanning = true;
     worker_submit(s->pool, scan_run, scan_done, j);
 }
@@ -843,4 +871,12 @@ size_t
 shared_last_hashed(const shared_t *s)
 {
     return s->last_hashed;
+}
+
+void
+shared_seed(shared_t *s, const char *path, uint64_t size, int64_t mtime,
+            const ed2k_hash_result_t *r)
+{
+    s->seeds = xreallocarray(s->seeds, s->n_seeds + 1, sizeof *s->seeds);
+    s->seeds[s->n_seeds++] = file_new(path, size, mtime, r);
 }

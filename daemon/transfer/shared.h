@@ -86,6 +86,13 @@ bool shared_is_withheld(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN]);
 void shared_add(shared_t *s, const char *path, uint64_t size, int64_t mtime,
                 const ed2k_hash_result_t *r);
 
+/* shared_seed: the hashes another client computed for the file at path
+ * (aMule's or eMule's known.met): the next scan lists that file without
+ * hashing it if its size and mtime are still these (the scan's log line
+ * counts them); else it is hashed as usual. Takes a copy of r's hashes. */
+void shared_seed(shared_t *s, const char *path, uint64_t size, int64_t mtime,
+                 const ed2k_hash_result_t *r);
+
 shared_file_t *shared_find(const shared_t *s, const uint8_t hash[ED2K_HASH_LEN]);
 size_t shared_count(const shared_t *s);
 shared_file_t *shared_get(const shared_t *s, size_t i);

@@ -5,6 +5,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/aich.c lib/ed2k/aich.h \
 	lib/ed2k/c2c.c lib/ed2k/c2c.h lib/ed2k/opcodes.h \
 	lib/ed2k/c2s.c lib/ed2k/c2s.h \
+	lib/ed2k/clientsmet.c lib/ed2k/clientsmet.h \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
 	lib/ed2k/kadcrypt.c lib/ed2k/kadcrypt.h \
 	lib/ed2k/kadid.c lib/ed2k/kadid.h \
@@ -15,6 +16,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \
 	lib/ed2k/obfs_bev.c lib/ed2k/obfs_bev.h \
 	lib/ed2k/packet.c lib/ed2k/packet.h \
+	lib/ed2k/partmet.c lib/ed2k/partmet.h \
 	lib/ed2k/search.c lib/ed2k/search.h \
 	lib/ed2k/secident.c lib/ed2k/secident.h \
 	lib/ed2k/search_expr.c lib/ed2k/search_expr.h \
@@ -44,7 +46,9 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_search \
 	tests/unit/check_ed2k_secident \
 	tests/unit/check_ed2k_servermet \
-	tests/unit/check_ed2k_tag
+	tests/unit/check_ed2k_tag \
+	tests/unit/check_ed2k_partmet \
+	tests/unit/check_ed2k_clientsmet
 check_PROGRAMS += $(ED2K_UNIT_TESTS)
 TESTS += $(ED2K_UNIT_TESTS)
 ED2K_CHECK_CC_FLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS) $(EVENT_CFLAGS) $(ZLIB_CFLAGS)
@@ -114,7 +118,10 @@ ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_servermet \
 	tests/fuzz/fuzz_ed2k_kadpkt \
 	tests/fuzz/fuzz_ed2k_nodesdat \
-	tests/fuzz/fuzz_ed2k_aich
+	tests/fuzz/fuzz_ed2k_aich \
+	tests/fuzz/fuzz_ed2k_partmet \
+	tests/fuzz/fuzz_ed2k_knownmet \
+	tests/fuzz/fuzz_ed2k_clientsmet
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -188,3 +195,27 @@ tests_fuzz_fuzz_ed2k_aich_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_aich_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_aich_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_aich_LDADD = $(ED2K_FUZZ_LINK)
+tests_unit_check_ed2k_partmet_SOURCES = tests/unit/check_ed2k_partmet.c
+tests_unit_check_ed2k_partmet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_partmet_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_clientsmet_SOURCES = tests/unit/check_ed2k_clientsmet.c
+tests_unit_check_ed2k_clientsmet_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_clientsmet_LDADD = $(ED2K_CHECK_LINK)
+tests_fuzz_fuzz_ed2k_partmet_SOURCES = tests/fuzz/fuzz_ed2k_partmet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_partmet_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_partmet"'
+tests_fuzz_fuzz_ed2k_partmet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_partmet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_partmet_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_knownmet_SOURCES = tests/fuzz/fuzz_ed2k_knownmet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_knownmet_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_knownmet"'
+tests_fuzz_fuzz_ed2k_knownmet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_knownmet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_knownmet_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_clientsmet_SOURCES = tests/fuzz/fuzz_ed2k_clientsmet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_clientsmet_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_clientsmet"'
+tests_fuzz_fuzz_ed2k_clientsmet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_clientsmet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_clientsmet_LDADD = $(ED2K_FUZZ_LINK)

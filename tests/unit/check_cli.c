@@ -282,6 +282,18 @@ static const cli_case_t cases[] = {
       { "{\"event\":\"completed\",\"program\":\"started\",\"webhooks\":2}" },
       "hooks-test {\"event\":\"completed\",\"name\":\"a b\",\"size\":5,\"path\":\"/x\"}\n",
       "test event completed: program started, 2 webhook(s) queued\n", "", 0 },
+    { { "import-emule", "/", "--dry-run" },
+      { "{\"kind\":\"emule\",\"dir\":\"/\",\"temp_dir\":\"/T\",\"dry_run\":true,"
+        "\"downloads\":[{\"status\":\"would import\",\"hash\":\"ab\",\"name\":\"f\","
+        "\"size\":10,\"present\":4,\"category\":\"tv\"}],"
+        "\"known\":{\"status\":\"would seed\",\"records\":3,\"found\":2}}" },
+      "import-amule {\"dir\":\"/\",\"kind\":\"emule\",\"dry_run\":true,\"move\":false,"
+      "\"limits\":false}\n",
+      "emule directory / (temp /T, incoming none): dry run, nothing changed\n"
+      "downloads: 1\n"
+      "  would import ab f (4 of 10 bytes) [tv]\n"
+      "known.met: would seed, 3 records, 2 found\n",
+      "", 0 },
     { { "kad", "import", "/x/nodes.dat" }, { "{\"added\":2,\"total\":3,\"contacts\":5}" },
       "kad-import {\"source\":\"/x/nodes.dat\"}\n", "2 new contact(s) of 3; 5 in the table\n", "", 0 },
     { { "kad", "bootstrap", "1.2.3.4:4672" }, { "{\"state\":\"connecting\",\"id\":\"0a\"}" },
@@ -451,6 +463,14 @@ static const char help_text[] =
     "  kad [status [--contacts]]   the Kad node: state, id, contacts\n"
     "  kad bootstrap IP:PORT   ask the Kad node at IP and UDP PORT for contacts\n"
     "  kad import FILE    add the contacts of a nodes.dat file (read by the daemon)\n"
+    "  import-amule DIR [--dry-run] [--move] [--limits]\n"
+    "                     bring over an aMule directory (~/.aMule): downloads\n"
+    "                     in progress with their data, categories, servers, Kad,\n"
+    "                     credits, known files (not hashed again), shared dirs;\n"
+    "                     --move removes the imported .part files, --limits\n"
+    "                     takes its speed limits (docs/import.md)\n"
+    "  import-emule DIR [--dry-run] [--move] [--limits]\n"
+    "                     the same for an eMule directory (config/, Temp/)\n"
     "  ipfilter [status]  the IP filter: source, ranges, bad lines, hits\n"
     "  ipfilter reload    load the IP filter list again (file or URL)\n"
     "  categories         the download categories\n"

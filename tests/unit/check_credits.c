@@ -71,6 +71,51 @@ START_TEST(test_verified)
 }
 END_TEST
 
+START_TEST(test_merge)
+{
+    credits_t *c = credits_new();
+    time_t now = 1700000000;
+    uint8_t a[16], b[16], key[76];
+    memset(a, 0xa1, sizeof a);
+    memset(b, 0xb2, sizeof b);
+    memset(key, 0x5c, sizeof key);
+    credits_add_uploaded(c, a, 100, now);
+    credits_add_downloaded(c, a, 5000, now);
+    /* a known hash keeps the larger counts and gets a key it lacked */
+    credit_t in = { .uploaded = 700, .downloaded = 10, .last_seen = now - 10, .key_len = 76 };
+    memcpy(in.hash, a, 16);
+    memcpy(in.key, key, sizeof key);
+    ck_assert(credits_merge(c, &in, now));
+    credit_t *r = credits_find(c, a);
+    ck_assert_uint_eq(r->uploaded, 700);
+    ck_assert_uint_eq(r->downloaded, 5000);
+    ck_assert_int_eq(r->last_seen, now);
+    ck_assert_uint_eq(r->key_len, 76);
+    ck_assert_mem_eq(r->key, key, sizeof key);
+    /* merging the same file again changes nothing; smaller counts neither */
+    ck_assert(credits_merge(c, &in, now));
+    ck_assert_uint_eq(credits_find(c, a)->uploaded, 700);
+    in.uploaded = 50;
+    ck_assert(credits_merge(c, &in, now));
+    ck_assert_uint_eq(credits_find(c, a)->uploaded, 700);
+    ck_assert_uint_eq(credits_find(c, a)->downloaded, 5000);
+    /* a new hash is copied with its own last_seen; an expired one is not */
+    credit_t nb = { .uploaded = 1, .downloaded = 2000000, .last_seen = now - 3600 };
+    memcpy(nb.hash, b, 16);
+    ck_assert(credits_merge(c, &nb, now));
+    r = credits_find(c, b);
+    ck_assert_uint_eq(r->downloaded, 2000000);
+    ck_assert_int_eq(r->last_seen, now - 3600);
+    ck_assert_uint_eq(r->key_len, 0);
+    nb.hash[0] = 0;
+    nb.last_seen = now - CREDITS_EXPIRE - 1;
+    ck_assert(!credits_merge(c, &nb, now));
+    ck_assert_ptr_null(credits_find(c, nb.hash));
+    ck_assert_uint_eq(credits_count(c), 2);
+    credits_free(c);
+}
+END_TEST
+
 START_TEST(test_file)
 {
     char dir[] = "/tmp/check_credits.XXXXXX";
@@ -130,6 +175,7 @@ main(void)
     tcase_add_test(tc, test_modifier_needs_ident);
     tcase_add_test(tc, test_verified);
     tcase_add_test(tc, test_file);
+    tcase_add_test(tc, test_merge);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
