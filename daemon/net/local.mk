@@ -7,6 +7,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/peer.c daemon/net/peer.h \
 	daemon/net/speedlimit.c daemon/net/speedlimit.h \
 	daemon/net/ipblock.c daemon/net/ipblock.h \
+	daemon/net/urlfetch.c daemon/net/urlfetch.h \
 	daemon/net/limitsched.c daemon/net/limitsched.h
 
 check_PROGRAMS += tests/unit/check_speedlimit
