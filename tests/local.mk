@@ -75,7 +75,8 @@ INTEGRATION_TESTS = \
 	tests/integration/hooks.sh \
 	tests/integration/ipfilter.sh \
 	tests/integration/secident.sh \
-	tests/integration/schedule.sh
+	tests/integration/schedule.sh \
+	tests/integration/kad_fetch.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py
