@@ -16,6 +16,7 @@
 #include "daemon/kad/nodesurl.h"
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
+#include "daemon/net/peer.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
@@ -1123,6 +1124,22 @@ kad_imports_to_json(const kad_t *k)
     return nodesurl_to_json(k->urls);
 }
 
+/* on_peer_ready: while no contact is verified, an eD2K client whose hello
+ * announces a Kad port (Kad 2: version 2 or later) is asked for contacts,
+ * as aMule and eMule do on a hello: so a node with servers but no nodes.dat
+ * still joins. */
+static void
+on_peer_ready(void *ctx, const bus_peer_t *ev)
+{
+    kad_t *k = ctx;
+    uint16_t port = peer_kad_port(ev->peer);
+    if (!k->on || port == 0 || peer_caps(ev->peer)->kad_ver < 2 ||
+        kad_rt_count_verified(k->rt) > 0 || !addr_ok(k, net_ip_to_host(peer_ip(ev->peer)), port))
+        return;
+    log_debug("Kad: not connected; bootstrapping from client %s", peer_desc(ev->peer));
+    (void)kad_bootstrap(k, peer_ip(ev->peer), port, NULL);
+}
+
 /* first_start: no saved contacts: nodes.dat from kad_nodes_url ("": none;
  * tests set it so). */
 static void
@@ -1422,6 +1439,7 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     if (k->on) {
         load_nodes(k);
         first_start(k);
+        bus_on_peer_connected(d->bus, on_peer_ready, k);
         ulq_set_kad_handler(d->uploads, on_datagram, k);
         char hex[KAD_ID_HEX_LEN + 1];
         kad_id_to_hex(&k->me, hex);
@@ -1436,6 +1454,7 @@ kad_free(kad_t *k)
     if (k == NULL)
         return;
     if (k->on) {
+        bus_unsubscribe_ctx(k->d->bus, k);
         ulq_set_kad_handler(k->d->uploads, NULL, NULL);
         if (k->dirty || kad_rt_count(k->rt) > 0)
             save_nodes(k);
