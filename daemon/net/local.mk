@@ -21,3 +21,10 @@ TESTS += tests/unit/check_ipblock
 tests_unit_check_ipblock_SOURCES = tests/unit/check_ipblock.c
 tests_unit_check_ipblock_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_ipblock_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+# urlfetch against an HTTP server on loopback in the test itself.
+check_PROGRAMS += tests/unit/check_urlfetch
+TESTS += tests/unit/check_urlfetch
+tests_unit_check_urlfetch_SOURCES = tests/unit/check_urlfetch.c
+tests_unit_check_urlfetch_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_urlfetch_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
