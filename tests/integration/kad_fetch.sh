@@ -2,7 +2,8 @@
 # kad_fetch.sh: nodes.dat from a URL. Two muleteerds, B and C, meet over
 # Kad on loopback and C saves B in its nodes.dat (Muleteer's own writer);
 # a local HTTP server serves that file. D imports it with `muleteer kad
-# import URL`, E with `muleteer add 'ed2k://|nodeslist|URL|/'`, and A, on
+# import URL`, E with `muleteer add 'ed2k://|nodeslist|URL|/'` (add also
+# takes serverlist and server links to the server list), and A, on
 # a first start with no contacts, from kad_nodes_url. A 404, a body over
 # the 1 MiB bound and a body that is no nodes.dat are refused with a clear
 # error, and D keeps running. TAP.
@@ -67,6 +68,12 @@ check "add with an ed2k nodeslist link imports its nodes.dat" \
 [ $rc = 0 ] || diag "$out"
 check "... and adds no download" eval \
   "mcli '$T/e' --json downloads | jq -e '.downloads | length == 0' >/dev/null"
+out=$(mcli "$T/e" add "ed2k://|serverlist|$URL/missing.met|/" 2>&1); rc=$?
+check "add with a serverlist link goes to the server list's import (here a 404)" \
+  eval '[ $rc = 1 ] && grep -q "cannot fetch $URL/missing.met: HTTP status 404" <<<"$out"'
+out=$(mcli "$T/e" add "ed2k://|server|127.0.0.1|$BP|/" 2>&1); rc=$?
+check "add with a server link adds the server" eval \
+  "[ $rc = 0 ] && mcli '$T/e' --json servers | jq -e '.servers | any(.port == $BP)' >/dev/null"
 
 # ---- a first start with no saved contacts: kad_nodes_url ----
 start_mule A "$T/a" "$AP" "server_autoconnect = no" "kad_nodes_url = $URL/nodes.dat" ||
