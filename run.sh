@@ -8,6 +8,8 @@
 #   MULETEER_VAR        state directory (default: var/ beside this script)
 #   MULETEER_HTTP_PORT  HTTP port (8080); MULETEER_HTTP_BIND address (127.0.0.1)
 #   MULETEER_TCP_PORT   eD2K TCP port (4662); MULETEER_UDP_PORT eD2K UDP port (4672)
+#   MULETEER_KAD_NODES_URL  kad_nodes_url, when set (empty: no nodes.dat fetched
+#                       on a first start; the tests set it so)
 #   MULETEER_FCGI_PROCS processes lighttpd runs of each FastCGI program (4)
 #   MULETEER_DB         libpq connection string of another PostgreSQL to use
 #                       instead of the private cluster in $MULETEER_VAR/pg
@@ -183,6 +185,8 @@ CONF
   fi
   [ -n "${MULETEER_TCP_PORT:-}" ] && set_key tcp_port "$MULETEER_TCP_PORT"
   [ -n "${MULETEER_UDP_PORT:-}" ] && set_key udp_port "$MULETEER_UDP_PORT"
+  # set, even empty (the tests: no nodes.dat from the Internet)
+  [ -n "${MULETEER_KAD_NODES_URL+set}" ] && set_key kad_nodes_url "$MULETEER_KAD_NODES_URL"
   set_key database "$DB"
   # The daemon must accept what we wrote before anything starts.
   as_service_user "$BUILD/bin/muleteerd" -c "$CONF" --check-config >/dev/null ||

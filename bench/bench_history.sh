@@ -40,6 +40,7 @@ state_dir = $VAR
 log_file = $VAR/log/muleteerd.log
 tcp_port = $MP
 udp_port = $((MP + 1))
+kad_nodes_url =
 api_key = $KEY
 server_autoconnect = no
 EOF

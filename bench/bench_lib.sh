@@ -139,6 +139,8 @@ start_mule() {
     echo "udp_port = $((tcp + 1))"
     echo "filter_lan = no"
     echo "rescan_interval = 0"
+    # no nodes.dat from the Internet on a first start, unless the test sets one
+    printf '%s\n' "$@" | grep -q '^kad_nodes_url' || echo "kad_nodes_url ="
     printf '%s\n' "$@"
   } >"$dir/muleteer.conf"
   setsid "$BUILD/bin/muleteerd" -c "$dir/muleteer.conf" 2>>"$dir/stderr" </dev/null &

@@ -52,6 +52,7 @@ state_dir = $VAR
 log_file = $VAR/log/muleteerd.log
 tcp_port = $((PORT + 1))
 udp_port = $((PORT + 2))
+kad_nodes_url =
 api_key = $KEY
 server_autoconnect = no
 rescan_interval = 0

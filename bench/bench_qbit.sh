@@ -81,6 +81,7 @@ state_dir = $VAR
 log_file = $VAR/log/muleteerd.log
 tcp_port = $((PORT + 1))
 udp_port = $((PORT + 2))
+kad_nodes_url =
 web_username = admin
 web_password = $(printf '%s\n' "$PASS" | "$BUILD/bin/muleteer" hash-password)
 server_autoconnect = no

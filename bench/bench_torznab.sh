@@ -46,6 +46,7 @@ state_dir = $VAR
 log_file = $VAR/log/muleteerd.log
 tcp_port = $MP
 udp_port = $((MP + 1))
+kad_nodes_url =
 api_key = $KEY
 servers = 127.0.0.1:$SP
 shared_dirs = $VAR/share

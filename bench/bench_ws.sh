@@ -41,6 +41,7 @@ state_dir = $VAR
 log_file = $VAR/log/muleteerd.log
 tcp_port = $MP
 udp_port = $((MP + 1))
+kad_nodes_url =
 web_password = x
 api_key = $KEY
 server_autoconnect = no

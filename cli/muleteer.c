@@ -231,7 +231,7 @@ parse_servers(request_t *req, int nargs, char **av)
 }
 
 /* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
- * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import). */
+ * (kad-bootstrap, PORT the node's UDP port), kad import FILE|URL (kad-import). */
 static int
 parse_kad(request_t *req, int nargs, char **av)
 {
@@ -257,7 +257,7 @@ parse_kad(request_t *req, int nargs, char **av)
         return EXIT_OK;
     }
     fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
-                    "import FILE]\n");
+                    "import FILE|URL]\n");
     return EXIT_USAGE;
 }
 
@@ -576,9 +576,10 @@ static const command_t commands[] = {
       .summary = "what the daemon is doing: version, uptime, database" },
     { .name = "ping", .parse = parse_none, .show = show_pong, .synopsis = "ping",
       .summary = "check that the daemon answers" },
-    { .name = "add", .parse = parse_add, .show = show_download,
+    { .name = "add", .parse = parse_add, .show = show_added,
       .synopsis = "add LINK [--category NAME] [--priority low|normal|high]",
-      .summary = "download an ed2k://|file|...| link" },
+      .summary = "download an ed2k://|file|...| link; an ed2k://|nodeslist|URL|/\n"
+                 "link imports Kad contacts, a server(list) link servers" },
     { .name = "priority", .parse = parse_priority, .show = show_download,
       .synopsis = "priority HASH low|normal|high", .summary = "change a download's priority" },
     { .name = "downloads", .parse = parse_none, .show = show_downloads, .synopsis = "downloads",
@@ -627,8 +628,9 @@ static const command_t commands[] = {
     { .name = "kad-status", .show = show_kad },
     { .name = "kad-bootstrap", .show = show_kad, .synopsis = "kad bootstrap IP:PORT",
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
-    { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
-      .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
+    { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE|URL",
+      .summary = "add the contacts of a nodes.dat: a file (read by the daemon),\n"
+                 "an http(s) URL or an ed2k://|nodeslist|URL|/ link" },
     { .name = "import-amule", .parse = parse_import, .show = show_import_amule,
       .synopsis = "import-amule DIR [--dry-run] [--move] [--limits]",
       .summary = "bring over an aMule directory (~/.aMule): downloads\n"

@@ -617,14 +617,74 @@ show_kad(ctl_client_t *c, const request_t *req, json_object *r)
     return EXIT_OK;
 }
 
+/* wait_kad_import: waits until the daemon has fetched url (kad-status's
+ * imports), then says what it added. */
+static int
+wait_kad_import(ctl_client_t *c, const char *url)
+{
+    char *want = xstrdup(url);
+    json_object *args = json_object_new_object();
+    int st = -1;
+    for (int i = 0; i < 180 && st < 0; i++) {
+        sleep_ms(500);
+        json_object *k = NULL;
+        mt_error_t *err = NULL;
+        if (ctl_client_call(c, "kad-status", args, &k, &err) != 0) {
+            fprintf(stderr, "muleteer: %s\n", err->message);
+            mt_error_free(err);
+            st = EXIT_CMD_ERROR;
+            break;
+        }
+        json_object *imps = json_object_object_get(k, "imports");
+        for (size_t j = 0; imps != NULL && j < json_object_array_length(imps) && st < 0; j++) {
+            json_object *m = json_object_array_get_idx(imps, j);
+            if (strcmp(str(m, "url"), want) != 0 || strcmp(str(m, "state"), "fetching") == 0)
+                continue;
+            if (strcmp(str(m, "state"), "done") == 0) {
+                printf("%lld new contact(s) of %lld from %s; %lld in the table\n",
+                       num(m, "added"), num(m, "total"), want, num(k, "contacts"));
+                st = EXIT_OK;
+            } else {
+                fprintf(stderr, "muleteer: %s\n", str(m, "error"));
+                st = EXIT_CMD_ERROR;
+            }
+        }
+        json_object_put(k);
+    }
+    if (st < 0) {
+        fprintf(stderr, "muleteer: still fetching %s; see muleteer kad status\n", want);
+        st = EXIT_CMD_ERROR;
+    }
+    json_object_put(args);
+    free(want);
+    return st;
+}
+
+/* show_kad_import: the contacts a nodes.dat added; for a URL (or a
+ * nodeslist link), once the daemon has fetched it. */
 int
 show_kad_import(ctl_client_t *c, const request_t *req, json_object *r)
 {
-    (void)c;
     (void)req;
+    json_object *imp = json_object_object_get(r, "import");
+    if (imp != NULL)
+        return wait_kad_import(c, str(imp, "url"));
     printf("%lld new contact(s) of %lld; %lld in the table\n", num(r, "added"), num(r, "total"),
            num(r, "contacts"));
     return EXIT_OK;
+}
+
+/* show_added: the answer to add: a download, or for a nodeslist link the
+ * Kad import (the node's fields: "bins"), for a server or serverlist link
+ * the servers import. */
+int
+show_added(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    if (json_object_object_get(r, "bins") != NULL)
+        return show_kad_import(c, req, r);
+    if (json_object_object_get(r, "import") != NULL || json_object_object_get(r, "total") != NULL)
+        return show_import(c, req, r);
+    return show_download(c, req, r);
 }
 
 int

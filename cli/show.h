@@ -47,6 +47,10 @@ int show_import(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_kad: the Kad node, the answer to kad status and kad bootstrap. */
 int show_kad(ctl_client_t *c, const request_t *req, json_object *r);
 int show_kad_import(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_added: add's answer: a download (show_download), or the import a
+ * nodeslist link (show_kad_import) or a server(list) link (show_import)
+ * started. */
+int show_added(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_import_amule: what import-amule brought over (or would). */

@@ -78,7 +78,8 @@ INTEGRATION_TESTS = \
 	tests/integration/schedule.sh \
 	tests/integration/cluster.sh \
 	tests/integration/portmap.sh \
-	tests/integration/import_amule.sh
+	tests/integration/import_amule.sh \
+	tests/integration/kad_fetch.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py

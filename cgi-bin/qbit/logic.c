@@ -314,7 +314,9 @@ qbit_link_parse(const char *url, char btih[41], mt_error_t **err)
         return NULL;
     }
     free(text);
-    if (l->type != ED2K_LINK_FILE) {
+    /* a nodeslist link goes to the daemon's add, which imports its
+     * nodes.dat into Kad (as `muleteer add` does) */
+    if (l->type != ED2K_LINK_FILE && l->type != ED2K_LINK_NODESLIST) {
         ed2k_link_free(l);
         mt_error_set(err, MT_ERR_UNSUPPORTED, "only ed2k:// file links can be downloaded");
         return NULL;

@@ -51,6 +51,8 @@ int qbit_hashes_parse(const char *s, qbit_hashes_t *out);
 /* qbit_link_to_ed2k: one line of torrents/add `urls` turned into the
  * ed2k:// file link the daemon's `add` takes (a new string). Accepted:
  * - an ed2k://|file|...|/ link (checked, returned normalised);
+ * - an ed2k://|nodeslist|URL|/ link (likewise: the daemon's add imports
+ *   that nodes.dat into Kad);
  * - a magnet carrying xt=urn:ed2k:<md4> (or urn:ed2khash:), or a padded
  *   btih (xt=urn:btih:<md4>00000000), with xl (the size) and dn (the name).
  * Anything else (a plain BitTorrent magnet, http URLs, garbage) fails with

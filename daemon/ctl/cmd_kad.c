@@ -1,15 +1,19 @@
 /* cmd_kad.c: the control commands of the Kad node: kad-status (the node,
- * and its contacts with {contacts: true}) and kad-bootstrap {address,
- * port}, kad-import {source: a nodes.dat path}: arguments checked, the
- * node asked, the answer built. */
+ * its URL imports, and its contacts with {contacts: true}) and
+ * kad-bootstrap {address, port}, kad-import {source: a nodes.dat path, an
+ * http(s) URL or an ed2k nodeslist link}: arguments checked, the node
+ * asked, the answer built. */
 #include "config.h"
 
 #include "daemon/ctl/cmd_kad.h"
 #include "daemon/core/daemon.h"
 #include "daemon/kad/kad.h"
 #include "daemon/net/net.h"
+#include "daemon/net/urlfetch.h"
+#include "ed2k/link.h"
 
 #include <stdbool.h>
+#include <strings.h>
 
 int
 kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t **err)
@@ -20,6 +24,7 @@ kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t **
     bool contacts = args != NULL && json_object_object_get_ex(args, "contacts", &c) &&
                     json_object_get_boolean(c);
     *result = kad_to_json(d->kad, contacts);
+    json_object_object_add(*result, "imports", kad_imports_to_json(d->kad));
     return 0;
 }
 
@@ -45,6 +50,33 @@ kad_cmd_bootstrap(void *ctx, json_object *args, json_object **result, mt_error_t
     return 0;
 }
 
+/* import_url: a URL import started: the node and {import}. */
+static int
+import_url(muleteerd_t *d, const char *url, json_object **result, mt_error_t **err)
+{
+    json_object *imp = kad_import_url(d->kad, url, err);
+    if (imp == NULL)
+        return -1;
+    *result = kad_to_json(d->kad, false);
+    json_object_object_add(*result, "import", imp);
+    return 0;
+}
+
+int
+kad_cmd_import_link(muleteerd_t *d, const char *text, json_object **result, mt_error_t **err)
+{
+    ed2k_link_t *link = NULL;
+    if (ed2k_link_parse(text, &link, err) != 0)
+        return -1;
+    int rc = -1;
+    if (link->type == ED2K_LINK_NODESLIST)
+        rc = import_url(d, link->url, result, err);
+    else
+        mt_error_set(err, MT_ERR_INVALID, "not an ed2k nodeslist link (ed2k://|nodeslist|URL|/)");
+    ed2k_link_free(link);
+    return rc;
+}
+
 int
 kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
@@ -52,11 +84,17 @@ kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **
     json_object *s = NULL;
     if (!json_object_object_get_ex(args, "source", &s) ||
         !json_object_is_type(s, json_type_string)) {
-        mt_error_set(err, MT_ERR_INVALID, "kad-import needs \"source\": a nodes.dat path");
+        mt_error_set(err, MT_ERR_INVALID, "kad-import needs \"source\": a nodes.dat path, an "
+                     "http(s) URL or an ed2k nodeslist link");
         return -1;
     }
+    const char *source = json_object_get_string(s);
+    if (urlfetch_is_url(source))
+        return import_url(d, source, result, err);
+    if (strncasecmp(source, "ed2k://", 7) == 0)
+        return kad_cmd_import_link(d, source, result, err);
     size_t added = 0, total = 0;
-    if (kad_import(d->kad, json_object_get_string(s), &added, &total, err) != 0)
+    if (kad_import(d->kad, source, &added, &total, err) != 0)
         return -1;
     *result = kad_to_json(d->kad, false);
     json_object_object_add(*result, "added", json_object_new_int64((int64_t)added));

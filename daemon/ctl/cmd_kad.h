@@ -10,4 +10,11 @@ int kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_
 int kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int kad_cmd_bootstrap(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
+struct muleteerd;
+/* kad_cmd_import_link: kad-import's answer for an ed2k nodeslist link (the
+ * node and {import}: its URL is being fetched); MT_ERR_INVALID for a bad
+ * link or another type. Also what add answers for such a link. */
+int kad_cmd_import_link(struct muleteerd *d, const char *text, json_object **result,
+                        mt_error_t **err);
+
 #endif

@@ -5,8 +5,10 @@
 #include "config.h"
 
 #include "daemon/ctl/cmd_transfer.h"
+#include "daemon/ctl/cmd_kad.h"
 #include "daemon/core/daemon.h"
 #include "daemon/ed2k/server.h"
+#include "daemon/ed2k/serverlist.h"
 #include "daemon/net/limitsched.h"
 #include "daemon/net/peer.h"
 #include "daemon/transfer/category.h"
@@ -20,6 +22,7 @@
 #include "daemon/transfer/upload.h"
 #include "ctl/args.h"
 #include "ed2k/hash.h"
+#include "ed2k/link.h"
 #include "util/bug.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -117,6 +120,27 @@ arg_limits(json_object *args, bool required, double *ratio, int *minutes, mt_err
     return 0;
 }
 
+/* add_list_link: an ed2k link that adds no download: a nodeslist link
+ * imports Kad contacts from its URL (kad-import's answer), a serverlist or
+ * server link servers (servers-import's). 1: another link (a file, or not
+ * a link that parses: dlq_add_link says why). */
+static int
+add_list_link(muleteerd_t *d, const char *text, json_object **result, mt_error_t **err)
+{
+    ed2k_link_t *l = NULL;
+    if (ed2k_link_parse(text, &l, NULL) != 0)
+        return 1;
+    ed2k_link_type_t type = l->type;
+    ed2k_link_free(l);
+    if (type == ED2K_LINK_NODESLIST)
+        return kad_cmd_import_link(d, text, result, err);
+    if (type == ED2K_LINK_SERVERLIST || type == ED2K_LINK_SERVER) {
+        *result = sl_import_source(d->serverlist, text, err);
+        return *result != NULL ? 0 : -1;
+    }
+    return 1;
+}
+
 int
 cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
 {
@@ -146,6 +170,11 @@ cmd_add(void *ctx, json_object *args, json_object **result, mt_error_t **err)
     if (o.added_via == NULL)
         o.added_via = "native";
     o.tags = &tags;
+    int lrc = add_list_link(d, link, result, err);
+    if (lrc != 1) {
+        dla_tags_clear(&tags);
+        return lrc;
+    }
     download_t *dl = NULL;
     int rc = dlq_add_link(d->downloads, link, &o, &dl, err);
     dla_tags_clear(&tags);

@@ -1,5 +1,5 @@
 /* serverlist.c: the list of known eD2K servers: server.met load and atomic
- * save (§8.1), imports from files, URLs (libcurl on a worker) and links,
+ * save (§8.1), imports from files, URLs (daemon/net/urlfetch) and links,
  * UDP status requests with a challenge (§4), failure counting and the
  * servers table. */
 #include "config.h"
@@ -9,6 +9,7 @@
 #include "daemon/core/worker.h"
 #include "daemon/net/ipblock.h"
 #include "daemon/net/net.h"
+#include "daemon/net/urlfetch.h"
 #include "daemon/store/db_worker.h"
 #include "daemon/store/server_tables.h"
 #include "ed2k/c2s.h"
@@ -19,7 +20,6 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
@@ -792,90 +792,35 @@ open_udp(serverlist_t *sl)
 typedef struct {
     serverlist_t *sl;
     sl_import_t *imp;
-    char *url;
-    struct evbuffer *body;
-    char error[CURL_ERROR_SIZE + 64];
-    long status;
-    int rc;
 } fetch_t;
 
-static size_t
-fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    fetch_t *f = arg;
-    size_t n = size * nmemb;
-    if (evbuffer_get_length(f->body) + n > SL_MAX_MET_BYTES)
-        return 0; /* too big: curl stops with a write error */
-    evbuffer_add(f->body, ptr, n);
-    return n;
-}
-
 static void
-fetch_run(void *arg)
-{
-    fetch_t *f = arg;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    CURL *c = curl_easy_init();
-    f->rc = -1;
-    if (c == NULL) {
-        snprintf(f->error, sizeof f->error, "cannot start an HTTP client");
-        return;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, f->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "Muleteer/" PACKAGE_VERSION);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
-    if (rc != CURLE_OK)
-        snprintf(f->error, sizeof f->error, "%s",
-                 rc == CURLE_WRITE_ERROR ? "the file is too big" :
-                 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
-    else if (f->status != 200)
-        snprintf(f->error, sizeof f->error, "HTTP status %ld", f->status);
-    else
-        f->rc = 0;
-    curl_easy_cleanup(c);
-}
-
-static void
-fetch_done(void *arg, int cancelled)
+fetch_done(void *arg, struct evbuffer *body, const mt_error_t *ferr, bool cancelled)
 {
     fetch_t *f = arg;
     if (!cancelled) {
         sl_import_t *imp = f->imp;
         free(imp->state);
-        if (f->rc == 0) {
+        if (ferr == NULL) {
             mt_error_t *err = NULL;
-            size_t len = evbuffer_get_length(f->body);
-            if (sl_import_met(f->sl, evbuffer_pullup(f->body, -1), len, "url", &imp->added,
+            size_t len = evbuffer_get_length(body);
+            if (sl_import_met(f->sl, evbuffer_pullup(body, -1), len, "url", &imp->added,
                               &imp->total, &err) == 0) {
                 imp->state = xstrdup("done");
                 log_info("servers: %zu new server(s) of %zu from %s", imp->added, imp->total,
-                         f->url);
+                         imp->url);
             } else {
                 imp->state = xstrdup("failed");
-                imp->error = xasprintf("%s is not a server.met: %s", f->url, err->message);
+                imp->error = xasprintf("%s is not a server.met: %s", imp->url, err->message);
                 mt_error_free(err);
             }
         } else {
             imp->state = xstrdup("failed");
-            imp->error = xasprintf("cannot fetch %s: %s", f->url, f->error);
+            imp->error = xstrdup(ferr->message);
         }
         if (imp->error != NULL)
             log_warn("servers: %s", imp->error);
     }
-    evbuffer_free(f->body);
-    free(f->url);
     free(f);
 }
 
@@ -913,9 +858,16 @@ start_fetch(serverlist_t *sl, const char *url)
     fetch_t *f = xcalloc(1, sizeof *f);
     f->sl = sl;
     f->imp = imp;
-    f->url = xstrdup(url);
-    f->body = evbuffer_new();
-    worker_submit(sl->d->workers, fetch_run, fetch_done, f);
+    const urlfetch_limits_t lim = { .max_bytes = SL_MAX_MET_BYTES, .timeout_s = 60 };
+    mt_error_t *err = NULL;
+    if (urlfetch_start(sl->d->workers, url, &lim, fetch_done, f, &err) != 0) {
+        /* a link's URL is checked when parsed: this is a bug */
+        free(imp->state);
+        imp->state = xstrdup("failed");
+        imp->error = xstrdup(err->message);
+        mt_error_free(err);
+        free(f);
+    }
     return imp;
 }
 

@@ -13,8 +13,10 @@
 #include "daemon/core/daemon.h"
 #include "daemon/kad/index.h"
 #include "daemon/kad/lookup.h"
+#include "daemon/kad/nodesurl.h"
 #include "daemon/kad/routing.h"
 #include "daemon/net/net.h"
+#include "daemon/net/peer.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/partfile.h"
 #include "daemon/transfer/shared.h"
@@ -175,6 +177,7 @@ struct kad {
     time_t lookup_at, refresh_at, saved_at, expired_at;
     bool dirty;
     uint64_t in, out, dropped, malformed;
+    nodesurl_t *urls; /* nodes.dat imports from URLs */
 };
 
 /* ------------------------------------------------------------ identity */
@@ -1062,6 +1065,25 @@ add_nodes(kad_t *k, const uint8_t *data, size_t len, size_t *added, size_t *tota
 }
 
 int
+kad_import_data(kad_t *k, const uint8_t *data, size_t len, const char *source, size_t *added,
+                size_t *total, mt_error_t **err)
+{
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return -1;
+    }
+    size_t a = 0, t = 0;
+    if (add_nodes(k, data, len, &a, &t, err) != 0)
+        return -1;
+    log_info("Kad: %zu new contacts of %zu imported from %s", a, t, source);
+    if (added != NULL)
+        *added = a;
+    if (total != NULL)
+        *total = t;
+    return 0;
+}
+
+int
 kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err)
 {
     if (!k->on) {
@@ -1072,14 +1094,68 @@ kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t 
     uint8_t *data = mt_file_read(path, 1 << 20, &len, err);
     if (data == NULL)
         return -1;
-    int rc = add_nodes(k, data, len, added, total, err);
+    int rc = kad_import_data(k, data, len, path, added, total, err);
     free(data);
     if (rc != 0)
         mt_error_prefix(err, "%s", path);
-    else
-        log_info("Kad: %zu new contacts of %zu imported from %s", added ? *added : 0,
-                 total ? *total : 0, path);
     return rc;
+}
+
+static int
+import_fetched(void *ctx, const uint8_t *data, size_t len, const char *url, size_t *added,
+               size_t *total, mt_error_t **err)
+{
+    return kad_import_data(ctx, data, len, url, added, total, err);
+}
+
+json_object *
+kad_import_url(kad_t *k, const char *url, mt_error_t **err)
+{
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return NULL;
+    }
+    return nodesurl_start(k->urls, url, err);
+}
+
+json_object *
+kad_imports_to_json(const kad_t *k)
+{
+    return nodesurl_to_json(k->urls);
+}
+
+/* on_peer_ready: while no contact is verified, an eD2K client whose hello
+ * announces a Kad port (Kad 2: version 2 or later) is asked for contacts,
+ * as aMule and eMule do on a hello: so a node with servers but no nodes.dat
+ * still joins. */
+static void
+on_peer_ready(void *ctx, const bus_peer_t *ev)
+{
+    kad_t *k = ctx;
+    uint16_t port = peer_kad_port(ev->peer);
+    if (!k->on || port == 0 || peer_caps(ev->peer)->kad_ver < 2 ||
+        kad_rt_count_verified(k->rt) > 0 || !addr_ok(k, net_ip_to_host(peer_ip(ev->peer)), port))
+        return;
+    log_debug("Kad: not connected; bootstrapping from client %s", peer_desc(ev->peer));
+    (void)kad_bootstrap(k, peer_ip(ev->peer), port, NULL);
+}
+
+/* first_start: no saved contacts: nodes.dat from kad_nodes_url ("": none;
+ * tests set it so). */
+static void
+first_start(kad_t *k)
+{
+    const char *url = conf_get_str(k->d->conf, "kad_nodes_url");
+    if (kad_rt_count(k->rt) > 0 || url[0] == '\0')
+        return;
+    log_info("Kad: no saved contacts; bootstrapping from kad_nodes_url");
+    mt_error_t *err = NULL;
+    json_object *o = nodesurl_start(k->urls, url, &err);
+    if (o == NULL) {
+        log_warn("Kad: kad_nodes_url: %s", err->message);
+        mt_error_free(err);
+    }
+    json_object_put(o);
 }
 
 static void
@@ -1359,8 +1435,11 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
     k->saved_at = clock_mono_s();
     k->refresh_at = k->saved_at + REFRESH_EVERY;
+    k->urls = nodesurl_new(d->workers, import_fetched, k);
     if (k->on) {
         load_nodes(k);
+        first_start(k);
+        bus_on_peer_connected(d->bus, on_peer_ready, k);
         ulq_set_kad_handler(d->uploads, on_datagram, k);
         char hex[KAD_ID_HEX_LEN + 1];
         kad_id_to_hex(&k->me, hex);
@@ -1375,6 +1454,7 @@ kad_free(kad_t *k)
     if (k == NULL)
         return;
     if (k->on) {
+        bus_unsubscribe_ctx(k->d->bus, k);
         ulq_set_kad_handler(k->d->uploads, NULL, NULL);
         if (k->dirty || kad_rt_count(k->rt) > 0)
             save_nodes(k);
@@ -1383,6 +1463,7 @@ kad_free(kad_t *k)
         job_free(k->jobs[i]);
     kad_rt_free(k->rt);
     kad_index_free(k->index);
+    nodesurl_free(k->urls);
     free(k->nodes_path);
     free(k);
 }

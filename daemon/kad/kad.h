@@ -37,6 +37,21 @@ int kad_bootstrap(kad_t *k, uint32_t ip, uint16_t port, mt_error_t **err);
  * MT_ERR_UNAVAILABLE when Kad is off, the file's (MT_ERR_NOT_FOUND, ...),
  * the format's (MT_ERR_UNSUPPORTED, MT_ERR_PROTOCOL). */
 int kad_import(kad_t *k, const char *path, size_t *added, size_t *total, mt_error_t **err);
+/* kad_import_data: as kad_import, from a nodes.dat image in memory that
+ * was read from source (named in the log). */
+int kad_import_data(kad_t *k, const uint8_t *data, size_t len, const char *source, size_t *added,
+                    size_t *total, mt_error_t **err);
+/* kad_import_url: starts importing the nodes.dat at an http(s) URL
+ * (fetched on a worker, nodesurl.h): the import's description {url, state
+ * "fetching", ...} (caller puts it), or NULL with MT_ERR_UNAVAILABLE when
+ * Kad is off, MT_ERR_INVALID for a URL that is not http(s). Its outcome
+ * shows in kad_imports_to_json. On a start without saved contacts, the
+ * node imports kad_nodes_url this way (when set). */
+json_object *kad_import_url(kad_t *k, const char *url, mt_error_t **err);
+/* kad_imports_to_json: the ten latest URL imports, newest first: {url,
+ * state ("fetching", "done", "failed"), added, total, error, started}
+ * (caller puts it). */
+json_object *kad_imports_to_json(const kad_t *k);
 /* kad_results_fn: keyword results of search search_id as they come (n
  * may be 0), then once with done true. The callee may take the strings of
  * r (zeroing the fields); Kad frees what is left. */

@@ -1,5 +1,5 @@
 /* ipblock.c: the daemon's IP filter. The list (a file, or an http(s) URL
- * fetched with libcurl) is read and parsed on a worker thread; the loop
+ * fetched with urlfetch_get) is read and parsed on a worker thread; the loop
  * thread then swaps the new table in with one pointer store, so a lookup
  * sees the old table or the new, never a mix. A failed load keeps the old
  * table. Lookups are lib/util/ipfilter.c's binary search. */
@@ -7,7 +7,7 @@
 
 #include "daemon/net/ipblock.h"
 
-#include <curl/curl.h>
+#include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 
 #include "daemon/core/daemon.h"
 #include "daemon/net/net.h"
+#include "daemon/net/urlfetch.h"
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/ipfilter.h"
@@ -54,68 +55,29 @@ typedef struct {
     char *source;
     int level;
     uint8_t *data;
-    size_t len, cap;
+    size_t len;
     ipfilter_t *table; /* the result, or NULL and error */
     char *error;
 } load_t;
 
-static bool
-is_url(const char *s)
-{
-    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
-static size_t
-fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    load_t *l = arg;
-    size_t n = size * nmemb;
-    if (l->len + n > IPBLOCK_MAX_FETCH)
-        return 0; /* too big: curl stops with a write error */
-    if (l->len + n > l->cap) {
-        l->cap = (l->len + n) * 2 > IPBLOCK_MAX_FETCH ? IPBLOCK_MAX_FETCH : (l->len + n) * 2;
-        l->data = xrealloc(l->data, l->cap);
-    }
-    memcpy(l->data + l->len, ptr, n);
-    l->len += n;
-    return n;
-}
-
-/* fetch: the URL's body into l->data, as the server.met import does. */
+/* fetch: the URL's body into l->data. */
 static int
 fetch(load_t *l)
 {
-    char errbuf[CURL_ERROR_SIZE] = "";
-    CURL *c = curl_easy_init();
-    if (c == NULL) {
-        l->error = xstrdup("cannot start an HTTP client");
-        return -1;
+    const urlfetch_limits_t lim = { .max_bytes = IPBLOCK_MAX_FETCH, .timeout_s = 300 };
+    struct evbuffer *b = evbuffer_new();
+    mt_error_t *err = NULL;
+    int rc = urlfetch_get(l->source, &lim, b, &err);
+    if (rc != 0) {
+        l->error = xstrdup(err->message);
+        mt_error_free(err);
+    } else {
+        l->len = evbuffer_get_length(b);
+        l->data = xmalloc(l->len + 1);
+        evbuffer_remove(b, l->data, l->len);
     }
-    curl_easy_setopt(c, CURLOPT_URL, l->source);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "Muleteer/" PACKAGE_VERSION);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, l);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK)
-        l->error = xasprintf("cannot fetch %s: %s", l->source,
-                             rc == CURLE_WRITE_ERROR ? "the file is too big"
-                             : errbuf[0] != '\0'     ? errbuf
-                                                     : curl_easy_strerror(rc));
-    else if (status != 200)
-        l->error = xasprintf("cannot fetch %s: HTTP status %ld", l->source, status);
-    return l->error != NULL ? -1 : 0;
+    evbuffer_free(b);
+    return rc;
 }
 
 static void
@@ -123,7 +85,7 @@ load_run(void *arg)
 {
     load_t *l = arg;
     mt_error_t *err = NULL;
-    if (is_url(l->source)) {
+    if (urlfetch_is_url(l->source)) {
         if (fetch(l) != 0)
             return;
     } else {

@@ -9,7 +9,8 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/net/ipblock.c daemon/net/ipblock.h \
 	daemon/net/limitsched.c daemon/net/limitsched.h \
 	daemon/net/portmap.c daemon/net/portmap.h \
-	daemon/net/portmap_igd.c daemon/net/portmap_igd.h
+	daemon/net/portmap_igd.c daemon/net/portmap_igd.h \
+	daemon/net/urlfetch.c daemon/net/urlfetch.h
 
 check_PROGRAMS += tests/unit/check_speedlimit
 TESTS += tests/unit/check_speedlimit
@@ -28,3 +29,10 @@ TESTS += tests/unit/check_portmap
 tests_unit_check_portmap_SOURCES = tests/unit/check_portmap.c
 tests_unit_check_portmap_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_portmap_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+# urlfetch against an HTTP server on loopback in the test itself.
+check_PROGRAMS += tests/unit/check_urlfetch
+TESTS += tests/unit/check_urlfetch
+tests_unit_check_urlfetch_SOURCES = tests/unit/check_urlfetch.c
+tests_unit_check_urlfetch_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_urlfetch_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

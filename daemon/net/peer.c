@@ -68,6 +68,7 @@ struct peer {
     uint32_t ip;
     uint16_t port;
     uint16_t udp_port;
+    uint16_t kad_port; /* from its hello; 0: none */
     bool has_hash;
     uint8_t hash[16];
     char *name;
@@ -655,8 +656,10 @@ take_hello(peer_t *p, const ed2k_packet_t *pkt, bool answer, peer_t **pp)
     ed2k_caps_from_hello(&h, &p->caps);
     ed2k_hello_software(&h, p->software, sizeof p->software);
     p->client_id = h.client_id;
-    if (h.has_udp_ports)
+    if (h.has_udp_ports) {
         p->udp_port = h.udp_port;
+        p->kad_port = h.kad_port;
+    }
     uint16_t port = h.tcp_port;
     uint32_t hello_server_ip = h.server_ip;
     uint16_t hello_server_port = h.server_port;
@@ -731,6 +734,7 @@ merge_into(peer_t *incoming, peer_t *target)
     target->caps = incoming->caps;
     target->client_id = incoming->client_id;
     target->udp_port = incoming->udp_port;
+    target->kad_port = incoming->kad_port;
     target->outgoing = false;
     set_state(incoming, PEER_DISCONNECTED);
     set_state(target, PEER_WAIT_HELLO);
@@ -1304,6 +1308,12 @@ uint16_t
 peer_udp_port(const peer_t *p)
 {
     return p->udp_port;
+}
+
+uint16_t
+peer_kad_port(const peer_t *p)
+{
+    return p->kad_port;
 }
 
 const uint8_t *

@@ -100,6 +100,9 @@ bool peer_is_ready(const peer_t *p);
 uint32_t peer_ip(const peer_t *p);
 uint16_t peer_port(const peer_t *p);
 uint16_t peer_udp_port(const peer_t *p);
+/* peer_kad_port: the Kad UDP port its hello announced (0: none, or Kad
+ * not connected there). */
+uint16_t peer_kad_port(const peer_t *p);
 /* peer_client_id: the eD2K id from its hello (0 before it, or when it is
  * on no server). */
 uint32_t peer_client_id(const peer_t *p);

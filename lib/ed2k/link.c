@@ -499,21 +499,26 @@ parse_server(ed2k_link_t *l, slice_t *f, size_t n, mt_error_t **err)
     return parse_port(f[2], &l->port, err);
 }
 
+/* parse_url_link: the URL of a serverlist or nodeslist link; what names
+ * it in errors ("server list", "nodes list"). */
 static int
-parse_serverlist(ed2k_link_t *l, slice_t *f, size_t nf, slice_t body, mt_error_t **err)
+parse_url_link(ed2k_link_t *l, slice_t *f, size_t nf, slice_t body, const char *what,
+               mt_error_t **err)
 {
     quote_t q;
     /* Everything after "serverlist|" is the URL, '|' included (aMule:
-     * "serverlist\|(.*)\|/"). */
+     * "serverlist\|(.*)\|/"; eMule reads nodeslist links the same way). */
     slice_t v = { NULL, 0 };
     if (nf >= 2)
         v = trim((slice_t){ f[1].p, (size_t)(body.p + body.n - f[1].p) });
     if (v.n == 0) {
-        mt_error_set(err, MT_ERR_INVALID, "server list link is missing the URL");
+        mt_error_set(err, MT_ERR_INVALID, "%s link is missing the URL", what);
         return -1;
     }
     size_t n;
-    char *dec = percent_decode(v, "server list URL", &n, err);
+    char *label = xasprintf("%s URL", what);
+    char *dec = percent_decode(v, label, &n, err);
+    free(label);
     if (dec == NULL)
         return -1;
     l->url = ed2k_text_to_utf8(dec, n, &n);
@@ -521,13 +526,13 @@ parse_serverlist(ed2k_link_t *l, slice_t *f, size_t nf, slice_t body, mt_error_t
     slice_t u = { l->url, n };
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)l->url[i] < 0x20 || l->url[i] == 0x7F) {
-            mt_error_set(err, MT_ERR_INVALID, "server list URL contains a control character");
+            mt_error_set(err, MT_ERR_INVALID, "%s URL contains a control character", what);
             return -1;
         }
     }
     if (!((slice_prefix_ci(u, "http://") && n > 7) || (slice_prefix_ci(u, "https://") && n > 8))) {
-        mt_error_set(err, MT_ERR_INVALID, "server list URL %s must start with http:// or "
-                     "https://", quote(&q, u));
+        mt_error_set(err, MT_ERR_INVALID, "%s URL %s must start with http:// or https://", what,
+                     quote(&q, u));
         return -1;
     }
     return 0;
@@ -574,13 +579,12 @@ ed2k_link_parse(const char *text, ed2k_link_t **out, mt_error_t **err)
         rc = parse_server(l, f, n, err);
     } else if (slice_eq_ci(type, "serverlist")) {
         l->type = ED2K_LINK_SERVERLIST;
-        rc = parse_serverlist(l, f, n, body, err);
+        rc = parse_url_link(l, f, n, body, "server list", err);
+    } else if (slice_eq_ci(type, "nodeslist")) {
+        l->type = ED2K_LINK_NODESLIST;
+        rc = parse_url_link(l, f, n, body, "nodes list", err);
     } else if (type.n == 0) {
         mt_error_set(err, MT_ERR_INVALID, "missing link type");
-        rc = -1;
-    } else if (slice_eq_ci(type, "nodeslist")) {
-        mt_error_set(err, MT_ERR_UNSUPPORTED, "link type \"nodeslist\" is not supported (eMule "
-                     "only)");
         rc = -1;
     } else {
         mt_error_set(err, MT_ERR_INVALID, "unknown link type %s", quote(&q, type));
@@ -725,6 +729,11 @@ ed2k_link_format(const ed2k_link_t *l)
         sb_add_escaped(&b, l->url ? l->url : "");
         sb_add(&b, "|/");
         break;
+    case ED2K_LINK_NODESLIST:
+        sb_add(&b, "ed2k://|nodeslist|");
+        sb_add_escaped(&b, l->url ? l->url : "");
+        sb_add(&b, "|/");
+        break;
     default:
         sb_add(&b, "");
         break;
@@ -771,6 +780,7 @@ ed2k_link_equal(const ed2k_link_t *a, const ed2k_link_t *b)
     case ED2K_LINK_SERVER:
         return str_eq(a->host, b->host) && a->port == b->port;
     case ED2K_LINK_SERVERLIST:
+    case ED2K_LINK_NODESLIST:
         return str_eq(a->url, b->url);
     default:
         return false;
@@ -823,6 +833,11 @@ ed2k_server_link_parse(const char *text, ed2k_server_link_t *out, mt_error_t **e
         out->kind = ED2K_SERVER_LINK_LIST;
         out->url = l->url;
         l->url = NULL;
+        break;
+    case ED2K_LINK_NODESLIST:
+        mt_error_set(err, MT_ERR_INVALID, "a nodes list link is not a server link (it is for "
+                     "Kad: muleteer kad import)");
+        rc = -1;
         break;
     default:
         mt_error_set(err, MT_ERR_INVALID, "a file link is not a server link");

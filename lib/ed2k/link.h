@@ -1,5 +1,6 @@
-/* link.h: ed2k:// links (§7): strict parsing of file, server and server-list
- * links with precise errors, and formatting the way eMule writes them. */
+/* link.h: ed2k:// links (§7): strict parsing of file, server, server-list
+ * and nodes-list links with precise errors, and formatting the way eMule
+ * writes them. */
 #ifndef MT_ED2K_LINK_H
 #define MT_ED2K_LINK_H
 
@@ -14,6 +15,7 @@ typedef enum {
     ED2K_LINK_FILE = 1,   /* ed2k://|file|name|size|hash|...|/ */
     ED2K_LINK_SERVER,     /* ed2k://|server|host|port|/ */
     ED2K_LINK_SERVERLIST, /* ed2k://|serverlist|url|/ */
+    ED2K_LINK_NODESLIST,  /* ed2k://|nodeslist|url|/ (a nodes.dat for Kad) */
 } ed2k_link_type_t;
 
 /* A source from the |sources,host:port[:cryptopts[:userhash]],...| part. */
@@ -46,7 +48,7 @@ typedef struct ed2k_link {
     /* ED2K_LINK_SERVER: host is a dotted IPv4 or host name */
     char *host;
     uint16_t port;
-    /* ED2K_LINK_SERVERLIST: percent-decoded http(s) URL */
+    /* ED2K_LINK_SERVERLIST, ED2K_LINK_NODESLIST: percent-decoded http(s) URL */
     char *url;
 } ed2k_link_t;
 

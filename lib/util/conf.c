@@ -71,6 +71,7 @@ static const conf_key_t conf_keys[] = {
     { "max_ratio_act", CONF_INT, "0", 0, 3 },
     { "filter_lan", CONF_BOOL, "yes", 0, 0 },
     { "kad", CONF_BOOL, "yes", 0, 0 },
+    { "kad_nodes_url", CONF_STR, "http://upd.emule-security.org/nodes.dat", 0, 0 },
     { "save_interval", CONF_INT, "10", 1, 3600 },
     { "worker_threads", CONF_INT, "2", 1, 64 },
     { "max_open_files", CONF_INT, "32", 1, 10000 },

@@ -60,6 +60,7 @@ udp_port = $((MP + 1))
 filter_lan = no
 server_autoconnect = no
 server_keepalive = 2
+kad_nodes_url =
 server_dead_timeout = 6
 server_max_failures = 0
 servers = 127.0.0.1:$NEARP

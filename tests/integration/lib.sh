@@ -48,7 +48,8 @@ mk_tmpdir() {
 # existing build; sets RUNSH_PID. Waits until it says it is running.
 start_runsh() {
   local var=$1 log=$2; shift 2
-  env MULETEER_VAR="$var" MULETEER_BUILD="$MT_BUILDDIR" MULETEER_SKIP_BUILD=1 "$@" \
+  env MULETEER_VAR="$var" MULETEER_BUILD="$MT_BUILDDIR" MULETEER_SKIP_BUILD=1 \
+    MULETEER_KAD_NODES_URL= "$@" \
     setsid "$MT_SRCDIR/run.sh" >"$log" 2>&1 &
   RUNSH_PID=$!
   CLEANUP_PIDS+=("$RUNSH_PID")

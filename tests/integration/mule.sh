@@ -28,6 +28,8 @@ start_mule() {
     echo "filter_lan = ${MULE_FILTER_LAN:-no}"
     echo "save_interval = ${MULE_SAVE_INTERVAL:-1}"
     echo "rescan_interval = 0"
+    # no nodes.dat from the Internet on a first start, unless the test sets one
+    printf '%s\n' "$@" | grep -q '^kad_nodes_url' || echo "kad_nodes_url ="
     printf '%s\n' "$@"
   } >"$dir/muleteer.conf"
   # shellcheck disable=SC2086 # MULE_WRAP is a command line

@@ -59,6 +59,7 @@ api_key = $KEY
 servers = 127.0.0.1:$SP
 ws_session_check = 1
 filter_lan = no
+kad_nodes_url =
 CONF
 chmod 0600 "$VAR/muleteer.conf"
 chown_service "$VAR/muleteer.conf" 2>/dev/null || true

@@ -181,7 +181,6 @@ START_TEST(test_errors)
     parse_fails("ed2k://file|a|1|" H_A "|/", MT_ERR_INVALID, "expected '|' after \"ed2k://\"");
     parse_fails("ed2k://|foo|x|/", MT_ERR_INVALID, "unknown link type \"foo\"");
     parse_fails("ed2k://||/", MT_ERR_INVALID, "missing link type");
-    parse_fails("ed2k://|nodeslist|http://x/nodes.dat|/", MT_ERR_UNSUPPORTED, "nodeslist");
     parse_fails("ed2k://|file|a|1|" H_A, MT_ERR_INVALID, "missing trailing |/");
     parse_fails("ed2k://|file|a|1|" H_A "|/x", MT_ERR_INVALID, "missing trailing |/");
     parse_fails("ed2k://|/", MT_ERR_INVALID, "missing trailing |/");
@@ -324,6 +323,57 @@ START_TEST(test_server_links)
                 "must start with http:// or https://");
     parse_fails("ed2k://|serverlist|http://|/", MT_ERR_INVALID,
                 "must start with http:// or https://");
+}
+END_TEST
+
+/* eMule's nodeslist links: a nodes.dat URL for Kad, read as serverlist's. */
+START_TEST(test_nodeslist_links)
+{
+    ed2k_link_t *l = parse_ok("ed2k://|nodeslist|http://upd.example.org/nodes.dat|/");
+    ck_assert_int_eq(l->type, ED2K_LINK_NODESLIST);
+    ck_assert_str_eq(l->url, "http://upd.example.org/nodes.dat");
+    ck_assert_ptr_null(l->host);
+    char *s = ed2k_link_format(l);
+    ck_assert_str_eq(s, "ed2k://|nodeslist|http://upd.example.org/nodes.dat|/");
+    free(s);
+    ed2k_link_t *again = parse_ok("ed2k://|nodeslist|http://upd.example.org/nodes.dat|/");
+    ck_assert(ed2k_link_equal(l, again));
+    ed2k_link_free(again);
+    ed2k_link_free(l);
+
+    /* any case, spaces, a missing '/', percent-encoding, '|' in the URL */
+    l = parse_ok("  ED2K://| NodesList | HTTPS%3A%2F%2Fx.example%2Fa%20b.dat |  ");
+    ck_assert_int_eq(l->type, ED2K_LINK_NODESLIST);
+    ck_assert_str_eq(l->url, "HTTPS://x.example/a b.dat");
+    s = ed2k_link_format(l);
+    ck_assert_str_eq(s, "ed2k://|nodeslist|HTTPS://x.example/a%20b.dat|/");
+    free(s);
+    ed2k_link_free(l);
+    l = parse_ok("ed2k://|nodeslist|http://x.example/?a|b|/");
+    ck_assert_str_eq(l->url, "http://x.example/?a|b");
+    ed2k_link_free(l);
+
+    parse_fails("ed2k://|nodeslist||/", MT_ERR_INVALID, "nodes list link is missing the URL");
+    parse_fails("ed2k://|nodeslist|/", MT_ERR_INVALID, "nodes list link is missing the URL");
+    parse_fails("ed2k://|nodeslist|ftp://x.example/nodes.dat|/", MT_ERR_INVALID,
+                "nodes list URL \"ftp://x.example/nodes.dat\" must start with http:// or "
+                "https://");
+    parse_fails("ed2k://|nodeslist|file:///etc/passwd|/", MT_ERR_INVALID,
+                "must start with http:// or https://");
+    parse_fails("ed2k://|nodeslist|https://|/", MT_ERR_INVALID,
+                "must start with http:// or https://");
+    parse_fails("ed2k://|nodeslist|http://x/%0d|/", MT_ERR_INVALID,
+                "nodes list URL contains a control character");
+    parse_fails("ed2k://|nodeslist|http://x/%zz|/", MT_ERR_INVALID, "nodes list URL");
+    parse_fails("ed2k://|nodeslist|http://x/nodes.dat", MT_ERR_INVALID, "missing trailing |/");
+
+    /* not a server link */
+    ed2k_server_link_t sl;
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ed2k_server_link_parse("ed2k://|nodeslist|http://x.example/n.dat|/", &sl,
+                                            &err), -1);
+    ck_assert_ptr_nonnull(strstr(err->message, "nodes list link is not a server link"));
+    mt_error_free(err);
 }
 END_TEST
 
@@ -477,6 +527,7 @@ link_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_server_links);
     tcase_add_test(tc, test_server_link_api);
+    tcase_add_test(tc, test_nodeslist_links);
     tcase_add_test(tc, test_format_from_hash);
     tcase_add_test(tc, test_format_escaping);
     tcase_add_test(tc, test_round_trips);

@@ -79,7 +79,8 @@ node_start(void)
 {
     d.conf = conf_new();
     char text[256];
-    snprintf(text, sizeof text, "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\n", dir);
+    snprintf(text, sizeof text,
+             "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\nkad_nodes_url =\n", dir);
     ck_assert_int_eq(conf_load_string(d.conf, text, "test", NULL), 0);
     d.uploads = (struct ulq *)&d; /* opaque, never looked into by the fakes */
     nsent = 0;

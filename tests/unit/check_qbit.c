@@ -193,6 +193,9 @@ START_TEST(test_links)
     expect_link("magnet:?xt=urn:ed2k:" MD4 "&xt=urn:ed2k:fedcba9876543210fedcba9876543210&xl=10&dn=x", NULL);
     expect_link("magnet:?xt=urn:ed2k:0123&xl=10&dn=x", NULL);
     expect_link("ed2k://|server|1.2.3.4|4661|/", NULL);
+    expect_link(" ed2k://|NodesList|http%3A%2F%2Fx.example%2Fnodes.dat|/ ",
+                "ed2k://|nodeslist|http://x.example/nodes.dat|/");
+    expect_link("ed2k://|nodeslist|ftp://x.example/nodes.dat|/", NULL);
     expect_link("ed2k://|file|x|10|nothex|/", NULL);
     expect_link("http://example.com/a.torrent", NULL);
     expect_link("garbage", NULL);
