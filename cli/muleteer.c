@@ -229,7 +229,8 @@ parse_servers(request_t *req, int nargs, char **av)
 }
 
 /* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
- * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import). */
+ * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import),
+ * kad lookup ID (kad-lookup). */
 static int
 parse_kad(request_t *req, int nargs, char **av)
 {
@@ -254,8 +255,14 @@ parse_kad(request_t *req, int nargs, char **av)
         req->cmd = "kad-bootstrap";
         return EXIT_OK;
     }
+    if (strcmp(sub, "lookup") == 0 && nargs == 2) {
+        req->cmd = "kad-lookup";
+        req->args = json_object_new_object();
+        json_object_object_add(req->args, "target", json_object_new_string(av[1]));
+        return EXIT_OK;
+    }
     fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
-                    "import FILE]\n");
+                    "import FILE | lookup ID]\n");
     return EXIT_USAGE;
 }
 
@@ -587,6 +594,9 @@ static const command_t commands[] = {
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
     { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
       .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
+    { .name = "kad-lookup", .show = show_kad_lookup, .synopsis = "kad lookup ID",
+      .summary = "a node lookup for a Kad id (32 hex digits), followed\n"
+                 "until it ends: the contacts nearest it, requests used" },
     { .name = "ipfilter", .parse = parse_ipfilter, .show = show_ipfilter,
       .synopsis = "ipfilter [status]",
       .summary = "the IP filter: source, ranges, bad lines, hits" },

@@ -46,6 +46,9 @@ int show_import(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_kad: the Kad node, the answer to kad status and kad bootstrap. */
 int show_kad(ctl_client_t *c, const request_t *req, json_object *r);
 int show_kad_import(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_kad_lookup: follows a kad lookup (polling kad-lookup {lookup}) until
+ * it is done or 30 s pass, then prints it. */
+int show_kad_lookup(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_ipfilter: the IP filter, the answer to ipfilter and ipfilter reload. */
