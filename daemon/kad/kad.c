@@ -1494,7 +1494,7 @@ kad_probe_start(kad_t *k, const kad_id_t *target, unsigned *number, mt_error_t *
     }
     job_t *j = job_start(k, JOB_NODE, target, KAD_REQ_FIND_NODE);
     if (j == NULL) {
-        mt_error_set(err, MT_ERR_TOO_LARGE, "too many Kad lookups running");
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "too many Kad lookups running; try again");
         return -1;
     }
     if (++k->probe_last == 0)

@@ -57,7 +57,7 @@ int kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const 
  * demand (control command kad-lookup, for tests and the benchmark); its
  * answers fill the table as any lookup's do. *number gets its number for
  * kad_probe_to_json (the last 64 are remembered). MT_ERR_UNAVAILABLE when
- * Kad is off or not connected, MT_ERR_TOO_LARGE when too many lookups run. */
+ * Kad is off or not connected, or too many lookups run. */
 int kad_probe_start(kad_t *k, const kad_id_t *target, unsigned *number, mt_error_t **err);
 /* kad_probe_to_json: lookup number: target, state ("running", "done"),
  * elapsed_ms (to done), requests sent, answered, timeouts, and the
