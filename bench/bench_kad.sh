@@ -4,9 +4,11 @@
 # kadnet.sh: on plain 127/8 every node is 127.0.0.1 to the others, and
 # Kad's limits per source address would throttle them as one peer). Prints:
 #   - bootstrap: every node asks node 0; seconds until every node is
-#     connected, and until the tables converge (each holds at least 90% of
-#     the other nodes, or BENCH_CONVERGE seconds, default 180, pass)
-#   - lookups: LOOKUPS node lookups (default 200, kad-lookup) for random
+#     connected, and until the tables converge: each node knows at least 9
+#     of the 10 nodes closest to its own id (Kademlia's invariant; a table
+#     need not hold every node), or BENCH_CONVERGE seconds (default 240)
+#     pass; what share of all the other nodes the tables hold is printed too
+#   - lookups: LOOKUPS node lookups (default 100, kad-lookup) for random
 #     ids from the nodes in turn, one at a time: latency (median, p90, the
 #     daemon's own clock from start to "no closer contact can turn up"),
 #     KADEMLIA2_REQs sent per lookup (median, p90, mean; each answered
@@ -14,7 +16,10 @@
 #     truly closest to the target (XOR over all nodes' ids) each found.
 #     Reference, computed in the same run: a lookup that must hear from the
 #     K closest sends at least min(K, NODES-1) requests; Kademlia's bound,
-#     log2(NODES) rounds of alpha=3 requests, is printed beside it.
+#     log2(NODES) rounds of alpha=3 requests, is printed beside it. A
+#     request unanswered for 3 s is a timeout and costs a lookup 3 to 4 s:
+#     on a loaded machine (two cores shared, 50 daemons) datagrams can be
+#     held that long, so read the latency with the timeouts beside it.
 #   - memory per routing-table contact: one more node, alone (no
 #     bootstrap), imports a nodes.dat of CONTACTS contacts (default 25000,
 #     the 1 MiB import limit allows 30,000) spread over every distance from
@@ -41,10 +46,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${MULETEER_BUILD:-$ROOT/build}
 NODES=${1:-50}
-LOOKUPS=${2:-200}
+LOOKUPS=${2:-100}
 CONTACTS=${3:-25000}
 PUBLISHES=${4:-15000}
-CONVERGE=${BENCH_CONVERGE:-180}
+CONVERGE=${BENCH_CONVERGE:-240}
 . "$ROOT/bench/bench_lib.sh"
 . "$ROOT/tests/integration/kadnet.sh"
 KADNET="python3 $ROOT/tests/integration/kadnet.py"
@@ -111,10 +116,11 @@ else
 fi
 converged() {
   TABLES=$($KADNET tables "${SOCKS[@]}" 2>&1 | tail -n 1)
-  awk '$1 == "min" { exit !($2 >= 0.9) }' <<<"$TABLES"
+  awk '$1 == "min" { exit !($6 >= 0.9) }' <<<"$TABLES"
 }
 if eventually "$CONVERGE" converged; then
-  echo "convergence: every table holds >= 90% of the others after $(elapsed "$t0" "$(now)") s ($TABLES)"
+  echo "convergence: every node knows >= 9 of its 10 closest after $(elapsed "$t0" "$(now)") s" \
+    "(share of the others held: $TABLES)"
 else
   echo "convergence: not within $CONVERGE s; measuring anyway ($TABLES)"
 fi
@@ -126,7 +132,7 @@ f() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <
 echo "lookups: $(f lookups) for random ids: latency median $(f latency_ms_median) ms, p90" \
   "$(f latency_ms_p90) ms; KADEMLIA2_REQ per lookup median $(f requests_median), p90" \
   "$(f requests_p90), mean $(f requests_mean) (answers: as many less $(f timeouts_total)" \
-  "timeouts in all); found $(f closest_found_mean) of the 10 truly closest on average," \
+  "timeouts in all, in $(f with_timeouts) lookups); found $(f closest_found_mean) of the 10 truly closest on average," \
   "the nearest itself in $(f nearest_found) lookups"
 awk -v n="$NODES" 'BEGIN { k = n - 1 < 10 ? n - 1 : 10; l = log(n) / log(2);
   printf "reference: at least %d requests to hear from the K closest; Kademlia bound log2(%d) = %.1f rounds, x alpha 3 = %.0f requests\n", k, n, l, 3 * l }'
