@@ -7,7 +7,9 @@
 #     connected, and until the tables converge: each node knows at least 9
 #     of the 10 nodes closest to its own id (Kademlia's invariant; a table
 #     need not hold every node), or BENCH_CONVERGE seconds (default 240)
-#     pass; what share of all the other nodes the tables hold is printed too
+#     pass; what share of all the other nodes the tables hold is printed
+#     too; then BENCH_SETTLE seconds (default 60) more, for the contacts to
+#     be verified (a node names only verified contacts in its answers)
 #   - lookups: LOOKUPS node lookups (default 100, kad-lookup) for random
 #     ids from the nodes in turn, one at a time: latency (median, p90, the
 #     daemon's own clock from start to "no closer contact can turn up"),
@@ -18,8 +20,10 @@
 #     K closest sends at least min(K, NODES-1) requests; Kademlia's bound,
 #     log2(NODES) rounds of alpha=3 requests, is printed beside it. A
 #     request unanswered for 3 s is a timeout and costs a lookup 3 to 4 s:
-#     on a loaded machine (two cores shared, 50 daemons) datagrams can be
-#     held that long, so read the latency with the timeouts beside it.
+#     the nodes' neighbour (ARP) entries are pinned (kadnet_pin), because
+#     with 50 namespaces resolving each other on a loaded two-core machine
+#     the kernel held datagrams for seconds: a third of the lookups then
+#     timed out, which measured ARP, not Kad (BENCH_PIN=0 shows it).
 #   - memory per routing-table contact: one more node, alone (no
 #     bootstrap), imports a nodes.dat of CONTACTS contacts (default 25000,
 #     the 1 MiB import limit allows 30,000) spread over every distance from
@@ -50,6 +54,7 @@ LOOKUPS=${2:-100}
 CONTACTS=${3:-25000}
 PUBLISHES=${4:-15000}
 CONVERGE=${BENCH_CONVERGE:-240}
+SETTLE=${BENCH_SETTLE:-60}
 . "$ROOT/bench/bench_lib.sh"
 . "$ROOT/tests/integration/kadnet.sh"
 KADNET="python3 $ROOT/tests/integration/kadnet.py"
@@ -101,6 +106,11 @@ done
 for ((i = 0; i < NODES; i++)); do
   eventually 60 up "n$i" || { echo "bench_kad.sh: muleteerd n$i did not start" >&2; exit 1; }
 done
+if [ "${BENCH_PIN:-1}" = 1 ]; then
+  pins=(); for ((i = 0; i < NODES; i++)); do pins+=("n$i:$i"); done
+  kadnet_pin "${pins[@]}" || exit 1
+  echo "neighbours pinned: no ARP between the nodes"
+fi
 echo "nodes: $NODES muleteerd started in $(elapsed "$t0" "$(now)") s ($BUILD)"
 
 # Bootstrap and convergence.
@@ -124,6 +134,9 @@ if eventually "$CONVERGE" converged; then
 else
   echo "convergence: not within $CONVERGE s; measuring anyway ($TABLES)"
 fi
+sleep "$SETTLE"
+converged
+echo "after $SETTLE s more: $TABLES"
 
 # Lookups.
 OUT=$($KADNET lookups "$LOOKUPS" "${SOCKS[@]}" 2>&1) || { echo "$OUT" | tail -n 5; exit 1; }

@@ -8,9 +8,14 @@
 # may_answer_big()) would throttle the whole network as if it were one
 # peer. 100.64/10 is reserved: with filter_lan = no, Kad takes it as it
 # takes LAN addresses (no /24 caps, no search tolerance).
+# kadnet_pin saves the nodes from ARP: with 50 namespaces resolving each
+# other on a loaded two-core machine, the kernel held datagrams for seconds
+# (a third of bench_kad.sh's lookups timed out; none once pinned).
 #   kadnet_up PREFIX            the bridge namespace PREFIX-br
 #   kadnet_node NAME N          namespace PREFIX-NAME, address kadnet_ip N
 #   kadnet_ip N                 prints node N's address
+#   kadnet_pin NAME:N...        gives each listed node a permanent neighbour
+#                               entry for every other (no ARP between them)
 #   kadnet_down                 deletes every namespace made (by name)
 # Needs root (or CAP_NET_ADMIN) and iproute2; kadnet_up fails without.
 
@@ -38,6 +43,23 @@ kadnet_node() {
     ip -n "$ns" link set eth0 up &&
     ip -n "$KADNET_PREFIX-br" link set "v$1" master br0 &&
     ip -n "$KADNET_PREFIX-br" link set "v$1" up
+}
+
+kadnet_pin() {
+  local spec name n mac batch
+  declare -A macs=()
+  for spec in "$@"; do
+    name=${spec%%:*}
+    macs[$spec]=$(ip -n "$KADNET_PREFIX-$name" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+  done
+  for spec in "$@"; do
+    batch=
+    for n in "$@"; do
+      [ "$n" = "$spec" ] && continue
+      batch+="neigh replace $(kadnet_ip "${n##*:}") lladdr ${macs[$n]} dev eth0 nud permanent"$'\n'
+    done
+    ip -n "$KADNET_PREFIX-${spec%%:*}" -batch - <<<"$batch" || return 1
+  done
 }
 
 kadnet_down() {
