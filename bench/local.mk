@@ -20,3 +20,4 @@ EXTRA_DIST += bench/bench_hash.sh bench/bench_http.sh bench/bench_transfer.sh be
 	bench/bench_memory.sh bench/bench_lib.sh bench/bench_rollups.sh bench/bench_sync.sh \
 	bench/bench_metrics.sh bench/bench_history.sh bench/bench_ws.sh bench/bench_ws.py \
 	bench/bench_ipfilter.sh bench/bench_obfuscation.sh
+EXTRA_DIST += bench/bench_kad.sh

@@ -231,7 +231,8 @@ parse_servers(request_t *req, int nargs, char **av)
 }
 
 /* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
- * (kad-bootstrap, PORT the node's UDP port), kad import FILE|URL (kad-import). */
+ * (kad-bootstrap, PORT the node's UDP port), kad import FILE|URL (kad-import),
+ * kad lookup ID (kad-lookup). */
 static int
 parse_kad(request_t *req, int nargs, char **av)
 {
@@ -256,8 +257,14 @@ parse_kad(request_t *req, int nargs, char **av)
         req->cmd = "kad-bootstrap";
         return EXIT_OK;
     }
+    if (strcmp(sub, "lookup") == 0 && nargs == 2) {
+        req->cmd = "kad-lookup";
+        req->args = json_object_new_object();
+        json_object_object_add(req->args, "target", json_object_new_string(av[1]));
+        return EXIT_OK;
+    }
     fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
-                    "import FILE|URL]\n");
+                    "import FILE|URL | lookup ID]\n");
     return EXIT_USAGE;
 }
 
@@ -631,6 +638,9 @@ static const command_t commands[] = {
     { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE|URL",
       .summary = "add the contacts of a nodes.dat: a file (read by the daemon),\n"
                  "an http(s) URL or an ed2k://|nodeslist|URL|/ link" },
+    { .name = "kad-lookup", .show = show_kad_lookup, .synopsis = "kad lookup ID",
+      .summary = "a node lookup for a Kad id (32 hex digits), followed\n"
+                 "until it ends: the contacts nearest it, requests used" },
     { .name = "import-amule", .parse = parse_import, .show = show_import_amule,
       .synopsis = "import-amule DIR [--dry-run] [--move] [--limits]",
       .summary = "bring over an aMule directory (~/.aMule): downloads\n"

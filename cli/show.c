@@ -688,6 +688,42 @@ show_added(ctl_client_t *c, const request_t *req, json_object *r)
 }
 
 int
+show_kad_lookup(ctl_client_t *c, const request_t *req, json_object *r)
+{
+    (void)req;
+    long long id = num(r, "lookup");
+    json_object *cur = json_object_get(r);
+    time_t end = time(NULL) + 30;
+    while (strcmp(str(cur, "state"), "running") == 0 && time(NULL) < end) {
+        sleep_ms(200);
+        json_object *args = json_object_new_object(), *next = NULL;
+        json_object_object_add(args, "lookup", json_object_new_int64(id));
+        mt_error_t *err = NULL;
+        int rc = ctl_client_call(c, "kad-lookup", args, &next, &err);
+        json_object_put(args);
+        if (rc != 0) {
+            fprintf(stderr, "muleteer: %s\n", err->message);
+            mt_error_free(err);
+            json_object_put(cur);
+            return EXIT_CMD_ERROR;
+        }
+        json_object_put(cur);
+        cur = next;
+    }
+    printf("lookup %lld for %s: %s after %lld ms, %lld request(s), %lld answer(s), "
+           "%lld timeout(s)\n",
+           id, str(cur, "target"), str(cur, "state"), num(cur, "elapsed_ms"), num(cur, "requests"),
+           num(cur, "answered"), num(cur, "timeouts"));
+    json_object *list = json_object_object_get(cur, "closest");
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        printf("  %s %s:%lld\n", str(e, "id"), str(e, "address"), num(e, "udp_port"));
+    }
+    json_object_put(cur);
+    return EXIT_OK;
+}
+
+int
 show_hooks(ctl_client_t *c, const request_t *req, json_object *r)
 {
     (void)c;

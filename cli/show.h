@@ -51,6 +51,9 @@ int show_kad_import(ctl_client_t *c, const request_t *req, json_object *r);
  * nodeslist link (show_kad_import) or a server(list) link (show_import)
  * started. */
 int show_added(ctl_client_t *c, const request_t *req, json_object *r);
+/* show_kad_lookup: follows a kad lookup (polling kad-lookup {lookup}) until
+ * it is done or 30 s pass, then prints it. */
+int show_kad_lookup(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks(ctl_client_t *c, const request_t *req, json_object *r);
 int show_hooks_test(ctl_client_t *c, const request_t *req, json_object *r);
 /* show_import_amule: what import-amule brought over (or would). */

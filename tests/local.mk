@@ -79,9 +79,12 @@ INTEGRATION_TESTS = \
 	tests/integration/cluster.sh \
 	tests/integration/portmap.sh \
 	tests/integration/import_amule.sh \
-	tests/integration/kad_fetch.sh
+	tests/integration/kad_fetch.sh \
+	tests/integration/schedule.sh
+INTEGRATION_TESTS += tests/integration/kad_multi.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py
 EXTRA_DIST += tests/integration/ws_client.py
 EXTRA_DIST += tests/integration/cdp.py tests/integration/webui.py www
+EXTRA_DIST += tests/integration/kadnet.sh tests/integration/kadnet.py

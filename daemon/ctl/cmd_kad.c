@@ -1,8 +1,8 @@
 /* cmd_kad.c: the control commands of the Kad node: kad-status (the node,
  * its URL imports, and its contacts with {contacts: true}) and
  * kad-bootstrap {address, port}, kad-import {source: a nodes.dat path, an
- * http(s) URL or an ed2k nodeslist link}: arguments checked, the node
- * asked, the answer built. */
+ * http(s) URL or an ed2k nodeslist link}, kad-lookup {target} or {lookup}:
+ * arguments checked, the node asked, the answer built. */
 #include "config.h"
 
 #include "daemon/ctl/cmd_kad.h"
@@ -12,7 +12,9 @@
 #include "daemon/net/urlfetch.h"
 #include "ed2k/link.h"
 
+#include <limits.h>
 #include <stdbool.h>
+#include <string.h>
 #include <strings.h>
 
 int
@@ -99,5 +101,36 @@ kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **
     *result = kad_to_json(d->kad, false);
     json_object_object_add(*result, "added", json_object_new_int64((int64_t)added));
     json_object_object_add(*result, "total", json_object_new_int64((int64_t)total));
+    return 0;
+}
+
+int
+kad_cmd_lookup(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    muleteerd_t *d = ctx;
+    json_object *t = NULL, *n = NULL;
+    kad_id_t target;
+    unsigned number = 0;
+    if (args != NULL && json_object_object_get_ex(args, "lookup", &n) &&
+        json_object_is_type(n, json_type_int) && json_object_get_int64(n) > 0 &&
+        json_object_get_int64(n) <= UINT_MAX) {
+        number = (unsigned)json_object_get_int64(n);
+    } else if (args != NULL && json_object_object_get_ex(args, "target", &t) &&
+               json_object_is_type(t, json_type_string) &&
+               strlen(json_object_get_string(t)) == KAD_ID_HEX_LEN &&
+               kad_id_from_hex(&target, json_object_get_string(t)) == 0) {
+        if (kad_probe_start(d->kad, &target, &number, err) != 0)
+            return -1;
+    } else {
+        mt_error_set(err, MT_ERR_INVALID,
+                     "kad-lookup needs \"target\" (a Kad id, 32 hex digits) or \"lookup\" (the "
+                     "number of a lookup started so)");
+        return -1;
+    }
+    *result = kad_probe_to_json(d->kad, number);
+    if (*result == NULL) {
+        mt_error_set(err, MT_ERR_NOT_FOUND, "no Kad lookup %u (the last 64 are kept)", number);
+        return -1;
+    }
     return 0;
 }

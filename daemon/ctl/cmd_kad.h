@@ -9,6 +9,9 @@
 int kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int kad_cmd_bootstrap(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* kad_cmd_lookup: kad-lookup {target: 32 hex digits} starts a node lookup,
+ * {lookup: N} reads lookup N; both answer with kad_probe_to_json. */
+int kad_cmd_lookup(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 struct muleteerd;
 /* kad_cmd_import_link: kad-import's answer for an ed2k nodeslist link (the

@@ -101,6 +101,8 @@
 #define PUBLISH_FILES_MAX 150
 #define PUBLISHED_MAX 1024
 #define ANSWERS_PER_DATAGRAM 50
+/* Lookups started on demand (kad-lookup) whose outcome is remembered. */
+#define PROBES_MAX 64
 
 typedef enum { JOB_NODE, JOB_KEYWORD, JOB_SOURCE, JOB_PUBLISH_KEY, JOB_PUBLISH_SOURCE } job_kind_t;
 
@@ -122,7 +124,18 @@ typedef struct job {
     uint32_t asked_ip[SEARCH_ASK]; /* who may answer the search (Kad form) */
     uint16_t asked_port[SEARCH_ASK];
     size_t nasked;
+    unsigned probe; /* JOB_NODE started by kad_probe_start: its number, else 0 */
 } job_t;
+
+/* The outcome of a lookup started on demand, for tests and the benchmark. */
+typedef struct probe {
+    unsigned number; /* 0: free slot */
+    kad_id_t target;
+    int64_t started_ms, done_ms; /* monotonic; done_ms 0: still running */
+    unsigned sent, answered, timeouts;
+    kad_contact_t closest[KAD_LOOKUP_K];
+    size_t nclosest;
+} probe_t;
 
 typedef struct pending {
     uint32_t ip; /* Kad form */
@@ -178,6 +191,8 @@ struct kad {
     bool dirty;
     uint64_t in, out, dropped, malformed;
     nodesurl_t *urls; /* nodes.dat imports from URLs */
+    probe_t probes[PROBES_MAX]; /* slot: number % PROBES_MAX */
+    unsigned probe_last;
 };
 
 /* ------------------------------------------------------------ identity */
@@ -462,11 +477,28 @@ ask_search(kad_t *k, job_t *j, int64_t now_ms)
              j->nasked, n, hex, kad_lookup_sent(j->l));
 }
 
+/* probe_note: the state of probe job j at now_ms, kept for kad-lookup;
+ * done when over (the job ends, or no closer contact can turn up). */
+static void
+probe_note(kad_t *k, const job_t *j, int64_t now_ms, bool over)
+{
+    probe_t *p = &k->probes[j->probe % PROBES_MAX];
+    if (j->probe == 0 || p->number != j->probe || p->done_ms != 0)
+        return;
+    p->sent = kad_lookup_sent(j->l);
+    p->answered = kad_lookup_answered(j->l);
+    p->timeouts = kad_lookup_timeouts(j->l);
+    p->nclosest = kad_lookup_closest(j->l, p->closest, KAD_LOOKUP_K);
+    if (over)
+        p->done_ms = now_ms > p->started_ms ? now_ms : p->started_ms + 1;
+}
+
 /* job_end: the job is over: a search's sink hears it is done. */
 static void
 job_end(kad_t *k, size_t slot)
 {
     job_t *j = k->jobs[slot];
+    probe_note(k, j, clock_mono_ms(), true);
     if (j->kind == JOB_KEYWORD && k->results_fn != NULL)
         k->results_fn(k->results_ctx, j->search_id, NULL, 0, true);
     job_free(j);
@@ -733,7 +765,9 @@ on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
             for (size_t c = 0; c < r.count; c++)
                 if (addr_ok(k, r.contacts[c].ip, r.contacts[c].udp_port))
                     r.contacts[n++] = r.contacts[c];
-            (void)kad_lookup_answer(k->jobs[i]->l, ip, port, r.contacts, n, clock_mono_ms());
+            int64_t now_ms = clock_mono_ms();
+            if (kad_lookup_answer(k->jobs[i]->l, ip, port, r.contacts, n, now_ms))
+                probe_note(k, k->jobs[i], now_ms, kad_lookup_is_done(k->jobs[i]->l));
         }
 }
 
@@ -1530,6 +1564,59 @@ kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const uint
     k->keyword_searches++;
     log_info("Kad: keyword search %" PRId64 " for \"%s\"", search_id, words[longest]);
     return 0;
+}
+
+int
+kad_probe_start(kad_t *k, const kad_id_t *target, unsigned *number, mt_error_t **err)
+{
+    if (!k->on || kad_rt_count_verified(k->rt) == 0) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is not connected");
+        return -1;
+    }
+    job_t *j = job_start(k, JOB_NODE, target, KAD_REQ_FIND_NODE);
+    if (j == NULL) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "too many Kad lookups running; try again");
+        return -1;
+    }
+    if (++k->probe_last == 0)
+        k->probe_last = 1;
+    j->probe = k->probe_last;
+    probe_t *p = &k->probes[j->probe % PROBES_MAX];
+    *p = (probe_t){ .number = j->probe, .target = *target, .started_ms = j->started_ms };
+    probe_note(k, j, j->started_ms, kad_lookup_is_done(j->l));
+    *number = j->probe;
+    return 0;
+}
+
+json_object *
+kad_probe_to_json(const kad_t *k, unsigned number)
+{
+    const probe_t *p = &k->probes[number % PROBES_MAX];
+    if (number == 0 || p->number != number)
+        return NULL;
+    json_object *o = json_object_new_object();
+    char hex[KAD_ID_HEX_LEN + 1], ip[16];
+    kad_id_to_hex(&p->target, hex);
+    json_object_object_add(o, "lookup", json_object_new_int64(p->number));
+    json_object_object_add(o, "target", json_object_new_string(hex));
+    json_object_object_add(o, "state", json_object_new_string(p->done_ms != 0 ? "done" : "running"));
+    int64_t end = p->done_ms != 0 ? p->done_ms : clock_mono_ms();
+    json_object_object_add(o, "elapsed_ms", json_object_new_int64(end - p->started_ms));
+    json_object_object_add(o, "requests", json_object_new_int64(p->sent));
+    json_object_object_add(o, "answered", json_object_new_int64(p->answered));
+    json_object_object_add(o, "timeouts", json_object_new_int64(p->timeouts));
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < p->nclosest; i++) {
+        json_object *c = json_object_new_object();
+        kad_id_to_hex(&p->closest[i].id, hex);
+        json_object_object_add(c, "id", json_object_new_string(hex));
+        json_object_object_add(c, "address", json_object_new_string(
+                                                 net_ip_str(net_ip_from_host(p->closest[i].ip), ip)));
+        json_object_object_add(c, "udp_port", json_object_new_int(p->closest[i].udp_port));
+        json_object_array_add(a, c);
+    }
+    json_object_object_add(o, "closest", a);
+    return o;
 }
 
 const char *

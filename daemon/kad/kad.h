@@ -68,6 +68,17 @@ void kad_set_results_sink(kad_t *k, kad_results_fn fn, void *ctx);
  * more, MT_ERR_TOO_LARGE when too many lookups run. */
 int kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const uint8_t *tree,
                        size_t tree_len, mt_error_t **err);
+/* kad_probe_start: an iterative node lookup for target started on
+ * demand (control command kad-lookup, for tests and the benchmark); its
+ * answers fill the table as any lookup's do. *number gets its number for
+ * kad_probe_to_json (the last 64 are remembered). MT_ERR_UNAVAILABLE when
+ * Kad is off or not connected, or too many lookups run. */
+int kad_probe_start(kad_t *k, const kad_id_t *target, unsigned *number, mt_error_t **err);
+/* kad_probe_to_json: lookup number: target, state ("running", "done"),
+ * elapsed_ms (to done), requests sent, answered, timeouts, and the
+ * contacts that answered nearest the target first ("closest", at most
+ * K). NULL when that number is unknown or forgotten; caller puts it. */
+json_object *kad_probe_to_json(const kad_t *k, unsigned number);
 /* kad_state: "off", "connecting" (no verified contact yet) or "connected". */
 const char *kad_state(const kad_t *k);
 size_t kad_contact_count(const kad_t *k);

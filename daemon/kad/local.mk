@@ -31,3 +31,11 @@ TESTS += tests/unit/check_kad_index
 tests_unit_check_kad_index_SOURCES = tests/unit/check_kad_index.c
 tests_unit_check_kad_index_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_kad_index_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+# Node lookups started on demand (kad-lookup), over the same kind of fake
+# client UDP port.
+check_PROGRAMS += tests/unit/check_kad_probe
+TESTS += tests/unit/check_kad_probe
+tests_unit_check_kad_probe_SOURCES = tests/unit/check_kad_probe.c
+tests_unit_check_kad_probe_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_kad_probe_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

@@ -296,6 +296,17 @@ static const cli_case_t cases[] = {
       "", 0 },
     { { "kad", "import", "/x/nodes.dat" }, { "{\"added\":2,\"total\":3,\"contacts\":5}" },
       "kad-import {\"source\":\"/x/nodes.dat\"}\n", "2 new contact(s) of 3; 5 in the table\n", "", 0 },
+    { { "kad", "lookup", "0123456789abcdef0123456789abcdef" },
+      { "{\"lookup\":3,\"state\":\"running\"}",
+        "{\"lookup\":3,\"target\":\"0123456789abcdef0123456789abcdef\",\"state\":\"done\","
+        "\"elapsed_ms\":12,\"requests\":4,\"answered\":3,\"timeouts\":1,\"closest\":[{\"id\":"
+        "\"0a\",\"address\":\"1.2.3.4\",\"udp_port\":4672}]}" },
+      "kad-lookup {\"target\":\"0123456789abcdef0123456789abcdef\"}\n"
+      "kad-lookup {\"lookup\":3}\n",
+      "lookup 3 for 0123456789abcdef0123456789abcdef: done after 12 ms, 4 request(s), 3 "
+      "answer(s), 1 timeout(s)\n"
+      "  0a 1.2.3.4:4672\n",
+      "", 0 },
     { { "kad", "bootstrap", "1.2.3.4:4672" }, { "{\"state\":\"connecting\",\"id\":\"0a\"}" },
       "kad-bootstrap {\"address\":\"1.2.3.4\",\"port\":4672}\n",
       "Kad: connecting, id 0a, UDP port 0\n"
@@ -466,6 +477,8 @@ static const char help_text[] =
     "  kad import FILE|URL\n"
     "                     add the contacts of a nodes.dat: a file (read by the daemon),\n"
     "                     an http(s) URL or an ed2k://|nodeslist|URL|/ link\n"
+    "  kad lookup ID      a node lookup for a Kad id (32 hex digits), followed\n"
+    "                     until it ends: the contacts nearest it, requests used\n"
     "  import-amule DIR [--dry-run] [--move] [--limits]\n"
     "                     bring over an aMule directory (~/.aMule): downloads\n"
     "                     in progress with their data, categories, servers, Kad,\n"
