@@ -114,7 +114,8 @@ ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_servermet \
 	tests/fuzz/fuzz_ed2k_kadpkt \
 	tests/fuzz/fuzz_ed2k_nodesdat \
-	tests/fuzz/fuzz_ed2k_aich
+	tests/fuzz/fuzz_ed2k_aich \
+	tests/fuzz/fuzz_ed2k_udpcrypt
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -188,3 +189,9 @@ tests_fuzz_fuzz_ed2k_aich_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_aich_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_aich_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_aich_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_udpcrypt_SOURCES = tests/fuzz/fuzz_ed2k_udpcrypt.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_udpcrypt_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_udpcrypt"'
+tests_fuzz_fuzz_ed2k_udpcrypt_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_udpcrypt_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_udpcrypt_LDADD = $(ED2K_FUZZ_LINK)
