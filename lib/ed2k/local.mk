@@ -10,6 +10,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/kadid.c lib/ed2k/kadid.h \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/kadsearch.c lib/ed2k/kadsearch.h \
+	lib/ed2k/rc4.c lib/ed2k/rc4.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \
@@ -33,6 +34,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_c2s \
 	tests/unit/check_ed2k_hash \
 	tests/unit/check_ed2k_kadcrypt \
+	tests/unit/check_ed2k_rc4 \
 	tests/unit/check_ed2k_kadid \
 	tests/unit/check_ed2k_kadpkt \
 	tests/unit/check_ed2k_kadsearch \
@@ -88,6 +90,9 @@ tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadcrypt_SOURCES = tests/unit/check_ed2k_kadcrypt.c
 tests_unit_check_ed2k_kadcrypt_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadcrypt_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_rc4_SOURCES = tests/unit/check_ed2k_rc4.c
+tests_unit_check_ed2k_rc4_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_rc4_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadid_SOURCES = tests/unit/check_ed2k_kadid.c
 tests_unit_check_ed2k_kadid_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadid_LDADD = $(ED2K_CHECK_LINK)

@@ -1,15 +1,15 @@
 /* obfs.h: the TCP obfuscation layer (ed2k-protocol.md §9.1-9.3): the
  * client-to-client handshake on both sides and the client-to-server one
  * (Diffie-Hellman) on both sides, as state machines over byte buffers, and
- * the RC4 stream cipher (nettle) for the rest of the connection. */
+ * the RC4 stream cipher (rc4.h) for the rest of the connection. */
 #ifndef MT_ED2K_OBFS_H
 #define MT_ED2K_OBFS_H
 
-#include <nettle/arcfour.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ed2k/rc4.h"
 #include "util/error.h"
 
 #define ED2K_OBFS_MAGIC 0x835E6FC4u   /* the sync value, LE on the wire */
@@ -50,7 +50,7 @@ typedef enum {
 /* One connection's obfuscation state. Plain struct so that it can live
  * inside the connection; fields are private to obfs.c. */
 typedef struct ed2k_obfs {
-    struct arcfour_ctx send, recv;
+    ed2k_rc4_t send, recv;
     bool initiator;
     int step;            /* where the handshake decoder stands */
     uint8_t hdr[ED2K_OBFS_DH_BYTES + 2]; /* the fixed part being read */
