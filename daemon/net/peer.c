@@ -213,6 +213,7 @@ set_state(peer_t *p, peer_state_t s)
 static void
 obfs_reset(peer_t *p)
 {
+    ed2k_obfs_clear(p->obfs);
     free(p->obfs);
     p->obfs = NULL;
     if (p->plain_in != NULL)
@@ -416,11 +417,11 @@ obfs_plan(const peer_t *p)
     return request || (o & ED2K_CRYPT_REQUESTED) ? 1 : 0;
 }
 
-/* obfs_move: all of src through the cipher of one direction into dst, at
- * most 64 KiB a step: each piece is read where it lies in src and written
- * once, into space reserved in dst (no copy before the cipher). */
+/* obfs_move_all: all of src through the cipher of one direction into dst,
+ * at most 64 KiB a step: each piece is read where it lies in src and
+ * written once, into space reserved in dst (no copy before the cipher). */
 static void
-obfs_move(peer_t *p, struct evbuffer *src, struct evbuffer *dst, bool out)
+obfs_move_all(peer_t *p, struct evbuffer *src, struct evbuffer *dst, bool out)
 {
     size_t n;
     while ((n = evbuffer_get_length(src)) > 0) {
@@ -445,6 +446,19 @@ obfs_move(peer_t *p, struct evbuffer *src, struct evbuffer *dst, bool out)
         v.iov_len = n;
         evbuffer_commit_space(dst, &v, 1);
     }
+}
+
+/* obfs_move: obfs_move_all, saying when a direction turns into a bulk
+ * transfer whose keystream is computed ahead (ed2k_obfs_allow_ahead). */
+static void
+obfs_move(peer_t *p, struct evbuffer *src, struct evbuffer *dst, bool out)
+{
+    ed2k_rc4_ahead_t *const *ahead = out ? &p->obfs->ahead_send : &p->obfs->ahead_recv;
+    bool had = *ahead != NULL;
+    obfs_move_all(p, src, dst, out);
+    if (!had && *ahead != NULL)
+        log_debug("peer %s: obfuscated stream (%s): keystream computed ahead from now on", p->desc,
+                  out ? "sending" : "receiving");
 }
 
 /* obfs_out_cb: what the upper layers add to plain_out leaves encrypted
@@ -503,6 +517,7 @@ obfs_detect(peer_t *p, struct evbuffer *in)
     obfs_random(&r);
     p->obfs = xmalloc(sizeof *p->obfs);
     ed2k_obfs_responder_init(p->obfs, p->mgr->d->userhash, &r);
+    ed2k_obfs_allow_ahead(p->obfs);
     p->obfs_state = OBFS_HANDSHAKE;
     return 0;
 }
@@ -568,6 +583,7 @@ obfs_begin(peer_t *p)
     p->obfs = xmalloc(sizeof *p->obfs);
     uint8_t msg[ED2K_OBFS_MAX_HANDSHAKE];
     size_t n = ed2k_obfs_initiator_start(p->obfs, p->has_hash ? p->hash : p->crypt_hash, &r, msg);
+    ed2k_obfs_allow_ahead(p->obfs);
     evbuffer_add(bufferevent_get_output(p->bev), msg, n);
     p->obfs_state = OBFS_HANDSHAKE;
 }

@@ -11,6 +11,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/kadsearch.c lib/ed2k/kadsearch.h \
 	lib/ed2k/rc4.c lib/ed2k/rc4.h \
+	lib/ed2k/rc4ahead.c lib/ed2k/rc4ahead.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \

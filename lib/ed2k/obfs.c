@@ -342,14 +342,48 @@ ed2k_obfs_feed(ed2k_obfs_t *o, const uint8_t *in, size_t len, size_t *used,
     return ED2K_OBFS_NEED_MORE;
 }
 
+/* stream: n bytes of one direction through its cipher: from the
+ * keystream thread once there is one, else from the state, which gets a
+ * thread when the direction turns out to be a bulk transfer. */
+static void
+stream(ed2k_obfs_t *o, ed2k_rc4_t *rc4, ed2k_rc4_ahead_t **ahead, uint64_t *moved, uint8_t *dst,
+       const uint8_t *src, size_t n)
+{
+    if (*ahead != NULL) {
+        ed2k_rc4_ahead_crypt(*ahead, dst, src, n);
+        return;
+    }
+    ed2k_rc4_crypt(rc4, dst, src, n);
+    *moved += n;
+    if (o->may_ahead && *moved >= ED2K_OBFS_AHEAD_AFTER)
+        *ahead = ed2k_rc4_ahead_start(rc4); /* NULL: the state goes on */
+}
+
 void
 ed2k_obfs_encrypt(ed2k_obfs_t *o, uint8_t *dst, const uint8_t *src, size_t n)
 {
-    ed2k_rc4_crypt(&o->send, dst, src, n);
+    stream(o, &o->send, &o->ahead_send, &o->sent, dst, src, n);
 }
 
 void
 ed2k_obfs_decrypt(ed2k_obfs_t *o, uint8_t *dst, const uint8_t *src, size_t n)
 {
-    ed2k_rc4_crypt(&o->recv, dst, src, n);
+    stream(o, &o->recv, &o->ahead_recv, &o->received, dst, src, n);
+}
+
+void
+ed2k_obfs_allow_ahead(ed2k_obfs_t *o)
+{
+    o->may_ahead = true;
+}
+
+void
+ed2k_obfs_clear(ed2k_obfs_t *o)
+{
+    if (o == NULL)
+        return;
+    ed2k_rc4_ahead_free(o->ahead_send);
+    ed2k_rc4_ahead_free(o->ahead_recv);
+    o->ahead_send = o->ahead_recv = NULL;
+    o->may_ahead = false;
 }

@@ -37,6 +37,23 @@ ed2k_rc4_crypt(ed2k_rc4_t *c, uint8_t *dst, const uint8_t *src, size_t n)
 }
 
 void
+ed2k_rc4_keystream(ed2k_rc4_t *c, uint8_t *out, size_t n)
+{
+    uint32_t i = c->i, j = c->j, *s = c->s;
+    for (size_t k = 0; k < n; k++) {
+        i = (i + 1) & 255;
+        uint32_t si = s[i];
+        j = (j + si) & 255;
+        uint32_t sj = s[j];
+        s[i] = sj;
+        s[j] = si;
+        out[k] = (uint8_t)s[(si + sj) & 255];
+    }
+    c->i = i;
+    c->j = j;
+}
+
+void
 ed2k_rc4_skip(ed2k_rc4_t *c, size_t n)
 {
     uint32_t i = c->i, j = c->j, *s = c->s;

@@ -20,6 +20,9 @@ void ed2k_rc4_set_key(ed2k_rc4_t *c, const uint8_t *key, size_t key_len);
  * keystream into dst; dst and src may be the same buffer. */
 void ed2k_rc4_crypt(ed2k_rc4_t *c, uint8_t *dst, const uint8_t *src, size_t n);
 
+/* ed2k_rc4_keystream: the next n keystream bytes into out. */
+void ed2k_rc4_keystream(ed2k_rc4_t *c, uint8_t *out, size_t n);
+
 /* ed2k_rc4_skip: the next n keystream bytes thrown away (the discard of
  * §9.2, padding). */
 void ed2k_rc4_skip(ed2k_rc4_t *c, size_t n);
