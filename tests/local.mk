@@ -53,6 +53,7 @@ INTEGRATION_TESTS = \
 	tests/integration/supervise.sh \
 	tests/integration/descriptors.sh \
 	tests/integration/kad.sh \
+	tests/integration/kad_obfs.sh \
 	tests/integration/disk_full.sh \
 	tests/integration/accept_flood.sh \
 	tests/integration/starvation.sh \

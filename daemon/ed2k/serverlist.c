@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "daemon/ed2k/serverlist.h"
+#include "daemon/ed2k/srvpolicy.h"
 #include "daemon/core/daemon.h"
 #include "daemon/core/worker.h"
 #include "daemon/net/ipblock.h"
@@ -13,11 +14,13 @@
 #include "daemon/store/db_worker.h"
 #include "daemon/store/server_tables.h"
 #include "ed2k/c2s.h"
+#include "ed2k/kadcrypt.h"
 #include "ed2k/link.h"
 #include "ed2k/servermet.h"
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -433,6 +436,10 @@ sl_import_met(serverlist_t *sl, const uint8_t *data, size_t len, const char *sou
                 s->obfu_tcp_port = e[i].obfu_tcp_port;
             if (e[i].obfu_udp_port != 0)
                 s->obfu_udp_port = e[i].obfu_udp_port;
+            if (e[i].udp_key != 0) {
+                s->udp_key = e[i].udp_key;
+                s->udp_key_ip = e[i].udp_key_ip;
+            }
             s->ping_ms = e[i].ping_ms;
             s->priority = prio_from_met(e[i].preference);
             s->is_static = s->is_static || e[i].is_static;
@@ -539,6 +546,8 @@ met_image(serverlist_t *sl)
         e[i].tcp_flags = s->tcp_flags;
         e[i].obfu_tcp_port = s->obfu_tcp_port;
         e[i].obfu_udp_port = s->obfu_udp_port;
+        e[i].udp_key = s->udp_key;
+        e[i].udp_key_ip = s->udp_key_ip;
         e[i].ping_ms = s->ping_ms;
         e[i].fails = s->failures;
         e[i].last_ping = (uint32_t)s->last_seen;
@@ -620,17 +629,39 @@ sync_db(serverlist_t *sl)
 
 /* ----------------------------------------------------------------- UDP */
 
+/* crypt_key: the key to obfuscate datagrams to s with (§9.5,
+ * srvpol_udp_crypt_key); 0: plain. */
+static uint32_t
+crypt_key(const serverlist_t *sl, const sl_server_t *s)
+{
+    return srvpol_udp_crypt_key(conf_get_bool(sl->d->conf, "obfuscation_support"), s->udp_flags,
+                                s->obfu_udp_port, s->udp_key, s->udp_key_ip, sl->d->public_ip);
+}
+
 void
 sl_udp_send(serverlist_t *sl, const sl_server_t *s, const uint8_t *data, size_t len)
 {
-    if (sl->udp_fd < 0 || s->ip == 0 || s->port > 65535 - 4)
+    if (sl->udp_fd < 0 || s->ip == 0 || s->port > 65535 - 4 || len > 65536)
         return;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(s->port + 4)) };
+    uint16_t port = (uint16_t)(s->port + 4);
+    uint32_t key = crypt_key(sl, s);
+    uint8_t *enc = NULL;
+    if (key != 0) {
+        uint8_t r[3];
+        if (mt_random_bytes(r, sizeof r, NULL) != 0)
+            memset(r, 0x5A, sizeof r);
+        enc = xmalloc(len + ED2K_SRV_CRYPT_HEADER_LEN);
+        len = ed2k_srv_crypt_encrypt(data, len, key, ED2K_SRV_CRYPT_TO_SERVER, r, enc);
+        data = enc;
+        port = s->obfu_udp_port;
+    }
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
     sa.sin_addr = net_ip_to_in_addr(s->ip);
     if (sendto(sl->udp_fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
-        log_debug("servers: UDP to %s:%u: %s", s->address, s->port + 4, strerror(errno));
+        log_debug("servers: UDP to %s:%u: %s", s->address, port, strerror(errno));
     else
         sl->d->traffic.udp[TRAFFIC_OUT] += len;
+    free(enc);
 }
 
 void
@@ -727,6 +758,9 @@ on_stat(serverlist_t *sl, sl_server_t *s, const uint8_t *p, size_t len)
     if (st.has_obfuscation) {
         s->obfu_tcp_port = st.obfu_tcp_port;
         s->obfu_udp_port = st.obfu_udp_port;
+        /* the key holds for the address we have now (aMule's rule) */
+        s->udp_key = sl->d->public_ip != 0 ? st.udp_key : 0;
+        s->udp_key_ip = sl->d->public_ip;
     }
     s->failures = 0;
     s->last_seen = time(NULL);
@@ -735,36 +769,74 @@ on_stat(serverlist_t *sl, sl_server_t *s, const uint8_t *p, size_t len)
         send_desc(sl, s);
 }
 
+/* find_udp: the server a datagram from ip:port came from: its UDP port
+ * (TCP port + 4, §4) or its UDP obfuscation port. */
+static sl_server_t *
+find_udp(serverlist_t *sl, uint32_t ip, uint16_t port)
+{
+    sl_server_t *s = port >= 4 ? sl_find_ip(sl, ip, (uint16_t)(port - 4)) : NULL;
+    for (size_t i = 0; s == NULL && i < sl->n; i++)
+        if (sl->v[i]->ip == ip && sl->v[i]->obfu_udp_port == port)
+            s = sl->v[i];
+    return s;
+}
+
+/* open_crypt: an obfuscated datagram from s (§9.5), decrypted into out
+ * (room for *len bytes) with the key s gave us: out (*len updated), or NULL when
+ * it cannot be read (no key, not obfuscated with it, or no eD2K
+ * datagram inside). */
+static const uint8_t *
+open_crypt(serverlist_t *sl, sl_server_t *s, const uint8_t *buf, size_t *len, uint8_t *out)
+{
+    uint32_t key = crypt_key(sl, s);
+    size_t out_len = 0;
+    mt_error_t *err = NULL;
+    if (key == 0 || ed2k_srv_crypt_decrypt(buf, *len, key, ED2K_SRV_CRYPT_FROM_SERVER, out, &out_len,
+                                           &err) != 0) {
+        log_debug("servers: unreadable UDP from %s:%u: %s", s->address, s->port,
+                  err != NULL ? err->message : "obfuscated, but we hold no key");
+        mt_error_free(err);
+        return NULL;
+    }
+    if (out_len < 2 || out[0] != 0xE3)
+        return NULL;
+    *len = out_len;
+    return out;
+}
+
 static void
 on_udp(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     serverlist_t *sl = arg;
     for (int k = 0; k < 64; k++) {
-        uint8_t buf[65536];
+        uint8_t buf[65536], plain[65536];
         struct sockaddr_in sa;
         socklen_t sl_len = sizeof sa;
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&sa, &sl_len);
         if (n < 0)
             return;
         sl->d->traffic.udp[TRAFFIC_IN] += (uint64_t)n;
-        if (n < 2 || buf[0] != 0xE3)
-            continue; /* obfuscated server UDP is not requested (§9.5) */
+        if (n < 2)
+            continue;
         uint32_t ip = net_ip_from_in_addr(sa.sin_addr);
-        uint16_t port = (uint16_t)(ntohs(sa.sin_port) - 4);
-        sl_server_t *s = sl_find_ip(sl, ip, port);
+        sl_server_t *s = find_udp(sl, ip, ntohs(sa.sin_port));
         if (s == NULL) {
             char ipb[16];
             log_debug("servers: UDP from unknown %s:%u ignored", net_ip_str(ip, ipb),
                       ntohs(sa.sin_port));
             continue;
         }
-        if (buf[1] == ED2K_SOP_GLOBSERVSTATRES)
-            on_stat(sl, s, buf + 2, (size_t)n - 2);
-        else if (buf[1] == ED2K_SOP_SERVER_DESC_RES)
-            on_desc(sl, s, buf + 2, (size_t)n - 2);
+        const uint8_t *p = buf;
+        size_t len = (size_t)n;
+        if (p[0] != 0xE3 && (p = open_crypt(sl, s, buf, &len, plain)) == NULL)
+            continue;
+        if (p[1] == ED2K_SOP_GLOBSERVSTATRES)
+            on_stat(sl, s, p + 2, len - 2);
+        else if (p[1] == ED2K_SOP_SERVER_DESC_RES)
+            on_desc(sl, s, p + 2, len - 2);
         else if (sl->listener != NULL)
-            sl->listener(sl->listener_ctx, s, buf[1], buf + 2, (size_t)n - 2);
+            sl->listener(sl->listener_ctx, s, p[1], p + 2, len - 2);
     }
 }
 

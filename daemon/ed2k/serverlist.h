@@ -33,6 +33,8 @@ typedef struct sl_server {
     uint32_t tcp_flags, udp_flags;
     uint16_t obfu_tcp_port, obfu_udp_port; /* 0: unknown (server.met, UDP
                              * status, OP_IDCHANGE) */
+    uint32_t udp_key;       /* the server's UDP obfuscation key (§9.5), 0: none */
+    uint32_t udp_key_ip;    /* our public IP when it came: valid only for that one */
     uint32_t ping_ms;       /* 0: unknown */
     uint32_t failures;      /* in a row */
     srvpol_backoff_t retry; /* TCP attempts: no new one before retry.until

@@ -114,6 +114,16 @@ srvpol_udp_forget(srvpol_udp_asked_t *a, const void *server)
             a->v[i].server = NULL;
 }
 
+uint32_t
+srvpol_udp_crypt_key(bool support, uint32_t udp_flags, uint16_t obfu_udp_port, uint32_t key,
+                     uint32_t key_ip, uint32_t public_ip)
+{
+    if (!support || !(udp_flags & ED2K_SRV_UDPFLG_UDPOBFUSCATION) || obfu_udp_port == 0 ||
+        key_ip == 0 || key_ip != public_ip)
+        return 0;
+    return key;
+}
+
 srvpol_obfs_t
 srvpol_obfs_choose(const srvpol_obfs_in_t *in)
 {

@@ -102,4 +102,13 @@ typedef struct {
  * otherwise (and after a failed obfuscated attempt, unless required). */
 srvpol_obfs_t srvpol_obfs_choose(const srvpol_obfs_in_t *in);
 
+/* srvpol_udp_crypt_key: the key to obfuscate our datagrams to a server
+ * with (ed2k-protocol.md §9.5), as aMule's ServerUDPSocket decides: with
+ * obfuscation supported here, the server announcing UDP obfuscation
+ * (udp_flags 0x200) and its UDP obfuscation port, and a key it gave while
+ * our public address was the one we have now (key_ip == public_ip, not
+ * 0). 0: send plain to its UDP port. */
+uint32_t srvpol_udp_crypt_key(bool support, uint32_t udp_flags, uint16_t obfu_udp_port,
+                              uint32_t key, uint32_t key_ip, uint32_t public_ip);
+
 #endif

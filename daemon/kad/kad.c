@@ -193,6 +193,8 @@ struct kad {
     nodesurl_t *urls; /* nodes.dat imports from URLs */
     probe_t probes[PROBES_MAX]; /* slot: number % PROBES_MAX */
     unsigned probe_last;
+    uint64_t crypt_in, crypt_out; /* obfuscated datagrams (§9.4) */
+    uint32_t rx_key; /* the sender verify key of the datagram being handled, 0: plain */
 };
 
 /* ------------------------------------------------------------ identity */
@@ -248,14 +250,78 @@ addr_ok(const kad_t *k, uint32_t kad_ip, uint16_t port)
     return !conf_get_bool(k->d->conf, "filter_lan") || !is_lan(kad_ip);
 }
 
-/* send_buf: the datagram in b to ip (Kad form) and port; b is emptied. */
+/* send_crypt: the datagram in b to ip (Kad form) and port; b is emptied.
+ * With obfuscation supported it goes obfuscated (§9.4) keyed by the
+ * receiver's id when id is given, else by key (the verify key the
+ * receiver handed us) when that is not 0, as aMule's EncryptSendClient;
+ * plain otherwise. Our verify key for ip rides along. */
+static void
+send_crypt(kad_t *k, uint32_t ip, uint16_t port, struct evbuffer *b, const kad_id_t *id,
+           uint32_t key)
+{
+    size_t len = evbuffer_get_length(b);
+    const uint8_t *data = evbuffer_pullup(b, -1);
+    uint8_t *enc = NULL;
+    if ((id != NULL || key != 0) && conf_get_bool(k->d->conf, "obfuscation_support")) {
+        enc = xmalloc(len + KAD_CRYPT_HEADER_LEN);
+        len = kad_crypt_encrypt(data, len, id, id == NULL, key, kad_verify_key(k->udp_key, ip), enc);
+        data = enc;
+    }
+    if (ulq_udp_send(k->d->uploads, net_ip_from_host(ip), port, data, len) == 0) {
+        k->out++;
+        k->crypt_out += enc != NULL;
+    }
+    free(enc);
+    evbuffer_drain(b, evbuffer_get_length(b));
+}
+
+/* send_buf: the datagram in b to ip and port, plain (a node we know
+ * nothing of: bootstrap requests); b is emptied. */
 static void
 send_buf(kad_t *k, uint32_t ip, uint16_t port, struct evbuffer *b)
 {
-    size_t len = evbuffer_get_length(b);
-    if (ulq_udp_send(k->d->uploads, net_ip_from_host(ip), port, evbuffer_pullup(b, -1), len) == 0)
-        k->out++;
-    evbuffer_drain(b, len);
+    send_crypt(k, ip, port, b, NULL, 0);
+}
+
+/* contact_key: the verify key contact id handed us, when it was handed to
+ * our present address (aMule's CKadUDPKey); 0 otherwise. */
+static uint32_t
+contact_key(const kad_t *k, const kad_id_t *id)
+{
+    const kad_rt_contact_t *c = kad_rt_find(k->rt, id);
+    return c != NULL && c->udp_key_ip == k->d->public_ip ? c->udp_key : 0;
+}
+
+/* send_to_contact: a request to a contact: obfuscated with its id (and
+ * the key it handed us) when its Kad version is 6 or later, plain to
+ * older ones, as aMule decides. */
+static void
+send_to_contact(kad_t *k, const kad_contact_t *to, struct evbuffer *b)
+{
+    if (to->version >= KAD_VERSION_CRYPT)
+        send_crypt(k, to->ip, to->udp_port, b, &to->id, contact_key(k, &to->id));
+    else
+        send_buf(k, to->ip, to->udp_port, b);
+}
+
+/* send_answer: an answer to the datagram being handled: obfuscated with
+ * the verify key its sender handed us when it came obfuscated, plain
+ * otherwise (aMule answers with the request's sender key). */
+static void
+send_answer(kad_t *k, uint32_t ip, uint16_t port, struct evbuffer *b)
+{
+    send_crypt(k, ip, port, b, NULL, k->rx_key);
+}
+
+/* take_key: the contact at ip:port gets the verify key the datagram being
+ * handled carried, for our later requests. */
+static void
+take_key(kad_t *k, kad_rt_contact_t *c)
+{
+    if (c != NULL && k->rx_key != 0) {
+        c->udp_key = k->rx_key;
+        c->udp_key_ip = k->d->public_ip;
+    }
 }
 
 static void
@@ -298,7 +364,7 @@ send_hello_req(kad_t *k, kad_rt_contact_t *c, time_t now)
     struct evbuffer *b = evbuffer_new();
     kad_hello_t h = my_hello(k, 0);
     kad_hello_encode(b, KAD_OP_HELLO_REQ, &h);
-    send_buf(k, c->c.ip, c->c.udp_port, b);
+    send_to_contact(k, &c->c, b);
     evbuffer_free(b);
     expect(k, c->c.ip, c->c.udp_port, KAD_OP_HELLO_RES);
     c->hello_at = now;
@@ -326,7 +392,7 @@ send_lookup_req(void *ctx, const kad_contact_t *to, const kad_id_t *target, uint
     struct evbuffer *b = evbuffer_new();
     kad_req_t rq = { .type = type, .target = *target, .receiver = to->id };
     kad_req_encode(b, &rq);
-    send_buf(k, to->ip, to->udp_port, b);
+    send_to_contact(k, to, b);
     evbuffer_free(b);
     expect(k, to->ip, to->udp_port, KAD_OP_RES);
     k->lookup_requests++;
@@ -463,7 +529,7 @@ ask_search(kad_t *k, job_t *j, int64_t now_ms)
             expect(k, best[i].ip, best[i].udp_port, KAD_OP_PUBLISH_RES);
             k->publishes_sent++;
         }
-        send_buf(k, best[i].ip, best[i].udp_port, b);
+        send_to_contact(k, &best[i], b);
         j->asked_ip[j->nasked] = best[i].ip;
         j->asked_port[j->nasked++] = best[i].udp_port;
     }
@@ -608,7 +674,7 @@ on_bootstrap_req(kad_t *k, uint32_t ip, uint16_t port)
             r.contacts[r.count++] = best[i]->c;
     struct evbuffer *b = evbuffer_new();
     kad_bootstrap_res_encode(b, &r);
-    send_buf(k, ip, port, b);
+    send_answer(k, ip, port, b);
     evbuffer_free(b);
 }
 
@@ -655,14 +721,17 @@ on_hello_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     struct evbuffer *b = evbuffer_new();
     kad_hello_t mine = my_hello(k, h.version >= 8 ? KAD_MISC_WANT_ACK : 0);
     kad_hello_encode(b, KAD_OP_HELLO_RES, &mine);
-    send_buf(k, ip, port, b);
+    /* aMule keys its answer by the asker's id from version 6 on */
+    send_crypt(k, ip, port, b, h.version >= KAD_VERSION_CRYPT ? &h.id : NULL, k->rx_key);
     evbuffer_free(b);
     if (h.version >= 8)
         expect(k, ip, port, KAD_OP_HELLO_RES_ACK);
     if (h.misc_options & KAD_MISC_UDP_FIREWALLED)
         return; /* never in the table (§10.2) */
     kad_contact_t c = { h.id, ip, port, h.tcp_port, h.version };
-    (void)add_contact(k, &c, false, NULL);
+    kad_rt_contact_t *e = NULL;
+    (void)add_contact(k, &c, false, &e);
+    take_key(k, e);
 }
 
 static void
@@ -688,10 +757,11 @@ on_hello_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     kad_contact_t c = { h.id, ip, port, h.tcp_port, h.version };
     if (add_contact(k, &c, true, &e) <= KAD_RT_UPDATED && e != NULL)
         e->hellos = 0;
+    take_key(k, e);
     if ((h.misc_options & KAD_MISC_WANT_ACK) && h.version >= 8) {
         struct evbuffer *b = evbuffer_new();
         kad_hello_ack_encode(b, &k->me);
-        send_buf(k, ip, port, b);
+        send_answer(k, ip, port, b);
         evbuffer_free(b);
     }
 }
@@ -738,7 +808,7 @@ on_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
         r.contacts[r.count++] = best[i]->c;
     struct evbuffer *b = evbuffer_new();
     kad_res_encode(b, &r);
-    send_buf(k, ip, port, b);
+    send_answer(k, ip, port, b);
     evbuffer_free(b);
 }
 
@@ -867,7 +937,7 @@ answer_from_index(kad_t *k, uint32_t ip, uint16_t port, kad_index_kind_t kind,
            (n = kad_index_find(k->index, kind, target, now, start, a, ANSWERS_PER_DATAGRAM)) > 0) {
         kad_search_res_t r = { .sender = k->me, .target = *target, .count = n, .v = a };
         if (kad_search_res_encode(b, &r, NULL) == 0)
-            send_buf(k, ip, port, b);
+            send_answer(k, ip, port, b);
         evbuffer_drain(b, evbuffer_get_length(b));
         start += n;
     }
@@ -911,7 +981,7 @@ send_publish_res(kad_t *k, uint32_t ip, uint16_t port, const kad_id_t *target, u
 {
     struct evbuffer *b = evbuffer_new();
     kad_publish_res_encode(b, target, (uint8_t)(load > 100 ? 100 : load));
-    send_buf(k, ip, port, b);
+    send_answer(k, ip, port, b);
     evbuffer_free(b);
 }
 
@@ -1009,7 +1079,7 @@ on_ping(kad_t *k, uint32_t ip, uint16_t port)
 {
     struct evbuffer *b = evbuffer_new();
     kad_pong_encode(b, port);
-    send_buf(k, ip, port, b);
+    send_answer(k, ip, port, b);
     evbuffer_free(b);
 }
 
@@ -1035,8 +1105,8 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
         return;
     }
     uint8_t plain[2048];
+    uint32_t rk = 0, sk = 0;
     if (!kad_crypt_is_plain(data[0])) {
-        uint32_t rk, sk;
         size_t plen;
         if (len > sizeof plain ||
             kad_crypt_decrypt(data, len, &k->me, kad_verify_key(k->udp_key, ip), plain, &plen,
@@ -1046,14 +1116,17 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
         }
         data = plain;
         len = plen;
+        k->crypt_in++;
     }
     ed2k_packet_t *p = NULL;
     if (kad_datagram_open(data, len, &p, NULL) != 0) {
         k->malformed++;
         return;
     }
-    log_debug("Kad: datagram 0x%02x (%zu bytes) from %u.%u.%u.%u:%u", p->opcode, p->len, ip >> 24,
-              (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port);
+    log_debug("Kad: datagram 0x%02x (%zu bytes%s) from %u.%u.%u.%u:%u", p->opcode, p->len,
+              sk != 0 ? ", obfuscated" : "", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+              port);
+    k->rx_key = sk;
     switch (p->opcode) {
     case KAD_OP_BOOTSTRAP_REQ: on_bootstrap_req(k, ip, port); break;
     case KAD_OP_BOOTSTRAP_RES: on_bootstrap_res(k, ip, port, p); break;
@@ -1072,6 +1145,7 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     case KAD_OP_PONG: break;
     default: k->dropped++; break; /* notes, firewall checks, buddies: not yet */
     }
+    k->rx_key = 0;
     ed2k_packet_free(p);
 }
 
@@ -1673,6 +1747,8 @@ kad_to_json(const kad_t *k, bool with_contacts)
     json_object_object_add(o, "datagrams_out", json_object_new_int64((int64_t)k->out));
     json_object_object_add(o, "dropped", json_object_new_int64((int64_t)k->dropped));
     json_object_object_add(o, "malformed", json_object_new_int64((int64_t)k->malformed));
+    json_object_object_add(o, "obfuscated_in", json_object_new_int64((int64_t)k->crypt_in));
+    json_object_object_add(o, "obfuscated_out", json_object_new_int64((int64_t)k->crypt_out));
     json_object_object_add(o, "lookups", json_object_new_int64((int64_t)k->lookups));
     json_object_object_add(o, "lookup_requests", json_object_new_int64((int64_t)k->lookup_requests));
     json_object_object_add(o, "keyword_searches",

@@ -214,6 +214,7 @@ set_state(peer_t *p, peer_state_t s)
 static void
 obfs_reset(peer_t *p)
 {
+    ed2k_obfs_clear(p->obfs);
     free(p->obfs);
     p->obfs = NULL;
     if (p->plain_in != NULL)
@@ -417,6 +418,50 @@ obfs_plan(const peer_t *p)
     return request || (o & ED2K_CRYPT_REQUESTED) ? 1 : 0;
 }
 
+/* obfs_move_all: all of src through the cipher of one direction into dst,
+ * at most 64 KiB a step: each piece is read where it lies in src and
+ * written once, into space reserved in dst (no copy before the cipher). */
+static void
+obfs_move_all(peer_t *p, struct evbuffer *src, struct evbuffer *dst, bool out)
+{
+    size_t n;
+    while ((n = evbuffer_get_length(src)) > 0) {
+        if (n > 65536)
+            n = 65536;
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(dst, (ev_ssize_t)n, &v, 1) != 1)
+            return;
+        for (size_t done = 0; done < n;) {
+            struct evbuffer_iovec in;
+            if (evbuffer_peek(src, -1, NULL, &in, 1) < 1)
+                return;
+            size_t m = in.iov_len < n - done ? in.iov_len : n - done;
+            uint8_t *to = (uint8_t *)v.iov_base + done;
+            if (out)
+                ed2k_obfs_encrypt(p->obfs, to, in.iov_base, m);
+            else
+                ed2k_obfs_decrypt(p->obfs, to, in.iov_base, m);
+            evbuffer_drain(src, m);
+            done += m;
+        }
+        v.iov_len = n;
+        evbuffer_commit_space(dst, &v, 1);
+    }
+}
+
+/* obfs_move: obfs_move_all, saying when a direction turns into a bulk
+ * transfer whose keystream is computed ahead (ed2k_obfs_allow_ahead). */
+static void
+obfs_move(peer_t *p, struct evbuffer *src, struct evbuffer *dst, bool out)
+{
+    ed2k_rc4_ahead_t *const *ahead = out ? &p->obfs->ahead_send : &p->obfs->ahead_recv;
+    bool had = *ahead != NULL;
+    obfs_move_all(p, src, dst, out);
+    if (!had && *ahead != NULL)
+        log_debug("peer %s: obfuscated stream (%s): keystream computed ahead from now on", p->desc,
+                  out ? "sending" : "receiving");
+}
+
 /* obfs_out_cb: what the upper layers add to plain_out leaves encrypted
  * through the socket's output, in order (no deferred callbacks). */
 static void
@@ -425,19 +470,7 @@ obfs_out_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
     peer_t *p = arg;
     if (info->n_added == 0 || p->obfs_state != OBFS_ON || p->bev == NULL)
         return;
-    struct evbuffer *out = bufferevent_get_output(p->bev);
-    size_t n;
-    while ((n = evbuffer_get_length(b)) > 0) {
-        if (n > 65536)
-            n = 65536;
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) != 1)
-            return;
-        evbuffer_remove(b, v.iov_base, n);
-        ed2k_obfs_encrypt(p->obfs, v.iov_base, v.iov_base, n);
-        v.iov_len = n;
-        evbuffer_commit_space(out, &v, 1);
-    }
+    obfs_move(p, b, bufferevent_get_output(p->bev), true);
 }
 
 /* obfs_start_stream: the handshake is done: the stream cipher takes over. */
@@ -454,18 +487,7 @@ obfs_start_stream(peer_t *p)
 static void
 obfs_decrypt_input(peer_t *p, struct evbuffer *in)
 {
-    size_t n;
-    while ((n = evbuffer_get_length(in)) > 0) {
-        if (n > 65536)
-            n = 65536;
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(p->plain_in, (ev_ssize_t)n, &v, 1) != 1)
-            return;
-        evbuffer_remove(in, v.iov_base, n);
-        ed2k_obfs_decrypt(p->obfs, v.iov_base, v.iov_base, n);
-        v.iov_len = n;
-        evbuffer_commit_space(p->plain_in, &v, 1);
-    }
+    obfs_move(p, in, p->plain_in, false);
 }
 
 static void send_hello(peer_t *p, bool answer);
@@ -496,6 +518,7 @@ obfs_detect(peer_t *p, struct evbuffer *in)
     obfs_random(&r);
     p->obfs = xmalloc(sizeof *p->obfs);
     ed2k_obfs_responder_init(p->obfs, p->mgr->d->userhash, &r);
+    ed2k_obfs_allow_ahead(p->obfs);
     p->obfs_state = OBFS_HANDSHAKE;
     return 0;
 }
@@ -561,6 +584,7 @@ obfs_begin(peer_t *p)
     p->obfs = xmalloc(sizeof *p->obfs);
     uint8_t msg[ED2K_OBFS_MAX_HANDSHAKE];
     size_t n = ed2k_obfs_initiator_start(p->obfs, p->has_hash ? p->hash : p->crypt_hash, &r, msg);
+    ed2k_obfs_allow_ahead(p->obfs);
     evbuffer_add(bufferevent_get_output(p->bev), msg, n);
     p->obfs_state = OBFS_HANDSHAKE;
 }

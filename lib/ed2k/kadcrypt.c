@@ -1,5 +1,6 @@
-/* kadcrypt.c: Kad and eD2K client datagram obfuscation (kadcrypt.h, §9.4) over nettle's
- * MD5 and RC4: nothing of the keystream is discarded for UDP. */
+/* kadcrypt.c: Kad, eD2K client and server datagram obfuscation (kadcrypt.h,
+ * §9.4, §9.5) over nettle's MD5 and RC4: nothing of the keystream is
+ * discarded for UDP. */
 #include "config.h"
 
 #include "ed2k/kadcrypt.h"
@@ -120,18 +121,16 @@ kad_crypt_decrypt(const uint8_t *in, size_t len, const kad_id_t *me, uint32_t my
 }
 
 size_t
-kad_crypt_encrypt(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key,
-                  uint32_t receiver_key, uint32_t sender_key, uint8_t *out)
+kad_crypt_encrypt_r(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key,
+                    uint32_t receiver_key, uint32_t sender_key, const uint8_t r[3], uint8_t *out)
 {
-    uint8_t rnd[3] = { 0 };
-    (void)mt_random_bytes(rnd, sizeof rnd, NULL);
     /* A marker that is no plain protocol byte, bit 0 clear, bit 1 = key. */
-    uint8_t marker = (uint8_t)((rnd[0] & 0xFC) | (by_key ? 0x02 : 0));
+    uint8_t marker = (uint8_t)((r[0] & 0xFC) | (by_key ? 0x02 : 0));
     while (kad_crypt_is_plain(marker))
         marker = (uint8_t)(marker + 4);
     out[0] = marker;
-    out[1] = rnd[1];
-    out[2] = rnd[2];
+    out[1] = r[1];
+    out[2] = r[2];
     uint8_t plain[13];
     put_le32(plain, KAD_CRYPT_MAGIC);
     plain[4] = 0;
@@ -142,6 +141,15 @@ kad_crypt_encrypt(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key
     arcfour_crypt(&rc4, sizeof plain, out + 3, plain);
     arcfour_crypt(&rc4, len, out + KAD_CRYPT_HEADER_LEN, in);
     return len + KAD_CRYPT_HEADER_LEN;
+}
+
+size_t
+kad_crypt_encrypt(const uint8_t *in, size_t len, const kad_id_t *to, bool by_key,
+                  uint32_t receiver_key, uint32_t sender_key, uint8_t *out)
+{
+    uint8_t rnd[3] = { 0 };
+    (void)mt_random_bytes(rnd, sizeof rnd, NULL);
+    return kad_crypt_encrypt_r(in, len, to, by_key, receiver_key, sender_key, rnd, out);
 }
 
 /* ed2k_rc4_for: the RC4 state of a client datagram: MD5(hash, IP in
@@ -206,4 +214,64 @@ ed2k_udp_crypt_encrypt(const uint8_t *in, size_t len, const uint8_t to_hash[16],
     arcfour_crypt(&rc4, sizeof head, out + 3, head);
     arcfour_crypt(&rc4, len, out + ED2K_UDP_CRYPT_HEADER_LEN, in);
     return len + ED2K_UDP_CRYPT_HEADER_LEN;
+}
+
+/* srv_rc4_for: the RC4 state of a server datagram: MD5(key u32 LE, the
+ * direction byte, R). */
+static void
+srv_rc4_for(struct arcfour_ctx *rc4, uint32_t base_key, uint8_t dir, const uint8_t r[2])
+{
+    uint8_t in[4 + 1 + 2];
+    put_le32(in, base_key);
+    in[4] = dir;
+    memcpy(in + 5, r, 2);
+    uint8_t d[MD5_DIGEST_SIZE];
+    struct md5_ctx m;
+    md5_init(&m);
+    md5_update(&m, sizeof in, in);
+    md5_digest(&m, sizeof d, d);
+    arcfour_set_key(rc4, sizeof d, d);
+}
+
+size_t
+ed2k_srv_crypt_encrypt(const uint8_t *in, size_t len, uint32_t base_key, uint8_t dir,
+                       const uint8_t r[3], uint8_t *out)
+{
+    out[0] = r[0] == 0xE3 ? 0x01 : r[0]; /* 0xE3 would read as a plain datagram */
+    out[1] = r[1];
+    out[2] = r[2];
+    uint8_t head[5];
+    put_le32(head, ED2K_SRV_CRYPT_MAGIC);
+    head[4] = 0;
+    struct arcfour_ctx rc4;
+    srv_rc4_for(&rc4, base_key, dir, out + 1);
+    arcfour_crypt(&rc4, sizeof head, out + 3, head);
+    arcfour_crypt(&rc4, len, out + ED2K_SRV_CRYPT_HEADER_LEN, in);
+    return len + ED2K_SRV_CRYPT_HEADER_LEN;
+}
+
+int
+ed2k_srv_crypt_decrypt(const uint8_t *in, size_t len, uint32_t base_key, uint8_t dir,
+                       uint8_t *out, size_t *out_len, mt_error_t **err)
+{
+    if (len <= ED2K_SRV_CRYPT_HEADER_LEN || in[0] == 0xE3) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "not an obfuscated server datagram");
+        return -1;
+    }
+    struct arcfour_ctx rc4;
+    srv_rc4_for(&rc4, base_key, dir, in + 1);
+    uint8_t head[5];
+    arcfour_crypt(&rc4, sizeof head, head, in + 3);
+    size_t pad = head[4] & 15, at = ED2K_SRV_CRYPT_HEADER_LEN;
+    if (le32(head) != ED2K_SRV_CRYPT_MAGIC || len - at <= pad) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "obfuscated server datagram: %s",
+                     le32(head) != ED2K_SRV_CRYPT_MAGIC ? "wrong magic" : "padding past the end");
+        return -1;
+    }
+    uint8_t skip[15];
+    arcfour_crypt(&rc4, pad, skip, in + at);
+    at += pad;
+    arcfour_crypt(&rc4, len - at, out, in + at);
+    *out_len = len - at;
+    return 0;
 }

@@ -17,6 +17,9 @@ struct evbuffer;
 /* The Kad version Muleteer announces: aMule 2.3.3's (§10). Contacts below
  * KAD_VERSION_MIN speak Kad 1 and are ignored. */
 #define KAD_VERSION 8
+/* The first Kad version that reads obfuscated datagrams (§9.4): aMule
+ * obfuscates to contacts of this version and later. */
+#define KAD_VERSION_CRYPT 6
 #define KAD_VERSION_MIN 2
 
 /* Opcodes (§10.1). */

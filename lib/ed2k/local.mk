@@ -11,6 +11,8 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/kadid.c lib/ed2k/kadid.h \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/kadsearch.c lib/ed2k/kadsearch.h \
+	lib/ed2k/rc4.c lib/ed2k/rc4.h \
+	lib/ed2k/rc4ahead.c lib/ed2k/rc4ahead.h \
 	lib/ed2k/link.c lib/ed2k/link.h \
 	lib/ed2k/nodesdat.c lib/ed2k/nodesdat.h \
 	lib/ed2k/obfs.c lib/ed2k/obfs.h \
@@ -35,6 +37,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_c2s \
 	tests/unit/check_ed2k_hash \
 	tests/unit/check_ed2k_kadcrypt \
+	tests/unit/check_ed2k_rc4 \
 	tests/unit/check_ed2k_kadid \
 	tests/unit/check_ed2k_kadpkt \
 	tests/unit/check_ed2k_kadsearch \
@@ -92,6 +95,9 @@ tests_unit_check_ed2k_tag_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadcrypt_SOURCES = tests/unit/check_ed2k_kadcrypt.c
 tests_unit_check_ed2k_kadcrypt_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadcrypt_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_rc4_SOURCES = tests/unit/check_ed2k_rc4.c
+tests_unit_check_ed2k_rc4_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_rc4_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadid_SOURCES = tests/unit/check_ed2k_kadid.c
 tests_unit_check_ed2k_kadid_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadid_LDADD = $(ED2K_CHECK_LINK)
@@ -121,7 +127,8 @@ ED2K_FUZZERS = \
 	tests/fuzz/fuzz_ed2k_aich \
 	tests/fuzz/fuzz_ed2k_partmet \
 	tests/fuzz/fuzz_ed2k_knownmet \
-	tests/fuzz/fuzz_ed2k_clientsmet
+	tests/fuzz/fuzz_ed2k_clientsmet \
+	tests/fuzz/fuzz_ed2k_udpcrypt
 check_PROGRAMS += $(ED2K_FUZZERS)
 if !FUZZERS
 TESTS += $(ED2K_FUZZERS)
@@ -219,3 +226,9 @@ tests_fuzz_fuzz_ed2k_clientsmet_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_fuzz_fuzz_ed2k_clientsmet_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_ed2k_clientsmet_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_ed2k_clientsmet_LDADD = $(ED2K_FUZZ_LINK)
+tests_fuzz_fuzz_ed2k_udpcrypt_SOURCES = tests/fuzz/fuzz_ed2k_udpcrypt.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ed2k_udpcrypt_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/ed2k_udpcrypt"'
+tests_fuzz_fuzz_ed2k_udpcrypt_CFLAGS = $(ED2K_FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_ed2k_udpcrypt_LDFLAGS = $(ED2K_FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_ed2k_udpcrypt_LDADD = $(ED2K_FUZZ_LINK)

@@ -1,7 +1,7 @@
 /* obfs.c: TCP obfuscation (ed2k-protocol.md §9.2, §9.3): key derivation
  * with nettle's MD5, the Diffie-Hellman exchange with GMP, the handshake
- * decoders of all four sides, and the RC4 (nettle's ARCFOUR) stream with
- * its 1024-byte discard. */
+ * decoders of all four sides, and the RC4 stream (rc4.h) with its
+ * 1024-byte discard. */
 #include "config.h"
 
 #include "ed2k/obfs.h"
@@ -76,14 +76,12 @@ ed2k_obfs_key(const uint8_t hash[16], uint8_t key_byte, uint32_t key_part, uint8
 
 /* rc4_setup: ctx keyed for one direction, its first 1024 bytes dropped. */
 static void
-rc4_setup(struct arcfour_ctx *ctx, const uint8_t hash[16], uint8_t key_byte, uint32_t key_part)
+rc4_setup(ed2k_rc4_t *ctx, const uint8_t hash[16], uint8_t key_byte, uint32_t key_part)
 {
     uint8_t key[16];
     ed2k_obfs_key(hash, key_byte, key_part, key);
-    arcfour_set_key(ctx, sizeof key, key);
-    uint8_t junk[OBFS_DISCARD];
-    memset(junk, 0, sizeof junk);
-    arcfour_crypt(ctx, sizeof junk, junk, junk);
+    ed2k_rc4_set_key(ctx, key, sizeof key);
+    ed2k_rc4_skip(ctx, OBFS_DISCARD);
 }
 
 /* dh_powm: out = base^exp mod p as 96 bytes big-endian (left-padded);
@@ -123,11 +121,9 @@ dh_keys(ed2k_obfs_t *o, const uint8_t peer_value[ED2K_OBFS_DH_BYTES], bool clien
         md5_init(&md5);
         md5_update(&md5, sizeof buf, buf);
         md5_digest(&md5, sizeof key, key);
-        struct arcfour_ctx *ctx = (i == 0) == client ? &o->send : &o->recv;
-        arcfour_set_key(ctx, sizeof key, key);
-        uint8_t junk[OBFS_DISCARD];
-        memset(junk, 0, sizeof junk);
-        arcfour_crypt(ctx, sizeof junk, junk, junk);
+        ed2k_rc4_t *ctx = (i == 0) == client ? &o->send : &o->recv;
+        ed2k_rc4_set_key(ctx, key, sizeof key);
+        ed2k_rc4_skip(ctx, OBFS_DISCARD);
     }
 }
 
@@ -176,7 +172,7 @@ ed2k_obfs_initiator_start(ed2k_obfs_t *o, const uint8_t peer_hash[16],
     body[6] = rnd->pad_len;
     memcpy(body + 7, rnd->pad, rnd->pad_len);
     size_t n = 7 + (size_t)rnd->pad_len;
-    arcfour_crypt(&o->send, n, body, body);
+    ed2k_rc4_crypt(&o->send, body, body, n);
     o->step = STEP_I_BODY;
     o->want = 6;
     return 5 + n;
@@ -202,7 +198,7 @@ build_reply(ed2k_obfs_t *o, uint8_t *reply)
     reply[5] = o->rnd.pad_len;
     memcpy(reply + 6, o->rnd.pad, o->rnd.pad_len);
     size_t n = 6 + (size_t)o->rnd.pad_len;
-    arcfour_crypt(&o->send, n, reply, reply);
+    ed2k_rc4_crypt(&o->send, reply, reply, n);
     return n;
 }
 
@@ -216,7 +212,7 @@ build_dh_client_reply(ed2k_obfs_t *o, uint8_t *reply)
     reply[5] = o->rnd.pad_len;
     memcpy(reply + 6, o->rnd.pad, o->rnd.pad_len);
     size_t n = 6 + (size_t)o->rnd.pad_len;
-    arcfour_crypt(&o->send, n, reply, reply);
+    ed2k_rc4_crypt(&o->send, reply, reply, n);
     return n;
 }
 
@@ -236,7 +232,7 @@ build_dh_server_reply(ed2k_obfs_t *o, uint8_t *reply)
     body[6] = o->rnd.pad_len;
     memcpy(body + 7, o->rnd.pad, o->rnd.pad_len);
     size_t n = 7 + (size_t)o->rnd.pad_len;
-    arcfour_crypt(&o->send, n, body, body);
+    ed2k_rc4_crypt(&o->send, body, body, n);
     return ED2K_OBFS_DH_BYTES + n;
 }
 
@@ -306,9 +302,8 @@ ed2k_obfs_feed(ed2k_obfs_t *o, const uint8_t *in, size_t len, size_t *used,
         if (o->step == STEP_R_PAD || o->step == STEP_I_PAD || o->step == STEP_DC_PAD ||
             o->step == STEP_DS_PAD || o->step == STEP_DS_CPAD) {
             size_t n = len - i < o->pad_left ? len - i : o->pad_left;
-            uint8_t junk[256];
             if (o->step != STEP_DS_CPAD) /* the client's first padding is plain */
-                arcfour_crypt(&o->recv, n, junk, in + i); /* keeps the stream in step */
+                ed2k_rc4_skip(&o->recv, n); /* keeps the stream in step */
             i += n;
             o->pad_left -= n;
             if (o->pad_left > 0)
@@ -330,7 +325,7 @@ ed2k_obfs_feed(ed2k_obfs_t *o, const uint8_t *in, size_t len, size_t *used,
         while (o->have < o->want && i < len) {
             uint8_t b = in[i++];
             if (o->step != STEP_R_HEAD && o->step != STEP_DC_DH && o->step != STEP_DS_HEAD)
-                arcfour_crypt(&o->recv, 1, &b, &b);
+                ed2k_rc4_crypt(&o->recv, &b, &b, 1);
             o->hdr[o->have++] = b;
         }
         if (o->have < o->want)
@@ -347,14 +342,48 @@ ed2k_obfs_feed(ed2k_obfs_t *o, const uint8_t *in, size_t len, size_t *used,
     return ED2K_OBFS_NEED_MORE;
 }
 
+/* stream: n bytes of one direction through its cipher: from the
+ * keystream thread once there is one, else from the state, which gets a
+ * thread when the direction turns out to be a bulk transfer. */
+static void
+stream(ed2k_obfs_t *o, ed2k_rc4_t *rc4, ed2k_rc4_ahead_t **ahead, uint64_t *moved, uint8_t *dst,
+       const uint8_t *src, size_t n)
+{
+    if (*ahead != NULL) {
+        ed2k_rc4_ahead_crypt(*ahead, dst, src, n);
+        return;
+    }
+    ed2k_rc4_crypt(rc4, dst, src, n);
+    *moved += n;
+    if (o->may_ahead && *moved >= ED2K_OBFS_AHEAD_AFTER)
+        *ahead = ed2k_rc4_ahead_start(rc4); /* NULL: the state goes on */
+}
+
 void
 ed2k_obfs_encrypt(ed2k_obfs_t *o, uint8_t *dst, const uint8_t *src, size_t n)
 {
-    arcfour_crypt(&o->send, n, dst, src);
+    stream(o, &o->send, &o->ahead_send, &o->sent, dst, src, n);
 }
 
 void
 ed2k_obfs_decrypt(ed2k_obfs_t *o, uint8_t *dst, const uint8_t *src, size_t n)
 {
-    arcfour_crypt(&o->recv, n, dst, src);
+    stream(o, &o->recv, &o->ahead_recv, &o->received, dst, src, n);
+}
+
+void
+ed2k_obfs_allow_ahead(ed2k_obfs_t *o)
+{
+    o->may_ahead = true;
+}
+
+void
+ed2k_obfs_clear(ed2k_obfs_t *o)
+{
+    if (o == NULL)
+        return;
+    ed2k_rc4_ahead_free(o->ahead_send);
+    ed2k_rc4_ahead_free(o->ahead_recv);
+    o->ahead_send = o->ahead_recv = NULL;
+    o->may_ahead = false;
 }

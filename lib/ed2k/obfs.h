@@ -1,15 +1,16 @@
 /* obfs.h: the TCP obfuscation layer (ed2k-protocol.md §9.1-9.3): the
  * client-to-client handshake on both sides and the client-to-server one
  * (Diffie-Hellman) on both sides, as state machines over byte buffers, and
- * the RC4 stream cipher (nettle) for the rest of the connection. */
+ * the RC4 stream cipher (rc4.h) for the rest of the connection. */
 #ifndef MT_ED2K_OBFS_H
 #define MT_ED2K_OBFS_H
 
-#include <nettle/arcfour.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ed2k/rc4.h"
+#include "ed2k/rc4ahead.h"
 #include "util/error.h"
 
 #define ED2K_OBFS_MAGIC 0x835E6FC4u   /* the sync value, LE on the wire */
@@ -50,7 +51,10 @@ typedef enum {
 /* One connection's obfuscation state. Plain struct so that it can live
  * inside the connection; fields are private to obfs.c. */
 typedef struct ed2k_obfs {
-    struct arcfour_ctx send, recv;
+    ed2k_rc4_t send, recv;
+    struct ed2k_rc4_ahead *ahead_send, *ahead_recv; /* see ed2k_obfs_allow_ahead */
+    uint64_t sent, received; /* stream bytes ciphered before that */
+    bool may_ahead;
     bool initiator;
     int step;            /* where the handshake decoder stands */
     uint8_t hdr[ED2K_OBFS_DH_BYTES + 2]; /* the fixed part being read */
@@ -113,6 +117,19 @@ ed2k_obfs_status_t ed2k_obfs_feed(ed2k_obfs_t *o, const uint8_t *in, size_t len,
  * n bytes from src to dst (they may be the same buffer). */
 void ed2k_obfs_encrypt(ed2k_obfs_t *o, uint8_t *dst, const uint8_t *src, size_t n);
 void ed2k_obfs_decrypt(ed2k_obfs_t *o, uint8_t *dst, const uint8_t *src, size_t n);
+
+/* A direction that has moved this many bytes of stream is a bulk
+ * transfer: with ed2k_obfs_allow_ahead, its keystream is then computed
+ * ahead on a thread (rc4ahead.h). */
+#define ED2K_OBFS_AHEAD_AFTER (4u << 20)
+
+/* ed2k_obfs_allow_ahead: lets o's directions switch to a keystream thread
+ * after ED2K_OBFS_AHEAD_AFTER bytes (call after the _start/_init that set
+ * o up); o must then be cleared with ed2k_obfs_clear. */
+void ed2k_obfs_allow_ahead(ed2k_obfs_t *o);
+
+/* ed2k_obfs_clear: stops o's keystream threads, if any; accepts NULL. */
+void ed2k_obfs_clear(ed2k_obfs_t *o);
 
 /* ed2k_obfs_key: the RC4 key of one direction, MD5(hash || key byte ||
  * R LE) (§9.2); exposed for the tests' fixed vectors. */

@@ -44,7 +44,9 @@ CLEANUP_PIDS+=("$!")
 eventually 10 grep -qs 'listening' "$T/server.log" || { not_ok "server fixture starts"; finish; exit 1; }
 
 head -c 4000000 /dev/urandom >"$T/seeded.bin"
-head -c 3000000 /dev/urandom >"$T/muleshared.bin"
+# 6 MB: more than ED2K_OBFS_AHEAD_AFTER (4 MiB), so that the stream of
+# each obfuscated transfer of it switches to its keystream thread midway
+head -c 6000000 /dev/urandom >"$T/muleshared.bin"
 
 # ---- amuled SEED: obfuscation supported, requested and required ----
 AMULE_EXTRA_CONF[SEED]='[Obfuscation]
@@ -124,18 +126,21 @@ check "(c) B's log says why" eventually 5 grep -q "plain connection refused: obf
 # without crypt options) ...
 MS_HASH=$(rhash --printf '%{ed2k}' "$T/muleshared.bin")
 A_USER=$(cat "$T/a/userhash")
-mcli "$T/b" add "ed2k://|file|muleshared.bin|3000000|$MS_HASH|/|sources,127.0.0.1:$AP|/" >/dev/null
+mcli "$T/b" add "ed2k://|file|muleshared.bin|6000000|$MS_HASH|/|sources,127.0.0.1:$AP|/" >/dev/null
 check "(c) B does not connect plain to a source without crypt options" \
   eventually 15 grep -qF "(127.0.0.1:$AP): not connecting: obfuscation required" "$T/b/muleteerd.log"
 # ... and connects obfuscated once it has the peer's user hash (131: a hash
 # follows, requested, supported): Muleteer A answers as the responder.
-mcli "$T/b" add "ed2k://|file|muleshared.bin|3000000|$MS_HASH|/|sources,127.0.0.1:$AP:131:$A_USER|/" >/dev/null 2>&1
+mcli "$T/b" add "ed2k://|file|muleshared.bin|6000000|$MS_HASH|/|sources,127.0.0.1:$AP:131:$A_USER|/" >/dev/null 2>&1
 complete_ms() { [ -f "$T/b/incoming/muleshared.bin" ]; }
 if eventually 120 complete_ms; then ok "(c) B downloads from Muleteer A"; else
   not_ok "(c) B downloads from Muleteer A"
   diag "$(mcli "$T/b" downloads)" "$(grep -E "127.0.0.1:$AP" "$T/b/muleteerd.log" | tail -n 15)"
 fi
 check "(c) B's copy of A's file is identical" cmp -s "$T/b/incoming/muleshared.bin" "$T/muleshared.bin"
+check "(c) past 4 MiB, A's sending and B's receiving keystreams were computed ahead" \
+  eval 'grep -q "(sending): keystream computed ahead" "$T/a/muleteerd.log" &&
+        grep -q "(receiving): keystream computed ahead" "$T/b/muleteerd.log"'
 check "(c) B connected obfuscated, A answered the handshake" \
   eval 'grep -qF "(127.0.0.1:$AP): obfuscated (outgoing)" "$T/b/muleteerd.log" &&
         grep -qF "obfuscated (incoming)" "$T/a/muleteerd.log"'

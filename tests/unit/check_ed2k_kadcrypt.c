@@ -1,6 +1,7 @@
 /* check_ed2k_kadcrypt.c: unit tests for lib/ed2k/kadcrypt: obfuscated Kad
  * datagrams (ed2k-protocol.md §9.4) keyed by the receiver's id and by a
- * verify key, the header's layout, markers, and what is refused. */
+ * verify key, the header's layout, markers, and what is refused; server
+ * datagrams (§9.5). */
 #include "config.h"
 
 #include <check.h>
@@ -149,6 +150,111 @@ START_TEST(test_ed2k_vector)
 }
 END_TEST
 
+/* Fixed vectors of Kad datagrams (§9.4), derived outside this code (Python's
+ * hashlib.md5 and a textbook RC4, after aMule's EncryptSendClient): the
+ * hello above to `me`, keyed by its id with R = 33 44 and marker 0x10,
+ * then by the verify key 0x01020304 with marker 0x12; receiver key
+ * 0x01020304, sender key 0x58736619, no padding. */
+START_TEST(test_kad_vectors)
+{
+    static const uint8_t by_id[] = { 0x10, 0x33, 0x44, 0x01, 0x99, 0x77, 0x23, 0xca,
+                                    0x02, 0x26, 0x89, 0x17, 0x9b, 0x7b, 0xd9, 0x35,
+                                    0x35, 0x92, 0xec, 0x15, 0x9d, 0x02, 0xde, 0x53,
+                                    0xab, 0x67, 0x7b, 0x08, 0xf0, 0x54, 0xaa, 0xc3,
+                                    0xc2, 0x22, 0xf7, 0x44, 0x4e, 0x0b, 0xd9, 0x3c,
+                                    0x4a, 0xc3, 0x69 };
+    static const uint8_t by_key[] = { 0x12, 0x33, 0x44, 0xdc, 0x49, 0xb9, 0xf3, 0xbd,
+                                    0x76, 0xd5, 0xe1, 0x3e, 0x38, 0x45, 0x4d, 0x08,
+                                    0x8c, 0xa8, 0x67, 0x0f, 0xc4, 0x32, 0xa7, 0x8d,
+                                    0x3d, 0x15, 0x69, 0x36, 0xc9, 0x52, 0xf3, 0x17,
+                                    0xe8, 0xa5, 0x99, 0xac, 0xb8, 0xb1, 0x8c, 0xd1,
+                                    0x73, 0x4e, 0x8b };
+    static const uint8_t r_id[3] = { 0x10, 0x33, 0x44 }, r_key[3] = { 0x12, 0x33, 0x44 };
+    uint8_t out[64], back[64];
+    size_t n = kad_crypt_encrypt_r(hello, sizeof hello, &me, false, 0x01020304u, 0x58736619u, r_id,
+                                   out);
+    ck_assert_uint_eq(n, sizeof by_id);
+    ck_assert_mem_eq(out, by_id, sizeof by_id);
+    n = kad_crypt_encrypt_r(hello, sizeof hello, NULL, true, 0x01020304u, 0x58736619u, r_key, out);
+    ck_assert_uint_eq(n, sizeof by_key);
+    ck_assert_mem_eq(out, by_key, sizeof by_key);
+    size_t m = 0;
+    uint32_t rk = 0, sk = 0;
+    ck_assert_int_eq(kad_crypt_decrypt(by_key, sizeof by_key, &me, 0x01020304u, back, &m, &rk, &sk,
+                                       NULL), 0);
+    ck_assert_uint_eq(m, sizeof hello);
+    ck_assert_mem_eq(back, hello, sizeof hello);
+    ck_assert_uint_eq(rk, 0x01020304u);
+    ck_assert_uint_eq(sk, 0x58736619u);
+}
+END_TEST
+
+/* Fixed vectors of server datagrams (§9.5), derived the same way after
+ * aMule's EncryptSendServer: a status request (E3 96, challenge
+ * 0x12345678) to a server with UDP key 0xCAFEBABE, and the answer it
+ * would send (E3 97, challenge, 5 users, 9 files), R = 11 22, marker
+ * 0x42, no padding. */
+START_TEST(test_server_vectors)
+{
+    static const uint8_t req[] = { 0xe3, 0x96, 0x78, 0x56, 0x34, 0x12 };
+    static const uint8_t req_enc[] = { 0x42, 0x11, 0x22, 0xd2, 0xc4, 0x75, 0xf6, 0xb2,
+                                    0xe1, 0x0c, 0x04, 0x81, 0x02, 0x4b };
+    static const uint8_t res[] = { 0xe3, 0x97, 0x78, 0x56, 0x34, 0x12, 5, 0, 0, 0, 9, 0, 0, 0 };
+    static const uint8_t res_enc[] = { 0x42, 0x11, 0x22, 0x65, 0x0f, 0x8c, 0xc8, 0x0d,
+                                    0x16, 0xde, 0x36, 0xa3, 0xbf, 0xee, 0x51, 0x82,
+                                    0x49, 0x11, 0x9e, 0x1b, 0x26, 0xdd };
+    static const uint8_t r[3] = { 0x42, 0x11, 0x22 };
+    uint8_t out[64], back[64];
+    size_t n = ed2k_srv_crypt_encrypt(req, sizeof req, 0xCAFEBABEu, ED2K_SRV_CRYPT_TO_SERVER, r, out);
+    ck_assert_uint_eq(n, sizeof req_enc);
+    ck_assert_mem_eq(out, req_enc, sizeof req_enc);
+    n = ed2k_srv_crypt_encrypt(res, sizeof res, 0xCAFEBABEu, ED2K_SRV_CRYPT_FROM_SERVER, r, out);
+    ck_assert_mem_eq(out, res_enc, sizeof res_enc);
+    size_t m = 0;
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(res_enc, sizeof res_enc, 0xCAFEBABEu,
+                                            ED2K_SRV_CRYPT_FROM_SERVER, back, &m, NULL), 0);
+    ck_assert_uint_eq(m, sizeof res);
+    ck_assert_mem_eq(back, res, sizeof res);
+    /* another key, the other direction: the magic does not match */
+    mt_error_t *err = NULL;
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(res_enc, sizeof res_enc, 0xCAFEBABFu,
+                                            ED2K_SRV_CRYPT_FROM_SERVER, back, &m, &err), -1);
+    ck_assert(strstr(err->message, "magic") != NULL);
+    mt_error_free(err);
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(res_enc, sizeof res_enc, 0xCAFEBABEu,
+                                            ED2K_SRV_CRYPT_TO_SERVER, back, &m, NULL), -1);
+    /* plain (0xE3 first), too short: refused */
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(res, sizeof res, 0xCAFEBABEu,
+                                            ED2K_SRV_CRYPT_FROM_SERVER, back, &m, NULL), -1);
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(res_enc, 8, 0xCAFEBABEu, ED2K_SRV_CRYPT_FROM_SERVER,
+                                            back, &m, NULL), -1);
+    /* a marker 0xE3 is never sent */
+    static const uint8_t r2[3] = { 0xe3, 0x11, 0x22 };
+    ed2k_srv_crypt_encrypt(req, sizeof req, 0xCAFEBABEu, ED2K_SRV_CRYPT_TO_SERVER, r2, out);
+    ck_assert_uint_ne(out[0], 0xe3);
+}
+END_TEST
+
+/* A padding length past the end of a server datagram is refused; within
+ * it, the padding (its low 4 bits) is skipped. */
+START_TEST(test_server_padding)
+{
+    static const uint8_t req[] = { 0xe3, 0x96, 0x78, 0x56, 0x34, 0x12 };
+    static const uint8_t r[3] = { 0x42, 0x11, 0x22 };
+    uint8_t out[64], back[64];
+    size_t n = ed2k_srv_crypt_encrypt(req, sizeof req, 7, ED2K_SRV_CRYPT_FROM_SERVER, r, out);
+    /* re-encrypt the pad length as 0xF6 (6 after the mask: the whole datagram) */
+    out[7] ^= 0xF6;
+    size_t m = 0;
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(out, n, 7, ED2K_SRV_CRYPT_FROM_SERVER, back, &m, NULL),
+                     -1);
+    out[7] ^= 0xF6 ^ 0x02; /* 2 bytes of padding: 4 bytes of datagram remain */
+    ck_assert_int_eq(ed2k_srv_crypt_decrypt(out, n, 7, ED2K_SRV_CRYPT_FROM_SERVER, back, &m, NULL),
+                     0);
+    ck_assert_uint_eq(m, sizeof req - 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -158,6 +264,9 @@ main(void)
     tcase_add_test(tc, test_round_trip_by_key);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_ed2k_vector);
+    tcase_add_test(tc, test_kad_vectors);
+    tcase_add_test(tc, test_server_vectors);
+    tcase_add_test(tc, test_server_padding);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

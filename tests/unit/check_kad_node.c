@@ -1,7 +1,8 @@
 /* check_kad_node.c: unit tests for daemon/kad/kad.c, the Kad node, over a
  * fake client UDP port (the upload side's Kad hook and send function are
  * replaced here): bootstrap, HELLO verification and its ack, answers only
- * to what was asked, find-node answers, ping, obfuscated answers, the
+ * to what was asked, find-node answers, ping, obfuscated answers and
+ * requests, the
  * amplification limit, the id and nodes.dat kept across restarts, and a
  * keyword search: iterative lookup, search requests, results. */
 #include "config.h"
@@ -73,14 +74,19 @@ ulq_udp_port(const ulq_t *q)
 static char dir[64];
 static muleteerd_t d;
 static kad_t *k;
+/* The tests read what the node sends: plain unless a test turns
+ * obfuscation on (test_obfuscated_requests). */
+static const char *obfuscation = "no";
 
 static void
 node_start(void)
 {
     d.conf = conf_new();
-    char text[256];
+    char text[320];
     snprintf(text, sizeof text,
-             "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\nkad_nodes_url =\n", dir);
+             "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\nkad_nodes_url =\n"
+             "obfuscation_support = %s\n",
+             dir, obfuscation);
     ck_assert_int_eq(conf_load_string(d.conf, text, "test", NULL), 0);
     d.uploads = (struct ulq *)&d; /* opaque, never looked into by the fakes */
     nsent = 0;
@@ -302,6 +308,91 @@ START_TEST(test_obfuscated_answer)
 }
 END_TEST
 
+/* open_sent: a datagram the node sent to the node with id `to` (its
+ * verify key for us: key), decrypted into out; the keys it carried. */
+static int
+open_sent(const sent_t *s, const kad_id_t *to, uint32_t key, uint8_t *out, size_t *len,
+          uint32_t *rk, uint32_t *sk)
+{
+    return kad_crypt_decrypt(s->data, s->len, to, key, out, len, rk, sk, NULL);
+}
+
+/* With obfuscation on, requests to a contact of version 6 or later go
+ * keyed by its id, carrying the verify key it handed us; answers to an
+ * obfuscated request go keyed by the key it carried; version 5 contacts
+ * and plain requests get plain datagrams (aMule's rules, §9.4). */
+START_TEST(test_obfuscated_requests)
+{
+    node_stop();
+    obfuscation = "yes";
+    node_start();
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t x = peer(X_IP, 1), old = peer(Y_IP, 2);
+    old.version = 5;
+    /* X says hello obfuscated (keyed by our id), handing us key 0x1234. */
+    kad_hello_t h = { .id = x.id, .tcp_port = 4662, .version = 8 };
+    kad_hello_encode(b, KAD_OP_HELLO_REQ, &h);
+    uint8_t enc[256], plain[2048];
+    size_t len = kad_crypt_encrypt(evbuffer_pullup(b, -1), evbuffer_get_length(b), kad_me(k),
+                                   false, 0, 0x1234u, enc);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    handler(handler_ctx, net_ip_from_host(X_IP), PORT, enc, len);
+    ck_assert_uint_eq(nsent, 1);
+    /* The answer: not plain, keyed by X's id, echoing X's key. */
+    ck_assert(!kad_crypt_is_plain(sent[0].data[0]));
+    ck_assert_uint_eq(sent[0].data[0] & 0x03, 0);
+    size_t n = 0;
+    uint32_t rk = 0, sk = 0;
+    ck_assert_int_eq(open_sent(&sent[0], &x.id, 0, plain, &n, &rk, &sk), 0);
+    ck_assert_uint_eq(plain[1], KAD_OP_HELLO_RES);
+    ck_assert_uint_eq(rk, 0x1234u);
+    ck_assert_uint_ne(sk, 0);
+    /* A ping from X, obfuscated with X's key only: the pong is keyed by
+     * that key (marker bit 1). */
+    kad_ping_encode(b);
+    len = kad_crypt_encrypt(evbuffer_pullup(b, -1), evbuffer_get_length(b), kad_me(k), false, 0,
+                            0x1234u, enc);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    handler(handler_ctx, net_ip_from_host(X_IP), PORT, enc, len);
+    ck_assert_uint_eq(nsent, 2);
+    ck_assert_uint_eq(sent[1].data[0] & 0x03, 0x02);
+    kad_id_t nobody = { { 0, 0, 0, 1 } };
+    ck_assert_int_eq(open_sent(&sent[1], &nobody, 0x1234u, plain, &n, &rk, &sk), 0);
+    ck_assert_uint_eq(plain[1], KAD_OP_PONG);
+    /* A plain ping gets a plain pong. */
+    kad_ping_encode(b);
+    deliver(b, X_IP, PORT);
+    ck_assert_uint_eq(sent[2].data[0], 0xE4);
+    ck_assert_uint_eq(sent[2].data[1], KAD_OP_PONG);
+    /* The tick says hello to X (known, unverified): keyed by its id, with
+     * its key; the version 5 contact gets a plain hello. */
+    kad_hello_t ho = { .id = old.id, .tcp_port = 4662, .version = 5 };
+    kad_hello_encode(b, KAD_OP_HELLO_REQ, &ho);
+    deliver(b, old.ip, old.udp_port);
+    ck_assert_uint_eq(kad_contact_count(k), 2);
+    nsent = 0;
+    kad_tick(k);
+    const sent_t *to_x = NULL, *to_old = NULL;
+    for (size_t i = 0; i < nsent; i++) {
+        if (sent[i].ip == X_IP)
+            to_x = &sent[i];
+        if (sent[i].ip == Y_IP)
+            to_old = &sent[i];
+    }
+    ck_assert_ptr_nonnull(to_x);
+    ck_assert_ptr_nonnull(to_old);
+    ck_assert_uint_eq(to_old->data[0], 0xE4);
+    ck_assert_uint_eq(to_old->data[1], KAD_OP_HELLO_REQ);
+    ck_assert_int_eq(open_sent(to_x, &x.id, 0, plain, &n, &rk, &sk), 0);
+    ck_assert_uint_eq(plain[1], KAD_OP_HELLO_REQ);
+    ck_assert_uint_eq(rk, 0x1234u);
+    ck_assert_uint_ge(strtoul(status_str("obfuscated_out"), NULL, 10), 3);
+    ck_assert_str_eq(status_str("obfuscated_in"), "2");
+    evbuffer_free(b);
+    obfuscation = "no";
+}
+END_TEST
+
 START_TEST(test_amplification)
 {
     struct evbuffer *b = evbuffer_new();
@@ -514,6 +605,7 @@ main(void)
     tcase_add_test(tc, test_bootstrap_and_hello);
     tcase_add_test(tc, test_answers);
     tcase_add_test(tc, test_obfuscated_answer);
+    tcase_add_test(tc, test_obfuscated_requests);
     tcase_add_test(tc, test_amplification);
     tcase_add_test(tc, test_restart_keeps_id_and_contacts);
     tcase_add_test(tc, test_keyword_search);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "daemon/ed2k/srvpolicy.h"
+#include "ed2k/c2s.h"
 
 /* The defaults of server_retry_min, server_retry_max, server_min_session
  * and server.c's source pacing. */
@@ -281,6 +282,23 @@ START_TEST(test_obfs_choose)
 }
 END_TEST
 
+/* The server UDP key is used only with support on, the UDP obfuscation
+ * flag and port announced, and our address the one the key was given to
+ * (aMule's GetServerKeyUDP). */
+START_TEST(test_udp_crypt_key)
+{
+    uint32_t f = ED2K_SRV_UDPFLG_UDPOBFUSCATION, ip = 0x0100400Au, key = 0xCAFEBABEu;
+    ck_assert_uint_eq(srvpol_udp_crypt_key(true, f, 4665, key, ip, ip), key);
+    ck_assert_uint_eq(srvpol_udp_crypt_key(false, f, 4665, key, ip, ip), 0);
+    ck_assert_uint_eq(srvpol_udp_crypt_key(true, ED2K_SRV_UDPFLG_TCPOBFUSCATION, 4665, key, ip, ip),
+                      0);
+    ck_assert_uint_eq(srvpol_udp_crypt_key(true, f, 0, key, ip, ip), 0);
+    ck_assert_uint_eq(srvpol_udp_crypt_key(true, f, 4665, key, ip, ip + 1), 0);
+    ck_assert_uint_eq(srvpol_udp_crypt_key(true, f, 4665, key, 0, 0), 0);
+    ck_assert_uint_eq(srvpol_udp_crypt_key(true, f, 4665, 0, ip, ip), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -296,6 +314,7 @@ main(void)
     tcase_add_test(tc, test_sources_across_sessions);
     tcase_add_test(tc, test_udp_asks);
     tcase_add_test(tc, test_obfs_choose);
+    tcase_add_test(tc, test_udp_crypt_key);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
