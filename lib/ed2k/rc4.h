@@ -1,16 +1,15 @@
 /* rc4.h: the RC4 stream cipher of protocol obfuscation (ed2k-protocol.md
- * §9), kept in 32-bit words: the state lookups and swaps of its loop run
- * faster than over bytes (nettle's arcfour), and a whole transfer passes
- * through it. Same keystream as any RC4. */
+ * §9), over nettle's ARCFOUR: a state that can be copied (the keystream
+ * thread of rc4ahead.h continues one), the keystream alone, and a skip. */
 #ifndef MT_ED2K_RC4_H
 #define MT_ED2K_RC4_H
 
+#include <nettle/arcfour.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct ed2k_rc4 {
-    uint32_t s[256];
-    uint32_t i, j;
+    struct arcfour_ctx ctx;
 } ed2k_rc4_t;
 
 /* ed2k_rc4_set_key: c keyed with key_len (1..256) bytes of key. */

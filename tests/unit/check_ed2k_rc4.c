@@ -1,5 +1,5 @@
 /* check_ed2k_rc4.c: unit tests for lib/ed2k/rc4: the keystream of
- * RFC 6229's first key and nettle's ARCFOUR (the reference) over random
+ * RFC 6229's first key and nettle's ARCFOUR used directly over random
  * keys, in one piece and split at odd places, in place or not; the
  * keystream computed ahead (rc4ahead) equal to it across its ring's wrap,
  * and an obfuscated stream that switches to it midway. */
