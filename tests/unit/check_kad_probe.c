@@ -75,8 +75,12 @@ setup(void)
     snprintf(dir, sizeof dir, "/tmp/check_kad_probe.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     d.conf = conf_new();
-    char text[256];
-    snprintf(text, sizeof text, "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\n", dir);
+    char text[320];
+    /* plain datagrams: the fake network reads the requests' opcodes */
+    snprintf(text, sizeof text,
+             "state_dir = %s\nfilter_lan = no\ntcp_port = 4662\nkad_nodes_url =\n"
+             "obfuscation_support = no\n",
+             dir);
     ck_assert_int_eq(conf_load_string(d.conf, text, "test", NULL), 0);
     d.uploads = (struct ulq *)&d; /* opaque, never looked into by the fakes */
     nsent = 0;
