@@ -229,7 +229,8 @@ parse_servers(request_t *req, int nargs, char **av)
 }
 
 /* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
- * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import). */
+ * (kad-bootstrap, PORT the node's UDP port), kad import FILE (kad-import),
+ * kad connect|disconnect (kad-connect, kad-disconnect). */
 static int
 parse_kad(request_t *req, int nargs, char **av)
 {
@@ -249,12 +250,17 @@ parse_kad(request_t *req, int nargs, char **av)
         json_object_object_add(req->args, "source", json_object_new_string(av[1]));
         return EXIT_OK;
     }
+    if ((strcmp(sub, "connect") == 0 || strcmp(sub, "disconnect") == 0) && nargs == 1) {
+        req->cmd = strcmp(sub, "connect") == 0 ? "kad-connect" : "kad-disconnect";
+        return EXIT_OK;
+    }
     if (strcmp(sub, "bootstrap") == 0 && nargs == 2 &&
         host_port(av[1], "address", &req->args) == 0) {
         req->cmd = "kad-bootstrap";
         return EXIT_OK;
     }
-    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
+    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | connect | disconnect | "
+                    "bootstrap IP:PORT | "
                     "import FILE]\n");
     return EXIT_USAGE;
 }
@@ -585,6 +591,10 @@ static const command_t commands[] = {
     { .name = "kad-status", .show = show_kad },
     { .name = "kad-bootstrap", .show = show_kad, .synopsis = "kad bootstrap IP:PORT",
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
+    { .name = "kad-connect", .show = show_kad, .synopsis = "kad connect",
+      .summary = "Kad on again: the saved contacts verified, then as at start" },
+    { .name = "kad-disconnect", .show = show_kad, .synopsis = "kad disconnect",
+      .summary = "no Kad traffic until kad connect (contacts kept)" },
     { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE",
       .summary = "add the contacts of a nodes.dat file (read by the daemon)" },
     { .name = "ipfilter", .parse = parse_ipfilter, .show = show_ipfilter,

@@ -1,7 +1,7 @@
 /* cmd_kad.c: the control commands of the Kad node: kad-status (the node,
  * and its contacts with {contacts: true}) and kad-bootstrap {address,
- * port}, kad-import {source: a nodes.dat path}: arguments checked, the
- * node asked, the answer built. */
+ * port}, kad-import {source: a nodes.dat path}, kad-connect and
+ * kad-disconnect: arguments checked, the node asked, the answer built. */
 #include "config.h"
 
 #include "daemon/ctl/cmd_kad.h"
@@ -61,5 +61,27 @@ kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **
     *result = kad_to_json(d->kad, false);
     json_object_object_add(*result, "added", json_object_new_int64((int64_t)added));
     json_object_object_add(*result, "total", json_object_new_int64((int64_t)total));
+    return 0;
+}
+
+int
+kad_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    muleteerd_t *d = ctx;
+    if (kad_connect(d->kad, err) != 0)
+        return -1;
+    *result = kad_to_json(d->kad, false);
+    return 0;
+}
+
+int
+kad_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    muleteerd_t *d = ctx;
+    if (kad_disconnect(d->kad, err) != 0)
+        return -1;
+    *result = kad_to_json(d->kad, false);
     return 0;
 }

@@ -9,5 +9,9 @@
 int kad_cmd_status(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int kad_cmd_import(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 int kad_cmd_bootstrap(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+/* kad_cmd_connect, kad_cmd_disconnect: kad-connect and kad-disconnect (no
+ * arguments): the node as kad-status shows it. */
+int kad_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int kad_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif
