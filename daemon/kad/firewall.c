@@ -49,7 +49,7 @@ struct kad_fw {
     stamp_t asked[ASKED_MAX];
     size_t asked_next;
     /* our check: aMule's m_recheckip, m_firewalled, m_lastFirewallState */
-    unsigned answers, acks;
+    unsigned answers, acks, asks;
     bool last_firewalled;
     bool started;
     time_t next_round;
@@ -167,6 +167,7 @@ kad_fw_recheck(kad_fw_t *fw, time_t now)
     fw->last_firewalled = fw->acks < KAD_FW_OPEN_AFTER;
     fw->answers = 0;
     fw->acks = 0;
+    fw->asks = 0;
     memset(fw->asked, 0, sizeof fw->asked);
     fw->started = true;
     fw->next_round = now + KAD_FW_RECHECK_EVERY;
@@ -187,11 +188,12 @@ asked_of(kad_fw_t *fw, uint32_t ip, time_t now)
     return NULL;
 }
 
-void
+bool
 kad_fw_ask(kad_fw_t *fw, uint32_t ip, uint16_t udp_port, uint8_t version, time_t now)
 {
-    if (!kad_fw_is_checking(fw) || asked_of(fw, ip, now) != NULL)
-        return;
+    if (!kad_fw_is_checking(fw) || fw->asks >= KAD_FW_ASKS_PER_ROUND ||
+        asked_of(fw, ip, now) != NULL)
+        return false;
     bool support, request, require;
     peer_obfs_settings(fw->d, &support, &request, &require);
     kad_fw_req_t rq = { .tcp_port = (uint16_t)conf_get_int(fw->d->conf, "tcp_port"),
@@ -206,6 +208,8 @@ kad_fw_ask(kad_fw_t *fw, uint32_t ip, uint16_t udp_port, uint8_t version, time_t
     fw->asked[fw->asked_next] = (stamp_t){ .ip = ip, .at = now };
     fw->asked_next = (fw->asked_next + 1) % ASKED_MAX;
     fw->asks_sent++;
+    fw->asks++;
+    return true;
 }
 
 /* learn_ip: aMule's SetIPAddress: an address is taken when two answers in

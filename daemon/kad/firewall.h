@@ -24,6 +24,9 @@ typedef struct kad_fw kad_fw_t;
 #define KAD_FW_OPEN_AFTER 2
 #define KAD_FW_RECHECK_EVERY 3600
 #define KAD_FW_ASK_TTL 180
+/* Requests of one round at most (aMule asks whoever says hello while it
+ * checks; a bound keeps a round that gets few answers quiet). */
+#define KAD_FW_ASKS_PER_ROUND 16
 
 /* The hooks of the node: send (a whole datagram in b to ip, Kad form, and
  * port; b is emptied) and knows (whether ip is in the routing table, which
@@ -53,11 +56,12 @@ bool kad_fw_on_request(kad_fw_t *fw, uint32_t ip, uint16_t udp_port, const kad_f
 /* Our TCP check. kad_fw_recheck: a new round (the state reported stays
  * the last round's until this one decides). kad_fw_is_checking: whether
  * the round wants more answers. kad_fw_ask: while checking, a
- * FIREWALLED2_REQ (FIREWALLED_REQ to Kad < 7) to a node that just said
- * hello, once per address and round. */
+ * FIREWALLED2_REQ (FIREWALLED_REQ to Kad < 7) to a node that said hello,
+ * once per address and round, KAD_FW_ASKS_PER_ROUND at most; whether one
+ * went. */
 void kad_fw_recheck(kad_fw_t *fw, time_t now);
 bool kad_fw_is_checking(const kad_fw_t *fw);
-void kad_fw_ask(kad_fw_t *fw, uint32_t ip, uint16_t udp_port, uint8_t version, time_t now);
+bool kad_fw_ask(kad_fw_t *fw, uint32_t ip, uint16_t udp_port, uint8_t version, time_t now);
 /* kad_fw_on_res: a FIREWALLED_RES from ip: counted (and the address it
  * names learned once two answers agree, aMule's rule) when we asked ip;
  * 1: taken, 0: not asked for, -1: malformed. */

@@ -1351,6 +1351,24 @@ publish_due(kad_t *k, time_t now)
     }
 }
 
+/* fw_ask_one: while our firewall check runs, verified contacts are asked
+ * too (besides the nodes that say hello), FW_ASKS_PER_TICK a second. */
+#define FW_ASKS_PER_TICK 2
+typedef struct fw_ask {
+    kad_t *k;
+    time_t now;
+    unsigned n;
+} fw_ask_t;
+
+static void
+fw_ask_one(void *ctx, kad_rt_contact_t *c)
+{
+    fw_ask_t *fa = ctx;
+    if (c->verified && fa->n < FW_ASKS_PER_TICK &&
+        kad_fw_ask(fa->k->fw, c->c.ip, c->c.udp_port, c->c.version, fa->now))
+        fa->n++;
+}
+
 void
 kad_tick(kad_t *k)
 {
@@ -1381,6 +1399,10 @@ kad_tick(kad_t *k)
         kad_fw_recheck(k->fw, now); /* aMule checks on every connect */
     }
     kad_fw_tick(k->fw, now);
+    if (verified && kad_fw_is_checking(k->fw)) {
+        fw_ask_t fa = { k, now, 0 };
+        kad_rt_foreach(k->rt, fw_ask_one, &fa);
+    }
     if (verified) {
         search_sources(k, now);
         publish_due(k, now);

@@ -579,9 +579,10 @@ START_TEST(test_firewall_answer)
 }
 END_TEST
 
-/* Our TCP check (aMule's rule): once connected, every node that says
- * hello is asked (once); two connect-backs from nodes we asked make us
- * open; the address two answers agree on is ours. */
+/* Our TCP check (aMule's rule): once connected, the verified contacts and
+ * every node that says hello are asked (once); two connect-backs from
+ * nodes we asked make us open; the address two answers agree on is
+ * ours. */
 START_TEST(test_firewall_own_check)
 {
     struct evbuffer *b = evbuffer_new();
@@ -592,12 +593,14 @@ START_TEST(test_firewall_own_check)
     kad_hello_ack_encode(b, &c[0].id);
     deliver(b, c[0].ip, c[0].udp_port);
     ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, 0, 0), 0); /* not connected yet */
-    kad_tick(k); /* connected: a check starts */
+    kad_tick(k); /* connected: a check starts, the verified contact asked */
     ck_assert_str_eq(status_str("firewall_checking"), "true");
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, c[0].ip, PORT), 1);
     for (int i = 1; i < 5; i++)
         hello_from(b, KAD_OP_HELLO_REQ, c[i], 0);
     hello_from(b, KAD_OP_HELLO_REQ, c[1], 0);
-    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, 0, 0), 4);
+    kad_tick(k);
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, 0, 0), 5);
     const sent_t *s = last_op(KAD_OP_FIREWALLED2_REQ);
     kad_fw_req_t rq;
     ck_assert_int_eq(kad_fw_req_decode(s->data[1], s->data + 2, s->len - 2, &rq, NULL), 0);
@@ -605,9 +608,9 @@ START_TEST(test_firewall_own_check)
     ck_assert(rq.v2);
     /* Answers from nodes not asked, and acks from them, do not count. */
     kad_fw_res_encode(b, 0x64400901u);
-    deliver(b, c[0].ip, PORT);
+    deliver(b, 0x64400a01u, PORT);
     kad_fw_ack_encode(b);
-    deliver(b, c[0].ip, PORT);
+    deliver(b, 0x64400a01u, PORT);
     ck_assert_str_eq(status_str("firewall_answers"), "0");
     ck_assert_str_eq(kad_state(k), "connected (firewalled)");
     /* One connect-back (by UDP, Kad < 7's form) is not enough... */
