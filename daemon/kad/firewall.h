@@ -1,7 +1,11 @@
 /* firewall.h: the Kad firewall checks (ed2k-protocol.md §10.4): others'
  * checks answered (a TCP connect-back with OP_KAD_FWTCPCHECK_ACK, the
  * address we saw by UDP, KADEMLIA2_FIREWALLUDP for a TCP OP_FWCHECKUDPREQ)
- * and our own TCP check, counted as aMule counts it (Kademlia/Prefs.cpp). */
+ * and our own TCP check, counted as aMule counts it (Kademlia/Prefs.cpp).
+ * Our own UDP check (aMule's UDPFirewallTester: OP_FWCHECKUDPREQ over TCP
+ * to nodes that do not know us yet, KADEMLIA2_FIREWALLUDP back) is not
+ * run: we never say we are UDP-firewalled, and answers that come are
+ * dropped. */
 #ifndef MT_DAEMON_KAD_FIREWALL_H
 #define MT_DAEMON_KAD_FIREWALL_H
 
