@@ -232,7 +232,8 @@ parse_servers(request_t *req, int nargs, char **av)
 
 /* parse_kad: kad [status [--contacts]] (kad-status), kad bootstrap IP:PORT
  * (kad-bootstrap, PORT the node's UDP port), kad import FILE|URL (kad-import),
- * kad lookup ID (kad-lookup). */
+ * kad lookup ID (kad-lookup), kad connect|disconnect (kad-connect,
+ * kad-disconnect). */
 static int
 parse_kad(request_t *req, int nargs, char **av)
 {
@@ -252,6 +253,10 @@ parse_kad(request_t *req, int nargs, char **av)
         json_object_object_add(req->args, "source", json_object_new_string(av[1]));
         return EXIT_OK;
     }
+    if ((strcmp(sub, "connect") == 0 || strcmp(sub, "disconnect") == 0) && nargs == 1) {
+        req->cmd = strcmp(sub, "connect") == 0 ? "kad-connect" : "kad-disconnect";
+        return EXIT_OK;
+    }
     if (strcmp(sub, "bootstrap") == 0 && nargs == 2 &&
         host_port(av[1], "address", &req->args) == 0) {
         req->cmd = "kad-bootstrap";
@@ -263,8 +268,8 @@ parse_kad(request_t *req, int nargs, char **av)
         json_object_object_add(req->args, "target", json_object_new_string(av[1]));
         return EXIT_OK;
     }
-    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | bootstrap IP:PORT | "
-                    "import FILE|URL | lookup ID]\n");
+    fprintf(stderr, "muleteer: usage: muleteer kad [status [--contacts] | connect | disconnect | "
+                    "bootstrap IP:PORT | import FILE|URL | lookup ID]\n");
     return EXIT_USAGE;
 }
 
@@ -635,6 +640,10 @@ static const command_t commands[] = {
     { .name = "kad-status", .show = show_kad },
     { .name = "kad-bootstrap", .show = show_kad, .synopsis = "kad bootstrap IP:PORT",
       .summary = "ask the Kad node at IP and UDP PORT for contacts" },
+    { .name = "kad-connect", .show = show_kad, .synopsis = "kad connect",
+      .summary = "Kad on again: the saved contacts verified, then as at start" },
+    { .name = "kad-disconnect", .show = show_kad, .synopsis = "kad disconnect",
+      .summary = "no Kad traffic until kad connect (contacts kept)" },
     { .name = "kad-import", .show = show_kad_import, .synopsis = "kad import FILE|URL",
       .summary = "add the contacts of a nodes.dat: a file (read by the daemon),\n"
                  "an http(s) URL or an ed2k://|nodeslist|URL|/ link" },

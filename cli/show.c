@@ -607,6 +607,14 @@ show_kad(ctl_client_t *c, const request_t *req, json_object *r)
            num(r, "contacts"), num(r, "verified"), num(r, "bins"), num(r, "bootstrapping"));
     printf("datagrams: %lld in, %lld out, %lld dropped, %lld malformed\n", num(r, "datagrams_in"),
            num(r, "datagrams_out"), num(r, "dropped"), num(r, "malformed"));
+    json_object *ext = json_object_object_get(r, "external_address");
+    bool fw = json_object_get_boolean(json_object_object_get(r, "firewalled"));
+    bool checking = json_object_get_boolean(json_object_object_get(r, "firewall_checking"));
+    if (json_object_object_get_ex(r, "firewalled", NULL))
+        printf("firewall: %s%s, address %s; %lld connect-back(s) heard, %lld check(s) answered\n",
+               fw ? "firewalled" : "open", checking ? " (checking)" : "",
+               ext != NULL ? json_object_get_string(ext) : "unknown",
+               num(r, "firewall_connect_backs_heard"), num(r, "firewall_checks_answered"));
     json_object *list = json_object_object_get(r, "contact_list");
     for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
         json_object *e = json_object_array_get_idx(list, i);

@@ -129,6 +129,8 @@ static const ctlsrv_command_t commands[] = {
     { "kad-import", kad_cmd_import, "add the contacts of a nodes.dat file: {source: path}" },
     { "kad-bootstrap", kad_cmd_bootstrap, "ask a Kad node for contacts: {address, port (its UDP port)}" },
     { "kad-lookup", kad_cmd_lookup, "a Kad node lookup: {target} starts one, {lookup} reads it" },
+    { "kad-connect", kad_cmd_connect, "Kad on again after kad-disconnect: the saved contacts verified" },
+    { "kad-disconnect", kad_cmd_disconnect, "no Kad traffic until kad-connect; contacts kept" },
     { "hooks", hooks_cmd_stats, "the hook programs and webhooks: running, queued, started, failed, killed, dropped; delivered, retried" },
     { "hooks-test", hooks_cmd_test, "fire a test event: run its hook program and send its webhooks: {event: added|completed|failed|disk_full, hash, name, size, path, category, error}" },
     { "ipfilter", ipfilter_cmd_status, "the IP filter: source, ranges, bad lines, loaded at, hits" },

@@ -30,17 +30,21 @@
 /* --------------------------------------------------------- the stats */
 
 /* kad_status: aMuTorrent's kad object from the daemon's kad-status
- * (state off, connecting or connected); red "Disconnected" without it. */
+ * (state off, connecting, "connected (open)" or "connected (firewalled)":
+ * yellow "Firewalled" as aMuTorrent shows it); red "Disconnected" without
+ * it. */
 static json_object *
 kad_status(json_object *kad_in, bool daemon_up)
 {
     json_object *kad = json_object_new_object(), *v = NULL;
     const char *state = daemon_up && kad_in != NULL && json_object_object_get_ex(kad_in, "state", &v)
                             ? json_object_get_string(v) : "off";
-    bool up = strcmp(state, "connected") == 0, trying = strcmp(state, "connecting") == 0;
-    json_object_object_add(kad, "status", json_object_new_string(up ? "green" : trying ? "yellow" : "red"));
-    json_object_object_add(kad, "text", json_object_new_string(up ? "Connected" : trying ? "Connecting" : "Disconnected"));
+    bool up = strncmp(state, "connected", 9) == 0, trying = strcmp(state, "connecting") == 0;
+    bool fw = up && strstr(state, "firewalled") != NULL;
+    json_object_object_add(kad, "status", json_object_new_string(up && !fw ? "green" : up || trying ? "yellow" : "red"));
+    json_object_object_add(kad, "text", json_object_new_string(fw ? "Firewalled" : up ? "Connected" : trying ? "Connecting" : "Disconnected"));
     json_object_object_add(kad, "connected", json_object_new_boolean(up));
+    json_object_object_add(kad, "firewalledTcp", json_object_new_boolean(fw));
     return kad;
 }
 

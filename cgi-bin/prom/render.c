@@ -117,6 +117,67 @@ database(promfmt_t *f, json_object *m)
     }
 }
 
+/* kad: the Kad node, from the kad-status object the daemon adds (absent:
+ * no Kad lines). */
+static void
+kad(promfmt_t *f, json_object *m)
+{
+    json_object *k = NULL, *v;
+    if (!json_object_object_get_ex(m, "kad", &k) || !json_object_is_type(k, json_type_object))
+        return;
+    const char *state = json_object_object_get_ex(k, "state", &v) ? json_object_get_string(v)
+                                                                 : "off";
+    static const char *const states[][2] = { { "off", "off" },
+                                             { "connecting", "connecting" },
+                                             { "connected (open)", "open" },
+                                             { "connected (firewalled)", "firewalled" } };
+    promfmt_family(f, "muleteer_kad_state", G,
+                   "The Kad node's state (off, connecting, open, firewalled): 1 for the current "
+                   "one.");
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        promfmt_label_t l = { "state", states[i][1] };
+        promfmt_sample(f, "muleteer_kad_state", &l, 1, strcmp(state, states[i][0]) == 0);
+    }
+    gauge(f, "muleteer_kad_firewalled",
+          "1 while our Kad firewall check says firewalled (TCP), 0 when open.",
+          num(k, "firewalled", NULL));
+    gauge(f, "muleteer_kad_contacts", "Contacts in the Kad routing table.",
+          num(k, "contacts", NULL));
+    gauge(f, "muleteer_kad_contacts_verified", "Kad contacts verified by HELLO.",
+          num(k, "verified", NULL));
+    promfmt_family(f, "muleteer_kad_searches_total", C,
+                   "Kad searches started, by kind (keyword, source).");
+    promfmt_label_t l = { "kind", "keyword" };
+    promfmt_sample(f, "muleteer_kad_searches_total", &l, 1, num(k, "keyword_searches", NULL));
+    l.value = "source";
+    promfmt_sample(f, "muleteer_kad_searches_total", &l, 1, num(k, "source_searches", NULL));
+    promfmt_family(f, "muleteer_kad_lookups_total", C, "Kad iterative lookups started.");
+    promfmt_sample(f, "muleteer_kad_lookups_total", NULL, 0, num(k, "lookups", NULL));
+    promfmt_family(f, "muleteer_kad_indexed", G,
+                   "Entries others published to us, by kind (keyword, source).");
+    l = (promfmt_label_t){ "kind", "keyword" };
+    promfmt_sample(f, "muleteer_kad_indexed", &l, 1, num(k, "indexed_keywords", NULL));
+    l.value = "source";
+    promfmt_sample(f, "muleteer_kad_indexed", &l, 1, num(k, "indexed_sources", NULL));
+    promfmt_family(f, "muleteer_kad_datagrams_total", C,
+                   "Kad datagrams on the client UDP port, by direction.");
+    l = (promfmt_label_t){ "direction", "in" };
+    promfmt_sample(f, "muleteer_kad_datagrams_total", &l, 1, num(k, "datagrams_in", NULL));
+    l.value = "out";
+    promfmt_sample(f, "muleteer_kad_datagrams_total", &l, 1, num(k, "datagrams_out", NULL));
+    promfmt_family(f, "muleteer_kad_datagrams_refused_total", C,
+                   "Kad datagrams received and not taken, by reason (dropped: unasked for, "
+                   "flooding or refused; malformed).");
+    l = (promfmt_label_t){ "reason", "dropped" };
+    promfmt_sample(f, "muleteer_kad_datagrams_refused_total", &l, 1, num(k, "dropped", NULL));
+    l.value = "malformed";
+    promfmt_sample(f, "muleteer_kad_datagrams_refused_total", &l, 1, num(k, "malformed", NULL));
+    promfmt_family(f, "muleteer_kad_firewall_checks_answered_total", C,
+                   "Other nodes' Kad firewall checks answered (a TCP connect-back each).");
+    promfmt_sample(f, "muleteer_kad_firewall_checks_answered_total", NULL, 0,
+                   num(k, "firewall_checks_answered", NULL));
+}
+
 void
 prom_render_daemon(promfmt_t *f, json_object *m)
 {
@@ -155,6 +216,7 @@ prom_render_daemon(promfmt_t *f, json_object *m)
     promfmt_sample(f, "muleteer_searches_started_total", NULL, 0, num(m, "searches", "started"));
     gauge(f, "muleteer_searches_running", "Searches running.", num(m, "searches", "running"));
     database(f, m);
+    kad(f, m);
     promfmt_family(f, "muleteer_bugs_total", C,
                    "Broken internal invariants the daemon logged and recovered from.");
     promfmt_sample(f, "muleteer_bugs_total", NULL, 0, num(m, "bugs", NULL));

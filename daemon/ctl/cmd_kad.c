@@ -1,8 +1,9 @@
 /* cmd_kad.c: the control commands of the Kad node: kad-status (the node,
  * its URL imports, and its contacts with {contacts: true}) and
  * kad-bootstrap {address, port}, kad-import {source: a nodes.dat path, an
- * http(s) URL or an ed2k nodeslist link}, kad-lookup {target} or {lookup}:
- * arguments checked, the node asked, the answer built. */
+ * http(s) URL or an ed2k nodeslist link}, kad-lookup {target} or {lookup},
+ * kad-connect and kad-disconnect: arguments checked, the node asked, the
+ * answer built. */
 #include "config.h"
 
 #include "daemon/ctl/cmd_kad.h"
@@ -132,5 +133,27 @@ kad_cmd_lookup(void *ctx, json_object *args, json_object **result, mt_error_t **
         mt_error_set(err, MT_ERR_NOT_FOUND, "no Kad lookup %u (the last 64 are kept)", number);
         return -1;
     }
+    return 0;
+}
+
+int
+kad_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    muleteerd_t *d = ctx;
+    if (kad_connect(d->kad, err) != 0)
+        return -1;
+    *result = kad_to_json(d->kad, false);
+    return 0;
+}
+
+int
+kad_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err)
+{
+    (void)args;
+    muleteerd_t *d = ctx;
+    if (kad_disconnect(d->kad, err) != 0)
+        return -1;
+    *result = kad_to_json(d->kad, false);
     return 0;
 }

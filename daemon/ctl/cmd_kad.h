@@ -19,5 +19,9 @@ struct muleteerd;
  * link or another type. Also what add answers for such a link. */
 int kad_cmd_import_link(struct muleteerd *d, const char *text, json_object **result,
                         mt_error_t **err);
+/* kad_cmd_connect, kad_cmd_disconnect: kad-connect and kad-disconnect (no
+ * arguments): the node as kad-status shows it. */
+int kad_cmd_connect(void *ctx, json_object *args, json_object **result, mt_error_t **err);
+int kad_cmd_disconnect(void *ctx, json_object *args, json_object **result, mt_error_t **err);
 
 #endif

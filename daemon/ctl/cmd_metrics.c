@@ -1,13 +1,15 @@
 /* cmd_metrics.c: the `metrics` control command: byte counters (payload and
  * overhead per direction), rates, downloads and sources by state, peers,
  * the upload queue, the server connection, shared files, searches, the
- * database writer; the shape is in docs/control-protocol.md. */
+ * database writer, the Kad node (kad-status's object); the shape is in
+ * docs/control-protocol.md. */
 #include "config.h"
 
 #include "daemon/ctl/cmd_metrics.h"
 #include "daemon/core/daemon.h"
 #include "daemon/ed2k/search.h"
 #include "daemon/ed2k/server.h"
+#include "daemon/kad/kad.h"
 #include "daemon/net/ipblock.h"
 #include "daemon/net/peer.h"
 #include "daemon/store/db_worker.h"
@@ -175,6 +177,8 @@ cmd_metrics(void *ctx, json_object *args, json_object **result, mt_error_t **err
     json_object_object_add(o, "searches", searches_json(d));
     json_object_object_add(o, "database", database_json(d));
     add_u64(o, "bugs", mt_bug_count());
+    if (d->kad != NULL)
+        json_object_object_add(o, "kad", kad_to_json(d->kad, false));
     if (d->ipfilter != NULL) {
         json_object *f = ipblock_to_json(d->ipfilter), *ipf = json_object_new_object(), *v;
         json_object_object_get_ex(f, "ranges", &v);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/kad/firewall.h"
 #include "daemon/kad/index.h"
 #include "daemon/kad/lookup.h"
 #include "daemon/kad/nodesurl.h"
@@ -195,6 +196,8 @@ struct kad {
     unsigned probe_last;
     uint64_t crypt_in, crypt_out; /* obfuscated datagrams (§9.4) */
     uint32_t rx_key; /* the sender verify key of the datagram being handled, 0: plain */
+    kad_fw_t *fw;         /* firewall checks (firewall.h) */
+    bool paused;          /* kad_disconnect: no traffic until kad_connect */
 };
 
 /* ------------------------------------------------------------ identity */
@@ -726,12 +729,28 @@ on_hello_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     evbuffer_free(b);
     if (h.version >= 8)
         expect(k, ip, port, KAD_OP_HELLO_RES_ACK);
+    kad_fw_ask(k->fw, ip, port, h.version, clock_mono_s());
     if (h.misc_options & KAD_MISC_UDP_FIREWALLED)
         return; /* never in the table (§10.2) */
     kad_contact_t c = { h.id, ip, port, h.tcp_port, h.version };
     kad_rt_contact_t *e = NULL;
     (void)add_contact(k, &c, false, &e);
     take_key(k, e);
+}
+
+/* send_hello_ack: KADEMLIA2_HELLO_RES_ACK, as an answer: obfuscated with
+ * the verify key the HELLO_RES handed us. aMule takes an ack only with a
+ * valid receiver key (Process2HelloResponseAck), only an acked contact is
+ * IP-verified there, and only those are asked in its searches
+ * (RoutingBin.cpp GetClosestTo). Without a key (a plain HELLO_RES) the ack
+ * goes plain. */
+static void
+send_hello_ack(kad_t *k, uint32_t ip, uint16_t port)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_hello_ack_encode(b, &k->me);
+    send_answer(k, ip, port, b);
+    evbuffer_free(b);
 }
 
 static void
@@ -758,12 +777,9 @@ on_hello_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     if (add_contact(k, &c, true, &e) <= KAD_RT_UPDATED && e != NULL)
         e->hellos = 0;
     take_key(k, e);
-    if ((h.misc_options & KAD_MISC_WANT_ACK) && h.version >= 8) {
-        struct evbuffer *b = evbuffer_new();
-        kad_hello_ack_encode(b, &k->me);
-        send_answer(k, ip, port, b);
-        evbuffer_free(b);
-    }
+    if ((h.misc_options & KAD_MISC_WANT_ACK) && h.version >= 8)
+        send_hello_ack(k, ip, port);
+    kad_fw_ask(k->fw, ip, port, h.version, clock_mono_s());
 }
 
 static void
@@ -1083,6 +1099,37 @@ on_ping(kad_t *k, uint32_t ip, uint16_t port)
     evbuffer_free(b);
 }
 
+/* on_fw_req: another node's firewall check (firewall.c answers it). */
+static void
+on_fw_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    kad_fw_req_t rq;
+    if (kad_fw_req_decode(p->opcode, p->payload, p->len, &rq, NULL) != 0) {
+        k->malformed++;
+        return;
+    }
+    if (!kad_fw_on_request(k->fw, ip, port, &rq, clock_mono_s()))
+        k->dropped++;
+}
+
+/* on_fw_answer: answers to our firewall check: the address it saw
+ * (FIREWALLED_RES), a connect-back by UDP (FIREWALLED_ACK_RES, Kad < 7).
+ * KADEMLIA2_FIREWALLUDP answers a UDP check we never ask (firewall.h). */
+static void
+on_fw_answer(kad_t *k, uint32_t ip, const ed2k_packet_t *p)
+{
+    time_t now = clock_mono_s();
+    int rc = 0;
+    if (p->opcode == KAD_OP_FIREWALLED_RES)
+        rc = kad_fw_on_res(k->fw, ip, p->payload, p->len, now);
+    else if (p->opcode == KAD_OP_FIREWALLED_ACK_RES)
+        rc = kad_fw_on_ack(k->fw, ip, now) ? 1 : 0;
+    if (rc < 0)
+        k->malformed++;
+    else if (rc == 0)
+        k->dropped++;
+}
+
 /* flooded: whether ip sent more than FLOOD_PER_S datagrams this second. */
 static bool
 flooded(kad_t *k, uint32_t ip)
@@ -1100,7 +1147,7 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     kad_t *k = ctx;
     uint32_t ip = net_ip_to_host(ed2k_ip);
     k->in++;
-    if (!k->on || !addr_ok(k, ip, port) || flooded(k, ip)) {
+    if (!k->on || k->paused || !addr_ok(k, ip, port) || flooded(k, ip)) {
         k->dropped++;
         return;
     }
@@ -1143,7 +1190,12 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     case KAD_OP_PUBLISH_RES: on_publish_res(k, ip, port, p); break;
     case KAD_OP_PING: on_ping(k, ip, port); break;
     case KAD_OP_PONG: break;
-    default: k->dropped++; break; /* notes, firewall checks, buddies: not yet */
+    case KAD_OP_FIREWALLED_REQ:
+    case KAD_OP_FIREWALLED2_REQ: on_fw_req(k, ip, port, p); break;
+    case KAD_OP_FIREWALLED_RES:
+    case KAD_OP_FIREWALLED_ACK_RES:
+    case KAD_OP_FIREWALLUDP: on_fw_answer(k, ip, p); break;
+    default: k->dropped++; break; /* notes, buddies: not yet */
     }
     k->rx_key = 0;
     ed2k_packet_free(p);
@@ -1470,10 +1522,28 @@ publish_due(kad_t *k, time_t now)
     }
 }
 
+/* fw_ask_one: while our firewall check runs, verified contacts are asked
+ * too (besides the nodes that say hello), FW_ASKS_PER_TICK a second. */
+#define FW_ASKS_PER_TICK 2
+typedef struct fw_ask {
+    kad_t *k;
+    time_t now;
+    unsigned n;
+} fw_ask_t;
+
+static void
+fw_ask_one(void *ctx, kad_rt_contact_t *c)
+{
+    fw_ask_t *fa = ctx;
+    if (c->verified && fa->n < FW_ASKS_PER_TICK &&
+        kad_fw_ask(fa->k->fw, c->c.ip, c->c.udp_port, c->c.version, fa->now))
+        fa->n++;
+}
+
 void
 kad_tick(kad_t *k)
 {
-    if (k == NULL || !k->on)
+    if (k == NULL || !k->on || k->paused)
         return;
     time_t now = clock_mono_s();
     for (size_t i = 0; i < k->nboot; i++) {
@@ -1495,8 +1565,15 @@ kad_tick(kad_t *k)
             k->dirty = true;
     bool verified = kad_rt_count_verified(k->rt) > 0;
     jobs_step(k);
-    if (verified && k->connected_at == 0)
+    if (verified && k->connected_at == 0) {
         k->connected_at = now;
+        kad_fw_recheck(k->fw, now); /* aMule checks on every connect */
+    }
+    kad_fw_tick(k->fw, now);
+    if (verified && kad_fw_is_checking(k->fw)) {
+        fw_ask_t fa = { k, now, 0 };
+        kad_rt_foreach(k->rt, fw_ask_one, &fa);
+    }
     if (verified) {
         search_sources(k, now);
         publish_due(k, now);
@@ -1521,6 +1598,34 @@ kad_tick(kad_t *k)
         save_nodes(k);
 }
 
+/* fw_send, fw_knows: the firewall checks' hooks (firewall.h). */
+static void
+fw_send(void *ctx, uint32_t ip, uint16_t port, struct evbuffer *b)
+{
+    send_buf(ctx, ip, port, b);
+}
+
+typedef struct find_ip {
+    uint32_t ip;
+    bool found;
+} find_ip_t;
+
+static void
+match_ip(void *ctx, kad_rt_contact_t *c)
+{
+    find_ip_t *f = ctx;
+    f->found |= c->c.ip == f->ip;
+}
+
+static bool
+fw_knows(void *ctx, uint32_t ip)
+{
+    kad_t *k = ctx;
+    find_ip_t f = { ip, false };
+    kad_rt_foreach(k->rt, match_ip, &f);
+    return f.found;
+}
+
 /* ------------------------------------------------------------ public */
 
 kad_t *
@@ -1541,6 +1646,7 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     k->index = kad_index_new(0);
     k->nodes_path = xasprintf("%s/nodes.dat", state);
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
+    k->fw = kad_fw_new(d, &(kad_fw_hooks_t){ .send = fw_send, .knows = fw_knows, .ctx = k });
     k->saved_at = clock_mono_s();
     k->refresh_at = k->saved_at + REFRESH_EVERY;
     k->urls = nodesurl_new(d->workers, import_fetched, k);
@@ -1572,6 +1678,7 @@ kad_free(kad_t *k)
     kad_rt_free(k->rt);
     kad_index_free(k->index);
     nodesurl_free(k->urls);
+    kad_fw_free(k->fw);
     free(k->nodes_path);
     free(k);
 }
@@ -1608,7 +1715,7 @@ int
 kad_search_keyword(kad_t *k, int64_t search_id, const char *keywords, const uint8_t *tree,
                    size_t tree_len, mt_error_t **err)
 {
-    if (!k->on || kad_rt_count_verified(k->rt) == 0) {
+    if (!kad_is_connected(k)) {
         mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is not connected");
         return -1;
     }
@@ -1696,9 +1803,80 @@ kad_probe_to_json(const kad_t *k, unsigned number)
 const char *
 kad_state(const kad_t *k)
 {
-    if (k == NULL || !k->on)
+    if (k == NULL || !k->on || k->paused)
         return "off";
-    return kad_rt_count_verified(k->rt) > 0 ? "connected" : "connecting";
+    if (kad_rt_count_verified(k->rt) == 0)
+        return "connecting";
+    return kad_fw_is_firewalled(k->fw) ? "connected (firewalled)" : "connected (open)";
+}
+
+bool
+kad_is_connected(const kad_t *k)
+{
+    return k != NULL && k->on && !k->paused && kad_rt_count_verified(k->rt) > 0;
+}
+
+bool
+kad_is_firewalled(const kad_t *k)
+{
+    return k == NULL || kad_fw_is_firewalled(k->fw);
+}
+
+/* end_jobs: every running lookup and search ended (searches' sinks hear
+ * they are done). */
+static void
+end_jobs(kad_t *k)
+{
+    for (size_t i = 0; i < JOBS_MAX; i++)
+        if (k->jobs[i] != NULL)
+            job_end(k, i);
+}
+
+int
+kad_disconnect(kad_t *k, mt_error_t **err)
+{
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return -1;
+    }
+    if (k->paused)
+        return 0;
+    k->paused = true;
+    end_jobs(k);
+    k->nboot = 0;
+    memset(k->pend, 0, sizeof k->pend);
+    if (k->dirty || kad_rt_count(k->rt) > 0)
+        save_nodes(k);
+    log_info("Kad: disconnected (%zu contacts kept)", kad_rt_count(k->rt));
+    return 0;
+}
+
+/* unverify: a contact to be said hello again (kad_connect). */
+static void
+unverify(void *ctx, kad_rt_contact_t *c)
+{
+    (void)ctx;
+    c->verified = false;
+    c->hellos = 0;
+    c->hello_at = 0;
+}
+
+int
+kad_connect(kad_t *k, mt_error_t **err)
+{
+    if (!k->on) {
+        mt_error_set(err, MT_ERR_UNAVAILABLE, "Kad is off (kad = no, or no udp_port)");
+        return -1;
+    }
+    if (!k->paused)
+        return 0;
+    k->paused = false;
+    kad_rt_foreach(k->rt, unverify, NULL);
+    k->connected_at = 0;
+    k->lookup_at = 0;
+    log_info("Kad: connecting again through %zu saved contacts", kad_rt_count(k->rt));
+    kad_tick(k);
+    return 0;
 }
 
 size_t
@@ -1736,6 +1914,7 @@ kad_to_json(const kad_t *k, bool with_contacts)
     char hex[KAD_ID_HEX_LEN + 1];
     kad_id_to_hex(&k->me, hex);
     json_object_object_add(o, "state", json_object_new_string(kad_state(k)));
+    json_object_object_add(o, "disconnected", json_object_new_boolean(k->paused));
     json_object_object_add(o, "id", json_object_new_string(hex));
     json_object_object_add(o, "udp_port", json_object_new_int(ulq_udp_port(k->d->uploads)));
     json_object_object_add(o, "contacts", json_object_new_int64((int64_t)kad_rt_count(k->rt)));
@@ -1768,6 +1947,7 @@ kad_to_json(const kad_t *k, bool with_contacts)
     json_object_object_add(o, "indexed_sources",
                            json_object_new_int64((int64_t)kad_index_count(k->index,
                                                                           KAD_INDEX_SOURCE)));
+    kad_fw_to_json(k->fw, o);
     if (with_contacts) {
         json_object *a = json_object_new_array();
         kad_rt_foreach(k->rt, contact_json, a);

@@ -79,8 +79,19 @@ int kad_probe_start(kad_t *k, const kad_id_t *target, unsigned *number, mt_error
  * contacts that answered nearest the target first ("closest", at most
  * K). NULL when that number is unknown or forgotten; caller puts it. */
 json_object *kad_probe_to_json(const kad_t *k, unsigned number);
-/* kad_state: "off", "connecting" (no verified contact yet) or "connected". */
+/* kad_state: "off" (kad = no, no UDP port, or kad_disconnect),
+ * "connecting" (no verified contact yet), "connected (open)" or
+ * "connected (firewalled)" (our TCP firewall check, firewall.h). */
 const char *kad_state(const kad_t *k);
+bool kad_is_connected(const kad_t *k);
+bool kad_is_firewalled(const kad_t *k);
+/* kad_disconnect: no Kad traffic (datagrams dropped, lookups and searches
+ * ended, nothing sent) until kad_connect; the contacts are kept and saved.
+ * kad_connect: verifies the saved contacts again (HELLO) and goes on as
+ * at start-up. Both are no-ops in the state they lead to;
+ * MT_ERR_UNAVAILABLE when Kad is off by configuration. */
+int kad_disconnect(kad_t *k, mt_error_t **err);
+int kad_connect(kad_t *k, mt_error_t **err);
 size_t kad_contact_count(const kad_t *k);
 const kad_id_t *kad_me(const kad_t *k);
 /* kad_to_json: state, id, ports, counts, and the contacts when

@@ -4,6 +4,7 @@ daemon_libmuleteerd_a_SOURCES += \
 	daemon/kad/routing.c daemon/kad/routing.h \
 	daemon/kad/lookup.c daemon/kad/lookup.h \
 	daemon/kad/index.c daemon/kad/index.h \
+	daemon/kad/firewall.c daemon/kad/firewall.h \
 	daemon/kad/kad.c daemon/kad/kad.h \
 	daemon/kad/nodesurl.c daemon/kad/nodesurl.h
 

@@ -154,6 +154,60 @@ kad_pong_decode(const uint8_t *p, size_t len, uint16_t *udp_port, mt_error_t **e
     return 0;
 }
 
+int
+kad_fw_req_decode(uint8_t opcode, const uint8_t *p, size_t len, kad_fw_req_t *out,
+                  mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    memset(out, 0, sizeof *out);
+    if (opcode != KAD_OP_FIREWALLED_REQ && opcode != KAD_OP_FIREWALLED2_REQ) {
+        mt_error_set(err, MT_ERR_PROTOCOL, "not a firewall check request (0x%02x)", opcode);
+        return -1;
+    }
+    if (ed2k_read_u16(&r, &out->tcp_port) != 0)
+        return short_payload("KADEMLIA_FIREWALLED_REQ", err);
+    if (opcode == KAD_OP_FIREWALLED_REQ)
+        return 0;
+    kad_id_t hash;
+    if (read_id(&r, &hash) != 0 || ed2k_read_u8(&r, &out->connect_options) != 0)
+        return short_payload("KADEMLIA_FIREWALLED2_REQ", err);
+    kad_id_to_digest(&hash, out->user_hash);
+    out->v2 = true;
+    return 0;
+}
+
+int
+kad_fw_res_decode(const uint8_t *p, size_t len, uint32_t *ip, mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    if (ed2k_read_u32(&r, ip) != 0)
+        return short_payload("KADEMLIA_FIREWALLED_RES", err);
+    return 0;
+}
+
+int
+kad_fw_udp_decode(const uint8_t *p, size_t len, uint8_t *error, uint16_t *port, mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    if (ed2k_read_u8(&r, error) != 0 || ed2k_read_u16(&r, port) != 0)
+        return short_payload("KADEMLIA2_FIREWALLUDP", err);
+    return 0;
+}
+
+int
+kad_fw_udp_req_decode(const uint8_t *p, size_t len, kad_fw_udp_req_t *out, mt_error_t **err)
+{
+    ed2k_reader_t r;
+    ed2k_reader_init(&r, p, len);
+    if (ed2k_read_u16(&r, &out->intern_port) != 0 || ed2k_read_u16(&r, &out->extern_port) != 0 ||
+        ed2k_read_u32(&r, &out->udp_key) != 0)
+        return short_payload("OP_FWCHECKUDPREQ", err);
+    return 0;
+}
+
 /* ------------------------------------------------------------ encoders */
 
 static void
@@ -256,6 +310,48 @@ kad_pong_encode(struct evbuffer *out, uint16_t udp_port)
 {
     write_header(out, KAD_OP_PONG);
     ed2k_write_u16(out, udp_port);
+}
+
+void
+kad_fw_req_encode(struct evbuffer *out, const kad_fw_req_t *r)
+{
+    write_header(out, r->v2 ? KAD_OP_FIREWALLED2_REQ : KAD_OP_FIREWALLED_REQ);
+    ed2k_write_u16(out, r->tcp_port);
+    if (!r->v2)
+        return;
+    kad_id_t hash;
+    kad_id_from_digest(&hash, r->user_hash);
+    write_id(out, &hash);
+    ed2k_write_u8(out, r->connect_options);
+}
+
+void
+kad_fw_res_encode(struct evbuffer *out, uint32_t ip)
+{
+    write_header(out, KAD_OP_FIREWALLED_RES);
+    ed2k_write_u32(out, ip);
+}
+
+void
+kad_fw_ack_encode(struct evbuffer *out)
+{
+    write_header(out, KAD_OP_FIREWALLED_ACK_RES);
+}
+
+void
+kad_fw_udp_encode(struct evbuffer *out, uint8_t error, uint16_t port)
+{
+    write_header(out, KAD_OP_FIREWALLUDP);
+    ed2k_write_u8(out, error);
+    ed2k_write_u16(out, port);
+}
+
+void
+kad_fw_udp_req_write(struct evbuffer *out, const kad_fw_udp_req_t *r)
+{
+    ed2k_write_u16(out, r->intern_port);
+    ed2k_write_u16(out, r->extern_port);
+    ed2k_write_u32(out, r->udp_key);
 }
 
 bool

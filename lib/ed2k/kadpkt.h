@@ -1,6 +1,7 @@
 /* kadpkt.h: the Kad 2 datagrams of bootstrap and routing (ed2k-protocol.md
  * §10.1-10.2): bootstrap, hello (and its ack), find-node request and answer,
- * ping and pong. Bounded decoders and encoders of whole datagrams. */
+ * ping and pong, the firewall checks (§10.4). Bounded decoders and encoders
+ * of whole datagrams. */
 #ifndef MT_ED2K_KADPKT_H
 #define MT_ED2K_KADPKT_H
 
@@ -38,8 +39,10 @@ struct evbuffer;
 #define KAD_OP_PUBLISH_SOURCE_REQ 0x44
 #define KAD_OP_PUBLISH_NOTES_REQ 0x45
 #define KAD_OP_PUBLISH_RES 0x4B
+#define KAD_OP_FIREWALLED_REQ 0x50
 #define KAD_OP_FIREWALLED2_REQ 0x53
 #define KAD_OP_FIREWALLED_RES 0x58
+#define KAD_OP_FIREWALLED_ACK_RES 0x59
 #define KAD_OP_PING 0x60
 #define KAD_OP_PONG 0x61
 #define KAD_OP_FIREWALLUDP 0x62
@@ -110,6 +113,24 @@ typedef struct kad_res {
     kad_contact_t contacts[KAD_CONTACTS_MAX];
 } kad_res_t;
 
+/* KADEMLIA_FIREWALLED_REQ (Kad < 7: the TCP port only) and
+ * KADEMLIA_FIREWALLED2_REQ (the TCP port, the user hash, the connect
+ * options): "connect to my TCP port and tell me the address you see".
+ * user_hash is the digest (the wire carries it as a 128-bit id, §0). */
+typedef struct kad_fw_req {
+    uint16_t tcp_port;
+    bool v2; /* FIREWALLED2_REQ: user_hash and connect_options are set */
+    uint8_t user_hash[16];
+    uint8_t connect_options;
+} kad_fw_req_t;
+
+/* OP_FWCHECKUDPREQ (TCP, 0xC5 0xA7): the ports a node wants
+ * KADEMLIA2_FIREWALLUDP datagrams on, and its verify key for us. */
+typedef struct kad_fw_udp_req {
+    uint16_t intern_port, extern_port;
+    uint32_t udp_key;
+} kad_fw_udp_req_t;
+
 /* kad_datagram_open: a datagram of the client UDP port as a Kad packet:
  * protocol 0xE4, or 0xE5 inflated (at most KAD_INFLATE_LIMIT bytes) and
  * turned into 0xE4. Caller frees *out with ed2k_packet_free. MT_ERR_PROTOCOL
@@ -135,6 +156,20 @@ int kad_res_decode(const uint8_t *p, size_t len, kad_res_t *out, mt_error_t **er
 /* kad_pong_decode: the UDP port the answerer saw us send from. */
 int kad_pong_decode(const uint8_t *p, size_t len, uint16_t *udp_port, mt_error_t **err);
 
+/* kad_fw_req_decode: the payload of opcode KAD_OP_FIREWALLED_REQ or
+ * KAD_OP_FIREWALLED2_REQ (MT_ERR_PROTOCOL for another opcode). */
+int kad_fw_req_decode(uint8_t opcode, const uint8_t *p, size_t len, kad_fw_req_t *out,
+                      mt_error_t **err);
+/* kad_fw_res_decode: KADEMLIA_FIREWALLED_RES: our IP as the answerer saw
+ * it (Kad form). */
+int kad_fw_res_decode(const uint8_t *p, size_t len, uint32_t *ip, mt_error_t **err);
+/* kad_fw_udp_decode: KADEMLIA2_FIREWALLUDP: error (0: the answerer did not
+ * know us, so the datagram proves our port open) and the port it went to. */
+int kad_fw_udp_decode(const uint8_t *p, size_t len, uint8_t *error, uint16_t *port,
+                      mt_error_t **err);
+/* kad_fw_udp_req_decode: the payload of a TCP OP_FWCHECKUDPREQ. */
+int kad_fw_udp_req_decode(const uint8_t *p, size_t len, kad_fw_udp_req_t *out, mt_error_t **err);
+
 /* Encoders: each appends a whole datagram (0xE4, opcode, payload) to out.
  * Lists longer than KAD_CONTACTS_MAX are cut there. */
 void kad_bootstrap_req_encode(struct evbuffer *out);
@@ -148,6 +183,15 @@ void kad_req_encode(struct evbuffer *out, const kad_req_t *r);
 void kad_res_encode(struct evbuffer *out, const kad_res_t *r);
 void kad_ping_encode(struct evbuffer *out);
 void kad_pong_encode(struct evbuffer *out, uint16_t udp_port);
+
+/* kad_fw_req_encode: FIREWALLED2_REQ when r->v2, else FIREWALLED_REQ. */
+void kad_fw_req_encode(struct evbuffer *out, const kad_fw_req_t *r);
+void kad_fw_res_encode(struct evbuffer *out, uint32_t ip);
+/* kad_fw_ack_encode: KADEMLIA_FIREWALLED_ACK_RES (empty; to Kad < 7). */
+void kad_fw_ack_encode(struct evbuffer *out);
+void kad_fw_udp_encode(struct evbuffer *out, uint8_t error, uint16_t port);
+/* kad_fw_udp_req_write: the OP_FWCHECKUDPREQ payload (no TCP header). */
+void kad_fw_udp_req_write(struct evbuffer *out, const kad_fw_udp_req_t *r);
 
 /* kad_contact_equal: every field equal. */
 bool kad_contact_equal(const kad_contact_t *a, const kad_contact_t *b);

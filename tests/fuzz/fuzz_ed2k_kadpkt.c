@@ -1,5 +1,5 @@
 /* fuzz_ed2k_kadpkt.c: fuzz target for the Kad datagram decoders
- * (lib/ed2k/kadpkt.c, kadsearch.c) and the de-obfuscation (kadcrypt.c): every decoder
+ * (lib/ed2k/kadpkt.c with the firewall checks, kadsearch.c) and the de-obfuscation (kadcrypt.c): every decoder
  * runs over the payload; what one accepts must encode and decode back equal. */
 #include "config.h"
 
@@ -98,6 +98,24 @@ fuzz_payload(const uint8_t *p, size_t len, struct evbuffer *b)
     (void)kad_req_decode(p, len, &rq, NULL);
     (void)kad_hello_ack_decode(p, len, &id, NULL);
     (void)kad_pong_decode(p, len, &port, NULL);
+    kad_fw_req_t fr, fr2;
+    for (int v2 = 0; v2 < 2; v2++) {
+        uint8_t op = v2 ? KAD_OP_FIREWALLED2_REQ : KAD_OP_FIREWALLED_REQ;
+        if (kad_fw_req_decode(op, p, len, &fr, NULL) == 0) {
+            kad_fw_req_encode(b, &fr);
+            ed2k_packet_t *q = reopen(b, op);
+            if (kad_fw_req_decode(q->opcode, q->payload, q->len, &fr2, NULL) != 0 ||
+                memcmp(&fr, &fr2, sizeof fr) != 0)
+                abort();
+            ed2k_packet_free(q);
+        }
+    }
+    uint32_t fw_ip;
+    uint8_t fw_err;
+    kad_fw_udp_req_t fu;
+    (void)kad_fw_res_decode(p, len, &fw_ip, NULL);
+    (void)kad_fw_udp_decode(p, len, &fw_err, &port, NULL);
+    (void)kad_fw_udp_req_decode(p, len, &fu, NULL);
     if (kad_res_decode(p, len, &rs, NULL) == 0) {
         kad_res_encode(b, &rs);
         ed2k_packet_t *q = reopen(b, KAD_OP_RES);

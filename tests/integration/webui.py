@@ -157,7 +157,8 @@ async def run(page):
     check('the header says the list is live over /ws',
           await page.wait_for("document.getElementById('transport').textContent === 'Live'", 15))
     kad = ctl('kad-status') or {}
-    want = {'connected': 'Kad: connected', 'connecting': 'Kad: connecting'}.get(kad.get('state'), 'Kad: off')
+    want = {'connected (open)': 'Kad: connected (open)', 'connected (firewalled)': 'Kad: connected (firewalled)',
+            'connecting': 'Kad: connecting'}.get(kad.get('state'), 'Kad: off')
     check('the header shows Kad\'s state as the daemon has it (%s)' % want,
           await page.wait_for("document.getElementById('kad').textContent === %s" % json.dumps(want), 15))
     check('the header shows the speeds and the limits',

@@ -376,7 +376,8 @@ async def main_checks():
               st["serverAddress"] == "127.0.0.1:%d" % sp, st)
         kad = ctl_call("kad-status", {})
         ks = m["data"]["instances"][iid]["networkStatus"]["kad"] if m else None
-        want = {"connected": ("green", "Connected", True), "connecting": ("yellow", "Connecting", False)}.get(
+        want = {"connected (open)": ("green", "Connected", True), "connected (firewalled)": ("yellow", "Firewalled", True),
+                "connecting": ("yellow", "Connecting", False)}.get(
             (kad or {}).get("state"), ("red", "Disconnected", False))
         check("networkStatus.kad follows the daemon's kad-status (%s)" % (kad or {}).get("state"),
               ks is not None and (ks["status"], ks["text"], ks["connected"]) == want, (kad, ks))

@@ -294,6 +294,25 @@ static const cli_case_t cases[] = {
       "  would import ab f (4 of 10 bytes) [tv]\n"
       "known.met: would seed, 3 records, 2 found\n",
       "", 0 },
+    { { "kad", "disconnect" },
+      { "{\"state\":\"off\",\"id\":\"0a\",\"udp_port\":4672,\"firewalled\":false,"
+        "\"firewall_checking\":false,\"external_address\":\"100.64.2.1\","
+        "\"firewall_connect_backs_heard\":2,\"firewall_checks_answered\":3}" },
+      "kad-disconnect null\n",
+      "Kad: off, id 0a, UDP port 4672\n"
+      "contacts: 0 (0 verified) in 0 bins; bootstrapping from 0\n"
+      "datagrams: 0 in, 0 out, 0 dropped, 0 malformed\n"
+      "firewall: open, address 100.64.2.1; 2 connect-back(s) heard, 3 check(s) answered\n",
+      "", 0 },
+    { { "kad", "connect" }, { "{\"state\":\"connecting\",\"id\":\"0a\",\"firewalled\":true,"
+        "\"firewall_checking\":true,\"external_address\":null}" },
+      "kad-connect null\n",
+      "Kad: connecting, id 0a, UDP port 0\n"
+      "contacts: 0 (0 verified) in 0 bins; bootstrapping from 0\n"
+      "datagrams: 0 in, 0 out, 0 dropped, 0 malformed\n"
+      "firewall: firewalled (checking), address unknown; 0 connect-back(s) heard, 0 check(s) "
+      "answered\n",
+      "", 0 },
     { { "kad", "import", "/x/nodes.dat" }, { "{\"added\":2,\"total\":3,\"contacts\":5}" },
       "kad-import {\"source\":\"/x/nodes.dat\"}\n", "2 new contact(s) of 3; 5 in the table\n", "", 0 },
     { { "kad", "lookup", "0123456789abcdef0123456789abcdef" },
@@ -474,6 +493,8 @@ static const char help_text[] =
     "                     ed2k://|server|...|/ or ed2k://|serverlist|...|/ link\n"
     "  kad [status [--contacts]]   the Kad node: state, id, contacts\n"
     "  kad bootstrap IP:PORT   ask the Kad node at IP and UDP PORT for contacts\n"
+    "  kad connect        Kad on again: the saved contacts verified, then as at start\n"
+    "  kad disconnect     no Kad traffic until kad connect (contacts kept)\n"
     "  kad import FILE|URL\n"
     "                     add the contacts of a nodes.dat: a file (read by the daemon),\n"
     "                     an http(s) URL or an ed2k://|nodeslist|URL|/ link\n"

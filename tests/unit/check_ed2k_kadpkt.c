@@ -295,6 +295,78 @@ START_TEST(test_packed)
 }
 END_TEST
 
+/* Firewall checks (§10.4): amuled's FIREWALLED2_REQ carries its user hash
+ * with each 4-byte group reversed (§0); the old form only the TCP port. */
+START_TEST(test_firewall_checks)
+{
+    uint8_t d[64];
+    size_t n = from_hex("2e12 0877bfb0 cb610ed0 01020304 05060708 02", d, sizeof d);
+    kad_fw_req_t rq;
+    ck_assert_int_eq(kad_fw_req_decode(KAD_OP_FIREWALLED2_REQ, d, n, &rq, NULL), 0);
+    ck_assert_uint_eq(rq.tcp_port, 0x122e);
+    ck_assert(rq.v2);
+    static const uint8_t hash[16] = { 0xb0, 0xbf, 0x77, 0x08, 0xd0, 0x0e, 0x61, 0xcb,
+                                      0x04, 0x03, 0x02, 0x01, 0x08, 0x07, 0x06, 0x05 };
+    ck_assert_mem_eq(rq.user_hash, hash, 16);
+    ck_assert_uint_eq(rq.connect_options, 2);
+    ck_assert_int_eq(kad_fw_req_decode(KAD_OP_FIREWALLED2_REQ, d, n - 1, &rq, NULL), -1);
+    ck_assert_int_eq(kad_fw_req_decode(KAD_OP_FIREWALLED_REQ, d, 2, &rq, NULL), 0);
+    ck_assert(!rq.v2);
+    ck_assert_uint_eq(rq.tcp_port, 0x122e);
+    ck_assert_int_eq(kad_fw_req_decode(KAD_OP_FIREWALLED_REQ, d, 1, &rq, NULL), -1);
+    ck_assert_int_eq(kad_fw_req_decode(KAD_OP_PING, d, n, &rq, NULL), -1);
+
+    /* Round trips through whole datagrams. */
+    struct evbuffer *b = evbuffer_new();
+    kad_fw_req_t in = { .tcp_port = 4662, .v2 = true, .connect_options = 7 };
+    memcpy(in.user_hash, hash, 16);
+    kad_fw_req_encode(b, &in);
+    ck_assert_int_eq(memcmp(evbuffer_pullup(b, 4), "\xe4\x53\x36\x12", 4), 0);
+    ed2k_packet_t *p = open_dgram(b);
+    ck_assert_int_eq(kad_fw_req_decode(p->opcode, p->payload, p->len, &rq, NULL), 0);
+    ck_assert_mem_eq(rq.user_hash, hash, 16);
+    ck_assert_uint_eq(rq.connect_options, 7);
+    ck_assert_uint_eq(p->len, 19);
+    ed2k_packet_free(p);
+
+    kad_fw_res_encode(b, 0x64400201u); /* 100.64.2.1 */
+    ck_assert_int_eq(memcmp(evbuffer_pullup(b, 6), "\xe4\x58\x01\x02\x40\x64", 6), 0);
+    p = open_dgram(b);
+    uint32_t ip = 0;
+    ck_assert_int_eq(kad_fw_res_decode(p->payload, p->len, &ip, NULL), 0);
+    ck_assert_uint_eq(ip, 0x64400201u);
+    ck_assert_int_eq(kad_fw_res_decode(p->payload, 3, &ip, NULL), -1);
+    ed2k_packet_free(p);
+
+    kad_fw_udp_encode(b, 1, 4672);
+    p = open_dgram(b);
+    ck_assert_uint_eq(p->opcode, KAD_OP_FIREWALLUDP);
+    uint8_t e = 0;
+    uint16_t port = 0;
+    ck_assert_int_eq(kad_fw_udp_decode(p->payload, p->len, &e, &port, NULL), 0);
+    ck_assert_uint_eq(e, 1);
+    ck_assert_uint_eq(port, 4672);
+    ck_assert_int_eq(kad_fw_udp_decode(p->payload, 2, &e, &port, NULL), -1);
+    ed2k_packet_free(p);
+
+    kad_fw_ack_encode(b);
+    ck_assert_uint_eq(evbuffer_get_length(b), 2);
+    ck_assert_int_eq(memcmp(evbuffer_pullup(b, 2), "\xe4\x59", 2), 0);
+    evbuffer_drain(b, 2);
+
+    kad_fw_udp_req_t u = { 4672, 4673, 0xdeadbeef }, u2;
+    kad_fw_udp_req_write(b, &u);
+    ck_assert_uint_eq(evbuffer_get_length(b), 8);
+    const uint8_t *w = evbuffer_pullup(b, 8);
+    ck_assert_int_eq(kad_fw_udp_req_decode(w, 8, &u2, NULL), 0);
+    ck_assert_uint_eq(u2.intern_port, 4672);
+    ck_assert_uint_eq(u2.extern_port, 4673);
+    ck_assert_uint_eq(u2.udp_key, 0xdeadbeef);
+    ck_assert_int_eq(kad_fw_udp_req_decode(w, 7, &u2, NULL), -1);
+    evbuffer_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -306,6 +378,7 @@ main(void)
     tcase_add_test(tc, test_short_payloads);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_packed);
+    tcase_add_test(tc, test_firewall_checks);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

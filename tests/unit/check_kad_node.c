@@ -4,7 +4,8 @@
  * to what was asked, find-node answers, ping, obfuscated answers and
  * requests, the
  * amplification limit, the id and nodes.dat kept across restarts, and a
- * keyword search: iterative lookup, search requests, results. */
+ * keyword search: iterative lookup, search requests, results; the ack
+ * keyed for amuled, the firewall checks, disconnect and connect. */
 #include "config.h"
 
 #include <check.h>
@@ -212,7 +213,7 @@ START_TEST(test_bootstrap_and_hello)
     ck_assert_uint_eq(sent_op(KAD_OP_HELLO_REQ, X_IP, PORT), 1);
     /* X answers, asking for the ack: verified, acked. */
     hello_from(b, KAD_OP_HELLO_RES, x, KAD_MISC_WANT_ACK);
-    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
     ck_assert_str_eq(status_str("verified"), "1");
     const sent_t *ack = last_op(KAD_OP_HELLO_RES_ACK);
     ck_assert_ptr_nonnull(ack);
@@ -248,7 +249,7 @@ START_TEST(test_answers)
     ck_assert_str_eq(kad_state(k), "connecting");
     kad_hello_ack_encode(b, &z.id);
     deliver(b, z.ip, z.udp_port);
-    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
 
     /* KADEMLIA2_REQ for another receiver: no answer; for us: our verified
      * contacts, as many as asked. */
@@ -297,7 +298,7 @@ START_TEST(test_obfuscated_answer)
                                    false, 0, 0x58736619u, enc);
     evbuffer_drain(b, evbuffer_get_length(b));
     handler(handler_ctx, net_ip_from_host(X_IP), PORT, enc, len);
-    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
     /* Keyed with another id: not read, counted as malformed. */
     kad_id_t other = *kad_me(k);
     other.w[0] ^= 1;
@@ -469,7 +470,7 @@ START_TEST(test_keyword_search)
     hello_from(b, KAD_OP_HELLO_REQ, z, 0);
     kad_hello_ack_encode(b, &z.id);
     deliver(b, z.ip, z.udp_port);
-    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
     ck_assert_int_ne(kad_search_keyword(k, 7, "a b", NULL, 0, NULL), 0); /* no word */
 
     /* The longest word is looked up: Z asked first. */
@@ -596,6 +597,165 @@ START_TEST(test_index_serves)
 }
 END_TEST
 
+/* amuled takes a HELLO_RES_ACK only with a valid receiver key: the ack
+ * to an obfuscated HELLO_RES goes keyed with the verify key it handed us. */
+START_TEST(test_obfuscated_ack)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t x = peer(X_IP, 1);
+    kad_bootstrap_res_t r = { .id = x.id, .tcp_port = 4662, .version = 8 };
+    ck_assert_int_eq(kad_bootstrap(k, net_ip_from_host(X_IP), PORT, NULL), 0);
+    kad_bootstrap_res_encode(b, &r);
+    deliver(b, X_IP, PORT);
+    kad_tick(k);
+    kad_hello_t h = { .id = x.id, .tcp_port = 4662, .version = 8,
+                      .misc_options = KAD_MISC_WANT_ACK };
+    kad_hello_encode(b, KAD_OP_HELLO_RES, &h);
+    uint8_t enc[128];
+    size_t len = kad_crypt_encrypt(evbuffer_pullup(b, -1), evbuffer_get_length(b), kad_me(k),
+                                   false, 0, 0x58736619u, enc);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    size_t before = nsent;
+    handler(handler_ctx, net_ip_from_host(X_IP), PORT, enc, len);
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
+    ck_assert_uint_eq(sent_op(KAD_OP_HELLO_RES_ACK, 0, 0), 0); /* not in the clear */
+    bool found = false;
+    for (size_t i = before; i < nsent; i++) {
+        uint8_t plain[2048];
+        size_t plen;
+        uint32_t rk = 0, sk = 0;
+        if (sent[i].ip != X_IP || kad_crypt_is_plain(sent[i].data[0]) ||
+            kad_crypt_decrypt(sent[i].data, sent[i].len, &x.id, 0x58736619u, plain, &plen, &rk,
+                              &sk, NULL) != 0)
+            continue;
+        ck_assert_uint_eq(rk, 0x58736619u);
+        ck_assert_uint_ne(sk, 0);
+        ck_assert_uint_eq(plain[1], KAD_OP_HELLO_RES_ACK);
+        kad_id_t id;
+        ck_assert_int_eq(kad_hello_ack_decode(plain + 2, plen - 2, &id, NULL), 0);
+        ck_assert(kad_id_equal(&id, kad_me(k)));
+        found = true;
+    }
+    ck_assert(found);
+    evbuffer_free(b);
+}
+END_TEST
+
+/* Others' firewall checks: the address seen goes back at once, once a
+ * minute per address; the connect-back is the peer side's (none here). */
+START_TEST(test_firewall_answer)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_fw_req_t rq = { .tcp_port = 4662, .v2 = true, .connect_options = 1 };
+    kad_fw_req_encode(b, &rq);
+    deliver(b, X_IP, PORT);
+    const sent_t *s = last_op(KAD_OP_FIREWALLED_RES);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->ip, X_IP);
+    ck_assert_uint_eq(s->port, PORT);
+    uint32_t ip = 0;
+    ck_assert_int_eq(kad_fw_res_decode(s->data + 2, s->len - 2, &ip, NULL), 0);
+    ck_assert_uint_eq(ip, X_IP);
+    kad_fw_req_encode(b, &rq);
+    deliver(b, X_IP, PORT);
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED_RES, 0, 0), 1);
+    rq.v2 = false; /* the old form, from another address */
+    kad_fw_req_encode(b, &rq);
+    deliver(b, Y_IP, PORT);
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED_RES, Y_IP, PORT), 1);
+    /* A truncated request is malformed. */
+    evbuffer_add(b, "\xe4\x53\x01", 3);
+    deliver(b, 0x64400301u, PORT);
+    ck_assert_str_eq(status_str("malformed"), "1");
+    evbuffer_free(b);
+}
+END_TEST
+
+/* Our TCP check (aMule's rule): once connected, the verified contacts and
+ * every node that says hello are asked (once); two connect-backs from
+ * nodes we asked make us open; the address two answers agree on is
+ * ours. */
+START_TEST(test_firewall_own_check)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t c[5];
+    for (uint32_t i = 0; i < 5; i++)
+        c[i] = peer(0x64400101u + (i << 8), 20 + i);
+    hello_from(b, KAD_OP_HELLO_REQ, c[0], 0);
+    kad_hello_ack_encode(b, &c[0].id);
+    deliver(b, c[0].ip, c[0].udp_port);
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, 0, 0), 0); /* not connected yet */
+    kad_tick(k); /* connected: a check starts, the verified contact asked */
+    ck_assert_str_eq(status_str("firewall_checking"), "true");
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, c[0].ip, PORT), 1);
+    for (int i = 1; i < 5; i++)
+        hello_from(b, KAD_OP_HELLO_REQ, c[i], 0);
+    hello_from(b, KAD_OP_HELLO_REQ, c[1], 0);
+    kad_tick(k);
+    ck_assert_uint_eq(sent_op(KAD_OP_FIREWALLED2_REQ, 0, 0), 5);
+    const sent_t *s = last_op(KAD_OP_FIREWALLED2_REQ);
+    kad_fw_req_t rq;
+    ck_assert_int_eq(kad_fw_req_decode(s->data[1], s->data + 2, s->len - 2, &rq, NULL), 0);
+    ck_assert_uint_eq(rq.tcp_port, 4662);
+    ck_assert(rq.v2);
+    /* Answers from nodes not asked, and acks from them, do not count. */
+    kad_fw_res_encode(b, 0x64400901u);
+    deliver(b, 0x64400a01u, PORT);
+    kad_fw_ack_encode(b);
+    deliver(b, 0x64400a01u, PORT);
+    ck_assert_str_eq(status_str("firewall_answers"), "0");
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
+    /* One connect-back (by UDP, Kad < 7's form) is not enough... */
+    kad_fw_ack_encode(b);
+    deliver(b, c[1].ip, PORT);
+    kad_fw_ack_encode(b);
+    deliver(b, c[1].ip, PORT); /* (the same node twice counts once) */
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
+    /* ...two are. */
+    kad_fw_ack_encode(b);
+    deliver(b, c[2].ip, PORT);
+    ck_assert_str_eq(kad_state(k), "connected (open)");
+    /* Four answers end the round; two agreeing name our address. */
+    for (int i = 1; i < 5; i++) {
+        kad_fw_res_encode(b, 0x64400901u);
+        deliver(b, c[i].ip, PORT);
+    }
+    ck_assert_str_eq(status_str("firewall_answers"), "4");
+    ck_assert_str_eq(status_str("firewall_checking"), "false");
+    ck_assert_str_eq(status_str("external_address"), "100.64.9.1");
+    ck_assert_str_eq(kad_state(k), "connected (open)");
+    evbuffer_free(b);
+}
+END_TEST
+
+/* kad_disconnect: no traffic, contacts kept; kad_connect: hello again. */
+START_TEST(test_disconnect_connect)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t z = peer(Y_IP, 9);
+    hello_from(b, KAD_OP_HELLO_REQ, z, 0);
+    kad_hello_ack_encode(b, &z.id);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
+    ck_assert_int_eq(kad_disconnect(k, NULL), 0);
+    ck_assert_str_eq(kad_state(k), "off");
+    ck_assert_str_eq(status_str("disconnected"), "true");
+    ck_assert_uint_eq(kad_contact_count(k), 1);
+    size_t before = nsent;
+    kad_ping_encode(b);
+    deliver(b, z.ip, z.udp_port);
+    kad_tick(k);
+    ck_assert_uint_eq(nsent, before);
+    ck_assert_int_eq(kad_search_keyword(k, 1, "ubuntu", NULL, 0, NULL), -1);
+    ck_assert_int_eq(kad_connect(k, NULL), 0);
+    ck_assert_str_eq(kad_state(k), "connecting");
+    ck_assert_uint_eq(sent_op(KAD_OP_HELLO_REQ, z.ip, z.udp_port), 1);
+    hello_from(b, KAD_OP_HELLO_RES, z, 0);
+    ck_assert_str_eq(kad_state(k), "connected (firewalled)");
+    evbuffer_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -610,6 +770,10 @@ main(void)
     tcase_add_test(tc, test_restart_keeps_id_and_contacts);
     tcase_add_test(tc, test_keyword_search);
     tcase_add_test(tc, test_index_serves);
+    tcase_add_test(tc, test_obfuscated_ack);
+    tcase_add_test(tc, test_firewall_answer);
+    tcase_add_test(tc, test_firewall_own_check);
+    tcase_add_test(tc, test_disconnect_connect);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -139,7 +139,8 @@ const CONN = {
 // Kad's state over /ws (networkStatus.kad); polled, only its contact count
 // (server_state's dht_nodes)
 const KAD = {
-  connected: ['Kad: connected', 'ok'],
+  connected: ['Kad: connected (open)', 'ok'],
+  firewalled: ['Kad: connected (firewalled)', 'warn'],
   connecting: ['Kad: connecting', 'warn'],
   off: ['Kad: off', 'bad'],
 };

@@ -150,7 +150,8 @@ export function createDownloadsFeed({ interval = 1500, socket = null } = {}) {
       state.server.server_name = ed.serverName || '';
       state.server.server_address = ed.serverAddress || '';
       const kad = (inst.networkStatus && inst.networkStatus.kad) || {};
-      state.server.kad_status = KAD_STATUS[kad.status] || 'off';
+      state.server.kad_status = kad.connected ? (kad.firewalledTcp ? 'firewalled' : 'connected')
+        : KAD_STATUS[kad.status] || 'off';
       state.error = inst.error || null;
     }
   }
