@@ -254,7 +254,7 @@ ident_save(ident_t *id)
     if (credits_save(id->credits, id->credits_file, &err) != 0) {
         log_error("cannot save the credits: %s", err->message);
         mt_error_free(err);
-        return; /* still dirty: tried again at the next tick */
+        return; /* still dirty: tried again a save_interval later */
     }
     id->dirty = false;
 }
@@ -300,9 +300,9 @@ ident_credits_json(const ident_t *id, const peer_t *p)
     return o;
 }
 
-/* counted_hash: the user hash bytes with p count for, or NULL: bytes with p count for its user hash: not when it
- * not when it failed to prove that the hash is its own (the hash's owner
- * keeps its record untouched by an impostor). */
+/* counted_hash: the user hash that bytes with p count for, or NULL: none
+ * when it failed to prove that the hash is its own (the hash's owner keeps
+ * its record untouched by an impostor). */
 static const uint8_t *
 counted_hash(const ident_t *id, const peer_t *p, uint64_t n)
 {
