@@ -282,12 +282,12 @@ job_trim(void *ctx)
 
 /* The periodic job table; intervals from the configuration are applied in
  * apply_intervals(). */
-/* Saves the credit table (transfer/ident.h). */
+/* Saves the credit table when it changed (transfer/ident.h). */
 static void
 job_credits(void *ctx)
 {
     muleteerd_t *d = ctx;
-    ident_save(d->ident);
+    ident_tick(d->ident);
 }
 
 static periodic_job_t periodic_jobs[] = {
@@ -297,7 +297,7 @@ static periodic_job_t periodic_jobs[] = {
     { "share_limits", 5000, job_share_limits, 0 },
     { "trim", 10000, job_trim, 0 },
     { "log", 1000, job_log, 0 },
-    { "credits", 13 * 60 * 1000, job_credits, 0 }, /* aMule saves clients.met so often */
+    { "credits", 1000, job_credits, 0 }, /* saves every save_interval when changed */
 };
 
 static void

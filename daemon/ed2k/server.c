@@ -572,6 +572,7 @@ handle(srvconn_t *s, ed2k_packet_t *pkt, mt_error_t **err)
         d->client_id = id.id;
         d->server_ip = s->ip;
         d->server_port = s->port;
+        peer_mgr_announce_id(d->peers);
         if (!net_is_lowid(id.id))
             d->public_ip = id.id;
         else if (id.has_reported_ip)

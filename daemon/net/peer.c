@@ -75,6 +75,10 @@ struct peer {
     char software[48]; /* the client software its hello names, or "" */
     ed2k_caps_t caps;
     uint32_t client_id;
+    /* The ID and server our hello on this connection named, or the
+     * OP_CHANGE_CLIENT_ID since (we logged in after the hello). */
+    uint32_t hello_id, hello_server_ip;
+    uint16_t hello_server_port;
     /* What a source list, link or callback said about its obfuscation
      * (ED2K_CRYPT_* bits) and its user hash, before any hello. */
     uint8_t crypt_opts;
@@ -638,6 +642,9 @@ send_hello(peer_t *p, bool answer)
     mt_error_t *err = NULL;
     struct evbuffer *out = conn_out(p);
     int rc = answer ? ed2k_helloanswer_encode(out, &hp, &err) : ed2k_hello_encode(out, &hp, &err);
+    p->hello_id = hp.client_id;
+    p->hello_server_ip = hp.server_ip;
+    p->hello_server_port = hp.server_port;
     if (rc != 0) {
         log_error("peer %s: cannot encode our hello: %s", p->desc, err->message);
         mt_error_free(err);
@@ -766,11 +773,41 @@ merge_into(peer_t *incoming, peer_t *target)
     return target;
 }
 
+/* hello_is_stale: we have an ID, and the ID or server our hello on p's
+ * connection named are no longer ours. */
+static bool
+hello_is_stale(const peer_t *p)
+{
+    const muleteerd_t *d = p->mgr->d;
+    return d->client_id != 0 &&
+           (p->hello_id != d->client_id || p->hello_server_ip != d->server_ip ||
+            p->hello_server_port != d->server_port);
+}
+
+/* tell_id: OP_CHANGE_CLIENT_ID with our ID and server now. The peer knows
+ * us by what our hello said, maybe our address (ID 0 before the login):
+ * aMule then keeps us as a HighID and never matches us to the LowID
+ * source a server or search gives it (it matches those by ID and
+ * server), asks the server for a callback, and takes the callback
+ * connection for the client it already knows at our address. */
+static void
+tell_id(peer_t *p)
+{
+    muleteerd_t *d = p->mgr->d;
+    ed2k_change_client_id_encode(conn_out(p), d->client_id, d->server_ip);
+    p->hello_id = d->client_id;
+    p->hello_server_ip = d->server_ip;
+    p->hello_server_port = d->server_port;
+    log_debug("peer %s: told our new ID %u", p->desc, d->client_id);
+}
+
 static void
 became_ready(peer_t *p)
 {
     set_state(p, PEER_READY);
     p->deadline = 0;
+    if (hello_is_stale(p))
+        tell_id(p); /* we logged in during the handshake */
     p->last_activity = clock_mono_s();
     log_debug("peer %s: ready (%s)", p->desc, p->outgoing ? "outgoing" : "incoming");
     bus_publish_peer_connected(p->mgr->d->bus,
@@ -800,8 +837,13 @@ handle_misc(peer_t *p, const ed2k_packet_t *pkt)
                          (const char *)text);
             return 1;
         }
-        case ED2K_OP_CHANGE_CLIENT_ID:
+        case ED2K_OP_CHANGE_CLIENT_ID: {
+            /* it logged in to a server since its hello: its ID now */
+            uint32_t id, server_ip;
+            if (ed2k_change_client_id_decode(pkt->payload, pkt->len, &id, &server_ip, NULL) == 0)
+                p->client_id = id;
             return 1;
+        }
         }
         return 0;
     }
@@ -1063,6 +1105,15 @@ peer_connect(peer_t *p)
     }
     log_debug("peer %s: connecting", p->desc);
     return 0;
+}
+
+void
+peer_mgr_announce_id(peer_mgr_t *m)
+{
+    /* a connection still in its handshake is told once ready */
+    for (peer_t *p = m->conns; p != NULL; p = p->conn_next)
+        if (p->state == PEER_READY && hello_is_stale(p))
+            tell_id(p);
 }
 
 static void

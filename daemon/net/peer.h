@@ -88,6 +88,10 @@ void peer_obfs_settings(const struct muleteerd *d, bool *support, bool *request,
  * limits, banned peer, socket error, obfuscation required by one side and
  * impossible); the download side retries later. */
 int peer_connect(peer_t *p);
+/* peer_mgr_announce_id: our client ID or server changed (a server
+ * login): OP_CHANGE_CLIENT_ID to every ready peer whose hello named
+ * others, so that it knows us as the LowID a server hands out. */
+void peer_mgr_announce_id(peer_mgr_t *m);
 /* peer_close: closes the connection (the peer object stays while users
  * hold it). The download and upload sides are told. */
 void peer_close(peer_t *p, const char *reason);

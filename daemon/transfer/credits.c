@@ -115,6 +115,26 @@ credits_verified(credits_t *c, const uint8_t hash[16], const uint8_t *key, size_
     return true;
 }
 
+size_t
+credits_expire(credits_t *c, time_t now)
+{
+    size_t gone = 0;
+    for (size_t b = 0; b < CREDITS_BUCKETS; b++) {
+        for (node_t **np = &c->buckets[b]; *np != NULL;) {
+            node_t *n = *np;
+            if (n->cr.last_seen >= (int64_t)now - CREDITS_EXPIRE) {
+                np = &n->next;
+                continue;
+            }
+            *np = n->next;
+            free(n);
+            gone++;
+        }
+    }
+    c->n -= gone;
+    return gone;
+}
+
 double
 credits_ratio(uint64_t downloaded, uint64_t uploaded)
 {

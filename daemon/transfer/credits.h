@@ -13,8 +13,8 @@
 #include "ed2k/secident.h"
 #include "util/error.h"
 
-/* A record not seen for so long is dropped when the file is loaded
- * (aMule: 150 days). */
+/* A record not seen for so long is dropped when the file is loaded, and
+ * by credits_expire in a daemon that runs for longer (aMule: 150 days). */
 #define CREDITS_EXPIRE (150 * 24 * 3600)
 /* Below this many bytes downloaded from a peer it earns no bonus (aMule). */
 #define CREDITS_MIN_DOWNLOADED 1000000
@@ -59,6 +59,9 @@ bool credits_verified(credits_t *c, const uint8_t hash[16], const uint8_t *key, 
  * count and of last_seen, and its key (in's only when it has none). A record
  * older than CREDITS_EXPIRE is ignored (false). */
 bool credits_merge(credits_t *c, const credit_t *in, time_t now);
+/* credits_expire: drops the records not seen since now - CREDITS_EXPIRE;
+ * how many went. Pointers from credits_find to them become invalid. */
+size_t credits_expire(credits_t *c, time_t now);
 
 /* credits_ratio: aMule's score modifier from the bytes downloaded from and
  * uploaded to a peer: 1 under CREDITS_MIN_DOWNLOADED downloaded, else the

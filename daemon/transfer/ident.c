@@ -15,6 +15,7 @@
 #include "daemon/transfer/credits.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/secident.h"
+#include "util/clock.h"
 #include "util/conf.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -25,6 +26,8 @@ struct ident {
     ed2k_secident_key_t *key;
     credits_t *credits;
     char *credits_file;
+    bool dirty;        /* changed since the last save */
+    time_t last_save;  /* monotonic seconds */
 };
 
 /* One connection's exchange (the peer's sec data, reset when it closes). */
@@ -187,6 +190,7 @@ take_signature(ident_t *id, peer_t *p, peer_ident_t *pi, const ed2k_packet_t *pk
                                      kind, ip, sig, len);
     if (good && !credits_verified(id->credits, hash, pi->key, pi->key_len, time(NULL)))
         good = false;
+    id->dirty = true;
     pi->state = good ? IDENT_OK : IDENT_FAILED;
     log_debug("peer %s: secure ident %s", peer_desc(p), good ? "ok" : "failed");
     return 1;
@@ -240,12 +244,27 @@ ident_new(struct muleteerd *d, mt_error_t **err)
 void
 ident_save(ident_t *id)
 {
+    if (id == NULL || id->credits_file == NULL)
+        return;
+    size_t gone = credits_expire(id->credits, time(NULL));
+    if (gone > 0)
+        log_info("credits: %zu record(s) not seen for 150 days dropped", gone);
     mt_error_t *err = NULL;
-    if (id != NULL && id->credits_file != NULL &&
-        credits_save(id->credits, id->credits_file, &err) != 0) {
+    id->last_save = clock_mono_s();
+    if (credits_save(id->credits, id->credits_file, &err) != 0) {
         log_error("cannot save the credits: %s", err->message);
         mt_error_free(err);
+        return; /* still dirty: tried again a save_interval later */
     }
+    id->dirty = false;
+}
+
+void
+ident_tick(ident_t *id)
+{
+    if (id != NULL && id->dirty &&
+        clock_mono_s() - id->last_save >= (time_t)conf_get_int(id->d->conf, "save_interval"))
+        ident_save(id);
 }
 
 void
@@ -269,20 +288,47 @@ ident_credit(const ident_t *id, const peer_t *p)
     return credits_modifier(id->credits, hash, ident_of(p) == IDENT_OK);
 }
 
+json_object *
+ident_credits_json(const ident_t *id, const peer_t *p)
+{
+    const uint8_t *hash = peer_hash(p);
+    const credit_t *cr = id != NULL && hash != NULL ? credits_find(id->credits, hash) : NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "uploaded", json_object_new_int64(cr ? (int64_t)cr->uploaded : 0));
+    json_object_object_add(o, "downloaded",
+                           json_object_new_int64(cr ? (int64_t)cr->downloaded : 0));
+    return o;
+}
+
+/* counted_hash: the user hash that bytes with p count for, or NULL: none
+ * when it failed to prove that the hash is its own (the hash's owner keeps
+ * its record untouched by an impostor). */
+static const uint8_t *
+counted_hash(const ident_t *id, const peer_t *p, uint64_t n)
+{
+    if (id == NULL || n == 0 || ident_of(p) == IDENT_FAILED)
+        return NULL;
+    return peer_hash(p);
+}
+
 void
 ident_count_up(ident_t *id, const peer_t *p, uint64_t n)
 {
-    const uint8_t *hash = peer_hash(p);
-    if (id != NULL && hash != NULL && n > 0)
+    const uint8_t *hash = counted_hash(id, p, n);
+    if (hash != NULL) {
         credits_add_uploaded(id->credits, hash, n, time(NULL));
+        id->dirty = true;
+    }
 }
 
 void
 ident_count_down(ident_t *id, const peer_t *p, uint64_t n)
 {
-    const uint8_t *hash = peer_hash(p);
-    if (id != NULL && hash != NULL && n > 0)
+    const uint8_t *hash = counted_hash(id, p, n);
+    if (hash != NULL) {
         credits_add_downloaded(id->credits, hash, n, time(NULL));
+        id->dirty = true;
+    }
 }
 
 size_t

@@ -5,6 +5,7 @@
 #ifndef MT_DAEMON_IDENT_H
 #define MT_DAEMON_IDENT_H
 
+#include <json-c/json.h>
 #include <stdint.h>
 
 #include "daemon/net/peer.h"
@@ -26,8 +27,13 @@ typedef enum {
  * overwritten). ident_free saves the credits; accepts NULL. */
 ident_t *ident_new(struct muleteerd *d, mt_error_t **err);
 void ident_free(ident_t *id);
-/* ident_save: writes the credits now (the periodic job; blocking, small). */
+/* ident_save: drops the expired records and writes the credits now
+ * (atomically; blocking, small). */
 void ident_save(ident_t *id);
+/* ident_tick: the periodic job: ident_save when the credits changed and
+ * save_interval seconds passed since the last save (a crash loses no
+ * more). */
+void ident_tick(ident_t *id);
 
 /* ident_of: p's state on its current connection. */
 ident_state_t ident_of(const peer_t *p);
@@ -36,8 +42,14 @@ const char *ident_state_name(ident_state_t s); /* "none", "ok", "failed" */
 /* ident_credit: the credit modifier of p's user hash (credits.h), 1 unless
  * p is identified. */
 double ident_credit(const ident_t *id, const peer_t *p);
+/* ident_credits_json: {"uploaded", "downloaded"}: the bytes on record for
+ * p's user hash (credits.dat; 0 without a record), for the control
+ * socket's peer lists. id may be NULL. Caller owns the result. */
+json_object *ident_credits_json(const ident_t *id, const peer_t *p);
+
 /* ident_count_up / _down: n bytes of file data sent to / received from p
- * (by its user hash; nothing without one). id may be NULL. */
+ * (by its user hash; nothing without one, nor when its secure ident
+ * failed). id may be NULL. */
 void ident_count_up(ident_t *id, const peer_t *p, uint64_t n);
 void ident_count_down(ident_t *id, const peer_t *p, uint64_t n);
 

@@ -1868,6 +1868,7 @@ src_peers_json(const download_t *dl)
         json_object_object_add(e, "name", json_object_new_string(peer_name(s->peer)));
         json_object_object_add(e, "complete", json_object_new_boolean(s->complete));
         json_object_object_add(e, "ident", json_object_new_string(ident_state_name(ident_of(s->peer))));
+        json_object_object_add(e, "credits", ident_credits_json(dl->q->d->ident, s->peer));
         json_object_array_add(peers, e);
     }
     return peers;

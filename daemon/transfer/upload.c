@@ -1257,6 +1257,7 @@ ulq_to_json(const ulq_t *q)
         json_object_object_add(e, "hash", json_object_new_string(hex));
         json_object_object_add(e, "sent", json_object_new_int64((int64_t)c->sent_in_slot));
         json_object_object_add(e, "ident", json_object_new_string(ident_state_name(ident_of(c->peer))));
+        json_object_object_add(e, "credits", ident_credits_json(q->d->ident, c->peer));
         json_object_array_add(slots, e);
     }
     json_object_object_add(o, "slots", slots);
@@ -1276,6 +1277,7 @@ ulq_to_json(const ulq_t *q)
         json_object_object_add(w, "waiting", json_object_new_int64(waited));
         json_object_object_add(w, "ident", json_object_new_string(ident_state_name(ident_of(c->peer))));
         json_object_object_add(w, "credit", json_object_new_double(ident_credit(q->d->ident, c->peer)));
+        json_object_object_add(w, "credits", ident_credits_json(q->d->ident, c->peer));
         json_object_array_add(waiting, w);
     }
     json_object_object_add(o, "waiting", waiting);

@@ -1,6 +1,7 @@
 /* check_credits.c: unit tests for daemon/transfer/credits: aMule's score
  * modifier at and around its thresholds, credits honoured only for
- * identified peers, the first verified key, the state file and expiry. */
+ * identified peers, the first verified key, the state file and expiry
+ * (at load and in a running daemon, on a clock passed in). */
 #include "config.h"
 
 #include <check.h>
@@ -166,6 +167,40 @@ START_TEST(test_file)
 }
 END_TEST
 
+/* A daemon that runs for months drops what it has not seen for 150 days
+ * at its saves, not only at its next start: the clock is passed in. */
+START_TEST(test_expire_running)
+{
+    credits_t *c = credits_new();
+    time_t t = NOW;
+    credits_add_downloaded(c, h1, 5 * MIB, t);
+    credits_add_uploaded(c, h2, 1 * MIB, t);
+    ck_assert_uint_eq(credits_expire(c, t + CREDITS_EXPIRE), 0); /* exactly 150 days: kept */
+    t += 100 * 24 * 3600;
+    credits_add_downloaded(c, h2, 1, t); /* h2 seen again 100 days later */
+    t += 60 * 24 * 3600;                 /* h1 unseen for 160 days, h2 for 60 */
+    ck_assert_uint_eq(credits_expire(c, t), 1);
+    ck_assert_uint_eq(credits_count(c), 1);
+    ck_assert_ptr_null(credits_find(c, h1));
+    ck_assert_ptr_nonnull(credits_find(c, h2));
+    ck_assert_uint_eq(credits_find(c, h2)->uploaded, 1 * MIB);
+    /* many records in one bucket chain: each judged on its own */
+    for (int i = 0; i < 2000; i++) {
+        uint8_t h[16] = { (uint8_t)i, (uint8_t)(i >> 8), 0xee };
+        credits_add_uploaded(c, h, 1, i % 2 == 0 ? t : t - CREDITS_EXPIRE - 1);
+    }
+    ck_assert_uint_eq(credits_expire(c, t), 1000);
+    ck_assert_uint_eq(credits_count(c), 1001);
+    for (int i = 0; i < 2000; i++) {
+        uint8_t h[16] = { (uint8_t)i, (uint8_t)(i >> 8), 0xee };
+        ck_assert(i % 2 == 0 ? credits_find(c, h) != NULL : credits_find(c, h) == NULL);
+    }
+    ck_assert_uint_eq(credits_expire(c, t + CREDITS_EXPIRE + 1), 1001);
+    ck_assert_uint_eq(credits_count(c), 0);
+    credits_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -176,6 +211,7 @@ main(void)
     tcase_add_test(tc, test_verified);
     tcase_add_test(tc, test_file);
     tcase_add_test(tc, test_merge);
+    tcase_add_test(tc, test_expire_running);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
