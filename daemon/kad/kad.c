@@ -196,6 +196,7 @@ struct kad {
     unsigned probe_last;
     uint64_t crypt_in, crypt_out; /* obfuscated datagrams (§9.4) */
     uint32_t rx_key; /* the sender verify key of the datagram being handled, 0: plain */
+    uint32_t rx_ip;  /* where the datagram being handled came from */
     kad_fw_t *fw;         /* firewall checks (firewall.h) */
     bool paused;          /* kad_disconnect: no traffic until kad_connect */
 };
@@ -1174,6 +1175,7 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
               sk != 0 ? ", obfuscated" : "", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
               port);
     k->rx_key = sk;
+    k->rx_ip = ip;
     switch (p->opcode) {
     case KAD_OP_BOOTSTRAP_REQ: on_bootstrap_req(k, ip, port); break;
     case KAD_OP_BOOTSTRAP_RES: on_bootstrap_res(k, ip, port, p); break;
@@ -1598,11 +1600,22 @@ kad_tick(kad_t *k)
         save_nodes(k);
 }
 
-/* fw_send, fw_knows: the firewall checks' hooks (firewall.h). */
+/* fw_send, fw_knows: the firewall checks' hooks (firewall.h). A datagram
+ * to a contact in the table goes as our requests to it do (obfuscated from
+ * version 6 on); to another node, as an answer to the datagram being
+ * handled when it is from there (keyed by the key it carried), else
+ * plain, as aMule sends them. */
 static void
 fw_send(void *ctx, uint32_t ip, uint16_t port, struct evbuffer *b)
 {
-    send_buf(ctx, ip, port, b);
+    kad_t *k = ctx;
+    const kad_rt_contact_t *c = kad_rt_find_addr(k->rt, ip, port);
+    if (c != NULL)
+        send_to_contact(k, &c->c, b);
+    else if (k->rx_key != 0 && ip == k->rx_ip)
+        send_answer(k, ip, port, b);
+    else
+        send_buf(k, ip, port, b);
 }
 
 typedef struct find_ip {

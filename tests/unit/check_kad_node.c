@@ -601,6 +601,9 @@ END_TEST
  * to an obfuscated HELLO_RES goes keyed with the verify key it handed us. */
 START_TEST(test_obfuscated_ack)
 {
+    node_stop();
+    obfuscation = "yes"; /* the daemon's default */
+    node_start();
     struct evbuffer *b = evbuffer_new();
     kad_contact_t x = peer(X_IP, 1);
     kad_bootstrap_res_t r = { .id = x.id, .tcp_port = 4662, .version = 8 };
@@ -638,6 +641,7 @@ START_TEST(test_obfuscated_ack)
     }
     ck_assert(found);
     evbuffer_free(b);
+    obfuscation = "no";
 }
 END_TEST
 

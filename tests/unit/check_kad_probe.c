@@ -207,7 +207,7 @@ START_TEST(test_lookup_converges)
     /* The table holds A (far from the target); A names B and C, nearer. */
     kad_contact_t a = peer(&target, 1, 100), bb = peer(&target, 2, 10), c = peer(&target, 3, 40);
     verified(b, a);
-    ck_assert_str_eq(kad_state(k), "connected");
+    ck_assert(kad_is_connected(k)); /* open or firewalled */
     nsent = 0;
     unsigned n = 0;
     ck_assert_int_eq(kad_probe_start(k, &target, &n, NULL), 0);
