@@ -94,7 +94,7 @@ EOC
 sock() { echo "$T/$1/run/muleteerd.sock"; }
 up() { "$CLI" --socket "$(sock "$1")" ping >/dev/null 2>&1; }
 kstat() { "$CLI" --socket "$(sock "$1")" --timeout 20 --json kad status 2>/dev/null; }
-connected() { kstat "$1" | grep -q '"state": *"connected"'; }
+connected() { kstat "$1" | grep -q '"state": *"connected'; }
 
 SOCKS=()
 t0=$(now)

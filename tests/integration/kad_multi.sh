@@ -66,7 +66,7 @@ for ((i = 1; i < N; i++)); do
   mcli "$T/n$i" kad bootstrap "$SEED" >/dev/null 2>&1 || boot_ok=0
 done
 check "every node asks the seed to bootstrap" test "$boot_ok" = 1
-kad_connected() { mcli "$T/n$1" --json kad status 2>/dev/null | grep -q '"state": *"connected"'; }
+kad_connected() { mcli "$T/n$1" --json kad status 2>/dev/null | grep -q '"state": *"connected'; }
 all_connected() { local i; for ((i = 0; i < N; i++)); do kad_connected "$i" || return 1; done; }
 check "every node connects to Kad through the seed" eventually 60 all_connected
 # tables_min F: every live node's table holds at least a fraction F of
