@@ -16,7 +16,8 @@
 # finds it, and so does Muleteer M's keyword search, merged into the
 # search's results with the origin "kad"; M then downloads it with the
 # sources its Kad source search finds (no server). Firewall checks: M
-# and amuled A each say open once the other nodes connect back; N
+# and amuled A each say open once the other nodes connect back, and M's
+# UDP check never says UDP-firewalled; N
 # disconnects from Kad and connects again; /metrics carries M's Kad
 # lines (promtool). TAP.
 set -u
