@@ -615,6 +615,14 @@ show_kad(ctl_client_t *c, const request_t *req, json_object *r)
                fw ? "firewalled" : "open", checking ? " (checking)" : "",
                ext != NULL ? json_object_get_string(ext) : "unknown",
                num(r, "firewall_connect_backs_heard"), num(r, "firewall_checks_answered"));
+    if (json_object_object_get_ex(r, "udp_firewalled", NULL))
+        printf("UDP firewall: %s%s; %lld test(s) asked, %lld answer(s)\n",
+               json_object_get_boolean(json_object_object_get(r, "udp_firewalled")) ? "firewalled"
+                                                                                    : "open",
+               json_object_get_boolean(json_object_object_get(r, "udp_firewall_checking"))
+                   ? " (checking)"
+                   : "",
+               num(r, "udp_firewall_checks_asked"), num(r, "udp_firewall_answers"));
     json_object *list = json_object_object_get(r, "contact_list");
     for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
         json_object *e = json_object_array_get_idx(list, i);

@@ -141,6 +141,9 @@ kad(promfmt_t *f, json_object *m)
     gauge(f, "muleteer_kad_firewalled",
           "1 while our Kad firewall check says firewalled (TCP), 0 when open.",
           num(k, "firewalled", NULL));
+    gauge(f, "muleteer_kad_udp_firewalled",
+          "1 while our Kad UDP firewall check says firewalled, 0 when open.",
+          num(k, "udp_firewalled", NULL));
     gauge(f, "muleteer_kad_contacts", "Contacts in the Kad routing table.",
           num(k, "contacts", NULL));
     gauge(f, "muleteer_kad_contacts_verified", "Kad contacts verified by HELLO.",

@@ -1,6 +1,7 @@
 /* firewall.c: the Kad firewall checks (firewall.h, ed2k-protocol.md
- * §10.4): others' checks answered over TCP and UDP, and our own TCP check
- * with aMule's counting (Kademlia/Prefs.cpp GetFirewalled). */
+ * §10.4): others' checks answered over TCP and UDP, our own TCP check with
+ * aMule's counting (Kademlia/Prefs.cpp GetFirewalled) and our own UDP
+ * check with aMule's verdict (Kademlia/UDPFirewallTester.cpp). */
 #include "config.h"
 
 #include "daemon/kad/firewall.h"
@@ -14,6 +15,7 @@
 #include "daemon/net/peer.h"
 #include "ed2k/opcodes.h"
 #include "ed2k/packet.h"
+#include "util/bug.h"
 #include "util/clock.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -26,6 +28,22 @@
 #define CONNECT_TTL 40
 #define ANSWERED_MAX 64
 #define ASKED_MAX 32
+/* UDP testers remembered (aMule never asks a node twice; a ring lets a
+ * long-running node ask again the oldest ones). */
+#define UDP_TESTERS_MAX 64
+
+typedef enum udp_test_state {
+    UDPT_NONE,       /* free, or finished */
+    UDPT_CONNECTING, /* aMule's KS_CONNECTING_FWCHECK_UDP */
+    UDPT_SENT,       /* KS_FWCHECK_UDP: OP_FWCHECKUDPREQ went out */
+} udp_test_state_t;
+
+typedef struct udp_test {
+    uint32_t ip; /* Kad form; 0: free slot */
+    uint16_t tcp_port;
+    udp_test_state_t state;
+    time_t at;
+} udp_test_t;
 
 typedef struct connect_back {
     uint32_t ip; /* Kad form; 0: free slot */
@@ -56,6 +74,15 @@ struct kad_fw {
     uint32_t ip, ip_last; /* aMule's m_ip and m_ipLast */
     uint64_t requests, refused, connect_backs, acks_sent, asks_sent, res_taken, acks_taken,
         udp_checks;
+    /* our UDP check: aMule's m_firewalledUDP, m_firewalledLastStateUDP,
+     * m_isFWVerifiedUDP, m_timedOut, m_fwChecksRunningUDP,
+     * m_fwChecksFinishedUDP, m_testStart */
+    bool udp_firewalled, udp_last_firewalled, udp_verified, udp_timed_out, udp_started;
+    unsigned udp_running, udp_finished;
+    time_t udp_start; /* 0: the round decided */
+    udp_test_t testers[UDP_TESTERS_MAX];
+    size_t testers_next;
+    uint64_t udp_asks_sent, udp_answers_taken;
 };
 
 /* ------------------------------------------------------------ answering */
@@ -161,9 +188,12 @@ kad_fw_on_udp_req(kad_fw_t *fw, uint32_t ip, const uint8_t *p, size_t len)
 
 /* ------------------------------------------------------------ our check */
 
+static void udp_recheck(kad_fw_t *fw, time_t now);
+
 void
 kad_fw_recheck(kad_fw_t *fw, time_t now)
 {
+    udp_recheck(fw, now);
     fw->last_firewalled = fw->acks < KAD_FW_OPEN_AFTER;
     fw->answers = 0;
     fw->acks = 0;
@@ -274,9 +304,12 @@ kad_fw_external_ip(const kad_fw_t *fw)
     return fw->ip;
 }
 
+static void udp_tick(kad_fw_t *fw, time_t now);
+
 void
 kad_fw_tick(kad_fw_t *fw, time_t now)
 {
+    udp_tick(fw, now);
     if (fw->started && now >= fw->next_round)
         kad_fw_recheck(fw, now);
 }
@@ -300,6 +333,170 @@ kad_fw_to_json(const kad_fw_t *fw, json_object *o)
                            json_object_new_int64((int64_t)fw->requests - (int64_t)fw->refused));
     json_object_object_add(o, "firewall_acks_sent", json_object_new_int64((int64_t)fw->acks_sent));
     json_object_object_add(o, "udp_checks_answered", json_object_new_int64((int64_t)fw->udp_checks));
+    json_object_object_add(o, "udp_firewalled",
+                           json_object_new_boolean(kad_fw_is_udp_firewalled(fw)));
+    json_object_object_add(o, "udp_firewall_checking",
+                           json_object_new_boolean(kad_fw_is_udp_checking(fw)));
+    json_object_object_add(o, "udp_firewall_checks_asked",
+                           json_object_new_int64((int64_t)fw->udp_asks_sent));
+    json_object_object_add(o, "udp_firewall_answers",
+                           json_object_new_int64((int64_t)fw->udp_answers_taken));
+}
+
+/* ------------------------------------------------------------ our UDP check */
+
+static void
+udp_recheck(kad_fw_t *fw, time_t now)
+{
+    for (size_t i = 0; i < UDP_TESTERS_MAX; i++)
+        fw->testers[i].state = UDPT_NONE; /* keep the addresses: never asked twice */
+    fw->udp_running = 0;
+    fw->udp_finished = 0;
+    fw->udp_start = now;
+    fw->udp_timed_out = false;
+    fw->udp_last_firewalled = fw->udp_firewalled;
+    fw->udp_started = true;
+}
+
+bool
+kad_fw_is_udp_checking(const kad_fw_t *fw)
+{
+    return fw->udp_started && fw->udp_finished < KAD_FW_UDP_CLIENTS;
+}
+
+bool
+kad_fw_is_udp_firewalled(const kad_fw_t *fw)
+{
+    if (!kad_fw_is_udp_checking(fw))
+        return fw->udp_firewalled;
+    return fw->udp_timed_out || fw->udp_last_firewalled;
+}
+
+static udp_test_t *
+tester_of(kad_fw_t *fw, uint32_t ip)
+{
+    for (size_t i = 0; i < UDP_TESTERS_MAX; i++)
+        if (fw->testers[i].ip == ip)
+            return &fw->testers[i];
+    return NULL;
+}
+
+static void
+log_udp_verdict(const kad_fw_t *fw)
+{
+    log_info("Kad: UDP firewall check: %s (%u test(s) finished)",
+             fw->udp_firewalled ? "firewalled" : "open", fw->udp_finished);
+}
+
+/* udp_result: aMule's SetUDPFWCheckResult for a test of ours that
+ * finished (ok: an answer proved the port open) or was cancelled. */
+static void
+udp_result(kad_fw_t *fw, udp_test_t *t, bool ok, bool cancelled)
+{
+    t->state = UDPT_NONE;
+    if (!kad_fw_is_udp_checking(fw))
+        return;
+    if (!MT_BUG(fw->udp_running == 0))
+        fw->udp_running--;
+    if (cancelled)
+        return; /* the next offer asks another node */
+    fw->udp_finished++;
+    if (ok) {
+        fw->udp_firewalled = false;
+        fw->udp_finished = KAD_FW_UDP_CLIENTS; /* one open answer is enough */
+        fw->udp_running = 0;
+        for (size_t i = 0; i < UDP_TESTERS_MAX; i++)
+            fw->testers[i].state = UDPT_NONE;
+    } else if (fw->udp_finished >= KAD_FW_UDP_CLIENTS) {
+        fw->udp_firewalled = true;
+    } else {
+        return;
+    }
+    fw->udp_verified = true;
+    fw->udp_timed_out = false;
+    fw->udp_start = 0;
+    log_udp_verdict(fw);
+}
+
+/* send_udp_req: OP_FWCHECKUDPREQ on a ready connection: the port to answer
+ * on and our verify key for the tester (plain answers are fine too). */
+static void
+send_udp_req(kad_fw_t *fw, udp_test_t *t, peer_t *p, time_t now)
+{
+    kad_fw_udp_req_t rq = { .intern_port = fw->h.udp_port != NULL ? fw->h.udp_port(fw->h.ctx) : 0 };
+    struct evbuffer *pl = evbuffer_new();
+    kad_fw_udp_req_write(pl, &rq);
+    struct evbuffer *out = p != NULL ? peer_out(p) : NULL;
+    if (out != NULL) {
+        (void)ed2k_packet_append_evbuffer(out, ED2K_PROTO_EMULE, ED2K_OP_FWCHECKUDPREQ, pl, NULL);
+        peer_touch(p);
+    }
+    evbuffer_free(pl);
+    t->state = UDPT_SENT;
+    t->at = now;
+    fw->udp_asks_sent++;
+}
+
+bool
+kad_fw_udp_offer(kad_fw_t *fw, uint32_t ip, uint16_t tcp_port, uint8_t version, time_t now)
+{
+    if (!kad_fw_is_udp_checking(fw) ||
+        fw->udp_finished + fw->udp_running >= KAD_FW_UDP_CLIENTS || version <= 5 ||
+        tcp_port == 0 || ip == 0 || ip == fw->ip || tester_of(fw, ip) != NULL ||
+        (fw->h.knows != NULL && fw->h.knows(fw->h.ctx, ip)))
+        return false;
+    udp_test_t *t = &fw->testers[fw->testers_next];
+    fw->testers_next = (fw->testers_next + 1) % UDP_TESTERS_MAX;
+    *t = (udp_test_t){ .ip = ip, .tcp_port = tcp_port, .state = UDPT_CONNECTING, .at = now };
+    fw->udp_running++;
+    if (fw->d->peers == NULL) {
+        send_udp_req(fw, t, NULL, now);
+        return true;
+    }
+    peer_t *p = peer_get(fw->d->peers, net_ip_from_host(ip), tcp_port);
+    if (peer_is_ready(p))
+        send_udp_req(fw, t, p, now);
+    else if (peer_connect(p) != 0)
+        udp_result(fw, t, false, true);
+    return true;
+}
+
+int
+kad_fw_on_udp_answer(kad_fw_t *fw, uint32_t ip, const uint8_t *p, size_t len, time_t now)
+{
+    (void)now;
+    uint8_t error;
+    uint16_t port;
+    if (kad_fw_udp_decode(p, len, &error, &port, NULL) != 0)
+        return -1;
+    udp_test_t *t = tester_of(fw, ip);
+    if (t == NULL || t->state == UDPT_NONE)
+        return 0; /* not asked, or a second answer (one per port asked) */
+    uint16_t mine = fw->h.udp_port != NULL ? fw->h.udp_port(fw->h.ctx) : 0;
+    bool ok = error == 0 && port != 0 && port == mine;
+    log_debug("Kad: UDP firewall test by %u.%u.%u.%u: error %u, port %u", ip >> 24,
+              (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, error, port);
+    fw->udp_answers_taken++;
+    udp_result(fw, t, ok, !ok);
+    return 1;
+}
+
+/* udp_tick: tests that never ended (aMule ends them when the connection
+ * closes; a bound here), and aMule's timeout. */
+static void
+udp_tick(kad_fw_t *fw, time_t now)
+{
+    for (size_t i = 0; i < UDP_TESTERS_MAX; i++) {
+        udp_test_t *t = &fw->testers[i];
+        if (t->state != UDPT_NONE && now - t->at >= KAD_FW_ASK_TTL)
+            udp_result(fw, t, false, t->state == UDPT_CONNECTING);
+    }
+    if (kad_fw_is_udp_checking(fw) && !fw->udp_timed_out && !fw->udp_firewalled &&
+        !fw->udp_verified && fw->udp_start != 0 && now - fw->udp_start > KAD_FW_UDP_TIMEOUT &&
+        kad_fw_is_firewalled(fw)) {
+        fw->udp_timed_out = true;
+        log_info("Kad: UDP firewall check: no result in %d s: firewalled", KAD_FW_UDP_TIMEOUT);
+    }
 }
 
 /* ------------------------------------------------------------ TCP side */
@@ -313,6 +510,21 @@ on_ready(void *ctx, peer_t *p)
     for (size_t i = 0; i < KAD_FW_CONNECTS; i++)
         if (fw->cb[i].ip == ip && fw->cb[i].tcp_port == peer_port(p))
             say_ack(fw, &fw->cb[i], p);
+    udp_test_t *t = tester_of(fw, ip);
+    if (t != NULL && t->state == UDPT_CONNECTING && t->tcp_port == peer_port(p))
+        send_udp_req(fw, t, p, clock_mono_s());
+}
+
+/* on_closed: a UDP test's connection closed: cancelled before the request
+ * went, failed after it without an answer (aMule's Disconnected). */
+static void
+on_closed(void *ctx, peer_t *p, const char *reason)
+{
+    (void)reason;
+    kad_fw_t *fw = ctx;
+    udp_test_t *t = tester_of(fw, net_ip_to_host(peer_ip(p)));
+    if (t != NULL && t->state != UDPT_NONE && t->tcp_port == peer_port(p))
+        udp_result(fw, t, false, t->state == UDPT_CONNECTING);
 }
 
 /* on_packet: OP_KAD_FWTCPCHECK_ACK (a connect-back for our check) and
@@ -348,6 +560,7 @@ kad_fw_new(muleteerd_t *d, const kad_fw_hooks_t *h)
     fw->last_firewalled = true;
     if (d->peers != NULL)
         peer_mgr_add_handler(d->peers, &(peer_handler_t){ .ready = on_ready,
+                                                          .closed = on_closed,
                                                           .packet = on_packet,
                                                           .ctx = fw });
     return fw;

@@ -1,11 +1,10 @@
 /* firewall.h: the Kad firewall checks (ed2k-protocol.md §10.4): others'
  * checks answered (a TCP connect-back with OP_KAD_FWTCPCHECK_ACK, the
  * address we saw by UDP, KADEMLIA2_FIREWALLUDP for a TCP OP_FWCHECKUDPREQ)
- * and our own TCP check, counted as aMule counts it (Kademlia/Prefs.cpp).
- * Our own UDP check (aMule's UDPFirewallTester: OP_FWCHECKUDPREQ over TCP
- * to nodes that do not know us yet, KADEMLIA2_FIREWALLUDP back) is not
- * run: we never say we are UDP-firewalled, and answers that come are
- * dropped. */
+ * and our own checks: TCP, counted as aMule counts it (Kademlia/Prefs.cpp),
+ * and UDP, decided as aMule's UDPFirewallTester decides it: OP_FWCHECKUDPREQ
+ * over TCP to nodes we never sent a datagram to, KADEMLIA2_FIREWALLUDP
+ * back on our UDP port. */
 #ifndef MT_DAEMON_KAD_FIREWALL_H
 #define MT_DAEMON_KAD_FIREWALL_H
 
@@ -38,6 +37,8 @@ typedef struct kad_fw kad_fw_t;
 typedef struct kad_fw_hooks {
     void (*send)(void *ctx, uint32_t ip, uint16_t port, struct evbuffer *b);
     bool (*knows)(void *ctx, uint32_t ip);
+    /* udp_port: our client UDP port, where the UDP check's answers come */
+    uint16_t (*udp_port)(void *ctx);
     void *ctx;
 } kad_fw_hooks_t;
 
@@ -79,6 +80,37 @@ bool kad_fw_on_ack(kad_fw_t *fw, uint32_t ip, time_t now);
  * table). -1 when the payload is malformed. */
 int kad_fw_on_udp_req(kad_fw_t *fw, uint32_t ip, const uint8_t *p, size_t len);
 
+/* Our UDP check (aMule's UDPFirewallTester). Rounds start with the TCP
+ * check's (kad_fw_recheck). A round wants KAD_FW_UDP_CLIENTS finished
+ * tests: one KADEMLIA2_FIREWALLUDP with error 0 on our UDP port makes us
+ * open at once; KAD_FW_UDP_CLIENTS tests whose request went out and that
+ * got no answer (the TCP connection closed first, or KAD_FW_ASK_TTL s
+ * passed) make us firewalled; a test whose connection failed, or whose
+ * answer says the tester knew us or names another port, is cancelled and
+ * another node is asked. A round still undecided after
+ * KAD_FW_UDP_TIMEOUT s while TCP-firewalled says firewalled, unless a
+ * round ever decided (aMule's timeout). */
+#define KAD_FW_UDP_CLIENTS 2
+#define KAD_FW_UDP_TIMEOUT 360
+/* kad_fw_udp_offer: a node a lookup answer named (Kad form ip, its TCP
+ * port and Kad version): while the round needs testers, one of Kad 6 and
+ * up, not in our table (hooks.knows), never asked before and not us gets
+ * OP_FWCHECKUDPREQ over a TCP connection. Whether it was taken (the
+ * caller then keeps it out of the table for now: a HELLO of ours would
+ * put us in its table, and it would refuse the test). Without d->peers
+ * (unit tests) the request counts as sent at once. */
+bool kad_fw_udp_offer(kad_fw_t *fw, uint32_t ip, uint16_t tcp_port, uint8_t version, time_t now);
+/* kad_fw_on_udp_answer: a KADEMLIA2_FIREWALLUDP from ip: 1: taken (a test
+ * we run), 0: not asked for, or a second answer, -1: malformed. */
+int kad_fw_on_udp_answer(kad_fw_t *fw, uint32_t ip, const uint8_t *p, size_t len, time_t now);
+/* kad_fw_is_udp_checking: whether the round wants more finished tests. */
+bool kad_fw_is_udp_checking(const kad_fw_t *fw);
+/* kad_fw_is_udp_firewalled: aMule's IsFirewalledUDP(true): while a round
+ * runs, the last round's verdict (open before any), or firewalled after
+ * the timeout; else this round's. What our HELLO says
+ * (KAD_MISC_UDP_FIREWALLED). */
+bool kad_fw_is_udp_firewalled(const kad_fw_t *fw);
+
 /* kad_fw_is_firewalled: aMule's answer: fewer than KAD_FW_OPEN_AFTER
  * connect-backs this round, unless the round is still checking, then the
  * last round's state (firewalled before any). */
@@ -86,7 +118,8 @@ bool kad_fw_is_firewalled(const kad_fw_t *fw);
 /* kad_fw_external_ip: our address as others see it (Kad form), 0 before
  * two answers agreed. */
 uint32_t kad_fw_external_ip(const kad_fw_t *fw);
-/* kad_fw_tick: once a second: expired requests, the next round. */
+/* kad_fw_tick: once a second: expired requests and UDP tests, the UDP
+ * timeout, the next round. */
 void kad_fw_tick(kad_fw_t *fw, time_t now);
 /* kad_fw_to_json: the counters and the state, added to o. */
 void kad_fw_to_json(const kad_fw_t *fw, json_object *o);

@@ -355,6 +355,8 @@ take(kad_t *k, uint32_t ip, uint16_t port, uint8_t opcode)
 static kad_hello_t
 my_hello(const kad_t *k, uint8_t misc)
 {
+    if (kad_fw_is_udp_firewalled(k->fw))
+        misc |= KAD_MISC_UDP_FIREWALLED; /* others keep us out of their tables */
     kad_hello_t h = { .id = k->me,
                       .tcp_port = (uint16_t)conf_get_int(k->d->conf, "tcp_port"),
                       .version = KAD_VERSION,
@@ -829,6 +831,23 @@ on_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     evbuffer_free(b);
 }
 
+/* add_res_contacts: a lookup answer's contacts into the table, but those
+ * our UDP firewall check takes as testers: no HELLO of ours may reach
+ * them before their answer (they would know us and refuse the test). The
+ * lookup still asks them. */
+static void
+add_res_contacts(kad_t *k, const kad_res_t *r)
+{
+    time_t now = clock_mono_s();
+    for (size_t c = 0; c < r->count; c++) {
+        const kad_contact_t *x = &r->contacts[c];
+        if (addr_ok(k, x->ip, x->udp_port) && !kad_id_equal(&x->id, &k->me) &&
+            kad_fw_udp_offer(k->fw, x->ip, x->tcp_port, x->version, now))
+            continue;
+        add_contacts(k, x, 1);
+    }
+}
+
 static void
 on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
 {
@@ -844,7 +863,7 @@ on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     kad_rt_contact_t *e = kad_rt_find_addr(k->rt, ip, port);
     if (e != NULL)
         e->last_seen = clock_mono_s();
-    add_contacts(k, r.contacts, r.count);
+    add_res_contacts(k, &r);
     /* contacts the table refuses (full bins) still help the lookup */
     for (size_t i = 0; i < JOBS_MAX; i++)
         if (k->jobs[i] != NULL && kad_id_equal(kad_lookup_target(k->jobs[i]->l), &r.target)) {
@@ -1113,9 +1132,9 @@ on_fw_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
         k->dropped++;
 }
 
-/* on_fw_answer: answers to our firewall check: the address it saw
- * (FIREWALLED_RES), a connect-back by UDP (FIREWALLED_ACK_RES, Kad < 7).
- * KADEMLIA2_FIREWALLUDP answers a UDP check we never ask (firewall.h). */
+/* on_fw_answer: answers to our firewall checks: the address it saw
+ * (FIREWALLED_RES), a connect-back by UDP (FIREWALLED_ACK_RES, Kad < 7),
+ * a UDP test (KADEMLIA2_FIREWALLUDP). */
 static void
 on_fw_answer(kad_t *k, uint32_t ip, const ed2k_packet_t *p)
 {
@@ -1125,6 +1144,8 @@ on_fw_answer(kad_t *k, uint32_t ip, const ed2k_packet_t *p)
         rc = kad_fw_on_res(k->fw, ip, p->payload, p->len, now);
     else if (p->opcode == KAD_OP_FIREWALLED_ACK_RES)
         rc = kad_fw_on_ack(k->fw, ip, now) ? 1 : 0;
+    else if (p->opcode == KAD_OP_FIREWALLUDP)
+        rc = kad_fw_on_udp_answer(k->fw, ip, p->payload, p->len, now);
     if (rc < 0)
         k->malformed++;
     else if (rc == 0)
@@ -1570,6 +1591,7 @@ kad_tick(kad_t *k)
     if (verified && k->connected_at == 0) {
         k->connected_at = now;
         kad_fw_recheck(k->fw, now); /* aMule checks on every connect */
+        k->refresh_at = now; /* a random lookup finds UDP testers (aMule's FindNodeFWCheckUDP) */
     }
     kad_fw_tick(k->fw, now);
     if (verified && kad_fw_is_checking(k->fw)) {
@@ -1600,7 +1622,7 @@ kad_tick(kad_t *k)
         save_nodes(k);
 }
 
-/* fw_send, fw_knows: the firewall checks' hooks (firewall.h). A datagram
+/* fw_send, fw_knows, fw_udp_port: the firewall checks' hooks (firewall.h). A datagram
  * to a contact in the table goes as our requests to it do (obfuscated from
  * version 6 on); to another node, as an answer to the datagram being
  * handled when it is from there (keyed by the key it carried), else
@@ -1639,6 +1661,13 @@ fw_knows(void *ctx, uint32_t ip)
     return f.found;
 }
 
+static uint16_t
+fw_udp_port(void *ctx)
+{
+    kad_t *k = ctx;
+    return ulq_udp_port(k->d->uploads);
+}
+
 /* ------------------------------------------------------------ public */
 
 kad_t *
@@ -1659,7 +1688,8 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     k->index = kad_index_new(0);
     k->nodes_path = xasprintf("%s/nodes.dat", state);
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
-    k->fw = kad_fw_new(d, &(kad_fw_hooks_t){ .send = fw_send, .knows = fw_knows, .ctx = k });
+    k->fw = kad_fw_new(d, &(kad_fw_hooks_t){
+                              .send = fw_send, .knows = fw_knows, .udp_port = fw_udp_port, .ctx = k });
     k->saved_at = clock_mono_s();
     k->refresh_at = k->saved_at + REFRESH_EVERY;
     k->urls = nodesurl_new(d->workers, import_fetched, k);

@@ -16,7 +16,8 @@
 # finds it, and so does Muleteer M's keyword search, merged into the
 # search's results with the origin "kad"; M then downloads it with the
 # sources its Kad source search finds (no server). Firewall checks: M
-# and amuled A each say open once the other nodes connect back; N
+# and amuled A each say open once the other nodes connect back, and M's
+# UDP check never says UDP-firewalled; N
 # disconnects from Kad and connects again; /metrics carries M's Kad
 # lines (promtool). TAP.
 set -u
@@ -221,6 +222,12 @@ fi
 check "M learns its address from the answers" grep -q '"external_address": *"100.64.2.1"' <<<"$(kad_json m)"
 m_answered() { [ "$(json_num "$(kad_json m)" firewall_acks_sent)" -ge 1 ] 2>/dev/null; }
 check "M answers amuled's firewall check with a connect-back" eventually 60 m_answered
+# M's own UDP check (aMule's UDPFirewallTester): the fresh nodes it asks
+# over TCP (amuled or Muleteer) answer on its UDP port, which nothing
+# blocks here, so it never says UDP-firewalled.
+mj=$(kad_json m)
+check "M's UDP firewall check does not say firewalled" grep -q '"udp_firewalled": *false' <<<"$mj"
+diag "M's UDP check: $(json_num "$mj" udp_firewall_checks_asked) asked, $(json_num "$mj" udp_firewall_answers) answer(s)"
 amule_kad_open() { local st; st=$(amule_kad_status "$1") && grep -q 'Kad: Connected' <<<"$st" && ! grep -qi firewalled <<<"$st"; }
 if eventually 120 amule_kad_open a; then
   ok "amuled A's firewall check says open: the Muleteers connect back"
@@ -251,6 +258,7 @@ prom_m() {
 prom_m
 check "/metrics says M's Kad is open" grep -qx 'muleteer_kad_state{state="open"} 1' "$T/metrics"
 check "/metrics counts M's contacts" grep -Eq '^muleteer_kad_contacts [1-9]' "$T/metrics"
+check "/metrics says M is not UDP-firewalled" grep -qx 'muleteer_kad_udp_firewalled 0' "$T/metrics"
 check "/metrics counts the firewall checks M answered" \
   grep -Eq '^muleteer_kad_firewall_checks_answered_total [1-9]' "$T/metrics"
 if command -v promtool >/dev/null; then

@@ -5,7 +5,8 @@
  * requests, the
  * amplification limit, the id and nodes.dat kept across restarts, and a
  * keyword search: iterative lookup, search requests, results; the ack
- * keyed for amuled, the firewall checks, disconnect and connect. */
+ * keyed for amuled, the firewall checks (TCP and UDP), disconnect and
+ * connect. */
 #include "config.h"
 
 #include <check.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/kad/firewall.h"
 #include "daemon/kad/kad.h"
 #include "daemon/kad/lookup.h"
 #include "daemon/net/net.h"
@@ -732,6 +734,156 @@ START_TEST(test_firewall_own_check)
 }
 END_TEST
 
+/* Our UDP check through the node: once connected, a random lookup runs;
+ * the fresh nodes its answer names become testers (KAD_FW_UDP_CLIENTS of
+ * them, kept out of the table), the others join it; answers from nodes
+ * not asked are dropped, one saying the tester knew us cancels its test,
+ * one with error 0 on our port makes us open (and the round is over). */
+START_TEST(test_firewall_udp_check)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_contact_t c0 = peer(X_IP, 30), t[4];
+    for (uint32_t i = 0; i < 4; i++)
+        t[i] = peer(0x64400501u + (i << 8), 40 + i);
+    t[3].version = 5; /* too old for a UDP test */
+    hello_from(b, KAD_OP_HELLO_REQ, c0, 0);
+    kad_hello_ack_encode(b, &c0.id);
+    deliver(b, c0.ip, c0.udp_port);
+    ck_assert_str_eq(status_str("udp_firewall_checking"), "false");
+    kad_tick(k); /* connected: both checks start, lookups go to c0 */
+    ck_assert_str_eq(status_str("udp_firewall_checking"), "true");
+    ck_assert_str_eq(status_str("udp_firewalled"), "false");
+    ck_assert_uint_ge(sent_op(KAD_OP_REQ, c0.ip, PORT), 2); /* our id and a random one */
+    kad_res_t res = { .count = 4 };
+    res.contacts[0] = t[3];
+    res.contacts[1] = t[0];
+    res.contacts[2] = t[1];
+    res.contacts[3] = t[2];
+    kad_res_encode(b, &res);
+    deliver(b, c0.ip, PORT);
+    ck_assert_str_eq(status_str("udp_firewall_checks_asked"), "2");
+    ck_assert_uint_eq(kad_contact_count(k), 3); /* c0, t[2], t[3]: the testers are not */
+    /* Answers from a node not asked do not count. */
+    kad_fw_udp_encode(b, 0, 4672);
+    deliver(b, Y_IP, PORT);
+    ck_assert_str_eq(status_str("udp_firewall_answers"), "0");
+    /* t[0] knew us: cancelled, still checking, the next fresh node asked. */
+    kad_fw_udp_encode(b, 1, 4672);
+    deliver(b, t[0].ip, PORT);
+    ck_assert_str_eq(status_str("udp_firewall_answers"), "1");
+    ck_assert_str_eq(status_str("udp_firewall_checking"), "true");
+    kad_contact_t t4 = peer(0x64400a01u, 50);
+    res.count = 1;
+    res.contacts[0] = t4;
+    kad_res_encode(b, &res);
+    deliver(b, c0.ip, PORT);
+    ck_assert_str_eq(status_str("udp_firewall_checks_asked"), "3");
+    /* t[1]'s answer names another port: cancelled too; a second answer
+     * of a test that ended is not counted. */
+    kad_fw_udp_encode(b, 0, 4673);
+    deliver(b, t[1].ip, PORT);
+    kad_fw_udp_encode(b, 0, 4672);
+    deliver(b, t[1].ip, PORT);
+    ck_assert_str_eq(status_str("udp_firewall_answers"), "2");
+    ck_assert_str_eq(status_str("udp_firewall_checking"), "true");
+    /* t4's datagram reached our port: open, the round is over. */
+    kad_fw_udp_encode(b, 0, 4672);
+    deliver(b, t4.ip, PORT);
+    ck_assert_str_eq(status_str("udp_firewall_answers"), "3");
+    ck_assert_str_eq(status_str("udp_firewall_checking"), "false");
+    ck_assert_str_eq(status_str("udp_firewalled"), "false");
+    /* Our HELLO does not say UDP-firewalled. */
+    hello_from(b, KAD_OP_HELLO_REQ, peer(0x64400b01u, 60), 0);
+    const sent_t *s = last_op(KAD_OP_HELLO_RES);
+    ck_assert_ptr_nonnull(s);
+    kad_hello_t h;
+    ck_assert_int_eq(kad_hello_decode(s->data + 2, s->len - 2, &h, NULL), 0);
+    ck_assert_uint_eq(h.misc_options & KAD_MISC_UDP_FIREWALLED, 0);
+    evbuffer_free(b);
+}
+END_TEST
+
+/* The UDP check's verdict over time (firewall.c alone, its clock given):
+ * two tests that got no answer make us firewalled; a new round keeps
+ * saying so until it decides; one that cannot decide in
+ * KAD_FW_UDP_TIMEOUT s while TCP-firewalled says firewalled, unless a
+ * round ever decided. */
+static uint32_t known_ip;
+
+static bool
+fake_knows(void *ctx, uint32_t ip)
+{
+    (void)ctx;
+    return ip == known_ip;
+}
+
+static uint16_t
+fake_port(void *ctx)
+{
+    (void)ctx;
+    return 4672;
+}
+
+static int
+udp_answer(kad_fw_t *fw, uint32_t ip, uint8_t error, uint16_t port, time_t now)
+{
+    struct evbuffer *b = evbuffer_new();
+    kad_fw_udp_encode(b, error, port);
+    int rc = kad_fw_on_udp_answer(fw, ip, evbuffer_pullup(b, -1) + 2, evbuffer_get_length(b) - 2,
+                                  now);
+    evbuffer_free(b);
+    return rc;
+}
+
+START_TEST(test_firewall_udp_verdict)
+{
+    muleteerd_t fd = { 0 };
+    kad_fw_t *fw = kad_fw_new(&fd, &(kad_fw_hooks_t){ .knows = fake_knows,
+                                                       .udp_port = fake_port });
+    time_t now = 1000;
+    known_ip = 0x64400101u;
+    ck_assert(!kad_fw_udp_offer(fw, 0x64400201u, 4662, 8, now)); /* no round yet */
+    kad_fw_recheck(fw, now);
+    ck_assert(kad_fw_is_udp_checking(fw));
+    ck_assert(!kad_fw_is_udp_firewalled(fw));
+    ck_assert(!kad_fw_udp_offer(fw, known_ip, 4662, 8, now));     /* in our table */
+    ck_assert(!kad_fw_udp_offer(fw, 0x64400201u, 4662, 5, now));  /* Kad 5 */
+    ck_assert(!kad_fw_udp_offer(fw, 0x64400201u, 0, 8, now));     /* no TCP port */
+    ck_assert(kad_fw_udp_offer(fw, 0x64400201u, 4662, 8, now));
+    ck_assert(!kad_fw_udp_offer(fw, 0x64400201u, 4662, 8, now));  /* asked already */
+    ck_assert(kad_fw_udp_offer(fw, 0x64400301u, 4662, 8, now));
+    ck_assert(!kad_fw_udp_offer(fw, 0x64400401u, 4662, 8, now));  /* two run */
+    /* No answer for KAD_FW_ASK_TTL s: both failed: firewalled. */
+    kad_fw_tick(fw, now + KAD_FW_ASK_TTL - 1);
+    ck_assert(kad_fw_is_udp_checking(fw));
+    kad_fw_tick(fw, now + KAD_FW_ASK_TTL);
+    ck_assert(!kad_fw_is_udp_checking(fw));
+    ck_assert(kad_fw_is_udp_firewalled(fw));
+    ck_assert_int_eq(udp_answer(fw, 0x64400201u, 0, 4672, now + KAD_FW_ASK_TTL), 0); /* late */
+    /* A new round says firewalled (the last verdict) until one answer
+     * proves the port open. */
+    now += 2 * KAD_FW_ASK_TTL;
+    kad_fw_recheck(fw, now);
+    ck_assert(kad_fw_is_udp_firewalled(fw));
+    ck_assert(kad_fw_udp_offer(fw, 0x64400401u, 4662, 8, now));
+    ck_assert_int_eq(udp_answer(fw, 0x64400401u, 0, 4672, now + 1), 1);
+    ck_assert(!kad_fw_is_udp_checking(fw));
+    ck_assert(!kad_fw_is_udp_firewalled(fw));
+    kad_fw_free(fw);
+
+    /* The timeout: no tester found in KAD_FW_UDP_TIMEOUT s of a first
+     * round, TCP-firewalled (no connect-back): firewalled. */
+    fw = kad_fw_new(&fd, &(kad_fw_hooks_t){ .knows = fake_knows, .udp_port = fake_port });
+    kad_fw_recheck(fw, now);
+    kad_fw_tick(fw, now + KAD_FW_UDP_TIMEOUT);
+    ck_assert(!kad_fw_is_udp_firewalled(fw));
+    kad_fw_tick(fw, now + KAD_FW_UDP_TIMEOUT + 1);
+    ck_assert(kad_fw_is_udp_checking(fw));
+    ck_assert(kad_fw_is_udp_firewalled(fw));
+    kad_fw_free(fw);
+}
+END_TEST
+
 /* kad_disconnect: no traffic, contacts kept; kad_connect: hello again. */
 START_TEST(test_disconnect_connect)
 {
@@ -777,6 +929,8 @@ main(void)
     tcase_add_test(tc, test_obfuscated_ack);
     tcase_add_test(tc, test_firewall_answer);
     tcase_add_test(tc, test_firewall_own_check);
+    tcase_add_test(tc, test_firewall_udp_check);
+    tcase_add_test(tc, test_firewall_udp_verdict);
     tcase_add_test(tc, test_disconnect_connect);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
