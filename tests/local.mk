@@ -34,6 +34,7 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c
 INTEGRATION_TESTS = \
 	tests/integration/skeleton.sh \
 	tests/integration/install.sh \
+	tests/integration/debian_package.sh \
 	tests/integration/webservers.sh \
 	tests/integration/transfers.sh \
 	tests/integration/obfuscation.sh \
