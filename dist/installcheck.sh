@@ -34,6 +34,7 @@ missing=$(cd "$src" && find www -type f | sort | while read -r f; do
   grep -qxF "$f" dist/www.list || echo "$f"; done)
 check "dist/www.list lists all of www/${missing:+ (missing: $missing)}" test -z "$missing"
 check "lighttpd.conf example" test -f "$D$data/examples/lighttpd.conf"
+check "lighttpd example for Debian's lighttpd" test -f "$D$data/examples/lighttpd-muleteer.conf"
 check "muleteer.conf example" test -f "$D$data/examples/muleteer.conf.example"
 if [ -n "$units" ]; then
   for u in muleteerd.service muleteer-ws.service; do

@@ -10,12 +10,12 @@ sqldir = $(pkgdatadir)/sql
 sql_DATA = $(MIGRATIONS)
 
 examplesdir = $(pkgdatadir)/examples
-examples_DATA = lighttpd.conf dist/muleteer.conf.example
+examples_DATA = lighttpd.conf dist/muleteer.conf.example dist/lighttpd-muleteer.conf
 
 doc_DATA = docs/install.md docs/configuration.md
 
 EXTRA_DIST += dist/muleteer-setup.in dist/muleteerd.service.in dist/muleteer-ws.service.in \
-	dist/installcheck.sh dist/www.list dist/muleteer.conf.example www
+	dist/installcheck.sh dist/www.list dist/muleteer.conf.example dist/lighttpd-muleteer.conf www
 
 # muleteer-setup and the units get the installation's paths when they are
 # installed (so that `make install prefix=...` is honoured).

@@ -76,7 +76,7 @@ cp "$DEB" "$ROOT/tmp/"
 in_root dpkg -i "/tmp/$(basename "$DEB")" >"$T/dpkg.log" 2>&1
 if in_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$T/apt.log" 2>&1 &&
    in_root env DEBIAN_FRONTEND=noninteractive apt-get -f install -y -q --no-install-recommends >>"$T/apt.log" 2>&1 &&
-   in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >>"$T/apt.log" 2>&1 &&
+   in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql lighttpd >>"$T/apt.log" 2>&1 &&
    in_root dpkg-query -W -f='${Status}' muleteer | grep -q 'install ok installed'; then
   ok "dpkg -i and apt-get -f install install it with its dependencies ($(secs "$t0") s)"
 else
@@ -106,6 +106,36 @@ status_ok() { in_root runuser -u muleteer -- muleteer -s /var/lib/muleteer/run/m
 if eventually 30 status_ok; then ok "the installed daemon starts there and answers muleteer status"
 else not_ok "the installed daemon starts there and answers muleteer status"
      diag "$(tail -n 10 "$T/daemon.out" "$ROOT/var/log/muleteer/muleteerd.log" 2>/dev/null)"; fi
+
+# ---- Debian's lighttpd with the package's example, as www-data ----
+# The programs reach PostgreSQL as muleteer_web by peer with the map of
+# docs/install.md, and read muleteer.conf as members of the group muleteer.
+PGC=/etc/postgresql/15/main
+printf 'muleteer muleteer muleteer\nmuleteer www-data muleteer_web\n' >>"$ROOT$PGC/pg_ident.conf"
+sed -i '0,/^local[[:space:]]\+all[[:space:]]\+all[[:space:]]\+peer/s//local muleteer all peer map=muleteer\n&/' \
+  "$ROOT$PGC/pg_hba.conf"
+in_root pg_ctlcluster 15 main reload >/dev/null 2>&1
+quiet in_root adduser www-data muleteer
+cp "$ROOT/usr/share/muleteer/examples/lighttpd-muleteer.conf" "$ROOT/etc/lighttpd/conf-available/50-muleteer.conf"
+quiet in_root lighty-enable-mod muleteer
+printf 'server.port := %s\nserver.bind := "127.0.0.1"\n' $((PORT + 3)) >"$ROOT/etc/lighttpd/conf-enabled/99-test.conf"
+install -d -o "$(in_root id -u www-data)" -g "$(in_root id -g www-data)" "$ROOT/run/lighttpd"
+chroot "$ROOT" lighttpd -D -f /etc/lighttpd/lighttpd.conf >"$T/lighttpd.out" 2>&1 &
+HPID=$!
+URL="http://127.0.0.1:$((PORT + 3))/api/v2"
+PASS=$(head -n 1 "$ROOT/etc/muleteer/web-password")
+login() { curl -s -m 10 -c "$T/cookies" -o "$T/login.out" --data-urlencode username=admin \
+            --data-urlencode "password=$PASS" "$URL/auth/login" && [ "$(cat "$T/login.out")" = Ok. ]; }
+if eventually 30 login; then ok "lighttpd with the example: qbit.fcgi logs in (a session written as muleteer_web)"
+else not_ok "lighttpd with the example: qbit.fcgi logs in (a session written as muleteer_web)"
+     diag "$(cat "$T/login.out" 2>/dev/null; tail -n 10 "$T/lighttpd.out" "$ROOT/var/log/lighttpd/error.log" 2>/dev/null)"; fi
+check "the session is in PostgreSQL" test "$(in_root runuser -u postgres -- psql -XAtq \
+  -d muleteer -c "SELECT count(*) > 0 FROM web_sessions WHERE username = 'admin'")" = t
+check "torrents/info answers through it" \
+  test "$(curl -s -m 10 -b "$T/cookies" "$URL/torrents/info")" = "[]"
+kill -TERM "$HPID" 2>/dev/null
+eventually 10 bash -c "! kill -0 $HPID 2>/dev/null" || true
+
 kill -TERM "$DPID" 2>/dev/null
 eventually 10 bash -c "! kill -0 $DPID 2>/dev/null" || true
 in_root pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true
