@@ -57,7 +57,7 @@ RUN_PKGS="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
   postgresql-client lighttpd curl iproute2 procps libwebsockets-dev libminiupnpc-dev libnatpmp-dev"
 CHECK_PKGS="rhash clang libclang-rt-dev socat amule-daemon amule-utils nginx-light spawn-fcgi apache2
   libapache2-mod-fcgid jq libxml2-utils prometheus python3 chromium python3-websockets fonts-dejavu-core
-  miniupnpd-nftables miniupnpc natpmpc nftables"
+  miniupnpd-nftables miniupnpc natpmpc nftables debhelper lintian debootstrap fakeroot"
 
 install_packages() {
   local want="$RUN_PKGS" missing=() p

@@ -33,6 +33,8 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/standalone_main.c
 # One per line, so that adding one touches one line.
 INTEGRATION_TESTS = \
 	tests/integration/skeleton.sh \
+	tests/integration/install.sh \
+	tests/integration/debian_package.sh \
 	tests/integration/webservers.sh \
 	tests/integration/transfers.sh \
 	tests/integration/obfuscation.sh \
