@@ -101,6 +101,11 @@
 #define PUBLISH_JOBS 2
 #define PUBLISH_FILES_MAX 150
 #define PUBLISHED_MAX 1024
+/* A publish that no node answered (its lookup reached nobody, or no
+ * PUBLISH_RES came) is started again after PUBLISH_RETRY s, doubled after
+ * each unanswered one up to PUBLISH_RETRY_MAX s. */
+#define PUBLISH_RETRY 60
+#define PUBLISH_RETRY_MAX 3600
 #define ANSWERS_PER_DATAGRAM 50
 /* Lookups started on demand (kad-lookup) whose outcome is remembered. */
 #define PROBES_MAX 64
@@ -109,7 +114,11 @@ typedef enum { JOB_NODE, JOB_KEYWORD, JOB_SOURCE, JOB_PUBLISH_KEY, JOB_PUBLISH_S
 
 typedef struct source_ask {
     uint8_t hash[16];
-    time_t at; /* monotonic: last Kad source search, 0: free slot */
+    time_t at; /* monotonic: last Kad source search (or publish), 0: free slot */
+    /* Publishes: started in a row with no PUBLISH_RES yet, and when the
+     * next is due if none comes (0: none due before the republish). */
+    unsigned unanswered;
+    time_t retry_at;
 } source_ask_t;
 
 typedef struct job {
@@ -1091,6 +1100,8 @@ on_publish_source_req(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t 
     ed2k_taglist_free(tags);
 }
 
+static void publish_answered(kad_t *k, const kad_id_t *target);
+
 /* on_publish_res: a node took our publish; its load is logged (a full
  * node is left alone until the next round anyway). */
 static void
@@ -1108,6 +1119,7 @@ on_publish_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
     }
     log_debug("Kad: publish taken by %u.%u.%u.%u:%u, load %u%%", ip >> 24, (ip >> 16) & 255,
               (ip >> 8) & 255, ip & 255, port, load);
+    publish_answered(k, &target);
 }
 
 static void
@@ -1442,7 +1454,45 @@ ask_in(source_ask_t *v, size_t n, const uint8_t hash[16])
     }
     memcpy(old->hash, hash, 16);
     old->at = 0;
+    old->unanswered = 0;
+    old->retry_at = 0;
     return old;
+}
+
+/* publish_is_due: the publish a tracks is due at now, every s after the
+ * last one, or sooner as the retry of an unanswered one. */
+static bool
+publish_is_due(const source_ask_t *a, time_t now, time_t every)
+{
+    return a->at == 0 || now - a->at >= every || (a->retry_at != 0 && now >= a->retry_at);
+}
+
+/* publish_started: a publish a tracks started at now; unless a
+ * PUBLISH_RES answers it (publish_answered), it is retried after a
+ * back-off. */
+static void
+publish_started(source_ask_t *a, time_t now)
+{
+    unsigned shift = a->unanswered < 6 ? a->unanswered : 6;
+    time_t wait = (time_t)PUBLISH_RETRY << shift;
+    a->at = now;
+    a->unanswered++;
+    a->retry_at = now + (wait < PUBLISH_RETRY_MAX ? wait : PUBLISH_RETRY_MAX);
+}
+
+/* publish_answered: a node took our publish of target: no retry. */
+static void
+publish_answered(kad_t *k, const kad_id_t *target)
+{
+    uint8_t digest[16];
+    kad_id_to_digest(target, digest);
+    source_ask_t *v[] = { k->published_kw, k->published_src };
+    for (size_t t = 0; t < 2; t++)
+        for (size_t i = 0; i < PUBLISHED_MAX; i++)
+            if (v[t][i].at != 0 && memcmp(v[t][i].hash, digest, 16) == 0) {
+                v[t][i].unanswered = 0;
+                v[t][i].retry_at = 0;
+            }
 }
 
 /* search_sources: a source search for the next active download that is
@@ -1506,10 +1556,10 @@ publish_due(kad_t *k, time_t now)
         if (shared_is_withheld(sh, f->hash) || f->size == 0)
             continue;
         source_ask_t *a = ask_in(k->published_src, PUBLISHED_MAX, f->hash);
-        if (a->at == 0 || now - a->at >= SOURCE_REPUBLISH) {
+        if (publish_is_due(a, now, SOURCE_REPUBLISH)) {
             kad_id_from_digest(&target, f->hash);
             if (publish_job(k, JOB_PUBLISH_SOURCE, &target, f->size))
-                a->at = now;
+                publish_started(a, now);
             return;
         }
     }
@@ -1518,10 +1568,10 @@ publish_due(kad_t *k, time_t now)
         if (pf_state(pf) != PF_STATE_ACTIVE || pf_is_complete(pf))
             continue;
         source_ask_t *a = ask_in(k->published_src, PUBLISHED_MAX, pf_hash(pf));
-        if (a->at == 0 || now - a->at >= SOURCE_REPUBLISH) {
+        if (publish_is_due(a, now, SOURCE_REPUBLISH)) {
             kad_id_from_digest(&target, pf_hash(pf));
             if (publish_job(k, JOB_PUBLISH_SOURCE, &target, pf_size(pf)))
-                a->at = now;
+                publish_started(a, now);
             return;
         }
     }
@@ -1536,9 +1586,9 @@ publish_due(kad_t *k, time_t now)
             uint8_t digest[16];
             kad_id_to_digest(&target, digest);
             source_ask_t *a = ask_in(k->published_kw, PUBLISHED_MAX, digest);
-            if (a->at == 0 || now - a->at >= KEYWORD_REPUBLISH) {
+            if (publish_is_due(a, now, KEYWORD_REPUBLISH)) {
                 if (publish_job(k, JOB_PUBLISH_KEY, &target, 0))
-                    a->at = now;
+                    publish_started(a, now);
                 return;
             }
         }

@@ -62,16 +62,17 @@ mk_tmpdir T
 AMULE_PASSWORD=muleteer-test
 AMULE_PASSWORD_MD5=$(printf '%s' "$AMULE_PASSWORD" | md5sum | cut -d' ' -f1)
 
-# amule_kad_start NAME: amuled with Kad on, in namespace $NS-NAME, in
-# $T/NAME (a nodes.dat there is its bootstrap list). Ports are the same in
-# every namespace: TCP 4662, UDP 4672, EC 4712 (on the namespace's loopback).
+# amule_kad_start NAME [TCP_PORT]: amuled with Kad on, in namespace
+# $NS-NAME, in $T/NAME (a nodes.dat there is its bootstrap list). Ports are
+# the same in every namespace: TCP 4662 (unless given), UDP 4672, EC 4712
+# (on the namespace's loopback).
 amule_kad_start() {
-  local n=$1 d=$T/$1
+  local n=$1 d=$T/$1 tcp=${2:-4662}
   mkdir -p "$d/Incoming" "$d/Temp"
   cat >"$d/amule.conf" <<EOC
 [eMule]
 Nick=mt-kad-$n
-Port=4662
+Port=$tcp
 UDPPort=4672
 UDPEnable=1
 TempDir=$d/Temp
@@ -142,7 +143,9 @@ done
 
 check "muleteerd M starts in its namespace" mule_kad_start m
 check "muleteerd N starts in its namespace" mule_kad_start n
-check "amuled A starts with Kad on" amule_kad_start a
+# (A on TCP 4665: M, on 4662, downloads from A in 3c, and takes a source
+# on a reserved address with its own TCP port for itself.)
+check "amuled A starts with Kad on" amule_kad_start a 4665
 M_ID=$(kad_id m)
 check "M has a Kad id" test -n "$M_ID"
 check "M is connecting before any contact" test "$(kad_state m)" = connecting
@@ -390,6 +393,110 @@ else
   not_ok "M downloads S's file from Kad-found sources only"; diag "$(mcli "$T/m" downloads)" "$(kad_json m)"
 fi
 check "the downloaded file is identical" cmp -s "$T/m/incoming/$KM release.bin" "$T/s/share/$KM release.bin"
+
+# 3c. amuled A shares a file and publishes it to Kad: its keyword (a word
+# whose MD4 starts with Q's first byte) and its source (the file's bytes
+# chosen so its ed2k hash starts with that byte too: aMule stores only
+# within the search tolerance, and Q is the node there). aMule publishes a
+# shared file's keywords and source on its publish timer once Kad is
+# connected and it is not firewalled (A said open in 2c). M's Kad keyword
+# search finds it (origin kad), M's source search for its hash finds A,
+# and M downloads it from A alone (no server anywhere in this test).
+A_FILE=$(python3 - "${KM_MD4:0:2}" "kwamule$$" "$T/a/Incoming" <<'EOP'
+import os, struct, sys
+want, stem, outdir = int(sys.argv[1], 16), sys.argv[2], sys.argv[3]
+M = 0xffffffff
+rol = lambda x, n: ((x << n) | (x >> (32 - n))) & M
+F = lambda x, y, z: (x & y) | (~x & z)
+G = lambda x, y, z: (x & y) | (x & z) | (y & z)
+H = lambda x, y, z: x ^ y ^ z
+ROUNDS = ((F, range(16), (3, 7, 11, 19), 0),
+          (G, (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), (3, 5, 9, 13), 0x5a827999),
+          (H, (0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15), (3, 9, 11, 15), 0x6ed9eba1))
+def block(h, blk):
+    X = struct.unpack('<16I', blk)
+    A, B, C, D = h
+    for fn, order, sh, k in ROUNDS:
+        for i, j in enumerate(order):
+            t = (A + (fn(B, C, D) & M) + X[j] + k) & M
+            A, B, C, D = D, rol(t, sh[i % 4]), B, C
+    return [(x + y) & M for x, y in zip(h, (A, B, C, D))]
+def md4(m, h=(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476), done=0):
+    n = (done + len(m)) * 8
+    m = m + b'\x80' + b'\x00' * ((55 - len(m)) % 64) + struct.pack('<Q', n)
+    h = list(h)
+    for off in range(0, len(m), 64):
+        h = block(h, m[off:off + 64])
+    return struct.pack('<4I', *h)
+i = 0
+while md4(('%s%d' % (stem, i)).encode())[0] != want:
+    i += 1
+word = '%s%d' % (stem, i)
+body = os.urandom(64 * 3000)  # under one ed2k part: the hash is the MD4
+h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]
+for off in range(0, len(body), 64):
+    h = block(h, body[off:off + 64])
+c = 0
+while md4(struct.pack('<Q', c), h, len(body))[0] != want:
+    c += 1
+name = word + ' data.bin'
+with open(os.path.join(outdir, name), 'wb') as f:
+    f.write(body + struct.pack('<Q', c))
+print(word, md4(body + struct.pack('<Q', c)).hex())
+EOP
+)
+KA=${A_FILE% *}
+KA_HASH=${A_FILE#* }
+check "a file for A whose keyword and hash start with Q's byte" \
+  test -f "$T/a/Incoming/$KA data.bin" -a "${KA_HASH:0:2}" = "${KM_MD4:0:2}"
+amule_cmd_ns a "reload shared" >/dev/null
+a_shares() { amule_cmd_ns a "show shared" | grep -qi "$KA_HASH"; }
+check "amuled A shares it (hash $KA_HASH)" eventually 60 a_shares
+q_has() { [ "$(json_num "$(kad_json q)" "$1")" -ge "$2" ] 2>/dev/null; }
+q_kw0=$(json_num "$(kad_json q)" indexed_keywords)
+q_src0=$(json_num "$(kad_json q)" indexed_sources)
+if eventually 240 q_has indexed_keywords $((${q_kw0:-0} + 1)); then
+  ok "amuled A publishes the file's keyword and Q stores it"
+else
+  not_ok "amuled A publishes the file's keyword and Q stores it"; diag "$(kad_json q)"
+fi
+if eventually 240 q_has indexed_sources $((${q_src0:-0} + 1)); then
+  ok "amuled A publishes itself as the file's source and Q stores it"
+else
+  not_ok "amuled A publishes itself as the file's source and Q stores it"; diag "$(kad_json q)"
+fi
+mule_kad_finds_a() {
+  MULE_CLI_TIMEOUT=60 mcli "$T/m" search --wait 40 "$KA" >"$T/m-search-a.out" 2>&1
+  grep -qF "$KA data.bin" "$T/m-search-a.out"
+}
+if eventually 120 mule_kad_finds_a; then
+  ok "M's keyword search finds amuled A's file over Kad"
+else
+  not_ok "M's keyword search finds amuled A's file over Kad"; diag "$(cat "$T/m-search-a.out")"
+fi
+sid_a=$(sed -n 's/^search \([0-9]*\):.*/\1/p' "$T/m-search-a.out" | head -n 1)
+check "that result's origins say kad" origins_kad "${sid_a:-0}"
+link_a=$(grep -o 'ed2k://|file|[^ ]*|/' "$T/m-search-a.out" | grep -i "$KA_HASH" | head -n 1)
+check "the result names A's hash" test -n "$link_a"
+check "M knows no server" grep -q '^no servers' <<<"$(mcli "$T/m" servers 2>&1)"
+found0=$(json_num "$(kad_json m)" sources_found)
+mcli "$T/m" add "$link_a" >/dev/null 2>&1
+m_found_a() {
+  [ "$(json_num "$(kad_json m)" sources_found)" -gt "${found0:-0}" ] 2>/dev/null &&
+    grep -qE "Kad: [0-9]+ source\(s\) for $KA data.bin: [1-9]" "$T/m/muleteerd.log"
+}
+if eventually 120 m_found_a; then
+  ok "M's Kad source search for the hash finds amuled A"
+else
+  not_ok "M's Kad source search for the hash finds amuled A"; diag "$(kad_json m)" "$(grep 'Kad: .*source' "$T/m/muleteerd.log" | tail -n 5)"
+fi
+complete_a() { [ -f "$T/m/incoming/$KA data.bin" ]; }
+if eventually 180 complete_a; then
+  ok "M downloads amuled A's file from Kad-found sources only"
+else
+  not_ok "M downloads amuled A's file from Kad-found sources only"; diag "$(mcli "$T/m" downloads)"
+fi
+check "the file from A is identical" cmp -s "$T/m/incoming/$KA data.bin" "$T/a/Incoming/$KA data.bin"
 
 # 4. nodes.dat: M saves its contacts on exit (version 2, 34-byte entries).
 kill -TERM "${MULE_PID[m]}"

@@ -6,7 +6,8 @@
  * amplification limit, the id and nodes.dat kept across restarts, and a
  * keyword search: iterative lookup, search requests, results; the ack
  * keyed for amuled, the firewall checks (TCP and UDP), disconnect and
- * connect. */
+ * connect; a publish no node answered retried after a back-off (a fake
+ * monotonic clock: clock_gettime below). */
 #include "config.h"
 
 #include <check.h>
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
@@ -21,6 +24,7 @@
 #include "daemon/kad/kad.h"
 #include "daemon/kad/lookup.h"
 #include "daemon/net/net.h"
+#include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
@@ -70,6 +74,20 @@ ulq_udp_port(const ulq_t *q)
 {
     (void)q;
     return 4672;
+}
+
+/* ---- the fake clock: CLOCK_MONOTONIC runs clock_skew s ahead (each
+ * test runs in its own process) ---- */
+
+static time_t clock_skew;
+
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+    long r = syscall(SYS_clock_gettime, id, ts);
+    if (r == 0 && id == CLOCK_MONOTONIC)
+        ts->tv_sec += clock_skew;
+    return (int)r;
 }
 
 /* ---- the node under test ---- */
@@ -912,6 +930,87 @@ START_TEST(test_disconnect_connect)
 }
 END_TEST
 
+/* reqs_for: KADEMLIA2_REQs for target sent since the last call (the
+ * record of sent datagrams is emptied). */
+static unsigned
+reqs_for(const kad_id_t *target)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < nsent; i++) {
+        kad_req_t rq;
+        if (sent[i].data[1] == KAD_OP_REQ &&
+            kad_req_decode(sent[i].data + 2, sent[i].len - 2, &rq, NULL) == 0 &&
+            kad_id_equal(&rq.target, target))
+            n++;
+    }
+    nsent = 0;
+    return n;
+}
+
+/* ticks_at: the clock at skew s, a few ticks (jobs end, new ones start)
+ * after z says hello (it stays in the table, though it answers no
+ * lookup); the lookups for target started meanwhile. */
+static unsigned
+ticks_at(time_t skew, kad_contact_t z, const kad_id_t *target)
+{
+    unsigned n = 0;
+    struct evbuffer *b = evbuffer_new();
+    clock_skew = skew;
+    hello_from(b, KAD_OP_HELLO_REQ, z, 0);
+    evbuffer_free(b);
+    for (int i = 0; i < 4; i++) {
+        kad_tick(k);
+        n += reqs_for(target);
+    }
+    return n;
+}
+
+/* A source publish that reached nobody is started again after a minute
+ * (not 5 h later); one a node answered with PUBLISH_RES is not. */
+START_TEST(test_publish_retry)
+{
+    struct evbuffer *b = evbuffer_new();
+    char cache[128];
+    snprintf(cache, sizeof cache, "%s/shared.cache", dir);
+    d.shared = shared_new(NULL, NULL, cache, "", NULL);
+    ed2k_hash_result_t r = { .size = 5000 };
+    memset(r.file_hash, 0x5a, sizeof r.file_hash);
+    shared_add(d.shared, "/nonexistent/kwretry.bin", 5000, 0, &r);
+    kad_id_t file;
+    kad_id_from_digest(&file, r.file_hash);
+
+    kad_contact_t z = peer(Y_IP, 9);
+    hello_from(b, KAD_OP_HELLO_REQ, z, 0);
+    kad_hello_ack_encode(b, &z.id);
+    deliver(b, z.ip, z.udp_port);
+    ck_assert_uint_eq(ticks_at(0, z, &file), 0); /* connected: nothing yet */
+    /* 20 s after connecting the source publish starts; Z never answers. */
+    ck_assert_uint_eq(ticks_at(21, z, &file), 1);
+    ck_assert_uint_eq(ticks_at(45, z, &file), 0); /* over, reached nobody */
+    /* A minute after it started: again. */
+    ck_assert_uint_eq(ticks_at(90, z, &file), 1);
+    /* This time Z answers the lookup and takes the publish. */
+    kad_res_t res = { .target = file, .count = 0 };
+    kad_res_encode(b, &res);
+    deliver(b, z.ip, z.udp_port);
+    kad_tick(k);
+    ck_assert_uint_eq(sent_op(KAD_OP_PUBLISH_SOURCE_REQ, z.ip, z.udp_port), 1);
+    kad_publish_res_encode(b, &file, 10);
+    deliver(b, z.ip, z.udp_port);
+    (void)reqs_for(&file);
+    /* Answered: not again before the republish, past any back-off. */
+    ck_assert_uint_eq(ticks_at(90 + 150, z, &file), 0);
+    ck_assert_uint_eq(ticks_at(90 + 4000, z, &file), 0);
+    kad_free(k); /* before the shared list it reads */
+    k = kad_new(&d, NULL);
+    shared_free(d.shared);
+    d.shared = NULL;
+    unlink(cache);
+    clock_skew = 0; /* check times the test with this clock too */
+    evbuffer_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -932,6 +1031,7 @@ main(void)
     tcase_add_test(tc, test_firewall_udp_check);
     tcase_add_test(tc, test_firewall_udp_verdict);
     tcase_add_test(tc, test_disconnect_connect);
+    tcase_add_test(tc, test_publish_retry);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
