@@ -198,6 +198,35 @@ add_number_arg(json_object *args, http_request_t *req, const char *param, const 
         json_object_object_add(args, key, json_object_new_double(d));
 }
 
+/* add_node: where a new download goes when the request names no node
+ * (docs/cluster.md): the live node (its heartbeat within three of its
+ * status_interval, as db_cmd_send checks) with the most bytes free in the
+ * category's incoming path, else in its incoming_dir
+ * (daemon_status.free_space), this program's own on a tie; into
+ * q->target. None known (or a name too long): this program's own. 0, or
+ * -1 after answering 503. */
+static int
+add_node(qbit_t *q, http_response_t *resp, const char *cat)
+{
+    static char chosen[256];
+    const char *params[] = { cat != NULL && *cat != '\0' ? cat : NULL };
+    PGresult *r = cgidb_query(
+        q->env, resp,
+        "SELECT node FROM daemon_status WHERE stopped_at IS NULL"
+        " AND heartbeat > now() - make_interval(secs => 3 * status_interval)"
+        " ORDER BY coalesce((free_space ->> $2::text)::bigint, (free_space ->> '')::bigint, -1)"
+        " DESC, node = $1 DESC, node LIMIT 1",
+        1, params);
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 1 && (size_t)PQgetlength(r, 0, 0) < sizeof chosen) {
+        snprintf(chosen, sizeof chosen, "%s", PQgetvalue(r, 0, 0));
+        q->target = chosen;
+    }
+    PQclear(r);
+    return 0;
+}
+
 int
 qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -255,6 +284,10 @@ qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
                            json_object_new_string(q->user != NULL ? q->user : ""));
     json_object_object_add(common, "added_via", json_object_new_string("api-v2"));
 
+    if (q->node == NULL && add_node(q, resp, cat) != 0) {
+        json_object_put(common);
+        return 0;
+    }
     /* A duplicate -- the eD2K file already downloading, finished or
      * shared (whatever btih either link carries), or a btih that is
      * already another download's -- is refused by the daemon and counts as
