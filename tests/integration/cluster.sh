@@ -6,7 +6,8 @@
 # as offline within its heartbeat window; B back works again; a PostgreSQL
 # restart in between loses nothing. And /api/v2 across nodes, served by
 # node A's qbit.fcgi: node B's download listed with its node, paused
-# through node A, an add with node=node-b landing on B, B's rows refused
+# through node A, an add with node=node-b landing on B, one without a
+# node on the node with the most room for its category, B's rows refused
 # as offline once B is killed. TAP output.
 set -u
 . "$MT_SRCDIR/tests/integration/lib.sh"
@@ -19,8 +20,9 @@ private_pg "$PG"
 mk_tmpdir T
 AP=$(free_port); BP=$(free_port)
 KEY="clusterkey$RANDOM$RANDOM$RANDOM"
+SHM=$(mktemp -d /dev/shm/mt-it-cluster.XXXXXX); CLEANUP_DIRS+=("$SHM")
 MULE_DATABASE=$DB start_mule A "$T/a" "$AP" "node_name = node-a" "status_interval = 1" \
-  "api_key = $KEY"
+  "api_key = $KEY" "download_roots = $SHM"
 MULE_DATABASE=$DB start_mule B "$T/b" "$BP" "node_name = node-b" "status_interval = 1"
 check "both daemons start" eval 'mcli "$T/a" ping >/dev/null && mcli "$T/b" ping >/dev/null'
 
@@ -110,6 +112,26 @@ check "... the download is node-b's, not node-a's" \
 req POST torrents/resume --data-urlencode "hashes=$HH1"
 resumed_b() { [ "$(state_b)" != paused ]; }
 check "resume through node A resumes it on node-b" eval '[ "$CODE" = 200 ] && eventually 10 resumed_b'
+# where an add without a node goes: the live node with the most bytes free
+# in the category's path (daemon_status.free_space); node-a keeps category
+# "big" on another file system (a tmpfs), node-b under its incoming_dir
+req POST torrents/createCategory --data-urlencode category=big --data-urlencode "savePath=$SHM/big" \
+  --data-urlencode node=node-a
+check "createCategory with node=node-a: 200" [ "$CODE" = 200 ] || diag "$CODE $BODY"
+req POST torrents/createCategory --data-urlencode category=big --data-urlencode node=node-b
+check "createCategory with node=node-b: 200, the category is node-b's" \
+  eval '[ "$CODE" = 200 ] && [ "$(PSQL "SELECT count(*) FROM categories WHERE node = '"'node-b'"' AND name = '"'big'"'")" = 1 ]' \
+  || diag "$CODE $BODY"
+space_known() { [ "$(PSQL "SELECT count(*) FROM daemon_status WHERE free_space ? 'big' AND (free_space ->> '')::bigint > 0")" = 2 ]; }
+check "both heartbeats carry the free space of incoming_dir and of the category" eventually 10 space_known
+roomiest() { PSQL "SELECT node FROM daemon_status ORDER BY (free_space ->> 'big')::bigint DESC LIMIT 1"; }
+want=$(roomiest)
+H4=0123456789abcdef0123456789abcde4
+req POST torrents/add --data-urlencode "urls=ed2k://|file|four.bin|4000000|$H4|/" --data-urlencode category=big
+got=$(PSQL "SELECT string_agg(node, ',') FROM downloads WHERE hash = '$H4'")
+check "an add without a node goes to the node with the most room for its category ($want)" \
+  eval '[ "$CODE" = 200 ] && [ -n "$want" ] && [ "$got" = "$want" ] && [ "$want" = "$(roomiest)" ]' \
+  || diag "$CODE $BODY got=$got" "$(PSQL "SELECT node, free_space FROM daemon_status")"
 
 # kill -9 of node-b: refused as offline within its heartbeat window (3 s)
 kill -9 "${MULE_PID[B]}"; wait "${MULE_PID[B]}" 2>/dev/null
