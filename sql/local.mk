@@ -34,6 +34,7 @@ MIGRATIONS = \
 	sql/032_download_change_log.sql \
 	sql/033_kad_status.sql \
 	sql/034_commands.sql \
-	sql/035_port_forwarding.sql
+	sql/035_port_forwarding.sql \
+	sql/036_node_free_space.sql
 
 EXTRA_DIST += $(MIGRATIONS) build-aux/embed-sql.sh

@@ -40,12 +40,21 @@ PGresult *
 cgidb_query(cgienv_t *env, http_response_t *resp, const char *sql, int n,
             const char *const *params)
 {
+    return cgidb_query_node(env, resp, NULL, sql, n, params);
+}
+
+PGresult *
+cgidb_query_node(cgienv_t *env, http_response_t *resp, const char *node, const char *sql, int n,
+                 const char *const *params)
+{
     const char *all[CGIDB_MAX_PARAMS + 1];
     if (n < 0)
         n = 0;
     if (n > CGIDB_MAX_PARAMS)
         n = CGIDB_MAX_PARAMS;
     bind(env, all, params, n);
+    if (node != NULL)
+        all[0] = node;
     PGconn *db = cgidb_conn(env, resp);
     if (db == NULL)
         return NULL;
@@ -68,9 +77,18 @@ cgidb_query(cgienv_t *env, http_response_t *resp, const char *sql, int n,
 void
 cgidb_wait(cgienv_t *env, const char *sql, const char *const *params, int n)
 {
+    cgidb_wait_node(env, NULL, sql, params, n);
+}
+
+void
+cgidb_wait_node(cgienv_t *env, const char *node, const char *sql, const char *const *params,
+                int n)
+{
     const char *all[CGIDB_MAX_PARAMS + 1];
     if (!bind(env, all, params, n))
         return;
+    if (node != NULL)
+        all[0] = node;
     int64_t deadline = cgienv_request_deadline(env);
     for (;;) {
         mt_error_t *err = NULL;

@@ -25,6 +25,10 @@ PGconn *cgidb_conn(cgienv_t *env, http_response_t *resp);
  * result. */
 PGresult *cgidb_query(cgienv_t *env, http_response_t *resp, const char *sql, int n,
                       const char *const *params);
+/* cgidb_query_node: cgidb_query with $1 bound to node (NULL: this
+ * program's node). */
+PGresult *cgidb_query_node(cgienv_t *env, http_response_t *resp, const char *node,
+                           const char *sql, int n, const char *const *params);
 
 /* cgidb_wait: waits (polling every 50 ms, until the request's deadline:
  * cgienv_request_deadline) for sql, a query over $1 = the node and params
@@ -34,5 +38,10 @@ PGresult *cgidb_query(cgienv_t *env, http_response_t *resp, const char *sql, int
  * it. Returns quietly on timeout or a database error: the change was made
  * either way. */
 void cgidb_wait(cgienv_t *env, const char *sql, const char *const *params, int n);
+
+/* cgidb_wait_node: cgidb_wait with $1 bound to node (NULL: this program's
+ * node): a change made by another node's daemon (cgictl_call_node). */
+void cgidb_wait_node(cgienv_t *env, const char *node, const char *sql,
+                     const char *const *params, int n);
 
 #endif

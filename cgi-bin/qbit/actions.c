@@ -24,9 +24,46 @@
 
 typedef int (*each_fn)(qbit_t *q, http_response_t *resp, const char *md4, void *arg);
 
-/* for_each_hash: runs fn for every hash of `hashes` ("all": every download
- * of this node). Stops at fn's CGICTL_ANSWERED (the answer is set). Returns 0,
- * or -1 after an answer. */
+/* run_on: fn for md4 with the action sent to node (q->target; NULL:
+ * the request's node, or this program's own). */
+static int
+run_on(qbit_t *q, http_response_t *resp, const char *node, const char *md4, each_fn fn,
+       void *arg)
+{
+    const char *keep = q->target;
+    q->target = node;
+    int rc = fn(q, resp, md4, arg);
+    q->target = keep;
+    return rc;
+}
+
+/* on_holders: fn for md4 on each node of the request's (q->node) that
+ * holds a download of it; on the request's node when none does (the
+ * daemon then says it does not know it). CGICTL_ANSWERED from fn, or
+ * after answering 503. */
+static int
+on_holders(qbit_t *q, http_response_t *resp, const char *md4, each_fn fn, void *arg)
+{
+    const char *params[] = { md4, q->node };
+    PGresult *r = qbit_query(q, resp,
+                              "SELECT node FROM downloads WHERE hash = $2 AND "
+                              QBIT_NODE_IN("node", "$3") " ORDER BY node",
+                              2, params);
+    if (r == NULL)
+        return CGICTL_ANSWERED;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc != CGICTL_ANSWERED; i++)
+        rc = run_on(q, resp, PQgetvalue(r, i, 0), md4, fn, arg);
+    if (PQntuples(r) == 0)
+        rc = run_on(q, resp, q->node, md4, fn, arg);
+    PQclear(r);
+    return rc;
+}
+
+/* for_each_hash: runs fn for every hash of `hashes` ("all": every
+ * download) on each node holding it, of the request's nodes
+ * (docs/cluster.md). Stops at fn's CGICTL_ANSWERED (the answer is set).
+ * Returns 0, or -1 after an answer. */
 static int
 for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn, void *arg)
 {
@@ -38,7 +75,8 @@ for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn,
         if (r == NULL)
             return -1;
         for (int i = 0; i < PQntuples(r); i++)
-            if (fn(q, resp, PQgetvalue(r, i, 0), arg) == CGICTL_ANSWERED) {
+            if (run_on(q, resp, PQgetvalue(r, i, 1), PQgetvalue(r, i, 0), fn, arg) ==
+                CGICTL_ANSWERED) {
                 PQclear(r);
                 return -1;
             }
@@ -46,7 +84,7 @@ for_each_hash(qbit_t *q, http_request_t *req, http_response_t *resp, each_fn fn,
         return 0;
     }
     for (size_t i = 0; i < h.n; i++)
-        if (fn(q, resp, h.md4[i], arg) == CGICTL_ANSWERED)
+        if (on_holders(q, resp, h.md4[i], fn, arg) == CGICTL_ANSWERED)
             return -1;
     return 0;
 }
@@ -76,14 +114,14 @@ call_hash(qbit_t *q, http_response_t *resp, const char *cmd, const char *md4, js
             json_object_object_add(args, k, json_object_get(v));
     }
     mt_error_t *err = NULL;
-    int rc = cgictl_call(q->env, resp, cmd, args, NULL, &err);
+    int rc = qbit_call(q, resp, cmd, args, NULL, &err);
     json_object_put(args);
     if (rc == CGICTL_REFUSED && err != NULL && err->code != MT_ERR_NOT_FOUND)
         log_warn("%s %s: %s", cmd, md4, err->message);
     mt_error_free(err);
     if (rc == CGICTL_OK && w != NULL && w->sql != NULL) {
         const char *p[3] = { md4, w->arg[0], w->arg[1] };
-        cgidb_wait(q->env, w->sql, p, 1 + w->n_args);
+        qbit_wait(q, w->sql, p, 1 + w->n_args);
     }
     return rc;
 }
@@ -160,6 +198,35 @@ add_number_arg(json_object *args, http_request_t *req, const char *param, const 
         json_object_object_add(args, key, json_object_new_double(d));
 }
 
+/* add_node: where a new download goes when the request names no node
+ * (docs/cluster.md): the live node (its heartbeat within three of its
+ * status_interval, as db_cmd_send checks) with the most bytes free in the
+ * category's incoming path, else in its incoming_dir
+ * (daemon_status.free_space), this program's own on a tie; into
+ * q->target. None known (or a name too long): this program's own. 0, or
+ * -1 after answering 503. */
+static int
+add_node(qbit_t *q, http_response_t *resp, const char *cat)
+{
+    static char chosen[256];
+    const char *params[] = { cat != NULL && *cat != '\0' ? cat : NULL };
+    PGresult *r = cgidb_query(
+        q->env, resp,
+        "SELECT node FROM daemon_status WHERE stopped_at IS NULL"
+        " AND heartbeat > now() - make_interval(secs => 3 * status_interval)"
+        " ORDER BY coalesce((free_space ->> $2::text)::bigint, (free_space ->> '')::bigint, -1)"
+        " DESC, node = $1 DESC, node LIMIT 1",
+        1, params);
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 1 && (size_t)PQgetlength(r, 0, 0) < sizeof chosen) {
+        snprintf(chosen, sizeof chosen, "%s", PQgetvalue(r, 0, 0));
+        q->target = chosen;
+    }
+    PQclear(r);
+    return 0;
+}
+
 int
 qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
 {
@@ -217,6 +284,10 @@ qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
                            json_object_new_string(q->user != NULL ? q->user : ""));
     json_object_object_add(common, "added_via", json_object_new_string("api-v2"));
 
+    if (q->node == NULL && add_node(q, resp, cat) != 0) {
+        json_object_put(common);
+        return 0;
+    }
     /* A duplicate -- the eD2K file already downloading, finished or
      * shared (whatever btih either link carries), or a btih that is
      * already another download's -- is refused by the daemon and counts as
@@ -243,13 +314,13 @@ qbit_torrents_add(http_request_t *req, http_response_t *resp, void *ctx)
             json_object_object_add(args, "btih", json_object_new_string(btih));
         free(link);
         json_object *res = NULL;
-        int rc = cgictl_call(q->env, resp, "add", args, &res, &err);
+        int rc = qbit_call(q, resp, "add", args, &res, &err);
         json_object_put(args);
         json_object *h = NULL;
         if (rc == CGICTL_OK && json_object_object_get_ex(res, "hash", &h)) {
             /* Sonarr reads the item right after adding it */
             const char *p[] = { json_object_get_string(h) };
-            cgidb_wait(q->env, "SELECT 1 FROM downloads WHERE node = $1 AND hash = lower($2)", p,
+            qbit_wait(q, "SELECT 1 FROM downloads WHERE node = $1 AND hash = lower($2)", p,
                        1);
         }
         json_object_put(res);
@@ -338,7 +409,7 @@ qbit_torrents_create_category(http_request_t *req, http_response_t *resp, void *
         json_object_object_add(args, "incoming_path", json_object_new_string(dir));
     free(dir);
     mt_error_t *err = NULL;
-    int rc = cgictl_call(q->env, resp, "category-add", args, NULL, &err);
+    int rc = qbit_call(q, resp, "category-add", args, NULL, &err);
     json_object_put(args);
     if (rc == CGICTL_ANSWERED)
         return 0;
@@ -348,7 +419,7 @@ qbit_torrents_create_category(http_request_t *req, http_response_t *resp, void *
         return qbit_text(resp, 409, "Unable to create category");
     }
     const char *p[] = { name };
-    cgidb_wait(q->env, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", p, 1);
+    qbit_wait(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2", p, 1);
     return qbit_text(resp, 200, NULL);
 }
 
@@ -372,7 +443,7 @@ qbit_torrents_edit_category(http_request_t *req, http_response_t *resp, void *ct
     json_object_object_add(args, "incoming_path", json_object_new_string(dir));
     mt_error_t *err = NULL;
     json_object *res = NULL, *v = NULL;
-    int rc = cgictl_call(q->env, resp, "category-edit", args, &res, &err);
+    int rc = qbit_call(q, resp, "category-edit", args, &res, &err);
     json_object_put(args);
     if (rc == CGICTL_REFUSED) {
         log_info("editCategory %s: %s", name, err != NULL ? err->message : "refused");
@@ -383,7 +454,7 @@ qbit_torrents_edit_category(http_request_t *req, http_response_t *resp, void *ct
         const char *p[] = { name, json_object_object_get_ex(res, "incoming_path", &v)
                                       ? json_object_get_string(v)
                                       : dir };
-        cgidb_wait(q->env, "SELECT 1 FROM categories WHERE node = $1 AND name = $2"
+        qbit_wait(q, "SELECT 1 FROM categories WHERE node = $1 AND name = $2"
                            " AND incoming_path = $3", p, 2);
         qbit_text(resp, 200, NULL);
     }
@@ -404,7 +475,7 @@ qbit_torrents_remove_categories(http_request_t *req, http_response_t *resp, void
     for (char *n = strtok_r(copy, "\n", &save); n != NULL; n = strtok_r(NULL, "\n", &save)) {
         json_object *args = json_object_new_object();
         json_object_object_add(args, "name", json_object_new_string(n));
-        int rc = cgictl_call(q->env, resp, "category-remove", args, NULL, NULL);
+        int rc = qbit_call(q, resp, "category-remove", args, NULL, NULL);
         json_object_put(args);
         if (rc == CGICTL_ANSWERED) {
             free(copy);
@@ -412,7 +483,7 @@ qbit_torrents_remove_categories(http_request_t *req, http_response_t *resp, void
         }
         if (rc == CGICTL_OK) {
             const char *p[] = { n };
-            cgidb_wait(q->env, "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM categories"
+            qbit_wait(q, "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM categories"
                                " WHERE node = $1 AND name = $2)", p, 1);
         }
     }
@@ -425,7 +496,7 @@ static int
 category_exists(qbit_t *q, http_response_t *resp, const char *name)
 {
     const char *params[] = { name };
-    PGresult *r = cgidb_query(q->env, resp,
+    PGresult *r = qbit_query(q, resp,
                               "SELECT 1 FROM categories WHERE node = $1 AND name = $2", 1, params);
     if (r == NULL)
         return -1;
@@ -501,7 +572,7 @@ each_prio(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
     int level = 1;
     if (move == PRIO_UP || move == PRIO_DOWN) {
         const char *params[] = { md4 };
-        PGresult *r = cgidb_query(q->env, resp,
+        PGresult *r = qbit_query(q, resp,
                                   "SELECT priority FROM downloads WHERE node = $1 AND hash = $2",
                                   1, params);
         if (r == NULL)
@@ -688,7 +759,7 @@ rate_limits(http_request_t *req, http_response_t *resp, void *ctx, const char *c
         }
         if (found > 0) {
             const char *p[] = { md4 };
-            PGresult *r = cgidb_query(q->env, resp, sql, 1, p);
+            PGresult *r = qbit_query(q, resp, sql, 1, p);
             if (r == NULL) {
                 rc = -1;
                 break;
@@ -745,7 +816,7 @@ tag_list_change(http_request_t *req, http_response_t *resp, void *ctx, const cha
             json_object_array_add(arr, json_object_new_string(tag[0]));
             json_object_object_add(args, "tags", arr);
             mt_error_t *err = NULL;
-            int rc = cgictl_call(q->env, resp, cmd, args, NULL, &err);
+            int rc = qbit_call(q, resp, cmd, args, NULL, &err);
             json_object_put(args);
             if (rc == CGICTL_ANSWERED) {
                 free(buf);
@@ -754,7 +825,7 @@ tag_list_change(http_request_t *req, http_response_t *resp, void *ctx, const cha
             }
             if (rc == CGICTL_OK) {
                 const char *p[] = { tag[0] };
-                cgidb_wait(q->env, wait_sql, p, 1);
+                qbit_wait(q, wait_sql, p, 1);
             } else {
                 log_info("%s %s: %s", cmd, tag[0], err != NULL ? err->message : "refused");
             }
@@ -840,11 +911,11 @@ qbit_torrents_rename(http_request_t *req, http_response_t *resp, void *ctx)
     json_object_object_add(args, "hash", json_object_new_string(md4));
     json_object_object_add(args, "name", json_object_new_string(name));
     mt_error_t *err = NULL;
-    int rc = cgictl_call(q->env, resp, "rename", args, NULL, &err);
+    int rc = qbit_call(q, resp, "rename", args, NULL, &err);
     json_object_put(args);
     if (rc == CGICTL_OK) {
         const char *p[] = { md4, name };
-        cgidb_wait(q->env, ROW_WHERE "name = $3", p, 2);
+        qbit_wait(q, ROW_WHERE "name = $3", p, 2);
         qbit_text(resp, 200, NULL);
     } else if (rc == CGICTL_REFUSED) {
         if (err != NULL && err->code == MT_ERR_NOT_FOUND)
@@ -873,11 +944,11 @@ each_location(qbit_t *q, http_response_t *resp, const char *md4, void *arg)
     json_object_object_add(args, "location", json_object_new_string(l->location));
     json_object *res = NULL, *sp = NULL;
     mt_error_t *err = NULL;
-    int rc = cgictl_call(q->env, resp, "set-location", args, &res, &err);
+    int rc = qbit_call(q, resp, "set-location", args, &res, &err);
     json_object_put(args);
     if (rc == CGICTL_OK && json_object_object_get_ex(res, "save_path", &sp)) {
         const char *p[] = { md4, json_object_get_string(sp) };
-        cgidb_wait(q->env, ROW_WHERE "save_path = $3", p, 2);
+        qbit_wait(q, ROW_WHERE "save_path = $3", p, 2);
     } else if (rc == CGICTL_REFUSED && err != NULL && err->code != MT_ERR_NOT_FOUND) {
         log_info("setLocation %s: %s", md4, err->message);
         /* the directory itself (outside incoming_dir and download_roots,
@@ -950,7 +1021,7 @@ qbit_torrents_file_prio(http_request_t *req, http_response_t *resp, void *ctx)
     if (one_hash(q, req, resp, md4) != 0)
         return 0;
     const char *params[] = { md4 };
-    PGresult *r = cgidb_query(q->env, resp,
+    PGresult *r = qbit_query(q, resp,
                               "SELECT state FROM downloads WHERE node = $1 AND hash = $2", 1,
                               params);
     if (r == NULL)

@@ -92,6 +92,9 @@ static const col_t info_cols[] = {
     { "max_seeding_time",
       "CASE WHEN d.seeding_time_limit = -2 THEN -1 ELSE d.seeding_time_limit END" },
     { "name", "d.name" },
+    /* not qBittorrent's: the node whose daemon has the download
+     * (docs/cluster.md); clients ignore keys they do not know */
+    { "node", "d.node" },
     { "num_complete", "d.complete_sources" },
     { "num_incomplete", "greatest(d.sources - d.complete_sources, 0)" },
     { "num_leechs", "greatest(d.sources - d.complete_sources, 0)" },
@@ -202,6 +205,7 @@ typedef struct {
     const char *tag;      /* $5: "" = untagged, NULL = any */
     char *hashes;         /* $6: a text[] literal of MD4s, or NULL */
     const char *owner;    /* $7: only the downloads it added (added_by), NULL = anyone's */
+    const char *node;     /* $8: only this node's downloads, NULL = every node's */
 } filter_t;
 
 /* sort_key: the ORDER BY expression of a sort column. qBittorrent sorts
@@ -240,7 +244,8 @@ json_select(struct evbuffer *b, const col_t *cols, size_t n, bool skip_hash)
     evbuffer_add_printf(b, ") t)");
 }
 
-/* build_query: SELECT d.hash, <select> FROM the node's downloads,
+/* build_query: SELECT d.hash || '/' || d.node (the row's key: the same
+ * file may be downloaded on several nodes), <select> FROM the nodes' downloads,
  * filtered, sorted by a column of cols (already checked) or by age. The
  * select list sees the CTE "d": the row, its version (row_ver) and the
  * computed columns the expressions use. */
@@ -252,12 +257,13 @@ build_query(const char *select, const col_t *sort, bool reverse, long long max_s
     state_case(b);
     evbuffer_add_printf(
         b, " AS qstate, CASE WHEN x.state = 'completed' THEN 0 ELSE row_number() OVER"
-           " (PARTITION BY x.state = 'completed' ORDER BY x.priority DESC, x.added_at, x.hash)"
+           " (PARTITION BY x.node, x.state = 'completed'"
+           " ORDER BY x.priority DESC, x.added_at, x.hash)"
            " END AS queue_pos,"
            " CASE WHEN x.state = 'completed' THEN x.size ELSE x.done_bytes END AS done,"
            " floor(extract(epoch FROM now()))::bigint AS now_s, %lld AS max_sources"
-           " FROM downloads x WHERE x.node = $1)"
-           " SELECT d.hash, %s",
+           " FROM downloads x WHERE " QBIT_NODE_IN("x.node", "$8") ")"
+           " SELECT d.hash || '/' || d.node, %s",
         max_sources, select);
     evbuffer_add_printf(
         b, " FROM d WHERE ($2::text[] IS NULL OR d.qstate = ANY($2::text[]))"
@@ -270,9 +276,10 @@ build_query(const char *select, const col_t *sort, bool reverse, long long max_s
     if (sort != NULL) {
         evbuffer_add_printf(b, " ORDER BY ");
         sort_key(b, sort);
-        evbuffer_add_printf(b, " %s, d.hash", reverse ? "DESC" : "ASC");
+        evbuffer_add_printf(b, " %s, d.hash, d.node", reverse ? "DESC" : "ASC");
     } else
-        evbuffer_add_printf(b, " ORDER BY d.added_at %s, d.hash", reverse ? "DESC" : "ASC");
+        evbuffer_add_printf(b, " ORDER BY d.added_at %s, d.hash, d.node",
+                            reverse ? "DESC" : "ASC");
     evbuffer_add(b, "", 1);
     char *sql = xstrdup((const char *)evbuffer_pullup(b, -1));
     evbuffer_free(b);
@@ -289,8 +296,9 @@ run_select(qbit_t *q, http_response_t *resp, const char *select, const filter_t 
                             conf_get_int(cgienv_conf(q->env), "max_sources_per_file"));
     char activity[4];
     snprintf(activity, sizeof activity, "%d", f->activity);
-    const char *params[] = { f->states, activity, f->category, f->tag, f->hashes, f->owner };
-    PGresult *r = cgidb_query(q->env, resp, sql, 6, params);
+    const char *params[] = { f->states,  activity, f->category, f->tag,
+                             f->hashes,  f->owner, f->node };
+    PGresult *r = cgidb_query(q->env, resp, sql, 7, params);
     free(sql);
     return r;
 }
@@ -403,20 +411,26 @@ typedef struct {
 static cache_entry_t cache[CACHE_SLOTS];
 static size_t cache_bytes;
 
-/* generation: the node's change counter, 0 when it has none yet, and in
- * mark (32 bytes) the mark of this statement's snapshot
- * (sql/032_download_change_log.sql); -1 after answering 503. */
+/* generation: the change counter of the nodes listed (node, NULL for
+ * every node: their sum, which grows with any of them), 0 when they have
+ * none yet, and in mark (32 bytes) the mark of this statement's snapshot
+ * (sql/032_download_change_log.sql); *others: whether another node than
+ * this program's has written downloads rows. -1 after answering 503. */
 static long long
-generation(qbit_t *q, http_response_t *resp, char *mark)
+generation(qbit_t *q, http_response_t *resp, const char *node, char *mark, bool *others)
 {
+    const char *params[] = { node };
     PGresult *r = cgidb_query(q->env, resp,
-                              "SELECT (SELECT generation FROM download_changes WHERE node = $1),"
-                              " pg_snapshot_xmin(pg_current_snapshot())::text",
-                              0, NULL);
+                              "SELECT (SELECT sum(generation) FROM download_changes WHERE "
+                              QBIT_NODE_IN("node", "$2") "),"
+                              " pg_snapshot_xmin(pg_current_snapshot())::text,"
+                              " EXISTS (SELECT 1 FROM download_changes WHERE node <> $1)",
+                              1, params);
     if (r == NULL)
         return -1;
     long long g = strtoll(PQgetvalue(r, 0, 0), NULL, 10); /* NULL: "" */
     snprintf(mark, 32, "%s", PQgetvalue(r, 0, 1));
+    *others = *PQgetvalue(r, 0, 2) == 't';
     PQclear(r);
     return g;
 }
@@ -542,20 +556,21 @@ parts_init(void)
 /* fetch_missing: the static parts of the listed rows [from, to) of r
  * this process has not rendered at their version; -1 after answering 503. */
 static int
-fetch_missing(qbit_t *q, http_response_t *resp, PGresult *r, long long from, long long to)
+fetch_missing(qbit_t *q, http_response_t *resp, PGresult *r, long long from, long long to,
+              const char *node)
 {
     struct evbuffer *b = evbuffer_new();
     for (long long i = from; i < to; i++)
         if (qbit_rowcache_get(row_cache, PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1)) ==
             NULL)
-            evbuffer_add_printf(b, "%s%s", evbuffer_get_length(b) == 0 ? "{" : ",",
-                                PQgetvalue(r, (int)i, 0));
+            evbuffer_add_printf(b, "%s%.32s", evbuffer_get_length(b) == 0 ? "{" : ",",
+                                PQgetvalue(r, (int)i, 0)); /* its MD4 */
     if (evbuffer_get_length(b) == 0) {
         evbuffer_free(b);
         return 0;
     }
     evbuffer_add(b, "}", 2);
-    filter_t f = { .hashes = (char *)evbuffer_pullup(b, -1) };
+    filter_t f = { .hashes = (char *)evbuffer_pullup(b, -1), .node = node };
     PGresult *m = run_select(q, resp, fetch_select, &f, NULL, false);
     evbuffer_free(b);
     if (m == NULL)
@@ -924,13 +939,15 @@ info_from_snapshot(qbit_t *q, http_response_t *resp, const filter_t *f, const qb
 /* info_key: the parameters that shape a torrents/info answer, each marked
  * present or absent, and whose downloads it lists (a new string). */
 static char *
-info_key(http_request_t *req, const char *owner)
+info_key(http_request_t *req, const char *owner, const char *node)
 {
     static const char *const names[] = { "filter", "category", "tag", "hashes",
                                          "sort",   "reverse",  "limit", "offset" };
     struct evbuffer *b = evbuffer_new();
     if (owner != NULL)
         evbuffer_add_printf(b, "owner=%zu:%s\n", strlen(owner), owner);
+    if (node != NULL)
+        evbuffer_add_printf(b, "node=%zu:%s\n", strlen(node), node);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *v = http_request_param(req, names[i]);
         if (v != NULL)
@@ -978,12 +995,17 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
         return qbit_json_text(resp, "[]", 2);
 
     char mark[32];
-    long long gen = generation(q, resp, mark);
+    bool others = false;
+    f.node = q->node;
+    long long gen = generation(q, resp, f.node, mark, &others);
     if (gen < 0) {
         free(f.hashes);
         return 0;
     }
-    char *key = info_key(req, q->owner);
+    /* this program's node alone (asked for, or the only one): the
+     * process's copy of its rows can answer */
+    bool own = f.node != NULL ? strcmp(f.node, cgienv_node(q->env)) == 0 : !others;
+    char *key = info_key(req, q->owner, f.node);
     int64_t now = clock_mono_ms();
     cgifile_sweep(now);
     cache_entry_t *hit = cache_find(key, gen, now);
@@ -1013,7 +1035,7 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     parts_init();
     /* the default order, no tag, everyone's downloads: cut from the whole
      * list; one account's own downloads take the query below */
-    if (sort == NULL && !reverse && f.tag == NULL && f.owner == NULL) {
+    if (own && sort == NULL && !reverse && f.tag == NULL && f.owner == NULL) {
         info_from_snapshot(q, resp, &f, &h, limit, offset, gen, mark, now, key);
         free(f.hashes);
         free(key);
@@ -1030,7 +1052,7 @@ qbit_torrents_info(http_request_t *req, http_response_t *resp, void *ctx)
     if (offset < 0)
         offset = n + offset < 0 ? 0 : n + offset;
     long long end = limit > 0 && offset + limit < n ? offset + limit : n;
-    if (fetch_missing(q, resp, r, offset, end) != 0) {
+    if (fetch_missing(q, resp, r, offset, end, f.node) != 0) {
         PQclear(r);
         free(key);
         return 0;
@@ -1068,7 +1090,7 @@ one_row(qbit_t *q, http_request_t *req, http_response_t *resp, const col_t *cols
     }
     char lit[40];
     snprintf(lit, sizeof lit, "{%s}", md4);
-    filter_t f = { .hashes = lit, .owner = q->owner };
+    filter_t f = { .hashes = lit, .owner = q->owner, .node = q->node };
     PGresult *r = run_rows(q, resp, cols, n, false, &f, NULL, false);
     if (r != NULL && PQntuples(r) == 0) {
         PQclear(r);
@@ -1310,7 +1332,8 @@ qbit_transfer_info(http_request_t *req, http_response_t *resp, void *ctx)
 int
 qbit_maindata_torrents(qbit_t *q, http_response_t *resp, qbit_torrent_fn fn, void *arg)
 {
-    filter_t f = { 0 };
+    /* this node's rows: sync/maindata's deltas are per node (sync.c) */
+    filter_t f = { .node = cgienv_node(q->env) };
     /* d.hash, the hash the download is listed under (its btih or the
      * padded MD4), its JSON without "hash", who added it */
     struct evbuffer *b = evbuffer_new();

@@ -163,17 +163,20 @@ qbit_hashes_resolve(qbit_t *q, http_response_t *resp, qbit_hashes_t *h)
     /* a caller limited to its own downloads: the MD4s it gave are
      * checked too, and only its own stay */
     const char *params[] = { text_array_of(bt, h->btih[0], sizeof h->btih[0], h->n_btih),
-                             text_array_of(md, h->md4[0], sizeof h->md4[0], h->n), q->owner };
+                             text_array_of(md, h->md4[0], sizeof h->md4[0], h->n), q->owner,
+                             q->node };
     PGresult *r = q->owner == NULL
                       ? cgidb_query(q->env, resp,
                                     "SELECT DISTINCT hash FROM downloads"
-                                    " WHERE node = $1 AND btih = ANY($2::text[])",
-                                    1, params)
+                                    " WHERE " QBIT_NODE_IN("node", "$3")
+                                    " AND btih = ANY($2::text[])",
+                                    2, (const char *[]){ params[0], q->node })
                       : cgidb_query(q->env, resp,
-                                    "SELECT DISTINCT hash FROM downloads WHERE node = $1"
+                                    "SELECT DISTINCT hash FROM downloads WHERE "
+                                    QBIT_NODE_IN("node", "$5")
                                     " AND (btih = ANY($2::text[]) OR hash = ANY($3::text[]))"
                                     " AND added_by = $4",
-                                    3, params);
+                                    4, params);
     evbuffer_free(bt);
     evbuffer_free(md);
     if (r == NULL)
@@ -211,11 +214,30 @@ qbit_hash_lookup(qbit_t *q, http_response_t *resp, const char *hash, char md4[33
 PGresult *
 qbit_all_hashes(qbit_t *q, http_response_t *resp)
 {
-    const char *params[] = { q->owner };
+    const char *params[] = { q->owner, q->node };
     return cgidb_query(q->env, resp,
-                       "SELECT hash FROM downloads WHERE node = $1"
-                       " AND ($2::text IS NULL OR added_by = $2) ORDER BY added_at",
-                       1, params);
+                       "SELECT hash, node FROM downloads WHERE " QBIT_NODE_IN("node", "$3")
+                       " AND ($2::text IS NULL OR added_by = $2) ORDER BY added_at, node",
+                       2, params);
+}
+
+int
+qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
+          json_object **result, mt_error_t **err)
+{
+    return cgictl_call_node(q->env, resp, q->target, NULL, cmd, args, result, err);
+}
+
+PGresult *
+qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n, const char *const *params)
+{
+    return cgidb_query_node(q->env, resp, q->target, sql, n, params);
+}
+
+void
+qbit_wait(qbit_t *q, const char *sql, const char *const *params, int n)
+{
+    cgidb_wait_node(q->env, q->target, sql, params, n);
 }
 
 /* -------------------------------------------------------------- hooks */
@@ -317,6 +339,8 @@ before(const http_route_t *route, http_request_t *req, http_response_t *resp, vo
     q->caps = id.caps | (id.is_admin ? QBIT_CAP_ADMIN : 0);
     q->view_owner = webauth_owner_of(q->user, q->caps, WEBAUTH_CAP_VIEW_ALL_DOWNLOADS);
     scope(q, route);
+    const char *node = http_request_param(req, "node");
+    q->node = q->target = node != NULL && *node != '\0' ? node : NULL;
     if (rc != 0) {
         log_warn("auth: %s", err != NULL ? err->message : "database error");
         mt_error_free(err);
@@ -399,6 +423,7 @@ request_end(void *ctx)
     q->user = NULL;
     q->caps = 0;
     q->owner = q->view_owner = NULL;
+    q->node = q->target = NULL;
     cgienv_request_end(q->env);
 }
 

@@ -62,7 +62,25 @@ typedef struct {
      * (added_by); view_owner is what the caller may see (main.c's scope) */
     const char *owner;
     const char *view_owner;
+    /* whose node's downloads (docs/cluster.md): the request's `node`
+     * parameter, NULL for every node's; and the node the current action
+     * goes to (NULL: this program's own, over the control socket) */
+    const char *node;
+    const char *target;
 } qbit_t;
+
+/* QBIT_NODE_IN: an SQL condition that col is in the request's nodes, p
+ * being the parameter bound to q->node ($1, this program's node, is named
+ * so that its type is known when p makes it otherwise unused). */
+#define QBIT_NODE_IN(col, p) "(" p "::text IS NULL OR " col " = " p "::text) AND $1::text <> ''"
+
+/* qbit_call: cgictl_call_node to q->target (qbit_query: cgidb_query with
+ * $1 bound to it; qbit_wait: cgidb_wait likewise). */
+int qbit_call(qbit_t *q, http_response_t *resp, const char *cmd, json_object *args,
+              json_object **result, mt_error_t **err);
+PGresult *qbit_query(qbit_t *q, http_response_t *resp, const char *sql, int n,
+                     const char *const *params);
+void qbit_wait(qbit_t *q, const char *sql, const char *const *params, int n);
 
 /* Sets the headers real qBittorrent puts on every API answer. */
 void qbit_common_headers(http_response_t *resp);
@@ -82,8 +100,8 @@ const char *qbit_param(http_request_t *req, http_response_t *resp, const char *n
  * more than 100) or 503. out->all is set for "all" (the caller lists the
  * downloads: qbit_all_hashes). */
 int qbit_hashes(qbit_t *q, http_request_t *req, http_response_t *resp, qbit_hashes_t *out);
-/* qbit_hashes_resolve: adds to h->md4 the MD4 of every download of this
- * node added with one of h->btih (a download is named by its btih, its
+/* qbit_hashes_resolve: adds to h->md4 the MD4 of every download of the
+ * request's nodes (q->node) added with one of h->btih (a download is named by its btih, its
  * padded MD4 or its bare MD4 alike). For a caller limited to its own
  * downloads (q->owner) h->md4 keeps only those: the others are as
  * unknown. 0, or -1 after answering 503. */
@@ -93,9 +111,10 @@ int qbit_hashes_resolve(qbit_t *q, http_response_t *resp, qbit_hashes_t *h);
  * node (a btih no download has) or is malformed; -1 after answering 503.
  * An MD4 is not checked against the database (the caller's query is). */
 int qbit_hash_lookup(qbit_t *q, http_response_t *resp, const char *hash, char md4[33]);
-/* qbit_all_hashes: every MD4 of this node's downloads (completed too),
- * only the caller's own when it is limited to them (q->owner); NULL after
- * answering 503. The caller frees with PQclear. */
+/* qbit_all_hashes: every MD4 of the request's nodes' downloads (q->node;
+ * completed too) and its node, only the caller's own when it is limited
+ * to them (q->owner); NULL after answering 503. The caller frees with
+ * PQclear. */
 PGresult *qbit_all_hashes(qbit_t *q, http_response_t *resp);
 
 /* app.c */

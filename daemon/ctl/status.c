@@ -11,6 +11,7 @@
 #include "daemon/store/db_worker.h"
 #include "daemon/kad/kad.h"
 #include "daemon/store/status_table.h"
+#include "daemon/transfer/category.h"
 #include "daemon/transfer/download.h"
 #include "daemon/transfer/shared.h"
 #include "daemon/transfer/upload.h"
@@ -19,11 +20,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+/* add_free: name: the bytes free for us in dir's file system, when that
+ * can be told. */
+static void
+add_free(json_object *o, const char *name, const char *dir)
+{
+    struct statvfs sv;
+    if (dir != NULL && statvfs(dir, &sv) == 0)
+        json_object_object_add(o, name,
+                               json_object_new_int64((int64_t)((uint64_t)sv.f_bavail *
+                                                               sv.f_frsize)));
+}
+
+/* free_space: daemon_status.free_space (036): the bytes free in
+ * incoming_dir ("") and in each category's incoming path, by name: where
+ * /api/v2 puts a new download (docs/cluster.md). A new string. */
+static char *
+free_space(muleteerd_t *d)
+{
+    json_object *o = json_object_new_object();
+    add_free(o, "", conf_get_str(d->conf, "incoming_dir"));
+    json_object *cats = d->categories != NULL ? cat_list_json(d->categories) : NULL;
+    for (size_t i = 0; cats != NULL && i < json_object_array_length(cats); i++) {
+        const char *name =
+            json_object_get_string(json_object_object_get(json_object_array_get_idx(cats, i),
+                                                          "name"));
+        if (name != NULL && *name != '\0')
+            add_free(o, name, cat_incoming(d->categories, name));
+    }
+    json_object_put(cats);
+    char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
 
 void
 status_publish(muleteerd_t *d, bool stopped)
 {
+    char *space = free_space(d);
     dbw_status_t ds;
     dbw_get_status(d->db, &ds);
     store_status_t r = {
@@ -45,8 +82,10 @@ status_publish(muleteerd_t *d, bool stopped)
         .pf_method = portmap_method(d->portmap),
         .pf_address = portmap_external_ip(d->portmap),
         .pf_error = portmap_last_error(d->portmap),
+        .free_space = space,
     };
     store_status_write(d->db, &r);
+    free(space);
 }
 
 static json_object *

@@ -19,6 +19,7 @@ typedef struct {
     long long kad_contacts;
     long long status_interval;
     char *pf_state, *pf_method, *pf_address, *pf_error; /* NULL: SQL NULL */
+    char *free_space;
 } status_row_t;
 
 static void
@@ -33,6 +34,7 @@ row_free(void *arg)
     free(r->pf_method);
     free(r->pf_address);
     free(r->pf_error);
+    free(r->free_space);
     free(r);
 }
 
@@ -53,15 +55,16 @@ row_write(PGconn *conn, void *arg, mt_error_t **err)
     snprintf(udp, sizeof udp, "%lld", r->udp_port);
     const char *params[] = { r->node, r->version, pid, started, tcp, udp, r->socket,
                              r->stopped ? "t" : "f", queued, lag, dropped, r->kad_state, kadn,
-                             interval, r->pf_state, r->pf_method, r->pf_address, r->pf_error };
+                             interval, r->pf_state, r->pf_method, r->pf_address, r->pf_error,
+                             r->free_space };
     PGresult *res = db_query(
         conn,
         "INSERT INTO daemon_status (node, version, pid, started_at, heartbeat, stopped_at,"
         " tcp_port, udp_port, control_socket, db_queued, db_lag_ms, db_dropped, kad_state,"
         " kad_contacts, status_interval, port_forwarding, port_forwarding_method,"
-        " port_forwarding_address, port_forwarding_error)"
+        " port_forwarding_address, port_forwarding_error, free_space)"
         " VALUES ($1, $2, $3, to_timestamp($4), now(), CASE WHEN $8::bool THEN now() END,"
-        " $5, $6, $7, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        " $5, $6, $7, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb)"
         " ON CONFLICT (node) DO UPDATE SET version = EXCLUDED.version, pid = EXCLUDED.pid,"
         " started_at = EXCLUDED.started_at, heartbeat = EXCLUDED.heartbeat,"
         " stopped_at = EXCLUDED.stopped_at, tcp_port = EXCLUDED.tcp_port,"
@@ -72,8 +75,9 @@ row_write(PGconn *conn, void *arg, mt_error_t **err)
         " port_forwarding = EXCLUDED.port_forwarding,"
         " port_forwarding_method = EXCLUDED.port_forwarding_method,"
         " port_forwarding_address = EXCLUDED.port_forwarding_address,"
-        " port_forwarding_error = EXCLUDED.port_forwarding_error",
-        18, params, err);
+        " port_forwarding_error = EXCLUDED.port_forwarding_error,"
+        " free_space = EXCLUDED.free_space",
+        19, params, err);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -102,5 +106,6 @@ store_status_write(dbw_t *db, const store_status_t *st)
     r->pf_method = st->pf_method != NULL ? xstrdup(st->pf_method) : NULL;
     r->pf_address = st->pf_address != NULL ? xstrdup(st->pf_address) : NULL;
     r->pf_error = st->pf_error != NULL ? xstrdup(st->pf_error) : NULL;
+    r->free_space = xstrdup(st->free_space != NULL ? st->free_space : "{}");
     dbw_submit(db, "daemon_status", row_write, r, row_free);
 }

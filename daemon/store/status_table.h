@@ -1,5 +1,6 @@
 /* status_table.h: the daemon_status table (docs/schema.md, 001 and 007):
- * one row per node, the heartbeat (Kad columns: 045; port forwarding: 046). */
+ * one row per node, the heartbeat (Kad columns: 045; port forwarding: 046;
+ * free space: 036). */
 #ifndef MT_DAEMON_STORE_STATUS_TABLE_H
 #define MT_DAEMON_STORE_STATUS_TABLE_H
 
@@ -20,6 +21,7 @@ typedef struct store_status {
     long long status_interval;          /* seconds between heartbeats (048) */
     const char *pf_state;               /* portmap.h's portmap_state() */
     const char *pf_method, *pf_address, *pf_error; /* NULL: none */
+    const char *free_space;             /* JSON object (036); NULL: {} */
 } store_status_t;
 
 /* store_status_write: upserts the node's row (strings copied); keyed, so
