@@ -25,6 +25,7 @@ SHOTS = E['MT_SHOTS']
 LINK4, MD4_4 = E['MT_LINK4'], E['MT_MD4_4']     # added from the command line while the page polls
 NAME5 = E['MT_NAME5']                           # shared: two peers download it, one waits
 MET_URL = E['MT_MET_URL']                       # a server.met of two servers on a local HTTP server
+KAD_NAME, KAD_MD4 = E['MT_KAD_NAME'], E['MT_KAD_MD4']  # published over Kad by a muleteerd with no server
 DESKTOP, PHONE = (1280, 900), (390, 844)
 
 
@@ -374,6 +375,20 @@ async def run(page):
     await page.js("location.hash = '#downloads'")
     check('and it is in the downloads table',
           await page.wait_for(row(MD4_3) + ' !== null', 15))
+
+    # ---- search again: a file only Kad knows (its sharer has no server)
+    await page.js("location.hash = '#search'")
+    await page.wait_for("!document.getElementById('view-search').hidden", 10)
+    await page.js("(() => { for (const id of ['search-expr', 'search-min']) "
+                  "document.getElementById(id).value = ''; })()")
+    await page.type_into('#search-expr', KAD_NAME.split('.')[0])
+    await page.key('Enter', 'Enter', '\r')
+    kad_row = "document.querySelector('#sr-body tr[data-hash=\"%s\" i]')" % KAD_MD4
+    check('a search on the page finds the file published over Kad (%s)' % KAD_NAME,
+          await page.wait_for(kad_row + ' !== null', 60))
+    check('its "Found by" says Kad, and only Kad',
+          await page.js("(() => { const r = %s; return r !== null && "
+                        "r.querySelector('td.c-origins').textContent === 'Kad'; })()" % kad_row))
 
     # ---- shared files and uploads
     await page.js("location.hash = '#shared'")

@@ -12,7 +12,10 @@
 # priority set from the table and the detail panel, each row's parts map,
 # the upload queue (two more muleteerd downloading from this one's single
 # slot), a server.met imported from a URL (served by a local HTTP server)
-# and the page falling back to polling when the browser cannot reach /ws.
+# and the page falling back to polling when the browser cannot reach /ws;
+# a search on the page finding, over Kad, a file two more muleteerd on
+# loopback (Kad on, filter_lan = no, bootstrapped by UDP port) publish,
+# its "Found by" saying Kad.
 # Screenshots of every view at desktop and phone width go to
 # $MT_BUILDDIR/tests/screenshots/. TAP output.
 set -u
@@ -29,6 +32,26 @@ done
 
 mk_tmpdir T
 SP=$(free_port); SEEDP=$(free_port); HP=$(free_port); MP=$(free_port)
+
+# ---- the Kad side, started first (it connects and publishes while the
+# rest starts): two muleteerd on loopback with no server, KH holding what
+# KS, sharing a file, publishes. Kad between daemons on 127.0.0.1 works
+# with filter_lan = no (mule.sh's default, the stack's conf below): the
+# address caps then take each UDP port as its own node (routing.c), and
+# the few nodes here stay far below the limits per address (kad.c).
+KSP=$(free_port); KHP=$(free_port)
+KADNAME="webkad$$.bin"     # one keyword, webkad$$ (the extension is dropped)
+mkdir -p "$T/ks/share"
+head -c 200000 /dev/urandom >"$T/ks/share/$KADNAME"
+KADMD4=$(rhash --printf '%{ed2k}' "$T/ks/share/$KADNAME")
+MULE_LOG_LEVEL=info
+kad_side=0
+if start_mule KH "$T/kh" "$KHP" "server_autoconnect = no" &&
+   start_mule KS "$T/ks" "$KSP" "server_autoconnect = no" "shared_dirs = $T/ks/share" &&
+   mcli "$T/ks" kad bootstrap "127.0.0.1:$((KHP + 1))" >/dev/null; then
+  kad_side=1
+fi
+check "two muleteerd on loopback start a Kad network" test "$kad_side" = 1
 
 # ---- the eD2K side: a server fixture and amuled sharing a file ----
 "$MT_BUILDDIR/tests/fixtures/ed2k_server" --port "$SP" --name webui-fixture --highid-all \
@@ -128,6 +151,17 @@ else
   not_ok "two peers download from Muleteer"
 fi
 
+# the stack's daemon joins the Kad side (its Kad is on, filter_lan = no);
+# KH holds KS's keyword once KS published (20 s after it connected, kad.c
+# PUBLISH_AFTER)
+kad_joined() { "$CLI" --socket "$SOCK" --json kad status 2>/dev/null | grep -q '"state": *"connected'; }
+kad_holds() { [ "$(json_num "$(mcli "$T/kh" --json kad status 2>/dev/null)" indexed_keywords)" -ge 1 ] 2>/dev/null; }
+if [ "$kad_side" = 1 ]; then
+  "$CLI" --socket "$SOCK" kad bootstrap "127.0.0.1:$((KHP + 1))" >/dev/null
+  check "the stack's muleteerd joins the Kad side (kad bootstrap 127.0.0.1:UDP)" eventually 30 kad_joined
+  check "the Kad side holds the sharer's keyword" eventually 60 kad_holds
+fi
+
 SHOTS="$MT_BUILDDIR/tests/screenshots"
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/webui-*.png
@@ -140,7 +174,7 @@ while read -r kind desc; do
 done < <(MT_URL="http://127.0.0.1:$HP/" MT_PASS="$PASS" MT_CLI="$MT_BUILDDIR/bin/muleteer" \
   MT_SOCK="$VAR/run/muleteerd.sock" MT_LINK="$LINK" MT_MD4="$MD4" MT_LINK2="$LINK2" MT_MD4_2="$MD4_2" \
   MT_NAME2="$NAME2" MT_MD4_3="$MD4_3" MT_NAME3="$NAME3" MT_LINK4="$LINK4" MT_MD4_4="$MD4_4" MT_NAME5="$NAME5" \
-  MT_MET_URL="http://127.0.0.1:$WWWP/server.met" MT_SERVER_LOG="$T/server.log" MT_WS_CONF="$VAR/muleteer.conf" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
+  MT_KAD_NAME="$KADNAME" MT_KAD_MD4="$KADMD4" MT_MET_URL="http://127.0.0.1:$WWWP/server.met" MT_SERVER_LOG="$T/server.log" MT_WS_CONF="$VAR/muleteer.conf" MT_SHOTS="$SHOTS" MT_CHROMIUM_TAG="webui$$" PYTHONDONTWRITEBYTECODE=1 timeout 660 "$PY" "$MT_SRCDIR/tests/integration/webui.py" 2>"$T/webui.err"
   echo "diag webui.py exited with status $?")
 [ -s "$T/webui.err" ] && diag "$(tail -n 20 "$T/webui.err")"
 n=$(ls "$SHOTS"/webui-*.png 2>/dev/null | wc -l)
