@@ -36,9 +36,12 @@ export function createDetail() {
     if (!md4) return;
     const mine = md4, hashes = md4 + '00000000';
     const kib = (id) => String(Math.max(0, Math.floor(Number($(id).value) || 0)) * 1024);
+    // both read now: a refresh while the first request runs may rewrite
+    // the inputs
+    const down = kib('detail-limit-down'), up = kib('detail-limit-up');
     try {
-      await postForm('/api/v2/torrents/setDownloadLimit', { hashes, limit: kib('detail-limit-down') });
-      await postForm('/api/v2/torrents/setUploadLimit', { hashes, limit: kib('detail-limit-up') });
+      await postForm('/api/v2/torrents/setDownloadLimit', { hashes, limit: down });
+      await postForm('/api/v2/torrents/setUploadLimit', { hashes, limit: up });
       setMsg($('detail-msg'), 'Limits set.');
     } catch (e) {
       setMsg($('detail-msg'), 'Could not set the limits: ' + e.message, true);
