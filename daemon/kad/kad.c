@@ -90,6 +90,10 @@
 #define SOURCE_JOBS 3
 #define SOURCE_ASKS 256
 
+/* A firewalled node looks for a buddy at the latest BUDDY_AFTER s after
+ * Kad connects, even when its first firewall check wants more answers. */
+#define BUDDY_AFTER 60
+
 /* Publishing: keywords of shared files every KEYWORD_REPUBLISH s, sources
  * of shared and partial files every SOURCE_REPUBLISH s (aMule's 24 h and
  * 5 h), the first round PUBLISH_AFTER s after Kad connects; PUBLISH_JOBS
@@ -1596,11 +1600,12 @@ kad_tick(kad_t *k)
         kad_fw_recheck(k->fw, now); /* aMule checks on every connect */
     }
     kad_fw_tick(k->fw, now);
-    /* a buddy is looked for once a check has found us firewalled */
+    /* a buddy is looked for once a check has found us firewalled, or a
+     * round has run BUDDY_AFTER s without a connect-back opening us */
     bool fw = kad_fw_is_firewalled(k->fw);
-    kad_buddy_tick(k->buddy, verified && !fw,
-                   verified && fw && (!kad_fw_is_checking(k->fw) || kad_buddy_is_served(k->buddy)),
-                   now);
+    bool settled = !kad_fw_is_checking(k->fw) || kad_buddy_is_served(k->buddy) ||
+                   (k->connected_at != 0 && now - k->connected_at >= BUDDY_AFTER);
+    kad_buddy_tick(k->buddy, verified && !fw, verified && fw && settled, now);
     if (verified && kad_fw_is_checking(k->fw)) {
         fw_ask_t fa = { k, now, 0 };
         kad_rt_foreach(k->rt, fw_ask_one, &fa);
