@@ -85,6 +85,7 @@ INTEGRATION_TESTS = \
 	tests/integration/kad_fetch.sh \
 	tests/integration/schedule.sh
 INTEGRATION_TESTS += tests/integration/kad_multi.sh
+INTEGRATION_TESTS += tests/integration/kad_buddy.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/mule.sh $(INTEGRATION_TESTS) \
 	tests/integration/webhook_receiver.py

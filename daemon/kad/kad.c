@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/kad/buddy.h"
 #include "daemon/kad/firewall.h"
 #include "daemon/kad/index.h"
 #include "daemon/kad/lookup.h"
@@ -88,6 +89,10 @@
 #define SOURCE_EVERY 1800
 #define SOURCE_JOBS 3
 #define SOURCE_ASKS 256
+
+/* A firewalled node looks for a buddy at the latest BUDDY_AFTER s after
+ * Kad connects, even when its first firewall check wants more answers. */
+#define BUDDY_AFTER 60
 
 /* Publishing: keywords of shared files every KEYWORD_REPUBLISH s, sources
  * of shared and partial files every SOURCE_REPUBLISH s (aMule's 24 h and
@@ -207,6 +212,7 @@ struct kad {
     uint32_t rx_key; /* the sender verify key of the datagram being handled, 0: plain */
     uint32_t rx_ip;  /* where the datagram being handled came from */
     kad_fw_t *fw;         /* firewall checks (firewall.h) */
+    kad_buddy_t *buddy;   /* Kad buddies (buddy.h) */
     bool paused;          /* kad_disconnect: no traffic until kad_connect */
 };
 
@@ -511,8 +517,9 @@ publish_encode(kad_t *k, job_t *j, struct evbuffer *b)
     kad_id_t me;
     kad_id_from_digest(&me, k->d->userhash);
     ed2k_taglist_t *t = ed2k_taglist_new();
-    ed2k_taglist_add_uint(t, KAD_TAG_SOURCETYPE, 0,
-                          j->size > 0xFFFFFFFFu ? KAD_SOURCE_HIGHID_LARGE : KAD_SOURCE_HIGHID);
+    if (!kad_buddy_source_tags(k->buddy, t, j->size)) /* firewalled: through our buddy */
+        ed2k_taglist_add_uint(t, KAD_TAG_SOURCETYPE, 0,
+                              j->size > 0xFFFFFFFFu ? KAD_SOURCE_HIGHID_LARGE : KAD_SOURCE_HIGHID);
     ed2k_taglist_add_uint(t, KAD_TAG_SOURCEPORT, 0, (uint64_t)conf_get_int(k->d->conf, "tcp_port"));
     ed2k_taglist_add_uint(t, ED2K_FT_FILESIZE, 0, j->size);
     rc = kad_publish_source_req_encode(b, target, &me, t, NULL);
@@ -887,8 +894,8 @@ on_res(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
 }
 
 /* take_sources: the answers of a source search offered to its download:
- * HighID sources (types 1 and 4) only; firewalled ones need a buddy or a
- * callback, not done yet. */
+ * HighID sources (types 1 and 4), and firewalled ones with a buddy (3 and
+ * 5) asked through it to call us (buddy.c); direct callbacks (6) not yet. */
 static void
 take_sources(kad_t *k, job_t *j, const kad_search_res_t *r)
 {
@@ -904,7 +911,10 @@ take_sources(kad_t *k, job_t *j, const kad_search_res_t *r)
             continue;
         if (type != KAD_SOURCE_HIGHID && type != KAD_SOURCE_HIGHID_LARGE) {
             firewalled++;
-            continue;
+            /* with a buddy: ask it for a callback; the source's connection
+             * then joins the source added below */
+            if (!kad_buddy_on_source(k->buddy, t, j->hash))
+                continue;
         }
         if (!addr_ok(k, (uint32_t)ip, (uint16_t)port))
             continue;
@@ -1165,6 +1175,23 @@ on_fw_answer(kad_t *k, uint32_t ip, const ed2k_packet_t *p)
 }
 
 /* flooded: whether ip sent more than FLOOD_PER_S datagrams this second. */
+/* on_buddy: the buddy datagrams, handled in buddy.c. */
+static void
+on_buddy(kad_t *k, uint32_t ip, uint16_t port, const ed2k_packet_t *p)
+{
+    int rc;
+    if (p->opcode == KAD_OP_FINDBUDDY_REQ)
+        rc = kad_buddy_on_find_req(k->buddy, ip, port, p->payload, p->len, clock_mono_s());
+    else if (p->opcode == KAD_OP_FINDBUDDY_RES)
+        rc = kad_buddy_on_find_res(k->buddy, ip, port, p->payload, p->len, clock_mono_s());
+    else
+        rc = kad_buddy_on_callback_req(k->buddy, ip, port, p->payload, p->len);
+    if (rc < 0)
+        k->malformed++;
+    else if (rc == 0)
+        k->dropped++;
+}
+
 static bool
 flooded(kad_t *k, uint32_t ip)
 {
@@ -1230,6 +1257,9 @@ on_datagram(void *ctx, uint32_t ed2k_ip, uint16_t port, const uint8_t *data, siz
     case KAD_OP_FIREWALLED_RES:
     case KAD_OP_FIREWALLED_ACK_RES:
     case KAD_OP_FIREWALLUDP: on_fw_answer(k, ip, p); break;
+    case KAD_OP_FINDBUDDY_REQ:
+    case KAD_OP_FINDBUDDY_RES:
+    case KAD_OP_CALLBACK_REQ: on_buddy(k, ip, port, p); break;
     default: k->dropped++; break; /* notes, buddies: not yet */
     }
     k->rx_key = 0;
@@ -1644,6 +1674,12 @@ kad_tick(kad_t *k)
         k->refresh_at = now; /* a random lookup finds UDP testers (aMule's FindNodeFWCheckUDP) */
     }
     kad_fw_tick(k->fw, now);
+    /* a buddy is looked for once a check has found us firewalled, or a
+     * round has run BUDDY_AFTER s without a connect-back opening us */
+    bool fw = kad_fw_is_firewalled(k->fw);
+    bool settled = !kad_fw_is_checking(k->fw) || kad_buddy_is_served(k->buddy) ||
+                   (k->connected_at != 0 && now - k->connected_at >= BUDDY_AFTER);
+    kad_buddy_tick(k->buddy, verified && !fw, verified && fw && settled, now);
     if (verified && kad_fw_is_checking(k->fw)) {
         fw_ask_t fa = { k, now, 0 };
         kad_rt_foreach(k->rt, fw_ask_one, &fa);
@@ -1672,9 +1708,9 @@ kad_tick(kad_t *k)
         save_nodes(k);
 }
 
-/* fw_send, fw_knows, fw_udp_port: the firewall checks' hooks (firewall.h). A datagram
- * to a contact in the table goes as our requests to it do (obfuscated from
- * version 6 on); to another node, as an answer to the datagram being
+/* fw_send, fw_knows, fw_udp_port: the firewall checks' hooks (firewall.h;
+ * fw_send is the buddies' too). A datagram to a contact in the table goes
+ * as our requests to it do (obfuscated from version 6 on); to another node, as an answer to the datagram being
  * handled when it is from there (keyed by the key it carried), else
  * plain, as aMule sends them. */
 static void
@@ -1718,6 +1754,19 @@ fw_udp_port(void *ctx)
     return ulq_udp_port(k->d->uploads);
 }
 
+/* buddy_closest: the buddies' closest-contacts hook (buddy.h); they send
+ * through fw_send. */
+static size_t
+buddy_closest(void *ctx, const kad_id_t *target, kad_contact_t *out, size_t max)
+{
+    kad_t *k = ctx;
+    kad_rt_contact_t *c[KAD_BUDDY_ASK];
+    size_t n = kad_rt_closest(k->rt, target, true, c, max < KAD_BUDDY_ASK ? max : KAD_BUDDY_ASK);
+    for (size_t i = 0; i < n; i++)
+        out[i] = c[i]->c;
+    return n;
+}
+
 /* ------------------------------------------------------------ public */
 
 kad_t *
@@ -1740,6 +1789,9 @@ kad_new(muleteerd_t *d, mt_error_t **err)
     k->on = conf_get_bool(d->conf, "kad") && ulq_udp_port(d->uploads) != 0;
     k->fw = kad_fw_new(d, &(kad_fw_hooks_t){
                               .send = fw_send, .knows = fw_knows, .udp_port = fw_udp_port, .ctx = k });
+    k->buddy = kad_buddy_new(d, &k->me, &(kad_buddy_hooks_t){ .send = fw_send,
+                                                              .closest = buddy_closest,
+                                                              .ctx = k });
     k->saved_at = clock_mono_s();
     k->refresh_at = k->saved_at + REFRESH_EVERY;
     k->urls = nodesurl_new(d->workers, import_fetched, k);
@@ -1772,6 +1824,7 @@ kad_free(kad_t *k)
     kad_index_free(k->index);
     nodesurl_free(k->urls);
     kad_fw_free(k->fw);
+    kad_buddy_free(k->buddy);
     free(k->nodes_path);
     free(k);
 }
@@ -2041,6 +2094,7 @@ kad_to_json(const kad_t *k, bool with_contacts)
                            json_object_new_int64((int64_t)kad_index_count(k->index,
                                                                           KAD_INDEX_SOURCE)));
     kad_fw_to_json(k->fw, o);
+    kad_buddy_to_json(k->buddy, o);
     if (with_contacts) {
         json_object *a = json_object_new_array();
         kad_rt_foreach(k->rt, contact_json, a);

@@ -40,3 +40,11 @@ TESTS += tests/unit/check_kad_probe
 tests_unit_check_kad_probe_SOURCES = tests/unit/check_kad_probe.c
 tests_unit_check_kad_probe_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_kad_probe_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+
+# Kad buddies (firewalled operation), over a fake datagram hook.
+daemon_libmuleteerd_a_SOURCES += daemon/kad/buddy.c daemon/kad/buddy.h
+check_PROGRAMS += tests/unit/check_kad_buddy
+TESTS += tests/unit/check_kad_buddy
+tests_unit_check_kad_buddy_SOURCES = tests/unit/check_kad_buddy.c
+tests_unit_check_kad_buddy_CFLAGS = $(DAEMON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_kad_buddy_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)

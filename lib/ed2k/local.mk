@@ -8,6 +8,7 @@ lib_libmted2k_a_SOURCES = \
 	lib/ed2k/clientsmet.c lib/ed2k/clientsmet.h \
 	lib/ed2k/hash.c lib/ed2k/hash.h \
 	lib/ed2k/kadcrypt.c lib/ed2k/kadcrypt.h \
+	lib/ed2k/kadbuddy.c lib/ed2k/kadbuddy.h \
 	lib/ed2k/kadid.c lib/ed2k/kadid.h \
 	lib/ed2k/kadpkt.c lib/ed2k/kadpkt.h \
 	lib/ed2k/kadsearch.c lib/ed2k/kadsearch.h \
@@ -38,6 +39,7 @@ ED2K_UNIT_TESTS = \
 	tests/unit/check_ed2k_hash \
 	tests/unit/check_ed2k_kadcrypt \
 	tests/unit/check_ed2k_rc4 \
+	tests/unit/check_ed2k_kadbuddy \
 	tests/unit/check_ed2k_kadid \
 	tests/unit/check_ed2k_kadpkt \
 	tests/unit/check_ed2k_kadsearch \
@@ -98,6 +100,9 @@ tests_unit_check_ed2k_kadcrypt_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_rc4_SOURCES = tests/unit/check_ed2k_rc4.c
 tests_unit_check_ed2k_rc4_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_rc4_LDADD = $(ED2K_CHECK_LINK)
+tests_unit_check_ed2k_kadbuddy_SOURCES = tests/unit/check_ed2k_kadbuddy.c
+tests_unit_check_ed2k_kadbuddy_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
+tests_unit_check_ed2k_kadbuddy_LDADD = $(ED2K_CHECK_LINK)
 tests_unit_check_ed2k_kadid_SOURCES = tests/unit/check_ed2k_kadid.c
 tests_unit_check_ed2k_kadid_CFLAGS = $(ED2K_CHECK_CC_FLAGS)
 tests_unit_check_ed2k_kadid_LDADD = $(ED2K_CHECK_LINK)

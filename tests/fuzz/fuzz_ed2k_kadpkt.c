@@ -1,5 +1,5 @@
 /* fuzz_ed2k_kadpkt.c: fuzz target for the Kad datagram decoders
- * (lib/ed2k/kadpkt.c with the firewall checks, kadsearch.c) and the de-obfuscation (kadcrypt.c): every decoder
+ * (lib/ed2k/kadpkt.c with the firewall checks, kadsearch.c, kadbuddy.c) and the de-obfuscation (kadcrypt.c): every decoder
  * runs over the payload; what one accepts must encode and decode back equal. */
 #include "config.h"
 
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ed2k/kadbuddy.h"
 #include "ed2k/kadcrypt.h"
 #include "ed2k/kadpkt.h"
 #include "ed2k/kadsearch.h"
@@ -34,9 +35,43 @@ check_lists(const kad_contact_t *a, const kad_contact_t *b, size_t n)
             abort();
 }
 
+/* fuzz_buddy: the buddy decoders (kadbuddy.h) and their round trips. */
+static void
+fuzz_buddy(const uint8_t *p, size_t len, struct evbuffer *b)
+{
+    kad_buddy_msg_t m, m2;
+    if (kad_buddy_msg_decode(p, len, &m, NULL) == 0) {
+        kad_buddy_msg_encode(b, KAD_OP_FINDBUDDY_RES, &m);
+        ed2k_packet_t *q = reopen(b, KAD_OP_FINDBUDDY_RES);
+        if (kad_buddy_msg_decode(q->payload, q->len, &m2, NULL) != 0 ||
+            memcmp(&m, &m2, sizeof m) != 0)
+            abort();
+        ed2k_packet_free(q);
+    }
+    kad_callback_t c, c2;
+    if (kad_callback_decode(p, len, &c, NULL) == 0) {
+        kad_callback_write(b, &c);
+        size_t n = evbuffer_get_length(b);
+        if (n != KAD_CALLBACK_LEN ||
+            kad_callback_decode(evbuffer_pullup(b, -1), n, &c2, NULL) != 0 ||
+            memcmp(&c, &c2, sizeof c) != 0)
+            abort();
+        evbuffer_drain(b, n);
+    }
+    if (kad_callback_req_decode(p, len, &c, NULL) == 0) {
+        kad_callback_req_encode(b, &c);
+        ed2k_packet_t *q = reopen(b, KAD_OP_CALLBACK_REQ);
+        if (kad_callback_req_decode(q->payload, q->len, &c2, NULL) != 0 ||
+            memcmp(&c, &c2, sizeof c) != 0)
+            abort();
+        ed2k_packet_free(q);
+    }
+}
+
 static void
 fuzz_payload(const uint8_t *p, size_t len, struct evbuffer *b)
 {
+    fuzz_buddy(p, len, b);
     kad_bootstrap_res_t br, br2;
     if (kad_bootstrap_res_decode(p, len, &br, NULL) == 0) {
         kad_bootstrap_res_encode(b, &br);
