@@ -158,6 +158,8 @@ kad_fw_on_request(kad_fw_t *fw, uint32_t ip, uint16_t udp_port, const kad_fw_req
     if (rq->v2)
         peer_set_crypt(p, rq->connect_options, rq->user_hash);
     fw->connect_backs++;
+    /* over a connection that is already up (the requester tells a
+     * connection it opened from one we opened: on_packet) */
     if (peer_is_ready(p))
         say_ack(fw, c, p);
     else if (peer_connect(p) != 0)
@@ -537,7 +539,12 @@ on_packet(void *ctx, peer_t *p, const ed2k_packet_t *pkt, mt_error_t **err)
         return 0;
     uint32_t ip = net_ip_to_host(peer_ip(p));
     if (pkt->opcode == ED2K_OP_KAD_FWTCPCHECK_ACK) {
-        if (!kad_fw_on_ack(fw, ip, clock_mono_s()))
+        /* only a connection the checker opened proves our port open: an
+         * ack over one we opened (to our buddy, say) proves nothing */
+        if (peer_is_outgoing(p))
+            log_debug("Kad: a firewall check ack over our own connection to %s: not counted",
+                      peer_desc(p));
+        else if (!kad_fw_on_ack(fw, ip, clock_mono_s()))
             log_debug("Kad: a firewall check ack nobody asked for from %s", peer_desc(p));
         return 1;
     }

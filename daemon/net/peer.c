@@ -1361,6 +1361,12 @@ peer_is_ready(const peer_t *p)
     return p->state == PEER_READY;
 }
 
+bool
+peer_is_outgoing(const peer_t *p)
+{
+    return p->outgoing;
+}
+
 uint32_t
 peer_ip(const peer_t *p)
 {

@@ -101,6 +101,8 @@ bool peer_mgr_is_banned(peer_mgr_t *m, uint32_t ip);
 
 peer_state_t peer_state(const peer_t *p);
 bool peer_is_ready(const peer_t *p);
+/* peer_is_outgoing: the connection is (or will be) one we opened. */
+bool peer_is_outgoing(const peer_t *p);
 uint32_t peer_ip(const peer_t *p);
 uint16_t peer_port(const peer_t *p);
 uint16_t peer_udp_port(const peer_t *p);
