@@ -242,7 +242,8 @@ async def run(page):
     await page.js("(() => { document.getElementById('detail-limit-down').value = '0';"
                   " document.getElementById('detail-limit-up').value = '0';"
                   " document.getElementById('detail-limits').requestSubmit(); })()")
-    lifted = await until(lambda: daemon_downloads().get(MD4, {}).get('dl_limit') == 0, 15)
+    lifted = await until(lambda: daemon_downloads().get(MD4, {}).get('dl_limit') == 0 and
+                         daemon_downloads().get(MD4, {}).get('up_limit') == 0, 15)
     check('and 0 lifts them', lifted)
     await shots(page, 'detail')
     await page.js("document.getElementById('dl-detail').focus()")

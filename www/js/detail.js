@@ -46,7 +46,9 @@ export function createDetail() {
     } catch (e) {
       setMsg($('detail-msg'), 'Could not set the limits: ' + e.message, true);
     }
-    document.activeElement.blur();
+    // leave the form (the inputs follow the daemon again), unless the
+    // user has moved on meanwhile
+    if ($('detail-limits').contains(document.activeElement)) document.activeElement.blur();
     if (mine === md4) load();
   }
 
