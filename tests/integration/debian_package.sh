@@ -42,7 +42,7 @@ t0=$(date +%s)
 mkdir -p "$SRC"
 (cd "$MT_SRCDIR" && git ls-files -co --exclude-standard 2>/dev/null || find . -type f ! -path './build/*' ! -path './var/*' ! -path './.git/*') |
   grep -v -e '^build/' -e '^var/' | (cd "$MT_SRCDIR" && tar -cf - -T -) | tar -xf - -C "$SRC"
-if (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES DEB_BUILD_OPTIONS=parallel=2 timeout 1800 nice dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1; then
+if (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES DEB_BUILD_OPTIONS="parallel=2 nocheck" timeout 1800 nice dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1; then
   ok "dpkg-buildpackage -us -uc -b builds the package ($(secs "$t0") s)"
 else
   not_ok "dpkg-buildpackage -us -uc -b builds the package"; diag "$(tail -n 20 "$T/build.log")"; finish; exit 1
